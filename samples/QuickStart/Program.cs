@@ -1,0 +1,46 @@
+// The pycached README's quick start, in C#. Runs on the in-process backend; nothing to install.
+using Cached;
+using Cached.Serializers;
+
+// 1. Using a cache is as simple as this.
+var cache = new SimpleMemoryCache();
+Console.WriteLine($"set: {cache.Set("key", "value")}");
+Console.WriteLine($"get: {cache.Get<string>("key")}");
+
+// 2. Aliases make a configuration easy to reuse.
+Caches.SetConfig(new Dictionary<string, CacheConfig>
+{
+    ["default"] = new()
+    {
+        Cache = "Cached.SimpleMemoryCache",
+        Serializer = new ClassConfig("Cached.Serializers.StringSerializer"),
+    },
+    ["memory_alt"] = new()
+    {
+        Cache = "Cached.SimpleMemoryCache",
+        ["Namespace"] = "alt",
+        ["Timeout"] = "1",
+        Serializer = new ClassConfig("Cached.Serializers.JsonSerializer"),
+        Plugins =
+        {
+            new ClassConfig("Cached.Plugins.HitMissRatioPlugin"),
+            new ClassConfig("Cached.Plugins.TimingPlugin"),
+        },
+    },
+});
+
+var shared = Caches.Get("default");            // always the SAME instance
+shared.Set("key", "value");
+Console.WriteLine($"default alias: {shared.Get<string>("key")} (same instance: {ReferenceEquals(shared, Caches.Get("default"))})");
+
+var alt = Caches.Create("memory_alt");         // a NEW instance on every call
+alt.Set("forecast", new Forecast("Lisbon", 21.5));
+var forecast = alt.Get<Forecast>("forecast");
+Console.WriteLine($"memory_alt alias: {forecast} via {alt.Serializer.GetType().Name}, plugins: {string.Join(", ", alt.Plugins.Select(p => p.GetType().Name))}");
+
+// 3. Async twins, counters and time to live.
+await cache.SetAsync("visits", 0L, ttl: TimeSpan.FromMinutes(5));
+await cache.IncrementAsync("visits");
+Console.WriteLine($"visits: {await cache.GetAsync<long>("visits")}");
+
+internal sealed record Forecast(string City, double Celsius);

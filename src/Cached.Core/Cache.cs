@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Cached.Configuration;
+
+namespace Cached;
+
+/// <summary>
+/// Process-wide switches and the URL factory: <see cref="Disabled"/> (pycached's <c>CACHE_DISABLE=1</c>) and
+/// <see cref="FromUrl"/> (<c>memory://</c>, <c>redis://host:port/db?namespace=main</c>).
+/// </summary>
+public static class Cache
+{
+    /// <summary>The environment variable that, set to <c>1</c>, turns every cache into a no-op.</summary>
+    public const string DisableVariable = "CACHE_DISABLE";
+
+    private static readonly ConcurrentDictionary<string, string> s_schemes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["memory"] = typeof(SimpleMemoryCache).FullName!,
+        // Resolved when the Cached.Redis assembly is present next to the application.
+        ["redis"] = "Cached.Redis.RedisCache, Cached.Redis",
+        ["rediss"] = "Cached.Redis.RedisCache, Cached.Redis",
+    };
+
+    private static volatile bool s_disabled = ReadDisableVariable();
+
+    /// <summary>
+    /// When true, every cache command returns at once without touching the backend, plugins or timeout, and
+    /// reports a miss: reads find nothing, writes answer true, <c>Delete</c> 0, <c>Exists</c> and <c>Expire</c>
+    /// false, <c>Increment</c> the delta, <c>Raw</c> null. Starts true when the <c>CACHE_DISABLE</c> environment
+    /// variable is <c>1</c> at startup; tests may set it.
+    /// </summary>
+    public static bool Disabled
+    {
+        get => s_disabled;
+        set => s_disabled = value;
+    }
+
+    /// <summary>The URL schemes <see cref="FromUrl"/> knows.</summary>
+    public static IReadOnlyCollection<string> Schemes => s_schemes.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>Makes <paramref name="scheme"/> create caches of type <typeparamref name="TCache"/> in <see cref="FromUrl"/>.</summary>
+    public static void RegisterScheme<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties)] TCache>(string scheme)
+        where TCache : ICache, new()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(scheme);
+        s_schemes[scheme] = typeof(TCache).AssemblyQualifiedName!;
+    }
+
+    /// <summary>
+    /// Creates a cache from a URL, as pycached's <c>Cache.from_url</c>: the scheme picks the type
+    /// (<c>memory</c>, <c>redis</c> once Cached.Redis is referenced, or one added with <see cref="RegisterScheme"/>);
+    /// the host, port, password and first path segment set <c>Endpoint</c>, <c>Port</c>, <c>Password</c> and
+    /// <c>Database</c>; each query parameter sets the property it names (<c>?namespace=main&amp;ttl=10</c>).
+    /// A password in the URL wins over one in the query.
+    /// </summary>
+    /// <exception cref="ArgumentException">The URL is not an absolute URL.</exception>
+    /// <exception cref="InvalidCacheTypeException">The scheme is not a known cache.</exception>
+    /// <exception cref="CacheConfigurationException">A part of the URL is not a setting of that cache, or has a bad value.</exception>
+    [RequiresUnreferencedCode("The cache type named by the scheme is created by reflection.")]
+    public static ICache FromUrl(string url)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(url);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            throw new ArgumentException($"'{url}' is not an absolute URL such as memory:// or redis://127.0.0.1:6379/0.", nameof(url));
+        }
+
+        if (!s_schemes.TryGetValue(uri.Scheme, out var typeName))
+        {
+            throw new InvalidCacheTypeException(url, $"'{uri.Scheme}' is not a cache scheme; use one of: {string.Join(", ", Schemes)}.");
+        }
+
+        var type = ComponentFactory.ResolveType(typeName, typeof(ICache), url);
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var part in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            var name = Uri.UnescapeDataString(equals < 0 ? part : part[..equals]);
+            settings[name] = equals < 0 ? string.Empty : Uri.UnescapeDataString(part[(equals + 1)..]);
+        }
+
+        if (!string.IsNullOrEmpty(uri.Host))
+        {
+            settings["Endpoint"] = uri.Host;
+        }
+
+        if (!uri.IsDefaultPort && uri.Port > 0)
+        {
+            settings["Port"] = uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var colon = uri.UserInfo.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0)
+        {
+            settings["Password"] = Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
+        }
+
+        var database = uri.AbsolutePath.Trim('/').Split('/')[0];
+        if (database.Length > 0)
+        {
+            settings["Database"] = database;
+        }
+
+        return ComponentFactory.CreateCache(type, settings, url);
+    }
+
+    /// <summary>Reads <c>CACHE_DISABLE</c> again (tests that change the environment call this).</summary>
+    internal static void ReloadDisableVariable() => s_disabled = ReadDisableVariable();
+
+    private static bool ReadDisableVariable() => Environment.GetEnvironmentVariable(DisableVariable) == "1";
+}

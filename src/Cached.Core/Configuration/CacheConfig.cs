@@ -1,0 +1,53 @@
+namespace Cached;
+
+/// <summary>
+/// One named cache's configuration, the same shape as one entry of pycached's <c>caches.set_config</c> dictionary:
+/// <see cref="Cache"/> (a type name), <see cref="Serializer"/>, <see cref="Plugins"/>, and a setting per cache
+/// property (<c>config["Namespace"] = "main"</c>, <c>config["Ttl"] = "10"</c>, <c>config["Port"] = "6379"</c>).
+/// </summary>
+/// <remarks>
+/// Settings are text, as in <c>appsettings.json</c>, and are converted to the property's type when the cache is
+/// created: numbers and booleans with the invariant culture, enums by name, <see cref="TimeSpan"/> as seconds
+/// (<c>"1.5"</c>) or <c>hh:mm:ss</c>. Names match properties case-insensitively, with pycached's snake_case
+/// accepted (<c>pool_max_size</c> for <c>PoolMaxSize</c>, <c>db</c> for <c>Database</c>).
+/// </remarks>
+public sealed class CacheConfig
+{
+    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The full name of the cache type: <c>"Cached.SimpleMemoryCache"</c>, <c>"Cached.Redis.RedisCache"</c> or a user type.</summary>
+    public string? Cache { get; set; }
+
+    /// <summary>The serializer, or <c>null</c> for the cache type's default.</summary>
+    public ClassConfig? Serializer { get; set; }
+
+    /// <summary>The plugins, in the order their hooks run.</summary>
+    public IList<ClassConfig> Plugins { get; set; } = [];
+
+    /// <summary>A setting for one of the cache's properties, as text; <c>null</c> when absent.</summary>
+    public string? this[string setting]
+    {
+        get => _settings.GetValueOrDefault(setting);
+        set => _settings[setting] = value;
+    }
+
+    /// <summary>Every setting, by property name.</summary>
+    public IReadOnlyDictionary<string, string?> Settings => _settings;
+
+    /// <summary>A copy that shares nothing with this configuration.</summary>
+    public CacheConfig Clone()
+    {
+        var copy = new CacheConfig
+        {
+            Cache = Cache,
+            Serializer = Serializer?.Clone(),
+            Plugins = Plugins.Select(static plugin => plugin.Clone()).ToList(),
+        };
+        foreach (var pair in _settings)
+        {
+            copy._settings[pair.Key] = pair.Value;
+        }
+
+        return copy;
+    }
+}

@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using Cached.Configuration;
+
+namespace Cached;
+
+/// <summary>
+/// Named cache configurations (pycached's <c>caches</c>): set them once, then <see cref="Get"/> the shared instance
+/// of an alias or <see cref="Create"/> a new one.
+/// </summary>
+/// <remarks>
+/// Until <see cref="SetConfig"/> is called, the configuration is pycached's default: a <c>"default"</c> alias
+/// holding a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>. Thread-safe.
+/// </remarks>
+[RequiresUnreferencedCode("Types named in configuration are created by reflection.")]
+public static class Caches
+{
+    /// <summary>The alias every configuration must have.</summary>
+    public const string DefaultAlias = "default";
+
+    private static readonly object s_gate = new();
+    private static readonly ConcurrentDictionary<string, ICache> s_instances = new(StringComparer.Ordinal);
+    private static Dictionary<string, CacheConfig> s_config = DefaultConfig();
+    private static volatile bool s_configured;
+
+    /// <summary>True once <see cref="SetConfig"/> or <see cref="Add"/> has been called: generated methods use the <c>"default"</c> alias only then.</summary>
+    public static bool IsConfigured => s_configured;
+
+    /// <summary>
+    /// Replaces the whole configuration. It must have a <c>"default"</c> alias. Instances already created for the
+    /// aliases it names are dropped, so the next <see cref="Get"/> builds them anew; others are kept.
+    /// </summary>
+    /// <exception cref="ArgumentException">There is no <c>"default"</c> alias, or an alias or entry is empty.</exception>
+    public static void SetConfig(IEnumerable<KeyValuePair<string, CacheConfig>> config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var copy = new Dictionary<string, CacheConfig>(StringComparer.Ordinal);
+        foreach (var (alias, entry) in config)
+        {
+            CheckAlias(alias, nameof(config));
+            if (entry is null)
+            {
+                throw new ArgumentException($"The configuration of alias '{alias}' is null.", nameof(config));
+            }
+
+            copy[alias] = entry.Clone();
+        }
+
+        if (!copy.ContainsKey(DefaultAlias))
+        {
+            throw new ArgumentException($"The configuration must have a '{DefaultAlias}' alias.", nameof(config));
+        }
+
+        lock (s_gate)
+        {
+            s_config = copy;
+            foreach (var alias in copy.Keys)
+            {
+                s_instances.TryRemove(alias, out _);
+            }
+
+            s_configured = true;
+        }
+    }
+
+    /// <summary>
+    /// Adds or replaces one alias. As in pycached, an instance already created for it keeps being returned by
+    /// <see cref="Get"/>; <see cref="Create"/> uses the new configuration.
+    /// </summary>
+    public static void Add(string alias, CacheConfig config)
+    {
+        CheckAlias(alias, nameof(alias));
+        ArgumentNullException.ThrowIfNull(config);
+        lock (s_gate)
+        {
+            s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = config.Clone() };
+            s_configured = true;
+        }
+    }
+
+    /// <summary>The instance of <paramref name="alias"/>, created on first use; the same instance on every call.</summary>
+    /// <exception cref="UnknownCacheAliasException">No configuration has that alias.</exception>
+    /// <exception cref="CacheConfigurationException">The alias's configuration cannot be turned into a cache; the exception names the entry.</exception>
+    public static ICache Get(string alias = DefaultAlias)
+    {
+        CheckAlias(alias, nameof(alias));
+        if (s_instances.TryGetValue(alias, out var cache))
+        {
+            return cache;
+        }
+
+        lock (s_gate)
+        {
+            if (!s_instances.TryGetValue(alias, out cache))
+            {
+                cache = ComponentFactory.CreateCache(ConfigOf(alias), alias);
+                s_instances[alias] = cache;
+            }
+
+            return cache;
+        }
+    }
+
+    /// <summary>
+    /// A new instance of <paramref name="alias"/> on every call; <paramref name="overrides"/> replace or add settings
+    /// for this instance only (pycached's <c>caches.create(alias, namespace=...)</c>).
+    /// </summary>
+    /// <exception cref="UnknownCacheAliasException">No configuration has that alias.</exception>
+    public static ICache Create(string alias = DefaultAlias, IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        CheckAlias(alias, nameof(alias));
+        CacheConfig config;
+        lock (s_gate)
+        {
+            config = ConfigOf(alias).Clone();
+        }
+
+        if (overrides is not null)
+        {
+            foreach (var (setting, value) in overrides)
+            {
+                config[setting] = value;
+            }
+        }
+
+        return ComponentFactory.CreateCache(config, alias);
+    }
+
+    /// <summary>A copy of the whole configuration, by alias.</summary>
+    public static IReadOnlyDictionary<string, CacheConfig> GetConfig()
+    {
+        lock (s_gate)
+        {
+            return s_config.ToDictionary(static pair => pair.Key, static pair => pair.Value.Clone(), StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>A copy of one alias's configuration.</summary>
+    /// <exception cref="UnknownCacheAliasException">No configuration has that alias.</exception>
+    public static CacheConfig GetAliasConfig(string alias)
+    {
+        CheckAlias(alias, nameof(alias));
+        lock (s_gate)
+        {
+            return ConfigOf(alias).Clone();
+        }
+    }
+
+    /// <summary>Back to the default configuration with no instances, for tests. Instances are not disposed: callers may still hold them.</summary>
+    internal static void Reset()
+    {
+        lock (s_gate)
+        {
+            s_config = DefaultConfig();
+            s_instances.Clear();
+            s_configured = false;
+        }
+    }
+
+    private static CacheConfig ConfigOf(string alias)
+        => s_config.TryGetValue(alias, out var config) ? config : throw new UnknownCacheAliasException(alias);
+
+    private static void CheckAlias(string alias, string paramName)
+    {
+        if (string.IsNullOrWhiteSpace(alias))
+        {
+            throw new ArgumentException("An alias cannot be null, empty or whitespace.", paramName);
+        }
+    }
+
+    private static Dictionary<string, CacheConfig> DefaultConfig() => new(StringComparer.Ordinal)
+    {
+        [DefaultAlias] = new CacheConfig
+        {
+            Cache = typeof(SimpleMemoryCache).FullName,
+            Serializer = new ClassConfig(typeof(Serializers.StringSerializer).FullName!),
+        },
+    };
+}

@@ -1,0 +1,237 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Reflection;
+using Cached.Plugins;
+using Cached.Serializers;
+
+namespace Cached.Configuration;
+
+/// <summary>
+/// Builds caches, serializers and plugins from type names and text settings, for <see cref="Caches"/> and
+/// <see cref="Cache.FromUrl"/>. Every error names the configuration path it comes from.
+/// </summary>
+/// <remarks>Type names in configuration are resolved at run time, so this path uses reflection by nature.</remarks>
+[RequiresUnreferencedCode("Types named in configuration are created by reflection.")]
+internal static class ComponentFactory
+{
+    private static readonly Dictionary<string, string> s_settingAliases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["db"] = "Database",
+        ["host"] = "Endpoint",
+    };
+
+    public static ICache CreateCache(CacheConfig config, string path)
+    {
+        var typeName = config.Cache;
+        if (string.IsNullOrWhiteSpace(typeName))
+        {
+            throw new CacheConfigurationException($"{path}:Cache", "no cache type is given; set Cache to a type name such as \"Cached.SimpleMemoryCache\".");
+        }
+
+        var type = ResolveType(typeName, typeof(ICache), $"{path}:Cache");
+        var properties = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (config.Serializer is { } serializer)
+        {
+            properties[nameof(ICache.Serializer)] = CreateSerializer(serializer, $"{path}:Serializer");
+        }
+
+        if (config.Plugins is { Count: > 0 } pluginConfigs)
+        {
+            var plugins = new ICachePlugin[pluginConfigs.Count];
+            for (var i = 0; i < plugins.Length; i++)
+            {
+                plugins[i] = CreatePlugin(pluginConfigs[i], $"{path}:Plugins:{i}");
+            }
+
+            properties[nameof(ICache.Plugins)] = plugins;
+        }
+
+        return (ICache)Create(type, config.Settings, properties, path);
+    }
+
+    public static ICache CreateCache(Type type, IReadOnlyDictionary<string, string?> settings, string path)
+    {
+        if (!typeof(ICache).IsAssignableFrom(type))
+        {
+            throw new InvalidCacheTypeException(path, $"{type} is not a cache (it does not implement ICache).");
+        }
+
+        return (ICache)Create(type, settings, new Dictionary<string, object?>(), path);
+    }
+
+    private static ISerializer CreateSerializer(ClassConfig config, string path)
+        => (ISerializer)CreateClass(config, typeof(ISerializer), path);
+
+    private static ICachePlugin CreatePlugin(ClassConfig? config, string path)
+        => config is null
+            ? throw new CacheConfigurationException(path, "the plugin entry is empty.")
+            : (ICachePlugin)CreateClass(config, typeof(ICachePlugin), path);
+
+    private static object CreateClass(ClassConfig config, Type expected, string path)
+    {
+        if (string.IsNullOrWhiteSpace(config.Class))
+        {
+            throw new CacheConfigurationException($"{path}:Class", $"no class is given; name a type that implements {expected.Name}.");
+        }
+
+        var type = ResolveType(config.Class, expected, $"{path}:Class");
+        return Create(type, config.Settings, new Dictionary<string, object?>(), path);
+    }
+
+    /// <summary>Finds a type by full name: assembly-qualified, in a loaded assembly, or in an assembly named after its namespace.</summary>
+    public static Type ResolveType(string name, Type expected, string path)
+    {
+        var type = FindType(name.Trim())
+            ?? throw new CacheConfigurationException(path, $"type '{name}' was not found; give its full name (assembly-qualified if it lives in an assembly that is not loaded yet).");
+        if (!expected.IsAssignableFrom(type) || type.IsAbstract)
+        {
+            throw expected == typeof(ICache)
+                ? new InvalidCacheTypeException(path, $"type '{name}' is not a concrete cache (it must implement ICache).")
+                : new CacheConfigurationException(path, $"type '{name}' is not a concrete {expected.Name}.");
+        }
+
+        return type;
+    }
+
+    private static Type? FindType(string name)
+    {
+        if (Type.GetType(name, throwOnError: false) is { } direct)
+        {
+            return direct;
+        }
+
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (assembly.GetType(name, throwOnError: false) is { } found)
+            {
+                return found;
+            }
+        }
+
+        // "Cached.Redis.RedisCache" lives in assembly "Cached.Redis": try the namespace prefixes as assembly names.
+        for (var dot = name.LastIndexOf('.'); dot > 0; dot = name.LastIndexOf('.', dot - 1))
+        {
+            try
+            {
+                if (Assembly.Load(new AssemblyName(name[..dot])).GetType(name, throwOnError: false) is { } loaded)
+                {
+                    return loaded;
+                }
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or ArgumentException)
+            {
+                // Not an assembly name; keep looking.
+            }
+        }
+
+        return null;
+    }
+
+    private static object Create(Type type, IReadOnlyDictionary<string, string?> settings, Dictionary<string, object?> values, string path)
+    {
+        object instance;
+        try
+        {
+            instance = Activator.CreateInstance(type)
+                ?? throw new CacheConfigurationException(path, $"{type} could not be created.");
+        }
+        catch (MissingMethodException ex)
+        {
+            throw new CacheConfigurationException(path, $"{type} has no public parameterless constructor.", ex);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            throw new CacheConfigurationException(path, $"{type}'s constructor failed: {ex.InnerException.Message}", ex.InnerException);
+        }
+
+        foreach (var (name, value) in values)
+        {
+            var property = FindProperty(type, name)
+                ?? throw new CacheConfigurationException($"{path}:{name}", $"{type} has no settable {name} property.");
+            SetProperty(instance, property, value, $"{path}:{name}");
+        }
+
+        foreach (var (name, text) in settings)
+        {
+            var settingPath = $"{path}:{name}";
+            var property = FindProperty(type, s_settingAliases.GetValueOrDefault(name, name))
+                ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.");
+            SetProperty(instance, property, Convert(text, property.PropertyType, settingPath), settingPath);
+        }
+
+        return instance;
+    }
+
+    private static PropertyInfo? FindProperty(Type type, string name)
+    {
+        var wanted = name.Replace("_", string.Empty, StringComparison.Ordinal);
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.SetMethod is { IsPublic: true } && property.GetIndexParameters().Length == 0
+                && string.Equals(property.Name, wanted, StringComparison.OrdinalIgnoreCase))
+            {
+                return property;
+            }
+        }
+
+        return null;
+    }
+
+    private static void SetProperty(object instance, PropertyInfo property, object? value, string path)
+    {
+        try
+        {
+            property.SetValue(instance, value);
+        }
+        catch (TargetInvocationException ex) when (ex.InnerException is not null)
+        {
+            throw new CacheConfigurationException(path, ex.InnerException.Message, ex.InnerException);
+        }
+    }
+
+    private static object? Convert(string? text, Type type, string path)
+    {
+        var target = Nullable.GetUnderlyingType(type);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return target is not null || !type.IsValueType ? null : throw new CacheConfigurationException(path, $"an empty value cannot be read as {type.Name}.");
+        }
+
+        target ??= type;
+        try
+        {
+            if (target == typeof(string))
+            {
+                return text;
+            }
+
+            if (target == typeof(TimeSpan))
+            {
+                return text.Contains(':', StringComparison.Ordinal)
+                    ? TimeSpan.Parse(text, CultureInfo.InvariantCulture)
+                    : TimeSpan.FromSeconds(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
+            }
+
+            if (target == typeof(bool))
+            {
+                return bool.Parse(text);
+            }
+
+            if (target.IsEnum)
+            {
+                return Enum.Parse(target, text, ignoreCase: true);
+            }
+
+            if (typeof(IConvertible).IsAssignableFrom(target))
+            {
+                return System.Convert.ChangeType(text, target, CultureInfo.InvariantCulture);
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException or InvalidCastException)
+        {
+            throw new CacheConfigurationException(path, $"'{text}' cannot be read as {target.Name}: {ex.Message}", ex);
+        }
+
+        throw new CacheConfigurationException(path, $"a {target.Name} cannot be set from configuration text.");
+    }
+}

@@ -1,0 +1,21 @@
+namespace Cached;
+
+/// <summary>
+/// Thrown when a value cannot be turned into a payload, or a stored payload cannot be read back as the requested type.
+/// </summary>
+public sealed class CacheSerializationException : CacheException
+{
+    /// <summary>Creates the exception for <paramref name="key"/> and <paramref name="valueType"/>.</summary>
+    public CacheSerializationException(string key, Type valueType, string message, Exception? innerException = null)
+        : base($"Key '{key}', type {valueType}: {message}", innerException)
+    {
+        Key = key;
+        ValueType = valueType;
+    }
+
+    /// <summary>The key whose value could not be written or read.</summary>
+    public string Key { get; }
+
+    /// <summary>The type the value was written as or asked for.</summary>
+    public Type ValueType { get; }
+}

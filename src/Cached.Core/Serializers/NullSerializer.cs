@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.Text;
+
+namespace Cached.Serializers;
+
+/// <summary>
+/// Stores values as they are: the default of <see cref="SimpleMemoryCache"/>, where a read returns the very object
+/// that was stored. On a backend that needs bytes it passes strings (UTF-8) and byte arrays through unchanged and
+/// refuses anything else, as pycached's <c>NullSerializer</c> does.
+/// </summary>
+public sealed class NullSerializer : ISerializer
+{
+    /// <summary>One shared instance; the serializer has no state.</summary>
+    public static NullSerializer Instance { get; } = new();
+
+    /// <inheritdoc />
+    public bool StoresReferences => true;
+
+    /// <inheritdoc />
+    public void Serialize<T>(IBufferWriter<byte> destination, T value)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        switch (value)
+        {
+            case string text:
+                Encoding.UTF8.GetBytes(text, destination);
+                break;
+            case byte[] bytes:
+                destination.Write(bytes);
+                break;
+            case ReadOnlyMemory<byte> memory:
+                destination.Write(memory.Span);
+                break;
+            default:
+                throw new NotSupportedException(
+                    $"NullSerializer can only write strings and byte arrays to a backend that stores bytes, not {value?.GetType().ToString() ?? "null"}; use JsonSerializer for other values.");
+        }
+    }
+
+    /// <inheritdoc />
+    public T? Deserialize<T>(ReadOnlySequence<byte> payload)
+    {
+        if (typeof(T) == typeof(byte[]))
+        {
+            return (T)(object)payload.ToArray();
+        }
+
+        if (typeof(T) == typeof(string) || typeof(T) == typeof(object))
+        {
+            return (T)(object)Encoding.UTF8.GetString(payload);
+        }
+
+        throw new NotSupportedException($"NullSerializer reads payloads only as string or byte[], not as {typeof(T)}.");
+    }
+}

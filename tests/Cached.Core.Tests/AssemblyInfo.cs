@@ -1,0 +1,2 @@
+// Tests touch process-wide state (Cache.Disabled, Caches); they run one at a time.
+[assembly: NonParallelizable]

@@ -1,0 +1,62 @@
+namespace Cached.Tests.Commands;
+
+/// <summary>
+/// A backend whose async operations all wait for <see cref="Open"/>: how a slow server looks to BaseCache. Its
+/// store is empty and its sync operations answer at once.
+/// </summary>
+internal sealed class GatedCache : BaseCache
+{
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _gate.TrySetResult();
+
+    private async ValueTask<T> After<T>(T result, CancellationToken cancellationToken)
+    {
+        await _gate.Task.WaitAsync(cancellationToken);
+        return result;
+    }
+
+    protected override CacheResult<object?> GetEntry(string key) => CacheResult<object?>.Miss;
+
+    protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken) => After(CacheResult<object?>.Miss, cancellationToken);
+
+    protected override CacheResult<object?>[] GetEntries(IReadOnlyList<string> keys) => new CacheResult<object?>[keys.Count];
+
+    protected override ValueTask<CacheResult<object?>[]> GetEntriesAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => After(new CacheResult<object?>[keys.Count], cancellationToken);
+
+    protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl) => true;
+
+    protected override ValueTask<bool> AddEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken) => After(true, cancellationToken);
+
+    protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl) => true;
+
+    protected override ValueTask<bool> SetEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken) => After(true, cancellationToken);
+
+    protected override bool SetEntries(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl) => true;
+
+    protected override ValueTask<bool> SetEntriesAsync(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken) => After(true, cancellationToken);
+
+    protected override bool ContainsEntry(string key) => false;
+
+    protected override ValueTask<bool> ContainsEntryAsync(string key, CancellationToken cancellationToken) => After(false, cancellationToken);
+
+    protected override long IncrementEntry(string key, string? @namespace, long delta) => delta;
+
+    protected override ValueTask<long> IncrementEntryAsync(string key, string? @namespace, long delta, CancellationToken cancellationToken) => After(delta, cancellationToken);
+
+    protected override int RemoveEntry(string key) => 0;
+
+    protected override ValueTask<int> RemoveEntryAsync(string key, CancellationToken cancellationToken) => After(0, cancellationToken);
+
+    protected override bool ClearEntries(string? @namespace) => true;
+
+    protected override ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken) => After(true, cancellationToken);
+
+    protected override bool ExpireEntry(string key, TimeSpan? ttl) => false;
+
+    protected override ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken) => After(false, cancellationToken);
+
+    protected override object? ExecuteRaw(string command, object?[] args) => null;
+
+    protected override ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken) => After<object?>(null, cancellationToken);
+}

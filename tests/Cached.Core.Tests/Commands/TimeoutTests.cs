@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cached.Tests.Commands;
+
+/// <summary>The timeout that BaseCache enforces on async commands, with a backend whose operations wait for a gate.</summary>
+public sealed class TimeoutTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    [Test]
+    public void An_async_command_that_outlasts_the_timeout_throws_TimeoutException()
+    {
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromMilliseconds(200) };
+
+        var pending = cache.GetAsync<string>("key").AsTask();
+        _time.Advance(TimeSpan.FromMilliseconds(199));
+        Assert.That(pending.IsCompleted, Is.False);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        var error = Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        Assert.That(error!.Message, Does.Contain("Get").And.Contain("200"));
+    }
+
+    [Test]
+    public void Every_async_command_is_under_the_timeout()
+    {
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromMilliseconds(2) };
+        var commands = new Func<Task>[]
+        {
+            () => cache.AddAsync("k", 1).AsTask(),
+            () => cache.GetAsync<int>("k").AsTask(),
+            () => cache.SetAsync("k", 1).AsTask(),
+            () => cache.MultiGetAsync<int>(["k"]).AsTask(),
+            () => cache.MultiSetAsync([new KeyValuePair<string, int>("k", 1)]).AsTask(),
+            () => cache.ExistsAsync("k").AsTask(),
+            () => cache.IncrementAsync("k").AsTask(),
+            () => cache.DeleteAsync("k").AsTask(),
+            () => cache.ClearAsync().AsTask(),
+            () => cache.ExpireAsync("k", TimeSpan.FromSeconds(1)).AsTask(),
+            () => cache.RawAsync("ping").AsTask(),
+        };
+
+        foreach (var command in commands)
+        {
+            var pending = command();
+            _time.Advance(TimeSpan.FromMilliseconds(2));
+            Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        }
+    }
+
+    [Test]
+    public async Task Without_a_timeout_a_slow_command_completes()
+    {
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = null };
+
+        var pending = cache.GetAsync("key", "default").AsTask();
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.That(pending.IsCompleted, Is.False);
+        cache.Open();
+
+        Assert.That(await pending, Is.EqualTo("default"));
+    }
+
+    [Test]
+    public async Task A_command_that_finishes_within_the_timeout_returns_its_result()
+    {
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromSeconds(1) };
+
+        var pending = cache.SetAsync("key", "value").AsTask();
+        _time.Advance(TimeSpan.FromMilliseconds(500));
+        cache.Open();
+
+        Assert.That(await pending, Is.True);
+    }
+
+    [Test]
+    public void Cancelling_a_slow_command_throws_OperationCanceledException()
+    {
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromSeconds(1) };
+        using var cancellation = new CancellationTokenSource();
+
+        var pending = cache.GetAsync<string>("key", cancellationToken: cancellation.Token).AsTask();
+        cancellation.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await pending);
+    }
+
+    [Test]
+    public void A_zero_or_negative_timeout_is_read_as_none_or_refused()
+    {
+        using var none = new GatedCache { Timeout = TimeSpan.Zero };
+        Assert.That(none.Timeout, Is.Null);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new GatedCache { Timeout = TimeSpan.FromSeconds(-1) });
+    }
+}

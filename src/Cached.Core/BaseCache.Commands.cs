@@ -129,11 +129,26 @@ public abstract partial class BaseCache
 
     /// <inheritdoc />
     public IReadOnlyList<T?> MultiGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null)
+        => ValuesOf(MultiTryGetCore<T>(keys, @namespace, serializer));
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<T?>> MultiGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => ValuesOf(await MultiTryGetCoreAsync<T>(keys, @namespace, serializer, cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public IReadOnlyList<CacheResult<T>> MultiTryGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null)
+        => MultiTryGetCore<T>(keys, @namespace, serializer);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<CacheResult<T>>> MultiTryGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => await MultiTryGetCoreAsync<T>(keys, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+
+    private CacheResult<T>[] MultiTryGetCore<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer)
     {
         var given = MaterializeKeys(keys);
         if (Cache.Disabled)
         {
-            return new T?[given.Length];
+            return new CacheResult<T>[given.Length];
         }
 
         var ns = ResolveNamespace(@namespace);
@@ -143,14 +158,13 @@ public abstract partial class BaseCache
         return CompleteMultiGet<T>(given, entries, serializer, context);
     }
 
-    /// <inheritdoc />
-    public async ValueTask<IReadOnlyList<T?>> MultiGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+    private async ValueTask<CacheResult<T>[]> MultiTryGetCoreAsync<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
         var given = MaterializeKeys(keys);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
-            return new T?[given.Length];
+            return new CacheResult<T>[given.Length];
         }
 
         var ns = ResolveNamespace(@namespace);
@@ -158,6 +172,17 @@ public abstract partial class BaseCache
         var context = BeginCommand(CacheCommand.MultiGet, null, given, ns, null, null);
         var entries = given.Length == 0 ? [] : await WithTimeout(GetEntriesAsync(fullKeys, cancellationToken), CacheCommand.MultiGet, cancellationToken).ConfigureAwait(false);
         return CompleteMultiGet<T>(given, entries, serializer, context);
+    }
+
+    private static T?[] ValuesOf<T>(CacheResult<T>[] results)
+    {
+        var values = new T?[results.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            values[i] = results[i].Value;
+        }
+
+        return values;
     }
 
     private static string[] MaterializeKeys(IEnumerable<string> keys)
@@ -186,7 +211,7 @@ public abstract partial class BaseCache
         return built;
     }
 
-    private T?[] CompleteMultiGet<T>(string[] keys, CacheResult<object?>[] entries, ISerializer? serializer, CacheCommandContext? context)
+    private CacheResult<T>[] CompleteMultiGet<T>(string[] keys, CacheResult<object?>[] entries, ISerializer? serializer, CacheCommandContext? context)
     {
         if (entries.Length != keys.Length)
         {
@@ -194,19 +219,19 @@ public abstract partial class BaseCache
         }
 
         var effective = serializer ?? Serializer;
-        var values = new T?[keys.Length];
+        var results = new CacheResult<T>[keys.Length];
         var hits = 0;
         for (var i = 0; i < keys.Length; i++)
         {
             if (entries[i].Found)
             {
-                values[i] = FromPayload<T>(keys[i], entries[i].Value, effective);
+                results[i] = CacheResult<T>.Hit(FromPayload<T>(keys[i], entries[i].Value, effective));
                 hits++;
             }
         }
 
-        EndCommand(context, values, hits);
-        return values;
+        EndCommand(context, context is null ? null : ValuesOf(results), hits);
+        return results;
     }
 
     /// <inheritdoc />

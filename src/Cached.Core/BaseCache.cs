@@ -166,12 +166,18 @@ public abstract partial class BaseCache : ICache
     {
         if (KeepsReferences(serializer))
         {
-            return payload switch
+            switch (payload)
             {
-                T typed => typed,
-                null => default,
-                _ => throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()}."),
-            };
+                case T typed:
+                    return typed;
+                case null:
+                    return default;
+                case byte[]:
+                    // Written by a per-call serializer: read the bytes through this one (NullSerializer reads text).
+                    break;
+                default:
+                    throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()}.");
+            }
         }
 
         ReadOnlySequence<byte> bytes = payload switch

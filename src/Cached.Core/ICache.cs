@@ -51,6 +51,9 @@ public interface ICache : IDisposable, IAsyncDisposable
     /// <summary>Reads several values at once: the result follows the input order, duplicates included, with <c>default</c> for each miss.</summary>
     IReadOnlyList<T?> MultiGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null);
 
+    /// <summary>Reads several values at once and tells, key by key, whether each was found (a stored <c>null</c> is found).</summary>
+    IReadOnlyList<CacheResult<T>> MultiTryGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null);
+
     /// <summary>Stores several values at once, all with the same time to live.</summary>
     /// <returns><c>true</c> when stored.</returns>
     bool MultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null);
@@ -96,6 +99,9 @@ public interface ICache : IDisposable, IAsyncDisposable
 
     /// <inheritdoc cref="MultiGet{T}"/>
     ValueTask<IReadOnlyList<T?>> MultiGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="MultiTryGet{T}"/>
+    ValueTask<IReadOnlyList<CacheResult<T>>> MultiTryGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
 
     /// <inheritdoc cref="MultiSet{T}"/>
     ValueTask<bool> MultiSetAsync<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);

@@ -242,6 +242,32 @@ public sealed class SimpleMemoryCache : BaseCache
         => ValueTask.FromResult(RemoveEntry(key));
 
     /// <inheritdoc />
+    protected override bool RemoveEntryIfEquals(string key, object? expected)
+    {
+        if (!_entries.TryGetValue(key, out var current) || current.IsExpiredAt(TimeProvider.GetTimestamp()) || !PayloadEquals(current.Value, expected))
+        {
+            return false;
+        }
+
+        if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, current)))
+        {
+            Interlocked.Decrement(ref _count);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
+        => ValueTask.FromResult(RemoveEntryIfEquals(key, expected));
+
+    private static bool PayloadEquals(object? stored, object? expected)
+        => stored is byte[] storedBytes && expected is byte[] expectedBytes
+            ? storedBytes.AsSpan().SequenceEqual(expectedBytes)
+            : Equals(stored, expected);
+
+    /// <inheritdoc />
     protected override bool ClearEntries(string? @namespace)
     {
         foreach (var pair in _entries)

@@ -41,7 +41,8 @@ public sealed class CacheConfig
         {
             Cache = Cache,
             Serializer = Serializer?.Clone(),
-            Plugins = Plugins.Select(static plugin => plugin.Clone()).ToList(),
+            // A null entry is kept, so that creating the cache reports it with its path.
+            Plugins = (Plugins ?? []).Select(static plugin => plugin?.Clone()!).ToList(),
         };
         foreach (var pair in _settings)
         {

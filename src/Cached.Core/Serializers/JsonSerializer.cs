@@ -33,7 +33,10 @@ public sealed class JsonSerializer : ISerializer
     public JsonSerializer(JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _options = options;
+        // Options built with `new JsonSerializerOptions()` have no resolver until first used by System.Text.Json itself.
+        _options = options.TypeInfoResolver is null
+            ? new JsonSerializerOptions(options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() }
+            : options;
         _writerOptions = WriterOptionsOf(options);
         _readerOptions = ReaderOptionsOf(options);
     }

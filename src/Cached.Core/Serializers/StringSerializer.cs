@@ -41,7 +41,14 @@ public sealed class StringSerializer : ISerializer
             return (T)(object)text;
         }
 
-        var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        var underlying = Nullable.GetUnderlyingType(typeof(T));
+        if (underlying is not null && text.Length == 0)
+        {
+            // null is written as the empty string.
+            return default;
+        }
+
+        var target = underlying ?? typeof(T);
         if (target.IsEnum)
         {
             return (T)Enum.Parse(target, text, ignoreCase: false);

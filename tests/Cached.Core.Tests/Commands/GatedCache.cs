@@ -56,6 +56,10 @@ internal sealed class GatedCache : BaseCache
 
     protected override ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken) => After(false, cancellationToken);
 
+    protected override bool RemoveEntryIfEquals(string key, object? expected) => false;
+
+    protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken) => After(false, cancellationToken);
+
     protected override object? ExecuteRaw(string command, object?[] args) => null;
 
     protected override ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken) => After<object?>(null, cancellationToken);

@@ -1,0 +1,58 @@
+namespace Cached;
+
+/// <summary>
+/// Caches the result of a partial method. The Cached source generator writes the method's body: build the key, read
+/// the cache, on a miss call the implementation (<c>&lt;Name&gt;Core</c> with the same signature, or
+/// <see cref="Implementation"/>), store its result, return it. Sync, <c>Task&lt;T&gt;</c> and <c>ValueTask&lt;T&gt;</c>
+/// methods are supported; misuse is a compile-time diagnostic (<c>CACHED001</c>...).
+/// </summary>
+/// <remarks>
+/// Concurrent misses on one key in one process make one call of the implementation (single-flight). A null result
+/// is cached like any other. The implementation's exception propagates and nothing is stored. A cache fault never
+/// fails the call: it is logged and the implementation's result is returned.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class CachedAttribute : Attribute
+{
+    /// <summary>Time to live in seconds; 0 (the default) means the cache's own default, or no expiry.</summary>
+    public double Ttl { get; set; }
+
+    /// <summary>
+    /// A fixed key, or a template naming parameters (<c>"user:{id}"</c>, <c>"order:{id:D6}"</c>), checked at compile
+    /// time and formatted with the invariant culture. Unset: the type's full name, the method name and the arguments.
+    /// </summary>
+    public string? Key { get; set; }
+
+    /// <summary>The name of a method of the containing type that builds the key: <c>string Name(&lt;the method's parameters&gt;)</c>, without its <see cref="CancellationToken"/>.</summary>
+    public string? KeyBuilder { get; set; }
+
+    /// <summary>The namespace the entries live in.</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>A cache configured with <see cref="Caches"/>; its shared instance is used.</summary>
+    public string? Alias { get; set; }
+
+    /// <summary>A cache type with a public parameterless constructor; one instance is created for this method.</summary>
+    public Type? Cache { get; set; }
+
+    /// <summary>A serializer type for this method's cache (with a public parameterless constructor).</summary>
+    public Type? Serializer { get; set; }
+
+    /// <summary>Plugin types for this method's cache (each with a public parameterless constructor).</summary>
+    public Type[]? Plugins { get; set; }
+
+    /// <summary>The name of a method <c>bool Name(TResult result)</c>: when it returns true, the result is returned but not stored.</summary>
+    public string? SkipCacheWhen { get; set; }
+
+    /// <summary>
+    /// Seconds of a stampede lease: on a miss, a lock taken through the backend makes concurrent callers in different
+    /// processes wait for one call of the implementation (aiocache's <c>cached_stampede</c>). 0 (the default): no lease.
+    /// </summary>
+    public double Lease { get; set; }
+
+    /// <summary>Puts the instance (its <see cref="object.ToString"/>) in the default key; false by default, like pycached's <c>noself=True</c>.</summary>
+    public bool IncludeInstance { get; set; }
+
+    /// <summary>The name of the method that runs on a miss; <c>&lt;Name&gt;Core</c> when unset.</summary>
+    public string? Implementation { get; set; }
+}

@@ -1,0 +1,40 @@
+namespace Cached;
+
+/// <summary>
+/// Caches a method that returns a dictionary for a collection of keys, entry by entry (aiocache's
+/// <c>multi_cached</c>): one <c>MultiGet</c>, the implementation called only with the missing keys (in a collection of
+/// the parameter's declared type) and not at all when every key hits, its results stored with one <c>MultiSet</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
+public sealed class MultiCachedAttribute : Attribute
+{
+    /// <summary>The parameter that holds the keys: any <c>IEnumerable&lt;TKey&gt;</c> type.</summary>
+    public string? KeysFrom { get; set; }
+
+    /// <summary>Time to live in seconds; 0 (the default) means the cache's own default, or no expiry.</summary>
+    public double Ttl { get; set; }
+
+    /// <summary>The name of a method <c>string Name(TKey key)</c> that turns a key into a cache key; the key's invariant text when unset.</summary>
+    public string? KeyBuilder { get; set; }
+
+    /// <summary>The namespace the entries live in.</summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>A cache configured with <see cref="Caches"/>; its shared instance is used.</summary>
+    public string? Alias { get; set; }
+
+    /// <summary>A cache type with a public parameterless constructor; one instance is created for this method.</summary>
+    public Type? Cache { get; set; }
+
+    /// <summary>A serializer type for this method's cache.</summary>
+    public Type? Serializer { get; set; }
+
+    /// <summary>Plugin types for this method's cache.</summary>
+    public Type[]? Plugins { get; set; }
+
+    /// <summary>The name of a method <c>bool Name(TValue value)</c> or <c>bool Name(TKey key, TValue value)</c>: true means do not store that entry.</summary>
+    public string? SkipCacheWhen { get; set; }
+
+    /// <summary>The name of the method that runs for the missing keys; <c>&lt;Name&gt;Core</c> when unset.</summary>
+    public string? Implementation { get; set; }
+}

@@ -1,0 +1,427 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// The behaviour of one generated <see cref="CachedAttribute"/> method, shared by all its calls: read the cache, on a
+/// miss make one call of the body per key in this process (single-flight; with a lease, one across processes), store
+/// the result, and survive every cache fault (fail-open). Used by generated code.
+/// </summary>
+/// <typeparam name="TResult">The method's result type (<c>T</c> of <c>Task&lt;T&gt;</c>/<c>ValueTask&lt;T&gt;</c>).</typeparam>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class CachedMethod<TResult>
+{
+    private static readonly TimeSpan s_firstLeasePoll = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan s_lastLeasePoll = TimeSpan.FromMilliseconds(100);
+
+    private readonly CachedMethodOptions _options;
+    private readonly TimeSpan? _ttl;
+    private readonly TimeSpan? _lease;
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<TResult>> _flights = new(StringComparer.Ordinal);
+    private ICache? _cache;
+
+    /// <summary>Creates the shared state of one method.</summary>
+    public CachedMethod(CachedMethodOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _ttl = options.TtlSpan;
+        _lease = options.LeaseSpan;
+    }
+
+    /// <summary>The cache this method uses, resolved on first use.</summary>
+    public ICache Cache => _cache ??= _options.ResolveCache();
+
+    /// <summary>Runs a sync cached method.</summary>
+    public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var cache = Cache;
+        if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var cached))
+        {
+            return cached!;
+        }
+
+        while (true)
+        {
+            var flight = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var leader = _flights.GetOrAdd(key, flight);
+            if (leader != flight)
+            {
+                // The leader runs synchronously on its own thread, so blocking here cannot deadlock.
+                try
+                {
+                    return leader.Task.GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException) when (leader.Task.IsCanceled)
+                {
+                    continue;
+                }
+            }
+
+            try
+            {
+                var value = Lead(cache, key, state, body, skipWhen);
+                flight.TrySetResult(value);
+                return value;
+            }
+            catch (Exception ex)
+            {
+                Fail(flight, ex);
+                throw;
+            }
+            finally
+            {
+                _flights.TryRemove(new KeyValuePair<string, TaskCompletionSource<TResult>>(key, flight));
+            }
+        }
+    }
+
+    /// <summary>Runs an async cached method. A hit completes synchronously without allocating.</summary>
+    public ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var cache = Cache;
+        if (!CacheScope.IsReadSkipped)
+        {
+            ValueTask<CacheResult<TResult>> read;
+            try
+            {
+                read = cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken);
+            }
+            catch (Exception ex) when (IsFault(ex, cancellationToken))
+            {
+                Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+                return MissAsync(cache, key, state, body, skipWhen, cancellationToken);
+            }
+
+            if (!read.IsCompletedSuccessfully)
+            {
+                return ReadThenMissAsync(read, cache, key, state, body, skipWhen, cancellationToken);
+            }
+
+            var result = read.Result;
+            if (result.Found)
+            {
+                return new ValueTask<TResult>(result.Value!);
+            }
+        }
+
+        return MissAsync(cache, key, state, body, skipWhen, cancellationToken);
+    }
+
+    /// <summary>Deletes the entry under <paramref name="key"/> ([InvalidateCache]); a fault is logged, not thrown.</summary>
+    public void Invalidate(string key)
+    {
+        try
+        {
+            Cache.Delete(key, _options.Namespace);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+    }
+
+    /// <inheritdoc cref="Invalidate"/>
+    public async ValueTask InvalidateAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Cache.DeleteAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+    }
+
+    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await read.ConfigureAwait(false);
+            if (result.Found)
+            {
+                return result.Value!;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+
+        return await MissAsync(cache, key, state, body, skipWhen, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var flight = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var leader = _flights.GetOrAdd(key, flight);
+            if (leader != flight)
+            {
+                try
+                {
+                    return await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
+                {
+                    // The leader's caller cancelled, not ours: take over.
+                    continue;
+                }
+            }
+
+            try
+            {
+                var value = await LeadAsync(cache, key, state, body, skipWhen, cancellationToken).ConfigureAwait(false);
+                flight.TrySetResult(value);
+                return value;
+            }
+            catch (Exception ex)
+            {
+                Fail(flight, ex);
+                throw;
+            }
+            finally
+            {
+                _flights.TryRemove(new KeyValuePair<string, TaskCompletionSource<TResult>>(key, flight));
+            }
+        }
+    }
+
+    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
+    {
+        string? token = null;
+        if (_lease is { } lease && cache is BaseCache backend)
+        {
+            (var found, var value, token) = WaitForLease(backend, key, lease);
+            if (found)
+            {
+                return value!;
+            }
+        }
+
+        try
+        {
+            var result = body(state);
+            if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
+            {
+                Write(cache, key, result);
+            }
+
+            return result;
+        }
+        finally
+        {
+            if (token is not null)
+            {
+                Release((BaseCache)cache, key, token);
+            }
+        }
+    }
+
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    {
+        string? token = null;
+        if (_lease is { } lease && cache is BaseCache backend)
+        {
+            (var found, var value, token) = await WaitForLeaseAsync(backend, key, lease, cancellationToken).ConfigureAwait(false);
+            if (found)
+            {
+                return value!;
+            }
+        }
+
+        try
+        {
+            var result = await body(state, cancellationToken).ConfigureAwait(false);
+            if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
+            {
+                await WriteAsync(cache, key, result, cancellationToken).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        finally
+        {
+            if (token is not null)
+            {
+                await ReleaseAsync((BaseCache)cache, key, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the stampede lease, or waits while another process holds it: until the value appears (returned), the
+    /// lock is released (taken then), or the lease has run out (the caller goes on without the lock, as aiocache's).
+    /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend.
+    /// </summary>
+    private (bool Found, TResult? Value, string? Token) WaitForLease(BaseCache cache, string key, TimeSpan lease)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var deadline = cache.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * cache.TimeProvider.TimestampFrequency);
+        var pause = s_firstLeasePoll;
+        try
+        {
+            while (true)
+            {
+                if (cache.TryAcquireLock(key, _options.Namespace, token, lease))
+                {
+                    // Someone may have stored the value between our read and our lock.
+                    if (TryRead(cache, key, out var stored))
+                    {
+                        cache.ReleaseLock(key, _options.Namespace, token);
+                        return (true, stored, null);
+                    }
+
+                    return (false, default, token);
+                }
+
+                if (TryRead(cache, key, out var value))
+                {
+                    return (true, value, null);
+                }
+
+                if (cache.TimeProvider.GetTimestamp() >= deadline)
+                {
+                    return (false, default, null);
+                }
+
+                Thread.Sleep(pause);
+                pause = pause * 2 < s_lastLeasePoll ? pause * 2 : s_lastLeasePoll;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+            return (false, default, null);
+        }
+    }
+
+    private async ValueTask<(bool Found, TResult? Value, string? Token)> WaitForLeaseAsync(BaseCache cache, string key, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var deadline = cache.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * cache.TimeProvider.TimestampFrequency);
+        var pause = s_firstLeasePoll;
+        try
+        {
+            while (true)
+            {
+                if (await cache.TryAcquireLockAsync(key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false))
+                {
+                    var recheck = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                    if (recheck.Found)
+                    {
+                        await cache.ReleaseLockAsync(key, _options.Namespace, token, cancellationToken).ConfigureAwait(false);
+                        return (true, recheck.Value, null);
+                    }
+
+                    return (false, default, token);
+                }
+
+                var read = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                if (read.Found)
+                {
+                    return (true, read.Value, null);
+                }
+
+                if (cache.TimeProvider.GetTimestamp() >= deadline)
+                {
+                    return (false, default, null);
+                }
+
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                pause = pause * 2 < s_lastLeasePoll ? pause * 2 : s_lastLeasePoll;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+            return (false, default, null);
+        }
+    }
+
+    private void Release(BaseCache cache, string key, string token)
+    {
+        try
+        {
+            cache.ReleaseLock(key, _options.Namespace, token);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+    }
+
+    private async ValueTask ReleaseAsync(BaseCache cache, string key, string token)
+    {
+        try
+        {
+            // Released even when the caller cancelled, so other processes need not wait out the lease.
+            await cache.ReleaseLockAsync(key, _options.Namespace, token, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+    }
+
+    private bool TryRead(ICache cache, string key, out TResult? value)
+    {
+        try
+        {
+            return cache.TryGet(key, out value, _options.Namespace);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            value = default;
+            return false;
+        }
+    }
+
+    private void Write(ICache cache, string key, TResult value)
+    {
+        try
+        {
+            cache.Set(key, value, _ttl, _options.Namespace);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+    }
+
+    private async ValueTask WriteAsync(ICache cache, string key, TResult value, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await cache.SetAsync(key, value, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method);
+        }
+    }
+
+    /// <summary>Every exception from the cache is a fault to survive, except the caller's own cancellation.</summary>
+    internal static bool IsFault(Exception exception, CancellationToken cancellationToken)
+        => !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+
+    private static void Fail(TaskCompletionSource<TResult> flight, Exception exception)
+    {
+        if (exception is OperationCanceledException canceled)
+        {
+            flight.TrySetCanceled(canceled.CancellationToken);
+        }
+        else
+        {
+            flight.TrySetException(exception);
+            // Waiters observe it; without waiters, this keeps it from surfacing as an unobserved task exception.
+            _ = flight.Task.Exception;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.ComponentModel;
+using Cached.Runtime;
+
+namespace Cached.Runtime;
+
+/// <summary>How one generated cached method uses its cache; written by the source generator from the attribute.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class CachedMethodOptions
+{
+    /// <summary>The method's full name, for logs.</summary>
+    public required string Method { get; init; }
+
+    /// <summary>Time to live in seconds; 0 for the cache's default.</summary>
+    public double Ttl { get; init; }
+
+    /// <summary>The namespace the entries live in; <c>null</c> for the cache's own.</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>A configured alias whose shared instance is the cache.</summary>
+    public string? Alias { get; init; }
+
+    /// <summary>Creates this method's own cache (from the attribute's <c>Cache</c>, <c>Serializer</c> and <c>Plugins</c>).</summary>
+    public Func<ICache>? CacheFactory { get; init; }
+
+    /// <summary>Seconds of the stampede lease; 0 for none.</summary>
+    public double Lease { get; init; }
+
+    internal TimeSpan? TtlSpan => Ttl > 0 ? TimeSpan.FromSeconds(Ttl) : null;
+
+    internal TimeSpan? LeaseSpan => Lease > 0 ? TimeSpan.FromSeconds(Lease) : null;
+
+    /// <summary>The cache a method with these options uses: its alias, its own cache, else the default one.</summary>
+    internal ICache ResolveCache()
+    {
+        if (Alias is not null)
+        {
+#pragma warning disable IL2026 // Named caches are configured by the application; their types are its own choice.
+            return Caches.Get(Alias);
+        }
+
+        if (CacheFactory is not null)
+        {
+            return CacheFactory();
+        }
+
+        return Caches.IsConfigured ? Caches.Get(Caches.DefaultAlias) : DefaultCache.Shared;
+#pragma warning restore IL2026
+    }
+}
+
+/// <summary>The one shared <see cref="SimpleMemoryCache"/> that generated methods use when nothing else is configured.</summary>
+internal static class DefaultCache
+{
+    public static SimpleMemoryCache Shared { get; } = new();
+}

@@ -1,0 +1,205 @@
+using System.ComponentModel;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// The behaviour of one generated <see cref="MultiCachedAttribute"/> method (aiocache's <c>multi_cached</c>): one
+/// <c>MultiGet</c> for the keys, the body called only with the missing keys (never when all hit), the body's entries
+/// stored with one <c>MultiSet</c>, hits and fresh entries merged. Cache faults are survived (fail-open). Used by
+/// generated code.
+/// </summary>
+/// <typeparam name="TKey">The element type of the keys parameter.</typeparam>
+/// <typeparam name="TValue">The dictionary's value type.</typeparam>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public sealed class MultiCachedMethod<TKey, TValue>
+    where TKey : notnull
+{
+    private readonly CachedMethodOptions _options;
+    private readonly TimeSpan? _ttl;
+    private ICache? _cache;
+
+    /// <summary>Creates the shared state of one method.</summary>
+    public MultiCachedMethod(CachedMethodOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _ttl = options.TtlSpan;
+    }
+
+    /// <summary>The cache this method uses, resolved on first use.</summary>
+    public ICache Cache => _cache ??= _options.ResolveCache();
+
+    /// <summary>Runs a sync multi-cached method.</summary>
+    /// <param name="keys">The keys as the caller passed them (<c>null</c> reads as none).</param>
+    /// <param name="state">The instance and arguments, for the static lambdas.</param>
+    /// <param name="cacheKeyOf">Turns a key into its cache key.</param>
+    /// <param name="body">Calls the implementation with the missing keys (the lambda converts them to the parameter's type).</param>
+    /// <param name="skipWhen">True for an entry that must not be stored.</param>
+    public Dictionary<TKey, TValue> Invoke<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen = null)
+    {
+        ArgumentNullException.ThrowIfNull(cacheKeyOf);
+        ArgumentNullException.ThrowIfNull(body);
+        var wanted = Distinct(keys);
+        var cache = Cache;
+        var result = new Dictionary<TKey, TValue>(wanted.Count);
+        var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
+        var missing = wanted;
+        if (wanted.Count > 0 && !CacheScope.IsReadSkipped)
+        {
+            IReadOnlyList<CacheResult<TValue>>? hits = null;
+            try
+            {
+                hits = cache.MultiTryGet<TValue>(cacheKeys, _options.Namespace);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+            {
+                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method);
+            }
+
+            missing = Merge(wanted, hits, result);
+            if (missing.Count == 0)
+            {
+                return result;
+            }
+        }
+
+        var fresh = body(state, missing);
+        var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+        if (toStore.Count > 0 && !CacheScope.IsWriteSkipped)
+        {
+            try
+            {
+                cache.MultiSet(toStore, _ttl, _options.Namespace);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+            {
+                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Runs an async multi-cached method.</summary>
+    /// <inheritdoc cref="Invoke" path="/param"/>
+    public async ValueTask<Dictionary<TKey, TValue>> InvokeAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cacheKeyOf);
+        ArgumentNullException.ThrowIfNull(body);
+        var wanted = Distinct(keys);
+        var cache = Cache;
+        var result = new Dictionary<TKey, TValue>(wanted.Count);
+        var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
+        var missing = wanted;
+        if (wanted.Count > 0 && !CacheScope.IsReadSkipped)
+        {
+            IReadOnlyList<CacheResult<TValue>>? hits = null;
+            try
+            {
+                hits = await cache.MultiTryGetAsync<TValue>(cacheKeys, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            {
+                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method);
+            }
+
+            missing = Merge(wanted, hits, result);
+            if (missing.Count == 0)
+            {
+                return result;
+            }
+        }
+
+        var fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
+        var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+        if (toStore.Count > 0 && !CacheScope.IsWriteSkipped)
+        {
+            try
+            {
+                await cache.MultiSetAsync(toStore, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            {
+                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method);
+            }
+        }
+
+        return result;
+    }
+
+    private static List<TKey> Distinct(IEnumerable<TKey>? keys)
+    {
+        var list = new List<TKey>();
+        if (keys is null)
+        {
+            return list;
+        }
+
+        var seen = new HashSet<TKey>();
+        foreach (var key in keys)
+        {
+            if (seen.Add(key))
+            {
+                list.Add(key);
+            }
+        }
+
+        return list;
+    }
+
+    private static string[] CacheKeys<TState>(List<TKey> keys, TState state, Func<TState, TKey, string> cacheKeyOf)
+    {
+        var cacheKeys = new string[keys.Count];
+        for (var i = 0; i < cacheKeys.Length; i++)
+        {
+            cacheKeys[i] = cacheKeyOf(state, keys[i]);
+        }
+
+        return cacheKeys;
+    }
+
+    /// <summary>Copies the hits into <paramref name="result"/> and returns the keys that missed, in order.</summary>
+    private static List<TKey> Merge(List<TKey> wanted, IReadOnlyList<CacheResult<TValue>>? hits, Dictionary<TKey, TValue> result)
+    {
+        if (hits is null)
+        {
+            return wanted;
+        }
+
+        var missing = new List<TKey>();
+        for (var i = 0; i < wanted.Count; i++)
+        {
+            if (hits[i].Found)
+            {
+                result[wanted[i]] = hits[i].Value!;
+            }
+            else
+            {
+                missing.Add(wanted[i]);
+            }
+        }
+
+        return missing;
+    }
+
+    /// <summary>Adds the body's entries to <paramref name="result"/> and returns those to store, keyed by cache key.</summary>
+    private static List<KeyValuePair<string, TValue>> Absorb<TState>(IEnumerable<KeyValuePair<TKey, TValue>>? fresh, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, TKey, TValue, bool>? skipWhen, Dictionary<TKey, TValue> result)
+    {
+        var toStore = new List<KeyValuePair<string, TValue>>();
+        if (fresh is null)
+        {
+            return toStore;
+        }
+
+        foreach (var (key, value) in fresh)
+        {
+            result[key] = value;
+            if (skipWhen is null || !skipWhen(state, key, value))
+            {
+                toStore.Add(new(cacheKeyOf(state, key), value));
+            }
+        }
+
+        return toStore;
+    }
+}

@@ -1,0 +1,749 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json.Serialization;
+using Cached.Serializers;
+using JsonSerializer = Cached.Serializers.JsonSerializer;
+
+namespace Cached.Tests.Serializers;
+
+public sealed record Person(string Name, int Age, IReadOnlyList<string> Tags);
+
+public sealed record Point(int X, int Y);
+
+public sealed record Unlisted(string Value);
+
+public sealed class Node
+{
+    public string Name { get; set; } = "";
+
+    public Node? Next { get; set; }
+}
+
+[JsonSerializable(typeof(Point))]
+[JsonSerializable(typeof(List<Point>))]
+public sealed partial class TestJsonContext : JsonSerializerContext
+{
+}
+
+/// <summary>A serializer that gzips what another serializer writes.</summary>
+public sealed class GZipSerializer(ISerializer inner) : ISerializer
+{
+    public bool StoresReferences => false;
+
+    public void Serialize<T>(IBufferWriter<byte> destination, T value)
+    {
+        var plain = new ArrayBufferWriter<byte>();
+        inner.Serialize(plain, value);
+        using var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(plain.WrittenSpan);
+        }
+
+        destination.Write(compressed.ToArray());
+    }
+
+    public T? Deserialize<T>(ReadOnlySequence<byte> payload)
+    {
+        using var gzip = new GZipStream(new MemoryStream(payload.ToArray()), CompressionMode.Decompress);
+        using var plain = new MemoryStream();
+        gzip.CopyTo(plain);
+        return inner.Deserialize<T>(new ReadOnlySequence<byte>(plain.ToArray()));
+    }
+}
+
+/// <summary>A serializer that Brotli-compresses what another serializer writes.</summary>
+public sealed class BrotliSerializer(ISerializer inner) : ISerializer
+{
+    public bool StoresReferences => false;
+
+    public void Serialize<T>(IBufferWriter<byte> destination, T value)
+    {
+        var plain = new ArrayBufferWriter<byte>();
+        inner.Serialize(plain, value);
+        var compressed = new byte[BrotliEncoder.GetMaxCompressedLength(plain.WrittenCount)];
+        if (!BrotliEncoder.TryCompress(plain.WrittenSpan, compressed, out var written))
+        {
+            throw new InvalidOperationException("Brotli compression failed.");
+        }
+
+        destination.Write(compressed.AsSpan(0, written));
+    }
+
+    public T? Deserialize<T>(ReadOnlySequence<byte> payload)
+    {
+        using var brotli = new BrotliStream(new MemoryStream(payload.ToArray()), CompressionMode.Decompress);
+        using var plain = new MemoryStream();
+        brotli.CopyTo(plain);
+        return inner.Deserialize<T>(new ReadOnlySequence<byte>(plain.ToArray()));
+    }
+}
+
+public class SerializerTests
+{
+    private static byte[] RawBytes(ICache cache, string key)
+    {
+        var raw = cache.Raw("get", key);
+        Assert.That(raw, Is.InstanceOf<byte[]>(), $"the store holds bytes for '{key}'");
+        return (byte[])raw!;
+    }
+
+    private static string RawText(ICache cache, string key) => Encoding.UTF8.GetString(RawBytes(cache, key));
+
+    private static T WithCulture<T>(string name, Func<T> action)
+    {
+        var saved = CultureInfo.CurrentCulture;
+        var savedUi = CultureInfo.CurrentUICulture;
+        CultureInfo.CurrentCulture = new CultureInfo(name);
+        CultureInfo.CurrentUICulture = new CultureInfo(name);
+        try
+        {
+            return action();
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+            CultureInfo.CurrentUICulture = savedUi;
+        }
+    }
+
+    // ---- NullSerializer ----
+
+    [Test]
+    public void SimpleMemoryCache_uses_the_NullSerializer_by_default()
+    {
+        Assert.That(new SimpleMemoryCache().Serializer, Is.SameAs(NullSerializer.Instance));
+        Assert.That(NullSerializer.Instance.StoresReferences, Is.True);
+    }
+
+    [Test]
+    public void NullSerializer_keeps_the_same_reference_through_Set()
+    {
+        var cache = new SimpleMemoryCache();
+        var value = new List<int> { 1, 2 };
+
+        cache.Set("k", value);
+
+        Assert.That(cache.Get<List<int>>("k"), Is.SameAs(value));
+        Assert.That(cache.Raw("get", "k"), Is.SameAs(value));
+    }
+
+    [Test]
+    public void NullSerializer_keeps_the_same_reference_through_Add()
+    {
+        var cache = new SimpleMemoryCache();
+        var value = new Person("Ada", 36, ["math"]);
+
+        cache.Add("k", value);
+
+        Assert.That(cache.Get<Person>("k"), Is.SameAs(value));
+    }
+
+    [Test]
+    public void NullSerializer_keeps_the_same_reference_through_MultiSet()
+    {
+        var cache = new SimpleMemoryCache();
+        var a = new object();
+        var b = new object();
+
+        cache.MultiSet(new Dictionary<string, object> { ["a"] = a, ["b"] = b });
+
+        var values = cache.MultiGet<object>(["a", "b"]);
+        Assert.That(values[0], Is.SameAs(a));
+        Assert.That(values[1], Is.SameAs(b));
+    }
+
+    [Test]
+    public async Task NullSerializer_keeps_the_same_reference_through_the_async_commands()
+    {
+        var cache = new SimpleMemoryCache();
+        var value = new Dictionary<string, int> { ["x"] = 1 };
+
+        await cache.SetAsync("k", value);
+
+        Assert.That(await cache.GetAsync<Dictionary<string, int>>("k"), Is.SameAs(value));
+    }
+
+    [Test]
+    public void NullSerializer_stores_a_mutable_value_so_later_changes_show()
+    {
+        var cache = new SimpleMemoryCache();
+        var value = new List<int> { 1 };
+        cache.Set("k", value);
+
+        value.Add(2);
+
+        Assert.That(cache.Get<List<int>>("k"), Is.EqualTo(new[] { 1, 2 }));
+    }
+
+    [Test]
+    public void NullSerializer_writes_strings_and_bytes_as_they_are()
+    {
+        var serializer = NullSerializer.Instance;
+        var text = new ArrayBufferWriter<byte>();
+        var bytes = new ArrayBufferWriter<byte>();
+
+        serializer.Serialize(text, "héllo");
+        serializer.Serialize(bytes, new byte[] { 1, 2, 3 });
+
+        Assert.That(text.WrittenSpan.ToArray(), Is.EqualTo(Encoding.UTF8.GetBytes("héllo")));
+        Assert.That(bytes.WrittenSpan.ToArray(), Is.EqualTo(new byte[] { 1, 2, 3 }));
+        Assert.That(serializer.Deserialize<string>(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes("héllo"))), Is.EqualTo("héllo"));
+        Assert.That(serializer.Deserialize<byte[]>(new ReadOnlySequence<byte>(new byte[] { 4, 5 })), Is.EqualTo(new byte[] { 4, 5 }));
+    }
+
+    [Test]
+    public void NullSerializer_refuses_to_write_other_values_as_bytes()
+    {
+        Assert.Throws<NotSupportedException>(() => NullSerializer.Instance.Serialize(new ArrayBufferWriter<byte>(), 42));
+        Assert.Throws<NotSupportedException>(() => NullSerializer.Instance.Deserialize<int>(new ReadOnlySequence<byte>("42"u8.ToArray())));
+    }
+
+    // ---- StringSerializer ----
+
+    [Test]
+    public void StringSerializer_stores_invariant_text_on_any_culture()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        WithCulture("de-DE", () =>
+        {
+            Assert.That(1.5.ToString(CultureInfo.CurrentCulture), Is.EqualTo("1,5"), "the culture really is de-DE");
+            cache.Set("double", 1.5);
+            cache.Set("bool", true);
+            cache.Set("int", 1234567);
+            cache.Set("date", new DateTime(2024, 3, 1, 10, 0, 0, DateTimeKind.Utc));
+            return 0;
+        });
+
+        Assert.That(RawText(cache, "double"), Is.EqualTo("1.5"));
+        Assert.That(RawText(cache, "bool"), Is.EqualTo("True"));
+        Assert.That(RawText(cache, "int"), Is.EqualTo("1234567"));
+        Assert.That(RawText(cache, "date"), Is.EqualTo("03/01/2024 10:00:00"));
+    }
+
+    [Test]
+    public void StringSerializer_reads_back_text_and_parses_primitives_with_the_invariant_culture()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        cache.Set("double", 1.5);
+        cache.Set("bool", true);
+        cache.Set("int", 42);
+
+        WithCulture("de-DE", () =>
+        {
+            Assert.That(cache.Get<string>("double"), Is.EqualTo("1.5"));
+            Assert.That(cache.Get<double>("double"), Is.EqualTo(1.5));
+            Assert.That(cache.Get<decimal>("double"), Is.EqualTo(1.5m));
+            Assert.That(cache.Get<string>("bool"), Is.EqualTo("True"));
+            Assert.That(cache.Get<bool>("bool"), Is.True);
+            Assert.That(cache.Get<string>("int"), Is.EqualTo("42"));
+            Assert.That(cache.Get<int>("int"), Is.EqualTo(42));
+            Assert.That(cache.Get<long?>("int"), Is.EqualTo(42L));
+            Assert.That(cache.Get<object>("int"), Is.EqualTo("42"));
+            return 0;
+        });
+    }
+
+    [Test]
+    public void StringSerializer_writes_enums_by_name_and_reads_them_back()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        cache.Set("day", DayOfWeek.Friday);
+
+        Assert.That(cache.Get<string>("day"), Is.EqualTo("Friday"));
+        Assert.That(cache.Get<DayOfWeek>("day"), Is.EqualTo(DayOfWeek.Friday));
+    }
+
+    [Test]
+    public void StringSerializer_writes_an_object_with_its_ToString()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        cache.Set("point", new Point(1, 2));
+
+        Assert.That(cache.Get<string>("point"), Is.EqualTo("Point { X = 1, Y = 2 }"));
+    }
+
+    [Test]
+    public void StringSerializer_writes_null_as_the_empty_string()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        cache.Set<string?>("k", null);
+
+        Assert.That(cache.TryGet<string>("k", out var value), Is.True);
+        Assert.That(value, Is.EqualTo(""));
+    }
+
+    [Test]
+    public void StringSerializer_round_trips_a_null_nullable_number()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        cache.Set<int?>("k", null);
+
+        Assert.That(cache.TryGet<int?>("k", out var value), Is.True);
+        Assert.That(value, Is.Null);
+    }
+
+    [Test]
+    public void StringSerializer_refuses_to_read_a_complex_type()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        cache.Set("k", "text");
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<Point>("k"));
+
+        Assert.That(ex!.Key, Is.EqualTo("k"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Point)));
+    }
+
+    [Test]
+    public void StringSerializer_text_that_is_not_a_number_cannot_be_read_as_one()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        cache.Set("k", "abc");
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<int>("k"));
+
+        Assert.That(ex!.Key, Is.EqualTo("k"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(int)));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("abc"), "the stored text is untouched");
+    }
+
+    // ---- JsonSerializer ----
+
+    [Test]
+    public void JsonSerializer_round_trips_a_record()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        var person = new Person("Ada", 36, ["math", "engines"]);
+
+        cache.Set("p", person);
+        var read = cache.Get<Person>("p");
+
+        Assert.That(read, Is.Not.SameAs(person), "a copy, not the stored reference");
+        Assert.That(read!.Name, Is.EqualTo("Ada"));
+        Assert.That(read.Age, Is.EqualTo(36));
+        Assert.That(read.Tags, Is.EqualTo(new[] { "math", "engines" }));
+        Assert.That(RawText(cache, "p"), Is.EqualTo("""{"Name":"Ada","Age":36,"Tags":["math","engines"]}"""));
+    }
+
+    [Test]
+    public void JsonSerializer_round_trips_lists_dictionaries_and_primitives()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+
+        cache.Set("list", new List<int> { 1, 2, 3 });
+        cache.Set("dict", new Dictionary<string, double> { ["a"] = 1.5, ["b"] = -2 });
+        cache.Set("text", "hi \"there\"");
+        cache.Set("bool", false);
+        cache.Set("long", long.MaxValue);
+
+        Assert.That(cache.Get<List<int>>("list"), Is.EqualTo(new[] { 1, 2, 3 }));
+        Assert.That(cache.Get<Dictionary<string, double>>("dict"), Is.EqualTo(new Dictionary<string, double> { ["a"] = 1.5, ["b"] = -2 }));
+        Assert.That(cache.Get<string>("text"), Is.EqualTo("hi \"there\""));
+        Assert.That(cache.TryGet<bool>("bool", out var flag), Is.True);
+        Assert.That(flag, Is.False);
+        Assert.That(cache.Get<long>("long"), Is.EqualTo(long.MaxValue));
+    }
+
+    [Test]
+    public void JsonSerializer_stores_null_as_json_null_and_finds_it()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+
+        cache.Set<Person?>("p", null);
+
+        Assert.That(RawText(cache, "p"), Is.EqualTo("null"));
+        Assert.That(cache.TryGet<Person>("p", out var value), Is.True, "a stored null is found, not a miss");
+        Assert.That(value, Is.Null);
+        Assert.That(cache.Get("p", new Person("default", 0, [])), Is.Null, "the default is not used for a stored null");
+        Assert.That(cache.TryGet<Person>("absent", out _), Is.False);
+    }
+
+    [Test]
+    public async Task JsonSerializer_finds_a_stored_null_through_TryGetAsync()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        await cache.SetAsync<List<int>?>("k", null);
+
+        var result = await cache.TryGetAsync<List<int>>("k");
+
+        Assert.That(result.Found, Is.True);
+        Assert.That(result.Value, Is.Null);
+    }
+
+    [Test]
+    public void JsonSerializer_uses_the_given_options()
+    {
+        var options = new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase };
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(options) };
+
+        cache.Set("pt", new Point(1, 2));
+
+        Assert.That(RawText(cache, "pt"), Is.EqualTo("""{"x":1,"y":2}"""));
+        Assert.That(cache.Get<Point>("pt"), Is.EqualTo(new Point(1, 2)));
+    }
+
+    [Test]
+    public void JsonSerializer_with_new_default_options_round_trips()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(new System.Text.Json.JsonSerializerOptions()) };
+
+        cache.Set("pt", new Point(1, 2));
+
+        Assert.That(cache.Get<Point>("pt"), Is.EqualTo(new Point(1, 2)));
+    }
+
+    [Test]
+    public void JsonSerializer_uses_options_that_name_their_resolver()
+    {
+        var options = new System.Text.Json.JsonSerializerOptions
+        {
+            PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.CamelCase,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(options) };
+
+        cache.Set("pt", new Point(1, 2));
+
+        Assert.That(RawText(cache, "pt"), Is.EqualTo("""{"x":1,"y":2}"""));
+        Assert.That(cache.Get<Point>("pt"), Is.EqualTo(new Point(1, 2)));
+    }
+
+    [Test]
+    public void JsonSerializer_with_a_source_generated_context_round_trips_its_types()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(TestJsonContext.Default) };
+
+        cache.Set("pt", new Point(3, 4));
+        cache.Set("pts", new List<Point> { new(1, 1), new(2, 2) });
+
+        Assert.That(cache.Get<Point>("pt"), Is.EqualTo(new Point(3, 4)));
+        Assert.That(cache.Get<List<Point>>("pts"), Is.EqualTo(new[] { new Point(1, 1), new Point(2, 2) }));
+        Assert.That(RawText(cache, "pt"), Is.EqualTo("""{"X":3,"Y":4}"""));
+    }
+
+    [Test]
+    public void JsonSerializer_with_a_context_refuses_to_write_a_type_it_does_not_list()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(TestJsonContext.Default) };
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Set("u", new Unlisted("x")));
+
+        Assert.That(ex!.Key, Is.EqualTo("u"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Unlisted)));
+        Assert.That(ex.Message, Does.Contain(nameof(Unlisted)));
+        Assert.That(cache.Exists("u"), Is.False);
+    }
+
+    [Test]
+    public void JsonSerializer_with_a_context_refuses_to_read_a_type_it_does_not_list()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(TestJsonContext.Default) };
+        cache.Set("pt", new Point(3, 4));
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<Unlisted>("pt"));
+
+        Assert.That(ex!.Key, Is.EqualTo("pt"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Unlisted)));
+    }
+
+    // ---- per-call serializers ----
+
+    [Test]
+    public void A_per_call_dumps_function_is_used_by_Set()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        var dumps = new FunctionSerializer<string>(dumps: _ => "v4lu3", loads: s => s);
+
+        cache.Set("k", "value", serializer: dumps);
+
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("v4lu3"));
+    }
+
+    [Test]
+    public void A_per_call_loads_function_is_used_by_Get()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        cache.Set("k", "value");
+        var loads = new FunctionSerializer<string>(dumps: s => s, loads: s => s.ToUpperInvariant());
+
+        Assert.That(cache.Get<string>("k", serializer: loads), Is.EqualTo("VALUE"));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("value"), "the override lasts for one call");
+    }
+
+    [Test]
+    public void A_per_call_serializer_applies_to_Add_MultiSet_and_MultiGet()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        var functions = new FunctionSerializer<int>(dumps: i => $"#{i}", loads: s => int.Parse(s.TrimStart('#'), CultureInfo.InvariantCulture) * 10);
+
+        cache.Add("a", 1, serializer: functions);
+        cache.MultiSet(new Dictionary<string, int> { ["b"] = 2, ["c"] = 3 }, serializer: functions);
+
+        Assert.That(cache.MultiGet<string>(["a", "b", "c"]), Is.EqualTo(new[] { "#1", "#2", "#3" }));
+        Assert.That(cache.MultiGet<int>(["a", "b", "c", "absent"], serializer: functions), Is.EqualTo(new[] { 10, 20, 30, 0 }));
+    }
+
+    [Test]
+    public async Task A_per_call_serializer_applies_to_the_async_commands()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        var dumps = new FunctionSerializer<string>(dumps: _ => "v4lu3", loads: s => s + "!");
+
+        await cache.SetAsync("k", "value", serializer: dumps);
+
+        Assert.That(await cache.GetAsync<string>("k"), Is.EqualTo("v4lu3"));
+        Assert.That(await cache.GetAsync<string>("k", serializer: dumps), Is.EqualTo("v4lu3!"));
+    }
+
+    [Test]
+    public void A_per_call_dumps_function_on_the_default_memory_cache_is_read_back_as_text()
+    {
+        // pycached: memory + NullSerializer, set(dumps_fn=...) then get() returns "v4lu3".
+        var cache = new SimpleMemoryCache();
+        var dumps = new FunctionSerializer<string>(dumps: _ => "v4lu3", loads: s => s);
+
+        cache.Set("k", "value", serializer: dumps);
+
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("v4lu3"));
+    }
+
+    [Test]
+    public void A_function_serializer_refuses_a_value_of_another_type()
+    {
+        var cache = new SimpleMemoryCache();
+        var functions = new FunctionSerializer<string>(dumps: s => s, loads: s => s);
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Set("k", 42, serializer: functions));
+
+        Assert.That(ex!.ValueType, Is.EqualTo(typeof(int)));
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    // ---- custom compressing serializers ----
+
+    [Test]
+    public void A_gzip_serializer_round_trips_and_stores_compressed_bytes()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new GZipSerializer(new JsonSerializer()) };
+        var person = new Person("Grace", 85, Enumerable.Repeat("compiler", 50).ToList());
+
+        cache.Set("p", person);
+
+        var raw = RawBytes(cache, "p");
+        Assert.That(raw[0], Is.EqualTo(0x1f));
+        Assert.That(raw[1], Is.EqualTo(0x8b));
+        Assert.That(raw.Length, Is.LessThan(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(person).Length));
+        var read = cache.Get<Person>("p");
+        Assert.That(read!.Name, Is.EqualTo("Grace"));
+        Assert.That(read.Tags, Has.Count.EqualTo(50));
+    }
+
+    [Test]
+    public async Task A_brotli_serializer_round_trips_and_stores_compressed_bytes()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new BrotliSerializer(new JsonSerializer()) };
+        var values = Enumerable.Range(0, 200).Select(i => i % 3).ToList();
+
+        await cache.SetAsync("v", values);
+
+        var raw = RawBytes(cache, "v");
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(values);
+        Assert.That(raw, Is.Not.EqualTo(json));
+        Assert.That(raw.Length, Is.LessThan(json.Length));
+        Assert.That(await cache.GetAsync<List<int>>("v"), Is.EqualTo(values));
+    }
+
+    [Test]
+    public void A_gzip_payload_that_is_corrupt_throws_a_serialization_error()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new GZipSerializer(new JsonSerializer()) };
+        cache.Raw("set", "p", new byte[] { 0x1f, 0x8b, 0x00, 0x01 });
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<Person>("p"));
+
+        Assert.That(ex!.Key, Is.EqualTo("p"));
+        Assert.That(ex.InnerException, Is.Not.Null);
+    }
+
+    // ---- failures ----
+
+    [Test]
+    public void A_payload_that_cannot_be_read_throws_naming_the_key_and_type()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        cache.Raw("set", "p", new byte[] { 0x7b, 0x00, 0xff, 0x13 });
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<Person>("p"));
+
+        Assert.That(ex!.Key, Is.EqualTo("p"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Person)));
+        Assert.That(ex.InnerException, Is.InstanceOf<System.Text.Json.JsonException>());
+        Assert.That(ex, Is.InstanceOf<CacheException>());
+    }
+
+    [Test]
+    public void A_payload_that_cannot_be_read_names_the_callers_key_not_the_namespaced_one()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(), Namespace = "ns" };
+        cache.Raw("set", cache.BuildKey("p"), "not json"u8.ToArray());
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<Person>("p"));
+
+        Assert.That(ex!.Key, Is.EqualTo("p"));
+    }
+
+    [Test]
+    public void A_payload_that_cannot_be_read_fails_MultiGet_naming_its_key()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        cache.Set("good", new Point(1, 2));
+        cache.Raw("set", "bad", "{\"X\":"u8.ToArray());
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.MultiGet<Point>(["good", "bad"]));
+
+        Assert.That(ex!.Key, Is.EqualTo("bad"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Point)));
+    }
+
+    [Test]
+    public void A_payload_that_cannot_be_read_throws_from_GetAsync()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        cache.Raw("set", "p", new byte[] { 0xff });
+
+        var ex = Assert.ThrowsAsync<CacheSerializationException>(async () => await cache.GetAsync<Person>("p"));
+
+        Assert.That(ex!.Key, Is.EqualTo("p"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Person)));
+    }
+
+    [Test]
+    public void A_raw_value_that_is_not_bytes_cannot_be_read_by_a_byte_serializer()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        cache.Raw("set", "p", "a string, not bytes");
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<Person>("p"));
+
+        Assert.That(ex!.Key, Is.EqualTo("p"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Person)));
+    }
+
+    [Test]
+    public void A_value_that_cannot_be_serialized_throws_and_leaves_the_store_unchanged()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        var previous = new Node { Name = "previous" };
+        cache.Set("n", previous);
+        var cyclic = new Node { Name = "a" };
+        cyclic.Next = new Node { Name = "b", Next = cyclic };
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Set("n", cyclic));
+
+        Assert.That(ex!.Key, Is.EqualTo("n"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Node)));
+        Assert.That(ex.InnerException, Is.InstanceOf<System.Text.Json.JsonException>());
+        Assert.That(cache.Get<Node>("n")!.Name, Is.EqualTo("previous"));
+        Assert.That(cache.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_value_that_cannot_be_serialized_fails_Add_and_writes_nothing()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        var cyclic = new Node { Name = "a" };
+        cyclic.Next = cyclic;
+
+        Assert.Throws<CacheSerializationException>(() => cache.Add("n", cyclic));
+
+        Assert.That(cache.Exists("n"), Is.False);
+    }
+
+    [Test]
+    public void A_value_that_cannot_be_serialized_fails_the_whole_MultiSet()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        var cyclic = new Node { Name = "a" };
+        cyclic.Next = cyclic;
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.MultiSet(new Dictionary<string, Node>
+        {
+            ["ok"] = new Node { Name = "fine" },
+            ["bad"] = cyclic,
+        }));
+
+        Assert.That(ex!.Key, Is.EqualTo("bad"));
+        Assert.That(cache.Exists("ok"), Is.False, "nothing is written when one pair fails");
+        Assert.That(cache.Count, Is.Zero);
+    }
+
+    [Test]
+    public async Task A_value_that_cannot_be_serialized_throws_from_SetAsync()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
+        var cyclic = new Node { Name = "a" };
+        cyclic.Next = cyclic;
+
+        var ex = Assert.ThrowsAsync<CacheSerializationException>(async () => await cache.SetAsync("n", cyclic));
+
+        Assert.That(ex!.Key, Is.EqualTo("n"));
+        Assert.That(await cache.ExistsAsync("n"), Is.False);
+    }
+
+    [Test]
+    public void Reading_a_reference_stored_value_as_the_wrong_type_throws()
+    {
+        var cache = new SimpleMemoryCache();
+        cache.Set("k", 42);
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<string>("k"));
+
+        Assert.That(ex!.Key, Is.EqualTo("k"));
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(string)));
+        Assert.That(ex.Message, Does.Contain("System.Int32"));
+        Assert.That(cache.Get<int>("k"), Is.EqualTo(42), "the value is still there");
+    }
+
+    [Test]
+    public void Reading_a_reference_stored_value_as_a_base_type_or_interface_works()
+    {
+        var cache = new SimpleMemoryCache();
+        var list = new List<int> { 1 };
+        cache.Set("k", list);
+
+        Assert.That(cache.Get<IReadOnlyList<int>>("k"), Is.SameAs(list));
+        Assert.That(cache.Get<object>("k"), Is.SameAs(list));
+    }
+
+    [Test]
+    public void Reading_a_reference_stored_value_as_the_wrong_type_fails_MultiGet_too()
+    {
+        var cache = new SimpleMemoryCache();
+        cache.Set("a", "text");
+        cache.Set("b", 1.5);
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.MultiGet<string>(["a", "b"]));
+
+        Assert.That(ex!.Key, Is.EqualTo("b"));
+    }
+
+    [Test]
+    public void A_stored_null_reference_is_found_and_read_as_any_reference_type()
+    {
+        var cache = new SimpleMemoryCache();
+        cache.Set<string?>("k", null);
+
+        Assert.That(cache.TryGet<string>("k", out var text), Is.True);
+        Assert.That(text, Is.Null);
+        Assert.That(cache.TryGet<Person>("k", out var person), Is.True);
+        Assert.That(person, Is.Null);
+    }
+}

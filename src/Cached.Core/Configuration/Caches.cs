@@ -22,9 +22,17 @@ public static class Caches
     private static readonly ConcurrentDictionary<string, ICache> s_instances = new(StringComparer.Ordinal);
     private static Dictionary<string, CacheConfig> s_config = DefaultConfig();
     private static volatile bool s_configured;
+    private static int s_version;
 
-    /// <summary>True once <see cref="SetConfig"/> or <see cref="Add"/> has been called: generated methods use the <c>"default"</c> alias only then.</summary>
-    public static bool IsConfigured => s_configured;
+    /// <summary>
+    /// True once the application has set the <c>"default"</c> alias (<see cref="SetConfig"/>, or <see cref="Add"/> /
+    /// <see cref="AddInstance"/> with that alias): generated methods with no cache option use it only then, and one
+    /// shared <see cref="SimpleMemoryCache"/> before.
+    /// </summary>
+    public static bool IsDefaultConfigured => s_configured;
+
+    /// <summary>Changes whenever the configuration or an instance changes, so holders of a resolved cache know to resolve again.</summary>
+    internal static int Version => Volatile.Read(ref s_version);
 
     /// <summary>
     /// Replaces the whole configuration. It must have a <c>"default"</c> alias. Instances already created for the
@@ -60,6 +68,25 @@ public static class Caches
             }
 
             s_configured = true;
+            Interlocked.Increment(ref s_version);
+        }
+    }
+
+    /// <summary>
+    /// Registers a ready instance under <paramref name="alias"/>: <see cref="Get"/> returns it, and generated methods
+    /// with that alias (or the <c>"default"</c> one) use it. Its configuration records only its type, so
+    /// <see cref="Create"/> builds a new instance of the same type.
+    /// </summary>
+    public static void AddInstance(string alias, ICache cache)
+    {
+        CheckAlias(alias, nameof(alias));
+        ArgumentNullException.ThrowIfNull(cache);
+        lock (s_gate)
+        {
+            s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = new CacheConfig { Cache = cache.GetType().FullName } };
+            s_instances[alias] = cache;
+            s_configured |= alias == DefaultAlias;
+            Interlocked.Increment(ref s_version);
         }
     }
 
@@ -74,7 +101,8 @@ public static class Caches
         lock (s_gate)
         {
             s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = config.Clone() };
-            s_configured = true;
+            s_configured |= alias == DefaultAlias;
+            Interlocked.Increment(ref s_version);
         }
     }
 
@@ -154,6 +182,7 @@ public static class Caches
             s_config = DefaultConfig();
             s_instances.Clear();
             s_configured = false;
+            Interlocked.Increment(ref s_version);
         }
     }
 

@@ -19,7 +19,7 @@ public sealed class CachedMethod<TResult>
     private readonly TimeSpan? _ttl;
     private readonly TimeSpan? _lease;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<TResult>> _flights = new(StringComparer.Ordinal);
-    private ICache? _cache;
+    private ResolvedCache _cache;
 
     /// <summary>Creates the shared state of one method.</summary>
     public CachedMethod(CachedMethodOptions options)
@@ -31,7 +31,7 @@ public sealed class CachedMethod<TResult>
     }
 
     /// <summary>The cache this method uses, resolved on first use.</summary>
-    public ICache Cache => _cache ??= _options.ResolveCache();
+    public ICache Cache => _cache.Get(_options);
 
     /// <summary>Runs a sync cached method.</summary>
     public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)

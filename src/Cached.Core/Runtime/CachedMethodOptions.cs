@@ -43,7 +43,7 @@ public sealed class CachedMethodOptions
             return CacheFactory();
         }
 
-        return Caches.IsConfigured ? Caches.Get(Caches.DefaultAlias) : DefaultCache.Shared;
+        return Caches.IsDefaultConfigured ? Caches.Get(Caches.DefaultAlias) : DefaultCache.Shared;
 #pragma warning restore IL2026
     }
 }
@@ -52,4 +52,28 @@ public sealed class CachedMethodOptions
 internal static class DefaultCache
 {
     public static SimpleMemoryCache Shared { get; } = new();
+}
+
+/// <summary>
+/// The cache a generated method resolved, kept until <see cref="Caches"/> changes: one volatile read on the hot path,
+/// and a method follows <c>Caches.SetConfig</c>/<c>AddInstance</c> made after its first call.
+/// </summary>
+internal struct ResolvedCache
+{
+    private Resolution? _resolution;
+
+    public ICache Get(CachedMethodOptions options)
+    {
+        var version = Caches.Version;
+        var resolution = Volatile.Read(ref _resolution);
+        if (resolution is null || resolution.Version != version)
+        {
+            resolution = new Resolution(options.ResolveCache(), version);
+            Volatile.Write(ref _resolution, resolution);
+        }
+
+        return resolution.Cache;
+    }
+
+    private sealed record Resolution(ICache Cache, int Version);
 }

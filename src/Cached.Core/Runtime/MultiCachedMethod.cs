@@ -16,7 +16,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
 {
     private readonly CachedMethodOptions _options;
     private readonly TimeSpan? _ttl;
-    private ICache? _cache;
+    private ResolvedCache _cache;
 
     /// <summary>Creates the shared state of one method.</summary>
     public MultiCachedMethod(CachedMethodOptions options)
@@ -27,7 +27,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>The cache this method uses, resolved on first use.</summary>
-    public ICache Cache => _cache ??= _options.ResolveCache();
+    public ICache Cache => _cache.Get(_options);
 
     /// <summary>Runs a sync multi-cached method.</summary>
     /// <param name="keys">The keys as the caller passed them (<c>null</c> reads as none).</param>

@@ -78,7 +78,7 @@ public class CachesTests
         Assert.That(config["default"].Serializer?.Class, Is.EqualTo(typeof(StringSerializer).FullName));
         Assert.That(config["default"].Plugins, Is.Empty);
         Assert.That(config["default"].Settings, Is.Empty);
-        Assert.That(Caches.IsConfigured, Is.False);
+        Assert.That(Caches.IsDefaultConfigured, Is.False);
     }
 
     [Test]
@@ -211,7 +211,7 @@ public class CachesTests
     {
         Configure("main", Memory());
 
-        Assert.That(Caches.IsConfigured, Is.True);
+        Assert.That(Caches.IsDefaultConfigured, Is.True);
     }
 
     [Test]
@@ -300,7 +300,7 @@ public class CachesTests
         Assert.That(Caches.GetConfig().Keys, Is.EquivalentTo(new[] { "default", "extra" }));
         Assert.That(Caches.GetAliasConfig("extra")["Namespace"], Is.EqualTo("x"));
         Assert.That(Caches.Get("extra").Namespace, Is.EqualTo("x"));
-        Assert.That(Caches.IsConfigured, Is.True);
+        Assert.That(Caches.IsDefaultConfigured, Is.False, "adding another alias does not configure the default one");
     }
 
     [Test]

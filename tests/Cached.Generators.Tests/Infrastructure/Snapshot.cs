@@ -1,0 +1,52 @@
+using System.Runtime.CompilerServices;
+
+namespace Cached.Generators.Tests.Infrastructure;
+
+/// <summary>
+/// Compares generated code with a committed <c>Snapshots/Name.verified.cs</c>. On a mismatch it writes
+/// <c>Name.received.cs</c> beside it and fails; with <c>CACHED_ACCEPT_SNAPSHOTS=1</c> it accepts the new output instead.
+/// </summary>
+internal static class Snapshot
+{
+    public const string AcceptVariable = "CACHED_ACCEPT_SNAPSHOTS";
+
+    public static void Verify(string name, string actual, [CallerFilePath] string callerPath = "")
+    {
+        var folder = Path.Combine(FindProjectFolder(callerPath), "Snapshots");
+        var verified = Path.Combine(folder, name + ".verified.cs");
+        var received = Path.Combine(folder, name + ".received.cs");
+        actual = actual.ReplaceLineEndings("\n");
+        if (Environment.GetEnvironmentVariable(AcceptVariable) == "1")
+        {
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(verified, actual);
+            File.Delete(received);
+            return;
+        }
+
+        var expected = File.Exists(verified) ? File.ReadAllText(verified).ReplaceLineEndings("\n") : null;
+        if (expected == actual)
+        {
+            File.Delete(received);
+            return;
+        }
+
+        File.WriteAllText(received, actual);
+        Assert.Fail(expected is null
+            ? $"No snapshot {name}.verified.cs yet; the output is in {name}.received.cs. Review it and run with {AcceptVariable}=1 to accept."
+            : $"The generated code differs from {name}.verified.cs; see {name}.received.cs. Run with {AcceptVariable}=1 to accept the change.");
+    }
+
+    private static string FindProjectFolder(string callerPath)
+    {
+        for (var folder = Path.GetDirectoryName(callerPath); folder is not null; folder = Path.GetDirectoryName(folder))
+        {
+            if (File.Exists(Path.Combine(folder, "Cached.Generators.Tests.csproj")))
+            {
+                return folder;
+            }
+        }
+
+        throw new InvalidOperationException("The test project folder was not found above " + callerPath);
+    }
+}

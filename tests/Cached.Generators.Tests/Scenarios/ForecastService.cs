@@ -1,0 +1,61 @@
+namespace Cached.Generators.Tests.Scenarios;
+
+/// <summary>The shapes of [MultiCached] methods.</summary>
+public partial class ForecastService(CallCounter calls)
+{
+    public List<string[]> Requests { get; } = [];
+
+    public static double Celsius(string city) => city.Length;
+
+    [MultiCached(KeysFrom = "cities", Alias = UserService.Alias, Ttl = 60)]
+    public partial Dictionary<string, double> ByArray(string[] cities);
+
+    private Dictionary<string, double> ByArrayCore(string[] cities)
+    {
+        Requests.Add(cities);
+        calls.Hit(nameof(ByArray));
+        return cities.Where(static c => c != "Atlantis").ToDictionary(static c => c, Celsius);
+    }
+
+    [MultiCached(KeysFrom = "cities", Alias = UserService.Alias, Namespace = "list")]
+    public partial IDictionary<string, double> ByList(List<string> cities);
+
+    private IDictionary<string, double> ByListCore(List<string> cities)
+    {
+        Requests.Add([.. cities]);
+        return cities.ToDictionary(static c => c, Celsius);
+    }
+
+    [MultiCached(KeysFrom = "cities", Alias = UserService.Alias, Namespace = "readonly")]
+    public partial IReadOnlyDictionary<string, double> ByReadOnlyList(IReadOnlyList<string> cities);
+
+    private IReadOnlyDictionary<string, double> ByReadOnlyListCore(IReadOnlyList<string> cities)
+    {
+        Requests.Add([.. cities]);
+        return cities.ToDictionary(static c => c, Celsius);
+    }
+
+    [MultiCached(KeysFrom = "ids", Alias = UserService.Alias, Namespace = "set", KeyBuilder = nameof(IdKey), SkipCacheWhen = nameof(IsNegative))]
+    public partial Task<Dictionary<int, double>> BySetAsync(HashSet<int> ids, CancellationToken cancellationToken);
+
+    private static string IdKey(int id) => "id-" + id;
+
+    private static bool IsNegative(int id, double value) => value < 0;
+
+    private async Task<Dictionary<int, double>> BySetAsyncCore(HashSet<int> ids, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        Requests.Add([.. ids.Select(static i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        return ids.ToDictionary(static i => i, static i => (double)i);
+    }
+
+    [MultiCached(KeysFrom = "cities", Alias = UserService.Alias, Namespace = "enumerable")]
+    public partial ValueTask<IDictionary<string, double>> ByEnumerableAsync(IEnumerable<string> cities);
+
+    private ValueTask<IDictionary<string, double>> ByEnumerableAsyncCore(IEnumerable<string> cities)
+    {
+        var list = cities.ToList();
+        Requests.Add([.. list]);
+        return new(list.ToDictionary(static c => c, Celsius));
+    }
+}

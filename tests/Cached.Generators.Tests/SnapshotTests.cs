@@ -1,0 +1,173 @@
+using Cached.Generators.Tests.Infrastructure;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>One snapshot per shape of generated code; each output also compiles without a warning.</summary>
+public sealed class SnapshotTests
+{
+    private static void VerifyGenerated(string name, string source)
+    {
+        var run = GeneratorRunner.Run(source);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty, "the generator reported diagnostics");
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty, "the generated code must compile without warnings");
+        Assert.That(run.Sources, Has.Count.EqualTo(1));
+        Snapshot.Verify(name, run.Sources.Single().Value);
+    }
+
+    [Test]
+    public void Readme_cached_call_with_a_fixed_key()
+    {
+        VerifyGenerated(nameof(Readme_cached_call_with_a_fixed_key), """
+            using Cached;
+            namespace Demo;
+            public sealed record Result(string Content, int Status);
+            public partial class Examples
+            {
+                [Cached(Ttl = 10, Key = "key", Namespace = "main")]
+                public partial Result CachedCall();
+                private Result CachedCallCore() => new("content", 200);
+            }
+            """);
+    }
+
+    [Test]
+    public void Async_Task_method_with_a_template_key_and_a_cancellation_token()
+    {
+        VerifyGenerated(nameof(Async_Task_method_with_a_template_key_and_a_cancellation_token), """
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public sealed record Forecast(string City, double Celsius);
+            public partial class WeatherService
+            {
+                [Cached(Ttl = 10, Key = "forecast:{city}:{day:D2}")]
+                public partial Task<Forecast> GetForecastAsync(string city, int day, CancellationToken ct = default);
+                private async Task<Forecast> GetForecastAsyncCore(string city, int day, CancellationToken ct)
+                {
+                    await Task.Yield();
+                    return new Forecast(city, day);
+                }
+            }
+            """);
+    }
+
+    [Test]
+    public void ValueTask_static_method_with_the_default_key()
+    {
+        VerifyGenerated(nameof(ValueTask_static_method_with_the_default_key), """
+            using System;
+            using System.Collections.Generic;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public enum Unit { Celsius, Fahrenheit }
+            public static partial class Lookups
+            {
+                [Cached]
+                internal static partial ValueTask<string?> Describe(int id, string? name, Guid tenant, DateTime at, Unit unit, int[] tags, List<string> labels, [CacheKeyIgnore] string traceId);
+                private static ValueTask<string?> DescribeCore(int id, string? name, Guid tenant, DateTime at, Unit unit, int[] tags, List<string> labels, string traceId) => new(name);
+            }
+            """);
+    }
+
+    [Test]
+    public void Cache_options_key_builder_skip_and_lease()
+    {
+        VerifyGenerated(nameof(Cache_options_key_builder_skip_and_lease), """
+            using System.Threading.Tasks;
+            using Cached;
+            using Cached.Plugins;
+            using Cached.Serializers;
+            namespace Demo;
+            public partial class Catalog
+            {
+                [Cached(Ttl = 2.5, Lease = 3, Cache = typeof(SimpleMemoryCache), Serializer = typeof(JsonSerializer), Plugins = new[] { typeof(HitMissRatioPlugin), typeof(TimingPlugin) }, KeyBuilder = nameof(ProductKey), SkipCacheWhen = nameof(IsMissing))]
+                public partial Task<string?> GetProductAsync(string sku, int version);
+                private static string ProductKey(string sku, int version) => sku + "@" + version;
+                private bool IsMissing(string? product) => product is null;
+                private Task<string?> GetProductAsyncCore(string sku, int version) => Task.FromResult<string?>(sku);
+
+                [Cached(Alias = "redis_alt", Namespace = "catalog", IncludeInstance = true)]
+                public partial string Describe(string sku);
+                private string DescribeCore(string sku) => sku;
+            }
+            """);
+    }
+
+    [Test]
+    public void MultiCached_sync_array_and_async_set_and_interface_dictionary()
+    {
+        VerifyGenerated(nameof(MultiCached_sync_array_and_async_set_and_interface_dictionary), """
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public partial class Forecasts
+            {
+                [MultiCached(KeysFrom = "cities", Ttl = 60)]
+                public partial Dictionary<string, double> Get(string[] cities);
+                private Dictionary<string, double> GetCore(string[] cities) => new();
+
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(IdKey), SkipCacheWhen = nameof(Skip))]
+                public partial Task<Dictionary<int, double>> GetByIdAsync(HashSet<int> ids, CancellationToken ct);
+                private static string IdKey(int id) => "id-" + id;
+                private static bool Skip(int id, double value) => value < 0;
+                private Task<Dictionary<int, double>> GetByIdAsyncCore(HashSet<int> ids, CancellationToken ct) => Task.FromResult(new Dictionary<int, double>());
+
+                [MultiCached(KeysFrom = "names")]
+                public partial ValueTask<IReadOnlyDictionary<string, int>> LengthsAsync(IEnumerable<string> names);
+                private ValueTask<IReadOnlyDictionary<string, int>> LengthsAsyncCore(IEnumerable<string> names) => new(new Dictionary<string, int>());
+            }
+            """);
+    }
+
+    [Test]
+    public void InvalidateCache_sync_and_async()
+    {
+        VerifyGenerated(nameof(InvalidateCache_sync_and_async), """
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public sealed record User(int Id, string Name);
+            public partial class Users
+            {
+                [Cached(Key = "user:{id}")]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "u");
+
+                [Cached]
+                public partial Task<User> LoadAsync(int id, string region, CancellationToken ct);
+                private Task<User> LoadAsyncCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
+
+                [InvalidateCache(nameof(GetUser))]
+                public partial void Rename(int id, string name);
+                private void RenameCore(int id, string name) { }
+
+                [InvalidateCache(nameof(GetUser), nameof(LoadAsync))]
+                public partial Task<bool> MoveAsync(int id, string region, CancellationToken ct);
+                private Task<bool> MoveAsyncCore(int id, string region, CancellationToken ct) => Task.FromResult(true);
+            }
+            """);
+    }
+
+    [Test]
+    public void Nested_generic_containing_types_and_keyword_parameter_names()
+    {
+        VerifyGenerated(nameof(Nested_generic_containing_types_and_keyword_parameter_names), """
+            using Cached;
+            public static partial class Outer
+            {
+                internal partial struct Inner<TKey, TValue>
+                    where TKey : notnull
+                {
+                    [Cached(Key = "item:{@class}")]
+                    private partial TValue? Find(TKey @class, params int[] extra);
+                    private TValue? FindCore(TKey @class, params int[] extra) => default;
+                }
+            }
+            """);
+    }
+}

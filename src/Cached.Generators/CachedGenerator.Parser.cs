@@ -146,6 +146,7 @@ internal sealed class Parser
                 RefKind.Ref => "a 'ref' parameter",
                 RefKind.Out => "an 'out' parameter",
                 RefKind.In => "an 'in' parameter",
+                RefKind.RefReadOnlyParameter => "a 'ref readonly' parameter",
                 _ when parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol => "a pointer",
                 _ when parameter.Type.IsRefLikeType => "a ref struct, which cannot outlive the call",
                 _ => null,
@@ -572,7 +573,7 @@ internal sealed class Parser
 
         var expected = multi is null
             ? valueType?.ToDisplayString(s_readableFormat) + " result"
-            : $"{valueType?.ToDisplayString(s_readableFormat)} value' or 'bool {name}({keyType?.ToDisplayString(s_readableFormat)} key, {valueType?.ToDisplayString(s_readableFormat)} value";
+            : $"{valueType?.ToDisplayString(s_readableFormat)} value)' or 'bool {name}({keyType?.ToDisplayString(s_readableFormat)} key, {valueType?.ToDisplayString(s_readableFormat)} value";
         Report(DiagnosticDescriptors.InvalidSkipCacheWhen, MethodName, name, expected, _method.IsStatic ? " (static)" : string.Empty);
         return (null, false, 0);
     }

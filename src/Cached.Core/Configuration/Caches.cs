@@ -12,11 +12,12 @@ namespace Cached;
 /// Until <see cref="SetConfig"/> is called, the configuration is pycached's default: a <c>"default"</c> alias
 /// holding a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>. Thread-safe.
 /// </remarks>
-[RequiresUnreferencedCode("Types named in configuration are created by reflection.")]
 public static class Caches
 {
     /// <summary>The alias every configuration must have.</summary>
     public const string DefaultAlias = "default";
+
+    private const string ReflectionWarning = "A cache built from configuration is created by reflection from type names; trimmed and NativeAOT applications register instances with Caches.AddInstance.";
 
     private static readonly object s_gate = new();
     private static readonly ConcurrentDictionary<string, ICache> s_instances = new(StringComparer.Ordinal);
@@ -109,6 +110,7 @@ public static class Caches
     /// <summary>The instance of <paramref name="alias"/>, created on first use; the same instance on every call.</summary>
     /// <exception cref="UnknownCacheAliasException">No configuration has that alias.</exception>
     /// <exception cref="CacheConfigurationException">The alias's configuration cannot be turned into a cache; the exception names the entry.</exception>
+    [RequiresUnreferencedCode(ReflectionWarning)]
     public static ICache Get(string alias = DefaultAlias)
     {
         CheckAlias(alias, nameof(alias));
@@ -134,6 +136,7 @@ public static class Caches
     /// for this instance only (pycached's <c>caches.create(alias, namespace=...)</c>).
     /// </summary>
     /// <exception cref="UnknownCacheAliasException">No configuration has that alias.</exception>
+    [RequiresUnreferencedCode(ReflectionWarning)]
     public static ICache Create(string alias = DefaultAlias, IReadOnlyDictionary<string, string?>? overrides = null)
     {
         CheckAlias(alias, nameof(alias));
@@ -173,6 +176,9 @@ public static class Caches
             return ConfigOf(alias).Clone();
         }
     }
+
+    /// <summary>The instance of <paramref name="alias"/> if one exists already (registered or created), without creating one.</summary>
+    internal static ICache? TryGetInstance(string alias) => s_instances.GetValueOrDefault(alias);
 
     /// <summary>Back to the default configuration with no instances, for tests. Instances are not disposed: callers may still hold them.</summary>
     internal static void Reset()

@@ -14,6 +14,16 @@ namespace Cached.Configuration;
 [RequiresUnreferencedCode("Types named in configuration are created by reflection.")]
 internal static class ComponentFactory
 {
+    // Cached's own types are named in configuration as text; keep them through trimming.
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(SimpleMemoryCache))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(StringSerializer))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(NullSerializer))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(HitMissRatioPlugin))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(TimingPlugin))]
+    static ComponentFactory()
+    {
+    }
+
     private static readonly Dictionary<string, string> s_settingAliases = new(StringComparer.OrdinalIgnoreCase)
     {
         ["db"] = "Database",

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using Cached.Runtime;
 
 namespace Cached.Runtime;
@@ -32,20 +33,22 @@ public sealed class CachedMethodOptions
     /// <summary>The cache a method with these options uses: its alias, its own cache, else the default one.</summary>
     internal ICache ResolveCache()
     {
-        if (Alias is not null)
-        {
-#pragma warning disable IL2026 // Named caches are configured by the application; their types are its own choice.
-            return Caches.Get(Alias);
-        }
-
-        if (CacheFactory is not null)
+        if (CacheFactory is not null && Alias is null)
         {
             return CacheFactory();
         }
 
-        return Caches.IsDefaultConfigured ? Caches.Get(Caches.DefaultAlias) : DefaultCache.Shared;
-#pragma warning restore IL2026
+        if (Alias is null && !Caches.IsDefaultConfigured)
+        {
+            return DefaultCache.Shared;
+        }
+
+        var alias = Alias ?? Caches.DefaultAlias;
+        return Caches.TryGetInstance(alias) ?? FromConfiguration(alias);
     }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only aliases the application configured by type name reach this; trimmed and NativeAOT applications register instances with Caches.AddInstance, which the line above serves without reflection.")]
+    private static ICache FromConfiguration(string alias) => Caches.Get(alias);
 }
 
 /// <summary>The one shared <see cref="SimpleMemoryCache"/> that generated methods use when nothing else is configured.</summary>

@@ -1,0 +1,920 @@
+using System.Globalization;
+using Cached.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// One test per misuse the generator reports (CACHED001...CACHED017): the exact id, severity, location (the
+/// identifier of the attributed method, marked <c>[|Name|]</c> in the source) and the message.
+/// </summary>
+public sealed class DiagnosticTests
+{
+    private const string Prelude = """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Cached;
+        using Cached.Plugins;
+        using Cached.Serializers;
+        namespace Demo;
+        public sealed record User(int Id, string Name);
+
+        """;
+
+    /// <summary>The source without its marker, and where the marker was: the attributed method's identifier.</summary>
+    private sealed record Marked(string Source, string Identifier, TextSpan Span, LinePositionSpan LineSpan);
+
+    private static Marked Mark(string body)
+    {
+        var text = Prelude + body;
+        var open = text.IndexOf("[|", StringComparison.Ordinal);
+        var close = text.IndexOf("|]", StringComparison.Ordinal);
+        Assert.That(open, Is.GreaterThanOrEqualTo(0), "the source has no [| marker");
+        Assert.That(close, Is.GreaterThan(open), "the source has no |] marker after [|");
+        Assert.That(text.IndexOf("[|", open + 2, StringComparison.Ordinal), Is.LessThan(0), "one marker per source");
+        var source = text.Remove(close, 2).Remove(open, 2);
+        var span = new TextSpan(open, close - open - 2);
+        return new Marked(source, source.Substring(span.Start, span.Length), span, SourceText.From(source).Lines.GetLinePositionSpan(span));
+    }
+
+    /// <summary>Runs the generator on a marked source and checks that it reports exactly <paramref name="ids"/>, all at the marker.</summary>
+    private static IReadOnlyList<Diagnostic> Expect(string body, DiagnosticSeverity severity, params string[] ids)
+    {
+        var marked = Mark(body);
+        var run = GeneratorRunner.Run(marked.Source);
+        var diagnostics = run.GeneratorDiagnostics.OrderBy(static d => d.Id, StringComparer.Ordinal).ToList();
+        Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(ids.OrderBy(static i => i, StringComparer.Ordinal)), () => "diagnostics: " + string.Join(Environment.NewLine, diagnostics));
+        foreach (var diagnostic in diagnostics)
+        {
+            var lineSpan = diagnostic.Location.GetLineSpan();
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(diagnostic.Severity, Is.EqualTo(severity), diagnostic.ToString());
+                Assert.That(diagnostic.DefaultSeverity, Is.EqualTo(severity), diagnostic.ToString());
+                Assert.That(lineSpan.Path, Is.EqualTo("Source0.cs"), diagnostic.ToString());
+                Assert.That(lineSpan.StartLinePosition, Is.EqualTo(marked.LineSpan.Start), $"{diagnostic} should start at the identifier '{marked.Identifier}'");
+                Assert.That(lineSpan.EndLinePosition, Is.EqualTo(marked.LineSpan.End), $"{diagnostic} should end at the end of '{marked.Identifier}'");
+                Assert.That(diagnostic.Location.SourceSpan, Is.EqualTo(marked.Span), diagnostic.ToString());
+            }
+        }
+
+        return diagnostics;
+    }
+
+    private static string Single(string body, string id, DiagnosticSeverity severity = DiagnosticSeverity.Error)
+        => Expect(body, severity, id)[0].GetMessage(CultureInfo.InvariantCulture);
+
+    private static string[] Messages(IEnumerable<Diagnostic> diagnostics)
+        => diagnostics.Select(static d => d.GetMessage(CultureInfo.InvariantCulture)).OrderBy(static m => m, StringComparer.Ordinal).ToArray();
+
+    // ---- The catalog ----
+
+    [Test]
+    public void Every_descriptor_has_a_unique_id_the_Cached_category_and_a_help_link_to_its_anchor()
+    {
+        var all = DiagnosticDescriptors.All.ToList();
+        var expectedIds = Enumerable.Range(1, 17).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
+        Assert.That(all.Select(static d => d.Id).OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
+        Assert.That(all.Select(static d => d.Id), Is.Unique);
+        foreach (var descriptor in all)
+        {
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(descriptor.Category, Is.EqualTo("Cached"), descriptor.Id);
+                Assert.That(descriptor.HelpLinkUri, Does.EndWith("#" + descriptor.Id.ToLowerInvariant()), descriptor.Id);
+                Assert.That(descriptor.IsEnabledByDefault, Is.True, descriptor.Id);
+                Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
+                Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
+                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id == "CACHED012" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
+                Assert.That(DiagnosticDescriptors.ById(descriptor.Id), Is.SameAs(descriptor), descriptor.Id);
+            }
+        }
+    }
+
+    [Test]
+    public void A_method_with_an_error_generates_nothing_while_the_valid_methods_of_its_type_still_generate()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached]
+                public partial User GetBroken(int id);
+
+                [Cached(Ttl = 10)]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED002" }));
+        Assert.That(run.Sources, Has.Count.EqualTo(1));
+        var generated = run.Sources.Single().Value;
+        Assert.That(generated, Does.Contain("GetUser("));
+        Assert.That(generated, Does.Contain("GetUserCore("));
+        Assert.That(generated, Does.Not.Contain("GetBroken"));
+    }
+
+    [Test]
+    public void A_type_whose_only_method_has_an_error_generates_no_file()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Ttl = -1)]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED011" }));
+        Assert.That(run.Sources, Is.Empty);
+    }
+
+    // ---- CACHED001 ----
+
+    [Test]
+    public void CACHED001_a_method_that_is_not_partial()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public User [|GetUser|](int id) => new(id, "name");
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED001");
+        Assert.That(message, Is.EqualTo("'UserService.GetUser' must be declared 'partial' without a body, in types that are all 'partial' (not partial: the method), so that Cached can write its body"));
+    }
+
+    [Test]
+    public void CACHED001_a_containing_type_that_is_not_partial()
+    {
+        var message = Single("""
+            public class UserService
+            {
+                [Cached]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED001");
+        Assert.That(message, Does.Contain("(not partial: type UserService)"));
+        Assert.That(message, Does.StartWith("'UserService.GetUser' must be declared 'partial'"));
+    }
+
+    [Test]
+    public void CACHED001_an_outer_type_that_is_not_partial()
+    {
+        var message = Single("""
+            public class Outer
+            {
+                public partial class UserService
+                {
+                    [Cached]
+                    public partial User [|GetUser|](int id);
+                    private User GetUserCore(int id) => new(id, "name");
+                }
+            }
+            """, "CACHED001");
+        Assert.That(message, Does.Contain("(not partial: type Outer)"));
+        Assert.That(message, Does.Not.Contain("type UserService"));
+    }
+
+    [Test]
+    public void CACHED001_lists_the_method_and_every_type_that_is_not_partial()
+    {
+        var message = Single("""
+            public class Outer
+            {
+                public class UserService
+                {
+                    [Cached]
+                    public User [|GetUser|](int id) => new(id, "name");
+                }
+            }
+            """, "CACHED001");
+        Assert.That(message, Does.Contain("(not partial: the method, type UserService, type Outer)"));
+    }
+
+    // ---- CACHED002 ----
+
+    [Test]
+    public void CACHED002_the_Core_method_is_missing()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial Task<User> [|GetUser|](int id);
+            }
+            """, "CACHED002");
+        Assert.That(message, Is.EqualTo("'UserService.GetUser' needs the method that runs on a miss: add 'private Task<User> GetUserCore(int id)'"));
+    }
+
+    [Test]
+    public void CACHED002_the_Core_method_has_another_signature()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial Task<User> [|GetUser|](int id, CancellationToken ct);
+                private Task<User> GetUserCore(long id, CancellationToken ct) => Task.FromResult(new User((int)id, "name"));
+            }
+            """, "CACHED002");
+        Assert.That(message, Does.Contain("add 'private Task<User> GetUserCore(int id, CancellationToken ct)'"));
+    }
+
+    [Test]
+    public void CACHED002_the_Core_method_returns_another_type()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial ValueTask<User?> [|FindUser|](string name);
+                private Task<User?> FindUserCore(string name) => Task.FromResult<User?>(null);
+            }
+            """, "CACHED002");
+        Assert.That(message, Does.Contain("add 'private ValueTask<User?> FindUserCore(string name)'"));
+    }
+
+    [Test]
+    public void CACHED002_a_custom_Implementation_name_is_missing()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Implementation = "LoadUser")]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED002");
+        Assert.That(message, Does.Contain("add 'private User LoadUser(int id)'"));
+    }
+
+    [Test]
+    public void CACHED002_a_static_method_with_an_instance_Core()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public static partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED002");
+        Assert.That(message, Does.Contain("add 'private static User GetUserCore(int id)'"));
+    }
+
+    [Test]
+    public void CACHED002_an_instance_method_with_a_static_Core()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial User [|GetUser|](int id);
+                private static User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED002");
+        Assert.That(message, Does.Contain("add 'private User GetUserCore(int id)'"));
+    }
+
+    [Test]
+    public void CACHED002_an_InvalidateCache_method_without_its_Core()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+
+                [InvalidateCache(nameof(GetUser))]
+                public partial Task [|Rename|](int id, string name);
+            }
+            """, "CACHED002");
+        Assert.That(message, Does.Contain("add 'private Task RenameCore(int id, string name)'"));
+    }
+
+    // ---- CACHED003 ----
+
+    [TestCase("ref int id", "a 'ref' parameter")]
+    [TestCase("out int id", "an 'out' parameter")]
+    [TestCase("in int id", "an 'in' parameter")]
+    [TestCase("ref readonly int id", "a 'ref readonly' parameter")]
+    [TestCase("Span<int> id", "a ref struct, which cannot outlive the call")]
+    [TestCase("ReadOnlySpan<char> id", "a ref struct, which cannot outlive the call")]
+    public void CACHED003_a_parameter_that_cannot_be_cached(string parameter, string problem)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached]
+                public partial string [|Describe|]({{parameter}});
+                private string DescribeCore({{parameter}}) => throw new NotSupportedException();
+            }
+            """, "CACHED003");
+        Assert.That(message, Does.StartWith("Parameter 'id' of 'UserService.Describe' is "));
+        Assert.That(message, Does.Contain(problem));
+        Assert.That(message, Does.EndWith(": a cached method cannot take it"));
+    }
+
+    [Test]
+    public void CACHED003_a_pointer_in_an_unsafe_context()
+    {
+        var message = Single("""
+            public unsafe partial class UserService
+            {
+                [Cached]
+                public partial string [|Describe|](int* id);
+                private string DescribeCore(int* id) => "x";
+            }
+            """, "CACHED003");
+        Assert.That(message, Is.EqualTo("Parameter 'id' of 'UserService.Describe' is a pointer: a cached method cannot take it"));
+    }
+
+    [Test]
+    public void CACHED003_is_reported_once_for_each_bad_parameter()
+    {
+        var diagnostics = Expect("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial string [|Describe|](ref int a, int ok, out int b);
+                private string DescribeCore(ref int a, int ok, out int b) { b = 0; return "x"; }
+            }
+            """, DiagnosticSeverity.Error, "CACHED003", "CACHED003");
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
+        {
+            "Parameter 'a' of 'UserService.Describe' is a 'ref' parameter: a cached method cannot take it",
+            "Parameter 'b' of 'UserService.Describe' is an 'out' parameter: a cached method cannot take it",
+        }));
+    }
+
+    // ---- CACHED004 ----
+
+    [TestCase("void", "void")]
+    [TestCase("Task", "Task")]
+    [TestCase("ValueTask", "ValueTask")]
+    public void CACHED004_a_Cached_method_that_returns_no_value(string returnType, string shown)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached]
+                public partial {{returnType}} [|Refresh|](int id);
+                private {{returnType}} RefreshCore(int id) => throw new NotSupportedException();
+            }
+            """, "CACHED004");
+        Assert.That(message, Is.EqualTo($"'UserService.Refresh' returns '{shown}': a cached method returns a value, Task<T> or ValueTask<T>"));
+    }
+
+    [TestCase("void")]
+    [TestCase("Task")]
+    [TestCase("ValueTask")]
+    public void CACHED004_a_MultiCached_method_that_returns_no_value(string returnType)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [MultiCached(KeysFrom = "ids")]
+                public partial {{returnType}} [|Refresh|](List<int> ids);
+                private {{returnType}} RefreshCore(List<int> ids) => throw new NotSupportedException();
+            }
+            """, "CACHED004");
+        Assert.That(message, Does.StartWith($"'UserService.Refresh' returns '{returnType}':"));
+    }
+
+    // ---- CACHED005 ----
+
+    [Test]
+    public void CACHED005_a_key_template_names_an_unknown_parameter()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Key = "user:{userId}:{name}")]
+                public partial Task<User> [|GetUser|](int id, string name, CancellationToken ct);
+                private Task<User> GetUserCore(int id, string name, CancellationToken ct) => Task.FromResult(new User(id, name));
+            }
+            """, "CACHED005");
+        Assert.That(message, Is.EqualTo("Key template \"user:{userId}:{name}\" names 'userId', which is not a parameter of 'UserService.GetUser' (parameters: id, name)"));
+    }
+
+    [Test]
+    public void CACHED005_a_method_without_parameters_lists_none()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Key = "all:{id:D4}")]
+                public partial User [|GetDefault|]();
+                private User GetDefaultCore() => new(0, "name");
+            }
+            """, "CACHED005");
+        Assert.That(message, Is.EqualTo("Key template \"all:{id:D4}\" names 'id', which is not a parameter of 'UserService.GetDefault' (parameters: none)"));
+    }
+
+    // ---- CACHED006 ----
+
+    [TestCase("Cache = typeof(SimpleMemoryCache)", "Cache")]
+    [TestCase("Serializer = typeof(StringSerializer)", "Serializer")]
+    [TestCase("Plugins = new[] { typeof(TimingPlugin) }", "Plugins")]
+    [TestCase("Cache = typeof(SimpleMemoryCache), Plugins = new[] { typeof(TimingPlugin) }", "Cache, Plugins")]
+    public void CACHED006_Alias_combined_with_another_cache_option(string option, string named)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached(Alias = "redis", {{option}})]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED006");
+        Assert.That(message, Is.EqualTo($"'UserService.GetUser' sets Alias and {named}: an alias's configuration decides its cache, serializer and plugins; remove one of them"));
+    }
+
+    // ---- CACHED007 ----
+
+    private const string MultiService = """
+        public partial class UserService
+        {
+            [MultiCached(KeysFrom = "ids")]
+            public partial Task<Dictionary<int, User>> [|GetUsers|](List<int> ids);
+            private Task<Dictionary<int, User>> GetUsersCore(List<int> ids) => Task.FromResult(new Dictionary<int, User>());
+        }
+        """;
+
+    [Test]
+    public void The_valid_MultiCached_source_of_these_tests_reports_nothing()
+    {
+        var run = GeneratorRunner.Run(Mark(MultiService).Source);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.Sources, Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public void CACHED007_KeysFrom_is_not_set()
+    {
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(Ttl = 5)]", StringComparison.Ordinal), "CACHED007");
+        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' is not set: name the parameter that holds the keys"));
+    }
+
+    [Test]
+    public void CACHED007_KeysFrom_names_no_parameter()
+    {
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"keys\"", StringComparison.Ordinal), "CACHED007");
+        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'keys', which is not a parameter"));
+    }
+
+    [TestCase("int")]
+    [TestCase("string")]
+    public void CACHED007_KeysFrom_names_a_parameter_that_is_not_enumerable(string type)
+    {
+        var message = Single(MultiService.Replace("List<int> ids", type + " ids", StringComparison.Ordinal), "CACHED007");
+        Assert.That(message, Is.EqualTo($"KeysFrom of 'UserService.GetUsers' names 'ids', whose type '{type}' is not an IEnumerable<TKey>"));
+    }
+
+    [Test]
+    public void CACHED007_KeysFrom_names_an_unsupported_collection_type()
+    {
+        var message = Single(MultiService.Replace("List<int> ids", "Queue<int> ids", StringComparison.Ordinal), "CACHED007");
+        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'ids' of type 'Queue<int>': use an array, List, IList, ICollection, IReadOnlyList, IReadOnlyCollection, IEnumerable, HashSet, ISet or IReadOnlySet"));
+    }
+
+    // ---- CACHED008 ----
+
+    [Test]
+    public void CACHED008_a_MultiCached_method_that_returns_a_list()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [MultiCached(KeysFrom = "ids")]
+                public partial List<string> [|GetNames|](List<int> ids);
+                private List<string> GetNamesCore(List<int> ids) => new();
+            }
+            """, "CACHED008");
+        Assert.That(message, Is.EqualTo("'UserService.GetNames' returns 'List<string>': a [MultiCached] method returns Dictionary, IDictionary or IReadOnlyDictionary<int, TValue>, directly or in a Task/ValueTask"));
+    }
+
+    [Test]
+    public void CACHED008_a_MultiCached_method_whose_dictionary_has_another_key_type()
+    {
+        var message = Single(MultiService.Replace("Dictionary<int, User>", "Dictionary<string, User>", StringComparison.Ordinal), "CACHED008");
+        Assert.That(message, Does.StartWith("'UserService.GetUsers' returns 'Task<Dictionary<string, User>>':"));
+        Assert.That(message, Does.Contain("IReadOnlyDictionary<int, TValue>"));
+    }
+
+    // ---- CACHED009 ----
+
+    [Test]
+    public void CACHED009_SkipCacheWhen_names_a_missing_method()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(SkipCacheWhen = "IsGuest")]
+                public partial Task<User> [|GetUser|](int id);
+                private Task<User> GetUserCore(int id) => Task.FromResult(new User(id, "name"));
+            }
+            """, "CACHED009");
+        Assert.That(message, Is.EqualTo("SkipCacheWhen of 'UserService.GetUser' names 'IsGuest': add 'bool IsGuest(User result)'"));
+    }
+
+    [Test]
+    public void CACHED009_SkipCacheWhen_names_a_predicate_of_another_type()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(SkipCacheWhen = nameof(IsGuest))]
+                public partial Task<User> [|GetUser|](int id);
+                private Task<User> GetUserCore(int id) => Task.FromResult(new User(id, "name"));
+                private static bool IsGuest(string name) => name.Length == 0;
+            }
+            """, "CACHED009");
+        Assert.That(message, Does.Contain("add 'bool IsGuest(User result)'"));
+    }
+
+    [Test]
+    public void CACHED009_SkipCacheWhen_names_an_instance_predicate_of_a_static_method()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(SkipCacheWhen = nameof(IsGuest))]
+                public static partial User [|GetUser|](int id);
+                private static User GetUserCore(int id) => new(id, "name");
+                private bool IsGuest(User user) => user.Id == 0;
+            }
+            """, "CACHED009");
+        Assert.That(message, Is.EqualTo("SkipCacheWhen of 'UserService.GetUser' names 'IsGuest': add 'bool IsGuest(User result)' (static)"));
+    }
+
+    [Test]
+    public void CACHED009_SkipCacheWhen_of_a_MultiCached_method_suggests_both_forms()
+    {
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", SkipCacheWhen = \"IsGuest\")]", StringComparison.Ordinal), "CACHED009");
+        Assert.That(message, Is.EqualTo("SkipCacheWhen of 'UserService.GetUsers' names 'IsGuest': add 'bool IsGuest(User value)' or 'bool IsGuest(int key, User value)'"));
+    }
+
+    // ---- CACHED010 ----
+
+    [Test]
+    public void CACHED010_KeyBuilder_names_a_missing_method()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(KeyBuilder = "KeyOf")]
+                public partial Task<User> [|GetUser|](int id, string region, CancellationToken ct);
+                private Task<User> GetUserCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
+            }
+            """, "CACHED010");
+        Assert.That(message, Is.EqualTo("KeyBuilder of 'UserService.GetUser' names 'KeyOf': add 'string KeyOf(int id, string region)'"));
+    }
+
+    [TestCase("private static string KeyOf(int id) => \"k\";")]
+    [TestCase("private static int KeyOf(int id, string region) => id;")]
+    [TestCase("private static string KeyOf(string region, int id) => region;")]
+    [TestCase("private static string KeyOf(int id, string region, CancellationToken ct) => region;")]
+    public void CACHED010_KeyBuilder_names_a_method_with_the_wrong_signature(string builder)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached(KeyBuilder = "KeyOf")]
+                public partial Task<User> [|GetUser|](int id, string region, CancellationToken ct);
+                private Task<User> GetUserCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
+                {{builder}}
+            }
+            """, "CACHED010");
+        Assert.That(message, Does.Contain("add 'string KeyOf(int id, string region)'"));
+    }
+
+    [Test]
+    public void CACHED010_KeyBuilder_of_a_static_method_names_an_instance_method()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(KeyBuilder = nameof(KeyOf))]
+                public static partial User [|GetUser|](int id);
+                private static User GetUserCore(int id) => new(id, "name");
+                private string KeyOf(int id) => "k" + id;
+            }
+            """, "CACHED010");
+        Assert.That(message, Is.EqualTo("KeyBuilder of 'UserService.GetUser' names 'KeyOf': add 'string KeyOf(int id)' (static)"));
+    }
+
+    [Test]
+    public void CACHED010_KeyBuilder_of_a_MultiCached_method_takes_one_key()
+    {
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", KeyBuilder = \"KeyOf\")]", StringComparison.Ordinal), "CACHED010");
+        Assert.That(message, Is.EqualTo("KeyBuilder of 'UserService.GetUsers' names 'KeyOf': add 'string KeyOf(int key)'"));
+    }
+
+    // ---- CACHED011 ----
+
+    [TestCase("Ttl = -1", "Ttl of 'UserService.GetUser' is -1")]
+    [TestCase("Ttl = -0.5", "Ttl of 'UserService.GetUser' is -0.5")]
+    [TestCase("Lease = -30", "Lease of 'UserService.GetUser' is -30")]
+    [TestCase("Ttl = double.NaN", "Ttl of 'UserService.GetUser' is NaN")]
+    public void CACHED011_a_negative_duration(string option, string start)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached({{option}})]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED011");
+        Assert.That(message, Is.EqualTo(start + ": use a positive number of seconds, or 0 for the default"));
+    }
+
+    [Test]
+    public void CACHED011_a_negative_Ttl_of_a_MultiCached_method()
+    {
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"ids\", Ttl = -5", StringComparison.Ordinal), "CACHED011");
+        Assert.That(message, Does.StartWith("Ttl of 'UserService.GetUsers' is -5:"));
+    }
+
+    [Test]
+    public void CACHED011_is_reported_for_Ttl_and_Lease_both()
+    {
+        var diagnostics = Expect("""
+            public partial class UserService
+            {
+                [Cached(Ttl = -1, Lease = -2)]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, DiagnosticSeverity.Error, "CACHED011", "CACHED011");
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
+        {
+            "Lease of 'UserService.GetUser' is -2: use a positive number of seconds, or 0 for the default",
+            "Ttl of 'UserService.GetUser' is -1: use a positive number of seconds, or 0 for the default",
+        }));
+    }
+
+    // ---- CACHED012 ----
+
+    private const string KeyTypes = """
+        public sealed class Filter { public int Page { get; set; } }
+        public struct Point { public int X; public int Y; }
+        public sealed record Query(string Text, int Page);
+        public enum Color { Red, Green }
+        public class Described { public int Page { get; set; } public override string ToString() => "page " + Page; }
+        public sealed class DerivedDescribed : Described { }
+
+        """;
+
+    [Test]
+    public void CACHED012_a_key_parameter_of_a_class_without_ToString_is_a_warning_and_the_method_is_still_generated()
+    {
+        var body = KeyTypes + """
+            public partial class SearchService
+            {
+                [Cached]
+                public partial Task<string> [|Search|](Filter filter, int page, CancellationToken ct);
+                private Task<string> SearchCore(Filter filter, int page, CancellationToken ct) => Task.FromResult("x");
+            }
+            """;
+        var message = Single(body, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Is.EqualTo("Parameter 'filter' of 'SearchService.Search' has type 'Filter', which does not override ToString: different values would share one cache key; override ToString, use a record, mark it [CacheKeyIgnore], or set Key/KeyBuilder"));
+        var run = GeneratorRunner.Run(Mark(body).Source);
+        Assert.That(run.Sources, Has.Count.EqualTo(1), "a warning does not stop generation");
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
+    public void CACHED012_a_key_parameter_of_a_struct_without_ToString_is_a_warning()
+    {
+        var message = Single(KeyTypes + """
+            public partial class SearchService
+            {
+                [Cached]
+                public partial string [|Near|](Point point);
+                private string NearCore(Point point) => "x";
+            }
+            """, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Does.StartWith("Parameter 'point' of 'SearchService.Near' has type 'Point', which does not override ToString"));
+    }
+
+    [TestCase("Query query", "", TestName = "CACHED012_is_not_reported_for_a_record")]
+    [TestCase("string query", "", TestName = "CACHED012_is_not_reported_for_a_string")]
+    [TestCase("int query", "", TestName = "CACHED012_is_not_reported_for_an_int")]
+    [TestCase("int? query", "", TestName = "CACHED012_is_not_reported_for_a_nullable_int")]
+    [TestCase("Color query", "", TestName = "CACHED012_is_not_reported_for_an_enum")]
+    [TestCase("Guid query", "", TestName = "CACHED012_is_not_reported_for_a_Guid")]
+    [TestCase("DateTime query", "", TestName = "CACHED012_is_not_reported_for_a_DateTime")]
+    [TestCase("List<int> query", "", TestName = "CACHED012_is_not_reported_for_a_List_of_int")]
+    [TestCase("int[] query", "", TestName = "CACHED012_is_not_reported_for_an_array")]
+    [TestCase("Described query", "", TestName = "CACHED012_is_not_reported_for_a_class_that_overrides_ToString")]
+    [TestCase("DerivedDescribed query", "", TestName = "CACHED012_is_not_reported_for_a_class_whose_base_overrides_ToString")]
+    [TestCase("[CacheKeyIgnore] Filter query", "", TestName = "CACHED012_is_not_reported_for_a_CacheKeyIgnore_parameter")]
+    [TestCase("Filter query", "(Key = \"search\")", TestName = "CACHED012_is_not_reported_with_a_fixed_Key")]
+    [TestCase("Filter query, int page", "(Key = \"search:{page}\")", TestName = "CACHED012_is_not_reported_with_a_Key_template")]
+    [TestCase("Filter query", "(KeyBuilder = nameof(KeyOf))", TestName = "CACHED012_is_not_reported_with_a_KeyBuilder")]
+    public void CACHED012_is_not_reported(string parameters, string attributeArguments)
+    {
+        var source = Prelude + KeyTypes + $$"""
+            public partial class SearchService
+            {
+                [Cached{{attributeArguments}}]
+                public partial string Search({{parameters}});
+                private string SearchCore({{parameters.Replace("[CacheKeyIgnore] ", string.Empty, StringComparison.Ordinal)}}) => "x";
+                private static string KeyOf(Filter query) => "k" + query.Page;
+            }
+            """;
+        var run = GeneratorRunner.Run(source);
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.Sources, Has.Count.EqualTo(1));
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    // ---- CACHED013 ----
+
+    [Test]
+    public void CACHED013_InvalidateCache_names_a_method_that_does_not_exist()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [InvalidateCache("GetUser")]
+                public partial Task [|Rename|](int id, string name);
+                private Task RenameCore(int id, string name) => Task.CompletedTask;
+            }
+            """, "CACHED013");
+        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Rename' names 'GetUser', which is not a [Cached] method of 'UserService'"));
+    }
+
+    [Test]
+    public void CACHED013_InvalidateCache_names_a_method_that_is_not_Cached()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                public User GetUser(int id) => new(id, "name");
+
+                [InvalidateCache(nameof(GetUser))]
+                public partial void [|Rename|](int id, string name);
+                private void RenameCore(int id, string name) { }
+            }
+            """, "CACHED013");
+        Assert.That(message, Does.Contain("names 'GetUser', which is not a [Cached] method of 'UserService'"));
+    }
+
+    // ---- CACHED014 ----
+
+    private const string CachedGetUser = """
+            [Cached]
+            public partial User GetUser(int id);
+            private User GetUserCore(int id) => new(id, "name");
+
+        """;
+
+    [Test]
+    public void CACHED014_the_invalidator_lacks_a_key_parameter_of_the_target()
+    {
+        var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
+                [InvalidateCache(nameof(GetUser))]
+                public partial void [|Rename|](string name);
+                private void RenameCore(string name) { }
+            }
+            """, "CACHED014");
+        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Rename' cannot build the key of 'GetUser': it needs a parameter 'id' of type 'int'"));
+    }
+
+    [Test]
+    public void CACHED014_the_invalidator_has_the_key_parameter_with_another_type()
+    {
+        var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
+                [InvalidateCache(nameof(GetUser))]
+                public partial Task [|Rename|](long id, string name);
+                private Task RenameCore(long id, string name) => Task.CompletedTask;
+            }
+            """, "CACHED014");
+        Assert.That(message, Does.EndWith("it needs a parameter 'id' of type 'int'"));
+    }
+
+    [Test]
+    public void CACHED014_a_static_invalidator_of_a_target_that_keys_on_the_instance()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(IncludeInstance = true)]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+
+                [InvalidateCache(nameof(GetUser))]
+                public static partial void [|Forget|](int id);
+                private static void ForgetCore(int id) { }
+            }
+            """, "CACHED014");
+        Assert.That(message, Does.EndWith("it needs a parameter 'this' of type 'UserService'"));
+    }
+
+    // ---- CACHED015 ----
+
+    [Test]
+    public void CACHED015_a_generic_method()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial T [|Get|]<T>(int id);
+                private T GetCore<T>(int id) => default!;
+            }
+            """, "CACHED015");
+        Assert.That(message, Is.EqualTo("'UserService.Get' is generic: cache a non-generic method, or a method of a generic type"));
+    }
+
+    // ---- CACHED016 ----
+
+    [Test]
+    public void CACHED016_a_Cache_type_that_is_not_a_cache()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Cache = typeof(string))]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED016");
+        Assert.That(message, Is.EqualTo("Cache of 'UserService.GetUser' is 'string', which does not implement Cached.ICache"));
+    }
+
+    [Test]
+    public void CACHED016_a_Serializer_type_without_a_public_parameterless_constructor()
+    {
+        var message = Single("""
+            public sealed class PrefixSerializer : ISerializer
+            {
+                private readonly string _prefix;
+                public PrefixSerializer(string prefix) => _prefix = prefix;
+                public bool StoresReferences => _prefix.Length == 0;
+                public void Serialize<T>(System.Buffers.IBufferWriter<byte> destination, T value) { }
+                public T? Deserialize<T>(System.Buffers.ReadOnlySequence<byte> payload) => default;
+            }
+            public partial class UserService
+            {
+                [Cached(Serializer = typeof(PrefixSerializer))]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED016");
+        Assert.That(message, Is.EqualTo("Serializer of 'UserService.GetUser' is 'Demo.PrefixSerializer', which has no public parameterless constructor"));
+    }
+
+    [Test]
+    public void CACHED016_Plugins_that_contain_a_type_that_is_not_a_plugin()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Plugins = new[] { typeof(TimingPlugin), typeof(string) })]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED016");
+        Assert.That(message, Is.EqualTo("Plugins of 'UserService.GetUser' is 'string', which does not implement Cached.Plugins.ICachePlugin"));
+    }
+
+    [Test]
+    public void CACHED016_Plugins_that_contain_an_abstract_type()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Plugins = new[] { typeof(CachePlugin) })]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED016");
+        Assert.That(message, Is.EqualTo("Plugins of 'UserService.GetUser' is 'Cached.Plugins.CachePlugin', which is not a concrete class"));
+    }
+
+    // ---- CACHED017 ----
+
+    [Test]
+    public void CACHED017_IncludeInstance_on_a_static_method()
+    {
+        var message = Single("""
+            public static partial class Lookups
+            {
+                [Cached(IncludeInstance = true)]
+                public static partial User [|GetUser|](int id);
+                private static User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED017");
+        Assert.That(message, Is.EqualTo("'Lookups.GetUser' is static, so it has no instance to put in the key: remove IncludeInstance"));
+    }
+}

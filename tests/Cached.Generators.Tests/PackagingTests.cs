@@ -1,0 +1,127 @@
+using System.Diagnostics;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// Packs Cached.Core, then builds a user's project (tests/Packaging/Consumer) that has only
+/// <c>&lt;PackageReference Include="Cached.Core" /&gt;</c> from a local feed: the generator must ride inside the
+/// package, the [Cached] method must run, and the same project must publish and run with NativeAOT.
+/// </summary>
+[Category("Packaging")]
+public sealed class PackagingTests
+{
+    private const string ExpectedOutput = "Lisbon 21.5 | same: True | body calls: 1";
+
+    private string _work = null!;
+    private string _version = null!;
+
+    [OneTimeSetUp]
+    public void PackCachedCore()
+    {
+        _work = Directory.CreateTempSubdirectory("cached-packaging-").FullName;
+        _version = "0.0.0-packaging" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
+        var root = RepositoryRoot();
+        Run(root, "dotnet", "pack", Path.Combine("src", "Cached.Core", "Cached.Core.csproj"), "-c", "Release", "-o", Path.Combine(_work, "feed"), $"-p:Version={_version}");
+
+        foreach (var file in Directory.GetFiles(Path.Combine(root, "tests", "Packaging", "Consumer")))
+        {
+            File.Copy(file, Path.Combine(_work, Path.GetFileName(file)));
+        }
+
+        // Outside the repository: none of its build props apply, only the feed and the machine's own sources.
+        File.WriteAllText(Path.Combine(_work, "Directory.Build.props"), "<Project />");
+        File.WriteAllText(Path.Combine(_work, "Directory.Packages.props"), "<Project />");
+        File.WriteAllText(Path.Combine(_work, "nuget.config"), """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="cached-local" value="feed" />
+              </packageSources>
+            </configuration>
+            """);
+    }
+
+    [OneTimeTearDown]
+    public void CleanUp()
+    {
+        Directory.Delete(_work, recursive: true);
+        var extracted = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"), "cached.core", _version);
+        if (Directory.Exists(extracted))
+        {
+            Directory.Delete(extracted, recursive: true);
+        }
+    }
+
+    [Test]
+    public void The_package_carries_the_generator_as_an_analyzer()
+    {
+        using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(_work, "feed", $"Cached.Core.{_version}.nupkg"));
+        var entries = package.Entries.Select(static e => e.FullName).ToList();
+
+        Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Cached.Generators.dll"));
+        Assert.That(entries, Does.Contain("lib/net8.0/Cached.Core.dll"));
+        Assert.That(entries, Does.Contain("lib/net10.0/Cached.Core.dll"));
+    }
+
+    [Test]
+    public void A_project_with_only_the_package_compiles_and_runs_a_cached_method()
+    {
+        var output = Run(_work, "dotnet", "run", "-c", "Debug", $"-p:CachedVersion={_version}");
+
+        Assert.That(output, Does.Contain(ExpectedOutput));
+    }
+
+    [Test]
+    public void The_same_project_publishes_and_runs_with_NativeAOT_without_warnings()
+    {
+        var arguments = new List<string> { "publish", "-c", "Release", $"-p:CachedVersion={_version}", "-p:PublishAot=true", "-o", "aot" };
+        if (!OnPath("clang") && OnPath("clang-14"))
+        {
+            arguments.Add("-p:CppCompilerAndLinker=clang-14");
+        }
+
+        var publish = Run(_work, "dotnet", [.. arguments]);
+        Assert.That(publish, Does.Not.Contain("warning IL"), "trim and AOT analysis must be clean");
+
+        var output = Run(_work, Path.Combine(_work, "aot", "Consumer"));
+        Assert.That(output, Does.Contain(ExpectedOutput));
+    }
+
+    private static string Run(string directory, string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{program} {string.Join(' ', arguments)} did not finish within 5 minutes");
+        }
+
+        var output = stdout.Result + stderr.Result;
+        Assert.That(process.ExitCode, Is.EqualTo(0), $"{program} {string.Join(' ', arguments)} failed:\n{output}");
+        return output;
+    }
+
+    private static bool OnPath(string program)
+        => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, program)));
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Cached.sln")))
+            {
+                return dir;
+            }
+        }
+
+        throw new InvalidOperationException("Cached.sln was not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -21,6 +21,10 @@ public sealed class CachedMethod<TResult>
     private readonly ConcurrentDictionary<string, TaskCompletionSource<TResult>> _flights = new(StringComparer.Ordinal);
     private ResolvedCache _cache;
 
+    // Counts leaders that stored a result. A caller notes it before its read; if it moved by the time the caller
+    // leads a flight, a leader may have stored this very key after the read missed, so the leader reads once more.
+    private long _completions;
+
     /// <summary>Creates the shared state of one method.</summary>
     public CachedMethod(CachedMethodOptions options)
     {
@@ -38,9 +42,17 @@ public sealed class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(body);
         var cache = Cache;
-        if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var cached))
+        long? seen = null;
+        if (!CacheScope.IsReadSkipped)
         {
-            return cached!;
+            var completions = Volatile.Read(ref _completions);
+            if (TryRead(cache, key, out var cached, out var faulted))
+            {
+                return cached!;
+            }
+
+            // A leader may read once more after a clean miss, never after a fault: a sick cache is not tried twice.
+            seen = faulted ? null : completions;
         }
 
         while (true)
@@ -62,7 +74,7 @@ public sealed class CachedMethod<TResult>
 
             try
             {
-                var value = Lead(cache, key, state, body, skipWhen);
+                var value = Lead(cache, key, state, body, skipWhen, seen);
                 flight.TrySetResult(value);
                 return value;
             }
@@ -83,32 +95,32 @@ public sealed class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(body);
         var cache = Cache;
-        if (!CacheScope.IsReadSkipped)
+        if (CacheScope.IsReadSkipped)
         {
-            ValueTask<CacheResult<TResult>> read;
-            try
-            {
-                read = cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken);
-            }
-            catch (Exception ex) when (IsFault(ex, cancellationToken))
-            {
-                Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
-                return MissAsync(cache, key, state, body, skipWhen, cancellationToken);
-            }
-
-            if (!read.IsCompletedSuccessfully)
-            {
-                return ReadThenMissAsync(read, cache, key, state, body, skipWhen, cancellationToken);
-            }
-
-            var result = read.Result;
-            if (result.Found)
-            {
-                return new ValueTask<TResult>(result.Value!);
-            }
+            return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
         }
 
-        return MissAsync(cache, key, state, body, skipWhen, cancellationToken);
+        var completions = Volatile.Read(ref _completions);
+        ValueTask<CacheResult<TResult>> read;
+        try
+        {
+            read = cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
+        }
+
+        if (!read.IsCompletedSuccessfully)
+        {
+            return ReadThenMissAsync(read, completions, cache, key, state, body, skipWhen, cancellationToken);
+        }
+
+        var result = read.Result;
+        return result.Found
+            ? new ValueTask<TResult>(result.Value!)
+            : MissAsync(cache, key, state, body, skipWhen, completions, cancellationToken);
     }
 
     /// <summary>Deletes the entry under <paramref name="key"/> ([InvalidateCache]); a fault is logged, not thrown.</summary>
@@ -137,8 +149,9 @@ public sealed class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {
+        long? seen = completions;
         try
         {
             var result = await read.ConfigureAwait(false);
@@ -150,12 +163,13 @@ public sealed class CachedMethod<TResult>
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            seen = null;
         }
 
-        return await MissAsync(cache, key, state, body, skipWhen, cancellationToken).ConfigureAwait(false);
+        return await MissAsync(cache, key, state, body, skipWhen, seen, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -176,7 +190,7 @@ public sealed class CachedMethod<TResult>
 
             try
             {
-                var value = await LeadAsync(cache, key, state, body, skipWhen, cancellationToken).ConfigureAwait(false);
+                var value = await LeadAsync(cache, key, state, body, skipWhen, seen, cancellationToken).ConfigureAwait(false);
                 flight.TrySetResult(value);
                 return value;
             }
@@ -192,7 +206,7 @@ public sealed class CachedMethod<TResult>
         }
     }
 
-    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
+    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen)
     {
         string? token = null;
         if (_lease is { } lease && cache is BaseCache backend)
@@ -203,6 +217,11 @@ public sealed class CachedMethod<TResult>
                 return value!;
             }
         }
+        else if (seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+        {
+            // A leader that finished between our read and our flight has stored the value: no second call.
+            return stored!;
+        }
 
         try
         {
@@ -210,6 +229,7 @@ public sealed class CachedMethod<TResult>
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
                 Write(cache, key, result);
+                Interlocked.Increment(ref _completions);
             }
 
             return result;
@@ -223,7 +243,7 @@ public sealed class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, CancellationToken cancellationToken)
     {
         string? token = null;
         if (_lease is { } lease && cache is BaseCache backend)
@@ -234,6 +254,15 @@ public sealed class CachedMethod<TResult>
                 return value!;
             }
         }
+        else if (seen is { } before && Volatile.Read(ref _completions) != before)
+        {
+            // A leader that finished between our read and our flight has stored the value: no second call.
+            var stored = await ReadAsync(cache, key, cancellationToken).ConfigureAwait(false);
+            if (stored.Found)
+            {
+                return stored.Value!;
+            }
+        }
 
         try
         {
@@ -241,6 +270,7 @@ public sealed class CachedMethod<TResult>
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
                 await WriteAsync(cache, key, result, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _completions);
             }
 
             return result;
@@ -271,7 +301,7 @@ public sealed class CachedMethod<TResult>
                 if (cache.TryAcquireLock(key, _options.Namespace, token, lease))
                 {
                     // Someone may have stored the value between our read and our lock.
-                    if (TryRead(cache, key, out var stored))
+                    if (TryRead(cache, key, out var stored, out _))
                     {
                         cache.ReleaseLock(key, _options.Namespace, token);
                         return (true, stored, null);
@@ -280,7 +310,7 @@ public sealed class CachedMethod<TResult>
                     return (false, default, token);
                 }
 
-                if (TryRead(cache, key, out var value))
+                if (TryRead(cache, key, out var value, out _))
                 {
                     return (true, value, null);
                 }
@@ -312,10 +342,26 @@ public sealed class CachedMethod<TResult>
             {
                 if (await cache.TryAcquireLockAsync(key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false))
                 {
-                    var recheck = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                    // From here we own the lock: every way out either hands the token on or releases it.
+                    CacheResult<TResult> recheck;
+                    try
+                    {
+                        recheck = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (IsFault(ex, cancellationToken))
+                    {
+                        Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+                        return (false, default, token);
+                    }
+                    catch
+                    {
+                        await ReleaseAsync(cache, key, token).ConfigureAwait(false);
+                        throw;
+                    }
+
                     if (recheck.Found)
                     {
-                        await cache.ReleaseLockAsync(key, _options.Namespace, token, cancellationToken).ConfigureAwait(false);
+                        await ReleaseAsync(cache, key, token).ConfigureAwait(false);
                         return (true, recheck.Value, null);
                     }
 
@@ -369,16 +415,31 @@ public sealed class CachedMethod<TResult>
         }
     }
 
-    private bool TryRead(ICache cache, string key, out TResult? value)
+    private async ValueTask<CacheResult<TResult>> ReadAsync(ICache cache, string key, CancellationToken cancellationToken)
     {
         try
         {
+            return await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            return CacheResult<TResult>.Miss;
+        }
+    }
+
+    private bool TryRead(ICache cache, string key, out TResult? value, out bool faulted)
+    {
+        try
+        {
+            faulted = false;
             return cache.TryGet(key, out value, _options.Namespace);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
             value = default;
+            faulted = true;
             return false;
         }
     }

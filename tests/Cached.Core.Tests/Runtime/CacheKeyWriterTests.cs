@@ -1,0 +1,378 @@
+using System.Globalization;
+using Cached.Runtime;
+
+namespace Cached.Tests.Runtime;
+
+/// <summary>A record argument: keys use its (overridden) ToString, quoted.</summary>
+public sealed record Point(int X, int Y);
+
+/// <summary>The default keys of generated cached methods: exact text per argument type, culture invariance, no collisions.</summary>
+public sealed class CacheKeyWriterTests
+{
+    private const string Prefix = "N.T.M";
+
+    [Test]
+    public void Without_arguments_the_key_is_the_prefix_and_empty_parentheses()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M()"));
+    }
+
+    [Test]
+    public void Integers_are_written_in_invariant_text_and_separated_by_commas()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(1);
+        w.Argument(-42);
+        w.Argument(long.MaxValue);
+        w.Argument(long.MinValue);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(1,-42,9223372036854775807,-9223372036854775808)"));
+    }
+
+    [Test]
+    public void Doubles_are_written_round_trippable()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(0.1);
+        w.Argument(1.0 / 3);
+        w.Argument(1e21);
+        w.Argument(-0.5);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(0.1,0.3333333333333333,1E+21,-0.5)"));
+    }
+
+    [Test]
+    public void Booleans_are_true_and_false()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(true);
+        w.Argument(false);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(true,false)"));
+    }
+
+    [Test]
+    public void A_Guid_uses_the_D_format()
+    {
+        var id = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e");
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(id);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(0f8fad5b-d9cb-469f-a165-70867728950e)"));
+    }
+
+    [Test]
+    public void DateTime_and_DateTimeOffset_use_the_round_trip_format()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(new DateTime(2024, 1, 2, 3, 4, 5, 678, DateTimeKind.Utc));
+        w.Argument(new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.FromHours(2)));
+        w.Argument(new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Unspecified));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(2024-01-02T03:04:05.6780000Z,2024-01-02T03:04:05.0000000+02:00,2024-01-02T03:04:05.0000000)"));
+    }
+
+    [Test]
+    public void Strings_are_quoted_with_quotes_and_backslashes_escaped()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument("plain");
+        w.Argument("a\"b\\c");
+        w.Argument("");
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(\"plain\",\"a\\\"b\\\\c\",\"\")"));
+    }
+
+    [Test]
+    public void A_null_string_is_null_and_differs_from_the_string_null()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument((string?)null);
+        w.Argument("null");
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(null,\"null\")"));
+    }
+
+    [Test]
+    public void A_char_is_single_quoted_and_escaped()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument('x');
+        w.Argument('\'');
+        w.Argument('\\');
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M('x','\\'','\\\\')"));
+    }
+
+    [Test]
+    public void An_enum_is_written_by_name()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(DayOfWeek.Monday);
+        w.Argument(StringComparison.OrdinalIgnoreCase);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(Monday,OrdinalIgnoreCase)"));
+    }
+
+    [Test]
+    public void A_nullable_int_is_null_or_its_value()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument<int?>(null);
+        w.Argument<int?>(5);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(null,5)"));
+    }
+
+    [Test]
+    public void Nullable_dates_and_doubles_keep_their_formats()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument<DateTime?>(new DateTime(2024, 1, 2, 0, 0, 0, DateTimeKind.Utc));
+        w.Argument<double?>(0.1);
+        w.Argument<float>(0.1f);
+        w.Argument(TimeSpan.FromMinutes(90));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(2024-01-02T00:00:00.0000000Z,0.1,0.1,01:30:00)"));
+    }
+
+    [Test]
+    public void A_sequence_is_bracketed_with_its_elements_by_the_same_rules()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Sequence(new[] { 1, 2 });
+        w.Sequence(new List<string> { "a", "b,c" });
+        w.Sequence(Array.Empty<int>());
+        w.Sequence<string>(null);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M([1,2],[\"a\",\"b,c\"],[],null)"));
+    }
+
+    [Test]
+    public void A_sequence_passed_as_a_generic_argument_is_bracketed_too()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument<IEnumerable<int>>(new List<int> { 3, 4 });
+        w.Argument<string?[]>(["x", null]);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M([3,4],[\"x\",null])"));
+    }
+
+    [Test]
+    public void A_record_is_its_ToString_quoted()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(new Point(1, 2));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(\"Point { X = 1, Y = 2 }\")"));
+    }
+
+    [Test]
+    public void The_instance_is_written_like_an_argument()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Instance(new Point(3, 4));
+        w.Argument(1);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(\"Point { X = 3, Y = 4 }\",1)"));
+    }
+
+    [Test]
+    public void The_key_grows_past_the_initial_stack_buffer()
+    {
+        var text = new string('x', 1000);
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(text);
+        w.Argument(123456789);
+        w.Argument(new DateTime(2024, 1, 2, 0, 0, 0, DateTimeKind.Utc));
+        Assert.That(w.Finish(), Is.EqualTo($"N.T.M(\"{text}\",123456789,2024-01-02T00:00:00.0000000Z)"));
+    }
+
+    [Test]
+    public void A_formatted_value_that_does_not_fit_grows_the_buffer()
+    {
+        // The prefix fills the buffer exactly, so every formatted argument has to grow it.
+        var w = new CacheKeyWriter(stackalloc char[6], Prefix);
+        w.Argument(Guid.Empty);
+        w.Argument(1.5);
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(00000000-0000-0000-0000-000000000000,1.5)"));
+    }
+
+    [Test]
+    public void Keys_do_not_depend_on_the_current_culture()
+    {
+        var saved = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = new CultureInfo("de-DE");
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            w.Argument(1.5);
+            w.Argument<decimal>(2.5m);
+            w.Argument<float>(-3.25f);
+            w.Argument(1234567);
+            w.Argument(new DateTime(2024, 3, 4, 5, 6, 7, DateTimeKind.Utc));
+            Assert.That(w.Finish(), Is.EqualTo("N.T.M(1.5,2.5,-3.25,1234567,2024-03-04T05:06:07.0000000Z)"));
+            Assert.That(CacheKeyWriter.Format(1.5), Is.EqualTo("1.5"));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    [Test]
+    public void Strings_containing_separators_and_quotes_give_distinct_keys()
+    {
+        var twoArguments = Key("a", "b");
+        var oneWithComma = Key("a,b");
+        var oneWithQuotes = Key("a\",\"b");
+
+        Assert.That(new[] { twoArguments, oneWithComma, oneWithQuotes }, Is.Unique);
+        Assert.That(twoArguments, Is.EqualTo("N.T.M(\"a\",\"b\")"));
+        Assert.That(oneWithComma, Is.EqualTo("N.T.M(\"a,b\")"));
+        Assert.That(oneWithQuotes, Is.EqualTo("N.T.M(\"a\\\",\\\"b\")"));
+
+        static string Key(params string[] arguments)
+        {
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            foreach (var argument in arguments)
+            {
+                w.Argument(argument);
+            }
+
+            return w.Finish();
+        }
+    }
+
+    [Test]
+    public void Distinct_random_argument_lists_always_give_distinct_keys()
+    {
+        const string alphabet = ",()[]\"\\' a";
+        var random = new Random(20240601);
+        var seen = new Dictionary<string, (string? Text, int? Number, bool Flag)>(StringComparer.Ordinal);
+
+        for (var i = 0; i < 5000; i++)
+        {
+            string? text = null;
+            if (random.Next(10) != 0)
+            {
+                var chars = new char[random.Next(0, 7)];
+                for (var c = 0; c < chars.Length; c++)
+                {
+                    chars[c] = alphabet[random.Next(alphabet.Length)];
+                }
+
+                text = new string(chars);
+            }
+
+            int? number = random.Next(5) == 0 ? null : random.Next(-3, 4);
+            var flag = random.Next(2) == 0;
+            var tuple = (text, number, flag);
+            var key = KeyOf(text, number, flag);
+
+            if (seen.TryGetValue(key, out var earlier))
+            {
+                Assert.That(earlier, Is.EqualTo(tuple), $"key {key} is shared by two argument lists");
+            }
+            else
+            {
+                seen.Add(key, tuple);
+            }
+        }
+
+        Assert.That(seen.Values.Distinct().Count(), Is.EqualTo(seen.Count));
+        Assert.That(seen.Count, Is.GreaterThan(1000), "the generator produced enough distinct argument lists");
+    }
+
+    [Test]
+    public void Distinct_random_lists_of_several_strings_and_sequences_always_give_distinct_keys()
+    {
+        // With more than one string per key, a quote inside a string must be escaped or keys collide.
+        const string alphabet = "\",\\[]a";
+        var random = new Random(7);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        string? Text()
+        {
+            if (random.Next(8) == 0)
+            {
+                return null;
+            }
+
+            var chars = new char[random.Next(0, 5)];
+            for (var c = 0; c < chars.Length; c++)
+            {
+                chars[c] = alphabet[random.Next(alphabet.Length)];
+            }
+
+            return new string(chars);
+        }
+
+        for (var i = 0; i < 5000; i++)
+        {
+            var first = Text();
+            var second = Text();
+            List<string?>? list = random.Next(4) == 0 ? null : Enumerable.Range(0, random.Next(0, 3)).Select(_ => Text()).ToList();
+            var identity = string.Join("|", new[] { Show(first), Show(second), list is null ? "<no list>" : "[" + string.Join(";", list.Select(Show)) + "]" });
+            var key = KeyOf(first, second, list);
+
+            if (seen.TryGetValue(key, out var earlier))
+            {
+                Assert.That(earlier, Is.EqualTo(identity), $"key {key} is shared by two argument lists");
+            }
+            else
+            {
+                seen.Add(key, identity);
+            }
+        }
+
+        Assert.That(seen.Values.Distinct().Count(), Is.EqualTo(seen.Count));
+        Assert.That(seen.Count, Is.GreaterThan(1000));
+
+        static string Show(string? text) => text is null ? "<null>" : "<" + text.Replace("\\", "\\\\").Replace(">", "\\>").Replace(";", "\\;") + ">";
+    }
+
+    private static string KeyOf(string? first, string? second, List<string?>? list)
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(first);
+        w.Argument(second);
+        w.Sequence(list);
+        return w.Finish();
+    }
+
+    private static string KeyOf(string? text, int? number, bool flag)
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(text);
+        w.Argument(number);
+        w.Argument(flag);
+        return w.Finish();
+    }
+
+    // ---- Format (keys of multi-cached methods) ----
+
+    [Test]
+    public void Format_leaves_a_string_as_it_is()
+    {
+        Assert.That(CacheKeyWriter.Format("a \"b\", c"), Is.EqualTo("a \"b\", c"));
+    }
+
+    [Test]
+    public void Format_writes_numbers_in_invariant_text()
+    {
+        var saved = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = new CultureInfo("de-DE");
+            Assert.That(CacheKeyWriter.Format(1234567), Is.EqualTo("1234567"));
+            Assert.That(CacheKeyWriter.Format(-2.5), Is.EqualTo("-2.5"));
+            Assert.That(CacheKeyWriter.Format(0.1), Is.EqualTo("0.1"));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    [Test]
+    public void Format_writes_dates_in_the_round_trip_format_and_guids_in_D()
+    {
+        Assert.That(CacheKeyWriter.Format(new DateTime(2024, 1, 2, 3, 4, 5, DateTimeKind.Utc)), Is.EqualTo("2024-01-02T03:04:05.0000000Z"));
+        Assert.That(CacheKeyWriter.Format(new DateTimeOffset(2024, 1, 2, 3, 4, 5, TimeSpan.Zero)), Is.EqualTo("2024-01-02T03:04:05.0000000+00:00"));
+        Assert.That(CacheKeyWriter.Format(Guid.Empty), Is.EqualTo("00000000-0000-0000-0000-000000000000"));
+    }
+
+    [Test]
+    public void Format_writes_other_values_with_ToString()
+    {
+        Assert.That(CacheKeyWriter.Format(new Point(1, 2)), Is.EqualTo("Point { X = 1, Y = 2 }"));
+        Assert.That(CacheKeyWriter.Format(DayOfWeek.Friday), Is.EqualTo("Friday"));
+    }
+}

@@ -1,0 +1,609 @@
+using System.Diagnostics;
+using Cached.Runtime;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Cached.Tests.Runtime;
+
+/// <summary>
+/// Single-flight in one process and the stampede lease across "processes" (separate <see cref="CachedMethod{TResult}"/>
+/// instances sharing one cache), as aiocache's <c>cached_stampede</c> (checks 93-98). Real time is used only for the
+/// lease tests, each bounded well under two seconds.
+/// </summary>
+public sealed class CachedMethodConcurrencyTests
+{
+    private const string Method = "Tests.Service.GetReport";
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(5);
+
+    private RecordingLoggerFactory _logs = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _logs = new RecordingLoggerFactory();
+        CachedLogging.LoggerFactory = _logs;
+    }
+
+    [TearDown]
+    public void TearDown() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+
+    private static CachedMethod<T> MethodOn<T>(ICache cache, double lease = 0, string? @namespace = null)
+        => new(new CachedMethodOptions { Method = Method, CacheFactory = () => cache, Lease = lease, Namespace = @namespace });
+
+    private static void WaitUntil(Func<bool> condition, string what)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (watch.Elapsed > s_limit)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Waits until every thread is blocked (seen three times in a row), so none is between its read and its flight.</summary>
+    private static void WaitUntilAllBlocked(IReadOnlyList<Thread> threads)
+    {
+        var stable = 0;
+        WaitUntil(() =>
+        {
+            stable = threads.All(t => (t.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0) ? stable + 1 : 0;
+            return stable >= 3;
+        }, "every thread is blocked");
+    }
+
+    // ---- single-flight ----
+
+    [Test]
+    public async Task One_hundred_concurrent_async_callers_on_a_cold_key_make_one_body_call_and_share_its_result()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<object>(cache);
+        var calls = new Calls();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var joined = 0;
+
+        var callers = Enumerable.Range(0, 100).Select(_ => Task.Run(() =>
+        {
+            var pending = method.InvokeAsync("k", (calls, release), static async (s, ct) =>
+            {
+                s.calls.Increment();
+                await s.release.Task;
+                return new object();
+            }, null, CancellationToken.None).AsTask();
+            Interlocked.Increment(ref joined);
+            return pending;
+        })).ToArray();
+
+        WaitUntil(() => Volatile.Read(ref joined) == 100, "all callers have started");
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(callers.Any(c => c.IsCompleted), Is.False);
+
+        release.SetResult();
+        var results = await Task.WhenAll(callers).WaitAsync(s_limit);
+
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(results, Has.All.SameAs(results[0]));
+        Assert.That(cache.Get<object>("k"), Is.SameAs(results[0]));
+    }
+
+    [Test]
+    public void Thirty_two_concurrent_sync_callers_on_a_cold_key_make_one_body_call_and_share_its_result()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<object>(cache);
+        var calls = new Calls();
+        using var gate = new ManualResetEventSlim();
+        var results = new object?[32];
+        var errors = new Exception?[32];
+
+        var threads = Enumerable.Range(0, 32).Select(i => new Thread(() =>
+        {
+            try
+            {
+                results[i] = method.Invoke("k", (calls, gate), static s =>
+                {
+                    s.calls.Increment();
+                    s.gate.Wait(s_limit);
+                    return new object();
+                });
+            }
+            catch (Exception ex)
+            {
+                errors[i] = ex;
+            }
+        }) { IsBackground = true }).ToArray();
+
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        WaitUntil(() => calls.Count >= 1, "the body has started");
+        WaitUntilAllBlocked(threads);
+        Assert.That(calls.Count, Is.EqualTo(1));
+
+        gate.Set();
+        Assert.That(threads.All(t => t.Join(s_limit)), Is.True);
+
+        Assert.That(errors, Has.All.Null);
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(results, Has.All.SameAs(results[0]));
+        Assert.That(results[0], Is.Not.Null);
+    }
+
+    [Test]
+    public async Task Concurrent_callers_on_different_keys_do_not_share_a_flight()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Func<(Calls calls, TaskCompletionSource release), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
+        {
+            var n = s.calls.Increment();
+            await s.release.Task;
+            return "v" + n;
+        };
+        var a = method.InvokeAsync("a", (calls, release), body, null, CancellationToken.None).AsTask();
+        var b = method.InvokeAsync("b", (calls, release), body, null, CancellationToken.None).AsTask();
+
+        Assert.That(calls.Count, Is.EqualTo(2), "both keys run their body before either completes");
+        release.SetResult();
+        var results = await Task.WhenAll(a, b).WaitAsync(s_limit);
+
+        Assert.That(results, Is.EquivalentTo(new[] { "v1", "v2" }));
+        Assert.That(cache.Get<string>("a"), Is.EqualTo(results[0]));
+        Assert.That(cache.Get<string>("b"), Is.EqualTo(results[1]));
+    }
+
+    [Test]
+    public async Task When_the_leader_body_throws_the_waiters_get_the_same_exception_and_a_later_call_retries()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var boom = new InvalidOperationException("boom");
+
+        var callers = Enumerable.Range(0, 10).Select(_ => method.InvokeAsync("k", (calls, release, boom), static async (s, ct) =>
+        {
+            s.calls.Increment();
+            await s.release.Task;
+            throw s.boom;
+        }, null, CancellationToken.None).AsTask()).ToArray();
+
+        Assert.That(calls.Count, Is.EqualTo(1));
+        release.SetResult();
+        await Task.WhenAny(Task.WhenAll(callers), Task.Delay(s_limit));
+
+        foreach (var caller in callers)
+        {
+            Assert.That(caller.IsFaulted, Is.True);
+            Assert.That(caller.Exception!.InnerException, Is.SameAs(boom));
+        }
+
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(cache.Exists("k"), Is.False);
+
+        var later = await method.InvokeAsync("k", calls, static (s, ct) => { s.Increment(); return new ValueTask<string>("ok"); }, null, CancellationToken.None);
+        Assert.That(later, Is.EqualTo("ok"));
+        Assert.That(calls.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void When_the_sync_leader_body_throws_the_blocked_waiters_get_the_same_exception_and_a_later_call_retries()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        using var gate = new ManualResetEventSlim();
+        var boom = new InvalidOperationException("boom");
+        var errors = new Exception?[4];
+
+        var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
+        {
+            try
+            {
+                method.Invoke("k", (calls, gate, boom), static s =>
+                {
+                    s.calls.Increment();
+                    s.gate.Wait(s_limit);
+                    throw s.boom;
+                });
+            }
+            catch (Exception ex)
+            {
+                errors[i] = ex;
+            }
+        }) { IsBackground = true }).ToArray();
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        WaitUntil(() => calls.Count >= 1, "the body has started");
+        WaitUntilAllBlocked(threads);
+        gate.Set();
+        Assert.That(threads.All(t => t.Join(s_limit)), Is.True);
+
+        Assert.That(errors, Has.All.SameAs(boom));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(method.Invoke("k", calls, static s => { s.Increment(); return "ok"; }), Is.EqualTo("ok"));
+        Assert.That(calls.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Cancelling_the_leader_token_does_not_fail_a_waiter_with_a_live_token_which_takes_over()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var leaderCancel = new CancellationTokenSource();
+
+        Func<(Calls calls, TaskCompletionSource<string> release), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
+        {
+            s.calls.Increment();
+            return await s.release.Task.WaitAsync(ct);
+        };
+        var leader = method.InvokeAsync("k", (calls, release), body, null, leaderCancel.Token).AsTask();
+        var waiter = method.InvokeAsync("k", (calls, release), body, null, CancellationToken.None).AsTask();
+        Assert.That(calls.Count, Is.EqualTo(1));
+
+        leaderCancel.Cancel();
+        Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
+        WaitUntil(() => calls.Count == 2, "the waiter has taken over the body");
+        Assert.That(waiter.IsCompleted, Is.False);
+
+        release.SetResult("v");
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(calls.Count, Is.EqualTo(2));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("v"));
+    }
+
+    [Test]
+    public async Task Cancelling_a_waiter_token_ends_only_its_wait_and_the_leader_completes()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var waiterCancel = new CancellationTokenSource();
+
+        Func<(Calls calls, TaskCompletionSource<string> release), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
+        {
+            s.calls.Increment();
+            return await s.release.Task.WaitAsync(ct);
+        };
+        var leader = method.InvokeAsync("k", (calls, release), body, null, CancellationToken.None).AsTask();
+        var waiter = method.InvokeAsync("k", (calls, release), body, null, waiterCancel.Token).AsTask();
+
+        waiterCancel.Cancel();
+        Assert.CatchAsync<OperationCanceledException>(async () => await waiter.WaitAsync(s_limit));
+        Assert.That(leader.IsCompleted, Is.False);
+
+        release.SetResult("v");
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_caller_whose_read_missed_while_a_leader_finished_gets_the_stored_value_instead_of_calling_the_body_again()
+    {
+        // The late caller reads (a miss), then the whole flight of another caller runs and stores its value before
+        // the late caller reaches the flight table. It must not run the body a second time: the leader of a new
+        // flight should read the cache again (double-checked) before calling the body.
+        using var backend = new TestBackend();
+        var method = MethodOn<string>(backend);
+        var calls = new Calls();
+        using var lateReadMissed = new ManualResetEventSlim();
+        using var resumeLate = new ManualResetEventSlim();
+        var lateThread = 0;
+        backend.AfterRead = _ =>
+        {
+            if (Environment.CurrentManagedThreadId == Volatile.Read(ref lateThread))
+            {
+                lateReadMissed.Set();
+                resumeLate.Wait(s_limit);
+            }
+        };
+        string? lateResult = null;
+        var late = new Thread(() =>
+        {
+            Volatile.Write(ref lateThread, Environment.CurrentManagedThreadId);
+            lateResult = method.Invoke("k", calls, static s => "v" + s.Increment());
+        }) { IsBackground = true };
+
+        late.Start();
+        Assert.That(lateReadMissed.Wait(s_limit), Is.True);
+        var first = method.Invoke("k", calls, static s => "v" + s.Increment());
+        resumeLate.Set();
+        Assert.That(late.Join(s_limit), Is.True);
+
+        Assert.That(first, Is.EqualTo("v1"));
+        Assert.That(lateResult, Is.EqualTo("v1"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    // ---- stampede lease ----
+
+    [Test]
+    public async Task With_a_lease_a_lock_entry_exists_while_the_body_runs_and_is_gone_after()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache, lease: 5, @namespace: "reports");
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var pending = method.InvokeAsync("k", release, static (r, ct) => new ValueTask<string>(r.Task), null, CancellationToken.None).AsTask();
+
+        Assert.That(cache.Exists("k-lock", @namespace: "reports"), Is.True);
+        release.SetResult("v");
+        Assert.That(await pending.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(cache.Exists("k-lock", @namespace: "reports"), Is.False);
+        Assert.That(cache.Get<string>("k", @namespace: "reports"), Is.EqualTo("v"));
+    }
+
+    [Test]
+    public void With_a_lease_a_sync_call_holds_the_lock_entry_while_the_body_runs()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache, lease: 5);
+        bool? lockedDuringBody = null;
+
+        var result = method.Invoke("k", (cache, (Action<bool>)(held => lockedDuringBody = held)), static s =>
+        {
+            s.Item2(s.cache.Exists("k-lock"));
+            return "v";
+        });
+
+        Assert.That(result, Is.EqualTo("v"));
+        Assert.That(lockedDuringBody, Is.True);
+        Assert.That(cache.Exists("k-lock"), Is.False);
+    }
+
+    [Test]
+    public void Without_a_lease_no_lock_entry_is_written()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache, lease: 0);
+        bool? lockedDuringBody = null;
+
+        method.Invoke("k", (cache, (Action<bool>)(held => lockedDuringBody = held)), static s =>
+        {
+            s.Item2(s.cache.Exists("k-lock"));
+            return "v";
+        });
+
+        Assert.That(lockedDuringBody, Is.False);
+    }
+
+    [Test]
+    public async Task With_a_lease_the_lock_is_released_when_the_body_throws()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache, lease: 5);
+        var boom = new InvalidOperationException("boom");
+
+        var thrown = Assert.ThrowsAsync<InvalidOperationException>(async () => await method.InvokeAsync("k", boom, static async (b, ct) =>
+        {
+            await Task.Yield();
+            throw b;
+        }, null, CancellationToken.None));
+        Assert.That(thrown, Is.SameAs(boom));
+        Assert.That(cache.Exists("k-lock"), Is.False);
+
+        Assert.Throws<InvalidOperationException>(() => method.Invoke("k", boom, static b => throw b));
+        Assert.That(cache.Exists("k-lock"), Is.False);
+
+        Assert.That(await method.InvokeAsync("k", 0, static (s, ct) => new ValueTask<string>("ok"), null, CancellationToken.None), Is.EqualTo("ok"));
+    }
+
+    [Test]
+    public async Task With_a_lease_a_cancelled_leader_releases_the_lock_and_a_waiter_takes_over_without_waiting_out_the_lease()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache, lease: 5);
+        var calls = new Calls();
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var leaderCancel = new CancellationTokenSource();
+
+        Func<(Calls calls, TaskCompletionSource<string> release), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
+        {
+            s.calls.Increment();
+            return await s.release.Task.WaitAsync(ct);
+        };
+        var leader = method.InvokeAsync("k", (calls, release), body, null, leaderCancel.Token).AsTask();
+        var waiter = method.InvokeAsync("k", (calls, release), body, null, CancellationToken.None).AsTask();
+        Assert.That(cache.Exists("k-lock"), Is.True);
+
+        leaderCancel.Cancel();
+        Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
+        WaitUntil(() => calls.Count == 2, "the waiter has taken over the body");
+        release.SetResult("v");
+
+        Assert.That(await waiter.WaitAsync(TimeSpan.FromSeconds(1.5)), Is.EqualTo("v"));
+        Assert.That(cache.Exists("k-lock"), Is.False);
+    }
+
+    [Test]
+    public void With_a_lease_a_cancelled_leader_releases_the_lock()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache, lease: 5);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cancel = new CancellationTokenSource();
+
+        var pending = method.InvokeAsync("k", release, static async (r, ct) => await r.Task.WaitAsync(ct), null, cancel.Token).AsTask();
+        Assert.That(cache.Exists("k-lock"), Is.True);
+        cancel.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await pending.WaitAsync(s_limit));
+        Assert.That(cache.Exists("k-lock"), Is.False);
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task Two_processes_sharing_a_cache_with_a_lease_make_one_body_call_between_them()
+    {
+        var gets = new CountingPlugin();
+        using var cache = new SimpleMemoryCache { Plugins = [gets] };
+        var processA = MethodOn<string>(cache, lease: 2);
+        var processB = MethodOn<string>(cache, lease: 2);
+        var callsA = new Calls();
+        var callsB = new Calls();
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var inA = Enumerable.Range(0, 3).Select(_ => processA.InvokeAsync("k", (callsA, release), static async (s, ct) =>
+        {
+            s.callsA.Increment();
+            return await s.release.Task;
+        }, null, CancellationToken.None).AsTask()).ToArray();
+        var inB = Enumerable.Range(0, 3).Select(_ => processB.InvokeAsync("k", callsB, static (s, ct) =>
+        {
+            s.Increment();
+            return new ValueTask<string>("from B");
+        }, null, CancellationToken.None).AsTask()).ToArray();
+
+        // B's leader has read, failed to take the lock and is polling: wait for two more reads of its polling.
+        var afterStart = gets.Gets;
+        WaitUntil(() => gets.Gets >= afterStart + 2, "process B polls the lease");
+        Assert.That(inB.Any(t => t.IsCompleted), Is.False);
+
+        release.SetResult("from A");
+        var results = await Task.WhenAll(inA.Concat(inB)).WaitAsync(TimeSpan.FromSeconds(1.5));
+
+        Assert.That(results, Has.All.EqualTo("from A"));
+        Assert.That(callsA.Count, Is.EqualTo(1));
+        Assert.That(callsB.Count, Is.Zero);
+        Assert.That(cache.Exists("k-lock"), Is.False);
+    }
+
+    [Test]
+    public void Two_sync_processes_sharing_a_cache_with_a_lease_make_one_body_call_between_them()
+    {
+        var gets = new CountingPlugin();
+        using var cache = new SimpleMemoryCache { Plugins = [gets] };
+        var processA = MethodOn<string>(cache, lease: 2);
+        var processB = MethodOn<string>(cache, lease: 2);
+        var callsA = new Calls();
+        var callsB = new Calls();
+        using var gate = new ManualResetEventSlim();
+        string? resultA = null;
+        string? resultB = null;
+
+        var a = new Thread(() => resultA = processA.Invoke("k", (callsA, gate), static s =>
+        {
+            s.callsA.Increment();
+            s.gate.Wait(s_limit);
+            return "from A";
+        })) { IsBackground = true };
+        a.Start();
+        WaitUntil(() => callsA.Count == 1, "process A runs its body");
+
+        var beforeB = gets.Gets;
+        var b = new Thread(() => resultB = processB.Invoke("k", callsB, static s =>
+        {
+            s.Increment();
+            return "from B";
+        })) { IsBackground = true };
+        b.Start();
+        WaitUntil(() => gets.Gets >= beforeB + 3, "process B polls the lease");
+        Assert.That(b.IsAlive, Is.True);
+
+        gate.Set();
+        Assert.That(a.Join(s_limit) && b.Join(TimeSpan.FromSeconds(1.5)), Is.True);
+
+        Assert.That(resultA, Is.EqualTo("from A"));
+        Assert.That(resultB, Is.EqualTo("from A"));
+        Assert.That(callsB.Count, Is.Zero);
+        Assert.That(cache.Exists("k-lock"), Is.False);
+    }
+
+    [Test]
+    public async Task A_lease_shorter_than_the_body_lets_the_waiter_proceed_after_the_lease()
+    {
+        using var cache = new SimpleMemoryCache();
+        var processA = MethodOn<string>(cache, lease: 0.2);
+        var processB = MethodOn<string>(cache, lease: 0.2);
+        var callsB = new Calls();
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var slow = processA.InvokeAsync("k", release, static (r, ct) => new ValueTask<string>(r.Task), null, CancellationToken.None).AsTask();
+        var watch = Stopwatch.StartNew();
+        var result = await processB.InvokeAsync("k", callsB, static (s, ct) =>
+        {
+            s.Increment();
+            return new ValueTask<string>("from B");
+        }, null, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1.5));
+        watch.Stop();
+
+        Assert.That(result, Is.EqualTo("from B"));
+        Assert.That(callsB.Count, Is.EqualTo(1));
+        Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)), "B waited for the lease");
+        Assert.That(slow.IsCompleted, Is.False);
+
+        release.SetResult("from A");
+        Assert.That(await slow.WaitAsync(s_limit), Is.EqualTo("from A"));
+    }
+
+    [Test]
+    public void A_sync_lease_shorter_than_the_body_lets_the_waiter_proceed_after_the_lease()
+    {
+        using var cache = new SimpleMemoryCache();
+        var processA = MethodOn<string>(cache, lease: 0.2);
+        var processB = MethodOn<string>(cache, lease: 0.2);
+        using var gate = new ManualResetEventSlim();
+        var started = new ManualResetEventSlim();
+
+        var a = new Thread(() => processA.Invoke("k", (gate, started), static s =>
+        {
+            s.started.Set();
+            s.gate.Wait(s_limit);
+            return "from A";
+        })) { IsBackground = true };
+        a.Start();
+        Assert.That(started.Wait(s_limit), Is.True);
+
+        var watch = Stopwatch.StartNew();
+        var result = processB.Invoke("k", 0, static _ => "from B");
+        watch.Stop();
+        gate.Set();
+
+        Assert.That(result, Is.EqualTo("from B"));
+        Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)));
+        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)));
+        Assert.That(a.Join(s_limit), Is.True);
+        started.Dispose();
+    }
+
+    [Test]
+    public async Task An_async_lease_taken_before_a_failing_read_is_still_released()
+    {
+        // Reads fail, the lock works: the lock taken by WaitForLeaseAsync must not outlive the call, or other
+        // processes wait the whole lease for nothing.
+        using var backend = new TestBackend { FailReads = true };
+        var method = MethodOn<string>(backend, lease: 10);
+
+        var result = await method.InvokeAsync("k", 0, static (s, ct) => new ValueTask<string>("fresh"), null, CancellationToken.None);
+
+        Assert.That(result, Is.EqualTo("fresh"));
+        Assert.That(backend.Store.ContainsKey("k-lock"), Is.False, "the lock entry was left behind");
+    }
+
+    [Test]
+    public void A_sync_lease_taken_before_a_failing_read_is_released()
+    {
+        using var backend = new TestBackend { FailReads = true };
+        var method = MethodOn<string>(backend, lease: 10);
+
+        var result = method.Invoke("k", 0, static _ => "fresh");
+
+        Assert.That(result, Is.EqualTo("fresh"));
+        Assert.That(backend.Store.ContainsKey("k-lock"), Is.False);
+        Assert.That(backend.Store["k"], Is.EqualTo("fresh"));
+    }
+}

@@ -1,0 +1,699 @@
+using Cached.Runtime;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cached.Tests.Runtime;
+
+/// <summary>
+/// <see cref="CachedMethod{TResult}"/> called as generated code calls it: hits, misses, TTL, namespace, null results,
+/// exceptions, skip rules, scopes, fail-open, invalidation and how the cache is resolved (aiocache checks 75-92).
+/// </summary>
+public sealed class CachedMethodTests
+{
+    private const string Method = "Tests.Service.GetUser";
+
+    private FakeTimeProvider _time = null!;
+    private SimpleMemoryCache _cache = null!;
+    private RecordingLoggerFactory _logs = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new FakeTimeProvider();
+        _cache = new SimpleMemoryCache { TimeProvider = _time };
+        _logs = new RecordingLoggerFactory();
+        CachedLogging.LoggerFactory = _logs;
+        Caches.Reset();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+        Caches.Reset();
+        _cache.Dispose();
+    }
+
+    private CachedMethod<T> MethodOn<T>(ICache cache, double ttl = 0, string? @namespace = null)
+        => new(new CachedMethodOptions { Method = Method, CacheFactory = () => cache, Ttl = ttl, Namespace = @namespace });
+
+    private static string Body(Calls calls, string value)
+    {
+        calls.Increment();
+        return value;
+    }
+
+    private static ValueTask<string> BodyAsync(Calls calls, string value)
+    {
+        calls.Increment();
+        return new ValueTask<string>(value);
+    }
+
+    // ---- hit and miss ----
+
+    [Test]
+    public void A_hit_returns_the_stored_value_without_calling_the_body()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "stored");
+        var calls = new Calls();
+
+        var result = method.Invoke("k", calls, static s => Body(s, "fresh"));
+
+        Assert.That(result, Is.EqualTo("stored"));
+        Assert.That(calls.Count, Is.Zero);
+    }
+
+    [Test]
+    public async Task An_async_hit_returns_the_stored_value_synchronously_without_calling_the_body()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "stored");
+        var calls = new Calls();
+
+        var pending = method.InvokeAsync("k", calls, static (s, ct) => BodyAsync(s, "fresh"), null, CancellationToken.None);
+
+        Assert.That(pending.IsCompletedSuccessfully, Is.True);
+        Assert.That(await pending, Is.EqualTo("stored"));
+        Assert.That(calls.Count, Is.Zero);
+    }
+
+    [Test]
+    public void A_miss_calls_the_body_once_stores_its_result_and_returns_it()
+    {
+        var method = MethodOn<string>(_cache);
+        var calls = new Calls();
+
+        var first = method.Invoke("k", calls, static s => Body(s, "fresh"));
+
+        Assert.That(first, Is.EqualTo("fresh"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("fresh"));
+
+        var second = method.Invoke("k", calls, static s => Body(s, "other"));
+        Assert.That(second, Is.EqualTo("fresh"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task An_async_miss_calls_the_body_once_stores_its_result_and_returns_it()
+    {
+        var method = MethodOn<string>(_cache);
+        var calls = new Calls();
+
+        var first = await method.InvokeAsync("k", calls, static (s, ct) => BodyAsync(s, "fresh"), null, CancellationToken.None);
+        var second = await method.InvokeAsync("k", calls, static (s, ct) => BodyAsync(s, "other"), null, CancellationToken.None);
+
+        Assert.That(first, Is.EqualTo("fresh"));
+        Assert.That(second, Is.EqualTo("fresh"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("fresh"));
+    }
+
+    [Test]
+    public void The_result_is_stored_with_the_method_Ttl_rather_than_the_cache_default()
+    {
+        using var cache = new SimpleMemoryCache { TimeProvider = _time, Ttl = TimeSpan.FromHours(1) };
+        var method = MethodOn<string>(cache, ttl: 2);
+
+        method.Invoke("k", new Calls(), static s => Body(s, "v"));
+
+        _time.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromTicks(1));
+        Assert.That(cache.Exists("k"), Is.True);
+        _time.Advance(TimeSpan.FromTicks(1));
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task An_async_result_is_stored_with_the_method_Ttl()
+    {
+        var method = MethodOn<string>(_cache, ttl: 2);
+
+        await method.InvokeAsync("k", new Calls(), static (s, ct) => BodyAsync(s, "v"), null, CancellationToken.None);
+
+        _time.Advance(TimeSpan.FromSeconds(1.9));
+        Assert.That(_cache.Exists("k"), Is.True);
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void After_the_Ttl_the_body_is_called_again()
+    {
+        var method = MethodOn<string>(_cache, ttl: 2);
+        var calls = new Calls();
+
+        method.Invoke("k", calls, static s => Body(s, "v"));
+        method.Invoke("k", calls, static s => Body(s, "v"));
+        _time.Advance(TimeSpan.FromSeconds(2.1));
+        method.Invoke("k", calls, static s => Body(s, "v"));
+
+        Assert.That(calls.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_Ttl_of_zero_uses_the_cache_default_Ttl()
+    {
+        using var cache = new SimpleMemoryCache { TimeProvider = _time, Ttl = TimeSpan.FromSeconds(10) };
+        var method = MethodOn<string>(cache, ttl: 0);
+
+        method.Invoke("k", new Calls(), static s => Body(s, "v"));
+
+        _time.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.That(cache.Exists("k"), Is.True);
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void A_Ttl_of_zero_on_a_cache_without_default_stores_without_expiry()
+    {
+        var method = MethodOn<string>(_cache, ttl: 0);
+
+        method.Invoke("k", new Calls(), static s => Body(s, "v"));
+
+        _time.Advance(TimeSpan.FromDays(365));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("v"));
+    }
+
+    [Test]
+    public void The_Namespace_option_stores_under_that_namespace()
+    {
+        var method = MethodOn<string>(_cache, @namespace: "users");
+        var calls = new Calls();
+
+        method.Invoke("k", calls, static s => Body(s, "v"));
+        method.Invoke("k", calls, static s => Body(s, "v"));
+
+        Assert.That(_cache.Exists("k", @namespace: "users"), Is.True);
+        Assert.That(_cache.Exists("k"), Is.False);
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void The_Namespace_option_reads_from_that_namespace()
+    {
+        var method = MethodOn<string>(_cache, @namespace: "users");
+        _cache.Set("k", "outside");
+        _cache.Set("k", "inside", @namespace: "users");
+
+        var result = method.Invoke("k", new Calls(), static s => Body(s, "fresh"));
+
+        Assert.That(result, Is.EqualTo("inside"));
+    }
+
+    // ---- null results, exceptions, skipWhen ----
+
+    [Test]
+    public void A_null_result_is_cached_and_the_second_call_does_not_call_the_body()
+    {
+        var method = MethodOn<string?>(_cache);
+        var calls = new Calls();
+
+        var first = method.Invoke("k", calls, static s => { s.Increment(); return (string?)null; });
+        var second = method.Invoke("k", calls, static s => { s.Increment(); return "not null"; });
+
+        Assert.That(first, Is.Null);
+        Assert.That(second, Is.Null);
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(_cache.Exists("k"), Is.True);
+    }
+
+    [Test]
+    public async Task An_async_null_result_is_cached_and_the_second_call_does_not_call_the_body()
+    {
+        var method = MethodOn<string?>(_cache);
+        var calls = new Calls();
+
+        var first = await method.InvokeAsync("k", calls, static (s, ct) => { s.Increment(); return new ValueTask<string?>((string?)null); }, null, CancellationToken.None);
+        var second = await method.InvokeAsync("k", calls, static (s, ct) => { s.Increment(); return new ValueTask<string?>("not null"); }, null, CancellationToken.None);
+
+        Assert.That(first, Is.Null);
+        Assert.That(second, Is.Null);
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_default_value_type_result_is_cached()
+    {
+        var method = MethodOn<int>(_cache);
+        var calls = new Calls();
+
+        method.Invoke("k", calls, static s => { s.Increment(); return 0; });
+        var second = method.Invoke("k", calls, static s => { s.Increment(); return 7; });
+
+        Assert.That(second, Is.Zero);
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_body_exception_propagates_unchanged_and_nothing_is_stored()
+    {
+        var method = MethodOn<string>(_cache);
+        var boom = new InvalidOperationException("boom");
+
+        var thrown = Assert.Throws<InvalidOperationException>(() => method.Invoke("k", boom, static b => throw b));
+
+        Assert.That(thrown, Is.SameAs(boom));
+        Assert.That(_cache.Exists("k"), Is.False);
+        Assert.That(method.Invoke("k", new Calls(), static s => Body(s, "later")), Is.EqualTo("later"));
+    }
+
+    [Test]
+    public void An_async_body_exception_propagates_unchanged_and_nothing_is_stored()
+    {
+        var method = MethodOn<string>(_cache);
+        var boom = new InvalidOperationException("boom");
+
+        var thrown = Assert.ThrowsAsync<InvalidOperationException>(async () => await method.InvokeAsync("k", boom, static async (b, ct) =>
+        {
+            await Task.Yield();
+            throw b;
+        }, null, CancellationToken.None));
+
+        Assert.That(thrown, Is.SameAs(boom));
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void An_async_body_that_throws_synchronously_propagates_unchanged()
+    {
+        var method = MethodOn<string>(_cache);
+        var boom = new InvalidOperationException("boom");
+
+        var thrown = Assert.ThrowsAsync<InvalidOperationException>(async () => await method.InvokeAsync<InvalidOperationException>("k", boom, static (b, ct) => throw b, null, CancellationToken.None));
+
+        Assert.That(thrown, Is.SameAs(boom));
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void When_skipWhen_is_true_the_result_is_returned_but_not_stored()
+    {
+        var method = MethodOn<string>(_cache);
+        var calls = new Calls();
+
+        var skipped = method.Invoke("k", calls, static s => Body(s, "skip"), static (s, r) => r == "skip");
+
+        Assert.That(skipped, Is.EqualTo("skip"));
+        Assert.That(_cache.Exists("k"), Is.False);
+
+        var kept = method.Invoke("k", calls, static s => Body(s, "keep"), static (s, r) => r == "skip");
+        Assert.That(kept, Is.EqualTo("keep"));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("keep"));
+    }
+
+    [Test]
+    public async Task When_an_async_skipWhen_is_true_the_result_is_returned_but_not_stored()
+    {
+        var method = MethodOn<string?>(_cache);
+
+        var result = await method.InvokeAsync("k", 0, static (s, ct) => new ValueTask<string?>((string?)null), static (s, r) => r is null, CancellationToken.None);
+
+        Assert.That(result, Is.Null);
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void SkipWhen_receives_the_state_and_the_result()
+    {
+        var method = MethodOn<int>(_cache);
+        (int State, int Result)? seen = null;
+
+        method.Invoke("k", 41, static s => s + 1, (s, r) => { seen = (s, r); return false; });
+
+        Assert.That(seen, Is.EqualTo((41, 42)));
+    }
+
+    // ---- scopes ----
+
+    [Test]
+    public void Inside_SkipRead_the_body_runs_and_its_result_is_stored()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "old");
+        var calls = new Calls();
+
+        string result;
+        using (CacheScope.SkipRead())
+        {
+            result = method.Invoke("k", calls, static s => Body(s, "new"));
+        }
+
+        Assert.That(result, Is.EqualTo("new"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("new"));
+    }
+
+    [Test]
+    public void Inside_SkipWrite_a_hit_is_read_and_a_miss_is_not_stored()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("hit", "old");
+        var calls = new Calls();
+
+        using (CacheScope.SkipWrite())
+        {
+            Assert.That(method.Invoke("hit", calls, static s => Body(s, "new")), Is.EqualTo("old"));
+            Assert.That(calls.Count, Is.Zero);
+            Assert.That(method.Invoke("miss", calls, static s => Body(s, "new")), Is.EqualTo("new"));
+            Assert.That(calls.Count, Is.EqualTo(1));
+        }
+
+        Assert.That(_cache.Exists("miss"), Is.False);
+    }
+
+    [Test]
+    public async Task Inside_async_SkipWrite_a_miss_is_not_stored()
+    {
+        var method = MethodOn<string>(_cache);
+
+        using (CacheScope.SkipWrite())
+        {
+            Assert.That(await method.InvokeAsync("k", new Calls(), static (s, ct) => BodyAsync(s, "new"), null, CancellationToken.None), Is.EqualTo("new"));
+        }
+
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void Inside_Bypass_the_body_runs_and_the_cache_is_left_unchanged()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "old");
+        var calls = new Calls();
+
+        string result;
+        using (CacheScope.Bypass())
+        {
+            result = method.Invoke("k", calls, static s => Body(s, "new"));
+            method.Invoke("other", calls, static s => Body(s, "new"));
+        }
+
+        Assert.That(result, Is.EqualTo("new"));
+        Assert.That(calls.Count, Is.EqualTo(2));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("old"));
+        Assert.That(_cache.Exists("other"), Is.False);
+    }
+
+    [Test]
+    public void Disposing_a_scope_restores_the_enclosing_one()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "old");
+        var calls = new Calls();
+
+        using (CacheScope.SkipWrite())
+        {
+            var inner = CacheScope.SkipRead();
+            Assert.That(CacheScope.IsReadSkipped && CacheScope.IsWriteSkipped, Is.True);
+            inner.Dispose();
+            inner.Dispose();
+            Assert.That(CacheScope.IsReadSkipped, Is.False);
+            Assert.That(CacheScope.IsWriteSkipped, Is.True);
+            Assert.That(method.Invoke("k", calls, static s => Body(s, "new")), Is.EqualTo("old"));
+        }
+
+        Assert.That(CacheScope.IsWriteSkipped, Is.False);
+        Assert.That(method.Invoke("miss", calls, static s => Body(s, "new")), Is.EqualTo("new"));
+        Assert.That(_cache.Exists("miss"), Is.True);
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_scope_flows_into_async_calls_on_other_threads()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "old");
+        var calls = new Calls();
+
+        string result;
+        using (CacheScope.SkipRead())
+        {
+            result = await Task.Run(async () =>
+            {
+                await Task.Yield();
+                return await method.InvokeAsync("k", calls, static async (s, ct) =>
+                {
+                    await Task.Yield();
+                    s.Increment();
+                    return "new";
+                }, null, CancellationToken.None);
+            });
+        }
+
+        Assert.That(result, Is.EqualTo("new"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(_cache.Get<string>("k"), Is.EqualTo("new"));
+    }
+
+    [Test]
+    public async Task A_scope_left_open_inside_an_async_method_does_not_leak_to_its_caller()
+    {
+        static async Task EnterWithoutDisposing()
+        {
+            await Task.Yield();
+            _ = CacheScope.Bypass();
+            Assert.That(CacheScope.IsReadSkipped, Is.True);
+        }
+
+        await EnterWithoutDisposing();
+
+        Assert.That(CacheScope.IsReadSkipped, Is.False);
+        Assert.That(CacheScope.IsWriteSkipped, Is.False);
+    }
+
+    // ---- fail-open ----
+
+    [Test]
+    public void A_cache_whose_commands_throw_still_returns_the_body_result_and_logs_warnings()
+    {
+        using var backend = new TestBackend { FailAll = true };
+        var method = MethodOn<string>(backend);
+        var calls = new Calls();
+
+        var result = method.Invoke("user:1", calls, static s => Body(s, "fresh"));
+
+        Assert.That(result, Is.EqualTo("fresh"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        var entries = _logs.Entries;
+        Assert.That(entries.Select(e => e.EventId), Is.EquivalentTo(new[] { 1, 2 }), "one read warning and one write warning");
+        Assert.That(entries, Has.All.Matches<LogEntry>(e => e.Level == LogLevel.Warning && e.Message.Contains("user:1") && e.Message.Contains(Method)));
+        Assert.That(entries, Has.All.Matches<LogEntry>(e => ReferenceEquals(e.Exception, backend.Fault)));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task An_async_cache_whose_commands_fail_still_returns_the_body_result_and_logs_warnings(bool synchronousFaults)
+    {
+        using var backend = new TestBackend { FailAll = true, FaultsAreSynchronous = synchronousFaults };
+        var method = MethodOn<string>(backend);
+        var calls = new Calls();
+
+        var result = await method.InvokeAsync("user:1", calls, static (s, ct) => BodyAsync(s, "fresh"), null, CancellationToken.None);
+
+        Assert.That(result, Is.EqualTo("fresh"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        var entries = _logs.Entries;
+        Assert.That(entries.Select(e => e.EventId), Is.EquivalentTo(new[] { 1, 2 }));
+        Assert.That(entries, Has.All.Matches<LogEntry>(e => e.Level == LogLevel.Warning && e.Message.Contains("user:1") && e.Message.Contains(Method)));
+    }
+
+    [Test]
+    public void A_failing_write_alone_is_logged_once_and_the_result_returned()
+    {
+        using var backend = new TestBackend { FailWrites = true };
+        var method = MethodOn<string>(backend);
+
+        var result = method.Invoke("k", new Calls(), static s => Body(s, "fresh"));
+
+        Assert.That(result, Is.EqualTo("fresh"));
+        Assert.That(_logs.Entries.Select(e => e.EventId), Is.EqualTo(new[] { 2 }));
+    }
+
+    [Test]
+    public async Task Nothing_is_logged_on_a_hit_or_a_healthy_miss()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("hit", "v");
+
+        method.Invoke("hit", new Calls(), static s => Body(s, "x"));
+        await method.InvokeAsync("hit", new Calls(), static (s, ct) => BodyAsync(s, "x"), null, CancellationToken.None);
+        method.Invoke("miss", new Calls(), static s => Body(s, "x"));
+
+        Assert.That(_logs.Entries, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_cache_read_slower_than_the_cache_Timeout_is_abandoned_and_the_body_result_returned()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new TestBackend { TimeProvider = _time, Timeout = TimeSpan.FromMilliseconds(100), ReadGate = gate.Task };
+        var method = MethodOn<string>(backend);
+        var calls = new Calls();
+
+        var pending = method.InvokeAsync("k", calls, static (s, ct) => BodyAsync(s, "fresh"), null, CancellationToken.None).AsTask();
+        Assert.That(pending.IsCompleted, Is.False);
+        Assert.That(calls.Count, Is.Zero);
+
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        var result = await pending.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.That(result, Is.EqualTo("fresh"));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(backend.Store["k"], Is.EqualTo("fresh"));
+        Assert.That(_logs.Entries.Single().Exception, Is.InstanceOf<TimeoutException>());
+        gate.SetResult();
+    }
+
+    [Test]
+    public void The_caller_cancellation_during_a_read_is_not_swallowed()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var backend = new TestBackend { ReadGate = gate.Task, Timeout = null };
+        var method = MethodOn<string>(backend);
+        var calls = new Calls();
+        using var cts = new CancellationTokenSource();
+
+        var pending = method.InvokeAsync("k", calls, static (s, ct) => BodyAsync(s, "fresh"), null, cts.Token).AsTask();
+        cts.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await pending.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.That(calls.Count, Is.Zero);
+        Assert.That(_logs.Entries, Is.Empty);
+    }
+
+    // ---- invalidation ----
+
+    [Test]
+    public void Invalidate_deletes_the_entry_in_the_method_namespace()
+    {
+        var method = MethodOn<string>(_cache, @namespace: "ns");
+        var calls = new Calls();
+        method.Invoke("k", calls, static s => Body(s, "v"));
+        _cache.Set("k", "outside");
+
+        method.Invalidate("k");
+
+        Assert.That(_cache.Exists("k", @namespace: "ns"), Is.False);
+        Assert.That(_cache.Exists("k"), Is.True);
+        method.Invoke("k", calls, static s => Body(s, "v"));
+        Assert.That(calls.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task InvalidateAsync_deletes_the_entry()
+    {
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "v");
+
+        await method.InvalidateAsync("k", CancellationToken.None);
+
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task Invalidate_swallows_and_logs_cache_faults()
+    {
+        using var backend = new TestBackend { FailAll = true };
+        var method = MethodOn<string>(backend);
+
+        Assert.DoesNotThrow(() => method.Invalidate("k"));
+        backend.FaultsAreSynchronous = false;
+        await method.InvalidateAsync("k", CancellationToken.None);
+
+        Assert.That(_logs.Entries.Select(e => e.EventId), Is.EqualTo(new[] { 4, 4 }));
+        Assert.That(_logs.Entries, Has.All.Matches<LogEntry>(e => e.Message.Contains("'k'") && e.Message.Contains(Method)));
+    }
+
+    // ---- how the cache is resolved ----
+
+    private static CacheConfig Memory() => new() { Cache = "Cached.SimpleMemoryCache" };
+
+    [Test]
+    public void Alias_uses_the_shared_instance_of_that_alias()
+    {
+        Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory(), ["other"] = Memory() });
+        var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "other" });
+
+        Assert.That(method.Cache, Is.SameAs(Caches.Get("other")));
+        Assert.That(method.Cache, Is.Not.SameAs(Caches.Get("default")));
+    }
+
+    [Test]
+    public void Alias_takes_precedence_over_CacheFactory()
+    {
+        Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory(), ["other"] = Memory() });
+        var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "other", CacheFactory = () => _cache });
+
+        Assert.That(method.Cache, Is.SameAs(Caches.Get("other")));
+    }
+
+    [Test]
+    public void An_unknown_alias_fails_when_the_cache_is_first_used()
+    {
+        var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "missing" });
+
+        Assert.Throws<UnknownCacheAliasException>(() => _ = method.Cache);
+    }
+
+    [Test]
+    public void Without_alias_or_factory_and_no_configuration_methods_share_one_default_SimpleMemoryCache()
+    {
+        Assert.That(Caches.IsDefaultConfigured, Is.False);
+        var first = new CachedMethod<string>(new CachedMethodOptions { Method = "T.A" });
+        var second = new MultiCachedMethod<string, int>(new CachedMethodOptions { Method = "T.B" });
+
+        Assert.That(first.Cache, Is.InstanceOf<SimpleMemoryCache>());
+        Assert.That(second.Cache, Is.SameAs(first.Cache));
+        Assert.That(first.Cache, Is.SameAs(DefaultCache.Shared));
+        Assert.That(first.Cache, Is.Not.SameAs(Caches.Get()));
+    }
+
+    [Test]
+    public void Without_alias_or_factory_a_configured_application_uses_the_default_alias()
+    {
+        Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory() });
+        var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method });
+
+        Assert.That(method.Cache, Is.SameAs(Caches.Get("default")));
+        Assert.That(method.Cache, Is.Not.SameAs(DefaultCache.Shared));
+    }
+
+    [Test]
+    public void The_cache_factory_is_called_once_and_its_cache_reused_across_calls()
+    {
+        var created = 0;
+        var method = new CachedMethod<string>(new CachedMethodOptions
+        {
+            Method = Method,
+            CacheFactory = () =>
+            {
+                created++;
+                return _cache;
+            },
+        });
+
+        method.Invoke("a", new Calls(), static s => Body(s, "v"));
+        method.Invoke("b", new Calls(), static s => Body(s, "v"));
+        method.Invalidate("a");
+
+        Assert.That(created, Is.EqualTo(1));
+        Assert.That(method.Cache, Is.SameAs(_cache));
+        Assert.That(_cache.Exists("b"), Is.True);
+    }
+
+    [Test]
+    public void Each_method_with_a_factory_gets_its_own_cache()
+    {
+        var first = new CachedMethod<string>(new CachedMethodOptions { Method = "T.A", CacheFactory = () => new SimpleMemoryCache() });
+        var second = new CachedMethod<string>(new CachedMethodOptions { Method = "T.B", CacheFactory = () => new SimpleMemoryCache() });
+
+        first.Invoke("k", new Calls(), static s => Body(s, "first"));
+        var result = second.Invoke("k", new Calls(), static s => Body(s, "second"));
+
+        Assert.That(result, Is.EqualTo("second"));
+        Assert.That(first.Cache, Is.Not.SameAs(second.Cache));
+    }
+}

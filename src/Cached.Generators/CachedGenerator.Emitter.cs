@@ -262,7 +262,16 @@ internal static class Emitter
 
             foreach (var parameter in key.KeyParameters)
             {
-                writer.Line(parameter.KeyKind == KeyArgumentKind.Sequence ? $"writer.Sequence({parameter.Name});" : $"writer.Argument({parameter.Name});");
+                var call = parameter.KeyKind switch
+                {
+                    KeyArgumentKind.Sequence => "Sequence",
+                    KeyArgumentKind.Enum => "Enum",
+                    KeyArgumentKind.NullableEnum => "NullableEnum",
+                    KeyArgumentKind.Formattable => "Formattable",
+                    KeyArgumentKind.NullableFormattable => "NullableFormattable",
+                    _ => "Argument",
+                };
+                writer.Line($"writer.{call}({parameter.Name});");
             }
 
             writer.Line("return writer.Finish();");

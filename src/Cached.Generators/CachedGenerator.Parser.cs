@@ -308,7 +308,35 @@ internal sealed class Parser
             modifiers,
             isToken,
             !isToken && !ignored,
-            IsSequence(parameter.Type) ? KeyArgumentKind.Sequence : KeyArgumentKind.Value);
+            KeyKindOf(parameter.Type));
+    }
+
+    /// <summary>Which CacheKeyWriter method writes a parameter: the one that needs no boxing for its type.</summary>
+    private static KeyArgumentKind KeyKindOf(ITypeSymbol type)
+    {
+        if (IsSequence(type))
+        {
+            return KeyArgumentKind.Sequence;
+        }
+
+        var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n ? n.TypeArguments[0] : null;
+        var inner = nullable ?? type;
+        if (inner.TypeKind == TypeKind.Enum)
+        {
+            return nullable is null ? KeyArgumentKind.Enum : KeyArgumentKind.NullableEnum;
+        }
+
+        // These have overloads of their own (or, for char, a quoted form) that read better in generated code.
+        var hasOverload = inner.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Double
+            or SpecialType.System_Boolean or SpecialType.System_Char or SpecialType.System_String
+            || inner.ToDisplayString() is "System.Guid" or "System.DateTime" or "System.DateTimeOffset";
+        if (inner.IsValueType && inner.AllInterfaces.Any(static i => i.ToDisplayString() == "System.ISpanFormattable") && (nullable is not null || !hasOverload)
+            && inner.SpecialType != SpecialType.System_Char)
+        {
+            return nullable is null ? KeyArgumentKind.Formattable : KeyArgumentKind.NullableFormattable;
+        }
+
+        return KeyArgumentKind.Value;
     }
 
     private static KeySpec EmptyKey() => new(null, null, null, false, string.Empty, false, EquatableArray<ParameterSpec>.Empty);

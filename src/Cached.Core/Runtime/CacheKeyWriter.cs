@@ -96,6 +96,100 @@ public ref struct CacheKeyWriter
         AppendFormattable(value, "O");
     }
 
+    /// <summary>Appends a formattable value-type argument (decimal, TimeSpan, a user's ISpanFormattable struct) without boxing it.</summary>
+    public void Formattable<T>(T value)
+        where T : struct, ISpanFormattable
+    {
+        Separate();
+        AppendFormattable(value, FormatFor<T>());
+    }
+
+    /// <summary>Appends a nullable formattable argument (<c>int?</c>, <c>DateTime?</c>...) without boxing it.</summary>
+    public void NullableFormattable<T>(T? value)
+        where T : struct, ISpanFormattable
+    {
+        Separate();
+        if (value is { } present)
+        {
+            AppendFormattable(present, FormatFor<T>());
+        }
+        else
+        {
+            AppendRaw("null");
+        }
+    }
+
+    /// <summary>Appends an enum argument by name (its number when it has no name) without boxing it.</summary>
+    public void Enum<T>(T value)
+        where T : struct, Enum
+    {
+        Separate();
+        AppendEnum(value);
+    }
+
+    /// <summary>Appends a nullable enum argument without boxing it.</summary>
+    public void NullableEnum<T>(T? value)
+        where T : struct, Enum
+    {
+        Separate();
+        if (value is { } present)
+        {
+            AppendEnum(present);
+        }
+        else
+        {
+            AppendRaw("null");
+        }
+    }
+
+    /// <summary>Appends an array argument as <c>[a,b]</c> without allocating an enumerator.</summary>
+    public void Sequence<T>(T[]? values)
+    {
+        Separate();
+        if (values is null)
+        {
+            AppendRaw("null");
+            return;
+        }
+
+        AppendRaw('[');
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (i > 0)
+            {
+                AppendRaw(',');
+            }
+
+            AppendValue(values[i]);
+        }
+
+        AppendRaw(']');
+    }
+
+    /// <summary>Appends a list argument as <c>[a,b]</c> without allocating an enumerator.</summary>
+    public void Sequence<T>(List<T>? values)
+    {
+        Separate();
+        if (values is null)
+        {
+            AppendRaw("null");
+            return;
+        }
+
+        AppendRaw('[');
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (i > 0)
+            {
+                AppendRaw(',');
+            }
+
+            AppendValue(values[i]);
+        }
+
+        AppendRaw(']');
+    }
+
     /// <summary>Appends an argument of any other type, by the rules in the remarks.</summary>
     public void Argument<T>(T value)
     {
@@ -159,6 +253,12 @@ public ref struct CacheKeyWriter
 
     private void AppendValue<T>(T value)
     {
+        // The JIT folds these type tests per T, so common value types are written without boxing.
+        if (typeof(T).IsValueType && TryAppendKnownValue(value))
+        {
+            return;
+        }
+
         switch (value)
         {
             case null:
@@ -199,6 +299,77 @@ public ref struct CacheKeyWriter
                 break;
         }
     }
+
+    private bool TryAppendKnownValue<T>(T value)
+    {
+        if (typeof(T) == typeof(int))
+        {
+            AppendFormattable((int)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(long))
+        {
+            AppendFormattable((long)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            AppendFormattable((double)(object)value!, "R");
+        }
+        else if (typeof(T) == typeof(decimal))
+        {
+            AppendFormattable((decimal)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(Guid))
+        {
+            AppendFormattable((Guid)(object)value!, "D");
+        }
+        else if (typeof(T) == typeof(DateTime))
+        {
+            AppendFormattable((DateTime)(object)value!, "O");
+        }
+        else if (typeof(T) == typeof(DateTimeOffset))
+        {
+            AppendFormattable((DateTimeOffset)(object)value!, "O");
+        }
+        else if (typeof(T) == typeof(TimeSpan))
+        {
+            AppendFormattable((TimeSpan)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(bool))
+        {
+            AppendRaw((bool)(object)value! ? "true" : "false");
+        }
+        else if (typeof(T) == typeof(char))
+        {
+            AppendRaw('\'');
+            AppendEscaped((char)(object)value!);
+            AppendRaw('\'');
+        }
+        else
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    private void AppendEnum<T>(T value)
+        where T : struct, Enum
+    {
+        int written;
+        while (!System.Enum.TryFormat(value, _chars[_length..], out written))
+        {
+            Grow(_chars.Length);
+        }
+
+        _length += written;
+    }
+
+    /// <summary>The format that makes a value's text exact: round-trip for dates and floating point.</summary>
+    private static string? FormatFor<T>()
+        => typeof(T) == typeof(DateTime) || typeof(T) == typeof(DateTimeOffset) ? "O"
+            : typeof(T) == typeof(double) || typeof(T) == typeof(float) || typeof(T) == typeof(Half) ? "R"
+            : typeof(T) == typeof(Guid) ? "D"
+            : null;
 
     private void AppendSequence<T>(IEnumerable<T>? values)
     {

@@ -33,6 +33,18 @@ internal enum KeyArgumentKind
 
     /// <summary><c>Sequence(x)</c>: arrays and collections.</summary>
     Sequence,
+
+    /// <summary><c>Enum(x)</c>: enums, without boxing.</summary>
+    Enum,
+
+    /// <summary><c>NullableEnum(x)</c>.</summary>
+    NullableEnum,
+
+    /// <summary><c>Formattable(x)</c>: other ISpanFormattable structs, without boxing.</summary>
+    Formattable,
+
+    /// <summary><c>NullableFormattable(x)</c>: nullable ISpanFormattable structs (<c>int?</c>), without boxing.</summary>
+    NullableFormattable,
 }
 
 /// <summary>How the missing keys of a multi-cached method are turned into the keys parameter's type.</summary>

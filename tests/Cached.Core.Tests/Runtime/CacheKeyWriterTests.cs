@@ -133,7 +133,7 @@ public sealed class CacheKeyWriterTests
         w.Sequence(new[] { 1, 2 });
         w.Sequence(new List<string> { "a", "b,c" });
         w.Sequence(Array.Empty<int>());
-        w.Sequence<string>(null);
+        w.Sequence((IEnumerable<string>?)null);
         Assert.That(w.Finish(), Is.EqualTo("N.T.M([1,2],[\"a\",\"b,c\"],[],null)"));
     }
 

@@ -39,14 +39,18 @@ internal static class Snapshot
 
     private static string FindProjectFolder(string callerPath)
     {
-        for (var folder = Path.GetDirectoryName(callerPath); folder is not null; folder = Path.GetDirectoryName(folder))
+        // CI builds map source paths (/_/...), so the caller's path is tried first and the test binary's folder next.
+        foreach (var start in new[] { Path.GetDirectoryName(callerPath), AppContext.BaseDirectory })
         {
-            if (File.Exists(Path.Combine(folder, "Cached.Generators.Tests.csproj")))
+            for (var folder = start; folder is not null; folder = Path.GetDirectoryName(folder))
             {
-                return folder;
+                if (File.Exists(Path.Combine(folder, "Cached.Generators.Tests.csproj")))
+                {
+                    return folder;
+                }
             }
         }
 
-        throw new InvalidOperationException("The test project folder was not found above " + callerPath);
+        throw new InvalidOperationException($"The test project folder was not found above {callerPath} or {AppContext.BaseDirectory}");
     }
 }

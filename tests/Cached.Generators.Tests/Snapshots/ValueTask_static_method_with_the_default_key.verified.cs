@@ -20,7 +20,7 @@ namespace Demo
             writer.Argument(name);
             writer.Argument(tenant);
             writer.Argument(at);
-            writer.Argument(unit);
+            writer.Enum(unit);
             writer.Sequence(tags);
             writer.Sequence(labels);
             return writer.Finish();

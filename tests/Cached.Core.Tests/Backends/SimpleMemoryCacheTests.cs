@@ -43,6 +43,20 @@ public sealed class SimpleMemoryCacheTests
     }
 
     [Test]
+    public void A_ttl_expires_exactly_when_it_has_elapsed_on_the_monotonic_clock()
+    {
+        using var cache = NewCache();
+        cache.Set("key", "value", ttl: TimeSpan.FromMilliseconds(100));
+
+        _time.Advance(TimeSpan.FromMilliseconds(99));
+        Assert.That(cache.Exists("key"), Is.True, "1 ms before the end of its ttl the key is still there");
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.That(cache.Exists("key"), Is.False);
+        Assert.That(cache.Get<string>("key"), Is.Null);
+    }
+
+    [Test]
     public void Each_instance_has_its_own_store()
     {
         using var first = new SimpleMemoryCache();

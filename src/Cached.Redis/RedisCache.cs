@@ -1,0 +1,610 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using Cached.Serializers;
+using StackExchange.Redis;
+
+namespace Cached.Redis;
+
+/// <summary>
+/// The Redis backend, on StackExchange.Redis: a standalone server or a Redis Cluster, one shared multiplexer per
+/// configuration. Keys and values are written as aiocache/pycached write them (<c>namespace:key</c>, JSON by
+/// default), so a Python service and a .NET service can share one Redis.
+/// </summary>
+/// <remarks>
+/// <para>Connect with <see cref="Endpoint"/>/<see cref="Port"/>/<see cref="Database"/>/<see cref="Password"/>, with
+/// <see cref="ConnectionString"/> (any StackExchange.Redis configuration: TLS, ACL user, several endpoints), or with an
+/// existing <see cref="Connection"/>. Multiplexers this class creates are shared per configuration, connect on the
+/// first command, and are disposed with the last cache that uses them; a given <see cref="Connection"/> is never disposed.</para>
+/// <para>Sync commands use the client's sync API and async commands its async API. <see cref="BaseCache.Timeout"/> becomes
+/// the client's sync, async and connect timeouts. While the server is unreachable commands fail at once with a
+/// <see cref="CacheBackendException"/>; the same instance works again when the server is back.</para>
+/// </remarks>
+public sealed partial class RedisCache : BaseCache
+{
+    private readonly object _gate = new();
+    private MultiplexerPool.Lease? _lease;
+    private int _disposed;
+
+    /// <summary>The server's host (127.0.0.1 unless set); ignored when <see cref="ConnectionString"/> or <see cref="Connection"/> is set.</summary>
+    public string Endpoint { get; init; } = "127.0.0.1";
+
+    /// <summary>The server's port (6379 unless set).</summary>
+    public int Port { get; init; } = 6379;
+
+    /// <summary>The database number; unset means the connection string's default database, or 0.</summary>
+    public int? Database { get; init; }
+
+    /// <summary>The password (Redis <c>AUTH</c>).</summary>
+    public string? Password { get; init; }
+
+    /// <summary>The ACL user name, with <see cref="Password"/>.</summary>
+    public string? User { get; init; }
+
+    /// <summary>A StackExchange.Redis configuration string (<c>"host1:6379,host2:6379,ssl=true,user=app,password=..."</c>).</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>An existing multiplexer to use; the caller keeps ownership and disposes it.</summary>
+    public IConnectionMultiplexer? Connection { get; init; }
+
+    /// <summary>JSON, as aiocache's Redis backend: any record or POCO, text that Python reads.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The reflection-based default serializer; trimmed and NativeAOT applications set Serializer to a JsonSerializer over a source-generated context.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
+    protected override ISerializer CreateDefaultSerializer() => new JsonSerializer();
+
+    private int DatabaseNumber => Database ?? Options().DefaultDatabase ?? 0;
+
+    /// <inheritdoc />
+    protected override CacheResult<object?> GetEntry(string key)
+    {
+        try
+        {
+            return ToResult(Db().StringGet(key));
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ToResult(await (await DbAsync(cancellationToken).ConfigureAwait(false)).StringGetAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override CacheResult<object?>[] GetEntries(IReadOnlyList<string> keys)
+    {
+        try
+        {
+            var db = Db();
+            var results = new CacheResult<object?>[keys.Count];
+            foreach (var group in SlotGroups(db.Multiplexer, keys))
+            {
+                var values = db.StringGet(group.Keys);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    results[group.Indexes[i]] = ToResult(values[i]);
+                }
+            }
+
+            return results;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, keys[0]) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<CacheResult<object?>[]> GetEntriesAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            var groups = SlotGroups(db.Multiplexer, keys);
+            // One MGET per hash slot, all in flight together.
+            var reads = groups.Select(group => db.StringGetAsync(group.Keys)).ToArray();
+            var values = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var results = new CacheResult<object?>[keys.Count];
+            for (var g = 0; g < groups.Count; g++)
+            {
+                for (var i = 0; i < values[g].Length; i++)
+                {
+                    results[groups[g].Indexes[i]] = ToResult(values[g][i]);
+                }
+            }
+
+            return results;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, keys[0]) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    {
+        try
+        {
+            return Db().StringSet(key, ToValue(payload), ttl, When.NotExists);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> AddEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return await db.StringSetAsync(key, ToValue(payload), ttl, When.NotExists).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    {
+        try
+        {
+            return Db().StringSet(key, ToValue(payload), ttl, When.Always);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> SetEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return await db.StringSetAsync(key, ToValue(payload), ttl, When.Always).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool SetEntries(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl)
+    {
+        try
+        {
+            var db = Db();
+            var ok = true;
+            foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
+            {
+                ok &= ttl is null
+                    ? db.StringSet(Pairs(entries, group))
+                    : SetWithTtl(db, entries, group, ttl.Value).Execute();
+            }
+
+            return ok;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, entries[0].Key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> SetEntriesAsync(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
+                .Select(group => ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync())
+                .ToArray();
+            var results = await Task.WhenAll(writes).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return results.All(static ok => ok);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, entries[0].Key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool ContainsEntry(string key)
+    {
+        try
+        {
+            return Db().KeyExists(key);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> ContainsEntryAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return await db.KeyExistsAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override long IncrementEntry(string key, string? @namespace, long delta)
+    {
+        try
+        {
+            return Db().StringIncrement(key, delta);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<long> IncrementEntryAsync(string key, string? @namespace, long delta, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return await db.StringIncrementAsync(key, delta).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override int RemoveEntry(string key)
+    {
+        try
+        {
+            return Db().KeyDelete(key) ? 1 : 0;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<int> RemoveEntryAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return await db.KeyDeleteAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false) ? 1 : 0;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool RemoveEntryIfEquals(string key, object? expected)
+    {
+        try
+        {
+            return (long)Db().ScriptEvaluate(Scripts.CompareAndDelete, [key], [ToValue(expected)]) == 1;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return (long)await db.ScriptEvaluateAsync(Scripts.CompareAndDelete, [key], [ToValue(expected)]).WaitAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool ClearEntries(string? @namespace)
+    {
+        try
+        {
+            var db = Db();
+            foreach (var server in Primaries(db.Multiplexer))
+            {
+                if (@namespace is null)
+                {
+                    server.FlushDatabase(DatabaseNumber);
+                    continue;
+                }
+
+                foreach (var batch in server.Keys(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
+                {
+                    foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
+                    {
+                        db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
+                    }
+                }
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, @namespace ?? "*") is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var server in Primaries(db.Multiplexer))
+            {
+                if (@namespace is null)
+                {
+                    await server.FlushDatabaseAsync(DatabaseNumber).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var batch = new List<string>(Scripts.ScanPage);
+                await foreach (var key in server.KeysAsync(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    batch.Add(key!);
+                    if (batch.Count == Scripts.ScanPage)
+                    {
+                        await UnlinkAsync(db, batch).ConfigureAwait(false);
+                        batch.Clear();
+                    }
+                }
+
+                await UnlinkAsync(db, batch).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, @namespace ?? "*") is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool ExpireEntry(string key, TimeSpan? ttl)
+    {
+        try
+        {
+            var db = Db();
+            return ttl is null
+                ? (long)db.ScriptEvaluate(Scripts.Persist, [key]) == 1
+                : db.KeyExpire(key, ttl);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return ttl is null
+                ? (long)await db.ScriptEvaluateAsync(Scripts.Persist, [key]).WaitAsync(cancellationToken).ConfigureAwait(false) == 1
+                : await db.KeyExpireAsync(key, ttl).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override object? ExecuteRaw(string command, object?[] args)
+    {
+        try
+        {
+            return FromResult(Db().Execute(command, args.Select(static a => a!).ToArray()));
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, command) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            return FromResult(await db.ExecuteAsync(command, args.Select(static a => a!).ToArray()).WaitAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, command) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <summary>Releases this cache's hold on its shared multiplexer (a given <see cref="Connection"/> is left open).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            Interlocked.Exchange(ref _lease, null)?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    /// <summary>The client configuration this cache connects with: timeouts from <see cref="BaseCache.Timeout"/>, fail-fast while disconnected.</summary>
+    internal ConfigurationOptions Options()
+    {
+        var options = ConnectionString is not null
+            ? ConfigurationOptions.Parse(ConnectionString)
+            : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User };
+        options.AbortOnConnectFail = false;
+        options.AllowAdmin = true;
+        // Commands fail at once while the server is unreachable, instead of queuing until their timeout.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        if (Timeout is { } timeout)
+        {
+            var milliseconds = (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+            options.SyncTimeout = milliseconds;
+            options.AsyncTimeout = milliseconds;
+            options.ConnectTimeout = milliseconds;
+        }
+
+        return options;
+    }
+
+    private IDatabase Db() => (Connection ?? LeaseOf().Get()).GetDatabase(DatabaseNumber);
+
+    private async ValueTask<IDatabase> DbAsync(CancellationToken cancellationToken)
+        => (Connection ?? await LeaseOf().GetAsync(cancellationToken).ConfigureAwait(false)).GetDatabase(DatabaseNumber);
+
+    private MultiplexerPool.Lease LeaseOf()
+    {
+        if (_lease is { } lease)
+        {
+            return lease;
+        }
+
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            return _lease ??= MultiplexerPool.Acquire(Options());
+        }
+    }
+
+    private string NamespacePattern(string @namespace) => GlobEscape(ComposeKey(string.Empty, @namespace)) + "*";
+
+    /// <summary>Escapes Redis glob characters, so a namespace such as <c>a*</c> matches only itself.</summary>
+    internal static string GlobEscape(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\' or '^' or '-')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+
+    private static async Task UnlinkAsync(IDatabase db, List<string> keys)
+    {
+        foreach (var group in SlotGroups(db.Multiplexer, keys))
+        {
+            await db.ExecuteAsync("UNLINK", group.Keys.Cast<object>().ToArray()).ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<IServer> Primaries(IConnectionMultiplexer multiplexer)
+        => multiplexer.GetServers().Where(static server => !server.IsReplica);
+
+    /// <summary>The keys grouped by hash slot on a cluster (one command per slot), or a single group on a standalone server.</summary>
+    private static List<SlotGroup> SlotGroups(IConnectionMultiplexer multiplexer, IReadOnlyList<string> keys)
+    {
+        var all = new RedisKey[keys.Count];
+        var indexes = new int[keys.Count];
+        for (var i = 0; i < all.Length; i++)
+        {
+            all[i] = keys[i];
+            indexes[i] = i;
+        }
+
+        if (keys.Count <= 1 || !IsCluster(multiplexer))
+        {
+            return [new SlotGroup(all, indexes)];
+        }
+
+        return Enumerable.Range(0, keys.Count)
+            .GroupBy(i => multiplexer.HashSlot(all[i]))
+            .Select(group => new SlotGroup(group.Select(i => all[i]).ToArray(), group.ToArray()))
+            .ToList();
+    }
+
+    private static bool IsCluster(IConnectionMultiplexer multiplexer)
+        => multiplexer.GetServers().Any(static server => server.ServerType == ServerType.Cluster);
+
+    private static KeyValuePair<RedisKey, RedisValue>[] Pairs(IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group)
+        => group.Indexes.Select(i => new KeyValuePair<RedisKey, RedisValue>(entries[i].Key, ToValue(entries[i].Value))).ToArray();
+
+    /// <summary>A transaction that sets every pair of the group with its TTL: one round trip, all or nothing.</summary>
+    private static ITransaction SetWithTtl(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
+    {
+        var transaction = db.CreateTransaction();
+        foreach (var i in group.Indexes)
+        {
+            _ = transaction.StringSetAsync(entries[i].Key, ToValue(entries[i].Value), ttl, When.Always);
+        }
+
+        return transaction;
+    }
+
+    private static CacheResult<object?> ToResult(RedisValue value)
+        => value.IsNull ? CacheResult<object?>.Miss : CacheResult<object?>.Hit((byte[])value!);
+
+    private static RedisValue ToValue(object? payload) => payload switch
+    {
+        byte[] bytes => bytes,
+        string text => text,
+        null => RedisValue.EmptyString,
+        _ => throw new CacheSerializationException("?", payload.GetType(), "the Redis backend stores bytes; use a serializer that writes them."),
+    };
+
+    /// <summary>A raw reply as .NET values: text for bulk and simple strings (as aiocache decodes them), numbers, lists, null.</summary>
+    private static object? FromResult(RedisResult result)
+    {
+        if (result.IsNull)
+        {
+            return null;
+        }
+
+        return result.Resp2Type switch
+        {
+            ResultType.Integer => (long)result,
+            ResultType.Array => ((RedisResult[])result!).Select(FromResult).ToList(),
+            _ => (string?)result,
+        };
+    }
+
+    private sealed record SlotGroup(RedisKey[] Keys, int[] Indexes);
+}

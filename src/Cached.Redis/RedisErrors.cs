@@ -1,0 +1,25 @@
+using StackExchange.Redis;
+
+namespace Cached.Redis;
+
+/// <summary>Turns StackExchange.Redis exceptions into Cached's: the caller sees one exception family for every backend.</summary>
+internal static class RedisErrors
+{
+    /// <summary>The exception to throw instead of <paramref name="exception"/>, or null to let it through unchanged.</summary>
+    public static Exception? Translate(Exception exception, string key) => exception switch
+    {
+        // Timeouts stay TimeoutException (RedisTimeoutException is one); cancellations and our own errors pass as they are.
+        TimeoutException or OperationCanceledException or CacheException or ObjectDisposedException => null,
+        RedisServerException server when server.Message.Contains("not an integer", StringComparison.OrdinalIgnoreCase)
+            => new CacheValueNotIntegerException(key, server),
+        RedisServerException server when server.Message.Contains("overflow", StringComparison.OrdinalIgnoreCase)
+            => new OverflowException($"Incrementing '{key}' would overflow a 64-bit integer; the value is left as it was.", server),
+        RedisServerException server when server.Message.StartsWith("OOM", StringComparison.Ordinal)
+            => new CacheBackendException($"Redis is out of memory and refused to write '{key}': {server.Message}", server),
+        RedisConnectionException connection
+            => new CacheBackendException($"Redis is unreachable ({connection.FailureType}) for '{key}': {connection.Message}", connection),
+        RedisException redis
+            => new CacheBackendException($"Redis failed a command on '{key}': {redis.Message}", redis),
+        _ => null,
+    };
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Cached.Redis.Tests.Infrastructure;
+
+/// <summary>
+/// A real redis-server on a free loopback port, owned by the tests: started, stopped and restarted on the same
+/// port, removed with its working directory at the end. Nothing is persisted to disk.
+/// </summary>
+public sealed class RedisServer : IDisposable
+{
+    private readonly string _directory;
+    private readonly IReadOnlyList<string> _extraArguments;
+    private Process? _process;
+
+    public RedisServer(params string[] extraArguments)
+    {
+        _extraArguments = extraArguments;
+        _directory = Directory.CreateTempSubdirectory("cached-redis-").FullName;
+        Port = FreePort();
+        Start();
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public void Start()
+    {
+        if (IsRunning)
+        {
+            return;
+        }
+
+        var start = new ProcessStartInfo(FindServer())
+        {
+            WorkingDirectory = _directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", string.Empty, "--appendonly", "no", "--dir", _directory }.Concat(_extraArguments))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
+        _process.OutputDataReceived += static (_, _) => { };
+        _process.ErrorDataReceived += static (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        WaitUntil(accepting: true);
+    }
+
+    public void Stop()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+        _process = null;
+        WaitUntil(accepting: false);
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private void WaitUntil(bool accepting)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (Accepts() == accepting)
+            {
+                return;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        throw new InvalidOperationException($"redis-server on port {Port} did not {(accepting ? "start" : "stop")} within 10 s");
+    }
+
+    private bool Accepts()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            using var stream = client.GetStream();
+            stream.Write("PING\r\n"u8);
+            var buffer = new byte[16];
+            stream.ReadTimeout = 1000;
+            var read = stream.Read(buffer);
+            return read > 0 && buffer[0] == (byte)'+';
+        }
+        catch (Exception ex) when (ex is SocketException or IOException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindServer()
+    {
+        foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator).Append("/usr/bin").Append("/usr/local/bin"))
+        {
+            var candidate = Path.Combine(folder, "redis-server");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("redis-server is not installed: run `apt-get install -y redis-server` (.ci/run does).");
+    }
+}

@@ -1,0 +1,32 @@
+using Cached.Redis;
+using Cached.Redis.Tests.Infrastructure;
+using Cached.Serializers;
+
+namespace Cached.Tests.Backends;
+
+/// <summary>The Redis backend for the shared command fixture. Time passes for real on a server.</summary>
+public sealed class RedisBackend : CacheBackend
+{
+    public override string Name => "redis";
+
+    public override BaseCache Create(CacheOptions options) => new RedisCache
+    {
+        ConnectionString = SharedRedis.Server.ConnectionString,
+        Namespace = options.Namespace,
+        Ttl = options.Ttl,
+        Plugins = options.Plugins,
+        KeyBuilder = options.KeyBuilder,
+        Serializer = options.Serializer ?? new JsonSerializer(),
+    };
+
+    public override void Advance(TimeSpan duration) => Thread.Sleep(duration);
+}
+
+/// <summary>The backends the linked command fixture runs on in this assembly.</summary>
+public static class Backends
+{
+    public static IEnumerable<TestFixtureData> All()
+    {
+        yield return new TestFixtureData(new RedisBackend()).SetArgDisplayNames("redis");
+    }
+}

@@ -44,6 +44,52 @@ public abstract partial class BaseCache
     /// <inheritdoc cref="RemoveEntryIfEquals"/>
     protected abstract ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken);
 
+    /// <summary>An opaque version of the key's current value (<c>null</c> when the key is missing), for <see cref="OptimisticLock"/>.</summary>
+    internal object? GetVersion(string key, string? @namespace) => GetEntryVersion(BuildKey(key, @namespace));
+
+    /// <inheritdoc cref="GetVersion"/>
+    internal ValueTask<object?> GetVersionAsync(string key, string? @namespace, CancellationToken cancellationToken)
+        => WithTimeout(GetEntryVersionAsync(BuildKey(key, @namespace), cancellationToken), CacheCommand.Get, cancellationToken);
+
+    /// <summary>Stores <paramref name="value"/> only if the key's version is still <paramref name="version"/>; plugins see a Set. Found: stored, with the new version.</summary>
+    internal CacheResult<object?> SetIfVersion<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl)
+    {
+        var ns = ResolveNamespace(@namespace);
+        var expiry = ResolveTtl(ttl);
+        var payload = ToPayload(key, value, Serializer);
+        var context = BeginCommand(CacheCommand.Set, key, null, ns, value, expiry);
+        var stored = SetEntryIfVersion(BuildKeyIn(key, ns), ns, version, payload, expiry);
+        EndCommand(context, stored.Found);
+        return stored;
+    }
+
+    /// <inheritdoc cref="SetIfVersion"/>
+    internal async ValueTask<CacheResult<object?>> SetIfVersionAsync<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var ns = ResolveNamespace(@namespace);
+        var expiry = ResolveTtl(ttl);
+        var payload = ToPayload(key, value, Serializer);
+        var context = BeginCommand(CacheCommand.Set, key, null, ns, value, expiry);
+        var stored = await WithTimeout(SetEntryIfVersionAsync(BuildKeyIn(key, ns), ns, version, payload, expiry, cancellationToken), CacheCommand.Set, cancellationToken).ConfigureAwait(false);
+        EndCommand(context, stored.Found);
+        return stored;
+    }
+
+    /// <summary>An opaque token that changes whenever the key is written; <c>null</c> when the key is missing.</summary>
+    protected abstract object? GetEntryVersion(string key);
+
+    /// <inheritdoc cref="GetEntryVersion"/>
+    protected abstract ValueTask<object?> GetEntryVersionAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores the payload only if the key's version is still <paramref name="version"/> (<c>null</c>: the key is still
+    /// missing). Found when stored, with the key's new version as the value.
+    /// </summary>
+    protected abstract CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl);
+
+    /// <inheritdoc cref="SetEntryIfVersion"/>
+    protected abstract ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken);
+
     private string LockKey(string key, string? ns) => BuildKeyIn(key + "-lock", ns);
 
     private object LockPayload(string token) => StoresReferences ? token : System.Text.Encoding.UTF8.GetBytes(token);

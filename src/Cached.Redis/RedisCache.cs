@@ -333,6 +333,51 @@ public sealed partial class RedisCache : BaseCache
     }
 
     /// <inheritdoc />
+    protected override object? GetEntryVersion(string key) => GetEntry(key).Value;
+
+    /// <inheritdoc />
+    protected override async ValueTask<object?> GetEntryVersionAsync(string key, CancellationToken cancellationToken)
+        => (await GetEntryAsync(key, cancellationToken).ConfigureAwait(false)).Value;
+
+    /// <inheritdoc />
+    protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
+    {
+        try
+        {
+            var stored = (long)Db().ScriptEvaluate(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)) == 1;
+            return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            var stored = (long)await db.ScriptEvaluateAsync(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)).WaitAsync(cancellationToken).ConfigureAwait(false) == 1;
+            return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
+        }
+        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
+        {
+            throw error;
+        }
+    }
+
+    private static RedisValue[] CompareAndSetArguments(object? version, object? payload, TimeSpan? ttl)
+        =>
+        [
+            version is null ? RedisValue.EmptyString : ToValue(version),
+            ToValue(payload),
+            ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString,
+            version is null ? "1" : "0",
+        ];
+
+    /// <inheritdoc />
     protected override bool ClearEntries(string? @namespace)
     {
         try
@@ -530,6 +575,12 @@ public sealed partial class RedisCache : BaseCache
 
     private static async Task UnlinkAsync(IDatabase db, List<string> keys)
     {
+        // A namespace may have no keys on a primary: UNLINK with no key is an error, so send nothing (aiocache #472).
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
         foreach (var group in SlotGroups(db.Multiplexer, keys))
         {
             await db.ExecuteAsync("UNLINK", group.Keys.Cast<object>().ToArray()).ConfigureAwait(false);

@@ -23,17 +23,26 @@ internal static class Scripts
         return 0
         """;
 
-    /// <summary>Sets the key only if it still holds the expected value (OptimisticLock's check-and-set), with an optional PX.</summary>
+    /// <summary>
+    /// Sets the key only if it still holds the expected value (OptimisticLock's check-and-set). ARGV: expected value,
+    /// new value, PX milliseconds or '', '1' when the key is expected to be missing.
+    /// </summary>
     public const string CompareAndSet = """
         local current = redis.call('get', KEYS[1])
-        if (current == false and ARGV[1] == '') or current == ARGV[1] then
-            if ARGV[3] ~= '' then
-                redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
-            else
-                redis.call('set', KEYS[1], ARGV[2])
-            end
-            return 1
+        local unchanged
+        if ARGV[4] == '1' then
+            unchanged = current == false
+        else
+            unchanged = current == ARGV[1]
         end
-        return 0
+        if not unchanged then
+            return 0
+        end
+        if ARGV[3] ~= '' then
+            redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        else
+            redis.call('set', KEYS[1], ARGV[2])
+        end
+        return 1
         """;
 }

@@ -4,14 +4,14 @@ using Cached.Serializers;
 
 namespace Cached.Tests.Backends;
 
-/// <summary>The Redis backend for the shared command fixture. Time passes for real on a server.</summary>
-public sealed class RedisBackend : CacheBackend
+/// <summary>The Redis backend for the shared command fixture, on one server or on the 3-primary cluster. Time passes for real on a server.</summary>
+public sealed class RedisBackend(bool cluster) : CacheBackend
 {
-    public override string Name => "redis";
+    public override string Name => cluster ? "redis-cluster" : "redis";
 
     public override BaseCache Create(CacheOptions options) => new RedisCache
     {
-        ConnectionString = SharedRedis.Server.ConnectionString,
+        ConnectionString = cluster ? SharedRedis.Cluster.ConnectionString : SharedRedis.Server.ConnectionString,
         Namespace = options.Namespace,
         Ttl = options.Ttl,
         Plugins = options.Plugins,
@@ -27,6 +27,7 @@ public static class Backends
 {
     public static IEnumerable<TestFixtureData> All()
     {
-        yield return new TestFixtureData(new RedisBackend()).SetArgDisplayNames("redis");
+        yield return new TestFixtureData(new RedisBackend(cluster: false)).SetArgDisplayNames("redis");
+        yield return new TestFixtureData(new RedisBackend(cluster: true)).SetArgDisplayNames("redis-cluster");
     }
 }

@@ -262,6 +262,41 @@ public sealed class SimpleMemoryCache : BaseCache
     protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
         => ValueTask.FromResult(RemoveEntryIfEquals(key, expected));
 
+    /// <inheritdoc />
+    protected override object? GetEntryVersion(string key)
+        => _entries.TryGetValue(key, out var entry) && !entry.IsExpiredAt(TimeProvider.GetTimestamp()) ? entry : null;
+
+    /// <inheritdoc />
+    protected override ValueTask<object?> GetEntryVersionAsync(string key, CancellationToken cancellationToken)
+        => ValueTask.FromResult(GetEntryVersion(key));
+
+    /// <inheritdoc />
+    protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
+    {
+        // Every write replaces the entry object, so the entry itself is the version: any change, even to an equal value, is seen.
+        var fresh = CreateEntry(payload, @namespace, ttl);
+        bool stored;
+        if (version is Entry expected)
+        {
+            stored = _entries.TryUpdate(key, fresh, expected);
+        }
+        else if (_entries.TryAdd(key, fresh))
+        {
+            OnInserted();
+            stored = true;
+        }
+        else
+        {
+            stored = _entries.TryGetValue(key, out var current) && current.IsExpiredAt(TimeProvider.GetTimestamp()) && _entries.TryUpdate(key, fresh, current);
+        }
+
+        return stored ? CacheResult<object?>.Hit(fresh) : CacheResult<object?>.Miss;
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+        => ValueTask.FromResult(SetEntryIfVersion(key, @namespace, version, payload, ttl));
+
     private static bool PayloadEquals(object? stored, object? expected)
         => stored is byte[] storedBytes && expected is byte[] expectedBytes
             ? storedBytes.AsSpan().SequenceEqual(expectedBytes)

@@ -318,6 +318,13 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     }
 
     [Test]
+    public async Task Clearing_a_namespace_that_holds_nothing_succeeds()
+    {
+        Assert.That(Cache.Clear("nothing-here"), Is.True);
+        Assert.That(await Cache.ClearAsync("nothing-here"), Is.True);
+    }
+
+    [Test]
     public void Clear_matches_namespaces_exactly()
     {
         Cache.Set("key", "value", @namespace: "users");

@@ -60,6 +60,14 @@ internal sealed class GatedCache : BaseCache
 
     protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken) => After(false, cancellationToken);
 
+    protected override object? GetEntryVersion(string key) => null;
+
+    protected override ValueTask<object?> GetEntryVersionAsync(string key, CancellationToken cancellationToken) => After<object?>(null, cancellationToken);
+
+    protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl) => CacheResult<object?>.Miss;
+
+    protected override ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken) => After(CacheResult<object?>.Miss, cancellationToken);
+
     protected override object? ExecuteRaw(string command, object?[] args) => null;
 
     protected override ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken) => After<object?>(null, cancellationToken);

@@ -274,6 +274,16 @@ internal sealed class TestBackend : BaseCache
     protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
         => ValueTask.FromResult(RemoveEntryIfEquals(key, expected));
 
+    protected override object? GetEntryVersion(string key) => _store.TryGetValue(key, out var value) ? value : null;
+
+    protected override ValueTask<object?> GetEntryVersionAsync(string key, CancellationToken cancellationToken) => ValueTask.FromResult(GetEntryVersion(key));
+
+    protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
+        => (version is null ? _store.TryAdd(key, payload) : _store.TryUpdate(key, payload, version)) ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
+
+    protected override ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+        => ValueTask.FromResult(SetEntryIfVersion(key, @namespace, version, payload, ttl));
+
     protected override object? ExecuteRaw(string command, object?[] args) => null;
 
     protected override ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken)

@@ -55,6 +55,14 @@ internal sealed class FailingCache : BaseCache
 
     protected override ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken) => Fail<ValueTask<bool>>();
 
+    protected override object? GetEntryVersion(string key) => Fail<object?>();
+
+    protected override ValueTask<object?> GetEntryVersionAsync(string key, CancellationToken cancellationToken) => Fail<ValueTask<object?>>();
+
+    protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl) => Fail<CacheResult<object?>>();
+
+    protected override ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken) => Fail<ValueTask<CacheResult<object?>>>();
+
     protected override object? ExecuteRaw(string command, object?[] args) => Fail<object?>();
 
     protected override ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken) => Fail<ValueTask<object?>>();

@@ -5,13 +5,19 @@ namespace Cached.Redis.Tests.Infrastructure;
 public sealed class SharedRedis
 {
     private static RedisServer? s_server;
+    private static RedisCluster? s_cluster;
 
     public static RedisServer Server => s_server ??= new RedisServer();
 
+    /// <summary>A 3-primary cluster, started the first time a test needs it.</summary>
+    public static RedisCluster Cluster => s_cluster ??= new RedisCluster();
+
     [OneTimeTearDown]
-    public void StopServer()
+    public void StopServers()
     {
         s_server?.Dispose();
         s_server = null;
+        s_cluster?.Dispose();
+        s_cluster = null;
     }
 }

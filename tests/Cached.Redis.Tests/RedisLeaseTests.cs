@@ -1,0 +1,106 @@
+using Cached.Redis.Tests.Infrastructure;
+using Cached.Runtime;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// The stampede lease through Redis: two "processes" (two caches on two separate multiplexers, two method
+/// instances) and many concurrent callers make exactly one body call; a stopped server never fails a cached call.
+/// </summary>
+public sealed class RedisLeaseTests
+{
+    private static RedisCache Process(string name) => new()
+    {
+        // A different client name is a different configuration, hence a multiplexer of its own.
+        ConnectionString = SharedRedis.Server.ConnectionString + ",name=" + name,
+        Namespace = "lease",
+    };
+
+    [Test]
+    public async Task Callers_in_two_processes_make_one_body_call()
+    {
+        using var first = Process("first");
+        using var second = Process("second");
+        var methods = new[]
+        {
+            new CachedMethod<string>(new CachedMethodOptions { Method = "Demo.Slow", Lease = 5, Ttl = 60, CacheFactory = () => first }),
+            new CachedMethod<string>(new CachedMethodOptions { Method = "Demo.Slow", Lease = 5, Ttl = 60, CacheFactory = () => second }),
+        };
+        var calls = 0;
+        var gate = new TaskCompletionSource();
+
+        var callers = Enumerable.Range(0, 40).Select(i => Task.Run(() => methods[i % 2].InvokeAsync(
+            "slow:1",
+            (Gate: gate, Calls: new StrongBox<int>()),
+            async (state, ct) =>
+            {
+                Interlocked.Increment(ref calls);
+                await state.Gate.Task;
+                return "computed";
+            },
+            null,
+            CancellationToken.None).AsTask())).ToArray();
+
+        await Task.Delay(300);
+        gate.SetResult();
+        var results = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(results, Is.All.EqualTo("computed"));
+        Assert.That(calls, Is.EqualTo(1), "one body call across both processes");
+        Assert.That(first.Exists("slow:1-lock"), Is.False, "the lease was released by its owner");
+        Assert.That(second.Get<string>("slow:1"), Is.EqualTo("computed"));
+        first.Clear();
+    }
+
+    [Test]
+    public async Task A_stopped_server_never_fails_a_cached_call_and_the_cache_recovers()
+    {
+        using var server = new RedisServer();
+        using var cache = new RedisCache { ConnectionString = server.ConnectionString, Timeout = TimeSpan.FromMilliseconds(500) };
+        var method = new CachedMethod<int>(new CachedMethodOptions { Method = "Demo.Answer", CacheFactory = () => cache });
+        var calls = 0;
+        int Body(int x)
+        {
+            Interlocked.Increment(ref calls);
+            return x * 2;
+        }
+
+        Assert.That(method.Invoke("answer", 21, x => Body(x)), Is.EqualTo(42));
+        server.Stop();
+
+        Assert.That(method.Invoke("answer", 21, x => Body(x)), Is.EqualTo(42), "fail-open on a sync call");
+        Assert.That(await method.InvokeAsync("answer", 21, (x, _) => new ValueTask<int>(Body(x)), null, CancellationToken.None), Is.EqualTo(42), "and on an async one");
+        Assert.That(calls, Is.EqualTo(3), "while the server is down every call runs the body");
+
+        server.Start();
+        var recovered = System.Diagnostics.Stopwatch.StartNew();
+        while (!TryExists(cache) && recovered.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.That(TryExists(cache), Is.True, $"the same cache instance works again ({recovered.ElapsedMilliseconds} ms after the restart)");
+        method.Invoke("answer", 21, x => Body(x));
+        Assert.That(method.Invoke("answer", 21, x => Body(x)), Is.EqualTo(42));
+        Assert.That(calls, Is.EqualTo(4), "after recovery the value is cached again");
+    }
+
+    private static bool TryExists(RedisCache cache)
+    {
+        try
+        {
+            cache.Exists("probe");
+            return true;
+        }
+        catch (Exception ex) when (ex is CacheException or TimeoutException)
+        {
+            // Down (fails fast) or reconnecting (times out): not recovered yet.
+            return false;
+        }
+    }
+
+    private sealed class StrongBox<T>
+    {
+        public T? Value { get; set; }
+    }
+}

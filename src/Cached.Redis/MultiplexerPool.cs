@@ -47,9 +47,9 @@ internal static class MultiplexerPool
     {
         private int _released;
 
-        public ConnectionMultiplexer Get() => shared.Get();
+        public ConnectionMultiplexer Get(TimeSpan wait) => shared.Get(wait);
 
-        public ValueTask<ConnectionMultiplexer> GetAsync(CancellationToken cancellationToken) => shared.GetAsync(cancellationToken);
+        public ValueTask<ConnectionMultiplexer> GetAsync(TimeSpan wait, CancellationToken cancellationToken) => shared.GetAsync(wait, cancellationToken);
 
         public void Dispose()
         {
@@ -60,53 +60,98 @@ internal static class MultiplexerPool
         }
     }
 
+    /// <summary>
+    /// One multiplexer, connecting in the background from the first command on. Commands wait for the connection at
+    /// most <c>wait</c>; past it they fail fast while the client keeps trying, so a cache created while the server is
+    /// down answers at once instead of after the connect timeout.
+    /// </summary>
     internal sealed class Shared(string key, ConfigurationOptions options) : IDisposable
     {
-        private readonly SemaphoreSlim _connecting = new(1, 1);
-        private volatile ConnectionMultiplexer? _connection;
+        private readonly object _gate = new();
+        private Task<ConnectionMultiplexer>? _connecting;
+
+        // Once one command has waited out the connection, the others fail at once until it is made.
+        private volatile bool _waitedOut;
 
         public string Key { get; } = key;
 
         public int References { get; set; }
 
-        public ConnectionMultiplexer Get()
+        public ConnectionMultiplexer Get(TimeSpan wait)
         {
-            if (_connection is { } connection)
+            var connecting = Connecting();
+            if (!connecting.IsCompleted && !((IAsyncResult)connecting).AsyncWaitHandle.WaitOne(_waitedOut ? TimeSpan.Zero : wait))
             {
-                return connection;
+                _waitedOut = true;
+                throw NotConnectedYet(null);
             }
 
-            _connecting.Wait();
-            try
-            {
-                return _connection ??= ConnectionMultiplexer.Connect(options.Clone());
-            }
-            finally
-            {
-                _connecting.Release();
-            }
+            return Result(connecting);
         }
 
-        public ValueTask<ConnectionMultiplexer> GetAsync(CancellationToken cancellationToken)
-            => _connection is { } connection ? ValueTask.FromResult(connection) : ConnectAsync(cancellationToken);
+        public async ValueTask<ConnectionMultiplexer> GetAsync(TimeSpan wait, CancellationToken cancellationToken)
+        {
+            var connecting = Connecting();
+            if (!connecting.IsCompleted)
+            {
+                try
+                {
+                    await connecting.WaitAsync(_waitedOut ? TimeSpan.Zero : wait, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex)
+                {
+                    _waitedOut = true;
+                    throw NotConnectedYet(ex);
+                }
+                catch (Exception) when (connecting.IsFaulted)
+                {
+                    // Reported by Result below.
+                }
+            }
+
+            return Result(connecting);
+        }
 
         public void Dispose()
         {
-            _connection?.Dispose();
-            _connecting.Dispose();
+            Task<ConnectionMultiplexer>? connecting;
+            lock (_gate)
+            {
+                connecting = _connecting;
+            }
+
+            _ = connecting?.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        private async ValueTask<ConnectionMultiplexer> ConnectAsync(CancellationToken cancellationToken)
+        private Task<ConnectionMultiplexer> Connecting()
         {
-            await _connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            lock (_gate)
             {
-                return _connection ??= await ConnectionMultiplexer.ConnectAsync(options.Clone()).ConfigureAwait(false);
-            }
-            finally
-            {
-                _connecting.Release();
+                // A connect that failed outright (a bad configuration) is tried again by the next command.
+                if (_connecting is null || _connecting.IsFaulted)
+                {
+                    _waitedOut = false;
+                    _connecting = ConnectionMultiplexer.ConnectAsync(options.Clone());
+                }
+
+                return _connecting;
             }
         }
+
+        private ConnectionMultiplexer Result(Task<ConnectionMultiplexer> connecting)
+        {
+            if (connecting.IsFaulted)
+            {
+                var error = connecting.Exception!.GetBaseException();
+                throw new CacheBackendException($"Redis at {Endpoints()} could not be connected to: {error.Message}", error);
+            }
+
+            return connecting.Result;
+        }
+
+        private CacheBackendException NotConnectedYet(Exception? inner)
+            => new($"Redis at {Endpoints()} is not reachable yet; the client keeps connecting in the background.", inner);
+
+        private string Endpoints() => string.Join(",", options.EndPoints.Select(static e => e.ToString()));
     }
 }

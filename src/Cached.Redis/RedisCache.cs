@@ -46,12 +46,34 @@ public sealed partial class RedisCache : BaseCache
     /// <summary>An existing multiplexer to use; the caller keeps ownership and disposes it.</summary>
     public IConnectionMultiplexer? Connection { get; init; }
 
+    /// <summary>
+    /// How long a command waits for the first connection (2 s unless set, and at most 80% of
+    /// <see cref="BaseCache.Timeout"/>) before it fails with a <see cref="CacheBackendException"/>; the client keeps
+    /// connecting in the background, and once connected, commands on an unreachable server fail at once.
+    /// </summary>
+    public TimeSpan ConnectWait { get; init; } = TimeSpan.FromSeconds(2);
+
+    // Inside the command's own timeout, so a connection that never comes is reported as what it is, not as a timeout.
+    private TimeSpan FirstConnectionWait => Timeout is { } timeout && timeout * 0.8 < ConnectWait ? timeout * 0.8 : ConnectWait;
+
+    /// <summary>
+    /// Writes namespaces exactly as aiocache does, <c>ns:key</c>, even when a namespace contains <c>:</c> (then
+    /// namespaces <c>a</c> and <c>a:b</c> overlap, and <c>Clear("a")</c> also clears <c>a:b</c>). By default such a
+    /// namespace has its <c>:</c> and <c>\</c> escaped so namespaces stay exact; plain namespaces are written as aiocache
+    /// writes them either way.
+    /// </summary>
+    public bool PlainNamespaces { get; init; }
+
     /// <summary>JSON, as aiocache's Redis backend: any record or POCO, text that Python reads.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The reflection-based default serializer; trimmed and NativeAOT applications set Serializer to a JsonSerializer over a source-generated context.")]
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
     protected override ISerializer CreateDefaultSerializer() => new JsonSerializer();
 
     private int DatabaseNumber => Database ?? Options().DefaultDatabase ?? 0;
+
+    /// <inheritdoc />
+    protected override string ComposeKey(string key, string @namespace)
+        => PlainNamespaces ? string.Concat(@namespace, ":", key) : base.ComposeKey(key, @namespace);
 
     /// <inheritdoc />
     protected override CacheResult<object?> GetEntry(string key)
@@ -535,10 +557,10 @@ public sealed partial class RedisCache : BaseCache
         return options;
     }
 
-    private IDatabase Db() => (Connection ?? LeaseOf().Get()).GetDatabase(DatabaseNumber);
+    private IDatabase Db() => (Connection ?? LeaseOf().Get(FirstConnectionWait)).GetDatabase(DatabaseNumber);
 
     private async ValueTask<IDatabase> DbAsync(CancellationToken cancellationToken)
-        => (Connection ?? await LeaseOf().GetAsync(cancellationToken).ConfigureAwait(false)).GetDatabase(DatabaseNumber);
+        => (Connection ?? await LeaseOf().GetAsync(FirstConnectionWait, cancellationToken).ConfigureAwait(false)).GetDatabase(DatabaseNumber);
 
     private MultiplexerPool.Lease LeaseOf()
     {

@@ -105,7 +105,8 @@ public sealed class RedisServer : IDisposable
             var buffer = new byte[16];
             stream.ReadTimeout = 1000;
             var read = stream.Read(buffer);
-            return read > 0 && buffer[0] == (byte)'+';
+            // +PONG, or -NOAUTH from a server that requires a password: either way it is serving.
+            return read > 0 && buffer[0] is (byte)'+' or (byte)'-';
         }
         catch (Exception ex) when (ex is SocketException or IOException)
         {

@@ -1,4 +1,6 @@
-namespace Cached.Redis.Tests.Infrastructure;
+using Cached.Redis.Tests.Infrastructure;
+
+// In no namespace, so that NUnit runs its one-time teardown after every test of the assembly and no server outlives the run.
 
 /// <summary>The redis-server every fixture of this assembly shares, started once and stopped at the end.</summary>
 [SetUpFixture]

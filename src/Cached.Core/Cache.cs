@@ -50,7 +50,8 @@ public static class Cache
     /// Creates a cache from a URL, as pycached's <c>Cache.from_url</c>: the scheme picks the type
     /// (<c>memory</c>, <c>redis</c> once Cached.Redis is referenced, or one added with <see cref="RegisterScheme"/>);
     /// the host, port, password and first path segment set <c>Endpoint</c>, <c>Port</c>, <c>Password</c> and
-    /// <c>Database</c>; each query parameter sets the property it names (<c>?namespace=main&amp;ttl=10</c>).
+    /// <c>Database</c>; <c>rediss://</c> also sets <c>Ssl</c>; each query parameter sets the property it names
+    /// (<c>?namespace=main&amp;ttl=10</c>).
     /// A password in the URL wins over one in the query.
     /// </summary>
     /// <exception cref="ArgumentException">The URL is not an absolute URL.</exception>
@@ -93,6 +94,12 @@ public static class Cache
         if (colon >= 0)
         {
             settings["Password"] = Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
+        }
+
+        if (uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase))
+        {
+            // rediss:// is Redis over TLS, as in redis-py.
+            settings["Ssl"] = "true";
         }
 
         var database = uri.AbsolutePath.Trim('/').Split('/')[0];

@@ -149,8 +149,11 @@ internal static class MultiplexerPool
             return connecting.Result;
         }
 
-        private CacheBackendException NotConnectedYet(Exception? inner)
-            => new($"Redis at {Endpoints()} is not reachable yet; the client keeps connecting in the background.", inner);
+        private CacheBackendException NotConnectedYet(Exception? waited)
+        {
+            var message = $"Redis at {Endpoints()} is not reachable yet; the client keeps connecting in the background.";
+            return new(message, new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, message, waited!, CommandStatus.WaitingToBeSent));
+        }
 
         private string Endpoints() => string.Join(",", options.EndPoints.Select(static e => e.ToString()));
     }

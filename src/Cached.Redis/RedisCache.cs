@@ -40,6 +40,9 @@ public sealed partial class RedisCache : BaseCache
     /// <summary>The ACL user name, with <see cref="Password"/>.</summary>
     public string? User { get; init; }
 
+    /// <summary>Connects over TLS (<c>rediss://</c> URLs set it); with <see cref="ConnectionString"/>, use its <c>ssl=true</c>.</summary>
+    public bool Ssl { get; init; }
+
     /// <summary>A StackExchange.Redis configuration string (<c>"host1:6379,host2:6379,ssl=true,user=app,password=..."</c>).</summary>
     public string? ConnectionString { get; init; }
 
@@ -541,7 +544,7 @@ public sealed partial class RedisCache : BaseCache
     {
         var options = ConnectionString is not null
             ? ConfigurationOptions.Parse(ConnectionString)
-            : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User };
+            : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User, Ssl = Ssl };
         options.AbortOnConnectFail = false;
         options.AllowAdmin = true;
         // Commands fail at once while the server is unreachable, instead of queuing until their timeout.
@@ -551,7 +554,13 @@ public sealed partial class RedisCache : BaseCache
             var milliseconds = (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
             options.SyncTimeout = milliseconds;
             options.AsyncTimeout = milliseconds;
-            options.ConnectTimeout = milliseconds;
+        }
+
+        // A connect attempt ends within the first command's wait, so that command reports the client's own reason
+        // (refused, authentication failed...) rather than only that the connection is not there yet.
+        if (ConnectionString is null || !ConnectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.ConnectTimeout = (int)Math.Max(50, FirstConnectionWait.TotalMilliseconds * 0.75);
         }
 
         return options;

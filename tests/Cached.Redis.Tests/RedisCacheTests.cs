@@ -805,7 +805,7 @@ public sealed class RedisCacheTests
     // ---- timeout -----------------------------------------------------------------------------------------------------
 
     [Test]
-    public void Timeout_becomes_the_client_sync_async_and_connect_timeouts()
+    public void Timeout_becomes_the_client_sync_and_async_timeouts_and_a_connect_attempt_ends_within_the_first_wait()
     {
         using var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString, Timeout = TimeSpan.FromMilliseconds(300) };
         var options = cache.Options();
@@ -814,10 +814,19 @@ public sealed class RedisCacheTests
         {
             Assert.That(options.SyncTimeout, Is.EqualTo(300));
             Assert.That(options.AsyncTimeout, Is.EqualTo(300));
-            Assert.That(options.ConnectTimeout, Is.EqualTo(300));
+            // The first command waits 80% of the timeout (240 ms); one connect attempt ends within 75% of that.
+            Assert.That(options.ConnectTimeout, Is.EqualTo(180));
             Assert.That(options.AbortOnConnectFail, Is.False, "a cache created while the server is down still gets a multiplexer");
             Assert.That(options.BacklogPolicy, Is.SameAs(BacklogPolicy.FailFast));
         });
+    }
+
+    [Test]
+    public void A_connect_timeout_in_the_connection_string_is_kept()
+    {
+        using var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",connectTimeout=4321", Timeout = TimeSpan.FromMilliseconds(300) };
+
+        Assert.That(cache.Options().ConnectTimeout, Is.EqualTo(4321));
     }
 
     // ---- factories -------------------------------------------------------------------------------------------------

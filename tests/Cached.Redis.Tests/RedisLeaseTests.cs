@@ -104,3 +104,24 @@ public sealed class RedisLeaseTests
         public T? Value { get; set; }
     }
 }
+
+/// <summary>URL forms that only the Redis backend reads.</summary>
+public sealed class RedisUrlTests
+{
+    [Test]
+    public void A_rediss_url_asks_for_TLS()
+    {
+        using var cache = (RedisCache)Cache.FromUrl("rediss://:secret@127.0.0.1:6380/3?namespace=main");
+
+        Assert.That((cache.Ssl, cache.Endpoint, cache.Port, cache.Database, cache.Password, cache.Namespace), Is.EqualTo((true, "127.0.0.1", 6380, (int?)3, "secret", "main")));
+        Assert.That(cache.Options().Ssl, Is.True);
+    }
+
+    [Test]
+    public void A_redis_url_does_not()
+    {
+        using var cache = (RedisCache)Cache.FromUrl("redis://127.0.0.1:6379");
+
+        Assert.That(cache.Ssl, Is.False);
+    }
+}

@@ -25,13 +25,20 @@ public abstract partial class BaseCache
         var fullKey = BuildKeyIn(key, ns);
         var payload = ToPayload(key, value, serializer ?? Serializer);
         var context = BeginCommand(CacheCommand.Add, key, null, ns, value, expiry);
-        if (!AddEntry(fullKey, ns, payload, expiry))
+        try
         {
-            throw new KeyExistsException(key);
-        }
+            if (!AddEntry(fullKey, ns, payload, expiry))
+            {
+                throw new KeyExistsException(key);
+            }
 
-        EndCommand(context, true);
-        return true;
+            EndCommand(context, true);
+            return true;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -49,13 +56,20 @@ public abstract partial class BaseCache
         var fullKey = BuildKeyIn(key, ns);
         var payload = ToPayload(key, value, serializer ?? Serializer);
         var context = BeginCommand(CacheCommand.Add, key, null, ns, value, expiry);
-        if (!await WithTimeout(AddEntryAsync(fullKey, ns, payload, expiry, cancellationToken), CacheCommand.Add, cancellationToken).ConfigureAwait(false))
+        try
         {
-            throw new KeyExistsException(key);
-        }
+            if (!await WithTimeout(AddEntryAsync(fullKey, ns, payload, expiry, cancellationToken), CacheCommand.Add, cancellationToken).ConfigureAwait(false))
+            {
+                throw new KeyExistsException(key);
+            }
 
-        EndCommand(context, true);
-        return true;
+            EndCommand(context, true);
+            return true;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -93,17 +107,33 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Get, key, null, ns, null, null);
-        var read = WithTimeout(GetEntryAsync(fullKey, cancellationToken), CacheCommand.Get, cancellationToken);
-        if (read.IsCompletedSuccessfully)
+        try
         {
-            // The common in-process case: no state machine, no allocation.
-            return ValueTask.FromResult(CompleteGet<T>(key, read.Result, serializer, context));
+            var read = WithTimeout(GetEntryAsync(fullKey, cancellationToken), CacheCommand.Get, cancellationToken);
+            if (read.IsCompletedSuccessfully)
+            {
+                // The common in-process case: no state machine, no allocation.
+                return ValueTask.FromResult(CompleteGet<T>(key, read.Result, serializer, context));
+            }
+
+            return AwaitGet(key, read, serializer, context);
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
         }
 
-        return AwaitGet(key, read, serializer, context);
-
         async ValueTask<CacheResult<T>> AwaitGet(string key, ValueTask<CacheResult<object?>> read, ISerializer? serializer, CacheCommandContext? context)
-            => CompleteGet<T>(key, await read.ConfigureAwait(false), serializer, context);
+        {
+            try
+            {
+                return CompleteGet<T>(key, await read.ConfigureAwait(false), serializer, context);
+            }
+            catch (Exception ex) when (CommandFailed(context, ex))
+            {
+                throw;
+            }
+        }
     }
 
     private CacheResult<T> TryGetCore<T>(string key, string? @namespace, ISerializer? serializer)
@@ -117,7 +147,14 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Get, key, null, ns, null, null);
-        return CompleteGet<T>(key, GetEntry(fullKey), serializer, context);
+        try
+        {
+            return CompleteGet<T>(key, GetEntry(fullKey), serializer, context);
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     private CacheResult<T> CompleteGet<T>(string key, CacheResult<object?> entry, ISerializer? serializer, CacheCommandContext? context)
@@ -154,8 +191,15 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKeys = BuildKeysIn(given, ns);
         var context = BeginCommand(CacheCommand.MultiGet, null, given, ns, null, null);
-        var entries = given.Length == 0 ? [] : GetEntries(fullKeys);
-        return CompleteMultiGet<T>(given, entries, serializer, context);
+        try
+        {
+            var entries = given.Length == 0 ? [] : GetEntries(fullKeys);
+            return CompleteMultiGet<T>(given, entries, serializer, context);
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     private async ValueTask<CacheResult<T>[]> MultiTryGetCoreAsync<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
@@ -170,8 +214,15 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKeys = BuildKeysIn(given, ns);
         var context = BeginCommand(CacheCommand.MultiGet, null, given, ns, null, null);
-        var entries = given.Length == 0 ? [] : await WithTimeout(GetEntriesAsync(fullKeys, cancellationToken), CacheCommand.MultiGet, cancellationToken).ConfigureAwait(false);
-        return CompleteMultiGet<T>(given, entries, serializer, context);
+        try
+        {
+            var entries = given.Length == 0 ? [] : await WithTimeout(GetEntriesAsync(fullKeys, cancellationToken), CacheCommand.MultiGet, cancellationToken).ConfigureAwait(false);
+            return CompleteMultiGet<T>(given, entries, serializer, context);
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     private static T?[] ValuesOf<T>(CacheResult<T>[] results)
@@ -248,9 +299,16 @@ public abstract partial class BaseCache
         var fullKey = BuildKeyIn(key, ns);
         var payload = ToPayload(key, value, serializer ?? Serializer);
         var context = BeginCommand(CacheCommand.Set, key, null, ns, value, expiry);
-        var stored = SetEntry(fullKey, ns, payload, expiry);
-        EndCommand(context, stored);
-        return stored;
+        try
+        {
+            var stored = SetEntry(fullKey, ns, payload, expiry);
+            EndCommand(context, stored);
+            return stored;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -268,9 +326,16 @@ public abstract partial class BaseCache
         var fullKey = BuildKeyIn(key, ns);
         var payload = ToPayload(key, value, serializer ?? Serializer);
         var context = BeginCommand(CacheCommand.Set, key, null, ns, value, expiry);
-        var stored = await WithTimeout(SetEntryAsync(fullKey, ns, payload, expiry, cancellationToken), CacheCommand.Set, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, stored);
-        return stored;
+        try
+        {
+            var stored = await WithTimeout(SetEntryAsync(fullKey, ns, payload, expiry, cancellationToken), CacheCommand.Set, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, stored);
+            return stored;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -284,9 +349,16 @@ public abstract partial class BaseCache
         }
 
         var context = BeginCommand(CacheCommand.MultiSet, null, keys, ns, values, expiry);
-        var stored = batch.Length == 0 || SetEntries(batch, ns, expiry);
-        EndCommand(context, stored);
-        return stored;
+        try
+        {
+            var stored = batch.Length == 0 || SetEntries(batch, ns, expiry);
+            EndCommand(context, stored);
+            return stored;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -301,9 +373,16 @@ public abstract partial class BaseCache
         }
 
         var context = BeginCommand(CacheCommand.MultiSet, null, keys, ns, values, expiry);
-        var stored = batch.Length == 0 || await WithTimeout(SetEntriesAsync(batch, ns, expiry, cancellationToken), CacheCommand.MultiSet, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, stored);
-        return stored;
+        try
+        {
+            var stored = batch.Length == 0 || await WithTimeout(SetEntriesAsync(batch, ns, expiry, cancellationToken), CacheCommand.MultiSet, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, stored);
+            return stored;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <summary>Checks and serializes every pair before anything is written, so a bad pair leaves the store unchanged. Null when caching is off.</summary>
@@ -352,9 +431,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Exists, key, null, ns, null, null);
-        var exists = ContainsEntry(fullKey);
-        EndCommand(context, exists);
-        return exists;
+        try
+        {
+            var exists = ContainsEntry(fullKey);
+            EndCommand(context, exists);
+            return exists;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -370,9 +456,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Exists, key, null, ns, null, null);
-        var exists = await WithTimeout(ContainsEntryAsync(fullKey, cancellationToken), CacheCommand.Exists, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, exists);
-        return exists;
+        try
+        {
+            var exists = await WithTimeout(ContainsEntryAsync(fullKey, cancellationToken), CacheCommand.Exists, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, exists);
+            return exists;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -387,9 +480,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Increment, key, null, ns, delta, null);
-        var value = IncrementEntry(fullKey, ns, delta);
-        EndCommand(context, value);
-        return value;
+        try
+        {
+            var value = IncrementEntry(fullKey, ns, delta);
+            EndCommand(context, value);
+            return value;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -405,9 +505,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Increment, key, null, ns, delta, null);
-        var value = await WithTimeout(IncrementEntryAsync(fullKey, ns, delta, cancellationToken), CacheCommand.Increment, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, value);
-        return value;
+        try
+        {
+            var value = await WithTimeout(IncrementEntryAsync(fullKey, ns, delta, cancellationToken), CacheCommand.Increment, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, value);
+            return value;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -422,9 +529,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Delete, key, null, ns, null, null);
-        var removed = RemoveEntry(fullKey);
-        EndCommand(context, removed);
-        return removed;
+        try
+        {
+            var removed = RemoveEntry(fullKey);
+            EndCommand(context, removed);
+            return removed;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -440,9 +554,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Delete, key, null, ns, null, null);
-        var removed = await WithTimeout(RemoveEntryAsync(fullKey, cancellationToken), CacheCommand.Delete, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, removed);
-        return removed;
+        try
+        {
+            var removed = await WithTimeout(RemoveEntryAsync(fullKey, cancellationToken), CacheCommand.Delete, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, removed);
+            return removed;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -455,9 +576,16 @@ public abstract partial class BaseCache
 
         var ns = ResolveNamespace(@namespace);
         var context = BeginCommand(CacheCommand.Clear, null, null, ns, null, null);
-        var cleared = ClearEntries(ns);
-        EndCommand(context, cleared);
-        return cleared;
+        try
+        {
+            var cleared = ClearEntries(ns);
+            EndCommand(context, cleared);
+            return cleared;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -471,9 +599,16 @@ public abstract partial class BaseCache
 
         var ns = ResolveNamespace(@namespace);
         var context = BeginCommand(CacheCommand.Clear, null, null, ns, null, null);
-        var cleared = await WithTimeout(ClearEntriesAsync(ns, cancellationToken), CacheCommand.Clear, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, cleared);
-        return cleared;
+        try
+        {
+            var cleared = await WithTimeout(ClearEntriesAsync(ns, cancellationToken), CacheCommand.Clear, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, cleared);
+            return cleared;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -489,9 +624,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Expire, key, null, ns, null, expiry);
-        var exists = ExpireEntry(fullKey, expiry);
-        EndCommand(context, exists);
-        return exists;
+        try
+        {
+            var exists = ExpireEntry(fullKey, expiry);
+            EndCommand(context, exists);
+            return exists;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -508,9 +650,16 @@ public abstract partial class BaseCache
         var ns = ResolveNamespace(@namespace);
         var fullKey = BuildKeyIn(key, ns);
         var context = BeginCommand(CacheCommand.Expire, key, null, ns, null, expiry);
-        var exists = await WithTimeout(ExpireEntryAsync(fullKey, expiry, cancellationToken), CacheCommand.Expire, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, exists);
-        return exists;
+        try
+        {
+            var exists = await WithTimeout(ExpireEntryAsync(fullKey, expiry, cancellationToken), CacheCommand.Expire, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, exists);
+            return exists;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -524,9 +673,16 @@ public abstract partial class BaseCache
         }
 
         var context = BeginCommand(CacheCommand.Raw, null, null, null, args, null);
-        var result = ExecuteRaw(command, args);
-        EndCommand(context, result);
-        return result;
+        try
+        {
+            var result = ExecuteRaw(command, args);
+            EndCommand(context, result);
+            return result;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -541,8 +697,15 @@ public abstract partial class BaseCache
         }
 
         var context = BeginCommand(CacheCommand.Raw, null, null, null, args, null);
-        var result = await WithTimeout(ExecuteRawAsync(command, args, cancellationToken), CacheCommand.Raw, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, result);
-        return result;
+        try
+        {
+            var result = await WithTimeout(ExecuteRawAsync(command, args, cancellationToken), CacheCommand.Raw, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, result);
+            return result;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 }

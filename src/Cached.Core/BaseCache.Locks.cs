@@ -58,9 +58,16 @@ public abstract partial class BaseCache
         var expiry = ResolveTtl(ttl);
         var payload = ToPayload(key, value, Serializer);
         var context = BeginCommand(CacheCommand.Set, key, null, ns, value, expiry);
-        var stored = SetEntryIfVersion(BuildKeyIn(key, ns), ns, version, payload, expiry);
-        EndCommand(context, stored.Found);
-        return stored;
+        try
+        {
+            var stored = SetEntryIfVersion(BuildKeyIn(key, ns), ns, version, payload, expiry);
+            EndCommand(context, stored.Found);
+            return stored;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <inheritdoc cref="SetIfVersion"/>
@@ -70,9 +77,16 @@ public abstract partial class BaseCache
         var expiry = ResolveTtl(ttl);
         var payload = ToPayload(key, value, Serializer);
         var context = BeginCommand(CacheCommand.Set, key, null, ns, value, expiry);
-        var stored = await WithTimeout(SetEntryIfVersionAsync(BuildKeyIn(key, ns), ns, version, payload, expiry, cancellationToken), CacheCommand.Set, cancellationToken).ConfigureAwait(false);
-        EndCommand(context, stored.Found);
-        return stored;
+        try
+        {
+            var stored = await WithTimeout(SetEntryIfVersionAsync(BuildKeyIn(key, ns), ns, version, payload, expiry, cancellationToken), CacheCommand.Set, cancellationToken).ConfigureAwait(false);
+            EndCommand(context, stored.Found);
+            return stored;
+        }
+        catch (Exception ex) when (CommandFailed(context, ex))
+        {
+            throw;
+        }
     }
 
     /// <summary>An opaque token that changes whenever the key is written; <c>null</c> when the key is missing.</summary>

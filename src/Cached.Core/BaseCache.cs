@@ -1,4 +1,5 @@
 using System.Buffers;
+using Cached.Diagnostics;
 using Cached.Plugins;
 using Cached.Runtime;
 using Cached.Serializers;
@@ -21,9 +22,25 @@ public abstract partial class BaseCache : ICache
     private TimeSpan? _timeout = TimeSpan.FromSeconds(5);
     private TimeSpan? _ttl;
     private TimeProvider _timeProvider = TimeProvider.System;
+    private string? _alias;
+    private string? _backendName;
+    private int _disposeState;
 
     /// <inheritdoc />
     public string? Namespace { get; init; }
+
+    /// <summary>
+    /// The alias this cache is known by (<see cref="Caches"/> names the caches it creates or is given after their
+    /// alias): a tag of its metrics and traces and a field of its logs. <c>null</c> for a cache made on its own, unless set.
+    /// </summary>
+    public string? Alias
+    {
+        get => _alias;
+        init => _alias = string.IsNullOrWhiteSpace(value) ? null : value;
+    }
+
+    /// <summary>The backend's name in metrics and traces: the cache type's name (<c>SimpleMemoryCache</c>, <c>RedisCache</c>).</summary>
+    internal string BackendName => _backendName ??= GetType().Name;
 
     /// <summary>The serializer used by commands that are not given one; each backend has its own default.</summary>
     public ISerializer Serializer
@@ -133,6 +150,9 @@ public abstract partial class BaseCache : ICache
         return resolvedNamespace is null ? key : ComposeKey(key, resolvedNamespace);
     }
 
+    /// <summary>Names a cache after the alias it was created for or registered under, unless it has a name already.</summary>
+    internal void AssignAlias(string alias) => Interlocked.CompareExchange(ref _alias, alias, null);
+
     private TimeSpan? ResolveTtl(TimeSpan? ttl) => ttl is null ? _ttl : TtlRules.Normalize(ttl, nameof(ttl));
 
     private bool KeepsReferences(ISerializer serializer) => StoresReferences && serializer.StoresReferences;
@@ -198,10 +218,15 @@ public abstract partial class BaseCache : ICache
         }
     }
 
+    /// <summary>
+    /// Opens a command for the plugins and for telemetry; <c>null</c>, at no cost, when there are no plugins and
+    /// nobody listens to Cached's meter or activity source.
+    /// </summary>
     private CacheCommandContext? BeginCommand(CacheCommand command, string? key, IReadOnlyList<string>? keys, string? @namespace, object? value, TimeSpan? ttl)
     {
         var plugins = _plugins;
-        if (plugins.Length == 0)
+        var observed = CacheTelemetry.IsObserved;
+        if (plugins.Length == 0 && !observed)
         {
             return null;
         }
@@ -210,6 +235,12 @@ public abstract partial class BaseCache : ICache
         foreach (var plugin in plugins)
         {
             plugin.Pre(context);
+        }
+
+        if (observed)
+        {
+            context.Observed = true;
+            context.Activity = CacheTelemetry.StartActivity(this, command, key);
         }
 
         context.StartedAt = _timeProvider.GetTimestamp();
@@ -230,6 +261,27 @@ public abstract partial class BaseCache : ICache
         {
             plugin.Post(context);
         }
+
+        if (context.Observed)
+        {
+            context.Observed = false;
+            CacheTelemetry.Completed(this, context);
+        }
+    }
+
+    /// <summary>
+    /// An exception filter around every command: it reports the failure to telemetry and never catches, so the
+    /// exception leaves with its stack untouched.
+    /// </summary>
+    private bool CommandFailed(CacheCommandContext? context, Exception exception)
+    {
+        if (context is { Observed: true })
+        {
+            context.Observed = false;
+            CacheTelemetry.Failed(this, context, exception);
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -261,8 +313,14 @@ public abstract partial class BaseCache : ICache
     }
 
     /// <summary>Releases the backend's resources. In-process stores stay usable, as aiocache's caches do after <c>close()</c>.</summary>
+    /// <remarks>Disposing twice is harmless: a cache shared by a container and <see cref="Caches"/> may be disposed by both.</remarks>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposeState, 1) != 0)
+        {
+            return;
+        }
+
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
@@ -270,6 +328,11 @@ public abstract partial class BaseCache : ICache
     /// <inheritdoc cref="Dispose()"/>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposeState, 1) != 0)
+        {
+            return;
+        }
+
         await DisposeAsyncCore().ConfigureAwait(false);
         Dispose(disposing: false);
         GC.SuppressFinalize(this);

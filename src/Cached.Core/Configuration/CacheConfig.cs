@@ -34,12 +34,16 @@ public sealed class CacheConfig
     /// <summary>Every setting, by property name.</summary>
     public IReadOnlyDictionary<string, string?> Settings => _settings;
 
+    /// <summary>Where this entry was read from (<c>Cached:redis_alt</c> in <c>appsettings.json</c>), so errors name that path; <c>null</c> for the alias.</summary>
+    internal string? SourcePath { get; set; }
+
     /// <summary>A copy that shares nothing with this configuration.</summary>
     public CacheConfig Clone()
     {
         var copy = new CacheConfig
         {
             Cache = Cache,
+            SourcePath = SourcePath,
             Serializer = Serializer?.Clone(),
             // A null entry is kept, so that creating the cache reports it with its path.
             Plugins = (Plugins ?? []).Select(static plugin => plugin?.Clone()!).ToList(),

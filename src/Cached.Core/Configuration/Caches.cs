@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Cached.Configuration;
+using Microsoft.Extensions.Configuration;
 
 namespace Cached;
 
@@ -9,7 +10,7 @@ namespace Cached;
 /// of an alias or <see cref="Create"/> a new one.
 /// </summary>
 /// <remarks>
-/// Until <see cref="SetConfig"/> is called, the configuration is pycached's default: a <c>"default"</c> alias
+/// Until <c>SetConfig</c> is called, the configuration is pycached's default: a <c>"default"</c> alias
 /// holding a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>. Thread-safe.
 /// </remarks>
 public static class Caches
@@ -26,7 +27,7 @@ public static class Caches
     private static int s_version;
 
     /// <summary>
-    /// True once the application has set the <c>"default"</c> alias (<see cref="SetConfig"/>, or <see cref="Add"/> /
+    /// True once the application has set the <c>"default"</c> alias (<c>SetConfig</c>, or <see cref="Add"/> /
     /// <see cref="AddInstance"/> with that alias): generated methods with no cache option use it only then, and one
     /// shared <see cref="SimpleMemoryCache"/> before.
     /// </summary>
@@ -74,6 +75,42 @@ public static class Caches
     }
 
     /// <summary>
+    /// Replaces the whole configuration with the named caches of a configuration section, the same shape as
+    /// pycached's dictionary (<c>builder.Configuration.GetSection("Cached")</c> over <c>appsettings.json</c>):
+    /// <code>
+    /// "Cached": {
+    ///   "default":   { "Cache": "Cached.SimpleMemoryCache", "Serializer": { "Class": "Cached.Serializers.StringSerializer" } },
+    ///   "redis_alt": { "Cache": "Cached.Redis.RedisCache", "Endpoint": "127.0.0.1", "Port": 6379, "Timeout": 1,
+    ///                  "Serializer": { "Class": "Cached.Serializers.JsonSerializer" },
+    ///                  "Plugins": [ { "Class": "Cached.Plugins.HitMissRatioPlugin" }, { "Class": "Cached.Plugins.TimingPlugin" } ] }
+    /// }
+    /// </code>
+    /// Every entry is checked now (types exist, settings name properties and convert), so a bad one fails at start-up
+    /// rather than on first use. Later changes to the configuration are not followed: call this again to apply them.
+    /// </summary>
+    /// <exception cref="CacheConfigurationException">An entry is malformed; <see cref="CacheConfigurationException.Path"/> is its configuration path (<c>Cached:redis_alt:Port</c>).</exception>
+    /// <exception cref="ArgumentException">There is no <c>"default"</c> alias.</exception>
+    [RequiresUnreferencedCode(ReflectionWarning)]
+    public static void SetConfig(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        SetConfig(ReadValidated(configuration));
+    }
+
+    /// <summary>Reads and checks a configuration section, for <see cref="SetConfig(IConfiguration)"/> and dependency injection.</summary>
+    [RequiresUnreferencedCode(ReflectionWarning)]
+    internal static Dictionary<string, CacheConfig> ReadValidated(IConfiguration configuration)
+    {
+        var config = CacheConfigReader.Read(configuration);
+        foreach (var (alias, entry) in config)
+        {
+            ComponentFactory.Validate(entry, alias);
+        }
+
+        return config;
+    }
+
+    /// <summary>
     /// Registers a ready instance under <paramref name="alias"/>: <see cref="Get"/> returns it, and generated methods
     /// with that alias (or the <c>"default"</c> one) use it. Its configuration records only its type, so
     /// <see cref="Create"/> builds a new instance of the same type.
@@ -82,6 +119,7 @@ public static class Caches
     {
         CheckAlias(alias, nameof(alias));
         ArgumentNullException.ThrowIfNull(cache);
+        (cache as BaseCache)?.AssignAlias(alias);
         lock (s_gate)
         {
             s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = new CacheConfig { Cache = cache.GetType().FullName } };
@@ -124,6 +162,7 @@ public static class Caches
             if (!s_instances.TryGetValue(alias, out cache))
             {
                 cache = ComponentFactory.CreateCache(ConfigOf(alias), alias);
+                (cache as BaseCache)?.AssignAlias(alias);
                 s_instances[alias] = cache;
             }
 
@@ -154,7 +193,9 @@ public static class Caches
             }
         }
 
-        return ComponentFactory.CreateCache(config, alias);
+        var created = ComponentFactory.CreateCache(config, alias);
+        (created as BaseCache)?.AssignAlias(alias);
+        return created;
     }
 
     /// <summary>A copy of the whole configuration, by alias.</summary>
@@ -176,6 +217,52 @@ public static class Caches
             return ConfigOf(alias).Clone();
         }
     }
+
+    /// <summary>
+    /// Replaces the whole configuration with <paramref name="configs"/> and registers <paramref name="instances"/>, for
+    /// dependency injection: unlike <see cref="SetConfig(IEnumerable{KeyValuePair{string, CacheConfig}})"/> the
+    /// <c>"default"</c> alias may be missing here, because a factory the container runs later may provide it.
+    /// </summary>
+    internal static void Configure(IReadOnlyDictionary<string, CacheConfig> configs, IReadOnlyDictionary<string, ICache> instances)
+    {
+        var copy = configs.ToDictionary(static pair => pair.Key, static pair => pair.Value.Clone(), StringComparer.Ordinal);
+        foreach (var (alias, cache) in instances)
+        {
+            copy[alias] = new CacheConfig { Cache = cache.GetType().FullName };
+            (cache as BaseCache)?.AssignAlias(alias);
+        }
+
+        lock (s_gate)
+        {
+            s_config = copy;
+            s_instances.Clear();
+            foreach (var (alias, cache) in instances)
+            {
+                s_instances[alias] = cache;
+            }
+
+            s_configured = copy.ContainsKey(DefaultAlias);
+            Interlocked.Increment(ref s_version);
+        }
+    }
+
+    /// <summary>Forgets the instance of <paramref name="alias"/> if it is still <paramref name="cache"/>; the next <see cref="Get"/> creates a new one.</summary>
+    internal static bool RemoveInstance(string alias, ICache cache)
+    {
+        lock (s_gate)
+        {
+            if (!s_instances.TryRemove(new KeyValuePair<string, ICache>(alias, cache)))
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref s_version);
+            return true;
+        }
+    }
+
+    /// <summary>pycached's default for the <c>"default"</c> alias: a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>.</summary>
+    internal static CacheConfig DefaultAliasConfig() => DefaultConfig()[DefaultAlias];
 
     /// <summary>The instance of <paramref name="alias"/> if one exists already (registered or created), without creating one.</summary>
     internal static ICache? TryGetInstance(string alias) => s_instances.GetValueOrDefault(alias);

@@ -24,14 +24,20 @@ internal static class ComponentFactory
     {
     }
 
+    private static readonly Dictionary<string, string> s_packagedTypes = new(StringComparer.Ordinal)
+    {
+        ["Cached.Serializers.MessagePackSerializer"] = "Cached.MessagePack",
+    };
+
     private static readonly Dictionary<string, string> s_settingAliases = new(StringComparer.OrdinalIgnoreCase)
     {
         ["db"] = "Database",
         ["host"] = "Endpoint",
     };
 
-    public static ICache CreateCache(CacheConfig config, string path)
+    public static ICache CreateCache(CacheConfig config, string alias)
     {
+        var path = config.SourcePath ?? alias;
         var typeName = config.Cache;
         if (string.IsNullOrWhiteSpace(typeName))
         {
@@ -57,6 +63,52 @@ internal static class ComponentFactory
         }
 
         return (ICache)Create(type, config.Settings, properties, path);
+    }
+
+    /// <summary>
+    /// Checks everything <see cref="CreateCache(CacheConfig, string)"/> would, without creating anything: the types
+    /// exist and fit, every setting names a settable property and its text converts. Throws naming the first bad entry.
+    /// </summary>
+    public static void Validate(CacheConfig config, string alias)
+    {
+        var path = config.SourcePath ?? alias;
+        if (string.IsNullOrWhiteSpace(config.Cache))
+        {
+            throw new CacheConfigurationException($"{path}:Cache", "no cache type is given; set Cache to a type name such as \"Cached.SimpleMemoryCache\".");
+        }
+
+        ValidateSettings(ResolveType(config.Cache, typeof(ICache), $"{path}:Cache"), config.Settings, path);
+        if (config.Serializer is { } serializer)
+        {
+            ValidateClass(serializer, typeof(ISerializer), $"{path}:Serializer");
+        }
+
+        for (var i = 0; i < (config.Plugins?.Count ?? 0); i++)
+        {
+            var plugin = config.Plugins![i] ?? throw new CacheConfigurationException($"{path}:Plugins:{i}", "the plugin entry is empty.");
+            ValidateClass(plugin, typeof(ICachePlugin), $"{path}:Plugins:{i}");
+        }
+    }
+
+    private static void ValidateClass(ClassConfig config, Type expected, string path)
+    {
+        if (string.IsNullOrWhiteSpace(config.Class))
+        {
+            throw new CacheConfigurationException($"{path}:Class", $"no class is given; name a type that implements {expected.Name}.");
+        }
+
+        ValidateSettings(ResolveType(config.Class, expected, $"{path}:Class"), config.Settings, path);
+    }
+
+    private static void ValidateSettings(Type type, IReadOnlyDictionary<string, string?> settings, string path)
+    {
+        foreach (var (name, text) in settings)
+        {
+            var settingPath = $"{path}:{name}";
+            var property = FindProperty(type, s_settingAliases.GetValueOrDefault(name, name))
+                ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.");
+            Convert(text, property.PropertyType, settingPath);
+        }
     }
 
     public static ICache CreateCache(Type type, IReadOnlyDictionary<string, string?> settings, string path)
@@ -131,6 +183,19 @@ internal static class ComponentFactory
             catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or ArgumentException)
             {
                 // Not an assembly name; keep looking.
+            }
+        }
+
+        // A type of Cached's own packages whose namespace is not its assembly's name: load that package by name.
+        if (s_packagedTypes.TryGetValue(name, out var package))
+        {
+            try
+            {
+                return Assembly.Load(new AssemblyName(package)).GetType(name, throwOnError: false);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
+            {
+                // That package is not installed.
             }
         }
 

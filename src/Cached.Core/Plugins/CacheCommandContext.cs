@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace Cached.Plugins;
 
 /// <summary>
@@ -53,4 +55,10 @@ public sealed class CacheCommandContext
     public TimeSpan Elapsed { get; internal set; }
 
     internal long StartedAt { get; set; }
+
+    /// <summary>True while telemetry waits for this command's outcome.</summary>
+    internal bool Observed { get; set; }
+
+    /// <summary>The command's activity, when someone listens to Cached's activity source.</summary>
+    internal Activity? Activity { get; set; }
 }

@@ -37,6 +37,9 @@ public sealed class CachedMethod<TResult>
     /// <summary>The cache this method uses, resolved on first use.</summary>
     public ICache Cache => _cache.Get(_options);
 
+    /// <summary>The cache's name in logs; only read on a fault.</summary>
+    private string LogAlias => _options.DescribeCache(Cache);
+
     /// <summary>Runs a sync cached method.</summary>
     public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
     {
@@ -108,7 +111,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
         }
 
@@ -132,7 +135,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 
@@ -145,7 +148,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 
@@ -162,7 +165,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             seen = null;
         }
 
@@ -326,7 +329,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             return (false, default, null);
         }
     }
@@ -350,7 +353,7 @@ public sealed class CachedMethod<TResult>
                     }
                     catch (Exception ex) when (IsFault(ex, cancellationToken))
                     {
-                        Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+                        Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
                         return (false, default, token);
                     }
                     catch
@@ -385,7 +388,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             return (false, default, null);
         }
     }
@@ -398,7 +401,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 
@@ -411,7 +414,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 
@@ -423,7 +426,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             return CacheResult<TResult>.Miss;
         }
     }
@@ -437,7 +440,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             value = default;
             faulted = true;
             return false;
@@ -452,7 +455,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 
@@ -464,7 +467,7 @@ public sealed class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method);
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 

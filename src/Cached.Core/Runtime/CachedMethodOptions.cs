@@ -47,6 +47,10 @@ public sealed class CachedMethodOptions
         return Caches.TryGetInstance(alias) ?? FromConfiguration(alias);
     }
 
+    /// <summary>How logs name <paramref name="cache"/>: its alias, else the method's alias, else what it is.</summary>
+    internal string DescribeCache(ICache cache)
+        => (cache as BaseCache)?.Alias ?? Alias ?? (CacheFactory is not null ? "(the method's own)" : Caches.DefaultAlias);
+
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only aliases the application configured by type name reach this; trimmed and NativeAOT applications register instances with Caches.AddInstance, which the line above serves without reflection.")]
     private static ICache FromConfiguration(string alias) => Caches.Get(alias);
 }

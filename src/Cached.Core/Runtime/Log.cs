@@ -5,15 +5,15 @@ namespace Cached.Runtime;
 /// <summary>Every log message of Cached.Core, source-generated so that a disabled level costs a check.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Cache read failed for key '{Key}' of {Method}; calling the method instead.")]
-    public static partial void ReadFailed(ILogger logger, Exception exception, string key, string method);
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Cache read failed for key '{Key}' of {Method} on cache '{Alias}'; calling the method instead.")]
+    public static partial void ReadFailed(ILogger logger, Exception exception, string key, string method, string alias);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Cache write failed for key '{Key}' of {Method}; the result was returned but not stored.")]
-    public static partial void WriteFailed(ILogger logger, Exception exception, string key, string method);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Cache write failed for key '{Key}' of {Method} on cache '{Alias}'; the result was returned but not stored.")]
+    public static partial void WriteFailed(ILogger logger, Exception exception, string key, string method, string alias);
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Stampede lease on key '{Key}' of {Method} failed; calling the method without it.")]
-    public static partial void LeaseFailed(ILogger logger, Exception exception, string key, string method);
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Stampede lease on key '{Key}' of {Method} on cache '{Alias}' failed; calling the method without it.")]
+    public static partial void LeaseFailed(ILogger logger, Exception exception, string key, string method, string alias);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Cache invalidation failed for key '{Key}' of {Method}; the entry may be stale until it expires.")]
-    public static partial void InvalidateFailed(ILogger logger, Exception exception, string key, string method);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Cache invalidation failed for key '{Key}' of {Method} on cache '{Alias}'; the entry may be stale until it expires.")]
+    public static partial void InvalidateFailed(ILogger logger, Exception exception, string key, string method, string alias);
 }

@@ -29,6 +29,9 @@ public sealed class MultiCachedMethod<TKey, TValue>
     /// <summary>The cache this method uses, resolved on first use.</summary>
     public ICache Cache => _cache.Get(_options);
 
+    /// <summary>The cache's name in logs; only read on a fault.</summary>
+    private string LogAlias => _options.DescribeCache(Cache);
+
     /// <summary>Runs a sync multi-cached method.</summary>
     /// <param name="keys">The keys as the caller passed them (<c>null</c> reads as none).</param>
     /// <param name="state">The instance and arguments, for the static lambdas.</param>
@@ -53,7 +56,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
-                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method);
+                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
             }
 
             missing = Merge(wanted, hits, result);
@@ -73,7 +76,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
-                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method);
+                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method, LogAlias);
             }
         }
 
@@ -100,7 +103,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
-                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method);
+                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
             }
 
             missing = Merge(wanted, hits, result);
@@ -120,7 +123,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
-                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method);
+                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method, LogAlias);
             }
         }
 

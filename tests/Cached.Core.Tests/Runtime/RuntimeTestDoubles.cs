@@ -288,6 +288,15 @@ internal sealed class TestBackend : BaseCache
 
     protected override ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken)
         => ValueTask.FromResult<object?>(null);
+
+    /// <summary>How many times the backend released its resources.</summary>
+    public int DisposeCount { get; private set; }
+
+    protected override void Dispose(bool disposing)
+    {
+        DisposeCount++;
+        base.Dispose(disposing);
+    }
 }
 
 /// <summary>A thread-safe call counter, passed as the state of the body lambdas.</summary>

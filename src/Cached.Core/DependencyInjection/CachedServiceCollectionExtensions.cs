@@ -1,0 +1,79 @@
+using System.Diagnostics.CodeAnalysis;
+using Cached;
+using Cached.DependencyInjection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+// In the namespace of IServiceCollection, as the Microsoft.Extensions family does, so AddCached needs no extra using.
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Cached's named caches with a service container.</summary>
+public static class CachedServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the named caches of a configuration section (<c>builder.Configuration.GetSection("Cached")</c>, in
+    /// <see cref="Caches.SetConfig(IConfiguration)"/>'s shape): <see cref="ICache"/> is the <c>"default"</c> alias,
+    /// <c>[FromKeyedServices("redis_alt")] ICache</c> any alias, and generated methods use the same instances.
+    /// </summary>
+    /// <exception cref="CacheConfigurationException">An entry is malformed; the exception names its configuration path.</exception>
+    [RequiresUnreferencedCode("Caches named in configuration are created by reflection from type names; trimmed and NativeAOT applications use the builder overload with instances or factories.")]
+    public static IServiceCollection AddCached(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return services.AddCached(cached => cached.FromConfiguration(configuration));
+    }
+
+    /// <summary>
+    /// Registers named caches described with a <see cref="CachedBuilder"/>. <see cref="ICache"/> resolves to the
+    /// <c>"default"</c> alias (pycached's default, a <see cref="SimpleMemoryCache"/>, when none is given) and each alias
+    /// is a keyed <see cref="ICache"/>. The aliases become <see cref="Caches"/>' configuration, which is process-wide:
+    /// generated methods, <see cref="Caches.Get"/> and the container share one instance per alias. The container
+    /// disposes the caches it creates; caches given as instances stay yours.
+    /// </summary>
+    public static IServiceCollection AddCached(this IServiceCollection services, Action<CachedBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        if (services.Any(static descriptor => descriptor.ServiceType == typeof(CachedBuilder)))
+        {
+            throw new InvalidOperationException("AddCached was called already on these services; describe every alias in one call.");
+        }
+
+        var builder = new CachedBuilder(services);
+        configure(builder);
+        if (!builder.Aliases.Contains(Caches.DefaultAlias))
+        {
+            builder.AddCache(Caches.DefaultAlias, Caches.DefaultAliasConfig());
+        }
+
+        Caches.Configure(builder.Configs, builder.Instances);
+
+        services.AddSingleton(builder);
+        services.TryAddSingleton<CachedRegistry>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CachedHostedService>());
+        foreach (var alias in builder.Aliases.ToList())
+        {
+            if (builder.Instances.TryGetValue(alias, out var instance))
+            {
+                // Registered as an instance, so the container leaves it to its owner, as AddSingleton(instance) does.
+                services.AddKeyedSingleton(alias, instance);
+            }
+            else
+            {
+                services.AddKeyedSingleton<ICache>(alias, static (provider, key) => provider.GetRequiredService<CachedRegistry>().Get((string)key!));
+            }
+        }
+
+        if (builder.Instances.TryGetValue(Caches.DefaultAlias, out var defaultInstance))
+        {
+            services.AddSingleton(defaultInstance);
+        }
+        else
+        {
+            services.AddSingleton<ICache>(static provider => provider.GetRequiredKeyedService<ICache>(Caches.DefaultAlias));
+        }
+
+        return services;
+    }
+}

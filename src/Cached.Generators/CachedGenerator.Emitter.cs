@@ -89,6 +89,7 @@ internal static class Emitter
         writer.Line(GeneratedCode);
         writer.Line($"{method.Modifiers} partial {method.ReturnType} {method.Name}({ParameterList(method)})");
         writer.Open();
+        key = EmitStackKey(writer, method, key);
         switch (method.ReturnKind)
         {
             case ReturnKind.Sync:
@@ -233,6 +234,55 @@ internal static class Emitter
         writer.Close("});");
     }
 
+    /// <summary>
+    /// Builds a template or default key into a stack buffer for the call, so that a hit allocates no key string, and
+    /// returns the expression to pass; fixed and builder keys are strings already. A template that outgrows the
+    /// buffer falls back to the key method.
+    /// </summary>
+    private static string EmitStackKey(CodeWriter writer, MethodSpec method, string keyMethodCall)
+    {
+        var key = method.Key;
+        if (key.FixedKey is not null || key.BuilderMethod is not null)
+        {
+            return keyMethodCall;
+        }
+
+        if (key.TemplateInterpolation is not null)
+        {
+            writer.Line("global::System.Span<char> __buffer = stackalloc char[256];");
+            writer.Line($"global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $\"{key.TemplateInterpolation}\", out var __length) ? __buffer.Slice(0, __length) : {keyMethodCall};");
+            return "__key";
+        }
+
+        EmitKeyWriter(writer, method, "__key");
+        return "__key.Close()";
+    }
+
+    /// <summary>The default key: <c>Namespace.Type.Method(arg1,arg2)</c>, written by the runtime's <c>CacheKeyWriter</c>.</summary>
+    private static void EmitKeyWriter(CodeWriter writer, MethodSpec method, string variable)
+    {
+        var key = method.Key;
+        writer.Line($"var {variable} = new {Runtime}CacheKeyWriter(stackalloc char[256], {key.DefaultPrefix});");
+        if (key.IncludeInstance)
+        {
+            writer.Line($"{variable}.Instance(this);");
+        }
+
+        foreach (var parameter in key.KeyParameters)
+        {
+            var call = parameter.KeyKind switch
+            {
+                KeyArgumentKind.Sequence => "Sequence",
+                KeyArgumentKind.Enum => "Enum",
+                KeyArgumentKind.NullableEnum => "NullableEnum",
+                KeyArgumentKind.Formattable => "Formattable",
+                KeyArgumentKind.NullableFormattable => "NullableFormattable",
+                _ => "Argument",
+            };
+            writer.Line($"{variable}.{call}({parameter.Name});");
+        }
+    }
+
     private static void EmitKeyMethod(CodeWriter writer, MethodSpec method)
     {
         var key = method.Key;
@@ -254,26 +304,7 @@ internal static class Emitter
         }
         else
         {
-            writer.Line($"var writer = new {Runtime}CacheKeyWriter(stackalloc char[256], {key.DefaultPrefix});");
-            if (key.IncludeInstance)
-            {
-                writer.Line("writer.Instance(this);");
-            }
-
-            foreach (var parameter in key.KeyParameters)
-            {
-                var call = parameter.KeyKind switch
-                {
-                    KeyArgumentKind.Sequence => "Sequence",
-                    KeyArgumentKind.Enum => "Enum",
-                    KeyArgumentKind.NullableEnum => "NullableEnum",
-                    KeyArgumentKind.Formattable => "Formattable",
-                    KeyArgumentKind.NullableFormattable => "NullableFormattable",
-                    _ => "Argument",
-                };
-                writer.Line($"writer.{call}({parameter.Name});");
-            }
-
+            EmitKeyWriter(writer, method, "writer");
             writer.Line("return writer.Finish();");
         }
 

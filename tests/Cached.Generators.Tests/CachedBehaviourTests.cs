@@ -39,6 +39,53 @@ public sealed class CachedBehaviourTests
     }
 
     [Test]
+    public void Hits_allocate_nothing_whatever_the_key_shape()
+    {
+        static long Allocated(Action hit)
+        {
+            hit();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 50; i++)
+            {
+                hit();
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+
+        var service = _service;
+        var results = new Dictionary<string, long>
+        {
+            ["template key, sync"] = Allocated(() => service.GetUser(1)),
+            ["template key, ValueTask"] = Allocated(() => _ = service.GetUserValueAsync(1).Result),
+            ["default key, string argument"] = Allocated(() => service.Lookup("ada")),
+            ["default key, namespace"] = Allocated(() => service.InNamespace(1)),
+            ["fixed key"] = Allocated(() => DefaultCacheScenario.Fixed()),
+        };
+
+        Assert.That(results, Has.All.Property("Value").EqualTo(0L), string.Join(", ", results.Select(static r => $"{r.Key}: {r.Value} B")));
+    }
+
+    [Test]
+    public void Keys_longer_than_the_stack_buffer_still_hit()
+    {
+        var label = new string('x', 300);
+
+        var first = _service.Tag(label);
+        var second = _service.Tag(label);
+        _service.Lookup(label);
+        _service.Lookup(label);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((first, second), Is.EqualTo(("300", "300")));
+            Assert.That(_calls[nameof(UserService.Tag)], Is.EqualTo(1));
+            Assert.That(_calls[nameof(UserService.Lookup)], Is.EqualTo(1));
+            Assert.That(_cache.Get<string>("tag:" + label), Is.EqualTo("300"));
+        });
+    }
+
+    [Test]
     public void A_miss_stores_the_result_with_the_method_ttl()
     {
         _service.GetUser(1);

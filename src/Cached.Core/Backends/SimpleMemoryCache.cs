@@ -27,12 +27,24 @@ namespace Cached;
 /// </remarks>
 public sealed class SimpleMemoryCache : BaseCache
 {
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _entries;
+#if NET9_0_OR_GREATER
+    private readonly ConcurrentDictionary<string, Entry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+#endif
     private readonly object _evictionGate = new();
     private readonly int _maxEntries;
     private TimeSpan _sweepInterval = TimeSpan.FromMinutes(1);
     private int _count;
     private SweepTimer? _sweeper;
+
+    /// <summary>Creates an empty cache.</summary>
+    public SimpleMemoryCache()
+    {
+        _entries = new ConcurrentDictionary<string, Entry>(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
+        _bySpan = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
+    }
 
     /// <summary>The most entries the cache keeps; <c>null</c> (the default) for no bound. See the remarks for the eviction policy.</summary>
     public int? MaxEntries
@@ -92,6 +104,50 @@ public sealed class SimpleMemoryCache : BaseCache
     /// <inheritdoc />
     protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
         => ValueTask.FromResult(GetEntry(key));
+
+#if NET9_0_OR_GREATER
+    /// <summary>A hit of a generated method looks its key up from a stack buffer: no key string is made.</summary>
+    private protected override Runtime.SpanRead TryGetEntryBySpan(ReadOnlySpan<char> key, string? @namespace, out object? payload)
+    {
+        payload = null;
+        Entry? entry;
+        if (@namespace is null)
+        {
+            if (!_bySpan.TryGetValue(key, out entry))
+            {
+                return Runtime.SpanRead.Miss;
+            }
+        }
+        else
+        {
+            Span<char> composed = stackalloc char[256];
+            if (!TryComposeKey(key, @namespace, composed, out var length))
+            {
+                return Runtime.SpanRead.Unsupported;
+            }
+
+            if (!_bySpan.TryGetValue(composed[..length], out entry))
+            {
+                return Runtime.SpanRead.Miss;
+            }
+        }
+
+        if (entry.ExpiresAt != 0 || TracksUse)
+        {
+            var now = TimeProvider.GetTimestamp();
+            if (entry.IsExpiredAt(now))
+            {
+                // Left for the ordinary read or the sweep to remove: removing needs the key as a string.
+                return Runtime.SpanRead.Miss;
+            }
+
+            entry.LastUsed = now;
+        }
+
+        payload = entry.Value;
+        return Runtime.SpanRead.Hit;
+    }
+#endif
 
     /// <inheritdoc />
     protected override CacheResult<object?>[] GetEntries(IReadOnlyList<string> keys)

@@ -211,6 +211,24 @@ public ref struct CacheKeyWriter
         AppendSequence(values);
     }
 
+    /// <summary>
+    /// Closes the key and returns it where it was written: in the caller's buffer when it fit, so nothing is
+    /// allocated (a key that outgrew the buffer is copied to a string and the pooled array given back).
+    /// </summary>
+    public ReadOnlySpan<char> Close()
+    {
+        AppendRaw(')');
+        if (_rented is null)
+        {
+            return _chars[.._length];
+        }
+
+        var key = _chars[.._length].ToString();
+        ArrayPool<char>.Shared.Return(_rented);
+        _rented = null;
+        return key.AsSpan();
+    }
+
     /// <summary>Closes the key and returns it.</summary>
     public string Finish()
     {

@@ -43,21 +43,49 @@ public sealed class CachedMethod<TResult>
     /// <summary>Runs a sync cached method.</summary>
     public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
     {
+        ArgumentNullException.ThrowIfNull(key);
+        return Invoke(key.AsSpan(), key, state, body, skipWhen);
+    }
+
+    /// <summary>
+    /// Runs a sync cached method whose key was built in a stack buffer: a hit on an in-process cache makes no key
+    /// string; the string is made only when the ordinary path needs it.
+    /// </summary>
+    public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
+        => Invoke(key, null, state, body, skipWhen);
+
+    private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
+    {
         ArgumentNullException.ThrowIfNull(body);
         var cache = Cache;
         long? seen = null;
         if (!CacheScope.IsReadSkipped)
         {
             var completions = Volatile.Read(ref _completions);
-            if (TryRead(cache, key, out var cached, out var faulted))
+            var read = TryReadBySpan(cache, keySpan, out var hit);
+            if (read == SpanRead.Hit)
             {
-                return cached!;
+                return hit!;
             }
 
-            // A leader may read once more after a clean miss, never after a fault: a sick cache is not tried twice.
-            seen = faulted ? null : completions;
+            key ??= keySpan.ToString();
+            if (read == SpanRead.Miss)
+            {
+                seen = completions;
+            }
+            else
+            {
+                if (TryRead(cache, key, out var cached, out var faulted))
+                {
+                    return cached!;
+                }
+
+                // A leader may read once more after a clean miss, never after a fault: a sick cache is not tried twice.
+                seen = faulted ? null : completions;
+            }
         }
 
+        key ??= keySpan.ToString();
         while (true)
         {
             var flight = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -96,14 +124,42 @@ public sealed class CachedMethod<TResult>
     /// <summary>Runs an async cached method. A hit completes synchronously without allocating.</summary>
     public ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(key);
+        return InvokeAsync(key.AsSpan(), key, state, body, skipWhen, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs an async cached method whose key was built in a stack buffer: a hit on an in-process cache completes
+    /// synchronously and allocates nothing, not even the key string.
+    /// </summary>
+    public ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+        => InvokeAsync(key, null, state, body, skipWhen, cancellationToken);
+
+    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(body);
         var cache = Cache;
         if (CacheScope.IsReadSkipped)
         {
-            return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, cancellationToken);
         }
 
         var completions = Volatile.Read(ref _completions);
+        if (!cancellationToken.IsCancellationRequested)
+        {
+            var fast = TryReadBySpan(cache, keySpan, out var hit);
+            if (fast == SpanRead.Hit)
+            {
+                return new ValueTask<TResult>(hit!);
+            }
+
+            if (fast == SpanRead.Miss)
+            {
+                return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, cancellationToken);
+            }
+        }
+
+        key ??= keySpan.ToString();
         ValueTask<CacheResult<TResult>> read;
         try
         {
@@ -428,6 +484,28 @@ public sealed class CachedMethod<TResult>
         {
             Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             return CacheResult<TResult>.Miss;
+        }
+    }
+
+    /// <summary>
+    /// The allocation-free read of a hit. Anything unusual (a fault included) answers
+    /// <see cref="SpanRead.Unsupported"/>, so the ordinary read runs and reports it the ordinary way.
+    /// </summary>
+    private SpanRead TryReadBySpan(ICache cache, ReadOnlySpan<char> key, out TResult? value)
+    {
+        value = default;
+        if (cache is not BaseCache backend)
+        {
+            return SpanRead.Unsupported;
+        }
+
+        try
+        {
+            return backend.TryGetBySpan(key, _options.Namespace, out value);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            return SpanRead.Unsupported;
         }
     }
 

@@ -79,6 +79,15 @@ public partial class UserService(CallCounter calls)
         return term == "none" ? string.Empty : term;
     }
 
+    [Cached(Alias = Alias, Key = "tag:{label}")]
+    public partial string Tag(string label);
+
+    private string TagCore(string label)
+    {
+        calls.Hit(nameof(Tag));
+        return label.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     [Cached(Alias = Alias)]
     public partial int Fail(int id);
 

@@ -22,7 +22,9 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::Demo.Forecast> GetForecastAsync(string city, int day, global::System.Threading.CancellationToken ct)
         {
-            return __cached_GetForecastAsync.InvokeAsync(__CachedKey_GetForecastAsync(city, day), (this, city, day), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<global::Demo.Forecast>(__state.Item1.GetForecastAsyncCore(__state.Item2, __state.Item3, __ct)), null, ct).AsTask();
+            global::System.Span<char> __buffer = stackalloc char[256];
+            global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $"forecast:{city}:{day:D2}", out var __length) ? __buffer.Slice(0, __length) : __CachedKey_GetForecastAsync(city, day);
+            return __cached_GetForecastAsync.InvokeAsync(__key, (this, city, day), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<global::Demo.Forecast>(__state.Item1.GetForecastAsyncCore(__state.Item2, __state.Item3, __ct)), null, ct).AsTask();
         }
     }
 }

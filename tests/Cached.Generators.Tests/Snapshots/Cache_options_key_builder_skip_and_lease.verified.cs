@@ -26,7 +26,10 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial string Describe(string sku)
         {
-            return __cached_Describe.Invoke(__CachedKey_Describe(sku), (this, sku), static __state => __state.Item1.DescribeCore(__state.Item2), null);
+            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Catalog.Describe");
+            __key.Instance(this);
+            __key.Argument(sku);
+            return __cached_Describe.Invoke(__key.Close(), (this, sku), static __state => __state.Item1.DescribeCore(__state.Item2), null);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

@@ -21,7 +21,9 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.User GetUser(int id)
         {
-            return __cached_GetUser.Invoke(__CachedKey_GetUser(id), (this, id), static __state => __state.Item1.GetUserCore(__state.Item2), null);
+            global::System.Span<char> __buffer = stackalloc char[256];
+            global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $"user:{id}", out var __length) ? __buffer.Slice(0, __length) : __CachedKey_GetUser(id);
+            return __cached_GetUser.Invoke(__key, (this, id), static __state => __state.Item1.GetUserCore(__state.Item2), null);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
@@ -42,7 +44,10 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::Demo.User> LoadAsync(int id, string region, global::System.Threading.CancellationToken ct)
         {
-            return __cached_LoadAsync.InvokeAsync(__CachedKey_LoadAsync(id, region), (this, id, region), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<global::Demo.User>(__state.Item1.LoadAsyncCore(__state.Item2, __state.Item3, __ct)), null, ct).AsTask();
+            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
+            __key.Argument(id);
+            __key.Argument(region);
+            return __cached_LoadAsync.InvokeAsync(__key.Close(), (this, id, region), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<global::Demo.User>(__state.Item1.LoadAsyncCore(__state.Item2, __state.Item3, __ct)), null, ct).AsTask();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

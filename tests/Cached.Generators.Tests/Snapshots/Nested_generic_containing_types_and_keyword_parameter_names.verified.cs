@@ -21,7 +21,9 @@ partial class Outer
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private partial TValue? Find(TKey @class, params int[] extra)
         {
-            return __cached_Find.Invoke(__CachedKey_Find(@class), (this, @class, extra), static __state => __state.Item1.FindCore(__state.Item2, __state.Item3), null);
+            global::System.Span<char> __buffer = stackalloc char[256];
+            global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $"item:{@class}", out var __length) ? __buffer.Slice(0, __length) : __CachedKey_Find(@class);
+            return __cached_Find.Invoke(__key, (this, @class, extra), static __state => __state.Item1.FindCore(__state.Item2, __state.Item3), null);
         }
     }
 }

@@ -29,7 +29,15 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         internal static partial global::System.Threading.Tasks.ValueTask<string?> Describe(int id, string? name, global::System.Guid tenant, global::System.DateTime at, global::Demo.Unit unit, int[] tags, global::System.Collections.Generic.List<string> labels, string traceId)
         {
-            return __cached_Describe.InvokeAsync(__CachedKey_Describe(id, name, tenant, at, unit, tags, labels), (id, name, tenant, at, unit, tags, labels, traceId), static (__state, __ct) => DescribeCore(__state.Item1, __state.Item2, __state.Item3, __state.Item4, __state.Item5, __state.Item6, __state.Item7, __state.Item8), null, default);
+            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Lookups.Describe");
+            __key.Argument(id);
+            __key.Argument(name);
+            __key.Argument(tenant);
+            __key.Argument(at);
+            __key.Enum(unit);
+            __key.Sequence(tags);
+            __key.Sequence(labels);
+            return __cached_Describe.InvokeAsync(__key.Close(), (id, name, tenant, at, unit, tags, labels, traceId), static (__state, __ct) => DescribeCore(__state.Item1, __state.Item2, __state.Item3, __state.Item4, __state.Item5, __state.Item6, __state.Item7, __state.Item8), null, default);
         }
     }
 }

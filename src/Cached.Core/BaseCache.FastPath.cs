@@ -1,0 +1,70 @@
+using Cached.Diagnostics;
+using Cached.Runtime;
+
+namespace Cached;
+
+/// <summary>
+/// The read that generated methods try first: by a key in a stack buffer, so a hit on an in-process backend allocates
+/// nothing. It applies only where it cannot differ from <see cref="ICache.TryGet{T}"/>: no plugins, no listener, no
+/// <see cref="KeyBuilder"/>, caching on, values kept as references. Anywhere else it answers
+/// <see cref="SpanRead.Unsupported"/> and the caller takes the ordinary path.
+/// </summary>
+public abstract partial class BaseCache
+{
+    /// <summary>Reads <paramref name="key"/> (the caller's key, before the namespace) without allocating.</summary>
+    internal SpanRead TryGetBySpan<T>(ReadOnlySpan<char> key, string? @namespace, out T? value)
+    {
+        value = default;
+        if (key.IsEmpty || _plugins.Length != 0 || KeyBuilder is not null || Cache.Disabled
+            || !KeepsReferences(Serializer) || CacheTelemetry.IsObserved)
+        {
+            return SpanRead.Unsupported;
+        }
+
+        var read = TryGetEntryBySpan(key, ResolveNamespace(@namespace), out var payload);
+        if (read != SpanRead.Hit)
+        {
+            return read;
+        }
+
+        switch (payload)
+        {
+            case T typed:
+                value = typed;
+                return SpanRead.Hit;
+            case null when default(T) is null:
+                return SpanRead.Hit;
+            default:
+                // Bytes from a per-call serializer, or another type: the ordinary path reads or reports it.
+                return SpanRead.Unsupported;
+        }
+    }
+
+    /// <summary>
+    /// The backend's span-keyed read of the key <paramref name="key"/> composed with <paramref name="namespace"/> by
+    /// <see cref="ComposeKey"/>'s default rule. Backends that cannot look up without a string leave it unsupported.
+    /// </summary>
+    private protected virtual SpanRead TryGetEntryBySpan(ReadOnlySpan<char> key, string? @namespace, out object? payload)
+    {
+        payload = null;
+        return SpanRead.Unsupported;
+    }
+
+    /// <summary>
+    /// Writes <c>namespace:key</c> into <paramref name="destination"/> as the default <see cref="ComposeKey"/> does;
+    /// false when the namespace needs escaping or the key does not fit, so the caller falls back.
+    /// </summary>
+    private protected static bool TryComposeKey(ReadOnlySpan<char> key, string @namespace, Span<char> destination, out int written)
+    {
+        written = @namespace.Length + 1 + key.Length;
+        if (written > destination.Length || @namespace.AsSpan().IndexOfAny(':', '\\') >= 0)
+        {
+            return false;
+        }
+
+        @namespace.AsSpan().CopyTo(destination);
+        destination[@namespace.Length] = ':';
+        key.CopyTo(destination[(@namespace.Length + 1)..]);
+        return true;
+    }
+}

@@ -11,9 +11,13 @@ internal static class MultiplexerPool
     private static readonly Dictionary<string, Shared> s_shared = new(StringComparer.Ordinal);
     private static readonly object s_gate = new();
 
-    public static Lease Acquire(ConfigurationOptions options)
+    /// <summary>
+    /// A hold on the multiplexer of <paramref name="options"/>. The key is the configuration text plus what the text
+    /// cannot say (the trusted issuer), so caches that differ only there never share a connection.
+    /// </summary>
+    public static Lease Acquire(ConfigurationOptions options, string? trustIssuer = null)
     {
-        var key = options.ToString(includePassword: true);
+        var key = options.ToString(includePassword: true) + (trustIssuer is null ? string.Empty : "|trust-issuer=" + trustIssuer);
         lock (s_gate)
         {
             if (!s_shared.TryGetValue(key, out var shared))

@@ -43,6 +43,12 @@ public sealed partial class RedisCache : BaseCache
     /// <summary>Connects over TLS (<c>rediss://</c> URLs set it); with <see cref="ConnectionString"/>, use its <c>ssl=true</c>.</summary>
     public bool Ssl { get; init; }
 
+    /// <summary>
+    /// The path of a CA certificate (PEM or DER) to trust for TLS, for a server whose certificate a private or
+    /// self-signed authority issued; the server's certificate must still name the host connected to.
+    /// </summary>
+    public string? TrustIssuer { get; init; }
+
     /// <summary>A StackExchange.Redis configuration string (<c>"host1:6379,host2:6379,ssl=true,user=app,password=..."</c>).</summary>
     public string? ConnectionString { get; init; }
 
@@ -281,7 +287,10 @@ public sealed partial class RedisCache : BaseCache
     {
         try
         {
-            return Db().StringIncrement(key, delta);
+            // The client sends a negative delta as DECRBY of its absolute value, which long.MinValue does not have.
+            return delta == long.MinValue
+                ? (long)Db().Execute("INCRBY", (RedisKey)key, delta)
+                : Db().StringIncrement(key, delta);
         }
         catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
         {
@@ -295,7 +304,9 @@ public sealed partial class RedisCache : BaseCache
         try
         {
             var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return await db.StringIncrementAsync(key, delta).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return delta == long.MinValue
+                ? (long)await db.ExecuteAsync("INCRBY", (RedisKey)key, delta).WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await db.StringIncrementAsync(key, delta).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
         {
@@ -545,6 +556,11 @@ public sealed partial class RedisCache : BaseCache
         var options = ConnectionString is not null
             ? ConfigurationOptions.Parse(ConnectionString)
             : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User, Ssl = Ssl };
+        if (TrustIssuer is not null)
+        {
+            options.TrustIssuer(TrustIssuer);
+        }
+
         options.AbortOnConnectFail = false;
         options.AllowAdmin = true;
         // Commands fail at once while the server is unreachable, instead of queuing until their timeout.
@@ -581,7 +597,7 @@ public sealed partial class RedisCache : BaseCache
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
-            return _lease ??= MultiplexerPool.Acquire(Options());
+            return _lease ??= MultiplexerPool.Acquire(Options(), TrustIssuer);
         }
     }
 

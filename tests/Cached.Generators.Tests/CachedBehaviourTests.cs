@@ -219,18 +219,57 @@ public sealed class CachedBehaviourTests
     }
 
     [Test]
-    public void Concurrent_sync_callers_on_a_cold_key_make_one_body_call()
+    public void A_thousand_concurrent_sync_callers_on_a_cold_key_make_one_body_call_and_all_get_its_result()
     {
+        const int Callers = 1_000;
         using var gate = new ManualResetEventSlim();
-        var threads = Enumerable.Range(0, 16).Select(_ => new Thread(() => _service.Blocking(1, gate))).ToList();
+        using var started = new CountdownEvent(Callers);
+        var results = new string?[Callers];
+        var threads = Enumerable.Range(0, Callers).Select(i => new Thread(() =>
+        {
+            started.Signal();
+            results[i] = _service.Blocking(1, gate);
+        }, maxStackSize: 256 * 1024)).ToList();
         threads.ForEach(static t => t.Start());
-        SpinWait.SpinUntil(() => _calls[nameof(UserService.Blocking)] > 0, TimeSpan.FromSeconds(5));
-        Thread.Sleep(50);
-        gate.Set();
-        threads.ForEach(static t => t.Join());
 
-        Assert.That(_calls[nameof(UserService.Blocking)], Is.EqualTo(1));
-        Assert.That(_cache.Get<string>("blocking:1"), Is.EqualTo("blocking1"));
+        // Every caller is running and the leader is inside the body before the body may finish.
+        Assert.That(started.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(SpinWait.SpinUntil(() => _calls[nameof(UserService.Blocking)] > 0, TimeSpan.FromSeconds(5)), Is.True);
+        Thread.Sleep(100);
+        gate.Set();
+        Assert.That(threads.All(static t => t.Join(TimeSpan.FromSeconds(30))), Is.True, "every caller returned");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_calls[nameof(UserService.Blocking)], Is.EqualTo(1));
+            Assert.That(results, Has.All.EqualTo("blocking1"));
+            Assert.That(_cache.Get<string>("blocking:1"), Is.EqualTo("blocking1"));
+        });
+    }
+
+    [Test]
+    public async Task A_thousand_concurrent_async_callers_on_a_cold_key_without_a_lease_make_one_body_call()
+    {
+        const int Callers = 1_000;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _service.Source = id =>
+        {
+            gate.Task.Wait(TimeSpan.FromSeconds(10));
+            return new User(id, "slow");
+        };
+
+        var callers = Enumerable.Range(0, Callers).Select(_ => Task.Run(() => _service.GetUserAsync(9))).ToArray();
+        Assert.That(SpinWait.SpinUntil(() => _calls[nameof(UserService.GetUserAsync)] > 0, TimeSpan.FromSeconds(5)), Is.True);
+        await Task.Delay(100);
+        gate.SetResult();
+        var users = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_calls[nameof(UserService.GetUserAsync)], Is.EqualTo(1));
+            Assert.That(users.Distinct().ToList(), Has.Count.EqualTo(1), "every caller got the one result");
+            Assert.That(users[0], Is.EqualTo(new User(9, "slow")));
+        });
     }
 
     [Test]

@@ -19,13 +19,29 @@ public sealed class JsonSerializer : ISerializer
     private readonly JsonWriterOptions _writerOptions;
     private readonly JsonReaderOptions _readerOptions;
 
-    /// <summary>Creates a serializer with <see cref="JsonSerializerOptions.Default"/>.</summary>
+    /// <summary>
+    /// Creates a serializer with <see cref="JsonSerializerOptions.Default"/>, plus
+    /// <see cref="JsonSerializerOptions.RespectRequiredConstructorParameters"/>: a payload that lacks a constructor
+    /// parameter of the type (one written for another type) fails to read instead of becoming an object with
+    /// default members, so a cache never hands out a half-filled value of the wrong shape.
+    /// </summary>
     [RequiresUnreferencedCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for trimmed apps.")]
     [RequiresDynamicCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for NativeAOT apps.")]
     public JsonSerializer()
-        : this(JsonSerializerOptions.Default)
+        : this(StrictDefaults())
     {
     }
+
+    // Shared by every default serializer, so they share System.Text.Json's metadata cache too.
+    private static JsonSerializerOptions? s_strictDefaults;
+
+    [RequiresUnreferencedCode("Reflection-based JSON serialization.")]
+    [RequiresDynamicCode("Reflection-based JSON serialization.")]
+    private static JsonSerializerOptions StrictDefaults() => s_strictDefaults ??= new(JsonSerializerOptions.Default)
+    {
+        RespectRequiredConstructorParameters = true,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+    };
 
     /// <summary>Creates a serializer with the given options.</summary>
     [RequiresUnreferencedCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for trimmed apps.")]

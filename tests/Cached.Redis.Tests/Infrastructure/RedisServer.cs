@@ -14,13 +14,28 @@ public sealed class RedisServer : IDisposable
     private readonly IReadOnlyList<string> _extraArguments;
     private Process? _process;
 
+    private readonly bool _tls;
+
     public RedisServer(params string[] extraArguments)
+        : this(tls: null, extraArguments)
     {
-        _extraArguments = extraArguments;
+    }
+
+    private RedisServer((string CertificateFile, string KeyFile)? tls, string[] extraArguments)
+    {
         _directory = Directory.CreateTempSubdirectory("cached-redis-").FullName;
         Port = FreePort();
+        _tls = tls is not null;
+        // With TLS the only listening port is the TLS one: the plain port is switched off.
+        _extraArguments = tls is { } files
+            ? ["--port", "0", "--tls-port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--tls-cert-file", files.CertificateFile, "--tls-key-file", files.KeyFile, "--tls-auth-clients", "no", .. extraArguments]
+            : extraArguments;
         Start();
     }
+
+    /// <summary>A server that speaks only TLS on <see cref="Port"/>, with the given PEM certificate and key.</summary>
+    public static RedisServer WithTls(string certificateFile, string keyFile, params string[] extraArguments)
+        => new((certificateFile, keyFile), extraArguments);
 
     public int Port { get; }
 
@@ -100,7 +115,7 @@ public sealed class RedisServer : IDisposable
         {
             using var client = new TcpClient();
             client.Connect(IPAddress.Loopback, Port);
-            using var stream = client.GetStream();
+            using Stream stream = _tls ? TlsStream(client) : client.GetStream();
             stream.Write("PING\r\n"u8);
             var buffer = new byte[16];
             stream.ReadTimeout = 1000;
@@ -108,10 +123,18 @@ public sealed class RedisServer : IDisposable
             // +PONG, or -NOAUTH from a server that requires a password: either way it is serving.
             return read > 0 && buffer[0] is (byte)'+' or (byte)'-';
         }
-        catch (Exception ex) when (ex is SocketException or IOException)
+        catch (Exception ex) when (ex is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
             return false;
         }
+    }
+
+    /// <summary>A TLS stream for the readiness probe only, which accepts the test's own certificate as it is.</summary>
+    private static System.Net.Security.SslStream TlsStream(TcpClient client)
+    {
+        var stream = new System.Net.Security.SslStream(client.GetStream(), leaveInnerStreamOpen: false, static (_, _, _, _) => true);
+        stream.AuthenticateAsClient("127.0.0.1");
+        return stream;
     }
 
     private static int FreePort()

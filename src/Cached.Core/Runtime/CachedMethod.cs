@@ -41,6 +41,7 @@ public sealed class CachedMethod<TResult>
     private string LogAlias => _options.DescribeCache(Cache);
 
     /// <summary>Runs a sync cached method.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Called by generated code, which passes every argument; the optional one serves hand-written tests.")]
     public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
     {
         ArgumentNullException.ThrowIfNull(key);
@@ -51,7 +52,7 @@ public sealed class CachedMethod<TResult>
     /// Runs a sync cached method whose key was built in a stack buffer: a hit on an in-process cache makes no key
     /// string; the string is made only when the ordinary path needs it.
     /// </summary>
-    public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
+    public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
         => Invoke(key, null, state, body, skipWhen);
 
     private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)

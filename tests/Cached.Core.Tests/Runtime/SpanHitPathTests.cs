@@ -42,7 +42,7 @@ public sealed class SpanHitPathTests
             var key = Key(stackalloc char[64], 42);
             return async
                 ? method.InvokeAsync(key, 0, static (_, _) => ValueTask.FromResult("body"), null, CancellationToken.None).Result
-                : method.Invoke(key, 0, static _ => "body");
+                : method.Invoke(key, 0, static _ => "body", null);
         }
 
         Hit(method, async);
@@ -65,7 +65,7 @@ public sealed class SpanHitPathTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("stored"));
+            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"));
             Assert.That(AllocatedByHits(method, async), Is.Zero);
         });
     }
@@ -80,7 +80,7 @@ public sealed class SpanHitPathTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("stored"));
+            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"));
             Assert.That(AllocatedByHits(method, async: false), Is.Zero);
         });
     }
@@ -92,7 +92,7 @@ public sealed class SpanHitPathTests
         cache.Set("Test.Get(42)", "stored", @namespace: "a:b");
         var method = Method(cache, "a:b");
 
-        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("stored"));
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"));
     }
 
     [Test]
@@ -102,8 +102,8 @@ public sealed class SpanHitPathTests
         var method = Method(cache);
         var calls = 0;
 
-        var first = method.Invoke(Key(stackalloc char[64], 7), 0, _ => "body" + ++calls);
-        var second = method.Invoke(Key(stackalloc char[64], 7), 0, _ => "body" + ++calls);
+        var first = method.Invoke(Key(stackalloc char[64], 7), 0, _ => "body" + ++calls, null);
+        var second = method.Invoke(Key(stackalloc char[64], 7), 0, _ => "body" + ++calls, null);
 
         Assert.Multiple(() =>
         {
@@ -134,7 +134,7 @@ public sealed class SpanHitPathTests
         var method = new CachedMethod<string?>(new CachedMethodOptions { Method = "Test.Get", Alias = Alias });
         Caches.AddInstance(Alias, cache);
 
-        var value = method.Invoke(Key(stackalloc char[64], 3), 0, static _ => "body");
+        var value = method.Invoke(Key(stackalloc char[64], 3), 0, static _ => "body", null);
 
         Assert.That(value, Is.Null);
     }
@@ -147,7 +147,7 @@ public sealed class SpanHitPathTests
         cache.Set("Test.Get(42)", "stored");
         var method = Method(cache);
 
-        method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body");
+        method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null);
 
         Assert.That(ratio.Hits, Is.EqualTo(1));
     }
@@ -170,7 +170,7 @@ public sealed class SpanHitPathTests
         cache.Set("Test.Get(42)", "stored");
         var method = Method(cache);
 
-        method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body");
+        method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null);
 
         Assert.That(Interlocked.Read(ref hits), Is.EqualTo(1));
     }
@@ -184,7 +184,7 @@ public sealed class SpanHitPathTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("stored"));
+            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"));
             Assert.That(cache.Raw("contains", "custom/Test.Get(42)"), Is.EqualTo(true));
         });
     }
@@ -196,7 +196,7 @@ public sealed class SpanHitPathTests
         cache.Set("Test.Get(42)", "stored");
         var method = Method(cache);
 
-        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("stored"));
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"));
     }
 
     [Test]
@@ -206,7 +206,7 @@ public sealed class SpanHitPathTests
         cache.Set("Test.Get(42)", 12345);
         var method = Method(cache);
 
-        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("body"));
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
     }
 
     [Test]
@@ -218,7 +218,7 @@ public sealed class SpanHitPathTests
         Cache.Disabled = true;
         try
         {
-            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("body"));
+            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
         }
         finally
         {
@@ -235,7 +235,7 @@ public sealed class SpanHitPathTests
 
         using (CacheScope.SkipRead())
         {
-            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body"), Is.EqualTo("body"));
+            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
         }
 
         Assert.That(cache.Get<string>("Test.Get(42)"), Is.EqualTo("body"));
@@ -267,7 +267,7 @@ public sealed class SpanHitPathTests
         var key = new CacheKeyWriter(stackalloc char[16], "Test.Get");
         key.Argument(longName);
 
-        Assert.That(method.Invoke(key.Close(), 0, static _ => "body"), Is.EqualTo("stored"));
+        Assert.That(method.Invoke(key.Close(), 0, static _ => "body", null), Is.EqualTo("stored"));
     }
 
     [Test]

@@ -57,8 +57,11 @@ public static class Cache
     /// <exception cref="ArgumentException">The URL is not an absolute URL.</exception>
     /// <exception cref="InvalidCacheTypeException">The scheme is not a known cache.</exception>
     /// <exception cref="CacheConfigurationException">A part of the URL is not a setting of that cache, or has a bad value.</exception>
+    /// <param name="url">The cache's URL.</param>
+    /// <param name="serializer">The cache's serializer, which a URL cannot name; <c>null</c> for the cache type's default.</param>
+    /// <param name="plugins">The cache's plugins, in hook order; <c>null</c> for none.</param>
     [RequiresUnreferencedCode("The cache type named by the scheme is created by reflection.")]
-    public static ICache FromUrl(string url)
+    public static ICache FromUrl(string url, Serializers.ISerializer? serializer = null, IEnumerable<Plugins.ICachePlugin>? plugins = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
@@ -96,6 +99,13 @@ public static class Cache
             settings["Password"] = Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
         }
 
+        var user = colon >= 0 ? uri.UserInfo[..colon] : uri.UserInfo;
+        if (user.Length > 0)
+        {
+            // redis://app:secret@host is the ACL user "app", as in redis-py.
+            settings["User"] = Uri.UnescapeDataString(user);
+        }
+
         if (uri.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase))
         {
             // rediss:// is Redis over TLS, as in redis-py.
@@ -108,7 +118,18 @@ public static class Cache
             settings["Database"] = database;
         }
 
-        return ComponentFactory.CreateCache(type, settings, url);
+        var components = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (serializer is not null)
+        {
+            components[nameof(ICache.Serializer)] = serializer;
+        }
+
+        if (plugins is not null)
+        {
+            components[nameof(ICache.Plugins)] = plugins.ToArray();
+        }
+
+        return ComponentFactory.CreateCache(type, settings, components, url);
     }
 
     /// <summary>Reads <c>CACHE_DISABLE</c> again (tests that change the environment call this).</summary>

@@ -118,6 +118,14 @@ public sealed class RedisUrlTests
     }
 
     [Test]
+    public void The_user_of_a_url_is_the_ACL_user()
+    {
+        using var cache = (RedisCache)Cache.FromUrl("redis://app:s%40cret@127.0.0.1:6379/0");
+
+        Assert.That((cache.User, cache.Password), Is.EqualTo(("app", "s@cret")));
+    }
+
+    [Test]
     public void A_redis_url_does_not()
     {
         using var cache = (RedisCache)Cache.FromUrl("redis://127.0.0.1:6379");

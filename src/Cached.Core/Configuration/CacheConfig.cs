@@ -9,7 +9,7 @@ namespace Cached;
 /// Settings are text, as in <c>appsettings.json</c>, and are converted to the property's type when the cache is
 /// created: numbers and booleans with the invariant culture, enums by name, <see cref="TimeSpan"/> as seconds
 /// (<c>"1.5"</c>) or <c>hh:mm:ss</c>. Names match properties case-insensitively, with pycached's snake_case
-/// accepted (<c>pool_max_size</c> for <c>PoolMaxSize</c>, <c>db</c> for <c>Database</c>).
+/// accepted (<c>max_entries</c> for <c>MaxEntries</c>, <c>db</c> for <c>Database</c>).
 /// </remarks>
 public sealed class CacheConfig
 {

@@ -111,14 +111,14 @@ internal static class ComponentFactory
         }
     }
 
-    public static ICache CreateCache(Type type, IReadOnlyDictionary<string, string?> settings, string path)
+    public static ICache CreateCache(Type type, IReadOnlyDictionary<string, string?> settings, Dictionary<string, object?> components, string path)
     {
         if (!typeof(ICache).IsAssignableFrom(type))
         {
             throw new InvalidCacheTypeException(path, $"{type} is not a cache (it does not implement ICache).");
         }
 
-        return (ICache)Create(type, settings, new Dictionary<string, object?>(), path);
+        return (ICache)Create(type, settings, components, path);
     }
 
     private static ISerializer CreateSerializer(ClassConfig config, string path)

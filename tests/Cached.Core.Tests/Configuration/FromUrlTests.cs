@@ -61,6 +61,24 @@ public class FromUrlTests
         Assert.That(cache.Get<string>("k", @namespace: ""), Is.Null);
     }
 
+    [Test]
+    public void A_serializer_and_plugins_a_url_cannot_name_are_given_beside_it()
+    {
+        var serializer = new Cached.Serializers.JsonSerializer();
+        var ratio = new Cached.Plugins.HitMissRatioPlugin();
+
+        var cache = Cache.FromUrl("memory://?namespace=main", serializer, [ratio]);
+        cache.Get<string>("missing");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.Serializer, Is.SameAs(serializer));
+            Assert.That(cache.Plugins, Is.EqualTo(new[] { ratio }));
+            Assert.That(ratio.Misses, Is.EqualTo(1));
+            Assert.That(cache.Namespace, Is.EqualTo("main"));
+        });
+    }
+
     [TestCase("memory://host:10")]
     [TestCase("memory://localhost")]
     public void A_memory_url_with_a_host_throws(string url)

@@ -1,0 +1,67 @@
+// pycached/aiocache's framework examples (Sanic, aiohttp, Tornado), as an ASP.NET Core minimal API: named caches from
+// appsettings.json, a service whose [Cached] methods the source generator writes, and an endpoint with the cache's
+// hit and miss counts.
+//
+//   dotnet run --project samples/WebApp --urls http://127.0.0.1:5000
+//   REDIS_URL=redis://127.0.0.1:6379/0 dotnet run --project samples/WebApp --urls http://127.0.0.1:5000
+//
+//   curl http://127.0.0.1:5000/users/1            # twice: the second answer comes from the cache
+//   curl 'http://127.0.0.1:5000/users?ids=1&ids=2'
+//   curl -X PUT -H 'Content-Type: application/json' -d '{"name":"Ada King"}' http://127.0.0.1:5000/users/1
+//   curl http://127.0.0.1:5000/stats
+//
+// tests/Cached.Samples.Tests starts it on a free loopback port and checks these answers, on both backends.
+using System.Globalization;
+using Cached;
+using Cached.Plugins;
+using WebApp;
+
+var builder = WebApplication.CreateBuilder(args);
+
+// REDIS_URL (from the environment or the command line) moves the "default" alias to that Redis server; its
+// serializer, plugins and other settings stay as appsettings.json gives them.
+if (builder.Configuration["REDIS_URL"] is { Length: > 0 } redisUrl)
+{
+    var url = new Uri(redisUrl);
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Cached:default:Cache"] = "Cached.Redis.RedisCache",
+        ["Cached:default:Endpoint"] = url.Host,
+        ["Cached:default:Port"] = url.Port.ToString(CultureInfo.InvariantCulture),
+        ["Cached:default:Database"] = url.AbsolutePath.Trim('/') is { Length: > 0 } database ? database : "0",
+    });
+}
+
+// Every alias of the "Cached" section: ICache is "default"; the generated methods use the same instances.
+builder.Services.AddCached(builder.Configuration.GetSection("Cached"));
+builder.Services.AddSingleton<UserStore>();
+builder.Services.AddSingleton<UserService>();
+
+var app = builder.Build();
+
+app.MapGet("/", () => "Cached sample: GET /users/{id}, GET /users?ids=1&ids=2, PUT /users/{id}, GET /stats");
+
+app.MapGet("/users/{id:int}", async (int id, UserService users, CancellationToken cancellationToken)
+    => await users.GetUserAsync(id, cancellationToken) is { } user ? Results.Ok(user) : Results.NotFound());
+
+app.MapGet("/users", (int[] ids, UserService users, CancellationToken cancellationToken)
+    => users.GetUsersAsync(ids, cancellationToken));
+
+app.MapPut("/users/{id:int}", async (int id, RenameRequest request, UserService users, CancellationToken cancellationToken) =>
+{
+    await users.RenameUserAsync(id, request.Name, cancellationToken);
+    return Results.NoContent();
+});
+
+app.MapGet("/stats", (ICache cache, UserStore store) =>
+{
+    var ratio = cache.Plugins.OfType<HitMissRatioPlugin>().Single();
+    return new CacheStats(cache.GetType().Name, store.Reads, ratio.Hits, ratio.Misses, ratio.Total);
+});
+
+app.Run();
+
+internal sealed record RenameRequest(string Name);
+
+/// <summary>What /stats answers: the backend, how often the store was read, and the cache's hits and misses.</summary>
+internal sealed record CacheStats(string Backend, int StoreReads, long Hits, long Misses, long Total);

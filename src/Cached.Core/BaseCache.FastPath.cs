@@ -11,12 +11,13 @@ namespace Cached;
 /// </summary>
 public abstract partial class BaseCache
 {
+    private int _readsBySpan;
+
     /// <summary>Reads <paramref name="key"/> (the caller's key, before the namespace) without allocating.</summary>
     internal SpanRead TryGetBySpan<T>(ReadOnlySpan<char> key, string? @namespace, out T? value)
     {
         value = default;
-        if (key.IsEmpty || _plugins.Length != 0 || KeyBuilder is not null || Cache.Disabled
-            || !KeepsReferences(Serializer) || CacheTelemetry.IsObserved)
+        if (key.IsEmpty || !ReadsBySpan || Cache.Disabled || CacheTelemetry.IsObserved)
         {
             return SpanRead.Unsupported;
         }
@@ -37,6 +38,25 @@ public abstract partial class BaseCache
             default:
                 // Bytes from a per-call serializer, or another type: the ordinary path reads or reports it.
                 return SpanRead.Unsupported;
+        }
+    }
+
+    /// <summary>
+    /// Whether this cache's settings allow the span read: no plugins, no key builder, values kept as references. They
+    /// are init-only, so the answer is worked out once (0: not yet, 1: yes, 2: no).
+    /// </summary>
+    private bool ReadsBySpan
+    {
+        get
+        {
+            var known = _readsBySpan;
+            if (known == 0)
+            {
+                known = _plugins.Length == 0 && KeyBuilder is null && KeepsReferences(Serializer) ? 1 : 2;
+                _readsBySpan = known;
+            }
+
+            return known == 1;
         }
     }
 

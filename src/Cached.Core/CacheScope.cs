@@ -11,6 +11,10 @@ public static class CacheScope
 {
     private static readonly AsyncLocal<Flags> s_flags = new();
 
+    // How many scopes are open anywhere. While none is, the flags are not read: an AsyncLocal read costs more than
+    // the rest of a cache hit, and scopes are rare.
+    private static int s_open;
+
     [Flags]
     private enum Flags
     {
@@ -20,10 +24,10 @@ public static class CacheScope
     }
 
     /// <summary>True inside a <see cref="SkipRead"/> or <see cref="Bypass"/> scope.</summary>
-    public static bool IsReadSkipped => (s_flags.Value & Flags.SkipRead) != 0;
+    public static bool IsReadSkipped => Volatile.Read(ref s_open) != 0 && (s_flags.Value & Flags.SkipRead) != 0;
 
     /// <summary>True inside a <see cref="SkipWrite"/> or <see cref="Bypass"/> scope.</summary>
-    public static bool IsWriteSkipped => (s_flags.Value & Flags.SkipWrite) != 0;
+    public static bool IsWriteSkipped => Volatile.Read(ref s_open) != 0 && (s_flags.Value & Flags.SkipWrite) != 0;
 
     /// <summary>Calls inside the scope do not read the cache: the body runs and its result is stored.</summary>
     public static IDisposable SkipRead() => Enter(Flags.SkipRead);
@@ -36,6 +40,7 @@ public static class CacheScope
 
     private static Scope Enter(Flags flags)
     {
+        Interlocked.Increment(ref s_open);
         var previous = s_flags.Value;
         s_flags.Value = previous | flags;
         return new Scope(previous);
@@ -51,6 +56,7 @@ public static class CacheScope
             {
                 _disposed = true;
                 s_flags.Value = previous;
+                Interlocked.Decrement(ref s_open);
             }
         }
     }

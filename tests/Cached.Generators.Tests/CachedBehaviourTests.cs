@@ -41,16 +41,29 @@ public sealed class CachedBehaviourTests
     [Test]
     public void Hits_allocate_nothing_whatever_the_key_shape()
     {
+        // The steady state: code the JIT has not optimized yet may box (a first-tier generic formatter does), so each
+        // round warms up, gives tiered compilation time to finish, then measures; a real allocation shows in every round.
         static long Allocated(Action hit)
         {
-            hit();
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 50; i++)
+            var least = long.MaxValue;
+            for (var round = 0; round < 5 && least > 0; round++)
             {
-                hit();
+                for (var i = 0; i < 200; i++)
+                {
+                    hit();
+                }
+
+                Thread.Sleep(150);
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = 0; i < 50; i++)
+                {
+                    hit();
+                }
+
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
             }
 
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            return least;
         }
 
         var service = _service;

@@ -24,6 +24,8 @@ namespace Cached.Runtime;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public ref struct CacheKeyWriter
 {
+    private static readonly SearchValues<char> s_escaped = SearchValues.Create("\"\\'");
+
     private Span<char> _chars;
     private char[]? _rented;
     private int _length;
@@ -430,9 +432,19 @@ public ref struct CacheKeyWriter
         }
 
         AppendRaw('"');
-        foreach (var c in text)
+        var rest = text.AsSpan();
+        while (true)
         {
-            AppendEscaped(c);
+            // Copy the runs between characters that need a backslash in one go: most strings have none.
+            var special = rest.IndexOfAny(s_escaped);
+            AppendRaw(special < 0 ? rest : rest[..special]);
+            if (special < 0)
+            {
+                break;
+            }
+
+            AppendEscaped(rest[special]);
+            rest = rest[(special + 1)..];
         }
 
         AppendRaw('"');
@@ -470,14 +482,16 @@ public ref struct CacheKeyWriter
         _chars[_length++] = c;
     }
 
-    private void AppendRaw(string text)
+    private void AppendRaw(string text) => AppendRaw(text.AsSpan());
+
+    private void AppendRaw(ReadOnlySpan<char> text)
     {
         if (_length + text.Length > _chars.Length)
         {
             Grow(text.Length);
         }
 
-        text.AsSpan().CopyTo(_chars[_length..]);
+        text.CopyTo(_chars[_length..]);
         _length += text.Length;
     }
 

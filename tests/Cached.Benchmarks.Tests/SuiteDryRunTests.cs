@@ -1,0 +1,91 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Cached.Benchmarks.Infrastructure;
+
+namespace Cached.Benchmarks.Tests;
+
+/// <summary>
+/// The CI check of the suite: every benchmark of every class runs once through BenchmarkDotNet (a dry job, in this
+/// process) without an error. Benchmarks are not tests: nothing here looks at a time.
+/// </summary>
+public sealed class SuiteDryRunTests
+{
+    private static IEnumerable<TestCaseData> Classes()
+        => BenchmarkCatalog.All.Select(static type => new TestCaseData(type).SetArgDisplayNames(type.Name));
+
+    [TestCaseSource(nameof(Classes))]
+    public void Every_benchmark_of_the_class_runs_once_without_error(Type type)
+    {
+        if (BenchmarkCatalog.NeedsRedis(type))
+        {
+            BenchmarkEnvironment.RequireRedis();
+        }
+
+        var (summary, log) = DryRun(type);
+
+        var errors = string.Join(Environment.NewLine, summary.ValidationErrors.Select(static e => e.Message));
+        Assert.That(summary.HasCriticalValidationErrors, Is.False, errors);
+        Assert.That(summary.BenchmarksCases, Is.Not.Empty, "the class has no benchmark");
+        var failed = summary.Reports.Where(static r => !r.Success).Select(static r => r.BenchmarkCase.DisplayInfo).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Reports, Has.Length.EqualTo(summary.BenchmarksCases.Length), log);
+            Assert.That(failed, Is.Empty, log);
+            Assert.That(summary.Reports.Where(static r => r.ResultStatistics is null).Select(static r => r.BenchmarkCase.DisplayInfo), Is.Empty, "benchmarks without a measurement");
+            Assert.That(new SuiteReport([summary]).Render(), Does.Contain($"(`{type.Name}`)"), "RESULTS.md has no table for the class");
+        });
+    }
+
+    [Test]
+    public void The_cold_key_benchmark_records_one_body_call_for_the_generated_method()
+    {
+        var (summary, log) = DryRun(typeof(ColdKeyBenchmarks));
+
+        Assert.That(summary.Reports.All(static r => r.Success), Is.True, log);
+        var key = RunNotes.Key(BodyCallsConfig.Kind, nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated));
+        Assert.Multiple(() =>
+        {
+            Assert.That(ColdKeyBenchmarks.BodyCalls[nameof(ColdKeyBenchmarks.Generated)], Is.EqualTo((1L, 1L)), "fewest and most body calls per key over the rounds");
+            Assert.That(RunNotes.Find(key), Is.EqualTo("1"), "the note behind the Body calls/key column");
+        });
+    }
+
+    [Test]
+    public void The_multicached_benchmark_on_redis_makes_one_round_trip_when_every_key_hits()
+    {
+        BenchmarkEnvironment.RequireRedis();
+        var (summary, log) = DryRun(typeof(MultiCachedRedisBenchmarks));
+
+        Assert.That(summary.Reports.All(static r => r.Success), Is.True, log);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Note(nameof(MultiCachedBenchmarks.MultiCached), "All"), Is.EqualTo("1 MGET"));
+            Assert.That(Note(nameof(MultiCachedBenchmarks.SingleCalls), "All"), Is.EqualTo("100 GET"));
+            Assert.That(Note(nameof(MultiCachedBenchmarks.MultiCached), "None"), Is.EqualTo("1 MGET + 1 MSET"));
+        });
+
+        static string? Note(string method, string hits)
+            => RunNotes.Find(RunNotes.Key(RedisCommandsConfig.Kind, nameof(MultiCachedRedisBenchmarks), method, $"Hits={hits}"));
+    }
+
+    /// <summary>Runs every benchmark of <paramref name="type"/> once, in this process; returns the summary and BenchmarkDotNet's log.</summary>
+    private static (Summary Summary, string Log) DryRun(Type type)
+    {
+        var logger = new AccumulationLogger();
+        var config = ManualConfig.CreateEmpty()
+            .AddJob(Job.Dry.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(1), logOutput: false)))
+            .AddLogger(logger)
+            .AddColumnProvider(DefaultColumnProviders.Instance)
+            .WithArtifactsPath(Path.Combine(BenchmarkEnvironment.Folder, "artifacts", type.Name))
+            // The test build is Debug; the suite's project is optimized in every configuration, its dependencies are not.
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator | ConfigOptions.DisableLogFile);
+
+        var summary = BenchmarkRunner.Run(type, config);
+        return (summary, logger.GetLog());
+    }
+}

@@ -13,32 +13,20 @@ public abstract partial class BaseCache
 {
     private int _readsBySpan;
 
-    /// <summary>Reads <paramref name="key"/> (the caller's key, before the namespace) without allocating.</summary>
-    internal SpanRead TryGetBySpan<T>(ReadOnlySpan<char> key, string? @namespace, out T? value)
+    /// <summary>
+    /// Reads <paramref name="key"/> (the caller's key, before the namespace) without allocating. A hit returns the
+    /// stored reference, which the caller type-tests: done there, in a generic class, the test is cheaper than in a
+    /// generic method over a reference type.
+    /// </summary>
+    internal SpanRead TryGetBySpan(ReadOnlySpan<char> key, string? @namespace, out object? payload)
     {
-        value = default;
+        payload = null;
         if (key.IsEmpty || !ReadsBySpan || Cache.Disabled || CacheTelemetry.IsObserved)
         {
             return SpanRead.Unsupported;
         }
 
-        var read = TryGetEntryBySpan(key, ResolveNamespace(@namespace), out var payload);
-        if (read != SpanRead.Hit)
-        {
-            return read;
-        }
-
-        switch (payload)
-        {
-            case T typed:
-                value = typed;
-                return SpanRead.Hit;
-            case null when default(T) is null:
-                return SpanRead.Hit;
-            default:
-                // Bytes from a per-call serializer, or another type: the ordinary path reads or reports it.
-                return SpanRead.Unsupported;
-        }
+        return TryGetEntryBySpan(key, ResolveNamespace(@namespace), out payload);
     }
 
     /// <summary>

@@ -500,13 +500,32 @@ public sealed class CachedMethod<TResult>
             return SpanRead.Unsupported;
         }
 
+        SpanRead read;
+        object? payload;
         try
         {
-            return backend.TryGetBySpan(key, _options.Namespace, out value);
+            read = backend.TryGetBySpan(key, _options.Namespace, out payload);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             return SpanRead.Unsupported;
+        }
+
+        if (read != SpanRead.Hit)
+        {
+            return read;
+        }
+
+        switch (payload)
+        {
+            case TResult typed:
+                value = typed;
+                return SpanRead.Hit;
+            case null when default(TResult) is null:
+                return SpanRead.Hit;
+            default:
+                // Bytes from a per-call serializer, or another type: the ordinary read reads or reports it.
+                return SpanRead.Unsupported;
         }
     }
 

@@ -38,13 +38,7 @@ internal static class ComponentFactory
     public static ICache CreateCache(CacheConfig config, string alias)
     {
         var path = config.SourcePath ?? alias;
-        var typeName = config.Cache;
-        if (string.IsNullOrWhiteSpace(typeName))
-        {
-            throw new CacheConfigurationException($"{path}:Cache", "no cache type is given; set Cache to a type name such as \"Cached.SimpleMemoryCache\".");
-        }
-
-        var type = ResolveType(typeName, typeof(ICache), $"{path}:Cache");
+        var type = CacheTypeOf(config, path);
         var properties = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (config.Serializer is { } serializer)
         {
@@ -72,43 +66,43 @@ internal static class ComponentFactory
     public static void Validate(CacheConfig config, string alias)
     {
         var path = config.SourcePath ?? alias;
-        if (string.IsNullOrWhiteSpace(config.Cache))
-        {
-            throw new CacheConfigurationException($"{path}:Cache", "no cache type is given; set Cache to a type name such as \"Cached.SimpleMemoryCache\".");
-        }
-
-        ValidateSettings(ResolveType(config.Cache, typeof(ICache), $"{path}:Cache"), config.Settings, path);
+        ReadSettings(CacheTypeOf(config, path), config.Settings, path);
         if (config.Serializer is { } serializer)
         {
-            ValidateClass(serializer, typeof(ISerializer), $"{path}:Serializer");
+            ReadSettings(ClassTypeOf(serializer, typeof(ISerializer), $"{path}:Serializer"), serializer.Settings, $"{path}:Serializer");
         }
 
         for (var i = 0; i < (config.Plugins?.Count ?? 0); i++)
         {
-            var plugin = config.Plugins![i] ?? throw new CacheConfigurationException($"{path}:Plugins:{i}", "the plugin entry is empty.");
-            ValidateClass(plugin, typeof(ICachePlugin), $"{path}:Plugins:{i}");
+            var pluginPath = $"{path}:Plugins:{i}";
+            var plugin = config.Plugins![i] ?? throw new CacheConfigurationException(pluginPath, "the plugin entry is empty.");
+            ReadSettings(ClassTypeOf(plugin, typeof(ICachePlugin), pluginPath), plugin.Settings, pluginPath);
         }
     }
 
-    private static void ValidateClass(ClassConfig config, Type expected, string path)
-    {
-        if (string.IsNullOrWhiteSpace(config.Class))
-        {
-            throw new CacheConfigurationException($"{path}:Class", $"no class is given; name a type that implements {expected.Name}.");
-        }
+    private static Type CacheTypeOf(CacheConfig config, string path)
+        => string.IsNullOrWhiteSpace(config.Cache)
+            ? throw new CacheConfigurationException($"{path}:Cache", "no cache type is given; set Cache to a type name such as \"Cached.SimpleMemoryCache\".")
+            : ResolveType(config.Cache, typeof(ICache), $"{path}:Cache");
 
-        ValidateSettings(ResolveType(config.Class, expected, $"{path}:Class"), config.Settings, path);
-    }
+    private static Type ClassTypeOf(ClassConfig config, Type expected, string path)
+        => string.IsNullOrWhiteSpace(config.Class)
+            ? throw new CacheConfigurationException($"{path}:Class", $"no class is given; name a type that implements {expected.Name}.")
+            : ResolveType(config.Class, expected, $"{path}:Class");
 
-    private static void ValidateSettings(Type type, IReadOnlyDictionary<string, string?> settings, string path)
+    /// <summary>Each setting's property and its value read from text: what creating sets, and what validating checks.</summary>
+    private static List<(PropertyInfo Property, object? Value, string Path)> ReadSettings(Type type, IReadOnlyDictionary<string, string?> settings, string path)
     {
+        var read = new List<(PropertyInfo, object?, string)>(settings.Count);
         foreach (var (name, text) in settings)
         {
             var settingPath = $"{path}:{name}";
             var property = FindProperty(type, s_settingAliases.GetValueOrDefault(name, name))
                 ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.");
-            Convert(text, property.PropertyType, settingPath);
+            read.Add((property, Convert(text, property.PropertyType, settingPath), settingPath));
         }
+
+        return read;
     }
 
     public static ICache CreateCache(Type type, IReadOnlyDictionary<string, string?> settings, Dictionary<string, object?> components, string path)
@@ -130,15 +124,7 @@ internal static class ComponentFactory
             : (ICachePlugin)CreateClass(config, typeof(ICachePlugin), path);
 
     private static object CreateClass(ClassConfig config, Type expected, string path)
-    {
-        if (string.IsNullOrWhiteSpace(config.Class))
-        {
-            throw new CacheConfigurationException($"{path}:Class", $"no class is given; name a type that implements {expected.Name}.");
-        }
-
-        var type = ResolveType(config.Class, expected, $"{path}:Class");
-        return Create(type, config.Settings, new Dictionary<string, object?>(), path);
-    }
+        => Create(ClassTypeOf(config, expected, path), config.Settings, new Dictionary<string, object?>(), path);
 
     /// <summary>Finds a type by full name: assembly-qualified, in a loaded assembly, or in an assembly named after its namespace.</summary>
     public static Type ResolveType(string name, Type expected, string path)
@@ -226,12 +212,9 @@ internal static class ComponentFactory
             SetProperty(instance, property, value, $"{path}:{name}");
         }
 
-        foreach (var (name, text) in settings)
+        foreach (var (property, value, settingPath) in ReadSettings(type, settings, path))
         {
-            var settingPath = $"{path}:{name}";
-            var property = FindProperty(type, s_settingAliases.GetValueOrDefault(name, name))
-                ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.");
-            SetProperty(instance, property, Convert(text, property.PropertyType, settingPath), settingPath);
+            SetProperty(instance, property, value, settingPath);
         }
 
         return instance;

@@ -16,6 +16,9 @@ public partial class HitPathBenchmarks
 {
     internal const string Alias = "bench-hit";
 
+    /// <summary>The start of <see cref="GetProfile"/>'s default key: the method's full name.</summary>
+    internal const string DefaultKeyPrefix = "Cached.Benchmarks.HitPathBenchmarks.GetProfile";
+
     private readonly ConcurrentDictionary<string, User> _floor = new(StringComparer.Ordinal);
     private readonly SimpleMemoryCache _cache = new();
     private Peers _peers = null!;
@@ -42,11 +45,13 @@ public partial class HitPathBenchmarks
         var user = new User(_id, "ada");
         _floor[$"user:{_id}"] = user;
         _floor[$"user:{_id}:{_region}:{_tier}"] = user;
+        _floor[$"{DefaultKeyPrefix}({_id},\"{_region}\",{_tier})"] = user;
         _peers.Warm($"user:{_id}", user);
 
         // The first call of each generated method misses and stores; every measured call hits.
         GetDefaultUser();
         GetUser(_id);
+        GetUserWithTtl(_id);
         GetProfile(_id, _region, _tier);
         GetProfileByTemplate(_id, _region, _tier);
         GetDefaultUserAsync().AsTask().GetAwaiter().GetResult();
@@ -70,6 +75,13 @@ public partial class HitPathBenchmarks
     [Benchmark(Description = "floor: ConcurrentDictionary, 3-part key per call")]
     public User? FloorThreePartKey() => _floor.TryGetValue($"user:{_id}:{_region}:{_tier}", out var user) ? user : null;
 
+    /// <summary>
+    /// The floor of the default-key method: the same key text (<c>Type.Method(42,"eu",Gold)</c>, which
+    /// <see cref="DefaultKeyPrefix"/> starts) built by hand per call, as the floors above build theirs.
+    /// </summary>
+    [Benchmark(Description = "floor: ConcurrentDictionary, the default key's text per call")]
+    public User? FloorDefaultKey() => _floor.TryGetValue($"{DefaultKeyPrefix}({_id},\"{_region}\",{_tier})", out var user) ? user : null;
+
     [Benchmark(Description = "[Cached] no arguments")]
     public User Parameterless() => GetDefaultUser();
 
@@ -78,6 +90,10 @@ public partial class HitPathBenchmarks
 
     [Benchmark(Description = "[Cached] int, template key")]
     public User OneArgument() => GetUser(_id);
+
+    /// <summary>With a time to live the hit reads the clock to check expiry: the one cost a hit without TTL does not pay.</summary>
+    [Benchmark(Description = "[Cached] int, template key, TTL")]
+    public User OneArgumentWithTtl() => GetUserWithTtl(_id);
 
     [Benchmark(Description = "[Cached] int, template key, ValueTask")]
     public ValueTask<User> OneArgumentAsync() => GetUserAsync(_id);
@@ -124,6 +140,11 @@ public partial class HitPathBenchmarks
     private partial User GetUser(int id);
 
     private User GetUserCore(int id) => new(id, "ada");
+
+    [Cached(Alias = Alias, Key = "user:ttl:{id}", Ttl = 600)]
+    private partial User GetUserWithTtl(int id);
+
+    private User GetUserWithTtlCore(int id) => new(id, "ada");
 
     [Cached(Alias = Alias, Key = "user:{id}")]
     private partial ValueTask<User> GetUserAsync(int id);

@@ -30,6 +30,31 @@ public abstract partial class BaseCache
     }
 
     /// <summary>
+    /// The switches that can change between two calls and turn the span hit off everywhere: caching disabled, or
+    /// someone listening to what a hit records (its count, its duration, its activity). Only a hit may be answered
+    /// under this check: a miss must go on to the ordinary path, which checks every instrument.
+    /// </summary>
+    internal static bool SpanHitsOpen => !Cache.Disabled && !CacheTelemetry.IsHitObserved;
+
+    /// <summary>
+    /// This cache when its settings allow the span read, else <c>null</c>; with the namespace reads in
+    /// <paramref name="namespace"/> resolve to. Worked out once per resolution of a generated method's cache, so that
+    /// a hit checks only <see cref="SpanHitsOpen"/>.
+    /// </summary>
+    internal BaseCache? SpanReader(string? @namespace, out string? resolvedNamespace)
+    {
+        resolvedNamespace = ResolveNamespace(@namespace);
+        return ReadsBySpan ? this : null;
+    }
+
+    /// <summary>
+    /// The span read for a caller that has checked <see cref="SpanHitsOpen"/> and holds this cache from
+    /// <see cref="SpanReader"/>: <paramref name="resolvedNamespace"/> is already resolved. Never throws.
+    /// </summary>
+    internal SpanRead ReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload)
+        => TryGetEntryBySpan(key, resolvedNamespace, out payload);
+
+    /// <summary>
     /// Whether this cache's settings allow the span read: no plugins, no key builder, values kept as references. They
     /// are init-only, so the answer is worked out once (0: not yet, 1: yes, 2: no).
     /// </summary>
@@ -51,6 +76,7 @@ public abstract partial class BaseCache
     /// <summary>
     /// The backend's span-keyed read of the key <paramref name="key"/> composed with <paramref name="namespace"/> by
     /// <see cref="ComposeKey"/>'s default rule. Backends that cannot look up without a string leave it unsupported.
+    /// It must not throw: a fault answers <see cref="SpanRead.Unsupported"/>, and the ordinary read reports it.
     /// </summary>
     private protected virtual SpanRead TryGetEntryBySpan(ReadOnlySpan<char> key, string? @namespace, out object? payload)
     {

@@ -7,6 +7,10 @@ namespace Cached;
 /// using (CacheScope.SkipRead()) { service.GetUser(42); }   // runs the body, stores the fresh result
 /// </code>
 /// </summary>
+/// <remarks>
+/// Dispose every scope. While any scope is open anywhere in the process, hits of generated methods take the ordinary
+/// read (which checks this flow's scope) instead of the allocation-free one: still correct, but slower.
+/// </remarks>
 public static class CacheScope
 {
     private static readonly AsyncLocal<Flags> s_flags = new();
@@ -22,6 +26,9 @@ public static class CacheScope
         SkipRead = 1,
         SkipWrite = 2,
     }
+
+    /// <summary>True while no scope is open anywhere: the calls of every flow read and write as usual.</summary>
+    internal static bool NoneOpen => Volatile.Read(ref s_open) == 0;
 
     /// <summary>True inside a <see cref="SkipRead"/> or <see cref="Bypass"/> scope.</summary>
     public static bool IsReadSkipped => Volatile.Read(ref s_open) != 0 && (s_flags.Value & Flags.SkipRead) != 0;

@@ -78,7 +78,24 @@ public sealed partial class RedisCache : BaseCache
     [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
     protected override ISerializer CreateDefaultSerializer() => new JsonSerializer();
 
-    private int DatabaseNumber => Database ?? Options().DefaultDatabase ?? 0;
+    // The settings are init-only, so the database is worked out once: from the connection string it takes a parse,
+    // which would otherwise cost every command more than the rest of its client-side work. -1: not yet.
+    private int _databaseNumber = -1;
+
+    private int DatabaseNumber
+    {
+        get
+        {
+            var number = Volatile.Read(ref _databaseNumber);
+            if (number < 0)
+            {
+                number = Database ?? Options().DefaultDatabase ?? 0;
+                Volatile.Write(ref _databaseNumber, number);
+            }
+
+            return number;
+        }
+    }
 
     /// <inheritdoc />
     protected override string ComposeKey(string key, string @namespace)

@@ -56,21 +56,25 @@ public sealed class SuiteDryRunTests
     }
 
     [Test]
-    public void The_multicached_benchmark_on_redis_makes_one_round_trip_when_every_key_hits()
+    public void The_multicached_benchmarks_on_redis_make_one_round_trip_when_every_key_hits()
     {
         BenchmarkEnvironment.RequireRedis();
-        var (summary, log) = DryRun(typeof(MultiCachedRedisBenchmarks));
+        var (hitSummary, hitLog) = DryRun(typeof(MultiCachedRedisBenchmarks));
+        var (missSummary, missLog) = DryRun(typeof(MultiCachedRedisMissBenchmarks));
 
-        Assert.That(summary.Reports.All(static r => r.Success), Is.True, log);
+        Assert.That(hitSummary.Reports.All(static r => r.Success), Is.True, hitLog);
+        Assert.That(missSummary.Reports.All(static r => r.Success), Is.True, missLog);
         Assert.Multiple(() =>
         {
-            Assert.That(Note(nameof(MultiCachedBenchmarks.MultiCached), "All"), Is.EqualTo("1 MGET"));
-            Assert.That(Note(nameof(MultiCachedBenchmarks.SingleCalls), "All"), Is.EqualTo("100 GET"));
-            Assert.That(Note(nameof(MultiCachedBenchmarks.MultiCached), "None"), Is.EqualTo("1 MGET + 1 MSET"));
+            Assert.That(Note(nameof(MultiCachedRedisBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "All"), Is.EqualTo("1 MGET"));
+            Assert.That(Note(nameof(MultiCachedRedisBenchmarks), nameof(MultiCachedBenchmarks.SingleCalls), "All"), Is.EqualTo("100 GET"));
+            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "Half"), Is.EqualTo("1 MGET + 1 MSET"));
+            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.SingleCalls), "Half"), Is.EqualTo("100 GET + 50 SET"));
+            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "None"), Is.EqualTo("1 MGET + 1 MSET"));
         });
 
-        static string? Note(string method, string hits)
-            => RunNotes.Find(RunNotes.Key(RedisCommandsConfig.Kind, nameof(MultiCachedRedisBenchmarks), method, $"Hits={hits}"));
+        static string? Note(string type, string method, string hits)
+            => RunNotes.Find(RunNotes.Key(RedisCommandsConfig.Kind, type, method, $"Hits={hits}"));
     }
 
     /// <summary>Runs every benchmark of <paramref name="type"/> once, in this process; returns the summary and BenchmarkDotNet's log.</summary>

@@ -981,4 +981,45 @@ public sealed class RedisCacheTests
 
         Assert.Throws<ObjectDisposedException>(() => cache.Set("k", 2));
     }
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_get_costs_the_calling_thread_little_more_than_the_raw_client_doing_the_same(bool connectionString)
+    {
+        // Regression: every command built (and, from a connection string, parsed) the client's options again only to
+        // find the database number, several times the raw client's own allocation per command.
+        using var mux = ConnectionMultiplexer.Connect(SharedRedis.Server.ConnectionString);
+        var cache = Track(connectionString
+            ? new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",defaultDatabase=0" }
+            : new RedisCache { Connection = mux });
+        cache.Set("user", "ada");
+        var db = mux.GetDatabase();
+
+        long Allocated(Action command)
+        {
+            var fewest = long.MaxValue;
+            for (var round = 0; round < 5; round++)
+            {
+                for (var i = 0; i < 50; i++)
+                {
+                    command();
+                }
+
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = 0; i < 50; i++)
+                {
+                    command();
+                }
+
+                fewest = Math.Min(fewest, (GC.GetAllocatedBytesForCurrentThread() - before) / 50);
+            }
+
+            return fewest;
+        }
+
+        var raw = Allocated(() => System.Text.Json.JsonSerializer.Deserialize<string>((byte[])db.StringGet("user")!));
+        var ours = Allocated(() => cache.Get<string>("user"));
+
+        TestContext.Out.WriteLine($"bytes per Get: raw {raw}, RedisCache {ours}");
+        Assert.That(ours, Is.LessThanOrEqualTo(raw + 512), $"raw {raw} B");
+    }
 }

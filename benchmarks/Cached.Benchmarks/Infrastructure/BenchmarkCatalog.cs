@@ -13,7 +13,9 @@ public static class BenchmarkCatalog
         typeof(ConcurrentHitBenchmarks),
         typeof(ColdKeyBenchmarks),
         typeof(MultiCachedMemoryBenchmarks),
+        typeof(MultiCachedMemoryMissBenchmarks),
         typeof(MultiCachedRedisBenchmarks),
+        typeof(MultiCachedRedisMissBenchmarks),
         typeof(RedisBenchmarks),
     ];
 

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Cached.Serializers;
 
@@ -106,44 +107,72 @@ public sealed class SimpleMemoryCache : BaseCache
         => ValueTask.FromResult(GetEntry(key));
 
 #if NET9_0_OR_GREATER
-    /// <summary>A hit of a generated method looks its key up from a stack buffer: no key string is made.</summary>
+    /// <summary>
+    /// A hit of a generated method looks its key up from a stack buffer: no key string is made. Kept small, so that
+    /// the JIT can inline it into the caller once it sees this is the backend; the namespaced and timed cases are calls.
+    /// </summary>
     private protected override Runtime.SpanRead TryGetEntryBySpan(ReadOnlySpan<char> key, string? @namespace, out object? payload)
     {
+        if (@namespace is not null)
+        {
+            return TryGetEntryBySpanIn(key, @namespace, out payload);
+        }
+
+        if (_bySpan.TryGetValue(key, out var entry))
+        {
+            return Read(entry, out payload);
+        }
+
         payload = null;
-        Entry? entry;
-        if (@namespace is null)
-        {
-            if (!_bySpan.TryGetValue(key, out entry))
-            {
-                return Runtime.SpanRead.Miss;
-            }
-        }
-        else
-        {
-            Span<char> composed = stackalloc char[256];
-            if (!TryComposeKey(key, @namespace, composed, out var length))
-            {
-                return Runtime.SpanRead.Unsupported;
-            }
+        return Runtime.SpanRead.Miss;
+    }
 
-            if (!_bySpan.TryGetValue(composed[..length], out entry))
-            {
-                return Runtime.SpanRead.Miss;
-            }
+    private Runtime.SpanRead TryGetEntryBySpanIn(ReadOnlySpan<char> key, string @namespace, out object? payload)
+    {
+        payload = null;
+        Span<char> composed = stackalloc char[256];
+        if (!TryComposeKey(key, @namespace, composed, out var length))
+        {
+            return Runtime.SpanRead.Unsupported;
         }
 
+        return _bySpan.TryGetValue(composed[..length], out var entry) ? Read(entry, out payload) : Runtime.SpanRead.Miss;
+    }
+
+    /// <summary>The entry's value, unless it has expired; an entry without TTL or use tracking needs no clock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Runtime.SpanRead Read(Entry entry, out object? payload)
+    {
         if (entry.ExpiresAt != 0 || TracksUse)
         {
-            var now = TimeProvider.GetTimestamp();
-            if (entry.IsExpiredAt(now))
-            {
-                // Left for the ordinary read or the sweep to remove: removing needs the key as a string.
-                return Runtime.SpanRead.Miss;
-            }
-
-            entry.LastUsed = now;
+            return ReadTimed(entry, out payload);
         }
 
+        payload = entry.Value;
+        return Runtime.SpanRead.Hit;
+    }
+
+    private Runtime.SpanRead ReadTimed(Entry entry, out object? payload)
+    {
+        payload = null;
+        long now;
+        try
+        {
+            now = TimeProvider.GetTimestamp();
+        }
+        catch (Exception)
+        {
+            // A broken clock is a fault the ordinary read reports; this read must not throw.
+            return Runtime.SpanRead.Unsupported;
+        }
+
+        if (entry.IsExpiredAt(now))
+        {
+            // Left for the ordinary read or the sweep to remove: removing needs the key as a string.
+            return Runtime.SpanRead.Miss;
+        }
+
+        entry.LastUsed = now;
         payload = entry.Value;
         return Runtime.SpanRead.Hit;
     }

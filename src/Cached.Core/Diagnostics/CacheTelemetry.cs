@@ -29,6 +29,12 @@ internal static class CacheTelemetry
     public static bool IsObserved
         => s_duration.Enabled || s_hits.Enabled || s_misses.Enabled || s_sets.Enabled || s_errors.Enabled || s_source.HasListeners();
 
+    /// <summary>
+    /// True when some listener wants what a read that hits records: the hit count, the duration or an activity. A
+    /// hit that nobody observes this way may skip the command's bookkeeping.
+    /// </summary>
+    public static bool IsHitObserved => s_hits.Enabled || s_duration.Enabled || s_source.HasListeners();
+
     /// <summary>Starts the command's activity when someone listens; <c>null</c> otherwise.</summary>
     public static Activity? StartActivity(BaseCache cache, CacheCommand command, string? key)
     {

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
 
@@ -45,7 +47,7 @@ public sealed class CachedMethod<TResult>
     public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return Invoke(key.AsSpan(), key, state, body, skipWhen);
+        return TryHit(key, out var hit) ? hit : Invoke(key.AsSpan(), key, state, body, skipWhen);
     }
 
     /// <summary>
@@ -53,7 +55,7 @@ public sealed class CachedMethod<TResult>
     /// string; the string is made only when the ordinary path needs it.
     /// </summary>
     public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
-        => Invoke(key, null, state, body, skipWhen);
+        => TryHit(key, out var hit) ? hit : Invoke(key, null, state, body, skipWhen);
 
     private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
     {
@@ -126,7 +128,9 @@ public sealed class CachedMethod<TResult>
     public ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return InvokeAsync(key.AsSpan(), key, state, body, skipWhen, cancellationToken);
+        return !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
+            ? new ValueTask<TResult>(hit)
+            : InvokeAsync(key.AsSpan(), key, state, body, skipWhen, cancellationToken);
     }
 
     /// <summary>
@@ -134,7 +138,43 @@ public sealed class CachedMethod<TResult>
     /// synchronously and allocates nothing, not even the key string.
     /// </summary>
     public ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
-        => InvokeAsync(key, null, state, body, skipWhen, cancellationToken);
+        => !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
+            ? new ValueTask<TResult>(hit)
+            : InvokeAsync(key, null, state, body, skipWhen, cancellationToken);
+
+    /// <summary>
+    /// The hit path, small enough to inline into the entry points: the cache as last resolved, if it is still current
+    /// and reads by span, read without a key string. Whatever it does not answer for sure (a miss, a stale resolution,
+    /// an open <see cref="CacheScope"/>, a listener, caching disabled, a payload of another type) goes the ordinary
+    /// way, which checks everything again and reads or reports it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryHit(ReadOnlySpan<char> key, [MaybeNullWhen(false)] out TResult value)
+    {
+        var resolution = _cache.Last;
+        if (resolution is { SpanReader: { } reader }
+            && resolution.Version == Caches.Version
+            && CacheScope.NoneOpen
+            && BaseCache.SpanHitsOpen
+            && !key.IsEmpty
+            && reader.ReadBySpan(key, resolution.SpanNamespace, out var payload) == SpanRead.Hit)
+        {
+            if (payload is TResult typed)
+            {
+                value = typed;
+                return true;
+            }
+
+            if (payload is null && default(TResult) is null)
+            {
+                value = default!;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
 
     private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {

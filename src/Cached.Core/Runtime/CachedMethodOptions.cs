@@ -67,7 +67,10 @@ internal static class DefaultCache
 /// </summary>
 internal struct ResolvedCache
 {
-    private Resolution? _resolution;
+    private CacheResolution? _resolution;
+
+    /// <summary>The last resolution, possibly stale (compare its <see cref="CacheResolution.Version"/>), or <c>null</c>.</summary>
+    public CacheResolution? Last => Volatile.Read(ref _resolution);
 
     public ICache Get(CachedMethodOptions options)
     {
@@ -75,12 +78,36 @@ internal struct ResolvedCache
         var resolution = Volatile.Read(ref _resolution);
         if (resolution is null || resolution.Version != version)
         {
-            resolution = new Resolution(options.ResolveCache(), version);
+            resolution = new CacheResolution(options.ResolveCache(), version, options.Namespace);
             Volatile.Write(ref _resolution, resolution);
         }
 
         return resolution.Cache;
     }
+}
 
-    private sealed record Resolution(ICache Cache, int Version);
+/// <summary>
+/// One resolution of a method's cache: the cache, the <see cref="Caches.Version"/> it is valid for and, when the cache
+/// can read by span, what a hit needs to do so without asking the cache again.
+/// </summary>
+internal sealed class CacheResolution
+{
+    public CacheResolution(ICache cache, int version, string? @namespace)
+    {
+        Cache = cache;
+        Version = version;
+        string? resolved = null;
+        SpanReader = (cache as BaseCache)?.SpanReader(@namespace, out resolved);
+        SpanNamespace = resolved;
+    }
+
+    public ICache Cache { get; }
+
+    public int Version { get; }
+
+    /// <summary>The cache, when its settings allow reads by span key; <c>null</c> otherwise.</summary>
+    public BaseCache? SpanReader { get; }
+
+    /// <summary>The namespace span reads use: the method's, else the cache's own.</summary>
+    public string? SpanNamespace { get; }
 }

@@ -289,4 +289,136 @@ public sealed class SpanHitPathTests
             Assert.That(allocated, Is.Zero);
         });
     }
+    // The calls below come after a first hit: by then the method has resolved its cache and takes the short hit path,
+    // which must give way to everything the first call checked.
+
+    private static CachedMethod<string> WarmMethod(SimpleMemoryCache cache)
+    {
+        cache.Set("Test.Get(42)", "stored");
+        var method = Method(cache);
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"), "the warming hit");
+        return method;
+    }
+
+    [Test]
+    public void After_a_hit_caching_switched_off_is_a_miss()
+    {
+        var method = WarmMethod(new SimpleMemoryCache());
+        Cache.Disabled = true;
+        try
+        {
+            Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
+        }
+        finally
+        {
+            Cache.Disabled = false;
+        }
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task After_a_hit_a_skipped_read_runs_the_body(bool async)
+    {
+        var cache = new SimpleMemoryCache();
+        var method = WarmMethod(cache);
+
+        string value;
+        using (CacheScope.SkipRead())
+        {
+            value = async
+                ? await method.InvokeAsync("Test.Get(42)", 0, static (_, _) => ValueTask.FromResult("body"), null, CancellationToken.None)
+                : method.Invoke("Test.Get(42)", 0, static _ => "body", null);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(value, Is.EqualTo("body"));
+            Assert.That(cache.Get<string>("Test.Get(42)"), Is.EqualTo("body"));
+        });
+    }
+
+    [Test]
+    public void After_a_hit_a_new_instance_for_the_alias_is_read()
+    {
+        var method = WarmMethod(new SimpleMemoryCache());
+        var replacement = new SimpleMemoryCache();
+        replacement.Set("Test.Get(42)", "replacement");
+        Caches.AddInstance(Alias, replacement);
+
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("replacement"));
+    }
+
+    [Test]
+    public void After_a_hit_a_metrics_listener_that_starts_counts_the_next_hit()
+    {
+        var method = WarmMethod(new SimpleMemoryCache());
+        var hits = 0L;
+        using var listener = Listen("cached.hits", value => Interlocked.Add(ref hits, value));
+
+        method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null);
+
+        Assert.That(Interlocked.Read(ref hits), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_listener_to_misses_only_still_counts_every_miss_and_leaves_hits_allocation_free()
+    {
+        // A scope another test left open would rightly send every call the ordinary way.
+        Assert.That(CacheScope.NoneOpen, Is.True, "a CacheScope from another test is still open");
+        var misses = 0L;
+        using var listener = Listen("cached.misses", value => Interlocked.Add(ref misses, value));
+        var cache = new SimpleMemoryCache();
+        var method = Method(cache);
+
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "stored", null), Is.EqualTo("stored"), "the miss that stores");
+        var afterFirstMiss = Interlocked.Read(ref misses);
+        var allocated = AllocatedByHits(method, async: false);
+        method.Invoke(Key(stackalloc char[64], 43), 0, static _ => "other", null);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterFirstMiss, Is.EqualTo(1), "the first call's miss");
+            Assert.That(allocated, Is.Zero, "hits nobody counts need no key string");
+            Assert.That(Interlocked.Read(ref misses), Is.EqualTo(2), "the hits added no miss; the new key's miss is counted");
+        });
+    }
+
+    [Test]
+    public void A_clock_that_fails_on_a_hit_is_a_survived_fault_and_the_body_answers()
+    {
+        var clock = new FailingClock();
+        var cache = new SimpleMemoryCache { TimeProvider = clock };
+        cache.Set("Test.Get(42)", "stored", ttl: TimeSpan.FromMinutes(1));
+        var method = Method(cache);
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("stored"), "the warming hit");
+
+        clock.Fails = true;
+
+        Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
+    }
+
+    private static MeterListener Listen(string instrumentName, Action<long> record)
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == CachedDiagnostics.MeterName && instrument.Name == instrumentName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => record(value));
+        listener.Start();
+        return listener;
+    }
+
+    /// <summary>The system clock until told to fail.</summary>
+    private sealed class FailingClock : TimeProvider
+    {
+        public bool Fails { get; set; }
+
+        public override long GetTimestamp() => Fails ? throw new InvalidOperationException("the clock is broken") : base.GetTimestamp();
+    }
 }

@@ -49,6 +49,11 @@ public sealed class MultiCachedMethod<TKey, TValue>
         var missing = wanted;
         if (wanted.Count > 0 && !CacheScope.IsReadSkipped)
         {
+            if (TryHitAll(wanted, cacheKeys, result))
+            {
+                return result;
+            }
+
             IReadOnlyList<CacheResult<TValue>>? hits = null;
             try
             {
@@ -96,6 +101,11 @@ public sealed class MultiCachedMethod<TKey, TValue>
         var missing = wanted;
         if (wanted.Count > 0 && !CacheScope.IsReadSkipped)
         {
+            if (!cancellationToken.IsCancellationRequested && TryHitAll(wanted, cacheKeys, result))
+            {
+                return result;
+            }
+
             IReadOnlyList<CacheResult<TValue>>? hits = null;
             try
             {
@@ -130,15 +140,60 @@ public sealed class MultiCachedMethod<TKey, TValue>
         return result;
     }
 
-    private static List<TKey> Distinct(IEnumerable<TKey>? keys)
+    /// <summary>
+    /// The batch's hit path on an in-process cache that reads by span (the same conditions as a single hit's): every
+    /// key looked up without the command's arrays and namespaced key strings. True only when every key hit, with
+    /// <paramref name="result"/> filled; otherwise <paramref name="result"/> is left empty and the ordinary
+    /// <c>MultiTryGet</c> runs, which reads, counts and reports everything as usual.
+    /// </summary>
+    private bool TryHitAll(List<TKey> wanted, string[] cacheKeys, Dictionary<TKey, TValue> result)
     {
-        var list = new List<TKey>();
-        if (keys is null)
+        var resolution = _cache.Last;
+        if (resolution is not { SpanReader: { } reader }
+            || resolution.Version != Caches.Version
+            || !CacheScope.NoneOpen
+            || !BaseCache.SpanHitsOpen)
         {
-            return list;
+            return false;
         }
 
-        var seen = new HashSet<TKey>();
+        for (var i = 0; i < cacheKeys.Length; i++)
+        {
+            var key = cacheKeys[i];
+            if (string.IsNullOrEmpty(key) || reader.ReadBySpan(key, resolution.SpanNamespace, out var payload) != SpanRead.Hit)
+            {
+                result.Clear();
+                return false;
+            }
+
+            switch (payload)
+            {
+                case TValue typed:
+                    result[wanted[i]] = typed;
+                    break;
+                case null when default(TValue) is null:
+                    result[wanted[i]] = default!;
+                    break;
+                default:
+                    result.Clear();
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static List<TKey> Distinct(IEnumerable<TKey>? keys)
+    {
+        if (keys is null)
+        {
+            return [];
+        }
+
+        // Sized from the caller's collection when it has a count, so that neither grows while filling.
+        var count = keys.TryGetNonEnumeratedCount(out var known) ? known : 0;
+        var list = new List<TKey>(count);
+        var seen = new HashSet<TKey>(count);
         foreach (var key in keys)
         {
             if (seen.Add(key))

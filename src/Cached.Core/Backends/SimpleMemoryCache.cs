@@ -603,7 +603,15 @@ public sealed class SimpleMemoryCache : BaseCache
             }
 
             var candidates = _entries.ToArray();
-            Array.Sort(candidates, static (a, b) => a.Value.LastUsed.CompareTo(b.Value.LastUsed));
+            // Sorted by a snapshot of each entry's last use: hits keep writing LastUsed meanwhile, and a comparer
+            // whose answers change during the sort makes Array.Sort throw.
+            var lastUsed = new long[candidates.Length];
+            for (var i = 0; i < candidates.Length; i++)
+            {
+                lastUsed[i] = candidates[i].Value.LastUsed;
+            }
+
+            Array.Sort(lastUsed, candidates);
             for (var i = 0; i < candidates.Length && excess > 0; i++)
             {
                 if (_entries.TryRemove(candidates[i]))

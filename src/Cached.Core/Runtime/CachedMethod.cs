@@ -47,6 +47,7 @@ public sealed class CachedMethod<TResult>
     public TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen = null)
     {
         ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(body);
         return TryHit(key, out var hit) ? hit : Invoke(key.AsSpan(), key, state, body, skipWhen);
     }
 
@@ -55,7 +56,10 @@ public sealed class CachedMethod<TResult>
     /// string; the string is made only when the ordinary path needs it.
     /// </summary>
     public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
-        => TryHit(key, out var hit) ? hit : Invoke(key, null, state, body, skipWhen);
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return TryHit(key, out var hit) ? hit : Invoke(key, null, state, body, skipWhen);
+    }
 
     private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
     {
@@ -128,6 +132,7 @@ public sealed class CachedMethod<TResult>
     public ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(body);
         return !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
             ? new ValueTask<TResult>(hit)
             : InvokeAsync(key.AsSpan(), key, state, body, skipWhen, cancellationToken);
@@ -138,9 +143,12 @@ public sealed class CachedMethod<TResult>
     /// synchronously and allocates nothing, not even the key string.
     /// </summary>
     public ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
-        => !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
             ? new ValueTask<TResult>(hit)
             : InvokeAsync(key, null, state, body, skipWhen, cancellationToken);
+    }
 
     /// <summary>
     /// The hit path, small enough to inline into the entry points: the cache as last resolved, if it is still current

@@ -97,7 +97,18 @@ internal sealed class CacheResolution
         Cache = cache;
         Version = version;
         string? resolved = null;
-        SpanReader = (cache as BaseCache)?.SpanReader(@namespace, out resolved);
+        try
+        {
+            SpanReader = (cache as BaseCache)?.SpanReader(@namespace, out resolved);
+        }
+        catch (Exception)
+        {
+            // The check reads the cache's settings (its default serializer may be created here). A cache whose
+            // settings fault is read the ordinary way, which reports the fault and survives it.
+            SpanReader = null;
+            resolved = null;
+        }
+
         SpanNamespace = resolved;
     }
 

@@ -318,4 +318,48 @@ public sealed class SimpleMemoryCacheTests
 
         Assert.That(bad, Is.EqualTo(0));
     }
+    [Test]
+    public void Eviction_while_hits_keep_touching_entries_never_fails_a_write()
+    {
+        // Regression: eviction sorted the entries by their LastUsed while concurrent hits kept changing it; a sort
+        // whose comparer changes its answers may throw ("inconsistent comparer") out of the Set that evicts.
+        using var cache = new SimpleMemoryCache { MaxEntries = 2_000 };
+        for (var i = 0; i < 2_000; i++)
+        {
+            cache.Set($"k{i}", i);
+        }
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var readers = Enumerable.Range(0, 2).Select(r => Task.Run(() =>
+        {
+            var random = new Random(r);
+            while (!stop.IsCancellationRequested)
+            {
+                cache.Get<int>($"k{random.Next(4_000)}");
+            }
+        })).ToArray();
+
+        var writes = 0;
+        Exception? failure = null;
+        try
+        {
+            for (var next = 2_000; !stop.IsCancellationRequested; next++)
+            {
+                cache.Set($"k{next % 4_000}", next);
+                writes++;
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        stop.Cancel();
+        Task.WaitAll(readers);
+        Assert.Multiple(() =>
+        {
+            Assert.That(failure, Is.Null, () => $"after {writes} writes: {failure}");
+            Assert.That(cache.Count, Is.LessThanOrEqualTo(2_000 + 2));
+        });
+    }
 }

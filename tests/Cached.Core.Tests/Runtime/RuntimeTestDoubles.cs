@@ -132,7 +132,10 @@ internal sealed class TestBackend : BaseCache
 
     protected override bool StoresReferences => true;
 
-    protected override ISerializer CreateDefaultSerializer() => NullSerializer.Instance;
+    /// <summary>Making the default serializer throws <see cref="Fault"/> (a backend that insists on being given one).</summary>
+    public bool SerializerFails { get; init; }
+
+    protected override ISerializer CreateDefaultSerializer() => SerializerFails ? throw Fault : NullSerializer.Instance;
 
     private ValueTask<T> Async<T>(bool fail, Func<T> operation)
     {

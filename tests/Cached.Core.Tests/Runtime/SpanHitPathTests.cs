@@ -397,6 +397,38 @@ public sealed class SpanHitPathTests
         Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task A_cache_whose_settings_fault_is_survived_on_every_call(bool async)
+    {
+        // Regression: working out whether the cache reads by span reads its default serializer; that fault escaped
+        // every call of the method instead of being logged and answered by the body.
+        using var backend = new TestBackend { SerializerFails = true };
+        var method = Method(backend);
+
+        for (var call = 0; call < 2; call++)
+        {
+            var value = async
+                ? await method.InvokeAsync("k", 0, static (_, _) => ValueTask.FromResult("body"), null, CancellationToken.None)
+                : method.Invoke("k", 0, static _ => "body", null);
+            Assert.That(value, Is.EqualTo("body"), $"call {call + 1}");
+        }
+    }
+
+    [Test]
+    public void A_null_body_is_refused_even_when_the_key_would_hit()
+    {
+        var method = WarmMethod(new SimpleMemoryCache());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => method.Invoke(Key(stackalloc char[64], 42), 0, null!, null), Throws.ArgumentNullException);
+            Assert.That(() => method.Invoke("Test.Get(42)", 0, null!, null), Throws.ArgumentNullException);
+            Assert.That(() => method.InvokeAsync(Key(stackalloc char[64], 42), 0, null!, null, CancellationToken.None), Throws.ArgumentNullException);
+            Assert.That(() => method.InvokeAsync("Test.Get(42)", 0, null!, null, CancellationToken.None), Throws.ArgumentNullException);
+        });
+    }
+
     private static MeterListener Listen(string instrumentName, Action<long> record)
     {
         var listener = new MeterListener

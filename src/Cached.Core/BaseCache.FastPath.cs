@@ -14,22 +14,6 @@ public abstract partial class BaseCache
     private int _readsBySpan;
 
     /// <summary>
-    /// Reads <paramref name="key"/> (the caller's key, before the namespace) without allocating. A hit returns the
-    /// stored reference, which the caller type-tests: done there, in a generic class, the test is cheaper than in a
-    /// generic method over a reference type.
-    /// </summary>
-    internal SpanRead TryGetBySpan(ReadOnlySpan<char> key, string? @namespace, out object? payload)
-    {
-        payload = null;
-        if (key.IsEmpty || !ReadsBySpan || Cache.Disabled || CacheTelemetry.IsObserved)
-        {
-            return SpanRead.Unsupported;
-        }
-
-        return TryGetEntryBySpan(key, ResolveNamespace(@namespace), out payload);
-    }
-
-    /// <summary>
     /// The switches that can change between two calls and turn the span hit off everywhere: caching disabled, or
     /// someone listening to what a hit records (its count, its duration, its activity). Only a hit may be answered
     /// under this check: a miss must go on to the ordinary path, which checks every instrument.

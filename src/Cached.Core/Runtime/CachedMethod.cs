@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
@@ -48,7 +47,9 @@ public sealed class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(body);
-        return TryHit(key, out var hit) ? hit : Invoke(key.AsSpan(), key, state, body, skipWhen);
+        var completions = Volatile.Read(ref _completions);
+        var read = ReadBySpan(key, out var hit);
+        return read == SpanRead.Hit ? hit : Invoke(key.AsSpan(), key, state, body, skipWhen, read, completions);
     }
 
     /// <summary>
@@ -58,23 +59,21 @@ public sealed class CachedMethod<TResult>
     public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
     {
         ArgumentNullException.ThrowIfNull(body);
-        return TryHit(key, out var hit) ? hit : Invoke(key, null, state, body, skipWhen);
+        var completions = Volatile.Read(ref _completions);
+        var read = ReadBySpan(key, out var hit);
+        return read == SpanRead.Hit ? hit : Invoke(key, null, state, body, skipWhen, read, completions);
     }
 
-    private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
+    /// <summary>
+    /// The ordinary path, after the span read of the entry point: <paramref name="read"/> is its answer (a clean miss
+    /// needs no second read) and <paramref name="completions"/> the count noted before it.
+    /// </summary>
+    private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions)
     {
-        ArgumentNullException.ThrowIfNull(body);
         var cache = Cache;
         long? seen = null;
         if (!CacheScope.IsReadSkipped)
         {
-            var completions = Volatile.Read(ref _completions);
-            var read = TryReadBySpan(cache, keySpan, out var hit);
-            if (read == SpanRead.Hit)
-            {
-                return hit!;
-            }
-
             key ??= keySpan.ToString();
             if (read == SpanRead.Miss)
             {
@@ -133,9 +132,9 @@ public sealed class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(body);
-        return !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
-            ? new ValueTask<TResult>(hit)
-            : InvokeAsync(key.AsSpan(), key, state, body, skipWhen, cancellationToken);
+        var completions = Volatile.Read(ref _completions);
+        var read = ReadBySpanUnlessCancelled(key, out var hit, cancellationToken);
+        return read == SpanRead.Hit ? new ValueTask<TResult>(hit) : InvokeAsync(key.AsSpan(), key, state, body, skipWhen, read, completions, cancellationToken);
     }
 
     /// <summary>
@@ -145,74 +144,80 @@ public sealed class CachedMethod<TResult>
     public ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
-        return !cancellationToken.IsCancellationRequested && TryHit(key, out var hit)
-            ? new ValueTask<TResult>(hit)
-            : InvokeAsync(key, null, state, body, skipWhen, cancellationToken);
+        var completions = Volatile.Read(ref _completions);
+        var read = ReadBySpanUnlessCancelled(key, out var hit, cancellationToken);
+        return read == SpanRead.Hit ? new ValueTask<TResult>(hit) : InvokeAsync(key, null, state, body, skipWhen, read, completions, cancellationToken);
     }
 
     /// <summary>
-    /// The hit path, small enough to inline into the entry points: the cache as last resolved, if it is still current
-    /// and reads by span, read without a key string. Whatever it does not answer for sure (a miss, a stale resolution,
-    /// an open <see cref="CacheScope"/>, a listener, caching disabled, a payload of another type) goes the ordinary
-    /// way, which checks everything again and reads or reports it.
+    /// The read every call starts with, small enough to inline into the entry points: the cache as last resolved, if
+    /// it is still current and reads by span, read without a key string. <see cref="SpanRead.Hit"/> when the entry is
+    /// there with this result type; <see cref="SpanRead.Miss"/> for a miss that nobody needs counted, so the ordinary
+    /// read can be skipped; otherwise (no current resolution, an open <see cref="CacheScope"/>, a listener, caching
+    /// disabled, a payload of another type) <see cref="SpanRead.Unsupported"/>, and the ordinary read checks and
+    /// reports everything.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryHit(ReadOnlySpan<char> key, [MaybeNullWhen(false)] out TResult value)
+    private SpanRead ReadBySpan(ReadOnlySpan<char> key, out TResult value)
     {
         var resolution = _cache.Last;
         if (resolution is { SpanReader: { } reader }
             && resolution.Version == Caches.Version
             && CacheScope.NoneOpen
             && BaseCache.SpanHitsOpen
-            && !key.IsEmpty
-            && reader.ReadBySpan(key, resolution.SpanNamespace, out var payload) == SpanRead.Hit)
+            && !key.IsEmpty)
         {
-            if (payload is TResult typed)
+            var read = reader.ReadBySpan(key, resolution.SpanNamespace, out var payload);
+            if (read == SpanRead.Hit && SpanPayload<TResult>.TryTake(payload, out var typed))
             {
                 value = typed;
-                return true;
+                return SpanRead.Hit;
             }
 
-            if (payload is null && default(TResult) is null)
+            // A hit needs only the hit instruments unobserved; a miss is counted by the ordinary read when observed.
+            if (read == SpanRead.Miss && !Diagnostics.CacheTelemetry.IsObserved)
             {
                 value = default!;
-                return true;
+                return SpanRead.Miss;
             }
         }
 
-        value = default;
-        return false;
+        value = default!;
+        return SpanRead.Unsupported;
     }
 
-    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    /// <summary>The span read, unless the call is already cancelled: the ordinary read then throws as it should.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private SpanRead ReadBySpanUnlessCancelled(ReadOnlySpan<char> key, out TResult value, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(body);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            value = default!;
+            return SpanRead.Unsupported;
+        }
+
+        return ReadBySpan(key, out value);
+    }
+
+    /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long)"/>
+    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, CancellationToken cancellationToken)
+    {
         var cache = Cache;
         if (CacheScope.IsReadSkipped)
         {
             return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, cancellationToken);
         }
 
-        var completions = Volatile.Read(ref _completions);
-        if (!cancellationToken.IsCancellationRequested)
+        if (read == SpanRead.Miss)
         {
-            var fast = TryReadBySpan(cache, keySpan, out var hit);
-            if (fast == SpanRead.Hit)
-            {
-                return new ValueTask<TResult>(hit!);
-            }
-
-            if (fast == SpanRead.Miss)
-            {
-                return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, cancellationToken);
-            }
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, cancellationToken);
         }
 
         key ??= keySpan.ToString();
-        ValueTask<CacheResult<TResult>> read;
+        ValueTask<CacheResult<TResult>> ordinary;
         try
         {
-            read = cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken);
+            ordinary = cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken);
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
@@ -220,12 +225,12 @@ public sealed class CachedMethod<TResult>
             return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
         }
 
-        if (!read.IsCompletedSuccessfully)
+        if (!ordinary.IsCompletedSuccessfully)
         {
-            return ReadThenMissAsync(read, completions, cache, key, state, body, skipWhen, cancellationToken);
+            return ReadThenMissAsync(ordinary, completions, cache, key, state, body, skipWhen, cancellationToken);
         }
 
-        var result = read.Result;
+        var result = ordinary.Result;
         return result.Found
             ? new ValueTask<TResult>(result.Value!)
             : MissAsync(cache, key, state, body, skipWhen, completions, cancellationToken);
@@ -533,47 +538,6 @@ public sealed class CachedMethod<TResult>
         {
             Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
             return CacheResult<TResult>.Miss;
-        }
-    }
-
-    /// <summary>
-    /// The allocation-free read of a hit. Anything unusual (a fault included) answers
-    /// <see cref="SpanRead.Unsupported"/>, so the ordinary read runs and reports it the ordinary way.
-    /// </summary>
-    private SpanRead TryReadBySpan(ICache cache, ReadOnlySpan<char> key, out TResult? value)
-    {
-        value = default;
-        if (cache is not BaseCache backend)
-        {
-            return SpanRead.Unsupported;
-        }
-
-        SpanRead read;
-        object? payload;
-        try
-        {
-            read = backend.TryGetBySpan(key, _options.Namespace, out payload);
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            return SpanRead.Unsupported;
-        }
-
-        if (read != SpanRead.Hit)
-        {
-            return read;
-        }
-
-        switch (payload)
-        {
-            case TResult typed:
-                value = typed;
-                return SpanRead.Hit;
-            case null when default(TResult) is null:
-                return SpanRead.Hit;
-            default:
-                // Bytes from a per-call serializer, or another type: the ordinary read reads or reports it.
-                return SpanRead.Unsupported;
         }
     }
 

@@ -166,18 +166,13 @@ public sealed class MultiCachedMethod<TKey, TValue>
                 return false;
             }
 
-            switch (payload)
+            if (!SpanPayload<TValue>.TryTake(payload, out var value))
             {
-                case TValue typed:
-                    result[wanted[i]] = typed;
-                    break;
-                case null when default(TValue) is null:
-                    result[wanted[i]] = default!;
-                    break;
-                default:
-                    result.Clear();
-                    return false;
+                result.Clear();
+                return false;
             }
+
+            result[wanted[i]] = value;
         }
 
         return true;

@@ -12,3 +12,30 @@ internal enum SpanRead : byte
     /// <summary>The key is there; the value is returned.</summary>
     Hit,
 }
+
+/// <summary>The type test of a payload a span read returned, shared by the single and the batch hit paths.</summary>
+/// <typeparam name="T">The method's result or value type.</typeparam>
+internal static class SpanPayload<T>
+{
+    /// <summary>
+    /// True when <paramref name="payload"/> is a <typeparamref name="T"/>, or a stored null where
+    /// <typeparamref name="T"/> allows one; anything else (bytes from a per-call serializer, another type) is for the
+    /// ordinary read to read or report.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool TryTake(object? payload, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T value)
+    {
+        switch (payload)
+        {
+            case T typed:
+                value = typed;
+                return true;
+            case null when default(T) is null:
+                value = default!;
+                return true;
+            default:
+                value = default;
+                return false;
+        }
+    }
+}

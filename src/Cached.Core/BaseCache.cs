@@ -1,5 +1,4 @@
-using System.Buffers;
-using Cached.Diagnostics;
+using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Runtime;
 using Cached.Serializers;
@@ -25,6 +24,7 @@ public abstract partial class BaseCache : ICache
     private string? _alias;
     private string? _backendName;
     private int _disposeState;
+    private int _readsBySpan; // 0: not worked out yet, 1: span reads allowed, 2: not
 
     /// <inheritdoc />
     public string? Namespace { get; init; }
@@ -117,22 +117,10 @@ public abstract partial class BaseCache : ICache
     /// <c>namespace:key</c>, with <c>\</c> and <c>:</c> escaped inside the namespace so that no two
     /// (namespace, key) pairs give the same backend key. The Redis backend overrides it with aiocache's plain <c>ns:key</c>.
     /// </summary>
-    protected virtual string ComposeKey(string key, string @namespace)
-    {
-        if (@namespace.AsSpan().IndexOfAny(':', '\\') < 0)
-        {
-            return string.Concat(@namespace, ":", key);
-        }
-
-        return string.Concat(@namespace.Replace("\\", "\\\\", StringComparison.Ordinal).Replace(":", "\\:", StringComparison.Ordinal), ":", key);
-    }
+    protected virtual string ComposeKey(string key, string @namespace) => NamespacedKey.Compose(key, @namespace);
 
     /// <summary>The namespace a command runs in: the argument when given, else the cache's; <c>null</c> when that is empty.</summary>
-    protected string? ResolveNamespace(string? @namespace)
-    {
-        var resolved = @namespace ?? Namespace;
-        return string.IsNullOrEmpty(resolved) ? null : resolved;
-    }
+    protected string? ResolveNamespace(string? @namespace) => NamespacedKey.Resolve(@namespace, Namespace);
 
     private string BuildKeyIn(string key, string? resolvedNamespace)
     {
@@ -150,167 +138,35 @@ public abstract partial class BaseCache : ICache
         return resolvedNamespace is null ? key : ComposeKey(key, resolvedNamespace);
     }
 
-    /// <summary>Names a cache after the alias it was created for or registered under, unless it has a name already.</summary>
-    internal void AssignAlias(string alias) => Interlocked.CompareExchange(ref _alias, alias, null);
-
     private TimeSpan? ResolveTtl(TimeSpan? ttl) => ttl is null ? _ttl : TtlRules.Normalize(ttl, nameof(ttl));
 
-    private bool KeepsReferences(ISerializer serializer) => StoresReferences && serializer.StoresReferences;
+    /// <summary>
+    /// Whether this cache's settings let a span read (<see cref="Capabilities.ISpanReadableCache"/>) answer exactly as
+    /// <see cref="ICache.TryGet{T}"/> would: no plugins, no <see cref="KeyBuilder"/>, values kept as references. The
+    /// settings are init-only, so the answer is worked out once. Also gives the namespace reads in
+    /// <paramref name="namespace"/> resolve to, by the same rule as every command.
+    /// </summary>
+    protected bool AllowsSpanReads(string? @namespace, out string? resolvedNamespace)
+    {
+        resolvedNamespace = ResolveNamespace(@namespace);
+        var known = _readsBySpan;
+        if (known == 0)
+        {
+            known = _plugins.Length == 0 && KeyBuilder is null && KeepsReferences(Serializer) ? 1 : 2;
+            _readsBySpan = known;
+        }
 
-    /// <summary>Turns a value into what the backend stores: the value itself, or its serialized bytes.</summary>
+        return known == 1;
+    }
+
+    /// <summary>True when values are stored as references: the backend can hold them and <paramref name="serializer"/> asks for it.</summary>
+    private bool KeepsReferences(ISerializer serializer) => PayloadCodec.KeepsReferences(StoresReferences, serializer);
+
     private object? ToPayload<T>(string key, T value, ISerializer serializer)
-    {
-        if (KeepsReferences(serializer))
-        {
-            return value;
-        }
+        => PayloadCodec.ToPayload(key, value, serializer, KeepsReferences(serializer));
 
-        var buffer = PayloadBuffer.Rent();
-        try
-        {
-            serializer.Serialize(buffer, value);
-            return buffer.WrittenSpan.ToArray();
-        }
-        catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
-        {
-            throw new CacheSerializationException(key, value?.GetType() ?? typeof(T), $"the value cannot be serialized by {serializer.GetType().Name}: {ex.Message}", ex);
-        }
-        finally
-        {
-            PayloadBuffer.Return(buffer);
-        }
-    }
-
-    /// <summary>Turns what the backend returned into a <typeparamref name="T"/>, or throws naming the key and the type.</summary>
     private T? FromPayload<T>(string key, object? payload, ISerializer serializer)
-    {
-        if (KeepsReferences(serializer))
-        {
-            switch (payload)
-            {
-                case T typed:
-                    return typed;
-                case null:
-                    return default;
-                case byte[]:
-                    // Written by a per-call serializer: read the bytes through this one (NullSerializer reads text).
-                    break;
-                default:
-                    throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()}.");
-            }
-        }
-
-        ReadOnlySequence<byte> bytes = payload switch
-        {
-            byte[] array => new ReadOnlySequence<byte>(array),
-            ReadOnlyMemory<byte> memory => new ReadOnlySequence<byte>(memory),
-            null => throw new CacheSerializationException(key, typeof(T), "the key holds no payload."),
-            _ => throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()} written without serialization, which {serializer.GetType().Name} cannot read."),
-        };
-
-        try
-        {
-            return serializer.Deserialize<T>(bytes);
-        }
-        catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
-        {
-            throw new CacheSerializationException(key, typeof(T), $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}", ex);
-        }
-    }
-
-    /// <summary>
-    /// Opens a command for the plugins and for telemetry; <c>null</c>, at no cost, when there are no plugins and
-    /// nobody listens to Cached's meter or activity source.
-    /// </summary>
-    private CacheCommandContext? BeginCommand(CacheCommand command, string? key, IReadOnlyList<string>? keys, string? @namespace, object? value, TimeSpan? ttl)
-    {
-        var plugins = _plugins;
-        var observed = CacheTelemetry.IsObserved;
-        if (plugins.Length == 0 && !observed)
-        {
-            return null;
-        }
-
-        var context = new CacheCommandContext(this, command, key, keys, @namespace, value, ttl);
-        foreach (var plugin in plugins)
-        {
-            plugin.Pre(context);
-        }
-
-        if (observed)
-        {
-            context.Observed = true;
-            context.Activity = CacheTelemetry.StartActivity(this, command, key);
-        }
-
-        context.StartedAt = _timeProvider.GetTimestamp();
-        return context;
-    }
-
-    private void EndCommand(CacheCommandContext? context, object? result, int hits = 0)
-    {
-        if (context is null)
-        {
-            return;
-        }
-
-        context.Elapsed = _timeProvider.GetElapsedTime(context.StartedAt);
-        context.Result = result;
-        context.Hits = hits;
-        foreach (var plugin in _plugins)
-        {
-            plugin.Post(context);
-        }
-
-        if (context.Observed)
-        {
-            context.Observed = false;
-            CacheTelemetry.Completed(this, context);
-        }
-    }
-
-    /// <summary>
-    /// An exception filter around every command: it reports the failure to telemetry and never catches, so the
-    /// exception leaves with its stack untouched.
-    /// </summary>
-    private bool CommandFailed(CacheCommandContext? context, Exception exception)
-    {
-        if (context is { Observed: true })
-        {
-            context.Observed = false;
-            CacheTelemetry.Failed(this, context, exception);
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// Enforces <see cref="Timeout"/> on a backend operation. An operation that completed synchronously costs nothing;
-    /// one still running is awaited for at most the timeout, then abandoned with a <see cref="TimeoutException"/>.
-    /// </summary>
-    private ValueTask<TResult> WithTimeout<TResult>(ValueTask<TResult> operation, CacheCommand command, CancellationToken cancellationToken)
-    {
-        if (operation.IsCompleted || _timeout is null)
-        {
-            return operation;
-        }
-
-        return AwaitWithTimeout(operation.AsTask(), _timeout.Value, command, cancellationToken);
-    }
-
-    private async ValueTask<TResult> AwaitWithTimeout<TResult>(Task<TResult> operation, TimeSpan timeout, CacheCommand command, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await operation.WaitAsync(timeout, _timeProvider, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException ex)
-        {
-            // The abandoned operation may still fail later; observe it so it never surfaces as an unobserved exception.
-            _ = operation.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw new TimeoutException($"The cache command {command} did not complete within its timeout of {timeout.TotalMilliseconds} ms.", ex);
-        }
-    }
+        => PayloadCodec.FromPayload<T>(key, payload, serializer, KeepsReferences(serializer));
 
     /// <summary>Releases the backend's resources. In-process stores stay usable, as aiocache's caches do after <c>close()</c>.</summary>
     /// <remarks>Disposing twice is harmless: a cache shared by a container and <see cref="Caches"/> may be disposed by both.</remarks>

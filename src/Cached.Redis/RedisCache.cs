@@ -1,7 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
 using Cached.Serializers;
 using StackExchange.Redis;
+using static Cached.Redis.RedisSlots;
+using static Cached.Redis.RedisValues;
 
 namespace Cached.Redis;
 
@@ -15,9 +16,13 @@ namespace Cached.Redis;
 /// <see cref="ConnectionString"/> (any StackExchange.Redis configuration: TLS, ACL user, several endpoints), or with an
 /// existing <see cref="Connection"/>. Multiplexers this class creates are shared per configuration, connect on the
 /// first command, and are disposed with the last cache that uses them; a given <see cref="Connection"/> is never disposed.</para>
-/// <para>Sync commands use the client's sync API and async commands its async API. <see cref="BaseCache.Timeout"/> becomes
-/// the client's sync, async and connect timeouts. While the server is unreachable commands fail at once with a
-/// <see cref="CacheBackendException"/>; the same instance works again when the server is back.</para>
+/// <para>Sync commands use the client's sync API and async commands its async API. <see cref="BaseCache.Timeout"/> has
+/// one owner per kind of command: a sync command is bounded by the client's <c>SyncTimeout</c> (a blocked call cannot be
+/// abandoned from outside); an async command by the cache's command pipeline, which stops waiting at exactly
+/// <see cref="BaseCache.Timeout"/> on <see cref="BaseCache.TimeProvider"/> and honours the caller's token. The client's
+/// <c>AsyncTimeout</c> is set to the same value only so that it drops the abandoned request from its queue.
+/// While the server is unreachable commands fail at once with a <see cref="CacheBackendException"/>; the same instance
+/// works again when the server is back.</para>
 /// </remarks>
 public sealed partial class RedisCache : BaseCache
 {
@@ -102,287 +107,167 @@ public sealed partial class RedisCache : BaseCache
         => PlainNamespaces ? string.Concat(@namespace, ":", key) : base.ComposeKey(key, @namespace);
 
     /// <inheritdoc />
+    protected override Exception? MapError(Exception exception, string subject) => RedisErrors.Translate(exception, subject);
+
+    /// <inheritdoc />
     protected override CacheResult<object?> GetEntry(string key)
     {
-        try
-        {
-            return ToResult(Db().StringGet(key));
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return ToResult(Db().StringGet(key));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
     {
-        try
-        {
-            return ToResult(await (await DbAsync(cancellationToken).ConfigureAwait(false)).StringGetAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return ToResult(await (await DbAsync(cancellationToken).ConfigureAwait(false)).StringGetAsync(key).ConfigureAwait(false));
     }
 
     /// <inheritdoc />
     protected override CacheResult<object?>[] GetEntries(IReadOnlyList<string> keys)
     {
-        try
+        var db = Db();
+        var results = new CacheResult<object?>[keys.Count];
+        foreach (var group in SlotGroups(db.Multiplexer, keys))
         {
-            var db = Db();
-            var results = new CacheResult<object?>[keys.Count];
-            foreach (var group in SlotGroups(db.Multiplexer, keys))
+            var values = db.StringGet(group.Keys);
+            for (var i = 0; i < values.Length; i++)
             {
-                var values = db.StringGet(group.Keys);
-                for (var i = 0; i < values.Length; i++)
-                {
-                    results[group.Indexes[i]] = ToResult(values[i]);
-                }
+                results[group.Indexes[i]] = ToResult(values[i]);
             }
+        }
 
-            return results;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, keys[0]) is { } error)
-        {
-            throw error;
-        }
+        return results;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<CacheResult<object?>[]> GetEntriesAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        try
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var groups = SlotGroups(db.Multiplexer, keys);
+        // One MGET per hash slot, all in flight together.
+        var reads = groups.Select(group => db.StringGetAsync(group.Keys)).ToArray();
+        var values = await Task.WhenAll(reads).ConfigureAwait(false);
+        var results = new CacheResult<object?>[keys.Count];
+        for (var g = 0; g < groups.Count; g++)
         {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            var groups = SlotGroups(db.Multiplexer, keys);
-            // One MGET per hash slot, all in flight together.
-            var reads = groups.Select(group => db.StringGetAsync(group.Keys)).ToArray();
-            var values = await Task.WhenAll(reads).WaitAsync(cancellationToken).ConfigureAwait(false);
-            var results = new CacheResult<object?>[keys.Count];
-            for (var g = 0; g < groups.Count; g++)
+            for (var i = 0; i < values[g].Length; i++)
             {
-                for (var i = 0; i < values[g].Length; i++)
-                {
-                    results[groups[g].Indexes[i]] = ToResult(values[g][i]);
-                }
+                results[groups[g].Indexes[i]] = ToResult(values[g][i]);
             }
+        }
 
-            return results;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, keys[0]) is { } error)
-        {
-            throw error;
-        }
+        return results;
     }
 
     /// <inheritdoc />
     protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
-        try
-        {
-            return Db().StringSet(key, ToValue(payload), ttl, When.NotExists);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return Db().StringSet(key, ToValue(payload), ttl, When.NotExists);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> AddEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return await db.StringSetAsync(key, ToValue(payload), ttl, When.NotExists).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return await db.StringSetAsync(key, ToValue(payload), ttl, When.NotExists).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
-        try
-        {
-            return Db().StringSet(key, ToValue(payload), ttl, When.Always);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return Db().StringSet(key, ToValue(payload), ttl, When.Always);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> SetEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return await db.StringSetAsync(key, ToValue(payload), ttl, When.Always).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return await db.StringSetAsync(key, ToValue(payload), ttl, When.Always).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override bool SetEntries(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl)
     {
-        try
+        var db = Db();
+        var ok = true;
+        foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {
-            var db = Db();
-            var ok = true;
-            foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
-            {
-                ok &= ttl is null
-                    ? db.StringSet(Pairs(entries, group))
-                    : SetWithTtl(db, entries, group, ttl.Value).Execute();
-            }
+            ok &= ttl is null
+                ? db.StringSet(Pairs(entries, group))
+                : SetWithTtl(db, entries, group, ttl.Value).Execute();
+        }
 
-            return ok;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, entries[0].Key) is { } error)
-        {
-            throw error;
-        }
+        return ok;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> SetEntriesAsync(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
-                .Select(group => ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync())
-                .ToArray();
-            var results = await Task.WhenAll(writes).WaitAsync(cancellationToken).ConfigureAwait(false);
-            return results.All(static ok => ok);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, entries[0].Key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
+            .Select(group => ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync())
+            .ToArray();
+        var results = await Task.WhenAll(writes).ConfigureAwait(false);
+        return results.All(static ok => ok);
     }
 
     /// <inheritdoc />
     protected override bool ContainsEntry(string key)
     {
-        try
-        {
-            return Db().KeyExists(key);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return Db().KeyExists(key);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> ContainsEntryAsync(string key, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return await db.KeyExistsAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return await db.KeyExistsAsync(key).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override long IncrementEntry(string key, string? @namespace, long delta)
     {
-        try
-        {
-            // The client sends a negative delta as DECRBY of its absolute value, which long.MinValue does not have.
-            return delta == long.MinValue
-                ? (long)Db().Execute("INCRBY", (RedisKey)key, delta)
-                : Db().StringIncrement(key, delta);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        // The client sends a negative delta as DECRBY of its absolute value, which long.MinValue does not have.
+        return delta == long.MinValue
+            ? (long)Db().Execute("INCRBY", (RedisKey)key, delta)
+            : Db().StringIncrement(key, delta);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<long> IncrementEntryAsync(string key, string? @namespace, long delta, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return delta == long.MinValue
-                ? (long)await db.ExecuteAsync("INCRBY", (RedisKey)key, delta).WaitAsync(cancellationToken).ConfigureAwait(false)
-                : await db.StringIncrementAsync(key, delta).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return delta == long.MinValue
+            ? (long)await db.ExecuteAsync("INCRBY", (RedisKey)key, delta).ConfigureAwait(false)
+            : await db.StringIncrementAsync(key, delta).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override int RemoveEntry(string key)
     {
-        try
-        {
-            return Db().KeyDelete(key) ? 1 : 0;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return Db().KeyDelete(key) ? 1 : 0;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<int> RemoveEntryAsync(string key, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return await db.KeyDeleteAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false) ? 1 : 0;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return await db.KeyDeleteAsync(key).ConfigureAwait(false) ? 1 : 0;
     }
+
+    /// <inheritdoc />
+    protected override bool SupportsConditionalOperations => true;
 
     /// <inheritdoc />
     protected override bool RemoveEntryIfEquals(string key, object? expected)
     {
-        try
-        {
-            return (long)Db().ScriptEvaluate(Scripts.CompareAndDelete, [key], [ToValue(expected)]) == 1;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        return (long)Db().ScriptEvaluate(Scripts.CompareAndDelete, [key], [ToValue(expected)]) == 1;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return (long)await db.ScriptEvaluateAsync(Scripts.CompareAndDelete, [key], [ToValue(expected)]).WaitAsync(cancellationToken).ConfigureAwait(false) == 1;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return (long)await db.ScriptEvaluateAsync(Scripts.CompareAndDelete, [key], [ToValue(expected)]).ConfigureAwait(false) == 1;
     }
 
     /// <inheritdoc />
@@ -395,30 +280,16 @@ public sealed partial class RedisCache : BaseCache
     /// <inheritdoc />
     protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
     {
-        try
-        {
-            var stored = (long)Db().ScriptEvaluate(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)) == 1;
-            return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var stored = (long)Db().ScriptEvaluate(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)) == 1;
+        return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            var stored = (long)await db.ScriptEvaluateAsync(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)).WaitAsync(cancellationToken).ConfigureAwait(false) == 1;
-            return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var stored = (long)await db.ScriptEvaluateAsync(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)).ConfigureAwait(false) == 1;
+        return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
 
     private static RedisValue[] CompareAndSetArguments(object? version, object? payload, TimeSpan? ttl)
@@ -433,127 +304,85 @@ public sealed partial class RedisCache : BaseCache
     /// <inheritdoc />
     protected override bool ClearEntries(string? @namespace)
     {
-        try
+        var db = Db();
+        foreach (var server in Primaries(db.Multiplexer))
         {
-            var db = Db();
-            foreach (var server in Primaries(db.Multiplexer))
+            if (@namespace is null)
             {
-                if (@namespace is null)
-                {
-                    server.FlushDatabase(DatabaseNumber);
-                    continue;
-                }
-
-                foreach (var batch in server.Keys(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
-                {
-                    foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
-                    {
-                        db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
-                    }
-                }
+                server.FlushDatabase(DatabaseNumber);
+                continue;
             }
 
-            return true;
+            foreach (var batch in server.Keys(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
+            {
+                foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
+                {
+                    db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
+                }
+            }
         }
-        catch (Exception ex) when (RedisErrors.Translate(ex, @namespace ?? "*") is { } error)
-        {
-            throw error;
-        }
+
+        return true;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
     {
-        try
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var server in Primaries(db.Multiplexer))
         {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var server in Primaries(db.Multiplexer))
+            if (@namespace is null)
             {
-                if (@namespace is null)
-                {
-                    await server.FlushDatabaseAsync(DatabaseNumber).WaitAsync(cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                var batch = new List<string>(Scripts.ScanPage);
-                await foreach (var key in server.KeysAsync(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
-                {
-                    batch.Add(key!);
-                    if (batch.Count == Scripts.ScanPage)
-                    {
-                        await UnlinkAsync(db, batch).ConfigureAwait(false);
-                        batch.Clear();
-                    }
-                }
-
-                await UnlinkAsync(db, batch).ConfigureAwait(false);
+                await server.FlushDatabaseAsync(DatabaseNumber).ConfigureAwait(false);
+                continue;
             }
 
-            return true;
+            var batch = new List<string>(Scripts.ScanPage);
+            await foreach (var key in server.KeysAsync(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                batch.Add(key!);
+                if (batch.Count == Scripts.ScanPage)
+                {
+                    await UnlinkAsync(db, batch).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            await UnlinkAsync(db, batch).ConfigureAwait(false);
         }
-        catch (Exception ex) when (RedisErrors.Translate(ex, @namespace ?? "*") is { } error)
-        {
-            throw error;
-        }
+
+        return true;
     }
 
     /// <inheritdoc />
     protected override bool ExpireEntry(string key, TimeSpan? ttl)
     {
-        try
-        {
-            var db = Db();
-            return ttl is null
-                ? (long)db.ScriptEvaluate(Scripts.Persist, [key]) == 1
-                : db.KeyExpire(key, ttl);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = Db();
+        return ttl is null
+            ? (long)db.ScriptEvaluate(Scripts.Persist, [key]) == 1
+            : db.KeyExpire(key, ttl);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return ttl is null
-                ? (long)await db.ScriptEvaluateAsync(Scripts.Persist, [key]).WaitAsync(cancellationToken).ConfigureAwait(false) == 1
-                : await db.KeyExpireAsync(key, ttl).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, key) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return ttl is null
+            ? (long)await db.ScriptEvaluateAsync(Scripts.Persist, [key]).ConfigureAwait(false) == 1
+            : await db.KeyExpireAsync(key, ttl).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override object? ExecuteRaw(string command, object?[] args)
     {
-        try
-        {
-            return FromResult(Db().Execute(command, args.Select(static a => a!).ToArray()));
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, command) is { } error)
-        {
-            throw error;
-        }
+        return FromResult(Db().Execute(command, args.Select(static a => a!).ToArray()));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken)
     {
-        try
-        {
-            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-            return FromResult(await db.ExecuteAsync(command, args.Select(static a => a!).ToArray()).WaitAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (Exception ex) when (RedisErrors.Translate(ex, command) is { } error)
-        {
-            throw error;
-        }
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return FromResult(await db.ExecuteAsync(command, args.Select(static a => a!).ToArray()).ConfigureAwait(false));
     }
 
     /// <summary>Releases this cache's hold on its shared multiplexer (a given <see cref="Connection"/> is left open).</summary>
@@ -620,106 +449,4 @@ public sealed partial class RedisCache : BaseCache
 
     private string NamespacePattern(string @namespace) => GlobEscape(ComposeKey(string.Empty, @namespace)) + "*";
 
-    /// <summary>Escapes Redis glob characters, so a namespace such as <c>a*</c> matches only itself.</summary>
-    internal static string GlobEscape(string text)
-    {
-        var escaped = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
-        {
-            if (c is '*' or '?' or '[' or ']' or '\\' or '^' or '-')
-            {
-                escaped.Append('\\');
-            }
-
-            escaped.Append(c);
-        }
-
-        return escaped.ToString();
-    }
-
-    private static async Task UnlinkAsync(IDatabase db, List<string> keys)
-    {
-        // A namespace may have no keys on a primary: UNLINK with no key is an error, so send nothing (aiocache #472).
-        if (keys.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var group in SlotGroups(db.Multiplexer, keys))
-        {
-            await db.ExecuteAsync("UNLINK", group.Keys.Cast<object>().ToArray()).ConfigureAwait(false);
-        }
-    }
-
-    private static IEnumerable<IServer> Primaries(IConnectionMultiplexer multiplexer)
-        => multiplexer.GetServers().Where(static server => !server.IsReplica);
-
-    /// <summary>The keys grouped by hash slot on a cluster (one command per slot), or a single group on a standalone server.</summary>
-    private static List<SlotGroup> SlotGroups(IConnectionMultiplexer multiplexer, IReadOnlyList<string> keys)
-    {
-        var all = new RedisKey[keys.Count];
-        var indexes = new int[keys.Count];
-        for (var i = 0; i < all.Length; i++)
-        {
-            all[i] = keys[i];
-            indexes[i] = i;
-        }
-
-        if (keys.Count <= 1 || !IsCluster(multiplexer))
-        {
-            return [new SlotGroup(all, indexes)];
-        }
-
-        return Enumerable.Range(0, keys.Count)
-            .GroupBy(i => multiplexer.HashSlot(all[i]))
-            .Select(group => new SlotGroup(group.Select(i => all[i]).ToArray(), group.ToArray()))
-            .ToList();
-    }
-
-    private static bool IsCluster(IConnectionMultiplexer multiplexer)
-        => multiplexer.GetServers().Any(static server => server.ServerType == ServerType.Cluster);
-
-    private static KeyValuePair<RedisKey, RedisValue>[] Pairs(IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group)
-        => group.Indexes.Select(i => new KeyValuePair<RedisKey, RedisValue>(entries[i].Key, ToValue(entries[i].Value))).ToArray();
-
-    /// <summary>A transaction that sets every pair of the group with its TTL: one round trip, all or nothing.</summary>
-    private static ITransaction SetWithTtl(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
-    {
-        var transaction = db.CreateTransaction();
-        foreach (var i in group.Indexes)
-        {
-            _ = transaction.StringSetAsync(entries[i].Key, ToValue(entries[i].Value), ttl, When.Always);
-        }
-
-        return transaction;
-    }
-
-    private static CacheResult<object?> ToResult(RedisValue value)
-        => value.IsNull ? CacheResult<object?>.Miss : CacheResult<object?>.Hit((byte[])value!);
-
-    private static RedisValue ToValue(object? payload) => payload switch
-    {
-        byte[] bytes => bytes,
-        string text => text,
-        null => RedisValue.EmptyString,
-        _ => throw new CacheSerializationException("?", payload.GetType(), "the Redis backend stores bytes; use a serializer that writes them."),
-    };
-
-    /// <summary>A raw reply as .NET values: text for bulk and simple strings (as aiocache decodes them), numbers, lists, null.</summary>
-    private static object? FromResult(RedisResult result)
-    {
-        if (result.IsNull)
-        {
-            return null;
-        }
-
-        return result.Resp2Type switch
-        {
-            ResultType.Integer => (long)result,
-            ResultType.Array => ((RedisResult[])result!).Select(FromResult).ToList(),
-            _ => (string?)result,
-        };
-    }
-
-    private sealed record SlotGroup(RedisKey[] Keys, int[] Indexes);
 }

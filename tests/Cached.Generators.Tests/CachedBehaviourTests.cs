@@ -357,7 +357,7 @@ public sealed class CachedBehaviourTests
         DefaultCacheScenario.Echo("shared");
         DefaultCacheScenario.Echo("shared");
         Assert.That(DefaultCacheScenario.Calls, Is.EqualTo(1));
-        Assert.That(Cached.Runtime.DefaultCache.Shared.Exists("Cached.Generators.Tests.Scenarios.DefaultCacheScenario.Echo(\"shared\")"), Is.True);
+        Assert.That(Cached.Runtime.FallbackCache.Shared.Exists("Cached.Generators.Tests.Scenarios.DefaultCacheScenario.Echo(\"shared\")"), Is.True);
 
         var configured = new SimpleMemoryCache();
         Caches.AddInstance(Caches.DefaultAlias, configured);

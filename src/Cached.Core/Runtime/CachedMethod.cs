@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
+using Cached.Capabilities;
 
 namespace Cached.Runtime;
 
@@ -11,7 +12,7 @@ namespace Cached.Runtime;
 /// </summary>
 /// <typeparam name="TResult">The method's result type (<c>T</c> of <c>Task&lt;T&gt;</c>/<c>ValueTask&lt;T&gt;</c>).</typeparam>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public sealed class CachedMethod<TResult>
+public sealed partial class CachedMethod<TResult>
 {
     private static readonly TimeSpan s_firstLeasePoll = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_lastLeasePoll = TimeSpan.FromMilliseconds(100);
@@ -20,7 +21,7 @@ public sealed class CachedMethod<TResult>
     private readonly TimeSpan? _ttl;
     private readonly TimeSpan? _lease;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<TResult>> _flights = new(StringComparer.Ordinal);
-    private ResolvedCache _cache;
+    private CacheResolver _cache;
 
     // Counts leaders that stored a result. A caller notes it before its read; if it moved by the time the caller
     // leads a flight, a leader may have stored this very key after the read missed, so the leader reads once more.
@@ -36,10 +37,10 @@ public sealed class CachedMethod<TResult>
     }
 
     /// <summary>The cache this method uses, resolved on first use.</summary>
-    public ICache Cache => _cache.Get(_options);
+    public ICache CurrentCache => _cache.Get(_options);
 
     /// <summary>The cache's name in logs; only read on a fault.</summary>
-    private string LogAlias => _options.DescribeCache(Cache);
+    private string LogAlias => _options.DescribeCache(CurrentCache);
 
     /// <summary>Runs a sync cached method.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Called by generated code, which passes every argument; the optional one serves hand-written tests.")]
@@ -70,7 +71,7 @@ public sealed class CachedMethod<TResult>
     /// </summary>
     private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions)
     {
-        var cache = Cache;
+        var cache = CurrentCache;
         long? seen = null;
         if (!CacheScope.IsReadSkipped)
         {
@@ -164,10 +165,10 @@ public sealed class CachedMethod<TResult>
         if (resolution is { SpanReader: { } reader }
             && resolution.Version == Caches.Version
             && CacheScope.NoneOpen
-            && BaseCache.SpanHitsOpen
+            && SpanHits.Open
             && !key.IsEmpty)
         {
-            var read = reader.ReadBySpan(key, resolution.SpanNamespace, out var payload);
+            var read = reader.TryReadBySpan(key, resolution.SpanNamespace, out var payload);
             if (read == SpanRead.Hit && SpanPayload<TResult>.TryTake(payload, out var typed))
             {
                 value = typed;
@@ -202,7 +203,7 @@ public sealed class CachedMethod<TResult>
     /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long)"/>
     private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, CancellationToken cancellationToken)
     {
-        var cache = Cache;
+        var cache = CurrentCache;
         if (CacheScope.IsReadSkipped)
         {
             return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, cancellationToken);
@@ -241,7 +242,7 @@ public sealed class CachedMethod<TResult>
     {
         try
         {
-            Cache.Delete(key, _options.Namespace);
+            CurrentCache.Delete(key, _options.Namespace);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
@@ -254,7 +255,7 @@ public sealed class CachedMethod<TResult>
     {
         try
         {
-            await Cache.DeleteAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+            await CurrentCache.DeleteAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
@@ -322,9 +323,9 @@ public sealed class CachedMethod<TResult>
     private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen)
     {
         string? token = null;
-        if (_lease is { } lease && cache is BaseCache backend)
+        if (_lease is { } lease && cache is ILockingCache locks)
         {
-            (var found, var value, token) = WaitForLease(backend, key, lease);
+            (var found, var value, token) = WaitForLease(cache, locks, key, lease);
             if (found)
             {
                 return value!;
@@ -351,7 +352,7 @@ public sealed class CachedMethod<TResult>
         {
             if (token is not null)
             {
-                Release((BaseCache)cache, key, token);
+                Release((ILockingCache)cache, key, token);
             }
         }
     }
@@ -359,9 +360,9 @@ public sealed class CachedMethod<TResult>
     private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, CancellationToken cancellationToken)
     {
         string? token = null;
-        if (_lease is { } lease && cache is BaseCache backend)
+        if (_lease is { } lease && cache is ILockingCache locks)
         {
-            (var found, var value, token) = await WaitForLeaseAsync(backend, key, lease, cancellationToken).ConfigureAwait(false);
+            (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
             if (found)
             {
                 return value!;
@@ -392,210 +393,8 @@ public sealed class CachedMethod<TResult>
         {
             if (token is not null)
             {
-                await ReleaseAsync((BaseCache)cache, key, token).ConfigureAwait(false);
+                await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);
             }
-        }
-    }
-
-    /// <summary>
-    /// Takes the stampede lease, or waits while another process holds it: until the value appears (returned), the
-    /// lock is released (taken then), or the lease has run out (the caller goes on without the lock, as aiocache's).
-    /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend.
-    /// </summary>
-    private (bool Found, TResult? Value, string? Token) WaitForLease(BaseCache cache, string key, TimeSpan lease)
-    {
-        var token = Guid.NewGuid().ToString("N");
-        var deadline = cache.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * cache.TimeProvider.TimestampFrequency);
-        var pause = s_firstLeasePoll;
-        try
-        {
-            while (true)
-            {
-                if (cache.TryAcquireLock(key, _options.Namespace, token, lease))
-                {
-                    // Someone may have stored the value between our read and our lock.
-                    if (TryRead(cache, key, out var stored, out _))
-                    {
-                        cache.ReleaseLock(key, _options.Namespace, token);
-                        return (true, stored, null);
-                    }
-
-                    return (false, default, token);
-                }
-
-                if (TryRead(cache, key, out var value, out _))
-                {
-                    return (true, value, null);
-                }
-
-                if (cache.TimeProvider.GetTimestamp() >= deadline)
-                {
-                    return (false, default, null);
-                }
-
-                Thread.Sleep(pause);
-                pause = pause * 2 < s_lastLeasePoll ? pause * 2 : s_lastLeasePoll;
-            }
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-            return (false, default, null);
-        }
-    }
-
-    private async ValueTask<(bool Found, TResult? Value, string? Token)> WaitForLeaseAsync(BaseCache cache, string key, TimeSpan lease, CancellationToken cancellationToken)
-    {
-        var token = Guid.NewGuid().ToString("N");
-        var deadline = cache.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * cache.TimeProvider.TimestampFrequency);
-        var pause = s_firstLeasePoll;
-        try
-        {
-            while (true)
-            {
-                if (await cache.TryAcquireLockAsync(key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false))
-                {
-                    // From here we own the lock: every way out either hands the token on or releases it.
-                    CacheResult<TResult> recheck;
-                    try
-                    {
-                        recheck = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (IsFault(ex, cancellationToken))
-                    {
-                        Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-                        return (false, default, token);
-                    }
-                    catch
-                    {
-                        await ReleaseAsync(cache, key, token).ConfigureAwait(false);
-                        throw;
-                    }
-
-                    if (recheck.Found)
-                    {
-                        await ReleaseAsync(cache, key, token).ConfigureAwait(false);
-                        return (true, recheck.Value, null);
-                    }
-
-                    return (false, default, token);
-                }
-
-                var read = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
-                if (read.Found)
-                {
-                    return (true, read.Value, null);
-                }
-
-                if (cache.TimeProvider.GetTimestamp() >= deadline)
-                {
-                    return (false, default, null);
-                }
-
-                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-                pause = pause * 2 < s_lastLeasePoll ? pause * 2 : s_lastLeasePoll;
-            }
-        }
-        catch (Exception ex) when (IsFault(ex, cancellationToken))
-        {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-            return (false, default, null);
-        }
-    }
-
-    private void Release(BaseCache cache, string key, string token)
-    {
-        try
-        {
-            cache.ReleaseLock(key, _options.Namespace, token);
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-        }
-    }
-
-    private async ValueTask ReleaseAsync(BaseCache cache, string key, string token)
-    {
-        try
-        {
-            // Released even when the caller cancelled, so other processes need not wait out the lease.
-            await cache.ReleaseLockAsync(key, _options.Namespace, token, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-        }
-    }
-
-    private async ValueTask<CacheResult<TResult>> ReadAsync(ICache cache, string key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsFault(ex, cancellationToken))
-        {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-            return CacheResult<TResult>.Miss;
-        }
-    }
-
-    private bool TryRead(ICache cache, string key, out TResult? value, out bool faulted)
-    {
-        try
-        {
-            faulted = false;
-            return cache.TryGet(key, out value, _options.Namespace);
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-            value = default;
-            faulted = true;
-            return false;
-        }
-    }
-
-    private void Write(ICache cache, string key, TResult value)
-    {
-        try
-        {
-            cache.Set(key, value, _ttl, _options.Namespace);
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-        }
-    }
-
-    private async ValueTask WriteAsync(ICache cache, string key, TResult value, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await cache.SetAsync(key, value, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsFault(ex, cancellationToken))
-        {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-        }
-    }
-
-    /// <summary>Every exception from the cache is a fault to survive, except the caller's own cancellation.</summary>
-    internal static bool IsFault(Exception exception, CancellationToken cancellationToken)
-        => !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
-
-    private static void Fail(TaskCompletionSource<TResult> flight, Exception exception)
-    {
-        if (exception is OperationCanceledException canceled)
-        {
-            flight.TrySetCanceled(canceled.CancellationToken);
-        }
-        else
-        {
-            flight.TrySetException(exception);
-            // Waiters observe it; without waiters, this keeps it from surfacing as an unobserved task exception.
-            _ = flight.Task.Exception;
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
-using Cached.Runtime;
+using Cached.Capabilities;
 
 namespace Cached.Runtime;
 
@@ -40,7 +40,7 @@ public sealed class CachedMethodOptions
 
         if (Alias is null && !Caches.IsDefaultConfigured)
         {
-            return DefaultCache.Shared;
+            return FallbackCache.Shared;
         }
 
         var alias = Alias ?? Caches.DefaultAlias;
@@ -49,76 +49,8 @@ public sealed class CachedMethodOptions
 
     /// <summary>How logs name <paramref name="cache"/>: its alias, else the method's alias, else what it is.</summary>
     internal string DescribeCache(ICache cache)
-        => (cache as BaseCache)?.Alias ?? Alias ?? (CacheFactory is not null ? "(the method's own)" : Caches.DefaultAlias);
+        => (cache as IAliasedCache)?.Alias ?? Alias ?? (CacheFactory is not null ? "(the method's own)" : Caches.DefaultAlias);
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only aliases the application configured by type name reach this; trimmed and NativeAOT applications register instances with Caches.AddInstance, which the line above serves without reflection.")]
     private static ICache FromConfiguration(string alias) => Caches.Get(alias);
-}
-
-/// <summary>The one shared <see cref="SimpleMemoryCache"/> that generated methods use when nothing else is configured.</summary>
-internal static class DefaultCache
-{
-    public static SimpleMemoryCache Shared { get; } = new();
-}
-
-/// <summary>
-/// The cache a generated method resolved, kept until <see cref="Caches"/> changes: one volatile read on the hot path,
-/// and a method follows <c>Caches.SetConfig</c>/<c>AddInstance</c> made after its first call.
-/// </summary>
-internal struct ResolvedCache
-{
-    private CacheResolution? _resolution;
-
-    /// <summary>The last resolution, possibly stale (compare its <see cref="CacheResolution.Version"/>), or <c>null</c>.</summary>
-    public CacheResolution? Last => Volatile.Read(ref _resolution);
-
-    public ICache Get(CachedMethodOptions options)
-    {
-        var version = Caches.Version;
-        var resolution = Volatile.Read(ref _resolution);
-        if (resolution is null || resolution.Version != version)
-        {
-            resolution = new CacheResolution(options.ResolveCache(), version, options.Namespace);
-            Volatile.Write(ref _resolution, resolution);
-        }
-
-        return resolution.Cache;
-    }
-}
-
-/// <summary>
-/// One resolution of a method's cache: the cache, the <see cref="Caches.Version"/> it is valid for and, when the cache
-/// can read by span, what a hit needs to do so without asking the cache again.
-/// </summary>
-internal sealed class CacheResolution
-{
-    public CacheResolution(ICache cache, int version, string? @namespace)
-    {
-        Cache = cache;
-        Version = version;
-        string? resolved = null;
-        try
-        {
-            SpanReader = (cache as BaseCache)?.SpanReader(@namespace, out resolved);
-        }
-        catch (Exception)
-        {
-            // The check reads the cache's settings (its default serializer may be created here). A cache whose
-            // settings fault is read the ordinary way, which reports the fault and survives it.
-            SpanReader = null;
-            resolved = null;
-        }
-
-        SpanNamespace = resolved;
-    }
-
-    public ICache Cache { get; }
-
-    public int Version { get; }
-
-    /// <summary>The cache, when its settings allow reads by span key; <c>null</c> otherwise.</summary>
-    public BaseCache? SpanReader { get; }
-
-    /// <summary>The namespace span reads use: the method's, else the cache's own.</summary>
-    public string? SpanNamespace { get; }
 }

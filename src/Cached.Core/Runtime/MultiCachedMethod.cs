@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using System.ComponentModel;
 
 namespace Cached.Runtime;
@@ -16,7 +17,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
 {
     private readonly CachedMethodOptions _options;
     private readonly TimeSpan? _ttl;
-    private ResolvedCache _cache;
+    private CacheResolver _cache;
 
     /// <summary>Creates the shared state of one method.</summary>
     public MultiCachedMethod(CachedMethodOptions options)
@@ -27,10 +28,10 @@ public sealed class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>The cache this method uses, resolved on first use.</summary>
-    public ICache Cache => _cache.Get(_options);
+    public ICache CurrentCache => _cache.Get(_options);
 
     /// <summary>The cache's name in logs; only read on a fault.</summary>
-    private string LogAlias => _options.DescribeCache(Cache);
+    private string LogAlias => _options.DescribeCache(CurrentCache);
 
     /// <summary>Runs a sync multi-cached method.</summary>
     /// <param name="keys">The keys as the caller passed them (<c>null</c> reads as none).</param>
@@ -43,7 +44,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         var wanted = Distinct(keys);
-        var cache = Cache;
+        var cache = CurrentCache;
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
         var missing = wanted;
@@ -95,7 +96,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         var wanted = Distinct(keys);
-        var cache = Cache;
+        var cache = CurrentCache;
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
         var missing = wanted;
@@ -152,7 +153,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         if (resolution is not { SpanReader: { } reader }
             || resolution.Version != Caches.Version
             || !CacheScope.NoneOpen
-            || !BaseCache.SpanHitsOpen)
+            || !SpanHits.Open)
         {
             return false;
         }
@@ -160,7 +161,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         for (var i = 0; i < cacheKeys.Length; i++)
         {
             var key = cacheKeys[i];
-            if (string.IsNullOrEmpty(key) || reader.ReadBySpan(key, resolution.SpanNamespace, out var payload) != SpanRead.Hit)
+            if (string.IsNullOrEmpty(key) || reader.TryReadBySpan(key, resolution.SpanNamespace, out var payload) != SpanRead.Hit)
             {
                 result.Clear();
                 return false;

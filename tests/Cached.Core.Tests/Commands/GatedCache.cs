@@ -56,6 +56,8 @@ internal sealed class GatedCache : BaseCache
 
     protected override ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken) => After(false, cancellationToken);
 
+    protected override bool SupportsConditionalOperations => true;
+
     protected override bool RemoveEntryIfEquals(string key, object? expected) => false;
 
     protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken) => After(false, cancellationToken);

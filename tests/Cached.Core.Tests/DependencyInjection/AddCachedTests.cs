@@ -97,9 +97,9 @@ public class AddCachedTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(viaAlias.Cache, Is.SameAs(alternate));
+            Assert.That(viaAlias.CurrentCache, Is.SameAs(alternate));
             Assert.That(alternate.Get<string>("k"), Is.EqualTo("computed"));
-            Assert.That(viaDefault.Cache, Is.SameAs(@default));
+            Assert.That(viaDefault.CurrentCache, Is.SameAs(@default));
             Assert.That(@default.Get<string>("d"), Is.EqualTo("computed"));
         });
     }
@@ -195,7 +195,7 @@ public class AddCachedTests
         {
             Assert.That(made, Is.Not.Null);
             Assert.That(Caches.IsDefaultConfigured, Is.True);
-            Assert.That(new CachedMethod<int>(new CachedMethodOptions { Method = "Test.M" }).Cache, Is.SameAs(made));
+            Assert.That(new CachedMethod<int>(new CachedMethodOptions { Method = "Test.M" }).CurrentCache, Is.SameAs(made));
         });
         await host.StopAsync();
     }

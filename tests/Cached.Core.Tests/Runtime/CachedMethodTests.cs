@@ -625,8 +625,8 @@ public sealed class CachedMethodTests
         Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory(), ["other"] = Memory() });
         var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "other" });
 
-        Assert.That(method.Cache, Is.SameAs(Caches.Get("other")));
-        Assert.That(method.Cache, Is.Not.SameAs(Caches.Get("default")));
+        Assert.That(method.CurrentCache, Is.SameAs(Caches.Get("other")));
+        Assert.That(method.CurrentCache, Is.Not.SameAs(Caches.Get("default")));
     }
 
     [Test]
@@ -635,7 +635,7 @@ public sealed class CachedMethodTests
         Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory(), ["other"] = Memory() });
         var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "other", CacheFactory = () => _cache });
 
-        Assert.That(method.Cache, Is.SameAs(Caches.Get("other")));
+        Assert.That(method.CurrentCache, Is.SameAs(Caches.Get("other")));
     }
 
     [Test]
@@ -643,7 +643,7 @@ public sealed class CachedMethodTests
     {
         var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "missing" });
 
-        Assert.Throws<UnknownCacheAliasException>(() => _ = method.Cache);
+        Assert.Throws<UnknownCacheAliasException>(() => _ = method.CurrentCache);
     }
 
     [Test]
@@ -653,10 +653,10 @@ public sealed class CachedMethodTests
         var first = new CachedMethod<string>(new CachedMethodOptions { Method = "T.A" });
         var second = new MultiCachedMethod<string, int>(new CachedMethodOptions { Method = "T.B" });
 
-        Assert.That(first.Cache, Is.InstanceOf<SimpleMemoryCache>());
-        Assert.That(second.Cache, Is.SameAs(first.Cache));
-        Assert.That(first.Cache, Is.SameAs(DefaultCache.Shared));
-        Assert.That(first.Cache, Is.Not.SameAs(Caches.Get()));
+        Assert.That(first.CurrentCache, Is.InstanceOf<SimpleMemoryCache>());
+        Assert.That(second.CurrentCache, Is.SameAs(first.CurrentCache));
+        Assert.That(first.CurrentCache, Is.SameAs(FallbackCache.Shared));
+        Assert.That(first.CurrentCache, Is.Not.SameAs(Caches.Get()));
     }
 
     [Test]
@@ -665,8 +665,8 @@ public sealed class CachedMethodTests
         Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory() });
         var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method });
 
-        Assert.That(method.Cache, Is.SameAs(Caches.Get("default")));
-        Assert.That(method.Cache, Is.Not.SameAs(DefaultCache.Shared));
+        Assert.That(method.CurrentCache, Is.SameAs(Caches.Get("default")));
+        Assert.That(method.CurrentCache, Is.Not.SameAs(FallbackCache.Shared));
     }
 
     [Test]
@@ -688,7 +688,7 @@ public sealed class CachedMethodTests
         method.Invalidate("a");
 
         Assert.That(created, Is.EqualTo(1));
-        Assert.That(method.Cache, Is.SameAs(_cache));
+        Assert.That(method.CurrentCache, Is.SameAs(_cache));
         Assert.That(_cache.Exists("b"), Is.True);
     }
 
@@ -702,6 +702,6 @@ public sealed class CachedMethodTests
         var result = second.Invoke("k", new Calls(), static s => Body(s, "second"));
 
         Assert.That(result, Is.EqualTo("second"));
-        Assert.That(first.Cache, Is.Not.SameAs(second.Cache));
+        Assert.That(first.CurrentCache, Is.Not.SameAs(second.CurrentCache));
     }
 }

@@ -271,6 +271,8 @@ internal sealed class TestBackend : BaseCache
     protected override ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken)
         => Async(FailWrites, () => _store.ContainsKey(key));
 
+    protected override bool SupportsConditionalOperations => true;
+
     protected override bool RemoveEntryIfEquals(string key, object? expected)
         => _store.TryRemove(new KeyValuePair<string, object?>(key, expected));
 

@@ -129,7 +129,7 @@ public partial class UserService(CallCounter calls)
     [Cached(Cache = typeof(SimpleMemoryCache), Serializer = typeof(JsonSerializer), Plugins = [typeof(HitMissRatioPlugin)], Key = "own:{id}")]
     public partial User OwnCache(int id);
 
-    internal static ICache OwnCacheInstance => __cached_OwnCache.Cache;
+    internal static ICache OwnCacheInstance => __cached_OwnCache.CurrentCache;
 
     private User OwnCacheCore(int id)
     {

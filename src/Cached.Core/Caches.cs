@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using Cached.Configuration;
@@ -119,7 +120,7 @@ public static class Caches
     {
         CheckAlias(alias, nameof(alias));
         ArgumentNullException.ThrowIfNull(cache);
-        (cache as BaseCache)?.AssignAlias(alias);
+        (cache as IAliasedCache)?.AssignAlias(alias);
         lock (s_gate)
         {
             s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = new CacheConfig { Cache = cache.GetType().FullName } };
@@ -162,7 +163,7 @@ public static class Caches
             if (!s_instances.TryGetValue(alias, out cache))
             {
                 cache = ComponentFactory.CreateCache(ConfigOf(alias), alias);
-                (cache as BaseCache)?.AssignAlias(alias);
+                (cache as IAliasedCache)?.AssignAlias(alias);
                 s_instances[alias] = cache;
             }
 
@@ -194,7 +195,7 @@ public static class Caches
         }
 
         var created = ComponentFactory.CreateCache(config, alias);
-        (created as BaseCache)?.AssignAlias(alias);
+        (created as IAliasedCache)?.AssignAlias(alias);
         return created;
     }
 
@@ -229,7 +230,7 @@ public static class Caches
         foreach (var (alias, cache) in instances)
         {
             copy[alias] = new CacheConfig { Cache = cache.GetType().FullName };
-            (cache as BaseCache)?.AssignAlias(alias);
+            (cache as IAliasedCache)?.AssignAlias(alias);
         }
 
         lock (s_gate)

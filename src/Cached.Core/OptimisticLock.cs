@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using Cached.Runtime;
 
 namespace Cached;
@@ -18,7 +19,7 @@ namespace Cached;
 /// </remarks>
 public sealed class OptimisticLock : IDisposable, IAsyncDisposable
 {
-    private readonly BaseCache _cache;
+    private readonly IVersionedCache _cache;
     private readonly string? _namespace;
     private object? _version;
 
@@ -29,7 +30,7 @@ public sealed class OptimisticLock : IDisposable, IAsyncDisposable
         _version = _cache.GetVersion(key, @namespace);
     }
 
-    private OptimisticLock(BaseCache cache, string key, string? @namespace)
+    private OptimisticLock(IVersionedCache cache, string key, string? @namespace)
     {
         _cache = cache;
         Key = key;
@@ -84,10 +85,10 @@ public sealed class OptimisticLock : IDisposable, IAsyncDisposable
     /// <inheritdoc cref="Dispose"/>
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private static BaseCache Check(ICache cache, string key)
+    private static IVersionedCache Check(ICache cache, string key)
     {
         ArgumentNullException.ThrowIfNull(cache);
         Guard.Key(key);
-        return cache as BaseCache ?? throw new ArgumentException($"OptimisticLock needs a cache derived from BaseCache, not {cache.GetType()}.", nameof(cache));
+        return cache as IVersionedCache ?? throw new ArgumentException($"OptimisticLock needs a cache that can compare and set ({nameof(IVersionedCache)}), which {cache.GetType()} is not.", nameof(cache));
     }
 }

@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using Cached.Runtime;
 
 namespace Cached;
@@ -22,20 +23,20 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
     private static readonly TimeSpan s_firstPoll = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan s_lastPoll = TimeSpan.FromMilliseconds(100);
 
-    private readonly BaseCache _cache;
+    private readonly ILockingCache _cache;
     private readonly string? _namespace;
     private readonly string _token = Guid.NewGuid().ToString("N");
     private int _released;
 
     /// <summary>Takes the lock, waiting as the remarks describe.</summary>
-    /// <exception cref="ArgumentException">The cache is not a <see cref="BaseCache"/>, or the key is empty.</exception>
+    /// <exception cref="ArgumentException">The cache cannot hold locks (<see cref="ILockingCache"/>), or the key is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The lease is not positive.</exception>
     public RedLock(ICache cache, string key, TimeSpan lease, string? @namespace = null)
         : this(Check(cache, key, lease), key, lease, @namespace, acquire: true)
     {
     }
 
-    private RedLock(BaseCache cache, string key, TimeSpan lease, string? @namespace, bool acquire)
+    private RedLock(ILockingCache cache, string key, TimeSpan lease, string? @namespace, bool acquire)
     {
         _cache = cache;
         Key = key;
@@ -122,7 +123,7 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
 
     private static TimeSpan Next(TimeSpan pause) => pause * 2 < s_lastPoll ? pause * 2 : s_lastPoll;
 
-    private static BaseCache Check(ICache cache, string key, TimeSpan lease)
+    private static ILockingCache Check(ICache cache, string key, TimeSpan lease)
     {
         ArgumentNullException.ThrowIfNull(cache);
         Guard.Key(key);
@@ -131,6 +132,6 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(lease), lease, "A lease must be positive.");
         }
 
-        return cache as BaseCache ?? throw new ArgumentException($"RedLock needs a cache derived from BaseCache, not {cache.GetType()}.", nameof(cache));
+        return cache as ILockingCache ?? throw new ArgumentException($"RedLock needs a cache that can hold locks ({nameof(ILockingCache)}), which {cache.GetType()} is not.", nameof(cache));
     }
 }

@@ -1,7 +1,7 @@
-namespace Cached.Runtime;
+namespace Cached.Capabilities;
 
-/// <summary>What a read by span key found.</summary>
-internal enum SpanRead : byte
+/// <summary>What a read by span key found (<see cref="ISpanReadableCache.TryReadBySpan"/>).</summary>
+public enum SpanRead : byte
 {
     /// <summary>This cache cannot answer by span (or not exactly as the ordinary read would): read the ordinary way.</summary>
     Unsupported,

@@ -1,0 +1,243 @@
+using Cached.Pipeline;
+using Cached.Plugins;
+using Cached.Runtime;
+using Cached.Serializers;
+
+namespace Cached;
+
+/// <summary>
+/// The async twins of <c>BaseCache.Commands.cs</c>: the same checks and preparation, then the pipeline's
+/// <see cref="RunAsync{TState, TResult}"/>, which owns <see cref="Timeout"/> and the caller's token. Argument errors
+/// surface from the returned task, as an <c>async</c> method's do.
+/// </summary>
+public abstract partial class BaseCache
+{
+    /// <inheritdoc />
+    public ValueTask<bool> AddAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => WriteAsync(CacheCommand.Add, key, value, ttl, @namespace, serializer, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> SetAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => WriteAsync(CacheCommand.Set, key, value, ttl, @namespace, serializer, cancellationToken);
+
+    /// <summary>Add and Set: the same checks and payload, then the backend's add-if-absent (failing on an existing key) or set.</summary>
+    private async ValueTask<bool> WriteAsync<T>(CacheCommand command, string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        Guard.Key(key);
+        var expiry = ResolveTtl(ttl);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return true;
+        }
+
+        var write = PrepareWrite(key, value, @namespace, serializer);
+        return await RunAsync(
+            new CommandRequest(command, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
+            (write, expiry, command),
+            static (cache, s, ct) => s.command == CacheCommand.Add
+                ? cache.AddOrThrowAsync(s.write, s.expiry, ct)
+                : cache.SetEntryAsync(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> AddOrThrowAsync(PreparedWrite write, TimeSpan? expiry, CancellationToken cancellationToken)
+        => await AddEntryAsync(write.FullKey, write.Namespace, write.Payload, expiry, cancellationToken).ConfigureAwait(false)
+            ? true
+            : throw new KeyExistsException(write.Key);
+
+    /// <inheritdoc />
+    public async ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+    {
+        var result = await TryGetAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+        return result.Found ? result.Value : @default;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+    {
+        Guard.Key(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return ValueTask.FromResult(CacheResult<T>.Miss);
+        }
+
+        var read = PrepareKey(key, @namespace);
+        return RunAsync(
+            new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
+            (read, serializer),
+            static (cache, s, ct) => cache.ReadAsync<T>(s.read, s.serializer, ct),
+            cancellationToken,
+            Outcomes<T>.Read);
+    }
+
+    /// <summary>Reads and decodes one entry; an in-process read completes synchronously, without a state machine.</summary>
+    private ValueTask<CacheResult<T>> ReadAsync<T>(PreparedKey read, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var pending = GetEntryAsync(read.FullKey, cancellationToken);
+        return pending.IsCompletedSuccessfully
+            ? new ValueTask<CacheResult<T>>(Decode<T>(read.Key, pending.Result, serializer))
+            : DecodeWhenRead(pending, read.Key, serializer);
+
+        async ValueTask<CacheResult<T>> DecodeWhenRead(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer)
+            => Decode<T>(key, await pending.ConfigureAwait(false), serializer);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<T?>> MultiGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => ValuesOf(await MultiTryGetCoreAsync<T>(keys, @namespace, serializer, cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<CacheResult<T>>> MultiTryGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => await MultiTryGetCoreAsync<T>(keys, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+
+    private async ValueTask<CacheResult<T>[]> MultiTryGetCoreAsync<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var given = MaterializeKeys(keys);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return new CacheResult<T>[given.Length];
+        }
+
+        var batch = PrepareKeys(given, @namespace);
+        return await RunAsync(
+            new CommandRequest(CacheCommand.MultiGet, null, given, batch.Namespace, Subject: FirstOf(batch.FullKeys)),
+            (batch, serializer),
+            static (cache, s, ct) => cache.ReadAllAsync<T>(s.batch, s.serializer, ct),
+            cancellationToken,
+            Outcomes<T>.Batch).ConfigureAwait(false);
+    }
+
+    private async ValueTask<CacheResult<T>[]> ReadAllAsync<T>(PreparedBatch batch, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var entries = batch.Keys.Length == 0 ? [] : await GetEntriesAsync(batch.FullKeys, cancellationToken).ConfigureAwait(false);
+        return DecodeAll<T>(batch.Keys, entries, serializer);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> MultiSetAsync<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+    {
+        var expiry = ResolveTtl(ttl);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (PrepareMultiSet(pairs, @namespace, serializer, out var values) is not { } batch)
+        {
+            return true;
+        }
+
+        return await RunAsync(
+            new CommandRequest(CacheCommand.MultiSet, null, batch.Keys, batch.Namespace, values, expiry, Subject: FirstOf(batch.Entries)),
+            (batch, expiry),
+            static (cache, s, ct) => s.batch.Entries.Length == 0 ? new ValueTask<bool>(true) : cache.SetEntriesAsync(s.batch.Entries, s.batch.Namespace, s.expiry, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ExistsAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
+    {
+        Guard.Key(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return false;
+        }
+
+        var read = PrepareKey(key, @namespace);
+        return await RunAsync(
+            new CommandRequest(CacheCommand.Exists, key, Namespace: read.Namespace, Subject: read.FullKey),
+            read,
+            static (cache, s, ct) => cache.ContainsEntryAsync(s.FullKey, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<long> IncrementAsync(string key, long delta = 1, string? @namespace = null, CancellationToken cancellationToken = default)
+    {
+        Guard.Key(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return delta;
+        }
+
+        var target = PrepareKey(key, @namespace);
+        return await RunAsync(
+            new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
+            (target, delta),
+            static (cache, s, ct) => cache.IncrementEntryAsync(s.target.FullKey, s.target.Namespace, s.delta, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<int> DeleteAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
+    {
+        Guard.Key(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return 0;
+        }
+
+        var target = PrepareKey(key, @namespace);
+        return await RunAsync(
+            new CommandRequest(CacheCommand.Delete, key, Namespace: target.Namespace, Subject: target.FullKey),
+            target,
+            static (cache, s, ct) => cache.RemoveEntryAsync(s.FullKey, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ClearAsync(string? @namespace = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return true;
+        }
+
+        var ns = ResolveNamespace(@namespace);
+        return await RunAsync(
+            new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
+            ns,
+            static (cache, ns, ct) => cache.ClearEntriesAsync(ns, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> ExpireAsync(string key, TimeSpan? ttl, string? @namespace = null, CancellationToken cancellationToken = default)
+    {
+        Guard.Key(key);
+        var expiry = TtlRules.Normalize(ttl, nameof(ttl));
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return false;
+        }
+
+        var target = PrepareKey(key, @namespace);
+        return await RunAsync(
+            new CommandRequest(CacheCommand.Expire, key, Namespace: target.Namespace, Subject: target.FullKey, Ttl: expiry),
+            (target, expiry),
+            static (cache, s, ct) => cache.ExpireEntryAsync(s.target.FullKey, s.expiry, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<object?> RawAsync(string command, object?[]? args = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(command);
+        args ??= [];
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return null;
+        }
+
+        return await RunAsync(
+            new CommandRequest(CacheCommand.Raw, null, Value: args, Subject: command),
+            (command, args),
+            static (cache, s, ct) => cache.ExecuteRawAsync(s.command, s.args, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+}

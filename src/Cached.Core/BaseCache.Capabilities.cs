@@ -1,0 +1,95 @@
+using Cached.Capabilities;
+using Cached.Pipeline;
+using Cached.Plugins;
+
+namespace Cached;
+
+/// <summary>
+/// The optional abilities every <see cref="BaseCache"/> offers through small interfaces, so that the runtime never
+/// downcasts: lock entries (<see cref="ILockingCache"/>), compare-and-set (<see cref="IVersionedCache"/>) and its alias
+/// (<see cref="IAliasedCache"/>). Lock traffic bypasses the serializer, plugins and telemetry, as aiocache's does, but
+/// still runs under the timeout and the backend's error mapping.
+/// </summary>
+public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAliasedCache
+{
+    /// <inheritdoc />
+    void IAliasedCache.AssignAlias(string alias) => Interlocked.CompareExchange(ref _alias, alias, null);
+
+    /// <inheritdoc />
+    bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
+        => Run(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s) => cache.AddEntry(s.FullKey, s.Namespace, s.Payload, s.Lease));
+
+    /// <inheritdoc />
+    ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
+        => RunAsync(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
+
+    /// <inheritdoc />
+    bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
+        => Run(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s) => cache.RemoveEntryIfEquals(s.FullKey, s.Payload));
+
+    /// <inheritdoc />
+    ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
+        => RunAsync(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
+
+    /// <inheritdoc />
+    bool ILockingCache.IsLocked(string key, string? @namespace)
+        => Run(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey) => cache.ContainsEntry(lockKey));
+
+    /// <inheritdoc />
+    ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
+        => RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.ContainsEntryAsync(lockKey, ct), cancellationToken);
+
+    /// <inheritdoc />
+    object? IVersionedCache.GetVersion(string key, string? @namespace)
+        => Run(LockRequest(CacheCommand.Get, key), VersionKey(key, @namespace), static (cache, fullKey) => cache.GetEntryVersion(fullKey));
+
+    /// <inheritdoc />
+    ValueTask<object?> IVersionedCache.GetVersionAsync(string key, string? @namespace, CancellationToken cancellationToken)
+        => RunAsync(LockRequest(CacheCommand.Get, key), VersionKey(key, @namespace), static (cache, fullKey, ct) => cache.GetEntryVersionAsync(fullKey, ct), cancellationToken);
+
+    /// <inheritdoc />
+    CacheResult<object?> IVersionedCache.SetIfVersion<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl)
+    {
+        RequireConditionalOperations();
+        var expiry = ResolveTtl(ttl);
+        var write = PrepareWrite(key, value, @namespace, null);
+        return Run(
+            new CommandRequest(CacheCommand.Set, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
+            (write, version, expiry),
+            static (cache, s) => cache.SetEntryIfVersion(s.write.FullKey, s.write.Namespace, s.version, s.write.Payload, s.expiry),
+            static stored => new CommandOutcome(stored.Found));
+    }
+
+    /// <inheritdoc />
+    ValueTask<CacheResult<object?>> IVersionedCache.SetIfVersionAsync<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        RequireConditionalOperations();
+        var expiry = ResolveTtl(ttl);
+        var write = PrepareWrite(key, value, @namespace, null);
+        return RunAsync(
+            new CommandRequest(CacheCommand.Set, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
+            (write, version, expiry),
+            static (cache, s, ct) => cache.SetEntryIfVersionAsync(s.write.FullKey, s.write.Namespace, s.version, s.write.Payload, s.expiry, ct),
+            cancellationToken,
+            static stored => new CommandOutcome(stored.Found));
+    }
+
+    private static CommandRequest LockRequest(CacheCommand command, string key) => new(command, key, Observed: false);
+
+    private LockEntry PrepareLock(string key, string? @namespace, string token, TimeSpan lease)
+    {
+        RequireConditionalOperations();
+        var ns = ResolveNamespace(@namespace);
+        return new LockEntry(LockKey(key, ns), ns, StoresReferences ? token : System.Text.Encoding.UTF8.GetBytes(token), lease);
+    }
+
+    private string VersionKey(string key, string? @namespace)
+    {
+        RequireConditionalOperations();
+        return BuildKey(key, @namespace);
+    }
+
+    private string LockKey(string key, string? ns) => BuildKeyIn(key + "-lock", ns);
+
+    private readonly record struct LockEntry(string FullKey, string? Namespace, object Payload, TimeSpan Lease);
+}

@@ -1,0 +1,141 @@
+using Cached.Pipeline;
+using Cached.Serializers;
+
+namespace Cached;
+
+/// <summary>
+/// What commands do before and after the backend: keys built, values turned into payloads (every argument checked
+/// before anything is written), payloads read back into values, and outcomes described for the post hooks.
+/// </summary>
+public abstract partial class BaseCache
+{
+    private PreparedKey PrepareKey(string key, string? @namespace)
+    {
+        var ns = ResolveNamespace(@namespace);
+        return new PreparedKey(key, BuildKeyIn(key, ns), ns);
+    }
+
+    private PreparedWrite PrepareWrite<T>(string key, T value, string? @namespace, ISerializer? serializer)
+    {
+        var ns = ResolveNamespace(@namespace);
+        var fullKey = BuildKeyIn(key, ns);
+        return new PreparedWrite(key, fullKey, ns, ToPayload(key, value, serializer ?? Serializer));
+    }
+
+    private PreparedBatch PrepareKeys(string[] keys, string? @namespace)
+    {
+        var ns = ResolveNamespace(@namespace);
+        var built = new string[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            built[i] = BuildKeyIn(keys[i], ns);
+        }
+
+        return new PreparedBatch(keys, built, ns);
+    }
+
+    /// <summary>Checks and serializes every pair before anything is written, so a bad pair leaves the store unchanged. Null when caching is off.</summary>
+    private PreparedBatchWrite? PrepareMultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, string? @namespace, ISerializer? serializer, out T[] values)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var given = pairs.ToArray();
+        var keys = new string[given.Length];
+        values = new T[given.Length];
+        for (var i = 0; i < given.Length; i++)
+        {
+            if (string.IsNullOrEmpty(given[i].Key))
+            {
+                throw new ArgumentException($"The key of the pair at index {i} is {(given[i].Key is null ? "null" : "empty")}.", nameof(pairs));
+            }
+
+            keys[i] = given[i].Key;
+            values[i] = given[i].Value;
+        }
+
+        var ns = ResolveNamespace(@namespace);
+        if (Cache.Disabled)
+        {
+            return null;
+        }
+
+        var effective = serializer ?? Serializer;
+        var entries = new KeyValuePair<string, object?>[given.Length];
+        for (var i = 0; i < given.Length; i++)
+        {
+            entries[i] = new(BuildKeyIn(keys[i], ns), ToPayload(keys[i], values[i], effective));
+        }
+
+        return new PreparedBatchWrite(keys, entries, ns);
+    }
+
+    private static string? FirstOf(string[] keys) => keys.Length > 0 ? keys[0] : null;
+
+    private static string? FirstOf(KeyValuePair<string, object?>[] entries) => entries.Length > 0 ? entries[0].Key : null;
+
+    private static string[] MaterializeKeys(IEnumerable<string> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var given = keys.ToArray();
+        for (var i = 0; i < given.Length; i++)
+        {
+            if (string.IsNullOrEmpty(given[i]))
+            {
+                throw new ArgumentException($"The key at index {i} is {(given[i] is null ? "null" : "empty")}.", nameof(keys));
+            }
+        }
+
+        return given;
+    }
+
+    private CacheResult<T> Decode<T>(string key, CacheResult<object?> entry, ISerializer? serializer)
+        => entry.Found ? CacheResult<T>.Hit(FromPayload<T>(key, entry.Value, serializer ?? Serializer)) : CacheResult<T>.Miss;
+
+    private CacheResult<T>[] DecodeAll<T>(string[] keys, CacheResult<object?>[] entries, ISerializer? serializer)
+    {
+        if (entries.Length != keys.Length)
+        {
+            throw new CacheException($"The backend returned {entries.Length} values for {keys.Length} keys.");
+        }
+
+        var effective = serializer ?? Serializer;
+        var results = new CacheResult<T>[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (entries[i].Found)
+            {
+                results[i] = CacheResult<T>.Hit(FromPayload<T>(keys[i], entries[i].Value, effective));
+            }
+        }
+
+        return results;
+    }
+
+    private static T?[] ValuesOf<T>(CacheResult<T>[] results)
+    {
+        var values = new T?[results.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            values[i] = results[i].Value;
+        }
+
+        return values;
+    }
+
+    /// <summary>How reads describe their outcome to the post hooks: the value (or the list of values) and the hits.</summary>
+    private static class Outcomes<T>
+    {
+        public static readonly Func<CacheResult<T>, CommandOutcome> Read
+            = static result => new CommandOutcome(result.Value, result.Found ? 1 : 0);
+
+        public static readonly Func<CacheResult<T>[], CommandOutcome> Batch = static results =>
+        {
+            var hits = 0;
+            foreach (var result in results)
+            {
+                hits += result.Found ? 1 : 0;
+            }
+
+            return new CommandOutcome(ValuesOf(results), hits);
+        };
+    }
+}

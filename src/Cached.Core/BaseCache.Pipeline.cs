@@ -1,0 +1,145 @@
+using Cached.Pipeline;
+using Cached.Plugins;
+
+namespace Cached;
+
+/// <summary>
+/// The one path every command takes once its arguments are checked and its key built: plugins' pre hooks and telemetry,
+/// the backend operation (async: under <see cref="Timeout"/> and the caller's token), the backend's error mapping,
+/// then the post hooks, or the failure recorded. Commands hand their operation over as a static lambda with its state
+/// in a struct, so this path allocates nothing of its own.
+/// </summary>
+public abstract partial class BaseCache
+{
+    /// <summary>Runs a sync command.</summary>
+    /// <param name="request">What the command asks, for plugins and telemetry.</param>
+    /// <param name="state">What the operation needs (keys, payloads, expiry).</param>
+    /// <param name="operation">The backend operation.</param>
+    /// <param name="describe">Its outcome for the post hooks; by default the result itself. Called only when observed.</param>
+    private protected TResult Run<TState, TResult>(in CommandRequest request, TState state, Func<BaseCache, TState, TResult> operation, Func<TResult, CommandOutcome>? describe = null)
+    {
+        var context = CommandObserver.Begin(this, _plugins, request);
+        try
+        {
+            var result = operation(this, state);
+            if (context is not null)
+            {
+                CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (MapError(ex, request.ErrorSubject) is { } mapped)
+        {
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
+        }
+        catch (Exception ex) when (Report(context, ex))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>Runs an async command; an operation that completes synchronously costs no state machine.</summary>
+    /// <param name="request">What the command asks, for plugins and telemetry.</param>
+    /// <param name="state">What the operation needs (keys, payloads, expiry).</param>
+    /// <param name="operation">The backend operation.</param>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <param name="describe">Its outcome for the post hooks; by default the result itself. Called only when observed.</param>
+    private protected ValueTask<TResult> RunAsync<TState, TResult>(in CommandRequest request, TState state, Func<BaseCache, TState, CancellationToken, ValueTask<TResult>> operation, CancellationToken cancellationToken, Func<TResult, CommandOutcome>? describe = null)
+    {
+        var context = CommandObserver.Begin(this, _plugins, request);
+        try
+        {
+            var pending = operation(this, state, cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                var result = pending.Result;
+                if (context is not null)
+                {
+                    CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
+                }
+
+                return new ValueTask<TResult>(result);
+            }
+
+            return Complete(pending, request.Command, request.ErrorSubject, context, describe, cancellationToken);
+        }
+        catch (Exception ex) when (MapError(ex, request.ErrorSubject) is { } mapped)
+        {
+            CommandObserver.Failed(this, context, mapped);
+            return ValueTask.FromException<TResult>(mapped);
+        }
+        catch (Exception ex) when (Report(context, ex))
+        {
+            throw;
+        }
+    }
+
+    private async ValueTask<TResult> Complete<TResult>(ValueTask<TResult> pending, CacheCommand command, string subject, Plugins.CacheCommandContext? context, Func<TResult, CommandOutcome>? describe, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await WithTimeout(pending, command, cancellationToken).ConfigureAwait(false);
+            if (context is not null)
+            {
+                CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (MapError(ex, subject) is { } mapped)
+        {
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
+        }
+        catch (Exception ex) when (Report(context, ex))
+        {
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The one owner of <see cref="Timeout"/> and of the caller's token for async commands: an operation still
+    /// running is awaited for at most the timeout (on <see cref="TimeProvider"/>), then abandoned with a
+    /// <see cref="TimeoutException"/>; a cancelled token abandons it at once. Backends need not repeat either.
+    /// </summary>
+    private async ValueTask<TResult> WithTimeout<TResult>(ValueTask<TResult> operation, CacheCommand command, CancellationToken cancellationToken)
+    {
+        if (_timeout is not { } timeout)
+        {
+            return cancellationToken.CanBeCanceled
+                ? await operation.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await operation.ConfigureAwait(false);
+        }
+
+        var task = operation.AsTask();
+        try
+        {
+            return await task.WaitAsync(timeout, _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            // The abandoned operation may still fail later; observe it so it never surfaces as an unobserved exception.
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new TimeoutException($"The cache command {command} did not complete within its timeout of {timeout.TotalMilliseconds} ms.", ex);
+        }
+    }
+
+    /// <summary>
+    /// The backend's error mapping: turns an exception of its client into the <see cref="CacheException"/> family
+    /// (naming <paramref name="subject"/>), or returns <c>null</c> to let it pass as it is. Called once per failed command,
+    /// so backends write no try/catch of their own around each primitive.
+    /// </summary>
+    /// <param name="exception">What the operation threw.</param>
+    /// <param name="subject">What the message names: the caller's key, the first of several, the namespace being
+    /// cleared or the raw command.</param>
+    protected virtual Exception? MapError(Exception exception, string subject) => null;
+
+    /// <summary>An exception filter that records the failure and never catches, so the exception leaves untouched.</summary>
+    private bool Report(Plugins.CacheCommandContext? context, Exception exception)
+    {
+        CommandObserver.Failed(this, context, exception);
+        return false;
+    }
+}

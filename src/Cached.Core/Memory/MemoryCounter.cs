@@ -1,0 +1,42 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+
+namespace Cached.Memory;
+
+/// <summary>Reads and writes counters in every form a value can be stored in.</summary>
+internal static class MemoryCounter
+{
+    public static object Create(long value, bool asBytes)
+        => asBytes ? Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)) : value;
+
+    /// <summary>Returns the new value and its stored form, keeping the form (and integer type) of the old one.</summary>
+    public static (long Value, object Stored) Add(string key, object? stored, long delta)
+    {
+        switch (stored)
+        {
+            case long l: { var v = checked(l + delta); return (v, v); }
+            case int i: { var v = checked(i + delta); return (v, checked((int)v)); }
+            case short s: { var v = checked(s + delta); return (v, checked((short)v)); }
+            case sbyte sb: { var v = checked(sb + delta); return (v, checked((sbyte)v)); }
+            case byte b: { var v = checked(b + delta); return (v, checked((byte)v)); }
+            case ushort us: { var v = checked(us + delta); return (v, checked((ushort)v)); }
+            case uint ui: { var v = checked(ui + delta); return (v, checked((uint)v)); }
+            case ulong ul when ul <= long.MaxValue: { var v = checked((long)ul + delta); return (v, checked((ulong)v)); }
+            case string text when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
+                {
+                    var v = checked(parsed + delta);
+                    return (v, v.ToString(CultureInfo.InvariantCulture));
+                }
+
+            case byte[] bytes when Utf8Parser.TryParse(bytes, out long parsed, out var consumed) && consumed == bytes.Length:
+                {
+                    var v = checked(parsed + delta);
+                    return (v, Create(v, asBytes: true));
+                }
+
+            default:
+                throw new CacheValueNotIntegerException(key);
+        }
+    }
+}

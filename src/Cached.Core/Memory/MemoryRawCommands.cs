@@ -1,0 +1,92 @@
+namespace Cached.Memory;
+
+/// <summary>
+/// The interpreter of <see cref="ICache.Raw"/> for <see cref="SimpleMemoryCache"/>: named operations on backend keys
+/// (no namespace), as aiocache's memory backend offers its dict's methods.
+/// </summary>
+internal static class MemoryRawCommands
+{
+    /// <summary>What the interpreter needs of the cache: its primitives, so raw reads and writes follow the same rules.</summary>
+    public interface ITarget
+    {
+        MemoryStore Store { get; }
+
+        CacheResult<object?> Read(string key);
+
+        bool AddIfAbsent(string key, object? payload);
+
+        int Remove(string key);
+
+        bool Contains(string key);
+    }
+
+    public static object? Execute(ITarget target, string command, object?[] args)
+    {
+        switch (command.ToLowerInvariant())
+        {
+            case "get":
+                {
+                    var entry = target.Read(Key(command, args, 1));
+                    return entry.Found ? entry.Value : null;
+                }
+
+            case "set":
+                Arity(command, args, 2);
+                target.Store.Store(Key(command, args, 2), target.Store.CreateEntry(args[1], null, null));
+                return true;
+
+            case "setdefault":
+                {
+                    var key = Key(command, args, 2);
+                    return target.AddIfAbsent(key, args[1]) ? args[1] : target.Read(key).Value;
+                }
+
+            case "pop":
+            case "delete":
+                {
+                    var key = Key(command, args, 1);
+                    var entry = target.Read(key);
+                    target.Remove(key);
+                    return entry.Found ? entry.Value : null;
+                }
+
+            case "contains":
+            case "exists":
+                return target.Contains(Key(command, args, 1));
+
+            case "keys":
+                Arity(command, args, 0);
+                return target.Store.LiveKeys(target.Store.Now);
+
+            case "count":
+            case "len":
+                Arity(command, args, 0);
+                target.Store.RemoveExpired();
+                return target.Store.Count;
+
+            case "clear":
+                Arity(command, args, 0);
+                target.Store.Clear(null);
+                return true;
+
+            default:
+                throw new ArgumentException($"SimpleMemoryCache has no raw command '{command}'; use get, set, setdefault, pop, contains, keys, count or clear.", nameof(command));
+        }
+    }
+
+    private static string Key(string command, object?[] args, int arity)
+    {
+        Arity(command, args, arity);
+        return args[0] as string is { Length: > 0 } key
+            ? key
+            : throw new ArgumentException($"Raw command '{command}' takes a non-empty string key first.", nameof(args));
+    }
+
+    private static void Arity(string command, object?[] args, int arity)
+    {
+        if (args.Length != arity)
+        {
+            throw new ArgumentException($"Raw command '{command}' takes {arity} argument(s), not {args.Length}.", nameof(args));
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+
+namespace Cached.Memory;
+
+/// <summary>
+/// The entries of one <see cref="SimpleMemoryCache"/>: a concurrent dictionary with lock-free reads, an entry count,
+/// expiry on the owner's clock, the bound (<see cref="LruEviction"/>) and the periodic sweep (<see cref="SweepTimer"/>).
+/// Every update is a compare-and-swap of an immutable <see cref="MemoryEntry"/>, so a concurrent write is never lost.
+/// </summary>
+internal sealed class MemoryStore
+{
+    private readonly BaseCache _owner;
+    private readonly ConcurrentDictionary<string, MemoryEntry> _entries = new(StringComparer.Ordinal);
+#if NET9_0_OR_GREATER
+    private readonly ConcurrentDictionary<string, MemoryEntry>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+#endif
+    private int _count;
+    private SweepTimer? _sweeper;
+
+    /// <summary>Creates an empty store on <paramref name="owner"/>'s clock.</summary>
+    public MemoryStore(BaseCache owner)
+    {
+        _owner = owner;
+#if NET9_0_OR_GREATER
+        _bySpan = _entries.GetAlternateLookup<ReadOnlySpan<char>>();
+#endif
+    }
+
+    /// <summary>The bound; <c>null</c> for none.</summary>
+    public LruEviction? Eviction { get; set; }
+
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many entries the store holds, counting expired ones not yet removed.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Whether reads record their time of use (only a bounded store evicts by it).</summary>
+    public bool TracksUse => Eviction is not null;
+
+    public long Now => _owner.TimeProvider.GetTimestamp();
+
+    public bool TryGet(string key, out MemoryEntry entry) => _entries.TryGetValue(key, out entry!);
+
+#if NET9_0_OR_GREATER
+    /// <summary>Looks a key up from a span, without making a string.</summary>
+    public bool TryGet(ReadOnlySpan<char> key, out MemoryEntry entry) => _bySpan.TryGetValue(key, out entry!);
+#endif
+
+    /// <summary>Adds the entry if the key is absent.</summary>
+    public bool TryAdd(string key, MemoryEntry entry)
+    {
+        if (!_entries.TryAdd(key, entry))
+        {
+            return false;
+        }
+
+        OnInserted();
+        return true;
+    }
+
+    /// <summary>Replaces <paramref name="current"/> with <paramref name="fresh"/> if it is still the key's entry.</summary>
+    public bool TryReplace(string key, MemoryEntry fresh, MemoryEntry current) => _entries.TryUpdate(key, fresh, current);
+
+    /// <summary>Stores the entry whatever the key held.</summary>
+    public void Store(string key, MemoryEntry fresh)
+    {
+        while (true)
+        {
+            if (_entries.TryGetValue(key, out var current))
+            {
+                if (_entries.TryUpdate(key, fresh, current))
+                {
+                    return;
+                }
+            }
+            else if (TryAdd(key, fresh))
+            {
+                return;
+            }
+        }
+    }
+
+    public bool TryRemove(string key, out MemoryEntry removed)
+    {
+        if (!_entries.TryRemove(key, out removed!))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count);
+        return true;
+    }
+
+    /// <summary>Removes the entry only if it is still the one we saw, so a concurrent Set is never lost.</summary>
+    public bool RemoveIfUnchanged(string key, MemoryEntry entry)
+    {
+        if (!_entries.TryRemove(new KeyValuePair<string, MemoryEntry>(key, entry)))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _count);
+        return true;
+    }
+
+    /// <summary>Removes every expired entry now; the periodic sweep calls this.</summary>
+    public void RemoveExpired()
+    {
+        var now = Now;
+        foreach (var pair in _entries)
+        {
+            if (pair.Value.IsExpiredAt(now))
+            {
+                RemoveIfUnchanged(pair.Key, pair.Value);
+            }
+        }
+    }
+
+    /// <summary>Removes the entries of <paramref name="namespace"/>, or every entry when it is <c>null</c>.</summary>
+    public void Clear(string? @namespace)
+    {
+        foreach (var pair in _entries)
+        {
+            if (@namespace is null || string.Equals(pair.Value.Namespace, @namespace, StringComparison.Ordinal))
+            {
+                RemoveIfUnchanged(pair.Key, pair.Value);
+            }
+        }
+    }
+
+    /// <summary>The keys of the entries not expired at <paramref name="now"/>.</summary>
+    public List<string> LiveKeys(long now)
+    {
+        var keys = new List<string>();
+        foreach (var pair in _entries)
+        {
+            if (!pair.Value.IsExpiredAt(now))
+            {
+                keys.Add(pair.Key);
+            }
+        }
+
+        return keys;
+    }
+
+    public KeyValuePair<string, MemoryEntry>[] Snapshot() => _entries.ToArray();
+
+    public MemoryEntry CreateEntry(object? payload, string? @namespace, TimeSpan? ttl)
+    {
+        var now = Now;
+        return new MemoryEntry(payload, @namespace, ExpiryFor(ttl, now), now);
+    }
+
+    /// <summary>The timestamp at which an entry written at <paramref name="now"/> expires; 0 for never.</summary>
+    public long ExpiryFor(TimeSpan? ttl, long now)
+    {
+        if (ttl is not { } span)
+        {
+            return 0;
+        }
+
+        EnsureSweeper();
+        var frequency = _owner.TimeProvider.TimestampFrequency;
+        // Whole ticks when the frequency allows it (it does for Stopwatch and the fake clock), so expiry is exact.
+        var ticks = frequency % TimeSpan.TicksPerSecond == 0
+            ? SaturatingMultiply(span.Ticks, frequency / TimeSpan.TicksPerSecond)
+            : (long)Math.Min(span.TotalSeconds * frequency, long.MaxValue);
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
+    }
+
+    /// <summary>Stops the sweep; the entries stay readable, as aiocache's memory cache stays usable after close().</summary>
+    public void StopSweeping() => Interlocked.Exchange(ref _sweeper, null)?.Dispose();
+
+    private static long SaturatingMultiply(long value, long factor)
+        => value > long.MaxValue / factor ? long.MaxValue : value * factor;
+
+    private void OnInserted()
+    {
+        var count = Interlocked.Increment(ref _count);
+        Eviction?.OnInserted(this, count);
+    }
+
+    private void EnsureSweeper()
+    {
+        if (Volatile.Read(ref _sweeper) is null)
+        {
+            var sweeper = new SweepTimer(this);
+            if (Interlocked.CompareExchange(ref _sweeper, sweeper, null) is null)
+            {
+                sweeper.Start(_owner.TimeProvider, SweepInterval);
+            }
+        }
+    }
+}

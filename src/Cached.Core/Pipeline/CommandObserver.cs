@@ -1,0 +1,65 @@
+using Cached.Diagnostics;
+using Cached.Plugins;
+
+namespace Cached.Pipeline;
+
+/// <summary>
+/// The plugins' pre and post hooks and Cached's telemetry around one command: the one place a command is observed.
+/// When a cache has no plugins and nobody listens, <see cref="Begin"/> answers <c>null</c> at the cost of a few field
+/// reads and the command runs unobserved.
+/// </summary>
+internal static class CommandObserver
+{
+    /// <summary>Opens a command: runs every pre hook and starts the activity. <c>null</c> when nothing observes it.</summary>
+    public static CacheCommandContext? Begin(BaseCache cache, ICachePlugin[] plugins, in CommandRequest request)
+    {
+        var observed = CacheTelemetry.IsObserved;
+        if (!request.Observed || (plugins.Length == 0 && !observed))
+        {
+            return null;
+        }
+
+        var context = new CacheCommandContext(cache, request.Command, request.Key, request.Keys, request.Namespace, request.Value, request.Ttl);
+        foreach (var plugin in plugins)
+        {
+            plugin.Pre(context);
+        }
+
+        if (observed)
+        {
+            context.Observed = true;
+            context.Activity = CacheTelemetry.StartActivity(cache, request.Command, request.Key);
+        }
+
+        context.StartedAt = cache.TimeProvider.GetTimestamp();
+        return context;
+    }
+
+    /// <summary>Closes a command that succeeded: fills in its outcome, runs every post hook, records telemetry.</summary>
+    public static void End(BaseCache cache, ICachePlugin[] plugins, CacheCommandContext context, CommandOutcome outcome)
+    {
+        context.Elapsed = cache.TimeProvider.GetElapsedTime(context.StartedAt);
+        context.Result = outcome.Result;
+        context.Hits = outcome.Hits;
+        foreach (var plugin in plugins)
+        {
+            plugin.Post(context);
+        }
+
+        if (context.Observed)
+        {
+            context.Observed = false;
+            CacheTelemetry.Completed(cache, context);
+        }
+    }
+
+    /// <summary>Records a command that threw; post hooks do not run for it.</summary>
+    public static void Failed(BaseCache cache, CacheCommandContext? context, Exception exception)
+    {
+        if (context is { Observed: true })
+        {
+            context.Observed = false;
+            CacheTelemetry.Failed(cache, context, exception);
+        }
+    }
+}

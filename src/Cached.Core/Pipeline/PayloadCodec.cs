@@ -1,0 +1,78 @@
+using System.Buffers;
+using Cached.Runtime;
+using Cached.Serializers;
+
+namespace Cached.Pipeline;
+
+/// <summary>
+/// Turns values into what a backend stores and back: the value itself when both the backend and the serializer keep
+/// references (see <see cref="ISerializer.StoresReferences"/>), otherwise the serializer's bytes. Every failure names
+/// the key and the type.
+/// </summary>
+internal static class PayloadCodec
+{
+    /// <summary>True when values are stored as references: the backend can hold them and the serializer asks for it.</summary>
+    public static bool KeepsReferences(bool backendStoresReferences, ISerializer serializer)
+        => backendStoresReferences && serializer.StoresReferences;
+
+    /// <summary>Turns a value into what the backend stores: the value itself, or its serialized bytes.</summary>
+    public static object? ToPayload<T>(string key, T value, ISerializer serializer, bool keepsReferences)
+    {
+        if (keepsReferences)
+        {
+            return value;
+        }
+
+        var buffer = PayloadBuffer.Rent();
+        try
+        {
+            serializer.Serialize(buffer, value);
+            return buffer.WrittenSpan.ToArray();
+        }
+        catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
+        {
+            throw new CacheSerializationException(key, value?.GetType() ?? typeof(T), $"the value cannot be serialized by {serializer.GetType().Name}: {ex.Message}", ex);
+        }
+        finally
+        {
+            PayloadBuffer.Return(buffer);
+        }
+    }
+
+    /// <summary>Turns what the backend returned into a <typeparamref name="T"/>, or throws naming the key and the type.</summary>
+    public static T? FromPayload<T>(string key, object? payload, ISerializer serializer, bool keepsReferences)
+    {
+        if (keepsReferences)
+        {
+            switch (payload)
+            {
+                case T typed:
+                    return typed;
+                case null:
+                    return default;
+                case byte[]:
+                    // Written by a per-call serializer: read the bytes through this one (NullSerializer reads text).
+                    break;
+                default:
+                    throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()}.");
+            }
+        }
+
+        ReadOnlySequence<byte> bytes = payload switch
+        {
+            byte[] array => new ReadOnlySequence<byte>(array),
+            ReadOnlyMemory<byte> memory => new ReadOnlySequence<byte>(memory),
+            null => throw new CacheSerializationException(key, typeof(T), "the key holds no payload."),
+            _ => throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()} written without serialization, which {serializer.GetType().Name} cannot read."),
+        };
+
+        try
+        {
+            return serializer.Deserialize<T>(bytes);
+        }
+        catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
+        {
+            throw new CacheSerializationException(key, typeof(T), $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Collections;
+using System.Globalization;
+
+namespace Cached.Runtime;
+
+// The text rules of a key (see the remarks of CacheKeyWriter) and the buffer they write into.
+public ref partial struct CacheKeyWriter
+{
+    private void AppendValue<T>(T value)
+    {
+        // The JIT folds these type tests per T, so common value types are written without boxing.
+        if (typeof(T).IsValueType && TryAppendKnownValue(value))
+        {
+            return;
+        }
+
+        switch (value)
+        {
+            case null:
+                AppendRaw("null");
+                break;
+            case string text:
+                AppendString(text);
+                break;
+            case char c:
+                AppendRaw('\'');
+                AppendEscaped(c);
+                AppendRaw('\'');
+                break;
+            case bool b:
+                AppendRaw(b ? "true" : "false");
+                break;
+            case ISpanFormattable formattable:
+                AppendFormattable(formattable, FormatOf(value));
+                break;
+            case IEnumerable sequence:
+                AppendRaw('[');
+                var first = true;
+                foreach (var item in sequence)
+                {
+                    if (!first)
+                    {
+                        AppendRaw(',');
+                    }
+
+                    first = false;
+                    AppendValue(item);
+                }
+
+                AppendRaw(']');
+                break;
+            default:
+                AppendString(value.ToString());
+                break;
+        }
+    }
+
+    private bool TryAppendKnownValue<T>(T value)
+    {
+        if (typeof(T) == typeof(int))
+        {
+            AppendFormattable((int)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(long))
+        {
+            AppendFormattable((long)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            AppendFormattable((double)(object)value!, "R");
+        }
+        else if (typeof(T) == typeof(decimal))
+        {
+            AppendFormattable((decimal)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(Guid))
+        {
+            AppendFormattable((Guid)(object)value!, "D");
+        }
+        else if (typeof(T) == typeof(DateTime))
+        {
+            AppendFormattable((DateTime)(object)value!, "O");
+        }
+        else if (typeof(T) == typeof(DateTimeOffset))
+        {
+            AppendFormattable((DateTimeOffset)(object)value!, "O");
+        }
+        else if (typeof(T) == typeof(TimeSpan))
+        {
+            AppendFormattable((TimeSpan)(object)value!, default);
+        }
+        else if (typeof(T) == typeof(bool))
+        {
+            AppendRaw((bool)(object)value! ? "true" : "false");
+        }
+        else if (typeof(T) == typeof(char))
+        {
+            AppendRaw('\'');
+            AppendEscaped((char)(object)value!);
+            AppendRaw('\'');
+        }
+        else
+        {
+            return false;
+        }
+
+        return true;
+    }
+
+    private void AppendEnum<T>(T value)
+        where T : struct, Enum
+    {
+        int written;
+        while (!System.Enum.TryFormat(value, _chars[_length..], out written))
+        {
+            Grow(_chars.Length);
+        }
+
+        _length += written;
+    }
+
+    /// <summary>The format that makes a value's text exact: round-trip for dates and floating point.</summary>
+    private static string? FormatFor<T>()
+        => typeof(T) == typeof(DateTime) || typeof(T) == typeof(DateTimeOffset) ? "O"
+            : typeof(T) == typeof(double) || typeof(T) == typeof(float) || typeof(T) == typeof(Half) ? "R"
+            : typeof(T) == typeof(Guid) ? "D"
+            : null;
+
+    private void AppendSequence<T>(IEnumerable<T>? values)
+    {
+        if (values is null)
+        {
+            AppendRaw("null");
+            return;
+        }
+
+        AppendRaw('[');
+        var first = true;
+        foreach (var item in values)
+        {
+            if (!first)
+            {
+                AppendRaw(',');
+            }
+
+            first = false;
+            AppendValue(item);
+        }
+
+        AppendRaw(']');
+    }
+
+    private static string? FormatOf<T>(T value) => value switch
+    {
+        DateTime or DateTimeOffset => "O",
+        double or float or Half => "R",
+        Guid => "D",
+        _ => null,
+    };
+
+    private void AppendString(string? text)
+    {
+        if (text is null)
+        {
+            AppendRaw("null");
+            return;
+        }
+
+        AppendRaw('"');
+        var rest = text.AsSpan();
+        while (true)
+        {
+            // Copy the runs between characters that need a backslash in one go: most strings have none.
+            var special = rest.IndexOfAny(s_escaped);
+            AppendRaw(special < 0 ? rest : rest[..special]);
+            if (special < 0)
+            {
+                break;
+            }
+
+            AppendEscaped(rest[special]);
+            rest = rest[(special + 1)..];
+        }
+
+        AppendRaw('"');
+    }
+
+    private void AppendEscaped(char c)
+    {
+        if (c is '"' or '\\' or '\'')
+        {
+            AppendRaw('\\');
+        }
+
+        AppendRaw(c);
+    }
+
+    private void AppendFormattable<T>(T value, ReadOnlySpan<char> format)
+        where T : ISpanFormattable
+    {
+        int written;
+        while (!value.TryFormat(_chars[_length..], out written, format, CultureInfo.InvariantCulture))
+        {
+            Grow(_chars.Length);
+        }
+
+        _length += written;
+    }
+
+    private void AppendRaw(char c)
+    {
+        if (_length == _chars.Length)
+        {
+            Grow(1);
+        }
+
+        _chars[_length++] = c;
+    }
+
+    private void AppendRaw(string text) => AppendRaw(text.AsSpan());
+
+    private void AppendRaw(ReadOnlySpan<char> text)
+    {
+        if (_length + text.Length > _chars.Length)
+        {
+            Grow(text.Length);
+        }
+
+        text.CopyTo(_chars[_length..]);
+        _length += text.Length;
+    }
+
+    private void Grow(int atLeast)
+    {
+        var bigger = ArrayPool<char>.Shared.Rent(Math.Max(_chars.Length * 2, _length + atLeast + 16));
+        _chars[.._length].CopyTo(bigger);
+        if (_rented is not null)
+        {
+            ArrayPool<char>.Shared.Return(_rented);
+        }
+
+        _rented = bigger;
+        _chars = bigger;
+    }
+}

@@ -1,0 +1,44 @@
+using Cached.Capabilities;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// One resolution of a method's cache: the cache, the <see cref="Caches.Version"/> it is valid for and, when the cache
+/// can read by span (<see cref="ISpanReadableCache"/>), what a hit needs to do so without asking the cache again.
+/// </summary>
+internal sealed class CacheResolution
+{
+    public CacheResolution(ICache cache, int version, string? @namespace)
+    {
+        Cache = cache;
+        Version = version;
+        if (cache is ISpanReadableCache reader)
+        {
+            try
+            {
+                if (reader.CanReadBySpan(@namespace, out var resolved))
+                {
+                    SpanReader = reader;
+                    SpanNamespace = resolved;
+                }
+            }
+            catch (Exception)
+            {
+                // The check reads the cache's settings (its default serializer may be created here). A cache whose
+                // settings fault is read the ordinary way, which reports the fault and survives it.
+                SpanReader = null;
+                SpanNamespace = null;
+            }
+        }
+    }
+
+    public ICache Cache { get; }
+
+    public int Version { get; }
+
+    /// <summary>The cache, when its settings allow reads by span key; <c>null</c> otherwise.</summary>
+    public ISpanReadableCache? SpanReader { get; }
+
+    /// <summary>The namespace span reads use: the method's, else the cache's own, resolved by the cache's rule.</summary>
+    public string? SpanNamespace { get; }
+}

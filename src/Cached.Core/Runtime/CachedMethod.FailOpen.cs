@@ -1,0 +1,79 @@
+namespace Cached.Runtime;
+
+/// <summary>
+/// The cache reads and writes of a cached method, each surviving every cache fault (fail-open): a fault is logged with
+/// the key, the method and the cache's alias, and the call goes on as a miss or without storing.
+/// </summary>
+public sealed partial class CachedMethod<TResult>
+{
+    private async ValueTask<CacheResult<TResult>> ReadAsync(ICache cache, string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            return CacheResult<TResult>.Miss;
+        }
+    }
+
+    private bool TryRead(ICache cache, string key, out TResult? value, out bool faulted)
+    {
+        try
+        {
+            faulted = false;
+            return cache.TryGet(key, out value, _options.Namespace);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            value = default;
+            faulted = true;
+            return false;
+        }
+    }
+
+    private void Write(ICache cache, string key, TResult value)
+    {
+        try
+        {
+            cache.Set(key, value, _ttl, _options.Namespace);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+        }
+    }
+
+    private async ValueTask WriteAsync(ICache cache, string key, TResult value, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await cache.SetAsync(key, value, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+        }
+    }
+
+    /// <summary>Every exception from the cache is a fault to survive, except the caller's own cancellation.</summary>
+    internal static bool IsFault(Exception exception, CancellationToken cancellationToken)
+        => !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
+
+    private static void Fail(TaskCompletionSource<TResult> flight, Exception exception)
+    {
+        if (exception is OperationCanceledException canceled)
+        {
+            flight.TrySetCanceled(canceled.CancellationToken);
+        }
+        else
+        {
+            flight.TrySetException(exception);
+            // Waiters observe it; without waiters, this keeps it from surfacing as an unobserved task exception.
+            _ = flight.Task.Exception;
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using Cached.Capabilities;
+
+namespace Cached.Runtime;
+
+/// <summary>The stampede lease across processes (<see cref="CachedMethodOptions.Lease"/>), through the cache's <see cref="ILockingCache"/>.</summary>
+public sealed partial class CachedMethod<TResult>
+{
+    /// <summary>
+    /// Takes the stampede lease, or waits while another process holds it: until the value appears (returned), the
+    /// lock is released (taken then), or the lease has run out (the caller goes on without the lock, as aiocache's).
+    /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend.
+    /// </summary>
+    private (bool Found, TResult? Value, string? Token) WaitForLease(ICache cache, ILockingCache locks, string key, TimeSpan lease)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var deadline = locks.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * locks.TimeProvider.TimestampFrequency);
+        var pause = s_firstLeasePoll;
+        try
+        {
+            while (true)
+            {
+                if (locks.TryAcquireLock(key, _options.Namespace, token, lease))
+                {
+                    // Someone may have stored the value between our read and our lock.
+                    if (TryRead(cache, key, out var stored, out _))
+                    {
+                        locks.ReleaseLock(key, _options.Namespace, token);
+                        return (true, stored, null);
+                    }
+
+                    return (false, default, token);
+                }
+
+                if (TryRead(cache, key, out var value, out _))
+                {
+                    return (true, value, null);
+                }
+
+                if (locks.TimeProvider.GetTimestamp() >= deadline)
+                {
+                    return (false, default, null);
+                }
+
+                Thread.Sleep(pause);
+                pause = pause * 2 < s_lastLeasePoll ? pause * 2 : s_lastLeasePoll;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            return (false, default, null);
+        }
+    }
+
+    private async ValueTask<(bool Found, TResult? Value, string? Token)> WaitForLeaseAsync(ICache cache, ILockingCache locks, string key, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        var deadline = locks.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * locks.TimeProvider.TimestampFrequency);
+        var pause = s_firstLeasePoll;
+        try
+        {
+            while (true)
+            {
+                if (await locks.TryAcquireLockAsync(key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false))
+                {
+                    // From here we own the lock: every way out either hands the token on or releases it.
+                    CacheResult<TResult> recheck;
+                    try
+                    {
+                        recheck = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (IsFault(ex, cancellationToken))
+                    {
+                        Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+                        return (false, default, token);
+                    }
+                    catch
+                    {
+                        await ReleaseAsync(locks, key, token).ConfigureAwait(false);
+                        throw;
+                    }
+
+                    if (recheck.Found)
+                    {
+                        await ReleaseAsync(locks, key, token).ConfigureAwait(false);
+                        return (true, recheck.Value, null);
+                    }
+
+                    return (false, default, token);
+                }
+
+                var read = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                if (read.Found)
+                {
+                    return (true, read.Value, null);
+                }
+
+                if (locks.TimeProvider.GetTimestamp() >= deadline)
+                {
+                    return (false, default, null);
+                }
+
+                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                pause = pause * 2 < s_lastLeasePoll ? pause * 2 : s_lastLeasePoll;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            return (false, default, null);
+        }
+    }
+
+    private void Release(ILockingCache cache, string key, string token)
+    {
+        try
+        {
+            cache.ReleaseLock(key, _options.Namespace, token);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+        }
+    }
+
+    private async ValueTask ReleaseAsync(ILockingCache cache, string key, string token)
+    {
+        try
+        {
+            // Released even when the caller cancelled, so other processes need not wait out the lease.
+            await cache.ReleaseLockAsync(key, _options.Namespace, token, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+        }
+    }
+}

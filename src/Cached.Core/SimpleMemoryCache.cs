@@ -1,0 +1,345 @@
+using System.Runtime.CompilerServices;
+using Cached.Capabilities;
+using Cached.Memory;
+using Cached.Pipeline;
+using Cached.Serializers;
+
+namespace Cached;
+
+/// <summary>
+/// The in-process cache, and the embedded default: a concurrent dictionary per instance, lock-free reads,
+/// values stored as they are (<see cref="NullSerializer"/>) unless another serializer is set.
+/// </summary>
+/// <remarks>
+/// <para><b>Expiry.</b> Times to live run on <see cref="BaseCache.TimeProvider"/>'s monotonic timestamp and are exact
+/// to the tick: an entry is gone from the moment its time to live has fully elapsed. Expired entries are invisible to
+/// every command at once, and are removed on access and by a sweep every <see cref="SweepInterval"/>, so they
+/// never pile up. The sweep timer starts with the first entry that has an expiry and holds the cache only weakly.</para>
+/// <para><b>Bound.</b> With <see cref="MaxEntries"/> set, an insert that takes the count above it triggers one
+/// eviction pass: expired entries go first, then the least recently used ones (reads and writes count as use) until
+/// the count is at most 90% of the bound. Evicting a tenth at a time keeps the pass's cost amortized over many
+/// inserts; while a pass runs, concurrent inserts may briefly take the count above the bound.</para>
+/// <para><b>Namespaces.</b> Each entry remembers the namespace it was written in, so <see cref="ICache.Clear"/> with a
+/// namespace removes exactly that namespace's entries, whatever the key composition or <see cref="BaseCache.KeyBuilder"/>.</para>
+/// <para><b>Raw.</b> <see cref="ICache.Raw"/> runs named operations on the store, on backend keys (no namespace):
+/// <c>get key</c>, <c>set key value</c>, <c>setdefault key value</c>, <c>pop key</c>, <c>contains key</c>, <c>keys</c>,
+/// <c>count</c>, <c>clear</c>.</para>
+/// <para>The rooms: this class implements the storage contract; the entries, the bound, the sweep and the raw
+/// commands live in <c>Memory/</c> (<c>MemoryStore</c>, <c>LruEviction</c>, <c>SweepTimer</c>, <c>MemoryRawCommands</c>).</para>
+/// </remarks>
+public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRawCommands.ITarget
+{
+    private readonly MemoryStore _store;
+
+    /// <summary>Creates an empty cache.</summary>
+    public SimpleMemoryCache() => _store = new MemoryStore(this);
+
+    /// <summary>The most entries the cache keeps; <c>null</c> (the default) for no bound. See the remarks for the eviction policy.</summary>
+    public int? MaxEntries
+    {
+        get => _store.Eviction?.MaxEntries;
+        init => _store.Eviction = value switch
+        {
+            null => null,
+            > 0 => new LruEviction(value.Value),
+            _ => throw new ArgumentOutOfRangeException(nameof(MaxEntries), value, "MaxEntries must be positive, or null for no bound."),
+        };
+    }
+
+    /// <summary>How often expired entries are swept out (one minute unless set).</summary>
+    public TimeSpan SweepInterval
+    {
+        get => _store.SweepInterval;
+        init => _store.SweepInterval = value > TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(SweepInterval), value, "The sweep interval must be positive.");
+    }
+
+    /// <summary>How many entries the store holds, counting expired ones not yet removed.</summary>
+    public int Count => _store.Count;
+
+    /// <inheritdoc />
+    protected override bool StoresReferences => true;
+
+    MemoryStore MemoryRawCommands.ITarget.Store => _store;
+
+    /// <inheritdoc />
+    protected override ISerializer CreateDefaultSerializer() => NullSerializer.Instance;
+
+    /// <inheritdoc />
+    protected override CacheResult<object?> GetEntry(string key)
+    {
+        if (!_store.TryGet(key, out var entry))
+        {
+            return CacheResult<object?>.Miss;
+        }
+
+        if (entry.ExpiresAt != 0 || _store.TracksUse)
+        {
+            var now = _store.Now;
+            if (entry.IsExpiredAt(now))
+            {
+                _store.RemoveIfUnchanged(key, entry);
+                return CacheResult<object?>.Miss;
+            }
+
+            entry.LastUsed = now;
+        }
+
+        return CacheResult<object?>.Hit(entry.Value);
+    }
+
+    /// <inheritdoc />
+    protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    {
+        var fresh = _store.CreateEntry(payload, @namespace, ttl);
+        while (true)
+        {
+            if (_store.TryAdd(key, fresh))
+            {
+                return true;
+            }
+
+            if (!_store.TryGet(key, out var current))
+            {
+                continue;
+            }
+
+            if (!current.IsExpiredAt(_store.Now))
+            {
+                return false;
+            }
+
+            if (_store.TryReplace(key, fresh, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    {
+        _store.Store(key, _store.CreateEntry(payload, @namespace, ttl));
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override bool ContainsEntry(string key)
+    {
+        if (!_store.TryGet(key, out var entry))
+        {
+            return false;
+        }
+
+        if (entry.ExpiresAt != 0 && entry.IsExpiredAt(_store.Now))
+        {
+            _store.RemoveIfUnchanged(key, entry);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override long IncrementEntry(string key, string? @namespace, long delta)
+    {
+        while (true)
+        {
+            var now = _store.Now;
+            if (!_store.TryGet(key, out var current) || current.IsExpiredAt(now))
+            {
+                // A missing counter starts at 0 and, like Redis INCRBY on a missing key, has no expiry.
+                var created = new MemoryEntry(MemoryCounter.Create(delta, asBytes: !Serializer.StoresReferences), @namespace, 0, now);
+                if (current is null ? _store.TryAdd(key, created) : _store.TryReplace(key, created, current))
+                {
+                    return delta;
+                }
+
+                continue;
+            }
+
+            var (value, next) = MemoryCounter.Add(key, current.Value, delta);
+            // The expiry and namespace stay, as Redis INCRBY keeps a key's TTL.
+            if (_store.TryReplace(key, new MemoryEntry(next, current.Namespace, current.ExpiresAt, now), current))
+            {
+                return value;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override int RemoveEntry(string key)
+        => _store.TryRemove(key, out var removed) && !removed.IsExpiredAt(_store.Now) ? 1 : 0;
+
+    /// <inheritdoc />
+    protected override bool SupportsConditionalOperations => true;
+
+    /// <inheritdoc />
+    protected override bool RemoveEntryIfEquals(string key, object? expected)
+        => _store.TryGet(key, out var current)
+            && !current.IsExpiredAt(_store.Now)
+            && PayloadEquals(current.Value, expected)
+            && _store.RemoveIfUnchanged(key, current);
+
+    /// <inheritdoc />
+    protected override object? GetEntryVersion(string key)
+        => _store.TryGet(key, out var entry) && !entry.IsExpiredAt(_store.Now) ? entry : null;
+
+    /// <inheritdoc />
+    protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
+    {
+        // Every write replaces the entry object, so the entry itself is the version: any change, even to an equal value, is seen.
+        var fresh = _store.CreateEntry(payload, @namespace, ttl);
+        var stored = version is MemoryEntry expected
+            ? _store.TryReplace(key, fresh, expected)
+            : _store.TryAdd(key, fresh)
+                || (_store.TryGet(key, out var current) && current.IsExpiredAt(_store.Now) && _store.TryReplace(key, fresh, current));
+        return stored ? CacheResult<object?>.Hit(fresh) : CacheResult<object?>.Miss;
+    }
+
+    /// <inheritdoc />
+    protected override bool ClearEntries(string? @namespace)
+    {
+        _store.Clear(@namespace);
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override bool ExpireEntry(string key, TimeSpan? ttl)
+    {
+        while (true)
+        {
+            var now = _store.Now;
+            if (!_store.TryGet(key, out var current))
+            {
+                return false;
+            }
+
+            if (current.IsExpiredAt(now))
+            {
+                _store.RemoveIfUnchanged(key, current);
+                return false;
+            }
+
+            if (_store.TryReplace(key, new MemoryEntry(current.Value, current.Namespace, _store.ExpiryFor(ttl, now), now), current))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    protected override object? ExecuteRaw(string command, object?[] args) => MemoryRawCommands.Execute(this, command, args);
+
+    /// <summary>Removes every expired entry now; the periodic sweep calls this.</summary>
+    internal void RemoveExpired() => _store.RemoveExpired();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        _store.StopSweeping();
+        base.Dispose(disposing);
+    }
+
+    /// <inheritdoc />
+    bool ISpanReadableCache.CanReadBySpan(string? @namespace, out string? resolvedNamespace)
+    {
+#if NET9_0_OR_GREATER
+        return AllowsSpanReads(@namespace, out resolvedNamespace);
+#else
+        resolvedNamespace = null;
+        return false;
+#endif
+    }
+
+    /// <summary>
+    /// A hit of a generated method looks its key up from a stack buffer: no key string is made. Kept small, so that
+    /// the JIT can inline the lookup; the namespaced and timed cases are calls.
+    /// </summary>
+    SpanRead ISpanReadableCache.TryReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload)
+    {
+#if NET9_0_OR_GREATER
+        if (resolvedNamespace is not null)
+        {
+            return TryReadBySpanIn(key, resolvedNamespace, out payload);
+        }
+
+        if (_store.TryGet(key, out var entry))
+        {
+            return Read(entry, out payload);
+        }
+
+        payload = null;
+        return SpanRead.Miss;
+#else
+        payload = null;
+        return SpanRead.Unsupported;
+#endif
+    }
+
+#if NET9_0_OR_GREATER
+    private SpanRead TryReadBySpanIn(ReadOnlySpan<char> key, string @namespace, out object? payload)
+    {
+        payload = null;
+        Span<char> composed = stackalloc char[256];
+        if (!NamespacedKey.TryWrite(key, @namespace, composed, out var length))
+        {
+            return SpanRead.Unsupported;
+        }
+
+        return _store.TryGet(composed[..length], out var entry) ? Read(entry, out payload) : SpanRead.Miss;
+    }
+
+    /// <summary>The entry's value, unless it has expired; an entry without TTL or use tracking needs no clock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private SpanRead Read(MemoryEntry entry, out object? payload)
+    {
+        if (entry.ExpiresAt != 0 || _store.TracksUse)
+        {
+            return ReadTimed(entry, out payload);
+        }
+
+        payload = entry.Value;
+        return SpanRead.Hit;
+    }
+
+    private SpanRead ReadTimed(MemoryEntry entry, out object? payload)
+    {
+        payload = null;
+        long now;
+        try
+        {
+            now = _store.Now;
+        }
+        catch (Exception)
+        {
+            // A broken clock is a fault the ordinary read reports; this read must not throw.
+            return SpanRead.Unsupported;
+        }
+
+        if (entry.IsExpiredAt(now))
+        {
+            // Left for the ordinary read or the sweep to remove: removing needs the key as a string.
+            return SpanRead.Miss;
+        }
+
+        entry.LastUsed = now;
+        payload = entry.Value;
+        return SpanRead.Hit;
+    }
+#endif
+
+    CacheResult<object?> MemoryRawCommands.ITarget.Read(string key) => GetEntry(key);
+
+    bool MemoryRawCommands.ITarget.AddIfAbsent(string key, object? payload) => AddEntry(key, null, payload, null);
+
+    int MemoryRawCommands.ITarget.Remove(string key) => RemoveEntry(key);
+
+    bool MemoryRawCommands.ITarget.Contains(string key) => ContainsEntry(key);
+
+    private static bool PayloadEquals(object? stored, object? expected)
+        => stored is byte[] storedBytes && expected is byte[] expectedBytes
+            ? storedBytes.AsSpan().SequenceEqual(expectedBytes)
+            : Equals(stored, expected);
+}

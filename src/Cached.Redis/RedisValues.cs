@@ -1,0 +1,52 @@
+using System.Text;
+using StackExchange.Redis;
+
+namespace Cached.Redis;
+
+/// <summary>Payloads to Redis values and back, raw replies to .NET values, and glob patterns that match only themselves.</summary>
+internal static class RedisValues
+{
+    /// <summary>Escapes Redis glob characters, so a namespace such as <c>a*</c> matches only itself.</summary>
+    public static string GlobEscape(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\' or '^' or '-')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+
+    internal static CacheResult<object?> ToResult(RedisValue value)
+        => value.IsNull ? CacheResult<object?>.Miss : CacheResult<object?>.Hit((byte[])value!);
+
+    internal static RedisValue ToValue(object? payload) => payload switch
+    {
+        byte[] bytes => bytes,
+        string text => text,
+        null => RedisValue.EmptyString,
+        _ => throw new CacheSerializationException("?", payload.GetType(), "the Redis backend stores bytes; use a serializer that writes them."),
+    };
+
+    /// <summary>A raw reply as .NET values: text for bulk and simple strings (as aiocache decodes them), numbers, lists, null.</summary>
+    internal static object? FromResult(RedisResult result)
+    {
+        if (result.IsNull)
+        {
+            return null;
+        }
+
+        return result.Resp2Type switch
+        {
+            ResultType.Integer => (long)result,
+            ResultType.Array => ((RedisResult[])result!).Select(FromResult).ToList(),
+            _ => (string?)result,
+        };
+    }
+}

@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+
+namespace Cached.Tests.Capabilities;
+
+/// <summary>
+/// A backend written the way the storage contract promises a new one can be: the nine required sync operations over a
+/// dictionary, nothing else. Namespaces, serialization, plugins, async twins, batches and timeouts come from BaseCache.
+/// </summary>
+internal sealed class ShortBackend : BaseCache
+{
+    private readonly ConcurrentDictionary<string, object?> _store = new(StringComparer.Ordinal);
+
+    /// <summary>Every operation throws this when set, for the error-mapping tests.</summary>
+    public Exception? Fault { get; set; }
+
+    /// <summary>What <see cref="MapError"/> turns a fault into; <c>null</c> to let it pass.</summary>
+    public Func<Exception, string, Exception?>? Mapping { get; init; }
+
+    public int SingleReads;
+
+    public int SingleWrites;
+
+    protected override Exception? MapError(Exception exception, string subject) => Mapping?.Invoke(exception, subject);
+
+    protected override CacheResult<object?> GetEntry(string key)
+    {
+        Throw();
+        Interlocked.Increment(ref SingleReads);
+        return _store.TryGetValue(key, out var value) ? CacheResult<object?>.Hit(value) : CacheResult<object?>.Miss;
+    }
+
+    protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    {
+        Throw();
+        return _store.TryAdd(key, payload);
+    }
+
+    protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    {
+        Throw();
+        Interlocked.Increment(ref SingleWrites);
+        _store[key] = payload;
+        return true;
+    }
+
+    protected override bool ContainsEntry(string key)
+    {
+        Throw();
+        return _store.ContainsKey(key);
+    }
+
+    protected override long IncrementEntry(string key, string? @namespace, long delta)
+    {
+        Throw();
+        return (long)_store.AddOrUpdate(key, delta, (_, old) => (long)old! + delta)!;
+    }
+
+    protected override int RemoveEntry(string key)
+    {
+        Throw();
+        return _store.TryRemove(key, out _) ? 1 : 0;
+    }
+
+    protected override bool ClearEntries(string? @namespace)
+    {
+        Throw();
+        _store.Clear();
+        return true;
+    }
+
+    protected override bool ExpireEntry(string key, TimeSpan? ttl)
+    {
+        Throw();
+        return _store.ContainsKey(key);
+    }
+
+    protected override object? ExecuteRaw(string command, object?[] args) => _store.Count;
+
+    private void Throw()
+    {
+        if (Fault is { } fault)
+        {
+            throw fault;
+        }
+    }
+}

@@ -62,8 +62,8 @@ public sealed class CachedGenerator : IIncrementalGenerator
         {
             foreach (var group in all.GroupBy(static s => s.ContainingType))
             {
-                var methods = group.OrderBy(static m => m.Kind).ThenBy(static m => m.FieldName, System.StringComparer.Ordinal).ThenBy(static m => m.Name, System.StringComparer.Ordinal).ToList();
-                spc.AddSource(group.Key.FileName, SourceText.From(Emitter.Emit(group.Key, methods), System.Text.Encoding.UTF8));
+                var methods = group.OrderBy(static m => m.Kind).ThenBy(static m => m.Names.Field, System.StringComparer.Ordinal).ThenBy(static m => m.Signature.Name, System.StringComparer.Ordinal).ToEquatableArray();
+                spc.AddSource(group.Key.FileName, SourceText.From(Emitter.Emit(new TypeSpec(group.Key, methods)), System.Text.Encoding.UTF8));
             }
         });
     }

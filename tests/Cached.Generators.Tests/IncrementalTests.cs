@@ -258,7 +258,7 @@ public sealed class IncrementalTests
 
             Assert.That(walker.Problems, Is.Empty);
             // The walk did reach the specs, their diagnostics and locations.
-            Assert.That(walker.Visited, Does.Contain(typeof(ParseResult)).And.Contain(typeof(MethodSpec)).And.Contain(typeof(KeySpec))
+            Assert.That(walker.Visited, Does.Contain(typeof(ParseResult)).And.Contain(typeof(MethodSpec)).And.Contain(typeof(TemplateKeySpec)).And.Contain(typeof(DefaultKeySpec))
                 .And.Contain(typeof(MultiSpec)).And.Contain(typeof(InvalidationSpec)).And.Contain(typeof(DiagnosticInfo)).And.Contain(typeof(LocationInfo)));
         }
     }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Reflection;
 using System.Text;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis.CSharp;
@@ -13,8 +14,16 @@ namespace Cached.Generators;
 /// </summary>
 internal static class Emitter
 {
-    private const string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"Cached.Generators\", \"" + ThisAssembly.Version + "\")]";
     private const string Runtime = "global::Cached.Runtime.";
+
+    /// <summary>
+    /// The generator's own version, so that [GeneratedCode] names the generator that wrote the file: the
+    /// informational version without the source revision the SDK appends (<c>0.1.0+abc123</c>).
+    /// </summary>
+    public static string Version { get; } = ReadVersion();
+
+    // After Version: static initializers run in the order they are written.
+    private static readonly string GeneratedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"Cached.Generators\", \"{Version}\")]";
 
     public static string Emit(TypeSpec spec)
     {
@@ -343,6 +352,19 @@ internal static class Emitter
     /// The instance and arguments a static lambda needs, packed without a closure: nothing, the single element
     /// itself, or a value tuple read by position.
     /// </summary>
+    private static string ReadVersion()
+    {
+        var assembly = typeof(Emitter).Assembly;
+        var informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        if (!string.IsNullOrEmpty(informational))
+        {
+            var plus = informational!.IndexOf('+');
+            return plus < 0 ? informational : informational.Substring(0, plus);
+        }
+
+        return assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    }
+
     private sealed class State
     {
         private readonly List<string> _elements;

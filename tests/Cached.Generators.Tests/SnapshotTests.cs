@@ -15,6 +15,23 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void GeneratedCode_names_the_version_of_the_generator_assembly()
+    {
+        var run = GeneratorRunner.Run("""
+            using Cached;
+            namespace Demo;
+            public partial class Examples
+            {
+                [Cached]
+                public partial int Answer();
+                private int AnswerCore() => 42;
+            }
+            """);
+        var assembly = typeof(CachedGenerator).Assembly.GetName().Version!;
+        Assert.That(run.Sources.Single().Value, Does.Contain($"GeneratedCode(\"Cached.Generators\", \"{assembly.ToString(3)}"));
+    }
+
+    [Test]
     public void Readme_cached_call_with_a_fixed_key()
     {
         VerifyGenerated(nameof(Readme_cached_call_with_a_fixed_key), """

@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Reflection;
-using System.Text;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis.CSharp;
 
@@ -10,9 +9,10 @@ namespace Cached.Generators;
 
 /// <summary>
 /// Turns the specs of one containing type into its source file. The generated code stays thin: it builds the key,
-/// packs the arguments into a value tuple for a static lambda, and calls the runtime helper that does the caching.
+/// packs the instance and arguments into a named tuple for a static lambda, and calls the runtime helper that does
+/// the caching. Keys are written by <c>CachedGenerator.Emitter.Keys.cs</c>.
 /// </summary>
-internal static class Emitter
+internal static partial class Emitter
 {
     private const string Runtime = "global::Cached.Runtime.";
 
@@ -22,8 +22,8 @@ internal static class Emitter
     /// </summary>
     public static string Version { get; } = ReadVersion();
 
-    // After Version: static initializers run in the order they are written.
-    private static readonly string GeneratedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"Cached.Generators\", \"{Version}\")]";
+    // Declared after Version: static initializers run in the order they are written.
+    private static readonly string s_generatedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"Cached.Generators\", \"{Version}\")]";
 
     public static string Emit(TypeSpec spec)
     {
@@ -45,6 +45,10 @@ internal static class Emitter
             writer.Open();
         }
 
+        // A template or default key used by an [InvalidateCache] method also needs a string form.
+        var invalidated = new HashSet<string>(
+            spec.Methods.SelectMany(static m => m.Invalidations).Select(static i => i.Target.KeyMethod),
+            System.StringComparer.Ordinal);
         var first = true;
         foreach (var method in spec.Methods)
         {
@@ -57,7 +61,7 @@ internal static class Emitter
             switch (method.Kind)
             {
                 case CachedMethodKind.Cached:
-                    EmitCached(writer, method);
+                    EmitCached(writer, method, invalidated.Contains(method.Names.KeyMethod));
                     break;
                 case CachedMethodKind.MultiCached:
                     EmitMultiCached(writer, method);
@@ -81,49 +85,57 @@ internal static class Emitter
         return writer.ToString();
     }
 
-    private static void EmitCached(CodeWriter writer, MethodSpec method)
+    private static void EmitCached(CodeWriter writer, MethodSpec method, bool isInvalidated)
     {
-        EmitField(writer, method, $"{Runtime}CachedMethod<{method.Signature.ResultType}>");
+        var signature = method.Signature;
+        var key = method.Key!;
+        EmitField(writer, method, $"{Runtime}CachedMethod<{signature.ResultType}>");
         writer.Line();
-        EmitKeyMethod(writer, method);
-        writer.Line();
-
-        var isAsync = method.Signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
-        var state = State.Of(method, excludeTokens: isAsync);
-        var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: null);
-        var key = $"{method.Names.KeyMethod}({string.Join(", ", method.Key!.Parameters.Select(static p => p.Name))})";
-        var skip = method.SkipWhen is null
-            ? "null"
-            : $"static (__state, __result) => {Target(method.SkipWhen.Predicate.IsStatic, state)}{method.SkipWhen.Predicate.Name}(__result)";
-
-        writer.Line(GeneratedCode);
-        writer.Line($"{method.Signature.Modifiers} partial {method.Signature.ReturnType} {method.Signature.Name}({ParameterList(method)})");
-        writer.Open();
-        key = EmitStackKey(writer, method, key);
-        switch (method.Signature.ReturnKind)
+        EmitKeyMethod(writer, method.Names.KeyMethod, key);
+        if (isInvalidated && key.WritesIntoBuffer)
         {
-            case ReturnKind.Sync:
-                writer.Line($"return {method.Names.Field}.Invoke({key}, {state.Expression}, static __state => {call}, {skip});");
-                break;
-            case ReturnKind.Task:
-                writer.Line($"return {method.Names.Field}.InvokeAsync({key}, {state.Expression}, static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<{method.Signature.ResultType}>({call}), {skip}, {TokenArgument(method)}).AsTask();");
-                break;
-            default:
-                writer.Line($"return {method.Names.Field}.InvokeAsync({key}, {state.Expression}, static (__state, __ct) => {call}, {skip}, {TokenArgument(method)});");
-                break;
+            writer.Line();
+            EmitKeyString(writer, method.Names.KeyMethod, key);
         }
 
+        writer.Line();
+        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
+        var state = State.Of(signature, excludeTokens: isAsync);
+        var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: null);
+        var skip = method.SkipWhen is not { Predicate: var predicate }
+            ? "null"
+            : $"static (__state, __result) => {Target(predicate.IsStatic, state)}{predicate.Name}(__result)";
+
+        writer.Line(s_generatedCode);
+        writer.Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature));
+        writer.Open();
+        var keyExpression = $"{method.Names.KeyMethod}({string.Join(", ", key.Parameters.Select(static p => p.Name))})";
+        if (key.WritesIntoBuffer)
+        {
+            // The key is written into a stack buffer, so a hit makes no key string.
+            writer.Wrapped($"var __key = {KeyOnStack(method.Names.KeyMethod, key)};");
+            keyExpression = "__key";
+        }
+
+        var invoke = signature.ReturnKind switch
+        {
+            ReturnKind.Sync => $"{method.Names.Field}.Invoke({keyExpression}, {state.Expression}, static __state => {call}, {skip})",
+            ReturnKind.Task => $"{method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => new({call}), {skip}, {TokenArgument(signature)}).AsTask()",
+            _ => $"{method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => {call}, {skip}, {TokenArgument(signature)})",
+        };
+        writer.Wrapped($"return {invoke};");
         writer.Close();
     }
 
     private static void EmitMultiCached(CodeWriter writer, MethodSpec method)
     {
+        var signature = method.Signature;
         var multi = method.Multi!;
         EmitField(writer, method, $"{Runtime}MultiCachedMethod<{multi.KeyType}, {multi.ValueType}>");
         writer.Line();
 
-        var isAsync = method.Signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
-        var state = State.Of(method, excludeTokens: isAsync);
+        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
+        var state = State.Of(signature, excludeTokens: isAsync);
         var missing = multi.Conversion switch
         {
             KeysConversion.ToArray => "__missing.ToArray()",
@@ -134,29 +146,34 @@ internal static class Emitter
         var keyOf = multi.KeyBuilder is null
             ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
             : $"static (__state, __key) => {Target(multi.KeyBuilder.IsStatic, state)}{multi.KeyBuilder.Name}(__key)";
-        var skip = method.SkipWhen is null
+        var skip = method.SkipWhen is not { } rule
             ? "null"
-            : $"static (__state, __key, __value) => {Target(method.SkipWhen.Predicate.IsStatic, state)}{method.SkipWhen.Predicate.Name}({(method.SkipWhen.PassesKey ? "__key, __value" : "__value")})";
+            : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
 
-        writer.Line(GeneratedCode);
-        writer.Line($"{method.Signature.Modifiers} partial {method.Signature.ReturnType} {method.Signature.Name}({ParameterList(method)})");
+        writer.Line(s_generatedCode);
+        writer.Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature));
         writer.Open();
+        var keys = multi.KeysParameter;
         if (!isAsync)
         {
-            writer.Line($"return {method.Names.Field}.Invoke({multi.KeysParameter}, {state.Expression}, {keyOf}, static (__state, __missing) => {call}, {skip});");
+            writer.Wrapped($"return {method.Names.Field}.Invoke({keys}, {state.Expression}, {keyOf}, static (__state, __missing) => {call}, {skip});");
+            writer.Close();
+            return;
+        }
+
+        var types = $"{multi.KeyType}, {multi.ValueType}";
+        var body = $"static (__state, __missing, __ct) => {Runtime}MultiCachedResults.From<{multi.DictionaryType}, {types}>({call})";
+        var invoke = $"{method.Names.Field}.InvokeAsync({keys}, {state.Expression}, {keyOf}, {body}, {skip}, {TokenArgument(signature)})";
+        if (multi.ReturnsConcreteDictionary)
+        {
+            writer.Wrapped($"return {invoke}{(signature.ReturnKind == ReturnKind.Task ? ".AsTask()" : string.Empty)};");
         }
         else
         {
-            var body = $"static (__state, __missing, __ct) => {Runtime}MultiCachedResults.From<{multi.DictionaryType}, {multi.KeyType}, {multi.ValueType}>({call})";
-            var invoke = $"{method.Names.Field}.InvokeAsync({multi.KeysParameter}, {state.Expression}, {keyOf}, {body}, {skip}, {TokenArgument(method)})";
-            var concrete = multi.ReturnsConcreteDictionary;
-            writer.Line("return " + (method.Signature.ReturnKind, concrete) switch
-            {
-                (ReturnKind.Task, true) => invoke + ".AsTask();",
-                (ReturnKind.ValueTask, true) => invoke + ";",
-                (ReturnKind.Task, false) => $"{Runtime}MultiCachedResults.AsTask<{multi.KeyType}, {multi.ValueType}, {multi.DictionaryType}>({invoke});",
-                _ => $"{Runtime}MultiCachedResults.AsValueTask<{multi.KeyType}, {multi.ValueType}, {multi.DictionaryType}>({invoke});",
-            });
+            // The runtime returns a Dictionary; the method declares an interface, so the task is adapted.
+            var adapter = signature.ReturnKind == ReturnKind.Task ? "AsTask" : "AsValueTask";
+            writer.Wrapped($"var __entries = {invoke};");
+            writer.Wrapped($"return {Runtime}MultiCachedResults.{adapter}<{types}, {multi.DictionaryType}>(__entries);");
         }
 
         writer.Close();
@@ -164,13 +181,14 @@ internal static class Emitter
 
     private static void EmitInvalidate(CodeWriter writer, MethodSpec method)
     {
-        var isAsync = method.Signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask or ReturnKind.PlainTask or ReturnKind.PlainValueTask;
-        var hasResult = method.Signature.ReturnKind is ReturnKind.Sync or ReturnKind.Task or ReturnKind.ValueTask;
-        var arguments = string.Join(", ", method.Signature.Parameters.Select(static p => p.Name));
-        var modifiers = isAsync ? method.Signature.Modifiers + " async" : method.Signature.Modifiers;
+        var signature = method.Signature;
+        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask or ReturnKind.PlainTask or ReturnKind.PlainValueTask;
+        var hasResult = signature.ReturnKind is ReturnKind.Sync or ReturnKind.Task or ReturnKind.ValueTask;
+        var arguments = string.Join(", ", signature.Parameters.Select(static p => p.Name));
+        var modifiers = isAsync ? signature.Modifiers + " async" : signature.Modifiers;
 
-        writer.Line(GeneratedCode);
-        writer.Line($"{modifiers} partial {method.Signature.ReturnType} {method.Signature.Name}({ParameterList(method)})");
+        writer.Line(s_generatedCode);
+        writer.Declaration($"{modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature));
         writer.Open();
         var call = $"{method.Implementation}({arguments})";
         if (isAsync)
@@ -178,12 +196,13 @@ internal static class Emitter
             call = $"await {call}.ConfigureAwait(false)";
         }
 
-        writer.Line(hasResult ? $"var __result = {call};" : call + ";");
+        writer.Wrapped(hasResult ? $"var __result = {call};" : call + ";");
         foreach (var invalidation in method.Invalidations)
         {
+            // The target's key method in its string form: the runtime deletes by string.
             var key = $"{invalidation.Target.KeyMethod}({string.Join(", ", invalidation.Arguments)})";
-            writer.Line(isAsync
-                ? $"await {invalidation.Target.Field}.InvalidateAsync({key}, {TokenArgument(method)}).ConfigureAwait(false);"
+            writer.Wrapped(isAsync
+                ? $"await {invalidation.Target.Field}.InvalidateAsync({key}, {TokenArgument(signature)}).ConfigureAwait(false);"
                 : $"{invalidation.Target.Field}.Invalidate({key});");
         }
 
@@ -198,8 +217,21 @@ internal static class Emitter
     private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType)
     {
         var options = method.Options;
-        writer.Line(GeneratedCode);
-        writer.Line($"private static readonly {fieldType} {method.Names.Field} = new(new {Runtime}CachedMethodOptions");
+        writer.Line(s_generatedCode);
+        var declaration = $"private static readonly {fieldType} {method.Names.Field} =";
+        var creation = $"new(new {Runtime}CachedMethodOptions";
+        var oneLine = writer.Fits(declaration + " " + creation);
+        if (oneLine)
+        {
+            writer.Line(declaration + " " + creation);
+        }
+        else
+        {
+            writer.Wrapped(declaration);
+            writer.Indent();
+            writer.Line(creation);
+        }
+
         writer.Open();
         writer.Line($"Method = {Literal(method.ContainingType.FullName + "." + method.Signature.Name)},");
         if (options.Ttl != 0)
@@ -224,101 +256,65 @@ internal static class Emitter
 
         if (options.CacheType is not null || options.SerializerType is not null || options.PluginTypes.Count > 0)
         {
-            var cacheType = options.CacheType ?? "global::Cached.SimpleMemoryCache";
-            var initializers = new List<string>();
-            if (options.SerializerType is not null)
-            {
-                initializers.Add($"Serializer = new {options.SerializerType}()");
-            }
-
-            if (options.PluginTypes.Count > 0)
-            {
-                initializers.Add($"Plugins = new global::Cached.Plugins.ICachePlugin[] {{ {string.Join(", ", options.PluginTypes.Select(static p => $"new {p}()"))} }}");
-            }
-
-            writer.Line(initializers.Count == 0
-                ? $"CacheFactory = static () => new {cacheType}(),"
-                : $"CacheFactory = static () => new {cacheType} {{ {string.Join(", ", initializers)} }},");
+            EmitCacheFactory(writer, options);
         }
 
         writer.Close("});");
-    }
-
-    /// <summary>
-    /// Builds a template or default key into a stack buffer for the call, so that a hit allocates no key string, and
-    /// returns the expression to pass; fixed and builder keys are strings already. A template that outgrows the
-    /// buffer falls back to the key method.
-    /// </summary>
-    private static string EmitStackKey(CodeWriter writer, MethodSpec method, string keyMethodCall)
-    {
-        var key = method.Key!;
-        if (!key.WritesIntoBuffer)
+        if (!oneLine)
         {
-            return keyMethodCall;
-        }
-
-        if (key is TemplateKeySpec template)
-        {
-            writer.Line("global::System.Span<char> __buffer = stackalloc char[256];");
-            writer.Line($"global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $\"{template.Interpolation}\", out var __length) ? __buffer.Slice(0, __length) : {keyMethodCall};");
-            return "__key";
-        }
-
-        EmitKeyWriter(writer, method, "__key");
-        return "__key.Close()";
-    }
-
-    /// <summary>The default key: <c>Namespace.Type.Method(arg1,arg2)</c>, written by the runtime's <c>CacheKeyWriter</c>.</summary>
-    private static void EmitKeyWriter(CodeWriter writer, MethodSpec method, string variable)
-    {
-        var key = (DefaultKeySpec)method.Key!;
-        writer.Line($"var {variable} = new {Runtime}CacheKeyWriter(stackalloc char[256], {key.Prefix});");
-        if (key.IncludeInstance)
-        {
-            writer.Line($"{variable}.Instance(this);");
-        }
-
-        foreach (var parameter in key.Parameters)
-        {
-            var call = parameter.KeyKind switch
-            {
-                KeyArgumentKind.Sequence => "Sequence",
-                KeyArgumentKind.Enum => "Enum",
-                KeyArgumentKind.NullableEnum => "NullableEnum",
-                KeyArgumentKind.Formattable => "Formattable",
-                KeyArgumentKind.NullableFormattable => "NullableFormattable",
-                _ => "Argument",
-            };
-            writer.Line($"{variable}.{call}({parameter.Name});");
+            writer.Outdent();
         }
     }
 
-    private static void EmitKeyMethod(CodeWriter writer, MethodSpec method)
+    /// <summary>The cache a method creates for itself: <c>new Cache { Serializer = ..., Plugins = ... }</c>.</summary>
+    private static void EmitCacheFactory(CodeWriter writer, CacheOptionsSpec options)
     {
-        var key = method.Key!;
-        var parameters = string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"));
-        writer.Line(GeneratedCode);
-        writer.Line($"private {(key.NeedsInstance ? string.Empty : "static ")}string {method.Names.KeyMethod}({parameters})");
+        var head = $"CacheFactory = static () => new {options.CacheType ?? "global::Cached.SimpleMemoryCache"}";
+        var serializer = options.SerializerType is null ? null : $"Serializer = new {options.SerializerType}()";
+        var plugins = options.PluginTypes.Select(static p => $"new {p}()").ToList();
+        const string PluginsHead = "Plugins = new global::Cached.Plugins.ICachePlugin[]";
+        var initializers = new List<string>();
+        if (serializer is not null)
+        {
+            initializers.Add(serializer);
+        }
+
+        if (plugins.Count > 0)
+        {
+            initializers.Add($"{PluginsHead} {{ {string.Join(", ", plugins)} }}");
+        }
+
+        var flat = initializers.Count == 0 ? head + "()," : $"{head} {{ {string.Join(", ", initializers)} }},";
+        if (writer.Fits(flat))
+        {
+            writer.Line(flat);
+            return;
+        }
+
+        writer.Line(head);
         writer.Open();
-        if (key is FixedKeySpec fixedKey)
+        if (serializer is not null)
         {
-            writer.Line($"return {Literal(fixedKey.Key)};");
-        }
-        else if (key is TemplateKeySpec template)
-        {
-            writer.Line($"return string.Create(global::System.Globalization.CultureInfo.InvariantCulture, $\"{template.Interpolation}\");");
-        }
-        else if (key is BuilderKeySpec builder)
-        {
-            writer.Line($"return {builder.Builder.Name}({string.Join(", ", key.Parameters.Select(static p => p.Name))});");
-        }
-        else
-        {
-            EmitKeyWriter(writer, method, "writer");
-            writer.Line("return writer.Finish();");
+            writer.Line(serializer + ",");
         }
 
-        writer.Close();
+        if (plugins.Count > 0)
+        {
+            var line = $"{PluginsHead} {{ {string.Join(", ", plugins)} }},";
+            if (writer.Fits(line))
+            {
+                writer.Line(line);
+            }
+            else
+            {
+                writer.Line(PluginsHead);
+                writer.Open();
+                plugins.ForEach(plugin => writer.Line(plugin + ","));
+                writer.Close("},");
+            }
+        }
+
+        writer.Close("},");
     }
 
     /// <summary>The call of the implementation inside the static lambda, reading arguments from the state.</summary>
@@ -336,22 +332,18 @@ internal static class Emitter
         return $"{Target(method.Signature.IsStatic, state)}{method.Implementation}({string.Join(", ", arguments)})";
     }
 
-    private static string Target(bool isStatic, State state) => isStatic ? string.Empty : state.Access("this") + ".";
+    private static string Target(bool isStatic, State state) => isStatic ? string.Empty : state.Access(State.Instance) + ".";
 
-    private static string TokenArgument(MethodSpec method)
-        => method.Signature.Parameters.FirstOrDefault(static p => p.IsCancellationToken)?.Name ?? "default";
+    private static string TokenArgument(SignatureSpec signature)
+        => signature.Parameters.FirstOrDefault(static p => p.IsCancellationToken)?.Name ?? "default";
 
-    private static string ParameterList(MethodSpec method)
-        => string.Join(", ", method.Signature.Parameters.Select(static p => $"{p.Modifiers}{p.Type} {p.Name}"));
+    private static string ParameterList(SignatureSpec signature)
+        => string.Join(", ", signature.Parameters.Select(static p => $"{p.Modifiers}{p.Type} {p.Name}"));
 
     private static string Literal(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture) + "d";
 
-    /// <summary>
-    /// The instance and arguments a static lambda needs, packed without a closure: nothing, the single element
-    /// itself, or a value tuple read by position.
-    /// </summary>
     private static string ReadVersion()
     {
         var assembly = typeof(Emitter).Assembly;
@@ -363,70 +355,5 @@ internal static class Emitter
         }
 
         return assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-    }
-
-    private sealed class State
-    {
-        private readonly List<string> _elements;
-
-        private State(List<string> elements)
-        {
-            _elements = elements;
-        }
-
-        public string Expression => _elements.Count switch
-        {
-            0 => "(object?)null",
-            1 => _elements[0],
-            _ => "(" + string.Join(", ", _elements) + ")",
-        };
-
-        public static State Of(MethodSpec method, bool excludeTokens)
-        {
-            var elements = new List<string>();
-            if (!method.Signature.IsStatic)
-            {
-                elements.Add("this");
-            }
-
-            elements.AddRange(method.Signature.Parameters.Where(p => !(excludeTokens && p.IsCancellationToken)).Select(static p => p.Name));
-            return new State(elements);
-        }
-
-        public string Access(string element)
-        {
-            var index = _elements.IndexOf(element);
-            return _elements.Count == 1 ? "__state" : "__state.Item" + (index + 1).ToString(CultureInfo.InvariantCulture);
-        }
-    }
-
-    private sealed class CodeWriter
-    {
-        private readonly StringBuilder _text = new();
-        private int _depth;
-
-        public void Line(string line = "")
-        {
-            if (line.Length > 0)
-            {
-                _text.Append(' ', _depth * 4);
-            }
-
-            _text.Append(line).Append('\n');
-        }
-
-        public void Open()
-        {
-            Line("{");
-            _depth++;
-        }
-
-        public void Close(string closing = "}")
-        {
-            _depth--;
-            Line(closing);
-        }
-
-        public override string ToString() => _text.ToString();
     }
 }

@@ -1,5 +1,7 @@
+using System;
 using System.Collections.Immutable;
 using System.Linq;
+using System.Text;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -9,7 +11,8 @@ namespace Cached.Generators;
 
 /// <summary>
 /// Writes the bodies of partial methods marked [Cached], [MultiCached] and [InvalidateCache]: attribute →
-/// <see cref="Parser"/> → equatable <see cref="MethodSpec"/> → <see cref="Emitter"/>, one file per containing type.
+/// <see cref="Parser"/> → equatable <see cref="MethodSpec"/> → one <see cref="TypeSpec"/> per containing type →
+/// <see cref="Emitter"/>, one file per containing type.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed class CachedGenerator : IIncrementalGenerator
@@ -26,8 +29,8 @@ public sealed class CachedGenerator : IIncrementalGenerator
         /// <summary>Parsed [InvalidateCache] methods.</summary>
         public const string Invalidate = "InvalidateMethods";
 
-        /// <summary>Every spec, grouped for emission.</summary>
-        public const string Specs = "AllSpecs";
+        /// <summary>The specs grouped by containing type: one value per generated file.</summary>
+        public const string Types = "CachedTypes";
     }
 
     /// <inheritdoc />
@@ -48,28 +51,39 @@ public sealed class CachedGenerator : IIncrementalGenerator
             });
         }
 
-        var specs = cached.Collect()
+        // The three kinds meet here because one file holds every generated member of a type. Collecting is cheap;
+        // what matters is that each type then becomes a value of its own, compared with its previous value, so an
+        // edit in one type re-emits that type's file only.
+        var types = cached.Collect()
             .Combine(multi.Collect())
             .Combine(invalidate.Collect())
-            .Select(static (all, _) => all.Left.Left.Concat(all.Left.Right).Concat(all.Right)
-                .Select(static r => r.Spec)
-                .Where(static s => s is not null)
-                .Select(static s => s!)
-                .ToEquatableArray())
-            .WithTrackingName(Steps.Specs);
+            .SelectMany(static (all, _) => GroupByType(all.Left.Left.AddRange(all.Left.Right).AddRange(all.Right)))
+            .WithTrackingName(Steps.Types);
 
-        context.RegisterSourceOutput(specs, static (spc, all) =>
-        {
-            foreach (var group in all.GroupBy(static s => s.ContainingType))
-            {
-                var methods = group.OrderBy(static m => m.Kind).ThenBy(static m => m.FieldName, System.StringComparer.Ordinal).ThenBy(static m => m.Name, System.StringComparer.Ordinal).ToList();
-                spc.AddSource(group.Key.FileName, SourceText.From(Emitter.Emit(group.Key, methods), System.Text.Encoding.UTF8));
-            }
-        });
+        context.RegisterSourceOutput(types, static (spc, type)
+            => spc.AddSource(type.Type.FileName, SourceText.From(Emitter.Emit(type), Encoding.UTF8)));
     }
 
     private static IncrementalValuesProvider<ParseResult> Parse(IncrementalGeneratorInitializationContext context, string attribute, CachedMethodKind kind, string step)
         => context.SyntaxProvider
             .ForAttributeWithMetadataName(attribute, static (node, _) => node is MethodDeclarationSyntax, (ctx, ct) => Parser.Parse(ctx, kind, ct))
             .WithTrackingName(step);
+
+    /// <summary>
+    /// The parsed methods by containing type, types ordered by file name so that a type keeps its place between
+    /// runs, methods in the order they are written: by kind, then by name.
+    /// </summary>
+    private static ImmutableArray<TypeSpec> GroupByType(ImmutableArray<ParseResult> results)
+        => results
+            .Select(static r => r.Spec)
+            .Where(static s => s is not null)
+            .Select(static s => s!)
+            .GroupBy(static s => s.ContainingType)
+            .OrderBy(static g => g.Key.FileName, StringComparer.Ordinal)
+            .Select(static g => new TypeSpec(g.Key, g
+                .OrderBy(static m => m.Kind)
+                .ThenBy(static m => m.Names.Field, StringComparer.Ordinal)
+                .ThenBy(static m => m.Signature.Name, StringComparer.Ordinal)
+                .ToEquatableArray()))
+            .ToImmutableArray();
 }

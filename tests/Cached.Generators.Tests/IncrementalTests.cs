@@ -18,7 +18,7 @@ public sealed class IncrementalTests
         CachedGenerator.Steps.Cached,
         CachedGenerator.Steps.MultiCached,
         CachedGenerator.Steps.Invalidate,
-        CachedGenerator.Steps.Specs,
+        CachedGenerator.Steps.Types,
     ];
 
     private static readonly CSharpParseOptions s_parseOptions = new(LanguageVersion.Latest);
@@ -101,16 +101,34 @@ public sealed class IncrementalTests
         Assert.That(EmitterReasons(result), Is.Not.Empty, "the emitter's output step was not tracked");
     }
 
-    /// <summary>The reasons of the source output fed by the Specs step (the emitter), not of the outputs that report diagnostics.</summary>
+    /// <summary>The reasons of the source output fed by the Types step (the emitter), not of the outputs that report diagnostics.</summary>
     private static IncrementalStepRunReason[] EmitterReasons(GeneratorRunResult result)
         => result.TrackedOutputSteps.SelectMany(static kv => kv.Value)
-            .Where(static s => s.Inputs.Any(static i => i.Source.Name == CachedGenerator.Steps.Specs))
+            .Where(static s => s.Inputs.Any(static i => i.Source.Name == CachedGenerator.Steps.Types))
             .SelectMany(static s => s.Outputs)
             .Select(static o => o.Reason)
             .ToArray();
 
+    /// <summary>The reason of each per-type output of the Types step, by the file it becomes.</summary>
+    private static Dictionary<string, IncrementalStepRunReason> TypeReasons(GeneratorRunResult result)
+        => result.TrackedSteps[CachedGenerator.Steps.Types].SelectMany(static s => s.Outputs)
+            .ToDictionary(static o => ((TypeSpec)o.Value).Type.FileName, static o => o.Reason);
+
     private static Dictionary<string, string> Generated(GeneratorDriver driver)
         => Result(driver).GeneratedSources.ToDictionary(static s => s.HintName, static s => s.SourceText.ToString());
+
+    /// <summary>Runs the generator, then again after replacing <paramref name="from"/> with <paramref name="to"/> in the services.</summary>
+    private static (Dictionary<string, string> Before, GeneratorDriver Driver) RunThenEditServices(string from, string to)
+    {
+        var compilation = Initial();
+        var driver = CreateDriver().RunGenerators(compilation);
+        var before = Generated(driver);
+        var services = compilation.SyntaxTrees.Single(static t => t.FilePath == "Source0.cs");
+
+        var edited = Services.Replace(from, to, StringComparison.Ordinal);
+        Assert.That(edited, Is.Not.EqualTo(Services), "the edit found nothing to replace");
+        return (before, driver.RunGenerators(compilation.ReplaceSyntaxTree(services, Parse(edited, "Source0.cs"))));
+    }
 
     [Test]
     public void The_first_run_generates_both_types_and_reports_the_expected_diagnostics()
@@ -176,7 +194,7 @@ public sealed class IncrementalTests
         driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(services, Parse(edited, "Source0.cs")));
 
         var result = Result(driver);
-        Assert.That(Reasons(result, CachedGenerator.Steps.Specs), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
+        Assert.That(Reasons(result, CachedGenerator.Steps.Types), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(Reasons(result, CachedGenerator.Steps.MultiCached), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(Reasons(result, CachedGenerator.Steps.Invalidate), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(EmitterReasons(result), Is.Not.Empty.And.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
@@ -203,7 +221,7 @@ public sealed class IncrementalTests
         driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(services, Parse(edited, "Source0.cs")));
 
         var result = Result(driver);
-        Assert.That(Reasons(result, CachedGenerator.Steps.Specs), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
+        Assert.That(Reasons(result, CachedGenerator.Steps.Types), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(EmitterReasons(result), Is.Not.Empty.And.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(Generated(driver), Is.EqualTo(before));
         Assert.That(result.Diagnostics.Select(static d => d.Location.GetLineSpan().StartLinePosition.Line), Is.EquivalentTo(
@@ -214,17 +232,14 @@ public sealed class IncrementalTests
     [Test]
     public void Changing_the_Ttl_of_an_attributed_method_modifies_its_spec_and_regenerates()
     {
-        var compilation = Initial();
-        var driver = CreateDriver().RunGenerators(compilation);
-        var before = Generated(driver);
-        var services = compilation.SyntaxTrees.Single(static t => t.FilePath == "Source0.cs");
-
-        var edited = Services.Replace("[Cached(Ttl = 10, Key = \"user:{id}\")]", "[Cached(Ttl = 20, Key = \"user:{id}\")]", StringComparison.Ordinal);
-        Assert.That(edited, Is.Not.EqualTo(Services));
-        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(services, Parse(edited, "Source0.cs")));
+        var (before, driver) = RunThenEditServices("[Cached(Ttl = 10, Key = \"user:{id}\")]", "[Cached(Ttl = 20, Key = \"user:{id}\")]");
 
         var result = Result(driver);
-        Assert.That(Reasons(result, CachedGenerator.Steps.Specs), Is.EqualTo(new[] { IncrementalStepRunReason.Modified }));
+        Assert.That(TypeReasons(result), Is.EqualTo(new Dictionary<string, IncrementalStepRunReason>
+        {
+            ["Demo.SearchService.Cached.g.cs"] = IncrementalStepRunReason.Unchanged,
+            ["Demo.UserService.Cached.g.cs"] = IncrementalStepRunReason.Modified,
+        }));
         Assert.That(Reasons(result, CachedGenerator.Steps.Cached), Does.Contain(IncrementalStepRunReason.Modified));
         Assert.That(Reasons(result, CachedGenerator.Steps.MultiCached), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(OutputReasons(result), Does.Contain(IncrementalStepRunReason.Modified));
@@ -233,6 +248,26 @@ public sealed class IncrementalTests
         var after = Generated(driver);
         Assert.That(after["Demo.UserService.Cached.g.cs"], Is.Not.EqualTo(before["Demo.UserService.Cached.g.cs"]));
         Assert.That(after["Demo.SearchService.Cached.g.cs"], Is.EqualTo(before["Demo.SearchService.Cached.g.cs"]));
+    }
+
+    [Test]
+    public void Editing_a_cached_method_of_one_type_regenerates_that_type_and_leaves_the_other_alone()
+    {
+        var (before, driver) = RunThenEditServices("[Cached]\n    public partial string Search(", "[Cached(Ttl = 30)]\n    public partial string Search(");
+
+        var result = Result(driver);
+        var reasons = TypeReasons(result);
+        Assert.That(reasons["Demo.SearchService.Cached.g.cs"], Is.EqualTo(IncrementalStepRunReason.Modified));
+        Assert.That(reasons["Demo.UserService.Cached.g.cs"], Is.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
+
+        // The emitter ran for the edited type only: one output Modified, the other's kept.
+        var emitted = EmitterReasons(result);
+        Assert.That(emitted.Count(static r => r == IncrementalStepRunReason.Modified), Is.EqualTo(1));
+        Assert.That(emitted.Count(static r => r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged), Is.EqualTo(1));
+
+        var after = Generated(driver);
+        Assert.That(after["Demo.SearchService.Cached.g.cs"], Does.Contain("Ttl = 30d"));
+        Assert.That(after["Demo.UserService.Cached.g.cs"], Is.EqualTo(before["Demo.UserService.Cached.g.cs"]));
     }
 
     [Test]
@@ -258,7 +293,7 @@ public sealed class IncrementalTests
 
             Assert.That(walker.Problems, Is.Empty);
             // The walk did reach the specs, their diagnostics and locations.
-            Assert.That(walker.Visited, Does.Contain(typeof(ParseResult)).And.Contain(typeof(MethodSpec)).And.Contain(typeof(KeySpec))
+            Assert.That(walker.Visited, Does.Contain(typeof(ParseResult)).And.Contain(typeof(MethodSpec)).And.Contain(typeof(TemplateKeySpec)).And.Contain(typeof(DefaultKeySpec)).And.Contain(typeof(TypeSpec))
                 .And.Contain(typeof(MultiSpec)).And.Contain(typeof(InvalidationSpec)).And.Contain(typeof(DiagnosticInfo)).And.Contain(typeof(LocationInfo)));
         }
     }

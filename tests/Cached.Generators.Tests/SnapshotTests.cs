@@ -5,13 +5,47 @@ namespace Cached.Generators.Tests;
 /// <summary>One snapshot per shape of generated code; each output also compiles without a warning.</summary>
 public sealed class SnapshotTests
 {
+    private const int MaxLineLength = 120;
+
     private static void VerifyGenerated(string name, string source)
     {
         var run = GeneratorRunner.Run(source);
         Assert.That(run.GeneratorDiagnostics, Is.Empty, "the generator reported diagnostics");
         Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty, "the generated code must compile without warnings");
         Assert.That(run.Sources, Has.Count.EqualTo(1));
+        Assert.That(LongLines(run.Sources.Single().Value), Is.Empty, $"generated lines longer than {MaxLineLength} characters");
         Snapshot.Verify(name, run.Sources.Single().Value);
+    }
+
+    private static IEnumerable<string> LongLines(string code)
+        => code.ReplaceLineEndings("\n").Split('\n').Where(static line => line.Length > MaxLineLength);
+
+    [Test]
+    public void Every_snapshot_keeps_its_lines_within_120_characters()
+    {
+        var snapshots = Directory.GetFiles(Snapshot.Folder(), "*.verified.cs");
+        Assert.That(snapshots, Is.Not.Empty);
+        foreach (var snapshot in snapshots)
+        {
+            Assert.That(LongLines(File.ReadAllText(snapshot)), Is.Empty, Path.GetFileName(snapshot));
+        }
+    }
+
+    [Test]
+    public void GeneratedCode_names_the_version_of_the_generator_assembly()
+    {
+        var run = GeneratorRunner.Run("""
+            using Cached;
+            namespace Demo;
+            public partial class Examples
+            {
+                [Cached]
+                public partial int Answer();
+                private int AnswerCore() => 42;
+            }
+            """);
+        var assembly = typeof(CachedGenerator).Assembly.GetName().Version!;
+        Assert.That(run.Sources.Single().Value, Does.Contain($"GeneratedCode(\"Cached.Generators\", \"{assembly.ToString(3)}"));
     }
 
     [Test]

@@ -4,7 +4,9 @@ using Microsoft.CodeAnalysis.Text;
 namespace Cached.Generators.Model;
 
 // Specs hold only strings, numbers, enums and equatable arrays: never symbols, syntax or locations, so the
-// incremental pipeline can compare them and skip the emitter when nothing changed.
+// incremental pipeline can compare them and skip the emitter when nothing changed. Every semantic question
+// (is this a Task? a concrete Dictionary? a static builder?) is answered by the parser and stored here, so the
+// emitter only writes text.
 
 /// <summary>Which attribute a method carries.</summary>
 internal enum CachedMethodKind
@@ -58,72 +60,160 @@ internal enum KeysConversion
 /// <summary>One type that contains the method, outermost first: <c>partial class Outer</c>.</summary>
 internal sealed record TypeDeclarationSpec(string Keyword, string NameWithTypeParameters);
 
-internal sealed record ContainingTypeSpec(string? Namespace, EquatableArray<TypeDeclarationSpec> Declarations, string FullName, string FileName, bool IsValueType);
+internal sealed record ContainingTypeSpec(
+    string? Namespace,
+    EquatableArray<TypeDeclarationSpec> Declarations,
+    string FullName,
+    string FileName,
+    bool IsValueType);
 
-internal sealed record ParameterSpec(
-    string Name,
-    string Type,
-    string Modifiers,
-    bool IsCancellationToken,
-    bool InKey,
-    KeyArgumentKind KeyKind);
+internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind);
 
-/// <summary>How a method's key is built: exactly one of the forms is set.</summary>
-internal sealed record KeySpec(
-    string? FixedKey,
-    string? TemplateInterpolation,
-    string? BuilderMethod,
-    bool BuilderIsStatic,
-    string DefaultPrefix,
-    bool IncludeInstance,
-    EquatableArray<ParameterSpec> KeyParameters)
+/// <summary>A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate.</summary>
+internal sealed record MemberCallSpec(string Name, bool IsStatic);
+
+/// <summary>The names of a cached method's static state and of its key method; overloads get a stable suffix.</summary>
+internal sealed record GeneratedNames(string Field, string KeyMethod);
+
+/// <summary>The method as declared: what the generated body must match.</summary>
+internal sealed record SignatureSpec
 {
-    /// <summary>The key method is an instance method when it reads <c>this</c>.</summary>
-    public bool NeedsInstance => IncludeInstance || (BuilderMethod is not null && !BuilderIsStatic);
+    public required string Name { get; init; }
+
+    /// <summary>The declaration's modifiers without <c>partial</c>: <c>public static</c>.</summary>
+    public required string Modifiers { get; init; }
+
+    public required bool IsStatic { get; init; }
+
+    public required string ReturnType { get; init; }
+
+    public required ReturnKind ReturnKind { get; init; }
+
+    /// <summary>The <c>T</c> of <c>T</c>, <c>Task&lt;T&gt;</c> or <c>ValueTask&lt;T&gt;</c>; empty when there is none.</summary>
+    public required string ResultType { get; init; }
+
+    public required EquatableArray<ParameterSpec> Parameters { get; init; }
 }
 
-internal sealed record CacheOptionsSpec(
-    double Ttl,
-    double Lease,
-    string? Namespace,
-    string? Alias,
-    string? CacheType,
-    bool CacheTypeHasInitOptions,
-    string? SerializerType,
-    EquatableArray<string> PluginTypes);
+/// <summary>How a [Cached] method's key is built: one of four forms.</summary>
+internal abstract record KeySpec(EquatableArray<ParameterSpec> Parameters)
+{
+    /// <summary>The key method is an instance method when it reads <c>this</c>.</summary>
+    public abstract bool NeedsInstance { get; }
 
-internal sealed record MultiSpec(
-    string KeysParameter,
-    string KeyType,
-    string ValueType,
-    string DictionaryType,
-    KeysConversion Conversion,
-    string? KeyBuilderMethod,
-    bool KeyBuilderIsStatic);
+    /// <summary>
+    /// True for keys written into the caller's stack buffer (templates and default keys), so that a hit makes no
+    /// string; fixed and builder keys are strings already.
+    /// </summary>
+    public abstract bool WritesIntoBuffer { get; }
+}
 
-/// <summary>An entry to delete after an [InvalidateCache] method: the target's key method and the arguments to give it.</summary>
-internal sealed record InvalidationSpec(string TargetField, string TargetKeyMethod, EquatableArray<string> Arguments, bool TargetIsStatic);
+/// <summary><c>Key = "all-users"</c>: a literal, its doubled braces already undone.</summary>
+internal sealed record FixedKeySpec(string Key) : KeySpec(EquatableArray<ParameterSpec>.Empty)
+{
+    public override bool NeedsInstance => false;
 
-internal sealed record MethodSpec(
-    CachedMethodKind Kind,
-    ContainingTypeSpec ContainingType,
-    string Name,
-    string Modifiers,
-    bool IsStatic,
-    string ReturnType,
-    ReturnKind ReturnKind,
-    string ResultType,
-    EquatableArray<ParameterSpec> Parameters,
-    string Implementation,
-    string FieldName,
-    string KeyMethodName,
-    KeySpec Key,
-    CacheOptionsSpec Options,
-    string? SkipCacheWhen,
-    bool SkipCacheWhenIsStatic,
-    int SkipCacheWhenArity,
-    MultiSpec? Multi,
-    EquatableArray<InvalidationSpec> Invalidations);
+    public override bool WritesIntoBuffer => false;
+}
+
+/// <summary><c>Key = "user:{id}"</c>: the body of a C# interpolated string and the parameters it reads.</summary>
+internal sealed record TemplateKeySpec(string Interpolation, EquatableArray<ParameterSpec> Parameters) : KeySpec(Parameters)
+{
+    public override bool NeedsInstance => false;
+
+    public override bool WritesIntoBuffer => true;
+}
+
+/// <summary><c>KeyBuilder = nameof(UserKey)</c>: the user's method, given every parameter but tokens.</summary>
+internal sealed record BuilderKeySpec(MemberCallSpec Builder, EquatableArray<ParameterSpec> Parameters) : KeySpec(Parameters)
+{
+    public override bool NeedsInstance => !Builder.IsStatic;
+
+    public override bool WritesIntoBuffer => false;
+}
+
+/// <summary>The default key <c>Namespace.Type.Method(arg1,arg2)</c>; <see cref="Prefix"/> is a C# expression.</summary>
+internal sealed record DefaultKeySpec(string Prefix, bool IncludeInstance, EquatableArray<ParameterSpec> Parameters) : KeySpec(Parameters)
+{
+    public override bool NeedsInstance => IncludeInstance;
+
+    public override bool WritesIntoBuffer => true;
+}
+
+internal sealed record CacheOptionsSpec
+{
+    public required double Ttl { get; init; }
+
+    public required double Lease { get; init; }
+
+    public required string? Namespace { get; init; }
+
+    public required string? Alias { get; init; }
+
+    public required string? CacheType { get; init; }
+
+    public required string? SerializerType { get; init; }
+
+    public required EquatableArray<string> PluginTypes { get; init; }
+}
+
+/// <summary><c>SkipCacheWhen</c>: the predicate and whether it takes the key before the value (multi-cached only).</summary>
+internal sealed record SkipRuleSpec(MemberCallSpec Predicate, bool PassesKey);
+
+internal sealed record MultiSpec
+{
+    public required string KeysParameter { get; init; }
+
+    public required string KeyType { get; init; }
+
+    public required string ValueType { get; init; }
+
+    /// <summary>The dictionary type the method returns (the result type).</summary>
+    public required string DictionaryType { get; init; }
+
+    /// <summary>True for <c>Dictionary&lt;TKey, TValue&gt;</c> itself, which the runtime returns as it is.</summary>
+    public required bool ReturnsConcreteDictionary { get; init; }
+
+    public required KeysConversion Conversion { get; init; }
+
+    public required MemberCallSpec? KeyBuilder { get; init; }
+}
+
+/// <summary>An entry to delete after an [InvalidateCache] method: the target's names and the arguments of its key method.</summary>
+internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<string> Arguments);
+
+/// <summary>One attributed method, everything the emitter needs to write its body.</summary>
+internal sealed record MethodSpec
+{
+    public required CachedMethodKind Kind { get; init; }
+
+    public required ContainingTypeSpec ContainingType { get; init; }
+
+    public required SignatureSpec Signature { get; init; }
+
+    /// <summary>The method that runs on a miss: <c>GetUserCore</c> by default.</summary>
+    public required string Implementation { get; init; }
+
+    public required GeneratedNames Names { get; init; }
+
+    public required CacheOptionsSpec Options { get; init; }
+
+    /// <summary>The key of a [Cached] method; null for the other kinds.</summary>
+    public KeySpec? Key { get; init; }
+
+    public SkipRuleSpec? SkipWhen { get; init; }
+
+    /// <summary>The keys and dictionary of a [MultiCached] method; null for the other kinds.</summary>
+    public MultiSpec? Multi { get; init; }
+
+    public EquatableArray<InvalidationSpec> Invalidations { get; init; } = EquatableArray<InvalidationSpec>.Empty;
+}
+
+/// <summary>
+/// The methods of one containing type, in the order they are written, so that each type's file is an incremental
+/// value of its own: an edit in one type leaves the other types' files alone.
+/// </summary>
+internal sealed record TypeSpec(ContainingTypeSpec Type, EquatableArray<MethodSpec> Methods);
 
 /// <summary>Where a diagnostic goes, kept as plain values so it can live in a cached spec.</summary>
 internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
@@ -131,13 +221,18 @@ internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePosition
     public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
 
     public static LocationInfo? From(Location? location)
-        => location?.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
+        => location?.SourceTree is null
+            ? null
+            : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
 }
 
 internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments)
 {
     public Diagnostic ToDiagnostic()
-        => Diagnostic.Create(DiagnosticDescriptors.ById(Id), Location?.ToLocation(), System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Cast<object>(Arguments)));
+        => Diagnostic.Create(
+            DiagnosticDescriptors.ById(Id),
+            Location?.ToLocation(),
+            System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Cast<object>(Arguments)));
 }
 
 /// <summary>What the parser makes of one attributed method.</summary>

@@ -7,24 +7,46 @@ namespace Demo
     partial class WeatherService
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Forecast> __cached_GetForecastAsync = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.WeatherService.GetForecastAsync",
-            Ttl = 10d,
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Forecast> __cached_GetForecastAsync =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.WeatherService.GetForecastAsync",
+                Ttl = 10d,
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string __CachedKey_GetForecastAsync(string city, int day)
+        private static global::System.ReadOnlySpan<char> __CachedKey_GetForecastAsync(
+            global::System.Span<char> __buffer,
+            string city,
+            int day)
         {
-            return string.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"forecast:{city}:{day:D2}");
+            var __culture = global::System.Globalization.CultureInfo.InvariantCulture;
+            int __length;
+            while (!global::System.MemoryExtensions.TryWrite(
+                __buffer,
+                __culture,
+                $"forecast:{city}:{day:D2}",
+                out __length))
+            {
+                __buffer = new char[__buffer.Length * 2];
+            }
+
+            return __buffer.Slice(0, __length);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        public partial global::System.Threading.Tasks.Task<global::Demo.Forecast> GetForecastAsync(string city, int day, global::System.Threading.CancellationToken ct)
+        public partial global::System.Threading.Tasks.Task<global::Demo.Forecast> GetForecastAsync(
+            string city,
+            int day,
+            global::System.Threading.CancellationToken ct)
         {
-            global::System.Span<char> __buffer = stackalloc char[256];
-            global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $"forecast:{city}:{day:D2}", out var __length) ? __buffer.Slice(0, __length) : __CachedKey_GetForecastAsync(city, day);
-            return __cached_GetForecastAsync.InvokeAsync(__key, (this, city, day), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<global::Demo.Forecast>(__state.Item1.GetForecastAsyncCore(__state.Item2, __state.Item3, __ct)), null, ct).AsTask();
+            var __key = __CachedKey_GetForecastAsync(stackalloc char[256], city, day);
+            return __cached_GetForecastAsync.InvokeAsync(
+                __key,
+                (self: this, city, day),
+                static (__state, __ct) => new(__state.self.GetForecastAsyncCore(__state.city, __state.day, __ct)),
+                null,
+                ct).AsTask();
         }
     }
 }

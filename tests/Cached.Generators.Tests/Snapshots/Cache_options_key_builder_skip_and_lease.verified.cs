@@ -7,39 +7,51 @@ namespace Demo
     partial class Catalog
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<string> __cached_Describe = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Catalog.Describe",
-            Namespace = "catalog",
-            Alias = "redis_alt",
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<string> __cached_Describe =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Catalog.Describe",
+                Namespace = "catalog",
+                Alias = "redis_alt",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private string __CachedKey_Describe(string sku)
+        private global::System.ReadOnlySpan<char> __CachedKey_Describe(global::System.Span<char> __buffer, string sku)
         {
-            var writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Catalog.Describe");
-            writer.Instance(this);
-            writer.Argument(sku);
-            return writer.Finish();
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(__buffer, "Demo.Catalog.Describe");
+            __writer.Instance(this);
+            __writer.Argument(sku);
+            return __writer.Close();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial string Describe(string sku)
         {
-            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Catalog.Describe");
-            __key.Instance(this);
-            __key.Argument(sku);
-            return __cached_Describe.Invoke(__key.Close(), (this, sku), static __state => __state.Item1.DescribeCore(__state.Item2), null);
+            var __key = __CachedKey_Describe(stackalloc char[256], sku);
+            return __cached_Describe.Invoke(
+                __key,
+                (self: this, sku),
+                static __state => __state.self.DescribeCore(__state.sku),
+                null);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<string?> __cached_GetProductAsync = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Catalog.GetProductAsync",
-            Ttl = 2.5d,
-            Lease = 3d,
-            CacheFactory = static () => new global::Cached.SimpleMemoryCache { Serializer = new global::Cached.Serializers.JsonSerializer(), Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Cached.Plugins.HitMissRatioPlugin(), new global::Cached.Plugins.TimingPlugin() } },
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<string?> __cached_GetProductAsync =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Catalog.GetProductAsync",
+                Ttl = 2.5d,
+                Lease = 3d,
+                CacheFactory = static () => new global::Cached.SimpleMemoryCache
+                {
+                    Serializer = new global::Cached.Serializers.JsonSerializer(),
+                    Plugins = new global::Cached.Plugins.ICachePlugin[]
+                    {
+                        new global::Cached.Plugins.HitMissRatioPlugin(),
+                        new global::Cached.Plugins.TimingPlugin(),
+                    },
+                },
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_GetProductAsync(string sku, int version)
@@ -50,7 +62,12 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<string?> GetProductAsync(string sku, int version)
         {
-            return __cached_GetProductAsync.InvokeAsync(__CachedKey_GetProductAsync(sku, version), (this, sku, version), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<string?>(__state.Item1.GetProductAsyncCore(__state.Item2, __state.Item3)), static (__state, __result) => __state.Item1.IsMissing(__result), default).AsTask();
+            return __cached_GetProductAsync.InvokeAsync(
+                __CachedKey_GetProductAsync(sku, version),
+                (self: this, sku, version),
+                static (__state, __ct) => new(__state.self.GetProductAsyncCore(__state.sku, __state.version)),
+                static (__state, __result) => __state.self.IsMissing(__result),
+                default).AsTask();
         }
     }
 }

@@ -7,51 +7,82 @@ namespace Demo
     partial class Users
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_GetUser = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Users.GetUser",
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_GetUser =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Users.GetUser",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string __CachedKey_GetUser(int id)
+        private static global::System.ReadOnlySpan<char> __CachedKey_GetUser(global::System.Span<char> __buffer, int id)
         {
-            return string.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"user:{id}");
+            var __culture = global::System.Globalization.CultureInfo.InvariantCulture;
+            int __length;
+            while (!global::System.MemoryExtensions.TryWrite(__buffer, __culture, $"user:{id}", out __length))
+            {
+                __buffer = new char[__buffer.Length * 2];
+            }
+
+            return __buffer.Slice(0, __length);
         }
+
+        [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
+        private static string __CachedKey_GetUser(int id) => __CachedKey_GetUser(stackalloc char[256], id).ToString();
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.User GetUser(int id)
         {
-            global::System.Span<char> __buffer = stackalloc char[256];
-            global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $"user:{id}", out var __length) ? __buffer.Slice(0, __length) : __CachedKey_GetUser(id);
-            return __cached_GetUser.Invoke(__key, (this, id), static __state => __state.Item1.GetUserCore(__state.Item2), null);
+            var __key = __CachedKey_GetUser(stackalloc char[256], id);
+            return __cached_GetUser.Invoke(
+                __key,
+                (self: this, id),
+                static __state => __state.self.GetUserCore(__state.id),
+                null);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_LoadAsync = new(new global::Cached.Runtime.CachedMethodOptions
+        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_LoadAsync =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Users.LoadAsync",
+            });
+
+        [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
+        private static global::System.ReadOnlySpan<char> __CachedKey_LoadAsync(
+            global::System.Span<char> __buffer,
+            int id,
+            string region)
         {
-            Method = "Demo.Users.LoadAsync",
-        });
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(__buffer, "Demo.Users.LoadAsync");
+            __writer.Argument(id);
+            __writer.Argument(region);
+            return __writer.Close();
+        }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_LoadAsync(int id, string region)
+            => __CachedKey_LoadAsync(stackalloc char[256], id, region).ToString();
+
+        [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
+        public partial global::System.Threading.Tasks.Task<global::Demo.User> LoadAsync(
+            int id,
+            string region,
+            global::System.Threading.CancellationToken ct)
         {
-            var writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
-            writer.Argument(id);
-            writer.Argument(region);
-            return writer.Finish();
+            var __key = __CachedKey_LoadAsync(stackalloc char[256], id, region);
+            return __cached_LoadAsync.InvokeAsync(
+                __key,
+                (self: this, id, region),
+                static (__state, __ct) => new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)),
+                null,
+                ct).AsTask();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        public partial global::System.Threading.Tasks.Task<global::Demo.User> LoadAsync(int id, string region, global::System.Threading.CancellationToken ct)
-        {
-            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
-            __key.Argument(id);
-            __key.Argument(region);
-            return __cached_LoadAsync.InvokeAsync(__key.Close(), (this, id, region), static (__state, __ct) => new global::System.Threading.Tasks.ValueTask<global::Demo.User>(__state.Item1.LoadAsyncCore(__state.Item2, __state.Item3, __ct)), null, ct).AsTask();
-        }
-
-        [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        public async partial global::System.Threading.Tasks.Task<bool> MoveAsync(int id, string region, global::System.Threading.CancellationToken ct)
+        public async partial global::System.Threading.Tasks.Task<bool> MoveAsync(
+            int id,
+            string region,
+            global::System.Threading.CancellationToken ct)
         {
             var __result = await MoveAsyncCore(id, region, ct).ConfigureAwait(false);
             await __cached_GetUser.InvalidateAsync(__CachedKey_GetUser(id), ct).ConfigureAwait(false);

@@ -7,40 +7,77 @@ namespace Demo
     partial class Forecasts
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.MultiCachedMethod<string, double> __cached_Get = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Forecasts.Get",
-            Ttl = 60d,
-        });
+        private static readonly global::Cached.Runtime.MultiCachedMethod<string, double> __cached_Get =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Forecasts.Get",
+                Ttl = 60d,
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Collections.Generic.Dictionary<string, double> Get(string[] cities)
         {
-            return __cached_Get.Invoke(cities, (this, cities), static (__state, __key) => global::Cached.Runtime.CacheKeyWriter.Format(__key), static (__state, __missing) => __state.Item1.GetCore(__missing.ToArray()), null);
+            return __cached_Get.Invoke(
+                cities,
+                (self: this, cities),
+                static (__state, __key) => global::Cached.Runtime.CacheKeyWriter.Format(__key),
+                static (__state, __missing) => __state.self.GetCore(__missing.ToArray()),
+                null);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.MultiCachedMethod<int, double> __cached_GetByIdAsync = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Forecasts.GetByIdAsync",
-        });
+        private static readonly global::Cached.Runtime.MultiCachedMethod<int, double> __cached_GetByIdAsync =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Forecasts.GetByIdAsync",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        public partial global::System.Threading.Tasks.Task<global::System.Collections.Generic.Dictionary<int, double>> GetByIdAsync(global::System.Collections.Generic.HashSet<int> ids, global::System.Threading.CancellationToken ct)
+        public partial global::System.Threading.Tasks.Task<global::System.Collections.Generic.Dictionary<int, double>>
+            GetByIdAsync(
+                global::System.Collections.Generic.HashSet<int> ids,
+                global::System.Threading.CancellationToken ct)
         {
-            return __cached_GetByIdAsync.InvokeAsync(ids, (this, ids), static (__state, __key) => IdKey(__key), static (__state, __missing, __ct) => global::Cached.Runtime.MultiCachedResults.From<global::System.Collections.Generic.Dictionary<int, double>, int, double>(__state.Item1.GetByIdAsyncCore(new global::System.Collections.Generic.HashSet<int>(__missing), __ct)), static (__state, __key, __value) => Skip(__key, __value), ct).AsTask();
+            return __cached_GetByIdAsync.InvokeAsync(
+                ids,
+                (self: this, ids),
+                static (__state, __key) => IdKey(__key),
+                static (__state, __missing, __ct) => global::Cached.Runtime.MultiCachedResults.From<
+                    global::System.Collections.Generic.Dictionary<int, double>,
+                    int,
+                    double>(__state.self.GetByIdAsyncCore(
+                        new global::System.Collections.Generic.HashSet<int>(__missing),
+                        __ct)),
+                static (__state, __key, __value) => Skip(__key, __value),
+                ct).AsTask();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.MultiCachedMethod<string, int> __cached_LengthsAsync = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Forecasts.LengthsAsync",
-        });
+        private static readonly global::Cached.Runtime.MultiCachedMethod<string, int> __cached_LengthsAsync =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Forecasts.LengthsAsync",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        public partial global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IReadOnlyDictionary<string, int>> LengthsAsync(global::System.Collections.Generic.IEnumerable<string> names)
+        public partial global::System.Threading.Tasks.ValueTask<
+            global::System.Collections.Generic.IReadOnlyDictionary<string, int>>
+            LengthsAsync(global::System.Collections.Generic.IEnumerable<string> names)
         {
-            return global::Cached.Runtime.MultiCachedResults.AsValueTask<string, int, global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(__cached_LengthsAsync.InvokeAsync(names, (this, names), static (__state, __key) => global::Cached.Runtime.CacheKeyWriter.Format(__key), static (__state, __missing, __ct) => global::Cached.Runtime.MultiCachedResults.From<global::System.Collections.Generic.IReadOnlyDictionary<string, int>, string, int>(__state.Item1.LengthsAsyncCore(__missing)), null, default));
+            var __entries = __cached_LengthsAsync.InvokeAsync(
+                names,
+                (self: this, names),
+                static (__state, __key) => global::Cached.Runtime.CacheKeyWriter.Format(__key),
+                static (__state, __missing, __ct) => global::Cached.Runtime.MultiCachedResults.From<
+                    global::System.Collections.Generic.IReadOnlyDictionary<string, int>,
+                    string,
+                    int>(__state.self.LengthsAsyncCore(__missing)),
+                null,
+                default);
+            return global::Cached.Runtime.MultiCachedResults.AsValueTask<
+                string,
+                int,
+                global::System.Collections.Generic.IReadOnlyDictionary<string, int>>(__entries);
         }
     }
 }

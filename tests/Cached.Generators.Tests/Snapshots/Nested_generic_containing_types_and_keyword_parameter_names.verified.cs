@@ -7,23 +7,36 @@ partial class Outer
     partial struct Inner<TKey, TValue>
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<TValue?> __cached_Find = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Outer.Inner<TKey, TValue>.Find",
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<TValue?> __cached_Find =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Outer.Inner<TKey, TValue>.Find",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string __CachedKey_Find(TKey @class)
+        private static global::System.ReadOnlySpan<char> __CachedKey_Find(
+            global::System.Span<char> __buffer,
+            TKey @class)
         {
-            return string.Create(global::System.Globalization.CultureInfo.InvariantCulture, $"item:{@class}");
+            var __culture = global::System.Globalization.CultureInfo.InvariantCulture;
+            int __length;
+            while (!global::System.MemoryExtensions.TryWrite(__buffer, __culture, $"item:{@class}", out __length))
+            {
+                __buffer = new char[__buffer.Length * 2];
+            }
+
+            return __buffer.Slice(0, __length);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private partial TValue? Find(TKey @class, params int[] extra)
         {
-            global::System.Span<char> __buffer = stackalloc char[256];
-            global::System.ReadOnlySpan<char> __key = global::System.MemoryExtensions.TryWrite(__buffer, global::System.Globalization.CultureInfo.InvariantCulture, $"item:{@class}", out var __length) ? __buffer.Slice(0, __length) : __CachedKey_Find(@class);
-            return __cached_Find.Invoke(__key, (this, @class, extra), static __state => __state.Item1.FindCore(__state.Item2, __state.Item3), null);
+            var __key = __CachedKey_Find(stackalloc char[256], @class);
+            return __cached_Find.Invoke(
+                __key,
+                (self: this, @class, extra),
+                static __state => __state.self.FindCore(__state.@class, __state.extra),
+                null);
         }
     }
 }

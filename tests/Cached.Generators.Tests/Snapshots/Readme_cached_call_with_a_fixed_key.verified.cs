@@ -7,12 +7,13 @@ namespace Demo
     partial class Examples
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Result> __cached_CachedCall = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Examples.CachedCall",
-            Ttl = 10d,
-            Namespace = "main",
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Result> __cached_CachedCall =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Examples.CachedCall",
+                Ttl = 10d,
+                Namespace = "main",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_CachedCall()
@@ -23,7 +24,11 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.Result CachedCall()
         {
-            return __cached_CachedCall.Invoke(__CachedKey_CachedCall(), this, static __state => __state.CachedCallCore(), null);
+            return __cached_CachedCall.Invoke(
+                __CachedKey_CachedCall(),
+                this,
+                static __state => __state.CachedCallCore(),
+                null);
         }
     }
 }

@@ -7,37 +7,60 @@ namespace Demo
     partial class Lookups
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static readonly global::Cached.Runtime.CachedMethod<string?> __cached_Describe = new(new global::Cached.Runtime.CachedMethodOptions
-        {
-            Method = "Demo.Lookups.Describe",
-        });
+        private static readonly global::Cached.Runtime.CachedMethod<string?> __cached_Describe =
+            new(new global::Cached.Runtime.CachedMethodOptions
+            {
+                Method = "Demo.Lookups.Describe",
+            });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string __CachedKey_Describe(int id, string? name, global::System.Guid tenant, global::System.DateTime at, global::Demo.Unit unit, int[] tags, global::System.Collections.Generic.List<string> labels)
+        private static global::System.ReadOnlySpan<char> __CachedKey_Describe(
+            global::System.Span<char> __buffer,
+            int id,
+            string? name,
+            global::System.Guid tenant,
+            global::System.DateTime at,
+            global::Demo.Unit unit,
+            int[] tags,
+            global::System.Collections.Generic.List<string> labels)
         {
-            var writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Lookups.Describe");
-            writer.Argument(id);
-            writer.Argument(name);
-            writer.Argument(tenant);
-            writer.Argument(at);
-            writer.Enum(unit);
-            writer.Sequence(tags);
-            writer.Sequence(labels);
-            return writer.Finish();
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(__buffer, "Demo.Lookups.Describe");
+            __writer.Argument(id);
+            __writer.Argument(name);
+            __writer.Argument(tenant);
+            __writer.Argument(at);
+            __writer.Enum(unit);
+            __writer.Sequence(tags);
+            __writer.Sequence(labels);
+            return __writer.Close();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        internal static partial global::System.Threading.Tasks.ValueTask<string?> Describe(int id, string? name, global::System.Guid tenant, global::System.DateTime at, global::Demo.Unit unit, int[] tags, global::System.Collections.Generic.List<string> labels, string traceId)
+        internal static partial global::System.Threading.Tasks.ValueTask<string?> Describe(
+            int id,
+            string? name,
+            global::System.Guid tenant,
+            global::System.DateTime at,
+            global::Demo.Unit unit,
+            int[] tags,
+            global::System.Collections.Generic.List<string> labels,
+            string traceId)
         {
-            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Lookups.Describe");
-            __key.Argument(id);
-            __key.Argument(name);
-            __key.Argument(tenant);
-            __key.Argument(at);
-            __key.Enum(unit);
-            __key.Sequence(tags);
-            __key.Sequence(labels);
-            return __cached_Describe.InvokeAsync(__key.Close(), (id, name, tenant, at, unit, tags, labels, traceId), static (__state, __ct) => DescribeCore(__state.Item1, __state.Item2, __state.Item3, __state.Item4, __state.Item5, __state.Item6, __state.Item7, __state.Item8), null, default);
+            var __key = __CachedKey_Describe(stackalloc char[256], id, name, tenant, at, unit, tags, labels);
+            return __cached_Describe.InvokeAsync(
+                __key,
+                (id, name, tenant, at, unit, tags, labels, traceId),
+                static (__state, __ct) => DescribeCore(
+                    __state.id,
+                    __state.name,
+                    __state.tenant,
+                    __state.at,
+                    __state.unit,
+                    __state.tags,
+                    __state.labels,
+                    __state.traceId),
+                null,
+                default);
         }
     }
 }

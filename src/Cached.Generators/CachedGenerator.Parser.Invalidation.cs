@@ -1,0 +1,95 @@
+using System.Collections.Generic;
+using System.Linq;
+using Cached.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators;
+
+/// <summary>The targets of an [InvalidateCache] method and the names generated members go by.</summary>
+internal sealed partial class Parser
+{
+    private EquatableArray<InvalidationSpec> ParseInvalidations()
+    {
+        var targets = _attribute.ConstructorArguments.Length == 1 && _attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
+            ? _attribute.ConstructorArguments[0].Values.Select(static v => v.Value as string).Where(static v => v is not null).ToList()
+            : [];
+        var specs = new List<InvalidationSpec>();
+        foreach (var targetName in targets)
+        {
+            var candidates = _method.ContainingType.GetMembers(targetName!).OfType<IMethodSymbol>()
+                .Select(m => (Method: m, Attribute: m.GetAttributes().FirstOrDefault(a => KnownTypeSymbols.Is(a.AttributeClass, _known.CachedAttribute))))
+                .Where(static c => c.Attribute is not null)
+                .ToList();
+            if (candidates.Count == 0)
+            {
+                Report(DiagnosticDescriptors.InvalidateTargetNotFound, MethodName, targetName!, _method.ContainingType.Name);
+                continue;
+            }
+
+            InvalidationSpec? match = null;
+            (string Name, string Type)? firstMissing = null;
+            foreach (var (target, attribute) in candidates)
+            {
+                var arguments = MatchKeyArguments(target, attribute!, ref firstMissing, out var key);
+                if (arguments is not null && key.NeedsInstance && _method.IsStatic)
+                {
+                    firstMissing ??= ("this", target.ContainingType.Name);
+                    continue;
+                }
+
+                if (arguments is not null)
+                {
+                    match = new InvalidationSpec(NamesOf(target), arguments.ToEquatableArray());
+                    break;
+                }
+            }
+
+            if (match is null)
+            {
+                Report(DiagnosticDescriptors.InvalidateKeyMismatch, MethodName, targetName!, firstMissing?.Name ?? "?", firstMissing?.Type ?? "?");
+                continue;
+            }
+
+            specs.Add(match);
+        }
+
+        return specs.ToEquatableArray();
+    }
+
+    /// <summary>
+    /// This method's arguments for the target's key method, matched by name and type (nullability included), or
+    /// null with the first key parameter this method lacks.
+    /// </summary>
+    private List<string>? MatchKeyArguments(IMethodSymbol target, AttributeData attribute, ref (string Name, string Type)? firstMissing, out KeySpec key)
+    {
+        key = ParseKey(target, attribute, report: false);
+        var arguments = new List<string>();
+        foreach (var needed in key.Parameters)
+        {
+            var targetParameter = target.Parameters.First(p => Identifier(p.Name) == needed.Name);
+            var source = _method.Parameters.FirstOrDefault(p =>
+                p.Name == targetParameter.Name && SymbolEqualityComparer.IncludeNullability.Equals(p.Type, targetParameter.Type));
+            if (source is null)
+            {
+                firstMissing ??= (targetParameter.Name, targetParameter.Type.ToDisplayString(s_readableFormat));
+                return null;
+            }
+
+            arguments.Add(Identifier(source.Name));
+        }
+
+        return arguments;
+    }
+
+    /// <summary>The names of a cached method's static state and key method; overloads get a stable suffix.</summary>
+    private GeneratedNames NamesOf(IMethodSymbol method)
+    {
+        var overloads = method.ContainingType.GetMembers(method.Name).OfType<IMethodSymbol>()
+            .Where(m => m.IsPartialDefinition && (HasAttribute(m, _known.CachedAttribute) || HasAttribute(m, _known.MultiCachedAttribute)))
+            .ToList();
+        var suffix = overloads.Count <= 1
+            ? string.Empty
+            : "_" + overloads.FindIndex(m => SymbolEqualityComparer.Default.Equals(m, method)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new GeneratedNames("__cached_" + method.Name + suffix, "__CachedKey_" + method.Name + suffix);
+    }
+}

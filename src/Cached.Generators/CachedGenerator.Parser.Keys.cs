@@ -1,0 +1,226 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Cached.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators;
+
+/// <summary>The key of a [Cached] method: a fixed key, a template, a key builder or the default key.</summary>
+internal sealed partial class Parser
+{
+    /// <summary>The key of a [Cached] method: its own, or an [InvalidateCache] target's (then nothing is reported here).</summary>
+    private KeySpec ParseKey(IMethodSymbol method, AttributeData attribute, bool report)
+    {
+        var parameters = method.Parameters.Where(p => !IsCancellationToken(p.Type)).ToList();
+        var key = NamedString(attribute, "Key");
+        if (key is not null)
+        {
+            if (key.IndexOf('{') < 0 && key.IndexOf('}') < 0)
+            {
+                return new FixedKeySpec(key.Replace("{{", "{").Replace("}}", "}"));
+            }
+
+            var (interpolation, used) = ParseTemplate(key, method, parameters, report);
+            return new TemplateKeySpec(interpolation, parameters.Where(p => used.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray());
+        }
+
+        var builder = NamedString(attribute, "KeyBuilder");
+        if (builder is not null)
+        {
+            var target = method.ContainingType.GetMembers(builder).OfType<IMethodSymbol>().FirstOrDefault(candidate =>
+                candidate.ReturnType.SpecialType == SpecialType.System_String
+                && (candidate.IsStatic || !method.IsStatic)
+                && candidate.Parameters.Length == parameters.Count
+                && candidate.Parameters.Zip(parameters, static (a, b) => a.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
+            if (target is null && report)
+            {
+                Report(DiagnosticDescriptors.InvalidKeyBuilder, MethodName, builder, string.Join(", ", parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name)), method.IsStatic ? " (static)" : string.Empty);
+            }
+
+            // A missing builder has been reported; the spec is dropped with it, so IsStatic only matters for invalidations.
+            return new BuilderKeySpec(new MemberCallSpec(builder, target?.IsStatic ?? true), parameters.Select(ToParameterSpec).ToEquatableArray());
+        }
+
+        var keyParameters = parameters.Where(p => !HasAttribute(p, _known.CacheKeyIgnoreAttribute)).ToList();
+        if (report)
+        {
+            foreach (var parameter in keyParameters.Where(p => !HasValueToString(p.Type)))
+            {
+                Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, parameter.Name, MethodName, parameter.Type.ToDisplayString(s_readableFormat));
+            }
+        }
+
+        var includeInstance = NamedBool(attribute, "IncludeInstance") && !method.IsStatic;
+        return new DefaultKeySpec(PrefixExpression(method), includeInstance, keyParameters.Select(ToParameterSpec).ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Checks a key template and turns it into the body of a C# interpolated string: <c>user:{id:D4}</c> stays as it
+    /// is, with literal text escaped and parameter names written as identifiers.
+    /// </summary>
+    private (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, bool report)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var output = new StringBuilder();
+        var names = new HashSet<string>(parameters.Select(static p => p.Name), StringComparer.Ordinal);
+        for (var i = 0; i < template.Length; i++)
+        {
+            var c = template[i];
+            if ((c == '{' || c == '}') && i + 1 < template.Length && template[i + 1] == c)
+            {
+                output.Append(c).Append(c);
+                i++;
+                continue;
+            }
+
+            if (c == '}')
+            {
+                // A lone closing brace is literal text in the key.
+                output.Append("}}");
+                continue;
+            }
+
+            if (c != '{')
+            {
+                output.Append(EscapeLiteral(c));
+                continue;
+            }
+
+            var end = template.IndexOf('}', i + 1);
+            if (end < 0)
+            {
+                output.Append("{{");
+                continue;
+            }
+
+            var hole = template.Substring(i + 1, end - i - 1);
+            var nameEnd = hole.IndexOfAny([':', ',']);
+            // "{class}" and "{@class}" both name the parameter @class.
+            var name = (nameEnd < 0 ? hole : hole.Substring(0, nameEnd)).Trim().TrimStart('@');
+            var format = nameEnd < 0 ? string.Empty : hole.Substring(nameEnd);
+            if (!names.Contains(name))
+            {
+                if (report)
+                {
+                    Report(DiagnosticDescriptors.UnknownTemplateParameter, template, name, method.ContainingType.Name + "." + method.Name, parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name)));
+                }
+            }
+            else
+            {
+                used.Add(name);
+            }
+
+            output.Append('{').Append(Identifier(name)).Append(format).Append('}');
+            i = end;
+        }
+
+        return (output.ToString(), used);
+    }
+
+    private static string EscapeLiteral(char c) => c switch
+    {
+        '\\' => "\\\\",
+        '"' => "\\\"",
+        '\n' => "\\n",
+        '\r' => "\\r",
+        '\t' => "\\t",
+        _ when char.IsControl(c) => "\\u" + ((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture),
+        _ => c.ToString(),
+    };
+
+    /// <summary>Which CacheKeyWriter method writes a parameter: the one that needs no boxing for its type.</summary>
+    private KeyArgumentKind KeyKindOf(ITypeSymbol type)
+    {
+        if (IsSequence(type))
+        {
+            return KeyArgumentKind.Sequence;
+        }
+
+        var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n ? n.TypeArguments[0] : null;
+        var inner = nullable ?? type;
+        if (inner.TypeKind == TypeKind.Enum)
+        {
+            return nullable is null ? KeyArgumentKind.Enum : KeyArgumentKind.NullableEnum;
+        }
+
+        // These have overloads of their own (or, for char, a quoted form) that read better in generated code.
+        var hasOverload = inner.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Double
+            or SpecialType.System_Boolean or SpecialType.System_Char or SpecialType.System_String
+            || KnownTypeSymbols.Is(inner, _known.Guid) || KnownTypeSymbols.Is(inner, _known.DateTime) || KnownTypeSymbols.Is(inner, _known.DateTimeOffset);
+        if (inner.IsValueType && KnownTypeSymbols.Implements(inner, _known.ISpanFormattable) && (nullable is not null || !hasOverload)
+            && inner.SpecialType != SpecialType.System_Char)
+        {
+            return nullable is null ? KeyArgumentKind.Formattable : KeyArgumentKind.NullableFormattable;
+        }
+
+        return KeyArgumentKind.Value;
+    }
+
+    /// <summary>False for a class or struct whose ToString is <see cref="object"/>'s: its keys would collide.</summary>
+    private bool HasValueToString(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            type = nullable.TypeArguments[0];
+        }
+
+        if (type.SpecialType != SpecialType.None || type.TypeKind is TypeKind.Enum or TypeKind.Interface or TypeKind.TypeParameter or TypeKind.Delegate or TypeKind.Array or TypeKind.Dynamic
+            || KnownTypeSymbols.Is(type, _known.Guid) || KnownTypeSymbols.Is(type, _known.DateTimeOffset) || KnownTypeSymbols.Is(type, _known.TimeSpan)
+            || IsSequence(type)
+            || KnownTypeSymbols.Implements(type, _known.IFormattable))
+        {
+            return true;
+        }
+
+        for (var current = type; current is not null && current.SpecialType is not (SpecialType.System_Object or SpecialType.System_ValueType); current = current.BaseType)
+        {
+            if (current.GetMembers("ToString").OfType<IMethodSymbol>().Any(static m => m.Parameters.Length == 0 && m.IsOverride))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The default key's prefix as a C# expression: a literal <c>"N.Type.Method"</c>, or for generic types one that
+    /// puts the type arguments in at run time, so that <c>Repo&lt;int&gt;</c> and <c>Repo&lt;string&gt;</c> never share keys.
+    /// </summary>
+    private static string PrefixExpression(IMethodSymbol method)
+    {
+        var types = ContainingChain(method.ContainingType);
+        var ns = NamespaceOf(types[0]) is { } name ? name + "." : string.Empty;
+        if (types.All(static t => t.TypeParameters.Length == 0))
+        {
+            return Literal(ns + string.Join(".", types.Select(static t => t.Name)) + "." + method.Name);
+        }
+
+        var parts = new List<string>();
+        var text = new StringBuilder(ns);
+        for (var i = 0; i < types.Count; i++)
+        {
+            text.Append(i == 0 ? string.Empty : ".").Append(types[i].Name);
+            if (types[i].TypeParameters.Length == 0)
+            {
+                continue;
+            }
+
+            text.Append('<');
+            for (var j = 0; j < types[i].TypeParameters.Length; j++)
+            {
+                parts.Add(Literal(text.ToString() + (j == 0 ? string.Empty : ",")));
+                text.Clear();
+                parts.Add($"typeof({types[i].TypeParameters[j].Name}).ToString()");
+            }
+
+            text.Append('>');
+        }
+
+        text.Append('.').Append(method.Name);
+        parts.Add(Literal(text.ToString()));
+        return string.Join(" + ", parts.Where(static p => p != "\"\""));
+    }
+}

@@ -1,0 +1,167 @@
+using System.Linq;
+using Cached.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators;
+
+/// <summary>The keys and dictionary of a [MultiCached] method, and the SkipCacheWhen rule of both cached kinds.</summary>
+internal sealed partial class Parser
+{
+    private MultiSpec? ParseMulti(string resultType)
+    {
+        var keysFrom = NamedString("KeysFrom");
+        if (keysFrom is null)
+        {
+            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, "is not set: name the parameter that holds the keys");
+            return null;
+        }
+
+        var parameter = _method.Parameters.FirstOrDefault(p => p.Name == keysFrom);
+        if (parameter is null)
+        {
+            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, $"names '{keysFrom}', which is not a parameter");
+            return null;
+        }
+
+        var elementType = EnumerableElementType(parameter.Type);
+        if (elementType is null || parameter.Type.SpecialType == SpecialType.System_String)
+        {
+            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, $"names '{keysFrom}', whose type '{parameter.Type.ToDisplayString(s_readableFormat)}' is not an IEnumerable<TKey>");
+            return null;
+        }
+
+        var conversion = ConversionOf(parameter.Type);
+        if (conversion is null)
+        {
+            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, $"names '{keysFrom}' of type '{parameter.Type.ToDisplayString(s_readableFormat)}': use an array, List, IList, ICollection, IReadOnlyList, IReadOnlyCollection, IEnumerable, HashSet, ISet or IReadOnlySet");
+            return null;
+        }
+
+        var dictionary = ResultTypeSymbol() as INamedTypeSymbol;
+        var valueType = DictionaryValueType(dictionary, elementType);
+        if (valueType is null)
+        {
+            Report(DiagnosticDescriptors.InvalidMultiCachedReturn, MethodName, _method.ReturnType.ToDisplayString(s_readableFormat), elementType.ToDisplayString(s_readableFormat));
+            return null;
+        }
+
+        var keyBuilder = NamedString("KeyBuilder");
+        MemberCallSpec? builder = null;
+        if (keyBuilder is not null)
+        {
+            var target = _method.ContainingType.GetMembers(keyBuilder).OfType<IMethodSymbol>().FirstOrDefault(candidate =>
+                candidate.ReturnType.SpecialType == SpecialType.System_String
+                && (candidate.IsStatic || !_method.IsStatic)
+                && candidate.Parameters.Length == 1
+                && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, elementType));
+            if (target is null)
+            {
+                Report(DiagnosticDescriptors.InvalidKeyBuilder, MethodName, keyBuilder, elementType.ToDisplayString(s_readableFormat) + " key", _method.IsStatic ? " (static)" : string.Empty);
+                return null;
+            }
+
+            builder = new MemberCallSpec(keyBuilder, target.IsStatic);
+        }
+
+        return new MultiSpec
+        {
+            KeysParameter = Identifier(keysFrom),
+            KeyType = elementType.ToDisplayString(s_typeFormat),
+            ValueType = valueType.ToDisplayString(s_typeFormat),
+            DictionaryType = resultType,
+            ReturnsConcreteDictionary = KnownTypeSymbols.Is(dictionary, _known.Dictionary),
+            Conversion = conversion.Value,
+            KeyBuilder = builder,
+        };
+    }
+
+    private ITypeSymbol? DictionaryValueType(INamedTypeSymbol? dictionary, ITypeSymbol keyType)
+    {
+        if (dictionary is not { IsGenericType: true, TypeArguments.Length: 2 })
+        {
+            return null;
+        }
+
+        var known = KnownTypeSymbols.Is(dictionary, _known.Dictionary)
+            || KnownTypeSymbols.Is(dictionary, _known.IDictionary)
+            || KnownTypeSymbols.Is(dictionary, _known.IReadOnlyDictionary);
+        return known && SymbolEqualityComparer.Default.Equals(dictionary.TypeArguments[0], keyType) ? dictionary.TypeArguments[1] : null;
+    }
+
+    private KeysConversion? ConversionOf(ITypeSymbol type)
+    {
+        if (type is IArrayTypeSymbol { Rank: 1 })
+        {
+            return KeysConversion.ToArray;
+        }
+
+        if (type is not INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } named)
+        {
+            return null;
+        }
+
+        // The runtime hands the missing keys over as a List<TKey>: these types take it as it is, sets need a copy.
+        if (new[] { _known.List, _known.IList, _known.ICollection, _known.IEnumerable, _known.IReadOnlyList, _known.IReadOnlyCollection }
+            .Any(known => KnownTypeSymbols.Is(named, known)))
+        {
+            return KeysConversion.AsList;
+        }
+
+        return new[] { _known.HashSet, _known.ISet, _known.IReadOnlySet }.Any(known => KnownTypeSymbols.Is(named, known))
+            ? KeysConversion.ToHashSet
+            : null;
+    }
+
+    private SkipRuleSpec? ParseSkipCacheWhen(MultiSpec? multi)
+    {
+        var name = NamedString("SkipCacheWhen");
+        if (name is null)
+        {
+            return null;
+        }
+
+        var dictionary = ResultTypeSymbol() as INamedTypeSymbol;
+        var valueType = multi is null ? ResultTypeSymbol() : dictionary?.TypeArguments[1];
+        var keyType = multi is null ? null : dictionary?.TypeArguments[0];
+        foreach (var candidate in _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>())
+        {
+            if (candidate.ReturnType.SpecialType != SpecialType.System_Boolean || (!candidate.IsStatic && _method.IsStatic))
+            {
+                continue;
+            }
+
+            var p = candidate.Parameters;
+            if (p.Length == 1 && SymbolEqualityComparer.Default.Equals(p[0].Type, valueType))
+            {
+                return new SkipRuleSpec(new MemberCallSpec(name, candidate.IsStatic), PassesKey: false);
+            }
+
+            if (multi is not null && p.Length == 2 && SymbolEqualityComparer.Default.Equals(p[0].Type, keyType) && SymbolEqualityComparer.Default.Equals(p[1].Type, valueType))
+            {
+                return new SkipRuleSpec(new MemberCallSpec(name, candidate.IsStatic), PassesKey: true);
+            }
+        }
+
+        var expected = multi is null
+            ? valueType?.ToDisplayString(s_readableFormat) + " result"
+            : $"{valueType?.ToDisplayString(s_readableFormat)} value)' or 'bool {name}({keyType?.ToDisplayString(s_readableFormat)} key, {valueType?.ToDisplayString(s_readableFormat)} value";
+        Report(DiagnosticDescriptors.InvalidSkipCacheWhen, MethodName, name, expected, _method.IsStatic ? " (static)" : string.Empty);
+        return null;
+    }
+
+    private static bool IsSequence(ITypeSymbol type)
+        => type.SpecialType != SpecialType.System_String && EnumerableElementType(type) is not null;
+
+    private static ITypeSymbol? EnumerableElementType(ITypeSymbol type)
+    {
+        if (type is IArrayTypeSymbol array)
+        {
+            return array.ElementType;
+        }
+
+        var candidates = type is INamedTypeSymbol named && named.ConstructedFrom.SpecialType == SpecialType.System_Collections_Generic_IEnumerable_T
+            ? [named]
+            : type.AllInterfaces.Where(static i => i.ConstructedFrom.SpecialType == SpecialType.System_Collections_Generic_IEnumerable_T);
+        return candidates.Select(static i => i.TypeArguments[0]).FirstOrDefault();
+    }
+}

@@ -1,0 +1,120 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Cached.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators;
+
+/// <summary>The attribute's cache options (Ttl, Lease, Namespace, Alias, Cache, Serializer, Plugins) and their checks.</summary>
+internal sealed partial class Parser
+{
+    private CacheOptionsSpec ParseOptions()
+    {
+        var ttl = NamedDouble("Ttl");
+        var lease = _kind == CachedMethodKind.Cached ? NamedDouble("Lease") : 0;
+        CheckDuration("Ttl", ttl);
+        CheckDuration("Lease", lease);
+        var alias = NamedString("Alias");
+        var cacheType = NamedType("Cache");
+        var serializerType = NamedType("Serializer");
+        var pluginTypes = NamedTypes("Plugins");
+        if (alias is not null)
+        {
+            var conflicts = new[] { cacheType is null ? null : "Cache", serializerType is null ? null : "Serializer", pluginTypes.Count == 0 ? null : "Plugins" }
+                .Where(static c => c is not null).ToList();
+            if (conflicts.Count > 0)
+            {
+                Report(DiagnosticDescriptors.ConflictingCacheOptions, MethodName, string.Join(", ", conflicts));
+            }
+        }
+
+        if (NamedBool("IncludeInstance") && _method.IsStatic)
+        {
+            Report(DiagnosticDescriptors.IncludeInstanceOnStatic, MethodName);
+        }
+
+        // Serializer and Plugins are set through BaseCache's init properties, so another ICache cannot take them.
+        var hasInitOptions = cacheType is null || KnownTypeSymbols.DerivesFrom(cacheType, _known.BaseCache);
+        CheckType("Cache", cacheType, _known.ICache, "Cached.ICache");
+        CheckType("Serializer", serializerType, _known.ISerializer, "Cached.Serializers.ISerializer");
+        foreach (var plugin in pluginTypes)
+        {
+            CheckType("Plugins", plugin, _known.ICachePlugin, "Cached.Plugins.ICachePlugin");
+        }
+
+        if (!hasInitOptions && (serializerType is not null || pluginTypes.Count > 0))
+        {
+            Report(DiagnosticDescriptors.InvalidTypeOption, MethodName, "Cache", cacheType!.ToDisplayString(), "does not derive from BaseCache, so Serializer and Plugins cannot be given to it");
+        }
+
+        return new CacheOptionsSpec
+        {
+            Ttl = ttl,
+            Lease = lease,
+            Namespace = NamedString("Namespace"),
+            Alias = alias,
+            CacheType = cacheType?.ToDisplayString(s_typeFormat),
+            SerializerType = serializerType?.ToDisplayString(s_typeFormat),
+            PluginTypes = pluginTypes.Select(static p => p.ToDisplayString(s_typeFormat)).ToEquatableArray(),
+        };
+    }
+
+    private void CheckDuration(string name, double value)
+    {
+        if (value < 0 || double.IsNaN(value) || double.IsInfinity(value))
+        {
+            Report(DiagnosticDescriptors.NegativeDuration, MethodName, name, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Checks a type given as an option; <paramref name="interfaceName"/> names the interface in the message.</summary>
+    private void CheckType(string option, INamedTypeSymbol? type, INamedTypeSymbol? requiredInterface, string interfaceName)
+    {
+        if (type is null)
+        {
+            return;
+        }
+
+        string? problem = null;
+        if (type.IsAbstract || type.TypeKind != TypeKind.Class)
+        {
+            problem = "is not a concrete class";
+        }
+        else if (!KnownTypeSymbols.Implements(type, requiredInterface))
+        {
+            problem = "does not implement " + interfaceName;
+        }
+        else if (!type.InstanceConstructors.Any(static c => c.Parameters.Length == 0 && c.DeclaredAccessibility == Accessibility.Public))
+        {
+            problem = "has no public parameterless constructor";
+        }
+
+        if (problem is not null)
+        {
+            Report(DiagnosticDescriptors.InvalidTypeOption, MethodName, option, type.ToDisplayString(), problem);
+        }
+    }
+
+    private string? NamedString(string name) => NamedString(_attribute, name);
+
+    private double NamedDouble(string name)
+        => NamedValue(_attribute, name).Value is { } value ? Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+
+    private bool NamedBool(string name) => NamedBool(_attribute, name);
+
+    private INamedTypeSymbol? NamedType(string name) => NamedValue(_attribute, name).Value as INamedTypeSymbol;
+
+    private List<INamedTypeSymbol> NamedTypes(string name)
+    {
+        var argument = NamedValue(_attribute, name);
+        return argument.Kind == TypedConstantKind.Array ? argument.Values.Select(static v => v.Value).OfType<INamedTypeSymbol>().ToList() : [];
+    }
+
+    private static string? NamedString(AttributeData attribute, string name) => NamedValue(attribute, name).Value as string;
+
+    private static bool NamedBool(AttributeData attribute, string name) => NamedValue(attribute, name).Value is true;
+
+    private static TypedConstant NamedValue(AttributeData attribute, string name)
+        => attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value;
+}

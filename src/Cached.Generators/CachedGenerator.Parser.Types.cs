@@ -1,0 +1,53 @@
+using System.Collections.Generic;
+using System.Linq;
+using Cached.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Cached.Generators;
+
+/// <summary>The containing types as the generated file redeclares them, and the names written into code.</summary>
+internal sealed partial class Parser
+{
+    private static ContainingTypeSpec ContainingTypeOf(INamedTypeSymbol type)
+    {
+        var chain = ContainingChain(type);
+        var ns = NamespaceOf(chain[0]);
+        var declarations = chain.Select(static t => new TypeDeclarationSpec(KeywordOf(t), t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}<{string.Join(", ", t.TypeParameters.Select(static p => p.Name))}>")).ToEquatableArray();
+        var fileName = (ns is null ? string.Empty : ns + ".") + string.Join(".", chain.Select(static t => t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}`{t.TypeParameters.Length}"));
+        return new ContainingTypeSpec(ns, declarations, type.ToDisplayString(), fileName.Replace('`', '_') + ".Cached.g.cs", type.IsValueType);
+    }
+
+    /// <summary>The type and the types it is nested in, outermost first.</summary>
+    private static List<INamedTypeSymbol> ContainingChain(INamedTypeSymbol type)
+    {
+        var chain = new List<INamedTypeSymbol>();
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            chain.Insert(0, current);
+        }
+
+        return chain;
+    }
+
+    private static string? NamespaceOf(INamedTypeSymbol type)
+        => type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null;
+
+    private static string KeywordOf(INamedTypeSymbol type) => type switch
+    {
+        { IsRecord: true, IsValueType: true } => "record struct",
+        { IsRecord: true } => "record",
+        { TypeKind: TypeKind.Struct } => "struct",
+        { TypeKind: TypeKind.Interface } => "interface",
+        _ => "class",
+    };
+
+    private static string ModifiersOf(MethodDeclarationSyntax syntax)
+        => string.Join(" ", syntax.Modifiers.Where(static m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(static m => m.Text));
+
+    /// <summary>A name as C# code: <c>@class</c> for a keyword.</summary>
+    private static string Identifier(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+    private static string Literal(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
+}

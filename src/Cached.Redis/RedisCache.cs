@@ -292,15 +292,6 @@ public sealed partial class RedisCache : BaseCache
         return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
 
-    private static RedisValue[] CompareAndSetArguments(object? version, object? payload, TimeSpan? ttl)
-        =>
-        [
-            version is null ? RedisValue.EmptyString : ToValue(version),
-            ToValue(payload),
-            ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString,
-            version is null ? "1" : "0",
-        ];
-
     /// <inheritdoc />
     protected override bool ClearEntries(string? @namespace)
     {

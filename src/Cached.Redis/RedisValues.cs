@@ -49,4 +49,14 @@ internal static class RedisValues
             _ => (string?)result,
         };
     }
+
+    /// <summary>The arguments of <see cref="Scripts.CompareAndSet"/>: expected value, new value, PX milliseconds, whether the key is expected missing.</summary>
+    public static RedisValue[] CompareAndSetArguments(object? version, object? payload, TimeSpan? ttl)
+        =>
+        [
+            version is null ? RedisValue.EmptyString : ToValue(version),
+            ToValue(payload),
+            ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString,
+            version is null ? "1" : "0",
+        ];
 }

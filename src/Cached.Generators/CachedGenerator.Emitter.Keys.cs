@@ -37,24 +37,13 @@ internal static partial class Emitter
             return;
         }
 
-        parameters.Insert(0, "global::System.Span<char> __buffer");
-        writer.Declaration($"{modifiers} global::System.ReadOnlySpan<char>", name, string.Join(", ", parameters));
-        writer.Open();
-        if (key is TemplateKeySpec template)
+        if (key is DefaultKeySpec defaultKey)
         {
-            writer.Line("var __culture = global::System.Globalization.CultureInfo.InvariantCulture;");
-            writer.Line("int __length;");
-            writer.Wrapped($"while (!global::System.MemoryExtensions.TryWrite(__buffer, __culture, $\"{template.Interpolation}\", out __length))");
+            // The caller starts the writer on its stack and closes it: only the arguments are written here, so the
+            // hit path keeps the writer in the cached method's own frame.
+            parameters.Insert(0, $"ref {Runtime}CacheKeyWriter __writer");
+            writer.Declaration($"{modifiers} void", name, string.Join(", ", parameters));
             writer.Open();
-            writer.Line("__buffer = new char[__buffer.Length * 2];");
-            writer.Close();
-            writer.Line();
-            writer.Line("return __buffer.Slice(0, __length);");
-        }
-        else
-        {
-            var defaultKey = (DefaultKeySpec)key;
-            writer.Wrapped($"var __writer = new {Runtime}CacheKeyWriter(__buffer, {defaultKey.Prefix});");
             if (defaultKey.IncludeInstance)
             {
                 writer.Line("__writer.Instance(this);");
@@ -65,9 +54,22 @@ internal static partial class Emitter
                 writer.Line($"__writer.{WriterMethod(parameter.KeyKind)}({parameter.Name});");
             }
 
-            writer.Line("return __writer.Close();");
+            writer.Close();
+            return;
         }
 
+        var template = (TemplateKeySpec)key;
+        parameters.Insert(0, "global::System.Span<char> __buffer");
+        writer.Declaration($"{modifiers} global::System.ReadOnlySpan<char>", name, string.Join(", ", parameters));
+        writer.Open();
+        writer.Line("var __culture = global::System.Globalization.CultureInfo.InvariantCulture;");
+        writer.Line("int __length;");
+        writer.Wrapped($"while (!global::System.MemoryExtensions.TryWrite(__buffer, __culture, $\"{template.Interpolation}\", out __length))");
+        writer.Open();
+        writer.Line("__buffer = new char[__buffer.Length * 2];");
+        writer.Close();
+        writer.Line();
+        writer.Line("return __buffer.Slice(0, __length);");
         writer.Close();
     }
 
@@ -80,12 +82,31 @@ internal static partial class Emitter
         var modifiers = key.NeedsInstance ? "private" : "private static";
         var parameters = string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"));
         writer.Line(s_generatedCode);
+        if (key is DefaultKeySpec defaultKey)
+        {
+            writer.Declaration($"{modifiers} string", name, parameters);
+            writer.Open();
+            EmitWriterStart(writer, defaultKey);
+            writer.Wrapped($"{WriteArguments(name, key)};");
+            writer.Line("return __writer.Finish();");
+            writer.Close();
+            return;
+        }
+
         writer.ExpressionBodied($"{modifiers} string {name}({parameters})", $"{KeyOnStack(name, key)}.ToString()");
     }
 
-    /// <summary>A call of a buffer-written key method with a new stack buffer: <c>__CachedKey_X(stackalloc char[256], id)</c>.</summary>
+    /// <summary><c>var __writer = new CacheKeyWriter(stackalloc char[256], "Ns.Type.Method");</c></summary>
+    private static void EmitWriterStart(CodeWriter writer, DefaultKeySpec key)
+        => writer.Wrapped($"var __writer = new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {key.Prefix});");
+
+    /// <summary>The call that writes a default key's arguments: <c>__CachedKey_X(ref __writer, id, region)</c>.</summary>
+    private static string WriteArguments(string name, KeySpec key)
+        => $"{name}({string.Join(", ", key.Parameters.Select(static p => p.Name).Prepend("ref __writer"))})";
+
+    /// <summary>A call of a template key method with a new stack buffer: <c>__CachedKey_X(stackalloc char[256], id)</c>.</summary>
     private static string KeyOnStack(string name, KeySpec key)
-        => $"{name}({string.Join(", ", new[] { $"stackalloc char[{KeyBufferLength}]" }.Concat(key.Parameters.Select(static p => p.Name)))})";
+        => $"{name}({string.Join(", ", key.Parameters.Select(static p => p.Name).Prepend($"stackalloc char[{KeyBufferLength}]"))})";
 
     private static string WriterMethod(KeyArgumentKind kind) => kind switch
     {

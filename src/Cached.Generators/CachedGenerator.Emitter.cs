@@ -110,9 +110,15 @@ internal static partial class Emitter
         writer.Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature));
         writer.Open();
         var keyExpression = $"{method.Names.KeyMethod}({string.Join(", ", key.Parameters.Select(static p => p.Name))})";
-        if (key.WritesIntoBuffer)
+        if (key is DefaultKeySpec defaultKey)
         {
             // The key is written into a stack buffer, so a hit makes no key string.
+            EmitWriterStart(writer, defaultKey);
+            writer.Wrapped($"{WriteArguments(method.Names.KeyMethod, key)};");
+            keyExpression = "__writer.Close()";
+        }
+        else if (key.WritesIntoBuffer)
+        {
             writer.Wrapped($"var __key = {KeyOnStack(method.Names.KeyMethod, key)};");
             keyExpression = "__key";
         }

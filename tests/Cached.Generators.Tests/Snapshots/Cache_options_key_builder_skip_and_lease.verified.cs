@@ -16,20 +16,19 @@ namespace Demo
             });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private global::System.ReadOnlySpan<char> __CachedKey_Describe(global::System.Span<char> __buffer, string sku)
+        private void __CachedKey_Describe(ref global::Cached.Runtime.CacheKeyWriter __writer, string sku)
         {
-            var __writer = new global::Cached.Runtime.CacheKeyWriter(__buffer, "Demo.Catalog.Describe");
             __writer.Instance(this);
             __writer.Argument(sku);
-            return __writer.Close();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial string Describe(string sku)
         {
-            var __key = __CachedKey_Describe(stackalloc char[256], sku);
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Catalog.Describe");
+            __CachedKey_Describe(ref __writer, sku);
             return __cached_Describe.Invoke(
-                __key,
+                __writer.Close(),
                 (self: this, sku),
                 static __state => __state.self.DescribeCore(__state.sku),
                 null);

@@ -48,20 +48,22 @@ namespace Demo
             });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static global::System.ReadOnlySpan<char> __CachedKey_LoadAsync(
-            global::System.Span<char> __buffer,
+        private static void __CachedKey_LoadAsync(
+            ref global::Cached.Runtime.CacheKeyWriter __writer,
             int id,
             string region)
         {
-            var __writer = new global::Cached.Runtime.CacheKeyWriter(__buffer, "Demo.Users.LoadAsync");
             __writer.Argument(id);
             __writer.Argument(region);
-            return __writer.Close();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_LoadAsync(int id, string region)
-            => __CachedKey_LoadAsync(stackalloc char[256], id, region).ToString();
+        {
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
+            __CachedKey_LoadAsync(ref __writer, id, region);
+            return __writer.Finish();
+        }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::Demo.User> LoadAsync(
@@ -69,9 +71,10 @@ namespace Demo
             string region,
             global::System.Threading.CancellationToken ct)
         {
-            var __key = __CachedKey_LoadAsync(stackalloc char[256], id, region);
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
+            __CachedKey_LoadAsync(ref __writer, id, region);
             return __cached_LoadAsync.InvokeAsync(
-                __key,
+                __writer.Close(),
                 (self: this, id, region),
                 static (__state, __ct) => new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)),
                 null,

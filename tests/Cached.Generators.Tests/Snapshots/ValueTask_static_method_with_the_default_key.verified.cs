@@ -14,8 +14,8 @@ namespace Demo
             });
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static global::System.ReadOnlySpan<char> __CachedKey_Describe(
-            global::System.Span<char> __buffer,
+        private static void __CachedKey_Describe(
+            ref global::Cached.Runtime.CacheKeyWriter __writer,
             int id,
             string? name,
             global::System.Guid tenant,
@@ -24,7 +24,6 @@ namespace Demo
             int[] tags,
             global::System.Collections.Generic.List<string> labels)
         {
-            var __writer = new global::Cached.Runtime.CacheKeyWriter(__buffer, "Demo.Lookups.Describe");
             __writer.Argument(id);
             __writer.Argument(name);
             __writer.Argument(tenant);
@@ -32,7 +31,6 @@ namespace Demo
             __writer.Enum(unit);
             __writer.Sequence(tags);
             __writer.Sequence(labels);
-            return __writer.Close();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
@@ -46,9 +44,10 @@ namespace Demo
             global::System.Collections.Generic.List<string> labels,
             string traceId)
         {
-            var __key = __CachedKey_Describe(stackalloc char[256], id, name, tenant, at, unit, tags, labels);
+            var __writer = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Lookups.Describe");
+            __CachedKey_Describe(ref __writer, id, name, tenant, at, unit, tags, labels);
             return __cached_Describe.InvokeAsync(
-                __key,
+                __writer.Close(),
                 (id, name, tenant, at, unit, tags, labels, traceId),
                 static (__state, __ct) => DescribeCore(
                     __state.id,

@@ -63,9 +63,14 @@ public sealed partial class CachedMethod<TResult>
     internal static bool IsFault(Exception exception, CancellationToken cancellationToken)
         => !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
-    private static void Fail(TaskCompletionSource<TResult> flight, Exception exception)
+    /// <summary>
+    /// Ends a flight whose leader threw. Only the leader caller's own cancellation hands the flight over (the flight is
+    /// cancelled and a waiter with a live token leads again); any other exception, an <see cref="OperationCanceledException"/>
+    /// the body threw of its own (an HttpClient timeout) included, is the flight's outcome and reaches every waiter.
+    /// </summary>
+    private static void Fail(TaskCompletionSource<TResult> flight, Exception exception, CancellationToken leaderToken)
     {
-        if (exception is OperationCanceledException canceled)
+        if (exception is OperationCanceledException canceled && leaderToken.IsCancellationRequested)
         {
             flight.TrySetCanceled(canceled.CancellationToken);
         }

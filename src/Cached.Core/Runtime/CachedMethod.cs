@@ -99,15 +99,9 @@ public sealed partial class CachedMethod<TResult>
             var leader = _flights.GetOrAdd(key, flight);
             if (leader != flight)
             {
-                // The leader runs synchronously on its own thread, so blocking here cannot deadlock.
-                try
-                {
-                    return leader.Task.GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException) when (leader.Task.IsCanceled)
-                {
-                    continue;
-                }
+                // The leader runs synchronously on its own thread, so blocking here cannot deadlock. A sync leader has
+                // no caller token to cancel, so its flight always ends with its outcome, never handed over.
+                return leader.Task.GetAwaiter().GetResult();
             }
 
             try
@@ -118,7 +112,7 @@ public sealed partial class CachedMethod<TResult>
             }
             catch (Exception ex)
             {
-                Fail(flight, ex);
+                Fail(flight, ex, CancellationToken.None);
                 throw;
             }
             finally
@@ -310,7 +304,7 @@ public sealed partial class CachedMethod<TResult>
             }
             catch (Exception ex)
             {
-                Fail(flight, ex);
+                Fail(flight, ex, cancellationToken);
                 throw;
             }
             finally

@@ -237,6 +237,78 @@ public sealed class CachedMethodConcurrencyTests
     }
 
     [Test]
+    public async Task A_body_that_cancels_itself_fails_every_waiter_of_its_flight_with_one_body_call()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timeout = new OperationCanceledException("the HTTP request timed out");
+
+        Func<(Calls calls, TaskCompletionSource release, OperationCanceledException timeout), CancellationToken, ValueTask<string>> body
+            = static async (s, _) =>
+            {
+                s.calls.Increment();
+                await s.release.Task;
+                throw s.timeout;
+            };
+        var callers = Enumerable.Range(0, 20)
+            .Select(_ => method.InvokeAsync("k", (calls, release, timeout), body, null, CancellationToken.None).AsTask())
+            .ToList();
+        // Each call has read, missed and joined the one flight before InvokeAsync returned.
+        Assert.That(callers.Any(static c => c.IsCompleted), Is.False);
+        Assert.That(calls.Count, Is.EqualTo(1));
+
+        release.SetResult();
+        foreach (var caller in callers)
+        {
+            Assert.That(Assert.CatchAsync<OperationCanceledException>(async () => await caller.WaitAsync(s_limit)), Is.SameAs(timeout));
+        }
+
+        Assert.That(calls.Count, Is.EqualTo(1), "no waiter started the body again");
+    }
+
+    [Test]
+    public void A_sync_body_that_cancels_itself_fails_every_blocked_waiter_with_one_body_call()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        using var gate = new ManualResetEventSlim();
+        var timeout = new OperationCanceledException("the HTTP request timed out");
+        var errors = new Exception?[4];
+
+        var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
+        {
+            try
+            {
+                method.Invoke("k", (calls, gate, timeout), static s =>
+                {
+                    s.calls.Increment();
+                    s.gate.Wait(s_limit);
+                    throw s.timeout;
+                });
+            }
+            catch (Exception ex)
+            {
+                errors[i] = ex;
+            }
+        }) { IsBackground = true }).ToArray();
+        foreach (var thread in threads)
+        {
+            thread.Start();
+        }
+
+        WaitUntil(() => calls.Count >= 1, "the body has started");
+        WaitUntilAllBlocked(threads);
+        gate.Set();
+        Assert.That(threads.All(t => t.Join(s_limit)), Is.True);
+
+        Assert.That(errors, Has.All.SameAs(timeout));
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Cancelling_the_leader_token_does_not_fail_a_waiter_with_a_live_token_which_takes_over()
     {
         using var cache = new SimpleMemoryCache();

@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Plugins;
+using Cached.Runtime;
 
 namespace Cached;
 
@@ -80,7 +81,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     {
         RequireConditionalOperations();
         var ns = ResolveNamespace(@namespace);
-        return new LockEntry(LockKey(key, ns), ns, StoresReferences ? token : System.Text.Encoding.UTF8.GetBytes(token), lease);
+        return new LockEntry(LockKey(key, ns), ns, StoresReferences ? token : System.Text.Encoding.UTF8.GetBytes(token), TtlRules.ToWholeMilliseconds(lease));
     }
 
     private string VersionKey(string key, string? @namespace)

@@ -29,7 +29,7 @@ public abstract partial class BaseCache
 
             return result;
         }
-        catch (Exception ex) when (MapError(ex, request.ErrorSubject) is { } mapped)
+        catch (Exception ex) when (MapError(ex, request.Command, request.ErrorSubject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             throw mapped;
@@ -65,7 +65,7 @@ public abstract partial class BaseCache
 
             return Complete(pending, request.Command, request.ErrorSubject, context, describe, cancellationToken);
         }
-        catch (Exception ex) when (MapError(ex, request.ErrorSubject) is { } mapped)
+        catch (Exception ex) when (MapError(ex, request.Command, request.ErrorSubject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             return ValueTask.FromException<TResult>(mapped);
@@ -88,7 +88,7 @@ public abstract partial class BaseCache
 
             return result;
         }
-        catch (Exception ex) when (MapError(ex, subject) is { } mapped)
+        catch (Exception ex) when (MapError(ex, command, subject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             throw mapped;
@@ -132,9 +132,10 @@ public abstract partial class BaseCache
     /// so backends write no try/catch of their own around each primitive.
     /// </summary>
     /// <param name="exception">What the operation threw.</param>
+    /// <param name="command">The command that failed (for lock traffic, the command it is made of).</param>
     /// <param name="subject">What the message names: the caller's key, the first of several, the namespace being
     /// cleared or the raw command.</param>
-    protected virtual Exception? MapError(Exception exception, string subject) => null;
+    protected virtual Exception? MapError(Exception exception, CacheCommand command, string subject) => null;
 
     /// <summary>An exception filter that records the failure and never catches, so the exception leaves untouched.</summary>
     private bool Report(Plugins.CacheCommandContext? context, Exception exception)

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Cached.Plugins;
 using Cached.Serializers;
 using StackExchange.Redis;
 using static Cached.Redis.RedisSlots;
@@ -107,7 +108,8 @@ public sealed partial class RedisCache : BaseCache
         => PlainNamespaces ? string.Concat(@namespace, ":", key) : base.ComposeKey(key, @namespace);
 
     /// <inheritdoc />
-    protected override Exception? MapError(Exception exception, string subject) => RedisErrors.Translate(exception, subject);
+    protected override Exception? MapError(Exception exception, CacheCommand command, string subject)
+        => RedisErrors.Translate(exception, subject, command);
 
     /// <inheritdoc />
     protected override CacheResult<object?> GetEntry(string key)

@@ -1,3 +1,4 @@
+using Cached.Plugins;
 using StackExchange.Redis;
 
 namespace Cached.Redis;
@@ -6,8 +7,11 @@ namespace Cached.Redis;
 internal static class RedisErrors
 {
     /// <summary>The exception to throw instead of <paramref name="exception"/>, or null to let it through unchanged.</summary>
-    public static Exception? Translate(Exception exception, string key) => exception switch
+    public static Exception? Translate(Exception exception, string key, CacheCommand command = CacheCommand.Get) => exception switch
     {
+        // INCRBY on a list, a hash or a set: the key holds something that is not an integer, as ICache.Increment documents.
+        RedisServerException server when command == CacheCommand.Increment && server.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)
+            => new CacheValueNotIntegerException(key, server),
         // Timeouts stay TimeoutException (RedisTimeoutException is one); cancellations and our own errors pass as they are.
         TimeoutException or OperationCanceledException or CacheException or ObjectDisposedException => null,
         RedisServerException server when server.Message.Contains("not an integer", StringComparison.OrdinalIgnoreCase)

@@ -55,15 +55,56 @@ internal static class RedisSlots
         => group.Indexes.Select(i => new KeyValuePair<RedisKey, RedisValue>(entries[i].Key, ToValue(entries[i].Value))).ToArray();
 
     /// <summary>A transaction that sets every pair of the group with its TTL: one round trip, all or nothing.</summary>
-    internal static ITransaction SetWithTtl(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
+    internal static TtlBatch SetWithTtl(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
     {
         var transaction = db.CreateTransaction();
-        foreach (var i in group.Indexes)
+        var writes = new Task<bool>[group.Indexes.Length];
+        for (var i = 0; i < writes.Length; i++)
         {
-            _ = transaction.StringSetAsync(entries[i].Key, ToValue(entries[i].Value), ttl, When.Always);
+            var entry = entries[group.Indexes[i]];
+            writes[i] = transaction.StringSetAsync(entry.Key, ToValue(entry.Value), ttl, When.Always);
         }
 
-        return transaction;
+        return new TtlBatch(transaction, writes);
+    }
+
+    /// <summary>
+    /// A batch write with a TTL. It reports success only when the transaction committed and every write in it
+    /// succeeded: a committed transaction whose commands failed inside it stored nothing.
+    /// </summary>
+    internal sealed class TtlBatch(ITransaction transaction, Task<bool>[] writes)
+    {
+        public bool Execute()
+        {
+            if (!transaction.Execute())
+            {
+                return false;
+            }
+
+            var stored = true;
+            foreach (var write in writes)
+            {
+                stored &= write.GetAwaiter().GetResult();
+            }
+
+            return stored;
+        }
+
+        public async Task<bool> ExecuteAsync()
+        {
+            if (!await transaction.ExecuteAsync().ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            var stored = true;
+            foreach (var write in writes)
+            {
+                stored &= await write.ConfigureAwait(false);
+            }
+
+            return stored;
+        }
     }
 
     /// <summary>The keys of one hash slot and their positions in the caller's list.</summary>

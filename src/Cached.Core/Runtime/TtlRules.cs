@@ -19,7 +19,23 @@ internal static class TtlRules
             throw new ArgumentOutOfRangeException(paramName, value, "A time to live cannot be negative; use null or TimeSpan.Zero for no expiry.");
         }
 
-        return value;
+        return ToWholeMilliseconds(value);
+    }
+
+    /// <summary>
+    /// Rounds a positive span up to a whole millisecond, the resolution Redis keeps (<c>PX</c>). Every backend applies
+    /// the same rule, so a TTL under a millisecond means 1 ms everywhere instead of an error on one backend and a
+    /// sub-millisecond life on another.
+    /// </summary>
+    public static TimeSpan ToWholeMilliseconds(TimeSpan value)
+    {
+        var remainder = value.Ticks % TimeSpan.TicksPerMillisecond;
+        if (remainder == 0 || value.Ticks > TimeSpan.MaxValue.Ticks - TimeSpan.TicksPerMillisecond)
+        {
+            return value;
+        }
+
+        return TimeSpan.FromTicks(value.Ticks - remainder + TimeSpan.TicksPerMillisecond);
     }
 
     /// <summary>Reads seconds (pycached's unit, as in <c>Ttl = 10</c>), refusing NaN, infinities and negatives.</summary>

@@ -20,7 +20,7 @@ internal sealed class ShortBackend : BaseCache
 
     public int SingleWrites;
 
-    protected override Exception? MapError(Exception exception, string subject) => Mapping?.Invoke(exception, subject);
+    protected override Exception? MapError(Exception exception, Cached.Plugins.CacheCommand command, string subject) => Mapping?.Invoke(exception, subject);
 
     protected override CacheResult<object?> GetEntry(string key)
     {

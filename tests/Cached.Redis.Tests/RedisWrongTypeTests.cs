@@ -1,0 +1,43 @@
+using Cached.Redis;
+using Cached.Serializers;
+using StackExchange.Redis;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// Increment on a key that holds a list, a hash or a set throws what <c>ICache.Increment</c> documents,
+/// <see cref="CacheValueNotIntegerException"/>, as on a key holding text; other commands on such a key stay backend faults.
+/// </summary>
+public sealed class RedisWrongTypeTests
+{
+    private ConnectionMultiplexer _probe = null!;
+
+    [OneTimeSetUp]
+    public void Connect() => _probe = ConnectionMultiplexer.Connect($"{SharedRedis.Server.ConnectionString},name=cached-tests-probe");
+
+    [OneTimeTearDown]
+    public void Disconnect() => _probe.Dispose();
+
+    [Test]
+    public async Task Increment_on_a_list_throws_CacheValueNotIntegerException_and_leaves_the_list()
+    {
+        using var cache = new RedisCache
+        {
+            ConnectionString = SharedRedis.Server.ConnectionString,
+            Namespace = "wrongtype:" + Guid.NewGuid().ToString("N"),
+            Serializer = new JsonSerializer(),
+        };
+        var key = cache.BuildKey("list");
+        var db = _probe.GetDatabase();
+        await db.ListRightPushAsync(key, "a");
+
+        var sync = Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("list"));
+        var async = Assert.ThrowsAsync<CacheValueNotIntegerException>(async () => await cache.IncrementAsync("list"));
+
+        Assert.That(sync!.Key, Is.EqualTo(key));
+        Assert.That(async!.InnerException, Is.InstanceOf<RedisServerException>());
+        Assert.That(await db.ListLengthAsync(key), Is.EqualTo(1));
+        Assert.Throws<CacheBackendException>(() => cache.Get<string>("list"), "a read of the list is still a backend fault");
+        await db.KeyDeleteAsync(key);
+    }
+}

@@ -34,11 +34,26 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     /// <inheritdoc />
     bool ILockingCache.IsLocked(string key, string? @namespace)
-        => Run(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey) => cache.ContainsEntry(lockKey));
+        => Run(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey) => HoldsLockToken(cache.GetEntry(lockKey)));
 
     /// <inheritdoc />
     ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.ContainsEntryAsync(lockKey, ct), cancellationToken);
+        => RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
+
+    private async ValueTask<bool> HoldsLockTokenAsync(string lockKey, CancellationToken cancellationToken)
+        => HoldsLockToken(await GetEntryAsync(lockKey, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>
+    /// Whether a lock key holds a lock token: a UUID, ours (<c>N</c> format) or Python's (<c>D</c> format). A value
+    /// stored under a key that merely ends in <c>-lock</c> is not a lock, so it never makes a lease wait.
+    /// </summary>
+    private static bool HoldsLockToken(CacheResult<object?> entry)
+        => entry.Found && entry.Value switch
+        {
+            string text => Guid.TryParse(text, out _),
+            byte[] { Length: <= 64 } bytes => Guid.TryParse(System.Text.Encoding.UTF8.GetString(bytes), out _),
+            _ => false,
+        };
 
     /// <inheritdoc />
     object? IVersionedCache.GetVersion(string key, string? @namespace)

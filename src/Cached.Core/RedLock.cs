@@ -87,8 +87,14 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
     {
         var deadline = Deadline();
         var pause = s_firstPoll;
-        while (!_cache.TryAcquireLock(Key, _namespace, _token, Lease))
+        while (true)
         {
+            var attempt = LockAttempts.Try(_cache, Key, _namespace, _token, Lease);
+            if (attempt != LockAttempt.Held)
+            {
+                return attempt == LockAttempt.Taken;
+            }
+
             if (_cache.TimeProvider.GetTimestamp() >= deadline)
             {
                 return false;
@@ -97,16 +103,20 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
             Thread.Sleep(pause);
             pause = Next(pause);
         }
-
-        return true;
     }
 
     private async ValueTask<bool> AcquireAsync(CancellationToken cancellationToken)
     {
         var deadline = Deadline();
         var pause = s_firstPoll;
-        while (!await _cache.TryAcquireLockAsync(Key, _namespace, _token, Lease, cancellationToken).ConfigureAwait(false))
+        while (true)
         {
+            var attempt = await LockAttempts.TryAsync(_cache, Key, _namespace, _token, Lease, cancellationToken).ConfigureAwait(false);
+            if (attempt != LockAttempt.Held)
+            {
+                return attempt == LockAttempt.Taken;
+            }
+
             if (_cache.TimeProvider.GetTimestamp() >= deadline)
             {
                 return false;
@@ -115,8 +125,6 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
             await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
             pause = Next(pause);
         }
-
-        return true;
     }
 
     private long Deadline() => _cache.TimeProvider.GetTimestamp() + (long)(Lease.TotalSeconds * _cache.TimeProvider.TimestampFrequency);

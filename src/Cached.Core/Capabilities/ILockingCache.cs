@@ -24,7 +24,10 @@ public interface ILockingCache
     /// <inheritdoc cref="ReleaseLock"/>
     ValueTask<bool> ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken);
 
-    /// <summary>Tells whether the lock of <paramref name="key"/> is held.</summary>
+    /// <summary>
+    /// Tells whether the lock of <paramref name="key"/> is held: its lock key holds a lock token. A value of another
+    /// kind stored under that key is not a lock.
+    /// </summary>
     bool IsLocked(string key, string? @namespace);
 
     /// <inheritdoc cref="IsLocked"/>

@@ -7,7 +7,8 @@ public sealed partial class CachedMethod<TResult>
 {
     /// <summary>
     /// Takes the stampede lease, or waits while another process holds it: until the value appears (returned), the
-    /// lock is released (taken then), or the lease has run out (the caller goes on without the lock, as aiocache's).
+    /// lock is released (taken then), or the lease has run out (the caller goes on without the lock, as aiocache's). A
+    /// lock key that holds a value rather than a lock token is no lock: the caller goes on at once without one.
     /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend.
     /// </summary>
     private (bool Found, TResult? Value, string? Token) WaitForLease(ICache cache, ILockingCache locks, string key, TimeSpan lease)
@@ -19,7 +20,14 @@ public sealed partial class CachedMethod<TResult>
         {
             while (true)
             {
-                if (locks.TryAcquireLock(key, _options.Namespace, token, lease))
+                var attempt = LockAttempts.Try(locks, key, _options.Namespace, token, lease);
+                if (attempt == LockAttempt.NotALock)
+                {
+                    // A value named like this key's lock: not a lock, so nobody holds it; go on without one.
+                    return (false, default, null);
+                }
+
+                if (attempt == LockAttempt.Taken)
                 {
                     // Someone may have stored the value between our read and our lock.
                     if (TryRead(cache, key, out var stored, out _))
@@ -61,7 +69,13 @@ public sealed partial class CachedMethod<TResult>
         {
             while (true)
             {
-                if (await locks.TryAcquireLockAsync(key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false))
+                var attempt = await LockAttempts.TryAsync(locks, key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false);
+                if (attempt == LockAttempt.NotALock)
+                {
+                    return (false, default, null);
+                }
+
+                if (attempt == LockAttempt.Taken)
                 {
                     // From here we own the lock: every way out either hands the token on or releases it.
                     CacheResult<TResult> recheck;

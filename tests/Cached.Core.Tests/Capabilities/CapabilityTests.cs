@@ -82,4 +82,15 @@ public sealed class CapabilityTests
         Assert.That(cache.LocksTaken, Is.EqualTo(1));
         Assert.That(cache.IsLocked("k", null), Is.False);
     }
+
+    [TestCase("0f8fad5bd9cb469fa16570867728950e", true, TestName = "our token (N format) is a lock")]
+    [TestCase("0f8fad5b-d9cb-469f-a165-70867728950e", true, TestName = "a Python aiocache token (D format) is a lock")]
+    [TestCase("sales report", false, TestName = "any other text is not a lock")]
+    public void A_lock_key_counts_as_held_only_when_it_holds_a_lock_token(string stored, bool held)
+    {
+        using var cache = new SimpleMemoryCache();
+        cache.Raw("set", "k-lock", stored);
+
+        Assert.That(((Cached.Capabilities.ILockingCache)cache).IsLocked("k", null), Is.EqualTo(held));
+    }
 }

@@ -21,6 +21,18 @@ public sealed class LockTests(CacheBackend backend) : CommandFixture(backend)
     }
 
     [Test]
+    public async Task A_value_stored_under_key_lock_is_not_a_lock_so_RedLock_goes_on_at_once_and_leaves_it()
+    {
+        Cache.Set("key-lock", "a value named like a lock");
+
+        // A lease of ten minutes: waiting it out would outlast the test's limit.
+        await using var redLock = await RedLock.AcquireAsync(Cache, "key", TimeSpan.FromMinutes(10)).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(redLock.IsAcquired, Is.False, "nobody holds the lock, and it cannot be taken without overwriting the value");
+        Assert.That(Cache.Get<string>("key-lock"), Is.EqualTo("a value named like a lock"));
+    }
+
+    [Test]
     public async Task RedLock_is_exclusive_until_its_owner_releases_it()
     {
         var first = await RedLock.AcquireAsync(Cache, "key", s_lease);

@@ -404,6 +404,21 @@ public sealed class CachedMethodConcurrencyTests
     // ---- stampede lease ----
 
     [Test]
+    public async Task With_a_lease_a_value_stored_under_the_lock_key_does_not_make_callers_wait_and_is_left_alone()
+    {
+        using var cache = new SimpleMemoryCache();
+        cache.Set("sales-lock", "a value named like a lock");
+        var method = MethodOn<string>(cache, lease: 600);
+
+        var result = await method.InvokeAsync("sales", 0, static (_, _) => new ValueTask<string>("report"), null, CancellationToken.None)
+            .AsTask().WaitAsync(s_limit);
+
+        Assert.That(result, Is.EqualTo("report"), "the call went on without the lease instead of waiting 600 s");
+        Assert.That(cache.Get<string>("sales-lock"), Is.EqualTo("a value named like a lock"));
+        Assert.That(cache.Get<string>("sales"), Is.EqualTo("report"));
+    }
+
+    [Test]
     public async Task With_a_lease_a_lock_entry_exists_while_the_body_runs_and_is_gone_after()
     {
         using var cache = new SimpleMemoryCache();

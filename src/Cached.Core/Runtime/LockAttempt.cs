@@ -1,0 +1,65 @@
+using Cached.Capabilities;
+
+namespace Cached.Runtime;
+
+/// <summary>What one attempt to take a lock found.</summary>
+internal enum LockAttempt
+{
+    /// <summary>The lock is ours.</summary>
+    Taken,
+
+    /// <summary>Someone holds the lock: wait and try again.</summary>
+    Held,
+
+    /// <summary>The lock key holds something that is not a lock token: the lock cannot be taken, and nobody holds it.</summary>
+    NotALock,
+}
+
+/// <summary>
+/// One attempt to take a lock, shared by <see cref="RedLock"/> and the stampede lease. A lock key that holds anything
+/// but a lock token (a value stored under <c>sales-lock</c>) is not a lock: the attempt says so at once, so callers
+/// go on without the lock instead of waiting out the lease, and the value is left as it is.
+/// </summary>
+internal static class LockAttempts
+{
+    public static LockAttempt Try(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease)
+    {
+        if (locks.TryAcquireLock(key, @namespace, token, lease))
+        {
+            return LockAttempt.Taken;
+        }
+
+        if (locks.IsLocked(key, @namespace))
+        {
+            return LockAttempt.Held;
+        }
+
+        // No token there: a value named like a lock, or a lock released or expired since the first try.
+        if (locks.TryAcquireLock(key, @namespace, token, lease))
+        {
+            return LockAttempt.Taken;
+        }
+
+        return locks.IsLocked(key, @namespace) ? LockAttempt.Held : LockAttempt.NotALock;
+    }
+
+    public static async ValueTask<LockAttempt> TryAsync(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false))
+        {
+            return LockAttempt.Taken;
+        }
+
+        if (await locks.IsLockedAsync(key, @namespace, cancellationToken).ConfigureAwait(false))
+        {
+            return LockAttempt.Held;
+        }
+
+        if (await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false))
+        {
+            return LockAttempt.Taken;
+        }
+
+        return await locks.IsLockedAsync(key, @namespace, cancellationToken).ConfigureAwait(false) ? LockAttempt.Held : LockAttempt.NotALock;
+    }
+}

@@ -43,7 +43,34 @@ internal static class LockAttempts
         return locks.IsLocked(key, @namespace) ? LockAttempt.Held : LockAttempt.NotALock;
     }
 
+    /// <summary>
+    /// The async attempt. A cancellation may arrive after the backend took the lock but before its answer did (the
+    /// <c>SET NX PX</c> ran): the attempt then releases its own token before it rethrows, so no lock is left that
+    /// nobody holds. The release is a compare-and-delete sent after the take on the same connection, so it removes
+    /// the lock only if the take stored it.
+    /// </summary>
     public static async ValueTask<LockAttempt> TryAsync(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AttemptAsync(locks, key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await locks.ReleaseLockAsync(key, @namespace, token, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Best effort: the lease still ends the lock; the caller's cancellation is what it must see.
+            }
+
+            throw;
+        }
+    }
+
+    private static async ValueTask<LockAttempt> AttemptAsync(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
     {
         if (await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false))
         {

@@ -295,59 +295,6 @@ public sealed partial class RedisCache : BaseCache
     }
 
     /// <inheritdoc />
-    protected override bool ClearEntries(string? @namespace)
-    {
-        var db = Db();
-        foreach (var server in Primaries(db.Multiplexer))
-        {
-            if (@namespace is null)
-            {
-                server.FlushDatabase(DatabaseNumber);
-                continue;
-            }
-
-            foreach (var batch in server.Keys(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
-            {
-                foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
-                {
-                    db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
-                }
-            }
-        }
-
-        return true;
-    }
-
-    /// <inheritdoc />
-    protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
-    {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var server in Primaries(db.Multiplexer))
-        {
-            if (@namespace is null)
-            {
-                await server.FlushDatabaseAsync(DatabaseNumber).ConfigureAwait(false);
-                continue;
-            }
-
-            var batch = new List<string>(Scripts.ScanPage);
-            await foreach (var key in server.KeysAsync(DatabaseNumber, NamespacePattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
-            {
-                batch.Add(key!);
-                if (batch.Count == Scripts.ScanPage)
-                {
-                    await UnlinkAsync(db, batch).ConfigureAwait(false);
-                    batch.Clear();
-                }
-            }
-
-            await UnlinkAsync(db, batch).ConfigureAwait(false);
-        }
-
-        return true;
-    }
-
-    /// <inheritdoc />
     protected override bool ExpireEntry(string key, TimeSpan? ttl)
     {
         var db = Db();
@@ -401,7 +348,8 @@ public sealed partial class RedisCache : BaseCache
         }
 
         options.AbortOnConnectFail = false;
-        options.AllowAdmin = true;
+        // AllowAdmin stays as the connection string says (off unless allowAdmin=true): Raw("FLUSHALL") from any cache
+        // must not be able to wipe a server.
         // Commands fail at once while the server is unreachable, instead of queuing until their timeout.
         options.BacklogPolicy = BacklogPolicy.FailFast;
         if (Timeout is { } timeout)
@@ -439,7 +387,5 @@ public sealed partial class RedisCache : BaseCache
             return _lease ??= MultiplexerPool.Acquire(Options(), TrustIssuer);
         }
     }
-
-    private string NamespacePattern(string @namespace) => GlobEscape(ComposeKey(string.Empty, @namespace)) + "*";
 
 }

@@ -20,6 +20,8 @@ internal static class RedisErrors
             => new OverflowException($"Incrementing '{key}' would overflow a 64-bit integer; the value is left as it was.", server),
         RedisServerException server when server.Message.StartsWith("OOM", StringComparison.Ordinal)
             => new CacheBackendException($"Redis is out of memory and refused to write '{key}': {server.Message}", server),
+        RedisCommandException refused
+            => new CacheBackendException($"The Redis client refused a command on '{key}': {refused.Message}", refused),
         RedisConnectionException connection
             => new CacheBackendException($"Redis is unreachable ({connection.FailureType}) for '{key}': {connection.Message}", connection),
         RedisException redis

@@ -69,12 +69,13 @@ public sealed class RedisCacheTests
 
     // ---- command statistics -------------------------------------------------------------------------------
 
-    private static void ResetStats(ICache cache) => cache.Raw("CONFIG", "RESETSTAT");
+    // Through the test's admin connection: a cache has no admin commands unless its connection string opts in.
+    private void ResetStats() => Raw().Execute("CONFIG", "RESETSTAT");
 
     /// <summary>Calls per command since the last reset, from the server's INFO commandstats (cmdstat_mget:calls=1,...).</summary>
-    private static Dictionary<string, long> CommandStats(ICache cache)
+    private Dictionary<string, long> CommandStats()
     {
-        var info = (string)cache.Raw("INFO", "commandstats")!;
+        var info = (string)Raw().Execute("INFO", "commandstats")!;
         var stats = new Dictionary<string, long>(StringComparer.OrdinalIgnoreCase);
         foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
@@ -322,10 +323,10 @@ public sealed class RedisCacheTests
         var cache = NewCache("main");
         var keys = Enumerable.Range(0, 100).Select(i => $"k{i}").ToArray();
         cache.MultiSet(keys.Where((_, i) => i % 2 == 0).Select(k => KeyValuePair.Create(k, k)));
-        ResetStats(cache);
+        ResetStats();
 
         var values = cache.MultiGet<string>(keys);
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -343,10 +344,10 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("main");
         var keys = Enumerable.Range(0, 100).Select(i => $"k{i}").ToArray();
-        ResetStats(cache);
+        ResetStats();
 
         var values = await cache.MultiGetAsync<string>(keys);
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -360,10 +361,10 @@ public sealed class RedisCacheTests
     public void MultiSet_without_ttl_is_one_MSET()
     {
         var cache = NewCache("main");
-        ResetStats(cache);
+        ResetStats();
 
         cache.MultiSet(Enumerable.Range(0, 100).Select(i => KeyValuePair.Create($"k{i}", i)));
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -380,10 +381,10 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("main");
         var keys = Enumerable.Range(0, 50).Select(i => $"k{i}").ToArray();
-        ResetStats(cache);
+        ResetStats();
 
         cache.MultiSet(keys.Select(k => KeyValuePair.Create(k, k)), ttl: TimeSpan.FromSeconds(60));
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
         var ttls = keys.Select(k => (long)Raw().Execute("PTTL", "main:" + k)).ToArray();
 
         Assert.Multiple(() =>
@@ -400,10 +401,10 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("main");
         var keys = Enumerable.Range(0, 50).Select(i => $"k{i}").ToArray();
-        ResetStats(cache);
+        ResetStats();
 
         await cache.MultiSetAsync(keys.Select(k => KeyValuePair.Create(k, k)), ttl: TimeSpan.FromSeconds(60));
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
         var ttls = keys.Select(k => (long)Raw().Execute("PTTL", "main:" + k)).ToArray();
 
         Assert.Multiple(() =>
@@ -434,10 +435,10 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("users");
         cache.MultiSet(Enumerable.Range(0, 10).Select(i => KeyValuePair.Create($"{i}", i)));
-        ResetStats(cache);
+        ResetStats();
 
         cache.Clear("users");
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -454,10 +455,10 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("users");
         cache.MultiSet(Enumerable.Range(0, 10).Select(i => KeyValuePair.Create($"{i}", i)));
-        ResetStats(cache);
+        ResetStats();
 
         await cache.ClearAsync("users");
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -510,10 +511,10 @@ public sealed class RedisCacheTests
         cache.MultiSet(Enumerable.Range(0, 1200).Select(i => KeyValuePair.Create($"{i}", i)));
         Raw().StringSet("other:1", "1");
         Assert.That(AdminServer.Keys(0, "big:*").Count(), Is.EqualTo(1200));
-        ResetStats(cache);
+        ResetStats();
 
         cache.Clear("big");
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -529,10 +530,10 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("big");
         await cache.MultiSetAsync(Enumerable.Range(0, 1200).Select(i => KeyValuePair.Create($"{i}", i)));
-        ResetStats(cache);
+        ResetStats();
 
         await cache.ClearAsync("big");
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -546,11 +547,11 @@ public sealed class RedisCacheTests
     {
         var cache = NewCache("empty");
         Raw().StringSet("other:1", "1");
-        ResetStats(cache);
+        ResetStats();
 
         var cleared = cache.Clear();
         var clearedAsync = await cache.ClearAsync();
-        var stats = CommandStats(cache);
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -600,16 +601,54 @@ public sealed class RedisCacheTests
     }
 
     [Test]
-    public void Clear_with_no_namespace_anywhere_flushes_only_its_own_database()
+    public void Clear_with_no_namespace_anywhere_and_no_admin_mode_scans_and_unlinks_only_its_own_database()
     {
         var db0 = NewCache(null);
         var db1 = NewCache(null, database: 1);
         db0.Set("k", "zero");
         db1.Set("k", "one");
-        ResetStats(db0);
+        ResetStats();
 
         db0.Clear();
-        var stats = CommandStats(db0);
+        var stats = CommandStats();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Raw(0).KeyExists("k"), Is.False);
+            Assert.That(Raw(1).KeyExists("k"), Is.True, "database 1 is another cache's store");
+            Assert.That(Calls(stats, "scan"), Is.GreaterThanOrEqualTo(1), Describe(stats));
+            Assert.That(Calls(stats, "unlink"), Is.EqualTo(1), Describe(stats));
+            Assert.That(stats.ContainsKey("flushdb"), Is.False, Describe(stats));
+            Assert.That(stats.ContainsKey("flushall"), Is.False, Describe(stats));
+        });
+    }
+
+    [Test]
+    public void Raw_admin_commands_are_refused_unless_the_connection_string_opts_in()
+    {
+        var cache = NewCache(null);
+        cache.Set("k", "kept");
+
+        var refused = Assert.Throws<CacheBackendException>(() => cache.Raw("FLUSHALL"));
+        Assert.That(refused!.Message, Does.Contain("admin"));
+        Assert.That(Raw().KeyExists("k"), Is.True, "FLUSHALL from an ordinary cache wiped nothing");
+
+        var admin = Track(new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",allowAdmin=true", Namespace = null });
+        Assert.That(admin.Raw("FLUSHALL"), Is.EqualTo("OK"), "admin mode is an explicit opt-in");
+        Assert.That(Raw().KeyExists("k"), Is.False);
+    }
+
+    [Test]
+    public void Clear_with_no_namespace_anywhere_in_admin_mode_flushes_only_its_own_database()
+    {
+        var db0 = Track(new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",allowAdmin=true", Namespace = null });
+        var db1 = NewCache(null, database: 1);
+        db0.Set("k", "zero");
+        db1.Set("k", "one");
+        ResetStats();
+
+        db0.Clear();
+        var stats = CommandStats();
 
         Assert.Multiple(() =>
         {
@@ -774,14 +813,14 @@ public sealed class RedisCacheTests
 
         var set = cache.Raw("SET", "k", "v");
         var get = cache.Raw("GET", "k");
-        var keys = cache.Raw("KEYS", "k*");
+        var keys = cache.Raw("MGET", "k");
 
         Assert.Multiple(() =>
         {
             Assert.That(set, Is.EqualTo("OK"));
             Assert.That(get, Is.EqualTo("v"));
             Assert.That(keys, Is.InstanceOf<System.Collections.IEnumerable>());
-            Assert.That(((System.Collections.IEnumerable)keys!).Cast<object>(), Is.EqualTo(new object[] { "k" }));
+            Assert.That(((System.Collections.IEnumerable)keys!).Cast<object>(), Is.EqualTo(new object[] { "v" }));
             Assert.That((string?)Raw().StringGet("k"), Is.EqualTo("v"));
             Assert.That(Raw().KeyExists("main:k"), Is.False);
         });

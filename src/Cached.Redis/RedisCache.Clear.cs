@@ -1,0 +1,74 @@
+using StackExchange.Redis;
+using static Cached.Redis.RedisSlots;
+using static Cached.Redis.RedisValues;
+
+namespace Cached.Redis;
+
+// Clear: a namespace by SCAN and UNLINK on every primary, a whole database by FLUSHDB only in admin mode.
+public sealed partial class RedisCache
+{
+    /// <inheritdoc />
+    /// <remarks>
+    /// A namespace is cleared with SCAN and UNLINK, one page at a time. A whole database is too, unless the connection
+    /// allows admin commands (<c>allowAdmin=true</c>, an explicit opt-in), when FLUSHDB does it in one command.
+    /// </remarks>
+    protected override bool ClearEntries(string? @namespace)
+    {
+        var db = Db();
+        var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
+        foreach (var server in Primaries(db.Multiplexer))
+        {
+            if (flush)
+            {
+                server.FlushDatabase(DatabaseNumber);
+                continue;
+            }
+
+            foreach (var batch in server.Keys(DatabaseNumber, ClearPattern(@namespace), pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
+            {
+                foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
+                {
+                    db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
+        foreach (var server in Primaries(db.Multiplexer))
+        {
+            if (flush)
+            {
+                await server.FlushDatabaseAsync(DatabaseNumber).ConfigureAwait(false);
+                continue;
+            }
+
+            var batch = new List<string>(Scripts.ScanPage);
+            await foreach (var key in server.KeysAsync(DatabaseNumber, ClearPattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                batch.Add(key!);
+                if (batch.Count == Scripts.ScanPage)
+                {
+                    await UnlinkAsync(db, batch).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            await UnlinkAsync(db, batch).ConfigureAwait(false);
+        }
+
+        return true;
+    }
+
+    private string ClearPattern(string? @namespace) => @namespace is null ? "*" : GlobEscape(ComposeKey(string.Empty, @namespace)) + "*";
+
+    /// <summary>Whether the connection allows admin commands: off unless its configuration opts in.</summary>
+    private static bool AllowsAdmin(IConnectionMultiplexer multiplexer)
+        => ConfigurationOptions.Parse(multiplexer.Configuration).AllowAdmin;
+}

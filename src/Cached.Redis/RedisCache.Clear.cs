@@ -14,6 +14,7 @@ public sealed partial class RedisCache
     /// </remarks>
     protected override bool ClearEntries(string? @namespace)
     {
+        RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = Db();
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
@@ -39,6 +40,7 @@ public sealed partial class RedisCache
     /// <inheritdoc />
     protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
     {
+        RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
@@ -71,4 +73,18 @@ public sealed partial class RedisCache
     /// <summary>Whether the connection allows admin commands: off unless its configuration opts in.</summary>
     private static bool AllowsAdmin(IConnectionMultiplexer multiplexer)
         => ConfigurationOptions.Parse(multiplexer.Configuration).AllowAdmin;
+
+    /// <summary>
+    /// Redis finds a namespace's keys by their <c>namespace:</c> prefix, which a custom <see cref="BaseCache.KeyBuilder"/>
+    /// need not write, so such a clear would leave the builder's keys behind while the memory backend (which remembers
+    /// each entry's namespace) removes them. It is refused instead of half done; <c>Clear()</c> of a cache without a
+    /// namespace still empties its database.
+    /// </summary>
+    private void RefuseNamespaceClearWithKeyBuilder(string? @namespace)
+    {
+        if (@namespace is not null && KeyBuilder is not null)
+        {
+            throw new NotSupportedException($"RedisCache cannot clear namespace '{@namespace}' of a cache with a KeyBuilder: Redis finds a namespace's keys by their '{@namespace}:' prefix, which the builder's keys need not have. Delete the keys one by one, or clear a cache without a namespace.");
+        }
+    }
 }

@@ -624,6 +624,26 @@ public sealed class RedisCacheTests
     }
 
     [Test]
+    public void Clear_of_a_namespace_on_a_cache_with_a_key_builder_is_refused_and_removes_nothing()
+    {
+        var cache = Track(new RedisCache
+        {
+            ConnectionString = SharedRedis.Server.ConnectionString,
+            Namespace = "built",
+            Serializer = new JsonSerializer(),
+            KeyBuilder = static (key, ns) => $"custom/{ns}/{key}",
+        });
+        cache.Set("k", 1);
+
+        var error = Assert.Throws<NotSupportedException>(() => cache.Clear());
+        Assert.That(error!.Message, Does.Contain("KeyBuilder"));
+        Assert.ThrowsAsync<NotSupportedException>(async () => await cache.ClearAsync("other"));
+        Assert.That(Raw().KeyExists("custom/built/k"), Is.True, "nothing was half cleared");
+        Assert.That(cache.Clear(string.Empty), Is.True, "a clear with no namespace at all empties the database");
+        Assert.That(Raw().KeyExists("custom/built/k"), Is.False);
+    }
+
+    [Test]
     public void Raw_admin_commands_are_refused_unless_the_connection_string_opts_in()
     {
         var cache = NewCache(null);

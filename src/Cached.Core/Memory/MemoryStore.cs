@@ -16,6 +16,7 @@ internal sealed class MemoryStore
 #endif
     private int _count;
     private SweepTimer? _sweeper;
+    private bool _sweepingStopped;
 
     /// <summary>Creates an empty store on <paramref name="owner"/>'s clock.</summary>
     public MemoryStore(BaseCache owner)
@@ -168,8 +169,15 @@ internal sealed class MemoryStore
         return ticks >= long.MaxValue - now ? long.MaxValue : now + ticks;
     }
 
-    /// <summary>Stops the sweep; the entries stay readable, as aiocache's memory cache stays usable after close().</summary>
-    public void StopSweeping() => Interlocked.Exchange(ref _sweeper, null)?.Dispose();
+    /// <summary>
+    /// Stops the sweep for good; the entries stay readable, as aiocache's memory cache stays usable after close(),
+    /// and expired entries are still removed on access, but no later write starts a timer again.
+    /// </summary>
+    public void StopSweeping()
+    {
+        Volatile.Write(ref _sweepingStopped, true);
+        Interlocked.Exchange(ref _sweeper, null)?.Dispose();
+    }
 
     private static long SaturatingMultiply(long value, long factor)
         => value > long.MaxValue / factor ? long.MaxValue : value * factor;
@@ -182,12 +190,17 @@ internal sealed class MemoryStore
 
     private void EnsureSweeper()
     {
-        if (Volatile.Read(ref _sweeper) is null)
+        if (Volatile.Read(ref _sweeper) is null && !Volatile.Read(ref _sweepingStopped))
         {
             var sweeper = new SweepTimer(this);
             if (Interlocked.CompareExchange(ref _sweeper, sweeper, null) is null)
             {
                 sweeper.Start(_owner.TimeProvider, SweepInterval);
+                if (Volatile.Read(ref _sweepingStopped))
+                {
+                    // Disposed while this timer was being started: stop it too.
+                    Interlocked.Exchange(ref _sweeper, null)?.Dispose();
+                }
             }
         }
     }

@@ -197,6 +197,20 @@ public sealed class SimpleMemoryCacheTests
     }
 
     [Test]
+    public void A_write_with_a_ttl_after_Dispose_never_restarts_the_sweep()
+    {
+        var cache = NewCache();
+        cache.Set("before", 1, ttl: TimeSpan.FromSeconds(1));
+        cache.Dispose();
+
+        cache.Set("after", 2, ttl: TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromMinutes(5));
+
+        Assert.That(cache.Count, Is.EqualTo(2), "no timer swept the expired entries: none was started again");
+        Assert.That(cache.Exists("after"), Is.False, "expired entries are still invisible");
+    }
+
+    [Test]
     public void Past_MaxEntries_the_least_recently_used_entries_are_evicted_down_to_ninety_percent()
     {
         using var cache = NewCache(maxEntries: 10);

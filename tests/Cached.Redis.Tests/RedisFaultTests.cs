@@ -77,10 +77,12 @@ public sealed class RedisFaultTests
         var server = Track(new RedisServer());
         var probe = Track(Probe(server));
         var cache = Track(new RedisCache { ConnectionString = server.ConnectionString, Timeout = TimeSpan.FromMilliseconds(300) });
+        Connections.WaitUntilConnected(cache);
         cache.Set("k", "v");
         Assert.That(cache.Get<string>("k"), Is.EqualTo("v"), "connected before the pause");
 
-        probe.GetDatabase().Execute("CLIENT", "PAUSE", "2000", "ALL");
+        // Longer than every command here can take, so none of them is answered by the end of the pause.
+        probe.GetDatabase().Execute("CLIENT", "PAUSE", "10000", "ALL");
         var sync = Timed(() => cache.Get<string>("k"));
         var async = await TimedAsync(async () => await cache.GetAsync<string>("k"));
         TestContext.Out.WriteLine($"Paused server, Timeout 300 ms: Get {sync.Elapsed.TotalMilliseconds:F0} ms ({sync.Error?.GetType().Name}), GetAsync {async.Elapsed.TotalMilliseconds:F0} ms ({async.Error?.GetType().Name})");
@@ -93,6 +95,9 @@ public sealed class RedisFaultTests
             Assert.That(async.Error, Is.InstanceOf<TimeoutException>(), $"GetAsync: {async.Error}");
             Assert.That(async.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"GetAsync took {async.Elapsed.TotalMilliseconds:F0} ms");
         });
+
+        // Closing a client sends QUIT and waits for the answer, which a paused server withholds: stop it first.
+        server.Stop();
     }
 
     [Test]
@@ -101,9 +106,10 @@ public sealed class RedisFaultTests
         var server = Track(new RedisServer());
         var probe = Track(Probe(server));
         var cache = Track(new RedisCache { ConnectionString = server.ConnectionString, Timeout = TimeSpan.FromMilliseconds(300) });
+        Connections.WaitUntilConnected(cache);
         cache.Set("k", "v");
 
-        probe.GetDatabase().Execute("CLIENT", "PAUSE", "2000", "ALL");
+        probe.GetDatabase().Execute("CLIENT", "PAUSE", "10000", "ALL");
         var set = Timed(() => cache.Set("k", "w"));
         var setAsync = await TimedAsync(async () => await cache.SetAsync("k", "x"));
         var multiGet = await TimedAsync(async () => await cache.MultiGetAsync<string>(["k", "j"]));
@@ -117,6 +123,8 @@ public sealed class RedisFaultTests
             Assert.That(multiGet.Error, Is.InstanceOf<TimeoutException>(), $"MultiGetAsync: {multiGet.Error}");
             Assert.That(multiGet.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"MultiGetAsync took {multiGet.Elapsed.TotalMilliseconds:F0} ms");
         });
+
+        server.Stop();
     }
 
     // ---- server down, then back ------------------------------------------------------------------------------

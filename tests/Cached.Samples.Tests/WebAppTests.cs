@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using Cached.Samples.Tests.Infrastructure;
 
 namespace Cached.Samples.Tests;
@@ -27,16 +26,18 @@ public sealed class WebAppTests
             environment["REDIS_URL"] = SampleRedis.Url(RedisDatabase);
         }
 
-        var port = FreePort();
-        await using var app = SampleProcess.Start("WebApp", ["--urls", $"http://127.0.0.1:{port}"], environment);
+        // Port 0: Kestrel binds a port the system hands it and logs the address. A port picked by the test and
+        // bound later by the app could be taken in between (the other test projects open connections all the time).
+        environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        await using var app = SampleProcess.Start("WebApp", ["--urls", "http://127.0.0.1:0"], environment);
         try
         {
+            var address = await ListeningAddressAsync(app, cancellation);
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false })
             {
-                BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+                BaseAddress = address,
                 Timeout = TimeSpan.FromSeconds(30),
             };
-            await WaitUntilAnsweringAsync(app, http, cancellation);
             var backend = onRedis ? "RedisCache" : "SimpleMemoryCache";
 
             // Two requests for one user: the store is read once, the second answer is a hit.
@@ -93,43 +94,12 @@ public sealed class WebAppTests
     private static async Task<Stats?> StatsAsync(HttpClient http, CancellationToken cancellationToken)
         => await http.GetFromJsonAsync<Stats>("/stats", cancellationToken);
 
-    private static async Task WaitUntilAnsweringAsync(SampleProcess app, HttpClient http, CancellationToken cancellationToken)
+    /// <summary>The address Kestrel reports once it listens ("Now listening on: http://127.0.0.1:PORT").</summary>
+    private static async Task<Uri> ListeningAddressAsync(SampleProcess app, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            if (app.HasExited)
-            {
-                Assert.Fail($"WebApp exited before it answered.\n{app.OutputSoFar}");
-            }
-
-            try
-            {
-                using var response = await http.GetAsync("/", cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
-            {
-                // Not listening yet.
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                Assert.Fail($"WebApp did not answer within 60 s.\n{app.OutputSoFar}");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        const string Prefix = "Now listening on: ";
+        var line = await app.WaitForLineAsync(static line => line.Contains(Prefix, StringComparison.Ordinal), cancellationToken);
+        return new Uri(line[(line.IndexOf(Prefix, StringComparison.Ordinal) + Prefix.Length)..].Trim());
     }
 
     private sealed record Stats(string Backend, int StoreReads, long Hits, long Misses, long Total);

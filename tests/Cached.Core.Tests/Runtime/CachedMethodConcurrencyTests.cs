@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using Cached.Runtime;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cached.Tests.Runtime;
 
 /// <summary>
 /// Single-flight in one process and the stampede lease across "processes" (separate <see cref="CachedMethod{TResult}"/>
-/// instances sharing one cache), as aiocache's <c>cached_stampede</c> (checks 93-98). Real time is used only for the
-/// lease tests, each bounded well under two seconds.
+/// instances sharing one cache), as aiocache's <c>cached_stampede</c> (checks 93-98). A lease runs out on the
+/// cache's clock, a <see cref="FakeTimeProvider"/> that only the test moves: a lease that must not run out never
+/// does, however slow the machine, and one that must is run out by the test. Waiting for another thread (a poll, a
+/// body call) is bounded by <see cref="s_limit"/>, which only ends a wait that would otherwise hang.
 /// </summary>
 public sealed class CachedMethodConcurrencyTests
 {
@@ -25,6 +28,11 @@ public sealed class CachedMethodConcurrencyTests
 
     [TearDown]
     public void TearDown() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+
+    private readonly FakeTimeProvider _time = new();
+
+    private SimpleMemoryCache LeaseCache(CountingPlugin? gets = null)
+        => new() { TimeProvider = _time, Plugins = gets is null ? [] : [gets] };
 
     private static CachedMethod<T> MethodOn<T>(ICache cache, double lease = 0, string? @namespace = null)
         => new(new CachedMethodOptions { Method = Method, CacheFactory = () => cache, Lease = lease, Namespace = @namespace });
@@ -492,7 +500,8 @@ public sealed class CachedMethodConcurrencyTests
     [Test]
     public async Task With_a_lease_a_cancelled_leader_releases_the_lock_and_a_waiter_takes_over_without_waiting_out_the_lease()
     {
-        using var cache = new SimpleMemoryCache();
+        // The cache's clock never moves here: the lease cannot run out, so only the release lets the waiter in.
+        using var cache = LeaseCache();
         var method = MethodOn<string>(cache, lease: 5);
         var calls = new Calls();
         var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -512,7 +521,7 @@ public sealed class CachedMethodConcurrencyTests
         WaitUntil(() => calls.Count == 2, "the waiter has taken over the body");
         release.SetResult("v");
 
-        Assert.That(await waiter.WaitAsync(TimeSpan.FromSeconds(1.5)), Is.EqualTo("v"));
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
         Assert.That(cache.Exists("k-lock"), Is.False);
     }
 
@@ -536,8 +545,9 @@ public sealed class CachedMethodConcurrencyTests
     [Test]
     public async Task Two_processes_sharing_a_cache_with_a_lease_make_one_body_call_between_them()
     {
+        // The cache's clock never moves: B cannot outwait the lease, it can only get A's value.
         var gets = new CountingPlugin();
-        using var cache = new SimpleMemoryCache { Plugins = [gets] };
+        using var cache = LeaseCache(gets);
         var processA = MethodOn<string>(cache, lease: 2);
         var processB = MethodOn<string>(cache, lease: 2);
         var callsA = new Calls();
@@ -561,7 +571,7 @@ public sealed class CachedMethodConcurrencyTests
         Assert.That(inB.Any(t => t.IsCompleted), Is.False);
 
         release.SetResult("from A");
-        var results = await Task.WhenAll(inA.Concat(inB)).WaitAsync(TimeSpan.FromSeconds(1.5));
+        var results = await Task.WhenAll(inA.Concat(inB)).WaitAsync(s_limit);
 
         Assert.That(results, Has.All.EqualTo("from A"));
         Assert.That(callsA.Count, Is.EqualTo(1));
@@ -573,7 +583,7 @@ public sealed class CachedMethodConcurrencyTests
     public void Two_sync_processes_sharing_a_cache_with_a_lease_make_one_body_call_between_them()
     {
         var gets = new CountingPlugin();
-        using var cache = new SimpleMemoryCache { Plugins = [gets] };
+        using var cache = LeaseCache(gets);
         var processA = MethodOn<string>(cache, lease: 2);
         var processB = MethodOn<string>(cache, lease: 2);
         var callsA = new Calls();
@@ -602,7 +612,7 @@ public sealed class CachedMethodConcurrencyTests
         Assert.That(b.IsAlive, Is.True);
 
         gate.Set();
-        Assert.That(a.Join(s_limit) && b.Join(TimeSpan.FromSeconds(1.5)), Is.True);
+        Assert.That(a.Join(s_limit) && b.Join(s_limit), Is.True);
 
         Assert.That(resultA, Is.EqualTo("from A"));
         Assert.That(resultB, Is.EqualTo("from A"));
@@ -613,24 +623,29 @@ public sealed class CachedMethodConcurrencyTests
     [Test]
     public async Task A_lease_shorter_than_the_body_lets_the_waiter_proceed_after_the_lease()
     {
-        using var cache = new SimpleMemoryCache();
+        var gets = new CountingPlugin();
+        using var cache = LeaseCache(gets);
         var processA = MethodOn<string>(cache, lease: 0.2);
         var processB = MethodOn<string>(cache, lease: 0.2);
         var callsB = new Calls();
         var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var slow = processA.InvokeAsync("k", release, static (r, ct) => new ValueTask<string>(r.Task), null, CancellationToken.None).AsTask();
-        var watch = Stopwatch.StartNew();
-        var result = await processB.InvokeAsync("k", callsB, static (s, ct) =>
+        var waiter = processB.InvokeAsync("k", callsB, static (s, ct) =>
         {
             s.Increment();
             return new ValueTask<string>("from B");
-        }, null, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(1.5));
-        watch.Stop();
+        }, null, CancellationToken.None).AsTask();
 
-        Assert.That(result, Is.EqualTo("from B"));
+        // 1 ms short of the lease, B still polls; at the lease's end it goes on.
+        _time.Advance(TimeSpan.FromMilliseconds(199));
+        var polled = gets.Gets;
+        WaitUntil(() => gets.Gets >= polled + 2, "process B polls the lease");
+        Assert.That(waiter.IsCompleted, Is.False, "B waits while the lease runs");
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("from B"));
         Assert.That(callsB.Count, Is.EqualTo(1));
-        Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)), "B waited for the lease");
         Assert.That(slow.IsCompleted, Is.False);
 
         release.SetResult("from A");
@@ -640,11 +655,12 @@ public sealed class CachedMethodConcurrencyTests
     [Test]
     public void A_sync_lease_shorter_than_the_body_lets_the_waiter_proceed_after_the_lease()
     {
-        using var cache = new SimpleMemoryCache();
+        var gets = new CountingPlugin();
+        using var cache = LeaseCache(gets);
         var processA = MethodOn<string>(cache, lease: 0.2);
         var processB = MethodOn<string>(cache, lease: 0.2);
         using var gate = new ManualResetEventSlim();
-        var started = new ManualResetEventSlim();
+        using var started = new ManualResetEventSlim();
 
         var a = new Thread(() => processA.Invoke("k", (gate, started), static s =>
         {
@@ -655,16 +671,19 @@ public sealed class CachedMethodConcurrencyTests
         a.Start();
         Assert.That(started.Wait(s_limit), Is.True);
 
-        var watch = Stopwatch.StartNew();
-        var result = processB.Invoke("k", 0, static _ => "from B");
-        watch.Stop();
-        gate.Set();
+        string? result = null;
+        var b = new Thread(() => result = processB.Invoke("k", 0, static _ => "from B")) { IsBackground = true };
+        b.Start();
+        _time.Advance(TimeSpan.FromMilliseconds(199));
+        var polled = gets.Gets;
+        WaitUntil(() => gets.Gets >= polled + 2, "process B polls the lease");
+        Assert.That(b.IsAlive, Is.True, "B waits while the lease runs");
+        _time.Advance(TimeSpan.FromMilliseconds(1));
 
+        Assert.That(b.Join(s_limit), Is.True, "B goes on once the lease has run out");
         Assert.That(result, Is.EqualTo("from B"));
-        Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)));
-        Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)));
+        gate.Set();
         Assert.That(a.Join(s_limit), Is.True);
-        started.Dispose();
     }
 
     [Test]

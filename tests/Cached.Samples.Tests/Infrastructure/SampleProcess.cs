@@ -26,6 +26,8 @@ public sealed class SampleProcess : IAsyncDisposable
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _errorsClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _watchLock = new();
+    private (Func<string, bool> Matches, TaskCompletionSource<string> Seen)? _watch;
 
     private SampleProcess(string sample, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> environment)
     {
@@ -60,7 +62,11 @@ public sealed class SampleProcess : IAsyncDisposable
         }
 
         _process = new Process { StartInfo = start };
-        _process.OutputDataReceived += (_, e) => Collect(e.Data, _output, _outputClosed);
+        _process.OutputDataReceived += (_, e) =>
+        {
+            Collect(e.Data, _output, _outputClosed);
+            Watch(e.Data);
+        };
         _process.ErrorDataReceived += (_, e) => Collect(e.Data, _errors, _errorsClosed);
         _process.Start();
         _process.BeginOutputReadLine();
@@ -94,6 +100,47 @@ public sealed class SampleProcess : IAsyncDisposable
         }
 
         return new SampleRun(process._process.ExitCode, [.. process._output], string.Join('\n', process._errors));
+    }
+
+    /// <summary>
+    /// The first line of standard output, past or future, that <paramref name="matches"/>; fails the test if the
+    /// process ends without one.
+    /// </summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> matches, CancellationToken cancellationToken)
+    {
+        var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_watchLock)
+        {
+            _watch = (matches, seen);
+            if (_output.FirstOrDefault(matches) is { } earlier)
+            {
+                seen.TrySetResult(earlier);
+            }
+        }
+
+        var closed = await Task.WhenAny(seen.Task, _outputClosed.Task).WaitAsync(cancellationToken);
+        if (closed != seen.Task && !seen.Task.IsCompleted)
+        {
+            Assert.Fail($"The sample ended its output without the line the test waits for.\n{OutputSoFar}");
+        }
+
+        return await seen.Task;
+    }
+
+    private void Watch(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_watchLock)
+        {
+            if (_watch is { } watch && watch.Matches(line))
+            {
+                watch.Seen.TrySetResult(line);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -35,9 +35,13 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(command, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
             (write, expiry, command),
-            static (cache, s, ct) => s.command == CacheCommand.Add
-                ? cache.AddOrThrowAsync(s.write, s.expiry, ct)
-                : cache.SetEntryAsync(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry, ct),
+            static (cache, s, ct) =>
+            {
+                cache._fences.Move(s.write.FullKey);
+                return s.command == CacheCommand.Add
+                    ? cache.AddOrThrowAsync(s.write, s.expiry, ct)
+                    : cache.SetEntryAsync(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry, ct);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -129,7 +133,11 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(CacheCommand.MultiSet, null, batch.Keys, batch.Namespace, values, expiry, Subject: FirstOf(batch.Entries)),
             (batch, expiry),
-            static (cache, s, ct) => s.batch.Entries.Length == 0 ? new ValueTask<bool>(true) : cache.SetEntriesAsync(s.batch.Entries, s.batch.Namespace, s.expiry, ct),
+            static (cache, s, ct) =>
+            {
+                cache._fences.Move(s.batch.Entries);
+                return s.batch.Entries.Length == 0 ? new ValueTask<bool>(true) : cache.SetEntriesAsync(s.batch.Entries, s.batch.Namespace, s.expiry, ct);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -165,7 +173,11 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
             (target, delta),
-            static (cache, s, ct) => cache.IncrementEntryAsync(s.target.FullKey, s.target.Namespace, s.delta, ct),
+            static (cache, s, ct) =>
+            {
+                cache._fences.Move(s.target.FullKey);
+                return cache.IncrementEntryAsync(s.target.FullKey, s.target.Namespace, s.delta, ct);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -183,7 +195,11 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(CacheCommand.Delete, key, Namespace: target.Namespace, Subject: target.FullKey),
             target,
-            static (cache, s, ct) => cache.RemoveEntryAsync(s.FullKey, ct),
+            static (cache, s, ct) =>
+            {
+                cache._fences.Move(s.FullKey);
+                return cache.RemoveEntryAsync(s.FullKey, ct);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -200,7 +216,11 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
             ns,
-            static (cache, ns, ct) => cache.ClearEntriesAsync(ns, ct),
+            static (cache, ns, ct) =>
+            {
+                cache._fences.MoveAll();
+                return cache.ClearEntriesAsync(ns, ct);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -219,7 +239,11 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(CacheCommand.Expire, key, Namespace: target.Namespace, Subject: target.FullKey, Ttl: expiry),
             (target, expiry),
-            static (cache, s, ct) => cache.ExpireEntryAsync(s.target.FullKey, s.expiry, ct),
+            static (cache, s, ct) =>
+            {
+                cache._fences.Move(s.target.FullKey);
+                return cache.ExpireEntryAsync(s.target.FullKey, s.expiry, ct);
+            },
             cancellationToken).ConfigureAwait(false);
     }
 

@@ -72,7 +72,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         return Run(
             new CommandRequest(CacheCommand.Set, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
             (write, version, expiry),
-            static (cache, s) => cache.SetEntryIfVersion(s.write.FullKey, s.write.Namespace, s.version, s.write.Payload, s.expiry),
+            static (cache, s) =>
+            {
+                cache._fences.Move(s.write.FullKey);
+                return cache.SetEntryIfVersion(s.write.FullKey, s.write.Namespace, s.version, s.write.Payload, s.expiry);
+            },
             static stored => new CommandOutcome(stored.Found));
     }
 
@@ -85,7 +89,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         return RunAsync(
             new CommandRequest(CacheCommand.Set, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
             (write, version, expiry),
-            static (cache, s, ct) => cache.SetEntryIfVersionAsync(s.write.FullKey, s.write.Namespace, s.version, s.write.Payload, s.expiry, ct),
+            static (cache, s, ct) =>
+            {
+                cache._fences.Move(s.write.FullKey);
+                return cache.SetEntryIfVersionAsync(s.write.FullKey, s.write.Namespace, s.version, s.write.Payload, s.expiry, ct);
+            },
             cancellationToken,
             static stored => new CommandOutcome(stored.Found));
     }

@@ -34,9 +34,13 @@ public abstract partial class BaseCache
         return Run(
             new CommandRequest(command, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),
             (write, expiry, command),
-            static (cache, s) => s.command == CacheCommand.Add
-                ? (cache.AddEntry(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry) ? true : throw new KeyExistsException(s.write.Key))
-                : cache.SetEntry(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry));
+            static (cache, s) =>
+            {
+                cache._fences.Move(s.write.FullKey);
+                return s.command == CacheCommand.Add
+                    ? (cache.AddEntry(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry) ? true : throw new KeyExistsException(s.write.Key))
+                    : cache.SetEntry(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry);
+            });
     }
 
     /// <inheritdoc />
@@ -106,7 +110,11 @@ public abstract partial class BaseCache
         return Run(
             new CommandRequest(CacheCommand.MultiSet, null, batch.Keys, batch.Namespace, values, expiry, Subject: FirstOf(batch.Entries)),
             (batch, expiry),
-            static (cache, s) => s.batch.Entries.Length == 0 || cache.SetEntries(s.batch.Entries, s.batch.Namespace, s.expiry));
+            static (cache, s) =>
+            {
+                cache._fences.Move(s.batch.Entries);
+                return s.batch.Entries.Length == 0 || cache.SetEntries(s.batch.Entries, s.batch.Namespace, s.expiry);
+            });
     }
 
     /// <inheritdoc />
@@ -135,7 +143,11 @@ public abstract partial class BaseCache
         return Run(
             new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
             (target, delta),
-            static (cache, s) => cache.IncrementEntry(s.target.FullKey, s.target.Namespace, s.delta));
+            static (cache, s) =>
+            {
+                cache._fences.Move(s.target.FullKey);
+                return cache.IncrementEntry(s.target.FullKey, s.target.Namespace, s.delta);
+            });
     }
 
     /// <inheritdoc />
@@ -148,7 +160,14 @@ public abstract partial class BaseCache
         }
 
         var target = PrepareKey(key, @namespace);
-        return Run(new CommandRequest(CacheCommand.Delete, key, Namespace: target.Namespace, Subject: target.FullKey), target, static (cache, s) => cache.RemoveEntry(s.FullKey));
+        return Run(
+            new CommandRequest(CacheCommand.Delete, key, Namespace: target.Namespace, Subject: target.FullKey),
+            target,
+            static (cache, s) =>
+            {
+                cache._fences.Move(s.FullKey);
+                return cache.RemoveEntry(s.FullKey);
+            });
     }
 
     /// <inheritdoc />
@@ -160,7 +179,14 @@ public abstract partial class BaseCache
         }
 
         var ns = ResolveNamespace(@namespace);
-        return Run(new CommandRequest(CacheCommand.Clear, null, Namespace: ns), ns, static (cache, ns) => cache.ClearEntries(ns));
+        return Run(
+            new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
+            ns,
+            static (cache, ns) =>
+            {
+                cache._fences.MoveAll();
+                return cache.ClearEntries(ns);
+            });
     }
 
     /// <inheritdoc />
@@ -177,7 +203,11 @@ public abstract partial class BaseCache
         return Run(
             new CommandRequest(CacheCommand.Expire, key, Namespace: target.Namespace, Subject: target.FullKey, Ttl: expiry),
             (target, expiry),
-            static (cache, s) => cache.ExpireEntry(s.target.FullKey, s.expiry));
+            static (cache, s) =>
+            {
+                cache._fences.Move(s.target.FullKey);
+                return cache.ExpireEntry(s.target.FullKey, s.expiry);
+            });
     }
 
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using Cached.Capabilities;
+
 namespace Cached.Runtime;
 
 /// <summary>
@@ -35,28 +37,88 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private void Write(ICache cache, string key, TResult value)
+    /// <summary>
+    /// Opens the fenced fill of <paramref name="key"/> before the body runs, on a cache that fences its fills; null on
+    /// any other cache, and after a fault (the fill then stores unfenced, as a plain set).
+    /// </summary>
+    private FillTicket? OpenFill(ICache cache, string key)
+    {
+        if (cache is not IFencedFillCache fills)
+        {
+            return null;
+        }
+
+        try
+        {
+            return fills.OpenFill(key, _options.Namespace);
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            return null;
+        }
+    }
+
+    /// <inheritdoc cref="OpenFill"/>
+    private async ValueTask<FillTicket?> OpenFillAsync(ICache cache, string key, CancellationToken cancellationToken)
+    {
+        if (cache is not IFencedFillCache fills)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await fills.OpenFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Stores the body's result: through the fill's fence when there is one, so an invalidation since the fill opened
+    /// wins. Returns false only when the fence refused the value (it is then stale); a fault is logged and returns true.
+    /// </summary>
+    private bool Write(ICache cache, string key, TResult value, FillTicket? fill)
     {
         try
         {
+            if (fill is not null)
+            {
+                return ((IFencedFillCache)cache).TryFill(fill, value, _ttl);
+            }
+
             cache.Set(key, value, _ttl, _options.Namespace);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
+
+        return true;
     }
 
-    private async ValueTask WriteAsync(ICache cache, string key, TResult value, CancellationToken cancellationToken)
+    /// <inheritdoc cref="Write"/>
+    private async ValueTask<bool> WriteAsync(ICache cache, string key, TResult value, FillTicket? fill, CancellationToken cancellationToken)
     {
         try
         {
+            if (fill is not null)
+            {
+                return await ((IFencedFillCache)cache).TryFillAsync(fill, value, _ttl, null, cancellationToken).ConfigureAwait(false);
+            }
+
             await cache.SetAsync(key, value, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
+
+        return true;
     }
 
     /// <summary>Every exception from the cache is a fault to survive, except the caller's own cancellation.</summary>
@@ -68,7 +130,7 @@ public sealed partial class CachedMethod<TResult>
     /// cancelled and a waiter with a live token leads again); any other exception, an <see cref="OperationCanceledException"/>
     /// the body threw of its own (an HttpClient timeout) included, is the flight's outcome and reaches every waiter.
     /// </summary>
-    private static void Fail(TaskCompletionSource<TResult> flight, Exception exception, CancellationToken leaderToken)
+    private static void Fail(Flight flight, Exception exception, CancellationToken leaderToken)
     {
         if (exception is OperationCanceledException canceled && leaderToken.IsCancellationRequested)
         {

@@ -20,7 +20,7 @@ public sealed partial class CachedMethod<TResult>
     private readonly CachedMethodOptions _options;
     private readonly TimeSpan? _ttl;
     private readonly TimeSpan? _lease;
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<TResult>> _flights = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private CacheResolver _cache;
 
     // Counts leaders that stored a result. A caller notes it before its read; if it moved by the time the caller
@@ -93,20 +93,30 @@ public sealed partial class CachedMethod<TResult>
         }
 
         key ??= keySpan.ToString();
+        var startedOver = false;
         while (true)
         {
-            var flight = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var leader = _flights.GetOrAdd(key, flight);
+            var flight = new Flight();
+            var leader = Board(key, flight);
             if (leader != flight)
             {
                 // The leader runs synchronously on its own thread, so blocking here cannot deadlock. A sync leader has
                 // no caller token to cancel, so its flight always ends with its outcome, never handed over.
-                return leader.Task.GetAwaiter().GetResult();
+                var shared = leader.Task.GetAwaiter().GetResult();
+                if (!leader.Stale || startedOver)
+                {
+                    return shared;
+                }
+
+                // An invalidation overtook that flight, perhaps before this call began: compute anew, once.
+                startedOver = true;
+                seen = null;
+                continue;
             }
 
             try
             {
-                var value = Lead(cache, key, state, body, skipWhen, seen);
+                var value = Lead(cache, key, state, body, skipWhen, seen, flight);
                 flight.TrySetResult(value);
                 return value;
             }
@@ -117,10 +127,42 @@ public sealed partial class CachedMethod<TResult>
             }
             finally
             {
-                _flights.TryRemove(new KeyValuePair<string, TaskCompletionSource<TResult>>(key, flight));
+                Land(key, flight);
             }
         }
     }
+
+    /// <summary>
+    /// Boards the flight of <paramref name="key"/>: the one already under way, or <paramref name="flight"/> as its
+    /// leader. A flight that an invalidation in this process has overtaken takes no new passengers, and neither does
+    /// any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
+    /// older than itself that it cannot trust.
+    /// </summary>
+    private Flight Board(string key, Flight flight)
+    {
+        while (true)
+        {
+            var current = _flights.GetOrAdd(key, flight);
+            if (current == flight)
+            {
+                return flight;
+            }
+
+            if (!CacheScope.IsReadSkipped && !current.IsOvertaken)
+            {
+                return current;
+            }
+
+            if (_flights.TryUpdate(key, flight, current))
+            {
+                return flight;
+            }
+        }
+    }
+
+    /// <summary>Ends a flight's stay on the board, unless a newer flight of the key has taken its place.</summary>
+    private void Land(string key, Flight flight)
+        => _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
 
     /// <summary>Runs an async cached method. A hit completes synchronously without allocating.</summary>
     public ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
@@ -279,26 +321,38 @@ public sealed partial class CachedMethod<TResult>
 
     private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, CancellationToken cancellationToken)
     {
+        var startedOver = false;
         while (true)
         {
-            var flight = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var leader = _flights.GetOrAdd(key, flight);
+            var flight = new Flight();
+            var leader = Board(key, flight);
             if (leader != flight)
             {
+                TResult shared;
                 try
                 {
-                    return await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    shared = await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
                 {
                     // The leader's caller cancelled, not ours: take over.
                     continue;
                 }
+
+                if (!leader.Stale || startedOver)
+                {
+                    return shared;
+                }
+
+                // An invalidation overtook that flight, perhaps before this call began: compute anew, once.
+                startedOver = true;
+                seen = null;
+                continue;
             }
 
             try
             {
-                var value = await LeadAsync(cache, key, state, body, skipWhen, seen, cancellationToken).ConfigureAwait(false);
+                var value = await LeadAsync(cache, key, state, body, skipWhen, seen, flight, cancellationToken).ConfigureAwait(false);
                 flight.TrySetResult(value);
                 return value;
             }
@@ -309,12 +363,12 @@ public sealed partial class CachedMethod<TResult>
             }
             finally
             {
-                _flights.TryRemove(new KeyValuePair<string, TaskCompletionSource<TResult>>(key, flight));
+                Land(key, flight);
             }
         }
     }
 
-    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen)
+    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight)
     {
         string? token = null;
         if (_lease is { } lease && cache is ILockingCache locks)
@@ -331,19 +385,25 @@ public sealed partial class CachedMethod<TResult>
             return stored!;
         }
 
+        var fill = flight.Fill = OpenFill(cache, key);
         try
         {
             var result = body(state);
+            var current = true;
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
-                Write(cache, key, result);
+                current = Write(cache, key, result, fill);
                 Interlocked.Increment(ref _completions);
             }
 
+            // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
+            Land(key, flight);
+            flight.Stale = !current || flight.IsOvertaken;
             return result;
         }
         finally
         {
+            fill?.Dispose();
             if (token is not null)
             {
                 Release((ILockingCache)cache, key, token);
@@ -351,7 +411,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, CancellationToken cancellationToken)
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, CancellationToken cancellationToken)
     {
         string? token = null;
         if (_lease is { } lease && cache is ILockingCache locks)
@@ -372,23 +432,51 @@ public sealed partial class CachedMethod<TResult>
             }
         }
 
+        var fill = flight.Fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
         try
         {
             var result = await body(state, cancellationToken).ConfigureAwait(false);
+            var current = true;
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
-                await WriteAsync(cache, key, result, cancellationToken).ConfigureAwait(false);
+                current = await WriteAsync(cache, key, result, fill, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _completions);
             }
 
+            // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
+            Land(key, flight);
+            flight.Stale = !current || flight.IsOvertaken;
             return result;
         }
         finally
         {
+            fill?.Dispose();
             if (token is not null)
             {
                 await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// One call of the body that the callers of a key share. Its fill (once open) tells whether an invalidation in
+    /// this process overtook it; <see cref="Stale"/> says, once it lands, that its result must not be handed to waiters.
+    /// </summary>
+    private sealed class Flight() : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        private volatile FillTicket? _fill;
+
+        /// <summary>The leader's fenced fill, set before the body runs.</summary>
+        public FillTicket? Fill
+        {
+            get => _fill;
+            set => _fill = value;
+        }
+
+        /// <summary>Set before the flight completes: an invalidation overtook it, in this process or (refused fill) any.</summary>
+        public bool Stale { get; set; }
+
+        /// <summary>Whether an invalidation in this process came after the fill opened: no new caller may board.</summary>
+        public bool IsOvertaken => _fill is { IsCurrentInProcess: false };
     }
 }

@@ -1,0 +1,279 @@
+using Cached.Capabilities;
+using Cached.Pipeline;
+using Cached.Plugins;
+using Cached.Runtime;
+using Cached.Serializers;
+
+namespace Cached;
+
+/// <summary>
+/// Fenced fills (<see cref="IFencedFillCache"/>): a value computed after a miss is stored only if nothing invalidated
+/// its key since the fill opened. Every write, delete, expiry and clear moves the key's fence in this process before it
+/// reaches the backend; a backend shared across processes also fences in the store (<see cref="OpenFillEntries"/>,
+/// <see cref="FillEntries"/>), as <c>RedisCache</c> does.
+/// </summary>
+public abstract partial class BaseCache : IFencedFillCache
+{
+    private readonly FillFences _fences = new();
+
+    /// <inheritdoc />
+    FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
+    {
+        Guard.Key(key);
+        return Open(PrepareKeys([key], @namespace))[0];
+    }
+
+    /// <inheritdoc />
+    async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
+    {
+        Guard.Key(key);
+        return (await OpenAsync(PrepareKeys([key], @namespace), cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    /// <inheritdoc />
+    IReadOnlyList<FillTicket> IFencedFillCache.OpenFills(IEnumerable<string> keys, string? @namespace)
+        => Open(PrepareKeys(MaterializeKeys(keys), @namespace));
+
+    /// <inheritdoc />
+    async ValueTask<IReadOnlyList<FillTicket>> IFencedFillCache.OpenFillsAsync(IEnumerable<string> keys, string? @namespace, CancellationToken cancellationToken)
+        => await OpenAsync(PrepareKeys(MaterializeKeys(keys), @namespace), cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    bool IFencedFillCache.TryFill<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer)
+        => Fill<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer) == 1;
+
+    /// <inheritdoc />
+    async ValueTask<bool> IFencedFillCache.TryFillAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+        => await FillAsync<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer, cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <inheritdoc />
+    int IFencedFillCache.TryFillMany<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer)
+    {
+        ArgumentNullException.ThrowIfNull(fills);
+        return Fill(CacheCommand.MultiSet, fills.ToArray(), ttl, serializer);
+    }
+
+    /// <inheritdoc />
+    ValueTask<int> IFencedFillCache.TryFillManyAsync<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fills);
+        return FillAsync(CacheCommand.MultiSet, fills.ToArray(), ttl, serializer, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    bool IFencedFillCache.IsCurrent(FillTicket ticket)
+    {
+        CheckTicket(ticket);
+        return FillFences.IsCurrent(ticket.Local);
+    }
+
+    /// <summary>
+    /// Notes the backend's own fences of <paramref name="fullKeys"/> as their fills open, for a store shared across
+    /// processes; <see cref="FillEntries"/> receives what this returns, one per key. By default nothing: the fence in
+    /// this process is enough for a store that lives in it.
+    /// </summary>
+    /// <param name="fullKeys">The keys as stored.</param>
+    /// <param name="namespace">The namespace the keys are in.</param>
+    protected virtual object?[] OpenFillEntries(string[] fullKeys, string? @namespace) => new object?[fullKeys.Length];
+
+    /// <inheritdoc cref="OpenFillEntries"/>
+    protected virtual ValueTask<object?[]> OpenFillEntriesAsync(string[] fullKeys, string? @namespace, CancellationToken cancellationToken)
+        => new(OpenFillEntries(fullKeys, @namespace));
+
+    /// <summary>
+    /// Stores fills that are current in this process, called while no invalidation of their keys in this process can
+    /// run. A backend shared across processes stores each only if its own fence still reads what
+    /// <see cref="OpenFillEntries"/> noted (<paramref name="fences"/>, in the same order), atomically; by default, a
+    /// batch set.
+    /// </summary>
+    /// <returns>How many entries were stored.</returns>
+    protected virtual int FillEntries(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl)
+        => SetEntries(entries, @namespace, ttl) ? entries.Length : 0;
+
+    /// <inheritdoc cref="FillEntries"/>
+    protected virtual async ValueTask<int> FillEntriesAsync(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
+        => await SetEntriesAsync(entries, @namespace, ttl, cancellationToken).ConfigureAwait(false) ? entries.Length : 0;
+
+    private FillTicket[] Open(PreparedBatch batch)
+    {
+        var locals = OpenLocal(batch);
+        try
+        {
+            var remote = Cache.Disabled || batch.FullKeys.Length == 0
+                ? new object?[batch.FullKeys.Length]
+                : Run(FillRequest(batch), batch, static (cache, b) => cache.OpenFillEntries(b.FullKeys, b.Namespace));
+            return Tickets(batch, locals, remote);
+        }
+        catch
+        {
+            CloseLocal(locals);
+            throw;
+        }
+    }
+
+    private async ValueTask<FillTicket[]> OpenAsync(PreparedBatch batch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var locals = OpenLocal(batch);
+        try
+        {
+            var remote = Cache.Disabled || batch.FullKeys.Length == 0
+                ? new object?[batch.FullKeys.Length]
+                : await RunAsync(FillRequest(batch), batch, static (cache, b, ct) => cache.OpenFillEntriesAsync(b.FullKeys, b.Namespace, ct), cancellationToken).ConfigureAwait(false);
+            return Tickets(batch, locals, remote);
+        }
+        catch
+        {
+            CloseLocal(locals);
+            throw;
+        }
+    }
+
+    private FillFences.Ticket[] OpenLocal(PreparedBatch batch)
+    {
+        var locals = new FillFences.Ticket[batch.FullKeys.Length];
+        for (var i = 0; i < locals.Length; i++)
+        {
+            locals[i] = _fences.Open(batch.FullKeys[i]);
+        }
+
+        return locals;
+    }
+
+    private void CloseLocal(FillFences.Ticket[] locals)
+    {
+        foreach (var local in locals)
+        {
+            _fences.Close(local);
+        }
+    }
+
+    private FillTicket[] Tickets(PreparedBatch batch, FillFences.Ticket[] locals, object?[] remote)
+    {
+        if (remote.Length != locals.Length)
+        {
+            throw new CacheException($"The backend noted {remote.Length} fences for {locals.Length} keys.");
+        }
+
+        var tickets = new FillTicket[locals.Length];
+        for (var i = 0; i < tickets.Length; i++)
+        {
+            tickets[i] = new FillTicket(_fences, locals[i], batch.Keys[i], batch.Namespace, remote[i]);
+        }
+
+        return tickets;
+    }
+
+    private int Fill<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer)
+    {
+        var expiry = ResolveTtl(ttl);
+        if (PrepareFill(fills, serializer) is not { } batch)
+        {
+            return 0;
+        }
+
+        return Run(
+            FillRequest(command, batch, fills, expiry),
+            (batch, expiry),
+            static (cache, s) => FillFences.StoreCurrent(s.batch.Locals, (cache, s.batch, s.expiry), static (x, current) =>
+            {
+                var (entries, fences) = x.batch.Current(current);
+                return entries.Length == 0 ? 0 : x.cache.FillEntries(entries, fences, x.batch.Namespace, x.expiry);
+            }),
+            static stored => new CommandOutcome(stored > 0));
+    }
+
+    private async ValueTask<int> FillAsync<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var expiry = ResolveTtl(ttl);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (PrepareFill(fills, serializer) is not { } batch)
+        {
+            return 0;
+        }
+
+        return await RunAsync(
+            FillRequest(command, batch, fills, expiry),
+            (batch, expiry),
+            static (cache, s, ct) => FillFences.StoreCurrentAsync(s.batch.Locals, (cache, s.batch, s.expiry), static (x, current, ct) =>
+            {
+                var (entries, fences) = x.batch.Current(current);
+                return entries.Length == 0 ? new ValueTask<int>(0) : x.cache.FillEntriesAsync(entries, fences, x.batch.Namespace, x.expiry, ct);
+            }, ct),
+            cancellationToken,
+            static stored => new CommandOutcome(stored > 0)).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks the tickets and serializes every value; null when caching is off or nothing is current.</summary>
+    private PreparedFills? PrepareFill<T>(KeyValuePair<FillTicket, T>[] fills, ISerializer? serializer)
+    {
+        string? @namespace = null;
+        for (var i = 0; i < fills.Length; i++)
+        {
+            CheckTicket(fills[i].Key);
+            if (i > 0 && !string.Equals(fills[i].Key.Namespace, @namespace, StringComparison.Ordinal))
+            {
+                throw new ArgumentException("Fills stored together must share a namespace.", nameof(fills));
+            }
+
+            @namespace = fills[i].Key.Namespace;
+        }
+
+        if (Cache.Disabled || fills.Length == 0 || fills.All(static fill => !FillFences.IsCurrent(fill.Key.Local)))
+        {
+            return null;
+        }
+
+        var effective = serializer ?? Serializer;
+        var entries = new KeyValuePair<string, object?>[fills.Length];
+        var locals = new FillFences.Ticket[fills.Length];
+        var fences = new object?[fills.Length];
+        for (var i = 0; i < fills.Length; i++)
+        {
+            var ticket = fills[i].Key;
+            entries[i] = new(ticket.FullKey, ToPayload(ticket.Key, fills[i].Value, effective));
+            locals[i] = ticket.Local;
+            fences[i] = ticket.RemoteFence;
+        }
+
+        return new PreparedFills(entries, locals, fences, @namespace);
+    }
+
+    private static CommandRequest FillRequest<T>(CacheCommand command, PreparedFills batch, KeyValuePair<FillTicket, T>[] fills, TimeSpan? expiry)
+        => command == CacheCommand.Set
+            ? new CommandRequest(command, fills[0].Key.Key, Namespace: batch.Namespace, Subject: batch.Entries[0].Key, Value: fills[0].Value, Ttl: expiry)
+            : new CommandRequest(command, null, fills.Select(static fill => fill.Key.Key).ToArray(), batch.Namespace, fills.Select(static fill => fill.Value).ToArray(), expiry, Subject: batch.Entries[0].Key);
+
+    // Opening a fill is plumbing, unseen by plugins and telemetry, like lock traffic.
+    private static CommandRequest FillRequest(PreparedBatch batch) => new(CacheCommand.Get, batch.Keys[0], Subject: batch.FullKeys[0], Observed: false);
+
+    private void CheckTicket(FillTicket ticket)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        if (!ticket.IsFrom(_fences))
+        {
+            throw new ArgumentException("The fill ticket was opened by another cache.", nameof(ticket));
+        }
+    }
+
+    /// <summary>A batch of fills ready to store: payloads, fences in this process and the backend's, in one order.</summary>
+    private sealed record PreparedFills(KeyValuePair<string, object?>[] Entries, FillFences.Ticket[] Locals, object?[] Fences, string? Namespace)
+    {
+        /// <summary>The entries (and the backend's fences) that are current.</summary>
+        public (KeyValuePair<string, object?>[] Entries, object?[] Fences) Current(bool[] current)
+        {
+            var entries = new List<KeyValuePair<string, object?>>(Entries.Length);
+            var fences = new List<object?>(Entries.Length);
+            for (var i = 0; i < Entries.Length; i++)
+            {
+                if (current[i])
+                {
+                    entries.Add(Entries[i]);
+                    fences.Add(Fences[i]);
+                }
+            }
+
+            return (entries.ToArray(), fences.ToArray());
+        }
+    }
+}

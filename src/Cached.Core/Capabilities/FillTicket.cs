@@ -1,0 +1,52 @@
+using Cached.Pipeline;
+
+namespace Cached.Capabilities;
+
+/// <summary>
+/// An open fill of one key (<see cref="IFencedFillCache.OpenFill"/>): the key's fence when it opened. Dispose it when
+/// the fill is over, stored or not.
+/// </summary>
+public sealed class FillTicket : IDisposable
+{
+    private readonly FillFences _fences;
+    private int _closed;
+
+    internal FillTicket(FillFences fences, FillFences.Ticket local, string key, string? @namespace, object? remoteFence)
+    {
+        _fences = fences;
+        Local = local;
+        Key = key;
+        Namespace = @namespace;
+        RemoteFence = remoteFence;
+    }
+
+    /// <summary>The caller's key, as given to <see cref="IFencedFillCache.OpenFill"/>.</summary>
+    public string Key { get; }
+
+    /// <summary>The namespace the key is in, resolved (the cache's own when none was given).</summary>
+    public string? Namespace { get; }
+
+    /// <summary>The fence in this process.</summary>
+    internal FillFences.Ticket Local { get; }
+
+    /// <summary>What the backend noted of its own fence (on Redis, the fence tokens read), or null.</summary>
+    internal object? RemoteFence { get; }
+
+    /// <summary>The full key the fill stores under.</summary>
+    internal string FullKey => Local.FullKey;
+
+    /// <summary>Whether no invalidation of the key in this process came since the ticket opened.</summary>
+    internal bool IsCurrentInProcess => FillFences.IsCurrent(Local);
+
+    /// <summary>Whether this ticket was opened against <paramref name="fences"/>.</summary>
+    internal bool IsFrom(FillFences fences) => ReferenceEquals(_fences, fences);
+
+    /// <summary>Closes the fill; later calls do nothing.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            _fences.Close(Local);
+        }
+    }
+}

@@ -4,7 +4,8 @@ using static Cached.Redis.RedisValues;
 
 namespace Cached.Redis;
 
-// Clear: a namespace by SCAN and UNLINK on every primary, a whole database by FLUSHDB only in admin mode.
+// Clear: first the fences of what it clears are moved (RedisFences), then a namespace goes by SCAN and UNLINK on every
+// primary, a whole database by FLUSHDB only in admin mode.
 public sealed partial class RedisCache
 {
     /// <inheritdoc />
@@ -16,6 +17,7 @@ public sealed partial class RedisCache
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = Db();
+        MoveFencesMatching(db, FencePattern(@namespace));
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {
@@ -42,6 +44,7 @@ public sealed partial class RedisCache
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        await MoveFencesMatchingAsync(db, FencePattern(@namespace), cancellationToken).ConfigureAwait(false);
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {

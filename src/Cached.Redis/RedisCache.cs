@@ -163,27 +163,29 @@ public sealed partial class RedisCache : BaseCache
     /// <inheritdoc />
     protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
-        return Db().StringSet(key, ToValue(payload), ttl, When.NotExists);
+        var db = Db();
+        return Fenced(db, key, (db, key, payload, ttl), static s => s.db.StringSet(s.key, ToValue(s.payload), s.ttl, When.NotExists));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> AddEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        return await db.StringSetAsync(key, ToValue(payload), ttl, When.NotExists).ConfigureAwait(false);
+        return await FencedAsync(MoveFence(db, key), db.StringSetAsync(key, ToValue(payload), ttl, When.NotExists)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
-        return Db().StringSet(key, ToValue(payload), ttl, When.Always);
+        var db = Db();
+        return Fenced(db, key, (db, key, payload, ttl), static s => s.db.StringSet(s.key, ToValue(s.payload), s.ttl, When.Always));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> SetEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        return await db.StringSetAsync(key, ToValue(payload), ttl, When.Always).ConfigureAwait(false);
+        return await FencedAsync(MoveFence(db, key), db.StringSetAsync(key, ToValue(payload), ttl, When.Always)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -193,9 +195,10 @@ public sealed partial class RedisCache : BaseCache
         var ok = true;
         foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {
-            ok &= ttl is null
-                ? db.StringSet(Pairs(entries, group))
-                : SetWithTtl(db, entries, group, ttl.Value).Execute();
+            var moved = MoveFences(db, group);
+            ok &= Fenced(moved, (db, entries, group, ttl), static s => s.ttl is null
+                ? s.db.StringSet(Pairs(s.entries, s.group))
+                : SetWithTtl(s.db, s.entries, s.group, s.ttl.Value).Execute());
         }
 
         return ok;
@@ -206,7 +209,7 @@ public sealed partial class RedisCache : BaseCache
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
         var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
-            .Select(group => ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync())
+            .Select(group => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync()))
             .ToArray();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.All(static ok => ok);
@@ -229,31 +232,34 @@ public sealed partial class RedisCache : BaseCache
     protected override long IncrementEntry(string key, string? @namespace, long delta)
     {
         // The client sends a negative delta as DECRBY of its absolute value, which long.MinValue does not have.
-        return delta == long.MinValue
-            ? (long)Db().Execute("INCRBY", (RedisKey)key, delta)
-            : Db().StringIncrement(key, delta);
+        var db = Db();
+        return Fenced(db, key, (db, key, delta), static s => s.delta == long.MinValue
+            ? (long)s.db.Execute("INCRBY", (RedisKey)s.key, s.delta)
+            : s.db.StringIncrement(s.key, s.delta));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<long> IncrementEntryAsync(string key, string? @namespace, long delta, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var moved = MoveFence(db, key);
         return delta == long.MinValue
-            ? (long)await db.ExecuteAsync("INCRBY", (RedisKey)key, delta).ConfigureAwait(false)
-            : await db.StringIncrementAsync(key, delta).ConfigureAwait(false);
+            ? (long)await FencedAsync(moved, db.ExecuteAsync("INCRBY", (RedisKey)key, delta)).ConfigureAwait(false)
+            : await FencedAsync(moved, db.StringIncrementAsync(key, delta)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override int RemoveEntry(string key)
     {
-        return Db().KeyDelete(key) ? 1 : 0;
+        var db = Db();
+        return Fenced(db, key, (db, key), static s => s.db.KeyDelete(s.key)) ? 1 : 0;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<int> RemoveEntryAsync(string key, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        return await db.KeyDeleteAsync(key).ConfigureAwait(false) ? 1 : 0;
+        return await FencedAsync(MoveFence(db, key), db.KeyDeleteAsync(key)).ConfigureAwait(false) ? 1 : 0;
     }
 
     /// <inheritdoc />
@@ -282,7 +288,8 @@ public sealed partial class RedisCache : BaseCache
     /// <inheritdoc />
     protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
     {
-        var stored = (long)Db().ScriptEvaluate(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)) == 1;
+        var db = Db();
+        var stored = Fenced(db, key, (db, key, version, payload, ttl), static s => (long)s.db.ScriptEvaluate(Scripts.CompareAndSet, [s.key], CompareAndSetArguments(s.version, s.payload, s.ttl)) == 1);
         return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
 
@@ -290,7 +297,7 @@ public sealed partial class RedisCache : BaseCache
     protected override async ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        var stored = (long)await db.ScriptEvaluateAsync(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl)).ConfigureAwait(false) == 1;
+        var stored = (long)await FencedAsync(MoveFence(db, key), db.ScriptEvaluateAsync(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl))).ConfigureAwait(false) == 1;
         return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
 
@@ -298,18 +305,19 @@ public sealed partial class RedisCache : BaseCache
     protected override bool ExpireEntry(string key, TimeSpan? ttl)
     {
         var db = Db();
-        return ttl is null
-            ? (long)db.ScriptEvaluate(Scripts.Persist, [key]) == 1
-            : db.KeyExpire(key, ttl);
+        return Fenced(db, key, (db, key, ttl), static s => s.ttl is null
+            ? (long)s.db.ScriptEvaluate(Scripts.Persist, [s.key]) == 1
+            : s.db.KeyExpire(s.key, s.ttl));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var moved = MoveFence(db, key);
         return ttl is null
-            ? (long)await db.ScriptEvaluateAsync(Scripts.Persist, [key]).ConfigureAwait(false) == 1
-            : await db.KeyExpireAsync(key, ttl).ConfigureAwait(false);
+            ? (long)await FencedAsync(moved, db.ScriptEvaluateAsync(Scripts.Persist, [key])).ConfigureAwait(false) == 1
+            : await FencedAsync(moved, db.KeyExpireAsync(key, ttl)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

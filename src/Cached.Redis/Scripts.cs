@@ -45,4 +45,57 @@ internal static class Scripts
         end
         return 1
         """;
+
+    /// <summary>
+    /// Opens fills: each fence (KEYS) is read, created with the token ARGV[1] if missing, and kept for ARGV[2]
+    /// milliseconds from now. Returns the tokens, one per fence.
+    /// </summary>
+    public const string OpenFences = """
+        local seen = {}
+        for i, fence in ipairs(KEYS) do
+            local token = redis.call('get', fence)
+            if token then
+                redis.call('pexpire', fence, ARGV[2])
+            else
+                token = ARGV[1]
+                redis.call('set', fence, token, 'PX', ARGV[2])
+            end
+            seen[i] = token
+        end
+        return seen
+        """;
+
+    /// <summary>
+    /// Moves fences that exist (KEYS) to the new token ARGV[1], for ARGV[2] milliseconds: a fill pending on one of them
+    /// will not store. A key that nobody fills has no fence, and gets none.
+    /// </summary>
+    public const string MoveFences = """
+        for _, fence in ipairs(KEYS) do
+            if redis.call('exists', fence) == 1 then
+                redis.call('set', fence, ARGV[1], 'PX', ARGV[2])
+            end
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// Stores fills whose fences are unmoved. KEYS: key, fence, key, fence...; ARGV: PX milliseconds or '', then per
+    /// fill the token its fence held and the value. Returns how many were stored.
+    /// </summary>
+    public const string FillIfFenced = """
+        local stored = 0
+        for i = 1, #KEYS, 2 do
+            local n = (i + 1) / 2
+            if redis.call('get', KEYS[i + 1]) == ARGV[2 * n] then
+                if ARGV[1] ~= '' then
+                    redis.call('set', KEYS[i], ARGV[2 * n + 1], 'PX', ARGV[1])
+                else
+                    redis.call('set', KEYS[i], ARGV[2 * n + 1])
+                end
+                stored = stored + 1
+            end
+        end
+        return stored
+        """;
 }
+

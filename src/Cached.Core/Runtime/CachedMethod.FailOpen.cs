@@ -39,7 +39,7 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>
     /// Opens the fenced fill of <paramref name="key"/> before the body runs, on a cache that fences its fills; null on
-    /// any other cache, and after a fault (the fill then stores unfenced, as a plain set).
+    /// any other cache, and after a fault (logged once; the result is then not stored, as it could not be fenced).
     /// </summary>
     private FillTicket? OpenFill(ICache cache, string key)
     {
@@ -80,10 +80,16 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>
     /// Stores the body's result: through the fill's fence when there is one, so an invalidation since the fill opened
-    /// wins. Returns false only when the fence refused the value (it is then stale); a fault is logged and returns true.
+    /// wins, and not at all on a fenced cache whose fill failed to open. Returns false only when the fence refused the
+    /// value (it is then stale); a fault is logged and returns true.
     /// </summary>
     private bool Write(ICache cache, string key, TResult value, FillTicket? fill)
     {
+        if (fill is null && cache is IFencedFillCache)
+        {
+            return true;
+        }
+
         try
         {
             if (fill is not null)
@@ -104,6 +110,11 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="Write"/>
     private async ValueTask<bool> WriteAsync(ICache cache, string key, TResult value, FillTicket? fill, CancellationToken cancellationToken)
     {
+        if (fill is null && cache is IFencedFillCache)
+        {
+            return true;
+        }
+
         try
         {
             if (fill is not null)

@@ -77,7 +77,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         {
             var fresh = body(state, missing);
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
-            if (toStore.Count > 0 && !CacheScope.IsWriteSkipped)
+            if (toStore.Count > 0 && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 Store(cache, toStore, fills);
             }
@@ -130,7 +130,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         {
             var fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
-            if (toStore.Count > 0 && !CacheScope.IsWriteSkipped)
+            if (toStore.Count > 0 && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 await StoreAsync(cache, toStore, fills, cancellationToken).ConfigureAwait(false);
             }
@@ -146,9 +146,10 @@ public sealed class MultiCachedMethod<TKey, TValue>
     /// <summary>
     /// Opens the fenced fills of every key the body is about to compute, before it runs (one round trip on a remote
     /// cache), so that an invalidation of any of them while it runs keeps that entry from being stored. Empty on a
-    /// cache without fenced fills or after a fault: the entries are then stored with a plain <c>MultiSet</c>.
+    /// cache without fenced fills (the entries are then stored with a plain <c>MultiSet</c>); null after a fault, logged
+    /// once, when nothing is stored.
     /// </summary>
-    private Dictionary<string, FillTicket> OpenFills<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf)
+    private Dictionary<string, FillTicket>? OpenFills<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf)
     {
         if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0)
         {
@@ -163,12 +164,12 @@ public sealed class MultiCachedMethod<TKey, TValue>
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
             Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
-            return [];
+            return null;
         }
     }
 
     /// <inheritdoc cref="OpenFills"/>
-    private async ValueTask<Dictionary<string, FillTicket>> OpenFillsAsync<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
+    private async ValueTask<Dictionary<string, FillTicket>?> OpenFillsAsync<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
     {
         if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0)
         {
@@ -183,7 +184,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
         {
             Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
-            return [];
+            return null;
         }
     }
 
@@ -264,8 +265,13 @@ public sealed class MultiCachedMethod<TKey, TValue>
         return (fenced, unfenced);
     }
 
-    private static void Close(Dictionary<string, FillTicket> fills)
+    private static void Close(Dictionary<string, FillTicket>? fills)
     {
+        if (fills is null)
+        {
+            return;
+        }
+
         foreach (var fill in fills.Values)
         {
             fill.Dispose();

@@ -1,0 +1,287 @@
+using StackExchange.Redis;
+using static Cached.Redis.RedisSlots;
+using static Cached.Redis.RedisValues;
+
+namespace Cached.Redis;
+
+// Fenced fills across processes (RedisFences): fills open and check fences; every write, delete, expiry and clear moves
+// them, in the same round trip as the command itself.
+public sealed partial class RedisCache
+{
+    private static readonly TimeSpan s_defaultMaxFill = TimeSpan.FromMinutes(1);
+    private readonly TimeSpan _maxFillDuration = s_defaultMaxFill;
+    private int _cluster = -1;
+
+    /// <summary>
+    /// The longest a cached method's body may run and still store its result (1 minute unless set): the fence that
+    /// keeps an invalidation final across processes lives that long in Redis after the last fill of its key opened.
+    /// A body that runs longer returns its result to its callers without storing it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than a millisecond.</exception>
+    public TimeSpan MaxFillDuration
+    {
+        get => _maxFillDuration;
+        init => _maxFillDuration = value >= TimeSpan.FromMilliseconds(1)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(MaxFillDuration), value, "A fill needs at least a millisecond.");
+    }
+
+    private long FenceMilliseconds => (long)Math.Ceiling(_maxFillDuration.TotalMilliseconds);
+
+    /// <inheritdoc />
+    protected override object?[] OpenFillEntries(string[] fullKeys, string? @namespace)
+    {
+        var db = Db();
+        var opened = new object?[fullKeys.Length];
+        foreach (var group in SlotGroups(db.Multiplexer, fullKeys))
+        {
+            var (fences, at) = FencesOf(db, group);
+            if (fences.Length > 0)
+            {
+                var seen = (RedisResult[])db.ScriptEvaluate(Scripts.OpenFences, fences, [RedisFences.NewToken(), FenceMilliseconds])!;
+                Note(opened, at, fences, seen);
+            }
+        }
+
+        return opened;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<object?[]> OpenFillEntriesAsync(string[] fullKeys, string? @namespace, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
+        // One script per hash slot, all in flight together.
+        var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, [RedisFences.NewToken(), FenceMilliseconds]))).ConfigureAwait(false);
+        var opened = new object?[fullKeys.Length];
+        for (var g = 0; g < fenced.Length; g++)
+        {
+            Note(opened, fenced[g].At, fenced[g].Fences, (RedisResult[])replies[g]!);
+        }
+
+        return opened;
+    }
+
+    /// <inheritdoc />
+    protected override int FillEntries(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl)
+    {
+        var db = Db();
+        var stored = 0;
+        foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
+        {
+            var fill = FillScript(entries, fences, group, ttl);
+            if (fill.Keys.Length > 0)
+            {
+                stored += (int)(long)db.ScriptEvaluate(Scripts.FillIfFenced, fill.Keys, fill.Args);
+            }
+
+            foreach (var index in fill.Unfenced)
+            {
+                stored += db.StringSet(entries[index].Key, ToValue(entries[index].Value), ttl, When.Always) ? 1 : 0;
+            }
+        }
+
+        return stored;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<int> FillEntriesAsync(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var writes = new List<Task<int>>();
+        foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
+        {
+            var fill = FillScript(entries, fences, group, ttl);
+            if (fill.Keys.Length > 0)
+            {
+                writes.Add(db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args).ContinueWith(static t => (int)(long)t.Result, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+            }
+
+            foreach (var index in fill.Unfenced)
+            {
+                writes.Add(db.StringSetAsync(entries[index].Key, ToValue(entries[index].Value), ttl, When.Always).ContinueWith(static t => t.Result ? 1 : 0, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+            }
+        }
+
+        return (await Task.WhenAll(writes).ConfigureAwait(false)).Sum();
+    }
+
+    /// <summary>What a fill noted when it opened: its fence and the token the fence held.</summary>
+    private sealed record OpenedFence(RedisKey Fence, RedisValue Seen);
+
+    private static void Note(object?[] opened, int[] at, RedisKey[] fences, RedisResult[] seen)
+    {
+        for (var i = 0; i < at.Length; i++)
+        {
+            opened[at[i]] = new OpenedFence(fences[i], (RedisValue)seen[i]);
+        }
+    }
+
+    /// <summary>The fill script's keys and arguments for one hash slot's fenced entries, and the entries without a fence.</summary>
+    private static (RedisKey[] Keys, RedisValue[] Args, List<int> Unfenced) FillScript(KeyValuePair<string, object?>[] entries, object?[] fences, SlotGroup group, TimeSpan? ttl)
+    {
+        var keys = new List<RedisKey>(group.Indexes.Length * 2);
+        var args = new List<RedisValue>(1 + (group.Indexes.Length * 2))
+        {
+            ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString,
+        };
+        var unfenced = new List<int>();
+        foreach (var index in group.Indexes)
+        {
+            if (fences[index] is not OpenedFence fence)
+            {
+                unfenced.Add(index);
+                continue;
+            }
+
+            keys.Add(entries[index].Key);
+            keys.Add(fence.Fence);
+            args.Add(fence.Seen);
+            args.Add(ToValue(entries[index].Value));
+        }
+
+        return (keys.ToArray(), args.ToArray(), unfenced);
+    }
+
+    private bool IsCluster(IDatabase db)
+    {
+        var known = Volatile.Read(ref _cluster);
+        if (known < 0)
+        {
+            known = RedisSlots.IsCluster(db.Multiplexer) ? 1 : 0;
+            Volatile.Write(ref _cluster, known);
+        }
+
+        return known == 1;
+    }
+
+    /// <summary>The fences of one hash slot's keys, and where each key is in the caller's list; keys that cannot have one are left out.</summary>
+    private (RedisKey[] Fences, int[] At) FencesOf(IDatabase db, SlotGroup group)
+    {
+        var cluster = IsCluster(db);
+        var fences = new List<RedisKey>(group.Keys.Length);
+        var at = new List<int>(group.Keys.Length);
+        for (var i = 0; i < group.Keys.Length; i++)
+        {
+            if (RedisFences.Of(group.Keys[i]!, db.Multiplexer, cluster) is { } fence)
+            {
+                fences.Add(fence);
+                at.Add(group.Indexes[i]);
+            }
+        }
+
+        return (fences.ToArray(), at.ToArray());
+    }
+
+    /// <summary>Sends the move of a key's fence, ahead of the command that invalidates it, on the same connection.</summary>
+    private Task<RedisResult>? MoveFence(IDatabase db, string key)
+        => RedisFences.Of(key, db.Multiplexer, IsCluster(db)) is { } fence
+            ? db.ScriptEvaluateAsync(Scripts.MoveFences, [fence], [RedisFences.NewToken(), FenceMilliseconds])
+            : null;
+
+    /// <summary>Sends the move of the fences of one hash slot's keys.</summary>
+    private Task<RedisResult>? MoveFences(IDatabase db, SlotGroup group)
+    {
+        var (fences, _) = FencesOf(db, group);
+        return fences.Length == 0 ? null : db.ScriptEvaluateAsync(Scripts.MoveFences, fences, [RedisFences.NewToken(), FenceMilliseconds]);
+    }
+
+    /// <summary>
+    /// Runs a sync command after the move of its key's fence. The move is sent first and answered first (one connection
+    /// per server, in order), so waiting for it after the command costs no second round trip.
+    /// </summary>
+    private T Fenced<TState, T>(IDatabase db, string key, TState state, Func<TState, T> command)
+        => Fenced(MoveFence(db, key), state, command);
+
+    private static T Fenced<TState, T>(Task<RedisResult>? moved, TState state, Func<TState, T> command)
+    {
+        if (moved is null)
+        {
+            return command(state);
+        }
+
+        T result;
+        try
+        {
+            result = command(state);
+        }
+        catch
+        {
+            Observe(moved);
+            throw;
+        }
+
+        moved.GetAwaiter().GetResult();
+        return result;
+    }
+
+    /// <summary>Awaits an async command sent after the move of its key's fence; both fail the call if either fails.</summary>
+    private static async Task<T> FencedAsync<T>(Task<RedisResult>? moved, Task<T> command)
+    {
+        if (moved is null)
+        {
+            return await command.ConfigureAwait(false);
+        }
+
+        try
+        {
+            await moved.ConfigureAwait(false);
+        }
+        catch
+        {
+            Observe(command);
+            throw;
+        }
+
+        return await command.ConfigureAwait(false);
+    }
+
+    /// <summary>Moves every fence of the keys a clear is about to remove (all of them for a whole database), first.</summary>
+    private void MoveFencesMatching(IDatabase db, string pattern)
+    {
+        foreach (var server in Primaries(db.Multiplexer))
+        {
+            foreach (var batch in server.Keys(DatabaseNumber, pattern, pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
+            {
+                foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
+                {
+                    db.ScriptEvaluate(Scripts.MoveFences, group.Keys, [RedisFences.NewToken(), FenceMilliseconds]);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc cref="MoveFencesMatching"/>
+    private async Task MoveFencesMatchingAsync(IDatabase db, string pattern, CancellationToken cancellationToken)
+    {
+        foreach (var server in Primaries(db.Multiplexer))
+        {
+            var batch = new List<string>(Scripts.ScanPage);
+            await foreach (var key in server.KeysAsync(DatabaseNumber, pattern, pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                batch.Add(key!);
+                if (batch.Count == Scripts.ScanPage)
+                {
+                    await MoveAll(db, batch).ConfigureAwait(false);
+                    batch.Clear();
+                }
+            }
+
+            await MoveAll(db, batch).ConfigureAwait(false);
+        }
+
+        async Task MoveAll(IDatabase db, List<string> fences)
+        {
+            foreach (var group in SlotGroups(db.Multiplexer, fences))
+            {
+                await db.ScriptEvaluateAsync(Scripts.MoveFences, group.Keys, [RedisFences.NewToken(), FenceMilliseconds]).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The fences a clear of <paramref name="namespace"/> (or of everything) moves.</summary>
+    private string FencePattern(string? @namespace) => RedisFences.PatternOf(@namespace is null ? string.Empty : GlobEscape(ComposeKey(string.Empty, @namespace)));
+
+    private static void Observe(Task task)
+        => _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+}

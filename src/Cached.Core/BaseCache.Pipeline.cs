@@ -6,8 +6,9 @@ namespace Cached;
 /// <summary>
 /// The one path every command takes once its arguments are checked and its key built: plugins' pre hooks and telemetry,
 /// the backend operation (async: under <see cref="Timeout"/> and the caller's token), the backend's error mapping,
-/// then the post hooks, or the failure recorded. Commands hand their operation over as a static lambda with its state
-/// in a struct, so this path allocates nothing of its own.
+/// then the post hooks, or the failure recorded. On a cache that <see cref="Caches"/> made it also counts the running
+/// commands (<see cref="CommandCount"/>), so that a replaced instance is disposed only between commands. Commands hand
+/// their operation over as a static lambda with its state in a struct, so this path allocates nothing of its own.
 /// </summary>
 public abstract partial class BaseCache
 {
@@ -18,25 +19,34 @@ public abstract partial class BaseCache
     /// <param name="describe">Its outcome for the post hooks; by default the result itself. Called only when observed.</param>
     private protected TResult Run<TState, TResult>(in CommandRequest request, TState state, Func<BaseCache, TState, TResult> operation, Func<TResult, CommandOutcome>? describe = null)
     {
-        var context = CommandObserver.Begin(this, _plugins, request);
+        var running = _running;
+        running?.Enter();
         try
         {
-            var result = operation(this, state);
-            if (context is not null)
+            var context = CommandObserver.Begin(this, _plugins, request);
+            try
             {
-                CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
-            }
+                var result = operation(this, state);
+                if (context is not null)
+                {
+                    CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
+                }
 
-            return result;
+                return result;
+            }
+            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            {
+                CommandObserver.Failed(this, context, mapped);
+                throw mapped;
+            }
+            catch (Exception ex) when (Report(context, ex))
+            {
+                throw;
+            }
         }
-        catch (Exception ex) when (MapError(ex, request.Command, request.ErrorSubject) is { } mapped)
+        finally
         {
-            CommandObserver.Failed(this, context, mapped);
-            throw mapped;
-        }
-        catch (Exception ex) when (Report(context, ex))
-        {
-            throw;
+            running?.Exit();
         }
     }
 
@@ -48,35 +58,50 @@ public abstract partial class BaseCache
     /// <param name="describe">Its outcome for the post hooks; by default the result itself. Called only when observed.</param>
     private protected ValueTask<TResult> RunAsync<TState, TResult>(in CommandRequest request, TState state, Func<BaseCache, TState, CancellationToken, ValueTask<TResult>> operation, CancellationToken cancellationToken, Func<TResult, CommandOutcome>? describe = null)
     {
-        var context = CommandObserver.Begin(this, _plugins, request);
+        var running = _running;
+        running?.Enter();
+        var handedOver = false;
         try
         {
-            var pending = operation(this, state, cancellationToken);
-            if (pending.IsCompletedSuccessfully)
+            var context = CommandObserver.Begin(this, _plugins, request);
+            try
             {
-                var result = pending.Result;
-                if (context is not null)
+                var pending = operation(this, state, cancellationToken);
+                if (pending.IsCompletedSuccessfully)
                 {
-                    CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
+                    var result = pending.Result;
+                    if (context is not null)
+                    {
+                        CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
+                    }
+
+                    return new ValueTask<TResult>(result);
                 }
 
-                return new ValueTask<TResult>(result);
+                // The command goes on after this method returns: Complete counts its end.
+                handedOver = true;
+                return Complete(pending, request.Command, request.ErrorSubject, context, describe, running, cancellationToken);
             }
-
-            return Complete(pending, request.Command, request.ErrorSubject, context, describe, cancellationToken);
+            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            {
+                CommandObserver.Failed(this, context, mapped);
+                return ValueTask.FromException<TResult>(mapped);
+            }
+            catch (Exception ex) when (Report(context, ex))
+            {
+                throw;
+            }
         }
-        catch (Exception ex) when (MapError(ex, request.Command, request.ErrorSubject) is { } mapped)
+        finally
         {
-            CommandObserver.Failed(this, context, mapped);
-            return ValueTask.FromException<TResult>(mapped);
-        }
-        catch (Exception ex) when (Report(context, ex))
-        {
-            throw;
+            if (!handedOver)
+            {
+                running?.Exit();
+            }
         }
     }
 
-    private async ValueTask<TResult> Complete<TResult>(ValueTask<TResult> pending, CacheCommand command, string subject, Plugins.CacheCommandContext? context, Func<TResult, CommandOutcome>? describe, CancellationToken cancellationToken)
+    private async ValueTask<TResult> Complete<TResult>(ValueTask<TResult> pending, CacheCommand command, string subject, Plugins.CacheCommandContext? context, Func<TResult, CommandOutcome>? describe, CommandCount? running, CancellationToken cancellationToken)
     {
         try
         {
@@ -88,7 +113,7 @@ public abstract partial class BaseCache
 
             return result;
         }
-        catch (Exception ex) when (MapError(ex, command, subject) is { } mapped)
+        catch (Exception ex) when (Translate(ex, command, subject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             throw mapped;
@@ -96,6 +121,10 @@ public abstract partial class BaseCache
         catch (Exception ex) when (Report(context, ex))
         {
             throw;
+        }
+        finally
+        {
+            running?.Exit();
         }
     }
 
@@ -136,6 +165,17 @@ public abstract partial class BaseCache
     /// <param name="subject">What the message names: the caller's key, the first of several, the namespace being
     /// cleared or the raw command.</param>
     protected virtual Exception? MapError(Exception exception, CacheCommand command, string subject) => null;
+
+    /// <summary>
+    /// <see cref="MapError"/>, except for a cache that <see cref="Caches"/> replaced and then disposed: its
+    /// <see cref="ObjectDisposedException"/> says so and how to get the current instance.
+    /// </summary>
+    private Exception? Translate(Exception exception, CacheCommand command, string subject)
+        => exception is ObjectDisposedException disposed && _running is { IsClosed: true }
+            ? new ObjectDisposedException(
+                $"This {BackendName} of alias '{Alias}' was replaced in Caches (SetConfig, AddInstance or AddCached) and disposed once no command was running on it; get the current instance with Caches.Get(\"{Alias}\").",
+                disposed)
+            : MapError(exception, command, subject);
 
     /// <summary>An exception filter that records the failure and never catches, so the exception leaves untouched.</summary>
     private bool Report(Plugins.CacheCommandContext? context, Exception exception)

@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Runtime;
@@ -14,7 +15,7 @@ namespace Cached;
 /// A stored payload is either the value itself (when both the serializer and the backend keep references: see
 /// <see cref="ISerializer.StoresReferences"/> and <see cref="StoresReferences"/>) or a <see cref="byte"/> array.
 /// </remarks>
-public abstract partial class BaseCache : ICache
+public abstract partial class BaseCache : ICache, IRetirableCache
 {
     private readonly ICachePlugin[] _plugins = [];
     private ISerializer? _serializer;
@@ -25,6 +26,7 @@ public abstract partial class BaseCache : ICache
     private string? _backendName;
     private int _disposeState;
     private int _readsBySpan; // 0: not worked out yet, 1: span reads allowed, 2: not
+    private CommandCount? _running; // only on a cache Caches made, and only if disposing it stops it serving
 
     /// <inheritdoc />
     public string? Namespace { get; init; }
@@ -167,6 +169,18 @@ public abstract partial class BaseCache : ICache
 
     private T? FromPayload<T>(string key, object? payload, ISerializer serializer)
         => PayloadCodec.FromPayload<T>(key, payload, serializer, KeepsReferences(serializer));
+
+    /// <summary>
+    /// True when disposing this cache never stops it from serving (an in-process store), so that <see cref="Caches"/>
+    /// need not count its commands before it disposes a replaced instance.
+    /// </summary>
+    internal virtual bool ServesAfterDispose => false;
+
+    /// <summary>True once <see cref="Dispose()"/> or <see cref="DisposeAsync"/> has been called.</summary>
+    internal bool IsDisposed => Volatile.Read(ref _disposeState) != 0;
+
+    /// <inheritdoc />
+    CommandCount? IRetirableCache.CountCommands() => ServesAfterDispose ? null : _running ??= new CommandCount();
 
     /// <summary>Releases the backend's resources. In-process stores stay usable, as aiocache's caches do after <c>close()</c>.</summary>
     /// <remarks>Disposing twice is harmless: a cache shared by a container and <see cref="Caches"/> may be disposed by both.</remarks>

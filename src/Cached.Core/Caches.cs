@@ -11,8 +11,13 @@ namespace Cached;
 /// of an alias or <see cref="Create"/> a new one.
 /// </summary>
 /// <remarks>
-/// Until <c>SetConfig</c> is called, the configuration is pycached's default: a <c>"default"</c> alias
-/// holding a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>. Thread-safe.
+/// <para>Until <c>SetConfig</c> is called, the configuration is pycached's default: a <c>"default"</c> alias
+/// holding a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>. Thread-safe.</para>
+/// <para>An instance that <see cref="Get"/> made and a later change replaces (<c>SetConfig</c>,
+/// <see cref="AddInstance"/>) is disposed by <c>Caches</c>, but not at once: it keeps serving whoever still holds it
+/// for <see cref="ReplacedInstanceGrace"/>, and is disposed at the first moment after that when no command is running
+/// on it. Hold the result of <see cref="Get"/> for a call, not for the life of a service. Instances you pass to
+/// <see cref="AddInstance"/>, and those of <see cref="Create"/>, are yours: <c>Caches</c> never disposes them.</para>
 /// </remarks>
 public static class Caches
 {
@@ -23,9 +28,25 @@ public static class Caches
 
     private static readonly object s_gate = new();
     private static readonly ConcurrentDictionary<string, ICache> s_instances = new(StringComparer.Ordinal);
+
+    // Under s_gate. The instances Get made that nobody else took over (only these are disposed when replaced), with
+    // the configuration they were made under (s_configuration when they were made).
+    private static readonly Dictionary<ICache, int> s_made = new(ReferenceEqualityComparer.Instance);
+
+    // Under s_gate. Replaced instances waiting for their disposal; the entry also keeps their grace timer alive.
+    private static readonly Dictionary<ICache, RetiredCache> s_retiring = new(ReferenceEqualityComparer.Instance);
+    private static readonly Action<RetiredCache> s_forget = static retired =>
+    {
+        lock (s_gate)
+        {
+            s_retiring.Remove(retired.Cache);
+        }
+    };
+
     private static Dictionary<string, CacheConfig> s_config = DefaultConfig();
     private static volatile bool s_configured;
     private static int s_version;
+    private static int s_configuration; // moves with every whole configuration: SetConfig, Configure, Reset
 
     /// <summary>
     /// True once the application has set the <c>"default"</c> alias (<c>SetConfig</c>, or <see cref="Add"/> /
@@ -38,8 +59,20 @@ public static class Caches
     internal static int Version => Volatile.Read(ref s_version);
 
     /// <summary>
+    /// How long an instance that <see cref="Get"/> made keeps serving after a change replaced it (10 seconds): long
+    /// enough for a caller that fetched it just before the change to use it. It is disposed at the first moment after
+    /// that when no command is running on it.
+    /// </summary>
+    public static TimeSpan ReplacedInstanceGrace { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock of <see cref="ReplacedInstanceGrace"/>; tests move a fake one.</summary>
+    internal static TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>
     /// Replaces the whole configuration. It must have a <c>"default"</c> alias. Instances already created for the
-    /// aliases it names are dropped, so the next <see cref="Get"/> builds them anew; others are kept.
+    /// aliases it names are dropped, so the next <see cref="Get"/> builds them anew; others are kept. A dropped
+    /// instance that <see cref="Get"/> made is disposed after <see cref="ReplacedInstanceGrace"/>, once no command is
+    /// running on it; one you passed to <see cref="AddInstance"/> is left to you.
     /// </summary>
     /// <exception cref="ArgumentException">There is no <c>"default"</c> alias, or an alias or entry is empty.</exception>
     public static void SetConfig(IEnumerable<KeyValuePair<string, CacheConfig>> config)
@@ -67,10 +100,14 @@ public static class Caches
             s_config = copy;
             foreach (var alias in copy.Keys)
             {
-                s_instances.TryRemove(alias, out _);
+                if (s_instances.TryRemove(alias, out var replaced))
+                {
+                    Retire(alias, replaced);
+                }
             }
 
             s_configured = true;
+            s_configuration++;
             Interlocked.Increment(ref s_version);
         }
     }
@@ -114,7 +151,9 @@ public static class Caches
     /// <summary>
     /// Registers a ready instance under <paramref name="alias"/>: <see cref="Get"/> returns it, and generated methods
     /// with that alias (or the <c>"default"</c> one) use it. Its configuration records only its type, so
-    /// <see cref="Create"/> builds a new instance of the same type.
+    /// <see cref="Create"/> builds a new instance of the same type. The instance stays yours: <c>Caches</c> never
+    /// disposes it. One that <see cref="Get"/> had made for the alias is disposed after
+    /// <see cref="ReplacedInstanceGrace"/>, once no command is running on it.
     /// </summary>
     public static void AddInstance(string alias, ICache cache)
     {
@@ -124,6 +163,13 @@ public static class Caches
         lock (s_gate)
         {
             s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = new CacheConfig { Cache = cache.GetType().FullName } };
+            // Passed in, it is the caller's, even if Get made it.
+            s_made.Remove(cache);
+            if (s_instances.TryGetValue(alias, out var replaced) && !ReferenceEquals(replaced, cache))
+            {
+                Retire(alias, replaced);
+            }
+
             s_instances[alias] = cache;
             s_configured |= alias == DefaultAlias;
             Interlocked.Increment(ref s_version);
@@ -164,6 +210,9 @@ public static class Caches
             {
                 cache = ComponentFactory.CreateCache(ConfigOf(alias), alias);
                 (cache as IAliasedCache)?.AssignAlias(alias);
+                // Counted from its first command, so that once replaced it is disposed only between commands.
+                (cache as IRetirableCache)?.CountCommands();
+                s_made.Add(cache, s_configuration);
                 s_instances[alias] = cache;
             }
 
@@ -223,8 +272,9 @@ public static class Caches
     /// Replaces the whole configuration with <paramref name="configs"/> and registers <paramref name="instances"/>, for
     /// dependency injection: unlike <see cref="SetConfig(IEnumerable{KeyValuePair{string, CacheConfig}})"/> the
     /// <c>"default"</c> alias may be missing here, because a factory the container runs later may provide it.
+    /// Returns the configuration's number, for <see cref="RemoveMadeInstance"/>.
     /// </summary>
-    internal static void Configure(IReadOnlyDictionary<string, CacheConfig> configs, IReadOnlyDictionary<string, ICache> instances)
+    internal static int Configure(IReadOnlyDictionary<string, CacheConfig> configs, IReadOnlyDictionary<string, ICache> instances)
     {
         var copy = configs.ToDictionary(static pair => pair.Key, static pair => pair.Value.Clone(), StringComparer.Ordinal);
         foreach (var (alias, cache) in instances)
@@ -236,18 +286,28 @@ public static class Caches
         lock (s_gate)
         {
             s_config = copy;
+            foreach (var (alias, replaced) in s_instances)
+            {
+                Retire(alias, replaced);
+            }
+
             s_instances.Clear();
             foreach (var (alias, cache) in instances)
             {
+                s_made.Remove(cache);
                 s_instances[alias] = cache;
             }
 
             s_configured = copy.ContainsKey(DefaultAlias);
             Interlocked.Increment(ref s_version);
+            return ++s_configuration;
         }
     }
 
-    /// <summary>Forgets the instance of <paramref name="alias"/> if it is still <paramref name="cache"/>; the next <see cref="Get"/> creates a new one.</summary>
+    /// <summary>
+    /// Forgets the instance of <paramref name="alias"/> if it is still <paramref name="cache"/>; the next
+    /// <see cref="Get"/> creates a new one. The caller disposes it.
+    /// </summary>
     internal static bool RemoveInstance(string alias, ICache cache)
     {
         lock (s_gate)
@@ -257,8 +317,58 @@ public static class Caches
                 return false;
             }
 
+            s_made.Remove(cache);
             Interlocked.Increment(ref s_version);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// The instance of <paramref name="alias"/> (made by <see cref="Get"/> if there is none), taken over by the
+    /// caller if <see cref="Get"/> made it (<paramref name="takenOver"/>): when a change replaces it, <c>Caches</c>
+    /// then drops it without disposing it, and the caller disposes it. A container takes over the instances it hands
+    /// out, for they live as long as it does.
+    /// </summary>
+    [RequiresUnreferencedCode(ReflectionWarning)]
+    internal static ICache TakeOver(string alias, out bool takenOver)
+    {
+        lock (s_gate)
+        {
+            var cache = Get(alias);
+            takenOver = s_made.Remove(cache);
+            return cache;
+        }
+    }
+
+    /// <summary>
+    /// Removes the instance of <paramref name="alias"/> if <see cref="Get"/> made it under
+    /// <paramref name="configuration"/> (a number <see cref="Configure"/> returned) and nobody took it over, and returns
+    /// it for the caller to dispose; otherwise leaves it and returns <c>null</c>.
+    /// </summary>
+    internal static ICache? RemoveMadeInstance(string alias, int configuration)
+    {
+        lock (s_gate)
+        {
+            if (!s_instances.TryGetValue(alias, out var cache)
+                || !s_made.TryGetValue(cache, out var madeUnder)
+                || madeUnder != configuration)
+            {
+                return null;
+            }
+
+            s_made.Remove(cache);
+            s_instances.TryRemove(alias, out _);
+            Interlocked.Increment(ref s_version);
+            return cache;
+        }
+    }
+
+    /// <summary>Completes once <paramref name="cache"/>, replaced, has been disposed; at once if it is not waiting for that.</summary>
+    internal static Task WhenDisposed(ICache cache)
+    {
+        lock (s_gate)
+        {
+            return s_retiring.TryGetValue(cache, out var retired) ? retired.Disposed : Task.CompletedTask;
         }
     }
 
@@ -268,16 +378,37 @@ public static class Caches
     /// <summary>The instance of <paramref name="alias"/> if one exists already (registered or created), without creating one.</summary>
     internal static ICache? TryGetInstance(string alias) => s_instances.GetValueOrDefault(alias);
 
-    /// <summary>Back to the default configuration with no instances, for tests. Instances are not disposed: callers may still hold them.</summary>
+    /// <summary>
+    /// Back to the default configuration with no instances and the system clock, for tests. Instances are not
+    /// disposed: tests may still hold them. Replaced instances keep their grace period, on the clock it started on.
+    /// </summary>
     internal static void Reset()
     {
         lock (s_gate)
         {
             s_config = DefaultConfig();
             s_instances.Clear();
+            s_made.Clear();
+            TimeProvider = TimeProvider.System;
             s_configured = false;
+            s_configuration++;
             Interlocked.Increment(ref s_version);
         }
+    }
+
+    /// <summary>
+    /// Starts the grace period of <paramref name="replaced"/>, just dropped from <paramref name="alias"/>, if
+    /// <see cref="Get"/> made it and nobody took it over; instances that are someone else's are left alone. Under s_gate.
+    /// </summary>
+    private static void Retire(string alias, ICache replaced)
+    {
+        if (!s_made.Remove(replaced))
+        {
+            return;
+        }
+
+        var running = (replaced as IRetirableCache)?.CountCommands();
+        s_retiring[replaced] = new RetiredCache(replaced, alias, running, TimeProvider, ReplacedInstanceGrace, s_forget);
     }
 
     private static CacheConfig ConfigOf(string alias)

@@ -236,6 +236,9 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRaw
     internal void RemoveExpired() => _store.RemoveExpired();
 
     /// <inheritdoc />
+    internal override bool ServesAfterDispose => true;
+
+    /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         _store.StopSweeping();

@@ -1,10 +1,14 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Text;
 using Cached.Diagnostics;
 using Cached.Plugins;
 using Cached.Serializers;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 
 namespace Cached.Redis.Tests;
 
@@ -117,5 +121,79 @@ public class RedisConfigurationTests
         }
 
         Assert.Throws<ObjectDisposedException>(() => cache.Get<User>("user:2"), "the container disposed the cache it created");
+    }
+
+    [Test]
+    public void Ten_reloads_with_a_changed_setting_leave_as_many_connections_open_as_one()
+    {
+        const string client = "cached-reload-test";
+        var time = new FakeTimeProvider();
+        Caches.TimeProvider = time;
+        using var admin = ConnectionMultiplexer.Connect($"{SharedRedis.Server.ConnectionString},allowAdmin=true,name=cached-reload-admin");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Cached:default:Cache"] = "Cached.SimpleMemoryCache",
+                ["Cached:redis_alt:Cache"] = "Cached.Redis.RedisCache",
+                ["Cached:redis_alt:ConnectionString"] = $"{SharedRedis.Server.ConnectionString},name={client}",
+                ["Cached:redis_alt:Timeout"] = "1",
+            })
+            .Build();
+        Caches.SetConfig(configuration.GetSection("Cached"));
+        var first = Caches.Get("redis_alt");
+        first.Set("reload", 0);
+        var steady = ClientsNamed(server, client);
+        var connectedBefore = ConnectedClients(server);
+
+        for (var reload = 1; reload <= 10; reload++)
+        {
+            // A changed client setting: each configuration gets a multiplexer of its own.
+            configuration["Cached:redis_alt:Timeout"] = (1 + (reload / 10.0)).ToString(CultureInfo.InvariantCulture);
+            Caches.SetConfig(configuration.GetSection("Cached"));
+            Caches.Get("redis_alt").Set("reload", reload);
+        }
+
+        var peak = ClientsNamed(server, client);
+        var connectedAtPeak = ConnectedClients(server);
+        time.Advance(Caches.ReplacedInstanceGrace);
+        var after = WaitForClientsNamed(server, client, steady);
+        var connectedAfter = ConnectedClients(server);
+        TestContext.Out.WriteLine($"connected_clients: {connectedBefore} before, {connectedAtPeak} after 10 reloads, {connectedAfter} once the grace period passed; named {client}: {steady}, {peak}, {after}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(steady, Is.EqualTo(2), "one multiplexer: an interactive and a subscription connection");
+            Assert.That(peak, Is.EqualTo(22), "each reload connected anew while the replaced caches had their grace period");
+            Assert.That(after, Is.EqualTo(steady), "the replaced caches closed their connections");
+            Assert.That(connectedAfter, Is.LessThanOrEqualTo(connectedBefore));
+            Assert.That(Caches.Get("redis_alt").Get<int>("reload"), Is.EqualTo(10), "the current cache still works");
+        });
+        var late = Assert.Throws<ObjectDisposedException>(() => first.Get<int>("reload"))!;
+        Assert.That(late.Message, Does.Contain("Caches.Get(\"redis_alt\")"));
+        Caches.Get("redis_alt").Delete("reload");
+    }
+
+    private static int ClientsNamed(IServer server, string name) => server.ClientList().Count(c => c.Name == name);
+
+    private static long ConnectedClients(IServer server)
+        => server.Info("clients").SelectMany(static group => group).Where(static pair => pair.Key == "connected_clients").Select(static pair => long.Parse(pair.Value, CultureInfo.InvariantCulture)).Single();
+
+    /// <summary>
+    /// The count of clients named <paramref name="name"/> once it is down to <paramref name="expected"/>: the server
+    /// sees a closed connection a moment after the client closes it. The limit only ends a wait for connections that
+    /// stay open; it is not a timing claim.
+    /// </summary>
+    private static int WaitForClientsNamed(IServer server, string name, int expected)
+    {
+        var waited = Stopwatch.StartNew();
+        var count = ClientsNamed(server, name);
+        while (count > expected && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(20);
+            count = ClientsNamed(server, name);
+        }
+
+        return count;
     }
 }

@@ -26,6 +26,9 @@ public sealed class CachedBuilder
 
     internal Dictionary<string, Func<IServiceProvider, ICache>> Factories { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The number <see cref="Caches"/> gave the configuration these aliases became.</summary>
+    internal int Configuration { get; set; }
+
     /// <summary>Adds every alias of a configuration section (<see cref="Caches.SetConfig(IConfiguration)"/>'s shape), checked now.</summary>
     /// <exception cref="CacheConfigurationException">An entry is malformed; the exception names its configuration path.</exception>
     [RequiresUnreferencedCode("Caches named in configuration are created by reflection from type names; trimmed and NativeAOT applications add instances or factories.")]

@@ -7,12 +7,15 @@ namespace Cached.DependencyInjection;
 /// The container's side of <see cref="Caches"/>: created once per container (at host start, or with the first cache
 /// resolved), it points Cached's logs at the container's logger factory, creates the factory-made caches and
 /// registers them with <see cref="Caches"/>, so generated methods use the very instances the container hands out.
-/// Disposed with the container, it disposes the caches it is responsible for and forgets them in <see cref="Caches"/>.
+/// It takes over the caches <see cref="Caches"/> made that it hands out (<see cref="Caches.TakeOver"/>): they live as
+/// long as the container, even if a later change to <see cref="Caches"/> replaces them there. Disposed with the
+/// container, it disposes the caches it is responsible for and forgets them in <see cref="Caches"/>.
 /// </summary>
 internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
 {
     private readonly CachedBuilder _builder;
     private readonly List<(string Alias, ICache Cache)> _created = [];
+    private readonly List<(string Alias, ICache Cache)> _handedOut = [];
     private int _disposed;
 
     public CachedRegistry(IServiceProvider services, CachedBuilder builder)
@@ -37,7 +40,16 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
     public ICache Get(string alias)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return Caches.Get(alias);
+        var cache = Caches.TakeOver(alias, out var takenOver);
+        if (takenOver)
+        {
+            lock (_handedOut)
+            {
+                _handedOut.Add((alias, cache));
+            }
+        }
+
+        return cache;
     }
 
     public void Dispose()
@@ -56,7 +68,12 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>The caches to dispose (the factory-made ones and those created from configuration), taken out of <see cref="Caches"/>.</summary>
+    /// <summary>
+    /// The caches to dispose, taken out of <see cref="Caches"/>: the factory-made ones, those made from configuration
+    /// that the container handed out, and those <see cref="Caches"/> made for its configuration meanwhile (for
+    /// generated methods). Instances you gave, to the builder or to <see cref="Caches.AddInstance"/>, and instances
+    /// made for a later configuration are left alone.
+    /// </summary>
     private List<ICache> Release()
     {
         var released = new List<ICache>();
@@ -65,7 +82,13 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
             return released;
         }
 
-        foreach (var (alias, cache) in _created)
+        List<(string Alias, ICache Cache)> handedOut;
+        lock (_handedOut)
+        {
+            handedOut = [.. _handedOut];
+        }
+
+        foreach (var (alias, cache) in _created.Concat(handedOut))
         {
             Caches.RemoveInstance(alias, cache);
             released.Add(cache);
@@ -73,7 +96,7 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
 
         foreach (var alias in _builder.Configs.Keys)
         {
-            if (Caches.TryGetInstance(alias) is { } cache && Caches.RemoveInstance(alias, cache))
+            if (Caches.RemoveMadeInstance(alias, _builder.Configuration) is { } cache)
             {
                 released.Add(cache);
             }

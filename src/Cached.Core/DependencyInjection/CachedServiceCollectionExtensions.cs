@@ -47,7 +47,7 @@ public static class CachedServiceCollectionExtensions
             builder.AddCache(Caches.DefaultAlias, Caches.DefaultAliasConfig());
         }
 
-        Caches.Configure(builder.Configs, builder.Instances);
+        builder.Configuration = Caches.Configure(builder.Configs, builder.Instances);
 
         services.AddSingleton(builder);
         services.TryAddSingleton<CachedRegistry>();

@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Cache invalidation failed for key '{Key}' of {Method} on cache '{Alias}'; the entry may be stale until it expires.")]
     public static partial void InvalidateFailed(ILogger logger, Exception exception, string key, string method, string alias);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Disposing the replaced instance of cache '{Alias}' failed; it may hold resources until the process ends.")]
+    public static partial void ReplacedCacheDisposeFailed(ILogger logger, Exception exception, string alias);
 }

@@ -23,7 +23,7 @@ public sealed class CacheSerializationException : CacheException
     /// <summary>
     /// True when the serializer refused the type itself (it threw <see cref="NotSupportedException"/>, as
     /// <see cref="Serializers.StringSerializer"/> does for a record): every value of <see cref="ValueType"/> fails
-    /// alike, so trying again is pointless.
+    /// alike, so trying again is pointless. A cached method reports it once and then runs uncached on that cache.
     /// </summary>
     public bool IsUnsupportedType { get; }
 }

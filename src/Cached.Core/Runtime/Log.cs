@@ -16,4 +16,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Cache invalidation failed for key '{Key}' of {Method} on cache '{Alias}'; the entry may be stale until it expires.")]
     public static partial void InvalidateFailed(ILogger logger, Exception exception, string key, string method, string alias);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "{Method} is not cached on cache '{Alias}': its serializer cannot carry {Type}. The method runs uncached on this cache from now on; give it a serializer that carries the type.")]
+    public static partial void TypeRefused(ILogger logger, Exception exception, string method, Type type, string alias);
 }

@@ -11,6 +11,7 @@ public sealed class CacheSerializationException : CacheException
     {
         Key = key;
         ValueType = valueType;
+        IsUnsupportedType = innerException is NotSupportedException;
     }
 
     /// <summary>The key whose value could not be written or read.</summary>
@@ -18,4 +19,11 @@ public sealed class CacheSerializationException : CacheException
 
     /// <summary>The type the value was written as or asked for.</summary>
     public Type ValueType { get; }
+
+    /// <summary>
+    /// True when the serializer refused the type itself (it threw <see cref="NotSupportedException"/>, as
+    /// <see cref="Serializers.StringSerializer"/> does for a record): every value of <see cref="ValueType"/> fails
+    /// alike, so trying again is pointless. A cached method reports it once and then runs uncached on that cache.
+    /// </summary>
+    public bool IsUnsupportedType { get; }
 }

@@ -4,7 +4,8 @@ namespace Cached.Runtime;
 
 /// <summary>
 /// The cache reads and writes of a cached method, each surviving every cache fault (fail-open): a fault is logged with
-/// the key, the method and the cache's alias, and the call goes on as a miss or without storing.
+/// the key, the method and the cache's alias, and the call goes on as a miss or without storing. A serializer that
+/// refuses the result type is logged once instead, and the method runs uncached on that cache (<see cref="TypeRefusal"/>).
 /// </summary>
 public sealed partial class CachedMethod<TResult>
 {
@@ -16,7 +17,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            ReadFailed(cache, ex, key);
             return CacheResult<TResult>.Miss;
         }
     }
@@ -30,7 +31,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            ReadFailed(cache, ex, key);
             value = default;
             faulted = true;
             return false;
@@ -101,7 +102,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            WriteFailed(cache, ex, key);
         }
 
         return true;
@@ -126,10 +127,28 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            WriteFailed(cache, ex, key);
         }
 
         return true;
+    }
+
+    /// <summary>Logs a failed read, unless the cache's serializer refused the type (logged once).</summary>
+    private void ReadFailed(ICache cache, Exception exception, string key)
+    {
+        if (!_refusal.Note(exception, cache, _options))
+        {
+            Log.ReadFailed(CachedLogging.Logger, exception, key, _options.Method, LogAlias);
+        }
+    }
+
+    /// <summary>Logs a failed write, unless the cache's serializer refused the type (logged once).</summary>
+    private void WriteFailed(ICache cache, Exception exception, string key)
+    {
+        if (!_refusal.Note(exception, cache, _options))
+        {
+            Log.WriteFailed(CachedLogging.Logger, exception, key, _options.Method, LogAlias);
+        }
     }
 
     /// <summary>Every exception from the cache is a fault to survive, except the caller's own cancellation.</summary>

@@ -55,7 +55,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            LeaseFailed(cache, ex, key);
             return (false, default, null);
         }
     }
@@ -85,7 +85,7 @@ public sealed partial class CachedMethod<TResult>
                     }
                     catch (Exception ex) when (IsFault(ex, cancellationToken))
                     {
-                        Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+                        ReadFailed(cache, ex, key);
                         return (false, default, token);
                     }
                     catch
@@ -120,8 +120,17 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.LeaseFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            LeaseFailed(cache, ex, key);
             return (false, default, null);
+        }
+    }
+
+    /// <summary>Logs a failed lease, unless a read in it met a serializer that refused the type (logged once).</summary>
+    private void LeaseFailed(ICache cache, Exception exception, string key)
+    {
+        if (!_refusal.Note(exception, cache, _options))
+        {
+            Log.LeaseFailed(CachedLogging.Logger, exception, key, _options.Method, LogAlias);
         }
     }
 

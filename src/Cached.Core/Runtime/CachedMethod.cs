@@ -8,7 +8,8 @@ namespace Cached.Runtime;
 /// <summary>
 /// The behaviour of one generated <see cref="CachedAttribute"/> method, shared by all its calls: read the cache, on a
 /// miss make one call of the body per key in this process (single-flight; with a lease, one across processes), store
-/// the result, and survive every cache fault (fail-open). Used by generated code.
+/// the result, and survive every cache fault (fail-open). A cache whose serializer cannot carry the result type is
+/// reported once and then left alone: the method runs uncached on it. Used by generated code.
 /// </summary>
 /// <typeparam name="TResult">The method's result type (<c>T</c> of <c>Task&lt;T&gt;</c>/<c>ValueTask&lt;T&gt;</c>).</typeparam>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -22,6 +23,7 @@ public sealed partial class CachedMethod<TResult>
     private readonly TimeSpan? _lease;
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private CacheResolver _cache;
+    private TypeRefusal _refusal;
 
     // Counts leaders that stored a result. A caller notes it before its read; if it moved by the time the caller
     // leads a flight, a leader may have stored this very key after the read missed, so the leader reads once more.
@@ -72,6 +74,11 @@ public sealed partial class CachedMethod<TResult>
     private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions)
     {
         var cache = CurrentCache;
+        if (_refusal.Refuses(cache))
+        {
+            return body(state);
+        }
+
         long? seen = null;
         if (!CacheScope.IsReadSkipped)
         {
@@ -240,6 +247,11 @@ public sealed partial class CachedMethod<TResult>
     private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, CancellationToken cancellationToken)
     {
         var cache = CurrentCache;
+        if (_refusal.Refuses(cache))
+        {
+            return Uncached(state, body, cancellationToken);
+        }
+
         if (CacheScope.IsReadSkipped)
         {
             return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, cancellationToken);
@@ -258,7 +270,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            ReadFailed(cache, ex, key);
             return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
         }
 
@@ -271,6 +283,19 @@ public sealed partial class CachedMethod<TResult>
         return result.Found
             ? new ValueTask<TResult>(result.Value!)
             : MissAsync(cache, key, state, body, skipWhen, completions, cancellationToken);
+    }
+
+    /// <summary>The body alone, its exceptions in the task as on every other path.</summary>
+    private static ValueTask<TResult> Uncached<TState>(TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return body(state, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<TResult>(ex);
+        }
     }
 
     /// <summary>Deletes the entry under <paramref name="key"/> ([InvalidateCache]); a fault is logged, not thrown.</summary>
@@ -312,7 +337,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.ReadFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            ReadFailed(cache, ex, key);
             seen = null;
         }
 

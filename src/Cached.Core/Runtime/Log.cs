@@ -19,4 +19,6 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Disposing the replaced instance of cache '{Alias}' failed; it may hold resources until the process ends.")]
     public static partial void ReplacedCacheDisposeFailed(ILogger logger, Exception exception, string alias);
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "{Method} is not cached on cache '{Alias}': its serializer cannot carry {Type}. The method runs uncached on this cache from now on; give it a serializer that carries the type.")]
+    public static partial void TypeRefused(ILogger logger, Exception exception, string method, Type type, string alias);
 }

@@ -6,8 +6,8 @@ namespace Cached.Runtime;
 /// <summary>
 /// The behaviour of one generated <see cref="MultiCachedAttribute"/> method (aiocache's <c>multi_cached</c>): one
 /// <c>MultiGet</c> for the keys, the body called only with the missing keys (never when all hit), the body's entries
-/// stored with one <c>MultiSet</c>, hits and fresh entries merged. Cache faults are survived (fail-open). Used by
-/// generated code.
+/// stored with one <c>MultiSet</c>, hits and fresh entries merged. Cache faults are survived (fail-open); a serializer
+/// that cannot carry the value type is reported once and the method runs uncached on that cache. Used by generated code.
 /// </summary>
 /// <typeparam name="TKey">The element type of the keys parameter.</typeparam>
 /// <typeparam name="TValue">The dictionary's value type.</typeparam>
@@ -18,6 +18,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
     private readonly CachedMethodOptions _options;
     private readonly TimeSpan? _ttl;
     private CacheResolver _cache;
+    private TypeRefusal _refusal;
 
     /// <summary>Creates the shared state of one method.</summary>
     public MultiCachedMethod(CachedMethodOptions options)
@@ -45,10 +46,11 @@ public sealed class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(body);
         var wanted = Distinct(keys);
         var cache = CurrentCache;
+        var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
         var missing = wanted;
-        if (wanted.Count > 0 && !CacheScope.IsReadSkipped)
+        if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             if (TryHitAll(wanted, cacheKeys, result))
             {
@@ -62,7 +64,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
-                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+                ReadFailed(cache, ex, cacheKeys);
             }
 
             missing = Merge(wanted, hits, result);
@@ -72,12 +74,12 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
         }
 
-        var fills = OpenFills(cache, missing, state, cacheKeyOf);
+        var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
         try
         {
             var fresh = body(state, missing);
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
-            if (toStore.Count > 0 && !CacheScope.IsWriteSkipped && fills is not null)
+            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 Store(cache, toStore, fills);
             }
@@ -98,10 +100,11 @@ public sealed class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(body);
         var wanted = Distinct(keys);
         var cache = CurrentCache;
+        var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
         var missing = wanted;
-        if (wanted.Count > 0 && !CacheScope.IsReadSkipped)
+        if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             if (!cancellationToken.IsCancellationRequested && TryHitAll(wanted, cacheKeys, result))
             {
@@ -115,7 +118,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
-                Log.ReadFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+                ReadFailed(cache, ex, cacheKeys);
             }
 
             missing = Merge(wanted, hits, result);
@@ -125,12 +128,12 @@ public sealed class MultiCachedMethod<TKey, TValue>
             }
         }
 
-        var fills = await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
+        var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
         try
         {
             var fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
-            if (toStore.Count > 0 && !CacheScope.IsWriteSkipped && fills is not null)
+            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 await StoreAsync(cache, toStore, fills, cancellationToken).ConfigureAwait(false);
             }
@@ -141,6 +144,24 @@ public sealed class MultiCachedMethod<TKey, TValue>
         }
 
         return result;
+    }
+
+    /// <summary>Logs a failed read of the batch, unless the cache's serializer refused the value type (logged once).</summary>
+    private void ReadFailed(ICache cache, Exception exception, string[] cacheKeys)
+    {
+        if (!_refusal.Note(exception, cache, _options))
+        {
+            Log.ReadFailed(CachedLogging.Logger, exception, string.Join(",", cacheKeys), _options.Method, LogAlias);
+        }
+    }
+
+    /// <summary>Logs a failed write of the batch, unless the cache's serializer refused the value type (logged once).</summary>
+    private void WriteFailed(ICache cache, Exception exception, List<KeyValuePair<string, TValue>> toStore)
+    {
+        if (!_refusal.Note(exception, cache, _options))
+        {
+            Log.WriteFailed(CachedLogging.Logger, exception, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method, LogAlias);
+        }
     }
 
     /// <summary>
@@ -220,7 +241,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method, LogAlias);
+            WriteFailed(cache, ex, toStore);
         }
     }
 
@@ -242,7 +263,7 @@ public sealed class MultiCachedMethod<TKey, TValue>
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method, LogAlias);
+            WriteFailed(cache, ex, toStore);
         }
     }
 

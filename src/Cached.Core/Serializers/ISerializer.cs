@@ -11,7 +11,9 @@ namespace Cached.Serializers;
 /// stores the reference itself and <see cref="Serialize{T}"/>/<see cref="Deserialize{T}"/> are used only by backends
 /// that need bytes. Implementations must be thread-safe. A failure (an exception other than
 /// <see cref="OperationCanceledException"/>) is reported to the caller as a <see cref="CacheSerializationException"/>
-/// naming the key and the type.
+/// naming the key and the type. Throw <see cref="NotSupportedException"/> only for a type that can never be carried
+/// (<see cref="CacheSerializationException.IsUnsupportedType"/>): a cached method then stops using the cache for it
+/// after logging it once, where any other failure is logged for the call it happened in.
 /// </remarks>
 public interface ISerializer
 {

@@ -31,9 +31,12 @@ public sealed class NullSerializer : ISerializer
             case ReadOnlyMemory<byte> memory:
                 destination.Write(memory.Span);
                 break;
+            case null:
+                // Not a NotSupportedException: the type is fine, this one value is not (see ISerializer).
+                throw new ArgumentNullException(nameof(value), "NullSerializer cannot write null to a backend that stores bytes; use StringSerializer or JsonSerializer to store null.");
             default:
                 throw new NotSupportedException(
-                    $"NullSerializer can only write strings and byte arrays to a backend that stores bytes, not {value?.GetType().ToString() ?? "null"}; use JsonSerializer for other values.");
+                    $"NullSerializer can only write strings and byte arrays to a backend that stores bytes, not {value.GetType()}; use JsonSerializer for other values.");
         }
     }
 

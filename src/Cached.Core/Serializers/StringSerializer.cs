@@ -1,20 +1,44 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 
 namespace Cached.Serializers;
 
 /// <summary>
-/// Stores the invariant-culture text of a value, as pycached's <c>StringSerializer</c> stores <c>str(value)</c>.
-/// Reads return the text; reading as a primitive type (<see cref="int"/>, <see cref="double"/>,
-/// <see cref="bool"/>, ...) parses it with the invariant culture.
+/// Stores a value as UTF-8 text that reads back exactly, as pycached's <c>StringSerializer</c> stores
+/// <c>str(value)</c>: a string as its own bytes, a number, <see cref="bool"/>, <see cref="Guid"/>, date, time, enum,
+/// <see cref="Uri"/> or <see cref="Version"/> in its invariant round-trip form, and any other
+/// <see cref="IParsable{TSelf}"/> type through its <c>ToString</c> and <c>Parse</c>. Other types are refused.
 /// </summary>
 /// <remarks>
-/// <c>null</c> is written as the empty string. Formattable values use <see cref="IFormattable.ToString(string, IFormatProvider)"/>
-/// with <see cref="CultureInfo.InvariantCulture"/>, so <c>1.5</c> is stored as <c>"1.5"</c> on every machine.
+/// <para>
+/// Formats: <see cref="DateTime"/>, <see cref="DateTimeOffset"/>, <see cref="DateOnly"/> and <see cref="TimeOnly"/>
+/// as <c>"O"</c> (every tick; a <see cref="DateTime"/> keeps its <see cref="DateTimeKind"/>), <see cref="TimeSpan"/>
+/// as <c>"c"</c>, <see cref="double"/>, <see cref="float"/> and <see cref="Half"/> as <c>"R"</c> (NaN, infinities and
+/// <c>-0</c> included), a <see cref="decimal"/> with its scale (<c>1.50</c>), an enum by its names
+/// (<c>"Read, Write"</c> for flags), <see cref="bool"/> as <c>True</c>/<c>False</c>. Reading a value as
+/// <see cref="string"/> (or <see cref="object"/>) returns its text; reading it as another type parses the text with
+/// the invariant culture, so <c>"1.5"</c> written by Python reads as a <see cref="double"/> too.
+/// </para>
+/// <para>
+/// <c>null</c> is the single byte <c>0xFF</c>, which no UTF-8 text contains, so a stored <c>null</c> stays distinct
+/// from <c>""</c> (zero bytes) while every string is still stored as exactly its UTF-8 bytes. A string that is not
+/// valid UTF-16 (a lone surrogate) cannot be stored as UTF-8 and is refused, not altered.
+/// </para>
+/// <para>
+/// A type it cannot carry (a record, a class, a collection, <see cref="object"/> holding anything but a string) is
+/// refused for every value with a <see cref="NotSupportedException"/> naming the type, which a cache reports as a
+/// <see cref="CacheSerializationException"/> whose <see cref="CacheSerializationException.IsUnsupportedType"/> is
+/// true. The decision is made once per type. Under NativeAOT only the built-in types above are carried.
+/// </para>
 /// </remarks>
 public sealed class StringSerializer : ISerializer
 {
+    /// <summary>The payload of <c>null</c>: a byte that never occurs in UTF-8.</summary>
+    private const byte NullByte = 0xFF;
+
+    // Throws rather than replacing what UTF-8 cannot hold, so text is stored exactly or not at all.
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <inheritdoc />
     public bool StoresReferences => false;
 
@@ -22,43 +46,25 @@ public sealed class StringSerializer : ISerializer
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        var text = value switch
+        var text = StringCodec<T>.Format(value);
+        if (text is null)
         {
-            null => string.Empty,
-            string s => s,
-            IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-            _ => value.ToString() ?? string.Empty,
-        };
-        Encoding.UTF8.GetBytes(text, destination);
+            destination.GetSpan(1)[0] = NullByte;
+            destination.Advance(1);
+            return;
+        }
+
+        s_utf8.GetBytes(text, destination);
     }
 
     /// <inheritdoc />
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
     {
-        var text = Encoding.UTF8.GetString(payload);
-        if (typeof(T) == typeof(string) || typeof(T) == typeof(object))
+        if (payload.Length == 1 && payload.FirstSpan[0] == NullByte)
         {
-            return (T)(object)text;
+            return StringCodec<T>.Null();
         }
 
-        var underlying = Nullable.GetUnderlyingType(typeof(T));
-        if (underlying is not null && text.Length == 0)
-        {
-            // null is written as the empty string.
-            return default;
-        }
-
-        var target = underlying ?? typeof(T);
-        if (target.IsEnum)
-        {
-            return (T)Enum.Parse(target, text, ignoreCase: false);
-        }
-
-        if (typeof(IConvertible).IsAssignableFrom(target))
-        {
-            return (T)Convert.ChangeType(text, target, CultureInfo.InvariantCulture);
-        }
-
-        throw new NotSupportedException($"StringSerializer reads text only as a string or a primitive type, not as {typeof(T)}.");
+        return StringCodec<T>.Parse(s_utf8.GetString(payload));
     }
 }

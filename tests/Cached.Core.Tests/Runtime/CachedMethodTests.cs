@@ -1,4 +1,5 @@
 using Cached.Runtime;
+using Cached.Serializers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -470,6 +471,119 @@ public sealed class CachedMethodTests
             // Closed only now, so that later tests start with no scope open anywhere.
             leftOpen.Dispose();
         }
+    }
+
+    // ---- serializers ----
+
+    /// <summary>The README's default alias: a SimpleMemoryCache with a StringSerializer.</summary>
+    private static void ConfigureReadmeDefault()
+        => Caches.SetConfig(new Dictionary<string, CacheConfig>
+        {
+            ["default"] = new() { Cache = "Cached.SimpleMemoryCache", Serializer = new ClassConfig("Cached.Serializers.StringSerializer") },
+        });
+
+    [Test]
+    public void A_Guid_result_on_the_README_default_alias_is_cached()
+    {
+        ConfigureReadmeDefault();
+        var method = new CachedMethod<Guid>(new CachedMethodOptions { Method = Method });
+        var calls = new Calls();
+
+        var first = method.Invoke("k", calls, static s => { s.Increment(); return Guid.NewGuid(); });
+        var second = method.Invoke("k", calls, static s => { s.Increment(); return Guid.NewGuid(); });
+
+        Assert.That(second, Is.EqualTo(first));
+        Assert.That(calls.Count, Is.EqualTo(1), "the second call is a hit");
+        Assert.That(_logs.Entries, Is.Empty);
+    }
+
+    [Test]
+    public async Task A_DateTime_result_on_the_README_default_alias_comes_back_with_its_ticks_and_kind()
+    {
+        ConfigureReadmeDefault();
+        var method = new CachedMethod<DateTime>(new CachedMethodOptions { Method = Method });
+        var stored = new DateTime(2024, 3, 1, 10, 0, 0, 123, DateTimeKind.Utc).AddTicks(4567);
+
+        await method.InvokeAsync("k", stored, static (s, ct) => new ValueTask<DateTime>(s), null, CancellationToken.None);
+        var hit = await method.InvokeAsync("k", DateTime.MinValue, static (s, ct) => new ValueTask<DateTime>(s), null, CancellationToken.None);
+
+        Assert.That(hit.Ticks, Is.EqualTo(stored.Ticks));
+        Assert.That(hit.Kind, Is.EqualTo(DateTimeKind.Utc));
+    }
+
+    [Test]
+    public void A_null_string_result_on_the_README_default_alias_comes_back_as_null_not_empty()
+    {
+        ConfigureReadmeDefault();
+        var method = new CachedMethod<string?>(new CachedMethodOptions { Method = Method });
+        var calls = new Calls();
+
+        method.Invoke("k", calls, static s => { s.Increment(); return (string?)null; });
+        var hit = method.Invoke("k", calls, static s => { s.Increment(); return "fresh"; });
+
+        Assert.That(hit, Is.Null);
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_result_type_the_serializer_refuses_is_logged_once_as_an_error_and_the_method_runs_uncached()
+    {
+        using var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        var method = MethodOn<Point>(cache);
+        var calls = new Calls();
+
+        for (var i = 0; i < 5; i++)
+        {
+            var result = method.Invoke("k", calls, static s => new Point(s.Increment(), 0));
+            Assert.That(result, Is.EqualTo(new Point(i + 1, 0)), "every call returns its body's result");
+        }
+
+        Assert.That(calls.Count, Is.EqualTo(5));
+        Assert.That(cache.Exists("k"), Is.False);
+        var entry = _logs.Entries.Single();
+        Assert.That(entry.EventId, Is.EqualTo(6));
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Error));
+        Assert.That(entry.Message, Does.Contain(Method).And.Contain(typeof(Point).FullName));
+        var refusal = entry.Exception as CacheSerializationException;
+        Assert.That(refusal?.IsUnsupportedType, Is.True);
+        Assert.That(refusal!.Message, Does.Contain("JsonSerializer"));
+    }
+
+    [Test]
+    public async Task An_async_result_type_the_serializer_refuses_is_logged_once_and_the_method_runs_uncached()
+    {
+        using var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        var method = MethodOn<Point>(cache);
+        var calls = new Calls();
+
+        for (var i = 0; i < 5; i++)
+        {
+            await method.InvokeAsync("k", calls, static (s, ct) => new ValueTask<Point>(new Point(s.Increment(), 0)), null, CancellationToken.None);
+        }
+
+        Assert.That(calls.Count, Is.EqualTo(5));
+        Assert.That(_logs.Entries.Select(e => e.EventId), Is.EqualTo(new[] { 6 }));
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await method.InvokeAsync<InvalidOperationException>("k", new("boom"), static (b, ct) => throw b, null, CancellationToken.None));
+    }
+
+    [Test]
+    public void A_refused_method_tries_again_with_the_cache_a_new_configuration_gives_it()
+    {
+        ConfigureReadmeDefault();
+        var method = new CachedMethod<Point>(new CachedMethodOptions { Method = Method });
+        var calls = new Calls();
+        method.Invoke("k", calls, static s => new Point(s.Increment(), 0));
+
+        Caches.SetConfig(new Dictionary<string, CacheConfig>
+        {
+            ["default"] = new() { Cache = "Cached.SimpleMemoryCache", Serializer = new ClassConfig("Cached.Serializers.JsonSerializer") },
+        });
+        method.Invoke("k", calls, static s => new Point(s.Increment(), 0));
+        var hit = method.Invoke("k", calls, static s => new Point(s.Increment(), 0));
+
+        Assert.That(hit, Is.EqualTo(new Point(2, 0)));
+        Assert.That(calls.Count, Is.EqualTo(2));
+        Assert.That(_logs.Entries.Select(e => e.EventId), Is.EqualTo(new[] { 6 }));
     }
 
     // ---- fail-open ----

@@ -1,4 +1,5 @@
 using Cached.Runtime;
+using Cached.Serializers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -597,6 +598,33 @@ public sealed class MultiCachedMethodTests
             Assert.That(result, Is.EqualTo(service.Source));
             Assert.That(_logs.Entries.Any(static e => e.Level == LogLevel.Warning), Is.True, "the ordinary read reports the value it cannot read");
         });
+    }
+
+    [Test]
+    public async Task A_value_type_the_serializer_refuses_is_logged_once_and_the_method_runs_uncached()
+    {
+        using var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        var method = new MultiCachedMethod<string, Point>(new CachedMethodOptions { Method = Method, CacheFactory = () => cache });
+        var calls = new Calls();
+
+        for (var i = 0; i < 5; i++)
+        {
+            method.Invoke(["a", "b"], calls, static (s, k) => k, static (s, missing) => Points(s, missing));
+            await method.InvokeAsync(["a", "b"], calls, static (s, k) => k, static (s, missing, ct) => new(Points(s, missing)), null, CancellationToken.None);
+        }
+
+        Assert.That(calls.Count, Is.EqualTo(10), "every call asks the body for every key");
+        Assert.That(cache.Exists("a"), Is.False);
+        var entry = _logs.Entries.Single();
+        Assert.That(entry.EventId, Is.EqualTo(6));
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Error));
+        Assert.That((entry.Exception as CacheSerializationException)?.IsUnsupportedType, Is.True);
+
+        static IEnumerable<KeyValuePair<string, Point>> Points(Calls calls, List<string> keys)
+        {
+            var call = calls.Increment();
+            return keys.Select(key => new KeyValuePair<string, Point>(key, new Point(call, 0)));
+        }
     }
 
     [Test]

@@ -21,6 +21,49 @@ public sealed class Node
     public Node? Next { get; set; }
 }
 
+/// <summary>An <see cref="IParsable{TSelf}"/> record Cached knows nothing else of: its text is its code.</summary>
+public sealed record Sku(string Code) : IParsable<Sku>
+{
+    public override string ToString() => Code;
+
+    public static Sku Parse(string s, IFormatProvider? provider) => new(s);
+
+    public static bool TryParse(string? s, IFormatProvider? provider, out Sku result)
+    {
+        result = new(s ?? "");
+        return s is not null;
+    }
+}
+
+/// <summary>An <see cref="IParsable{TSelf}"/> and <see cref="IFormattable"/> struct, for the nullable path.</summary>
+public readonly record struct Celsius(decimal Degrees) : IParsable<Celsius>, IFormattable
+{
+    public string ToString(string? format, IFormatProvider? formatProvider) => Degrees.ToString(format, formatProvider) + "C";
+
+    public static Celsius Parse(string s, IFormatProvider? provider) => new(decimal.Parse(s.TrimEnd('C'), provider));
+
+    public static bool TryParse(string? s, IFormatProvider? provider, out Celsius result)
+    {
+        var parsed = decimal.TryParse(s?.TrimEnd('C'), provider, out var degrees);
+        result = new(degrees);
+        return parsed;
+    }
+}
+
+/// <summary>An <see cref="IParsable{TSelf}"/> type whose text drops the fraction: it cannot be stored as text exactly.</summary>
+public sealed record Lossy(double Value) : IParsable<Lossy>
+{
+    public override string ToString() => Math.Round(Value).ToString(CultureInfo.InvariantCulture);
+
+    public static Lossy Parse(string s, IFormatProvider? provider) => new(double.Parse(s, provider));
+
+    public static bool TryParse(string? s, IFormatProvider? provider, out Lossy result)
+    {
+        result = new(0);
+        return false;
+    }
+}
+
 [JsonSerializable(typeof(Point))]
 [JsonSerializable(typeof(List<Point>))]
 public sealed partial class TestJsonContext : JsonSerializerContext
@@ -221,7 +264,7 @@ public class SerializerTests
         Assert.That(RawText(cache, "double"), Is.EqualTo("1.5"));
         Assert.That(RawText(cache, "bool"), Is.EqualTo("True"));
         Assert.That(RawText(cache, "int"), Is.EqualTo("1234567"));
-        Assert.That(RawText(cache, "date"), Is.EqualTo("03/01/2024 10:00:00"));
+        Assert.That(RawText(cache, "date"), Is.EqualTo("2024-03-01T10:00:00.0000000Z"));
     }
 
     [Test]
@@ -259,24 +302,89 @@ public class SerializerTests
     }
 
     [Test]
-    public void StringSerializer_writes_an_object_with_its_ToString()
+    public void StringSerializer_refuses_a_record_naming_the_type_and_the_serializers_that_carry_it()
     {
         var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
 
-        cache.Set("point", new Point(1, 2));
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Set("point", new Point(1, 2)));
 
-        Assert.That(cache.Get<string>("point"), Is.EqualTo("Point { X = 1, Y = 2 }"));
+        Assert.That(ex!.IsUnsupportedType, Is.True);
+        Assert.That(ex.ValueType, Is.EqualTo(typeof(Point)));
+        Assert.That(ex.Message, Does.Contain(typeof(Point).FullName).And.Contain("JsonSerializer").And.Contain("MessagePackSerializer"));
+        Assert.That(cache.Exists("point"), Is.False, "nothing is written");
+    }
+
+    [TestCaseSource(nameof(TypesWithoutExactText))]
+    public void StringSerializer_refuses_a_type_without_exact_text_for_every_value_null_included(Action<ICache> write)
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        var ex = Assert.Throws<CacheSerializationException>(() => write(cache));
+
+        Assert.That(ex!.IsUnsupportedType, Is.True);
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    private static IEnumerable<TestCaseData> TypesWithoutExactText()
+    {
+        yield return new TestCaseData((Action<ICache>)(cache => cache.Set<Point?>("k", null))).SetName("a null record");
+        yield return new TestCaseData((Action<ICache>)(cache => cache.Set("k", new List<int> { 1, 2 }))).SetName("a list");
+        yield return new TestCaseData((Action<ICache>)(cache => cache.Set("k", new byte[] { 1, 2 }))).SetName("a byte array");
+        yield return new TestCaseData((Action<ICache>)(cache => cache.Set<object>("k", 42))).SetName("an int typed as object");
+        yield return new TestCaseData((Action<ICache>)(cache => cache.Set("k", new Lossy(1.5)))).SetName("an IParsable type whose text loses the value");
     }
 
     [Test]
-    public void StringSerializer_writes_null_as_the_empty_string()
+    public void StringSerializer_keeps_a_null_string_distinct_from_the_empty_string()
     {
         var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
 
+        cache.Set<string?>("null", null);
+        cache.Set("empty", "");
+
+        Assert.That(cache.TryGet<string>("null", out var none), Is.True);
+        Assert.That(none, Is.Null);
+        Assert.That(cache.TryGet<string>("empty", out var empty), Is.True);
+        Assert.That(empty, Is.EqualTo(""));
+        Assert.That(RawBytes(cache, "null"), Is.EqualTo(new byte[] { 0xFF }), "a byte no UTF-8 text contains");
+        Assert.That(RawBytes(cache, "empty"), Is.Empty);
+        Assert.That(cache.Get<object>("null"), Is.Null);
+    }
+
+    [Test]
+    public void StringSerializer_stores_a_string_as_exactly_its_UTF8_bytes()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        const string text = "héllo, 世界 \u00ff 🎉";
+
+        cache.Set("k", text);
+
+        Assert.That(RawBytes(cache, "k"), Is.EqualTo(Encoding.UTF8.GetBytes(text)));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo(text));
+    }
+
+    [Test]
+    public void StringSerializer_refuses_a_string_that_UTF8_cannot_hold_rather_than_altering_it()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Set("k", "lone \ud800 surrogate"));
+
+        Assert.That(ex!.IsUnsupportedType, Is.False, "strings are carried; this one value is not");
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void StringSerializer_reads_a_stored_null_as_a_value_type_as_an_error()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
         cache.Set<string?>("k", null);
 
-        Assert.That(cache.TryGet<string>("k", out var value), Is.True);
-        Assert.That(value, Is.EqualTo(""));
+        var ex = Assert.Throws<CacheSerializationException>(() => cache.Get<int>("k"));
+
+        Assert.That(ex!.ValueType, Is.EqualTo(typeof(int)));
+        Assert.That(ex.IsUnsupportedType, Is.False);
+        Assert.That(cache.Get<int?>("k"), Is.Null);
     }
 
     [Test]
@@ -300,6 +408,7 @@ public class SerializerTests
 
         Assert.That(ex!.Key, Is.EqualTo("k"));
         Assert.That(ex.ValueType, Is.EqualTo(typeof(Point)));
+        Assert.That(ex.IsUnsupportedType, Is.True);
     }
 
     [Test]
@@ -313,6 +422,130 @@ public class SerializerTests
         Assert.That(ex!.Key, Is.EqualTo("k"));
         Assert.That(ex.ValueType, Is.EqualTo(typeof(int)));
         Assert.That(cache.Get<string>("k"), Is.EqualTo("abc"), "the stored text is untouched");
+    }
+
+    private static T? StringRoundTrip<T>(T value)
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        cache.Set("k", value);
+        Assert.That(cache.TryGet<T>("k", out var read), Is.True);
+        return read;
+    }
+
+    [TestCase(DateTimeKind.Utc)]
+    [TestCase(DateTimeKind.Local)]
+    [TestCase(DateTimeKind.Unspecified)]
+    public void StringSerializer_round_trips_a_DateTime_with_every_tick_and_its_kind(DateTimeKind kind)
+    {
+        var value = new DateTime(2024, 3, 1, 10, 0, 0, 123, kind).AddTicks(4567);
+
+        var read = StringRoundTrip(value);
+        var nullable = StringRoundTrip<DateTime?>(value);
+
+        Assert.That(read.Ticks, Is.EqualTo(value.Ticks), "milliseconds and ticks kept");
+        Assert.That(read.Kind, Is.EqualTo(kind));
+        Assert.That(nullable!.Value.Ticks, Is.EqualTo(value.Ticks));
+        Assert.That(nullable.Value.Kind, Is.EqualTo(kind));
+    }
+
+    [Test]
+    public void StringSerializer_round_trips_date_and_time_types_exactly()
+    {
+        var offset = new DateTimeOffset(2024, 3, 1, 10, 0, 0, TimeSpan.FromMinutes(330)).AddTicks(1234567);
+        var read = StringRoundTrip(offset);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(read.Ticks, Is.EqualTo(offset.Ticks));
+            Assert.That(read.Offset, Is.EqualTo(offset.Offset));
+            Assert.That(StringRoundTrip(TimeSpan.FromTicks(-123456789012345)), Is.EqualTo(TimeSpan.FromTicks(-123456789012345)));
+            Assert.That(StringRoundTrip(TimeSpan.MaxValue), Is.EqualTo(TimeSpan.MaxValue));
+            Assert.That(StringRoundTrip(TimeSpan.MinValue), Is.EqualTo(TimeSpan.MinValue));
+            Assert.That(StringRoundTrip(new DateOnly(1, 1, 1)), Is.EqualTo(new DateOnly(1, 1, 1)));
+            Assert.That(StringRoundTrip(new TimeOnly(23, 59, 59).Add(TimeSpan.FromTicks(9999999))), Is.EqualTo(TimeOnly.MaxValue));
+            Assert.That(StringRoundTrip(DateTime.MaxValue), Is.EqualTo(DateTime.MaxValue));
+        });
+    }
+
+    private static IEnumerable<double> EdgeDoubles()
+        => [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0, double.Epsilon, double.MaxValue, double.MinValue, 0.1, 1.0 / 3];
+
+    [TestCaseSource(nameof(EdgeDoubles))]
+    public void StringSerializer_round_trips_binary_floating_point_bit_for_bit(double value)
+    {
+        WithCulture("de-DE", () =>
+        {
+            Assert.That(BitConverter.DoubleToInt64Bits(StringRoundTrip(value)), Is.EqualTo(BitConverter.DoubleToInt64Bits(value)));
+            Assert.That(BitConverter.SingleToInt32Bits(StringRoundTrip((float)value)), Is.EqualTo(BitConverter.SingleToInt32Bits((float)value)));
+            Assert.That(BitConverter.HalfToInt16Bits(StringRoundTrip((Half)value)), Is.EqualTo(BitConverter.HalfToInt16Bits((Half)value)));
+            Assert.That(BitConverter.DoubleToInt64Bits(StringRoundTrip<double?>(value)!.Value), Is.EqualTo(BitConverter.DoubleToInt64Bits(value)));
+            return 0;
+        });
+    }
+
+    [TestCase("1.50")]
+    [TestCase("-0.000")]
+    [TestCase("79228162514264337593543950335")]
+    [TestCase("0.0000000000000000000000000001")]
+    public void StringSerializer_keeps_the_scale_of_a_decimal(string text)
+    {
+        var value = decimal.Parse(text, CultureInfo.InvariantCulture);
+
+        var read = StringRoundTrip(value);
+
+        Assert.That(decimal.GetBits(read), Is.EqualTo(decimal.GetBits(value)), "the same sign, digits and scale");
+        Assert.That(read.Scale, Is.EqualTo(value.Scale));
+    }
+
+    [Test]
+    public void StringSerializer_round_trips_Guid_char_bool_Uri_Version_and_every_integer_type()
+    {
+        var guid = Guid.NewGuid();
+        var uri = new Uri("https://example.com/a%20b?q=c d#f");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(StringRoundTrip(guid), Is.EqualTo(guid));
+            Assert.That(StringRoundTrip<Guid?>(guid), Is.EqualTo(guid));
+            Assert.That(StringRoundTrip('é'), Is.EqualTo('é'));
+            Assert.That(StringRoundTrip(' '), Is.EqualTo(' '));
+            Assert.That(StringRoundTrip(false), Is.False);
+            Assert.That(StringRoundTrip(uri)!.OriginalString, Is.EqualTo(uri.OriginalString));
+            Assert.That(StringRoundTrip(new Version(1, 2, 3)), Is.EqualTo(new Version(1, 2, 3)));
+            Assert.That(StringRoundTrip(sbyte.MinValue), Is.EqualTo(sbyte.MinValue));
+            Assert.That(StringRoundTrip(ulong.MaxValue), Is.EqualTo(ulong.MaxValue));
+            Assert.That(StringRoundTrip(nint.MinValue), Is.EqualTo(nint.MinValue));
+            Assert.That(StringRoundTrip(Int128.MinValue), Is.EqualTo(Int128.MinValue));
+            Assert.That(StringRoundTrip(UInt128.MaxValue), Is.EqualTo(UInt128.MaxValue));
+            Assert.That(StringRoundTrip(System.Numerics.BigInteger.Pow(-7, 99)), Is.EqualTo(System.Numerics.BigInteger.Pow(-7, 99)));
+        });
+    }
+
+    [Test]
+    public void StringSerializer_round_trips_flags_combinations_undefined_values_and_null_enums()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(StringRoundTrip(FileAttributes.Hidden | FileAttributes.ReadOnly), Is.EqualTo(FileAttributes.Hidden | FileAttributes.ReadOnly));
+            Assert.That(StringRoundTrip((DayOfWeek)(-42)), Is.EqualTo((DayOfWeek)(-42)));
+            Assert.That(StringRoundTrip<DayOfWeek?>(DayOfWeek.Monday), Is.EqualTo(DayOfWeek.Monday));
+            Assert.That(StringRoundTrip<DayOfWeek?>(null), Is.Null);
+        });
+    }
+
+    [Test]
+    public void StringSerializer_round_trips_any_IParsable_type_through_its_ToString_and_Parse()
+    {
+        var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };
+        cache.Set("sku", new Sku("AB-12"));
+        cache.Set<Celsius?>("temperature", new Celsius(21.5m));
+        cache.Set<Celsius?>("none", null);
+
+        Assert.That(cache.Get<string>("sku"), Is.EqualTo("AB-12"));
+        Assert.That(cache.Get<Sku>("sku"), Is.EqualTo(new Sku("AB-12")));
+        Assert.That(cache.Get<Celsius?>("temperature"), Is.EqualTo(new Celsius(21.5m)));
+        Assert.That(cache.Get<Celsius>("temperature"), Is.EqualTo(new Celsius(21.5m)));
+        Assert.That(cache.TryGet<Celsius?>("none", out var none) && none is null, Is.True);
     }
 
     // ---- JsonSerializer ----

@@ -94,6 +94,30 @@ public abstract partial class BaseCache : IFencedFillCache
     protected virtual async ValueTask<int> FillEntriesAsync(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
         => await SetEntriesAsync(entries, @namespace, ttl, cancellationToken).ConfigureAwait(false) ? entries.Length : 0;
 
+    /// <summary>
+    /// Lets the backend release the fence a fill opened and never stored through (a body that threw, a result not to
+    /// be stored). A fill that stored, or was refused, has settled its fence already. By default nothing.
+    /// </summary>
+    /// <param name="fullKey">The key as stored.</param>
+    /// <param name="fence">What <see cref="OpenFillEntries"/> noted for it.</param>
+    protected virtual void ReleaseFillEntry(string fullKey, object? fence)
+    {
+    }
+
+    /// <summary>Releases an abandoned fill's fence, from <see cref="FillTicket.Dispose"/>.</summary>
+    internal void ReleaseFill(FillTicket ticket)
+    {
+        try
+        {
+            ReleaseFillEntry(ticket.FullKey, ticket.RemoteFence);
+        }
+        catch (Exception ex) when (ex is CacheException or TimeoutException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Best effort from Dispose, which must not throw: a fence left behind expires by itself, and only makes a
+            // concurrent fill of the same key not store.
+        }
+    }
+
     private FillTicket[] Open(PreparedBatch batch)
     {
         var locals = OpenLocal(batch);
@@ -158,7 +182,7 @@ public abstract partial class BaseCache : IFencedFillCache
         var tickets = new FillTicket[locals.Length];
         for (var i = 0; i < tickets.Length; i++)
         {
-            tickets[i] = new FillTicket(_fences, locals[i], batch.Keys[i], batch.Namespace, remote[i]);
+            tickets[i] = new FillTicket(this, _fences, locals[i], batch.Keys[i], batch.Namespace, remote[i]);
         }
 
         return tickets;
@@ -232,6 +256,7 @@ public abstract partial class BaseCache : IFencedFillCache
         {
             var ticket = fills[i].Key;
             entries[i] = new(ticket.FullKey, ToPayload(ticket.Key, fills[i].Value, effective));
+            ticket.MarkAttempted();
             locals[i] = ticket.Local;
             fences[i] = ticket.RemoteFence;
         }

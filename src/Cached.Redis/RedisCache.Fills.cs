@@ -106,6 +106,16 @@ public sealed partial class RedisCache
         return (await Task.WhenAll(writes).ConfigureAwait(false)).Sum();
     }
 
+    /// <inheritdoc />
+    /// <remarks>Sent without waiting for the reply: the fence expires by itself if this is lost.</remarks>
+    protected override void ReleaseFillEntry(string fullKey, object? fence)
+    {
+        if (fence is OpenedFence opened)
+        {
+            Db().ScriptEvaluate(Scripts.CompareAndDelete, [opened.Fence], [opened.Seen], CommandFlags.FireAndForget);
+        }
+    }
+
     /// <summary>What a fill noted when it opened: its fence and the token the fence held.</summary>
     private sealed record OpenedFence(RedisKey Fence, RedisValue Seen);
 

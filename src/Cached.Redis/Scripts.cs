@@ -79,8 +79,9 @@ internal static class Scripts
         """;
 
     /// <summary>
-    /// Stores fills whose fences are unmoved. KEYS: key, fence, key, fence...; ARGV: PX milliseconds or '', then per
-    /// fill the token its fence held and the value. Returns how many were stored.
+    /// Stores fills whose fences are unmoved, and removes those fences: nothing is left behind a stored key (a fill of
+    /// it still open elsewhere then does not store, which is safe). KEYS: key, fence, key, fence...; ARGV: PX
+    /// milliseconds or '', then per fill the token its fence held and the value. Returns how many were stored.
     /// </summary>
     public const string FillIfFenced = """
         local stored = 0
@@ -92,6 +93,7 @@ internal static class Scripts
                 else
                     redis.call('set', KEYS[i], ARGV[2 * n + 1])
                 end
+                redis.call('del', KEYS[i + 1])
                 stored = stored + 1
             end
         end

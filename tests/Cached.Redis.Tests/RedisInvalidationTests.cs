@@ -242,7 +242,7 @@ public sealed class RedisInvalidationTests(bool cluster)
     }
 
     [Test]
-    public async Task Fences_live_only_beside_keys_being_filled_and_no_longer_than_the_longest_fill()
+    public async Task Fences_live_only_while_a_fill_is_open_and_no_longer_than_the_longest_fill()
     {
         using var reader = new RedisCache { ConnectionString = ConnectionString + ",name=short", Namespace = "users", MaxFillDuration = TimeSpan.FromSeconds(30) };
         await _writer.SetAsync("written", "v");
@@ -252,12 +252,17 @@ public sealed class RedisInvalidationTests(bool cluster)
         IFencedFillCache fills = reader;
         using (var fill = await fills.OpenFillAsync("k"))
         {
+            var fence = (await FencesAsync()).Single();
+            Assert.That(await _direct.GetDatabase().KeyTimeToLiveAsync(fence), Is.LessThanOrEqualTo(TimeSpan.FromSeconds(30)).And.GreaterThan(TimeSpan.Zero));
             Assert.That(await fills.TryFillAsync(fill, "value"), Is.True);
+            Assert.That(await FenceCountAsync(), Is.Zero, "a stored fill removes its fence");
         }
 
+        // A fill that never stores (its body threw, or its result is not to be cached) releases its fence on dispose.
+        var abandoned = await fills.OpenFillAsync("other");
         Assert.That(await FenceCountAsync(), Is.EqualTo(1));
-        var fence = (await FencesAsync()).Single();
-        Assert.That(await _direct.GetDatabase().KeyTimeToLiveAsync(fence), Is.LessThanOrEqualTo(TimeSpan.FromSeconds(30)).And.GreaterThan(TimeSpan.Zero));
+        abandoned.Dispose();
+        await WaitUntilAsync(() => FenceCountAsync().GetAwaiter().GetResult() == 0, "the abandoned fill's fence is released");
         Assert.That(await reader.GetAsync<string>("k"), Is.EqualTo("value"));
     }
 

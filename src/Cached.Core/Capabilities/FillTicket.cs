@@ -8,11 +8,14 @@ namespace Cached.Capabilities;
 /// </summary>
 public sealed class FillTicket : IDisposable
 {
+    private readonly BaseCache _owner;
     private readonly FillFences _fences;
     private int _closed;
+    private volatile bool _attempted;
 
-    internal FillTicket(FillFences fences, FillFences.Ticket local, string key, string? @namespace, object? remoteFence)
+    internal FillTicket(BaseCache owner, FillFences fences, FillFences.Ticket local, string key, string? @namespace, object? remoteFence)
     {
+        _owner = owner;
         _fences = fences;
         Local = local;
         Key = key;
@@ -41,11 +44,22 @@ public sealed class FillTicket : IDisposable
     /// <summary>Whether this ticket was opened against <paramref name="fences"/>.</summary>
     internal bool IsFrom(FillFences fences) => ReferenceEquals(_fences, fences);
 
-    /// <summary>Closes the fill; later calls do nothing.</summary>
+    /// <summary>Notes that a store of this fill was sent to the backend (which then settles its fence).</summary>
+    internal void MarkAttempted() => _attempted = true;
+
+    /// <summary>
+    /// Closes the fill; later calls do nothing. A fill that never tried to store lets the backend release the fence it
+    /// opened, so that nothing is left behind for a key nobody stored.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
+            if (!_attempted && IsCurrentInProcess)
+            {
+                _owner.ReleaseFill(this);
+            }
+
             _fences.Close(Local);
         }
     }

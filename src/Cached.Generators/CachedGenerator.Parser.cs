@@ -31,7 +31,7 @@ internal sealed partial class Parser
     private readonly CachedMethodKind _kind;
     private readonly KnownTypeSymbols _known;
     private readonly List<DiagnosticInfo> _diagnostics = [];
-    private readonly LocationInfo? _location;
+    private readonly Location _location;
 
     private Parser(GeneratorAttributeSyntaxContext context, CachedMethodKind kind)
     {
@@ -40,7 +40,7 @@ internal sealed partial class Parser
         _attribute = context.Attributes[0];
         _kind = kind;
         _known = KnownTypeSymbols.For(context.SemanticModel.Compilation);
-        _location = LocationInfo.From(_syntax.Identifier.GetLocation());
+        _location = _syntax.Identifier.GetLocation();
     }
 
     private string MethodName => _method.ContainingType.Name + "." + _method.Name;

@@ -55,6 +55,8 @@ public sealed class DiagnosticTests
                 Assert.That(diagnostic.Severity, Is.EqualTo(severity), diagnostic.ToString());
                 Assert.That(diagnostic.DefaultSeverity, Is.EqualTo(severity), diagnostic.ToString());
                 Assert.That(lineSpan.Path, Is.EqualTo("Source0.cs"), diagnostic.ToString());
+                Assert.That(diagnostic.Location.Kind, Is.EqualTo(LocationKind.SourceFile), $"{diagnostic} should be in a syntax tree, where #pragma applies");
+                Assert.That(run.Input.SyntaxTrees, Does.Contain(diagnostic.Location.SourceTree), $"{diagnostic} should be in the compilation's own tree");
                 Assert.That(lineSpan.StartLinePosition, Is.EqualTo(marked.LineSpan.Start), $"{diagnostic} should start at the identifier '{marked.Identifier}'");
                 Assert.That(lineSpan.EndLinePosition, Is.EqualTo(marked.LineSpan.End), $"{diagnostic} should end at the end of '{marked.Identifier}'");
                 Assert.That(diagnostic.Location.SourceSpan, Is.EqualTo(marked.Span), diagnostic.ToString());

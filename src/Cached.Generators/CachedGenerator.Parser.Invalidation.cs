@@ -22,7 +22,7 @@ internal sealed partial class Parser
                 .ToList();
             if (candidates.Count == 0)
             {
-                Report(DiagnosticDescriptors.InvalidateTargetNotFound, MethodName, targetName!, _method.ContainingType.Name);
+                Report(DiagnosticDescriptors.InvalidateTargetNotFound, ArgumentLocation(null, targetName), MethodName, targetName!, _method.ContainingType.Name);
                 continue;
             }
 
@@ -46,7 +46,7 @@ internal sealed partial class Parser
 
             if (match is null)
             {
-                Report(DiagnosticDescriptors.InvalidateKeyMismatch, MethodName, targetName!, firstMissing?.Name ?? "?", firstMissing?.Type ?? "?");
+                Report(DiagnosticDescriptors.InvalidateKeyMismatch, ArgumentLocation(null, targetName), MethodName, targetName!, firstMissing?.Name ?? "?", firstMissing?.Type ?? "?");
                 continue;
             }
 

@@ -32,6 +32,8 @@ internal sealed partial class Parser
     private readonly KnownTypeSymbols _known;
     private readonly List<DiagnosticInfo> _diagnostics = [];
     private readonly Location _location;
+    private readonly AttributeSyntax? _attributeSyntax;
+    private readonly SemanticModel _semanticModel;
 
     private Parser(GeneratorAttributeSyntaxContext context, CachedMethodKind kind)
     {
@@ -41,6 +43,8 @@ internal sealed partial class Parser
         _kind = kind;
         _known = KnownTypeSymbols.For(context.SemanticModel.Compilation);
         _location = _syntax.Identifier.GetLocation();
+        _attributeSyntax = _attribute.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax;
+        _semanticModel = context.SemanticModel;
     }
 
     private string MethodName => _method.ContainingType.Name + "." + _method.Name;
@@ -107,8 +111,8 @@ internal sealed partial class Parser
         };
     }
 
-    private void Report(DiagnosticDescriptor descriptor, params string[] arguments)
-        => _diagnostics.Add(new DiagnosticInfo(descriptor.Id, _location, arguments.ToEquatableArray()));
+    private void Report(DiagnosticDescriptor descriptor, Location location, params string[] arguments)
+        => _diagnostics.Add(new DiagnosticInfo(descriptor.Id, location, arguments.ToEquatableArray()));
 
     private bool CheckPartial()
     {
@@ -126,7 +130,7 @@ internal sealed partial class Parser
             return true;
         }
 
-        Report(DiagnosticDescriptors.MethodNotPartial, MethodName, "not partial: " + string.Join(", ", notPartial));
+        Report(DiagnosticDescriptors.MethodNotPartial, _location, MethodName, "not partial: " + string.Join(", ", notPartial));
         return false;
     }
 
@@ -137,7 +141,7 @@ internal sealed partial class Parser
             return true;
         }
 
-        Report(DiagnosticDescriptors.GenericMethodUnsupported, MethodName);
+        Report(DiagnosticDescriptors.GenericMethodUnsupported, _syntax.TypeParameterList?.GetLocation() ?? _location, MethodName);
         return false;
     }
 
@@ -158,7 +162,7 @@ internal sealed partial class Parser
             };
             if (problem is not null)
             {
-                Report(DiagnosticDescriptors.UnsupportedParameter, parameter.Name, MethodName, problem);
+                Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName, problem);
                 ok = false;
             }
         }
@@ -196,7 +200,7 @@ internal sealed partial class Parser
             return (plain, null);
         }
 
-        Report(DiagnosticDescriptors.UnsupportedReturn, MethodName, type.ToDisplayString(s_readableFormat));
+        Report(DiagnosticDescriptors.UnsupportedReturn, ReturnTypeLocation, MethodName, type.ToDisplayString(s_readableFormat));
         return (null, null);
     }
 
@@ -219,7 +223,7 @@ internal sealed partial class Parser
         {
             var parameters = string.Join(", ", _method.Parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name));
             var signature = $"private {(_method.IsStatic ? "static " : string.Empty)}{_method.ReturnType.ToDisplayString(s_readableFormat)} {name}({parameters})";
-            Report(DiagnosticDescriptors.ImplementationMissing, MethodName, signature);
+            Report(DiagnosticDescriptors.ImplementationMissing, NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation"), MethodName, signature);
         }
     }
 

@@ -6,8 +6,9 @@ using Microsoft.CodeAnalysis.Text;
 namespace Cached.Generators.Tests;
 
 /// <summary>
-/// One test per misuse the generator reports (CACHED001...CACHED017): the exact id, severity, location (the
-/// identifier of the attributed method, marked <c>[|Name|]</c> in the source) and the message.
+/// One test per misuse the generator reports (CACHED001...CACHED017): the exact id, severity, location (the syntax
+/// at fault, as the compiler would report it: the attribute argument, the parameter, the return type; marked
+/// <c>[|...|]</c> in the source) and the message.
 /// </summary>
 public sealed class DiagnosticTests
 {
@@ -24,29 +25,37 @@ public sealed class DiagnosticTests
 
         """;
 
-    /// <summary>The source without its marker, and where the marker was: the attributed method's identifier.</summary>
-    private sealed record Marked(string Source, string Identifier, TextSpan Span, LinePositionSpan LineSpan);
+    /// <summary>The source without its markers, and the spans they marked: the syntax at fault.</summary>
+    private sealed record Marked(string Source, IReadOnlyList<TextSpan> Spans);
 
     private static Marked Mark(string body)
     {
-        var text = Prelude + body;
-        var open = text.IndexOf("[|", StringComparison.Ordinal);
-        var close = text.IndexOf("|]", StringComparison.Ordinal);
-        Assert.That(open, Is.GreaterThanOrEqualTo(0), "the source has no [| marker");
-        Assert.That(close, Is.GreaterThan(open), "the source has no |] marker after [|");
-        Assert.That(text.IndexOf("[|", open + 2, StringComparison.Ordinal), Is.LessThan(0), "one marker per source");
-        var source = text.Remove(close, 2).Remove(open, 2);
-        var span = new TextSpan(open, close - open - 2);
-        return new Marked(source, source.Substring(span.Start, span.Length), span, SourceText.From(source).Lines.GetLinePositionSpan(span));
+        var source = Prelude + body;
+        var spans = new List<TextSpan>();
+        for (var open = source.IndexOf("[|", StringComparison.Ordinal); open >= 0; open = source.IndexOf("[|", open, StringComparison.Ordinal))
+        {
+            var close = source.IndexOf("|]", open, StringComparison.Ordinal);
+            Assert.That(close, Is.GreaterThan(open), "a [| marker has no |] after it");
+            source = source.Remove(close, 2).Remove(open, 2);
+            spans.Add(new TextSpan(open, close - open - 2));
+        }
+
+        Assert.That(spans, Is.Not.Empty, "the source has no [|...|] marker");
+        return new Marked(source, spans);
     }
 
-    /// <summary>Runs the generator on a marked source and checks that it reports exactly <paramref name="ids"/>, all at the marker.</summary>
+    /// <summary>
+    /// Runs the generator on a marked source and checks that it reports exactly <paramref name="ids"/>, each on a
+    /// marked span, every marked span with a diagnostic.
+    /// </summary>
     private static IReadOnlyList<Diagnostic> Expect(string body, DiagnosticSeverity severity, params string[] ids)
     {
         var marked = Mark(body);
+        var lines = SourceText.From(marked.Source).Lines;
         var run = GeneratorRunner.Run(marked.Source);
         var diagnostics = run.GeneratorDiagnostics.OrderBy(static d => d.Id, StringComparer.Ordinal).ToList();
         Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(ids.OrderBy(static i => i, StringComparer.Ordinal)), () => "diagnostics: " + string.Join(Environment.NewLine, diagnostics));
+        var expected = string.Join(" and ", marked.Spans.Select(span => $"'{marked.Source.Substring(span.Start, span.Length)}'"));
         foreach (var diagnostic in diagnostics)
         {
             var lineSpan = diagnostic.Location.GetLineSpan();
@@ -57,12 +66,12 @@ public sealed class DiagnosticTests
                 Assert.That(lineSpan.Path, Is.EqualTo("Source0.cs"), diagnostic.ToString());
                 Assert.That(diagnostic.Location.Kind, Is.EqualTo(LocationKind.SourceFile), $"{diagnostic} should be in a syntax tree, where #pragma applies");
                 Assert.That(run.Input.SyntaxTrees, Does.Contain(diagnostic.Location.SourceTree), $"{diagnostic} should be in the compilation's own tree");
-                Assert.That(lineSpan.StartLinePosition, Is.EqualTo(marked.LineSpan.Start), $"{diagnostic} should start at the identifier '{marked.Identifier}'");
-                Assert.That(lineSpan.EndLinePosition, Is.EqualTo(marked.LineSpan.End), $"{diagnostic} should end at the end of '{marked.Identifier}'");
-                Assert.That(diagnostic.Location.SourceSpan, Is.EqualTo(marked.Span), diagnostic.ToString());
+                Assert.That(marked.Spans, Does.Contain(diagnostic.Location.SourceSpan), $"{diagnostic} is on '{diagnostic.Location.SourceTree?.GetText().ToString(diagnostic.Location.SourceSpan)}', not on {expected}");
+                Assert.That(lineSpan.Span, Is.EqualTo(lines.GetLinePositionSpan(diagnostic.Location.SourceSpan)), diagnostic.ToString());
             }
         }
 
+        Assert.That(marked.Spans, Is.SubsetOf(diagnostics.Select(static d => d.Location.SourceSpan)), "every marked span has a diagnostic");
         return diagnostics;
     }
 
@@ -247,8 +256,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Implementation = "LoadUser")]
-                public partial User [|GetUser|](int id);
+                [Cached(Implementation = [|"LoadUser"|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED002");
@@ -314,7 +323,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial string [|Describe|]({{parameter}});
+                public partial string Describe([|{{parameter}}|]);
                 private string DescribeCore({{parameter}}) => throw new NotSupportedException();
             }
             """, "CACHED003");
@@ -330,7 +339,7 @@ public sealed class DiagnosticTests
             public unsafe partial class UserService
             {
                 [Cached]
-                public partial string [|Describe|](int* id);
+                public partial string Describe([|int* id|]);
                 private string DescribeCore(int* id) => "x";
             }
             """, "CACHED003");
@@ -344,7 +353,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial string [|Describe|](ref int a, int ok, out int b);
+                public partial string Describe([|ref int a|], int ok, [|out int b|]);
                 private string DescribeCore(ref int a, int ok, out int b) { b = 0; return "x"; }
             }
             """, DiagnosticSeverity.Error, "CACHED003", "CACHED003");
@@ -366,7 +375,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial {{returnType}} [|Refresh|](int id);
+                public partial [|{{returnType}}|] Refresh(int id);
                 private {{returnType}} RefreshCore(int id) => throw new NotSupportedException();
             }
             """, "CACHED004");
@@ -382,7 +391,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [MultiCached(KeysFrom = "ids")]
-                public partial {{returnType}} [|Refresh|](List<int> ids);
+                public partial [|{{returnType}}|] Refresh(List<int> ids);
                 private {{returnType}} RefreshCore(List<int> ids) => throw new NotSupportedException();
             }
             """, "CACHED004");
@@ -397,8 +406,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Key = "user:{userId}:{name}")]
-                public partial Task<User> [|GetUser|](int id, string name, CancellationToken ct);
+                [Cached(Key = "user:[|{userId}|]:{name}")]
+                public partial Task<User> GetUser(int id, string name, CancellationToken ct);
                 private Task<User> GetUserCore(int id, string name, CancellationToken ct) => Task.FromResult(new User(id, name));
             }
             """, "CACHED005");
@@ -411,8 +420,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Key = "all:{id:D4}")]
-                public partial User [|GetDefault|]();
+                [Cached(Key = "all:[|{id:D4}|]")]
+                public partial User GetDefault();
                 private User GetDefaultCore() => new(0, "name");
             }
             """, "CACHED005");
@@ -430,8 +439,8 @@ public sealed class DiagnosticTests
         var message = Single($$"""
             public partial class UserService
             {
-                [Cached(Alias = "redis", {{option}})]
-                public partial User [|GetUser|](int id);
+                [Cached(Alias = [|"redis"|], {{option}})]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED006");
@@ -444,15 +453,17 @@ public sealed class DiagnosticTests
         public partial class UserService
         {
             [MultiCached(KeysFrom = "ids")]
-            public partial Task<Dictionary<int, User>> [|GetUsers|](List<int> ids);
+            public partial Task<Dictionary<int, User>> GetUsers(List<int> ids);
             private Task<Dictionary<int, User>> GetUsersCore(List<int> ids) => Task.FromResult(new Dictionary<int, User>());
         }
         """;
 
+    private static string MarkKeysFrom(string source) => source.Replace("KeysFrom = \"ids\"", "KeysFrom = [|\"ids\"|]", StringComparison.Ordinal);
+
     [Test]
     public void The_valid_MultiCached_source_of_these_tests_reports_nothing()
     {
-        var run = GeneratorRunner.Run(Mark(MultiService).Source);
+        var run = GeneratorRunner.Run(Prelude + MultiService);
         Assert.That(run.GeneratorDiagnostics, Is.Empty);
         Assert.That(run.Sources, Has.Count.EqualTo(1));
     }
@@ -460,14 +471,14 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED007_KeysFrom_is_not_set()
     {
-        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(Ttl = 5)]", StringComparison.Ordinal), "CACHED007");
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[[|MultiCached(Ttl = 5)|]]", StringComparison.Ordinal), "CACHED007");
         Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' is not set: name the parameter that holds the keys"));
     }
 
     [Test]
     public void CACHED007_KeysFrom_names_no_parameter()
     {
-        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"keys\"", StringComparison.Ordinal), "CACHED007");
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = [|\"keys\"|]", StringComparison.Ordinal), "CACHED007");
         Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'keys', which is not a parameter"));
     }
 
@@ -475,14 +486,14 @@ public sealed class DiagnosticTests
     [TestCase("string")]
     public void CACHED007_KeysFrom_names_a_parameter_that_is_not_enumerable(string type)
     {
-        var message = Single(MultiService.Replace("List<int> ids", type + " ids", StringComparison.Ordinal), "CACHED007");
+        var message = Single(MarkKeysFrom(MultiService.Replace("List<int> ids", type + " ids", StringComparison.Ordinal)), "CACHED007");
         Assert.That(message, Is.EqualTo($"KeysFrom of 'UserService.GetUsers' names 'ids', whose type '{type}' is not an IEnumerable<TKey>"));
     }
 
     [Test]
     public void CACHED007_KeysFrom_names_an_unsupported_collection_type()
     {
-        var message = Single(MultiService.Replace("List<int> ids", "Queue<int> ids", StringComparison.Ordinal), "CACHED007");
+        var message = Single(MarkKeysFrom(MultiService.Replace("List<int> ids", "Queue<int> ids", StringComparison.Ordinal)), "CACHED007");
         Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'ids' of type 'Queue<int>': use an array, List, IList, ICollection, IReadOnlyList, IReadOnlyCollection, IEnumerable, HashSet, ISet or IReadOnlySet"));
     }
 
@@ -495,7 +506,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [MultiCached(KeysFrom = "ids")]
-                public partial List<string> [|GetNames|](List<int> ids);
+                public partial [|List<string>|] GetNames(List<int> ids);
                 private List<string> GetNamesCore(List<int> ids) => new();
             }
             """, "CACHED008");
@@ -505,7 +516,8 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED008_a_MultiCached_method_whose_dictionary_has_another_key_type()
     {
-        var message = Single(MultiService.Replace("Dictionary<int, User>", "Dictionary<string, User>", StringComparison.Ordinal), "CACHED008");
+        var message = Single(MultiService.Replace("Dictionary<int, User>", "Dictionary<string, User>", StringComparison.Ordinal)
+            .Replace("partial Task<Dictionary<string, User>>", "partial [|Task<Dictionary<string, User>>|]", StringComparison.Ordinal), "CACHED008");
         Assert.That(message, Does.StartWith("'UserService.GetUsers' returns 'Task<Dictionary<string, User>>':"));
         Assert.That(message, Does.Contain("IReadOnlyDictionary<int, TValue>"));
     }
@@ -518,8 +530,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(SkipCacheWhen = "IsGuest")]
-                public partial Task<User> [|GetUser|](int id);
+                [Cached(SkipCacheWhen = [|"IsGuest"|])]
+                public partial Task<User> GetUser(int id);
                 private Task<User> GetUserCore(int id) => Task.FromResult(new User(id, "name"));
             }
             """, "CACHED009");
@@ -532,8 +544,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(SkipCacheWhen = nameof(IsGuest))]
-                public partial Task<User> [|GetUser|](int id);
+                [Cached(SkipCacheWhen = [|nameof(IsGuest)|])]
+                public partial Task<User> GetUser(int id);
                 private Task<User> GetUserCore(int id) => Task.FromResult(new User(id, "name"));
                 private static bool IsGuest(string name) => name.Length == 0;
             }
@@ -547,8 +559,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(SkipCacheWhen = nameof(IsGuest))]
-                public static partial User [|GetUser|](int id);
+                [Cached(SkipCacheWhen = [|nameof(IsGuest)|])]
+                public static partial User GetUser(int id);
                 private static User GetUserCore(int id) => new(id, "name");
                 private bool IsGuest(User user) => user.Id == 0;
             }
@@ -559,7 +571,7 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED009_SkipCacheWhen_of_a_MultiCached_method_suggests_both_forms()
     {
-        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", SkipCacheWhen = \"IsGuest\")]", StringComparison.Ordinal), "CACHED009");
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", SkipCacheWhen = [|\"IsGuest\"|])]", StringComparison.Ordinal), "CACHED009");
         Assert.That(message, Is.EqualTo("SkipCacheWhen of 'UserService.GetUsers' names 'IsGuest': add 'bool IsGuest(User value)' or 'bool IsGuest(int key, User value)'"));
     }
 
@@ -571,8 +583,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(KeyBuilder = "KeyOf")]
-                public partial Task<User> [|GetUser|](int id, string region, CancellationToken ct);
+                [Cached(KeyBuilder = [|"KeyOf"|])]
+                public partial Task<User> GetUser(int id, string region, CancellationToken ct);
                 private Task<User> GetUserCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
             }
             """, "CACHED010");
@@ -588,8 +600,8 @@ public sealed class DiagnosticTests
         var message = Single($$"""
             public partial class UserService
             {
-                [Cached(KeyBuilder = "KeyOf")]
-                public partial Task<User> [|GetUser|](int id, string region, CancellationToken ct);
+                [Cached(KeyBuilder = [|"KeyOf"|])]
+                public partial Task<User> GetUser(int id, string region, CancellationToken ct);
                 private Task<User> GetUserCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
                 {{builder}}
             }
@@ -603,8 +615,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(KeyBuilder = nameof(KeyOf))]
-                public static partial User [|GetUser|](int id);
+                [Cached(KeyBuilder = [|nameof(KeyOf)|])]
+                public static partial User GetUser(int id);
                 private static User GetUserCore(int id) => new(id, "name");
                 private string KeyOf(int id) => "k" + id;
             }
@@ -615,23 +627,23 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED010_KeyBuilder_of_a_MultiCached_method_takes_one_key()
     {
-        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", KeyBuilder = \"KeyOf\")]", StringComparison.Ordinal), "CACHED010");
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", KeyBuilder = [|\"KeyOf\"|])]", StringComparison.Ordinal), "CACHED010");
         Assert.That(message, Is.EqualTo("KeyBuilder of 'UserService.GetUsers' names 'KeyOf': add 'string KeyOf(int key)'"));
     }
 
     // ---- CACHED011 ----
 
-    [TestCase("Ttl = -1", "Ttl of 'UserService.GetUser' is -1")]
-    [TestCase("Ttl = -0.5", "Ttl of 'UserService.GetUser' is -0.5")]
-    [TestCase("Lease = -30", "Lease of 'UserService.GetUser' is -30")]
-    [TestCase("Ttl = double.NaN", "Ttl of 'UserService.GetUser' is NaN")]
-    public void CACHED011_a_negative_duration(string option, string start)
+    [TestCase("Ttl", "-1", "Ttl of 'UserService.GetUser' is -1")]
+    [TestCase("Ttl", "-0.5", "Ttl of 'UserService.GetUser' is -0.5")]
+    [TestCase("Lease", "-30", "Lease of 'UserService.GetUser' is -30")]
+    [TestCase("Ttl", "double.NaN", "Ttl of 'UserService.GetUser' is NaN")]
+    public void CACHED011_a_negative_duration(string option, string value, string start)
     {
         var message = Single($$"""
             public partial class UserService
             {
-                [Cached({{option}})]
-                public partial User [|GetUser|](int id);
+                [Cached({{option}} = [|{{value}}|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED011");
@@ -641,7 +653,7 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED011_a_negative_Ttl_of_a_MultiCached_method()
     {
-        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"ids\", Ttl = -5", StringComparison.Ordinal), "CACHED011");
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"ids\", Ttl = [|-5|]", StringComparison.Ordinal), "CACHED011");
         Assert.That(message, Does.StartWith("Ttl of 'UserService.GetUsers' is -5:"));
     }
 
@@ -651,8 +663,8 @@ public sealed class DiagnosticTests
         var diagnostics = Expect("""
             public partial class UserService
             {
-                [Cached(Ttl = -1, Lease = -2)]
-                public partial User [|GetUser|](int id);
+                [Cached(Ttl = [|-1|], Lease = [|-2|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, DiagnosticSeverity.Error, "CACHED011", "CACHED011");
@@ -682,7 +694,7 @@ public sealed class DiagnosticTests
             public partial class SearchService
             {
                 [Cached]
-                public partial Task<string> [|Search|](Filter filter, int page, CancellationToken ct);
+                public partial Task<string> Search([|Filter filter|], int page, CancellationToken ct);
                 private Task<string> SearchCore(Filter filter, int page, CancellationToken ct) => Task.FromResult("x");
             }
             """;
@@ -700,7 +712,7 @@ public sealed class DiagnosticTests
             public partial class SearchService
             {
                 [Cached]
-                public partial string [|Near|](Point point);
+                public partial string Near([|Point point|]);
                 private string NearCore(Point point) => "x";
             }
             """, "CACHED012", DiagnosticSeverity.Warning);
@@ -747,8 +759,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [InvalidateCache("GetUser")]
-                public partial Task [|Rename|](int id, string name);
+                [InvalidateCache([|"GetUser"|])]
+                public partial Task Rename(int id, string name);
                 private Task RenameCore(int id, string name) => Task.CompletedTask;
             }
             """, "CACHED013");
@@ -763,12 +775,24 @@ public sealed class DiagnosticTests
             {
                 public User GetUser(int id) => new(id, "name");
 
-                [InvalidateCache(nameof(GetUser))]
-                public partial void [|Rename|](int id, string name);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public partial void Rename(int id, string name);
                 private void RenameCore(int id, string name) { }
             }
             """, "CACHED013");
         Assert.That(message, Does.Contain("names 'GetUser', which is not a [Cached] method of 'UserService'"));
+    }
+
+    [Test]
+    public void CACHED013_is_reported_on_the_name_that_is_not_Cached_among_several()
+    {
+        var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
+                [InvalidateCache(nameof(GetUser), [|"GetUsers"|])]
+                public partial void Rename(int id, string name);
+                private void RenameCore(int id, string name) { }
+            }
+            """, "CACHED013");
+        Assert.That(message, Does.Contain("names 'GetUsers'"));
     }
 
     // ---- CACHED014 ----
@@ -784,8 +808,8 @@ public sealed class DiagnosticTests
     public void CACHED014_the_invalidator_lacks_a_key_parameter_of_the_target()
     {
         var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
-                [InvalidateCache(nameof(GetUser))]
-                public partial void [|Rename|](string name);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public partial void Rename(string name);
                 private void RenameCore(string name) { }
             }
             """, "CACHED014");
@@ -796,8 +820,8 @@ public sealed class DiagnosticTests
     public void CACHED014_the_invalidator_has_the_key_parameter_with_another_type()
     {
         var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
-                [InvalidateCache(nameof(GetUser))]
-                public partial Task [|Rename|](long id, string name);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public partial Task Rename(long id, string name);
                 private Task RenameCore(long id, string name) => Task.CompletedTask;
             }
             """, "CACHED014");
@@ -814,8 +838,8 @@ public sealed class DiagnosticTests
                 public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
 
-                [InvalidateCache(nameof(GetUser))]
-                public static partial void [|Forget|](int id);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public static partial void Forget(int id);
                 private static void ForgetCore(int id) { }
             }
             """, "CACHED014");
@@ -831,7 +855,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial T [|Get|]<T>(int id);
+                public partial T Get[|<T>|](int id);
                 private T GetCore<T>(int id) => default!;
             }
             """, "CACHED015");
@@ -846,8 +870,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Cache = typeof(string))]
-                public partial User [|GetUser|](int id);
+                [Cached(Cache = [|typeof(string)|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -868,8 +892,8 @@ public sealed class DiagnosticTests
             }
             public partial class UserService
             {
-                [Cached(Serializer = typeof(PrefixSerializer))]
-                public partial User [|GetUser|](int id);
+                [Cached(Serializer = [|typeof(PrefixSerializer)|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -882,8 +906,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Plugins = new[] { typeof(TimingPlugin), typeof(string) })]
-                public partial User [|GetUser|](int id);
+                [Cached(Plugins = new[] { typeof(TimingPlugin), [|typeof(string)|] })]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -896,8 +920,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Plugins = new[] { typeof(CachePlugin) })]
-                public partial User [|GetUser|](int id);
+                [Cached(Plugins = new[] { [|typeof(CachePlugin)|] })]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -912,8 +936,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public static partial class Lookups
             {
-                [Cached(IncludeInstance = true)]
-                public static partial User [|GetUser|](int id);
+                [Cached(IncludeInstance = [|true|])]
+                public static partial User GetUser(int id);
                 private static User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED017");

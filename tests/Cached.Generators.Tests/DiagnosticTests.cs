@@ -84,7 +84,7 @@ public sealed class DiagnosticTests
     // ---- The catalog ----
 
     [Test]
-    public void Every_descriptor_has_a_unique_id_the_Cached_category_and_a_help_link_to_its_anchor()
+    public void Every_descriptor_has_a_unique_id_the_Cached_category_a_description_and_a_help_link_to_its_anchor()
     {
         var all = DiagnosticDescriptors.All.ToList();
         var expectedIds = Enumerable.Range(1, 17).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
@@ -99,6 +99,7 @@ public sealed class DiagnosticTests
                 Assert.That(descriptor.IsEnabledByDefault, Is.True, descriptor.Id);
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
+                Assert.That(descriptor.Description.ToString(CultureInfo.InvariantCulture), Does.EndWith("."), descriptor.Id);
                 Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id == "CACHED012" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
                 Assert.That(DiagnosticDescriptors.ById(descriptor.Id), Is.SameAs(descriptor), descriptor.Id);
             }

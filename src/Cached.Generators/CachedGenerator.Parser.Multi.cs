@@ -12,21 +12,21 @@ internal sealed partial class Parser
         var keysFrom = NamedString("KeysFrom");
         if (keysFrom is null)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, AttributeLocation, MethodName, "is not set: name the parameter that holds the keys");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, AttributeLocation, MethodName, "is not set: name the parameter that holds the keys" + KeysParameterCandidates());
             return null;
         }
 
         var parameter = _method.Parameters.FirstOrDefault(p => p.Name == keysFrom);
         if (parameter is null)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', which is not a parameter");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', which is not a parameter" + KeysParameterCandidates());
             return null;
         }
 
         var elementType = EnumerableElementType(parameter.Type);
         if (elementType is null || parameter.Type.SpecialType == SpecialType.System_String)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', whose type '{parameter.Type.ToDisplayString(s_readableFormat)}' is not an IEnumerable<TKey>");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', whose type '{parameter.Type.ToDisplayString(s_readableFormat)}' is not an IEnumerable<TKey>" + KeysParameterCandidates());
             return null;
         }
 
@@ -73,6 +73,16 @@ internal sealed partial class Parser
             Conversion = conversion.Value,
             KeyBuilder = builder,
         };
+    }
+
+    /// <summary>The parameters KeysFrom could name, for a message: " (parameters that can hold the keys: ids)".</summary>
+    private string KeysParameterCandidates()
+    {
+        var candidates = _method.Parameters
+            .Where(p => p.Type.SpecialType != SpecialType.System_String && EnumerableElementType(p.Type) is not null && ConversionOf(p.Type) is not null)
+            .Select(static p => p.Name)
+            .ToList();
+        return " (parameters that can hold the keys: " + (candidates.Count == 0 ? "none" : string.Join(", ", candidates)) + ")";
     }
 
     private ITypeSymbol? DictionaryValueType(INamedTypeSymbol? dictionary, ITypeSymbol keyType)

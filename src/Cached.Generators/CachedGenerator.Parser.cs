@@ -25,6 +25,12 @@ internal sealed partial class Parser
     private static readonly SymbolDisplayFormat s_readableFormat = SymbolDisplayFormat.MinimallyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
+    // A method as declared, for messages: 'private static Task<User> GetUserCore(long id, CancellationToken ct)'.
+    private static readonly SymbolDisplayFormat s_signatureFormat = s_readableFormat
+        .WithMemberOptions(SymbolDisplayMemberOptions.IncludeAccessibility | SymbolDisplayMemberOptions.IncludeModifiers
+            | SymbolDisplayMemberOptions.IncludeType | SymbolDisplayMemberOptions.IncludeParameters | SymbolDisplayMemberOptions.IncludeRef)
+        .WithParameterOptions(SymbolDisplayParameterOptions.IncludeType | SymbolDisplayParameterOptions.IncludeName | SymbolDisplayParameterOptions.IncludeParamsRefOut);
+
     private readonly IMethodSymbol _method;
     private readonly MethodDeclarationSyntax _syntax;
     private readonly AttributeData _attribute;
@@ -50,7 +56,7 @@ internal sealed partial class Parser
     private string MethodName => _method.ContainingType.Name + "." + _method.Name;
 
     private bool HasErrors
-        => _diagnostics.Any(static d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        => _diagnostics.Any(static d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CachedMethodKind kind, CancellationToken cancellationToken)
     {
@@ -112,7 +118,7 @@ internal sealed partial class Parser
     }
 
     private void Report(DiagnosticDescriptor descriptor, Location location, params string[] arguments)
-        => _diagnostics.Add(new DiagnosticInfo(descriptor.Id, location, arguments.ToEquatableArray()));
+        => _diagnostics.Add(new DiagnosticInfo(descriptor, location, arguments.ToEquatableArray()));
 
     private bool CheckPartial()
     {
@@ -213,9 +219,11 @@ internal sealed partial class Parser
 
     private void CheckImplementation(string name)
     {
-        var found = _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>().Any(candidate =>
-            !ReferenceEquals(candidate, _method)
-            && candidate.IsStatic == _method.IsStatic
+        var namesakes = _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>()
+            .Where(candidate => !SymbolEqualityComparer.Default.Equals(candidate, _method) && !SymbolEqualityComparer.Default.Equals(candidate.PartialDefinitionPart, _method))
+            .ToList();
+        var found = namesakes.Any(candidate =>
+            candidate.IsStatic == _method.IsStatic
             && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType)
             && candidate.Parameters.Length == _method.Parameters.Length
             && candidate.Parameters.Zip(_method.Parameters, static (a, b) => a.RefKind == b.RefKind && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
@@ -223,7 +231,15 @@ internal sealed partial class Parser
         {
             var parameters = string.Join(", ", _method.Parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name));
             var signature = $"private {(_method.IsStatic ? "static " : string.Empty)}{_method.ReturnType.ToDisplayString(s_readableFormat)} {name}({parameters})";
-            Report(DiagnosticDescriptors.ImplementationMissing, NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation"), MethodName, signature);
+            var location = NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation");
+            if (namesakes.Count == 0)
+            {
+                Report(DiagnosticDescriptors.ImplementationMissing, location, MethodName, signature);
+            }
+            else
+            {
+                Report(DiagnosticDescriptors.ImplementationSignatureMismatch, location, MethodName, name, namesakes[0].ToDisplayString(s_signatureFormat), signature);
+            }
         }
     }
 

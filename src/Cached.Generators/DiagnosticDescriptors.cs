@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Globalization;
 using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
@@ -21,6 +22,13 @@ internal static class DiagnosticDescriptors
         "Implementation method missing or with another signature",
         "'{0}' needs the method that runs on a miss: add '{1}'",
         "On a miss the generated method calls '<Name>Core' (or the method named by Implementation) with the same parameters (types and ref kinds), the same return type and the same static-ness. [MultiCached] and [InvalidateCache] methods need one too.");
+
+    // The same rule as CACHED002 when a method of that name exists: the message shows what to change, not what to add.
+    public static readonly DiagnosticDescriptor ImplementationSignatureMismatch = Error(
+        "CACHED002",
+        "Implementation method missing or with another signature",
+        "'{0}' runs '{1}' on a miss, but '{2}' has another signature: change it to '{3}'",
+        ImplementationMissing.Description.ToString(CultureInfo.InvariantCulture));
 
     public static readonly DiagnosticDescriptor UnsupportedParameter = Error(
         "CACHED003",
@@ -85,7 +93,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidateTargetNotFound = Error(
         "CACHED013",
         "InvalidateCache names no cached method",
-        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] method of '{2}'",
+        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] method of '{2}' ([Cached] methods: {3})",
         "Each name given to [InvalidateCache] must be a [Cached] method of the same type; nameof(...) keeps the names right.");
 
     public static readonly DiagnosticDescriptor InvalidateKeyMismatch = Error(
@@ -112,30 +120,28 @@ internal static class DiagnosticDescriptors
         "'{0}' is static, so it has no instance to put in the key: remove IncludeInstance",
         "IncludeInstance puts the instance in the key, and a static method has none. Remove IncludeInstance, or make the method an instance method.");
 
-    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
-    {
-        [MethodNotPartial.Id] = MethodNotPartial,
-        [ImplementationMissing.Id] = ImplementationMissing,
-        [UnsupportedParameter.Id] = UnsupportedParameter,
-        [UnsupportedReturn.Id] = UnsupportedReturn,
-        [UnknownTemplateParameter.Id] = UnknownTemplateParameter,
-        [ConflictingCacheOptions.Id] = ConflictingCacheOptions,
-        [InvalidKeysFrom.Id] = InvalidKeysFrom,
-        [InvalidMultiCachedReturn.Id] = InvalidMultiCachedReturn,
-        [InvalidSkipCacheWhen.Id] = InvalidSkipCacheWhen,
-        [InvalidKeyBuilder.Id] = InvalidKeyBuilder,
-        [NegativeDuration.Id] = NegativeDuration,
-        [KeyParameterWithoutValueToString.Id] = KeyParameterWithoutValueToString,
-        [InvalidateTargetNotFound.Id] = InvalidateTargetNotFound,
-        [InvalidateKeyMismatch.Id] = InvalidateKeyMismatch,
-        [GenericMethodUnsupported.Id] = GenericMethodUnsupported,
-        [InvalidTypeOption.Id] = InvalidTypeOption,
-        [IncludeInstanceOnStatic.Id] = IncludeInstanceOnStatic,
-    };
-
-    public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
-
-    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+    /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
+    [
+        MethodNotPartial,
+        ImplementationMissing,
+        ImplementationSignatureMismatch,
+        UnsupportedParameter,
+        UnsupportedReturn,
+        UnknownTemplateParameter,
+        ConflictingCacheOptions,
+        InvalidKeysFrom,
+        InvalidMultiCachedReturn,
+        InvalidSkipCacheWhen,
+        InvalidKeyBuilder,
+        NegativeDuration,
+        KeyParameterWithoutValueToString,
+        InvalidateTargetNotFound,
+        InvalidateKeyMismatch,
+        GenericMethodUnsupported,
+        InvalidTypeOption,
+        IncludeInstanceOnStatic,
+    ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the
     // rule itself, where the message names this one case and its fix.

@@ -221,11 +221,11 @@ internal sealed record TypeSpec(ContainingTypeSpec Type, EquatableArray<MethodSp
 /// still compared by value: a location is equal when its tree and span are, so an unrelated edit leaves it cached.
 /// It never reaches the emitter, which sees the specs alone.
 /// </summary>
-internal sealed record DiagnosticInfo(string Id, Location? Location, EquatableArray<string> Arguments)
+internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, Location? Location, EquatableArray<string> Arguments)
 {
     public Diagnostic ToDiagnostic()
         => Diagnostic.Create(
-            DiagnosticDescriptors.ById(Id),
+            Descriptor,
             Location,
             System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Cast<object>(Arguments)));
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Cached.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using GeneratorRunResult = Cached.Generators.Tests.Infrastructure.GeneratorRunResult;
@@ -148,22 +147,8 @@ public sealed class DiagnosticSuppressionTests
     private static string Build(string directory, params string[] arguments)
     {
         // No build server may outlive the test; every build compiles again, so a change of NoWarn is seen.
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "build", "--disable-build-servers", "--no-incremental", "-c", "Debug", "-nologo" }.Concat(arguments))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet build did not finish within 5 minutes");
-        }
-
-        return stdout.Result + stderr.Result;
+        string[] build = ["build", "--disable-build-servers", "--no-incremental", "-c", "Debug", "-nologo"];
+        return ProcessRunner.Run(directory, "dotnet", [.. build, .. arguments]).Output;
     }
 
     /// <summary>What the compiler makes of an .editorconfig: a severity for one diagnostic in one file.</summary>

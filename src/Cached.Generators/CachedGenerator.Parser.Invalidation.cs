@@ -22,7 +22,12 @@ internal sealed partial class Parser
                 .ToList();
             if (candidates.Count == 0)
             {
-                Report(DiagnosticDescriptors.InvalidateTargetNotFound, MethodName, targetName!, _method.ContainingType.Name);
+                var cachedMethods = _method.ContainingType.GetMembers().OfType<IMethodSymbol>()
+                    .Where(m => HasAttribute(m, _known.CachedAttribute))
+                    .Select(static m => m.Name)
+                    .Distinct()
+                    .ToList();
+                Report(DiagnosticDescriptors.InvalidateTargetNotFound, ArgumentLocation(null, targetName), MethodName, targetName!, _method.ContainingType.Name, cachedMethods.Count == 0 ? "none" : string.Join(", ", cachedMethods));
                 continue;
             }
 
@@ -46,7 +51,7 @@ internal sealed partial class Parser
 
             if (match is null)
             {
-                Report(DiagnosticDescriptors.InvalidateKeyMismatch, MethodName, targetName!, firstMissing?.Name ?? "?", firstMissing?.Type ?? "?");
+                Report(DiagnosticDescriptors.InvalidateKeyMismatch, ArgumentLocation(null, targetName), MethodName, targetName!, firstMissing?.Name ?? "?", firstMissing?.Type ?? "?");
                 continue;
             }
 

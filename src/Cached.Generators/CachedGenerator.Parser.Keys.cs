@@ -36,7 +36,7 @@ internal sealed partial class Parser
                 && candidate.Parameters.Zip(parameters, static (a, b) => a.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
             if (target is null && report)
             {
-                Report(DiagnosticDescriptors.InvalidKeyBuilder, MethodName, builder, string.Join(", ", parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name)), method.IsStatic ? " (static)" : string.Empty);
+                Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, builder, string.Join(", ", parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name)), method.IsStatic ? " (static)" : string.Empty);
             }
 
             // A missing builder has been reported; the spec is dropped with it, so IsStatic only matters for invalidations.
@@ -48,7 +48,7 @@ internal sealed partial class Parser
         {
             foreach (var parameter in keyParameters.Where(p => !HasValueToString(p.Type)))
             {
-                Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, parameter.Name, MethodName, parameter.Type.ToDisplayString(s_readableFormat));
+                Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, ParameterLocation(parameter), parameter.Name, MethodName, parameter.Type.ToDisplayString(s_readableFormat));
             }
         }
 
@@ -104,7 +104,7 @@ internal sealed partial class Parser
             {
                 if (report)
                 {
-                    Report(DiagnosticDescriptors.UnknownTemplateParameter, template, name, method.ContainingType.Name + "." + method.Name, parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name)));
+                    Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(i, end - i + 1), template, name, method.ContainingType.Name + "." + method.Name, parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name)));
                 }
             }
             else

@@ -12,28 +12,28 @@ internal sealed partial class Parser
         var keysFrom = NamedString("KeysFrom");
         if (keysFrom is null)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, "is not set: name the parameter that holds the keys");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, AttributeLocation, MethodName, "is not set: name the parameter that holds the keys" + KeysParameterCandidates());
             return null;
         }
 
         var parameter = _method.Parameters.FirstOrDefault(p => p.Name == keysFrom);
         if (parameter is null)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, $"names '{keysFrom}', which is not a parameter");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', which is not a parameter" + KeysParameterCandidates());
             return null;
         }
 
         var elementType = EnumerableElementType(parameter.Type);
         if (elementType is null || parameter.Type.SpecialType == SpecialType.System_String)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, $"names '{keysFrom}', whose type '{parameter.Type.ToDisplayString(s_readableFormat)}' is not an IEnumerable<TKey>");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', whose type '{parameter.Type.ToDisplayString(s_readableFormat)}' is not an IEnumerable<TKey>" + KeysParameterCandidates());
             return null;
         }
 
         var conversion = ConversionOf(parameter.Type);
         if (conversion is null)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, MethodName, $"names '{keysFrom}' of type '{parameter.Type.ToDisplayString(s_readableFormat)}': use an array, List, IList, ICollection, IReadOnlyList, IReadOnlyCollection, IEnumerable, HashSet, ISet or IReadOnlySet");
+            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}' of type '{parameter.Type.ToDisplayString(s_readableFormat)}': use an array, List, IList, ICollection, IReadOnlyList, IReadOnlyCollection, IEnumerable, HashSet, ISet or IReadOnlySet");
             return null;
         }
 
@@ -41,7 +41,7 @@ internal sealed partial class Parser
         var valueType = DictionaryValueType(dictionary, elementType);
         if (valueType is null)
         {
-            Report(DiagnosticDescriptors.InvalidMultiCachedReturn, MethodName, _method.ReturnType.ToDisplayString(s_readableFormat), elementType.ToDisplayString(s_readableFormat));
+            Report(DiagnosticDescriptors.InvalidMultiCachedReturn, ReturnTypeLocation, MethodName, _method.ReturnType.ToDisplayString(s_readableFormat), elementType.ToDisplayString(s_readableFormat));
             return null;
         }
 
@@ -56,7 +56,7 @@ internal sealed partial class Parser
                 && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, elementType));
             if (target is null)
             {
-                Report(DiagnosticDescriptors.InvalidKeyBuilder, MethodName, keyBuilder, elementType.ToDisplayString(s_readableFormat) + " key", _method.IsStatic ? " (static)" : string.Empty);
+                Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, keyBuilder, elementType.ToDisplayString(s_readableFormat) + " key", _method.IsStatic ? " (static)" : string.Empty);
                 return null;
             }
 
@@ -73,6 +73,16 @@ internal sealed partial class Parser
             Conversion = conversion.Value,
             KeyBuilder = builder,
         };
+    }
+
+    /// <summary>The parameters KeysFrom could name, for a message: " (parameters that can hold the keys: ids)".</summary>
+    private string KeysParameterCandidates()
+    {
+        var candidates = _method.Parameters
+            .Where(p => p.Type.SpecialType != SpecialType.System_String && EnumerableElementType(p.Type) is not null && ConversionOf(p.Type) is not null)
+            .Select(static p => p.Name)
+            .ToList();
+        return " (parameters that can hold the keys: " + (candidates.Count == 0 ? "none" : string.Join(", ", candidates)) + ")";
     }
 
     private ITypeSymbol? DictionaryValueType(INamedTypeSymbol? dictionary, ITypeSymbol keyType)
@@ -145,7 +155,7 @@ internal sealed partial class Parser
         var expected = multi is null
             ? valueType?.ToDisplayString(s_readableFormat) + " result"
             : $"{valueType?.ToDisplayString(s_readableFormat)} value)' or 'bool {name}({keyType?.ToDisplayString(s_readableFormat)} key, {valueType?.ToDisplayString(s_readableFormat)} value";
-        Report(DiagnosticDescriptors.InvalidSkipCacheWhen, MethodName, name, expected, _method.IsStatic ? " (static)" : string.Empty);
+        Report(DiagnosticDescriptors.InvalidSkipCacheWhen, ArgumentLocation("SkipCacheWhen"), MethodName, name, expected, _method.IsStatic ? " (static)" : string.Empty);
         return null;
     }
 

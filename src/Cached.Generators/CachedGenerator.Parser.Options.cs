@@ -25,13 +25,13 @@ internal sealed partial class Parser
                 .Where(static c => c is not null).ToList();
             if (conflicts.Count > 0)
             {
-                Report(DiagnosticDescriptors.ConflictingCacheOptions, MethodName, string.Join(", ", conflicts));
+                Report(DiagnosticDescriptors.ConflictingCacheOptions, ArgumentLocation("Alias"), MethodName, string.Join(", ", conflicts));
             }
         }
 
         if (NamedBool("IncludeInstance") && _method.IsStatic)
         {
-            Report(DiagnosticDescriptors.IncludeInstanceOnStatic, MethodName);
+            Report(DiagnosticDescriptors.IncludeInstanceOnStatic, ArgumentLocation("IncludeInstance"), MethodName);
         }
 
         // Serializer and Plugins are set through BaseCache's init properties, so another ICache cannot take them.
@@ -45,7 +45,7 @@ internal sealed partial class Parser
 
         if (!hasInitOptions && (serializerType is not null || pluginTypes.Count > 0))
         {
-            Report(DiagnosticDescriptors.InvalidTypeOption, MethodName, "Cache", cacheType!.ToDisplayString(), "does not derive from BaseCache, so Serializer and Plugins cannot be given to it");
+            Report(DiagnosticDescriptors.InvalidTypeOption, ArgumentLocation("Cache"), MethodName, "Cache", cacheType!.ToDisplayString(), "does not derive from BaseCache, so Serializer and Plugins cannot be given to it");
         }
 
         return new CacheOptionsSpec
@@ -64,7 +64,7 @@ internal sealed partial class Parser
     {
         if (value < 0 || double.IsNaN(value) || double.IsInfinity(value))
         {
-            Report(DiagnosticDescriptors.NegativeDuration, MethodName, name, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Report(DiagnosticDescriptors.NegativeDuration, ArgumentLocation(name), MethodName, name, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 
@@ -92,7 +92,7 @@ internal sealed partial class Parser
 
         if (problem is not null)
         {
-            Report(DiagnosticDescriptors.InvalidTypeOption, MethodName, option, type.ToDisplayString(), problem);
+            Report(DiagnosticDescriptors.InvalidTypeOption, ArgumentLocation(option, type), MethodName, option, type.ToDisplayString(), problem);
         }
     }
 

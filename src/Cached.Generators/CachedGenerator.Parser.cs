@@ -25,13 +25,21 @@ internal sealed partial class Parser
     private static readonly SymbolDisplayFormat s_readableFormat = SymbolDisplayFormat.MinimallyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
 
+    // A method as declared, for messages: 'private static Task<User> GetUserCore(long id, CancellationToken ct)'.
+    private static readonly SymbolDisplayFormat s_signatureFormat = s_readableFormat
+        .WithMemberOptions(SymbolDisplayMemberOptions.IncludeAccessibility | SymbolDisplayMemberOptions.IncludeModifiers
+            | SymbolDisplayMemberOptions.IncludeType | SymbolDisplayMemberOptions.IncludeParameters | SymbolDisplayMemberOptions.IncludeRef)
+        .WithParameterOptions(SymbolDisplayParameterOptions.IncludeType | SymbolDisplayParameterOptions.IncludeName | SymbolDisplayParameterOptions.IncludeParamsRefOut);
+
     private readonly IMethodSymbol _method;
     private readonly MethodDeclarationSyntax _syntax;
     private readonly AttributeData _attribute;
     private readonly CachedMethodKind _kind;
     private readonly KnownTypeSymbols _known;
     private readonly List<DiagnosticInfo> _diagnostics = [];
-    private readonly LocationInfo? _location;
+    private readonly Location _location;
+    private readonly AttributeSyntax? _attributeSyntax;
+    private readonly SemanticModel _semanticModel;
 
     private Parser(GeneratorAttributeSyntaxContext context, CachedMethodKind kind)
     {
@@ -40,13 +48,15 @@ internal sealed partial class Parser
         _attribute = context.Attributes[0];
         _kind = kind;
         _known = KnownTypeSymbols.For(context.SemanticModel.Compilation);
-        _location = LocationInfo.From(_syntax.Identifier.GetLocation());
+        _location = _syntax.Identifier.GetLocation();
+        _attributeSyntax = _attribute.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax;
+        _semanticModel = context.SemanticModel;
     }
 
     private string MethodName => _method.ContainingType.Name + "." + _method.Name;
 
     private bool HasErrors
-        => _diagnostics.Any(static d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        => _diagnostics.Any(static d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
 
     public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CachedMethodKind kind, CancellationToken cancellationToken)
     {
@@ -107,8 +117,8 @@ internal sealed partial class Parser
         };
     }
 
-    private void Report(DiagnosticDescriptor descriptor, params string[] arguments)
-        => _diagnostics.Add(new DiagnosticInfo(descriptor.Id, _location, arguments.ToEquatableArray()));
+    private void Report(DiagnosticDescriptor descriptor, Location location, params string[] arguments)
+        => _diagnostics.Add(new DiagnosticInfo(descriptor, location, arguments.ToEquatableArray()));
 
     private bool CheckPartial()
     {
@@ -126,7 +136,7 @@ internal sealed partial class Parser
             return true;
         }
 
-        Report(DiagnosticDescriptors.MethodNotPartial, MethodName, "not partial: " + string.Join(", ", notPartial));
+        Report(DiagnosticDescriptors.MethodNotPartial, _location, MethodName, "not partial: " + string.Join(", ", notPartial));
         return false;
     }
 
@@ -137,7 +147,7 @@ internal sealed partial class Parser
             return true;
         }
 
-        Report(DiagnosticDescriptors.GenericMethodUnsupported, MethodName);
+        Report(DiagnosticDescriptors.GenericMethodUnsupported, _syntax.TypeParameterList?.GetLocation() ?? _location, MethodName);
         return false;
     }
 
@@ -158,7 +168,7 @@ internal sealed partial class Parser
             };
             if (problem is not null)
             {
-                Report(DiagnosticDescriptors.UnsupportedParameter, parameter.Name, MethodName, problem);
+                Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName, problem);
                 ok = false;
             }
         }
@@ -196,7 +206,7 @@ internal sealed partial class Parser
             return (plain, null);
         }
 
-        Report(DiagnosticDescriptors.UnsupportedReturn, MethodName, type.ToDisplayString(s_readableFormat));
+        Report(DiagnosticDescriptors.UnsupportedReturn, ReturnTypeLocation, MethodName, type.ToDisplayString(s_readableFormat));
         return (null, null);
     }
 
@@ -209,9 +219,11 @@ internal sealed partial class Parser
 
     private void CheckImplementation(string name)
     {
-        var found = _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>().Any(candidate =>
-            !ReferenceEquals(candidate, _method)
-            && candidate.IsStatic == _method.IsStatic
+        var namesakes = _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>()
+            .Where(candidate => !SymbolEqualityComparer.Default.Equals(candidate, _method) && !SymbolEqualityComparer.Default.Equals(candidate.PartialDefinitionPart, _method))
+            .ToList();
+        var found = namesakes.Any(candidate =>
+            candidate.IsStatic == _method.IsStatic
             && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType)
             && candidate.Parameters.Length == _method.Parameters.Length
             && candidate.Parameters.Zip(_method.Parameters, static (a, b) => a.RefKind == b.RefKind && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
@@ -219,7 +231,15 @@ internal sealed partial class Parser
         {
             var parameters = string.Join(", ", _method.Parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name));
             var signature = $"private {(_method.IsStatic ? "static " : string.Empty)}{_method.ReturnType.ToDisplayString(s_readableFormat)} {name}({parameters})";
-            Report(DiagnosticDescriptors.ImplementationMissing, MethodName, signature);
+            var location = NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation");
+            if (namesakes.Count == 0)
+            {
+                Report(DiagnosticDescriptors.ImplementationMissing, location, MethodName, signature);
+            }
+            else
+            {
+                Report(DiagnosticDescriptors.ImplementationSignatureMismatch, location, MethodName, name, namesakes[0].ToDisplayString(s_signatureFormat), signature);
+            }
         }
     }
 

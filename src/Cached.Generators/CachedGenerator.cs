@@ -20,13 +20,19 @@ public sealed class CachedGenerator : IIncrementalGenerator
     /// <summary>Tracking names of the pipeline's steps, for tests that check incrementality.</summary>
     public static class Steps
     {
-        /// <summary>Parsed [Cached] methods.</summary>
+        /// <summary>
+        /// The parser's results for every attributed method: specs and diagnostics. The diagnostics keep their source
+        /// locations, so these values are compared by tree and span, not by text alone.
+        /// </summary>
+        public const string Parsed = "ParsedMethods";
+
+        /// <summary>Parsed [Cached] methods: their specs, null for a method with an error.</summary>
         public const string Cached = "CachedMethods";
 
-        /// <summary>Parsed [MultiCached] methods.</summary>
+        /// <summary>Parsed [MultiCached] methods: their specs, null for a method with an error.</summary>
         public const string MultiCached = "MultiCachedMethods";
 
-        /// <summary>Parsed [InvalidateCache] methods.</summary>
+        /// <summary>Parsed [InvalidateCache] methods: their specs, null for a method with an error.</summary>
         public const string Invalidate = "InvalidateMethods";
 
         /// <summary>The specs grouped by containing type: one value per generated file.</summary>
@@ -39,17 +45,6 @@ public sealed class CachedGenerator : IIncrementalGenerator
         var cached = Parse(context, Parser.CachedAttribute, CachedMethodKind.Cached, Steps.Cached);
         var multi = Parse(context, Parser.MultiCachedAttribute, CachedMethodKind.MultiCached, Steps.MultiCached);
         var invalidate = Parse(context, Parser.InvalidateCacheAttribute, CachedMethodKind.Invalidate, Steps.Invalidate);
-
-        foreach (var results in new[] { cached, multi, invalidate })
-        {
-            context.RegisterSourceOutput(results.Where(static r => r.Diagnostics.Count > 0), static (spc, result) =>
-            {
-                foreach (var diagnostic in result.Diagnostics)
-                {
-                    spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-                }
-            });
-        }
 
         // The three kinds meet here because one file holds every generated member of a type. Collecting is cheap;
         // what matters is that each type then becomes a value of its own, compared with its previous value, so an
@@ -64,20 +59,39 @@ public sealed class CachedGenerator : IIncrementalGenerator
             => spc.AddSource(type.Type.FileName, SourceText.From(Emitter.Emit(type), Encoding.UTF8)));
     }
 
-    private static IncrementalValuesProvider<ParseResult> Parse(IncrementalGeneratorInitializationContext context, string attribute, CachedMethodKind kind, string step)
-        => context.SyntaxProvider
+    /// <summary>
+    /// Parses the methods that carry one attribute, reports their diagnostics and returns their specs. The diagnostics
+    /// are reported from the parse results themselves, whose locations lie in the compilation's syntax trees, so that
+    /// <c>#pragma warning disable</c> and .editorconfig severities apply to them; only the specs, compared by value,
+    /// go on to the emitter.
+    /// </summary>
+    private static IncrementalValuesProvider<MethodSpec> Parse(IncrementalGeneratorInitializationContext context, string attribute, CachedMethodKind kind, string step)
+    {
+        var results = context.SyntaxProvider
             .ForAttributeWithMetadataName(attribute, static (node, _) => node is MethodDeclarationSyntax, (ctx, ct) => Parser.Parse(ctx, kind, ct))
-            .WithTrackingName(step);
+            .WithTrackingName(Steps.Parsed);
+
+        context.RegisterSourceOutput(results.Where(static r => r.Diagnostics.Count > 0), static (spc, result) =>
+        {
+            foreach (var diagnostic in result.Diagnostics)
+            {
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            }
+        });
+
+        return results
+            .Select(static (r, _) => r.Spec)
+            .WithTrackingName(step)
+            .Where(static s => s is not null)
+            .Select(static (s, _) => s!);
+    }
 
     /// <summary>
     /// The parsed methods by containing type, types ordered by file name so that a type keeps its place between
     /// runs, methods in the order they are written: by kind, then by name.
     /// </summary>
-    private static ImmutableArray<TypeSpec> GroupByType(ImmutableArray<ParseResult> results)
-        => results
-            .Select(static r => r.Spec)
-            .Where(static s => s is not null)
-            .Select(static s => s!)
+    private static ImmutableArray<TypeSpec> GroupByType(ImmutableArray<MethodSpec> specs)
+        => specs
             .GroupBy(static s => s.ContainingType)
             .OrderBy(static g => g.Key.FileName, StringComparer.Ordinal)
             .Select(static g => new TypeSpec(g.Key, g

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Globalization;
 using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
@@ -13,116 +14,140 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor MethodNotPartial = Error(
         "CACHED001",
         "Cached method must be a partial method in partial types",
-        "'{0}' must be declared 'partial' without a body, in types that are all 'partial' ({1}), so that Cached can write its body");
+        "'{0}' must be declared 'partial' without a body, in types that are all 'partial' ({1}), so that Cached can write its body",
+        "The generator writes the body of the attributed method, so the method must be a 'partial' declaration without a body, and every type that contains it must be 'partial' too.");
 
     public static readonly DiagnosticDescriptor ImplementationMissing = Error(
         "CACHED002",
         "Implementation method missing or with another signature",
-        "'{0}' needs the method that runs on a miss: add '{1}'");
+        "'{0}' needs the method that runs on a miss: add '{1}'",
+        "On a miss the generated method calls '<Name>Core' (or the method named by Implementation) with the same parameters (types and ref kinds), the same return type and the same static-ness. [MultiCached] and [InvalidateCache] methods need one too.");
+
+    // The same rule as CACHED002 when a method of that name exists: the message shows what to change, not what to add.
+    public static readonly DiagnosticDescriptor ImplementationSignatureMismatch = Error(
+        "CACHED002",
+        "Implementation method missing or with another signature",
+        "'{0}' runs '{1}' on a miss, but '{2}' has another signature: change it to '{3}'",
+        ImplementationMissing.Description.ToString(CultureInfo.InvariantCulture));
 
     public static readonly DiagnosticDescriptor UnsupportedParameter = Error(
         "CACHED003",
         "Parameter cannot be cached",
-        "Parameter '{0}' of '{1}' is {2}: a cached method cannot take it");
+        "Parameter '{0}' of '{1}' is {2}: a cached method cannot take it",
+        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer or a ref struct such as Span<T> cannot be kept for another call. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span.");
 
     public static readonly DiagnosticDescriptor UnsupportedReturn = Error(
         "CACHED004",
         "Cached method must return a value",
-        "'{0}' returns '{1}': a cached method returns a value, Task<T> or ValueTask<T>");
+        "'{0}' returns '{1}': a cached method returns a value, Task<T> or ValueTask<T>",
+        "A [Cached] or [MultiCached] method that returns void, Task or ValueTask has nothing to cache. Return a value, Task<T> or ValueTask<T>; use [InvalidateCache] for a method that only changes data.");
 
     public static readonly DiagnosticDescriptor UnknownTemplateParameter = Error(
         "CACHED005",
         "Key template names an unknown parameter",
-        "Key template \"{0}\" names '{1}', which is not a parameter of '{2}' (parameters: {3})");
+        "Key template \"{0}\" names '{1}', which is not a parameter of '{2}' (parameters: {3})",
+        "Each {name} of a Key template must name a parameter of the method other than its CancellationToken. Format specifiers ({id:D4}) and alignment ({id,8}) are allowed; {{ and }} are literal braces.");
 
     public static readonly DiagnosticDescriptor ConflictingCacheOptions = Error(
         "CACHED006",
         "Alias cannot be combined with Cache, Serializer or Plugins",
-        "'{0}' sets Alias and {1}: an alias's configuration decides its cache, serializer and plugins; remove one of them");
+        "'{0}' sets Alias and {1}: an alias's configuration decides its cache, serializer and plugins; remove one of them",
+        "An alias's configuration decides its cache, serializer and plugins, so Alias cannot be combined with Cache, Serializer or Plugins. Remove one side, or configure the serializer and plugins on the alias.");
 
     public static readonly DiagnosticDescriptor InvalidKeysFrom = Error(
         "CACHED007",
         "KeysFrom must name an enumerable parameter",
-        "KeysFrom of '{0}' {1}");
+        "KeysFrom of '{0}' {1}",
+        "A [MultiCached] method's KeysFrom must name the parameter that holds the keys: an array, List<T>, IList<T>, ICollection<T>, IReadOnlyList<T>, IReadOnlyCollection<T>, IEnumerable<T>, HashSet<T>, ISet<T> or IReadOnlySet<T>.");
 
     public static readonly DiagnosticDescriptor InvalidMultiCachedReturn = Error(
         "CACHED008",
         "MultiCached method must return a dictionary keyed by the key type",
-        "'{0}' returns '{1}': a [MultiCached] method returns Dictionary, IDictionary or IReadOnlyDictionary<{2}, TValue>, directly or in a Task/ValueTask");
+        "'{0}' returns '{1}': a [MultiCached] method returns Dictionary, IDictionary or IReadOnlyDictionary<{2}, TValue>, directly or in a Task/ValueTask",
+        "A [MultiCached] method returns Dictionary<TKey, TValue>, IDictionary<TKey, TValue> or IReadOnlyDictionary<TKey, TValue>, directly or in a Task/ValueTask, where TKey is the element type of the KeysFrom parameter.");
 
     public static readonly DiagnosticDescriptor InvalidSkipCacheWhen = Error(
         "CACHED009",
         "SkipCacheWhen must name a predicate of the result",
-        "SkipCacheWhen of '{0}' names '{1}': add 'bool {1}({2})'{3}");
+        "SkipCacheWhen of '{0}' names '{1}': add 'bool {1}({2})'{3}",
+        "SkipCacheWhen names a method of the type that returns bool and takes the result ('bool Name(TResult result)'; for [MultiCached], 'bool Name(TValue value)' or 'bool Name(TKey key, TValue value)'), static when the cached method is.");
 
     public static readonly DiagnosticDescriptor InvalidKeyBuilder = Error(
         "CACHED010",
         "KeyBuilder must name a method that returns the key",
-        "KeyBuilder of '{0}' names '{1}': add 'string {1}({2})'{3}");
+        "KeyBuilder of '{0}' names '{1}': add 'string {1}({2})'{3}",
+        "KeyBuilder names a method of the type that returns the key as a string and takes the method's parameters without its CancellationToken ([MultiCached]: one key), static when the cached method is.");
 
     public static readonly DiagnosticDescriptor NegativeDuration = Error(
         "CACHED011",
         "Ttl and Lease cannot be negative",
-        "{1} of '{0}' is {2}: use a positive number of seconds, or 0 for the default");
+        "{1} of '{0}' is {2}: use a positive number of seconds, or 0 for the default",
+        "Ttl and Lease are numbers of seconds: positive, or 0 for the default (the cache's Ttl; no lease). A negative, infinite or NaN value is refused.");
 
     public static readonly DiagnosticDescriptor KeyParameterWithoutValueToString = Warning(
         "CACHED012",
         "Key parameter type has no value-based ToString",
-        "Parameter '{0}' of '{1}' has type '{2}', which does not override ToString: different values would share one cache key; override ToString, use a record, mark it [CacheKeyIgnore], or set Key/KeyBuilder");
+        "Parameter '{0}' of '{1}' has type '{2}', which does not override ToString: different values would share one cache key; override ToString, use a record, mark it [CacheKeyIgnore], or set Key/KeyBuilder",
+        "The default key writes each argument's text. A class or struct that keeps object.ToString() writes its type name, so different values would share one cache entry. Override ToString, use a record, mark the parameter [CacheKeyIgnore], or set Key or KeyBuilder.");
 
     public static readonly DiagnosticDescriptor InvalidateTargetNotFound = Error(
         "CACHED013",
         "InvalidateCache names no cached method",
-        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] method of '{2}'");
+        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] method of '{2}' ([Cached] methods: {3})",
+        "Each name given to [InvalidateCache] must be a [Cached] method of the same type; nameof(...) keeps the names right.");
 
     public static readonly DiagnosticDescriptor InvalidateKeyMismatch = Error(
         "CACHED014",
         "InvalidateCache cannot build the target's key",
-        "[InvalidateCache] on '{0}' cannot build the key of '{1}': it needs a parameter '{2}' of type '{3}'");
+        "[InvalidateCache] on '{0}' cannot build the key of '{1}': it needs a parameter '{2}' of type '{3}'",
+        "An [InvalidateCache] method builds the target's key from its own parameters: it needs every parameter of the target's key, with the same name and type, and an instance when the target's key reads one (IncludeInstance, or an instance KeyBuilder).");
 
     public static readonly DiagnosticDescriptor GenericMethodUnsupported = Error(
         "CACHED015",
         "Generic cached methods are not supported",
-        "'{0}' is generic: cache a non-generic method, or a method of a generic type");
+        "'{0}' is generic: cache a non-generic method, or a method of a generic type",
+        "Generic methods cannot be cached. Cache a non-generic method; generic containing types are supported, each closed type with its own keys.");
 
     public static readonly DiagnosticDescriptor InvalidTypeOption = Error(
         "CACHED016",
         "Cache, Serializer or Plugins type cannot be used",
-        "{1} of '{0}' is '{2}', which {3}");
+        "{1} of '{0}' is '{2}', which {3}",
+        "A Cache, Serializer or Plugins type must be a concrete class that implements ICache, ISerializer or ICachePlugin, with a public parameterless constructor; with a custom Cache, Serializer and Plugins also need the cache to derive from BaseCache.");
 
     public static readonly DiagnosticDescriptor IncludeInstanceOnStatic = Error(
         "CACHED017",
         "IncludeInstance on a static method",
-        "'{0}' is static, so it has no instance to put in the key: remove IncludeInstance");
+        "'{0}' is static, so it has no instance to put in the key: remove IncludeInstance",
+        "IncludeInstance puts the instance in the key, and a static method has none. Remove IncludeInstance, or make the method an instance method.");
 
-    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
-    {
-        [MethodNotPartial.Id] = MethodNotPartial,
-        [ImplementationMissing.Id] = ImplementationMissing,
-        [UnsupportedParameter.Id] = UnsupportedParameter,
-        [UnsupportedReturn.Id] = UnsupportedReturn,
-        [UnknownTemplateParameter.Id] = UnknownTemplateParameter,
-        [ConflictingCacheOptions.Id] = ConflictingCacheOptions,
-        [InvalidKeysFrom.Id] = InvalidKeysFrom,
-        [InvalidMultiCachedReturn.Id] = InvalidMultiCachedReturn,
-        [InvalidSkipCacheWhen.Id] = InvalidSkipCacheWhen,
-        [InvalidKeyBuilder.Id] = InvalidKeyBuilder,
-        [NegativeDuration.Id] = NegativeDuration,
-        [KeyParameterWithoutValueToString.Id] = KeyParameterWithoutValueToString,
-        [InvalidateTargetNotFound.Id] = InvalidateTargetNotFound,
-        [InvalidateKeyMismatch.Id] = InvalidateKeyMismatch,
-        [GenericMethodUnsupported.Id] = GenericMethodUnsupported,
-        [InvalidTypeOption.Id] = InvalidTypeOption,
-        [IncludeInstanceOnStatic.Id] = IncludeInstanceOnStatic,
-    };
+    /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
+    [
+        MethodNotPartial,
+        ImplementationMissing,
+        ImplementationSignatureMismatch,
+        UnsupportedParameter,
+        UnsupportedReturn,
+        UnknownTemplateParameter,
+        ConflictingCacheOptions,
+        InvalidKeysFrom,
+        InvalidMultiCachedReturn,
+        InvalidSkipCacheWhen,
+        InvalidKeyBuilder,
+        NegativeDuration,
+        KeyParameterWithoutValueToString,
+        InvalidateTargetNotFound,
+        InvalidateKeyMismatch,
+        GenericMethodUnsupported,
+        InvalidTypeOption,
+        IncludeInstanceOnStatic,
+    ];
 
-    public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;
+    // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the
+    // rule itself, where the message names this one case and its fix.
+    private static DiagnosticDescriptor Error(string id, string title, string message, string description)
+        => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, description, HelpBase + id.ToLowerInvariant());
 
-    public static DiagnosticDescriptor ById(string id) => s_byId[id];
-
-    private static DiagnosticDescriptor Error(string id, string title, string message)
-        => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
-
-    private static DiagnosticDescriptor Warning(string id, string title, string message)
-        => new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+    private static DiagnosticDescriptor Warning(string id, string title, string message, string description)
+        => new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description, HelpBase + id.ToLowerInvariant());
 }

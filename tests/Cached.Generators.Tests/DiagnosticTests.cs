@@ -6,8 +6,9 @@ using Microsoft.CodeAnalysis.Text;
 namespace Cached.Generators.Tests;
 
 /// <summary>
-/// One test per misuse the generator reports (CACHED001...CACHED017): the exact id, severity, location (the
-/// identifier of the attributed method, marked <c>[|Name|]</c> in the source) and the message.
+/// One test per misuse the generator reports (CACHED001...CACHED017): the exact id, severity, location (the syntax
+/// at fault, as the compiler would report it: the attribute argument, the parameter, the return type; marked
+/// <c>[|...|]</c> in the source) and the message.
 /// </summary>
 public sealed class DiagnosticTests
 {
@@ -24,29 +25,37 @@ public sealed class DiagnosticTests
 
         """;
 
-    /// <summary>The source without its marker, and where the marker was: the attributed method's identifier.</summary>
-    private sealed record Marked(string Source, string Identifier, TextSpan Span, LinePositionSpan LineSpan);
+    /// <summary>The source without its markers, and the spans they marked: the syntax at fault.</summary>
+    private sealed record Marked(string Source, IReadOnlyList<TextSpan> Spans);
 
     private static Marked Mark(string body)
     {
-        var text = Prelude + body;
-        var open = text.IndexOf("[|", StringComparison.Ordinal);
-        var close = text.IndexOf("|]", StringComparison.Ordinal);
-        Assert.That(open, Is.GreaterThanOrEqualTo(0), "the source has no [| marker");
-        Assert.That(close, Is.GreaterThan(open), "the source has no |] marker after [|");
-        Assert.That(text.IndexOf("[|", open + 2, StringComparison.Ordinal), Is.LessThan(0), "one marker per source");
-        var source = text.Remove(close, 2).Remove(open, 2);
-        var span = new TextSpan(open, close - open - 2);
-        return new Marked(source, source.Substring(span.Start, span.Length), span, SourceText.From(source).Lines.GetLinePositionSpan(span));
+        var source = Prelude + body;
+        var spans = new List<TextSpan>();
+        for (var open = source.IndexOf("[|", StringComparison.Ordinal); open >= 0; open = source.IndexOf("[|", open, StringComparison.Ordinal))
+        {
+            var close = source.IndexOf("|]", open, StringComparison.Ordinal);
+            Assert.That(close, Is.GreaterThan(open), "a [| marker has no |] after it");
+            source = source.Remove(close, 2).Remove(open, 2);
+            spans.Add(new TextSpan(open, close - open - 2));
+        }
+
+        Assert.That(spans, Is.Not.Empty, "the source has no [|...|] marker");
+        return new Marked(source, spans);
     }
 
-    /// <summary>Runs the generator on a marked source and checks that it reports exactly <paramref name="ids"/>, all at the marker.</summary>
+    /// <summary>
+    /// Runs the generator on a marked source and checks that it reports exactly <paramref name="ids"/>, each on a
+    /// marked span, every marked span with a diagnostic.
+    /// </summary>
     private static IReadOnlyList<Diagnostic> Expect(string body, DiagnosticSeverity severity, params string[] ids)
     {
         var marked = Mark(body);
+        var lines = SourceText.From(marked.Source).Lines;
         var run = GeneratorRunner.Run(marked.Source);
         var diagnostics = run.GeneratorDiagnostics.OrderBy(static d => d.Id, StringComparer.Ordinal).ToList();
         Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(ids.OrderBy(static i => i, StringComparer.Ordinal)), () => "diagnostics: " + string.Join(Environment.NewLine, diagnostics));
+        var expected = string.Join(" and ", marked.Spans.Select(span => $"'{marked.Source.Substring(span.Start, span.Length)}'"));
         foreach (var diagnostic in diagnostics)
         {
             var lineSpan = diagnostic.Location.GetLineSpan();
@@ -55,12 +64,14 @@ public sealed class DiagnosticTests
                 Assert.That(diagnostic.Severity, Is.EqualTo(severity), diagnostic.ToString());
                 Assert.That(diagnostic.DefaultSeverity, Is.EqualTo(severity), diagnostic.ToString());
                 Assert.That(lineSpan.Path, Is.EqualTo("Source0.cs"), diagnostic.ToString());
-                Assert.That(lineSpan.StartLinePosition, Is.EqualTo(marked.LineSpan.Start), $"{diagnostic} should start at the identifier '{marked.Identifier}'");
-                Assert.That(lineSpan.EndLinePosition, Is.EqualTo(marked.LineSpan.End), $"{diagnostic} should end at the end of '{marked.Identifier}'");
-                Assert.That(diagnostic.Location.SourceSpan, Is.EqualTo(marked.Span), diagnostic.ToString());
+                Assert.That(diagnostic.Location.Kind, Is.EqualTo(LocationKind.SourceFile), $"{diagnostic} should be in a syntax tree, where #pragma applies");
+                Assert.That(run.Input.SyntaxTrees, Does.Contain(diagnostic.Location.SourceTree), $"{diagnostic} should be in the compilation's own tree");
+                Assert.That(marked.Spans, Does.Contain(diagnostic.Location.SourceSpan), $"{diagnostic} is on '{diagnostic.Location.SourceTree?.GetText().ToString(diagnostic.Location.SourceSpan)}', not on {expected}");
+                Assert.That(lineSpan.Span, Is.EqualTo(lines.GetLinePositionSpan(diagnostic.Location.SourceSpan)), diagnostic.ToString());
             }
         }
 
+        Assert.That(marked.Spans, Is.SubsetOf(diagnostics.Select(static d => d.Location.SourceSpan)), "every marked span has a diagnostic");
         return diagnostics;
     }
 
@@ -73,12 +84,20 @@ public sealed class DiagnosticTests
     // ---- The catalog ----
 
     [Test]
-    public void Every_descriptor_has_a_unique_id_the_Cached_category_and_a_help_link_to_its_anchor()
+    public void Every_descriptor_has_a_catalog_id_the_Cached_category_a_description_and_a_help_link_to_its_anchor()
     {
         var all = DiagnosticDescriptors.All.ToList();
         var expectedIds = Enumerable.Range(1, 17).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
-        Assert.That(all.Select(static d => d.Id).OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
-        Assert.That(all.Select(static d => d.Id), Is.Unique);
+        Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
+        Assert.That(all, Is.Unique);
+        // CACHED002 has a second message (a method to change rather than to add); one id is one rule, so its
+        // descriptors agree on everything else.
+        foreach (var rule in all.GroupBy(static d => d.Id).Where(static g => g.Count() > 1))
+        {
+            Assert.That(rule.Key, Is.EqualTo("CACHED002"));
+            Assert.That(rule.Select(static d => (d.Title.ToString(CultureInfo.InvariantCulture), d.Description.ToString(CultureInfo.InvariantCulture), d.DefaultSeverity, d.HelpLinkUri)).Distinct().Count(), Is.EqualTo(1), rule.Key);
+        }
+
         foreach (var descriptor in all)
         {
             using (Assert.EnterMultipleScope())
@@ -88,8 +107,8 @@ public sealed class DiagnosticTests
                 Assert.That(descriptor.IsEnabledByDefault, Is.True, descriptor.Id);
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
+                Assert.That(descriptor.Description.ToString(CultureInfo.InvariantCulture), Does.EndWith("."), descriptor.Id);
                 Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id == "CACHED012" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
-                Assert.That(DiagnosticDescriptors.ById(descriptor.Id), Is.SameAs(descriptor), descriptor.Id);
             }
         }
     }
@@ -222,7 +241,7 @@ public sealed class DiagnosticTests
                 private Task<User> GetUserCore(long id, CancellationToken ct) => Task.FromResult(new User((int)id, "name"));
             }
             """, "CACHED002");
-        Assert.That(message, Does.Contain("add 'private Task<User> GetUserCore(int id, CancellationToken ct)'"));
+        Assert.That(message, Is.EqualTo("'UserService.GetUser' runs 'GetUserCore' on a miss, but 'private Task<User> GetUserCore(long id, CancellationToken ct)' has another signature: change it to 'private Task<User> GetUserCore(int id, CancellationToken ct)'"));
     }
 
     [Test]
@@ -236,7 +255,7 @@ public sealed class DiagnosticTests
                 private Task<User?> FindUserCore(string name) => Task.FromResult<User?>(null);
             }
             """, "CACHED002");
-        Assert.That(message, Does.Contain("add 'private ValueTask<User?> FindUserCore(string name)'"));
+        Assert.That(message, Does.EndWith("but 'private Task<User?> FindUserCore(string name)' has another signature: change it to 'private ValueTask<User?> FindUserCore(string name)'"));
     }
 
     [Test]
@@ -245,8 +264,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Implementation = "LoadUser")]
-                public partial User [|GetUser|](int id);
+                [Cached(Implementation = [|"LoadUser"|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED002");
@@ -264,7 +283,7 @@ public sealed class DiagnosticTests
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED002");
-        Assert.That(message, Does.Contain("add 'private static User GetUserCore(int id)'"));
+        Assert.That(message, Does.EndWith("but 'private User GetUserCore(int id)' has another signature: change it to 'private static User GetUserCore(int id)'"));
     }
 
     [Test]
@@ -278,7 +297,7 @@ public sealed class DiagnosticTests
                 private static User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED002");
-        Assert.That(message, Does.Contain("add 'private User GetUserCore(int id)'"));
+        Assert.That(message, Does.EndWith("but 'private static User GetUserCore(int id)' has another signature: change it to 'private User GetUserCore(int id)'"));
     }
 
     [Test]
@@ -312,7 +331,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial string [|Describe|]({{parameter}});
+                public partial string Describe([|{{parameter}}|]);
                 private string DescribeCore({{parameter}}) => throw new NotSupportedException();
             }
             """, "CACHED003");
@@ -328,7 +347,7 @@ public sealed class DiagnosticTests
             public unsafe partial class UserService
             {
                 [Cached]
-                public partial string [|Describe|](int* id);
+                public partial string Describe([|int* id|]);
                 private string DescribeCore(int* id) => "x";
             }
             """, "CACHED003");
@@ -342,7 +361,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial string [|Describe|](ref int a, int ok, out int b);
+                public partial string Describe([|ref int a|], int ok, [|out int b|]);
                 private string DescribeCore(ref int a, int ok, out int b) { b = 0; return "x"; }
             }
             """, DiagnosticSeverity.Error, "CACHED003", "CACHED003");
@@ -364,7 +383,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial {{returnType}} [|Refresh|](int id);
+                public partial [|{{returnType}}|] Refresh(int id);
                 private {{returnType}} RefreshCore(int id) => throw new NotSupportedException();
             }
             """, "CACHED004");
@@ -380,7 +399,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [MultiCached(KeysFrom = "ids")]
-                public partial {{returnType}} [|Refresh|](List<int> ids);
+                public partial [|{{returnType}}|] Refresh(List<int> ids);
                 private {{returnType}} RefreshCore(List<int> ids) => throw new NotSupportedException();
             }
             """, "CACHED004");
@@ -395,8 +414,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Key = "user:{userId}:{name}")]
-                public partial Task<User> [|GetUser|](int id, string name, CancellationToken ct);
+                [Cached(Key = "user:[|{userId}|]:{name}")]
+                public partial Task<User> GetUser(int id, string name, CancellationToken ct);
                 private Task<User> GetUserCore(int id, string name, CancellationToken ct) => Task.FromResult(new User(id, name));
             }
             """, "CACHED005");
@@ -409,8 +428,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Key = "all:{id:D4}")]
-                public partial User [|GetDefault|]();
+                [Cached(Key = "all:[|{id:D4}|]")]
+                public partial User GetDefault();
                 private User GetDefaultCore() => new(0, "name");
             }
             """, "CACHED005");
@@ -428,8 +447,8 @@ public sealed class DiagnosticTests
         var message = Single($$"""
             public partial class UserService
             {
-                [Cached(Alias = "redis", {{option}})]
-                public partial User [|GetUser|](int id);
+                [Cached(Alias = [|"redis"|], {{option}})]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED006");
@@ -442,15 +461,17 @@ public sealed class DiagnosticTests
         public partial class UserService
         {
             [MultiCached(KeysFrom = "ids")]
-            public partial Task<Dictionary<int, User>> [|GetUsers|](List<int> ids);
+            public partial Task<Dictionary<int, User>> GetUsers(List<int> ids);
             private Task<Dictionary<int, User>> GetUsersCore(List<int> ids) => Task.FromResult(new Dictionary<int, User>());
         }
         """;
 
+    private static string MarkKeysFrom(string source) => source.Replace("KeysFrom = \"ids\"", "KeysFrom = [|\"ids\"|]", StringComparison.Ordinal);
+
     [Test]
     public void The_valid_MultiCached_source_of_these_tests_reports_nothing()
     {
-        var run = GeneratorRunner.Run(Mark(MultiService).Source);
+        var run = GeneratorRunner.Run(Prelude + MultiService);
         Assert.That(run.GeneratorDiagnostics, Is.Empty);
         Assert.That(run.Sources, Has.Count.EqualTo(1));
     }
@@ -458,29 +479,29 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED007_KeysFrom_is_not_set()
     {
-        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(Ttl = 5)]", StringComparison.Ordinal), "CACHED007");
-        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' is not set: name the parameter that holds the keys"));
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[[|MultiCached(Ttl = 5)|]]", StringComparison.Ordinal), "CACHED007");
+        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' is not set: name the parameter that holds the keys (parameters that can hold the keys: ids)"));
     }
 
     [Test]
     public void CACHED007_KeysFrom_names_no_parameter()
     {
-        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"keys\"", StringComparison.Ordinal), "CACHED007");
-        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'keys', which is not a parameter"));
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = [|\"keys\"|]", StringComparison.Ordinal), "CACHED007");
+        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'keys', which is not a parameter (parameters that can hold the keys: ids)"));
     }
 
     [TestCase("int")]
     [TestCase("string")]
     public void CACHED007_KeysFrom_names_a_parameter_that_is_not_enumerable(string type)
     {
-        var message = Single(MultiService.Replace("List<int> ids", type + " ids", StringComparison.Ordinal), "CACHED007");
-        Assert.That(message, Is.EqualTo($"KeysFrom of 'UserService.GetUsers' names 'ids', whose type '{type}' is not an IEnumerable<TKey>"));
+        var message = Single(MarkKeysFrom(MultiService.Replace("List<int> ids", type + " ids", StringComparison.Ordinal)), "CACHED007");
+        Assert.That(message, Is.EqualTo($"KeysFrom of 'UserService.GetUsers' names 'ids', whose type '{type}' is not an IEnumerable<TKey> (parameters that can hold the keys: none)"));
     }
 
     [Test]
     public void CACHED007_KeysFrom_names_an_unsupported_collection_type()
     {
-        var message = Single(MultiService.Replace("List<int> ids", "Queue<int> ids", StringComparison.Ordinal), "CACHED007");
+        var message = Single(MarkKeysFrom(MultiService.Replace("List<int> ids", "Queue<int> ids", StringComparison.Ordinal)), "CACHED007");
         Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names 'ids' of type 'Queue<int>': use an array, List, IList, ICollection, IReadOnlyList, IReadOnlyCollection, IEnumerable, HashSet, ISet or IReadOnlySet"));
     }
 
@@ -493,7 +514,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [MultiCached(KeysFrom = "ids")]
-                public partial List<string> [|GetNames|](List<int> ids);
+                public partial [|List<string>|] GetNames(List<int> ids);
                 private List<string> GetNamesCore(List<int> ids) => new();
             }
             """, "CACHED008");
@@ -503,7 +524,8 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED008_a_MultiCached_method_whose_dictionary_has_another_key_type()
     {
-        var message = Single(MultiService.Replace("Dictionary<int, User>", "Dictionary<string, User>", StringComparison.Ordinal), "CACHED008");
+        var message = Single(MultiService.Replace("Dictionary<int, User>", "Dictionary<string, User>", StringComparison.Ordinal)
+            .Replace("partial Task<Dictionary<string, User>>", "partial [|Task<Dictionary<string, User>>|]", StringComparison.Ordinal), "CACHED008");
         Assert.That(message, Does.StartWith("'UserService.GetUsers' returns 'Task<Dictionary<string, User>>':"));
         Assert.That(message, Does.Contain("IReadOnlyDictionary<int, TValue>"));
     }
@@ -516,8 +538,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(SkipCacheWhen = "IsGuest")]
-                public partial Task<User> [|GetUser|](int id);
+                [Cached(SkipCacheWhen = [|"IsGuest"|])]
+                public partial Task<User> GetUser(int id);
                 private Task<User> GetUserCore(int id) => Task.FromResult(new User(id, "name"));
             }
             """, "CACHED009");
@@ -530,8 +552,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(SkipCacheWhen = nameof(IsGuest))]
-                public partial Task<User> [|GetUser|](int id);
+                [Cached(SkipCacheWhen = [|nameof(IsGuest)|])]
+                public partial Task<User> GetUser(int id);
                 private Task<User> GetUserCore(int id) => Task.FromResult(new User(id, "name"));
                 private static bool IsGuest(string name) => name.Length == 0;
             }
@@ -545,8 +567,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(SkipCacheWhen = nameof(IsGuest))]
-                public static partial User [|GetUser|](int id);
+                [Cached(SkipCacheWhen = [|nameof(IsGuest)|])]
+                public static partial User GetUser(int id);
                 private static User GetUserCore(int id) => new(id, "name");
                 private bool IsGuest(User user) => user.Id == 0;
             }
@@ -557,7 +579,7 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED009_SkipCacheWhen_of_a_MultiCached_method_suggests_both_forms()
     {
-        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", SkipCacheWhen = \"IsGuest\")]", StringComparison.Ordinal), "CACHED009");
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", SkipCacheWhen = [|\"IsGuest\"|])]", StringComparison.Ordinal), "CACHED009");
         Assert.That(message, Is.EqualTo("SkipCacheWhen of 'UserService.GetUsers' names 'IsGuest': add 'bool IsGuest(User value)' or 'bool IsGuest(int key, User value)'"));
     }
 
@@ -569,8 +591,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(KeyBuilder = "KeyOf")]
-                public partial Task<User> [|GetUser|](int id, string region, CancellationToken ct);
+                [Cached(KeyBuilder = [|"KeyOf"|])]
+                public partial Task<User> GetUser(int id, string region, CancellationToken ct);
                 private Task<User> GetUserCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
             }
             """, "CACHED010");
@@ -586,8 +608,8 @@ public sealed class DiagnosticTests
         var message = Single($$"""
             public partial class UserService
             {
-                [Cached(KeyBuilder = "KeyOf")]
-                public partial Task<User> [|GetUser|](int id, string region, CancellationToken ct);
+                [Cached(KeyBuilder = [|"KeyOf"|])]
+                public partial Task<User> GetUser(int id, string region, CancellationToken ct);
                 private Task<User> GetUserCore(int id, string region, CancellationToken ct) => Task.FromResult(new User(id, region));
                 {{builder}}
             }
@@ -601,8 +623,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(KeyBuilder = nameof(KeyOf))]
-                public static partial User [|GetUser|](int id);
+                [Cached(KeyBuilder = [|nameof(KeyOf)|])]
+                public static partial User GetUser(int id);
                 private static User GetUserCore(int id) => new(id, "name");
                 private string KeyOf(int id) => "k" + id;
             }
@@ -613,23 +635,23 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED010_KeyBuilder_of_a_MultiCached_method_takes_one_key()
     {
-        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", KeyBuilder = \"KeyOf\")]", StringComparison.Ordinal), "CACHED010");
+        var message = Single(MultiService.Replace("[MultiCached(KeysFrom = \"ids\")]", "[MultiCached(KeysFrom = \"ids\", KeyBuilder = [|\"KeyOf\"|])]", StringComparison.Ordinal), "CACHED010");
         Assert.That(message, Is.EqualTo("KeyBuilder of 'UserService.GetUsers' names 'KeyOf': add 'string KeyOf(int key)'"));
     }
 
     // ---- CACHED011 ----
 
-    [TestCase("Ttl = -1", "Ttl of 'UserService.GetUser' is -1")]
-    [TestCase("Ttl = -0.5", "Ttl of 'UserService.GetUser' is -0.5")]
-    [TestCase("Lease = -30", "Lease of 'UserService.GetUser' is -30")]
-    [TestCase("Ttl = double.NaN", "Ttl of 'UserService.GetUser' is NaN")]
-    public void CACHED011_a_negative_duration(string option, string start)
+    [TestCase("Ttl", "-1", "Ttl of 'UserService.GetUser' is -1")]
+    [TestCase("Ttl", "-0.5", "Ttl of 'UserService.GetUser' is -0.5")]
+    [TestCase("Lease", "-30", "Lease of 'UserService.GetUser' is -30")]
+    [TestCase("Ttl", "double.NaN", "Ttl of 'UserService.GetUser' is NaN")]
+    public void CACHED011_a_negative_duration(string option, string value, string start)
     {
         var message = Single($$"""
             public partial class UserService
             {
-                [Cached({{option}})]
-                public partial User [|GetUser|](int id);
+                [Cached({{option}} = [|{{value}}|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED011");
@@ -639,7 +661,7 @@ public sealed class DiagnosticTests
     [Test]
     public void CACHED011_a_negative_Ttl_of_a_MultiCached_method()
     {
-        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"ids\", Ttl = -5", StringComparison.Ordinal), "CACHED011");
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"ids\", Ttl = [|-5|]", StringComparison.Ordinal), "CACHED011");
         Assert.That(message, Does.StartWith("Ttl of 'UserService.GetUsers' is -5:"));
     }
 
@@ -649,8 +671,8 @@ public sealed class DiagnosticTests
         var diagnostics = Expect("""
             public partial class UserService
             {
-                [Cached(Ttl = -1, Lease = -2)]
-                public partial User [|GetUser|](int id);
+                [Cached(Ttl = [|-1|], Lease = [|-2|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, DiagnosticSeverity.Error, "CACHED011", "CACHED011");
@@ -680,7 +702,7 @@ public sealed class DiagnosticTests
             public partial class SearchService
             {
                 [Cached]
-                public partial Task<string> [|Search|](Filter filter, int page, CancellationToken ct);
+                public partial Task<string> Search([|Filter filter|], int page, CancellationToken ct);
                 private Task<string> SearchCore(Filter filter, int page, CancellationToken ct) => Task.FromResult("x");
             }
             """;
@@ -698,7 +720,7 @@ public sealed class DiagnosticTests
             public partial class SearchService
             {
                 [Cached]
-                public partial string [|Near|](Point point);
+                public partial string Near([|Point point|]);
                 private string NearCore(Point point) => "x";
             }
             """, "CACHED012", DiagnosticSeverity.Warning);
@@ -745,12 +767,12 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [InvalidateCache("GetUser")]
-                public partial Task [|Rename|](int id, string name);
+                [InvalidateCache([|"GetUser"|])]
+                public partial Task Rename(int id, string name);
                 private Task RenameCore(int id, string name) => Task.CompletedTask;
             }
             """, "CACHED013");
-        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Rename' names 'GetUser', which is not a [Cached] method of 'UserService'"));
+        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Rename' names 'GetUser', which is not a [Cached] method of 'UserService' ([Cached] methods: none)"));
     }
 
     [Test]
@@ -761,12 +783,24 @@ public sealed class DiagnosticTests
             {
                 public User GetUser(int id) => new(id, "name");
 
-                [InvalidateCache(nameof(GetUser))]
-                public partial void [|Rename|](int id, string name);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public partial void Rename(int id, string name);
                 private void RenameCore(int id, string name) { }
             }
             """, "CACHED013");
-        Assert.That(message, Does.Contain("names 'GetUser', which is not a [Cached] method of 'UserService'"));
+        Assert.That(message, Does.EndWith("names 'GetUser', which is not a [Cached] method of 'UserService' ([Cached] methods: none)"));
+    }
+
+    [Test]
+    public void CACHED013_is_reported_on_the_name_that_is_not_Cached_among_several()
+    {
+        var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
+                [InvalidateCache(nameof(GetUser), [|"GetUsers"|])]
+                public partial void Rename(int id, string name);
+                private void RenameCore(int id, string name) { }
+            }
+            """, "CACHED013");
+        Assert.That(message, Does.EndWith("names 'GetUsers', which is not a [Cached] method of 'UserService' ([Cached] methods: GetUser)"));
     }
 
     // ---- CACHED014 ----
@@ -782,8 +816,8 @@ public sealed class DiagnosticTests
     public void CACHED014_the_invalidator_lacks_a_key_parameter_of_the_target()
     {
         var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
-                [InvalidateCache(nameof(GetUser))]
-                public partial void [|Rename|](string name);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public partial void Rename(string name);
                 private void RenameCore(string name) { }
             }
             """, "CACHED014");
@@ -794,8 +828,8 @@ public sealed class DiagnosticTests
     public void CACHED014_the_invalidator_has_the_key_parameter_with_another_type()
     {
         var message = Single("public partial class UserService\n{\n" + CachedGetUser + """
-                [InvalidateCache(nameof(GetUser))]
-                public partial Task [|Rename|](long id, string name);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public partial Task Rename(long id, string name);
                 private Task RenameCore(long id, string name) => Task.CompletedTask;
             }
             """, "CACHED014");
@@ -812,8 +846,8 @@ public sealed class DiagnosticTests
                 public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
 
-                [InvalidateCache(nameof(GetUser))]
-                public static partial void [|Forget|](int id);
+                [InvalidateCache([|nameof(GetUser)|])]
+                public static partial void Forget(int id);
                 private static void ForgetCore(int id) { }
             }
             """, "CACHED014");
@@ -829,7 +863,7 @@ public sealed class DiagnosticTests
             public partial class UserService
             {
                 [Cached]
-                public partial T [|Get|]<T>(int id);
+                public partial T Get[|<T>|](int id);
                 private T GetCore<T>(int id) => default!;
             }
             """, "CACHED015");
@@ -844,8 +878,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Cache = typeof(string))]
-                public partial User [|GetUser|](int id);
+                [Cached(Cache = [|typeof(string)|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -866,8 +900,8 @@ public sealed class DiagnosticTests
             }
             public partial class UserService
             {
-                [Cached(Serializer = typeof(PrefixSerializer))]
-                public partial User [|GetUser|](int id);
+                [Cached(Serializer = [|typeof(PrefixSerializer)|])]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -880,8 +914,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Plugins = new[] { typeof(TimingPlugin), typeof(string) })]
-                public partial User [|GetUser|](int id);
+                [Cached(Plugins = new[] { typeof(TimingPlugin), [|typeof(string)|] })]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -894,8 +928,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
-                [Cached(Plugins = new[] { typeof(CachePlugin) })]
-                public partial User [|GetUser|](int id);
+                [Cached(Plugins = new[] { [|typeof(CachePlugin)|] })]
+                public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED016");
@@ -910,8 +944,8 @@ public sealed class DiagnosticTests
         var message = Single("""
             public static partial class Lookups
             {
-                [Cached(IncludeInstance = true)]
-                public static partial User [|GetUser|](int id);
+                [Cached(IncludeInstance = [|true|])]
+                public static partial User GetUser(int id);
                 private static User GetUserCore(int id) => new(id, "name");
             }
             """, "CACHED017");

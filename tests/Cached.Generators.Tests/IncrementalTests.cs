@@ -199,13 +199,8 @@ public sealed class IncrementalTests
         Assert.That(Reasons(result, CachedGenerator.Steps.Invalidate), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(EmitterReasons(result), Is.Not.Empty.And.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
 
-        // The [Cached] results after the edit move with the text; only those that carry a diagnostic (whose location
-        // moved) may be Modified, and the spec of the method is the same.
-        var modified = result.TrackedSteps[CachedGenerator.Steps.Cached].SelectMany(static s => s.Outputs)
-            .Where(static o => o.Reason == IncrementalStepRunReason.Modified)
-            .Select(static o => (ParseResult)o.Value)
-            .ToList();
-        Assert.That(modified, Is.All.Matches<ParseResult>(static r => r.Diagnostics.Count > 0));
+        // The parse results move with the text (their diagnostics' locations with them), but the specs do not.
+        Assert.That(Reasons(result, CachedGenerator.Steps.Cached), Is.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged));
         Assert.That(Generated(driver), Is.EqualTo(before));
     }
 
@@ -292,9 +287,9 @@ public sealed class IncrementalTests
             }
 
             Assert.That(walker.Problems, Is.Empty);
-            // The walk did reach the specs, their diagnostics and locations.
-            Assert.That(walker.Visited, Does.Contain(typeof(ParseResult)).And.Contain(typeof(MethodSpec)).And.Contain(typeof(TemplateKeySpec)).And.Contain(typeof(DefaultKeySpec)).And.Contain(typeof(TypeSpec))
-                .And.Contain(typeof(MultiSpec)).And.Contain(typeof(InvalidationSpec)).And.Contain(typeof(DiagnosticInfo)).And.Contain(typeof(LocationInfo)));
+            // The walk did reach the specs. The diagnostics, with their locations, stay behind in the parse step.
+            Assert.That(walker.Visited, Does.Contain(typeof(MethodSpec)).And.Contain(typeof(TemplateKeySpec)).And.Contain(typeof(DefaultKeySpec)).And.Contain(typeof(TypeSpec))
+                .And.Contain(typeof(MultiSpec)).And.Contain(typeof(InvalidationSpec)));
         }
     }
 

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Cached.Generators.Tests.Infrastructure;
 
 namespace Cached.Generators.Tests;
 
@@ -96,23 +96,8 @@ public sealed class PackagingTests
 
     private static string Run(string directory, string program, params string[] arguments)
     {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{program} {string.Join(' ', arguments)} did not finish within 5 minutes");
-        }
-
-        var output = stdout.Result + stderr.Result;
-        Assert.That(process.ExitCode, Is.EqualTo(0), $"{program} {string.Join(' ', arguments)} failed:\n{output}");
+        var (exitCode, output) = ProcessRunner.Run(directory, program, arguments);
+        Assert.That(exitCode, Is.EqualTo(0), $"{program} {string.Join(' ', arguments)} failed:\n{output}");
         return output;
     }
 

@@ -1,5 +1,4 @@
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.Text;
 
 namespace Cached.Generators.Model;
 
@@ -215,23 +214,19 @@ internal sealed record MethodSpec
 /// </summary>
 internal sealed record TypeSpec(ContainingTypeSpec Type, EquatableArray<MethodSpec> Methods);
 
-/// <summary>Where a diagnostic goes, kept as plain values so it can live in a cached spec.</summary>
-internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
-{
-    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
-
-    public static LocationInfo? From(Location? location)
-        => location?.SourceTree is null
-            ? null
-            : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
-}
-
-internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments)
+/// <summary>
+/// A diagnostic as the parser finds it. Unlike the specs it keeps its real <see cref="Microsoft.CodeAnalysis.Location"/>,
+/// in the compilation's own syntax tree: only such a location is subject to <c>#pragma warning disable</c> and to a
+/// file's .editorconfig severity (one rebuilt from a path and span is an external location that escapes both). It is
+/// still compared by value: a location is equal when its tree and span are, so an unrelated edit leaves it cached.
+/// It never reaches the emitter, which sees the specs alone.
+/// </summary>
+internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, Location? Location, EquatableArray<string> Arguments)
 {
     public Diagnostic ToDiagnostic()
         => Diagnostic.Create(
-            DiagnosticDescriptors.ById(Id),
-            Location?.ToLocation(),
+            Descriptor,
+            Location,
             System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Cast<object>(Arguments)));
 }
 

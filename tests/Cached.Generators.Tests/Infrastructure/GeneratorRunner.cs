@@ -16,9 +16,11 @@ internal static class GeneratorRunner
             s_references,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorRunResult Run(params string[] sources)
+    public static GeneratorRunResult Run(params string[] sources) => Run(Compile(sources));
+
+    /// <summary>Runs the generator on a compilation, with its options (diagnostic severities among them).</summary>
+    public static GeneratorRunResult Run(CSharpCompilation compilation)
     {
-        var compilation = Compile(sources);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             [new CachedGenerator().AsSourceGenerator()],
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));

@@ -106,6 +106,27 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void Overloads_with_default_keys_carry_their_parameter_types()
+    {
+        VerifyGenerated(nameof(Overloads_with_default_keys_carry_their_parameter_types), """
+            using Cached;
+            namespace Demo;
+            public partial class Pricing
+            {
+                [Cached]
+                public partial decimal Price(int id);
+                private decimal PriceCore(int id) => id;
+
+                [Cached]
+                public partial decimal Price(string sku, int? version);
+                private decimal PriceCore(string sku, int? version) => version ?? 0;
+
+                public decimal Price(long id) => id;
+            }
+            """);
+    }
+
+    [Test]
     public void Cache_options_key_builder_skip_and_lease()
     {
         VerifyGenerated(nameof(Cache_options_key_builder_skip_and_lease), """

@@ -151,6 +151,31 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void Extension_methods_sync_Task_and_ValueTask()
+    {
+        VerifyGenerated(nameof(Extension_methods_sync_Task_and_ValueTask), """
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public static partial class NumberExtensions
+            {
+                [Cached]
+                public static partial int Twice(this int x);
+                private static int TwiceCore(this int x) => x * 2;
+
+                [Cached(Key = "thrice:{x}")]
+                public static partial Task<int> ThriceAsync(this int x, CancellationToken ct = default);
+                private static Task<int> ThriceAsyncCore(int x, CancellationToken ct) => Task.FromResult(x * 3);
+
+                [Cached]
+                public static partial ValueTask<string> ShoutAsync(this string text, params int[] times);
+                private static ValueTask<string> ShoutAsyncCore(string text, int[] times) => new(text);
+            }
+            """);
+    }
+
+    [Test]
     public void MultiCached_sync_array_and_async_set_and_interface_dictionary()
     {
         VerifyGenerated(nameof(MultiCached_sync_array_and_async_set_and_interface_dictionary), """

@@ -73,7 +73,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidateTargetNotFound = Error(
         "CACHED013",
         "InvalidateCache names no cached method",
-        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] method of '{2}'");
+        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] or [MultiCached] method of '{2}'");
 
     public static readonly DiagnosticDescriptor InvalidateKeyMismatch = Error(
         "CACHED014",
@@ -95,6 +95,11 @@ internal static class DiagnosticDescriptors
         "IncludeInstance on a static method",
         "'{0}' is static, so it has no instance to put in the key: remove IncludeInstance");
 
+    public static readonly DiagnosticDescriptor InvalidateKeysMismatch = Error(
+        "CACHED018",
+        "InvalidateCache cannot name the keys of a MultiCached target",
+        "[InvalidateCache] on '{0}' cannot name the keys of [MultiCached] '{1}': {2}");
+
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new()
     {
         [MethodNotPartial.Id] = MethodNotPartial,
@@ -114,6 +119,7 @@ internal static class DiagnosticDescriptors
         [GenericMethodUnsupported.Id] = GenericMethodUnsupported,
         [InvalidTypeOption.Id] = InvalidTypeOption,
         [IncludeInstanceOnStatic.Id] = IncludeInstanceOnStatic,
+        [InvalidateKeysMismatch.Id] = InvalidateKeysMismatch,
     };
 
     public static IEnumerable<DiagnosticDescriptor> All => s_byId.Values;

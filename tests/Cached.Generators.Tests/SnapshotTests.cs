@@ -234,6 +234,37 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void InvalidateCache_of_MultiCached_keys_one_or_a_collection()
+    {
+        VerifyGenerated(nameof(InvalidateCache_of_MultiCached_keys_one_or_a_collection), """
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public partial class Forecasts
+            {
+                [MultiCached(KeysFrom = "cities")]
+                public partial Dictionary<string, double> Get(string[] cities);
+                private Dictionary<string, double> GetCore(string[] cities) => new();
+
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(IdKey))]
+                public partial Task<Dictionary<int, double>> GetByIdAsync(HashSet<int> ids);
+                private string IdKey(int id) => "id-" + id;
+                private Task<Dictionary<int, double>> GetByIdAsyncCore(HashSet<int> ids) => Task.FromResult(new Dictionary<int, double>());
+
+                [InvalidateCache(nameof(Get))]
+                public static partial void Refresh(IReadOnlyList<string> cities);
+                private static void RefreshCore(IReadOnlyList<string> cities) { }
+
+                [InvalidateCache(nameof(GetByIdAsync))]
+                public partial Task ForgetAsync(int ids, CancellationToken ct);
+                private Task ForgetAsyncCore(int ids, CancellationToken ct) => Task.CompletedTask;
+            }
+            """);
+    }
+
+    [Test]
     public void Nested_generic_containing_types_and_keyword_parameter_names()
     {
         VerifyGenerated(nameof(Nested_generic_containing_types_and_keyword_parameter_names), """

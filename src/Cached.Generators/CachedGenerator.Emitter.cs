@@ -47,7 +47,7 @@ internal static partial class Emitter
 
         // A template or default key used by an [InvalidateCache] method also needs a string form.
         var invalidated = new HashSet<string>(
-            spec.Methods.SelectMany(static m => m.Invalidations).Select(static i => i.Target.KeyMethod),
+            spec.Methods.SelectMany(static m => m.Invalidations).Where(static i => i.Keys is null).Select(static i => i.Target.KeyMethod),
             System.StringComparer.Ordinal);
         var first = true;
         foreach (var method in spec.Methods)
@@ -149,9 +149,7 @@ internal static partial class Emitter
             _ => "__missing",
         };
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));
-        var keyOf = multi.KeyBuilder is null
-            ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
-            : $"static (__state, __key) => {Target(multi.KeyBuilder.IsStatic, state)}{multi.KeyBuilder.Name}(__key)";
+        var keyOf = CacheKeyOf(multi.KeyBuilder, Target(multi.KeyBuilder?.IsStatic ?? true, state));
         var skip = method.SkipWhen is not { } rule
             ? "null"
             : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
@@ -205,11 +203,14 @@ internal static partial class Emitter
         writer.Wrapped(hasResult ? $"var __result = {call};" : call + ";");
         foreach (var invalidation in method.Invalidations)
         {
-            // The target's key method in its string form: the runtime deletes by string.
-            var key = $"{invalidation.Target.KeyMethod}({string.Join(", ", invalidation.Arguments)})";
+            // A [Cached] target's key method in its string form: the runtime deletes by string. A [MultiCached]
+            // target gets the keys and turns each into its cache key as its own calls do.
+            var what = invalidation.Keys is not { } keys
+                ? $"{invalidation.Target.KeyMethod}({string.Join(", ", invalidation.Arguments)})"
+                : InvalidatedKeys(keys);
             writer.Wrapped(isAsync
-                ? $"await {invalidation.Target.Field}.InvalidateAsync({key}, {TokenArgument(signature)}).ConfigureAwait(false);"
-                : $"{invalidation.Target.Field}.Invalidate({key});");
+                ? $"await {invalidation.Target.Field}.InvalidateAsync({what}, {TokenArgument(signature)}).ConfigureAwait(false);"
+                : $"{invalidation.Target.Field}.Invalidate({what});");
         }
 
         if (hasResult)
@@ -219,6 +220,21 @@ internal static partial class Emitter
 
         writer.Close();
     }
+
+    /// <summary>The keys, state and cache key lambda a [MultiCached] target's <c>Invalidate</c> takes.</summary>
+    private static string InvalidatedKeys(InvalidatedKeysSpec keys)
+    {
+        var values = keys.IsSingle ? $"new {keys.KeyType}[] {{ {keys.Parameter} }}" : keys.Parameter;
+        var needsInstance = keys.KeyBuilder is { IsStatic: false };
+        var state = needsInstance ? "this" : "(object?)null";
+        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, needsInstance ? "__state." : string.Empty)}";
+    }
+
+    /// <summary>The lambda that turns a multi-cached key into its cache key: the KeyBuilder on <paramref name="target"/>, or the key's text.</summary>
+    private static string CacheKeyOf(MemberCallSpec? builder, string target)
+        => builder is null
+            ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
+            : $"static (__state, __key) => {target}{builder.Name}(__key)";
 
     private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType)
     {

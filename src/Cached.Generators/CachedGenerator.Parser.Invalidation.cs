@@ -17,13 +17,14 @@ internal sealed partial class Parser
         foreach (var targetName in targets)
         {
             var candidates = _method.ContainingType.GetMembers(targetName!).OfType<IMethodSymbol>()
-                .Select(m => (Method: m, Attribute: m.GetAttributes().FirstOrDefault(a => KnownTypeSymbols.Is(a.AttributeClass, _known.CachedAttribute))))
+                .Select(m => (Method: m, Attribute: m.GetAttributes().FirstOrDefault(a =>
+                    KnownTypeSymbols.Is(a.AttributeClass, _known.CachedAttribute) || KnownTypeSymbols.Is(a.AttributeClass, _known.MultiCachedAttribute))))
                 .Where(static c => c.Attribute is not null)
                 .ToList();
             if (candidates.Count == 0)
             {
                 var cachedMethods = _method.ContainingType.GetMembers().OfType<IMethodSymbol>()
-                    .Where(m => HasAttribute(m, _known.CachedAttribute))
+                    .Where(m => HasAttribute(m, _known.CachedAttribute) || HasAttribute(m, _known.MultiCachedAttribute))
                     .Select(static m => m.Name)
                     .Distinct()
                     .ToList();
@@ -33,9 +34,22 @@ internal sealed partial class Parser
 
             InvalidationSpec? match = null;
             (string Name, string Type)? firstMissing = null;
+            string? keysProblem = null;
             foreach (var (target, attribute) in candidates)
             {
-                var arguments = MatchKeyArguments(target, attribute!, ref firstMissing, out var key);
+                if (KnownTypeSymbols.Is(attribute!.AttributeClass, _known.MultiCachedAttribute))
+                {
+                    var keys = MatchKeys(target, attribute, ref keysProblem);
+                    if (keys is not null)
+                    {
+                        match = new InvalidationSpec(NamesOf(target), EquatableArray<string>.Empty, keys);
+                        break;
+                    }
+
+                    continue;
+                }
+
+                var arguments = MatchKeyArguments(target, attribute, ref firstMissing, out var key);
                 if (arguments is not null && key.NeedsInstance && _method.IsStatic)
                 {
                     firstMissing ??= ("this", target.ContainingType.Name);
@@ -49,13 +63,18 @@ internal sealed partial class Parser
                 }
             }
 
-            if (match is null)
+            if (match is not null)
+            {
+                specs.Add(match);
+            }
+            else if (firstMissing is null && keysProblem is not null)
+            {
+                Report(DiagnosticDescriptors.InvalidateKeysMismatch, ArgumentLocation(null, targetName), MethodName, targetName!, keysProblem);
+            }
+            else
             {
                 Report(DiagnosticDescriptors.InvalidateKeyMismatch, ArgumentLocation(null, targetName), MethodName, targetName!, firstMissing?.Name ?? "?", firstMissing?.Type ?? "?");
-                continue;
             }
-
-            specs.Add(match);
         }
 
         return specs.ToEquatableArray();
@@ -84,6 +103,56 @@ internal sealed partial class Parser
         }
 
         return arguments;
+    }
+
+    /// <summary>
+    /// The keys this method names for a [MultiCached] target: its parameter of the target's KeysFrom name, holding
+    /// one key or a collection of keys (element type and nullability as the target's), or null with the problem.
+    /// </summary>
+    private InvalidatedKeysSpec? MatchKeys(IMethodSymbol target, AttributeData attribute, ref string? problem)
+    {
+        var keysFrom = NamedString(attribute, "KeysFrom");
+        var keyType = target.Parameters.FirstOrDefault(p => p.Name == keysFrom) is { } targetKeys ? EnumerableElementType(targetKeys.Type) : null;
+        if (keyType is null)
+        {
+            // The target reports its own CACHED007.
+            problem ??= "its KeysFrom does not name a collection of keys";
+            return null;
+        }
+
+        var shownKey = keyType.ToDisplayString(s_readableFormat);
+        var source = _method.Parameters.FirstOrDefault(p => p.Name == keysFrom);
+        if (source is null)
+        {
+            problem ??= $"add a parameter '{keysFrom}' of type '{shownKey}' or a collection of them (e.g. 'IEnumerable<{shownKey}>')";
+            return null;
+        }
+
+        var isSingle = SymbolEqualityComparer.IncludeNullability.Equals(source.Type, keyType);
+        if (!isSingle && (source.Type.SpecialType == SpecialType.System_String
+            || !SymbolEqualityComparer.IncludeNullability.Equals(EnumerableElementType(source.Type), keyType)))
+        {
+            problem ??= $"its parameter '{keysFrom}' is a '{source.Type.ToDisplayString(s_readableFormat)}', not a '{shownKey}' or a collection of them";
+            return null;
+        }
+
+        var builderName = NamedString(attribute, "KeyBuilder");
+        MemberCallSpec? builder = null;
+        if (builderName is not null)
+        {
+            // A missing builder is the target's own CACHED010; static then, so that only that error shows.
+            var isStatic = target.ContainingType.GetMembers(builderName).OfType<IMethodSymbol>()
+                .FirstOrDefault(candidate => candidate.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, keyType))?.IsStatic ?? true;
+            if (!isStatic && _method.IsStatic)
+            {
+                problem ??= $"its KeyBuilder '{builderName}' is an instance method: make '{_method.Name}' an instance method";
+                return null;
+            }
+
+            builder = new MemberCallSpec(builderName, isStatic);
+        }
+
+        return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder);
     }
 
     /// <summary>The names of a cached method's static state and key method; overloads get a stable suffix.</summary>

@@ -10,6 +10,13 @@ namespace Cached.Generators;
 /// <summary>The key of a [Cached] method: a fixed key, a template, a key builder or the default key.</summary>
 internal sealed partial class Parser
 {
+    /// <summary>Parameter types in an overload mark: keywords, namespaces, no <c>global::</c> and no nullable references.</summary>
+    private static readonly SymbolDisplayFormat s_overloadFormat = new(
+        globalNamespaceStyle: SymbolDisplayGlobalNamespaceStyle.Omitted,
+        typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+        genericsOptions: SymbolDisplayGenericsOptions.IncludeTypeParameters,
+        miscellaneousOptions: SymbolDisplayMiscellaneousOptions.UseSpecialTypes);
+
     /// <summary>The key of a [Cached] method: its own, or an [InvalidateCache] target's (then nothing is reported here).</summary>
     private KeySpec ParseKey(IMethodSymbol method, AttributeData attribute, bool report)
     {
@@ -188,14 +195,16 @@ internal sealed partial class Parser
     /// <summary>
     /// The default key's prefix as a C# expression: a literal <c>"N.Type.Method"</c>, or for generic types one that
     /// puts the type arguments in at run time, so that <c>Repo&lt;int&gt;</c> and <c>Repo&lt;string&gt;</c> never share keys.
+    /// An overloaded name carries its parameter types (<see cref="OverloadMark"/>).
     /// </summary>
     private static string PrefixExpression(IMethodSymbol method)
     {
         var types = ContainingChain(method.ContainingType);
         var ns = NamespaceOf(types[0]) is { } name ? name + "." : string.Empty;
+        var methodName = method.Name + OverloadMark(method);
         if (types.All(static t => t.TypeParameters.Length == 0))
         {
-            return Literal(ns + string.Join(".", types.Select(static t => t.Name)) + "." + method.Name);
+            return Literal(ns + string.Join(".", types.Select(static t => t.Name)) + "." + methodName);
         }
 
         var parts = new List<string>();
@@ -219,8 +228,23 @@ internal sealed partial class Parser
             text.Append('>');
         }
 
-        text.Append('.').Append(method.Name);
+        text.Append('.').Append(methodName);
         parts.Add(Literal(text.ToString()));
         return string.Join(" + ", parts.Where(static p => p != "\"\""));
+    }
+
+    /// <summary>
+    /// <c>[int,string]</c>, every parameter's type (tokens and ignored ones too, as they tell overloads apart), when the
+    /// type declares another method of the same name, cached or not, generic or not; else nothing, so that the keys of
+    /// names that are not overloaded stay <c>N.Type.Method(args)</c>. Overloads of cached methods differ in their
+    /// parameter types (ref kinds and generic methods are refused), so their keys never meet.
+    /// </summary>
+    private static string OverloadMark(IMethodSymbol method)
+    {
+        var sameName = method.ContainingType.GetMembers(method.Name).OfType<IMethodSymbol>()
+            .Count(static m => m.MethodKind == MethodKind.Ordinary);
+        return sameName <= 1
+            ? string.Empty
+            : "[" + string.Join(",", method.Parameters.Select(static p => p.Type.ToDisplayString(s_overloadFormat))) + "]";
     }
 }

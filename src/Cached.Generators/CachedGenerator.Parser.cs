@@ -247,9 +247,18 @@ internal sealed partial class Parser
         => new(
             Identifier(parameter.Name),
             parameter.Type.ToDisplayString(s_typeFormat),
-            parameter.IsParams ? "params " : string.Empty,
+            ParameterModifiers(parameter),
             IsCancellationToken(parameter.Type),
             KeyKindOf(parameter.Type));
+
+    /// <summary>
+    /// <c>params </c>, or <c>this </c> on an extension method's receiver: both parts of a partial method must say it
+    /// (CS0755 otherwise).
+    /// </summary>
+    private static string ParameterModifiers(IParameterSymbol parameter)
+        => parameter.IsParams ? "params "
+            : parameter.Ordinal == 0 && parameter.ContainingSymbol is IMethodSymbol { IsExtensionMethod: true } ? "this "
+            : string.Empty;
 
     private bool IsCancellationToken(ITypeSymbol type) => KnownTypeSymbols.Is(type, _known.CancellationToken);
 

@@ -93,8 +93,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidateTargetNotFound = Error(
         "CACHED013",
         "InvalidateCache names no cached method",
-        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] method of '{2}' ([Cached] methods: {3})",
-        "Each name given to [InvalidateCache] must be a [Cached] method of the same type; nameof(...) keeps the names right.");
+        "[InvalidateCache] on '{0}' names '{1}', which is not a [Cached] or [MultiCached] method of '{2}' (such methods: {3})",
+        "Each name given to [InvalidateCache] must be a [Cached] or [MultiCached] method of the same type; nameof(...) keeps the names right.");
 
     public static readonly DiagnosticDescriptor InvalidateKeyMismatch = Error(
         "CACHED014",
@@ -120,6 +120,12 @@ internal static class DiagnosticDescriptors
         "'{0}' is static, so it has no instance to put in the key: remove IncludeInstance",
         "IncludeInstance puts the instance in the key, and a static method has none. Remove IncludeInstance, or make the method an instance method.");
 
+    public static readonly DiagnosticDescriptor InvalidateKeysMismatch = Error(
+        "CACHED018",
+        "InvalidateCache cannot name the keys of a MultiCached target",
+        "[InvalidateCache] on '{0}' cannot name the keys of [MultiCached] '{1}': {2}",
+        "An [InvalidateCache] method that names a [MultiCached] method drops the entries of the keys it passes: it needs a parameter with the name of the target's KeysFrom parameter, holding one key or a collection of keys of the target's key type.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -141,6 +147,7 @@ internal static class DiagnosticDescriptors
         GenericMethodUnsupported,
         InvalidTypeOption,
         IncludeInstanceOnStatic,
+        InvalidateKeysMismatch,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

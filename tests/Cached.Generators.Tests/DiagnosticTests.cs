@@ -6,7 +6,7 @@ using Microsoft.CodeAnalysis.Text;
 namespace Cached.Generators.Tests;
 
 /// <summary>
-/// One test per misuse the generator reports (CACHED001...CACHED017): the exact id, severity, location (the syntax
+/// One test per misuse the generator reports (CACHED001...CACHED018): the exact id, severity, location (the syntax
 /// at fault, as the compiler would report it: the attribute argument, the parameter, the return type; marked
 /// <c>[|...|]</c> in the source) and the message.
 /// </summary>
@@ -87,7 +87,7 @@ public sealed class DiagnosticTests
     public void Every_descriptor_has_a_catalog_id_the_Cached_category_a_description_and_a_help_link_to_its_anchor()
     {
         var all = DiagnosticDescriptors.All.ToList();
-        var expectedIds = Enumerable.Range(1, 17).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
+        var expectedIds = Enumerable.Range(1, 18).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
         // CACHED002 has a second message (a method to change rather than to add); one id is one rule, so its
@@ -772,7 +772,7 @@ public sealed class DiagnosticTests
                 private Task RenameCore(int id, string name) => Task.CompletedTask;
             }
             """, "CACHED013");
-        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Rename' names 'GetUser', which is not a [Cached] method of 'UserService' ([Cached] methods: none)"));
+        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Rename' names 'GetUser', which is not a [Cached] or [MultiCached] method of 'UserService' (such methods: none)"));
     }
 
     [Test]
@@ -788,7 +788,7 @@ public sealed class DiagnosticTests
                 private void RenameCore(int id, string name) { }
             }
             """, "CACHED013");
-        Assert.That(message, Does.EndWith("names 'GetUser', which is not a [Cached] method of 'UserService' ([Cached] methods: none)"));
+        Assert.That(message, Does.EndWith("names 'GetUser', which is not a [Cached] or [MultiCached] method of 'UserService' (such methods: none)"));
     }
 
     [Test]
@@ -800,7 +800,7 @@ public sealed class DiagnosticTests
                 private void RenameCore(int id, string name) { }
             }
             """, "CACHED013");
-        Assert.That(message, Does.EndWith("names 'GetUsers', which is not a [Cached] method of 'UserService' ([Cached] methods: GetUser)"));
+        Assert.That(message, Does.EndWith("names 'GetUsers', which is not a [Cached] or [MultiCached] method of 'UserService' (such methods: GetUser)"));
     }
 
     // ---- CACHED014 ----
@@ -950,5 +950,51 @@ public sealed class DiagnosticTests
             }
             """, "CACHED017");
         Assert.That(message, Is.EqualTo("'Lookups.GetUser' is static, so it has no instance to put in the key: remove IncludeInstance"));
+    }
+
+    // ---- CACHED018 ----
+
+    private const string MultiCachedByIds = """
+            [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(IdKey))]
+            public partial Dictionary<int, User> GetUsers(int[] ids);
+            private string IdKey(int id) => "user-" + id;
+            private Dictionary<int, User> GetUsersCore(int[] ids) => new();
+
+        """;
+
+    [Test]
+    public void CACHED018_the_invalidator_has_no_parameter_of_the_KeysFrom_name()
+    {
+        var message = Single("public partial class UserService\n{\n" + MultiCachedByIds + """
+                [InvalidateCache([|nameof(GetUsers)|])]
+                public partial void Forget(int id);
+                private void ForgetCore(int id) { }
+            }
+            """, "CACHED018");
+        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'UserService.Forget' cannot name the keys of [MultiCached] 'GetUsers': add a parameter 'ids' of type 'int' or a collection of them (e.g. 'IEnumerable<int>')"));
+    }
+
+    [Test]
+    public void CACHED018_the_invalidator_parameter_holds_another_key_type()
+    {
+        var message = Single("public partial class UserService\n{\n" + MultiCachedByIds + """
+                [InvalidateCache([|nameof(GetUsers)|])]
+                public partial Task ForgetAsync(List<long> ids);
+                private Task ForgetAsyncCore(List<long> ids) => Task.CompletedTask;
+            }
+            """, "CACHED018");
+        Assert.That(message, Does.EndWith("its parameter 'ids' is a 'List<long>', not a 'int' or a collection of them"));
+    }
+
+    [Test]
+    public void CACHED018_a_static_invalidator_of_a_target_with_an_instance_KeyBuilder()
+    {
+        var message = Single("public partial class UserService\n{\n" + MultiCachedByIds + """
+                [InvalidateCache([|nameof(GetUsers)|])]
+                public static partial void Forget(int ids);
+                private static void ForgetCore(int ids) { }
+            }
+            """, "CACHED018");
+        Assert.That(message, Does.EndWith("its KeyBuilder 'IdKey' is an instance method: make 'Forget' an instance method"));
     }
 }

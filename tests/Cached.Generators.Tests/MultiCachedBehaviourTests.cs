@@ -126,4 +126,29 @@ public sealed class MultiCachedBehaviourTests
         Assert.That(_service.Requests.Single(), Is.Empty);
         Assert.That(_commands.MultiGets, Is.EqualTo(0));
     }
+
+    [Test]
+    public void An_invalidator_with_a_collection_of_keys_drops_the_entries_of_those_keys_only()
+    {
+        _service.ByArray(["Lisbon", "Oslo", "Rome"]);
+
+        _service.Refresh(["Lisbon", "Oslo", "Lisbon"]);
+        _service.ByArray(["Lisbon", "Oslo", "Rome"]);
+
+        Assert.That(_service.Requests[1], Is.EqualTo(new[] { "Lisbon", "Oslo" }), "the dropped keys are computed again");
+        Assert.That(_cache.Exists("Rome"), Is.True);
+    }
+
+    [Test]
+    public async Task An_async_invalidator_with_one_key_drops_the_entry_under_the_key_builder_key()
+    {
+        await _service.BySetAsync([1, 2], CancellationToken.None);
+
+        await _service.ForgetAsync(1, CancellationToken.None);
+
+        Assert.That(_cache.Exists("id-1", @namespace: "set"), Is.False);
+        Assert.That(_cache.Exists("id-2", @namespace: "set"), Is.True);
+        await _service.BySetAsync([1, 2], CancellationToken.None);
+        Assert.That(_service.Requests[1], Is.EqualTo(new[] { "1" }));
+    }
 }

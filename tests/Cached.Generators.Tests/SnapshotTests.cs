@@ -106,6 +106,27 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void Overloads_with_default_keys_carry_their_parameter_types()
+    {
+        VerifyGenerated(nameof(Overloads_with_default_keys_carry_their_parameter_types), """
+            using Cached;
+            namespace Demo;
+            public partial class Pricing
+            {
+                [Cached]
+                public partial decimal Price(int id);
+                private decimal PriceCore(int id) => id;
+
+                [Cached]
+                public partial decimal Price(string sku, int? version);
+                private decimal PriceCore(string sku, int? version) => version ?? 0;
+
+                public decimal Price(long id) => id;
+            }
+            """);
+    }
+
+    [Test]
     public void Cache_options_key_builder_skip_and_lease()
     {
         VerifyGenerated(nameof(Cache_options_key_builder_skip_and_lease), """
@@ -125,6 +146,31 @@ public sealed class SnapshotTests
                 [Cached(Alias = "redis_alt", Namespace = "catalog", IncludeInstance = true)]
                 public partial string Describe(string sku);
                 private string DescribeCore(string sku) => sku;
+            }
+            """);
+    }
+
+    [Test]
+    public void Extension_methods_sync_Task_and_ValueTask()
+    {
+        VerifyGenerated(nameof(Extension_methods_sync_Task_and_ValueTask), """
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public static partial class NumberExtensions
+            {
+                [Cached]
+                public static partial int Twice(this int x);
+                private static int TwiceCore(this int x) => x * 2;
+
+                [Cached(Key = "thrice:{x}")]
+                public static partial Task<int> ThriceAsync(this int x, CancellationToken ct = default);
+                private static Task<int> ThriceAsyncCore(int x, CancellationToken ct) => Task.FromResult(x * 3);
+
+                [Cached]
+                public static partial ValueTask<string> ShoutAsync(this string text, params int[] times);
+                private static ValueTask<string> ShoutAsyncCore(string text, int[] times) => new(text);
             }
             """);
     }
@@ -183,6 +229,37 @@ public sealed class SnapshotTests
                 [InvalidateCache(nameof(GetUser), nameof(LoadAsync))]
                 public partial Task<bool> MoveAsync(int id, string region, CancellationToken ct);
                 private Task<bool> MoveAsyncCore(int id, string region, CancellationToken ct) => Task.FromResult(true);
+            }
+            """);
+    }
+
+    [Test]
+    public void InvalidateCache_of_MultiCached_keys_one_or_a_collection()
+    {
+        VerifyGenerated(nameof(InvalidateCache_of_MultiCached_keys_one_or_a_collection), """
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public partial class Forecasts
+            {
+                [MultiCached(KeysFrom = "cities")]
+                public partial Dictionary<string, double> Get(string[] cities);
+                private Dictionary<string, double> GetCore(string[] cities) => new();
+
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(IdKey))]
+                public partial Task<Dictionary<int, double>> GetByIdAsync(HashSet<int> ids);
+                private string IdKey(int id) => "id-" + id;
+                private Task<Dictionary<int, double>> GetByIdAsyncCore(HashSet<int> ids) => Task.FromResult(new Dictionary<int, double>());
+
+                [InvalidateCache(nameof(Get))]
+                public static partial void Refresh(IReadOnlyList<string> cities);
+                private static void RefreshCore(IReadOnlyList<string> cities) { }
+
+                [InvalidateCache(nameof(GetByIdAsync))]
+                public partial Task ForgetAsync(int ids, CancellationToken ct);
+                private Task ForgetAsyncCore(int ids, CancellationToken ct) => Task.CompletedTask;
             }
             """);
     }

@@ -146,6 +146,48 @@ public sealed class MultiCachedMethod<TKey, TValue>
         return result;
     }
 
+    /// <summary>
+    /// Deletes the entries of <paramref name="keys"/> ([InvalidateCache] naming this method), each key once; a fault
+    /// is logged, not thrown, and the other keys are still deleted.
+    /// </summary>
+    /// <param name="keys">The keys to drop (<c>null</c> reads as none).</param>
+    /// <param name="state">The instance, when the key builder needs it.</param>
+    /// <param name="cacheKeyOf">Turns a key into its cache key, as <see cref="Invoke"/> does.</param>
+    public void Invalidate<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf)
+    {
+        ArgumentNullException.ThrowIfNull(cacheKeyOf);
+        var cache = CurrentCache;
+        foreach (var cacheKey in CacheKeys(Distinct(keys), state, cacheKeyOf))
+        {
+            try
+            {
+                cache.Delete(cacheKey, _options.Namespace);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+            {
+                Log.InvalidateFailed(CachedLogging.Logger, ex, cacheKey, _options.Method, LogAlias);
+            }
+        }
+    }
+
+    /// <inheritdoc cref="Invalidate"/>
+    public async ValueTask InvalidateAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cacheKeyOf);
+        var cache = CurrentCache;
+        foreach (var cacheKey in CacheKeys(Distinct(keys), state, cacheKeyOf))
+        {
+            try
+            {
+                await cache.DeleteAsync(cacheKey, _options.Namespace, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            {
+                Log.InvalidateFailed(CachedLogging.Logger, ex, cacheKey, _options.Method, LogAlias);
+            }
+        }
+    }
+
     /// <summary>Logs a failed read of the batch, unless the cache's serializer refused the value type (logged once).</summary>
     private void ReadFailed(ICache cache, Exception exception, string[] cacheKeys)
     {

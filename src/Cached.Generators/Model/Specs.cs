@@ -178,8 +178,17 @@ internal sealed record MultiSpec
     public required MemberCallSpec? KeyBuilder { get; init; }
 }
 
-/// <summary>An entry to delete after an [InvalidateCache] method: the target's names and the arguments of its key method.</summary>
-internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<string> Arguments);
+/// <summary>
+/// What to delete after an [InvalidateCache] method: for a [Cached] target, the entry its key method builds from
+/// <see cref="Arguments"/>; for a [MultiCached] target (<see cref="Keys"/> set), the entries of the keys named.
+/// </summary>
+internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<string> Arguments, InvalidatedKeysSpec? Keys = null);
+
+/// <summary>
+/// The keys an [InvalidateCache] method names for a [MultiCached] target: its parameter of the KeysFrom name, one key
+/// (<see cref="IsSingle"/>) or a collection, and the target's KeyBuilder, if any.
+/// </summary>
+internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder);
 
 /// <summary>One attributed method, everything the emitter needs to write its body.</summary>
 internal sealed record MethodSpec

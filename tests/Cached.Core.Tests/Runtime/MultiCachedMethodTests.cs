@@ -455,6 +455,51 @@ public sealed class MultiCachedMethodTests
         Assert.That(_cache.Get<string>("a"), Is.EqualTo("cached-a"));
     }
 
+    // ---- invalidation ----
+
+    [Test]
+    public void Invalidate_deletes_the_entries_of_the_keys_under_their_cache_keys_in_the_method_namespace()
+    {
+        var method = MethodOn(_cache, @namespace: "ns");
+        _cache.MultiSet(new Dictionary<string, string?> { ["k-a"] = "1", ["k-b"] = "2", ["k-c"] = "3" }, @namespace: "ns");
+        _cache.Set("k-a", "outside");
+
+        method.Invalidate(["a", "b", "a"], "k-", static (prefix, key) => prefix + key);
+
+        Assert.That(_cache.Exists("k-a", @namespace: "ns"), Is.False);
+        Assert.That(_cache.Exists("k-b", @namespace: "ns"), Is.False);
+        Assert.That(_cache.Exists("k-c", @namespace: "ns"), Is.True, "a key not named stays");
+        Assert.That(_cache.Exists("k-a"), Is.True, "another namespace stays");
+    }
+
+    [Test]
+    public async Task InvalidateAsync_deletes_the_entries_and_null_keys_delete_nothing()
+    {
+        var method = MethodOn(_cache);
+        _cache.MultiSet(new Dictionary<string, string?> { ["a"] = "1", ["b"] = "2" });
+
+        await method.InvalidateAsync(null, (object?)null, static (_, key) => key, CancellationToken.None);
+        Assert.That(_cache.Exists("a") && _cache.Exists("b"), Is.True);
+
+        await method.InvalidateAsync(["a"], (object?)null, static (_, key) => key, CancellationToken.None);
+        Assert.That((_cache.Exists("a"), _cache.Exists("b")), Is.EqualTo((false, true)));
+    }
+
+    [Test]
+    public async Task Invalidate_logs_a_fault_for_each_key_and_goes_on_with_the_others()
+    {
+        using var backend = new TestBackend { FailAll = true };
+        var method = MethodOn(backend);
+
+        Assert.DoesNotThrow(() => method.Invalidate(["a", "b"], (object?)null, static (_, key) => key));
+        backend.FaultsAreSynchronous = false;
+        await method.InvalidateAsync(["c"], (object?)null, static (_, key) => key, CancellationToken.None);
+
+        Assert.That(_logs.Entries.Select(e => e.EventId), Is.EqualTo(new[] { 4, 4, 4 }));
+        Assert.That(_logs.Entries.Select(e => e.Message.Contains("'b'")), Has.Some.True, "the second key is tried after the first failed");
+        Assert.That(_logs.Entries, Has.All.Matches<LogEntry>(e => e.Message.Contains(Method)));
+    }
+
     // ---- fail-open ----
 
     [Test]

@@ -58,4 +58,17 @@ public partial class ForecastService(CallCounter calls)
         Requests.Add([.. list]);
         return new(list.ToDictionary(static c => c, Celsius));
     }
+
+    // Invalidators of [MultiCached] methods name the keys with a parameter of the KeysFrom name.
+    [InvalidateCache(nameof(ByArray))]
+    public partial void Refresh(IEnumerable<string> cities);
+
+    private void RefreshCore(IEnumerable<string> cities)
+    {
+    }
+
+    [InvalidateCache(nameof(BySetAsync))]
+    public partial Task ForgetAsync(int ids, CancellationToken cancellationToken);
+
+    private Task ForgetAsyncCore(int ids, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -191,6 +191,12 @@ public abstract partial class BaseCache : IFencedFillCache
     private int Fill<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer)
     {
         var expiry = ResolveTtl(ttl);
+        if (CheckFills(fills))
+        {
+            // Caching is switched off: a write answers true, as every write then does.
+            return fills.Length;
+        }
+
         if (PrepareFill(fills, serializer) is not { } batch)
         {
             return 0;
@@ -211,6 +217,11 @@ public abstract partial class BaseCache : IFencedFillCache
     {
         var expiry = ResolveTtl(ttl);
         cancellationToken.ThrowIfCancellationRequested();
+        if (CheckFills(fills))
+        {
+            return fills.Length;
+        }
+
         if (PrepareFill(fills, serializer) is not { } batch)
         {
             return 0;
@@ -228,25 +239,30 @@ public abstract partial class BaseCache : IFencedFillCache
             static stored => new CommandOutcome(stored > 0)).ConfigureAwait(false);
     }
 
-    /// <summary>Checks the tickets and serializes every value; null when caching is off or nothing is current.</summary>
-    private PreparedFills? PrepareFill<T>(KeyValuePair<FillTicket, T>[] fills, ISerializer? serializer)
+    /// <summary>Checks the tickets: each of this cache, all of one namespace. True when caching is switched off.</summary>
+    private bool CheckFills<T>(KeyValuePair<FillTicket, T>[] fills)
     {
-        string? @namespace = null;
         for (var i = 0; i < fills.Length; i++)
         {
             CheckTicket(fills[i].Key);
-            if (i > 0 && !string.Equals(fills[i].Key.Namespace, @namespace, StringComparison.Ordinal))
+            if (i > 0 && !string.Equals(fills[i].Key.Namespace, fills[0].Key.Namespace, StringComparison.Ordinal))
             {
                 throw new ArgumentException("Fills stored together must share a namespace.", nameof(fills));
             }
-
-            @namespace = fills[i].Key.Namespace;
         }
 
-        if (Cache.Disabled || fills.Length == 0 || fills.All(static fill => !FillFences.IsCurrent(fill.Key.Local)))
+        return Cache.Disabled;
+    }
+
+    /// <summary>Serializes every value of checked tickets; null when none is current.</summary>
+    private PreparedFills? PrepareFill<T>(KeyValuePair<FillTicket, T>[] fills, ISerializer? serializer)
+    {
+        if (fills.Length == 0 || fills.All(static fill => !FillFences.IsCurrent(fill.Key.Local)))
         {
             return null;
         }
+
+        var @namespace = fills[0].Key.Namespace;
 
         var effective = serializer ?? Serializer;
         var entries = new KeyValuePair<string, object?>[fills.Length];

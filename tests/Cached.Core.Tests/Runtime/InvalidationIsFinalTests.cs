@@ -182,6 +182,33 @@ public sealed class InvalidationIsFinalTests
     }
 
     [Test]
+    public async Task With_caching_switched_off_a_waiter_shares_the_flight_and_the_body_runs_once()
+    {
+        // Nothing is stored when caching is off, and that is no invalidation: the flight's result is current.
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn(cache);
+        var body = new GatedBody("value");
+        Cache.Disabled = true;
+        try
+        {
+            var leader = CallAsync(method, body).AsTask();
+            await body.Started.Task.WaitAsync(s_limit);
+            var waiter = CallAsync(method, body).AsTask();
+            body.Release.SetResult();
+
+            Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("value"));
+            Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("value"));
+            Assert.That(body.Calls, Is.EqualTo(1));
+            using var fill = ((IFencedFillCache)cache).OpenFill("k");
+            Assert.That(((IFencedFillCache)cache).TryFill(fill, "v"), Is.True, "a write answers true while caching is off");
+        }
+        finally
+        {
+            Cache.Disabled = false;
+        }
+    }
+
+    [Test]
     public async Task A_call_that_skips_the_read_never_joins_an_older_flight()
     {
         using var cache = new SimpleMemoryCache();

@@ -1,0 +1,145 @@
+using Cached.Capabilities;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// The fenced fills of a multi-cached method: opened for the missing keys before the body runs, stored in one fenced
+/// batch after it, so an invalidation of any key meanwhile keeps that entry out.
+/// </summary>
+public sealed partial class MultiCachedMethod<TKey, TValue>
+{
+    /// <summary>
+    /// Opens the fenced fills of every key the body is about to compute, before it runs (one round trip on a remote
+    /// cache), so that an invalidation of any of them while it runs keeps that entry from being stored. Empty on a
+    /// cache without fenced fills (the entries are then stored with a plain <c>MultiSet</c>); null after a fault, logged
+    /// once, when nothing is stored.
+    /// </summary>
+    private Dictionary<string, FillTicket>? OpenFills<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf)
+    {
+        if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0)
+        {
+            return [];
+        }
+
+        var cacheKeys = CacheKeys(missing, state, cacheKeyOf);
+        try
+        {
+            return ByKey(fenced.OpenFills(cacheKeys, _options.Namespace));
+        }
+        catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+            return null;
+        }
+    }
+
+    /// <inheritdoc cref="OpenFills"/>
+    private async ValueTask<Dictionary<string, FillTicket>?> OpenFillsAsync<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
+    {
+        if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0)
+        {
+            return [];
+        }
+
+        var cacheKeys = CacheKeys(missing, state, cacheKeyOf);
+        try
+        {
+            return ByKey(await fenced.OpenFillsAsync(cacheKeys, _options.Namespace, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+            return null;
+        }
+    }
+
+    private static Dictionary<string, FillTicket> ByKey(IReadOnlyList<FillTicket> tickets)
+    {
+        var fills = new Dictionary<string, FillTicket>(tickets.Count, StringComparer.Ordinal);
+        foreach (var ticket in tickets)
+        {
+            fills[ticket.Key] = ticket;
+        }
+
+        return fills;
+    }
+
+    /// <summary>
+    /// Stores the body's entries: the fenced ones with one fenced batch fill, each stored only if nothing invalidated its
+    /// key while the body ran; entries the body added beyond the keys asked (none opened) with one <c>MultiSet</c>.
+    /// </summary>
+    private void Store(ICache cache, List<KeyValuePair<string, TValue>> toStore, Dictionary<string, FillTicket> fills)
+    {
+        var (fenced, unfenced) = Split(toStore, fills);
+        try
+        {
+            if (fenced.Count > 0)
+            {
+                ((IFencedFillCache)cache).TryFillMany(fenced, _ttl);
+            }
+
+            if (unfenced.Count > 0)
+            {
+                cache.MultiSet(unfenced, _ttl, _options.Namespace);
+            }
+        }
+        catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+        {
+            WriteFailed(cache, ex, toStore);
+        }
+    }
+
+    /// <inheritdoc cref="Store"/>
+    private async ValueTask StoreAsync(ICache cache, List<KeyValuePair<string, TValue>> toStore, Dictionary<string, FillTicket> fills, CancellationToken cancellationToken)
+    {
+        var (fenced, unfenced) = Split(toStore, fills);
+        try
+        {
+            if (fenced.Count > 0)
+            {
+                await ((IFencedFillCache)cache).TryFillManyAsync(fenced, _ttl, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (unfenced.Count > 0)
+            {
+                await cache.MultiSetAsync(unfenced, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+        {
+            WriteFailed(cache, ex, toStore);
+        }
+    }
+
+    private static (List<KeyValuePair<FillTicket, TValue>> Fenced, List<KeyValuePair<string, TValue>> Unfenced) Split(List<KeyValuePair<string, TValue>> toStore, Dictionary<string, FillTicket> fills)
+    {
+        var fenced = new List<KeyValuePair<FillTicket, TValue>>(fills.Count);
+        var unfenced = new List<KeyValuePair<string, TValue>>();
+        foreach (var entry in toStore)
+        {
+            if (fills.TryGetValue(entry.Key, out var fill))
+            {
+                fenced.Add(new(fill, entry.Value));
+            }
+            else
+            {
+                unfenced.Add(entry);
+            }
+        }
+
+        return (fenced, unfenced);
+    }
+
+    private static void Close(Dictionary<string, FillTicket>? fills)
+    {
+        if (fills is null)
+        {
+            return;
+        }
+
+        foreach (var fill in fills.Values)
+        {
+            fill.Dispose();
+        }
+    }
+}

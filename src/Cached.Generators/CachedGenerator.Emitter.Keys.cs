@@ -4,109 +4,89 @@ using Cached.Generators.Model;
 namespace Cached.Generators;
 
 /// <summary>
-/// The key method of a [Cached] method, written once and used by both the call and the [InvalidateCache] methods
-/// that target it.
+/// How a [Cached] method's key is written: inline in the method, into a stack buffer where it has parts to write, so
+/// that a hit makes no string; and as a string by a key method when an [InvalidateCache] method needs it.
 /// </summary>
 internal static partial class Emitter
 {
-    /// <summary>The stack buffer a key is written into; a longer key moves to a heap array.</summary>
+    /// <summary>The stack buffer a key is written into; a longer key moves to a pooled array.</summary>
     private const int KeyBufferLength = 256;
 
     /// <summary>
-    /// Fixed and builder keys are strings already: <c>string __CachedKey_X(args)</c>. Templates and default keys are
-    /// written into the caller's buffer, <c>ReadOnlySpan&lt;char&gt; __CachedKey_X(Span&lt;char&gt; __buffer, args)</c>,
-    /// so that the call can build its key on the stack.
+    /// Writes the statements that build <paramref name="key"/> in the method's frame and returns the expression that
+    /// gives it: a literal, the builder's call, or <c>__key.Close()</c> for a template or default key.
+    /// </summary>
+    private static string EmitKey(CodeWriter writer, KeySpec key)
+    {
+        switch (key)
+        {
+            case FixedKeySpec fixedKey:
+                return Literal(fixedKey.Key);
+            case BuilderKeySpec builder:
+                return $"{builder.Builder.Name}({string.Join(", ", key.Parameters.Select(static p => p.Name))})";
+            case DefaultKeySpec { IncludeInstance: false, Parameters.Count: 0 } bare when IsLiteral(bare.Prefix):
+                // Nothing to write: the key is the constant "N.Type.Method()".
+                return bare.Prefix.Substring(0, bare.Prefix.Length - 1) + "()\"";
+            case TemplateKeySpec template:
+                writer.Filled($"var __key = {TemplateOnStack(template)};");
+                return "__key.Close()";
+            default:
+                var defaultKey = (DefaultKeySpec)key;
+                writer.Filled($"var __key = new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix});");
+                if (WrittenArguments(defaultKey) is { Length: > 0 } arguments)
+                {
+                    writer.Filled($"__key{arguments};");
+                }
+
+                return "__key.Close()";
+        }
+    }
+
+    /// <summary>
+    /// The key as a string, for the [InvalidateCache] methods that name this method: the runtime deletes by string,
+    /// and an async method cannot hold a stack buffer. <c>private static string __CachedKey_X(args)</c>.
     /// </summary>
     private static void EmitKeyMethod(CodeWriter writer, string name, KeySpec key)
     {
         var modifiers = key.NeedsInstance ? "private" : "private static";
-        var parameters = key.Parameters.Select(static p => $"{p.Type} {p.Name}").ToList();
-        var arguments = string.Join(", ", key.Parameters.Select(static p => p.Name));
+        var declaration = $"{modifiers} string {name}({string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"))})";
         writer.Line(s_generatedCode);
-        if (!key.WritesIntoBuffer)
+        switch (key)
         {
-            writer.Declaration($"{modifiers} string", name, string.Join(", ", parameters));
-            writer.Open();
-            writer.Wrapped(key switch
-            {
-                FixedKeySpec fixedKey => $"return {Literal(fixedKey.Key)};",
-                BuilderKeySpec builder => $"return {builder.Builder.Name}({arguments});",
-                _ => throw new System.InvalidOperationException("Unexpected key " + key),
-            });
-            writer.Close();
-            return;
+            case TemplateKeySpec template:
+                writer.ExpressionBodied(declaration, $"{TemplateOnStack(template)}.Finish()");
+                return;
+            case DefaultKeySpec defaultKey:
+                var start = $"new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix})";
+                if (WrittenArguments(defaultKey) is not { Length: > 0 } arguments)
+                {
+                    writer.ExpressionBodied(declaration, $"{start}.Finish()");
+                    return;
+                }
+
+                writer.Filled(declaration);
+                writer.Open();
+                writer.Filled($"var __key = {start};");
+                writer.Filled($"return __key{arguments}.Finish();");
+                writer.Close();
+                return;
+            default:
+                writer.ExpressionBodied(declaration, EmitKey(writer, key));
+                return;
         }
-
-        if (key is DefaultKeySpec defaultKey)
-        {
-            // The caller starts the writer on its stack and closes it: only the arguments are written here, so the
-            // hit path keeps the writer in the cached method's own frame.
-            parameters.Insert(0, $"ref {Runtime}CacheKeyWriter __writer");
-            writer.Declaration($"{modifiers} void", name, string.Join(", ", parameters));
-            writer.Open();
-            if (defaultKey.IncludeInstance)
-            {
-                writer.Line("__writer.Instance(this);");
-            }
-
-            foreach (var parameter in key.Parameters)
-            {
-                writer.Line($"__writer.{WriterMethod(parameter.KeyKind)}({parameter.Name});");
-            }
-
-            writer.Close();
-            return;
-        }
-
-        var template = (TemplateKeySpec)key;
-        parameters.Insert(0, "global::System.Span<char> __buffer");
-        writer.Declaration($"{modifiers} global::System.ReadOnlySpan<char>", name, string.Join(", ", parameters));
-        writer.Open();
-        writer.Line("var __culture = global::System.Globalization.CultureInfo.InvariantCulture;");
-        writer.Line("int __length;");
-        writer.Wrapped($"while (!global::System.MemoryExtensions.TryWrite(__buffer, __culture, $\"{template.Interpolation}\", out __length))");
-        writer.Open();
-        writer.Line("__buffer = new char[__buffer.Length * 2];");
-        writer.Close();
-        writer.Line();
-        writer.Line("return __buffer.Slice(0, __length);");
-        writer.Close();
     }
 
-    /// <summary>
-    /// The string form of a buffer-written key, for [InvalidateCache]: the runtime deletes by string, and an async
-    /// method cannot hold a stack buffer, so the buffer lives here.
-    /// </summary>
-    private static void EmitKeyString(CodeWriter writer, string name, KeySpec key)
-    {
-        var modifiers = key.NeedsInstance ? "private" : "private static";
-        var parameters = string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"));
-        writer.Line(s_generatedCode);
-        if (key is DefaultKeySpec defaultKey)
-        {
-            writer.Declaration($"{modifiers} string", name, parameters);
-            writer.Open();
-            EmitWriterStart(writer, defaultKey);
-            writer.Wrapped($"{WriteArguments(name, key)};");
-            writer.Line("return __writer.Finish();");
-            writer.Close();
-            return;
-        }
+    /// <summary><c>CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}")</c>: invariant text in a stack buffer.</summary>
+    private static string TemplateOnStack(TemplateKeySpec template)
+        => $"{Runtime}CacheKeyTemplate.Write(stackalloc char[{KeyBufferLength}], $\"{template.Interpolation}\")";
 
-        writer.ExpressionBodied($"{modifiers} string {name}({parameters})", $"{KeyOnStack(name, key)}.ToString()");
-    }
+    /// <summary>The chained calls that write a default key's parts: <c>.Instance(this).Argument(id).Enum(region)</c>.</summary>
+    private static string WrittenArguments(DefaultKeySpec key)
+        => (key.IncludeInstance ? ".Instance(this)" : string.Empty)
+            + string.Concat(key.Parameters.Select(static p => $".{WriterMethod(p.KeyKind)}({p.Name})"));
 
-    /// <summary><c>var __writer = new CacheKeyWriter(stackalloc char[256], "Ns.Type.Method");</c></summary>
-    private static void EmitWriterStart(CodeWriter writer, DefaultKeySpec key)
-        => writer.Wrapped($"var __writer = new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {key.Prefix});");
-
-    /// <summary>The call that writes a default key's arguments: <c>__CachedKey_X(ref __writer, id, region)</c>.</summary>
-    private static string WriteArguments(string name, KeySpec key)
-        => $"{name}({string.Join(", ", key.Parameters.Select(static p => p.Name).Prepend("ref __writer"))})";
-
-    /// <summary>A call of a template key method with a new stack buffer: <c>__CachedKey_X(stackalloc char[256], id)</c>.</summary>
-    private static string KeyOnStack(string name, KeySpec key)
-        => $"{name}({string.Join(", ", key.Parameters.Select(static p => p.Name).Prepend($"stackalloc char[{KeyBufferLength}]"))})";
+    private static bool IsLiteral(string expression)
+        => expression.Length >= 2 && expression[0] == '"' && expression[expression.Length - 1] == '"' && !expression.Contains("\" + ");
 
     private static string WriterMethod(KeyArgumentKind kind) => kind switch
     {

@@ -1,13 +1,12 @@
 using System.Collections.Generic;
-using System.Linq;
 using System.Text;
 
 namespace Cached.Generators;
 
 /// <summary>
 /// An indented writer for generated code that keeps lines within <see cref="MaxLineLength"/>: a statement too long
-/// for one line is broken at a bracket, one argument (or type argument, or tuple element) a line, the way a person
-/// would break it by hand.
+/// for one line is filled, broken after the last comma that fits and continued one level deeper, so that generated
+/// code takes as few lines as it reads well in (every line the compiler reads is build time a user pays for).
 /// </summary>
 internal sealed class CodeWriter
 {
@@ -17,6 +16,7 @@ internal sealed class CodeWriter
     private readonly StringBuilder _text = new();
     private int _depth;
 
+    /// <summary>Writes one line at the current depth; an empty line has no indentation.</summary>
     public void Line(string line = "")
     {
         if (line.Length > 0)
@@ -27,193 +27,170 @@ internal sealed class CodeWriter
         _text.Append(line).Append('\n');
     }
 
+    /// <summary>Writes <c>{</c> and goes one level deeper.</summary>
     public void Open()
     {
         Line("{");
         _depth++;
     }
 
+    /// <summary>Comes back one level and writes <paramref name="closing"/>.</summary>
     public void Close(string closing = "}")
     {
         _depth--;
         Line(closing);
     }
 
-    public void Indent() => _depth++;
-
-    public void Outdent() => _depth--;
-
-    /// <summary>True when <paramref name="line"/> fits at the current indentation.</summary>
-    public bool Fits(string line) => (_depth * IndentSize) + line.Length <= MaxLineLength;
-
     /// <summary>
-    /// Writes a statement, breaking it over several lines when it does not fit: at the last bracket group whose
-    /// opening still fits on the first line, or inside it when the group holds a single argument.
+    /// Writes a statement or declaration on as few lines as fit: each line ends at the last place to break (see
+    /// <see cref="Breaks"/>) that keeps it within <see cref="MaxLineLength"/>, and the rest continues one level deeper. A lambda's parameter list and
+    /// literals are never broken; a piece with no place to break is written whole, however long.
     /// </summary>
-    public void Wrapped(string statement)
+    public void Filled(string statement)
     {
-        if (Fits(statement) || Breakable(statement, 0, statement.Length) is not { } group)
+        var breaks = Breaks(statement);
+        var start = 0;
+        var continuation = 0;
+        while (true)
         {
-            Line(statement);
-            return;
+            var width = MaxLineLength - ((_depth + continuation) * IndentSize);
+            if (statement.Length - start <= width)
+            {
+                break;
+            }
+
+            // The last place that fits; but a top-level one (the `=` of a declaration, before an expression body)
+            // wins when the rest then fits on one line: `x =` / `new(...)` reads better than a break inside new(...).
+            var cut = -1;
+            var preferred = -1;
+            var restWidth = width - (continuation == 0 ? IndentSize : 0);
+            foreach (var (index, topLevel) in breaks)
+            {
+                if (index > start && index - start < width)
+                {
+                    cut = index;
+                    preferred = topLevel && statement.Length - index - 1 <= restWidth ? index : preferred;
+                }
+            }
+
+            cut = preferred >= 0 ? preferred : cut;
+
+            if (cut < 0)
+            {
+                break;
+            }
+
+            Indented(statement.Substring(start, cut + 1 - start).Trim(), continuation);
+            start = cut + 1;
+            continuation = 1;
         }
 
-        Line(statement.Substring(0, group.Open + 1));
-        _depth++;
-        var items = group.Items;
-        for (var i = 0; i < items.Count; i++)
-        {
-            // The closing bracket and whatever follows it stay on the last item's line: "ct).AsTask();".
-            Wrapped(i < items.Count - 1 ? items[i] + "," : items[i] + statement.Substring(group.Close));
-        }
-
-        _depth--;
+        Indented(statement.Substring(start).Trim(), continuation);
     }
 
-    /// <summary>
-    /// Writes a member's declaration: on one line when it fits, else with its parameters one a line, else (a long
-    /// return type) with the name and parameters on the next line.
-    /// </summary>
-    public void Declaration(string head, string name, string parameters)
+    /// <summary><c>declaration => body;</c>, filled like any statement.</summary>
+    public void ExpressionBodied(string declaration, string body) => Filled($"{declaration} => {body};");
+
+    private void Indented(string line, int extra)
     {
-        var declaration = $"{head} {name}({parameters})";
-        if (Fits(declaration) || Fits($"{head} {name}("))
-        {
-            Wrapped(declaration);
-            return;
-        }
-
-        Wrapped(head);
-        _depth++;
-        Wrapped($"{name}({parameters})");
-        _depth--;
-    }
-
-    /// <summary>Writes an expression-bodied member, its body on the next line when both do not fit on one.</summary>
-    public void ExpressionBodied(string declaration, string body)
-    {
-        if (Fits($"{declaration} => {body};"))
-        {
-            Line($"{declaration} => {body};");
-            return;
-        }
-
-        Wrapped(declaration);
-        _depth++;
-        Wrapped($"=> {body};");
-        _depth--;
+        _depth += extra;
+        Line(line);
+        _depth -= extra;
     }
 
     /// <summary>
-    /// The group to break in <c>text[from..to]</c>, or null when none helps: an argument list rather than a type
-    /// argument list, never a lambda's parameters, and inside a group of one argument when that argument breaks.
+    /// The places <paramref name="text"/> may break after: the <c>(</c> or a comma of an argument, parameter, element
+    /// or type argument list (never of a lambda's parameters, never inside a literal), a lambda's <c>=&gt;</c>, the <c>=</c> of a
+    /// declaration, the space before the <c>=&gt;</c> of an expression body, or another space between top-level words
+    /// (such as a declaration's type and name).
     /// </summary>
-    private Group? Breakable(string text, int from, int to)
+    private static List<(int Index, bool TopLevel)> Breaks(string text)
     {
-        var candidates = Groups(text, from, to)
-            .Where(group => group.Items.Count > 0 && !IsLambdaParameters(text, group) && Fits(text.Substring(0, group.Open + 1)))
-            .ToList();
-        var chosen = candidates.LastOrDefault(group => text[group.Open] != '<') ?? candidates.LastOrDefault();
-        // Inside an argument list of one argument, break that argument's own arguments; a type is kept whole.
-        if (chosen is { Items.Count: 1 } single
-            && text[single.Open] != '<'
-            && Breakable(text, single.Open + 1, single.Close) is { } inner
-            && text[inner.Open] != '<')
+        var breaks = new List<(int Index, bool TopLevel)>();
+        var open = new Stack<int>();
+        var lambdaParameters = LambdaParameterLists(text);
+        for (var i = 0; i < text.Length; i++)
         {
-            return inner;
+            var c = text[i];
+            var spaced = i > 0 && text[i - 1] == ' ' && i + 1 < text.Length;
+            if (c is '"' or '\'')
+            {
+                i = EndOfLiteral(text, i);
+            }
+            else if (c is '(' or '[' or '{' || (c == '<' && i > 0 && IsNameChar(text[i - 1])))
+            {
+                open.Push(i);
+                if (c is '(' or '<' && i + 1 < text.Length && text[i + 1] is not (')' or '>') && !lambdaParameters.Contains(i))
+                {
+                    breaks.Add((i, false));
+                }
+            }
+            else if ((c is ')' or ']' or '}' || (c == '>' && text[i - 1] != '=')) && open.Count > 0)
+            {
+                open.Pop();
+            }
+            else if (c == ',' && open.Count > 0 && !lambdaParameters.Contains(open.Peek()) && i + 1 < text.Length && text[i + 1] == ' ')
+            {
+                breaks.Add((i, false));
+            }
+            else if (c == '>' && text[i - 1] == '=' && open.Count > 0)
+            {
+                // After a lambda's arrow: its body continues on the next line.
+                breaks.Add((i, false));
+            }
+            else if (c == ' ' && open.Count == 0 && i + 1 < text.Length && text[i + 1] != '=' && text[i - 1] != '=')
+            {
+                // Between a declaration's return type and its name, or any words at the top level: a last resort.
+                breaks.Add((i, false));
+            }
+            else if (c == '=' && open.Count == 0 && spaced && text[i + 1] == ' ')
+            {
+                breaks.Add((i, true));
+            }
+            else if (c == '=' && open.Count == 0 && spaced && text[i + 1] == '>')
+            {
+                breaks.Add((i - 1, true));
+            }
         }
 
-        return chosen;
+        return breaks;
     }
 
-    private static bool IsLambdaParameters(string text, Group group)
+    /// <summary>The positions of the <c>(</c> of every lambda's parameter list: <c>(a, b) =&gt;</c>.</summary>
+    private static HashSet<int> LambdaParameterLists(string text)
     {
-        var next = group.Close + 1;
-        while (next < text.Length && text[next] == ' ')
-        {
-            next++;
-        }
-
-        return next + 1 < text.Length && text[next] == '=' && text[next + 1] == '>';
-    }
-
-    /// <summary>The outermost bracket groups in <c>text[from..to]</c>; string and char literals are skipped.</summary>
-    private static List<Group> Groups(string text, int from, int to)
-    {
-        var groups = new List<Group>();
-        var open = new Stack<(char Bracket, int Index)>();
-        for (var i = from; i < to; i++)
+        var lists = new HashSet<int>();
+        var open = new Stack<int>();
+        for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
             if (c is '"' or '\'')
             {
-                i = EndOfLiteral(text, i, to);
-                continue;
+                i = EndOfLiteral(text, i);
             }
-
-            if (c is '(' or '[' or '{' || (c == '<' && i > 0 && IsNameChar(text[i - 1])))
+            else if (c == '(')
             {
-                open.Push((c, i));
-                continue;
+                open.Push(i);
             }
-
-            if (open.Count == 0 || !Closes(open.Peek().Bracket, c) || (c == '>' && text[i - 1] == '='))
+            else if (c == ')' && open.Count > 0)
             {
-                continue;
-            }
-
-            var start = open.Pop().Index;
-            if (open.Count == 0)
-            {
-                groups.Add(new Group(start, i, Items(text, start + 1, i)));
+                var start = open.Pop();
+                // `static (a, b) =>` is a lambda's; `Name(int a) =>` is a member's parameter list, which may break.
+                if (string.CompareOrdinal(text, i + 1, " =>", 0, 3) == 0 && (start == 0 || !IsNameChar(text[start - 1])))
+                {
+                    lists.Add(start);
+                }
             }
         }
 
-        return groups;
+        return lists;
     }
 
-    /// <summary>The comma-separated items of a group's content, trimmed; none for an empty group.</summary>
-    private static List<string> Items(string text, int from, int to)
-    {
-        var items = new List<string>();
-        var depth = 0;
-        var start = from;
-        for (var i = from; i < to; i++)
-        {
-            var c = text[i];
-            if (c is '"' or '\'')
-            {
-                i = EndOfLiteral(text, i, to);
-            }
-            else if (c is '(' or '[' or '{' || (c == '<' && IsNameChar(text[i - 1])))
-            {
-                depth++;
-            }
-            else if (c is ')' or ']' or '}' || (c == '>' && text[i - 1] != '=' && depth > 0))
-            {
-                depth--;
-            }
-            else if (c == ',' && depth == 0)
-            {
-                items.Add(text.Substring(start, i - start).Trim());
-                start = i + 1;
-            }
-        }
-
-        var last = text.Substring(start, to - start).Trim();
-        if (last.Length > 0 || items.Count > 0)
-        {
-            items.Add(last);
-        }
-
-        return items;
-    }
-
-    /// <summary>The index of the quote that ends the literal opened at <paramref name="start"/>.</summary>
-    private static int EndOfLiteral(string text, int start, int to)
+    /// <summary>The index of the quote that ends the literal starting at <paramref name="start"/>; an interpolated string's holes are skipped with it.</summary>
+    private static int EndOfLiteral(string text, int start)
     {
         var quote = text[start];
-        for (var i = start + 1; i < to; i++)
+        for (var i = start + 1; i < text.Length; i++)
         {
             if (text[i] == '\\')
             {
@@ -225,15 +202,10 @@ internal sealed class CodeWriter
             }
         }
 
-        return to;
+        return text.Length;
     }
-
-    private static bool Closes(char open, char close)
-        => (open, close) is ('(', ')') or ('[', ']') or ('{', '}') or ('<', '>');
 
     private static bool IsNameChar(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     public override string ToString() => _text.ToString();
-
-    private sealed record Group(int Open, int Close, List<string> Items);
 }

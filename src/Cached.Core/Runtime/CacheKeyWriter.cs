@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections;
 using System.ComponentModel;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
 namespace Cached.Runtime;
@@ -43,71 +44,99 @@ public ref partial struct CacheKeyWriter
     }
 
     /// <summary>Appends a string argument.</summary>
-    public void Argument(string? value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(string? value)
     {
         Separate();
         AppendString(value);
+
+        return ref this;
     }
 
     /// <summary>Appends an <see cref="int"/> argument.</summary>
-    public void Argument(int value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(int value)
     {
         Separate();
         AppendFormattable(value, default);
+
+        return ref this;
     }
 
     /// <summary>Appends a <see cref="long"/> argument.</summary>
-    public void Argument(long value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(long value)
     {
         Separate();
         AppendFormattable(value, default);
+
+        return ref this;
     }
 
     /// <summary>Appends a <see cref="double"/> argument, round-trippable.</summary>
-    public void Argument(double value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(double value)
     {
         Separate();
         AppendFormattable(value, "R");
+
+        return ref this;
     }
 
     /// <summary>Appends a <see cref="bool"/> argument as <c>true</c> or <c>false</c>.</summary>
-    public void Argument(bool value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(bool value)
     {
         Separate();
         AppendRaw(value ? "true" : "false");
+
+        return ref this;
     }
 
     /// <summary>Appends a <see cref="Guid"/> argument.</summary>
-    public void Argument(Guid value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(Guid value)
     {
         Separate();
         AppendFormattable(value, "D");
+
+        return ref this;
     }
 
     /// <summary>Appends a <see cref="DateTime"/> argument in the round-trip format.</summary>
-    public void Argument(DateTime value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(DateTime value)
     {
         Separate();
         AppendFormattable(value, "O");
+
+        return ref this;
     }
 
     /// <summary>Appends a <see cref="DateTimeOffset"/> argument in the round-trip format.</summary>
-    public void Argument(DateTimeOffset value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument(DateTimeOffset value)
     {
         Separate();
         AppendFormattable(value, "O");
+
+        return ref this;
     }
 
     /// <summary>Appends a formattable value-type argument (decimal, TimeSpan, a user's ISpanFormattable struct) without boxing it.</summary>
-    public void Formattable<T>(T value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Formattable<T>(T value)
         where T : struct, ISpanFormattable
     {
         Separate();
         AppendFormattable(value, FormatFor<T>());
+
+        return ref this;
     }
 
     /// <summary>Appends a nullable formattable argument (<c>int?</c>, <c>DateTime?</c>...) without boxing it.</summary>
-    public void NullableFormattable<T>(T? value)
+    [UnscopedRef]
+    public ref CacheKeyWriter NullableFormattable<T>(T? value)
         where T : struct, ISpanFormattable
     {
         Separate();
@@ -119,18 +148,24 @@ public ref partial struct CacheKeyWriter
         {
             AppendRaw("null");
         }
+
+        return ref this;
     }
 
     /// <summary>Appends an enum argument by name (its number when it has no name) without boxing it.</summary>
-    public void Enum<T>(T value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Enum<T>(T value)
         where T : struct, Enum
     {
         Separate();
         AppendEnum(value);
+
+        return ref this;
     }
 
     /// <summary>Appends a nullable enum argument without boxing it.</summary>
-    public void NullableEnum<T>(T? value)
+    [UnscopedRef]
+    public ref CacheKeyWriter NullableEnum<T>(T? value)
         where T : struct, Enum
     {
         Separate();
@@ -142,16 +177,19 @@ public ref partial struct CacheKeyWriter
         {
             AppendRaw("null");
         }
+
+        return ref this;
     }
 
     /// <summary>Appends an array argument as <c>[a,b]</c> without allocating an enumerator.</summary>
-    public void Sequence<T>(T[]? values)
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(T[]? values)
     {
         Separate();
         if (values is null)
         {
             AppendRaw("null");
-            return;
+            return ref this;
         }
 
         AppendRaw('[');
@@ -166,16 +204,19 @@ public ref partial struct CacheKeyWriter
         }
 
         AppendRaw(']');
+
+        return ref this;
     }
 
     /// <summary>Appends a list argument as <c>[a,b]</c> without allocating an enumerator.</summary>
-    public void Sequence<T>(List<T>? values)
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(List<T>? values)
     {
         Separate();
         if (values is null)
         {
             AppendRaw("null");
-            return;
+            return ref this;
         }
 
         AppendRaw('[');
@@ -190,27 +231,38 @@ public ref partial struct CacheKeyWriter
         }
 
         AppendRaw(']');
+
+        return ref this;
     }
 
     /// <summary>Appends an argument of any other type, by the rules in the remarks.</summary>
-    public void Argument<T>(T value)
+    [UnscopedRef]
+    public ref CacheKeyWriter Argument<T>(T value)
     {
         Separate();
         AppendValue(value);
+
+        return ref this;
     }
 
     /// <summary>Appends the instance when <c>IncludeInstance</c> is set.</summary>
-    public void Instance(object instance)
+    [UnscopedRef]
+    public ref CacheKeyWriter Instance(object instance)
     {
         Separate();
         AppendValue(instance);
+
+        return ref this;
     }
 
     /// <summary>Appends a sequence argument as <c>[a,b]</c>.</summary>
-    public void Sequence<T>(IEnumerable<T>? values)
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(IEnumerable<T>? values)
     {
         Separate();
         AppendSequence(values);
+
+        return ref this;
     }
 
     /// <summary>

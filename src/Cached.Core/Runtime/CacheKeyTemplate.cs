@@ -1,0 +1,90 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// Writes a <c>Key = "user:{id}"</c> template into a stack buffer, culture-invariant, allocating only when the key
+/// outgrows it: the text <see cref="MemoryExtensions.TryWrite(Span{char}, IFormatProvider?, ref MemoryExtensions.TryWriteInterpolatedStringHandler, out int)"/>
+/// writes with <see cref="CultureInfo.InvariantCulture"/>, in one call. Used by generated code:
+/// <c>CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Close()</c>.
+/// </summary>
+/// <remarks>
+/// The formatting is the runtime's own: every part goes to a <see cref="DefaultInterpolatedStringHandler"/> with the
+/// invariant culture, which formats an <see cref="ISpanFormattable"/> value in place without boxing it and grows from
+/// the stack buffer into a pooled array. Only reading its text back without a copy is ours.
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
+[InterpolatedStringHandler]
+public ref struct CacheKeyTemplate
+{
+    private readonly Span<char> _buffer;
+    private DefaultInterpolatedStringHandler _text;
+
+    /// <summary>Starts a key in <paramref name="buffer"/>; the compiler calls this for <see cref="Write"/>.</summary>
+    public CacheKeyTemplate(int literalLength, int formattedCount, Span<char> buffer)
+    {
+        _buffer = buffer;
+        _text = new DefaultInterpolatedStringHandler(literalLength, formattedCount, CultureInfo.InvariantCulture, buffer);
+    }
+
+    /// <summary>Writes the interpolated <paramref name="template"/> into <paramref name="buffer"/> and returns it to be closed.</summary>
+    public static CacheKeyTemplate Write(Span<char> buffer, [InterpolatedStringHandlerArgument(nameof(buffer))] ref CacheKeyTemplate template)
+        => template;
+
+    /// <summary>Appends the template's literal text.</summary>
+    public void AppendLiteral(string value) => _text.AppendLiteral(value);
+
+    /// <summary>Appends a value.</summary>
+    public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+
+    /// <summary>Appends a value with a format: <c>{day:D2}</c>.</summary>
+    public void AppendFormatted<T>(T value, string? format) => _text.AppendFormatted(value, format);
+
+    /// <summary>Appends a value padded to an alignment: <c>{id,5}</c>.</summary>
+    public void AppendFormatted<T>(T value, int alignment) => _text.AppendFormatted(value, alignment);
+
+    /// <summary>Appends a value with an alignment and a format: <c>{id,5:D2}</c>.</summary>
+    public void AppendFormatted<T>(T value, int alignment, string? format) => _text.AppendFormatted(value, alignment, format);
+
+    /// <summary>Appends a string.</summary>
+    public void AppendFormatted(string? value) => _text.AppendFormatted(value);
+
+    /// <summary>Appends a string padded to an alignment.</summary>
+    public void AppendFormatted(string? value, int alignment) => _text.AppendFormatted(value, alignment);
+
+    /// <summary>Appends characters.</summary>
+    public void AppendFormatted(ReadOnlySpan<char> value) => _text.AppendFormatted(value);
+
+    /// <summary>Appends characters padded to an alignment.</summary>
+    public void AppendFormatted(ReadOnlySpan<char> value, int alignment) => _text.AppendFormatted(value, alignment);
+
+    /// <summary>
+    /// Returns the key where it was written: in the caller's buffer when it fit, so nothing is allocated (a key that
+    /// outgrew the buffer is copied to a string and the pooled array given back).
+    /// </summary>
+    public ReadOnlySpan<char> Close()
+    {
+        var text = TextOf(ref _text);
+        if (text.IsEmpty || text.Overlaps(_buffer))
+        {
+            return text;
+        }
+
+        var key = text.ToString();
+        ClearOf(ref _text);
+        return key.AsSpan();
+    }
+
+    /// <summary>Returns the key as a string.</summary>
+    public string Finish() => _text.ToStringAndClear();
+
+    // The handler's text and its release of the pooled array: public since .NET 9, internal in .NET 8; an accessor
+    // reaches both without reflection, so trimming and NativeAOT keep them.
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_Text")]
+    private static extern ReadOnlySpan<char> TextOf(scoped ref DefaultInterpolatedStringHandler handler);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "Clear")]
+    private static extern void ClearOf(ref DefaultInterpolatedStringHandler handler);
+}

@@ -60,12 +60,13 @@ public sealed class PackagingTests
     }
 
     [Test]
-    public void The_package_carries_the_generator_as_an_analyzer()
+    public void The_package_carries_the_generator_and_its_code_fixes_as_analyzers()
     {
         using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(_work, "feed", $"Cached.Core.{_version}.nupkg"));
         var entries = package.Entries.Select(static e => e.FullName).ToList();
 
         Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Cached.Generators.dll"));
+        Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Cached.CodeFixes.dll"));
         Assert.That(entries, Does.Contain("lib/net8.0/Cached.Core.dll"));
         Assert.That(entries, Does.Contain("lib/net10.0/Cached.Core.dll"));
     }
@@ -76,6 +77,20 @@ public sealed class PackagingTests
         var output = Run(_work, "dotnet", "run", NoBuildServers, "-c", "Debug", $"-p:CachedVersion={_version}");
 
         Assert.That(output, Does.Contain(ExpectedOutput));
+    }
+
+    /// <summary>
+    /// The compiler loads every assembly in analyzers/dotnet/cs, the code fixes' too, which need the IDE's Workspaces
+    /// assemblies: it must find nothing to run there, or it warns that it cannot load or create an analyzer
+    /// (CS8032, AD0001). The consumer treats warnings as errors; the build is made anew and its log read as well.
+    /// </summary>
+    [Test]
+    public void The_compiler_builds_the_project_without_a_warning_about_the_analyzer_assemblies()
+    {
+        var output = Run(_work, "dotnet", "build", NoBuildServers, "--no-incremental", "-c", "Debug", $"-p:CachedVersion={_version}");
+
+        Assert.That(output, Does.Not.Contain("CS8032").And.Not.Contain("AD0001").And.Not.Contain("CS8784"));
+        Assert.That(output, Does.Contain("0 Warning(s)"));
     }
 
     [Test]

@@ -17,7 +17,7 @@ internal static partial class Emitter
     /// written into the caller's buffer, <c>ReadOnlySpan&lt;char&gt; __CachedKey_X(Span&lt;char&gt; __buffer, args)</c>,
     /// so that the call can build its key on the stack.
     /// </summary>
-    private static void EmitKeyMethod(CodeWriter writer, string name, KeySpec key)
+    private static void EmitKeyMethod(CodeWriter writer, string name, KeySpec key, TypeParametersSpec? typeParameters)
     {
         var modifiers = key.NeedsInstance ? "private" : "private static";
         var parameters = key.Parameters.Select(static p => $"{p.Type} {p.Name}").ToList();
@@ -25,7 +25,7 @@ internal static partial class Emitter
         writer.Line(s_generatedCode);
         if (!key.WritesIntoBuffer)
         {
-            writer.Declaration($"{modifiers} string", name, string.Join(", ", parameters));
+            Declaration(writer, $"{modifiers} string", name, string.Join(", ", parameters), typeParameters);
             writer.Open();
             writer.Wrapped(key switch
             {
@@ -42,7 +42,7 @@ internal static partial class Emitter
             // The caller starts the writer on its stack and closes it: only the arguments are written here, so the
             // hit path keeps the writer in the cached method's own frame.
             parameters.Insert(0, $"ref {Runtime}CacheKeyWriter __writer");
-            writer.Declaration($"{modifiers} void", name, string.Join(", ", parameters));
+            Declaration(writer, $"{modifiers} void", name, string.Join(", ", parameters), typeParameters);
             writer.Open();
             if (defaultKey.IncludeInstance)
             {
@@ -60,7 +60,7 @@ internal static partial class Emitter
 
         var template = (TemplateKeySpec)key;
         parameters.Insert(0, "global::System.Span<char> __buffer");
-        writer.Declaration($"{modifiers} global::System.ReadOnlySpan<char>", name, string.Join(", ", parameters));
+        Declaration(writer, $"{modifiers} global::System.ReadOnlySpan<char>", name, string.Join(", ", parameters), typeParameters);
         writer.Open();
         writer.Line("var __culture = global::System.Globalization.CultureInfo.InvariantCulture;");
         writer.Line("int __length;");
@@ -77,18 +77,28 @@ internal static partial class Emitter
     /// The string form of a buffer-written key, for [InvalidateCache]: the runtime deletes by string, and an async
     /// method cannot hold a stack buffer, so the buffer lives here.
     /// </summary>
-    private static void EmitKeyString(CodeWriter writer, string name, KeySpec key)
+    private static void EmitKeyString(CodeWriter writer, string name, KeySpec key, TypeParametersSpec? typeParameters)
     {
         var modifiers = key.NeedsInstance ? "private" : "private static";
         var parameters = string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"));
         writer.Line(s_generatedCode);
         if (key is DefaultKeySpec defaultKey)
         {
-            writer.Declaration($"{modifiers} string", name, parameters);
+            Declaration(writer, $"{modifiers} string", name, parameters, typeParameters);
             writer.Open();
             EmitWriterStart(writer, defaultKey);
             writer.Wrapped($"{WriteArguments(name, key)};");
             writer.Line("return __writer.Finish();");
+            writer.Close();
+            return;
+        }
+
+        if (typeParameters is { Constraints.Count: > 0 })
+        {
+            // Constraint clauses stand between the parameters and the body.
+            Declaration(writer, $"{modifiers} string", name, parameters, typeParameters);
+            writer.Open();
+            writer.Wrapped($"return {KeyOnStack(name, key)}.ToString();");
             writer.Close();
             return;
         }

@@ -89,17 +89,19 @@ internal static partial class Emitter
     {
         var signature = method.Signature;
         var key = method.Key!;
-        EmitField(writer, method, $"{Runtime}CachedMethod<{signature.ResultType}>");
+        EmitState(writer, method, $"{Runtime}CachedMethod<{method.Sequence?.StoredType ?? signature.ResultType}>");
         writer.Line();
-        EmitKeyMethod(writer, method.Names.KeyMethod, key);
+        EmitKeyMethod(writer, method.Names.KeyMethod, key, signature.TypeParameters);
         if (isInvalidated && key.WritesIntoBuffer)
         {
             writer.Line();
-            EmitKeyString(writer, method.Names.KeyMethod, key);
+            EmitKeyString(writer, method.Names.KeyMethod, key, signature.TypeParameters);
         }
 
         writer.Line();
-        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
+        // An async stream is read when enumerated, after this call has returned: its key is a string, not a span.
+        var keyAsString = method.Sequence is { IsAsync: true };
+        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask || keyAsString;
         var state = State.Of(signature, excludeTokens: isAsync);
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: null);
         var skip = method.SkipWhen is not { Predicate: var predicate }
@@ -107,7 +109,7 @@ internal static partial class Emitter
             : $"static (__state, __result) => {Target(predicate.IsStatic, state)}{predicate.Name}(__result)";
 
         writer.Line(s_generatedCode);
-        writer.Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature));
+        Declaration(writer, $"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters);
         writer.Open();
         var keyExpression = $"{method.Names.KeyMethod}({string.Join(", ", key.Parameters.Select(static p => p.Name))})";
         if (key is DefaultKeySpec defaultKey)
@@ -115,15 +117,15 @@ internal static partial class Emitter
             // The key is written into a stack buffer, so a hit makes no key string.
             EmitWriterStart(writer, defaultKey);
             writer.Wrapped($"{WriteArguments(method.Names.KeyMethod, key)};");
-            keyExpression = "__writer.Close()";
+            keyExpression = keyAsString ? "__writer.Finish()" : "__writer.Close()";
         }
         else if (key.WritesIntoBuffer)
         {
-            writer.Wrapped($"var __key = {KeyOnStack(method.Names.KeyMethod, key)};");
+            writer.Wrapped($"var __key = {KeyOnStack(method.Names.KeyMethod, key)}{(keyAsString ? ".ToString()" : string.Empty)};");
             keyExpression = "__key";
         }
 
-        var invoke = signature.ReturnKind switch
+        var invoke = method.Sequence is { } sequence ? SequenceInvoke(writer, method, sequence, keyExpression, state, call, skip) : signature.ReturnKind switch
         {
             ReturnKind.Sync => $"{method.Names.Field}.Invoke({keyExpression}, {state.Expression}, static __state => {call}, {skip})",
             ReturnKind.Task => $"{method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => new({call}), {skip}, {TokenArgument(signature)}).AsTask()",
@@ -192,7 +194,7 @@ internal static partial class Emitter
         var modifiers = isAsync ? signature.Modifiers + " async" : signature.Modifiers;
 
         writer.Line(s_generatedCode);
-        writer.Declaration($"{modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature));
+        Declaration(writer, $"{modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters);
         writer.Open();
         var call = $"{method.Implementation}({arguments})";
         if (isAsync)
@@ -236,11 +238,15 @@ internal static partial class Emitter
             ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
             : $"static (__state, __key) => {target}{builder.Name}(__key)";
 
-    private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType)
+    /// <summary>
+    /// The static <paramref name="fieldType"/> that holds a method's options and cache: a field of the containing type,
+    /// or, given a <paramref name="name"/>, of a generic method's state class.
+    /// </summary>
+    private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType, string? name = null)
     {
         var options = method.Options;
         writer.Line(s_generatedCode);
-        var declaration = $"private static readonly {fieldType} {method.Names.Field} =";
+        var declaration = $"{(name is null ? "private" : "public")} static readonly {fieldType} {name ?? method.Names.Field} =";
         var creation = $"new(new {Runtime}CachedMethodOptions";
         var oneLine = writer.Fits(declaration + " " + creation);
         if (oneLine)
@@ -255,7 +261,7 @@ internal static partial class Emitter
         }
 
         writer.Open();
-        writer.Line($"Method = {Literal(method.ContainingType.FullName + "." + method.Signature.Name)},");
+        writer.Line($"Method = {Literal(method.ContainingType.FullName + "." + method.Signature.Name + method.Signature.TypeParameters?.List)},");
         if (options.Ttl != 0)
         {
             writer.Line($"Ttl = {Number(options.Ttl)},");

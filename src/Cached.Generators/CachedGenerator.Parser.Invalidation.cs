@@ -35,6 +35,7 @@ internal sealed partial class Parser
             InvalidationSpec? match = null;
             (string Name, string Type)? firstMissing = null;
             string? keysProblem = null;
+            string? genericProblem = null;
             foreach (var (target, attribute) in candidates)
             {
                 if (KnownTypeSymbols.Is(attribute!.AttributeClass, _known.MultiCachedAttribute))
@@ -49,7 +50,13 @@ internal sealed partial class Parser
                     continue;
                 }
 
-                var arguments = MatchKeyArguments(target, attribute, ref firstMissing, out var key);
+                if (TargetAsCalled(target, out var problem) is not { } called)
+                {
+                    genericProblem ??= problem;
+                    continue;
+                }
+
+                var arguments = MatchKeyArguments(called, attribute, ref firstMissing, out var key);
                 if (arguments is not null && key.NeedsInstance && _method.IsStatic)
                 {
                     firstMissing ??= ("this", target.ContainingType.Name);
@@ -66,6 +73,10 @@ internal sealed partial class Parser
             if (match is not null)
             {
                 specs.Add(match);
+            }
+            else if (firstMissing is null && genericProblem is not null)
+            {
+                Report(DiagnosticDescriptors.GenericMethodUnsupported, ArgumentLocation(null, targetName), MethodName, $"names generic '{targetName}' in [InvalidateCache]: {genericProblem}");
             }
             else if (firstMissing is null && keysProblem is not null)
             {
@@ -155,7 +166,10 @@ internal sealed partial class Parser
         return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder);
     }
 
-    /// <summary>The names of a cached method's static state and key method; overloads get a stable suffix.</summary>
+    /// <summary>
+    /// The names of a cached method's static state and key method; overloads get a stable suffix. A generic method's
+    /// state is the field <c>Method</c> of a nested class generic in its type parameters, one per instantiation.
+    /// </summary>
     private GeneratedNames NamesOf(IMethodSymbol method)
     {
         var overloads = method.ContainingType.GetMembers(method.Name).OfType<IMethodSymbol>()
@@ -164,6 +178,10 @@ internal sealed partial class Parser
         var suffix = overloads.Count <= 1
             ? string.Empty
             : "_" + overloads.FindIndex(m => SymbolEqualityComparer.Default.Equals(m, method)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new GeneratedNames("__cached_" + method.Name + suffix, "__CachedKey_" + method.Name + suffix);
+        var typeParameters = TypeParameterList(method);
+        var keyMethod = "__CachedKey_" + method.Name + suffix + typeParameters;
+        return typeParameters.Length == 0
+            ? new GeneratedNames("__cached_" + method.Name + suffix, keyMethod)
+            : new GeneratedNames("__cached_" + method.Name + suffix + typeParameters + ".Method", keyMethod, "__cached_" + method.Name + suffix + typeParameters);
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -96,46 +97,40 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// <paramref name="candidate"/> as <paramref name="method"/> calls it: constructed with the method's type
-    /// arguments (matched by position) when both are generic of one arity and the method's constraints imply the
-    /// candidate's, so the call compiles; itself when neither is generic; else null.
+    /// <paramref name="candidate"/> as <paramref name="method"/> calls it: its types with the method's type parameters
+    /// in place of its own (matched by position) when both are generic of one arity and the method's constraints imply
+    /// the candidate's, so the call compiles; as it is when neither is generic; else null.
     /// </summary>
-    private static IMethodSymbol? AsCalledBy(IMethodSymbol candidate, IMethodSymbol method)
+    private CalledMethod? AsCalledBy(IMethodSymbol candidate, IMethodSymbol method)
     {
         if (candidate.Arity != method.Arity)
         {
             return null;
         }
 
-        if (candidate.Arity == 0)
-        {
-            return candidate;
-        }
-
-        var arguments = method.TypeArguments.ToArray();
+        var arguments = method.TypeParameters.CastArray<ITypeSymbol>();
         for (var i = 0; i < arguments.Length; i++)
         {
-            if (arguments[i] is not ITypeParameterSymbol given || !Implies(given, candidate.TypeParameters[i], candidate.TypeParameters, arguments))
+            if (!Implies(method.TypeParameters[i], candidate.TypeParameters[i], candidate.TypeParameters, arguments))
             {
                 return null;
             }
         }
 
-        return candidate.Construct(arguments);
+        return new CalledMethod(
+            candidate,
+            Substitute(candidate.ReturnType, candidate.TypeParameters, arguments),
+            candidate.Parameters.Select(p => Substitute(p.Type, candidate.TypeParameters, arguments)).ToList());
     }
 
     /// <summary>
-    /// An [InvalidateCache] target as this method calls it: a generic target's type parameters must be this method's
-    /// own, by name, with constraints that imply the target's; null (and <paramref name="problem"/>) when they are not.
+    /// The types that stand for an [InvalidateCache] target's type parameters in this method: a generic target's type
+    /// parameters must be this method's own, by name, with constraints that imply the target's; null (and
+    /// <paramref name="problem"/>) when they are not. Empty for a target that is not generic.
     /// </summary>
-    private IMethodSymbol? TargetAsCalled(IMethodSymbol target, out string? problem)
+    private ITypeSymbol[]? TargetTypeArguments(IMethodSymbol target, out string? problem)
     {
         problem = null;
-        if (!target.IsGenericMethod)
-        {
-            return target;
-        }
-
         var arguments = new ITypeSymbol[target.Arity];
         for (var i = 0; i < arguments.Length; i++)
         {
@@ -158,7 +153,7 @@ internal sealed partial class Parser
             }
         }
 
-        return target.Construct(arguments);
+        return arguments;
     }
 
     /// <summary>
@@ -166,7 +161,7 @@ internal sealed partial class Parser
     /// them is one of <paramref name="given"/>'s own (constraint types compared after putting <paramref name="arguments"/>
     /// in place of <paramref name="parameters"/>).
     /// </summary>
-    private static bool Implies(ITypeParameterSymbol given, ITypeParameterSymbol required, IReadOnlyList<ITypeParameterSymbol> parameters, IReadOnlyList<ITypeSymbol> arguments)
+    private bool Implies(ITypeParameterSymbol given, ITypeParameterSymbol required, IReadOnlyList<ITypeParameterSymbol> parameters, IReadOnlyList<ITypeSymbol> arguments)
     {
         var isValueType = given.HasValueTypeConstraint || given.HasUnmanagedTypeConstraint;
         var isNotNull = isValueType || given.HasNotNullConstraint
@@ -179,26 +174,55 @@ internal sealed partial class Parser
             && required.ConstraintTypes.All(type => given.ConstraintTypes.Any(own => SymbolEqualityComparer.Default.Equals(own, Substitute(type, parameters, arguments))));
     }
 
-    /// <summary><paramref name="type"/> with <paramref name="arguments"/> in place of <paramref name="parameters"/>.</summary>
-    private static ITypeSymbol Substitute(ITypeSymbol type, IReadOnlyList<ITypeParameterSymbol> parameters, IReadOnlyList<ITypeSymbol> arguments)
+    /// <summary>
+    /// <paramref name="type"/> with <paramref name="arguments"/> in place of <paramref name="parameters"/>, keeping
+    /// nullable annotations (<c>T?</c> stays annotated), so that types can be compared with or without nullability.
+    /// Roslyn's own <c>Construct</c> is not used: with another method's type parameters as arguments it can turn an
+    /// unconstrained <c>T?</c> into <c>Nullable&lt;T&gt;</c>.
+    /// </summary>
+    private ITypeSymbol Substitute(ITypeSymbol type, IReadOnlyList<ITypeParameterSymbol> parameters, IReadOnlyList<ITypeSymbol> arguments)
     {
+        if (parameters.Count == 0)
+        {
+            return type;
+        }
+
         switch (type)
         {
             case ITypeParameterSymbol parameter:
                 for (var i = 0; i < parameters.Count; i++)
                 {
-                    if (SymbolEqualityComparer.Default.Equals(parameters[i], parameter))
+                    if (SymbolEqualityComparer.Default.Equals(parameters[i], parameter.OriginalDefinition))
                     {
-                        return arguments[i];
+                        return arguments[i].WithNullableAnnotation(parameter.NullableAnnotation);
                     }
                 }
 
                 return type;
             case INamedTypeSymbol { IsGenericType: true } named:
-                return named.ConstructedFrom.Construct(named.TypeArguments.Select(a => Substitute(a, parameters, arguments)).ToArray());
+                // A type nested in a generic type (Outer<T>.Inner<U>) is found again in the substituted outer type.
+                var definition = named.ContainingType is { IsGenericType: true } outer
+                    ? ((INamedTypeSymbol)Substitute(outer, parameters, arguments)).GetTypeMembers(named.Name, named.Arity).FirstOrDefault()
+                    : named.OriginalDefinition;
+                if (definition is null || named.Arity == 0)
+                {
+                    return (definition ?? named).WithNullableAnnotation(named.NullableAnnotation);
+                }
+
+                var typeArguments = named.TypeArguments.Select(a => Substitute(a, parameters, arguments)).ToImmutableArray();
+                return definition.Construct(typeArguments, named.TypeArgumentNullableAnnotations).WithNullableAnnotation(named.NullableAnnotation);
+            case IArrayTypeSymbol array:
+                return _semanticModel.Compilation.CreateArrayTypeSymbol(Substitute(array.ElementType, parameters, arguments), array.Rank, array.ElementNullableAnnotation)
+                    .WithNullableAnnotation(array.NullableAnnotation);
             default:
                 return type;
         }
+    }
+
+    /// <summary>A method of the type as a cached method calls it: its return and parameter types in the caller's type parameters.</summary>
+    private sealed record CalledMethod(IMethodSymbol Method, ITypeSymbol ReturnType, IReadOnlyList<ITypeSymbol> ParameterTypes)
+    {
+        public bool IsStatic => Method.IsStatic;
     }
 
     /// <summary>

@@ -50,13 +50,13 @@ internal sealed partial class Parser
                     continue;
                 }
 
-                if (TargetAsCalled(target, out var problem) is not { } called)
+                if (TargetTypeArguments(target, out var problem) is not { } typeArguments)
                 {
                     genericProblem ??= problem;
                     continue;
                 }
 
-                var arguments = MatchKeyArguments(called, attribute, ref firstMissing, out var key);
+                var arguments = MatchKeyArguments(target, typeArguments, attribute, ref firstMissing, out var key);
                 if (arguments is not null && key.NeedsInstance && _method.IsStatic)
                 {
                     firstMissing ??= ("this", target.ContainingType.Name);
@@ -92,18 +92,20 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// This method's arguments for the target's key method, matched by name and type (nullability included), or
-    /// null with the first key parameter this method lacks.
+    /// This method's arguments for the target's key method, matched by name and type (nullability included; a generic
+    /// target's type parameters read as <paramref name="typeArguments"/>, this method's own), or null with the first
+    /// key parameter this method lacks.
     /// </summary>
-    private List<string>? MatchKeyArguments(IMethodSymbol target, AttributeData attribute, ref (string Name, string Type)? firstMissing, out KeySpec key)
+    private List<string>? MatchKeyArguments(IMethodSymbol target, ITypeSymbol[] typeArguments, AttributeData attribute, ref (string Name, string Type)? firstMissing, out KeySpec key)
     {
         key = ParseKey(target, attribute, report: false);
         var arguments = new List<string>();
         foreach (var needed in key.Parameters)
         {
             var targetParameter = target.Parameters.First(p => Identifier(p.Name) == needed.Name);
+            var neededType = Substitute(targetParameter.Type, target.TypeParameters, typeArguments);
             var source = _method.Parameters.FirstOrDefault(p =>
-                p.Name == targetParameter.Name && SymbolEqualityComparer.IncludeNullability.Equals(p.Type, targetParameter.Type));
+                p.Name == targetParameter.Name && SymbolEqualityComparer.IncludeNullability.Equals(p.Type, neededType));
             if (source is null)
             {
                 firstMissing ??= (targetParameter.Name, targetParameter.Type.ToDisplayString(s_readableFormat));

@@ -52,8 +52,9 @@ internal sealed partial class Parser
                 candidate is not null
                 && candidate.ReturnType.SpecialType == SpecialType.System_String
                 && (candidate.IsStatic || !method.IsStatic)
-                && candidate.Parameters.Length == parameters.Count
-                && candidate.Parameters.Zip(parameters, static (a, b) => a.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
+                && candidate.ParameterTypes.Count == parameters.Count
+                && candidate.Method.Parameters.All(static p => p.RefKind == RefKind.None)
+                && candidate.ParameterTypes.Zip(parameters, static (a, b) => SymbolEqualityComparer.Default.Equals(a, b.Type)).All(static same => same));
             if (target is null && report)
             {
                 Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, builder, string.Join(", ", parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name)), method.IsStatic ? " (static)" : string.Empty);

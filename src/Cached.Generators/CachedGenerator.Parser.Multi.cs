@@ -137,22 +137,21 @@ internal sealed partial class Parser
         foreach (var declared in _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>())
         {
             // A generic predicate is called with the method's type arguments: IsEmpty<T>(result).
-            var candidate = declared.Arity == 0 ? declared : AsCalledBy(declared, _method);
-            if (candidate is null || candidate.ReturnType.SpecialType != SpecialType.System_Boolean || (!candidate.IsStatic && _method.IsStatic))
+            var p = declared.Arity == 0 ? declared.Parameters.Select(static p => p.Type).ToList() : AsCalledBy(declared, _method)?.ParameterTypes;
+            if (p is null || declared.ReturnType.SpecialType != SpecialType.System_Boolean || (!declared.IsStatic && _method.IsStatic))
             {
                 continue;
             }
 
             var call = declared.Arity == 0 ? name : Called(name);
-            var p = candidate.Parameters;
-            if (p.Length == 1 && TakesValue(p[0].Type, valueType))
+            if (p.Count == 1 && TakesValue(p[0], valueType))
             {
-                return new SkipRuleSpec(new MemberCallSpec(call, candidate.IsStatic), PassesKey: false);
+                return new SkipRuleSpec(new MemberCallSpec(call, declared.IsStatic), PassesKey: false);
             }
 
-            if (multi is not null && p.Length == 2 && SymbolEqualityComparer.Default.Equals(p[0].Type, keyType) && SymbolEqualityComparer.Default.Equals(p[1].Type, valueType))
+            if (multi is not null && p.Count == 2 && SymbolEqualityComparer.Default.Equals(p[0], keyType) && SymbolEqualityComparer.Default.Equals(p[1], valueType))
             {
-                return new SkipRuleSpec(new MemberCallSpec(call, candidate.IsStatic), PassesKey: true);
+                return new SkipRuleSpec(new MemberCallSpec(call, declared.IsStatic), PassesKey: true);
             }
         }
 

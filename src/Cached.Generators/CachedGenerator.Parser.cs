@@ -226,8 +226,8 @@ internal sealed partial class Parser
             candidate is not null
             && candidate.IsStatic == _method.IsStatic
             && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType)
-            && candidate.Parameters.Length == _method.Parameters.Length
-            && candidate.Parameters.Zip(_method.Parameters, static (a, b) => a.RefKind == b.RefKind && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
+            && candidate.ParameterTypes.Count == _method.Parameters.Length
+            && _method.Parameters.All(p => p.RefKind == candidate.Method.Parameters[p.Ordinal].RefKind && SymbolEqualityComparer.Default.Equals(candidate.ParameterTypes[p.Ordinal], p.Type)));
         if (!found)
         {
             var signature = ImplementationSignature(name);

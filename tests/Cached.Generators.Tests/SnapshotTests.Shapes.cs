@@ -1,3 +1,5 @@
+using Cached.Generators.Tests.Infrastructure;
+
 namespace Cached.Generators.Tests;
 
 /// <summary>Snapshots of generic methods and sequence results (issue 14, items 3 and 4).</summary>
@@ -48,6 +50,55 @@ public sealed partial class SnapshotTests
                     where TShape : class, IShape, new() => Task.CompletedTask;
             }
             """);
+    }
+
+    [Test]
+    public void Every_kind_of_constraint_is_repeated_and_the_output_compiles_without_warnings()
+    {
+        var run = GeneratorRunner.Run("""
+            using System;
+            using System.Collections.Generic;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public abstract class Entity { public abstract int Id { get; } }
+            public partial class Constraints
+            {
+                [Cached]
+                public partial TEntity? Reference<TEntity, TBase>(int id)
+                    where TBase : Entity
+                    where TEntity : TBase, IComparable<TEntity>, new();
+                private TE? ReferenceCore<TE, TB>(int id)
+                    where TB : Entity
+                    where TE : TB, IComparable<TE> => null;
+
+                [Cached(Key = "nullable:{T}:{value}")]
+                public partial Task<List<T>> NullableReference<T>(T? value) where T : class?;
+                private Task<List<T>> NullableReferenceCore<T>(T? value) where T : class? => Task.FromResult(new List<T>());
+
+                [Cached]
+                public static partial int Size<T>(T value) where T : unmanaged;
+                private static int SizeCore<T>(T value) where T : unmanaged => 1;
+
+                [Cached]
+                public partial ValueTask<T?> Maybe<T>(T? value) where T : struct, IFormattable;
+                private ValueTask<T?> MaybeCore<T>(T? value) where T : struct, IFormattable => new(value);
+
+                [InvalidateCache(nameof(Size))]
+                public partial void Forget<T>(T value) where T : unmanaged, IFormattable;
+                private void ForgetCore<T>(T value) where T : unmanaged, IFormattable { }
+
+                [InvalidateCache(nameof(Maybe))]
+                public partial void ForgetMaybe<T>(T? value) where T : struct, IFormattable;
+                private void ForgetMaybeCore<T>(T? value) where T : struct, IFormattable { }
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty, "the generator reported diagnostics");
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty, "the generated code must compile without warnings");
+        var generated = run.Sources.Single().Value;
+        Assert.That(generated, Does.Contain("where TEntity : TBase, global::System.IComparable<TEntity>, new()"));
+        Assert.That(generated, Does.Contain("where T : class?"));
+        Assert.That(generated, Does.Contain("where T : unmanaged, global::System.IFormattable"));
     }
 
     [Test]

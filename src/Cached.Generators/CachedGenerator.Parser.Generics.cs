@@ -16,7 +16,8 @@ internal sealed partial class Parser
 {
     /// <summary>
     /// False, with CACHED015, for the generic shapes that cannot be cached: a [MultiCached] method, whose entries are
-    /// keyed by the key values alone, and a type parameter that allows ref structs, which cannot be stored.
+    /// keyed by the key values alone, a type parameter that hides one of the containing type's, and a type parameter
+    /// that allows ref structs, which cannot be stored.
     /// </summary>
     private bool CheckGeneric()
     {
@@ -33,6 +34,15 @@ internal sealed partial class Parser
         }
 
         var ok = true;
+        var outer = TypeParametersInScope(_method.ContainingType);
+        foreach (var parameter in _method.TypeParameters.Where(p => outer.Contains(p.Name)))
+        {
+            // The generated state class would see the method's parameter where the key needs the type's (CS0693).
+            Report(DiagnosticDescriptors.GenericMethodUnsupported, TypeParameterLocation(parameter), MethodName,
+                $"has a type parameter '{parameter.Name}' named like one of its containing type's, which it hides: rename it");
+            ok = false;
+        }
+
         foreach (var parameter in _method.TypeParameters.Where(static p => p.AllowsRefLikeType))
         {
             Report(DiagnosticDescriptors.GenericMethodUnsupported, AllowsRefStructLocation(parameter), MethodName,
@@ -245,14 +255,26 @@ internal sealed partial class Parser
     /// <summary>The type parameters a Key template may name: the method's and its containing types'.</summary>
     private static HashSet<string> TypeParametersInScope(IMethodSymbol method)
     {
-        var names = new HashSet<string>(method.TypeParameters.Select(static p => p.Name), System.StringComparer.Ordinal);
-        for (var type = method.ContainingType; type is not null; type = type.ContainingType)
+        var names = TypeParametersInScope(method.ContainingType);
+        names.UnionWith(method.TypeParameters.Select(static p => p.Name));
+        return names;
+    }
+
+    /// <summary>The type parameters of <paramref name="type"/> and of the types it is nested in.</summary>
+    private static HashSet<string> TypeParametersInScope(INamedTypeSymbol type)
+    {
+        var names = new HashSet<string>(System.StringComparer.Ordinal);
+        for (var current = type; current is not null; current = current.ContainingType)
         {
-            names.UnionWith(type.TypeParameters.Select(static p => p.Name));
+            names.UnionWith(current.TypeParameters.Select(static p => p.Name));
         }
 
         return names;
     }
+
+    private Location TypeParameterLocation(ITypeParameterSymbol parameter)
+        => _syntax.TypeParameterList?.Parameters.FirstOrDefault(p => p.Identifier.ValueText == parameter.Name)?.GetLocation()
+            ?? _syntax.TypeParameterList?.GetLocation() ?? _location;
 
     /// <summary>The generic form of a name: <c>EchoCore&lt;T&gt;</c> when the method is generic.</summary>
     private string Called(string name) => name + TypeParameterList(_method);

@@ -106,7 +106,7 @@ internal static class DiagnosticDescriptors
         "CACHED015",
         "Generic method cannot be cached in this shape",
         "'{0}' {1}",
-        "Generic [Cached] and [InvalidateCache] methods are supported, each instantiation with its own entries. Refused: a generic [MultiCached] method (its entries are keyed by the key values alone, so its instantiations would share them), a type parameter that 'allows ref struct' (a ref struct cannot be stored), and an [InvalidateCache] method that names a generic method without declaring its type parameters (same names, at least its constraints).");
+        "Generic [Cached] and [InvalidateCache] methods are supported, each instantiation with its own entries. Refused: a generic [MultiCached] method (its entries are keyed by the key values alone, so its instantiations would share them), a type parameter named like one of the containing type's (it hides it), a type parameter that 'allows ref struct' (a ref struct cannot be stored), and an [InvalidateCache] method that names a generic method without declaring its type parameters (same names, at least its constraints).");
 
     public static readonly DiagnosticDescriptor InvalidTypeOption = Error(
         "CACHED016",

@@ -34,6 +34,21 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void CACHED015_a_type_parameter_that_hides_one_of_the_containing_type()
+    {
+        var diagnostics = Expect("""
+            #pragma warning disable CS0693
+            public partial class Repository<T>
+            {
+                [Cached]
+                public partial T Find<[|T|]>(T id);
+                private T FindCore<T>(T id) => id;
+            }
+            """, Microsoft.CodeAnalysis.DiagnosticSeverity.Error, "CACHED015");
+        Assert.That(diagnostics[0].GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("'Repository.Find' has a type parameter 'T' named like one of its containing type's, which it hides: rename it"));
+    }
+
+    [Test]
     public void CACHED015_an_invalidation_of_a_generic_method_without_its_type_parameter()
     {
         var message = Single("""

@@ -14,10 +14,12 @@ internal static partial class Emitter
 
     /// <summary>
     /// Writes the statements that build <paramref name="key"/> in the method's frame and returns the expression that
-    /// gives it: a literal, the builder's call, or <c>__key.Close()</c> for a template or default key.
+    /// gives it: a literal, the builder's call, or <c>__key.Close()</c> for a template or default key
+    /// (<c>__key.Finish()</c>, a string, when <paramref name="asString"/>).
     /// </summary>
-    private static string EmitKey(CodeWriter writer, KeySpec key)
+    private static string EmitKey(CodeWriter writer, KeySpec key, bool asString = false)
     {
+        var close = asString ? "__key.Finish()" : "__key.Close()";
         switch (key)
         {
             case FixedKeySpec fixedKey:
@@ -29,7 +31,7 @@ internal static partial class Emitter
                 return bare.Prefix.Substring(0, bare.Prefix.Length - 1) + "()\"";
             case TemplateKeySpec template:
                 writer.Filled($"var __key = {TemplateOnStack(template)};");
-                return "__key.Close()";
+                return close;
             default:
                 var defaultKey = (DefaultKeySpec)key;
                 writer.Filled($"var __key = new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix});");
@@ -38,7 +40,7 @@ internal static partial class Emitter
                     writer.Filled($"__key{arguments};");
                 }
 
-                return "__key.Close()";
+                return close;
         }
     }
 
@@ -46,10 +48,11 @@ internal static partial class Emitter
     /// The key as a string, for the [InvalidateCache] methods that name this method: the runtime deletes by string,
     /// and an async method cannot hold a stack buffer. <c>private static string __CachedKey_X(args)</c>.
     /// </summary>
-    private static void EmitKeyMethod(CodeWriter writer, string name, KeySpec key)
+    private static void EmitKeyMethod(CodeWriter writer, string name, KeySpec key, TypeParametersSpec? typeParameters)
     {
         var modifiers = key.NeedsInstance ? "private" : "private static";
-        var declaration = $"{modifiers} string {name}({string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"))})";
+        var parameters = string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"));
+        var declaration = Declaration($"{modifiers} string", name, parameters, typeParameters);
         writer.Line(s_generatedCode);
         switch (key)
         {

@@ -92,13 +92,15 @@ internal static partial class Emitter
     {
         var signature = method.Signature;
         var key = method.Key!;
-        EmitField(writer, method, $"{Runtime}CachedMethod<{signature.ResultType}>");
+        EmitState(writer, method, $"{Runtime}CachedMethod<{method.Sequence?.StoredType ?? signature.ResultType}>");
         if (isInvalidated)
         {
-            EmitKeyMethod(writer, method.Names.KeyMethod, key);
+            EmitKeyMethod(writer, method.Names.KeyMethod, key, signature.TypeParameters);
         }
 
-        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
+        // An async stream is read when enumerated, after this call has returned: its key is a string, not a span.
+        var keyAsString = method.Sequence is { IsAsync: true };
+        var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask || keyAsString;
         var state = State.Of(signature, excludeTokens: isAsync);
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: null);
         var skip = method.SkipWhen is not { Predicate: var predicate }
@@ -106,10 +108,10 @@ internal static partial class Emitter
             : $"static (__state, __result) => {Target(predicate.IsStatic, state)}{predicate.Name}(__result)";
 
         writer.Line(s_generatedCode);
-        writer.Filled($"{signature.Modifiers} partial {signature.ReturnType} {signature.Name}({ParameterList(signature)})");
+        writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
         writer.Open();
-        var keyExpression = EmitKey(writer, key);
-        var invoke = signature.ReturnKind switch
+        var keyExpression = EmitKey(writer, key, keyAsString);
+        var invoke = method.Sequence is { } sequence ? SequenceInvoke(writer, method, sequence, keyExpression, state, call, skip) : signature.ReturnKind switch
         {
             ReturnKind.Sync => $"{method.Names.Field}.Invoke({keyExpression}, {state.Expression}, static __state => {call}, {skip})",
             ReturnKind.Task => $"{method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => new({call}), {skip}, {TokenArgument(signature)}).AsTask()",
@@ -140,7 +142,7 @@ internal static partial class Emitter
             : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
 
         writer.Line(s_generatedCode);
-        writer.Filled($"{signature.Modifiers} partial {signature.ReturnType} {signature.Name}({ParameterList(signature)})");
+        writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
         writer.Open();
         var keys = multi.KeysParameter;
         if (!isAsync)
@@ -177,7 +179,7 @@ internal static partial class Emitter
         var modifiers = isAsync ? signature.Modifiers + " async" : signature.Modifiers;
 
         writer.Line(s_generatedCode);
-        writer.Filled($"{modifiers} partial {signature.ReturnType} {signature.Name}({ParameterList(signature)})");
+        writer.Filled(Declaration($"{modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
         writer.Open();
         var call = $"{method.Implementation}({arguments})";
         if (isAsync)
@@ -223,12 +225,14 @@ internal static partial class Emitter
 
     /// <summary>
     /// The method's runtime state, one statement: <c>private static readonly CachedMethod&lt;T&gt; __cached_X =
-    /// new(new() { Method = "N.Type.X", Ttl = 10d });</c>.
+    /// new(new() { Method = "N.Type.X", Ttl = 10d });</c>; given a <paramref name="name"/>, the public field of a
+    /// generic method's state class.
     /// </summary>
-    private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType)
+    private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType, string? name = null)
     {
         var options = method.Options;
-        var initializers = new List<string> { $"Method = {Literal(method.ContainingType.FullName + "." + method.Signature.Name)}" };
+        var methodName = method.ContainingType.FullName + "." + method.Signature.Name + method.Signature.TypeParameters?.List;
+        var initializers = new List<string> { $"Method = {Literal(methodName)}" };
         if (options.Ttl != 0)
         {
             initializers.Add($"Ttl = {Number(options.Ttl)}");
@@ -254,7 +258,8 @@ internal static partial class Emitter
             initializers.Add(CacheFactory(options));
         }
 
-        writer.Filled($"private static readonly {fieldType} {method.Names.Field} = new(new() {{ {string.Join(", ", initializers)} }});");
+        var declaration = $"{(name is null ? "private" : "public")} static readonly {fieldType} {name ?? method.Names.Field}";
+        writer.Filled($"{declaration} = new(new() {{ {string.Join(", ", initializers)} }});");
     }
 
     /// <summary>The cache a method creates for itself: <c>CacheFactory = static () => new Cache { Serializer = ..., Plugins = ... }</c>.</summary>

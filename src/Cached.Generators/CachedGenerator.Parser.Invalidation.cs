@@ -35,6 +35,7 @@ internal sealed partial class Parser
             InvalidationSpec? match = null;
             (string Name, string Type)? firstMissing = null;
             string? keysProblem = null;
+            string? genericProblem = null;
             foreach (var (target, attribute) in candidates)
             {
                 if (KnownTypeSymbols.Is(attribute!.AttributeClass, _known.MultiCachedAttribute))
@@ -49,7 +50,13 @@ internal sealed partial class Parser
                     continue;
                 }
 
-                var arguments = MatchKeyArguments(target, attribute, ref firstMissing, out var key);
+                if (TargetTypeArguments(target, out var problem) is not { } typeArguments)
+                {
+                    genericProblem ??= problem;
+                    continue;
+                }
+
+                var arguments = MatchKeyArguments(target, typeArguments, attribute, ref firstMissing, out var key);
                 if (arguments is not null && key.NeedsInstance && _method.IsStatic)
                 {
                     firstMissing ??= ("this", target.ContainingType.Name);
@@ -67,6 +74,10 @@ internal sealed partial class Parser
             {
                 specs.Add(match);
             }
+            else if (firstMissing is null && genericProblem is not null)
+            {
+                Report(DiagnosticDescriptors.GenericMethodUnsupported, ArgumentLocation(null, targetName), MethodName, $"names generic '{targetName}' in [InvalidateCache]: {genericProblem}");
+            }
             else if (firstMissing is null && keysProblem is not null)
             {
                 Report(DiagnosticDescriptors.InvalidateKeysMismatch, ArgumentLocation(null, targetName), MethodName, targetName!, keysProblem);
@@ -81,18 +92,20 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// This method's arguments for the target's key method, matched by name and type (nullability included), or
-    /// null with the first key parameter this method lacks.
+    /// This method's arguments for the target's key method, matched by name and type (nullability included; a generic
+    /// target's type parameters read as <paramref name="typeArguments"/>, this method's own), or null with the first
+    /// key parameter this method lacks.
     /// </summary>
-    private List<string>? MatchKeyArguments(IMethodSymbol target, AttributeData attribute, ref (string Name, string Type)? firstMissing, out KeySpec key)
+    private List<string>? MatchKeyArguments(IMethodSymbol target, ITypeSymbol[] typeArguments, AttributeData attribute, ref (string Name, string Type)? firstMissing, out KeySpec key)
     {
         key = ParseKey(target, attribute, report: false);
         var arguments = new List<string>();
         foreach (var needed in key.Parameters)
         {
             var targetParameter = target.Parameters.First(p => Identifier(p.Name) == needed.Name);
+            var neededType = Substitute(targetParameter.Type, target.TypeParameters, typeArguments);
             var source = _method.Parameters.FirstOrDefault(p =>
-                p.Name == targetParameter.Name && SymbolEqualityComparer.IncludeNullability.Equals(p.Type, targetParameter.Type));
+                p.Name == targetParameter.Name && SymbolEqualityComparer.IncludeNullability.Equals(p.Type, neededType));
             if (source is null)
             {
                 firstMissing ??= (targetParameter.Name, targetParameter.Type.ToDisplayString(s_readableFormat));
@@ -155,7 +168,10 @@ internal sealed partial class Parser
         return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder);
     }
 
-    /// <summary>The names of a cached method's static state and key method; overloads get a stable suffix.</summary>
+    /// <summary>
+    /// The names of a cached method's static state and key method; overloads get a stable suffix. A generic method's
+    /// state is the field <c>Method</c> of a nested class generic in its type parameters, one per instantiation.
+    /// </summary>
     private GeneratedNames NamesOf(IMethodSymbol method)
     {
         var overloads = method.ContainingType.GetMembers(method.Name).OfType<IMethodSymbol>()
@@ -164,6 +180,10 @@ internal sealed partial class Parser
         var suffix = overloads.Count <= 1
             ? string.Empty
             : "_" + overloads.FindIndex(m => SymbolEqualityComparer.Default.Equals(m, method)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new GeneratedNames("__cached_" + method.Name + suffix, "__CachedKey_" + method.Name + suffix);
+        var typeParameters = TypeParameterList(method);
+        var keyMethod = "__CachedKey_" + method.Name + suffix + typeParameters;
+        return typeParameters.Length == 0
+            ? new GeneratedNames("__cached_" + method.Name + suffix, keyMethod)
+            : new GeneratedNames("__cached_" + method.Name + suffix + typeParameters + ".Method", keyMethod, "__cached_" + method.Name + suffix + typeParameters);
     }
 }

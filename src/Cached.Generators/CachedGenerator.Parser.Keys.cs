@@ -26,28 +26,42 @@ internal sealed partial class Parser
         {
             if (key.IndexOf('{') < 0 && key.IndexOf('}') < 0)
             {
+                if (report)
+                {
+                    CheckKeyNamesTypeParameters(method, key, []);
+                }
+
                 return new FixedKeySpec(key.Replace("{{", "{").Replace("}}", "}"));
             }
 
             var (interpolation, used) = ParseTemplate(key, method, parameters, report);
+            if (report)
+            {
+                CheckKeyNamesTypeParameters(method, key, used);
+            }
+
             return new TemplateKeySpec(interpolation, parameters.Where(p => used.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray());
         }
 
         var builder = NamedString(attribute, "KeyBuilder");
         if (builder is not null)
         {
-            var target = method.ContainingType.GetMembers(builder).OfType<IMethodSymbol>().FirstOrDefault(candidate =>
-                candidate.ReturnType.SpecialType == SpecialType.System_String
+            // A generic method's builder is generic in the same type parameters, so that each instantiation can
+            // have keys of its own; it is called with them: KeyOf<T>(value).
+            var target = method.ContainingType.GetMembers(builder).OfType<IMethodSymbol>().Select(candidate => AsCalledBy(candidate, method)).FirstOrDefault(candidate =>
+                candidate is not null
+                && candidate.ReturnType.SpecialType == SpecialType.System_String
                 && (candidate.IsStatic || !method.IsStatic)
-                && candidate.Parameters.Length == parameters.Count
-                && candidate.Parameters.Zip(parameters, static (a, b) => a.RefKind == RefKind.None && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
+                && candidate.ParameterTypes.Count == parameters.Count
+                && candidate.Method.Parameters.All(static p => p.RefKind == RefKind.None)
+                && candidate.ParameterTypes.Zip(parameters, static (a, b) => SymbolEqualityComparer.Default.Equals(a, b.Type)).All(static same => same));
             if (target is null && report)
             {
                 Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, builder, string.Join(", ", parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name)), method.IsStatic ? " (static)" : string.Empty);
             }
 
             // A missing builder has been reported; the spec is dropped with it, so IsStatic only matters for invalidations.
-            return new BuilderKeySpec(new MemberCallSpec(builder, target?.IsStatic ?? true), parameters.Select(ToParameterSpec).ToEquatableArray());
+            return new BuilderKeySpec(new MemberCallSpec(builder + TypeParameterList(method), target?.IsStatic ?? true), parameters.Select(ToParameterSpec).ToEquatableArray());
         }
 
         var keyParameters = parameters.Where(p => !HasAttribute(p, _known.CacheKeyIgnoreAttribute)).ToList();
@@ -72,6 +86,7 @@ internal sealed partial class Parser
         var used = new HashSet<string>(StringComparer.Ordinal);
         var output = new StringBuilder();
         var names = new HashSet<string>(parameters.Select(static p => p.Name), StringComparer.Ordinal);
+        var typeParameters = TypeParametersInScope(method);
         for (var i = 0; i < template.Length; i++)
         {
             var c = template[i];
@@ -107,6 +122,16 @@ internal sealed partial class Parser
             // "{class}" and "{@class}" both name the parameter @class.
             var name = (nameEnd < 0 ? hole : hole.Substring(0, nameEnd)).Trim().TrimStart('@');
             var format = nameEnd < 0 ? string.Empty : hole.Substring(nameEnd);
+            if (!names.Contains(name) && typeParameters.Contains(name))
+            {
+                // {T} writes the type argument's name, as the default key does: Echo<int> and Echo<string> keep apart.
+                used.Add(name);
+                // In parentheses: a hole's first ':' would start its format.
+                output.Append("{(global::Cached.Runtime.TypeName<").Append(Identifier(name)).Append(">.Value)").Append(format).Append('}');
+                i = end;
+                continue;
+            }
+
             if (!names.Contains(name))
             {
                 if (report)
@@ -201,43 +226,64 @@ internal sealed partial class Parser
     {
         var types = ContainingChain(method.ContainingType);
         var ns = NamespaceOf(types[0]) is { } name ? name + "." : string.Empty;
-        var methodName = method.Name + OverloadMark(method);
-        if (types.All(static t => t.TypeParameters.Length == 0))
+        if (types.All(static t => t.TypeParameters.Length == 0) && !method.IsGenericMethod)
         {
-            return Literal(ns + string.Join(".", types.Select(static t => t.Name)) + "." + methodName);
+            return Literal(ns + string.Join(".", types.Select(static t => t.Name)) + "." + method.Name + OverloadMark(method));
         }
 
-        var parts = new List<string>();
+        // The text with a type argument at each null: "Ns.Repo<", T, ">.Find<", TId, ">".
+        var parts = new List<(string Text, string? TypeParameter)>();
         var text = new StringBuilder(ns);
-        for (var i = 0; i < types.Count; i++)
+        void AppendTypeArguments(IEnumerable<string> typeParameters)
         {
-            text.Append(i == 0 ? string.Empty : ".").Append(types[i].Name);
-            if (types[i].TypeParameters.Length == 0)
-            {
-                continue;
-            }
-
             text.Append('<');
-            for (var j = 0; j < types[i].TypeParameters.Length; j++)
+            var first = true;
+            foreach (var typeParameter in typeParameters)
             {
-                parts.Add(Literal(text.ToString() + (j == 0 ? string.Empty : ",")));
+                parts.Add((text.ToString() + (first ? string.Empty : ","), typeParameter));
                 text.Clear();
-                parts.Add($"typeof({types[i].TypeParameters[j].Name}).ToString()");
+                first = false;
             }
 
             text.Append('>');
         }
 
-        text.Append('.').Append(methodName);
-        parts.Add(Literal(text.ToString()));
-        return string.Join(" + ", parts.Where(static p => p != "\"\""));
+        for (var i = 0; i < types.Count; i++)
+        {
+            text.Append(i == 0 ? string.Empty : ".").Append(types[i].Name);
+            if (types[i].TypeParameters.Length > 0)
+            {
+                AppendTypeArguments(types[i].TypeParameters.Select(static p => p.Name));
+            }
+        }
+
+        text.Append('.').Append(method.Name);
+        if (method.IsGenericMethod)
+        {
+            // Ns.Type.Echo<System.Int32>: the method's type arguments, written as the containing types' are.
+            AppendTypeArguments(method.TypeParameters.Select(static p => Identifier(p.Name)));
+        }
+
+        text.Append(OverloadMark(method));
+        parts.Add((text.ToString(), null));
+        if (method.IsGenericMethod)
+        {
+            // A generic method's state class makes its prefix once, so it reads as one interpolated string.
+            return "$\"" + string.Concat(parts.Select(static p => string.Concat(p.Text.Select(EscapeLiteral)).Replace("{", "{{").Replace("}", "}}")
+                + (p.TypeParameter is null ? string.Empty : $"{{typeof({p.TypeParameter})}}"))) + "\"";
+        }
+
+        return string.Join(" + ", parts
+            .SelectMany(static p => p.TypeParameter is null ? [Literal(p.Text)] : new[] { Literal(p.Text), $"typeof({p.TypeParameter}).ToString()" })
+            .Where(static p => p != "\"\""));
     }
 
     /// <summary>
     /// <c>[int,string]</c>, every parameter's type (tokens and ignored ones too, as they tell overloads apart), when the
     /// type declares another method of the same name, cached or not, generic or not; else nothing, so that the keys of
     /// names that are not overloaded stay <c>N.Type.Method(args)</c>. Overloads of cached methods differ in their
-    /// parameter types (ref kinds and generic methods are refused), so their keys never meet.
+    /// parameter types (ref kinds are refused) or in their arity, which the type arguments before the mark show
+    /// (<c>M&lt;System.Int32&gt;[int]</c>), so their keys never meet.
     /// </summary>
     private static string OverloadMark(IMethodSymbol method)
     {

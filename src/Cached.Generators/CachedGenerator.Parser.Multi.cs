@@ -131,24 +131,27 @@ internal sealed partial class Parser
         }
 
         var dictionary = ResultTypeSymbol() as INamedTypeSymbol;
-        var valueType = multi is null ? ResultTypeSymbol() : dictionary?.TypeArguments[1];
+        // A sequence result is judged by its items: the predicate takes T[] or a type it converts to (IReadOnlyList<T>).
+        var valueType = multi is null ? _storedType ?? ResultTypeSymbol() : dictionary?.TypeArguments[1];
         var keyType = multi is null ? null : dictionary?.TypeArguments[0];
-        foreach (var candidate in _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>())
+        foreach (var declared in _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>())
         {
-            if (candidate.ReturnType.SpecialType != SpecialType.System_Boolean || (!candidate.IsStatic && _method.IsStatic))
+            // A generic predicate is called with the method's type arguments: IsEmpty<T>(result).
+            var p = declared.Arity == 0 ? declared.Parameters.Select(static p => p.Type).ToList() : AsCalledBy(declared, _method)?.ParameterTypes;
+            if (p is null || declared.ReturnType.SpecialType != SpecialType.System_Boolean || (!declared.IsStatic && _method.IsStatic))
             {
                 continue;
             }
 
-            var p = candidate.Parameters;
-            if (p.Length == 1 && SymbolEqualityComparer.Default.Equals(p[0].Type, valueType))
+            var call = declared.Arity == 0 ? name : Called(name);
+            if (p.Count == 1 && TakesValue(p[0], valueType))
             {
-                return new SkipRuleSpec(new MemberCallSpec(name, candidate.IsStatic), PassesKey: false);
+                return new SkipRuleSpec(new MemberCallSpec(call, declared.IsStatic), PassesKey: false);
             }
 
-            if (multi is not null && p.Length == 2 && SymbolEqualityComparer.Default.Equals(p[0].Type, keyType) && SymbolEqualityComparer.Default.Equals(p[1].Type, valueType))
+            if (multi is not null && p.Count == 2 && SymbolEqualityComparer.Default.Equals(p[0], keyType) && SymbolEqualityComparer.Default.Equals(p[1], valueType))
             {
-                return new SkipRuleSpec(new MemberCallSpec(name, candidate.IsStatic), PassesKey: true);
+                return new SkipRuleSpec(new MemberCallSpec(call, declared.IsStatic), PassesKey: true);
             }
         }
 

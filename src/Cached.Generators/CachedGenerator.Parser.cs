@@ -67,14 +67,14 @@ internal sealed partial class Parser
 
     private MethodSpec? ParseMethod(CancellationToken cancellationToken)
     {
-        if (!CheckPartial() || !CheckNotGeneric() || !CheckParameters())
+        if (!CheckPartial() || !CheckGeneric() || !CheckParameters())
         {
             return null;
         }
 
         cancellationToken.ThrowIfCancellationRequested();
         var (returnKind, resultType) = ParseReturn();
-        if (returnKind is null)
+        if (returnKind is null || !ParseSequence(returnKind.Value, out var sequence))
         {
             return null;
         }
@@ -83,7 +83,16 @@ internal sealed partial class Parser
         CheckImplementation(implementation);
         var options = ParseOptions();
         var parameters = _method.Parameters.Select(ToParameterSpec).ToEquatableArray();
+        var names = NamesOf(_method);
         var key = _kind == CachedMethodKind.Cached ? ParseKey(_method, _attribute, report: true) : null;
+        string? keyPrefix = null;
+        if (key is DefaultKeySpec defaultKey && names.StateClass is not null)
+        {
+            // A generic method's prefix names its type arguments: its state class makes it once per instantiation.
+            keyPrefix = defaultKey.Prefix;
+            key = defaultKey with { Prefix = names.StateClass + ".Prefix" };
+        }
+
         var multi = _kind == CachedMethodKind.MultiCached ? ParseMulti(resultType!) : null;
         var skip = _kind == CachedMethodKind.Invalidate ? null : ParseSkipCacheWhen(multi);
         var invalidations = _kind == CachedMethodKind.Invalidate ? ParseInvalidations() : EquatableArray<InvalidationSpec>.Empty;
@@ -106,14 +115,16 @@ internal sealed partial class Parser
                 ReturnKind = returnKind.Value,
                 ResultType = resultType ?? string.Empty,
                 Parameters = parameters,
+                TypeParameters = TypeParametersOf(_method, keyPrefix),
             },
-            Implementation = implementation,
-            Names = NamesOf(_method),
+            Implementation = Called(implementation),
+            Names = names,
             Options = options,
             Key = key,
             SkipWhen = skip,
             Multi = multi,
             Invalidations = invalidations,
+            Sequence = sequence,
         };
     }
 
@@ -137,17 +148,6 @@ internal sealed partial class Parser
         }
 
         Report(DiagnosticDescriptors.MethodNotPartial, _location, MethodName, "not partial: " + string.Join(", ", notPartial));
-        return false;
-    }
-
-    private bool CheckNotGeneric()
-    {
-        if (!_method.IsGenericMethod)
-        {
-            return true;
-        }
-
-        Report(DiagnosticDescriptors.GenericMethodUnsupported, _syntax.TypeParameterList?.GetLocation() ?? _location, MethodName);
         return false;
     }
 
@@ -222,15 +222,15 @@ internal sealed partial class Parser
         var namesakes = _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>()
             .Where(candidate => !SymbolEqualityComparer.Default.Equals(candidate, _method) && !SymbolEqualityComparer.Default.Equals(candidate.PartialDefinitionPart, _method))
             .ToList();
-        var found = namesakes.Any(candidate =>
-            candidate.IsStatic == _method.IsStatic
+        var found = namesakes.Select(candidate => AsCalledBy(candidate, _method)).Any(candidate =>
+            candidate is not null
+            && candidate.IsStatic == _method.IsStatic
             && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType)
-            && candidate.Parameters.Length == _method.Parameters.Length
-            && candidate.Parameters.Zip(_method.Parameters, static (a, b) => a.RefKind == b.RefKind && SymbolEqualityComparer.Default.Equals(a.Type, b.Type)).All(static same => same));
+            && candidate.ParameterTypes.Count == _method.Parameters.Length
+            && _method.Parameters.All(p => p.RefKind == candidate.Method.Parameters[p.Ordinal].RefKind && SymbolEqualityComparer.Default.Equals(candidate.ParameterTypes[p.Ordinal], p.Type)));
         if (!found)
         {
-            var parameters = string.Join(", ", _method.Parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name));
-            var signature = $"private {(_method.IsStatic ? "static " : string.Empty)}{_method.ReturnType.ToDisplayString(s_readableFormat)} {name}({parameters})";
+            var signature = ImplementationSignature(name);
             var location = NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation");
             if (namesakes.Count == 0)
             {

@@ -101,7 +101,7 @@ internal sealed class CodeWriter
     /// <summary>
     /// The places <paramref name="text"/> may break after: the <c>(</c> or a comma of an argument, parameter, element
     /// or type argument list (never of a lambda's parameters, never inside a literal), a lambda's <c>=&gt;</c>, the <c>=</c> of a
-    /// declaration, the space before the <c>=&gt;</c> of an expression body, or another space between top-level words
+    /// declaration, the space before the <c>=&gt;</c> of an expression body or a <c>where</c> clause, or another space between top-level words
     /// (such as a declaration's type and name).
     /// </summary>
     private static List<(int Index, bool TopLevel)> Breaks(string text)
@@ -137,6 +137,11 @@ internal sealed class CodeWriter
             {
                 // After a lambda's arrow: its body continues on the next line.
                 breaks.Add((i, false));
+            }
+            else if (c == ' ' && open.Count == 0 && string.CompareOrdinal(text, i + 1, "where ", 0, 6) == 0)
+            {
+                // Before a constraint clause, as a person writes them.
+                breaks.Add((i, true));
             }
             else if (c == ' ' && open.Count == 0 && i + 1 < text.Length && text[i + 1] != '=' && text[i - 1] != '=')
             {

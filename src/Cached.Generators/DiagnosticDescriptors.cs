@@ -104,9 +104,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor GenericMethodUnsupported = Error(
         "CACHED015",
-        "Generic cached methods are not supported",
-        "'{0}' is generic: cache a non-generic method, or a method of a generic type",
-        "Generic methods cannot be cached. Cache a non-generic method; generic containing types are supported, each closed type with its own keys.");
+        "Generic method cannot be cached in this shape",
+        "'{0}' {1}",
+        "Generic [Cached] and [InvalidateCache] methods are supported, each instantiation with its own entries. Refused: a generic [MultiCached] method (its entries are keyed by the key values alone, so its instantiations would share them), a type parameter named like one of the containing type's (it hides it), a type parameter that 'allows ref struct' (a ref struct cannot be stored), and an [InvalidateCache] method that names a generic method without declaring its type parameters (same names, at least its constraints).");
 
     public static readonly DiagnosticDescriptor InvalidTypeOption = Error(
         "CACHED016",
@@ -125,6 +125,18 @@ internal static class DiagnosticDescriptors
         "InvalidateCache cannot name the keys of a MultiCached target",
         "[InvalidateCache] on '{0}' cannot name the keys of [MultiCached] '{1}': {2}",
         "An [InvalidateCache] method that names a [MultiCached] method drops the entries of the keys it passes: it needs a parameter with the name of the target's KeysFrom parameter, holding one key or a collection of keys of the target's key type.");
+
+    public static readonly DiagnosticDescriptor KeyWithoutTypeParameters = Error(
+        "CACHED019",
+        "Key of a generic method must name its type parameters",
+        "Key \"{0}\" of '{1}' does not name {2}: its instantiations would share entries; add {3} to the key",
+        "Each instantiation of a generic cached method (Echo<int>, Echo<string>) keeps entries of its own, so a fixed Key or a Key template of a generic method must name every type parameter of the method: {T} writes the type argument's name. A KeyBuilder of a generic method is generic in the same type parameters.");
+
+    public static readonly DiagnosticDescriptor OneShotSequence = Error(
+        "CACHED020",
+        "Result is a sequence that cannot be cached as it is",
+        "'{0}' returns '{1}': {2}",
+        "A [Cached] method that returns IEnumerable<T> or IAsyncEnumerable<T> caches the items, read once on a miss. An enumerator (IEnumerator, IEnumerator<T>, IAsyncEnumerator<T>), a non-generic IEnumerable, an IAsyncEnumerable<T> inside a Task or ValueTask, and [MultiCached] values that are lazy sequences cannot be cached that way: return IEnumerable<T>, IAsyncEnumerable<T>, an array or a list.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
@@ -148,6 +160,8 @@ internal static class DiagnosticDescriptors
         InvalidTypeOption,
         IncludeInstanceOnStatic,
         InvalidateKeysMismatch,
+        KeyWithoutTypeParameters,
+        OneShotSequence,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -49,6 +49,8 @@ internal sealed class KnownTypeSymbols
         ISet = Get(compilation, "System.Collections.Generic.ISet`1");
         IReadOnlySet = Get(compilation, "System.Collections.Generic.IReadOnlySet`1");
         IEnumerable = compilation.GetSpecialType(SpecialType.System_Collections_Generic_IEnumerable_T);
+        IAsyncEnumerable = Get(compilation, "System.Collections.Generic.IAsyncEnumerable`1");
+        IAsyncEnumerator = Get(compilation, "System.Collections.Generic.IAsyncEnumerator`1");
     }
 
     public INamedTypeSymbol? CachedAttribute { get; }
@@ -110,6 +112,10 @@ internal sealed class KnownTypeSymbols
     public INamedTypeSymbol? IReadOnlySet { get; }
 
     public INamedTypeSymbol IEnumerable { get; }
+
+    public INamedTypeSymbol? IAsyncEnumerable { get; }
+
+    public INamedTypeSymbol? IAsyncEnumerator { get; }
 
     public static KnownTypeSymbols For(Compilation compilation) => s_cache.GetValue(compilation, static c => new KnownTypeSymbols(c));
 

@@ -69,6 +69,8 @@ public sealed class CachedBehaviourTests
         }
 
         var service = _service;
+        var generic = new GenericService(_calls);
+        var sequences = new SequenceService(_calls);
         var results = new Dictionary<string, long>
         {
             ["template key, sync"] = Allocated(() => service.GetUser(1)),
@@ -76,6 +78,8 @@ public sealed class CachedBehaviourTests
             ["default key, string argument"] = Allocated(() => service.Lookup("ada")),
             ["default key, namespace"] = Allocated(() => service.InNamespace(1)),
             ["fixed key"] = Allocated(() => DefaultCacheScenario.Fixed()),
+            ["generic method, default key"] = Allocated(() => generic.Echo(1)),
+            ["IEnumerable<T> result"] = Allocated(() => sequences.Numbers(2)),
         };
 
         Assert.That(results, Has.All.Property("Value").EqualTo(0L), string.Join(", ", results.Select(static r => $"{r.Key}: {r.Value} B")));

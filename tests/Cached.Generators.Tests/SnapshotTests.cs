@@ -3,7 +3,7 @@ using Cached.Generators.Tests.Infrastructure;
 namespace Cached.Generators.Tests;
 
 /// <summary>One snapshot per shape of generated code; each output also compiles without a warning.</summary>
-public sealed class SnapshotTests
+public sealed partial class SnapshotTests
 {
     private const int MaxLineLength = 120;
 

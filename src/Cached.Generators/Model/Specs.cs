@@ -68,11 +68,19 @@ internal sealed record ContainingTypeSpec(
 
 internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind);
 
-/// <summary>A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate.</summary>
+/// <summary>
+/// A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate. A generic
+/// one's <see cref="Name"/> carries the type arguments it is called with: <c>KeyOf&lt;T&gt;</c>.
+/// </summary>
 internal sealed record MemberCallSpec(string Name, bool IsStatic);
 
-/// <summary>The names of a cached method's static state and of its key method; overloads get a stable suffix.</summary>
-internal sealed record GeneratedNames(string Field, string KeyMethod);
+/// <summary>
+/// The names of a cached method's static state and of its key method; overloads get a stable suffix. For a generic
+/// method the state lives in a nested generic class, <see cref="StateClass"/> (<c>__cached_Echo&lt;T&gt;</c>), so
+/// <see cref="Field"/> is the expression that reads it (<c>__cached_Echo&lt;T&gt;.Method</c>), and
+/// <see cref="KeyMethod"/> carries the type parameters (<c>__CachedKey_Echo&lt;T&gt;</c>), as declared and as called.
+/// </summary>
+internal sealed record GeneratedNames(string Field, string KeyMethod, string? StateClass = null);
 
 /// <summary>The method as declared: what the generated body must match.</summary>
 internal sealed record SignatureSpec
@@ -92,6 +100,9 @@ internal sealed record SignatureSpec
     public required string ResultType { get; init; }
 
     public required EquatableArray<ParameterSpec> Parameters { get; init; }
+
+    /// <summary>The type parameters of a generic method and their constraints; null for other methods.</summary>
+    public TypeParametersSpec? TypeParameters { get; init; }
 }
 
 /// <summary>How a [Cached] method's key is built: one of four forms.</summary>
@@ -199,7 +210,7 @@ internal sealed record MethodSpec
 
     public required SignatureSpec Signature { get; init; }
 
-    /// <summary>The method that runs on a miss: <c>GetUserCore</c> by default.</summary>
+    /// <summary>The method that runs on a miss: <c>GetUserCore</c> by default; <c>EchoCore&lt;T&gt;</c> for a generic method.</summary>
     public required string Implementation { get; init; }
 
     public required GeneratedNames Names { get; init; }
@@ -215,6 +226,9 @@ internal sealed record MethodSpec
     public MultiSpec? Multi { get; init; }
 
     public EquatableArray<InvalidationSpec> Invalidations { get; init; } = EquatableArray<InvalidationSpec>.Empty;
+
+    /// <summary>A [Cached] method whose result is a sequence, cached as its items; null for other results.</summary>
+    public SequenceSpec? Sequence { get; init; }
 }
 
 /// <summary>

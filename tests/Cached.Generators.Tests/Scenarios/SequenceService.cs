@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using Cached.Serializers;
+
+namespace Cached.Generators.Tests.Scenarios;
+
+/// <summary>
+/// Sequence results: lazy bodies (<c>yield return</c>) that count their runs, so a cached iterator that ran the body
+/// again on each enumeration would show.
+/// </summary>
+public partial class SequenceService(CallCounter calls)
+{
+    private readonly CallCounter _calls = calls;
+
+    /// <summary>Lets a test hold <see cref="Stream"/> after its first item.</summary>
+    public Task Gate { get; set; } = Task.CompletedTask;
+
+    [Cached(Alias = UserService.Alias)]
+    public partial IEnumerable<int> Numbers(int count);
+
+    private IEnumerable<int> NumbersCore(int count)
+    {
+        _calls.Hit(nameof(Numbers));
+        for (var i = 1; i <= count; i++)
+        {
+            yield return i;
+        }
+    }
+
+    [Cached(Alias = UserService.Alias, Key = "words:{prefix}")]
+    public partial Task<IEnumerable<string>> WordsAsync(string prefix, CancellationToken cancellationToken = default);
+
+    private async Task<IEnumerable<string>> WordsAsyncCore(string prefix, CancellationToken cancellationToken)
+    {
+        _calls.Hit(nameof(WordsAsync));
+        await Task.Yield();
+        return Words(prefix);
+    }
+
+    private IEnumerable<string> Words(string prefix)
+    {
+        _calls.Hit(nameof(Words));
+        yield return prefix + "a";
+        yield return prefix + "b";
+    }
+
+    [Cached(Alias = UserService.Alias, SkipCacheWhen = nameof(IsEmpty))]
+    public partial IAsyncEnumerable<int> Stream(int count, CancellationToken cancellationToken = default);
+
+    private async IAsyncEnumerable<int> StreamCore(int count, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        _calls.Hit(nameof(Stream));
+        for (var i = 1; i <= count; i++)
+        {
+            await Gate.WaitAsync(cancellationToken);
+            yield return i;
+        }
+    }
+
+    private static bool IsEmpty(IReadOnlyCollection<int> items) => items.Count == 0;
+
+    /// <summary>A cache of its own that serializes, as Redis does: the items must round-trip as an array.</summary>
+    [Cached(Cache = typeof(SimpleMemoryCache), Serializer = typeof(JsonSerializer), Key = "users:{from}")]
+    public static partial IAsyncEnumerable<User> SerializedUsers(int from);
+
+    private static async IAsyncEnumerable<User> SerializedUsersCore(int from)
+    {
+        await Task.Yield();
+        yield return new User(from, "user" + from);
+        yield return new User(from + 1, "user" + (from + 1));
+    }
+
+    [InvalidateCache(nameof(Numbers), nameof(Stream))]
+    public partial void Forget(int count);
+
+    private void ForgetCore(int count)
+    {
+    }
+}

@@ -1,0 +1,162 @@
+using Cached.Generators.Tests.Scenarios;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// [Cached] methods returning IEnumerable&lt;T&gt; and IAsyncEnumerable&lt;T&gt;, compiled by the generator and run: the
+/// items are cached, so a lazy body runs once however often its result is enumerated.
+/// </summary>
+public sealed class SequenceBehaviourTests
+{
+    private const string Prefix = "Cached.Generators.Tests.Scenarios.SequenceService.";
+
+    private SimpleMemoryCache _cache = null!;
+    private CallCounter _calls = null!;
+    private SequenceService _service = null!;
+
+    [SetUp]
+    public void PointTheScenarioAliasAtAFreshCache()
+    {
+        Caches.Reset();
+        _cache = new SimpleMemoryCache();
+        Caches.AddInstance(UserService.Alias, _cache);
+        _calls = new CallCounter();
+        _service = new SequenceService(_calls);
+    }
+
+    [TearDown]
+    public void ResetCaches() => Caches.Reset();
+
+    private static async Task<List<T>> ReadAll<T>(IAsyncEnumerable<T> source, CancellationToken cancellationToken = default)
+    {
+        var items = new List<T>();
+        await foreach (var item in source.WithCancellation(cancellationToken))
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
+
+    [Test]
+    public void A_lazy_IEnumerable_body_enumerated_twice_runs_once_and_its_items_are_stored()
+    {
+        var numbers = _service.Numbers(3);
+        var first = numbers.ToList();
+        var second = numbers.ToList();
+        var again = _service.Numbers(3).ToList();
+
+        Assert.That(first, Is.EqualTo(new[] { 1, 2, 3 }).And.EqualTo(second).And.EqualTo(again));
+        Assert.That(_calls[nameof(SequenceService.Numbers)], Is.EqualTo(1));
+        Assert.That(_cache.Get<int[]>(Prefix + "Numbers(3)"), Is.EqualTo(new[] { 1, 2, 3 }));
+    }
+
+    [Test]
+    public async Task A_Task_of_a_lazy_IEnumerable_is_read_once_before_it_is_stored()
+    {
+        var words = await _service.WordsAsync("x");
+        var first = words.ToList();
+        var second = words.ToList();
+        var again = (await _service.WordsAsync("x")).ToList();
+
+        Assert.That(first, Is.EqualTo(new[] { "xa", "xb" }).And.EqualTo(second).And.EqualTo(again));
+        Assert.That((_calls[nameof(SequenceService.WordsAsync)], _calls["Words"]), Is.EqualTo((1, 1)));
+        Assert.That(_cache.Get<string[]>("words:x"), Is.EqualTo(new[] { "xa", "xb" }));
+    }
+
+    [Test]
+    public async Task An_async_stream_runs_nothing_until_enumerated_then_is_read_once_and_replayed()
+    {
+        var stream = _service.Stream(3);
+        Assert.That(_calls[nameof(SequenceService.Stream)], Is.Zero, "calling the method alone runs nothing");
+        Assert.That(_cache.Exists(Prefix + "Stream(3)"), Is.False);
+
+        var first = await ReadAll(stream);
+        var second = await ReadAll(stream);
+        var again = await ReadAll(_service.Stream(3));
+
+        Assert.That(first, Is.EqualTo(new[] { 1, 2, 3 }).And.EqualTo(second).And.EqualTo(again));
+        Assert.That(_calls[nameof(SequenceService.Stream)], Is.EqualTo(1));
+        Assert.That(_cache.Get<int[]>(Prefix + "Stream(3)"), Is.EqualTo(new[] { 1, 2, 3 }));
+    }
+
+    [Test]
+    public async Task Concurrent_enumerations_of_a_missing_stream_share_one_run_of_the_body()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _service.Gate = gate.Task;
+
+        var first = ReadAll(_service.Stream(2));
+        var second = ReadAll(_service.Stream(2));
+        gate.SetResult();
+
+        Assert.That(await first, Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(await second, Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(_calls[nameof(SequenceService.Stream)], Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Cancelling_the_method_token_mid_stream_stores_nothing_and_the_next_enumeration_runs_the_body()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _service.Gate = gate.Task;
+        using var cancellation = new CancellationTokenSource();
+
+        var reading = ReadAll(_service.Stream(2, cancellation.Token));
+        await cancellation.CancelAsync();
+
+        Assert.That(async () => await reading, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(_cache.Exists(Prefix + "Stream(2)"), Is.False);
+        _service.Gate = Task.CompletedTask;
+        Assert.That(await ReadAll(_service.Stream(2)), Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(_calls[nameof(SequenceService.Stream)], Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Cancelling_the_enumerator_token_mid_stream_stores_nothing()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _service.Gate = gate.Task;
+        using var cancellation = new CancellationTokenSource();
+
+        var reading = ReadAll(_service.Stream(2), cancellation.Token);
+        await cancellation.CancelAsync();
+
+        Assert.That(async () => await reading, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(_cache.Exists(Prefix + "Stream(2)"), Is.False);
+    }
+
+    [Test]
+    public async Task The_skip_rule_judges_the_items_so_an_empty_stream_is_not_stored()
+    {
+        await ReadAll(_service.Stream(0));
+        await ReadAll(_service.Stream(0));
+
+        Assert.That(_calls[nameof(SequenceService.Stream)], Is.EqualTo(2));
+        Assert.That(_cache.Exists(Prefix + "Stream(0)"), Is.False);
+    }
+
+    [Test]
+    public async Task Items_round_trip_through_a_serializing_cache()
+    {
+        var first = await ReadAll(SequenceService.SerializedUsers(1));
+        var second = await ReadAll(SequenceService.SerializedUsers(1));
+
+        Assert.That(first, Is.EqualTo(new[] { new User(1, "user1"), new User(2, "user2") }));
+        Assert.That(second, Is.EqualTo(first));
+        Assert.That(second[0], Is.Not.SameAs(first[0]), "the second read is a deserialized copy");
+    }
+
+    [Test]
+    public async Task An_invalidation_drops_the_stored_items_of_both_shapes()
+    {
+        _service.Numbers(2).ToList();
+        await ReadAll(_service.Stream(2));
+
+        _service.Forget(2);
+        _service.Numbers(2).ToList();
+        await ReadAll(_service.Stream(2));
+
+        Assert.That((_calls[nameof(SequenceService.Numbers)], _calls[nameof(SequenceService.Stream)]), Is.EqualTo((2, 2)));
+    }
+}

@@ -126,6 +126,12 @@ internal static class DiagnosticDescriptors
         "[InvalidateCache] on '{0}' cannot name the keys of [MultiCached] '{1}': {2}",
         "An [InvalidateCache] method that names a [MultiCached] method drops the entries of the keys it passes: it needs a parameter with the name of the target's KeysFrom parameter, holding one key or a collection of keys of the target's key type.");
 
+    public static readonly DiagnosticDescriptor JsonMetadataMissing = Warning(
+        "CACHED021",
+        "Result type has no source-generated JSON metadata",
+        "'{0}' may store its result as JSON ({1}), but no JsonSerializerContext of this trimmed or NativeAOT project lists '{2}', so the method would run uncached: add [JsonSerializable(typeof({2}))] to a JsonSerializerContext",
+        "In a trimmed or NativeAOT project, System.Text.Json cannot serialize by reflection, so Cached's JsonSerializer (RedisCache's default) takes a type's metadata from the project's source-generated contexts, which the generator registers. A [Cached] or [MultiCached] method whose result (for [MultiCached], the dictionary's value type) no context lists would refuse to cache and run its body every time. Add the type to a JsonSerializerContext with [JsonSerializable(typeof(T))], or give the method another serializer.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -148,6 +154,7 @@ internal static class DiagnosticDescriptors
         InvalidTypeOption,
         IncludeInstanceOnStatic,
         InvalidateKeysMismatch,
+        JsonMetadataMissing,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

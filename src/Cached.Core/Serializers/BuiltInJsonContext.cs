@@ -52,6 +52,7 @@ namespace Cached.Serializers;
 [JsonSerializable(typeof(Uri))]
 [JsonSerializable(typeof(Version))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(JsonElement?))]
 internal sealed partial class BuiltInJsonContext : JsonSerializerContext
 {
 }

@@ -15,10 +15,10 @@ namespace Cached.Serializers;
 /// <remarks>In a file that also imports System.Text.Json, write <c>using JsonSerializer = Cached.Serializers.JsonSerializer;</c>.</remarks>
 public sealed class JsonSerializer : ISerializer
 {
-    // Null for the default serializer, which resolves each type through the registry first.
+    // Null for the default serializer, which resolves each type through its registry instead.
     private readonly JsonSerializerOptions? _options;
     private readonly JsonSerializerContext? _context;
-    private readonly JsonContextRegistry _registry;
+    private readonly JsonContextRegistry? _registry;
     private readonly bool _reflectionAllowed;
     private readonly JsonWriterOptions _writerOptions;
     private readonly JsonReaderOptions _readerOptions;
@@ -57,8 +57,8 @@ public sealed class JsonSerializer : ISerializer
     };
 
     /// <summary>Creates a serializer with the given options.</summary>
-    [RequiresUnreferencedCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for trimmed apps.")]
-    [RequiresDynamicCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for NativeAOT apps.")]
+    [RequiresUnreferencedCode("Reflection-based JSON serialization; in trimmed apps use new JsonSerializer() with the project's JsonSerializerContext, or the JsonSerializerContext overload.")]
+    [RequiresDynamicCode("Reflection-based JSON serialization; in NativeAOT apps use new JsonSerializer() with the project's JsonSerializerContext, or the JsonSerializerContext overload.")]
     public JsonSerializer(JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -66,7 +66,6 @@ public sealed class JsonSerializer : ISerializer
         _options = options.TypeInfoResolver is null
             ? new JsonSerializerOptions(options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() }
             : options;
-        _registry = JsonContexts.Shared;
         _writerOptions = WriterOptionsOf(options);
         _readerOptions = ReaderOptionsOf(options);
     }
@@ -77,7 +76,6 @@ public sealed class JsonSerializer : ISerializer
         ArgumentNullException.ThrowIfNull(context);
         _context = context;
         _options = context.Options;
-        _registry = JsonContexts.Shared;
         _writerOptions = WriterOptionsOf(context.Options);
         _readerOptions = ReaderOptionsOf(context.Options);
     }
@@ -129,7 +127,7 @@ public sealed class JsonSerializer : ISerializer
     /// <summary>The default serializer's metadata for <typeparamref name="T"/>: registered contexts, then reflection.</summary>
     private JsonMetadata<T> DefaultMetadata<T>()
     {
-        if (_registry.Find<T>() is { } metadata)
+        if (_registry!.Find<T>() is { } metadata)
         {
             return metadata;
         }

@@ -15,10 +15,10 @@ namespace Cached.Generators;
 /// <see cref="Emitter"/>, one file per containing type.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
-public sealed class CachedGenerator : IIncrementalGenerator
+public sealed partial class CachedGenerator : IIncrementalGenerator
 {
     /// <summary>Tracking names of the pipeline's steps, for tests that check incrementality.</summary>
-    public static class Steps
+    public static partial class Steps
     {
         /// <summary>
         /// The parser's results for every attributed method: specs and diagnostics. The diagnostics keep their source
@@ -57,6 +57,8 @@ public sealed class CachedGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(types, static (spc, type)
             => spc.AddSource(type.Type.FileName, SourceText.From(Emitter.Emit(type), Encoding.UTF8)));
+
+        RegisterJsonContexts(context);
     }
 
     /// <summary>

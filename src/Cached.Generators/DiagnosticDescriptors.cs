@@ -138,6 +138,12 @@ internal static class DiagnosticDescriptors
         "'{0}' returns '{1}': {2}",
         "A [Cached] method that returns IEnumerable<T> or IAsyncEnumerable<T> caches the items, read once on a miss. An enumerator (IEnumerator, IEnumerator<T>, IAsyncEnumerator<T>), a non-generic IEnumerable, an IAsyncEnumerable<T> inside a Task or ValueTask, and [MultiCached] values that are lazy sequences cannot be cached that way: return IEnumerable<T>, IAsyncEnumerable<T>, an array or a list.");
 
+    public static readonly DiagnosticDescriptor JsonMetadataMissing = Warning(
+        "CACHED021",
+        "Result type has no source-generated JSON metadata",
+        "'{0}' may store its result as JSON ({1}), but no JsonSerializerContext of this trimmed or NativeAOT project lists '{2}', so the method would run uncached: add [JsonSerializable(typeof({2}))] to a JsonSerializerContext",
+        "In a trimmed or NativeAOT project, System.Text.Json cannot serialize by reflection, so Cached's JsonSerializer (RedisCache's default) takes a type's metadata from the project's source-generated contexts, which the generator registers. A [Cached] or [MultiCached] method whose result (for [MultiCached], the dictionary's value type) no context lists would refuse to cache and run its body every time. Add the type to a JsonSerializerContext with [JsonSerializable(typeof(T))], or give the method another serializer.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -162,6 +168,7 @@ internal static class DiagnosticDescriptors
         InvalidateKeysMismatch,
         KeyWithoutTypeParameters,
         OneShotSequence,
+        JsonMetadataMissing,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

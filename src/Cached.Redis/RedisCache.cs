@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Cached.Plugins;
 using Cached.Serializers;
 using StackExchange.Redis;
@@ -79,9 +78,11 @@ public sealed partial class RedisCache : BaseCache
     /// </summary>
     public bool PlainNamespaces { get; init; }
 
-    /// <summary>JSON, as aiocache's Redis backend: any record or POCO, text that Python reads.</summary>
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "The reflection-based default serializer; trimmed and NativeAOT applications set Serializer to a JsonSerializer over a source-generated context.")]
-    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
+    /// <summary>
+    /// JSON, as aiocache's Redis backend: any record or POCO, text that Python reads. In a trimmed or NativeAOT
+    /// application the types come from the project's source-generated JsonSerializerContexts (see
+    /// <see cref="JsonContexts"/>).
+    /// </summary>
     protected override ISerializer CreateDefaultSerializer() => new JsonSerializer();
 
     // The settings are init-only, so the database is worked out once: from the connection string it takes a parse,

@@ -87,7 +87,9 @@ public sealed partial class DiagnosticTests
     public void Every_descriptor_has_a_catalog_id_the_Cached_category_a_description_and_a_help_link_to_its_anchor()
     {
         var all = DiagnosticDescriptors.All.ToList();
-        var expectedIds = Enumerable.Range(1, 20).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture)).ToList();
+        var expectedIds = Enumerable.Range(1, 20).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture))
+            .Append("CACHED021") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests)
+            .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
         // CACHED002 has a second message (a method to change rather than to add); one id is one rule, so its
@@ -108,7 +110,7 @@ public sealed partial class DiagnosticTests
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.Description.ToString(CultureInfo.InvariantCulture), Does.EndWith("."), descriptor.Id);
-                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id == "CACHED012" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
+                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
             }
         }
     }

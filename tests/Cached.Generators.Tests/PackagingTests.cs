@@ -1,16 +1,22 @@
 using Cached.Generators.Tests.Infrastructure;
+using Cached.Redis.Tests.Infrastructure;
 
 namespace Cached.Generators.Tests;
 
 /// <summary>
-/// Packs Cached.Core, then builds a user's project (tests/Packaging/Consumer) that has only
-/// <c>&lt;PackageReference Include="Cached.Core" /&gt;</c> from a local feed: the generator must ride inside the
-/// package, the [Cached] method must run, and the same project must publish and run with NativeAOT.
+/// Packs Cached.Core and Cached.Redis, then builds a user's project (tests/Packaging/Consumer) that has only their
+/// <c>&lt;PackageReference&gt;</c>s from a local feed: the generator must ride inside the package, the [Cached] method
+/// must run, and the same project must publish and run with NativeAOT, caching in Redis as JSON through its own
+/// JsonSerializerContext.
 /// </summary>
 [Category("Packaging")]
 public sealed class PackagingTests
 {
     private const string ExpectedOutput = "Lisbon 21.5 | same: True | body calls: 1";
+
+    // From Redis the second call gets a copy read back from JSON; a new process finds the entry the first one stored.
+    private const string FirstRedisRun = "Lisbon 21.5 | same: False | body calls: 1";
+    private const string NextRedisRun = "Lisbon 21.5 | same: False | body calls: 0";
 
     /// <summary>
     /// The builds these tests start leave no MSBuild node or compiler server running after them: such a server
@@ -28,7 +34,10 @@ public sealed class PackagingTests
         _work = Directory.CreateTempSubdirectory("cached-packaging-").FullName;
         _version = "0.0.0-packaging" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
         var root = RepositoryRoot();
-        Run(root, "dotnet", "pack", NoBuildServers, Path.Combine("src", "Cached.Core", "Cached.Core.csproj"), "-c", "Release", "-o", Path.Combine(_work, "feed"), $"-p:Version={_version}");
+        foreach (var project in new[] { "Cached.Core", "Cached.Redis" })
+        {
+            Run(root, "dotnet", "pack", NoBuildServers, Path.Combine("src", project, project + ".csproj"), "-c", "Release", "-o", Path.Combine(_work, "feed"), $"-p:Version={_version}");
+        }
 
         foreach (var file in Directory.GetFiles(Path.Combine(root, "tests", "Packaging", "Consumer")))
         {
@@ -52,10 +61,14 @@ public sealed class PackagingTests
     public void CleanUp()
     {
         Directory.Delete(_work, recursive: true);
-        var extracted = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"), "cached.core", _version);
-        if (Directory.Exists(extracted))
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var id in new[] { "cached.core", "cached.redis" })
         {
-            Directory.Delete(extracted, recursive: true);
+            var extracted = Path.Combine(packages, id, _version);
+            if (Directory.Exists(extracted))
+            {
+                Directory.Delete(extracted, recursive: true);
+            }
         }
     }
 
@@ -69,6 +82,8 @@ public sealed class PackagingTests
         Assert.That(entries, Does.Contain("analyzers/dotnet/cs/Cached.CodeFixes.dll"));
         Assert.That(entries, Does.Contain("lib/net8.0/Cached.Core.dll"));
         Assert.That(entries, Does.Contain("lib/net10.0/Cached.Core.dll"));
+        Assert.That(entries, Does.Contain("build/Cached.Core.props"), "the build properties CACHED021 reads");
+        Assert.That(entries, Does.Contain("buildTransitive/Cached.Core.props"));
     }
 
     [Test]
@@ -94,7 +109,18 @@ public sealed class PackagingTests
     }
 
     [Test]
-    public void The_same_project_publishes_and_runs_with_NativeAOT_without_warnings()
+    public void Without_its_JsonSerializerContext_the_project_is_told_at_build_time()
+    {
+        // The package's build properties tell the analyzer that the project is AOT-compatible, and Cached.Redis is
+        // referenced, so the [Cached] method may store its Forecast as JSON with no metadata for it.
+        var output = Run(_work, "dotnet", "build", NoBuildServers, "-c", "Debug", $"-p:CachedVersion={_version}",
+            "-p:CachedWithoutJsonContext=true", "-p:TreatWarningsAsErrors=false", "-o", "no-context");
+
+        Assert.That(output, Does.Match(@"Program\.cs\(\d+,\d+\): warning CACHED021: 'Weather\.GetForecastAsync' .*\[JsonSerializable\(typeof\(Forecast\)\)\]"));
+    }
+
+    [Test]
+    public void The_same_project_publishes_and_runs_with_NativeAOT_without_warnings_and_caches_in_Redis()
     {
         var arguments = new List<string> { "publish", NoBuildServers, "-c", "Release", $"-p:CachedVersion={_version}", "-p:PublishAot=true", "-o", "aot" };
         if (!OnPath("clang") && OnPath("clang-14"))
@@ -104,9 +130,16 @@ public sealed class PackagingTests
 
         var publish = Run(_work, "dotnet", [.. arguments]);
         Assert.That(publish, Does.Not.Contain("warning IL"), "trim and AOT analysis must be clean");
+        Assert.That(publish, Does.Not.Contain("warning CACHED"), "the project's context covers its cached result");
 
-        var output = Run(_work, Path.Combine(_work, "aot", "Consumer"));
-        Assert.That(output, Does.Contain(ExpectedOutput));
+        var consumer = Path.Combine(_work, "aot", "Consumer");
+        Assert.That(Run(_work, consumer), Does.Contain(ExpectedOutput));
+
+        using var redis = new RedisServer();
+        var port = redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(Run(_work, consumer, port), Does.Contain(FirstRedisRun), "the second call is served from Redis");
+        Assert.That(Run(_work, "redis-cli", "-h", "127.0.0.1", "-p", port, "GET", "forecast:Lisbon").Trim(), Is.EqualTo("""{"City":"Lisbon","Celsius":21.5}"""), "the entry is JSON written through the context");
+        Assert.That(Run(_work, consumer, port), Does.Contain(NextRedisRun), "a new process reads the entry back");
     }
 
     private static string Run(string directory, string program, params string[] arguments)

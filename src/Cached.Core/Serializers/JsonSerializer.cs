@@ -8,28 +8,41 @@ namespace Cached.Serializers;
 
 /// <summary>
 /// Stores values as UTF-8 JSON with System.Text.Json: any record or POCO, the role pycached's
-/// <c>PickleSerializer</c> plays, without letting stored bytes choose a type. Give it options, or a
-/// source-generated <see cref="JsonSerializerContext"/> for trimmed and NativeAOT applications.
+/// <c>PickleSerializer</c> plays, without letting stored bytes choose a type. Works in trimmed and NativeAOT
+/// applications: the default serializer takes each type's metadata from the application's source-generated
+/// <see cref="JsonSerializerContext"/>s (<see cref="JsonContexts"/>) before it considers reflection.
 /// </summary>
 /// <remarks>In a file that also imports System.Text.Json, write <c>using JsonSerializer = Cached.Serializers.JsonSerializer;</c>.</remarks>
 public sealed class JsonSerializer : ISerializer
 {
-    private readonly JsonSerializerOptions _options;
+    // Null for the default serializer, which resolves each type through its registry instead.
+    private readonly JsonSerializerOptions? _options;
     private readonly JsonSerializerContext? _context;
+    private readonly JsonContextRegistry? _registry;
+    private readonly bool _reflectionAllowed;
     private readonly JsonWriterOptions _writerOptions;
     private readonly JsonReaderOptions _readerOptions;
 
     /// <summary>
-    /// Creates a serializer with <see cref="JsonSerializerOptions.Default"/>, plus
+    /// Creates the default serializer. A type's metadata comes from the first registered source-generated context
+    /// that lists it (<see cref="JsonContexts"/>: Cached's generator registers your project's contexts), with that
+    /// context's options; else, for primitives, from Cached's own; else, where the application allows reflection
+    /// (<see cref="System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault"/>, false in trimmed and NativeAOT
+    /// applications), from reflection with <see cref="JsonSerializerOptions.Default"/> plus
     /// <see cref="JsonSerializerOptions.RespectRequiredConstructorParameters"/>: a payload that lacks a constructor
-    /// parameter of the type (one written for another type) fails to read instead of becoming an object with
-    /// default members, so a cache never hands out a half-filled value of the wrong shape.
+    /// parameter of the type (one written for another type) fails to read instead of becoming an object with default
+    /// members. A type none of these carries is refused with a <see cref="NotSupportedException"/> naming the fix.
     /// </summary>
-    [RequiresUnreferencedCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for trimmed apps.")]
-    [RequiresDynamicCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for NativeAOT apps.")]
     public JsonSerializer()
-        : this(StrictDefaults())
+        : this(JsonContexts.Shared, reflectionAllowed: true)
     {
+    }
+
+    /// <summary>The default serializer over <paramref name="registry"/>; tests refuse reflection to act as NativeAOT does.</summary>
+    internal JsonSerializer(JsonContextRegistry registry, bool reflectionAllowed)
+    {
+        _registry = registry;
+        _reflectionAllowed = reflectionAllowed;
     }
 
     // Shared by every default serializer, so they share System.Text.Json's metadata cache too.
@@ -44,8 +57,8 @@ public sealed class JsonSerializer : ISerializer
     };
 
     /// <summary>Creates a serializer with the given options.</summary>
-    [RequiresUnreferencedCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for trimmed apps.")]
-    [RequiresDynamicCode("Reflection-based JSON serialization; use the JsonSerializerContext overload for NativeAOT apps.")]
+    [RequiresUnreferencedCode("Reflection-based JSON serialization; in trimmed apps use new JsonSerializer() with the project's JsonSerializerContext, or the JsonSerializerContext overload.")]
+    [RequiresDynamicCode("Reflection-based JSON serialization; in NativeAOT apps use new JsonSerializer() with the project's JsonSerializerContext, or the JsonSerializerContext overload.")]
     public JsonSerializer(JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -74,6 +87,14 @@ public sealed class JsonSerializer : ISerializer
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        if (_options is null)
+        {
+            var metadata = DefaultMetadata<T>();
+            using var defaultWriter = new Utf8JsonWriter(destination, metadata.WriterOptions);
+            System.Text.Json.JsonSerializer.Serialize(defaultWriter, value, metadata.Info);
+            return;
+        }
+
         using var writer = new Utf8JsonWriter(destination, _writerOptions);
         System.Text.Json.JsonSerializer.Serialize(writer, value, TypeInfo<T>());
     }
@@ -81,24 +102,63 @@ public sealed class JsonSerializer : ISerializer
     /// <inheritdoc />
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
     {
+        if (_options is null)
+        {
+            var metadata = DefaultMetadata<T>();
+            var defaultReader = new Utf8JsonReader(payload, metadata.ReaderOptions);
+            return System.Text.Json.JsonSerializer.Deserialize(ref defaultReader, metadata.Info);
+        }
+
         var reader = new Utf8JsonReader(payload, _readerOptions);
         return System.Text.Json.JsonSerializer.Deserialize(ref reader, TypeInfo<T>());
     }
 
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only reached through the constructors that carry RequiresUnreferencedCode, or with a source-generated context.")]
-    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only reached through the constructors that carry RequiresDynamicCode, or with a source-generated context.")]
     private JsonTypeInfo<T> TypeInfo<T>()
     {
         if (_context is not null)
         {
             return _context.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
-                ?? throw new NotSupportedException($"The JsonSerializerContext {_context.GetType()} has no metadata for {typeof(T)}; add [JsonSerializable(typeof({typeof(T).Name}))] to it.");
+                ?? throw new NotSupportedException($"The JsonSerializerContext {_context.GetType()} has no metadata for {TypeNames.Of(typeof(T))}; add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to it.");
         }
 
-        return (JsonTypeInfo<T>)_options.GetTypeInfo(typeof(T));
+        return (JsonTypeInfo<T>)_options!.GetTypeInfo(typeof(T));
     }
 
-    private static JsonWriterOptions WriterOptionsOf(JsonSerializerOptions options) => new()
+    /// <summary>The default serializer's metadata for <typeparamref name="T"/>: registered contexts, then reflection.</summary>
+    private JsonMetadata<T> DefaultMetadata<T>()
+    {
+        if (_registry!.Find<T>() is { } metadata)
+        {
+            return metadata;
+        }
+
+        // The feature switch comes first: where it is off (trimmed and NativeAOT applications) the compiler drops the
+        // reflection branch, so nothing of DefaultJsonTypeInfoResolver is kept and no reflection can fail at run time.
+        if (System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault && _reflectionAllowed)
+        {
+            return ReflectionMetadata<T>();
+        }
+
+        throw new NotSupportedException(
+            $"Cached's JsonSerializer has no System.Text.Json metadata for {TypeNames.Of(typeof(T))}: no registered JsonSerializerContext lists it, "
+            + "and reflection-based serialization is disabled (a trimmed or NativeAOT application). "
+            + $"Add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to a JsonSerializerContext in your project (Cached registers it), "
+            + "or call Cached.Serializers.JsonContexts.Add(YourContext.Default) for a context of a project without Cached.");
+    }
+
+    // Reached only where the application allows reflection-based serialization (checked by the caller, as
+    // System.Text.Json's own JsonSerializerOptions.Default does): there the reflection resolver is what it asked for.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only reached when JsonSerializer.IsReflectionEnabledByDefault is true; trimmed and NativeAOT applications have it false unless they opt in to reflection.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
+    private static JsonMetadata<T> ReflectionMetadata<T>()
+        => Reflected<T>.Metadata ??= new JsonMetadata<T>((JsonTypeInfo<T>)StrictDefaults().GetTypeInfo(typeof(T)));
+
+    private static class Reflected<T>
+    {
+        public static JsonMetadata<T>? Metadata;
+    }
+
+    internal static JsonWriterOptions WriterOptionsOf(JsonSerializerOptions options) => new()
     {
         Encoder = options.Encoder,
         Indented = options.WriteIndented,
@@ -106,7 +166,7 @@ public sealed class JsonSerializer : ISerializer
         SkipValidation = true,
     };
 
-    private static JsonReaderOptions ReaderOptionsOf(JsonSerializerOptions options) => new()
+    internal static JsonReaderOptions ReaderOptionsOf(JsonSerializerOptions options) => new()
     {
         AllowTrailingCommas = options.AllowTrailingCommas,
         CommentHandling = options.ReadCommentHandling,

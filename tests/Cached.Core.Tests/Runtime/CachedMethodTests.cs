@@ -550,6 +550,26 @@ public sealed class CachedMethodTests
     }
 
     [Test]
+    public void Without_reflection_a_result_type_no_json_context_lists_is_logged_once_with_the_fix_and_runs_uncached()
+    {
+        // The default JsonSerializer as a NativeAOT application has it, with no context that lists Point.
+        using var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(new JsonContextRegistry(), reflectionAllowed: false) };
+        var method = MethodOn<Point>(cache);
+        var calls = new Calls();
+
+        for (var i = 0; i < 3; i++)
+        {
+            method.Invoke("k", calls, static s => new Point(s.Increment(), 0));
+        }
+
+        Assert.That(calls.Count, Is.EqualTo(3));
+        var entry = _logs.Entries.Single();
+        Assert.That(entry.EventId, Is.EqualTo(6));
+        Assert.That(entry.Level, Is.EqualTo(LogLevel.Error));
+        Assert.That(entry.Exception?.InnerException?.Message, Does.Contain("[JsonSerializable(typeof(Point))]"));
+    }
+
+    [Test]
     public async Task An_async_result_type_the_serializer_refuses_is_logged_once_and_the_method_runs_uncached()
     {
         using var cache = new SimpleMemoryCache { Serializer = new StringSerializer() };

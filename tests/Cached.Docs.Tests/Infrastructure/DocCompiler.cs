@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text;
 using System.Text.RegularExpressions;
 using Cached.Generators;
+using Cached.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -84,7 +85,8 @@ internal static partial class DocCompiler
                 nullableContextOptions: NullableContextOptions.Enable,
                 warningLevel: 9999));
 
-        GeneratorDriver driver = CSharpGeneratorDriver.Create([new CachedGenerator().AsSourceGenerator()], parseOptions: s_parseOptions);
+        // System.Text.Json's generator too, as in a build: the blocks that show a JsonSerializerContext need it completed.
+        GeneratorDriver driver = CSharpGeneratorDriver.Create([new CachedGenerator().AsSourceGenerator(), SystemTextJsonGenerator.Instance], parseOptions: s_parseOptions);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         var emitted = output.Emit(Stream.Null);
         var diagnostics = generatorDiagnostics.Concat(emitted.Diagnostics)

@@ -1,0 +1,389 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json.Serialization;
+using System.Xml.Linq;
+using Cached.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// CACHED021: in a trimmed or NativeAOT project, a [Cached] or [MultiCached] method that may store its result as JSON
+/// and whose result type no JsonSerializerContext lists is reported on its attribute; nothing is said where JSON is
+/// not at stake, where a context covers the type, or where the project is not trimmed.
+/// </summary>
+public sealed class JsonAotDiagnosticTests
+{
+    private const string Prelude = """
+        using System;
+        using System.Collections.Generic;
+        using System.Text.Json.Serialization;
+        using System.Threading.Tasks;
+        using Cached;
+        using Cached.Serializers;
+        namespace Demo;
+        public sealed record Forecast(string City, double Celsius);
+
+        """;
+
+    private static readonly ImmutableDictionary<string, string> s_aot = ImmutableDictionary<string, string>.Empty
+        .Add("build_property.PublishAot", "true");
+
+    private static readonly MetadataReference s_redis = MetadataReference.CreateFromFile(typeof(Cached.Redis.RedisCache).Assembly.Location);
+
+    /// <summary>
+    /// Runs the generator, then the analyzer (as a build does) on <paramref name="body"/>, with the build properties
+    /// given, and returns CACHED021's diagnostics and the spans marked <c>[|...|]</c>.
+    /// </summary>
+    private static (IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<TextSpan> Marked) Analyze(
+        string body, IReadOnlyDictionary<string, string>? properties = null, bool referencesRedis = false)
+    {
+        var source = Prelude + body;
+        var spans = new List<TextSpan>();
+        for (var open = source.IndexOf("[|", StringComparison.Ordinal); open >= 0; open = source.IndexOf("[|", open, StringComparison.Ordinal))
+        {
+            var close = source.IndexOf("|]", open, StringComparison.Ordinal);
+            source = source.Remove(close, 2).Remove(open, 2);
+            spans.Add(new TextSpan(open, close - open - 2));
+        }
+
+        // The test process has Cached.Redis loaded, so it is among the references unless taken out.
+        var compilation = GeneratorRunner.Compile(source);
+        var redis = compilation.References.Where(static r => r.Display is { } path && Path.GetFileName(path) == "Cached.Redis.dll").ToList();
+        compilation = referencesRedis ? compilation.RemoveReferences(redis).AddReferences(s_redis) : compilation.RemoveReferences(redis);
+
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(
+            [new CachedGenerator().AsSourceGenerator(), SystemTextJsonGenerator.Instance], parseOptions: new CSharpParseOptions(LanguageVersion.Latest));
+        driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+        Assert.That(generatorDiagnostics, Is.Empty, "the generators must accept the scenario");
+        Assert.That(output.GetDiagnostics().Where(static d => d.Severity == DiagnosticSeverity.Error), Is.Empty, "the scenario must compile");
+        var options = new AnalyzerOptions([], new BuildProperties(properties ?? s_aot));
+        var diagnostics = output.WithAnalyzers([new JsonAotAnalyzer()], options)
+            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+        return (diagnostics, spans);
+    }
+
+    private static Diagnostic Single(string body, IReadOnlyDictionary<string, string>? properties = null, bool referencesRedis = false)
+    {
+        var (diagnostics, marked) = Analyze(body, properties, referencesRedis);
+        Assert.That(diagnostics, Has.Count.EqualTo(1), () => string.Join(Environment.NewLine, diagnostics));
+        var diagnostic = diagnostics[0];
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(diagnostic.Id, Is.EqualTo("CACHED021"));
+            Assert.That(diagnostic.Severity, Is.EqualTo(DiagnosticSeverity.Warning));
+            Assert.That(diagnostic.Location.Kind, Is.EqualTo(LocationKind.SourceFile), "in the user's own file, where #pragma applies");
+            Assert.That(diagnostic.Location.GetLineSpan().Path, Is.EqualTo("Source0.cs"));
+            Assert.That(marked, Is.EqualTo(new[] { diagnostic.Location.SourceSpan }), () => $"reported on '{diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan)}'");
+        }
+
+        return diagnostic;
+    }
+
+    private static void None(string body, IReadOnlyDictionary<string, string>? properties = null, bool referencesRedis = false)
+    {
+        var (diagnostics, _) = Analyze(body, properties, referencesRedis);
+        Assert.That(diagnostics, Is.Empty, () => string.Join(Environment.NewLine, diagnostics));
+    }
+
+    private const string JsonForecast = """
+        public partial class Weather
+        {
+            [[|Cached(Ttl = 10, Serializer = typeof(JsonSerializer))|]]
+            public partial Task<Forecast> Get(string city);
+            private Task<Forecast> GetCore(string city) => Task.FromResult(new Forecast(city, 1));
+        }
+        """;
+
+    [Test]
+    public void A_JsonSerializer_method_whose_result_no_context_lists_is_reported_on_its_attribute_with_the_fix()
+    {
+        var message = Single(JsonForecast).GetMessage(CultureInfo.InvariantCulture);
+
+        Assert.That(message, Is.EqualTo("'Weather.Get' may store its result as JSON (its Serializer is JsonSerializer), but no JsonSerializerContext of this trimmed or NativeAOT project lists 'Forecast', so the method would run uncached: add [JsonSerializable(typeof(Forecast))] to a JsonSerializerContext"));
+    }
+
+    [TestCase("PublishAot")]
+    [TestCase("PublishTrimmed")]
+    [TestCase("IsAotCompatible")]
+    [TestCase("IsTrimmable")]
+    [TestCase("EnableTrimAnalyzer")]
+    [TestCase("EnableAotAnalyzer")]
+    public void Each_trimming_property_makes_a_project_trimmed(string property)
+    {
+        Single(JsonForecast, new Dictionary<string, string> { ["build_property." + property] = "True" });
+    }
+
+    [Test]
+    public void A_project_that_is_not_trimmed_hears_nothing()
+    {
+        None(JsonForecast, new Dictionary<string, string> { ["build_property.PublishAot"] = "false", ["build_property.IsAotCompatible"] = "" });
+    }
+
+    [Test]
+    public void A_trimmed_project_that_turns_reflection_back_on_hears_nothing()
+    {
+        None(JsonForecast, new Dictionary<string, string> { ["build_property.PublishAot"] = "true", ["build_property.JsonSerializerIsReflectionEnabledByDefault"] = "true" });
+    }
+
+    private const string JsonFeed = """
+        public partial class Feed
+        {
+            [[|Cached(Serializer = typeof(JsonSerializer))|]]
+            public partial IAsyncEnumerable<Forecast> Stream(string city);
+            private async IAsyncEnumerable<Forecast> StreamCore(string city) { await Task.Yield(); yield return new Forecast(city, 1); }
+        }
+        """;
+
+    [Test]
+    public void A_sequence_result_is_judged_by_the_array_of_items_it_stores()
+    {
+        var message = Single(JsonFeed + """
+
+            [JsonSerializable(typeof(Forecast))]
+            internal partial class ItemsOnlyContext : JsonSerializerContext { }
+            """).GetMessage(CultureInfo.InvariantCulture);
+
+        Assert.That(message, Does.Contain("lists 'Forecast[]'"), "the items are stored as an array, which a context of the item alone does not serve");
+    }
+
+    [Test]
+    public void A_context_that_lists_the_array_of_items_silences_a_sequence_result()
+    {
+        None(JsonFeed + """
+
+            [JsonSerializable(typeof(Forecast[]))]
+            internal partial class FeedContext : JsonSerializerContext { }
+            """);
+    }
+
+    [Test]
+    public void A_context_that_lists_the_type_silences_it()
+    {
+        None(JsonForecast + """
+
+            [JsonSerializable(typeof(Forecast))]
+            internal partial class AppJsonContext : JsonSerializerContext { }
+            """);
+    }
+
+    [TestCase("List<Forecast>", TestName = "A_context_that_reaches_the_type_through_a_list_silences_it")]
+    [TestCase("Forecast[]", TestName = "A_context_that_reaches_the_type_through_an_array_silences_it")]
+    [TestCase("Dictionary<string, Forecast>", TestName = "A_context_that_reaches_the_type_through_a_dictionary_silences_it")]
+    [TestCase("Envelope", TestName = "A_context_that_reaches_the_type_through_a_property_silences_it")]
+    public void A_context_that_reaches_the_type_silences_it(string root)
+    {
+        None(JsonForecast + $$"""
+
+            public sealed class Envelope { public Forecast? Inner { get; set; } }
+
+            [JsonSerializable(typeof({{root}}))]
+            internal partial class AppJsonContext : JsonSerializerContext { }
+            """);
+    }
+
+    [Test]
+    public void A_context_of_other_types_does_not()
+    {
+        Single(JsonForecast + """
+
+            [JsonSerializable(typeof(int))]
+            internal partial class AppJsonContext : JsonSerializerContext { }
+            """);
+    }
+
+    [Test]
+    public void A_MultiCached_method_needs_its_value_type()
+    {
+        var body = """
+            public partial class Weather
+            {
+                [[|MultiCached(KeysFrom = "cities", Serializer = typeof(JsonSerializer))|]]
+                public partial Dictionary<string, Forecast> GetMany(List<string> cities);
+                private Dictionary<string, Forecast> GetManyCore(List<string> cities) => new();
+            }
+            """;
+
+        Assert.That(Single(body).GetMessage(CultureInfo.InvariantCulture), Does.Contain("[JsonSerializable(typeof(Forecast))]"));
+        None(body + """
+
+            [JsonSerializable(typeof(Forecast))]
+            internal partial class AppJsonContext : JsonSerializerContext { }
+            """);
+    }
+
+    [Test]
+    public void Without_a_serializer_a_project_that_references_Cached_Redis_is_warned()
+    {
+        var diagnostic = Single("""
+            public partial class Weather
+            {
+                [[|Cached(Ttl = 10)|]]
+                public partial Forecast Get(string city);
+                private Forecast GetCore(string city) => new(city, 1);
+            }
+            """, referencesRedis: true);
+
+        Assert.That(diagnostic.GetMessage(CultureInfo.InvariantCulture), Does.Contain("its cache is chosen at run time and may be a RedisCache"));
+    }
+
+    [Test]
+    public void With_Cache_RedisCache_and_no_serializer_it_is_warned()
+    {
+        var diagnostic = Single("""
+            public partial class Weather
+            {
+                [[|Cached(Cache = typeof(Cached.Redis.RedisCache))|]]
+                public partial Forecast Get(string city);
+                private Forecast GetCore(string city) => new(city, 1);
+            }
+            """, referencesRedis: true);
+
+        Assert.That(diagnostic.GetMessage(CultureInfo.InvariantCulture), Does.Contain("RedisCache stores JSON by default"));
+    }
+
+    [Test]
+    public void Memory_only_projects_and_other_serializers_hear_nothing()
+    {
+        var body = """
+            public partial class Weather
+            {
+                [Cached]
+                public partial Forecast Plain(string city);
+                private Forecast PlainCore(string city) => new(city, 1);
+
+                [Cached(Alias = "main")]
+                public partial Forecast ByAlias(string city);
+                private Forecast ByAliasCore(string city) => new(city, 1);
+
+                [Cached(Serializer = typeof(StringSerializer))]
+                public partial Forecast AsText(string city);
+                private Forecast AsTextCore(string city) => new(city, 1);
+
+                [Cached(Cache = typeof(SimpleMemoryCache))]
+                public partial Forecast InMemory(string city);
+                private Forecast InMemoryCore(string city) => new(city, 1);
+            }
+            """;
+
+        None(body);
+        Assert.That(Analyze(body, referencesRedis: true).Diagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED021", "CACHED021" }), "with Cached.Redis, Plain and ByAlias may get a RedisCache");
+    }
+
+    [Test]
+    public void Primitives_need_no_context()
+    {
+        None("""
+            public partial class Numbers
+            {
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial Task<int> Count();
+                private Task<int> CountCore() => Task.FromResult(1);
+
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial ValueTask<Guid?> Id();
+                private ValueTask<Guid?> IdCore() => new((Guid?)null);
+
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial string? Name();
+                private string? NameCore() => null;
+
+                [MultiCached(KeysFrom = "ids", Serializer = typeof(JsonSerializer))]
+                public partial Dictionary<int, DateTimeOffset> Seen(int[] ids);
+                private Dictionary<int, DateTimeOffset> SeenCore(int[] ids) => new();
+            }
+            """);
+    }
+
+    [Test]
+    public void A_result_of_a_type_parameter_is_not_judged()
+    {
+        None("""
+            public partial class Repository<T>
+            {
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial Task<List<T>> All();
+                private Task<List<T>> AllCore() => Task.FromResult(new List<T>());
+            }
+            """);
+    }
+
+    [Test]
+    public void Pragma_warning_disable_silences_it()
+    {
+        var (diagnostics, _) = Analyze("""
+            public partial class Weather
+            {
+            #pragma warning disable CACHED021
+                [Cached(Ttl = 10, Serializer = typeof(JsonSerializer))]
+            #pragma warning restore CACHED021
+                public partial Task<Forecast> Get(string city);
+                private Task<Forecast> GetCore(string city) => Task.FromResult(new Forecast(city, 1));
+            }
+            """);
+
+        Assert.That(diagnostics.Where(static d => !d.IsSuppressed), Is.Empty);
+    }
+
+    [Test]
+    public void The_analyzer_knows_exactly_the_types_Cached_Core_carries_itself()
+    {
+        // Cached.Serializers.BuiltInJsonContext's [JsonSerializable] list, against the analyzer's list and its nullables.
+        var context = typeof(Cached.Serializers.JsonSerializer).Assembly.GetType("Cached.Serializers.BuiltInJsonContext", throwOnError: true)!;
+        var carried = context.GetCustomAttributesData()
+            .Where(static a => a.AttributeType == typeof(JsonSerializableAttribute))
+            .Select(static a => (Type)a.ConstructorArguments[0].Value!)
+            .ToList();
+        Assembly[] homes = [typeof(object).Assembly, typeof(Uri).Assembly, typeof(System.Text.Json.JsonElement).Assembly];
+
+        var expected = JsonAotAnalyzer.BuiltInTypes
+            .Select(name => homes.Select(a => a.GetType(name)).SingleOrDefault(static t => t is not null) ?? throw new InvalidOperationException(name))
+            .SelectMany(static t => t.IsValueType ? new[] { t, typeof(Nullable<>).MakeGenericType(t) } : [t])
+            .Append(typeof(byte[]));
+        Assert.That(carried, Is.EquivalentTo(expected));
+    }
+
+    [Test]
+    public void The_package_makes_every_property_the_analyzer_reads_visible_to_the_compiler()
+    {
+        var props = XDocument.Load(Path.Combine(RepositoryRoot(), "src", "Cached.Core", "build", "Cached.Core.props"));
+        var visible = props.Descendants("CompilerVisibleProperty").Select(static e => (string)e.Attribute("Include")!).ToList();
+
+        Assert.That(visible, Is.EquivalentTo(JsonAotAnalyzer.TrimmingProperties.Append(JsonAotAnalyzer.ReflectionProperty)));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Cached.sln")))
+            {
+                return dir;
+            }
+        }
+
+        throw new InvalidOperationException("Cached.sln was not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>Build properties as the compiler hands them to analyzers (build_property.* of the global options).</summary>
+    private sealed class BuildProperties(IReadOnlyDictionary<string, string> properties) : AnalyzerConfigOptionsProvider
+    {
+        private static readonly Options s_none = new(new Dictionary<string, string>());
+
+        public override AnalyzerConfigOptions GlobalOptions { get; } = new Options(properties);
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => s_none;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => s_none;
+
+        private sealed class Options(IReadOnlyDictionary<string, string> values) : AnalyzerConfigOptions
+        {
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+                => values.TryGetValue(key, out value);
+        }
+    }
+}

@@ -5,11 +5,12 @@
 # compiler's time for each project and their ratio, the whole build's CPU time, and the generator's own time per
 # method (csc /reportanalyzer).
 #
-# Usage: benchmarks/compile-cost.sh [--methods N] [--runs N] [--out FILE] [--keep]
-#   --methods N   cached methods in the project (default 1000, a multiple of 10)
-#   --runs N      builds of each project; the table shows the median (default 3)
-#   --out FILE    also write the table to FILE (RESULTS.md quotes it)
-#   --keep        keep the temporary folder and print its path
+# Usage: benchmarks/compile-cost.sh [--methods N] [--runs N] [--out FILE] [--results FILE] [--keep]
+#   --methods N     cached methods in the project (default 1000, a multiple of 10)
+#   --runs N        builds of each project; the table shows the median (default 3)
+#   --out FILE      also write the table to FILE
+#   --results FILE  put the table in FILE's compile-cost section (benchmarks/RESULTS.md; run.sh keeps it)
+#   --keep          keep the temporary folder and print its path
 # On a shared machine hold the build lock, so that nobody's build skews the figures:
 #   flock -o /tmp/cached-build.lock benchmarks/compile-cost.sh
 set -euo pipefail
@@ -17,14 +18,16 @@ set -euo pipefail
 methods=1000
 runs=3
 out=
+results=
 keep=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --methods) methods="${2:?--methods needs a number}"; shift 2 ;;
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --out) out="${2:?--out needs a file}"; shift 2 ;;
+    --results) results="${2:?--results needs a file}"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compile-cost.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +38,7 @@ if [ $((methods % 10)) -ne 0 ] || [ "$methods" -eq 0 ]; then
   exit 2
 fi
 case "$out" in ''|/*) ;; *) out="$PWD/$out" ;; esac
+case "$results" in ''|/*) ;; *) results="$PWD/$results" ;; esac
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -183,4 +187,25 @@ generated_lines=$(find "$work/generated/obj/Release" -path '*Cached.Generators*'
   echo "\`benchmarks/compile-cost.sh --methods $methods --runs $runs\`."
 } | tee "$work/table.md"
 [ -n "$out" ] && cp "$work/table.md" "$out"
+if [ -n "$results" ]; then
+  # Between the markers SuiteReport carries over: replaced in place, or added at the end.
+  {
+    echo '<!-- compile-cost:start -->'
+    echo '## Compile cost (issue 14)'
+    echo
+    echo "What 1,000 \`[Cached]\` methods cost a build against the same methods written by hand as pass-throughs;"
+    echo "measured on $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M') UTC."
+    echo
+    cat "$work/table.md"
+    echo '<!-- compile-cost:end -->'
+  } > "$work/section.md"
+  touch "$results"
+  awk -v section="$work/section.md" '
+    /<!-- compile-cost:start -->/ { while ((getline line < section) > 0) print line; skip = 1; done = 1; next }
+    /<!-- compile-cost:end -->/ { skip = 0; next }
+    !skip { print }
+    END { if (!done) { print ""; while ((getline line < section) > 0) print line } }
+  ' "$results" > "$work/results.md"
+  cp "$work/results.md" "$results"
+fi
 exit 0

@@ -81,6 +81,7 @@ static int RunSuite(string[] args)
         Elapsed = options.TryGetValue("--started", out var started)
             ? DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeSeconds(long.Parse(started, CultureInfo.InvariantCulture))
             : clock.Elapsed,
+        CompileCost = File.Exists(results) ? SuiteReport.CompileCostOf(File.ReadAllText(results)) : null,
     };
     File.WriteAllText(results, report.Render());
     Console.WriteLine($"Wrote {results}" + (failed > 0 ? $"; {failed} benchmark(s) failed, see the log above." : "."));

@@ -34,4 +34,21 @@ public sealed class SuiteReportTests
             Assert.That(text, Does.Contain("not measured").And.Not.Contain("| met |").And.Not.Contain("**not met**"));
         });
     }
+
+    [Test]
+    public void The_compile_cost_section_of_the_previous_results_is_carried_over_whole()
+    {
+        const string section = SuiteReport.CompileCostStart + "\n## Compile cost (issue 14)\n\n| a | b |\n" + SuiteReport.CompileCostEnd;
+        var previous = "# Benchmark results\n\nold tables\n\n" + section + "\n";
+
+        var carried = SuiteReport.CompileCostOf(previous);
+        var text = new SuiteReport([]) { CompileCost = carried }.Render();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(carried, Is.EqualTo(section));
+            Assert.That(text, Does.Contain(section));
+            Assert.That(SuiteReport.CompileCostOf("# Benchmark results\n"), Is.Null);
+        });
+    }
 }

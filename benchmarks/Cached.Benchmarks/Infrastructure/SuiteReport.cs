@@ -34,6 +34,26 @@ public sealed class SuiteReport
     /// <summary>How long the whole run took, when known.</summary>
     public TimeSpan? Elapsed { get; init; }
 
+    /// <summary>
+    /// The compile-cost section (issue 14) that <c>benchmarks/compile-cost.sh --results</c> wrote into the previous
+    /// RESULTS.md, markers included: it comes from its own script, so a run of the suite carries it over.
+    /// </summary>
+    public string? CompileCost { get; init; }
+
+    /// <summary>The marker lines around the compile-cost section.</summary>
+    public const string CompileCostStart = "<!-- compile-cost:start -->";
+
+    /// <inheritdoc cref="CompileCostStart"/>
+    public const string CompileCostEnd = "<!-- compile-cost:end -->";
+
+    /// <summary>The compile-cost section of a RESULTS.md, markers included; null when it has none.</summary>
+    public static string? CompileCostOf(string results)
+    {
+        var start = results.IndexOf(CompileCostStart, StringComparison.Ordinal);
+        var end = results.IndexOf(CompileCostEnd, StringComparison.Ordinal);
+        return start < 0 || end < start ? null : results[start..(end + CompileCostEnd.Length)];
+    }
+
     public string Render()
     {
         _text.Clear();
@@ -87,6 +107,12 @@ public sealed class SuiteReport
         Line("## Redis server ceiling (redis-benchmark)");
         Line();
         WriteRedisCeiling();
+        if (CompileCost is not null)
+        {
+            Line();
+            Line(CompileCost);
+        }
+
         return _text.ToString();
     }
 

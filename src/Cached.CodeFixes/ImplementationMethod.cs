@@ -48,9 +48,8 @@ internal static class ImplementationMethod
         var exception = SyntaxFactory.ParseTypeName("global::System.NotImplementedException").WithAdditionalAnnotations(Simplifier.Annotation);
         var body = SyntaxFactory.Block(SyntaxFactory.ThrowStatement(SyntaxFactory.ObjectCreationExpression(exception).WithArgumentList(SyntaxFactory.ArgumentList())));
         // All of it is new code: the formatter lays it out as the document's settings say.
+        // A generic method's Core keeps its type parameters and constraints: the generated body calls EchoCore<T>(...).
         return From(cached, name, model, keepAsync: false, cancellationToken)
-            .WithTypeParameterList(null)
-            .WithConstraintClauses(default)
             .WithExpressionBody(null)
             .WithSemicolonToken(default)
             .WithBody(body)

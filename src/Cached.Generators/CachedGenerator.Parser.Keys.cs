@@ -121,7 +121,8 @@ internal sealed partial class Parser
             var nameEnd = hole.IndexOfAny([':', ',']);
             // "{class}" and "{@class}" both name the parameter @class.
             var name = (nameEnd < 0 ? hole : hole.Substring(0, nameEnd)).Trim().TrimStart('@');
-            var format = nameEnd < 0 ? string.Empty : hole.Substring(nameEnd);
+            // The format is inside a regular interpolated string: its backslashes and quotes are escaped as the text's.
+            var format = nameEnd < 0 ? string.Empty : string.Concat(hole.Substring(nameEnd).Select(EscapeLiteral));
             if (!names.Contains(name) && typeParameters.Contains(name))
             {
                 // {T} writes the type argument's name, as the default key does: Echo<int> and Echo<string> keep apart.

@@ -51,6 +51,44 @@ public sealed class ImplementationCodeFixTests
     }
 
     [Test]
+    public async Task Add_keeps_the_type_parameters_and_constraints_of_a_generic_method()
+    {
+        // Regression: the stub dropped <T> and its constraint, so the generated EchoCore<T>(...) call did not compile.
+        await new CodeFixTest<ImplementationCodeFixProvider>
+        {
+            TestCode = """
+                using System;
+                using Cached;
+
+                namespace Demo;
+
+                public partial class Echoes
+                {
+                    [Cached]
+                    public partial T {|CACHED002:{|CS8795:Echo|}|}<T>(T value) where T : class;
+                }
+                """,
+            FixedCode = """
+                using System;
+                using Cached;
+
+                namespace Demo;
+
+                public partial class Echoes
+                {
+                    [Cached]
+                    public partial T Echo<T>(T value) where T : class;
+
+                    private T EchoCore<T>(T value) where T : class
+                    {
+                        throw new NotImplementedException();
+                    }
+                }
+                """,
+        }.RunAsync();
+    }
+
+    [Test]
     public async Task Add_keeps_static_and_the_CancellationToken_of_an_async_Task_method_and_qualifies_the_exception_without_using_System()
     {
         await new CodeFixTest<ImplementationCodeFixProvider>

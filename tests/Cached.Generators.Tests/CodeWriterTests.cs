@@ -59,3 +59,31 @@ public sealed class CodeWriterTests
     private static List<string> Lines(CodeWriter writer)
         => writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
 }
+
+/// <summary>A key template's format is copied into a regular interpolated string: its escapes must survive.</summary>
+public sealed class TemplateFormatTests
+{
+    [Test]
+    public void A_format_with_an_escaped_colon_compiles_and_writes_the_invariant_text()
+    {
+        // Regression: `{span:hh\:mm}` was copied unescaped into $"...", and the generated file did not compile (CS1009).
+        const string source = """
+            using System;
+            using Cached;
+
+            namespace Demo;
+
+            public partial class Clock
+            {
+                [Cached(Key = @"at:{span:hh\:mm}")]
+                public partial string At(TimeSpan span);
+                private string AtCore(TimeSpan span) => span.ToString();
+            }
+            """;
+
+        var run = Infrastructure.GeneratorRunner.Run(source);
+
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.Sources.Single().Value, Does.Contain("""$"at:{span:hh\\:mm}" """.TrimEnd()));
+    }
+}

@@ -14,15 +14,16 @@ namespace Cached.Runtime;
 public static class CachedSequence
 {
     /// <summary>
-    /// The items of <paramref name="source"/> as an array: the array itself when it is one, else a copy read to the
-    /// end now, so the body's iterator runs once; null stays null.
+    /// The items of <paramref name="source"/> as a new array, read to the end now, so the body's iterator runs once;
+    /// null stays null. An array the body returns is copied too: the body may reuse it as a buffer, and the entry
+    /// must not change with it.
     /// </summary>
     [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(source))]
     public static T[]? ToArray<T>(IEnumerable<T>? source)
         => source switch
         {
             null => null,
-            T[] array => array,
+            T[] array => array.AsSpan().ToArray(),
             _ => source.ToArray(),
         };
 
@@ -68,7 +69,9 @@ public static class CachedSequence
             call,
             static (c, ct) => ReadToEndAsync(c.Body(c.State, ct), ct),
             call.SkipWhen is null ? null : static (c, items) => c.SkipWhen!(c.State, items),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException(
+                $"The entry under '{key}' is null, where an IAsyncEnumerable method stores the array of its items: it was written by something else.");
         foreach (var item in items)
         {
             cancellationToken.ThrowIfCancellationRequested();

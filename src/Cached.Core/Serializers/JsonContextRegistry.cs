@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -5,9 +6,8 @@ using System.Text.Json.Serialization.Metadata;
 namespace Cached.Serializers;
 
 /// <summary>
-/// Registered contexts and the metadata found in them; <see cref="JsonContexts"/> holds the process's one, tests make
-/// their own. Reads take no lock: the contexts are an array replaced on each registration, and what a type resolved to
-/// is remembered with the registration count it was found at, so a later registration is searched too.
+/// The registered source-generated contexts; <see cref="JsonContexts"/> holds the process's one, tests make their own.
+/// Reads take no lock: the contexts are an array replaced on each registration.
 /// </summary>
 internal sealed class JsonContextRegistry
 {
@@ -15,74 +15,69 @@ internal sealed class JsonContextRegistry
     private JsonSerializerContext[] _contexts = [];
     private int _version;
 
+    /// <summary>The contexts in the order they were registered.</summary>
+    public IReadOnlyList<JsonSerializerContext> Contexts => Volatile.Read(ref _contexts);
+
+    /// <summary>How many contexts have been registered: options made before a registration are made again after it.</summary>
+    public int Version => Volatile.Read(ref _version);
+
     public void Add(JsonSerializerContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         lock (_gate)
         {
-            if (Array.IndexOf(_contexts, context) >= 0)
+            if (Array.IndexOf(_contexts, context) < 0)
             {
-                return;
-            }
-
-            Volatile.Write(ref _contexts, [.. _contexts, context]);
-            Interlocked.Increment(ref _version);
-        }
-    }
-
-    /// <summary>
-    /// The metadata of <typeparamref name="T"/> from the first registered context that has it, else from Cached's own
-    /// context of primitives; null when neither has it.
-    /// </summary>
-    public JsonMetadata<T>? Find<T>()
-    {
-        var version = Volatile.Read(ref _version);
-        if (!ReferenceEquals(this, JsonContexts.Shared))
-        {
-            return Search<T>(version).Metadata;
-        }
-
-        // The process's registry remembers each type's answer: a hit costs one comparison.
-        var known = Volatile.Read(ref Remembered<T>.Entry);
-        if (known is null || known.Version != version)
-        {
-            known = Search<T>(version);
-            Volatile.Write(ref Remembered<T>.Entry, known);
-        }
-
-        return known.Metadata;
-    }
-
-    private Found<T> Search<T>(int version)
-    {
-        foreach (var context in Volatile.Read(ref _contexts))
-        {
-            if (context.GetTypeInfo(typeof(T)) is JsonTypeInfo<T> info)
-            {
-                return new Found<T>(version, new JsonMetadata<T>(info));
+                Volatile.Write(ref _contexts, [.. _contexts, context]);
+                Interlocked.Increment(ref _version);
             }
         }
-
-        // System.Text.Json's generator gives every context metadata for object too; Cached's own must not serve it,
-        // or an object would be written by its runtime type through a context that knows none.
-        var builtIn = typeof(T) == typeof(object) ? null : BuiltInJsonContext.Default.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>;
-        return new Found<T>(version, builtIn is null ? null : new JsonMetadata<T>(builtIn));
-    }
-
-    private sealed record Found<T>(int Version, JsonMetadata<T>? Metadata);
-
-    private static class Remembered<T>
-    {
-        public static Found<T>? Entry;
     }
 }
 
-/// <summary>A type's metadata with the writer and reader options of the options it was made for.</summary>
-internal sealed class JsonMetadata<T>(JsonTypeInfo<T> info)
+/// <summary>
+/// Where the default <see cref="JsonSerializer"/> finds a type's metadata, always for Cached's own options: the
+/// registered contexts, then Cached's context of primitives, then reflection where the application allows it. A
+/// context supplies metadata only, never its options (naming policy, number handling...): a value is written the same
+/// way whichever context lists its type, whether it was registered before or after, and whether reflection wrote it,
+/// so that entries stored by one process or version read back in another.
+/// </summary>
+internal sealed class JsonContextResolver(JsonContextRegistry registry, bool reflectionAllowed) : IJsonTypeInfoResolver
 {
-    public JsonTypeInfo<T> Info { get; } = info;
+    private IJsonTypeInfoResolver? _reflection;
 
-    public JsonWriterOptions WriterOptions { get; } = JsonSerializer.WriterOptionsOf(info.Options);
+    public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
+    {
+        foreach (IJsonTypeInfoResolver context in registry.Contexts)
+        {
+            if (context.GetTypeInfo(type, options) is { } info)
+            {
+                return info;
+            }
+        }
 
-    public JsonReaderOptions ReaderOptions { get; } = JsonSerializer.ReaderOptionsOf(info.Options);
+        if (((IJsonTypeInfoResolver)BuiltInJsonContext.Default).GetTypeInfo(type, options) is { } builtIn)
+        {
+            return builtIn;
+        }
+
+        // The feature switch comes first: where it is off (trimmed and NativeAOT applications) the compiler drops the
+        // reflection branch, so nothing of DefaultJsonTypeInfoResolver is kept and no reflection can fail at run time.
+        if (System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault && reflectionAllowed)
+        {
+            return Reflection().GetTypeInfo(type, options);
+        }
+
+        throw new NotSupportedException(
+            $"Cached's JsonSerializer has no System.Text.Json metadata for {TypeNames.Of(type)}: no registered JsonSerializerContext lists it, "
+            + "and reflection-based serialization is disabled (a trimmed or NativeAOT application). "
+            + $"Add [JsonSerializable(typeof({TypeNames.Of(type)}))] to a JsonSerializerContext in your project (Cached registers it), "
+            + "or call Cached.Serializers.JsonContexts.Add(YourContext.Default) for a context of a project without Cached.");
+    }
+
+    // Reached only where the application allows reflection-based serialization (checked by the caller, as
+    // System.Text.Json's own JsonSerializerOptions.Default does): there the reflection resolver is what it asked for.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only reached when JsonSerializer.IsReflectionEnabledByDefault is true; trimmed and NativeAOT applications have it false unless they opt in to reflection.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
+    private IJsonTypeInfoResolver Reflection() => _reflection ??= new DefaultJsonTypeInfoResolver();
 }

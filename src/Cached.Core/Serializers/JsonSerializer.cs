@@ -15,23 +15,28 @@ namespace Cached.Serializers;
 /// <remarks>In a file that also imports System.Text.Json, write <c>using JsonSerializer = Cached.Serializers.JsonSerializer;</c>.</remarks>
 public sealed class JsonSerializer : ISerializer
 {
-    // Null for the default serializer, which resolves each type through its registry instead.
     private readonly JsonSerializerOptions? _options;
     private readonly JsonSerializerContext? _context;
+
+    // The default serializer's: its options are made again after a context is registered, because System.Text.Json
+    // remembers a type it could not resolve for the life of an options instance.
     private readonly JsonContextRegistry? _registry;
     private readonly bool _reflectionAllowed;
+    private DefaultOptionsOf? _defaults;
     private readonly JsonWriterOptions _writerOptions;
     private readonly JsonReaderOptions _readerOptions;
 
     /// <summary>
-    /// Creates the default serializer. A type's metadata comes from the first registered source-generated context
-    /// that lists it (<see cref="JsonContexts"/>: Cached's generator registers your project's contexts), with that
-    /// context's options; else, for primitives, from Cached's own; else, where the application allows reflection
+    /// Creates the default serializer: <see cref="JsonSerializerOptions.Default"/>'s settings plus
+    /// <see cref="JsonSerializerOptions.RespectRequiredConstructorParameters"/> (a payload that lacks a constructor
+    /// parameter of the type, one written for another type, fails to read instead of becoming an object with default
+    /// members). A type's metadata comes from the first registered source-generated context that lists it
+    /// (<see cref="JsonContexts"/>: Cached's generator registers your project's contexts), else for primitives from
+    /// Cached's own, else, where the application allows reflection
     /// (<see cref="System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault"/>, false in trimmed and NativeAOT
-    /// applications), from reflection with <see cref="JsonSerializerOptions.Default"/> plus
-    /// <see cref="JsonSerializerOptions.RespectRequiredConstructorParameters"/>: a payload that lacks a constructor
-    /// parameter of the type (one written for another type) fails to read instead of becoming an object with default
-    /// members. A type none of these carries is refused with a <see cref="NotSupportedException"/> naming the fix.
+    /// applications), from reflection; a type none of these carries is refused with a
+    /// <see cref="NotSupportedException"/> naming the fix. The contexts supply metadata only: values are written with
+    /// these options whatever the context's own, so the stored JSON does not depend on which context, if any, served it.
     /// </summary>
     public JsonSerializer()
         : this(JsonContexts.Shared, reflectionAllowed: true)
@@ -43,18 +48,43 @@ public sealed class JsonSerializer : ISerializer
     {
         _registry = registry;
         _reflectionAllowed = reflectionAllowed;
+        // The default options' writer and reader settings (new JsonSerializerOptions() has the same as Default).
+        _writerOptions = WriterOptionsOf(s_settings);
+        _readerOptions = ReaderOptionsOf(s_settings);
     }
 
-    // Shared by every default serializer, so they share System.Text.Json's metadata cache too.
-    private static JsonSerializerOptions? s_strictDefaults;
+    // Shared by the process's default serializers, so they share System.Text.Json's metadata cache too.
+    private static DefaultOptionsOf? s_shared;
 
-    [RequiresUnreferencedCode("Reflection-based JSON serialization.")]
-    [RequiresDynamicCode("Reflection-based JSON serialization.")]
-    private static JsonSerializerOptions StrictDefaults() => s_strictDefaults ??= new(JsonSerializerOptions.Default)
+    private static readonly JsonSerializerOptions s_settings = new();
+
+    /// <summary>The default serializer's options, made for the registry as it is now.</summary>
+    private JsonSerializerOptions DefaultOptions()
     {
-        RespectRequiredConstructorParameters = true,
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
-    };
+        var version = _registry!.Version;
+        var shared = ReferenceEquals(_registry, JsonContexts.Shared) && _reflectionAllowed;
+        var current = shared ? Volatile.Read(ref s_shared) : _defaults;
+        if (current is null || current.Version != version)
+        {
+            current = new DefaultOptionsOf(version, new JsonSerializerOptions
+            {
+                RespectRequiredConstructorParameters = true,
+                TypeInfoResolver = new JsonContextResolver(_registry, _reflectionAllowed),
+            });
+            if (shared)
+            {
+                Volatile.Write(ref s_shared, current);
+            }
+            else
+            {
+                _defaults = current;
+            }
+        }
+
+        return current.Options;
+    }
+
+    private sealed record DefaultOptionsOf(int Version, JsonSerializerOptions Options);
 
     /// <summary>Creates a serializer with the given options.</summary>
     [RequiresUnreferencedCode("Reflection-based JSON serialization; in trimmed apps use new JsonSerializer() with the project's JsonSerializerContext, or the JsonSerializerContext overload.")]
@@ -87,14 +117,6 @@ public sealed class JsonSerializer : ISerializer
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        if (_options is null)
-        {
-            var metadata = DefaultMetadata<T>();
-            using var defaultWriter = new Utf8JsonWriter(destination, metadata.WriterOptions);
-            System.Text.Json.JsonSerializer.Serialize(defaultWriter, value, metadata.Info);
-            return;
-        }
-
         using var writer = new Utf8JsonWriter(destination, _writerOptions);
         System.Text.Json.JsonSerializer.Serialize(writer, value, TypeInfo<T>());
     }
@@ -102,13 +124,6 @@ public sealed class JsonSerializer : ISerializer
     /// <inheritdoc />
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
     {
-        if (_options is null)
-        {
-            var metadata = DefaultMetadata<T>();
-            var defaultReader = new Utf8JsonReader(payload, metadata.ReaderOptions);
-            return System.Text.Json.JsonSerializer.Deserialize(ref defaultReader, metadata.Info);
-        }
-
         var reader = new Utf8JsonReader(payload, _readerOptions);
         return System.Text.Json.JsonSerializer.Deserialize(ref reader, TypeInfo<T>());
     }
@@ -121,41 +136,7 @@ public sealed class JsonSerializer : ISerializer
                 ?? throw new NotSupportedException($"The JsonSerializerContext {_context.GetType()} has no metadata for {TypeNames.Of(typeof(T))}; add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to it.");
         }
 
-        return (JsonTypeInfo<T>)_options!.GetTypeInfo(typeof(T));
-    }
-
-    /// <summary>The default serializer's metadata for <typeparamref name="T"/>: registered contexts, then reflection.</summary>
-    private JsonMetadata<T> DefaultMetadata<T>()
-    {
-        if (_registry!.Find<T>() is { } metadata)
-        {
-            return metadata;
-        }
-
-        // The feature switch comes first: where it is off (trimmed and NativeAOT applications) the compiler drops the
-        // reflection branch, so nothing of DefaultJsonTypeInfoResolver is kept and no reflection can fail at run time.
-        if (System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault && _reflectionAllowed)
-        {
-            return ReflectionMetadata<T>();
-        }
-
-        throw new NotSupportedException(
-            $"Cached's JsonSerializer has no System.Text.Json metadata for {TypeNames.Of(typeof(T))}: no registered JsonSerializerContext lists it, "
-            + "and reflection-based serialization is disabled (a trimmed or NativeAOT application). "
-            + $"Add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to a JsonSerializerContext in your project (Cached registers it), "
-            + "or call Cached.Serializers.JsonContexts.Add(YourContext.Default) for a context of a project without Cached.");
-    }
-
-    // Reached only where the application allows reflection-based serialization (checked by the caller, as
-    // System.Text.Json's own JsonSerializerOptions.Default does): there the reflection resolver is what it asked for.
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only reached when JsonSerializer.IsReflectionEnabledByDefault is true; trimmed and NativeAOT applications have it false unless they opt in to reflection.")]
-    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
-    private static JsonMetadata<T> ReflectionMetadata<T>()
-        => Reflected<T>.Metadata ??= new JsonMetadata<T>((JsonTypeInfo<T>)StrictDefaults().GetTypeInfo(typeof(T)));
-
-    private static class Reflected<T>
-    {
-        public static JsonMetadata<T>? Metadata;
+        return (JsonTypeInfo<T>)(_options ?? DefaultOptions()).GetTypeInfo(typeof(T));
     }
 
     internal static JsonWriterOptions WriterOptionsOf(JsonSerializerOptions options) => new()

@@ -86,12 +86,33 @@ public sealed class CachedSequenceTests
     }
 
     [Test]
-    public void ToArray_keeps_an_array_as_it_is_and_null_as_null()
+    public void ToArray_copies_an_array_so_that_a_body_reusing_its_buffer_leaves_the_entry_alone_and_keeps_null()
     {
-        var array = new[] { 1, 2 };
+        // Regression: the body's own array was stored, so writing to that buffer later changed the cached items.
+        var buffer = new[] { 1, 2 };
 
-        Assert.That(CachedSequence.ToArray(array), Is.SameAs(array));
+        var stored = CachedSequence.ToArray(buffer);
+        buffer[0] = 42;
+
+        Assert.That(stored, Is.EqualTo(new[] { 1, 2 }));
         Assert.That(CachedSequence.ToArray<int>(null), Is.Null);
+    }
+
+    [Test]
+    public void Replay_of_a_null_entry_says_what_is_wrong_instead_of_a_null_reference()
+    {
+        // Regression: a null stored under the key (by a manual Set, or JSON null) made the replay dereference null.
+        var method = MethodOn<int>(_cache);
+        _cache.Set<int[]?>("null-entry", null);
+
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await foreach (var _ in CachedSequence.Replay(method, "null-entry", 0, static (_, _) => AsyncEnumerable.Empty<int>(), null, default))
+            {
+            }
+        });
+
+        Assert.That(failure!.Message, Does.Contain("null-entry"));
     }
 
     // ---- Replay ----

@@ -41,7 +41,7 @@ public sealed class JsonContextsTests
     private static string RawText(ICache cache, string key) => Encoding.UTF8.GetString((byte[])cache.Raw("get", key)!);
 
     [Test]
-    public void A_registered_context_serializes_its_types_with_its_own_options()
+    public void A_registered_context_supplies_metadata_but_not_its_options()
     {
         var registry = new JsonContextRegistry();
         registry.Add(CamelShipmentContext.Default);
@@ -49,21 +49,55 @@ public sealed class JsonContextsTests
 
         cache.Set("s", new Shipment("AB12", 2));
 
-        Assert.That(RawText(cache, "s"), Is.EqualTo("""{"trackingCode":"AB12","parcels":2}"""));
+        Assert.That(RawText(cache, "s"), Is.EqualTo("""{"TrackingCode":"AB12","Parcels":2}"""), "written as reflection writes it, not camelCase");
         Assert.That(cache.Get<Shipment>("s"), Is.EqualTo(new Shipment("AB12", 2)));
     }
 
     [Test]
-    public void The_first_registered_context_that_lists_a_type_wins()
+    public void A_value_stored_before_a_context_was_registered_reads_back_unchanged_after()
     {
+        // Regression: a camelCase context registered by an upgrade made old entries read back as empty objects.
+        using var before = new SimpleMemoryCache { Serializer = new JsonSerializer(new JsonContextRegistry(), reflectionAllowed: true) };
+        before.Set("s", new Shipment("AB12", 2));
+        var payload = (byte[])before.Raw("get", "s")!;
+
+        var registry = new JsonContextRegistry();
+        registry.Add(CamelShipmentContext.Default);
+        using var after = CacheOver(registry);
+        after.Raw("set", "s", payload);
+
+        Assert.That(after.Get<Shipment>("s"), Is.EqualTo(new Shipment("AB12", 2)));
+    }
+
+    [Test]
+    public void An_object_value_is_written_by_its_runtime_type_even_when_a_context_is_registered()
+    {
+        // Regression: the object metadata every context carries made object values fail once any context was registered.
         var registry = new JsonContextRegistry();
         registry.Add(PascalShipmentContext.Default);
-        registry.Add(CamelShipmentContext.Default);
-        using var cache = CacheOver(registry);
+        using var cache = new SimpleMemoryCache { Serializer = new JsonSerializer(registry, reflectionAllowed: true) };
 
-        cache.Set("s", new Shipment("AB12", 2));
+        cache.Set<object>("o", new Unregistered("x"));
 
-        Assert.That(RawText(cache, "s"), Is.EqualTo("""{"TrackingCode":"AB12","Parcels":2}"""));
+        Assert.That(RawText(cache, "o"), Is.EqualTo("""{"Value":"x"}"""));
+    }
+
+    [Test]
+    public void Two_contexts_that_list_a_type_write_the_same_json_in_either_order()
+    {
+        var camelFirst = new JsonContextRegistry();
+        camelFirst.Add(CamelShipmentContext.Default);
+        camelFirst.Add(PascalShipmentContext.Default);
+        var pascalFirst = new JsonContextRegistry();
+        pascalFirst.Add(PascalShipmentContext.Default);
+        pascalFirst.Add(CamelShipmentContext.Default);
+        using var one = CacheOver(camelFirst);
+        using var other = CacheOver(pascalFirst);
+
+        one.Set("s", new Shipment("AB12", 2));
+        other.Set("s", new Shipment("AB12", 2));
+
+        Assert.That(RawText(one, "s"), Is.EqualTo(RawText(other, "s")));
     }
 
     [Test]
@@ -137,7 +171,7 @@ public sealed class JsonContextsTests
     }
 
     [Test]
-    public void A_registered_context_comes_before_the_primitives()
+    public void A_contexts_number_handling_does_not_change_how_numbers_are_written()
     {
         var registry = new JsonContextRegistry();
         registry.Add(WebPrimitivesContext.Default);
@@ -145,7 +179,8 @@ public sealed class JsonContextsTests
 
         cache.Set("n", 42);
 
-        Assert.That(RawText(cache, "n"), Is.EqualTo("\"42\""), "the context's options write numbers as strings");
+        Assert.That(RawText(cache, "n"), Is.EqualTo("42"), "the context's options (numbers as strings) are not the cache's");
+        Assert.That(cache.Get<int>("n"), Is.EqualTo(42));
     }
 
     [Test]

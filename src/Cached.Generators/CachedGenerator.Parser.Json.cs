@@ -25,22 +25,30 @@ internal sealed partial class Parser
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (context.TargetSymbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsAbstract: false, IsStatic: false } type
-            || context.TargetNode is not ClassDeclarationSyntax declaration)
+            || context.TargetNode is not ClassDeclarationSyntax)
         {
             return null;
         }
 
         var compilation = context.SemanticModel.Compilation;
         var contextBase = compilation.GetTypeByMetadataName(JsonSerializerContextType);
-        var isContext = contextBase is not null && KnownTypeSymbols.DerivesFrom(type, contextBase);
-        // System.Text.Json's generator completes only partial classes in partial types (SYSLIB1032 otherwise), and
-        // no generic one; the registration must also be able to name it from outside.
-        var completed = declaration.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().All(static t => t.Modifiers.Any(SyntaxKind.PartialKeyword))
-            && !IsOrInGeneric(type);
-        return isContext && completed && compilation.IsSymbolAccessibleWithin(type, compilation.Assembly)
+        return contextBase is not null && KnownTypeSymbols.DerivesFrom(type, contextBase) && IsRegistrable(type, compilation)
             ? type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)
             : null;
     }
+
+    /// <summary>
+    /// True for a context of <paramref name="compilation"/> that the generated registration can name and System.Text.Json's
+    /// generator completes: partial classes in partial types (SYSLIB1032 otherwise), none generic, reachable from
+    /// outside the type. CACHED021 counts only these, so that it never trusts a context that is not registered.
+    /// </summary>
+    public static bool IsRegistrable(INamedTypeSymbol type, Compilation compilation)
+        => !type.IsAbstract
+            && !IsOrInGeneric(type)
+            && compilation.IsSymbolAccessibleWithin(type, compilation.Assembly)
+            && type.DeclaringSyntaxReferences.Length > 0
+            && type.DeclaringSyntaxReferences.All(static reference => reference.GetSyntax() is ClassDeclarationSyntax declaration
+                && declaration.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().All(static t => t.Modifiers.Any(SyntaxKind.PartialKeyword)));
 
     private static bool IsOrInGeneric(INamedTypeSymbol type)
     {

@@ -119,8 +119,13 @@ internal sealed class JsonCoverage
         var assemblies = new List<IAssemblySymbol> { _compilation.Assembly };
         assemblies.AddRange(_compilation.SourceModule.ReferencedAssemblySymbols
             .Where(static a => a.Modules.Any(static m => m.ReferencedAssemblies.Any(static r => r.Name == "Cached.Core"))));
+        // This project's contexts count when the generator registers them; a referenced project's, when public (its
+        // own generator registered them).
         return assemblies.SelectMany(static a => TypesIn(a.GlobalNamespace))
-            .Where(t => t.TypeKind == TypeKind.Class && KnownTypeSymbols.DerivesFrom(t, _contextBase));
+            .Where(t => t.TypeKind == TypeKind.Class && KnownTypeSymbols.DerivesFrom(t, _contextBase)
+                && (SymbolEqualityComparer.Default.Equals(t.ContainingAssembly, _compilation.Assembly)
+                    ? Parser.IsRegistrable(t, _compilation)
+                    : t.DeclaredAccessibility == Accessibility.Public));
     }
 
     private static IEnumerable<INamedTypeSymbol> TypesIn(INamespaceOrTypeSymbol container)

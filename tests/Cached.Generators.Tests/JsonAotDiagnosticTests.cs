@@ -162,6 +162,21 @@ public sealed class JsonAotDiagnosticTests
     }
 
     [Test]
+    public void A_private_nested_context_which_the_generator_cannot_register_does_not_silence_it()
+    {
+        // Regression: the analyzer counted a context that generated code cannot name, so nothing warned, and at run
+        // time the type was refused.
+        Single(JsonForecast + """
+
+            public partial class Holder
+            {
+                [JsonSerializable(typeof(Forecast))]
+                private partial class HiddenContext : JsonSerializerContext { }
+            }
+            """);
+    }
+
+    [Test]
     public void A_context_that_lists_the_type_silences_it()
     {
         None(JsonForecast + """

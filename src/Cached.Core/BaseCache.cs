@@ -41,6 +41,12 @@ public abstract partial class BaseCache : ICache, IRetirableCache
         init => _alias = string.IsNullOrWhiteSpace(value) ? null : value;
     }
 
+    /// <summary>
+    /// The level this cache serves in a <see cref="MultiLevelCache"/> (<c>L1</c> or <c>L2</c>), a tag of its metrics;
+    /// <c>null</c> for a cache used on its own.
+    /// </summary>
+    internal string? Level { get; set; }
+
     /// <summary>The backend's name in metrics and traces: the cache type's name (<c>SimpleMemoryCache</c>, <c>RedisCache</c>).</summary>
     internal string BackendName => _backendName ??= GetType().Name;
 

@@ -18,5 +18,9 @@ public static class CachedLogging
         }
     }
 
-    internal static ILogger Logger => s_logger;
+    /// <summary>
+    /// The logger Cached writes to (category <c>Cached</c>); a no-op until <see cref="LoggerFactory"/> is set or
+    /// <c>AddCached</c> runs. Backends and backplanes in other packages log through it too.
+    /// </summary>
+    public static ILogger Logger => s_logger;
 }

@@ -90,6 +90,36 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRaw
     }
 
     /// <inheritdoc />
+    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl) GetEntryWithTtl(string key)
+    {
+        // The value and its expiry from one read of the entry, so that a concurrent write cannot pair them wrongly.
+        if (!_store.TryGet(key, out var entry))
+        {
+            return (CacheResult<object?>.Miss, null);
+        }
+
+        var now = _store.Now;
+        if (entry.IsExpiredAt(now))
+        {
+            _store.RemoveIfUnchanged(key, entry);
+            return (CacheResult<object?>.Miss, null);
+        }
+
+        entry.LastUsed = now;
+        if (entry.ExpiresAt is 0 or long.MaxValue)
+        {
+            return (CacheResult<object?>.Hit(entry.Value), null);
+        }
+
+        var ticks = (entry.ExpiresAt - now) * ((double)TimeSpan.TicksPerSecond / TimeProvider.TimestampFrequency);
+        return (CacheResult<object?>.Hit(entry.Value), TimeSpan.FromTicks((long)Math.Min(ticks, TimeSpan.MaxValue.Ticks)));
+    }
+
+    /// <inheritdoc />
+    protected override ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl)> GetEntryWithTtlAsync(string key, CancellationToken cancellationToken)
+        => new(GetEntryWithTtl(key));
+
+    /// <inheritdoc />
     protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
         var fresh = _store.CreateEntry(payload, @namespace, ttl);

@@ -14,6 +14,19 @@ internal static class Scripts
         return 0
         """;
 
+    /// <summary>
+    /// Reads every key with its remaining life, as GET and PTTL pairs (PTTL: -1 without expiry, -2 when missing): a
+    /// synchronous multi-key read with lifetimes in one round trip per hash slot.
+    /// </summary>
+    public const string GetWithTtls = """
+        local replies = {}
+        for i, key in ipairs(KEYS) do
+            replies[2 * i - 1] = redis.call('get', key)
+            replies[2 * i] = redis.call('pttl', key)
+        end
+        return replies
+        """;
+
     /// <summary>Removes a key's expiry and answers whether the key exists (PERSIST alone answers 0 for a key without TTL).</summary>
     public const string Persist = """
         if redis.call('exists', KEYS[1]) == 1 then

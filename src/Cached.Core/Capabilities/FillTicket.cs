@@ -48,6 +48,12 @@ public sealed class FillTicket : IDisposable
     internal void MarkAttempted() => _attempted = true;
 
     /// <summary>
+    /// A second level's ticket for the same key (a <see cref="MultiLevelCache"/> fills its first level through it),
+    /// closed with this one.
+    /// </summary>
+    internal FillTicket? Companion { get; set; }
+
+    /// <summary>
     /// Closes the fill; later calls do nothing. A fill that never tried to store lets the backend release the fence it
     /// opened, so that nothing is left behind for a key nobody stored.
     /// </summary>
@@ -61,6 +67,7 @@ public sealed class FillTicket : IDisposable
             }
 
             _fences.Close(Local);
+            Companion?.Dispose();
         }
     }
 }

@@ -134,6 +134,11 @@ internal static class CacheTelemetry
             tags.Add("cache.alias", alias);
         }
 
+        if (cache.Level is { } level)
+        {
+            tags.Add("cache.level", level);
+        }
+
         return tags;
     }
 

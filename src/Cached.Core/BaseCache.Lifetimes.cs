@@ -1,0 +1,144 @@
+using Cached.Pipeline;
+using Cached.Plugins;
+using Cached.Runtime;
+using Cached.Serializers;
+
+namespace Cached;
+
+/// <summary>
+/// Reads that also tell how long an entry has left to live, for a <see cref="MultiLevelCache"/> that keeps a copy in
+/// its first level no longer than the second level keeps the entry.
+/// </summary>
+public abstract partial class BaseCache
+{
+    /// <summary>
+    /// Reads an entry with its remaining time to live: <c>null</c> when it never expires or when the backend cannot
+    /// tell, which is what this default, built on <see cref="GetEntry"/>, answers. A backend that can read both in
+    /// one round trip overrides it.
+    /// </summary>
+    /// <param name="key">The full key, namespace applied.</param>
+    protected virtual (CacheResult<object?> Entry, TimeSpan? RemainingTtl) GetEntryWithTtl(string key) => (GetEntry(key), null);
+
+    /// <inheritdoc cref="GetEntryWithTtl(string)"/>
+    /// <param name="key">The full key, namespace applied.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    protected virtual async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl)> GetEntryWithTtlAsync(string key, CancellationToken cancellationToken)
+        => (await GetEntryAsync(key, cancellationToken).ConfigureAwait(false), null);
+
+    /// <summary>Reads several entries with their remaining times to live; this default reads them one by one.</summary>
+    /// <param name="keys">The full keys, namespace applied.</param>
+    protected virtual (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] GetEntriesWithTtl(IReadOnlyList<string> keys)
+    {
+        var results = new (CacheResult<object?>, TimeSpan?)[keys.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = GetEntryWithTtl(keys[i]);
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc cref="GetEntriesWithTtl(IReadOnlyList{string})"/>
+    /// <param name="keys">The full keys, namespace applied.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    protected virtual async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl)[]> GetEntriesWithTtlAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var results = new (CacheResult<object?>, TimeSpan?)[keys.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = await GetEntryWithTtlAsync(keys[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        return results;
+    }
+
+    /// <summary><see cref="ICache.TryGet{T}"/> that also returns the entry's remaining time to live.</summary>
+    internal (CacheResult<T> Result, TimeSpan? RemainingTtl) TryGetWithTtl<T>(string key, string? @namespace, ISerializer? serializer)
+    {
+        Guard.Key(key);
+        if (Cache.Disabled)
+        {
+            return (CacheResult<T>.Miss, null);
+        }
+
+        var read = PrepareKey(key, @namespace);
+        return Run(
+            new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
+            (read, serializer),
+            static (cache, s) =>
+            {
+                var (entry, ttl) = cache.GetEntryWithTtl(s.read.FullKey);
+                return (cache.Decode<T>(s.read.Key, entry, s.serializer), ttl);
+            },
+            static read => Outcomes<T>.Read(read.Item1));
+    }
+
+    /// <inheritdoc cref="TryGetWithTtl{T}"/>
+    internal ValueTask<(CacheResult<T> Result, TimeSpan? RemainingTtl)> TryGetWithTtlAsync<T>(string key, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        Guard.Key(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return ValueTask.FromResult<(CacheResult<T>, TimeSpan?)>((CacheResult<T>.Miss, null));
+        }
+
+        var read = PrepareKey(key, @namespace);
+        return RunAsync(
+            new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
+            (read, serializer),
+            static async (cache, s, ct) =>
+            {
+                var (entry, ttl) = await cache.GetEntryWithTtlAsync(s.read.FullKey, ct).ConfigureAwait(false);
+                return (cache.Decode<T>(s.read.Key, entry, s.serializer), ttl);
+            },
+            cancellationToken,
+            static read => Outcomes<T>.Read(read.Item1));
+    }
+
+    /// <summary><see cref="ICache.MultiTryGet{T}"/> that also returns each entry's remaining time to live.</summary>
+    internal (CacheResult<T>[] Results, TimeSpan?[] RemainingTtls) MultiTryGetWithTtl<T>(string[] keys, string? @namespace, ISerializer? serializer)
+    {
+        if (Cache.Disabled || keys.Length == 0)
+        {
+            return (new CacheResult<T>[keys.Length], new TimeSpan?[keys.Length]);
+        }
+
+        var batch = PrepareKeys(keys, @namespace);
+        return Run(
+            new CommandRequest(CacheCommand.MultiGet, null, keys, batch.Namespace, Subject: FirstOf(batch.FullKeys)),
+            (batch, serializer),
+            static (cache, s) => cache.DecodeWithTtls<T>(s.batch.Keys, cache.GetEntriesWithTtl(s.batch.FullKeys), s.serializer),
+            static read => Outcomes<T>.Batch(read.Item1));
+    }
+
+    /// <inheritdoc cref="MultiTryGetWithTtl{T}"/>
+    internal ValueTask<(CacheResult<T>[] Results, TimeSpan?[] RemainingTtls)> MultiTryGetWithTtlAsync<T>(string[] keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled || keys.Length == 0)
+        {
+            return ValueTask.FromResult((new CacheResult<T>[keys.Length], new TimeSpan?[keys.Length]));
+        }
+
+        var batch = PrepareKeys(keys, @namespace);
+        return RunAsync(
+            new CommandRequest(CacheCommand.MultiGet, null, keys, batch.Namespace, Subject: FirstOf(batch.FullKeys)),
+            (batch, serializer),
+            static async (cache, s, ct) => cache.DecodeWithTtls<T>(s.batch.Keys, await cache.GetEntriesWithTtlAsync(s.batch.FullKeys, ct).ConfigureAwait(false), s.serializer),
+            cancellationToken,
+            static read => Outcomes<T>.Batch(read.Item1));
+    }
+
+    private (CacheResult<T>[], TimeSpan?[]) DecodeWithTtls<T>(string[] keys, (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] read, ISerializer? serializer)
+    {
+        var entries = new CacheResult<object?>[read.Length];
+        var ttls = new TimeSpan?[read.Length];
+        for (var i = 0; i < read.Length; i++)
+        {
+            (entries[i], ttls[i]) = read[i];
+        }
+
+        return (DecodeAll<T>(keys, entries, serializer), ttls);
+    }
+}

@@ -1,0 +1,279 @@
+using Cached.Capabilities;
+using Cached.Serializers;
+
+namespace Cached;
+
+/// <summary>
+/// What generated methods ask of a cache, on two levels: span reads from L1 (a hit allocates nothing, as on
+/// <see cref="SimpleMemoryCache"/>), fenced fills into L2 and then L1, and the stampede lease on L2, which every node
+/// shares.
+/// </summary>
+public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCache, ILockingCache, IAliasedCache
+{
+    /// <inheritdoc />
+    public string? Alias => _alias;
+
+    /// <inheritdoc />
+    void IAliasedCache.AssignAlias(string alias)
+    {
+        if (Interlocked.CompareExchange(ref _alias, alias, null) is null)
+        {
+            // The levels report under the same alias; their metrics tell them apart by the cache.level tag.
+            (L1 as IAliasedCache)?.AssignAlias(alias);
+            (L2 as IAliasedCache)?.AssignAlias(alias);
+        }
+    }
+
+    /// <inheritdoc />
+    bool ISpanReadableCache.CanReadBySpan(string? @namespace, out string? resolvedNamespace)
+    {
+        resolvedNamespace = null;
+        return L1 is ISpanReadableCache reader && reader.CanReadBySpan(@namespace, out resolvedNamespace);
+    }
+
+    /// <inheritdoc />
+    SpanRead ISpanReadableCache.TryReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload)
+    {
+        payload = null;
+        return L1 is ISpanReadableCache reader ? reader.TryReadBySpan(key, resolvedNamespace, out payload) : SpanRead.Unsupported;
+    }
+
+    /// <inheritdoc />
+    FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
+    {
+        var ticket = PrimaryFills.OpenFill(key, @namespace);
+        try
+        {
+            if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
+            {
+                ticket.Companion = l1.OpenFill(key, @namespace);
+            }
+        }
+        catch
+        {
+            ticket.Dispose();
+            throw;
+        }
+
+        return ticket;
+    }
+
+    /// <inheritdoc />
+    async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
+    {
+        var ticket = await PrimaryFills.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
+            {
+                ticket.Companion = await l1.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            ticket.Dispose();
+            throw;
+        }
+
+        return ticket;
+    }
+
+    /// <inheritdoc />
+    IReadOnlyList<FillTicket> IFencedFillCache.OpenFills(IEnumerable<string> keys, string? @namespace)
+    {
+        var given = Keys(keys);
+        var tickets = PrimaryFills.OpenFills(given, @namespace);
+        try
+        {
+            if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
+            {
+                Pair(tickets, l1.OpenFills(given, @namespace));
+            }
+        }
+        catch
+        {
+            Close(tickets.ToArray());
+            throw;
+        }
+
+        return tickets;
+    }
+
+    /// <inheritdoc />
+    async ValueTask<IReadOnlyList<FillTicket>> IFencedFillCache.OpenFillsAsync(IEnumerable<string> keys, string? @namespace, CancellationToken cancellationToken)
+    {
+        var given = Keys(keys);
+        var tickets = await PrimaryFills.OpenFillsAsync(given, @namespace, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
+            {
+                Pair(tickets, await l1.OpenFillsAsync(given, @namespace, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            Close(tickets.ToArray());
+            throw;
+        }
+
+        return tickets;
+    }
+
+    /// <inheritdoc />
+    bool IFencedFillCache.TryFill<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        bool stored;
+        if (L2 is IFencedFillCache l2)
+        {
+            stored = l2.TryFill(ticket, value, ttl, serializer);
+            if (stored && ticket.Companion is { } companion)
+            {
+                FillL1(companion, ticket.Key, value, ttl ?? L2.Ttl, ticket.Namespace);
+            }
+        }
+        else
+        {
+            L2.Set(ticket.Key, value, ttl, ticket.Namespace, serializer);
+            stored = ((IFencedFillCache)L1).TryFill(ticket, value, L1LifeOfWrite(ttl));
+        }
+
+        Publish(BackplaneAction.Set, ticket.Namespace, [ticket.Key]);
+        return stored;
+    }
+
+    /// <inheritdoc />
+    async ValueTask<bool> IFencedFillCache.TryFillAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        bool stored;
+        if (L2 is IFencedFillCache l2)
+        {
+            stored = await l2.TryFillAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
+            if (stored && ticket.Companion is { } companion)
+            {
+                FillL1(companion, ticket.Key, value, ttl ?? L2.Ttl, ticket.Namespace);
+            }
+        }
+        else
+        {
+            await L2.SetAsync(ticket.Key, value, ttl, ticket.Namespace, serializer, cancellationToken).ConfigureAwait(false);
+            stored = await ((IFencedFillCache)L1).TryFillAsync(ticket, value, L1LifeOfWrite(ttl), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        await PublishAsync(BackplaneAction.Set, ticket.Namespace, [ticket.Key], cancellationToken).ConfigureAwait(false);
+        return stored;
+    }
+
+    /// <inheritdoc />
+    int IFencedFillCache.TryFillMany<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer)
+    {
+        ArgumentNullException.ThrowIfNull(fills);
+        var given = fills.ToArray();
+        int stored;
+        if (L2 is IFencedFillCache l2)
+        {
+            stored = l2.TryFillMany(given, ttl, serializer);
+            // L2 does not say which it took; a companion whose key changed since (here, or by a message from another
+            // node) refuses on its own fence.
+            foreach (var fill in given)
+            {
+                if (fill.Key.Companion is { } companion)
+                {
+                    FillL1(companion, fill.Key.Key, fill.Value, ttl ?? L2.Ttl, fill.Key.Namespace);
+                }
+            }
+        }
+        else
+        {
+            L2.MultiSet(given.Select(static fill => KeyValuePair.Create(fill.Key.Key, fill.Value)), ttl, given.FirstOrDefault().Key?.Namespace, serializer);
+            stored = ((IFencedFillCache)L1).TryFillMany(given, L1LifeOfWrite(ttl));
+        }
+
+        PublishFills(given);
+        return stored;
+    }
+
+    /// <inheritdoc />
+    async ValueTask<int> IFencedFillCache.TryFillManyAsync<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fills);
+        var given = fills.ToArray();
+        int stored;
+        if (L2 is IFencedFillCache l2)
+        {
+            stored = await l2.TryFillManyAsync(given, ttl, serializer, cancellationToken).ConfigureAwait(false);
+            foreach (var fill in given)
+            {
+                if (fill.Key.Companion is { } companion)
+                {
+                    FillL1(companion, fill.Key.Key, fill.Value, ttl ?? L2.Ttl, fill.Key.Namespace);
+                }
+            }
+        }
+        else
+        {
+            await L2.MultiSetAsync(given.Select(static fill => KeyValuePair.Create(fill.Key.Key, fill.Value)), ttl, given.FirstOrDefault().Key?.Namespace, serializer, cancellationToken).ConfigureAwait(false);
+            stored = await ((IFencedFillCache)L1).TryFillManyAsync(given, L1LifeOfWrite(ttl), null, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var group in given.GroupBy(static fill => fill.Key.Namespace))
+        {
+            await PublishAsync(BackplaneAction.Set, group.Key, group.Select(static fill => fill.Key.Key).ToArray(), cancellationToken).ConfigureAwait(false);
+        }
+
+        return stored;
+    }
+
+    /// <inheritdoc />
+    bool IFencedFillCache.IsCurrent(FillTicket ticket) => PrimaryFills.IsCurrent(ticket);
+
+    /// <inheritdoc />
+    TimeProvider ILockingCache.TimeProvider => (L2 as ILockingCache)?.TimeProvider ?? TimeProvider.System;
+
+    /// <summary>The lease lives in L2, which every node shares; with an L2 that cannot lock, there is no lease.</summary>
+    bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
+        => L2 is not ILockingCache locks || locks.TryAcquireLock(key, @namespace, token, lease);
+
+    /// <inheritdoc cref="ILockingCache.TryAcquireLock"/>
+    ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
+        => L2 is ILockingCache locks ? locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken) : ValueTask.FromResult(true);
+
+    /// <inheritdoc />
+    bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
+        => L2 is not ILockingCache locks || locks.ReleaseLock(key, @namespace, token);
+
+    /// <inheritdoc />
+    ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
+        => L2 is ILockingCache locks ? locks.ReleaseLockAsync(key, @namespace, token, cancellationToken) : ValueTask.FromResult(true);
+
+    /// <inheritdoc />
+    bool ILockingCache.IsLocked(string key, string? @namespace)
+        => L2 is ILockingCache locks && locks.IsLocked(key, @namespace);
+
+    /// <inheritdoc />
+    ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
+        => L2 is ILockingCache locks ? locks.IsLockedAsync(key, @namespace, cancellationToken) : ValueTask.FromResult(false);
+
+    /// <summary>The level whose fences guard a fill: L2 when it has them (the shared truth), else L1.</summary>
+    private IFencedFillCache PrimaryFills
+        => L2 as IFencedFillCache ?? L1 as IFencedFillCache
+            ?? throw new NotSupportedException($"Neither level of this MultiLevelCache ({L1.GetType().Name}, {L2.GetType().Name}) supports fenced fills; derive one from BaseCache.");
+
+    private static void Pair(IReadOnlyList<FillTicket> tickets, IReadOnlyList<FillTicket> companions)
+    {
+        for (var i = 0; i < tickets.Count; i++)
+        {
+            tickets[i].Companion = companions[i];
+        }
+    }
+
+    private void PublishFills<T>(KeyValuePair<FillTicket, T>[] fills)
+    {
+        foreach (var group in fills.GroupBy(static fill => fill.Key.Namespace))
+        {
+            Publish(BackplaneAction.Set, group.Key, group.Select(static fill => fill.Key.Key).ToArray());
+        }
+    }
+}

@@ -1,0 +1,254 @@
+using Cached.Serializers;
+
+namespace Cached.MultiLevel;
+
+/// <summary>
+/// The writes a <see cref="MultiLevelCache"/> could not make to its L2, retried in the background until L2 takes
+/// them: one per key (a newer write to the same key replaces the waiting one and goes to the back), in the order they
+/// were made, at most <see cref="Limit"/> (the oldest is dropped and logged beyond that). A retry backs off while L2
+/// stays unreachable; a write L2 refuses for another reason is dropped and logged. Each write that lands is announced
+/// on the backplane, as it would have been at once.
+/// </summary>
+internal sealed class PendingWrites : IDisposable
+{
+    private readonly MultiLevelCache _owner;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, LinkedListNode<Write>> _bySlot = new(StringComparer.Ordinal);
+    private readonly LinkedList<Write> _queue = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task _worker = Task.CompletedTask;
+    private bool _running;
+
+    public PendingWrites(MultiLevelCache owner) => _owner = owner;
+
+    public int Limit { get; set; } = 10_000;
+
+    /// <summary>The wait after the first failed retry; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Completes when the queue has run dry (or stopped); for tests and for an orderly shutdown.</summary>
+    public Task Drained
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _worker;
+            }
+        }
+    }
+
+    public void Set<T>(string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer, Exception cause)
+        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Set, @namespace, key, ttl, DateTimeOffset.UtcNow,
+            async (l2, ttlLeft, ct) => await l2.SetAsync(key, value, ttlLeft, @namespace, serializer, ct).ConfigureAwait(false)), cause);
+
+    public void Delete(string key, string? @namespace, Exception cause)
+        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Delete, @namespace, key, null, DateTimeOffset.UtcNow,
+            async (l2, _, ct) => await l2.DeleteAsync(key, @namespace, ct).ConfigureAwait(false)), cause);
+
+    public void Expire(string key, TimeSpan? ttl, string? @namespace, Exception cause)
+        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Expire, @namespace, key, ttl, DateTimeOffset.UtcNow,
+            async (l2, ttlLeft, ct) => await l2.ExpireAsync(key, ttlLeft, @namespace, ct).ConfigureAwait(false)), cause);
+
+    public void Clear(string? @namespace, Exception cause)
+        => Enqueue(new Write("\0clear\0" + @namespace, BackplaneAction.Clear, @namespace, null, null, DateTimeOffset.UtcNow,
+            async (l2, _, ct) => await l2.ClearAsync(@namespace, ct).ConfigureAwait(false)), cause);
+
+    public void Stop()
+    {
+        _stop.Cancel();
+        ReportAbandoned();
+    }
+
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        try
+        {
+            await Drained.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        ReportAbandoned();
+    }
+
+    /// <summary>Stops; the token source is released once the worker no longer reads it.</summary>
+    public void Dispose()
+    {
+        Stop();
+        if (Drained.IsCompleted)
+        {
+            _stop.Dispose();
+        }
+    }
+
+    private void ReportAbandoned()
+    {
+        lock (_gate)
+        {
+            foreach (var write in _queue)
+            {
+                MultiLevelLog.PendingWriteDropped(CachedLogging.Logger, write.Action.ToString(), Limit, _owner.AliasForLogs);
+                MultiLevelTelemetry.Dropped(_owner, write.Action.ToString());
+            }
+
+            _queue.Clear();
+            _bySlot.Clear();
+        }
+    }
+
+    private void Enqueue(Write write, Exception cause)
+    {
+        MultiLevelLog.WriteDeferred(CachedLogging.Logger, cause, write.Action.ToString(), _owner.AliasForLogs);
+        MultiLevelTelemetry.Deferred(_owner, write.Action.ToString());
+        lock (_gate)
+        {
+            if (_bySlot.Remove(write.Slot, out var older))
+            {
+                _queue.Remove(older);
+            }
+
+            _bySlot[write.Slot] = _queue.AddLast(write);
+            while (_queue.Count > Limit)
+            {
+                var oldest = _queue.First!.Value;
+                _queue.RemoveFirst();
+                _bySlot.Remove(oldest.Slot);
+                MultiLevelLog.PendingWriteDropped(CachedLogging.Logger, oldest.Action.ToString(), Limit, _owner.AliasForLogs);
+                MultiLevelTelemetry.Dropped(_owner, oldest.Action.ToString());
+            }
+
+            if (!_running && !_stop.IsCancellationRequested)
+            {
+                _running = true;
+                _worker = Task.Run(RunAsync);
+            }
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var delay = FirstRetryDelay;
+        var written = 0;
+        var token = _stop.Token;
+        while (true)
+        {
+            Write next;
+            lock (_gate)
+            {
+                if (_queue.First is not { } first || token.IsCancellationRequested)
+                {
+                    _running = false;
+                    break;
+                }
+
+                next = first.Value;
+            }
+
+            try
+            {
+                await Replay(next, token).ConfigureAwait(false);
+                Remove(next);
+                written++;
+                delay = FirstRetryDelay;
+                await _owner.PublishAsync(next.Action, next.Namespace, next.Key is null ? [] : [next.Key], token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                lock (_gate)
+                {
+                    _running = false;
+                }
+
+                return;
+            }
+            catch (Exception ex) when (MultiLevelCache.IsUnreachable(ex))
+            {
+                try
+                {
+                    await Task.Delay(delay, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    lock (_gate)
+                    {
+                        _running = false;
+                    }
+
+                    return;
+                }
+
+                delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Remove(next);
+                MultiLevelLog.PendingWriteRefused(CachedLogging.Logger, ex, next.Action.ToString(), _owner.AliasForLogs);
+                MultiLevelTelemetry.Dropped(_owner, next.Action.ToString());
+            }
+        }
+
+        if (written > 0)
+        {
+            MultiLevelLog.PendingWritesDone(CachedLogging.Logger, written, _owner.AliasForLogs);
+        }
+    }
+
+    /// <summary>
+    /// Makes the write with what is left of its time to live: a value that would have expired while it waited is not
+    /// written; the key is deleted instead, so that no older value outlives it.
+    /// </summary>
+    private async ValueTask Replay(Write write, CancellationToken cancellationToken)
+    {
+        var ttl = write.Ttl;
+        if (ttl is { } given)
+        {
+            var left = given - (DateTimeOffset.UtcNow - write.Made);
+            if (left <= TimeSpan.Zero)
+            {
+                if (write.Action == BackplaneAction.Set)
+                {
+                    await _owner.L2.DeleteAsync(write.Key!, write.Namespace, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                left = TimeSpan.FromMilliseconds(1);
+            }
+
+            ttl = left;
+        }
+
+        await write.Run(_owner.L2, ttl, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Remove(Write write)
+    {
+        lock (_gate)
+        {
+            if (_bySlot.TryGetValue(write.Slot, out var node) && ReferenceEquals(node.Value, write))
+            {
+                _bySlot.Remove(write.Slot);
+                _queue.Remove(node);
+            }
+        }
+    }
+
+    private static string Slot(string? @namespace, string key) => (@namespace ?? "\0") + "\0" + key;
+
+    private sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run);
+}

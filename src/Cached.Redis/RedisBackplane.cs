@@ -1,0 +1,239 @@
+using StackExchange.Redis;
+
+namespace Cached.Redis;
+
+/// <summary>
+/// A <see cref="MultiLevelCache"/> backplane on Redis pub/sub: each node publishes its changes on the cache's channel
+/// and drops what its L1 holds of the keys other nodes changed.
+/// </summary>
+/// <remarks>
+/// <para>Delivery is at most once, as Redis pub/sub is: a node that is cut off misses what is published meanwhile. So
+/// when a connection comes back the backplane tells every subscriber that messages may have been lost, and each cache
+/// empties its L1. StackExchange.Redis subscribes again by itself.</para>
+/// <para>On Redis Cluster the channels are sharded (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>, Redis 7 and later) unless
+/// <see cref="Sharded"/> says otherwise: a message then travels to the shard that owns its channel instead of to every
+/// node of the cluster.</para>
+/// </remarks>
+public sealed class RedisBackplane : ICacheBackplane
+{
+    private readonly IConnectionMultiplexer _multiplexer;
+    private readonly bool _ownsMultiplexer;
+    private readonly object _gate = new();
+    private readonly List<IBackplaneSubscriber> _subscribers = [];
+    private int _disposed;
+
+    /// <summary>Connects to the Redis named by a StackExchange.Redis configuration string (for example <c>"127.0.0.1:6379"</c>).</summary>
+    /// <param name="configuration">The configuration string; the connection is opened now and retried in the background if Redis is not there yet.</param>
+    /// <exception cref="ArgumentException"><paramref name="configuration"/> is empty or not a configuration string.</exception>
+    public RedisBackplane(string configuration)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        ConfigurationOptions options;
+        try
+        {
+            options = ConfigurationOptions.Parse(configuration);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"'{configuration}' is not a StackExchange.Redis configuration string: {ex.Message}", nameof(configuration), ex);
+        }
+
+        // A backplane that starts before Redis does keeps trying, as the caches do, instead of failing the start.
+        options.AbortOnConnectFail = false;
+        _multiplexer = ConnectionMultiplexer.Connect(options);
+        _ownsMultiplexer = true;
+        Watch();
+    }
+
+    /// <summary>Uses a connection the application already has; it stays open when the backplane is disposed.</summary>
+    /// <param name="multiplexer">The connection.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="multiplexer"/> is null.</exception>
+    public RedisBackplane(IConnectionMultiplexer multiplexer)
+    {
+        ArgumentNullException.ThrowIfNull(multiplexer);
+        _multiplexer = multiplexer;
+        Watch();
+    }
+
+    /// <summary>
+    /// Whether channels are sharded (<c>SPUBLISH</c>); <c>null</c> (the default) shards them on Redis Cluster and not
+    /// on a single server.
+    /// </summary>
+    public bool? Sharded { get; init; }
+
+    /// <summary>The connection the backplane publishes and subscribes on.</summary>
+    public IConnectionMultiplexer Connection => _multiplexer;
+
+    /// <inheritdoc />
+    public IDisposable Subscribe(string channel, IBackplaneSubscriber subscriber)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentNullException.ThrowIfNull(subscriber);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var redisChannel = ChannelOf(channel);
+        Action<RedisChannel, RedisValue> handler = (_, value) => Deliver(subscriber, value);
+        lock (_gate)
+        {
+            _subscribers.Add(subscriber);
+        }
+
+        try
+        {
+            _multiplexer.GetSubscriber().Subscribe(redisChannel, handler);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
+        {
+            // The client keeps the subscription and makes it when the connection comes; what was published until then
+            // is reported lost on that reconnect.
+            RedisLog.SubscribeDeferred(CachedLogging.Logger, channel, ex.Message);
+        }
+        catch (RedisException ex)
+        {
+            lock (_gate)
+            {
+                _subscribers.Remove(subscriber);
+            }
+
+            throw new CacheBackendException($"Subscribing to backplane channel '{channel}' failed: {ex.Message}", ex);
+        }
+
+        return new Subscription(this, redisChannel, handler, subscriber);
+    }
+
+    /// <inheritdoc />
+    public void Publish(string channel, BackplaneMessage message)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentNullException.ThrowIfNull(message);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        try
+        {
+            // Sent in order behind the write that preceded it on this thread, without waiting for the reply.
+            _multiplexer.GetSubscriber().Publish(ChannelOf(channel), message.ToBytes(), CommandFlags.FireAndForget);
+        }
+        catch (RedisException ex)
+        {
+            throw new CacheBackendException($"Publishing on backplane channel '{channel}' failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask PublishAsync(string channel, BackplaneMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentNullException.ThrowIfNull(message);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await _multiplexer.GetSubscriber().PublishAsync(ChannelOf(channel), message.ToBytes()).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException ex)
+        {
+            throw new CacheBackendException($"Publishing on backplane channel '{channel}' failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _multiplexer.ConnectionRestored -= OnConnectionRestored;
+        _multiplexer.ConnectionFailed -= OnConnectionFailed;
+        lock (_gate)
+        {
+            _subscribers.Clear();
+        }
+
+        if (_ownsMultiplexer)
+        {
+            await _multiplexer.CloseAsync(allowCommandsToComplete: true).ConfigureAwait(false);
+            _multiplexer.Dispose();
+        }
+    }
+
+    private void Watch()
+    {
+        _multiplexer.ConnectionRestored += OnConnectionRestored;
+        _multiplexer.ConnectionFailed += OnConnectionFailed;
+    }
+
+    private RedisChannel ChannelOf(string channel)
+        => (Sharded ?? IsCluster()) ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel);
+
+    private bool IsCluster()
+    {
+        foreach (var endpoint in _multiplexer.GetEndPoints())
+        {
+            if (_multiplexer.GetServer(endpoint) is { IsConnected: true, ServerType: ServerType.Cluster })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void Deliver(IBackplaneSubscriber subscriber, RedisValue value)
+    {
+        if (BackplaneMessage.TryParse(((ReadOnlyMemory<byte>)value).Span, out var message))
+        {
+            subscriber.OnMessage(message);
+        }
+        else
+        {
+            // A version this node does not know, or a damaged message: what it said is lost.
+            subscriber.OnMessagesMayBeLost();
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+        => RedisLog.ConnectionLost(CachedLogging.Logger, e.EndPoint, e.ConnectionType, e.FailureType);
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        RedisLog.ConnectionRestored(CachedLogging.Logger, e.EndPoint, e.ConnectionType);
+
+        IBackplaneSubscriber[] subscribers;
+        lock (_gate)
+        {
+            subscribers = [.. _subscribers];
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.OnMessagesMayBeLost();
+        }
+    }
+
+    private sealed class Subscription(RedisBackplane owner, RedisChannel channel, Action<RedisChannel, RedisValue> handler, IBackplaneSubscriber subscriber) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            lock (owner._gate)
+            {
+                owner._subscribers.Remove(subscriber);
+            }
+
+            try
+            {
+                owner._multiplexer.GetSubscriber().Unsubscribe(channel, handler, CommandFlags.FireAndForget);
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            {
+                // The connection is gone, and the subscription with it.
+            }
+        }
+    }
+}

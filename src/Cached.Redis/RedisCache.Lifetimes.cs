@@ -1,0 +1,76 @@
+using StackExchange.Redis;
+using static Cached.Redis.RedisValues;
+
+namespace Cached.Redis;
+
+/// <summary>Reads with the remaining time to live (GET and PTTL sent together: one round trip), for two-level caches.</summary>
+public sealed partial class RedisCache
+{
+    /// <inheritdoc />
+    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl) GetEntryWithTtl(string key)
+    {
+        var read = Db().StringGetWithExpiry(key);
+        return (ToResult(read.Value), read.Expiry);
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl)> GetEntryWithTtlAsync(string key, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var read = await db.StringGetWithExpiryAsync(key).ConfigureAwait(false);
+        return (ToResult(read.Value), read.Expiry);
+    }
+
+    /// <inheritdoc />
+    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] GetEntriesWithTtl(IReadOnlyList<string> keys)
+    {
+        var db = Db();
+        var results = new (CacheResult<object?>, TimeSpan?)[keys.Count];
+        foreach (var group in RedisSlots.SlotGroups(db.Multiplexer, keys))
+        {
+            var replies = (RedisResult[])db.ScriptEvaluate(Scripts.GetWithTtls, group.Keys)!;
+            for (var i = 0; i < group.Indexes.Length; i++)
+            {
+                // A Lua false (missing key) arrives as a null reply.
+                var value = replies[2 * i].IsNull ? RedisValue.Null : (RedisValue)replies[2 * i];
+                var milliseconds = (long)replies[(2 * i) + 1];
+                results[group.Indexes[i]] = (ToResult(value), milliseconds >= 0 ? TimeSpan.FromMilliseconds(milliseconds) : null);
+            }
+        }
+
+        return results;
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl)[]> GetEntriesWithTtlAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var reads = Send(db, keys);
+        await Task.WhenAll(reads).ConfigureAwait(false);
+        return Results(reads);
+    }
+
+    /// <summary>Every read in flight at once, pipelined on the connection: one round trip for the batch.</summary>
+    private static Task<RedisValueWithExpiry>[] Send(IDatabase db, IReadOnlyList<string> keys)
+    {
+        var reads = new Task<RedisValueWithExpiry>[keys.Count];
+        for (var i = 0; i < reads.Length; i++)
+        {
+            reads[i] = db.StringGetWithExpiryAsync(keys[i]);
+        }
+
+        return reads;
+    }
+
+    private static (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] Results(Task<RedisValueWithExpiry>[] reads)
+    {
+        var results = new (CacheResult<object?>, TimeSpan?)[reads.Length];
+        for (var i = 0; i < reads.Length; i++)
+        {
+            var read = reads[i].Result;
+            results[i] = (ToResult(read.Value), read.Expiry);
+        }
+
+        return results;
+    }
+}

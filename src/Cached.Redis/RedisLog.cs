@@ -1,0 +1,18 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Cached.Redis;
+
+/// <summary>The log messages of Cached.Redis, source-generated, written to <see cref="CachedLogging.Logger"/>.</summary>
+internal static partial class RedisLog
+{
+    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Backplane channel '{Channel}' is not subscribed yet ({Reason}); the client subscribes when the connection comes, and what was published until then counts as lost.")]
+    public static partial void SubscribeDeferred(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Backplane connection to {EndPoint} lost ({ConnectionType}, {FailureType}); messages published meanwhile will be missed.")]
+    public static partial void ConnectionLost(ILogger logger, EndPoint? endPoint, ConnectionType connectionType, ConnectionFailureType failureType);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Information, Message = "Backplane connection to {EndPoint} restored ({ConnectionType}); every subscriber drops what it may have missed.")]
+    public static partial void ConnectionRestored(ILogger logger, EndPoint? endPoint, ConnectionType connectionType);
+}

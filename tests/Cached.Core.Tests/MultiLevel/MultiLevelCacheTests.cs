@@ -1,0 +1,392 @@
+using Cached.Capabilities;
+using Cached.Tests.Runtime;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cached.Tests.MultiLevel;
+
+/// <summary>Each command's two-level meaning, on memory in front of memory, nodes joined by an in-process backplane.</summary>
+public sealed class MultiLevelCacheTests
+{
+    [Test]
+    public void Get_answers_from_L1_without_asking_L2()
+    {
+        var counter = new CountingPlugin();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [counter] });
+        cache.L1.Set("k", "only in L1");
+
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("only in L1"));
+        Assert.That(counter.Gets, Is.Zero);
+    }
+
+    [Test]
+    public async Task An_L2_hit_is_copied_into_L1_for_the_entry_s_remaining_life([Values] bool async)
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, new SimpleMemoryCache { TimeProvider = time });
+        cache.L2.Set("k", "v", TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(4));
+
+        Assert.That(async ? await cache.GetAsync<string>("k") : cache.Get<string>("k"), Is.EqualTo("v"));
+        Assert.That(cache.L1.Get<string>("k"), Is.EqualTo("v"), "L1 took the L2 hit");
+
+        time.Advance(TimeSpan.FromSeconds(5.9));
+        Assert.That(cache.L1.Exists("k"), Is.True);
+        time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.That(cache.L1.Exists("k"), Is.False, "L1 keeps it no longer than L2 does: 6 s left when it was read");
+    }
+
+    [Test]
+    public async Task L1Ttl_bounds_how_long_L1_keeps_an_entry([Values] bool async)
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, new SimpleMemoryCache { TimeProvider = time }) { L1Ttl = TimeSpan.FromSeconds(2) };
+        if (async)
+        {
+            await cache.SetAsync("written", 1, TimeSpan.FromSeconds(60));
+        }
+        else
+        {
+            cache.Set("written", 1, TimeSpan.FromSeconds(60));
+        }
+
+        cache.L2.Set("read", 2, TimeSpan.FromSeconds(60));
+        Assert.That(cache.Get<int>("read"), Is.EqualTo(2));
+        time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.That(cache.L1.Exists("written"), Is.False);
+        Assert.That(cache.L1.Exists("read"), Is.False);
+        Assert.That(cache.Get<int>("written"), Is.EqualTo(1), "L2 still holds it");
+    }
+
+    [Test]
+    public void An_entry_without_expiry_in_L2_stays_in_L1_until_changed()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, new SimpleMemoryCache { TimeProvider = time });
+        cache.L2.Set("k", "v");
+        cache.Get<string>("k");
+        time.Advance(TimeSpan.FromDays(1));
+
+        Assert.That(cache.L1.Get<string>("k"), Is.EqualTo("v"));
+    }
+
+    [Test]
+    public async Task A_change_on_one_node_is_seen_by_the_others([Values] bool async)
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache(), count: 3);
+        nodes.A.Set("k", "old");
+        foreach (var node in nodes.All)
+        {
+            Assert.That(node.Get<string>("k"), Is.EqualTo("old"));
+        }
+
+        if (async)
+        {
+            await nodes.A.SetAsync("k", "new");
+        }
+        else
+        {
+            nodes.A.Set("k", "new");
+        }
+
+        foreach (var node in nodes.All)
+        {
+            Assert.That(node.Get<string>("k"), Is.EqualTo("new"));
+        }
+
+        Assert.That(nodes.A.L1.Get<string>("k"), Is.EqualTo("new"), "a node skips its own message: its fresh copy stays");
+    }
+
+    [Test]
+    public async Task Every_write_command_reaches_the_other_nodes([Values] bool async)
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        void Warm(params string[] keys)
+        {
+            foreach (var key in keys)
+            {
+                nodes.A.Set(key, 1L);
+                Assert.That(nodes.B.Get<long>(key), Is.EqualTo(1));
+                Assert.That(nodes.B.L1.Exists(key), Is.True);
+            }
+        }
+
+        Warm("delete", "expire", "incr", "multi1", "multi2", "add");
+        if (async)
+        {
+            await nodes.A.DeleteAsync("delete");
+            await nodes.A.ExpireAsync("expire", TimeSpan.FromMinutes(1));
+            await nodes.A.IncrementAsync("incr", 5);
+            await nodes.A.MultiSetAsync([KeyValuePair.Create("multi1", 2L), KeyValuePair.Create("multi2", 3L)]);
+        }
+        else
+        {
+            nodes.A.Delete("delete");
+            nodes.A.Expire("expire", TimeSpan.FromMinutes(1));
+            nodes.A.Increment("incr", 5);
+            nodes.A.MultiSet([KeyValuePair.Create("multi1", 2L), KeyValuePair.Create("multi2", 3L)]);
+        }
+
+        nodes.A.L2.Delete("add");
+        Assert.That(async ? await nodes.A.AddAsync("add", 9L) : nodes.A.Add("add", 9L), Is.True);
+
+        Assert.That(nodes.B.L1.Exists("delete") || nodes.B.L1.Exists("expire") || nodes.B.L1.Exists("incr"), Is.False);
+        Assert.That(nodes.B.Exists("delete"), Is.False);
+        Assert.That(nodes.B.Get<long>("incr"), Is.EqualTo(6));
+        Assert.That(nodes.B.MultiGet<long>(["multi1", "multi2", "add"]), Is.EqualTo(new long[] { 2, 3, 9 }));
+    }
+
+    [Test]
+    public async Task Clear_empties_both_levels_on_every_node([Values] bool async)
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        nodes.A.Set("k", "v");
+        nodes.B.Get<string>("k");
+
+        Assert.That(async ? await nodes.A.ClearAsync() : nodes.A.Clear(), Is.True);
+
+        Assert.That(nodes.B.L1.Exists("k") || nodes.A.L1.Exists("k") || nodes.A.L2.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task MultiGet_answers_from_L1_and_reads_the_rest_from_L2_in_one_batch([Values] bool async)
+    {
+        var counter = new CountingPlugin();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [counter] });
+        cache.L1.Set("a", 1);
+        cache.L2.MultiSet([KeyValuePair.Create("b", 2), KeyValuePair.Create("c", 3)]);
+
+        var values = async ? await cache.MultiGetAsync<int>(["a", "b", "c", "d"]) : cache.MultiGet<int>(["a", "b", "c", "d"]);
+
+        Assert.That(values, Is.EqualTo(new[] { 1, 2, 3, 0 }));
+        Assert.That(counter.MultiGets, Is.EqualTo(1));
+        Assert.That(counter.MultiGetKeys.Single(), Is.EqualTo(new[] { "b", "c", "d" }));
+        Assert.That(cache.L1.MultiGet<int>(["b", "c"]), Is.EqualTo(new[] { 2, 3 }), "L1 took the L2 hits");
+    }
+
+    [Test]
+    public async Task Raw_goes_to_L2([Values] bool async)
+    {
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        cache.L2.Set("k", "v");
+
+        var keys = async ? await cache.RawAsync("keys") : cache.Raw("keys");
+
+        Assert.That(keys, Is.EquivalentTo(new[] { "k" }));
+    }
+
+    [Test]
+    public void A_read_of_L2_that_a_change_overtakes_does_not_put_the_old_value_in_L1()
+    {
+        var hold = new ReadHold("k");
+        using var nodes = new Nodes(new SimpleMemoryCache { Plugins = [hold] });
+        nodes.A.L2.Set("k", "old");
+
+        // B reads "old" from L2 and is held before it copies it into its L1; meanwhile A writes "new".
+        var read = Task.Run(() => nodes.B.Get<string>("k"));
+        Assert.That(hold.Reached.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        nodes.A.Set("k", "new");
+        hold.Release.Set();
+
+        Assert.That(read.Wait(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(read.Result, Is.EqualTo("old"), "the read began before the write");
+        Assert.That(nodes.B.L1.Exists("k"), Is.False, "the message moved B's fence: the old value was not kept");
+        Assert.That(nodes.B.Get<string>("k"), Is.EqualTo("new"));
+    }
+
+    [Test]
+    public void Lost_messages_empty_L1()
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        nodes.A.Set("k", "v");
+        nodes.B.Get<string>("k");
+
+        nodes.Backplane.ReportMessagesMayBeLost();
+
+        Assert.That(nodes.A.L1.Exists("k") || nodes.B.L1.Exists("k"), Is.False);
+        Assert.That(nodes.B.Get<string>("k"), Is.EqualTo("v"));
+    }
+
+    [Test]
+    public void A_message_in_an_unknown_format_counts_as_lost()
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        nodes.B.Set("k", "v");
+        var bytes = new BackplaneMessage(Guid.NewGuid(), BackplaneAction.Set, null, ["other"], DateTimeOffset.UtcNow).ToBytes();
+        bytes[0] = 99;
+
+        Assert.That(BackplaneMessage.TryParse(bytes, out _), Is.False);
+        IBackplaneSubscriber subscriber = nodes.B;
+        subscriber.OnMessagesMayBeLost();
+        Assert.That(nodes.B.L1.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void Two_key_spaces_on_one_backplane_do_not_flush_each_other()
+    {
+        var backplane = new MemoryBackplane();
+        var shared = new SimpleMemoryCache();
+        using var ours = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Namespace = "ours" }, backplane);
+        using var theirs = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Namespace = "theirs" }, backplane);
+        ours.Set("k", "ours");
+        theirs.Set("k", "theirs");
+
+        Assert.That(ours.Channel, Is.Not.EqualTo(theirs.Channel));
+        theirs.Delete("k");
+        Assert.That(ours.L1.Get<string>("k"), Is.EqualTo("ours"));
+    }
+
+    [Test]
+    public async Task A_write_L2_cannot_take_is_kept_in_L1_and_written_when_L2_returns([Values] bool async)
+    {
+        var outage = new Outage();
+        using var nodes = new Nodes(new SimpleMemoryCache { Plugins = [outage] });
+        nodes.B.Set("k", "before");
+        nodes.A.Get<string>("k");
+        outage.Down = true;
+
+        Assert.That(async ? await nodes.A.SetAsync("k", "during") : nodes.A.Set("k", "during"), Is.True, "the write is not lost");
+        Assert.That(nodes.A.Get<string>("k"), Is.EqualTo("during"), "L1 answers while L2 is down");
+        Assert.That(nodes.A.PendingWriteCount, Is.EqualTo(1));
+
+        outage.Down = false;
+        await WaitUntil(() => nodes.A.PendingWriteCount == 0);
+        Assert.That(nodes.L2.Get<string>("k"), Is.EqualTo("during"));
+        Assert.That(nodes.B.Get<string>("k"), Is.EqualTo("during"), "the retried write was announced: B dropped its copy");
+    }
+
+    [Test]
+    public async Task Waiting_writes_keep_the_newest_per_key_and_their_order()
+    {
+        var outage = new Outage { Down = true };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [outage] });
+        cache.Set("a", 1);
+        cache.Set("b", 1);
+        cache.Set("a", 2);
+        cache.Delete("b");
+
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(2), "one per key");
+        outage.Down = false;
+        await WaitUntil(() => cache.PendingWriteCount == 0);
+        Assert.That(cache.L2.Get<int>("a"), Is.EqualTo(2));
+        Assert.That(cache.L2.Exists("b"), Is.False);
+    }
+
+    [Test]
+    public void The_waiting_queue_is_bounded_dropping_the_oldest()
+    {
+        var outage = new Outage { Down = true };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [outage] }) { PendingWriteLimit = 3 };
+        for (var i = 0; i < 5; i++)
+        {
+            cache.Set("k" + i, i);
+        }
+
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(3));
+    }
+
+    [Test]
+    public void Add_and_Increment_need_L2_and_fail_when_it_is_down()
+    {
+        var outage = new Outage { Down = true };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [outage] });
+
+        Assert.Throws<CacheBackendException>(() => cache.Add("k", 1));
+        Assert.Throws<CacheBackendException>(() => cache.Increment("n"));
+        Assert.That(cache.PendingWriteCount, Is.Zero);
+    }
+
+    [Test]
+    public void Add_of_an_existing_key_fails_as_L2_does()
+    {
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        cache.Set("k", 1);
+
+        Assert.Throws<KeyExistsException>(() => cache.Add("k", 2));
+        Assert.That(cache.Get<int>("k"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public void Bad_arguments_are_refused_naming_them()
+    {
+        var cache = new SimpleMemoryCache();
+        Assert.That(Assert.Throws<ArgumentNullException>(() => new MultiLevelCache(null!, cache))!.ParamName, Is.EqualTo("l1"));
+        Assert.That(Assert.Throws<ArgumentNullException>(() => new MultiLevelCache(cache, null!))!.ParamName, Is.EqualTo("l2"));
+        Assert.That(Assert.Throws<ArgumentException>(() => new MultiLevelCache(cache, cache))!.ParamName, Is.EqualTo("l2"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => _ = new MultiLevelCache(cache, new SimpleMemoryCache()) { L1Ttl = TimeSpan.Zero })!.ParamName, Is.EqualTo("L1Ttl"));
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => _ = new MultiLevelCache(cache, new SimpleMemoryCache()) { PendingWriteLimit = 0 })!.ParamName, Is.EqualTo("PendingWriteLimit"));
+    }
+
+    [Test]
+    public void It_owns_its_levels_and_backplane()
+    {
+        var l1 = new SimpleMemoryCache();
+        var l2 = new SimpleMemoryCache();
+        var backplane = new MemoryBackplane();
+        var cache = new MultiLevelCache(l1, l2, backplane);
+        cache.Set("k", 1);
+
+        cache.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => cache.Get<int>("k"));
+        Assert.Throws<ObjectDisposedException>(() => backplane.Publish("c", new BackplaneMessage(Guid.NewGuid(), BackplaneAction.Clear, null, [], DateTimeOffset.UtcNow)));
+    }
+
+    [Test]
+    public void Generated_method_capabilities_come_from_the_right_level()
+    {
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        cache.L1.Set("k", "v");
+        ISpanReadableCache reader = cache;
+
+        Assert.That(reader.CanReadBySpan(null, out var ns), Is.True);
+        Assert.That(reader.TryReadBySpan("k", ns, out var payload), Is.EqualTo(SpanRead.Hit));
+        Assert.That(payload, Is.EqualTo("v"));
+
+        ILockingCache locks = cache;
+        Assert.That(locks.TryAcquireLock("job", null, Guid.NewGuid().ToString(), TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(((ILockingCache)cache.L2).IsLocked("job", null), Is.True, "the lease lives in L2, which every node shares");
+    }
+
+    [Test]
+    public void A_fill_goes_to_L2_then_L1_and_is_announced()
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        nodes.L2.Set("k", "stale");
+        Assert.That(nodes.B.Get<string>("k"), Is.EqualTo("stale"));
+        nodes.L2.Delete("k");
+        IFencedFillCache fills = nodes.A;
+
+        using (var ticket = fills.OpenFill("k"))
+        {
+            Assert.That(fills.TryFill(ticket, "filled", TimeSpan.FromMinutes(1)), Is.True);
+        }
+
+        Assert.That(nodes.L2.Get<string>("k"), Is.EqualTo("filled"));
+        Assert.That(nodes.A.L1.Get<string>("k"), Is.EqualTo("filled"));
+        Assert.That(nodes.B.L1.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public void A_fill_overtaken_by_a_write_stores_nothing_on_either_level()
+    {
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        IFencedFillCache fills = nodes.A;
+        using var ticket = fills.OpenFill("k");
+        nodes.A.Set("k", "written");
+
+        Assert.That(fills.TryFill(ticket, "late fill"), Is.False);
+        Assert.That(nodes.A.Get<string>("k"), Is.EqualTo("written"));
+        Assert.That(nodes.A.L1.Get<string>("k"), Is.EqualTo("written"));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
+            await Task.Delay(10);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using Cached.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// Memory in front of a real redis-server, nodes joined by <see cref="RedisBackplane"/>: each node has its own
+/// connections, as separate processes would. Faults are real: the backplane's connection killed with CLIENT KILL,
+/// the server stopped and started again, a 3-primary cluster.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class MultiLevelRedisTests
+{
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(15);
+    private readonly List<IAsyncDisposable> _disposables = [];
+
+    [TearDown]
+    public async Task DisposeAll()
+    {
+        foreach (var disposable in Enumerable.Reverse(_disposables))
+        {
+            try
+            {
+                await disposable.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
+            {
+                // A server or a connection already gone: nothing left to release.
+            }
+        }
+
+        _disposables.Clear();
+    }
+
+    /// <summary>A node: its own L1, its own connection to L2, its own backplane connection.</summary>
+    private MultiLevelCache Node(string connection, string @namespace, TimeSpan? l1Ttl = null)
+    {
+        var node = new MultiLevelCache(
+            new SimpleMemoryCache(),
+            new RedisCache { ConnectionString = connection + ",abortConnect=false", Namespace = @namespace, Timeout = TimeSpan.FromSeconds(1) },
+            new RedisBackplane(connection + ",abortConnect=false,name=cached-backplane"))
+        {
+            L1Ttl = l1Ttl,
+        };
+        _disposables.Add(node);
+        return node;
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(s_limit), what);
+            await Task.Delay(5);
+        }
+    }
+
+    private static string Space() => "ml" + Guid.NewGuid().ToString("N")[..8];
+
+    [Test]
+    public async Task A_change_on_one_node_reaches_the_others_through_Redis()
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        var b = Node(SharedRedis.Server.ConnectionString, space);
+        var c = Node(SharedRedis.Server.ConnectionString, space);
+        await a.SetAsync("k", "old", TimeSpan.FromMinutes(1));
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("old"));
+        Assert.That(c.Get<string>("k"), Is.EqualTo("old"));
+        Assert.That(b.L1.Exists("k") && c.L1.Exists("k"), Is.True, "both hold a copy");
+
+        await a.SetAsync("k", "new", TimeSpan.FromMinutes(1));
+
+        await Eventually(async () => await b.GetAsync<string>("k") == "new" && c.Get<string>("k") == "new", "B and C see A's write");
+        a.Delete("k");
+        await Eventually(() => Task.FromResult(!b.Exists("k") && !c.Exists("k")), "B and C see A's delete");
+    }
+
+    [Test]
+    public async Task An_L1_copy_keeps_the_remaining_life_Redis_reports()
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        a.L2.Set("k", "v", TimeSpan.FromMilliseconds(800));
+
+        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("v"));
+        Assert.That(a.L1.Exists("k"), Is.True);
+        await Eventually(() => Task.FromResult(!a.L1.Exists("k")), "L1 lets the copy go when Redis does");
+        Assert.That(a.L2.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task MultiGet_reads_what_L1_lacks_with_lifetimes_in_one_batch([Values] bool async)
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        a.L2.MultiSet([KeyValuePair.Create("x", 1), KeyValuePair.Create("y", 2)], TimeSpan.FromMinutes(1));
+        a.L2.Set("forever", 3);
+        a.L1.Set("x", 10);
+
+        var values = async ? await a.MultiGetAsync<int>(["x", "y", "forever", "none"]) : a.MultiGet<int>(["x", "y", "forever", "none"]);
+
+        Assert.That(values, Is.EqualTo(new[] { 10, 2, 3, 0 }));
+        Assert.That(a.L1.MultiGet<int>(["y", "forever"]), Is.EqualTo(new[] { 2, 3 }));
+    }
+
+    [Test]
+    public async Task After_the_backplane_connection_is_killed_L1_is_emptied_and_nothing_missed_is_served()
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        var b = Node(SharedRedis.Server.ConnectionString, space);
+        await a.SetAsync("k", "old");
+        await a.SetAsync("other", "kept?");
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("old"));
+        Assert.That(await b.GetAsync<string>("other"), Is.EqualTo("kept?"));
+
+        using var admin = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Server.ConnectionString + ",allowAdmin=true");
+        var backplaneOfB = ((RedisBackplane)b.Backplane!).Connection.GetStatus();
+        Assert.That(backplaneOfB, Is.Not.Empty);
+        // Kills B's subscriber connection: what A publishes until B is back is lost to B.
+        var killed = (long)await admin.GetServer(SharedRedis.Server.ConnectionString).ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        Assert.That(killed, Is.GreaterThan(0));
+        await a.SetAsync("k", "new");
+
+        await Eventually(() => Task.FromResult(!b.L1.Exists("other")), "B empties its L1 when its backplane reconnects");
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("new"));
+    }
+
+    [Test]
+    public async Task With_Redis_down_L1_answers_and_a_write_made_meanwhile_lands_when_it_returns()
+    {
+        using var server = new RedisServer();
+        var space = Space();
+        var a = Node(server.ConnectionString, space);
+        var b = Node(server.ConnectionString, space);
+        await a.SetAsync("k", "before");
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("before"));
+
+        server.Stop();
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("before"), "B's L1 answers while Redis is down");
+        Assert.That(await a.SetAsync("k", "during"), Is.True);
+        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("during"));
+        Assert.That(a.PendingWriteCount, Is.EqualTo(1));
+
+        server.Start();
+        await Eventually(() => Task.FromResult(a.PendingWriteCount == 0), "A writes what it kept once Redis is back");
+        await Eventually(async () => await b.GetAsync<string>("k") == "during", "B is not left with the value from before the outage");
+    }
+
+    [Test]
+    public async Task On_a_cluster_changes_travel_on_sharded_channels()
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Cluster.ConnectionString, space);
+        var b = Node(SharedRedis.Cluster.ConnectionString, space);
+        var keys = Enumerable.Range(0, 30).Select(static i => "k" + i).ToArray();
+        await a.MultiSetAsync(keys.Select(static k => KeyValuePair.Create(k, "old")), TimeSpan.FromMinutes(1));
+        Assert.That(await b.MultiGetAsync<string>(keys), Has.All.EqualTo("old"));
+
+        await a.MultiSetAsync(keys.Select(static k => KeyValuePair.Create(k, "new")), TimeSpan.FromMinutes(1));
+
+        await Eventually(async () => (await b.MultiGetAsync<string>(keys)).All(static v => v == "new"), "B sees every key of A's batch");
+        using var admin = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Cluster.ConnectionString);
+        var shardChannels = 0L;
+        foreach (var node in SharedRedis.Cluster.Nodes)
+        {
+            var reply = (RedisResult[])(await admin.GetServer("127.0.0.1", node.Port).ExecuteAsync("PUBSUB", "SHARDCHANNELS"))!;
+            shardChannels += reply.Count(static r => ((string?)r)?.StartsWith("cached:ml", StringComparison.Ordinal) == true);
+        }
+
+        Assert.That(shardChannels, Is.GreaterThan(0), "the channel is a shard channel (SSUBSCRIBE)");
+    }
+
+    [Test]
+    public async Task Propagation_from_a_write_to_another_node_s_read_takes_milliseconds()
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        var b = Node(SharedRedis.Server.ConnectionString, space);
+        await a.SetAsync("k", 0);
+        Assert.That(await b.GetAsync<int>("k"), Is.Zero);
+
+        var samples = new List<double>();
+        for (var i = 1; i <= 200; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            await a.SetAsync("k", i);
+            while (b.L1.Exists("k"))
+            {
+                Thread.SpinWait(20);
+                Assert.That(watch.Elapsed, Is.LessThan(s_limit));
+            }
+
+            samples.Add(watch.Elapsed.TotalMilliseconds);
+            Assert.That(await b.GetAsync<int>("k"), Is.EqualTo(i));
+        }
+
+        samples.Sort();
+        TestContext.Out.WriteLine($"propagation p50 {samples[samples.Count / 2]:F3} ms, p99 {samples[(int)(samples.Count * 0.99)]:F3} ms");
+    }
+}

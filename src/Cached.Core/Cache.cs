@@ -53,6 +53,9 @@ public static class Cache
     /// <c>Database</c>; <c>rediss://</c> also sets <c>Ssl</c>; each query parameter sets the property it names
     /// (<c>?namespace=main&amp;ttl=10</c>).
     /// A password in the URL wins over one in the query.
+    /// <c>l1=memory</c> makes a <see cref="MultiLevelCache"/>: a cache of that scheme in front of the one the URL names,
+    /// kept coherent by the server's own backplane when it has one (<c>backplane=none</c> for none), with
+    /// <c>l1ttl</c> (seconds) as its <see cref="MultiLevelCache.L1Ttl"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The URL is not an absolute URL.</exception>
     /// <exception cref="InvalidCacheTypeException">The scheme is not a known cache.</exception>
@@ -129,8 +132,55 @@ public static class Cache
             components[nameof(ICache.Plugins)] = plugins.ToArray();
         }
 
-        return ComponentFactory.CreateCache(type, settings, components, url);
+        // ?l1=memory puts a first level in front: a MultiLevelCache, kept coherent by the server's own backplane.
+        var l1 = Take(settings, "l1");
+        var l1Ttl = Take(settings, "l1ttl");
+        var backplane = Take(settings, "backplane");
+        if (l1 is null)
+        {
+            return (l1Ttl ?? backplane) is null
+                ? ComponentFactory.CreateCache(type, settings, components, url)
+                : throw new ArgumentException($"'{url}' sets l1ttl or backplane without l1; add l1=memory for a two-level cache.", nameof(url));
+        }
+
+        return MultiLevelFromUrl(url, l1, l1Ttl, backplane, ComponentFactory.CreateCache(type, settings, components, url));
     }
+
+    [RequiresUnreferencedCode("The cache type named by the scheme is created by reflection.")]
+    private static MultiLevelCache MultiLevelFromUrl(string url, string l1, string? l1Ttl, string? backplane, ICache l2)
+    {
+        try
+        {
+            if (!s_schemes.ContainsKey(l1) || l1.Contains(':', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"l1={l1} in '{url}' is not a cache scheme; use one of: {string.Join(", ", Schemes)}.", nameof(url));
+            }
+
+            TimeSpan? bound = null;
+            if (l1Ttl is not null)
+            {
+                bound = double.TryParse(l1Ttl, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && double.IsFinite(seconds)
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new ArgumentException($"l1ttl={l1Ttl} in '{url}' is not a positive number of seconds.", nameof(url));
+            }
+
+            var plane = backplane?.ToLowerInvariant() switch
+            {
+                null or "auto" or "true" => (l2 as Capabilities.IBackplaneProvider)?.CreateBackplane(),
+                "none" or "false" => null,
+                _ => throw new ArgumentException($"backplane={backplane} in '{url}' is not auto or none.", nameof(url)),
+            };
+            return new MultiLevelCache(FromUrl(l1 + "://"), l2, plane) { L1Ttl = bound };
+        }
+        catch
+        {
+            l2.Dispose();
+            throw;
+        }
+    }
+
+    private static string? Take(Dictionary<string, string?> settings, string name)
+        => settings.Remove(name, out var value) ? value ?? string.Empty : null;
 
     /// <summary>Reads <c>CACHE_DISABLE</c> again (tests that change the environment call this).</summary>
     internal static void ReloadDisableVariable() => s_disabled = ReadDisableVariable();

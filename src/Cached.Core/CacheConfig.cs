@@ -24,6 +24,18 @@ public sealed class CacheConfig
     /// <summary>The plugins, in the order their hooks run.</summary>
     public IList<ClassConfig> Plugins { get; set; } = [];
 
+    /// <summary>For a <see cref="MultiLevelCache"/>: its first level, configured as any cache is.</summary>
+    public CacheConfig? L1 { get; set; }
+
+    /// <summary>For a <see cref="MultiLevelCache"/>: its second level, configured as any cache is.</summary>
+    public CacheConfig? L2 { get; set; }
+
+    /// <summary>
+    /// For a <see cref="MultiLevelCache"/>: its backplane, a class implementing <see cref="ICacheBackplane"/>; a
+    /// <c>Configuration</c> setting goes to its constructor that takes one string (as <c>Cached.Redis.RedisBackplane</c>'s).
+    /// </summary>
+    public ClassConfig? Backplane { get; set; }
+
     /// <summary>A setting for one of the cache's properties, as text; <c>null</c> when absent.</summary>
     public string? this[string setting]
     {
@@ -47,6 +59,9 @@ public sealed class CacheConfig
             Serializer = Serializer?.Clone(),
             // A null entry is kept, so that creating the cache reports it with its path.
             Plugins = (Plugins ?? []).Select(static plugin => plugin?.Clone()!).ToList(),
+            L1 = L1?.Clone(),
+            L2 = L2?.Clone(),
+            Backplane = Backplane?.Clone(),
         };
         foreach (var pair in _settings)
         {

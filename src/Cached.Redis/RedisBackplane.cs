@@ -45,6 +45,16 @@ public sealed class RedisBackplane : ICacheBackplane
         Watch();
     }
 
+    /// <summary>Connects with options a <see cref="RedisCache"/> worked out (its endpoint, credentials and TLS trust).</summary>
+    internal RedisBackplane(ConfigurationOptions options)
+    {
+        options = options.Clone();
+        options.AbortOnConnectFail = false;
+        _multiplexer = ConnectionMultiplexer.Connect(options);
+        _ownsMultiplexer = true;
+        Watch();
+    }
+
     /// <summary>Uses a connection the application already has; it stays open when the backplane is disposed.</summary>
     /// <param name="multiplexer">The connection.</param>
     /// <exception cref="ArgumentNullException"><paramref name="multiplexer"/> is null.</exception>

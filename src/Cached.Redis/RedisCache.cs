@@ -24,7 +24,7 @@ namespace Cached.Redis;
 /// While the server is unreachable commands fail at once with a <see cref="CacheBackendException"/>; the same instance
 /// works again when the server is back.</para>
 /// </remarks>
-public sealed partial class RedisCache : BaseCache
+public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvider
 {
     private readonly object _gate = new();
     private MultiplexerPool.Lease? _lease;
@@ -346,6 +346,9 @@ public sealed partial class RedisCache : BaseCache
     }
 
     /// <summary>The client configuration this cache connects with: timeouts from <see cref="BaseCache.Timeout"/>, fail-fast while disconnected.</summary>
+    /// <summary>A backplane on this cache's server: on its connection when it was given one, else on a connection of its own.</summary>
+    public ICacheBackplane CreateBackplane() => Connection is { } connection ? new RedisBackplane(connection) : new RedisBackplane(Options());
+
     internal ConfigurationOptions Options()
     {
         var options = ConnectionString is not null

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cached.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 
 namespace Cached.Redis.Tests;
@@ -173,6 +174,60 @@ public sealed class MultiLevelRedisTests
         }
 
         Assert.That(shardChannels, Is.GreaterThan(0), "the channel is a shard channel (SSUBSCRIBE)");
+    }
+
+    [Test]
+    public async Task A_url_with_l1_makes_memory_in_front_of_Redis_with_a_Redis_backplane()
+    {
+        var space = Space();
+        var url = $"redis://{SharedRedis.Server.ConnectionString}/0?l1=memory&namespace={space}&l1ttl=30";
+        var a = (MultiLevelCache)Cache.FromUrl(url);
+        var b = (MultiLevelCache)Cache.FromUrl(url);
+        _disposables.Add(a);
+        _disposables.Add(b);
+
+        Assert.That(a.L1, Is.InstanceOf<SimpleMemoryCache>());
+        Assert.That(a.L2, Is.InstanceOf<RedisCache>());
+        Assert.That(a.Backplane, Is.InstanceOf<RedisBackplane>());
+        Assert.That(a.L1Ttl, Is.EqualTo(TimeSpan.FromSeconds(30)));
+        await a.SetAsync("k", "old");
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("old"));
+        await a.SetAsync("k", "new");
+        await Eventually(async () => await b.GetAsync<string>("k") == "new", "B sees A's write");
+        Assert.That(((MultiLevelCache)Cache.FromUrl(url + "&backplane=none")).Backplane, Is.Null);
+    }
+
+    [Test]
+    public async Task Appsettings_name_a_Redis_backplane_by_class_and_configuration()
+    {
+        Caches.Reset();
+        try
+        {
+            var json = $$"""
+                {
+                  "Cached": {
+                    "default": {
+                      "Cache": "Cached.MultiLevelCache",
+                      "L1": { "Cache": "Cached.SimpleMemoryCache" },
+                      "L2": { "Cache": "Cached.Redis.RedisCache", "ConnectionString": "{{SharedRedis.Server.ConnectionString}}", "Namespace": "{{Space()}}" },
+                      "Backplane": { "Class": "Cached.Redis.RedisBackplane", "Configuration": "{{SharedRedis.Server.ConnectionString}}", "Sharded": "false" }
+                    }
+                  }
+                }
+                """;
+            Caches.SetConfig(new ConfigurationBuilder()
+                .AddJsonStream(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))).Build().GetSection("Cached"));
+
+            var cache = (MultiLevelCache)Caches.Get();
+            Assert.That(cache.Backplane, Is.InstanceOf<RedisBackplane>());
+            Assert.That(((RedisBackplane)cache.Backplane!).Sharded, Is.False);
+            await cache.SetAsync("k", 1);
+            Assert.That(await cache.L2.GetAsync<int>("k"), Is.EqualTo(1));
+        }
+        finally
+        {
+            Caches.Reset();
+        }
     }
 
     [Test]

@@ -34,7 +34,7 @@ internal static class CacheConfigReader
         var entries = section.GetChildren().ToList();
         if (entries.Count == 0)
         {
-            throw new CacheConfigurationException(section.Path, $"alias '{section.Key}' must be an object with a \"Cache\" entry, not a single value.");
+            throw new CacheConfigurationException(section.Path, $"'{section.Key}' must be an object with a \"Cache\" entry, not a single value.");
         }
 
         var config = new CacheConfig { SourcePath = section.Path };
@@ -51,6 +51,18 @@ internal static class CacheConfigReader
             else if (IsNamed(entry, "Plugins"))
             {
                 config.Plugins = ReadPlugins(entry);
+            }
+            else if (IsNamed(entry, "L1"))
+            {
+                config.L1 = ReadAlias(entry);
+            }
+            else if (IsNamed(entry, "L2"))
+            {
+                config.L2 = ReadAlias(entry);
+            }
+            else if (IsNamed(entry, "Backplane"))
+            {
+                config.Backplane = ReadClass(entry);
             }
             else
             {

@@ -12,7 +12,7 @@ namespace Cached.Configuration;
 /// </summary>
 /// <remarks>Type names in configuration are resolved at run time, so this path uses reflection by nature.</remarks>
 [RequiresUnreferencedCode("Types named in configuration are created by reflection.")]
-internal static class ComponentFactory
+internal static partial class ComponentFactory
 {
     // Cached's own types are named in configuration as text; keep them through trimming.
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(SimpleMemoryCache))]
@@ -39,6 +39,11 @@ internal static class ComponentFactory
     {
         var path = config.SourcePath ?? alias;
         var type = CacheTypeOf(config, path);
+        if (type == typeof(MultiLevelCache))
+        {
+            return CreateMultiLevel(config, path);
+        }
+
         var properties = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (config.Serializer is { } serializer)
         {
@@ -66,6 +71,12 @@ internal static class ComponentFactory
     public static void Validate(CacheConfig config, string alias)
     {
         var path = config.SourcePath ?? alias;
+        if (CacheTypeOf(config, path) == typeof(MultiLevelCache))
+        {
+            ValidateMultiLevel(config, path);
+            return;
+        }
+
         ReadSettings(CacheTypeOf(config, path), config.Settings, path);
         if (config.Serializer is { } serializer)
         {

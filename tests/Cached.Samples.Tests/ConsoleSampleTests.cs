@@ -145,6 +145,18 @@ public sealed class ConsoleSampleTests
             "deleted: 1",
         ]),
 
+        new("TwoLevel",
+        [
+            OnMemory,
+            "node A sets greeting: hello",
+            "node B gets greeting: hello",
+            "node B now holds a copy in its L1: True",
+            "node A sets greeting: bonjour",
+            "node B gets greeting: bonjour",
+            "node A deletes greeting",
+            "node B gets greeting: (nothing)",
+        ]),
+
         new("OptimisticLock",
         [
             OnMemory,

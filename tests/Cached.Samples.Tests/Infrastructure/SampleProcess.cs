@@ -76,6 +76,12 @@ public sealed class SampleProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once the process has ended.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Completes when the process ends (a watcher told to stop).</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
     public string OutputSoFar => $"--- stdout\n{string.Join('\n', _output)}\n--- stderr\n{string.Join('\n', _errors)}";
 
     /// <summary>Starts <paramref name="sample"/> and leaves it running (a server).</summary>

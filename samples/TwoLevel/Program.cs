@@ -45,7 +45,7 @@ static async Task Demo(string? redisUrl)
     await a.SetAsync("greeting", "hello");
     Console.WriteLine("node A sets greeting: hello");
     Console.WriteLine($"node B gets greeting: {await b.GetAsync<string>("greeting")}");
-    Console.WriteLine($"node B now holds a copy in its L1: {b.L1.Exists("greeting")}");
+    Console.WriteLine($"node B now holds a copy in its L1: {b.IsInL1("greeting")}");
 
     await a.SetAsync("greeting", "bonjour");
     Console.WriteLine("node A sets greeting: bonjour");
@@ -78,7 +78,7 @@ static async Task Watch(MultiLevelCache node, string key)
         var value = await node.GetAsync<string>(key);
         if (value != last && value is not null)
         {
-            Console.WriteLine($"{key}: {value} (copy in L1: {node.L1.Exists(key)})");
+            Console.WriteLine($"{key}: {value} (copy in L1: {node.IsInL1(key)})");
             last = value;
             if (value == "bye")
             {

@@ -159,7 +159,7 @@ public static class Cache
             TimeSpan? bound = null;
             if (l1Ttl is not null)
             {
-                bound = double.TryParse(l1Ttl, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && double.IsFinite(seconds)
+                bound = double.TryParse(l1Ttl, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds
                     ? TimeSpan.FromSeconds(seconds)
                     : throw new ArgumentException($"l1ttl={l1Ttl} in '{url}' is not a positive number of seconds.", nameof(url));
             }

@@ -11,4 +11,21 @@ public sealed class CacheBackendException : CacheException
         : base(message, innerException)
     {
     }
+
+    /// <summary>Creates the exception, saying whether the backend could be reached at all.</summary>
+    /// <param name="message">What failed.</param>
+    /// <param name="innerException">The client's exception.</param>
+    /// <param name="unreachable">True when the backend could not be reached (down, refusing connections, the
+    /// connection lost); false when a backend that answered refused or failed the command.</param>
+    public CacheBackendException(string message, Exception? innerException, bool unreachable)
+        : base(message, innerException)
+    {
+        Unreachable = unreachable;
+    }
+
+    /// <summary>
+    /// True when the backend could not be reached at all, so that the same command may succeed once it is back (a
+    /// <see cref="MultiLevelCache"/> keeps such writes and retries them); false when the backend answered and refused.
+    /// </summary>
+    public bool Unreachable { get; }
 }

@@ -147,7 +147,7 @@ internal static class MultiplexerPool
             if (connecting.IsFaulted)
             {
                 var error = connecting.Exception!.GetBaseException();
-                throw new CacheBackendException($"Redis at {Endpoints()} could not be connected to: {error.Message}", error);
+                throw new CacheBackendException($"Redis at {Endpoints()} could not be connected to: {error.Message}", error, unreachable: true);
             }
 
             return connecting.Result;

@@ -19,8 +19,11 @@ public sealed class RedisBackplane : ICacheBackplane
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly bool _ownsMultiplexer;
     private readonly object _gate = new();
-    private readonly List<IBackplaneSubscriber> _subscribers = [];
+    private readonly List<Subscription> _subscriptions = [];
     private int _disposed;
+
+    // Whether the server is a cluster, decided once a server has answered: 0 not yet, 1 no, 2 yes.
+    private int _cluster;
 
     /// <summary>Connects to the Redis named by a StackExchange.Redis configuration string (for example <c>"127.0.0.1:6379"</c>).</summary>
     /// <param name="configuration">The configuration string; the connection is opened now and retried in the background if Redis is not there yet.</param>
@@ -80,16 +83,15 @@ public sealed class RedisBackplane : ICacheBackplane
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(subscriber);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var redisChannel = ChannelOf(channel);
-        Action<RedisChannel, RedisValue> handler = (_, value) => Deliver(subscriber, value);
+        var subscription = new Subscription(this, channel, subscriber);
         lock (_gate)
         {
-            _subscribers.Add(subscriber);
+            _subscriptions.Add(subscription);
         }
 
         try
         {
-            _multiplexer.GetSubscriber().Subscribe(redisChannel, handler);
+            subscription.Start(ChannelOf(channel));
         }
         catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
         {
@@ -101,13 +103,13 @@ public sealed class RedisBackplane : ICacheBackplane
         {
             lock (_gate)
             {
-                _subscribers.Remove(subscriber);
+                _subscriptions.Remove(subscription);
             }
 
             throw new CacheBackendException($"Subscribing to backplane channel '{channel}' failed: {ex.Message}", ex);
         }
 
-        return new Subscription(this, redisChannel, handler, subscriber);
+        return subscription;
     }
 
     /// <inheritdoc />
@@ -118,8 +120,7 @@ public sealed class RedisBackplane : ICacheBackplane
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         try
         {
-            // Sent in order behind the write that preceded it on this thread, without waiting for the reply.
-            _multiplexer.GetSubscriber().Publish(ChannelOf(channel), message.ToBytes(), CommandFlags.FireAndForget);
+            _multiplexer.GetSubscriber().Publish(ChannelOf(channel), message.ToBytes());
         }
         catch (RedisException ex)
         {
@@ -156,7 +157,7 @@ public sealed class RedisBackplane : ICacheBackplane
         _multiplexer.ConnectionFailed -= OnConnectionFailed;
         lock (_gate)
         {
-            _subscribers.Clear();
+            _subscriptions.Clear();
         }
 
         if (_ownsMultiplexer)
@@ -175,17 +176,35 @@ public sealed class RedisBackplane : ICacheBackplane
     private RedisChannel ChannelOf(string channel)
         => (Sharded ?? IsCluster()) ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel);
 
+    /// <summary>
+    /// Whether the server is a Redis Cluster, decided once, when a server first answers, so that every later publish
+    /// and subscription agrees (a sharded and a plain channel never hear each other). Until then: no.
+    /// </summary>
     private bool IsCluster()
     {
+        var decided = Volatile.Read(ref _cluster);
+        if (decided != 0)
+        {
+            return decided == 2;
+        }
+
+        var connected = false;
+        var cluster = false;
         foreach (var endpoint in _multiplexer.GetEndPoints())
         {
-            if (_multiplexer.GetServer(endpoint) is { IsConnected: true, ServerType: ServerType.Cluster })
+            if (_multiplexer.GetServer(endpoint) is { IsConnected: true } server)
             {
-                return true;
+                connected = true;
+                cluster |= server.ServerType == ServerType.Cluster;
             }
         }
 
-        return false;
+        if (connected)
+        {
+            Interlocked.CompareExchange(ref _cluster, cluster ? 2 : 1, 0);
+        }
+
+        return Volatile.Read(ref _cluster) == 2;
     }
 
     private static void Deliver(IBackplaneSubscriber subscriber, RedisValue value)
@@ -208,21 +227,54 @@ public sealed class RedisBackplane : ICacheBackplane
     {
         RedisLog.ConnectionRestored(CachedLogging.Logger, e.EndPoint, e.ConnectionType);
 
-        IBackplaneSubscriber[] subscribers;
+        Subscription[] subscriptions;
         lock (_gate)
         {
-            subscribers = [.. _subscribers];
+            subscriptions = [.. _subscriptions];
         }
 
-        foreach (var subscriber in subscribers)
+        foreach (var subscription in subscriptions)
         {
-            subscriber.OnMessagesMayBeLost();
+            // A subscription made before any server answered was plain; on a cluster it moves to the sharded channel.
+            subscription.Follow(ChannelOf(subscription.Name));
+            subscription.Subscriber.OnMessagesMayBeLost();
         }
     }
 
-    private sealed class Subscription(RedisBackplane owner, RedisChannel channel, Action<RedisChannel, RedisValue> handler, IBackplaneSubscriber subscriber) : IDisposable
+    private sealed class Subscription(RedisBackplane owner, string name, IBackplaneSubscriber subscriber) : IDisposable
     {
+        private readonly Action<RedisChannel, RedisValue> _handler = (_, value) => Deliver(subscriber, value);
+        private RedisChannel? _channel;
         private int _disposed;
+
+        public string Name => name;
+
+        public IBackplaneSubscriber Subscriber => subscriber;
+
+        public void Start(RedisChannel channel)
+        {
+            _channel = channel;
+            owner._multiplexer.GetSubscriber().Subscribe(channel, _handler);
+        }
+
+        /// <summary>Moves the subscription to <paramref name="channel"/> when it is another kind of channel.</summary>
+        public void Follow(RedisChannel channel)
+        {
+            if (Volatile.Read(ref _disposed) != 0 || _channel is not { } current || current == channel)
+            {
+                return;
+            }
+
+            try
+            {
+                owner._multiplexer.GetSubscriber().Unsubscribe(current, _handler, CommandFlags.FireAndForget);
+                Start(channel);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
+            }
+        }
 
         public void Dispose()
         {
@@ -233,12 +285,15 @@ public sealed class RedisBackplane : ICacheBackplane
 
             lock (owner._gate)
             {
-                owner._subscribers.Remove(subscriber);
+                owner._subscriptions.Remove(this);
             }
 
             try
             {
-                owner._multiplexer.GetSubscriber().Unsubscribe(channel, handler, CommandFlags.FireAndForget);
+                if (_channel is { } channel)
+                {
+                    owner._multiplexer.GetSubscriber().Unsubscribe(channel, _handler, CommandFlags.FireAndForget);
+                }
             }
             catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
             {

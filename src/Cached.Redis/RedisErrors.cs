@@ -23,7 +23,7 @@ internal static class RedisErrors
         RedisCommandException refused
             => new CacheBackendException($"The Redis client refused a command on '{key}': {refused.Message}", refused),
         RedisConnectionException connection
-            => new CacheBackendException($"Redis is unreachable ({connection.FailureType}) for '{key}': {connection.Message}", connection),
+            => new CacheBackendException($"Redis is unreachable ({connection.FailureType}) for '{key}': {connection.Message}", connection, unreachable: true),
         RedisException redis
             => new CacheBackendException($"Redis failed a command on '{key}': {redis.Message}", redis),
         _ => null,

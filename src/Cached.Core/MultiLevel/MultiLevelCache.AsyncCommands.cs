@@ -10,9 +10,21 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> AddAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var added = await L2.AddAsync(key, value, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
-        WriteL1(key, value, ttl, @namespace);
-        await PublishAsync(BackplaneAction.Set, @namespace, [key], cancellationToken).ConfigureAwait(false);
+        var space = L1Space(@namespace);
+        var write = BeginWrite(key, space);
+        bool added;
+        try
+        {
+            added = await L2.AddAsync(key, value, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            write?.Dispose();
+            throw;
+        }
+
+        EndWrite(write, key, value, ttl, space, stored: added);
+        Publish(BackplaneAction.Set, space, [key]);
         return added;
     }
 
@@ -27,7 +39,7 @@ public sealed partial class MultiLevelCache
     public ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var first = L1.TryGetAsync<T>(key, @namespace, null, cancellationToken);
+        var first = L1.TryGetAsync<T>(key, L1Space(@namespace), null, cancellationToken);
         if (!first.IsCompletedSuccessfully)
         {
             return ReadThroughAsync(first, key, @namespace, serializer, cancellationToken);
@@ -46,13 +58,14 @@ public sealed partial class MultiLevelCache
 
     private async ValueTask<CacheResult<T>> ReadL2Async<T>(string key, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        using var fill = await OpenL1FillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+        var space = L1Space(@namespace);
+        using var fill = await OpenL1FillAsync(key, space, cancellationToken).ConfigureAwait(false);
         var (result, remaining) = L2 is BaseCache level
             ? await level.TryGetWithTtlAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false)
             : (await L2.TryGetAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false), null);
         if (result.Found)
         {
-            FillL1(fill, key, result.Value, remaining, @namespace);
+            FillL1(fill, key, result.Value, remaining, space);
         }
 
         return result;
@@ -62,19 +75,28 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> SetAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
+        var write = BeginWrite(key, space);
         try
         {
             await L2.SetAsync(key, value, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            WriteL1(key, value, ttl, @namespace);
+            write?.Dispose();
+            KeepInL1(key, value, ttl, space);
             _pending.Set(key, value, ttl, @namespace, serializer, ex);
             return true;
         }
+        catch
+        {
+            write?.Dispose();
+            throw;
+        }
 
-        WriteL1(key, value, ttl, @namespace);
-        await PublishAsync(BackplaneAction.Set, @namespace, [key], cancellationToken).ConfigureAwait(false);
+        _pending.Written(@namespace, key);
+        EndWrite(write, key, value, ttl, space);
+        Publish(BackplaneAction.Set, space, [key]);
         return true;
     }
 
@@ -87,27 +109,21 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var given = Keys(keys);
-        var results = (await L1.MultiTryGetAsync<T>(given, @namespace, null, cancellationToken).ConfigureAwait(false)).ToArray();
+        var space = L1Space(@namespace);
+        var results = (await L1.MultiTryGetAsync<T>(given, space, null, cancellationToken).ConfigureAwait(false)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
         if (missing.Length == 0)
         {
             return results;
         }
 
-        var fills = await OpenL1FillsAsync(missing, @namespace, cancellationToken).ConfigureAwait(false);
+        var fills = OpenL1Fills(missing, space);
         try
         {
             var (read, remaining) = L2 is BaseCache level
                 ? await level.MultiTryGetWithTtlAsync<T>(missing, @namespace, serializer, cancellationToken).ConfigureAwait(false)
                 : ((await L2.MultiTryGetAsync<T>(missing, @namespace, serializer, cancellationToken).ConfigureAwait(false)).ToArray(), new TimeSpan?[missing.Length]);
-            for (var i = 0; i < missing.Length; i++)
-            {
-                results[positions[i]] = read[i];
-                if (read[i].Found)
-                {
-                    FillL1(fills?[i], missing[i], read[i].Value, remaining[i], @namespace);
-                }
-            }
+            FillAll(results, positions, missing, read, remaining, fills, space);
         }
         finally
         {
@@ -123,23 +139,31 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
+        var space = L1Space(@namespace);
+        var writes = BeginWrites(given, space);
         try
         {
             await L2.MultiSetAsync(given, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            WriteAllL1(given, ttl, @namespace);
+            Close(writes);
             foreach (var pair in given)
             {
+                KeepInL1(pair.Key, pair.Value, ttl, space);
                 _pending.Set(pair.Key, pair.Value, ttl, @namespace, serializer, ex);
             }
 
             return true;
         }
+        catch
+        {
+            Close(writes);
+            throw;
+        }
 
-        WriteAllL1(given, ttl, @namespace);
-        await PublishAsync(BackplaneAction.Set, @namespace, KeysOf(given), cancellationToken).ConfigureAwait(false);
+        EndWrites(writes, given, ttl, @namespace, space);
+        Publish(BackplaneAction.Set, space, KeysOf(given));
         return true;
     }
 
@@ -147,7 +171,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> ExistsAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        return await L1.ExistsAsync(key, @namespace, cancellationToken).ConfigureAwait(false)
+        return await L1.ExistsAsync(key, L1Space(@namespace), cancellationToken).ConfigureAwait(false)
             || await L2.ExistsAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
     }
 
@@ -156,8 +180,9 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var value = await L2.IncrementAsync(key, delta, @namespace, cancellationToken).ConfigureAwait(false);
-        DropL1(key, @namespace);
-        await PublishAsync(BackplaneAction.Set, @namespace, [key], cancellationToken).ConfigureAwait(false);
+        var space = L1Space(@namespace);
+        DropL1(key, space);
+        Publish(BackplaneAction.Set, space, [key]);
         return value;
     }
 
@@ -165,6 +190,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<int> DeleteAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
         int deleted;
         try
         {
@@ -173,11 +199,12 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             _pending.Delete(key, @namespace, ex);
-            return L1.Delete(key, @namespace);
+            return L1.Delete(key, space);
         }
 
-        DropL1(key, @namespace);
-        await PublishAsync(BackplaneAction.Delete, @namespace, [key], cancellationToken).ConfigureAwait(false);
+        _pending.Written(@namespace, key);
+        DropL1(key, space);
+        Publish(BackplaneAction.Delete, space, [key]);
         return deleted;
     }
 
@@ -185,6 +212,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> ClearAsync(string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
         try
         {
             await L2.ClearAsync(@namespace, cancellationToken).ConfigureAwait(false);
@@ -192,12 +220,13 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             _pending.Clear(@namespace, ex);
-            L1.Clear(@namespace);
+            ClearL1(space);
             return true;
         }
 
-        L1.Clear(@namespace);
-        await PublishAsync(BackplaneAction.Clear, @namespace, [], cancellationToken).ConfigureAwait(false);
+        _pending.Cleared(@namespace);
+        ClearL1(space);
+        Publish(BackplaneAction.Clear, space, []);
         return true;
     }
 
@@ -205,6 +234,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> ExpireAsync(string key, TimeSpan? ttl, string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
         bool changed;
         try
         {
@@ -213,12 +243,12 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             _pending.Expire(key, ttl, @namespace, ex);
-            DropL1(key, @namespace);
+            DropL1(key, space);
             return true;
         }
 
-        DropL1(key, @namespace);
-        await PublishAsync(BackplaneAction.Expire, @namespace, [key], cancellationToken).ConfigureAwait(false);
+        DropL1(key, space);
+        Publish(BackplaneAction.Expire, space, [key]);
         return changed;
     }
 
@@ -228,10 +258,4 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         return L2.RawAsync(command, args, cancellationToken);
     }
-
-    private async ValueTask<FillTicket?> OpenL1FillAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => CanFillL1() && L1 is IFencedFillCache fills ? await fills.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false) : null;
-
-    private async ValueTask<FillTicket?[]?> OpenL1FillsAsync(string[] keys, string? @namespace, CancellationToken cancellationToken)
-        => CanFillL1() && L1 is IFencedFillCache fills ? (await fills.OpenFillsAsync(keys, @namespace, cancellationToken).ConfigureAwait(false)).ToArray() : null;
 }

@@ -46,7 +46,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
         {
             if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
             {
-                ticket.Companion = l1.OpenFill(key, @namespace);
+                ticket.Companion = l1.OpenFill(key, L1Space(@namespace));
             }
         }
         catch
@@ -66,7 +66,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
         {
             if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
             {
-                ticket.Companion = await l1.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+                ticket.Companion = await l1.OpenFillAsync(key, L1Space(@namespace), cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -87,7 +87,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
         {
             if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
             {
-                Pair(tickets, l1.OpenFills(given, @namespace));
+                Pair(tickets, l1.OpenFills(given, L1Space(@namespace)));
             }
         }
         catch
@@ -108,7 +108,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
         {
             if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
             {
-                Pair(tickets, await l1.OpenFillsAsync(given, @namespace, cancellationToken).ConfigureAwait(false));
+                Pair(tickets, await l1.OpenFillsAsync(given, L1Space(@namespace), cancellationToken).ConfigureAwait(false));
             }
         }
         catch
@@ -130,16 +130,17 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
             stored = l2.TryFill(ticket, value, ttl, serializer);
             if (stored && ticket.Companion is { } companion)
             {
-                FillL1(companion, ticket.Key, value, ttl ?? L2.Ttl, ticket.Namespace);
+                FillL1(companion, ticket.Key, value, ExpiryOf(ttl), L1Space(ticket.Namespace));
             }
         }
         else
         {
             L2.Set(ticket.Key, value, ttl, ticket.Namespace, serializer);
+            Track(L1Space(ticket.Namespace));
             stored = ((IFencedFillCache)L1).TryFill(ticket, value, L1LifeOfWrite(ttl));
         }
 
-        Publish(BackplaneAction.Set, ticket.Namespace, [ticket.Key]);
+        Publish(BackplaneAction.Set, L1Space(ticket.Namespace), [ticket.Key]);
         return stored;
     }
 
@@ -153,16 +154,17 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
             stored = await l2.TryFillAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
             if (stored && ticket.Companion is { } companion)
             {
-                FillL1(companion, ticket.Key, value, ttl ?? L2.Ttl, ticket.Namespace);
+                FillL1(companion, ticket.Key, value, ExpiryOf(ttl), L1Space(ticket.Namespace));
             }
         }
         else
         {
             await L2.SetAsync(ticket.Key, value, ttl, ticket.Namespace, serializer, cancellationToken).ConfigureAwait(false);
+            Track(L1Space(ticket.Namespace));
             stored = await ((IFencedFillCache)L1).TryFillAsync(ticket, value, L1LifeOfWrite(ttl), null, cancellationToken).ConfigureAwait(false);
         }
 
-        await PublishAsync(BackplaneAction.Set, ticket.Namespace, [ticket.Key], cancellationToken).ConfigureAwait(false);
+        Publish(BackplaneAction.Set, L1Space(ticket.Namespace), [ticket.Key]);
         return stored;
     }
 
@@ -175,19 +177,12 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
         if (L2 is IFencedFillCache l2)
         {
             stored = l2.TryFillMany(given, ttl, serializer);
-            // L2 does not say which it took; a companion whose key changed since (here, or by a message from another
-            // node) refuses on its own fence.
-            foreach (var fill in given)
-            {
-                if (fill.Key.Companion is { } companion)
-                {
-                    FillL1(companion, fill.Key.Key, fill.Value, ttl ?? L2.Ttl, fill.Key.Namespace);
-                }
-            }
+            FillCompanions(l2, given, ttl);
         }
         else
         {
             L2.MultiSet(given.Select(static fill => KeyValuePair.Create(fill.Key.Key, fill.Value)), ttl, given.FirstOrDefault().Key?.Namespace, serializer);
+            TrackAll(given);
             stored = ((IFencedFillCache)L1).TryFillMany(given, L1LifeOfWrite(ttl));
         }
 
@@ -204,25 +199,16 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
         if (L2 is IFencedFillCache l2)
         {
             stored = await l2.TryFillManyAsync(given, ttl, serializer, cancellationToken).ConfigureAwait(false);
-            foreach (var fill in given)
-            {
-                if (fill.Key.Companion is { } companion)
-                {
-                    FillL1(companion, fill.Key.Key, fill.Value, ttl ?? L2.Ttl, fill.Key.Namespace);
-                }
-            }
+            FillCompanions(l2, given, ttl);
         }
         else
         {
             await L2.MultiSetAsync(given.Select(static fill => KeyValuePair.Create(fill.Key.Key, fill.Value)), ttl, given.FirstOrDefault().Key?.Namespace, serializer, cancellationToken).ConfigureAwait(false);
+            TrackAll(given);
             stored = await ((IFencedFillCache)L1).TryFillManyAsync(given, L1LifeOfWrite(ttl), null, cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var group in given.GroupBy(static fill => fill.Key.Namespace))
-        {
-            await PublishAsync(BackplaneAction.Set, group.Key, group.Select(static fill => fill.Key.Key).ToArray(), cancellationToken).ConfigureAwait(false);
-        }
-
+        PublishFills(given);
         return stored;
     }
 
@@ -271,9 +257,32 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
 
     private void PublishFills<T>(KeyValuePair<FillTicket, T>[] fills)
     {
-        foreach (var group in fills.GroupBy(static fill => fill.Key.Namespace))
+        foreach (var group in fills.GroupBy(fill => L1Space(fill.Key.Namespace)))
         {
             Publish(BackplaneAction.Set, group.Key, group.Select(static fill => fill.Key.Key).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// Copies into L1 the fills L2 took. L2 does not say which it took, so a ticket L2 no longer holds current is
+    /// skipped; a companion whose key changed since (here, or by a message from another node) refuses on its own fence.
+    /// </summary>
+    private void FillCompanions<T>(IFencedFillCache l2, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl)
+    {
+        foreach (var fill in fills)
+        {
+            if (fill.Key.Companion is { } companion && l2.IsCurrent(fill.Key))
+            {
+                FillL1(companion, fill.Key.Key, fill.Value, ExpiryOf(ttl), L1Space(fill.Key.Namespace));
+            }
+        }
+    }
+
+    private void TrackAll<T>(KeyValuePair<FillTicket, T>[] fills)
+    {
+        foreach (var fill in fills)
+        {
+            Track(L1Space(fill.Key.Namespace));
         }
     }
 }

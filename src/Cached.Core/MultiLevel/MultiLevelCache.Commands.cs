@@ -11,9 +11,21 @@ public sealed partial class MultiLevelCache
     public bool Add<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
         ThrowIfDisposed();
-        var added = L2.Add(key, value, ttl, @namespace, serializer);
-        WriteL1(key, value, ttl, @namespace);
-        Publish(BackplaneAction.Set, @namespace, [key]);
+        var space = L1Space(@namespace);
+        var write = BeginWrite(key, space);
+        bool added;
+        try
+        {
+            added = L2.Add(key, value, ttl, @namespace, serializer);
+        }
+        catch
+        {
+            write?.Dispose();
+            throw;
+        }
+
+        EndWrite(write, key, value, ttl, space, stored: added);
+        Publish(BackplaneAction.Set, space, [key]);
         return added;
     }
 
@@ -27,18 +39,19 @@ public sealed partial class MultiLevelCache
     public bool TryGet<T>(string key, out T? value, string? @namespace = null, ISerializer? serializer = null)
     {
         ThrowIfDisposed();
-        if (L1.TryGet(key, out value, @namespace))
+        var space = L1Space(@namespace);
+        if (L1.TryGet(key, out value, space))
         {
             return true;
         }
 
-        using var fill = OpenL1Fill(key, @namespace);
+        using var fill = OpenL1Fill(key, space);
         var (result, remaining) = L2 is BaseCache level
             ? level.TryGetWithTtl<T>(key, @namespace, serializer)
             : (L2.TryGet<T>(key, out var read, @namespace, serializer) ? CacheResult<T>.Hit(read!) : CacheResult<T>.Miss, null);
         if (result.Found)
         {
-            FillL1(fill, key, result.Value, remaining, @namespace);
+            FillL1(fill, key, result.Value, remaining, space);
         }
 
         value = result.Value;
@@ -50,19 +63,28 @@ public sealed partial class MultiLevelCache
     public bool Set<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
+        var write = BeginWrite(key, space);
         try
         {
             L2.Set(key, value, ttl, @namespace, serializer);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            WriteL1(key, value, ttl, @namespace);
+            write?.Dispose();
+            KeepInL1(key, value, ttl, space);
             _pending.Set(key, value, ttl, @namespace, serializer, ex);
             return true;
         }
+        catch
+        {
+            write?.Dispose();
+            throw;
+        }
 
-        WriteL1(key, value, ttl, @namespace);
-        Publish(BackplaneAction.Set, @namespace, [key]);
+        _pending.Written(@namespace, key);
+        EndWrite(write, key, value, ttl, space);
+        Publish(BackplaneAction.Set, space, [key]);
         return true;
     }
 
@@ -77,27 +99,21 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var given = Keys(keys);
-        var results = L1.MultiTryGet<T>(given, @namespace).ToArray();
+        var space = L1Space(@namespace);
+        var results = L1.MultiTryGet<T>(given, space).ToArray();
         var missing = MissingKeys(given, results, out var positions);
         if (missing.Length == 0)
         {
             return results;
         }
 
-        var fills = OpenL1Fills(missing, @namespace);
+        var fills = OpenL1Fills(missing, space);
         try
         {
             var (read, remaining) = L2 is BaseCache level
                 ? level.MultiTryGetWithTtl<T>(missing, @namespace, serializer)
                 : (L2.MultiTryGet<T>(missing, @namespace, serializer).ToArray(), new TimeSpan?[missing.Length]);
-            for (var i = 0; i < missing.Length; i++)
-            {
-                results[positions[i]] = read[i];
-                if (read[i].Found)
-                {
-                    FillL1(fills?[i], missing[i], read[i].Value, remaining[i], @namespace);
-                }
-            }
+            FillAll(results, positions, missing, read, remaining, fills, space);
         }
         finally
         {
@@ -114,23 +130,31 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
+        var space = L1Space(@namespace);
+        var writes = BeginWrites(given, space);
         try
         {
             L2.MultiSet(given, ttl, @namespace, serializer);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            WriteAllL1(given, ttl, @namespace);
+            Close(writes);
             foreach (var pair in given)
             {
+                KeepInL1(pair.Key, pair.Value, ttl, space);
                 _pending.Set(pair.Key, pair.Value, ttl, @namespace, serializer, ex);
             }
 
             return true;
         }
+        catch
+        {
+            Close(writes);
+            throw;
+        }
 
-        WriteAllL1(given, ttl, @namespace);
-        Publish(BackplaneAction.Set, @namespace, KeysOf(given));
+        EndWrites(writes, given, ttl, @namespace, space);
+        Publish(BackplaneAction.Set, space, KeysOf(given));
         return true;
     }
 
@@ -139,7 +163,7 @@ public sealed partial class MultiLevelCache
     public bool Exists(string key, string? @namespace = null)
     {
         ThrowIfDisposed();
-        return L1.Exists(key, @namespace) || L2.Exists(key, @namespace);
+        return L1.Exists(key, L1Space(@namespace)) || L2.Exists(key, @namespace);
     }
 
     /// <summary>Increments in L2 (atomically across nodes), drops L1's copy and tells the other nodes.</summary>
@@ -148,8 +172,9 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var value = L2.Increment(key, delta, @namespace);
-        DropL1(key, @namespace);
-        Publish(BackplaneAction.Set, @namespace, [key]);
+        var space = L1Space(@namespace);
+        DropL1(key, space);
+        Publish(BackplaneAction.Set, space, [key]);
         return value;
     }
 
@@ -159,6 +184,7 @@ public sealed partial class MultiLevelCache
     public int Delete(string key, string? @namespace = null)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
         int deleted;
         try
         {
@@ -167,11 +193,12 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             _pending.Delete(key, @namespace, ex);
-            return L1.Delete(key, @namespace);
+            return L1.Delete(key, space);
         }
 
-        DropL1(key, @namespace);
-        Publish(BackplaneAction.Delete, @namespace, [key]);
+        _pending.Written(@namespace, key);
+        DropL1(key, space);
+        Publish(BackplaneAction.Delete, space, [key]);
         return deleted;
     }
 
@@ -180,6 +207,7 @@ public sealed partial class MultiLevelCache
     public bool Clear(string? @namespace = null)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
         try
         {
             L2.Clear(@namespace);
@@ -187,12 +215,13 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             _pending.Clear(@namespace, ex);
-            L1.Clear(@namespace);
+            ClearL1(space);
             return true;
         }
 
-        L1.Clear(@namespace);
-        Publish(BackplaneAction.Clear, @namespace, []);
+        _pending.Cleared(@namespace);
+        ClearL1(space);
+        Publish(BackplaneAction.Clear, space, []);
         return true;
     }
 
@@ -201,6 +230,7 @@ public sealed partial class MultiLevelCache
     public bool Expire(string key, TimeSpan? ttl, string? @namespace = null)
     {
         ThrowIfDisposed();
+        var space = L1Space(@namespace);
         bool changed;
         try
         {
@@ -209,12 +239,12 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             _pending.Expire(key, ttl, @namespace, ex);
-            DropL1(key, @namespace);
+            DropL1(key, space);
             return true;
         }
 
-        DropL1(key, @namespace);
-        Publish(BackplaneAction.Expire, @namespace, [key]);
+        DropL1(key, space);
+        Publish(BackplaneAction.Expire, space, [key]);
         return changed;
     }
 
@@ -224,121 +254,5 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         return L2.Raw(command, args);
-    }
-
-    private FillTicket? OpenL1Fill(string key, string? @namespace)
-        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFill(key, @namespace) : null;
-
-    private FillTicket?[]? OpenL1Fills(string[] keys, string? @namespace)
-        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFills(keys, @namespace).ToArray() : null;
-
-    private static void Close(FillTicket?[]? fills)
-    {
-        foreach (var fill in fills ?? [])
-        {
-            fill?.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// Copies a value read from L2 into L1, unless L1's key changed since the read began (the fill's fence moved: a
-    /// write, or a backplane message, got there first) or the entry has no life left.
-    /// </summary>
-    private void FillL1<T>(FillTicket? fill, string key, T? value, TimeSpan? remaining, string? @namespace)
-    {
-        var life = L1Life(remaining);
-        if (life is { Ticks: <= 0 } || (fill is null && !CanFillL1()))
-        {
-            return;
-        }
-
-        try
-        {
-            if (fill is not null)
-            {
-                ((IFencedFillCache)L1).TryFill(fill, value, life);
-            }
-            else
-            {
-                L1.Set(key, value, life, @namespace);
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            MultiLevel.MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
-        }
-    }
-
-    /// <summary>Writes a value this node wrote to L2 into L1 too, or drops L1's copy when L1 may not take it.</summary>
-    private void WriteL1<T>(string key, T value, TimeSpan? ttl, string? @namespace)
-    {
-        var life = L1LifeOfWrite(ttl);
-        if (life is { Ticks: <= 0 } || !CanFillL1())
-        {
-            DropL1(key, @namespace);
-            return;
-        }
-
-        try
-        {
-            L1.Set(key, value, life, @namespace);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            MultiLevel.MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
-            DropL1(key, @namespace);
-        }
-    }
-
-    private void WriteAllL1<T>(KeyValuePair<string, T>[] pairs, TimeSpan? ttl, string? @namespace)
-    {
-        foreach (var pair in pairs)
-        {
-            WriteL1(pair.Key, pair.Value, ttl, @namespace);
-        }
-    }
-
-    private void DropL1(string key, string? @namespace)
-    {
-        try
-        {
-            L1.Delete(key, @namespace);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            MultiLevel.MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
-        }
-    }
-
-    private static string[] Keys(IEnumerable<string> keys)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        return keys as string[] ?? keys.ToArray();
-    }
-
-    private static string[] KeysOf<T>(KeyValuePair<string, T>[] pairs)
-    {
-        var keys = new string[pairs.Length];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            keys[i] = pairs[i].Key;
-        }
-
-        return keys;
-    }
-
-    private static string[] MissingKeys<T>(string[] keys, CacheResult<T>[] results, out int[] positions)
-    {
-        var missing = new List<int>();
-        for (var i = 0; i < results.Length; i++)
-        {
-            if (!results[i].Found)
-            {
-                missing.Add(i);
-            }
-        }
-
-        positions = missing.ToArray();
-        return Array.ConvertAll(positions, i => keys[i]);
     }
 }

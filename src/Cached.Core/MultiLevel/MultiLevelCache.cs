@@ -22,11 +22,17 @@ namespace Cached;
 /// </remarks>
 public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
 {
+    // After a failed subscribe, the next attempt waits this long: a read must not pay a blocked round trip each time.
+    private static readonly TimeSpan s_subscribeRetry = TimeSpan.FromSeconds(5);
+
     private readonly PendingWrites _pending;
     private readonly object _subscribeGate = new();
     private readonly TimeSpan? _l1Ttl;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> _l1Namespaces = new(StringComparer.Ordinal);
+    private readonly UnsentMessages _unsent;
     private IDisposable? _subscription;
     private volatile bool _subscribed;
+    private long _nextSubscribeAttempt;
     private string? _channel;
     private string? _alias;
     private int _disposed;
@@ -51,6 +57,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         L2 = l2;
         Backplane = backplane;
         _pending = new PendingWrites(this);
+        _unsent = new UnsentMessages(this);
         if (l1 is BaseCache first)
         {
             first.Level = "L1";
@@ -107,11 +114,23 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         init => _pending.Limit = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(PendingWriteLimit), value, "PendingWriteLimit must be positive.");
     }
 
+    /// <summary>
+    /// Whether disposing this cache disposes its <see cref="Backplane"/> (the default); false for a backplane that
+    /// several caches share, which its owner disposes.
+    /// </summary>
+    public bool OwnsBackplane { get; init; } = true;
+
     /// <summary>This node's identity on the backplane; a node skips its own messages.</summary>
     public Guid InstanceId { get; } = Guid.NewGuid();
 
     /// <summary>Writes that failed to reach L2 and wait to be retried.</summary>
     public int PendingWriteCount => _pending.Count;
+
+    /// <summary>
+    /// Whether this node's L1 holds a live copy of the key, which L1 keeps under L2's namespace (so that the default
+    /// namespace and the same one spelled out are one entry). For diagnostics and tests; reads need not ask.
+    /// </summary>
+    public bool IsInL1(string key, string? @namespace = null) => L1.Exists(key, L1Space(@namespace));
 
     /// <inheritdoc />
     public string? Namespace => L2.Namespace;
@@ -148,7 +167,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
                     break;
                 case BackplaneAction.Tags:
                     // Entries are not indexed by tag in L1; dropping L1 is always correct.
-                    L1.Clear();
+                    FlushL1();
                     break;
                 default:
                     foreach (var key in message.Keys)
@@ -177,14 +196,35 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
 
         try
         {
-            L1.Clear();
+            FlushL1();
             MultiLevelLog.L1Flushed(CachedLogging.Logger, AliasForLogs);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             MultiLevelLog.ApplyFailed(CachedLogging.Logger, ex, "flush after lost messages", AliasForLogs);
         }
+
+        // The connection is back: what this node could not send reaches the others now.
+        _unsent.SendAgain();
     }
+
+    /// <summary>Empties L1 in every namespace this cache put entries in.</summary>
+    private void FlushL1()
+    {
+        foreach (var space in _l1Namespaces.Values)
+        {
+            L1.Clear(space);
+        }
+    }
+
+    /// <summary>
+    /// The namespace a key lives in on L1: the one L2 resolves it to, so that every name of one L2 entry (the default
+    /// namespace given as null, or spelled out) is one L1 entry, on every node, and in every message.
+    /// </summary>
+    internal string? L1Space(string? @namespace) => @namespace ?? L2.Namespace;
+
+    /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>.</summary>
+    private void Track(string? space) => _l1Namespaces.TryAdd(space ?? "\0", space);
 
     /// <inheritdoc />
     public void Dispose()
@@ -195,10 +235,11 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         }
 
         _pending.Dispose();
+        _pending.Drained.Wait(TimeSpan.FromSeconds(1));
         _subscription?.Dispose();
         L1.Dispose();
         L2.Dispose();
-        if (Backplane is not null)
+        if (Backplane is not null && OwnsBackplane)
         {
             Backplane.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
@@ -217,13 +258,16 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         _subscription?.Dispose();
         await L1.DisposeAsync().ConfigureAwait(false);
         await L2.DisposeAsync().ConfigureAwait(false);
-        if (Backplane is not null)
+        if (Backplane is not null && OwnsBackplane)
         {
             await Backplane.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     internal string AliasForLogs => _alias ?? "(multi-level)";
+
+    /// <summary>The writes waiting for L2 (tests set its retry delays).</summary>
+    internal PendingWrites WaitingWrites => _pending;
 
     /// <summary>
     /// Subscribes to the backplane before L1 first takes an entry (until then L1 holds nothing a message could make
@@ -236,11 +280,16 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
             return true;
         }
 
+        if (Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt))
+        {
+            return false;
+        }
+
         lock (_subscribeGate)
         {
-            if (_subscribed)
+            if (_subscribed || Environment.TickCount64 < _nextSubscribeAttempt)
             {
-                return true;
+                return _subscribed;
             }
 
             try
@@ -250,6 +299,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                Volatile.Write(ref _nextSubscribeAttempt, Environment.TickCount64 + (long)s_subscribeRetry.TotalMilliseconds);
                 MultiLevelLog.SubscribeFailed(CachedLogging.Logger, ex, Channel, AliasForLogs);
             }
 
@@ -268,48 +318,64 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         return remaining ?? _l1Ttl;
     }
 
-    /// <summary>The L1 life of an entry written with <paramref name="ttl"/> (or L2's default when null).</summary>
-    private TimeSpan? L1LifeOfWrite(TimeSpan? ttl) => L1Life(ttl ?? L2.Ttl);
+    /// <summary>
+    /// The L1 life of an entry written with <paramref name="ttl"/>: L2's default when null, none for zero or
+    /// <see cref="Timeout.InfiniteTimeSpan"/>, as every cache reads a time to live.
+    /// </summary>
+    private TimeSpan? L1LifeOfWrite(TimeSpan? ttl) => L1Life(ExpiryOf(ttl));
 
-    private void Publish(BackplaneAction action, string? @namespace, IReadOnlyList<string> keys)
+    /// <summary>How long L2 keeps an entry written with <paramref name="ttl"/>; null for no expiry.</summary>
+    internal TimeSpan? ExpiryOf(TimeSpan? ttl) => ttl is null ? L2.Ttl : TtlRules.Normalize(ttl, nameof(ttl));
+
+    /// <summary>
+    /// Tells the other nodes, after L2 took the change. The message goes onto the connection at once, in order behind
+    /// the write, without waiting for the server's reply; a send that fails is logged and sent again when the
+    /// backplane's connection comes back (<see cref="UnsentMessages"/>). The caller's token does not cancel it: the
+    /// change is already made.
+    /// </summary>
+    internal void Publish(BackplaneAction action, string? space, IReadOnlyList<string> keys)
     {
         if (Backplane is null)
         {
             return;
         }
 
+        var message = new BackplaneMessage(InstanceId, action, space, keys, DateTimeOffset.UtcNow);
+        ValueTask sending;
         try
         {
-            Backplane.Publish(Channel, new BackplaneMessage(InstanceId, action, @namespace, keys, DateTimeOffset.UtcNow));
-            MultiLevelTelemetry.Published(this, action);
+            sending = Backplane.PublishAsync(Channel, message, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // L2 holds the change; the other nodes keep their copies until L1Ttl or their next reconnect.
-            MultiLevelLog.PublishFailed(CachedLogging.Logger, ex, action.ToString(), AliasForLogs);
-        }
-    }
-
-    internal async ValueTask PublishAsync(BackplaneAction action, string? @namespace, IReadOnlyList<string> keys, CancellationToken cancellationToken)
-    {
-        if (Backplane is null)
-        {
+            _unsent.Failed(message, ex);
             return;
         }
 
+        if (sending.IsCompletedSuccessfully)
+        {
+            MultiLevelTelemetry.Published(this, action);
+            return;
+        }
+
+        _ = Observe(sending.AsTask(), message);
+    }
+
+    private async Task Observe(Task sending, BackplaneMessage message)
+    {
         try
         {
-            await Backplane.PublishAsync(Channel, new BackplaneMessage(InstanceId, action, @namespace, keys, DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
-            MultiLevelTelemetry.Published(this, action);
+            await sending.ConfigureAwait(false);
+            MultiLevelTelemetry.Published(this, message.Action);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            MultiLevelLog.PublishFailed(CachedLogging.Logger, ex, action.ToString(), AliasForLogs);
+            _unsent.Failed(message, ex);
         }
     }
 
     /// <summary>True for a fault that means L2 could not be reached, after which a write is kept for a retry.</summary>
-    internal static bool IsUnreachable(Exception exception) => exception is CacheBackendException or TimeoutException;
+    internal static bool IsUnreachable(Exception exception) => exception is CacheBackendException { Unreachable: true } or TimeoutException;
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 }

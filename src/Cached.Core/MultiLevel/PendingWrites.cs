@@ -19,6 +19,9 @@ internal sealed class PendingWrites : IDisposable
     private Task _worker = Task.CompletedTask;
     private bool _running;
 
+    // The queue's length, read without the lock by the direct writes' check (nearly always 0).
+    private int _waiting;
+
     public PendingWrites(MultiLevelCache owner) => _owner = owner;
 
     public int Limit { get; set; } = 10_000;
@@ -52,20 +55,64 @@ internal sealed class PendingWrites : IDisposable
     }
 
     public void Set<T>(string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer, Exception cause)
-        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Set, @namespace, key, ttl, DateTimeOffset.UtcNow,
-            async (l2, ttlLeft, ct) => await l2.SetAsync(key, value, ttlLeft, @namespace, serializer, ct).ConfigureAwait(false)), cause);
+        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Set, @namespace, key, _owner.ExpiryOf(ttl), DateTimeOffset.UtcNow,
+            async (l2, expiry, ct) => await l2.SetAsync(key, value, expiry, @namespace, serializer, ct).ConfigureAwait(false)), cause);
 
     public void Delete(string key, string? @namespace, Exception cause)
         => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Delete, @namespace, key, null, DateTimeOffset.UtcNow,
             async (l2, _, ct) => await l2.DeleteAsync(key, @namespace, ct).ConfigureAwait(false)), cause);
 
     public void Expire(string key, TimeSpan? ttl, string? @namespace, Exception cause)
-        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Expire, @namespace, key, ttl, DateTimeOffset.UtcNow,
-            async (l2, ttlLeft, ct) => await l2.ExpireAsync(key, ttlLeft, @namespace, ct).ConfigureAwait(false)), cause);
+        => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Expire, @namespace, key, ttl is null ? null : _owner.ExpiryOf(ttl), DateTimeOffset.UtcNow,
+            async (l2, expiry, ct) => await l2.ExpireAsync(key, expiry, @namespace, ct).ConfigureAwait(false)), cause);
 
     public void Clear(string? @namespace, Exception cause)
-        => Enqueue(new Write("\0clear\0" + @namespace, BackplaneAction.Clear, @namespace, null, null, DateTimeOffset.UtcNow,
+        => Enqueue(new Write(ClearSlot(@namespace), BackplaneAction.Clear, @namespace, null, null, DateTimeOffset.UtcNow,
             async (l2, _, ct) => await l2.ClearAsync(@namespace, ct).ConfigureAwait(false)), cause);
+
+    /// <summary>A write of the key reached L2 directly: a write of it still waiting is older and must not follow it.</summary>
+    public void Written(string? @namespace, string key)
+    {
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_bySlot.Remove(Slot(@namespace, key), out var older))
+            {
+                _queue.Remove(older);
+                Volatile.Write(ref _waiting, _queue.Count);
+            }
+        }
+    }
+
+    /// <summary>The namespace was cleared in L2 directly: every write to it still waiting is older.</summary>
+    public void Cleared(string? @namespace)
+    {
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            for (var node = _queue.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Namespace == @namespace)
+                {
+                    _bySlot.Remove(node.Value.Slot);
+                    _queue.Remove(node);
+                }
+
+                node = next;
+            }
+
+            Volatile.Write(ref _waiting, _queue.Count);
+        }
+    }
 
     public void Stop()
     {
@@ -109,6 +156,7 @@ internal sealed class PendingWrites : IDisposable
 
             _queue.Clear();
             _bySlot.Clear();
+            Volatile.Write(ref _waiting, 0);
         }
     }
 
@@ -121,9 +169,11 @@ internal sealed class PendingWrites : IDisposable
             if (_bySlot.Remove(write.Slot, out var older))
             {
                 _queue.Remove(older);
+                write = Merge(older.Value, write);
             }
 
             _bySlot[write.Slot] = _queue.AddLast(write);
+            Volatile.Write(ref _waiting, _queue.Count);
             while (_queue.Count > Limit)
             {
                 var oldest = _queue.First!.Value;
@@ -133,6 +183,8 @@ internal sealed class PendingWrites : IDisposable
                 MultiLevelTelemetry.Dropped(_owner, oldest.Action.ToString());
             }
 
+            Volatile.Write(ref _waiting, _queue.Count);
+
             if (!_running && !_stop.IsCancellationRequested)
             {
                 _running = true;
@@ -140,6 +192,18 @@ internal sealed class PendingWrites : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// What one waiting write of a key becomes when another follows it: the newer one, except that an expiry changes
+    /// a waiting value's life (the value stays) and is nothing after a waiting delete.
+    /// </summary>
+    private static Write Merge(Write older, Write newer)
+        => (older.Action, newer.Action) switch
+        {
+            (BackplaneAction.Set, BackplaneAction.Expire) => older with { Ttl = newer.Ttl, Made = newer.Made },
+            (BackplaneAction.Delete, BackplaneAction.Expire) => older,
+            _ => newer,
+        };
 
     private async Task RunAsync()
     {
@@ -166,7 +230,19 @@ internal sealed class PendingWrites : IDisposable
                 Remove(next);
                 written++;
                 delay = FirstRetryDelay;
-                await _owner.PublishAsync(next.Action, next.Namespace, next.Key is null ? [] : [next.Key], token).ConfigureAwait(false);
+                // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it
+                // skips its own message: it drops the key itself.
+                var space = _owner.L1Space(next.Namespace);
+                if (next.Key is null)
+                {
+                    _owner.ClearL1(space);
+                }
+                else
+                {
+                    _owner.DropL1(next.Key, space);
+                }
+
+                _owner.Publish(next.Action, space, next.Key is null ? [] : [next.Key]);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -210,8 +286,9 @@ internal sealed class PendingWrites : IDisposable
     }
 
     /// <summary>
-    /// Makes the write with what is left of its time to live: a value that would have expired while it waited is not
-    /// written; the key is deleted instead, so that no older value outlives it.
+    /// Makes the write with what is left of its time to live (the write's <see cref="Write.Ttl"/> is its expiry, null
+    /// for none, passed on as <see cref="TimeSpan.Zero"/>, which every cache reads as no expiry): a value that would
+    /// have expired while it waited is not written; the key is deleted instead, so that no older value outlives it.
     /// </summary>
     private async ValueTask Replay(Write write, CancellationToken cancellationToken)
     {
@@ -232,6 +309,10 @@ internal sealed class PendingWrites : IDisposable
 
             ttl = left;
         }
+        else if (write.Action is BackplaneAction.Set or BackplaneAction.Expire)
+        {
+            ttl = TimeSpan.Zero;
+        }
 
         await write.Run(_owner.L2, ttl, cancellationToken).ConfigureAwait(false);
     }
@@ -244,11 +325,14 @@ internal sealed class PendingWrites : IDisposable
             {
                 _bySlot.Remove(write.Slot);
                 _queue.Remove(node);
+                Volatile.Write(ref _waiting, _queue.Count);
             }
         }
     }
 
     private static string Slot(string? @namespace, string key) => (@namespace ?? "\0") + "\0" + key;
+
+    private static string ClearSlot(string? @namespace) => "\0clear\0" + @namespace;
 
     private sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run);
 }

@@ -233,7 +233,7 @@ public sealed class MultiLevelCacheTests
 
         Assert.That(ours.Channel, Is.Not.EqualTo(theirs.Channel));
         theirs.Delete("k");
-        Assert.That(ours.L1.Get<string>("k"), Is.EqualTo("ours"));
+        Assert.That(ours.L1.Get<string>("k", @namespace: "ours"), Is.EqualTo("ours"), "L1 keeps an entry under L2's namespace");
     }
 
     [Test]

@@ -97,6 +97,7 @@ public sealed class MultiLevelConfigurationTests
     [TestCase("memory://?l1=nope")]
     [TestCase("memory://?l1=memory&l1ttl=0")]
     [TestCase("memory://?l1=memory&backplane=maybe")]
+    [TestCase("memory://?l1=memory&l1ttl=1e300")]
     [TestCase("memory://?l1ttl=3")]
     public void A_bad_two_level_url_is_refused_naming_the_url(string url)
     {

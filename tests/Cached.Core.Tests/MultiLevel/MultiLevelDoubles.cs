@@ -7,11 +7,14 @@ internal sealed class Outage : CachePlugin
 {
     public volatile bool Down;
 
+    /// <summary>While set, only writes fail: reads reach the cache.</summary>
+    public volatile bool WritesOnly;
+
     public override void Pre(CacheCommandContext context)
     {
-        if (Down)
+        if (Down && (!WritesOnly || context.Command is CacheCommand.Set or CacheCommand.MultiSet or CacheCommand.Delete))
         {
-            throw new CacheBackendException($"L2 is down ({context.Command})", null);
+            throw new CacheBackendException($"L2 is down ({context.Command})", null, unreachable: true);
         }
     }
 }
@@ -65,4 +68,71 @@ internal sealed class Nodes : IDisposable
 
         L2.Dispose();
     }
+}
+
+/// <summary>A plugin that holds the first Set after it reached the store, before the command returns.</summary>
+internal sealed class WriteHold : CachePlugin
+{
+    private int _armed;
+
+    /// <summary>Holds the next Set.</summary>
+    public void Arm() => Volatile.Write(ref _armed, 1);
+
+    public readonly ManualResetEventSlim Reached = new(false);
+
+    public readonly ManualResetEventSlim Release = new(false);
+
+    public override void Post(CacheCommandContext context)
+    {
+        if (context.Command == CacheCommand.Set && Interlocked.Exchange(ref _armed, 0) == 1)
+        {
+            Reached.Set();
+            Release.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+}
+
+/// <summary>A plugin that fails writes as a server that answered and refused (out of memory, say).</summary>
+internal sealed class Refusal : CachePlugin
+{
+    public override void Pre(CacheCommandContext context)
+    {
+        if (context.Command == CacheCommand.Set)
+        {
+            throw new CacheBackendException("OOM command not allowed", null);
+        }
+    }
+}
+
+/// <summary>An in-process backplane whose sends and subscriptions can be made to fail.</summary>
+internal sealed class FlakyBackplane : ICacheBackplane
+{
+    private readonly MemoryBackplane _inner = new();
+
+    public volatile bool FailPublish;
+
+    public volatile bool FailSubscribe;
+
+    public int Subscribes;
+
+    public IDisposable Subscribe(string channel, IBackplaneSubscriber subscriber)
+    {
+        Interlocked.Increment(ref Subscribes);
+        return FailSubscribe ? throw new CacheBackendException("subscribe refused", null) : _inner.Subscribe(channel, subscriber);
+    }
+
+    public void Publish(string channel, BackplaneMessage message)
+    {
+        if (FailPublish)
+        {
+            throw new CacheBackendException("backplane down", null, unreachable: true);
+        }
+
+        _inner.Publish(channel, message);
+    }
+
+    public ValueTask PublishAsync(string channel, BackplaneMessage message, CancellationToken cancellationToken = default)
+        => FailPublish ? ValueTask.FromException(new CacheBackendException("backplane down", null, unreachable: true)) : _inner.PublishAsync(channel, message, cancellationToken);
+
+    public ValueTask DisposeAsync() => _inner.DisposeAsync();
 }

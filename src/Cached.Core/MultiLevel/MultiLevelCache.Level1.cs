@@ -1,0 +1,216 @@
+using Cached.Capabilities;
+using Cached.MultiLevel;
+
+namespace Cached;
+
+/// <summary>
+/// How L1 takes a copy. Every copy goes in through a fill ticket opened before the value was read or written, so a
+/// change that overtakes it (a write on this node, or a message from another, each of which drops L1's copy and so
+/// moves the key's fence) makes the copy refused instead of stale. L1 is called synchronously: it is in-process.
+/// </summary>
+public sealed partial class MultiLevelCache
+{
+    private FillTicket? OpenL1Fill(string key, string? space)
+        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFill(key, space) : null;
+
+    private FillTicket?[]? OpenL1Fills(string[] keys, string? space)
+        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFills(keys, space).ToArray() : null;
+
+    private async ValueTask<FillTicket?> OpenL1FillAsync(string key, string? space, CancellationToken cancellationToken)
+        => CanFillL1() && L1 is IFencedFillCache fills ? await fills.OpenFillAsync(key, space, cancellationToken).ConfigureAwait(false) : null;
+
+    private static void Close(FillTicket?[]? fills)
+    {
+        foreach (var fill in fills ?? [])
+        {
+            fill?.Dispose();
+        }
+    }
+
+    /// <summary>Copies a value read from L2 into L1 for its remaining life, unless a change overtook the read.</summary>
+    private void FillL1<T>(FillTicket? fill, string key, T? value, TimeSpan? remaining, string? space)
+    {
+        var life = L1Life(remaining);
+        if (life is { Ticks: <= 0 })
+        {
+            return;
+        }
+
+        // Without a ticket a fenced L1 takes nothing: the read began before the backplane was subscribed.
+        if (fill is null && (L1 is IFencedFillCache || !CanFillL1()))
+        {
+            return;
+        }
+
+        try
+        {
+            Track(space);
+            if (fill is not null)
+            {
+                ((IFencedFillCache)L1).TryFill(fill, value, life);
+            }
+            else
+            {
+                L1.Set(key, value, life, space);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+        }
+    }
+
+    private void FillAll<T>(CacheResult<T>[] results, int[] positions, string[] missing, CacheResult<T>[] read, TimeSpan?[] remaining, FillTicket?[]? fills, string? space)
+    {
+        for (var i = 0; i < missing.Length; i++)
+        {
+            results[positions[i]] = read[i];
+            if (read[i].Found)
+            {
+                FillL1(fills?[i], missing[i], read[i].Value, remaining[i], space);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts a write of this node: drops L1's copy, which moves the key's fence so that no read or write that began
+    /// earlier can put its value in afterwards, and opens the ticket the new value will go in with.
+    /// </summary>
+    private FillTicket? BeginWrite(string key, string? space)
+    {
+        DropL1(key, space);
+        return OpenL1Fill(key, space);
+    }
+
+    private FillTicket?[]? BeginWrites<T>(KeyValuePair<string, T>[] pairs, string? space)
+    {
+        var keys = KeysOf(pairs);
+        foreach (var key in keys)
+        {
+            DropL1(key, space);
+        }
+
+        return OpenL1Fills(keys, space);
+    }
+
+    /// <summary>
+    /// Ends a write L2 took: the value goes into L1 through the ticket. When the ticket is refused, another write or a
+    /// message came between, and L2 may hold either value; L1 then drops the key again and the next read asks L2.
+    /// </summary>
+    private void EndWrite<T>(FillTicket? write, string key, T value, TimeSpan? ttl, string? space, bool stored = true)
+    {
+        using (write)
+        {
+            var life = L1LifeOfWrite(ttl);
+            if (!stored || life is { Ticks: <= 0 } || (write is null && (L1 is IFencedFillCache || !CanFillL1())))
+            {
+                return;
+            }
+
+            try
+            {
+                Track(space);
+                if (write is null)
+                {
+                    L1.Set(key, value, life, space);
+                }
+                else if (!((IFencedFillCache)L1).TryFill(write, value, life))
+                {
+                    DropL1(key, space);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+                DropL1(key, space);
+            }
+        }
+    }
+
+    private void EndWrites<T>(FillTicket?[]? writes, KeyValuePair<string, T>[] pairs, TimeSpan? ttl, string? @namespace, string? space)
+    {
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            _pending.Written(@namespace, pairs[i].Key);
+            EndWrite(writes?[i], pairs[i].Key, pairs[i].Value, ttl, space);
+        }
+    }
+
+    /// <summary>With L2 unreachable, this node's newest value: kept in L1 until L2 takes it.</summary>
+    private void KeepInL1<T>(string key, T value, TimeSpan? ttl, string? space)
+    {
+        var life = L1LifeOfWrite(ttl);
+        if (life is { Ticks: <= 0 })
+        {
+            DropL1(key, space);
+            return;
+        }
+
+        try
+        {
+            Track(space);
+            L1.Set(key, value, life, space);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+            DropL1(key, space);
+        }
+    }
+
+    internal void DropL1(string key, string? space)
+    {
+        try
+        {
+            L1.Delete(key, space);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+        }
+    }
+
+    internal void ClearL1(string? space)
+    {
+        try
+        {
+            L1.Clear(space);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, "(clear)", AliasForLogs);
+        }
+    }
+
+    private static string[] Keys(IEnumerable<string> keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        return keys as string[] ?? keys.ToArray();
+    }
+
+    private static string[] KeysOf<T>(KeyValuePair<string, T>[] pairs)
+    {
+        var keys = new string[pairs.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = pairs[i].Key;
+        }
+
+        return keys;
+    }
+
+    private static string[] MissingKeys<T>(string[] keys, CacheResult<T>[] results, out int[] positions)
+    {
+        var missing = new List<int>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (!results[i].Found)
+            {
+                missing.Add(i);
+            }
+        }
+
+        positions = missing.ToArray();
+        return Array.ConvertAll(positions, i => keys[i]);
+    }
+}

@@ -6,12 +6,15 @@ using Cached.Benchmarks.Infrastructure;
 
 // Cached.Benchmarks [BenchmarkDotNet options]           the benchmarks, e.g. --filter '*HitPath*' --job Dry
 // Cached.Benchmarks memory [--entries N] [--out FILE]    bytes per entry of each cache
+// Cached.Benchmarks propagation [--samples N]            two levels on Redis: p50/p99 from a write on one node to
+//                                                        another node reading it, Cached beside FusionCache
 // Cached.Benchmarks suite --results FILE [--memory FILE] [--redis-benchmark FILE] [--redis-benchmark-single FILE]
 //                         [--started UNIX-SECONDS] [BenchmarkDotNet options]
 //                                                        every benchmark, then RESULTS.md (what benchmarks/run.sh does)
 return args.FirstOrDefault() switch
 {
     "memory" => RunMemory(args[1..]),
+    "propagation" => await RunPropagation(args[1..]),
     "suite" => RunSuite(args[1..]),
     _ => RunBenchmarks(args),
 };
@@ -36,6 +39,20 @@ static int RunMemory(string[] args)
         MemoryFootprint.Write(path, rows);
     }
 
+    return 0;
+}
+
+static async Task<int> RunPropagation(string[] args)
+{
+    var options = ProgramOptions.Parse(args, out _);
+    if (BenchRedis.Endpoint is null)
+    {
+        Console.Error.WriteLine(BenchRedis.SkipNotice);
+        return 2;
+    }
+
+    var samples = options.TryGetValue("--samples", out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : PropagationProbe.DefaultSamples;
+    Console.Write(PropagationProbe.ToMarkdown(await PropagationProbe.MeasureAsync(samples, Console.Out)));
     return 0;
 }
 
@@ -69,6 +86,9 @@ static int RunSuite(string[] args)
             : [.. benchmarkArgs, "--iterationCount", RedisIterations];
         summaries.AddRange(BenchmarkSwitcher.FromTypes(redisTypes).Run(redisArgs));
     }
+    var propagation = redisTypes.Length > 0 && !benchmarkArgs.Contains("Dry", StringComparer.OrdinalIgnoreCase)
+        ? PropagationProbe.MeasureAsync(PropagationProbe.DefaultSamples, Console.Out).GetAwaiter().GetResult()
+        : null;
     var failed = summaries.SelectMany(static s => s.Reports).Count(static r => !r.Success)
         + summaries.Count(static s => s.HasCriticalValidationErrors);
 
@@ -82,6 +102,7 @@ static int RunSuite(string[] args)
             ? DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeSeconds(long.Parse(started, CultureInfo.InvariantCulture))
             : clock.Elapsed,
         CompileCost = File.Exists(results) ? SuiteReport.CompileCostOf(File.ReadAllText(results)) : null,
+        Propagation = propagation,
     };
     File.WriteAllText(results, report.Render());
     Console.WriteLine($"Wrote {results}" + (failed > 0 ? $"; {failed} benchmark(s) failed, see the log above." : "."));

@@ -17,6 +17,8 @@ public static class BenchmarkCatalog
         typeof(MultiCachedRedisBenchmarks),
         typeof(MultiCachedRedisMissBenchmarks),
         typeof(RedisBenchmarks),
+        typeof(MultiLevelBenchmarks),
+        typeof(MultiLevelRedisBenchmarks),
     ];
 
     /// <summary>Whether <paramref name="type"/> needs the Redis server of <see cref="BenchRedis.Variable"/>.</summary>

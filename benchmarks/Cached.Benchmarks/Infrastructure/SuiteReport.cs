@@ -40,6 +40,9 @@ public sealed class SuiteReport
     /// </summary>
     public string? CompileCost { get; init; }
 
+    /// <summary>Propagation percentiles on Redis (issue 15), when the Redis classes ran.</summary>
+    public IReadOnlyList<PropagationProbe.Row>? Propagation { get; init; }
+
     /// <summary>The marker lines around the compile-cost section.</summary>
     public const string CompileCostStart = "<!-- compile-cost:start -->";
 
@@ -101,6 +104,20 @@ public sealed class SuiteReport
         else
         {
             Line("Not measured in this run.");
+        }
+
+        Line();
+        Line("## Two levels: propagation between nodes (issue 15)");
+        Line();
+        if (Propagation is { Count: > 0 })
+        {
+            Line("Each write measured on its own, Cached and FusionCache alternating, on the run's redis-server (`Cached.Benchmarks propagation`):");
+            Line();
+            _text.Append(PropagationProbe.ToMarkdown(Propagation));
+        }
+        else
+        {
+            Line("Not measured in this run (it needs the Redis server).");
         }
 
         Line();
@@ -242,12 +259,62 @@ public sealed class SuiteReport
             simpleTtl is null || memoryCacheTtl is null ? null : string.Create(s_invariant, $"{simpleTtl.BytesPerEntry:F1} B vs {memoryCacheTtl.BytesPerEntry:F1} B ({simpleTtl.BytesPerEntry / memoryCacheTtl.BytesPerEntry:0.00}x)"),
             simpleTtl is not null && memoryCacheTtl is not null && simpleTtl.BytesPerEntry < memoryCacheTtl.BytesPerEntry);
 
+        WriteTwoLevelTargets();
+
         var stampede = Find(nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated));
         var bodyCalls = stampede is null ? null : RunNotes.Find(RunNotes.Key(BodyCallsConfig.Kind, nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated)));
         Target(
             $"{ColdKeyBenchmarks.Callers:N0} concurrent callers on a cold key: 1 body call",
             bodyCalls is null ? null : $"{bodyCalls} body call(s) per key (min–max over every round), {Time(stampede!)} per stampede",
             bodyCalls == "1");
+    }
+
+    /// <summary>Issue 15: an L1 hit costs a memory hit, and two levels on Redis are ahead of FusionCache's.</summary>
+    private void WriteTwoLevelTargets()
+    {
+        foreach (var (ours, baseline, label) in new[]
+        {
+            (nameof(MultiLevelBenchmarks.CachedOnTwoLevels), nameof(MultiLevelBenchmarks.CachedOnMemory), "`[Cached]`"),
+            (nameof(MultiLevelBenchmarks.CachedOnTwoLevelsAsync), nameof(MultiLevelBenchmarks.CachedOnMemoryAsync), "`[Cached]` `ValueTask`"),
+        })
+        {
+            var hit = Find(nameof(MultiLevelBenchmarks), ours);
+            var memory = Find(nameof(MultiLevelBenchmarks), baseline);
+            Target(
+                $"{label} L1 hit of a `MultiLevelCache` within 1.1x a `SimpleMemoryCache` hit, 0 B",
+                hit is null || memory is null ? null : $"{Ratio(hit, memory)} ({Time(hit)} vs {Time(memory)}), {Bytes(hit)}",
+                hit is not null && memory is not null && hit.Mean <= 1.1 * memory.Mean && hit.Allocated == 0);
+        }
+
+        var cachedPropagation = Propagation?.FirstOrDefault(static row => row.Library.StartsWith("Cached", StringComparison.Ordinal));
+        var fusionPropagation = Propagation?.FirstOrDefault(static row => row.Library.StartsWith("FusionCache", StringComparison.Ordinal));
+        Target(
+            "propagation from a write on node A to node B's read: p99 under 5 ms",
+            cachedPropagation is null ? null : string.Create(s_invariant, $"p50 {cachedPropagation.P50:F3} ms, p99 {cachedPropagation.P99:F3} ms"),
+            cachedPropagation is not null && cachedPropagation.P99 < 5);
+
+        foreach (var (ours, theirs, label) in new[]
+        {
+            (nameof(MultiLevelRedisBenchmarks.CachedHit), nameof(MultiLevelRedisBenchmarks.FusionHit), "L1 hit"),
+            (nameof(MultiLevelRedisBenchmarks.CachedMiss), nameof(MultiLevelRedisBenchmarks.FusionMiss), "read-through miss"),
+            (nameof(MultiLevelRedisBenchmarks.CachedPropagation), nameof(MultiLevelRedisBenchmarks.FusionPropagation), "propagation (mean)"),
+        })
+        {
+            var cached = Find(nameof(MultiLevelRedisBenchmarks), ours);
+            var fusion = Find(nameof(MultiLevelRedisBenchmarks), theirs);
+            Target(
+                $"two levels on Redis, {label}: ahead of FusionCache with its Redis backplane",
+                cached is null || fusion is null ? null : $"{Ratio(cached, fusion)} ± {RatioError(cached, fusion)} ({Time(cached)} vs {Time(fusion)})",
+                cached is not null && fusion is not null && cached.Mean < fusion.Mean);
+        }
+
+        if (cachedPropagation is not null && fusionPropagation is not null)
+        {
+            Target(
+                "propagation p99: ahead of FusionCache",
+                string.Create(s_invariant, $"{cachedPropagation.P99:F3} ms vs {fusionPropagation.P99:F3} ms"),
+                cachedPropagation.P99 < fusionPropagation.P99);
+        }
     }
 
     private static readonly (string Method, string Label)[] s_syncPeers =

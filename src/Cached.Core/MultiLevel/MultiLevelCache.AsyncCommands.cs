@@ -29,9 +29,22 @@ public sealed partial class MultiLevelCache
     }
 
     /// <inheritdoc cref="Get{T}"/>
-    public async ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+    public ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        var result = await TryGetAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+        var read = TryGetAsync<T>(key, @namespace, serializer, cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return ValueOrDefaultAsync(read, @default);
+        }
+
+        // An L1 hit completes synchronously: answered without an async state machine.
+        var result = read.Result;
+        return new ValueTask<T?>(result.Found ? result.Value : @default);
+    }
+
+    private static async ValueTask<T?> ValueOrDefaultAsync<T>(ValueTask<CacheResult<T>> read, T? @default)
+    {
+        var result = await read.ConfigureAwait(false);
         return result.Found ? result.Value : @default;
     }
 

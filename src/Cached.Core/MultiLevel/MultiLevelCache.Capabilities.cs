@@ -28,7 +28,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
     bool ISpanReadableCache.CanReadBySpan(string? @namespace, out string? resolvedNamespace)
     {
         resolvedNamespace = null;
-        return L1 is ISpanReadableCache reader && reader.CanReadBySpan(@namespace, out resolvedNamespace);
+        return L1 is ISpanReadableCache reader && reader.CanReadBySpan(L1Space(@namespace), out resolvedNamespace);
     }
 
     /// <inheritdoc />

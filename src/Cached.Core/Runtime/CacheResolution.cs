@@ -12,11 +12,16 @@ internal sealed class CacheResolution
     {
         Cache = cache;
         Version = version;
-        if (cache is ISpanReadableCache reader)
+        // A two-level cache's hits come from its L1: read L1 itself, in the namespace the cache keeps copies under, so
+        // that the hit costs what a hit of that cache costs (no second dispatch through the wrapper).
+        var (target, space) = cache is MultiLevelCache { L1: ISpanReadableCache first } levels
+            ? (first, levels.L1Space(@namespace))
+            : (cache as ISpanReadableCache, @namespace);
+        if (target is { } reader)
         {
             try
             {
-                if (reader.CanReadBySpan(@namespace, out var resolved))
+                if (reader.CanReadBySpan(space, out var resolved))
                 {
                     SpanReader = reader;
                     SpanNamespace = resolved;

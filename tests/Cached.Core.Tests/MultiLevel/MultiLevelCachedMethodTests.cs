@@ -27,11 +27,13 @@ public sealed class MultiLevelCachedMethodTests
         return writer.Close();
     }
 
-    [TestCase(false)]
-    [TestCase(true)]
-    public void An_L1_hit_allocates_nothing(bool async)
+    [TestCase(false, null)]
+    [TestCase(true, null)]
+    [TestCase(false, "main")]
+    [TestCase(true, "main")]
+    public void An_L1_hit_allocates_nothing(bool async, string? l2Namespace)
     {
-        using var nodes = new Nodes(new SimpleMemoryCache());
+        using var nodes = new Nodes(new SimpleMemoryCache { Namespace = l2Namespace });
         var method = Method(nodes.A);
         Assert.That(method.Invoke(Key(stackalloc char[64], 42), 0, static _ => "body", null), Is.EqualTo("body"));
 

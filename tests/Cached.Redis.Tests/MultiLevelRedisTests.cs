@@ -180,6 +180,51 @@ public sealed class MultiLevelRedisTests
     }
 
     [Test]
+    public async Task Generated_methods_on_two_nodes_make_one_body_call_under_the_lease_and_then_hit_their_own_L1()
+    {
+        var space = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        var b = Node(SharedRedis.Server.ConnectionString, space);
+        var methods = new[]
+        {
+            new Cached.Runtime.CachedMethod<string>(new Cached.Runtime.CachedMethodOptions { Method = "Demo.Slow", Lease = 5, Ttl = 60, CacheFactory = () => a }),
+            new Cached.Runtime.CachedMethod<string>(new Cached.Runtime.CachedMethodOptions { Method = "Demo.Slow", Lease = 5, Ttl = 60, CacheFactory = () => b }),
+        };
+        var calls = 0;
+        var gate = new TaskCompletionSource();
+
+        var callers = Enumerable.Range(0, 20).Select(i => Task.Run(() => methods[i % 2].InvokeAsync(
+            "slow:1",
+            gate,
+            async (state, ct) =>
+            {
+                Interlocked.Increment(ref calls);
+                await state.Task;
+                return "computed";
+            },
+            null,
+            CancellationToken.None).AsTask())).ToArray();
+        await Task.Delay(300);
+        gate.SetResult();
+        var results = await Task.WhenAll(callers).WaitAsync(s_limit);
+
+        Assert.That(results, Is.All.EqualTo("computed"));
+        Assert.That(calls, Is.EqualTo(1), "one body call across both nodes: the lease lives in L2");
+        await Eventually(
+            async () =>
+            {
+                foreach (var method in methods)
+                {
+                    await method.InvokeAsync("slow:1", 0, static (_, _) => ValueTask.FromResult("body again"), null, CancellationToken.None);
+                }
+
+                return InL1(a, "slow:1") && InL1(b, "slow:1");
+            },
+            "each node answers from its own L1 after reading L2 once");
+        Assert.That(calls, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_url_with_l1_makes_memory_in_front_of_Redis_with_a_Redis_backplane()
     {
         var space = Space();

@@ -29,6 +29,9 @@ internal static partial class MultiLevelLog
     [LoggerMessage(EventId = 27, Level = LogLevel.Error, Message = "Cache '{Alias}' dropped a {Action} that waited for L2: L2 refused it.")]
     public static partial void PendingWriteRefused(ILogger logger, Exception exception, string action, string alias);
 
+    [LoggerMessage(EventId = 29, Level = LogLevel.Error, Message = "Cache '{Alias}' was disposed with {Count} write(s) still waiting for L2; they are lost.")]
+    public static partial void PendingWritesAbandoned(ILogger logger, int count, string alias);
+
     [LoggerMessage(EventId = 28, Level = LogLevel.Information, Message = "Cache '{Alias}' wrote {Count} waiting write(s) to L2.")]
     public static partial void PendingWritesDone(ILogger logger, int count, string alias);
 

@@ -148,10 +148,13 @@ internal sealed class PendingWrites : IDisposable
     {
         lock (_gate)
         {
-            foreach (var write in _queue)
+            if (_queue.Count > 0)
             {
-                MultiLevelLog.PendingWriteDropped(CachedLogging.Logger, write.Action.ToString(), Limit, _owner.AliasForLogs);
-                MultiLevelTelemetry.Dropped(_owner, write.Action.ToString());
+                MultiLevelLog.PendingWritesAbandoned(CachedLogging.Logger, _queue.Count, _owner.AliasForLogs);
+                foreach (var write in _queue)
+                {
+                    MultiLevelTelemetry.Dropped(_owner, write.Action.ToString());
+                }
             }
 
             _queue.Clear();

@@ -68,10 +68,36 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRaw
 
     /// <inheritdoc />
     protected override CacheResult<object?> GetEntry(string key)
+        => TryGetLive(key, out var entry) ? CacheResult<object?>.Hit(entry.Value) : CacheResult<object?>.Miss;
+
+    /// <inheritdoc />
+    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl) GetEntryWithTtl(string key)
     {
-        if (!_store.TryGet(key, out var entry))
+        // The value and its expiry from one read of the entry, so that a concurrent write cannot pair them wrongly.
+        if (!TryGetLive(key, out var entry))
         {
-            return CacheResult<object?>.Miss;
+            return (CacheResult<object?>.Miss, null);
+        }
+
+        if (entry.ExpiresAt is 0 or long.MaxValue)
+        {
+            return (CacheResult<object?>.Hit(entry.Value), null);
+        }
+
+        var ticks = (entry.ExpiresAt - _store.Now) * ((double)TimeSpan.TicksPerSecond / TimeProvider.TimestampFrequency);
+        return (CacheResult<object?>.Hit(entry.Value), TimeSpan.FromTicks((long)Math.Clamp(ticks, 0, TimeSpan.MaxValue.Ticks)));
+    }
+
+    /// <summary>
+    /// The entry under <paramref name="key"/> if it is live, marked used; an expired one is removed. The clock is read
+    /// only for an entry that expires or when eviction tracks use.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private bool TryGetLive(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MemoryEntry? entry)
+    {
+        if (!_store.TryGet(key, out entry))
+        {
+            return false;
         }
 
         if (entry.ExpiresAt != 0 || _store.TracksUse)
@@ -80,39 +106,13 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRaw
             if (entry.IsExpiredAt(now))
             {
                 _store.RemoveIfUnchanged(key, entry);
-                return CacheResult<object?>.Miss;
+                return false;
             }
 
             entry.LastUsed = now;
         }
 
-        return CacheResult<object?>.Hit(entry.Value);
-    }
-
-    /// <inheritdoc />
-    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl) GetEntryWithTtl(string key)
-    {
-        // The value and its expiry from one read of the entry, so that a concurrent write cannot pair them wrongly.
-        if (!_store.TryGet(key, out var entry))
-        {
-            return (CacheResult<object?>.Miss, null);
-        }
-
-        var now = _store.Now;
-        if (entry.IsExpiredAt(now))
-        {
-            _store.RemoveIfUnchanged(key, entry);
-            return (CacheResult<object?>.Miss, null);
-        }
-
-        entry.LastUsed = now;
-        if (entry.ExpiresAt is 0 or long.MaxValue)
-        {
-            return (CacheResult<object?>.Hit(entry.Value), null);
-        }
-
-        var ticks = (entry.ExpiresAt - now) * ((double)TimeSpan.TicksPerSecond / TimeProvider.TimestampFrequency);
-        return (CacheResult<object?>.Hit(entry.Value), TimeSpan.FromTicks((long)Math.Min(ticks, TimeSpan.MaxValue.Ticks)));
+        return true;
     }
 
     /// <inheritdoc />

@@ -8,7 +8,7 @@ namespace Cached;
 /// <see cref="SimpleMemoryCache"/>), fenced fills into L2 and then L1, and the stampede lease on L2, which every node
 /// shares.
 /// </summary>
-public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCache, ILockingCache, IAliasedCache
+public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwner, IFencedFillCache, ILockingCache, IAliasedCache
 {
     /// <inheritdoc />
     public string? Alias => _alias;
@@ -22,6 +22,14 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, IFencedFillCac
             (L1 as IAliasedCache)?.AssignAlias(alias);
             (L2 as IAliasedCache)?.AssignAlias(alias);
         }
+    }
+
+    /// <inheritdoc />
+    bool ISpanReaderOwner.TryGetSpanReader(string? @namespace, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ISpanReadableCache? reader, out string? readerNamespace)
+    {
+        reader = L1 as ISpanReadableCache;
+        readerNamespace = L1Space(@namespace);
+        return reader is not null;
     }
 
     /// <inheritdoc />

@@ -12,10 +12,8 @@ internal sealed class CacheResolution
     {
         Cache = cache;
         Version = version;
-        // A two-level cache's hits come from its L1: read L1 itself, in the namespace the cache keeps copies under, so
-        // that the hit costs what a hit of that cache costs (no second dispatch through the wrapper).
-        var (target, space) = cache is MultiLevelCache { L1: ISpanReadableCache first } levels
-            ? (first, levels.L1Space(@namespace))
+        var (target, space) = cache is ISpanReaderOwner owner && owner.TryGetSpanReader(@namespace, out var inner, out var innerSpace)
+            ? (inner, innerSpace)
             : (cache as ISpanReadableCache, @namespace);
         if (target is { } reader)
         {

@@ -250,7 +250,7 @@ public sealed class MultiLevelCacheTests
         Assert.That(nodes.A.PendingWriteCount, Is.EqualTo(1));
 
         outage.Down = false;
-        await WaitUntil(() => nodes.A.PendingWriteCount == 0);
+        await Waits.Until(() => nodes.A.PendingWriteCount == 0);
         Assert.That(nodes.L2.Get<string>("k"), Is.EqualTo("during"));
         Assert.That(nodes.B.Get<string>("k"), Is.EqualTo("during"), "the retried write was announced: B dropped its copy");
     }
@@ -267,7 +267,7 @@ public sealed class MultiLevelCacheTests
 
         Assert.That(cache.PendingWriteCount, Is.EqualTo(2), "one per key");
         outage.Down = false;
-        await WaitUntil(() => cache.PendingWriteCount == 0);
+        await Waits.Until(() => cache.PendingWriteCount == 0);
         Assert.That(cache.L2.Get<int>("a"), Is.EqualTo(2));
         Assert.That(cache.L2.Exists("b"), Is.False);
     }
@@ -378,15 +378,5 @@ public sealed class MultiLevelCacheTests
         Assert.That(fills.TryFill(ticket, "late fill"), Is.False);
         Assert.That(nodes.A.Get<string>("k"), Is.EqualTo("written"));
         Assert.That(nodes.A.L1.Get<string>("k"), Is.EqualTo("written"));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
-            await Task.Delay(10);
-        }
     }
 }

@@ -136,3 +136,18 @@ internal sealed class FlakyBackplane : ICacheBackplane
 
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 }
+
+/// <summary>Waits for background work (a retried write) that a test cannot await directly.</summary>
+internal static class Waits
+{
+    /// <summary>Returns once <paramref name="condition"/> holds; fails the test after 10 s.</summary>
+    public static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
+            await Task.Delay(10);
+        }
+    }
+}

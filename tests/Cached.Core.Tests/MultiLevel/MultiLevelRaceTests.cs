@@ -55,7 +55,7 @@ public sealed class MultiLevelRaceTests
         cache.Expire("gone", TimeSpan.FromMinutes(5));
 
         outage.Down = false;
-        await WaitUntil(() => cache.PendingWriteCount == 0);
+        await Waits.Until(() => cache.PendingWriteCount == 0);
 
         Assert.That(cache.L2.Get<string>("kept"), Is.EqualTo("v"), "the expiry changed the waiting value's life, not replaced it");
         Assert.That(cache.L2.Exists("gone"), Is.False, "an expiry after a waiting delete does not bring the value back");
@@ -70,7 +70,7 @@ public sealed class MultiLevelRaceTests
         Assert.That(cache.L1.Exists("k"), Is.True, "zero means no expiry, not already expired");
 
         outage.Down = false;
-        await WaitUntil(() => cache.PendingWriteCount == 0);
+        await Waits.Until(() => cache.PendingWriteCount == 0);
 
         Assert.That(cache.L2.Get<string>("k"), Is.EqualTo("forever"));
     }
@@ -108,7 +108,7 @@ public sealed class MultiLevelRaceTests
         Assert.That(cache.Get<string>("k"), Is.EqualTo("v0"));
         Assert.That(cache.PendingWriteCount, Is.EqualTo(1));
         outage.Down = false;
-        await WaitUntil(() => cache.PendingWriteCount == 0);
+        await Waits.Until(() => cache.PendingWriteCount == 0);
 
         Assert.That(cache.Get<string>("k"), Is.EqualTo("v1"));
     }
@@ -174,15 +174,5 @@ public sealed class MultiLevelRaceTests
 
         Assert.That(backplane.Subscribes, Is.EqualTo(1));
         Assert.That(cache.L1.Exists("k"), Is.False, "L1 takes nothing while the backplane cannot tell it about changes");
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
-            await Task.Delay(10);
-        }
     }
 }

@@ -1,4 +1,5 @@
 using Cached.Pipeline;
+using Cached.Resilience;
 using Cached.Serializers;
 
 namespace Cached;
@@ -88,7 +89,27 @@ public abstract partial class BaseCache
     }
 
     private CacheResult<T> Decode<T>(string key, CacheResult<object?> entry, ISerializer? serializer)
-        => entry.Found ? CacheResult<T>.Hit(FromPayload<T>(key, entry.Value, serializer ?? Serializer)) : CacheResult<T>.Miss;
+        => entry.Found ? DecodeFound<T>(key, entry.Value, serializer ?? Serializer) : CacheResult<T>.Miss;
+
+    /// <summary>
+    /// A found payload as a value. A plain read of an entry stored with resilience options (<see cref="CacheEntryOptions"/>)
+    /// answers the value while it is fresh and a miss once it is stale: the backend keeps it longer only as a last value
+    /// for <c>GetOrSet</c>'s fail-safe.
+    /// </summary>
+    private CacheResult<T> DecodeFound<T>(string key, object? payload, ISerializer serializer)
+    {
+        if (serializer is not IPayloadAdopter && StampFormat.TryUnwrap(payload, out var freshUntil, out var value))
+        {
+            if (freshUntil <= StampClock.UnixNow(TimeProvider))
+            {
+                return CacheResult<T>.Miss;
+            }
+
+            payload = value;
+        }
+
+        return CacheResult<T>.Hit(FromPayload<T>(key, payload, serializer));
+    }
 
     private CacheResult<T>[] DecodeAll<T>(string[] keys, CacheResult<object?>[] entries, ISerializer? serializer)
     {
@@ -103,7 +124,7 @@ public abstract partial class BaseCache
         {
             if (entries[i].Found)
             {
-                results[i] = CacheResult<T>.Hit(FromPayload<T>(keys[i], entries[i].Value, effective));
+                results[i] = DecodeFound<T>(keys[i], entries[i].Value, effective);
             }
         }
 

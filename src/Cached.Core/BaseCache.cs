@@ -197,6 +197,7 @@ public abstract partial class BaseCache : ICache, IRetirableCache
             return;
         }
 
+        StopBackgroundWork();
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
@@ -209,6 +210,7 @@ public abstract partial class BaseCache : ICache, IRetirableCache
             return;
         }
 
+        StopBackgroundWork();
         await DisposeAsyncCore().ConfigureAwait(false);
         Dispose(disposing: false);
         GC.SuppressFinalize(this);

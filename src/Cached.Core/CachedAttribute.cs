@@ -50,6 +50,34 @@ public sealed class CachedAttribute : Attribute
     /// </summary>
     public double Lease { get; set; }
 
+    /// <summary>
+    /// Seconds the last value is kept after <see cref="Ttl"/> for when the implementation fails: the call then returns
+    /// it instead of throwing, and it is fresh again for <see cref="FailSafeThrottle"/>. 0 (the default): none.
+    /// See <see cref="CacheEntryOptions.FailSafe"/>.
+    /// </summary>
+    public double FailSafe { get; set; }
+
+    /// <summary>Seconds a last value served by <see cref="FailSafe"/> is fresh again; 0 (the default): 30 seconds.</summary>
+    public double FailSafeThrottle { get; set; }
+
+    /// <summary>
+    /// Seconds after which a caller with a last value at hand (see <see cref="FailSafe"/>) gets it while the
+    /// implementation finishes in the background. 0 (the default): none. See <see cref="CacheEntryOptions.SoftTimeout"/>.
+    /// </summary>
+    public double SoftTimeout { get; set; }
+
+    /// <summary>
+    /// Seconds no caller waits for the implementation: the last value if there is one, else a
+    /// <see cref="TimeoutException"/>; the late result is still stored. 0 (the default): none.
+    /// </summary>
+    public double HardTimeout { get; set; }
+
+    /// <summary>
+    /// A fraction of <see cref="Ttl"/> strictly between 0 and 1: a hit later than this refreshes the entry in the
+    /// background and returns at once. 0 (the default): none. See <see cref="CacheEntryOptions.EagerRefresh"/>.
+    /// </summary>
+    public double EagerRefresh { get; set; }
+
     /// <summary>Puts the instance (its <see cref="object.ToString"/>) in the default key; false by default, like pycached's <c>noself=True</c>.</summary>
     public bool IncludeInstance { get; set; }
 

@@ -1,4 +1,5 @@
 using Cached.Plugins;
+using Cached.Resilience;
 using Cached.Serializers;
 
 namespace Cached;
@@ -85,6 +86,39 @@ public interface ICache : IDisposable, IAsyncDisposable
     /// <summary>Runs a command of the underlying store or client as given: no namespace, serializer or key building.</summary>
     object? Raw(string command, params object?[] args);
 
+    /// <summary>
+    /// Reads <paramref name="key"/>; on a miss calls <paramref name="factory"/>, stores its result and returns it: the
+    /// read-through of generated methods, for code that calls the cache directly. Concurrent misses of a key in one
+    /// process make one call (single-flight); <see cref="CacheEntryOptions.Lease"/> makes one across processes. A
+    /// cache fault never fails the call (it is logged, and the factory's result is returned). With
+    /// <paramref name="options"/>: fail-safe, soft and hard timeouts and eager refresh (see <see cref="CacheEntryOptions"/>).
+    /// </summary>
+    /// <param name="key">The key; not null or empty.</param>
+    /// <param name="factory">Makes the value on a miss. Its token is cancelled when the cache is disposed.</param>
+    /// <param name="options">The entry's time to live and resilience options; <c>null</c> for the cache's defaults.</param>
+    /// <param name="namespace">The namespace; <c>null</c> for the cache's own.</param>
+    /// <returns>The cached value, the factory's, or (fail-safe) the last value.</returns>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty.</exception>
+    /// <exception cref="TimeoutException">The factory took longer than <see cref="CacheEntryOptions.HardTimeout"/> and there was no last value.</exception>
+    T GetOrSet<T>(string key, Func<CancellationToken, T> factory, CacheEntryOptions? options = null, string? @namespace = null)
+        => ReadThrough.GetOrSet(this, key, factory, options, @namespace);
+
+    /// <summary>
+    /// <see cref="GetOrSet{T}(string, Func{CancellationToken, T}, CacheEntryOptions?, string?)"/> with a state passed to
+    /// the factory, so that a hot path allocates no closure.
+    /// </summary>
+    T GetOrSet<TState, T>(string key, TState state, Func<TState, CancellationToken, T> factory, CacheEntryOptions? options = null, string? @namespace = null)
+        => ReadThrough.GetOrSet(this, key, state, factory, options, @namespace);
+
+    /// <summary>
+    /// Stores a value as <see cref="GetOrSet{T}(string, Func{CancellationToken, T}, CacheEntryOptions?, string?)"/> with
+    /// the same <paramref name="options"/> would: stamped with its logical expiry when they ask for fail-safe or eager refresh.
+    /// <c>null</c> options are the cache's defaults, as <c>Set(key, value, null, @namespace)</c> has always meant.
+    /// </summary>
+    /// <returns><c>true</c> when stored.</returns>
+    bool Set<T>(string key, T value, CacheEntryOptions? options, string? @namespace = null)
+        => ReadThrough.Set(this, key, value, options, @namespace);
+
     /// <inheritdoc cref="Add{T}"/>
     ValueTask<bool> AddAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
 
@@ -94,7 +128,7 @@ public interface ICache : IDisposable, IAsyncDisposable
     /// <summary>Reads a value and tells whether the key held one (a stored <c>null</c> or default is found).</summary>
     ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
 
-    /// <inheritdoc cref="Set{T}"/>
+    /// <inheritdoc cref="Set{T}(string, T, TimeSpan?, string?, ISerializer?)"/>
     ValueTask<bool> SetAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
 
     /// <inheritdoc cref="MultiGet{T}"/>
@@ -123,4 +157,21 @@ public interface ICache : IDisposable, IAsyncDisposable
 
     /// <inheritdoc cref="Raw"/>
     ValueTask<object?> RawAsync(string command, object?[]? args = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="GetOrSet{T}(string, Func{CancellationToken, T}, CacheEntryOptions?, string?)"/>
+    /// <param name="key">The key; not null or empty.</param>
+    /// <param name="factory">Makes the value on a miss, with a token cancelled when the leading caller's is (while it waits) or the cache is disposed.</param>
+    /// <param name="options">The entry's time to live and resilience options; <c>null</c> for the cache's defaults.</param>
+    /// <param name="namespace">The namespace; <c>null</c> for the cache's own.</param>
+    /// <param name="cancellationToken">Cancels this call's wait; the factory goes on for the other callers of the key.</param>
+    ValueTask<T> GetOrSetAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
+        => ReadThrough.GetOrSetAsync(this, key, factory, options, @namespace, cancellationToken);
+
+    /// <inheritdoc cref="GetOrSet{TState, T}(string, TState, Func{TState, CancellationToken, T}, CacheEntryOptions?, string?)"/>
+    ValueTask<T> GetOrSetAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
+        => ReadThrough.GetOrSetAsync(this, key, state, factory, options, @namespace, cancellationToken);
+
+    /// <inheritdoc cref="Set{T}(string, T, CacheEntryOptions?, string?)"/>
+    ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options, string? @namespace = null, CancellationToken cancellationToken = default)
+        => ReadThrough.SetAsync(this, key, value, options, @namespace, cancellationToken);
 }

@@ -243,6 +243,14 @@ internal static partial class Emitter
             initializers.Add($"Lease = {Number(options.Lease)}");
         }
 
+        foreach (var (option, value) in new[] { ("FailSafe", options.FailSafe), ("FailSafeThrottle", options.FailSafeThrottle), ("SoftTimeout", options.SoftTimeout), ("HardTimeout", options.HardTimeout), ("EagerRefresh", options.EagerRefresh) })
+        {
+            if (value != 0)
+            {
+                initializers.Add($"{option} = {Number(value)}");
+            }
+        }
+
         if (options.Namespace is not null)
         {
             initializers.Add($"Namespace = {Literal(options.Namespace)}");

@@ -6,15 +6,34 @@ using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
 
-/// <summary>The attribute's cache options (Ttl, Lease, Namespace, Alias, Cache, Serializer, Plugins) and their checks.</summary>
+/// <summary>The attribute's cache options (Ttl, Lease, the resilience options, Namespace, Alias, Cache, Serializer, Plugins) and their checks.</summary>
 internal sealed partial class Parser
 {
     private CacheOptionsSpec ParseOptions()
     {
         var ttl = NamedDouble("Ttl");
-        var lease = _kind == CachedMethodKind.Cached ? NamedDouble("Lease") : 0;
+        var cached = _kind == CachedMethodKind.Cached;
+        var lease = cached ? NamedDouble("Lease") : 0;
         CheckDuration("Ttl", ttl);
         CheckDuration("Lease", lease);
+        var (failSafe, throttle, soft, hard) = cached
+            ? (NamedDouble("FailSafe"), NamedDouble("FailSafeThrottle"), NamedDouble("SoftTimeout"), NamedDouble("HardTimeout"))
+            : (0, 0, 0, 0);
+        CheckDuration("FailSafe", failSafe);
+        CheckDuration("FailSafeThrottle", throttle);
+        CheckDuration("SoftTimeout", soft);
+        CheckDuration("HardTimeout", hard);
+        var eagerRefresh = cached ? NamedDouble("EagerRefresh") : 0;
+        if (eagerRefresh != 0 && !(eagerRefresh > 0 && eagerRefresh < 1))
+        {
+            Report(DiagnosticDescriptors.InvalidEagerRefresh, ArgumentLocation("EagerRefresh"), MethodName, eagerRefresh.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (soft > 0 && !double.IsInfinity(soft) && failSafe == 0)
+        {
+            Report(DiagnosticDescriptors.SoftTimeoutWithoutFailSafe, ArgumentLocation("SoftTimeout"), MethodName);
+        }
+
         var alias = NamedString("Alias");
         var cacheType = NamedType("Cache");
         var serializerType = NamedType("Serializer");
@@ -52,6 +71,11 @@ internal sealed partial class Parser
         {
             Ttl = ttl,
             Lease = lease,
+            FailSafe = failSafe,
+            FailSafeThrottle = throttle,
+            SoftTimeout = soft,
+            HardTimeout = hard,
+            EagerRefresh = eagerRefresh,
             Namespace = NamedString("Namespace"),
             Alias = alias,
             CacheType = cacheType?.ToDisplayString(s_typeFormat),

@@ -80,9 +80,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor NegativeDuration = Error(
         "CACHED011",
-        "Ttl and Lease cannot be negative",
+        "Durations cannot be negative",
         "{1} of '{0}' is {2}: use a positive number of seconds, or 0 for the default",
-        "Ttl and Lease are numbers of seconds: positive, or 0 for the default (the cache's Ttl; no lease). A negative, infinite or NaN value is refused.");
+        "Ttl, Lease, FailSafe, FailSafeThrottle, SoftTimeout and HardTimeout are numbers of seconds: positive, or 0 for the default (the cache's Ttl; none for the others; 30 s for FailSafeThrottle). A negative, infinite or NaN value is refused.");
 
     public static readonly DiagnosticDescriptor KeyParameterWithoutValueToString = Warning(
         "CACHED012",
@@ -144,6 +144,18 @@ internal static class DiagnosticDescriptors
         "'{0}' may store its result as JSON ({1}), but no JsonSerializerContext of this trimmed or NativeAOT project lists '{2}', so the method would run uncached: add [JsonSerializable(typeof({2}))] to a JsonSerializerContext",
         "In a trimmed or NativeAOT project, System.Text.Json cannot serialize by reflection, so Cached's JsonSerializer (RedisCache's default) takes a type's metadata from the project's source-generated contexts, which the generator registers. A [Cached] or [MultiCached] method whose result (for [MultiCached], the dictionary's value type) no context lists would refuse to cache and run its body every time. Add the type to a JsonSerializerContext with [JsonSerializable(typeof(T))], or give the method another serializer.");
 
+    public static readonly DiagnosticDescriptor InvalidEagerRefresh = Error(
+        "CACHED022",
+        "EagerRefresh must be a fraction between 0 and 1",
+        "EagerRefresh of '{0}' is {1}: use a fraction of Ttl strictly between 0 and 1 (0.8 refreshes after 80% of Ttl), or 0 for none",
+        "EagerRefresh is a fraction of Ttl: a hit later than that fraction refreshes the entry in the background. It lies strictly between 0 and 1; 0 (the default) means no eager refresh. 1 or more would never refresh before the entry expires, and a negative, infinite or NaN value means nothing.");
+
+    public static readonly DiagnosticDescriptor SoftTimeoutWithoutFailSafe = Warning(
+        "CACHED023",
+        "SoftTimeout has no effect without FailSafe",
+        "SoftTimeout of '{0}' answers with the last value, which only FailSafe keeps: set FailSafe, or use HardTimeout to bound the wait",
+        "SoftTimeout answers a caller with the last value when the method is slow; past Ttl only FailSafe keeps a last value, so without it every caller waits for the method as if SoftTimeout were not set. Set FailSafe, or use HardTimeout, which bounds the wait with or without a last value.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -169,6 +181,8 @@ internal static class DiagnosticDescriptors
         KeyWithoutTypeParameters,
         OneShotSequence,
         JsonMetadataMissing,
+        InvalidEagerRefresh,
+        SoftTimeoutWithoutFailSafe,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -89,6 +89,8 @@ public sealed partial class DiagnosticTests
         var all = DiagnosticDescriptors.All.ToList();
         var expectedIds = Enumerable.Range(1, 20).Select(static i => "CACHED" + i.ToString("D3", CultureInfo.InvariantCulture))
             .Append("CACHED021") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests)
+            .Append("CACHED022")
+            .Append("CACHED023")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -110,7 +112,7 @@ public sealed partial class DiagnosticTests
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.Description.ToString(CultureInfo.InvariantCulture), Does.EndWith("."), descriptor.Id);
-                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
+                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" or "CACHED023" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
             }
         }
     }
@@ -647,6 +649,10 @@ public sealed partial class DiagnosticTests
     [TestCase("Ttl", "-0.5", "Ttl of 'UserService.GetUser' is -0.5")]
     [TestCase("Lease", "-30", "Lease of 'UserService.GetUser' is -30")]
     [TestCase("Ttl", "double.NaN", "Ttl of 'UserService.GetUser' is NaN")]
+    [TestCase("FailSafe", "-60", "FailSafe of 'UserService.GetUser' is -60")]
+    [TestCase("FailSafeThrottle", "-1", "FailSafeThrottle of 'UserService.GetUser' is -1")]
+    [TestCase("SoftTimeout", "double.PositiveInfinity", "SoftTimeout of 'UserService.GetUser' is Infinity")]
+    [TestCase("HardTimeout", "-2", "HardTimeout of 'UserService.GetUser' is -2")]
     public void CACHED011_a_negative_duration(string option, string value, string start)
     {
         var message = Single($$"""
@@ -683,6 +689,53 @@ public sealed partial class DiagnosticTests
             "Lease of 'UserService.GetUser' is -2: use a positive number of seconds, or 0 for the default",
             "Ttl of 'UserService.GetUser' is -1: use a positive number of seconds, or 0 for the default",
         }));
+    }
+
+    // ---- CACHED022, CACHED023 ----
+
+    [TestCase("1")]
+    [TestCase("1.5")]
+    [TestCase("-0.2")]
+    [TestCase("double.NaN")]
+    public void CACHED022_EagerRefresh_outside_0_to_1(string value)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached(Ttl = 60, EagerRefresh = [|{{value}}|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED022");
+        Assert.That(message, Does.StartWith("EagerRefresh of 'UserService.GetUser' is ").And.EndWith("or 0 for none"));
+    }
+
+    [Test]
+    public void Valid_resilience_options_are_not_reported()
+    {
+        var run = GeneratorRunner.Run(Mark("""
+            public partial class UserService
+            {
+                [Cached(Ttl = 60, FailSafe = 600, FailSafeThrottle = 5, SoftTimeout = 0.1, HardTimeout = 2, EagerRefresh = [|0.8|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """).Source);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+    }
+
+    [Test]
+    public void CACHED023_SoftTimeout_without_FailSafe()
+    {
+        var diagnostics = Expect("""
+            public partial class UserService
+            {
+                [Cached(Ttl = 60, SoftTimeout = [|0.5|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, DiagnosticSeverity.Warning, "CACHED023");
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[] { "SoftTimeout of 'UserService.GetUser' answers with the last value, which only FailSafe keeps: set FailSafe, or use HardTimeout to bound the wait" }));
     }
 
     // ---- CACHED012 ----

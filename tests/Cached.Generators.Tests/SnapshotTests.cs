@@ -151,6 +151,23 @@ public sealed partial class SnapshotTests
     }
 
     [Test]
+    public void Resilience_options()
+    {
+        VerifyGenerated(nameof(Resilience_options), """
+            using System.Threading;
+            using System.Threading.Tasks;
+            using Cached;
+            namespace Demo;
+            public partial class Prices
+            {
+                [Cached(Ttl = 60, Key = "price:{sku}", FailSafe = 3600, FailSafeThrottle = 10, SoftTimeout = 0.1, HardTimeout = 2, EagerRefresh = 0.8)]
+                public partial Task<decimal> GetPriceAsync(string sku, CancellationToken ct = default);
+                private Task<decimal> GetPriceAsyncCore(string sku, CancellationToken ct) => Task.FromResult(1m);
+            }
+            """);
+    }
+
+    [Test]
     public void Extension_methods_sync_Task_and_ValueTask()
     {
         VerifyGenerated(nameof(Extension_methods_sync_Task_and_ValueTask), """

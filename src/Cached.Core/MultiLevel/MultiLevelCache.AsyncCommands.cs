@@ -84,7 +84,7 @@ public sealed partial class MultiLevelCache
         return result;
     }
 
-    /// <inheritdoc cref="Set{T}"/>
+    /// <inheritdoc cref="Set{T}(string, T, TimeSpan?, string?, ISerializer?)"/>
     public async ValueTask<bool> SetAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();

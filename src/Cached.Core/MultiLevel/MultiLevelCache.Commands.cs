@@ -59,7 +59,7 @@ public sealed partial class MultiLevelCache
     }
 
     /// <summary>Writes L2, then L1, then tells the other nodes. With L2 unreachable the value is kept in L1 and written to L2 when it returns.</summary>
-    /// <inheritdoc cref="ICache.Set{T}"/>
+    /// <inheritdoc cref="ICache.Set{T}(string, T, TimeSpan?, string?, ISerializer?)"/>
     public bool Set<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
         ThrowIfDisposed();

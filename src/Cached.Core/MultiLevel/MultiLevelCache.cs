@@ -234,6 +234,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
             return;
         }
 
+        StopBackgroundWork();
         _pending.Dispose();
         _pending.Drained.Wait(TimeSpan.FromSeconds(1));
         _subscription?.Dispose();
@@ -253,6 +254,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
             return;
         }
 
+        StopBackgroundWork();
         await _pending.StopAsync().ConfigureAwait(false);
         _pending.Dispose();
         _subscription?.Dispose();

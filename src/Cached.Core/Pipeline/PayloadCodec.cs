@@ -1,4 +1,5 @@
 using System.Buffers;
+using Cached.Resilience;
 using Cached.Runtime;
 using Cached.Serializers;
 
@@ -44,6 +45,11 @@ internal static class PayloadCodec
     {
         if (keepsReferences)
         {
+            if (serializer is IPayloadAdopter adopter && adopter.TryAdopt(payload, out var adopted))
+            {
+                return (T?)adopted;
+            }
+
             switch (payload)
             {
                 case T typed:

@@ -12,7 +12,7 @@ public enum CacheCommand
     /// <summary><see cref="ICache.MultiGet{T}"/>.</summary>
     MultiGet,
 
-    /// <summary><see cref="ICache.Set{T}"/>.</summary>
+    /// <summary><see cref="ICache.Set{T}(string, T, TimeSpan?, string?, Serializers.ISerializer?)"/>.</summary>
     Set,
 
     /// <summary><see cref="ICache.MultiSet{T}"/>.</summary>

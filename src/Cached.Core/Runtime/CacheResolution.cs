@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.Resilience;
 
 namespace Cached.Runtime;
 
@@ -12,6 +13,7 @@ internal sealed class CacheResolution
     {
         Cache = cache;
         Version = version;
+        Clock = ReadThroughs.Of(cache).Clock;
         var (target, space) = cache is ISpanReaderOwner owner && owner.TryGetSpanReader(@namespace, out var inner, out var innerSpace)
             ? (inner, innerSpace)
             : (cache as ISpanReadableCache, @namespace);
@@ -36,6 +38,9 @@ internal sealed class CacheResolution
     }
 
     public ICache Cache { get; }
+
+    /// <summary>The clock the cache's stamped entries are read on (<see cref="ReadThroughs.Clock"/>).</summary>
+    public TimeProvider Clock { get; }
 
     public int Version { get; }
 

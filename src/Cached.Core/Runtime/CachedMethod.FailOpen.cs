@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.Serializers;
 
 namespace Cached.Runtime;
 
@@ -84,7 +85,7 @@ public sealed partial class CachedMethod<TResult>
     /// wins, and not at all on a fenced cache whose fill failed to open. Returns false only when the fence refused the
     /// value (it is then stale); a fault is logged and returns true.
     /// </summary>
-    private bool Write(ICache cache, string key, TResult value, FillTicket? fill)
+    private bool Write<TValue>(ICache cache, string key, TValue value, FillTicket? fill, TimeSpan? ttl, ISerializer? serializer)
     {
         if (fill is null && cache is IFencedFillCache)
         {
@@ -95,10 +96,10 @@ public sealed partial class CachedMethod<TResult>
         {
             if (fill is not null)
             {
-                return ((IFencedFillCache)cache).TryFill(fill, value, _ttl);
+                return ((IFencedFillCache)cache).TryFill(fill, value, ttl, serializer);
             }
 
-            cache.Set(key, value, _ttl, _options.Namespace);
+            cache.Set(key, value, ttl, _options.Namespace, serializer);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
@@ -109,7 +110,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="Write"/>
-    private async ValueTask<bool> WriteAsync(ICache cache, string key, TResult value, FillTicket? fill, CancellationToken cancellationToken)
+    private async ValueTask<bool> WriteAsync<TValue>(ICache cache, string key, TValue value, FillTicket? fill, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
         if (fill is null && cache is IFencedFillCache)
         {
@@ -120,10 +121,10 @@ public sealed partial class CachedMethod<TResult>
         {
             if (fill is not null)
             {
-                return await ((IFencedFillCache)cache).TryFillAsync(fill, value, _ttl, null, cancellationToken).ConfigureAwait(false);
+                return await ((IFencedFillCache)cache).TryFillAsync(fill, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
             }
 
-            await cache.SetAsync(key, value, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            await cache.SetAsync(key, value, ttl, _options.Namespace, serializer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {

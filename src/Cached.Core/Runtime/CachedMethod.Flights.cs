@@ -58,6 +58,9 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>Set before the flight completes: an invalidation overtook it, in this process or (refused fill) any.</summary>
         public bool Stale { get; set; }
 
+        /// <summary>A caller stopped waiting at a timeout: nobody may observe the outcome, so a failure is logged as background work's.</summary>
+        public bool Detached { get; set; }
+
         /// <summary>Whether an invalidation in this process came after the fill opened: no new caller may board.</summary>
         public bool IsOvertaken => _fill is { IsCurrentInProcess: false };
     }

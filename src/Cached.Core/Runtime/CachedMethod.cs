@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using Cached.Capabilities;
+using Cached.Resilience;
 
 namespace Cached.Runtime;
 
@@ -19,8 +20,7 @@ public sealed partial class CachedMethod<TResult>
     private static readonly TimeSpan s_lastLeasePoll = TimeSpan.FromMilliseconds(100);
 
     private readonly CachedMethodOptions _options;
-    private readonly TimeSpan? _ttl;
-    private readonly TimeSpan? _lease;
+    private readonly EntryPolicy _policy;
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private CacheResolver _cache;
     private TypeRefusal _refusal;
@@ -34,9 +34,11 @@ public sealed partial class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _ttl = options.TtlSpan;
-        _lease = options.LeaseSpan;
+        _policy = options.Policy;
     }
+
+    /// <summary>The namespace the entries live in; <c>null</c> for the cache's own.</summary>
+    internal string? Namespace => _options.Namespace;
 
     /// <summary>The cache this method uses, resolved on first use.</summary>
     public ICache CurrentCache => _cache.Get(_options);
@@ -50,9 +52,25 @@ public sealed partial class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(body);
+        return Invoke(key, state, body, skipWhen, in _policy);
+    }
+
+    /// <summary>Runs a sync read-through call with <paramref name="policy"/>: <c>GetOrSet</c>, and generated methods.</summary>
+    internal TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, in EntryPolicy policy)
+    {
         var completions = Volatile.Read(ref _completions);
-        var read = ReadBySpan(key, out var hit);
-        return read == SpanRead.Hit ? hit : Invoke(key.AsSpan(), key, state, body, skipWhen, read, completions);
+        var read = ReadBySpan(key, in policy, out var hit, out var refresh);
+        if (read != SpanRead.Hit)
+        {
+            return Invoke(key.AsSpan(), key, state, body, skipWhen, read, completions, in policy);
+        }
+
+        if (refresh)
+        {
+            StartRefresh(CurrentCache, key, state, body, skipWhen, hit, in policy);
+        }
+
+        return hit;
     }
 
     /// <summary>
@@ -63,20 +81,35 @@ public sealed partial class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(body);
         var completions = Volatile.Read(ref _completions);
-        var read = ReadBySpan(key, out var hit);
-        return read == SpanRead.Hit ? hit : Invoke(key, null, state, body, skipWhen, read, completions);
+        var read = ReadBySpan(key, in _policy, out var hit, out var refresh);
+        if (read != SpanRead.Hit)
+        {
+            return Invoke(key, null, state, body, skipWhen, read, completions, in _policy);
+        }
+
+        if (refresh)
+        {
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, in _policy);
+        }
+
+        return hit;
     }
 
     /// <summary>
     /// The ordinary path, after the span read of the entry point: <paramref name="read"/> is its answer (a clean miss
     /// needs no second read) and <paramref name="completions"/> the count noted before it.
     /// </summary>
-    private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions)
+    private TResult Invoke<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, in EntryPolicy policy)
     {
         var cache = CurrentCache;
         if (_refusal.Refuses(cache))
         {
             return body(state);
+        }
+
+        if (policy.IsResilient)
+        {
+            return InvokeResilient(cache, key ?? keySpan.ToString(), state, body, skipWhen, read == SpanRead.Miss ? completions : null, in policy);
         }
 
         long? seen = null;
@@ -123,7 +156,7 @@ public sealed partial class CachedMethod<TResult>
 
             try
             {
-                var value = Lead(cache, key, state, body, skipWhen, seen, flight);
+                var value = Lead(cache, key, state, body, skipWhen, seen, flight, in policy);
                 flight.TrySetResult(value);
                 return value;
             }
@@ -144,9 +177,25 @@ public sealed partial class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(body);
+        return InvokeAsync(key, state, body, skipWhen, in _policy, cancellationToken);
+    }
+
+    /// <summary>Runs an async read-through call with <paramref name="policy"/>: <c>GetOrSetAsync</c>, and generated methods.</summary>
+    internal ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, in EntryPolicy policy, CancellationToken cancellationToken)
+    {
         var completions = Volatile.Read(ref _completions);
-        var read = ReadBySpanUnlessCancelled(key, out var hit, cancellationToken);
-        return read == SpanRead.Hit ? new ValueTask<TResult>(hit) : InvokeAsync(key.AsSpan(), key, state, body, skipWhen, read, completions, cancellationToken);
+        var read = ReadBySpanUnlessCancelled(key, in policy, out var hit, out var refresh, cancellationToken);
+        if (read != SpanRead.Hit)
+        {
+            return InvokeAsync(key.AsSpan(), key, state, body, skipWhen, read, completions, policy, cancellationToken);
+        }
+
+        if (refresh)
+        {
+            StartRefresh(CurrentCache, key, state, body, skipWhen, hit, in policy);
+        }
+
+        return new ValueTask<TResult>(hit);
     }
 
     /// <summary>
@@ -157,8 +206,18 @@ public sealed partial class CachedMethod<TResult>
     {
         ArgumentNullException.ThrowIfNull(body);
         var completions = Volatile.Read(ref _completions);
-        var read = ReadBySpanUnlessCancelled(key, out var hit, cancellationToken);
-        return read == SpanRead.Hit ? new ValueTask<TResult>(hit) : InvokeAsync(key, null, state, body, skipWhen, read, completions, cancellationToken);
+        var read = ReadBySpanUnlessCancelled(key, in _policy, out var hit, out var refresh, cancellationToken);
+        if (read != SpanRead.Hit)
+        {
+            return InvokeAsync(key, null, state, body, skipWhen, read, completions, _policy, cancellationToken);
+        }
+
+        if (refresh)
+        {
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, in _policy);
+        }
+
+        return new ValueTask<TResult>(hit);
     }
 
     /// <summary>
@@ -170,8 +229,9 @@ public sealed partial class CachedMethod<TResult>
     /// reports everything.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SpanRead ReadBySpan(ReadOnlySpan<char> key, out TResult value)
+    private SpanRead ReadBySpan(ReadOnlySpan<char> key, in EntryPolicy policy, out TResult value, out bool refresh)
     {
+        refresh = false;
         var resolution = _cache.Last;
         if (resolution is { SpanReader: { } reader }
             && resolution.Version == Caches.Version
@@ -180,10 +240,18 @@ public sealed partial class CachedMethod<TResult>
             && !key.IsEmpty)
         {
             var read = reader.TryReadBySpan(key, resolution.SpanNamespace, out var payload);
-            if (read == SpanRead.Hit && SpanPayload<TResult>.TryTake(payload, out var typed))
+            if (read == SpanRead.Hit)
             {
-                value = typed;
-                return SpanRead.Hit;
+                if (SpanPayload<TResult>.TryTake(payload, out var typed))
+                {
+                    value = typed;
+                    return SpanRead.Hit;
+                }
+
+                if (payload is Stamped<TResult> stamped && TryTakeFresh(stamped, resolution, in policy, out value, out refresh))
+                {
+                    return SpanRead.Hit;
+                }
             }
 
             // A hit needs only the hit instruments unobserved; a miss is counted by the ordinary read when observed.
@@ -200,19 +268,20 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>The span read, unless the call is already cancelled: the ordinary read then throws as it should.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SpanRead ReadBySpanUnlessCancelled(ReadOnlySpan<char> key, out TResult value, CancellationToken cancellationToken)
+    private SpanRead ReadBySpanUnlessCancelled(ReadOnlySpan<char> key, in EntryPolicy policy, out TResult value, out bool refresh, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
             value = default!;
+            refresh = false;
             return SpanRead.Unsupported;
         }
 
-        return ReadBySpan(key, out value);
+        return ReadBySpan(key, in policy, out value, out refresh);
     }
 
-    /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long)"/>
-    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, CancellationToken cancellationToken)
+    /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long, in EntryPolicy)"/>
+    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, EntryPolicy policy, CancellationToken cancellationToken)
     {
         var cache = CurrentCache;
         if (_refusal.Refuses(cache))
@@ -220,14 +289,19 @@ public sealed partial class CachedMethod<TResult>
             return Uncached(state, body, cancellationToken);
         }
 
+        if (policy.IsResilient)
+        {
+            return InvokeResilientAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, read == SpanRead.Miss ? completions : null, policy, cancellationToken);
+        }
+
         if (CacheScope.IsReadSkipped)
         {
-            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, policy, cancellationToken);
         }
 
         if (read == SpanRead.Miss)
         {
-            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, policy, cancellationToken);
         }
 
         key ??= keySpan.ToString();
@@ -239,18 +313,18 @@ public sealed partial class CachedMethod<TResult>
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             ReadFailed(cache, ex, key);
-            return MissAsync(cache, key, state, body, skipWhen, seen: null, cancellationToken);
+            return MissAsync(cache, key, state, body, skipWhen, seen: null, policy, cancellationToken);
         }
 
         if (!ordinary.IsCompletedSuccessfully)
         {
-            return ReadThenMissAsync(ordinary, completions, cache, key, state, body, skipWhen, cancellationToken);
+            return ReadThenMissAsync(ordinary, completions, cache, key, state, body, skipWhen, policy, cancellationToken);
         }
 
         var result = ordinary.Result;
         return result.Found
             ? new ValueTask<TResult>(result.Value!)
-            : MissAsync(cache, key, state, body, skipWhen, completions, cancellationToken);
+            : MissAsync(cache, key, state, body, skipWhen, completions, policy, cancellationToken);
     }
 
     /// <summary>The body alone, its exceptions in the task as on every other path.</summary>
@@ -292,7 +366,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
+    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, EntryPolicy policy, CancellationToken cancellationToken)
     {
         long? seen = completions;
         try
@@ -309,10 +383,10 @@ public sealed partial class CachedMethod<TResult>
             seen = null;
         }
 
-        return await MissAsync(cache, key, state, body, skipWhen, seen, cancellationToken).ConfigureAwait(false);
+        return await MissAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, CancellationToken cancellationToken)
+    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, EntryPolicy policy, CancellationToken cancellationToken)
     {
         var startedOver = false;
         while (true)
@@ -345,7 +419,7 @@ public sealed partial class CachedMethod<TResult>
 
             try
             {
-                var value = await LeadAsync(cache, key, state, body, skipWhen, seen, flight, cancellationToken).ConfigureAwait(false);
+                var value = await LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false);
                 flight.TrySetResult(value);
                 return value;
             }
@@ -361,10 +435,10 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight)
+    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, in EntryPolicy policy)
     {
         string? token = null;
-        if (_lease is { } lease && cache is ILockingCache locks)
+        if (policy.Lease is { } lease && cache is ILockingCache locks)
         {
             (var found, var value, token) = WaitForLease(cache, locks, key, lease);
             if (found)
@@ -385,7 +459,7 @@ public sealed partial class CachedMethod<TResult>
             var current = true;
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
-                current = Write(cache, key, result, fill);
+                current = Write(cache, key, result, fill, policy.Ttl, serializer: null);
                 Interlocked.Increment(ref _completions);
             }
 
@@ -404,10 +478,10 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, CancellationToken cancellationToken)
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, EntryPolicy policy, CancellationToken cancellationToken)
     {
         string? token = null;
-        if (_lease is { } lease && cache is ILockingCache locks)
+        if (policy.Lease is { } lease && cache is ILockingCache locks)
         {
             (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
             if (found)
@@ -432,7 +506,7 @@ public sealed partial class CachedMethod<TResult>
             var current = true;
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
-                current = await WriteAsync(cache, key, result, fill, cancellationToken).ConfigureAwait(false);
+                current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _completions);
             }
 

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using Cached.Capabilities;
+using Cached.Resilience;
 
 namespace Cached.Runtime;
 
@@ -26,9 +27,30 @@ public sealed class CachedMethodOptions
     /// <summary>Seconds of the stampede lease; 0 for none.</summary>
     public double Lease { get; init; }
 
-    internal TimeSpan? TtlSpan => Ttl > 0 ? TimeSpan.FromSeconds(Ttl) : null;
+    /// <summary>Seconds the last value is kept after <see cref="Ttl"/> for when the body fails; 0 for none (<see cref="CacheEntryOptions.FailSafe"/>).</summary>
+    public double FailSafe { get; init; }
 
-    internal TimeSpan? LeaseSpan => Lease > 0 ? TimeSpan.FromSeconds(Lease) : null;
+    /// <summary>Seconds a last value served by fail-safe is fresh again; 0 for the default (<see cref="CacheEntryOptions.FailSafeThrottle"/>).</summary>
+    public double FailSafeThrottle { get; init; }
+
+    /// <summary>Seconds after which a caller with a last value at hand gets it; 0 for none (<see cref="CacheEntryOptions.SoftTimeout"/>).</summary>
+    public double SoftTimeout { get; init; }
+
+    /// <summary>Seconds no caller waits beyond; 0 for none (<see cref="CacheEntryOptions.HardTimeout"/>).</summary>
+    public double HardTimeout { get; init; }
+
+    /// <summary>The fraction of <see cref="Ttl"/> after which a hit refreshes in the background; 0 for none (<see cref="CacheEntryOptions.EagerRefresh"/>).</summary>
+    public double EagerRefresh { get; init; }
+
+    /// <summary>How logs name a cache made by <see cref="CacheFactory"/> that has no alias.</summary>
+    internal string? CacheName { get; init; }
+
+    /// <summary>The options as the read-through core takes them.</summary>
+    internal EntryPolicy Policy => new(
+        Seconds(Ttl), Seconds(Lease), Seconds(FailSafe), Seconds(FailSafeThrottle), Seconds(SoftTimeout), Seconds(HardTimeout),
+        EagerRefresh > 0 ? EagerRefresh : null);
+
+    private static TimeSpan? Seconds(double seconds) => seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
 
     /// <summary>The cache a method with these options uses: its alias, its own cache, else the default one.</summary>
     internal ICache ResolveCache()
@@ -49,7 +71,7 @@ public sealed class CachedMethodOptions
 
     /// <summary>How logs name <paramref name="cache"/>: its alias, else the method's alias, else what it is.</summary>
     internal string DescribeCache(ICache cache)
-        => (cache as IAliasedCache)?.Alias ?? Alias ?? (CacheFactory is not null ? "(the method's own)" : Caches.DefaultAlias);
+        => (cache as IAliasedCache)?.Alias ?? Alias ?? (CacheFactory is not null ? CacheName ?? "(the method's own)" : Caches.DefaultAlias);
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only aliases the application configured by type name reach this; trimmed and NativeAOT applications register instances with Caches.AddInstance, which the line above serves without reflection.")]
     private static ICache FromConfiguration(string alias) => Caches.Get(alias);

@@ -21,4 +21,13 @@ internal static partial class Log
     public static partial void ReplacedCacheDisposeFailed(ILogger logger, Exception exception, string alias);
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "{Method} is not cached on cache '{Alias}': its serializer cannot carry {Type}. The method runs uncached on this cache from now on; give it a serializer that carries the type.")]
     public static partial void TypeRefused(ILogger logger, Exception exception, string method, Type type, string alias);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "The factory of key '{Key}' of {Method} on cache '{Alias}' failed; serving the last value (fail-safe) and trying again after {Throttle}.")]
+    public static partial void FailSafeServed(ILogger logger, Exception exception, string key, string method, string alias, TimeSpan throttle);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "The factory of key '{Key}' of {Method} on cache '{Alias}' failed in the background; the cached value stays until it expires.")]
+    public static partial void BackgroundFailed(ILogger logger, Exception exception, string key, string method, string alias);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "The factory of key '{Key}' of {Method} on cache '{Alias}' did not answer within {Timeout}; {Answer}. It goes on in the background and stores its result.")]
+    public static partial void FactoryTimedOut(ILogger logger, string key, string method, string alias, TimeSpan timeout, string answer);
 }

@@ -25,7 +25,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _ttl = options.TtlSpan;
+        _ttl = options.Policy.Ttl;
     }
 
     /// <summary>The cache this method uses, resolved on first use.</summary>

@@ -156,6 +156,17 @@ internal sealed record CacheOptionsSpec
 
     public required double Lease { get; init; }
 
+    /// <summary>The resilience options, in seconds (<see cref="EagerRefresh"/>: a fraction of Ttl); 0 for none.</summary>
+    public required double FailSafe { get; init; }
+
+    public required double FailSafeThrottle { get; init; }
+
+    public required double SoftTimeout { get; init; }
+
+    public required double HardTimeout { get; init; }
+
+    public required double EagerRefresh { get; init; }
+
     public required string? Namespace { get; init; }
 
     public required string? Alias { get; init; }

@@ -1,0 +1,109 @@
+namespace Cached;
+
+/// <summary>
+/// How <see cref="ICache.GetOrSet{T}(string, Func{CancellationToken, T}, CacheEntryOptions?, string?)"/> and
+/// <see cref="ICache.Set{T}(string, T, CacheEntryOptions?, string?)"/> treat one entry: its time to live, the stampede
+/// lease, and the resilience options (fail-safe, soft and hard timeouts, eager refresh). Generated methods take the
+/// same options from <see cref="CachedAttribute"/>, in seconds.
+/// </summary>
+/// <remarks>
+/// <para>With <see cref="FailSafe"/> or <see cref="EagerRefresh"/> set, the stored entry carries when it stops being
+/// fresh (its logical expiry) and the backend keeps it for <see cref="Ttl"/> plus <see cref="FailSafe"/>. Without them
+/// the payload is the plain value every other client (aiocache, pycached) reads. A plain read (<c>Get</c>,
+/// <c>TryGet</c>) of a stamped entry answers its value while it is fresh and a miss after.</para>
+/// <para>Every duration must be positive (or <c>null</c> for unset); <see cref="EagerRefresh"/> lies strictly between 0
+/// and 1. A bad value throws <see cref="ArgumentOutOfRangeException"/> naming the property when it is set.</para>
+/// </remarks>
+public sealed record CacheEntryOptions
+{
+    /// <summary>The default of <see cref="FailSafeThrottle"/>: 30 seconds, as FusionCache's.</summary>
+    public static readonly TimeSpan DefaultFailSafeThrottle = TimeSpan.FromSeconds(30);
+
+    private readonly TimeSpan? _ttl;
+    private readonly TimeSpan? _failSafe;
+    private readonly TimeSpan? _failSafeThrottle;
+    private readonly TimeSpan? _softTimeout;
+    private readonly TimeSpan? _hardTimeout;
+    private readonly double? _eagerRefresh;
+    private readonly TimeSpan? _lease;
+
+    /// <summary>
+    /// How long the entry is fresh; <c>null</c> for the cache's default <see cref="ICache.Ttl"/>.
+    /// <see cref="TimeSpan.Zero"/> or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> means no expiry.
+    /// </summary>
+    public TimeSpan? Ttl
+    {
+        get => _ttl;
+        init => _ttl = value is { } ttl && ttl < TimeSpan.Zero && ttl != System.Threading.Timeout.InfiniteTimeSpan
+            ? throw new ArgumentOutOfRangeException(nameof(Ttl), ttl, "A time to live cannot be negative.")
+            : value;
+    }
+
+    /// <summary>
+    /// After <see cref="Ttl"/>, how long the last value is kept for when the factory fails or times out: the call then
+    /// answers with it instead of failing, and the entry is fresh again for <see cref="FailSafeThrottle"/> so that a
+    /// failing source is not called on every request. Past this, the factory's exception propagates.
+    /// </summary>
+    public TimeSpan? FailSafe
+    {
+        get => _failSafe;
+        init => _failSafe = Positive(value, nameof(FailSafe));
+    }
+
+    /// <summary>
+    /// How long a last value served by <see cref="FailSafe"/> is fresh again before the factory is tried once more;
+    /// <c>null</c> for <see cref="DefaultFailSafeThrottle"/>. It never keeps the value past <see cref="FailSafe"/>.
+    /// </summary>
+    public TimeSpan? FailSafeThrottle
+    {
+        get => _failSafeThrottle;
+        init => _failSafeThrottle = Positive(value, nameof(FailSafeThrottle));
+    }
+
+    /// <summary>
+    /// With a last value at hand (see <see cref="FailSafe"/>), a factory slower than this answers the caller with the
+    /// last value; the factory finishes in the background and stores its result.
+    /// </summary>
+    public TimeSpan? SoftTimeout
+    {
+        get => _softTimeout;
+        init => _softTimeout = Positive(value, nameof(SoftTimeout));
+    }
+
+    /// <summary>
+    /// No caller waits for the factory longer than this: it gets the last value if there is one, else a
+    /// <see cref="TimeoutException"/>. The factory's late result is still stored.
+    /// </summary>
+    public TimeSpan? HardTimeout
+    {
+        get => _hardTimeout;
+        init => _hardTimeout = Positive(value, nameof(HardTimeout));
+    }
+
+    /// <summary>
+    /// A fraction of <see cref="Ttl"/> (0.8 for 80%): a hit later than this starts one background refresh and returns
+    /// at once, so callers of a hot key never wait for the factory after the first.
+    /// </summary>
+    public double? EagerRefresh
+    {
+        get => _eagerRefresh;
+        init => _eagerRefresh = value is { } fraction && !(fraction > 0 && fraction < 1)
+            ? throw new ArgumentOutOfRangeException(nameof(EagerRefresh), fraction, "EagerRefresh is a fraction of the time to live, strictly between 0 and 1.")
+            : value;
+    }
+
+    /// <summary>
+    /// A stampede lock across processes: on a miss, one caller takes it through the backend and the others wait up to
+    /// this long for its value (aiocache's <c>cached_stampede</c>). Only backends that can lock use it.
+    /// </summary>
+    public TimeSpan? Lease
+    {
+        get => _lease;
+        init => _lease = Positive(value, nameof(Lease));
+    }
+
+    private static TimeSpan? Positive(TimeSpan? value, string name)
+        => value is { } span && span <= TimeSpan.Zero
+            ? throw new ArgumentOutOfRangeException(name, span, $"{name} must be positive, or null for none.")
+            : value;
+}

@@ -1,0 +1,64 @@
+namespace Cached.Resilience;
+
+/// <summary>
+/// <c>GetOrSet</c> and <c>Set</c> with <see cref="CacheEntryOptions"/> over any <see cref="ICache"/>: every backend's
+/// public methods and the interface's default ones end here, in the core generated methods run on.
+/// </summary>
+internal static class ReadThrough
+{
+    public static T GetOrSet<T>(ICache cache, string key, Func<CancellationToken, T> factory, CacheEntryOptions? options, string? @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return GetOrSet(cache, key, factory, static (f, ct) => f(ct), options, @namespace);
+    }
+
+    public static ValueTask<T> GetOrSetAsync<T>(ICache cache, string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, string? @namespace, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return GetOrSetAsync(cache, key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
+    }
+
+    public static T GetOrSet<TState, T>(ICache cache, string key, TState state, Func<TState, CancellationToken, T> factory, CacheEntryOptions? options, string? @namespace)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(factory);
+        var host = ReadThroughs.Of(cache);
+        var policy = EntryPolicy.From(options);
+        // A sync factory has no caller's token: it gets the cache's, cancelled when the cache is disposed.
+        return host.For<T>(@namespace).Invoke(
+            key, (State: state, Factory: factory, Stopping: host.Background.Stopping), static s => s.Factory(s.State, s.Stopping), skipWhen: null, in policy);
+    }
+
+    public static ValueTask<T> GetOrSetAsync<TState, T>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, string? @namespace, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(factory);
+        var policy = EntryPolicy.From(options);
+        return ReadThroughs.Of(cache).For<T>(@namespace).InvokeAsync(
+            key, (State: state, Factory: factory), static (s, ct) => s.Factory(s.State, ct), skipWhen: null, in policy, cancellationToken);
+    }
+
+    // Null options are the defaults: Set(key, value, null, ns) binds here since this overload exists, and means what it
+    // meant before, a write with the cache's time to live.
+    public static bool Set<T>(ICache cache, string key, T value, CacheEntryOptions? options, string? @namespace)
+    {
+        if (options is null)
+        {
+            return cache.Set(key, value, ttl: null, @namespace);
+        }
+
+        var policy = EntryPolicy.From(options);
+        return ReadThroughs.Of(cache).For<T>(@namespace).Set(cache, key, value, in policy);
+    }
+
+    public static ValueTask<bool> SetAsync<T>(ICache cache, string key, T value, CacheEntryOptions? options, string? @namespace, CancellationToken cancellationToken)
+    {
+        if (options is null)
+        {
+            return cache.SetAsync(key, value, ttl: null, @namespace, serializer: null, cancellationToken);
+        }
+
+        var policy = EntryPolicy.From(options);
+        return ReadThroughs.Of(cache).For<T>(@namespace).SetAsync(cache, key, value, in policy, cancellationToken);
+    }
+}

@@ -1,0 +1,440 @@
+using System.Runtime.CompilerServices;
+using Cached.Capabilities;
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// The resilient read-through (<see cref="CacheEntryOptions"/>): stamped entries, fail-safe, soft and hard timeouts and
+/// eager refresh, for sync calls. A miss boards a flight as on the plain path, but the flight's factory runs on its own
+/// (<see cref="Run"/>) and every caller, leader or not, waits for it with its own timeout and its own last value.
+/// </summary>
+public sealed partial class CachedMethod<TResult>
+{
+    private StampSerializer<TResult>? _stamps;
+
+    /// <summary>
+    /// A stamped payload as a hit: true while it is fresh; <paramref name="refresh"/> tells that the hit is past the
+    /// eager-refresh point. Kept out of line so the plain span read stays small.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TryTakeFresh(Stamped<TResult> stamped, CacheResolution resolution, in EntryPolicy policy, out TResult value, out bool refresh)
+        => TryTakeFresh(stamped, resolution.Cache, resolution.Clock, in policy, out value, out refresh);
+
+    private static bool TryTakeFresh(Stamped<TResult> stamped, ICache cache, TimeProvider clock, in EntryPolicy policy, out TResult value, out bool refresh)
+    {
+        var now = StampClock.LocalNow(clock);
+        var freshUntil = stamped.FreshUntilOn(clock);
+        if (now >= freshUntil)
+        {
+            value = default!;
+            refresh = false;
+            return false;
+        }
+
+        value = stamped.Value;
+        refresh = policy.EagerRefresh is not null
+            && !stamped.Throttled
+            && freshUntil != long.MaxValue
+            && now >= freshUntil - policy.RefreshLead(policy.FreshFor(cache));
+        return true;
+    }
+
+    /// <summary>The cache's serializer, carrying stamps; made again only when the cache or its serializer changes.</summary>
+    private StampSerializer<TResult> StampsFor(ICache cache, ReadThroughs host)
+    {
+        var serializer = cache.Serializer;
+        var stamps = Volatile.Read(ref _stamps);
+        if (stamps is null || !ReferenceEquals(stamps.Inner, serializer) || !ReferenceEquals(stamps.Clock, host.Clock))
+        {
+            stamps = new StampSerializer<TResult>(serializer, host.Clock);
+            Volatile.Write(ref _stamps, stamps);
+        }
+
+        return stamps;
+    }
+
+    /// <summary>
+    /// The read of a resilient call: true with the value on a fresh hit; otherwise false, with the stale entry still
+    /// kept by the backend (fail-safe's last value) when there is one. A fault is logged and reads as a miss.
+    /// </summary>
+    private bool TryReadResilient(ResilientCall call, out TResult value, out bool refresh, out bool faulted)
+    {
+        refresh = false;
+        faulted = false;
+        var policy = call.Policy;
+        if (!policy.Stamps)
+        {
+            return TryRead(call.Cache, call.Key, out value!, out faulted);
+        }
+
+        try
+        {
+            if (call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsFor(call.Cache, call.Host)) && stamped is not null)
+            {
+                if (TryTakeFresh(stamped, call.Cache, call.Host.Clock, in policy, out value, out refresh))
+                {
+                    return true;
+                }
+
+                call.Last = stamped;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            ReadFailed(call.Cache, ex, call.Key);
+            faulted = true;
+        }
+
+        value = default!;
+        return false;
+    }
+
+    private TResult InvokeResilient<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? knownMiss, in EntryPolicy policy)
+    {
+        var call = new ResilientCall<TState>(cache, ReadThroughs.Of(cache), key, state, policy) { SyncBody = body, SkipWhen = skipWhen };
+        long? seen = knownMiss;
+        if (!CacheScope.IsReadSkipped && knownMiss is null)
+        {
+            var completions = Volatile.Read(ref _completions);
+            if (TryReadResilient(call, out var hit, out var refresh, out var faulted))
+            {
+                if (refresh)
+                {
+                    StartRefresh(cache, key, state, body, skipWhen, hit, in policy);
+                }
+
+                return hit;
+            }
+
+            seen = faulted ? null : completions;
+        }
+
+        var startedOver = false;
+        while (true)
+        {
+            var flight = new Flight();
+            var leader = Board(key, flight);
+            if (leader == flight)
+            {
+                call.Flight = flight;
+                call.Seen = seen;
+                if (policy.WaitFor(call.Last is not null) is null)
+                {
+                    Run(call);
+                }
+                else
+                {
+                    // A caller may stop waiting: the factory runs on the pool, so it goes on when the caller leaves.
+                    _ = Task.Run(() => Run(call));
+                }
+            }
+
+            var value = Await(call, leader, out var fromFlight);
+            if (fromFlight && leader != flight && leader.Stale && !startedOver)
+            {
+                // An invalidation overtook that flight, perhaps before this call began: compute anew, once.
+                startedOver = true;
+                seen = null;
+                continue;
+            }
+
+            return value;
+        }
+    }
+
+    /// <summary>
+    /// Runs the factory of a flight: the lease, the fence, the call, the stamped write. On a failure with a last value
+    /// and fail-safe, the last value is made fresh again for the throttle before the flight fails, so the callers that
+    /// serve it are followed by hits, not by more calls of a failing source. Never throws: the outcome is the flight's.
+    /// </summary>
+    private void Run<TState>(ResilientCall<TState> call)
+    {
+        var (cache, key, flight) = (call.Cache, call.Key, call.Flight!);
+        string? token = null;
+        FillTicket? fill = null;
+        try
+        {
+            if (call.Policy.Lease is { } lease && cache is ILockingCache locks)
+            {
+                if (call.Refreshing)
+                {
+                    var attempt = LockAttempts.Try(locks, key, _options.Namespace, token = Guid.NewGuid().ToString("N"), lease);
+                    if (attempt != LockAttempt.Taken)
+                    {
+                        token = null;
+                        if (attempt != LockAttempt.NotALock)
+                        {
+                            // Another process holds the lease and is refreshing this key.
+                            SkipRefresh(call);
+                            return;
+                        }
+                    }
+                }
+                else
+                {
+                    (var found, var value, token) = WaitForLease(cache, locks, key, lease);
+                    if (found)
+                    {
+                        Finish(call, value!, current: true);
+                        return;
+                    }
+                }
+            }
+            else if (call.Seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+            {
+                Finish(call, stored!, current: true);
+                return;
+            }
+
+            fill = flight.Fill = OpenFill(cache, key);
+            var result = call.SyncBody!(call.State);
+            var current = true;
+            if (ShouldStore(call, result))
+            {
+                current = Store(call, result, fill);
+                Interlocked.Increment(ref _completions);
+            }
+
+            Finish(call, result, current);
+        }
+        catch (Exception ex)
+        {
+            if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping)
+            {
+                Throttle(call, last, fill);
+            }
+
+            Failed(call, ex);
+        }
+        finally
+        {
+            fill?.Dispose();
+            if (token is not null)
+            {
+                Release((ILockingCache)cache, key, token);
+            }
+        }
+    }
+
+    /// <summary>Waits for a flight as <paramref name="call"/>'s caller: its timeout, then its last value.</summary>
+    private TResult Await(ResilientCall call, Flight flight, out bool fromFlight)
+    {
+        fromFlight = true;
+        var wait = call.Policy.WaitFor(call.Last is not null);
+        try
+        {
+            if (wait is { } timeout && !flight.Task.IsCompleted)
+            {
+                flight.Task.WaitAsync(timeout, call.Host.Clock).GetAwaiter().GetResult();
+            }
+
+            return flight.Task.GetAwaiter().GetResult();
+        }
+        catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)
+        {
+            if (flight.Task.IsCompletedSuccessfully)
+            {
+                return flight.Task.Result;
+            }
+
+            fromFlight = false;
+            return TimedOut(call, flight, wait.Value);
+        }
+        catch (Exception ex) when (flight.Task.IsFaulted && call.Last is not null && call.Policy.FailSafe is not null)
+        {
+            fromFlight = false;
+            return ServeLast(call, ex);
+        }
+    }
+
+    /// <summary>A caller's wait ran out: the last value if there is one, else a <see cref="TimeoutException"/>.</summary>
+    private TResult TimedOut(ResilientCall call, Flight flight, TimeSpan waited)
+    {
+        flight.Detached = true;
+        var soft = call.Last is not null && call.Policy.SoftTimeout == waited;
+        var alias = LogAlias;
+        ResilienceTelemetry.TimedOut(soft, alias, _options.Method);
+        if (call.Last is { } last)
+        {
+            ResilienceTelemetry.StaleServed(alias, _options.Method);
+            Log.FactoryTimedOut(CachedLogging.Logger, call.Key, _options.Method, alias, waited, "the call is answered with the last value");
+            return last.Value;
+        }
+
+        Log.FactoryTimedOut(CachedLogging.Logger, call.Key, _options.Method, alias, waited, "the call fails with a TimeoutException");
+        throw new TimeoutException($"The factory of key '{call.Key}' of {_options.Method} did not answer within {waited} and there is no last value to answer with. It goes on in the background and stores its result.");
+    }
+
+    /// <summary>The factory failed and fail-safe has a last value: the caller gets it, and the failure is logged.</summary>
+    private TResult ServeLast(ResilientCall call, Exception exception)
+    {
+        var alias = LogAlias;
+        ResilienceTelemetry.StaleServed(alias, _options.Method);
+        Log.FailSafeServed(CachedLogging.Logger, exception, call.Key, _options.Method, alias, call.Policy.FailSafeThrottle);
+        return call.Last!.Value;
+    }
+
+    private static bool ShouldStore<TState>(ResilientCall<TState> call, TResult result)
+        => !call.Host.Background.IsStopping && !CacheScope.IsWriteSkipped && (call.SkipWhen is null || !call.SkipWhen(call.State, result));
+
+    /// <summary>Ends a flight with a value: off the board, then the fence's last word, then the waiters.</summary>
+    private void Finish(ResilientCall call, TResult value, bool current)
+    {
+        var flight = call.Flight!;
+        Land(call.Key, flight);
+        flight.Stale = !current || flight.IsOvertaken;
+        flight.TrySetResult(value);
+    }
+
+    /// <summary>An eager refresh that another process's lease makes needless: the flight ends with the value at hand.</summary>
+    private void SkipRefresh(ResilientCall call)
+    {
+        var flight = call.Flight!;
+        Land(call.Key, flight);
+        // A caller that boarded it found the entry stale: it reads again rather than trust this value.
+        flight.Stale = true;
+        flight.TrySetResult(call.Current);
+    }
+
+    /// <summary>Ends a flight whose factory threw; failures nobody waits for are logged and counted here.</summary>
+    private void Failed(ResilientCall call, Exception exception)
+    {
+        var flight = call.Flight!;
+        Land(call.Key, flight);
+        // A factory cancelled through its token (its caller's, or the cache's dispose) did not fail.
+        var cancelled = exception is OperationCanceledException && call.FactoryToken.IsCancellationRequested;
+        if ((call.Refreshing || flight.Detached) && !cancelled)
+        {
+            var alias = LogAlias;
+            ResilienceTelemetry.BackgroundFailed(alias, _options.Method);
+            Log.BackgroundFailed(CachedLogging.Logger, exception, call.Key, _options.Method, alias);
+        }
+
+        Fail(flight, exception, call.FactoryToken);
+    }
+
+    /// <summary>Stores a factory's result: stamped when the policy asks for it, plain otherwise. False when the fence refused it.</summary>
+    private bool Store(ResilientCall call, TResult result, FillTicket? fill)
+    {
+        if (!call.Policy.Stamps)
+        {
+            return Write(call.Cache, call.Key, result, fill, call.Policy.Ttl, serializer: null);
+        }
+
+        var stamped = Stamp(call.Cache, call.Host, call.Policy, result, out var ttl);
+        return Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host));
+    }
+
+    /// <summary>
+    /// Stamps a value: fresh for the time to live, kept by the backend for fail-safe's extra time after it. An entry
+    /// that never expires is stored with no expiry and never goes stale.
+    /// </summary>
+    private static Stamped<TResult> Stamp(ICache cache, ReadThroughs host, in EntryPolicy policy, TResult value, out TimeSpan? physicalTtl)
+    {
+        var clock = host.Clock;
+        if (policy.FreshFor(cache) is not { } fresh)
+        {
+            physicalTtl = TimeSpan.Zero;
+            return new Stamped<TResult>(value, long.MaxValue, long.MaxValue, clock);
+        }
+
+        var now = StampClock.UnixNow(clock);
+        physicalTtl = fresh + (policy.FailSafe ?? TimeSpan.Zero);
+        return new Stamped<TResult>(value, StampClock.After(now, fresh), StampClock.After(now, physicalTtl), clock);
+    }
+
+    /// <summary>
+    /// <see cref="ICache.Set{T}(string, T, CacheEntryOptions?, string?)"/>: the value stored as a read-through call with
+    /// the same options stores it. A direct write is not fail-open: faults reach the caller.
+    /// </summary>
+    internal bool Set(ICache cache, string key, TResult value, in EntryPolicy policy)
+    {
+        if (!policy.Stamps)
+        {
+            return cache.Set(key, value, policy.Ttl, _options.Namespace);
+        }
+
+        var host = ReadThroughs.Of(cache);
+        var stamped = Stamp(cache, host, in policy, value, out var ttl);
+        return cache.Set(key, stamped, ttl, _options.Namespace, StampsFor(cache, host));
+    }
+
+    /// <inheritdoc cref="Set"/>
+    internal ValueTask<bool> SetAsync(ICache cache, string key, TResult value, in EntryPolicy policy, CancellationToken cancellationToken)
+    {
+        if (!policy.Stamps)
+        {
+            return cache.SetAsync(key, value, policy.Ttl, _options.Namespace, null, cancellationToken);
+        }
+
+        var host = ReadThroughs.Of(cache);
+        var stamped = Stamp(cache, host, in policy, value, out var ttl);
+        return cache.SetAsync(key, stamped, ttl, _options.Namespace, StampsFor(cache, host), cancellationToken);
+    }
+
+    /// <summary>The last value, fresh again for the fail-safe throttle, never past the end fail-safe gave it.</summary>
+    private void Throttle(ResilientCall call, Stamped<TResult> last, FillTicket? fill)
+    {
+        var (throttled, ttl) = Throttled(call, last);
+        if (throttled is not null)
+        {
+            Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
+        }
+    }
+
+    private static (Stamped<TResult>? Throttled, TimeSpan? Ttl) Throttled(ResilientCall call, Stamped<TResult> last)
+    {
+        var now = StampClock.UnixNow(call.Host.Clock);
+        if (last.StaleUntil <= now)
+        {
+            return (null, null);
+        }
+
+        var freshUntil = Math.Min(StampClock.After(now, call.Policy.FailSafeThrottle), last.StaleUntil);
+        var ttl = last.StaleUntil == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(last.StaleUntil - now);
+        return (new Stamped<TResult>(last.Value, freshUntil, last.StaleUntil, call.Host.Clock, throttled: true), ttl);
+    }
+
+    /// <summary>
+    /// Starts one background refresh of a hot key (<see cref="CacheEntryOptions.EagerRefresh"/>): not when the key
+    /// already has a flight, nor beyond <see cref="BackgroundWork.Limit"/>. The hit returns at once.
+    /// </summary>
+    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, TResult current, in EntryPolicy policy)
+    {
+        if (TryBoardRefresh(cache, key, out var host, out var flight))
+        {
+            var call = new ResilientCall<TState>(cache, host, key, state, policy) { SyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    Run(call);
+                }
+                finally
+                {
+                    host.Background.Leave();
+                }
+            });
+        }
+    }
+
+    private bool TryBoardRefresh(ICache cache, string key, out ReadThroughs host, out Flight flight)
+    {
+        host = ReadThroughs.Of(cache);
+        flight = new Flight();
+        if (CacheScope.IsWriteSkipped || !host.Background.TryEnter())
+        {
+            return false;
+        }
+
+        if (!_flights.TryAdd(key, flight))
+        {
+            host.Background.Leave();
+            return false;
+        }
+
+        ResilienceTelemetry.EagerRefresh(LogAlias, _options.Method);
+        return true;
+    }
+}

@@ -1,0 +1,249 @@
+using Cached.Capabilities;
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>The resilient read-through for async calls; see <c>CachedMethod.Resilience.cs</c> for the rules.</summary>
+public sealed partial class CachedMethod<TResult>
+{
+    /// <inheritdoc cref="TryReadResilient"/>
+    private async ValueTask<(bool Found, TResult Value, bool Refresh, bool Faulted)> TryReadResilientAsync(ResilientCall call, CancellationToken cancellationToken)
+    {
+        var policy = call.Policy;
+        try
+        {
+            if (!policy.Stamps)
+            {
+                var plain = await call.Cache.TryGetAsync<TResult>(call.Key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                return (plain.Found, plain.Value!, false, false);
+            }
+
+            var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), cancellationToken).ConfigureAwait(false);
+            if (read is { Found: true, Value: { } stamped })
+            {
+                if (TryTakeFresh(stamped, call.Cache, call.Host.Clock, in policy, out var value, out var refresh))
+                {
+                    return (true, value, refresh, false);
+                }
+
+                call.Last = stamped;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            ReadFailed(call.Cache, ex, call.Key);
+            return (false, default!, false, true);
+        }
+
+        return (false, default!, false, false);
+    }
+
+    private async ValueTask<TResult> InvokeResilientAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? knownMiss, EntryPolicy policy, CancellationToken cancellationToken)
+    {
+        var call = new ResilientCall<TState>(cache, ReadThroughs.Of(cache), key, state, policy) { AsyncBody = body, SkipWhen = skipWhen };
+        var seen = knownMiss;
+        if (!CacheScope.IsReadSkipped && knownMiss is null)
+        {
+            var completions = Volatile.Read(ref _completions);
+            var (found, hit, refresh, faulted) = await TryReadResilientAsync(call, cancellationToken).ConfigureAwait(false);
+            if (found)
+            {
+                if (refresh)
+                {
+                    StartRefresh(cache, key, state, body, skipWhen, hit, in policy);
+                }
+
+                return hit;
+            }
+
+            seen = faulted ? null : completions;
+        }
+
+        var startedOver = false;
+        while (true)
+        {
+            var flight = new Flight();
+            var leader = Board(key, flight);
+            CancellationTokenRegistration link = default;
+            if (leader == flight)
+            {
+                // The factory stops with the cache, and with this caller's token while this caller waits for it: a
+                // caller that left at a timeout no longer cancels it.
+                var factoryToken = CancellationTokenSource.CreateLinkedTokenSource(call.Host.Background.Stopping);
+                link = cancellationToken.UnsafeRegister(static s => CancelQuietly((CancellationTokenSource)s!), factoryToken);
+                call.Flight = flight;
+                call.Seen = seen;
+                call.FactoryToken = factoryToken.Token;
+                _ = RunAsync(call, factoryToken);
+            }
+
+            try
+            {
+                var (value, fromFlight) = await AwaitAsync(call, leader, cancellationToken).ConfigureAwait(false);
+                if (fromFlight && leader != flight && leader.Stale && !startedOver)
+                {
+                    startedOver = true;
+                    seen = null;
+                    continue;
+                }
+
+                return value;
+            }
+            catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
+            {
+                // The leader's caller cancelled, not ours: take over.
+                continue;
+            }
+            finally
+            {
+                link.Dispose();
+            }
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            source.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The factory finished and released its token first.
+        }
+    }
+
+    /// <inheritdoc cref="Run"/>
+    private async Task RunAsync<TState>(ResilientCall<TState> call, CancellationTokenSource? factoryToken)
+    {
+        var (cache, key, flight) = (call.Cache, call.Key, call.Flight!);
+        var token = call.FactoryToken;
+        string? lockToken = null;
+        FillTicket? fill = null;
+        try
+        {
+            if (call.Policy.Lease is { } lease && cache is ILockingCache locks)
+            {
+                if (call.Refreshing)
+                {
+                    var attempt = await LockAttempts.TryAsync(locks, key, _options.Namespace, lockToken = Guid.NewGuid().ToString("N"), lease, token).ConfigureAwait(false);
+                    if (attempt != LockAttempt.Taken)
+                    {
+                        lockToken = null;
+                        if (attempt != LockAttempt.NotALock)
+                        {
+                            SkipRefresh(call);
+                            return;
+                        }
+                    }
+                }
+                else
+                {
+                    (var found, var value, lockToken) = await WaitForLeaseAsync(cache, locks, key, lease, token).ConfigureAwait(false);
+                    if (found)
+                    {
+                        Finish(call, value!, current: true);
+                        return;
+                    }
+                }
+            }
+            else if (call.Seen is { } before && Volatile.Read(ref _completions) != before)
+            {
+                var stored = await ReadAsync(cache, key, token).ConfigureAwait(false);
+                if (stored.Found)
+                {
+                    Finish(call, stored.Value!, current: true);
+                    return;
+                }
+            }
+
+            fill = flight.Fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
+            var result = await call.AsyncBody!(call.State, token).ConfigureAwait(false);
+            var current = true;
+            if (ShouldStore(call, result))
+            {
+                current = await StoreAsync(call, result, fill).ConfigureAwait(false);
+                Interlocked.Increment(ref _completions);
+            }
+
+            Finish(call, result, current);
+        }
+        catch (Exception ex)
+        {
+            if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping)
+            {
+                var (throttled, ttl) = Throttled(call, last);
+                if (throttled is not null)
+                {
+                    await WriteAsync(cache, key, throttled, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+
+            Failed(call, ex);
+        }
+        finally
+        {
+            fill?.Dispose();
+            if (lockToken is not null)
+            {
+                await ReleaseAsync((ILockingCache)cache, key, lockToken).ConfigureAwait(false);
+            }
+
+            factoryToken?.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="Await"/>
+    private async ValueTask<(TResult Value, bool FromFlight)> AwaitAsync(ResilientCall call, Flight flight, CancellationToken cancellationToken)
+    {
+        var wait = call.Policy.WaitFor(call.Last is not null);
+        try
+        {
+            var value = wait is { } timeout
+                ? await flight.Task.WaitAsync(timeout, call.Host.Clock, cancellationToken).ConfigureAwait(false)
+                : await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return (value, true);
+        }
+        catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)
+        {
+            return flight.Task.IsCompletedSuccessfully ? (flight.Task.Result, true) : (TimedOut(call, flight, wait.Value), false);
+        }
+        catch (Exception ex) when (flight.Task.IsFaulted && call.Last is not null && call.Policy.FailSafe is not null)
+        {
+            return (ServeLast(call, ex), false);
+        }
+    }
+
+    /// <inheritdoc cref="Store"/>
+    private ValueTask<bool> StoreAsync(ResilientCall call, TResult result, FillTicket? fill)
+    {
+        // The write runs with no caller's token: a caller that left must not stop the value it waited for from landing.
+        if (!call.Policy.Stamps)
+        {
+            return WriteAsync(call.Cache, call.Key, result, fill, call.Policy.Ttl, serializer: null, CancellationToken.None);
+        }
+
+        var stamped = Stamp(call.Cache, call.Host, call.Policy, result, out var ttl);
+        return WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None);
+    }
+
+    /// <inheritdoc cref="StartRefresh{TState}(ICache, string, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, TResult, in EntryPolicy)"/>
+    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, TResult current, in EntryPolicy policy)
+    {
+        if (TryBoardRefresh(cache, key, out var host, out var flight))
+        {
+            var call = new ResilientCall<TState>(cache, host, key, state, policy) { AsyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await RunAsync(call, factoryToken: null).ConfigureAwait(false);
+                }
+                finally
+                {
+                    host.Background.Leave();
+                }
+            });
+        }
+    }
+}

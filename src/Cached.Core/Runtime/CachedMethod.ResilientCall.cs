@@ -1,0 +1,48 @@
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>One resilient call, or one background refresh, as its factory run and its waits see it.</summary>
+public sealed partial class CachedMethod<TResult>
+{
+    private class ResilientCall(ICache cache, ReadThroughs host, string key, EntryPolicy policy)
+    {
+        public ICache Cache { get; } = cache;
+
+        public ReadThroughs Host { get; } = host;
+
+        public string Key { get; } = key;
+
+        public EntryPolicy Policy { get; } = policy;
+
+        /// <summary>The entry read past its time to live and still kept by the backend: fail-safe's last value.</summary>
+        public Stamped<TResult>? Last { get; set; }
+
+        /// <summary>The flight this call leads; set when it leads one.</summary>
+        public Flight? Flight { get; set; }
+
+        /// <summary>The completion count noted before a clean miss (see <c>_completions</c>); null after a fault.</summary>
+        public long? Seen { get; set; }
+
+        /// <summary>True for an eager refresh, which runs for nobody's call.</summary>
+        public bool Refreshing { get; init; }
+
+        /// <summary>The fresh value an eager refresh started from.</summary>
+        public TResult Current { get; init; } = default!;
+
+        /// <summary>The token the factory runs with: the cache's stop, and the leading caller's own while it waits.</summary>
+        public CancellationToken FactoryToken { get; set; } = host.Background.Stopping;
+    }
+
+    private sealed class ResilientCall<TState>(ICache cache, ReadThroughs host, string key, TState state, EntryPolicy policy)
+        : ResilientCall(cache, host, key, policy)
+    {
+        public TState State { get; } = state;
+
+        public Func<TState, TResult>? SyncBody { get; init; }
+
+        public Func<TState, CancellationToken, ValueTask<TResult>>? AsyncBody { get; init; }
+
+        public Func<TState, TResult, bool>? SkipWhen { get; init; }
+    }
+}

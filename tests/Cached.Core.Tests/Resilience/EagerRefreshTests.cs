@@ -1,0 +1,156 @@
+using Cached.Resilience;
+using Cached.Tests.Runtime;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Cached.Tests.Resilience;
+
+/// <summary>EagerRefresh: a hit late in the entry's life refreshes it in the background, once, and returns at once.</summary>
+public sealed class EagerRefreshTests : ResilienceFixture
+{
+    private static readonly CacheEntryOptions s_eager = new() { Ttl = TimeSpan.FromSeconds(10), EagerRefresh = 0.8 };
+
+    private RecordingLoggerFactory _logs = null!;
+
+    [SetUp]
+    public void RecordLogs()
+    {
+        _logs = new RecordingLoggerFactory();
+        CachedLogging.LoggerFactory = _logs;
+    }
+
+    [TearDown]
+    public void StopRecordingLogs() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+
+    [Test]
+    public async Task A_hit_before_the_refresh_point_does_not_refresh([Values] bool async)
+    {
+        var calls = 0;
+        await Get(async, () => ++calls);
+        Time.Advance(TimeSpan.FromSeconds(7.9));
+
+        Assert.That(await Get(async, () => ++calls), Is.EqualTo(1));
+        await Task.Delay(50);
+        Assert.That(calls, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_hit_past_the_refresh_point_returns_at_once_and_one_refresh_runs_in_the_background([Values] bool async)
+    {
+        await Get(async, () => 1);
+        Time.Advance(TimeSpan.FromSeconds(8));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        async ValueTask<int> Refresh(CancellationToken _)
+        {
+            Interlocked.Increment(ref calls);
+            await release.Task;
+            return 2;
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            var hit = async ? await Cache.GetOrSetAsync("k", Refresh, s_eager) : Cache.GetOrSet("k", ct => Refresh(ct).AsTask().GetAwaiter().GetResult(), s_eager);
+            Assert.That(hit, Is.EqualTo(1), "the current value, without waiting for the refresh");
+        }
+
+        await WaitUntil(() => Volatile.Read(ref calls) == 1);
+        release.SetResult();
+        await WaitUntil(() => Cache.Get<int>("k") == 2);
+        Assert.That(calls, Is.EqualTo(1), "one refresh for twenty late hits");
+        Time.Advance(TimeSpan.FromSeconds(9.9));
+        Assert.That(await Get(async, () => 3), Is.EqualTo(2), "the refresh gave the entry a whole new life");
+    }
+
+    [Test]
+    public async Task A_failing_refresh_is_logged_and_counted_and_the_entry_stays_until_it_expires()
+    {
+        await Get(async: true, () => 1);
+        Time.Advance(TimeSpan.FromSeconds(9));
+
+        Assert.That(Cache.GetOrSet<int>("k", _ => throw new InvalidOperationException("source down"), s_eager), Is.EqualTo(1));
+
+        await WaitUntil(() => _logs.Entries.Any(static e => e.EventId == 8));
+        var entry = _logs.Entries.Single(static e => e.EventId == 8);
+        Assert.That(entry.Exception, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(entry.Message, Does.Contain("'k'"));
+        Assert.That(Cache.Get<int>("k"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_fail_safe_throttle_starts_no_refresh()
+    {
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), EagerRefresh = 0.5, FailSafe = TimeSpan.FromSeconds(60), FailSafeThrottle = TimeSpan.FromSeconds(5) };
+        await Cache.GetOrSetAsync("k", _ => new ValueTask<int>(1), options);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        var calls = 0;
+        int Failing(CancellationToken _)
+        {
+            Interlocked.Increment(ref calls);
+            throw new InvalidOperationException("source down");
+        }
+
+        Assert.That(Cache.GetOrSet("k", Failing, options), Is.EqualTo(1));
+        Time.Advance(TimeSpan.FromSeconds(4));
+        Assert.That(Cache.GetOrSet("k", Failing, options), Is.EqualTo(1));
+        await Task.Delay(100);
+
+        Assert.That(calls, Is.EqualTo(1), "the throttled value is past half its short life, but refreshing it would hammer the source");
+    }
+
+    [Test]
+    public async Task Eager_refreshes_are_bounded_beyond_the_limit_they_are_skipped()
+    {
+        var keys = BackgroundWork.Limit + 10;
+        for (var i = 0; i < keys; i++)
+        {
+            await Cache.GetOrSetAsync("k" + i, _ => new ValueTask<int>(1), s_eager);
+        }
+
+        Time.Advance(TimeSpan.FromSeconds(9));
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = 0;
+        for (var i = 0; i < keys; i++)
+        {
+            await Cache.GetOrSetAsync("k" + i, async _ =>
+            {
+                Interlocked.Increment(ref started);
+                await release.Task;
+                return 2;
+            }, s_eager);
+        }
+
+        await WaitUntil(() => Volatile.Read(ref started) == BackgroundWork.Limit);
+        await Task.Delay(100);
+        Assert.That(started, Is.EqualTo(BackgroundWork.Limit));
+        release.SetResult();
+    }
+
+    [Test]
+    public async Task Disposing_the_cache_cancels_a_running_refresh_and_starts_no_more()
+    {
+        await Get(async: true, () => 1);
+        Time.Advance(TimeSpan.FromSeconds(9));
+        var token = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await Cache.GetOrSetAsync("k", async ct =>
+        {
+            token.SetResult(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+            return 2;
+        }, s_eager);
+        var running = await token.Task.WaitAsync(Limit);
+
+        Cache.Dispose();
+
+        await WaitUntil(() => running.IsCancellationRequested);
+        var calls = 0;
+        Cache.GetOrSet("k", _ => ++calls, s_eager);
+        await Task.Delay(50);
+        Assert.That(calls, Is.Zero, "a disposed cache starts no background work");
+        Assert.That(_logs.Entries.Where(static e => e.EventId == 8), Is.Empty, "a cancelled refresh did not fail");
+    }
+
+    private ValueTask<int> Get(bool async, Func<int> factory)
+        => async
+            ? Cache.GetOrSetAsync("k", _ => new ValueTask<int>(factory()), s_eager)
+            : new ValueTask<int>(Cache.GetOrSet("k", _ => factory(), s_eager));
+}

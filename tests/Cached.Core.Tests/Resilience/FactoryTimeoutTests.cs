@@ -1,0 +1,157 @@
+namespace Cached.Tests.Resilience;
+
+/// <summary>SoftTimeout and HardTimeout: how long a caller waits for the factory, and what it gets when it stops.</summary>
+public sealed class FactoryTimeoutTests : ResilienceFixture
+{
+    private static readonly CacheEntryOptions s_soft = new()
+    {
+        Ttl = TimeSpan.FromSeconds(10),
+        FailSafe = TimeSpan.FromSeconds(60),
+        SoftTimeout = TimeSpan.FromSeconds(1),
+    };
+
+
+    /// <summary>Moves the fake clock by <paramref name="step"/> until <paramref name="call"/> ends: a sync call's timer may start late.</summary>
+    private async Task<T> AdvanceUntilDone<T>(Task<T> call, TimeSpan step)
+    {
+        var deadline = DateTime.UtcNow + Limit;
+        while (!call.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            Time.Advance(step);
+            await Task.WhenAny(call, Task.Delay(20));
+        }
+
+        return await call.WaitAsync(Limit);
+    }
+
+    private Task<string> Call(bool async, Func<CancellationToken, Task<string>> factory, CacheEntryOptions options, CancellationToken cancellationToken = default)
+        => async
+            ? Cache.GetOrSetAsync("k", ct => new ValueTask<string>(factory(ct)), options, cancellationToken: cancellationToken).AsTask()
+            : Task.Run(() => Cache.GetOrSet("k", ct => factory(ct).GetAwaiter().GetResult(), options));
+
+    private async Task StaleEntry(CacheEntryOptions options)
+    {
+        await Cache.GetOrSetAsync("k", _ => new ValueTask<string>("v1"), options);
+        Time.Advance(TimeSpan.FromSeconds(11));
+    }
+
+    [Test]
+    public async Task SoftTimeout_answers_with_the_last_value_and_the_factory_stores_its_result_later([Values] bool async)
+    {
+        await StaleEntry(s_soft);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var answer = await AdvanceUntilDone(Call(async, _ => release.Task, s_soft), TimeSpan.FromSeconds(0.5));
+        Assert.That(answer, Is.EqualTo("v1"), "the last value, at the soft timeout");
+
+        release.SetResult("v2");
+        await WaitUntil(() => Cache.Get<string>("k") == "v2");
+        Assert.That(await Cache.GetOrSetAsync("k", _ => new ValueTask<string>("not called"), s_soft), Is.EqualTo("v2"));
+    }
+
+    [Test]
+    public async Task SoftTimeout_without_a_last_value_waits_for_the_factory([Values] bool async)
+    {
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Call(async, _ => release.Task, s_soft);
+
+        for (var i = 0; i < 5; i++)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        Assert.That(call.IsCompleted, Is.False, "nothing to answer with: the caller waits");
+        release.SetResult("v1");
+        Assert.That(await call.WaitAsync(Limit), Is.EqualTo("v1"));
+    }
+
+    [Test]
+    public async Task HardTimeout_without_a_last_value_throws_TimeoutException_and_the_late_result_is_stored([Values] bool async)
+    {
+        var hard = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), HardTimeout = TimeSpan.FromSeconds(2) };
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Call(async, _ => release.Task, hard);
+
+        Assert.That(async () => await AdvanceUntilDone(call, TimeSpan.FromSeconds(1)), Throws.InstanceOf<TimeoutException>().With.Message.Contains("'k'"));
+        release.SetResult("late");
+        await WaitUntil(() => Cache.Get<string>("k") == "late");
+    }
+
+    [Test]
+    public async Task HardTimeout_with_a_last_value_answers_with_it([Values] bool async)
+    {
+        var hard = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(60), HardTimeout = TimeSpan.FromSeconds(2) };
+        await StaleEntry(hard);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Assert.That(await AdvanceUntilDone(Call(async, _ => release.Task, hard), TimeSpan.FromSeconds(1)), Is.EqualTo("v1"));
+        release.SetResult("v2");
+        await WaitUntil(() => Cache.Get<string>("k") == "v2");
+    }
+
+    [Test]
+    public async Task The_shorter_of_the_two_timeouts_applies_with_a_last_value()
+    {
+        var both = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(60), SoftTimeout = TimeSpan.FromSeconds(5), HardTimeout = TimeSpan.FromSeconds(1) };
+        await StaleEntry(both);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Call(async: true, _ => release.Task, both);
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(await call.WaitAsync(Limit), Is.EqualTo("v1"));
+        release.SetResult("v2");
+    }
+
+    [Test]
+    public async Task A_caller_that_left_at_a_timeout_no_longer_cancels_the_factory()
+    {
+        await StaleEntry(s_soft);
+        using var caller = new CancellationTokenSource();
+        var factoryToken = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Call(async: true, ct =>
+        {
+            factoryToken.SetResult(ct);
+            return release.Task;
+        }, s_soft, caller.Token);
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(await call.WaitAsync(Limit), Is.EqualTo("v1"));
+        caller.Cancel();
+
+        Assert.That((await factoryToken.Task).IsCancellationRequested, Is.False);
+        release.SetResult("v2");
+        await WaitUntil(() => Cache.Get<string>("k") == "v2");
+    }
+
+    [Test]
+    public async Task A_factory_s_own_TimeoutException_is_a_failure_that_fail_safe_answers()
+    {
+        await StaleEntry(s_soft);
+
+        var answer = await Call(async: true, _ => Task.FromException<string>(new TimeoutException("the source's own timeout")), s_soft).WaitAsync(Limit);
+
+        Assert.That(answer, Is.EqualTo("v1"));
+    }
+
+    [Test]
+    public async Task Disposing_the_cache_cancels_a_factory_left_running_after_a_timeout()
+    {
+        await StaleEntry(s_soft);
+        var factoryToken = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Call(async: true, async ct =>
+        {
+            factoryToken.SetResult(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+            return "never";
+        }, s_soft);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await call.WaitAsync(Limit);
+
+        Cache.Dispose();
+
+        var token = await factoryToken.Task;
+        await WaitUntil(() => token.IsCancellationRequested);
+    }
+}

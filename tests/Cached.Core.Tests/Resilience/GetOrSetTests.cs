@@ -1,0 +1,180 @@
+using Cached.Tests.Runtime;
+
+namespace Cached.Tests.Resilience;
+
+/// <summary>GetOrSet without options: the read-through generated methods run, for code that calls the cache.</summary>
+public sealed class GetOrSetTests : ResilienceFixture
+{
+
+    [Test]
+    public async Task A_miss_calls_the_factory_once_and_stores_its_result([Values] bool async)
+    {
+        var calls = 0;
+        int Factory() => ++calls * 10;
+
+        var first = async ? await Cache.GetOrSetAsync("k", _ => new ValueTask<int>(Factory())) : Cache.GetOrSet("k", _ => Factory());
+        var second = async ? await Cache.GetOrSetAsync("k", _ => new ValueTask<int>(Factory())) : Cache.GetOrSet("k", _ => Factory());
+
+        Assert.That((first, second, calls), Is.EqualTo((10, 10, 1)));
+        Assert.That(Cache.Get<int>("k"), Is.EqualTo(10), "stored as the plain value");
+    }
+
+    [Test]
+    public async Task The_state_overloads_hand_the_state_to_the_factory([Values] bool async)
+    {
+        var value = async
+            ? await Cache.GetOrSetAsync("k", 21, static (state, _) => new ValueTask<int>(state * 2))
+            : Cache.GetOrSet("k", 21, static (state, _) => state * 2);
+
+        Assert.That(value, Is.EqualTo(42));
+    }
+
+    [Test]
+    public void The_time_to_live_of_the_options_is_the_entry_s()
+    {
+        var calls = 0;
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10) };
+
+        Cache.GetOrSet("k", _ => ++calls, options);
+        Time.Advance(TimeSpan.FromSeconds(9.9));
+        Cache.GetOrSet("k", _ => ++calls, options);
+        Assert.That(calls, Is.EqualTo(1));
+
+        Time.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.That(Cache.GetOrSet("k", _ => ++calls, options), Is.EqualTo(2), "expired after 10 s");
+    }
+
+    [Test]
+    public void Without_options_the_cache_s_default_time_to_live_applies()
+    {
+        using var cache = new SimpleMemoryCache { TimeProvider = Time, Ttl = TimeSpan.FromSeconds(5) };
+        var calls = 0;
+
+        cache.GetOrSet("k", _ => ++calls);
+        Time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.That(cache.GetOrSet("k", _ => ++calls), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Concurrent_misses_of_a_key_make_one_factory_call()
+    {
+        var calls = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async ValueTask<int> Factory(CancellationToken _)
+        {
+            Interlocked.Increment(ref calls);
+            await release.Task;
+            return 7;
+        }
+
+        var callers = Enumerable.Range(0, 20).Select(_ => Cache.GetOrSetAsync("k", Factory).AsTask()).ToArray();
+        await Task.Delay(50);
+        release.SetResult();
+
+        Assert.That(await Task.WhenAll(callers), Has.All.EqualTo(7));
+        Assert.That(calls, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void The_namespace_keeps_entries_and_flights_apart()
+    {
+        Cache.GetOrSet("k", _ => "users", null, "users");
+        var other = Cache.GetOrSet("k", _ => "products", null, "products");
+
+        Assert.That(other, Is.EqualTo("products"));
+        Assert.That(Cache.Get<string>("k", null, "users"), Is.EqualTo("users"));
+    }
+
+    [Test]
+    public void A_stored_null_is_a_hit()
+    {
+        var calls = 0;
+        Cache.GetOrSet<string?>("k", _ => { calls++; return null; });
+
+        Assert.That(Cache.GetOrSet<string?>("k", _ => { calls++; return "x"; }), Is.Null);
+        Assert.That(calls, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void The_factory_s_exception_propagates_and_nothing_is_stored()
+    {
+        Assert.That(() => Cache.GetOrSet<int>("k", _ => throw new InvalidOperationException("source down")), Throws.InvalidOperationException.With.Message.EqualTo("source down"));
+        Assert.That(Cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task ACache_fault_never_fails_the_call([Values] bool async)
+    {
+        using var broken = new TestBackend { FailAll = true };
+
+        var value = async ? await broken.GetOrSetAsync("k", _ => new ValueTask<int>(5)) : broken.GetOrSet("k", _ => 5);
+
+        Assert.That(value, Is.EqualTo(5));
+    }
+
+    [Test]
+    public void A_null_or_empty_key_is_refused_naming_the_argument()
+    {
+        Assert.That(() => Cache.GetOrSet<int>(null!, _ => 1), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("key"));
+        Assert.That(() => Cache.GetOrSet("", _ => 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("key"));
+        Assert.That(() => Cache.GetOrSetAsync("", _ => new ValueTask<int>(1)), Throws.ArgumentException.With.Property("ParamName").EqualTo("key"));
+        Assert.That(() => Cache.GetOrSet<int>("k", null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("factory"));
+    }
+
+    [Test]
+    public async Task A_cancelled_waiter_leaves_while_the_factory_goes_on_for_the_others()
+    {
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var leaving = new CancellationTokenSource();
+        var leader = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(release.Task)).AsTask();
+        var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(-1), cancellationToken: leaving.Token).AsTask();
+
+        leaving.Cancel();
+        Assert.That(async () => await waiter, Throws.InstanceOf<OperationCanceledException>());
+        release.SetResult(3);
+        Assert.That(await leader, Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task The_leader_s_cancellation_hands_the_miss_to_a_waiter()
+    {
+        using var leaving = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var leader = Cache.GetOrSetAsync("k", async ct =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return -1;
+        }, cancellationToken: leaving.Token).AsTask();
+        await started.Task;
+        var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(9)).AsTask();
+
+        leaving.Cancel();
+
+        Assert.That(async () => await leader, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(await waiter, Is.EqualTo(9), "the waiter led again");
+    }
+
+    [Test]
+    public void Works_through_the_interface_on_any_ICache()
+    {
+        ICache cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        using (cache)
+        {
+            Assert.That(cache.GetOrSet("k", _ => "v"), Is.EqualTo("v"));
+            Assert.That(cache.Get<string>("k"), Is.EqualTo("v"));
+        }
+    }
+
+    [Test]
+    public void Set_with_null_options_is_a_plain_write_with_the_cache_s_defaults()
+    {
+        using var cache = new SimpleMemoryCache { TimeProvider = Time, Ttl = TimeSpan.FromSeconds(5) };
+
+        cache.Set("k", "v", null, "users");
+        Time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.That(cache.Exists("k", "users"), Is.False);
+    }
+}

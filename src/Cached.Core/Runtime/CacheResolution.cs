@@ -14,9 +14,17 @@ internal sealed class CacheResolution
         Cache = cache;
         Version = version;
         Clock = ReadThroughs.Of(cache).Clock;
-        var (target, space) = cache is ISpanReaderOwner owner && owner.TryGetSpanReader(@namespace, out var inner, out var innerSpace)
-            ? (inner, innerSpace)
-            : (cache as ISpanReadableCache, @namespace);
+        ISpanReadableCache? target = cache as ISpanReadableCache;
+        var space = @namespace;
+        if (cache is ISpanReaderOwner owner && owner.TryGetSpanReader(@namespace, out var inner, out var innerSpace))
+        {
+            (target, space) = (inner, innerSpace);
+        }
+        else
+        {
+            SpanMissIsFinal = true;
+        }
+
         if (target is { } reader)
         {
             try
@@ -46,6 +54,12 @@ internal sealed class CacheResolution
 
     /// <summary>The cache, when its settings allow reads by span key; <c>null</c> otherwise.</summary>
     public ISpanReadableCache? SpanReader { get; }
+
+    /// <summary>
+    /// Whether a span read's miss is the cache's: true when the cache itself reads by span; false when it reads through
+    /// another cache it holds (a two-level cache's L1), whose miss says nothing of the level behind it.
+    /// </summary>
+    public bool SpanMissIsFinal { get; }
 
     /// <summary>The namespace span reads use: the method's, else the cache's own, resolved by the cache's rule.</summary>
     public string? SpanNamespace { get; }

@@ -255,7 +255,7 @@ public sealed partial class CachedMethod<TResult>
             }
 
             // A hit needs only the hit instruments unobserved; a miss is counted by the ordinary read when observed.
-            if (read == SpanRead.Miss && !Diagnostics.CacheTelemetry.IsObserved)
+            if (read == SpanRead.Miss && resolution.SpanMissIsFinal && !Diagnostics.CacheTelemetry.IsObserved)
             {
                 value = default!;
                 return SpanRead.Miss;

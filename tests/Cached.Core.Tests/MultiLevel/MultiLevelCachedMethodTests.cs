@@ -94,4 +94,23 @@ public sealed class MultiLevelCachedMethodTests
         Assert.That(onB.Invoke(Key(stackalloc char[64], 1), 0, static _ => "from B", null), Is.EqualTo("from A"));
         Assert.That(nodes.B.L1.Get<string>("Test.Get(1)"), Is.EqualTo("from A"));
     }
+
+    [Test]
+    public async Task An_L1_miss_after_the_first_call_still_reads_L2_before_running_the_body([Values] bool async)
+    {
+        // Regression: once a method had resolved its two-level cache, a miss of L1's span read was taken for a miss
+        // of the whole cache, so a key another node had computed (or one L1Ttl had dropped) ran the body again.
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        Caches.AddInstance("node_b", nodes.B);
+        var onA = Method(nodes.A);
+        var onB = new CachedMethod<string>(new CachedMethodOptions { Method = "Test.Get", Alias = "node_b", Ttl = 60 });
+        onB.Invoke("Test.Get(1)", 0, static _ => "from B", null);
+
+        onA.Invoke("Test.Get(2)", 0, static _ => "from A", null);
+        var answer = async
+            ? await onB.InvokeAsync("Test.Get(2)", 0, static (_, _) => new ValueTask<string>("from B"), null, CancellationToken.None)
+            : onB.Invoke("Test.Get(2)", 0, static _ => "from B", null);
+
+        Assert.That(answer, Is.EqualTo("from A"));
+    }
 }

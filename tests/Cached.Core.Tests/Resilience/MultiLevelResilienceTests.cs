@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cached.Tests.Resilience;
+
+/// <summary>GetOrSet through a two-level cache: L1 keeps the stamped entry, so its logical expiry holds in both levels.</summary>
+public sealed class MultiLevelResilienceTests
+{
+    private static readonly CacheEntryOptions s_failSafe = new() { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(60) };
+
+    [Test]
+    public async Task Fail_safe_serves_the_last_value_from_L1_and_L2_after_the_time_to_live([Values] bool async)
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, new SimpleMemoryCache { TimeProvider = time });
+        await cache.GetOrSetAsync("k", _ => new ValueTask<string>("v1"), s_failSafe);
+        Assert.That(cache.IsInL1("k"), Is.True);
+        time.Advance(TimeSpan.FromSeconds(11));
+        Assert.That(cache.Get<string>("k"), Is.Null, "a plain read of the two levels sees the entry as stale");
+
+        var answer = async
+            ? await cache.GetOrSetAsync<string>("k", _ => throw new InvalidOperationException("down"), s_failSafe)
+            : cache.GetOrSet<string>("k", _ => throw new InvalidOperationException("down"), s_failSafe);
+
+        Assert.That(answer, Is.EqualTo("v1"));
+    }
+
+    [Test]
+    public void L1Ttl_bounds_the_copy_without_shortening_the_entry_s_logical_life()
+    {
+        var time = new FakeTimeProvider();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, new SimpleMemoryCache { TimeProvider = time })
+        {
+            L1Ttl = TimeSpan.FromSeconds(2),
+        };
+        cache.GetOrSet("k", _ => "v1", s_failSafe);
+        time.Advance(TimeSpan.FromSeconds(3));
+        var calls = 0;
+
+        Assert.That(cache.GetOrSet("k", _ => { calls++; return "v2"; }, s_failSafe), Is.EqualTo("v1"), "L1's copy expired; L2's is fresh");
+        Assert.That(calls, Is.Zero);
+        Assert.That(cache.IsInL1("k"), Is.True, "copied again from L2");
+    }
+}

@@ -9,6 +9,9 @@
 //   curl 'http://127.0.0.1:5000/users?ids=1&ids=2'
 //   curl -X PUT -H 'Content-Type: application/json' -d '{"name":"Ada King"}' http://127.0.0.1:5000/users/1
 //   curl http://127.0.0.1:5000/stats
+//   curl http://127.0.0.1:5000/quotes/ACME         # a source that fails: take it down, the page keeps answering
+//   curl -X POST http://127.0.0.1:5000/source/down; sleep 3; curl http://127.0.0.1:5000/quotes/ACME
+//   curl http://127.0.0.1:5000/source              # its calls and failures; POST /source/up brings it back
 //
 // tests/Cached.Samples.Tests starts it on a free loopback port and checks these answers, on both backends.
 using System.Globalization;
@@ -36,10 +39,12 @@ if (builder.Configuration["REDIS_URL"] is { Length: > 0 } redisUrl)
 builder.Services.AddCached(builder.Configuration.GetSection("Cached"));
 builder.Services.AddSingleton<UserStore>();
 builder.Services.AddSingleton<UserService>();
+builder.Services.AddSingleton<QuoteSource>();
+builder.Services.AddSingleton<QuoteService>();
 
 var app = builder.Build();
 
-app.MapGet("/", () => "Cached sample: GET /users/{id}, GET /users?ids=1&ids=2, PUT /users/{id}, GET /stats");
+app.MapGet("/", () => "Cached sample: GET /users/{id}, GET /users?ids=1&ids=2, PUT /users/{id}, GET /stats, GET /quotes/{symbol}, GET /source, POST /source/down, POST /source/up");
 
 app.MapGet("/users/{id:int}", async (int id, UserService users, CancellationToken cancellationToken)
     => await users.GetUserAsync(id, cancellationToken) is { } user ? Results.Ok(user) : Results.NotFound());
@@ -59,9 +64,20 @@ app.MapGet("/stats", (ICache cache, UserStore store) =>
     return new CacheStats(cache.GetType().Name, store.Reads, ratio.Hits, ratio.Misses, ratio.Total);
 });
 
+// The quote page keeps answering while its source is down: the last quote, past its 2 s, is served (fail-safe).
+app.MapGet("/quotes/{symbol}", (string symbol, QuoteService quotes, CancellationToken cancellationToken)
+    => quotes.GetQuoteAsync(symbol, cancellationToken));
+
+app.MapGet("/source", (QuoteSource source) => new SourceState(source.IsDown, source.Calls, source.Failures));
+app.MapPost("/source/down", (QuoteSource source) => source.IsDown = true);
+app.MapPost("/source/up", (QuoteSource source) => source.IsDown = false);
+
 app.Run();
 
 internal sealed record RenameRequest(string Name);
 
 /// <summary>What /stats answers: the backend, how often the store was read, and the cache's hits and misses.</summary>
 internal sealed record CacheStats(string Backend, int StoreReads, long Hits, long Misses, long Total);
+
+/// <summary>What /source answers: whether the quote source is down, its calls and its failures.</summary>
+internal sealed record SourceState(bool Down, int Calls, int Failures);

@@ -91,6 +91,75 @@ public sealed class WebAppTests
         }
     }
 
+    [TestCase(false, TestName = "{m}_on_the_memory_backend")]
+    [TestCase(true, TestName = "{m}_on_Redis")]
+    [CancelAfter(120_000)]
+    public async Task The_quote_page_keeps_answering_while_its_source_is_down(bool onRedis)
+    {
+        var cancellation = TestContext.CurrentContext.CancellationToken;
+        var environment = new Dictionary<string, string?> { ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information" };
+        if (onRedis)
+        {
+            SampleRedis.Flush(RedisDatabase);
+            environment["REDIS_URL"] = SampleRedis.Url(RedisDatabase);
+        }
+
+        await using var app = SampleProcess.Start("WebApp", ["--urls", "http://127.0.0.1:0"], environment);
+        try
+        {
+            using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+            {
+                BaseAddress = await ListeningAddressAsync(app, cancellation),
+                Timeout = TimeSpan.FromSeconds(30),
+            };
+            var first = await http.GetFromJsonAsync<Quote>("/quotes/ACME", cancellation);
+            Assert.That(first!.Symbol, Is.EqualTo("ACME"));
+
+            using (var down = await http.PostAsync("/source/down", null, cancellation))
+            {
+                Assert.That(down.IsSuccessStatusCode, Is.True);
+            }
+
+            // Past the quote's 2 s: every request still answers, with the last quote; the source is tried once per
+            // 5 s throttle, not once per request.
+            await Task.Delay(TimeSpan.FromSeconds(2.5), cancellation);
+            for (var i = 0; i < 10; i++)
+            {
+                using var page = await http.GetAsync("/quotes/ACME", cancellation);
+                Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK), await page.Content.ReadAsStringAsync(cancellation));
+                Assert.That(await page.Content.ReadFromJsonAsync<Quote>(cancellation), Is.EqualTo(first));
+            }
+
+            var source = await http.GetFromJsonAsync<SourceState>("/source", cancellation);
+            Assert.That(source, Is.EqualTo(new SourceState(Down: true, Calls: 2, Failures: 1)));
+
+            // Back up: once the throttle is over, the next request fetches a new quote.
+            using (var up = await http.PostAsync("/source/up", null, cancellation))
+            {
+                Assert.That(up.IsSuccessStatusCode, Is.True);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5), cancellation);
+            var fresh = await http.GetFromJsonAsync<Quote>("/quotes/ACME", cancellation);
+            Assert.That(fresh!.Price, Is.Not.EqualTo(first.Price));
+        }
+        catch (Exception ex) when (ex is not AssertionException)
+        {
+            Assert.Fail($"{ex}\n{app.OutputSoFar}");
+        }
+        finally
+        {
+            if (onRedis)
+            {
+                SampleRedis.Flush(RedisDatabase);
+            }
+        }
+    }
+
+    private sealed record Quote(string Symbol, decimal Price, DateTimeOffset At);
+
+    private sealed record SourceState(bool Down, int Calls, int Failures);
+
     private static async Task<Stats?> StatsAsync(HttpClient http, CancellationToken cancellationToken)
         => await http.GetFromJsonAsync<Stats>("/stats", cancellationToken);
 

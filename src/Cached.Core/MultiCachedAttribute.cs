@@ -35,6 +35,16 @@ public sealed class MultiCachedAttribute : Attribute
     /// <summary>The name of a method <c>bool Name(TValue value)</c> or <c>bool Name(TKey key, TValue value)</c>: true means do not store that entry.</summary>
     public string? SkipCacheWhen { get; set; }
 
+    /// <summary>
+    /// Seconds each entry is kept after <see cref="Ttl"/> for when the implementation fails: when it throws for keys
+    /// that all have a last value, the call returns those values instead of throwing, each fresh again for
+    /// <see cref="FailSafeThrottle"/>. 0 (the default): none. See <see cref="CacheEntryOptions.FailSafe"/>.
+    /// </summary>
+    public double FailSafe { get; set; }
+
+    /// <summary>Seconds a last value served by <see cref="FailSafe"/> is fresh again; 0 (the default): 30 seconds.</summary>
+    public double FailSafeThrottle { get; set; }
+
     /// <summary>The name of the method that runs for the missing keys; <c>&lt;Name&gt;Core</c> when unset.</summary>
     public string? Implementation { get; set; }
 }

@@ -27,7 +27,7 @@ namespace Cached;
 /// <para>The rooms: this class implements the storage contract; the entries, the bound, the sweep and the raw
 /// commands live in <c>Memory/</c> (<c>MemoryStore</c>, <c>LruEviction</c>, <c>SweepTimer</c>, <c>MemoryRawCommands</c>).</para>
 /// </remarks>
-public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRawCommands.ITarget
+public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpanReader, MemoryRawCommands.ITarget
 {
     private readonly MemoryStore _store;
 
@@ -291,56 +291,71 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRaw
     /// the JIT can inline the lookup; the namespaced and timed cases are calls.
     /// </summary>
     SpanRead ISpanReadableCache.TryReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload)
+        => ReadBySpan(key, resolvedNamespace, out payload, out _);
+
+    /// <inheritdoc />
+    TimeProvider ITimedSpanReader.ReaderClock => TimeProvider;
+
+    /// <inheritdoc />
+    SpanRead ITimedSpanReader.TryReadBySpanTimed(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now)
+        => ReadBySpan(key, resolvedNamespace, out payload, out now);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "It reads the store on .NET 9 and later; only .NET 8, without span lookups, leaves it nothing to read.")]
+    private SpanRead ReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now)
     {
 #if NET9_0_OR_GREATER
         if (resolvedNamespace is not null)
         {
-            return TryReadBySpanIn(key, resolvedNamespace, out payload);
+            return TryReadBySpanIn(key, resolvedNamespace, out payload, out now);
         }
 
         if (_store.TryGet(key, out var entry))
         {
-            return Read(entry, out payload);
+            return Read(entry, out payload, out now);
         }
 
         payload = null;
+        now = 0;
         return SpanRead.Miss;
 #else
         payload = null;
+        now = 0;
         return SpanRead.Unsupported;
 #endif
     }
 
 #if NET9_0_OR_GREATER
-    private SpanRead TryReadBySpanIn(ReadOnlySpan<char> key, string @namespace, out object? payload)
+    private SpanRead TryReadBySpanIn(ReadOnlySpan<char> key, string @namespace, out object? payload, out long now)
     {
         payload = null;
+        now = 0;
         Span<char> composed = stackalloc char[256];
         if (!NamespacedKey.TryWrite(key, @namespace, composed, out var length))
         {
             return SpanRead.Unsupported;
         }
 
-        return _store.TryGet(composed[..length], out var entry) ? Read(entry, out payload) : SpanRead.Miss;
+        return _store.TryGet(composed[..length], out var entry) ? Read(entry, out payload, out now) : SpanRead.Miss;
     }
 
-    /// <summary>The entry's value, unless it has expired; an entry without TTL or use tracking needs no clock.</summary>
+    /// <summary>The entry's value, unless it has expired; an entry without TTL or use tracking needs no clock (<paramref name="now"/> is then 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SpanRead Read(MemoryEntry entry, out object? payload)
+    private SpanRead Read(MemoryEntry entry, out object? payload, out long now)
     {
         if (entry.ExpiresAt != 0 || _store.TracksUse)
         {
-            return ReadTimed(entry, out payload);
+            return ReadTimed(entry, out payload, out now);
         }
 
         payload = entry.Value;
+        now = 0;
         return SpanRead.Hit;
     }
 
-    private SpanRead ReadTimed(MemoryEntry entry, out object? payload)
+    private SpanRead ReadTimed(MemoryEntry entry, out object? payload, out long now)
     {
         payload = null;
-        long now;
         try
         {
             now = _store.Now;
@@ -348,6 +363,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, MemoryRaw
         catch (Exception)
         {
             // A broken clock is a fault the ordinary read reports; this read must not throw.
+            now = 0;
             return SpanRead.Unsupported;
         }
 

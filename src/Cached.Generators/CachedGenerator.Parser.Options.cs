@@ -16,9 +16,9 @@ internal sealed partial class Parser
         var lease = cached ? NamedDouble("Lease") : 0;
         CheckDuration("Ttl", ttl);
         CheckDuration("Lease", lease);
-        var (failSafe, throttle, soft, hard) = cached
-            ? (NamedDouble("FailSafe"), NamedDouble("FailSafeThrottle"), NamedDouble("SoftTimeout"), NamedDouble("HardTimeout"))
-            : (0, 0, 0, 0);
+        // [MultiCached] takes FailSafe and its throttle; the timeouts and eager refresh are [Cached]'s alone.
+        var (failSafe, throttle) = (NamedDouble("FailSafe"), NamedDouble("FailSafeThrottle"));
+        var (soft, hard) = cached ? (NamedDouble("SoftTimeout"), NamedDouble("HardTimeout")) : (0, 0);
         CheckDuration("FailSafe", failSafe);
         CheckDuration("FailSafeThrottle", throttle);
         CheckDuration("SoftTimeout", soft);

@@ -674,6 +674,13 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void CACHED011_a_negative_FailSafe_of_a_MultiCached_method()
+    {
+        var message = Single(MultiService.Replace("KeysFrom = \"ids\"", "KeysFrom = \"ids\", FailSafe = [|-5|]", StringComparison.Ordinal), "CACHED011");
+        Assert.That(message, Does.StartWith("FailSafe of 'UserService.GetUsers' is -5:"));
+    }
+
+    [Test]
     public void CACHED011_is_reported_for_Ttl_and_Lease_both()
     {
         var diagnostics = Expect("""

@@ -154,6 +154,7 @@ public sealed partial class SnapshotTests
     public void Resilience_options()
     {
         VerifyGenerated(nameof(Resilience_options), """
+            using System.Collections.Generic;
             using System.Threading;
             using System.Threading.Tasks;
             using Cached;
@@ -163,6 +164,10 @@ public sealed partial class SnapshotTests
                 [Cached(Ttl = 60, Key = "price:{sku}", FailSafe = 3600, FailSafeThrottle = 10, SoftTimeout = 0.1, HardTimeout = 2, EagerRefresh = 0.8)]
                 public partial Task<decimal> GetPriceAsync(string sku, CancellationToken ct = default);
                 private Task<decimal> GetPriceAsyncCore(string sku, CancellationToken ct) => Task.FromResult(1m);
+
+                [MultiCached(KeysFrom = "skus", Ttl = 60, FailSafe = 600, FailSafeThrottle = 10)]
+                public partial Dictionary<string, decimal> GetPrices(string[] skus);
+                private Dictionary<string, decimal> GetPricesCore(string[] skus) => new();
             }
             """);
     }

@@ -19,6 +19,7 @@ public static class BenchmarkCatalog
         typeof(RedisBenchmarks),
         typeof(MultiLevelBenchmarks),
         typeof(MultiLevelRedisBenchmarks),
+        typeof(ResilienceBenchmarks),
     ];
 
     /// <summary>Whether <paramref name="type"/> needs the Redis server of <see cref="BenchRedis.Variable"/>.</summary>

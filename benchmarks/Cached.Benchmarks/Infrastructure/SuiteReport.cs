@@ -10,7 +10,7 @@ namespace Cached.Benchmarks.Infrastructure;
 /// Writes RESULTS.md from one run of the suite: the machine, the targets with the figures of this run, every
 /// table, the memory table and redis-benchmark's ceiling.
 /// </summary>
-public sealed class SuiteReport
+public sealed partial class SuiteReport
 {
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
@@ -260,6 +260,7 @@ public sealed class SuiteReport
             simpleTtl is not null && memoryCacheTtl is not null && simpleTtl.BytesPerEntry < memoryCacheTtl.BytesPerEntry);
 
         WriteTwoLevelTargets();
+        WriteResilienceTargets();
 
         var stampede = Find(nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated));
         var bodyCalls = stampede is null ? null : RunNotes.Find(RunNotes.Key(BodyCallsConfig.Kind, nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated)));

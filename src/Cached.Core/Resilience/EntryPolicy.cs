@@ -55,12 +55,6 @@ internal readonly struct EntryPolicy
     }
 
     /// <summary>
-    /// How long before its logical expiry a fresh hit starts an eager refresh, in milliseconds; 0 for never.
-    /// </summary>
-    public long RefreshLead(TimeSpan? freshFor)
-        => EagerRefresh is { } fraction && freshFor is { } ttl ? (long)Math.Round(ttl.TotalMilliseconds * (1 - fraction)) : 0;
-
-    /// <summary>
     /// How long the caller waits for the factory: the soft timeout when a last value is at hand (the shorter of the
     /// two when both are set), else the hard timeout; <c>null</c> for as long as it takes.
     /// </summary>

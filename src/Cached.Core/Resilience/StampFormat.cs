@@ -4,8 +4,8 @@ using System.Buffers.Binary;
 namespace Cached.Resilience;
 
 /// <summary>
-/// How a stamped entry is stored as bytes: a 22-byte header (4 bytes of magic, a version, flags (1: a fail-safe throttle), the fresh-until and
-/// stale-until instants as little-endian Unix milliseconds) followed by the serializer's own payload of the value.
+/// How a stamped entry is stored as bytes: a 30-byte header (4 bytes of magic, a version, flags (1: a fail-safe throttle), the fresh-until,
+/// stale-until and refresh-at instants as little-endian Unix milliseconds) followed by the serializer's own payload of the value.
 /// </summary>
 /// <remarks>
 /// The magic starts with a zero byte followed by bytes that are not valid UTF-8, so no JSON or text payload and no
@@ -13,13 +13,13 @@ namespace Cached.Resilience;
 /// </remarks>
 internal static class StampFormat
 {
-    public const int HeaderLength = 22;
+    public const int HeaderLength = 30;
     private const byte ThrottledFlag = 1;
     private const byte Version = 1;
     private static ReadOnlySpan<byte> Magic => [0x00, 0xCA, 0xC4, 0xED];
 
     /// <summary>Writes the header of a value stamped with <paramref name="freshUntil"/> and <paramref name="staleUntil"/>.</summary>
-    public static void WriteHeader(IBufferWriter<byte> destination, long freshUntil, long staleUntil, bool throttled)
+    public static void WriteHeader(IBufferWriter<byte> destination, long freshUntil, long staleUntil, long refreshAt, bool throttled)
     {
         var span = destination.GetSpan(HeaderLength);
         Magic.CopyTo(span);
@@ -27,13 +27,14 @@ internal static class StampFormat
         span[5] = throttled ? ThrottledFlag : (byte)0;
         BinaryPrimitives.WriteInt64LittleEndian(span[6..], freshUntil);
         BinaryPrimitives.WriteInt64LittleEndian(span[14..], staleUntil);
+        BinaryPrimitives.WriteInt64LittleEndian(span[22..], refreshAt);
         destination.Advance(HeaderLength);
     }
 
     /// <summary>Reads the header of <paramref name="payload"/>, if it has one; <paramref name="value"/> is what follows it.</summary>
-    public static bool TryReadHeader(ReadOnlySequence<byte> payload, out long freshUntil, out long staleUntil, out bool throttled, out ReadOnlySequence<byte> value)
+    public static bool TryReadHeader(ReadOnlySequence<byte> payload, out long freshUntil, out long staleUntil, out long refreshAt, out bool throttled, out ReadOnlySequence<byte> value)
     {
-        freshUntil = staleUntil = 0;
+        freshUntil = staleUntil = refreshAt = 0;
         throttled = false;
         value = payload;
         if (payload.Length < HeaderLength)
@@ -51,6 +52,7 @@ internal static class StampFormat
         throttled = (header[5] & ThrottledFlag) != 0;
         freshUntil = BinaryPrimitives.ReadInt64LittleEndian(header[6..]);
         staleUntil = BinaryPrimitives.ReadInt64LittleEndian(header[14..]);
+        refreshAt = BinaryPrimitives.ReadInt64LittleEndian(header[22..]);
         value = payload.Slice(HeaderLength);
         return true;
     }
@@ -67,10 +69,10 @@ internal static class StampFormat
                 freshUntil = stamped.FreshUntil;
                 value = stamped.BoxedValue;
                 return true;
-            case byte[] bytes when bytes.Length >= HeaderLength && bytes[0] == 0x00 && TryReadHeader(new ReadOnlySequence<byte>(bytes), out freshUntil, out _, out _, out _):
+            case byte[] bytes when bytes.Length >= HeaderLength && bytes[0] == 0x00 && TryReadHeader(new ReadOnlySequence<byte>(bytes), out freshUntil, out _, out _, out _, out _):
                 value = new ReadOnlyMemory<byte>(bytes, HeaderLength, bytes.Length - HeaderLength);
                 return true;
-            case ReadOnlyMemory<byte> memory when memory.Length >= HeaderLength && memory.Span[0] == 0x00 && TryReadHeader(new ReadOnlySequence<byte>(memory), out freshUntil, out _, out _, out _):
+            case ReadOnlyMemory<byte> memory when memory.Length >= HeaderLength && memory.Span[0] == 0x00 && TryReadHeader(new ReadOnlySequence<byte>(memory), out freshUntil, out _, out _, out _, out _):
                 value = memory[HeaderLength..];
                 return true;
             default:

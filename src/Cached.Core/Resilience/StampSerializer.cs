@@ -12,6 +12,20 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) 
 {
     public ISerializer Inner { get; } = inner;
 
+    /// <summary>The stamp serializer over <paramref name="cache"/>'s serializer on <paramref name="clock"/>, made again only when either changes.</summary>
+    public static StampSerializer<T> For(ref StampSerializer<T>? memo, ICache cache, TimeProvider clock)
+    {
+        var serializer = cache.Serializer;
+        var stamps = Volatile.Read(ref memo);
+        if (stamps is null || !ReferenceEquals(stamps.Inner, serializer) || !ReferenceEquals(stamps.Clock, clock))
+        {
+            stamps = new StampSerializer<T>(serializer, clock);
+            Volatile.Write(ref memo, stamps);
+        }
+
+        return stamps;
+    }
+
     public TimeProvider Clock { get; } = clock;
 
     public bool StoresReferences => Inner.StoresReferences;
@@ -20,7 +34,7 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) 
     {
         if (value is Stamped<T> stamped)
         {
-            StampFormat.WriteHeader(destination, stamped.FreshUntil, stamped.StaleUntil, stamped.Throttled);
+            StampFormat.WriteHeader(destination, stamped.FreshUntil, stamped.StaleUntil, stamped.RefreshAt, stamped.Throttled);
             Inner.Serialize(destination, stamped.Value);
             return;
         }
@@ -35,8 +49,8 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) 
             return Inner.Deserialize<TValue>(payload);
         }
 
-        var stamped = StampFormat.TryReadHeader(payload, out var freshUntil, out var staleUntil, out var throttled, out var value)
-            ? new Stamped<T>(Inner.Deserialize<T>(value)!, freshUntil, staleUntil, Clock, throttled)
+        var stamped = StampFormat.TryReadHeader(payload, out var freshUntil, out var staleUntil, out var refreshAt, out var throttled, out var value)
+            ? new Stamped<T>(Inner.Deserialize<T>(value)!, freshUntil, staleUntil, refreshAt, Clock, throttled)
             : Stamped<T>.Unstamped(Inner.Deserialize<T>(payload)!, Clock);
         return (TValue)(object)stamped;
     }

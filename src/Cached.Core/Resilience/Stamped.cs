@@ -12,20 +12,25 @@ internal interface IStamped
 
 /// <summary>
 /// A value stored with resilience options (<see cref="CacheEntryOptions.FailSafe"/>, <see cref="CacheEntryOptions.EagerRefresh"/>):
-/// fresh until <see cref="FreshUntil"/>, kept as a last value until <see cref="StaleUntil"/>. Both are wall-clock
-/// Unix milliseconds, so processes that share a backend agree on them. A hit compares against <see cref="FreshUntilLocal"/>
-/// on <see cref="StampClock"/>'s cheap clock instead, so checking freshness costs no second wall-clock read.
+/// fresh until <see cref="FreshUntil"/>, due for an eager refresh from <see cref="RefreshAt"/>, kept as a last value
+/// until <see cref="StaleUntil"/>. The three are wall-clock Unix milliseconds, so processes that share a backend agree
+/// on them. A hit compares against the same instants on <see cref="Clock"/>'s timestamp scale instead
+/// (<see cref="FreshUntilTimestamp"/>, <see cref="RefreshAtTimestamp"/>), computed once here: the memory store hands
+/// over the timestamp it read to check the entry's physical expiry, so a stamped hit reads no clock of its own.
 /// </summary>
 internal sealed class Stamped<T> : IStamped
 {
-    public Stamped(T value, long freshUntil, long staleUntil, TimeProvider clock, bool throttled = false)
+    public Stamped(T value, long freshUntil, long staleUntil, long refreshAt, TimeProvider clock, bool throttled = false)
     {
         Value = value;
-        Throttled = throttled;
         FreshUntil = freshUntil;
         StaleUntil = staleUntil;
+        RefreshAt = refreshAt;
+        Throttled = throttled;
         Clock = clock;
-        FreshUntilLocal = StampClock.ToLocal(freshUntil, clock);
+        var (nowTimestamp, nowUnix) = (clock.GetTimestamp(), StampClock.UnixNow(clock));
+        FreshUntilTimestamp = StampClock.ToTimestamp(freshUntil, clock, nowTimestamp, nowUnix);
+        RefreshAtTimestamp = StampClock.ToTimestamp(refreshAt, clock, nowTimestamp, nowUnix);
     }
 
     public T Value { get; }
@@ -35,21 +40,28 @@ internal sealed class Stamped<T> : IStamped
     /// <summary>When the backend drops the entry, in Unix milliseconds; <see cref="long.MaxValue"/> for never.</summary>
     public long StaleUntil { get; }
 
-    /// <summary>The clock <see cref="FreshUntilLocal"/> was computed on.</summary>
+    /// <summary>When a hit starts an eager refresh, in Unix milliseconds; <see cref="long.MaxValue"/> for never.</summary>
+    public long RefreshAt { get; }
+
+    /// <summary>A last value made fresh again by fail-safe for a short while (it starts no eager refresh).</summary>
+    public bool Throttled { get; }
+
+    /// <summary>The clock whose timestamps <see cref="FreshUntilTimestamp"/> and <see cref="RefreshAtTimestamp"/> are on.</summary>
     public TimeProvider Clock { get; }
 
-    /// <summary><see cref="FreshUntil"/> on <see cref="StampClock.LocalNow"/>'s scale for <see cref="Clock"/>.</summary>
-    public long FreshUntilLocal { get; }
+    public long FreshUntilTimestamp { get; }
 
-    /// <summary>A last value made fresh again by fail-safe for a short while: no eager refresh starts from it.</summary>
-    public bool Throttled { get; }
+    public long RefreshAtTimestamp { get; }
 
     public object? BoxedValue => Value;
 
     /// <summary>An entry stored without a stamp (a plain write, another client): fresh for as long as it exists.</summary>
-    public static Stamped<T> Unstamped(T value, TimeProvider clock) => new(value, long.MaxValue, long.MaxValue, clock);
+    public static Stamped<T> Unstamped(T value, TimeProvider clock) => new(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);
 
-    /// <summary>The freshness deadline on <paramref name="clock"/>'s local scale.</summary>
-    public long FreshUntilOn(TimeProvider clock)
-        => ReferenceEquals(clock, Clock) ? FreshUntilLocal : StampClock.ToLocal(FreshUntil, clock);
+    /// <summary>Whether the value is fresh at <paramref name="now"/> (a timestamp of <see cref="Clock"/>), and whether a hit then is due to refresh it.</summary>
+    public bool IsFreshAt(long now, out bool refreshDue)
+    {
+        refreshDue = now >= RefreshAtTimestamp;
+        return now < FreshUntilTimestamp;
+    }
 }

@@ -33,6 +33,7 @@ internal sealed class CacheResolution
                 {
                     SpanReader = reader;
                     SpanNamespace = resolved;
+                    TimedReader = reader as ITimedSpanReader;
                 }
             }
             catch (Exception)
@@ -41,6 +42,7 @@ internal sealed class CacheResolution
                 // settings fault is read the ordinary way, which reports the fault and survives it.
                 SpanReader = null;
                 SpanNamespace = null;
+                TimedReader = null;
             }
         }
     }
@@ -49,6 +51,9 @@ internal sealed class CacheResolution
 
     /// <summary>The clock the cache's stamped entries are read on (<see cref="ReadThroughs.Clock"/>).</summary>
     public TimeProvider Clock { get; }
+
+    /// <summary><see cref="SpanReader"/>, when it also hands over the timestamp it read (stamped hits then read no clock).</summary>
+    public ITimedSpanReader? TimedReader { get; }
 
     public int Version { get; }
 

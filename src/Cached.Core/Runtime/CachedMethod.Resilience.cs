@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Cached.Capabilities;
 using Cached.Resilience;
 
@@ -15,17 +14,17 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>
     /// A stamped payload as a hit: true while it is fresh; <paramref name="refresh"/> tells that the hit is past the
-    /// eager-refresh point. Kept out of line so the plain span read stays small.
+    /// eager-refresh point. <paramref name="now"/> is the timestamp the reader read on <paramref name="readerClock"/>
+    /// (0 for none): on the stamp's own clock it is reused, so the check reads no clock.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool TryTakeFresh(Stamped<TResult> stamped, CacheResolution resolution, in EntryPolicy policy, out TResult value, out bool refresh)
-        => TryTakeFresh(stamped, resolution.Cache, resolution.Clock, in policy, out value, out refresh);
-
-    private static bool TryTakeFresh(Stamped<TResult> stamped, ICache cache, TimeProvider clock, in EntryPolicy policy, out TResult value, out bool refresh)
+    private static bool TryTakeFresh(Stamped<TResult> stamped, long now, TimeProvider? readerClock, in EntryPolicy policy, out TResult value, out bool refresh)
     {
-        var now = StampClock.LocalNow(clock);
-        var freshUntil = stamped.FreshUntilOn(clock);
-        if (now >= freshUntil)
+        if (now == 0 || !ReferenceEquals(readerClock, stamped.Clock))
+        {
+            now = stamped.Clock.GetTimestamp();
+        }
+
+        if (!stamped.IsFreshAt(now, out var due))
         {
             value = default!;
             refresh = false;
@@ -33,26 +32,12 @@ public sealed partial class CachedMethod<TResult>
         }
 
         value = stamped.Value;
-        refresh = policy.EagerRefresh is not null
-            && !stamped.Throttled
-            && freshUntil != long.MaxValue
-            && now >= freshUntil - policy.RefreshLead(policy.FreshFor(cache));
+        refresh = due && policy.EagerRefresh is not null;
         return true;
     }
 
     /// <summary>The cache's serializer, carrying stamps; made again only when the cache or its serializer changes.</summary>
-    private StampSerializer<TResult> StampsFor(ICache cache, ReadThroughs host)
-    {
-        var serializer = cache.Serializer;
-        var stamps = Volatile.Read(ref _stamps);
-        if (stamps is null || !ReferenceEquals(stamps.Inner, serializer) || !ReferenceEquals(stamps.Clock, host.Clock))
-        {
-            stamps = new StampSerializer<TResult>(serializer, host.Clock);
-            Volatile.Write(ref _stamps, stamps);
-        }
-
-        return stamps;
-    }
+    private StampSerializer<TResult> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TResult>.For(ref _stamps, cache, host.Clock);
 
     /// <summary>
     /// The read of a resilient call: true with the value on a fresh hit; otherwise false, with the stale entry still
@@ -72,7 +57,7 @@ public sealed partial class CachedMethod<TResult>
         {
             if (call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsFor(call.Cache, call.Host)) && stamped is not null)
             {
-                if (TryTakeFresh(stamped, call.Cache, call.Host.Clock, in policy, out value, out refresh))
+                if (TryTakeFresh(stamped, now: 0, readerClock: null, in policy, out value, out refresh))
                 {
                     return true;
                 }
@@ -322,26 +307,8 @@ public sealed partial class CachedMethod<TResult>
             return Write(call.Cache, call.Key, result, fill, call.Policy.Ttl, serializer: null);
         }
 
-        var stamped = Stamp(call.Cache, call.Host, call.Policy, result, out var ttl);
+        var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, out var ttl);
         return Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host));
-    }
-
-    /// <summary>
-    /// Stamps a value: fresh for the time to live, kept by the backend for fail-safe's extra time after it. An entry
-    /// that never expires is stored with no expiry and never goes stale.
-    /// </summary>
-    private static Stamped<TResult> Stamp(ICache cache, ReadThroughs host, in EntryPolicy policy, TResult value, out TimeSpan? physicalTtl)
-    {
-        var clock = host.Clock;
-        if (policy.FreshFor(cache) is not { } fresh)
-        {
-            physicalTtl = TimeSpan.Zero;
-            return new Stamped<TResult>(value, long.MaxValue, long.MaxValue, clock);
-        }
-
-        var now = StampClock.UnixNow(clock);
-        physicalTtl = fresh + (policy.FailSafe ?? TimeSpan.Zero);
-        return new Stamped<TResult>(value, StampClock.After(now, fresh), StampClock.After(now, physicalTtl), clock);
     }
 
     /// <summary>
@@ -356,7 +323,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         var host = ReadThroughs.Of(cache);
-        var stamped = Stamp(cache, host, in policy, value, out var ttl);
+        var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, out var ttl);
         return cache.Set(key, stamped, ttl, _options.Namespace, StampsFor(cache, host));
     }
 
@@ -369,31 +336,18 @@ public sealed partial class CachedMethod<TResult>
         }
 
         var host = ReadThroughs.Of(cache);
-        var stamped = Stamp(cache, host, in policy, value, out var ttl);
+        var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, out var ttl);
         return cache.SetAsync(key, stamped, ttl, _options.Namespace, StampsFor(cache, host), cancellationToken);
     }
 
     /// <summary>The last value, fresh again for the fail-safe throttle, never past the end fail-safe gave it.</summary>
     private void Throttle(ResilientCall call, Stamped<TResult> last, FillTicket? fill)
     {
-        var (throttled, ttl) = Throttled(call, last);
+        var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock);
         if (throttled is not null)
         {
             Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
         }
-    }
-
-    private static (Stamped<TResult>? Throttled, TimeSpan? Ttl) Throttled(ResilientCall call, Stamped<TResult> last)
-    {
-        var now = StampClock.UnixNow(call.Host.Clock);
-        if (last.StaleUntil <= now)
-        {
-            return (null, null);
-        }
-
-        var freshUntil = Math.Min(StampClock.After(now, call.Policy.FailSafeThrottle), last.StaleUntil);
-        var ttl = last.StaleUntil == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(last.StaleUntil - now);
-        return (new Stamped<TResult>(last.Value, freshUntil, last.StaleUntil, call.Host.Clock, throttled: true), ttl);
     }
 
     /// <summary>

@@ -21,7 +21,7 @@ public sealed partial class CachedMethod<TResult>
             var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), cancellationToken).ConfigureAwait(false);
             if (read is { Found: true, Value: { } stamped })
             {
-                if (TryTakeFresh(stamped, call.Cache, call.Host.Clock, in policy, out var value, out var refresh))
+                if (TryTakeFresh(stamped, now: 0, readerClock: null, in policy, out var value, out var refresh))
                 {
                     return (true, value, refresh, false);
                 }
@@ -172,7 +172,7 @@ public sealed partial class CachedMethod<TResult>
         {
             if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping)
             {
-                var (throttled, ttl) = Throttled(call, last);
+                var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock);
                 if (throttled is not null)
                 {
                     await WriteAsync(cache, key, throttled, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
@@ -223,7 +223,7 @@ public sealed partial class CachedMethod<TResult>
             return WriteAsync(call.Cache, call.Key, result, fill, call.Policy.Ttl, serializer: null, CancellationToken.None);
         }
 
-        var stamped = Stamp(call.Cache, call.Host, call.Policy, result, out var ttl);
+        var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, out var ttl);
         return WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None);
     }
 

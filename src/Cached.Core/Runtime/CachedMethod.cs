@@ -239,7 +239,11 @@ public sealed partial class CachedMethod<TResult>
             && SpanHits.Open
             && !key.IsEmpty)
         {
-            var read = reader.TryReadBySpan(key, resolution.SpanNamespace, out var payload);
+            long now = 0;
+            object? payload;
+            var read = resolution.TimedReader is { } timed
+                ? timed.TryReadBySpanTimed(key, resolution.SpanNamespace, out payload, out now)
+                : reader.TryReadBySpan(key, resolution.SpanNamespace, out payload);
             if (read == SpanRead.Hit)
             {
                 if (SpanPayload<TResult>.TryTake(payload, out var typed))
@@ -248,7 +252,7 @@ public sealed partial class CachedMethod<TResult>
                     return SpanRead.Hit;
                 }
 
-                if (payload is Stamped<TResult> stamped && TryTakeFresh(stamped, resolution, in policy, out value, out refresh))
+                if (payload is Stamped<TResult> stamped && TryTakeFresh(stamped, now, resolution.TimedReader?.ReaderClock, in policy, out value, out refresh))
                 {
                     return SpanRead.Hit;
                 }

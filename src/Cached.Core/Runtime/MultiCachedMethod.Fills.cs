@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.Serializers;
 
 namespace Cached.Runtime;
 
@@ -68,19 +69,19 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// Stores the body's entries: the fenced ones with one fenced batch fill, each stored only if nothing invalidated its
     /// key while the body ran; entries the body added beyond the keys asked (none opened) with one <c>MultiSet</c>.
     /// </summary>
-    private void Store(ICache cache, List<KeyValuePair<string, TValue>> toStore, Dictionary<string, FillTicket> fills)
+    private void Store<TStored>(ICache cache, List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills, TimeSpan? ttl, ISerializer? serializer)
     {
         var (fenced, unfenced) = Split(toStore, fills);
         try
         {
             if (fenced.Count > 0)
             {
-                ((IFencedFillCache)cache).TryFillMany(fenced, _ttl);
+                ((IFencedFillCache)cache).TryFillMany(fenced, ttl, serializer);
             }
 
             if (unfenced.Count > 0)
             {
-                cache.MultiSet(unfenced, _ttl, _options.Namespace);
+                cache.MultiSet(unfenced, ttl, _options.Namespace, serializer);
             }
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
@@ -90,19 +91,19 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     }
 
     /// <inheritdoc cref="Store"/>
-    private async ValueTask StoreAsync(ICache cache, List<KeyValuePair<string, TValue>> toStore, Dictionary<string, FillTicket> fills, CancellationToken cancellationToken)
+    private async ValueTask StoreAsync<TStored>(ICache cache, List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
         var (fenced, unfenced) = Split(toStore, fills);
         try
         {
             if (fenced.Count > 0)
             {
-                await ((IFencedFillCache)cache).TryFillManyAsync(fenced, _ttl, null, cancellationToken).ConfigureAwait(false);
+                await ((IFencedFillCache)cache).TryFillManyAsync(fenced, ttl, serializer, cancellationToken).ConfigureAwait(false);
             }
 
             if (unfenced.Count > 0)
             {
-                await cache.MultiSetAsync(unfenced, _ttl, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                await cache.MultiSetAsync(unfenced, ttl, _options.Namespace, serializer, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
@@ -111,10 +112,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
     }
 
-    private static (List<KeyValuePair<FillTicket, TValue>> Fenced, List<KeyValuePair<string, TValue>> Unfenced) Split(List<KeyValuePair<string, TValue>> toStore, Dictionary<string, FillTicket> fills)
+    private static (List<KeyValuePair<FillTicket, TStored>> Fenced, List<KeyValuePair<string, TStored>> Unfenced) Split<TStored>(List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills)
     {
-        var fenced = new List<KeyValuePair<FillTicket, TValue>>(fills.Count);
-        var unfenced = new List<KeyValuePair<string, TValue>>();
+        var fenced = new List<KeyValuePair<FillTicket, TStored>>(fills.Count);
+        var unfenced = new List<KeyValuePair<string, TStored>>();
         foreach (var entry in toStore)
         {
             if (fills.TryGetValue(entry.Key, out var fill))

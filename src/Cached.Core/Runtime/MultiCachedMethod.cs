@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.Resilience;
 using System.ComponentModel;
 
 namespace Cached.Runtime;
@@ -16,7 +17,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     where TKey : notnull
 {
     private readonly CachedMethodOptions _options;
-    private readonly TimeSpan? _ttl;
+    private readonly EntryPolicy _policy;
     private CacheResolver _cache;
     private TypeRefusal _refusal;
 
@@ -25,7 +26,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _ttl = options.Policy.Ttl;
+        _policy = options.Policy;
     }
 
     /// <summary>The cache this method uses, resolved on first use.</summary>
@@ -49,6 +50,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
+        if (_policy.FailSafe is not null)
+        {
+            return InvokeFailSafe(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen);
+        }
+
         var missing = wanted;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
@@ -81,7 +87,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
-                Store(cache, toStore, fills);
+                Store(cache, toStore, fills, _policy.Ttl, serializer: null);
             }
         }
         finally
@@ -103,6 +109,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
+        if (_policy.FailSafe is not null)
+        {
+            return await InvokeFailSafeAsync(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen, cancellationToken).ConfigureAwait(false);
+        }
+
         var missing = wanted;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
@@ -135,7 +146,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
-                await StoreAsync(cache, toStore, fills, cancellationToken).ConfigureAwait(false);
+                await StoreAsync(cache, toStore, fills, _policy.Ttl, serializer: null, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
@@ -198,7 +209,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>Logs a failed write of the batch, unless the cache's serializer refused the value type (logged once).</summary>
-    private void WriteFailed(ICache cache, Exception exception, List<KeyValuePair<string, TValue>> toStore)
+    private void WriteFailed<TStored>(ICache cache, Exception exception, List<KeyValuePair<string, TStored>> toStore)
     {
         if (!_refusal.Note(exception, cache, _options))
         {

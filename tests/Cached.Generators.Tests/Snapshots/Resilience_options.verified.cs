@@ -18,5 +18,15 @@ namespace Demo
             return __cached_GetPriceAsync.InvokeAsync(__key.Close(), (self: this, sku), static (__state, __ct) => new(
                 __state.self.GetPriceAsyncCore(__state.sku, __ct)), null, ct).AsTask();
         }
+
+        private static readonly global::Cached.Runtime.MultiCachedMethod<string, decimal> __cached_GetPrices =
+            new(new() { Method = "Demo.Prices.GetPrices", Ttl = 60d, FailSafe = 600d, FailSafeThrottle = 10d });
+        [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
+        public partial global::System.Collections.Generic.Dictionary<string, decimal> GetPrices(string[] skus)
+        {
+            return __cached_GetPrices.Invoke(skus, (self: this, skus), static (__state, __key) =>
+                global::Cached.Runtime.CacheKeyWriter.Format(__key), static (__state, __missing) =>
+                __state.self.GetPricesCore(__missing.ToArray()), null);
+        }
     }
 }

@@ -1,0 +1,44 @@
+namespace Cached.Resilience;
+
+/// <summary>How the read-through cores stamp values and make a last value fresh again for the fail-safe throttle.</summary>
+internal static class Stamping
+{
+    /// <summary>
+    /// Stamps a value: fresh for the time to live, kept by the backend for fail-safe's extra time after it. An entry
+    /// that never expires is stored with no expiry and never goes stale.
+    /// </summary>
+    public static Stamped<T> Stamp<T>(ICache cache, TimeProvider clock, in EntryPolicy policy, T value, out TimeSpan? physicalTtl)
+    {
+        if (policy.FreshFor(cache) is not { } fresh)
+        {
+            physicalTtl = TimeSpan.Zero;
+            return new Stamped<T>(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);
+        }
+
+        var now = StampClock.UnixNow(clock);
+        physicalTtl = fresh + (policy.FailSafe ?? TimeSpan.Zero);
+        var refreshAt = policy.EagerRefresh is { } fraction ? StampClock.After(now, fresh * fraction) : long.MaxValue;
+        return new Stamped<T>(value, StampClock.After(now, fresh), StampClock.After(now, physicalTtl), refreshAt, clock);
+    }
+
+    /// <summary>
+    /// The last value, fresh again for the fail-safe throttle and never past the end fail-safe gave it, with the time
+    /// the backend should keep it; null when that end has passed.
+    /// </summary>
+    public static (Stamped<T>? Throttled, TimeSpan? Ttl) Throttle<T>(Stamped<T> last, in EntryPolicy policy, TimeProvider clock)
+    {
+        var now = StampClock.UnixNow(clock);
+        if (last.StaleUntil <= now)
+        {
+            return (null, null);
+        }
+
+        var freshUntil = Math.Min(StampClock.After(now, policy.FailSafeThrottle), last.StaleUntil);
+        var ttl = last.StaleUntil == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(last.StaleUntil - now);
+        // A throttled value is left alone until the throttle ends: no eager refresh.
+        return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true), ttl);
+    }
+
+    /// <summary>Whether <paramref name="stamped"/> is fresh now, on its own clock.</summary>
+    public static bool IsFresh<T>(Stamped<T> stamped) => stamped.IsFreshAt(stamped.Clock.GetTimestamp(), out _);
+}

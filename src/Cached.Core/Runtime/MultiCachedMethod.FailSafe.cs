@@ -1,0 +1,195 @@
+using Cached.Capabilities;
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// <see cref="CachedMethodOptions.FailSafe"/> on a multi-cached method: entries are stamped, a stale entry is read as a
+/// miss whose last value is kept, and when the body fails for keys that all have a last value, the call answers with
+/// them (each made fresh again for the throttle) instead of failing. A body failing for a key with no last value
+/// fails the call, as without fail-safe.
+/// </summary>
+public sealed partial class MultiCachedMethod<TKey, TValue>
+{
+    private StampSerializer<TValue>? _stamps;
+
+    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen)
+    {
+        var host = ReadThroughs.Of(cache);
+        var result = new Dictionary<TKey, TValue>(wanted.Count);
+        var missing = wanted;
+        Dictionary<TKey, Stamped<TValue>>? last = null;
+        if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
+        {
+            IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
+            try
+            {
+                hits = cache.MultiTryGet<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host));
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+            {
+                ReadFailed(cache, ex, cacheKeys);
+            }
+
+            missing = MergeStamped(wanted, hits, result, out last);
+            if (missing.Count == 0)
+            {
+                return result;
+            }
+        }
+
+        var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
+        try
+        {
+            IEnumerable<KeyValuePair<TKey, TValue>>? fresh;
+            try
+            {
+                fresh = body(state, missing);
+            }
+            catch (Exception ex) when (Covers(last, missing))
+            {
+                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf);
+                return result;
+            }
+
+            var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
+            {
+                var (stamped, ttl) = Stamp(cache, host, toStore);
+                Store(cache, stamped, fills, ttl, StampsFor(cache, host));
+            }
+        }
+        finally
+        {
+            Close(fills);
+        }
+
+        return result;
+    }
+
+    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, CancellationToken cancellationToken)
+    {
+        var host = ReadThroughs.Of(cache);
+        var result = new Dictionary<TKey, TValue>(wanted.Count);
+        var missing = wanted;
+        Dictionary<TKey, Stamped<TValue>>? last = null;
+        if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
+        {
+            IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
+            try
+            {
+                hits = await cache.MultiTryGetAsync<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            {
+                ReadFailed(cache, ex, cacheKeys);
+            }
+
+            missing = MergeStamped(wanted, hits, result, out last);
+            if (missing.Count == 0)
+            {
+                return result;
+            }
+        }
+
+        var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            IEnumerable<KeyValuePair<TKey, TValue>>? fresh;
+            try
+            {
+                fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (Covers(last, missing) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            {
+                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf);
+                return result;
+            }
+
+            var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
+            {
+                var (stamped, ttl) = Stamp(cache, host, toStore);
+                await StoreAsync(cache, stamped, fills, ttl, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Close(fills);
+        }
+
+        return result;
+    }
+
+    private StampSerializer<TValue> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TValue>.For(ref _stamps, cache, host.Clock);
+
+    /// <summary>Copies the fresh hits into <paramref name="result"/>; a stale one is a miss whose last value is kept.</summary>
+    private static List<TKey> MergeStamped(List<TKey> wanted, IReadOnlyList<CacheResult<Stamped<TValue>>>? hits, Dictionary<TKey, TValue> result, out Dictionary<TKey, Stamped<TValue>>? last)
+    {
+        last = null;
+        if (hits is null)
+        {
+            return wanted;
+        }
+
+        var missing = new List<TKey>();
+        for (var i = 0; i < wanted.Count; i++)
+        {
+            if (hits[i] is { Found: true, Value: { } stamped })
+            {
+                if (Stamping.IsFresh(stamped))
+                {
+                    result[wanted[i]] = stamped.Value;
+                    continue;
+                }
+
+                (last ??= [])[wanted[i]] = stamped;
+            }
+
+            missing.Add(wanted[i]);
+        }
+
+        return missing;
+    }
+
+    /// <summary>True when every key the body was asked for has a last value to answer with.</summary>
+    private static bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing)
+        => last is not null && missing.TrueForAll(last.ContainsKey);
+
+    private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore)
+    {
+        var stamped = new List<KeyValuePair<string, Stamped<TValue>>>(toStore.Count);
+        TimeSpan? ttl = null;
+        foreach (var (key, value) in toStore)
+        {
+            stamped.Add(new(key, Stamping.Stamp(cache, host.Clock, _policy, value, out ttl)));
+        }
+
+        return (stamped, ttl);
+    }
+
+    /// <summary>
+    /// The body failed for keys that all have a last value: the call answers with them, each written back fresh for
+    /// the throttle (through its fill, so an invalidation meanwhile still wins), and the failure is logged and counted.
+    /// </summary>
+    private void ServeLast<TState>(ICache cache, ReadThroughs host, Exception exception, List<TKey> missing, Dictionary<TKey, Stamped<TValue>> last, Dictionary<TKey, TValue> result, Dictionary<string, FillTicket>? fills, TState state, Func<TState, TKey, string> cacheKeyOf)
+    {
+        var alias = LogAlias;
+        var cacheKeys = new List<string>(missing.Count);
+        foreach (var key in missing)
+        {
+            var stale = last[key];
+            result[key] = stale.Value;
+            var cacheKey = cacheKeyOf(state, key);
+            cacheKeys.Add(cacheKey);
+            var (throttled, ttl) = Stamping.Throttle(stale, _policy, host.Clock);
+            if (throttled is not null && fills is not null && !CacheScope.IsWriteSkipped)
+            {
+                Store(cache, [new KeyValuePair<string, Stamped<TValue>>(cacheKey, throttled)], fills, ttl, StampsFor(cache, host));
+            }
+        }
+
+        ResilienceTelemetry.StaleServed(alias, _options.Method);
+        Log.FailSafeServed(CachedLogging.Logger, exception, string.Join(",", cacheKeys), _options.Method, alias, _policy.FailSafeThrottle);
+    }
+}

@@ -1,0 +1,111 @@
+using Cached.Runtime;
+using Cached.Tests.Runtime;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Cached.Tests.Resilience;
+
+/// <summary>FailSafe on a multi-cached method: a failing body is answered with the last values when every key has one.</summary>
+public sealed class MultiCachedFailSafeTests : ResilienceFixture
+{
+    private RecordingLoggerFactory _logs = null!;
+
+    [SetUp]
+    public void RecordLogs()
+    {
+        _logs = new RecordingLoggerFactory();
+        CachedLogging.LoggerFactory = _logs;
+    }
+
+    [TearDown]
+    public void StopRecordingLogs() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+
+    private sealed class Source
+    {
+        public bool Down { get; set; }
+
+        public int Version { get; set; } = 1;
+
+        public List<List<int>> Calls { get; } = [];
+
+        public IEnumerable<KeyValuePair<int, string>> Load(List<int> ids)
+        {
+            Calls.Add([.. ids]);
+            return Down
+                ? throw new InvalidOperationException("source down")
+                : ids.ToDictionary(static id => id, id => $"v{Version}:{id}");
+        }
+    }
+
+    private MultiCachedMethod<int, string> Method()
+        => new(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => Cache, Ttl = 10, FailSafe = 60, FailSafeThrottle = 5 });
+
+    private static ValueTask<Dictionary<int, string>> Call(bool async, MultiCachedMethod<int, string> method, Source source, params int[] ids)
+        => async
+            ? method.InvokeAsync(ids, source, static (_, id) => "price:" + id, static (s, missing, _) => new ValueTask<IEnumerable<KeyValuePair<int, string>>?>(s.Load(missing)), null, CancellationToken.None)
+            : new ValueTask<Dictionary<int, string>>(method.Invoke(ids, source, static (_, id) => "price:" + id, static (s, missing) => s.Load(missing)));
+
+    [Test]
+    public async Task A_failing_body_is_answered_with_the_last_values_and_the_retries_are_throttled([Values] bool async)
+    {
+        var method = Method();
+        var source = new Source();
+        await Call(async, method, source, 1, 2);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        source.Down = true;
+
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
+        Assert.That(source.Calls, Has.Count.EqualTo(2), "the second call fell in the throttle");
+        Assert.That(_logs.Entries.Count(static e => e.EventId == 7), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Fresh_keys_are_hits_and_only_the_stale_ones_go_to_the_body([Values] bool async)
+    {
+        var method = Method();
+        var source = new Source();
+        await Call(async, method, source, 1);
+        Time.Advance(TimeSpan.FromSeconds(6));
+        await Call(async, method, source, 2);
+        Time.Advance(TimeSpan.FromSeconds(5));
+        source.Version = 2;
+
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v2:1", [2] = "v1:2" }));
+        Assert.That(source.Calls.Last(), Is.EqualTo(new[] { 1 }), "key 2 is still fresh");
+    }
+
+    [Test]
+    public async Task A_key_with_no_last_value_lets_the_failure_through([Values] bool async)
+    {
+        var method = Method();
+        var source = new Source();
+        await Call(async, method, source, 1);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        source.Down = true;
+
+        Assert.That(async () => await Call(async, method, source, 1, 3), Throws.InvalidOperationException, "key 3 was never stored");
+    }
+
+    [Test]
+    public async Task Past_FailSafe_the_failure_propagates([Values] bool async)
+    {
+        var method = Method();
+        var source = new Source();
+        await Call(async, method, source, 1);
+        Time.Advance(TimeSpan.FromSeconds(71));
+        source.Down = true;
+
+        Assert.That(async () => await Call(async, method, source, 1), Throws.InvalidOperationException);
+    }
+
+    [Test]
+    public async Task Its_entries_are_the_ones_GetOrSet_reads_with_the_same_options()
+    {
+        var method = Method();
+        await Call(async: true, method, new Source(), 1);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(60) };
+
+        Assert.That(Cache.GetOrSet<string>("price:1", _ => throw new InvalidOperationException(), options), Is.EqualTo("v1:1"));
+    }
+}

@@ -1,3 +1,5 @@
+using Cached.Resilience;
+
 namespace Cached;
 
 /// <summary>
@@ -27,6 +29,10 @@ public sealed record CacheEntryOptions
     private readonly double? _eagerRefresh;
     private readonly TimeSpan? _lease;
 
+    // The options as the read-through core takes them, rebuilt by every init: a call passes it by reference and copies
+    // nothing. Derived from the fields above, so it never makes two records with equal options unequal.
+    private readonly EntryPolicy _policy;
+
     /// <summary>
     /// How long the entry is fresh; <c>null</c> for the cache's default <see cref="ICache.Ttl"/>.
     /// <see cref="TimeSpan.Zero"/> or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> means no expiry.
@@ -34,9 +40,13 @@ public sealed record CacheEntryOptions
     public TimeSpan? Ttl
     {
         get => _ttl;
-        init => _ttl = value is { } ttl && ttl < TimeSpan.Zero && ttl != System.Threading.Timeout.InfiniteTimeSpan
-            ? throw new ArgumentOutOfRangeException(nameof(Ttl), ttl, "A time to live cannot be negative.")
-            : value;
+        init
+        {
+            _ttl = value is { } ttl && ttl < TimeSpan.Zero && ttl != System.Threading.Timeout.InfiniteTimeSpan
+                ? throw new ArgumentOutOfRangeException(nameof(Ttl), ttl, "A time to live cannot be negative.")
+                : value;
+            _policy = ToPolicy();
+        }
     }
 
     /// <summary>
@@ -47,7 +57,11 @@ public sealed record CacheEntryOptions
     public TimeSpan? FailSafe
     {
         get => _failSafe;
-        init => _failSafe = Positive(value, nameof(FailSafe));
+        init
+        {
+            _failSafe = Positive(value, nameof(FailSafe));
+            _policy = ToPolicy();
+        }
     }
 
     /// <summary>
@@ -57,7 +71,11 @@ public sealed record CacheEntryOptions
     public TimeSpan? FailSafeThrottle
     {
         get => _failSafeThrottle;
-        init => _failSafeThrottle = Positive(value, nameof(FailSafeThrottle));
+        init
+        {
+            _failSafeThrottle = Positive(value, nameof(FailSafeThrottle));
+            _policy = ToPolicy();
+        }
     }
 
     /// <summary>
@@ -67,7 +85,11 @@ public sealed record CacheEntryOptions
     public TimeSpan? SoftTimeout
     {
         get => _softTimeout;
-        init => _softTimeout = Positive(value, nameof(SoftTimeout));
+        init
+        {
+            _softTimeout = Positive(value, nameof(SoftTimeout));
+            _policy = ToPolicy();
+        }
     }
 
     /// <summary>
@@ -77,7 +99,11 @@ public sealed record CacheEntryOptions
     public TimeSpan? HardTimeout
     {
         get => _hardTimeout;
-        init => _hardTimeout = Positive(value, nameof(HardTimeout));
+        init
+        {
+            _hardTimeout = Positive(value, nameof(HardTimeout));
+            _policy = ToPolicy();
+        }
     }
 
     /// <summary>
@@ -87,9 +113,13 @@ public sealed record CacheEntryOptions
     public double? EagerRefresh
     {
         get => _eagerRefresh;
-        init => _eagerRefresh = value is { } fraction && !(fraction > 0 && fraction < 1)
-            ? throw new ArgumentOutOfRangeException(nameof(EagerRefresh), fraction, "EagerRefresh is a fraction of the time to live, strictly between 0 and 1.")
-            : value;
+        init
+        {
+            _eagerRefresh = value is { } fraction && !(fraction > 0 && fraction < 1)
+                ? throw new ArgumentOutOfRangeException(nameof(EagerRefresh), fraction, "EagerRefresh is a fraction of the time to live, strictly between 0 and 1.")
+                : value;
+            _policy = ToPolicy();
+        }
     }
 
     /// <summary>
@@ -99,8 +129,17 @@ public sealed record CacheEntryOptions
     public TimeSpan? Lease
     {
         get => _lease;
-        init => _lease = Positive(value, nameof(Lease));
+        init
+        {
+            _lease = Positive(value, nameof(Lease));
+            _policy = ToPolicy();
+        }
     }
+
+    /// <summary>The options as the read-through core takes them.</summary>
+    internal ref readonly EntryPolicy Policy => ref _policy;
+
+    private EntryPolicy ToPolicy() => new(_ttl, _lease, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh);
 
     private static TimeSpan? Positive(TimeSpan? value, string name)
         => value is { } span && span <= TimeSpan.Zero

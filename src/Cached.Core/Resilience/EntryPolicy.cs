@@ -18,10 +18,12 @@ internal readonly struct EntryPolicy
         EagerRefresh = eagerRefresh;
     }
 
-    public static EntryPolicy From(CacheEntryOptions? options)
-        => options is null
-            ? default
-            : new(options.Ttl, options.Lease, options.FailSafe, options.FailSafeThrottle, options.SoftTimeout, options.HardTimeout, options.EagerRefresh);
+    /// <summary>No options: the cache's time to live, nothing else.</summary>
+    public static readonly EntryPolicy None;
+
+    /// <summary>The policy of <paramref name="options"/>, by reference (<see cref="None"/> for <c>null</c>).</summary>
+    public static ref readonly EntryPolicy Of(CacheEntryOptions? options)
+        => ref options is null ? ref None : ref options.Policy;
 
     /// <summary>Time to live; <c>null</c> for the cache's default.</summary>
     public TimeSpan? Ttl { get; }

@@ -23,7 +23,7 @@ internal static class ReadThrough
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(factory);
         var host = ReadThroughs.Of(cache);
-        var policy = EntryPolicy.From(options);
+        ref readonly var policy = ref EntryPolicy.Of(options);
         // A sync factory has no caller's token: it gets the cache's, cancelled when the cache is disposed.
         return host.For<T>(@namespace).Invoke(
             key, (State: state, Factory: factory, Stopping: host.Background.Stopping), static s => s.Factory(s.State, s.Stopping), skipWhen: null, in policy);
@@ -33,7 +33,7 @@ internal static class ReadThrough
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(factory);
-        var policy = EntryPolicy.From(options);
+        ref readonly var policy = ref EntryPolicy.Of(options);
         return ReadThroughs.Of(cache).For<T>(@namespace).InvokeAsync(
             key, (State: state, Factory: factory), static (s, ct) => s.Factory(s.State, ct), skipWhen: null, in policy, cancellationToken);
     }
@@ -47,7 +47,7 @@ internal static class ReadThrough
             return cache.Set(key, value, ttl: null, @namespace);
         }
 
-        var policy = EntryPolicy.From(options);
+        ref readonly var policy = ref EntryPolicy.Of(options);
         return ReadThroughs.Of(cache).For<T>(@namespace).Set(cache, key, value, in policy);
     }
 
@@ -58,7 +58,7 @@ internal static class ReadThrough
             return cache.SetAsync(key, value, ttl: null, @namespace, serializer: null, cancellationToken);
         }
 
-        var policy = EntryPolicy.From(options);
+        ref readonly var policy = ref EntryPolicy.Of(options);
         return ReadThroughs.Of(cache).For<T>(@namespace).SetAsync(cache, key, value, in policy, cancellationToken);
     }
 }

@@ -34,6 +34,7 @@ internal sealed class CacheResolution
                     SpanReader = reader;
                     SpanNamespace = resolved;
                     TimedReader = reader as ITimedSpanReader;
+                    ReaderClock = TimedReader?.ReaderClock;
                 }
             }
             catch (Exception)
@@ -43,6 +44,7 @@ internal sealed class CacheResolution
                 SpanReader = null;
                 SpanNamespace = null;
                 TimedReader = null;
+                ReaderClock = null;
             }
         }
     }
@@ -54,6 +56,9 @@ internal sealed class CacheResolution
 
     /// <summary><see cref="SpanReader"/>, when it also hands over the timestamp it read (stamped hits then read no clock).</summary>
     public ITimedSpanReader? TimedReader { get; }
+
+    /// <summary>The clock of <see cref="TimedReader"/>'s timestamps, read once here (a cache's clock never changes).</summary>
+    public TimeProvider? ReaderClock { get; }
 
     public int Version { get; }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cached.Capabilities;
 using Cached.Resilience;
 
@@ -15,8 +16,10 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>
     /// A stamped payload as a hit: true while it is fresh; <paramref name="refresh"/> tells that the hit is past the
     /// eager-refresh point. <paramref name="now"/> is the timestamp the reader read on <paramref name="readerClock"/>
-    /// (0 for none): on the stamp's own clock it is reused, so the check reads no clock.
+    /// (0 for none): on the stamp's own clock it is reused, so the check reads no clock. Kept out of line, so the plain
+    /// span read it sits in stays small enough to inline.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool TryTakeFresh(Stamped<TResult> stamped, long now, TimeProvider? readerClock, in EntryPolicy policy, out TResult value, out bool refresh)
     {
         if (now == 0 || !ReferenceEquals(readerClock, stamped.Clock))

@@ -220,70 +220,6 @@ public sealed partial class CachedMethod<TResult>
         return new ValueTask<TResult>(hit);
     }
 
-    /// <summary>
-    /// The read every call starts with, small enough to inline into the entry points: the cache as last resolved, if
-    /// it is still current and reads by span, read without a key string. <see cref="SpanRead.Hit"/> when the entry is
-    /// there with this result type; <see cref="SpanRead.Miss"/> for a miss that nobody needs counted, so the ordinary
-    /// read can be skipped; otherwise (no current resolution, an open <see cref="CacheScope"/>, a listener, caching
-    /// disabled, a payload of another type) <see cref="SpanRead.Unsupported"/>, and the ordinary read checks and
-    /// reports everything.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SpanRead ReadBySpan(ReadOnlySpan<char> key, in EntryPolicy policy, out TResult value, out bool refresh)
-    {
-        refresh = false;
-        var resolution = _cache.Last;
-        if (resolution is { SpanReader: { } reader }
-            && resolution.Version == Caches.Version
-            && CacheScope.NoneOpen
-            && SpanHits.Open
-            && !key.IsEmpty)
-        {
-            long now = 0;
-            object? payload;
-            var read = resolution.TimedReader is { } timed
-                ? timed.TryReadBySpanTimed(key, resolution.SpanNamespace, out payload, out now)
-                : reader.TryReadBySpan(key, resolution.SpanNamespace, out payload);
-            if (read == SpanRead.Hit)
-            {
-                if (SpanPayload<TResult>.TryTake(payload, out var typed))
-                {
-                    value = typed;
-                    return SpanRead.Hit;
-                }
-
-                if (payload is Stamped<TResult> stamped && TryTakeFresh(stamped, now, resolution.TimedReader?.ReaderClock, in policy, out value, out refresh))
-                {
-                    return SpanRead.Hit;
-                }
-            }
-
-            // A hit needs only the hit instruments unobserved; a miss is counted by the ordinary read when observed.
-            if (read == SpanRead.Miss && resolution.SpanMissIsFinal && !Diagnostics.CacheTelemetry.IsObserved)
-            {
-                value = default!;
-                return SpanRead.Miss;
-            }
-        }
-
-        value = default!;
-        return SpanRead.Unsupported;
-    }
-
-    /// <summary>The span read, unless the call is already cancelled: the ordinary read then throws as it should.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SpanRead ReadBySpanUnlessCancelled(ReadOnlySpan<char> key, in EntryPolicy policy, out TResult value, out bool refresh, CancellationToken cancellationToken)
-    {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            value = default!;
-            refresh = false;
-            return SpanRead.Unsupported;
-        }
-
-        return ReadBySpan(key, in policy, out value, out refresh);
-    }
-
     /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long, in EntryPolicy)"/>
     private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, EntryPolicy policy, CancellationToken cancellationToken)
     {
@@ -341,32 +277,6 @@ public sealed partial class CachedMethod<TResult>
         catch (Exception ex)
         {
             return ValueTask.FromException<TResult>(ex);
-        }
-    }
-
-    /// <summary>Deletes the entry under <paramref name="key"/> ([InvalidateCache]); a fault is logged, not thrown.</summary>
-    public void Invalidate(string key)
-    {
-        try
-        {
-            CurrentCache.Delete(key, _options.Namespace);
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
-        }
-    }
-
-    /// <inheritdoc cref="Invalidate"/>
-    public async ValueTask InvalidateAsync(string key, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await CurrentCache.DeleteAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (IsFault(ex, cancellationToken))
-        {
-            Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }
     }
 

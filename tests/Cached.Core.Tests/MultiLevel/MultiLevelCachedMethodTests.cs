@@ -40,9 +40,10 @@ public sealed class MultiLevelCachedMethodTests
         var hits = 0;
         var allocated = Allocations.Fewest(() =>
         {
+            Span<char> buffer = stackalloc char[64];
             for (var i = 0; i < 100; i++)
             {
-                var key = Key(stackalloc char[64], 42);
+                var key = Key(buffer, 42);
                 var value = async
                     ? method.InvokeAsync(key, 0, static (_, _) => ValueTask.FromResult("other"), null, CancellationToken.None).Result
                     : method.Invoke(key, 0, static _ => "other", null);

@@ -1,6 +1,4 @@
 using Cached.Resilience;
-using Cached.Tests.Runtime;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cached.Tests.Resilience;
 
@@ -8,18 +6,6 @@ namespace Cached.Tests.Resilience;
 public sealed class EagerRefreshTests : ResilienceFixture
 {
     private static readonly CacheEntryOptions s_eager = new() { Ttl = TimeSpan.FromSeconds(10), EagerRefresh = 0.8 };
-
-    private RecordingLoggerFactory _logs = null!;
-
-    [SetUp]
-    public void RecordLogs()
-    {
-        _logs = new RecordingLoggerFactory();
-        CachedLogging.LoggerFactory = _logs;
-    }
-
-    [TearDown]
-    public void StopRecordingLogs() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
 
     [Test]
     public async Task A_hit_before_the_refresh_point_does_not_refresh([Values] bool async)
@@ -69,8 +55,8 @@ public sealed class EagerRefreshTests : ResilienceFixture
 
         Assert.That(Cache.GetOrSet<int>("k", _ => throw new InvalidOperationException("source down"), s_eager), Is.EqualTo(1));
 
-        await WaitUntil(() => _logs.Entries.Any(static e => e.EventId == 8));
-        var entry = _logs.Entries.Single(static e => e.EventId == 8);
+        await WaitUntil(() => Logs.Entries.Any(static e => e.EventId == 8));
+        var entry = Logs.Entries.Single(static e => e.EventId == 8);
         Assert.That(entry.Exception, Is.InstanceOf<InvalidOperationException>());
         Assert.That(entry.Message, Does.Contain("'k'"));
         Assert.That(Cache.Get<int>("k"), Is.EqualTo(1));
@@ -146,7 +132,7 @@ public sealed class EagerRefreshTests : ResilienceFixture
         Cache.GetOrSet("k", _ => ++calls, s_eager);
         await Task.Delay(50);
         Assert.That(calls, Is.Zero, "a disposed cache starts no background work");
-        Assert.That(_logs.Entries.Where(static e => e.EventId == 8), Is.Empty, "a cancelled refresh did not fail");
+        Assert.That(Logs.Entries.Where(static e => e.EventId == 8), Is.Empty, "a cancelled refresh did not fail");
     }
 
     private ValueTask<int> Get(bool async, Func<int> factory)

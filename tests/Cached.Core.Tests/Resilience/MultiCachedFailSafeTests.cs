@@ -1,24 +1,10 @@
 using Cached.Runtime;
-using Cached.Tests.Runtime;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cached.Tests.Resilience;
 
 /// <summary>FailSafe on a multi-cached method: a failing body is answered with the last values when every key has one.</summary>
 public sealed class MultiCachedFailSafeTests : ResilienceFixture
 {
-    private RecordingLoggerFactory _logs = null!;
-
-    [SetUp]
-    public void RecordLogs()
-    {
-        _logs = new RecordingLoggerFactory();
-        CachedLogging.LoggerFactory = _logs;
-    }
-
-    [TearDown]
-    public void StopRecordingLogs() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
-
     private sealed class Source
     {
         public bool Down { get; set; }
@@ -56,7 +42,7 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
         Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
         Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
         Assert.That(source.Calls, Has.Count.EqualTo(2), "the second call fell in the throttle");
-        Assert.That(_logs.Entries.Count(static e => e.EventId == 7), Is.EqualTo(1));
+        Assert.That(Logs.Entries.Count(static e => e.EventId == 7), Is.EqualTo(1));
     }
 
     [Test]

@@ -147,16 +147,11 @@ public sealed partial class CachedMethod<TResult>
             {
                 if (call.Refreshing)
                 {
-                    var attempt = LockAttempts.Try(locks, key, _options.Namespace, token = Guid.NewGuid().ToString("N"), lease);
-                    if (attempt != LockAttempt.Taken)
+                    if (TryLeaseForRefresh(cache, locks, key, lease, out token) == LockAttempt.Held)
                     {
-                        token = null;
-                        if (attempt != LockAttempt.NotALock)
-                        {
-                            // Another process holds the lease and is refreshing this key.
-                            SkipRefresh(call);
-                            return;
-                        }
+                        // Another process holds the lease and is refreshing this key.
+                        SkipRefresh(call);
+                        return;
                     }
                 }
                 else
@@ -202,6 +197,27 @@ public sealed partial class CachedMethod<TResult>
             {
                 Release((ILockingCache)cache, key, token);
             }
+        }
+    }
+
+    /// <summary>
+    /// The lease of an eager refresh: taken (with its <paramref name="token"/>), held by another process, or neither
+    /// (no lock there, or a fault, logged): the refresh then runs without it, as a miss does when its lease fails.
+    /// </summary>
+    private LockAttempt TryLeaseForRefresh(ICache cache, ILockingCache locks, string key, TimeSpan lease, out string? token)
+    {
+        token = Guid.NewGuid().ToString("N");
+        try
+        {
+            var attempt = LockAttempts.Try(locks, key, _options.Namespace, token, lease);
+            token = attempt == LockAttempt.Taken ? token : null;
+            return attempt;
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            LeaseFailed(cache, ex, key);
+            token = null;
+            return LockAttempt.NotALock;
         }
     }
 

@@ -126,15 +126,11 @@ public sealed partial class CachedMethod<TResult>
             {
                 if (call.Refreshing)
                 {
-                    var attempt = await LockAttempts.TryAsync(locks, key, _options.Namespace, lockToken = Guid.NewGuid().ToString("N"), lease, token).ConfigureAwait(false);
-                    if (attempt != LockAttempt.Taken)
+                    (var attempt, lockToken) = await TryLeaseForRefreshAsync(cache, locks, key, lease, token).ConfigureAwait(false);
+                    if (attempt == LockAttempt.Held)
                     {
-                        lockToken = null;
-                        if (attempt != LockAttempt.NotALock)
-                        {
-                            SkipRefresh(call);
-                            return;
-                        }
+                        SkipRefresh(call);
+                        return;
                     }
                 }
                 else
@@ -190,6 +186,22 @@ public sealed partial class CachedMethod<TResult>
             }
 
             factoryToken?.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="TryLeaseForRefresh"/>
+    private async ValueTask<(LockAttempt Attempt, string? Token)> TryLeaseForRefreshAsync(ICache cache, ILockingCache locks, string key, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        try
+        {
+            var attempt = await LockAttempts.TryAsync(locks, key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false);
+            return (attempt, attempt == LockAttempt.Taken ? token : null);
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            LeaseFailed(cache, ex, key);
+            return (LockAttempt.NotALock, null);
         }
     }
 

@@ -139,4 +139,64 @@ public sealed class EagerRefreshTests : ResilienceFixture
         => async
             ? Cache.GetOrSetAsync("k", _ => new ValueTask<int>(factory()), s_eager)
             : new ValueTask<int>(Cache.GetOrSet("k", _ => factory(), s_eager));
+
+    [Test]
+    public async Task A_refresh_whose_lease_faults_runs_without_it_and_fails_nobody([Values] bool async)
+    {
+        // Regression: a fault while taking an eager refresh's lease failed the refresh's flight with the cache's
+        // exception, which callers boarding that flight then saw: a cache fault must never fail a call.
+        using var cache = new LockFailingCache { TimeProvider = Time };
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), EagerRefresh = 0.5, Lease = TimeSpan.FromSeconds(5) };
+        cache.GetOrSet("k", _ => 1, options);
+        Time.Advance(TimeSpan.FromSeconds(6));
+        cache.FailLocks = true;
+        var calls = 0;
+
+        var hit = async
+            ? await cache.GetOrSetAsync("k", _ => new ValueTask<int>(Interlocked.Increment(ref calls) + 1), options)
+            : cache.GetOrSet("k", _ => Interlocked.Increment(ref calls) + 1, options);
+
+        Assert.That(hit, Is.EqualTo(1));
+        await WaitUntil(() => cache.Get<int>("k") == 2);
+        Assert.That(calls, Is.EqualTo(1), "the refresh ran without its lease");
+        Assert.That(Logs.Entries.Select(static e => e.EventId), Does.Contain(3).And.Not.Contain(8), "the lease fault logged; no failed refresh");
+    }
+
+    /// <summary>A dictionary backend whose locks (Add) fault on demand.</summary>
+    private sealed class LockFailingCache : BaseCache
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, object?> _entries = new();
+
+        public bool FailLocks { get; set; }
+
+        protected override bool StoresReferences => true;
+
+        protected override CacheResult<object?> GetEntry(string key)
+            => _entries.TryGetValue(key, out var payload) ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
+
+        protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+            => FailLocks ? throw new CacheException("locks are down") : _entries.TryAdd(key, payload);
+
+        protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+        {
+            _entries[key] = payload;
+            return true;
+        }
+
+        protected override bool ContainsEntry(string key) => _entries.ContainsKey(key);
+
+        protected override long IncrementEntry(string key, string? @namespace, long delta) => throw new NotSupportedException();
+
+        protected override int RemoveEntry(string key) => _entries.TryRemove(key, out _) ? 1 : 0;
+
+        protected override bool ClearEntries(string? @namespace)
+        {
+            _entries.Clear();
+            return true;
+        }
+
+        protected override bool ExpireEntry(string key, TimeSpan? ttl) => _entries.ContainsKey(key);
+
+        protected override object? ExecuteRaw(string command, object?[] args) => null;
+    }
 }

@@ -65,11 +65,12 @@ public sealed partial class CachedMethod<TResult>
             var flight = new Flight();
             var leader = Board(key, flight);
             CancellationTokenRegistration link = default;
+            CancellationTokenSource? factoryToken = null;
             if (leader == flight)
             {
                 // The factory stops with the cache, and with this caller's token while this caller waits for it: a
                 // caller that left at a timeout no longer cancels it.
-                var factoryToken = CancellationTokenSource.CreateLinkedTokenSource(call.Host.Background.Stopping);
+                factoryToken = CancellationTokenSource.CreateLinkedTokenSource(call.Host.Background.Stopping);
                 link = cancellationToken.UnsafeRegister(static s => CancelQuietly((CancellationTokenSource)s!), factoryToken);
                 call.Flight = flight;
                 call.Seen = seen;
@@ -97,6 +98,13 @@ public sealed partial class CachedMethod<TResult>
             finally
             {
                 link.Dispose();
+
+                // A leader that leaves by its own cancellation hands the miss over. Its wait may end before the link's
+                // callback has run (both hang on its token), and disposing the link would then drop that callback.
+                if (factoryToken is not null && cancellationToken.IsCancellationRequested && !flight.Task.IsCompleted)
+                {
+                    CancelQuietly(factoryToken);
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 using Cached.Pipeline;
 using Cached.Resilience;
 using Cached.Serializers;
+using Cached.Tags;
 
 namespace Cached;
 
@@ -98,9 +99,10 @@ public abstract partial class BaseCache
     /// </summary>
     private CacheResult<T> DecodeFound<T>(string key, object? payload, ISerializer serializer)
     {
-        if (serializer is not IPayloadAdopter && StampFormat.TryUnwrap(payload, out var freshUntil, out var value))
+        if (serializer is not IPayloadAdopter && StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value))
         {
-            if (freshUntil <= StampClock.UnixNow(TimeProvider))
+            // A tagged entry whose tag was invalidated is a miss too; its tags are checked once it is fresh.
+            if (freshUntil <= StampClock.UnixNow(TimeProvider) || (tags is not null && !((ITagHost)this).Tags.Check(tags)))
             {
                 return CacheResult<T>.Miss;
             }

@@ -28,6 +28,7 @@ public sealed record CacheEntryOptions
     private readonly TimeSpan? _hardTimeout;
     private readonly double? _eagerRefresh;
     private readonly TimeSpan? _lease;
+    private readonly string[]? _tags;
 
     // The options as the read-through core takes them, rebuilt by every init: a call passes it by reference and copies
     // nothing. Derived from the fields above, so it never makes two records with equal options unequal.
@@ -45,6 +46,22 @@ public sealed record CacheEntryOptions
             _ttl = value is { } ttl && ttl < TimeSpan.Zero && ttl != System.Threading.Timeout.InfiniteTimeSpan
                 ? throw new ArgumentOutOfRangeException(nameof(Ttl), ttl, "A time to live cannot be negative.")
                 : value;
+            _policy = ToPolicy();
+        }
+    }
+
+    /// <summary>
+    /// Tags the entry: <see cref="ICache.InvalidateTags"/> with one of them makes it a miss, in every process. The
+    /// stored entry then carries a stamp listing its tags and the version of each it was computed under (see docs/tags.md).
+    /// Duplicates count once; an empty list is none.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tag is null or empty.</exception>
+    public IReadOnlyList<string>? Tags
+    {
+        get => _tags;
+        init
+        {
+            _tags = Cached.Tags.TagNames.Normalize(value, nameof(Tags));
             _policy = ToPolicy();
         }
     }
@@ -136,10 +153,29 @@ public sealed record CacheEntryOptions
         }
     }
 
+    /// <summary>Equal options: the same values, and the same tags in the same order.</summary>
+    public bool Equals(CacheEntryOptions? other)
+        => other is not null
+            && _ttl == other._ttl && _failSafe == other._failSafe && _failSafeThrottle == other._failSafeThrottle
+            && _softTimeout == other._softTimeout && _hardTimeout == other._hardTimeout && _eagerRefresh == other._eagerRefresh
+            && _lease == other._lease && (_tags ?? []).AsSpan().SequenceEqual(other._tags ?? []);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = HashCode.Combine(_ttl, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh, _lease);
+        foreach (var tag in _tags ?? [])
+        {
+            hash = HashCode.Combine(hash, StringComparer.Ordinal.GetHashCode(tag));
+        }
+
+        return hash;
+    }
+
     /// <summary>The options as the read-through core takes them.</summary>
     internal ref readonly EntryPolicy Policy => ref _policy;
 
-    private EntryPolicy ToPolicy() => new(_ttl, _lease, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh);
+    private EntryPolicy ToPolicy() => new(_ttl, _lease, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh, _tags);
 
     private static TimeSpan? Positive(TimeSpan? value, string name)
         => value is { } span && span <= TimeSpan.Zero

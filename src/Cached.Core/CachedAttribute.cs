@@ -78,6 +78,13 @@ public sealed class CachedAttribute : Attribute
     /// </summary>
     public double EagerRefresh { get; set; }
 
+    /// <summary>
+    /// Tags every entry of this method: fixed tags or templates naming parameters (<c>"user:{id}"</c>, <c>"users"</c>),
+    /// checked at compile time and formatted as <see cref="Key"/> is. <see cref="ICache.InvalidateTags"/> or
+    /// <see cref="InvalidateTagsAttribute"/> with one of them makes every entry that carries it a miss. See docs/tags.md.
+    /// </summary>
+    public string[]? Tags { get; set; }
+
     /// <summary>Puts the instance (its <see cref="object.ToString"/>) in the default key; false by default, like pycached's <c>noself=True</c>.</summary>
     public bool IncludeInstance { get; set; }
 

@@ -119,6 +119,18 @@ public interface ICache : IDisposable, IAsyncDisposable
     bool Set<T>(string key, T value, CacheEntryOptions? options, string? @namespace = null)
         => ReadThrough.Set(this, key, value, options, @namespace);
 
+    /// <summary>
+    /// Makes every entry that carries one of <paramref name="tags"/> (<see cref="CacheEntryOptions.Tags"/>) a miss, in
+    /// every process that shares this cache's backend (and, for a <see cref="MultiLevelCache"/> with a backplane, in
+    /// every node's first level); other entries are untouched. The work is one write per tag, whatever the number of
+    /// entries. An entry made a miss this way is still fail-safe's last value if its factory then fails. See docs/tags.md.
+    /// </summary>
+    /// <param name="tags">The tags; duplicates count once, none is a no-op.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="tags"/> is null.</exception>
+    /// <exception cref="ArgumentException">A tag is null or empty.</exception>
+    void InvalidateTags(params string[] tags)
+        => Tags.TagCommands.Invalidate(this, tags);
+
     /// <inheritdoc cref="Add{T}"/>
     ValueTask<bool> AddAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
 
@@ -157,6 +169,12 @@ public interface ICache : IDisposable, IAsyncDisposable
 
     /// <inheritdoc cref="Raw"/>
     ValueTask<object?> RawAsync(string command, object?[]? args = null, CancellationToken cancellationToken = default);
+
+    /// <inheritdoc cref="InvalidateTags"/>
+    /// <param name="tags">The tags; duplicates count once, none is a no-op.</param>
+    /// <param name="cancellationToken">Cancels the call; tags already invalidated stay so.</param>
+    ValueTask InvalidateTagsAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
+        => Tags.TagCommands.InvalidateAsync(this, tags, cancellationToken);
 
     /// <inheritdoc cref="GetOrSet{T}(string, Func{CancellationToken, T}, CacheEntryOptions?, string?)"/>
     /// <param name="key">The key; not null or empty.</param>

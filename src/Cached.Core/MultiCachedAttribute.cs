@@ -45,6 +45,13 @@ public sealed class MultiCachedAttribute : Attribute
     /// <summary>Seconds a last value served by <see cref="FailSafe"/> is fresh again; 0 (the default): 30 seconds.</summary>
     public double FailSafeThrottle { get; set; }
 
+    /// <summary>
+    /// Tags every entry this method stores: fixed tags or templates naming parameters, checked at compile time. A
+    /// template that names the <see cref="KeysFrom"/> parameter (<c>"user:{ids}"</c>) takes each entry's own key, so
+    /// every entry gets its own tag. See <see cref="CachedAttribute.Tags"/> and docs/tags.md.
+    /// </summary>
+    public string[]? Tags { get; set; }
+
     /// <summary>The name of the method that runs for the missing keys; <c>&lt;Name&gt;Core</c> when unset.</summary>
     public string? Implementation { get; set; }
 }

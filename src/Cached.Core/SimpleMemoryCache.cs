@@ -61,6 +61,9 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     /// <inheritdoc />
     protected override bool StoresReferences => true;
 
+    /// <summary>Tag versions as objects that entries kept by reference hold: a tagged hit checks them with no lookup.</summary>
+    private protected override Tags.TagStore CreateTagStore() => new Tags.MemoryTagStore(TimeProvider);
+
     MemoryStore MemoryRawCommands.ITarget.Store => _store;
 
     /// <inheritdoc />

@@ -322,6 +322,20 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     }
 
     /// <inheritdoc />
+    /// <remarks>One script, one round trip: created if missing, extended but never shortened.</remarks>
+    protected override bool KeepEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+        => (long)Db().ScriptEvaluate(Scripts.KeepTag, [key], [ToValue(payload), KeepMilliseconds(ttl)]) == 1;
+
+    /// <inheritdoc />
+    protected override async ValueTask<bool> KeepEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return (long)await db.ScriptEvaluateAsync(Scripts.KeepTag, [key], [ToValue(payload), KeepMilliseconds(ttl)]).ConfigureAwait(false) == 1;
+    }
+
+    private static long KeepMilliseconds(TimeSpan? ttl) => ttl is { } span ? Math.Max(1, (long)Math.Ceiling(span.TotalMilliseconds)) : 0;
+
+    /// <inheritdoc />
     protected override object? ExecuteRaw(string command, object?[] args)
     {
         return FromResult(Db().Execute(command, args.Select(static a => a!).ToArray()));

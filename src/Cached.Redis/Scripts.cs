@@ -27,6 +27,30 @@ internal static class Scripts
         return replies
         """;
 
+    /// <summary>
+    /// Creates the key with ARGV[1] if it is missing, and makes it live at least ARGV[2] milliseconds (0: for ever)
+    /// without shortening a longer life: what a tag record needs before an entry that carries the tag is stored.
+    /// Compares PTTL rather than using PEXPIRE's GT option, which servers before Redis 7 and Garnet lack.
+    /// </summary>
+    public const string KeepTag = """
+        local ms = tonumber(ARGV[2])
+        if ms > 0 then
+            if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ms) then
+                return 1
+            end
+            local left = redis.call('pttl', KEYS[1])
+            if left >= 0 and left < ms then
+                redis.call('pexpire', KEYS[1], ms)
+            end
+            return 0
+        end
+        if redis.call('set', KEYS[1], ARGV[1], 'NX') then
+            return 1
+        end
+        redis.call('persist', KEYS[1])
+        return 0
+        """;
+
     /// <summary>Removes a key's expiry and answers whether the key exists (PERSIST alone answers 0 for a key without TTL).</summary>
     public const string Persist = """
         if redis.call('exists', KEYS[1]) == 1 then

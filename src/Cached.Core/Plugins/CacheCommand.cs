@@ -35,4 +35,7 @@ public enum CacheCommand
 
     /// <summary><see cref="ICache.Raw"/>.</summary>
     Raw,
+
+    /// <summary><see cref="ICache.InvalidateTags"/>; the context's keys are the tags.</summary>
+    InvalidateTags,
 }

@@ -23,6 +23,7 @@ public abstract class CachePlugin : ICachePlugin
             case CacheCommand.Clear: PreClear(context); break;
             case CacheCommand.Expire: PreExpire(context); break;
             case CacheCommand.Raw: PreRaw(context); break;
+            case CacheCommand.InvalidateTags: PreInvalidateTags(context); break;
         }
     }
 
@@ -43,6 +44,7 @@ public abstract class CachePlugin : ICachePlugin
             case CacheCommand.Clear: PostClear(context); break;
             case CacheCommand.Expire: PostExpire(context); break;
             case CacheCommand.Raw: PostRaw(context); break;
+            case CacheCommand.InvalidateTags: PostInvalidateTags(context); break;
         }
     }
 
@@ -69,5 +71,7 @@ public abstract class CachePlugin : ICachePlugin
     protected virtual void PostExpire(CacheCommandContext context) { }
     protected virtual void PreRaw(CacheCommandContext context) { }
     protected virtual void PostRaw(CacheCommandContext context) { }
+    protected virtual void PreInvalidateTags(CacheCommandContext context) { }
+    protected virtual void PostInvalidateTags(CacheCommandContext context) { }
 #pragma warning restore CS1591
 }

@@ -7,8 +7,10 @@ namespace Cached.Resilience;
 /// </summary>
 internal readonly struct EntryPolicy
 {
-    public EntryPolicy(TimeSpan? ttl, TimeSpan? lease, TimeSpan? failSafe, TimeSpan? failSafeThrottle, TimeSpan? softTimeout, TimeSpan? hardTimeout, double? eagerRefresh)
+    public EntryPolicy(TimeSpan? ttl, TimeSpan? lease, TimeSpan? failSafe, TimeSpan? failSafeThrottle, TimeSpan? softTimeout, TimeSpan? hardTimeout, double? eagerRefresh, string[]? tags = null, bool tagged = false)
     {
+        Tags = tags;
+        Tagged = tagged || tags is not null;
         Ttl = ttl;
         Lease = lease;
         FailSafe = failSafe;
@@ -40,8 +42,26 @@ internal readonly struct EntryPolicy
 
     public double? EagerRefresh { get; }
 
-    /// <summary>Entries carry their logical expiry (<see cref="Stamped{T}"/>): fail-safe needs the stale value, eager refresh its age.</summary>
-    public bool Stamps => FailSafe is not null || EagerRefresh is not null;
+    /// <summary>The entry's tags (<c>GetOrSet</c>, <c>Set</c>); <c>null</c> when a generated method builds them per call, or for none.</summary>
+    public string[]? Tags { get; }
+
+    /// <summary>Entries carry tags: given here, or built per call by a generated method.</summary>
+    public bool Tagged { get; }
+
+    /// <summary>
+    /// A generated method's tag builder for this call (a <c>Func&lt;TState, string[]&gt;</c> the call's state is given to),
+    /// called only when a value is computed, so a hit builds no tag.
+    /// </summary>
+    public object? TagSource { get; private init; }
+
+    /// <summary>This policy for one call whose tags <paramref name="source"/> builds.</summary>
+    public EntryPolicy WithTagSource(object source) => this with { TagSource = source };
+
+    /// <summary>
+    /// Entries carry a stamp (<see cref="Stamped{T}"/>): fail-safe needs the stale value, eager refresh its age, tags
+    /// the versions the value was computed under.
+    /// </summary>
+    public bool Stamps => FailSafe is not null || EagerRefresh is not null || Tagged;
 
     /// <summary>Anything beyond the plain read-through: the miss then runs on the resilient path.</summary>
     public bool IsResilient => Stamps || SoftTimeout is not null || HardTimeout is not null;

@@ -34,7 +34,7 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) 
     {
         if (value is Stamped<T> stamped)
         {
-            StampFormat.WriteHeader(destination, stamped.FreshUntil, stamped.StaleUntil, stamped.RefreshAt, stamped.Throttled);
+            StampFormat.WriteHeader(destination, stamped.FreshUntil, stamped.StaleUntil, stamped.RefreshAt, stamped.Throttled, stamped.Tags);
             Inner.Serialize(destination, stamped.Value);
             return;
         }
@@ -49,8 +49,9 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) 
             return Inner.Deserialize<TValue>(payload);
         }
 
-        var stamped = StampFormat.TryReadHeader(payload, out var freshUntil, out var staleUntil, out var refreshAt, out var throttled, out var value)
-            ? new Stamped<T>(Inner.Deserialize<T>(value)!, freshUntil, staleUntil, refreshAt, Clock, throttled)
+        // Tags read from bytes carry tokens only: the cache that read them checks them against its tag store.
+        var stamped = StampFormat.TryReadHeader(payload, out var freshUntil, out var staleUntil, out var refreshAt, out var throttled, out var tags, out var value)
+            ? new Stamped<T>(Inner.Deserialize<T>(value)!, freshUntil, staleUntil, refreshAt, Clock, throttled, tags)
             : Stamped<T>.Unstamped(Inner.Deserialize<T>(payload)!, Clock);
         return (TValue)(object)stamped;
     }

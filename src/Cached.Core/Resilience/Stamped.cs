@@ -8,6 +8,9 @@ internal interface IStamped
 
     /// <summary>The value, boxed: for plain reads of a stamped entry, which are rare.</summary>
     object? BoxedValue { get; }
+
+    /// <summary>The entry's tags and their versions; <c>null</c> for an untagged entry.</summary>
+    Tags.TagStamp? Tags { get; }
 }
 
 /// <summary>
@@ -20,9 +23,10 @@ internal interface IStamped
 /// </summary>
 internal sealed class Stamped<T> : IStamped
 {
-    public Stamped(T value, long freshUntil, long staleUntil, long refreshAt, TimeProvider clock, bool throttled = false)
+    public Stamped(T value, long freshUntil, long staleUntil, long refreshAt, TimeProvider clock, bool throttled = false, Tags.TagStamp? tags = null)
     {
         Value = value;
+        Tags = tags;
         FreshUntil = freshUntil;
         StaleUntil = staleUntil;
         RefreshAt = refreshAt;
@@ -55,13 +59,22 @@ internal sealed class Stamped<T> : IStamped
 
     public object? BoxedValue => Value;
 
+    /// <summary>The entry's tags and the versions it was computed under; an invalidated tag makes it stale.</summary>
+    public Tags.TagStamp? Tags { get; }
+
+    /// <summary>The same entry with other tag versions: an in-process copy of an entry read from another level.</summary>
+    public Stamped<T> WithTags(Tags.TagStamp tags) => new(Value, FreshUntil, StaleUntil, RefreshAt, Clock, Throttled, tags);
+
     /// <summary>An entry stored without a stamp (a plain write, another client): fresh for as long as it exists.</summary>
     public static Stamped<T> Unstamped(T value, TimeProvider clock) => new(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);
 
-    /// <summary>Whether the value is fresh at <paramref name="now"/> (a timestamp of <see cref="Clock"/>), and whether a hit then is due to refresh it.</summary>
+    /// <summary>
+    /// Whether the value is fresh at <paramref name="now"/> (a timestamp of <see cref="Clock"/>) and none of its tags was
+    /// invalidated since it was computed, and whether a hit then is due to refresh it.
+    /// </summary>
     public bool IsFreshAt(long now, out bool refreshDue)
     {
         refreshDue = now >= RefreshAtTimestamp;
-        return now < FreshUntilTimestamp;
+        return now < FreshUntilTimestamp && (Tags is null || Tags.IsCurrent);
     }
 }

@@ -7,25 +7,29 @@ internal static class Stamping
     /// Stamps a value: fresh for the time to live, kept by the backend for fail-safe's extra time after it. An entry
     /// that never expires is stored with no expiry and never goes stale.
     /// </summary>
-    public static Stamped<T> Stamp<T>(ICache cache, TimeProvider clock, in EntryPolicy policy, T value, out TimeSpan? physicalTtl)
+    public static Stamped<T> Stamp<T>(ICache cache, TimeProvider clock, in EntryPolicy policy, T value, Tags.TagStamp? tags, out TimeSpan? physicalTtl)
     {
         if (policy.FreshFor(cache) is not { } fresh)
         {
             physicalTtl = TimeSpan.Zero;
-            return new Stamped<T>(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);
+            return new Stamped<T>(value, long.MaxValue, long.MaxValue, long.MaxValue, clock, tags: tags);
         }
 
         var now = StampClock.UnixNow(clock);
         physicalTtl = fresh + (policy.FailSafe ?? TimeSpan.Zero);
         var refreshAt = policy.EagerRefresh is { } fraction ? StampClock.After(now, fresh * fraction) : long.MaxValue;
-        return new Stamped<T>(value, StampClock.After(now, fresh), StampClock.After(now, physicalTtl), refreshAt, clock);
+        return new Stamped<T>(value, StampClock.After(now, fresh), StampClock.After(now, physicalTtl), refreshAt, clock, tags: tags);
     }
 
     /// <summary>
     /// The last value, fresh again for the fail-safe throttle and never past the end fail-safe gave it, with the time
     /// the backend should keep it; null when that end has passed.
     /// </summary>
-    public static (Stamped<T>? Throttled, TimeSpan? Ttl) Throttle<T>(Stamped<T> last, in EntryPolicy policy, TimeProvider clock)
+    /// <remarks>
+    /// The copy carries <paramref name="tags"/>, the versions observed before the failed call, when there are: a last
+    /// value whose tags were invalidated is still served, and must be fresh for the throttle.
+    /// </remarks>
+    public static (Stamped<T>? Throttled, TimeSpan? Ttl) Throttle<T>(Stamped<T> last, in EntryPolicy policy, TimeProvider clock, Tags.TagStamp? tags = null)
     {
         var now = StampClock.UnixNow(clock);
         if (last.StaleUntil <= now)
@@ -36,7 +40,7 @@ internal static class Stamping
         var freshUntil = Math.Min(StampClock.After(now, policy.FailSafeThrottle), last.StaleUntil);
         var ttl = last.StaleUntil == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(last.StaleUntil - now);
         // A throttled value is left alone until the throttle ends: no eager refresh.
-        return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true), ttl);
+        return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true, tags ?? last.Tags), ttl);
     }
 
     /// <summary>Whether <paramref name="stamped"/> is fresh now, on its own clock.</summary>

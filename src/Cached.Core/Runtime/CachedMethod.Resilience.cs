@@ -56,9 +56,18 @@ public sealed partial class CachedMethod<TResult>
             return TryRead(call.Cache, call.Key, out value!, out faulted);
         }
 
+        Task<long[]>? tagRead = null;
         try
         {
-            if (call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsFor(call.Cache, call.Host)) && stamped is not null)
+            tagRead = StartTagRead(call);
+            var found = call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsFor(call.Cache, call.Host));
+            if (found && stamped?.Tags is { NeedsCheck: true } tags)
+            {
+                (var read, tagRead) = (tagRead, null);
+                CheckTags(call, tags, read);
+            }
+
+            if (found && stamped is not null)
             {
                 if (TryTakeFresh(stamped, now: 0, readerClock: null, in policy, out value, out refresh))
                 {
@@ -67,11 +76,22 @@ public sealed partial class CachedMethod<TResult>
 
                 call.Last = stamped;
             }
+
+            if (tagRead is not null)
+            {
+                // A miss: the versions read beside it are what the factory will be computed under.
+                (var read, tagRead) = (tagRead, null);
+                call.Prefetched = read.GetAwaiter().GetResult();
+            }
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             ReadFailed(call.Cache, ex, call.Key);
             faulted = true;
+        }
+        finally
+        {
+            Forget(tagRead);
         }
 
         value = default!;
@@ -170,10 +190,11 @@ public sealed partial class CachedMethod<TResult>
                 return;
             }
 
+            var tagged = ObserveTags(call);
             fill = flight.Fill = OpenFill(cache, key);
             var result = call.SyncBody!(call.State);
             var current = true;
-            if (ShouldStore(call, result))
+            if (tagged && ShouldStore(call, result))
             {
                 current = Store(call, result, fill);
                 Interlocked.Increment(ref _completions);
@@ -326,8 +347,27 @@ public sealed partial class CachedMethod<TResult>
             return Write(call.Cache, call.Key, result, fill, call.Policy.Ttl, serializer: null);
         }
 
-        var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, out var ttl);
-        return Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host));
+        var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
+        return !RetainTags(call, ttl) || Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host));
+    }
+
+    /// <summary>Keeps the tag records as long as the entry about to be stored; false on a fault (logged): the entry is then not stored.</summary>
+    private bool RetainTags(ResilientCall call, TimeSpan? ttl)
+    {
+        try
+        {
+            if (call.Observed is { } observed)
+            {
+                Tags.TagStore.Of(call.Cache).Retain(observed, LifeOf(ttl));
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            WriteFailed(call.Cache, ex, call.Key);
+            return false;
+        }
     }
 
     /// <summary>
@@ -342,7 +382,13 @@ public sealed partial class CachedMethod<TResult>
         }
 
         var host = ReadThroughs.Of(cache);
-        var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, out var ttl);
+        var tags = policy.Tags is { } names ? Tags.TagStore.Of(cache).Observe(names) : null;
+        var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, tags, out var ttl);
+        if (tags is not null)
+        {
+            Tags.TagStore.Of(cache).Retain(tags, LifeOf(ttl));
+        }
+
         return cache.Set(key, stamped, ttl, _options.Namespace, StampsFor(cache, host));
     }
 
@@ -354,16 +400,26 @@ public sealed partial class CachedMethod<TResult>
             return cache.SetAsync(key, value, policy.Ttl, _options.Namespace, null, cancellationToken);
         }
 
+        return policy.Tags is { } names
+            ? SetTaggedAsync(cache, key, value, policy, names, cancellationToken)
+            : cache.SetAsync(key, Stamping.Stamp(cache, ReadThroughs.Of(cache).Clock, in policy, value, null, out var ttl), ttl, _options.Namespace, StampsFor(cache, ReadThroughs.Of(cache)), cancellationToken);
+    }
+
+    private async ValueTask<bool> SetTaggedAsync(ICache cache, string key, TResult value, EntryPolicy policy, string[] names, CancellationToken cancellationToken)
+    {
         var host = ReadThroughs.Of(cache);
-        var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, out var ttl);
-        return cache.SetAsync(key, stamped, ttl, _options.Namespace, StampsFor(cache, host), cancellationToken);
+        var store = Tags.TagStore.Of(cache);
+        var tags = await store.ObserveAsync(names, cancellationToken).ConfigureAwait(false);
+        var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, tags, out var ttl);
+        await store.RetainAsync(tags, LifeOf(ttl), cancellationToken).ConfigureAwait(false);
+        return await cache.SetAsync(key, stamped, ttl, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The last value, fresh again for the fail-safe throttle, never past the end fail-safe gave it.</summary>
     private void Throttle(ResilientCall call, Stamped<TResult> last, FillTicket? fill)
     {
-        var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock);
-        if (throttled is not null)
+        var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
+        if (throttled is not null && RetainTags(call, ttl))
         {
             Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
         }

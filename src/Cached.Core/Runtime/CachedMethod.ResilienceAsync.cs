@@ -10,6 +10,7 @@ public sealed partial class CachedMethod<TResult>
     private async ValueTask<(bool Found, TResult Value, bool Refresh, bool Faulted)> TryReadResilientAsync(ResilientCall call, CancellationToken cancellationToken)
     {
         var policy = call.Policy;
+        Task<long[]>? tagRead = null;
         try
         {
             if (!policy.Stamps)
@@ -18,7 +19,14 @@ public sealed partial class CachedMethod<TResult>
                 return (plain.Found, plain.Value!, false, false);
             }
 
+            tagRead = StartTagRead(call);
             var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), cancellationToken).ConfigureAwait(false);
+            if (read.Value?.Tags is { NeedsCheck: true } tags)
+            {
+                (var tokens, tagRead) = (tagRead, null);
+                await CheckTagsAsync(call, tags, tokens, cancellationToken).ConfigureAwait(false);
+            }
+
             if (read is { Found: true, Value: { } stamped })
             {
                 if (TryTakeFresh(stamped, now: 0, readerClock: null, in policy, out var value, out var refresh))
@@ -28,11 +36,22 @@ public sealed partial class CachedMethod<TResult>
 
                 call.Last = stamped;
             }
+
+            if (tagRead is not null)
+            {
+                // A miss: the versions read beside it are what the factory will be computed under.
+                (var tokens, tagRead) = (tagRead, null);
+                call.Prefetched = await tokens.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             ReadFailed(call.Cache, ex, call.Key);
             return (false, default!, false, true);
+        }
+        finally
+        {
+            Forget(tagRead);
         }
 
         return (false, default!, false, false);
@@ -161,10 +180,11 @@ public sealed partial class CachedMethod<TResult>
                 }
             }
 
+            var tagged = await ObserveTagsAsync(call, token).ConfigureAwait(false);
             fill = flight.Fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
             var result = await call.AsyncBody!(call.State, token).ConfigureAwait(false);
             var current = true;
-            if (ShouldStore(call, result))
+            if (tagged && ShouldStore(call, result))
             {
                 current = await StoreAsync(call, result, fill).ConfigureAwait(false);
                 Interlocked.Increment(ref _completions);
@@ -176,8 +196,8 @@ public sealed partial class CachedMethod<TResult>
         {
             if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping)
             {
-                var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock);
-                if (throttled is not null)
+                var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
+                if (throttled is not null && await RetainTagsAsync(call, ttl).ConfigureAwait(false))
                 {
                     await WriteAsync(cache, key, throttled, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
                 }
@@ -243,8 +263,33 @@ public sealed partial class CachedMethod<TResult>
             return WriteAsync(call.Cache, call.Key, result, fill, call.Policy.Ttl, serializer: null, CancellationToken.None);
         }
 
-        var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, out var ttl);
-        return WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None);
+        return StoreStampedAsync(call, result, fill);
+    }
+
+    private async ValueTask<bool> StoreStampedAsync(ResilientCall call, TResult result, FillTicket? fill)
+    {
+        var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
+        return !await RetainTagsAsync(call, ttl).ConfigureAwait(false)
+            || await WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc cref="RetainTags"/>
+    private async ValueTask<bool> RetainTagsAsync(ResilientCall call, TimeSpan? ttl)
+    {
+        try
+        {
+            if (call.Observed is { } observed)
+            {
+                await Tags.TagStore.Of(call.Cache).RetainAsync(observed, LifeOf(ttl), CancellationToken.None).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            WriteFailed(call.Cache, ex, call.Key);
+            return false;
+        }
     }
 
     /// <inheritdoc cref="StartRefresh{TState}(ICache, string, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, TResult, in EntryPolicy)"/>

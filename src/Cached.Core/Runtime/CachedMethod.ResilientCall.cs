@@ -32,6 +32,19 @@ public sealed partial class CachedMethod<TResult>
 
         /// <summary>The token the factory runs with: the cache's stop, and the leading caller's own while it waits.</summary>
         public CancellationToken FactoryToken { get; set; } = host.Background.Stopping;
+
+        /// <summary>The versions of the call's tags read beside the entry, for the observation before the factory.</summary>
+        public long[]? Prefetched { get; set; }
+
+        /// <summary>The tag versions observed before the factory ran, which the stored entry carries.</summary>
+        public Tags.TagStamp? Observed { get; set; }
+
+        /// <summary>The call's tags: the options', or those the generated method builds from the call's arguments; <c>null</c> for none.</summary>
+        public string[]? TagNames => Policy.Tagged ? _tagNames ??= BuildTags() : null;
+
+        private string[]? _tagNames;
+
+        protected virtual string[]? BuildTags() => Policy.Tags;
     }
 
     private sealed class ResilientCall<TState>(ICache cache, ReadThroughs host, string key, TState state, EntryPolicy policy)
@@ -44,5 +57,9 @@ public sealed partial class CachedMethod<TResult>
         public Func<TState, CancellationToken, ValueTask<TResult>>? AsyncBody { get; init; }
 
         public Func<TState, TResult, bool>? SkipWhen { get; init; }
+
+        // A template that formats to nothing adds no tag: the call must not fail on its cache's account.
+        protected override string[]? BuildTags()
+            => Policy.TagSource is Func<TState, string[]> build ? Tags.TagNames.Lenient(build(State)) : Policy.Tags;
     }
 }

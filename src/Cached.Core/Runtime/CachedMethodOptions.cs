@@ -42,13 +42,19 @@ public sealed class CachedMethodOptions
     /// <summary>The fraction of <see cref="Ttl"/> after which a hit refreshes in the background; 0 for none (<see cref="CacheEntryOptions.EagerRefresh"/>).</summary>
     public double EagerRefresh { get; init; }
 
+    /// <summary>
+    /// The method's entries carry tags (<see cref="CachedAttribute.Tags"/>), built per call by the delegate generated
+    /// code passes; they are then stored with a stamp that lists them.
+    /// </summary>
+    public bool Tagged { get; init; }
+
     /// <summary>How logs name a cache made by <see cref="CacheFactory"/> that has no alias.</summary>
     internal string? CacheName { get; init; }
 
     /// <summary>The options as the read-through core takes them.</summary>
     internal EntryPolicy Policy => new(
         Seconds(Ttl), Seconds(Lease), Seconds(FailSafe), Seconds(FailSafeThrottle), Seconds(SoftTimeout), Seconds(HardTimeout),
-        EagerRefresh > 0 ? EagerRefresh : null);
+        EagerRefresh > 0 ? EagerRefresh : null, tags: null, tagged: Tagged);
 
     private static TimeSpan? Seconds(double seconds) => seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
 

@@ -162,7 +162,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         TimeSpan? ttl = null;
         foreach (var (key, value) in toStore)
         {
-            stamped.Add(new(key, Stamping.Stamp(cache, host.Clock, _policy, value, out ttl)));
+            stamped.Add(new(key, Stamping.Stamp(cache, host.Clock, _policy, value, null, out ttl)));
         }
 
         return (stamped, ttl);

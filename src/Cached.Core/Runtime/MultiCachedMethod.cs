@@ -13,7 +13,7 @@ namespace Cached.Runtime;
 /// <typeparam name="TKey">The element type of the keys parameter.</typeparam>
 /// <typeparam name="TValue">The dictionary's value type.</typeparam>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public sealed partial class MultiCachedMethod<TKey, TValue>
+public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     where TKey : notnull
 {
     private readonly CachedMethodOptions _options;

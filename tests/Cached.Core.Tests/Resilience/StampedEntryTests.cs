@@ -30,7 +30,7 @@ public sealed class StampedEntryTests
         var bytes = Encoding.UTF8.GetBytes(text);
 
         Assert.That(StampFormat.TryReadHeader(new ReadOnlySequence<byte>(bytes), out _, out _, out _, out _, out _), Is.False);
-        Assert.That(StampFormat.TryUnwrap(bytes, out _, out _), Is.False);
+        Assert.That(StampFormat.TryUnwrap(bytes, out _, out _, out _), Is.False);
     }
 
     [Test]

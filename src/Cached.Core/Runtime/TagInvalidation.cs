@@ -1,0 +1,119 @@
+using System.ComponentModel;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// <see cref="InvalidateTagsAttribute"/>: the tags invalidated in the caches of the type's tagged methods (each cache
+/// once), or in an alias's cache. A fault is logged, not thrown: the method's own work is done by then. Used by generated code.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class TagInvalidation
+{
+    /// <summary>Invalidates <paramref name="tags"/> in the cache of each of <paramref name="methods"/>, each cache once.</summary>
+    public static void Invalidate(string[] tags, params ICachedMethod[] methods)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        ArgumentNullException.ThrowIfNull(methods);
+        foreach (var cache in DistinctCaches(methods))
+        {
+            InvalidateIn(cache, tags);
+        }
+    }
+
+    /// <inheritdoc cref="Invalidate(string[], ICachedMethod[])"/>
+    public static async ValueTask InvalidateAsync(string[] tags, ICachedMethod[] methods, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        ArgumentNullException.ThrowIfNull(methods);
+        foreach (var cache in DistinctCaches(methods))
+        {
+            await InvalidateInAsync(cache, tags, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Invalidates <paramref name="tags"/> in the shared cache of <paramref name="alias"/>.</summary>
+    public static void Invalidate(string alias, string[] tags)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(alias);
+        ArgumentNullException.ThrowIfNull(tags);
+        if (Resolve(alias, tags) is { } cache)
+        {
+            InvalidateIn(cache, tags);
+        }
+    }
+
+    /// <inheritdoc cref="Invalidate(string, string[])"/>
+    public static async ValueTask InvalidateAsync(string alias, string[] tags, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(alias);
+        ArgumentNullException.ThrowIfNull(tags);
+        if (Resolve(alias, tags) is { } cache)
+        {
+            await InvalidateInAsync(cache, tags, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static List<ICache> DistinctCaches(ICachedMethod[] methods)
+    {
+        var caches = new List<ICache>(methods.Length);
+        foreach (var method in methods)
+        {
+            ICache cache;
+            try
+            {
+                cache = method.CurrentCache;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.InvalidateFailed(CachedLogging.Logger, ex, "(tags)", method.GetType().Name, "(unresolved)");
+                continue;
+            }
+
+            if (!caches.Exists(c => ReferenceEquals(c, cache)))
+            {
+                caches.Add(cache);
+            }
+        }
+
+        return caches;
+    }
+
+    private static ICache? Resolve(string alias, string[] tags)
+    {
+        try
+        {
+            return new CachedMethodOptions { Method = "[InvalidateTags]", Alias = alias }.ResolveCache();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.InvalidateFailed(CachedLogging.Logger, ex, string.Join(", ", tags), "[InvalidateTags]", alias);
+            return null;
+        }
+    }
+
+    private static void InvalidateIn(ICache cache, string[] tags)
+    {
+        try
+        {
+            cache.InvalidateTags(tags);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not ArgumentException)
+        {
+            Log.InvalidateFailed(CachedLogging.Logger, ex, string.Join(", ", tags), "[InvalidateTags]", Describe(cache));
+        }
+    }
+
+    private static async ValueTask InvalidateInAsync(ICache cache, string[] tags, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await cache.InvalidateTagsAsync(tags, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not ArgumentException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            Log.InvalidateFailed(CachedLogging.Logger, ex, string.Join(", ", tags), "[InvalidateTags]", Describe(cache));
+        }
+    }
+
+    private static string Describe(ICache cache) => (cache as Capabilities.IAliasedCache)?.Alias ?? cache.GetType().Name;
+}

@@ -1,0 +1,66 @@
+namespace Cached.Tags;
+
+/// <summary>
+/// The tags a stored entry carries and the version of each it was computed under. Written by a store's
+/// <see cref="TagStore.Observe"/> before the value is computed, so an invalidation during the computation makes the
+/// entry a miss. An in-process store adds the <see cref="TagVersion"/> objects (a hit checks them with no lookup); an
+/// entry read back from bytes has the tokens only, and the store that read it checks them once (<see cref="TagStore.Check(TagStamp)"/>).
+/// </summary>
+internal sealed class TagStamp
+{
+    private const int Unchecked = 0;
+    private const int Current = 1;
+    private const int Invalidated = 2;
+
+    private int _checked;
+
+    public TagStamp(string[] names, long[] tokens, TagVersion[]? versions = null)
+    {
+        Names = names;
+        Tokens = tokens;
+        Versions = versions;
+    }
+
+    /// <summary>The tags, distinct, in the order the writer gave them.</summary>
+    public string[] Names { get; }
+
+    /// <summary>Each tag's version as a number, as stored in bytes.</summary>
+    public long[] Tokens { get; }
+
+    /// <summary>Each tag's version object, when the stamp was made by an in-process store; <c>null</c> when read from bytes.</summary>
+    public TagVersion[]? Versions { get; }
+
+    /// <summary>
+    /// Whether no tag was invalidated since the entry was computed. A stamp read from bytes that no store has checked
+    /// is not current: serving it unchecked could serve an invalidated entry.
+    /// </summary>
+    public bool IsCurrent
+    {
+        get
+        {
+            if (Versions is { } versions)
+            {
+                foreach (var version in versions)
+                {
+                    if (!version.IsCurrent)
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            }
+
+            return Volatile.Read(ref _checked) == Current;
+        }
+    }
+
+    /// <summary>Whether a store still has to compare the tokens (a stamp read from bytes).</summary>
+    public bool NeedsCheck => Versions is null && Volatile.Read(ref _checked) == Unchecked;
+
+    /// <summary>Records a store's comparison of the tokens.</summary>
+    public void Checked(bool current) => Volatile.Write(ref _checked, current ? Current : Invalidated);
+
+    /// <summary>The same tags and tokens with this store's version objects: an in-process copy of an entry read from elsewhere.</summary>
+    public TagStamp WithVersions(TagVersion[] versions) => new(Names, Tokens, versions);
+}

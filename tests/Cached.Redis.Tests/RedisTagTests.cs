@@ -1,0 +1,173 @@
+using Cached.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// Tags against a real redis-server, two "processes" (two caches on two multiplexers) sharing it: an invalidation by one
+/// is seen by the other at once and every time (dotnet/extensions#7411 kept a node's first answer for ever), it costs
+/// one write per tag whatever the number of entries, and tag records live as long as the entries that need them.
+/// </summary>
+[NonParallelizable]
+public sealed class RedisTagTests
+{
+    private static readonly CacheEntryOptions s_userOne = new() { Ttl = TimeSpan.FromMinutes(1), Tags = ["user:1", "users"] };
+    private static readonly CacheEntryOptions s_userTwo = new() { Ttl = TimeSpan.FromMinutes(1), Tags = ["user:2", "users"] };
+
+    private readonly List<RedisCache> _caches = [];
+    private ConnectionMultiplexer _admin = null!;
+
+    [SetUp]
+    public async Task Connect()
+    {
+        _admin = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Server.ConnectionString + ",allowAdmin=true");
+        await Clean();
+    }
+
+    [TearDown]
+    public async Task Disconnect()
+    {
+        await Clean();
+        await _admin.DisposeAsync();
+        foreach (var cache in _caches)
+        {
+            await cache.DisposeAsync();
+        }
+
+        _caches.Clear();
+    }
+
+    private async Task Clean()
+    {
+        var server = _admin.GetServer(_admin.GetEndPoints()[0]);
+        await foreach (var key in server.KeysAsync(pattern: "tags:*"))
+        {
+            await _admin.GetDatabase().KeyDeleteAsync(key);
+        }
+    }
+
+    private RedisCache Process(string name)
+    {
+        var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",name=tags-" + name, Namespace = "tags" };
+        _caches.Add(cache);
+        return cache;
+    }
+
+    [Test]
+    public async Task Another_process_s_invalidation_is_seen_at_once_and_every_time([Values] bool async)
+    {
+        var (a, b) = (Process("a"), Process("b"));
+        var calls = 0;
+        ValueTask<string> Load(CancellationToken _) => new("v" + Interlocked.Increment(ref calls));
+        async Task<string> Read() => async ? await a.GetOrSetAsync("u1", Load, s_userOne) : a.GetOrSet("u1", ct => Load(ct).Result, s_userOne);
+
+        Assert.That(await Read(), Is.EqualTo("v1"));
+        Assert.That(await Read(), Is.EqualTo("v1"), "a hit");
+        for (var round = 2; round <= 4; round++)
+        {
+            if (async)
+            {
+                await b.InvalidateTagsAsync(["user:1"]);
+            }
+            else
+            {
+                b.InvalidateTags("user:1");
+            }
+
+            Assert.That(await Read(), Is.EqualTo("v" + round), $"invalidation {round - 1} by the other process");
+            Assert.That(await Read(), Is.EqualTo("v" + round), "then a hit again");
+        }
+    }
+
+    [Test]
+    public async Task Plain_reads_in_another_process_miss_once_a_tag_is_invalidated()
+    {
+        var (a, b) = (Process("a"), Process("b"));
+        await a.SetAsync("u1", "one", s_userOne);
+        await a.SetAsync("u2", "two", s_userTwo);
+
+        Assert.That(await b.GetAsync<string>("u1"), Is.EqualTo("one"));
+        a.InvalidateTags("user:1");
+
+        Assert.That(await b.GetAsync<string>("u1"), Is.Null);
+        Assert.That(b.Get<string>("u1"), Is.Null);
+        Assert.That(await b.GetAsync<string>("u2"), Is.EqualTo("two"), "other tags untouched");
+    }
+
+    [Test]
+    public async Task An_invalidation_is_one_write_per_tag_whatever_the_number_of_entries()
+    {
+        var a = Process("a");
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Tags = ["bulk"] };
+        await Task.WhenAll(Enumerable.Range(0, 2_000).Select(i => a.SetAsync("k" + i, i, options).AsTask()));
+        var before = await CommandCounts();
+
+        await a.InvalidateTagsAsync(["bulk"]);
+
+        var after = await CommandCounts();
+        var issued = after.Where(p => p.Value != before.GetValueOrDefault(p.Key)).ToDictionary(p => p.Key, p => p.Value - before.GetValueOrDefault(p.Key));
+        var writes = issued.GetValueOrDefault("set") + issued.GetValueOrDefault("setex") + issued.GetValueOrDefault("psetex");
+        Assert.That(writes, Is.EqualTo(1), string.Join(", ", issued));
+        Assert.That(issued.Keys, Has.None.AnyOf("scan", "del", "unlink", "keys", "mget", "get"), "no walk over the entries");
+        Assert.That(await a.GetAsync<int?>("k7"), Is.Null);
+    }
+
+    [Test]
+    public async Task Tag_records_live_as_long_as_the_entries_that_carry_them_and_no_longer()
+    {
+        var a = Process("a");
+        var db = _admin.GetDatabase();
+        await a.SetAsync("short", 1, new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(30), Tags = ["t"] });
+        var afterShort = await db.KeyTimeToLiveAsync("tags:__cached:tag:t");
+        await a.SetAsync("long", 1, new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(5), Tags = ["t"] });
+        var afterLong = await db.KeyTimeToLiveAsync("tags:__cached:tag:t");
+        await a.SetAsync("shorter", 1, new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(5), Tags = ["t"] });
+        var afterShorter = await db.KeyTimeToLiveAsync("tags:__cached:tag:t");
+        await a.InvalidateTagsAsync(["never-used"]);
+        var unused = await db.KeyTimeToLiveAsync("tags:__cached:tag:never-used");
+
+        Assert.That(afterShort, Is.InRange(TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(30)));
+        Assert.That(afterLong, Is.InRange(TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5)), "extended for the longer entry");
+        Assert.That(afterShorter, Is.InRange(TimeSpan.FromMinutes(4.9), TimeSpan.FromMinutes(5)), "never shortened");
+        Assert.That(unused, Is.InRange(TimeSpan.FromMinutes(9.9), TimeSpan.FromMinutes(10)), "an invalidation alone lives for the in-flight window");
+    }
+
+    [Test]
+    public async Task A_lost_tag_record_makes_its_entries_miss_rather_than_serve_them()
+    {
+        var a = Process("a");
+        await a.SetAsync("u1", "one", s_userOne);
+
+        await _admin.GetDatabase().KeyDeleteAsync("tags:__cached:tag:users");
+
+        Assert.That(await a.GetAsync<string>("u1"), Is.Null, "evicted or expired early: the entry cannot be proven current");
+    }
+
+    [Test]
+    public async Task A_tagged_entry_carries_its_tags_in_the_stamp_before_the_plain_JSON()
+    {
+        var a = Process("a");
+        await a.SetAsync("u1", "one", s_userOne);
+
+        byte[] raw = (await _admin.GetDatabase().StringGetAsync("tags:u1"))!;
+
+        Assert.That(raw[..4], Is.EqualTo(new byte[] { 0x00, 0xCA, 0xC4, 0xED }));
+        Assert.That(raw[5] & 2, Is.EqualTo(2), "the tagged flag");
+        Assert.That(System.Text.Encoding.UTF8.GetString(raw), Does.Contain("user:1").And.Contain("users").And.EndWith("\"one\""));
+    }
+
+    private async Task<Dictionary<string, long>> CommandCounts()
+    {
+        var info = await _admin.GetServer(_admin.GetEndPoints()[0]).InfoAsync("commandstats");
+        var counts = new Dictionary<string, long>();
+        foreach (var pair in info.SelectMany(static g => g))
+        {
+            // cmdstat_set: calls=12,usec=...
+            var name = pair.Key.Replace("cmdstat_", string.Empty, StringComparison.Ordinal);
+            var calls = pair.Value.Split(',')[0].Split('=')[1];
+            counts[name] = long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return counts;
+    }
+}

@@ -1,7 +1,9 @@
 using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Runtime;
+using Cached.Resilience;
 using Cached.Serializers;
+using Cached.Tags;
 
 namespace Cached;
 
@@ -68,7 +70,8 @@ public abstract partial class BaseCache
             static (cache, s) =>
             {
                 var (entry, ttl) = cache.GetEntryWithTtl(s.read.FullKey);
-                return (cache.Decode<T>(s.read.Key, entry, s.serializer), ttl);
+                var result = cache.Decode<T>(s.read.Key, entry, s.serializer);
+                return (result, cache.CopyableLife(entry, result, ttl));
             },
             static read => Outcomes<T>.Read(read.Item1));
     }
@@ -90,7 +93,13 @@ public abstract partial class BaseCache
             static async (cache, s, ct) =>
             {
                 var (entry, ttl) = await cache.GetEntryWithTtlAsync(s.read.FullKey, ct).ConfigureAwait(false);
-                return (cache.Decode<T>(s.read.Key, entry, s.serializer), ttl);
+                var result = cache.Decode<T>(s.read.Key, entry, s.serializer);
+                if (result.Value is IStamped { Tags: { NeedsCheck: true } tags })
+                {
+                    await ((ITagHost)cache).Tags.CheckAsync(tags, ct).ConfigureAwait(false);
+                }
+
+                return (result, cache.CopyableLife(entry, result, ttl));
             },
             cancellationToken,
             static read => Outcomes<T>.Read(read.Item1));
@@ -139,6 +148,33 @@ public abstract partial class BaseCache
             (entries[i], ttls[i]) = read[i];
         }
 
-        return (DecodeAll<T>(keys, entries, serializer), ttls);
+        var results = DecodeAll<T>(keys, entries, serializer);
+        for (var i = 0; i < results.Length; i++)
+        {
+            ttls[i] = CopyableLife(entries[i], results[i], ttls[i]);
+        }
+
+        return (results, ttls);
+    }
+
+    /// <summary>
+    /// How long a two-level cache may copy what this read returned: the entry's remaining life, but zero for a tagged
+    /// entry read as its plain value, whose copy could not carry its tags. A tagged entry read whole (a stamp read
+    /// from bytes) has its tags checked here, so the copy can be trusted.
+    /// </summary>
+    private TimeSpan? CopyableLife<T>(CacheResult<object?> entry, CacheResult<T> result, TimeSpan? remaining)
+    {
+        if (!result.Found || !StampFormat.IsTagged(entry.Value))
+        {
+            return remaining;
+        }
+
+        if (result.Value is not IStamped { Tags: { } tags })
+        {
+            return TimeSpan.Zero;
+        }
+
+        ((ITagHost)this).Tags.Check(tags);
+        return remaining;
     }
 }

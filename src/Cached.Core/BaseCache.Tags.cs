@@ -27,6 +27,9 @@ public abstract partial class BaseCache : ITagHost
         return _tagStore;
     }
 
+    /// <summary>Moves every fill fence: a fill opened before this point stores nothing (a tag invalidation of an L1 does it first).</summary>
+    internal void MoveAllFences() => _fences.MoveAll();
+
     /// <inheritdoc />
     public void InvalidateTags(params string[] tags)
     {

@@ -31,7 +31,7 @@ public sealed partial class MultiLevelCache
     private void FillL1<T>(FillTicket? fill, string key, T? value, TimeSpan? remaining, string? space)
     {
         var life = L1Life(remaining);
-        if (life is { Ticks: <= 0 })
+        if (life is { Ticks: <= 0 } || !ReadyForL1(ref value, life))
         {
             return;
         }
@@ -107,6 +107,12 @@ public sealed partial class MultiLevelCache
                 return;
             }
 
+            if (!ReadyForL1(ref value, life))
+            {
+                // The write dropped L1's copy as it began; without a backplane a tagged value stays out of L1.
+                return;
+            }
+
             try
             {
                 Track(space);
@@ -140,7 +146,7 @@ public sealed partial class MultiLevelCache
     private void KeepInL1<T>(string key, T value, TimeSpan? ttl, string? space)
     {
         var life = L1LifeOfWrite(ttl);
-        if (life is { Ticks: <= 0 })
+        if (life is { Ticks: <= 0 } || !ReadyForL1(ref value, life))
         {
             DropL1(key, space);
             return;

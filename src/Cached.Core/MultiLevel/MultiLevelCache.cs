@@ -166,8 +166,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
                     L1.Clear(message.Namespace);
                     break;
                 case BackplaneAction.Tags:
-                    // Entries are not indexed by tag in L1; dropping L1 is always correct.
-                    FlushL1();
+                    InvalidateInL1(message.Keys as string[] ?? message.Keys.ToArray());
                     break;
                 default:
                     foreach (var key in message.Keys)

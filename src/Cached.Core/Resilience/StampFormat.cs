@@ -108,6 +108,18 @@ internal static class StampFormat
         }
     }
 
+    /// <summary>Whether <paramref name="payload"/> is a tagged stamped entry (a reference or bytes), without reading its tags.</summary>
+    public static bool IsTagged(object? payload) => payload switch
+    {
+        IStamped stamped => stamped.Tags is not null,
+        byte[] bytes => IsTaggedHeader(bytes),
+        ReadOnlyMemory<byte> memory => IsTaggedHeader(memory.Span),
+        _ => false,
+    };
+
+    private static bool IsTaggedHeader(ReadOnlySpan<byte> bytes)
+        => bytes.Length >= HeaderLength && bytes[..4].SequenceEqual(Magic) && bytes[4] == Version && (bytes[5] & TaggedFlag) != 0;
+
     private static void WriteTags(IBufferWriter<byte> destination, TagStamp tags)
     {
         var count = destination.GetSpan(2);

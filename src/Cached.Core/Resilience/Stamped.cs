@@ -11,6 +11,9 @@ internal interface IStamped
 
     /// <summary>The entry's tags and their versions; <c>null</c> for an untagged entry.</summary>
     Tags.TagStamp? Tags { get; }
+
+    /// <summary>The same entry with other tag versions.</summary>
+    IStamped WithTags(Tags.TagStamp tags);
 }
 
 /// <summary>
@@ -64,6 +67,8 @@ internal sealed class Stamped<T> : IStamped
 
     /// <summary>The same entry with other tag versions: an in-process copy of an entry read from another level.</summary>
     public Stamped<T> WithTags(Tags.TagStamp tags) => new(Value, FreshUntil, StaleUntil, RefreshAt, Clock, Throttled, tags);
+
+    IStamped IStamped.WithTags(Tags.TagStamp tags) => WithTags(tags);
 
     /// <summary>An entry stored without a stamp (a plain write, another client): fresh for as long as it exists.</summary>
     public static Stamped<T> Unstamped(T value, TimeProvider clock) => new(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);

@@ -27,7 +27,10 @@ internal sealed class TagStamp
     /// <summary>Each tag's version as a number, as stored in bytes.</summary>
     public long[] Tokens { get; }
 
-    /// <summary>Each tag's version object, when the stamp was made by an in-process store; <c>null</c> when read from bytes.</summary>
+    /// <summary>
+    /// The version objects of in-process stores (one per tag, or one per tag and store for a two-level cache), when the
+    /// stamp was made by one; <c>null</c> when read from bytes. The stamp is current while all of them are.
+    /// </summary>
     public TagVersion[]? Versions { get; }
 
     /// <summary>

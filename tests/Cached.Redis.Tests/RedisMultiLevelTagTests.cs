@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Cached.Redis.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// Tags with real servers: two nodes (memory in front of Redis, joined by <see cref="RedisBackplane"/>) and a Redis
+/// Cluster whose tag records and entries fall on different primaries.
+/// </summary>
+[NonParallelizable]
+public sealed class RedisMultiLevelTagTests
+{
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(10);
+    private static readonly CacheEntryOptions s_userOne = new() { Ttl = TimeSpan.FromMinutes(1), Tags = ["user:1", "users"] };
+    private static readonly CacheEntryOptions s_userTwo = new() { Ttl = TimeSpan.FromMinutes(1), Tags = ["user:2", "users"] };
+    private readonly List<IAsyncDisposable> _disposables = [];
+
+    [TearDown]
+    public async Task Dispose()
+    {
+        foreach (var disposable in _disposables)
+        {
+            await disposable.DisposeAsync();
+        }
+
+        _disposables.Clear();
+    }
+
+    private MultiLevelCache Node(string @namespace)
+    {
+        var connection = SharedRedis.Server.ConnectionString;
+        var node = new MultiLevelCache(
+            new SimpleMemoryCache(),
+            new RedisCache { ConnectionString = connection, Namespace = @namespace },
+            new RedisBackplane(connection + ",name=cached-tag-backplane"));
+        _disposables.Add(node);
+        return node;
+    }
+
+    [Test]
+    public async Task Each_invalidation_by_one_node_reaches_the_other_node_s_L1_and_spares_other_tags()
+    {
+        var space = "mltags" + Guid.NewGuid().ToString("N")[..8];
+        var (a, b) = (Node(space), Node(space));
+        var calls = 0;
+        ValueTask<string> Load(CancellationToken _) => new("v" + Interlocked.Increment(ref calls));
+        await a.GetOrSetAsync("u2", _ => new ValueTask<string>("two"), s_userTwo);
+
+        for (var round = 1; round <= 3; round++)
+        {
+            Assert.That(await a.GetOrSetAsync("u1", Load, s_userOne), Is.EqualTo("v" + round));
+            Assert.That(a.IsInL1("u1"), Is.True);
+            await b.InvalidateTagsAsync(["user:1"]);
+            // The backplane delivers in the background: A's copy becomes a miss within its delivery time.
+            await Eventually(() => a.L1.Get<string>("u1", @namespace: space) is null, "A's L1 copy invalidated");
+        }
+
+        Assert.That(await a.GetOrSetAsync("u1", Load, s_userOne), Is.EqualTo("v4"));
+        Assert.That(a.IsInL1("u2"), Is.True, "another tag's L1 copy is untouched");
+        Assert.That(await a.GetOrSetAsync("u2", _ => new ValueTask<string>("recomputed"), s_userTwo), Is.EqualTo("two"));
+    }
+
+    [Test]
+    public async Task On_a_cluster_entries_and_tag_records_on_different_primaries_invalidate_together()
+    {
+        await using var cache = new RedisCache { ConnectionString = SharedRedis.Cluster.ConnectionString, Namespace = "ctags" };
+        using var direct = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Cluster.ConnectionString);
+        var tags = Enumerable.Range(0, 20).Select(static i => "tag" + i).ToArray();
+        Assert.That(tags.Select(t => direct.HashSlot("ctags:__cached:tag:" + t)).Distinct().Count(), Is.GreaterThan(3), "the records fall in many slots");
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Tags = tags };
+        var calls = 0;
+
+        Assert.That(await cache.GetOrSetAsync("k", _ => new ValueTask<int>(++calls), options), Is.EqualTo(1));
+        Assert.That(cache.GetOrSet("k", _ => ++calls, options), Is.EqualTo(1), "a hit, its twenty tags checked");
+        await cache.InvalidateTagsAsync(["tag13"]);
+        Assert.That(await cache.GetOrSetAsync("k", _ => new ValueTask<int>(++calls), options), Is.EqualTo(2));
+        cache.InvalidateTags("tag2", "tag17");
+        Assert.That(cache.Get<int?>("k"), Is.Null, "a plain read checks them too");
+        await cache.ClearAsync(string.Empty);
+    }
+
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(s_limit), what);
+            await Task.Delay(5);
+        }
+    }
+}

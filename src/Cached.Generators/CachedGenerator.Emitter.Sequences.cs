@@ -13,7 +13,7 @@ internal static partial class Emitter
 
     /// <summary>
     /// The call that returns a sequence method's result (an async one's items first go to <c>__items</c>);
-    /// <paramref name="call"/> is the body's call.
+    /// <paramref name="call"/> is the body's call, <paramref name="skip"/> the skip rule with the tags argument, if any.
     /// </summary>
     private static string SequenceInvoke(CodeWriter writer, MethodSpec method, SequenceSpec sequence, string key, State state, string call, string skip)
     {

@@ -70,6 +70,7 @@ internal static partial class Emitter
                     EmitMultiCached(writer, method);
                     break;
                 case CachedMethodKind.Invalidate:
+                case CachedMethodKind.InvalidateTags:
                     EmitInvalidate(writer, method);
                     break;
             }
@@ -98,6 +99,11 @@ internal static partial class Emitter
             EmitKeyMethod(writer, method.Names.KeyMethod, key, signature.TypeParameters);
         }
 
+        if (method.Tags is { } tags)
+        {
+            EmitTagsMethod(writer, tags, signature.TypeParameters);
+        }
+
         // An async stream is read when enumerated, after this call has returned: its key is a string, not a span.
         var keyAsString = method.Sequence is { IsAsync: true };
         var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask || keyAsString;
@@ -106,6 +112,8 @@ internal static partial class Emitter
         var skip = method.SkipWhen is not { Predicate: var predicate }
             ? "null"
             : $"static (__state, __result) => {Target(predicate.IsStatic, state)}{predicate.Name}(__result)";
+        // The tags, if any, follow the skip rule: skip is written with them.
+        skip += TagsArgument(method.Tags, state, perKey: false);
 
         writer.Line(s_generatedCode);
         writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
@@ -126,6 +134,10 @@ internal static partial class Emitter
         var signature = method.Signature;
         var multi = method.Multi!;
         EmitField(writer, method, $"{Runtime}MultiCachedMethod<{multi.KeyType}, {multi.ValueType}>");
+        if (method.Tags is { } tags)
+        {
+            EmitTagsMethod(writer, tags, signature.TypeParameters);
+        }
 
         var isAsync = signature.ReturnKind is ReturnKind.Task or ReturnKind.ValueTask;
         var state = State.Of(signature, excludeTokens: isAsync);
@@ -140,6 +152,7 @@ internal static partial class Emitter
         var skip = method.SkipWhen is not { } rule
             ? "null"
             : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
+        skip += TagsArgument(method.Tags, state, perKey: true);
 
         writer.Line(s_generatedCode);
         writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
@@ -177,6 +190,10 @@ internal static partial class Emitter
         var hasResult = signature.ReturnKind is ReturnKind.Sync or ReturnKind.Task or ReturnKind.ValueTask;
         var arguments = string.Join(", ", signature.Parameters.Select(static p => p.Name));
         var modifiers = isAsync ? signature.Modifiers + " async" : signature.Modifiers;
+        if (method.TagInvalidation is { } tagInvalidation && Invalidates(tagInvalidation))
+        {
+            EmitTagsMethod(writer, tagInvalidation.Tags, signature.TypeParameters);
+        }
 
         writer.Line(s_generatedCode);
         writer.Filled(Declaration($"{modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
@@ -198,6 +215,11 @@ internal static partial class Emitter
             writer.Filled(isAsync
                 ? $"await {invalidation.Target.Field}.InvalidateAsync({what}, {TokenArgument(signature)}).ConfigureAwait(false);"
                 : $"{invalidation.Target.Field}.Invalidate({what});");
+        }
+
+        if (method.TagInvalidation is { } tags)
+        {
+            EmitTagInvalidation(writer, tags, signature, isAsync);
         }
 
         if (hasResult)
@@ -249,6 +271,11 @@ internal static partial class Emitter
             {
                 initializers.Add($"{option} = {Number(value)}");
             }
+        }
+
+        if (method.Tags is not null)
+        {
+            initializers.Add("Tagged = true");
         }
 
         if (options.Namespace is not null)

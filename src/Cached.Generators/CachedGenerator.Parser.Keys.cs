@@ -34,7 +34,8 @@ internal sealed partial class Parser
                 return new FixedKeySpec(key.Replace("{{", "{").Replace("}}", "}"));
             }
 
-            var (interpolation, used) = ParseTemplate(key, method, parameters, report);
+            var (interpolation, used) = ParseTemplate(key, method, parameters, !report ? null : (name, index, length) =>
+                Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, name, method.ContainingType.Name + "." + method.Name, ParameterNames(parameters)));
             if (report)
             {
                 CheckKeyNamesTypeParameters(method, key, used);
@@ -78,10 +79,11 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// Checks a key template and turns it into the body of a C# interpolated string: <c>user:{id:D4}</c> stays as it
-    /// is, with literal text escaped and parameter names written as identifiers.
+    /// Checks a key or tag template and turns it into the body of a C# interpolated string: <c>user:{id:D4}</c> stays
+    /// as it is, with literal text escaped and parameter names written as identifiers. A hole that names no parameter
+    /// goes to <paramref name="unknown"/> with its name, index and length, for the diagnostic of its attribute.
     /// </summary>
-    private (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, bool report)
+    private static (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var output = new StringBuilder();
@@ -135,10 +137,7 @@ internal sealed partial class Parser
 
             if (!names.Contains(name))
             {
-                if (report)
-                {
-                    Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(i, end - i + 1), template, name, method.ContainingType.Name + "." + method.Name, parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name)));
-                }
+                unknown?.Invoke(name, i, end - i + 1);
             }
             else
             {
@@ -151,6 +150,10 @@ internal sealed partial class Parser
 
         return (output.ToString(), used);
     }
+
+    /// <summary>The parameters a template may name, for a message: <c>id, name</c>, or <c>none</c>.</summary>
+    private static string ParameterNames(List<IParameterSymbol> parameters)
+        => parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name));
 
     private static string EscapeLiteral(char c) => c switch
     {

@@ -34,7 +34,8 @@ internal sealed partial class Parser
             Report(DiagnosticDescriptors.SoftTimeoutWithoutFailSafe, ArgumentLocation("SoftTimeout"), MethodName);
         }
 
-        var alias = NamedString("Alias");
+        // [InvalidateTags] has an Alias of its own, for its tags: it is read with them.
+        var alias = IsInvalidation ? null : NamedString("Alias");
         var cacheType = NamedType("Cache");
         var serializerType = NamedType("Serializer");
         var pluginTypes = NamedTypes("Plugins");

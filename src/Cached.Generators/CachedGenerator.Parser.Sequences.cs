@@ -22,7 +22,7 @@ internal sealed partial class Parser
     private bool ParseSequence(ReturnKind returnKind, out SequenceSpec? sequence)
     {
         sequence = null;
-        if (_kind == CachedMethodKind.Invalidate)
+        if (IsInvalidation)
         {
             return true;
         }

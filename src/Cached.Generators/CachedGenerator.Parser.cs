@@ -18,6 +18,7 @@ internal sealed partial class Parser
     public const string CachedAttribute = "Cached.CachedAttribute";
     public const string MultiCachedAttribute = "Cached.MultiCachedAttribute";
     public const string InvalidateCacheAttribute = "Cached.InvalidateCacheAttribute";
+    public const string InvalidateTagsAttribute = "Cached.InvalidateTagsAttribute";
 
     private static readonly SymbolDisplayFormat s_typeFormat = SymbolDisplayFormat.FullyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
@@ -55,6 +56,9 @@ internal sealed partial class Parser
 
     private string MethodName => _method.ContainingType.Name + "." + _method.Name;
 
+    /// <summary>True for the kinds whose method runs its implementation and then invalidates: no key, no options.</summary>
+    private bool IsInvalidation => _kind is CachedMethodKind.Invalidate or CachedMethodKind.InvalidateTags;
+
     private bool HasErrors
         => _diagnostics.Any(static d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
 
@@ -67,6 +71,13 @@ internal sealed partial class Parser
 
     private MethodSpec? ParseMethod(CancellationToken cancellationToken)
     {
+        // One method, one body: a method with both [InvalidateCache] and [InvalidateTags] is parsed, and reported on,
+        // as [InvalidateCache], whose body then invalidates the tags too.
+        if (_kind == CachedMethodKind.InvalidateTags && HasAttribute(_method, _known.InvalidateCacheAttribute))
+        {
+            return null;
+        }
+
         if (!CheckPartial() || !CheckGeneric() || !CheckParameters())
         {
             return null;
@@ -79,7 +90,13 @@ internal sealed partial class Parser
             return null;
         }
 
-        var implementation = NamedString("Implementation") ?? _method.Name + "Core";
+        var tagsAttribute = _kind switch
+        {
+            CachedMethodKind.InvalidateTags => _attribute,
+            CachedMethodKind.Invalidate => AttributeOf(_method, _known.InvalidateTagsAttribute),
+            _ => null,
+        };
+        var implementation = NamedString("Implementation") ?? (tagsAttribute is null ? null : NamedString(tagsAttribute, "Implementation")) ?? _method.Name + "Core";
         CheckImplementation(implementation);
         var options = ParseOptions();
         var parameters = _method.Parameters.Select(ToParameterSpec).ToEquatableArray();
@@ -94,8 +111,10 @@ internal sealed partial class Parser
         }
 
         var multi = _kind == CachedMethodKind.MultiCached ? ParseMulti(resultType!) : null;
-        var skip = _kind == CachedMethodKind.Invalidate ? null : ParseSkipCacheWhen(multi);
+        var skip = IsInvalidation ? null : ParseSkipCacheWhen(multi);
         var invalidations = _kind == CachedMethodKind.Invalidate ? ParseInvalidations() : EquatableArray<InvalidationSpec>.Empty;
+        var tags = IsInvalidation ? null : ParseEntryTags(multi, sequence);
+        var tagInvalidation = tagsAttribute is null ? null : ParseTagInvalidation(tagsAttribute);
 
         if (HasErrors)
         {
@@ -125,6 +144,8 @@ internal sealed partial class Parser
             Multi = multi,
             Invalidations = invalidations,
             Sequence = sequence,
+            Tags = tags,
+            TagInvalidation = tagInvalidation,
         };
     }
 
@@ -201,7 +222,7 @@ internal sealed partial class Parser
             return (ReturnKind.Sync, type.ToDisplayString(s_typeFormat));
         }
 
-        if (_kind == CachedMethodKind.Invalidate)
+        if (IsInvalidation)
         {
             return (plain, null);
         }
@@ -262,6 +283,8 @@ internal sealed partial class Parser
 
     private bool IsCancellationToken(ITypeSymbol type) => KnownTypeSymbols.Is(type, _known.CancellationToken);
 
-    private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol? attribute)
-        => symbol.GetAttributes().Any(a => KnownTypeSymbols.Is(a.AttributeClass, attribute));
+    private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol? attribute) => AttributeOf(symbol, attribute) is not null;
+
+    private static AttributeData? AttributeOf(ISymbol symbol, INamedTypeSymbol? attribute)
+        => symbol.GetAttributes().FirstOrDefault(a => KnownTypeSymbols.Is(a.AttributeClass, attribute));
 }

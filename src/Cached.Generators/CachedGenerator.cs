@@ -10,7 +10,7 @@ using Microsoft.CodeAnalysis.Text;
 namespace Cached.Generators;
 
 /// <summary>
-/// Writes the bodies of partial methods marked [Cached], [MultiCached] and [InvalidateCache]: attribute →
+/// Writes the bodies of partial methods marked [Cached], [MultiCached], [InvalidateCache] and [InvalidateTags]: attribute →
 /// <see cref="Parser"/> → equatable <see cref="MethodSpec"/> → one <see cref="TypeSpec"/> per containing type →
 /// <see cref="Emitter"/>, one file per containing type.
 /// </summary>
@@ -35,6 +35,12 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
         /// <summary>Parsed [InvalidateCache] methods: their specs, null for a method with an error.</summary>
         public const string Invalidate = "InvalidateMethods";
 
+        /// <summary>
+        /// Parsed [InvalidateTags] methods: their specs, null for a method with an error or one that also carries
+        /// [InvalidateCache] (parsed with it, into one body).
+        /// </summary>
+        public const string InvalidateTags = "InvalidateTagsMethods";
+
         /// <summary>The specs grouped by containing type: one value per generated file.</summary>
         public const string Types = "CachedTypes";
     }
@@ -45,14 +51,16 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
         var cached = Parse(context, Parser.CachedAttribute, CachedMethodKind.Cached, Steps.Cached);
         var multi = Parse(context, Parser.MultiCachedAttribute, CachedMethodKind.MultiCached, Steps.MultiCached);
         var invalidate = Parse(context, Parser.InvalidateCacheAttribute, CachedMethodKind.Invalidate, Steps.Invalidate);
+        var invalidateTags = Parse(context, Parser.InvalidateTagsAttribute, CachedMethodKind.InvalidateTags, Steps.InvalidateTags);
 
-        // The three kinds meet here because one file holds every generated member of a type. Collecting is cheap;
+        // The kinds meet here because one file holds every generated member of a type. Collecting is cheap;
         // what matters is that each type then becomes a value of its own, compared with its previous value, so an
         // edit in one type re-emits that type's file only.
         var types = cached.Collect()
             .Combine(multi.Collect())
             .Combine(invalidate.Collect())
-            .SelectMany(static (all, _) => GroupByType(all.Left.Left.AddRange(all.Left.Right).AddRange(all.Right)))
+            .Combine(invalidateTags.Collect())
+            .SelectMany(static (all, _) => GroupByType(all.Left.Left.Left.AddRange(all.Left.Left.Right).AddRange(all.Left.Right).AddRange(all.Right)))
             .WithTrackingName(Steps.Types);
 
         context.RegisterSourceOutput(types, static (spc, type)

@@ -136,7 +136,7 @@ internal static class DiagnosticDescriptors
         "CACHED020",
         "Result is a sequence that cannot be cached as it is",
         "'{0}' returns '{1}': {2}",
-        "A [Cached] method that returns IEnumerable<T> or IAsyncEnumerable<T> caches the items, read once on a miss. An enumerator (IEnumerator, IEnumerator<T>, IAsyncEnumerator<T>), a non-generic IEnumerable, an IAsyncEnumerable<T> inside a Task or ValueTask, and [MultiCached] values that are lazy sequences cannot be cached that way: return IEnumerable<T>, IAsyncEnumerable<T>, an array or a list.");
+        "A [Cached] method that returns IEnumerable<T> or IAsyncEnumerable<T> caches the items, read once on a miss. An enumerator (IEnumerator, IEnumerator<T>, IAsyncEnumerator<T>), a non-generic IEnumerable, an IAsyncEnumerable<T> inside a Task or ValueTask, and [MultiCached] values that are lazy sequences cannot be cached that way: return IEnumerable<T>, IAsyncEnumerable<T>, an array or a list. An IAsyncEnumerable<T> result cannot carry Tags either: return Task<IEnumerable<T>> or ValueTask<IEnumerable<T>> for a tagged method.");
 
     public static readonly DiagnosticDescriptor JsonMetadataMissing = Warning(
         "CACHED021",
@@ -155,6 +155,24 @@ internal static class DiagnosticDescriptors
         "SoftTimeout has no effect without FailSafe",
         "SoftTimeout of '{0}' answers with the last value, which only FailSafe keeps: set FailSafe, or use HardTimeout to bound the wait",
         "SoftTimeout answers a caller with the last value when the method is slow; past Ttl only FailSafe keeps a last value, so without it every caller waits for the method as if SoftTimeout were not set. Set FailSafe, or use HardTimeout, which bounds the wait with or without a last value.");
+
+    public static readonly DiagnosticDescriptor UnknownTagParameter = Error(
+        "CACHED024",
+        "Tag template names an unknown parameter",
+        "Tag \"{0}\" of '{1}' names '{2}', {3} (parameters: {4})",
+        "Each {name} of a tag template (Tags of [Cached] and [MultiCached], the tags of [InvalidateTags]) must name a parameter of the method other than its CancellationToken; in a [MultiCached] tag, the KeysFrom parameter stands for each entry's own key. Format specifiers ({id:D4}) and alignment ({id,8}) are allowed; {{ and }} are literal braces.");
+
+    public static readonly DiagnosticDescriptor EmptyTag = Error(
+        "CACHED025",
+        "Tag cannot be null or empty",
+        "'{0}' {1}",
+        "A tag is a fixed text or a template (\"users\", \"user:{id}\"); null or empty, it would name nothing, and the cache refuses it at run time. [InvalidateTags] names at least one tag.");
+
+    public static readonly DiagnosticDescriptor NothingToInvalidate = Warning(
+        "CACHED026",
+        "InvalidateTags has no cache to invalidate in",
+        "[InvalidateTags] on '{0}' has no Alias, and '{1}' has no [Cached] or [MultiCached] method with Tags{2}: nothing would be invalidated; set Alias, or give the type's cached methods Tags",
+        "Without Alias, [InvalidateTags] invalidates its tags in the caches of the tagged [Cached] and [MultiCached] methods of its own type (a generic one when the method declares its type parameters too). When there is none, it would invalidate nothing: set Alias to the cache the tagged entries live in, or add Tags to the methods whose entries it should invalidate.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
@@ -183,6 +201,9 @@ internal static class DiagnosticDescriptors
         JsonMetadataMissing,
         InvalidEagerRefresh,
         SoftTimeoutWithoutFailSafe,
+        UnknownTagParameter,
+        EmptyTag,
+        NothingToInvalidate,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

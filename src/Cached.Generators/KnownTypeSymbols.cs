@@ -18,6 +18,8 @@ internal sealed class KnownTypeSymbols
     {
         CachedAttribute = Get(compilation, "Cached.CachedAttribute");
         MultiCachedAttribute = Get(compilation, "Cached.MultiCachedAttribute");
+        InvalidateCacheAttribute = Get(compilation, "Cached.InvalidateCacheAttribute");
+        InvalidateTagsAttribute = Get(compilation, "Cached.InvalidateTagsAttribute");
         CacheKeyIgnoreAttribute = Get(compilation, "Cached.CacheKeyIgnoreAttribute");
         ICache = Get(compilation, "Cached.ICache");
         BaseCache = Get(compilation, "Cached.BaseCache");
@@ -56,6 +58,10 @@ internal sealed class KnownTypeSymbols
     public INamedTypeSymbol? CachedAttribute { get; }
 
     public INamedTypeSymbol? MultiCachedAttribute { get; }
+
+    public INamedTypeSymbol? InvalidateCacheAttribute { get; }
+
+    public INamedTypeSymbol? InvalidateTagsAttribute { get; }
 
     public INamedTypeSymbol? CacheKeyIgnoreAttribute { get; }
 

@@ -80,6 +80,41 @@ public sealed class DiagnosticSuppressionTests
         Assert.That(Reported(GeneratorRunner.Run(compilation)), Is.EqualTo(expected));
     }
 
+    /// <summary>An [InvalidateTags] method without Alias in a type without tagged methods: CACHED026, on the attribute.</summary>
+    private const string NothingTagged = """
+        using Cached;
+        namespace Demo;
+        public partial class Users
+        {
+        #pragma warning disable CACHED026
+            [InvalidateTags("user:{id}")]
+        #pragma warning restore CACHED026
+            public partial void Rename(int id);
+            private void RenameCore(int id) { }
+        }
+        """;
+
+    [Test]
+    public void CACHED026_is_silenced_by_pragma_warning_disable_around_the_attribute()
+    {
+        var run = GeneratorRunner.Run(GeneratorRunner.Compile(NothingTagged));
+        Assert.That(Reported(run), Is.Empty);
+        Assert.That(run.GeneratorDiagnostics.Single().Id, Is.EqualTo("CACHED026"));
+        Assert.That(run.GeneratorDiagnostics.Single().IsSuppressed, Is.True);
+
+        var unsuppressed = GeneratorRunner.Run(GeneratorRunner.Compile(NothingTagged.Replace("#pragma warning disable CACHED026", string.Empty, StringComparison.Ordinal)));
+        Assert.That(Reported(unsuppressed), Is.EqualTo(new[] { "CACHED026 Warning" }));
+    }
+
+    [Test]
+    public void CACHED026_is_silenced_by_NoWarn()
+    {
+        var compilation = GeneratorRunner.Compile(NothingTagged.Replace("#pragma warning disable CACHED026", string.Empty, StringComparison.Ordinal));
+        compilation = compilation.WithOptions(compilation.Options.WithSpecificDiagnosticOptions(
+            new Dictionary<string, ReportDiagnostic> { ["CACHED026"] = ReportDiagnostic.Suppress }));
+        Assert.That(Reported(GeneratorRunner.Run(compilation)), Is.Empty);
+    }
+
     /// <summary>
     /// A project built by the SDK with the generator as an analyzer: its warnings as the user sees them. One file
     /// keeps the warning, one disables it with a pragma, one sits under an .editorconfig that silences it and one

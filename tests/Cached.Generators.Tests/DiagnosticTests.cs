@@ -6,7 +6,7 @@ using Microsoft.CodeAnalysis.Text;
 namespace Cached.Generators.Tests;
 
 /// <summary>
-/// One test per misuse the generator reports (CACHED001...CACHED020): the exact id, severity, location (the syntax
+/// One test per misuse the generator reports (CACHED001...CACHED026): the exact id, severity, location (the syntax
 /// at fault, as the compiler would report it: the attribute argument, the parameter, the return type; marked
 /// <c>[|...|]</c> in the source) and the message.
 /// </summary>
@@ -91,6 +91,9 @@ public sealed partial class DiagnosticTests
             .Append("CACHED021") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests)
             .Append("CACHED022")
             .Append("CACHED023")
+            .Append("CACHED024")
+            .Append("CACHED025")
+            .Append("CACHED026")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -112,7 +115,7 @@ public sealed partial class DiagnosticTests
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.Description.ToString(CultureInfo.InvariantCulture), Does.EndWith("."), descriptor.Id);
-                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" or "CACHED023" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
+                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" or "CACHED023" or "CACHED026" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
             }
         }
     }

@@ -18,6 +18,7 @@ public sealed class IncrementalTests
         CachedGenerator.Steps.Cached,
         CachedGenerator.Steps.MultiCached,
         CachedGenerator.Steps.Invalidate,
+        CachedGenerator.Steps.InvalidateTags,
         CachedGenerator.Steps.Types,
     ];
 
@@ -38,13 +39,17 @@ public sealed class IncrementalTests
             public partial Task<User> GetUser(int id, CancellationToken ct = default);
             private Task<User> GetUserCore(int id, CancellationToken ct) => Task.FromResult(new User(id, "name"));
 
-            [MultiCached(KeysFrom = "ids", Ttl = 5)]
+            [MultiCached(KeysFrom = "ids", Ttl = 5, Tags = new[] { "user:{ids}", "users" })]
             public partial Task<Dictionary<int, User>> GetUsers(List<int> ids);
             private Task<Dictionary<int, User>> GetUsersCore(List<int> ids) => Task.FromResult(new Dictionary<int, User>());
 
             [InvalidateCache(nameof(GetUser))]
             public partial Task Rename(int id, string name);
             private Task RenameCore(int id, string name) => Task.CompletedTask;
+
+            [InvalidateTags("user:{id}")]
+            public partial void Forget(int id);
+            private void ForgetCore(int id) { }
         }
         public partial class SearchService
         {
@@ -266,6 +271,24 @@ public sealed class IncrementalTests
     }
 
     [Test]
+    public void Tagging_a_cached_method_regenerates_its_type_and_adds_it_to_the_caches_InvalidateTags_reaches()
+    {
+        var (before, driver) = RunThenEditServices("[Cached(Ttl = 10, Key = \"user:{id}\")]", "[Cached(Ttl = 10, Key = \"user:{id}\", Tags = new[] { \"user:{id}\" })]");
+
+        var result = Result(driver);
+        Assert.That(TypeReasons(result), Is.EqualTo(new Dictionary<string, IncrementalStepRunReason>
+        {
+            ["Demo.SearchService.Cached.g.cs"] = IncrementalStepRunReason.Unchanged,
+            ["Demo.UserService.Cached.g.cs"] = IncrementalStepRunReason.Modified,
+        }));
+        // The [InvalidateTags] method's spec names the tagged methods of its type, so it changes with them.
+        Assert.That(Reasons(result, CachedGenerator.Steps.InvalidateTags), Does.Contain(IncrementalStepRunReason.Modified));
+        static string Unfilled(string code) => System.Text.RegularExpressions.Regex.Replace(code, @"\n\s*", " ");
+        Assert.That(Unfilled(before["Demo.UserService.Cached.g.cs"]), Does.Contain("TagInvalidation.Invalidate(__CachedTags_Forget(id), __cached_GetUsers);"));
+        Assert.That(Unfilled(Generated(driver)["Demo.UserService.Cached.g.cs"]), Does.Contain("TagInvalidation.Invalidate(__CachedTags_Forget(id), __cached_GetUser, __cached_GetUsers);"));
+    }
+
+    [Test]
     public void The_step_outputs_hold_no_symbols_syntax_compilations_or_locations()
     {
         var compilation = Initial();
@@ -289,7 +312,8 @@ public sealed class IncrementalTests
             Assert.That(walker.Problems, Is.Empty);
             // The walk did reach the specs. The diagnostics, with their locations, stay behind in the parse step.
             Assert.That(walker.Visited, Does.Contain(typeof(MethodSpec)).And.Contain(typeof(TemplateKeySpec)).And.Contain(typeof(DefaultKeySpec)).And.Contain(typeof(TypeSpec))
-                .And.Contain(typeof(MultiSpec)).And.Contain(typeof(InvalidationSpec)));
+                .And.Contain(typeof(MultiSpec)).And.Contain(typeof(InvalidationSpec)).And.Contain(typeof(TagsSpec)).And.Contain(typeof(TagInvalidationSpec))
+                .And.Contain(typeof(FixedKeySpec)));
         }
     }
 

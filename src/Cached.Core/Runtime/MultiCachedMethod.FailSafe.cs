@@ -13,7 +13,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 {
     private StampSerializer<TValue>? _stamps;
 
-    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen)
+    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf)
     {
         var host = ReadThroughs.Of(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
@@ -25,6 +25,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             try
             {
                 hits = cache.MultiTryGet<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host));
+                Tags.TagStore.Of(cache).CheckAll(TagsOf(hits));
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
@@ -38,6 +39,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
         }
 
+        var tags = refused ? null : ObserveTags(cache, missing, state, cacheKeyOf, tagsOf);
         var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
         try
         {
@@ -48,15 +50,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (Covers(last, missing))
             {
-                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf);
+                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf, tags);
                 return result;
             }
 
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
-            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
+            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
-                var (stamped, ttl) = Stamp(cache, host, toStore);
-                Store(cache, stamped, fills, ttl, StampsFor(cache, host));
+                var (stamped, ttl) = Stamp(cache, host, toStore, tags);
+                if (RetainTags(cache, tags, ttl, toStore))
+                {
+                    Store(cache, stamped, fills, ttl, StampsFor(cache, host));
+                }
             }
         }
         finally
@@ -67,7 +72,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         return result;
     }
 
-    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, CancellationToken cancellationToken)
+    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
     {
         var host = ReadThroughs.Of(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
@@ -79,6 +84,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             try
             {
                 hits = await cache.MultiTryGetAsync<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+                await Tags.TagStore.Of(cache).CheckAllAsync(TagsOf(hits), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
@@ -92,6 +98,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
         }
 
+        var tags = refused ? null : await ObserveTagsAsync(cache, missing, state, cacheKeyOf, tagsOf, cancellationToken).ConfigureAwait(false);
         var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -102,15 +109,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
             catch (Exception ex) when (Covers(last, missing) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
-                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf);
+                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf, tags);
                 return result;
             }
 
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
-            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
+            if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
-                var (stamped, ttl) = Stamp(cache, host, toStore);
-                await StoreAsync(cache, stamped, fills, ttl, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+                var (stamped, ttl) = Stamp(cache, host, toStore, tags);
+                if (await RetainTagsAsync(cache, tags, ttl, toStore).ConfigureAwait(false))
+                {
+                    await StoreAsync(cache, stamped, fills, ttl, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally
@@ -153,16 +163,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>True when every key the body was asked for has a last value to answer with.</summary>
-    private static bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing)
-        => last is not null && missing.TrueForAll(last.ContainsKey);
+    private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing)
+        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(last.ContainsKey);
 
-    private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore)
+    private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore, ObservedTags? tags)
     {
         var stamped = new List<KeyValuePair<string, Stamped<TValue>>>(toStore.Count);
         TimeSpan? ttl = null;
         foreach (var (key, value) in toStore)
         {
-            stamped.Add(new(key, Stamping.Stamp(cache, host.Clock, _policy, value, null, out ttl)));
+            stamped.Add(new(key, Stamping.Stamp(cache, host.Clock, _policy, value, tags?.Of(key), out ttl)));
         }
 
         return (stamped, ttl);
@@ -172,7 +182,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// The body failed for keys that all have a last value: the call answers with them, each written back fresh for
     /// the throttle (through its fill, so an invalidation meanwhile still wins), and the failure is logged and counted.
     /// </summary>
-    private void ServeLast<TState>(ICache cache, ReadThroughs host, Exception exception, List<TKey> missing, Dictionary<TKey, Stamped<TValue>> last, Dictionary<TKey, TValue> result, Dictionary<string, FillTicket>? fills, TState state, Func<TState, TKey, string> cacheKeyOf)
+    private void ServeLast<TState>(ICache cache, ReadThroughs host, Exception exception, List<TKey> missing, Dictionary<TKey, Stamped<TValue>> last, Dictionary<TKey, TValue> result, Dictionary<string, FillTicket>? fills, TState state, Func<TState, TKey, string> cacheKeyOf, ObservedTags? tags)
     {
         var alias = LogAlias;
         var cacheKeys = new List<string>(missing.Count);
@@ -182,8 +192,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             result[key] = stale.Value;
             var cacheKey = cacheKeyOf(state, key);
             cacheKeys.Add(cacheKey);
-            var (throttled, ttl) = Stamping.Throttle(stale, _policy, host.Clock);
-            if (throttled is not null && fills is not null && !CacheScope.IsWriteSkipped)
+            var (throttled, ttl) = Stamping.Throttle(stale, _policy, host.Clock, tags?.Of(cacheKey));
+            if (throttled is not null && fills is not null && !CacheScope.IsWriteSkipped && RetainTags(cache, tags, ttl, new List<KeyValuePair<string, TValue>> { new(cacheKey, stale.Value) }))
             {
                 Store(cache, [new KeyValuePair<string, Stamped<TValue>>(cacheKey, throttled)], fills, ttl, StampsFor(cache, host));
             }

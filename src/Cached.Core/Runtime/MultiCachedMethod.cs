@@ -41,6 +41,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     /// <param name="cacheKeyOf">Turns a key into its cache key.</param>
     /// <param name="body">Calls the implementation with the missing keys (the lambda converts them to the parameter's type).</param>
     /// <param name="skipWhen">True for an entry that must not be stored.</param>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0027:API with optional parameter(s) should have the most parameters amongst its public overloads", Justification = "Called by generated code, which passes every argument; the optional one serves hand-written tests.")]
     public Dictionary<TKey, TValue> Invoke<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen = null)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
@@ -50,9 +51,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
-        if (_policy.FailSafe is not null)
+        if (_policy.Stamps)
         {
-            return InvokeFailSafe(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen);
+            return InvokeFailSafe(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null);
         }
 
         var missing = wanted;
@@ -99,7 +100,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     }
 
     /// <summary>Runs an async multi-cached method.</summary>
-    /// <inheritdoc cref="Invoke" path="/param"/>
+    /// <inheritdoc cref="Invoke{TState}(IEnumerable{TKey}?, TState, Func{TState, TKey, string}, Func{TState, List{TKey}, IEnumerable{KeyValuePair{TKey, TValue}}?}, Func{TState, TKey, TValue, bool}?)" path="/param"/>
     public async ValueTask<Dictionary<TKey, TValue>> InvokeAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
@@ -109,9 +110,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
-        if (_policy.FailSafe is not null)
+        if (_policy.Stamps)
         {
-            return await InvokeFailSafeAsync(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen, cancellationToken).ConfigureAwait(false);
+            return await InvokeFailSafeAsync(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null, cancellationToken).ConfigureAwait(false);
         }
 
         var missing = wanted;
@@ -163,7 +164,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     /// </summary>
     /// <param name="keys">The keys to drop (<c>null</c> reads as none).</param>
     /// <param name="state">The instance, when the key builder needs it.</param>
-    /// <param name="cacheKeyOf">Turns a key into its cache key, as <see cref="Invoke"/> does.</param>
+    /// <param name="cacheKeyOf">Turns a key into its cache key, as <see cref="Invoke{TState}(IEnumerable{TKey}?, TState, Func{TState, TKey, string}, Func{TState, List{TKey}, IEnumerable{KeyValuePair{TKey, TValue}}?}, Func{TState, TKey, TValue, bool}?)"/> does.</param>
     public void Invalidate<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);

@@ -64,6 +64,28 @@ internal sealed class TagStamp
     /// <summary>Records a store's comparison of the tokens.</summary>
     public void Checked(bool current) => Volatile.Write(ref _checked, current ? Current : Invalidated);
 
+    /// <summary>
+    /// The part of this stamp that covers <paramref name="names"/> (each one of its tags): a batch observes the union
+    /// of its entries' tags once, and each entry carries its own.
+    /// </summary>
+    public TagStamp Subset(string[] names)
+    {
+        var tokens = new long[names.Length];
+        var blocks = Versions is { } all ? all.Length / Names.Length : 0;
+        var versions = blocks > 0 ? new TagVersion[names.Length * blocks] : null;
+        for (var i = 0; i < names.Length; i++)
+        {
+            var at = Array.IndexOf(Names, names[i]);
+            tokens[i] = Tokens[at];
+            for (var b = 0; b < blocks; b++)
+            {
+                versions![b * names.Length + i] = Versions![b * Names.Length + at];
+            }
+        }
+
+        return new TagStamp(names, tokens, versions);
+    }
+
     /// <summary>The same tags and tokens with this store's version objects: an in-process copy of an entry read from elsewhere.</summary>
     public TagStamp WithVersions(TagVersion[] versions) => new(Names, Tokens, versions);
 }

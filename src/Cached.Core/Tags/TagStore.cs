@@ -101,6 +101,46 @@ internal abstract class TagStore
         return SameNames(stamp.Names, names) ? Compare(stamp, tokens) : Check(stamp);
     }
 
+    /// <summary>Checks every stamp read from bytes among <paramref name="stamps"/> with one read of the union of their tags.</summary>
+    public void CheckAll(IEnumerable<TagStamp?> stamps)
+    {
+        var pending = stamps.Where(static s => s is { NeedsCheck: true }).Select(static s => s!).ToList();
+        if (pending.Count > 0)
+        {
+            CheckWith(pending, Union(pending));
+        }
+    }
+
+    /// <inheritdoc cref="CheckAll"/>
+    public async ValueTask CheckAllAsync(IEnumerable<TagStamp?> stamps, CancellationToken cancellationToken)
+    {
+        var pending = stamps.Where(static s => s is { NeedsCheck: true }).Select(static s => s!).ToList();
+        if (pending.Count > 0)
+        {
+            var names = Union(pending);
+            CheckWith(pending, names, await ReadTokensAsync(names, cancellationToken).ConfigureAwait(false));
+        }
+    }
+
+    /// <summary>The distinct tags of several stamps, in first-seen order.</summary>
+    public static string[] Union(IEnumerable<TagStamp> stamps) => stamps.SelectMany(static s => s.Names).Distinct(StringComparer.Ordinal).ToArray();
+
+    private static void CheckWith(List<TagStamp> stamps, string[] names, long[] tokens)
+    {
+        foreach (var stamp in stamps)
+        {
+            var current = new long[stamp.Names.Length];
+            for (var i = 0; i < current.Length; i++)
+            {
+                current[i] = tokens[Array.IndexOf(names, stamp.Names[i])];
+            }
+
+            Compare(stamp, current);
+        }
+    }
+
+    private void CheckWith(List<TagStamp> stamps, string[] names) => CheckWith(stamps, names, ReadTokens(names));
+
     private static bool Compare(TagStamp stamp, long[] current)
     {
         var same = current.Length == stamp.Tokens.Length;

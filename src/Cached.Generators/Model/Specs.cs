@@ -13,6 +13,9 @@ internal enum CachedMethodKind
     Cached,
     MultiCached,
     Invalidate,
+
+    /// <summary>[InvalidateTags] alone; a method that also carries [InvalidateCache] is parsed as <see cref="Invalidate"/>.</summary>
+    InvalidateTags,
 }
 
 /// <summary>How a method returns its result.</summary>
@@ -212,6 +215,25 @@ internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<st
 /// </summary>
 internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder);
 
+/// <summary>
+/// The tags of a [Cached] or [MultiCached] method's entries, or those an [InvalidateTags] method invalidates, built as
+/// keys are by a generated static method.
+/// </summary>
+/// <param name="Method">The method that builds them: <c>__CachedTags_GetUser</c>, with type parameters as called.</param>
+/// <param name="Tags">Each a <see cref="FixedKeySpec"/> or a <see cref="TemplateKeySpec"/>.</param>
+/// <param name="Parameters">The parameters the templates name, in declaration order: the method's own.</param>
+/// <param name="KeyParameter">
+/// A [MultiCached] method's KeysFrom parameter when a template names it: the method takes each entry's own key in its
+/// place, typed as a key, so that every entry gets its own tag. Null otherwise.
+/// </param>
+internal sealed record TagsSpec(string Method, EquatableArray<KeySpec> Tags, EquatableArray<ParameterSpec> Parameters, string? KeyParameter = null);
+
+/// <summary>
+/// What an [InvalidateTags] method invalidates after its implementation returns: <see cref="Tags"/> in the cache of
+/// <see cref="Alias"/>, or else in the caches of <see cref="Methods"/>, the state fields of the type's tagged methods.
+/// </summary>
+internal sealed record TagInvalidationSpec(TagsSpec Tags, string? Alias, EquatableArray<string> Methods);
+
 /// <summary>One attributed method, everything the emitter needs to write its body.</summary>
 internal sealed record MethodSpec
 {
@@ -240,6 +262,12 @@ internal sealed record MethodSpec
 
     /// <summary>A [Cached] method whose result is a sequence, cached as its items; null for other results.</summary>
     public SequenceSpec? Sequence { get; init; }
+
+    /// <summary>The Tags of a [Cached] or [MultiCached] method's entries; null for a method without tags.</summary>
+    public TagsSpec? Tags { get; init; }
+
+    /// <summary>The tags an [InvalidateTags] method invalidates; null for a method without the attribute.</summary>
+    public TagInvalidationSpec? TagInvalidation { get; init; }
 }
 
 /// <summary>

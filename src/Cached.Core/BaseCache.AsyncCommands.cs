@@ -82,10 +82,10 @@ public abstract partial class BaseCache
         var pending = GetEntryAsync(read.FullKey, cancellationToken);
         return pending.IsCompletedSuccessfully
             ? new ValueTask<CacheResult<T>>(Decode<T>(read.Key, pending.Result, serializer))
-            : DecodeWhenRead(pending, read.Key, serializer);
+            : DecodeWhenRead(pending, read.Key, serializer, cancellationToken);
 
-        async ValueTask<CacheResult<T>> DecodeWhenRead(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer)
-            => Decode<T>(key, await pending.ConfigureAwait(false), serializer);
+        async ValueTask<CacheResult<T>> DecodeWhenRead(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, CancellationToken cancellationToken)
+            => await DecodeAsync<T>(key, await pending.ConfigureAwait(false), serializer, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -117,7 +117,7 @@ public abstract partial class BaseCache
     private async ValueTask<CacheResult<T>[]> ReadAllAsync<T>(PreparedBatch batch, ISerializer? serializer, CancellationToken cancellationToken)
     {
         var entries = batch.Keys.Length == 0 ? [] : await GetEntriesAsync(batch.FullKeys, cancellationToken).ConfigureAwait(false);
-        return DecodeAll<T>(batch.Keys, entries, serializer);
+        return await DecodeAllAsync<T>(batch.Keys, entries, serializer, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -101,32 +101,103 @@ public abstract partial class BaseCache
     {
         if (serializer is not IPayloadAdopter && StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value))
         {
-            // A tagged entry whose tag was invalidated is a miss too; its tags are checked once it is fresh.
-            if (freshUntil <= StampClock.UnixNow(TimeProvider) || (tags is not null && !((ITagHost)this).Tags.Check(tags)))
-            {
-                return CacheResult<T>.Miss;
-            }
-
-            payload = value;
+            // A tagged entry whose tag was invalidated is a miss too; its tags are checked only once it is fresh.
+            var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
+            return DecodeStamped<T>(key, fresh && (tags is null || ((ITagHost)this).Tags.Check(tags)), value, serializer);
         }
 
         return CacheResult<T>.Hit(FromPayload<T>(key, payload, serializer));
     }
 
+    /// <summary>The value of a stamped entry a plain read found: a hit while it is fresh and its tags are current.</summary>
+    private CacheResult<T> DecodeStamped<T>(string key, bool current, object? value, ISerializer serializer)
+        => current ? CacheResult<T>.Hit(FromPayload<T>(key, value, serializer)) : CacheResult<T>.Miss;
+
+    /// <summary>
+    /// <see cref="Decode{T}"/> for an async read from a remote backend: the tags of a tagged entry are read without
+    /// blocking (a second round trip: the reader did not know them).
+    /// </summary>
+    private async ValueTask<CacheResult<T>> DecodeAsync<T>(string key, CacheResult<object?> entry, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var effective = serializer ?? Serializer;
+        if (entry.Found && effective is not IPayloadAdopter && StampFormat.IsTagged(entry.Value)
+            && StampFormat.TryUnwrap(entry.Value, out var freshUntil, out var tags, out var value))
+        {
+            var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
+            return DecodeStamped<T>(key, fresh && await ((ITagHost)this).Tags.CheckAsync(tags!, cancellationToken).ConfigureAwait(false), value, effective);
+        }
+
+        return Decode<T>(key, entry, serializer);
+    }
+
     private CacheResult<T>[] DecodeAll<T>(string[] keys, CacheResult<object?>[] entries, ISerializer? serializer)
+    {
+        var effective = serializer ?? Serializer;
+        if (TaggedOf(keys, entries, effective) is { } tagged)
+        {
+            ((ITagHost)this).Tags.CheckAll(tagged.Select(static t => t.Tags));
+            return DecodeAll<T>(keys, entries, effective, tagged);
+        }
+
+        return DecodeAll<T>(keys, entries, effective, null);
+    }
+
+    /// <inheritdoc cref="DecodeAll{T}(string[], CacheResult{object?}[], ISerializer?)"/>
+    private async ValueTask<CacheResult<T>[]> DecodeAllAsync<T>(string[] keys, CacheResult<object?>[] entries, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var effective = serializer ?? Serializer;
+        if (TaggedOf(keys, entries, effective) is { } tagged)
+        {
+            await ((ITagHost)this).Tags.CheckAllAsync(tagged.Select(static t => t.Tags), cancellationToken).ConfigureAwait(false);
+            return DecodeAll<T>(keys, entries, effective, tagged);
+        }
+
+        return DecodeAll<T>(keys, entries, effective, null);
+    }
+
+    /// <summary>
+    /// The tagged entries a plain batch read found, unwrapped once, so that their tags are checked together (one read of
+    /// their union) rather than one round trip each; <c>null</c> when there are none.
+    /// </summary>
+    private static List<(int Index, long FreshUntil, TagStamp Tags, object? Value)>? TaggedOf(string[] keys, CacheResult<object?>[] entries, ISerializer serializer)
     {
         if (entries.Length != keys.Length)
         {
             throw new CacheException($"The backend returned {entries.Length} values for {keys.Length} keys.");
         }
 
-        var effective = serializer ?? Serializer;
+        List<(int, long, TagStamp, object?)>? tagged = null;
+        if (serializer is IPayloadAdopter)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < entries.Length; i++)
+        {
+            if (entries[i].Found && StampFormat.IsTagged(entries[i].Value) && StampFormat.TryUnwrap(entries[i].Value, out var freshUntil, out var tags, out var value))
+            {
+                (tagged ??= []).Add((i, freshUntil, tags!, value));
+            }
+        }
+
+        return tagged;
+    }
+
+    private CacheResult<T>[] DecodeAll<T>(string[] keys, CacheResult<object?>[] entries, ISerializer serializer, List<(int Index, long FreshUntil, TagStamp Tags, object? Value)>? tagged)
+    {
         var results = new CacheResult<T>[keys.Length];
+        var next = 0;
+        var now = tagged is null ? 0 : StampClock.UnixNow(TimeProvider);
         for (var i = 0; i < keys.Length; i++)
         {
-            if (entries[i].Found)
+            if (tagged is not null && next < tagged.Count && tagged[next].Index == i)
             {
-                results[i] = DecodeFound<T>(keys[i], entries[i].Value, effective);
+                var entry = tagged[next++];
+                results[i] = DecodeStamped<T>(keys[i], entry.FreshUntil > now && entry.Tags.IsCurrent, entry.Value, serializer);
+            }
+            else if (entries[i].Found)
+            {
+                results[i] = DecodeFound<T>(keys[i], entries[i].Value, serializer);
             }
         }
 

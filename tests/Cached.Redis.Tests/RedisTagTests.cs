@@ -113,6 +113,27 @@ public sealed class RedisTagTests
     }
 
     [Test]
+    public async Task A_plain_batch_read_checks_every_tagged_entry_with_one_read_of_their_tags([Values] bool async)
+    {
+        var a = Process("a");
+        var keys = Enumerable.Range(0, 50).Select(static i => "m" + i).ToArray();
+        foreach (var (key, i) in keys.Select(static (k, i) => (k, i)))
+        {
+            await a.SetAsync(key, i, new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Tags = ["t" + i, "all"] });
+        }
+
+        await a.InvalidateTagsAsync(["t3"]);
+        var before = await CommandCounts();
+
+        var read = async ? await a.MultiGetAsync<int?>(keys) : a.MultiGet<int?>(keys);
+
+        var after = await CommandCounts();
+        Assert.That(read.Select(static (v, i) => (v, i)).Where(static p => p.v is null).Select(static p => p.i), Is.EqualTo(new[] { 3 }));
+        Assert.That(after.GetValueOrDefault("mget") - before.GetValueOrDefault("mget"), Is.EqualTo(2), "the entries, then the union of their 51 tags");
+        Assert.That(after.GetValueOrDefault("get") - before.GetValueOrDefault("get"), Is.Zero);
+    }
+
+    [Test]
     public async Task Tag_records_live_as_long_as_the_entries_that_carry_them_and_no_longer()
     {
         var a = Process("a");

@@ -39,6 +39,7 @@ public sealed partial class MultiLevelCache : ITagHost
             return;
         }
 
+        ((ITagHost)this).Tags.Invalidating();
         L2.InvalidateTags(names);
         InvalidateInL1(names);
         Publish(BackplaneAction.Tags, null, names);
@@ -56,6 +57,7 @@ public sealed partial class MultiLevelCache : ITagHost
             return;
         }
 
+        ((ITagHost)this).Tags.Invalidating();
         await L2.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
         InvalidateInL1(names);
         Publish(BackplaneAction.Tags, null, names);
@@ -68,6 +70,7 @@ public sealed partial class MultiLevelCache : ITagHost
     /// </summary>
     internal void InvalidateInL1(string[] names)
     {
+        ((ITagHost)this).Tags.Invalidating();
         try
         {
             (L1 as BaseCache)?.MoveAllFences();

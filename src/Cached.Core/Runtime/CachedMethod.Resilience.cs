@@ -308,7 +308,7 @@ public sealed partial class CachedMethod<TResult>
     {
         var flight = call.Flight!;
         Land(call.Key, flight);
-        flight.Stale = !current || flight.IsOvertaken;
+        flight.Stale = !current || flight.IsOvertaken || call.TagsOvertaken;
         flight.TrySetResult(value);
     }
 

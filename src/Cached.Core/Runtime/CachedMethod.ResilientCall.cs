@@ -39,6 +39,15 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>The tag versions observed before the factory ran, which the stored entry carries.</summary>
         public Tags.TagStamp? Observed { get; set; }
 
+        /// <summary>The cache's count of tag invalidations when <see cref="Observed"/> was taken.</summary>
+        public long ObservedEpoch { get; set; }
+
+        /// <summary>
+        /// A tag invalidation in this process came after the versions were observed: the value is returned to this
+        /// call, but a caller that joined the flight may have begun after the invalidation, so it computes anew.
+        /// </summary>
+        public bool TagsOvertaken => Observed is not null && Tags.TagStore.Of(Cache).Epoch != ObservedEpoch;
+
         /// <summary>The call's tags: the options', or those the generated method builds from the call's arguments; <c>null</c> for none.</summary>
         public string[]? TagNames => Policy.Tagged ? _tagNames ??= BuildTags() : null;
 

@@ -17,17 +17,17 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
-        var policy = _policy.WithTagSource(tags);
+        // The hit reads with the method's own policy: the one that builds tags is made only when a value is computed.
         var completions = Volatile.Read(ref _completions);
-        var read = ReadBySpan(key, in policy, out var hit, out var refresh);
+        var read = ReadBySpan(key, in _policy, out var hit, out var refresh);
         if (read != SpanRead.Hit)
         {
-            return Invoke(key, null, state, body, skipWhen, read, completions, in policy);
+            return Invoke(key, null, state, body, skipWhen, read, completions, _policy.WithTagSource(tags));
         }
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, in policy);
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, _policy.WithTagSource(tags));
         }
 
         return hit;
@@ -47,17 +47,16 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
-        var policy = _policy.WithTagSource(tags);
         var completions = Volatile.Read(ref _completions);
-        var read = ReadBySpanUnlessCancelled(key, in policy, out var hit, out var refresh, cancellationToken);
+        var read = ReadBySpanUnlessCancelled(key, in _policy, out var hit, out var refresh, cancellationToken);
         if (read != SpanRead.Hit)
         {
-            return InvokeAsync(key, null, state, body, skipWhen, read, completions, policy, cancellationToken);
+            return InvokeAsync(key, null, state, body, skipWhen, read, completions, _policy.WithTagSource(tags), cancellationToken);
         }
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, in policy);
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, _policy.WithTagSource(tags));
         }
 
         return new ValueTask<TResult>(hit);
@@ -139,6 +138,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         try
         {
             var store = TagStore.Of(call.Cache);
+            call.ObservedEpoch = store.Epoch;
             call.Observed = call.Prefetched is { } tokens ? store.FromRead(names, tokens) ?? store.Observe(names) : store.Observe(names);
             return true;
         }
@@ -160,6 +160,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         try
         {
             var store = TagStore.Of(call.Cache);
+            call.ObservedEpoch = store.Epoch;
             call.Observed = call.Prefetched is { } tokens
                 ? store.FromRead(names, tokens) ?? await store.ObserveAsync(names, cancellationToken).ConfigureAwait(false)
                 : await store.ObserveAsync(names, cancellationToken).ConfigureAwait(false);

@@ -50,6 +50,7 @@ internal sealed class EntryTagStore(ITagEntries entries) : TagStore
     /// <inheritdoc />
     public override void Invalidate(string[] names)
     {
+        Invalidating();
         foreach (var name in names)
         {
             entries.Replace(name, TagNames.NewToken(), InFlightWindow);
@@ -59,6 +60,7 @@ internal sealed class EntryTagStore(ITagEntries entries) : TagStore
     /// <inheritdoc />
     public override async ValueTask InvalidateAsync(string[] names, CancellationToken cancellationToken)
     {
+        Invalidating();
         if (names.Length == 1)
         {
             await entries.ReplaceAsync(names[0], TagNames.NewToken(), InFlightWindow, cancellationToken).ConfigureAwait(false);

@@ -62,6 +62,7 @@ internal sealed class MemoryTagStore(TimeProvider clock) : TagStore
     /// <inheritdoc />
     public override void Invalidate(string[] names)
     {
+        Invalidating();
         foreach (var name in names)
         {
             if (_versions.TryRemove(name, out var version))

@@ -22,9 +22,20 @@ internal abstract class TagStore
 
     private static readonly ConditionalWeakTable<ICache, TagStore> s_others = new();
 
+    private long _epoch;
+
     /// <summary>The tag store of <paramref name="cache"/>: its own when it has one, else one over its public commands.</summary>
     public static TagStore Of(ICache cache)
         => cache is ITagHost host ? host.Tags : s_others.GetValue(cache, static c => new EntryTagStore(new CommandTagEntries(c)));
+
+    /// <summary>
+    /// How many invalidations this process has made or heard of through this store; moves before each one takes
+    /// effect. A computation that noted it before and finds it moved after may have been overtaken by an invalidation.
+    /// </summary>
+    public long Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>Notes an invalidation, before it takes effect.</summary>
+    public void Invalidating() => Interlocked.Increment(ref _epoch);
 
     /// <summary>
     /// Whether reading versions costs a round trip: readers that know an entry's tags then read them beside the entry,

@@ -90,6 +90,39 @@ public sealed class TagTests : ResilienceFixture
     }
 
     [Test]
+    public async Task A_call_that_begins_after_an_invalidation_does_not_take_a_computation_begun_before_it([Values] bool async)
+    {
+        using var entered = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var calls = 0;
+        string Load()
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                entered.Release();
+                release.Wait(Limit);
+                return "before the save";
+            }
+
+            return "after the save";
+        }
+
+        Task<string> Call() => async
+            ? Task.Run(() => Cache.GetOrSetAsync("u1", async _ => { await Task.Yield(); return Load(); }, UserOne).AsTask())
+            : Task.Run(() => Cache.GetOrSet("u1", _ => Load(), UserOne));
+
+        var first = Call();
+        Assert.That(await entered.WaitAsync(Limit), Is.True);
+        Cache.InvalidateTags("user:1");
+        var second = Call();
+        await WaitUntil(() => calls == 1 && !second.IsCompleted);
+        release.Release();
+
+        Assert.That(await first, Is.EqualTo("before the save"), "the caller that began first gets its own computation");
+        Assert.That(await second, Is.EqualTo("after the save"), "a caller that began after the invalidation computes anew");
+    }
+
+    [Test]
     public void Fail_safe_still_answers_with_an_invalidated_entry_when_the_factory_fails()
     {
         var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), FailSafe = TimeSpan.FromHours(1), Tags = ["user:1"] };

@@ -7,8 +7,9 @@
 //
 //   curl http://127.0.0.1:5000/users/1            # twice: the second answer comes from the cache
 //   curl 'http://127.0.0.1:5000/users?ids=1&ids=2'
+//   curl http://127.0.0.1:5000/users              # every user
 //   curl -X PUT -H 'Content-Type: application/json' -d '{"name":"Ada King"}' http://127.0.0.1:5000/users/1
-//   curl http://127.0.0.1:5000/stats
+//   curl http://127.0.0.1:5000/stats              # store reads: after the PUT, user 1 and the list miss, user 2 hits
 //   curl http://127.0.0.1:5000/quotes/ACME         # a source that fails: take it down, the page keeps answering
 //   curl -X POST http://127.0.0.1:5000/source/down; sleep 3; curl http://127.0.0.1:5000/quotes/ACME
 //   curl http://127.0.0.1:5000/source              # its calls and failures; POST /source/up brings it back
@@ -44,17 +45,21 @@ builder.Services.AddSingleton<QuoteService>();
 
 var app = builder.Build();
 
-app.MapGet("/", () => "Cached sample: GET /users/{id}, GET /users?ids=1&ids=2, PUT /users/{id}, GET /stats, GET /quotes/{symbol}, GET /source, POST /source/down, POST /source/up");
+app.MapGet("/", () => "Cached sample: GET /users/{id}, GET /users?ids=1&ids=2, GET /users, PUT /users/{id}, GET /stats, GET /quotes/{symbol}, GET /source, POST /source/down, POST /source/up");
 
 app.MapGet("/users/{id:int}", async (int id, UserService users, CancellationToken cancellationToken)
     => await users.GetUserAsync(id, cancellationToken) is { } user ? Results.Ok(user) : Results.NotFound());
 
-app.MapGet("/users", (int[] ids, UserService users, CancellationToken cancellationToken)
-    => users.GetUsersAsync(ids, cancellationToken));
+// With ids, those users by id ([MultiCached]); without, the list of every user.
+app.MapGet("/users", async (int[]? ids, UserService users, CancellationToken cancellationToken)
+    => ids is { Length: > 0 }
+        ? Results.Ok(await users.GetUsersAsync(ids, cancellationToken))
+        : Results.Ok(await users.ListUsersAsync(cancellationToken)));
 
-app.MapPut("/users/{id:int}", async (int id, RenameRequest request, UserService users, CancellationToken cancellationToken) =>
+// Renames or adds a user; its tags make that user and the list miss, and only them ([InvalidateTags]).
+app.MapPut("/users/{id:int}", async (int id, SaveUserRequest request, UserService users, CancellationToken cancellationToken) =>
 {
-    await users.RenameUserAsync(id, request.Name, cancellationToken);
+    await users.SaveUserAsync(id, request.Name, cancellationToken);
     return Results.NoContent();
 });
 
@@ -74,7 +79,7 @@ app.MapPost("/source/up", (QuoteSource source) => source.IsDown = false);
 
 app.Run();
 
-internal sealed record RenameRequest(string Name);
+internal sealed record SaveUserRequest(string Name);
 
 /// <summary>What /stats answers: the backend, how often the store was read, and the cache's hits and misses.</summary>
 internal sealed record CacheStats(string Backend, int StoreReads, long Hits, long Misses, long Total);

@@ -42,7 +42,18 @@ public sealed class UserStore
         }
     }
 
-    public async Task RenameAsync(int id, string name, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<User>> ListAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _reads);
+        await Task.Delay(50, cancellationToken);
+        lock (_gate)
+        {
+            return _names.OrderBy(static pair => pair.Key).Select(static pair => new User(pair.Key, pair.Value)).ToList();
+        }
+    }
+
+    /// <summary>Renames the user, or adds one under an id not seen before.</summary>
+    public async Task SaveAsync(int id, string name, CancellationToken cancellationToken)
     {
         await Task.Delay(10, cancellationToken);
         lock (_gate)

@@ -216,20 +216,26 @@ public abstract partial class BaseCache
     }
 
     /// <summary>How reads describe their outcome to the post hooks: the value (or the list of values) and the hits.</summary>
+    /// <remarks>
+    /// A stamped entry read whole (by <c>GetOrSet</c> and generated methods) is found even when it is stale or its tags
+    /// were invalidated, as fail-safe needs; it counts as a miss then, as a plain read of it is one.
+    /// </remarks>
     private static class Outcomes<T>
     {
         public static readonly Func<CacheResult<T>, CommandOutcome> Read
-            = static result => new CommandOutcome(result.Value, result.Found ? 1 : 0);
+            = static result => new CommandOutcome(result.Value, IsHit(result) ? 1 : 0);
 
         public static readonly Func<CacheResult<T>[], CommandOutcome> Batch = static results =>
         {
             var hits = 0;
             foreach (var result in results)
             {
-                hits += result.Found ? 1 : 0;
+                hits += IsHit(result) ? 1 : 0;
             }
 
             return new CommandOutcome(ValuesOf(results), hits);
         };
+
+        private static bool IsHit(CacheResult<T> result) => result.Found && (result.Value is not IStamped stamped || stamped.CountsAsHit);
     }
 }

@@ -87,7 +87,7 @@ internal static class StampFormat
         {
             case IStamped stamped:
                 freshUntil = stamped.FreshUntil;
-                tags = stamped.Tags;
+                tags = stamped.Tags?.ForRead();
                 value = stamped.BoxedValue;
                 return true;
             case byte[] bytes when bytes.Length >= HeaderLength && bytes[0] == 0x00:
@@ -162,7 +162,7 @@ internal static class StampFormat
         }
 
         rest = rest.Slice(reader.Position);
-        tags = new TagStamp(names, tokens);
+        tags = new TagStamp(names, tokens) { OwnedByRead = true };
         return true;
     }
 }

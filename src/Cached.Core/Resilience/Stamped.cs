@@ -14,6 +14,12 @@ internal interface IStamped
 
     /// <summary>The same entry with other tag versions.</summary>
     IStamped WithTags(Tags.TagStamp tags);
+
+    /// <summary>
+    /// Whether a read that found this entry counts as a hit: fresh, and no tag known to be invalidated (tags read from
+    /// bytes are checked after the read, so those count until then).
+    /// </summary>
+    bool CountsAsHit { get; }
 }
 
 /// <summary>
@@ -62,6 +68,8 @@ internal sealed class Stamped<T> : IStamped
 
     public object? BoxedValue => Value;
 
+    public bool CountsAsHit => Clock.GetTimestamp() < FreshUntilTimestamp && (Tags is null || Tags.NeedsCheck || Tags.IsCurrent);
+
     /// <summary>The entry's tags and the versions it was computed under; an invalidated tag makes it stale.</summary>
     public Tags.TagStamp? Tags { get; }
 
@@ -69,6 +77,9 @@ internal sealed class Stamped<T> : IStamped
     public Stamped<T> WithTags(Tags.TagStamp tags) => new(Value, FreshUntil, StaleUntil, RefreshAt, Clock, Throttled, tags);
 
     IStamped IStamped.WithTags(Tags.TagStamp tags) => WithTags(tags);
+
+    /// <summary>This entry, or a copy whose tags this read may check (see <see cref="Tags.TagStamp.ForRead"/>).</summary>
+    public Stamped<T> ForRead() => Tags is { } tags && tags.ForRead() is var own && !ReferenceEquals(own, tags) ? WithTags(own) : this;
 
     /// <summary>An entry stored without a stamp (a plain write, another client): fresh for as long as it exists.</summary>
     public static Stamped<T> Unstamped(T value, TimeProvider clock) => new(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);

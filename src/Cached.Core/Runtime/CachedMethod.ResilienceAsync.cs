@@ -21,6 +21,11 @@ public sealed partial class CachedMethod<TResult>
 
             tagRead = StartTagRead(call);
             var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), cancellationToken).ConfigureAwait(false);
+            if (read is { Found: true, Value: { } kept })
+            {
+                read = CacheResult<Stamped<TResult>>.Hit(kept.ForRead());
+            }
+
             if (read.Value?.Tags is { NeedsCheck: true } tags)
             {
                 (var tokens, tagRead) = (tagRead, null);

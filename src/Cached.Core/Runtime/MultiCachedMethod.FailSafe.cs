@@ -24,7 +24,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
             try
             {
-                hits = cache.MultiTryGet<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host));
+                hits = ForRead(cache.MultiTryGet<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host)));
                 Tags.TagStore.Of(cache).CheckAll(TagsOf(hits));
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
@@ -83,7 +83,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
             try
             {
-                hits = await cache.MultiTryGetAsync<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+                hits = ForRead(await cache.MultiTryGetAsync<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));
                 await Tags.TagStore.Of(cache).CheckAllAsync(TagsOf(hits), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))

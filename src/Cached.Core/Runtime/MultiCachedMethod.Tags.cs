@@ -34,6 +34,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         return InvokeFailSafeAsync(wanted, CacheKeys(wanted, state, cacheKeyOf), cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags, cancellationToken);
     }
 
+    /// <summary>The hits, each with tags this read may check (see <see cref="TagStamp.ForRead"/>).</summary>
+    private static CacheResult<Stamped<TValue>>[] ForRead(IReadOnlyList<CacheResult<Stamped<TValue>>> hits)
+    {
+        var own = new CacheResult<Stamped<TValue>>[hits.Count];
+        for (var i = 0; i < own.Length; i++)
+        {
+            own[i] = hits[i] is { Found: true, Value: { } stamped } ? CacheResult<Stamped<TValue>>.Hit(stamped.ForRead()) : hits[i];
+        }
+
+        return own;
+    }
+
     private static IEnumerable<TagStamp?> TagsOf(IReadOnlyList<CacheResult<Stamped<TValue>>> hits)
         => hits.Select(static hit => hit.Value?.Tags);
 

@@ -61,8 +61,26 @@ internal sealed class TagStamp
     /// <summary>Whether a store still has to compare the tokens (a stamp read from bytes).</summary>
     public bool NeedsCheck => Versions is null && Volatile.Read(ref _checked) == Unchecked;
 
-    /// <summary>Records a store's comparison of the tokens.</summary>
-    public void Checked(bool current) => Volatile.Write(ref _checked, current ? Current : Invalidated);
+    /// <summary>
+    /// Whether this stamp belongs to one read: decoded from bytes, or copied by <see cref="ForRead"/>. Only such a stamp
+    /// keeps the outcome of its check; one kept by reference in a store is shared by every later read.
+    /// </summary>
+    public bool OwnedByRead { get; init; }
+
+    /// <summary>Records a store's comparison of the tokens, on a stamp that belongs to one read.</summary>
+    public void Checked(bool current)
+    {
+        if (OwnedByRead)
+        {
+            Volatile.Write(ref _checked, current ? Current : Invalidated);
+        }
+    }
+
+    /// <summary>
+    /// This stamp, or for one with tokens only that a store keeps by reference (a backend that holds objects but keeps
+    /// its tag records as entries), a copy for this read to check: the stored one must never remember a check.
+    /// </summary>
+    public TagStamp ForRead() => Versions is null && !OwnedByRead ? new TagStamp(Names, Tokens) { OwnedByRead = true } : this;
 
     /// <summary>
     /// The part of this stamp that covers <paramref name="names"/> (each one of its tags): a batch observes the union

@@ -190,6 +190,20 @@ public sealed class TagTests : ResilienceFixture
         Assert.That(seen[0].Item2, Is.EqualTo(new[] { "a", "b" }));
     }
 
+    [Test]
+    public void A_read_of_an_invalidated_entry_counts_as_a_miss_for_plugins_and_metrics()
+    {
+        var ratio = new HitMissRatioPlugin();
+        using var cache = new SimpleMemoryCache { Plugins = [ratio] };
+        cache.GetOrSet("u1", _ => "one", UserOne);   // a miss, then the store
+        cache.GetOrSet("u1", _ => "one", UserOne);   // a hit
+        cache.InvalidateTags("user:1");
+
+        cache.GetOrSet("u1", _ => "again", UserOne); // found, but invalidated: a miss
+
+        Assert.That((ratio.Hits, ratio.Misses), Is.EqualTo((1L, 2L)));
+    }
+
     private sealed class Recorder(List<(CacheCommand, IReadOnlyList<string>?)> seen) : CachePlugin
     {
         protected override void PostInvalidateTags(CacheCommandContext context) => seen.Add((context.Command, context.Keys));

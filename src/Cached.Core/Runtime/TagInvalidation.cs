@@ -34,7 +34,7 @@ public static class TagInvalidation
     /// <summary>Invalidates <paramref name="tags"/> in the shared cache of <paramref name="alias"/>.</summary>
     public static void Invalidate(string alias, string[] tags)
     {
-        ArgumentException.ThrowIfNullOrEmpty(alias);
+        ArgumentNullException.ThrowIfNull(alias);
         ArgumentNullException.ThrowIfNull(tags);
         if (Resolve(alias, tags) is { } cache)
         {
@@ -45,7 +45,7 @@ public static class TagInvalidation
     /// <inheritdoc cref="Invalidate(string, string[])"/>
     public static async ValueTask InvalidateAsync(string alias, string[] tags, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(alias);
+        ArgumentNullException.ThrowIfNull(alias);
         ArgumentNullException.ThrowIfNull(tags);
         if (Resolve(alias, tags) is { } cache)
         {
@@ -82,6 +82,12 @@ public static class TagInvalidation
     {
         try
         {
+            if (alias.Length == 0)
+            {
+                // The method's work is done: an alias written empty is reported, not thrown after it.
+                throw new UnknownCacheAliasException(alias);
+            }
+
             return new CachedMethodOptions { Method = "[InvalidateTags]", Alias = alias }.ResolveCache();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

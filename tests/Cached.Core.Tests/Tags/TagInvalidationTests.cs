@@ -1,0 +1,56 @@
+using Cached.Runtime;
+using Cached.Tests.Resilience;
+using Cached.Tests.Runtime;
+
+namespace Cached.Tests.Tags;
+
+/// <summary>[InvalidateTags]' runtime: each cache once, and a fault logged rather than thrown after the method's work is done.</summary>
+public sealed class TagInvalidationTests : ResilienceFixture
+{
+    [Test]
+    public async Task Each_cache_of_the_type_s_tagged_methods_is_invalidated_once([Values] bool async)
+    {
+        var invalidations = 0;
+        using var shared = new SimpleMemoryCache { Plugins = [new Counting(() => invalidations++)] };
+        var first = new CachedMethod<int>(new CachedMethodOptions { Method = "A", CacheFactory = () => shared, Tagged = true });
+        var second = new CachedMethod<string>(new CachedMethodOptions { Method = "B", CacheFactory = () => shared, Tagged = true });
+        shared.Set("k", 1, new CacheEntryOptions { Tags = ["t"] });
+
+        if (async)
+        {
+            await TagInvalidation.InvalidateAsync(["t"], [first, second], CancellationToken.None);
+        }
+        else
+        {
+            TagInvalidation.Invalidate(["t"], first, second);
+        }
+
+        Assert.That(invalidations, Is.EqualTo(1));
+        Assert.That(shared.TryGet<int>("k", out _), Is.False);
+    }
+
+    [Test]
+    public async Task A_fault_or_an_empty_alias_is_logged_not_thrown([Values] bool async)
+    {
+        using var failing = new TestBackend { FailWrites = true };
+        var method = new CachedMethod<int>(new CachedMethodOptions { Method = "A", CacheFactory = () => failing, Tagged = true });
+
+        if (async)
+        {
+            await TagInvalidation.InvalidateAsync(["t"], [method], CancellationToken.None);
+            await TagInvalidation.InvalidateAsync(string.Empty, ["t"], CancellationToken.None);
+        }
+        else
+        {
+            TagInvalidation.Invalidate(["t"], method);
+            TagInvalidation.Invalidate(string.Empty, ["t"]);
+        }
+
+        Assert.That(Logs.Entries.Count(e => e.EventId == 4), Is.EqualTo(2));
+    }
+
+    private sealed class Counting(Action onInvalidate) : Cached.Plugins.CachePlugin
+    {
+        protected override void PostInvalidateTags(Cached.Plugins.CacheCommandContext context) => onInvalidate();
+    }
+}

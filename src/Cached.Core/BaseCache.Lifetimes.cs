@@ -93,7 +93,7 @@ public abstract partial class BaseCache
             static async (cache, s, ct) =>
             {
                 var (entry, ttl) = await cache.GetEntryWithTtlAsync(s.read.FullKey, ct).ConfigureAwait(false);
-                var result = cache.Decode<T>(s.read.Key, entry, s.serializer);
+                var result = await cache.DecodeAsync<T>(s.read.Key, entry, s.serializer, ct).ConfigureAwait(false);
                 if (result.Value is IStamped { Tags: { NeedsCheck: true } tags })
                 {
                     await ((ITagHost)cache).Tags.CheckAsync(tags, ct).ConfigureAwait(false);
@@ -134,12 +134,29 @@ public abstract partial class BaseCache
         return RunAsync(
             new CommandRequest(CacheCommand.MultiGet, null, keys, batch.Namespace, Subject: FirstOf(batch.FullKeys)),
             (batch, serializer),
-            static async (cache, s, ct) => cache.DecodeWithTtls<T>(s.batch.Keys, await cache.GetEntriesWithTtlAsync(s.batch.FullKeys, ct).ConfigureAwait(false), s.serializer),
+            static async (cache, s, ct) => await cache.DecodeWithTtlsAsync<T>(s.batch.Keys, await cache.GetEntriesWithTtlAsync(s.batch.FullKeys, ct).ConfigureAwait(false), s.serializer, ct).ConfigureAwait(false),
             cancellationToken,
             static read => Outcomes<T>.Batch(read.Item1));
     }
 
     private (CacheResult<T>[], TimeSpan?[]) DecodeWithTtls<T>(string[] keys, (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] read, ISerializer? serializer)
+    {
+        var (entries, ttls) = Split(read);
+        var results = DecodeAll<T>(keys, entries, serializer);
+        ((ITagHost)this).Tags.CheckAll(StampTags(results));
+        return (results, CopyableLives(entries, results, ttls));
+    }
+
+    /// <inheritdoc cref="DecodeWithTtls{T}"/>
+    private async ValueTask<(CacheResult<T>[], TimeSpan?[])> DecodeWithTtlsAsync<T>(string[] keys, (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] read, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var (entries, ttls) = Split(read);
+        var results = await DecodeAllAsync<T>(keys, entries, serializer, cancellationToken).ConfigureAwait(false);
+        await ((ITagHost)this).Tags.CheckAllAsync(StampTags(results), cancellationToken).ConfigureAwait(false);
+        return (results, CopyableLives(entries, results, ttls));
+    }
+
+    private static (CacheResult<object?>[] Entries, TimeSpan?[] Ttls) Split((CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] read)
     {
         var entries = new CacheResult<object?>[read.Length];
         var ttls = new TimeSpan?[read.Length];
@@ -148,13 +165,21 @@ public abstract partial class BaseCache
             (entries[i], ttls[i]) = read[i];
         }
 
-        var results = DecodeAll<T>(keys, entries, serializer);
+        return (entries, ttls);
+    }
+
+    /// <summary>The tags of the stamped entries a batch read whole: checked together, one read of their union.</summary>
+    private static IEnumerable<TagStamp?> StampTags<T>(CacheResult<T>[] results)
+        => results.Select(static result => result.Value is IStamped stamped ? stamped.Tags : null);
+
+    private TimeSpan?[] CopyableLives<T>(CacheResult<object?>[] entries, CacheResult<T>[] results, TimeSpan?[] ttls)
+    {
         for (var i = 0; i < results.Length; i++)
         {
             ttls[i] = CopyableLife(entries[i], results[i], ttls[i]);
         }
 
-        return (results, ttls);
+        return ttls;
     }
 
     /// <summary>

@@ -71,33 +71,34 @@ public abstract partial class BaseCache : ITagHost
     }
 
     /// <summary>
-    /// Creates the key with <paramref name="payload"/> if it holds nothing, and makes it live at least
-    /// <paramref name="ttl"/> (<c>null</c>: for ever); what tag records need. By default an add, then an expiry that may
-    /// also shorten a longer one (a record that ends early only makes entries miss); a backend that can extend
-    /// without shortening (Redis: <c>PEXPIRE ... GT</c>) overrides it.
+    /// Keeps the key holding <paramref name="payload"/> for at least <paramref name="ttl"/> (<c>null</c>: for ever), as a
+    /// tag record needs it: with <paramref name="create"/>, adds it if the key holds nothing; without, extends it only
+    /// while it still holds exactly <paramref name="payload"/> (a record that went must not come back with an old
+    /// value). By default an add, or a read then an expiry that may also shorten a longer life (a record that ends early
+    /// only makes entries miss); Redis overrides it with one script that never shortens.
     /// </summary>
-    /// <returns>True when the key was created.</returns>
-    protected virtual bool KeepEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
+    /// <returns>Whether the key holds <paramref name="payload"/> now.</returns>
+    protected virtual bool KeepEntry(string key, string? @namespace, object? payload, TimeSpan? ttl, bool create)
     {
-        if (AddEntry(key, @namespace, payload, ttl))
+        if (create)
         {
-            return true;
+            return AddEntry(key, @namespace, payload, ttl);
         }
 
-        ExpireEntry(key, ttl);
-        return false;
+        return GetEntry(key) is { Found: true } held && PayloadCodec.PayloadEquals(held.Value, payload) && ExpireEntry(key, ttl);
     }
 
     /// <inheritdoc cref="KeepEntry"/>
-    protected virtual async ValueTask<bool> KeepEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    protected virtual async ValueTask<bool> KeepEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, bool create, CancellationToken cancellationToken)
     {
-        if (await AddEntryAsync(key, @namespace, payload, ttl, cancellationToken).ConfigureAwait(false))
+        if (create)
         {
-            return true;
+            return await AddEntryAsync(key, @namespace, payload, ttl, cancellationToken).ConfigureAwait(false);
         }
 
-        await ExpireEntryAsync(key, ttl, cancellationToken).ConfigureAwait(false);
-        return false;
+        return await GetEntryAsync(key, cancellationToken).ConfigureAwait(false) is { Found: true } held
+            && PayloadCodec.PayloadEquals(held.Value, payload)
+            && await ExpireEntryAsync(key, ttl, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Tag records as entries of this backend: keys in the cache's own namespace, tokens as decimal text.</summary>
@@ -108,11 +109,11 @@ public abstract partial class BaseCache : ITagHost
         public async ValueTask<long[]> ReadAsync(string[] names, CancellationToken cancellationToken)
             => TokensOf(await cache.GetEntriesAsync(Keys(names), cancellationToken).ConfigureAwait(false));
 
-        public void Keep(string name, long token, TimeSpan? life)
-            => cache.KeepEntry(Key(name), Space, Payload(token), life);
+        public bool Keep(string name, long token, TimeSpan? life, bool create)
+            => cache.KeepEntry(Key(name), Space, Payload(token), life, create);
 
-        public async ValueTask KeepAsync(string name, long token, TimeSpan? life, CancellationToken cancellationToken)
-            => await cache.KeepEntryAsync(Key(name), Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
+        public ValueTask<bool> KeepAsync(string name, long token, TimeSpan? life, bool create, CancellationToken cancellationToken)
+            => cache.KeepEntryAsync(Key(name), Space, Payload(token), life, create, cancellationToken);
 
         public void Replace(string name, long token, TimeSpan life)
             => cache.SetEntry(Key(name), Space, Payload(token), life);

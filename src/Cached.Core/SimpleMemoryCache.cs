@@ -212,7 +212,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     protected override bool RemoveEntryIfEquals(string key, object? expected)
         => _store.TryGet(key, out var current)
             && !current.IsExpiredAt(_store.Now)
-            && PayloadEquals(current.Value, expected)
+            && Pipeline.PayloadCodec.PayloadEquals(current.Value, expected)
             && _store.RemoveIfUnchanged(key, current);
 
     /// <inheritdoc />
@@ -389,9 +389,4 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     int MemoryRawCommands.ITarget.Remove(string key) => RemoveEntry(key);
 
     bool MemoryRawCommands.ITarget.Contains(string key) => ContainsEntry(key);
-
-    private static bool PayloadEquals(object? stored, object? expected)
-        => stored is byte[] storedBytes && expected is byte[] expectedBytes
-            ? storedBytes.AsSpan().SequenceEqual(expectedBytes)
-            : Equals(stored, expected);
 }

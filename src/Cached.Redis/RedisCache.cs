@@ -323,14 +323,14 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
 
     /// <inheritdoc />
     /// <remarks>One script, one round trip: created if missing, extended but never shortened.</remarks>
-    protected override bool KeepEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
-        => (long)Db().ScriptEvaluate(Scripts.KeepTag, [key], [ToValue(payload), KeepMilliseconds(ttl)]) == 1;
+    protected override bool KeepEntry(string key, string? @namespace, object? payload, TimeSpan? ttl, bool create)
+        => (long)Db().ScriptEvaluate(Scripts.KeepTag, [key], [ToValue(payload), KeepMilliseconds(ttl), create ? 1 : 0]) == 1;
 
     /// <inheritdoc />
-    protected override async ValueTask<bool> KeepEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
+    protected override async ValueTask<bool> KeepEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, bool create, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        return (long)await db.ScriptEvaluateAsync(Scripts.KeepTag, [key], [ToValue(payload), KeepMilliseconds(ttl)]).ConfigureAwait(false) == 1;
+        return (long)await db.ScriptEvaluateAsync(Scripts.KeepTag, [key], [ToValue(payload), KeepMilliseconds(ttl), create ? 1 : 0]).ConfigureAwait(false) == 1;
     }
 
     private static long KeepMilliseconds(TimeSpan? ttl) => ttl is { } span ? Math.Max(1, (long)Math.Ceiling(span.TotalMilliseconds)) : 0;

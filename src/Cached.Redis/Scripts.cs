@@ -28,27 +28,31 @@ internal static class Scripts
         """;
 
     /// <summary>
-    /// Creates the key with ARGV[1] if it is missing, and makes it live at least ARGV[2] milliseconds (0: for ever)
-    /// without shortening a longer life: what a tag record needs before an entry that carries the tag is stored.
+    /// Keeps a tag record holding ARGV[1] for at least ARGV[2] milliseconds (0: for ever), never shortening a longer
+    /// life. With ARGV[3] = 1 it creates the record if the key is missing; otherwise it extends it only while it still
+    /// holds ARGV[1], so a record that went never comes back with an old token. Answers 1 when the key holds ARGV[1].
     /// Compares PTTL rather than using PEXPIRE's GT option, which servers before Redis 7 and Garnet lack.
     /// </summary>
     public const string KeepTag = """
         local ms = tonumber(ARGV[2])
-        if ms > 0 then
-            if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ms) then
-                return 1
+        if ARGV[3] == '1' then
+            if ms > 0 then
+                return redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ms) and 1 or 0
             end
+            return redis.call('set', KEYS[1], ARGV[1], 'NX') and 1 or 0
+        end
+        if redis.call('get', KEYS[1]) ~= ARGV[1] then
+            return 0
+        end
+        if ms > 0 then
             local left = redis.call('pttl', KEYS[1])
             if left >= 0 and left < ms then
                 redis.call('pexpire', KEYS[1], ms)
             end
-            return 0
+        else
+            redis.call('persist', KEYS[1])
         end
-        if redis.call('set', KEYS[1], ARGV[1], 'NX') then
-            return 1
-        end
-        redis.call('persist', KEYS[1])
-        return 0
+        return 1
         """;
 
     /// <summary>Removes a key's expiry and answers whether the key exists (PERSIST alone answers 0 for a key without TTL).</summary>

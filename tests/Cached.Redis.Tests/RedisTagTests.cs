@@ -165,6 +165,37 @@ public sealed class RedisTagTests
     }
 
     [Test]
+    public async Task A_writer_whose_observed_record_went_never_brings_its_token_back([Values] bool async)
+    {
+        // Review finding: the writer once re-created the record with the token it had read, making every entry that
+        // still carried that token current again after an invalidation.
+        var (a, b) = (Process("a"), Process("b"));
+        await a.SetAsync("old", "before the save", s_userOne);
+        using var entered = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var writer = Task.Run(async () =>
+        {
+            ValueTask<string> Slow(CancellationToken _)
+            {
+                entered.Release();
+                release.Wait(TimeSpan.FromSeconds(10));
+                return new ValueTask<string>("computed before the save");
+            }
+
+            return async ? await a.GetOrSetAsync("slow", Slow, s_userOne) : a.GetOrSet("slow", ct => Slow(ct).Result, s_userOne);
+        });
+        Assert.That(await entered.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, "the writer observed the tags' tokens");
+
+        await b.InvalidateTagsAsync(["user:1"]);
+        await _admin.GetDatabase().KeyDeleteAsync("tags:__cached:tag:user:1");   // the new record is evicted
+        release.Release();
+        Assert.That(await writer, Is.EqualTo("computed before the save"));
+
+        Assert.That(await b.GetAsync<string>("old"), Is.Null, "the old token must not be current again");
+        Assert.That(await b.GetAsync<string>("slow"), Is.Null, "nor the slow writer's value");
+    }
+
+    [Test]
     public async Task A_tagged_entry_carries_its_tags_in_the_stamp_before_the_plain_JSON()
     {
         var a = Process("a");

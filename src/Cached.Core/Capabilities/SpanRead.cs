@@ -17,6 +17,9 @@ public enum SpanRead : byte
 /// <typeparam name="T">The method's result or value type.</typeparam>
 internal static class SpanPayload<T>
 {
+    // True only for object (and IStamped): a stamped entry is then a T too, and must not be taken for the value.
+    private static readonly bool s_stampIsT = typeof(T).IsAssignableFrom(typeof(Resilience.IStamped));
+
     /// <summary>
     /// True when <paramref name="payload"/> is a <typeparamref name="T"/>, or a stored null where
     /// <typeparamref name="T"/> allows one; anything else (bytes from a per-call serializer, another type) is for the
@@ -27,7 +30,7 @@ internal static class SpanPayload<T>
     {
         switch (payload)
         {
-            case T typed:
+            case T typed when !s_stampIsT || typed is not Resilience.IStamped:
                 value = typed;
                 return true;
             case null when default(T) is null:

@@ -40,9 +40,16 @@ public sealed partial class MultiLevelCache : ITagHost
         }
 
         ((ITagHost)this).Tags.Invalidating();
-        L2.InvalidateTags(names);
-        InvalidateInL1(names);
-        Publish(BackplaneAction.Tags, null, names);
+        try
+        {
+            L2.InvalidateTags(names);
+        }
+        finally
+        {
+            // Even when L2 failed part way: invalidating more than L2 took is the safe direction.
+            InvalidateInL1(names);
+            Publish(BackplaneAction.Tags, null, names);
+        }
     }
 
     /// <inheritdoc cref="InvalidateTags"/>
@@ -58,9 +65,16 @@ public sealed partial class MultiLevelCache : ITagHost
         }
 
         ((ITagHost)this).Tags.Invalidating();
-        await L2.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
-        InvalidateInL1(names);
-        Publish(BackplaneAction.Tags, null, names);
+        try
+        {
+            await L2.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Even when L2 failed or the call was cancelled part way: L2 may have taken some of it.
+            InvalidateInL1(names);
+            Publish(BackplaneAction.Tags, null, names);
+        }
     }
 
     /// <summary>
@@ -124,17 +138,11 @@ internal sealed class MultiLevelTagStore(MultiLevelCache cache) : TagStore
     public override async ValueTask<TagStamp> ObserveAsync(string[] names, CancellationToken cancellationToken)
         => WithL1(await Of(cache.L2).ObserveAsync(names, cancellationToken).ConfigureAwait(false));
 
-    public override void Retain(TagStamp stamp, TimeSpan? life)
-    {
-        Of(cache.L2).Retain(stamp, life);
-        cache.L1TagVersions?.Retain(stamp, life);
-    }
+    public override bool Retain(TagStamp stamp, TimeSpan? life)
+        => Of(cache.L2).Retain(stamp, life) && (cache.L1TagVersions?.Retain(stamp, life) ?? true);
 
-    public override async ValueTask RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken)
-    {
-        await Of(cache.L2).RetainAsync(stamp, life, cancellationToken).ConfigureAwait(false);
-        cache.L1TagVersions?.Retain(stamp, life);
-    }
+    public override async ValueTask<bool> RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken)
+        => await Of(cache.L2).RetainAsync(stamp, life, cancellationToken).ConfigureAwait(false) && (cache.L1TagVersions?.Retain(stamp, life) ?? true);
 
     public override void Invalidate(string[] names) => cache.InvalidateTags(names);
 

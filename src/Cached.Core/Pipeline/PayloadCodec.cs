@@ -16,6 +16,14 @@ internal static class PayloadCodec
     public static bool KeepsReferences(bool backendStoresReferences, ISerializer serializer)
         => backendStoresReferences && serializer.StoresReferences;
 
+    /// <summary>Whether two payloads are the same: byte arrays (or a backend's memory of bytes) by content, anything else by <see cref="object.Equals(object?, object?)"/>.</summary>
+    public static bool PayloadEquals(object? stored, object? expected) => (stored, expected) switch
+    {
+        (byte[] a, byte[] b) => a.AsSpan().SequenceEqual(b),
+        (ReadOnlyMemory<byte> a, byte[] b) => a.Span.SequenceEqual(b),
+        _ => Equals(stored, expected),
+    };
+
     /// <summary>Turns a value into what the backend stores: the value itself, or its serialized bytes.</summary>
     public static object? ToPayload<T>(string key, T value, ISerializer serializer, bool keepsReferences)
     {

@@ -26,13 +26,14 @@ internal static class Stamping
     /// the backend should keep it; null when that end has passed.
     /// </summary>
     /// <remarks>
-    /// The copy carries <paramref name="tags"/>, the versions observed before the failed call, when there are: a last
-    /// value whose tags were invalidated is still served, and must be fresh for the throttle.
+    /// A last value whose tags were invalidated is served to the failing call only: made fresh again it would be
+    /// served to every reader after the invalidation. A copy of a merely expired one carries <paramref name="tags"/>,
+    /// the versions the failed call observed, else its own tags unchecked (a stored stamp must not keep a read's check).
     /// </remarks>
     public static (Stamped<T>? Throttled, TimeSpan? Ttl) Throttle<T>(Stamped<T> last, in EntryPolicy policy, TimeProvider clock, Tags.TagStamp? tags = null)
     {
         var now = StampClock.UnixNow(clock);
-        if (last.StaleUntil <= now)
+        if (last.StaleUntil <= now || last.Tags is { IsCurrent: false })
         {
             return (null, null);
         }
@@ -40,7 +41,7 @@ internal static class Stamping
         var freshUntil = Math.Min(StampClock.After(now, policy.FailSafeThrottle), last.StaleUntil);
         var ttl = last.StaleUntil == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(last.StaleUntil - now);
         // A throttled value is left alone until the throttle ends: no eager refresh.
-        return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true, tags ?? last.Tags), ttl);
+        return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true, tags ?? last.Tags?.Unshared()), ttl);
     }
 
     /// <summary>Whether <paramref name="stamped"/> is fresh now, on its own clock.</summary>

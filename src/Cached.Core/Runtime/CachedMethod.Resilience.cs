@@ -162,6 +162,7 @@ public sealed partial class CachedMethod<TResult>
         var (cache, key, flight) = (call.Cache, call.Key, call.Flight!);
         string? token = null;
         FillTicket? fill = null;
+        call.NoteEpoch();
         try
         {
             if (call.Policy.Lease is { } lease && cache is ILockingCache locks)
@@ -205,7 +206,8 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex)
         {
-            if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping)
+            // A factory cancelled through its token did not fail: its last value is not made fresh again.
+            if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping && !call.Cancelled(ex))
             {
                 Throttle(call, last, fill);
             }
@@ -349,25 +351,29 @@ public sealed partial class CachedMethod<TResult>
         }
 
         var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
-        return !RetainTags(call, ttl) || Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host));
+        return RetainTags(call, ttl) switch
+        {
+            true => Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host)),
+            false => false,
+            null => true,
+        };
     }
 
-    /// <summary>Keeps the tag records as long as the entry about to be stored; false on a fault (logged): the entry is then not stored.</summary>
-    private bool RetainTags(ResilientCall call, TimeSpan? ttl)
+    /// <summary>
+    /// Keeps the tag records as long as the entry about to be stored: true to store it; false when a tag's version
+    /// moved since it was observed (the value is not stored, and callers who joined compute anew); <c>null</c> on a
+    /// fault (logged; not stored either).
+    /// </summary>
+    private bool? RetainTags(ResilientCall call, TimeSpan? ttl)
     {
         try
         {
-            if (call.Observed is { } observed)
-            {
-                Tags.TagStore.Of(call.Cache).Retain(observed, LifeOf(ttl));
-            }
-
-            return true;
+            return call.Observed is not { } observed || Tags.TagStore.Of(call.Cache).Retain(observed, LifeOf(ttl));
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             WriteFailed(call.Cache, ex, call.Key);
-            return false;
+            return null;
         }
     }
 
@@ -375,7 +381,7 @@ public sealed partial class CachedMethod<TResult>
     private void Throttle(ResilientCall call, Stamped<TResult> last, FillTicket? fill)
     {
         var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-        if (throttled is not null && RetainTags(call, ttl))
+        if (throttled is not null && RetainTags(call, ttl) == true)
         {
             Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
         }

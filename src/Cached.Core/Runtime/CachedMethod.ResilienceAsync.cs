@@ -152,6 +152,7 @@ public sealed partial class CachedMethod<TResult>
         var token = call.FactoryToken;
         string? lockToken = null;
         FillTicket? fill = null;
+        call.NoteEpoch();
         try
         {
             if (call.Policy.Lease is { } lease && cache is ILockingCache locks)
@@ -199,10 +200,11 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex)
         {
-            if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping)
+            // A factory cancelled through its token did not fail: its last value is not made fresh again.
+            if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping && !call.Cancelled(ex))
             {
                 var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-                if (throttled is not null && await RetainTagsAsync(call, ttl).ConfigureAwait(false))
+                if (throttled is not null && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
                 {
                     await WriteAsync(cache, key, throttled, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
                 }
@@ -274,26 +276,26 @@ public sealed partial class CachedMethod<TResult>
     private async ValueTask<bool> StoreStampedAsync(ResilientCall call, TResult result, FillTicket? fill)
     {
         var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
-        return !await RetainTagsAsync(call, ttl).ConfigureAwait(false)
-            || await WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+        return await RetainTagsAsync(call, ttl).ConfigureAwait(false) switch
+        {
+            true => await WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false),
+            false => false,
+            null => true,
+        };
     }
 
     /// <inheritdoc cref="RetainTags"/>
-    private async ValueTask<bool> RetainTagsAsync(ResilientCall call, TimeSpan? ttl)
+    private async ValueTask<bool?> RetainTagsAsync(ResilientCall call, TimeSpan? ttl)
     {
         try
         {
-            if (call.Observed is { } observed)
-            {
-                await Tags.TagStore.Of(call.Cache).RetainAsync(observed, LifeOf(ttl), CancellationToken.None).ConfigureAwait(false);
-            }
-
-            return true;
+            return call.Observed is not { } observed
+                || await Tags.TagStore.Of(call.Cache).RetainAsync(observed, LifeOf(ttl), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             WriteFailed(call.Cache, ex, call.Key);
-            return false;
+            return null;
         }
     }
 

@@ -33,20 +33,32 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>The token the factory runs with: the cache's stop, and the leading caller's own while it waits.</summary>
         public CancellationToken FactoryToken { get; set; } = host.Background.Stopping;
 
+        /// <summary>Whether <paramref name="exception"/> is the factory's own cancellation (its token's), not a failure.</summary>
+        public bool Cancelled(Exception exception) => exception is OperationCanceledException && FactoryToken.IsCancellationRequested;
+
         /// <summary>The versions of the call's tags read beside the entry, for the observation before the factory.</summary>
         public long[]? Prefetched { get; set; }
 
         /// <summary>The tag versions observed before the factory ran, which the stored entry carries.</summary>
         public Tags.TagStamp? Observed { get; set; }
 
-        /// <summary>The cache's count of tag invalidations when <see cref="Observed"/> was taken.</summary>
+        /// <summary>The cache's count of tag invalidations when the flight's run began, before anything it returns was read or computed.</summary>
         public long ObservedEpoch { get; set; }
 
         /// <summary>
-        /// A tag invalidation in this process came after the versions were observed: the value is returned to this
-        /// call, but a caller that joined the flight may have begun after the invalidation, so it computes anew.
+        /// A tag invalidation in this process came after the run began: the value is returned to this call, but a
+        /// caller that joined the flight may have begun after the invalidation, so it computes anew.
         /// </summary>
-        public bool TagsOvertaken => Observed is not null && Tags.TagStore.Of(Cache).Epoch != ObservedEpoch;
+        public bool TagsOvertaken => Policy.Tagged && Tags.TagStore.Of(Cache).Epoch != ObservedEpoch;
+
+        /// <summary>Notes the count of tag invalidations as the run begins.</summary>
+        public void NoteEpoch()
+        {
+            if (Policy.Tagged)
+            {
+                ObservedEpoch = Tags.TagStore.Of(Cache).Epoch;
+            }
+        }
 
         /// <summary>The call's tags: the options', or those the generated method builds from the call's arguments; <c>null</c> for none.</summary>
         public string[]? TagNames => Policy.Tagged ? _tagNames ??= BuildTags() : null;

@@ -138,7 +138,6 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         try
         {
             var store = TagStore.Of(call.Cache);
-            call.ObservedEpoch = store.Epoch;
             call.Observed = call.Prefetched is { } tokens ? store.FromRead(names, tokens) ?? store.Observe(names) : store.Observe(names);
             return true;
         }
@@ -160,7 +159,6 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         try
         {
             var store = TagStore.Of(call.Cache);
-            call.ObservedEpoch = store.Epoch;
             call.Observed = call.Prefetched is { } tokens
                 ? store.FromRead(names, tokens) ?? await store.ObserveAsync(names, cancellationToken).ConfigureAwait(false)
                 : await store.ObserveAsync(names, cancellationToken).ConfigureAwait(false);

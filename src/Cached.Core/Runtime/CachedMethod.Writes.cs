@@ -19,12 +19,9 @@ public sealed partial class CachedMethod<TResult>
         var host = ReadThroughs.Of(cache);
         var tags = policy.Tags is { } names ? Tags.TagStore.Of(cache).Observe(names) : null;
         var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, tags, out var ttl);
-        if (tags is not null)
-        {
-            Tags.TagStore.Of(cache).Retain(tags, LifeOf(ttl));
-        }
-
-        return cache.Set(key, stamped, ttl, _options.Namespace, StampsFor(cache, host));
+        // A tag invalidated since it was observed: the value is older than the invalidation, and is not stored.
+        return (tags is null || Tags.TagStore.Of(cache).Retain(tags, LifeOf(ttl)))
+            && cache.Set(key, stamped, ttl, _options.Namespace, StampsFor(cache, host));
     }
 
     /// <inheritdoc cref="Set"/>
@@ -46,7 +43,7 @@ public sealed partial class CachedMethod<TResult>
         var store = Tags.TagStore.Of(cache);
         var tags = await store.ObserveAsync(names, cancellationToken).ConfigureAwait(false);
         var stamped = Stamping.Stamp(cache, host.Clock, in policy, value, tags, out var ttl);
-        await store.RetainAsync(tags, LifeOf(ttl), cancellationToken).ConfigureAwait(false);
-        return await cache.SetAsync(key, stamped, ttl, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+        return await store.RetainAsync(tags, LifeOf(ttl), cancellationToken).ConfigureAwait(false)
+            && await cache.SetAsync(key, stamped, ttl, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
     }
 }

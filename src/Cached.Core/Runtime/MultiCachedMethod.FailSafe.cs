@@ -54,7 +54,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 return result;
             }
 
-            var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            var toStore = OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), missing, state, cacheKeyOf, tagsOf);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
                 var (stamped, ttl) = Stamp(cache, host, toStore, tags);
@@ -113,7 +113,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 return result;
             }
 
-            var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            var toStore = OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), missing, state, cacheKeyOf, tagsOf);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
                 var (stamped, ttl) = Stamp(cache, host, toStore, tags);

@@ -49,6 +49,27 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     private static IEnumerable<TagStamp?> TagsOf(IReadOnlyList<CacheResult<Stamped<TValue>>> hits)
         => hits.Select(static hit => hit.Value?.Tags);
 
+    /// <summary>
+    /// For a tagged method, the entries of the keys the body was asked for: the tags of any other key it returned were
+    /// never observed, so it cannot be stored with them (nor without them, or an invalidation would miss it).
+    /// </summary>
+    private static List<KeyValuePair<string, TValue>> OnlyAsked<TState>(List<KeyValuePair<string, TValue>> toStore, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, TKey, string[]>? tagsOf)
+    {
+        if (tagsOf is null || toStore.Count == 0)
+        {
+            return toStore;
+        }
+
+        var asked = new HashSet<string>(missing.Count, StringComparer.Ordinal);
+        foreach (var key in missing)
+        {
+            asked.Add(cacheKeyOf(state, key));
+        }
+
+        toStore.RemoveAll(entry => !asked.Contains(entry.Key));
+        return toStore;
+    }
+
     /// <summary>The tags of the keys the body is about to compute, observed once for their union; <c>null</c> without tags.</summary>
     private ObservedTags? ObserveTags<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, TKey, string[]>? tagsOf)
     {
@@ -112,8 +133,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 
         try
         {
-            TagStore.Of(cache).Retain(union, ttl is { } t && t > TimeSpan.Zero ? t : null);
-            return true;
+            // A tag invalidated since the batch observed it: the values are older than the invalidation, none is stored.
+            return TagStore.Of(cache).Retain(union, ttl is { } t && t > TimeSpan.Zero ? t : null);
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
@@ -132,8 +153,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 
         try
         {
-            await TagStore.Of(cache).RetainAsync(union, ttl is { } t && t > TimeSpan.Zero ? t : null, CancellationToken.None).ConfigureAwait(false);
-            return true;
+            return await TagStore.Of(cache).RetainAsync(union, ttl is { } t && t > TimeSpan.Zero ? t : null, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {

@@ -99,9 +99,15 @@ public static class TagInvalidation
 
     private static void InvalidateIn(ICache cache, string[] tags)
     {
+        // A template that formats to nothing names no tag: the others are still invalidated.
+        if (Tags.TagNames.Lenient(tags) is not { } names)
+        {
+            return;
+        }
+
         try
         {
-            cache.InvalidateTags(tags);
+            cache.InvalidateTags(names);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException and not ArgumentException)
         {
@@ -111,9 +117,14 @@ public static class TagInvalidation
 
     private static async ValueTask InvalidateInAsync(ICache cache, string[] tags, CancellationToken cancellationToken)
     {
+        if (Tags.TagNames.Lenient(tags) is not { } names)
+        {
+            return;
+        }
+
         try
         {
-            await cache.InvalidateTagsAsync(tags, cancellationToken).ConfigureAwait(false);
+            await cache.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException and not ArgumentException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {

@@ -16,30 +16,41 @@ internal sealed class CommandTagEntries(ICache cache) : ITagEntries
     public async ValueTask<long[]> ReadAsync(string[] names, CancellationToken cancellationToken)
         => TokensOf(await cache.MultiTryGetAsync<long>(KeysOf(names), cancellationToken: cancellationToken).ConfigureAwait(false));
 
-    public void Keep(string name, long token, TimeSpan? life)
+    public bool Keep(string name, long token, TimeSpan? life, bool create)
     {
         var key = TagNames.KeyOf(name);
-        try
+        if (create)
         {
-            cache.Add(key, token, Ttl(life));
+            try
+            {
+                return cache.Add(key, token, Ttl(life));
+            }
+            catch (KeyExistsException)
+            {
+                return false;
+            }
         }
-        catch (KeyExistsException)
-        {
-            cache.Expire(key, Ttl(life));
-        }
+
+        return cache.TryGet<long>(key, out var held) && held == token && cache.Expire(key, Ttl(life));
     }
 
-    public async ValueTask KeepAsync(string name, long token, TimeSpan? life, CancellationToken cancellationToken)
+    public async ValueTask<bool> KeepAsync(string name, long token, TimeSpan? life, bool create, CancellationToken cancellationToken)
     {
         var key = TagNames.KeyOf(name);
-        try
+        if (create)
         {
-            await cache.AddAsync(key, token, Ttl(life), cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await cache.AddAsync(key, token, Ttl(life), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (KeyExistsException)
+            {
+                return false;
+            }
         }
-        catch (KeyExistsException)
-        {
-            await cache.ExpireAsync(key, Ttl(life), cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+
+        var held = await cache.TryGetAsync<long>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return held.Found && held.Value == token && await cache.ExpireAsync(key, Ttl(life), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public void Replace(string name, long token, TimeSpan life) => cache.Set(TagNames.KeyOf(name), token, life);

@@ -20,32 +20,41 @@ internal sealed class EntryTagStore(ITagEntries entries) : TagStore
         => Stamp(names, await entries.ReadAsync(names, cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc />
-    public override void Retain(TagStamp stamp, TimeSpan? life)
+    /// <remarks>
+    /// A token the writer made (the tag had no record) is created if the tag still has none; a token it read is kept
+    /// only while the record still holds it. A record that went (evicted, expired early) is never brought back with a
+    /// token it once held: entries still carrying that token would be current again.
+    /// </remarks>
+    public override bool Retain(TagStamp stamp, TimeSpan? life)
     {
-        for (var i = 0; i < stamp.Names.Length; i++)
+        var kept = true;
+        for (var i = 0; i < stamp.Names.Length && kept; i++)
         {
-            entries.Keep(stamp.Names[i], stamp.Tokens[i], life);
+            kept = entries.Keep(stamp.Names[i], stamp.Tokens[i], life, Created(stamp, i));
         }
+
+        return kept;
     }
 
     /// <inheritdoc />
-    public override async ValueTask RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken)
+    public override async ValueTask<bool> RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken)
     {
         if (stamp.Names.Length == 1)
         {
-            await entries.KeepAsync(stamp.Names[0], stamp.Tokens[0], life, cancellationToken).ConfigureAwait(false);
-            return;
+            return await entries.KeepAsync(stamp.Names[0], stamp.Tokens[0], life, Created(stamp, 0), cancellationToken).ConfigureAwait(false);
         }
 
         // Concurrently: on a remote backend, one round trip for all the tags.
-        var keeps = new Task[stamp.Names.Length];
+        var keeps = new Task<bool>[stamp.Names.Length];
         for (var i = 0; i < keeps.Length; i++)
         {
-            keeps[i] = entries.KeepAsync(stamp.Names[i], stamp.Tokens[i], life, cancellationToken).AsTask();
+            keeps[i] = entries.KeepAsync(stamp.Names[i], stamp.Tokens[i], life, Created(stamp, i), cancellationToken).AsTask();
         }
 
-        await Task.WhenAll(keeps).ConfigureAwait(false);
+        return (await Task.WhenAll(keeps).ConfigureAwait(false)).All(static kept => kept);
     }
+
+    private static bool Created(TagStamp stamp, int index) => stamp.Created is { } created && created[index];
 
     /// <inheritdoc />
     public override void Invalidate(string[] names)
@@ -85,15 +94,17 @@ internal sealed class EntryTagStore(ITagEntries entries) : TagStore
     /// <summary>The tokens read, with a new one for each tag that has none: <see cref="Retain"/> creates its record.</summary>
     private static TagStamp Stamp(string[] names, long[] tokens)
     {
+        bool[]? created = null;
         for (var i = 0; i < tokens.Length; i++)
         {
             if (tokens[i] == 0)
             {
                 tokens[i] = TagNames.NewToken();
+                (created ??= new bool[tokens.Length])[i] = true;
             }
         }
 
-        return new TagStamp(names, tokens);
+        return new TagStamp(names, tokens, created: created);
     }
 }
 
@@ -106,11 +117,15 @@ internal interface ITagEntries
     /// <inheritdoc cref="Read"/>
     ValueTask<long[]> ReadAsync(string[] names, CancellationToken cancellationToken);
 
-    /// <summary>Creates the tag's record with <paramref name="token"/> if it has none, and keeps it at least <paramref name="life"/> (<c>null</c>: for ever).</summary>
-    void Keep(string name, long token, TimeSpan? life);
+    /// <summary>
+    /// Keeps the tag's record holding <paramref name="token"/> at least <paramref name="life"/> (<c>null</c>: for ever):
+    /// with <paramref name="create"/>, creates it if the tag has none; without, only while it still holds that token.
+    /// </summary>
+    /// <returns>Whether the record holds <paramref name="token"/> now.</returns>
+    bool Keep(string name, long token, TimeSpan? life, bool create);
 
     /// <inheritdoc cref="Keep"/>
-    ValueTask KeepAsync(string name, long token, TimeSpan? life, CancellationToken cancellationToken);
+    ValueTask<bool> KeepAsync(string name, long token, TimeSpan? life, bool create, CancellationToken cancellationToken);
 
     /// <summary>Replaces the tag's record with <paramref name="token"/>, for <paramref name="life"/>.</summary>
     void Replace(string name, long token, TimeSpan life);

@@ -42,22 +42,21 @@ internal sealed class MemoryTagStore(TimeProvider clock) : TagStore
         => ValueTask.FromResult(Observe(names));
 
     /// <inheritdoc />
-    public override void Retain(TagStamp stamp, TimeSpan? life)
+    public override bool Retain(TagStamp stamp, TimeSpan? life)
     {
         var until = life is { } span ? After(clock.GetTimestamp(), span) : long.MaxValue;
+        var kept = true;
         foreach (var version in stamp.Versions ?? [])
         {
-            // A version retired meanwhile makes the entry a miss, which is safe; nothing to keep.
-            version.TryKeepUntil(until);
+            kept &= version.TryKeepUntil(until) && version.IsCurrent;
         }
+
+        return kept;
     }
 
     /// <inheritdoc />
-    public override ValueTask RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken)
-    {
-        Retain(stamp, life);
-        return ValueTask.CompletedTask;
-    }
+    public override ValueTask<bool> RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken)
+        => ValueTask.FromResult(Retain(stamp, life));
 
     /// <inheritdoc />
     public override void Invalidate(string[] names)
@@ -106,6 +105,7 @@ internal sealed class MemoryTagStore(TimeProvider clock) : TagStore
             versions[i] = Take(names[i], until);
         }
 
+        SweepWhenGrown();
         return versions;
     }
 

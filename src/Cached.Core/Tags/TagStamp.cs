@@ -14,12 +14,19 @@ internal sealed class TagStamp
 
     private int _checked;
 
-    public TagStamp(string[] names, long[] tokens, TagVersion[]? versions = null)
+    public TagStamp(string[] names, long[] tokens, TagVersion[]? versions = null, bool[]? created = null)
     {
         Names = names;
         Tokens = tokens;
         Versions = versions;
+        Created = created;
     }
+
+    /// <summary>
+    /// For a stamp a writer observed in a backend's records: which tokens it made itself because the tag had no record
+    /// (<see cref="TagStore.Retain"/> creates those, and only those); <c>null</c> when it made none.
+    /// </summary>
+    public bool[]? Created { get; }
 
     /// <summary>The tags, distinct, in the order the writer gave them.</summary>
     public string[] Names { get; }
@@ -82,6 +89,9 @@ internal sealed class TagStamp
     /// </summary>
     public TagStamp ForRead() => Versions is null && !OwnedByRead ? new TagStamp(Names, Tokens) { OwnedByRead = true } : this;
 
+    /// <summary>The same tags and versions in a stamp no read has checked: what a write of an entry read earlier carries.</summary>
+    public TagStamp Unshared() => new(Names, Tokens, Versions);
+
     /// <summary>
     /// The part of this stamp that covers <paramref name="names"/> (each one of its tags): a batch observes the union
     /// of its entries' tags once, and each entry carries its own.
@@ -101,9 +111,19 @@ internal sealed class TagStamp
             }
         }
 
-        return new TagStamp(names, tokens, versions);
+        bool[]? created = null;
+        if (Created is { } made)
+        {
+            created = new bool[names.Length];
+            for (var i = 0; i < names.Length; i++)
+            {
+                created[i] = made[Array.IndexOf(Names, names[i])];
+            }
+        }
+
+        return new TagStamp(names, tokens, versions, created);
     }
 
     /// <summary>The same tags and tokens with this store's version objects: an in-process copy of an entry read from elsewhere.</summary>
-    public TagStamp WithVersions(TagVersion[] versions) => new(Names, Tokens, versions);
+    public TagStamp WithVersions(TagVersion[] versions) => new(Names, Tokens, versions, Created);
 }

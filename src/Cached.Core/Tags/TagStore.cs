@@ -57,12 +57,13 @@ internal abstract class TagStore
 
     /// <summary>
     /// Keeps the stamp's versions at least as long as an entry that lives <paramref name="life"/> (<c>null</c>: no
-    /// expiry): call before storing the entry.
+    /// expiry): call before storing the entry. False when a version is no longer the tag's (invalidated, or its record
+    /// lost): the entry must then not be stored, since nothing could tell it apart from a current one later.
     /// </summary>
-    public abstract void Retain(TagStamp stamp, TimeSpan? life);
+    public abstract bool Retain(TagStamp stamp, TimeSpan? life);
 
     /// <inheritdoc cref="Retain"/>
-    public abstract ValueTask RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken);
+    public abstract ValueTask<bool> RetainAsync(TagStamp stamp, TimeSpan? life, CancellationToken cancellationToken);
 
     /// <summary>Makes every entry that carries one of <paramref name="names"/> a miss, in every process that shares the store.</summary>
     public abstract void Invalidate(string[] names);

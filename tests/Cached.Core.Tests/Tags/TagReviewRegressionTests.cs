@@ -1,0 +1,116 @@
+using Cached.Runtime;
+using Cached.Serializers;
+using Cached.Tags;
+using Cached.Tests.MultiLevel;
+using Cached.Tests.Resilience;
+
+namespace Cached.Tests.Tags;
+
+/// <summary>Regression tests from the review of tags: each forces an input or an interleaving that once served an invalidated entry.</summary>
+public sealed class TagReviewRegressionTests : ResilienceFixture
+{
+    private static readonly CacheEntryOptions s_failSafe = new()
+    {
+        Ttl = TimeSpan.FromMinutes(1),
+        FailSafe = TimeSpan.FromHours(1),
+        Tags = ["user:1"],
+    };
+
+    [Test]
+    public void A_fail_safe_answer_with_an_invalidated_last_value_is_for_the_failing_caller_only()
+    {
+        Cache.GetOrSet("u1", _ => "before the save", s_failSafe);
+        Cache.InvalidateTags("user:1");
+
+        var served = Cache.GetOrSet<string>("u1", _ => throw new InvalidOperationException("source down"), s_failSafe);
+
+        Assert.That(served, Is.EqualTo("before the save"), "the failing caller gets the last value");
+        Assert.That(Cache.Get<string>("u1"), Is.Null, "but it is not made fresh for anyone else");
+        Assert.That(Cache.GetOrSet("u1", _ => "after the save", s_failSafe), Is.EqualTo("after the save"));
+    }
+
+    [Test]
+    public async Task A_caller_that_cancels_does_not_make_the_last_value_fresh_again()
+    {
+        Cache.GetOrSet("u1", _ => "last", s_failSafe);
+        Time.Advance(TimeSpan.FromMinutes(2));
+        using var cts = new CancellationTokenSource();
+        var call = Cache.GetOrSetAsync<string>("u1", async ct => { await Task.Delay(Timeout.Infinite, ct); return "never"; }, s_failSafe, cancellationToken: cts.Token).AsTask();
+
+        await cts.CancelAsync();
+        Assert.That(async () => await call, Throws.InstanceOf<OperationCanceledException>());
+
+        Assert.That(Cache.Get<string>("u1"), Is.Null, "expired and not throttled: a cancellation is no failure");
+    }
+
+    [Test]
+    public void A_multi_cached_body_that_returns_keys_it_was_not_asked_for_stores_only_those_it_was()
+    {
+        var method = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Users", CacheFactory = () => Cache, Tagged = true });
+
+        var result = method.Invoke([1], 0, static (_, id) => "u" + id, static (_, ids) => new Dictionary<int, string> { [1] = "one", [2] = "two" }, null, static (_, id) => ["user:" + id]);
+
+        Assert.That(result.Keys, Is.EquivalentTo(new[] { 1, 2 }), "returned as the body gave them");
+        Assert.That(Cache.Exists("u2"), Is.False, "its tags were never observed: not stored, or InvalidateTags(\"user:2\") would miss it");
+        Assert.That(Cache.Get<string>("u1"), Is.EqualTo("one"));
+        Cache.InvalidateTags("user:1");
+        Assert.That(Cache.Get<string>("u1"), Is.Null);
+    }
+
+    [Test]
+    public void A_two_level_invalidation_that_fails_in_L2_still_invalidates_L1_and_tells_the_other_nodes()
+    {
+        var outage = new Outage();
+        using var nodes = new Nodes(new SimpleMemoryCache { Serializer = new JsonSerializer(), Plugins = [outage] });
+        nodes.A.GetOrSet("u1", _ => "one", s_failSafe);
+        nodes.B.GetOrSet("u1", _ => "one", s_failSafe);
+        Assert.That((nodes.A.IsInL1("u1"), nodes.B.IsInL1("u1")), Is.EqualTo((true, true)));
+
+        outage.Down = true;
+        Assert.Throws<CacheBackendException>(() => nodes.A.InvalidateTags("user:1"));
+        outage.Down = false;
+
+        Assert.That(nodes.A.L1.Get<string>("u1", @namespace: nodes.A.Namespace), Is.Null, "A's L1");
+        Assert.That(nodes.B.L1.Get<string>("u1", @namespace: nodes.B.Namespace), Is.Null, "B's L1, through the backplane");
+    }
+
+    [Test]
+    public void Tag_versions_taken_for_L1_copies_are_swept_as_the_table_grows()
+    {
+        var store = new MemoryTagStore(Time);
+        for (var i = 0; i < 3_000; i++)
+        {
+            store.Take(["a" + i], TimeSpan.FromSeconds(10));
+        }
+
+        Time.Advance(TimeSpan.FromMinutes(11));
+        for (var i = 0; i < 3_000; i++)
+        {
+            store.Take(["b" + i], TimeSpan.FromSeconds(10));
+        }
+
+        Assert.That(store.Count, Is.LessThan(4_000), "the first 3,000 are gone");
+    }
+
+    [Test]
+    public void An_invalidate_tags_template_that_formats_to_nothing_still_invalidates_the_others()
+    {
+        var method = new CachedMethod<string>(new CachedMethodOptions { Method = "M", CacheFactory = () => Cache, Tagged = true });
+        Cache.Set("list", "all", new CacheEntryOptions { Tags = ["users"] });
+
+        Assert.DoesNotThrow(() => TagInvalidation.Invalidate(["", "users"], method));
+
+        Assert.That(Cache.Get<string>("list"), Is.Null);
+    }
+
+    [Test]
+    public void A_tagged_hit_of_a_method_returning_object_is_the_value_not_its_stamp()
+    {
+        var options = new CacheEntryOptions { Tags = ["t"] };
+        Cache.GetOrSet<object>("k", _ => "value", options);
+
+        Assert.That(Cache.GetOrSet<object>("k", _ => "other", options), Is.EqualTo("value"));
+        Cache.InvalidateTags("t");
+        Assert.That(Cache.GetOrSet<object>("k", _ => "other", options), Is.EqualTo("other"));
+    }
+}

@@ -46,7 +46,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 // A miss: the versions read beside it are what the factory will be computed under.
                 (var tokens, tagRead) = (tagRead, null);
-                call.Prefetched = await tokens.WaitAsync(cancellationToken).ConfigureAwait(false);
+                call.Prefetched = await AwaitTokens(tokens, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))

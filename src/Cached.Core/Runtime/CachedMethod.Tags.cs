@@ -106,12 +106,26 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         var store = TagStore.Of(call.Cache);
         if (read is not null)
         {
-            var tokens = await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var tokens = await AwaitTokens(read, cancellationToken).ConfigureAwait(false);
             call.Prefetched = tokens;
             return store.Check(tags, call.TagNames!, tokens);
         }
 
         return await store.CheckAsync(tags, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for versions read beside the entry; a caller that leaves by its token lets the read end unobserved.</summary>
+    private static async ValueTask<long[]> AwaitTokens(Task<long[]> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Forget(read);
+            throw;
+        }
     }
 
     /// <summary>Lets a read of versions that nobody waited for end unobserved without an unobserved-exception report.</summary>

@@ -20,6 +20,8 @@ public static class BenchmarkCatalog
         typeof(MultiLevelBenchmarks),
         typeof(MultiLevelRedisBenchmarks),
         typeof(ResilienceBenchmarks),
+        typeof(TagBenchmarks),
+        typeof(TagRedisBenchmarks),
     ];
 
     /// <summary>Whether <paramref name="type"/> needs the Redis server of <see cref="BenchRedis.Variable"/>.</summary>

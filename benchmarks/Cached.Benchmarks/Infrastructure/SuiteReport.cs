@@ -150,6 +150,8 @@ public sealed partial class SuiteReport
         nameof(MultiCachedRedisBenchmarks) => "MultiCached on Redis, every key cached",
         nameof(MultiCachedRedisMissBenchmarks) => "MultiCached on Redis, half or no key cached",
         nameof(RedisBenchmarks) => "Redis: RedisCache against StackExchange.Redis",
+        nameof(TagBenchmarks) => "Tags on SimpleMemoryCache: tagged hits, InvalidateTags",
+        nameof(TagRedisBenchmarks) => "Tags on Redis: tagged hit, InvalidateTagsAsync",
         _ => type.Name,
     };
 
@@ -261,6 +263,7 @@ public sealed partial class SuiteReport
 
         WriteTwoLevelTargets();
         WriteResilienceTargets();
+        WriteTagTargets();
 
         var stampede = Find(nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated));
         var bodyCalls = stampede is null ? null : RunNotes.Find(RunNotes.Key(BodyCallsConfig.Kind, nameof(ColdKeyBenchmarks), nameof(ColdKeyBenchmarks.Generated)));

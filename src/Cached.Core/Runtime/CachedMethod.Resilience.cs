@@ -351,12 +351,9 @@ public sealed partial class CachedMethod<TResult>
         }
 
         var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
-        return RetainTags(call, ttl) switch
-        {
-            true => Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host)),
-            false => false,
-            null => true,
-        };
+        // Not stored either way when the tags could not be kept; only a moved tag makes the flight stale.
+        var kept = RetainTags(call, ttl);
+        return kept == true ? Write(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host)) : kept is null;
     }
 
     /// <summary>

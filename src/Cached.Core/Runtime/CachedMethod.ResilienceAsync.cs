@@ -276,12 +276,10 @@ public sealed partial class CachedMethod<TResult>
     private async ValueTask<bool> StoreStampedAsync(ResilientCall call, TResult result, FillTicket? fill)
     {
         var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
-        return await RetainTagsAsync(call, ttl).ConfigureAwait(false) switch
-        {
-            true => await WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false),
-            false => false,
-            null => true,
-        };
+        var kept = await RetainTagsAsync(call, ttl).ConfigureAwait(false);
+        return kept == true
+            ? await WriteAsync(call.Cache, call.Key, stamped, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false)
+            : kept is null;
     }
 
     /// <inheritdoc cref="RetainTags"/>

@@ -100,7 +100,9 @@ internal sealed class EntryTagStore(ITagEntries entries) : TagStore
             if (tokens[i] == 0)
             {
                 tokens[i] = TagNames.NewToken();
-                (created ??= new bool[tokens.Length])[i] = true;
+                // Two statements: the trim analyzer of the .NET 8 SDK crashes on an element write through "??=".
+                created ??= new bool[tokens.Length];
+                created[i] = true;
             }
         }
 

@@ -33,7 +33,7 @@ public abstract partial class BaseCache : ITagHost
     /// <inheritdoc />
     public void InvalidateTags(params string[] tags)
     {
-        if (TagNames.Normalize(tags ?? throw new ArgumentNullException(nameof(tags)), nameof(tags)) is not { } names || Cache.Disabled)
+        if (TagNames.ToInvalidate(tags) is not { } names)
         {
             return;
         }
@@ -51,10 +51,7 @@ public abstract partial class BaseCache : ITagHost
     /// <inheritdoc />
     public async ValueTask InvalidateTagsAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(tags);
-        var names = TagNames.Normalize(tags, nameof(tags));
-        cancellationToken.ThrowIfCancellationRequested();
-        if (names is null || Cache.Disabled)
+        if (TagNames.ToInvalidate(tags, cancellationToken) is not { } names)
         {
             return;
         }

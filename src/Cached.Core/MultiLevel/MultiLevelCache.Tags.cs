@@ -34,7 +34,7 @@ public sealed partial class MultiLevelCache : ITagHost
     public void InvalidateTags(params string[] tags)
     {
         ThrowIfDisposed();
-        if (TagNames.Normalize(tags ?? throw new ArgumentNullException(nameof(tags)), nameof(tags)) is not { } names || Cache.Disabled)
+        if (TagNames.ToInvalidate(tags) is not { } names)
         {
             return;
         }
@@ -56,10 +56,7 @@ public sealed partial class MultiLevelCache : ITagHost
     public async ValueTask InvalidateTagsAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(tags);
-        var names = TagNames.Normalize(tags, nameof(tags));
-        cancellationToken.ThrowIfCancellationRequested();
-        if (names is null || Cache.Disabled)
+        if (TagNames.ToInvalidate(tags, cancellationToken) is not { } names)
         {
             return;
         }

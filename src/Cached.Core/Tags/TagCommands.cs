@@ -5,8 +5,7 @@ internal static class TagCommands
 {
     public static void Invalidate(ICache cache, string[] tags)
     {
-        ArgumentNullException.ThrowIfNull(tags);
-        if (TagNames.Normalize(tags, nameof(tags)) is { } names && !Cache.Disabled)
+        if (TagNames.ToInvalidate(tags) is { } names)
         {
             TagStore.Of(cache).Invalidate(names);
         }
@@ -14,9 +13,7 @@ internal static class TagCommands
 
     public static ValueTask InvalidateAsync(ICache cache, IEnumerable<string> tags, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(tags);
-        var names = TagNames.Normalize(tags, nameof(tags));
-        cancellationToken.ThrowIfCancellationRequested();
-        return names is null || Cache.Disabled ? ValueTask.CompletedTask : TagStore.Of(cache).InvalidateAsync(names, cancellationToken);
+        var names = TagNames.ToInvalidate(tags, cancellationToken);
+        return names is null ? ValueTask.CompletedTask : TagStore.Of(cache).InvalidateAsync(names, cancellationToken);
     }
 }

@@ -34,6 +34,19 @@ internal static class TagNames
         return list.Count == 0 ? null : list.ToArray();
     }
 
+    /// <summary>
+    /// The tags an <c>InvalidateTags</c> call names, checked as every cache checks them (null: <see cref="ArgumentNullException"/>;
+    /// a null or empty tag: <see cref="ArgumentException"/>); <c>null</c> when there is nothing to do (no tag, or
+    /// caching switched off). A cancelled call throws once its arguments are checked.
+    /// </summary>
+    public static string[]? ToInvalidate(IEnumerable<string> tags, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        var names = Normalize(tags, nameof(tags));
+        cancellationToken.ThrowIfCancellationRequested();
+        return Cache.Disabled ? null : names;
+    }
+
     /// <summary>Tags a generated method built: distinct, without the empty ones; <c>null</c> when none is left.</summary>
     public static string[]? Lenient(string[]? tags)
     {

@@ -29,6 +29,7 @@ public sealed record CacheEntryOptions
     private readonly double? _eagerRefresh;
     private readonly TimeSpan? _lease;
     private readonly string[]? _tags;
+    private readonly TimeSpan? _localTtl;
 
     // The options as the read-through core takes them, rebuilt by every init: a call passes it by reference and copies
     // nothing. Derived from the fields above, so it never makes two records with equal options unequal.
@@ -153,17 +154,33 @@ public sealed record CacheEntryOptions
         }
     }
 
+    /// <summary>
+    /// For a <see cref="MultiLevelCache"/>, the longest the copies this call puts in L1 live (the shorter of this and
+    /// <see cref="MultiLevelCache.L1Ttl"/>, and never longer than the entry's life in L2); <see cref="TimeSpan.Zero"/>
+    /// keeps the entry out of L1. Other caches have no L1 and ignore it. It maps HybridCache's
+    /// <c>LocalCacheExpiration</c> and FusionCache's <c>MemoryDuration</c>. Copies a later call makes (a read that finds the
+    /// entry in L2 with other options, a background refresh) follow that call's options.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public TimeSpan? LocalTtl
+    {
+        get => _localTtl;
+        init => _localTtl = value is { } span && span < TimeSpan.Zero
+            ? throw new ArgumentOutOfRangeException(nameof(LocalTtl), span, "LocalTtl cannot be negative; zero keeps the entry out of L1.")
+            : value;
+    }
+
     /// <summary>Equal options: the same values, and the same tags in the same order.</summary>
     public bool Equals(CacheEntryOptions? other)
         => other is not null
             && _ttl == other._ttl && _failSafe == other._failSafe && _failSafeThrottle == other._failSafeThrottle
             && _softTimeout == other._softTimeout && _hardTimeout == other._hardTimeout && _eagerRefresh == other._eagerRefresh
-            && _lease == other._lease && (_tags ?? []).AsSpan().SequenceEqual(other._tags ?? []);
+            && _lease == other._lease && _localTtl == other._localTtl && (_tags ?? []).AsSpan().SequenceEqual(other._tags ?? []);
 
     /// <inheritdoc />
     public override int GetHashCode()
     {
-        var hash = HashCode.Combine(_ttl, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh, _lease);
+        var hash = HashCode.Combine(_ttl, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh, _lease, _localTtl);
         foreach (var tag in _tags ?? [])
         {
             hash = HashCode.Combine(hash, StringComparer.Ordinal.GetHashCode(tag));

@@ -1,6 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
+using Cached.Distributed;
+using Cached.Hybrid;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Cached.DependencyInjection;
 
@@ -74,6 +79,36 @@ public sealed class CachedBuilder
         ArgumentNullException.ThrowIfNull(factory);
         Replace(alias);
         Factories[alias] = factory;
+        return this;
+    }
+
+    /// <summary>
+    /// Registers <see cref="HybridCache"/> as a <see cref="CachedHybridCache"/> over <paramref name="alias"/>, replacing
+    /// any other registration (Microsoft's <c>AddHybridCache</c> included): code written for HybridCache then runs on
+    /// the alias.
+    /// </summary>
+    /// <param name="alias">The alias whose cache serves it; <c>"default"</c> unless given.</param>
+    /// <param name="defaultEntryOptions">The options of every entry before a call's own.</param>
+    public CachedBuilder AddHybridCache(string alias = Caches.DefaultAlias, CacheEntryOptions? defaultEntryOptions = null)
+    {
+        CheckAlias(alias);
+        Services.Replace(ServiceDescriptor.Singleton<HybridCache>(
+            provider => new CachedHybridCache(provider.GetRequiredKeyedService<ICache>(alias), defaultEntryOptions)));
+        return this;
+    }
+
+    /// <summary>
+    /// Registers <see cref="IDistributedCache"/> as a <see cref="CacheDistributedCache"/> over <paramref name="alias"/>,
+    /// replacing any other registration (<c>AddDistributedMemoryCache</c> included), so ASP.NET Core's session
+    /// middleware and other consumers of the interface store in the alias.
+    /// </summary>
+    /// <param name="alias">The alias whose cache serves it; <c>"default"</c> unless given.</param>
+    /// <param name="namespace">The namespace of the entries; <c>null</c> for the cache's own.</param>
+    public CachedBuilder AddDistributedCache(string alias = Caches.DefaultAlias, string? @namespace = null)
+    {
+        CheckAlias(alias);
+        Services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(
+            provider => new CacheDistributedCache(provider.GetRequiredKeyedService<ICache>(alias), @namespace)));
         return this;
     }
 

@@ -23,27 +23,77 @@ public sealed partial class MultiLevelCache : IReadThroughHost
 
     /// <inheritdoc />
     public T GetOrSet<T>(string key, Func<CancellationToken, T> factory, CacheEntryOptions? options = null, string? @namespace = null)
-        => ReadThrough.GetOrSet(this, key, factory, options, @namespace);
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return GetOrSet(key, factory, static (f, ct) => f(ct), options, @namespace);
+    }
 
     /// <inheritdoc />
     public T GetOrSet<TState, T>(string key, TState state, Func<TState, CancellationToken, T> factory, CacheEntryOptions? options = null, string? @namespace = null)
-        => ReadThrough.GetOrSet(this, key, state, factory, options, @namespace);
+    {
+        if (options?.LocalTtl is not { } bound)
+        {
+            return ReadThrough.GetOrSet(this, key, state, factory, options, @namespace);
+        }
+
+        var outer = s_callL1Bound.Value;
+        s_callL1Bound.Value = bound;
+        try
+        {
+            return ReadThrough.GetOrSet(this, key, state, factory, options, @namespace);
+        }
+        finally
+        {
+            s_callL1Bound.Value = outer;
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
-        => ReadThrough.GetOrSetAsync(this, key, factory, options, @namespace, cancellationToken);
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        return GetOrSetAsync(key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
-        => ReadThrough.GetOrSetAsync(this, key, state, factory, options, @namespace, cancellationToken);
+        => options?.LocalTtl is { } bound
+            ? BoundAsync(bound, (key, state, factory, options, @namespace), static (c, a, ct) => ReadThrough.GetOrSetAsync(c, a.key, a.state, a.factory, a.options, a.@namespace, ct), cancellationToken)
+            : ReadThrough.GetOrSetAsync(this, key, state, factory, options, @namespace, cancellationToken);
 
     /// <inheritdoc />
     public bool Set<T>(string key, T value, CacheEntryOptions? options, string? @namespace = null)
-        => ReadThrough.Set(this, key, value, options, @namespace);
+    {
+        if (options?.LocalTtl is not { } bound)
+        {
+            return ReadThrough.Set(this, key, value, options, @namespace);
+        }
+
+        var outer = s_callL1Bound.Value;
+        s_callL1Bound.Value = bound;
+        try
+        {
+            return ReadThrough.Set(this, key, value, options, @namespace);
+        }
+        finally
+        {
+            s_callL1Bound.Value = outer;
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options, string? @namespace = null, CancellationToken cancellationToken = default)
-        => ReadThrough.SetAsync(this, key, value, options, @namespace, cancellationToken);
+        => options?.LocalTtl is { } bound
+            ? BoundAsync(bound, (key, value, options, @namespace), static (c, a, ct) => ReadThrough.SetAsync(c, a.key, a.value, a.options, a.@namespace, ct), cancellationToken)
+            : ReadThrough.SetAsync(this, key, value, options, @namespace, cancellationToken);
+
+    // An async method restores its caller's ambient values when it returns or first awaits, so the bound is seen by
+    // this call and the work it starts, and by nothing the caller does next.
+    private async ValueTask<TResult> BoundAsync<TArgs, TResult>(TimeSpan bound, TArgs args, Func<MultiLevelCache, TArgs, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
+    {
+        s_callL1Bound.Value = bound;
+        return await call(this, args, cancellationToken).ConfigureAwait(false);
+    }
 
     private void StopBackgroundWork() => Volatile.Read(ref _readThroughs)?.Background.Stop();
 }

@@ -25,6 +25,10 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     // After a failed subscribe, the next attempt waits this long: a read must not pay a blocked round trip each time.
     private static readonly TimeSpan s_subscribeRetry = TimeSpan.FromSeconds(5);
 
+    // The running call's CacheEntryOptions.LocalTtl. Ambient because the read-through core reaches L1 through this
+    // cache's own commands, which take no options; set only around a GetOrSet or Set that names one.
+    private static readonly AsyncLocal<TimeSpan?> s_callL1Bound = new();
+
     private readonly PendingWrites _pending;
     private readonly object _subscribeGate = new();
     private readonly TimeSpan? _l1Ttl;
@@ -308,16 +312,14 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         }
     }
 
-    /// <summary>How long L1 may keep an entry L2 keeps for <paramref name="remaining"/>; zero when not at all.</summary>
-    private TimeSpan? L1Life(TimeSpan? remaining)
-    {
-        if (remaining is { } left && _l1Ttl is { } bound)
-        {
-            return left < bound ? left : bound;
-        }
+    /// <summary>
+    /// How long L1 may keep an entry L2 keeps for <paramref name="remaining"/>: the shortest of that, <see cref="L1Ttl"/>
+    /// and the running call's <see cref="CacheEntryOptions.LocalTtl"/>; zero when not at all.
+    /// </summary>
+    private TimeSpan? L1Life(TimeSpan? remaining) => Shorter(Shorter(remaining, _l1Ttl), s_callL1Bound.Value);
 
-        return remaining ?? _l1Ttl;
-    }
+    private static TimeSpan? Shorter(TimeSpan? first, TimeSpan? second)
+        => first is { } a && second is { } b ? (a < b ? a : b) : first ?? second;
 
     /// <summary>
     /// The L1 life of an entry written with <paramref name="ttl"/>: L2's default when null, none for zero or

@@ -1,0 +1,166 @@
+using Cached.Capabilities;
+using Cached.Runtime;
+using Microsoft.Extensions.Caching.Hybrid;
+
+namespace Cached.Hybrid;
+
+/// <summary>
+/// Microsoft's <see cref="HybridCache"/> served by a Cached cache (<see cref="CachedHybridCacheExtensions.AsHybridCache"/>,
+/// or <c>AddHybridCache</c> on the <c>AddCached</c> builder): code written for HybridCache runs unchanged on any alias,
+/// memory, Redis or two levels, with Cached's single flight, fail-open, lease, tags, fail-safe and timeouts.
+/// </summary>
+/// <remarks>
+/// <para><see cref="GetOrCreateAsync{TState, T}"/> is <see cref="ICache.GetOrSetAsync{TState, T}"/>;
+/// <see cref="HybridCacheEntryOptions.Expiration"/> is the entry's <see cref="CacheEntryOptions.Ttl"/> (the cache's
+/// own when unset), <see cref="HybridCacheEntryOptions.LocalCacheExpiration"/> its
+/// <see cref="CacheEntryOptions.LocalTtl"/> (L1 of a <see cref="MultiLevelCache"/>), the tags its
+/// <see cref="CacheEntryOptions.Tags"/>; <see cref="DefaultEntryOptions"/> supplies the rest (fail-safe, timeouts,
+/// lease). <see cref="RemoveByTagAsync(string, CancellationToken)"/> is <see cref="ICache.InvalidateTagsAsync"/>, and
+/// the tag <c>*</c> clears the cache's namespace, HybridCache's "every entry".</para>
+/// <para>The <see cref="HybridCacheEntryFlags"/> name two levels: the local one is L1 of a <see cref="MultiLevelCache"/>
+/// or a <see cref="SimpleMemoryCache"/> alias; the distributed one is L2, or any other alias. A flag that turns off a
+/// level the cache does not have changes nothing. <see cref="HybridCacheEntryFlags.DisableCompression"/> changes
+/// nothing: Cached does not compress. A call with flags that turn off a read, a distributed write or the factory reads,
+/// calls and writes step by step, without the single flight; a cache fault on that path is logged and the call goes on
+/// without the cache, as everywhere.</para>
+/// </remarks>
+public sealed class CachedHybridCache : HybridCache
+{
+    private readonly ICache _cache;
+
+    /// <summary>Serves <paramref name="cache"/> as a <see cref="HybridCache"/>.</summary>
+    /// <param name="cache">The cache the entries live in.</param>
+    /// <param name="defaultEntryOptions">The options of every entry, which a call's <see cref="HybridCacheEntryOptions"/>
+    /// and tags override where they say something; <c>null</c> for the cache's defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="cache"/> is null.</exception>
+    public CachedHybridCache(ICache cache, CacheEntryOptions? defaultEntryOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        _cache = cache;
+        DefaultEntryOptions = defaultEntryOptions;
+    }
+
+    /// <summary>The cache the entries live in.</summary>
+    public ICache Cache => _cache;
+
+    /// <summary>The options of every entry, before a call's own; <c>null</c> for the cache's defaults.</summary>
+    public CacheEntryOptions? DefaultEntryOptions { get; }
+
+    /// <inheritdoc />
+    public override ValueTask<T> GetOrCreateAsync<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, HybridCacheEntryOptions? options = null,
+        IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(factory);
+        var levels = HybridLevels.Of(_cache, options?.Flags ?? HybridCacheEntryFlags.None);
+        var entry = Entry(options, tags, levels);
+        return levels.ReadThroughWhole
+            ? _cache.GetOrSetAsync(key, state, factory, entry, @namespace: null, cancellationToken)
+            : StepByStepAsync(key, state, factory, entry, levels, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var levels = HybridLevels.Of(_cache, options?.Flags ?? HybridCacheEntryFlags.None);
+        await levels.WriteAsync(key, value, Entry(options, tags, levels), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        await _cache.DeleteAsync(key, @namespace: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask RemoveAsync(IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public override ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default)
+        => RemoveByTagAsync([tag], cancellationToken);
+
+    /// <summary>Invalidates the tags in one call; the tag <c>*</c> clears the cache's namespace instead.</summary>
+    /// <inheritdoc />
+    public override async ValueTask RemoveByTagAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tags);
+        var given = tags as IReadOnlyCollection<string> ?? tags.ToArray();
+        if (given.Contains(AllEntries, StringComparer.Ordinal))
+        {
+            await _cache.ClearAsync(_cache.Namespace, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _cache.InvalidateTagsAsync(given, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>HybridCache's tag for every entry.</summary>
+    private const string AllEntries = "*";
+
+    private CacheEntryOptions? Entry(HybridCacheEntryOptions? options, IEnumerable<string>? tags, HybridLevels levels)
+    {
+        var entry = DefaultEntryOptions;
+        if (options?.Expiration is { } expiration)
+        {
+            entry = (entry ?? new CacheEntryOptions()) with { Ttl = expiration };
+        }
+
+        if (levels.LocalTtl(options?.LocalCacheExpiration) is { } local)
+        {
+            entry = (entry ?? new CacheEntryOptions()) with { LocalTtl = local };
+        }
+
+        if (tags is not null)
+        {
+            entry = (entry ?? new CacheEntryOptions()) with { Tags = tags as IReadOnlyList<string> ?? tags.ToArray() };
+        }
+
+        return entry;
+    }
+
+    private async ValueTask<T> StepByStepAsync<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? entry, HybridLevels levels, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var read = await levels.ReadAsync<T>(key, cancellationToken).ConfigureAwait(false);
+            if (read.Found)
+            {
+                return read.Value!;
+            }
+        }
+        catch (CacheException ex)
+        {
+            Log.ReadFailed(CachedLogging.Logger, ex, key, nameof(HybridCache), AliasOf(_cache));
+        }
+
+        if (!levels.CallsFactory)
+        {
+            return default!;
+        }
+
+        var value = await factory(state, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await levels.WriteAsync(key, value, entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CacheException ex)
+        {
+            Log.WriteFailed(CachedLogging.Logger, ex, key, nameof(HybridCache), AliasOf(_cache));
+        }
+
+        return value;
+    }
+
+    private static string AliasOf(ICache cache) => (cache as IAliasedCache)?.Alias ?? "(unnamed)";
+}

@@ -1,0 +1,214 @@
+using Cached.Distributed;
+using Cached.Hybrid;
+using Cached.MultiLevel;
+using Cached.Tests.Runtime;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cached.Tests.Ecosystem;
+
+/// <summary>What HybridCache's options become on Cached's caches: expiries, the two levels and their flags, defaults, faults.</summary>
+public sealed class CachedHybridCacheTests
+{
+    private FakeTimeProvider _time = null!;
+    private MultiLevelCache _twoLevels = null!;
+
+    [SetUp]
+    public void Create()
+    {
+        _time = new FakeTimeProvider();
+        _twoLevels = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = _time }, new SimpleMemoryCache { TimeProvider = _time }, new MemoryBackplane());
+    }
+
+    [TearDown]
+    public void Dispose()
+    {
+        _twoLevels.Dispose();
+        Caches.Reset();
+        CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+    }
+
+    [Test]
+    public async Task Expiration_is_the_entry_time_to_live()
+    {
+        using var memory = new SimpleMemoryCache { TimeProvider = _time };
+        var hybrid = memory.AsHybridCache();
+        await hybrid.SetAsync("k", 1, new HybridCacheEntryOptions { Expiration = TimeSpan.FromSeconds(10) });
+
+        _time.Advance(TimeSpan.FromSeconds(9));
+        Assert.That(memory.Get<int>("k"), Is.EqualTo(1));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(memory.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task Without_an_expiration_the_default_entry_options_and_then_the_cache_decide()
+    {
+        using var memory = new SimpleMemoryCache { TimeProvider = _time, Ttl = TimeSpan.FromSeconds(30) };
+        var byCache = memory.AsHybridCache();
+        var byDefaults = memory.AsHybridCache(new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(5) });
+        await byCache.GetOrCreateAsync("cache", ct => ValueTask.FromResult(1));
+        await byDefaults.GetOrCreateAsync("defaults", ct => ValueTask.FromResult(2));
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.That(memory.Exists("defaults"), Is.False);
+        Assert.That(memory.Exists("cache"), Is.True);
+        _time.Advance(TimeSpan.FromSeconds(25));
+        Assert.That(memory.Exists("cache"), Is.False);
+    }
+
+    [Test]
+    public async Task LocalCacheExpiration_bounds_the_L1_copy_and_leaves_L2_alone()
+    {
+        var hybrid = _twoLevels.AsHybridCache();
+        var options = new HybridCacheEntryOptions { Expiration = TimeSpan.FromMinutes(10), LocalCacheExpiration = TimeSpan.FromSeconds(2) };
+        await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult("v"), options);
+
+        Assert.That(_twoLevels.L1.Exists("k"), Is.True);
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.That(_twoLevels.L1.Exists("k"), Is.False, "the L1 copy lived its LocalCacheExpiration");
+        Assert.That(_twoLevels.L2.Get<string>("k"), Is.EqualTo("v"));
+        Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult("recomputed"), options), Is.EqualTo("v"), "L2 answered");
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.That(_twoLevels.L1.Exists("k"), Is.False, "the copy made from L2 had the same bound");
+    }
+
+    [Test]
+    public async Task A_bound_of_one_call_does_not_reach_the_next()
+    {
+        await _twoLevels.GetOrSetAsync("bounded", _ => ValueTask.FromResult(1), new CacheEntryOptions { LocalTtl = TimeSpan.FromSeconds(1) });
+        await _twoLevels.SetAsync("free", 2, TimeSpan.FromMinutes(10));
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(_twoLevels.L1.Exists("bounded"), Is.False);
+        Assert.That(_twoLevels.L1.Exists("free"), Is.True);
+    }
+
+    [Test]
+    public async Task DisableLocalCacheWrite_keeps_the_entry_out_of_L1_and_still_shares_it()
+    {
+        var hybrid = _twoLevels.AsHybridCache();
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheWrite };
+
+        await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(7), options);
+
+        Assert.That(_twoLevels.L1.Exists("k"), Is.False);
+        Assert.That(_twoLevels.L2.Get<int>("k"), Is.EqualTo(7));
+    }
+
+    [Test]
+    public async Task DisableDistributedCacheWrite_keeps_the_entry_in_this_node_only()
+    {
+        var hybrid = _twoLevels.AsHybridCache();
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableDistributedCacheWrite };
+
+        await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(7), options);
+
+        Assert.That(_twoLevels.L2.Exists("k"), Is.False);
+        Assert.That(_twoLevels.L1.Get<int>("k"), Is.EqualTo(7));
+        Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(8)), Is.EqualTo(7), "read from L1");
+    }
+
+    [Test]
+    public async Task DisableLocalCacheRead_reads_L2_past_an_L1_copy()
+    {
+        var hybrid = _twoLevels.AsHybridCache();
+        await _twoLevels.SetAsync("k", 1);
+        _twoLevels.L2.Set("k", 2);
+
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
+
+        Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(3)), Is.EqualTo(1), "L1 first");
+        Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(3), options), Is.EqualTo(2), "L2 only");
+    }
+
+    [Test]
+    public async Task DisableDistributedCacheRead_answers_from_L1_or_calls_the_factory()
+    {
+        var hybrid = _twoLevels.AsHybridCache();
+        _twoLevels.L2.Set("in-l2", 1);
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableDistributedCacheRead };
+
+        Assert.That(await hybrid.GetOrCreateAsync("in-l2", ct => ValueTask.FromResult(5), options), Is.EqualTo(5));
+        Assert.That(_twoLevels.L2.Get<int>("in-l2"), Is.EqualTo(5), "the factory's value was written to both levels");
+    }
+
+    [Test]
+    public async Task Flags_for_a_level_a_one_level_cache_lacks_change_nothing()
+    {
+        using var memory = new SimpleMemoryCache();
+        var hybrid = memory.AsHybridCache();
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableDistributedCache | HybridCacheEntryFlags.DisableCompression };
+
+        await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(1), options);
+
+        Assert.That(memory.Get<int>("k"), Is.EqualTo(1), "a memory cache is the local level");
+    }
+
+    [Test]
+    public async Task The_tag_star_clears_only_the_cache_namespace()
+    {
+        using var memory = new SimpleMemoryCache { Namespace = "app" };
+        var hybrid = memory.AsHybridCache();
+        await hybrid.SetAsync("mine", 1);
+        memory.Set("other", 2, @namespace: "elsewhere");
+
+        await hybrid.RemoveByTagAsync("*");
+
+        Assert.That(memory.Exists("mine"), Is.False);
+        Assert.That(memory.Exists("other", "elsewhere"), Is.True);
+    }
+
+    [Test]
+    public async Task A_cache_fault_on_the_step_by_step_path_is_logged_and_the_value_returned()
+    {
+        var logs = new RecordingLoggerFactory();
+        CachedLogging.LoggerFactory = logs;
+        using var failing = new DistributedCacheBackend(new UnreachableStore());
+        var hybrid = failing.AsHybridCache();
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableDistributedCacheRead };
+
+        Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(9), options), Is.EqualTo(9));
+        Assert.That(logs.Entries.Select(static e => e.Message), Has.Some.Contains("Cache write failed for key 'k'"));
+    }
+
+    [Test]
+    public async Task AddHybridCache_replaces_Microsofts_registration_in_either_order()
+    {
+        foreach (var microsoftFirst in new[] { true, false })
+        {
+            Caches.Reset();
+            var services = new ServiceCollection();
+            if (microsoftFirst)
+            {
+                services.AddHybridCache();
+            }
+
+            services.AddCached(cached => cached.AddCache("default", _twoLevels).AddHybridCache());
+            if (!microsoftFirst)
+            {
+                services.AddHybridCache();
+            }
+
+            await using var provider = services.BuildServiceProvider();
+            var hybrid = provider.GetRequiredService<HybridCache>();
+            Assert.That(hybrid, Is.InstanceOf<CachedHybridCache>().With.Property(nameof(CachedHybridCache.Cache)).SameAs(_twoLevels));
+        }
+    }
+
+    [Test]
+    public void Bad_arguments_are_refused_naming_them()
+    {
+        using var memory = new SimpleMemoryCache();
+        var hybrid = memory.AsHybridCache();
+
+        Assert.That(() => new CachedHybridCache(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("cache"));
+        Assert.That(async () => await hybrid.GetOrCreateAsync("", ct => ValueTask.FromResult(1)), Throws.ArgumentException.With.Property("ParamName").EqualTo("key"));
+        Assert.That(() => new CacheEntryOptions { LocalTtl = TimeSpan.FromSeconds(-1) }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LocalTtl"));
+    }
+
+}

@@ -135,6 +135,17 @@ public sealed class CacheDistributedCacheTests
     }
 
     [Test]
+    public void A_cancelled_caller_gets_an_OperationCanceledException_and_nothing_is_written()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.That(async () => await _distributed.SetAsync("s", Session, new DistributedCacheEntryOptions(), cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await _distributed.GetAsync("s", cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(_distributed.Get("s"), Is.Null);
+    }
+
+    [Test]
     public async Task AddDistributedCache_replaces_the_memory_one_in_either_order()
     {
         foreach (var memoryFirst in new[] { true, false })

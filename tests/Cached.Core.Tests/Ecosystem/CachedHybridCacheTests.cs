@@ -89,6 +89,42 @@ public sealed class CachedHybridCacheTests
     }
 
     [Test]
+    public async Task Two_calls_in_flight_at_once_keep_their_own_L1_bounds()
+    {
+        var shortGate = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var longGate = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var shortCall = _twoLevels.GetOrSetAsync("short", async _ => await shortGate.Task, new CacheEntryOptions { LocalTtl = TimeSpan.FromSeconds(1) }).AsTask();
+        var longCall = _twoLevels.GetOrSetAsync("long", async _ => await longGate.Task, new CacheEntryOptions { LocalTtl = TimeSpan.FromSeconds(60) }).AsTask();
+        var unbounded = _twoLevels.GetOrSetAsync("free", _ => ValueTask.FromResult(3)).AsTask();
+
+        // Both factories wait; the one started last finishes first, each on a thread-pool continuation.
+        longGate.SetResult(2);
+        await longCall;
+        shortGate.SetResult(1);
+        await Task.WhenAll(shortCall, unbounded);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.That(_twoLevels.L1.Exists("short"), Is.False);
+        Assert.That(_twoLevels.L1.Exists("long"), Is.True);
+        Assert.That(_twoLevels.L1.Exists("free"), Is.True);
+    }
+
+    [Test]
+    public void A_caller_cancelled_while_its_factory_runs_on_the_step_by_step_path_stores_nothing()
+    {
+        using var memory = new SimpleMemoryCache();
+        var hybrid = memory.AsHybridCache();
+        using var cancel = new CancellationTokenSource();
+        var noReads = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead };
+        var call = hybrid.GetOrCreateAsync("k", async ct => { await Task.Delay(Timeout.Infinite, ct); return 1; }, noReads, cancellationToken: cancel.Token).AsTask();
+
+        cancel.Cancel();
+
+        Assert.That(async () => await call, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(memory.Exists("k"), Is.False);
+    }
+
+    [Test]
     public async Task DisableLocalCacheWrite_keeps_the_entry_out_of_L1_and_still_shares_it()
     {
         var hybrid = _twoLevels.AsHybridCache();

@@ -25,6 +25,8 @@ public sealed class PackagingTests
     /// </summary>
     private const string NoBuildServers = "--disable-build-servers";
 
+    private static readonly string[] s_packages = ["Cached.Core", "Cached.Redis", "Cached.MessagePack"];
+
     private string _work = null!;
     private string _version = null!;
 
@@ -34,7 +36,7 @@ public sealed class PackagingTests
         _work = Directory.CreateTempSubdirectory("cached-packaging-").FullName;
         _version = "0.0.0-packaging" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
         var root = RepositoryRoot();
-        foreach (var project in new[] { "Cached.Core", "Cached.Redis" })
+        foreach (var project in s_packages)
         {
             Run(root, "dotnet", "pack", NoBuildServers, Path.Combine("src", project, project + ".csproj"), "-c", "Release", "-o", Path.Combine(_work, "feed"), $"-p:Version={_version}");
         }
@@ -62,7 +64,7 @@ public sealed class PackagingTests
     {
         Directory.Delete(_work, recursive: true);
         var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in new[] { "cached.core", "cached.redis" })
+        foreach (var id in s_packages.Select(static p => p.ToLowerInvariant()))
         {
             var extracted = Path.Combine(packages, id, _version);
             if (Directory.Exists(extracted))
@@ -70,6 +72,27 @@ public sealed class PackagingTests
                 Directory.Delete(extracted, recursive: true);
             }
         }
+    }
+
+    [TestCase("Cached.Core")]
+    [TestCase("Cached.Redis")]
+    [TestCase("Cached.MessagePack")]
+    public void Each_package_stands_alone_on_its_package_page(string id)
+    {
+        using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(_work, "feed", $"{id}.{_version}.nupkg"));
+        var nuspec = System.Xml.Linq.XDocument.Load(package.Entries.Single(static e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        string Field(string name) => nuspec.Descendants().SingleOrDefault(e => e.Name.LocalName == name)?.Value ?? "";
+
+        Assert.That(Field("readme"), Is.EqualTo("README.md"));
+        Assert.That(Field("description"), Has.Length.GreaterThan(40));
+        Assert.That(Field("tags").Split(' ', StringSplitOptions.RemoveEmptyEntries), Has.Length.GreaterThanOrEqualTo(3));
+
+        using var reader = new StreamReader(package.GetEntry("README.md")!.Open());
+        var readme = reader.ReadToEnd();
+        Assert.That(readme, Does.StartWith($"# {id}\n"), "its own readme, not the repository's");
+        // A package page has no repository around it: every link must be absolute, and no path may point into one.
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(readme, @"\]\((?!https?://)[^)]*\)").Select(static m => m.Value), Is.Empty);
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(readme, @"(docs|samples|src|tests)/[\w./-]+").Select(static m => m.Value), Is.Empty);
     }
 
     [Test]

@@ -7,6 +7,7 @@ namespace Cached;
 public static class CachedLogging
 {
     private static ILogger s_logger = NullLogger.Instance;
+    private static volatile bool s_configured;
 
     /// <summary>The factory Cached's loggers come from; <see cref="NullLoggerFactory"/> until set.</summary>
     public static ILoggerFactory LoggerFactory
@@ -15,6 +16,7 @@ public static class CachedLogging
         {
             ArgumentNullException.ThrowIfNull(value);
             s_logger = value.CreateLogger("Cached");
+            s_configured = value is not NullLoggerFactory;
         }
     }
 
@@ -23,4 +25,14 @@ public static class CachedLogging
     /// <c>AddCached</c> runs. Backends and backplanes in other packages log through it too.
     /// </summary>
     public static ILogger Logger => s_logger;
+
+    /// <summary>Whether a logger factory other than <see cref="NullLoggerFactory"/> was set.</summary>
+    internal static bool IsConfigured => s_configured;
+
+    /// <summary>
+    /// While no <see cref="LoggerFactory"/> is set, the first fault of each cache that a cached method survives is also
+    /// written as one line to standard error (true unless set), so that a misconfigured cache, which cached methods
+    /// survive by running uncached, is seen. Set it to false to keep standard error silent.
+    /// </summary>
+    public static bool FirstFaultToStandardError { get; set; } = true;
 }

@@ -5,7 +5,8 @@ namespace Cached.Runtime;
 
 /// <summary>
 /// The cache reads and writes of a cached method, each surviving every cache fault (fail-open): a fault is logged with
-/// the key, the method and the cache's alias, and the call goes on as a miss or without storing. A serializer that
+/// the key, the method and the cache's alias, and the call goes on as a miss or without storing. A cache that cannot be
+/// reached is an outage, logged once at its start and once at its end, with writes skipped meanwhile (<see cref="CacheFaults"/>). A serializer that
 /// refuses the result type is logged once instead, and the method runs uncached on that cache (<see cref="TypeRefusal"/>).
 /// </summary>
 public sealed partial class CachedMethod<TResult>
@@ -14,7 +15,9 @@ public sealed partial class CachedMethod<TResult>
     {
         try
         {
-            return await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            var read = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            NoteAnswer(cache);
+            return read;
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
@@ -28,7 +31,9 @@ public sealed partial class CachedMethod<TResult>
         try
         {
             faulted = false;
-            return cache.TryGet(key, out value, _options.Namespace);
+            var found = cache.TryGet(key, out value, _options.Namespace);
+            NoteAnswer(cache);
+            return found;
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
@@ -45,7 +50,7 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private FillTicket? OpenFill(ICache cache, string key)
     {
-        if (cache is not IFencedFillCache fills)
+        if (cache is not IFencedFillCache fills || CacheFaults.IsDown(cache))
         {
             return null;
         }
@@ -56,7 +61,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            WriteFailed(cache, ex, key);
             return null;
         }
     }
@@ -64,7 +69,7 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="OpenFill"/>
     private async ValueTask<FillTicket?> OpenFillAsync(ICache cache, string key, CancellationToken cancellationToken)
     {
-        if (cache is not IFencedFillCache fills)
+        if (cache is not IFencedFillCache fills || CacheFaults.IsDown(cache))
         {
             return null;
         }
@@ -75,7 +80,7 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
+            WriteFailed(cache, ex, key);
             return null;
         }
     }
@@ -87,7 +92,7 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private bool Write<TValue>(ICache cache, string key, TValue value, FillTicket? fill, TimeSpan? ttl, ISerializer? serializer)
     {
-        if (fill is null && cache is IFencedFillCache)
+        if ((fill is null && cache is IFencedFillCache) || CacheFaults.IsDown(cache))
         {
             return true;
         }
@@ -112,7 +117,7 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="Write"/>
     private async ValueTask<bool> WriteAsync<TValue>(ICache cache, string key, TValue value, FillTicket? fill, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        if (fill is null && cache is IFencedFillCache)
+        if ((fill is null && cache is IFencedFillCache) || CacheFaults.IsDown(cache))
         {
             return true;
         }
@@ -134,10 +139,20 @@ public sealed partial class CachedMethod<TResult>
         return true;
     }
 
+    /// <summary>A read of <paramref name="cache"/> succeeded: the end of its outage, if one is in progress (one volatile read otherwise).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void NoteAnswer(ICache cache)
+    {
+        if (CacheFaults.AnyOutage)
+        {
+            CacheFaults.Answered(cache, LogAlias);
+        }
+    }
+
     /// <summary>Logs a failed read, unless the cache's serializer refused the type (logged once).</summary>
     private void ReadFailed(ICache cache, Exception exception, string key)
     {
-        if (!_refusal.Note(exception, cache, _options))
+        if (!_refusal.Note(exception, cache, _options) && CacheFaults.Note(cache, exception, LogAlias))
         {
             Log.ReadFailed(CachedLogging.Logger, exception, key, _options.Method, LogAlias);
         }
@@ -146,7 +161,7 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>Logs a failed write, unless the cache's serializer refused the type (logged once).</summary>
     private void WriteFailed(ICache cache, Exception exception, string key)
     {
-        if (!_refusal.Note(exception, cache, _options))
+        if (!_refusal.Note(exception, cache, _options) && CacheFaults.Note(cache, exception, LogAlias))
         {
             Log.WriteFailed(CachedLogging.Logger, exception, key, _options.Method, LogAlias);
         }

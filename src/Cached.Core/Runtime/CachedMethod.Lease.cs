@@ -128,7 +128,7 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>Logs a failed lease, unless a read in it met a serializer that refused the type (logged once).</summary>
     private void LeaseFailed(ICache cache, Exception exception, string key)
     {
-        if (!_refusal.Note(exception, cache, _options))
+        if (!_refusal.Note(exception, cache, _options) && CacheFaults.Note(cache, exception, LogAlias))
         {
             Log.LeaseFailed(CachedLogging.Logger, exception, key, _options.Method, LogAlias);
         }

@@ -61,6 +61,7 @@ public sealed partial class CachedMethod<TResult>
         {
             tagRead = StartTagRead(call);
             var found = call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsFor(call.Cache, call.Host));
+            NoteAnswer(call.Cache);
             stamped = stamped?.ForRead();
             if (found && stamped?.Tags is { NeedsCheck: true } tags)
             {

@@ -16,11 +16,13 @@ public sealed partial class CachedMethod<TResult>
             if (!policy.Stamps)
             {
                 var plain = await call.Cache.TryGetAsync<TResult>(call.Key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                NoteAnswer(call.Cache);
                 return (plain.Found, plain.Value!, false, false);
             }
 
             tagRead = StartTagRead(call);
             var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), cancellationToken).ConfigureAwait(false);
+            NoteAnswer(call.Cache);
             if (read is { Found: true, Value: { } kept })
             {
                 read = CacheResult<Stamped<TResult>>.Hit(kept.ForRead());

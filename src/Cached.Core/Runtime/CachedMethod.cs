@@ -262,6 +262,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         var result = ordinary.Result;
+        NoteAnswer(cache);
         return result.Found
             ? new ValueTask<TResult>(result.Value!)
             : MissAsync(cache, key, state, body, skipWhen, completions, policy, cancellationToken);
@@ -286,6 +287,7 @@ public sealed partial class CachedMethod<TResult>
         try
         {
             var result = await read.ConfigureAwait(false);
+            NoteAnswer(cache);
             if (result.Found)
             {
                 return result.Value!;

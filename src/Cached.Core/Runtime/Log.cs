@@ -30,4 +30,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "The factory of key '{Key}' of {Method} on cache '{Alias}' did not answer within {Timeout}; {Answer}. It goes on in the background and stores its result.")]
     public static partial void FactoryTimedOut(ILogger logger, string key, string method, string alias, TimeSpan timeout, string answer);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Cache '{Alias}' cannot be reached; cached methods run their bodies uncached and skip their writes until it answers. Further faults of this outage are counted, not logged.")]
+    public static partial void OutageStarted(ILogger logger, Exception exception, string alias);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Cache '{Alias}' answers again after {Lasted}; {Calls} cache reads failed meanwhile and their calls ran uncached.")]
+    public static partial void OutageEnded(ILogger logger, string alias, TimeSpan lasted, long calls);
 }

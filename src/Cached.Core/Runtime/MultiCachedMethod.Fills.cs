@@ -17,7 +17,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// </summary>
     private Dictionary<string, FillTicket>? OpenFills<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf)
     {
-        if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0)
+        if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0 || CacheFaults.IsDown(cache))
         {
             return [];
         }
@@ -29,7 +29,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+            if (CacheFaults.Note(cache, ex, LogAlias))
+            {
+                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+            }
+
             return null;
         }
     }
@@ -37,7 +41,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// <inheritdoc cref="OpenFills"/>
     private async ValueTask<Dictionary<string, FillTicket>?> OpenFillsAsync<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
     {
-        if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0)
+        if (cache is not IFencedFillCache fenced || CacheScope.IsWriteSkipped || missing.Count == 0 || CacheFaults.IsDown(cache))
         {
             return [];
         }
@@ -49,7 +53,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
         {
-            Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+            if (CacheFaults.Note(cache, ex, LogAlias))
+            {
+                Log.WriteFailed(CachedLogging.Logger, ex, string.Join(",", cacheKeys), _options.Method, LogAlias);
+            }
+
             return null;
         }
     }
@@ -71,6 +79,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// </summary>
     private void Store<TStored>(ICache cache, List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills, TimeSpan? ttl, ISerializer? serializer)
     {
+        if (CacheFaults.IsDown(cache))
+        {
+            return;
+        }
+
         var (fenced, unfenced) = Split(toStore, fills);
         try
         {
@@ -93,6 +106,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// <inheritdoc cref="Store"/>
     private async ValueTask StoreAsync<TStored>(ICache cache, List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
+        if (CacheFaults.IsDown(cache))
+        {
+            return;
+        }
+
         var (fenced, unfenced) = Split(toStore, fills);
         try
         {

@@ -68,6 +68,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             try
             {
                 hits = cache.MultiTryGet<TValue>(cacheKeys, _options.Namespace);
+                if (CacheFaults.AnyOutage)
+                {
+                    CacheFaults.Answered(cache, LogAlias);
+                }
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
@@ -127,6 +131,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             try
             {
                 hits = await cache.MultiTryGetAsync<TValue>(cacheKeys, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                if (CacheFaults.AnyOutage)
+                {
+                    CacheFaults.Answered(cache, LogAlias);
+                }
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
@@ -203,7 +211,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     /// <summary>Logs a failed read of the batch, unless the cache's serializer refused the value type (logged once).</summary>
     private void ReadFailed(ICache cache, Exception exception, string[] cacheKeys)
     {
-        if (!_refusal.Note(exception, cache, _options))
+        if (!_refusal.Note(exception, cache, _options) && CacheFaults.Note(cache, exception, LogAlias))
         {
             Log.ReadFailed(CachedLogging.Logger, exception, string.Join(",", cacheKeys), _options.Method, LogAlias);
         }
@@ -212,7 +220,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     /// <summary>Logs a failed write of the batch, unless the cache's serializer refused the value type (logged once).</summary>
     private void WriteFailed<TStored>(ICache cache, Exception exception, List<KeyValuePair<string, TStored>> toStore)
     {
-        if (!_refusal.Note(exception, cache, _options))
+        if (!_refusal.Note(exception, cache, _options) && CacheFaults.Note(cache, exception, LogAlias))
         {
             Log.WriteFailed(CachedLogging.Logger, exception, string.Join(",", toStore.Select(static pair => pair.Key)), _options.Method, LogAlias);
         }

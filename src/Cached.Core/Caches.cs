@@ -11,8 +11,9 @@ namespace Cached;
 /// of an alias or <see cref="Create"/> a new one.
 /// </summary>
 /// <remarks>
-/// <para>Until <c>SetConfig</c> is called, the configuration is pycached's default: a <c>"default"</c> alias
-/// holding a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>. Thread-safe.</para>
+/// <para>Until <c>SetConfig</c> is called, the configuration has one <c>"default"</c> alias, a
+/// <see cref="SimpleMemoryCache"/> that keeps references (so any type caches in it), and <see cref="Get"/> returns the
+/// one shared instance that generated methods use until the default alias is configured. Thread-safe.</para>
 /// <para>An instance that <see cref="Get"/> made and a later change replaces (<c>SetConfig</c>,
 /// <see cref="AddInstance"/>) is disposed by <c>Caches</c>, but not at once: it keeps serving whoever still holds it
 /// for <see cref="ReplacedInstanceGrace"/>, and is disposed at the first moment after that when no command is running
@@ -50,8 +51,8 @@ public static class Caches
 
     /// <summary>
     /// True once the application has set the <c>"default"</c> alias (<c>SetConfig</c>, or <see cref="Add"/> /
-    /// <see cref="AddInstance"/> with that alias): generated methods with no cache option use it only then, and one
-    /// shared <see cref="SimpleMemoryCache"/> before.
+    /// <see cref="AddInstance"/> with that alias). Before, the alias is one shared <see cref="SimpleMemoryCache"/>,
+    /// which both <see cref="Get"/> and generated methods with no cache option use.
     /// </summary>
     public static bool IsDefaultConfigured => s_configured;
 
@@ -202,6 +203,12 @@ public static class Caches
         if (s_instances.TryGetValue(alias, out var cache))
         {
             return cache;
+        }
+
+        if (!s_configured && alias == DefaultAlias)
+        {
+            // Before the default alias is configured, it is the one instance generated methods use too.
+            return Runtime.FallbackCache.Shared;
         }
 
         lock (s_gate)
@@ -424,10 +431,8 @@ public static class Caches
 
     private static Dictionary<string, CacheConfig> DefaultConfig() => new(StringComparer.Ordinal)
     {
-        [DefaultAlias] = new CacheConfig
-        {
-            Cache = typeof(SimpleMemoryCache).FullName,
-            Serializer = new ClassConfig(typeof(Serializers.StringSerializer).FullName!),
-        },
+        // Its own default serializer keeps references, so a generated method of any result type caches in it; pycached's
+        // default alias stores str(value), which would refuse records and collections (docs/migration.md).
+        [DefaultAlias] = new CacheConfig { Cache = typeof(SimpleMemoryCache).FullName },
     };
 }

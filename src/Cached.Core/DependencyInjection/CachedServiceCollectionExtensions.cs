@@ -26,7 +26,7 @@ public static class CachedServiceCollectionExtensions
 
     /// <summary>
     /// Registers named caches described with a <see cref="CachedBuilder"/>. <see cref="ICache"/> resolves to the
-    /// <c>"default"</c> alias (pycached's default, a <see cref="SimpleMemoryCache"/>, when none is given) and each alias
+    /// <c>"default"</c> alias (a <see cref="SimpleMemoryCache"/> that keeps references, when none is given) and each alias
     /// is a keyed <see cref="ICache"/>. The aliases become <see cref="Caches"/>' configuration, which is process-wide:
     /// generated methods, <see cref="Caches.Get"/> and the container share one instance per alias. The container
     /// disposes the caches it creates; caches given as instances stay yours.

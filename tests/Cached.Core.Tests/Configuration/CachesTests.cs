@@ -69,28 +69,33 @@ public class CachesTests
     // ---- default configuration ----
 
     [Test]
-    public void The_default_configuration_is_a_SimpleMemoryCache_with_a_StringSerializer()
+    public void The_default_configuration_is_a_SimpleMemoryCache_that_keeps_references()
     {
         var config = Caches.GetConfig();
 
         Assert.That(config.Keys, Is.EquivalentTo(new[] { "default" }));
         Assert.That(config["default"].Cache, Is.EqualTo(typeof(SimpleMemoryCache).FullName));
-        Assert.That(config["default"].Serializer?.Class, Is.EqualTo(typeof(StringSerializer).FullName));
+        Assert.That(config["default"].Serializer, Is.Null, "the memory cache's own serializer: references as they are");
         Assert.That(config["default"].Plugins, Is.Empty);
         Assert.That(config["default"].Settings, Is.Empty);
         Assert.That(Caches.IsDefaultConfigured, Is.False);
     }
 
     [Test]
-    public void The_default_alias_creates_a_SimpleMemoryCache_that_stores_text()
+    public void Before_any_configuration_the_default_alias_is_the_one_instance_generated_methods_use()
     {
         var cache = Caches.Get();
+        var method = new Cached.Runtime.CachedMethod<Point>(new Cached.Runtime.CachedMethodOptions { Method = "T.P" });
+        var stored = method.Invoke("p", 0, static _ => new Point(1, 2));
 
-        Assert.That(cache, Is.InstanceOf<SimpleMemoryCache>());
-        Assert.That(cache.Serializer, Is.InstanceOf<StringSerializer>());
-        cache.Set("k", 1);
-        Assert.That(cache.Get<string>("k"), Is.EqualTo("1"));
+        Assert.That(cache, Is.SameAs(method.CurrentCache));
+        Assert.That(cache.Serializer, Is.InstanceOf<NullSerializer>());
+        Assert.That(cache.Get<Point>("p"), Is.SameAs(stored), "a record caches as it is");
+        Assert.That(cache.Delete("p"), Is.EqualTo(1), "a hand-made Delete reaches what the method stored");
+        Assert.That(Caches.Create(), Is.Not.SameAs(cache).And.InstanceOf<SimpleMemoryCache>(), "Create still makes a new one");
     }
+
+    public sealed record Point(int X, int Y);
 
     // ---- Get and Create ----
 

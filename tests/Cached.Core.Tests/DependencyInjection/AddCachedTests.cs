@@ -201,7 +201,7 @@ public class AddCachedTests
     }
 
     [Test]
-    public void Without_a_default_alias_the_default_is_pycached_s_memory_cache()
+    public void Without_a_default_alias_the_default_is_a_memory_cache_that_keeps_references()
     {
         using var provider = Build(services => services.AddCached(cached => cached.AddCache("other", new CacheConfig { Cache = "Cached.SimpleMemoryCache" })));
 
@@ -210,7 +210,7 @@ public class AddCachedTests
         Assert.Multiple(() =>
         {
             Assert.That(cache, Is.InstanceOf<SimpleMemoryCache>());
-            Assert.That(cache.Serializer, Is.InstanceOf<StringSerializer>());
+            Assert.That(cache.Serializer, Is.InstanceOf<NullSerializer>());
             Assert.That(provider.GetRequiredKeyedService<ICache>("other"), Is.Not.SameAs(cache));
         });
     }

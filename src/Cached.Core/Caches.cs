@@ -20,7 +20,7 @@ namespace Cached;
 /// on it. Hold the result of <see cref="Get"/> for a call, not for the life of a service. Instances you pass to
 /// <see cref="AddInstance"/>, and those of <see cref="Create"/>, are yours: <c>Caches</c> never disposes them.</para>
 /// </remarks>
-public static class Caches
+public static partial class Caches
 {
     /// <summary>The alias every configuration must have.</summary>
     public const string DefaultAlias = "default";
@@ -111,6 +111,8 @@ public static class Caches
             s_configuration++;
             Interlocked.Increment(ref s_version);
         }
+
+        WarnOfMissingAliases();
     }
 
     /// <summary>
@@ -396,6 +398,7 @@ public static class Caches
             s_config = DefaultConfig();
             s_instances.Clear();
             s_made.Clear();
+            Runtime.UnconfiguredCache.Forget();
             TimeProvider = TimeProvider.System;
             s_configured = false;
             s_configuration++;

@@ -43,6 +43,9 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
 
         /// <summary>The specs grouped by containing type: one value per generated file.</summary>
         public const string Types = "CachedTypes";
+
+        /// <summary>The aliases the compilation's methods name, with the methods: one value, one file when not empty.</summary>
+        public const string Aliases = "CachedAliases";
     }
 
     /// <inheritdoc />
@@ -56,15 +59,30 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
         // The kinds meet here because one file holds every generated member of a type. Collecting is cheap;
         // what matters is that each type then becomes a value of its own, compared with its previous value, so an
         // edit in one type re-emits that type's file only.
-        var types = cached.Collect()
+        var all = cached.Collect()
             .Combine(multi.Collect())
             .Combine(invalidate.Collect())
             .Combine(invalidateTags.Collect())
-            .SelectMany(static (all, _) => GroupByType(all.Left.Left.Left.AddRange(all.Left.Left.Right).AddRange(all.Left.Right).AddRange(all.Right)))
+            .Select(static (all, _) => all.Left.Left.Left.AddRange(all.Left.Left.Right).AddRange(all.Left.Right).AddRange(all.Right));
+        var types = all
+            .SelectMany(static (specs, _) => GroupByType(specs))
             .WithTrackingName(Steps.Types);
 
         context.RegisterSourceOutput(types, static (spc, type)
             => spc.AddSource(type.Type.FileName, SourceText.From(Emitter.Emit(type), Encoding.UTF8)));
+
+        // One file for the compilation: the aliases its methods name, compared by value, so it is re-emitted only when
+        // an alias or a method using one changes.
+        var aliases = all
+            .Select(static (specs, _) => Emitter.AliasUses(specs))
+            .WithTrackingName(Steps.Aliases);
+        context.RegisterSourceOutput(aliases, static (spc, uses) =>
+        {
+            if (uses.Count > 0)
+            {
+                spc.AddSource(Emitter.AliasesFileName, SourceText.From(Emitter.EmitAliases(uses), Encoding.UTF8));
+            }
+        });
 
         RegisterJsonContexts(context);
     }

@@ -1,6 +1,7 @@
 using Cached.Generators.Tests.Scenarios;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Cached.Generators.Tests;
 
@@ -24,6 +25,29 @@ public sealed class DependencyInjectionTests
         .AddSingleton<CallCounter>()
         .AddSingleton<UserService>()
         .BuildServiceProvider();
+
+    [Test]
+    public void The_generated_module_initializer_registers_every_alias_this_assembly_s_methods_use()
+    {
+        // The test assembly's own generated Cached.Aliases.g.cs ran when it loaded: nothing here registers by hand.
+        var used = Cached.Runtime.CachedAliases.Missing(static _ => false);
+
+        Assert.That(used.Select(static u => u.Alias), Does.Contain(UserService.Alias));
+        Assert.That(used.Single(static u => u.Alias == UserService.Alias).Methods, Does.Contain(typeof(UserService).FullName + ".GetUser"));
+        Assert.That(Cached.Runtime.CachedAliases.Missing(static alias => alias != UserService.Alias).Select(static u => u.Alias), Is.EqualTo(new[] { UserService.Alias }));
+    }
+
+    [Test]
+    public async Task A_host_whose_configuration_lacks_an_alias_of_a_generated_method_does_not_start()
+    {
+        using var host = new HostBuilder()
+            .ConfigureServices(services => services.AddCached(cached => cached.AddCache("default", new SimpleMemoryCache())))
+            .Build();
+
+        var failure = Assert.ThrowsAsync<CacheConfigurationException>(() => host.StartAsync());
+        Assert.That(failure!.Message, Does.Contain($"'{UserService.Alias}' (used by"));
+        await Task.CompletedTask;
+    }
 
     [Test]
     public async Task A_generated_method_stores_into_the_cache_the_container_hands_out_for_its_alias()

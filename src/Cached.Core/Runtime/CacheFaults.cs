@@ -33,6 +33,18 @@ internal static class CacheFaults
     /// </summary>
     public static bool Note(ICache cache, Exception exception, string alias)
     {
+        if (exception is UnknownCacheAliasException unknown)
+        {
+            // A fault of configuration, not of a call: said once per alias, and the methods run uncached meanwhile.
+            if (s_announced.TryAdd(cache, alias))
+            {
+                Log.AliasNotConfigured(CachedLogging.Logger, unknown, unknown.Alias);
+                WriteToStandardError($"Cached: {unknown.Message} Cached methods that use it run uncached until it is.");
+            }
+
+            return false;
+        }
+
         if (!IsUnreachable(exception))
         {
             Announce(cache, exception, alias);
@@ -73,11 +85,23 @@ internal static class CacheFaults
             return;
         }
 
+
+        WriteToStandardError(
+            $"Cached: cache '{alias}' failed and cached methods run uncached: {exception.GetType().Name}: {exception.Message} " +
+            "(printed once per cache; set CachedLogging.LoggerFactory, or call AddCached, to log every fault).");
+    }
+
+    /// <summary>A line on standard error, unless a logger is configured or the application turned it off.</summary>
+    internal static void WriteToStandardError(string line)
+    {
+        if (CachedLogging.IsConfigured || !CachedLogging.FirstFaultToStandardError)
+        {
+            return;
+        }
+
         try
         {
-            Console.Error.WriteLine(
-                $"Cached: cache '{alias}' failed and cached methods run uncached: {exception.GetType().Name}: {exception.Message} " +
-                "(printed once per cache; set CachedLogging.LoggerFactory, or call AddCached, to log every fault).");
+            Console.Error.WriteLine(line);
         }
         catch (IOException)
         {

@@ -58,7 +58,10 @@ public sealed class CachedMethodOptions
 
     private static TimeSpan? Seconds(double seconds) => seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
 
-    /// <summary>The cache a method with these options uses: its alias, its own cache, else the default one.</summary>
+    /// <summary>
+    /// The cache a method with these options uses: its alias, its own cache, else the default one. An alias no
+    /// configuration has resolves to <see cref="UnconfiguredCache"/>: the method runs uncached and says so, once.
+    /// </summary>
     internal ICache ResolveCache()
     {
         if (CacheFactory is not null && Alias is null)
@@ -80,5 +83,6 @@ public sealed class CachedMethodOptions
         => (cache as IAliasedCache)?.Alias ?? Alias ?? (CacheFactory is not null ? CacheName ?? "(the method's own)" : Caches.DefaultAlias);
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only aliases the application configured by type name reach this; trimmed and NativeAOT applications register instances with Caches.AddInstance, which the line above serves without reflection.")]
-    private static ICache FromConfiguration(string alias) => Caches.Get(alias);
+    private static ICache FromConfiguration(string alias)
+        => Caches.IsConfigured(alias) ? Caches.Get(alias) : UnconfiguredCache.For(alias);
 }

@@ -36,4 +36,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Cache '{Alias}' answers again after {Lasted}; {Calls} cache reads failed meanwhile and their calls ran uncached.")]
     public static partial void OutageEnded(ILogger logger, string alias, TimeSpan lasted, long calls);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Error, Message = "Cache alias '{Alias}' is not configured; the cached methods that use it run uncached until it is.")]
+    public static partial void AliasNotConfigured(ILogger logger, Exception exception, string alias);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Problem}")]
+    public static partial void AliasesMissing(ILogger logger, string problem);
 }

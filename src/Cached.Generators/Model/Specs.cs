@@ -270,6 +270,9 @@ internal sealed record MethodSpec
     public TagInvalidationSpec? TagInvalidation { get; init; }
 }
 
+/// <summary>An alias a generated method names, and that method's full name, for the start-up check of configuration.</summary>
+internal sealed record AliasUseSpec(string Alias, string Method);
+
 /// <summary>
 /// The methods of one containing type, in the order they are written, so that each type's file is an incremental
 /// value of its own: an edit in one type leaves the other types' files alone.

@@ -181,6 +181,55 @@ public class AddCachedTests
     }
 
     [Test]
+    public async Task Starting_the_host_fails_naming_an_alias_a_generated_method_uses_that_is_not_configured()
+    {
+        CachedAliases.Register("redsi", "Shop.Users.GetUser");
+        CachedAliases.Register("redsi", "Shop.Users.GetUsers");
+        CachedAliases.Register("local", "Shop.Prices.Get");
+        try
+        {
+            using var host = new HostBuilder()
+                .ConfigureServices(services => services.AddCached(cached => cached.AddCache("local", new SimpleMemoryCache())))
+                .Build();
+
+            var failure = Assert.ThrowsAsync<CacheConfigurationException>(() => host.StartAsync());
+
+            Assert.That(failure!.Message, Does.Contain("'redsi' (used by Shop.Users.GetUser, Shop.Users.GetUsers)"));
+            Assert.That(failure.Message, Does.Not.Contain("'local'"), "a configured alias is not named");
+            Assert.That(failure.Message, Does.Contain("appsettings.json").And.Contain("AddCache(alias"));
+        }
+        finally
+        {
+            CachedAliases.Forget("redsi", "Shop.Users.GetUser");
+            CachedAliases.Forget("redsi", "Shop.Users.GetUsers");
+            CachedAliases.Forget("local", "Shop.Prices.Get");
+        }
+    }
+
+    [Test]
+    public void SetConfig_without_an_alias_a_generated_method_uses_warns_naming_it()
+    {
+        var logs = new RecordingLoggerFactory();
+        CachedLogging.LoggerFactory = logs;
+        CachedAliases.Register("redsi", "Shop.Users.GetUser");
+        try
+        {
+            Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = new() { Cache = "Cached.SimpleMemoryCache" } });
+            Caches.AddInstance("redsi", new SimpleMemoryCache());
+            Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = new() { Cache = "Cached.SimpleMemoryCache" }, ["redsi"] = new() { Cache = "Cached.SimpleMemoryCache" } });
+        }
+        finally
+        {
+            CachedAliases.Forget("redsi", "Shop.Users.GetUser");
+        }
+
+        var warnings = logs.Entries.Where(static e => e.EventId == 13).ToList();
+        Assert.That(warnings, Has.Count.EqualTo(1), "the second configuration has the alias");
+        Assert.That(warnings[0].Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(warnings[0].Message, Does.Contain("'redsi' (used by Shop.Users.GetUser)"));
+    }
+
+    [Test]
     public async Task Starting_the_host_registers_factory_made_caches_before_anything_is_resolved()
     {
         TestBackend? made = null;

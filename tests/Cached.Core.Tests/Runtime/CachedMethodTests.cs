@@ -773,11 +773,27 @@ public sealed class CachedMethodTests
     }
 
     [Test]
-    public void An_unknown_alias_fails_when_the_cache_is_first_used()
+    public async Task An_unknown_alias_runs_the_method_uncached_says_so_once_and_caches_once_the_alias_is_added()
     {
         var method = new CachedMethod<string>(new CachedMethodOptions { Method = Method, Alias = "missing" });
+        var calls = new Calls();
 
-        Assert.Throws<UnknownCacheAliasException>(() => _ = method.CurrentCache);
+        Assert.That(method.Invoke("k", calls, static s => Body(s, "a")), Is.EqualTo("a"));
+        Assert.That(await method.InvokeAsync("k", calls, static (s, ct) => BodyAsync(s, "a"), null, CancellationToken.None), Is.EqualTo("a"));
+        Assert.That(calls.Count, Is.EqualTo(2), "a cache fault never fails the call");
+        var told = _logs.Entries.Where(static e => e.EventId == 12).ToList();
+        Assert.That(told, Has.Count.EqualTo(1), "said once, not per call: " + string.Join("\n", _logs.Entries.Select(static e => e.Message)));
+        Assert.That(told[0].Level, Is.EqualTo(Microsoft.Extensions.Logging.LogLevel.Error));
+        Assert.That(told[0].Exception, Is.InstanceOf<UnknownCacheAliasException>().With.Message.Contains("AddCached").And.Message.Contains("appsettings.json"));
+        Assert.That(_logs.Entries.Where(static e => e.EventId != 12), Is.Empty);
+
+        using var added = new SimpleMemoryCache();
+        Caches.AddInstance("missing", added);
+        method.Invoke("k", calls, static s => Body(s, "b"));
+        method.Invoke("k", calls, static s => Body(s, "c"));
+
+        Assert.That(calls.Count, Is.EqualTo(3), "cached from the moment the alias exists");
+        Assert.That(added.Get<string>("k"), Is.EqualTo("b"));
     }
 
     [Test]

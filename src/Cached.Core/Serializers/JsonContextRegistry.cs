@@ -40,7 +40,9 @@ internal sealed class JsonContextRegistry
 /// registered contexts, then Cached's context of primitives, then reflection where the application allows it. A
 /// context supplies metadata only, never its options (naming policy, number handling...): a value is written the same
 /// way whichever context lists its type, whether it was registered before or after, and whether reflection wrote it,
-/// so that entries stored by one process or version read back in another.
+/// so that entries stored by one process or version read back in another. <see cref="double"/>, <see cref="float"/>
+/// and <see cref="Half"/> come first, with Python's float format (<see cref="PythonFloatConverter{T}"/>), wherever
+/// they occur: alone, as members, as elements.
 /// </summary>
 internal sealed class JsonContextResolver(JsonContextRegistry registry, bool reflectionAllowed) : IJsonTypeInfoResolver
 {
@@ -48,6 +50,13 @@ internal sealed class JsonContextResolver(JsonContextRegistry registry, bool ref
 
     public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
     {
+        // Before the contexts, whose metadata for these types would write 2.0 as 2. Only the types that hold one of
+        // them lose System.Text.Json's generated fast path, which writes numbers itself: the options have no converter.
+        if (PythonFloatConverter.TypeInfoFor(type, options) is { } floatingPoint)
+        {
+            return floatingPoint;
+        }
+
         foreach (IJsonTypeInfoResolver context in registry.Contexts)
         {
             if (context.GetTypeInfo(type, options) is { } info)

@@ -9,10 +9,10 @@ namespace Cached.Serializers;
 /// application needs only the usual <c>[JsonSerializable(typeof(Forecast))] partial class AppJsonContext</c>.
 /// </summary>
 /// <remarks>
-/// The first registered context that has metadata for a type serializes it, with that context's own options; types
-/// none of them lists fall back to Cached's own metadata for primitives (numbers, <see cref="string"/>,
-/// <see cref="bool"/>, <see cref="Guid"/>, dates and times, their nullables) and then, where the application allows
-/// it, to reflection.
+/// The first registered context that has metadata for a type supplies it, used with the default serializer's own
+/// options rather than the context's; types none of them lists fall back to Cached's own metadata for primitives
+/// (numbers, <see cref="string"/>, <see cref="bool"/>, <see cref="Guid"/>, dates and times, their nullables) and then,
+/// where the application allows it, to reflection.
 /// </remarks>
 public static class JsonContexts
 {

@@ -12,7 +12,12 @@ namespace Cached.Serializers;
 /// applications: the default serializer takes each type's metadata from the application's source-generated
 /// <see cref="JsonSerializerContext"/>s (<see cref="JsonContexts"/>) before it considers reflection.
 /// </summary>
-/// <remarks>In a file that also imports System.Text.Json, write <c>using JsonSerializer = Cached.Serializers.JsonSerializer;</c>.</remarks>
+/// <remarks>
+/// Every instance reads what Python's <c>json.dumps</c> writes, its bare <c>NaN</c>, <c>Infinity</c> and
+/// <c>-Infinity</c> included: the default serializer always, one with its own options or context where they read
+/// named floating-point literals (<see cref="JsonNumberHandling.AllowNamedFloatingPointLiterals"/>).
+/// In a file that also imports System.Text.Json, write <c>using JsonSerializer = Cached.Serializers.JsonSerializer;</c>.
+/// </remarks>
 public sealed class JsonSerializer : ISerializer
 {
     private readonly JsonSerializerOptions? _options;
@@ -30,7 +35,10 @@ public sealed class JsonSerializer : ISerializer
     /// Creates the default serializer: <see cref="JsonSerializerOptions.Default"/>'s settings plus
     /// <see cref="JsonSerializerOptions.RespectRequiredConstructorParameters"/> (a payload that lacks a constructor
     /// parameter of the type, one written for another type, fails to read instead of becoming an object with default
-    /// members). A type's metadata comes from the first registered source-generated context that lists it
+    /// members), and <see cref="double"/>, <see cref="float"/> and <see cref="Half"/> written as Python's
+    /// <c>json.dumps</c> writes a float (<c>2.0</c>, not <c>2</c>, which Python reads as an int; <c>1e+16</c>; NaN and
+    /// the infinities as Python's <c>NaN</c>, <c>Infinity</c>, <c>-Infinity</c>), wherever they occur. A type's
+    /// metadata comes from the first registered source-generated context that lists it
     /// (<see cref="JsonContexts"/>: Cached's generator registers your project's contexts), else for primitives from
     /// Cached's own, else, where the application allows reflection
     /// (<see cref="System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault"/>, false in trimmed and NativeAOT
@@ -124,8 +132,20 @@ public sealed class JsonSerializer : ISerializer
     /// <inheritdoc />
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
     {
+        var info = TypeInfo<T>();
         var reader = new Utf8JsonReader(payload, _readerOptions);
-        return System.Text.Json.JsonSerializer.Deserialize(ref reader, TypeInfo<T>());
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize(ref reader, info);
+        }
+        catch (JsonException) when (PythonJson.QuoteNamedLiterals(payload) is { } quoted)
+        {
+            // Python's json writes NaN and the infinities bare, which Utf8JsonReader refuses: read them as the strings
+            // "NaN", "Infinity" and "-Infinity", which the default serializer reads as numbers. Only a payload that
+            // failed is looked at again, so a read that succeeds costs nothing more.
+            var retry = new Utf8JsonReader(quoted, _readerOptions);
+            return System.Text.Json.JsonSerializer.Deserialize(ref retry, info);
+        }
     }
 
     private JsonTypeInfo<T> TypeInfo<T>()

@@ -8,6 +8,9 @@ internal static class StringCodec
 {
     public const string Advice
         = "Use JsonSerializer, or MessagePackSerializer (package Cached.MessagePack), for records, classes and collections.";
+
+    /// <summary>The text of <c>null</c>: what Python's <c>str(None)</c> writes.</summary>
+    public const string NoneText = "None";
 }
 
 /// <summary>
@@ -55,6 +58,7 @@ internal static class StringCodec<T>
 
     /// <summary>The text of <paramref name="value"/>, or <c>null</c> for a null value.</summary>
     /// <exception cref="NotSupportedException">The type is refused, or an <see cref="object"/> is not a string.</exception>
+    /// <exception cref="ArgumentException">The text is <c>None</c>, which reads back as <c>null</c> for this type.</exception>
     public static string? Format(T value)
     {
         ThrowIfRefused();
@@ -63,14 +67,20 @@ internal static class StringCodec<T>
             return null;
         }
 
-        if (s_format is not null)
-        {
-            return s_format(value);
-        }
+        var text = s_format is not null
+            ? s_format(value)
+            : value as string ?? throw new NotSupportedException(
+                $"A value typed object is stored by StringSerializer only when it is a string: a {value.GetType()} would read back as its text. "
+                + $"Write it as a {value.GetType().Name}, or use JsonSerializer.");
 
-        return value as string ?? throw new NotSupportedException(
-            $"A value typed object is stored by StringSerializer only when it is a string: a {value.GetType()} would read back as its text. "
-            + $"Write it as a {value.GetType().Name}, or use JsonSerializer.");
+        // A type that cannot hold null (an enum with a member named None) reads None back as that member, so only a
+        // type that can hold null loses its value to the text of null.
+        return default(T) is null && text == StringCodec.NoneText
+            ? throw new ArgumentException(
+                $"StringSerializer stores null as the text None, as Python's str(None) does, so a {TypeNames.Of(typeof(T))} whose text is None would read back as null: "
+                + "this value is not stored. Use JsonSerializer to store it.",
+                nameof(value))
+            : text;
     }
 
     /// <summary>The value <paramref name="text"/> stands for.</summary>
@@ -81,13 +91,28 @@ internal static class StringCodec<T>
         return s_parse is not null ? s_parse(text) : (T)(object)text;
     }
 
-    /// <summary>The value of a stored <c>null</c>.</summary>
+    /// <summary>
+    /// The value of the text <c>None</c>: <c>null</c> for a type that can hold it; for one that cannot, the value the
+    /// text parses to (an enum member named None), else a <see cref="FormatException"/>.
+    /// </summary>
     /// <exception cref="NotSupportedException">The type is refused.</exception>
-    /// <exception cref="FormatException"><typeparamref name="T"/> cannot be <c>null</c>.</exception>
-    public static T? Null()
+    /// <exception cref="FormatException"><typeparamref name="T"/> cannot be <c>null</c> and does not parse <c>None</c>.</exception>
+    public static T? None()
     {
         ThrowIfRefused();
-        return default(T) is null ? default : throw new FormatException($"The payload is null, which a {typeof(T)} cannot hold.");
+        if (default(T) is null)
+        {
+            return default;
+        }
+
+        try
+        {
+            return s_parse!(StringCodec.NoneText);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException)
+        {
+            throw new FormatException($"The payload is None, the text of null (Python's str(None)), which a {TypeNames.Of(typeof(T))} cannot hold.", ex);
+        }
     }
 
     private static void ThrowIfRefused()

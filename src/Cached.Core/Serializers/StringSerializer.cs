@@ -17,12 +17,17 @@ namespace Cached.Serializers;
 /// <c>-0</c> included), a <see cref="decimal"/> with its scale (<c>1.50</c>), an enum by its names
 /// (<c>"Read, Write"</c> for flags), <see cref="bool"/> as <c>True</c>/<c>False</c>. Reading a value as
 /// <see cref="string"/> (or <see cref="object"/>) returns its text; reading it as another type parses the text with
-/// the invariant culture, so <c>"1.5"</c> written by Python reads as a <see cref="double"/> too.
+/// the invariant culture, so <c>"1.5"</c> written by Python reads as a <see cref="double"/> too, as do its
+/// <c>inf</c>, <c>-inf</c> and <c>nan</c>.
 /// </para>
 /// <para>
-/// <c>null</c> is the single byte <c>0xFF</c>, which no UTF-8 text contains, so a stored <c>null</c> stays distinct
-/// from <c>""</c> (zero bytes) while every string is still stored as exactly its UTF-8 bytes. A string that is not
-/// valid UTF-16 (a lone surrogate) cannot be stored as UTF-8 and is refused, not altered.
+/// <c>null</c> is the text <c>None</c>, as Python writes <c>str(None)</c>, and the text <c>None</c> reads back as
+/// <c>null</c> for every type that can hold it (<see cref="string"/>, <see cref="object"/>, <c>int?</c>, ...), whoever
+/// wrote it. So a value whose text is <c>None</c> (the string <c>"None"</c>) cannot be told from <c>null</c>: it is
+/// refused, that value only, with an <see cref="ArgumentException"/>, and a cached method simply does not cache it. A
+/// type that cannot hold <c>null</c> reads <c>None</c> as the value it parses to (an enum member named None) or fails
+/// to read. A stored <c>null</c> stays distinct from <c>""</c> (zero bytes). A string that is not valid UTF-16 (a lone
+/// surrogate) cannot be stored as UTF-8 and is refused, not altered.
 /// </para>
 /// <para>
 /// A type it cannot carry (a record, a class, a collection, <see cref="object"/> holding anything but a string) is
@@ -33,11 +38,11 @@ namespace Cached.Serializers;
 /// </remarks>
 public sealed class StringSerializer : ISerializer
 {
-    /// <summary>The payload of <c>null</c>: a byte that never occurs in UTF-8.</summary>
-    private const byte NullByte = 0xFF;
-
     // Throws rather than replacing what UTF-8 cannot hold, so text is stored exactly or not at all.
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>The payload of <c>null</c>, <see cref="StringCodec.NoneText"/> in UTF-8.</summary>
+    private static ReadOnlySpan<byte> NoneUtf8 => "None"u8;
 
     /// <inheritdoc />
     public bool StoresReferences => false;
@@ -46,25 +51,22 @@ public sealed class StringSerializer : ISerializer
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        var text = StringCodec<T>.Format(value);
-        if (text is null)
-        {
-            destination.GetSpan(1)[0] = NullByte;
-            destination.Advance(1);
-            return;
-        }
-
-        s_utf8.GetBytes(text, destination);
+        s_utf8.GetBytes(StringCodec<T>.Format(value) ?? StringCodec.NoneText, destination);
     }
 
     /// <inheritdoc />
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
+        => IsNone(payload) ? StringCodec<T>.None() : StringCodec<T>.Parse(s_utf8.GetString(payload));
+
+    private static bool IsNone(ReadOnlySequence<byte> payload)
     {
-        if (payload.Length == 1 && payload.FirstSpan[0] == NullByte)
+        if (payload.Length != NoneUtf8.Length)
         {
-            return StringCodec<T>.Null();
+            return false;
         }
 
-        return StringCodec<T>.Parse(s_utf8.GetString(payload));
+        Span<byte> bytes = stackalloc byte[NoneUtf8.Length];
+        payload.CopyTo(bytes);
+        return bytes.SequenceEqual(NoneUtf8);
     }
 }

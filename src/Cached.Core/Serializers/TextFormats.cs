@@ -113,9 +113,9 @@ internal static class TextFormats
         Integer<BigInteger>(formats);
 
         // "R": the shortest text that parses back to the same bits, NaN, infinities and -0 included.
-        Number<Half>(formats, "R", NumberStyles.Float);
-        Number<float>(formats, "R", NumberStyles.Float);
-        Number<double>(formats, "R", NumberStyles.Float);
+        FloatingPoint<Half>(formats);
+        FloatingPoint<float>(formats);
+        FloatingPoint<double>(formats);
 
         // The general format keeps a decimal's scale (1.50m is "1.50", read back with two decimals) but drops the
         // sign of a negative zero, which parsing "-0.00" restores.
@@ -149,6 +149,20 @@ internal static class TextFormats
     private static void Number<TNumber>(Dictionary<Type, TextFormat> formats, string? format, NumberStyles styles)
         where TNumber : struct, INumberBase<TNumber>
         => Value<TNumber>(formats, value => value.ToString(format, s_invariant), text => TNumber.Parse(text, styles, s_invariant));
+
+    private static void FloatingPoint<TNumber>(Dictionary<Type, TextFormat> formats)
+        where TNumber : struct, IFloatingPointIeee754<TNumber>
+        => Value<TNumber>(formats, static value => value.ToString("R", s_invariant), static text => ParseFloatingPoint<TNumber>(text));
+
+    // Python's str() writes the infinities as inf and -inf, which .NET does not parse (it does parse Python's nan).
+    private static TNumber ParseFloatingPoint<TNumber>(string text)
+        where TNumber : IFloatingPointIeee754<TNumber>
+        => text switch
+        {
+            "inf" => TNumber.PositiveInfinity,
+            "-inf" => TNumber.NegativeInfinity,
+            _ => TNumber.Parse(text, NumberStyles.Float, s_invariant),
+        };
 
     private static void Value<TValue>(Dictionary<Type, TextFormat> formats, Func<TValue, string> format, Func<string, TValue> parse)
         where TValue : struct

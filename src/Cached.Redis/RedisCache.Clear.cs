@@ -27,9 +27,13 @@ public sealed partial class RedisCache
                 continue;
             }
 
-            foreach (var batch in server.Keys(DatabaseNumber, ClearPattern(@namespace), pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
+            var prefix = ClearPrefix(@namespace);
+            var keys = server.Keys(DatabaseNumber, ClearPattern(@namespace), pageSize: Scripts.ScanPage)
+                .Select(static k => (string)k!)
+                .Where(key => key.StartsWith(prefix, StringComparison.Ordinal));
+            foreach (var batch in keys.Chunk(Scripts.ScanPage))
             {
-                foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
+                foreach (var group in SlotGroups(db.Multiplexer, batch))
                 {
                     db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
                 }
@@ -55,8 +59,14 @@ public sealed partial class RedisCache
             }
 
             var batch = new List<string>(Scripts.ScanPage);
+            var prefix = ClearPrefix(@namespace);
             await foreach (var key in server.KeysAsync(DatabaseNumber, ClearPattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
+                if (!((string)key!).StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
                 batch.Add(key!);
                 if (batch.Count == Scripts.ScanPage)
                 {
@@ -71,7 +81,13 @@ public sealed partial class RedisCache
         return true;
     }
 
-    private string ClearPattern(string? @namespace) => @namespace is null ? "*" : GlobEscape(ComposeKey(string.Empty, @namespace)) + "*";
+    private string ClearPattern(string? @namespace) => @namespace is null ? "*" : GlobEscape(ClearPrefix(@namespace)) + "*";
+
+    /// <summary>
+    /// The exact prefix of the keys a clear removes; each key SCAN finds is checked against it, since a server that
+    /// speaks Redis may match patterns more loosely (Garnet ignores letter case: <c>app:*</c> finds <c>APP:k</c>).
+    /// </summary>
+    private string ClearPrefix(string? @namespace) => @namespace is null ? string.Empty : ComposeKey(string.Empty, @namespace);
 
     /// <summary>Whether the connection allows admin commands: off unless its configuration opts in.</summary>
     private static bool AllowsAdmin(IConnectionMultiplexer multiplexer)

@@ -52,6 +52,27 @@ public sealed class TagBehaviourTests
     }
 
     [Test]
+    public async Task A_read_that_finds_an_invalidated_entry_counts_as_a_miss_for_plugins_sync_and_async([Values] bool json)
+    {
+        // Found by reading dotnet-counters against the WebApp sample (JSON in memory): such reads counted as hits.
+        var ratio = new Cached.Plugins.HitMissRatioPlugin();
+        var cache = json ? new SimpleMemoryCache { Plugins = [ratio], Serializer = new Cached.Serializers.JsonSerializer() } : new SimpleMemoryCache { Plugins = [ratio] };
+        Caches.AddInstance(UserService.Alias, cache);
+        _service.GetUser(1);                      // miss
+        _service.GetUser(1);                      // hit
+        await _service.GetProfileAsync(1);        // miss
+        await _service.GetProfileAsync(1);        // hit
+
+        _service.Rename(1, "renamed");            // invalidates user:1
+        await _service.RenameAsync(1, default);   // invalidates user:000001
+        _service.GetUser(1);                      // found, invalidated: a miss
+        await _service.GetProfileAsync(1);        // found, invalidated: a miss
+
+        Assert.That((ratio.Hits, ratio.Misses), Is.EqualTo((2L, 4L)));
+        Assert.That((_calls[nameof(TaggedUserService.GetUser)], _calls[nameof(TaggedUserService.GetProfileAsync)]), Is.EqualTo((2, 2)));
+    }
+
+    [Test]
     public async Task A_tag_template_is_formatted_as_a_key_template_is()
     {
         _service.GetUser(1);

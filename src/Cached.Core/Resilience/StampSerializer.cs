@@ -8,18 +8,23 @@ namespace Cached.Resilience;
 /// before the inner payload; a backend that keeps references keeps the <see cref="Stamped{T}"/> itself. An entry
 /// stored without a stamp reads as <see cref="Stamped{T}.Unstamped"/>, so resilient reads accept every plain writer.
 /// </summary>
-internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) : ISerializer, IPayloadAdopter
+internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, Tags.TagStore? localTags = null) : ISerializer, IPayloadAdopter
 {
+    private readonly Tags.TagStore? _localTags = localTags;
+
     public ISerializer Inner { get; } = inner;
 
     /// <summary>The stamp serializer over <paramref name="cache"/>'s serializer on <paramref name="clock"/>, made again only when either changes.</summary>
     public static StampSerializer<T> For(ref StampSerializer<T>? memo, ICache cache, TimeProvider clock)
     {
         var serializer = cache.Serializer;
+        // An in-process tag store checks tags read from bytes at once, for the cost of a lookup, so that the read's hit
+        // or miss is counted right; a remote one is checked by the reader, with the tokens it read beside the entry.
+        var tags = cache is Tags.ITagHost { Tags: { IsRemote: false } local } ? local : null;
         var stamps = Volatile.Read(ref memo);
-        if (stamps is null || !ReferenceEquals(stamps.Inner, serializer) || !ReferenceEquals(stamps.Clock, clock))
+        if (stamps is null || !ReferenceEquals(stamps.Inner, serializer) || !ReferenceEquals(stamps.Clock, clock) || !ReferenceEquals(stamps._localTags, tags))
         {
-            stamps = new StampSerializer<T>(serializer, clock);
+            stamps = new StampSerializer<T>(serializer, clock, tags);
             Volatile.Write(ref memo, stamps);
         }
 
@@ -53,6 +58,11 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock) 
         var stamped = StampFormat.TryReadHeader(payload, out var freshUntil, out var staleUntil, out var refreshAt, out var throttled, out var tags, out var value)
             ? new Stamped<T>(Inner.Deserialize<T>(value)!, freshUntil, staleUntil, refreshAt, Clock, throttled, tags)
             : Stamped<T>.Unstamped(Inner.Deserialize<T>(payload)!, Clock);
+        if (stamped.Tags is { NeedsCheck: true } read && _localTags is not null)
+        {
+            _localTags.Check(read);
+        }
+
         return (TValue)(object)stamped;
     }
 

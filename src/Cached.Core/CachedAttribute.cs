@@ -14,7 +14,10 @@ namespace Cached;
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class CachedAttribute : Attribute
 {
-    /// <summary>Time to live in seconds; 0 (the default) means the cache's own default, or no expiry.</summary>
+    /// <summary>
+    /// Time to live in seconds, as a <see cref="double"/> (<c>Ttl = 0.5</c> is half a second); 0 (the default) means the
+    /// cache's own default, or no expiry. Caches and <see cref="CacheEntryOptions"/> take a <see cref="TimeSpan"/> instead.
+    /// </summary>
     public double Ttl { get; set; }
 
     /// <summary>
@@ -29,10 +32,20 @@ public sealed class CachedAttribute : Attribute
     /// <summary>The namespace the entries live in.</summary>
     public string? Namespace { get; set; }
 
-    /// <summary>A cache configured with <see cref="Caches"/>; its shared instance is used.</summary>
+    /// <summary>
+    /// A cache configured with <see cref="Caches"/> (or <c>AddCached</c>); its shared instance is used. An alias no
+    /// configuration has stops a host built with <c>AddCached</c> from starting; called anyway, the method runs
+    /// uncached and the missing alias is logged once.
+    /// </summary>
     public string? Alias { get; set; }
 
-    /// <summary>A cache type with a public parameterless constructor; one instance is created for this method.</summary>
+    /// <summary>
+    /// A cache type with a public parameterless constructor; one instance is created for this method, with the type's
+    /// defaults and nothing else (a <c>RedisCache</c>: 127.0.0.1:6379, database 0), plus <see cref="Serializer"/> and
+    /// <see cref="Plugins"/>. To reach another server, or to share the cache with other methods, name an
+    /// <see cref="Alias"/> instead and give it its settings (<c>appsettings.json</c> with <c>AddCached</c>,
+    /// <c>AddCache(alias, instance)</c>, or <c>Caches.AddInstance</c>).
+    /// </summary>
     public Type? Cache { get; set; }
 
     /// <summary>A serializer type for this method's cache (with a public parameterless constructor).</summary>

@@ -11,7 +11,10 @@ public sealed class MultiCachedAttribute : Attribute
     /// <summary>The parameter that holds the keys: any <c>IEnumerable&lt;TKey&gt;</c> type.</summary>
     public string? KeysFrom { get; set; }
 
-    /// <summary>Time to live in seconds; 0 (the default) means the cache's own default, or no expiry.</summary>
+    /// <summary>
+    /// Time to live in seconds, as a <see cref="double"/> (<c>Ttl = 0.5</c> is half a second); 0 (the default) means the
+    /// cache's own default, or no expiry. Caches and <see cref="CacheEntryOptions"/> take a <see cref="TimeSpan"/> instead.
+    /// </summary>
     public double Ttl { get; set; }
 
     /// <summary>The name of a method <c>string Name(TKey key)</c> that turns a key into a cache key; the key's invariant text when unset.</summary>

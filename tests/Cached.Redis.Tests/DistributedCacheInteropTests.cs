@@ -90,17 +90,39 @@ public sealed class DistributedCacheInteropTests
     }
 
     [Test]
-    public async Task An_unreachable_server_is_a_CacheBackendException_flagged_unreachable()
+    public async Task An_unreachable_server_fails_open_and_the_client_s_connection_failure_is_flagged_unreachable()
     {
+        // Against a closed port the provider reports a RedisConnectionException or, once it retries in the background,
+        // a timeout; either way a read-through answers from the factory.
         using var closed = PortReservation.Take();
         using var provider = MicrosoftRedis($"127.0.0.1:{closed.Port}");
         using var cache = new DistributedCacheBackend(provider);
-
-        var failure = Assert.ThrowsAsync<CacheBackendException>(async () => await cache.GetAsync<int>("k"));
-        Assert.That(failure!.Unreachable, Is.True, failure.ToString());
-
-        // Read-through fails open, as on every backend.
         Assert.That(await cache.GetOrSetAsync("k", _ => ValueTask.FromResult(5)), Is.EqualTo(5));
+
+        // The client's own connection failure, as StackExchange.Redis throws it, is recognised by its type's name.
+        using var failing = new DistributedCacheBackend(new FailingProvider(new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "It was not possible to connect", null, CommandStatus.Unknown)));
+        var failure = Assert.ThrowsAsync<CacheBackendException>(async () => await failing.GetAsync<int>("k"));
+        Assert.That(failure!.Unreachable, Is.True);
+        Assert.That(failure.InnerException, Is.InstanceOf<RedisConnectionException>());
+    }
+
+    private sealed class FailingProvider(Exception failure) : IDistributedCache
+    {
+        public byte[]? Get(string key) => throw failure;
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => Task.FromException<byte[]?>(failure);
+
+        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => throw failure;
+
+        public Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default) => Task.FromException(failure);
+
+        public void Refresh(string key) => throw failure;
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => Task.FromException(failure);
+
+        public void Remove(string key) => throw failure;
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => Task.FromException(failure);
     }
 
     [Test]

@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace Cached.Redis.Tests.Infrastructure;
@@ -22,43 +19,18 @@ public sealed class GarnetServer : IDisposable
 
     private const string Tool = "garnet-server";
 
-    /// <summary>A readiness wait, not a timing claim: it only ends a wait for a server that will never answer.</summary>
-    private static readonly TimeSpan s_startLimit = TimeSpan.FromSeconds(30);
-
     private readonly string _executable;
-    private readonly string _directory;
     private readonly bool _lua;
-    private Process? _process;
-    private PortReservation _port;
+    private readonly LoopbackServer _server;
 
     private GarnetServer(string executable, bool lua)
     {
         _executable = executable;
         _lua = lua;
-        _directory = Directory.CreateTempSubdirectory("cached-garnet-").FullName;
-        _port = PortReservation.Take();
-        try
-        {
-            // Only a process outside the tests can still hold a reserved port: then the next reserved port is tried.
-            for (var attempt = 1; !TryStart(out var failure); attempt++)
-            {
-                _port.Dispose();
-                if (attempt == 5)
-                {
-                    throw new InvalidOperationException($"garnet-server did not start on any of {attempt} reserved ports: {failure}");
-                }
-
-                _port = PortReservation.Take();
-            }
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+        _server = new LoopbackServer(Tool, StartInfo);
     }
 
-    public int Port => _port.Port;
+    public int Port => _server.Port;
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
@@ -123,19 +95,13 @@ public sealed class GarnetServer : IDisposable
         return null;
     }
 
-    private bool TryStart(out string failure)
+    private ProcessStartInfo StartInfo(string directory, int port)
     {
-        failure = string.Empty;
-        var start = new ProcessStartInfo(_executable)
-        {
-            WorkingDirectory = _directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var start = new ProcessStartInfo(_executable);
         // Garnet sizes its log for 16 GB and its index for 128 MB unless told: a test server needs a fraction of that.
         string[] arguments =
         [
-            "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--memory", "256m", "--index", "16m", "--logger-level", "Warning",
         ];
         foreach (var argument in _lua ? [.. arguments, "--lua"] : arguments)
@@ -143,50 +109,7 @@ public sealed class GarnetServer : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        var output = new ConcurrentQueue<string>();
-        _process = Process.Start(start) ?? throw new InvalidOperationException("garnet-server did not start");
-        _process.OutputDataReceived += (_, e) => Keep(output, e.Data);
-        _process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        if (WaitUntil(accepting: true))
-        {
-            return true;
-        }
-
-        Stop();
-        failure = $"garnet-server on port {Port} did not start within {s_startLimit.TotalSeconds} s:\n{string.Join('\n', output)}";
-        return false;
-    }
-
-    private static void Keep(ConcurrentQueue<string> output, string? line)
-    {
-        // The first lines say why a server did not start ("address already in use"); the rest are not needed.
-        if (line is not null && output.Count < 200)
-        {
-            output.Enqueue(line);
-        }
-    }
-
-    private void Stop()
-    {
-        if (_process is null)
-        {
-            return;
-        }
-
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
-        }
-
-        _process.Dispose();
-        _process = null;
-        if (!WaitUntil(accepting: false))
-        {
-            throw new InvalidOperationException($"port {Port} still accepts connections {s_startLimit.TotalSeconds} s after its garnet-server was killed");
-        }
+        return start;
     }
 
     /// <summary>
@@ -207,55 +130,5 @@ public sealed class GarnetServer : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Stop();
-        }
-        finally
-        {
-            _port.Dispose();
-            Directory.Delete(_directory, recursive: true);
-        }
-    }
-
-    private bool WaitUntil(bool accepting)
-    {
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < s_startLimit)
-        {
-            if (accepting && _process is { HasExited: true })
-            {
-                return false;
-            }
-
-            if (Accepts() == accepting)
-            {
-                return true;
-            }
-
-            Thread.Sleep(20);
-        }
-
-        return false;
-    }
-
-    private bool Accepts()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, Port);
-            using var stream = client.GetStream();
-            stream.Write("PING\r\n"u8);
-            var buffer = new byte[16];
-            stream.ReadTimeout = 1000;
-            return stream.Read(buffer) > 0 && buffer[0] == (byte)'+';
-        }
-        catch (Exception ex) when (ex is SocketException or IOException)
-        {
-            return false;
-        }
-    }
+    public void Dispose() => _server.Dispose();
 }

@@ -80,7 +80,7 @@ public sealed class CachedMethodOptions
 
     /// <summary>How logs name <paramref name="cache"/>: its alias, else the method's alias, else what it is.</summary>
     internal string DescribeCache(ICache cache)
-        => (cache as IAliasedCache)?.Alias ?? Alias ?? (CacheFactory is not null ? CacheName ?? "(the method's own)" : Caches.DefaultAlias);
+        => (cache as IAliasedCache)?.Alias ?? Alias ?? (CacheFactory is not null ? CacheName ?? $"{cache.GetType().Name} of {Method}" : Caches.DefaultAlias);
 
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only aliases the application configured by type name reach this; trimmed and NativeAOT applications register instances with Caches.AddInstance, which the line above serves without reflection.")]
     private static ICache FromConfiguration(string alias)

@@ -111,6 +111,34 @@ public sealed class OutageReportingTests
     }
 
     [Test]
+    public async Task A_method_s_own_cache_is_named_by_its_type_and_method_on_standard_error()
+    {
+        // [Cached(Cache = typeof(RedisCache))] against a server that is not there, before any logging is set up.
+        CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+        var store = new SwitchableStore { Down = true };
+        var method = new Cached.Runtime.CachedMethod<int>(new Cached.Runtime.CachedMethodOptions
+        {
+            Method = "Shop.Reports.Daily",
+            CacheFactory = () => new DistributedCacheBackend(store),
+        });
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.That(await method.InvokeAsync("k", 0, static (_, _) => ValueTask.FromResult(7), null, CancellationToken.None), Is.EqualTo(7));
+        }
+        finally
+        {
+            Console.SetError(original);
+            store.Down = false;
+            method.Invoke("k", 0, static _ => 7);
+        }
+
+        Assert.That(error.ToString(), Does.StartWith("Cached: cache 'DistributedCacheBackend of Shop.Reports.Daily' failed and cached methods run uncached"));
+    }
+
+    [Test]
     public async Task Standard_error_stays_silent_when_asked_or_when_a_logger_is_configured()
     {
         var error = new StringWriter();

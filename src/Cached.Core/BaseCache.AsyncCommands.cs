@@ -1,3 +1,4 @@
+using Cached.Resilience;
 using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Runtime;
@@ -85,7 +86,16 @@ public abstract partial class BaseCache
             : DecodeWhenRead(pending, read.Key, serializer, cancellationToken);
 
         async ValueTask<CacheResult<T>> DecodeWhenRead(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, CancellationToken cancellationToken)
-            => await DecodeAsync<T>(key, await pending.ConfigureAwait(false), serializer, cancellationToken).ConfigureAwait(false);
+        {
+            var entry = await pending.ConfigureAwait(false);
+            if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
+            {
+                // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
+                await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            return await DecodeAsync<T>(key, entry, serializer, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc />

@@ -54,6 +54,26 @@ public sealed class RedisTagTests
     }
 
     [Test]
+    public async Task A_read_that_finds_an_invalidated_entry_counts_as_a_miss_for_plugins([Values] bool async)
+    {
+        // The tag versions are read beside the entry; the entry is checked with them as it is decoded, before it is counted.
+        var ratio = new Plugins.HitMissRatioPlugin();
+        var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",name=tags-ratio", Namespace = "tags", Plugins = [ratio] };
+        _caches.Add(cache);
+        async Task<string> Read(string value) => async
+            ? await cache.GetOrSetAsync("u1", _ => ValueTask.FromResult(value), s_userOne)
+            : cache.GetOrSet("u1", _ => value, s_userOne);
+
+        await Read("one");                   // a miss
+        Assert.That(await Read("one"), Is.EqualTo("one"));
+        await Process("other").InvalidateTagsAsync(["user:1"]);
+        Assert.That(await Read("again"), Is.EqualTo("again"));
+        Assert.That(await Read("later"), Is.EqualTo("again"));
+
+        Assert.That((ratio.Hits, ratio.Misses), Is.EqualTo((2L, 2L)), "the read that found the invalidated entry is a miss");
+    }
+
+    [Test]
     public async Task Another_process_s_invalidation_is_seen_at_once_and_every_time([Values] bool async)
     {
         var (a, b) = (Process("a"), Process("b"));

@@ -8,9 +8,11 @@ namespace Cached.Resilience;
 /// before the inner payload; a backend that keeps references keeps the <see cref="Stamped{T}"/> itself. An entry
 /// stored without a stamp reads as <see cref="Stamped{T}.Unstamped"/>, so resilient reads accept every plain writer.
 /// </summary>
-internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, Tags.TagStore? localTags = null) : ISerializer, IPayloadAdopter
+internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, Tags.TagStore? localTags = null, TokensBeside? beside = null)
+    : ISerializer, IPayloadAdopter, IDecodeGate
 {
     private readonly Tags.TagStore? _localTags = localTags;
+    private readonly TokensBeside? _beside = beside;
 
     public ISerializer Inner { get; } = inner;
 
@@ -32,6 +34,17 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
     }
 
     public TimeProvider Clock { get; } = clock;
+
+    /// <summary>The tag tokens being read beside the entry, which an async read awaits before it decodes.</summary>
+    public Task? Gate => _beside?.Tokens;
+
+    /// <summary>
+    /// This serializer for one read whose tag tokens a remote store is reading beside the entry (sent first, on Redis in
+    /// the same round trip): the stamp is checked with them as it is decoded, so that a read of an entry whose tag was
+    /// invalidated counts as a miss for plugins and metrics, as it does on an in-process store.
+    /// </summary>
+    public StampSerializer<T> CheckingWith(Tags.TagStore store, string[] names, Task<long[]> tokens)
+        => new(Inner, Clock, _localTags, new TokensBeside(store, names, tokens));
 
     public bool StoresReferences => Inner.StoresReferences;
 
@@ -58,12 +71,36 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
         var stamped = StampFormat.TryReadHeader(payload, out var freshUntil, out var staleUntil, out var refreshAt, out var throttled, out var tags, out var value)
             ? new Stamped<T>(Inner.Deserialize<T>(value)!, freshUntil, staleUntil, refreshAt, Clock, throttled, tags)
             : Stamped<T>.Unstamped(Inner.Deserialize<T>(payload)!, Clock);
-        if (stamped.Tags is { NeedsCheck: true } read && _localTags is not null)
+        if (stamped.Tags is { NeedsCheck: true } read)
         {
-            _localTags.Check(read);
+            if (_localTags is not null)
+            {
+                _localTags.Check(read);
+            }
+            else if (_beside is { } beside)
+            {
+                CheckBeside(read, beside);
+            }
         }
 
         return (TValue)(object)stamped;
+    }
+
+    /// <summary>
+    /// Checks a stamp with the tokens read beside it. An async read has awaited them already (<see cref="Gate"/>); a sync
+    /// read waits here for the reply that was sent before the entry's, as its caller would right after. A failed token
+    /// read leaves the stamp unchecked: the caller meets that failure where it checks.
+    /// </summary>
+    private static void CheckBeside(Tags.TagStamp read, TokensBeside beside)
+    {
+        try
+        {
+            beside.Store.Check(read, beside.Names, beside.Tokens.GetAwaiter().GetResult());
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Unchecked: CheckTags reads the same task and handles its failure.
+        }
     }
 
     /// <summary>A plain value kept by reference reads as unstamped.</summary>
@@ -91,4 +128,13 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
 internal interface IPayloadAdopter
 {
     bool TryAdopt(object? payload, out object? adopted);
+}
+
+/// <summary>The tag tokens a read-through call is reading beside its entry, from a remote tag store.</summary>
+internal sealed record TokensBeside(Tags.TagStore Store, string[] Names, Task<long[]> Tokens);
+
+/// <summary>A serializer whose decoding should wait for <see cref="Gate"/> (awaited, never blocked on, by an async read).</summary>
+internal interface IDecodeGate
+{
+    Task? Gate { get; }
 }

@@ -42,6 +42,12 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>The cache's serializer, carrying stamps; made again only when the cache or its serializer changes.</summary>
     private StampSerializer<TResult> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TResult>.For(ref _stamps, cache, host.Clock);
 
+    /// <summary>The stamp serializer of a read whose tag tokens are read beside it, so that it checks them as it decodes.</summary>
+    private StampSerializer<TResult> StampsBeside(ResilientCall call, Task<long[]>? tagRead)
+        => tagRead is null
+            ? StampsFor(call.Cache, call.Host)
+            : StampsFor(call.Cache, call.Host).CheckingWith(Tags.TagStore.Of(call.Cache), call.TagNames!, tagRead);
+
     /// <summary>
     /// The read of a resilient call: true with the value on a fresh hit; otherwise false, with the stale entry still
     /// kept by the backend (fail-safe's last value) when there is one. A fault is logged and reads as a miss.
@@ -60,10 +66,10 @@ public sealed partial class CachedMethod<TResult>
         try
         {
             tagRead = StartTagRead(call);
-            var found = call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsFor(call.Cache, call.Host));
+            var found = call.Cache.TryGet<Stamped<TResult>>(call.Key, out var stamped, _options.Namespace, StampsBeside(call, tagRead));
             NoteAnswer(call.Cache);
             stamped = stamped?.ForRead();
-            if (found && stamped?.Tags is { NeedsCheck: true } tags)
+            if (found && stamped?.Tags is { } tags && (tags.NeedsCheck || tagRead is not null))
             {
                 (var read, tagRead) = (tagRead, null);
                 CheckTags(call, tags, read);

@@ -21,14 +21,15 @@ public sealed partial class CachedMethod<TResult>
             }
 
             tagRead = StartTagRead(call);
-            var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), cancellationToken).ConfigureAwait(false);
+            var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsBeside(call, tagRead), cancellationToken).ConfigureAwait(false);
             NoteAnswer(call.Cache);
             if (read is { Found: true, Value: { } kept })
             {
                 read = CacheResult<Stamped<TResult>>.Hit(kept.ForRead());
             }
 
-            if (read.Value?.Tags is { NeedsCheck: true } tags)
+            // Checked as it was decoded, with the tokens read beside it: this keeps them for the factory.
+            if (read.Value?.Tags is { } tags && (tags.NeedsCheck || tagRead is not null))
             {
                 (var tokens, tagRead) = (tagRead, null);
                 await CheckTagsAsync(call, tags, tokens, cancellationToken).ConfigureAwait(false);

@@ -44,6 +44,22 @@ public sealed class DistributedCacheBackend : BaseCache
     /// <summary>Whether disposing this cache disposes <see cref="Store"/> when it is disposable (false unless set).</summary>
     public bool DisposeStore { get; init; }
 
+    /// <summary>
+    /// How long a <see cref="MultiLevelCache"/> keeps its L1 copy of an entry read from here (1 minute unless set, at
+    /// most its <see cref="MultiLevelCache.L1Ttl"/>): <see cref="IDistributedCache"/> cannot tell an entry's remaining
+    /// time to live, and a copy kept for ever would outlive the entry. <c>null</c> leaves the bound to <c>L1Ttl</c> alone.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative.</exception>
+    public TimeSpan? CopyLife
+    {
+        get => _copyLife;
+        init => _copyLife = value is { } life && life <= TimeSpan.Zero
+            ? throw new ArgumentOutOfRangeException(nameof(CopyLife), life, "CopyLife must be positive, or null to leave the bound to L1Ttl.")
+            : value;
+    }
+
+    private readonly TimeSpan? _copyLife = TimeSpan.FromMinutes(1);
+
     /// <summary>JSON, as the Redis backend: the provider stores bytes.</summary>
     protected override ISerializer CreateDefaultSerializer() => new JsonSerializer();
 
@@ -57,6 +73,13 @@ public sealed class DistributedCacheBackend : BaseCache
     /// <inheritdoc />
     protected override async ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
         => ToResult(await _store.GetAsync(key, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>An entry with <see cref="CopyLife"/> as its remaining life: the provider cannot tell the real one.</summary>
+    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl) GetEntryWithTtl(string key) => (GetEntry(key), _copyLife);
+
+    /// <inheritdoc cref="GetEntryWithTtl(string)"/>
+    protected override async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl)> GetEntryWithTtlAsync(string key, CancellationToken cancellationToken)
+        => (await GetEntryAsync(key, cancellationToken).ConfigureAwait(false), _copyLife);
 
     /// <inheritdoc />
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)

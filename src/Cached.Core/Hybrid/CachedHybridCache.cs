@@ -16,7 +16,7 @@ namespace Cached.Hybrid;
 /// <see cref="CacheEntryOptions.LocalTtl"/> (L1 of a <see cref="MultiLevelCache"/>), the tags its
 /// <see cref="CacheEntryOptions.Tags"/>; <see cref="DefaultEntryOptions"/> supplies the rest (fail-safe, timeouts,
 /// lease). <see cref="RemoveByTagAsync(string, CancellationToken)"/> is <see cref="ICache.InvalidateTagsAsync"/>, and
-/// the tag <c>*</c> clears the cache's namespace, HybridCache's "every entry".</para>
+/// the tag <c>*</c> clears the cache's namespace, HybridCache's "every entry" (refused on a shared cache without one).</para>
 /// <para>The <see cref="HybridCacheEntryFlags"/> name two levels: the local one is L1 of a <see cref="MultiLevelCache"/>
 /// or a <see cref="SimpleMemoryCache"/> alias; the distributed one is L2, or any other alias. A flag that turns off a
 /// level the cache does not have changes nothing. <see cref="HybridCacheEntryFlags.DisableCompression"/> changes
@@ -97,6 +97,14 @@ public sealed class CachedHybridCache : HybridCache
         var given = tags as IReadOnlyCollection<string> ?? tags.ToArray();
         if (given.Contains(AllEntries, StringComparer.Ordinal))
         {
+            // Every entry of this cache: its namespace, or all of an in-process cache's own store. A shared store without
+            // a namespace holds other applications' keys too, which "*" must not take with it.
+            if (_cache.Namespace is null && _cache is not (SimpleMemoryCache or MultiLevelCache { L2: SimpleMemoryCache }))
+            {
+                throw new NotSupportedException(
+                    $"RemoveByTagAsync(\"*\") clears the cache's namespace, and this {_cache.GetType().Name} has none: clearing it would empty the whole store, other applications' keys included. Give the cache a Namespace.");
+            }
+
             await _cache.ClearAsync(_cache.Namespace, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -139,7 +147,7 @@ public sealed class CachedHybridCache : HybridCache
                 return read.Value!;
             }
         }
-        catch (CacheException ex)
+        catch (Exception ex) when (CachedMethod<T>.IsFault(ex, cancellationToken))
         {
             Log.ReadFailed(CachedLogging.Logger, ex, key, nameof(HybridCache), AliasOf(_cache));
         }
@@ -154,7 +162,7 @@ public sealed class CachedHybridCache : HybridCache
         {
             await levels.WriteAsync(key, value, entry, cancellationToken).ConfigureAwait(false);
         }
-        catch (CacheException ex)
+        catch (Exception ex) when (CachedMethod<T>.IsFault(ex, cancellationToken))
         {
             Log.WriteFailed(CachedLogging.Logger, ex, key, nameof(HybridCache), AliasOf(_cache));
         }

@@ -83,6 +83,12 @@ internal readonly struct HybridLevels
         else if (_writeLocal)
         {
             var life = Shorter(Shorter(Finite(entry?.Ttl ?? _two.L2.Ttl), entry?.LocalTtl), _two.L1Ttl);
+            if (life is { Ticks: <= 0 })
+            {
+                // Kept out of L1 (LocalTtl zero) and out of L2 by the flag: nowhere to write. Zero would mean "for ever".
+                return;
+            }
+
             var local = (entry ?? new CacheEntryOptions()) with { Ttl = life, LocalTtl = null };
             await _two.L1.SetAsync(key, value, local, _two.L1Space(null), cancellationToken).ConfigureAwait(false);
         }

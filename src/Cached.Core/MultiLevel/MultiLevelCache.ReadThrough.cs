@@ -37,7 +37,7 @@ public sealed partial class MultiLevelCache : IReadThroughHost
         }
 
         var outer = s_callL1Bound.Value;
-        s_callL1Bound.Value = bound;
+        s_callL1Bound.Value = new CallL1Bound(this, bound);
         try
         {
             return ReadThrough.GetOrSet(this, key, state, factory, options, @namespace);
@@ -70,7 +70,7 @@ public sealed partial class MultiLevelCache : IReadThroughHost
         }
 
         var outer = s_callL1Bound.Value;
-        s_callL1Bound.Value = bound;
+        s_callL1Bound.Value = new CallL1Bound(this, bound);
         try
         {
             return ReadThrough.Set(this, key, value, options, @namespace);
@@ -91,7 +91,7 @@ public sealed partial class MultiLevelCache : IReadThroughHost
     // this call and the work it starts, and by nothing the caller does next.
     private async ValueTask<TResult> BoundAsync<TArgs, TResult>(TimeSpan bound, TArgs args, Func<MultiLevelCache, TArgs, CancellationToken, ValueTask<TResult>> call, CancellationToken cancellationToken)
     {
-        s_callL1Bound.Value = bound;
+        s_callL1Bound.Value = new CallL1Bound(this, bound);
         return await call(this, args, cancellationToken).ConfigureAwait(false);
     }
 

@@ -27,7 +27,8 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
 
     // The running call's CacheEntryOptions.LocalTtl. Ambient because the read-through core reaches L1 through this
     // cache's own commands, which take no options; set only around a GetOrSet or Set that names one.
-    private static readonly AsyncLocal<TimeSpan?> s_callL1Bound = new();
+    // The cache is part of the value: a factory that calls another two-level cache must not pass the bound on to it.
+    private static readonly AsyncLocal<CallL1Bound?> s_callL1Bound = new();
 
     private readonly PendingWrites _pending;
     private readonly object _subscribeGate = new();
@@ -316,7 +317,11 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     /// How long L1 may keep an entry L2 keeps for <paramref name="remaining"/>: the shortest of that, <see cref="L1Ttl"/>
     /// and the running call's <see cref="CacheEntryOptions.LocalTtl"/>; zero when not at all.
     /// </summary>
-    private TimeSpan? L1Life(TimeSpan? remaining) => Shorter(Shorter(remaining, _l1Ttl), s_callL1Bound.Value);
+    private TimeSpan? L1Life(TimeSpan? remaining)
+        => Shorter(Shorter(remaining, _l1Ttl), s_callL1Bound.Value is { } call && ReferenceEquals(call.Cache, this) ? call.Bound : null);
+
+    /// <summary>The <see cref="CacheEntryOptions.LocalTtl"/> of the call in progress on one cache.</summary>
+    private sealed record CallL1Bound(MultiLevelCache Cache, TimeSpan Bound);
 
     private static TimeSpan? Shorter(TimeSpan? first, TimeSpan? second)
         => first is { } a && second is { } b ? (a < b ? a : b) : first ?? second;

@@ -230,11 +230,11 @@ internal sealed class PendingWrites : IDisposable
             try
             {
                 await Replay(next, token).ConfigureAwait(false);
-                Remove(next);
                 written++;
                 delay = FirstRetryDelay;
                 // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it
-                // skips its own message: it drops the key itself.
+                // skips its own message: it drops the key itself, before the write stops counting as waiting, so that
+                // nobody who sees the count at zero reads the older copy.
                 var space = _owner.L1Space(next.Namespace);
                 if (next.Key is null)
                 {
@@ -244,6 +244,8 @@ internal sealed class PendingWrites : IDisposable
                 {
                     _owner.DropL1(next.Key, space);
                 }
+
+                Remove(next);
 
                 _owner.Publish(next.Action, space, next.Key is null ? [] : [next.Key]);
             }

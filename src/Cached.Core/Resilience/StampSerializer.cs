@@ -22,7 +22,8 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
         var serializer = cache.Serializer;
         // An in-process tag store checks tags read from bytes at once, for the cost of a lookup, so that the read's hit
         // or miss is counted right; a remote one is checked by the reader, with the tokens it read beside the entry.
-        var tags = cache is Tags.ITagHost { Tags: { IsRemote: false } local } ? local : null;
+        // Only versions held in this process: a two-level store is not remote to its readers, but its L2 records are.
+        var tags = cache is Tags.ITagHost { Tags: Tags.MemoryTagStore local } ? local : null;
         var stamps = Volatile.Read(ref memo);
         if (stamps is null || !ReferenceEquals(stamps.Inner, serializer) || !ReferenceEquals(stamps.Clock, clock) || !ReferenceEquals(stamps._localTags, tags))
         {

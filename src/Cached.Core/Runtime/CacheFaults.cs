@@ -45,7 +45,9 @@ internal static class CacheFaults
             return false;
         }
 
-        if (!IsUnreachable(exception))
+        // A two-level cache has its own outage handling (L1 answers, writes wait for L2), and its L1 hits would end an
+        // outage at every call: its faults are logged per call, as any fault that is not an outage.
+        if (!IsUnreachable(exception) || cache is MultiLevelCache)
         {
             Announce(cache, exception, alias);
             return true;
@@ -116,19 +118,29 @@ internal static class CacheFaults
         private long _since;
         private long _calls;
 
+        // A cache replaced and collected during its outage takes this entry with it: the count of outages in
+        // progress must not keep every later read paying for a lookup.
+        ~Outage()
+        {
+            if (Volatile.Read(ref _active) == 1)
+            {
+                Interlocked.Decrement(ref s_active);
+            }
+        }
+
         public bool Active => Volatile.Read(ref _active) == 1;
 
         /// <summary>Counts a call that met the outage; true for the call that began it.</summary>
         public bool Begin()
         {
+            // Counted before the start, so a call racing the one that begins the outage is never lost.
+            Interlocked.Increment(ref _calls);
             if (Interlocked.CompareExchange(ref _active, 1, 0) == 0)
             {
                 Volatile.Write(ref _since, Environment.TickCount64);
-                Volatile.Write(ref _calls, 1);
                 return true;
             }
 
-            Interlocked.Increment(ref _calls);
             return false;
         }
 
@@ -141,7 +153,7 @@ internal static class CacheFaults
             }
 
             lasted = TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _since));
-            calls = Volatile.Read(ref _calls);
+            calls = Interlocked.Exchange(ref _calls, 0);
             return true;
         }
     }

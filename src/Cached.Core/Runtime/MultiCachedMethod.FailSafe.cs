@@ -25,6 +25,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             try
             {
                 hits = ForRead(cache.MultiTryGet<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host)));
+                NoteAnswer(cache);
                 Tags.TagStore.Of(cache).CheckAll(TagsOf(hits));
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
@@ -84,6 +85,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             try
             {
                 hits = ForRead(await cache.MultiTryGetAsync<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));
+                NoteAnswer(cache);
                 await Tags.TagStore.Of(cache).CheckAllAsync(TagsOf(hits), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))

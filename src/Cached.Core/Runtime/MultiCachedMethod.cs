@@ -68,10 +68,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             try
             {
                 hits = cache.MultiTryGet<TValue>(cacheKeys, _options.Namespace);
-                if (CacheFaults.AnyOutage)
-                {
-                    CacheFaults.Answered(cache, LogAlias);
-                }
+                NoteAnswer(cache);
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
@@ -131,10 +128,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             try
             {
                 hits = await cache.MultiTryGetAsync<TValue>(cacheKeys, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
-                if (CacheFaults.AnyOutage)
-                {
-                    CacheFaults.Answered(cache, LogAlias);
-                }
+                NoteAnswer(cache);
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
@@ -205,6 +199,15 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             {
                 Log.InvalidateFailed(CachedLogging.Logger, ex, cacheKey, _options.Method, LogAlias);
             }
+        }
+    }
+
+    /// <summary>A read of <paramref name="cache"/> succeeded: the end of its outage, if one is in progress (one volatile read otherwise).</summary>
+    private void NoteAnswer(ICache cache)
+    {
+        if (CacheFaults.AnyOutage)
+        {
+            CacheFaults.Answered(cache, LogAlias);
         }
     }
 

@@ -200,6 +200,38 @@ public sealed class CachedHybridCacheTests
     }
 
     [Test]
+    public void The_tag_star_is_refused_on_a_shared_cache_without_a_namespace()
+    {
+        using var shared = new DistributedCacheBackend(new SwitchableStore());
+        Assert.That(async () => await shared.AsHybridCache().RemoveByTagAsync("*"), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("Namespace"));
+    }
+
+    [Test]
+    public async Task No_local_write_and_no_distributed_write_store_nothing_anywhere()
+    {
+        // Regression: LocalTtl zero became an L1 write with a time to live of zero, which means no expiry.
+        var hybrid = _twoLevels.AsHybridCache(new CacheEntryOptions { LocalTtl = TimeSpan.Zero });
+        var options = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableDistributedCacheWrite };
+
+        Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(1), options), Is.EqualTo(1));
+
+        Assert.That((_twoLevels.L1.Exists("k"), _twoLevels.L2.Exists("k")), Is.EqualTo((false, false)));
+    }
+
+    [Test]
+    public async Task A_bound_on_one_two_level_cache_does_not_reach_another_called_from_its_factory()
+    {
+        using var other = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = _time }, new SimpleMemoryCache { TimeProvider = _time }, new MemoryBackplane());
+        await _twoLevels.GetOrSetAsync(
+            "outer",
+            async _ => await other.GetOrSetAsync("inner", _ => ValueTask.FromResult(2)),
+            new CacheEntryOptions { LocalTtl = TimeSpan.Zero });
+
+        Assert.That(_twoLevels.L1.Exists("outer"), Is.False, "the bound applies to its own cache");
+        Assert.That(other.L1.Exists("inner"), Is.True, "and not to the other one");
+    }
+
+    [Test]
     public async Task A_cache_fault_on_the_step_by_step_path_is_logged_and_the_value_returned()
     {
         var logs = new RecordingLoggerFactory();

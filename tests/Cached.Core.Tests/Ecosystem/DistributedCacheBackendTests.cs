@@ -163,6 +163,21 @@ public sealed class DistributedCacheBackendTests
     }
 
     [Test]
+    public async Task An_L1_copy_of_an_entry_read_from_it_lives_CopyLife_at_most()
+    {
+        // Regression: the provider cannot tell an entry's remaining life, and a copy kept for ever outlived the entry.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var twoLevels = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, new DistributedCacheBackend(_store) { CopyLife = TimeSpan.FromSeconds(30) }, new MemoryBackplane());
+        await twoLevels.L2.SetAsync("k", "v", TimeSpan.FromMinutes(5));
+
+        Assert.That(await twoLevels.GetAsync<string>("k"), Is.EqualTo("v"));
+        Assert.That(twoLevels.L1.Exists("k"), Is.True);
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.That(twoLevels.L1.Exists("k"), Is.False);
+        Assert.That(() => new DistributedCacheBackend(_store) { CopyLife = TimeSpan.Zero }, Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
     public void The_store_is_disposed_with_the_cache_only_when_asked()
     {
         var kept = new DisposableStore();

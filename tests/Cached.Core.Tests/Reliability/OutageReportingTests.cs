@@ -139,6 +139,33 @@ public sealed class OutageReportingTests
     }
 
     [Test]
+    public void A_fail_safe_batch_method_ends_the_outage_it_met_once_the_cache_answers()
+    {
+        // Regression: the stamped batch read never reported an answer, so its outage, and its skipped writes, never ended.
+        var method = new Cached.Runtime.MultiCachedMethod<int, string>(new Cached.Runtime.CachedMethodOptions
+        {
+            Method = "Shop.Users.GetMany",
+            FailSafe = 60,
+            CacheFactory = () => _cache,
+        });
+        var calls = 0;
+        Dictionary<int, string> Load(IEnumerable<int> ids) => method.Invoke(ids, 0, static (_, id) => "user:" + id, (_, missing) =>
+        {
+            calls++;
+            return missing.ToDictionary(static id => id, static id => "name" + id);
+        });
+
+        _store.Down = true;
+        Load([1, 2]);
+        _store.Down = false;
+        Load([1, 2]);
+        Load([1, 2]);
+
+        Assert.That(_logs.Entries.Select(static e => e.EventId), Is.EqualTo(new[] { 10, 11 }));
+        Assert.That(calls, Is.EqualTo(2), "stored again after the outage, then a hit");
+    }
+
+    [Test]
     public async Task Standard_error_stays_silent_when_asked_or_when_a_logger_is_configured()
     {
         var error = new StringWriter();

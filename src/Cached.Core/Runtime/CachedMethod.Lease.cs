@@ -13,6 +13,12 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private (bool Found, TResult? Value, string? Token) WaitForLease(ICache cache, ILockingCache locks, string key, TimeSpan lease)
     {
+        if (CacheFaults.IsDown(cache))
+        {
+            // No lease through a cache that cannot be reached: the attempt would only fail again, one round trip later.
+            return (false, default, null);
+        }
+
         var token = Guid.NewGuid().ToString("N");
         var deadline = locks.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * locks.TimeProvider.TimestampFrequency);
         var pause = s_firstLeasePoll;
@@ -62,6 +68,11 @@ public sealed partial class CachedMethod<TResult>
 
     private async ValueTask<(bool Found, TResult? Value, string? Token)> WaitForLeaseAsync(ICache cache, ILockingCache locks, string key, TimeSpan lease, CancellationToken cancellationToken)
     {
+        if (CacheFaults.IsDown(cache))
+        {
+            return (false, default, null);
+        }
+
         var token = Guid.NewGuid().ToString("N");
         var deadline = locks.TimeProvider.GetTimestamp() + (long)(lease.TotalSeconds * locks.TimeProvider.TimestampFrequency);
         var pause = s_firstLeasePoll;

@@ -166,6 +166,36 @@ public sealed class OutageReportingTests
     }
 
     [Test]
+    public async Task During_an_outage_no_lease_and_no_write_is_attempted_only_the_read([Values] bool async)
+    {
+        var seen = new Commands();
+        var outage = new Cached.Tests.MultiLevel.Outage();
+        using var cache = new SimpleMemoryCache { Plugins = [seen, outage] };
+        var leased = new CacheEntryOptions { Lease = TimeSpan.FromSeconds(1) };
+        outage.Down = true;
+
+        for (var i = 0; i < 3; i++)
+        {
+            var value = async ? await cache.GetOrSetAsync("k", _ => ValueTask.FromResult(i), leased) : cache.GetOrSet("k", _ => i, leased);
+            Assert.That(value, Is.EqualTo(i));
+        }
+
+        Assert.That(seen.All, Is.EqualTo(Enumerable.Repeat(Cached.Plugins.CacheCommand.Get, 3)), "a read per call, nothing else");
+        outage.Down = false;
+        cache.GetOrSet("k", _ => 9, leased);
+        Assert.That(cache.Get<int>("k"), Is.EqualTo(9), "leased and stored again once it answers");
+    }
+
+    private sealed class Commands : Cached.Plugins.CachePlugin
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<Cached.Plugins.CacheCommand> _all = new();
+
+        public Cached.Plugins.CacheCommand[] All => [.. _all];
+
+        public override void Pre(Cached.Plugins.CacheCommandContext context) => _all.Enqueue(context.Command);
+    }
+
+    [Test]
     public async Task Standard_error_stays_silent_when_asked_or_when_a_logger_is_configured()
     {
         var error = new StringWriter();

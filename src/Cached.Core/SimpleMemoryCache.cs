@@ -103,7 +103,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
             return false;
         }
 
-        if (entry.ExpiresAt != 0 || _store.TracksUse)
+        if ((entry.ExpiresAt != 0 || _store.TracksUse) && !(_store.TrustsCoarseClock && entry.IsCertainlyLiveAt(CoarseClock.Now)))
         {
             var now = _store.Now;
             if (entry.IsExpiredAt(now))
@@ -194,7 +194,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
 
             var (value, next) = MemoryCounter.Add(key, current.Value, delta);
             // The expiry and namespace stay, as Redis INCRBY keeps a key's TTL.
-            if (_store.TryReplace(key, new MemoryEntry(next, current.Namespace, current.ExpiresAt, now), current))
+            if (_store.TryReplace(key, new MemoryEntry(next, current.Namespace, current.ExpiresAt, now, current.LiveBeforeTick), current))
             {
                 return value;
             }
@@ -255,7 +255,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
                 return false;
             }
 
-            if (_store.TryReplace(key, new MemoryEntry(current.Value, current.Namespace, _store.ExpiryFor(ttl, now), now), current))
+            if (_store.TryReplace(key, _store.WithExpiry(current, ttl), current))
             {
                 return true;
             }
@@ -342,11 +342,14 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
         return _store.TryGet(composed[..length], out var entry) ? Read(entry, out payload, out now) : SpanRead.Miss;
     }
 
-    /// <summary>The entry's value, unless it has expired; an entry without TTL or use tracking needs no clock (<paramref name="now"/> is then 0).</summary>
+    /// <summary>
+    /// The entry's value, unless it has expired. An entry without TTL or use tracking needs no clock, nor does one the
+    /// coarse clock proves live (<paramref name="now"/> is then 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private SpanRead Read(MemoryEntry entry, out object? payload, out long now)
     {
-        if (entry.ExpiresAt != 0 || _store.TracksUse)
+        if ((entry.ExpiresAt != 0 || _store.TracksUse) && !(_store.TrustsCoarseClock && entry.IsCertainlyLiveAt(CoarseClock.Now)))
         {
             return ReadTimed(entry, out payload, out now);
         }

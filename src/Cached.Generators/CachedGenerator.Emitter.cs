@@ -122,7 +122,8 @@ internal static partial class Emitter
         var invoke = method.Sequence is { } sequence ? SequenceInvoke(writer, method, sequence, keyExpression, state, call, skip) : signature.ReturnKind switch
         {
             ReturnKind.Sync => $"{method.Names.Field}.Invoke({keyExpression}, {state.Expression}, static __state => {call}, {skip})",
-            ReturnKind.Task => $"{method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => new({call}), {skip}, {TokenArgument(signature)}).AsTask()",
+            // Through the method's AsTask, which hands a hit of the same value the same completed task.
+            ReturnKind.Task => $"{method.Names.Field}.AsTask({method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => new({call}), {skip}, {TokenArgument(signature)}))",
             _ => $"{method.Names.Field}.InvokeAsync({keyExpression}, {state.Expression}, static (__state, __ct) => {call}, {skip}, {TokenArgument(signature)})",
         };
         writer.Filled($"return {invoke};");

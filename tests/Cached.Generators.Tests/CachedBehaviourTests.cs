@@ -75,6 +75,7 @@ public sealed class CachedBehaviourTests
         {
             ["template key, sync"] = Allocated(() => service.GetUser(1)),
             ["template key, ValueTask"] = Allocated(() => _ = service.GetUserValueAsync(1).Result),
+            ["template key, Task"] = Allocated(() => _ = service.GetUserAsync(1).Result),
             ["default key, string argument"] = Allocated(() => service.Lookup("ada")),
             ["default key, namespace"] = Allocated(() => service.InNamespace(1)),
             ["fixed key"] = Allocated(() => DefaultCacheScenario.Fixed()),

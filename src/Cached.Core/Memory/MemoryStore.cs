@@ -148,9 +148,31 @@ internal sealed class MemoryStore
 
     public MemoryEntry CreateEntry(object? payload, string? @namespace, TimeSpan? ttl)
     {
+        // The coarse clock first: the proof of CoarseClock needs its reading no later than the precise one.
+        var tick = CoarseTickFor(ttl);
         var now = Now;
-        return new MemoryEntry(payload, @namespace, ExpiryFor(ttl, now), now);
+        return new MemoryEntry(payload, @namespace, ExpiryFor(ttl, now), now, LiveBeforeTick(ttl, tick));
     }
+
+    /// <summary><paramref name="current"/>'s value and namespace with a new expiry, as Expire writes them.</summary>
+    public MemoryEntry WithExpiry(MemoryEntry current, TimeSpan? ttl)
+    {
+        var tick = CoarseTickFor(ttl);
+        var now = Now;
+        return new MemoryEntry(current.Value, current.Namespace, ExpiryFor(ttl, now), now, LiveBeforeTick(ttl, tick));
+    }
+
+    /// <summary>
+    /// True when a hit on this store may prove an entry live on the coarse clock: only on the system clock (a fake
+    /// clock moves on its own) and when hits need no precise time of use for eviction.
+    /// </summary>
+    public bool TrustsCoarseClock => !TracksUse;
+
+    private long CoarseTickFor(TimeSpan? ttl)
+        => ttl is not null && ReferenceEquals(_owner.TimeProvider, TimeProvider.System) ? CoarseClock.Now : 0;
+
+    private static long LiveBeforeTick(TimeSpan? ttl, long tick)
+        => tick != 0 && ttl is { } span ? CoarseClock.LiveBefore(tick, span) : 0;
 
     /// <summary>The timestamp at which an entry written at <paramref name="now"/> expires; 0 for never.</summary>
     public long ExpiryFor(TimeSpan? ttl, long now)

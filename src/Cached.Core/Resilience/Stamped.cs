@@ -1,3 +1,5 @@
+using Cached.Memory;
+
 namespace Cached.Resilience;
 
 /// <summary>A stored value with its logical expiry, as an in-process backend keeps it; see <see cref="StampFormat"/>.</summary>
@@ -41,9 +43,18 @@ internal sealed class Stamped<T> : IStamped
         RefreshAt = refreshAt;
         Throttled = throttled;
         Clock = clock;
+        // The coarse clock first: the proof of CoarseClock needs its reading no later than the precise one.
+        var tick = ReferenceEquals(clock, TimeProvider.System) ? CoarseClock.Now : 0;
         var (nowTimestamp, nowUnix) = (clock.GetTimestamp(), StampClock.UnixNow(clock));
         FreshUntilTimestamp = StampClock.ToTimestamp(freshUntil, clock, nowTimestamp, nowUnix);
         RefreshAtTimestamp = StampClock.ToTimestamp(refreshAt, clock, nowTimestamp, nowUnix);
+        if (tick != 0)
+        {
+            var until = Math.Min(FreshUntilTimestamp, RefreshAtTimestamp);
+            FreshBeforeTick = until == long.MaxValue
+                ? long.MaxValue
+                : CoarseClock.LiveBefore(tick, TimeSpan.FromSeconds((until - nowTimestamp) / (double)clock.TimestampFrequency));
+        }
     }
 
     public T Value { get; }
@@ -65,6 +76,12 @@ internal sealed class Stamped<T> : IStamped
     public long FreshUntilTimestamp { get; }
 
     public long RefreshAtTimestamp { get; }
+
+    /// <summary>
+    /// The <see cref="CoarseClock"/> tick before which the value is certainly fresh and not due for a refresh, so that
+    /// a hit can skip the precise clock; 0 when unknown (a clock other than the system's).
+    /// </summary>
+    public long FreshBeforeTick { get; }
 
     public object? BoxedValue => Value;
 

@@ -22,6 +22,14 @@ public sealed partial class CachedMethod<TResult>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool TryTakeFresh(Stamped<TResult> stamped, long now, TimeProvider? readerClock, in EntryPolicy policy, out TResult value, out bool refresh)
     {
+        if (Memory.CoarseClock.Now < stamped.FreshBeforeTick && (stamped.Tags is null || stamped.Tags.IsCurrent))
+        {
+            // Certainly fresh and not yet due: no precise clock needed (see CoarseClock).
+            value = stamped.Value;
+            refresh = false;
+            return true;
+        }
+
         if (now == 0 || !ReferenceEquals(readerClock, stamped.Clock))
         {
             now = stamped.Clock.GetTimestamp();

@@ -15,9 +15,9 @@ namespace Demo
         {
             var __key =
                 global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"forecast:{city}:{day:D2}");
-            return __cached_GetForecastAsync.InvokeAsync(__key.Close(), (self: this, city, day),
-                static (__state, __ct) => new(__state.self.GetForecastAsyncCore(__state.city, __state.day, __ct)),
-                null, ct).AsTask();
+            return __cached_GetForecastAsync.AsTask(__cached_GetForecastAsync.InvokeAsync(__key.Close(), (self: this,
+                city, day), static (__state, __ct) => new(__state.self.GetForecastAsyncCore(__state.city, __state.day,
+                __ct)), null, ct));
         }
     }
 }

@@ -26,9 +26,9 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<string?> GetProductAsync(string sku, int version)
         {
-            return __cached_GetProductAsync.InvokeAsync(ProductKey(sku, version), (self: this, sku, version),
-                static (__state, __ct) => new(__state.self.GetProductAsyncCore(__state.sku, __state.version)),
-                static (__state, __result) => __state.self.IsMissing(__result), default).AsTask();
+            return __cached_GetProductAsync.AsTask(__cached_GetProductAsync.InvokeAsync(ProductKey(sku, version), (
+                self: this, sku, version), static (__state, __ct) => new(__state.self.GetProductAsyncCore(__state.sku,
+                __state.version)), static (__state, __result) => __state.self.IsMissing(__result), default));
         }
     }
 }

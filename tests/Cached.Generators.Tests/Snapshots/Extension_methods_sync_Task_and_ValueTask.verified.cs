@@ -27,8 +27,8 @@ namespace Demo
             global::System.Threading.CancellationToken ct)
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"thrice:{x}");
-            return __cached_ThriceAsync.InvokeAsync(__key.Close(), x, static (__state, __ct) => new(ThriceAsyncCore(
-                __state, __ct)), null, ct).AsTask();
+            return __cached_ThriceAsync.AsTask(__cached_ThriceAsync.InvokeAsync(__key.Close(), x,
+                static (__state, __ct) => new(ThriceAsyncCore(__state, __ct)), null, ct));
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<int> __cached_Twice =

@@ -23,9 +23,9 @@ namespace Demo
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256],
                 $"area:{(global::Cached.Runtime.TypeName<TShape>.Value)}:{id}");
-            return __cached_AreaAsync<TShape>.Method.InvokeAsync(__key.Close(), (self: this, id),
-                static (__state, __ct) => new(__state.self.AreaAsyncCore<TShape>(__state.id, __ct)), null,
-                ct).AsTask();
+            return __cached_AreaAsync<TShape>.Method.AsTask(__cached_AreaAsync<TShape>.Method.InvokeAsync(__key.Close(),
+                (self: this, id), static (__state, __ct) => new(__state.self.AreaAsyncCore<TShape>(__state.id, __ct)),
+                null, ct));
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

@@ -34,8 +34,9 @@ namespace Demo
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
             __key.Argument(id).Argument(region);
-            return __cached_LoadAsync.InvokeAsync(__key.Close(), (self: this, id, region), static (__state, __ct) =>
-                new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)), null, ct).AsTask();
+            return __cached_LoadAsync.AsTask(__cached_LoadAsync.InvokeAsync(__key.Close(), (self: this, id, region),
+                static (__state, __ct) => new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)), null,
+                ct));
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

@@ -49,9 +49,9 @@ namespace Demo
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
             __key.Argument(id).Argument(region);
-            return __cached_LoadAsync.InvokeAsync(__key.Close(), (self: this, id, region), static (__state, __ct) =>
-                new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)), null, static __state =>
-                __CachedTags_LoadAsync(__state.id, __state.region), ct).AsTask();
+            return __cached_LoadAsync.AsTask(__cached_LoadAsync.InvokeAsync(__key.Close(), (self: this, id, region),
+                static (__state, __ct) => new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)), null,
+                static __state => __CachedTags_LoadAsync(__state.id, __state.region), ct));
         }
     }
 }

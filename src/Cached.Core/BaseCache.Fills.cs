@@ -20,13 +20,19 @@ public abstract partial class BaseCache : IFencedFillCache
     FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
     {
         Guard.Key(key);
-        return Open(PrepareKeys([key], @namespace))[0];
+        return FencesInProcessOnly ? OpenLocalFill(key, @namespace) : Open(PrepareKeys([key], @namespace))[0];
     }
 
     /// <inheritdoc />
     async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
         Guard.Key(key);
+        if (FencesInProcessOnly)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return OpenLocalFill(key, @namespace);
+        }
+
         return (await OpenAsync(PrepareKeys([key], @namespace), cancellationToken).ConfigureAwait(false))[0];
     }
 
@@ -40,10 +46,13 @@ public abstract partial class BaseCache : IFencedFillCache
 
     /// <inheritdoc />
     bool IFencedFillCache.TryFill<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer)
-        => Fill<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer) == 1;
+        => FencesInProcessOnly ? FillLocal(ticket, value, ttl, serializer) : Fill<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer) == 1;
 
     /// <inheritdoc />
-    async ValueTask<bool> IFencedFillCache.TryFillAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    ValueTask<bool> IFencedFillCache.TryFillAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+        => FencesInProcessOnly ? FillLocalAsync(ticket, value, ttl, serializer, cancellationToken) : FillOneAsync(ticket, value, ttl, serializer, cancellationToken);
+
+    private async ValueTask<bool> FillOneAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
         => await FillAsync<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer, cancellationToken).ConfigureAwait(false) == 1;
 
     /// <inheritdoc />

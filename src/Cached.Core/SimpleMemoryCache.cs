@@ -151,6 +151,9 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     }
 
     /// <inheritdoc />
+    private protected override bool FencesInProcessOnly => true;
+
+    /// <inheritdoc />
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
         _store.Store(key, _store.CreateEntry(payload, @namespace, ttl));

@@ -129,6 +129,25 @@ internal sealed class FillFences
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="store"/> if <paramref name="ticket"/> is current, every invalidation of its key held off
+    /// meanwhile; false, without running it, when the fence moved. The one-ticket <see cref="StoreCurrent"/>, for a
+    /// store that never waits.
+    /// </summary>
+    public static bool StoreIfCurrent<TState>(Ticket ticket, TState state, Func<TState, bool> store)
+    {
+        var gate = ticket.Fence.Gate;
+        gate.Wait();
+        try
+        {
+            return IsCurrent(ticket) && store(state);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private static SemaphoreSlim[] GatesInOrder(Ticket[] tickets)
     {
         if (tickets.Length == 1)

@@ -8,6 +8,8 @@ using Cached.Benchmarks.Infrastructure;
 // Cached.Benchmarks memory [--entries N] [--out FILE]    bytes per entry of each cache
 // Cached.Benchmarks propagation [--samples N]            two levels on Redis: p50/p99 from a write on one node to
 //                                                        another node reading it, Cached beside FusionCache
+// Cached.Benchmarks throughput [--seconds N]             64 async callers on Redis, all hits and all misses: ops/s
+//                                                        of a [Cached] method beside StackExchange.Redis by hand
 // Cached.Benchmarks suite --results FILE [--memory FILE] [--redis-benchmark FILE] [--redis-benchmark-single FILE]
 //                         [--started UNIX-SECONDS] [BenchmarkDotNet options]
 //                                                        every benchmark, then RESULTS.md (what benchmarks/run.sh does)
@@ -15,6 +17,7 @@ return args.FirstOrDefault() switch
 {
     "memory" => RunMemory(args[1..]),
     "propagation" => await RunPropagation(args[1..]),
+    "throughput" => await RunThroughput(args[1..]),
     "suite" => RunSuite(args[1..]),
     _ => RunBenchmarks(args),
 };
@@ -56,6 +59,22 @@ static async Task<int> RunPropagation(string[] args)
     return 0;
 }
 
+static async Task<int> RunThroughput(string[] args)
+{
+    var options = ProgramOptions.Parse(args, out _);
+    if (BenchRedis.Endpoint is null)
+    {
+        Console.Error.WriteLine(BenchRedis.SkipNotice);
+        return 2;
+    }
+
+    var settings = options.TryGetValue("--seconds", out var text)
+        ? ThroughputProbe.Settings.OfSeconds(double.Parse(text, CultureInfo.InvariantCulture))
+        : ThroughputProbe.Settings.Default;
+    Console.Write(ThroughputProbe.ToMarkdown(await ThroughputProbe.MeasureAsync(settings, Console.Out)));
+    return 0;
+}
+
 static int RunSuite(string[] args)
 {
     var options = ProgramOptions.Parse(args, out var benchmarkArgs);
@@ -86,9 +105,9 @@ static int RunSuite(string[] args)
             : [.. benchmarkArgs, "--iterationCount", RedisIterations];
         summaries.AddRange(BenchmarkSwitcher.FromTypes(redisTypes).Run(redisArgs));
     }
-    var propagation = redisTypes.Length > 0 && !benchmarkArgs.Contains("Dry", StringComparer.OrdinalIgnoreCase)
-        ? PropagationProbe.MeasureAsync(PropagationProbe.DefaultSamples, Console.Out).GetAwaiter().GetResult()
-        : null;
+    var probes = redisTypes.Length > 0 && !benchmarkArgs.Contains("Dry", StringComparer.OrdinalIgnoreCase);
+    var propagation = probes ? PropagationProbe.MeasureAsync(PropagationProbe.DefaultSamples, Console.Out).GetAwaiter().GetResult() : null;
+    var throughput = probes ? ThroughputProbe.MeasureAsync(ThroughputProbe.Settings.Default, Console.Out).GetAwaiter().GetResult() : null;
     var failed = summaries.SelectMany(static s => s.Reports).Count(static r => !r.Success)
         + summaries.Count(static s => s.HasCriticalValidationErrors);
 
@@ -103,6 +122,7 @@ static int RunSuite(string[] args)
             : clock.Elapsed,
         CompileCost = File.Exists(results) ? SuiteReport.CompileCostOf(File.ReadAllText(results)) : null,
         Propagation = propagation,
+        Throughput = throughput,
     };
     File.WriteAllText(results, report.Render());
     Console.WriteLine($"Wrote {results}" + (failed > 0 ? $"; {failed} benchmark(s) failed, see the log above." : "."));

@@ -3,7 +3,7 @@ namespace Cached.Benchmarks.Infrastructure;
 /// <summary>The program's own <c>--name value</c> options; everything else goes to BenchmarkDotNet.</summary>
 internal static class ProgramOptions
 {
-    private static readonly string[] s_own = ["--entries", "--samples", "--out", "--results", "--memory", "--redis-benchmark", "--redis-benchmark-single", "--started"];
+    private static readonly string[] s_own = ["--entries", "--samples", "--seconds", "--out", "--results", "--memory", "--redis-benchmark", "--redis-benchmark-single", "--started"];
 
     public static Dictionary<string, string> Parse(string[] args, out string[] rest)
     {

@@ -1,0 +1,85 @@
+using static Cached.Benchmarks.ThroughputProbe;
+
+namespace Cached.Benchmarks.Infrastructure;
+
+/// <summary>
+/// Issue 19's target: with 64 async callers on Redis, a <c>[Cached]</c> method gets through at least 0.9x the operations
+/// a second of StackExchange.Redis sending the same commands by hand, all hits and all misses; redis-benchmark's 50
+/// clients beside them as the server's own figure.
+/// </summary>
+public sealed partial class SuiteReport
+{
+    /// <summary>The least share of the raw client's operations a second that the target allows.</summary>
+    public const double ThroughputFloor = 0.9;
+
+    /// <summary>Operations a second of many async callers on Redis (issue 19), when the Redis classes ran.</summary>
+    public Measurement? Throughput { get; init; }
+
+    private void WriteThroughputTargets()
+    {
+        var callers = Settings.Default.Callers;
+        foreach (var (workload, label, commands) in new[]
+        {
+            (Workload.Hits, "all hits", new[] { "GET" }),
+            (Workload.Misses, "all misses", new[] { "GET", "SET" }),
+        })
+        {
+            var cached = Throughput?.Find(workload, Side.Cached);
+            var raw = Throughput?.Find(workload, Side.SameCommands);
+            var ratio = Throughput is null ? null : ThroughputProbe.Ratio(Throughput, workload, Side.SameCommands);
+            var minimal = Throughput is null ? null : ThroughputProbe.Ratio(Throughput, workload, Side.GetSet);
+            var fewer = Throughput is null || Throughput.Settings.Callers == callers ? string.Empty : $" with {Throughput.Settings.Callers} callers";
+            Target(
+                $"{callers} async callers on Redis, {label}: ≥ {ThroughputFloor:0.0}x raw StackExchange.Redis (same commands)",
+                cached is null || raw is null || ratio is null ? null
+                    : string.Create(s_invariant, $"{ratio:0.00}x ({cached.Median:N0} vs {raw.Median:N0} ops/s{fewer})")
+                        + (minimal is { } m ? string.Create(s_invariant, $"; {m:0.00}x a raw GET + SET") : string.Empty)
+                        + (RedisBenchmarkRates(commands) is { } rates ? $"; redis-benchmark, 50 clients: {rates}" : string.Empty),
+                ratio >= ThroughputFloor);
+        }
+    }
+
+    private void WriteThroughput()
+    {
+        Line();
+        Line("## Throughput: 64 async callers on Redis (issue 19)");
+        Line();
+        if (Throughput is not { Rows.Count: > 0 } measured)
+        {
+            Line("Not measured in this run (it needs the Redis server).");
+            return;
+        }
+
+        var settings = measured.Settings;
+        Line(string.Create(s_invariant, $"{settings.Callers} callers on the thread pool, each awaiting one call after another. Every mode runs once for a {settings.WarmUp.TotalSeconds:0.#} s warm-up,")
+            + string.Create(s_invariant, $" then once per round ({settings.Rounds} rounds of {settings.Round.TotalSeconds:0.#} s, each after a {settings.Ramp.TotalSeconds:0.#} s ramp), the modes in turn;")
+            + " each run on its own connection (one multiplexer, as an application's) and an emptied database (`Cached.Benchmarks throughput`)."
+            + string.Create(s_invariant, $" Hits cycle over {Keys:N0} stored ids; every miss is an id never asked before.")
+            + " \"Sent per call\" is what StackExchange.Redis's profiler saw one caller send during the warm-up, under the same load."
+            + " A Cached miss reads the key (again when another miss stored meanwhile), opens the key's fence with a script and"
+            + " stores through it with another, so that an invalidation during the miss stays final across processes; the"
+            + " same-commands reference sends exactly that (the same keys, scripts and JSON on the wire).");
+        Line();
+        _text.Append(ThroughputProbe.ToMarkdown(measured));
+        if (RedisBenchmarkRates(["GET", "SET"]) is { } rates)
+        {
+            Line();
+            Line($"For scale, redis-benchmark's 50 clients on the same server (one command per request, no client work): {rates}.");
+        }
+    }
+
+    /// <summary>redis-benchmark's 50-client figures of <paramref name="commands"/> ("GET 81,234, SET 79,999 requests/s"), or null when it did not run.</summary>
+    private string? RedisBenchmarkRates(string[] commands)
+    {
+        var rates = new List<string>(commands.Length);
+        foreach (var command in commands)
+        {
+            if (RedisBenchmark is not null && RequestsPerSecond(RedisBenchmark, command) is { } perSecond)
+            {
+                rates.Add(string.Create(s_invariant, $"{command} {perSecond:N0}"));
+            }
+        }
+
+        return rates.Count == 0 ? null : $"{string.Join(", ", rates)} requests/s";
+    }
+}

@@ -103,7 +103,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
             return false;
         }
 
-        if ((entry.ExpiresAt != 0 || _store.TracksUse) && !(_store.TrustsCoarseClock && entry.IsCertainlyLiveAt(CoarseClock.Now)))
+        if (_store.NeedsClock(entry))
         {
             var now = _store.Now;
             if (entry.IsExpiredAt(now))
@@ -352,7 +352,7 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private SpanRead Read(MemoryEntry entry, out object? payload, out long now)
     {
-        if ((entry.ExpiresAt != 0 || _store.TracksUse) && !(_store.TrustsCoarseClock && entry.IsCertainlyLiveAt(CoarseClock.Now)))
+        if (_store.NeedsClock(entry))
         {
             return ReadTimed(entry, out payload, out now);
         }

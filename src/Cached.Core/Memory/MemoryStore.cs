@@ -163,13 +163,15 @@ internal sealed class MemoryStore
     }
 
     /// <summary>
-    /// True when a hit on this store may prove an entry live on the coarse clock: only on the system clock (a fake
-    /// clock moves on its own) and when hits need no precise time of use for eviction.
+    /// Whether a hit of <paramref name="entry"/> needs the precise clock: to check an expiry the coarse clock cannot
+    /// prove far enough away, or to record the time of use for eviction. Entries get a coarse bound only on the system
+    /// clock (a fake clock moves on its own) and in a store that does not track use (set before any entry, at init).
     /// </summary>
-    public bool TrustsCoarseClock => !TracksUse;
+    public bool NeedsClock(MemoryEntry entry)
+        => entry.ExpiresAt == 0 ? TracksUse : !entry.IsCertainlyLiveAt(CoarseClock.Now);
 
     private long CoarseTickFor(TimeSpan? ttl)
-        => ttl is not null && ReferenceEquals(_owner.TimeProvider, TimeProvider.System) ? CoarseClock.Now : 0;
+        => ttl is not null && !TracksUse && ReferenceEquals(_owner.TimeProvider, TimeProvider.System) ? CoarseClock.Now : 0;
 
     private static long LiveBeforeTick(TimeSpan? ttl, long tick)
         => tick != 0 && ttl is { } span ? CoarseClock.LiveBefore(tick, span) : 0;

@@ -53,6 +53,16 @@ public sealed class CoarseClockHitTests
             Assert.That(store.CreateEntry("v", null, ttl: null).LiveBeforeTick, Is.Zero, "no TTL, nothing to prove");
             Assert.That(store.CreateEntry("v", null, TimeSpan.FromMilliseconds(30)).LiveBeforeTick, Is.Zero, "within the slack");
         });
+
+        var bounded = new MemoryStore(cache) { Eviction = new LruEviction(10) };
+        var tracked = bounded.CreateEntry("v", null, TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(tracked.LiveBeforeTick, Is.Zero, "a bounded store records each hit's precise time of use");
+            Assert.That(bounded.NeedsClock(tracked), Is.True);
+            Assert.That(store.NeedsClock(entry), Is.False);
+            Assert.That(store.NeedsClock(store.CreateEntry("v", null, ttl: null)), Is.False);
+        });
     }
 
     [Test]

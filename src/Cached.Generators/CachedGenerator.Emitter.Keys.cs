@@ -12,6 +12,9 @@ internal static partial class Emitter
     /// <summary>The stack buffer a key is written into; a longer key moves to a pooled array.</summary>
     private const int KeyBufferLength = 256;
 
+    /// <summary>The expression <see cref="EmitKey"/> returns for a key left in the stack buffer, a span.</summary>
+    private const string SpanKey = "__key.Close()";
+
     /// <summary>
     /// Writes the statements that build <paramref name="key"/> in the method's frame and returns the expression that
     /// gives it: a literal, the builder's call, or <c>__key.Close()</c> for a template or default key
@@ -19,7 +22,7 @@ internal static partial class Emitter
     /// </summary>
     private static string EmitKey(CodeWriter writer, KeySpec key, bool asString = false)
     {
-        var close = asString ? "__key.Finish()" : "__key.Close()";
+        var close = asString ? "__key.Finish()" : SpanKey;
         switch (key)
         {
             case FixedKeySpec fixedKey:

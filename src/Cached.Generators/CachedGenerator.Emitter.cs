@@ -119,7 +119,15 @@ internal static partial class Emitter
         writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
         writer.Open();
         var keyExpression = EmitKey(writer, key, keyAsString);
-        var invoke = method.Sequence is { } sequence ? SequenceInvoke(writer, method, sequence, keyExpression, state, call, skip) : signature.ReturnKind switch
+        // A key in a stack buffer without tags, the common case, goes to the entry point of its own name: one overload
+        // for the compiler to bind the lambda against. A Task body's task is wrapped by the runtime, not the lambda.
+        var runsBySpan = keyExpression == SpanKey && method.Tags is null;
+        var invoke = method.Sequence is { } sequence ? SequenceInvoke(writer, method, sequence, keyExpression, state, call, skip) : runsBySpan ? signature.ReturnKind switch
+        {
+            ReturnKind.Sync => $"{method.Names.Field}.Call({keyExpression}, {state.Expression}, static __state => {call}, {skip})",
+            ReturnKind.Task => $"{method.Names.Field}.CallTaskAsync({keyExpression}, {state.Expression}, static (__state, __ct) => {call}, {skip}, {TokenArgument(signature)})",
+            _ => $"{method.Names.Field}.CallAsync({keyExpression}, {state.Expression}, static (__state, __ct) => {call}, {skip}, {TokenArgument(signature)})",
+        } : signature.ReturnKind switch
         {
             ReturnKind.Sync => $"{method.Names.Field}.Invoke({keyExpression}, {state.Expression}, static __state => {call}, {skip})",
             // Through the method's AsTask, which hands a hit of the same value the same completed task.
@@ -248,8 +256,8 @@ internal static partial class Emitter
 
     /// <summary>
     /// The method's runtime state, one statement: <c>private static readonly CachedMethod&lt;T&gt; __cached_X =
-    /// new(new() { Method = "N.Type.X", Ttl = 10d });</c>; given a <paramref name="name"/>, the public field of a
-    /// generic method's state class.
+    /// new(new() { Method = "N.Type.X", Lease = 5d });</c>, or <c>new("N.Type.X", 10d)</c> for a [Cached] method with
+    /// no option but its time to live; given a <paramref name="name"/>, the public field of a generic method's state class.
     /// </summary>
     private static void EmitField(CodeWriter writer, MethodSpec method, string fieldType, string? name = null)
     {
@@ -295,6 +303,14 @@ internal static partial class Emitter
         }
 
         var declaration = $"{(name is null ? "private" : "public")} static readonly {fieldType} {name ?? method.Names.Field}";
+        if (method.Kind == CachedMethodKind.Cached && initializers.Count <= 2 && (initializers.Count == 1 || options.Ttl != 0))
+        {
+            // Only a name and a time to live: the constructor that takes them, cheaper to bind than two objects'
+            // creations and an initializer.
+            writer.Filled($"{declaration} = new({Literal(methodName)}, {Number(options.Ttl)});");
+            return;
+        }
+
         writer.Filled($"{declaration} = new(new() {{ {string.Join(", ", initializers)} }});");
     }
 

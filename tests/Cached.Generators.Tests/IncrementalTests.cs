@@ -266,7 +266,7 @@ public sealed class IncrementalTests
         Assert.That(emitted.Count(static r => r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged), Is.EqualTo(1));
 
         var after = Generated(driver);
-        Assert.That(after["Demo.SearchService.Cached.g.cs"], Does.Contain("Ttl = 30d"));
+        Assert.That(after["Demo.SearchService.Cached.g.cs"], Does.Contain("new(\"Demo.SearchService.Search\", 30d)"));
         Assert.That(after["Demo.UserService.Cached.g.cs"], Is.EqualTo(before["Demo.UserService.Cached.g.cs"]));
     }
 

@@ -327,6 +327,71 @@ public sealed class CachedMethodTests
         Assert.That(seen, Is.EqualTo((41, 42)));
     }
 
+    // ---- the entry points of the commonest generated shapes (issue 14) ----
+
+    [Test]
+    public async Task CallTaskAsync_hands_its_skip_rule_the_state_and_the_result_and_stores_only_what_it_keeps()
+    {
+        var method = MethodOn<int>(_cache);
+        (int State, int Result)? seen = null;
+
+        var skipped = await method.CallTaskAsync("k".AsSpan(), 41, static (s, ct) => Task.FromResult(-s), (s, r) => { seen = (s, r); return r < 0; }, CancellationToken.None);
+
+        Assert.That(skipped, Is.EqualTo(-41));
+        Assert.That(seen, Is.EqualTo((41, -41)));
+        Assert.That(_cache.Exists("k"), Is.False);
+
+        var kept = await method.CallTaskAsync("k".AsSpan(), 41, static (s, ct) => Task.FromResult(s + 1), null, CancellationToken.None);
+        Assert.That(kept, Is.EqualTo(42));
+        Assert.That(_cache.Get<int>("k"), Is.EqualTo(42));
+    }
+
+    [Test]
+    public async Task CallTaskAsync_passes_the_token_to_the_body_and_a_hit_does_not_call_it()
+    {
+        var method = MethodOn<string>(_cache);
+        using var cancellation = new CancellationTokenSource();
+        var calls = new Calls();
+        CancellationToken passed = default;
+
+        var first = await method.CallTaskAsync("k".AsSpan(), calls, (s, ct) => { passed = ct; s.Increment(); return Task.FromResult("v"); }, null, cancellation.Token);
+        var second = await method.CallTaskAsync("k".AsSpan(), calls, static (s, ct) => { s.Increment(); return Task.FromResult("other"); }, null, cancellation.Token);
+
+        Assert.That((first, second), Is.EqualTo(("v", "v")));
+        Assert.That(passed, Is.EqualTo(cancellation.Token));
+        Assert.That(calls.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Call_and_CallAsync_cache_as_Invoke_and_InvokeAsync_do()
+    {
+        var method = MethodOn<string>(_cache);
+        var calls = new Calls();
+
+        var sync = method.Call("a".AsSpan(), calls, static s => Body(s, "x"), null);
+        var syncHit = method.Call("a".AsSpan(), calls, static s => Body(s, "y"), null);
+        var async = await method.CallAsync("b".AsSpan(), calls, static (s, ct) => BodyAsync(s, "z"), null, CancellationToken.None);
+        var asyncHit = await method.CallAsync("b".AsSpan(), calls, static (s, ct) => BodyAsync(s, "w"), null, CancellationToken.None);
+
+        Assert.That((sync, syncHit, async, asyncHit), Is.EqualTo(("x", "x", "z", "z")));
+        Assert.That(calls.Count, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void The_name_and_ttl_constructor_stores_with_that_ttl()
+    {
+        Caches.AddInstance(Caches.DefaultAlias, _cache);
+        var method = new CachedMethod<string>("Tests.Service.Short", 10);
+
+        method.Invoke("k", 0, static s => "v");
+        Assert.That(method.CurrentCache, Is.SameAs(_cache));
+        _time.Advance(TimeSpan.FromSeconds(9));
+        Assert.That(_cache.Exists("k"), Is.True);
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
     // ---- scopes ----
 
     [Test]

@@ -8,16 +8,16 @@ namespace Demo
     partial class WeatherService
     {
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Forecast> __cached_GetForecastAsync =
-            new(new() { Method = "Demo.WeatherService.GetForecastAsync", Ttl = 10d });
+            new("Demo.WeatherService.GetForecastAsync", 10d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::Demo.Forecast> GetForecastAsync(string city, int day,
             global::System.Threading.CancellationToken ct)
         {
             var __key =
                 global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"forecast:{city}:{day:D2}");
-            return __cached_GetForecastAsync.AsTask(__cached_GetForecastAsync.InvokeAsync(__key.Close(), (self: this,
-                city, day), static (__state, __ct) => new(__state.self.GetForecastAsyncCore(__state.city, __state.day,
-                __ct)), null, ct));
+            return __cached_GetForecastAsync.CallTaskAsync(__key.Close(), (self: this, city, day),
+                static (__state, __ct) => __state.self.GetForecastAsyncCore(__state.city, __state.day, __ct), null,
+                ct);
         }
     }
 }

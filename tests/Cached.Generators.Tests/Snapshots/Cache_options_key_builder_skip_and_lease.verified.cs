@@ -14,8 +14,8 @@ namespace Demo
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Catalog.Describe");
             __key.Instance(this).Argument(sku);
-            return __cached_Describe.Invoke(__key.Close(), (self: this, sku), static __state =>
-                __state.self.DescribeCore(__state.sku), null);
+            return __cached_Describe.Call(__key.Close(), (self: this, sku), static __state => __state.self.DescribeCore(
+                __state.sku), null);
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<string?> __cached_GetProductAsync = new(

@@ -8,7 +8,7 @@ namespace Demo
     partial class NumberExtensions
     {
         private static readonly global::Cached.Runtime.CachedMethod<string> __cached_ShoutAsync =
-            new(new() { Method = "Demo.NumberExtensions.ShoutAsync" });
+            new("Demo.NumberExtensions.ShoutAsync", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial global::System.Threading.Tasks.ValueTask<string> ShoutAsync(this string text,
             params int[] times)
@@ -16,29 +16,29 @@ namespace Demo
             var __key =
                 new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.NumberExtensions.ShoutAsync");
             __key.Argument(text).Sequence(times);
-            return __cached_ShoutAsync.InvokeAsync(__key.Close(), (text, times), static (__state, __ct) =>
-                ShoutAsyncCore(__state.text, __state.times), null, default);
+            return __cached_ShoutAsync.CallAsync(__key.Close(), (text, times), static (__state, __ct) => ShoutAsyncCore(
+                __state.text, __state.times), null, default);
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<int> __cached_ThriceAsync =
-            new(new() { Method = "Demo.NumberExtensions.ThriceAsync" });
+            new("Demo.NumberExtensions.ThriceAsync", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial global::System.Threading.Tasks.Task<int> ThriceAsync(this int x,
             global::System.Threading.CancellationToken ct)
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"thrice:{x}");
-            return __cached_ThriceAsync.AsTask(__cached_ThriceAsync.InvokeAsync(__key.Close(), x,
-                static (__state, __ct) => new(ThriceAsyncCore(__state, __ct)), null, ct));
+            return __cached_ThriceAsync.CallTaskAsync(__key.Close(), x, static (__state, __ct) => ThriceAsyncCore(
+                __state, __ct), null, ct);
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<int> __cached_Twice =
-            new(new() { Method = "Demo.NumberExtensions.Twice" });
+            new("Demo.NumberExtensions.Twice", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial int Twice(this int x)
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.NumberExtensions.Twice");
             __key.Argument(x);
-            return __cached_Twice.Invoke(__key.Close(), x, static __state => TwiceCore(__state), null);
+            return __cached_Twice.Call(__key.Close(), x, static __state => TwiceCore(__state), null);
         }
     }
 }

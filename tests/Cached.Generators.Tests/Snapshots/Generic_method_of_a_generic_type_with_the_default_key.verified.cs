@@ -12,14 +12,14 @@ namespace Demo
         {
             public static readonly string Prefix = $"Demo.Repo<{typeof(TEntity)}>.Find<{typeof(TId)}>";
             public static readonly global::Cached.Runtime.CachedMethod<TEntity?> Method =
-                new(new() { Method = "Demo.Repo<TEntity>.Find<TId>" });
+                new("Demo.Repo<TEntity>.Find<TId>", 0d);
         }
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial TEntity? Find<TId>(TId id, global::System.Collections.Generic.List<TId> also)
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], __cached_Find<TId>.Prefix);
             __key.Argument(id).Sequence(also);
-            return __cached_Find<TId>.Method.Invoke(__key.Close(), (self: this, id, also), static __state =>
+            return __cached_Find<TId>.Method.Call(__key.Close(), (self: this, id, also), static __state =>
                 __state.self.FindCore<TId>(__state.id, __state.also), null);
         }
     }

@@ -11,7 +11,7 @@ namespace Demo
         private static class __cached_AreaAsync<TShape> where TShape : class, global::Demo.IShape, new()
         {
             public static readonly global::Cached.Runtime.CachedMethod<double> Method =
-                new(new() { Method = "Demo.Shapes.AreaAsync<TShape>" });
+                new("Demo.Shapes.AreaAsync<TShape>", 0d);
         }
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_AreaAsync<TShape>(int id) where TShape : class, global::Demo.IShape, new() =>
@@ -23,17 +23,15 @@ namespace Demo
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256],
                 $"area:{(global::Cached.Runtime.TypeName<TShape>.Value)}:{id}");
-            return __cached_AreaAsync<TShape>.Method.AsTask(__cached_AreaAsync<TShape>.Method.InvokeAsync(__key.Close(),
-                (self: this, id), static (__state, __ct) => new(__state.self.AreaAsyncCore<TShape>(__state.id, __ct)),
-                null, ct));
+            return __cached_AreaAsync<TShape>.Method.CallTaskAsync(__key.Close(), (self: this, id),
+                static (__state, __ct) => __state.self.AreaAsyncCore<TShape>(__state.id, __ct), null, ct);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static class __cached_Echo<T> where T : notnull
         {
             public static readonly string Prefix = $"Demo.Shapes.Echo<{typeof(T)}>";
-            public static readonly global::Cached.Runtime.CachedMethod<T> Method =
-                new(new() { Method = "Demo.Shapes.Echo<T>", Ttl = 5d });
+            public static readonly global::Cached.Runtime.CachedMethod<T> Method = new("Demo.Shapes.Echo<T>", 5d);
         }
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_Echo<T>(T value) where T : notnull
@@ -46,7 +44,7 @@ namespace Demo
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], __cached_Echo<T>.Prefix);
             __key.Argument(value);
-            return __cached_Echo<T>.Method.Invoke(__key.Close(), (self: this, value), static __state =>
+            return __cached_Echo<T>.Method.Call(__key.Close(), (self: this, value), static __state =>
                 __state.self.EchoCore<T>(__state.value), null);
         }
 
@@ -55,7 +53,7 @@ namespace Demo
             where TValue : unmanaged
         {
             public static readonly global::Cached.Runtime.CachedMethod<TValue?> Method =
-                new(new() { Method = "Demo.Shapes.Pair<TKey, TValue>" });
+                new("Demo.Shapes.Pair<TKey, TValue>", 0d);
         }
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial global::System.Threading.Tasks.ValueTask<TValue?> Pair<TKey, TValue>(TKey key)

@@ -8,7 +8,7 @@ namespace Demo
     partial class Users
     {
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_GetUser =
-            new(new() { Method = "Demo.Users.GetUser" });
+            new("Demo.Users.GetUser", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_GetUser(int id)
             => global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Finish();
@@ -16,12 +16,12 @@ namespace Demo
         public partial global::Demo.User GetUser(int id)
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}");
-            return __cached_GetUser.Invoke(__key.Close(), (self: this, id), static __state => __state.self.GetUserCore(
+            return __cached_GetUser.Call(__key.Close(), (self: this, id), static __state => __state.self.GetUserCore(
                 __state.id), null);
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_LoadAsync =
-            new(new() { Method = "Demo.Users.LoadAsync" });
+            new("Demo.Users.LoadAsync", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_LoadAsync(int id, string region)
         {
@@ -34,9 +34,8 @@ namespace Demo
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Users.LoadAsync");
             __key.Argument(id).Argument(region);
-            return __cached_LoadAsync.AsTask(__cached_LoadAsync.InvokeAsync(__key.Close(), (self: this, id, region),
-                static (__state, __ct) => new(__state.self.LoadAsyncCore(__state.id, __state.region, __ct)), null,
-                ct));
+            return __cached_LoadAsync.CallTaskAsync(__key.Close(), (self: this, id, region), static (__state, __ct) =>
+                __state.self.LoadAsyncCore(__state.id, __state.region, __ct), null, ct);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

@@ -8,12 +8,12 @@ partial class Outer
     partial struct Inner<TKey, TValue>
     {
         private static readonly global::Cached.Runtime.CachedMethod<TValue?> __cached_Find =
-            new(new() { Method = "Outer.Inner<TKey, TValue>.Find" });
+            new("Outer.Inner<TKey, TValue>.Find", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private partial TValue? Find(TKey @class, params int[] extra)
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"item:{@class}");
-            return __cached_Find.Invoke(__key.Close(), (self: this, @class, extra), static __state =>
+            return __cached_Find.Call(__key.Close(), (self: this, @class, extra), static __state =>
                 __state.self.FindCore(__state.@class, __state.extra), null);
         }
     }

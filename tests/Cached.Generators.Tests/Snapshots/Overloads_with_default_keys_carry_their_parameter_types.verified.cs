@@ -8,25 +8,25 @@ namespace Demo
     partial class Pricing
     {
         private static readonly global::Cached.Runtime.CachedMethod<decimal> __cached_Price_0 =
-            new(new() { Method = "Demo.Pricing.Price" });
+            new("Demo.Pricing.Price", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial decimal Price(int id)
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Pricing.Price[int]");
             __key.Argument(id);
-            return __cached_Price_0.Invoke(__key.Close(), (self: this, id), static __state => __state.self.PriceCore(
+            return __cached_Price_0.Call(__key.Close(), (self: this, id), static __state => __state.self.PriceCore(
                 __state.id), null);
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<decimal> __cached_Price_1 =
-            new(new() { Method = "Demo.Pricing.Price" });
+            new("Demo.Pricing.Price", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial decimal Price(string sku, int? version)
         {
             var __key =
                 new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Pricing.Price[string,int?]");
             __key.Argument(sku).NullableFormattable(version);
-            return __cached_Price_1.Invoke(__key.Close(), (self: this, sku, version), static __state =>
+            return __cached_Price_1.Call(__key.Close(), (self: this, sku, version), static __state =>
                 __state.self.PriceCore(__state.sku, __state.version), null);
         }
     }

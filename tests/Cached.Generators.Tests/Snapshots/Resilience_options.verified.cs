@@ -15,8 +15,8 @@ namespace Demo
             global::System.Threading.CancellationToken ct)
         {
             var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"price:{sku}");
-            return __cached_GetPriceAsync.AsTask(__cached_GetPriceAsync.InvokeAsync(__key.Close(), (self: this, sku),
-                static (__state, __ct) => new(__state.self.GetPriceAsyncCore(__state.sku, __ct)), null, ct));
+            return __cached_GetPriceAsync.CallTaskAsync(__key.Close(), (self: this, sku), static (__state, __ct) =>
+                __state.self.GetPriceAsyncCore(__state.sku, __ct), null, ct);
         }
 
         private static readonly global::Cached.Runtime.MultiCachedMethod<string, decimal> __cached_GetPrices =

@@ -8,7 +8,7 @@ namespace Demo
     partial class Feed
     {
         private static readonly global::Cached.Runtime.CachedMethod<int[]> __cached_IdsAsync =
-            new(new() { Method = "Demo.Feed.IdsAsync" });
+            new("Demo.Feed.IdsAsync", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial global::System.Threading.Tasks.ValueTask<global::System.Collections.Generic.IEnumerable<
             int>> IdsAsync()
@@ -21,7 +21,7 @@ namespace Demo
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Post[]?> __cached_PostsAsync =
-            new(new() { Method = "Demo.Feed.PostsAsync" });
+            new("Demo.Feed.PostsAsync", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::System.Collections.Generic.IEnumerable<
             global::Demo.Post>?> PostsAsync(int page, global::System.Threading.CancellationToken ct)
@@ -39,8 +39,7 @@ namespace Demo
         private static class __cached_Repeat<T>
         {
             public static readonly string Prefix = $"Demo.Feed.Repeat<{typeof(T)}>";
-            public static readonly global::Cached.Runtime.CachedMethod<T[]> Method =
-                new(new() { Method = "Demo.Feed.Repeat<T>" });
+            public static readonly global::Cached.Runtime.CachedMethod<T[]> Method = new("Demo.Feed.Repeat<T>", 0d);
         }
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial global::System.Collections.Generic.IAsyncEnumerable<T> Repeat<T>(T value, int times)
@@ -52,7 +51,7 @@ namespace Demo
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.Post[]> __cached_Stream =
-            new(new() { Method = "Demo.Feed.Stream" });
+            new("Demo.Feed.Stream", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Collections.Generic.IAsyncEnumerable<global::Demo.Post> Stream(int page,
             global::System.Threading.CancellationToken ct)
@@ -64,7 +63,7 @@ namespace Demo
         }
 
         private static readonly global::Cached.Runtime.CachedMethod<string[]> __cached_Tags =
-            new(new() { Method = "Demo.Feed.Tags", Ttl = 30d });
+            new("Demo.Feed.Tags", 30d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Collections.Generic.IEnumerable<string> Tags(int id)
         {

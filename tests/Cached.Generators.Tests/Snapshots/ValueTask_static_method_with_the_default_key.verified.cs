@@ -8,7 +8,7 @@ namespace Demo
     partial class Lookups
     {
         private static readonly global::Cached.Runtime.CachedMethod<string?> __cached_Describe =
-            new(new() { Method = "Demo.Lookups.Describe" });
+            new("Demo.Lookups.Describe", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         internal static partial global::System.Threading.Tasks.ValueTask<string?> Describe(int id, string? name,
             global::System.Guid tenant, global::System.DateTime at, global::Demo.Unit unit, int[] tags,
@@ -16,7 +16,7 @@ namespace Demo
         {
             var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Lookups.Describe");
             __key.Argument(id).Argument(name).Argument(tenant).Argument(at).Enum(unit).Sequence(tags).Sequence(labels);
-            return __cached_Describe.InvokeAsync(__key.Close(), (id, name, tenant, at, unit, tags, labels, traceId),
+            return __cached_Describe.CallAsync(__key.Close(), (id, name, tenant, at, unit, tags, labels, traceId),
                 static (__state, __ct) => DescribeCore(__state.id, __state.name, __state.tenant, __state.at,
                 __state.unit, __state.tags, __state.labels, __state.traceId), null, default);
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Cached.Resilience;
 using Cached.Pipeline;
 using Cached.Plugins;
@@ -69,32 +70,114 @@ public abstract partial class BaseCache
         }
 
         var read = PrepareKey(key, @namespace);
-        return RunAsync(
-            new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
-            (read, serializer),
-            static (cache, s, ct) => cache.ReadAsync<T>(s.read, s.serializer, ct),
-            cancellationToken,
-            Outcomes<T>.Read);
+        return RunReadAsync<T>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, cancellationToken);
     }
 
-    /// <summary>Reads and decodes one entry; an in-process read completes synchronously, without a state machine.</summary>
-    private ValueTask<CacheResult<T>> ReadAsync<T>(PreparedKey read, ISerializer? serializer, CancellationToken cancellationToken)
+    /// <summary>
+    /// <see cref="RunAsync{TState, TResult}"/> for a read of one entry, with the same steps in the same order: an
+    /// in-process read completes synchronously, without a state machine; a remote one that needs no timer
+    /// (<see cref="ReadNeedsTimer"/>) is read, decoded and observed in one async frame (<see cref="DecodeThenEnd{T}"/>);
+    /// one that does goes through <see cref="Complete{TResult}"/>.
+    /// </summary>
+    private ValueTask<CacheResult<T>> RunReadAsync<T>(in CommandRequest request, PreparedKey read, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        var pending = GetEntryAsync(read.FullKey, cancellationToken);
-        return pending.IsCompletedSuccessfully
-            ? new ValueTask<CacheResult<T>>(Decode<T>(read.Key, pending.Result, serializer))
-            : DecodeWhenRead(pending, read.Key, serializer, cancellationToken);
+        var running = _running;
+        running?.Enter();
+        var handedOver = false;
+        try
+        {
+            var context = CommandObserver.Begin(this, _plugins, request);
+            try
+            {
+                var pending = GetEntryAsync(read.FullKey, cancellationToken);
+                if (pending.IsCompletedSuccessfully)
+                {
+                    var result = Decode<T>(read.Key, pending.Result, serializer);
+                    if (context is not null)
+                    {
+                        CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+                    }
 
-        async ValueTask<CacheResult<T>> DecodeWhenRead(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, CancellationToken cancellationToken)
+                    return new ValueTask<CacheResult<T>>(result);
+                }
+
+                // The command goes on after this method returns: what is returned counts its end.
+                handedOver = true;
+                return ReadNeedsTimer(cancellationToken)
+                    ? Complete(DecodeWhenRead<T>(pending, read.Key, serializer, cancellationToken), request.Command, request.ErrorSubject, context, Outcomes<T>.Read, running, cancellationToken)
+                    : DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, Stopwatch.GetTimestamp(), cancellationToken);
+            }
+            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            {
+                CommandObserver.Failed(this, context, mapped);
+                return ValueTask.FromException<CacheResult<T>>(mapped);
+            }
+            catch (Exception ex) when (Report(context, ex))
+            {
+                throw;
+            }
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                running?.Exit();
+            }
+        }
+    }
+
+    /// <summary>Decodes an entry once the backend has read it; under a timer, <see cref="Complete{TResult}"/> ends the command.</summary>
+    private async ValueTask<CacheResult<T>> DecodeWhenRead<T>(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        var entry = await pending.ConfigureAwait(false);
+        if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
+        {
+            // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
+            await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return await DecodeAsync<T>(key, entry, serializer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="DecodeWhenRead{T}"/> and <see cref="Complete{TResult}"/>'s ending (post hooks, error mapping, count of
+    /// running commands) in one frame, for a read whose client enforces the timeout: a hit on a remote backend takes
+    /// this path. A decoding that needs a round trip of its own (the tags of a tagged entry) gets what is left of
+    /// <see cref="Timeout"/> since <paramref name="started"/>, so the command as a whole keeps its bound.
+    /// </summary>
+    private async ValueTask<CacheResult<T>> DecodeThenEnd<T>(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, CancellationToken cancellationToken)
+    {
+        try
         {
             var entry = await pending.ConfigureAwait(false);
             if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
             {
-                // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
                 await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
-            return await DecodeAsync<T>(key, entry, serializer, cancellationToken).ConfigureAwait(false);
+            var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
+            var result = decoding.IsCompleted
+                ? await decoding.ConfigureAwait(false)
+                : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - Stopwatch.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+            if (context is not null)
+            {
+                CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+            }
+
+            return result;
+        }
+        catch (Exception ex) when (Translate(ex, CacheCommand.Get, subject) is { } mapped)
+        {
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
+        }
+        catch (Exception ex) when (Report(context, ex))
+        {
+            throw;
+        }
+        finally
+        {
+            running?.Exit();
         }
     }
 

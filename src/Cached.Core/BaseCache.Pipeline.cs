@@ -101,11 +101,23 @@ public abstract partial class BaseCache
         }
     }
 
+    /// <summary>
+    /// The end of an async command whose operation did not complete synchronously, in one async frame: the wait under
+    /// <see cref="Timeout"/> and the caller's token, the post hooks, the error mapping and the count of running commands.
+    /// </summary>
+    /// <remarks>
+    /// This is the one owner of <see cref="Timeout"/> and of the caller's token for async commands: an operation still
+    /// running is awaited for at most the timeout (on <see cref="TimeProvider"/>), then abandoned with a
+    /// <see cref="TimeoutException"/>; a cancelled token abandons it at once. Backends need not repeat either, and only a
+    /// read of one entry whose client enforces the same timeout goes without this timer (<see cref="ReadNeedsTimer"/>).
+    /// </remarks>
     private async ValueTask<TResult> Complete<TResult>(ValueTask<TResult> pending, CacheCommand command, string subject, Plugins.CacheCommandContext? context, Func<TResult, CommandOutcome>? describe, CommandCount? running, CancellationToken cancellationToken)
     {
         try
         {
-            var result = await WithTimeout(pending, command, cancellationToken).ConfigureAwait(false);
+            var result = cancellationToken.CanBeCanceled || _timeout is not null
+                ? await Bounded(pending.AsTask(), command, _timeout, cancellationToken).ConfigureAwait(false)
+                : await pending.ConfigureAwait(false);
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -129,23 +141,35 @@ public abstract partial class BaseCache
     }
 
     /// <summary>
-    /// The one owner of <see cref="Timeout"/> and of the caller's token for async commands: an operation still
-    /// running is awaited for at most the timeout (on <see cref="TimeProvider"/>), then abandoned with a
-    /// <see cref="TimeoutException"/>; a cancelled token abandons it at once. Backends need not repeat either.
+    /// Whether a read of one entry that did not complete synchronously must be awaited under a timer: when the caller's
+    /// token can cancel, or when <see cref="Timeout"/> is set and not already enforced by the backend's client on the
+    /// clock it is measured on (<see cref="ClientEnforcesTimeout"/> on the system <see cref="TimeProvider"/>). A timer
+    /// per command costs a registration in the runtime's timer queue and a task, which a hit on a remote backend feels.
     /// </summary>
-    private async ValueTask<TResult> WithTimeout<TResult>(ValueTask<TResult> operation, CacheCommand command, CancellationToken cancellationToken)
+    private bool ReadNeedsTimer(CancellationToken cancellationToken)
+        => cancellationToken.CanBeCanceled
+            || (_timeout is not null && !(ClientEnforcesTimeout && ReferenceEquals(_timeProvider, TimeProvider.System)));
+
+    /// <summary>
+    /// Whether the backend's client itself, right now, fails a read of one entry (<see cref="GetEntryAsync"/>) that runs
+    /// longer than <see cref="Timeout"/> with a <see cref="TimeoutException"/>, within a tenth of <see cref="Timeout"/>
+    /// past it. Then such a read whose token cannot cancel is awaited without a timer of the pipeline's own (on the
+    /// system <see cref="TimeProvider"/> only: a test clock must still be obeyed); a second round trip its decoding
+    /// needs is still bounded by what is left of <see cref="Timeout"/>. <c>false</c> unless a backend says so.
+    /// </summary>
+    protected virtual bool ClientEnforcesTimeout => false;
+
+    /// <summary>The timer's wait: at most <paramref name="wait"/> (what is left of <see cref="Timeout"/>), and no longer than the caller's token allows.</summary>
+    private async Task<TResult> Bounded<TResult>(Task<TResult> task, CacheCommand command, TimeSpan? wait, CancellationToken cancellationToken)
     {
-        if (_timeout is not { } timeout)
+        if (wait is not { } left || _timeout is not { } timeout)
         {
-            return cancellationToken.CanBeCanceled
-                ? await operation.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false)
-                : await operation.ConfigureAwait(false);
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var task = operation.AsTask();
         try
         {
-            return await task.WaitAsync(timeout, _timeProvider, cancellationToken).ConfigureAwait(false);
+            return await task.WaitAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {

@@ -55,6 +55,9 @@ internal static class MultiplexerPool
 
         public ValueTask<ConnectionMultiplexer> GetAsync(TimeSpan wait, CancellationToken cancellationToken) => shared.GetAsync(wait, cancellationToken);
 
+        /// <summary>Whether the multiplexer is made: commands then go straight to the client, with no wait for it first.</summary>
+        public bool IsConnected => shared.IsConnected;
+
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
@@ -80,6 +83,8 @@ internal static class MultiplexerPool
         public string Key { get; } = key;
 
         public int References { get; set; }
+
+        public bool IsConnected => _connecting is { IsCompletedSuccessfully: true };
 
         public ConnectionMultiplexer Get(TimeSpan wait)
         {

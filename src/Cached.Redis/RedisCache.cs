@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cached.Plugins;
 using Cached.Serializers;
 using StackExchange.Redis;
@@ -20,7 +21,10 @@ namespace Cached.Redis;
 /// one owner per kind of command: a sync command is bounded by the client's <c>SyncTimeout</c> (a blocked call cannot be
 /// abandoned from outside); an async command by the cache's command pipeline, which stops waiting at exactly
 /// <see cref="BaseCache.Timeout"/> on <see cref="BaseCache.TimeProvider"/> and honours the caller's token. The client's
-/// <c>AsyncTimeout</c> is set to the same value only so that it drops the abandoned request from its queue.
+/// <c>AsyncTimeout</c> is set to the same value, so that it drops an abandoned request; when this cache made the
+/// connection and <see cref="BaseCache.Timeout"/> is 2.5 s or more, the client's heartbeat runs often enough (every
+/// tenth of the timeout, at most 1 s) that the client fails a late command within a tenth of the timeout, and once
+/// connected an async read of one entry whose token cannot cancel, on the system clock, is left to it (no timer per read).
 /// While the server is unreachable commands fail at once with a <see cref="CacheBackendException"/>; the same instance
 /// works again when the server is back.</para>
 /// </remarks>
@@ -108,6 +112,16 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override string ComposeKey(string key, string @namespace)
         => PlainNamespaces ? string.Concat(@namespace, ":", key) : base.ComposeKey(key, @namespace);
 
+    // SE.Redis fails a late async command at its next heartbeat, not at its deadline: the beat that keeps that delay
+    // within a tenth of the timeout, when it is not more often than every 250 ms.
+    private TimeSpan? TimeoutBeat => Timeout is { } timeout && timeout / 10 >= TimeSpan.FromMilliseconds(250)
+        ? TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, (timeout / 10).Ticks))
+        : null;
+
+    /// <inheritdoc />
+    // Once connected: before, a read may first wait for the connection (FirstConnectionWait), outside the client's timeout.
+    protected override bool ClientEnforcesTimeout => Connection is null && TimeoutBeat is not null && _lease is { IsConnected: true };
+
     /// <inheritdoc />
     protected override Exception? MapError(Exception exception, CacheCommand command, string subject)
         => RedisErrors.Translate(exception, subject, command);
@@ -119,6 +133,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     }
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline: a hit allocates no box for it
     protected override async ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
     {
         return ToResult(await (await DbAsync(cancellationToken).ConfigureAwait(false)).StringGetAsync(key).ConfigureAwait(false));
@@ -383,6 +398,11 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
             var milliseconds = (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
             options.SyncTimeout = milliseconds;
             options.AsyncTimeout = milliseconds;
+        }
+
+        if (TimeoutBeat is { } beat && beat < options.HeartbeatInterval)
+        {
+            options.HeartbeatInterval = beat;
         }
 
         // A connect attempt ends within the first command's wait, so that command reports the client's own reason

@@ -10,6 +10,14 @@ internal sealed class GatedCache : BaseCache
 
     public void Open() => _gate.TrySetResult();
 
+    /// <summary>Fails every waiting operation, as a client fails a late command with its own exception.</summary>
+    public void Fail(Exception exception) => _gate.TrySetException(exception);
+
+    /// <summary>Claims that the client fails a late read itself (<see cref="BaseCache.ClientEnforcesTimeout"/>).</summary>
+    public bool EnforcesTimeout { get; init; }
+
+    protected override bool ClientEnforcesTimeout => EnforcesTimeout;
+
     private async ValueTask<T> After<T>(T result, CancellationToken cancellationToken)
     {
         await _gate.Task.WaitAsync(cancellationToken);

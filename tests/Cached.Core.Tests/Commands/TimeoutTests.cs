@@ -86,6 +86,55 @@ public sealed class TimeoutTests
     }
 
     [Test]
+    public void A_read_whose_client_enforces_the_timeout_still_obeys_a_test_clock()
+    {
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromMilliseconds(200), EnforcesTimeout = true };
+
+        var pending = cache.GetAsync<string>("key").AsTask();
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+
+        var error = Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        Assert.That(error!.Message, Does.Contain("did not complete within"));
+    }
+
+    [Test]
+    public void On_the_system_clock_a_read_whose_client_enforces_the_timeout_gets_the_clients_TimeoutException()
+    {
+        using var cache = new GatedCache { Timeout = TimeSpan.FromSeconds(30), EnforcesTimeout = true };
+
+        var pending = cache.GetAsync<string>("key").AsTask();
+        cache.Fail(new TimeoutException("the client's own"));
+
+        // No timer of the pipeline's own: the client's exception arrives as it is, not wrapped as the timer's.
+        var error = Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        Assert.That(error!.Message, Is.EqualTo("the client's own"));
+    }
+
+    [Test]
+    public void A_read_whose_client_enforces_the_timeout_is_still_cancelled_by_the_callers_token()
+    {
+        using var cache = new GatedCache { Timeout = TimeSpan.FromSeconds(30), EnforcesTimeout = true };
+        using var cancellation = new CancellationTokenSource();
+
+        var pending = cache.GetAsync<string>("key", cancellationToken: cancellation.Token).AsTask();
+        cancellation.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await pending);
+    }
+
+    [Test]
+    public void Commands_other_than_a_one_key_read_keep_the_pipelines_timer_when_the_client_enforces_the_timeout()
+    {
+        using var cache = new GatedCache { Timeout = TimeSpan.FromSeconds(30), EnforcesTimeout = true };
+
+        var pending = cache.SetAsync("key", "value").AsTask();
+        cache.Fail(new TimeoutException("the client's own"));
+
+        var error = Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        Assert.That(error!.Message, Does.Contain("did not complete within"));
+    }
+
+    [Test]
     public void A_zero_or_negative_timeout_is_read_as_none_or_refused()
     {
         using var none = new GatedCache { Timeout = TimeSpan.Zero };

@@ -168,7 +168,7 @@ internal sealed class MemoryStore
     /// clock (a fake clock moves on its own) and in a store that does not track use (set before any entry, at init).
     /// </summary>
     public bool NeedsClock(MemoryEntry entry)
-        => entry.ExpiresAt == 0 ? TracksUse : !entry.IsCertainlyLiveAt(CoarseClock.Now);
+        => entry.ExpiresAt == 0 ? TracksUse : !entry.IsCertainlyLive;
 
     private long CoarseTickFor(TimeSpan? ttl)
         => ttl is not null && !TracksUse && ReferenceEquals(_owner.TimeProvider, TimeProvider.System) ? CoarseClock.Now : 0;

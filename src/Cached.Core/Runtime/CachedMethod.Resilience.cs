@@ -22,9 +22,9 @@ public sealed partial class CachedMethod<TResult>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool TryTakeFresh(Stamped<TResult> stamped, long now, TimeProvider? readerClock, in EntryPolicy policy, out TResult value, out bool refresh)
     {
-        if (Memory.CoarseClock.Now < stamped.FreshBeforeTick && (stamped.Tags is null || stamped.Tags.IsCurrent))
+        if (stamped.FreshBeforeTick != 0 && Memory.CoarseClock.Now < stamped.FreshBeforeTick && (stamped.Tags is null || stamped.Tags.IsCurrent))
         {
-            // Certainly fresh and not yet due: no precise clock needed (see CoarseClock).
+            // Certainly fresh and not yet due: no precise clock needed (see CoarseClock). No bound, no coarse read.
             value = stamped.Value;
             refresh = false;
             return true;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Cached.Resilience;
 using Cached.Pipeline;
 using Cached.Plugins;
@@ -55,12 +56,22 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public async ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        var result = await TryGetAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+        var result = await TryGetCoreAsync<T>(key, @namespace, serializer, awaitedOnce: true, cancellationToken).ConfigureAwait(false);
         return result.Found ? result.Value : @default;
     }
 
     /// <inheritdoc />
     public ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+        => TryGetCoreAsync<T>(key, @namespace, serializer, awaitedOnce: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="TryGetAsync{T}"/> for a caller of this library that awaits the result exactly once and keeps nothing
+    /// of it (<see cref="GetAsync{T}"/>, generated methods): a remote read's frame comes from a pool.
+    /// </summary>
+    internal ValueTask<CacheResult<T>> TryGetOnceAsync<T>(string key, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+        => TryGetCoreAsync<T>(key, @namespace, serializer, awaitedOnce: true, cancellationToken);
+
+    private ValueTask<CacheResult<T>> TryGetCoreAsync<T>(string key, string? @namespace, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
     {
         Guard.Key(key);
         cancellationToken.ThrowIfCancellationRequested();
@@ -70,16 +81,17 @@ public abstract partial class BaseCache
         }
 
         var read = PrepareKey(key, @namespace);
-        return RunReadAsync<T>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, cancellationToken);
+        return RunReadAsync<T>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, awaitedOnce, cancellationToken);
     }
 
     /// <summary>
     /// <see cref="RunAsync{TState, TResult}"/> for a read of one entry, with the same steps in the same order: an
-    /// in-process read completes synchronously, without a state machine; a remote one that needs no timer
-    /// (<see cref="ReadNeedsTimer"/>) is read, decoded and observed in one async frame (<see cref="DecodeThenEnd{T}"/>);
-    /// one that does goes through <see cref="Complete{TResult}"/>.
+    /// in-process read completes synchronously, without a state machine; a remote one is read, decoded and observed in
+    /// one async frame (<see cref="DecodeThenEnd{T}"/>), under the pipeline's timer when <see cref="ReadNeedsTimer"/>.
+    /// That frame comes from a pool, so the task handed to a caller outside this library, which may await it twice or
+    /// keep it, is made a plain task first unless <paramref name="awaitedOnce"/> (still smaller than a frame of its own).
     /// </summary>
-    private ValueTask<CacheResult<T>> RunReadAsync<T>(in CommandRequest request, PreparedKey read, ISerializer? serializer, CancellationToken cancellationToken)
+    private ValueTask<CacheResult<T>> RunReadAsync<T>(in CommandRequest request, PreparedKey read, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
     {
         var running = _running;
         running?.Enter();
@@ -89,6 +101,7 @@ public abstract partial class BaseCache
             var context = CommandObserver.Begin(this, _plugins, request);
             try
             {
+                var started = _timeProvider.GetTimestamp();
                 var pending = GetEntryAsync(read.FullKey, cancellationToken);
                 if (pending.IsCompletedSuccessfully)
                 {
@@ -103,9 +116,8 @@ public abstract partial class BaseCache
 
                 // The command goes on after this method returns: what is returned counts its end.
                 handedOver = true;
-                return ReadNeedsTimer(cancellationToken)
-                    ? Complete(DecodeWhenRead<T>(pending, read.Key, serializer, cancellationToken), request.Command, request.ErrorSubject, context, Outcomes<T>.Read, running, cancellationToken)
-                    : DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, Stopwatch.GetTimestamp(), cancellationToken);
+                var reading = DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, started, ReadNeedsTimer(cancellationToken), cancellationToken);
+                return awaitedOnce ? reading : reading.Preserve();
             }
             catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
@@ -126,39 +138,46 @@ public abstract partial class BaseCache
         }
     }
 
-    /// <summary>Decodes an entry once the backend has read it; under a timer, <see cref="Complete{TResult}"/> ends the command.</summary>
-    private async ValueTask<CacheResult<T>> DecodeWhenRead<T>(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, CancellationToken cancellationToken)
-    {
-        var entry = await pending.ConfigureAwait(false);
-        if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
-        {
-            // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
-            await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-
-        return await DecodeAsync<T>(key, entry, serializer, cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
-    /// <see cref="DecodeWhenRead{T}"/> and <see cref="Complete{TResult}"/>'s ending (post hooks, error mapping, count of
-    /// running commands) in one frame, for a read whose client enforces the timeout: a hit on a remote backend takes
-    /// this path. A decoding that needs a round trip of its own (the tags of a tagged entry) gets what is left of
-    /// <see cref="Timeout"/> since <paramref name="started"/>, so the command as a whole keeps its bound.
+    /// The rest of a remote read of one entry, in one frame: the entry awaited (under the pipeline's timer when
+    /// <paramref name="timed"/>: the caller's token, and <see cref="Timeout"/> since <paramref name="started"/> on
+    /// <see cref="TimeProvider"/>), decoded, and <see cref="Complete{TResult}"/>'s ending (post hooks, error mapping,
+    /// count of running commands). A decoding that needs a round trip of its own (the tags of a tagged entry) gets what
+    /// is left of <see cref="Timeout"/>, so the command as a whole keeps its bound either way.
     /// </summary>
-    private async ValueTask<CacheResult<T>> DecodeThenEnd<T>(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: see RunReadAsync
+    private async ValueTask<CacheResult<T>> DecodeThenEnd<T>(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, bool timed, CancellationToken cancellationToken)
     {
         try
         {
-            var entry = await pending.ConfigureAwait(false);
+            CacheResult<object?> entry;
+            if (timed)
+            {
+                var reading = pending.AsTask();
+                try
+                {
+                    entry = await Deadline(reading, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex) when (_timeout is not null)
+                {
+                    throw TimedOut(reading, CacheCommand.Get, ex);
+                }
+            }
+            else
+            {
+                entry = await pending.ConfigureAwait(false);
+            }
+
             if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
             {
+                // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
                 await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
             var result = decoding.IsCompleted
                 ? await decoding.ConfigureAwait(false)
-                : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - Stopwatch.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+                : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));

@@ -162,21 +162,32 @@ public abstract partial class BaseCache
     /// <summary>The timer's wait: at most <paramref name="wait"/> (what is left of <see cref="Timeout"/>), and no longer than the caller's token allows.</summary>
     private async Task<TResult> Bounded<TResult>(Task<TResult> task, CacheCommand command, TimeSpan? wait, CancellationToken cancellationToken)
     {
-        if (wait is not { } left || _timeout is not { } timeout)
-        {
-            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
         try
         {
-            return await task.WaitAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left, _timeProvider, cancellationToken).ConfigureAwait(false);
+            return await Deadline(task, wait, cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException ex)
+        catch (TimeoutException ex) when (wait is not null && _timeout is not null)
         {
-            // The abandoned operation may still fail later; observe it so it never surfaces as an unobserved exception.
-            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw new TimeoutException($"The cache command {command} did not complete within its timeout of {timeout.TotalMilliseconds} ms.", ex);
+            throw TimedOut(task, command, ex);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="task"/>, failing with a <see cref="TimeoutException"/> once <paramref name="wait"/> passes on
+    /// <see cref="TimeProvider"/> (none when <see cref="Timeout"/> is not set) and cancelled with the caller's token;
+    /// <see cref="TimedOut"/> words what it throws.
+    /// </summary>
+    private Task<TResult> Deadline<TResult>(Task<TResult> task, TimeSpan? wait, CancellationToken cancellationToken)
+        => wait is { } left && _timeout is not null
+            ? task.WaitAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left, _timeProvider, cancellationToken)
+            : task.WaitAsync(cancellationToken);
+
+    /// <summary>What a command whose <see cref="Deadline{TResult}"/> passed throws; the abandoned operation is observed.</summary>
+    private TimeoutException TimedOut(Task task, CacheCommand command, TimeoutException ex)
+    {
+        // The abandoned operation may still fail later; observe it so it never surfaces as an unobserved exception.
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return new TimeoutException($"The cache command {command} did not complete within its timeout of {_timeout!.Value.TotalMilliseconds} ms.", ex);
     }
 
     /// <summary>

@@ -54,6 +54,9 @@ internal readonly struct EntryPolicy
     /// </summary>
     public object? TagSource { get; private init; }
 
+    /// <summary>What a call that is not resilient (<see cref="IsResilient"/>) needs to fill the entry on a miss.</summary>
+    public FillPolicy Fill => new(Ttl, Lease);
+
     /// <summary>This policy for one call whose tags <paramref name="source"/> builds.</summary>
     public EntryPolicy WithTagSource(object source) => this with { TagSource = source };
 
@@ -90,3 +93,12 @@ internal readonly struct EntryPolicy
         return HardTimeout;
     }
 }
+
+/// <summary>
+/// The part of an <see cref="EntryPolicy"/> a plain miss uses: the time to live and the lease. The async read-through
+/// path keeps it across its awaits, so each await's state holds 32 bytes of policy rather than the whole one
+/// (over 120 bytes): a remote hit's continuation and a miss's two are that much smaller.
+/// </summary>
+/// <param name="Ttl">Time to live; <c>null</c> for the cache's default.</param>
+/// <param name="Lease">How long a leader holds the key's lock, when the cache has locks; <c>null</c> for none.</param>
+internal readonly record struct FillPolicy(TimeSpan? Ttl, TimeSpan? Lease);

@@ -11,11 +11,24 @@ namespace Cached.Runtime;
 /// </summary>
 public sealed partial class CachedMethod<TResult>
 {
+    /// <summary>
+    /// Starts a plain read that its caller awaits exactly once: on a <see cref="BaseCache"/>, a remote read's frame then
+    /// comes from a pool (<see cref="BaseCache.TryGetOnceAsync{T}"/>).
+    /// </summary>
+    private ValueTask<CacheResult<TResult>> StartRead(ICache cache, string key, CancellationToken cancellationToken)
+        => StartRead<TResult>(cache, key, serializer: null, cancellationToken);
+
+    /// <inheritdoc cref="StartRead(ICache, string, CancellationToken)"/>
+    private ValueTask<CacheResult<T>> StartRead<T>(ICache cache, string key, ISerializer? serializer, CancellationToken cancellationToken)
+        => cache is BaseCache ours
+            ? ours.TryGetOnceAsync<T>(key, _options.Namespace, serializer, cancellationToken)
+            : cache.TryGetAsync<T>(key, _options.Namespace, serializer, cancellationToken);
+
     private async ValueTask<CacheResult<TResult>> ReadAsync(ICache cache, string key, CancellationToken cancellationToken)
     {
         try
         {
-            var read = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+            var read = await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
             NoteAnswer(cache);
             return read;
         }

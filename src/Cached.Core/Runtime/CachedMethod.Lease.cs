@@ -92,7 +92,7 @@ public sealed partial class CachedMethod<TResult>
                     CacheResult<TResult> recheck;
                     try
                     {
-                        recheck = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                        recheck = await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (IsFault(ex, cancellationToken))
                     {
@@ -114,7 +114,7 @@ public sealed partial class CachedMethod<TResult>
                     return (false, default, token);
                 }
 
-                var read = await cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                var read = await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
                 if (read.Found)
                 {
                     return (true, read.Value, null);

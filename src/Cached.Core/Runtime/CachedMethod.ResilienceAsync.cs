@@ -15,13 +15,13 @@ public sealed partial class CachedMethod<TResult>
         {
             if (!policy.Stamps)
             {
-                var plain = await call.Cache.TryGetAsync<TResult>(call.Key, _options.Namespace, null, cancellationToken).ConfigureAwait(false);
+                var plain = await StartRead(call.Cache, call.Key, cancellationToken).ConfigureAwait(false);
                 NoteAnswer(call.Cache);
                 return (plain.Found, plain.Value!, false, false);
             }
 
             tagRead = StartTagRead(call);
-            var read = await call.Cache.TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsBeside(call, tagRead), cancellationToken).ConfigureAwait(false);
+            var read = await StartRead<Stamped<TResult>>(call.Cache, call.Key, StampsBeside(call, tagRead), cancellationToken).ConfigureAwait(false);
             NoteAnswer(call.Cache);
             if (read is { Found: true, Value: { } kept })
             {

@@ -221,7 +221,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long, in EntryPolicy)"/>
-    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, EntryPolicy policy, CancellationToken cancellationToken)
+    private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, in EntryPolicy policy, CancellationToken cancellationToken)
     {
         var cache = CurrentCache;
         if (_refusal.Refuses(cache))
@@ -236,36 +236,36 @@ public sealed partial class CachedMethod<TResult>
 
         if (CacheScope.IsReadSkipped)
         {
-            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, policy, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, policy.Fill, cancellationToken);
         }
 
         if (read == SpanRead.Miss)
         {
-            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, policy, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, policy.Fill, cancellationToken);
         }
 
         key ??= keySpan.ToString();
         ValueTask<CacheResult<TResult>> ordinary;
         try
         {
-            ordinary = cache.TryGetAsync<TResult>(key, _options.Namespace, null, cancellationToken);
+            ordinary = StartRead(cache, key, cancellationToken);
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             ReadFailed(cache, ex, key);
-            return MissAsync(cache, key, state, body, skipWhen, seen: null, policy, cancellationToken);
+            return MissAsync(cache, key, state, body, skipWhen, seen: null, policy.Fill, cancellationToken);
         }
 
         if (!ordinary.IsCompletedSuccessfully)
         {
-            return ReadThenMissAsync(ordinary, completions, cache, key, state, body, skipWhen, policy, cancellationToken);
+            return ReadThenMissAsync(ordinary, completions, cache, key, state, body, skipWhen, policy.Fill, cancellationToken);
         }
 
         var result = ordinary.Result;
         NoteAnswer(cache);
         return result.Found
             ? new ValueTask<TResult>(result.Value!)
-            : MissAsync(cache, key, state, body, skipWhen, completions, policy, cancellationToken);
+            : MissAsync(cache, key, state, body, skipWhen, completions, policy.Fill, cancellationToken);
     }
 
     /// <summary>The body alone, its exceptions in the task as on every other path.</summary>
@@ -281,7 +281,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, EntryPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, FillPolicy policy, CancellationToken cancellationToken)
     {
         long? seen = completions;
         try
@@ -302,7 +302,7 @@ public sealed partial class CachedMethod<TResult>
         return await MissAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, EntryPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
     {
         var startedOver = false;
         while (true)
@@ -394,7 +394,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, EntryPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
     {
         string? token = null;
         if (policy.Lease is { } lease && cache is ILockingCache locks)

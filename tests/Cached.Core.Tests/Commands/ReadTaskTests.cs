@@ -1,0 +1,83 @@
+using Cached.Tests.Runtime;
+
+namespace Cached.Tests.Commands;
+
+/// <summary>
+/// The task of an async read of one entry. A remote read runs in a frame taken from a pool (issue 19), which a second
+/// await would find reused; what the public API hands out must still behave as any task does.
+/// </summary>
+public sealed class ReadTaskTests
+{
+    [Test]
+    public async Task A_remote_TryGetAsync_may_be_awaited_again_after_the_cache_ran_another_read()
+    {
+        using var backend = new TestBackend();
+        backend.Set("a", "first");
+        backend.Set("b", "second");
+
+        var firstGate = new TaskCompletionSource();
+        backend.ReadGate = firstGate.Task;
+        var first = backend.TryGetAsync<string>("a");
+        Assert.That(first.IsCompleted, Is.False, "the read waits for the server");
+        firstGate.SetResult();
+        Assert.That((await first).Value, Is.EqualTo("first"));
+
+        // Another remote read, run to its end: a pooled frame handed out as it is would now serve this one.
+        var secondGate = new TaskCompletionSource();
+        backend.ReadGate = secondGate.Task;
+        var second = backend.TryGetAsync<string>("b");
+        secondGate.SetResult();
+        Assert.That((await second).Value, Is.EqualTo("second"));
+
+        Assert.That((await first).Value, Is.EqualTo("first"), "awaited a second time");
+        Assert.That(first.AsTask().Result.Value, Is.EqualTo("first"), "as a task");
+    }
+
+    [Test]
+    public async Task A_remote_GetAsync_may_be_awaited_again_after_the_cache_ran_another_read()
+    {
+        using var backend = new TestBackend();
+        backend.Set("a", "first");
+        backend.Set("b", "second");
+
+        var firstGate = new TaskCompletionSource();
+        backend.ReadGate = firstGate.Task;
+        var first = backend.GetAsync<string>("a");
+        firstGate.SetResult();
+        Assert.That(await first, Is.EqualTo("first"));
+
+        var secondGate = new TaskCompletionSource();
+        backend.ReadGate = secondGate.Task;
+        var second = backend.GetAsync<string>("b");
+        secondGate.SetResult();
+        Assert.That(await second, Is.EqualTo("second"));
+
+        Assert.That(await first, Is.EqualTo("first"), "awaited a second time");
+    }
+
+    [Test]
+    public void A_client_timeout_passes_through_a_read_under_the_callers_token_when_no_Timeout_is_set()
+    {
+        using var cache = new GatedCache { Timeout = null };
+        using var cancellation = new CancellationTokenSource();
+
+        var pending = cache.TryGetAsync<string>("key", cancellationToken: cancellation.Token).AsTask();
+        cache.Fail(new TimeoutException("the client gave up"));
+
+        var error = Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        Assert.That(error!.Message, Is.EqualTo("the client gave up"));
+    }
+
+    [Test]
+    public void A_client_timeout_under_a_Timeout_names_the_command_and_keeps_the_clients_exception()
+    {
+        using var cache = new GatedCache { Timeout = TimeSpan.FromMinutes(1) };
+
+        var pending = cache.TryGetAsync<string>("key").AsTask();
+        cache.Fail(new TimeoutException("the client gave up"));
+
+        var error = Assert.ThrowsAsync<TimeoutException>(async () => await pending);
+        Assert.That(error!.Message, Does.Contain("Get").And.Contain("60000"));
+        Assert.That(error.InnerException?.Message, Is.EqualTo("the client gave up"));
+    }
+}

@@ -98,6 +98,20 @@ public abstract partial class BaseCache : ITagHost
             && await ExpireEntryAsync(key, ttl, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Writes a tag record: the key holds <paramref name="payload"/> for <paramref name="ttl"/>, whatever it held.
+    /// A read-through never fills a tag record, so no fill's fence guards it, and a backend whose writes also move the
+    /// fence of the key they write (Redis: a script sent beside the write) writes a record without that step. By
+    /// default <see cref="SetEntry"/>.
+    /// </summary>
+    /// <returns>Whether the record was written.</returns>
+    protected virtual bool ReplaceEntry(string key, string? @namespace, object? payload, TimeSpan ttl)
+        => SetEntry(key, @namespace, payload, ttl);
+
+    /// <inheritdoc cref="ReplaceEntry"/>
+    protected virtual ValueTask<bool> ReplaceEntryAsync(string key, string? @namespace, object? payload, TimeSpan ttl, CancellationToken cancellationToken)
+        => SetEntryAsync(key, @namespace, payload, ttl, cancellationToken);
+
     /// <summary>Tag records as entries of this backend: keys in the cache's own namespace, tokens as decimal text.</summary>
     private sealed class TagEntries(BaseCache cache) : ITagEntries
     {
@@ -113,10 +127,10 @@ public abstract partial class BaseCache : ITagHost
             => cache.KeepEntryAsync(Key(name), Space, Payload(token), life, create, cancellationToken);
 
         public void Replace(string name, long token, TimeSpan life)
-            => cache.SetEntry(Key(name), Space, Payload(token), life);
+            => cache.ReplaceEntry(Key(name), Space, Payload(token), life);
 
         public async ValueTask ReplaceAsync(string name, long token, TimeSpan life, CancellationToken cancellationToken)
-            => await cache.SetEntryAsync(Key(name), Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
+            => await cache.ReplaceEntryAsync(Key(name), Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
 
         private string? Space => cache.ResolveNamespace(null);
 

@@ -205,6 +205,19 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     }
 
     /// <inheritdoc />
+    /// <remarks>One <c>SET PX</c>, without the fence script of <see cref="SetEntry"/>: no fill waits on a tag record.</remarks>
+    protected override bool ReplaceEntry(string key, string? @namespace, object? payload, TimeSpan ttl)
+        => Db().StringSet(key, ToValue(payload), ttl, When.Always);
+
+    /// <inheritdoc />
+    /// <remarks>One <c>SET PX</c>, without the fence script of <see cref="SetEntryAsync"/>: no fill waits on a tag record.</remarks>
+    protected override async ValueTask<bool> ReplaceEntryAsync(string key, string? @namespace, object? payload, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        return await db.StringSetAsync(key, ToValue(payload), ttl, When.Always).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     protected override bool SetEntries(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl)
     {
         var db = Db();

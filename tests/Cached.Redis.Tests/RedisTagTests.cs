@@ -133,6 +133,31 @@ public sealed class RedisTagTests
     }
 
     [Test]
+    public async Task An_invalidation_sends_the_tag_record_alone_without_a_fence_script([Values] bool async)
+    {
+        var a = Process("a");
+        await a.SetAsync("k", 1, new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Tags = ["solo"] });
+        var before = await CommandCounts();
+
+        if (async)
+        {
+            await a.InvalidateTagsAsync(["solo"]);
+        }
+        else
+        {
+            a.InvalidateTags(["solo"]);
+        }
+
+        var after = await CommandCounts();
+        // What the server ran for the invalidation, scripts' own calls included; INFO is this test's reading.
+        var issued = after.Where(p => p.Key != "info" && p.Value != before.GetValueOrDefault(p.Key))
+            .ToDictionary(p => p.Key, p => p.Value - before.GetValueOrDefault(p.Key));
+        Assert.That(issued.Values.Sum(), Is.EqualTo(1), string.Join(", ", issued));
+        Assert.That(issued.Keys.Single(), Is.AnyOf("set", "setex", "psetex"), "one write of the record (no fill waits on a tag record, so no fence moves)");
+        Assert.That(await a.GetAsync<int?>("k"), Is.Null);
+    }
+
+    [Test]
     public async Task A_plain_batch_read_checks_every_tagged_entry_with_one_read_of_their_tags([Values] bool async)
     {
         var a = Process("a");

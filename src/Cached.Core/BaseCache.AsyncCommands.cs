@@ -101,7 +101,6 @@ public abstract partial class BaseCache
             var context = CommandObserver.Begin(this, _plugins, request);
             try
             {
-                var started = _timeProvider.GetTimestamp();
                 var pending = GetEntryAsync(read.FullKey, cancellationToken);
                 if (pending.IsCompletedSuccessfully)
                 {
@@ -115,8 +114,9 @@ public abstract partial class BaseCache
                 }
 
                 // The command goes on after this method returns: what is returned counts its end.
+                // The clock is read only here: an in-process read that completed pays for no timestamp.
                 handedOver = true;
-                var reading = DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, started, ReadNeedsTimer(cancellationToken), cancellationToken);
+                var reading = DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, _timeProvider.GetTimestamp(), ReadNeedsTimer(cancellationToken), cancellationToken);
                 return awaitedOnce ? reading : reading.Preserve();
             }
             catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)

@@ -81,3 +81,34 @@ public sealed class ReadTaskTests
         Assert.That(error.InnerException?.Message, Is.EqualTo("the client gave up"));
     }
 }
+
+/// <summary>What an in-process async read costs in clock reads: a remote read's timer needs a timestamp, a memory hit does not.</summary>
+public sealed class InProcessReadClockTests
+{
+    [Test]
+    public async Task An_async_memory_hit_of_an_entry_without_expiry_reads_no_clock()
+    {
+        var clock = new CountingClock();
+        using var cache = new SimpleMemoryCache { TimeProvider = clock, Timeout = TimeSpan.FromSeconds(5) };
+        cache.Set("k", "v");
+        var before = clock.Reads;
+
+        var read = await cache.TryGetAsync<string>("k");
+
+        Assert.That(read.Value, Is.EqualTo("v"));
+        Assert.That(clock.Reads - before, Is.Zero, "no timestamp for a timer the read never needed");
+    }
+
+    private sealed class CountingClock : TimeProvider
+    {
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override long GetTimestamp()
+        {
+            Interlocked.Increment(ref _reads);
+            return System.GetTimestamp();
+        }
+    }
+}

@@ -11,23 +11,13 @@ public sealed class ReadTaskTests
     [Test]
     public async Task A_remote_TryGetAsync_may_be_awaited_again_after_the_cache_ran_another_read()
     {
-        using var backend = new TestBackend();
-        backend.Set("a", "first");
-        backend.Set("b", "second");
+        using var backend = Backend();
 
-        var firstGate = new TaskCompletionSource();
-        backend.ReadGate = firstGate.Task;
-        var first = backend.TryGetAsync<string>("a");
-        Assert.That(first.IsCompleted, Is.False, "the read waits for the server");
-        firstGate.SetResult();
+        var first = AfterTheServer(backend, () => backend.TryGetAsync<string>("a"), started => Assert.That(started.IsCompleted, Is.False, "the read waits for the server"));
         Assert.That((await first).Value, Is.EqualTo("first"));
 
         // Another remote read, run to its end: a pooled frame handed out as it is would now serve this one.
-        var secondGate = new TaskCompletionSource();
-        backend.ReadGate = secondGate.Task;
-        var second = backend.TryGetAsync<string>("b");
-        secondGate.SetResult();
-        Assert.That((await second).Value, Is.EqualTo("second"));
+        Assert.That((await AfterTheServer(backend, () => backend.TryGetAsync<string>("b"))).Value, Is.EqualTo("second"));
 
         Assert.That((await first).Value, Is.EqualTo("first"), "awaited a second time");
         Assert.That(first.AsTask().Result.Value, Is.EqualTo("first"), "as a task");
@@ -36,23 +26,32 @@ public sealed class ReadTaskTests
     [Test]
     public async Task A_remote_GetAsync_may_be_awaited_again_after_the_cache_ran_another_read()
     {
-        using var backend = new TestBackend();
-        backend.Set("a", "first");
-        backend.Set("b", "second");
+        using var backend = Backend();
 
-        var firstGate = new TaskCompletionSource();
-        backend.ReadGate = firstGate.Task;
-        var first = backend.GetAsync<string>("a");
-        firstGate.SetResult();
+        var first = AfterTheServer(backend, () => backend.GetAsync<string>("a"));
         Assert.That(await first, Is.EqualTo("first"));
-
-        var secondGate = new TaskCompletionSource();
-        backend.ReadGate = secondGate.Task;
-        var second = backend.GetAsync<string>("b");
-        secondGate.SetResult();
-        Assert.That(await second, Is.EqualTo("second"));
+        Assert.That(await AfterTheServer(backend, () => backend.GetAsync<string>("b")), Is.EqualTo("second"));
 
         Assert.That(await first, Is.EqualTo("first"), "awaited a second time");
+    }
+
+    private static TestBackend Backend()
+    {
+        var backend = new TestBackend();
+        backend.Set("a", "first");
+        backend.Set("b", "second");
+        return backend;
+    }
+
+    /// <summary>Starts <paramref name="read"/> while the server holds it (it goes on asynchronously), then lets the server answer.</summary>
+    private static ValueTask<T> AfterTheServer<T>(TestBackend backend, Func<ValueTask<T>> read, Action<ValueTask<T>>? whileHeld = null)
+    {
+        var gate = new TaskCompletionSource();
+        backend.ReadGate = gate.Task;
+        var started = read();
+        whileHeld?.Invoke(started);
+        gate.SetResult();
+        return started;
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Plugins;
+using Cached.Runtime;
 using Cached.Serializers;
 
 namespace Cached;
@@ -18,64 +19,94 @@ public abstract partial class BaseCache
     /// </summary>
     private protected virtual bool FencesInProcessOnly => false;
 
+    /// <summary>Whether a one-key fill of this cache can be opened without a ticket (<see cref="OpenInProcessFill"/>).</summary>
+    internal bool OpensFillsInProcess => FencesInProcessOnly;
+
+    /// <summary>
+    /// Opens a one-key fill on a store in this process (<see cref="OpensFillsInProcess"/>) as a value, with no ticket
+    /// object: a generated method's miss holds it for the length of its body and closes it with
+    /// <see cref="CloseInProcessFill"/>, exactly once.
+    /// </summary>
+    internal InProcessFill OpenInProcessFill(string key, string? @namespace)
+    {
+        Guard.Key(key);
+        var prepared = PrepareKey(key, @namespace);
+        return new InProcessFill(_fences.Open(prepared.FullKey), prepared.Key, prepared.Namespace);
+    }
+
+    /// <summary>Closes a fill of <see cref="OpenInProcessFill"/>.</summary>
+    internal void CloseInProcessFill(in InProcessFill fill) => _fences.Close(fill.Fence);
+
     private FillTicket OpenLocalFill(string key, string? @namespace)
     {
-        var prepared = PrepareKey(key, @namespace);
-        return new FillTicket(this, _fences, _fences.Open(prepared.FullKey), prepared.Key, prepared.Namespace, remoteFence: null);
+        var fill = OpenInProcessFill(key, @namespace);
+        return new FillTicket(this, _fences, fill.Fence, fill.Key, fill.Namespace, remoteFence: null);
     }
 
     /// <summary>Stores one fill if its fence has not moved, under the fence's gate; the same checks and hooks as a batch fill.</summary>
     private bool FillLocal<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer)
     {
-        var expiry = ResolveTtl(ttl);
         CheckTicket(ticket);
+        ticket.MarkAttempted();
+        return TryFillInProcess(new InProcessFill(ticket.Local, ticket.Key, ticket.Namespace), value, ttl, serializer);
+    }
+
+    /// <inheritdoc cref="FillLocal"/>
+    private ValueTask<bool> FillLocalAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        CheckTicket(ticket);
+        ticket.MarkAttempted();
+        return TryFillInProcessAsync(new InProcessFill(ticket.Local, ticket.Key, ticket.Namespace), value, ttl, serializer, cancellationToken);
+    }
+
+    /// <summary>Stores a fill of <see cref="OpenInProcessFill"/> if its fence has not moved, under the fence's gate.</summary>
+    internal bool TryFillInProcess<T>(in InProcessFill fill, T value, TimeSpan? ttl, ISerializer? serializer)
+    {
+        var expiry = ResolveTtl(ttl);
         if (Cache.Disabled)
         {
             // Caching is switched off: a write answers true, as every write then does.
             return true;
         }
 
-        if (!FillFences.IsCurrent(ticket.Local))
+        if (!FillFences.IsCurrent(fill.Fence))
         {
             return false;
         }
 
-        var payload = ToPayload(ticket.Key, value, serializer ?? Serializer);
-        ticket.MarkAttempted();
+        var payload = ToPayload(fill.Key, value, serializer ?? Serializer);
         return Run(
-            LocalFillRequest(ticket, value, expiry),
-            (ticket, payload, expiry),
-            static (cache, s) => FillFences.StoreIfCurrent(s.ticket.Local, (cache, s), static x => x.cache.SetEntry(x.s.ticket.FullKey, x.s.ticket.Namespace, x.s.payload, x.s.expiry)),
+            LocalFillRequest(fill, value, expiry),
+            (fill, payload, expiry),
+            static (cache, s) => FillFences.StoreIfCurrent(s.fill.Fence, (cache, s), static x => x.cache.SetEntry(x.s.fill.Fence.FullKey, x.s.fill.Namespace, x.s.payload, x.s.expiry)),
             static stored => new CommandOutcome(stored));
     }
 
-    /// <inheritdoc cref="FillLocal"/>
-    private ValueTask<bool> FillLocalAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    /// <inheritdoc cref="TryFillInProcess"/>
+    internal ValueTask<bool> TryFillInProcessAsync<T>(InProcessFill fill, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
         var expiry = ResolveTtl(ttl);
         cancellationToken.ThrowIfCancellationRequested();
-        CheckTicket(ticket);
         if (Cache.Disabled)
         {
             return new(true);
         }
 
-        if (!FillFences.IsCurrent(ticket.Local))
+        if (!FillFences.IsCurrent(fill.Fence))
         {
             return new(false);
         }
 
-        var payload = ToPayload(ticket.Key, value, serializer ?? Serializer);
-        ticket.MarkAttempted();
+        var payload = ToPayload(fill.Key, value, serializer ?? Serializer);
         // The store is in this process and never waits, so the gate is taken synchronously, as a local write takes it.
         return RunAsync(
-            LocalFillRequest(ticket, value, expiry),
-            (ticket, payload, expiry),
-            static (cache, s, _) => new ValueTask<bool>(FillFences.StoreIfCurrent(s.ticket.Local, (cache, s), static x => x.cache.SetEntry(x.s.ticket.FullKey, x.s.ticket.Namespace, x.s.payload, x.s.expiry))),
+            LocalFillRequest(fill, value, expiry),
+            (fill, payload, expiry),
+            static (cache, s, _) => new ValueTask<bool>(FillFences.StoreIfCurrent(s.fill.Fence, (cache, s), static x => x.cache.SetEntry(x.s.fill.Fence.FullKey, x.s.fill.Namespace, x.s.payload, x.s.expiry))),
             cancellationToken,
             static stored => new CommandOutcome(stored));
     }
 
-    private static CommandRequest LocalFillRequest<T>(FillTicket ticket, T value, TimeSpan? expiry)
-        => new(CacheCommand.Set, ticket.Key, Namespace: ticket.Namespace, Subject: ticket.FullKey, Value: value, Ttl: expiry);
+    private static CommandRequest LocalFillRequest<T>(in InProcessFill fill, T value, TimeSpan? expiry)
+        => new(CacheCommand.Set, fill.Key, Namespace: fill.Namespace, Subject: fill.Fence.FullKey, Value: value, Ttl: expiry);
 }

@@ -13,7 +13,7 @@ namespace Cached.Pipeline;
 /// moves before its invalidation reaches the store: a fill that stores first is then overwritten or removed, and one
 /// that stores after sees the fence moved.
 /// </remarks>
-internal sealed class FillFences
+internal sealed partial class FillFences
 {
     private readonly ConcurrentDictionary<string, Fence> _fences = new(StringComparer.Ordinal);
     private int _open;
@@ -27,21 +27,15 @@ internal sealed class FillFences
         while (true)
         {
             var fence = _fences.GetOrAdd(fullKey, static _ => new Fence());
-            fence.Gate.Wait();
-            try
+            if (fence.TryHold())
             {
-                if (fence.Holders >= 0)
-                {
-                    fence.Holders++;
-                    return new Ticket(fullKey, fence, fence.Moves);
-                }
-            }
-            finally
-            {
-                fence.Gate.Release();
+                // Read after the hold: a move that lands after this read makes the ticket stale, as it must.
+                return new Ticket(fullKey, fence, Volatile.Read(ref fence.Moves));
             }
 
-            // A retired fence (its last fill closed it as we found it): take the one that replaces it.
+            // A retired fence (its last fill closed it as we found it): put a new one in its place, unless a
+            // concurrent open did, and take that.
+            _fences.TryUpdate(fullKey, new Fence(), fence);
         }
     }
 
@@ -98,7 +92,7 @@ internal sealed class FillFences
         {
             for (; taken < gates.Length; taken++)
             {
-                gates[taken].Wait();
+                gates[taken].Enter();
             }
 
             return store(state, Currents(tickets));
@@ -118,7 +112,7 @@ internal sealed class FillFences
         {
             for (; taken < gates.Length; taken++)
             {
-                await gates[taken].WaitAsync(cancellationToken).ConfigureAwait(false);
+                await gates[taken].EnterAsync(cancellationToken).ConfigureAwait(false);
             }
 
             return await store(state, Currents(tickets), cancellationToken).ConfigureAwait(false);
@@ -136,23 +130,23 @@ internal sealed class FillFences
     /// </summary>
     public static bool StoreIfCurrent<TState>(Ticket ticket, TState state, Func<TState, bool> store)
     {
-        var gate = ticket.Fence.Gate;
-        gate.Wait();
+        var fence = ticket.Fence;
+        fence.Enter();
         try
         {
             return IsCurrent(ticket) && store(state);
         }
         finally
         {
-            gate.Release();
+            fence.Exit();
         }
     }
 
-    private static SemaphoreSlim[] GatesInOrder(Ticket[] tickets)
+    private static Fence[] GatesInOrder(Ticket[] tickets)
     {
         if (tickets.Length == 1)
         {
-            return [tickets[0].Fence.Gate];
+            return [tickets[0].Fence];
         }
 
         // One gate per fence (a batch may hold two tickets of one key), in key order.
@@ -160,7 +154,7 @@ internal sealed class FillFences
             .GroupBy(static ticket => ticket.Fence)
             .Select(static group => group.First())
             .OrderBy(static ticket => ticket.FullKey, StringComparer.Ordinal)
-            .Select(static ticket => ticket.Fence.Gate)
+            .Select(static ticket => ticket.Fence)
             .ToArray();
     }
 
@@ -175,30 +169,20 @@ internal sealed class FillFences
         return current;
     }
 
-    private static void Release(SemaphoreSlim[] gates, int taken)
+    private static void Release(Fence[] gates, int taken)
     {
         for (var i = 0; i < taken; i++)
         {
-            gates[i].Release();
+            gates[i].Exit();
         }
     }
 
     /// <summary>Closes a fill; the last one pending on a fence retires it.</summary>
     public void Close(Ticket ticket)
     {
-        var fence = ticket.Fence;
-        fence.Gate.Wait();
-        try
+        if (ticket.Fence.LetGo())
         {
-            if (--fence.Holders == 0)
-            {
-                fence.Holders = -1;
-                _fences.TryRemove(new KeyValuePair<string, Fence>(ticket.FullKey, fence));
-            }
-        }
-        finally
-        {
-            fence.Gate.Release();
+            _fences.TryRemove(new KeyValuePair<string, Fence>(ticket.FullKey, ticket.Fence));
         }
 
         Interlocked.Decrement(ref _open);
@@ -207,18 +191,9 @@ internal sealed class FillFences
     private static void MoveUnderGate(Fence fence)
     {
         // The gate waits out a fill that is storing right now, so that store lands before this invalidation does.
-        fence.Gate.Wait();
+        fence.Enter();
         Interlocked.Increment(ref fence.Moves);
-        fence.Gate.Release();
-    }
-
-    /// <summary>One key's fence: how often it moved, and how many fills hold it (-1 once retired).</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable", Justification = "A SemaphoreSlim whose wait handle is never asked for holds nothing to dispose.")]
-    internal sealed class Fence
-    {
-        public readonly SemaphoreSlim Gate = new(1, 1);
-        public long Moves;
-        public int Holders;
+        fence.Exit();
     }
 
     /// <summary>What a fill saw when it opened.</summary>

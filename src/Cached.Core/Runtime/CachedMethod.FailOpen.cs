@@ -61,40 +61,40 @@ public sealed partial class CachedMethod<TResult>
     /// Opens the fenced fill of <paramref name="key"/> before the body runs, on a cache that fences its fills; null on
     /// any other cache, and after a fault (logged once; the result is then not stored, as it could not be fenced).
     /// </summary>
-    private FillTicket? OpenFill(ICache cache, string key)
+    private LeaderFill OpenFill(ICache cache, string key)
     {
         if (cache is not IFencedFillCache fills || CacheFaults.IsDown(cache))
         {
-            return null;
+            return default;
         }
 
         try
         {
-            return fills.OpenFill(key, _options.Namespace);
+            return LeaderFill.Open(fills, key, _options.Namespace);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             WriteFailed(cache, ex, key);
-            return null;
+            return default;
         }
     }
 
     /// <inheritdoc cref="OpenFill"/>
-    private async ValueTask<FillTicket?> OpenFillAsync(ICache cache, string key, CancellationToken cancellationToken)
+    private async ValueTask<LeaderFill> OpenFillAsync(ICache cache, string key, CancellationToken cancellationToken)
     {
         if (cache is not IFencedFillCache fills || CacheFaults.IsDown(cache))
         {
-            return null;
+            return default;
         }
 
         try
         {
-            return await fills.OpenFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+            return await LeaderFill.OpenAsync(fills, key, _options.Namespace, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             WriteFailed(cache, ex, key);
-            return null;
+            return default;
         }
     }
 
@@ -103,18 +103,18 @@ public sealed partial class CachedMethod<TResult>
     /// wins, and not at all on a fenced cache whose fill failed to open. Returns false only when the fence refused the
     /// value (it is then stale); a fault is logged and returns true.
     /// </summary>
-    private bool Write<TValue>(ICache cache, string key, TValue value, FillTicket? fill, TimeSpan? ttl, ISerializer? serializer)
+    private bool Write<TValue>(ICache cache, string key, TValue value, in LeaderFill fill, TimeSpan? ttl, ISerializer? serializer)
     {
-        if ((fill is null && cache is IFencedFillCache) || CacheFaults.IsDown(cache))
+        if ((!fill.IsOpen && cache is IFencedFillCache) || CacheFaults.IsDown(cache))
         {
             return true;
         }
 
         try
         {
-            if (fill is not null)
+            if (fill.IsOpen)
             {
-                return ((IFencedFillCache)cache).TryFill(fill, value, ttl, serializer);
+                return fill.TryFill(cache, value, ttl, serializer);
             }
 
             cache.Set(key, value, ttl, _options.Namespace, serializer);
@@ -128,18 +128,18 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="Write"/>
-    private async ValueTask<bool> WriteAsync<TValue>(ICache cache, string key, TValue value, FillTicket? fill, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    private async ValueTask<bool> WriteAsync<TValue>(ICache cache, string key, TValue value, LeaderFill fill, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        if ((fill is null && cache is IFencedFillCache) || CacheFaults.IsDown(cache))
+        if ((!fill.IsOpen && cache is IFencedFillCache) || CacheFaults.IsDown(cache))
         {
             return true;
         }
 
         try
         {
-            if (fill is not null)
+            if (fill.IsOpen)
             {
-                return await ((IFencedFillCache)cache).TryFillAsync(fill, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
+                return await fill.TryFillAsync(cache, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
             }
 
             await cache.SetAsync(key, value, ttl, _options.Namespace, serializer, cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -36,32 +37,134 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>Ends a flight's stay on the board, unless a newer flight of the key has taken its place.</summary>
+    /// <summary>
+    /// Ends a flight's stay on the board, unless a newer flight of the key has taken its place. Its leader may call
+    /// this twice (before the last look at the fence, and again on the way out); the board is searched once.
+    /// </summary>
     private void Land(string key, Flight flight)
-        => _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
+    {
+        if (!flight.Landed)
+        {
+            flight.Landed = true;
+            _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
+        }
+    }
 
     /// <summary>
     /// One call of the body that the callers of a key share. Its fill (once open) tells whether an invalidation in
     /// this process overtook it; <see cref="Stale"/> says, once it lands, that its result must not be handed to waiters.
     /// </summary>
-    private sealed class Flight() : TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)
+    /// <remarks>
+    /// Most flights have no passenger but their leader, so the task the passengers wait on is made only when one asks
+    /// for it (<see cref="Task"/>): a value lands in a field, and the task, if any, is completed with it. The leader
+    /// writes its outcome and then looks for a task; a passenger makes the task and then looks for an outcome; each
+    /// step is a full fence, so at least one of the two sees the other and the task always completes.
+    /// </remarks>
+    internal sealed class Flight
     {
-        private volatile FillTicket? _fill;
+        private const int Pending = 0;
+        private const int Settling = 1;
+        private const int Succeeded = 2;
+        private const int Ended = 3;
 
-        /// <summary>The leader's fenced fill, set before the body runs.</summary>
-        public FillTicket? Fill
+        // The leader's fill: a FillTicket, or the fence of a fill in this process with the moves it saw (written first).
+        private volatile object? _fill;
+        private long _fillMoves;
+        private TaskCompletionSource<TResult>? _source;
+        private TResult? _value;
+        private int _state;
+
+        /// <summary>Notes the leader's fenced fill, before the body runs, so that an invalidation overtaking it shows.</summary>
+        public void NoteFill(in LeaderFill fill)
         {
-            get => _fill;
-            set => _fill = value;
+            if (fill.Ticket is { } ticket)
+            {
+                _fill = ticket;
+            }
+            else if (fill.IsOpen)
+            {
+                Volatile.Write(ref _fillMoves, fill.LocalFence.Moves);
+                _fill = fill.LocalFence.Fence;
+            }
         }
 
         /// <summary>Set before the flight completes: an invalidation overtook it, in this process or (refused fill) any.</summary>
         public bool Stale { get; set; }
 
+        /// <summary>Whether its leader took it off the board; only the leader reads and writes it.</summary>
+        public bool Landed { get; set; }
+
         /// <summary>A caller stopped waiting at a timeout: nobody may observe the outcome, so a failure is logged as background work's.</summary>
         public bool Detached { get; set; }
 
         /// <summary>Whether an invalidation in this process came after the fill opened: no new caller may board.</summary>
-        public bool IsOvertaken => _fill is { IsCurrentInProcess: false };
+        public bool IsOvertaken => _fill switch
+        {
+            FillTicket ticket => !ticket.IsCurrentInProcess,
+            FillFences.Fence fence => Volatile.Read(ref fence.Moves) != Volatile.Read(ref _fillMoves),
+            _ => false,
+        };
+
+        /// <summary>The flight's outcome, for the callers that wait on it; made on first use.</summary>
+        public Task<TResult> Task
+        {
+            get
+            {
+                var source = Source();
+                if (Volatile.Read(ref _state) == Succeeded)
+                {
+                    source.TrySetResult(_value!);
+                }
+
+                return source.Task;
+            }
+        }
+
+        /// <summary>Lands the flight with <paramref name="value"/>; false if it had landed already.</summary>
+        public bool TrySetResult(TResult value)
+        {
+            if (Interlocked.CompareExchange(ref _state, Settling, Pending) != Pending)
+            {
+                return false;
+            }
+
+            _value = value;
+            Interlocked.Exchange(ref _state, Succeeded);
+            Volatile.Read(ref _source)?.TrySetResult(value);
+            return true;
+        }
+
+        /// <summary>Lands the flight with a failure, which every waiter sees.</summary>
+        public bool TrySetException(Exception exception)
+            => TryEnd(static (source, exception) => source.TrySetException(exception), exception);
+
+        /// <summary>Cancels the flight: a waiter with a live token leads again.</summary>
+        public bool TrySetCanceled(CancellationToken cancellationToken)
+            => TryEnd(static (source, token) => source.TrySetCanceled(token), cancellationToken);
+
+        private bool TryEnd<TOutcome>(Func<TaskCompletionSource<TResult>, TOutcome, bool> end, TOutcome outcome)
+        {
+            if (Interlocked.CompareExchange(ref _state, Settling, Pending) != Pending)
+            {
+                return false;
+            }
+
+            // A failure is rare: it always goes through the task, which every passenger is sure to find.
+            end(Source(), outcome);
+            Volatile.Write(ref _state, Ended);
+            return true;
+        }
+
+        private TaskCompletionSource<TResult> Source()
+        {
+            var source = Volatile.Read(ref _source);
+            if (source is null)
+            {
+                var created = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+                source = Interlocked.CompareExchange(ref _source, created, null) ?? created;
+            }
+
+            return source;
+        }
     }
 }

@@ -176,7 +176,7 @@ public sealed partial class CachedMethod<TResult>
     {
         var (cache, key, flight) = (call.Cache, call.Key, call.Flight!);
         string? token = null;
-        FillTicket? fill = null;
+        LeaderFill fill = default;
         call.NoteEpoch();
         try
         {
@@ -208,7 +208,8 @@ public sealed partial class CachedMethod<TResult>
             }
 
             var tagged = ObserveTags(call);
-            fill = flight.Fill = OpenFill(cache, key);
+            fill = OpenFill(cache, key);
+            flight.NoteFill(in fill);
             var result = call.SyncBody!(call.State);
             var current = true;
             if (tagged && ShouldStore(call, result))
@@ -231,7 +232,7 @@ public sealed partial class CachedMethod<TResult>
         }
         finally
         {
-            fill?.Dispose();
+            fill.Dispose();
             if (token is not null)
             {
                 Release((ILockingCache)cache, key, token);
@@ -358,7 +359,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <summary>Stores a factory's result: stamped when the policy asks for it, plain otherwise. False when the fence refused it.</summary>
-    private bool Store(ResilientCall call, TResult result, FillTicket? fill)
+    private bool Store(ResilientCall call, TResult result, LeaderFill fill)
     {
         if (!call.Policy.Stamps)
         {
@@ -390,7 +391,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <summary>The last value, fresh again for the fail-safe throttle, never past the end fail-safe gave it.</summary>
-    private void Throttle(ResilientCall call, Stamped<TResult> last, FillTicket? fill)
+    private void Throttle(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
     {
         var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
         if (throttled is not null && RetainTags(call, ttl) == true)

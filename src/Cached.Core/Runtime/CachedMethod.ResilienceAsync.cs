@@ -154,7 +154,7 @@ public sealed partial class CachedMethod<TResult>
         var (cache, key, flight) = (call.Cache, call.Key, call.Flight!);
         var token = call.FactoryToken;
         string? lockToken = null;
-        FillTicket? fill = null;
+        LeaderFill fill = default;
         call.NoteEpoch();
         try
         {
@@ -190,7 +190,8 @@ public sealed partial class CachedMethod<TResult>
             }
 
             var tagged = await ObserveTagsAsync(call, token).ConfigureAwait(false);
-            fill = flight.Fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
+            fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
+            flight.NoteFill(in fill);
             var result = await call.AsyncBody!(call.State, token).ConfigureAwait(false);
             var current = true;
             if (tagged && ShouldStore(call, result))
@@ -217,7 +218,7 @@ public sealed partial class CachedMethod<TResult>
         }
         finally
         {
-            fill?.Dispose();
+            fill.Dispose();
             if (lockToken is not null)
             {
                 await ReleaseAsync((ILockingCache)cache, key, lockToken).ConfigureAwait(false);
@@ -265,7 +266,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="Store"/>
-    private ValueTask<bool> StoreAsync(ResilientCall call, TResult result, FillTicket? fill)
+    private ValueTask<bool> StoreAsync(ResilientCall call, TResult result, LeaderFill fill)
     {
         // The write runs with no caller's token: a caller that left must not stop the value it waited for from landing.
         if (!call.Policy.Stamps)
@@ -276,7 +277,7 @@ public sealed partial class CachedMethod<TResult>
         return StoreStampedAsync(call, result, fill);
     }
 
-    private async ValueTask<bool> StoreStampedAsync(ResilientCall call, TResult result, FillTicket? fill)
+    private async ValueTask<bool> StoreStampedAsync(ResilientCall call, TResult result, LeaderFill fill)
     {
         var stamped = Stamping.Stamp(call.Cache, call.Host.Clock, call.Policy, result, call.Observed, out var ttl);
         var kept = await RetainTagsAsync(call, ttl).ConfigureAwait(false);

@@ -368,7 +368,8 @@ public sealed partial class CachedMethod<TResult>
             return stored!;
         }
 
-        var fill = flight.Fill = OpenFill(cache, key);
+        var fill = OpenFill(cache, key);
+        flight.NoteFill(in fill);
         try
         {
             var result = body(state);
@@ -386,7 +387,7 @@ public sealed partial class CachedMethod<TResult>
         }
         finally
         {
-            fill?.Dispose();
+            fill.Dispose();
             if (token is not null)
             {
                 Release((ILockingCache)cache, key, token);
@@ -415,7 +416,8 @@ public sealed partial class CachedMethod<TResult>
             }
         }
 
-        var fill = flight.Fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
+        var fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
+        flight.NoteFill(in fill);
         try
         {
             var result = await body(state, cancellationToken).ConfigureAwait(false);
@@ -433,7 +435,7 @@ public sealed partial class CachedMethod<TResult>
         }
         finally
         {
-            fill?.Dispose();
+            fill.Dispose();
             if (token is not null)
             {
                 await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);

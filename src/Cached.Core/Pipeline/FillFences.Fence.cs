@@ -1,0 +1,111 @@
+namespace Cached.Pipeline;
+
+internal sealed partial class FillFences
+{
+    /// <summary>
+    /// One key's fence: how often it moved, how many fills hold it (-1 once retired), and the gate under which a fill
+    /// stores and an invalidation moves it.
+    /// </summary>
+    /// <remarks>
+    /// Holding and letting go are lock-free, and the gate costs nothing until two parties want it at once: a fence
+    /// lives only as long as a miss, so what it allocates is paid on every miss. The gate counts its holder and its
+    /// waiters in one integer; only a party that finds it taken creates the semaphore it waits on (a benaphore).
+    /// </remarks>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable", Justification = "A SemaphoreSlim whose wait handle is never asked for holds nothing to dispose.")]
+    internal sealed class Fence
+    {
+        public long Moves;
+
+        private int _holders;
+        private int _gate;
+        private SemaphoreSlim? _waiters;
+
+        /// <summary>Holds the fence for a fill; false when it is retired, and a new fence must take its place.</summary>
+        public bool TryHold()
+        {
+            while (true)
+            {
+                var holders = Volatile.Read(ref _holders);
+                if (holders < 0)
+                {
+                    return false;
+                }
+
+                if (Interlocked.CompareExchange(ref _holders, holders + 1, holders) == holders)
+                {
+                    return true;
+                }
+            }
+        }
+
+        /// <summary>Lets go of a fill's hold; true when it was the last and the fence is now retired.</summary>
+        public bool LetGo()
+        {
+            // The one holder, as after most misses, retires the fence in one step.
+            if (Interlocked.CompareExchange(ref _holders, -1, 1) == 1)
+            {
+                return true;
+            }
+
+            return Interlocked.Decrement(ref _holders) == 0 && Interlocked.CompareExchange(ref _holders, -1, 0) == 0;
+        }
+
+        /// <summary>Takes the gate, waiting for its holder to leave.</summary>
+        public void Enter()
+        {
+            if (Interlocked.Increment(ref _gate) != 1)
+            {
+                Waiters.Wait();
+            }
+        }
+
+        /// <summary>
+        /// Takes the gate, waiting without a thread for its holder to leave. A caller cancelled while it waits leaves
+        /// without the gate; the turn it queued for is passed on when it comes.
+        /// </summary>
+        public ValueTask EnterAsync(CancellationToken cancellationToken)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return Interlocked.Increment(ref _gate) == 1 ? default : WaitTurnAsync(cancellationToken);
+        }
+
+        /// <summary>Leaves the gate, handing it to the next waiter if any.</summary>
+        public void Exit()
+        {
+            if (Interlocked.Decrement(ref _gate) != 0)
+            {
+                Waiters.Release();
+            }
+        }
+
+        private SemaphoreSlim Waiters
+        {
+            get
+            {
+                var waiters = Volatile.Read(ref _waiters);
+                if (waiters is null)
+                {
+                    var created = new SemaphoreSlim(0);
+                    waiters = Interlocked.CompareExchange(ref _waiters, created, null) ?? created;
+                }
+
+                return waiters;
+            }
+        }
+
+        private async ValueTask WaitTurnAsync(CancellationToken cancellationToken)
+        {
+            // The turn itself is not cancellable: the count already includes this caller, so its turn will come.
+            var turn = Waiters.WaitAsync(CancellationToken.None);
+            try
+            {
+                await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                _ = turn.ContinueWith(static (_, fence) => ((Fence)fence!).Exit(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
+            }
+        }
+    }
+}

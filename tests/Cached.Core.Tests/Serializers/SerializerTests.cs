@@ -567,6 +567,31 @@ public class SerializerTests
     }
 
     [Test]
+    public void JsonSerializer_reads_a_payload_in_one_piece_or_in_several_alike()
+    {
+        var serializer = new JsonSerializer();
+        var text = """{"Name":"Ada","Age":36,"Tags":["math"]}"""u8.ToArray();
+        var split = Segments.Of(text[..10], text[10..]);
+
+        var whole = serializer.Deserialize<Person>(new ReadOnlySequence<byte>(text));
+        var pieces = serializer.Deserialize<Person>(split);
+
+        Assert.That(whole!.Name, Is.EqualTo("Ada"));
+        Assert.That(pieces!.Name, Is.EqualTo(whole.Name));
+        Assert.That(pieces.Tags, Is.EqualTo(whole.Tags));
+    }
+
+    [Test]
+    public void JsonSerializer_still_reads_the_first_value_of_a_payload_with_more_after_it()
+    {
+        // A payload in one piece is read from its span first, which refuses anything after the value; a reader, as
+        // before, stops after the first value, so such a payload (another writer's trailing data) still reads.
+        var serializer = new JsonSerializer();
+        Assert.That(serializer.Deserialize<int>(new ReadOnlySequence<byte>("42 43"u8.ToArray())), Is.EqualTo(42));
+        Assert.That(serializer.Deserialize<double>(new ReadOnlySequence<byte>("NaN"u8.ToArray())), Is.NaN, "Python's bare NaN still reads");
+    }
+
+    [Test]
     public void JsonSerializer_round_trips_lists_dictionaries_and_primitives()
     {
         var cache = new SimpleMemoryCache { Serializer = new JsonSerializer() };
@@ -978,5 +1003,32 @@ public class SerializerTests
         Assert.That(text, Is.Null);
         Assert.That(cache.TryGet<Person>("k", out var person), Is.True);
         Assert.That(person, Is.Null);
+    }
+}
+
+/// <summary>A payload in several pieces, as a backend that reads into pooled buffers may hand one over.</summary>
+internal static class Segments
+{
+    public static ReadOnlySequence<byte> Of(byte[] first, byte[] second)
+    {
+        var head = new Segment(first, 0);
+        var tail = head.Append(second);
+        return new ReadOnlySequence<byte>(head, 0, tail, second.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(byte[] bytes, long runningIndex)
+        {
+            Memory = bytes;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(byte[] bytes)
+        {
+            var next = new Segment(bytes, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
     }
 }

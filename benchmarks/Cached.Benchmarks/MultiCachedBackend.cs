@@ -79,6 +79,9 @@ public sealed class RedisMultiCachedBackend : MultiCachedBackend
 
     public override ICache Cache => _cache;
 
+    /// <summary>The connection the cache uses, for the raw client's rows.</summary>
+    public ConnectionMultiplexer Connection => _connection;
+
     /// <summary>
     /// Empties the benchmark's database synchronously. <c>Clear</c> unlinks, and the server frees unlinked keys on a
     /// background thread, which would run during the measured calls on this 2-core machine and be charged to them.

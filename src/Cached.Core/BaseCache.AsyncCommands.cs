@@ -151,7 +151,19 @@ public abstract partial class BaseCache
         try
         {
             CacheResult<object?> entry;
-            if (timed)
+            if (timed && !cancellationToken.CanBeCanceled && Deadlines is { } deadlines)
+            {
+                try
+                {
+                    entry = await deadlines.Watch(pending, started + (long)(_timeout!.Value.TotalSeconds * _timeProvider.TimestampFrequency)).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex)
+                {
+                    // The read itself is still awaited by the watch, which observes how it ends.
+                    throw TimeoutOf(CacheCommand.Get, ex);
+                }
+            }
+            else if (timed)
             {
                 var reading = pending.AsTask();
                 try

@@ -187,7 +187,40 @@ public abstract partial class BaseCache
     {
         // The abandoned operation may still fail later; observe it so it never surfaces as an unobserved exception.
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        return new TimeoutException($"The cache command {command} did not complete within its timeout of {_timeout!.Value.TotalMilliseconds} ms.", ex);
+        return TimeoutOf(command, ex);
+    }
+
+    /// <summary>The <see cref="TimeoutException"/> a command past <see cref="Timeout"/> throws, naming it.</summary>
+    private TimeoutException TimeoutOf(CacheCommand command, TimeoutException ex)
+        => new($"The cache command {command} did not complete within its timeout of {_timeout!.Value.TotalMilliseconds} ms.", ex);
+
+    /// <summary>The deadlines' timer if a read made it, for tests.</summary>
+    internal ReadDeadlines? DeadlinesInUse => Volatile.Read(ref _deadlines);
+
+    /// <summary>
+    /// The one timer that keeps <see cref="Timeout"/> for this cache's remote reads on the system clock whose token
+    /// cannot cancel (<see cref="ReadDeadlines"/>); null when the timeout is unset, shorter than
+    /// <see cref="ReadDeadlines.Shortest"/>, or measured on another <see cref="TimeProvider"/> (a test clock is obeyed
+    /// to the tick, by a timer per read).
+    /// </summary>
+    private ReadDeadlines? Deadlines
+    {
+        get
+        {
+            if (_timeout is not { } timeout || timeout < ReadDeadlines.Shortest || !ReferenceEquals(_timeProvider, TimeProvider.System))
+            {
+                return null;
+            }
+
+            var deadlines = Volatile.Read(ref _deadlines);
+            if (deadlines is null)
+            {
+                var created = new ReadDeadlines(timeout);
+                deadlines = Interlocked.CompareExchange(ref _deadlines, created, null) ?? created;
+            }
+
+            return deadlines;
+        }
     }
 
     /// <summary>

@@ -101,6 +101,39 @@ public sealed class RedisFaultTests
     }
 
     [Test]
+    public async Task On_a_supplied_connection_a_read_of_a_paused_server_times_out_by_the_cache_timer_and_is_observed_when_it_ends()
+    {
+        // The connection's own async timeout is the client's default (5 s): only the cache's timer can fail the read in
+        // 300 ms, and it does so with one timer for the cache rather than one per read.
+        var server = Track(new RedisServer());
+        var probe = Track(Probe(server));
+        var connection = Track(await ConnectionMultiplexer.ConnectAsync(server.ConnectionString));
+        var cache = Track(new RedisCache { Connection = connection, Timeout = TimeSpan.FromMilliseconds(300) });
+        await cache.SetAsync("k", "v");
+        Assert.That(await cache.GetAsync<string>("k"), Is.EqualTo("v"));
+
+        await probe.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "10000", "ALL");
+        var read = await TimedAsync(async () => await cache.GetAsync<string>("k"));
+        var deadlines = cache.DeadlinesInUse;
+        Assert.Multiple(() =>
+        {
+            Assert.That(read.Error, Is.InstanceOf<TimeoutException>().With.Message.Contains("Get"), $"GetAsync: {read.Error}");
+            Assert.That(read.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"GetAsync took {read.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(deadlines, Is.Not.Null, "the read was watched by the cache's timer");
+            Assert.That(deadlines!.Watched, Is.EqualTo(1), "the abandoned read is still awaited");
+        });
+
+        // A paused server withholds even CLIENT UNPAUSE: stopping it ends the late read, with a connection failure.
+        server.Stop();
+        var started = DateTime.UtcNow;
+        while (deadlines.Watched != 0)
+        {
+            Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(10)), "the late read ended and was observed");
+            await Task.Delay(10);
+        }
+    }
+
+    [Test]
     public async Task A_paused_server_makes_Set_SetAsync_and_MultiGetAsync_throw_TimeoutException()
     {
         var server = Track(new RedisServer());

@@ -1,0 +1,148 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
+
+namespace Cached.Pipeline;
+
+/// <summary>
+/// One remote read under a deadline of <see cref="ReadDeadlines"/>, reused from read to read: it completes with the
+/// read's outcome, or with a <see cref="TimeoutException"/> when a sweep finds it late, whichever comes first. It goes
+/// back to the pool only once both its awaiter has taken the outcome and the read itself has ended (a late read still
+/// ends, and is still awaited, after its awaiter has moved on).
+/// </summary>
+/// <remarks>
+/// The state word holds a generation above two bits of state, so that a sweep that looked at an earlier use of this
+/// object can never fail a later one: its compare-and-swap names the generation it saw.
+/// </remarks>
+internal sealed class TimedRead : IValueTaskSource<CacheResult<object?>>
+{
+    private const long Idle = 0;
+    private const long Waiting = 1;
+    private const long Ended = 2;
+    private const long TimedOut = 3;
+    private const long StateMask = 3;
+    private const long Generation = 4;
+
+    private readonly ReadDeadlines _owner;
+    private readonly Action _onReadEnded;
+    private ManualResetValueTaskSourceCore<CacheResult<object?>> _core;
+    private ConfiguredValueTaskAwaitable<CacheResult<object?>>.ConfiguredValueTaskAwaiter _read;
+    private long _state;
+    private long _deadline;
+    private int _parties;
+
+    public TimedRead(ReadDeadlines owner)
+    {
+        _owner = owner;
+        _onReadEnded = OnReadEnded;
+    }
+
+    /// <summary>Watches <paramref name="pending"/> (not yet complete) until <paramref name="deadline"/>.</summary>
+    public ValueTask<CacheResult<object?>> Watch(ValueTask<CacheResult<object?>> pending, long deadline)
+    {
+        _core.Reset();
+        _core.RunContinuationsAsynchronously = false;
+        _parties = 2;
+        _deadline = deadline;
+        _read = pending.ConfigureAwait(false).GetAwaiter();
+        var version = _core.Version;
+        // Published last: a sweep that sees this generation waiting also sees its deadline.
+        Volatile.Write(ref _state, ((Volatile.Read(ref _state) & ~StateMask) + Generation) | Waiting);
+        _read.UnsafeOnCompleted(_onReadEnded);
+        return new ValueTask<CacheResult<object?>>(this, version);
+    }
+
+    /// <summary>Fails the read with a <see cref="TimeoutException"/> if it still waits and <paramref name="now"/> is past its deadline.</summary>
+    public void FailIfLate(long now)
+    {
+        var seen = Volatile.Read(ref _state);
+        if ((seen & StateMask) != Waiting || now < Volatile.Read(ref _deadline))
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _state, (seen & ~StateMask) | TimedOut, seen) == seen)
+        {
+            // A party of its own while it completes: the awaiter may take the outcome and let go the moment it is set,
+            // before the completion has finished with the object, which must not be reused under it.
+            Interlocked.Increment(ref _parties);
+            try
+            {
+                // The sweep's thread must not run each awaiter's continuation in turn.
+                _core.RunContinuationsAsynchronously = true;
+                _core.SetException(new TimeoutException("The read did not complete before its deadline."));
+            }
+            finally
+            {
+                Release();
+            }
+        }
+    }
+
+    private void OnReadEnded()
+    {
+        CacheResult<object?> result = default;
+        Exception? failure = null;
+        try
+        {
+            // Taken exactly once, whatever happens: the read may come from a pool of its own.
+            result = _read.GetResult();
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        _read = default;
+        _owner.Ended();
+        var seen = Volatile.Read(ref _state);
+        if ((seen & StateMask) == Waiting && Interlocked.CompareExchange(ref _state, (seen & ~StateMask) | Ended, seen) == seen)
+        {
+            if (failure is null)
+            {
+                _core.SetResult(result);
+            }
+            else
+            {
+                _core.SetException(failure);
+            }
+        }
+
+        // Otherwise a sweep failed it first: the late outcome was observed above and goes nowhere.
+        Release();
+    }
+
+    /// <inheritdoc />
+    public CacheResult<object?> GetResult(short token)
+    {
+        if (token != _core.Version)
+        {
+            // A stale awaiter (one that awaited twice) holds no share to let go.
+            throw new InvalidOperationException("The read was awaited more than once.");
+        }
+
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    /// <inheritdoc />
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _core.OnCompleted(continuation, state, token, flags);
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _parties) == 0)
+        {
+            Volatile.Write(ref _state, (Volatile.Read(ref _state) & ~StateMask) | Idle);
+            _owner.Return(this);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using Cached.Pipeline;
+
+namespace Cached.Tests.Pipeline;
+
+/// <summary>
+/// One timer per cache keeps the timeout of its remote reads: a read that ends in time hands its outcome over, one
+/// that runs late fails with a <see cref="TimeoutException"/> within a tenth of the timeout and is still observed when
+/// it ends, and the watching objects and the timer are reused and stopped. Reads are task sources the tests complete.
+/// </summary>
+public sealed class ReadDeadlinesTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(10);
+
+    private static long DeadlineIn(TimeSpan span)
+        => TimeProvider.System.GetTimestamp() + (long)(span.TotalSeconds * TimeProvider.System.TimestampFrequency);
+
+    private static ValueTask<CacheResult<object?>> Pending(TaskCompletionSource<CacheResult<object?>> source) => new(source.Task);
+
+    [Test]
+    public async Task A_read_that_ends_in_time_hands_over_its_value_and_its_watcher_is_reused()
+    {
+        var deadlines = new ReadDeadlines(s_timeout);
+        var first = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watched = deadlines.Watch(Pending(first), DeadlineIn(s_timeout)).AsTask();
+        Assert.That(deadlines.Watched, Is.EqualTo(1));
+
+        first.SetResult(new CacheResult<object?>(true, "v"));
+        Assert.That((await watched.WaitAsync(s_limit)).Value, Is.EqualTo("v"));
+        await WaitUntil(() => deadlines.Watched == 0);
+
+        await AssertServesTheNextRead(deadlines, "a reused watcher hands over the new read's value");
+    }
+
+    [Test]
+    public async Task A_failure_of_the_read_reaches_its_awaiter()
+    {
+        var deadlines = new ReadDeadlines(s_timeout);
+        var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watched = deadlines.Watch(Pending(read), DeadlineIn(s_timeout)).AsTask();
+
+        var failure = new InvalidOperationException("the backend failed");
+        read.SetException(failure);
+        Assert.That(async () => await watched.WaitAsync(s_limit), Throws.InvalidOperationException.With.SameAs(failure));
+    }
+
+    [Test]
+    public async Task A_late_read_fails_at_the_first_sweep_past_its_deadline_and_is_observed_when_it_ends()
+    {
+        var deadlines = new ReadDeadlines(s_timeout);
+        var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = TimeProvider.System.GetTimestamp();
+        var watched = deadlines.Watch(Pending(read), DeadlineIn(s_timeout)).AsTask();
+
+        Assert.That(async () => await watched.WaitAsync(s_limit), Throws.InstanceOf<TimeoutException>());
+        var waited = TimeProvider.System.GetElapsedTime(started);
+        Assert.That(waited, Is.GreaterThanOrEqualTo(s_timeout - TimeSpan.FromMilliseconds(5)), "not before the deadline");
+        Assert.That(waited, Is.LessThan(s_timeout + TimeSpan.FromSeconds(1)), "at a sweep soon after it (every 20 ms here), not at the test's limit");
+        TestContext.Out.WriteLine($"timed out after {waited.TotalMilliseconds:F0} ms");
+        Assert.That(deadlines.Watched, Is.EqualTo(1), "the read itself is still awaited");
+
+        // The read fails after its awaiter has gone: the watcher takes the failure, so nothing goes unobserved.
+        read.SetException(new InvalidOperationException("too late"));
+        await WaitUntil(() => deadlines.Watched == 0);
+
+        await AssertServesTheNextRead(deadlines, "the watcher of a late read serves the next one");
+    }
+
+    [Test]
+    public async Task The_timer_stops_when_no_read_is_watched_and_starts_with_the_next()
+    {
+        var deadlines = new ReadDeadlines(s_timeout);
+        var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watched = deadlines.Watch(Pending(read), DeadlineIn(s_timeout)).AsTask();
+        Assert.That(deadlines.IsTicking, Is.True);
+
+        read.SetResult(new CacheResult<object?>(true, 1));
+        await watched.WaitAsync(s_limit);
+        await WaitUntil(() => !deadlines.IsTicking);
+        Assert.That(deadlines.IsRunning, Is.False, "the timer is stopped, not only marked so");
+
+        var late = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var again = deadlines.Watch(Pending(late), DeadlineIn(s_timeout)).AsTask();
+        Assert.That(deadlines.IsTicking, Is.True, "a read watched after the stop starts the timer again");
+
+        // A sweep queued before the stop may run after it, or two may overlap: each leaves the timer running while a
+        // read is watched, so the timer is never left stopped while marked running.
+        deadlines.Sweep();
+        deadlines.Sweep();
+        Assert.That(deadlines.IsRunning, Is.True);
+        Assert.That(async () => await again.WaitAsync(s_limit), Throws.InstanceOf<TimeoutException>(), "and its deadline is kept");
+        late.SetResult(default);
+    }
+
+    [Test]
+    public void A_sweep_fails_only_reads_past_their_deadline()
+    {
+        var deadlines = new ReadDeadlines(TimeSpan.FromSeconds(30));
+        var early = new TaskCompletionSource<CacheResult<object?>>();
+        var late = new TaskCompletionSource<CacheResult<object?>>();
+        var inTime = deadlines.Watch(Pending(early), DeadlineIn(TimeSpan.FromSeconds(30)));
+        var overdue = deadlines.Watch(Pending(late), DeadlineIn(-TimeSpan.FromSeconds(1)));
+
+        deadlines.Sweep();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(inTime.IsCompleted, Is.False);
+            Assert.That(overdue.IsFaulted, Is.True);
+        });
+        early.SetResult(default);
+        late.SetResult(default);
+    }
+
+    [Test]
+    public void A_read_already_complete_is_handed_back_as_it_is()
+    {
+        var deadlines = new ReadDeadlines(s_timeout);
+        var done = new ValueTask<CacheResult<object?>>(new CacheResult<object?>(true, "now"));
+        var watched = deadlines.Watch(done, DeadlineIn(s_timeout));
+        Assert.That(watched.Result.Value, Is.EqualTo("now"));
+        Assert.That(deadlines.Watched, Is.Zero);
+        Assert.That(deadlines.IsTicking, Is.False);
+    }
+
+    [Test]
+    public void A_timeout_under_the_shortest_is_refused()
+        => Assert.That(() => new ReadDeadlines(TimeSpan.FromMilliseconds(50)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timeout"));
+
+    /// <summary>Watches one more read, ends it in time, and checks its value is handed over.</summary>
+    private static async Task AssertServesTheNextRead(ReadDeadlines deadlines, string because)
+    {
+        var next = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watched = deadlines.Watch(Pending(next), DeadlineIn(s_timeout)).AsTask();
+        next.SetResult(new CacheResult<object?>(true, "next"));
+        Assert.That((await watched.WaitAsync(s_limit)).Value, Is.EqualTo("next"), because);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (!condition())
+        {
+            Assert.That(TimeProvider.System.GetElapsedTime(started), Is.LessThan(s_limit), "the condition never held");
+            await Task.Delay(5);
+        }
+    }
+}

@@ -155,7 +155,7 @@ public abstract partial class BaseCache
             {
                 try
                 {
-                    entry = await deadlines.Watch(pending, started + (long)(_timeout!.Value.TotalSeconds * _timeProvider.TimestampFrequency)).ConfigureAwait(false);
+                    entry = await deadlines.Watch(pending, DeadlineAfter(started)).ConfigureAwait(false);
                 }
                 catch (TimeoutException ex)
                 {

@@ -115,9 +115,25 @@ public abstract partial class BaseCache
     {
         try
         {
-            var result = cancellationToken.CanBeCanceled || _timeout is not null
-                ? await Bounded(pending.AsTask(), command, _timeout, cancellationToken).ConfigureAwait(false)
-                : await pending.ConfigureAwait(false);
+            TResult result;
+            if (!cancellationToken.CanBeCanceled && Deadlines is { } deadlines)
+            {
+                try
+                {
+                    result = await deadlines.Watch(pending, DeadlineFromNow()).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex)
+                {
+                    // The operation itself is still awaited by the watch, which observes how it ends.
+                    throw TimeoutOf(command, ex);
+                }
+            }
+            else
+            {
+                result = cancellationToken.CanBeCanceled || _timeout is not null
+                    ? await Bounded(pending.AsTask(), command, _timeout, cancellationToken).ConfigureAwait(false)
+                    : await pending.ConfigureAwait(false);
+            }
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -194,20 +210,26 @@ public abstract partial class BaseCache
     private TimeoutException TimeoutOf(CacheCommand command, TimeoutException ex)
         => new($"The cache command {command} did not complete within its timeout of {_timeout!.Value.TotalMilliseconds} ms.", ex);
 
-    /// <summary>The deadlines' timer if a read made it, for tests.</summary>
-    internal ReadDeadlines? DeadlinesInUse => Volatile.Read(ref _deadlines);
+    /// <summary>The system clock's timestamp <see cref="Timeout"/> from now (set, when <see cref="Deadlines"/> is not null).</summary>
+    private long DeadlineFromNow() => DeadlineAfter(TimeProvider.System.GetTimestamp());
+
+    /// <summary>The system clock's timestamp <see cref="Timeout"/> after <paramref name="started"/>.</summary>
+    private long DeadlineAfter(long started) => started + (long)(_timeout!.Value.TotalSeconds * TimeProvider.System.TimestampFrequency);
+
+    /// <summary>The deadlines' timer if a command made it, for tests.</summary>
+    internal CommandDeadlines? DeadlinesInUse => Volatile.Read(ref _deadlines);
 
     /// <summary>
-    /// The one timer that keeps <see cref="Timeout"/> for this cache's remote reads on the system clock whose token
-    /// cannot cancel (<see cref="ReadDeadlines"/>); null when the timeout is unset, shorter than
-    /// <see cref="ReadDeadlines.Shortest"/>, or measured on another <see cref="TimeProvider"/> (a test clock is obeyed
-    /// to the tick, by a timer per read).
+    /// The one timer that keeps <see cref="Timeout"/> for this cache's remote commands on the system clock whose token
+    /// cannot cancel (<see cref="CommandDeadlines"/>); null when the timeout is unset, shorter than
+    /// <see cref="CommandDeadlines.Shortest"/>, or measured on another <see cref="TimeProvider"/> (a test clock is obeyed
+    /// to the tick, by a timer per command).
     /// </summary>
-    private ReadDeadlines? Deadlines
+    private CommandDeadlines? Deadlines
     {
         get
         {
-            if (_timeout is not { } timeout || timeout < ReadDeadlines.Shortest || !ReferenceEquals(_timeProvider, TimeProvider.System))
+            if (_timeout is not { } timeout || timeout < CommandDeadlines.Shortest || !ReferenceEquals(_timeProvider, TimeProvider.System))
             {
                 return null;
             }
@@ -215,7 +237,7 @@ public abstract partial class BaseCache
             var deadlines = Volatile.Read(ref _deadlines);
             if (deadlines is null)
             {
-                var created = new ReadDeadlines(timeout);
+                var created = new CommandDeadlines(timeout);
                 deadlines = Interlocked.CompareExchange(ref _deadlines, created, null) ?? created;
             }
 

@@ -27,7 +27,7 @@ public abstract partial class BaseCache : ICache, IRetirableCache
     private int _disposeState;
     private int _readsBySpan; // 0: not worked out yet, 1: span reads allowed, 2: not
     private CommandCount? _running; // only on a cache Caches made, and only if disposing it stops it serving
-    private ReadDeadlines? _deadlines; // made on the first remote read that needs a deadline (BaseCache.Pipeline.cs)
+    private CommandDeadlines? _deadlines; // made on the first remote command that needs a deadline (BaseCache.Pipeline.cs)
 
     /// <inheritdoc />
     public string? Namespace { get; init; }

@@ -101,7 +101,7 @@ public sealed class RedisFaultTests
     }
 
     [Test]
-    public async Task On_a_supplied_connection_a_read_of_a_paused_server_times_out_by_the_cache_timer_and_is_observed_when_it_ends()
+    public async Task On_a_supplied_connection_a_read_and_a_write_of_a_paused_server_time_out_by_the_cache_timer_and_are_observed_when_they_end()
     {
         // The connection's own async timeout is the client's default (5 s): only the cache's timer can fail the read in
         // 300 ms, and it does so with one timer for the cache rather than one per read.
@@ -114,21 +114,24 @@ public sealed class RedisFaultTests
 
         await probe.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "10000", "ALL");
         var read = await TimedAsync(async () => await cache.GetAsync<string>("k"));
+        var write = await TimedAsync(async () => await cache.SetAsync("k", "w"));
         var deadlines = cache.DeadlinesInUse;
         Assert.Multiple(() =>
         {
             Assert.That(read.Error, Is.InstanceOf<TimeoutException>().With.Message.Contains("Get"), $"GetAsync: {read.Error}");
             Assert.That(read.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"GetAsync took {read.Elapsed.TotalMilliseconds:F0} ms");
-            Assert.That(deadlines, Is.Not.Null, "the read was watched by the cache's timer");
-            Assert.That(deadlines!.Watched, Is.EqualTo(1), "the abandoned read is still awaited");
+            Assert.That(write.Error, Is.InstanceOf<TimeoutException>().With.Message.Contains("Set"), $"SetAsync: {write.Error}");
+            Assert.That(write.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"SetAsync took {write.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(deadlines, Is.Not.Null, "the commands were watched by the cache's timer");
+            Assert.That(deadlines!.Watched, Is.EqualTo(2), "the abandoned read and write are still awaited");
         });
 
-        // A paused server withholds even CLIENT UNPAUSE: stopping it ends the late read, with a connection failure.
+        // A paused server withholds even CLIENT UNPAUSE: stopping it ends the late commands, with a connection failure.
         server.Stop();
         var started = DateTime.UtcNow;
         while (deadlines.Watched != 0)
         {
-            Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(10)), "the late read ended and was observed");
+            Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(10)), "the late commands ended and were observed");
             await Task.Delay(10);
         }
     }

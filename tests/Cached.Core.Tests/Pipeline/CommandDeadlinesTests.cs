@@ -3,11 +3,12 @@ using Cached.Pipeline;
 namespace Cached.Tests.Pipeline;
 
 /// <summary>
-/// One timer per cache keeps the timeout of its remote reads: a read that ends in time hands its outcome over, one
-/// that runs late fails with a <see cref="TimeoutException"/> within a tenth of the timeout and is still observed when
-/// it ends, and the watching objects and the timer are reused and stopped. Reads are task sources the tests complete.
+/// One timer per cache keeps the timeout of its remote commands: a command that ends in time hands its outcome over,
+/// one that runs late fails with a <see cref="TimeoutException"/> at a sweep past its deadline and is still observed
+/// when it ends, and the watching objects (one pool per result type) and the timer are reused and stopped. Commands
+/// are task sources the tests complete.
 /// </summary>
-public sealed class ReadDeadlinesTests
+public sealed class CommandDeadlinesTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(10);
@@ -20,7 +21,7 @@ public sealed class ReadDeadlinesTests
     [Test]
     public async Task A_read_that_ends_in_time_hands_over_its_value_and_its_watcher_is_reused()
     {
-        var deadlines = new ReadDeadlines(s_timeout);
+        var deadlines = new CommandDeadlines(s_timeout);
         var first = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var watched = deadlines.Watch(Pending(first), DeadlineIn(s_timeout)).AsTask();
         Assert.That(deadlines.Watched, Is.EqualTo(1));
@@ -33,9 +34,28 @@ public sealed class ReadDeadlinesTests
     }
 
     [Test]
+    public async Task Commands_of_other_result_types_are_watched_side_by_side_each_from_its_own_pool()
+    {
+        var deadlines = new CommandDeadlines(s_timeout);
+        for (var round = 0; round < 3; round++)
+        {
+            var count = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var flag = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var counted = deadlines.Watch(new ValueTask<int>(count.Task), DeadlineIn(s_timeout)).AsTask();
+            var flagged = deadlines.Watch(new ValueTask<bool>(flag.Task), DeadlineIn(s_timeout)).AsTask();
+
+            flag.SetResult(true);
+            count.SetResult(round);
+            Assert.That(await counted.WaitAsync(s_limit), Is.EqualTo(round));
+            Assert.That(await flagged.WaitAsync(s_limit), Is.True);
+            await WaitUntil(() => deadlines.Watched == 0);
+        }
+    }
+
+    [Test]
     public async Task A_failure_of_the_read_reaches_its_awaiter()
     {
-        var deadlines = new ReadDeadlines(s_timeout);
+        var deadlines = new CommandDeadlines(s_timeout);
         var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var watched = deadlines.Watch(Pending(read), DeadlineIn(s_timeout)).AsTask();
 
@@ -47,7 +67,7 @@ public sealed class ReadDeadlinesTests
     [Test]
     public async Task A_late_read_fails_at_the_first_sweep_past_its_deadline_and_is_observed_when_it_ends()
     {
-        var deadlines = new ReadDeadlines(s_timeout);
+        var deadlines = new CommandDeadlines(s_timeout);
         var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var started = TimeProvider.System.GetTimestamp();
         var watched = deadlines.Watch(Pending(read), DeadlineIn(s_timeout)).AsTask();
@@ -69,7 +89,7 @@ public sealed class ReadDeadlinesTests
     [Test]
     public async Task The_timer_stops_when_no_read_is_watched_and_starts_with_the_next()
     {
-        var deadlines = new ReadDeadlines(s_timeout);
+        var deadlines = new CommandDeadlines(s_timeout);
         var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var watched = deadlines.Watch(Pending(read), DeadlineIn(s_timeout)).AsTask();
         Assert.That(deadlines.IsTicking, Is.True);
@@ -95,7 +115,7 @@ public sealed class ReadDeadlinesTests
     [Test]
     public void A_sweep_fails_only_reads_past_their_deadline()
     {
-        var deadlines = new ReadDeadlines(TimeSpan.FromSeconds(30));
+        var deadlines = new CommandDeadlines(TimeSpan.FromSeconds(30));
         var early = new TaskCompletionSource<CacheResult<object?>>();
         var late = new TaskCompletionSource<CacheResult<object?>>();
         var inTime = deadlines.Watch(Pending(early), DeadlineIn(TimeSpan.FromSeconds(30)));
@@ -115,7 +135,7 @@ public sealed class ReadDeadlinesTests
     [Test]
     public void A_read_already_complete_is_handed_back_as_it_is()
     {
-        var deadlines = new ReadDeadlines(s_timeout);
+        var deadlines = new CommandDeadlines(s_timeout);
         var done = new ValueTask<CacheResult<object?>>(new CacheResult<object?>(true, "now"));
         var watched = deadlines.Watch(done, DeadlineIn(s_timeout));
         Assert.That(watched.Result.Value, Is.EqualTo("now"));
@@ -125,10 +145,10 @@ public sealed class ReadDeadlinesTests
 
     [Test]
     public void A_timeout_under_the_shortest_is_refused()
-        => Assert.That(() => new ReadDeadlines(TimeSpan.FromMilliseconds(50)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timeout"));
+        => Assert.That(() => new CommandDeadlines(TimeSpan.FromMilliseconds(50)), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("timeout"));
 
     /// <summary>Watches one more read, ends it in time, and checks its value is handed over.</summary>
-    private static async Task AssertServesTheNextRead(ReadDeadlines deadlines, string because)
+    private static async Task AssertServesTheNextRead(CommandDeadlines deadlines, string because)
     {
         var next = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var watched = deadlines.Watch(Pending(next), DeadlineIn(s_timeout)).AsTask();

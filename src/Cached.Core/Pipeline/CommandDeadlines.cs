@@ -1,47 +1,49 @@
 namespace Cached.Pipeline;
 
 /// <summary>
-/// The <see cref="BaseCache.Timeout"/> of one cache's remote reads, on the system clock, kept by one timer for the
-/// cache instead of one per read: a read is watched by a pooled <see cref="TimedRead"/>, and a sweep every tenth of
-/// the timeout fails those past their deadline with a <see cref="TimeoutException"/>. A read so fails within a tenth of
-/// the timeout past it, the bound a client that enforces the timeout itself is held to.
+/// The <see cref="BaseCache.Timeout"/> of one cache's remote commands, on the system clock, kept by one timer for the
+/// cache instead of one per command: a command still running when the pipeline hands it over is watched by a pooled
+/// <see cref="TimedWait{T}"/>, and a sweep every tenth of the timeout fails those past their deadline with a
+/// <see cref="TimeoutException"/>. A command so fails within a tenth of the timeout past it, the bound a client that
+/// enforces the timeout itself is held to.
 /// </summary>
 /// <remarks>
-/// A timer per read (<see cref="Task.WaitAsync(TimeSpan, TimeProvider, CancellationToken)"/>) costs a task, a timer
-/// and a trip through the runtime's timer queue, which locks: under many concurrent hits on a remote backend that is
-/// about a sixth of the throughput. Here a read costs a pooled object and a continuation on the backend's own task.
-/// The timer runs only while reads are watched: a sweep that finds none stops it, and the next read starts it.
+/// A timer per command (<see cref="Task.WaitAsync(TimeSpan, TimeProvider, CancellationToken)"/>) costs a task, a
+/// timer and a trip through the runtime's timer queue, which locks: under many concurrent hits on a remote backend
+/// that is about a sixth of the throughput. Here a command costs a pooled object (one pool per result type) and a
+/// continuation on the backend's own task. The timer runs only while commands are watched: a sweep that finds none
+/// stops it, and the next command starts it.
 /// </remarks>
-internal sealed class ReadDeadlines
+internal sealed class CommandDeadlines
 {
     /// <summary>The shortest timeout watched this way: below it, a sweep every tenth would tick too often for its worth.</summary>
     public static readonly TimeSpan Shortest = TimeSpan.FromMilliseconds(100);
 
     private readonly TimeSpan _period;
     private readonly object _gate = new();
-    private readonly Stack<TimedRead> _free = new();
-    private TimedRead[] _all = new TimedRead[8];
+    private readonly Dictionary<Type, object> _free = [];
+    private IWatchedWait[] _all = new IWatchedWait[8];
     private int _count;
     private int _watched;
     private volatile bool _ticking;
     private bool _running; // whether the timer is set to fire; read and written under _gate only
     private ITimer? _timer;
 
-    /// <summary>Watches reads against <paramref name="timeout"/> (at least <see cref="Shortest"/>).</summary>
-    public ReadDeadlines(TimeSpan timeout)
+    /// <summary>Watches commands against <paramref name="timeout"/> (at least <see cref="Shortest"/>).</summary>
+    public CommandDeadlines(TimeSpan timeout)
     {
         if (timeout < Shortest)
         {
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"A timeout under {Shortest.TotalMilliseconds} ms is kept by a timer per read.");
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, $"A timeout under {Shortest.TotalMilliseconds} ms is kept by a timer per command.");
         }
 
         _period = timeout / 10;
     }
 
-    /// <summary>How many reads are watched now.</summary>
+    /// <summary>How many commands are watched now.</summary>
     internal int Watched => Volatile.Read(ref _watched);
 
-    /// <summary>Whether reads count on the sweeping timer.</summary>
+    /// <summary>Whether watched commands count on the sweeping timer.</summary>
     internal bool IsTicking => _ticking;
 
     /// <summary>Whether the timer is set to fire.</summary>
@@ -59,10 +61,10 @@ internal sealed class ReadDeadlines
     /// <summary>
     /// <paramref name="pending"/>, failed with a <see cref="TimeoutException"/> once the system clock passes
     /// <paramref name="deadline"/> (a <see cref="TimeProvider.GetTimestamp"/> of <see cref="TimeProvider.System"/>). The
-    /// result is awaited exactly once; <paramref name="pending"/> is awaited in any case, so a read abandoned at its
+    /// result is awaited exactly once; <paramref name="pending"/> is awaited in any case, so a command abandoned at its
     /// deadline is still observed when it ends.
     /// </summary>
-    public ValueTask<CacheResult<object?>> Watch(ValueTask<CacheResult<object?>> pending, long deadline)
+    public ValueTask<T> Watch<T>(ValueTask<T> pending, long deadline)
     {
         if (pending.IsCompleted)
         {
@@ -75,26 +77,31 @@ internal sealed class ReadDeadlines
             Tick();
         }
 
-        return Rent().Watch(pending, deadline);
+        return Rent<T>().Watch(pending, deadline);
     }
 
-    /// <summary>Called by a <see cref="TimedRead"/> whose read ended: watched no more.</summary>
+    /// <summary>Called by a <see cref="TimedWait{T}"/> whose command ended: watched no more.</summary>
     internal void Ended() => Interlocked.Decrement(ref _watched);
 
-    /// <summary>Called by a <see cref="TimedRead"/> that both its read and its awaiter are done with.</summary>
-    internal void Return(TimedRead read)
+    /// <summary>Called by a <see cref="TimedWait{T}"/> that both its command and its awaiter are done with.</summary>
+    internal void Return<T>(TimedWait<T> wait)
     {
         lock (_gate)
         {
-            _free.Push(read);
+            if (!_free.TryGetValue(typeof(T), out var free))
+            {
+                _free[typeof(T)] = free = new Stack<TimedWait<T>>();
+            }
+
+            ((Stack<TimedWait<T>>)free).Push(wait);
         }
     }
 
-    /// <summary>Fails every watched read whose deadline passed; stops the timer when none is watched.</summary>
+    /// <summary>Fails every watched command whose deadline passed; stops the timer when none is watched.</summary>
     internal void Sweep()
     {
         var now = TimeProvider.System.GetTimestamp();
-        TimedRead[] all;
+        IWatchedWait[] all;
         int count;
         lock (_gate)
         {
@@ -108,7 +115,7 @@ internal sealed class ReadDeadlines
 
         lock (_gate)
         {
-            // Written before the count is read, each side fenced: a read watched meanwhile either sees the timer
+            // Written before the count is read, each side fenced: a command watched meanwhile either sees the timer
             // stopped (and starts it under this gate) or is seen here (and the timer goes on). Sweeps may overlap, and
             // one queued before a stop may run after it, so the timer is set to what the count says, whatever it was.
             _ticking = false;
@@ -145,12 +152,12 @@ internal sealed class ReadDeadlines
         if (_timer is null)
         {
             // The timer holds this object, never the cache: a cache dropped undisposed leaves a stopped timer behind.
-            // Nor the first reader's async-local state: the timer is made outside its execution context.
+            // Nor the first caller's async-local state: the timer is made outside its execution context.
             var suppressed = ExecutionContext.IsFlowSuppressed();
             var flow = suppressed ? default : ExecutionContext.SuppressFlow();
             try
             {
-                _timer = TimeProvider.System.CreateTimer(static state => ((ReadDeadlines)state!).Sweep(), this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+                _timer = TimeProvider.System.CreateTimer(static state => ((CommandDeadlines)state!).Sweep(), this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
             }
             finally
             {
@@ -166,23 +173,23 @@ internal sealed class ReadDeadlines
         _running = running;
     }
 
-    private TimedRead Rent()
+    private TimedWait<T> Rent<T>()
     {
         lock (_gate)
         {
-            if (_free.TryPop(out var read))
+            if (_free.TryGetValue(typeof(T), out var free) && ((Stack<TimedWait<T>>)free).TryPop(out var wait))
             {
-                return read;
+                return wait;
             }
 
-            read = new TimedRead(this);
+            wait = new TimedWait<T>(this);
             if (_count == _all.Length)
             {
                 Array.Resize(ref _all, _count * 2);
             }
 
-            _all[_count++] = read;
-            return read;
+            _all[_count++] = wait;
+            return wait;
         }
     }
 }

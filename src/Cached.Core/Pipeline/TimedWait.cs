@@ -3,17 +3,25 @@ using System.Threading.Tasks.Sources;
 
 namespace Cached.Pipeline;
 
+/// <summary>A wait that a sweep of <see cref="CommandDeadlines"/> looks at, whatever its result type.</summary>
+internal interface IWatchedWait
+{
+    /// <summary>Fails the wait with a <see cref="TimeoutException"/> if it still waits and <paramref name="now"/> is past its deadline.</summary>
+    void FailIfLate(long now);
+}
+
 /// <summary>
-/// One remote read under a deadline of <see cref="ReadDeadlines"/>, reused from read to read: it completes with the
-/// read's outcome, or with a <see cref="TimeoutException"/> when a sweep finds it late, whichever comes first. It goes
-/// back to the pool only once both its awaiter has taken the outcome and the read itself has ended (a late read still
-/// ends, and is still awaited, after its awaiter has moved on).
+/// One remote command under a deadline of <see cref="CommandDeadlines"/>, reused from command to command: it completes
+/// with the command's outcome, or with a <see cref="TimeoutException"/> when a sweep finds it late, whichever comes
+/// first. It goes back to its pool only once both its awaiter has taken the outcome and the command itself has ended
+/// (a late command still ends, and is still awaited, after its awaiter has moved on).
 /// </summary>
+/// <typeparam name="T">The command's result type.</typeparam>
 /// <remarks>
 /// The state word holds a generation above two bits of state, so that a sweep that looked at an earlier use of this
 /// object can never fail a later one: its compare-and-swap names the generation it saw.
 /// </remarks>
-internal sealed class TimedRead : IValueTaskSource<CacheResult<object?>>
+internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
 {
     private const long Idle = 0;
     private const long Waiting = 1;
@@ -22,36 +30,36 @@ internal sealed class TimedRead : IValueTaskSource<CacheResult<object?>>
     private const long StateMask = 3;
     private const long Generation = 4;
 
-    private readonly ReadDeadlines _owner;
-    private readonly Action _onReadEnded;
-    private ManualResetValueTaskSourceCore<CacheResult<object?>> _core;
-    private ConfiguredValueTaskAwaitable<CacheResult<object?>>.ConfiguredValueTaskAwaiter _read;
+    private readonly CommandDeadlines _owner;
+    private readonly Action _onEnded;
+    private ManualResetValueTaskSourceCore<T> _core;
+    private ConfiguredValueTaskAwaitable<T>.ConfiguredValueTaskAwaiter _command;
     private long _state;
     private long _deadline;
     private int _parties;
 
-    public TimedRead(ReadDeadlines owner)
+    public TimedWait(CommandDeadlines owner)
     {
         _owner = owner;
-        _onReadEnded = OnReadEnded;
+        _onEnded = OnEnded;
     }
 
     /// <summary>Watches <paramref name="pending"/> (not yet complete) until <paramref name="deadline"/>.</summary>
-    public ValueTask<CacheResult<object?>> Watch(ValueTask<CacheResult<object?>> pending, long deadline)
+    public ValueTask<T> Watch(ValueTask<T> pending, long deadline)
     {
         _core.Reset();
         _core.RunContinuationsAsynchronously = false;
         _parties = 2;
         _deadline = deadline;
-        _read = pending.ConfigureAwait(false).GetAwaiter();
+        _command = pending.ConfigureAwait(false).GetAwaiter();
         var version = _core.Version;
         // Published last: a sweep that sees this generation waiting also sees its deadline.
         Volatile.Write(ref _state, ((Volatile.Read(ref _state) & ~StateMask) + Generation) | Waiting);
-        _read.UnsafeOnCompleted(_onReadEnded);
-        return new ValueTask<CacheResult<object?>>(this, version);
+        _command.UnsafeOnCompleted(_onEnded);
+        return new ValueTask<T>(this, version);
     }
 
-    /// <summary>Fails the read with a <see cref="TimeoutException"/> if it still waits and <paramref name="now"/> is past its deadline.</summary>
+    /// <inheritdoc />
     public void FailIfLate(long now)
     {
         var seen = Volatile.Read(ref _state);
@@ -69,7 +77,7 @@ internal sealed class TimedRead : IValueTaskSource<CacheResult<object?>>
             {
                 // The sweep's thread must not run each awaiter's continuation in turn.
                 _core.RunContinuationsAsynchronously = true;
-                _core.SetException(new TimeoutException("The read did not complete before its deadline."));
+                _core.SetException(new TimeoutException("The command did not complete before its deadline."));
             }
             finally
             {
@@ -78,21 +86,21 @@ internal sealed class TimedRead : IValueTaskSource<CacheResult<object?>>
         }
     }
 
-    private void OnReadEnded()
+    private void OnEnded()
     {
-        CacheResult<object?> result = default;
+        T result = default!;
         Exception? failure = null;
         try
         {
-            // Taken exactly once, whatever happens: the read may come from a pool of its own.
-            result = _read.GetResult();
+            // Taken exactly once, whatever happens: the command may come from a pool of its own.
+            result = _command.GetResult();
         }
         catch (Exception ex)
         {
             failure = ex;
         }
 
-        _read = default;
+        _command = default;
         _owner.Ended();
         var seen = Volatile.Read(ref _state);
         if ((seen & StateMask) == Waiting && Interlocked.CompareExchange(ref _state, (seen & ~StateMask) | Ended, seen) == seen)
@@ -112,12 +120,12 @@ internal sealed class TimedRead : IValueTaskSource<CacheResult<object?>>
     }
 
     /// <inheritdoc />
-    public CacheResult<object?> GetResult(short token)
+    public T GetResult(short token)
     {
         if (token != _core.Version)
         {
             // A stale awaiter (one that awaited twice) holds no share to let go.
-            throw new InvalidOperationException("The read was awaited more than once.");
+            throw new InvalidOperationException("The command was awaited more than once.");
         }
 
         try

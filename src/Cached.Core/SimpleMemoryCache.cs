@@ -297,62 +297,65 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     /// the JIT can inline the lookup; the namespaced and timed cases are calls.
     /// </summary>
     SpanRead ISpanReadableCache.TryReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload)
-        => ReadBySpan(key, resolvedNamespace, out payload, out _);
+        => ReadBySpan(key, resolvedNamespace, out payload, out _, out _);
 
     /// <inheritdoc />
     TimeProvider ITimedSpanReader.ReaderClock => TimeProvider;
 
     /// <inheritdoc />
-    SpanRead ITimedSpanReader.TryReadBySpanTimed(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now)
-        => ReadBySpan(key, resolvedNamespace, out payload, out now);
+    SpanRead ITimedSpanReader.TryReadBySpanTimed(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now, out long coarseTick)
+        => ReadBySpan(key, resolvedNamespace, out payload, out now, out coarseTick);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822:Mark members as static", Justification = "It reads the store on .NET 9 and later; only .NET 8, without span lookups, leaves it nothing to read.")]
-    private SpanRead ReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now)
+    private SpanRead ReadBySpan(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now, out long coarseTick)
     {
 #if NET9_0_OR_GREATER
         if (resolvedNamespace is not null)
         {
-            return TryReadBySpanIn(key, resolvedNamespace, out payload, out now);
+            return TryReadBySpanIn(key, resolvedNamespace, out payload, out now, out coarseTick);
         }
 
         if (_store.TryGet(key, out var entry))
         {
-            return Read(entry, out payload, out now);
+            return Read(entry, out payload, out now, out coarseTick);
         }
 
         payload = null;
         now = 0;
+        coarseTick = 0;
         return SpanRead.Miss;
 #else
         payload = null;
         now = 0;
+        coarseTick = 0;
         return SpanRead.Unsupported;
 #endif
     }
 
 #if NET9_0_OR_GREATER
-    private SpanRead TryReadBySpanIn(ReadOnlySpan<char> key, string @namespace, out object? payload, out long now)
+    private SpanRead TryReadBySpanIn(ReadOnlySpan<char> key, string @namespace, out object? payload, out long now, out long coarseTick)
     {
         payload = null;
         now = 0;
+        coarseTick = 0;
         Span<char> composed = stackalloc char[256];
         if (!NamespacedKey.TryWrite(key, @namespace, composed, out var length))
         {
             return SpanRead.Unsupported;
         }
 
-        return _store.TryGet(composed[..length], out var entry) ? Read(entry, out payload, out now) : SpanRead.Miss;
+        return _store.TryGet(composed[..length], out var entry) ? Read(entry, out payload, out now, out coarseTick) : SpanRead.Miss;
     }
 
     /// <summary>
     /// The entry's value, unless it has expired. An entry without TTL or use tracking needs no clock, nor does one the
-    /// coarse clock proves live (<paramref name="now"/> is then 0).
+    /// coarse clock proves live (<paramref name="now"/> is then 0, and <paramref name="coarseTick"/> the tick that proved it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private SpanRead Read(MemoryEntry entry, out object? payload, out long now)
+    private SpanRead Read(MemoryEntry entry, out object? payload, out long now, out long coarseTick)
     {
-        if (_store.NeedsClock(entry))
+        if (_store.NeedsClock(entry, out coarseTick))
         {
             return ReadTimed(entry, out payload, out now);
         }

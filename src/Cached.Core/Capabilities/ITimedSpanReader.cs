@@ -12,7 +12,9 @@ internal interface ITimedSpanReader
 
     /// <summary>
     /// <see cref="ISpanReadableCache.TryReadBySpan"/>, with <paramref name="now"/> the timestamp read to check the
-    /// entry's expiry; 0 when none was read (an entry without expiry).
+    /// entry's expiry, 0 when none was read (an entry without expiry, or one the coarse clock proved live), and
+    /// <paramref name="coarseTick"/> the <see cref="Memory.CoarseClock"/> tick read for that proof, 0 when none was read:
+    /// a stamped hit proves its own freshness with the same tick rather than reading the coarse clock again.
     /// </summary>
-    SpanRead TryReadBySpanTimed(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now);
+    SpanRead TryReadBySpanTimed(ReadOnlySpan<char> key, string? resolvedNamespace, out object? payload, out long now, out long coarseTick);
 }

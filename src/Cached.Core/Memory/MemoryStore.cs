@@ -170,6 +170,26 @@ internal sealed class MemoryStore
     public bool NeedsClock(MemoryEntry entry)
         => entry.ExpiresAt == 0 ? TracksUse : !entry.IsCertainlyLive;
 
+    /// <inheritdoc cref="NeedsClock(MemoryEntry)"/>
+    /// <param name="entry">The entry read.</param>
+    /// <param name="coarseTick">The coarse clock's tick read to prove the entry live; 0 when none was read.</param>
+    public bool NeedsClock(MemoryEntry entry, out long coarseTick)
+    {
+        coarseTick = 0;
+        if (entry.ExpiresAt == 0)
+        {
+            return TracksUse;
+        }
+
+        if (entry.LiveBeforeTick == 0)
+        {
+            return true;
+        }
+
+        coarseTick = CoarseClock.Now;
+        return !entry.IsCertainlyLiveAt(coarseTick);
+    }
+
     private long CoarseTickFor(TimeSpan? ttl)
         => ttl is not null && !TracksUse && ReferenceEquals(_owner.TimeProvider, TimeProvider.System) ? CoarseClock.Now : 0;
 

@@ -20,9 +20,11 @@ public sealed partial class CachedMethod<TResult>
     /// span read it sits in stays small enough to inline.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool TryTakeFresh(Stamped<TResult> stamped, long now, TimeProvider? readerClock, in EntryPolicy policy, out TResult value, out bool refresh)
+    private static bool TryTakeFresh(Stamped<TResult> stamped, long now, long coarseTick, TimeProvider? readerClock, in EntryPolicy policy, out TResult value, out bool refresh)
     {
-        if (stamped.FreshBeforeTick != 0 && Memory.CoarseClock.Now < stamped.FreshBeforeTick && (stamped.Tags is null || stamped.Tags.IsCurrent))
+        // The tick the store read to prove its entry live, if it read one, proves the stamp fresh just as well: a
+        // reading taken nanoseconds earlier only lags more, well within the coarse clock's slack.
+        if (stamped.FreshBeforeTick != 0 && (coarseTick != 0 ? coarseTick : Memory.CoarseClock.Now) < stamped.FreshBeforeTick && (stamped.Tags is null || stamped.Tags.IsCurrent))
         {
             // Certainly fresh and not yet due: no precise clock needed (see CoarseClock). No bound, no coarse read.
             value = stamped.Value;
@@ -85,7 +87,7 @@ public sealed partial class CachedMethod<TResult>
 
             if (found && stamped is not null)
             {
-                if (TryTakeFresh(stamped, now: 0, readerClock: null, in policy, out value, out refresh))
+                if (TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out value, out refresh))
                 {
                     return true;
                 }

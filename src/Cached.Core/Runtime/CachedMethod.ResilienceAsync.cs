@@ -37,7 +37,7 @@ public sealed partial class CachedMethod<TResult>
 
             if (read is { Found: true, Value: { } stamped })
             {
-                if (TryTakeFresh(stamped, now: 0, readerClock: null, in policy, out var value, out var refresh))
+                if (TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out var value, out var refresh))
                 {
                     return (true, value, refresh, false);
                 }

@@ -27,9 +27,10 @@ public sealed partial class CachedMethod<TResult>
             && !key.IsEmpty)
         {
             long now = 0;
+            long coarseTick = 0;
             object? payload;
             var read = resolution.TimedReader is { } timed
-                ? timed.TryReadBySpanTimed(key, resolution.SpanNamespace, out payload, out now)
+                ? timed.TryReadBySpanTimed(key, resolution.SpanNamespace, out payload, out now, out coarseTick)
                 : reader.TryReadBySpan(key, resolution.SpanNamespace, out payload);
             if (read == SpanRead.Hit)
             {
@@ -39,7 +40,7 @@ public sealed partial class CachedMethod<TResult>
                     return SpanRead.Hit;
                 }
 
-                if (payload is Stamped<TResult> stamped && TryTakeFresh(stamped, now, resolution.ReaderClock, in policy, out value, out refresh))
+                if (payload is Stamped<TResult> stamped && TryTakeFresh(stamped, now, coarseTick, resolution.ReaderClock, in policy, out value, out refresh))
                 {
                     return SpanRead.Hit;
                 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Cached.Capabilities;
 using Cached.Memory;
 using Cached.Resilience;
 using Microsoft.Extensions.Time.Testing;
@@ -30,6 +31,35 @@ public sealed class CoarseClockHitTests
             Assert.That(CoarseClock.LiveBefore(1_000, s_slack), Is.Zero);
             Assert.That(CoarseClock.LiveBefore(1_000, TimeSpan.FromMilliseconds(-5)), Is.Zero);
             Assert.That(CoarseClock.LiveBefore(long.MaxValue - 10, TimeSpan.FromSeconds(1)), Is.EqualTo(long.MaxValue), "saturates");
+        });
+    }
+
+    [Test]
+    public void A_span_read_hands_over_the_coarse_tick_that_proved_the_entry_live_so_a_stamp_need_not_read_it_again()
+    {
+        using var cache = new SimpleMemoryCache();
+        cache.Set("ttl", "v", TimeSpan.FromMinutes(1));
+        cache.Set("forever", "v", ttl: null);
+        cache.Set("brief", "v", TimeSpan.FromMilliseconds(30));
+        var reader = (ITimedSpanReader)cache;
+
+        var before = Environment.TickCount64;
+        Assert.That(reader.TryReadBySpanTimed("ttl", null, out _, out var now, out var tick), Is.EqualTo(SpanRead.Hit));
+        var after = Environment.TickCount64;
+        Assert.Multiple(() =>
+        {
+            Assert.That(tick, Is.InRange(before, after), "the tick the proof read");
+            Assert.That(now, Is.Zero, "no precise reading");
+        });
+
+        Assert.That(reader.TryReadBySpanTimed("forever", null, out _, out now, out tick), Is.EqualTo(SpanRead.Hit));
+        Assert.That((now, tick), Is.EqualTo((0L, 0L)), "no expiry, no clock at all");
+
+        Assert.That(reader.TryReadBySpanTimed("brief", null, out _, out now, out tick), Is.EqualTo(SpanRead.Hit));
+        Assert.Multiple(() =>
+        {
+            Assert.That(tick, Is.Zero, "within the slack the coarse clock proves nothing");
+            Assert.That(now, Is.Not.Zero, "the precise clock decides");
         });
     }
 

@@ -24,7 +24,4 @@ internal sealed class MemoryEntry(object? value, string? @namespace, long expire
 
     /// <summary>True when <paramref name="tick"/>, read on the <see cref="CoarseClock"/>, proves the entry live.</summary>
     public bool IsCertainlyLiveAt(long tick) => tick < LiveBeforeTick;
-
-    /// <summary>True when the coarse clock proves the entry live now; an entry without a bound reads no clock.</summary>
-    public bool IsCertainlyLive => LiveBeforeTick != 0 && IsCertainlyLiveAt(CoarseClock.Now);
 }

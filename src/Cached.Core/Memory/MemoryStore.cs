@@ -167,8 +167,7 @@ internal sealed class MemoryStore
     /// prove far enough away, or to record the time of use for eviction. Entries get a coarse bound only on the system
     /// clock (a fake clock moves on its own) and in a store that does not track use (set before any entry, at init).
     /// </summary>
-    public bool NeedsClock(MemoryEntry entry)
-        => entry.ExpiresAt == 0 ? TracksUse : !entry.IsCertainlyLive;
+    public bool NeedsClock(MemoryEntry entry) => NeedsClock(entry, out _);
 
     /// <inheritdoc cref="NeedsClock(MemoryEntry)"/>
     /// <param name="entry">The entry read.</param>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cached.Capabilities;
 using Cached.Serializers;
 
@@ -24,6 +25,7 @@ public sealed partial class CachedMethod<TResult>
             ? ours.TryGetOnceAsync<T>(key, _options.Namespace, serializer, cancellationToken)
             : cache.TryGetAsync<T>(key, _options.Namespace, serializer, cancellationToken);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by this class
     private async ValueTask<CacheResult<TResult>> ReadAsync(ICache cache, string key, CancellationToken cancellationToken)
     {
         try
@@ -80,6 +82,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="OpenFill"/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by this class
     private async ValueTask<LeaderFill> OpenFillAsync(ICache cache, string key, CancellationToken cancellationToken)
     {
         if (cache is not IFencedFillCache fills || CacheFaults.IsDown(cache))
@@ -128,6 +131,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="Write"/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by this class
     private async ValueTask<bool> WriteAsync<TValue>(ICache cache, string key, TValue value, LeaderFill fill, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
         if ((!fill.IsOpen && cache is IFencedFillCache) || CacheFaults.IsDown(cache))

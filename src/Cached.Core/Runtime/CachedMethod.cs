@@ -281,6 +281,9 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
+    // The frame of a remote hit, and of a miss below, comes from a pool: a ValueTask is awaited once (the .NET rule, as
+    // for sockets and channels), and a Task-returning method gets its task through AsTask, which consumes it once.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, FillPolicy policy, CancellationToken cancellationToken)
     {
         long? seen = completions;
@@ -302,6 +305,7 @@ public sealed partial class CachedMethod<TResult>
         return await MissAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken).ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
     {
         var startedOver = false;
@@ -395,6 +399,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by MissAsync
     private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
     {
         string? token = null;

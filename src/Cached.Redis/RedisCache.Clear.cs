@@ -16,7 +16,7 @@ public sealed partial class RedisCache
     protected override bool ClearEntries(string? @namespace)
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
-        var db = Db();
+        var db = WriteDb();
         MoveFencesMatching(db, FencePattern(@namespace));
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
@@ -47,7 +47,7 @@ public sealed partial class RedisCache
     protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         await MoveFencesMatchingAsync(db, FencePattern(@namespace), cancellationToken).ConfigureAwait(false);
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))

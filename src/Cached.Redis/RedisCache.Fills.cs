@@ -12,6 +12,11 @@ public sealed partial class RedisCache
     private readonly TimeSpan _maxFillDuration = s_defaultMaxFill;
     private int _cluster = -1;
 
+    // Set once the server ran a script for this cache. Every write sends its fence move (a script) together with the
+    // command, so a server that runs no scripts (Garnet without --lua) would apply the command and then fail the write:
+    // the first write asks first, and a write is refused before anything is sent until a script has run.
+    private int _scriptsRun;
+
     /// <summary>
     /// The longest a cached method's body may run and still store its result (1 minute unless set): the fence that
     /// keeps an invalidation final across processes lives that long in Redis after the last fill of its key opened.
@@ -182,6 +187,54 @@ public sealed partial class RedisCache
 
         return (fences.ToArray(), at.ToArray());
     }
+
+    /// <summary>The database for a write, which moves fences with scripts: on the first, the server is seen to run one.</summary>
+    /// <exception cref="CacheBackendException">The server runs no scripts; nothing was written.</exception>
+    private IDatabase WriteDb()
+    {
+        var db = Db();
+        if (Volatile.Read(ref _scriptsRun) == 0)
+        {
+            try
+            {
+                db.ScriptEvaluate(Scripts.Probe);
+            }
+            catch (RedisServerException refused)
+            {
+                throw ScriptsRefused(refused);
+            }
+
+            Volatile.Write(ref _scriptsRun, 1);
+        }
+
+        return db;
+    }
+
+    /// <inheritdoc cref="WriteDb"/>
+    private ValueTask<IDatabase> WriteDbAsync(CancellationToken cancellationToken)
+    {
+        return Volatile.Read(ref _scriptsRun) != 0 ? DbAsync(cancellationToken) : FirstWriteDbAsync(cancellationToken);
+
+        async ValueTask<IDatabase> FirstWriteDbAsync(CancellationToken cancellationToken)
+        {
+            var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await db.ScriptEvaluateAsync(Scripts.Probe).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RedisServerException refused)
+            {
+                throw ScriptsRefused(refused);
+            }
+
+            Volatile.Write(ref _scriptsRun, 1);
+            return db;
+        }
+    }
+
+    private static CacheBackendException ScriptsRefused(RedisServerException refused) => new(
+        $"The server refused to run a Lua script ({refused.Message}), so nothing was written: every RedisCache write moves its key's fence with a script, in the same round trip (see docs/redis.md). Enable scripting on the server; Garnet needs --lua.",
+        refused);
 
     /// <summary>Sends the move of a key's fence, ahead of the command that invalidates it, on the same connection.</summary>
     private Task<RedisResult>? MoveFence(IDatabase db, string key)

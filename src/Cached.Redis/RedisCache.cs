@@ -179,28 +179,28 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
-        var db = Db();
+        var db = WriteDb();
         return Fenced(db, key, (db, key, payload, ttl), static s => s.db.StringSet(s.key, ToValue(s.payload), s.ttl, When.NotExists));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> AddEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         return await FencedAsync(MoveFence(db, key), db.StringSetAsync(key, ToValue(payload), ttl, When.NotExists)).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
-        var db = Db();
+        var db = WriteDb();
         return Fenced(db, key, (db, key, payload, ttl), static s => s.db.StringSet(s.key, ToValue(s.payload), s.ttl, When.Always));
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> SetEntryAsync(string key, string? @namespace, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         return await FencedAsync(MoveFence(db, key), db.StringSetAsync(key, ToValue(payload), ttl, When.Always)).ConfigureAwait(false);
     }
 
@@ -220,7 +220,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override bool SetEntries(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl)
     {
-        var db = Db();
+        var db = WriteDb();
         var ok = true;
         foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {
@@ -236,7 +236,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override async ValueTask<bool> SetEntriesAsync(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
             .Select(group => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync()))
             .ToArray();
@@ -261,7 +261,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override long IncrementEntry(string key, string? @namespace, long delta)
     {
         // The client sends a negative delta as DECRBY of its absolute value, which long.MinValue does not have.
-        var db = Db();
+        var db = WriteDb();
         return Fenced(db, key, (db, key, delta), static s => s.delta == long.MinValue
             ? (long)s.db.Execute("INCRBY", (RedisKey)s.key, s.delta)
             : s.db.StringIncrement(s.key, s.delta));
@@ -270,7 +270,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override async ValueTask<long> IncrementEntryAsync(string key, string? @namespace, long delta, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var moved = MoveFence(db, key);
         return delta == long.MinValue
             ? (long)await FencedAsync(moved, db.ExecuteAsync("INCRBY", (RedisKey)key, delta)).ConfigureAwait(false)
@@ -280,14 +280,14 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override int RemoveEntry(string key)
     {
-        var db = Db();
+        var db = WriteDb();
         return Fenced(db, key, (db, key), static s => s.db.KeyDelete(s.key)) ? 1 : 0;
     }
 
     /// <inheritdoc />
     protected override async ValueTask<int> RemoveEntryAsync(string key, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         return await FencedAsync(MoveFence(db, key), db.KeyDeleteAsync(key)).ConfigureAwait(false) ? 1 : 0;
     }
 
@@ -317,7 +317,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override CacheResult<object?> SetEntryIfVersion(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl)
     {
-        var db = Db();
+        var db = WriteDb();
         var stored = Fenced(db, key, (db, key, version, payload, ttl), static s => (long)s.db.ScriptEvaluate(Scripts.CompareAndSet, [s.key], CompareAndSetArguments(s.version, s.payload, s.ttl)) == 1);
         return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
@@ -325,7 +325,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override async ValueTask<CacheResult<object?>> SetEntryIfVersionAsync(string key, string? @namespace, object? version, object? payload, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var stored = (long)await FencedAsync(MoveFence(db, key), db.ScriptEvaluateAsync(Scripts.CompareAndSet, [key], CompareAndSetArguments(version, payload, ttl))).ConfigureAwait(false) == 1;
         return stored ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
     }
@@ -333,7 +333,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override bool ExpireEntry(string key, TimeSpan? ttl)
     {
-        var db = Db();
+        var db = WriteDb();
         return Fenced(db, key, (db, key, ttl), static s => s.ttl is null
             ? (long)s.db.ScriptEvaluate(Scripts.Persist, [s.key]) == 1
             : s.db.KeyExpire(s.key, s.ttl));
@@ -342,7 +342,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <inheritdoc />
     protected override async ValueTask<bool> ExpireEntryAsync(string key, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var moved = MoveFence(db, key);
         return ttl is null
             ? (long)await FencedAsync(moved, db.ScriptEvaluateAsync(Scripts.Persist, [key])).ConfigureAwait(false) == 1

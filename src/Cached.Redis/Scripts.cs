@@ -106,6 +106,9 @@ internal static class Scripts
         return seen
         """;
 
+    /// <summary>The smallest script: a server that runs it runs the others (a write's first question, see RedisCache.WriteDb).</summary>
+    public const string Probe = "return 1";
+
     /// <summary>
     /// Moves fences that exist (KEYS) to the new token ARGV[1], for ARGV[2] milliseconds: a fill pending on one of them
     /// will not store. A key that nobody fills has no fence, and gets none.

@@ -463,22 +463,42 @@ public sealed class GarnetCompatibilityTests
     }
 
     [Test]
-    public void Without_lua_reads_work_and_writes_throw_a_CacheBackendException_naming_the_cause_though_applied()
+    public async Task Without_lua_reads_work_and_every_write_throws_a_CacheBackendException_naming_the_cause_before_it_is_applied([Values] bool async)
     {
+        // Regression: the fence move (a script) and the command were sent together, so the SET and the DEL went
+        // through and the caller was told they failed.
         using var plain = GarnetServer.StartOrIgnore(lua: false);
         using var cache = new RedisCache { ConnectionString = plain.ConnectionString, Namespace = "main" };
         using var direct = ConnectionMultiplexer.Connect(plain.ConnectionString);
-        direct.GetDatabase().StringSet("main:there", "1");
+        var stored = direct.GetDatabase();
+        stored.StringSet("main:there", "1");
 
         Assert.That((cache.Get<int>("there"), cache.Exists("missing")), Is.EqualTo((1, false)), "GET, EXISTS need no script");
         Assert.That(cache.MultiGet<int?>(["there", "missing"]), Is.EqualTo(new int?[] { 1, null }), "nor MGET");
-        var error = Assert.Throws<CacheBackendException>(() => cache.Set("k", "v"));
+        var writes = new (string What, Func<Task> Write)[]
+        {
+            ("Set", () => async ? cache.SetAsync("k", "v").AsTask() : Task.FromResult(cache.Set("k", "v"))),
+            ("Add", () => async ? cache.AddAsync("k", "v").AsTask() : Task.FromResult(cache.Add("k", "v"))),
+            ("MultiSet", () => async ? cache.MultiSetAsync([new KeyValuePair<string, string>("k", "v")]).AsTask() : Task.FromResult(cache.MultiSet([new KeyValuePair<string, string>("k", "v")]))),
+            ("Increment", () => async ? cache.IncrementAsync("there").AsTask() : Task.FromResult(cache.Increment("there"))),
+            ("Expire", () => async ? cache.ExpireAsync("there", TimeSpan.FromSeconds(1)).AsTask() : Task.FromResult(cache.Expire("there", TimeSpan.FromSeconds(1)))),
+            ("Delete", () => async ? cache.DeleteAsync("there").AsTask() : Task.FromResult(cache.Delete("there"))),
+            ("Clear", () => async ? cache.ClearAsync().AsTask() : Task.FromResult(cache.Clear())),
+        };
+        foreach (var (what, write) in writes)
+        {
+            var error = Assert.ThrowsAsync<CacheBackendException>(() => write(), what);
+            Assert.That(error!.Message, Does.Contain("Lua scripting support disabled").And.Contain("--lua"), what);
+        }
 
-        Assert.That(error!.Message, Does.Contain("Lua scripting support disabled"));
-        Assert.That((string?)direct.GetDatabase().StringGet("main:k"), Is.EqualTo("\"v\""), "the SET itself went through: only the fence move before it failed");
-        Assert.Throws<CacheBackendException>(() => cache.Delete("there"), "every write first moves the key's fence with a script");
-        Assert.That(direct.GetDatabase().KeyExists("main:there"), Is.False, "and the DEL went through too");
+        Assert.Multiple(() =>
+        {
+            Assert.That(stored.KeyExists("main:k"), Is.False, "no SET went through");
+            Assert.That((string?)stored.StringGet("main:there"), Is.EqualTo("1"), "no INCR, DEL or FLUSH went through");
+            Assert.That(stored.KeyTimeToLive("main:there"), Is.Null, "no PEXPIRE went through");
+        });
         var method = new CachedMethod<int>(new CachedMethodOptions { Method = "Demo.Answer", CacheFactory = () => cache });
         Assert.That(method.Invoke("answer", 21, static x => x * 2), Is.EqualTo(42), "a cached method fails open");
+        Assert.That(await method.InvokeAsync("answer".AsSpan(), 21, static (x, _) => new ValueTask<int>(x * 2), null, CancellationToken.None), Is.EqualTo(42));
     }
 }

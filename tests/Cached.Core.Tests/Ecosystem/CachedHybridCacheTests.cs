@@ -149,6 +149,36 @@ public sealed class CachedHybridCacheTests
         Assert.That(await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(8)), Is.EqualTo(7), "read from L1");
     }
 
+    // expiration, local expiration, the L2 cache's Ttl, the two-level cache's L1Ttl (seconds, 0 for unset): the L1-only
+    // copy lives the shortest of those that are set.
+    [TestCase(60, 10, 0, 0, 10)]
+    [TestCase(10, 60, 0, 0, 10)]
+    [TestCase(0, 0, 20, 0, 20)]
+    [TestCase(0, 30, 20, 0, 20)]
+    [TestCase(60, 0, 0, 15, 15)]
+    public async Task DisableDistributedCacheWrite_keeps_the_copy_in_L1_for_the_shortest_life_it_was_given(int expiration, int local, int l2Ttl, int l1Ttl, int lives)
+    {
+        static TimeSpan? Seconds(int s) => s == 0 ? null : TimeSpan.FromSeconds(s);
+        using var twoLevels = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = _time }, new SimpleMemoryCache { TimeProvider = _time, Ttl = Seconds(l2Ttl) }, new MemoryBackplane())
+        {
+            L1Ttl = Seconds(l1Ttl),
+        };
+        var options = new HybridCacheEntryOptions
+        {
+            Flags = HybridCacheEntryFlags.DisableDistributedCacheWrite,
+            Expiration = Seconds(expiration),
+            LocalCacheExpiration = Seconds(local),
+        };
+
+        await twoLevels.AsHybridCache().GetOrCreateAsync("k", ct => ValueTask.FromResult(7), options);
+
+        Assert.That(twoLevels.L2.Exists("k"), Is.False);
+        _time.Advance(TimeSpan.FromSeconds(lives - 1));
+        Assert.That(twoLevels.L1.Get<int>("k"), Is.EqualTo(7), "alive a second before its end");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.That(twoLevels.L1.Exists("k"), Is.False, "gone at its end");
+    }
+
     [Test]
     public async Task DisableLocalCacheRead_reads_L2_past_an_L1_copy()
     {

@@ -31,6 +31,9 @@ public sealed class CachedBuilder
 
     internal Dictionary<string, Func<IServiceProvider, ICache>> Factories { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The alias each interface served from a cache (<see cref="AddHybridCache"/>, <see cref="AddDistributedCache"/>) comes from.</summary>
+    internal Dictionary<string, string> Served { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The number <see cref="Caches"/> gave the configuration these aliases became.</summary>
     internal int Configuration { get; set; }
 
@@ -89,9 +92,11 @@ public sealed class CachedBuilder
     /// </summary>
     /// <param name="alias">The alias whose cache serves it; <c>"default"</c> unless given.</param>
     /// <param name="defaultEntryOptions">The options of every entry before a call's own.</param>
+    /// <remarks>The alias must be one this <c>AddCached</c> call adds: <c>AddCached</c> throws <see cref="CacheConfigurationException"/> otherwise.</remarks>
     public CachedBuilder AddHybridCache(string alias = Caches.DefaultAlias, CacheEntryOptions? defaultEntryOptions = null)
     {
         CheckAlias(alias);
+        Served[nameof(AddHybridCache)] = alias;
         Services.Replace(ServiceDescriptor.Singleton<HybridCache>(
             provider => new CachedHybridCache(provider.GetRequiredKeyedService<ICache>(alias), defaultEntryOptions)));
         return this;
@@ -104,9 +109,11 @@ public sealed class CachedBuilder
     /// </summary>
     /// <param name="alias">The alias whose cache serves it; <c>"default"</c> unless given.</param>
     /// <param name="namespace">The namespace of the entries; <c>null</c> for the cache's own.</param>
+    /// <remarks>The alias must be one this <c>AddCached</c> call adds: <c>AddCached</c> throws <see cref="CacheConfigurationException"/> otherwise.</remarks>
     public CachedBuilder AddDistributedCache(string alias = Caches.DefaultAlias, string? @namespace = null)
     {
         CheckAlias(alias);
+        Served[nameof(AddDistributedCache)] = alias;
         Services.Replace(ServiceDescriptor.Singleton<IDistributedCache>(
             provider => new CacheDistributedCache(provider.GetRequiredKeyedService<ICache>(alias), @namespace)));
         return this;

@@ -31,6 +31,7 @@ public static class CachedServiceCollectionExtensions
     /// generated methods, <see cref="Caches.Get"/> and the container share one instance per alias. The container
     /// disposes the caches it creates; caches given as instances stay yours.
     /// </summary>
+    /// <exception cref="CacheConfigurationException"><see cref="CachedBuilder.AddHybridCache"/> or <see cref="CachedBuilder.AddDistributedCache"/> names an alias the builder does not add.</exception>
     public static IServiceCollection AddCached(this IServiceCollection services, Action<CachedBuilder> configure)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -45,6 +46,17 @@ public static class CachedServiceCollectionExtensions
         if (!builder.Aliases.Contains(Caches.DefaultAlias))
         {
             builder.AddCache(Caches.DefaultAlias, Caches.DefaultAliasConfig());
+        }
+
+        // Checked now: such an alias has no keyed registration, so the interface would fail on its first resolve.
+        foreach (var (adder, alias) in builder.Served)
+        {
+            if (!builder.Aliases.Contains(alias))
+            {
+                throw new CacheConfigurationException(
+                    alias,
+                    $"{adder}(\"{alias}\") serves from cache alias '{alias}', which this AddCached call does not add; add it in the same call (AddCache(\"{alias}\", ...) or FromConfiguration) or name one it adds ({string.Join(", ", builder.Aliases.Order(StringComparer.Ordinal).Select(static a => $"'{a}'"))}).");
+            }
         }
 
         builder.Configuration = Caches.Configure(builder.Configs, builder.Instances);

@@ -181,6 +181,37 @@ public class AddCachedTests
     }
 
     [Test]
+    public void An_interface_served_from_an_alias_the_builder_does_not_add_fails_at_registration_naming_it()
+    {
+        // Regression: the alias was looked up only when HybridCache or IDistributedCache was first resolved.
+        var services = new ServiceCollection();
+        var hybrid = Assert.Throws<CacheConfigurationException>(() => services.AddCached(cached => cached
+            .AddCache("local", new SimpleMemoryCache())
+            .AddHybridCache("redsi")));
+        var distributed = Assert.Throws<CacheConfigurationException>(() => new ServiceCollection().AddCached(cached => cached
+            .AddDistributedCache("sessions")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(hybrid!.Message, Does.Contain("AddHybridCache(\"redsi\")").And.Contain("'default', 'local'"));
+            Assert.That(distributed!.Message, Does.Contain("AddDistributedCache(\"sessions\")").And.Contain("AddCache(\"sessions\""));
+            Assert.That(services.Any(static d => d.ServiceType == typeof(CachedBuilder)), Is.False, "nothing was registered");
+        });
+    }
+
+    [Test]
+    public void An_interface_served_from_an_alias_the_builder_adds_later_in_the_same_call_or_the_default_registers()
+    {
+        using var provider = Build(services => services.AddCached(cached => cached
+            .AddHybridCache("shared")
+            .AddDistributedCache()
+            .AddCache("shared", new SimpleMemoryCache())));
+
+        Assert.That(provider.GetRequiredService<Microsoft.Extensions.Caching.Hybrid.HybridCache>(), Is.Not.Null);
+        Assert.That(provider.GetRequiredService<Microsoft.Extensions.Caching.Distributed.IDistributedCache>(), Is.Not.Null);
+    }
+
+    [Test]
     public async Task Starting_the_host_fails_naming_an_alias_a_generated_method_uses_that_is_not_configured()
     {
         CachedAliases.Register("redsi", "Shop.Users.GetUser");

@@ -1,48 +1,79 @@
-using System.Collections.Concurrent;
-
 namespace Cached.Pipeline;
 
 /// <summary>
-/// The in-process half of "an invalidation is final": one fence per key that a fill (a value computed after a miss)
-/// is pending on. Every write, delete, expiry or clear of the key moves its fence; a fill stores only if the fence has
-/// not moved since the fill opened, checked and stored under the fence's gate so that no invalidation slips between
-/// the check and the store.
+/// The in-process half of "an invalidation is final": the fences that fills (values computed after a miss) are
+/// pending on. Every write, delete, expiry or clear of a key moves its fence; a fill stores only if the fence has not
+/// moved since the fill opened, checked and stored under the fence's gate so that no invalidation slips between the
+/// check and the store.
 /// </summary>
 /// <remarks>
-/// Fences exist only while fills are pending, so a cache with no fill open pays one volatile read per write. A fence
-/// moves before its invalidation reaches the store: a fill that stores first is then overwritten or removed, and one
-/// that stores after sees the fence moved.
+/// <para>A cache has a fixed set of fences (<see cref="Stripes"/>), each shared by the keys whose hash picks it, made
+/// when a fill first picks it: a miss opens and closes its fill with no lookup, no insert and no allocation. Keys
+/// that share a fence only ever refuse more: a write of one makes a fill of the other, pending at that moment, not
+/// store (it returns its value uncached, as after an invalidation of its own key). The hash is the same in every
+/// process (not the randomized string hash), so which keys share a fence never changes between runs.</para>
+/// <para>With no fill open, a write pays one volatile read. A fence moves before its invalidation reaches the store: a
+/// fill that stores first is then overwritten or removed, and one that stores after sees the fence moved.</para>
 /// </remarks>
 internal sealed partial class FillFences
 {
-    private readonly ConcurrentDictionary<string, Fence> _fences = new(StringComparer.Ordinal);
+    /// <summary>How many fences a cache has: two keys filled and invalidated at once share one 1 time in 1,024.</summary>
+    internal const int Stripes = 1024;
+
+    // Made with the first fill: a cache that never fills (or fills only remotely) pays nothing for it.
+    private Fence?[]? _fences;
     private int _open;
 
-    /// <summary>Opens a fill of <paramref name="fullKey"/>: the fence as it stands now.</summary>
+    /// <summary>Opens a fill of <paramref name="fullKey"/>: its fence as it stands now.</summary>
     public Ticket Open(string fullKey)
     {
-        // Counted before the fence is looked up, so a write that finds no fill open cannot miss this one's fence:
-        // it ran before this fill began, and what the fill computes from now on is newer than that write.
+        // Counted before the fence is read, so a write that finds no fill open cannot miss this one's fence: it ran
+        // before this fill began, and what the fill computes from now on is newer than that write.
         Interlocked.Increment(ref _open);
-        while (true)
-        {
-            var fence = _fences.GetOrAdd(fullKey, static _ => new Fence());
-            if (fence.TryHold())
-            {
-                // Read after the hold: a move that lands after this read makes the ticket stale, as it must.
-                return new Ticket(fullKey, fence, Volatile.Read(ref fence.Moves));
-            }
-
-            // A retired fence (its last fill closed it as we found it): put a new one in its place, unless a
-            // concurrent open did, and take that.
-            _fences.TryUpdate(fullKey, new Fence(), fence);
-        }
+        var fence = FenceAt(StripeOf(fullKey));
+        return new Ticket(fullKey, fence, Volatile.Read(ref fence.Moves));
     }
+
+    /// <summary>The fence <paramref name="fullKey"/> shares: FNV-1a over its UTF-16 code units, folded to a stripe.</summary>
+    internal static int StripeOf(string fullKey)
+    {
+        var hash = 2166136261u;
+        foreach (var c in fullKey)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)((hash ^ (hash >> 16)) & (Stripes - 1));
+    }
+
+    private Fence FenceAt(int stripe)
+    {
+        var fences = Volatile.Read(ref _fences);
+        if (fences is null)
+        {
+            var made = new Fence?[Stripes];
+            fences = Interlocked.CompareExchange(ref _fences, made, null) ?? made;
+        }
+
+        var fence = Volatile.Read(ref fences[stripe]);
+        if (fence is null)
+        {
+            var made = new Fence(stripe);
+            fence = Interlocked.CompareExchange(ref fences[stripe], made, null) ?? made;
+        }
+
+        return fence;
+    }
+
+    /// <summary>The fence <paramref name="fullKey"/> shares, if a fill ever made it.</summary>
+    private Fence? MadeFenceOf(string fullKey)
+        => Volatile.Read(ref _fences) is { } fences ? Volatile.Read(ref fences[StripeOf(fullKey)]) : null;
 
     /// <summary>Moves the fence of <paramref name="fullKey"/>, if a fill is pending on it: that fill will not store.</summary>
     public void Move(string fullKey)
     {
-        if (Volatile.Read(ref _open) != 0 && _fences.TryGetValue(fullKey, out var fence))
+        // A fence not made yet has no fill pending on it: one opening now reads its moves after this write's store.
+        if (Volatile.Read(ref _open) != 0 && MadeFenceOf(fullKey) is { } fence)
         {
             MoveUnderGate(fence);
         }
@@ -65,24 +96,27 @@ internal sealed partial class FillFences
     /// <summary>Moves every fence (a clear): no fill pending now will store.</summary>
     public void MoveAll()
     {
-        if (Volatile.Read(ref _open) == 0)
+        if (Volatile.Read(ref _open) == 0 || Volatile.Read(ref _fences) is not { } fences)
         {
             return;
         }
 
-        foreach (var fence in _fences.Values)
+        foreach (var fence in fences)
         {
-            MoveUnderGate(fence);
+            if (fence is not null)
+            {
+                MoveUnderGate(fence);
+            }
         }
     }
 
-    /// <summary>Whether nothing invalidated the ticket's key since it opened (in this process).</summary>
+    /// <summary>Whether nothing invalidated the ticket's key, or a key sharing its fence, since it opened (in this process).</summary>
     public static bool IsCurrent(Ticket ticket) => Volatile.Read(ref ticket.Fence.Moves) == ticket.Moves;
 
     /// <summary>
     /// Runs <paramref name="store"/> with which of the tickets are current, every invalidation of their keys held off
-    /// meanwhile: it must store exactly the current ones. The gates are taken in key order, so two batches never wait
-    /// for each other.
+    /// meanwhile: it must store exactly the current ones. The gates are taken in stripe order, so two batches never
+    /// wait for each other.
     /// </summary>
     public static TResult StoreCurrent<TState, TResult>(Ticket[] tickets, TState state, Func<TState, bool[], TResult> store)
     {
@@ -149,12 +183,11 @@ internal sealed partial class FillFences
             return [tickets[0].Fence];
         }
 
-        // One gate per fence (a batch may hold two tickets of one key), in key order.
+        // One gate per fence (keys of a batch may share one), in the one order every batch uses.
         return tickets
-            .GroupBy(static ticket => ticket.Fence)
-            .Select(static group => group.First())
-            .OrderBy(static ticket => ticket.FullKey, StringComparer.Ordinal)
             .Select(static ticket => ticket.Fence)
+            .Distinct()
+            .OrderBy(static fence => fence.Stripe)
             .ToArray();
     }
 
@@ -177,16 +210,8 @@ internal sealed partial class FillFences
         }
     }
 
-    /// <summary>Closes a fill; the last one pending on a fence retires it.</summary>
-    public void Close(Ticket ticket)
-    {
-        if (ticket.Fence.LetGo())
-        {
-            _fences.TryRemove(new KeyValuePair<string, Fence>(ticket.FullKey, ticket.Fence));
-        }
-
-        Interlocked.Decrement(ref _open);
-    }
+    /// <summary>Closes a fill: once none is open, writes stop moving fences.</summary>
+    public void Close(Ticket ticket) => Interlocked.Decrement(ref _open);
 
     private static void MoveUnderGate(Fence fence)
     {

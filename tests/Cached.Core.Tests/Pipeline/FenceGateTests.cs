@@ -13,7 +13,7 @@ public sealed class FenceGateTests
     [Test]
     public async Task A_second_party_waits_until_the_holder_leaves()
     {
-        var fence = new FillFences.Fence();
+        var fence = new FillFences.Fence(0);
         fence.Enter();
 
         var waiting = fence.EnterAsync(CancellationToken.None).AsTask();
@@ -28,7 +28,7 @@ public sealed class FenceGateTests
     [Test]
     public async Task A_waiter_cancelled_in_line_passes_its_turn_on_to_the_next()
     {
-        var fence = new FillFences.Fence();
+        var fence = new FillFences.Fence(0);
         fence.Enter();
         using var cancel = new CancellationTokenSource();
         var cancelled = fence.EnterAsync(cancel.Token).AsTask();
@@ -50,7 +50,7 @@ public sealed class FenceGateTests
     [Test]
     public void An_async_enter_with_a_cancelled_token_takes_nothing()
     {
-        var fence = new FillFences.Fence();
+        var fence = new FillFences.Fence(0);
         Assert.That(() => fence.EnterAsync(new CancellationToken(canceled: true)), Throws.InstanceOf<OperationCanceledException>());
 
         var entered = fence.EnterAsync(CancellationToken.None);
@@ -61,7 +61,7 @@ public sealed class FenceGateTests
     [Test]
     public void Parties_on_two_threads_never_hold_the_gate_together()
     {
-        var fence = new FillFences.Fence();
+        var fence = new FillFences.Fence(0);
         var inside = 0;
         var overlaps = 0;
         void Work()
@@ -83,33 +83,5 @@ public sealed class FenceGateTests
         Work();
         Assert.That(other.Wait(s_limit), Is.True);
         Assert.That(overlaps, Is.Zero);
-    }
-
-    [Test]
-    public void A_fence_retires_with_its_last_hold_and_takes_no_hold_after()
-    {
-        var fence = new FillFences.Fence();
-        Assert.That(fence.TryHold(), Is.True);
-        Assert.That(fence.TryHold(), Is.True);
-
-        Assert.That(fence.LetGo(), Is.False, "one fill still holds it");
-        Assert.That(fence.LetGo(), Is.True, "the last hold retires it");
-        Assert.That(fence.TryHold(), Is.False, "a retired fence is replaced, never held again");
-    }
-
-    [Test]
-    public void A_fill_that_finds_a_retired_fence_opens_on_the_one_that_replaces_it_and_sees_later_moves()
-    {
-        var fences = new FillFences();
-        var first = fences.Open("k");
-        fences.Close(first);
-
-        var second = fences.Open("k");
-        Assert.That(second.Fence, Is.Not.SameAs(first.Fence), "the retired fence is not reused");
-        Assert.That(FillFences.IsCurrent(second), Is.True);
-
-        fences.Move("k");
-        Assert.That(FillFences.IsCurrent(second), Is.False, "a write after the open moves the fence the fill holds");
-        fences.Close(second);
     }
 }

@@ -14,7 +14,14 @@ namespace Cached;
 /// </summary>
 public abstract partial class BaseCache : IFencedFillCache
 {
-    private readonly FillFences _fences = new();
+    private readonly FillFences _fences;
+
+    /// <summary>Sets up what every cache shares: its fences, striped for a store in this process.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2214:Do not call overridable methods in constructors", Justification = "FencesInProcessOnly is private protected and every override returns a constant.")]
+    protected BaseCache()
+    {
+        _fences = new FillFences(striped: FencesInProcessOnly);
+    }
 
     /// <inheritdoc />
     FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)

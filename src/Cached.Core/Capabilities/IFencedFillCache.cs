@@ -9,9 +9,9 @@ namespace Cached.Capabilities;
 /// </summary>
 /// <remarks>
 /// Open the fill after the miss and before computing the value, so that what is computed is never older than the
-/// fence; dispose the ticket when done, stored or not. Within a process, keys share a fixed set of fences (1,024 per
-/// cache): a write of another key that shares this key's fence also keeps a pending fill from storing. That only
-/// ever refuses a value, never stores a stale one.
+/// fence; dispose the ticket when done, stored or not. On a store in this process (<see cref="SimpleMemoryCache"/>),
+/// keys share a fixed set of fences (1,024 per cache): a write of another key that shares this key's fence also keeps
+/// a pending fill from storing. That only ever refuses a value, never stores a stale one.
 /// </remarks>
 public interface IFencedFillCache
 {

@@ -3,23 +3,57 @@ namespace Cached.Pipeline;
 internal sealed partial class FillFences
 {
     /// <summary>
-    /// One fence, shared by the keys whose hash picks its stripe: how often it moved, and the gate under which a fill
-    /// stores and an invalidation moves it.
+    /// One fence: how often it moved, how many fills hold it (keyed fences only: -1 once retired), and the gate under
+    /// which a fill stores and an invalidation moves it. A striped fence (<see cref="Stripe"/> 0 or more) is shared by
+    /// the keys whose hash picks it and lives as long as its cache; a keyed one (<see cref="Stripe"/> -1) serves one
+    /// key while fills of it are open.
     /// </summary>
     /// <remarks>
-    /// The gate costs nothing until two parties want it at once: it counts its holder and its waiters in one integer,
-    /// and only a party that finds it taken creates the semaphore it waits on (a benaphore).
+    /// Holding and letting go are lock-free, and the gate costs nothing until two parties want it at once: it counts
+    /// its holder and its waiters in one integer, and only a party that finds it taken creates the semaphore it waits
+    /// on (a benaphore).
     /// </remarks>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable", Justification = "A SemaphoreSlim whose wait handle is never asked for holds nothing to dispose.")]
     internal sealed class Fence(int stripe)
     {
         public long Moves;
 
+        private int _holders;
         private int _gate;
         private SemaphoreSlim? _waiters;
 
-        /// <summary>The fence's place among its cache's fences: batches take gates in this order.</summary>
+        /// <summary>The fence's place among its cache's striped fences (batches take gates in this order); -1 for a keyed fence.</summary>
         public int Stripe { get; } = stripe;
+
+        /// <summary>Holds a keyed fence for a fill; false when it is retired, and a new fence must take its place.</summary>
+        public bool TryHold()
+        {
+            while (true)
+            {
+                var holders = Volatile.Read(ref _holders);
+                if (holders < 0)
+                {
+                    return false;
+                }
+
+                if (Interlocked.CompareExchange(ref _holders, holders + 1, holders) == holders)
+                {
+                    return true;
+                }
+            }
+        }
+
+        /// <summary>Lets go of a fill's hold on a keyed fence; true when it was the last and the fence is now retired.</summary>
+        public bool LetGo()
+        {
+            // The one holder, as after most misses, retires the fence in one step.
+            if (Interlocked.CompareExchange(ref _holders, -1, 1) == 1)
+            {
+                return true;
+            }
+
+            return Interlocked.Decrement(ref _holders) == 0 && Interlocked.CompareExchange(ref _holders, -1, 0) == 0;
+        }
 
         /// <summary>Takes the gate, waiting for its holder to leave.</summary>
         public void Enter()

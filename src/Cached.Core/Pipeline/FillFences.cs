@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Cached.Pipeline;
 
 /// <summary>
@@ -7,21 +9,25 @@ namespace Cached.Pipeline;
 /// check and the store.
 /// </summary>
 /// <remarks>
-/// <para>A cache has a fixed set of fences (<see cref="Stripes"/>), each shared by the keys whose hash picks it, made
-/// when a fill first picks it: a miss opens and closes its fill with no lookup, no insert and no allocation. Keys
-/// that share a fence only ever refuse more: a write of one makes a fill of the other, pending at that moment, not
-/// store (it returns its value uncached, as after an invalidation of its own key). The hash is the same in every
-/// process (not the randomized string hash), so which keys share a fence never changes between runs.</para>
+/// <para>Two kinds. A store in this process (striped) has a fixed set of fences (<see cref="Stripes"/>), each shared by
+/// the keys whose hash picks it, made when a fill first picks it: a miss opens and closes its fill with no lookup, no
+/// insert and no allocation. Keys that share a fence only ever refuse more: a write of one makes a fill of the other,
+/// pending at that moment, not store (it returns its value uncached, as after an invalidation of its own key). The hash
+/// is the same in every process (not the randomized string hash), so which keys share a fence never changes between
+/// runs. A remote store (keyed) has one fence per key being filled, made by the first fill and retired by the last: its
+/// fills hold the gate for a round trip, which must keep only writes of the same key waiting.</para>
 /// <para>With no fill open, a write pays one volatile read. A fence moves before its invalidation reaches the store: a
 /// fill that stores first is then overwritten or removed, and one that stores after sees the fence moved.</para>
 /// </remarks>
-internal sealed partial class FillFences
+/// <param name="striped">True for a store in this process, whose fills hold a gate only for an in-memory write.</param>
+internal sealed partial class FillFences(bool striped)
 {
-    /// <summary>How many fences a cache has: two keys filled and invalidated at once share one 1 time in 1,024.</summary>
+    /// <summary>How many fences a striped set has: two keys filled and invalidated at once share one 1 time in 1,024.</summary>
     internal const int Stripes = 1024;
 
-    // Made with the first fill: a cache that never fills (or fills only remotely) pays nothing for it.
-    private Fence?[]? _fences;
+    // Striped: made with the first fill, so a cache that never fills pays nothing for it. Keyed: the open fills' fences.
+    private readonly ConcurrentDictionary<string, Fence>? _keyed = striped ? null : new(StringComparer.Ordinal);
+    private Fence?[]? _stripes;
     private int _open;
 
     /// <summary>Opens a fill of <paramref name="fullKey"/>: its fence as it stands now.</summary>
@@ -30,8 +36,25 @@ internal sealed partial class FillFences
         // Counted before the fence is read, so a write that finds no fill open cannot miss this one's fence: it ran
         // before this fill began, and what the fill computes from now on is newer than that write.
         Interlocked.Increment(ref _open);
-        var fence = FenceAt(StripeOf(fullKey));
-        return new Ticket(fullKey, fence, Volatile.Read(ref fence.Moves));
+        if (_keyed is null)
+        {
+            var striped = StripeAt(StripeOf(fullKey));
+            return new Ticket(fullKey, striped, Volatile.Read(ref striped.Moves));
+        }
+
+        while (true)
+        {
+            var fence = _keyed.GetOrAdd(fullKey, static _ => new Fence(-1));
+            if (fence.TryHold())
+            {
+                // Read after the hold: a move that lands after this read makes the ticket stale, as it must.
+                return new Ticket(fullKey, fence, Volatile.Read(ref fence.Moves));
+            }
+
+            // A retired fence (its last fill closed it as we found it): put a new one in its place, unless a
+            // concurrent open did, and take that.
+            _keyed.TryUpdate(fullKey, new Fence(-1), fence);
+        }
     }
 
     /// <summary>The fence <paramref name="fullKey"/> shares: FNV-1a over its UTF-16 code units, folded to a stripe.</summary>
@@ -46,13 +69,13 @@ internal sealed partial class FillFences
         return (int)((hash ^ (hash >> 16)) & (Stripes - 1));
     }
 
-    private Fence FenceAt(int stripe)
+    private Fence StripeAt(int stripe)
     {
-        var fences = Volatile.Read(ref _fences);
+        var fences = Volatile.Read(ref _stripes);
         if (fences is null)
         {
             var made = new Fence?[Stripes];
-            fences = Interlocked.CompareExchange(ref _fences, made, null) ?? made;
+            fences = Interlocked.CompareExchange(ref _stripes, made, null) ?? made;
         }
 
         var fence = Volatile.Read(ref fences[stripe]);
@@ -65,9 +88,16 @@ internal sealed partial class FillFences
         return fence;
     }
 
-    /// <summary>The fence <paramref name="fullKey"/> shares, if a fill ever made it.</summary>
+    /// <summary>The fence of <paramref name="fullKey"/>, if a fill made it (and, keyed, still holds it).</summary>
     private Fence? MadeFenceOf(string fullKey)
-        => Volatile.Read(ref _fences) is { } fences ? Volatile.Read(ref fences[StripeOf(fullKey)]) : null;
+    {
+        if (_keyed is not null)
+        {
+            return _keyed.TryGetValue(fullKey, out var keyed) ? keyed : null;
+        }
+
+        return Volatile.Read(ref _stripes) is { } fences ? Volatile.Read(ref fences[StripeOf(fullKey)]) : null;
+    }
 
     /// <summary>Moves the fence of <paramref name="fullKey"/>, if a fill is pending on it: that fill will not store.</summary>
     public void Move(string fullKey)
@@ -96,11 +126,12 @@ internal sealed partial class FillFences
     /// <summary>Moves every fence (a clear): no fill pending now will store.</summary>
     public void MoveAll()
     {
-        if (Volatile.Read(ref _open) == 0 || Volatile.Read(ref _fences) is not { } fences)
+        if (Volatile.Read(ref _open) == 0)
         {
             return;
         }
 
+        var fences = _keyed is not null ? _keyed.Values.ToArray() : Volatile.Read(ref _stripes) ?? [];
         foreach (var fence in fences)
         {
             if (fence is not null)
@@ -183,11 +214,14 @@ internal sealed partial class FillFences
             return [tickets[0].Fence];
         }
 
-        // One gate per fence (keys of a batch may share one), in the one order every batch uses.
+        // One gate per fence (keys of a batch may share one), in the one order every batch uses: by stripe, or by key
+        // for keyed fences (each serves one key).
         return tickets
+            .GroupBy(static ticket => ticket.Fence)
+            .Select(static group => group.First())
+            .OrderBy(static ticket => ticket.Fence.Stripe)
+            .ThenBy(static ticket => ticket.FullKey, StringComparer.Ordinal)
             .Select(static ticket => ticket.Fence)
-            .Distinct()
-            .OrderBy(static fence => fence.Stripe)
             .ToArray();
     }
 
@@ -210,8 +244,16 @@ internal sealed partial class FillFences
         }
     }
 
-    /// <summary>Closes a fill: once none is open, writes stop moving fences.</summary>
-    public void Close(Ticket ticket) => Interlocked.Decrement(ref _open);
+    /// <summary>Closes a fill: the last one on a keyed fence retires it; once none is open, writes stop moving fences.</summary>
+    public void Close(Ticket ticket)
+    {
+        if (_keyed is not null && ticket.Fence.LetGo())
+        {
+            _keyed.TryRemove(new KeyValuePair<string, Fence>(ticket.FullKey, ticket.Fence));
+        }
+
+        Interlocked.Decrement(ref _open);
+    }
 
     private static void MoveUnderGate(Fence fence)
     {

@@ -84,4 +84,16 @@ public sealed class FenceGateTests
         Assert.That(other.Wait(s_limit), Is.True);
         Assert.That(overlaps, Is.Zero);
     }
+
+    [Test]
+    public void A_keyed_fence_retires_with_its_last_hold_and_takes_no_hold_after()
+    {
+        var fence = new FillFences.Fence(-1);
+        Assert.That(fence.TryHold(), Is.True);
+        Assert.That(fence.TryHold(), Is.True);
+
+        Assert.That(fence.LetGo(), Is.False, "one fill still holds it");
+        Assert.That(fence.LetGo(), Is.True, "the last hold retires it");
+        Assert.That(fence.TryHold(), Is.False, "a retired fence is replaced, never held again");
+    }
 }

@@ -3,9 +3,10 @@ using Cached.Pipeline;
 namespace Cached.Tests.Pipeline;
 
 /// <summary>
-/// A cache's fixed set of fences: a key picks one by a hash that is the same in every process, a fill opens and closes
-/// on it without allocating, a write of its key (or of a key that shares it) refuses the fill, and a write of a key on
-/// another fence does not.
+/// A store in this process has a fixed set of fences: a key picks one by a hash that is the same in every process, a
+/// fill opens and closes on it without allocating, a write of its key (or of a key that shares it) refuses the fill,
+/// and a write of a key on another fence does not. A remote store keeps a fence per key, as its fills hold the gate for
+/// a round trip.
 /// </summary>
 public sealed class FenceStripeTests
 {
@@ -36,7 +37,7 @@ public sealed class FenceStripeTests
     public void A_fill_is_refused_by_a_write_of_its_key_or_of_a_key_sharing_its_fence_and_not_by_one_elsewhere()
     {
         var (key, apart, sharing) = Keys();
-        var fences = new FillFences();
+        var fences = new FillFences(striped: true);
 
         var fill = fences.Open(key);
         fences.Move(apart);
@@ -56,7 +57,7 @@ public sealed class FenceStripeTests
     [Test]
     public void With_no_fill_open_a_write_moves_nothing()
     {
-        var fences = new FillFences();
+        var fences = new FillFences(striped: true);
         var closed = fences.Open("k");
         fences.Close(closed);
 
@@ -70,7 +71,7 @@ public sealed class FenceStripeTests
     public void A_clear_refuses_every_open_fill()
     {
         var (key, apart, _) = Keys();
-        var fences = new FillFences();
+        var fences = new FillFences(striped: true);
         var first = fences.Open(key);
         var second = fences.Open(apart);
 
@@ -84,7 +85,7 @@ public sealed class FenceStripeTests
     [Test]
     public void Opening_and_closing_a_fill_allocates_nothing_once_its_fence_is_made()
     {
-        var fences = new FillFences();
+        var fences = new FillFences(striped: true);
         fences.Close(fences.Open("user:42"));
 
         var allocated = Allocations.Fewest(() =>
@@ -100,10 +101,52 @@ public sealed class FenceStripeTests
     }
 
     [Test]
+    public void A_write_of_a_key_sharing_the_fence_refuses_a_fill_on_a_store_in_this_process_and_not_on_a_remote_one()
+    {
+        var (key, _, sharing) = Keys();
+        using var memory = new SimpleMemoryCache();
+        using var remote = new Cached.Tests.Runtime.TestBackend();
+
+        bool Stored(BaseCache cache)
+        {
+            Cached.Capabilities.IFencedFillCache fills = cache;
+            using var fill = fills.OpenFill(key);
+            cache.Set(sharing, "other");
+            return fills.TryFill(fill, "computed", null, null);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Stored(memory), Is.False, "striped: the shared fence moved");
+            Assert.That(Stored(remote), Is.True, "keyed: only a write of the key itself moves its fence");
+        });
+    }
+
+    [Test]
+    public void A_keyed_fence_retires_with_its_last_fill_and_the_next_fill_opens_a_new_one_that_sees_later_moves()
+    {
+        var fences = new FillFences(striped: false);
+        var first = fences.Open("k");
+        var second = fences.Open("k");
+        Assert.That(second.Fence, Is.SameAs(first.Fence), "two fills of one key share its fence");
+        fences.Close(first);
+        fences.Close(second);
+
+        var third = fences.Open("k");
+        Assert.That(third.Fence, Is.Not.SameAs(first.Fence), "the retired fence is not reused");
+        Assert.That(FillFences.IsCurrent(third), Is.True);
+        fences.Move("other");
+        Assert.That(FillFences.IsCurrent(third), Is.True, "another key has a fence of its own");
+        fences.Move("k");
+        Assert.That(FillFences.IsCurrent(third), Is.False, "a write after the open moves the fence the fill holds");
+        fences.Close(third);
+    }
+
+    [Test]
     public void A_batch_takes_the_gates_of_keys_sharing_a_fence_once()
     {
         var (key, _, sharing) = Keys();
-        var fences = new FillFences();
+        var fences = new FillFences(striped: true);
         var tickets = new[] { fences.Open(key), fences.Open(sharing) };
 
         var stored = FillFences.StoreCurrent(tickets, 0, static (_, current) => current.Count(static c => c));

@@ -281,7 +281,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    // The frame of a remote hit, and of a miss below, comes from a pool: a ValueTask is awaited once (the .NET rule, as
+    // The frame of a remote hit, and of a miss (FlyAsync), comes from a pool: a ValueTask is awaited once (the .NET rule, as
     // for sockets and channels), and a Task-returning method gets its task through AsTask, which consumes it once.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResult> ReadThenMissAsync<TState>(ValueTask<CacheResult<TResult>> read, long completions, ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, FillPolicy policy, CancellationToken cancellationToken)
@@ -305,8 +305,9 @@ public sealed partial class CachedMethod<TResult>
         return await MissAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>A miss in full: join the key's flight or lead one (see <see cref="MissAsync"/> for the leader that needs no frame).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> FlyAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
     {
         var startedOver = false;
         while (true)
@@ -337,21 +338,7 @@ public sealed partial class CachedMethod<TResult>
                 continue;
             }
 
-            try
-            {
-                var value = await LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false);
-                flight.TrySetResult(value);
-                return value;
-            }
-            catch (Exception ex)
-            {
-                Fail(flight, ex, cancellationToken);
-                throw;
-            }
-            finally
-            {
-                Land(key, flight);
-            }
+            return await SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken), key, flight, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -399,7 +386,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by MissAsync
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync
     private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
     {
         string? token = null;

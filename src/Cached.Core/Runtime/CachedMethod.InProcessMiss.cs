@@ -1,0 +1,131 @@
+using System.Runtime.CompilerServices;
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>The async miss of a leader on a store in this process, with no async frame when its body completes at once.</summary>
+public sealed partial class CachedMethod<TResult>
+{
+    /// <summary>
+    /// A miss of an async method. On a store in this process (<see cref="BaseCache.OpensFillsInProcess"/>) without a
+    /// lease, the leader's steps before its body (boarding, the second read, the fill) never wait, so they run here; a
+    /// body that completes at once is stored and returned the same way, as the sync path does, with no async frame. A
+    /// body still running goes on in <see cref="FinishLeadAsync"/> and <see cref="SettleAsync"/>; a caller that finds a flight in the air, and every miss
+    /// on any other cache, takes <see cref="FlyAsync"/>, which does the same steps awaiting each.
+    /// </summary>
+    private ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
+    {
+        if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true } || cancellationToken.IsCancellationRequested)
+        {
+            return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
+        }
+
+        var flight = new Flight();
+        if (Board(key, flight) != flight)
+        {
+            // Nothing boarded: FlyAsync boards again and joins the flight in the air, or leads if it has landed.
+            return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
+        }
+
+        if (seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+        {
+            // A leader that finished between our read and our flight has stored the value: no second call.
+            flight.TrySetResult(stored!);
+            Land(key, flight);
+            return new ValueTask<TResult>(stored!);
+        }
+
+        var fill = OpenFill(cache, key);
+        flight.NoteFill(in fill);
+        ValueTask<TResult> pending;
+        try
+        {
+            pending = body(state, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // Thrown before the body's task: awaited below like a faulted one, so that a cancellation still ends the
+            // call as cancelled, as an async method's would.
+            pending = ValueTask.FromException<TResult>(ex);
+        }
+
+        if (!pending.IsCompletedSuccessfully)
+        {
+            return SettleAsync(FinishLeadAsync(pending, cache, key, state, skipWhen, flight, fill, policy), key, flight, cancellationToken);
+        }
+
+        TResult result;
+        try
+        {
+            result = pending.Result;
+            LandLed(cache, key, state, skipWhen, flight, in fill, policy, result);
+        }
+        catch (Exception ex)
+        {
+            // Only a skip rule can throw here; FlyAsync lets its exception out the same way.
+            fill.Dispose();
+            Fail(flight, ex, cancellationToken);
+            Land(key, flight);
+            return ValueTask.FromException<TResult>(ex);
+        }
+
+        fill.Dispose();
+        flight.TrySetResult(result);
+        return new ValueTask<TResult>(result);
+    }
+
+    /// <summary>The rest of a <see cref="MissAsync"/> leader whose body is still running: its await, then the same steps.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by SettleAsync
+    private async ValueTask<TResult> FinishLeadAsync<TState>(ValueTask<TResult> pending, ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, LeaderFill fill, FillPolicy policy)
+    {
+        try
+        {
+            var result = await pending.ConfigureAwait(false);
+            LandLed(cache, key, state, skipWhen, flight, in fill, policy, result);
+            return result;
+        }
+        finally
+        {
+            fill.Dispose();
+        }
+    }
+
+    /// <summary>A leader's outcome handed to its flight's passengers, and the flight off the board whatever happens.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync or the method's caller
+    private async ValueTask<TResult> SettleAsync(ValueTask<TResult> lead, string key, Flight flight, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var value = await lead.ConfigureAwait(false);
+            flight.TrySetResult(value);
+            return value;
+        }
+        catch (Exception ex)
+        {
+            Fail(flight, ex, cancellationToken);
+            throw;
+        }
+        finally
+        {
+            Land(key, flight);
+        }
+    }
+
+    /// <summary>
+    /// A leader's result stored through its fill (unless skipped), the flight off the board, and whether it went stale:
+    /// what <see cref="LeadAsync"/> does after its body, on a store in this process, whose write never waits.
+    /// </summary>
+    private void LandLed<TState>(ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, in LeaderFill fill, FillPolicy policy, TResult result)
+    {
+        var current = true;
+        if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
+        {
+            current = Write(cache, key, result, in fill, policy.Ttl, serializer: null);
+            Interlocked.Increment(ref _completions);
+        }
+
+        // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
+        Land(key, flight);
+        flight.Stale = !current || flight.IsOvertaken;
+    }
+}

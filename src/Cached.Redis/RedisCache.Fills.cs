@@ -199,7 +199,7 @@ public sealed partial class RedisCache
             {
                 db.ScriptEvaluate(Scripts.Probe);
             }
-            catch (RedisServerException refused)
+            catch (RedisServerException refused) when (RefusesScripts(refused))
             {
                 throw ScriptsRefused(refused);
             }
@@ -218,19 +218,33 @@ public sealed partial class RedisCache
         async ValueTask<IDatabase> FirstWriteDbAsync(CancellationToken cancellationToken)
         {
             var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+            var probe = db.ScriptEvaluateAsync(Scripts.Probe);
             try
             {
-                await db.ScriptEvaluateAsync(Scripts.Probe).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await probe.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (RedisServerException refused)
+            catch (RedisServerException refused) when (RefusesScripts(refused))
             {
                 throw ScriptsRefused(refused);
+            }
+            catch (OperationCanceledException) when (!probe.IsCompleted)
+            {
+                // The caller left; the probe's own outcome is still observed.
+                _ = probe.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
             }
 
             Volatile.Write(ref _scriptsRun, 1);
             return db;
         }
     }
+
+    // Scripting off (Garnet without --lua), EVAL renamed away, or an ACL without it; not a passing error (BUSY, LOADING,
+    // TRYAGAIN...), which the pipeline translates as any other.
+    internal static bool RefusesScripts(RedisServerException refused)
+        => refused.Message.Contains("scripting", StringComparison.OrdinalIgnoreCase)
+            || refused.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase)
+            || refused.Message.StartsWith("NOPERM", StringComparison.Ordinal);
 
     private static CacheBackendException ScriptsRefused(RedisServerException refused) => new(
         $"The server refused to run a Lua script ({refused.Message}), so nothing was written: every RedisCache write moves its key's fence with a script, in the same round trip (see docs/redis.md). Enable scripting on the server; Garnet needs --lua.",

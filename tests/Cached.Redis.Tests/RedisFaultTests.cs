@@ -425,4 +425,16 @@ public sealed class RedisFaultTests
             Assert.Catch<CacheBackendException>(() => app.Set("k", 1, @namespace: "other"), "the user's key pattern is app:*");
         });
     }
+
+    [TestCase("ERR This instance has Lua scripting support disabled", true)]
+    [TestCase("ERR unknown command 'EVAL', with args beginning with: ", true)]
+    [TestCase("NOPERM User app has no permissions to run the 'eval' command", true)]
+    [TestCase("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.", false)]
+    [TestCase("LOADING Redis is loading the dataset in memory", false)]
+    [TestCase("TRYAGAIN Multiple keys request during rehashing of slot", false)]
+    public void Only_a_server_that_runs_no_scripts_is_told_to_enable_them(string answer, bool refuses)
+    {
+        // A passing error of the first write's probe goes through the pipeline's translation like any other.
+        Assert.That(RedisCache.RefusesScripts(new RedisServerException(answer)), Is.EqualTo(refuses));
+    }
 }

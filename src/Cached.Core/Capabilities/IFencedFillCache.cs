@@ -10,8 +10,9 @@ namespace Cached.Capabilities;
 /// <remarks>
 /// Open the fill after the miss and before computing the value, so that what is computed is never older than the
 /// fence; dispose the ticket when done, stored or not. On a store in this process (<see cref="SimpleMemoryCache"/>),
-/// keys share a fixed set of fences (1,024 per cache): a write of another key that shares this key's fence also keeps
-/// a pending fill from storing. That only ever refuses a value, never stores a stale one.
+/// keys share a fixed set of fences (1,024 per cache), each remembering the keys of its last 8 moves: more writes of
+/// other keys sharing this key's fence during the fill also keep it from storing. That only ever refuses a value,
+/// never stores a stale one.
 /// </remarks>
 public interface IFencedFillCache
 {
@@ -48,8 +49,8 @@ public interface IFencedFillCache
     ValueTask<int> TryFillManyAsync<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl = null, ISerializer? serializer = null, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Whether no invalidation of the ticket's key (or of a key sharing its fence) is known in this process since it
-    /// opened. Costs no round trip, so it misses an invalidation made by another process; <see cref="TryFill"/> does not.
+    /// Whether no invalidation of the ticket's key is known in this process since it opened (on a store in this process,
+    /// false too after more writes of keys sharing its fence than the fence remembers). Costs no round trip, so it misses an invalidation made by another process; <see cref="TryFill"/> does not.
     /// </summary>
     bool IsCurrent(FillTicket ticket);
 }

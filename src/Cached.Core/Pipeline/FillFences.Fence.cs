@@ -18,12 +18,32 @@ internal sealed partial class FillFences
     {
         public long Moves;
 
+        // Striped only: the hashes of the keys of the last RecentMoves moves, move n in slot n % RecentMoves.
+        private readonly uint[]? _recentKeys = stripe >= 0 ? new uint[RecentMoves] : null;
         private int _holders;
         private int _gate;
         private SemaphoreSlim? _waiters;
 
         /// <summary>The fence's place among its cache's striped fences (batches take gates in this order); -1 for a keyed fence.</summary>
         public int Stripe { get; } = stripe;
+
+        /// <summary>Moves the fence for a write of the key with hash <paramref name="keyHash"/>; under the gate.</summary>
+        public void NoteMove(uint keyHash)
+        {
+            if (_recentKeys is { } recent)
+            {
+                // Written before the count that makes it visible (a full fence).
+                Volatile.Write(ref recent[(int)(Moves % RecentMoves)], keyHash);
+            }
+
+            Interlocked.Increment(ref Moves);
+        }
+
+        /// <summary>Moves the fence for a clear: every fill pending on it is refused, whatever its key; under the gate.</summary>
+        public void NoteMoveOfEveryKey() => Interlocked.Add(ref Moves, RecentMoves);
+
+        /// <summary>The hash of the key of move <paramref name="move"/>, one of the last <see cref="RecentMoves"/>.</summary>
+        public uint KeyHashOfMove(long move) => Volatile.Read(ref _recentKeys![(int)(move % RecentMoves)]);
 
         /// <summary>Holds a keyed fence for a fill; false when it is retired, and a new fence must take its place.</summary>
         public bool TryHold()

@@ -12,9 +12,10 @@ namespace Cached.Pipeline;
 /// <para>Two kinds. A store in this process (striped) has a fixed set of fences (<see cref="Stripes"/>), each shared by
 /// the keys whose hash picks it, made when a fill first picks it: a miss opens and closes its fill with no lookup, no
 /// insert and no allocation. Keys that share a fence only ever refuse more: a write of one makes a fill of the other,
-/// pending at that moment, not store (it returns its value uncached, as after an invalidation of its own key). The hash
-/// is the same in every process (not the randomized string hash), so which keys share a fence never changes between
-/// runs. A remote store (keyed) has one fence per key being filled, made by the first fill and retired by the last: its
+/// pending at that moment, not store, but only when the fence cannot tell the keys apart: it remembers the hashes of
+/// its last <see cref="RecentMoves"/> moves, so a fill is refused by a write of its own key, a clear, a key with the
+/// same 32-bit hash, or more writes of other keys during the fill than it remembers. The hash is the same in every
+/// process (not the randomized string hash), so which keys share a fence never changes between runs. A remote store (keyed) has one fence per key being filled, made by the first fill and retired by the last: its
 /// fills hold the gate for a round trip, which must keep only writes of the same key waiting.</para>
 /// <para>With no fill open, a write pays one volatile read. A fence moves before its invalidation reaches the store: a
 /// fill that stores first is then overwritten or removed, and one that stores after sees the fence moved.</para>
@@ -57,8 +58,11 @@ internal sealed partial class FillFences(bool striped)
         }
     }
 
-    /// <summary>The fence <paramref name="fullKey"/> shares: FNV-1a over its UTF-16 code units, folded to a stripe.</summary>
-    internal static int StripeOf(string fullKey)
+    /// <summary>How many of a striped fence's last moves it remembers the keys of (by hash): see <see cref="IsCurrent"/>.</summary>
+    internal const int RecentMoves = 8;
+
+    /// <summary>A key's hash, the same in every process: FNV-1a over its UTF-16 code units.</summary>
+    internal static uint HashOf(string fullKey)
     {
         var hash = 2166136261u;
         foreach (var c in fullKey)
@@ -66,6 +70,13 @@ internal sealed partial class FillFences(bool striped)
             hash = (hash ^ c) * 16777619u;
         }
 
+        return hash;
+    }
+
+    /// <summary>The fence <paramref name="fullKey"/> shares: its hash folded to a stripe.</summary>
+    internal static int StripeOf(string fullKey)
+    {
+        var hash = HashOf(fullKey);
         return (int)((hash ^ (hash >> 16)) & (Stripes - 1));
     }
 
@@ -105,7 +116,9 @@ internal sealed partial class FillFences(bool striped)
         // A fence not made yet has no fill pending on it: one opening now reads its moves after this write's store.
         if (Volatile.Read(ref _open) != 0 && MadeFenceOf(fullKey) is { } fence)
         {
-            MoveUnderGate(fence);
+            fence.Enter();
+            fence.NoteMove(fence.Stripe < 0 ? 0 : HashOf(fullKey));
+            fence.Exit();
         }
     }
 
@@ -136,13 +149,46 @@ internal sealed partial class FillFences(bool striped)
         {
             if (fence is not null)
             {
-                MoveUnderGate(fence);
+                fence.Enter();
+                fence.NoteMoveOfEveryKey();
+                fence.Exit();
             }
         }
     }
 
-    /// <summary>Whether nothing invalidated the ticket's key, or a key sharing its fence, since it opened (in this process).</summary>
-    public static bool IsCurrent(Ticket ticket) => Volatile.Read(ref ticket.Fence.Moves) == ticket.Moves;
+    /// <summary>
+    /// Whether nothing invalidated the ticket's key since it opened (in this process). A striped fence that moved since
+    /// still counts as current if it moved fewer than <see cref="RecentMoves"/> times, each for a key of another hash: a
+    /// write of a key that shares the fence then refuses no fill of this one, unless a clear moved it, or so many writes
+    /// that it no longer knows whose they were. Exact under the fence's gate, where fills check it; outside it (whether
+    /// a flight was overtaken) a move landing during the check can only make it answer false.
+    /// </summary>
+    public static bool IsCurrent(Ticket ticket)
+    {
+        var fence = ticket.Fence;
+        var moves = Volatile.Read(ref fence.Moves);
+        if (moves == ticket.Moves)
+        {
+            return true;
+        }
+
+        // Fewer than RecentMoves: the move being written now (into the slot of RecentMoves ago) is outside the range read.
+        if (fence.Stripe < 0 || moves - ticket.Moves >= RecentMoves)
+        {
+            return false;
+        }
+
+        var hash = HashOf(ticket.FullKey);
+        for (var move = ticket.Moves; move < moves; move++)
+        {
+            if (fence.KeyHashOfMove(move) == hash)
+            {
+                return false;
+            }
+        }
+
+        return Volatile.Read(ref fence.Moves) == moves;
+    }
 
     /// <summary>
     /// Runs <paramref name="store"/> with which of the tickets are current, every invalidation of their keys held off
@@ -255,13 +301,8 @@ internal sealed partial class FillFences(bool striped)
         Interlocked.Decrement(ref _open);
     }
 
-    private static void MoveUnderGate(Fence fence)
-    {
-        // The gate waits out a fill that is storing right now, so that store lands before this invalidation does.
-        fence.Enter();
-        Interlocked.Increment(ref fence.Moves);
-        fence.Exit();
-    }
+    // A move takes the fence's gate: it waits out a fill that is storing right now, so that the store lands before this
+    // invalidation does, and the keys a striped fence remembers are written by one party at a time.
 
     /// <summary>What a fill saw when it opened.</summary>
     internal readonly record struct Ticket(string FullKey, Fence Fence, long Moves);

@@ -34,8 +34,10 @@ internal static class ReadThrough
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(factory);
         ref readonly var policy = ref EntryPolicy.Of(options);
+        // A call that goes on after returning runs in a pooled frame (see CachedMethod); the caller of this API may await
+        // its task twice or keep it, so it gets a plain task of it, as TryGetAsync's caller does.
         return ReadThroughs.Of(cache).For<T>(@namespace).InvokeAsync(
-            key, (State: state, Factory: factory), static (s, ct) => s.Factory(s.State, ct), skipWhen: null, in policy, cancellationToken);
+            key, (State: state, Factory: factory), static (s, ct) => s.Factory(s.State, ct), skipWhen: null, in policy, cancellationToken).Preserve();
     }
 
     // Null options are the defaults: Set(key, value, null, ns) binds here since this overload exists, and means what it

@@ -70,6 +70,7 @@ public sealed partial class CachedMethod<TResult>
         // The leader's fill: a FillTicket, or the fence of a fill in this process with the moves it saw (written first).
         private volatile object? _fill;
         private long _fillMoves;
+        private string? _fillKey; // the fence's key: the backend's, with the namespace, which a striped fence tells apart
         private TaskCompletionSource<TResult>? _source;
         private TResult? _value;
         private int _state;
@@ -83,6 +84,7 @@ public sealed partial class CachedMethod<TResult>
             }
             else if (fill.IsOpen)
             {
+                _fillKey = fill.LocalFence.FullKey;
                 Volatile.Write(ref _fillMoves, fill.LocalFence.Moves);
                 _fill = fill.LocalFence.Fence;
             }
@@ -101,7 +103,7 @@ public sealed partial class CachedMethod<TResult>
         public bool IsOvertaken => _fill switch
         {
             FillTicket ticket => !ticket.IsCurrentInProcess,
-            FillFences.Fence fence => Volatile.Read(ref fence.Moves) != Volatile.Read(ref _fillMoves),
+            FillFences.Fence fence => !FillFences.IsCurrent(new FillFences.Ticket(_fillKey!, fence, Volatile.Read(ref _fillMoves))),
             _ => false,
         };
 

@@ -27,25 +27,27 @@ public sealed partial class CachedMethod<TResult>
             return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
         }
 
-        if (seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
-        {
-            // A leader that finished between our read and our flight has stored the value: no second call.
-            flight.TrySetResult(stored!);
-            Land(key, flight);
-            return new ValueTask<TResult>(stored!);
-        }
-
-        var fill = OpenFill(cache, key);
-        flight.NoteFill(in fill);
+        // From here the flight is on the board: whatever happens, SettleAsync (or the lines below it) lands it and hands
+        // its outcome to the passengers. An exception goes the same way as from a body, so that a cancellation still
+        // ends the call as cancelled, as an async method's would.
+        LeaderFill fill = default;
         ValueTask<TResult> pending;
         try
         {
+            if (seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+            {
+                // A leader that finished between our read and our flight has stored the value: no second call.
+                flight.TrySetResult(stored!);
+                Land(key, flight);
+                return new ValueTask<TResult>(stored!);
+            }
+
+            fill = OpenFill(cache, key);
+            flight.NoteFill(in fill);
             pending = body(state, cancellationToken);
         }
         catch (Exception ex)
         {
-            // Thrown before the body's task: awaited below like a faulted one, so that a cancellation still ends the
-            // call as cancelled, as an async method's would.
             pending = ValueTask.FromException<TResult>(ex);
         }
 
@@ -62,11 +64,9 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex)
         {
-            // Only a skip rule can throw here; FlyAsync lets its exception out the same way.
+            // A skip rule threw (or a log did): settled as FlyAsync settles it.
             fill.Dispose();
-            Fail(flight, ex, cancellationToken);
-            Land(key, flight);
-            return ValueTask.FromException<TResult>(ex);
+            return SettleAsync(ValueTask.FromException<TResult>(ex), key, flight, cancellationToken);
         }
 
         fill.Dispose();

@@ -34,24 +34,45 @@ public sealed class FenceStripeTests
     }
 
     [Test]
-    public void A_fill_is_refused_by_a_write_of_its_key_or_of_a_key_sharing_its_fence_and_not_by_one_elsewhere()
+    public void A_fill_is_refused_by_a_write_of_its_key_and_not_by_writes_of_other_keys_the_fence_can_tell_apart()
     {
         var (key, apart, sharing) = Keys();
         var fences = new FillFences(striped: true);
 
         var fill = fences.Open(key);
         fences.Move(apart);
-        Assert.That(FillFences.IsCurrent(fill), Is.True, "a key on another fence");
         fences.Move(sharing);
-        Assert.That(FillFences.IsCurrent(fill), Is.False, "a key on the same fence refuses too: never a stale store");
+        Assert.That(FillFences.IsCurrent(fill), Is.True, "a key elsewhere, and one sharing the fence whose hash differs");
+        fences.Move(key);
+        Assert.That(FillFences.IsCurrent(fill), Is.False, "its own key");
+        fences.Move(sharing);
+        Assert.That(FillFences.IsCurrent(fill), Is.False, "still refused after later writes of other keys");
         fences.Close(fill);
 
         var again = fences.Open(key);
         Assert.That(again.Fence, Is.SameAs(fill.Fence), "a fence is kept, not made per fill");
-        Assert.That(FillFences.IsCurrent(again), Is.True, "a fill opened after the write sees it as the past");
-        fences.Move(key);
-        Assert.That(FillFences.IsCurrent(again), Is.False);
+        Assert.That(FillFences.IsCurrent(again), Is.True, "a fill opened after the writes sees them as the past");
         fences.Close(again);
+    }
+
+    [Test]
+    public void A_fill_is_refused_once_more_writes_of_sharing_keys_land_than_the_fence_remembers()
+    {
+        // Regression: any write of a key sharing the fence refused the fill, so a key written every 100 ms starved a
+        // key sharing its fence whose body takes 200 ms: never cached, and its flight overtaken on every write.
+        var (key, _, sharing) = Keys();
+        var fences = new FillFences(striped: true);
+        var fill = fences.Open(key);
+
+        for (var i = 0; i < FillFences.RecentMoves - 1; i++)
+        {
+            fences.Move(sharing);
+        }
+
+        Assert.That(FillFences.IsCurrent(fill), Is.True, $"{FillFences.RecentMoves - 1} writes of another key: all remembered");
+        fences.Move(sharing);
+        Assert.That(FillFences.IsCurrent(fill), Is.False, $"{FillFences.RecentMoves}: the fence no longer knows every key, so it refuses");
+        fences.Close(fill);
     }
 
     [Test]
@@ -101,24 +122,30 @@ public sealed class FenceStripeTests
     }
 
     [Test]
-    public void A_write_of_a_key_sharing_the_fence_refuses_a_fill_on_a_store_in_this_process_and_not_on_a_remote_one()
+    public void Writes_of_a_key_sharing_the_fence_refuse_a_fill_on_a_store_in_this_process_only_past_what_it_remembers()
     {
         var (key, _, sharing) = Keys();
         using var memory = new SimpleMemoryCache();
         using var remote = new Cached.Tests.Runtime.TestBackend();
 
-        bool Stored(BaseCache cache)
+        bool Stored(BaseCache cache, int writes)
         {
             Cached.Capabilities.IFencedFillCache fills = cache;
             using var fill = fills.OpenFill(key);
-            cache.Set(sharing, "other");
+            for (var i = 0; i < writes; i++)
+            {
+                cache.Set(sharing, i);
+            }
+
             return fills.TryFill(fill, "computed", null, null);
         }
 
         Assert.Multiple(() =>
         {
-            Assert.That(Stored(memory), Is.False, "striped: the shared fence moved");
-            Assert.That(Stored(remote), Is.True, "keyed: only a write of the key itself moves its fence");
+            Assert.That(Stored(memory, 1), Is.True, "striped: one write of a key it tells apart");
+            Assert.That(Stored(memory, FillFences.RecentMoves), Is.False, "striped: more writes than it remembers");
+            Assert.That(Stored(remote, FillFences.RecentMoves), Is.True, "keyed: only a write of the key itself moves its fence");
+            Assert.That(memory.Get<string>(key), Is.EqualTo("computed"));
         });
     }
 

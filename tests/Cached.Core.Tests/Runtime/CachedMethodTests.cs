@@ -317,6 +317,19 @@ public sealed class CachedMethodTests
     }
 
     [Test]
+    public async Task A_skip_rule_that_throws_a_cancellation_ends_an_async_call_cancelled_and_lands_its_flight()
+    {
+        // Regression: with a body that completed at once on an in-process store, the call ended faulted, where an
+        // async miss anywhere else ends cancelled.
+        var method = MethodOn<string>(_cache);
+
+        var call = method.InvokeAsync("k", 0, static (s, ct) => new ValueTask<string>("v"), static (s, r) => throw new OperationCanceledException(), CancellationToken.None);
+
+        Assert.That(call.IsCanceled, Is.True);
+        Assert.That(await method.InvokeAsync("k", 0, static (s, ct) => new ValueTask<string>("again"), null, CancellationToken.None), Is.EqualTo("again"), "the next call leads a flight of its own");
+    }
+
+    [Test]
     public void SkipWhen_receives_the_state_and_the_result()
     {
         var method = MethodOn<int>(_cache);

@@ -74,11 +74,9 @@ internal sealed partial class FillFences(bool striped)
     }
 
     /// <summary>The fence <paramref name="fullKey"/> shares: its hash folded to a stripe.</summary>
-    internal static int StripeOf(string fullKey)
-    {
-        var hash = HashOf(fullKey);
-        return (int)((hash ^ (hash >> 16)) & (Stripes - 1));
-    }
+    internal static int StripeOf(string fullKey) => StripeOf(HashOf(fullKey));
+
+    private static int StripeOf(uint hash) => (int)((hash ^ (hash >> 16)) & (Stripes - 1));
 
     private Fence StripeAt(int stripe)
     {
@@ -99,26 +97,30 @@ internal sealed partial class FillFences(bool striped)
         return fence;
     }
 
-    /// <summary>The fence of <paramref name="fullKey"/>, if a fill made it (and, keyed, still holds it).</summary>
-    private Fence? MadeFenceOf(string fullKey)
-    {
-        if (_keyed is not null)
-        {
-            return _keyed.TryGetValue(fullKey, out var keyed) ? keyed : null;
-        }
-
-        return Volatile.Read(ref _stripes) is { } fences ? Volatile.Read(ref fences[StripeOf(fullKey)]) : null;
-    }
-
     /// <summary>Moves the fence of <paramref name="fullKey"/>, if a fill is pending on it: that fill will not store.</summary>
     public void Move(string fullKey)
     {
-        // A fence not made yet has no fill pending on it: one opening now reads its moves after this write's store.
-        if (Volatile.Read(ref _open) != 0 && MadeFenceOf(fullKey) is { } fence)
+        if (Volatile.Read(ref _open) == 0)
         {
-            fence.Enter();
-            fence.NoteMove(fence.Stripe < 0 ? 0 : HashOf(fullKey));
-            fence.Exit();
+            return;
+        }
+
+        // A fence not made yet has no fill pending on it: one opening now reads its moves after this write's store.
+        if (_keyed is not null)
+        {
+            if (_keyed.TryGetValue(fullKey, out var keyed))
+            {
+                MoveUnderGate(keyed, keyHash: 0);
+            }
+
+            return;
+        }
+
+        // The key's hash picks the stripe and is what the stripe remembers: computed once.
+        var hash = HashOf(fullKey);
+        if (Volatile.Read(ref _stripes) is { } fences && Volatile.Read(ref fences[StripeOf(hash)]) is { } striped)
+        {
+            MoveUnderGate(striped, hash);
         }
     }
 
@@ -303,6 +305,12 @@ internal sealed partial class FillFences(bool striped)
 
     // A move takes the fence's gate: it waits out a fill that is storing right now, so that the store lands before this
     // invalidation does, and the keys a striped fence remembers are written by one party at a time.
+    private static void MoveUnderGate(Fence fence, uint keyHash)
+    {
+        fence.Enter();
+        fence.NoteMove(keyHash);
+        fence.Exit();
+    }
 
     /// <summary>What a fill saw when it opened.</summary>
     internal readonly record struct Ticket(string FullKey, Fence Fence, long Moves);

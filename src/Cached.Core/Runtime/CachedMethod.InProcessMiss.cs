@@ -113,7 +113,7 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>
     /// A leader's result stored through its fill (unless skipped), the flight off the board, and whether it went stale:
-    /// what <see cref="LeadAsync"/> does after its body, on a store in this process, whose write never waits.
+    /// what <see cref="LeadAsync"/> does after its body, for the sync path and a store in this process, whose write never waits.
     /// </summary>
     private void LandLed<TState>(ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, in LeaderFill fill, FillPolicy policy, TResult result)
     {

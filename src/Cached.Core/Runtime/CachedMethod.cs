@@ -364,16 +364,7 @@ public sealed partial class CachedMethod<TResult>
         try
         {
             var result = body(state);
-            var current = true;
-            if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
-            {
-                current = Write(cache, key, result, fill, policy.Ttl, serializer: null);
-                Interlocked.Increment(ref _completions);
-            }
-
-            // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
-            Land(key, flight);
-            flight.Stale = !current || flight.IsOvertaken;
+            LandLed(cache, key, state, skipWhen, flight, in fill, policy.Fill, result);
             return result;
         }
         finally

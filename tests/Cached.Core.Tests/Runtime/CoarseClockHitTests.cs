@@ -187,6 +187,29 @@ public sealed class CoarseClockHitTests
         Assert.That(await Load(), Is.EqualTo("v2"), "the invalidated entry is not taken for fresh");
     }
 
+    [Test]
+    public void A_resilient_method_takes_its_stamped_entries_and_a_plain_entry_written_by_Set_from_the_span_read()
+    {
+        using var cache = new SimpleMemoryCache();
+        Caches.AddInstance("coarse-resilient", cache);
+        var method = new Cached.Runtime.CachedMethod<string>(new Cached.Runtime.CachedMethodOptions
+        {
+            Method = "Test.Get", Alias = "coarse-resilient", Ttl = 60, FailSafe = 300, EagerRefresh = 0.9,
+        });
+        var runs = 0;
+        string Call(int id) => method.Invoke(Key(stackalloc char[64], id), id, _ => "computed" + Interlocked.Increment(ref runs), null);
+
+        Assert.That(Call(1), Is.EqualTo("computed1"), "a miss stores a stamped entry");
+        Assert.That(Call(1), Is.EqualTo("computed1"), "the stamped entry is a hit");
+        cache.Set(Key(stackalloc char[64], 2).ToString(), "plain");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Call(2), Is.EqualTo("plain"), "a plain entry under the key is a hit too");
+            Assert.That(runs, Is.EqualTo(1));
+        });
+    }
+
     private static Cached.Runtime.CachedMethod<string> CachedMethodOn(SimpleMemoryCache cache)
     {
         Caches.AddInstance("coarse", cache);

@@ -34,9 +34,10 @@ public sealed partial class RedisCache
     private long FenceMilliseconds => (long)Math.Ceiling(_maxFillDuration.TotalMilliseconds);
 
     /// <inheritdoc />
+    /// <remarks>Fences are scripts: a server without them is told apart on the first fill, as on the first write.</remarks>
     protected override object?[] OpenFillEntries(string[] fullKeys, string? @namespace)
     {
-        var db = Db();
+        var db = WriteDb();
         var opened = new object?[fullKeys.Length];
         foreach (var group in SlotGroups(db.Multiplexer, fullKeys))
         {
@@ -54,7 +55,7 @@ public sealed partial class RedisCache
     /// <inheritdoc />
     protected override async ValueTask<object?[]> OpenFillEntriesAsync(string[] fullKeys, string? @namespace, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
         // One script per hash slot, all in flight together.
         var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, [RedisFences.NewToken(), FenceMilliseconds]))).ConfigureAwait(false);
@@ -70,7 +71,7 @@ public sealed partial class RedisCache
     /// <inheritdoc />
     protected override int FillEntries(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl)
     {
-        var db = Db();
+        var db = WriteDb();
         var stored = 0;
         foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {
@@ -92,7 +93,7 @@ public sealed partial class RedisCache
     /// <inheritdoc />
     protected override async ValueTask<int> FillEntriesAsync(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var writes = new List<Task<int>>();
         foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cached.Redis.Tests.Infrastructure;
 using Cached.Runtime;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
@@ -498,7 +499,22 @@ public sealed class GarnetCompatibilityTests
             Assert.That(stored.KeyTimeToLive("main:there"), Is.Null, "no PEXPIRE went through");
         });
         var method = new CachedMethod<int>(new CachedMethodOptions { Method = "Demo.Answer", CacheFactory = () => cache });
-        Assert.That(method.Invoke("answer", 21, static x => x * 2), Is.EqualTo(42), "a cached method fails open");
-        Assert.That(await method.InvokeAsync("answer".AsSpan(), 21, static (x, _) => new ValueTask<int>(x * 2), null, CancellationToken.None), Is.EqualTo(42));
+        var logs = new RecordingLogs();
+        CachedLogging.LoggerFactory = logs;
+        try
+        {
+            var answer = async
+                ? await method.InvokeAsync("answer".AsSpan(), 21, static (x, _) => new ValueTask<int>(x * 2), null, CancellationToken.None)
+                : method.Invoke("answer", 21, static x => x * 2);
+            Assert.That(answer, Is.EqualTo(42), "a cached method fails open");
+        }
+        finally
+        {
+            CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+        }
+
+        // Its fill's fence is a script too: the fault it logs names the cause, as a write's does.
+        Assert.That(logs.Exceptions.Select(static e => e.Message), Has.Some.Contain("--lua"), string.Join("\n", logs.Messages));
+        Assert.That(stored.KeyExists("main:answer"), Is.False);
     }
 }

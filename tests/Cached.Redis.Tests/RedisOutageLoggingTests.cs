@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using Cached.Redis.Tests.Infrastructure;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cached.Redis.Tests;
@@ -13,7 +11,7 @@ namespace Cached.Redis.Tests;
 [NonParallelizable]
 public sealed class RedisOutageLoggingTests
 {
-    private readonly Recording _logs = new();
+    private readonly RecordingLogs _logs = new();
 
     [SetUp]
     public void SetUp()
@@ -66,32 +64,5 @@ public sealed class RedisOutageLoggingTests
         Assert.That(await service.GetAsync(101), Is.EqualTo(InventoryService.Expected(101)));
         Assert.That(await service.GetAsync(101), Is.EqualTo(InventoryService.Expected(101)));
         Assert.That(service.BodyCalls - calls, Is.EqualTo(1), "cached again");
-    }
-
-    private sealed class Recording : ILoggerFactory, ILogger
-    {
-        private readonly ConcurrentQueue<(int Id, string Message)> _entries = new();
-
-        public int[] Ids => _entries.Select(static e => e.Id).ToArray();
-
-        public string[] Messages => _entries.Select(static e => e.Message).ToArray();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public void AddProvider(ILoggerProvider provider)
-        {
-        }
-
-        public void Dispose()
-        {
-        }
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => _entries.Enqueue((eventId.Id, formatter(state, exception)));
     }
 }

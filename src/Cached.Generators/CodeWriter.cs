@@ -48,7 +48,8 @@ internal sealed class CodeWriter
     /// </summary>
     public void Filled(string statement)
     {
-        var breaks = Breaks(statement);
+        // Most statements fit on their line: their places to break are looked for only when one does not.
+        List<(int Index, bool TopLevel)>? breaks = null;
         var start = 0;
         var continuation = 0;
         while (true)
@@ -64,6 +65,7 @@ internal sealed class CodeWriter
             var cut = -1;
             var preferred = -1;
             var restWidth = width - (continuation == 0 ? IndentSize : 0);
+            breaks ??= Breaks(statement);
             foreach (var (index, topLevel) in breaks)
             {
                 if (index > start && index - start < width)

@@ -21,7 +21,7 @@ internal sealed class CommandDeadlines
 
     private readonly TimeSpan _period;
     private readonly object _gate = new();
-    private readonly Dictionary<Type, object> _free = [];
+    private object[] _pools = []; // one WaitPool<T> per result type, replaced (never changed) under _gate
     private IWatchedWait[] _all = new IWatchedWait[8];
     private int _count;
     private int _watched;
@@ -42,6 +42,30 @@ internal sealed class CommandDeadlines
 
     /// <summary>How many commands are watched now.</summary>
     internal int Watched => Volatile.Read(ref _watched);
+
+    /// <summary>How many watching objects were ever made: each is reused, so this stays at the most commands watched at once.</summary>
+    internal int Made
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>How many watching objects are back in their pools, free for the next command.</summary>
+    internal int Idle
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _pools.Sum(static pool => ((IWaitPool)pool).Idle);
+            }
+        }
+    }
 
     /// <summary>Whether watched commands count on the sweeping timer.</summary>
     internal bool IsTicking => _ticking;
@@ -86,14 +110,13 @@ internal sealed class CommandDeadlines
     /// <summary>Called by a <see cref="TimedWait{T}"/> that both its command and its awaiter are done with.</summary>
     internal void Return<T>(TimedWait<T> wait)
     {
-        lock (_gate)
+        var pool = PoolOf<T>();
+        if (!pool.TryGive(wait))
         {
-            if (!_free.TryGetValue(typeof(T), out var free))
+            lock (_gate)
             {
-                _free[typeof(T)] = free = new Stack<TimedWait<T>>();
+                pool.Spare.Push(wait);
             }
-
-            ((Stack<TimedWait<T>>)free).Push(wait);
         }
     }
 
@@ -175,9 +198,15 @@ internal sealed class CommandDeadlines
 
     private TimedWait<T> Rent<T>()
     {
+        var pool = PoolOf<T>();
+        if (pool.TryTake(out var wait))
+        {
+            return wait;
+        }
+
         lock (_gate)
         {
-            if (_free.TryGetValue(typeof(T), out var free) && ((Stack<TimedWait<T>>)free).TryPop(out var wait))
+            if (pool.Spare.TryPop(out wait))
             {
                 return wait;
             }
@@ -191,5 +220,101 @@ internal sealed class CommandDeadlines
             _all[_count++] = wait;
             return wait;
         }
+    }
+
+    /// <summary>The pool of <typeparamref name="T"/>'s waits: found without a lock, made under <see cref="_gate"/> once.</summary>
+    private WaitPool<T> PoolOf<T>()
+    {
+        foreach (var pool in Volatile.Read(ref _pools))
+        {
+            if (pool is WaitPool<T> found)
+            {
+                return found;
+            }
+        }
+
+        lock (_gate)
+        {
+            foreach (var pool in _pools)
+            {
+                if (pool is WaitPool<T> found)
+                {
+                    return found;
+                }
+            }
+
+            var made = new WaitPool<T>();
+            Volatile.Write(ref _pools, [.. _pools, made]);
+            return made;
+        }
+    }
+
+    /// <summary>
+    /// The free waits of one result type. Under many concurrent commands one lock taken twice a command was contended
+    /// on every call, so most waits come and go through slots taken and filled by compare-and-swap; a slot holds a whole
+    /// wait and no link to another, so a wait taken and given back meanwhile is no hazard. Waits beyond the slots go to
+    /// <see cref="Spare"/>, under the owner's gate: every wait ever made is kept, as the sweep watches them all.
+    /// </summary>
+    private sealed class WaitPool<T> : IWaitPool
+    {
+        private readonly TimedWait<T>?[] _slots = new TimedWait<T>?[32];
+
+        /// <summary>Waits that found every slot full; read and written under the owner's gate only.</summary>
+        public Stack<TimedWait<T>> Spare { get; } = new();
+
+        /// <inheritdoc />
+        public int Idle
+        {
+            get
+            {
+                var idle = Spare.Count;
+                for (var i = 0; i < _slots.Length; i++)
+                {
+                    idle += Volatile.Read(ref _slots[i]) is null ? 0 : 1;
+                }
+
+                return idle;
+            }
+        }
+
+        public bool TryTake([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TimedWait<T>? wait)
+        {
+            var start = Environment.CurrentManagedThreadId;
+            for (var i = 0; i < _slots.Length; i++)
+            {
+                ref var slot = ref _slots[(start + i) & (_slots.Length - 1)];
+                var seen = Volatile.Read(ref slot);
+                if (seen is not null && Interlocked.CompareExchange(ref slot, null, seen) == seen)
+                {
+                    wait = seen;
+                    return true;
+                }
+            }
+
+            wait = null;
+            return false;
+        }
+
+        public bool TryGive(TimedWait<T> wait)
+        {
+            var start = Environment.CurrentManagedThreadId;
+            for (var i = 0; i < _slots.Length; i++)
+            {
+                ref var slot = ref _slots[(start + i) & (_slots.Length - 1)];
+                if (Volatile.Read(ref slot) is null && Interlocked.CompareExchange(ref slot, wait, null) is null)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>A pool of any result type, for <see cref="Idle"/>.</summary>
+    private interface IWaitPool
+    {
+        /// <summary>Free waits, in slots and spare; read under the owner's gate.</summary>
+        int Idle { get; }
     }
 }

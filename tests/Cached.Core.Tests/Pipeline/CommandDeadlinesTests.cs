@@ -53,6 +53,27 @@ public sealed class CommandDeadlinesTests
     }
 
     [Test]
+    public async Task Many_reads_at_once_from_many_threads_each_get_their_own_value_and_reuse_the_watchers_made_for_the_first()
+    {
+        // More reads at once than the pool has slots, so that watchers also go through its spare stack.
+        const int AtOnce = 100;
+        var deadlines = new CommandDeadlines(s_timeout);
+        for (var round = 0; round < 5; round++)
+        {
+            var sources = Enumerable.Range(0, AtOnce).Select(static _ => new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+            var watched = await Task.WhenAll(sources.Select(source => Task.Factory.StartNew(() => deadlines.Watch(Pending(source), DeadlineIn(s_limit)).AsTask(), CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Default)));
+            await Task.WhenAll(sources.Select((source, i) => Task.Run(() => source.SetResult(new CacheResult<object?>(true, $"{round}:{i}")))));
+
+            var values = await Task.WhenAll(watched).WaitAsync(s_limit);
+            Assert.That(values.Select(static v => v.Value), Is.EqualTo(Enumerable.Range(0, AtOnce).Select(i => $"{round}:{i}")), $"round {round}");
+            // A watcher goes back once its command has ended and its awaiter has its value, in either order.
+            await WaitUntil(() => deadlines.Watched == 0 && deadlines.Idle == deadlines.Made);
+        }
+
+        Assert.That(deadlines.Made, Is.EqualTo(AtOnce), "the first round's watchers serve every later round");
+    }
+
+    [Test]
     public async Task A_failure_of_the_read_reaches_its_awaiter()
     {
         var deadlines = new CommandDeadlines(s_timeout);

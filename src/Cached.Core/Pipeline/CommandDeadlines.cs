@@ -43,7 +43,7 @@ internal sealed class CommandDeadlines
     /// <summary>How many commands are watched now.</summary>
     internal int Watched => Volatile.Read(ref _watched);
 
-    /// <summary>How many watching objects were ever made: each is reused, so this stays at the most commands watched at once.</summary>
+    /// <summary>How many watching objects were ever made: each is reused, so this stays near the most out at once (a wait is out until its command has ended and its awaiter has its value).</summary>
     internal int Made
     {
         get

@@ -74,6 +74,32 @@ public sealed class CommandDeadlinesTests
     }
 
     [Test]
+    public async Task Workers_that_watch_and_complete_reads_in_a_loop_race_rents_against_returns_and_lose_no_watcher()
+    {
+        // Each worker's next read starts while watchers of its and the others' last reads are still going back.
+        const int Workers = 8;
+        const int ReadsEach = 2_000;
+        var deadlines = new CommandDeadlines(s_timeout);
+        var workers = Enumerable.Range(0, Workers).Select(worker => Task.Run(async () =>
+        {
+            for (var read = 0; read < ReadsEach; read++)
+            {
+                var source = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var watched = deadlines.Watch(Pending(source), DeadlineIn(s_limit));
+                var value = $"{worker}:{read}";
+                _ = Task.Run(() => source.SetResult(new CacheResult<object?>(true, value)));
+                Assert.That((await watched).Value, Is.EqualTo(value));
+            }
+        }));
+
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2));
+        await WaitUntil(() => deadlines.Watched == 0 && deadlines.Idle == deadlines.Made);
+
+        // A watcher dropped or never reused would show as thousands made; a few per worker come of the overlap.
+        Assert.That(deadlines.Made, Is.InRange(1, Workers * 8));
+    }
+
+    [Test]
     public async Task A_failure_of_the_read_reaches_its_awaiter()
     {
         var deadlines = new CommandDeadlines(s_timeout);

@@ -225,7 +225,28 @@ internal sealed class CommandDeadlines
     /// <summary>The pool of <typeparamref name="T"/>'s waits: found without a lock, made under <see cref="_gate"/> once.</summary>
     private WaitPool<T> PoolOf<T>()
     {
-        foreach (var pool in Volatile.Read(ref _pools))
+        if (Find<T>(Volatile.Read(ref _pools)) is { } found)
+        {
+            return found;
+        }
+
+        lock (_gate)
+        {
+            if (Find<T>(_pools) is { } madeMeanwhile)
+            {
+                return madeMeanwhile;
+            }
+
+            var made = new WaitPool<T>();
+            Volatile.Write(ref _pools, [.. _pools, made]);
+            return made;
+        }
+    }
+
+    /// <summary>The pool of <typeparamref name="T"/> among <paramref name="pools"/>, if made.</summary>
+    private static WaitPool<T>? Find<T>(object[] pools)
+    {
+        foreach (var pool in pools)
         {
             if (pool is WaitPool<T> found)
             {
@@ -233,20 +254,7 @@ internal sealed class CommandDeadlines
             }
         }
 
-        lock (_gate)
-        {
-            foreach (var pool in _pools)
-            {
-                if (pool is WaitPool<T> found)
-                {
-                    return found;
-                }
-            }
-
-            var made = new WaitPool<T>();
-            Volatile.Write(ref _pools, [.. _pools, made]);
-            return made;
-        }
+        return null;
     }
 
     /// <summary>

@@ -102,6 +102,13 @@ internal sealed class Stamped<T> : IStamped
     public static Stamped<T> Unstamped(T value, TimeProvider clock) => new(value, long.MaxValue, long.MaxValue, long.MaxValue, clock);
 
     /// <summary>
+    /// Whether the value is fresh and not yet due for a refresh at the coarse clock's <paramref name="coarseTick"/>,
+    /// with no precise clock read; false when the stamp has no coarse bound (<see cref="FreshBeforeTick"/> 0). Tags
+    /// are the caller's to check.
+    /// </summary>
+    public bool IsCertainlyFreshAt(long coarseTick) => FreshBeforeTick != 0 && coarseTick < FreshBeforeTick;
+
+    /// <summary>
     /// Whether the value is fresh at <paramref name="now"/> (a timestamp of <see cref="Clock"/>) and none of its tags was
     /// invalidated since it was computed, and whether a hit then is due to refresh it.
     /// </summary>

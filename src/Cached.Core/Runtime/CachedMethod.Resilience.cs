@@ -24,7 +24,7 @@ public sealed partial class CachedMethod<TResult>
     {
         // The tick the store read to prove its entry live, if it read one, proves the stamp fresh just as well: a
         // reading taken nanoseconds earlier only lags more, well within the coarse clock's slack.
-        if (IsCertainlyFresh(stamped, coarseTick != 0 ? coarseTick : Memory.CoarseClock.Now) && (stamped.Tags is null || stamped.Tags.IsCurrent))
+        if (stamped.IsCertainlyFreshAt(coarseTick != 0 ? coarseTick : Memory.CoarseClock.Now) && (stamped.Tags is null || stamped.Tags.IsCurrent))
         {
             // Certainly fresh and not yet due: no precise clock needed (see CoarseClock). No bound, no coarse read.
             value = stamped.Value;
@@ -48,14 +48,6 @@ public sealed partial class CachedMethod<TResult>
         refresh = due && policy.EagerRefresh is not null;
         return true;
     }
-
-    /// <summary>
-    /// Whether <paramref name="stamped"/> is fresh and not yet due for a refresh at the coarse clock's
-    /// <paramref name="coarseTick"/>, with no precise clock read; false when its stamp has no coarse bound (0).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool IsCertainlyFresh(Stamped<TResult> stamped, long coarseTick)
-        => stamped.FreshBeforeTick != 0 && coarseTick < stamped.FreshBeforeTick;
 
     /// <summary>The cache's serializer, carrying stamps; made again only when the cache or its serializer changes.</summary>
     private StampSerializer<TResult> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TResult>.For(ref _stamps, cache, host.Clock);

@@ -39,7 +39,7 @@ public sealed partial class CachedMethod<TResult>
                 // and a call. A plain entry found there (written by Set) goes on to the plain test below.
                 if (policy.Stamps && payload is Stamped<TResult> stamped)
                 {
-                    if (coarseTick != 0 && stamped.Tags is null && IsCertainlyFresh(stamped, coarseTick))
+                    if (coarseTick != 0 && stamped.Tags is null && stamped.IsCertainlyFreshAt(coarseTick))
                     {
                         value = stamped.Value;
                         return SpanRead.Hit;

@@ -156,7 +156,18 @@ public sealed partial class CachedMethod<TResult>
                 }
             }
 
-            var value = Await(call, leader, out var fromFlight);
+            TResult value;
+            bool fromFlight;
+            try
+            {
+                value = Await(call, leader, out fromFlight);
+            }
+            catch (OperationCanceledException) when (leader != flight && leader.Task.IsCanceled)
+            {
+                // An async leader (GetOrSetAsync) left by its own cancellation; this caller has none: take over.
+                continue;
+            }
+
             if (fromFlight && leader != flight && leader.Stale && !startedOver)
             {
                 // An invalidation overtook that flight, perhaps before this call began: compute anew, once.

@@ -140,9 +140,19 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                // The leader runs synchronously on its own thread, so blocking here cannot deadlock. A sync leader has
-                // no caller token to cancel, so its flight always ends with its outcome, never handed over.
-                var shared = leader.Task.GetAwaiter().GetResult();
+                // The leader runs on its own thread or its own awaits, so blocking here cannot deadlock.
+                TResult shared;
+                try
+                {
+                    shared = leader.Task.GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException) when (leader.Task.IsCanceled)
+                {
+                    // An async leader (GetOrSetAsync shares a key's flight with GetOrSet) left by its own cancellation.
+                    // This caller has no token, so the cancellation is not its own: take over.
+                    continue;
+                }
+
                 if (!leader.Stale || startedOver)
                 {
                     return shared;

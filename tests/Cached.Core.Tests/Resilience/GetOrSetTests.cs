@@ -140,20 +140,61 @@ public sealed class GetOrSetTests : ResilienceFixture
     public async Task The_leader_s_cancellation_hands_the_miss_to_a_waiter()
     {
         using var leaving = new CancellationTokenSource();
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var leader = Cache.GetOrSetAsync("k", async ct =>
-        {
-            started.SetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-            return -1;
-        }, cancellationToken: leaving.Token).AsTask();
-        await started.Task;
+        var leader = await LeadUntilCancelled(leaving.Token, options: null);
         var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(9)).AsTask();
 
         leaving.Cancel();
 
         Assert.That(async () => await leader, Throws.InstanceOf<OperationCanceledException>());
         Assert.That(await waiter, Is.EqualTo(9), "the waiter led again");
+    }
+
+    [Test]
+    public async Task A_sync_caller_waiting_on_an_async_leader_that_cancels_takes_the_miss_over([Values] bool failSafe)
+    {
+        // GetOrSet and GetOrSetAsync of a key share one flight. The sync caller has no token: the async leader's
+        // cancellation is not its own, so it must lead again rather than end with that cancellation.
+        var options = failSafe ? new CacheEntryOptions { FailSafe = TimeSpan.FromMinutes(1) } : null;
+        using var leaving = new CancellationTokenSource();
+        var leader = await LeadUntilCancelled(leaving.Token, options);
+
+        int? answer = null;
+        Exception? failure = null;
+        var waiter = new Thread(() =>
+        {
+            try
+            {
+                answer = Cache.GetOrSet("k", _ => 9, options);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+        });
+        waiter.Start();
+        Waits.UntilAllBlocked([waiter], Limit);
+
+        leaving.Cancel();
+
+        Assert.That(async () => await leader, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(waiter.Join(Limit), Is.True, "the sync caller returned");
+        Assert.That(failure, Is.Null, "the leader's cancellation did not end the sync caller");
+        Assert.That(answer, Is.EqualTo(9), "the sync caller led again");
+        Assert.That(Cache.GetOrSet("k", _ => -2, options), Is.EqualTo(9), "its result was stored");
+    }
+
+    /// <summary>Starts a <c>GetOrSetAsync</c> of "k" whose factory runs until <paramref name="token"/> is cancelled; returns once it runs.</summary>
+    private async Task<Task<int>> LeadUntilCancelled(CancellationToken token, CacheEntryOptions? options)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var leader = Cache.GetOrSetAsync("k", async ct =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return -1;
+        }, options, cancellationToken: token).AsTask();
+        await started.Task;
+        return leader;
     }
 
     [Test]

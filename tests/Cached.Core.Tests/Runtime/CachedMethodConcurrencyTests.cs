@@ -37,30 +37,9 @@ public sealed class CachedMethodConcurrencyTests
     private static CachedMethod<T> MethodOn<T>(ICache cache, double lease = 0, string? @namespace = null)
         => new(new CachedMethodOptions { Method = Method, CacheFactory = () => cache, Lease = lease, Namespace = @namespace });
 
-    private static void WaitUntil(Func<bool> condition, string what)
-    {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > s_limit)
-            {
-                Assert.Fail($"Timed out waiting until {what}.");
-            }
+    private static void WaitUntil(Func<bool> condition, string what) => Waits.Until(condition, what, s_limit);
 
-            Thread.Sleep(1);
-        }
-    }
-
-    /// <summary>Waits until every thread is blocked (seen three times in a row), so none is between its read and its flight.</summary>
-    private static void WaitUntilAllBlocked(IReadOnlyList<Thread> threads)
-    {
-        var stable = 0;
-        WaitUntil(() =>
-        {
-            stable = threads.All(t => (t.ThreadState & System.Threading.ThreadState.WaitSleepJoin) != 0) ? stable + 1 : 0;
-            return stable >= 3;
-        }, "every thread is blocked");
-    }
+    private static void WaitUntilAllBlocked(IReadOnlyList<Thread> threads) => Waits.UntilAllBlocked(threads, s_limit);
 
     // ---- single-flight ----
 

@@ -176,6 +176,57 @@ public sealed class MultiLevelRedisTests
         await Eventually(async () => await b.GetAsync<string>("k") == "during", "B is not left with the value from before the outage");
     }
 
+    /// <summary>
+    /// The async writes whose cancellation <see cref="A_write_cancelled_while_Redis_holds_it_leaves_no_node_serving_a_copy_that_differs_from_Redis"/>
+    /// covers on Redis (each write is one command held at the server; a clear is several, and is covered with the others
+    /// in MultiLevelCacheTests).
+    /// </summary>
+    public enum CancelledWrite
+    {
+        Set,
+        MultiSet,
+        Increment,
+        Delete,
+        Expire,
+    }
+
+    [Test]
+    public async Task A_write_cancelled_while_Redis_holds_it_leaves_no_node_serving_a_copy_that_differs_from_Redis([Values] CancelledWrite write)
+    {
+        // The caller cancels after the command went out: Redis applies it later, so the nodes cannot know whether it
+        // landed. Whatever Redis ends up holding, both nodes must serve that, and not their copy of the value before.
+        using var server = new RedisServer();
+        using var probe = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+        var space = Space();
+        var a = Node(server.ConnectionString, space);
+        var b = Node(server.ConnectionString, space);
+        await a.L2.SetAsync("k", 1L);
+        Assert.That(await a.GetAsync<long>("k"), Is.EqualTo(1), "A holds a copy");
+        Assert.That(await b.GetAsync<long>("k"), Is.EqualTo(1), "B holds a copy");
+        Assert.That(InL1(a, "k") && InL1(b, "k"), Is.True);
+
+        // Writes wait at the server for 500 ms; the caller gives up after 100 ms, while A's command waits there.
+        await probe.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "500", "WRITE");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        Task sent = write switch
+        {
+            CancelledWrite.Set => a.SetAsync("k", 2L, cancellationToken: cancel.Token).AsTask(),
+            CancelledWrite.MultiSet => a.MultiSetAsync([KeyValuePair.Create("k", 2L)], cancellationToken: cancel.Token).AsTask(),
+            CancelledWrite.Increment => a.IncrementAsync("k", cancellationToken: cancel.Token).AsTask(),
+            CancelledWrite.Delete => a.DeleteAsync("k", cancellationToken: cancel.Token).AsTask(),
+            _ => a.ExpireAsync("k", TimeSpan.FromMilliseconds(50), cancellationToken: cancel.Token).AsTask(),
+        };
+        Assert.That(async () => await sent, Throws.InstanceOf<OperationCanceledException>(), "the caller's cancellation");
+
+        // A write on another connection returns once the pause is over, after the writes it held back.
+        await probe.GetDatabase().StringSetAsync("pause-over", 1);
+        var expected = write is CancelledWrite.Delete or CancelledWrite.Expire ? 0L : 2L;
+        await Eventually(async () => await a.L2.GetAsync<long>("k") == expected, "Redis applied the cancelled write");
+        await Eventually(
+            async () => await a.GetAsync<long>("k") == expected && await b.GetAsync<long>("k") == expected,
+            "both nodes serve what Redis holds");
+    }
+
     [Test]
     public async Task On_a_cluster_changes_travel_on_sharded_channels()
     {

@@ -10,12 +10,19 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> AddAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
         bool added;
         try
         {
             added = await L2.AddAsync(key, value, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            write?.Dispose();
+            Abandoned(BackplaneAction.Set, space, [key]);
+            throw;
         }
         catch
         {
@@ -88,6 +95,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> SetAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
         try
@@ -100,6 +108,12 @@ public sealed partial class MultiLevelCache
             KeepInL1(key, value, ttl, space);
             _pending.Set(key, value, ttl, @namespace, serializer, ex);
             return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            write?.Dispose();
+            Abandoned(BackplaneAction.Set, space, [key]);
+            throw;
         }
         catch
         {
@@ -152,6 +166,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         var writes = BeginWrites(given, space);
         try
@@ -168,6 +183,12 @@ public sealed partial class MultiLevelCache
             }
 
             return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Close(writes);
+            Abandoned(BackplaneAction.Set, space, KeysOf(given));
+            throw;
         }
         catch
         {
@@ -192,8 +213,19 @@ public sealed partial class MultiLevelCache
     public async ValueTask<long> IncrementAsync(string key, long delta = 1, string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var value = await L2.IncrementAsync(key, delta, @namespace, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        long value;
+        try
+        {
+            value = await L2.IncrementAsync(key, delta, @namespace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Abandoned(BackplaneAction.Set, space, [key]);
+            throw;
+        }
+
         DropL1(key, space);
         Publish(BackplaneAction.Set, space, [key]);
         return value;
@@ -203,6 +235,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<int> DeleteAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         int deleted;
         try
@@ -213,6 +246,11 @@ public sealed partial class MultiLevelCache
         {
             _pending.Delete(key, @namespace, ex);
             return L1.Delete(key, space);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Abandoned(BackplaneAction.Delete, space, [key]);
+            throw;
         }
 
         _pending.Written(@namespace, key);
@@ -225,6 +263,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> ClearAsync(string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         try
         {
@@ -235,6 +274,11 @@ public sealed partial class MultiLevelCache
             _pending.Clear(@namespace, ex);
             ClearL1(space);
             return true;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Abandoned(BackplaneAction.Clear, space, []);
+            throw;
         }
 
         _pending.Cleared(@namespace);
@@ -247,6 +291,7 @@ public sealed partial class MultiLevelCache
     public async ValueTask<bool> ExpireAsync(string key, TimeSpan? ttl, string? @namespace = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         bool changed;
         try
@@ -259,6 +304,11 @@ public sealed partial class MultiLevelCache
             DropL1(key, space);
             return true;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Abandoned(BackplaneAction.Expire, space, [key]);
+            throw;
+        }
 
         DropL1(key, space);
         Publish(BackplaneAction.Expire, space, [key]);
@@ -270,5 +320,27 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         return L2.RawAsync(command, args, cancellationToken);
+    }
+
+    /// <summary>
+    /// An async write its caller cancelled while L2 had it: L2 may have applied it or not. So that no node serves a copy
+    /// that differs from what L2 ends up holding, this node drops its copies and tells the other nodes to drop theirs;
+    /// the next reads ask L2. The caller still gets its cancellation.
+    /// </summary>
+    private void Abandoned(BackplaneAction action, string? space, IReadOnlyList<string> keys)
+    {
+        if (action == BackplaneAction.Clear)
+        {
+            ClearL1(space);
+        }
+        else
+        {
+            foreach (var key in keys)
+            {
+                DropL1(key, space);
+            }
+        }
+
+        Publish(action, space, keys);
     }
 }

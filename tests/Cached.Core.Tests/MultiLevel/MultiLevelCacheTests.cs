@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.Plugins;
 using Cached.Tests.Runtime;
 using Microsoft.Extensions.Time.Testing;
 
@@ -134,6 +135,66 @@ public sealed class MultiLevelCacheTests
         Assert.That(nodes.B.Exists("delete"), Is.False);
         Assert.That(nodes.B.Get<long>("incr"), Is.EqualTo(6));
         Assert.That(nodes.B.MultiGet<long>(["multi1", "multi2", "add"]), Is.EqualTo(new long[] { 2, 3, 9 }));
+    }
+
+    [Test]
+    public async Task An_async_write_cancelled_after_L2_applied_it_leaves_no_node_with_the_old_copy(
+        [Values(CacheCommand.Add, CacheCommand.Set, CacheCommand.MultiSet, CacheCommand.Increment, CacheCommand.Delete, CacheCommand.Expire, CacheCommand.Clear)] CacheCommand command)
+    {
+        // L2 takes the command, then the caller's cancellation arrives: as with a remote L2 that applies a command
+        // after its caller stopped waiting. Every node must then read what L2 holds, not its copy from before.
+        using var cancel = new CancellationTokenSource();
+        var cancelAfter = new CancelAfterCommand(command, cancel);
+        using var nodes = new Nodes(new SimpleMemoryCache { Plugins = [cancelAfter] });
+        nodes.A.L2.Set("k", 1L);
+        Assert.That(nodes.A.Get<long>("k") + nodes.B.Get<long>("k"), Is.EqualTo(2), "both nodes read the entry");
+        Assert.That(nodes.A.L1.Exists("k") && nodes.B.L1.Exists("k"), Is.True, "both hold a copy");
+        if (command == CacheCommand.Add)
+        {
+            nodes.A.L2.Delete("k");
+        }
+
+        cancelAfter.Arm();
+        var token = cancel.Token;
+        Task write = command switch
+        {
+            CacheCommand.Add => nodes.A.AddAsync("k", 2L, cancellationToken: token).AsTask(),
+            CacheCommand.Set => nodes.A.SetAsync("k", 2L, cancellationToken: token).AsTask(),
+            CacheCommand.MultiSet => nodes.A.MultiSetAsync([KeyValuePair.Create("k", 2L)], cancellationToken: token).AsTask(),
+            CacheCommand.Increment => nodes.A.IncrementAsync("k", cancellationToken: token).AsTask(),
+            CacheCommand.Delete => nodes.A.DeleteAsync("k", cancellationToken: token).AsTask(),
+            CacheCommand.Expire => nodes.A.ExpireAsync("k", TimeSpan.FromMilliseconds(1), cancellationToken: token).AsTask(),
+            _ => nodes.A.ClearAsync(cancellationToken: token).AsTask(),
+        };
+
+        Assert.That(async () => await write, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(cancelAfter.Cancelled, Is.True, "L2 applied the command before the cancellation");
+        Thread.Sleep(command == CacheCommand.Expire ? 20 : 0);
+        var held = nodes.L2.Get<long>("k");
+        Assert.That(held, Is.EqualTo(command is CacheCommand.Delete or CacheCommand.Expire or CacheCommand.Clear ? 0 : 2), "what L2 holds");
+        Assert.That(nodes.A.Get<long>("k"), Is.EqualTo(held), "the writing node reads what L2 holds");
+        Assert.That(nodes.B.Get<long>("k"), Is.EqualTo(held), "the other node reads what L2 holds");
+    }
+
+    /// <summary>Cancels its source once L2 has applied one command, as a caller that stops waiting just then.</summary>
+    private sealed class CancelAfterCommand(CacheCommand command, CancellationTokenSource source) : CachePlugin
+    {
+        private bool _armed;
+
+        public bool Cancelled { get; private set; }
+
+        /// <summary>From now on: the test's own setup writes pass.</summary>
+        public void Arm() => _armed = true;
+
+        public override void Post(CacheCommandContext context)
+        {
+            if (_armed && context.Command == command && !Cancelled)
+            {
+                Cancelled = true;
+                source.Cancel();
+                source.Token.ThrowIfCancellationRequested();
+            }
+        }
     }
 
     [Test]

@@ -3,6 +3,7 @@ using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Runtime;
 using Cached.Serializers;
+using System.Runtime.CompilerServices;
 
 namespace Cached;
 
@@ -151,6 +152,7 @@ public abstract partial class BaseCache : IFencedFillCache
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the two OpenFill commands
     private async ValueTask<FillTicket[]> OpenAsync(PreparedBatch batch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -1,4 +1,5 @@
 using StackExchange.Redis;
+using System.Runtime.CompilerServices;
 using static Cached.Redis.RedisSlots;
 using static Cached.Redis.RedisValues;
 
@@ -38,13 +39,18 @@ public sealed partial class RedisCache
     protected override object?[] OpenFillEntries(string[] fullKeys, string? @namespace)
     {
         var db = WriteDb();
+        if (fullKeys.Length == 1)
+        {
+            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, db.ScriptEvaluate(Scripts.OpenFences, [fence], OpenArguments())) : null];
+        }
+
         var opened = new object?[fullKeys.Length];
         foreach (var group in SlotGroups(db.Multiplexer, fullKeys))
         {
             var (fences, at) = FencesOf(db, group);
             if (fences.Length > 0)
             {
-                var seen = (RedisResult[])db.ScriptEvaluate(Scripts.OpenFences, fences, [RedisFences.NewToken(), FenceMilliseconds])!;
+                var seen = (RedisResult[])db.ScriptEvaluate(Scripts.OpenFences, fences, OpenArguments())!;
                 Note(opened, at, fences, seen);
             }
         }
@@ -53,12 +59,19 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline
     protected override async ValueTask<object?[]> OpenFillEntriesAsync(string[] fullKeys, string? @namespace, CancellationToken cancellationToken)
     {
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
+        if (fullKeys.Length == 1)
+        {
+            // A cached method's miss: one key, one script, without the batch's grouping.
+            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await db.ScriptEvaluateAsync(Scripts.OpenFences, [fence], OpenArguments()).ConfigureAwait(false)) : null];
+        }
+
         var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
         // One script per hash slot, all in flight together.
-        var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, [RedisFences.NewToken(), FenceMilliseconds]))).ConfigureAwait(false);
+        var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, OpenArguments()))).ConfigureAwait(false);
         var opened = new object?[fullKeys.Length];
         for (var g = 0; g < fenced.Length; g++)
         {
@@ -72,6 +85,14 @@ public sealed partial class RedisCache
     protected override int FillEntries(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl)
     {
         var db = WriteDb();
+        if (entries.Length == 1)
+        {
+            var entry = entries[0];
+            return fences[0] is OpenedFence fence
+                ? (int)(long)db.ScriptEvaluate(Scripts.FillIfFenced, [entry.Key, fence.Fence], FillArguments(ttl, fence, entry.Value))
+                : db.StringSet(entry.Key, ToValue(entry.Value), ttl, When.Always) ? 1 : 0;
+        }
+
         var stored = 0;
         foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {
@@ -91,9 +112,19 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline
     protected override async ValueTask<int> FillEntriesAsync(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
+        if (entries.Length == 1)
+        {
+            // A cached method's fill: one key, one command, without the batch's grouping and continuations.
+            var entry = entries[0];
+            return fences[0] is OpenedFence fence
+                ? (int)(long)await db.ScriptEvaluateAsync(Scripts.FillIfFenced, [entry.Key, fence.Fence], FillArguments(ttl, fence, entry.Value)).ConfigureAwait(false)
+                : await db.StringSetAsync(entry.Key, ToValue(entry.Value), ttl, When.Always).ConfigureAwait(false) ? 1 : 0;
+        }
+
         var writes = new List<Task<int>>();
         foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
         {
@@ -125,6 +156,21 @@ public sealed partial class RedisCache
     /// <summary>What a fill noted when it opened: its fence and the token the fence held.</summary>
     private sealed record OpenedFence(RedisKey Fence, RedisValue Seen);
 
+    /// <summary>The fence of one key, or null for a key that cannot have one (a cluster key with braces of its own).</summary>
+    private RedisKey? FenceOf(IDatabase db, string fullKey) => RedisFences.Of(fullKey, db.Multiplexer, IsCluster(db));
+
+    /// <summary>The open script's arguments: the token a fence gets if it has none, and how long it lives.</summary>
+    private RedisValue[] OpenArguments() => [RedisFences.NewToken(), FenceMilliseconds];
+
+    /// <summary>What the open script answered for one fence (it answers one token per fence).</summary>
+    private static OpenedFence Opened(RedisKey fence, RedisResult reply) => new(fence, (RedisValue)((RedisResult[])reply!)[0]);
+
+    /// <summary>The fill script's arguments for one entry: the TTL, the token its fence must still hold, the value.</summary>
+    private static RedisValue[] FillArguments(TimeSpan? ttl, OpenedFence fence, object? value) => [TtlArgument(ttl), fence.Seen, ToValue(value)];
+
+    /// <summary>The fill script's TTL argument: whole milliseconds, rounded up, or empty for none.</summary>
+    private static RedisValue TtlArgument(TimeSpan? ttl) => ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString;
+
     private static void Note(object?[] opened, int[] at, RedisKey[] fences, RedisResult[] seen)
     {
         for (var i = 0; i < at.Length; i++)
@@ -137,10 +183,7 @@ public sealed partial class RedisCache
     private static (RedisKey[] Keys, RedisValue[] Args, List<int> Unfenced) FillScript(KeyValuePair<string, object?>[] entries, object?[] fences, SlotGroup group, TimeSpan? ttl)
     {
         var keys = new List<RedisKey>(group.Indexes.Length * 2);
-        var args = new List<RedisValue>(1 + (group.Indexes.Length * 2))
-        {
-            ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString,
-        };
+        var args = new List<RedisValue>(1 + (group.Indexes.Length * 2)) { TtlArgument(ttl) };
         var unfenced = new List<int>();
         foreach (var index in group.Indexes)
         {
@@ -253,7 +296,7 @@ public sealed partial class RedisCache
 
     /// <summary>Sends the move of a key's fence, ahead of the command that invalidates it, on the same connection.</summary>
     private Task<RedisResult>? MoveFence(IDatabase db, string key)
-        => RedisFences.Of(key, db.Multiplexer, IsCluster(db)) is { } fence
+        => FenceOf(db, key) is { } fence
             ? db.ScriptEvaluateAsync(Scripts.MoveFences, [fence], [RedisFences.NewToken(), FenceMilliseconds])
             : null;
 

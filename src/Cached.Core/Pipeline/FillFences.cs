@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace Cached.Pipeline;
 
@@ -217,6 +218,7 @@ internal sealed partial class FillFences(bool striped)
     }
 
     /// <inheritdoc cref="StoreCurrent{TState, TResult}"/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline that runs the fill
     public static async ValueTask<TResult> StoreCurrentAsync<TState, TResult>(Ticket[] tickets, TState state, Func<TState, bool[], CancellationToken, ValueTask<TResult>> store, CancellationToken cancellationToken)
     {
         var gates = GatesInOrder(tickets);

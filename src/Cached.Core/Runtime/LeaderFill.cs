@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Serializers;
+using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
 
@@ -39,6 +40,7 @@ internal readonly struct LeaderFill : IDisposable
             : new LeaderFill(cache.OpenFill(key, @namespace));
 
     /// <inheritdoc cref="Open"/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the leader that opens it
     public static async ValueTask<LeaderFill> OpenAsync(IFencedFillCache cache, string key, string? @namespace, CancellationToken cancellationToken)
     {
         if (cache is BaseCache { OpensFillsInProcess: true } local)

@@ -169,7 +169,7 @@ internal sealed partial class Parser
     /// <summary>Which CacheKeyWriter method writes a parameter: the one that needs no boxing for its type.</summary>
     private KeyArgumentKind KeyKindOf(ITypeSymbol type)
     {
-        if (IsSequence(type))
+        if (IsSequence(type) || IsMemoryOfElements(type))
         {
             return KeyArgumentKind.Sequence;
         }
@@ -193,6 +193,15 @@ internal sealed partial class Parser
 
         return KeyArgumentKind.Value;
     }
+
+    /// <summary>
+    /// <c>Memory&lt;T&gt;</c> or <c>ReadOnlyMemory&lt;T&gt;</c> of anything but <c>char</c>: keyed by its elements, as an array is,
+    /// since its ToString names only the type and the length. A memory of chars reads as its text.
+    /// </summary>
+    private bool IsMemoryOfElements(ITypeSymbol type)
+        => type is INamedTypeSymbol { IsGenericType: true } named
+            && (KnownTypeSymbols.Is(named.OriginalDefinition, _known.Memory) || KnownTypeSymbols.Is(named.OriginalDefinition, _known.ReadOnlyMemory))
+            && named.TypeArguments[0].SpecialType != SpecialType.System_Char;
 
     /// <summary>False for a class or struct whose ToString is <see cref="object"/>'s: its keys would collide.</summary>
     private bool HasValueToString(ITypeSymbol type)

@@ -36,6 +36,8 @@ internal sealed class KnownTypeSymbols
         DateTime = Get(compilation, "System.DateTime");
         DateTimeOffset = Get(compilation, "System.DateTimeOffset");
         TimeSpan = Get(compilation, "System.TimeSpan");
+        Memory = Get(compilation, "System.Memory`1");
+        ReadOnlyMemory = Get(compilation, "System.ReadOnlyMemory`1");
         IFormattable = Get(compilation, "System.IFormattable");
         ISpanFormattable = Get(compilation, "System.ISpanFormattable");
 
@@ -90,6 +92,10 @@ internal sealed class KnownTypeSymbols
     public INamedTypeSymbol? DateTimeOffset { get; }
 
     public INamedTypeSymbol? TimeSpan { get; }
+
+    public INamedTypeSymbol? Memory { get; }
+
+    public INamedTypeSymbol? ReadOnlyMemory { get; }
 
     public INamedTypeSymbol? IFormattable { get; }
 

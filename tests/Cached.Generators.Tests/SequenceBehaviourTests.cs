@@ -39,6 +39,21 @@ public sealed class SequenceBehaviourTests
     }
 
     [Test]
+    public void Memory_arguments_are_keyed_by_their_elements()
+    {
+        Assert.That(_service.Sum(new[] { 1, 2, 3 }), Is.EqualTo(6));
+        Assert.That(_service.Sum(new[] { 4, 5, 6 }), Is.EqualTo(15), "other elements: another entry");
+        Assert.That(_service.Sum(new[] { 1, 2, 3 }), Is.EqualTo(6));
+        Assert.That(_calls[nameof(SequenceService.Sum)], Is.EqualTo(2));
+        Assert.That(_cache.Exists(Prefix + "Sum([1,2,3])"), Is.True, "the elements are the key");
+
+        Assert.That(_service.Length(new byte[] { 1, 2 }), Is.EqualTo(2));
+        Assert.That(_service.Length(new byte[] { 3 }), Is.EqualTo(1));
+        Assert.That(_calls[nameof(SequenceService.Length)], Is.EqualTo(2));
+        Assert.That(_cache.Exists(Prefix + "Length([3])"), Is.True);
+    }
+
+    [Test]
     public void A_lazy_IEnumerable_body_enumerated_twice_runs_once_and_its_items_are_stored()
     {
         var numbers = _service.Numbers(3);

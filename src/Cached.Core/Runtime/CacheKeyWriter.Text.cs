@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
 
@@ -34,16 +35,38 @@ public ref partial struct CacheKeyWriter
             case ISpanFormattable formattable:
                 AppendFormattable(formattable, FormatOf(value));
                 break;
+            case ITuple tuple:
+                // Element by element, so that ("a, b", "c") and ("a", "b, c") stay two keys.
+                AppendRaw('(');
+                for (var i = 0; i < tuple.Length; i++)
+                {
+                    AppendSeparatorUnless(i == 0);
+                    AppendValue(tuple[i]);
+                }
+
+                AppendRaw(')');
+                break;
+            case IDictionary dictionary:
+                // Entry by entry, for the same reason: a pair's own text does not escape its key or its value.
+                AppendRaw('{');
+                var firstEntry = true;
+                foreach (DictionaryEntry entry in dictionary)
+                {
+                    AppendSeparatorUnless(firstEntry);
+                    firstEntry = false;
+                    AppendValue(entry.Key);
+                    AppendRaw(':');
+                    AppendValue(entry.Value);
+                }
+
+                AppendRaw('}');
+                break;
             case IEnumerable sequence:
                 AppendRaw('[');
                 var first = true;
                 foreach (var item in sequence)
                 {
-                    if (!first)
-                    {
-                        AppendRaw(',');
-                    }
-
+                    AppendSeparatorUnless(first);
                     first = false;
                     AppendValue(item);
                 }
@@ -51,7 +74,7 @@ public ref partial struct CacheKeyWriter
                 AppendRaw(']');
                 break;
             default:
-                AppendString(value.ToString());
+                AppendString(InvariantText(value));
                 break;
         }
     }
@@ -120,9 +143,9 @@ public ref partial struct CacheKeyWriter
         _length += written;
     }
 
-    /// <summary>The format that makes a value's text exact: round-trip for dates and floating point.</summary>
+    /// <summary>The format that makes a value's text exact: round-trip for dates, times and floating point.</summary>
     private static string? FormatFor<T>()
-        => typeof(T) == typeof(DateTime) || typeof(T) == typeof(DateTimeOffset) ? "O"
+        => typeof(T) == typeof(DateTime) || typeof(T) == typeof(DateTimeOffset) || typeof(T) == typeof(TimeOnly) ? "O"
             : typeof(T) == typeof(double) || typeof(T) == typeof(float) || typeof(T) == typeof(Half) ? "R"
             : typeof(T) == typeof(Guid) ? "D"
             : null;
@@ -139,11 +162,7 @@ public ref partial struct CacheKeyWriter
         var first = true;
         foreach (var item in values)
         {
-            if (!first)
-            {
-                AppendRaw(',');
-            }
-
+            AppendSeparatorUnless(first);
             first = false;
             AppendValue(item);
         }
@@ -151,9 +170,41 @@ public ref partial struct CacheKeyWriter
         AppendRaw(']');
     }
 
+    /// <summary>The comma between two elements: written before every element but the first.</summary>
+    private void AppendSeparatorUnless(bool first)
+    {
+        if (!first)
+        {
+            AppendRaw(',');
+        }
+    }
+
+    /// <summary>
+    /// A value's <see cref="object.ToString"/> written under the invariant culture, so that a record's numbers and dates
+    /// read the same in every culture (a web app may set a culture per request).
+    /// </summary>
+    internal static string? InvariantText(object value)
+    {
+        var culture = CultureInfo.CurrentCulture;
+        if (ReferenceEquals(culture, CultureInfo.InvariantCulture))
+        {
+            return value.ToString();
+        }
+
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            return value.ToString();
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+    }
+
     private static string? FormatOf<T>(T value) => value switch
     {
-        DateTime or DateTimeOffset => "O",
+        DateTime or DateTimeOffset or TimeOnly => "O",
         double or float or Half => "R",
         Guid => "D",
         _ => null,

@@ -16,10 +16,11 @@ namespace Cached.Runtime;
 /// <list type="bullet">
 /// <item><c>null</c> is <c>null</c>; strings are quoted, with <c>\</c> and <c>"</c> escaped (<c>"a\"b"</c>); chars are <c>'c'</c>.</item>
 /// <item>Numbers, <see cref="Guid"/>, <see cref="TimeSpan"/> and enums use their invariant text; <see cref="DateTime"/> and
-/// <see cref="DateTimeOffset"/> the round-trip format <c>O</c>; floating point the shortest round-trippable text.</item>
-/// <item>Sequences (arrays, lists, sets...) are <c>[a,b]</c>, their elements rendered by these rules.</item>
-/// <item>Any other value is its <see cref="object.ToString"/>, quoted and escaped like a string (the generator warns
-/// when a type does not override <c>ToString</c>: such keys would collide).</item>
+/// <see cref="DateTimeOffset"/> and <see cref="TimeOnly"/> the round-trip format <c>O</c>; floating point the shortest round-trippable text.</item>
+/// <item>Sequences (arrays, lists, sets...) are <c>[a,b]</c>, tuples <c>(a,b)</c> and dictionaries <c>{k:v}</c>, their
+/// elements rendered by these rules.</item>
+/// <item>Any other value is its <see cref="object.ToString"/>, run under the invariant culture, quoted and escaped like a
+/// string (the generator warns when a type does not override <c>ToString</c>: such keys would collide).</item>
 /// </list>
 /// <para>Everything is culture-invariant and uses no reflection.</para>
 /// </remarks>
@@ -193,20 +194,35 @@ public ref partial struct CacheKeyWriter
             return ref this;
         }
 
+        AppendElements<T>(values);
+
+        return ref this;
+    }
+
+    /// <summary>Appends a memory argument as <c>[a,b]</c>, as an array of the same elements.</summary>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(ReadOnlyMemory<T> values)
+    {
+        Separate();
+        AppendElements(values.Span);
+
+        return ref this;
+    }
+
+    /// <inheritdoc cref="Sequence{T}(ReadOnlyMemory{T})"/>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(Memory<T> values) => ref Sequence((ReadOnlyMemory<T>)values);
+
+    private void AppendElements<T>(ReadOnlySpan<T> values)
+    {
         AppendRaw('[');
         for (var i = 0; i < values.Length; i++)
         {
-            if (i > 0)
-            {
-                AppendRaw(',');
-            }
-
+            AppendSeparatorUnless(i == 0);
             AppendValue(values[i]);
         }
 
         AppendRaw(']');
-
-        return ref this;
     }
 
     /// <summary>Appends a list argument as <c>[a,b]</c> without allocating an enumerator.</summary>
@@ -223,11 +239,7 @@ public ref partial struct CacheKeyWriter
         AppendRaw('[');
         for (var i = 0; i < values.Count; i++)
         {
-            if (i > 0)
-            {
-                AppendRaw(',');
-            }
-
+            AppendSeparatorUnless(i == 0);
             AppendValue(values[i]);
         }
 
@@ -320,7 +332,7 @@ public ref partial struct CacheKeyWriter
             return formattable.ToString(FormatOf(value), CultureInfo.InvariantCulture);
         }
 
-        return value?.ToString() ?? "null";
+        return value is null ? "null" : InvariantText(value) ?? "null";
     }
 
     private void Separate()

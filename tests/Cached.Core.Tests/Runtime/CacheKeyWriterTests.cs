@@ -69,6 +69,62 @@ public sealed class CacheKeyWriterTests
     }
 
     [Test]
+    public void A_TimeOnly_keeps_its_seconds_and_ticks_so_that_times_a_second_apart_are_two_keys()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(new TimeOnly(10, 0, 0));
+        w.Argument(new TimeOnly(10, 0, 30).Add(TimeSpan.FromTicks(5)));
+        w.Argument<TimeOnly?>(new TimeOnly(9, 0, 45));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(10:00:00.0000000,10:00:30.0000005,09:00:45.0000000)"));
+        Assert.That(CacheKeyWriter.Format(new TimeOnly(9, 0, 45)), Is.EqualTo("09:00:45.0000000"), "a [MultiCached] key");
+        Assert.That(CacheKeyWriter.Format<object>(new TimeOnly(9, 0, 45)), Is.EqualTo("09:00:45.0000000"), "a boxed one");
+    }
+
+    [Test]
+    public void A_value_written_by_its_ToString_reads_the_same_in_every_culture()
+    {
+        string KeyIn(string culture)
+        {
+            var before = CultureInfo.CurrentCulture;
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo(culture);
+            try
+            {
+                var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+                w.Argument(new Reading(1.5, new DateTime(2024, 1, 2)));
+                var key = w.Finish() + "|" + CacheKeyWriter.Format(new Reading(1.5, new DateTime(2024, 1, 2)));
+                Assert.That(CultureInfo.CurrentCulture.Name, Is.EqualTo(culture), "the caller's culture is put back");
+                return key;
+            }
+            finally
+            {
+                CultureInfo.CurrentCulture = before;
+            }
+        }
+
+        Assert.That(KeyIn("de-DE"), Is.EqualTo(KeyIn("en-US")));
+        Assert.That(KeyIn("de-DE"), Does.Contain("X = 1.5"));
+    }
+
+    [Test]
+    public void Tuples_and_dictionaries_are_written_element_by_element_so_their_strings_cannot_run_together()
+    {
+        string Key<T>(T value)
+        {
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            w.Argument(value);
+            return w.Finish();
+        }
+
+        Assert.That(Key(("a, b", "c")), Is.Not.EqualTo(Key(("a", "b, c"))));
+        Assert.That(Key(("a, b", "c")), Is.EqualTo("N.T.M((\"a, b\",\"c\"))"));
+        Assert.That(Key(Tuple.Create(1, "x")), Is.EqualTo("N.T.M((1,\"x\"))"));
+        Assert.That(Key(new Dictionary<string, string> { ["1, a"] = "b" }), Is.Not.EqualTo(Key(new Dictionary<string, string> { ["1"] = "a, b" })));
+        Assert.That(Key(new Dictionary<string, int> { ["k"] = 1 }), Is.EqualTo("N.T.M({\"k\":1})"));
+    }
+
+    private sealed record Reading(double X, DateTime At);
+
+    [Test]
     public void Strings_are_quoted_with_quotes_and_backslashes_escaped()
     {
         var w = new CacheKeyWriter(stackalloc char[8], Prefix);

@@ -75,4 +75,30 @@ public partial class SequenceService(CallCounter calls)
     private void ForgetCore(int count)
     {
     }
+
+    /// <summary>Memory arguments: keyed by their elements, as arrays are.</summary>
+    [Cached(Alias = UserService.Alias)]
+    public partial int Sum(ReadOnlyMemory<int> values);
+
+    private int SumCore(ReadOnlyMemory<int> values)
+    {
+        _calls.Hit(nameof(Sum));
+        var total = 0;
+        foreach (var value in values.Span)
+        {
+            total += value;
+        }
+
+        return total;
+    }
+
+    /// <inheritdoc cref="Sum"/>
+    [Cached(Alias = UserService.Alias)]
+    public partial int Length(Memory<byte> bytes);
+
+    private int LengthCore(Memory<byte> bytes)
+    {
+        _calls.Hit(nameof(Length));
+        return bytes.Length;
+    }
 }

@@ -46,6 +46,28 @@ public sealed class MessagePackSerializerTests
     }
 
     [Test]
+    public void A_payload_with_bytes_after_its_value_is_refused_not_read_as_its_first_byte()
+    {
+        // The text "10" starts with '1' (0x31), a whole MessagePack value (the fixint 49): a counter, or JSON, read
+        // under MessagePack must fail, never answer 49.
+        var serializer = new MessagePackSerializer();
+
+        Assert.That(() => Read<long>(serializer, "10"u8.ToArray()), Throws.InstanceOf<MessagePackSerializationException>());
+        Assert.That(() => Read<int>(serializer, "12345"u8.ToArray()), Throws.InstanceOf<MessagePackSerializationException>());
+        Assert.That(() => Read<int>(serializer, "\"hello\""u8.ToArray()), Throws.InstanceOf<MessagePackSerializationException>());
+        Assert.That(Read<long>(serializer, Write(serializer, 10L)), Is.EqualTo(10), "a whole payload still reads");
+    }
+
+    [Test]
+    public void A_counter_read_with_MessagePack_is_a_serialization_fault_not_a_wrong_number()
+    {
+        using var cache = new SimpleMemoryCache { Serializer = new MessagePackSerializer() };
+        Assert.That(cache.Increment("n", 10), Is.EqualTo(10));
+
+        Assert.That(() => cache.Get<long>("n"), Throws.InstanceOf<CacheSerializationException>());
+    }
+
+    [Test]
     public void A_null_options_argument_is_refused_by_name()
     {
         var ex = Assert.Throws<ArgumentNullException>(() => _ = new MessagePackSerializer(null!));

@@ -85,6 +85,18 @@ public sealed class MessagePackSerializer : ISerializer
     }
 
     /// <inheritdoc />
+    /// <exception cref="MessagePackSerializationException">The payload is not one MessagePack value: bytes follow it.</exception>
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
-        => global::MessagePack.MessagePackSerializer.Deserialize<T>(payload, Options);
+    {
+        var reader = new MessagePackReader(payload);
+        var value = global::MessagePack.MessagePackSerializer.Deserialize<T>(ref reader, Options);
+        if (!reader.End)
+        {
+            // Text whose first byte happens to be a whole value (a counter's "10" starts with the fixint 49) must not read
+            // as that value: a payload is exactly one value.
+            throw new MessagePackSerializationException($"The payload holds {reader.Sequence.Length - reader.Consumed} bytes after its {typeof(T)} value: it was not written by MessagePack.");
+        }
+
+        return value;
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Text;
@@ -119,13 +120,34 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
     /// runs, methods in the order they are written: by kind, then by name.
     /// </summary>
     private static ImmutableArray<TypeSpec> GroupByType(ImmutableArray<MethodSpec> specs)
-        => specs
+        => WithUniqueFileNames(specs
             .GroupBy(static s => s.ContainingType)
             .OrderBy(static g => g.Key.FileName, StringComparer.Ordinal)
             .Select(static g => new TypeSpec(g.Key, g
                 .OrderBy(static m => m.Kind)
                 .ThenBy(static m => m.Names.Field, StringComparer.Ordinal)
                 .ThenBy(static m => m.Signature.Name, StringComparer.Ordinal)
-                .ToEquatableArray()))
+                .ToEquatableArray())))
             .ToImmutableArray();
+
+    /// <summary>
+    /// The types with file names that differ without regard to case, as the compiler requires of hint names: App.Svc and
+    /// App.SVC, or Box&lt;T&gt; (Box_1) and a class named Box_1, would otherwise fail the whole generator. A later type in
+    /// file-name order takes a number; the types keep their order, so each keeps its name from run to run.
+    /// </summary>
+    private static IEnumerable<TypeSpec> WithUniqueFileNames(IEnumerable<TypeSpec> types)
+    {
+        const string Extension = ".Cached.g.cs";
+        var taken = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var type in types)
+        {
+            var name = type.Type.FileName;
+            for (var number = 2; !taken.Add(name); number++)
+            {
+                name = type.Type.FileName.Substring(0, type.Type.FileName.Length - Extension.Length) + "_" + number.ToString(System.Globalization.CultureInfo.InvariantCulture) + Extension;
+            }
+
+            yield return name == type.Type.FileName ? type : type with { Type = type.Type with { FileName = name } };
+        }
+    }
 }

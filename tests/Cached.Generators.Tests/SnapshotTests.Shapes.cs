@@ -53,6 +53,26 @@ public sealed partial class SnapshotTests
     }
 
     [Test]
+    public void Types_whose_file_names_differ_only_in_case_or_by_an_arity_mark_each_get_a_file_of_their_own()
+    {
+        // Hint names are compared without case, and Box<T>'s file name is Box_1's: a clash must not fail the generator,
+        // which would drop every cached method of the project.
+        var run = GeneratorRunner.Run("""
+            using Cached;
+            namespace App;
+            public partial class Svc { [Cached] public partial string M(int id); private string MCore(int id) => "svc"; }
+            public partial class SVC { [Cached] public partial string M(int id); private string MCore(int id) => "SVC"; }
+            public partial class Box<T> { [Cached] public partial string M(int id); private string MCore(int id) => "box"; }
+            public partial class Box_1 { [Cached] public partial string M(int id); private string MCore(int id) => "box_1"; }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty, "the generator reported diagnostics");
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty, "the generated code must compile without warnings");
+        var files = run.Sources.Keys.Where(static name => name != "Cached.Aliases.g.cs").ToList();
+        Assert.That(files, Has.Count.EqualTo(4), string.Join(", ", files));
+        Assert.That(files.Distinct(StringComparer.OrdinalIgnoreCase).Count(), Is.EqualTo(4));
+    }
+
+    [Test]
     public void Every_kind_of_constraint_is_repeated_and_the_output_compiles_without_warnings()
     {
         var run = GeneratorRunner.Run("""

@@ -34,8 +34,14 @@ internal sealed partial class Parser
                 return new FixedKeySpec(key.Replace("{{", "{").Replace("}}", "}"));
             }
 
-            var (interpolation, used) = ParseTemplate(key, method, parameters, !report ? null : (name, index, length) =>
-                Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, name, method.ContainingType.Name + "." + method.Name, ParameterNames(parameters)));
+            var (interpolation, used) = ParseTemplate(
+                key,
+                method,
+                parameters,
+                !report ? null : (name, index, length) =>
+                    Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, name, method.ContainingType.Name + "." + method.Name, ParameterNames(parameters)),
+                !report ? null : (hole, index, length, wrong) =>
+                    Report(DiagnosticDescriptors.MalformedTemplateHole, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, MethodName, hole, wrong));
             if (report)
             {
                 CheckKeyNamesTypeParameters(method, key, used);
@@ -83,7 +89,11 @@ internal sealed partial class Parser
     /// as it is, with literal text escaped and parameter names written as identifiers. A hole that names no parameter
     /// goes to <paramref name="unknown"/> with its name, index and length, for the diagnostic of its attribute.
     /// </summary>
-    private static (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown)
+    /// <remarks>
+    /// A hole whose alignment or format would not compile in the interpolated string goes to <paramref name="malformed"/>
+    /// with its text, index, length and what is wrong, and is written as its name alone so that the rest still compiles.
+    /// </remarks>
+    private static (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown, System.Action<string, int, int, string>? malformed)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var output = new StringBuilder();
@@ -125,6 +135,11 @@ internal sealed partial class Parser
             var name = (nameEnd < 0 ? hole : hole.Substring(0, nameEnd)).Trim().TrimStart('@');
             // The format is inside a regular interpolated string: its backslashes and quotes are escaped as the text's.
             var format = nameEnd < 0 ? string.Empty : string.Concat(hole.Substring(nameEnd).Select(EscapeLiteral));
+            if (nameEnd >= 0 && MalformedHole(hole.Substring(nameEnd)) is { } wrong)
+            {
+                malformed?.Invoke("{" + hole + "}", i, end - i + 1, wrong);
+                format = string.Empty;
+            }
             if (!names.Contains(name) && typeParameters.Contains(name))
             {
                 // {T} writes the type argument's name, as the default key does: Echo<int> and Echo<string> keep apart.
@@ -149,6 +164,30 @@ internal sealed partial class Parser
         }
 
         return (output.ToString(), used);
+    }
+
+    /// <summary>
+    /// What keeps the part of a hole after its name (<c>,8</c>, <c>:D4</c>, <c>,8:D4</c>) from being an interpolation's
+    /// alignment and format, or null when nothing does.
+    /// </summary>
+    private static string? MalformedHole(string rest)
+    {
+        var format = rest;
+        if (rest[0] == ',')
+        {
+            var colon = rest.IndexOf(':');
+            var alignment = (colon < 0 ? rest.Substring(1) : rest.Substring(1, colon - 1)).Trim();
+            if (!int.TryParse(alignment, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                return alignment.Length == 0 ? "its alignment is missing after the comma" : $"its alignment '{alignment}' is not a whole number";
+            }
+
+            format = colon < 0 ? string.Empty : rest.Substring(colon);
+        }
+
+        return format.Length == 1 ? "its format is empty after the colon"
+            : format.IndexOf('{') >= 0 ? "its format holds a brace (write a literal one as {{)"
+            : null;
     }
 
     /// <summary>The parameters a template may name, for a message: <c>id, name</c>, or <c>none</c>.</summary>

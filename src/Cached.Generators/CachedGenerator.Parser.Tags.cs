@@ -110,6 +110,10 @@ internal sealed partial class Parser
                     : "which is not a parameter";
                 Report(DiagnosticDescriptors.UnknownTagParameter, TemplateHoleLocation(ElementLocation(attribute, argument, index), start, length), tag, MethodName, name, what, ParameterNames(parameters));
                 ok = false;
+            }, (hole, start, length, wrong) =>
+            {
+                Report(DiagnosticDescriptors.MalformedTemplateHole, TemplateHoleLocation(ElementLocation(attribute, argument, index), start, length), tag, MethodName, hole, wrong);
+                ok = false;
             });
             used.UnionWith(names);
             // A template without a hole ("{{literal}}": escaped braces alone) is fixed text after all.

@@ -174,6 +174,12 @@ internal static class DiagnosticDescriptors
         "[InvalidateTags] on '{0}' has no Alias, and '{1}' has no [Cached] or [MultiCached] method with Tags{2}: nothing would be invalidated; set Alias, or give the type's cached methods Tags",
         "Without Alias, [InvalidateTags] invalidates its tags in the caches of the tagged [Cached] and [MultiCached] methods of its own type (a generic one when the method declares its type parameters too). When there is none, it would invalidate nothing: set Alias to the cache the tagged entries live in, or add Tags to the methods whose entries it should invalidate.");
 
+    public static readonly DiagnosticDescriptor MalformedTemplateHole = Error(
+        "CACHED027",
+        "Template hole is malformed",
+        "Template \"{0}\" of '{1}' has the hole '{2}': {3}",
+        "A hole of a Key or tag template is {name}, {name,alignment}, {name:format} or {name,alignment:format}: the alignment a whole number (negative to pad on the right), the format not empty and without braces. Write a literal brace as {{ or }}.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -204,6 +210,7 @@ internal static class DiagnosticDescriptors
         UnknownTagParameter,
         EmptyTag,
         NothingToInvalidate,
+        MalformedTemplateHole,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

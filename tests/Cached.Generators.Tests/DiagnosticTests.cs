@@ -94,6 +94,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED024")
             .Append("CACHED025")
             .Append("CACHED026")
+            .Append("CACHED027")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -441,6 +442,57 @@ public sealed partial class DiagnosticTests
             }
             """, "CACHED005");
         Assert.That(message, Is.EqualTo("Key template \"all:{id:D4}\" names 'id', which is not a parameter of 'UserService.GetDefault' (parameters: none)"));
+    }
+
+    // ---- CACHED027 ----
+
+    [TestCase("k:[|{id,abc}|]", "{id,abc}", "its alignment 'abc' is not a whole number")]
+    [TestCase("k:[|{id,}|]", "{id,}", "its alignment is missing after the comma")]
+    [TestCase("k:[|{id,99999999999}|]", "{id,99999999999}", "its alignment '99999999999' is not a whole number")]
+    [TestCase("k:[|{id:}|]", "{id:}", "its format is empty after the colon")]
+    [TestCase("k:[|{id,4:}|]", "{id,4:}", "its format is empty after the colon")]
+    [TestCase("k:[|{id:{x}|]", "{id:{x}", "its format holds a brace (write a literal one as {{)")]
+    public void CACHED027_a_key_template_hole_that_would_not_compile(string key, string hole, string wrong)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached(Key = "{{key}}")]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED027");
+        var template = key.Replace("[|", string.Empty).Replace("|]", string.Empty);
+        Assert.That(message, Is.EqualTo($"Template \"{template}\" of 'UserService.GetUser' has the hole '{hole}': {wrong}"));
+    }
+
+    [Test]
+    public void CACHED027_a_tag_template_hole_that_would_not_compile()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Tags = ["t:[|{id,abc}|]"])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED027");
+        Assert.That(message, Is.EqualTo("Template \"t:{id,abc}\" of 'UserService.GetUser' has the hole '{id,abc}': its alignment 'abc' is not a whole number"));
+    }
+
+    [Test]
+    public void Well_formed_alignments_and_formats_are_not_reported_and_compile()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Key = "k:{id,8}:{id,-8}:{id, +3}:{id:D4}:{id,6:X}", Tags = ["t:{id,5:D2}"])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
     }
 
     // ---- CACHED006 ----

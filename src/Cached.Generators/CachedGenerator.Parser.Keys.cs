@@ -74,6 +74,13 @@ internal sealed partial class Parser
         var keyParameters = parameters.Where(p => !HasAttribute(p, _known.CacheKeyIgnoreAttribute)).ToList();
         if (report)
         {
+            foreach (var parameter in keyParameters.Where(static p => p.Type is IArrayTypeSymbol { Rank: > 1 }))
+            {
+                // Its elements alone would not tell a 2x2 array from a 1x4 one.
+                Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName,
+                    "a multi-dimensional array, which a default key cannot write: pass a jagged array, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
+            }
+
             foreach (var parameter in keyParameters.Where(p => !HasValueToString(p.Type)))
             {
                 Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, ParameterLocation(parameter), parameter.Name, MethodName, parameter.Type.ToDisplayString(s_readableFormat));

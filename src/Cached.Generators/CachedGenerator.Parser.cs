@@ -78,6 +78,11 @@ internal sealed partial class Parser
             return null;
         }
 
+        if (!CheckOneBody())
+        {
+            return null;
+        }
+
         if (!CheckPartial() || !CheckGeneric() || !CheckParameters())
         {
             return null;
@@ -169,6 +174,45 @@ internal sealed partial class Parser
         }
 
         Report(DiagnosticDescriptors.MethodNotPartial, _location, MethodName, "not partial: " + string.Join(", ", notPartial));
+        return false;
+    }
+
+    /// <summary>
+    /// False when another attribute would also write this method's body: each attribute's pipeline parses the method on
+    /// its own, so two would write two bodies. The first of the method's attributes in the order below reports it, once.
+    /// </summary>
+    private bool CheckOneBody()
+    {
+        var bodies = new List<(CachedMethodKind Kind, string Name)>();
+        if (HasAttribute(_method, _known.CachedAttribute))
+        {
+            bodies.Add((CachedMethodKind.Cached, "[Cached]"));
+        }
+
+        if (HasAttribute(_method, _known.MultiCachedAttribute))
+        {
+            bodies.Add((CachedMethodKind.MultiCached, "[MultiCached]"));
+        }
+
+        if (HasAttribute(_method, _known.InvalidateCacheAttribute))
+        {
+            bodies.Add((CachedMethodKind.Invalidate, "[InvalidateCache]"));
+        }
+        else if (HasAttribute(_method, _known.InvalidateTagsAttribute))
+        {
+            bodies.Add((CachedMethodKind.InvalidateTags, "[InvalidateTags]"));
+        }
+
+        if (bodies.Count < 2)
+        {
+            return true;
+        }
+
+        if (bodies[0].Kind == _kind)
+        {
+            Report(DiagnosticDescriptors.SeveralBodies, _location, MethodName, string.Join(" and ", bodies.Select(static b => b.Name)));
+        }
+
         return false;
     }
 

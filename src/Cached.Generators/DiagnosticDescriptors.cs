@@ -180,6 +180,12 @@ internal static class DiagnosticDescriptors
         "Template \"{0}\" of '{1}' has the hole '{2}': {3}",
         "A hole of a Key or tag template is {name}, {name,alignment}, {name:format} or {name,alignment:format}: the alignment a whole number (negative to pad on the right), the format not empty and without braces. Write a literal brace as {{ or }}.");
 
+    public static readonly DiagnosticDescriptor SeveralBodies = Error(
+        "CACHED028",
+        "A method can carry one of [Cached], [MultiCached] and [InvalidateCache]",
+        "'{0}' carries {1}: each would write the method's body; keep one, and put the other on a method of its own",
+        "[Cached], [MultiCached] and [InvalidateCache] each write the body of the method they are on, so a method carries one of them ([InvalidateTags] goes with [InvalidateCache], whose body then invalidates the tags too, or alone). To cache a method and invalidate entries of others, or to cache one value and a batch, declare a method for each.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -211,6 +217,7 @@ internal static class DiagnosticDescriptors
         EmptyTag,
         NothingToInvalidate,
         MalformedTemplateHole,
+        SeveralBodies,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -95,6 +95,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED025")
             .Append("CACHED026")
             .Append("CACHED027")
+            .Append("CACHED028")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -493,6 +494,48 @@ public sealed partial class DiagnosticTests
             """);
         Assert.That(run.GeneratorDiagnostics, Is.Empty);
         Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    // ---- CACHED028 ----
+
+    [TestCase("[Cached]", "[MultiCached(KeysFrom = \"ids\")]", "[Cached] and [MultiCached]")]
+    [TestCase("[Cached]", "[InvalidateCache(nameof(Other))]", "[Cached] and [InvalidateCache]")]
+    [TestCase("[MultiCached(KeysFrom = \"ids\")]", "[InvalidateCache(nameof(Other))]", "[MultiCached] and [InvalidateCache]")]
+    [TestCase("[Cached]", "[InvalidateTags(\"users\")]", "[Cached] and [InvalidateTags]")]
+    public void CACHED028_a_method_with_two_attributes_that_each_write_its_body(string first, string second, string named)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                {{first}}
+                {{second}}
+                public partial Dictionary<int, User> [|GetMany|](List<int> ids);
+                private Dictionary<int, User> GetManyCore(List<int> ids) => new();
+
+                [Cached]
+                public partial User Other(int id);
+                private User OtherCore(int id) => new(id, "name");
+            }
+            """, "CACHED028");
+        Assert.That(message, Is.EqualTo($"'UserService.GetMany' carries {named}: each would write the method's body; keep one, and put the other on a method of its own"));
+    }
+
+    [Test]
+    public void CACHED003_a_multi_dimensional_array_in_a_default_key()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial int Count([|int[,] grid|]);
+                private int CountCore(int[,] grid) => grid.Length;
+
+                [Cached(Key = "rows:{rows}")]
+                public partial int Rows(int rows, int[,] grid);
+                private int RowsCore(int rows, int[,] grid) => rows;
+            }
+            """, "CACHED003");
+        Assert.That(message, Does.StartWith("Parameter 'grid' of 'UserService.Count' is a multi-dimensional array, which a default key cannot write"));
     }
 
     // ---- CACHED006 ----

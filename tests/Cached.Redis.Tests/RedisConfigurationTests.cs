@@ -81,6 +81,42 @@ public class RedisConfigurationTests
         Assert.That(ex.Path, Is.EqualTo("Cached:default:Port"));
     }
 
+    [TestCase("Port", "70000")]
+    [TestCase("Port", "0")]
+    [TestCase("Database", "-1")]
+    [TestCase("Endpoint", " ")]
+    [TestCase("ConnectionString", "127.0.0.1:6379,nosuchoption=1")]
+    [TestCase("ConnectionString", "password=only")]
+    public void A_Redis_setting_the_client_cannot_use_fails_when_the_cache_is_made_naming_its_path(string setting, string value)
+    {
+        var bad = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Cached:default:Cache"] = "Cached.Redis.RedisCache",
+                [$"Cached:default:{setting}"] = value,
+            })
+            .Build()
+            .GetSection("Cached");
+
+        // SetConfig checks that each value converts (a port is a number); what the client can use is checked as the
+        // cache is made, as for every cache's settings, not at each command.
+        Caches.SetConfig(bad);
+        var ex = Assert.Throws<CacheConfigurationException>(() => Caches.Get("default"))!;
+
+        Assert.That(ex.Path, Is.EqualTo($"Cached:default:{setting}"));
+    }
+
+    [Test]
+    public void A_Redis_setting_the_client_cannot_use_is_refused_when_set_naming_it()
+    {
+        Assert.That(() => new RedisCache { Port = 70000 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("Port"));
+        Assert.That(() => new RedisCache { Database = -1 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("Database"));
+        Assert.That(() => new RedisCache { Endpoint = "" }, Throws.ArgumentException.With.Property("ParamName").EqualTo("Endpoint"));
+        Assert.That(() => new RedisCache { ConnectionString = "127.0.0.1:6379,nosuchoption=1" }, Throws.ArgumentException.With.Property("ParamName").EqualTo("ConnectionString").And.Message.Contains("nosuchoption"));
+        Assert.That(() => new RedisCache { ConnectionString = "password=only" }, Throws.ArgumentException.With.Property("ParamName").EqualTo("ConnectionString"));
+        Assert.That(new RedisCache { Port = 6380, Database = 2, ConnectionString = "127.0.0.1:6380,abortConnect=false" }.Port, Is.EqualTo(6380), "usable settings pass");
+    }
+
     [Test]
     public async Task The_container_hands_out_the_Redis_alias_by_key_and_it_reports_metrics()
     {

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 
 namespace Cached.Memory;
@@ -22,7 +23,10 @@ internal static class MemoryCounter
             case byte b: { var v = checked(b + delta); return (v, checked((byte)v)); }
             case ushort us: { var v = checked(us + delta); return (v, checked((ushort)v)); }
             case uint ui: { var v = checked(ui + delta); return (v, checked((uint)v)); }
-            case ulong ul when ul <= long.MaxValue: { var v = checked((long)ul + delta); return (v, checked((ulong)v)); }
+            case ulong ul: { var v = checked(checked((long)ul) + delta); return (v, checked((ulong)v)); }
+            // Whole decimals and big integers are integers (Redis counts on a JSON 3 as on 3); past long's range, an overflow.
+            case decimal d when d == decimal.Truncate(d): { var v = checked(checked((long)d) + delta); return (v, (decimal)v); }
+            case BigInteger big: { var v = checked(checked((long)big) + delta); return (v, (BigInteger)v); }
             case string text when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
                 {
                     var v = checked(parsed + delta);

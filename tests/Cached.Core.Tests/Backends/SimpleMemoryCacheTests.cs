@@ -130,6 +130,38 @@ public sealed class SimpleMemoryCacheTests
     }
 
     [Test]
+    public void Increment_takes_a_whole_decimal_or_BigInteger_as_the_integer_it_is_and_refuses_their_fractions()
+    {
+        // As on Redis, where 3m is stored as the JSON 3, which INCRBY counts on.
+        using var cache = NewCache();
+        cache.Set("decimal", 3m);
+        cache.Set("big", new System.Numerics.BigInteger(41));
+        cache.Set("half", 2.5m);
+
+        Assert.That(cache.Increment("decimal"), Is.EqualTo(4));
+        Assert.That(cache.Get<decimal>("decimal"), Is.EqualTo(4m), "a decimal stays a decimal");
+        Assert.That(cache.Increment("big"), Is.EqualTo(42));
+        Assert.That(cache.Get<System.Numerics.BigInteger>("big"), Is.EqualTo(new System.Numerics.BigInteger(42)));
+        Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("half"));
+        Assert.That(cache.Get<decimal>("half"), Is.EqualTo(2.5m));
+    }
+
+    [Test]
+    public void Increment_of_an_integer_past_long_s_range_throws_OverflowException_and_keeps_the_value()
+    {
+        using var cache = NewCache();
+        cache.Set("ulong", ulong.MaxValue);
+        cache.Set("decimal", decimal.MaxValue);
+        cache.Set("big", System.Numerics.BigInteger.Pow(2, 70));
+
+        Assert.Throws<OverflowException>(() => cache.Increment("ulong"));
+        Assert.Throws<OverflowException>(() => cache.Increment("decimal"));
+        Assert.Throws<OverflowException>(() => cache.Increment("big"));
+        Assert.That(cache.Get<ulong>("ulong"), Is.EqualTo(ulong.MaxValue));
+        Assert.That(cache.Get<decimal>("decimal"), Is.EqualTo(decimal.MaxValue));
+    }
+
+    [Test]
     public void Increment_refuses_a_fraction_rather_than_truncating_it()
     {
         using var cache = NewCache();

@@ -83,7 +83,7 @@ internal sealed partial class Parser
             return null;
         }
 
-        if (!CheckPartial() || !CheckGeneric() || !CheckParameters())
+        if (!CheckPartial() || !CheckContainingType() || !CheckGeneric() || !CheckParameters())
         {
             return null;
         }
@@ -174,6 +174,32 @@ internal sealed partial class Parser
         }
 
         Report(DiagnosticDescriptors.MethodNotPartial, _location, MethodName, "not partial: " + string.Join(", ", notPartial));
+        return false;
+    }
+
+    /// <summary>False, reported, when the method's type cannot take a generated half that works.</summary>
+    private bool CheckContainingType()
+    {
+        string? problem = null;
+        for (var type = _method.ContainingType; type is not null && problem is null; type = type.ContainingType)
+        {
+            if (type.IsFileLocal)
+            {
+                problem = $"the file-local type '{type.Name}': its generated half is written in a file of its own, which cannot see it; declare the type without 'file'";
+            }
+        }
+
+        if (problem is null && !_method.IsStatic && _method.ContainingType.IsRefLikeType)
+        {
+            problem = $"the ref struct '{_method.ContainingType.Name}': the body is called later, with the instance kept, which a ref struct cannot outlive; make the method static or the type a plain struct";
+        }
+
+        if (problem is null)
+        {
+            return true;
+        }
+
+        Report(DiagnosticDescriptors.UnsupportedContainingType, _location, MethodName, problem);
         return false;
     }
 

@@ -186,6 +186,12 @@ internal static class DiagnosticDescriptors
         "'{0}' carries {1}: each would write the method's body; keep one, and put the other on a method of its own",
         "[Cached], [MultiCached] and [InvalidateCache] each write the body of the method they are on, so a method carries one of them ([InvalidateTags] goes with [InvalidateCache], whose body then invalidates the tags too, or alone). To cache a method and invalidate entries of others, or to cache one value and a batch, declare a method for each.");
 
+    public static readonly DiagnosticDescriptor UnsupportedContainingType = Error(
+        "CACHED029",
+        "Cached method cannot be declared in this type",
+        "'{0}' is declared in {1}",
+        "The generator declares the other half of the method's type in a file of its own and keeps the instance for the body: a file-local type is invisible from that file, and an instance method of a ref struct cannot keep its instance. Declare the type without 'file', or make the method static or the type a plain struct.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -218,6 +224,7 @@ internal static class DiagnosticDescriptors
         NothingToInvalidate,
         MalformedTemplateHole,
         SeveralBodies,
+        UnsupportedContainingType,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

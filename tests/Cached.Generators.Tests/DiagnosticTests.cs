@@ -96,6 +96,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED026")
             .Append("CACHED027")
             .Append("CACHED028")
+            .Append("CACHED029")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -536,6 +537,40 @@ public sealed partial class DiagnosticTests
             }
             """, "CACHED003");
         Assert.That(message, Does.StartWith("Parameter 'grid' of 'UserService.Count' is a multi-dimensional array, which a default key cannot write"));
+    }
+
+    // ---- CACHED029 ----
+
+    [Test]
+    public void CACHED029_a_method_of_a_file_local_type()
+    {
+        var message = Single("""
+            file partial class UserService
+            {
+                [Cached]
+                public partial User [|GetUser|](int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED029");
+        Assert.That(message, Does.StartWith("'UserService.GetUser' is declared in the file-local type 'UserService'"));
+    }
+
+    [Test]
+    public void CACHED029_an_instance_method_of_a_ref_struct_but_not_a_static_one()
+    {
+        var message = Single("""
+            public ref partial struct Reader
+            {
+                [Cached]
+                public partial int [|Read|](int id);
+                private int ReadCore(int id) => id;
+
+                [Cached]
+                public static partial int Parse(int id);
+                private static int ParseCore(int id) => id;
+            }
+            """, "CACHED029");
+        Assert.That(message, Does.StartWith("'Reader.Read' is declared in the ref struct 'Reader'"));
     }
 
     // ---- CACHED006 ----

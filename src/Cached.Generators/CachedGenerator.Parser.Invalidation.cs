@@ -180,6 +180,12 @@ internal sealed partial class Parser
         var suffix = overloads.Count <= 1
             ? string.Empty
             : "_" + overloads.FindIndex(m => SymbolEqualityComparer.Default.Equals(m, method)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Get(int) and Get(long) are Get_0 and Get_1: a method of the type named Get_0 would take the same names, so the
+        // overload's suffix grows an underscore until no member is named like it.
+        while (suffix.Length > 0 && !method.ContainingType.GetMembers(method.Name + suffix).IsEmpty)
+        {
+            suffix = "_" + suffix;
+        }
         var typeParameters = TypeParameterList(method);
         var keyMethod = "__CachedKey_" + method.Name + suffix + typeParameters;
         return typeParameters.Length == 0

@@ -53,6 +53,26 @@ public sealed partial class SnapshotTests
     }
 
     [Test]
+    public void Overloads_and_a_method_named_like_an_overload_s_state_each_get_their_own()
+    {
+        // Get(int) and Get(long) keep their state in __cached_Get_0 and __cached_Get_1; a cached Get_0 beside them must
+        // not take the same field.
+        var run = GeneratorRunner.Run("""
+            using Cached;
+            namespace App;
+            public partial class Svc
+            {
+                [Cached] public partial string Get(int id); private string GetCore(int id) => "int";
+                [Cached] public partial string Get(long id); private string GetCore(long id) => "long";
+                [Cached] public partial string Get_0(int id); private string Get_0Core(int id) => "get_0";
+                [InvalidateCache(nameof(Get), nameof(Get_0))] public partial void Forget(int id); private void ForgetCore(int id) { }
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty, "the generator reported diagnostics");
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty, "the generated code must compile without warnings");
+    }
+
+    [Test]
     public void Types_whose_file_names_differ_only_in_case_or_by_an_arity_mark_each_get_a_file_of_their_own()
     {
         // Hint names are compared without case, and Box<T>'s file name is Box_1's: a clash must not fail the generator,

@@ -98,7 +98,7 @@ internal sealed partial class Parser
     /// </summary>
     /// <remarks>
     /// A hole whose alignment or format would not compile in the interpolated string goes to <paramref name="malformed"/>
-    /// with its text, index, length and what is wrong, and is written as its name alone so that the rest still compiles.
+    /// with its text, index, length and what is wrong (an error: the method gets no generated body).
     /// </remarks>
     private static (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown, System.Action<string, int, int, string>? malformed)
     {
@@ -145,7 +145,6 @@ internal sealed partial class Parser
             if (nameEnd >= 0 && MalformedHole(hole.Substring(nameEnd)) is { } wrong)
             {
                 malformed?.Invoke("{" + hole + "}", i, end - i + 1, wrong);
-                format = string.Empty;
             }
             if (!names.Contains(name) && typeParameters.Contains(name))
             {

@@ -41,7 +41,7 @@ public sealed partial class RedisCache
         var db = WriteDb();
         if (fullKeys.Length == 1)
         {
-            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, db.ScriptEvaluate(Scripts.OpenFences, [fence], OpenArguments())) : null];
+            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, db.ScriptEvaluate(Scripts.OpenFences, [fence], FenceArguments())) : null];
         }
 
         var opened = new object?[fullKeys.Length];
@@ -50,7 +50,7 @@ public sealed partial class RedisCache
             var (fences, at) = FencesOf(db, group);
             if (fences.Length > 0)
             {
-                var seen = (RedisResult[])db.ScriptEvaluate(Scripts.OpenFences, fences, OpenArguments())!;
+                var seen = (RedisResult[])db.ScriptEvaluate(Scripts.OpenFences, fences, FenceArguments())!;
                 Note(opened, at, fences, seen);
             }
         }
@@ -66,12 +66,12 @@ public sealed partial class RedisCache
         if (fullKeys.Length == 1)
         {
             // A cached method's miss: one key, one script, without the batch's grouping.
-            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await db.ScriptEvaluateAsync(Scripts.OpenFences, [fence], OpenArguments()).ConfigureAwait(false)) : null];
+            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await db.ScriptEvaluateAsync(Scripts.OpenFences, [fence], FenceArguments()).ConfigureAwait(false)) : null];
         }
 
         var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
         // One script per hash slot, all in flight together.
-        var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, OpenArguments()))).ConfigureAwait(false);
+        var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, FenceArguments()))).ConfigureAwait(false);
         var opened = new object?[fullKeys.Length];
         for (var g = 0; g < fenced.Length; g++)
         {
@@ -159,8 +159,8 @@ public sealed partial class RedisCache
     /// <summary>The fence of one key, or null for a key that cannot have one (a cluster key with braces of its own).</summary>
     private RedisKey? FenceOf(IDatabase db, string fullKey) => RedisFences.Of(fullKey, db.Multiplexer, IsCluster(db));
 
-    /// <summary>The open script's arguments: the token a fence gets if it has none, and how long it lives.</summary>
-    private RedisValue[] OpenArguments() => [RedisFences.NewToken(), FenceMilliseconds];
+    /// <summary>The arguments of the scripts that open and move fences: a new token, and how long a fence lives.</summary>
+    private RedisValue[] FenceArguments() => [RedisFences.NewToken(), FenceMilliseconds];
 
     /// <summary>What the open script answered for one fence (it answers one token per fence).</summary>
     private static OpenedFence Opened(RedisKey fence, RedisResult reply) => new(fence, (RedisValue)((RedisResult[])reply!)[0]);
@@ -297,14 +297,14 @@ public sealed partial class RedisCache
     /// <summary>Sends the move of a key's fence, ahead of the command that invalidates it, on the same connection.</summary>
     private Task<RedisResult>? MoveFence(IDatabase db, string key)
         => FenceOf(db, key) is { } fence
-            ? db.ScriptEvaluateAsync(Scripts.MoveFences, [fence], [RedisFences.NewToken(), FenceMilliseconds])
+            ? db.ScriptEvaluateAsync(Scripts.MoveFences, [fence], FenceArguments())
             : null;
 
     /// <summary>Sends the move of the fences of one hash slot's keys.</summary>
     private Task<RedisResult>? MoveFences(IDatabase db, SlotGroup group)
     {
         var (fences, _) = FencesOf(db, group);
-        return fences.Length == 0 ? null : db.ScriptEvaluateAsync(Scripts.MoveFences, fences, [RedisFences.NewToken(), FenceMilliseconds]);
+        return fences.Length == 0 ? null : db.ScriptEvaluateAsync(Scripts.MoveFences, fences, FenceArguments());
     }
 
     /// <summary>
@@ -366,7 +366,7 @@ public sealed partial class RedisCache
             {
                 foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
                 {
-                    db.ScriptEvaluate(Scripts.MoveFences, group.Keys, [RedisFences.NewToken(), FenceMilliseconds]);
+                    db.ScriptEvaluate(Scripts.MoveFences, group.Keys, FenceArguments());
                 }
             }
         }
@@ -395,7 +395,7 @@ public sealed partial class RedisCache
         {
             foreach (var group in SlotGroups(db.Multiplexer, fences))
             {
-                await db.ScriptEvaluateAsync(Scripts.MoveFences, group.Keys, [RedisFences.NewToken(), FenceMilliseconds]).ConfigureAwait(false);
+                await db.ScriptEvaluateAsync(Scripts.MoveFences, group.Keys, FenceArguments()).ConfigureAwait(false);
             }
         }
     }

@@ -54,6 +54,15 @@ public sealed class SequenceBehaviourTests
     }
 
     [Test]
+    public void Dictionary_arguments_are_keyed_entry_by_entry_so_their_strings_cannot_run_together()
+    {
+        Assert.That(_service.Describe(new() { ["1, a"] = "b" }), Is.EqualTo("1, a=b"));
+        Assert.That(_service.Describe(new() { ["1"] = "a, b" }), Is.EqualTo("1=a, b"), "another dictionary: another entry");
+        Assert.That(_calls[nameof(SequenceService.Describe)], Is.EqualTo(2));
+        Assert.That(_cache.Exists(Prefix + "Describe({\"1\":\"a, b\"})"), Is.True, "each key and value quoted");
+    }
+
+    [Test]
     public void A_lazy_IEnumerable_body_enumerated_twice_runs_once_and_its_items_are_stored()
     {
         var numbers = _service.Numbers(3);

@@ -24,8 +24,9 @@ internal static class MemoryCounter
             case ushort us: { var v = checked(us + delta); return (v, checked((ushort)v)); }
             case uint ui: { var v = checked(ui + delta); return (v, checked((uint)v)); }
             case ulong ul: { var v = checked(checked((long)ul) + delta); return (v, checked((ulong)v)); }
-            // Whole decimals and big integers are integers (Redis counts on a JSON 3 as on 3); past long's range, an overflow.
-            case decimal d when d == decimal.Truncate(d): { var v = checked(checked((long)d) + delta); return (v, (decimal)v); }
+            // Decimals without a fraction part (3m, whose JSON is 3, not 3.0m) and big integers are integers, as INCRBY counts
+            // on their JSON; past long's range, an overflow.
+            case decimal d when d.Scale == 0: { var v = checked(checked((long)d) + delta); return (v, (decimal)v); }
             case BigInteger big: { var v = checked(checked((long)big) + delta); return (v, (BigInteger)v); }
             case string text when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
                 {

@@ -16,7 +16,7 @@ public sealed partial class MultiLevelCache
         bool added;
         try
         {
-            added = await L2.AddAsync(key, value, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+            added = await Abandonable(L2.AddAsync(key, value, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, [key], cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -100,7 +100,7 @@ public sealed partial class MultiLevelCache
         var write = BeginWrite(key, space);
         try
         {
-            await L2.SetAsync(key, value, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+            await Abandonable(L2.SetAsync(key, value, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, [key], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -171,7 +171,7 @@ public sealed partial class MultiLevelCache
         var writes = BeginWrites(given, space);
         try
         {
-            await L2.MultiSetAsync(given, ttl, @namespace, serializer, cancellationToken).ConfigureAwait(false);
+            await Abandonable(L2.MultiSetAsync(given, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, KeysOf(given), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -218,7 +218,7 @@ public sealed partial class MultiLevelCache
         long value;
         try
         {
-            value = await L2.IncrementAsync(key, delta, @namespace, cancellationToken).ConfigureAwait(false);
+            value = await Abandonable(L2.IncrementAsync(key, delta, @namespace, CancellationToken.None), BackplaneAction.Set, space, [key], cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -240,7 +240,7 @@ public sealed partial class MultiLevelCache
         int deleted;
         try
         {
-            deleted = await L2.DeleteAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+            deleted = await Abandonable(L2.DeleteAsync(key, @namespace, CancellationToken.None), BackplaneAction.Delete, space, [key], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -267,7 +267,7 @@ public sealed partial class MultiLevelCache
         var space = L1Space(@namespace);
         try
         {
-            await L2.ClearAsync(@namespace, cancellationToken).ConfigureAwait(false);
+            await Abandonable(L2.ClearAsync(@namespace, CancellationToken.None), BackplaneAction.Clear, space, [], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -296,7 +296,7 @@ public sealed partial class MultiLevelCache
         bool changed;
         try
         {
-            changed = await L2.ExpireAsync(key, ttl, @namespace, cancellationToken).ConfigureAwait(false);
+            changed = await Abandonable(L2.ExpireAsync(key, ttl, @namespace, CancellationToken.None), BackplaneAction.Expire, space, [key], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -320,6 +320,40 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         return L2.RawAsync(command, args, cancellationToken);
+    }
+
+    /// <summary>
+    /// An L2 write under its caller's token. The write itself is not cancelled: once sent, a remote store may apply it
+    /// whatever the caller does. The caller's wait is, and then, when the write ends, every node drops its copies once
+    /// more (<see cref="Abandoned"/>): a node may have read the old value back from L2 between the caller's
+    /// cancellation and the write landing.
+    /// </summary>
+    private ValueTask<T> Abandonable<T>(ValueTask<T> write, BackplaneAction action, string? space, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        return write.IsCompleted || !cancellationToken.CanBeCanceled ? write : WaitAsync(write.AsTask());
+
+        async ValueTask<T> WaitAsync(Task<T> pending)
+        {
+            try
+            {
+                return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
+            {
+                _ = pending.ContinueWith(
+                    static (ended, state) =>
+                    {
+                        _ = ended.Exception; // observed: the caller has left, and the outcome is only a reason to drop copies
+                        var (cache, action, space, keys) = ((MultiLevelCache, BackplaneAction, string?, IReadOnlyList<string>))state!;
+                        cache.Abandoned(action, space, keys);
+                    },
+                    (this, action, space, keys),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                throw;
+            }
+        }
     }
 
     /// <summary>

@@ -199,6 +199,36 @@ public ref partial struct CacheKeyWriter
         return ref this;
     }
 
+    /// <summary>
+    /// Appends a dictionary argument (any sequence of pairs) as <c>{k:v,k:v}</c>, each key and value by the rules in the
+    /// remarks: a pair's own text does not escape them, so <c>{"1, a": "b"}</c> and <c>{"1": "a, b"}</c> would meet.
+    /// </summary>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<TKey, TValue>(IEnumerable<KeyValuePair<TKey, TValue>>? values)
+    {
+        Separate();
+        if (values is null)
+        {
+            AppendRaw("null");
+            return ref this;
+        }
+
+        AppendRaw('{');
+        var first = true;
+        foreach (var (key, value) in values)
+        {
+            AppendSeparatorUnless(first);
+            first = false;
+            AppendValue(key);
+            AppendRaw(':');
+            AppendValue(value);
+        }
+
+        AppendRaw('}');
+
+        return ref this;
+    }
+
     /// <summary>Appends a memory argument as <c>[a,b]</c>, as an array of the same elements.</summary>
     [UnscopedRef]
     public ref CacheKeyWriter Sequence<T>(ReadOnlyMemory<T> values)
@@ -332,6 +362,14 @@ public ref partial struct CacheKeyWriter
             return formattable.ToString(FormatOf(value), CultureInfo.InvariantCulture);
         }
 
+        if (value is ITuple)
+        {
+            // A tuple element by element, as in a default key: ("a, b", "c") and ("a", "b, c") are two keys.
+            var writer = new CacheKeyWriter(stackalloc char[64], string.Empty);
+            writer.Argument(value);
+            return writer.Finish()[1..^1]; // without the parentheses of the argument list
+        }
+
         return value is null ? "null" : InvariantText(value) ?? "null";
     }
 
@@ -348,7 +386,11 @@ public ref partial struct CacheKeyWriter
     /// <summary>Whether <typeparamref name="T"/> is a value type other than <see cref="Nullable{T}"/>, read as a constant once compiled.</summary>
     private static class PlainValueType<T>
     {
-        public static readonly bool Is = typeof(T).IsValueType && Nullable.GetUnderlyingType(typeof(T)) is null;
+        /// <remarks>
+        /// Only formattable ones: the handler writes any other struct (a record struct, a tuple) by its ToString under the
+        /// current culture, where <see cref="Format{T}"/> must write it as <see cref="AppendValue{T}"/> would.
+        /// </remarks>
+        public static readonly bool Is = typeof(T).IsValueType && Nullable.GetUnderlyingType(typeof(T)) is null && typeof(IFormattable).IsAssignableFrom(typeof(T));
 
         /// <summary>The format <see cref="FormatOf"/> picks for a value of this type, found without boxing one.</summary>
         public static readonly string? Format = Is ? FormatOf(default(T)) : null;

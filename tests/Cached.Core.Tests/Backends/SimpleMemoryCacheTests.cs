@@ -144,6 +144,8 @@ public sealed class SimpleMemoryCacheTests
         Assert.That(cache.Get<System.Numerics.BigInteger>("big"), Is.EqualTo(new System.Numerics.BigInteger(42)));
         Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("half"));
         Assert.That(cache.Get<decimal>("half"), Is.EqualTo(2.5m));
+        cache.Set("scaled", 3.0m);
+        Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("scaled"), "3.0m is written 3.0, which INCRBY refuses too");
     }
 
     [Test]
@@ -159,6 +161,7 @@ public sealed class SimpleMemoryCacheTests
         Assert.Throws<OverflowException>(() => cache.Increment("big"));
         Assert.That(cache.Get<ulong>("ulong"), Is.EqualTo(ulong.MaxValue));
         Assert.That(cache.Get<decimal>("decimal"), Is.EqualTo(decimal.MaxValue));
+        Assert.That(cache.Get<System.Numerics.BigInteger>("big"), Is.EqualTo(System.Numerics.BigInteger.Pow(2, 70)));
     }
 
     [Test]

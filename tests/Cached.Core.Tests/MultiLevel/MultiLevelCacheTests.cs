@@ -176,6 +176,36 @@ public sealed class MultiLevelCacheTests
         Assert.That(nodes.B.Get<long>("k"), Is.EqualTo(held), "the other node reads what L2 holds");
     }
 
+    [Test]
+    public async Task An_async_write_that_lands_after_its_caller_cancelled_still_leaves_no_node_with_the_old_copy([Values] bool delete)
+    {
+        // The caller gives up while L2 still holds the write back; another node reads the old value again meanwhile.
+        // When the write lands at last, that copy must go too.
+        var store = new LateStore();
+        using var nodes = new Nodes(new Cached.Distributed.DistributedCacheBackend(store));
+        nodes.A.L2.Set("k", 1L);
+        Assert.That(nodes.A.Get<long>("k") + nodes.B.Get<long>("k"), Is.EqualTo(2), "both nodes hold a copy");
+
+        store.Hold();
+        using var cancel = new CancellationTokenSource();
+        Task write = delete ? nodes.A.DeleteAsync("k", cancellationToken: cancel.Token).AsTask() : nodes.A.SetAsync("k", 2L, cancellationToken: cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        Assert.That(async () => await write, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(nodes.B.Get<long>("k"), Is.EqualTo(1), "the write has not landed: B reads the old value again, and copies it");
+
+        store.Release();
+        var expected = delete ? 0L : 2L;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (nodes.L2.Get<long>("k") != expected || nodes.B.L1.Exists("k"))
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the write landed and B dropped its copy");
+            await Task.Delay(5);
+        }
+
+        Assert.That(nodes.B.Get<long>("k"), Is.EqualTo(expected), "B reads what L2 holds");
+        Assert.That(nodes.A.Get<long>("k"), Is.EqualTo(expected), "and so does A");
+    }
+
     /// <summary>Cancels its source once L2 has applied one command, as a caller that stops waiting just then.</summary>
     private sealed class CancelAfterCommand(CacheCommand command, CancellationTokenSource source) : CachePlugin
     {

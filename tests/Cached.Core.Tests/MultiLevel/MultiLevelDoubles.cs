@@ -151,3 +151,53 @@ internal static class Waits
         }
     }
 }
+
+/// <summary>
+/// A distributed store whose writes, once armed, wait at a gate before they apply, whatever the caller's token says: a
+/// remote store that applies a command after its caller stopped waiting.
+/// </summary>
+internal sealed class LateStore : Microsoft.Extensions.Caching.Distributed.IDistributedCache
+{
+    private readonly Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache _inner =
+        new(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions()));
+
+    private TaskCompletionSource? _gate;
+
+    /// <summary>Holds the next writes until <see cref="Release"/>.</summary>
+    public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Lets the held writes apply.</summary>
+    public void Release() => _gate?.TrySetResult();
+
+    public byte[]? Get(string key) => _inner.Get(key);
+
+    public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => _inner.GetAsync(key, token);
+
+    public void Set(string key, byte[] value, Microsoft.Extensions.Caching.Distributed.DistributedCacheEntryOptions options) => _inner.Set(key, value, options);
+
+    public async Task SetAsync(string key, byte[] value, Microsoft.Extensions.Caching.Distributed.DistributedCacheEntryOptions options, CancellationToken token = default)
+    {
+        if (_gate is { } gate)
+        {
+            await gate.Task;
+        }
+
+        await _inner.SetAsync(key, value, options, CancellationToken.None);
+    }
+
+    public void Refresh(string key) => _inner.Refresh(key);
+
+    public Task RefreshAsync(string key, CancellationToken token = default) => _inner.RefreshAsync(key, token);
+
+    public void Remove(string key) => _inner.Remove(key);
+
+    public async Task RemoveAsync(string key, CancellationToken token = default)
+    {
+        if (_gate is { } gate)
+        {
+            await gate.Task;
+        }
+
+        await _inner.RemoveAsync(key, CancellationToken.None);
+    }
+}

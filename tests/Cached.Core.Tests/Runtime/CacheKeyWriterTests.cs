@@ -122,6 +122,28 @@ public sealed class CacheKeyWriterTests
         Assert.That(Key(new Dictionary<string, int> { ["k"] = 1 }), Is.EqualTo("N.T.M({\"k\":1})"));
     }
 
+    [Test]
+    public void A_MultiCached_key_of_a_struct_or_a_tuple_reads_the_same_in_every_culture_and_keeps_its_parts_apart()
+    {
+        var before = CultureInfo.CurrentCulture;
+        string german;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+            german = CacheKeyWriter.Format(new Spot(1.5));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = before;
+        }
+
+        Assert.That(german, Is.EqualTo("Spot { X = 1.5 }"));
+        Assert.That(CacheKeyWriter.Format(("a, b", "c")), Is.Not.EqualTo(CacheKeyWriter.Format(("a", "b, c"))));
+        Assert.That(CacheKeyWriter.Format((1, "x")), Is.EqualTo("(1,\"x\")"));
+    }
+
+    private readonly record struct Spot(double X);
+
     private sealed record Reading(double X, DateTime At);
 
     [Test]

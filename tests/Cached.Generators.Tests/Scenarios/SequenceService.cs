@@ -101,4 +101,14 @@ public partial class SequenceService(CallCounter calls)
         _calls.Hit(nameof(Length));
         return bytes.Length;
     }
+
+    /// <summary>A dictionary argument: keyed entry by entry.</summary>
+    [Cached(Alias = UserService.Alias)]
+    public partial string Describe(Dictionary<string, string> pairs);
+
+    private string DescribeCore(Dictionary<string, string> pairs)
+    {
+        _calls.Hit(nameof(Describe));
+        return string.Join(";", pairs.Select(static p => p.Key + "=" + p.Value));
+    }
 }

@@ -4,6 +4,7 @@ using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Cached.Runtime;
 
@@ -266,14 +267,7 @@ public ref partial struct CacheKeyWriter
             return ref this;
         }
 
-        AppendRaw('[');
-        for (var i = 0; i < values.Count; i++)
-        {
-            AppendSeparatorUnless(i == 0);
-            AppendValue(values[i]);
-        }
-
-        AppendRaw(']');
+        AppendElements<T>(CollectionsMarshal.AsSpan(values));
 
         return ref this;
     }

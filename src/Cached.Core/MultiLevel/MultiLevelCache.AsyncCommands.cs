@@ -137,7 +137,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var given = Keys(keys);
         var space = L1Space(@namespace);
-        var results = (await L1.MultiTryGetAsync<T>(given, space, null, cancellationToken).ConfigureAwait(false)).ToArray();
+        var results = (await L1.MultiTryGetAsync<T>(given, space, ForL1(serializer), cancellationToken).ConfigureAwait(false)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
         if (missing.Length == 0)
         {

@@ -100,7 +100,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var given = Keys(keys);
         var space = L1Space(@namespace);
-        var results = L1.MultiTryGet<T>(given, space).ToArray();
+        var results = L1.MultiTryGet<T>(given, space, ForL1(serializer)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
         if (missing.Length == 0)
         {

@@ -60,6 +60,12 @@ public sealed partial class MultiLevelCache
         }
     }
 
+    /// <summary>
+    /// The serializer of a batch read that L1 takes too: one that adopts the references L1 keeps, as a read of stamped
+    /// entries (a fail-safe or tagged [MultiCached] method) passes; any other serializer is for L2's bytes.
+    /// </summary>
+    private static Serializers.ISerializer? ForL1(Serializers.ISerializer? serializer) => serializer is Resilience.IPayloadAdopter ? serializer : null;
+
     private void FillAll<T>(CacheResult<T>[] results, int[] positions, string[] missing, CacheResult<T>[] read, TimeSpan?[] remaining, FillTicket?[]? fills, string? space)
     {
         for (var i = 0; i < missing.Length; i++)

@@ -46,6 +46,44 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
     }
 
     [Test]
+    public async Task On_two_levels_a_second_call_hits_and_a_failing_body_is_answered_with_the_last_values([Values] bool async, [Values] bool fromL2)
+    {
+        // The stamped entries go into L1 as well: both the L1 copy and, on another node, the L2 entry must read back.
+        var shared = new SimpleMemoryCache { TimeProvider = Time };
+        using var writer = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, shared);
+        using var reader = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, shared);
+        var source = new Source();
+        await Call(async, new(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => writer, Ttl = 10, FailSafe = 60 }), source, 1, 2);
+        var method = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => fromL2 ? reader : writer, Ttl = 10, FailSafe = 60 });
+
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
+        Assert.That(source.Calls, Has.Count.EqualTo(1), "the second call hit");
+        Assert.That(Logs.Entries.Where(static e => e.Exception is not null).Select(static e => e.Exception!.Message), Is.Empty, "no read failed");
+
+        Time.Advance(TimeSpan.FromSeconds(11));
+        source.Down = true;
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }), "the last values");
+    }
+
+    [Test]
+    public void On_two_levels_with_a_backplane_tagged_entries_hit_and_one_tag_s_invalidation_recomputes_only_its_key()
+    {
+        using var node = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, new SimpleMemoryCache { TimeProvider = Time }, new MemoryBackplane());
+        var method = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Tests.Prices.GetTagged", CacheFactory = () => node, Ttl = 10 });
+        var source = new Source();
+        Dictionary<int, string> Call() => method.Invoke([1, 2, 3], source, static (_, id) => "price:" + id, static (s, missing) => s.Load(missing), null, static (_, id) => ["price:" + id]);
+
+        Call();
+        Call();
+        Assert.That(source.Calls, Has.Count.EqualTo(1), "the second call hit");
+
+        node.InvalidateTags("price:2");
+        source.Version = 2;
+        Assert.That(Call(), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v2:2", [3] = "v1:3" }));
+        Assert.That(source.Calls.Last(), Is.EqualTo(new[] { 2 }), "only the invalidated key went to the body");
+    }
+
+    [Test]
     public async Task Fresh_keys_are_hits_and_only_the_stale_ones_go_to_the_body([Values] bool async)
     {
         var method = Method();

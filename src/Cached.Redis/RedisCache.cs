@@ -34,62 +34,6 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     private MultiplexerPool.Lease? _lease;
     private int _disposed;
 
-    // Checked when set, so that a bad setting fails where it is given (SetConfig names its path), not at every command.
-    private readonly string _endpoint = "127.0.0.1";
-    private readonly int _port = 6379;
-    private readonly int? _database;
-    private readonly string? _connectionString;
-
-    /// <summary>The server's host (127.0.0.1 unless set); ignored when <see cref="ConnectionString"/> or <see cref="Connection"/> is set.</summary>
-    /// <exception cref="ArgumentException">Empty or blank.</exception>
-    public string Endpoint
-    {
-        get => _endpoint;
-        init => _endpoint = !string.IsNullOrWhiteSpace(value) ? value : throw new ArgumentException("An endpoint names a host; it cannot be empty.", nameof(Endpoint));
-    }
-
-    /// <summary>The server's port (6379 unless set).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Not from 1 to 65535.</exception>
-    public int Port
-    {
-        get => _port;
-        init => _port = value is > 0 and <= 65535 ? value : throw new ArgumentOutOfRangeException(nameof(Port), value, "A port is from 1 to 65535.");
-    }
-
-    /// <summary>The database number; unset means the connection string's default database, or 0.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Negative.</exception>
-    public int? Database
-    {
-        get => _database;
-        init => _database = value is null or >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(Database), value, "A database number is 0 or more.");
-    }
-
-    /// <summary>The password (Redis <c>AUTH</c>).</summary>
-    public string? Password { get; init; }
-
-    /// <summary>The ACL user name, with <see cref="Password"/>.</summary>
-    public string? User { get; init; }
-
-    /// <summary>Connects over TLS (<c>rediss://</c> URLs set it); with <see cref="ConnectionString"/>, use its <c>ssl=true</c>.</summary>
-    public bool Ssl { get; init; }
-
-    /// <summary>
-    /// The path of a CA certificate (PEM or DER) to trust for TLS, for a server whose certificate a private or
-    /// self-signed authority issued; the server's certificate must still name the host connected to.
-    /// </summary>
-    public string? TrustIssuer { get; init; }
-
-    /// <summary>A StackExchange.Redis configuration string (<c>"host1:6379,host2:6379,ssl=true,user=app,password=..."</c>).</summary>
-    /// <exception cref="ArgumentException">StackExchange.Redis cannot read it, or it names no server.</exception>
-    public string? ConnectionString
-    {
-        get => _connectionString;
-        init => _connectionString = value is not null && WhyUnusable(value) is { } why ? throw new ArgumentException(why, nameof(ConnectionString)) : value;
-    }
-
-    /// <summary>An existing multiplexer to use; the caller keeps ownership and disposes it.</summary>
-    public IConnectionMultiplexer? Connection { get; init; }
-
     /// <summary>
     /// How long a command waits for the first connection (2 s unless set, and at most 80% of
     /// <see cref="BaseCache.Timeout"/>) before it fails with a <see cref="CacheBackendException"/>; the client keeps
@@ -452,21 +396,6 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         }
 
         return options;
-    }
-
-    /// <summary>Why StackExchange.Redis cannot use a connection string, or null when it can: it reads it and finds a server.</summary>
-    private static string? WhyUnusable(string connectionString)
-    {
-        try
-        {
-            return ConfigurationOptions.Parse(connectionString).EndPoints.Count > 0
-                ? null
-                : "The connection string names no server: give at least one host:port.";
-        }
-        catch (ArgumentException ex)
-        {
-            return $"StackExchange.Redis cannot read the connection string: {ex.Message}";
-        }
     }
 
     private IDatabase Db() => (Connection ?? LeaseOf().Get(FirstConnectionWait)).GetDatabase(DatabaseNumber);

@@ -153,7 +153,8 @@ internal static partial class Emitter
         var missing = multi.Conversion switch
         {
             KeysConversion.ToArray => "__missing.ToArray()",
-            KeysConversion.ToHashSet => $"new global::System.Collections.Generic.HashSet<{multi.KeyType}>(__missing)",
+            // With the caller's comparer: a case-insensitive set's Contains must answer the same in the body.
+            KeysConversion.ToHashSet => $"{Runtime}MissingKeys.AsSet<{multi.KeyType}>(__missing, {state.Access(multi.KeysParameter)})",
             _ => "__missing",
         };
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));

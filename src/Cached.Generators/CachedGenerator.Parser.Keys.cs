@@ -81,6 +81,16 @@ internal sealed partial class Parser
                     "a multi-dimensional array, which a default key cannot write: pass a jagged array, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
             }
 
+            foreach (var parameter in keyParameters)
+            {
+                if (NestedMemoryOfElements(parameter.Type, nested: false) is { } memory)
+                {
+                    // Its text names only its type and length; the runtime refuses it too (CacheKeyWriter.InvariantText).
+                    Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName,
+                        $"a type that holds a {memory.ToDisplayString(s_readableFormat)}, which a default key cannot write by its elements: pass it as a parameter of its own, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
+                }
+            }
+
             foreach (var parameter in keyParameters.Where(p => !HasValueToString(p.Type)))
             {
                 Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, ParameterLocation(parameter), parameter.Name, MethodName, parameter.Type.ToDisplayString(s_readableFormat));
@@ -214,13 +224,13 @@ internal sealed partial class Parser
     /// <summary>Which CacheKeyWriter method writes a parameter: the one that needs no boxing for its type.</summary>
     private KeyArgumentKind KeyKindOf(ITypeSymbol type)
     {
-        if (IsSequence(type) || IsMemoryOfElements(type))
+        var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n ? n.TypeArguments[0] : null;
+        var inner = nullable ?? type;
+        if (IsSequence(type) || IsMemoryOfElements(inner))
         {
             return KeyArgumentKind.Sequence;
         }
 
-        var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n ? n.TypeArguments[0] : null;
-        var inner = nullable ?? type;
         if (inner.TypeKind == TypeKind.Enum)
         {
             return nullable is null ? KeyArgumentKind.Enum : KeyArgumentKind.NullableEnum;
@@ -247,6 +257,31 @@ internal sealed partial class Parser
         => type is INamedTypeSymbol { IsGenericType: true } named
             && (KnownTypeSymbols.Is(named.OriginalDefinition, _known.Memory) || KnownTypeSymbols.Is(named.OriginalDefinition, _known.ReadOnlyMemory))
             && named.TypeArguments[0].SpecialType != SpecialType.System_Char;
+
+    /// <summary>
+    /// The first memory of elements (<see cref="IsMemoryOfElements"/>) inside <paramref name="type"/>: as an element
+    /// type or a type argument, a tuple's element included. A nullable memory is no nesting: it is written by its elements.
+    /// </summary>
+    private ITypeSymbol? NestedMemoryOfElements(ITypeSymbol type, bool nested)
+    {
+        if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            return NestedMemoryOfElements(nullable.TypeArguments[0], nested);
+        }
+
+        if (nested && IsMemoryOfElements(type))
+        {
+            return type;
+        }
+
+        var inside = type switch
+        {
+            IArrayTypeSymbol array => new[] { array.ElementType },
+            INamedTypeSymbol named => named.TypeArguments.AsEnumerable(),
+            _ => Enumerable.Empty<ITypeSymbol>(),
+        };
+        return inside.Select(t => NestedMemoryOfElements(t, nested: true)).FirstOrDefault(static found => found is not null);
+    }
 
     /// <summary>False for a class or struct whose ToString is <see cref="object"/>'s: its keys would collide.</summary>
     private bool HasValueToString(ITypeSymbol type)

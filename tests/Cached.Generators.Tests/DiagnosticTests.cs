@@ -539,6 +539,29 @@ public sealed partial class DiagnosticTests
         Assert.That(message, Does.StartWith("Parameter 'grid' of 'UserService.Count' is a multi-dimensional array, which a default key cannot write"));
     }
 
+    [Test]
+    public void CACHED003_a_memory_inside_another_type_in_a_default_key()
+    {
+        var messages = Expect("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial int Count([|(System.ReadOnlyMemory<int> Values, int Skip) page|]);
+                private int CountCore((System.ReadOnlyMemory<int> Values, int Skip) page) => page.Skip;
+
+                [Cached]
+                public partial int Total([|System.Collections.Generic.List<System.Memory<byte>> chunks|]);
+                private int TotalCore(System.Collections.Generic.List<System.Memory<byte>> chunks) => chunks.Count;
+
+                [Cached]
+                public partial int Text((System.ReadOnlyMemory<char> Name, int Id) item);
+                private int TextCore((System.ReadOnlyMemory<char> Name, int Id) item) => item.Id;
+            }
+            """, DiagnosticSeverity.Error, "CACHED003", "CACHED003");
+        Assert.That(messages[0].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'page' of 'UserService.Count' is a type that holds a ReadOnlyMemory<int>, which a default key cannot write by its elements"));
+        Assert.That(messages[1].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'chunks' of 'UserService.Total' is a type that holds a Memory<byte>"));
+    }
+
     // ---- CACHED029 ----
 
     [Test]

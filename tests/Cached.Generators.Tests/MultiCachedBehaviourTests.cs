@@ -106,6 +106,15 @@ public sealed class MultiCachedBehaviourTests
     }
 
     [Test]
+    public void A_set_of_keys_reaches_the_body_with_the_callers_comparer()
+    {
+        var result = _service.ByCodeSet(new HashSet<string>(["ab", "xy"], StringComparer.OrdinalIgnoreCase));
+
+        Assert.That(_service.SetComparers, Is.EqualTo(new[] { StringComparer.OrdinalIgnoreCase }), "the missing keys keep the caller's comparer");
+        Assert.That(result, Is.EqualTo(new Dictionary<string, int> { ["ab"] = 2 }), "the body's Contains answered as the caller's set would");
+    }
+
+    [Test]
     public async Task ValueTask_of_an_interface_dictionary_works_and_hits_complete_synchronously()
     {
         var cold = await _service.ByEnumerableAsync(["x", "yy"]);

@@ -54,6 +54,19 @@ public sealed class SequenceBehaviourTests
     }
 
     [Test]
+    public void A_nullable_memory_is_keyed_by_its_elements_or_as_null()
+    {
+        Assert.That(_service.Count(new long[] { 1, 2 }), Is.EqualTo(2));
+        Assert.That(_service.Count(new long[] { 3, 4 }), Is.EqualTo(2), "other elements of the same length: another entry");
+        Assert.That(_service.Count(null), Is.EqualTo(-1));
+        Assert.That(_service.Count(new long[] { 1, 2 }), Is.EqualTo(2));
+        Assert.That(_service.Count(null), Is.EqualTo(-1));
+        Assert.That(_calls[nameof(SequenceService.Count)], Is.EqualTo(3));
+        Assert.That(_cache.Exists(Prefix + "Count([3,4])"), Is.True, "the elements are the key");
+        Assert.That(_cache.Exists(Prefix + "Count(null)"), Is.True);
+    }
+
+    [Test]
     public void Dictionary_arguments_are_keyed_entry_by_entry_so_their_strings_cannot_run_together()
     {
         Assert.That(_service.Describe(new() { ["1, a"] = "b" }), Is.EqualTo("1, a=b"));

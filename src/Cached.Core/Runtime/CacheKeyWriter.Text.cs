@@ -183,8 +183,10 @@ public ref partial struct CacheKeyWriter
     /// A value's <see cref="object.ToString"/> written under the invariant culture, so that a record's numbers and dates
     /// read the same in every culture (a web app may set a culture per request).
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="value"/> is a memory of anything but chars.</exception>
     internal static string? InvariantText(object value)
     {
+        ThrowIfMemoryOfElements(value);
         var culture = CultureInfo.CurrentCulture;
         if (ReferenceEquals(culture, CultureInfo.InvariantCulture))
         {
@@ -199,6 +201,25 @@ public ref partial struct CacheKeyWriter
         finally
         {
             CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    /// <summary>
+    /// Refuses a <see cref="Memory{T}"/> or <see cref="ReadOnlyMemory{T}"/> that reaches the text fallback (inside a tuple,
+    /// a list or an <see cref="object"/>): its text names only its type and length, so two memories of the same length
+    /// would share one entry. A parameter of a memory type itself is written by its elements (<c>Sequence</c>); reading
+    /// the elements of one held as <see cref="object"/> would need reflection, which trimming and NativeAOT do not keep.
+    /// </summary>
+    private static void ThrowIfMemoryOfElements(object value)
+    {
+        var type = value.GetType();
+        if (type.IsGenericType
+            && (type.GetGenericTypeDefinition() == typeof(Memory<>) || type.GetGenericTypeDefinition() == typeof(ReadOnlyMemory<>))
+            && type.GetGenericArguments()[0] != typeof(char))
+        {
+            throw new ArgumentException(
+                $"A cache key cannot be written from a {value} inside another value: its text names only its type and length, so memories of the same length would share one entry. Pass the elements as an array or a memory parameter of their own, or write the key with Key or KeyBuilder.",
+                nameof(value));
         }
     }
 

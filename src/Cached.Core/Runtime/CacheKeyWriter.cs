@@ -244,6 +244,24 @@ public ref partial struct CacheKeyWriter
     [UnscopedRef]
     public ref CacheKeyWriter Sequence<T>(Memory<T> values) => ref Sequence((ReadOnlyMemory<T>)values);
 
+    /// <summary>Appends a nullable memory argument as <c>[a,b]</c>, or <c>null</c>.</summary>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(ReadOnlyMemory<T>? values)
+    {
+        if (values is { } memory)
+        {
+            return ref Sequence(memory);
+        }
+
+        Separate();
+        AppendRaw("null");
+        return ref this;
+    }
+
+    /// <inheritdoc cref="Sequence{T}(ReadOnlyMemory{T}?)"/>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(Memory<T>? values) => ref Sequence((ReadOnlyMemory<T>?)values);
+
     private void AppendElements<T>(ReadOnlySpan<T> values)
     {
         AppendRaw('[');

@@ -123,6 +123,24 @@ public sealed class CacheKeyWriterTests
     }
 
     [Test]
+    public void A_memory_inside_another_value_is_refused_rather_than_keyed_by_its_type_and_length()
+    {
+        static string Key<T>(T value)
+        {
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            w.Argument(value);
+            return w.Finish();
+        }
+
+        // Its ToString is "System.ReadOnlyMemory<Int32>[2]" whatever it holds: [1,2] and [3,4] would share an entry.
+        var inTuple = Assert.Throws<ArgumentException>(() => Key((new ReadOnlyMemory<int>([1, 2]), 7)));
+        Assert.That(inTuple!.Message, Does.Contain("System.ReadOnlyMemory<Int32>").And.Contain("Key or KeyBuilder"));
+        Assert.Throws<ArgumentException>(() => Key<object>(new Memory<byte>([1, 2])));
+        Assert.Throws<ArgumentException>(() => CacheKeyWriter.Format<object>(new ReadOnlyMemory<long>([1])), "a [MultiCached] key as well");
+        Assert.That(Key(("ab".AsMemory(), 7)), Is.EqualTo("N.T.M((\"ab\",7))"), "a memory of chars is its text");
+    }
+
+    [Test]
     public void A_MultiCached_key_of_a_struct_or_a_tuple_reads_the_same_in_every_culture_and_keeps_its_parts_apart()
     {
         var before = CultureInfo.CurrentCulture;

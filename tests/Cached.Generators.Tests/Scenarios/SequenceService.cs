@@ -102,6 +102,16 @@ public partial class SequenceService(CallCounter calls)
         return bytes.Length;
     }
 
+    /// <summary>A nullable memory: keyed by its elements too, or as null.</summary>
+    [Cached(Alias = UserService.Alias)]
+    public partial int Count(Memory<long>? values);
+
+    private int CountCore(Memory<long>? values)
+    {
+        _calls.Hit(nameof(Count));
+        return values?.Length ?? -1;
+    }
+
     /// <summary>A dictionary argument: keyed entry by entry.</summary>
     [Cached(Alias = UserService.Alias)]
     public partial string Describe(Dictionary<string, string> pairs);

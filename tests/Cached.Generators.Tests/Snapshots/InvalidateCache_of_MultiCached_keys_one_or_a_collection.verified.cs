@@ -26,8 +26,8 @@ namespace Demo
             return __cached_GetByIdAsync.InvokeAsync(ids, (self: this, ids), static (__state, __key) =>
                 __state.self.IdKey(__key), static (__state, __missing, __ct) =>
                 global::Cached.Runtime.MultiCachedResults.From<global::System.Collections.Generic.Dictionary<int,
-                double>, int, double>(__state.self.GetByIdAsyncCore(new global::System.Collections.Generic.HashSet<
-                int>(__missing))), null, default).AsTask();
+                double>, int, double>(__state.self.GetByIdAsyncCore(global::Cached.Runtime.MissingKeys.AsSet<int>(
+                __missing, __state.ids))), null, default).AsTask();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

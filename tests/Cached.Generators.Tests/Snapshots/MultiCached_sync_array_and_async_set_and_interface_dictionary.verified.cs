@@ -27,7 +27,7 @@ namespace Demo
             return __cached_GetByIdAsync.InvokeAsync(ids, (self: this, ids), static (__state, __key) => IdKey(__key),
                 static (__state, __missing, __ct) => global::Cached.Runtime.MultiCachedResults.From<
                 global::System.Collections.Generic.Dictionary<int, double>, int, double>(__state.self.GetByIdAsyncCore(
-                new global::System.Collections.Generic.HashSet<int>(__missing), __ct)),
+                global::Cached.Runtime.MissingKeys.AsSet<int>(__missing, __state.ids), __ct)),
                 static (__state, __key, __value) => Skip(__key, __value), ct).AsTask();
         }
 

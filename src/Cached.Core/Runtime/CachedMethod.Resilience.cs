@@ -253,27 +253,6 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>
-    /// The lease of an eager refresh: taken (with its <paramref name="token"/>), held by another process, or neither
-    /// (no lock there, or a fault, logged): the refresh then runs without it, as a miss does when its lease fails.
-    /// </summary>
-    private LockAttempt TryLeaseForRefresh(ICache cache, ILockingCache locks, string key, TimeSpan lease, out string? token)
-    {
-        token = Guid.NewGuid().ToString("N");
-        try
-        {
-            var attempt = LockAttempts.Try(locks, key, _options.Namespace, token, lease);
-            token = attempt == LockAttempt.Taken ? token : null;
-            return attempt;
-        }
-        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
-        {
-            LeaseFailed(cache, ex, key);
-            token = null;
-            return LockAttempt.NotALock;
-        }
-    }
-
     /// <summary>Waits for a flight as <paramref name="call"/>'s caller: its timeout, then its last value.</summary>
     private TResult Await(ResilientCall call, Flight flight, out bool fromFlight)
     {
@@ -411,47 +390,5 @@ public sealed partial class CachedMethod<TResult>
         {
             Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
         }
-    }
-
-    /// <summary>
-    /// Starts one background refresh of a hot key (<see cref="CacheEntryOptions.EagerRefresh"/>): not when the key
-    /// already has a flight, nor beyond <see cref="BackgroundWork.Limit"/>. The hit returns at once.
-    /// </summary>
-    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, TResult current, in EntryPolicy policy)
-    {
-        if (TryBoardRefresh(cache, key, out var host, out var flight))
-        {
-            var call = new ResilientCall<TState>(cache, host, key, state, policy) { SyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
-            _ = Task.Run(() =>
-            {
-                try
-                {
-                    Run(call);
-                }
-                finally
-                {
-                    host.Background.Leave();
-                }
-            });
-        }
-    }
-
-    private bool TryBoardRefresh(ICache cache, string key, out ReadThroughs host, out Flight flight)
-    {
-        host = ReadThroughs.Of(cache);
-        flight = new Flight();
-        if (CacheScope.IsWriteSkipped || !host.Background.TryEnter())
-        {
-            return false;
-        }
-
-        if (!_flights.TryAdd(key, flight))
-        {
-            host.Background.Leave();
-            return false;
-        }
-
-        ResilienceTelemetry.EagerRefresh(LogAlias, _options.Method);
-        return true;
     }
 }

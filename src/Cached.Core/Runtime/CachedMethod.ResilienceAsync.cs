@@ -228,22 +228,6 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <inheritdoc cref="TryLeaseForRefresh"/>
-    private async ValueTask<(LockAttempt Attempt, string? Token)> TryLeaseForRefreshAsync(ICache cache, ILockingCache locks, string key, TimeSpan lease, CancellationToken cancellationToken)
-    {
-        var token = Guid.NewGuid().ToString("N");
-        try
-        {
-            var attempt = await LockAttempts.TryAsync(locks, key, _options.Namespace, token, lease, cancellationToken).ConfigureAwait(false);
-            return (attempt, attempt == LockAttempt.Taken ? token : null);
-        }
-        catch (Exception ex) when (IsFault(ex, cancellationToken))
-        {
-            LeaseFailed(cache, ex, key);
-            return (LockAttempt.NotALock, null);
-        }
-    }
-
     /// <inheritdoc cref="Await"/>
     private async ValueTask<(TResult Value, bool FromFlight)> AwaitAsync(ResilientCall call, Flight flight, CancellationToken cancellationToken)
     {
@@ -298,26 +282,6 @@ public sealed partial class CachedMethod<TResult>
         {
             WriteFailed(call.Cache, ex, call.Key);
             return null;
-        }
-    }
-
-    /// <inheritdoc cref="StartRefresh{TState}(ICache, string, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, TResult, in EntryPolicy)"/>
-    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, TResult current, in EntryPolicy policy)
-    {
-        if (TryBoardRefresh(cache, key, out var host, out var flight))
-        {
-            var call = new ResilientCall<TState>(cache, host, key, state, policy) { AsyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
-            _ = Task.Run(async () =>
-            {
-                try
-                {
-                    await RunAsync(call, factoryToken: null).ConfigureAwait(false);
-                }
-                finally
-                {
-                    host.Background.Leave();
-                }
-            });
         }
     }
 }

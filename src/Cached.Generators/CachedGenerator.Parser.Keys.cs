@@ -250,12 +250,13 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// <c>Memory&lt;T&gt;</c> or <c>ReadOnlyMemory&lt;T&gt;</c> of anything but <c>char</c>: keyed by its elements, as an array is,
-    /// since its ToString names only the type and the length. A memory of chars reads as its text.
+    /// <c>Memory&lt;T&gt;</c>, <c>ReadOnlyMemory&lt;T&gt;</c> or <c>ReadOnlySequence&lt;T&gt;</c> of anything but <c>char</c>: keyed
+    /// by its elements, as an array is, since its ToString names only the type and the length. One of chars reads as its text.
     /// </summary>
     private bool IsMemoryOfElements(ITypeSymbol type)
         => type is INamedTypeSymbol { IsGenericType: true } named
-            && (KnownTypeSymbols.Is(named.OriginalDefinition, _known.Memory) || KnownTypeSymbols.Is(named.OriginalDefinition, _known.ReadOnlyMemory))
+            && (KnownTypeSymbols.Is(named.OriginalDefinition, _known.Memory) || KnownTypeSymbols.Is(named.OriginalDefinition, _known.ReadOnlyMemory)
+                || KnownTypeSymbols.Is(named.OriginalDefinition, _known.ReadOnlySequence))
             && named.TypeArguments[0].SpecialType != SpecialType.System_Char;
 
     /// <summary>

@@ -38,6 +38,7 @@ internal sealed class KnownTypeSymbols
         TimeSpan = Get(compilation, "System.TimeSpan");
         Memory = Get(compilation, "System.Memory`1");
         ReadOnlyMemory = Get(compilation, "System.ReadOnlyMemory`1");
+        ReadOnlySequence = Get(compilation, "System.Buffers.ReadOnlySequence`1");
         IFormattable = Get(compilation, "System.IFormattable");
         ISpanFormattable = Get(compilation, "System.ISpanFormattable");
 
@@ -96,6 +97,8 @@ internal sealed class KnownTypeSymbols
     public INamedTypeSymbol? Memory { get; }
 
     public INamedTypeSymbol? ReadOnlyMemory { get; }
+
+    public INamedTypeSymbol? ReadOnlySequence { get; }
 
     public INamedTypeSymbol? IFormattable { get; }
 

@@ -554,12 +554,17 @@ public sealed partial class DiagnosticTests
                 private int TotalCore(System.Collections.Generic.List<System.Memory<byte>> chunks) => chunks.Count;
 
                 [Cached]
+                public partial int Parts([|System.Buffers.ReadOnlySequence<byte>[] parts|]);
+                private int PartsCore(System.Buffers.ReadOnlySequence<byte>[] parts) => parts.Length;
+
+                [Cached]
                 public partial int Text((System.ReadOnlyMemory<char> Name, int Id) item);
                 private int TextCore((System.ReadOnlyMemory<char> Name, int Id) item) => item.Id;
             }
-            """, DiagnosticSeverity.Error, "CACHED003", "CACHED003");
+            """, DiagnosticSeverity.Error, "CACHED003", "CACHED003", "CACHED003");
         Assert.That(messages[0].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'page' of 'UserService.Count' is a type that holds a ReadOnlyMemory<int>, which a default key cannot write by its elements"));
         Assert.That(messages[1].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'chunks' of 'UserService.Total' is a type that holds a Memory<byte>"));
+        Assert.That(messages[2].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'parts' of 'UserService.Parts' is a type that holds a ReadOnlySequence<byte>"));
     }
 
     // ---- CACHED029 ----

@@ -67,6 +67,16 @@ public sealed class SequenceBehaviourTests
     }
 
     [Test]
+    public void A_ReadOnlySequence_is_keyed_by_its_elements_not_by_its_type_and_length()
+    {
+        Assert.That(_service.Checksum(new System.Buffers.ReadOnlySequence<byte>(new byte[] { 1, 2 })), Is.EqualTo(3));
+        Assert.That(_service.Checksum(new System.Buffers.ReadOnlySequence<byte>(new byte[] { 5, 6 })), Is.EqualTo(11), "other bytes of the same length: another entry");
+        Assert.That(_service.Checksum(new System.Buffers.ReadOnlySequence<byte>(new byte[] { 1, 2 })), Is.EqualTo(3));
+        Assert.That(_calls[nameof(SequenceService.Checksum)], Is.EqualTo(2));
+        Assert.That(_cache.Exists(Prefix + "Checksum([5,6])"), Is.True, "the elements are the key");
+    }
+
+    [Test]
     public void Dictionary_arguments_are_keyed_entry_by_entry_so_their_strings_cannot_run_together()
     {
         Assert.That(_service.Describe(new() { ["1, a"] = "b" }), Is.EqualTo("1, a=b"));

@@ -205,16 +205,17 @@ public ref partial struct CacheKeyWriter
     }
 
     /// <summary>
-    /// Refuses a <see cref="Memory{T}"/> or <see cref="ReadOnlyMemory{T}"/> that reaches the text fallback (inside a tuple,
-    /// a list or an <see cref="object"/>): its text names only its type and length, so two memories of the same length
-    /// would share one entry. A parameter of a memory type itself is written by its elements (<c>Sequence</c>); reading
+    /// Refuses a <see cref="Memory{T}"/>, <see cref="ReadOnlyMemory{T}"/> or <see cref="System.Buffers.ReadOnlySequence{T}"/>
+    /// of anything but chars that reaches the text fallback (inside a tuple, a list or an <see cref="object"/>): its text
+    /// names only its type and length, so two of the same length would share one entry. A parameter of a memory type itself is written by its elements (<c>Sequence</c>); reading
     /// the elements of one held as <see cref="object"/> would need reflection, which trimming and NativeAOT do not keep.
     /// </summary>
     private static void ThrowIfMemoryOfElements(object value)
     {
         var type = value.GetType();
         if (type.IsGenericType
-            && (type.GetGenericTypeDefinition() == typeof(Memory<>) || type.GetGenericTypeDefinition() == typeof(ReadOnlyMemory<>))
+            && type.GetGenericTypeDefinition() is var definition
+            && (definition == typeof(Memory<>) || definition == typeof(ReadOnlyMemory<>) || definition == typeof(System.Buffers.ReadOnlySequence<>))
             && type.GetGenericArguments()[0] != typeof(char))
         {
             throw new ArgumentException(

@@ -262,6 +262,41 @@ public ref partial struct CacheKeyWriter
     [UnscopedRef]
     public ref CacheKeyWriter Sequence<T>(Memory<T>? values) => ref Sequence((ReadOnlyMemory<T>?)values);
 
+    /// <summary>Appends a sequence of segments as <c>[a,b]</c>, as an array of the same elements, whatever its segments.</summary>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(ReadOnlySequence<T> values)
+    {
+        Separate();
+        AppendRaw('[');
+        var first = true;
+        foreach (var segment in values)
+        {
+            foreach (var value in segment.Span)
+            {
+                AppendSeparatorUnless(first);
+                first = false;
+                AppendValue(value);
+            }
+        }
+
+        AppendRaw(']');
+        return ref this;
+    }
+
+    /// <summary>Appends a nullable sequence of segments as <c>[a,b]</c>, or <c>null</c>.</summary>
+    [UnscopedRef]
+    public ref CacheKeyWriter Sequence<T>(ReadOnlySequence<T>? values)
+    {
+        if (values is { } sequence)
+        {
+            return ref Sequence(sequence);
+        }
+
+        Separate();
+        AppendRaw("null");
+        return ref this;
+    }
+
     private void AppendElements<T>(ReadOnlySpan<T> values)
     {
         AppendRaw('[');

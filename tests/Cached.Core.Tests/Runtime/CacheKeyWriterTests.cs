@@ -137,7 +137,9 @@ public sealed class CacheKeyWriterTests
         Assert.That(inTuple!.Message, Does.Contain("System.ReadOnlyMemory<Int32>").And.Contain("Key or KeyBuilder"));
         Assert.Throws<ArgumentException>(() => Key<object>(new Memory<byte>([1, 2])));
         Assert.Throws<ArgumentException>(() => CacheKeyWriter.Format<object>(new ReadOnlyMemory<long>([1])), "a [MultiCached] key as well");
+        Assert.Throws<ArgumentException>(() => Key((new System.Buffers.ReadOnlySequence<byte>([1, 2]), 7)), "a sequence of segments too");
         Assert.That(Key(("ab".AsMemory(), 7)), Is.EqualTo("N.T.M((\"ab\",7))"), "a memory of chars is its text");
+        Assert.That(Key((new System.Buffers.ReadOnlySequence<char>("ab".ToCharArray()), 7)), Is.EqualTo("N.T.M((\"ab\",7))"), "and so is a sequence of chars");
     }
 
     [Test]

@@ -112,6 +112,25 @@ public partial class SequenceService(CallCounter calls)
         return values?.Length ?? -1;
     }
 
+    /// <summary>A sequence of segments: keyed by its elements too, whatever its segments.</summary>
+    [Cached(Alias = UserService.Alias)]
+    public partial long Checksum(System.Buffers.ReadOnlySequence<byte> payload);
+
+    private long ChecksumCore(System.Buffers.ReadOnlySequence<byte> payload)
+    {
+        _calls.Hit(nameof(Checksum));
+        long sum = 0;
+        foreach (var segment in payload)
+        {
+            foreach (var b in segment.Span)
+            {
+                sum += b;
+            }
+        }
+
+        return sum;
+    }
+
     /// <summary>A dictionary argument: keyed entry by entry.</summary>
     [Cached(Alias = UserService.Alias)]
     public partial string Describe(Dictionary<string, string> pairs);

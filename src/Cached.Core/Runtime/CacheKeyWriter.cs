@@ -247,16 +247,7 @@ public ref partial struct CacheKeyWriter
     /// <summary>Appends a nullable memory argument as <c>[a,b]</c>, or <c>null</c>.</summary>
     [UnscopedRef]
     public ref CacheKeyWriter Sequence<T>(ReadOnlyMemory<T>? values)
-    {
-        if (values is { } memory)
-        {
-            return ref Sequence(memory);
-        }
-
-        Separate();
-        AppendRaw("null");
-        return ref this;
-    }
+        => ref values is { } memory ? ref Sequence(memory) : ref Null();
 
     /// <inheritdoc cref="Sequence{T}(ReadOnlyMemory{T}?)"/>
     [UnscopedRef]
@@ -286,12 +277,12 @@ public ref partial struct CacheKeyWriter
     /// <summary>Appends a nullable sequence of segments as <c>[a,b]</c>, or <c>null</c>.</summary>
     [UnscopedRef]
     public ref CacheKeyWriter Sequence<T>(ReadOnlySequence<T>? values)
-    {
-        if (values is { } sequence)
-        {
-            return ref Sequence(sequence);
-        }
+        => ref values is { } sequence ? ref Sequence(sequence) : ref Null();
 
+    /// <summary>Appends a null argument.</summary>
+    [UnscopedRef]
+    private ref CacheKeyWriter Null()
+    {
         Separate();
         AppendRaw("null");
         return ref this;

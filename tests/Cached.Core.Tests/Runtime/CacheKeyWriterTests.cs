@@ -123,6 +123,34 @@ public sealed class CacheKeyWriterTests
     }
 
     [Test]
+    public void Nullable_memories_and_sequences_of_segments_are_written_by_their_elements_or_as_null()
+    {
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Sequence((ReadOnlyMemory<int>?)new[] { 1, 2 });
+        w.Sequence((ReadOnlyMemory<int>?)null);
+        w.Sequence((System.Buffers.ReadOnlySequence<int>?)new System.Buffers.ReadOnlySequence<int>([3, 4]));
+        w.Sequence((System.Buffers.ReadOnlySequence<int>?)null);
+        w.Sequence(new System.Buffers.ReadOnlySequence<int>([]));
+        var first = new Chunk([5, 6], previous: null);
+        var last = new Chunk([7], first);
+        w.Sequence(new System.Buffers.ReadOnlySequence<int>(first, 0, last, 1));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M([1,2],null,[3,4],null,[],[5,6,7])"), "segments read as one run of elements");
+    }
+
+    private sealed class Chunk : System.Buffers.ReadOnlySequenceSegment<int>
+    {
+        public Chunk(int[] items, Chunk? previous)
+        {
+            Memory = items;
+            if (previous is not null)
+            {
+                RunningIndex = previous.RunningIndex + previous.Memory.Length;
+                previous.Next = this;
+            }
+        }
+    }
+
+    [Test]
     public void A_memory_inside_another_value_is_refused_rather_than_keyed_by_its_type_and_length()
     {
         static string Key<T>(T value)

@@ -45,6 +45,7 @@ public static partial class Caches
     };
 
     private static Dictionary<string, CacheConfig> s_config = DefaultConfig();
+    private static readonly Dictionary<string, CacheConfig> s_recordedTypes = new(StringComparer.Ordinal); // what AddInstance recorded, per alias
     private static volatile bool s_configured;
     private static int s_version;
     private static int s_configuration; // moves with every whole configuration: SetConfig, Configure, Reset
@@ -165,7 +166,9 @@ public static partial class Caches
         (cache as IAliasedCache)?.AssignAlias(alias);
         lock (s_gate)
         {
-            s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = new CacheConfig { Cache = cache.GetType().FullName } };
+            var recorded = new CacheConfig { Cache = cache.GetType().FullName };
+            s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = recorded };
+            s_recordedTypes[alias] = recorded;
             // Passed in, it is the caller's, even if Get made it.
             s_made.Remove(cache);
             if (s_instances.TryGetValue(alias, out var replaced) && !ReferenceEquals(replaced, cache))
@@ -315,7 +318,11 @@ public static partial class Caches
 
     /// <summary>
     /// Forgets the instance of <paramref name="alias"/> if it is still <paramref name="cache"/>; the next
-    /// <see cref="Get"/> creates a new one. The caller disposes it.
+    /// <see cref="Get"/> creates a new one from the alias's configuration. The caller disposes it. An instance that
+    /// <see cref="AddInstance"/> registered takes its alias with it while the alias's configuration is still the type
+    /// name recorded then: a new instance of that type alone would lack every setting the instance had (a
+    /// <c>RedisCache</c> would point at <c>localhost:6379</c>), so the alias is unknown again (the default alias is
+    /// the unconfigured default again).
     /// </summary>
     internal static bool RemoveInstance(string alias, ICache cache)
     {
@@ -327,6 +334,22 @@ public static partial class Caches
             }
 
             s_made.Remove(cache);
+            if (s_recordedTypes.Remove(alias, out var recorded) && s_config.TryGetValue(alias, out var current) && ReferenceEquals(current, recorded))
+            {
+                var config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal);
+                if (alias == DefaultAlias)
+                {
+                    config[alias] = DefaultAliasConfig();
+                    s_configured = false;
+                }
+                else
+                {
+                    config.Remove(alias);
+                }
+
+                s_config = config;
+            }
+
             Interlocked.Increment(ref s_version);
             return true;
         }
@@ -396,6 +419,7 @@ public static partial class Caches
         lock (s_gate)
         {
             s_config = DefaultConfig();
+            s_recordedTypes.Clear();
             s_instances.Clear();
             s_made.Clear();
             Runtime.UnconfiguredCache.Forget();

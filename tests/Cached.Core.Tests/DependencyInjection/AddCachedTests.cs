@@ -159,6 +159,25 @@ public class AddCachedTests
     }
 
     [Test]
+    public void A_factory_made_alias_is_forgotten_with_its_container_not_rebuilt_from_its_type_alone()
+    {
+        var provider = Build(services => services.AddCached(cached => cached
+            .AddCache("made", _ => new TestBackend { Namespace = "orders" })
+            .AddCache("default", _ => new TestBackend { Namespace = "main" })));
+        _ = provider.GetRequiredKeyedService<ICache>("made");
+
+        provider.Dispose();
+
+        // Rebuilt from its type alone it would lose what the factory set: a RedisCache would point at localhost:6379.
+        Assert.Throws<UnknownCacheAliasException>(() => Caches.Get("made"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Caches.IsDefaultConfigured, Is.False);
+            Assert.That(Caches.Get("default"), Is.TypeOf<SimpleMemoryCache>(), "the default is the unconfigured one again");
+        });
+    }
+
+    [Test]
     public void A_given_default_instance_is_ICache_and_is_not_disposed_by_the_container()
     {
         var given = new TestBackend();

@@ -27,6 +27,7 @@ namespace Cached.Hybrid;
 public sealed class CachedHybridCache : HybridCache
 {
     private readonly ICache _cache;
+    private readonly int _maximumKeyLength = 1024;
 
     /// <summary>Serves <paramref name="cache"/> as a <see cref="HybridCache"/>.</summary>
     /// <param name="cache">The cache the entries live in.</param>
@@ -46,13 +47,37 @@ public sealed class CachedHybridCache : HybridCache
     /// <summary>The options of every entry, before a call's own; <c>null</c> for the cache's defaults.</summary>
     public CacheEntryOptions? DefaultEntryOptions { get; }
 
+    /// <summary>
+    /// The longest key that is cached, 1,024 characters by default (HybridCache's <c>MaximumKeyLength</c>). As in
+    /// Microsoft's implementation, a longer key, an empty or blank one, or one with a control character is not cached:
+    /// <see cref="GetOrCreateAsync{TState, T}"/> calls the factory every time, and a write or a removal of it does nothing.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public int MaximumKeyLength
+    {
+        get => _maximumKeyLength;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _maximumKeyLength = value;
+        }
+    }
+
     /// <inheritdoc />
     public override ValueTask<T> GetOrCreateAsync<TState, T>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, HybridCacheEntryOptions? options = null,
         IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(factory);
+        if (!CanCache(key))
+        {
+            // Microsoft's rule: the data still comes, uncached.
+            cancellationToken.ThrowIfCancellationRequested();
+            return (options?.Flags ?? HybridCacheEntryFlags.None).HasFlag(HybridCacheEntryFlags.DisableUnderlyingData)
+                ? default
+                : factory(state, cancellationToken);
+        }
+
         var levels = HybridLevels.Of(_cache, options?.Flags ?? HybridCacheEntryFlags.None);
         var entry = Entry(options, tags, levels);
         return levels.ReadThroughWhole
@@ -63,7 +88,12 @@ public sealed class CachedHybridCache : HybridCache
     /// <inheritdoc />
     public override async ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
+        if (!CanCache(key))
+        {
+            // Never read back: GetOrCreateAsync does not look it up.
+            return;
+        }
+
         var levels = HybridLevels.Of(_cache, options?.Flags ?? HybridCacheEntryFlags.None);
         await levels.WriteAsync(key, value, Entry(options, tags, levels), cancellationToken).ConfigureAwait(false);
     }
@@ -71,7 +101,12 @@ public sealed class CachedHybridCache : HybridCache
     /// <inheritdoc />
     public override async ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(key);
+        if (!CanCache(key))
+        {
+            return;
+        }
+
         await _cache.DeleteAsync(key, @namespace: null, cancellationToken).ConfigureAwait(false);
     }
 
@@ -89,12 +124,20 @@ public sealed class CachedHybridCache : HybridCache
     public override ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default)
         => RemoveByTagAsync([tag], cancellationToken);
 
-    /// <summary>Invalidates the tags in one call; the tag <c>*</c> clears the cache's namespace instead.</summary>
+    /// <summary>
+    /// Invalidates the tags in one call; the tag <c>*</c> clears the cache's namespace instead. Empty or blank tags are
+    /// ignored, as HybridCache ignores them.
+    /// </summary>
     /// <inheritdoc />
     public override async ValueTask RemoveByTagAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tags);
-        var given = tags as IReadOnlyCollection<string> ?? tags.ToArray();
+        var given = UsableTags(tags);
+        if (given.Length == 0)
+        {
+            return;
+        }
+
         if (given.Contains(AllEntries, StringComparer.Ordinal))
         {
             // Every entry of this cache: its namespace, or all of an in-process cache's own store. A shared store without
@@ -135,6 +178,13 @@ public sealed class CachedHybridCache : HybridCache
 
         return entry;
     }
+
+    /// <summary>Whether <paramref name="key"/> is cached: not blank, at most <see cref="MaximumKeyLength"/> long, no control character (HybridCache's rules).</summary>
+    private bool CanCache([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? key)
+        => !string.IsNullOrWhiteSpace(key) && key.Length <= MaximumKeyLength && !key.AsSpan().ContainsAnyInRange('\0', '\u001f');
+
+    /// <summary>The tags a removal names: HybridCache's removal ignores null, empty and blank ones.</summary>
+    private static string[] UsableTags(IEnumerable<string?> tags) => tags.Where(static tag => !string.IsNullOrWhiteSpace(tag)).ToArray()!;
 
     private async ValueTask<T> StepByStepAsync<TState, T>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? entry, HybridLevels levels, CancellationToken cancellationToken)

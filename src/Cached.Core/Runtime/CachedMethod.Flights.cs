@@ -74,6 +74,54 @@ public sealed partial class CachedMethod<TResult>
         private TaskCompletionSource<TResult>? _source;
         private TResult? _value;
         private int _state;
+        private int _waiting = 1; // the callers that wait for it and have not cancelled: its leader, then each that joins
+        private CancellationTokenSource? _factory;
+
+        /// <summary>
+        /// Gives the body this token source (its leader's, before the body starts): cancelled once every caller waiting
+        /// for the flight has cancelled its own token, so that one caller leaving never ends a call the others still
+        /// wait for (HybridCache's rule). A caller that cannot cancel, or stops waiting at a timeout, keeps it live.
+        /// </summary>
+        public void UseFactory(CancellationTokenSource factory) => Volatile.Write(ref _factory, factory);
+
+        /// <summary>The leader's wait: until <paramref name="token"/> cancels, it is one of the callers that keep the body's token live.</summary>
+        public CancellationTokenRegistration Lead(CancellationToken token)
+            => token.CanBeCanceled ? token.UnsafeRegister(static flight => ((Flight)flight!).Leave(), this) : default;
+
+        /// <summary>A passenger's wait: counted with the leader's (see <see cref="UseFactory"/>) until its own token cancels.</summary>
+        public CancellationTokenRegistration Join(CancellationToken token)
+        {
+            Interlocked.Increment(ref _waiting);
+            return Lead(token);
+        }
+
+        /// <summary>
+        /// Ends a wait that <see cref="Lead"/> or <see cref="Join"/> began. A wait that its token ended may be over
+        /// before the token's callback has run (both hang on the token): if the callback can still be taken back, the
+        /// caller leaves here instead, so it is never lost.
+        /// </summary>
+        public void EndWait(CancellationTokenRegistration wait, CancellationToken token)
+        {
+            if (wait.Unregister() && token.IsCancellationRequested)
+            {
+                Leave();
+            }
+        }
+
+        private void Leave()
+        {
+            if (Interlocked.Decrement(ref _waiting) == 0 && Volatile.Read(ref _factory) is { } factory)
+            {
+                try
+                {
+                    factory.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The body had ended and released its token.
+                }
+            }
+        }
 
         /// <summary>Notes the leader's fenced fill, before the body runs, so that an invalidation overtaking it shows.</summary>
         public void NoteFill(in LeaderFill fill)

@@ -15,7 +15,8 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
     {
-        if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true } || cancellationToken.IsCancellationRequested)
+        // A caller that can cancel leads through FlyAsync, which runs the body under the flight's own token.
+        if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true } || cancellationToken.CanBeCanceled)
         {
             return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
         }
@@ -87,6 +88,44 @@ public sealed partial class CachedMethod<TResult>
         finally
         {
             fill.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A leader whose caller can cancel: the body runs under a token of the flight's own, which ends only once every
+    /// caller waiting for the flight has cancelled (<see cref="Flight.UseFactory"/>), and this caller waits for it with
+    /// its own token. So a cancelled caller leaves at once, even if the body ignores its token, and the body goes on for
+    /// the callers still waiting, storing its result, instead of being cancelled under them and run again.
+    /// </summary>
+    private async ValueTask<TResult> LeadForAllAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
+    {
+        // Never disposed: it has no timer and no link, and a late caller leaving may still cancel it.
+        var factory = new CancellationTokenSource();
+        flight.UseFactory(factory);
+        var leading = flight.Lead(cancellationToken);
+        try
+        {
+            var lead = SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, factory.Token), key, flight, factory.Token);
+            if (lead.IsCompleted)
+            {
+                return await lead.ConfigureAwait(false);
+            }
+
+            var settling = lead.AsTask();
+            try
+            {
+                return await settling.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !settling.IsCompleted)
+            {
+                // This caller leaves; the body's outcome, which its waiters see through the flight, is observed here.
+                _ = settling.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                throw;
+            }
+        }
+        finally
+        {
+            flight.EndWait(leading, cancellationToken);
         }
     }
 

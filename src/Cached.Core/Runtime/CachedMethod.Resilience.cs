@@ -158,13 +158,20 @@ public sealed partial class CachedMethod<TResult>
 
             TResult value;
             bool fromFlight;
+            if (leader != flight)
+            {
+                // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the factory.
+                leader.Join(CancellationToken.None);
+            }
+
             try
             {
                 value = Await(call, leader, out fromFlight);
             }
             catch (OperationCanceledException) when (leader != flight && leader.Task.IsCanceled)
             {
-                // An async leader (GetOrSetAsync) left by its own cancellation; this caller has none: take over.
+                // An async leader (GetOrSetAsync) whose factory stopped by its token before this caller joined; this
+                // caller has none: take over.
                 continue;
             }
 

@@ -91,18 +91,22 @@ public sealed partial class CachedMethod<TResult>
         {
             var flight = new Flight();
             var leader = Board(key, flight);
-            CancellationTokenRegistration link = default;
-            CancellationTokenSource? factoryToken = null;
+            CancellationTokenRegistration waiting;
             if (leader == flight)
             {
-                // The factory stops with the cache, and with this caller's token while this caller waits for it: a
-                // caller that left at a timeout no longer cancels it.
-                factoryToken = CancellationTokenSource.CreateLinkedTokenSource(call.Host.Background.Stopping);
-                link = cancellationToken.UnsafeRegister(static s => CancelQuietly((CancellationTokenSource)s!), factoryToken);
+                // The factory stops with the cache, and once every caller waiting for it has cancelled its token (a
+                // caller that left at a timeout has not, and keeps it going).
+                var factoryToken = CancellationTokenSource.CreateLinkedTokenSource(call.Host.Background.Stopping);
+                flight.UseFactory(factoryToken);
+                waiting = flight.Lead(cancellationToken);
                 call.Flight = flight;
                 call.Seen = seen;
                 call.FactoryToken = factoryToken.Token;
                 _ = RunAsync(call, factoryToken);
+            }
+            else
+            {
+                waiting = leader.Join(cancellationToken);
             }
 
             try
@@ -119,32 +123,13 @@ public sealed partial class CachedMethod<TResult>
             }
             catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
             {
-                // The leader's caller cancelled, not ours: take over.
+                // Every caller that waited for it cancelled, and its factory stopped; not ours: take over.
                 continue;
             }
             finally
             {
-                link.Dispose();
-
-                // A leader that leaves by its own cancellation hands the miss over. Its wait may end before the link's
-                // callback has run (both hang on its token), and disposing the link would then drop that callback.
-                if (factoryToken is not null && cancellationToken.IsCancellationRequested && !flight.Task.IsCompleted)
-                {
-                    CancelQuietly(factoryToken);
-                }
+                leader.EndWait(waiting, cancellationToken);
             }
-        }
-    }
-
-    private static void CancelQuietly(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The factory finished and released its token first.
         }
     }
 

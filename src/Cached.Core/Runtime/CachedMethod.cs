@@ -142,14 +142,16 @@ public sealed partial class CachedMethod<TResult>
             {
                 // The leader runs on its own thread or its own awaits, so blocking here cannot deadlock.
                 TResult shared;
+                // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the body.
+                leader.Join(CancellationToken.None);
                 try
                 {
                     shared = leader.Task.GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException) when (leader.Task.IsCanceled)
                 {
-                    // An async leader (GetOrSetAsync shares a key's flight with GetOrSet) left by its own cancellation.
-                    // This caller has no token, so the cancellation is not its own: take over.
+                    // An async leader (GetOrSetAsync shares a key's flight with GetOrSet) whose body stopped by its own
+                    // token before this caller joined. This caller has no token, so the cancellation is not its own: take over.
                     continue;
                 }
 
@@ -327,14 +329,19 @@ public sealed partial class CachedMethod<TResult>
             if (leader != flight)
             {
                 TResult shared;
+                var waiting = leader.Join(cancellationToken);
                 try
                 {
                     shared = await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
                 {
-                    // The leader's caller cancelled, not ours: take over.
+                    // Every caller that waited for it cancelled, and its body stopped; not ours: take over.
                     continue;
+                }
+                finally
+                {
+                    leader.EndWait(waiting, cancellationToken);
                 }
 
                 if (!leader.Stale || startedOver)
@@ -348,7 +355,9 @@ public sealed partial class CachedMethod<TResult>
                 continue;
             }
 
-            return await SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken), key, flight, cancellationToken).ConfigureAwait(false);
+            return cancellationToken.CanBeCanceled
+                ? await LeadForAllAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false)
+                : await SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken), key, flight, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -417,7 +426,9 @@ public sealed partial class CachedMethod<TResult>
             var current = true;
             if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
             {
-                current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, cancellationToken).ConfigureAwait(false);
+                // With no caller's token, as the resilient path writes: callers that left must not stop a value that
+                // was computed from landing (each caller's own wait ends with its token).
+                current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false);
                 Interlocked.Increment(ref _completions);
             }
 

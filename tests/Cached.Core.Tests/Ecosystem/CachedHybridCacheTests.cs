@@ -305,7 +305,9 @@ public sealed class CachedHybridCacheTests
         var hybrid = memory.AsHybridCache();
 
         Assert.That(() => new CachedHybridCache(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("cache"));
-        Assert.That(async () => await hybrid.GetOrCreateAsync("", ct => ValueTask.FromResult(1)), Throws.ArgumentException.With.Property("ParamName").EqualTo("key"));
+        Assert.That(async () => await hybrid.GetOrCreateAsync<int, int>("k", 0, null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("factory"));
+        Assert.That(async () => await hybrid.RemoveAsync((string)null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("key"));
+        Assert.That(() => new CachedHybridCache(memory) { MaximumKeyLength = 0 }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("value"));
         Assert.That(() => new CacheEntryOptions { LocalTtl = TimeSpan.FromSeconds(-1) }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("LocalTtl"));
     }
 

@@ -53,6 +53,58 @@ public sealed class HybridCacheContractTests(string implementation)
     }
 
     [Test]
+    public async Task A_cancelled_first_caller_leaves_at_once_and_the_shared_factory_goes_on_for_the_others()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tokens = new System.Collections.Concurrent.ConcurrentQueue<CancellationToken>();
+        using var first = new CancellationTokenSource();
+        Func<CancellationToken, ValueTask<int>> factory = async ct =>
+        {
+            tokens.Enqueue(ct);
+            entered.TrySetResult();
+            await gate.Task; // ignores its token, as much real code does
+            return 7;
+        };
+
+        var cancelled = _cache.GetOrCreateAsync("k", factory, cancellationToken: first.Token).AsTask();
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var other = _cache.GetOrCreateAsync("k", factory).AsTask();
+        first.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await cancelled.WaitAsync(TimeSpan.FromSeconds(10)), "the cancelled caller is not held until the factory ends");
+        gate.SetResult();
+        Assert.That(await other.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo(7));
+        Assert.That(tokens, Has.Count.EqualTo(1), "one factory call");
+        Assert.That(tokens.Single().IsCancellationRequested, Is.False, "the factory's token stayed live: another caller waited");
+    }
+
+    [TestCase("")]
+    [TestCase("   ")]
+    [TestCase("a\nb")]
+    [TestCase("long")]
+    public async Task A_key_that_cannot_be_cached_runs_the_factory_every_time_without_an_error(string key)
+    {
+        key = key == "long" ? new string('k', 1025) : key;
+        var calls = 0;
+        Func<CancellationToken, ValueTask<int>> factory = _ => new(Interlocked.Increment(ref calls));
+
+        Assert.That(await _cache.GetOrCreateAsync(key, factory), Is.EqualTo(1));
+        Assert.That(await _cache.GetOrCreateAsync(key, factory), Is.EqualTo(2), "not cached");
+    }
+
+    [Test]
+    public async Task Removing_empty_tags_does_nothing()
+    {
+        Assert.That(await _cache.GetOrCreateAsync("k", _ => new ValueTask<int>(1), tags: ["users"]), Is.EqualTo(1));
+        await _cache.RemoveByTagAsync("");
+        await _cache.RemoveByTagAsync(["", " "]);
+        Assert.That(await _cache.GetOrCreateAsync("k", _ => new ValueTask<int>(2)), Is.EqualTo(1), "an empty tag invalidated nothing");
+        await _cache.RemoveByTagAsync("users");
+        Assert.That(await _cache.GetOrCreateAsync("k", _ => new ValueTask<int>(3)), Is.EqualTo(3));
+    }
+
+    [Test]
     public async Task GetOrCreateAsync_calls_the_factory_on_a_miss_only()
     {
         var calls = 0;

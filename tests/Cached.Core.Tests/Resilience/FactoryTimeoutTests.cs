@@ -156,24 +156,26 @@ public sealed class FactoryTimeoutTests : ResilienceFixture
     }
 
     [Test]
-    public async Task The_leader_s_cancellation_hands_a_resilient_miss_to_a_waiter()
+    public async Task The_leader_s_cancellation_leaves_a_resilient_miss_running_for_a_waiter()
     {
         var hard = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), HardTimeout = TimeSpan.FromMinutes(1) };
         using var leaving = new CancellationTokenSource();
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         var leader = Cache.GetOrSetAsync("k", async ct =>
         {
-            started.SetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-            return "never";
+            started.SetResult(ct);
+            return await release.Task.WaitAsync(ct);
         }, hard, cancellationToken: leaving.Token).AsTask();
-        await started.Task.WaitAsync(Limit);
+        var factoryToken = await started.Task.WaitAsync(Limit);
         var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<string>("from the waiter"), hard).AsTask();
 
         leaving.Cancel();
 
         Assert.That(async () => await leader, Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(await waiter.WaitAsync(Limit), Is.EqualTo("from the waiter"), "the waiter led again");
-        Assert.That(Cache.Get<string>("k"), Is.EqualTo("from the waiter"));
+        Assert.That(factoryToken.IsCancellationRequested, Is.False, "a caller still waits for the factory");
+        release.SetResult("from the factory");
+        Assert.That(await waiter.WaitAsync(Limit), Is.EqualTo("from the factory"), "the waiter was not made to call it again");
+        Assert.That(Cache.Get<string>("k"), Is.EqualTo("from the factory"));
     }
 }

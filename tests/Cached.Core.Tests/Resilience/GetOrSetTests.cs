@@ -137,26 +137,49 @@ public sealed class GetOrSetTests : ResilienceFixture
     }
 
     [Test]
-    public async Task The_leader_s_cancellation_hands_the_miss_to_a_waiter()
+    public async Task The_leader_s_cancellation_leaves_the_factory_running_for_a_waiter([Values] bool failSafe)
     {
+        var options = failSafe ? new CacheEntryOptions { FailSafe = TimeSpan.FromMinutes(1) } : null;
         using var leaving = new CancellationTokenSource();
-        var leader = await LeadUntilCancelled(leaving.Token, options: null);
-        var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(9)).AsTask();
+        var (leader, factoryToken, release) = await Lead(leaving.Token, options);
+        var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(9), options).AsTask();
 
         leaving.Cancel();
 
-        Assert.That(async () => await leader, Throws.InstanceOf<OperationCanceledException>());
-        Assert.That(await waiter, Is.EqualTo(9), "the waiter led again");
+        Assert.That(async () => await leader.WaitAsync(Limit), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(factoryToken.IsCancellationRequested, Is.False, "a caller still waits for the factory");
+        release.SetResult(5);
+        Assert.That(await waiter.WaitAsync(Limit), Is.EqualTo(5), "the waiter got the factory's result, not a second call's");
+        Assert.That(Cache.GetOrSet("k", _ => -2, options), Is.EqualTo(5), "and it was stored");
     }
 
     [Test]
-    public async Task A_sync_caller_waiting_on_an_async_leader_that_cancels_takes_the_miss_over([Values] bool failSafe)
+    public async Task Once_every_caller_has_cancelled_the_factory_stops_and_a_later_caller_leads_again([Values] bool failSafe)
     {
-        // GetOrSet and GetOrSetAsync of a key share one flight. The sync caller has no token: the async leader's
-        // cancellation is not its own, so it must lead again rather than end with that cancellation.
         var options = failSafe ? new CacheEntryOptions { FailSafe = TimeSpan.FromMinutes(1) } : null;
         using var leaving = new CancellationTokenSource();
-        var leader = await LeadUntilCancelled(leaving.Token, options);
+        using var waiterLeaving = new CancellationTokenSource();
+        var (leader, factoryToken, _) = await Lead(leaving.Token, options);
+        var waiter = Cache.GetOrSetAsync("k", _ => new ValueTask<int>(9), options, cancellationToken: waiterLeaving.Token).AsTask();
+
+        leaving.Cancel();
+        Assert.That(factoryToken.IsCancellationRequested, Is.False, "the waiter still waits");
+        waiterLeaving.Cancel();
+        Waits.Until(() => factoryToken.IsCancellationRequested, "the factory's token is cancelled", Limit);
+
+        Assert.That(async () => await leader.WaitAsync(Limit), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await waiter.WaitAsync(Limit), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(await Cache.GetOrSetAsync("k", _ => new ValueTask<int>(7), options).AsTask().WaitAsync(Limit), Is.EqualTo(7));
+    }
+
+    [Test]
+    public async Task A_sync_caller_waiting_on_an_async_leader_that_cancels_gets_the_factory_s_result([Values] bool failSafe)
+    {
+        // GetOrSet and GetOrSetAsync of a key share one flight. The sync caller has no token, so it keeps the factory
+        // going when the async leader leaves, and must not end with that leader's cancellation.
+        var options = failSafe ? new CacheEntryOptions { FailSafe = TimeSpan.FromMinutes(1) } : null;
+        using var leaving = new CancellationTokenSource();
+        var (leader, factoryToken, release) = await Lead(leaving.Token, options);
 
         int? answer = null;
         Exception? failure = null;
@@ -176,25 +199,30 @@ public sealed class GetOrSetTests : ResilienceFixture
 
         leaving.Cancel();
 
-        Assert.That(async () => await leader, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await leader.WaitAsync(Limit), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(factoryToken.IsCancellationRequested, Is.False, "the sync caller keeps the factory going");
+        release.SetResult(5);
         Assert.That(waiter.Join(Limit), Is.True, "the sync caller returned");
         Assert.That(failure, Is.Null, "the leader's cancellation did not end the sync caller");
-        Assert.That(answer, Is.EqualTo(9), "the sync caller led again");
-        Assert.That(Cache.GetOrSet("k", _ => -2, options), Is.EqualTo(9), "its result was stored");
+        Assert.That(answer, Is.EqualTo(5));
+        Assert.That(Cache.GetOrSet("k", _ => -2, options), Is.EqualTo(5), "its result was stored");
     }
 
-    /// <summary>Starts a <c>GetOrSetAsync</c> of "k" whose factory runs until <paramref name="token"/> is cancelled; returns once it runs.</summary>
-    private async Task<Task<int>> LeadUntilCancelled(CancellationToken token, CacheEntryOptions? options)
+    /// <summary>
+    /// Starts a <c>GetOrSetAsync</c> of "k" whose factory waits for <c>release</c> (or its token); returns once it runs,
+    /// with the token the factory got.
+    /// </summary>
+    private async Task<(Task<int> Leader, CancellationToken FactoryToken, TaskCompletionSource<int> Release)> Lead(CancellationToken token, CacheEntryOptions? options)
     {
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource<CancellationToken>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var leader = Cache.GetOrSetAsync("k", async ct =>
         {
-            started.SetResult();
-            await Task.Delay(Timeout.Infinite, ct);
-            return -1;
+            started.SetResult(ct);
+            return await release.Task.WaitAsync(ct);
         }, options, cancellationToken: token).AsTask();
-        await started.Task;
-        return leader;
+        var factoryToken = await started.Task.WaitAsync(Limit);
+        return (leader, factoryToken, release);
     }
 
     [Test]

@@ -296,32 +296,105 @@ public sealed class CachedMethodConcurrencyTests
     }
 
     [Test]
-    public async Task Cancelling_the_leader_token_does_not_fail_a_waiter_with_a_live_token_which_takes_over()
+    public async Task Cancelling_the_leader_token_ends_its_wait_at_once_and_the_body_goes_on_for_a_waiter_with_a_live_token()
     {
         using var cache = new SimpleMemoryCache();
         var method = MethodOn<string>(cache);
         var calls = new Calls();
         var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tokens = new System.Collections.Concurrent.ConcurrentQueue<CancellationToken>();
         using var leaderCancel = new CancellationTokenSource();
 
-        Func<(Calls calls, TaskCompletionSource<string> release), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
+        Func<(Calls calls, TaskCompletionSource<string> release, System.Collections.Concurrent.ConcurrentQueue<CancellationToken> tokens), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
         {
             s.calls.Increment();
+            s.tokens.Enqueue(ct);
             return await s.release.Task.WaitAsync(ct);
         };
-        var leader = method.InvokeAsync("k", (calls, release), body, null, leaderCancel.Token).AsTask();
-        var waiter = method.InvokeAsync("k", (calls, release), body, null, CancellationToken.None).AsTask();
+        var leader = method.InvokeAsync("k", (calls, release, tokens), body, null, leaderCancel.Token).AsTask();
+        var waiter = method.InvokeAsync("k", (calls, release, tokens), body, null, CancellationToken.None).AsTask();
         Assert.That(calls.Count, Is.EqualTo(1));
 
         leaderCancel.Cancel();
         Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
-        WaitUntil(() => calls.Count == 2, "the waiter has taken over the body");
+        Assert.That(tokens.Single().IsCancellationRequested, Is.False, "the body's token stays live while a caller waits");
         Assert.That(waiter.IsCompleted, Is.False);
 
         release.SetResult("v");
         Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
-        Assert.That(calls.Count, Is.EqualTo(2));
+        Assert.That(calls.Count, Is.EqualTo(1), "one body call: the waiter was not made to run it again");
         Assert.That(cache.Get<string>("k"), Is.EqualTo("v"));
+    }
+
+    [Test]
+    public async Task A_cancelled_leader_leaves_at_once_even_when_its_body_ignores_the_token_and_the_result_is_still_stored()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var leaderCancel = new CancellationTokenSource();
+
+        var leader = method.InvokeAsync("k", release, static async (release, _) => await release.Task, null, leaderCancel.Token).AsTask();
+        leaderCancel.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit), "not held until the body ends");
+        release.SetResult("v");
+        WaitUntil(() => cache.Get<string>("k") == "v", "the body's result is stored");
+    }
+
+    [Test]
+    public async Task The_body_token_is_cancelled_once_every_caller_waiting_for_it_has_cancelled()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        var calls = new Calls();
+        var tokens = new System.Collections.Concurrent.ConcurrentQueue<CancellationToken>();
+        using var leaderCancel = new CancellationTokenSource();
+        using var waiterCancel = new CancellationTokenSource();
+
+        Func<(Calls calls, System.Collections.Concurrent.ConcurrentQueue<CancellationToken> tokens), CancellationToken, ValueTask<string>> body = static async (s, ct) =>
+        {
+            s.calls.Increment();
+            s.tokens.Enqueue(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+            return "never";
+        };
+        var leader = method.InvokeAsync("k", (calls, tokens), body, null, leaderCancel.Token).AsTask();
+        var waiter = method.InvokeAsync("k", (calls, tokens), body, null, waiterCancel.Token).AsTask();
+
+        leaderCancel.Cancel();
+        Assert.That(tokens.Single().IsCancellationRequested, Is.False, "one caller still waits");
+        waiterCancel.Cancel();
+        Assert.That(tokens.Single().IsCancellationRequested, Is.True, "nobody waits any more");
+        Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
+        Assert.CatchAsync<OperationCanceledException>(async () => await waiter.WaitAsync(s_limit));
+        Assert.That(calls.Count, Is.EqualTo(1));
+        Assert.That(cache.Exists("k"), Is.False);
+    }
+
+    [Test]
+    public async Task With_fail_safe_too_a_cancelled_leader_does_not_stop_the_factory_a_waiter_still_waits_for()
+    {
+        using var cache = new SimpleMemoryCache();
+        var calls = new Calls();
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), FailSafe = TimeSpan.FromMinutes(10) };
+        using var leaderCancel = new CancellationTokenSource();
+
+        Func<CancellationToken, ValueTask<string>> factory = async ct =>
+        {
+            calls.Increment();
+            return await release.Task.WaitAsync(ct);
+        };
+        var leader = cache.GetOrSetAsync("k", factory, options, cancellationToken: leaderCancel.Token).AsTask();
+        WaitUntil(() => calls.Count == 1, "the factory runs");
+        var waiter = cache.GetOrSetAsync("k", factory, options).AsTask();
+
+        leaderCancel.Cancel();
+        Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
+        release.SetResult("v");
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(calls.Count, Is.EqualTo(1));
     }
 
     [Test]
@@ -477,7 +550,7 @@ public sealed class CachedMethodConcurrencyTests
     }
 
     [Test]
-    public async Task With_a_lease_a_cancelled_leader_releases_the_lock_and_a_waiter_takes_over_without_waiting_out_the_lease()
+    public async Task With_a_lease_a_cancelled_leader_leaves_and_its_body_goes_on_for_a_waiter_then_releases_the_lock()
     {
         // The cache's clock never moves here: the lease cannot run out, so only the release lets the waiter in.
         using var cache = LeaseCache();
@@ -497,11 +570,12 @@ public sealed class CachedMethodConcurrencyTests
 
         leaderCancel.Cancel();
         Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
-        WaitUntil(() => calls.Count == 2, "the waiter has taken over the body");
+        Assert.That(cache.Exists("k-lock"), Is.True, "the body still runs under the lease");
         release.SetResult("v");
 
         Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
-        Assert.That(cache.Exists("k-lock"), Is.False);
+        Assert.That(calls.Count, Is.EqualTo(1));
+        WaitUntil(() => !cache.Exists("k-lock"), "the lock is released");
     }
 
     [Test]
@@ -517,7 +591,7 @@ public sealed class CachedMethodConcurrencyTests
         cancel.Cancel();
 
         Assert.CatchAsync<OperationCanceledException>(async () => await pending.WaitAsync(s_limit));
-        Assert.That(cache.Exists("k-lock"), Is.False);
+        WaitUntil(() => !cache.Exists("k-lock"), "the body stopped with the only caller's token and released the lock");
         Assert.That(cache.Exists("k"), Is.False);
     }
 

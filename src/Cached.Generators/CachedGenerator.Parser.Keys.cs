@@ -98,6 +98,11 @@ internal sealed partial class Parser
         }
 
         var includeInstance = NamedBool(attribute, "IncludeInstance") && !method.IsStatic;
+        if (report && includeInstance && !HasValueToString(method.ContainingType))
+        {
+            Report(DiagnosticDescriptors.InstanceWithoutValueToString, ArgumentLocation("IncludeInstance"), MethodName, method.ContainingType.ToDisplayString(s_readableFormat));
+        }
+
         return new DefaultKeySpec(PrefixExpression(method), includeInstance, keyParameters.Select(ToParameterSpec).ToEquatableArray());
     }
 
@@ -142,6 +147,8 @@ internal sealed partial class Parser
             var end = template.IndexOf('}', i + 1);
             if (end < 0)
             {
+                // Meant as a hole: as text, every argument would share one key (an error: no generated body).
+                malformed?.Invoke(template.Substring(i), i, template.Length - i, "it has no closing brace (write a literal one as {{)");
                 output.Append("{{");
                 continue;
             }

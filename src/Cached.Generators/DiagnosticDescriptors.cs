@@ -192,6 +192,12 @@ internal static class DiagnosticDescriptors
         "'{0}' is declared in {1}",
         "The generator declares the other half of the method's type in a file of its own and keeps the instance for the body: a file-local type is invisible from that file, and an instance method of a ref struct cannot keep its instance. Declare the type without 'file', or make the method static or the type a plain struct.");
 
+    public static readonly DiagnosticDescriptor InstanceWithoutValueToString = Warning(
+        "CACHED030",
+        "IncludeInstance on a type without value-based ToString",
+        "'{0}' sets IncludeInstance, but '{1}' does not override ToString: every instance writes its type name into the key, so all instances would share one cache entry; override ToString (or make the type a record), or set Key or KeyBuilder",
+        "IncludeInstance puts the instance's text first in the default key, so that instances keep apart (pycached's noself=False). A class or struct that keeps object.ToString() writes its type name, the same for every instance. Override ToString to say what tells instances apart, use a record, or write the key with Key or KeyBuilder.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -225,6 +231,7 @@ internal static class DiagnosticDescriptors
         MalformedTemplateHole,
         SeveralBodies,
         UnsupportedContainingType,
+        InstanceWithoutValueToString,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

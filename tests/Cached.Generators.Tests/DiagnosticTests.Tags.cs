@@ -103,12 +103,32 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
-    public void Malformed_tag_templates_are_read_as_malformed_keys_are_with_their_lone_braces_as_text()
+    public void A_lone_closing_brace_in_a_tag_template_is_text_as_in_a_key()
     {
         var run = GeneratorRunner.Run(Prelude + """
             public partial class UserService
             {
-                [Cached(Key = "user:{id", Tags = new[] { "user:{id", "id}", "{{users}}" })]
+                [Cached(Key = "user:{id}}", Tags = new[] { "id}", "{{users}}" })]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+
+                [InvalidateTags("id}")]
+                public partial void Rename(int id);
+                private void RenameCore(int id) { }
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.Sources.Single().Value, Does.Contain("new[] { \"id}\", \"{users}\" }"));
+    }
+
+    [Test]
+    public void An_unclosed_hole_in_a_tag_template_is_CACHED027_on_every_attribute()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Key = "user:{id}", Tags = new[] { "user:{id" })]
                 public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");
 
@@ -117,9 +137,8 @@ public sealed partial class DiagnosticTests
                 private void RenameCore(int id) { }
             }
             """);
-        Assert.That(run.GeneratorDiagnostics, Is.Empty);
-        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
-        Assert.That(run.Sources.Single().Value, Does.Contain("new[] { \"user:{id\", \"id}\", \"{users}\" }"));
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED027", "CACHED027" }));
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)), Has.All.Contains("has the hole '{id': it has no closing brace"));
     }
 
     // ---- CACHED025 ----

@@ -97,6 +97,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED027")
             .Append("CACHED028")
             .Append("CACHED029")
+            .Append("CACHED030")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -118,7 +119,7 @@ public sealed partial class DiagnosticTests
                 Assert.That(descriptor.Title.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.MessageFormat.ToString(CultureInfo.InvariantCulture), Is.Not.Empty, descriptor.Id);
                 Assert.That(descriptor.Description.ToString(CultureInfo.InvariantCulture), Does.EndWith("."), descriptor.Id);
-                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" or "CACHED023" or "CACHED026" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
+                Assert.That(descriptor.DefaultSeverity, Is.EqualTo(descriptor.Id is "CACHED012" or "CACHED021" or "CACHED023" or "CACHED026" or "CACHED030" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error), descriptor.Id);
             }
         }
     }
@@ -454,14 +455,16 @@ public sealed partial class DiagnosticTests
     [TestCase("k:[|{id:}|]", "{id:}", "its format is empty after the colon")]
     [TestCase("k:[|{id,4:}|]", "{id,4:}", "its format is empty after the colon")]
     [TestCase("k:[|{id:{x}|]", "{id:{x}", "its format holds a brace (write a literal one as {{)")]
+    [TestCase("u:[|{id|]", "{id", "it has no closing brace (write a literal one as {{)")]
+    [TestCase("user:{id}:[|{name|]", "{name", "it has no closing brace (write a literal one as {{)")]
     public void CACHED027_a_key_template_hole_that_would_not_compile(string key, string hole, string wrong)
     {
         var message = Single($$"""
             public partial class UserService
             {
                 [Cached(Key = "{{key}}")]
-                public partial User GetUser(int id);
-                private User GetUserCore(int id) => new(id, "name");
+                public partial User GetUser(int id, string name);
+                private User GetUserCore(int id, string name) => new(id, "name");
             }
             """, "CACHED027");
         var template = key.Replace("[|", string.Empty).Replace("|]", string.Empty);
@@ -565,6 +568,38 @@ public sealed partial class DiagnosticTests
         Assert.That(messages[0].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'page' of 'UserService.Count' is a type that holds a ReadOnlyMemory<int>, which a default key cannot write by its elements"));
         Assert.That(messages[1].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'chunks' of 'UserService.Total' is a type that holds a Memory<byte>"));
         Assert.That(messages[2].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'parts' of 'UserService.Parts' is a type that holds a ReadOnlySequence<byte>"));
+    }
+
+    // ---- CACHED030 ----
+
+    [Test]
+    public void CACHED030_IncludeInstance_on_a_type_whose_ToString_is_object_s()
+    {
+        var message = Single("""
+            public partial class Tenant
+            {
+                [Cached(IncludeInstance = [|true|])]
+                public partial string Name(int id);
+                private string NameCore(int id) => id.ToString();
+            }
+
+            public partial record Shop(string Code)
+            {
+                [Cached(IncludeInstance = true)]
+                public partial string Name(int id);
+                private string NameCore(int id) => Code + id;
+            }
+
+            public partial class Named
+            {
+                public override string ToString() => "named";
+
+                [Cached(IncludeInstance = true)]
+                public partial string Name(int id);
+                private string NameCore(int id) => id.ToString();
+            }
+            """, "CACHED030", DiagnosticSeverity.Warning);
+        Assert.That(message, Is.EqualTo("'Tenant.Name' sets IncludeInstance, but 'Tenant' does not override ToString: every instance writes its type name into the key, so all instances would share one cache entry; override ToString (or make the type a record), or set Key or KeyBuilder"));
     }
 
     // ---- CACHED029 ----
@@ -1065,6 +1100,8 @@ public sealed partial class DiagnosticTests
         var message = Single("""
             public partial class UserService
             {
+                public override string ToString() => "users";
+
                 [Cached(IncludeInstance = true)]
                 public partial User GetUser(int id);
                 private User GetUserCore(int id) => new(id, "name");

@@ -146,6 +146,8 @@ public sealed partial class SnapshotTests
             namespace Demo;
             public partial class Catalog
             {
+                public override string ToString() => "catalog";
+
                 [Cached(Ttl = 2.5, Lease = 3, Cache = typeof(SimpleMemoryCache), Serializer = typeof(JsonSerializer), Plugins = new[] { typeof(HitMissRatioPlugin), typeof(TimingPlugin) }, KeyBuilder = nameof(ProductKey), SkipCacheWhen = nameof(IsMissing))]
                 public partial Task<string?> GetProductAsync(string sku, int version);
                 private static string ProductKey(string sku, int version) => sku + "@" + version;

@@ -111,6 +111,35 @@ public sealed class OutageReportingTests
     }
 
     [Test]
+    public void Without_a_logger_a_result_type_the_serializer_refuses_reaches_standard_error_once_per_method()
+    {
+        // A record on StringSerializer: the method never caches, which must not look like a cache that works.
+        CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
+        using var cache = new SimpleMemoryCache { Serializer = new Cached.Serializers.StringSerializer() };
+        var method = new Cached.Runtime.CachedMethod<Spot>(new Cached.Runtime.CachedMethodOptions { Method = "Shop.Maps.Spot", CacheFactory = () => cache });
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.That(method.Invoke("k", i, static i => new Spot(i)), Is.EqualTo(new Spot(i)));
+            }
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1));
+        Assert.That(lines[0], Does.StartWith("Cached: Shop.Maps.Spot runs uncached:").And.Contain(typeof(Spot).FullName).And.Contain("CachedLogging.LoggerFactory"));
+    }
+
+    private sealed record Spot(int X);
+
+    [Test]
     public async Task A_method_s_own_cache_is_named_by_its_type_and_method_on_standard_error()
     {
         // [Cached(Cache = typeof(RedisCache))] against a server that is not there, before any logging is set up.

@@ -141,7 +141,9 @@ internal static partial class ComponentFactory
     public static Type ResolveType(string name, Type expected, string path)
     {
         var type = FindType(name.Trim())
-            ?? throw new CacheConfigurationException(path, $"type '{name}' was not found; give its full name (assembly-qualified if it lives in an assembly that is not loaded yet).");
+            ?? throw new CacheConfigurationException(path, PackageOf(name.Trim()) is { } package
+                ? $"type '{name}' is in the {package} package, which the application does not reference: add it (dotnet add package {package})."
+                : $"type '{name}' was not found; give its full name (assembly-qualified if it lives in an assembly that is not loaded yet).");
         if (!expected.IsAssignableFrom(type) || type.IsAbstract)
         {
             throw expected == typeof(ICache)
@@ -150,6 +152,17 @@ internal static partial class ComponentFactory
         }
 
         return type;
+    }
+
+    /// <summary>The Cached package that holds <paramref name="name"/> (plain or assembly-qualified), or null for a type of no package of ours.</summary>
+    private static string? PackageOf(string name)
+    {
+        var comma = name.IndexOf(',', StringComparison.Ordinal);
+        var typeName = comma < 0 ? name : name[..comma].Trim();
+        var assembly = comma < 0 ? null : name[(comma + 1)..].Split(',')[0].Trim();
+        return assembly is "Cached.Redis" or "Cached.MessagePack" ? assembly
+            : typeName.StartsWith("Cached.Redis.", StringComparison.Ordinal) ? "Cached.Redis"
+            : s_packagedTypes.GetValueOrDefault(typeName);
     }
 
     private static Type? FindType(string name)

@@ -133,13 +133,13 @@ public class FromUrlTests
     }
 
     [Test]
-    public void A_redis_url_without_the_redis_assembly_throws_that_the_type_is_not_found()
+    public void A_redis_url_without_the_redis_package_says_which_package_to_add()
     {
         var ex = Assert.Throws<CacheConfigurationException>(() => Cache.FromUrl("redis://127.0.0.1:6379/0?namespace=main"));
 
         Assert.That(ex, Is.Not.InstanceOf<InvalidCacheTypeException>());
         Assert.That(ex!.Message, Does.Contain("Cached.Redis.RedisCache"));
-        Assert.That(ex.Message, Does.Contain("not found"));
+        Assert.That(ex.Message, Does.Contain("add it (dotnet add package Cached.Redis)"));
     }
 
     [TestCase("not a url")]

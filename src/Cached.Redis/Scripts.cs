@@ -110,12 +110,17 @@ internal static class Scripts
     public const string Probe = "return 1";
 
     /// <summary>
-    /// Moves fences that exist (KEYS) to the new token ARGV[1], for ARGV[2] milliseconds: a fill pending on one of them
-    /// will not store. A key that nobody fills has no fence, and gets none.
+    /// Moves fences that exist (KEYS) to the new token ARGV[1]: a fill pending on one of them will not store. A fence
+    /// keeps the expiry its last fill gave it, which outlives every fill opened on it, so writes of a key never keep a
+    /// fence alive on their own (ARGV[2] milliseconds only for one without expiry, which no fill makes). A key that
+    /// nobody fills has no fence, and gets none.
     /// </summary>
     public const string MoveFences = """
         for _, fence in ipairs(KEYS) do
-            if redis.call('exists', fence) == 1 then
+            local left = redis.call('pttl', fence)
+            if left > 0 then
+                redis.call('set', fence, ARGV[1], 'PX', left)
+            elseif left == -1 then
                 redis.call('set', fence, ARGV[1], 'PX', ARGV[2])
             end
         end

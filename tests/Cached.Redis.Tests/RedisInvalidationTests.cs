@@ -267,6 +267,23 @@ public sealed class RedisInvalidationTests(bool cluster)
     }
 
     [Test]
+    public async Task A_write_that_overtakes_a_fill_keeps_the_fence_s_expiry_so_writes_never_keep_a_stray_fence_alive()
+    {
+        // The fence must outlive only the fills opened on it; the writer's own MaxFillDuration (60 s) must not re-arm it.
+        using var reader = new RedisCache { ConnectionString = ConnectionString + ",name=short", Namespace = "users", MaxFillDuration = TimeSpan.FromSeconds(20) };
+        IFencedFillCache fills = reader;
+        using var fill = await fills.OpenFillAsync("k");
+        var fence = (await FencesAsync()).Single();
+
+        await _writer.SetAsync("k", "newer");
+        await _writer.DeleteAsync("k");
+
+        var left = await _direct.GetDatabase().KeyTimeToLiveAsync(fence);
+        Assert.That(left, Is.LessThanOrEqualTo(TimeSpan.FromSeconds(20)).And.GreaterThan(TimeSpan.Zero), "moved, not re-armed");
+        Assert.That(await fills.TryFillAsync(fill, "stale"), Is.False, "the move still refuses the overtaken fill");
+    }
+
+    [Test]
     public async Task Keys_with_braces_fill_without_crossing_a_hash_slot()
     {
         // On a cluster a fence must share its key's slot: a hash tag is kept, a key without braces gets a tag of its own

@@ -313,6 +313,9 @@ public sealed class RedisFaultTests
         var set = Timed(() => cache.Set("victim", "new"));
         var setAsync = await TimedAsync(async () => await cache.SetAsync("victim", "newer"));
         var multiSet = Timed(() => cache.MultiSet([KeyValuePair.Create("victim", "multi"), KeyValuePair.Create("fresh", "multi")]));
+        // With a TTL the batch is a transaction, which the server aborts as a whole: the cause must still be named.
+        var multiSetTtl = Timed(() => cache.MultiSet([KeyValuePair.Create("victim", "multi"), KeyValuePair.Create("fresh", "multi")], TimeSpan.FromMinutes(1)));
+        var multiSetTtlAsync = await TimedAsync(async () => await cache.MultiSetAsync([KeyValuePair.Create("victim", "multi"), KeyValuePair.Create("fresh", "multi")], TimeSpan.FromMinutes(1)));
 
         Assert.Multiple(() =>
         {
@@ -323,6 +326,8 @@ public sealed class RedisFaultTests
             Assert.That(set.Error?.Message, Does.Contain("memory").IgnoreCase);
             Assert.That(setAsync.Error, Is.InstanceOf<CacheBackendException>(), $"SetAsync: {setAsync.Error}");
             Assert.That(multiSet.Error, Is.InstanceOf<CacheBackendException>(), $"MultiSet: {multiSet.Error}");
+            Assert.That(multiSetTtl.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("memory").IgnoreCase, $"MultiSet with a TTL: {multiSetTtl.Error}");
+            Assert.That(multiSetTtlAsync.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("memory").IgnoreCase, $"MultiSetAsync with a TTL: {multiSetTtlAsync.Error}");
             Assert.That(cache.Get<string>("victim"), Is.EqualTo("old"), "refused writes leave the key as it was");
             Assert.That(cache.Exists("fresh"), Is.False);
             Assert.That(cache.Delete("fill0"), Is.EqualTo(1), "reads and deletes still work on a full server");

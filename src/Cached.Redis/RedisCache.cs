@@ -197,7 +197,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
             var moved = MoveFences(db, group);
             ok &= Fenced(moved, (db, entries, group, ttl), static s => s.ttl is null
                 ? s.db.StringSet(Pairs(s.entries, s.group))
-                : SetWithTtl(s.db, s.entries, s.group, s.ttl.Value).Execute());
+                : SetWithTtl(s.db, s.entries, s.group, s.ttl.Value));
         }
 
         return ok;
@@ -208,7 +208,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     {
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
-            .Select(group => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtl(db, entries, group, ttl.Value).ExecuteAsync()))
+            .Select(group => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtlAsync(db, entries, group, ttl.Value)))
             .ToArray();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.All(static ok => ok);

@@ -20,12 +20,6 @@ internal static class RedisErrors
             => new OverflowException($"Incrementing '{key}' would overflow a 64-bit integer; the value is left as it was.", server),
         RedisServerException server when server.Message.StartsWith("OOM", StringComparison.Ordinal)
             => new CacheBackendException($"Redis is out of memory and refused to write '{key}': {server.Message}", server),
-        // A MultiSet with a TTL is a transaction: the server answers EXEC with this alone, and the client drops the
-        // queued command's own error, so the likely causes are named here.
-        RedisServerException server when server.Message.StartsWith("EXECABORT", StringComparison.Ordinal)
-            => new CacheBackendException(
-                $"Redis discarded the batch write of '{key}' (EXECABORT): the server refused one of its commands, most often because it is out of memory (maxmemory) or because the keys' hash slot is moving between cluster nodes; that hash slot's part of the batch was not written. {server.Message}",
-                server),
         RedisCommandException refused
             => new CacheBackendException($"The Redis client refused a command on '{key}': {refused.Message}", refused),
         RedisConnectionException connection

@@ -54,57 +54,29 @@ internal static class RedisSlots
     internal static KeyValuePair<RedisKey, RedisValue>[] Pairs(IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group)
         => group.Indexes.Select(i => new KeyValuePair<RedisKey, RedisValue>(entries[i].Key, ToValue(entries[i].Value))).ToArray();
 
-    /// <summary>A transaction that sets every pair of the group with its TTL: one round trip, all or nothing.</summary>
-    internal static TtlBatch SetWithTtl(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
-    {
-        var transaction = db.CreateTransaction();
-        var writes = new Task<bool>[group.Indexes.Length];
-        for (var i = 0; i < writes.Length; i++)
-        {
-            var entry = entries[group.Indexes[i]];
-            writes[i] = transaction.StringSetAsync(entry.Key, ToValue(entry.Value), ttl, When.Always);
-        }
-
-        return new TtlBatch(transaction, writes);
-    }
-
     /// <summary>
-    /// A batch write with a TTL. It reports success only when the transaction committed and every write in it
-    /// succeeded: a committed transaction whose commands failed inside it stored nothing.
+    /// Sets every pair of the group with its TTL in one script: one round trip, all or nothing. A script rather than a
+    /// MULTI/EXEC transaction: the client follows a cluster's ASK redirection for it while the slot migrates (it cannot
+    /// inside a transaction), and a refused write reports its own error (OOM) rather than EXECABORT.
     /// </summary>
-    internal sealed class TtlBatch(ITransaction transaction, Task<bool>[] writes)
+    internal static bool SetWithTtl(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
+        => (long)db.ScriptEvaluate(Scripts.SetAllWithTtl, group.Keys, TtlArguments(entries, group, ttl)) == group.Keys.Length;
+
+    /// <inheritdoc cref="SetWithTtl"/>
+    internal static async Task<bool> SetWithTtlAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
+        => (long)await db.ScriptEvaluateAsync(Scripts.SetAllWithTtl, group.Keys, TtlArguments(entries, group, ttl)).ConfigureAwait(false) == group.Keys.Length;
+
+    /// <summary>The script's arguments: the TTL in milliseconds (at least one), then each key's value in the group's order.</summary>
+    private static RedisValue[] TtlArguments(IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan ttl)
     {
-        public bool Execute()
+        var arguments = new RedisValue[group.Indexes.Length + 1];
+        arguments[0] = Math.Max(1L, (long)ttl.TotalMilliseconds);
+        for (var i = 0; i < group.Indexes.Length; i++)
         {
-            if (!transaction.Execute())
-            {
-                return false;
-            }
-
-            var stored = true;
-            foreach (var write in writes)
-            {
-                stored &= write.GetAwaiter().GetResult();
-            }
-
-            return stored;
+            arguments[i + 1] = ToValue(entries[group.Indexes[i]].Value);
         }
 
-        public async Task<bool> ExecuteAsync()
-        {
-            if (!await transaction.ExecuteAsync().ConfigureAwait(false))
-            {
-                return false;
-            }
-
-            var stored = true;
-            foreach (var write in writes)
-            {
-                stored &= await write.ConfigureAwait(false);
-            }
-
-            return stored;
-        }
+        return arguments;
     }
 
     /// <summary>The keys of one hash slot and their positions in the caller's list.</summary>

@@ -106,6 +106,17 @@ internal static class Scripts
         return seen
         """;
 
+    /// <summary>
+    /// Sets every key (KEYS) to its value (ARGV[i + 1]) for ARGV[1] milliseconds, atomically: a MultiSet with a TTL.
+    /// Answers how many keys were set.
+    /// </summary>
+    public const string SetAllWithTtl = """
+        for i, key in ipairs(KEYS) do
+            redis.call('set', key, ARGV[i + 1], 'PX', ARGV[1])
+        end
+        return #KEYS
+        """;
+
     /// <summary>The smallest script: a server that runs it runs the others (a write's first question, see RedisCache.WriteDb).</summary>
     public const string Probe = "return 1";
 

@@ -282,14 +282,23 @@ internal sealed partial class Parser
             return type;
         }
 
+        // Only where the key writes elements: arrays, sequences (dictionaries included) and tuples. Another generic
+        // type is written by its own ToString, whatever its type arguments.
         var inside = type switch
         {
             IArrayTypeSymbol array => new[] { array.ElementType },
-            INamedTypeSymbol named => named.TypeArguments.AsEnumerable(),
+            INamedTypeSymbol named when named.IsTupleType || IsReferenceTuple(named) || IsEnumerable(named) => named.TypeArguments.AsEnumerable(),
             _ => Enumerable.Empty<ITypeSymbol>(),
         };
         return inside.Select(t => NestedMemoryOfElements(t, nested: true)).FirstOrDefault(static found => found is not null);
     }
+
+    private static bool IsReferenceTuple(INamedTypeSymbol type)
+        => type.Name == "Tuple" && type.ContainingNamespace is { Name: "System", ContainingNamespace.IsGlobalNamespace: true };
+
+    private static bool IsEnumerable(INamedTypeSymbol type)
+        => type.SpecialType == SpecialType.System_Collections_IEnumerable
+            || type.AllInterfaces.Any(static i => i.SpecialType == SpecialType.System_Collections_IEnumerable);
 
     /// <summary>False for a class or struct whose ToString is <see cref="object"/>'s: its keys would collide.</summary>
     private bool HasValueToString(ITypeSymbol type)

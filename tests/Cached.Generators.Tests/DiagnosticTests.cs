@@ -563,6 +563,16 @@ public sealed partial class DiagnosticTests
                 [Cached]
                 public partial int Text((System.ReadOnlyMemory<char> Name, int Id) item);
                 private int TextCore((System.ReadOnlyMemory<char> Name, int Id) item) => item.Id;
+
+                // A type of its own, written by its own ToString whatever it holds: not refused.
+                [Cached]
+                public partial int Wrapped(Envelope<System.ReadOnlyMemory<byte>> envelope);
+                private int WrappedCore(Envelope<System.ReadOnlyMemory<byte>> envelope) => envelope.Value.Length;
+            }
+
+            public sealed record Envelope<T>(T Value)
+            {
+                public override string ToString() => "envelope";
             }
             """, DiagnosticSeverity.Error, "CACHED003", "CACHED003", "CACHED003");
         Assert.That(messages[0].GetMessage(CultureInfo.InvariantCulture), Does.StartWith("Parameter 'page' of 'UserService.Count' is a type that holds a ReadOnlyMemory<int>, which a default key cannot write by its elements"));

@@ -65,6 +65,19 @@ public class RedisConfigurationTests
     }
 
     [Test]
+    public void A_misspelt_Redis_type_with_the_package_referenced_is_not_found_rather_than_a_missing_package()
+    {
+        var typo = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Cached:default:Cache"] = "Cached.Redis.RedisCahce" })
+            .Build()
+            .GetSection("Cached");
+
+        var ex = Assert.Throws<CacheConfigurationException>(() => Caches.SetConfig(typo))!;
+
+        Assert.That(ex.Message, Does.Contain("'Cached.Redis.RedisCahce' was not found").And.Not.Contain("dotnet add package"));
+    }
+
+    [Test]
     public void A_Redis_setting_that_does_not_convert_fails_at_start_up_naming_its_path()
     {
         var bad = new ConfigurationBuilder()

@@ -154,15 +154,30 @@ internal static partial class ComponentFactory
         return type;
     }
 
-    /// <summary>The Cached package that holds <paramref name="name"/> (plain or assembly-qualified), or null for a type of no package of ours.</summary>
+    /// <summary>The Cached package that holds <paramref name="name"/> (plain or assembly-qualified) and that the application does not reference, or null.</summary>
     private static string? PackageOf(string name)
     {
         var comma = name.IndexOf(',', StringComparison.Ordinal);
         var typeName = comma < 0 ? name : name[..comma].Trim();
         var assembly = comma < 0 ? null : name[(comma + 1)..].Split(',')[0].Trim();
-        return assembly is "Cached.Redis" or "Cached.MessagePack" ? assembly
+        var package = assembly is "Cached.Redis" or "Cached.MessagePack" ? assembly
             : typeName.StartsWith("Cached.Redis.", StringComparison.Ordinal) ? "Cached.Redis"
             : s_packagedTypes.GetValueOrDefault(typeName);
+        if (package is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // The package is there: the name is what is wrong (a typo), which "not found" says.
+            Assembly.Load(new AssemblyName(package));
+            return null;
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException)
+        {
+            return package;
+        }
     }
 
     private static Type? FindType(string name)

@@ -120,6 +120,11 @@ public sealed partial class CachedMethod<TResult>
                 {
                     // The body had ended and released its token.
                 }
+                catch (AggregateException)
+                {
+                    // A callback the body registered on its token threw: the body's fault, which must not replace the
+                    // outcome of the caller that happened to leave last.
+                }
             }
         }
 

@@ -116,10 +116,15 @@ public sealed partial class CachedMethod<TResult>
             {
                 return await settling.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !settling.IsCompleted)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // This caller leaves; the body's outcome, which its waiters see through the flight, is observed here.
-                _ = settling.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                // This caller leaves; the body's outcome, which its waiters see through the flight, is observed here
+                // (a body that failed just after the wait ended included).
+                if (!settling.IsCompletedSuccessfully)
+                {
+                    _ = settling.ContinueWith(static task => _ = task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+
                 throw;
             }
         }

@@ -343,6 +343,24 @@ public sealed class CachedMethodConcurrencyTests
     }
 
     [Test]
+    public async Task A_body_s_throwing_cancellation_callback_does_not_reach_the_caller_who_cancelled()
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn<string>(cache);
+        using var leaderCancel = new CancellationTokenSource();
+
+        var leader = method.InvokeAsync("k", 0, static async (_, ct) =>
+        {
+            ct.Register(static () => throw new InvalidOperationException("the body's own callback"));
+            await Task.Delay(Timeout.Infinite, ct);
+            return "never";
+        }, null, leaderCancel.Token).AsTask();
+
+        Assert.DoesNotThrow(leaderCancel.Cancel, "cancelling one's own token does not throw the body's callback");
+        Assert.CatchAsync<OperationCanceledException>(async () => await leader.WaitAsync(s_limit));
+    }
+
+    [Test]
     public async Task The_body_token_is_cancelled_once_every_caller_waiting_for_it_has_cancelled()
     {
         using var cache = new SimpleMemoryCache();

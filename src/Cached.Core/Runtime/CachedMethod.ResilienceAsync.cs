@@ -121,9 +121,10 @@ public sealed partial class CachedMethod<TResult>
 
                 return value;
             }
-            catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested && !call.Host.Background.IsStopping)
             {
-                // Every caller that waited for it cancelled, and its factory stopped; not ours: take over.
+                // Every caller that waited for it cancelled, and its factory stopped; not ours: take over. Not when the
+                // cache's dispose stopped it: a new flight's factory would stop at once, and the caller would wait on.
                 continue;
             }
             finally

@@ -208,6 +208,25 @@ public sealed class GetOrSetTests : ResilienceFixture
         Assert.That(Cache.GetOrSet("k", _ => -2, options), Is.EqualTo(5), "its result was stored");
     }
 
+    [Test]
+    public async Task Disposing_the_cache_ends_a_resilient_caller_waiting_on_its_factory([Values] bool token)
+    {
+        var cache = new SimpleMemoryCache();
+        using var caller = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = cache.GetOrSetAsync("k", async ct =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return 1;
+        }, new CacheEntryOptions { FailSafe = TimeSpan.FromMinutes(1) }, cancellationToken: token ? caller.Token : default).AsTask();
+        await started.Task.WaitAsync(Limit);
+
+        cache.Dispose();
+
+        Assert.That(async () => await call.WaitAsync(Limit), Throws.InstanceOf<OperationCanceledException>(), "not left waiting for a factory the dispose stopped");
+    }
+
     /// <summary>
     /// Starts a <c>GetOrSetAsync</c> of "k" whose factory waits for <c>release</c> (or its token); returns once it runs,
     /// with the token the factory got.

@@ -1,3 +1,4 @@
+using System.Net;
 using StackExchange.Redis;
 
 namespace Cached.Redis;
@@ -12,15 +13,23 @@ namespace Cached.Redis;
 /// empties its L1. StackExchange.Redis subscribes again by itself.</para>
 /// <para>On Redis Cluster the channels are sharded (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>, Redis 7 and later) unless
 /// <see cref="Sharded"/> says otherwise: a message then travels to the shard that owns its channel instead of to every
-/// node of the cluster.</para>
+/// node of the cluster. When the channel's hash slot moves to another primary, Redis ends the subscription; the backplane
+/// checks its sharded subscriptions every second and on every slot move the client sees, subscribes again when the client
+/// did not, and tells the subscriber that messages may have been lost whenever the subscription was lost or moved.</para>
 /// </remarks>
 public sealed class RedisBackplane : ICacheBackplane
 {
+    // How often sharded subscriptions are checked: the check reads the client's own state, so it costs no round trip
+    // unless a subscription has to be made again.
+    private static readonly TimeSpan s_subscriptionCheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly bool _ownsMultiplexer;
     private readonly object _gate = new();
     private readonly List<Subscription> _subscriptions = [];
     private int _disposed;
+    private Timer? _subscriptionCheck;
+    private int _checking;
 
     // Whether the server is a cluster, decided once a server has answered: 0 not yet, 1 no, 2 yes.
     private int _cluster;
@@ -155,6 +164,12 @@ public sealed class RedisBackplane : ICacheBackplane
 
         _multiplexer.ConnectionRestored -= OnConnectionRestored;
         _multiplexer.ConnectionFailed -= OnConnectionFailed;
+        _multiplexer.HashSlotMoved -= OnHashSlotMoved;
+        if (_subscriptionCheck is { } check)
+        {
+            await check.DisposeAsync().ConfigureAwait(false);
+        }
+
         lock (_gate)
         {
             _subscriptions.Clear();
@@ -171,6 +186,58 @@ public sealed class RedisBackplane : ICacheBackplane
     {
         _multiplexer.ConnectionRestored += OnConnectionRestored;
         _multiplexer.ConnectionFailed += OnConnectionFailed;
+        _multiplexer.HashSlotMoved += OnHashSlotMoved;
+        _subscriptionCheck = new Timer(
+            static state => ((RedisBackplane)state!).CheckSubscriptions(),
+            this,
+            s_subscriptionCheckInterval,
+            s_subscriptionCheckInterval);
+    }
+
+    /// <summary>
+    /// Makes sure every sharded subscription still lives on a server, one check at a time. A slot's migration ends its
+    /// sharded subscriptions (Redis sends <c>SUNSUBSCRIBE</c> without dropping the connection); the client subscribes
+    /// again on its own, but not always successfully (when the old owner learns of the move before the new one, the
+    /// new subscription is refused), and never without a gap in which messages are lost.
+    /// </summary>
+    private void CheckSubscriptions()
+    {
+        if (Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _checking, 1) != 0)
+        {
+            return;
+        }
+
+        _ = CheckSubscriptionsAsync();
+    }
+
+    private async Task CheckSubscriptionsAsync()
+    {
+        try
+        {
+            Subscription[] subscriptions;
+            lock (_gate)
+            {
+                subscriptions = [.. _subscriptions];
+            }
+
+            foreach (var subscription in subscriptions)
+            {
+                await subscription.CheckAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _checking, 0);
+        }
+    }
+
+    private void OnHashSlotMoved(object? sender, HashSlotMovedEventArgs e)
+    {
+        // The client saw a slot move (a MOVED reply): check at once rather than at the next tick.
+        if (Volatile.Read(ref _disposed) == 0)
+        {
+            CheckSubscriptions();
+        }
     }
 
     private RedisChannel ChannelOf(string channel)
@@ -245,6 +312,7 @@ public sealed class RedisBackplane : ICacheBackplane
     {
         private readonly Action<RedisChannel, RedisValue> _handler = (_, value) => Deliver(subscriber, value);
         private RedisChannel? _channel;
+        private EndPoint? _subscribedAt;
         private int _disposed;
 
         public string Name => name;
@@ -254,7 +322,12 @@ public sealed class RedisBackplane : ICacheBackplane
         public void Start(RedisChannel channel)
         {
             _channel = channel;
-            owner._multiplexer.GetSubscriber().Subscribe(channel, _handler);
+            _subscribedAt = null;
+            var client = owner._multiplexer.GetSubscriber();
+            client.Subscribe(channel, _handler);
+
+            // Where it lives now, so that a move before the first check is noticed too.
+            _subscribedAt = client.SubscribedEndpoint(channel);
         }
 
         /// <summary>Moves the subscription to <paramref name="channel"/> when it is another kind of channel.</summary>
@@ -274,6 +347,58 @@ public sealed class RedisBackplane : ICacheBackplane
             {
                 RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
             }
+        }
+
+        /// <summary>
+        /// Subscribes again when a sharded subscription lives on no server, and reports messages as possibly lost when it
+        /// was lost or moved to another server since the last check. Only the timer's one check at a time calls it.
+        /// </summary>
+        public async Task CheckAsync()
+        {
+            if (Volatile.Read(ref _disposed) != 0 || _channel is not { IsSharded: true } channel)
+            {
+                return;
+            }
+
+            var client = owner._multiplexer.GetSubscriber();
+            var endpoint = client.SubscribedEndpoint(channel);
+            if (endpoint is not null)
+            {
+                if (_subscribedAt is { } previous && !previous.Equals(endpoint))
+                {
+                    RedisLog.SubscriptionMoved(CachedLogging.Logger, name, previous, endpoint);
+                    subscriber.OnMessagesMayBeLost();
+                }
+
+                _subscribedAt = endpoint;
+                return;
+            }
+
+            if (!owner._multiplexer.IsConnected)
+            {
+                // No server at all: the reconnect subscribes again and reports the loss.
+                return;
+            }
+
+            RedisLog.SubscriptionLost(CachedLogging.Logger, name);
+            try
+            {
+                // The same handler, so that it is registered once: the client keeps handlers per channel.
+                await client.UnsubscribeAsync(channel, _handler).ConfigureAwait(false);
+                if (Volatile.Read(ref _disposed) == 0)
+                {
+                    await client.SubscribeAsync(channel, _handler).ConfigureAwait(false);
+                    _subscribedAt = client.SubscribedEndpoint(channel);
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // The next check tries again; until a subscription holds, each check drops what L1 took meanwhile.
+                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
+            }
+
+            // After the new subscription, not before: a copy taken before it may already be stale.
+            subscriber.OnMessagesMayBeLost();
         }
 
         public void Dispose()

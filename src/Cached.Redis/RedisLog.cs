@@ -15,4 +15,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Information, Message = "Backplane connection to {EndPoint} restored ({ConnectionType}); every subscriber drops what it may have missed.")]
     public static partial void ConnectionRestored(ILogger logger, EndPoint? endPoint, ConnectionType connectionType);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Backplane channel '{Channel}' lost its sharded subscription (its hash slot moved to another primary) and the client did not subscribe again; subscribing again, and every subscriber drops what it may have missed.")]
+    public static partial void SubscriptionLost(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Backplane channel '{Channel}' moved from {Old} to {New} with its hash slot; every subscriber drops what it may have missed meanwhile.")]
+    public static partial void SubscriptionMoved(ILogger logger, string channel, EndPoint old, EndPoint @new);
 }

@@ -251,6 +251,64 @@ public sealed class MultiLevelRedisTests
         Assert.That(shardChannels, Is.GreaterThan(0), "the channel is a shard channel (SSUBSCRIBE)");
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task When_the_channel_slot_moves_to_another_primary_changes_still_reach_the_other_node(bool oldOwnerLearnsFirst)
+    {
+        // A cluster of its own: moving slots must not disturb the tests that share one.
+        using var cluster = new RedisCluster();
+        try
+        {
+            var space = Space();
+            var a = Node(cluster.ConnectionString, space);
+            var b = Node(cluster.ConnectionString, space);
+            var slot = cluster.SlotOf("cached:" + space);
+            await a.SetAsync("k", "v0", TimeSpan.FromMinutes(1));
+            await Eventually(async () => await b.GetAsync<string>("k") == "v0" && InL1(b, "k"), "B holds a copy");
+
+            // Each move ends B's sharded subscription on the old owner (Redis sends SUNSUBSCRIBE). The client subscribes
+            // again through the old owner, which, when it learns of the move before the new owner does, sends it to a
+            // server that refuses it. A's change, published at once, must still make B drop its copy.
+            for (var move = 1; move <= 6; move++)
+            {
+                cluster.MoveSlotToNextNode(slot, oldOwnerLearnsFirst);
+                var value = "v" + move;
+                await a.SetAsync("k", value, TimeSpan.FromMinutes(1));
+                await Eventually(async () => await b.GetAsync<string>("k") == value, $"B sees A's change after slot move {move}");
+                await Eventually(async () => await b.GetAsync<string>("k") == value && InL1(b, "k"), $"B copies again after slot move {move}");
+            }
+        }
+        finally
+        {
+            await DisposeAll();
+        }
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task When_the_channel_slot_moves_L1_copies_are_dropped_as_messages_may_have_been_missed(bool oldOwnerLearnsFirst)
+    {
+        using var cluster = new RedisCluster();
+        try
+        {
+            var space = Space();
+            var b = Node(cluster.ConnectionString, space);
+            await b.L2.SetAsync("k", "old", TimeSpan.FromMinutes(1));
+            await Eventually(async () => await b.GetAsync<string>("k") == "old" && InL1(b, "k"), "B holds a copy");
+
+            // A change straight into Redis stands for one whose message went out while the subscription was moving: no
+            // message reaches B, so only B's own notice of the move can drop its copy.
+            await b.L2.SetAsync("k", "new", TimeSpan.FromMinutes(1));
+            cluster.MoveSlotToNextNode(cluster.SlotOf("cached:" + space), oldOwnerLearnsFirst);
+
+            await Eventually(async () => await b.GetAsync<string>("k") == "new", "B dropped its copy when its subscription moved");
+        }
+        finally
+        {
+            await DisposeAll();
+        }
+    }
+
     [Test]
     public async Task Generated_methods_on_two_nodes_make_one_body_call_under_the_lease_and_then_hit_their_own_L1()
     {

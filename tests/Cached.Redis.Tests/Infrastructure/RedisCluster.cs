@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Cached.Redis.Tests.Infrastructure;
 
@@ -29,6 +30,53 @@ public sealed class RedisCluster : IDisposable
 
     public IReadOnlyList<RedisServer> Nodes => _nodes;
 
+    /// <summary>The hash slot of <paramref name="key"/> (<c>CLUSTER KEYSLOT</c>).</summary>
+    public int SlotOf(string key) => int.Parse(Cli(_nodes[0], "cluster", "keyslot", key).Trim(), CultureInfo.InvariantCulture);
+
+    /// <summary>The node that owns <paramref name="slot"/>, in its own view of the cluster.</summary>
+    public RedisServer OwnerOf(int slot)
+        => _nodes.FirstOrDefault(node => OwnsSlot(node, slot)) ?? throw new InvalidOperationException($"No node owns slot {slot}");
+
+    /// <summary>
+    /// Moves <paramref name="slot"/> to <paramref name="target"/> the way <c>redis-cli --cluster reshard</c> does: the
+    /// target imports, the owner migrates, the slot's keys travel with <c>MIGRATE</c>, then every node is told the new
+    /// owner: by default the target first, then the old owner, then the rest, as <c>redis-cli</c> does; with
+    /// <paramref name="oldOwnerLearnsFirst"/> the old owner first, as when the news reaches it before the target.
+    /// </summary>
+    public void MoveSlot(int slot, RedisServer target, bool oldOwnerLearnsFirst = false)
+    {
+        var source = OwnerOf(slot);
+        if (source == target)
+        {
+            return;
+        }
+
+        var text = slot.ToString(CultureInfo.InvariantCulture);
+        var sourceId = IdOf(source);
+        var targetId = IdOf(target);
+        Cli(target, "cluster", "setslot", text, "importing", sourceId);
+        Cli(source, "cluster", "setslot", text, "migrating", targetId);
+        while (true)
+        {
+            var keys = Cli(source, "cluster", "getkeysinslot", text, "100").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            Cli(source, ["migrate", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys]);
+        }
+
+        foreach (var node in _nodes.OrderBy(n => n == target ? (oldOwnerLearnsFirst ? 1 : 0) : n == source ? (oldOwnerLearnsFirst ? 0 : 1) : 2))
+        {
+            Cli(node, "cluster", "setslot", text, "node", targetId);
+        }
+    }
+
+    /// <summary>Moves <paramref name="slot"/> from its owner to the next node, as <see cref="MoveSlot"/> does.</summary>
+    public void MoveSlotToNextNode(int slot, bool oldOwnerLearnsFirst = false)
+        => MoveSlot(slot, _nodes[(_nodes.IndexOf(OwnerOf(slot)) + 1) % _nodes.Count], oldOwnerLearnsFirst);
+
     public void Dispose()
     {
         foreach (var node in _nodes)
@@ -52,6 +100,29 @@ public sealed class RedisCluster : IDisposable
 
         throw new InvalidOperationException("The Redis Cluster did not reach cluster_state:ok within 20 s");
     }
+
+    private static string IdOf(RedisServer node) => Cli(node, "cluster", "myid").Trim();
+
+    private static bool OwnsSlot(RedisServer node, int slot)
+    {
+        // redis-cli prints CLUSTER SLOTS flattened, one value a line: a range's first and last slot, then its primary's
+        // address and port.
+        var lines = Cli(node, "cluster", "slots").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        for (var i = 0; i + 3 < lines.Length; i++)
+        {
+            if (int.TryParse(lines[i], CultureInfo.InvariantCulture, out var from) && int.TryParse(lines[i + 1], CultureInfo.InvariantCulture, out var to)
+                && lines[i + 2] == "127.0.0.1" && int.TryParse(lines[i + 3], CultureInfo.InvariantCulture, out var port)
+                && from <= slot && slot <= to && port == node.Port)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Cli(RedisServer node, params string[] arguments)
+        => RedisCli(["-p", node.Port.ToString(CultureInfo.InvariantCulture), .. arguments]);
 
     private static string RedisCli(IEnumerable<string> arguments)
     {

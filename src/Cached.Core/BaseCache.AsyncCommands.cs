@@ -74,7 +74,12 @@ public abstract partial class BaseCache
     private ValueTask<CacheResult<T>> TryGetCoreAsync<T>(string key, string? @namespace, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
     {
         Guard.Key(key);
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // In the task, as an async method would: a caller starting several calls before awaiting them sees it there.
+            return ValueTask.FromCanceled<CacheResult<T>>(cancellationToken);
+        }
+
         if (Cache.Disabled)
         {
             return ValueTask.FromResult(CacheResult<T>.Miss);

@@ -80,7 +80,11 @@ public abstract partial class BaseCache
     internal ValueTask<(CacheResult<T> Result, TimeSpan? RemainingTtl)> TryGetWithTtlAsync<T>(string key, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
         Guard.Key(key);
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<(CacheResult<T>, TimeSpan?)>(cancellationToken);
+        }
+
         if (Cache.Disabled)
         {
             return ValueTask.FromResult<(CacheResult<T>, TimeSpan?)>((CacheResult<T>.Miss, null));
@@ -124,7 +128,11 @@ public abstract partial class BaseCache
     /// <inheritdoc cref="MultiTryGetWithTtl{T}"/>
     internal ValueTask<(CacheResult<T>[] Results, TimeSpan?[] RemainingTtls)> MultiTryGetWithTtlAsync<T>(string[] keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<(CacheResult<T>[], TimeSpan?[])>(cancellationToken);
+        }
+
         if (Cache.Disabled || keys.Length == 0)
         {
             return ValueTask.FromResult((new CacheResult<T>[keys.Length], new TimeSpan?[keys.Length]));

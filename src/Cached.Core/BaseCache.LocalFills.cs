@@ -86,7 +86,11 @@ public abstract partial class BaseCache
     internal ValueTask<bool> TryFillInProcessAsync<T>(InProcessFill fill, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
         var expiry = ResolveTtl(ttl);
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
         if (Cache.Disabled)
         {
             return new(true);

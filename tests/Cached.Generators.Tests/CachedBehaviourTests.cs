@@ -28,6 +28,24 @@ public sealed class CachedBehaviourTests
     public void ResetCaches() => Caches.Reset();
 
     [Test]
+    public async Task A_cancelled_token_comes_back_as_a_cancelled_task_on_a_miss_and_on_a_hit_without_running_the_body()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Task<User?> miss = null!;
+        Assert.DoesNotThrow(() => miss = _service.GetUserAsync(1, cancelled.Token), "a miss returns a task");
+        Assert.That(miss.IsCanceled, Is.True);
+        Assert.That(_calls[nameof(UserService.GetUserAsync)], Is.EqualTo(0), "the body did not run");
+
+        await _service.GetUserAsync(1);
+        Task<User?> hit = null!;
+        Assert.DoesNotThrow(() => hit = _service.GetUserAsync(1, cancelled.Token), "a hit returns a task");
+        Assert.That(hit.IsCanceled, Is.True);
+        Assert.That(_calls[nameof(UserService.GetUserAsync)], Is.EqualTo(1));
+    }
+
+    [Test]
     public void A_hit_returns_the_stored_value_without_calling_the_body()
     {
         var first = _service.GetUser(1);

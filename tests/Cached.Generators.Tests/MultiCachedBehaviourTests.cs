@@ -106,6 +106,22 @@ public sealed class MultiCachedBehaviourTests
     }
 
     [Test]
+    public async Task A_cancelled_token_comes_back_as_a_cancelled_task_without_running_the_body()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Task<Dictionary<int, double>> call = null!;
+        Assert.DoesNotThrow(() => call = _service.BySetAsync([1, 2], cancelled.Token));
+        Assert.That(() => call, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(call.IsCanceled, Is.True);
+        Assert.That(_service.Requests, Is.Empty, "the body did not run");
+
+        await _service.BySetAsync([1, 2], CancellationToken.None);
+        Assert.That(() => _service.BySetAsync([1, 2], cancelled.Token), Throws.InstanceOf<OperationCanceledException>(), "nor does a hit answer it");
+    }
+
+    [Test]
     public void A_set_of_keys_reaches_the_body_with_the_callers_comparer()
     {
         var result = _service.ByCodeSet(new HashSet<string>(["ab", "xy"], StringComparer.OrdinalIgnoreCase));

@@ -72,7 +72,11 @@ public sealed class CachedHybridCache : HybridCache
         if (!CanCache(key))
         {
             // Microsoft's rule: the data still comes, uncached.
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<T>(cancellationToken);
+            }
+
             return (options?.Flags ?? HybridCacheEntryFlags.None).HasFlag(HybridCacheEntryFlags.DisableUnderlyingData)
                 ? default
                 : factory(state, cancellationToken);

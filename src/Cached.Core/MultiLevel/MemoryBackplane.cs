@@ -59,7 +59,11 @@ public sealed class MemoryBackplane : ICacheBackplane
     /// <inheritdoc />
     public ValueTask PublishAsync(string channel, BackplaneMessage message, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         Publish(channel, message);
         return ValueTask.CompletedTask;
     }

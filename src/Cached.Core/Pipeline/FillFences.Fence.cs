@@ -90,7 +90,11 @@ internal sealed partial class FillFences
         /// </summary>
         public ValueTask EnterAsync(CancellationToken cancellationToken)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled(cancellationToken);
+            }
+
             return Interlocked.Increment(ref _gate) == 1 ? default : WaitTurnAsync(cancellationToken);
         }
 

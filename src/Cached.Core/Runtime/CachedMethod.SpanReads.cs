@@ -73,7 +73,7 @@ public sealed partial class CachedMethod<TResult>
         return SpanRead.Unsupported;
     }
 
-    /// <summary>The span read, unless the call is already cancelled: the ordinary read then throws as it should.</summary>
+    /// <summary>The span read, unless the call is already cancelled: the ordinary path then returns a cancelled task.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private SpanRead ReadBySpanUnlessCancelled(ReadOnlySpan<char> key, in EntryPolicy policy, out TResult value, out bool refresh, CancellationToken cancellationToken)
     {

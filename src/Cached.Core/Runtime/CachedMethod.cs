@@ -235,6 +235,11 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="Invoke{TState}(ReadOnlySpan{char}, string?, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, SpanRead, long, in EntryPolicy)"/>
     private ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> keySpan, string? key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, SpanRead read, long completions, in EntryPolicy policy, CancellationToken cancellationToken)
     {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<TResult>(cancellationToken);
+        }
+
         var cache = CurrentCache;
         if (_refusal.Refuses(cache))
         {

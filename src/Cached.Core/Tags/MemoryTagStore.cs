@@ -74,7 +74,11 @@ internal sealed class MemoryTagStore(TimeProvider clock) : TagStore
     /// <inheritdoc />
     public override ValueTask InvalidateAsync(string[] names, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         Invalidate(names);
         return ValueTask.CompletedTask;
     }

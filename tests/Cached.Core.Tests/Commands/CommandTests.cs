@@ -506,11 +506,20 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        Assert.ThrowsAsync<OperationCanceledException>(async () => await Cache.SetAsync("key", "value", cancellationToken: cancelled.Token));
-        Assert.ThrowsAsync<OperationCanceledException>(async () => await Cache.MultiSetAsync([new KeyValuePair<string, int>("m", 1)], cancellationToken: cancelled.Token));
-        Assert.ThrowsAsync<OperationCanceledException>(async () => await Cache.GetAsync<string>("key", cancellationToken: cancelled.Token));
+        Assert.CatchAsync<OperationCanceledException>(async () => await Cache.SetAsync("key", "value", cancellationToken: cancelled.Token));
+        Assert.CatchAsync<OperationCanceledException>(async () => await Cache.MultiSetAsync([new KeyValuePair<string, int>("m", 1)], cancellationToken: cancelled.Token));
+        Assert.CatchAsync<OperationCanceledException>(async () => await Cache.GetAsync<string>("key", cancellationToken: cancelled.Token));
         Assert.That(Cache.Exists("key"), Is.False);
         Assert.That(Cache.Exists("m"), Is.False);
+    }
+
+    [Test]
+    public async Task Every_async_command_with_a_cancelled_token_returns_a_cancelled_task_and_writes_nothing()
+    {
+        var swept = await CancelledCalls.AssertEveryAsyncMethodReturnsACancelledTask(Cache, Cache.GetType());
+
+        Assert.That(swept, Has.Some.StartsWith("TryGetAsync").And.Some.StartsWith("GetOrSetAsync").And.Some.StartsWith("InvalidateTagsAsync"));
+        Assert.That(Cache.Exists("cancelled-call"), Is.False);
     }
 
     [Test]

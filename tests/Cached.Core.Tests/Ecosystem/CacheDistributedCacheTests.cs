@@ -22,6 +22,15 @@ public sealed class CacheDistributedCacheTests
         _distributed = _cache.AsDistributedCache("sessions");
     }
 
+    [Test]
+    public async Task Every_async_method_with_a_cancelled_token_returns_a_cancelled_task_and_writes_nothing()
+    {
+        var swept = await Cached.Tests.Commands.CancelledCalls.AssertEveryAsyncMethodReturnsACancelledTask(_distributed, typeof(IDistributedCache));
+
+        Assert.That(swept, Has.Count.EqualTo(4));
+        Assert.That(_distributed.Get("cancelled-call"), Is.Null);
+    }
+
     [TearDown]
     public void Dispose()
     {

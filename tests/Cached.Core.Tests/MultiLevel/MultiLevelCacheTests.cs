@@ -9,6 +9,22 @@ namespace Cached.Tests.MultiLevel;
 public sealed class MultiLevelCacheTests
 {
     [Test]
+    public async Task Every_async_command_and_publish_with_a_cancelled_token_returns_a_cancelled_task_and_writes_nothing()
+    {
+        var backplane = new MemoryBackplane();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache(), backplane);
+
+        var swept = await Cached.Tests.Commands.CancelledCalls.AssertEveryAsyncMethodReturnsACancelledTask(cache, typeof(MultiLevelCache));
+        await Cached.Tests.Commands.CancelledCalls.AssertEveryAsyncMethodReturnsACancelledTask(
+            backplane,
+            typeof(MemoryBackplane),
+            new Dictionary<Type, object> { [typeof(BackplaneMessage)] = new BackplaneMessage(Guid.NewGuid(), BackplaneAction.Clear, null, [], DateTimeOffset.UtcNow) });
+
+        Assert.That(swept, Has.Some.StartsWith("TryGetAsync").And.Some.StartsWith("GetOrSetAsync").And.Some.StartsWith("InvalidateTagsAsync"));
+        Assert.That(cache.L2.Exists("cancelled-call") || cache.Exists("cancelled-call"), Is.False);
+    }
+
+    [Test]
     public void Get_answers_from_L1_without_asking_L2()
     {
         var counter = new CountingPlugin();

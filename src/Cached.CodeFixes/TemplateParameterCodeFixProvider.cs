@@ -147,6 +147,13 @@ public sealed class TemplateParameterCodeFixProvider : CodeFixProvider
             }
 
             var name = part.Substring(start).TrimEnd();
+            if (!SyntaxFacts.IsValidIdentifier(name))
+            {
+                // {user.Id}: another parameter's name would key by something else than the member meant; the message
+                // points to KeyBuilder instead.
+                return null;
+            }
+
             var method = token.Parent?.AncestorsAndSelf().OfType<MethodDeclarationSyntax>().FirstOrDefault();
             if (method is null || syntax.Model.GetDeclaredSymbol(method, cancellationToken) is not { } symbol)
             {

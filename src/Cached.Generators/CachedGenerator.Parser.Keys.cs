@@ -39,7 +39,7 @@ internal sealed partial class Parser
                 method,
                 parameters,
                 !report ? null : (name, index, length) =>
-                    Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, name, method.ContainingType.Name + "." + method.Name, ParameterNames(parameters)),
+                    Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, name, method.ContainingType.Name + "." + method.Name, ParameterNames(parameters), MemberAccessHint(name, parameters, "make this key with a KeyBuilder method")),
                 !report ? null : (hole, index, length, wrong) =>
                     Report(DiagnosticDescriptors.MalformedTemplateHole, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, MethodName, hole, wrong));
             if (report)
@@ -214,6 +214,18 @@ internal sealed partial class Parser
     }
 
     /// <summary>The parameters a template may name, for a message: <c>id, name</c>, or <c>none</c>.</summary>
+    /// <summary>
+    /// For a hole that reaches into a parameter (<c>{user.Id}</c>, <c>{ids[0]}</c>), the reason it is refused and what
+    /// to do instead; empty for any other unknown name.
+    /// </summary>
+    private static string MemberAccessHint(string name, List<IParameterSymbol> parameters, string instead)
+    {
+        var end = name.IndexOfAny(['.', '[', '(', '?', '!']);
+        return end > 0 && parameters.Any(p => p.Name == name.Substring(0, end).TrimStart('@'))
+            ? $"; a hole names a whole parameter, not a member or an expression of it: {instead}"
+            : string.Empty;
+    }
+
     private static string ParameterNames(List<IParameterSymbol> parameters)
         => parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name));
 

@@ -107,7 +107,7 @@ internal sealed partial class Parser
             {
                 var what = _method.Parameters.Any(p => p.Name == name && IsCancellationToken(p.Type))
                     ? "its CancellationToken, which a tag cannot hold"
-                    : "which is not a parameter";
+                    : "which is not a parameter" + MemberAccessHint(name, parameters, "give the method a parameter of that value");
                 Report(DiagnosticDescriptors.UnknownTagParameter, TemplateHoleLocation(ElementLocation(attribute, argument, index), start, length), tag, MethodName, name, what, ParameterNames(parameters));
                 ok = false;
             }, (hole, start, length, wrong) =>

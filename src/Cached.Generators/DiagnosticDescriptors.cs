@@ -45,8 +45,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnknownTemplateParameter = Error(
         "CACHED005",
         "Key template names an unknown parameter",
-        "Key template \"{0}\" names '{1}', which is not a parameter of '{2}' (parameters: {3})",
-        "Each {name} of a Key template must name a parameter of the method other than its CancellationToken. Format specifiers ({id:D4}) and alignment ({id,8}) are allowed; {{ and }} are literal braces.");
+        "Key template \"{0}\" names '{1}', which is not a parameter of '{2}' (parameters: {3}){4}",
+        "Each {name} of a Key template must name a parameter of the method other than its CancellationToken: a whole parameter, not a member of it ({user.Id}), which a KeyBuilder method can use. Format specifiers ({id:D4}) and alignment ({id,8}) are allowed; {{ and }} are literal braces.");
 
     public static readonly DiagnosticDescriptor ConflictingCacheOptions = Error(
         "CACHED006",

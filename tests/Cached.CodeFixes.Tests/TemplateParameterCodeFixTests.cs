@@ -194,4 +194,25 @@ public sealed class TemplateParameterCodeFixTests
             """;
         await new CodeFixTest<TemplateParameterCodeFixProvider> { TestCode = code, FixedCode = code }.RunAsync();
     }
+
+    [Test]
+    public async Task A_hole_that_reaches_into_a_parameter_gets_no_fix()
+    {
+        const string code = """
+            using Cached;
+
+            namespace Demo;
+
+            public sealed record User(int Id);
+
+            public partial class UserService
+            {
+                [Cached(Key = "user:{|CACHED005:{user.Id}|}")]
+                public partial string {|CS8795:GetUser|}(User user);
+
+                private string GetUserCore(User user) => user.ToString();
+            }
+            """;
+        await new CodeFixTest<TemplateParameterCodeFixProvider> { TestCode = code, FixedCode = code }.RunAsync();
+    }
 }

@@ -23,6 +23,20 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void CACHED024_a_hole_that_reaches_into_a_parameter_says_so()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Tags = ["team:[|{user.TeamId}|]"])]
+                public partial Task<User> GetUser(User user, CancellationToken ct);
+                private Task<User> GetUserCore(User user, CancellationToken ct) => Task.FromResult(user);
+            }
+            """, "CACHED024");
+        Assert.That(message, Is.EqualTo("Tag \"team:{user.TeamId}\" of 'UserService.GetUser' names 'user.TeamId', which is not a parameter; a hole names a whole parameter, not a member or an expression of it: give the method a parameter of that value (parameters: user)"));
+    }
+
+    [Test]
     public void CACHED024_a_tag_that_names_the_CancellationToken_says_so()
     {
         var message = Single("""

@@ -447,6 +447,20 @@ public sealed partial class DiagnosticTests
         Assert.That(message, Is.EqualTo("Key template \"all:{id:D4}\" names 'id', which is not a parameter of 'UserService.GetDefault' (parameters: none)"));
     }
 
+    [Test]
+    public void CACHED005_a_hole_that_reaches_into_a_parameter_says_to_use_a_KeyBuilder()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Key = "user:[|{user.Id}|]")]
+                public partial Task<User> GetUser(User user, CancellationToken ct);
+                private Task<User> GetUserCore(User user, CancellationToken ct) => Task.FromResult(user);
+            }
+            """, "CACHED005");
+        Assert.That(message, Is.EqualTo("Key template \"user:{user.Id}\" names 'user.Id', which is not a parameter of 'UserService.GetUser' (parameters: user); a hole names a whole parameter, not a member or an expression of it: make this key with a KeyBuilder method"));
+    }
+
     // ---- CACHED027 ----
 
     [TestCase("k:[|{id,abc}|]", "{id,abc}", "its alignment 'abc' is not a whole number")]

@@ -87,9 +87,8 @@ internal static class CacheFaults
             return;
         }
 
-
         WriteToStandardError(
-            $"Cached: cache '{alias}' failed and cached methods run uncached: {exception.GetType().Name}: {exception.Message} " +
+            $"Cached: cache '{alias}' failed, and each cached call it fails runs uncached: {exception.GetType().Name}: {exception.Message} " +
             "(printed once per cache; set CachedLogging.LoggerFactory, or call AddCached, to log every fault).");
     }
 

@@ -107,7 +107,7 @@ public sealed class OutageReportingTests
 
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1));
-        Assert.That(lines[0], Does.StartWith("Cached: cache 'redis' failed and cached methods run uncached: CacheBackendException").And.Contain("CachedLogging.LoggerFactory"));
+        Assert.That(lines[0], Does.StartWith("Cached: cache 'redis' failed, and each cached call it fails runs uncached: CacheBackendException").And.Contain("CachedLogging.LoggerFactory"));
     }
 
     [Test]
@@ -164,7 +164,7 @@ public sealed class OutageReportingTests
             method.Invoke("k", 0, static _ => 7);
         }
 
-        Assert.That(error.ToString(), Does.StartWith("Cached: cache 'DistributedCacheBackend of Shop.Reports.Daily' failed and cached methods run uncached"));
+        Assert.That(error.ToString(), Does.StartWith("Cached: cache 'DistributedCacheBackend of Shop.Reports.Daily' failed, and each cached call it fails runs uncached"));
     }
 
     [Test]

@@ -1,4 +1,3 @@
-using System.Net;
 using StackExchange.Redis;
 
 namespace Cached.Redis;
@@ -15,13 +14,18 @@ namespace Cached.Redis;
 /// <see cref="Sharded"/> says otherwise: a message then travels to the shard that owns its channel instead of to every
 /// node of the cluster. When the channel's hash slot moves to another primary, Redis ends the subscription; the backplane
 /// checks its sharded subscriptions every second and on every slot move the client sees, subscribes again when the client
-/// did not, and tells the subscriber that messages may have been lost whenever the subscription was lost or moved.</para>
+/// did not within a second, and tells the subscriber that messages may have been lost whenever the subscription was
+/// lost or moved.</para>
 /// </remarks>
-public sealed class RedisBackplane : ICacheBackplane
+public sealed partial class RedisBackplane : ICacheBackplane
 {
     // How often sharded subscriptions are checked: the check reads the client's own state, so it costs no round trip
     // unless a subscription has to be made again.
     private static readonly TimeSpan s_subscriptionCheckInterval = TimeSpan.FromSeconds(1);
+
+    // How long a sharded subscription may live on no server before it counts as lost: the client's own subscribing
+    // again after a slot move (through the old owner, then where it is sent) takes a few round trips.
+    private static readonly TimeSpan s_subscriptionGrace = TimeSpan.FromSeconds(1);
 
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly bool _ownsMultiplexer;
@@ -29,7 +33,6 @@ public sealed class RedisBackplane : ICacheBackplane
     private readonly List<Subscription> _subscriptions = [];
     private int _disposed;
     private Timer? _subscriptionCheck;
-    private int _checking;
 
     // Whether the server is a cluster, decided once a server has answered: 0 not yet, 1 no, 2 yes.
     private int _cluster;
@@ -195,39 +198,45 @@ public sealed class RedisBackplane : ICacheBackplane
     }
 
     /// <summary>
-    /// Makes sure every sharded subscription still lives on a server, one check at a time. A slot's migration ends its
-    /// sharded subscriptions (Redis sends <c>SUNSUBSCRIBE</c> without dropping the connection); the client subscribes
-    /// again on its own, but not always successfully (when the old owner learns of the move before the new one, the
-    /// new subscription is refused), and never without a gap in which messages are lost.
+    /// Makes sure every sharded subscription still lives on a server. A slot's migration ends its sharded subscriptions
+    /// (Redis sends <c>SUNSUBSCRIBE</c> without dropping the connection); the client subscribes again on its own, but
+    /// not always successfully (when the old owner learns of the move before the new one, the new subscription is
+    /// refused), and never without a gap in which messages are lost. Each subscription is checked on its own, so one
+    /// waiting for an unreachable shard holds up no other.
     /// </summary>
     private void CheckSubscriptions()
     {
-        if (Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _checking, 1) != 0)
+        if (Volatile.Read(ref _disposed) != 0)
         {
             return;
         }
 
-        _ = CheckSubscriptionsAsync();
+        Subscription[] subscriptions;
+        lock (_gate)
+        {
+            subscriptions = [.. _subscriptions];
+        }
+
+        foreach (var subscription in subscriptions)
+        {
+            _ = CheckAsync(subscription);
+        }
     }
 
-    private async Task CheckSubscriptionsAsync()
+    private async Task CheckAsync(Subscription subscription)
     {
         try
         {
-            Subscription[] subscriptions;
-            lock (_gate)
-            {
-                subscriptions = [.. _subscriptions];
-            }
-
-            foreach (var subscription in subscriptions)
-            {
-                await subscription.CheckAsync().ConfigureAwait(false);
-            }
+            await subscription.CheckAsync().ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (Volatile.Read(ref _disposed) != 0 && ex is ObjectDisposedException or RedisException)
         {
-            Volatile.Write(ref _checking, 0);
+            // The backplane closed its connection under a running check: nothing is left to check.
+        }
+        catch (Exception ex)
+        {
+            // A timer's work has no caller to throw to; the next check tries again.
+            RedisLog.SubscriptionCheckFailed(CachedLogging.Logger, ex, subscription.Name);
         }
     }
 
@@ -305,125 +314,6 @@ public sealed class RedisBackplane : ICacheBackplane
             // A subscription made before any server answered was plain; on a cluster it moves to the sharded channel.
             subscription.Follow(ChannelOf(subscription.Name));
             subscription.Subscriber.OnMessagesMayBeLost();
-        }
-    }
-
-    private sealed class Subscription(RedisBackplane owner, string name, IBackplaneSubscriber subscriber) : IDisposable
-    {
-        private readonly Action<RedisChannel, RedisValue> _handler = (_, value) => Deliver(subscriber, value);
-        private RedisChannel? _channel;
-        private EndPoint? _subscribedAt;
-        private int _disposed;
-
-        public string Name => name;
-
-        public IBackplaneSubscriber Subscriber => subscriber;
-
-        public void Start(RedisChannel channel)
-        {
-            _channel = channel;
-            _subscribedAt = null;
-            var client = owner._multiplexer.GetSubscriber();
-            client.Subscribe(channel, _handler);
-
-            // Where it lives now, so that a move before the first check is noticed too.
-            _subscribedAt = client.SubscribedEndpoint(channel);
-        }
-
-        /// <summary>Moves the subscription to <paramref name="channel"/> when it is another kind of channel.</summary>
-        public void Follow(RedisChannel channel)
-        {
-            if (Volatile.Read(ref _disposed) != 0 || _channel is not { } current || current == channel)
-            {
-                return;
-            }
-
-            try
-            {
-                owner._multiplexer.GetSubscriber().Unsubscribe(current, _handler, CommandFlags.FireAndForget);
-                Start(channel);
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
-            }
-        }
-
-        /// <summary>
-        /// Subscribes again when a sharded subscription lives on no server, and reports messages as possibly lost when it
-        /// was lost or moved to another server since the last check. Only the timer's one check at a time calls it.
-        /// </summary>
-        public async Task CheckAsync()
-        {
-            if (Volatile.Read(ref _disposed) != 0 || _channel is not { IsSharded: true } channel)
-            {
-                return;
-            }
-
-            var client = owner._multiplexer.GetSubscriber();
-            var endpoint = client.SubscribedEndpoint(channel);
-            if (endpoint is not null)
-            {
-                if (_subscribedAt is { } previous && !previous.Equals(endpoint))
-                {
-                    RedisLog.SubscriptionMoved(CachedLogging.Logger, name, previous, endpoint);
-                    subscriber.OnMessagesMayBeLost();
-                }
-
-                _subscribedAt = endpoint;
-                return;
-            }
-
-            if (!owner._multiplexer.IsConnected)
-            {
-                // No server at all: the reconnect subscribes again and reports the loss.
-                return;
-            }
-
-            RedisLog.SubscriptionLost(CachedLogging.Logger, name);
-            try
-            {
-                // The same handler, so that it is registered once: the client keeps handlers per channel.
-                await client.UnsubscribeAsync(channel, _handler).ConfigureAwait(false);
-                if (Volatile.Read(ref _disposed) == 0)
-                {
-                    await client.SubscribeAsync(channel, _handler).ConfigureAwait(false);
-                    _subscribedAt = client.SubscribedEndpoint(channel);
-                }
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                // The next check tries again; until a subscription holds, each check drops what L1 took meanwhile.
-                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
-            }
-
-            // After the new subscription, not before: a copy taken before it may already be stale.
-            subscriber.OnMessagesMayBeLost();
-        }
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            {
-                return;
-            }
-
-            lock (owner._gate)
-            {
-                owner._subscriptions.Remove(this);
-            }
-
-            try
-            {
-                if (_channel is { } channel)
-                {
-                    owner._multiplexer.GetSubscriber().Unsubscribe(channel, _handler, CommandFlags.FireAndForget);
-                }
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
-            {
-                // The connection is gone, and the subscription with it.
-            }
         }
     }
 }

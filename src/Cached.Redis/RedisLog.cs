@@ -19,6 +19,9 @@ internal static partial class RedisLog
     [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Backplane channel '{Channel}' lost its sharded subscription (its hash slot moved to another primary) and the client did not subscribe again; subscribing again, and every subscriber drops what it may have missed.")]
     public static partial void SubscriptionLost(ILogger logger, string channel);
 
-    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Backplane channel '{Channel}' moved from {Old} to {New} with its hash slot; every subscriber drops what it may have missed meanwhile.")]
-    public static partial void SubscriptionMoved(ILogger logger, string channel, EndPoint old, EndPoint @new);
+    [LoggerMessage(EventId = 44, Level = LogLevel.Information, Message = "Backplane channel '{Channel}' is subscribed again, on {New} (before: {Old}, none when it lived on no server); every subscriber drops what it may have missed meanwhile.")]
+    public static partial void SubscriptionMoved(ILogger logger, string channel, EndPoint? old, EndPoint @new);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "Checking backplane channel '{Channel}' failed; the next check tries again.")]
+    public static partial void SubscriptionCheckFailed(ILogger logger, Exception exception, string channel);
 }

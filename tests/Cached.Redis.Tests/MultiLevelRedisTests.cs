@@ -289,6 +289,8 @@ public sealed class MultiLevelRedisTests
     public async Task When_the_channel_slot_moves_L1_copies_are_dropped_as_messages_may_have_been_missed(bool oldOwnerLearnsFirst)
     {
         using var cluster = new RedisCluster();
+        var logs = new RecordingLogs();
+        CachedLogging.LoggerFactory = logs;
         try
         {
             var space = Space();
@@ -302,9 +304,16 @@ public sealed class MultiLevelRedisTests
             cluster.MoveSlotToNextNode(cluster.SlotOf("cached:" + space), oldOwnerLearnsFirst);
 
             await Eventually(async () => await b.GetAsync<string>("k") == "new", "B dropped its copy when its subscription moved");
+
+            // When the new owner learns first, the client subscribes again by itself and the backplane only reports it
+            // (44); a subscription made again by the backplane (43) would mean it acted while the client was at work.
+            // When the old owner learns first, the client's attempt is refused and the backplane makes it (43).
+            await Eventually(() => Task.FromResult(logs.Ids.Contains(oldOwnerLearnsFirst ? 43 : 44)), "the move is logged");
+            Assert.That(logs.Ids, oldOwnerLearnsFirst ? Does.Contain(43) : Does.Not.Contain(43));
         }
         finally
         {
+            CachedLogging.LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
             await DisposeAll();
         }
     }

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Net;
+using StackExchange.Redis;
+
+namespace Cached.Redis;
+
+public sealed partial class RedisBackplane
+{
+    /// <summary>
+    /// One subscriber's subscription to its channel. Making it, moving it to another kind of channel and checking it
+    /// take turns (<see cref="_turn"/>), so that the handler is registered with the client once; disposing it does not
+    /// wait for a turn, and whatever holds the turn unsubscribes again when it finds the subscription disposed.
+    /// </summary>
+    private sealed class Subscription(RedisBackplane owner, string name, IBackplaneSubscriber subscriber) : IDisposable
+    {
+        private readonly Action<RedisChannel, RedisValue> _handler = (_, value) => Deliver(subscriber, value);
+        private readonly SemaphoreSlim _turn = new(1, 1);
+        private RedisChannel? _channel;
+        private EndPoint? _subscribedAt;
+        private long _missingSince;
+        private int _disposed;
+
+        public string Name => name;
+
+        public IBackplaneSubscriber Subscriber => subscriber;
+
+        private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+        public void Start(RedisChannel channel)
+        {
+            _turn.Wait();
+            try
+            {
+                StartInTurn(channel);
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+
+        /// <summary>Moves the subscription to <paramref name="channel"/> when it is another kind of channel.</summary>
+        public void Follow(RedisChannel channel)
+        {
+            _turn.Wait();
+            try
+            {
+                if (IsDisposed || _channel is not { } current || current == channel)
+                {
+                    return;
+                }
+
+                owner._multiplexer.GetSubscriber().Unsubscribe(current, _handler, CommandFlags.FireAndForget);
+                StartInTurn(channel);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+
+        /// <summary>
+        /// Checks a sharded subscription, unless another turn is under way. It reports messages as possibly lost when
+        /// the subscription moved to another server, or came back after living on none; and subscribes again when it has
+        /// lived on no server for longer than the client takes to subscribe again by itself.
+        /// </summary>
+        public async Task CheckAsync()
+        {
+            if (IsDisposed || !_turn.Wait(0))
+            {
+                return;
+            }
+
+            try
+            {
+                await CheckInTurnAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            lock (owner._gate)
+            {
+                owner._subscriptions.Remove(this);
+            }
+
+            if (_channel is { } channel)
+            {
+                Unsubscribe(channel);
+            }
+        }
+
+        private void StartInTurn(RedisChannel channel)
+        {
+            _channel = channel;
+            _subscribedAt = null;
+            _missingSince = 0;
+            var client = owner._multiplexer.GetSubscriber();
+            client.Subscribe(channel, _handler);
+            if (IsDisposed)
+            {
+                Unsubscribe(channel);
+                return;
+            }
+
+            // Where it lives now, so that a move before the first check is noticed too.
+            _subscribedAt = client.SubscribedEndpoint(channel);
+        }
+
+        private async Task CheckInTurnAsync()
+        {
+            if (IsDisposed || _channel is not { IsSharded: true } channel)
+            {
+                return;
+            }
+
+            var client = owner._multiplexer.GetSubscriber();
+            var endpoint = client.SubscribedEndpoint(channel);
+            if (endpoint is not null)
+            {
+                var wasMissing = _missingSince != 0;
+                _missingSince = 0;
+                if (wasMissing || (_subscribedAt is { } previous && !previous.Equals(endpoint)))
+                {
+                    RedisLog.SubscriptionMoved(CachedLogging.Logger, name, _subscribedAt, endpoint);
+                    subscriber.OnMessagesMayBeLost();
+                }
+
+                _subscribedAt = endpoint;
+                return;
+            }
+
+            if (!owner._multiplexer.IsConnected)
+            {
+                // No server at all: the reconnect subscribes again and reports the loss.
+                return;
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            if (_missingSince == 0)
+            {
+                // Perhaps the client is subscribing again right now (a slot move, a reconnect): give it its time.
+                _missingSince = now;
+                return;
+            }
+
+            if (Stopwatch.GetElapsedTime(_missingSince, now) < s_subscriptionGrace)
+            {
+                return;
+            }
+
+            RedisLog.SubscriptionLost(CachedLogging.Logger, name);
+            try
+            {
+                // The same handler, so that it is registered once: the client keeps handlers per channel.
+                await client.UnsubscribeAsync(channel, _handler).ConfigureAwait(false);
+                if (!IsDisposed)
+                {
+                    await client.SubscribeAsync(channel, _handler).ConfigureAwait(false);
+                    _subscribedAt = client.SubscribedEndpoint(channel);
+                    _missingSince = _subscribedAt is null ? _missingSince : 0;
+                }
+
+                if (IsDisposed)
+                {
+                    Unsubscribe(channel);
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // The next check tries again; until a subscription holds, each check drops what L1 took meanwhile.
+                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, ex.Message);
+            }
+
+            // After the new subscription, not before: a copy taken before it may already be stale.
+            subscriber.OnMessagesMayBeLost();
+        }
+
+        private void Unsubscribe(RedisChannel channel)
+        {
+            try
+            {
+                owner._multiplexer.GetSubscriber().Unsubscribe(channel, _handler, CommandFlags.FireAndForget);
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            {
+                // The connection is gone, and the subscription with it.
+            }
+        }
+    }
+}

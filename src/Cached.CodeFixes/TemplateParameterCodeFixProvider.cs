@@ -147,7 +147,7 @@ public sealed class TemplateParameterCodeFixProvider : CodeFixProvider
             }
 
             var name = part.Substring(start).TrimEnd();
-            if (!SyntaxFacts.IsValidIdentifier(name))
+            if (name.IndexOfAny(['.', '[', '(', '?', '!']) >= 0)
             {
                 // {user.Id}: another parameter's name would key by something else than the member meant; the message
                 // points to KeyBuilder instead.

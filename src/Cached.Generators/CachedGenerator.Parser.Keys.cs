@@ -213,7 +213,6 @@ internal sealed partial class Parser
             : null;
     }
 
-    /// <summary>The parameters a template may name, for a message: <c>id, name</c>, or <c>none</c>.</summary>
     /// <summary>
     /// For a hole that reaches into a parameter (<c>{user.Id}</c>, <c>{ids[0]}</c>), the reason it is refused and what
     /// to do instead; empty for any other unknown name.
@@ -226,6 +225,7 @@ internal sealed partial class Parser
             : string.Empty;
     }
 
+    /// <summary>The parameters a template may name, for a message: <c>id, name</c>, or <c>none</c>.</summary>
     private static string ParameterNames(List<IParameterSymbol> parameters)
         => parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name));
 

@@ -116,6 +116,8 @@ public sealed class MultiCachedBehaviourTests
         Assert.That(() => call, Throws.InstanceOf<OperationCanceledException>());
         Assert.That(call.IsCanceled, Is.True);
         Assert.That(_service.Requests, Is.Empty, "the body did not run");
+        Assert.That(() => _service.BySetAsync([], cancelled.Token), Throws.InstanceOf<OperationCanceledException>(), "not even for no keys");
+        Assert.That(_service.Requests, Is.Empty);
 
         await _service.BySetAsync([1, 2], CancellationToken.None);
         Assert.That(() => _service.BySetAsync([1, 2], cancelled.Token), Throws.InstanceOf<OperationCanceledException>(), "nor does a hit answer it");

@@ -92,6 +92,7 @@ public sealed class CachedHybridCache : HybridCache
     /// <inheritdoc />
     public override async ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         if (!CanCache(key))
         {
             // Never read back: GetOrCreateAsync does not look it up.
@@ -106,6 +107,7 @@ public sealed class CachedHybridCache : HybridCache
     public override async ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
+        cancellationToken.ThrowIfCancellationRequested();
         if (!CanCache(key))
         {
             return;
@@ -136,6 +138,7 @@ public sealed class CachedHybridCache : HybridCache
     public override async ValueTask RemoveByTagAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tags);
+        cancellationToken.ThrowIfCancellationRequested();
         var given = UsableTags(tags);
         if (given.Length == 0)
         {

@@ -106,6 +106,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
+        cancellationToken.ThrowIfCancellationRequested();
         var wanted = Distinct(keys);
         var cache = CurrentCache;
         var refused = _refusal.Refuses(cache);

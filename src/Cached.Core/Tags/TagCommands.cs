@@ -13,7 +13,13 @@ internal static class TagCommands
 
     public static ValueTask InvalidateAsync(ICache cache, IEnumerable<string> tags, CancellationToken cancellationToken)
     {
-        var names = TagNames.ToInvalidate(tags, cancellationToken);
+        // Arguments are checked from the call; a cancellation comes in the task.
+        var names = TagNames.ToInvalidate(tags, CancellationToken.None);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         return names is null ? ValueTask.CompletedTask : TagStore.Of(cache).InvalidateAsync(names, cancellationToken);
     }
 }

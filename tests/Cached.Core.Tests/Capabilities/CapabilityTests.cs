@@ -27,6 +27,18 @@ public sealed class CapabilityTests
     }
 
     [Test]
+    public async Task A_cache_of_another_type_gets_the_interface_defaults_which_return_cancelled_tasks_too()
+    {
+        using var inner = new SimpleMemoryCache();
+        var cache = new DelegatingCache(inner);
+
+        var swept = await Cached.Tests.Commands.CancelledCalls.AssertEveryAsyncMethodReturnsACancelledTask(cache, typeof(ICache));
+
+        Assert.That(swept, Has.Some.StartsWith("InvalidateTagsAsync").And.Some.StartsWith("GetOrSetAsync"));
+        Assert.That(inner.Exists("cancelled-call"), Is.False);
+    }
+
+    [Test]
     public void A_cache_that_is_not_a_BaseCache_answers_hits_by_span_when_it_implements_the_capability()
     {
         var cache = new DelegatingCache(new SimpleMemoryCache());

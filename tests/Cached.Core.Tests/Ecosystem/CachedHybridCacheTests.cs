@@ -53,6 +53,9 @@ public sealed class CachedHybridCacheTests
         var uncached = default(ValueTask<int>);
         Assert.DoesNotThrow(() => uncached = backing.AsHybridCache().GetOrCreateAsync(" ", static _ => ValueTask.FromResult(1), cancellationToken: cancelled.Token));
         Assert.That(uncached.IsCanceled, Is.True);
+        Assert.That(backing.AsHybridCache().SetAsync(" ", 1, cancellationToken: cancelled.Token).IsCanceled, Is.True);
+        Assert.That(backing.AsHybridCache().RemoveAsync(" ", cancelled.Token).IsCanceled, Is.True);
+        Assert.That(backing.AsHybridCache().RemoveByTagAsync(" ", cancelled.Token).IsCanceled, Is.True);
     }
 
     [Test]

@@ -59,6 +59,35 @@ public abstract partial class BaseCache
         return TryFillInProcessAsync(new InProcessFill(ticket.Local, ticket.Key, ticket.Namespace), value, ttl, serializer, cancellationToken);
     }
 
+    /// <summary>
+    /// Stores a write's value through the ticket its write opened as it began (a two-level cache's L1 copy of what it
+    /// wrote to L2), if the fence has not moved, and moves the fence in the same hold: a fill opened before it stores
+    /// nothing afterwards. A plain fill does not move it, so that concurrent fills of one key do not refuse each other.
+    /// </summary>
+    internal bool TryWriteThroughInProcess<T>(FillTicket ticket, T value, TimeSpan? ttl)
+    {
+        CheckTicket(ticket);
+        ticket.MarkAttempted();
+        var fill = new InProcessFill(ticket.Local, ticket.Key, ticket.Namespace);
+        var expiry = ResolveTtl(ttl);
+        if (Cache.Disabled)
+        {
+            return true;
+        }
+
+        if (!FillFences.IsCurrent(fill.Fence))
+        {
+            return false;
+        }
+
+        var payload = ToPayload(fill.Key, value, Serializer);
+        return Run(
+            LocalFillRequest(fill, value, expiry),
+            (fill, payload, expiry),
+            static (cache, s) => FillFences.StoreIfCurrentThenMove(s.fill.Fence, (cache, s), static x => x.cache.SetEntry(x.s.fill.Fence.FullKey, x.s.fill.Namespace, x.s.payload, x.s.expiry)),
+            static stored => new CommandOutcome(stored));
+    }
+
     /// <summary>Stores a fill of <see cref="OpenInProcessFill"/> if its fence has not moved, under the fence's gate.</summary>
     internal bool TryFillInProcess<T>(in InProcessFill fill, T value, TimeSpan? ttl, ISerializer? serializer)
     {

@@ -126,7 +126,7 @@ public sealed partial class MultiLevelCache
                 {
                     L1.Set(key, value, life, space);
                 }
-                else if (!((IFencedFillCache)L1).TryFill(write, value, life))
+                else if (!WriteThroughL1(write, value, life))
                 {
                     DropL1(key, space);
                 }
@@ -138,6 +138,14 @@ public sealed partial class MultiLevelCache
             }
         }
     }
+
+    /// <summary>
+    /// Puts a write's value into L1 through its ticket, moving the key's fence as it does: a read or fill that opened its
+    /// ticket after this write began, but read L2 before the write landed, holds an older value and must not put it in
+    /// afterwards. An L1 that cannot do both at once takes nothing; the caller drops the key and the next read asks L2.
+    /// </summary>
+    private bool WriteThroughL1<T>(FillTicket write, T value, TimeSpan? life)
+        => L1 is BaseCache { OpensFillsInProcess: true } local && local.TryWriteThroughInProcess(write, value, life);
 
     private void EndWrites<T>(FillTicket?[]? writes, KeyValuePair<string, T>[] pairs, TimeSpan? ttl, string? @namespace, string? space)
     {

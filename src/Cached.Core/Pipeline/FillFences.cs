@@ -257,6 +257,31 @@ internal sealed partial class FillFences(bool striped)
         }
     }
 
+    /// <summary>
+    /// <see cref="StoreIfCurrent"/> for a write's own value rather than a fill's: once stored, the fence moves in the
+    /// same hold, so that no fill opened before it (which may carry an older value) stores over it afterwards.
+    /// </summary>
+    public static bool StoreIfCurrentThenMove<TState>(Ticket ticket, TState state, Func<TState, bool> store)
+    {
+        var fence = ticket.Fence;
+        fence.Enter();
+        try
+        {
+            if (!IsCurrent(ticket) || !store(state))
+            {
+                return false;
+            }
+
+            // A keyed fence remembers no hashes and ignores it.
+            fence.NoteMove(HashOf(ticket.FullKey));
+            return true;
+        }
+        finally
+        {
+            fence.Exit();
+        }
+    }
+
     private static Fence[] GatesInOrder(Ticket[] tickets)
     {
         if (tickets.Length == 1)

@@ -222,6 +222,91 @@ public sealed class MultiLevelCacheTests
         Assert.That(nodes.A.Get<long>("k"), Is.EqualTo(expected), "and so does A");
     }
 
+    [Test]
+    public async Task A_read_that_saw_L2_before_a_write_landed_cannot_put_its_old_value_in_L1_after_the_write([Values] bool batch)
+    {
+        // The read opens its L1 ticket after the write began (the write dropped L1's copy first) and reads L2 before the
+        // write lands; the write then lands and puts its value in L1; only then does the read try to put in what it read.
+        var gates = new GatedCommands();
+        var l2 = new SimpleMemoryCache { Plugins = [gates] };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), l2, new MemoryBackplane());
+        l2.Set("k", "old");
+
+        gates.HoldBefore(batch ? CacheCommand.MultiSet : CacheCommand.Set);
+        var write = Task.Run(() => batch ? cache.MultiSetAsync([KeyValuePair.Create("k", "new")]).AsTask() : cache.SetAsync("k", "new").AsTask());
+        await gates.Held.WaitAsync(TimeSpan.FromSeconds(10));
+
+        gates.HoldAfter(CacheCommand.Get);
+        var read = Task.Run(() => cache.GetAsync<string>("k").AsTask());
+        await gates.Held.WaitAsync(TimeSpan.FromSeconds(10));
+
+        gates.Release(batch ? CacheCommand.MultiSet : CacheCommand.Set);
+        await write.WaitAsync(TimeSpan.FromSeconds(10));
+        gates.Release(CacheCommand.Get);
+        Assert.That(await read.WaitAsync(TimeSpan.FromSeconds(10)), Is.EqualTo("old"), "the read began before the write landed");
+
+        Assert.That(l2.Get<string>("k"), Is.EqualTo("new"));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("new"), "L1 holds the write's value, not the read's");
+    }
+
+    /// <summary>Holds commands of a cache on their calling thread, before or after they run, until released.</summary>
+    private sealed class GatedCommands : CachePlugin
+    {
+        private readonly Dictionary<(CacheCommand, bool After), ManualResetEventSlim> _gates = [];
+        private TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the command last held reaches its gate.</summary>
+        public Task Held => _held.Task;
+
+        public void HoldBefore(CacheCommand command) => Hold(command, after: false);
+
+        public void HoldAfter(CacheCommand command) => Hold(command, after: true);
+
+        public void Release(CacheCommand command)
+        {
+            lock (_gates)
+            {
+                foreach (var after in new[] { false, true })
+                {
+                    if (_gates.Remove((command, after), out var gate))
+                    {
+                        gate.Set();
+                    }
+                }
+            }
+        }
+
+        public override void Pre(CacheCommandContext context) => Wait(context.Command, after: false);
+
+        public override void Post(CacheCommandContext context) => Wait(context.Command, after: true);
+
+        private void Hold(CacheCommand command, bool after)
+        {
+            lock (_gates)
+            {
+                _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _gates[(command, after)] = new ManualResetEventSlim(false);
+            }
+        }
+
+        private void Wait(CacheCommand command, bool after)
+        {
+            ManualResetEventSlim? gate;
+            TaskCompletionSource held;
+            lock (_gates)
+            {
+                _gates.TryGetValue((command, after), out gate);
+                held = _held;
+            }
+
+            if (gate is not null)
+            {
+                held.TrySetResult();
+                gate.Wait(TimeSpan.FromSeconds(10));
+            }
+        }
+    }
+
     /// <summary>Cancels its source once L2 has applied one command, as a caller that stops waiting just then.</summary>
     private sealed class CancelAfterCommand(CacheCommand command, CancellationTokenSource source) : CachePlugin
     {

@@ -109,7 +109,22 @@ public sealed partial class RedisBackplane
             _subscribedAt = null;
             _missingSince = 0;
             var client = owner._multiplexer.GetSubscriber();
-            client.Subscribe(channel, _handler);
+            if (owner._multiplexer.IsConnected)
+            {
+                client.Subscribe(channel, _handler);
+            }
+            else
+            {
+                // No server answers yet: the client keeps the subscription and makes it when one does, and that reconnect
+                // reports what was missed. Waiting here would hold every first read of the cache for the client's timeout.
+                _ = client.SubscribeAsync(channel, _handler).ContinueWith(
+                    static failed => _ = failed.Exception,
+                    CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+                RedisLog.SubscribeDeferred(CachedLogging.Logger, name, "no Redis server is connected yet");
+            }
+
             if (IsDisposed)
             {
                 Unsubscribe(channel);

@@ -23,6 +23,11 @@ public sealed partial class RedisBackplane : ICacheBackplane
     // unless a subscription has to be made again.
     private static readonly TimeSpan s_subscriptionCheckInterval = TimeSpan.FromSeconds(1);
 
+    // The first connection attempt of a backplane made from a configuration string, and its client's heartbeat: those of
+    // a RedisCache with its default Timeout and ConnectWait.
+    private static readonly TimeSpan s_firstConnectionWait = TimeSpan.FromMilliseconds(1500);
+    private static readonly TimeSpan s_heartbeat = TimeSpan.FromMilliseconds(500);
+
     // How long a sharded subscription may live on no server before it counts as lost: the client's own subscribing
     // again after a slot move (through the old owner, then where it is sent) takes a few round trips.
     private static readonly TimeSpan s_subscriptionGrace = TimeSpan.FromSeconds(1);
@@ -38,7 +43,12 @@ public sealed partial class RedisBackplane : ICacheBackplane
     private int _cluster;
 
     /// <summary>Connects to the Redis named by a StackExchange.Redis configuration string (for example <c>"127.0.0.1:6379"</c>).</summary>
-    /// <param name="configuration">The configuration string; the connection is opened now and retried in the background if Redis is not there yet.</param>
+    /// <param name="configuration">
+    /// The configuration string. The connection is opened now: the constructor waits for the first attempt (1.5 s at
+    /// most unless the string sets <c>connectTimeout</c>), and further attempts run in the background if Redis is not
+    /// there yet. The client checks the connection every half second, as a <see cref="RedisCache"/>'s own connection
+    /// does, so that after an outage the backplane is back about when the caches are.
+    /// </param>
     /// <exception cref="ArgumentException"><paramref name="configuration"/> is empty or not a configuration string.</exception>
     public RedisBackplane(string configuration)
     {
@@ -53,8 +63,20 @@ public sealed partial class RedisBackplane : ICacheBackplane
             throw new ArgumentException($"'{configuration}' is not a StackExchange.Redis configuration string: {ex.Message}", nameof(configuration), ex);
         }
 
-        // A backplane that starts before Redis does keeps trying, as the caches do, instead of failing the start.
+        // A backplane that starts before Redis does keeps trying, as the caches do, instead of failing the start; its
+        // first attempt and its heartbeat are a RedisCache's, so it neither holds the start for 5 s nor comes back from
+        // an outage later than the caches' connections (while it is back and the backplane is not, L1 copies are stale).
         options.AbortOnConnectFail = false;
+        if (!configuration.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.ConnectTimeout = (int)s_firstConnectionWait.TotalMilliseconds;
+        }
+
+        if (options.HeartbeatInterval > s_heartbeat)
+        {
+            options.HeartbeatInterval = s_heartbeat;
+        }
+
         _multiplexer = ConnectionMultiplexer.Connect(options);
         _ownsMultiplexer = true;
         Watch();

@@ -251,6 +251,40 @@ public sealed class MultiLevelRedisTests
         Assert.That(shardChannels, Is.GreaterThan(0), "the channel is a shard channel (SSUBSCRIBE)");
     }
 
+    [Test]
+    public async Task A_backplane_made_from_a_string_waits_for_its_first_attempt_and_checks_its_connection_as_a_cache_does()
+    {
+        using var closed = PortReservation.Take();
+
+        var making = Stopwatch.StartNew();
+        await using var backplane = new RedisBackplane($"127.0.0.1:{closed.Port}");
+        Assert.That(making.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "the first attempt's 1.5 s, not the client's default 5 s");
+
+        var options = ConfigurationOptions.Parse(backplane.Connection.Configuration);
+        Assert.That(options.ConnectTimeout, Is.EqualTo(1500));
+        await using var patient = new RedisBackplane($"127.0.0.1:{closed.Port},connectTimeout=200");
+        Assert.That(ConfigurationOptions.Parse(patient.Connection.Configuration).ConnectTimeout, Is.EqualTo(200), "the string's own wins");
+        // The client keeps its options in an internal property; the heartbeat is not part of the configuration string.
+        var raw = (ConfigurationOptions)typeof(ConnectionMultiplexer).GetProperty("RawConfig", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.GetValue(backplane.Connection)!;
+        Assert.That(raw.HeartbeatInterval, Is.EqualTo(TimeSpan.FromMilliseconds(500)));
+    }
+
+    [Test]
+    public async Task With_Redis_down_the_first_read_fails_at_L2_without_waiting_for_the_backplane_subscription()
+    {
+        using var closed = PortReservation.Take();
+        var connection = $"127.0.0.1:{closed.Port},abortConnect=false,connectTimeout=500";
+        var node = Node(connection, Space());
+
+        // The backplane's client times a subscription out after 5 s; the read must not wait for it.
+        var reading = Stopwatch.StartNew();
+        Assert.That(async () => await node.GetAsync<string>("k"), Throws.InstanceOf<CacheException>());
+        Assert.That(reading.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "the read failed at L2, not after the subscription's timeout");
+        reading.Restart();
+        Assert.That(() => node.Get<string>("k"), Throws.InstanceOf<CacheException>());
+        Assert.That(reading.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "and so does a sync read");
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public async Task When_the_channel_slot_moves_to_another_primary_changes_still_reach_the_other_node(bool oldOwnerLearnsFirst)

@@ -112,25 +112,91 @@ public abstract partial class BaseCache : ITagHost
     protected virtual ValueTask<bool> ReplaceEntryAsync(string key, string? @namespace, object? payload, TimeSpan ttl, CancellationToken cancellationToken)
         => SetEntryAsync(key, @namespace, payload, ttl, cancellationToken);
 
-    /// <summary>Tag records as entries of this backend: keys in the cache's own namespace, tokens as decimal text.</summary>
+    /// <summary>
+    /// Tag records as entries of this backend: keys in the cache's own namespace, tokens as decimal text. They are read
+    /// and written on the backend directly, beside the command that needs them, so its faults are translated here as the
+    /// pipeline translates a command's (a client's connection error becomes a <see cref="CacheBackendException"/>, which
+    /// callers such as a two-level cache recognise as an unreachable backend).
+    /// </summary>
     private sealed class TagEntries(BaseCache cache) : ITagEntries
     {
-        public long[] Read(string[] names) => TokensOf(cache.GetEntries(Keys(names)));
+        public long[] Read(string[] names)
+        {
+            var keys = Keys(names);
+            try
+            {
+                return TokensOf(cache.GetEntries(keys));
+            }
+            catch (Exception ex) when (cache.Translate(ex, CacheCommand.MultiGet, keys[0]) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
 
         public async ValueTask<long[]> ReadAsync(string[] names, CancellationToken cancellationToken)
-            => TokensOf(await cache.GetEntriesAsync(Keys(names), cancellationToken).ConfigureAwait(false));
+        {
+            var keys = Keys(names);
+            try
+            {
+                return TokensOf(await cache.GetEntriesAsync(keys, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (cache.Translate(ex, CacheCommand.MultiGet, keys[0]) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
 
         public bool Keep(string name, long token, TimeSpan? life, bool create)
-            => cache.KeepEntry(Key(name), Space, Payload(token), life, create);
+        {
+            var key = Key(name);
+            try
+            {
+                return cache.KeepEntry(key, Space, Payload(token), life, create);
+            }
+            catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
 
-        public ValueTask<bool> KeepAsync(string name, long token, TimeSpan? life, bool create, CancellationToken cancellationToken)
-            => cache.KeepEntryAsync(Key(name), Space, Payload(token), life, create, cancellationToken);
+        public async ValueTask<bool> KeepAsync(string name, long token, TimeSpan? life, bool create, CancellationToken cancellationToken)
+        {
+            var key = Key(name);
+            try
+            {
+                return await cache.KeepEntryAsync(key, Space, Payload(token), life, create, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
 
         public void Replace(string name, long token, TimeSpan life)
-            => cache.ReplaceEntry(Key(name), Space, Payload(token), life);
+        {
+            var key = Key(name);
+            try
+            {
+                cache.ReplaceEntry(key, Space, Payload(token), life);
+            }
+            catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
 
         public async ValueTask ReplaceAsync(string name, long token, TimeSpan life, CancellationToken cancellationToken)
-            => await cache.ReplaceEntryAsync(Key(name), Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
+        {
+            var key = Key(name);
+            try
+            {
+                await cache.ReplaceEntryAsync(key, Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
+            {
+                throw mapped;
+            }
+        }
 
         private string? Space => cache.ResolveNamespace(null);
 

@@ -72,6 +72,32 @@ public sealed class RedisFaultTests
     // ---- timeouts -----------------------------------------------------------------------------------------------
 
     [Test]
+    public async Task A_tagged_write_with_Redis_down_fails_as_unreachable_with_a_CacheBackendException()
+    {
+        using var server = new RedisServer();
+        using var cache = new RedisCache { ConnectionString = server.ConnectionString, Namespace = "tags-down" };
+        using var twoLevels = new MultiLevelCache(new SimpleMemoryCache(), new RedisCache { ConnectionString = server.ConnectionString, Namespace = "tags-down-2" });
+        await cache.SetAsync("warm", 1);
+        await twoLevels.SetAsync("warm", 1);
+        server.Stop();
+        var tagged = new CacheEntryOptions { Tags = ["team"] };
+
+        // The tag records are read beside the write: their fault is the cache's, as the write's own would be.
+        var failed = Assert.ThrowsAsync<CacheBackendException>(async () => await cache.SetAsync("k", "v", tagged));
+        Assert.That(failed!.Unreachable, Is.True);
+        Assert.That(() => cache.Set("k", "v", tagged), Throws.InstanceOf<CacheBackendException>().With.Property(nameof(CacheBackendException.Unreachable)).True);
+        Assert.That(async () => await cache.InvalidateTagsAsync(["team"]), Throws.InstanceOf<CacheBackendException>());
+
+        // A two-level cache keeps a plain write for L2, but not a tagged one: the tag records it is stamped with live in
+        // L2, so it fails as unreachable, and leaves L1 as it was.
+        Assert.That(async () => await twoLevels.SetAsync("k", "v", tagged), Throws.InstanceOf<CacheBackendException>().With.Property(nameof(CacheBackendException.Unreachable)).True);
+        Assert.That(() => twoLevels.Set("k", "v", tagged), Throws.InstanceOf<CacheBackendException>().With.Property(nameof(CacheBackendException.Unreachable)).True);
+        Assert.That(twoLevels.WaitingWrites.Count, Is.Zero);
+        Assert.That(await twoLevels.SetAsync("k", "plain"), Is.True);
+        Assert.That(twoLevels.WaitingWrites.Count, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task A_paused_server_makes_Get_and_GetAsync_throw_TimeoutException_within_the_timeout()
     {
         var server = Track(new RedisServer());

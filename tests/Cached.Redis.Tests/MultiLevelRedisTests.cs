@@ -228,6 +228,22 @@ public sealed class MultiLevelRedisTests
     }
 
     [Test]
+    public async Task A_write_into_another_namespace_reaches_the_nodes_whose_L2_is_in_that_namespace()
+    {
+        var theirs = Space();
+        var a = Node(SharedRedis.Server.ConnectionString, Space());
+        var b = Node(SharedRedis.Server.ConnectionString, theirs);
+        await b.L2.SetAsync("k", "old", TimeSpan.FromMinutes(1));
+        Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("old"));
+        Assert.That(InL1(b, "k"), Is.True, "B holds a copy");
+
+        await a.SetAsync("k", "new", TimeSpan.FromMinutes(1), @namespace: theirs);
+        await a.DeleteAsync("gone", @namespace: theirs);
+
+        await Eventually(async () => await b.GetAsync<string>("k") == "new", "B hears a write made in its namespace by a node of another");
+    }
+
+    [Test]
     public async Task On_a_cluster_changes_travel_on_sharded_channels()
     {
         var space = Space();

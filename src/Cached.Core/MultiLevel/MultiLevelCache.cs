@@ -349,24 +349,37 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         }
 
         var message = new BackplaneMessage(InstanceId, action, space, keys, DateTimeOffset.UtcNow);
+        if (Send(Channel, message) && _channel is null && !string.Equals(space, L2.Namespace, StringComparison.Ordinal))
+        {
+            // A change in another namespace than L2's (a per-call namespace) concerns the nodes whose L2 is in that one,
+            // which listen on its default channel; a channel the application named is every node's already. (Kept for
+            // a resend once, by the first send: a resend publishes on both again.)
+            Send("cached:" + (space ?? string.Empty), message);
+        }
+    }
+
+    /// <summary>Sends <paramref name="message"/> on <paramref name="channel"/>; false when it failed at once and is kept.</summary>
+    private bool Send(string channel, BackplaneMessage message)
+    {
         ValueTask sending;
         try
         {
-            sending = Backplane.PublishAsync(Channel, message, CancellationToken.None);
+            sending = Backplane!.PublishAsync(channel, message, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             _unsent.Failed(message, ex);
-            return;
+            return false;
         }
 
         if (sending.IsCompletedSuccessfully)
         {
-            MultiLevelTelemetry.Published(this, action);
-            return;
+            MultiLevelTelemetry.Published(this, message.Action);
+            return true;
         }
 
         _ = Observe(sending.AsTask(), message);
+        return true;
     }
 
     private async Task Observe(Task sending, BackplaneMessage message)

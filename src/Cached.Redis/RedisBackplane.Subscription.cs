@@ -26,12 +26,13 @@ public sealed partial class RedisBackplane
 
         private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
-        public void Start(RedisChannel channel)
+        /// <summary>Subscribes to the channel of the kind the server calls for, decided in the turn (see <see cref="Follow"/>).</summary>
+        public void Start()
         {
             _turn.Wait();
             try
             {
-                StartInTurn(channel);
+                StartInTurn(owner.ChannelOf(name));
             }
             finally
             {
@@ -118,7 +119,8 @@ public sealed partial class RedisBackplane
                 // No server answers yet: the client keeps the subscription and makes it when one does, and that reconnect
                 // reports what was missed. Waiting here would hold every first read of the cache for the client's timeout.
                 _ = client.SubscribeAsync(channel, _handler).ContinueWith(
-                    static failed => _ = failed.Exception,
+                    static (failed, state) => RedisLog.SubscribeDeferred(CachedLogging.Logger, (string)state!, failed.Exception!.GetBaseException().Message),
+                    name,
                     CancellationToken.None,
                     TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
                     TaskScheduler.Default);

@@ -125,7 +125,7 @@ public sealed partial class RedisBackplane : ICacheBackplane
 
         try
         {
-            subscription.Start(ChannelOf(channel));
+            subscription.Start();
         }
         catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
         {
@@ -135,11 +135,8 @@ public sealed partial class RedisBackplane : ICacheBackplane
         }
         catch (RedisException ex)
         {
-            lock (_gate)
-            {
-                _subscriptions.Remove(subscription);
-            }
-
+            // The client registered the handler before the server refused: take it back, with the subscription.
+            subscription.Dispose();
             throw new CacheBackendException($"Subscribing to backplane channel '{channel}' failed: {ex.Message}", ex);
         }
 

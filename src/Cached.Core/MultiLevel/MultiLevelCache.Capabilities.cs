@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.MultiLevel;
 using Cached.Serializers;
 
 namespace Cached;
@@ -138,14 +139,13 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
             stored = l2.TryFill(ticket, value, ttl, serializer);
             if (stored && ticket.Companion is { } companion)
             {
-                FillL1(companion, ticket.Key, value, ExpiryOf(ttl), L1Space(ticket.Namespace));
+                CopyStoredFill(companion, ticket.Key, value, L1Life(ExpiryOf(ttl)), L1Space(ticket.Namespace));
             }
         }
         else
         {
             L2.Set(ticket.Key, value, ttl, ticket.Namespace, serializer);
-            Track(L1Space(ticket.Namespace));
-            stored = ((IFencedFillCache)L1).TryFill(ticket, value, L1LifeOfWrite(ttl));
+            stored = CopyStoredFill(ticket, ticket.Key, value, L1LifeOfWrite(ttl), L1Space(ticket.Namespace));
         }
 
         Publish(BackplaneAction.Set, L1Space(ticket.Namespace), [ticket.Key]);
@@ -162,14 +162,13 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
             stored = await l2.TryFillAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
             if (stored && ticket.Companion is { } companion)
             {
-                FillL1(companion, ticket.Key, value, ExpiryOf(ttl), L1Space(ticket.Namespace));
+                CopyStoredFill(companion, ticket.Key, value, L1Life(ExpiryOf(ttl)), L1Space(ticket.Namespace));
             }
         }
         else
         {
             await L2.SetAsync(ticket.Key, value, ttl, ticket.Namespace, serializer, cancellationToken).ConfigureAwait(false);
-            Track(L1Space(ticket.Namespace));
-            stored = await ((IFencedFillCache)L1).TryFillAsync(ticket, value, L1LifeOfWrite(ttl), null, cancellationToken).ConfigureAwait(false);
+            stored = CopyStoredFill(ticket, ticket.Key, value, L1LifeOfWrite(ttl), L1Space(ticket.Namespace));
         }
 
         Publish(BackplaneAction.Set, L1Space(ticket.Namespace), [ticket.Key]);
@@ -190,8 +189,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         else
         {
             L2.MultiSet(given.Select(static fill => KeyValuePair.Create(fill.Key.Key, fill.Value)), ttl, given.FirstOrDefault().Key?.Namespace, serializer);
-            TrackAll(given);
-            stored = ((IFencedFillCache)L1).TryFillMany(given, L1LifeOfWrite(ttl));
+            stored = CopyStoredFills(given, L1LifeOfWrite(ttl));
         }
 
         PublishFills(given);
@@ -212,8 +210,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         else
         {
             await L2.MultiSetAsync(given.Select(static fill => KeyValuePair.Create(fill.Key.Key, fill.Value)), ttl, given.FirstOrDefault().Key?.Namespace, serializer, cancellationToken).ConfigureAwait(false);
-            TrackAll(given);
-            stored = await ((IFencedFillCache)L1).TryFillManyAsync(given, L1LifeOfWrite(ttl), null, cancellationToken).ConfigureAwait(false);
+            stored = CopyStoredFills(given, L1LifeOfWrite(ttl));
         }
 
         PublishFills(given);
@@ -273,7 +270,8 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
 
     /// <summary>
     /// Copies into L1 the fills L2 took. L2 does not say which it took, so a ticket L2 no longer holds current is
-    /// skipped; a companion whose key changed since (here, or by a message from another node) refuses on its own fence.
+    /// skipped; a companion whose key changed since (here, or by a message from another node) is refused, and the key
+    /// is dropped (<see cref="CopyStoredFill"/>).
     /// </summary>
     private void FillCompanions<T>(IFencedFillCache l2, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl)
     {
@@ -281,16 +279,45 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         {
             if (fill.Key.Companion is { } companion && l2.IsCurrent(fill.Key))
             {
-                FillL1(companion, fill.Key.Key, fill.Value, ExpiryOf(ttl), L1Space(fill.Key.Namespace));
+                CopyStoredFill(companion, fill.Key.Key, fill.Value, L1Life(ExpiryOf(ttl)), L1Space(fill.Key.Namespace));
             }
         }
     }
 
-    private void TrackAll<T>(KeyValuePair<FillTicket, T>[] fills)
+    /// <summary>
+    /// Copies into L1 a fill that L2 took, as a write's value goes in (<see cref="WriteThroughL1"/>): L2 now holds this
+    /// value, so a copy another write or read put in L1 meanwhile is stale, and when the ticket is refused the key is
+    /// dropped rather than left as it is; and a read that opened its ticket alongside cannot put an older value in
+    /// afterwards.
+    /// </summary>
+    /// <returns>Whether L1 took the value.</returns>
+    private bool CopyStoredFill<T>(FillTicket ticket, string key, T value, TimeSpan? life, string? space)
     {
+        try
+        {
+            Track(space);
+            if (life is not { Ticks: <= 0 } && ReadyForL1(ref value, life) && WriteThroughL1(ticket, value, life))
+            {
+                return true;
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+        }
+
+        DropL1(key, space);
+        return false;
+    }
+
+    private int CopyStoredFills<T>(KeyValuePair<FillTicket, T>[] fills, TimeSpan? life)
+    {
+        var stored = 0;
         foreach (var fill in fills)
         {
-            Track(L1Space(fill.Key.Namespace));
+            stored += CopyStoredFill(fill.Key, fill.Key.Key, fill.Value, life, L1Space(fill.Key.Namespace)) ? 1 : 0;
         }
+
+        return stored;
     }
 }

@@ -108,14 +108,21 @@ public sealed partial class MultiLevelCache
         using (write)
         {
             var life = L1LifeOfWrite(ttl);
-            if (!stored || life is { Ticks: <= 0 } || (write is null && (L1 is IFencedFillCache || !CanFillL1())))
+            if (!stored || (write is null && (L1 is IFencedFillCache || !CanFillL1())))
             {
                 return;
             }
 
-            if (!ReadyForL1(ref value, life))
+            if (life is { Ticks: <= 0 } || !ReadyForL1(ref value, life))
             {
-                // The write dropped L1's copy as it began; without a backplane a tagged value stays out of L1.
+                // Nothing goes into L1 (a LocalTtl of zero; a tagged value without a backplane). The write dropped L1's
+                // copy as it began; dropping it again now moves the fence, as putting the value in would, so that a
+                // read that saw L2 before the write landed cannot put its older value in afterwards.
+                if (write is not null)
+                {
+                    DropL1(key, space);
+                }
+
                 return;
             }
 

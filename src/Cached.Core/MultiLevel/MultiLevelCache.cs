@@ -349,11 +349,13 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         }
 
         var message = new BackplaneMessage(InstanceId, action, space, keys, DateTimeOffset.UtcNow);
-        if (Send(Channel, message) && _channel is null && !string.Equals(space, L2.Namespace, StringComparison.Ordinal))
+        if (Send(Channel, message) && _channel is null && space is not null && action != BackplaneAction.Tags
+            && !string.Equals(space, L2.Namespace, StringComparison.Ordinal))
         {
-            // A change in another namespace than L2's (a per-call namespace) concerns the nodes whose L2 is in that one,
-            // which listen on its default channel; a channel the application named is every node's already. (Kept for
-            // a resend once, by the first send: a resend publishes on both again.)
+            // A change of keys in another namespace than L2's (a per-call namespace) concerns the nodes whose L2 is in
+            // that one, which listen on its default channel; a channel the application named is every node's already.
+            // Tags are not keys of a namespace: their records live in this cache's. (Kept for a resend once, by the
+            // first send: a resend publishes on both again.)
             Send("cached:" + (space ?? string.Empty), message);
         }
     }

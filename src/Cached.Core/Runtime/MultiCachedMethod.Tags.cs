@@ -29,6 +29,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
+        }
+
         var wanted = Distinct(keys);
         var cache = CurrentCache;
         return InvokeFailSafeAsync(wanted, CacheKeys(wanted, state, cacheKeyOf), cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags, cancellationToken);

@@ -249,6 +249,93 @@ public sealed class MultiLevelCacheTests
         Assert.That(cache.Get<string>("k"), Is.EqualTo("new"), "L1 holds the write's value, not the read's");
     }
 
+    [Test]
+    public async Task A_write_kept_out_of_L1_still_refuses_a_read_that_saw_L2_before_it_landed()
+    {
+        var gates = new GatedCommands();
+        var l2 = new SimpleMemoryCache { Plugins = [gates] };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), l2, new MemoryBackplane());
+        l2.Set("k", "old");
+
+        // LocalTtl zero: the write puts nothing in L1, and must still leave no room for the read's older value.
+        gates.HoldBefore(CacheCommand.Set);
+        var write = Task.Run(() => cache.SetAsync("k", "new", new CacheEntryOptions { LocalTtl = TimeSpan.Zero }).AsTask());
+        await gates.Held.WaitAsync(TimeSpan.FromSeconds(10));
+        gates.HoldAfter(CacheCommand.Get);
+        var read = Task.Run(() => cache.GetAsync<string>("k").AsTask());
+        await gates.Held.WaitAsync(TimeSpan.FromSeconds(10));
+        gates.Release(CacheCommand.Set);
+        await write.WaitAsync(TimeSpan.FromSeconds(10));
+        gates.Release(CacheCommand.Get);
+        await read.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("new"));
+    }
+
+    [Test]
+    public async Task A_fill_that_L2_took_and_a_write_around_it_leave_both_levels_agreeing([Values] bool fillBeforeTheWriteEnds)
+    {
+        // A generated method's fill opens after a write reached L2 but before the write put its value in L1; L2 takes
+        // the fill, so L1 must end with the fill's value or nothing, never the write's.
+        var gates = new GatedCommands();
+        var l2 = new SimpleMemoryCache { Plugins = [gates] };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), l2, new MemoryBackplane());
+        var fills = (IFencedFillCache)cache;
+        Assert.That(cache.Get<string>("warm"), Is.Null, "subscribed");
+
+        gates.HoldAfter(CacheCommand.Set);
+        var write = Task.Run(() => cache.SetAsync("k", "written").AsTask());
+        await gates.Held.WaitAsync(TimeSpan.FromSeconds(10));
+        using var fill = fills.OpenFill("k");
+        if (!fillBeforeTheWriteEnds)
+        {
+            gates.Release(CacheCommand.Set);
+            await write.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        // Otherwise the fill's own L2 write waits at the same gate as the write's end; once released, the two race, and
+        // either order must leave the levels agreeing.
+        var filling = Task.Run(() => fills.TryFill(fill, "filled"));
+        if (fillBeforeTheWriteEnds)
+        {
+            gates.Release(CacheCommand.Set);
+            await write.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.That(await filling.WaitAsync(TimeSpan.FromSeconds(10)), Is.True, "L2 took the fill: it opened after the write reached L2");
+        Assert.That(l2.Get<string>("k"), Is.EqualTo("filled"));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("filled"), "L1 agrees with L2");
+    }
+
+    [Test]
+    public async Task A_write_in_another_namespace_also_goes_to_that_namespace_channel_but_a_tag_invalidation_does_not()
+    {
+        var backplane = new MemoryBackplane();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Namespace = "ours" }, backplane) { OwnsBackplane = false };
+        var theirs = new Heard();
+        var unnamed = new Heard();
+        using var theirSubscription = backplane.Subscribe("cached:theirs", theirs);
+        using var unnamedSubscription = backplane.Subscribe("cached:", unnamed);
+
+        await cache.SetAsync("k", 1, @namespace: "theirs");
+        await cache.SetAsync("own", 1);
+        await cache.InvalidateTagsAsync(["team"]);
+
+        Assert.That(theirs.Messages.Select(static m => (m.Action, m.Namespace)), Is.EqualTo(new[] { (BackplaneAction.Set, (string?)"theirs") }));
+        Assert.That(unnamed.Messages, Is.Empty, "a tag invalidation stays on the cache's own channel");
+    }
+
+    private sealed class Heard : IBackplaneSubscriber
+    {
+        public List<BackplaneMessage> Messages { get; } = [];
+
+        public void OnMessage(BackplaneMessage message) => Messages.Add(message);
+
+        public void OnMessagesMayBeLost()
+        {
+        }
+    }
+
     /// <summary>Holds commands of a cache on their calling thread, before or after they run, until released.</summary>
     private sealed class GatedCommands : CachePlugin
     {

@@ -84,6 +84,32 @@ public sealed class MultiCachedMethodTests
     // ---- hits and misses ----
 
     [Test]
+    public async Task A_cancelled_token_ends_a_tagged_async_call_before_its_body_even_with_no_keys([Values] bool withKeys)
+    {
+        var method = new MultiCachedMethod<int, int>(new CachedMethodOptions { Method = Method, CacheFactory = () => _cache });
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        var bodyCalls = 0;
+
+        var call = default(ValueTask<Dictionary<int, int>>);
+        Assert.DoesNotThrow(() => call = method.InvokeAsync<int>(
+            withKeys ? [1, 2] : [],
+            0,
+            static (_, id) => "n:" + id,
+            (_, ids, _) =>
+            {
+                bodyCalls++;
+                return ValueTask.FromResult<IEnumerable<KeyValuePair<int, int>>?>(ids.Select(static id => KeyValuePair.Create(id, id)));
+            },
+            null,
+            static (_, id) => ["tag:" + id],
+            cancelled.Token));
+
+        Assert.That(async () => await call, Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(bodyCalls, Is.Zero);
+    }
+
+    [Test]
     public void When_all_keys_hit_the_body_is_not_called_and_only_the_requested_keys_are_returned()
     {
         var method = MethodOn(_cache);

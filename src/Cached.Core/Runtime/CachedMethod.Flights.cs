@@ -51,6 +51,34 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <summary>
+    /// What a flight whose leader could not store its result answers with: its fill was refused because a write,
+    /// another fill (another process's, say) or an invalidation of the key came after the fill opened. When the cache
+    /// now holds a value, that value stands, so every caller of the flight, its leader included, gets it and nobody
+    /// computes again: one flight never answers its callers with two values. When it holds none (an invalidation), the
+    /// flight is stale: the leader keeps its own result and each waiter computes anew. A call that skips reads keeps
+    /// its own result (a forced refresh never answers with what the cache held).
+    /// </summary>
+    /// <returns>Whether <paramref name="value"/> is the value that stands.</returns>
+    private bool TryTakeStandingValue(ICache cache, string key, out TResult value)
+    {
+        if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var stored, out _))
+        {
+            value = stored!;
+            return true;
+        }
+
+        value = default!;
+        return false;
+    }
+
+    /// <inheritdoc cref="TryTakeStandingValue"/>
+    private async ValueTask<CacheResult<TResult>> ReadStandingValueAsync(ICache cache, string key)
+    {
+        // Without the callers' token, as the write before it: the flight's outcome must not depend on who left.
+        return CacheScope.IsReadSkipped ? CacheResult<TResult>.Miss : await ReadAsync(cache, key, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// One call of the body that the callers of a key share. Its fill (once open) tells whether an invalidation in
     /// this process overtook it; <see cref="Stale"/> says, once it lands, that its result must not be handed to waiters.
     /// </summary>
@@ -143,7 +171,7 @@ public sealed partial class CachedMethod<TResult>
             }
         }
 
-        /// <summary>Set before the flight completes: an invalidation overtook it, in this process or (refused fill) any.</summary>
+        /// <summary>Set before the flight completes: an invalidation overtook it, in this process or (a refused fill that left no value) any.</summary>
         public bool Stale { get; set; }
 
         /// <summary>Whether its leader took it off the board; only the leader reads and writes it.</summary>

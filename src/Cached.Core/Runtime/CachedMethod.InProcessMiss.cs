@@ -60,8 +60,7 @@ public sealed partial class CachedMethod<TResult>
         TResult result;
         try
         {
-            result = pending.Result;
-            LandLed(cache, key, state, skipWhen, flight, in fill, policy, result);
+            result = LandLed(cache, key, state, skipWhen, flight, in fill, policy, pending.Result);
         }
         catch (Exception ex)
         {
@@ -81,9 +80,7 @@ public sealed partial class CachedMethod<TResult>
     {
         try
         {
-            var result = await pending.ConfigureAwait(false);
-            LandLed(cache, key, state, skipWhen, flight, in fill, policy, result);
-            return result;
+            return LandLed(cache, key, state, skipWhen, flight, in fill, policy, await pending.ConfigureAwait(false));
         }
         finally
         {
@@ -159,7 +156,8 @@ public sealed partial class CachedMethod<TResult>
     /// A leader's result stored through its fill (unless skipped), the flight off the board, and whether it went stale:
     /// what <see cref="LeadAsync"/> does after its body, for the sync path and a store in this process, whose write never waits.
     /// </summary>
-    private void LandLed<TState>(ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, in LeaderFill fill, FillPolicy policy, TResult result)
+    /// <returns>What the flight answers with: the result, or the value that stands if the fill was refused (<see cref="TryTakeStandingValue"/>).</returns>
+    private TResult LandLed<TState>(ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, in LeaderFill fill, FillPolicy policy, TResult result)
     {
         var current = true;
         if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
@@ -170,6 +168,12 @@ public sealed partial class CachedMethod<TResult>
 
         // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
         Land(key, flight);
+        if (!current && TryTakeStandingValue(cache, key, out var standing))
+        {
+            return standing;
+        }
+
         flight.Stale = !current || flight.IsOvertaken;
+        return result;
     }
 }

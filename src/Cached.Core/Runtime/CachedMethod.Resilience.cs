@@ -238,7 +238,10 @@ public sealed partial class CachedMethod<TResult>
                 Interlocked.Increment(ref _completions);
             }
 
-            Finish(call, result, current);
+            if (current || !TryFinishWithStandingValue(call))
+            {
+                Finish(call, result, current);
+            }
         }
         catch (Exception ex)
         {
@@ -328,6 +331,22 @@ public sealed partial class CachedMethod<TResult>
         Land(call.Key, flight);
         flight.Stale = !current || flight.IsOvertaken || call.TagsOvertaken;
         flight.TrySetResult(value);
+    }
+
+    /// <summary>
+    /// Ends a flight whose fill was refused with the fresh value the cache now holds, if any, for every caller (see
+    /// <see cref="TryTakeStandingValue"/>); false when there is none, and the flight then ends stale with its own result.
+    /// </summary>
+    private bool TryFinishWithStandingValue(ResilientCall call)
+    {
+        Land(call.Key, call.Flight!);
+        if (CacheScope.IsReadSkipped || !TryReadResilient(call, out var standing, out _, out _))
+        {
+            return false;
+        }
+
+        call.Flight!.TrySetResult(standing);
+        return true;
     }
 
     /// <summary>An eager refresh that another process's lease makes needless: the flight ends with the value at hand.</summary>

@@ -6,6 +6,25 @@ namespace Cached.Runtime;
 /// <summary>The resilient read-through for async calls; see <c>CachedMethod.Resilience.cs</c> for the rules.</summary>
 public sealed partial class CachedMethod<TResult>
 {
+    /// <inheritdoc cref="TryFinishWithStandingValue"/>
+    private async ValueTask<bool> TryFinishWithStandingValueAsync(ResilientCall call)
+    {
+        Land(call.Key, call.Flight!);
+        if (CacheScope.IsReadSkipped)
+        {
+            return false;
+        }
+
+        // Without the callers' token, as the write before it: the flight's outcome must not depend on who left.
+        var (found, standing, _, _) = await TryReadResilientAsync(call, CancellationToken.None).ConfigureAwait(false);
+        if (found)
+        {
+            call.Flight!.TrySetResult(standing);
+        }
+
+        return found;
+    }
+
     /// <inheritdoc cref="TryReadResilient"/>
     private async ValueTask<(bool Found, TResult Value, bool Refresh, bool Faulted)> TryReadResilientAsync(ResilientCall call, CancellationToken cancellationToken)
     {
@@ -186,7 +205,10 @@ public sealed partial class CachedMethod<TResult>
                 Interlocked.Increment(ref _completions);
             }
 
-            Finish(call, result, current);
+            if (current || !await TryFinishWithStandingValueAsync(call).ConfigureAwait(false))
+            {
+                Finish(call, result, current);
+            }
         }
         catch (Exception ex)
         {

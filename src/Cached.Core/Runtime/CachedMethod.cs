@@ -387,9 +387,7 @@ public sealed partial class CachedMethod<TResult>
         flight.NoteFill(in fill);
         try
         {
-            var result = body(state);
-            LandLed(cache, key, state, skipWhen, flight, in fill, policy.Fill, result);
-            return result;
+            return LandLed(cache, key, state, skipWhen, flight, in fill, policy.Fill, body(state));
         }
         finally
         {
@@ -439,6 +437,11 @@ public sealed partial class CachedMethod<TResult>
 
             // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
             Land(key, flight);
+            if (!current && await ReadStandingValueAsync(cache, key).ConfigureAwait(false) is { Found: true } standing)
+            {
+                return standing.Value!;
+            }
+
             flight.Stale = !current || flight.IsOvertaken;
             return result;
         }

@@ -98,7 +98,10 @@ public sealed class InvalidationIsFinalTests
         var expected = Invalidate(cache, how);
         body.Release.SetResult();
 
-        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("old"), "the caller whose call began before the invalidation gets its result");
+        // A write's value stands in the cache, and the flight hands it to its callers rather than a value it could not
+        // store; so does a write whose expiry is yet to come (the clock stands still here).
+        var answer = how == Invalidation.Expire ? "newer" : expected ?? "old";
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo(answer), "the caller whose call began before the invalidation gets its result, or the value that overtook it");
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo(expected), "the invalidation stands: the older result was not stored over it");
     }
@@ -154,7 +157,7 @@ public sealed class InvalidationIsFinalTests
         Assert.That(await newerCall.WaitAsync(s_limit), Is.EqualTo("new"), "the call after the delete computed anew instead of waiting for the older body");
         Assert.That(olderCall.IsCompleted, Is.False, "the older body was still running");
         older.Release.SetResult();
-        Assert.That(await olderCall.WaitAsync(s_limit), Is.EqualTo("old"));
+        Assert.That(await olderCall.WaitAsync(s_limit), Is.EqualTo("new"), "the older call answers with the value that stands, not the one it could not store");
         Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo("new"), "the newer computation stands");
     }
 
@@ -179,6 +182,67 @@ public sealed class InvalidationIsFinalTests
         Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("old"));
         Assert.That(body.Calls, Is.EqualTo(2), "the waiter ran the body again rather than take the overtaken result");
         Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo("old"), "its own, newer computation was stored");
+    }
+
+    [Test]
+    public async Task A_flight_whose_fill_a_write_refused_answers_every_caller_with_the_written_value([Values] bool resilient)
+    {
+        // An outside check saw one process answer its callers with two values: the leader its own result, the waiters
+        // (who computed anew) another. The value that stands in the cache is what the whole flight answers with.
+        using var cache = new SimpleMemoryCache();
+        var method = resilient
+            ? new CachedMethod<string>(new CachedMethodOptions { Method = Method, CacheFactory = () => cache, Namespace = "users", Ttl = 60, FailSafe = 600 })
+            : MethodOn(cache);
+        var body = new GatedBody("old");
+        var leader = CallAsync(method, body).AsTask();
+        await body.Started.Task.WaitAsync(s_limit);
+        var waiter = CallAsync(method, body).AsTask();
+        Assert.That(body.Calls, Is.EqualTo(1), "the second call waits for the flight");
+
+        cache.Set("k", "newer", null, "users");
+        body.Release.SetResult();
+
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("newer"));
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("newer"));
+        Assert.That(body.Calls, Is.EqualTo(1), "nobody computed again: the cache held a value newer than the flight's");
+        Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo("newer"));
+    }
+
+    [Test]
+    public void A_sync_flight_whose_fill_a_write_refused_answers_with_the_written_value([Values] bool resilient)
+    {
+        using var cache = new SimpleMemoryCache();
+        var method = resilient
+            ? new CachedMethod<string>(new CachedMethodOptions { Method = Method, CacheFactory = () => cache, Namespace = "users", Ttl = 60, FailSafe = 600 })
+            : MethodOn(cache);
+        var body = new GatedBody("old");
+
+        var leader = Task.Factory.StartNew(() => method.Invoke("k", body, static b => b.Run()), TaskCreationOptions.LongRunning);
+        Assert.That(body.Started.Task.Wait(s_limit), Is.True);
+        cache.Set("k", "newer", null, "users");
+        body.Release.SetResult();
+
+        Assert.That(leader.Wait(s_limit), Is.True);
+        Assert.That(leader.Result, Is.EqualTo("newer"));
+        Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo("newer"));
+    }
+
+    [Test]
+    public async Task A_flight_whose_fill_a_skip_read_scope_refused_keeps_its_own_result()
+    {
+        // A call that skips reads (a forced refresh) never answers with what the cache holds.
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn(cache);
+        var body = new GatedBody("computed");
+        using (CacheScope.SkipRead())
+        {
+            var leader = CallAsync(method, body).AsTask();
+            await body.Started.Task.WaitAsync(s_limit);
+            cache.Set("k", "newer", null, "users");
+            body.Release.SetResult();
+
+            Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("computed"));
+        }
     }
 
     [Test]

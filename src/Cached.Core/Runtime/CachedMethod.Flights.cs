@@ -90,10 +90,16 @@ public sealed partial class CachedMethod<TResult>
     /// </remarks>
     internal sealed class Flight
     {
+        // _state: the outcome in its two low bits, then the flight's three marks. The marks share the word so that a
+        // flight (one per miss) fits in 72 bytes; as fields of their own they padded it to 80.
         private const int Pending = 0;
         private const int Settling = 1;
         private const int Succeeded = 2;
         private const int Ended = 3;
+        private const int OutcomeBits = 3;
+        private const int StaleMark = 4;
+        private const int LandedMark = 8;
+        private const int DetachedMark = 16;
 
         // The leader's fill: a FillTicket, or the fence of a fill in this process with the moves it saw (written first).
         private volatile object? _fill;
@@ -172,13 +178,25 @@ public sealed partial class CachedMethod<TResult>
         }
 
         /// <summary>Set before the flight completes: an invalidation overtook it, in this process or (a refused fill that left no value) any.</summary>
-        public bool Stale { get; set; }
+        public bool Stale
+        {
+            get => Has(StaleMark);
+            set => Mark(StaleMark, value);
+        }
 
         /// <summary>Whether its leader took it off the board; only the leader reads and writes it.</summary>
-        public bool Landed { get; set; }
+        public bool Landed
+        {
+            get => Has(LandedMark);
+            set => Mark(LandedMark, value);
+        }
 
         /// <summary>A caller stopped waiting at a timeout: nobody may observe the outcome, so a failure is logged as background work's.</summary>
-        public bool Detached { get; set; }
+        public bool Detached
+        {
+            get => Has(DetachedMark);
+            set => Mark(DetachedMark, value);
+        }
 
         /// <summary>Whether an invalidation in this process came after the fill opened: no new caller may board.</summary>
         public bool IsOvertaken => _fill switch
@@ -194,7 +212,7 @@ public sealed partial class CachedMethod<TResult>
             get
             {
                 var source = Source();
-                if (Volatile.Read(ref _state) == Succeeded)
+                if ((Volatile.Read(ref _state) & OutcomeBits) == Succeeded)
                 {
                     source.TrySetResult(_value!);
                 }
@@ -206,13 +224,14 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>Lands the flight with <paramref name="value"/>; false if it had landed already.</summary>
         public bool TrySetResult(TResult value)
         {
-            if (Interlocked.CompareExchange(ref _state, Settling, Pending) != Pending)
+            if (!TrySettle())
             {
                 return false;
             }
 
             _value = value;
-            Interlocked.Exchange(ref _state, Succeeded);
+            // Settling to Succeeded, marks untouched: a full fence, as the passenger's side needs.
+            Interlocked.Add(ref _state, Succeeded - Settling);
             Volatile.Read(ref _source)?.TrySetResult(value);
             return true;
         }
@@ -227,15 +246,53 @@ public sealed partial class CachedMethod<TResult>
 
         private bool TryEnd<TOutcome>(Func<TaskCompletionSource<TResult>, TOutcome, bool> end, TOutcome outcome)
         {
-            if (Interlocked.CompareExchange(ref _state, Settling, Pending) != Pending)
+            if (!TrySettle())
             {
                 return false;
             }
 
             // A failure is rare: it always goes through the task, which every passenger is sure to find.
             end(Source(), outcome);
-            Volatile.Write(ref _state, Ended);
+            Interlocked.Add(ref _state, Ended - Settling);
             return true;
+        }
+
+        /// <summary>Moves the outcome from Pending to Settling, whatever the marks; false if another landing came first.</summary>
+        private bool TrySettle()
+        {
+            var state = Volatile.Read(ref _state);
+            while ((state & OutcomeBits) == Pending)
+            {
+                var seen = Interlocked.CompareExchange(ref _state, state | Settling, state);
+                if (seen == state)
+                {
+                    return true;
+                }
+
+                state = seen;
+            }
+
+            return false;
+        }
+
+        private bool Has(int mark) => (Volatile.Read(ref _state) & mark) != 0;
+
+        private void Mark(int mark, bool on)
+        {
+            if (Has(mark) == on)
+            {
+                // Most flights are never marked stale: no atomic write for a mark that does not change.
+                return;
+            }
+
+            if (on)
+            {
+                Interlocked.Or(ref _state, mark);
+            }
+            else
+            {
+                Interlocked.And(ref _state, ~mark);
+            }
         }
 
         private TaskCompletionSource<TResult> Source()

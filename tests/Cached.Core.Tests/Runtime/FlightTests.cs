@@ -34,6 +34,44 @@ public sealed class FlightTests
     }
 
     [Test]
+    public void A_flight_takes_72_bytes_so_a_miss_costs_no_more_than_MemoryCache_s()
+    {
+        // Every miss makes one. Its three marks live in the outcome's word: as three fields of their own they padded the
+        // object from 72 to 80 bytes, and a [Cached] miss allocated 312 B against MemoryCache's TryGetValue + Set's 304.
+        const int Count = 1_000;
+        var flights = new CachedMethod<string>.Flight[Count];
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Count; i++)
+        {
+            flights[i] = new CachedMethod<string>.Flight();
+        }
+
+        var perFlight = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Count;
+        GC.KeepAlive(flights);
+        Assert.That(perFlight, Is.LessThanOrEqualTo(72), $"{perFlight} B per flight");
+    }
+
+    [Test]
+    public void A_flight_s_marks_and_its_outcome_do_not_disturb_each_other()
+    {
+        var flight = new CachedMethod<string>.Flight { Stale = true, Detached = true };
+        flight.Landed = true;
+        Assert.That((flight.Stale, flight.Landed, flight.Detached), Is.EqualTo((true, true, true)));
+
+        Assert.That(flight.TrySetResult("v"), Is.True, "marks set before the landing do not stop it");
+        Assert.That(flight.TrySetResult("w"), Is.False);
+        flight.Stale = false;
+        Assert.That((flight.Stale, flight.Landed, flight.Detached), Is.EqualTo((false, true, true)));
+        Assert.That(flight.Task.Result, Is.EqualTo("v"), "and the landing does not lose them, nor they the outcome");
+
+        var failed = new CachedMethod<string>.Flight { Detached = true };
+        Assert.That(failed.TrySetException(new InvalidOperationException()), Is.True);
+        Assert.That(failed.Detached, Is.True);
+        Assert.That(failed.TrySetResult("late"), Is.False);
+        Assert.That(failed.Task.IsFaulted, Is.True);
+    }
+
+    [Test]
     public void A_failure_reaches_a_task_asked_for_before_or_after_it()
     {
         var before = new CachedMethod<int>.Flight();

@@ -88,6 +88,40 @@ public abstract partial class BaseCache
             static stored => new CommandOutcome(stored));
     }
 
+    /// <summary>
+    /// <see cref="TryWriteThroughInProcess"/> for a batch of writes (a two-level cache's <c>MultiSet</c>): every ticket
+    /// is checked before the batch moves any fence, then the current ones are stored and their fences moved, all under
+    /// their gates (<see cref="FillFences.StoreCurrentThenMove"/>).
+    /// </summary>
+    /// <returns>Which of <paramref name="writes"/> were stored; the caller drops the others.</returns>
+    internal bool[] TryWriteThroughAllInProcess<T>(KeyValuePair<FillTicket, T>[] writes, TimeSpan? ttl)
+    {
+        var expiry = ResolveTtl(ttl);
+        if (CheckFills(writes))
+        {
+            // Caching is switched off: a write answers true, as every write then does.
+            return Enumerable.Repeat(true, writes.Length).ToArray();
+        }
+
+        if (PrepareFill(writes, serializer: null) is not { } batch)
+        {
+            return new bool[writes.Length];
+        }
+
+        return Run(
+            FillRequest(CacheCommand.MultiSet, batch, writes, expiry),
+            (batch, expiry),
+            static (cache, s) => FillFences.StoreCurrentThenMove(s.batch.Locals, (cache, s.batch, s.expiry), static (x, current) =>
+            {
+                var (entries, fences) = x.batch.Current(current);
+                if (entries.Length > 0)
+                {
+                    x.cache.FillEntries(entries, fences, x.batch.Namespace, x.expiry);
+                }
+            }),
+            static current => new CommandOutcome(Array.IndexOf(current, true) >= 0));
+    }
+
     /// <summary>Stores a fill of <see cref="OpenInProcessFill"/> if its fence has not moved, under the fence's gate.</summary>
     internal bool TryFillInProcess<T>(in InProcessFill fill, T value, TimeSpan? ttl, ISerializer? serializer)
     {

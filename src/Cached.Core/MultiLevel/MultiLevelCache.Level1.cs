@@ -1,5 +1,6 @@
 using Cached.Capabilities;
 using Cached.MultiLevel;
+using Cached.Resilience;
 
 namespace Cached;
 
@@ -156,11 +157,73 @@ public sealed partial class MultiLevelCache
 
     private void EndWrites<T>(FillTicket?[]? writes, KeyValuePair<string, T>[] pairs, TimeSpan? ttl, string? @namespace, string? space)
     {
+        foreach (var pair in pairs)
+        {
+            _pending.Written(@namespace, pair.Key);
+        }
+
+        if (writes is not null && TryEndWritesTogether(writes, pairs, ttl, space))
+        {
+            return;
+        }
+
         for (var i = 0; i < pairs.Length; i++)
         {
-            _pending.Written(@namespace, pairs[i].Key);
             EndWrite(writes?[i], pairs[i].Key, pairs[i].Value, ttl, space);
         }
+    }
+
+    /// <summary>
+    /// Ends a batch write L2 took with one write-through into L1 (<see cref="BaseCache.TryWriteThroughAllInProcess"/>):
+    /// one key after another, the batch's own fence moves refused the copies of keys sharing a fence with more than 8
+    /// others of it. False, with nothing done, when each key must go its own way (<see cref="EndWrite"/>): an L1 of
+    /// another kind, no copy to keep, a tagged value, a key without a ticket.
+    /// </summary>
+    private bool TryEndWritesTogether<T>(FillTicket?[] writes, KeyValuePair<string, T>[] pairs, TimeSpan? ttl, string? space)
+    {
+        var life = L1LifeOfWrite(ttl);
+        if (pairs.Length < 2 || L1 is not BaseCache { OpensFillsInProcess: true } local || life is { Ticks: <= 0 })
+        {
+            return false;
+        }
+
+        var batch = new KeyValuePair<FillTicket, T>[pairs.Length];
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            if (writes[i] is not { } write || pairs[i].Value is IStamped { Tags: not null })
+            {
+                return false;
+            }
+
+            batch[i] = KeyValuePair.Create(write, pairs[i].Value);
+        }
+
+        try
+        {
+            Track(space);
+            var stored = local.TryWriteThroughAllInProcess(batch, life);
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                if (!stored[i])
+                {
+                    DropL1(pairs[i].Key, space);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, pairs[0].Key, AliasForLogs);
+            foreach (var pair in pairs)
+            {
+                DropL1(pair.Key, space);
+            }
+        }
+        finally
+        {
+            Close(writes);
+        }
+
+        return true;
     }
 
     /// <summary>With L2 unreachable, this node's newest value: kept in L1 until L2 takes it.</summary>

@@ -282,6 +282,43 @@ internal sealed partial class FillFences(bool striped)
         }
     }
 
+    /// <summary>
+    /// <see cref="StoreIfCurrentThenMove"/> for a batch of writes: every ticket is checked under all their gates (taken
+    /// in stripe order) before the batch moves any fence, then <paramref name="store"/> stores the current ones and
+    /// their fences move. Checked one after another, each key's move came before the next key's check, and a striped
+    /// fence shared by more than <see cref="RecentMoves"/> keys of the batch refused the rest: it could no longer tell
+    /// the batch's own moves from other writes.
+    /// </summary>
+    /// <returns>Which tickets were current, hence stored.</returns>
+    public static bool[] StoreCurrentThenMove<TState>(Ticket[] tickets, TState state, Action<TState, bool[]> store)
+    {
+        var gates = GatesInOrder(tickets);
+        var taken = 0;
+        try
+        {
+            for (; taken < gates.Length; taken++)
+            {
+                gates[taken].Enter();
+            }
+
+            var current = Currents(tickets);
+            store(state, current);
+            for (var i = 0; i < tickets.Length; i++)
+            {
+                if (current[i])
+                {
+                    tickets[i].Fence.NoteMove(HashOf(tickets[i].FullKey));
+                }
+            }
+
+            return current;
+        }
+        finally
+        {
+            Release(gates, taken);
+        }
+    }
+
     private static Fence[] GatesInOrder(Ticket[] tickets)
     {
         if (tickets.Length == 1)

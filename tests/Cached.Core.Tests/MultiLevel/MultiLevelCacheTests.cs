@@ -233,7 +233,8 @@ public sealed class MultiLevelCacheTests
         l2.Set("k", "old");
 
         gates.HoldBefore(batch ? CacheCommand.MultiSet : CacheCommand.Set);
-        var write = Task.Run(() => batch ? cache.MultiSetAsync([KeyValuePair.Create("k", "new")]).AsTask() : cache.SetAsync("k", "new").AsTask());
+        // A batch of two keys: L1 takes a batch's values together, in one hold of their fences.
+        var write = Task.Run(() => batch ? cache.MultiSetAsync([KeyValuePair.Create("k", "new"), KeyValuePair.Create("other", "x")]).AsTask() : cache.SetAsync("k", "new").AsTask());
         await gates.Held.WaitAsync(TimeSpan.FromSeconds(10));
 
         gates.HoldAfter(CacheCommand.Get);

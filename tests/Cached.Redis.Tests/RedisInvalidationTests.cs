@@ -122,20 +122,6 @@ public sealed class RedisInvalidationTests(bool cluster)
         }
     }
 
-    /// <summary>Counts the reads that have answered.</summary>
-    private sealed class ReadCounter : Plugins.CachePlugin
-    {
-        public int Reads;
-
-        public override void Post(Plugins.CacheCommandContext context)
-        {
-            if (context.Command == Plugins.CacheCommand.Get)
-            {
-                Interlocked.Increment(ref Reads);
-            }
-        }
-    }
-
     [Test]
     public async Task A_waiter_of_a_flight_that_another_process_overtook_computes_anew()
     {

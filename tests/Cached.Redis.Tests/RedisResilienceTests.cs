@@ -41,13 +41,14 @@ public sealed class RedisResilienceTests
     }
 
     /// <summary>One "process": its own multiplexer (a client name of its own), the shared fake clock.</summary>
-    private RedisCache Process(string name)
+    private RedisCache Process(string name, params Plugins.ICachePlugin[] plugins)
     {
         var cache = new RedisCache
         {
             ConnectionString = SharedRedis.Server.ConnectionString + ",name=resilience-" + name,
             Namespace = "resilience",
             TimeProvider = _time,
+            Plugins = plugins,
         };
         _caches.Add(cache);
         return cache;
@@ -110,6 +111,51 @@ public sealed class RedisResilienceTests
         var firstCalls = 0;
         Assert.That(first.GetOrSet("k", _ => { firstCalls++; return "v2"; }, s_failSafe), Is.EqualTo("v1"));
         Assert.That((firstCalls, secondCalls), Is.EqualTo((0, 1)), "the throttle written by one process holds for the other");
+    }
+
+    [Test]
+    public async Task A_fresh_result_that_another_process_s_throttle_kept_out_is_not_traded_for_the_throttled_last_value([Values] bool async)
+    {
+        // A review found it: a flight whose fill was refused answers with the value that stands, and another process
+        // whose factory failed had stored the last value, throttled, through its own fill, which refused this one's.
+        // A throttled value is no fresher than the result at hand: the callers get the fresh result.
+        var reads = new ReadCounter();
+        var first = Process("first", reads);
+        var second = Process("second");
+        await first.GetOrSetAsync("k", _ => new ValueTask<string>("v1"), s_failSafe);
+        _time.Advance(TimeSpan.FromSeconds(11));
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fresh = async
+            ? first.GetOrSetAsync("k", async ct =>
+            {
+                started.TrySetResult();
+                await release.Task.WaitAsync(s_limit, ct);
+                return "v2";
+            }, s_failSafe).AsTask()
+            : Task.Factory.StartNew(() => first.GetOrSet("k", _ =>
+            {
+                started.TrySetResult();
+                release.Task.Wait(s_limit);
+                return "v2";
+            }, s_failSafe), TaskCreationOptions.LongRunning);
+        await started.Task.WaitAsync(s_limit);
+        // A waiter in the same process: it finds the entry stale and boards the flight right after its read answers.
+        var readsBefore = Volatile.Read(ref reads.Reads);
+        var waiter = first.GetOrSetAsync("k", _ => new ValueTask<string>("v3"), s_failSafe).AsTask();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref reads.Reads) == readsBefore && waited.Elapsed < s_limit)
+        {
+            await Task.Delay(5);
+        }
+
+        await Task.Delay(50);
+
+        Assert.That(await second.GetOrSetAsync("k", ct => new ValueTask<string>(Fails(ct)), s_failSafe), Is.EqualTo("v1"), "the failing process serves the last value and throttles it");
+        release.SetResult();
+
+        Assert.That(await fresh.WaitAsync(s_limit), Is.EqualTo("v2"));
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v2"), "the waiter takes the flight's result rather than the throttled value");
     }
 
     [Test]

@@ -89,6 +89,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 if (TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out value, out refresh))
                 {
+                    call.HitThrottled = stamped.Throttled;
                     return true;
                 }
 
@@ -238,7 +239,7 @@ public sealed partial class CachedMethod<TResult>
                 Interlocked.Increment(ref _completions);
             }
 
-            if (current || !TryFinishWithStandingValue(call))
+            if (current || !TryFinishWithStandingValue(call, result))
             {
                 Finish(call, result, current);
             }
@@ -336,8 +337,10 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>
     /// Ends a flight whose fill was refused with the fresh value the cache now holds, if any, for every caller (see
     /// <see cref="TryTakeStandingValue"/>); false when there is none, and the flight then ends stale with its own result.
+    /// A throttled last value (another process's factory failed and kept the old value for the throttle) is older than
+    /// <paramref name="result"/>: every caller gets the result.
     /// </summary>
-    private bool TryFinishWithStandingValue(ResilientCall call)
+    private bool TryFinishWithStandingValue(ResilientCall call, TResult result)
     {
         Land(call.Key, call.Flight!);
         if (CacheScope.IsReadSkipped || !TryReadResilient(call, out var standing, out _, out _))
@@ -345,7 +348,8 @@ public sealed partial class CachedMethod<TResult>
             return false;
         }
 
-        call.Flight!.TrySetResult(standing);
+        // Not stale either way: the waiters take this value rather than compute anew.
+        call.Flight!.TrySetResult(call.HitThrottled ? result : standing);
         return true;
     }
 

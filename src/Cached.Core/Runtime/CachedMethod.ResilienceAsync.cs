@@ -7,7 +7,7 @@ namespace Cached.Runtime;
 public sealed partial class CachedMethod<TResult>
 {
     /// <inheritdoc cref="TryFinishWithStandingValue"/>
-    private async ValueTask<bool> TryFinishWithStandingValueAsync(ResilientCall call)
+    private async ValueTask<bool> TryFinishWithStandingValueAsync(ResilientCall call, TResult result)
     {
         Land(call.Key, call.Flight!);
         if (CacheScope.IsReadSkipped)
@@ -17,12 +17,14 @@ public sealed partial class CachedMethod<TResult>
 
         // Without the callers' token, as the write before it: the flight's outcome must not depend on who left.
         var (found, standing, _, _) = await TryReadResilientAsync(call, CancellationToken.None).ConfigureAwait(false);
-        if (found)
+        if (!found)
         {
-            call.Flight!.TrySetResult(standing);
+            return false;
         }
 
-        return found;
+        // Not stale either way: the waiters take this value rather than compute anew.
+        call.Flight!.TrySetResult(call.HitThrottled ? result : standing);
+        return true;
     }
 
     /// <inheritdoc cref="TryReadResilient"/>
@@ -58,6 +60,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 if (TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out var value, out var refresh))
                 {
+                    call.HitThrottled = stamped.Throttled;
                     return (true, value, refresh, false);
                 }
 
@@ -205,7 +208,7 @@ public sealed partial class CachedMethod<TResult>
                 Interlocked.Increment(ref _completions);
             }
 
-            if (current || !await TryFinishWithStandingValueAsync(call).ConfigureAwait(false))
+            if (current || !await TryFinishWithStandingValueAsync(call, result).ConfigureAwait(false))
             {
                 Finish(call, result, current);
             }

@@ -18,6 +18,9 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>The entry read past its time to live and still kept by the backend: fail-safe's last value.</summary>
         public Stamped<TResult>? Last { get; set; }
 
+        /// <summary>Whether the last fresh hit this call read was a throttled last value (fail-safe's, kept fresh for the throttle).</summary>
+        public bool HitThrottled { get; set; }
+
         /// <summary>The flight this call leads; set when it leads one.</summary>
         public Flight? Flight { get; set; }
 

@@ -31,6 +31,32 @@ public sealed class MultiLevelBatchWriteTests
         Assert.That(batch.All(pair => cache.L1.Get<int>(pair.Key) == pair.Value), Is.True);
     }
 
+    /// <summary>Drops a key's L1 copy once L2 has taken a batch: a change between L2's write and L1's copies.</summary>
+    private sealed class DropAfterBatch(string key) : Cached.Plugins.CachePlugin
+    {
+        public MultiLevelCache? Node { get; set; }
+
+        public override void Post(Cached.Plugins.CacheCommandContext context)
+        {
+            if (context.Command == Cached.Plugins.CacheCommand.MultiSet)
+            {
+                Node!.L1.Delete(key);
+            }
+        }
+    }
+
+    [Test]
+    public void A_key_of_a_batch_that_a_change_overtook_is_kept_out_of_L1_and_the_others_go_in()
+    {
+        var drop = new DropAfterBatch("k1");
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [drop] });
+        drop.Node = cache;
+        cache.MultiSet([KeyValuePair.Create("k1", 1), KeyValuePair.Create("k2", 2), KeyValuePair.Create("k3", 3)]);
+
+        Assert.That((cache.IsInL1("k1"), cache.IsInL1("k2"), cache.IsInL1("k3")), Is.EqualTo((false, true, true)));
+        Assert.That(cache.Get<int>("k1"), Is.EqualTo(1), "the next read asks L2");
+    }
+
     [Test]
     public void A_batch_that_names_a_key_twice_leaves_its_last_value_in_both_levels()
     {

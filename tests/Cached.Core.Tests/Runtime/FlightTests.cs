@@ -119,4 +119,52 @@ public sealed class FlightTests
         Assert.That(Task.WaitAll(tasks, s_limit), Is.True, "every passenger's task completed");
         Assert.That(tasks.Select(static task => task.Result), Is.EqualTo(Enumerable.Range(0, Rounds)));
     }
+
+    [Test]
+    public void A_mark_set_as_the_flight_lands_is_kept_and_so_is_the_outcome([Values] bool fails)
+    {
+        // The marks share the outcome's word: a caller marking the flight detached at a timeout races its leader's
+        // landing. Each round lines both up at a barrier; neither may lose the other's write.
+        const int Rounds = 20_000;
+        using var barrier = new Barrier(2);
+        var flights = new CachedMethod<int>.Flight[Rounds];
+        for (var i = 0; i < Rounds; i++)
+        {
+            flights[i] = new CachedMethod<int>.Flight();
+        }
+
+        var failure = new InvalidOperationException("body failed");
+        var marker = Task.Run(() =>
+        {
+            for (var i = 0; i < Rounds; i++)
+            {
+                barrier.SignalAndWait();
+                flights[i].Detached = true;
+            }
+        });
+
+        for (var i = 0; i < Rounds; i++)
+        {
+            barrier.SignalAndWait();
+            flights[i].Stale = i % 2 == 0;
+            Assert.That(fails ? flights[i].TrySetException(failure) : flights[i].TrySetResult(i), Is.True);
+        }
+
+        Assert.That(marker.Wait(s_limit), Is.True);
+        for (var i = 0; i < Rounds; i++)
+        {
+            var flight = flights[i];
+            Assert.That((flight.Detached, flight.Stale, flight.Landed), Is.EqualTo((true, i % 2 == 0, false)), $"round {i}");
+            if (fails)
+            {
+                Assert.That(flight.Task.Exception!.InnerException, Is.SameAs(failure), $"round {i}");
+            }
+            else
+            {
+                Assert.That(flight.Task.Result, Is.EqualTo(i), $"round {i}");
+            }
+
+            Assert.That(flight.TrySetResult(-1), Is.False, $"round {i}: landed once");
+        }
+    }
 }

@@ -291,33 +291,19 @@ internal sealed partial class FillFences(bool striped)
     /// </summary>
     /// <returns>Which tickets were current, hence stored.</returns>
     public static bool[] StoreCurrentThenMove<TState>(Ticket[] tickets, TState state, Action<TState, bool[]> store)
-    {
-        var gates = GatesInOrder(tickets);
-        var taken = 0;
-        try
+        => StoreCurrent(tickets, (tickets, state, store), static (s, current) =>
         {
-            for (; taken < gates.Length; taken++)
-            {
-                gates[taken].Enter();
-            }
-
-            var current = Currents(tickets);
-            store(state, current);
-            for (var i = 0; i < tickets.Length; i++)
+            s.store(s.state, current);
+            for (var i = 0; i < s.tickets.Length; i++)
             {
                 if (current[i])
                 {
-                    tickets[i].Fence.NoteMove(HashOf(tickets[i].FullKey));
+                    s.tickets[i].Fence.NoteMove(HashOf(s.tickets[i].FullKey));
                 }
             }
 
             return current;
-        }
-        finally
-        {
-            Release(gates, taken);
-        }
-    }
+        });
 
     private static Fence[] GatesInOrder(Ticket[] tickets)
     {

@@ -72,11 +72,9 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="TryTakeStandingValue"/>
-    private async ValueTask<CacheResult<TResult>> ReadStandingValueAsync(ICache cache, string key)
-    {
-        // Without the callers' token, as the write before it: the flight's outcome must not depend on who left.
-        return CacheScope.IsReadSkipped ? CacheResult<TResult>.Miss : await ReadAsync(cache, key, CancellationToken.None).ConfigureAwait(false);
-    }
+    /// <remarks>Without the callers' token, as the write before it: the flight's outcome must not depend on who left.</remarks>
+    private ValueTask<CacheResult<TResult>> ReadStandingValueAsync(ICache cache, string key)
+        => CacheScope.IsReadSkipped ? new ValueTask<CacheResult<TResult>>(CacheResult<TResult>.Miss) : ReadAsync(cache, key, CancellationToken.None);
 
     /// <summary>
     /// One call of the body that the callers of a key share. Its fill (once open) tells whether an invalidation in

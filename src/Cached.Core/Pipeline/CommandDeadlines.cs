@@ -24,7 +24,6 @@ internal sealed class CommandDeadlines
     private object[] _pools = []; // one WaitPool<T> per result type, replaced (never changed) under _gate
     private IWatchedWait[] _all = new IWatchedWait[8];
     private int _count;
-    private int _watched;
     private volatile bool _ticking;
     private bool _running; // whether the timer is set to fire; read and written under _gate only
     private ITimer? _timer;
@@ -40,8 +39,17 @@ internal sealed class CommandDeadlines
         _period = timeout / 10;
     }
 
-    /// <summary>How many commands are watched now.</summary>
-    internal int Watched => Volatile.Read(ref _watched);
+    /// <summary>How many watched commands have not ended yet (one abandoned at its deadline included).</summary>
+    internal int Watched
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _all.Take(_count).Count(static wait => wait.IsCommandPending);
+            }
+        }
+    }
 
     /// <summary>How many watching objects were ever made: each is reused, so this stays near the most out at once (a wait is out until its command has ended and its awaiter has its value).</summary>
     internal int Made
@@ -95,17 +103,19 @@ internal sealed class CommandDeadlines
             return pending;
         }
 
-        Interlocked.Increment(ref _watched);
+        // The wait is published as waiting, behind a full fence, before the timer's mark is read; a sweep clears the
+        // mark, behind a fence, before it looks for a waiting command. So either this sees the timer stopped and starts
+        // it, or the sweep sees this command and keeps it going. (A count of watched commands did the same with two
+        // interlocked operations per command on one shared word, which under many concurrent commands bounced between
+        // the cores on every call.)
+        var watched = Rent<T>().Watch(pending, deadline);
         if (!_ticking)
         {
             Tick();
         }
 
-        return Rent<T>().Watch(pending, deadline);
+        return watched;
     }
-
-    /// <summary>Called by a <see cref="TimedWait{T}"/> whose command ended: watched no more.</summary>
-    internal void Ended() => Interlocked.Decrement(ref _watched);
 
     /// <summary>Called by a <see cref="TimedWait{T}"/> that both its command and its awaiter are done with.</summary>
     internal void Return<T>(TimedWait<T> wait)
@@ -138,21 +148,35 @@ internal sealed class CommandDeadlines
 
         lock (_gate)
         {
-            // Written before the count is read, each side fenced: a command watched meanwhile either sees the timer
-            // stopped (and starts it under this gate) or is seen here (and the timer goes on). Sweeps may overlap, and
-            // one queued before a stop may run after it, so the timer is set to what the count says, whatever it was.
+            // Written before the waits are looked at, each side fenced (see Watch): a command watched meanwhile either
+            // sees the timer stopped (and starts it under this gate) or is seen here (and the timer goes on). Sweeps may
+            // overlap, and one queued before a stop may run after it, so the timer is set to what the waits say.
             _ticking = false;
             Interlocked.MemoryBarrier();
-            if (Volatile.Read(ref _watched) == 0)
-            {
-                SetRunning(false);
-            }
-            else
+            if (AnyWaiting())
             {
                 _ticking = true;
                 SetRunning(true);
             }
+            else
+            {
+                SetRunning(false);
+            }
         }
+    }
+
+    /// <summary>Whether a made wait still waits for its command (under <see cref="_gate"/>).</summary>
+    private bool AnyWaiting()
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            if (_all[i].IsWaiting)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Tick()

@@ -8,6 +8,12 @@ internal interface IWatchedWait
 {
     /// <summary>Fails the wait with a <see cref="TimeoutException"/> if it still waits and <paramref name="now"/> is past its deadline.</summary>
     void FailIfLate(long now);
+
+    /// <summary>Whether the wait still waits for its command: a sweep is due for it.</summary>
+    bool IsWaiting { get; }
+
+    /// <summary>Whether its command has not ended yet, whether or not its awaiter has moved on.</summary>
+    bool IsCommandPending { get; }
 }
 
 /// <summary>
@@ -37,6 +43,7 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
     private long _state;
     private long _deadline;
     private int _parties;
+    private volatile bool _commandPending;
 
     public TimedWait(CommandDeadlines owner)
     {
@@ -53,11 +60,19 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
         _deadline = deadline;
         _command = pending.ConfigureAwait(false).GetAwaiter();
         var version = _core.Version;
-        // Published last: a sweep that sees this generation waiting also sees its deadline.
-        Volatile.Write(ref _state, ((Volatile.Read(ref _state) & ~StateMask) + Generation) | Waiting);
+        _commandPending = true;
+        // Published last: a sweep that sees this generation waiting also sees its deadline. A full fence: the owner reads
+        // its timer's mark next (CommandDeadlines.Watch).
+        Interlocked.Exchange(ref _state, ((Volatile.Read(ref _state) & ~StateMask) + Generation) | Waiting);
         _command.UnsafeOnCompleted(_onEnded);
         return new ValueTask<T>(this, version);
     }
+
+    /// <inheritdoc />
+    public bool IsWaiting => (Volatile.Read(ref _state) & StateMask) == Waiting;
+
+    /// <inheritdoc />
+    public bool IsCommandPending => _commandPending;
 
     /// <inheritdoc />
     public void FailIfLate(long now)
@@ -101,7 +116,7 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
         }
 
         _command = default;
-        _owner.Ended();
+        _commandPending = false;
         var seen = Volatile.Read(ref _state);
         if ((seen & StateMask) == Waiting && Interlocked.CompareExchange(ref _state, (seen & ~StateMask) | Ended, seen) == seen)
         {

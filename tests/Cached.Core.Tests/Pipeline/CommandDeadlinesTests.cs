@@ -160,6 +160,41 @@ public sealed class CommandDeadlinesTests
     }
 
     [Test]
+    public async Task A_read_watched_while_a_sweep_stops_the_timer_keeps_it_running()
+    {
+        // The timer stops when a sweep finds no read waiting; a read watched at that moment must either be seen by the
+        // sweep or see the timer stopped and start it. Each round lines a watch and a sweep up at a barrier with the
+        // timer marked running and nothing else watched, then checks the read is still under a running timer.
+        var deadlines = new CommandDeadlines(TimeSpan.FromSeconds(30));
+        var warm = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = deadlines.Watch(Pending(warm), DeadlineIn(TimeSpan.FromSeconds(30))).AsTask();
+        warm.SetResult(default);
+        await first.WaitAsync(s_limit);
+        for (var round = 0; round < 2_000; round++)
+        {
+            Assert.That(deadlines.IsTicking, Is.True, "each round starts with the timer marked running");
+            var read = new TaskCompletionSource<CacheResult<object?>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            ValueTask<CacheResult<object?>> watched = default;
+            using var barrier = new Barrier(2);
+            var watcher = Task.Run(() =>
+            {
+                barrier.SignalAndWait();
+                watched = deadlines.Watch(Pending(read), DeadlineIn(TimeSpan.FromSeconds(30)));
+            });
+            var sweeper = Task.Run(() =>
+            {
+                barrier.SignalAndWait();
+                deadlines.Sweep();
+            });
+            await Task.WhenAll(watcher, sweeper).WaitAsync(s_limit);
+
+            Assert.That(deadlines.IsRunning, Is.True, $"round {round}: a waiting read was left without a running timer");
+            read.SetResult(default);
+            await watched.AsTask().WaitAsync(s_limit);
+        }
+    }
+
+    [Test]
     public void A_sweep_fails_only_reads_past_their_deadline()
     {
         var deadlines = new CommandDeadlines(TimeSpan.FromSeconds(30));

@@ -191,10 +191,20 @@ public abstract partial class BaseCache
                 await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
-            var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
-            var result = decoding.IsCompleted
-                ? await decoding.ConfigureAwait(false)
-                : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+            CacheResult<T> result;
+            if (!entry.Found || !StampFormat.IsTagged(entry.Value))
+            {
+                // What DecodeAsync would do, without its frame: only a tagged entry may need a round trip to decode.
+                result = Decode<T>(key, entry, serializer);
+            }
+            else
+            {
+                var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
+                result = decoding.IsCompleted
+                    ? await decoding.ConfigureAwait(false)
+                    : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+            }
+
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));

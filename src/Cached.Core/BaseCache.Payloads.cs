@@ -99,7 +99,7 @@ public abstract partial class BaseCache
     /// </summary>
     private CacheResult<T> DecodeFound<T>(string key, object? payload, ISerializer serializer)
     {
-        if (serializer is not IPayloadAdopter && StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value))
+        if (StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value) && serializer is not IPayloadAdopter)
         {
             // A tagged entry whose tag was invalidated is a miss too; its tags are checked only once it is fresh.
             var fresh = freshUntil > StampClock.UnixNow(TimeProvider);

@@ -35,7 +35,16 @@ internal static class PayloadCodec
         var buffer = PayloadBuffer.Rent();
         try
         {
-            serializer.Serialize(buffer, value);
+            // The default serializer called directly, as in FromPayload.
+            if (serializer is JsonSerializer json)
+            {
+                json.Serialize(buffer, value);
+            }
+            else
+            {
+                serializer.Serialize(buffer, value);
+            }
+
             return buffer.WrittenSpan.ToArray();
         }
         catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
@@ -82,7 +91,9 @@ internal static class PayloadCodec
 
         try
         {
-            return serializer.Deserialize<T>(bytes);
+            // The default serializer called directly: a generic method through an interface is looked up at run time on
+            // every call, a cost about as large as reading a small value.
+            return serializer is JsonSerializer json ? json.Deserialize<T>(bytes) : serializer.Deserialize<T>(bytes);
         }
         catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
         {

@@ -165,13 +165,30 @@ public sealed class JsonSerializer : ISerializer
 
     private JsonTypeInfo<T> TypeInfo<T>()
     {
-        if (_context is not null)
+        // The metadata is bound to the options it was resolved with: the context's, the caller's, or the default ones
+        // (made again after a context registration, which so also retires the remembered metadata).
+        var options = _context?.Options ?? _options ?? DefaultOptions();
+        if (LastTypeInfo<T>.Value is { } last && ReferenceEquals(last.Options, options))
         {
-            return _context.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
-                ?? throw new NotSupportedException($"The JsonSerializerContext {_context.GetType()} has no metadata for {TypeNames.Of(typeof(T))}; add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to it.");
+            return last;
         }
 
-        return (JsonTypeInfo<T>)(_options ?? DefaultOptions()).GetTypeInfo(typeof(T));
+        var resolved = _context is not null
+            ? _context.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
+                ?? throw new NotSupportedException($"The JsonSerializerContext {_context.GetType()} has no metadata for {TypeNames.Of(typeof(T))}; add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to it.")
+            : (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        LastTypeInfo<T>.Value = resolved;
+        return resolved;
+    }
+
+    /// <summary>
+    /// The metadata of <typeparamref name="T"/> last resolved by any instance: a read or write of one type after
+    /// another skips the options' type lookup (a dictionary, and a type object from a handle in shared generic code),
+    /// which cost a remote hit about as much as its own decoding of the bytes. Checked against the options it is bound to.
+    /// </summary>
+    private static class LastTypeInfo<T>
+    {
+        public static JsonTypeInfo<T>? Value;
     }
 
     internal static JsonWriterOptions WriterOptionsOf(JsonSerializerOptions options) => new()

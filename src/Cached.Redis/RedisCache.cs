@@ -400,8 +400,22 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
 
     private IDatabase Db() => (Connection ?? LeaseOf().Get(FirstConnectionWait)).GetDatabase(DatabaseNumber);
 
-    private async ValueTask<IDatabase> DbAsync(CancellationToken cancellationToken)
-        => (Connection ?? await LeaseOf().GetAsync(FirstConnectionWait, cancellationToken).ConfigureAwait(false)).GetDatabase(DatabaseNumber);
+    private ValueTask<IDatabase> DbAsync(CancellationToken cancellationToken)
+    {
+        // A given connection needs no frame: every remote command starts here.
+        if (Connection is { } given)
+        {
+            return new ValueTask<IDatabase>(given.GetDatabase(DatabaseNumber));
+        }
+
+        var connecting = LeaseOf().GetAsync(FirstConnectionWait, cancellationToken);
+        return connecting.IsCompletedSuccessfully
+            ? new ValueTask<IDatabase>(connecting.Result.GetDatabase(DatabaseNumber))
+            : DbOnceConnectedAsync(connecting);
+    }
+
+    private async ValueTask<IDatabase> DbOnceConnectedAsync(ValueTask<ConnectionMultiplexer> connecting)
+        => (await connecting.ConfigureAwait(false)).GetDatabase(DatabaseNumber);
 
     private MultiplexerPool.Lease LeaseOf()
     {

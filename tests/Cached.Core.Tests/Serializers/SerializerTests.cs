@@ -567,6 +567,44 @@ public class SerializerTests
     }
 
     [Test]
+    public void JsonSerializer_reuses_its_writer_on_a_thread_and_each_instance_keeps_its_own_options()
+    {
+        // One writer is kept per thread for the next value: a serializer with other options must not write with it,
+        // and a serialization that failed halfway must leave nothing behind for the next one.
+        var compact = new JsonSerializer();
+        var indented = new JsonSerializer(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var person = new Person("Ada", 36, ["math"]);
+
+        Assert.That(Written(compact, person), Is.EqualTo("""{"Name":"Ada","Age":36,"Tags":["math"]}"""));
+        Assert.That(Written(indented, person), Does.Contain("\n"), "the indented instance writes indented");
+        Assert.That(Written(compact, person), Is.EqualTo("""{"Name":"Ada","Age":36,"Tags":["math"]}"""), "and the compact one compact again");
+        Assert.That(() => Written(compact, new Failing()), Throws.InvalidOperationException);
+        Assert.That(Written(compact, 42), Is.EqualTo("42"), "a failed value leaves nothing in the next one");
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var allocated = Allocations.Fewest(() =>
+        {
+            buffer.ResetWrittenCount();
+            compact.Serialize(buffer, 42);
+        });
+        Assert.That(allocated, Is.Zero, "the second value on a thread makes no writer");
+
+        static string Written<T>(JsonSerializer serializer, T value)
+        {
+            var output = new ArrayBufferWriter<byte>();
+            serializer.Serialize(output, value);
+            return Encoding.UTF8.GetString(output.WrittenSpan);
+        }
+    }
+
+    private sealed class Failing
+    {
+        public string First => "written";
+
+        public string Second => throw new InvalidOperationException("this value cannot be written");
+    }
+
+    [Test]
     public void JsonSerializer_reads_a_payload_in_one_piece_or_in_several_alike()
     {
         var serializer = new JsonSerializer();

@@ -235,9 +235,39 @@ public abstract partial class BaseCache
     public async ValueTask<IReadOnlyList<CacheResult<T>>> MultiTryGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
         => await MultiTryGetCoreAsync<T>(keys, @namespace, serializer, cancellationToken).ConfigureAwait(false);
 
-    private async ValueTask<CacheResult<T>[]> MultiTryGetCoreAsync<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    private ValueTask<CacheResult<T>[]> MultiTryGetCoreAsync<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        var given = MaterializeKeys(keys);
+        string[] given;
+        try
+        {
+            given = MaterializeKeys(keys);
+        }
+        catch (Exception ex)
+        {
+            // In the task, as the async method this was.
+            return ValueTask.FromException<CacheResult<T>[]>(ex);
+        }
+
+        return MultiTryGetOfAsync<T>(given, @namespace, serializer, cancellationToken);
+    }
+
+    /// <inheritdoc cref="MultiTryGetOwned{T}"/>
+    internal ValueTask<CacheResult<T>[]> MultiTryGetOwnedAsync<T>(string[] keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            CheckKeys(keys);
+        }
+        catch (ArgumentException ex)
+        {
+            return ValueTask.FromException<CacheResult<T>[]>(ex);
+        }
+
+        return MultiTryGetOfAsync<T>(keys, @namespace, serializer, cancellationToken);
+    }
+
+    private async ValueTask<CacheResult<T>[]> MultiTryGetOfAsync<T>(string[] given, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {

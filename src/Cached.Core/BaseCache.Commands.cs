@@ -83,8 +83,17 @@ public abstract partial class BaseCache
         => MultiTryGetCore<T>(keys, @namespace, serializer);
 
     private CacheResult<T>[] MultiTryGetCore<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer)
+        => MultiTryGetOf<T>(MaterializeKeys(keys), @namespace, serializer);
+
+    /// <summary>
+    /// <see cref="MultiTryGet{T}"/> of keys a caller in this library built for this call and hands over: they are checked,
+    /// not copied (a generated <c>[MultiCached]</c> method's, one string per key).
+    /// </summary>
+    internal CacheResult<T>[] MultiTryGetOwned<T>(string[] keys, string? @namespace, ISerializer? serializer)
+        => MultiTryGetOf<T>(CheckKeys(keys), @namespace, serializer);
+
+    private CacheResult<T>[] MultiTryGetOf<T>(string[] given, string? @namespace, ISerializer? serializer)
     {
-        var given = MaterializeKeys(keys);
         if (Cache.Disabled)
         {
             return new CacheResult<T>[given.Length];

@@ -77,16 +77,21 @@ public abstract partial class BaseCache
     private static string[] MaterializeKeys(IEnumerable<string> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        var given = keys.ToArray();
-        for (var i = 0; i < given.Length; i++)
+        return CheckKeys(keys.ToArray());
+    }
+
+    /// <summary>Throws if a key of <paramref name="keys"/> is null or empty; otherwise returns it.</summary>
+    private static string[] CheckKeys(string[] keys)
+    {
+        for (var i = 0; i < keys.Length; i++)
         {
-            if (string.IsNullOrEmpty(given[i]))
+            if (string.IsNullOrEmpty(keys[i]))
             {
-                throw new ArgumentException($"The key at index {i} is {(given[i] is null ? "null" : "empty")}.", nameof(keys));
+                throw new ArgumentException($"The key at index {i} is {(keys[i] is null ? "null" : "empty")}.", nameof(keys));
             }
         }
 
-        return given;
+        return keys;
     }
 
     private CacheResult<T> Decode<T>(string key, CacheResult<object?> entry, ISerializer? serializer)

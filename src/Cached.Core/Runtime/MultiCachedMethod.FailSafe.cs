@@ -24,7 +24,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
             try
             {
-                hits = ForRead(cache.MultiTryGet<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host)));
+                hits = ForRead(ReadAll<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host)));
                 NoteAnswer(cache);
                 Tags.TagStore.Of(cache).CheckAll(TagsOf(hits));
             }
@@ -84,7 +84,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
             try
             {
-                hits = ForRead(await cache.MultiTryGetAsync<Stamped<TValue>>(cacheKeys, _options.Namespace, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));
+                hits = ForRead(await ReadAllAsync<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));
                 NoteAnswer(cache);
                 await Tags.TagStore.Of(cache).CheckAllAsync(TagsOf(hits), cancellationToken).ConfigureAwait(false);
             }

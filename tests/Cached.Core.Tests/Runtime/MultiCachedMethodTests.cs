@@ -290,6 +290,32 @@ public sealed class MultiCachedMethodTests
     }
 
     [Test]
+    public void Keys_whose_enumeration_calls_another_method_of_the_same_key_type_are_each_told_apart()
+    {
+        // The set that drops duplicate keys is the thread's own and reused from call to call: a call made while the
+        // first one still enumerates its keys must get a set of its own, or either would drop the other's keys.
+        var outer = MethodOn(_cache);
+        var inner = new MultiCachedMethod<string, string?>(new CachedMethodOptions { Method = "Tests.Service.Inner", CacheFactory = () => _cache });
+        var service = Prices("a", "b", "x", "y");
+        Invoke(outer, ["y"], service); // leaves this thread a set to reuse
+        Dictionary<string, string?>? innerResult = null;
+
+        IEnumerable<string> Keys()
+        {
+            yield return "a";
+            innerResult = Invoke(inner, ["x", "a", "y", "x"], service);
+            yield return "a";
+            yield return "b";
+        }
+
+        var result = Invoke(outer, Keys(), service);
+
+        Assert.That(innerResult!.Keys, Is.EquivalentTo(new[] { "x", "a", "y" }));
+        Assert.That(result.Keys, Is.EquivalentTo(new[] { "a", "b" }));
+        Assert.That(Invoke(outer, ["b", "b", "y"], service).Keys, Is.EquivalentTo(new[] { "b", "y" }), "the set comes back empty for the next call");
+    }
+
+    [Test]
     public void Null_keys_call_the_body_with_an_empty_list_and_no_MultiGet()
     {
         var method = MethodOn(_cache);

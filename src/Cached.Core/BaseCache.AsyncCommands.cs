@@ -235,36 +235,13 @@ public abstract partial class BaseCache
     public async ValueTask<IReadOnlyList<CacheResult<T>>> MultiTryGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
         => await MultiTryGetCoreAsync<T>(keys, @namespace, serializer, cancellationToken).ConfigureAwait(false);
 
+    // Its callers are async methods: a bad key fails their task, as before.
     private ValueTask<CacheResult<T>[]> MultiTryGetCoreAsync<T>(IEnumerable<string> keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
-    {
-        string[] given;
-        try
-        {
-            given = MaterializeKeys(keys);
-        }
-        catch (Exception ex)
-        {
-            // In the task, as the async method this was.
-            return ValueTask.FromException<CacheResult<T>[]>(ex);
-        }
-
-        return MultiTryGetOfAsync<T>(given, @namespace, serializer, cancellationToken);
-    }
+        => MultiTryGetOfAsync<T>(MaterializeKeys(keys), @namespace, serializer, cancellationToken);
 
     /// <inheritdoc cref="MultiTryGetOwned{T}"/>
     internal ValueTask<CacheResult<T>[]> MultiTryGetOwnedAsync<T>(string[] keys, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            CheckKeys(keys);
-        }
-        catch (ArgumentException ex)
-        {
-            return ValueTask.FromException<CacheResult<T>[]>(ex);
-        }
-
-        return MultiTryGetOfAsync<T>(keys, @namespace, serializer, cancellationToken);
-    }
+        => MultiTryGetOfAsync<T>(CheckKeys(keys), @namespace, serializer, cancellationToken);
 
     private async ValueTask<CacheResult<T>[]> MultiTryGetOfAsync<T>(string[] given, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {

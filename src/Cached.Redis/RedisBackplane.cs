@@ -44,8 +44,9 @@ public sealed partial class RedisBackplane : ICacheBackplane
 
     /// <summary>Connects to the Redis named by a StackExchange.Redis configuration string (for example <c>"127.0.0.1:6379"</c>).</summary>
     /// <param name="configuration">
-    /// The configuration string. The connection is opened now: the constructor waits for the first attempt (1.5 s at
-    /// most unless the string sets <c>connectTimeout</c>), and further attempts run in the background if Redis is not
+    /// The configuration string. The connection is opened now: the constructor waits for the first attempt (1.5 s
+    /// unless the string sets <c>connectTimeout</c>, which the client may spend twice when the server refuses), and
+    /// further attempts run in the background if Redis is not
     /// there yet. The client checks the connection every half second, as a <see cref="RedisCache"/>'s own connection
     /// does, so that after an outage the backplane is back about when the caches are.
     /// </param>

@@ -274,7 +274,9 @@ public sealed class MultiLevelRedisTests
 
         var making = Stopwatch.StartNew();
         await using var backplane = new RedisBackplane($"127.0.0.1:{closed.Port}");
-        Assert.That(making.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "the first attempt's 1.5 s, not the client's default 5 s");
+        // StackExchange.Redis may spend the connect timeout twice on a refused first attempt (3.003 s once in a clean CI
+        // run): the bound tells the backplane's 1.5 s from the client's default 5 s, whichever way the client counts.
+        Assert.That(making.Elapsed, Is.LessThan(TimeSpan.FromSeconds(4.5)), "the first attempt's 1.5 s, at most twice over, not the client's default 5 s");
 
         var options = ConfigurationOptions.Parse(backplane.Connection.Configuration);
         Assert.That(options.ConnectTimeout, Is.EqualTo(1500));

@@ -69,10 +69,13 @@ public sealed class MissAllocationTests
     /// <summary>Bytes per call of <paramref name="miss"/>, each call a new key, after as many calls to warm up.</summary>
     private static double PerMiss(Action miss)
     {
-        for (var i = 0; i < Misses; i++)
+        Allocations.WarmUp(() =>
         {
-            miss();
-        }
+            for (var i = 0; i < Misses / 4; i++)
+            {
+                miss();
+            }
+        });
 
         return Allocations.Fewest(() =>
         {

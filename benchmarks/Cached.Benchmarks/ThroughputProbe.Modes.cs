@@ -117,16 +117,18 @@ public static partial class ThroughputProbe
     }
 
     /// <summary>
-    /// A miss by hand, sending what Cached's sends: GET; GET again if another miss stored meanwhile; the script that
-    /// opens the key's fence; the body; JSON; the script that stores through the fence.
+    /// A miss by hand, sending what Cached's sends: GET; GET again if a miss of a key in the same of 256 stripes stored
+    /// meanwhile (as <c>FillCompletions</c> decides); the script that opens the key's fence; the body; JSON; the script
+    /// that stores through the fence.
     /// </summary>
     private sealed class RawFencedMisses(ConnectionMultiplexer connection)
-        : Mode(Workload.Misses, Side.SameCommands, "StackExchange.Redis, the same commands: GET (again if another miss stored meanwhile), fence script, body, fill script")
+        : Mode(Workload.Misses, Side.SameCommands, "StackExchange.Redis, the same commands: GET (again if a miss of the key's stripe stored meanwhile), fence script, body, fill script")
     {
         private static readonly string s_process = Guid.NewGuid().ToString("N")[..12];
         private static readonly RedisValue s_fenceMilliseconds = 60_000L;
         private static readonly RedisValue s_ttlMilliseconds = TtlSeconds * 1_000L;
         private readonly IDatabase _database = connection.GetDatabase();
+        private readonly long[] _lastCompletionByStripe = new long[256];
         private long _completions;
         private long _tokens;
 
@@ -136,7 +138,8 @@ public static partial class ThroughputProbe
             var key = $"user:{id}";
             var completions = Volatile.Read(ref _completions);
             var read = await _database.StringGetAsync(key).ConfigureAwait(false);
-            if (read.IsNull && Volatile.Read(ref _completions) != completions)
+            var stripe = key.GetHashCode() & 255;
+            if (read.IsNull && Volatile.Read(ref _completions) != completions && Volatile.Read(ref _lastCompletionByStripe[stripe]) > completions)
             {
                 read = await _database.StringGetAsync(key).ConfigureAwait(false);
             }
@@ -151,7 +154,13 @@ public static partial class ThroughputProbe
             var seen = (RedisResult[])(await _database.ScriptEvaluateAsync(OpenFences, [fence], [token, s_fenceMilliseconds]).ConfigureAwait(false))!;
             var user = Body(id);
             var stored = (long)await _database.ScriptEvaluateAsync(FillIfFenced, [key, fence], [s_ttlMilliseconds, (RedisValue)seen[0], JsonSerializer.SerializeToUtf8Bytes(user)]).ConfigureAwait(false);
-            Interlocked.Increment(ref _completions);
+            var number = Interlocked.Increment(ref _completions);
+            var last = Volatile.Read(ref _lastCompletionByStripe[stripe]);
+            while (last < number && Interlocked.CompareExchange(ref _lastCompletionByStripe[stripe], number, last) is var was && was != last)
+            {
+                last = was;
+            }
+
             if (stored != 1)
             {
                 throw new InvalidOperationException($"The fill of {key} was refused.");

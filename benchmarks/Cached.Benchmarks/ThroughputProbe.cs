@@ -23,8 +23,8 @@ namespace Cached.Benchmarks;
 /// while the JIT still works on code it shares with the others. A round is the calls completed between two readings
 /// of the callers' counters. One caller's calls in the middle of the warm-up go through StackExchange.Redis's
 /// profiler: the commands each side sent per call, under the same load, are shown beside its figures.</para>
-/// <para>What a <c>[Cached]</c> miss sends on Redis (see <c>RedisCache.Fills.cs</c>): a GET, a second GET when any other
-/// miss of the method stored a value meanwhile (the leader's re-read), a script that opens the key's fence, then one
+/// <para>What a <c>[Cached]</c> miss sends on Redis (see <c>RedisCache.Fills.cs</c>): a GET, a second GET when a miss of
+/// the method whose key shares the key's stripe stored a value meanwhile (the leader's re-read), a script that opens the key's fence, then one
 /// that stores the value only if the fence is unmoved. The same-commands reference sends exactly that, scripts
 /// included; the GET + SET reference is what a hand-written read-through without fences sends.</para>
 /// </remarks>

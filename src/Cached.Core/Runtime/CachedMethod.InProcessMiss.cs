@@ -35,7 +35,7 @@ public sealed partial class CachedMethod<TResult>
         ValueTask<TResult> pending;
         try
         {
-            if (seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+            if (seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
             {
                 // A leader that finished between our read and our flight has stored the value: no second call.
                 flight.TrySetResult(stored!);
@@ -163,7 +163,7 @@ public sealed partial class CachedMethod<TResult>
         if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
         {
             current = Write(cache, key, result, in fill, policy.Ttl, serializer: null);
-            Interlocked.Increment(ref _completions);
+            _completions.Record(key);
         }
 
         // Off the board before the last look at the fence: a caller that boards later cannot have missed it.

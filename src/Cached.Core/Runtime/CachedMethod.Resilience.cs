@@ -123,7 +123,7 @@ public sealed partial class CachedMethod<TResult>
         long? seen = knownMiss;
         if (!CacheScope.IsReadSkipped && knownMiss is null)
         {
-            var completions = Volatile.Read(ref _completions);
+            var completions = _completions.Note();
             if (TryReadResilient(call, out var hit, out var refresh, out var faulted))
             {
                 if (refresh)
@@ -222,7 +222,7 @@ public sealed partial class CachedMethod<TResult>
                     }
                 }
             }
-            else if (call.Seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+            else if (call.Seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
             {
                 Finish(call, stored!, current: true);
                 return;
@@ -236,7 +236,7 @@ public sealed partial class CachedMethod<TResult>
             if (tagged && ShouldStore(call, result))
             {
                 current = Store(call, result, fill);
-                Interlocked.Increment(ref _completions);
+                _completions.Record(key);
             }
 
             if (current || !TryFinishWithStandingValue(call, result))

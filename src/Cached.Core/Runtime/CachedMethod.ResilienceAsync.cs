@@ -93,7 +93,7 @@ public sealed partial class CachedMethod<TResult>
         var seen = knownMiss;
         if (!CacheScope.IsReadSkipped && knownMiss is null)
         {
-            var completions = Volatile.Read(ref _completions);
+            var completions = _completions.Note();
             var (found, hit, refresh, faulted) = await TryReadResilientAsync(call, cancellationToken).ConfigureAwait(false);
             if (found)
             {
@@ -187,7 +187,7 @@ public sealed partial class CachedMethod<TResult>
                     }
                 }
             }
-            else if (call.Seen is { } before && Volatile.Read(ref _completions) != before)
+            else if (call.Seen is { } before && _completions.MayHaveStored(key, before))
             {
                 var stored = await ReadAsync(cache, key, token).ConfigureAwait(false);
                 if (stored.Found)
@@ -205,7 +205,7 @@ public sealed partial class CachedMethod<TResult>
             if (tagged && ShouldStore(call, result))
             {
                 current = await StoreAsync(call, result, fill).ConfigureAwait(false);
-                Interlocked.Increment(ref _completions);
+                _completions.Record(key);
             }
 
             if (current || !await TryFinishWithStandingValueAsync(call, result).ConfigureAwait(false))

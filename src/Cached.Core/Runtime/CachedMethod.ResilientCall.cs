@@ -24,7 +24,7 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>The flight this call leads; set when it leads one.</summary>
         public Flight? Flight { get; set; }
 
-        /// <summary>The completion count noted before a clean miss (see <c>_completions</c>); null after a fault.</summary>
+        /// <summary>The completion count noted before a clean miss (<see cref="FillCompletions.Note"/>); null after a fault.</summary>
         public long? Seen { get; set; }
 
         /// <summary>True for an eager refresh, which runs for nobody's call.</summary>

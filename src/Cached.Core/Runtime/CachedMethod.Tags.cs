@@ -18,7 +18,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
         // The hit reads with the method's own policy: the one that builds tags is made only when a value is computed.
-        var completions = Volatile.Read(ref _completions);
+        var completions = _completions.Note();
         var read = ReadBySpan(key, in _policy, out var hit, out var refresh);
         if (read != SpanRead.Hit)
         {
@@ -47,7 +47,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
-        var completions = Volatile.Read(ref _completions);
+        var completions = _completions.Note();
         var read = ReadBySpanUnlessCancelled(key, in _policy, out var hit, out var refresh, cancellationToken);
         if (read != SpanRead.Hit)
         {

@@ -25,9 +25,10 @@ public sealed partial class CachedMethod<TResult>
     private CacheResolver _cache;
     private TypeRefusal _refusal;
 
-    // Counts leaders that stored a result. A caller notes it before its read; if it moved by the time the caller
-    // leads a flight, a leader may have stored this very key after the read missed, so the leader reads once more.
-    private long _completions;
+    // The leaders that stored a result. A caller notes their count before its read; if a leader of its key's stripe
+    // stored by the time the caller leads a flight, it may have stored this very key after the read missed, so the
+    // leader reads once more.
+    private FillCompletions _completions; // a mutable struct: never copy it
 
     /// <summary>Creates the shared state of one method.</summary>
     public CachedMethod(CachedMethodOptions options)
@@ -58,7 +59,7 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>Runs a sync read-through call with <paramref name="policy"/>: <c>GetOrSet</c>, and generated methods.</summary>
     internal TResult Invoke<TState>(string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, in EntryPolicy policy)
     {
-        var completions = Volatile.Read(ref _completions);
+        var completions = _completions.Note();
         var read = ReadBySpan(key, in policy, out var hit, out var refresh);
         if (read != SpanRead.Hit)
         {
@@ -80,7 +81,7 @@ public sealed partial class CachedMethod<TResult>
     public TResult Invoke<TState>(ReadOnlySpan<char> key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var completions = Volatile.Read(ref _completions);
+        var completions = _completions.Note();
         var read = ReadBySpan(key, in _policy, out var hit, out var refresh);
         if (read != SpanRead.Hit)
         {
@@ -195,7 +196,7 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>Runs an async read-through call with <paramref name="policy"/>: <c>GetOrSetAsync</c>, and generated methods.</summary>
     internal ValueTask<TResult> InvokeAsync<TState>(string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, in EntryPolicy policy, CancellationToken cancellationToken)
     {
-        var completions = Volatile.Read(ref _completions);
+        var completions = _completions.Note();
         var read = ReadBySpanUnlessCancelled(key, in policy, out var hit, out var refresh, cancellationToken);
         if (read != SpanRead.Hit)
         {
@@ -217,7 +218,7 @@ public sealed partial class CachedMethod<TResult>
     public ValueTask<TResult> InvokeAsync<TState>(ReadOnlySpan<char> key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var completions = Volatile.Read(ref _completions);
+        var completions = _completions.Note();
         var read = ReadBySpanUnlessCancelled(key, in _policy, out var hit, out var refresh, cancellationToken);
         if (read != SpanRead.Hit)
         {
@@ -377,7 +378,7 @@ public sealed partial class CachedMethod<TResult>
                 return value!;
             }
         }
-        else if (seen is { } before && Volatile.Read(ref _completions) != before && TryRead(cache, key, out var stored, out _))
+        else if (seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
         {
             // A leader that finished between our read and our flight has stored the value: no second call.
             return stored!;
@@ -411,7 +412,7 @@ public sealed partial class CachedMethod<TResult>
                 return value!;
             }
         }
-        else if (seen is { } before && Volatile.Read(ref _completions) != before)
+        else if (seen is { } before && _completions.MayHaveStored(key, before))
         {
             // A leader that finished between our read and our flight has stored the value: no second call.
             var stored = await ReadAsync(cache, key, cancellationToken).ConfigureAwait(false);
@@ -432,7 +433,7 @@ public sealed partial class CachedMethod<TResult>
                 // With no caller's token, as the resilient path writes: callers that left must not stop a value that
                 // was computed from landing (each caller's own wait ends with its token).
                 current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false);
-                Interlocked.Increment(ref _completions);
+                _completions.Record(key);
             }
 
             // Off the board before the last look at the fence: a caller that boards later cannot have missed it.

@@ -124,8 +124,17 @@ internal sealed class TestBackend : BaseCache
     /// <summary>When set, async reads wait for it.</summary>
     public Task? ReadGate { get; set; }
 
+    /// <summary>
+    /// A gated read looks its key up before it waits rather than after: a server that answered, and a reply that
+    /// reaches the caller later.
+    /// </summary>
+    public bool LooksUpBeforeGate { get; set; }
+
     /// <summary>Called by sync reads after the lookup, before returning its result.</summary>
     public Action<string>? AfterRead { get; set; }
+
+    /// <summary>The key of every single-key read, sync or async, in the order they reached the backend.</summary>
+    public ConcurrentQueue<string> ReadKeys { get; } = new();
 
     /// <summary>The raw store, by backend key.</summary>
     public IReadOnlyDictionary<string, object?> Store => _store;
@@ -165,6 +174,7 @@ internal sealed class TestBackend : BaseCache
 
     protected override CacheResult<object?> GetEntry(string key)
     {
+        ReadKeys.Enqueue(key);
         Check(FailReads);
         var result = Lookup(key);
         AfterRead?.Invoke(key);
@@ -173,6 +183,7 @@ internal sealed class TestBackend : BaseCache
 
     protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
     {
+        ReadKeys.Enqueue(key);
         if (ReadGate is { } gate && !FailReads)
         {
             return Gated(gate, key, cancellationToken);
@@ -182,8 +193,9 @@ internal sealed class TestBackend : BaseCache
 
         async ValueTask<CacheResult<object?>> Gated(Task gate, string key, CancellationToken cancellationToken)
         {
+            var early = LooksUpBeforeGate ? Lookup(key) : default;
             await gate.WaitAsync(cancellationToken);
-            return Lookup(key);
+            return LooksUpBeforeGate ? early : Lookup(key);
         }
     }
 

@@ -55,8 +55,10 @@ public sealed partial class SuiteReport
             + string.Create(s_invariant, $" then once per round ({settings.Rounds} rounds of {settings.Round.TotalSeconds:0.#} s, each after a {settings.Ramp.TotalSeconds:0.#} s ramp), the modes in turn;")
             + " each run on its own connection (one multiplexer, as an application's) and an emptied database (`Cached.Benchmarks throughput`)."
             + string.Create(s_invariant, $" Hits cycle over {Keys:N0} stored ids; every miss is an id never asked before.")
-            + " \"Sent per call\" is what StackExchange.Redis's profiler saw one caller send during the warm-up, under the same load."
-            + " A Cached miss reads the key (again when another miss stored meanwhile), opens the key's fence with a script and"
+            + " \"Sent per call\" is what StackExchange.Redis's profiler saw one caller send during the warm-up, under the same load;"
+            + " \"Allocated per call\" is what the whole process allocated in the median round over the calls made (the client's"
+            + " reader and writer included, alike on both sides)."
+            + " A Cached miss reads the key (again when a miss of a key in the same stripe stored meanwhile), opens the key's fence with a script and"
             + " stores through it with another, so that an invalidation during the miss stays final across processes; the"
             + " same-commands reference sends exactly that (the same keys, scripts and JSON on the wire).");
         Line();

@@ -92,7 +92,19 @@ public sealed partial class CachedMethod<TResult>
 
         try
         {
-            return await LeaderFill.OpenAsync(fills, key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+            // A BaseCache opens its fills itself; on a shared store the ticket comes without the interface's own frame.
+            if (cache is BaseCache own)
+            {
+                if (own.OpensFillsInProcess)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return new LeaderFill(own, own.OpenInProcessFill(key, _options.Namespace));
+                }
+
+                return new LeaderFill((await own.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);
+            }
+
+            return new LeaderFill(await fills.OpenFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
@@ -141,6 +153,12 @@ public sealed partial class CachedMethod<TResult>
 
         try
         {
+            if (fill.Ticket is { } ticket && cache is BaseCache { OpensFillsInProcess: false } shared)
+            {
+                // The count stored, compared here rather than in a frame of the interface's.
+                return await shared.FillSharedAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false) == 1;
+            }
+
             if (fill.IsOpen)
             {
                 return await fill.TryFillAsync(cache, value, ttl, serializer, cancellationToken).ConfigureAwait(false);

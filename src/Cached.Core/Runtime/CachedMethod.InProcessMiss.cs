@@ -10,13 +10,14 @@ public sealed partial class CachedMethod<TResult>
     /// A miss of an async method. On a store in this process (<see cref="BaseCache.OpensFillsInProcess"/>) without a
     /// lease, the leader's steps before its body (boarding, the second read, the fill) never wait, so they run here; a
     /// body that completes at once is stored and returned the same way, as the sync path does, with no async frame. A
-    /// body still running goes on in <see cref="FinishLeadAsync"/> and <see cref="SettleAsync"/>; a caller that finds a flight in the air, and every miss
-    /// on any other cache, takes <see cref="FlyAsync"/>, which does the same steps awaiting each.
+    /// body still running goes on in <see cref="FinishLeadAsync"/> and <see cref="SettleAsync"/>. On any other cache
+    /// the leader boards here and goes on in <see cref="LeadAsync"/>, which awaits each step. A caller that finds a
+    /// flight in the air, or whose token can cancel, takes <see cref="FlyAsync"/>.
     /// </summary>
     private ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
     {
         // A caller that can cancel leads through FlyAsync, which runs the body under the flight's own token.
-        if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true } || cancellationToken.CanBeCanceled)
+        if (cancellationToken.CanBeCanceled)
         {
             return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
         }
@@ -26,6 +27,13 @@ public sealed partial class CachedMethod<TResult>
         {
             // Nothing boarded: FlyAsync boards again and joins the flight in the air, or leads if it has landed.
             return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
+        }
+
+        if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true })
+        {
+            // The leader's steps wait (the lease, a read, the fill's round trips): LeadAsync awaits each, and SettleAsync
+            // hands its outcome over, as FlyAsync does for a leader, without FlyAsync's frame around them.
+            return SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken), key, flight, cancellationToken);
         }
 
         // From here the flight is on the board: whatever happens, SettleAsync (or the lines below it) lands it and hands

@@ -323,7 +323,7 @@ public sealed partial class CachedMethod<TResult>
         return await MissAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A miss in full: join the key's flight or lead one (see <see cref="MissAsync"/> for the leader that needs no frame).</summary>
+    /// <summary>A miss in full: join the key's flight or lead one (see <see cref="MissAsync"/> for the leader whose token cannot cancel, which boards there).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<TResult> FlyAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
     {

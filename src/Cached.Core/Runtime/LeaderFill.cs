@@ -1,7 +1,6 @@
 using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Serializers;
-using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
 
@@ -33,24 +32,14 @@ internal readonly struct LeaderFill : IDisposable
     /// <summary>The fence of a fill in this process; meaningless unless <see cref="Ticket"/> is null and the fill is open.</summary>
     public FillFences.Ticket LocalFence => _local.Fence;
 
-    /// <summary>Opens the fill of <paramref name="key"/> on <paramref name="cache"/>, in this process when its store lives there.</summary>
+    /// <summary>
+    /// Opens the fill of <paramref name="key"/> on <paramref name="cache"/>, in this process when its store lives there.
+    /// The async open is the leader's own (<c>CachedMethod.OpenFillAsync</c>), so that it costs no frame of this type's.
+    /// </summary>
     public static LeaderFill Open(IFencedFillCache cache, string key, string? @namespace)
         => cache is BaseCache { OpensFillsInProcess: true } local
             ? new LeaderFill(local, local.OpenInProcessFill(key, @namespace))
             : new LeaderFill(cache.OpenFill(key, @namespace));
-
-    /// <inheritdoc cref="Open"/>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the leader that opens it
-    public static async ValueTask<LeaderFill> OpenAsync(IFencedFillCache cache, string key, string? @namespace, CancellationToken cancellationToken)
-    {
-        if (cache is BaseCache { OpensFillsInProcess: true } local)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            return new LeaderFill(local, local.OpenInProcessFill(key, @namespace));
-        }
-
-        return new LeaderFill(await cache.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false));
-    }
 
     /// <summary>Stores <paramref name="value"/> if nothing invalidated the key since the fill opened.</summary>
     public bool TryFill<T>(ICache cache, T value, TimeSpan? ttl, ISerializer? serializer)

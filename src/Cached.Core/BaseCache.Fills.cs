@@ -340,6 +340,12 @@ public abstract partial class BaseCache : IFencedFillCache
         /// <summary>The entries (and the backend's fences) that are current.</summary>
         public (KeyValuePair<string, object?>[] Entries, object?[] Fences) Current(bool[] current)
         {
+            // Nearly always all of them (a one-key miss's fill is current unless invalidated): no copy then.
+            if (Array.TrueForAll(current, static isCurrent => isCurrent))
+            {
+                return (Entries, Fences);
+            }
+
             var entries = new List<KeyValuePair<string, object?>>(Entries.Length);
             var fences = new List<object?>(Entries.Length);
             for (var i = 0; i < Entries.Length; i++)

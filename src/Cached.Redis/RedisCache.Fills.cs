@@ -69,6 +69,15 @@ public sealed partial class RedisCache
             return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await db.ScriptEvaluateAsync(Scripts.OpenFences, [fence], FenceArguments()).ConfigureAwait(false)) : null];
         }
 
+        return await OpenFenceGroupsAsync(db, fullKeys).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The fences of several keys, one script per hash slot. A method of its own: its lambdas capture the database,
+    /// and a capture in <see cref="OpenFillEntriesAsync"/> would cost every one-key fill its closure.
+    /// </summary>
+    private async Task<object?[]> OpenFenceGroupsAsync(IDatabase db, string[] fullKeys)
+    {
         var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
         // One script per hash slot, all in flight together.
         var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, FenceArguments()))).ConfigureAwait(false);

@@ -70,7 +70,10 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     /// <inheritdoc />
     async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
-        var ticket = await PrimaryFills.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+        // L2 on a shared store (Redis): its ticket without the interface method's frame, as a cached method's leader takes it.
+        var ticket = L2 is BaseCache { OpensFillsInProcess: false } shared
+            ? (await shared.OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false))[0]
+            : await PrimaryFills.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
         try
         {
             if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
@@ -159,7 +162,9 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         bool stored;
         if (L2 is IFencedFillCache l2)
         {
-            stored = await l2.TryFillAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
+            stored = l2 is BaseCache { OpensFillsInProcess: false } shared
+                ? await shared.FillSharedAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false) == 1
+                : await l2.TryFillAsync(ticket, value, ttl, serializer, cancellationToken).ConfigureAwait(false);
             if (stored && ticket.Companion is { } companion)
             {
                 CopyStoredFill(companion, ticket.Key, value, L1Life(ExpiryOf(ttl)), L1Space(ticket.Namespace));

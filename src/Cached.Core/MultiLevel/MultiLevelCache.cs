@@ -128,7 +128,10 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     /// <summary>This node's identity on the backplane; a node skips its own messages.</summary>
     public Guid InstanceId { get; } = Guid.NewGuid();
 
-    /// <summary>Writes that failed to reach L2 and wait to be retried.</summary>
+    /// <summary>
+    /// Writes that failed to reach L2 and wait to be retried. A retried write stops counting once it reached L2, this
+    /// node's first level dropped the key and the other nodes were told (the message handed to the backplane).
+    /// </summary>
     public int PendingWriteCount => _pending.Count;
 
     /// <summary>

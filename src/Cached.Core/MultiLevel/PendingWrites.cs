@@ -245,9 +245,10 @@ internal sealed class PendingWrites : IDisposable
                     _owner.DropL1(next.Key, space);
                 }
 
-                Remove(next);
-
+                // Announced before it stops counting as waiting: whoever sees the count at zero may count on the other
+                // nodes having been told (handed to the backplane, which never throws here).
                 _owner.Publish(next.Action, space, next.Key is null ? [] : [next.Key]);
+                Remove(next);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

@@ -98,7 +98,7 @@ public sealed partial class CachedMethod<TResult>
                 if (own.OpensFillsInProcess)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    return new LeaderFill(own, own.OpenInProcessFill(key, _options.Namespace));
+                    return LeaderFill.OpenInProcess(own, key, _options.Namespace);
                 }
 
                 return new LeaderFill((await own.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);

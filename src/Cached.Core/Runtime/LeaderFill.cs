@@ -38,8 +38,12 @@ internal readonly struct LeaderFill : IDisposable
     /// </summary>
     public static LeaderFill Open(IFencedFillCache cache, string key, string? @namespace)
         => cache is BaseCache { OpensFillsInProcess: true } local
-            ? new LeaderFill(local, local.OpenInProcessFill(key, @namespace))
+            ? OpenInProcess(local, key, @namespace)
             : new LeaderFill(cache.OpenFill(key, @namespace));
+
+    /// <summary>The fill of <paramref name="key"/> on a store in this process (<see cref="BaseCache.OpensFillsInProcess"/>): its fence alone.</summary>
+    public static LeaderFill OpenInProcess(BaseCache local, string key, string? @namespace)
+        => new(local, local.OpenInProcessFill(key, @namespace));
 
     /// <summary>Stores <paramref name="value"/> if nothing invalidated the key since the fill opened.</summary>
     public bool TryFill<T>(ICache cache, T value, TimeSpan? ttl, ISerializer? serializer)

@@ -42,8 +42,10 @@ public sealed class RedisCluster : IDisposable
     /// target imports, the owner migrates, the slot's keys travel with <c>MIGRATE</c>, then every node is told the new
     /// owner: by default the target first, then the old owner, then the rest, as <c>redis-cli</c> does; with
     /// <paramref name="oldOwnerLearnsFirst"/> the old owner first, as when the news reaches it before the target.
+    /// <paramref name="whileOnlyOneKnows"/>, when given, runs after the first node is told and before the others are,
+    /// so that a test can hold the cluster in that state for as long as it needs.
     /// </summary>
-    public void MoveSlot(int slot, RedisServer target, bool oldOwnerLearnsFirst = false)
+    public void MoveSlot(int slot, RedisServer target, bool oldOwnerLearnsFirst = false, Action? whileOnlyOneKnows = null)
     {
         var source = OwnerOf(slot);
         if (source == target)
@@ -67,15 +69,20 @@ public sealed class RedisCluster : IDisposable
             Cli(source, ["migrate", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys]);
         }
 
+        var told = 0;
         foreach (var node in _nodes.OrderBy(n => n == target ? (oldOwnerLearnsFirst ? 1 : 0) : n == source ? (oldOwnerLearnsFirst ? 0 : 1) : 2))
         {
             Cli(node, "cluster", "setslot", text, "node", targetId);
+            if (++told == 1)
+            {
+                whileOnlyOneKnows?.Invoke();
+            }
         }
     }
 
     /// <summary>Moves <paramref name="slot"/> from its owner to the next node, as <see cref="MoveSlot"/> does.</summary>
-    public void MoveSlotToNextNode(int slot, bool oldOwnerLearnsFirst = false)
-        => MoveSlot(slot, _nodes[(_nodes.IndexOf(OwnerOf(slot)) + 1) % _nodes.Count], oldOwnerLearnsFirst);
+    public void MoveSlotToNextNode(int slot, bool oldOwnerLearnsFirst = false, Action? whileOnlyOneKnows = null)
+        => MoveSlot(slot, _nodes[(_nodes.IndexOf(OwnerOf(slot)) + 1) % _nodes.Count], oldOwnerLearnsFirst, whileOnlyOneKnows);
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using Cached.Capabilities;
+using Cached.MultiLevel;
 using Cached.Serializers;
 
 namespace Cached;
@@ -97,10 +98,11 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         var write = BeginWrite(key, space);
         try
         {
-            await Abandonable(L2.SetAsync(key, value, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, [key], cancellationToken).ConfigureAwait(false);
+            await Abandonable(L2.SetAsync(key, value, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, [key], cancellationToken, turn).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -168,10 +170,11 @@ public sealed partial class MultiLevelCache
         var given = pairs.ToArray();
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        using var turn = await _pending.TakeTurnAsync(@namespace, given, cancellationToken).ConfigureAwait(false);
         var writes = BeginWrites(given, space);
         try
         {
-            await Abandonable(L2.MultiSetAsync(given, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, KeysOf(given), cancellationToken).ConfigureAwait(false);
+            await Abandonable(L2.MultiSetAsync(given, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, KeysOf(given), cancellationToken, turn).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -237,10 +240,11 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         int deleted;
         try
         {
-            deleted = await Abandonable(L2.DeleteAsync(key, @namespace, CancellationToken.None), BackplaneAction.Delete, space, [key], cancellationToken).ConfigureAwait(false);
+            deleted = await Abandonable(L2.DeleteAsync(key, @namespace, CancellationToken.None), BackplaneAction.Delete, space, [key], cancellationToken, turn).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -265,9 +269,10 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        using var turn = await _pending.TakeClearTurnAsync(@namespace, cancellationToken).ConfigureAwait(false);
         try
         {
-            await Abandonable(L2.ClearAsync(@namespace, CancellationToken.None), BackplaneAction.Clear, space, [], cancellationToken).ConfigureAwait(false);
+            await Abandonable(L2.ClearAsync(@namespace, CancellationToken.None), BackplaneAction.Clear, space, [], cancellationToken, turn).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -293,10 +298,11 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         bool changed;
         try
         {
-            changed = await Abandonable(L2.ExpireAsync(key, ttl, @namespace, CancellationToken.None), BackplaneAction.Expire, space, [key], cancellationToken).ConfigureAwait(false);
+            changed = await Abandonable(L2.ExpireAsync(key, ttl, @namespace, CancellationToken.None), BackplaneAction.Expire, space, [key], cancellationToken, turn).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -326,9 +332,10 @@ public sealed partial class MultiLevelCache
     /// An L2 write under its caller's token. The write itself is not cancelled: once sent, a remote store may apply it
     /// whatever the caller does. The caller's wait is, and then, when the write ends, every node drops its copies once
     /// more (<see cref="Abandoned"/>): a node may have read the old value back from L2 between the caller's
-    /// cancellation and the write landing.
+    /// cancellation and the write landing. The keys' <paramref name="turn"/>, when given, lasts until the write ends, so
+    /// that no write kept from an outage is replayed under it.
     /// </summary>
-    private ValueTask<T> Abandonable<T>(ValueTask<T> write, BackplaneAction action, string? space, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    private ValueTask<T> Abandonable<T>(ValueTask<T> write, BackplaneAction action, string? space, IReadOnlyList<string> keys, CancellationToken cancellationToken, PendingWrites.Turn? turn = null)
     {
         return write.IsCompleted || !cancellationToken.CanBeCanceled ? write : WaitAsync(write.AsTask());
 
@@ -340,6 +347,8 @@ public sealed partial class MultiLevelCache
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
             {
+                // The key's turn lasts until the write ends: a replay of the key must not land before it.
+                turn?.Extend(pending);
                 _ = pending.ContinueWith(
                     static (ended, state) =>
                     {

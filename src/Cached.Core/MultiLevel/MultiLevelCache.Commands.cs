@@ -64,6 +64,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var space = L1Space(@namespace);
+        using var turn = _pending.TakeTurn(@namespace, key);
         var write = BeginWrite(key, space);
         try
         {
@@ -131,6 +132,7 @@ public sealed partial class MultiLevelCache
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
         var space = L1Space(@namespace);
+        using var turn = _pending.TakeTurn(@namespace, given);
         var writes = BeginWrites(given, space);
         try
         {
@@ -185,6 +187,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var space = L1Space(@namespace);
+        using var turn = _pending.TakeTurn(@namespace, key);
         int deleted;
         try
         {
@@ -208,6 +211,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var space = L1Space(@namespace);
+        using var turn = _pending.TakeClearTurn(@namespace);
         try
         {
             L2.Clear(@namespace);
@@ -231,6 +235,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var space = L1Space(@namespace);
+        using var turn = _pending.TakeTurn(@namespace, key);
         bool changed;
         try
         {

@@ -7,9 +7,10 @@ namespace Cached.MultiLevel;
 /// them: one per key (a newer write to the same key replaces the waiting one and goes to the back), in the order they
 /// were made, at most <see cref="Limit"/> (the oldest is dropped and logged beyond that). A retry backs off while L2
 /// stays unreachable; a write L2 refuses for another reason is dropped and logged. Each write that lands is announced
-/// on the backplane, as it would have been at once.
+/// on the backplane, as it would have been at once. A replay and a direct write of the same key take turns
+/// (<see cref="TakeTurn(string?, string)"/>), so that the older one never lands last.
 /// </summary>
-internal sealed class PendingWrites : IDisposable
+internal sealed partial class PendingWrites : IDisposable
 {
     private readonly MultiLevelCache _owner;
     private readonly object _gate = new();
@@ -216,6 +217,7 @@ internal sealed class PendingWrites : IDisposable
         while (true)
         {
             Write next;
+            Task? turnsEnded;
             lock (_gate)
             {
                 if (_queue.First is not { } first || token.IsCancellationRequested)
@@ -225,11 +227,32 @@ internal sealed class PendingWrites : IDisposable
                 }
 
                 next = first.Value;
+                turnsEnded = StartFlight(next);
             }
 
+            if (turnsEnded is not null)
+            {
+                // A direct write of the key is under way: it decides what L2 holds, and then this write is gone or stays.
+                if (!await WaitOrStop(turnsEnded, token).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            Exception? failure = null;
             try
             {
                 await Replay(next, token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                failure = ex;
+            }
+
+            if (failure is null)
+            {
                 written++;
                 delay = FirstRetryDelay;
                 // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it
@@ -249,45 +272,60 @@ internal sealed class PendingWrites : IDisposable
                 // nodes having been told (handed to the backplane, which never throws here).
                 _owner.Publish(next.Action, space, next.Key is null ? [] : [next.Key]);
                 Remove(next);
+                EndFlight();
+                continue;
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                lock (_gate)
-                {
-                    _running = false;
-                }
 
+            // Before any wait: a direct write that waited for this replay goes on now.
+            EndFlight();
+            if (failure is OperationCanceledException && token.IsCancellationRequested)
+            {
+                Stopped();
                 return;
             }
-            catch (Exception ex) when (MultiLevelCache.IsUnreachable(ex))
-            {
-                try
-                {
-                    await Task.Delay(delay, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    lock (_gate)
-                    {
-                        _running = false;
-                    }
 
+            if (MultiLevelCache.IsUnreachable(failure))
+            {
+                if (!await WaitOrStop(Task.Delay(delay, token), token).ConfigureAwait(false))
+                {
                     return;
                 }
 
                 delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+                continue;
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                Remove(next);
-                MultiLevelLog.PendingWriteRefused(CachedLogging.Logger, ex, next.Action.ToString(), _owner.AliasForLogs);
-                MultiLevelTelemetry.Dropped(_owner, next.Action.ToString());
-            }
+
+            Remove(next);
+            MultiLevelLog.PendingWriteRefused(CachedLogging.Logger, failure, next.Action.ToString(), _owner.AliasForLogs);
+            MultiLevelTelemetry.Dropped(_owner, next.Action.ToString());
         }
 
         if (written > 0)
         {
             MultiLevelLog.PendingWritesDone(CachedLogging.Logger, written, _owner.AliasForLogs);
+        }
+    }
+
+    /// <summary>Waits for <paramref name="wait"/>; false, with the loop marked stopped, when the queue is stopped meanwhile.</summary>
+    private async ValueTask<bool> WaitOrStop(Task wait, CancellationToken token)
+    {
+        try
+        {
+            await wait.WaitAsync(token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            Stopped();
+            return false;
+        }
+    }
+
+    private void Stopped()
+    {
+        lock (_gate)
+        {
+            _running = false;
         }
     }
 
@@ -340,5 +378,5 @@ internal sealed class PendingWrites : IDisposable
 
     private static string ClearSlot(string? @namespace) => "\0clear\0" + @namespace;
 
-    private sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run);
+    internal sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run);
 }

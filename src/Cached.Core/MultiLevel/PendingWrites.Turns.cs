@@ -1,0 +1,161 @@
+namespace Cached.MultiLevel;
+
+internal sealed partial class PendingWrites
+{
+    // The direct writes under way while writes wait (see TakeTurn), the replay in flight, and what each side waits on.
+    private readonly List<Turn> _turns = [];
+    private Write? _inFlight;
+    private TaskCompletionSource? _inFlightDone;
+    private TaskCompletionSource? _turnsEnded;
+
+    /// <summary>
+    /// Takes the key's turn for a direct write to L2, returning once no replay of the key is in flight; the replay loop
+    /// does not start one of the key until the turn is disposed. Without it, a replay taken from the queue just before
+    /// a direct write could land after it and leave L2 with the older value until its time to live ran out. Nearly
+    /// always nothing waits, and it answers <c>null</c> at the cost of one read.
+    /// </summary>
+    public Turn? TakeTurn(string? @namespace, string key)
+    {
+        var turn = Volatile.Read(ref _waiting) == 0 ? null : Enter(@namespace, [key]);
+        turn?.WaitForReplay();
+        return turn;
+    }
+
+    /// <summary><see cref="TakeTurn(string?, string)"/> for every key of a batch.</summary>
+    public Turn? TakeTurn<T>(string? @namespace, KeyValuePair<string, T>[] pairs)
+    {
+        var turn = Volatile.Read(ref _waiting) == 0 ? null : Enter(@namespace, Array.ConvertAll(pairs, static pair => pair.Key));
+        turn?.WaitForReplay();
+        return turn;
+    }
+
+    /// <summary><see cref="TakeTurn(string?, string)"/> for a clear: the turn of every key of the namespace.</summary>
+    public Turn? TakeClearTurn(string? @namespace)
+    {
+        var turn = Volatile.Read(ref _waiting) == 0 ? null : Enter(@namespace, null);
+        turn?.WaitForReplay();
+        return turn;
+    }
+
+    /// <summary><see cref="TakeTurn(string?, string)"/>, waiting under <paramref name="cancellationToken"/>.</summary>
+    public ValueTask<Turn?> TakeTurnAsync(string? @namespace, string key, CancellationToken cancellationToken)
+        => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, [key]).WaitForReplayAsync(cancellationToken);
+
+    /// <summary><see cref="TakeTurn{T}(string?, KeyValuePair{string, T}[])"/>, waiting under <paramref name="cancellationToken"/>.</summary>
+    public ValueTask<Turn?> TakeTurnAsync<T>(string? @namespace, KeyValuePair<string, T>[] pairs, CancellationToken cancellationToken)
+        => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, Array.ConvertAll(pairs, static pair => pair.Key)).WaitForReplayAsync(cancellationToken);
+
+    /// <summary><see cref="TakeClearTurn"/>, waiting under <paramref name="cancellationToken"/>.</summary>
+    public ValueTask<Turn?> TakeClearTurnAsync(string? @namespace, CancellationToken cancellationToken)
+        => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, null).WaitForReplayAsync(cancellationToken);
+
+    private Turn Enter(string? @namespace, string[]? keys)
+    {
+        var turn = new Turn(this, _owner.L1Space(@namespace), keys);
+        lock (_gate)
+        {
+            _turns.Add(turn);
+            turn.Replay = _inFlight is { } write && turn.Covers(write, _owner) ? _inFlightDone!.Task : null;
+        }
+
+        return turn;
+    }
+
+    private void Leave(Turn turn)
+    {
+        TaskCompletionSource? ended;
+        lock (_gate)
+        {
+            _turns.Remove(turn);
+            ended = _turnsEnded;
+            _turnsEnded = null;
+        }
+
+        ended?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Under the lock: starts the replay of <paramref name="write"/>, or, when a direct write holds its key's turn,
+    /// answers what to wait for before looking at the queue again.
+    /// </summary>
+    private Task? StartFlight(Write write)
+    {
+        foreach (var turn in _turns)
+        {
+            if (turn.Covers(write, _owner))
+            {
+                return (_turnsEnded ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+        }
+
+        _inFlight = write;
+        _inFlightDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return null;
+    }
+
+    /// <summary>The replay in flight has ended, whatever its outcome: the direct writes that waited for it go on.</summary>
+    private void EndFlight()
+    {
+        TaskCompletionSource? done;
+        lock (_gate)
+        {
+            done = _inFlightDone;
+            _inFlight = null;
+            _inFlightDone = null;
+        }
+
+        done?.TrySetResult();
+    }
+
+    /// <summary>
+    /// A direct write's turn on some keys of one namespace, or on all of it for a clear. Disposing it ends the turn;
+    /// <see cref="Extend"/> keeps it until a write its caller stopped waiting for has ended too.
+    /// </summary>
+    internal sealed class Turn(PendingWrites owner, string? space, string[]? keys) : IDisposable
+    {
+        private int _holders = 1;
+
+        /// <summary>The replay in flight of one of the turn's keys when the turn was taken; set under the lock.</summary>
+        public Task? Replay { get; set; }
+
+        /// <summary>Whether the turn covers <paramref name="write"/>: same namespace, and a key of the turn or a clear on either side.</summary>
+        public bool Covers(Write write, MultiLevelCache cache)
+            => string.Equals(cache.L1Space(write.Namespace), space, StringComparison.Ordinal)
+                && (keys is null || write.Key is null || Array.IndexOf(keys, write.Key) >= 0);
+
+        public void WaitForReplay() => Replay?.GetAwaiter().GetResult();
+
+        public async ValueTask<Turn?> WaitForReplayAsync(CancellationToken cancellationToken)
+        {
+            if (Replay is { } replay)
+            {
+                try
+                {
+                    await replay.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    Dispose();
+                    throw;
+                }
+            }
+
+            return this;
+        }
+
+        /// <summary>Keeps the turn until <paramref name="write"/> ends, whenever the caller disposes it.</summary>
+        public void Extend(Task write)
+        {
+            Interlocked.Increment(ref _holders);
+            _ = write.ContinueWith(static (_, state) => ((Turn)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Decrement(ref _holders) == 0)
+            {
+                owner.Leave(this);
+            }
+        }
+    }
+}

@@ -155,7 +155,7 @@ public sealed class RedisFaultTests
         // A paused server withholds even CLIENT UNPAUSE: stopping it ends the late commands, with a connection failure.
         server.Stop();
         var started = DateTime.UtcNow;
-        while (deadlines.Watched != 0)
+        while (deadlines!.Watched != 0)
         {
             Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(10)), "the late commands ended and were observed");
             await Task.Delay(10);
@@ -466,6 +466,6 @@ public sealed class RedisFaultTests
     public void Only_a_server_that_runs_no_scripts_is_told_to_enable_them(string answer, bool refuses)
     {
         // A passing error of the first write's probe goes through the pipeline's translation like any other.
-        Assert.That(RedisCache.RefusesScripts(new RedisServerException(answer)), Is.EqualTo(refuses));
+        Assert.That(RedisCache.RefusesScripts(new RedisServerException(RedisErrorKind.Unknown, CommandFlags.None, answer)), Is.EqualTo(refuses));
     }
 }

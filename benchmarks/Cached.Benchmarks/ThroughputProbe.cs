@@ -133,9 +133,11 @@ public static partial class ThroughputProbe
     /// <summary>
     /// One mode's figures: operations a second (median, fewest and most over the rounds), what one call sent, and the
     /// bytes the whole process allocated per call in the median round (the client's reader and writer included, which
-    /// both sides pay alike).
+    /// both sides pay alike), and the CPU time the whole process spent per call in that round, in microseconds (the
+    /// client's side of the work: the server's is not counted). Operations a second on two shared cores swing from round
+    /// to round; CPU a call measures what one call costs the client whatever else the machine does.
     /// </summary>
-    public sealed record Row(Workload Workload, Side Side, string What, string Sends, double Median, double Min, double Max, double BytesPerCall = 0);
+    public sealed record Row(Workload Workload, Side Side, string What, string Sends, double Median, double Min, double Max, double BytesPerCall = 0, double CpuMicrosecondsPerCall = 0);
 
     /// <summary>Every mode of one run, with the settings it ran with.</summary>
     public sealed record Measurement(Settings Settings, IReadOnlyList<Row> Rows)
@@ -167,18 +169,18 @@ public static partial class ThroughputProbe
 
         var what = new string[s_modes.Length];
         var sends = new string[s_modes.Length];
-        var rates = new (double Rate, double Bytes)[s_modes.Length][];
+        var rates = new (double Rate, double Bytes, double Cpu)[s_modes.Length][];
         for (var m = 0; m < s_modes.Length; m++)
         {
-            (what[m], sends[m], _, _) = await RunModeAsync(s_modes[m], settings.Callers, settings.WarmUp, TimeSpan.Zero, sample: true).ConfigureAwait(false);
-            rates[m] = new (double, double)[settings.Rounds];
+            (what[m], sends[m], _, _, _) = await RunModeAsync(s_modes[m], settings.Callers, settings.WarmUp, TimeSpan.Zero, sample: true).ConfigureAwait(false);
+            rates[m] = new (double, double, double)[settings.Rounds];
         }
 
         for (var round = 0; round < settings.Rounds; round++)
         {
             for (var m = 0; m < s_modes.Length; m++)
             {
-                (_, _, rates[m][round].Rate, rates[m][round].Bytes) = await RunModeAsync(s_modes[m], settings.Callers, settings.Ramp, settings.Round, sample: false).ConfigureAwait(false);
+                (_, _, rates[m][round].Rate, rates[m][round].Bytes, rates[m][round].Cpu) = await RunModeAsync(s_modes[m], settings.Callers, settings.Ramp, settings.Round, sample: false).ConfigureAwait(false);
             }
         }
 
@@ -189,8 +191,8 @@ public static partial class ThroughputProbe
             var sorted = rates[m];
             Array.Sort(sorted, static (a, b) => a.Rate.CompareTo(b.Rate));
             var median = (sorted[(sorted.Length - 1) / 2].Rate + sorted[sorted.Length / 2].Rate) / 2;
-            rows[m] = new Row(s_modes[m].Workload, s_modes[m].Side, what[m], sends[m], median, sorted[0].Rate, sorted[^1].Rate, sorted[(sorted.Length - 1) / 2].Bytes);
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Throughput, {rows[m].Workload.ToString().ToLowerInvariant()}, {what[m]}: {rows[m].Median:N0} ops/s ({rows[m].Min:N0}–{rows[m].Max:N0}); sends {sends[m]}; {rows[m].BytesPerCall:N0} B a call"));
+            rows[m] = new Row(s_modes[m].Workload, s_modes[m].Side, what[m], sends[m], median, sorted[0].Rate, sorted[^1].Rate, sorted[(sorted.Length - 1) / 2].Bytes, sorted[(sorted.Length - 1) / 2].Cpu);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Throughput, {rows[m].Workload.ToString().ToLowerInvariant()}, {what[m]}: {rows[m].Median:N0} ops/s ({rows[m].Min:N0}–{rows[m].Max:N0}); sends {sends[m]}; {rows[m].BytesPerCall:N0} B and {rows[m].CpuMicrosecondsPerCall:N1} µs of CPU a call"));
         }
 
         return new Measurement(settings, rows);
@@ -202,8 +204,8 @@ public static partial class ThroughputProbe
         ArgumentNullException.ThrowIfNull(measurement);
         var settings = measurement.Settings;
         var text = new StringBuilder();
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {settings.Callers} async callers | Sent per call | ops/s, median of {settings.Rounds} | min–max | Allocated per call | Against the raw client |"));
-        text.AppendLine("|---|---|---:|---:|---:|---|");
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {settings.Callers} async callers | Sent per call | ops/s, median of {settings.Rounds} | min–max | Allocated per call | CPU per call | Against the raw client |"));
+        text.AppendLine("|---|---|---:|---:|---:|---:|---|");
         foreach (var row in measurement.Rows)
         {
             var against = row.Side switch
@@ -212,7 +214,7 @@ public static partial class ThroughputProbe
                 Side.SameCommands => "baseline",
                 _ => string.Empty,
             };
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {row.Workload.ToString().ToLowerInvariant()}: {row.What} | {row.Sends} | {row.Median:N0} | {row.Min:N0}–{row.Max:N0} | {row.BytesPerCall:N0} B | {against} |"));
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {row.Workload.ToString().ToLowerInvariant()}: {row.What} | {row.Sends} | {row.Median:N0} | {row.Min:N0}–{row.Max:N0} | {row.BytesPerCall:N0} B | {row.CpuMicrosecondsPerCall:N1} µs | {against} |"));
         }
 
         return text.ToString();
@@ -237,7 +239,7 @@ public static partial class ThroughputProbe
     /// <paramref name="counted"/>, whose calls a second and bytes allocated a call it returns. With <paramref name="sample"/>, what one caller's
     /// calls sent in the middle third of the ramp (at most 1 s of it), while the others keep the load on.
     /// </summary>
-    private static async Task<(string What, string Sends, double Rate, double BytesPerCall)> RunModeAsync((Workload Workload, Side Side) kind, int callerCount, TimeSpan ramp, TimeSpan counted, bool sample)
+    private static async Task<(string What, string Sends, double Rate, double BytesPerCall, double CpuPerCall)> RunModeAsync((Workload Workload, Side Side) kind, int callerCount, TimeSpan ramp, TimeSpan counted, bool sample)
     {
         await FlushAsync().ConfigureAwait(false);
         using var connection = BenchRedis.Connect();
@@ -260,6 +262,7 @@ public static partial class ThroughputProbe
         var sends = string.Empty;
         var rate = 0.0;
         var bytesPerCall = 0.0;
+        var cpuPerCall = 0.0;
         try
         {
             await Task.Delay(ramp).ConfigureAwait(false);
@@ -274,9 +277,13 @@ public static partial class ThroughputProbe
                 var start = Stopwatch.GetTimestamp();
                 var first = Total(calls);
                 var allocated = GC.GetTotalAllocatedBytes();
+                using var process = Process.GetCurrentProcess();
+                var cpu = process.TotalProcessorTime;
                 await Task.Delay(counted).ConfigureAwait(false);
                 var made = Total(calls) - first;
                 bytesPerCall = (GC.GetTotalAllocatedBytes() - allocated) / (double)Math.Max(made, 1);
+                process.Refresh();
+                cpuPerCall = (process.TotalProcessorTime - cpu).TotalMicroseconds / Math.Max(made, 1);
                 rate = made / Stopwatch.GetElapsedTime(start).TotalSeconds;
             }
         }
@@ -286,7 +293,7 @@ public static partial class ThroughputProbe
             await Task.WhenAll(callers).ConfigureAwait(false);
         }
 
-        return (mode.What, sends, rate, bytesPerCall);
+        return (mode.What, sends, rate, bytesPerCall, cpuPerCall);
     }
 
     private static async Task CallAsync(Mode mode, int slot, long[] calls, StrongBox<bool> stop, Sample? sample)

@@ -19,6 +19,7 @@ public sealed class ThroughputProbeTests
         Assert.That(measured.Rows, Has.Count.EqualTo(5));
         Assert.That(measured.Rows, Has.All.Matches<Row>(static row => row.Min > 0 && row.Min <= row.Median && row.Median <= row.Max));
         Assert.That(measured.Rows, Has.All.Matches<Row>(static row => row.BytesPerCall > 0), "every call allocates, if only the client's reply");
+        Assert.That(measured.Rows, Has.All.Matches<Row>(static row => row.CpuMicrosecondsPerCall > 0), "every call costs the client some CPU");
         Assert.Multiple(() =>
         {
             // One caller: no other miss can store between a miss's read and its fill, so there is no second read.
@@ -53,8 +54,8 @@ public sealed class ThroughputProbeTests
     {
         var measured = new Measurement(Settings.Default,
         [
-            new Row(Workload.Hits, Side.Cached, "`[Cached]` method", "1 GET", 95_000, 90_000, 97_000, 1_234.4),
-            new Row(Workload.Hits, Side.SameCommands, "raw GET", "1 GET", 100_000, 99_000, 104_000),
+            new Row(Workload.Hits, Side.Cached, "`[Cached]` method", "1 GET", 95_000, 90_000, 97_000, 1_234.4, 12.34),
+            new Row(Workload.Hits, Side.SameCommands, "raw GET", "1 GET", 100_000, 99_000, 104_000, 600, 11.2),
             new Row(Workload.Misses, Side.Cached, "`[Cached]` method", "1.90 GET + 2 EVAL", 20_000, 19_000, 21_000, 5_500),
             new Row(Workload.Misses, Side.SameCommands, "raw, same commands", "1.90 GET + 2 EVAL", 40_000, 39_000, 41_000, 2_300),
             new Row(Workload.Misses, Side.GetSet, "raw GET + SET", "1 GET + 1 SETEX", 100_000, 98_000, 102_000),
@@ -64,11 +65,11 @@ public sealed class ThroughputProbeTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(text, Does.Contain("| hits: `[Cached]` method | 1 GET | 95,000 | 90,000–97,000 | 1,234 B | 0.95x the same commands |"));
-            Assert.That(text, Does.Contain("| misses: `[Cached]` method | 1.90 GET + 2 EVAL | 20,000 | 19,000–21,000 | 5,500 B | 0.50x the same commands; 0.20x GET + SET |"));
-            Assert.That(text, Does.Contain("| misses: raw, same commands | 1.90 GET + 2 EVAL | 40,000 | 39,000–41,000 | 2,300 B | baseline |"));
+            Assert.That(text, Does.Contain("| hits: `[Cached]` method | 1 GET | 95,000 | 90,000–97,000 | 1,234 B | 12.3 µs | 0.95x the same commands |"));
+            Assert.That(text, Does.Contain("| misses: `[Cached]` method | 1.90 GET + 2 EVAL | 20,000 | 19,000–21,000 | 5,500 B | 0.0 µs | 0.50x the same commands; 0.20x GET + SET |"));
+            Assert.That(text, Does.Contain("| misses: raw, same commands | 1.90 GET + 2 EVAL | 40,000 | 39,000–41,000 | 2,300 B | 0.0 µs | baseline |"));
             Assert.That(text, Does.Contain(
-                "| 64 async callers on Redis, all hits: ≥ 0.9x raw StackExchange.Redis (same commands) | 0.95x (95,000 vs 100,000 ops/s); "
+                "| 64 async callers on Redis, all hits: ≥ 0.9x raw StackExchange.Redis (same commands) | 0.95x (95,000 vs 100,000 ops/s); client CPU a call 1.10x (12.3 vs 11.2 µs); "
                 + "redis-benchmark, 50 clients: GET 81,235 requests/s | met |"));
             Assert.That(text, Does.Contain(
                 "| 64 async callers on Redis, all misses: ≥ 0.9x raw StackExchange.Redis (same commands) | 0.50x (20,000 vs 40,000 ops/s); "

@@ -34,6 +34,9 @@ public sealed partial class SuiteReport
                 cached is null || raw is null || ratio is null ? null
                     : string.Create(s_invariant, $"{ratio:0.00}x ({cached.Median:N0} vs {raw.Median:N0} ops/s{fewer})")
                         + (minimal is { } m ? string.Create(s_invariant, $"; {m:0.00}x a raw GET + SET") : string.Empty)
+                        + (raw?.CpuMicrosecondsPerCall > 0 && cached?.CpuMicrosecondsPerCall > 0
+                            ? string.Create(s_invariant, $"; client CPU a call {cached.CpuMicrosecondsPerCall / raw.CpuMicrosecondsPerCall:0.00}x ({cached.CpuMicrosecondsPerCall:0.0} vs {raw.CpuMicrosecondsPerCall:0.0} µs)")
+                            : string.Empty)
                         + (RedisBenchmarkRates(commands) is { } rates ? $"; redis-benchmark, 50 clients: {rates}" : string.Empty),
                 ratio >= ThroughputFloor);
         }
@@ -57,7 +60,9 @@ public sealed partial class SuiteReport
             + string.Create(s_invariant, $" Hits cycle over {Keys:N0} stored ids; every miss is an id never asked before.")
             + " \"Sent per call\" is what StackExchange.Redis's profiler saw one caller send during the warm-up, under the same load;"
             + " \"Allocated per call\" is what the whole process allocated in the median round over the calls made (the client's"
-            + " reader and writer included, alike on both sides)."
+            + " reader and writer included, alike on both sides); \"CPU per call\" is the CPU time the whole process spent in"
+            + " that round over the calls made (the client's side only: the server's is not counted), steadier than"
+            + " operations a second, which swing with what else the two shared cores run."
             + " A Cached miss reads the key (again when a miss of a key in the same stripe stored meanwhile), opens the key's fence with a script and"
             + " stores through it with another, so that an invalidation during the miss stays final across processes; the"
             + " same-commands reference sends exactly that (the same keys, scripts and JSON on the wire).");

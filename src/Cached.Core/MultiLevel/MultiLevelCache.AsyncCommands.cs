@@ -12,6 +12,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfHeldUp(nameof(Add), key, @namespace);
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
         bool added;
@@ -217,6 +218,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfHeldUp(nameof(Increment), key, @namespace);
         var space = L1Space(@namespace);
         long value;
         try

@@ -6,11 +6,16 @@ namespace Cached;
 /// <summary>The synchronous commands, each with its two-level meaning.</summary>
 public sealed partial class MultiLevelCache
 {
-    /// <summary>Adds to L2 (atomically, as L2 does), then copies to L1 and tells the other nodes.</summary>
+    /// <summary>
+    /// Adds to L2 (atomically, as L2 does), then copies to L1 and tells the other nodes. Fails as L2 does, and with a
+    /// <see cref="CacheBackendException"/> (<see cref="CacheBackendException.Unreachable"/> true) while a write of the
+    /// key made during an outage still waits to be written.
+    /// </summary>
     /// <inheritdoc cref="ICache.Add{T}"/>
     public bool Add<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
         ThrowIfDisposed();
+        ThrowIfHeldUp(nameof(Add), key, @namespace);
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
         bool added;
@@ -168,11 +173,16 @@ public sealed partial class MultiLevelCache
         return L1.Exists(key, L1Space(@namespace)) || L2.Exists(key, @namespace);
     }
 
-    /// <summary>Increments in L2 (atomically across nodes), drops L1's copy and tells the other nodes.</summary>
+    /// <summary>
+    /// Increments in L2 (atomically across nodes), drops L1's copy and tells the other nodes. Fails as L2 does, and with
+    /// a <see cref="CacheBackendException"/> (<see cref="CacheBackendException.Unreachable"/> true) while a write of the
+    /// key made during an outage still waits to be written.
+    /// </summary>
     /// <inheritdoc cref="ICache.Increment"/>
     public long Increment(string key, long delta = 1, string? @namespace = null)
     {
         ThrowIfDisposed();
+        ThrowIfHeldUp(nameof(Increment), key, @namespace);
         var value = L2.Increment(key, delta, @namespace);
         var space = L1Space(@namespace);
         DropL1(key, space);

@@ -7,6 +7,7 @@ internal sealed partial class PendingWrites
     private Write? _inFlight;
     private TaskCompletionSource? _inFlightDone;
     private TaskCompletionSource? _turnsEnded;
+    private TaskCompletionSource? _retryNow;
 
     /// <summary>
     /// Takes the key's turn for a direct write to L2, returning once no replay of the key is in flight; the replay loop
@@ -48,6 +49,47 @@ internal sealed partial class PendingWrites
     /// <summary><see cref="TakeClearTurn"/>, waiting under <paramref name="cancellationToken"/>.</summary>
     public ValueTask<Turn?> TakeClearTurnAsync(string? @namespace, CancellationToken cancellationToken)
         => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, null).WaitForReplayAsync(cancellationToken);
+
+    /// <summary>
+    /// Whether a write still waits that a command reading L2's value of the key (<c>Add</c>, <c>Increment</c>) must
+    /// follow: the key's own, or a clear of its namespace. If so, the retry loop tries at once instead of after its
+    /// back-off, so that the caller's retry finds it landed.
+    /// </summary>
+    public bool HoldsUp(string? @namespace, string key)
+    {
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return false;
+        }
+
+        var space = _owner.L1Space(@namespace);
+        lock (_gate)
+        {
+            foreach (var write in _queue)
+            {
+                if (string.Equals(_owner.L1Space(write.Namespace), space, StringComparison.Ordinal) && (write.Key is null || write.Key == key))
+                {
+                    _retryNow?.TrySetResult();
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The back-off before the next retry, cut short by <see cref="HoldsUp"/>.</summary>
+    private Task<Task> BackOff(TimeSpan delay, CancellationToken token)
+    {
+        Task now;
+        lock (_gate)
+        {
+            _retryNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            now = _retryNow.Task;
+        }
+
+        return Task.WhenAny(Task.Delay(delay, token), now);
+    }
 
     private Turn Enter(string? @namespace, string[]? keys)
     {

@@ -286,7 +286,7 @@ internal sealed partial class PendingWrites : IDisposable
 
             if (MultiLevelCache.IsUnreachable(failure))
             {
-                if (!await WaitOrStop(Task.Delay(delay, token), token).ConfigureAwait(false))
+                if (!await WaitOrStop(BackOff(delay, token), token).ConfigureAwait(false))
                 {
                     return;
                 }

@@ -111,6 +111,52 @@ public sealed class MultiLevelReplayRaceTests
         }
     }
 
+    [Test]
+    public async Task An_increment_of_a_key_whose_write_still_waits_fails_until_L2_holds_that_write([Values] bool async)
+    {
+        var (cache, _, outage) = CacheWithOneWaitingWrite("n", 5L, retryAfter: TimeSpan.FromSeconds(30));
+        using (cache)
+        {
+            outage.Down = false;
+
+            // L2 answers, but still holds no 5: an increment now would count from nothing, and the 5 would land after it.
+            var refused = Assert.CatchAsync<CacheBackendException>(async () => _ = async ? await cache.IncrementAsync("n") : cache.Increment("n"));
+            Assert.That(refused!.Unreachable, Is.True, "a caller retries it as it would an outage");
+            Assert.That(refused.Message, Does.Contain("'n'").And.Contain("still waiting"));
+
+            // The refusal asks the retry loop to try at once instead of after its 30 s back-off.
+            await Settled(cache);
+            Assert.That(async ? await cache.IncrementAsync("n") : cache.Increment("n"), Is.EqualTo(6));
+            Assert.That(cache.Get<long>("n"), Is.EqualTo(6));
+        }
+    }
+
+    [Test]
+    public async Task An_add_of_a_key_whose_write_or_clear_still_waits_fails_until_L2_holds_it([Values] bool async)
+    {
+        var (cache, gate, outage) = CacheWithOneWaitingWrite("a", "kept", retryAfter: TimeSpan.FromSeconds(30));
+        using (cache)
+        {
+            outage.Down = false;
+
+            Assert.CatchAsync<CacheBackendException>(async () => _ = async ? await cache.AddAsync("a", "other") : cache.Add("a", "other"));
+            await Settled(cache);
+            Assert.CatchAsync<KeyExistsException>(async () => _ = async ? await cache.AddAsync("a", "other") : cache.Add("a", "other"), "the waiting write made the key exist");
+            Assert.That(cache.L2.Get<string>("a"), Is.EqualTo("kept"));
+
+            // A waiting clear of the namespace covers every key of it; another namespace's key is not held up.
+            var attempts = gate.Sets;
+            outage.Down = true;
+            cache.Clear();
+            await Waits.Until(() => gate.Sets >= attempts + 2);
+            outage.Down = false;
+            Assert.CatchAsync<CacheBackendException>(async () => _ = async ? await cache.AddAsync("a", "after the clear") : cache.Add("a", "after the clear"));
+            Assert.That(async ? await cache.AddAsync("b", "elsewhere", @namespace: "other") : cache.Add("b", "elsewhere", @namespace: "other"), Is.True);
+            await Settled(cache);
+            Assert.That(async ? await cache.AddAsync("a", "after the clear") : cache.Add("a", "after the clear"), Is.True);
+        }
+    }
+
     /// <summary>
     /// Brings L2 back, holds the replay of <paramref name="heldValue"/> as it reaches L2, starts <paramref name="direct"/>
     /// and lets the replay go on after <paramref name="direct"/> ended or 300 ms passed; returns once nothing waits.
@@ -142,7 +188,7 @@ public sealed class MultiLevelReplayRaceTests
     /// A cache whose L2 was down for one write of <paramref name="key"/>, kept waiting, and whose first replay failed
     /// too; L2 is still down, and the next replay comes after <paramref name="retryAfter"/> (50 ms unless given).
     /// </summary>
-    private static (MultiLevelCache Cache, SetGate Gate, Outage Outage) CacheWithOneWaitingWrite(string key, string value, TimeSpan? retryAfter = null)
+    private static (MultiLevelCache Cache, SetGate Gate, Outage Outage) CacheWithOneWaitingWrite<T>(string key, T value, TimeSpan? retryAfter = null)
     {
         var outage = new Outage { Down = true };
         var gate = new SetGate(outage);
@@ -156,7 +202,7 @@ public sealed class MultiLevelReplayRaceTests
     }
 
     /// <summary>
-    /// Counts the writes that reach L2, down or not, and, once armed, holds the next Set of a given value that L2 takes,
+    /// Counts the writes (clears included) that reach L2, down or not, and, once armed, holds the next Set of a given value that L2 takes,
     /// before or after it applies.
     /// </summary>
     private sealed class SetGate(Outage outage) : CachePlugin
@@ -183,7 +229,7 @@ public sealed class MultiLevelReplayRaceTests
 
         public override void Pre(CacheCommandContext context)
         {
-            if (context.Command is CacheCommand.Set or CacheCommand.MultiSet or CacheCommand.Delete)
+            if (context.Command is CacheCommand.Set or CacheCommand.MultiSet or CacheCommand.Delete or CacheCommand.Clear)
             {
                 Interlocked.Increment(ref _sets);
                 HoldIfArmed(context, after: false);

@@ -255,24 +255,17 @@ internal sealed partial class PendingWrites : IDisposable
             {
                 written++;
                 delay = FirstRetryDelay;
-                // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it
-                // skips its own message: it drops the key itself, before the write stops counting as waiting, so that
-                // nobody who sees the count at zero reads the older copy.
-                var space = _owner.L1Space(next.Namespace);
-                if (next.Key is null)
+                try
                 {
-                    _owner.ClearL1(space);
+                    Landed(next);
                 }
-                else
+                finally
                 {
-                    _owner.DropL1(next.Key, space);
+                    // Landed's steps log their own faults and do not throw; were one to, a direct write waiting for this
+                    // replay must still not wait for ever.
+                    EndFlight();
                 }
 
-                // Announced before it stops counting as waiting: whoever sees the count at zero may count on the other
-                // nodes having been told (handed to the backplane, which never throws here).
-                _owner.Publish(next.Action, space, next.Key is null ? [] : [next.Key]);
-                Remove(next);
-                EndFlight();
                 continue;
             }
 
@@ -304,6 +297,28 @@ internal sealed partial class PendingWrites : IDisposable
         {
             MultiLevelLog.PendingWritesDone(CachedLogging.Logger, written, _owner.AliasForLogs);
         }
+    }
+
+    /// <summary>What follows a replay that L2 took: this node's copy dropped, the other nodes told, the write done.</summary>
+    private void Landed(Write write)
+    {
+        // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it skips its
+        // own message: it drops the key itself, before the write stops counting as waiting, so that nobody who sees the
+        // count at zero reads the older copy.
+        var space = _owner.L1Space(write.Namespace);
+        if (write.Key is null)
+        {
+            _owner.ClearL1(space);
+        }
+        else
+        {
+            _owner.DropL1(write.Key, space);
+        }
+
+        // Announced before it stops counting as waiting: whoever sees the count at zero may count on the other nodes
+        // having been told (handed to the backplane, which never throws here).
+        _owner.Publish(write.Action, space, write.Key is null ? [] : [write.Key]);
+        Remove(write);
     }
 
     /// <summary>Waits for <paramref name="wait"/>; false, with the loop marked stopped, when the queue is stopped meanwhile.</summary>

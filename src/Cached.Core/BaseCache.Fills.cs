@@ -250,30 +250,45 @@ public abstract partial class BaseCache : IFencedFillCache
             static stored => new CommandOutcome(stored > 0));
     }
 
-    private async ValueTask<int> FillAsync<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Not an async method: it prepares the batch and hands back the pipeline's own task, so that a miss's fill does not
+    /// pay a frame here too. What the preparation throws comes back in the task, as from an async method.
+    /// </remarks>
+    private ValueTask<int> FillAsync<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        var expiry = ResolveTtl(ttl);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (CheckFills(fills))
+        try
         {
-            return fills.Length;
-        }
-
-        if (PrepareFill(fills, serializer) is not { } batch)
-        {
-            return 0;
-        }
-
-        return await RunAsync(
-            FillRequest(command, batch, fills, expiry),
-            (batch, expiry),
-            static (cache, s, ct) => FillFences.StoreCurrentAsync(s.batch.Locals, (cache, s.batch, s.expiry), static (x, current, ct) =>
+            var expiry = ResolveTtl(ttl);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (CheckFills(fills))
             {
-                var (entries, fences) = x.batch.Current(current);
-                return entries.Length == 0 ? new ValueTask<int>(0) : x.cache.FillEntriesAsync(entries, fences, x.batch.Namespace, x.expiry, ct);
-            }, ct),
-            cancellationToken,
-            static stored => new CommandOutcome(stored > 0)).ConfigureAwait(false);
+                return new ValueTask<int>(fills.Length);
+            }
+
+            if (PrepareFill(fills, serializer) is not { } batch)
+            {
+                return new ValueTask<int>(0);
+            }
+
+            return RunAsync(
+                FillRequest(command, batch, fills, expiry),
+                (batch, expiry),
+                static (cache, s, ct) => FillFences.StoreCurrentAsync(s.batch.Locals, (cache, s.batch, s.expiry), static (x, current, ct) =>
+                {
+                    var (entries, fences) = x.batch.Current(current);
+                    return entries.Length == 0 ? new ValueTask<int>(0) : x.cache.FillEntriesAsync(entries, fences, x.batch.Namespace, x.expiry, ct);
+                }, ct),
+                cancellationToken,
+                static stored => new CommandOutcome(stored > 0));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
     }
 
     /// <summary>Checks the tickets: each of this cache, all of one namespace. True when caching is switched off.</summary>

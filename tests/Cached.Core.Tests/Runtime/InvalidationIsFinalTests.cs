@@ -370,6 +370,37 @@ public sealed class InvalidationIsFinalTests
     }
 
     [Test]
+    public async Task An_async_fill_on_a_shared_store_reports_what_goes_wrong_in_its_task_not_at_the_call()
+    {
+        using var cache = new Cached.Distributed.DistributedCacheBackend(
+            new Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache(Microsoft.Extensions.Options.Options.Create(new Microsoft.Extensions.Caching.Memory.MemoryDistributedCacheOptions())));
+        IFencedFillCache fills = cache;
+        using var fill = await fills.OpenFillAsync("k");
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var refused = fills.TryFillAsync(fill, "v", serializer: new RefusingSerializer());
+        var stopped = fills.TryFillAsync(fill, "v", cancellationToken: cancelled.Token);
+        var foreign = fills.TryFillManyAsync([KeyValuePair.Create(fill, "v"), KeyValuePair.Create(((IFencedFillCache)new SimpleMemoryCache()).OpenFill("x"), "w")]);
+
+        Assert.That(refused.IsFaulted, Is.True);
+        Assert.That(async () => await refused, Throws.InstanceOf<CacheSerializationException>().Or.InstanceOf<NotSupportedException>());
+        Assert.That(stopped.IsCanceled, Is.True);
+        Assert.That(foreign.IsFaulted, Is.True);
+        Assert.That(async () => await foreign, Throws.ArgumentException);
+        Assert.That(await fills.TryFillAsync(fill, "v"), Is.True, "the ticket is still good");
+    }
+
+    private sealed class RefusingSerializer : Cached.Serializers.ISerializer
+    {
+        public bool StoresReferences => false;
+
+        public void Serialize<T>(System.Buffers.IBufferWriter<byte> destination, T value) => throw new NotSupportedException("refused");
+
+        public T? Deserialize<T>(System.Buffers.ReadOnlySequence<byte> payload) => throw new NotSupportedException("refused");
+    }
+
+    [Test]
     public void A_fill_ticket_works_only_with_the_cache_that_opened_it()
     {
         using var one = new SimpleMemoryCache();

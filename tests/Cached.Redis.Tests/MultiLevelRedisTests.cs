@@ -186,6 +186,39 @@ public sealed class MultiLevelRedisTests
         await Eventually(async () => await b.GetAsync<string>("k") == "during", "B is not left with the value from before the outage");
     }
 
+    [Test]
+    public async Task An_increment_after_an_outage_counts_from_the_value_written_during_it()
+    {
+        using var server = new RedisServer();
+        var a = Node(server.ConnectionString, Space());
+        server.Stop();
+        Assert.That(await a.SetAsync("n", 5L), Is.True);
+        Assert.That(a.PendingWriteCount, Is.EqualTo(1));
+
+        server.Start();
+        // Until Redis holds the 5, an increment fails as while Redis is down; one that counted from nothing would end at
+        // 1, and the 5 landing after it would undo it.
+        long counted = 0;
+        await Eventually(
+            async () =>
+            {
+                try
+                {
+                    counted = await a.IncrementAsync("n");
+                    return true;
+                }
+                catch (CacheBackendException ex) when (ex.Unreachable)
+                {
+                    return false;
+                }
+            },
+            "the increment goes through once Redis is back and holds the waiting write");
+
+        Assert.That(counted, Is.EqualTo(6));
+        Assert.That(a.PendingWriteCount, Is.Zero);
+        Assert.That(await a.L2.GetAsync<long>("n"), Is.EqualTo(6));
+    }
+
     /// <summary>
     /// The async writes whose cancellation <see cref="A_write_cancelled_while_Redis_holds_it_leaves_no_node_serving_a_copy_that_differs_from_Redis"/>
     /// covers on Redis (each write is one command held at the server; a clear is several, and is covered with the others

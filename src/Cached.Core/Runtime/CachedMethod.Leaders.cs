@@ -1,0 +1,134 @@
+using System.Runtime.CompilerServices;
+using Cached.Capabilities;
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>The leader of a miss: the one call of the body for its key in this process, its fill and its store.</summary>
+public sealed partial class CachedMethod<TResult>
+{
+    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, in EntryPolicy policy)
+    {
+        string? token = null;
+        if (policy.Lease is { } lease && cache is ILockingCache locks)
+        {
+            (var found, var value, token) = WaitForLease(cache, locks, key, lease);
+            if (found)
+            {
+                return value!;
+            }
+        }
+        else if (seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
+        {
+            // A leader that finished between our read and our flight has stored the value: no second call.
+            return stored!;
+        }
+
+        var fill = OpenFill(cache, key);
+        flight.NoteFill(in fill);
+        try
+        {
+            return LandLed(cache, key, state, skipWhen, flight, in fill, policy.Fill, body(state));
+        }
+        finally
+        {
+            fill.Dispose();
+            if (token is not null)
+            {
+                Release((ILockingCache)cache, key, token);
+            }
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
+    {
+        string? token = null;
+        if (policy.Lease is { } lease && cache is ILockingCache locks)
+        {
+            (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
+            if (found)
+            {
+                return value!;
+            }
+        }
+        else if (seen is { } before && _completions.MayHaveStored(key, before))
+        {
+            // A leader that finished between our read and our flight has stored the value: no second call.
+            var stored = await ReadAsync(cache, key, cancellationToken).ConfigureAwait(false);
+            if (stored.Found)
+            {
+                return stored.Value!;
+            }
+        }
+
+        // On a store shared across processes the fill opens and stores in this frame, not in OpenFillAsync's and
+        // WriteAsync's: each frame is a box (one per miss in flight, more than the builders' pools keep) and a level
+        // of continuation that a remote miss's reply passes through.
+        var shared = cache is BaseCache { OpensFillsInProcess: false } store && !CacheFaults.IsDown(cache) ? store : null;
+        LeaderFill fill;
+        if (shared is null)
+        {
+            fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            try
+            {
+                fill = new LeaderFill((await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);
+            }
+            catch (Exception ex) when (IsFault(ex, cancellationToken))
+            {
+                WriteFailed(cache, ex, key);
+                fill = default;
+            }
+        }
+
+        flight.NoteFill(in fill);
+        try
+        {
+            var result = await body(state, cancellationToken).ConfigureAwait(false);
+            var current = true;
+            if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
+            {
+                // With no caller's token, as the resilient path writes: callers that left must not stop a value that
+                // was computed from landing (each caller's own wait ends with its token).
+                if (shared is not null && fill.Ticket is { } ticket && !CacheFaults.IsDown(cache))
+                {
+                    try
+                    {
+                        current = await shared.FillSharedAsync(ticket, result, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false) == 1;
+                    }
+                    catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+                    {
+                        WriteFailed(cache, ex, key);
+                    }
+                }
+                else
+                {
+                    current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                _completions.Record(key);
+            }
+
+            // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
+            Land(key, flight);
+            if (!current && await ReadStandingValueAsync(cache, key).ConfigureAwait(false) is { Found: true } standing)
+            {
+                return standing.Value!;
+            }
+
+            flight.Stale = !current || flight.IsOvertaken;
+            return result;
+        }
+        finally
+        {
+            fill.Dispose();
+            if (token is not null)
+            {
+                await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ public sealed partial class CachedMethod<TResult>
     /// lease, the leader's steps before its body (boarding, the second read, the fill) never wait, so they run here; a
     /// body that completes at once is stored and returned the same way, as the sync path does, with no async frame. A
     /// body still running goes on in <see cref="FinishLeadAsync"/> and <see cref="SettleAsync"/>. On any other cache
-    /// the leader boards here and goes on in <see cref="LeadAsync"/>, which awaits each step. A caller that finds a
+    /// the leader boards here and goes on in <see cref="LeadAsync"/>, which awaits each step and settles the flight. A caller that finds a
     /// flight in the air, or whose token can cancel, takes <see cref="FlyAsync"/>.
     /// </summary>
     private ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
@@ -31,9 +31,9 @@ public sealed partial class CachedMethod<TResult>
 
         if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true })
         {
-            // The leader's steps wait (the lease, a read, the fill's round trips): LeadAsync awaits each, and SettleAsync
-            // hands its outcome over, as FlyAsync does for a leader, without FlyAsync's frame around them.
-            return SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken), key, flight, cancellationToken);
+            // The leader's steps wait (the lease, a read, the fill's round trips): LeadAsync awaits each and hands its
+            // outcome over itself, without FlyAsync's frame, or any other, around it.
+            return LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken);
         }
 
         // From here the flight is on the board: whatever happens, SettleAsync (or the lines below it) lands it and hands
@@ -110,7 +110,7 @@ public sealed partial class CachedMethod<TResult>
         var leading = flight.Lead(cancellationToken);
         try
         {
-            var lead = SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, factory.Token), key, flight, factory.Token);
+            var lead = LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, factory.Token);
             if (lead.IsCompleted)
             {
                 return await lead.ConfigureAwait(false);

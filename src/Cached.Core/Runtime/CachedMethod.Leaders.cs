@@ -40,95 +40,121 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync
+    /// <summary>
+    /// The leader of an async miss that waits (a lease, a read, a remote fill): each step awaited, then its outcome handed
+    /// to the flight's passengers and the flight off the board, whatever happens (what <see cref="SettleAsync"/> does
+    /// for <see cref="FinishLeadAsync"/>, here without a frame around this one).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync or the method's caller
     private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
     {
-        string? token = null;
-        if (policy.Lease is { } lease && cache is ILockingCache locks)
-        {
-            (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
-            if (found)
-            {
-                return value!;
-            }
-        }
-        else if (seen is { } before && _completions.MayHaveStored(key, before))
-        {
-            // A leader that finished between our read and our flight has stored the value: no second call.
-            var stored = await ReadAsync(cache, key, cancellationToken).ConfigureAwait(false);
-            if (stored.Found)
-            {
-                return stored.Value!;
-            }
-        }
-
-        // On a store shared across processes the fill opens and stores in this frame, not in OpenFillAsync's and
-        // WriteAsync's: each frame is a box (one per miss in flight, more than the builders' pools keep) and a level
-        // of continuation that a remote miss's reply passes through.
-        var shared = cache is BaseCache { OpensFillsInProcess: false } store && !CacheFaults.IsDown(cache) ? store : null;
-        LeaderFill fill;
-        if (shared is null)
-        {
-            fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            try
-            {
-                fill = new LeaderFill((await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);
-            }
-            catch (Exception ex) when (IsFault(ex, cancellationToken))
-            {
-                WriteFailed(cache, ex, key);
-                fill = default;
-            }
-        }
-
-        flight.NoteFill(in fill);
         try
         {
-            var result = await body(state, cancellationToken).ConfigureAwait(false);
-            var current = true;
-            if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
+            string? token = null;
+            if (policy.Lease is { } lease && cache is ILockingCache locks)
             {
-                // With no caller's token, as the resilient path writes: callers that left must not stop a value that
-                // was computed from landing (each caller's own wait ends with its token).
-                if (shared is not null && fill.Ticket is { } ticket && !CacheFaults.IsDown(cache))
+                (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
+                if (found)
                 {
-                    try
+                    flight.TrySetResult(value!);
+                    return value!;
+                }
+            }
+            else if (seen is { } before && _completions.MayHaveStored(key, before))
+            {
+                // A leader that finished between our read and our flight has stored the value: no second call.
+                var stored = await ReadAsync(cache, key, cancellationToken).ConfigureAwait(false);
+                if (stored.Found)
+                {
+                    flight.TrySetResult(stored.Value!);
+                    return stored.Value!;
+                }
+            }
+
+            // On a store shared across processes the fill opens and stores in this frame, not in OpenFillAsync's and
+            // WriteAsync's: each frame is a box (one per miss in flight, more than the builders' pools keep) and a level
+            // of continuation that a remote miss's reply passes through.
+            var shared = cache is BaseCache { OpensFillsInProcess: false } store && !CacheFaults.IsDown(cache) ? store : null;
+            LeaderFill fill;
+            if (shared is null)
+            {
+                fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                try
+                {
+                    fill = new LeaderFill((await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);
+                }
+                catch (Exception ex) when (IsFault(ex, cancellationToken))
+                {
+                    WriteFailed(cache, ex, key);
+                    fill = default;
+                }
+            }
+
+            flight.NoteFill(in fill);
+            TResult answer;
+            try
+            {
+                var result = await body(state, cancellationToken).ConfigureAwait(false);
+                var current = true;
+                if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
+                {
+                    // With no caller's token, as the resilient path writes: callers that left must not stop a value that
+                    // was computed from landing (each caller's own wait ends with its token).
+                    if (shared is not null && fill.Ticket is { } ticket && !CacheFaults.IsDown(cache))
                     {
-                        current = await shared.FillSharedAsync(ticket, result, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false) == 1;
+                        try
+                        {
+                            current = await shared.FillSharedAsync(ticket, result, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false) == 1;
+                        }
+                        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+                        {
+                            WriteFailed(cache, ex, key);
+                        }
                     }
-                    catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+                    else
                     {
-                        WriteFailed(cache, ex, key);
+                        current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false);
                     }
+
+                    _completions.Record(key);
+                }
+
+                // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
+                Land(key, flight);
+                if (!current && await ReadStandingValueAsync(cache, key).ConfigureAwait(false) is { Found: true } standing)
+                {
+                    answer = standing.Value!;
                 }
                 else
                 {
-                    current = await WriteAsync(cache, key, result, fill, policy.Ttl, serializer: null, CancellationToken.None).ConfigureAwait(false);
+                    flight.Stale = !current || flight.IsOvertaken;
+                    answer = result;
                 }
-
-                _completions.Record(key);
             }
-
-            // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
-            Land(key, flight);
-            if (!current && await ReadStandingValueAsync(cache, key).ConfigureAwait(false) is { Found: true } standing)
+            finally
             {
-                return standing.Value!;
+                fill.Dispose();
+                if (token is not null)
+                {
+                    await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);
+                }
             }
 
-            flight.Stale = !current || flight.IsOvertaken;
-            return result;
+            // Handed over once the fill is closed and the lease released, as when a frame around this one did it.
+            flight.TrySetResult(answer);
+            return answer;
+        }
+        catch (Exception ex)
+        {
+            Fail(flight, ex, cancellationToken);
+            throw;
         }
         finally
         {
-            fill.Dispose();
-            if (token is not null)
-            {
-                await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);
-            }
+            Land(key, flight);
         }
     }
 }

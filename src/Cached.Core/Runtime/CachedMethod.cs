@@ -363,7 +363,7 @@ public sealed partial class CachedMethod<TResult>
 
             return cancellationToken.CanBeCanceled
                 ? await LeadForAllAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false)
-                : await SettleAsync(LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken), key, flight, cancellationToken).ConfigureAwait(false);
+                : await LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -100,6 +100,11 @@ public sealed partial class MultiLevelCache
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
+        if (_pending.ClearWaits(@namespace))
+        {
+            return DeferSet(key, value, ttl, @namespace, serializer, space, cause: null);
+        }
+
         var write = BeginWrite(key, space);
         try
         {
@@ -108,9 +113,7 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             write?.Dispose();
-            KeepInL1(key, value, ttl, space);
-            _pending.Set(key, value, ttl, @namespace, serializer, ex);
-            return true;
+            return DeferSet(key, value, ttl, @namespace, serializer, space, ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -172,6 +175,11 @@ public sealed partial class MultiLevelCache
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, given, cancellationToken).ConfigureAwait(false);
+        if (_pending.ClearWaits(@namespace))
+        {
+            return DeferSets(given, ttl, @namespace, serializer, space, cause: null);
+        }
+
         var writes = BeginWrites(given, space);
         try
         {
@@ -180,13 +188,7 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             Close(writes);
-            foreach (var pair in given)
-            {
-                KeepInL1(pair.Key, pair.Value, ttl, space);
-                _pending.Set(pair.Key, pair.Value, ttl, @namespace, serializer, ex);
-            }
-
-            return true;
+            return DeferSets(given, ttl, @namespace, serializer, space, ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -243,6 +245,11 @@ public sealed partial class MultiLevelCache
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
+        if (_pending.ClearWaits(@namespace))
+        {
+            return DeferDelete(key, @namespace, space, cause: null);
+        }
+
         int deleted;
         try
         {
@@ -250,8 +257,7 @@ public sealed partial class MultiLevelCache
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            _pending.Delete(key, @namespace, ex);
-            return L1.Delete(key, space);
+            return DeferDelete(key, @namespace, space, ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -301,6 +307,11 @@ public sealed partial class MultiLevelCache
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
+        if (ExpiryMustFollow(key, @namespace))
+        {
+            return DeferExpire(key, ttl, @namespace, space, cause: null);
+        }
+
         bool changed;
         try
         {
@@ -308,9 +319,7 @@ public sealed partial class MultiLevelCache
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            _pending.Expire(key, ttl, @namespace, ex);
-            DropL1(key, space);
-            return true;
+            return DeferExpire(key, ttl, @namespace, space, ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -349,16 +358,29 @@ public sealed partial class MultiLevelCache
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
             {
-                // The key's turn lasts until the write ends: a replay of the key must not land before it.
-                turn?.Extend(pending);
+                // The keys' turn lasts until the write ends: a replay of them must not land before it, nor look at the
+                // kept writes before a write that landed has dropped those it replaces.
+                turn?.Hold();
                 _ = pending.ContinueWith(
                     static (ended, state) =>
                     {
                         _ = ended.Exception; // observed: the caller has left, and the outcome is only a reason to drop copies
-                        var (cache, action, space, keys) = ((MultiLevelCache, BackplaneAction, string?, IReadOnlyList<string>))state!;
-                        cache.Abandoned(action, space, keys);
+                        var (cache, action, space, keys, turn) = ((MultiLevelCache, BackplaneAction, string?, IReadOnlyList<string>, PendingWrites.Turn?))state!;
+                        try
+                        {
+                            if (turn is not null && ended.IsCompletedSuccessfully)
+                            {
+                                cache.LandedAfterCaller(action, space, keys);
+                            }
+
+                            cache.Abandoned(action, space, keys);
+                        }
+                        finally
+                        {
+                            turn?.Dispose();
+                        }
                     },
-                    (this, action, space, keys),
+                    (this, action, space, keys, turn),
                     CancellationToken.None,
                     TaskContinuationOptions.ExecuteSynchronously,
                     TaskScheduler.Default);

@@ -70,6 +70,11 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, key);
+        if (_pending.ClearWaits(@namespace))
+        {
+            return DeferSet(key, value, ttl, @namespace, serializer, space, cause: null);
+        }
+
         var write = BeginWrite(key, space);
         try
         {
@@ -78,9 +83,7 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             write?.Dispose();
-            KeepInL1(key, value, ttl, space);
-            _pending.Set(key, value, ttl, @namespace, serializer, ex);
-            return true;
+            return DeferSet(key, value, ttl, @namespace, serializer, space, ex);
         }
         catch
         {
@@ -138,6 +141,11 @@ public sealed partial class MultiLevelCache
         var given = pairs.ToArray();
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, given);
+        if (_pending.ClearWaits(@namespace))
+        {
+            return DeferSets(given, ttl, @namespace, serializer, space, cause: null);
+        }
+
         var writes = BeginWrites(given, space);
         try
         {
@@ -146,13 +154,7 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (IsUnreachable(ex))
         {
             Close(writes);
-            foreach (var pair in given)
-            {
-                KeepInL1(pair.Key, pair.Value, ttl, space);
-                _pending.Set(pair.Key, pair.Value, ttl, @namespace, serializer, ex);
-            }
-
-            return true;
+            return DeferSets(given, ttl, @namespace, serializer, space, ex);
         }
         catch
         {
@@ -198,6 +200,11 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, key);
+        if (_pending.ClearWaits(@namespace))
+        {
+            return DeferDelete(key, @namespace, space, cause: null);
+        }
+
         int deleted;
         try
         {
@@ -205,8 +212,7 @@ public sealed partial class MultiLevelCache
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            _pending.Delete(key, @namespace, ex);
-            return L1.Delete(key, space);
+            return DeferDelete(key, @namespace, space, ex);
         }
 
         _pending.Written(@namespace, key);
@@ -246,6 +252,11 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, key);
+        if (ExpiryMustFollow(key, @namespace))
+        {
+            return DeferExpire(key, ttl, @namespace, space, cause: null);
+        }
+
         bool changed;
         try
         {
@@ -253,9 +264,7 @@ public sealed partial class MultiLevelCache
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            _pending.Expire(key, ttl, @namespace, ex);
-            DropL1(key, space);
-            return true;
+            return DeferExpire(key, ttl, @namespace, space, ex);
         }
 
         DropL1(key, space);

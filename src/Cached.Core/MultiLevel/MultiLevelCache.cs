@@ -403,21 +403,5 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     /// <summary>True for a fault that means L2 could not be reached, after which a write is kept for a retry.</summary>
     internal static bool IsUnreachable(Exception exception) => exception is CacheBackendException { Unreachable: true } or TimeoutException;
 
-    /// <summary>
-    /// <c>Add</c> and <c>Increment</c> act on the value L2 holds: while a write of the key made during an outage (or a
-    /// clear of its namespace) still waits to be written, L2 holds an older state, and the waiting write would land
-    /// after the command and undo it. They fail instead, as while L2 is unreachable, and the write is retried at once.
-    /// </summary>
-    private void ThrowIfHeldUp(string command, string key, string? @namespace)
-    {
-        if (_pending.HoldsUp(@namespace, key))
-        {
-            throw new CacheBackendException(
-                $"{command} of '{key}' must follow a write of it made while L2 was unreachable, which is still waiting to be written; it is being retried now, and {command} can be retried once PendingWriteCount drops.",
-                null,
-                unreachable: true);
-        }
-    }
-
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 }

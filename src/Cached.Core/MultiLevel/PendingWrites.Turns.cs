@@ -4,7 +4,7 @@ internal sealed partial class PendingWrites
 {
     // The direct writes under way while writes wait (see TakeTurn), the replay in flight, and what each side waits on.
     private readonly List<Turn> _turns = [];
-    private Write? _inFlight;
+    private Write? _inFlight; // written under the lock, read without it by Idle
     private TaskCompletionSource? _inFlightDone;
     private TaskCompletionSource? _turnsEnded;
     private TaskCompletionSource? _retryNow;
@@ -17,7 +17,7 @@ internal sealed partial class PendingWrites
     /// </summary>
     public Turn? TakeTurn(string? @namespace, string key)
     {
-        var turn = Volatile.Read(ref _waiting) == 0 ? null : Enter(@namespace, [key]);
+        var turn = Idle ? null : Enter(@namespace, [key]);
         turn?.WaitForReplay();
         return turn;
     }
@@ -25,7 +25,7 @@ internal sealed partial class PendingWrites
     /// <summary><see cref="TakeTurn(string?, string)"/> for every key of a batch.</summary>
     public Turn? TakeTurn<T>(string? @namespace, KeyValuePair<string, T>[] pairs)
     {
-        var turn = Volatile.Read(ref _waiting) == 0 ? null : Enter(@namespace, Array.ConvertAll(pairs, static pair => pair.Key));
+        var turn = Idle ? null : Enter(@namespace, Array.ConvertAll(pairs, static pair => pair.Key));
         turn?.WaitForReplay();
         return turn;
     }
@@ -33,52 +33,59 @@ internal sealed partial class PendingWrites
     /// <summary><see cref="TakeTurn(string?, string)"/> for a clear: the turn of every key of the namespace.</summary>
     public Turn? TakeClearTurn(string? @namespace)
     {
-        var turn = Volatile.Read(ref _waiting) == 0 ? null : Enter(@namespace, null);
+        var turn = Idle ? null : Enter(@namespace, null);
         turn?.WaitForReplay();
         return turn;
     }
 
     /// <summary><see cref="TakeTurn(string?, string)"/>, waiting under <paramref name="cancellationToken"/>.</summary>
     public ValueTask<Turn?> TakeTurnAsync(string? @namespace, string key, CancellationToken cancellationToken)
-        => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, [key]).WaitForReplayAsync(cancellationToken);
+        => Idle ? default : Enter(@namespace, [key]).WaitForReplayAsync(cancellationToken);
 
     /// <summary><see cref="TakeTurn{T}(string?, KeyValuePair{string, T}[])"/>, waiting under <paramref name="cancellationToken"/>.</summary>
     public ValueTask<Turn?> TakeTurnAsync<T>(string? @namespace, KeyValuePair<string, T>[] pairs, CancellationToken cancellationToken)
-        => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, Array.ConvertAll(pairs, static pair => pair.Key)).WaitForReplayAsync(cancellationToken);
+        => Idle ? default : Enter(@namespace, Array.ConvertAll(pairs, static pair => pair.Key)).WaitForReplayAsync(cancellationToken);
 
     /// <summary><see cref="TakeClearTurn"/>, waiting under <paramref name="cancellationToken"/>.</summary>
     public ValueTask<Turn?> TakeClearTurnAsync(string? @namespace, CancellationToken cancellationToken)
-        => Volatile.Read(ref _waiting) == 0 ? default : Enter(@namespace, null).WaitForReplayAsync(cancellationToken);
+        => Idle ? default : Enter(@namespace, null).WaitForReplayAsync(cancellationToken);
 
     /// <summary>
-    /// Whether a write still waits that a command reading L2's value of the key (<c>Add</c>, <c>Increment</c>) must
-    /// follow: the key's own, or a clear of its namespace. If so, the retry loop tries at once instead of after its
-    /// back-off, so that the caller's retry finds it landed.
+    /// No write waits and none is in flight: a direct write need not take a turn. Both are read, the count first: a
+    /// replay in flight may no longer count as waiting (a direct write of its key removed it from the queue), and it can
+    /// still land after a write that starts now.
     /// </summary>
-    public bool HoldsUp(string? @namespace, string key)
-    {
-        if (Volatile.Read(ref _waiting) == 0)
-        {
-            return false;
-        }
+    private bool Idle => Volatile.Read(ref _waiting) == 0 && Volatile.Read(ref _inFlight) is null;
 
-        var space = _owner.L1Space(@namespace);
+    /// <summary>
+    /// Whether a clear of the namespace made during an outage still waits: a direct write to the namespace must then
+    /// wait behind it rather than reach L2 first and be erased when it lands. If so, the retry loop tries at once
+    /// instead of after its back-off.
+    /// </summary>
+    public bool ClearWaits(string? @namespace) => Volatile.Read(ref _waiting) != 0 && Waits(ClearSlot(@namespace), null);
+
+    /// <summary>
+    /// Whether a write still waits that a command building on L2's value of the key (<c>Add</c>, <c>Increment</c>,
+    /// <c>Expire</c>) must follow: the key's own, or a clear of its namespace. If so, the retry loop tries at once
+    /// instead of after its back-off, so that the command, queued behind it or retried by its caller, finds it landed.
+    /// </summary>
+    public bool HoldsUp(string? @namespace, string key) => Volatile.Read(ref _waiting) != 0 && Waits(ClearSlot(@namespace), Slot(@namespace, key));
+
+    private bool Waits(string clearSlot, string? keySlot)
+    {
         lock (_gate)
         {
-            foreach (var write in _queue)
+            if (!_bySlot.ContainsKey(clearSlot) && (keySlot is null || !_bySlot.ContainsKey(keySlot)))
             {
-                if (string.Equals(_owner.L1Space(write.Namespace), space, StringComparison.Ordinal) && (write.Key is null || write.Key == key))
-                {
-                    _retryNow?.TrySetResult();
-                    return true;
-                }
+                return false;
             }
-        }
 
-        return false;
+            _retryNow?.TrySetResult();
+            return true;
+        }
     }
 
-    /// <summary>The back-off before the next retry, cut short by <see cref="HoldsUp"/>.</summary>
+    /// <summary>The back-off before the next retry, cut short by <see cref="HoldsUp"/> and <see cref="ClearWaits"/>.</summary>
     private Task<Task> BackOff(TimeSpan delay, CancellationToken token)
     {
         Task now;
@@ -130,8 +137,8 @@ internal sealed partial class PendingWrites
             }
         }
 
-        _inFlight = write;
         _inFlightDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _inFlight, write);
         return null;
     }
 
@@ -142,7 +149,7 @@ internal sealed partial class PendingWrites
         lock (_gate)
         {
             done = _inFlightDone;
-            _inFlight = null;
+            Volatile.Write(ref _inFlight, null);
             _inFlightDone = null;
         }
 
@@ -151,7 +158,7 @@ internal sealed partial class PendingWrites
 
     /// <summary>
     /// A direct write's turn on some keys of one namespace, or on all of it for a clear. Disposing it ends the turn;
-    /// <see cref="Extend"/> keeps it until a write its caller stopped waiting for has ended too.
+    /// <see cref="Hold"/> keeps it until a write its caller stopped waiting for has ended too.
     /// </summary>
     internal sealed class Turn(PendingWrites owner, string? space, string[]? keys) : IDisposable
     {
@@ -185,12 +192,8 @@ internal sealed partial class PendingWrites
             return this;
         }
 
-        /// <summary>Keeps the turn until <paramref name="write"/> ends, whenever the caller disposes it.</summary>
-        public void Extend(Task write)
-        {
-            Interlocked.Increment(ref _holders);
-            _ = write.ContinueWith(static (_, state) => ((Turn)state!).Dispose(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        /// <summary>Keeps the turn for one more <see cref="Dispose"/>: a write its caller stopped waiting for holds it until it ends.</summary>
+        public void Hold() => Interlocked.Increment(ref _holders);
 
         public void Dispose()
         {

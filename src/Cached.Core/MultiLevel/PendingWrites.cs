@@ -55,19 +55,19 @@ internal sealed partial class PendingWrites : IDisposable
         }
     }
 
-    public void Set<T>(string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer, Exception cause)
+    public void Set<T>(string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer, Exception? cause)
         => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Set, @namespace, key, _owner.ExpiryOf(ttl), DateTimeOffset.UtcNow,
             async (l2, expiry, ct) => await l2.SetAsync(key, value, expiry, @namespace, serializer, ct).ConfigureAwait(false)), cause);
 
-    public void Delete(string key, string? @namespace, Exception cause)
+    public void Delete(string key, string? @namespace, Exception? cause)
         => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Delete, @namespace, key, null, DateTimeOffset.UtcNow,
             async (l2, _, ct) => await l2.DeleteAsync(key, @namespace, ct).ConfigureAwait(false)), cause);
 
-    public void Expire(string key, TimeSpan? ttl, string? @namespace, Exception cause)
+    public void Expire(string key, TimeSpan? ttl, string? @namespace, Exception? cause)
         => Enqueue(new Write(Slot(@namespace, key), BackplaneAction.Expire, @namespace, key, ttl is null ? null : _owner.ExpiryOf(ttl), DateTimeOffset.UtcNow,
             async (l2, expiry, ct) => await l2.ExpireAsync(key, expiry, @namespace, ct).ConfigureAwait(false)), cause);
 
-    public void Clear(string? @namespace, Exception cause)
+    public void Clear(string? @namespace, Exception? cause)
         => Enqueue(new Write(ClearSlot(@namespace), BackplaneAction.Clear, @namespace, null, null, DateTimeOffset.UtcNow,
             async (l2, _, ct) => await l2.ClearAsync(@namespace, ct).ConfigureAwait(false)), cause);
 
@@ -97,12 +97,13 @@ internal sealed partial class PendingWrites : IDisposable
             return;
         }
 
+        var space = _owner.L1Space(@namespace);
         lock (_gate)
         {
             for (var node = _queue.First; node is not null;)
             {
                 var next = node.Next;
-                if (node.Value.Namespace == @namespace)
+                if (string.Equals(_owner.L1Space(node.Value.Namespace), space, StringComparison.Ordinal))
                 {
                     _bySlot.Remove(node.Value.Slot);
                     _queue.Remove(node);
@@ -164,9 +165,17 @@ internal sealed partial class PendingWrites : IDisposable
         }
     }
 
-    private void Enqueue(Write write, Exception cause)
+    /// <summary>
+    /// Queues <paramref name="write"/>: because L2 could not be reached (<paramref name="cause"/>, logged), or, with no
+    /// cause, because an older write it must follow still waits (<see cref="ClearWaits"/>, <see cref="HoldsUp"/>).
+    /// </summary>
+    private void Enqueue(Write write, Exception? cause)
     {
-        MultiLevelLog.WriteDeferred(CachedLogging.Logger, cause, write.Action.ToString(), _owner.AliasForLogs);
+        if (cause is not null)
+        {
+            MultiLevelLog.WriteDeferred(CachedLogging.Logger, cause, write.Action.ToString(), _owner.AliasForLogs);
+        }
+
         MultiLevelTelemetry.Deferred(_owner, write.Action.ToString());
         lock (_gate)
         {
@@ -389,9 +398,11 @@ internal sealed partial class PendingWrites : IDisposable
         }
     }
 
-    private static string Slot(string? @namespace, string key) => (@namespace ?? "\0") + "\0" + key;
+    // By the namespace L1 knows the key by (null reads as L2's own), as turns compare them: a write made with no
+    // namespace and one made with L2's own name are of the same key, and the later replaces the earlier.
+    private string Slot(string? @namespace, string key) => (_owner.L1Space(@namespace) ?? "\0") + "\0" + key;
 
-    private static string ClearSlot(string? @namespace) => "\0clear\0" + @namespace;
+    private string ClearSlot(string? @namespace) => "\0clear\0" + (_owner.L1Space(@namespace) ?? "\0");
 
     internal sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run);
 }

@@ -157,6 +157,136 @@ public sealed class MultiLevelReplayRaceTests
         }
     }
 
+    [Test]
+    public async Task A_cancelled_async_write_that_lands_later_still_replaces_the_older_kept_write([Values] bool delete)
+    {
+        // L2 holds the direct write back; its caller cancels; the write lands afterwards. As when its caller waits, the
+        // older write kept from the outage must go, or the retry loop lands it after the newer one.
+        var store = new LateStore();
+        var outage = new Outage { Down = true };
+        var counter = new SetGate(outage);
+        using var l2 = new Cached.Distributed.DistributedCacheBackend(store) { Plugins = [counter, outage] };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), l2);
+        cache.WaitingWrites.FirstRetryDelay = TimeSpan.FromSeconds(2);
+        cache.WaitingWrites.MaxRetryDelay = TimeSpan.FromSeconds(2);
+        cache.Set("k", "older");
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(1));
+        await Waits.Until(() => counter.Sets >= 2); // the first replay failed too: the loop waits out its back-off
+
+        store.Hold();
+        outage.Down = false;
+        using var cancel = new CancellationTokenSource();
+        Task write = delete ? cache.DeleteAsync("k", cancellationToken: cancel.Token).AsTask() : cache.SetAsync("k", "newer", cancellationToken: cancel.Token).AsTask();
+        Assert.That(write.IsCompleted, Is.False, "L2 holds the write");
+        await cancel.CancelAsync();
+        Assert.That(async () => await write, Throws.InstanceOf<OperationCanceledException>());
+
+        store.Release();
+        await Settled(cache);
+        Assert.That(l2.Get<string>("k"), Is.EqualTo(delete ? null : "newer"), "the kept write landed after the newer one");
+        Assert.That(cache.Get<string>("k"), Is.EqualTo(delete ? null : "newer"));
+    }
+
+    [Test]
+    public async Task A_direct_write_waits_for_a_replay_in_flight_that_another_direct_write_took_off_the_queue()
+    {
+        // D reaches L2 while nothing waits; E fails and is kept; its replay is sent; D then ends and takes E off the
+        // queue, which leaves nothing waiting while E is still in flight. F, made after E, must still land after E.
+        var outage = new Outage();
+        var gates = new ValueGates(outage);
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [gates, outage] });
+        cache.WaitingWrites.FirstRetryDelay = TimeSpan.FromMilliseconds(50);
+        cache.WaitingWrites.MaxRetryDelay = TimeSpan.FromMilliseconds(50);
+
+        var d = gates.Hold("d", afterItApplies: true);
+        var first = Task.Run(() => cache.Set("k", "d"));
+        Assert.That(d.Reached.Wait(TimeSpan.FromSeconds(10)), Is.True, "D reached L2");
+
+        var e = gates.Hold("e", afterItApplies: false);
+        outage.Down = true;
+        cache.Set("k", "e");
+        outage.Down = false;
+        Assert.That(e.Reached.Wait(TimeSpan.FromSeconds(10)), Is.True, "E's replay reached L2");
+
+        d.Release.Set();
+        Assert.That(await first.WaitAsync(TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(cache.PendingWriteCount, Is.Zero, "D took E off the queue");
+
+        var last = Task.Run(() => cache.Set("k", "f"));
+        await Task.WhenAny(last, Task.Delay(s_noWait));
+        e.Release.Set();
+        Assert.That(await last.WaitAsync(TimeSpan.FromSeconds(10)), Is.True);
+        await Settled(cache);
+
+        Assert.That(cache.L2.Get<string>("k"), Is.EqualTo("f"), "E's replay landed after F");
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("f"));
+    }
+
+    [Test]
+    public async Task A_write_made_after_a_kept_clear_lands_after_it([Values] bool async, [Values] bool batch)
+    {
+        var (cache, _, outage) = CacheWithOneWaitingWrite("a", "kept", retryAfter: TimeSpan.FromSeconds(2));
+        using (cache)
+        {
+            cache.Clear();
+            Assert.That(cache.PendingWriteCount, Is.EqualTo(2), "the clear is kept too");
+            outage.Down = false;
+
+            // Sent now, the write would reach L2 before the clear, which would then erase it.
+            KeyValuePair<string, string>[] pairs = [KeyValuePair.Create("k", "after the clear"), KeyValuePair.Create("j", "too")];
+            _ = (batch, async) switch
+            {
+                (true, true) => await cache.MultiSetAsync(pairs),
+                (true, false) => cache.MultiSet(pairs),
+                (false, true) => await cache.SetAsync("k", "after the clear"),
+                (false, false) => cache.Set("k", "after the clear"),
+            };
+            Assert.That(cache.Get<string>("k"), Is.EqualTo("after the clear"), "this node reads its write at once");
+            await Settled(cache);
+
+            Assert.That(cache.L2.Get<string>("k"), Is.EqualTo("after the clear"), "the clear landed after the write");
+            Assert.That(cache.L2.Exists("a"), Is.False, "the clear landed");
+            Assert.That(cache.Get<string>("k"), Is.EqualTo("after the clear"));
+        }
+    }
+
+    [Test]
+    public async Task A_write_naming_the_namespace_a_kept_clear_left_to_the_default_lands_after_it()
+    {
+        // The clear names no namespace, so it clears L2's own, "app"; the write names "app": the same namespace.
+        var (cache, _, outage) = CacheWithOneWaitingWrite("a", "kept", retryAfter: TimeSpan.FromSeconds(2), l2Namespace: "app");
+        using (cache)
+        {
+            cache.Clear();
+            outage.Down = false;
+
+            cache.Set("k", "after the clear", @namespace: "app");
+            await Settled(cache);
+
+            Assert.That(cache.L2.Get<string>("k", @namespace: "app"), Is.EqualTo("after the clear"), "the clear landed after the write");
+            Assert.That(cache.L2.Exists("a"), Is.False, "the clear landed");
+        }
+    }
+
+    [Test]
+    public async Task An_expiry_made_after_a_kept_write_of_its_key_gives_that_write_its_life([Values] bool async)
+    {
+        var (cache, _, outage) = CacheWithOneWaitingWrite("k", "kept", retryAfter: TimeSpan.FromSeconds(2));
+        using (cache)
+        {
+            outage.Down = false;
+
+            // Sent now, the expiry would find no key in L2, and the kept write would then land without a life.
+            var life = TimeSpan.FromHours(1);
+            Assert.That(async ? await cache.ExpireAsync("k", life) : cache.Expire("k", life), Is.True);
+            await Settled(cache);
+
+            var (result, left) = ((BaseCache)cache.L2).TryGetWithTtl<string>("k", null, null);
+            Assert.That(result.Value, Is.EqualTo("kept"));
+            Assert.That(left, Is.Not.Null.And.GreaterThan(life - TimeSpan.FromMinutes(1)), "the expiry reached the kept value");
+        }
+    }
+
     /// <summary>
     /// Brings L2 back, holds the replay of <paramref name="heldValue"/> as it reaches L2, starts <paramref name="direct"/>
     /// and lets the replay go on after <paramref name="direct"/> ended or 300 ms passed; returns once nothing waits.
@@ -188,11 +318,11 @@ public sealed class MultiLevelReplayRaceTests
     /// A cache whose L2 was down for one write of <paramref name="key"/>, kept waiting, and whose first replay failed
     /// too; L2 is still down, and the next replay comes after <paramref name="retryAfter"/> (50 ms unless given).
     /// </summary>
-    private static (MultiLevelCache Cache, SetGate Gate, Outage Outage) CacheWithOneWaitingWrite<T>(string key, T value, TimeSpan? retryAfter = null)
+    private static (MultiLevelCache Cache, SetGate Gate, Outage Outage) CacheWithOneWaitingWrite<T>(string key, T value, TimeSpan? retryAfter = null, string? l2Namespace = null)
     {
         var outage = new Outage { Down = true };
         var gate = new SetGate(outage);
-        var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [gate, outage] });
+        var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [gate, outage], Namespace = l2Namespace });
         cache.WaitingWrites.FirstRetryDelay = retryAfter ?? TimeSpan.FromMilliseconds(50);
         cache.WaitingWrites.MaxRetryDelay = retryAfter ?? TimeSpan.FromMilliseconds(50);
         cache.Set(key, value);
@@ -252,6 +382,39 @@ public sealed class MultiLevelReplayRaceTests
 
             Reached.Set();
             Release.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Holds a Set of one value that L2 takes, before or after it applies, each value at a gate of its own.</summary>
+    private sealed class ValueGates(Outage outage) : CachePlugin
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Gate> _armed = new();
+
+        public Gate Hold(string value, bool afterItApplies) => _armed[value] = new Gate(afterItApplies);
+
+        public override void Pre(CacheCommandContext context) => HoldIfArmed(context, after: false);
+
+        public override void Post(CacheCommandContext context) => HoldIfArmed(context, after: true);
+
+        private void HoldIfArmed(CacheCommandContext context, bool after)
+        {
+            if (outage.Down || context.Command != CacheCommand.Set || context.Value is not string value
+                || !_armed.TryGetValue(value, out var gate) || gate.After != after || !_armed.TryRemove(KeyValuePair.Create(value, gate)))
+            {
+                return;
+            }
+
+            gate.Reached.Set();
+            gate.Release.Wait(TimeSpan.FromSeconds(10));
+        }
+
+        public sealed class Gate(bool after)
+        {
+            public bool After { get; } = after;
+
+            public ManualResetEventSlim Reached { get; } = new(false);
+
+            public ManualResetEventSlim Release { get; } = new(false);
         }
     }
 }

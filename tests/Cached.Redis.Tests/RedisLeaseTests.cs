@@ -99,37 +99,55 @@ public sealed class RedisLeaseTests
         }
     }
 
+    [Test]
+    public async Task A_leader_whose_callers_all_left_before_its_fill_opened_releases_its_lease()
+    {
+        // The leader holds the lease and has read the key once more under it; its only caller leaves then, so the open
+        // of its fill (a round trip) is cancelled: the lease must go too, or every caller of the key, in every process,
+        // waits it out (here a minute) for a call that no longer runs.
+        using var cancel = new CancellationTokenSource();
+        var leave = new LeaveAfterRecheck("gone:1", cancel);
+        using var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",name=leaver", Namespace = "lease", Plugins = [leave] };
+        var method = new CachedMethod<string>(new CachedMethodOptions { Method = "Demo.Gone", Lease = 60, Ttl = 60, CacheFactory = () => cache });
+
+        var call = method.InvokeAsync("gone:1", 0, static (_, _) => new ValueTask<string>("computed"), null, cancel.Token).AsTask();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await call.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(leave.Left, Is.True, "the caller left after the lease was taken and the key read again");
+
+        // The caller leaves at once; the leader releases the lease as it unwinds, a moment later.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (cache.Exists("gone:1-lock") && waited.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.That(cache.Exists("gone:1-lock"), Is.False, "the leader released the lease it held (within 5 s of a 60 s lease)");
+        Assert.That(cache.Exists("gone:1"), Is.False, "and stored nothing");
+    }
+
     private sealed class StrongBox<T>
     {
         public T? Value { get; set; }
     }
-}
 
-/// <summary>URL forms that only the Redis backend reads.</summary>
-public sealed class RedisUrlTests
-{
-    [Test]
-    public void A_rediss_url_asks_for_TLS()
+    /// <summary>
+    /// Cancels the caller's token when <paramref name="key"/> is read the second time: the leader's read under the lease
+    /// it has just taken (the first is the caller's miss; the lease's own commands are not shown to plugins).
+    /// </summary>
+    private sealed class LeaveAfterRecheck(string key, CancellationTokenSource caller) : Plugins.CachePlugin
     {
-        using var cache = (RedisCache)Cache.FromUrl("rediss://:secret@127.0.0.1:6380/3?namespace=main");
+        private int _reads;
 
-        Assert.That((cache.Ssl, cache.Endpoint, cache.Port, cache.Database, cache.Password, cache.Namespace), Is.EqualTo((true, "127.0.0.1", 6380, (int?)3, "secret", "main")));
-        Assert.That(cache.Options().Ssl, Is.True);
-    }
+        public bool Left { get; private set; }
 
-    [Test]
-    public void The_user_of_a_url_is_the_ACL_user()
-    {
-        using var cache = (RedisCache)Cache.FromUrl("redis://app:s%40cret@127.0.0.1:6379/0");
-
-        Assert.That((cache.User, cache.Password), Is.EqualTo(("app", "s@cret")));
-    }
-
-    [Test]
-    public void A_redis_url_does_not()
-    {
-        using var cache = (RedisCache)Cache.FromUrl("redis://127.0.0.1:6379");
-
-        Assert.That(cache.Ssl, Is.False);
+        public override void Post(Plugins.CacheCommandContext context)
+        {
+            if (context.Command == Plugins.CacheCommand.Get && context.Key == key && Interlocked.Increment(ref _reads) == 2)
+            {
+                Left = true;
+                caller.Cancel();
+            }
+        }
     }
 }

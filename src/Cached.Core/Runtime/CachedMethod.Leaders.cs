@@ -48,9 +48,10 @@ public sealed partial class CachedMethod<TResult>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync or the method's caller
     private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
     {
+        // The lease this leader holds, until released: every way out releases it, the fill's open cancelled included.
+        string? token = null;
         try
         {
-            string? token = null;
             if (policy.Lease is { } lease && cache is ILockingCache locks)
             {
                 (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
@@ -137,10 +138,8 @@ public sealed partial class CachedMethod<TResult>
             finally
             {
                 fill.Dispose();
-                if (token is not null)
-                {
-                    await ReleaseAsync((ILockingCache)cache, key, token).ConfigureAwait(false);
-                }
+                await ReleaseLeaseAsync(cache, key, token).ConfigureAwait(false);
+                token = null;
             }
 
             // Handed over once the fill is closed and the lease released, as when a frame around this one did it.
@@ -149,6 +148,9 @@ public sealed partial class CachedMethod<TResult>
         }
         catch (Exception ex)
         {
+            // Out before the fill opened (its open cancelled with every caller gone, say): the lease goes first, so that
+            // nobody, here or in another process, waits it out for a call that no longer runs.
+            await ReleaseLeaseAsync(cache, key, token).ConfigureAwait(false);
             Fail(flight, ex, cancellationToken);
             throw;
         }

@@ -157,6 +157,10 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
+    /// <summary>Releases the lease <paramref name="token"/> names on <paramref name="cache"/>, if any.</summary>
+    private ValueTask ReleaseLeaseAsync(ICache cache, string key, string? token)
+        => token is null ? default : ReleaseAsync((ILockingCache)cache, key, token);
+
     private async ValueTask ReleaseAsync(ILockingCache cache, string key, string token)
     {
         try

@@ -150,9 +150,10 @@ public sealed partial class RedisBackplane : ICacheBackplane
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var to = PublishChannelOf(channel);
         try
         {
-            _multiplexer.GetSubscriber().Publish(ChannelOf(channel), message.ToBytes());
+            _multiplexer.GetSubscriber().Publish(to, message.ToBytes());
         }
         catch (RedisException ex)
         {
@@ -167,9 +168,10 @@ public sealed partial class RedisBackplane : ICacheBackplane
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
+        var to = PublishChannelOf(channel);
         try
         {
-            await _multiplexer.GetSubscriber().PublishAsync(ChannelOf(channel), message.ToBytes()).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _multiplexer.GetSubscriber().PublishAsync(to, message.ToBytes()).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (RedisException ex)
         {
@@ -271,6 +273,22 @@ public sealed partial class RedisBackplane : ICacheBackplane
 
     private RedisChannel ChannelOf(string channel)
         => (Sharded ?? IsCluster()) ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel);
+
+    /// <summary>
+    /// The channel a message goes out on. Before any server has answered, whether that is a cluster is not known, and
+    /// the client would queue the message and send it as a plain publish once connected, which the nodes of a cluster,
+    /// listening on sharded channels, never hear: the publish fails instead, as while the server is down, and the
+    /// message is kept and sent again when the connection comes (<see cref="IBackplaneSubscriber.OnMessagesMayBeLost"/>).
+    /// </summary>
+    private RedisChannel PublishChannelOf(string channel)
+    {
+        if (Sharded is null && !IsCluster() && Volatile.Read(ref _cluster) == 0)
+        {
+            throw new CacheBackendException($"Publishing on backplane channel '{channel}' failed: no Redis server has answered yet.", null, unreachable: true);
+        }
+
+        return ChannelOf(channel);
+    }
 
     /// <summary>
     /// Whether the server is a Redis Cluster, decided once, when a server first answers, so that every later publish

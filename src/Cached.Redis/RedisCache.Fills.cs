@@ -140,17 +140,23 @@ public sealed partial class RedisCache
             var fill = FillScript(entries, fences, group, ttl);
             if (fill.Keys.Length > 0)
             {
-                writes.Add(db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args).ContinueWith(static t => (int)(long)t.Result, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                writes.Add(StoredAsync(db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args)));
             }
 
             foreach (var index in fill.Unfenced)
             {
-                writes.Add(db.StringSetAsync(entries[index].Key, ToValue(entries[index].Value), ttl, When.Always).ContinueWith(static t => t.Result ? 1 : 0, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+                writes.Add(StoredAsync(db.StringSetAsync(entries[index].Key, ToValue(entries[index].Value), ttl, When.Always)));
             }
         }
 
         return (await Task.WhenAll(writes).ConfigureAwait(false)).Sum();
     }
+
+    // Awaited rather than read in a continuation: a failed command then fails the batch with its own exception, which
+    // the pipeline maps (a ContinueWith reading Result would wrap it in an AggregateException that nothing maps).
+    private static async Task<int> StoredAsync(Task<RedisResult> fill) => (int)(long)await fill.ConfigureAwait(false);
+
+    private static async Task<int> StoredAsync(Task<bool> set) => await set.ConfigureAwait(false) ? 1 : 0;
 
     /// <inheritdoc />
     /// <remarks>Sent without waiting for the reply: the fence expires by itself if this is lost.</remarks>

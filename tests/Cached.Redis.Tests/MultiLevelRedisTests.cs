@@ -333,6 +333,32 @@ public sealed class MultiLevelRedisTests
     }
 
     [Test]
+    public async Task A_publish_before_any_server_answered_fails_at_once_and_is_sent_again_when_the_server_comes()
+    {
+        using var server = new RedisServer();
+        server.Stop();
+        var space = Space();
+        await using var backplane = new RedisBackplane(server.ConnectionString + ",connectTimeout=300");
+
+        // Whether the server is a cluster is not known yet: queued by the client and sent later as a plain publish, the
+        // message would not reach a cluster's nodes, which listen on sharded channels. It fails at once instead.
+        var publishing = Stopwatch.StartNew();
+        var message = new BackplaneMessage(Guid.NewGuid(), BackplaneAction.Set, space, ["k"], DateTimeOffset.UtcNow);
+        var refused = Assert.CatchAsync<CacheBackendException>(async () => await backplane.PublishAsync("cached:" + space, message));
+        Assert.That(refused!.Unreachable, Is.True);
+        Assert.That(refused.Message, Does.Contain("no Redis server has answered yet"));
+        Assert.That(publishing.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)), "refused, not queued until the client's timeout");
+        Assert.That(() => backplane.Publish("cached:" + space, message), Throws.InstanceOf<CacheBackendException>());
+
+        // A node keeps what it could not send and sends it when the connection comes: nothing is lost.
+        using var node = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Namespace = space }, backplane);
+        node.Set("k", "v");
+        Assert.That(node.UnsentMessageCount, Is.EqualTo(1), "kept");
+        server.Start();
+        await Eventually(() => Task.FromResult(node.UnsentMessageCount == 0), "the kept message went out once the server answered");
+    }
+
+    [Test]
     public async Task With_Redis_down_the_first_read_fails_at_L2_without_waiting_for_the_backplane_subscription()
     {
         using var closed = PortReservation.Take();

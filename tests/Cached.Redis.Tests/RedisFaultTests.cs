@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Cached.Capabilities;
 using Cached.Redis.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -312,6 +313,8 @@ public sealed class RedisFaultTests
         var probe = Track(Probe(server));
         var cache = Track(new RedisCache { ConnectionString = server.ConnectionString, Namespace = "oom" });
         cache.Set("victim", "old");
+        var fills = (IFencedFillCache)cache;
+        var tickets = await fills.OpenFillsAsync(["filled", "filled too"]);
 
         var filler = new string('x', 10_000);
         CacheBackendException? refused = null;
@@ -342,6 +345,8 @@ public sealed class RedisFaultTests
         // With a TTL the batch is a transaction, which the server aborts as a whole: the cause must still be named.
         var multiSetTtl = Timed(() => cache.MultiSet([KeyValuePair.Create("victim", "multi"), KeyValuePair.Create("fresh", "multi")], TimeSpan.FromMinutes(1)));
         var multiSetTtlAsync = await TimedAsync(async () => await cache.MultiSetAsync([KeyValuePair.Create("victim", "multi"), KeyValuePair.Create("fresh", "multi")], TimeSpan.FromMinutes(1)));
+        // A batch of fenced fills (a [MultiCached] method's store) sends one command per slot and sums the replies.
+        var fillManyAsync = await TimedAsync(async () => await fills.TryFillManyAsync(tickets.Select(ticket => KeyValuePair.Create(ticket, "filled")), TimeSpan.FromMinutes(1)));
 
         Assert.Multiple(() =>
         {
@@ -354,6 +359,8 @@ public sealed class RedisFaultTests
             Assert.That(multiSet.Error, Is.InstanceOf<CacheBackendException>(), $"MultiSet: {multiSet.Error}");
             Assert.That(multiSetTtl.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("memory").IgnoreCase, $"MultiSet with a TTL: {multiSetTtl.Error}");
             Assert.That(multiSetTtlAsync.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("memory").IgnoreCase, $"MultiSetAsync with a TTL: {multiSetTtlAsync.Error}");
+            Assert.That(fillManyAsync.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("memory").IgnoreCase, $"TryFillManyAsync: {fillManyAsync.Error}");
+            Assert.That(cache.Exists("filled"), Is.False);
             Assert.That(cache.Get<string>("victim"), Is.EqualTo("old"), "refused writes leave the key as it was");
             Assert.That(cache.Exists("fresh"), Is.False);
             Assert.That(cache.Delete("fill0"), Is.EqualTo(1), "reads and deletes still work on a full server");

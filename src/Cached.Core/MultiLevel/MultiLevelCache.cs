@@ -134,6 +134,9 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     /// </summary>
     public int PendingWriteCount => _pending.Count;
 
+    /// <summary>Backplane messages kept because their send failed, to be sent again when the connection comes back.</summary>
+    internal int UnsentMessageCount => _unsent.Count;
+
     /// <summary>
     /// Whether this node's L1 holds a live copy of the key, which L1 keeps under L2's namespace (so that the default
     /// namespace and the same one spelled out are one entry). For diagnostics and tests; reads need not ask.

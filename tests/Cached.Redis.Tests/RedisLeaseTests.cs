@@ -151,3 +151,32 @@ public sealed class RedisLeaseTests
         }
     }
 }
+
+/// <summary>URL forms that only the Redis backend reads.</summary>
+public sealed class RedisUrlTests
+{
+    [Test]
+    public void A_rediss_url_asks_for_TLS()
+    {
+        using var cache = (RedisCache)Cache.FromUrl("rediss://:secret@127.0.0.1:6380/3?namespace=main");
+
+        Assert.That((cache.Ssl, cache.Endpoint, cache.Port, cache.Database, cache.Password, cache.Namespace), Is.EqualTo((true, "127.0.0.1", 6380, (int?)3, "secret", "main")));
+        Assert.That(cache.Options().Ssl, Is.True);
+    }
+
+    [Test]
+    public void The_user_of_a_url_is_the_ACL_user()
+    {
+        using var cache = (RedisCache)Cache.FromUrl("redis://app:s%40cret@127.0.0.1:6379/0");
+
+        Assert.That((cache.User, cache.Password), Is.EqualTo(("app", "s@cret")));
+    }
+
+    [Test]
+    public void A_redis_url_does_not()
+    {
+        using var cache = (RedisCache)Cache.FromUrl("redis://127.0.0.1:6379");
+
+        Assert.That(cache.Ssl, Is.False);
+    }
+}

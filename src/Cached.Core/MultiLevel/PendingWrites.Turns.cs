@@ -8,6 +8,7 @@ internal sealed partial class PendingWrites
     private TaskCompletionSource? _inFlightDone;
     private TaskCompletionSource? _turnsEnded;
     private TaskCompletionSource? _retryNow;
+    private bool _retryAsked; // a retry was asked for since the replay in flight started: its failure is not waited out
 
     /// <summary>
     /// Takes the key's turn for a direct write to L2, returning once no replay of the key is in flight; the replay loop
@@ -80,17 +81,27 @@ internal sealed partial class PendingWrites
                 return false;
             }
 
+            _retryAsked = true;
             _retryNow?.TrySetResult();
             return true;
         }
     }
 
-    /// <summary>The back-off before the next retry, cut short by <see cref="HoldsUp"/> and <see cref="ClearWaits"/>.</summary>
+    /// <summary>
+    /// The back-off before the next retry, cut short by <see cref="HoldsUp"/> and <see cref="ClearWaits"/>; none when
+    /// one of them asked while the replay that just failed was in flight, so that the ask is not lost.
+    /// </summary>
     private Task<Task> BackOff(TimeSpan delay, CancellationToken token)
     {
         Task now;
         lock (_gate)
         {
+            if (_retryAsked)
+            {
+                _retryAsked = false;
+                return Task.FromResult(Task.CompletedTask);
+            }
+
             _retryNow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             now = _retryNow.Task;
         }
@@ -137,6 +148,8 @@ internal sealed partial class PendingWrites
             }
         }
 
+        // This replay answers any retry asked for until now; one asked while it is in flight skips the back-off after it.
+        _retryAsked = false;
         _inFlightDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _inFlight, write);
         return null;

@@ -132,6 +132,29 @@ public sealed class MultiLevelReplayRaceTests
     }
 
     [Test]
+    public async Task An_increment_refused_while_a_replay_is_in_flight_still_has_the_next_retry_made_at_once()
+    {
+        var hold = new FailingHold();
+        var (cache, _, outage) = CacheWithOneWaitingWrite("n", 5L, retryAfter: TimeSpan.FromSeconds(30), first: hold);
+        using (cache)
+        {
+            hold.Armed = true;
+            outage.Down = false;
+
+            // The first refusal cuts the 30 s back-off short: its replay is held in flight, then fails as an outage does.
+            Assert.CatchAsync<CacheBackendException>(async () => _ = await cache.IncrementAsync("n"));
+            Assert.That(hold.Reached.Wait(TimeSpan.FromSeconds(10)), Is.True, "the early retry started");
+
+            // A second refusal while that replay is in flight asks for one more early retry; without it L2 stays short of the 5 for 30 s.
+            Assert.CatchAsync<CacheBackendException>(async () => _ = await cache.IncrementAsync("n"));
+            hold.Release.Set();
+
+            await Waits.Until(() => cache.PendingWriteCount == 0);
+            Assert.That(await cache.IncrementAsync("n"), Is.EqualTo(6));
+        }
+    }
+
+    [Test]
     public async Task An_add_of_a_key_whose_write_or_clear_still_waits_fails_until_L2_holds_it([Values] bool async)
     {
         var (cache, gate, outage) = CacheWithOneWaitingWrite("a", "kept", retryAfter: TimeSpan.FromSeconds(30));
@@ -318,11 +341,11 @@ public sealed class MultiLevelReplayRaceTests
     /// A cache whose L2 was down for one write of <paramref name="key"/>, kept waiting, and whose first replay failed
     /// too; L2 is still down, and the next replay comes after <paramref name="retryAfter"/> (50 ms unless given).
     /// </summary>
-    private static (MultiLevelCache Cache, SetGate Gate, Outage Outage) CacheWithOneWaitingWrite<T>(string key, T value, TimeSpan? retryAfter = null, string? l2Namespace = null)
+    private static (MultiLevelCache Cache, SetGate Gate, Outage Outage) CacheWithOneWaitingWrite<T>(string key, T value, TimeSpan? retryAfter = null, string? l2Namespace = null, CachePlugin? first = null)
     {
         var outage = new Outage { Down = true };
         var gate = new SetGate(outage);
-        var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [gate, outage], Namespace = l2Namespace });
+        var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = first is null ? [gate, outage] : [first, gate, outage], Namespace = l2Namespace });
         cache.WaitingWrites.FirstRetryDelay = retryAfter ?? TimeSpan.FromMilliseconds(50);
         cache.WaitingWrites.MaxRetryDelay = retryAfter ?? TimeSpan.FromMilliseconds(50);
         cache.Set(key, value);
@@ -382,6 +405,28 @@ public sealed class MultiLevelReplayRaceTests
 
             Reached.Set();
             Release.Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>Once armed, holds the first Set that reaches it, then fails it as an unreachable server would.</summary>
+    private sealed class FailingHold : CachePlugin
+    {
+        private int _held;
+
+        public volatile bool Armed;
+
+        public ManualResetEventSlim Reached { get; } = new(false);
+
+        public ManualResetEventSlim Release { get; } = new(false);
+
+        public override void Pre(CacheCommandContext context)
+        {
+            if (Armed && context.Command == CacheCommand.Set && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                Reached.Set();
+                Release.Wait(TimeSpan.FromSeconds(10));
+                throw new CacheBackendException("L2 went down again", null, unreachable: true);
+            }
         }
     }
 

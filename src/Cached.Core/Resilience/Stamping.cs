@@ -44,6 +44,12 @@ internal static class Stamping
         return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true, tags ?? last.Tags?.Unshared()), ttl);
     }
 
+    /// <summary>
+    /// Whether fail-safe still keeps <paramref name="last"/> now: a last value read while kept stops being one when its
+    /// window ends, even during the factory run that was to fall back on it.
+    /// </summary>
+    public static bool IsKept<T>(Stamped<T> last, TimeProvider clock) => last.StaleUntil > StampClock.UnixNow(clock);
+
     /// <summary>Whether <paramref name="stamped"/> is fresh now, on its own clock.</summary>
     public static bool IsFresh<T>(Stamped<T> stamped) => stamped.IsFreshAt(stamped.Clock.GetTimestamp(), out _);
 }

@@ -269,40 +269,62 @@ public sealed partial class CachedMethod<TResult>
     {
         fromFlight = true;
         var wait = call.Policy.WaitFor(call.Last is not null);
-        try
+        var elapsed = TimeSpan.Zero;
+        while (true)
         {
-            if (wait is { } timeout && !flight.Task.IsCompleted)
+            try
             {
-                flight.Task.WaitAsync(timeout, call.Host.Clock).GetAwaiter().GetResult();
-            }
+                if (wait is { } timeout && !flight.Task.IsCompleted)
+                {
+                    flight.Task.WaitAsync(timeout - elapsed, call.Host.Clock).GetAwaiter().GetResult();
+                }
 
-            return flight.Task.GetAwaiter().GetResult();
-        }
-        catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)
-        {
-            if (flight.Task.IsCompletedSuccessfully)
+                return flight.Task.GetAwaiter().GetResult();
+            }
+            catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)
             {
-                return flight.Task.Result;
-            }
+                if (flight.Task.IsCompletedSuccessfully)
+                {
+                    return flight.Task.Result;
+                }
 
-            fromFlight = false;
-            return TimedOut(call, flight, wait.Value);
-        }
-        catch (Exception ex) when (flight.Task.IsFaulted && call.Last is not null && call.Policy.FailSafe is not null)
-        {
-            fromFlight = false;
-            return ServeLast(call, ex);
+                if (WaitsOn(call, wait.Value, out var longer))
+                {
+                    (elapsed, wait) = (wait.Value, longer);
+                    continue;
+                }
+
+                fromFlight = false;
+                return TimedOut(call, flight, wait.Value);
+            }
+            catch (Exception ex) when (flight.Task.IsFaulted && call.Policy.FailSafe is not null && call.KeptLast is not null)
+            {
+                fromFlight = false;
+                return ServeLast(call, ex);
+            }
         }
     }
 
-    /// <summary>A caller's wait ran out: the last value if there is one, else a <see cref="TimeoutException"/>.</summary>
+    /// <summary>
+    /// Whether a caller whose wait of <paramref name="waited"/> ran out waits on, and until when (<paramref name="wait"/>,
+    /// from the start; <c>null</c> for as long as it takes): the soft timeout passed, but the last value's fail-safe
+    /// window ended meanwhile, so there is nothing to answer with and the caller waits as one without a last value would.
+    /// </summary>
+    private static bool WaitsOn(ResilientCall call, TimeSpan waited, out TimeSpan? wait)
+    {
+        wait = call.Policy.HardTimeout;
+        return call.Last is not null && call.KeptLast is null && wait != waited;
+    }
+
+    /// <summary>A caller's wait ran out: the last value if fail-safe still keeps it, else a <see cref="TimeoutException"/>.</summary>
     private TResult TimedOut(ResilientCall call, Flight flight, TimeSpan waited)
     {
         flight.Detached = true;
-        var soft = call.Last is not null && call.Policy.SoftTimeout == waited;
+        var last = call.KeptLast;
+        var soft = last is not null && call.Policy.SoftTimeout == waited;
         var alias = LogAlias;
         ResilienceTelemetry.TimedOut(soft, alias, _options.Method);
-        if (call.Last is { } last)
+        if (last is not null)
         {
             ResilienceTelemetry.StaleServed(alias, _options.Method);
             Log.FactoryTimedOut(CachedLogging.Logger, call.Key, _options.Method, alias, waited, "the call is answered with the last value");

@@ -243,20 +243,35 @@ public sealed partial class CachedMethod<TResult>
     private async ValueTask<(TResult Value, bool FromFlight)> AwaitAsync(ResilientCall call, Flight flight, CancellationToken cancellationToken)
     {
         var wait = call.Policy.WaitFor(call.Last is not null);
-        try
+        var elapsed = TimeSpan.Zero;
+        while (true)
         {
-            var value = wait is { } timeout
-                ? await flight.Task.WaitAsync(timeout, call.Host.Clock, cancellationToken).ConfigureAwait(false)
-                : await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            return (value, true);
-        }
-        catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)
-        {
-            return flight.Task.IsCompletedSuccessfully ? (flight.Task.Result, true) : (TimedOut(call, flight, wait.Value), false);
-        }
-        catch (Exception ex) when (flight.Task.IsFaulted && call.Last is not null && call.Policy.FailSafe is not null)
-        {
-            return (ServeLast(call, ex), false);
+            try
+            {
+                var value = wait is { } timeout
+                    ? await flight.Task.WaitAsync(timeout - elapsed, call.Host.Clock, cancellationToken).ConfigureAwait(false)
+                    : await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return (value, true);
+            }
+            catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)
+            {
+                if (flight.Task.IsCompletedSuccessfully)
+                {
+                    return (flight.Task.Result, true);
+                }
+
+                if (WaitsOn(call, wait.Value, out var longer))
+                {
+                    (elapsed, wait) = (wait.Value, longer);
+                    continue;
+                }
+
+                return (TimedOut(call, flight, wait.Value), false);
+            }
+            catch (Exception ex) when (flight.Task.IsFaulted && call.Policy.FailSafe is not null && call.KeptLast is not null)
+            {
+                return (ServeLast(call, ex), false);
+            }
         }
     }
 

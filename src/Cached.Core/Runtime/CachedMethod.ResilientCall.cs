@@ -18,6 +18,12 @@ public sealed partial class CachedMethod<TResult>
         /// <summary>The entry read past its time to live and still kept by the backend: fail-safe's last value.</summary>
         public Stamped<TResult>? Last { get; set; }
 
+        /// <summary>
+        /// <see cref="Last"/> while fail-safe's window for it lasts; <c>null</c> once it has ended, which may be while
+        /// the factory runs: a fallback is decided when it is needed, not when the entry was read.
+        /// </summary>
+        public Stamped<TResult>? KeptLast => Last is { } last && Stamping.IsKept(last, Host.Clock) ? last : null;
+
         /// <summary>Whether the last fresh hit this call read was a throttled last value (fail-safe's, kept fresh for the throttle).</summary>
         public bool HitThrottled { get; set; }
 

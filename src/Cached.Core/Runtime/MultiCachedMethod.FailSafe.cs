@@ -49,7 +49,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             {
                 fresh = body(state, missing);
             }
-            catch (Exception ex) when (Covers(last, missing))
+            catch (Exception ex) when (Covers(last, missing, host))
             {
                 ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf, tags);
                 return result;
@@ -109,7 +109,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             {
                 fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (Covers(last, missing) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            catch (Exception ex) when (Covers(last, missing, host) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
                 ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf, tags);
                 return result;
@@ -164,9 +164,12 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         return missing;
     }
 
-    /// <summary>True when every key the body was asked for has a last value to answer with.</summary>
-    private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing)
-        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(last.ContainsKey);
+    /// <summary>
+    /// True when every key the body was asked for has a last value to answer with, still kept by fail-safe now: a window
+    /// that ended while the body ran leaves its key with nothing to answer with.
+    /// </summary>
+    private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing, ReadThroughs host)
+        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(key => last.TryGetValue(key, out var stale) && Stamping.IsKept(stale, host.Clock));
 
     private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore, ObservedTags? tags)
     {

@@ -29,6 +29,25 @@ public sealed class FactoryTimeoutTests : ResilienceFixture
             ? Cache.GetOrSetAsync("k", ct => new ValueTask<string>(factory(ct)), options, cancellationToken: cancellationToken).AsTask()
             : Task.Run(() => Cache.GetOrSet("k", ct => factory(ct).GetAwaiter().GetResult(), options));
 
+    /// <summary>
+    /// Starts a call whose factory waits, moves the clock <paramref name="seconds"/> seconds one at a time, checks the
+    /// caller still waits, then lets the factory answer <paramref name="value"/>: what the caller got.
+    /// </summary>
+    private async Task<string> StillWaitingAfter(int seconds, bool async, CacheEntryOptions options, string value)
+    {
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var call = Call(async, _ => release.Task, options);
+        for (var i = 0; i < seconds; i++)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20);
+        }
+
+        Assert.That(call.IsCompleted, Is.False, "the caller still waits for the factory");
+        release.SetResult(value);
+        return await call.WaitAsync(Limit);
+    }
+
     private async Task StaleEntry(CacheEntryOptions options)
     {
         await Cache.GetOrSetAsync("k", _ => new ValueTask<string>("v1"), options);
@@ -52,18 +71,7 @@ public sealed class FactoryTimeoutTests : ResilienceFixture
     [Test]
     public async Task SoftTimeout_without_a_last_value_waits_for_the_factory([Values] bool async)
     {
-        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var call = Call(async, _ => release.Task, s_soft);
-
-        for (var i = 0; i < 5; i++)
-        {
-            Time.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(20);
-        }
-
-        Assert.That(call.IsCompleted, Is.False, "nothing to answer with: the caller waits");
-        release.SetResult("v1");
-        Assert.That(await call.WaitAsync(Limit), Is.EqualTo("v1"));
+        Assert.That(await StillWaitingAfter(seconds: 5, async, s_soft, "v1"), Is.EqualTo("v1"), "nothing to answer with: the caller waited");
     }
 
     [Test]
@@ -76,6 +84,27 @@ public sealed class FactoryTimeoutTests : ResilienceFixture
         Assert.That(async () => await AdvanceUntilDone(call, TimeSpan.FromSeconds(1)), Throws.InstanceOf<TimeoutException>().With.Message.Contains("'k'"));
         release.SetResult("late");
         await WaitUntil(() => Cache.Get<string>("k") == "late");
+    }
+
+    [Test]
+    public async Task SoftTimeout_past_the_last_value_s_FailSafe_window_goes_on_waiting_for_the_factory([Values] bool async)
+    {
+        // Stale at 11 s and kept until 15 s: the soft timeout, 5 s after the call began, comes after that.
+        var shortWindow = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(5), SoftTimeout = TimeSpan.FromSeconds(5) };
+        await StaleEntry(shortWindow);
+
+        Assert.That(await StillWaitingAfter(seconds: 10, async, shortWindow, "v2"), Is.EqualTo("v2"), "the last value is gone: the caller waited as if there were none");
+    }
+
+    [Test]
+    public async Task SoftTimeout_past_the_last_value_s_FailSafe_window_then_HardTimeout_throws([Values] bool async)
+    {
+        var both = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(5), SoftTimeout = TimeSpan.FromSeconds(5), HardTimeout = TimeSpan.FromSeconds(8) };
+        await StaleEntry(both);
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Assert.That(async () => await AdvanceUntilDone(Call(async, _ => release.Task, both), TimeSpan.FromSeconds(1)), Throws.InstanceOf<TimeoutException>());
+        release.SetResult("late");
     }
 
     [Test]

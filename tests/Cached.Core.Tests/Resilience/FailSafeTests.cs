@@ -49,6 +49,22 @@ public sealed class FailSafeTests : ResilienceFixture
     }
 
     [Test]
+    public async Task A_last_value_whose_FailSafe_window_ends_while_the_factory_runs_is_not_served([Values] bool async)
+    {
+        var shortWindow = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(5) };
+        await Get(async, () => "v1", shortWindow);
+        Time.Advance(TimeSpan.FromSeconds(11));
+
+        // Read at 11 s, kept until 15 s: the factory fails at 17 s, when fail-safe no longer keeps it.
+        Assert.That(async () => await Get(async, () =>
+        {
+            Time.Advance(TimeSpan.FromSeconds(6));
+            return Fails();
+        }, shortWindow), Throws.InvalidOperationException.With.Message.EqualTo("source down"));
+        Assert.That(Cache.Get<string>("k"), Is.Null, "not made fresh again either");
+    }
+
+    [Test]
     public async Task Without_FailSafe_the_exception_propagates_after_the_time_to_live([Values] bool async)
     {
         var plain = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10) };

@@ -13,8 +13,11 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
 
         public List<List<int>> Calls { get; } = [];
 
+        public Action? BeforeLoad { get; set; }
+
         public IEnumerable<KeyValuePair<int, string>> Load(List<int> ids)
         {
+            BeforeLoad?.Invoke();
             Calls.Add([.. ids]);
             return Down
                 ? throw new InvalidOperationException("source down")
@@ -108,6 +111,20 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
         source.Down = true;
 
         Assert.That(async () => await Call(async, method, source, 1, 3), Throws.InvalidOperationException, "key 3 was never stored");
+    }
+
+    [Test]
+    public async Task A_last_value_whose_FailSafe_window_ends_while_the_body_runs_is_not_served([Values] bool async)
+    {
+        var method = Method();
+        var source = new Source();
+        await Call(async, method, source, 1, 2);
+        Time.Advance(TimeSpan.FromSeconds(65));
+        source.Down = true;
+        source.BeforeLoad = () => Time.Advance(TimeSpan.FromSeconds(6));
+
+        // Read at 65 s, kept until 70 s: the body fails at 71 s.
+        Assert.That(async () => await Call(async, method, source, 1, 2), Throws.InvalidOperationException.With.Message.EqualTo("source down"));
     }
 
     [Test]

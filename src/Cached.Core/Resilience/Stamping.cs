@@ -32,8 +32,10 @@ internal static class Stamping
     /// </remarks>
     public static (Stamped<T>? Throttled, TimeSpan? Ttl) Throttle<T>(Stamped<T> last, in EntryPolicy policy, TimeProvider clock, Tags.TagStamp? tags = null)
     {
+        // Against the versions observed for the factory when there are some: the last value's own check may predate
+        // an invalidation that came before them, and the copy would carry the newer versions as if computed under them.
         var now = StampClock.UnixNow(clock);
-        if (last.StaleUntil <= now || last.Tags is { IsCurrent: false })
+        if (last.StaleUntil <= now || last.Tags is { IsCurrent: false } || (tags is not null && last.Tags is { } own && !own.SameTokensAs(tags)))
         {
             return (null, null);
         }

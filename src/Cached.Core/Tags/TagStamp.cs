@@ -124,6 +124,29 @@ internal sealed class TagStamp
         return new TagStamp(names, tokens, versions, created);
     }
 
+    /// <summary>
+    /// Whether <paramref name="other"/> has exactly these tags, each at the same token: no tag moved between the two
+    /// observations. A check remembered by a stamp read earlier cannot tell that: it was made before the other one.
+    /// </summary>
+    public bool SameTokensAs(TagStamp other)
+    {
+        if (other.Names.Length != Names.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Names.Length; i++)
+        {
+            var at = Array.IndexOf(other.Names, Names[i]);
+            if (at < 0 || other.Tokens[at] != Tokens[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The same tags and tokens with this store's version objects: an in-process copy of an entry read from elsewhere.</summary>
     public TagStamp WithVersions(TagVersion[] versions) => new(Names, Tokens, versions, Created);
 }

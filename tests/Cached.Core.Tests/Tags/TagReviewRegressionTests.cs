@@ -30,6 +30,48 @@ public sealed class TagReviewRegressionTests : ResilienceFixture
     }
 
     [Test]
+    public void A_last_value_invalidated_after_it_was_read_and_checked_is_not_made_fresh_again_for_the_throttle()
+    {
+        // Held as bytes, the stamp remembers the check made at the read; the invalidation comes right after it.
+        var invalidate = new InvalidateAfterRead("u1", "user:1");
+        using var cache = new SimpleMemoryCache { TimeProvider = Time, Serializer = new JsonSerializer(), Plugins = [invalidate] };
+        invalidate.Target = cache;
+        cache.GetOrSet("u1", _ => "before the save", s_failSafe);
+        Time.Advance(TimeSpan.FromMinutes(2));
+        invalidate.Armed = true;
+
+        var served = cache.GetOrSet<string>("u1", _ => throw new InvalidOperationException("source down"), s_failSafe);
+
+        Assert.That(served, Is.EqualTo("before the save"), "the failing caller gets the last value");
+        Assert.That(cache.Get<string>("u1"), Is.Null, "not stored fresh with the versions observed after the invalidation");
+    }
+
+    [Test]
+    public void A_multi_cached_last_value_invalidated_after_it_was_read_is_not_made_fresh_again_for_the_throttle()
+    {
+        using var cache = new SimpleMemoryCache { TimeProvider = Time, Serializer = new JsonSerializer() };
+        var method = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Users", CacheFactory = () => cache, Tagged = true, Ttl = 60, FailSafe = 3600 });
+        method.Invoke([1], 0, static (_, id) => "u" + id, static (_, _) => new Dictionary<int, string> { [1] = "before" }, null, static (_, id) => ["user:" + id]);
+        Time.Advance(TimeSpan.FromMinutes(2));
+
+        // The tag builder runs after the read's check and before the observation: the invalidation falls between them.
+        var armed = true;
+        var result = method.Invoke([1], 0, static (_, id) => "u" + id, static (_, _) => throw new InvalidOperationException("source down"), null, (_, id) =>
+        {
+            if (armed)
+            {
+                armed = false;
+                cache.InvalidateTags("user:" + id);
+            }
+
+            return ["user:" + id];
+        });
+
+        Assert.That(result[1], Is.EqualTo("before"), "the failing call gets the last value");
+        Assert.That(cache.Get<string>("u1"), Is.Null, "not stored fresh with the versions observed after the invalidation");
+    }
+
+    [Test]
     public async Task A_caller_that_cancels_does_not_make_the_last_value_fresh_again()
     {
         Cache.GetOrSet("u1", _ => "last", s_failSafe);
@@ -112,5 +154,22 @@ public sealed class TagReviewRegressionTests : ResilienceFixture
         Assert.That(Cache.GetOrSet<object>("k", _ => "other", options), Is.EqualTo("value"));
         Cache.InvalidateTags("t");
         Assert.That(Cache.GetOrSet<object>("k", _ => "other", options), Is.EqualTo("other"));
+    }
+
+    /// <summary>Invalidates a tag once armed, right after a read of one key has returned its entry to the pipeline.</summary>
+    private sealed class InvalidateAfterRead(string key, string tag) : Cached.Plugins.CachePlugin
+    {
+        public volatile bool Armed;
+
+        public ICache? Target { get; set; }
+
+        public override void Post(Cached.Plugins.CacheCommandContext context)
+        {
+            if (Armed && context.Command == Cached.Plugins.CacheCommand.Get && context.Key == key)
+            {
+                Armed = false;
+                Target!.InvalidateTags(tag);
+            }
+        }
     }
 }

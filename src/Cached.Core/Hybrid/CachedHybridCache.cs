@@ -149,7 +149,7 @@ public sealed class CachedHybridCache : HybridCache
         {
             // Every entry of this cache: its namespace, or all of an in-process cache's own store. A shared store without
             // a namespace holds other applications' keys too, which "*" must not take with it.
-            if (_cache.Namespace is null && _cache is not (SimpleMemoryCache or MultiLevelCache { L2: SimpleMemoryCache }))
+            if (string.IsNullOrEmpty(_cache.Namespace) && _cache is not (SimpleMemoryCache or MultiLevelCache { L2: SimpleMemoryCache }))
             {
                 throw new NotSupportedException(
                     $"RemoveByTagAsync(\"*\") clears the cache's namespace, and this {_cache.GetType().Name} has none: clearing it would empty the whole store, other applications' keys included. Give the cache a Namespace.");
@@ -170,6 +170,12 @@ public sealed class CachedHybridCache : HybridCache
         var entry = DefaultEntryOptions;
         if (options?.Expiration is { } expiration)
         {
+            // A time to live of zero or infinite means "never expires" here; HybridCache's own L1 refuses it.
+            if (expiration <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), expiration, "HybridCacheEntryOptions.Expiration must be positive.");
+            }
+
             entry = (entry ?? new CacheEntryOptions()) with { Ttl = expiration };
         }
 
@@ -180,7 +186,17 @@ public sealed class CachedHybridCache : HybridCache
 
         if (tags is not null)
         {
-            entry = (entry ?? new CacheEntryOptions()) with { Tags = tags as IReadOnlyList<string> ?? tags.ToArray() };
+            var given = tags as IReadOnlyList<string> ?? tags.ToArray();
+            foreach (var tag in given)
+            {
+                // HybridCache's rules: a blank tag could never be removed (RemoveByTagAsync ignores it), and "*" means every entry.
+                if (string.IsNullOrWhiteSpace(tag) || tag == AllEntries)
+                {
+                    throw new ArgumentException(tag == AllEntries ? "The tag '*' is reserved: it stands for every entry in RemoveByTagAsync." : "Tags cannot be null, empty or blank.", nameof(tags));
+                }
+            }
+
+            entry = (entry ?? new CacheEntryOptions()) with { Tags = given };
         }
 
         return entry;

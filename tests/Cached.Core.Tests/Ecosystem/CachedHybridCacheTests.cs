@@ -265,6 +265,44 @@ public sealed class CachedHybridCacheTests
     }
 
     [Test]
+    public async Task The_tag_star_is_refused_on_a_shared_cache_whose_namespace_is_empty_which_is_none()
+    {
+        // Regression: only a null namespace was refused, and "" clears the whole store as null does.
+        var shared = new TestBackend { Namespace = "" };
+        shared.Set("other-app:precious", 1, @namespace: "");
+
+        Assert.That(async () => await shared.AsHybridCache().RemoveByTagAsync("*"), Throws.InstanceOf<NotSupportedException>().With.Message.Contains("Namespace"));
+        Assert.That(shared.Exists("other-app:precious", ""), Is.True);
+    }
+
+    [TestCase(0)]
+    [TestCase(-1)]
+    public void An_expiration_that_is_not_positive_is_refused_rather_than_kept_for_ever(int milliseconds)
+    {
+        // Regression: it became a time to live of zero (or infinite), which Cached reads as "never expires".
+        using var memory = new SimpleMemoryCache { TimeProvider = _time };
+        var hybrid = memory.AsHybridCache();
+        var options = new HybridCacheEntryOptions { Expiration = TimeSpan.FromMilliseconds(milliseconds) };
+
+        Assert.That(async () => await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(1), options), Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("options"));
+        Assert.That(async () => await hybrid.SetAsync("k", 1, options), Throws.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(memory.Exists("k"), Is.False);
+    }
+
+    [TestCase(" ")]
+    [TestCase("*")]
+    public void A_blank_tag_or_the_tag_star_on_an_entry_is_refused(string tag)
+    {
+        // Regression: both were taken; RemoveByTagAsync ignores a blank tag, so such an entry could never be removed by it.
+        using var memory = new SimpleMemoryCache { TimeProvider = _time };
+        var hybrid = memory.AsHybridCache();
+
+        Assert.That(async () => await hybrid.GetOrCreateAsync("k", ct => ValueTask.FromResult(1), tags: [tag]), Throws.ArgumentException.With.Property("ParamName").EqualTo("tags"));
+        Assert.That(async () => await hybrid.SetAsync("k", 1, tags: [tag]), Throws.ArgumentException.With.Property("ParamName").EqualTo("tags"));
+        Assert.That(memory.Exists("k"), Is.False);
+    }
+
+    [Test]
     public async Task No_local_write_and_no_distributed_write_store_nothing_anywhere()
     {
         // Regression: LocalTtl zero became an L1 write with a time to live of zero, which means no expiry.

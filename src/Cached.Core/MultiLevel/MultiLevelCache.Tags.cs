@@ -29,7 +29,10 @@ public sealed partial class MultiLevelCache : ITagHost
     /// <summary>The versions L1 copies of tagged entries hold, when L1 keeps them (an in-process L1 and a backplane).</summary>
     internal MemoryTagStore? L1TagVersions => Backplane is not null && TagStore.Of(L1) is MemoryTagStore versions ? versions : null;
 
-    /// <summary>Invalidates the tags in L2, then in this node's L1, then in every other node's L1.</summary>
+    /// <summary>
+    /// Invalidates the tags in L2, then in this node's L1, then in every other node's L1. With L2 unreachable the L2 part
+    /// is kept and retried when it returns, and every node invalidates again once it lands.
+    /// </summary>
     /// <inheritdoc cref="ICache.InvalidateTags"/>
     public void InvalidateTags(params string[] tags)
     {
@@ -43,6 +46,11 @@ public sealed partial class MultiLevelCache : ITagHost
         try
         {
             L2.InvalidateTags(names);
+        }
+        catch (Exception ex) when (IsUnreachable(ex))
+        {
+            // Kept and retried, as a delete is: L2's records must change, or every node reads the old entries back.
+            _pending.InvalidateTags(names, ex);
         }
         finally
         {
@@ -65,6 +73,10 @@ public sealed partial class MultiLevelCache : ITagHost
         try
         {
             await L2.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnreachable(ex))
+        {
+            _pending.InvalidateTags(names, ex);
         }
         finally
         {

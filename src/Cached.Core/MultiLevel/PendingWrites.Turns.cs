@@ -182,7 +182,7 @@ internal sealed partial class PendingWrites
 
         /// <summary>Whether the turn covers <paramref name="write"/>: same namespace, and a key of the turn or a clear on either side.</summary>
         public bool Covers(Write write, MultiLevelCache cache)
-            => string.Equals(cache.L1Space(write.Namespace), space, StringComparison.Ordinal)
+            => write.Action != BackplaneAction.Tags && string.Equals(cache.L1Space(write.Namespace), space, StringComparison.Ordinal)
                 && (keys is null || write.Key is null || Array.IndexOf(keys, write.Key) >= 0);
 
         public void WaitForReplay() => Replay?.GetAwaiter().GetResult();

@@ -71,6 +71,14 @@ internal sealed partial class PendingWrites : IDisposable
         => Enqueue(new Write(ClearSlot(@namespace), BackplaneAction.Clear, @namespace, null, null, DateTimeOffset.UtcNow,
             async (l2, _, ct) => await l2.ClearAsync(@namespace, ct).ConfigureAwait(false)), cause);
 
+    /// <summary>
+    /// A tag invalidation L2 could not take. It needs no turn with the writes of keys: a tagged write is never kept
+    /// (it fails as L2 does), and the entries an invalidation must miss carry the tokens it replaces whenever it lands.
+    /// </summary>
+    public void InvalidateTags(string[] names, Exception? cause)
+        => Enqueue(new Write("\0tags\0" + string.Join("\0", names), BackplaneAction.Tags, null, null, null, DateTimeOffset.UtcNow,
+            async (l2, _, ct) => await l2.InvalidateTagsAsync(names, ct).ConfigureAwait(false), names), cause);
+
     /// <summary>A write of the key reached L2 directly: a write of it still waiting is older and must not follow it.</summary>
     public void Written(string? @namespace, string key)
     {
@@ -103,7 +111,7 @@ internal sealed partial class PendingWrites : IDisposable
             for (var node = _queue.First; node is not null;)
             {
                 var next = node.Next;
-                if (string.Equals(_owner.L1Space(node.Value.Namespace), space, StringComparison.Ordinal))
+                if (node.Value.Action != BackplaneAction.Tags && string.Equals(_owner.L1Space(node.Value.Namespace), space, StringComparison.Ordinal))
                 {
                     _bySlot.Remove(node.Value.Slot);
                     _queue.Remove(node);
@@ -314,6 +322,16 @@ internal sealed partial class PendingWrites : IDisposable
         // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it skips its
         // own message: it drops the key itself, before the write stops counting as waiting, so that nobody who sees the
         // count at zero reads the older copy.
+        if (write.Tags is { } names)
+        {
+            // The other nodes were told when it was made, but may have copied entries from L2 since, which held the
+            // old records until now: each node invalidates again.
+            _owner.InvalidateInL1(names);
+            _owner.Publish(BackplaneAction.Tags, null, names);
+            Remove(write);
+            return;
+        }
+
         var space = _owner.L1Space(write.Namespace);
         if (write.Key is null)
         {
@@ -404,5 +422,6 @@ internal sealed partial class PendingWrites : IDisposable
 
     private string ClearSlot(string? @namespace) => "\0clear\0" + (_owner.L1Space(@namespace) ?? "\0");
 
-    internal sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run);
+    /// <summary>One write kept for L2: of a key, a clear of a namespace (no <see cref="Key"/>), or a tag invalidation (<see cref="Tags"/>).</summary>
+    internal sealed record Write(string Slot, BackplaneAction Action, string? Namespace, string? Key, TimeSpan? Ttl, DateTimeOffset Made, Func<ICache, TimeSpan?, CancellationToken, Task> Run, string[]? Tags = null);
 }

@@ -165,41 +165,48 @@ public sealed class CacheDistributedCache : IDistributedCache
     }
 
     /// <summary>
-    /// Extends a sliding entry by its window; false when its absolute expiry passed since it was read. The value read
+    /// Extends a sliding entry by its window; false when its absolute expiry has passed. The value read
     /// is returned even if another process removed the key meanwhile, as a read that came first would have.
     /// </summary>
     private bool Slide(string key, Entry entry)
     {
-        if (entry.Sliding <= TimeSpan.Zero)
-        {
-            return true;
-        }
-
-        var life = Life(entry.Sliding, entry.Absolute, _time.GetUtcNow())!.Value;
-        if (life <= TimeSpan.Zero)
+        if (LifeLeft(entry) is not { } life)
         {
             return false;
         }
 
-        _cache.Expire(key, life, _namespace);
+        if (entry.Sliding > TimeSpan.Zero)
+        {
+            _cache.Expire(key, life, _namespace);
+        }
+
         return true;
     }
 
     private async ValueTask<bool> SlideAsync(string key, Entry entry, CancellationToken token)
     {
-        if (entry.Sliding <= TimeSpan.Zero)
-        {
-            return true;
-        }
-
-        var life = Life(entry.Sliding, entry.Absolute, _time.GetUtcNow())!.Value;
-        if (life <= TimeSpan.Zero)
+        if (LifeLeft(entry) is not { } life)
         {
             return false;
         }
 
-        await _cache.ExpireAsync(key, life, _namespace, token).ConfigureAwait(false);
+        if (entry.Sliding > TimeSpan.Zero)
+        {
+            await _cache.ExpireAsync(key, life, _namespace, token).ConfigureAwait(false);
+        }
+
         return true;
+    }
+
+    /// <summary>
+    /// What is left of an entry's life now (its window, never past its absolute expiry), <see cref="TimeSpan.MaxValue"/>
+    /// for none; <c>null</c> once its absolute expiry has passed. Checked on every read, not left to the cache's time to
+    /// live: a copy the cache keeps longer (an L1 copy of an entry read from L2, say) must still not be served.
+    /// </summary>
+    private TimeSpan? LifeLeft(Entry entry)
+    {
+        var life = Life(entry.Sliding, entry.Absolute, _time.GetUtcNow()) ?? TimeSpan.MaxValue;
+        return life > TimeSpan.Zero ? life : null;
     }
 
     private sealed record Entry(byte[] Value, TimeSpan Sliding, DateTimeOffset? Absolute);

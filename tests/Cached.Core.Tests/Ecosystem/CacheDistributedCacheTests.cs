@@ -84,6 +84,22 @@ public sealed class CacheDistributedCacheTests
     }
 
     [Test]
+    public async Task An_entry_past_its_absolute_expiry_is_absent_even_while_the_cache_still_keeps_it([Values] bool async)
+    {
+        // Regression: without a sliding window the stored expiry was left to the cache's time to live, and a cache may
+        // keep a copy longer (an L1 copy of an entry read from a DistributedCacheBackend L2 lives for its CopyLife).
+        // Here the cache runs on the system clock and the adapter on the fake one, which moves past the expiry.
+        using var keeps = new SimpleMemoryCache();
+        var distributed = new CacheDistributedCache(keeps, timeProvider: _time);
+        distributed.Set("k", Session, new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) });
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.That(keeps.Exists("k"), Is.True, "the cache still holds it");
+        Assert.That(async ? await distributed.GetAsync("k") : distributed.Get("k"), Is.Null);
+    }
+
+    [Test]
     public async Task A_sliding_entry_lives_while_it_is_read_or_refreshed([Values] bool async)
     {
         var options = new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMinutes(20) };

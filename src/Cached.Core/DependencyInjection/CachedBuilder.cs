@@ -92,13 +92,22 @@ public sealed class CachedBuilder
     /// </summary>
     /// <param name="alias">The alias whose cache serves it; <c>"default"</c> unless given.</param>
     /// <param name="defaultEntryOptions">The options of every entry before a call's own.</param>
-    /// <remarks>The alias must be one this <c>AddCached</c> call adds: <c>AddCached</c> throws <see cref="CacheConfigurationException"/> otherwise.</remarks>
+    /// <remarks>
+    /// The alias must be one this <c>AddCached</c> call adds: <c>AddCached</c> throws <see cref="CacheConfigurationException"/>
+    /// otherwise. Resolving <see cref="HybridCache"/> throws it too when the services configure Microsoft's
+    /// implementation in a way this one would ignore: <c>HybridCacheOptions</c> or HybridCache serializers.
+    /// </remarks>
     public CachedBuilder AddHybridCache(string alias = Caches.DefaultAlias, CacheEntryOptions? defaultEntryOptions = null)
     {
         CheckAlias(alias);
         Served[nameof(AddHybridCache)] = alias;
-        Services.Replace(ServiceDescriptor.Singleton<HybridCache>(
-            provider => new CachedHybridCache(provider.GetRequiredKeyedService<ICache>(alias), defaultEntryOptions)));
+        var services = Services;
+        Services.Replace(ServiceDescriptor.Singleton<HybridCache>(provider =>
+        {
+            // At resolve time: Microsoft's AddHybridCache(options => ...) may come after this call.
+            MicrosoftHybridSettings.ThrowIfAny(services, alias);
+            return new CachedHybridCache(provider.GetRequiredKeyedService<ICache>(alias), defaultEntryOptions);
+        }));
         return this;
     }
 

@@ -365,6 +365,49 @@ public sealed class CachedHybridCacheTests
     }
 
     [Test]
+    public async Task Resolving_it_refuses_HybridCacheOptions_it_would_ignore_in_either_order()
+    {
+        // Regression: MaximumKeyLength and the default entry options set this way were silently dropped.
+        foreach (var microsoftFirst in new[] { true, false })
+        {
+            Caches.Reset();
+            var services = new ServiceCollection();
+            if (microsoftFirst)
+            {
+                services.AddHybridCache(options => options.MaximumKeyLength = 4096);
+            }
+
+            services.AddCached(cached => cached.AddCache("default", _twoLevels).AddHybridCache());
+            if (!microsoftFirst)
+            {
+                services.AddHybridCache(options => options.DefaultEntryOptions = new() { Expiration = TimeSpan.FromSeconds(1) });
+            }
+
+            await using var provider = services.BuildServiceProvider();
+            var refused = Assert.Throws<CacheConfigurationException>(() => provider.GetRequiredService<HybridCache>());
+            Assert.That(refused!.Message, Does.Contain("HybridCacheOptions").And.Contain("AddHybridCache(alias, defaultEntryOptions)"));
+        }
+    }
+
+    [Test]
+    public async Task Resolving_it_refuses_a_HybridCache_serializer_it_would_ignore()
+    {
+        var services = new ServiceCollection();
+        services.AddHybridCache().AddSerializer<int, IntAsText>();
+        services.AddCached(cached => cached.AddCache("default", _twoLevels).AddHybridCache());
+
+        await using var provider = services.BuildServiceProvider();
+        Assert.That(() => provider.GetRequiredService<HybridCache>(), Throws.InstanceOf<CacheConfigurationException>().With.Message.Contains("IHybridCacheSerializer<Int32>"));
+    }
+
+    private sealed class IntAsText : IHybridCacheSerializer<int>
+    {
+        public int Deserialize(System.Buffers.ReadOnlySequence<byte> source) => int.Parse(System.Text.Encoding.UTF8.GetString(System.Buffers.BuffersExtensions.ToArray(source)), System.Globalization.CultureInfo.InvariantCulture);
+
+        public void Serialize(int value, System.Buffers.IBufferWriter<byte> target) => System.Buffers.BuffersExtensions.Write(target, System.Text.Encoding.UTF8.GetBytes(value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    [Test]
     public void Bad_arguments_are_refused_naming_them()
     {
         using var memory = new SimpleMemoryCache();

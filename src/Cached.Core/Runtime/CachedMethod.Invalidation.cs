@@ -17,13 +17,16 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="Invalidate"/>
+    /// <param name="key">The entry's key.</param>
+    /// <param name="cancellationToken">The invalidating method's token. It does not stop the delete: the method's body has
+    /// made its change by then, and an entry left behind would be served stale until its time to live ran out.</param>
     public async ValueTask InvalidateAsync(string key, CancellationToken cancellationToken)
     {
         try
         {
-            await CurrentCache.DeleteAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+            await CurrentCache.DeleteAsync(key, _options.Namespace, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             Log.InvalidateFailed(CachedLogging.Logger, ex, key, _options.Method, LogAlias);
         }

@@ -187,6 +187,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     }
 
     /// <inheritdoc cref="Invalidate"/>
+    /// <param name="keys">The keys to drop (<c>null</c> reads as none).</param>
+    /// <param name="state">The instance, when the key builder needs it.</param>
+    /// <param name="cacheKeyOf">Turns a key into its cache key.</param>
+    /// <param name="cancellationToken">The invalidating method's token. It does not stop the deletes: the method's body
+    /// has made its change by then, and an entry left behind would be served stale until its time to live ran out.</param>
     public async ValueTask InvalidateAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
@@ -195,9 +200,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         {
             try
             {
-                await cache.DeleteAsync(cacheKey, _options.Namespace, cancellationToken).ConfigureAwait(false);
+                await cache.DeleteAsync(cacheKey, _options.Namespace, CancellationToken.None).ConfigureAwait(false);
             }
-            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
                 Log.InvalidateFailed(CachedLogging.Logger, ex, cacheKey, _options.Method, LogAlias);
             }

@@ -21,13 +21,16 @@ public static class TagInvalidation
     }
 
     /// <inheritdoc cref="Invalidate(string[], ICachedMethod[])"/>
+    /// <param name="tags">The tags.</param>
+    /// <param name="methods">The methods whose caches hold them.</param>
+    /// <param name="cancellationToken">The invalidating method's token, which does not stop the invalidation: see <see cref="InvalidateInAsync"/>.</param>
     public static async ValueTask InvalidateAsync(string[] tags, ICachedMethod[] methods, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tags);
         ArgumentNullException.ThrowIfNull(methods);
         foreach (var cache in DistinctCaches(methods))
         {
-            await InvalidateInAsync(cache, tags, cancellationToken).ConfigureAwait(false);
+            await InvalidateInAsync(cache, tags).ConfigureAwait(false);
         }
     }
 
@@ -43,13 +46,16 @@ public static class TagInvalidation
     }
 
     /// <inheritdoc cref="Invalidate(string, string[])"/>
+    /// <param name="alias">The alias.</param>
+    /// <param name="tags">The tags.</param>
+    /// <param name="cancellationToken">The invalidating method's token, which does not stop the invalidation: see <see cref="InvalidateInAsync"/>.</param>
     public static async ValueTask InvalidateAsync(string alias, string[] tags, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(alias);
         ArgumentNullException.ThrowIfNull(tags);
         if (Resolve(alias, tags) is { } cache)
         {
-            await InvalidateInAsync(cache, tags, cancellationToken).ConfigureAwait(false);
+            await InvalidateInAsync(cache, tags).ConfigureAwait(false);
         }
     }
 
@@ -115,7 +121,11 @@ public static class TagInvalidation
         }
     }
 
-    private static async ValueTask InvalidateInAsync(ICache cache, string[] tags, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Without the method's token: its body has made its change by then, and a cancellation that stopped the invalidation
+    /// would leave the entries served stale.
+    /// </remarks>
+    private static async ValueTask InvalidateInAsync(ICache cache, string[] tags)
     {
         if (Tags.TagNames.Lenient(tags) is not { } names)
         {
@@ -124,9 +134,9 @@ public static class TagInvalidation
 
         try
         {
-            await cache.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
+            await cache.InvalidateTagsAsync(names, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException and not ArgumentException && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is not OutOfMemoryException and not ArgumentException)
         {
             Log.InvalidateFailed(CachedLogging.Logger, ex, string.Join(", ", tags), "[InvalidateTags]", Describe(cache));
         }

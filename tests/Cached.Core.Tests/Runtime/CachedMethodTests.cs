@@ -814,6 +814,20 @@ public sealed class CachedMethodTests
     }
 
     [Test]
+    public async Task InvalidateAsync_deletes_the_entry_even_when_the_method_s_token_was_cancelled_after_its_body()
+    {
+        // Regression: the delete ran under the token and threw before deleting; the body's change was made, the entry stayed.
+        var method = MethodOn<string>(_cache);
+        _cache.Set("k", "v");
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await method.InvalidateAsync("k", cancelled.Token);
+
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
     public async Task Invalidate_swallows_and_logs_cache_faults()
     {
         using var backend = new TestBackend { FailAll = true };

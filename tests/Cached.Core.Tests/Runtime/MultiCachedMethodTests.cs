@@ -538,6 +538,19 @@ public sealed class MultiCachedMethodTests
     }
 
     [Test]
+    public async Task InvalidateAsync_deletes_the_entries_even_when_the_method_s_token_was_cancelled_after_its_body()
+    {
+        var method = MethodOn(_cache);
+        _cache.MultiSet(new Dictionary<string, string?> { ["a"] = "1", ["b"] = "2" });
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await method.InvalidateAsync(["a", "b"], (object?)null, static (_, key) => key, cancelled.Token);
+
+        Assert.That((_cache.Exists("a"), _cache.Exists("b")), Is.EqualTo((false, false)));
+    }
+
+    [Test]
     public async Task Invalidate_logs_a_fault_for_each_key_and_goes_on_with_the_others()
     {
         using var backend = new TestBackend { FailAll = true };

@@ -30,6 +30,36 @@ public sealed class TagInvalidationTests : ResilienceFixture
     }
 
     [Test]
+    public async Task The_tags_are_invalidated_even_when_the_method_s_token_was_cancelled_after_its_body([Values] bool byAlias)
+    {
+        // Regression: the invalidation ran under the token and threw before invalidating; the body's change was made, the entries stayed.
+        using var cache = new SimpleMemoryCache();
+        Caches.AddInstance("tagged-after-cancel", cache);
+        var method = new CachedMethod<int>(new CachedMethodOptions { Method = "A", CacheFactory = () => cache, Tagged = true });
+        cache.Set("k", 1, new CacheEntryOptions { Tags = ["t"] });
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        try
+        {
+            if (byAlias)
+            {
+                await TagInvalidation.InvalidateAsync("tagged-after-cancel", ["t"], cancelled.Token);
+            }
+            else
+            {
+                await TagInvalidation.InvalidateAsync(["t"], [method], cancelled.Token);
+            }
+        }
+        finally
+        {
+            Caches.Reset();
+        }
+
+        Assert.That(cache.TryGet<int>("k", out _), Is.False);
+    }
+
+    [Test]
     public async Task A_fault_or_an_empty_alias_is_logged_not_thrown([Values] bool async)
     {
         using var failing = new TestBackend { FailWrites = true };

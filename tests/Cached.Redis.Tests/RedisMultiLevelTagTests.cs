@@ -27,12 +27,13 @@ public sealed class RedisMultiLevelTagTests
         _disposables.Clear();
     }
 
-    private MultiLevelCache Node(string @namespace)
+    /// <summary>A node; its L2 through <paramref name="l2Connection"/> when given (a proxy), its backplane straight to Redis.</summary>
+    private MultiLevelCache Node(string @namespace, string? l2Connection = null)
     {
         var connection = SharedRedis.Server.ConnectionString;
         var node = new MultiLevelCache(
             new SimpleMemoryCache(),
-            new RedisCache { ConnectionString = connection, Namespace = @namespace },
+            new RedisCache { ConnectionString = (l2Connection ?? connection) + ",abortConnect=false", Namespace = @namespace, Timeout = TimeSpan.FromSeconds(1) },
             new RedisBackplane(connection + ",name=cached-tag-backplane"));
         _disposables.Add(node);
         return node;
@@ -80,12 +81,35 @@ public sealed class RedisMultiLevelTagTests
         await cache.ClearAsync(string.Empty);
     }
 
-    private static async Task Eventually(Func<bool> condition, string what)
+    [Test]
+    public async Task An_invalidation_made_while_a_node_cannot_reach_Redis_lands_when_it_can_and_every_node_misses_then()
+    {
+        // The server keeps running with its data: only A's path to it is cut, so L2 still holds the old tag records.
+        var space = "mltags" + Guid.NewGuid().ToString("N")[..8];
+        using var proxy = new CuttableProxy(SharedRedis.Server.Port);
+        var (a, b) = (Node(space, proxy.ConnectionString), Node(space));
+        Assert.That(await a.GetOrSetAsync("u1", _ => new ValueTask<string>("one"), s_userOne), Is.EqualTo("one"));
+        Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("not called"), s_userOne), Is.EqualTo("one"));
+
+        proxy.Cut();
+        await a.InvalidateTagsAsync(["user:1"]);
+        Assert.That(a.PendingWriteCount, Is.EqualTo(1), "kept for L2");
+        await Eventually(() => b.L1.Get<string>("u1", @namespace: space) is null, "B's L1 copy invalidated through the backplane");
+
+        // Regression: the invalidation was lost, and B read "one" back from L2 for as long as the entry lived.
+        proxy.Restore();
+        // The client reconnects on its own schedule (2 to 3 s here), then the retry loop's back-off runs out.
+        await Eventually(() => a.PendingWriteCount == 0, "the kept invalidation landed", TimeSpan.FromSeconds(30));
+        Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("two"), s_userOne), Is.EqualTo("two"));
+        Assert.That(await a.GetOrSetAsync("u1", _ => new ValueTask<string>("three"), s_userOne), Is.EqualTo("two"));
+    }
+
+    private static async Task Eventually(Func<bool> condition, string what, TimeSpan? limit = null)
     {
         var waited = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.That(waited.Elapsed, Is.LessThan(s_limit), what);
+            Assert.That(waited.Elapsed, Is.LessThan(limit ?? s_limit), what);
             await Task.Delay(5);
         }
     }

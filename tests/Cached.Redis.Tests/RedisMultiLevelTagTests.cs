@@ -86,7 +86,7 @@ public sealed class RedisMultiLevelTagTests
     {
         // The server keeps running with its data: only A's path to it is cut, so L2 still holds the old tag records.
         var space = "mltags" + Guid.NewGuid().ToString("N")[..8];
-        using var proxy = new CuttableProxy(SharedRedis.Server.Port);
+        using var proxy = new LoopbackProxy(SharedRedis.Server.Port);
         var (a, b) = (Node(space, proxy.ConnectionString), Node(space));
         Assert.That(await a.GetOrSetAsync("u1", _ => new ValueTask<string>("one"), s_userOne), Is.EqualTo("one"));
         Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("not called"), s_userOne), Is.EqualTo("one"));
@@ -102,6 +102,31 @@ public sealed class RedisMultiLevelTagTests
         await Eventually(() => a.PendingWriteCount == 0, "the kept invalidation landed", TimeSpan.FromSeconds(30));
         Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("two"), s_userOne), Is.EqualTo("two"));
         Assert.That(await a.GetOrSetAsync("u1", _ => new ValueTask<string>("three"), s_userOne), Is.EqualTo("two"));
+    }
+
+    [Test]
+    public async Task A_cancelled_invalidation_that_Redis_applies_later_drops_the_copies_read_before_it_did()
+    {
+        // A's commands reach Redis through a proxy that holds them; B's and both backplanes go straight there.
+        var space = "mltags" + Guid.NewGuid().ToString("N")[..8];
+        using var proxy = new LoopbackProxy(SharedRedis.Server.Port);
+        var (a, b) = (Node(space, proxy.ConnectionString), Node(space));
+        Assert.That(await a.GetOrSetAsync("u1", _ => new ValueTask<string>("one"), s_userOne), Is.EqualTo("one"));
+        Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("not called"), s_userOne), Is.EqualTo("one"));
+
+        proxy.Hold();
+        using var leaving = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        Assert.That(async () => await a.InvalidateTagsAsync(["user:1"], leaving.Token), Throws.InstanceOf<OperationCanceledException>());
+        await Eventually(() => b.L1.Get<string>("u1", @namespace: space) is null, "B's copy dropped by the first message");
+
+        // Redis still holds the old tag records: B reads the old entry back into its L1.
+        Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("not yet"), s_userOne), Is.EqualTo("one"));
+        Assert.That(b.L1.Get<string>("u1", @namespace: space), Is.EqualTo("one"));
+
+        // Regression: once Redis took the abandoned invalidation nobody told B, which served "one" for its L1 life.
+        proxy.Release();
+        await Eventually(() => b.L1.Get<string>("u1", @namespace: space) is null, "B's copy dropped when Redis took the invalidation");
+        Assert.That(await b.GetOrSetAsync("u1", _ => new ValueTask<string>("two"), s_userOne), Is.EqualTo("two"));
     }
 
     private static async Task Eventually(Func<bool> condition, string what, TimeSpan? limit = null)

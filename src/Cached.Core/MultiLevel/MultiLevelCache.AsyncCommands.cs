@@ -373,7 +373,7 @@ public sealed partial class MultiLevelCache
                                 cache.LandedAfterCaller(action, space, keys);
                             }
 
-                            cache.Abandoned(action, space, keys);
+                            cache.Abandoned(action, space, keys, ended.Exception?.InnerException);
                         }
                         finally
                         {
@@ -394,9 +394,20 @@ public sealed partial class MultiLevelCache
     /// that differs from what L2 ends up holding, this node drops its copies and tells the other nodes to drop theirs;
     /// the next reads ask L2. The caller still gets its cancellation.
     /// </summary>
-    private void Abandoned(BackplaneAction action, string? space, IReadOnlyList<string> keys)
+    private void Abandoned(BackplaneAction action, string? space, IReadOnlyList<string> keys, Exception? failure = null)
     {
-        if (action == BackplaneAction.Clear)
+        if (action == BackplaneAction.Tags)
+        {
+            // The names are the tags: an invalidation L2 could not take after all is kept, as it would have been.
+            var names = keys.ToArray();
+            if (failure is not null && IsUnreachable(failure))
+            {
+                _pending.InvalidateTags(names, failure);
+            }
+
+            InvalidateInL1(names);
+        }
+        else if (action == BackplaneAction.Clear)
         {
             ClearL1(space);
         }

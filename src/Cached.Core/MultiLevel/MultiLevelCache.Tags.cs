@@ -72,7 +72,9 @@ public sealed partial class MultiLevelCache : ITagHost
         ((ITagHost)this).Tags.Invalidating();
         try
         {
-            await L2.InvalidateTagsAsync(names, cancellationToken).ConfigureAwait(false);
+            // Without the caller's token, as a delete: a caller that leaves does not stop L2 from taking it, and when
+            // L2 takes it (or cannot be reached) after the caller left, this node and the others invalidate again.
+            await Abandonable(Done(L2.InvalidateTagsAsync(names, CancellationToken.None)), BackplaneAction.Tags, null, names, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
@@ -84,6 +86,12 @@ public sealed partial class MultiLevelCache : ITagHost
             InvalidateInL1(names);
             Publish(BackplaneAction.Tags, null, names);
         }
+    }
+
+    private static async ValueTask<bool> Done(ValueTask invalidation)
+    {
+        await invalidation.ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>
@@ -102,7 +110,15 @@ public sealed partial class MultiLevelCache : ITagHost
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, "(tags " + string.Join(", ", names) + ")", AliasForLogs);
-            FlushL1();
+            try
+            {
+                FlushL1();
+            }
+            catch (Exception flush) when (flush is not OutOfMemoryException)
+            {
+                // Never thrown: the replay loop lands kept invalidations through here and must go on with the next.
+                MultiLevelLog.L1WriteFailed(CachedLogging.Logger, flush, "(every namespace, after tags " + string.Join(", ", names) + ")", AliasForLogs);
+            }
         }
     }
 

@@ -43,6 +43,18 @@ internal sealed partial class PendingWrites : IDisposable
         }
     }
 
+    /// <summary>The waiting writes, first in line first: what the retry loop will try, in its order.</summary>
+    public Write[] Queued
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _queue];
+            }
+        }
+    }
+
     /// <summary>Completes when the queue has run dry (or stopped); for tests and for an orderly shutdown.</summary>
     public Task Drained
     {
@@ -193,12 +205,21 @@ internal sealed partial class PendingWrites : IDisposable
                 write = Merge(older.Value, write);
             }
 
-            _bySlot[write.Slot] = _queue.AddLast(write);
+            // A tag invalidation goes first: until it lands every node reads the entries it invalidates back from L2,
+            // and it needs no order with the writes of keys (see InvalidateTags).
+            _bySlot[write.Slot] = write.Tags is null ? _queue.AddLast(write) : _queue.AddFirst(write);
             Volatile.Write(ref _waiting, _queue.Count);
             while (_queue.Count > Limit)
             {
-                var oldest = _queue.First!.Value;
-                _queue.RemoveFirst();
+                // The oldest write of a key goes, not a tag invalidation: losing one would bring back every entry of its tags.
+                var victim = _queue.First!;
+                while (victim.Value.Tags is not null && victim.Next is { } next)
+                {
+                    victim = next;
+                }
+
+                var oldest = victim.Value;
+                _queue.Remove(victim);
                 _bySlot.Remove(oldest.Slot);
                 MultiLevelLog.PendingWriteDropped(CachedLogging.Logger, oldest.Action.ToString(), Limit, _owner.AliasForLogs);
                 MultiLevelTelemetry.Dropped(_owner, oldest.Action.ToString());

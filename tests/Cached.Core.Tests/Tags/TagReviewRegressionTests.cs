@@ -3,6 +3,7 @@ using Cached.Serializers;
 using Cached.Tags;
 using Cached.Tests.MultiLevel;
 using Cached.Tests.Resilience;
+using TestBackend = Cached.Tests.Runtime.TestBackend;
 
 namespace Cached.Tests.Tags;
 
@@ -130,6 +131,60 @@ public sealed class TagReviewRegressionTests : ResilienceFixture
     }
 
     [Test]
+    public async Task A_kept_two_level_invalidation_drops_the_copies_read_from_L2_before_it_landed()
+    {
+        var outage = new Outage();
+        var hold = new HoldInvalidation(outage);
+        using var nodes = new Nodes(new SimpleMemoryCache { Serializer = new JsonSerializer(), Plugins = [hold, outage] });
+        nodes.A.GetOrSet("u1", _ => "one", s_failSafe);
+        outage.Down = true;
+        await nodes.A.InvalidateTagsAsync(["user:1"]);
+
+        // L2 is back and the replay is on its way, held before L2 takes it: B reads the old entry, whose tags L2 still calls current.
+        hold.Armed = true;
+        outage.Down = false;
+        Assert.That(hold.Reached.Wait(TimeSpan.FromSeconds(10)), Is.True, "the replay reached L2");
+        Assert.That(nodes.B.GetOrSet("u1", _ => "not yet", s_failSafe), Is.EqualTo("one"));
+        Assert.That(nodes.B.L1.Get<string>("u1", @namespace: nodes.B.Namespace), Is.EqualTo("one"), "B's L1 copy");
+
+        hold.Release.Set();
+        await Waits.Until(() => nodes.A.PendingWriteCount == 0);
+        Assert.That(nodes.B.L1.Get<string>("u1", @namespace: nodes.B.Namespace), Is.Null, "invalidated again when the replay landed");
+        Assert.That(nodes.B.GetOrSet("u1", _ => "two", s_failSafe), Is.EqualTo("two"));
+    }
+
+    [Test]
+    public async Task A_kept_invalidation_landing_on_an_L1_that_fails_does_not_stop_the_retries()
+    {
+        var outage = new Outage();
+        var l1 = new TestBackend();
+        using var cache = new MultiLevelCache(l1, new SimpleMemoryCache { Serializer = new JsonSerializer(), Plugins = [outage] });
+        cache.Set("k", "v");
+        outage.Down = true;
+        cache.InvalidateTags("user:1");
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(1));
+
+        // Regression: L1's failure escaped the landing, and the retry loop ended with the write still counted.
+        l1.FailAll = true;
+        outage.Down = false;
+        await Waits.Until(() => cache.PendingWriteCount == 0);
+    }
+
+    [Test]
+    public void Past_the_limit_a_kept_invalidation_stays_and_the_oldest_write_of_a_key_goes()
+    {
+        var outage = new Outage { Down = true };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Serializer = new JsonSerializer(), Plugins = [outage] }) { PendingWriteLimit = 2 };
+        cache.WaitingWrites.FirstRetryDelay = TimeSpan.FromMinutes(1);
+        cache.InvalidateTags("user:1");
+        cache.Set("a", 1);
+        cache.Set("b", 2);
+
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(2));
+        Assert.That(cache.WaitingWrites.Queued.Select(static w => w.Action), Is.EqualTo(new[] { BackplaneAction.Tags, BackplaneAction.Set }), "'a' was dropped, the invalidation kept, first in line");
+    }
+
+    [Test]
     public void Tag_versions_taken_for_L1_copies_are_swept_as_the_table_grows()
     {
         var store = new MemoryTagStore(Time);
@@ -182,6 +237,27 @@ public sealed class TagReviewRegressionTests : ResilienceFixture
             {
                 Armed = false;
                 Target!.InvalidateTags(tag);
+            }
+        }
+    }
+
+    /// <summary>Once armed, holds the first tag invalidation that L2 takes while it is up, until released.</summary>
+    private sealed class HoldInvalidation(Outage outage) : Cached.Plugins.CachePlugin
+    {
+        private int _held;
+
+        public volatile bool Armed;
+
+        public ManualResetEventSlim Reached { get; } = new(false);
+
+        public ManualResetEventSlim Release { get; } = new(false);
+
+        public override void Pre(Cached.Plugins.CacheCommandContext context)
+        {
+            if (Armed && !outage.Down && context.Command == Cached.Plugins.CacheCommand.InvalidateTags && Interlocked.Exchange(ref _held, 1) == 0)
+            {
+                Reached.Set();
+                Release.Wait(TimeSpan.FromSeconds(10));
             }
         }
     }

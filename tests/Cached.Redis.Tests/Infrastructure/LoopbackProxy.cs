@@ -4,19 +4,21 @@ using System.Net.Sockets;
 namespace Cached.Redis.Tests.Infrastructure;
 
 /// <summary>
-/// A loopback TCP proxy in front of a real server that a test can cut: every connection through it is closed and new
-/// ones are closed as they come, while the server itself keeps running with its data. An outage of one client's
-/// path to Redis, which stopping the server (and losing what it holds) cannot stand for.
+/// A loopback TCP proxy in front of a real server, for faults on one client's path to it while the server keeps
+/// running with its data (stopping the server loses what it holds, and pausing it holds every client): <see cref="Cut"/>
+/// closes every connection through it and refuses new ones, an outage; <see cref="Hold"/> keeps what clients send from
+/// reaching the server, a command on its way that the server takes later.
 /// </summary>
-internal sealed class CuttableProxy : IDisposable
+internal sealed class LoopbackProxy : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _target;
     private readonly List<TcpClient> _open = [];
     private readonly CancellationTokenSource _stop = new();
     private volatile bool _cut;
+    private volatile TaskCompletionSource _flowing = Flowing();
 
-    public CuttableProxy(int targetPort)
+    public LoopbackProxy(int targetPort)
     {
         _target = targetPort;
         _listener.Start();
@@ -43,6 +45,19 @@ internal sealed class CuttableProxy : IDisposable
     }
 
     public void Restore() => _cut = false;
+
+    /// <summary>Keeps what clients send through the proxy until <see cref="Release"/>; the server's replies still flow.</summary>
+    public void Hold() => _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Sends on what <see cref="Hold"/> kept, in order, and what comes after.</summary>
+    public void Release() => _flowing.TrySetResult();
+
+    private static TaskCompletionSource Flowing()
+    {
+        var flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flowing.SetResult();
+        return flowing;
+    }
 
     public void Dispose()
     {
@@ -88,7 +103,7 @@ internal sealed class CuttableProxy : IDisposable
                 _open.Add(server);
             }
 
-            var up = client.GetStream().CopyToAsync(server.GetStream());
+            var up = SendAsync(client.GetStream(), server.GetStream());
             var down = server.GetStream().CopyToAsync(client.GetStream());
             await Task.WhenAny(up, down);
             // Either end gone or cut: close both, then let the other direction end too.
@@ -103,6 +118,18 @@ internal sealed class CuttableProxy : IDisposable
         finally
         {
             client.Dispose();
+        }
+    }
+
+    /// <summary>Copies a client's bytes to the server, each read waiting while the proxy holds them.</summary>
+    private async Task SendAsync(Stream from, Stream to)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await from.ReadAsync(buffer)) > 0)
+        {
+            await _flowing.Task;
+            await to.WriteAsync(buffer.AsMemory(0, read));
         }
     }
 }

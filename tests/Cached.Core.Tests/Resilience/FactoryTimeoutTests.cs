@@ -35,8 +35,18 @@ public sealed class FactoryTimeoutTests : ResilienceFixture
     /// </summary>
     private async Task<string> StillWaitingAfter(int seconds, bool async, CacheEntryOptions options, string value)
     {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var call = Call(async, _ => release.Task, options);
+        var call = Call(async, _ =>
+        {
+            started.TrySetResult();
+            return release.Task;
+        }, options);
+
+        // The clock moves only once the call has read and started the factory, and (a sync call's timer is set on a
+        // pool thread) a moment after: moved earlier, it would pass a timer set later, and the test could not fail.
+        await started.Task.WaitAsync(Limit);
+        await Task.Delay(50);
         for (var i = 0; i < seconds; i++)
         {
             Time.Advance(TimeSpan.FromSeconds(1));

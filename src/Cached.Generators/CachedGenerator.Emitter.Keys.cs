@@ -89,7 +89,19 @@ internal static partial class Emitter
     /// <summary>The chained calls that write a default key's parts: <c>.Instance(this).Argument(id).Enum(region)</c>.</summary>
     private static string WrittenArguments(DefaultKeySpec key)
         => (key.IncludeInstance ? ".Instance(this)" : string.Empty)
-            + string.Concat(key.Parameters.Select(static p => $".{WriterMethod(p.KeyKind)}({p.Name})"));
+            + string.Concat(key.Parameters.Select(static p => p.KeyKind == KeyArgumentKind.Record
+                ? $".Argument({RecordMembers(p)})"
+                : $".{WriterMethod(p.KeyKind)}({p.Name})"));
+
+    /// <summary><c>r is { } __r_r ? (object)(__r_r.A, __r_r.B) : null</c>: a record's members, written as a tuple's are.</summary>
+    private static string RecordMembers(ParameterSpec parameter)
+    {
+        var local = "__r_" + parameter.Name.TrimStart('@');
+        var members = parameter.RecordMembers.Select(member => $"{local}.{member}").ToArray();
+        // One member is a one-element tuple too: "(null)" for a record holding null, "null" for no record.
+        var value = members.Length == 1 ? $"global::System.ValueTuple.Create({members[0]})" : $"({string.Join(", ", members)})";
+        return $"{parameter.Name} is {{ }} {local} ? (object?){value} : null";
+    }
 
     private static bool IsLiteral(string expression)
         => expression.Length >= 2 && expression[0] == '"' && expression[expression.Length - 1] == '"' && !expression.Contains("\" + ");

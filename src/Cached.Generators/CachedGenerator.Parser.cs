@@ -283,6 +283,17 @@ internal sealed partial class Parser
             }
         }
 
+        var shape = _method.ReturnsByRef ? "by 'ref'"
+            : _method.ReturnsByRefReadonly ? "by 'ref readonly'"
+            : type is IPointerTypeSymbol or IFunctionPointerTypeSymbol ? "a pointer"
+            : type.IsRefLikeType ? $"the ref struct '{type.ToDisplayString(s_readableFormat)}', which cannot outlive the call"
+            : null;
+        if (shape is not null)
+        {
+            Report(DiagnosticDescriptors.UnsupportedReturnShape, ReturnTypeLocation, MethodName, shape);
+            return (null, null);
+        }
+
         var plain = type.SpecialType == SpecialType.System_Void ? ReturnKind.Void
             : KnownTypeSymbols.Is(type, _known.Task) ? ReturnKind.PlainTask
             : KnownTypeSymbols.Is(type, _known.ValueTask) ? ReturnKind.PlainValueTask
@@ -335,12 +346,17 @@ internal sealed partial class Parser
     }
 
     private ParameterSpec ToParameterSpec(IParameterSymbol parameter)
-        => new(
+    {
+        var kind = KeyKindOf(parameter.Type);
+        var members = kind == KeyArgumentKind.Value ? PrintedRecordMembers(parameter.Type) : null;
+        return new(
             Identifier(parameter.Name),
             parameter.Type.ToDisplayString(s_typeFormat),
             ParameterModifiers(parameter),
             IsCancellationToken(parameter.Type),
-            KeyKindOf(parameter.Type));
+            members is null ? kind : KeyArgumentKind.Record,
+            members is null ? default : new EquatableArray<string>(members));
+    }
 
     /// <summary>
     /// <c>params </c>, or <c>this </c> on an extension method's receiver: both parts of a partial method must say it

@@ -198,6 +198,12 @@ internal static class DiagnosticDescriptors
         "'{0}' sets IncludeInstance, but '{1}' does not override ToString: every instance writes its type name into the key, so all instances would share one cache entry; override ToString (or make the type a record), or set Key or KeyBuilder",
         "IncludeInstance puts the instance's text first in the default key, so that instances keep apart (pycached's noself=False). A class or struct that keeps object.ToString() writes its type name, the same for every instance. Override ToString to say what tells instances apart, use a record, or write the key with Key or KeyBuilder.");
 
+    public static readonly DiagnosticDescriptor UnsupportedReturnShape = Error(
+        "CACHED031",
+        "Result cannot be cached",
+        "'{0}' returns {1}: a cached method returns a value it can keep for another call",
+        "A result returned by reference ('ref' or 'ref readonly'), a ref struct such as Span<T> or ReadOnlySpan<T>, or a pointer cannot be kept for another call. Return a value instead: a copy, an array or ReadOnlyMemory<T> instead of a span.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -232,6 +238,7 @@ internal static class DiagnosticDescriptors
         SeveralBodies,
         UnsupportedContainingType,
         InstanceWithoutValueToString,
+        UnsupportedReturnShape,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

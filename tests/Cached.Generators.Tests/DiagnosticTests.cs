@@ -98,6 +98,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED028")
             .Append("CACHED029")
             .Append("CACHED030")
+            .Append("CACHED031")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -660,6 +661,40 @@ public sealed partial class DiagnosticTests
         Assert.That(message, Does.StartWith("'Reader.Read' is declared in the ref struct 'Reader'"));
     }
 
+    // ---- CACHED031 ----
+
+    [TestCase("ref int", "by 'ref'")]
+    [TestCase("ref readonly int", "by 'ref readonly'")]
+    [TestCase("ReadOnlySpan<int>", "the ref struct 'ReadOnlySpan<int>', which cannot outlive the call")]
+    public void CACHED031_a_result_by_reference_or_a_ref_struct(string result, string shape)
+    {
+        var message = Single($$"""
+            public partial class Numbers
+            {
+                private static int[] s_values = [1, 2, 3];
+
+                [Cached]
+                public static partial [|{{result}}|] Get(int id);
+                private static {{result}} GetCore(int id) => {{(result.StartsWith("ref", StringComparison.Ordinal) ? "ref s_values[id]" : "s_values")}};
+            }
+            """, "CACHED031");
+        Assert.That(message, Is.EqualTo($"'Numbers.Get' returns {shape}: a cached method returns a value it can keep for another call"));
+    }
+
+    [Test]
+    public void CACHED031_a_pointer_result()
+    {
+        var message = Single("""
+            public unsafe partial class Numbers
+            {
+                [Cached]
+                public static partial [|int*|] Get(int id);
+                private static int* GetCore(int id) => null;
+            }
+            """, "CACHED031");
+        Assert.That(message, Is.EqualTo("'Numbers.Get' returns a pointer: a cached method returns a value it can keep for another call"));
+    }
+
     // ---- CACHED006 ----
 
     [TestCase("Cache = typeof(SimpleMemoryCache)", "Cache")]
@@ -1007,6 +1042,23 @@ public sealed partial class DiagnosticTests
             }
             """, "CACHED012", DiagnosticSeverity.Warning);
         Assert.That(message, Does.StartWith("Parameter 'point' of 'SearchService.Near' has type 'Point', which does not override ToString"));
+    }
+
+    [TestCase("Func<int>", "Func<int>")]
+    [TestCase("Action", "Action")]
+    [TestCase("Delegate", "Delegate")]
+    public void CACHED012_a_delegate_key_parameter_is_a_warning(string type, string shown)
+    {
+        // Regression: a delegate's ToString is its type name, so every lambda shared one entry, without a warning.
+        var message = Single(KeyTypes + $$"""
+            public partial class SearchService
+            {
+                [Cached]
+                public partial int Run([|{{type}} work|]);
+                private int RunCore({{type}} work) => 1;
+            }
+            """, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Does.StartWith($"Parameter 'work' of 'SearchService.Run' has type '{shown}', which does not override ToString"));
     }
 
     [TestCase("Query query", "", TestName = "CACHED012_is_not_reported_for_a_record")]

@@ -3,98 +3,83 @@ using Cached.Generators.Tests.Scenarios;
 namespace Cached.Generators.Tests;
 
 /// <summary>Overloaded [Cached] methods with default keys: each overload keeps entries of its own.</summary>
-public sealed class OverloadBehaviourTests
+public sealed class OverloadBehaviourTests : ScenarioTests<OverloadService>
 {
     private const string Prefix = "Cached.Generators.Tests.Scenarios.OverloadService.";
 
-    private SimpleMemoryCache _cache = null!;
-    private CallCounter _calls = null!;
-    private OverloadService _service = null!;
-
-    [SetUp]
-    public void PointTheScenarioAliasAtAFreshCache()
-    {
-        Caches.Reset();
-        _cache = new SimpleMemoryCache();
-        Caches.AddInstance(UserService.Alias, _cache);
-        _calls = new CallCounter();
-        _service = new OverloadService(_calls);
-    }
-
-    [TearDown]
-    public void ResetCaches() => Caches.Reset();
+    protected override OverloadService Create(CallCounter calls) => new(calls);
 
     [Test]
     public void The_long_overload_runs_its_own_body_after_the_int_overload_stored_the_same_argument()
     {
-        var asInt = _service.Ov(1);
-        var asLong = _service.Ov(1L);
+        var asInt = Service.Ov(1);
+        var asLong = Service.Ov(1L);
 
         Assert.That((asInt, asLong), Is.EqualTo(("int 1", "long 1")));
-        Assert.That((_calls["Ov(int)"], _calls["Ov(long)"]), Is.EqualTo((1, 1)));
+        Assert.That((Calls["Ov(int)"], Calls["Ov(long)"]), Is.EqualTo((1, 1)));
     }
 
     [Test]
     public async Task The_double_and_int_overloads_do_not_overwrite_each_other()
     {
-        var asDouble = await _service.Ov(1.0);
-        var asInt = _service.Ov(1);
+        var asDouble = await Service.Ov(1.0);
+        var asInt = Service.Ov(1);
 
         Assert.That((asDouble, asInt), Is.EqualTo(("double 1", "int 1")));
-        Assert.That(await _service.Ov(1.0), Is.EqualTo("double 1"), "the double entry survives the int call");
-        Assert.That(_service.Ov(1), Is.EqualTo("int 1"));
-        Assert.That((_calls["Ov(double)"], _calls["Ov(int)"]), Is.EqualTo((1, 1)));
+        Assert.That(await Service.Ov(1.0), Is.EqualTo("double 1"), "the double entry survives the int call");
+        Assert.That(Service.Ov(1), Is.EqualTo("int 1"));
+        Assert.That((Calls["Ov(double)"], Calls["Ov(int)"]), Is.EqualTo((1, 1)));
     }
 
     [Test]
     public async Task The_string_overload_and_one_whose_argument_prints_the_same_text_keep_apart()
     {
-        var asString = await _service.Ov("1");
-        var asSku = _service.Ov(new Sku("1"));
+        var asString = await Service.Ov("1");
+        var asSku = Service.Ov(new Sku("1"));
 
         Assert.That((asString, asSku), Is.EqualTo(("string 1", "sku 1")));
-        Assert.That(await _service.Ov("1"), Is.EqualTo("string 1"));
-        Assert.That((_calls["Ov(string)"], _calls["Ov(Sku)"]), Is.EqualTo((1, 1)));
+        Assert.That(await Service.Ov("1"), Is.EqualTo("string 1"));
+        Assert.That((Calls["Ov(string)"], Calls["Ov(Sku)"]), Is.EqualTo((1, 1)));
     }
 
     [Test]
     public async Task Each_overload_hits_its_own_entry_under_a_key_marked_with_its_parameter_types()
     {
-        _service.Ov(1);
-        _service.Ov(1L);
-        await _service.Ov("1");
-        await _service.Ov(1.0);
-        _service.Ov(1);
-        _service.Ov(1L);
-        await _service.Ov("1");
-        await _service.Ov(1.0);
+        Service.Ov(1);
+        Service.Ov(1L);
+        await Service.Ov("1");
+        await Service.Ov(1.0);
+        Service.Ov(1);
+        Service.Ov(1L);
+        await Service.Ov("1");
+        await Service.Ov(1.0);
 
         Assert.Multiple(() =>
         {
-            Assert.That(new[] { _calls["Ov(int)"], _calls["Ov(long)"], _calls["Ov(string)"], _calls["Ov(double)"] }, Is.All.EqualTo(1));
-            Assert.That(_cache.Get<string>(Prefix + "Ov[int](1)"), Is.EqualTo("int 1"));
-            Assert.That(_cache.Get<string>(Prefix + "Ov[long](1)"), Is.EqualTo("long 1"));
-            Assert.That(_cache.Get<string>(Prefix + "Ov[string,System.Threading.CancellationToken](\"1\")"), Is.EqualTo("string 1"));
-            Assert.That(_cache.Get<string>(Prefix + "Ov[double](1)"), Is.EqualTo("double 1"), "declared in the other part");
-            Assert.That(_cache.Exists(Prefix + "Ov(1)"), Is.False, "no overload keeps the unmarked key");
+            Assert.That(new[] { Calls["Ov(int)"], Calls["Ov(long)"], Calls["Ov(string)"], Calls["Ov(double)"] }, Is.All.EqualTo(1));
+            Assert.That(Cache.Get<string>(Prefix + "Ov[int](1)"), Is.EqualTo("int 1"));
+            Assert.That(Cache.Get<string>(Prefix + "Ov[long](1)"), Is.EqualTo("long 1"));
+            Assert.That(Cache.Get<string>(Prefix + "Ov[string,System.Threading.CancellationToken](\"1\")"), Is.EqualTo("string 1"));
+            Assert.That(Cache.Get<string>(Prefix + "Ov[double](1)"), Is.EqualTo("double 1"), "declared in the other part");
+            Assert.That(Cache.Exists(Prefix + "Ov(1)"), Is.False, "no overload keeps the unmarked key");
         });
     }
 
     [Test]
     public void A_cached_method_beside_an_uncached_or_generic_overload_is_marked()
     {
-        _service.Single(1);
-        _service.Generic(2);
+        Service.Single(1);
+        Service.Generic(2);
 
-        Assert.That(_cache.Get<string>(Prefix + "Single[int](1)"), Is.EqualTo("single 1"));
-        Assert.That(_cache.Get<string>(Prefix + "Generic[int](2)"), Is.EqualTo("generic 2"));
+        Assert.That(Cache.Get<string>(Prefix + "Single[int](1)"), Is.EqualTo("single 1"));
+        Assert.That(Cache.Get<string>(Prefix + "Generic[int](2)"), Is.EqualTo("generic 2"));
     }
 
     [Test]
     public void A_name_that_is_not_overloaded_keeps_its_unmarked_key()
     {
-        _service.Alone(1);
+        Service.Alone(1);
 
-        Assert.That(_cache.Get<string>(Prefix + "Alone(1)"), Is.EqualTo("alone 1"));
+        Assert.That(Cache.Get<string>(Prefix + "Alone(1)"), Is.EqualTo("alone 1"));
     }
 }

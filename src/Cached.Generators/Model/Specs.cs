@@ -49,6 +49,12 @@ internal enum KeyArgumentKind
 
     /// <summary><c>NullableFormattable(x)</c>: nullable ISpanFormattable structs (<c>int?</c>), without boxing.</summary>
     NullableFormattable,
+
+    /// <summary>
+    /// <c>Argument(x is { } r ? (object)(r.A, r.B) : null)</c>: a record whose text is the compiler's, member by member
+    /// as a tuple is, because that text neither quotes nor escapes (<c>null</c> and <c>""</c> read the same).
+    /// </summary>
+    Record,
 }
 
 /// <summary>How the missing keys of a multi-cached method are turned into the keys parameter's type.</summary>
@@ -69,7 +75,8 @@ internal sealed record ContainingTypeSpec(
     string FileName,
     bool IsValueType);
 
-internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind);
+/// <summary>One parameter of a cached method; <c>RecordMembers</c>, for <see cref="KeyArgumentKind.Record"/>, names the members the record's own text prints, in its order.</summary>
+internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind, EquatableArray<string> RecordMembers = default);
 
 /// <summary>
 /// A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate. A generic

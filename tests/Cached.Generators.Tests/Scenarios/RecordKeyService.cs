@@ -1,0 +1,52 @@
+namespace Cached.Generators.Tests.Scenarios;
+
+public sealed record Pair(string? A, string? B);
+
+public sealed record Boxed(string? Value);
+
+public readonly record struct Point(int X, int Y);
+
+public sealed record Labelled(string Text)
+{
+    public override string ToString() => "label:" + Text;
+}
+
+/// <summary>[Cached] methods keyed by records: a record's compiler-written text neither quotes nor escapes its members.</summary>
+public partial class RecordKeyService(CallCounter calls)
+{
+    [Cached(Alias = UserService.Alias)]
+    public partial string ByPair(Pair pair);
+
+    private string ByPairCore(Pair pair)
+    {
+        calls.Hit(nameof(ByPair));
+        return $"{pair.A ?? "<null>"}|{pair.B ?? "<null>"}";
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string ByBoxed(Boxed? boxed);
+
+    private string ByBoxedCore(Boxed? boxed)
+    {
+        calls.Hit(nameof(ByBoxed));
+        return boxed is null ? "no box" : boxed.Value ?? "box of null";
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial int ByPoint(Point? point);
+
+    private int ByPointCore(Point? point)
+    {
+        calls.Hit(nameof(ByPoint));
+        return point is { } p ? p.X * 10 + p.Y : -1;
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string ByLabel(Labelled label);
+
+    private string ByLabelCore(Labelled label)
+    {
+        calls.Hit(nameof(ByLabel));
+        return label.Text;
+    }
+}

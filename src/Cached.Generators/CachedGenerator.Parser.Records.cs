@@ -1,0 +1,58 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators;
+
+/// <summary>Records in a default key: the members their compiler-written text prints, written as a tuple's elements.</summary>
+internal sealed partial class Parser
+{
+    /// <summary>
+    /// The members a record's compiler-written text prints (public instance fields and readable properties, base
+    /// record's first), when its ToString and PrintMembers are the compiler's; <c>null</c> for any other type, or a
+    /// record that prints nothing or writes its own text.
+    /// </summary>
+    private static string[]? PrintedRecordMembers(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            type = nullable.TypeArguments[0];
+        }
+
+        if (type is not INamedTypeSymbol { IsRecord: true } record)
+        {
+            return null;
+        }
+
+        var chain = new List<INamedTypeSymbol>();
+        for (var current = record; current is { IsRecord: true }; current = current.BaseType)
+        {
+            if (current.GetMembers().OfType<IMethodSymbol>().Any(static m => m.Name is "ToString" or "PrintMembers" && !m.IsImplicitlyDeclared))
+            {
+                return null;
+            }
+
+            chain.Insert(0, current);
+        }
+
+        var members = new List<string>();
+        foreach (var level in chain)
+        {
+            foreach (var member in level.GetMembers())
+            {
+                var printed = member switch
+                {
+                    IFieldSymbol field => !field.IsImplicitlyDeclared && !field.IsConst,
+                    IPropertySymbol property => !property.IsIndexer && property.GetMethod is { DeclaredAccessibility: Accessibility.Public } && property.Name != "EqualityContract",
+                    _ => false,
+                };
+                if (printed && !member.IsStatic && member.DeclaredAccessibility == Accessibility.Public && !members.Contains(member.Name))
+                {
+                    members.Add(member.Name);
+                }
+            }
+        }
+
+        return members.Count == 0 ? null : members.Select(static name => Identifier(name)).ToArray();
+    }
+}

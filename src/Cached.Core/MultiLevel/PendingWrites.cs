@@ -340,9 +340,6 @@ internal sealed partial class PendingWrites : IDisposable
     /// <summary>What follows a replay that L2 took: this node's copy dropped, the other nodes told, the write done.</summary>
     private void Landed(Write write)
     {
-        // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it skips its
-        // own message: it drops the key itself, before the write stops counting as waiting, so that nobody who sees the
-        // count at zero reads the older copy.
         if (write.Tags is { } names)
         {
             // The other nodes were told when it was made, but may have copied entries from L2 since, which held the
@@ -353,6 +350,9 @@ internal sealed partial class PendingWrites : IDisposable
             return;
         }
 
+        // This node's L1 may have taken an older value from L2 meanwhile (after a reconnect emptied it), and it skips its
+        // own message: it drops the key itself, before the write stops counting as waiting, so that nobody who sees the
+        // count at zero reads the older copy.
         var space = _owner.L1Space(write.Namespace);
         if (write.Key is null)
         {

@@ -93,14 +93,19 @@ internal static partial class Emitter
                 ? $".Argument({RecordMembers(p)})"
                 : $".{WriterMethod(p.KeyKind)}({p.Name})"));
 
-    /// <summary><c>r is { } __r_r ? (object)(__r_r.A, __r_r.B) : null</c>: a record's members, written as a tuple's are.</summary>
+    /// <summary>
+    /// <c>r is { } __r_r ? (object)(__r_r.A, __r_r.B) : null</c>: a record's members, written as a tuple's are; for a
+    /// record that is not sealed, only when the argument is of exactly that type, else the argument as it is.
+    /// </summary>
     private static string RecordMembers(ParameterSpec parameter)
     {
         var local = "__r_" + parameter.Name.TrimStart('@');
         var members = parameter.RecordMembers.Select(member => $"{local}.{member}").ToArray();
         // One member is a one-element tuple too: "(null)" for a record holding null, "null" for no record.
         var value = members.Length == 1 ? $"global::System.ValueTuple.Create({members[0]})" : $"({string.Join(", ", members)})";
-        return $"{parameter.Name} is {{ }} {local} ? (object?){value} : null";
+        return parameter.RecordExactType is { } exact
+            ? $"{parameter.Name} is {{ }} {local} && {local}.GetType() == typeof({exact}) ? (object?){value} : {parameter.Name}"
+            : $"{parameter.Name} is {{ }} {local} ? (object?){value} : null";
     }
 
     private static bool IsLiteral(string expression)

@@ -10,9 +10,11 @@ internal sealed partial class Parser
     /// <summary>
     /// The members a record's compiler-written text prints (public instance fields and readable properties, base
     /// record's first), when its ToString and PrintMembers are the compiler's; <c>null</c> for any other type, or a
-    /// record that prints nothing or writes its own text.
+    /// record that prints nothing or writes its own text. <c>ExactType</c> names a record that is not sealed: an
+    /// argument of a derived record prints members the declared one does not know, so only an argument of exactly that
+    /// type is written member by member, and any other by its own text (a tuple's text never reads like a quoted one).
     /// </summary>
-    private static string[]? PrintedRecordMembers(ITypeSymbol type)
+    private static (string[] Members, string? ExactType)? PrintedRecord(ITypeSymbol type)
     {
         if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
         {
@@ -53,6 +55,14 @@ internal sealed partial class Parser
             }
         }
 
-        return members.Count == 0 ? null : members.Select(static name => Identifier(name)).ToArray();
+        if (members.Count == 0)
+        {
+            return null;
+        }
+
+        var exact = record.IsSealed || record.IsValueType
+            ? null
+            : record.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        return (members.Select(static name => Identifier(name)).ToArray(), exact);
     }
 }

@@ -348,14 +348,15 @@ internal sealed partial class Parser
     private ParameterSpec ToParameterSpec(IParameterSymbol parameter)
     {
         var kind = KeyKindOf(parameter.Type);
-        var members = kind == KeyArgumentKind.Value ? PrintedRecordMembers(parameter.Type) : null;
+        var record = kind == KeyArgumentKind.Value ? PrintedRecord(parameter.Type) : null;
         return new(
             Identifier(parameter.Name),
             parameter.Type.ToDisplayString(s_typeFormat),
             ParameterModifiers(parameter),
             IsCancellationToken(parameter.Type),
-            members is null ? kind : KeyArgumentKind.Record,
-            members is null ? default : new EquatableArray<string>(members));
+            record is null ? kind : KeyArgumentKind.Record,
+            record is { } printed ? new EquatableArray<string>(printed.Members) : default,
+            record?.ExactType);
     }
 
     /// <summary>

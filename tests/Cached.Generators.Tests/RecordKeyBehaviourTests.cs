@@ -65,4 +65,26 @@ public sealed class RecordKeyBehaviourTests : ScenarioTests<RecordKeyService>
         Service.ByLabel(new Labelled("x"));
         Assert.That(Cache.Raw("keys"), Is.EqualTo(new[] { Prefix + "ByLabel(\"label:x\")" }));
     }
+
+    [Test]
+    public void Derived_records_of_one_base_keep_apart()
+    {
+        // Written by the base's members alone, a disc and a tile of one name would share an entry.
+        Assert.That(Service.ByShape(new Disc("a", 1)), Is.EqualTo("Disc { Name = a, Radius = 1 }"));
+        Assert.That(Service.ByShape(new Tile("a", 1)), Is.EqualTo("Tile { Name = a, Side = 1 }"));
+        Assert.That(Calls[nameof(RecordKeyService.ByShape)], Is.EqualTo(2));
+    }
+
+    [Test]
+    public void A_record_that_is_not_sealed_is_written_member_by_member_only_when_it_is_of_exactly_that_type()
+    {
+        Service.ByLoose(new Loose(null, "x"));
+        Service.ByLoose(new Loose("", "x"));
+        Service.ByLoose(new Tighter(null, "x", 1));
+        Service.ByLoose(new Tighter(null, "x", 2));
+        Service.ByLoose(null);
+
+        Assert.That(Calls[nameof(RecordKeyService.ByLoose)], Is.EqualTo(5));
+        Assert.That(Cache.Raw("keys"), Has.Member(Prefix + "ByLoose((null,\"x\"))").And.Member(Prefix + "ByLoose(\"Tighter { A = , B = x, C = 1 }\")").And.Member(Prefix + "ByLoose(null)"));
+    }
 }

@@ -75,8 +75,12 @@ internal sealed record ContainingTypeSpec(
     string FileName,
     bool IsValueType);
 
-/// <summary>One parameter of a cached method; <c>RecordMembers</c>, for <see cref="KeyArgumentKind.Record"/>, names the members the record's own text prints, in its order.</summary>
-internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind, EquatableArray<string> RecordMembers = default);
+/// <summary>
+/// One parameter of a cached method. For <see cref="KeyArgumentKind.Record"/>, <c>RecordMembers</c> names the members
+/// the record's own text prints, in its order, and <c>RecordExactType</c> the record when it is not sealed (only an
+/// argument of exactly that type is written member by member).
+/// </summary>
+internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind, EquatableArray<string> RecordMembers = default, string? RecordExactType = null);
 
 /// <summary>
 /// A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate. A generic

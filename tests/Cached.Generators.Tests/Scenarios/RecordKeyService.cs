@@ -6,6 +6,17 @@ public sealed record Boxed(string? Value);
 
 public readonly record struct Point(int X, int Y);
 
+public abstract record Shape(string Name);
+
+public sealed record Disc(string Name, int Radius) : Shape(Name);
+
+public sealed record Tile(string Name, int Side) : Shape(Name);
+
+/// <summary>Not sealed: an argument may be of a record derived from it.</summary>
+public record Loose(string? A, string? B);
+
+public record Tighter(string? A, string? B, int C) : Loose(A, B);
+
 public sealed record Labelled(string Text)
 {
     public override string ToString() => "label:" + Text;
@@ -48,5 +59,23 @@ public partial class RecordKeyService(CallCounter calls)
     {
         calls.Hit(nameof(ByLabel));
         return label.Text;
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string ByShape(Shape shape);
+
+    private string ByShapeCore(Shape shape)
+    {
+        calls.Hit(nameof(ByShape));
+        return shape.ToString();
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string ByLoose(Loose? loose);
+
+    private string ByLooseCore(Loose? loose)
+    {
+        calls.Hit(nameof(ByLoose));
+        return loose?.ToString() ?? "none";
     }
 }

@@ -158,7 +158,7 @@ internal static partial class Emitter
             _ => "__missing",
         };
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));
-        var keyOf = CacheKeyOf(multi.KeyBuilder, Target(multi.KeyBuilder?.IsStatic ?? true, state));
+        var keyOf = CacheKeyOf(multi.KeyBuilder, Target(multi.KeyBuilder?.IsStatic ?? true, state), multi.KeyRecord);
         var skip = method.SkipWhen is not { } rule
             ? "null"
             : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
@@ -246,14 +246,22 @@ internal static partial class Emitter
         var values = keys.IsSingle ? $"new {keys.KeyType}[] {{ {keys.Parameter} }}" : keys.Parameter;
         var needsInstance = keys.KeyBuilder is { IsStatic: false };
         var state = needsInstance ? "this" : "(object?)null";
-        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, needsInstance ? "__state." : string.Empty)}";
+        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, needsInstance ? "__state." : string.Empty, keys.KeyRecord)}";
     }
 
     /// <summary>The lambda that turns a multi-cached key into its cache key: the KeyBuilder on <paramref name="target"/>, or the key's text.</summary>
-    private static string CacheKeyOf(MemberCallSpec? builder, string target)
-        => builder is null
-            ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
-            : $"static (__state, __key) => {target}{builder.Name}(__key)";
+    private static string CacheKeyOf(MemberCallSpec? builder, string target, RecordTextSpec? record)
+        => builder is not null ? $"static (__state, __key) => {target}{builder.Name}(__key)"
+            : record is null ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
+            : $"static (__state, __key) => {Runtime}CacheKeyWriter.Format({RecordKey(record)})";
+
+    /// <summary>A [MultiCached] key of a record type: its members as a tuple (see <see cref="RecordTextSpec"/>).</summary>
+    private static string RecordKey(RecordTextSpec record)
+    {
+        var members = record.Members.Select(static member => $"__key.{member}").ToArray();
+        var value = members.Length == 1 ? $"global::System.ValueTuple.Create({members[0]})" : $"({string.Join(", ", members)})";
+        return record.ExactType is { } exact ? $"__key.GetType() == typeof({exact}) ? (object){value} : __key" : $"(object){value}";
+    }
 
     /// <summary>
     /// The method's runtime state, one statement: <c>private static readonly CachedMethod&lt;T&gt; __cached_X =

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
@@ -7,6 +8,10 @@ namespace Cached.Generators;
 /// <summary>Records in a default key: the members their compiler-written text prints, written as a tuple's elements.</summary>
 internal sealed partial class Parser
 {
+    /// <summary><see cref="PrintedRecord"/> as a spec, for the key type of a [MultiCached] method without a KeyBuilder.</summary>
+    private static RecordTextSpec? RecordText(ITypeSymbol type)
+        => PrintedRecord(type) is { } printed ? new RecordTextSpec(new EquatableArray<string>(printed.Members), printed.ExactType) : null;
+
     /// <summary>
     /// The members a record's compiler-written text prints (public instance fields and readable properties, base
     /// record's first), when its ToString and PrintMembers are the compiler's; <c>null</c> for any other type, or a

@@ -87,4 +87,19 @@ public sealed class RecordKeyBehaviourTests : ScenarioTests<RecordKeyService>
         Assert.That(Calls[nameof(RecordKeyService.ByLoose)], Is.EqualTo(5));
         Assert.That(Cache.Raw("keys"), Has.Member(Prefix + "ByLoose((null,\"x\"))").And.Member(Prefix + "ByLoose(\"Tighter { A = , B = x, C = 1 }\")").And.Member(Prefix + "ByLoose(null)"));
     }
+
+    [Test]
+    public void MultiCached_record_keys_keep_apart_and_are_invalidated_one_by_one()
+    {
+        // Regression: the keys were the records' text, and Pair(null, "x") and Pair("", "x") shared an entry.
+        var none = new Pair(null, "x");
+        var empty = new Pair("", "x");
+        Assert.That(Service.ManyPairs([none, empty]), Is.EqualTo(new Dictionary<Pair, string> { [none] = "<null>|x", [empty] = "|x" }));
+        Assert.That(Cache.Raw("keys"), Is.EquivalentTo(new[] { "pairs:(null,\"x\")", "pairs:(\"\",\"x\")" }));
+
+        Service.DropPair(new Pair(null, "x"));
+        Assert.That(Service.ManyPairs([none, empty]), Has.Count.EqualTo(2));
+        Assert.That(Service.Batches, Has.Count.EqualTo(2));
+        Assert.That(Service.Batches[1], Is.EqualTo(new[] { none }), "only the dropped key was computed again");
+    }
 }

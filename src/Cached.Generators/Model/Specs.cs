@@ -212,7 +212,17 @@ internal sealed record MultiSpec
     public required KeysConversion Conversion { get; init; }
 
     public required MemberCallSpec? KeyBuilder { get; init; }
+
+    /// <summary>For a key type that is a record with compiler-written text: how its keys are written instead of that text.</summary>
+    public RecordTextSpec? KeyRecord { get; init; }
 }
+
+/// <summary>
+/// A record written by the members its compiler-written text prints, as a tuple's elements, instead of that text,
+/// which neither quotes nor escapes; <see cref="ExactType"/> names a record that is not sealed, whose members are
+/// written only for a value of exactly that type.
+/// </summary>
+internal sealed record RecordTextSpec(EquatableArray<string> Members, string? ExactType);
 
 /// <summary>
 /// What to delete after an [InvalidateCache] method: for a [Cached] target, the entry its key method builds from
@@ -224,7 +234,7 @@ internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<st
 /// The keys an [InvalidateCache] method names for a [MultiCached] target: its parameter of the KeysFrom name, one key
 /// (<see cref="IsSingle"/>) or a collection, and the target's KeyBuilder, if any.
 /// </summary>
-internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder);
+internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder, RecordTextSpec? KeyRecord = null);
 
 /// <summary>
 /// The tags of a [Cached] or [MultiCached] method's entries, or those an [InvalidateTags] method invalidates, built as

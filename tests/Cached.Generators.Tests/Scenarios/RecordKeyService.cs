@@ -78,4 +78,22 @@ public partial class RecordKeyService(CallCounter calls)
         calls.Hit(nameof(ByLoose));
         return loose?.ToString() ?? "none";
     }
+
+    public List<List<Pair>> Batches { get; } = [];
+
+    [MultiCached(KeysFrom = "pairs", Alias = UserService.Alias, Namespace = "pairs")]
+    public partial Dictionary<Pair, string> ManyPairs(List<Pair> pairs);
+
+    private Dictionary<Pair, string> ManyPairsCore(List<Pair> pairs)
+    {
+        Batches.Add([.. pairs]);
+        return pairs.ToDictionary(static pair => pair, static pair => $"{pair.A ?? "<null>"}|{pair.B ?? "<null>"}");
+    }
+
+    [InvalidateCache(nameof(ManyPairs))]
+    public partial void DropPair(Pair pairs);
+
+    private void DropPairCore(Pair pairs)
+    {
+    }
 }

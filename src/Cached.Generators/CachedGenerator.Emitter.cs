@@ -361,8 +361,11 @@ internal static partial class Emitter
 
     private static string Target(bool isStatic, State state) => isStatic ? string.Empty : state.Access(State.Instance) + ".";
 
+    /// <summary>The method's token for the runtime: its <c>CancellationToken</c> parameter (a nullable one's value, or none), else <c>default</c>.</summary>
     private static string TokenArgument(SignatureSpec signature)
-        => signature.Parameters.FirstOrDefault(static p => p.IsCancellationToken)?.Name ?? "default";
+        => signature.Parameters.FirstOrDefault(static p => p.IsCancellationToken) is not { } token ? "default"
+            : token.Type.EndsWith("?", System.StringComparison.Ordinal) ? token.Name + ".GetValueOrDefault()"
+            : token.Name;
 
     private static string ParameterList(SignatureSpec signature)
         => string.Join(", ", signature.Parameters.Select(static p => $"{p.Modifiers}{p.Type} {p.Name}"));

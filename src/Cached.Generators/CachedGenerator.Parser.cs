@@ -368,7 +368,9 @@ internal sealed partial class Parser
             : parameter.Ordinal == 0 && parameter.ContainingSymbol is IMethodSymbol { IsExtensionMethod: true } ? "this "
             : string.Empty;
 
-    private bool IsCancellationToken(ITypeSymbol type) => KnownTypeSymbols.Is(type, _known.CancellationToken);
+    /// <summary>A <see cref="System.Threading.CancellationToken"/>, or a nullable one: never part of a key.</summary>
+    private bool IsCancellationToken(ITypeSymbol type)
+        => KnownTypeSymbols.Is(type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable ? nullable.TypeArguments[0] : type, _known.CancellationToken);
 
     private static bool HasAttribute(ISymbol symbol, INamedTypeSymbol? attribute) => AttributeOf(symbol, attribute) is not null;
 

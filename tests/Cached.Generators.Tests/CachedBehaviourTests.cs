@@ -324,6 +324,21 @@ public sealed class CachedBehaviourTests
     }
 
     [Test]
+    public async Task A_nullable_CancellationToken_is_not_part_of_the_key_and_still_cancels()
+    {
+        // Regression: it was written into the key ("System.Threading.CancellationToken" or null), with a CACHED012 warning.
+        using var cancelled = new CancellationTokenSource();
+        Assert.That(await _service.Twice(21), Is.EqualTo(42));
+        Assert.That(await _service.Twice(21, cancelled.Token), Is.EqualTo(42));
+        Assert.That(_calls[nameof(UserService.Twice)], Is.EqualTo(1));
+        Assert.That(_cache.Raw("keys"), Is.EqualTo(new[] { "Cached.Generators.Tests.Scenarios.UserService.Twice(21)" }));
+
+        await cancelled.CancelAsync();
+        Assert.That(async () => await _service.Twice(22, cancelled.Token), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(_calls[nameof(UserService.Twice)], Is.EqualTo(1), "a cancelled call does not run the body");
+    }
+
+    [Test]
     public void Different_arguments_never_share_an_entry_and_ignored_ones_do()
     {
         var at = DateTime.UnixEpoch;

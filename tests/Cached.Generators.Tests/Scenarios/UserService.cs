@@ -68,6 +68,17 @@ public partial class UserService(CallCounter calls)
         return term + page;
     }
 
+    [Cached(Alias = Alias)]
+    public partial Task<int> Twice(int id, CancellationToken? cancellationToken = null);
+
+    private async Task<int> TwiceCore(int id, CancellationToken? cancellationToken)
+    {
+        calls.Hit(nameof(Twice));
+        await Task.Yield();
+        cancellationToken?.ThrowIfCancellationRequested();
+        return id * 2;
+    }
+
     [Cached(Alias = Alias, SkipCacheWhen = nameof(IsEmpty))]
     public partial string Lookup(string term);
 

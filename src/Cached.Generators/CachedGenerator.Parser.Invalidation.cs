@@ -169,6 +169,16 @@ internal sealed partial class Parser
     }
 
     /// <summary>
+    /// Whether the names <paramref name="suffix"/> gives clash with a member the user declared: the method's name with
+    /// it (for an overload's suffix), or its state or key method's. The generator does not see its own output, so any
+    /// member found is the user's.
+    /// </summary>
+    private static bool Clashes(IMethodSymbol method, string suffix)
+        => (suffix.Length > 0 && !method.ContainingType.GetMembers(method.Name + suffix).IsEmpty)
+            || !method.ContainingType.GetMembers("__cached_" + method.Name + suffix).IsEmpty
+            || !method.ContainingType.GetMembers("__CachedKey_" + method.Name + suffix).IsEmpty;
+
+    /// <summary>
     /// The names of a cached method's static state and key method; overloads get a stable suffix. A generic method's
     /// state is the field <c>Method</c> of a nested class generic in its type parameters, one per instantiation.
     /// </summary>
@@ -181,8 +191,8 @@ internal sealed partial class Parser
             ? string.Empty
             : "_" + overloads.FindIndex(m => SymbolEqualityComparer.Default.Equals(m, method)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         // Get(int) and Get(long) are Get_0 and Get_1: a method of the type named Get_0 would take the same names, so the
-        // overload's suffix grows an underscore until no member is named like it.
-        while (suffix.Length > 0 && !method.ContainingType.GetMembers(method.Name + suffix).IsEmpty)
+        // overload's suffix grows an underscore until no member is named like it, nor like the state or key method.
+        while (Clashes(method, suffix))
         {
             suffix = "_" + suffix;
         }

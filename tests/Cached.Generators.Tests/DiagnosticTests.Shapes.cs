@@ -1,3 +1,5 @@
+using Cached.Generators.Tests.Infrastructure;
+
 namespace Cached.Generators.Tests;
 
 /// <summary>The diagnostics of generic methods (CACHED015, CACHED019) and sequence results (CACHED020).</summary>
@@ -184,5 +186,34 @@ public sealed partial class DiagnosticTests
             }
             """, "CACHED020");
         Assert.That(message, Is.EqualTo("'UserService.Friends' returns 'Dictionary<int, IEnumerable<User>>': its values are 'IEnumerable<User>', which would be cached as iterators, not items: return arrays or lists as values"));
+    }
+
+    // ---- generated names ----
+
+    [Test]
+    public void Members_named_like_the_generated_state_and_key_method_do_not_clash_with_them()
+    {
+        // Regression: CS0102 and CS0111 inside the generated file.
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class Collide
+            {
+                private static int __cached_F = 1;
+                private static string __CachedKey_G(int x) => "";
+
+                [Cached]
+                public partial int F(int x);
+                private int FCore(int x) => x + __cached_F;
+
+                [Cached]
+                public partial int G(int x);
+                private int GCore(int x) => x + __CachedKey_G(x).Length;
+
+                [InvalidateCache(nameof(G))]
+                public partial void Drop(int x);
+                private void DropCore(int x) { }
+            }
+            """);
+
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
     }
 }

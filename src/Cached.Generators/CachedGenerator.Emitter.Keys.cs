@@ -102,7 +102,7 @@ internal static partial class Emitter
         var local = "__r_" + parameter.Name.TrimStart('@');
         var members = parameter.RecordMembers.Select(member => $"{local}.{member}").ToArray();
         // One member is a one-element tuple too: "(null)" for a record holding null, "null" for no record.
-        var value = members.Length == 1 ? $"global::System.ValueTuple.Create({members[0]})" : $"({string.Join(", ", members)})";
+        var value = members.Length == 1 ? $"global::System.ValueTuple.Create<object?>({members[0]})" : $"({string.Join(", ", members)})";
         return parameter.RecordExactType is { } exact
             ? $"{parameter.Name} is {{ }} {local} && {local}.GetType() == typeof({exact}) ? (object?){value} : {parameter.Name}"
             : $"{parameter.Name} is {{ }} {local} ? (object?){value} : null";

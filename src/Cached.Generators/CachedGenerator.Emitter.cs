@@ -259,7 +259,7 @@ internal static partial class Emitter
     private static string RecordKey(RecordTextSpec record)
     {
         var members = record.Members.Select(static member => $"__key.{member}").ToArray();
-        var value = members.Length == 1 ? $"global::System.ValueTuple.Create({members[0]})" : $"({string.Join(", ", members)})";
+        var value = members.Length == 1 ? $"global::System.ValueTuple.Create<object?>({members[0]})" : $"({string.Join(", ", members)})";
         return record.ExactType is { } exact ? $"__key.GetType() == typeof({exact}) ? (object){value} : __key" : $"(object){value}";
     }
 

@@ -9,17 +9,19 @@ namespace Cached.Generators;
 internal sealed partial class Parser
 {
     /// <summary><see cref="PrintedRecord"/> as a spec, for the key type of a [MultiCached] method without a KeyBuilder.</summary>
-    private static RecordTextSpec? RecordText(ITypeSymbol type)
+    private RecordTextSpec? RecordText(ITypeSymbol type)
         => PrintedRecord(type) is { } printed ? new RecordTextSpec(new EquatableArray<string>(printed.Members), printed.ExactType) : null;
 
     /// <summary>
-    /// The members a record's compiler-written text prints (public instance fields and readable properties, base
-    /// record's first), when its ToString and PrintMembers are the compiler's; <c>null</c> for any other type, or a
-    /// record that prints nothing or writes its own text. <c>ExactType</c> names a record that is not sealed: an
-    /// argument of a derived record prints members the declared one does not know, so only an argument of exactly that
-    /// type is written member by member, and any other by its own text (a tuple's text never reads like a quoted one).
+    /// The members a record's compiler-written text prints (public instance fields and public properties with a
+    /// getter, base record's first), when generated code can read each of them as that text does; <c>null</c> keeps the
+    /// record's own text: for any other type, a record that prints nothing or writes its own text, and a record whose
+    /// members generated code cannot write exactly (see <see cref="CanWrite"/>). <c>ExactType</c> names a record that
+    /// is not sealed: an argument of a derived record prints members the declared one does not know, so only an
+    /// argument of exactly that type is written member by member, and any other by its own text (a tuple's text never
+    /// reads like a quoted one).
     /// </summary>
-    private static (string[] Members, string? ExactType)? PrintedRecord(ITypeSymbol type)
+    private (string[] Members, string? ExactType)? PrintedRecord(ITypeSymbol type)
     {
         if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
         {
@@ -34,7 +36,7 @@ internal sealed partial class Parser
         var chain = new List<INamedTypeSymbol>();
         for (var current = record; current is { IsRecord: true }; current = current.BaseType)
         {
-            if (current.GetMembers().OfType<IMethodSymbol>().Any(static m => m.Name is "ToString" or "PrintMembers" && !m.IsImplicitlyDeclared))
+            if (current.GetMembers().OfType<IMethodSymbol>().Any(static m => m.Name is "ToString" or "PrintMembers" && !IsCompilerWritten(m)))
             {
                 return null;
             }
@@ -47,16 +49,24 @@ internal sealed partial class Parser
         {
             foreach (var member in level.GetMembers())
             {
-                var printed = member switch
+                var (printed, memberType) = member switch
                 {
-                    IFieldSymbol field => !field.IsImplicitlyDeclared && !field.IsConst,
-                    IPropertySymbol property => !property.IsIndexer && property.GetMethod is { DeclaredAccessibility: Accessibility.Public } && property.Name != "EqualityContract",
-                    _ => false,
+                    IFieldSymbol field => (!field.IsImplicitlyDeclared && !field.IsConst, field.Type),
+                    IPropertySymbol property => (!property.IsIndexer && property.GetMethod is not null && property.Name != "EqualityContract", property.Type),
+                    _ => (false, null),
                 };
-                if (printed && !member.IsStatic && member.DeclaredAccessibility == Accessibility.Public && !members.Contains(member.Name))
+                if (!printed || member.IsStatic || member.DeclaredAccessibility != Accessibility.Public)
                 {
-                    members.Add(member.Name);
+                    continue;
                 }
+
+                // A name printed twice (a member hidden with 'new') would read the same member twice.
+                if (members.Contains(member.Name) || !CanWrite(member, memberType!))
+                {
+                    return null;
+                }
+
+                members.Add(member.Name);
             }
         }
 
@@ -70,4 +80,23 @@ internal sealed partial class Parser
             : record.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         return (members.Select(static name => Identifier(name)).ToArray(), exact);
     }
+
+    /// <summary>
+    /// Whether generated code reads a printed member as the record's text does and the key writer writes it: a getter
+    /// as public as the property (the text reads a private one), no obsolete or experimental mark (a warning, or an
+    /// error, in the user's build), and a type a tuple can hold and a key can write (not a ref struct, a pointer or a
+    /// memory inside another value, which a key refuses).
+    /// </summary>
+    private bool CanWrite(ISymbol member, ITypeSymbol type)
+        => (member is not IPropertySymbol property || property.GetMethod!.DeclaredAccessibility == Accessibility.Public)
+            && !member.GetAttributes().Any(static a => a.AttributeClass?.Name is "ObsoleteAttribute" or "ExperimentalAttribute")
+            && !type.IsRefLikeType && type is not (IPointerTypeSymbol or IFunctionPointerTypeSymbol)
+            && !IsMemoryOfElements(type) && NestedMemoryOfElements(type, nested: true) is null;
+
+    /// <summary>
+    /// Whether a record's ToString or PrintMembers is the compiler's: implicitly declared in source, marked
+    /// [CompilerGenerated] in a referenced assembly (whose symbols are never implicitly declared).
+    /// </summary>
+    private static bool IsCompilerWritten(IMethodSymbol method)
+        => method.IsImplicitlyDeclared || method.GetAttributes().Any(static a => a.AttributeClass?.Name == "CompilerGeneratedAttribute");
 }

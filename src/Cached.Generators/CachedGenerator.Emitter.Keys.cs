@@ -100,12 +100,21 @@ internal static partial class Emitter
     private static string RecordMembers(ParameterSpec parameter)
     {
         var local = "__r_" + parameter.Name.TrimStart('@');
-        var members = parameter.RecordMembers.Select(member => $"{local}.{member}").ToArray();
-        // One member is a one-element tuple too: "(null)" for a record holding null, "null" for no record.
-        var value = members.Length == 1 ? $"global::System.ValueTuple.Create<object?>({members[0]})" : $"({string.Join(", ", members)})";
+        var value = RecordTuple(local, parameter.RecordMembers);
         return parameter.RecordExactType is { } exact
             ? $"{parameter.Name} is {{ }} {local} && {local}.GetType() == typeof({exact}) ? (object?){value} : {parameter.Name}"
             : $"{parameter.Name} is {{ }} {local} ? (object?){value} : null";
+    }
+
+    /// <summary>
+    /// <c>(r.A, r.B)</c>: the members of the record <paramref name="record"/> names, as one tuple. One member is a
+    /// one-element tuple too, of <c>object?</c> (a <c>dynamic</c> member cannot infer it): <c>(null)</c> for a record
+    /// holding null, where no record is <c>null</c>.
+    /// </summary>
+    private static string RecordTuple(string record, EquatableArray<string> members)
+    {
+        var read = members.Select(member => $"{record}.{member}").ToArray();
+        return read.Length == 1 ? $"global::System.ValueTuple.Create<object?>({read[0]})" : $"({string.Join(", ", read)})";
     }
 
     private static bool IsLiteral(string expression)

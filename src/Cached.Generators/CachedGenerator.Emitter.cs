@@ -258,8 +258,7 @@ internal static partial class Emitter
     /// <summary>A [MultiCached] key of a record type: its members as a tuple (see <see cref="RecordTextSpec"/>).</summary>
     private static string RecordKey(RecordTextSpec record)
     {
-        var members = record.Members.Select(static member => $"__key.{member}").ToArray();
-        var value = members.Length == 1 ? $"global::System.ValueTuple.Create<object?>({members[0]})" : $"({string.Join(", ", members)})";
+        var value = RecordTuple("__key", record.Members);
         return record.ExactType is { } exact ? $"__key.GetType() == typeof({exact}) ? (object){value} : __key" : $"(object){value}";
     }
 

@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Runtime;
@@ -107,6 +108,85 @@ public abstract partial class BaseCache
             },
             cancellationToken,
             static read => Outcomes<T>.Read(read.Item1));
+    }
+
+    /// <summary>
+    /// Reads an entry with its remaining time to live and, when the key is missing, opens its fill on the backend (what
+    /// <see cref="OpenFillEntriesAsync"/> notes for it), for a two-level cache's read-through. This default reads, then
+    /// opens: two steps, correct on any backend. A backend that can do both in one round trip, atomically, overrides it,
+    /// and a read-through miss then costs one round trip less.
+    /// </summary>
+    /// <param name="key">The full key, namespace applied.</param>
+    /// <param name="namespace">The namespace the key is in.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>
+    /// The entry and its remaining time to live; <c>Opened</c> when the key was missing and its fill was opened, with
+    /// <c>Fence</c> what the backend noted of its fence, as <see cref="OpenFillEntriesAsync"/> returns it.
+    /// </returns>
+    protected virtual async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence)> GetEntryWithTtlOrOpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
+    {
+        var (entry, remaining) = await GetEntryWithTtlAsync(key, cancellationToken).ConfigureAwait(false);
+        if (entry.Found)
+        {
+            return (entry, remaining, false, null);
+        }
+
+        var fences = await OpenFillEntriesAsync([key], @namespace, cancellationToken).ConfigureAwait(false);
+        return (entry, remaining, true, fences[0]);
+    }
+
+    /// <summary>
+    /// <see cref="TryGetWithTtlAsync{T}"/> that also opens the key's fill when the key is missing (see
+    /// <see cref="GetEntryWithTtlOrOpenFillAsync"/>): a ticket as <see cref="IFencedFillCache.OpenFillAsync"/> gives one,
+    /// opened before the read answered. Null when the key was there, or when the read opened nothing.
+    /// </summary>
+    /// <remarks>
+    /// The fence in this process opens before the read is sent, as <see cref="IFencedFillCache.OpenFillAsync"/> opens it
+    /// before the backend's: a write in this process while the read is on its way then refuses the fill too. Plugins see
+    /// a Get.
+    /// </remarks>
+    internal async ValueTask<(CacheResult<T> Result, TimeSpan? RemainingTtl, FillTicket? Ticket)> TryGetWithTtlOrOpenFillAsync<T>(string key, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
+    {
+        Guard.Key(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Cache.Disabled)
+        {
+            return (CacheResult<T>.Miss, null, null);
+        }
+
+        var read = PrepareKey(key, @namespace);
+        var local = _fences.Open(read.FullKey);
+        try
+        {
+            var (result, remaining, opened, fence) = await RunAsync(
+                new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
+                (read, serializer),
+                static async (cache, s, ct) =>
+                {
+                    var (entry, ttl, opened, fence) = await cache.GetEntryWithTtlOrOpenFillAsync(s.read.FullKey, s.read.Namespace, ct).ConfigureAwait(false);
+                    var result = await cache.DecodeAsync<T>(s.read.Key, entry, s.serializer, ct).ConfigureAwait(false);
+                    if (result.Value is IStamped { Tags: { NeedsCheck: true } tags })
+                    {
+                        await ((ITagHost)cache).Tags.CheckAsync(tags, ct).ConfigureAwait(false);
+                    }
+
+                    return (result, cache.CopyableLife(entry, result, ttl), opened, fence);
+                },
+                cancellationToken,
+                static read => Outcomes<T>.Read(read.Item1)).ConfigureAwait(false);
+            if (!opened)
+            {
+                _fences.Close(local);
+                return (result, remaining, null);
+            }
+
+            return (result, remaining, new FillTicket(this, _fences, local, read.Key, read.Namespace, fence));
+        }
+        catch
+        {
+            _fences.Close(local);
+            throw;
+        }
     }
 
     /// <summary><see cref="ICache.MultiTryGet{T}"/> that also returns each entry's remaining time to live.</summary>

@@ -22,6 +22,36 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One script reads the key and, when it is missing, opens its fence (<see cref="Scripts.GetOrOpenFence"/>), once the
+    /// server is known to run scripts; before that, and for a cluster key that cannot have a fence, the read and the open
+    /// go separately, as they did.
+    /// </remarks>
+    protected override async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence)> GetEntryWithTtlOrOpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _scriptsRun) == 0)
+        {
+            return await base.GetEntryWithTtlOrOpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+        }
+
+        var db = await DbAsync(cancellationToken).ConfigureAwait(false);
+        if (FenceOf(db, key) is not { } fence)
+        {
+            var read = await db.StringGetWithExpiryAsync(key).ConfigureAwait(false);
+            return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
+        }
+
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, [key, fence], FenceArguments()).ConfigureAwait(false))!;
+        if (!reply[0].IsNull)
+        {
+            var milliseconds = (long)reply[1];
+            return (ToResult((RedisValue)reply[0]), milliseconds >= 0 ? TimeSpan.FromMilliseconds(milliseconds) : null, false, null);
+        }
+
+        return (CacheResult<object?>.Miss, null, true, new OpenedFence(fence, (RedisValue)reply[1]));
+    }
+
+    /// <inheritdoc />
     protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl)[] GetEntriesWithTtl(IReadOnlyList<string> keys)
     {
         var db = Db();

@@ -107,6 +107,27 @@ internal static class Scripts
         """;
 
     /// <summary>
+    /// A read-through's read of one key (KEYS[1]) that opens its fill in the same round trip when the key is missing:
+    /// the value and its PTTL when there is one; otherwise false and the token of the key's fence (KEYS[2]), opened as
+    /// <see cref="OpenFences"/> opens it (ARGV[1] the new token, ARGV[2] its life in milliseconds). Read and open are one
+    /// step, so any write that comes after the miss moves the fence the fill will check.
+    /// </summary>
+    public const string GetOrOpenFence = """
+        local value = redis.call('get', KEYS[1])
+        if value then
+            return {value, redis.call('pttl', KEYS[1])}
+        end
+        local token = redis.call('get', KEYS[2])
+        if token then
+            redis.call('pexpire', KEYS[2], ARGV[2])
+        else
+            token = ARGV[1]
+            redis.call('set', KEYS[2], token, 'PX', ARGV[2])
+        end
+        return {false, token}
+        """;
+
+    /// <summary>
     /// Sets every key (KEYS) to its value (ARGV[i + 1]) for ARGV[1] milliseconds, atomically: a MultiSet with a TTL.
     /// Answers how many keys were set.
     /// </summary>

@@ -54,6 +54,17 @@ public sealed class FillTicket : IDisposable
     internal FillTicket? Companion { get; set; }
 
     /// <summary>
+    /// Closes a fill its opener will not make, leaving the backend's fence as it is. A read that opens fills hands every
+    /// caller that missed the same fence, so the one that leads fills through it: another caller's close must not release
+    /// it under that leader. A fence left so expires by itself (<c>RedisCache.MaxFillDuration</c>).
+    /// </summary>
+    internal void Forgo()
+    {
+        MarkAttempted();
+        Dispose();
+    }
+
+    /// <summary>
     /// Closes the fill; later calls do nothing. A fill that never tried to store lets the backend release the fence it
     /// opened, so that nothing is left behind for a key nobody stored.
     /// </summary>

@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using System.Runtime.CompilerServices;
 using Cached.Resilience;
 
@@ -14,27 +15,31 @@ public sealed partial class CachedMethod<TResult>
     /// the leader boards here and goes on in <see cref="LeadAsync"/>, which awaits each step and settles the flight. A caller that finds a
     /// flight in the air, or whose token can cancel, takes <see cref="FlyAsync"/>.
     /// </summary>
-    private ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
+    private ValueTask<TResult> MissAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, FillTicket? opened, CancellationToken cancellationToken)
     {
         // A caller that can cancel leads through FlyAsync, which runs the body under the flight's own token.
         if (cancellationToken.CanBeCanceled)
         {
-            return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
+            return FlyAsync(cache, key, state, body, skipWhen, seen, policy, opened, cancellationToken);
         }
 
         var flight = new Flight();
         if (Board(key, flight) != flight)
         {
             // Nothing boarded: FlyAsync boards again and joins the flight in the air, or leads if it has landed.
-            return FlyAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken);
+            return FlyAsync(cache, key, state, body, skipWhen, seen, policy, opened, cancellationToken);
         }
 
         if (policy.Lease is not null || cache is not BaseCache { OpensFillsInProcess: true })
         {
             // The leader's steps wait (the lease, a read, the fill's round trips): LeadAsync awaits each and hands its
             // outcome over itself, without FlyAsync's frame, or any other, around it.
-            return LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken);
+            return LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, cancellationToken);
         }
+
+        // Only a two-level cache's read opens a fill (MultiLevelCache.TryGetOrOpenFillAsync), and its fills are not in
+        // this process: nothing to forgo here but a ticket a cache of another kind would hand over.
+        opened?.Forgo();
 
         // From here the flight is on the board: whatever happens, SettleAsync (or the lines below it) lands it and hands
         // its outcome to the passengers. An exception goes the same way as from a body, so that a cancellation still
@@ -102,7 +107,7 @@ public sealed partial class CachedMethod<TResult>
     /// its own token. So a cancelled caller leaves at once, even if the body ignores its token, and the body goes on for
     /// the callers still waiting, storing its result, instead of being cancelled under them and run again.
     /// </summary>
-    private async ValueTask<TResult> LeadForAllAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> LeadForAllAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, FillTicket? opened, CancellationToken cancellationToken)
     {
         // Never disposed: it has no timer and no link, and a late caller leaving may still cancel it.
         var factory = new CancellationTokenSource();
@@ -110,7 +115,7 @@ public sealed partial class CachedMethod<TResult>
         var leading = flight.Lead(cancellationToken);
         try
         {
-            var lead = LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, factory.Token);
+            var lead = LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, factory.Token);
             if (lead.IsCompleted)
             {
                 return await lead.ConfigureAwait(false);

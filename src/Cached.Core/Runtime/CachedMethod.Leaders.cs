@@ -46,7 +46,7 @@ public sealed partial class CachedMethod<TResult>
     /// for <see cref="FinishLeadAsync"/>, here without a frame around this one).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by FlyAsync or the method's caller
-    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> LeadAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, FillPolicy policy, FillTicket? opened, CancellationToken cancellationToken)
     {
         // The lease this leader holds, until released: every way out releases it, the fill's open cancelled included.
         string? token = null;
@@ -54,6 +54,9 @@ public sealed partial class CachedMethod<TResult>
         {
             if (policy.Lease is { } lease && cache is ILockingCache locks)
             {
+                // The fill opens after the lease, as it always did: a fill opened before another process's lease was
+                // taken would find its fence gone once that process stored.
+                ForgoOpened(ref opened);
                 (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
                 if (found)
                 {
@@ -63,7 +66,9 @@ public sealed partial class CachedMethod<TResult>
             }
             else if (seen is { } before && _completions.MayHaveStored(key, before))
             {
-                // A leader that finished between our read and our flight has stored the value: no second call.
+                // A leader that finished between our read and our flight has stored the value: no second call. Its
+                // store took away the fence our read opened, so a fill from here opens anew.
+                ForgoOpened(ref opened);
                 var stored = await ReadAsync(cache, key, cancellationToken).ConfigureAwait(false);
                 if (stored.Found)
                 {
@@ -77,7 +82,13 @@ public sealed partial class CachedMethod<TResult>
             // of continuation that a remote miss's reply passes through.
             var shared = cache is BaseCache { OpensFillsInProcess: false } store && !CacheFaults.IsDown(cache) ? store : null;
             LeaderFill fill;
-            if (shared is null)
+            if (opened is not null)
+            {
+                // Opened by this caller's read, in the same round trip (a two-level cache's): the fill is this ticket.
+                fill = new LeaderFill(opened);
+                opened = null;
+            }
+            else if (shared is null)
             {
                 fill = await OpenFillAsync(cache, key, cancellationToken).ConfigureAwait(false);
             }
@@ -150,6 +161,7 @@ public sealed partial class CachedMethod<TResult>
         {
             // Out before the fill opened (its open cancelled with every caller gone, say): the lease goes first, so that
             // nobody, here or in another process, waits it out for a call that no longer runs.
+            ForgoOpened(ref opened);
             await ReleaseLeaseAsync(cache, key, token).ConfigureAwait(false);
             Fail(flight, ex, cancellationToken);
             throw;
@@ -158,5 +170,12 @@ public sealed partial class CachedMethod<TResult>
         {
             Land(key, flight);
         }
+    }
+
+    /// <summary>Closes a fill a read opened for this leader and that it will not make; its fence stays (see <see cref="FillTicket.Forgo"/>).</summary>
+    private static void ForgoOpened(ref FillTicket? opened)
+    {
+        opened?.Forgo();
+        opened = null;
     }
 }

@@ -254,15 +254,20 @@ public sealed partial class CachedMethod<TResult>
 
         if (CacheScope.IsReadSkipped)
         {
-            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, policy.Fill, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, seen: null, policy.Fill, opened: null, cancellationToken);
         }
 
         if (read == SpanRead.Miss)
         {
-            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, policy.Fill, cancellationToken);
+            return MissAsync(cache, key ?? keySpan.ToString(), state, body, skipWhen, completions, policy.Fill, opened: null, cancellationToken);
         }
 
         key ??= keySpan.ToString();
+        if (cache is MultiLevelCache twoLevels)
+        {
+            return ReadOrOpenThenMissAsync(twoLevels, completions, key, state, body, skipWhen, policy.Fill, cancellationToken);
+        }
+
         ValueTask<CacheResult<TResult>> ordinary;
         try
         {
@@ -271,7 +276,7 @@ public sealed partial class CachedMethod<TResult>
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
             ReadFailed(cache, ex, key);
-            return MissAsync(cache, key, state, body, skipWhen, seen: null, policy.Fill, cancellationToken);
+            return MissAsync(cache, key, state, body, skipWhen, seen: null, policy.Fill, opened: null, cancellationToken);
         }
 
         if (!ordinary.IsCompletedSuccessfully)
@@ -283,7 +288,7 @@ public sealed partial class CachedMethod<TResult>
         NoteAnswer(cache);
         return result.Found
             ? new ValueTask<TResult>(result.Value!)
-            : MissAsync(cache, key, state, body, skipWhen, completions, policy.Fill, cancellationToken);
+            : MissAsync(cache, key, state, body, skipWhen, completions, policy.Fill, opened: null, cancellationToken);
     }
 
     /// <summary>The body alone, its exceptions in the task as on every other path.</summary>
@@ -320,12 +325,40 @@ public sealed partial class CachedMethod<TResult>
             seen = null;
         }
 
-        return await MissAsync(cache, key, state, body, skipWhen, seen, policy, cancellationToken).ConfigureAwait(false);
+        return await MissAsync(cache, key, state, body, skipWhen, seen, policy, opened: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The read of a two-level cache, which opens the key's fill in L2's round trip when the key is missing everywhere
+    /// (<see cref="MultiLevelCache.TryGetOrOpenFillAsync{T}"/>), then the miss: its leader fills through that ticket, and
+    /// a miss costs one round trip less.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<TResult> ReadOrOpenThenMissAsync<TState>(MultiLevelCache cache, long completions, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, FillPolicy policy, CancellationToken cancellationToken)
+    {
+        long? seen = completions;
+        FillTicket? opened = null;
+        try
+        {
+            (var result, opened) = await cache.TryGetOrOpenFillAsync<TResult>(key, _options.Namespace, cancellationToken).ConfigureAwait(false);
+            NoteAnswer(cache);
+            if (result.Found)
+            {
+                return result.Value!;
+            }
+        }
+        catch (Exception ex) when (IsFault(ex, cancellationToken))
+        {
+            ReadFailed(cache, ex, key);
+            seen = null;
+        }
+
+        return await MissAsync(cache, key, state, body, skipWhen, seen, policy, opened, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A miss in full: join the key's flight or lead one (see <see cref="MissAsync"/> for the leader whose token cannot cancel, which boards there).</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<TResult> FlyAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, CancellationToken cancellationToken)
+    private async ValueTask<TResult> FlyAsync<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long? seen, FillPolicy policy, FillTicket? opened, CancellationToken cancellationToken)
     {
         var startedOver = false;
         while (true)
@@ -334,6 +367,9 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
+                // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
+                opened?.Forgo();
+                opened = null;
                 TResult shared;
                 var waiting = leader.Join(cancellationToken);
                 try
@@ -362,8 +398,8 @@ public sealed partial class CachedMethod<TResult>
             }
 
             return cancellationToken.CanBeCanceled
-                ? await LeadForAllAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false)
-                : await LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, cancellationToken).ConfigureAwait(false);
+                ? await LeadForAllAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, cancellationToken).ConfigureAwait(false)
+                : await LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, cancellationToken).ConfigureAwait(false);
         }
     }
 }

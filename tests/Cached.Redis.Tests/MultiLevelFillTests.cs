@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using Cached.Redis.Tests.Infrastructure;
+using Cached.Runtime;
+using StackExchange.Redis;
+using StackExchange.Redis.Profiling;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// A cached method's async miss on two levels over a real redis-server: L2's read opens the key's fill in the same round
+/// trip when the key is missing, so a miss sends two commands (the read, the fill) instead of the read, the open and the
+/// fill. The fence that read opened is the one the fill checks: a write that comes after the read still wins, a caller
+/// that waits for the leader leaves that fence in place, and a leader whose body fails releases it. On a standalone
+/// server and on a cluster; races are forced with gates inside the body.
+/// </summary>
+[TestFixture(false)]
+[TestFixture(true)]
+[NonParallelizable]
+public sealed class MultiLevelFillTests(bool cluster)
+{
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(15);
+    private readonly List<IAsyncDisposable> _disposables = [];
+    private ConnectionMultiplexer _direct = null!;
+    private string _space = null!;
+
+    private string ConnectionString => cluster ? SharedRedis.Cluster.ConnectionString : SharedRedis.Server.ConnectionString;
+
+    [SetUp]
+    public void Connect()
+    {
+        _direct = ConnectionMultiplexer.Connect(ConnectionString);
+        _space = "mlf" + Guid.NewGuid().ToString("N")[..8];
+    }
+
+    [TearDown]
+    public async Task DisposeAll()
+    {
+        foreach (var disposable in Enumerable.Reverse(_disposables))
+        {
+            await disposable.DisposeAsync();
+        }
+
+        _disposables.Clear();
+        _direct.Dispose();
+    }
+
+    /// <summary>A node, as a process of its own would have it: its L1, its connection to L2 (given, so that a test can profile it), its backplane.</summary>
+    private MultiLevelCache Node(IConnectionMultiplexer connection, ReadCounter? reads = null)
+    {
+        var node = new MultiLevelCache(
+            new SimpleMemoryCache(),
+            new RedisCache { Connection = connection, Namespace = _space, Plugins = reads is null ? [] : [reads] },
+            new RedisBackplane(ConnectionString + ",name=cached-backplane"));
+        _disposables.Add(node);
+        return node;
+    }
+
+    private ConnectionMultiplexer Connection(string name)
+    {
+        var connection = ConnectionMultiplexer.Connect(ConnectionString + ",name=" + name);
+        _disposables.Add(connection);
+        return connection;
+    }
+
+    private static CachedMethod<string> MethodOn(ICache cache) => new(new CachedMethodOptions { Method = "Tests.Users.Get", CacheFactory = () => cache, Ttl = 600 });
+
+    private static async Task<string> Gated(TaskCompletionSource started, TaskCompletionSource release, string value, CancellationToken cancellationToken)
+    {
+        started.TrySetResult();
+        await release.Task.WaitAsync(s_limit, cancellationToken);
+        return value;
+    }
+
+    /// <summary>What Redis holds for <paramref name="key"/>, read by a cache of its own: null when nothing is stored.</summary>
+    private async Task<string?> StoredAsync(string key)
+    {
+        using var reader = new RedisCache { Connection = _direct, Namespace = _space };
+        return await reader.GetAsync<string>(key);
+    }
+
+    private async Task<int> FenceCountAsync()
+    {
+        var count = 0;
+        foreach (var server in _direct.GetServers().Where(static s => !s.IsReplica))
+        {
+            await foreach (var _ in server.KeysAsync(pattern: _space + ":*__cached:fence"))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private static async Task Eventually(Func<Task<bool>> condition, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(s_limit), what);
+            await Task.Delay(5);
+        }
+    }
+
+    [Test]
+    public async Task A_miss_sends_its_read_with_the_fill_s_open_and_then_its_fill_two_commands_in_all()
+    {
+        var connection = Connection("profiled");
+        var method = MethodOn(Node(connection));
+
+        // The first miss of a new cache reads and opens separately: the server is not yet known to run scripts.
+        Assert.That(await method.InvokeAsync("first", 0, static (_, _) => new ValueTask<string>("one"), null, CancellationToken.None), Is.EqualTo("one"));
+        Assert.That(await StoredAsync("first"), Is.EqualTo("one"), "the first miss stored through the fill it opened after its read");
+
+        var session = new ProfilingSession();
+        connection.RegisterProfiler(() => session);
+        Assert.That(await method.InvokeAsync("k", 0, static (_, _) => new ValueTask<string>("v"), null, CancellationToken.None), Is.EqualTo("v"));
+        // The profiler names a script EVAL whether it went as EVALSHA or EVAL.
+        var sent = session.FinishProfiling().Select(static command => command.Command == "EVALSHA" ? "EVAL" : command.Command).ToArray();
+
+        Assert.That(sent, Is.EqualTo(new[] { "EVAL", "EVAL" }), "the read that opens the fill, then the fill: no separate GET, PTTL or open");
+        Assert.That(await StoredAsync("k"), Is.EqualTo("v"));
+        Assert.That(await FenceCountAsync(), Is.Zero, "the stored fill removed the fence its read opened");
+    }
+
+    [Test]
+    public async Task A_write_from_another_node_after_the_read_keeps_the_fill_from_storing()
+    {
+        var method = MethodOn(Node(Connection("a")));
+        var other = Node(Connection("b"));
+        await method.InvokeAsync("warm", 0, static (_, _) => new ValueTask<string>("w"), null, CancellationToken.None);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var leader = method.InvokeAsync("k", (started, release), static (g, ct) => new ValueTask<string>(Gated(g.started, g.release, "old", ct)), null, CancellationToken.None).AsTask();
+        await started.Task.WaitAsync(s_limit);
+        await other.SetAsync("k", "newer");
+        release.SetResult();
+
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("newer"), "the caller answers with the value that stands");
+        Assert.That(await StoredAsync("k"), Is.EqualTo("newer"), "the other node's write stands in Redis");
+    }
+
+    [Test]
+    public async Task A_caller_that_waits_for_the_leader_leaves_the_fence_the_leader_fills_through()
+    {
+        // Both reads open the same fence and get its token. The waiter's ticket is closed without releasing the fence:
+        // released, the fence would be gone when the leader's fill checks it, and nothing would be stored.
+        var reads = new ReadCounter();
+        var method = MethodOn(Node(Connection("a"), reads));
+        await method.InvokeAsync("warm", 0, static (_, _) => new ValueTask<string>("w"), null, CancellationToken.None);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        Func<(TaskCompletionSource, TaskCompletionSource), CancellationToken, ValueTask<string>> body = (g, ct) =>
+        {
+            Interlocked.Increment(ref calls);
+            return new ValueTask<string>(Gated(g.Item1, g.Item2, "v", ct));
+        };
+
+        var readsBefore = Volatile.Read(ref reads.Reads);
+        var leader = method.InvokeAsync("k", (started, release), body, null, CancellationToken.None).AsTask();
+        await started.Task.WaitAsync(s_limit);
+        using var waiterToken = new CancellationTokenSource();
+        var waiter = method.InvokeAsync("k", (started, release), body, null, waiterToken.Token).AsTask();
+        await Eventually(() => Task.FromResult(Volatile.Read(ref reads.Reads) >= readsBefore + 2), "the waiter's read answered");
+        await Task.Delay(50);
+        release.SetResult();
+
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(calls, Is.EqualTo(1), "the waiter took the leader's result");
+        Assert.That(await StoredAsync("k"), Is.EqualTo("v"), "the leader's fill stored: its fence was still there");
+    }
+
+    [Test]
+    public async Task A_leader_whose_body_fails_releases_the_fence_its_read_opened()
+    {
+        var method = MethodOn(Node(Connection("a")));
+        await method.InvokeAsync("warm", 0, static (_, _) => new ValueTask<string>("w"), null, CancellationToken.None);
+
+        Assert.That(
+            async () => await method.InvokeAsync("k", 0, static (_, _) => ValueTask.FromException<string>(new InvalidOperationException("the source failed")), null, CancellationToken.None),
+            Throws.InvalidOperationException);
+
+        await Eventually(async () => await FenceCountAsync() == 0, "the fence of a fill nobody made is released");
+        Assert.That(await StoredAsync("k"), Is.Null);
+    }
+}

@@ -67,6 +67,15 @@ public static class Cache
     public static ICache FromUrl(string url, Serializers.ISerializer? serializer = null, IEnumerable<Plugins.ICachePlugin>? plugins = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
+
+        // The scheme is judged before the rest, as aiocache judges it: "http://" is a scheme that is not a cache, though
+        // .NET reads no URL in it (no host).
+        var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
+        if (schemeEnd > 0 && Uri.CheckSchemeName(url[..schemeEnd]) && !s_schemes.ContainsKey(url[..schemeEnd]))
+        {
+            throw new InvalidCacheTypeException(url, $"'{url[..schemeEnd]}' is not a cache scheme; use one of: {string.Join(", ", Schemes)}.");
+        }
+
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
         {
             throw new ArgumentException($"'{url}' is not an absolute URL such as memory:// or redis://127.0.0.1:6379/0.", nameof(url));

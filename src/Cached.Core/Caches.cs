@@ -234,7 +234,8 @@ public static partial class Caches
 
     /// <summary>
     /// A new instance of <paramref name="alias"/> on every call; <paramref name="overrides"/> replace or add settings
-    /// for this instance only (pycached's <c>caches.create(alias, namespace=...)</c>).
+    /// for this instance only (pycached's <c>caches.create(alias, namespace=...)</c>). <c>Cache</c> and <c>Serializer</c>
+    /// take a class name, as in <c>appsettings.json</c>; a null <c>Serializer</c> means the cache type's default.
     /// </summary>
     /// <exception cref="UnknownCacheAliasException">No configuration has that alias.</exception>
     [RequiresUnreferencedCode(ReflectionWarning)]
@@ -251,7 +252,20 @@ public static partial class Caches
         {
             foreach (var (setting, value) in overrides)
             {
-                config[setting] = value;
+                // The cache type and its serializer by class name, as appsettings.json names them ("Serializer":
+                // "Cached.Serializers.JsonSerializer"); every other entry is a setting of the cache.
+                if (string.Equals(setting, "Cache", StringComparison.OrdinalIgnoreCase))
+                {
+                    config.Cache = value;
+                }
+                else if (string.Equals(setting, "Serializer", StringComparison.OrdinalIgnoreCase))
+                {
+                    config.Serializer = value is null ? null : new ClassConfig(value);
+                }
+                else
+                {
+                    config[setting] = value;
+                }
             }
         }
 

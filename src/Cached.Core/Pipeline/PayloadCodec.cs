@@ -77,7 +77,7 @@ internal static class PayloadCodec
                     // Written by a per-call serializer: read the bytes through this one (NullSerializer reads text).
                     break;
                 default:
-                    throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()}.");
+                    return IntegerOf<T>(key, payload);
             }
         }
 
@@ -100,4 +100,29 @@ internal static class PayloadCodec
             throw new CacheSerializationException(key, typeof(T), $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}", ex);
         }
     }
+
+    /// <summary>
+    /// An integer held as another integer type, read as <typeparamref name="T"/>: a counter <c>Increment</c> made is a
+    /// <see cref="long"/> in memory, and Redis's counter is text that any integer type reads, so <c>Get&lt;int&gt;</c> of a
+    /// counter reads it on both. Anything else, or a value out of <typeparamref name="T"/>'s range, is refused.
+    /// </summary>
+    private static T? IntegerOf<T>(string key, object payload)
+    {
+        var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        if (!IsInteger(payload.GetType()) || !IsInteger(target))
+        {
+            throw new CacheSerializationException(key, typeof(T), $"the key holds a {payload.GetType()}.");
+        }
+
+        try
+        {
+            return (T?)Convert.ChangeType(payload, target, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (OverflowException ex)
+        {
+            throw new CacheSerializationException(key, typeof(T), $"the key holds the {payload.GetType()} {payload}, out of {target.Name}'s range.", ex);
+        }
+    }
+
+    private static bool IsInteger(Type type) => Type.GetTypeCode(type) is >= TypeCode.SByte and <= TypeCode.UInt64 && !type.IsEnum;
 }

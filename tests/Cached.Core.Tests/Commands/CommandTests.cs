@@ -222,6 +222,30 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
     }
 
     [Test]
+    public void A_counter_reads_back_as_any_integer_type_it_fits()
+    {
+        // Redis keeps a counter as text, which every integer type reads; in memory it is a boxed integer of one type.
+        Cache.Increment("made", 5);
+        Cache.Set("int", 5);
+        Cache.Increment("int");
+
+        Assert.That(Cache.Get<int>("made"), Is.EqualTo(5));
+        Assert.That(Cache.Get<int?>("made"), Is.EqualTo(5));
+        Assert.That(Cache.Get<long>("int"), Is.EqualTo(6L));
+        Assert.That(Cache.Get<short>("int"), Is.EqualTo((short)6));
+    }
+
+    [Test]
+    public void A_counter_read_as_an_integer_type_it_does_not_fit_throws_naming_the_key()
+    {
+        Cache.Increment("big", 3_000_000_000);
+
+        var error = Assert.Throws<CacheSerializationException>(() => Cache.Get<int>("big"));
+        Assert.That(error!.Message, Does.Contain("big"));
+        Assert.That(Cache.Get<long>("big"), Is.EqualTo(3_000_000_000), "the counter is kept");
+    }
+
+    [Test]
     public void Increment_on_a_value_that_is_not_an_integer_throws_and_keeps_the_value()
     {
         Cache.Set("key", "value");

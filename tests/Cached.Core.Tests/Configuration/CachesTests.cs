@@ -137,6 +137,21 @@ public class CachesTests
     }
 
     [Test]
+    public void Create_overrides_the_cache_type_and_the_serializer_by_class_name()
+    {
+        // pycached's caches.create(alias, serializer={...}): the class by name, as appsettings.json names it.
+        Configure("main", Memory("configured"));
+
+        var created = Caches.Create("main", new Dictionary<string, string?> { ["Serializer"] = "Cached.Serializers.JsonSerializer", ["cache"] = "Cached.SimpleMemoryCache" });
+        var defaulted = Caches.Create("main", new Dictionary<string, string?> { ["serializer"] = null });
+
+        Assert.That(created.Serializer, Is.InstanceOf<Cached.Serializers.JsonSerializer>());
+        Assert.That(defaulted.Serializer, Is.InstanceOf<Cached.Serializers.NullSerializer>(), "null: the cache type's default");
+        Assert.That(Caches.GetAliasConfig("main").Serializer, Is.Null, "the alias's own configuration is unchanged");
+        Assert.That(created.Namespace, Is.EqualTo("configured"));
+    }
+
+    [Test]
     public void Create_overrides_accept_snake_case_settings()
     {
         var created = (SimpleMemoryCache)Caches.Create("default", new Dictionary<string, string?> { ["max_entries"] = "7" });

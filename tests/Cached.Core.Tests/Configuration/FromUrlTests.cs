@@ -125,6 +125,17 @@ public class FromUrlTests
         Assert.That(ex.Path, Is.EqualTo("http://x"));
     }
 
+    [TestCase("http://")]
+    [TestCase("ftp://")]
+    [TestCase("http:///path")]
+    public void An_unknown_scheme_without_a_host_is_an_invalid_cache_type_too(string url)
+    {
+        // aiocache: from_url("http://") raises InvalidCacheType; .NET reads no URL in it, which must not hide the scheme.
+        var ex = Assert.Throws<InvalidCacheTypeException>(() => Cache.FromUrl(url));
+
+        Assert.That(ex!.Message, Does.Contain(url[..url.IndexOf(':', StringComparison.Ordinal)]));
+    }
+
     [Test]
     public void The_known_schemes_include_memory_and_redis()
     {

@@ -112,6 +112,24 @@ public abstract partial class BaseCache
 
     /// <summary>
     /// Reads an entry with its remaining time to live and, when the key is missing, opens its fill on the backend (what
+    /// <see cref="OpenFillEntries"/> notes for it), for a two-level cache's read-through. This default reads, then
+    /// opens: two steps, correct on any backend. A backend that can do both in one round trip, atomically, overrides it,
+    /// and a read-through miss then costs one round trip less.
+    /// </summary>
+    /// <param name="key">The full key, namespace applied.</param>
+    /// <param name="namespace">The namespace the key is in.</param>
+    /// <returns>
+    /// The entry and its remaining time to live; <c>Opened</c> when the key was missing and its fill was opened, with
+    /// <c>Fence</c> what the backend noted of its fence, as <see cref="OpenFillEntries"/> returns it.
+    /// </returns>
+    protected virtual (CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence) GetEntryWithTtlOrOpenFill(string key, string? @namespace)
+    {
+        var (entry, remaining) = GetEntryWithTtl(key);
+        return entry.Found ? (entry, remaining, false, null) : (entry, remaining, true, OpenFillEntries([key], @namespace)[0]);
+    }
+
+    /// <summary>
+    /// Reads an entry with its remaining time to live and, when the key is missing, opens its fill on the backend (what
     /// <see cref="OpenFillEntriesAsync"/> notes for it), for a two-level cache's read-through. This default reads, then
     /// opens: two steps, correct on any backend. A backend that can do both in one round trip, atomically, overrides it,
     /// and a read-through miss then costs one round trip less.
@@ -133,6 +151,43 @@ public abstract partial class BaseCache
 
         var fences = await OpenFillEntriesAsync([key], @namespace, cancellationToken).ConfigureAwait(false);
         return (entry, remaining, true, fences[0]);
+    }
+
+    /// <summary>
+    /// <see cref="TryGetWithTtl{T}"/> that also opens the key's fill when the key is missing (see
+    /// <see cref="GetEntryWithTtlOrOpenFill"/>): a ticket as <see cref="IFencedFillCache.OpenFill"/> gives one, opened
+    /// before the read answered. Null when the key was there, or when the read opened nothing.
+    /// </summary>
+    /// <remarks>The fence in this process opens before the read is sent, as in <see cref="TryGetWithTtlOrOpenFillAsync{T}"/>.</remarks>
+    internal (CacheResult<T> Result, TimeSpan? RemainingTtl, FillTicket? Ticket) TryGetWithTtlOrOpenFill<T>(string key, string? @namespace, ISerializer? serializer)
+    {
+        Guard.Key(key);
+        if (Cache.Disabled)
+        {
+            return (CacheResult<T>.Miss, null, null);
+        }
+
+        var read = PrepareKey(key, @namespace);
+        var local = _fences.Open(read.FullKey);
+        try
+        {
+            var (result, remaining, opened, fence) = Run(
+                new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
+                (read, serializer),
+                static (cache, s) =>
+                {
+                    var (entry, ttl, opened, fence) = cache.GetEntryWithTtlOrOpenFill(s.read.FullKey, s.read.Namespace);
+                    var result = cache.Decode<T>(s.read.Key, entry, s.serializer);
+                    return (result, cache.CopyableLife(entry, result, ttl), opened, fence);
+                },
+                static read => Outcomes<T>.Read(read.Item1));
+            return (result, remaining, Ticket(read, local, opened, fence));
+        }
+        catch
+        {
+            _fences.Close(local);
+            throw;
+        }
     }
 
     /// <summary>
@@ -174,19 +229,25 @@ public abstract partial class BaseCache
                 },
                 cancellationToken,
                 static read => Outcomes<T>.Read(read.Item1)).ConfigureAwait(false);
-            if (!opened)
-            {
-                _fences.Close(local);
-                return (result, remaining, null);
-            }
-
-            return (result, remaining, new FillTicket(this, _fences, local, read.Key, read.Namespace, fence));
+            return (result, remaining, Ticket(read, local, opened, fence));
         }
         catch
         {
             _fences.Close(local);
             throw;
         }
+    }
+
+    /// <summary>The ticket of a fill a read opened; null, and the fence in this process closed, when it opened none.</summary>
+    private FillTicket? Ticket(PreparedKey read, FillFences.Ticket local, bool opened, object? fence)
+    {
+        if (!opened)
+        {
+            _fences.Close(local);
+            return null;
+        }
+
+        return new FillTicket(this, _fences, local, read.Key, read.Namespace, fence);
     }
 
     /// <summary><see cref="ICache.MultiTryGet{T}"/> that also returns each entry's remaining time to live.</summary>

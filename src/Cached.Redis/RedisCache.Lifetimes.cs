@@ -27,6 +27,24 @@ public sealed partial class RedisCache
     /// server is known to run scripts; before that, and for a cluster key that cannot have a fence, the read and the open
     /// go separately, as they did.
     /// </remarks>
+    protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence) GetEntryWithTtlOrOpenFill(string key, string? @namespace)
+    {
+        if (Volatile.Read(ref _scriptsRun) == 0)
+        {
+            return base.GetEntryWithTtlOrOpenFill(key, @namespace);
+        }
+
+        var db = Db();
+        if (FenceOf(db, key) is not { } fence)
+        {
+            var read = db.StringGetWithExpiry(key);
+            return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
+        }
+
+        return ReadOrOpened(fence, (RedisResult[])db.ScriptEvaluate(Scripts.GetOrOpenFence, [key, fence], FenceArguments())!);
+    }
+
+    /// <inheritdoc cref="GetEntryWithTtlOrOpenFill(string, string?)"/>
     protected override async ValueTask<(CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence)> GetEntryWithTtlOrOpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _scriptsRun) == 0)
@@ -41,7 +59,12 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, [key, fence], FenceArguments()).ConfigureAwait(false))!;
+        return ReadOrOpened(fence, (RedisResult[])(await db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, [key, fence], FenceArguments()).ConfigureAwait(false))!);
+    }
+
+    /// <summary>What <see cref="Scripts.GetOrOpenFence"/> answered: the value and its life, or the token of the fence it opened.</summary>
+    private static (CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence) ReadOrOpened(RedisKey fence, RedisResult[] reply)
+    {
         if (!reply[0].IsNull)
         {
             var milliseconds = (long)reply[1];

@@ -7,7 +7,7 @@ using StackExchange.Redis.Profiling;
 namespace Cached.Redis.Tests;
 
 /// <summary>
-/// A cached method's async miss on two levels over a real redis-server: L2's read opens the key's fill in the same round
+/// A cached method's miss on two levels over a real redis-server, sync and async: L2's read opens the key's fill in the same round
 /// trip when the key is missing, so a miss sends two commands (the read, the fill) instead of the read, the open and the
 /// fill. The fence that read opened is the one the fill checks: a write that comes after the read still wins, a caller
 /// that waits for the leader leaves that fence in place, and a leader whose body fails releases it. On a standalone
@@ -102,19 +102,25 @@ public sealed class MultiLevelFillTests(bool cluster)
         }
     }
 
+    /// <summary>A call of <paramref name="method"/> whose body returns <paramref name="value"/>, sync or async.</summary>
+    private static async Task<string> CallAsync(CachedMethod<string> method, string key, string value, bool sync)
+        => sync
+            ? await Task.Run(() => method.Invoke(key, value, static v => v))
+            : await method.InvokeAsync(key, value, static (v, _) => new ValueTask<string>(v), null, CancellationToken.None);
+
     [Test]
-    public async Task A_miss_sends_its_read_with_the_fill_s_open_and_then_its_fill_two_commands_in_all()
+    public async Task A_miss_sends_its_read_with_the_fill_s_open_and_then_its_fill_two_commands_in_all([Values] bool sync)
     {
         var connection = Connection("profiled");
         var method = MethodOn(Node(connection));
 
         // The first miss of a new cache reads and opens separately: the server is not yet known to run scripts.
-        Assert.That(await method.InvokeAsync("first", 0, static (_, _) => new ValueTask<string>("one"), null, CancellationToken.None), Is.EqualTo("one"));
+        Assert.That(await CallAsync(method, "first", "one", sync), Is.EqualTo("one"));
         Assert.That(await StoredAsync("first"), Is.EqualTo("one"), "the first miss stored through the fill it opened after its read");
 
         var session = new ProfilingSession();
         connection.RegisterProfiler(() => session);
-        Assert.That(await method.InvokeAsync("k", 0, static (_, _) => new ValueTask<string>("v"), null, CancellationToken.None), Is.EqualTo("v"));
+        Assert.That(await CallAsync(method, "k", "v", sync), Is.EqualTo("v"));
         // The profiler names a script EVAL whether it went as EVALSHA or EVAL.
         var sent = session.FinishProfiling().Select(static command => command.Command == "EVALSHA" ? "EVAL" : command.Command).ToArray();
 
@@ -166,6 +172,37 @@ public sealed class MultiLevelFillTests(bool cluster)
         await Eventually(() => Task.FromResult(Volatile.Read(ref reads.Reads) >= readsBefore + 2), "the waiter's read answered");
         await Task.Delay(50);
         release.SetResult();
+
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));
+        Assert.That(calls, Is.EqualTo(1), "the waiter took the leader's result");
+        Assert.That(await StoredAsync("k"), Is.EqualTo("v"), "the leader's fill stored: its fence was still there");
+    }
+
+    [Test]
+    public async Task A_sync_caller_that_waits_for_the_leader_leaves_the_fence_the_leader_fills_through()
+    {
+        var reads = new ReadCounter();
+        var method = MethodOn(Node(Connection("a"), reads));
+        method.Invoke("warm", 0, static _ => "w");
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var calls = 0;
+        Func<(ManualResetEventSlim Started, ManualResetEventSlim Release), string> body = g =>
+        {
+            Interlocked.Increment(ref calls);
+            g.Started.Set();
+            g.Release.Wait(s_limit);
+            return "v";
+        };
+
+        var readsBefore = Volatile.Read(ref reads.Reads);
+        var leader = Task.Factory.StartNew(() => method.Invoke("k", (started, release), body), TaskCreationOptions.LongRunning);
+        Assert.That(started.Wait(s_limit), Is.True);
+        var waiter = Task.Factory.StartNew(() => method.Invoke("k", (started, release), body), TaskCreationOptions.LongRunning);
+        await Eventually(() => Task.FromResult(Volatile.Read(ref reads.Reads) >= readsBefore + 2), "the waiter's read answered");
+        await Task.Delay(50);
+        release.Set();
 
         Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("v"));
         Assert.That(await waiter.WaitAsync(s_limit), Is.EqualTo("v"));

@@ -91,6 +91,37 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     }
 
     /// <summary>
+    /// A cached method's read of a sync miss: <see cref="TryGet{T}"/>, opening the key's fill in L2's round trip when the
+    /// key is missing everywhere, as <see cref="TryGetOrOpenFillAsync{T}"/> does.
+    /// </summary>
+    /// <returns>The read, and the open fill when the key was missing everywhere.</returns>
+    internal (CacheResult<T> Result, FillTicket? Ticket) TryGetOrOpenFill<T>(string key, string? @namespace)
+    {
+        ThrowIfDisposed();
+        if (L2 is not BaseCache { OpensFillsInProcess: false } shared)
+        {
+            return (TryGet<T>(key, out var value, @namespace) ? CacheResult<T>.Hit(value!) : CacheResult<T>.Miss, null);
+        }
+
+        var space = L1Space(@namespace);
+        if (L1.TryGet<T>(key, out var local, space))
+        {
+            return (CacheResult<T>.Hit(local!), null);
+        }
+
+        var copy = OpenL1Fill(key, space);
+        try
+        {
+            var (result, remaining, ticket) = shared.TryGetWithTtlOrOpenFill<T>(key, @namespace, serializer: null);
+            return (result, Settle(ref copy, ticket, key, result, remaining, space));
+        }
+        finally
+        {
+            copy?.Dispose();
+        }
+    }
+
+    /// <summary>
     /// A cached method's read of an async miss: <see cref="TryGetAsync{T}"/>, except that when L2 is a shared store (Redis)
     /// and does not have the key either, the key's fill is opened in the same round trip as L2's read, and its ticket
     /// returned for the leader to fill through, as <see cref="IFencedFillCache.OpenFillAsync"/> would have opened it. A
@@ -117,22 +148,31 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         try
         {
             var (result, remaining, ticket) = await shared.TryGetWithTtlOrOpenFillAsync<T>(key, @namespace, serializer: null, cancellationToken).ConfigureAwait(false);
-            if (ticket is not null)
-            {
-                ticket.Companion = copy;
-                copy = null;
-            }
-            else if (result.Found)
-            {
-                FillL1(copy, key, result.Value, remaining, space);
-            }
-
-            return (result, ticket);
+            return (result, Settle(ref copy, ticket, key, result, remaining, space));
         }
         finally
         {
             copy?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// After L2's read: L1's fence becomes the companion of the fill L2 opened (taken out of <paramref name="copy"/>), or
+    /// copies the value found into L1.
+    /// </summary>
+    private FillTicket? Settle<T>(ref FillTicket? copy, FillTicket? ticket, string key, CacheResult<T> result, TimeSpan? remaining, string? space)
+    {
+        if (ticket is not null)
+        {
+            ticket.Companion = copy;
+            copy = null;
+        }
+        else if (result.Found)
+        {
+            FillL1(copy, key, result.Value, remaining, space);
+        }
+
+        return ticket;
     }
 
     /// <inheritdoc />

@@ -41,6 +41,30 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
+    /// <summary>
+    /// <see cref="TryRead"/> on two levels, opening the key's fill when L2 lacks it too
+    /// (<see cref="MultiLevelCache.TryGetOrOpenFill{T}"/>); <paramref name="opened"/> is then the ticket.
+    /// </summary>
+    private bool TryReadOrOpen(MultiLevelCache cache, string key, out TResult? value, out bool faulted, out FillTicket? opened)
+    {
+        try
+        {
+            faulted = false;
+            (var read, opened) = cache.TryGetOrOpenFill<TResult>(key, _options.Namespace);
+            NoteAnswer(cache);
+            value = read.Value;
+            return read.Found;
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            ReadFailed(cache, ex, key);
+            value = default;
+            faulted = true;
+            opened = null;
+            return false;
+        }
+    }
+
     private bool TryRead(ICache cache, string key, out TResult? value, out bool faulted)
     {
         try

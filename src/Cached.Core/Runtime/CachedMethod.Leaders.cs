@@ -7,24 +7,33 @@ namespace Cached.Runtime;
 /// <summary>The leader of a miss: the one call of the body for its key in this process, its fill and its store.</summary>
 public sealed partial class CachedMethod<TResult>
 {
-    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, in EntryPolicy policy)
+    private TResult Lead<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long? seen, Flight flight, in EntryPolicy policy, FillTicket? opened)
     {
         string? token = null;
         if (policy.Lease is { } lease && cache is ILockingCache locks)
         {
+            // As in LeadAsync: the fill opens after the lease, and one a read opened before it is let go.
+            ForgoOpened(ref opened);
             (var found, var value, token) = WaitForLease(cache, locks, key, lease);
             if (found)
             {
                 return value!;
             }
         }
-        else if (seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
+        else if (seen is { } before && _completions.MayHaveStored(key, before))
         {
-            // A leader that finished between our read and our flight has stored the value: no second call.
-            return stored!;
+            // A leader that finished between our read and our flight has stored the value: no second call. Its store
+            // took away the fence our read opened, so a fill from here opens anew.
+            ForgoOpened(ref opened);
+            if (TryRead(cache, key, out var stored, out _))
+            {
+                return stored!;
+            }
         }
 
-        var fill = OpenFill(cache, key);
+        // Opened by this caller's read, in the same round trip (a two-level cache's): the fill is this ticket.
+        var fill = opened is not null ? new LeaderFill(opened) : OpenFill(cache, key);
+
         flight.NoteFill(in fill);
         try
         {

@@ -114,6 +114,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         long? seen = null;
+        FillTicket? opened = null;
         if (!CacheScope.IsReadSkipped)
         {
             key ??= keySpan.ToString();
@@ -123,7 +124,8 @@ public sealed partial class CachedMethod<TResult>
             }
             else
             {
-                if (TryRead(cache, key, out var cached, out var faulted))
+                // On two levels the read opens the key's fill when L2 lacks it too, for the leader to fill through.
+                if (cache is MultiLevelCache twoLevels ? TryReadOrOpen(twoLevels, key, out var cached, out var faulted, out opened) : TryRead(cache, key, out cached, out faulted))
                 {
                     return cached!;
                 }
@@ -141,6 +143,10 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
+                // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
+                opened?.Forgo();
+                opened = null;
+
                 // The leader runs on its own thread or its own awaits, so blocking here cannot deadlock.
                 TResult shared;
                 // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the body.
@@ -169,7 +175,7 @@ public sealed partial class CachedMethod<TResult>
 
             try
             {
-                var value = Lead(cache, key, state, body, skipWhen, seen, flight, in policy);
+                var value = Lead(cache, key, state, body, skipWhen, seen, flight, in policy, opened);
                 flight.TrySetResult(value);
                 return value;
             }

@@ -126,6 +126,36 @@ public sealed class RedisLeaseTests
         Assert.That(cache.Exists("gone:1"), Is.False, "and stored nothing");
     }
 
+    [Test]
+    public async Task A_lease_attempt_that_timed_out_leaves_no_lock_that_nobody_holds([Values] bool sync)
+    {
+        // The take (SET NX PX) times out on its way, held by the proxy, and lands when the proxy lets it go. Without the
+        // release that follows it on the same connection, the other process's miss waited out the whole lease (4 s).
+        var ns = "lease-timeout-" + Guid.NewGuid().ToString("N")[..8];
+        using var proxy = new LoopbackProxy(SharedRedis.Server.Port);
+        using var slow = new RedisCache { ConnectionString = proxy.ConnectionString + ",name=slow-" + ns, Namespace = ns, Timeout = TimeSpan.FromMilliseconds(300) };
+        using var other = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString + ",name=other-" + ns, Namespace = ns };
+        await slow.SetAsync("warm", "x");
+        await other.SetAsync("warm", "x");
+        var onSlow = new CachedMethod<string>(new CachedMethodOptions { Method = "Demo.Timeout", Ttl = 600, Lease = 4, CacheFactory = () => slow });
+        var onOther = new CachedMethod<string>(new CachedMethodOptions { Method = "Demo.Timeout", Ttl = 600, Lease = 4, CacheFactory = () => other });
+
+        proxy.Hold();
+        var first = sync
+            ? await Task.Run(() => onSlow.Invoke("k", 0, static _ => "first"))
+            : await onSlow.InvokeAsync("k", 0, static (_, _) => new ValueTask<string>("first"), null, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.That(first, Is.EqualTo("first"), "the body ran, uncached, when the cache timed out");
+        proxy.Release();
+
+        // What the proxy held reaches the server now, in order on that connection: the take, then the release of its
+        // token, then this read, whose answer means the two before it have run.
+        Assert.That(await slow.ExistsAsync("warm"), Is.True);
+        Assert.That(await other.ExistsAsync("k-lock"), Is.False, "the timed-out take was released after it landed");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        Assert.That(await onOther.InvokeAsync("k", 0, static (_, _) => new ValueTask<string>("second"), null, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(15)), Is.EqualTo("second"));
+        Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "another process does not wait out a lease nobody holds");
+    }
+
     private sealed class StrongBox<T>
     {
         public T? Value { get; set; }

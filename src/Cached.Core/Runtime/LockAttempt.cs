@@ -22,7 +22,34 @@ internal enum LockAttempt
 /// </summary>
 internal static class LockAttempts
 {
+    /// <summary>
+    /// One attempt. A take that fails after it was sent (a timeout, a connection lost) may still have stored the lock on
+    /// the server: the attempt then releases its own token before it rethrows, so no lock is left that nobody holds for
+    /// the whole lease, which every other process's miss would wait out. The release is a compare-and-delete sent after
+    /// the take on the same connection, so it removes the lock only if the take stored it.
+    /// </summary>
     public static LockAttempt Try(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease)
+    {
+        try
+        {
+            return Attempt(locks, key, @namespace, token, lease);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            try
+            {
+                locks.ReleaseLock(key, @namespace, token);
+            }
+            catch (Exception)
+            {
+                // Best effort: the lease still ends the lock; the caller must see the attempt's own failure.
+            }
+
+            throw;
+        }
+    }
+
+    private static LockAttempt Attempt(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease)
     {
         if (locks.TryAcquireLock(key, @namespace, token, lease))
         {
@@ -44,10 +71,9 @@ internal static class LockAttempts
     }
 
     /// <summary>
-    /// The async attempt. A cancellation may arrive after the backend took the lock but before its answer did (the
-    /// <c>SET NX PX</c> ran): the attempt then releases its own token before it rethrows, so no lock is left that
-    /// nobody holds. The release is a compare-and-delete sent after the take on the same connection, so it removes
-    /// the lock only if the take stored it.
+    /// The async attempt. A cancellation, a timeout or a lost connection may arrive after the backend took the lock but
+    /// before its answer did (the <c>SET NX PX</c> ran): the attempt then releases its own token before it rethrows, as
+    /// <see cref="Try"/> does.
     /// </summary>
     public static async ValueTask<LockAttempt> TryAsync(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
     {
@@ -55,7 +81,7 @@ internal static class LockAttempts
         {
             return await AttemptAsync(locks, key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             try
             {
@@ -63,7 +89,7 @@ internal static class LockAttempts
             }
             catch (Exception)
             {
-                // Best effort: the lease still ends the lock; the caller's cancellation is what it must see.
+                // Best effort: the lease still ends the lock; the caller must see the attempt's own failure.
             }
 
             throw;

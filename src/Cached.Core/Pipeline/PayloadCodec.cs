@@ -60,12 +60,15 @@ internal static class PayloadCodec
     /// <summary>Turns what the backend returned into a <typeparamref name="T"/>, or throws naming the key and the type.</summary>
     public static T? FromPayload<T>(string key, object? payload, ISerializer serializer, bool keepsReferences)
     {
+        // A reference read with a serializer that adopts them (stamped entries): kept by a store that keeps references,
+        // or by the L1 of a two-level cache whose L2 keeps bytes, whose reads then come with a serializer for bytes.
+        if (serializer is IPayloadAdopter adopter && (keepsReferences || payload is not (byte[] or ReadOnlyMemory<byte>)) && adopter.TryAdopt(payload, out var adopted))
+        {
+            return (T?)adopted;
+        }
+
         if (keepsReferences)
         {
-            if (serializer is IPayloadAdopter adopter && adopter.TryAdopt(payload, out var adopted))
-            {
-                return (T?)adopted;
-            }
 
             switch (payload)
             {

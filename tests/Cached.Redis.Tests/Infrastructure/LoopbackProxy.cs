@@ -7,7 +7,8 @@ namespace Cached.Redis.Tests.Infrastructure;
 /// A loopback TCP proxy in front of a real server, for faults on one client's path to it while the server keeps
 /// running with its data (stopping the server loses what it holds, and pausing it holds every client): <see cref="Cut"/>
 /// closes every connection through it and refuses new ones, an outage; <see cref="Hold"/> keeps what clients send from
-/// reaching the server, a command on its way that the server takes later.
+/// reaching the server, a command on its way that the server takes later; <see cref="HoldReplies"/> keeps the server's
+/// replies from the clients, a command the server ran whose answer comes late.
 /// </summary>
 internal sealed class LoopbackProxy : IDisposable
 {
@@ -17,6 +18,7 @@ internal sealed class LoopbackProxy : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private volatile bool _cut;
     private volatile TaskCompletionSource _flowing = Flowing();
+    private volatile TaskCompletionSource _replying = Flowing();
 
     public LoopbackProxy(int targetPort)
     {
@@ -51,6 +53,12 @@ internal sealed class LoopbackProxy : IDisposable
 
     /// <summary>Sends on what <see cref="Hold"/> kept, in order, and what comes after.</summary>
     public void Release() => _flowing.TrySetResult();
+
+    /// <summary>Keeps the server's replies from the clients until <see cref="ReleaseReplies"/>; what clients send still flows.</summary>
+    public void HoldReplies() => _replying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Hands on the replies <see cref="HoldReplies"/> kept, in order, and what comes after.</summary>
+    public void ReleaseReplies() => _replying.TrySetResult();
 
     private static TaskCompletionSource Flowing()
     {
@@ -103,8 +111,8 @@ internal sealed class LoopbackProxy : IDisposable
                 _open.Add(server);
             }
 
-            var up = SendAsync(client.GetStream(), server.GetStream());
-            var down = server.GetStream().CopyToAsync(client.GetStream());
+            var up = CopyAsync(client.GetStream(), server.GetStream(), () => _flowing);
+            var down = CopyAsync(server.GetStream(), client.GetStream(), () => _replying);
             await Task.WhenAny(up, down);
             // Either end gone or cut: close both, then let the other direction end too.
             client.Dispose();
@@ -121,14 +129,14 @@ internal sealed class LoopbackProxy : IDisposable
         }
     }
 
-    /// <summary>Copies a client's bytes to the server, each read waiting while the proxy holds them.</summary>
-    private async Task SendAsync(Stream from, Stream to)
+    /// <summary>Copies one direction's bytes, each read waiting while the proxy holds that direction.</summary>
+    private static async Task CopyAsync(Stream from, Stream to, Func<TaskCompletionSource> gate)
     {
         var buffer = new byte[16 * 1024];
         int read;
         while ((read = await from.ReadAsync(buffer)) > 0)
         {
-            await _flowing.Task;
+            await gate().Task;
             await to.WriteAsync(buffer.AsMemory(0, read));
         }
     }

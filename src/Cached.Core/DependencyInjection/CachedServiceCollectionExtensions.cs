@@ -63,7 +63,13 @@ public static class CachedServiceCollectionExtensions
 
         services.AddSingleton(builder);
         services.TryAddSingleton<CachedRegistry>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, CachedHostedService>());
+        // First of the hosted services, wherever AddCached comes: the host starts them in the order they were added and
+        // stops them in reverse, so a service added before it that uses a factory-made alias in its StartAsync or
+        // StopAsync finds the cache made (and the missing-alias check stops the host before any other service starts).
+        if (!services.Any(static d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(CachedHostedService)))
+        {
+            services.Insert(0, ServiceDescriptor.Singleton<IHostedService, CachedHostedService>());
+        }
         foreach (var alias in builder.Aliases.ToList())
         {
             if (builder.Instances.TryGetValue(alias, out var instance))

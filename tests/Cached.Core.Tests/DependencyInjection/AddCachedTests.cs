@@ -300,6 +300,53 @@ public class AddCachedTests
     }
 
     [Test]
+    public async Task A_hosted_service_registered_before_AddCached_finds_factory_made_caches_when_it_starts_and_stops()
+    {
+        // The host starts its services in the order they were added and stops them in reverse: Cached's goes first
+        // whatever that order, so a service that uses a factory-made alias in StartAsync (or StopAsync) finds it.
+        var early = new EarlyService("fac");
+        using var host = new HostBuilder()
+            .ConfigureServices(services => services
+                .AddSingleton<IHostedService>(early)
+                .AddCached(cached => cached.AddCache("fac", _ => new TestBackend())))
+            .Build();
+
+        await host.StartAsync();
+        await host.StopAsync();
+
+        Assert.That(early.Seen, Is.EqualTo(new[] { "start: TestBackend", "stop: TestBackend" }));
+    }
+
+    private sealed class EarlyService(string alias) : IHostedService
+    {
+        public List<string> Seen { get; } = [];
+
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            Seen.Add("start: " + Describe());
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken)
+        {
+            Seen.Add("stop: " + Describe());
+            return Task.CompletedTask;
+        }
+
+        private string Describe()
+        {
+            try
+            {
+                return Caches.Get(alias).GetType().Name;
+            }
+            catch (UnknownCacheAliasException)
+            {
+                return "unknown alias";
+            }
+        }
+    }
+
+    [Test]
     public void Without_a_default_alias_the_default_is_a_memory_cache_that_keeps_references()
     {
         using var provider = Build(services => services.AddCached(cached => cached.AddCache("other", new CacheConfig { Cache = "Cached.SimpleMemoryCache" })));

@@ -13,14 +13,32 @@ public sealed partial class RedisBackplane
     /// </summary>
     private sealed class Subscription(RedisBackplane owner, string name, IBackplaneSubscriber subscriber) : IDisposable
     {
-        private readonly Action<RedisChannel, RedisValue> _handler = (_, value) => Deliver(subscriber, value);
         private readonly SemaphoreSlim _turn = new(1, 1);
+        private Action<RedisChannel, RedisValue>? _handler;
+        private volatile Probe? _probe;
         private RedisChannel? _channel;
         private EndPoint? _subscribedAt;
         private long _missingSince;
         private int _disposed;
 
         public string Name => name;
+
+        // One delegate for the subscription's life, made on first use (a field initializer cannot reach this instance):
+        // the client keeps handlers per channel, and unsubscribes by the same delegate.
+        private Action<RedisChannel, RedisValue> Handler
+        {
+            get
+            {
+                var handler = Volatile.Read(ref _handler);
+                if (handler is null)
+                {
+                    Interlocked.CompareExchange(ref _handler, (_, value) => Deliver(value), null);
+                    handler = _handler;
+                }
+
+                return handler;
+            }
+        }
 
         public IBackplaneSubscriber Subscriber => subscriber;
 
@@ -51,7 +69,7 @@ public sealed partial class RedisBackplane
                     return;
                 }
 
-                owner._multiplexer.GetSubscriber().Unsubscribe(current, _handler, CommandFlags.FireAndForget);
+                owner._multiplexer.GetSubscriber().Unsubscribe(current, Handler, CommandFlags.FireAndForget);
                 StartInTurn(channel);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -86,6 +104,42 @@ public sealed partial class RedisBackplane
             }
         }
 
+        /// <summary>
+        /// After a reconnect: the client reports the connection back before it has subscribed again, so messages
+        /// published until the server has the subscription are lost, and a copy L1 takes meanwhile may be stale already.
+        /// This publishes a probe on the channel until the subscription hears it (the server then had the subscription
+        /// before the probe was published), and then drops L1 once more. A newer reconnect's probe takes over.
+        /// </summary>
+        public async Task ConfirmAsync()
+        {
+            var probe = new Probe();
+            _probe = probe;
+            var pause = s_firstProbePause;
+            while (!IsDisposed && _probe == probe && !owner.IsDisposed)
+            {
+                try
+                {
+                    await owner.PublishAsync(name, new BackplaneMessage(probe.Id, BackplaneAction.Set, null, [], DateTimeOffset.UtcNow)).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is CacheBackendException or RedisException or TimeoutException or ObjectDisposedException)
+                {
+                    // Not connected yet, or again: the next probe tries.
+                }
+
+                if (await Task.WhenAny(probe.Heard.Task, Task.Delay(pause)).ConfigureAwait(false) == probe.Heard.Task)
+                {
+                    if (!IsDisposed)
+                    {
+                        subscriber.OnMessagesMayBeLost();
+                    }
+
+                    return;
+                }
+
+                pause = pause * 2 < s_lastProbePause ? pause * 2 : s_lastProbePause;
+            }
+        }
+
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -112,13 +166,13 @@ public sealed partial class RedisBackplane
             var client = owner._multiplexer.GetSubscriber();
             if (owner._multiplexer.IsConnected)
             {
-                client.Subscribe(channel, _handler);
+                client.Subscribe(channel, Handler);
             }
             else
             {
                 // No server answers yet: the client keeps the subscription and makes it when one does, and that reconnect
                 // reports what was missed. Waiting here would hold every first read of the cache for the client's timeout.
-                _ = client.SubscribeAsync(channel, _handler).ContinueWith(
+                _ = client.SubscribeAsync(channel, Handler).ContinueWith(
                     static (failed, state) => RedisLog.SubscribeDeferred(CachedLogging.Logger, (string)state!, failed.Exception!.GetBaseException().Message),
                     name,
                     CancellationToken.None,
@@ -183,10 +237,10 @@ public sealed partial class RedisBackplane
             try
             {
                 // The same handler, so that it is registered once: the client keeps handlers per channel.
-                await client.UnsubscribeAsync(channel, _handler).ConfigureAwait(false);
+                await client.UnsubscribeAsync(channel, Handler).ConfigureAwait(false);
                 if (!IsDisposed)
                 {
-                    await client.SubscribeAsync(channel, _handler).ConfigureAwait(false);
+                    await client.SubscribeAsync(channel, Handler).ConfigureAwait(false);
                     _subscribedAt = client.SubscribedEndpoint(channel);
                     _missingSince = _subscribedAt is null ? _missingSince : 0;
                 }
@@ -207,16 +261,47 @@ public sealed partial class RedisBackplane
             subscriber.OnMessagesMayBeLost();
         }
 
+        /// <summary>A message for the subscriber, or the probe this subscription waits for, which is nobody else's business.</summary>
+        private void Deliver(RedisValue value)
+        {
+            if (BackplaneMessage.TryParse(((ReadOnlyMemory<byte>)value).Span, out var message))
+            {
+                if (_probe is { } probe && message.SenderId == probe.Id)
+                {
+                    probe.Heard.TrySetResult();
+                    return;
+                }
+
+                subscriber.OnMessage(message);
+            }
+            else
+            {
+                // A version this node does not know, or a damaged message: what it said is lost.
+                subscriber.OnMessagesMayBeLost();
+            }
+        }
+
         private void Unsubscribe(RedisChannel channel)
         {
             try
             {
-                owner._multiplexer.GetSubscriber().Unsubscribe(channel, _handler, CommandFlags.FireAndForget);
+                owner._multiplexer.GetSubscriber().Unsubscribe(channel, Handler, CommandFlags.FireAndForget);
             }
             catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
             {
                 // The connection is gone, and the subscription with it.
             }
         }
+    }
+
+    /// <summary>
+    /// A probe a subscription publishes on its own channel after a reconnect. Other nodes read it as a change of no keys,
+    /// which changes nothing; its sender id is this probe's own.
+    /// </summary>
+    private sealed class Probe
+    {
+        public Guid Id { get; } = Guid.NewGuid();
+
+        public TaskCompletionSource Heard { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

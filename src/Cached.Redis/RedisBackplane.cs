@@ -31,6 +31,8 @@ public sealed partial class RedisBackplane : ICacheBackplane
     // How long a sharded subscription may live on no server before it counts as lost: the client's own subscribing
     // again after a slot move (through the old owner, then where it is sent) takes a few round trips.
     private static readonly TimeSpan s_subscriptionGrace = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_firstProbePause = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_lastProbePause = TimeSpan.FromSeconds(1);
 
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly bool _ownsMultiplexer;
@@ -108,6 +110,8 @@ public sealed partial class RedisBackplane : ICacheBackplane
     /// on a single server.
     /// </summary>
     public bool? Sharded { get; init; }
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>The connection the backplane publishes and subscribes on.</summary>
     public IConnectionMultiplexer Connection => _multiplexer;
@@ -321,19 +325,6 @@ public sealed partial class RedisBackplane : ICacheBackplane
         return Volatile.Read(ref _cluster) == 2;
     }
 
-    private static void Deliver(IBackplaneSubscriber subscriber, RedisValue value)
-    {
-        if (BackplaneMessage.TryParse(((ReadOnlyMemory<byte>)value).Span, out var message))
-        {
-            subscriber.OnMessage(message);
-        }
-        else
-        {
-            // A version this node does not know, or a damaged message: what it said is lost.
-            subscriber.OnMessagesMayBeLost();
-        }
-    }
-
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
         => RedisLog.ConnectionLost(CachedLogging.Logger, e.EndPoint, e.ConnectionType, e.FailureType);
 
@@ -352,6 +343,9 @@ public sealed partial class RedisBackplane : ICacheBackplane
             // A subscription made before any server answered was plain; on a cluster it moves to the sharded channel.
             subscription.Follow(ChannelOf(subscription.Name));
             subscription.Subscriber.OnMessagesMayBeLost();
+
+            // And once more when the server has the subscription again, which the client makes after this event.
+            _ = subscription.ConfirmAsync();
         }
     }
 }

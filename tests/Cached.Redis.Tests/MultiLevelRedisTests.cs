@@ -36,12 +36,12 @@ public sealed class MultiLevelRedisTests
     }
 
     /// <summary>A node: its own L1, its own connection to L2, its own backplane connection.</summary>
-    private MultiLevelCache Node(string connection, string @namespace, TimeSpan? l1Ttl = null)
+    private MultiLevelCache Node(string connection, string @namespace, TimeSpan? l1Ttl = null, string? backplaneConnection = null)
     {
         var node = new MultiLevelCache(
             new SimpleMemoryCache(),
             new RedisCache { ConnectionString = connection + ",abortConnect=false", Namespace = @namespace, Timeout = TimeSpan.FromSeconds(1) },
-            new RedisBackplane(connection + ",abortConnect=false,name=cached-backplane"))
+            new RedisBackplane((backplaneConnection ?? connection) + ",abortConnect=false,name=cached-backplane"))
         {
             L1Ttl = l1Ttl,
         };
@@ -161,6 +161,51 @@ public sealed class MultiLevelRedisTests
 
         await Eventually(() => Task.FromResult(!InL1(b, "other")), "B empties its L1 when its backplane reconnects");
         Assert.That(await b.GetAsync<string>("k"), Is.EqualTo("new"));
+    }
+
+    [Test]
+    public async Task A_copy_taken_after_a_reconnect_but_before_the_subscription_is_back_is_dropped_once_it_is()
+    {
+        // The client reports the backplane's connection back before it subscribes again. A read in that gap copies L2's
+        // value into L1, and a change another node publishes in it is lost: the copy must go once the subscription is
+        // back (the backplane probes its channel until it hears itself), or it is served until it expires, by default
+        // never. The proxy holds the SUBSCRIBE that follows the reconnect.
+        var space = Space();
+        using var proxy = new LoopbackProxy(SharedRedis.Server.Port);
+        var a = Node(SharedRedis.Server.ConnectionString, space, backplaneConnection: proxy.ConnectionString);
+        var b = Node(SharedRedis.Server.ConnectionString, space);
+        using var listener = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Server.ConnectionString);
+        var published = 0;
+        await listener.GetSubscriber().SubscribeAsync(RedisChannel.Literal("cached:" + space), (_, _) => Interlocked.Increment(ref published));
+        await b.SetAsync("k", "v1");
+        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("v1"));
+        await b.SetAsync("k", "v2");
+        await Eventually(() => Task.FromResult(!InL1(a, "k")), "the backplane works before the cut");
+
+        // Raised after the backplane's own handler, which empties L1 at once: the read below comes after that.
+        var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ((RedisBackplane)a.Backplane!).Connection.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Subscription)
+            {
+                restored.TrySetResult();
+            }
+        };
+        proxy.HoldWhenSent("cached:" + space);
+        proxy.Cut();
+        proxy.Restore();
+        await Task.WhenAll(restored.Task, proxy.MarkerHeld.Task).WaitAsync(s_limit);
+        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("v2"));
+        Assert.That(InL1(a, "k"), Is.True, "the read copied L2's value into L1");
+        var before = Volatile.Read(ref published);
+        await b.SetAsync("k", "v3");
+        await Eventually(() => Task.FromResult(Volatile.Read(ref published) > before), "B's change went through the server, unheard by A");
+        proxy.Release();
+
+        await Eventually(() => Task.FromResult(!InL1(a, "k")), "the copy taken while A was not subscribed is dropped once it is");
+        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("v3"));
+        await b.SetAsync("k", "v4");
+        await Eventually(async () => await a.GetAsync<string>("k") == "v4", "messages reach A again");
     }
 
     [Test]

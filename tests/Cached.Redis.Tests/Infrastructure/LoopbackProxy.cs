@@ -19,6 +19,7 @@ internal sealed class LoopbackProxy : IDisposable
     private volatile bool _cut;
     private volatile TaskCompletionSource _flowing = Flowing();
     private volatile TaskCompletionSource _replying = Flowing();
+    private volatile string? _holdMarker;
 
     public LoopbackProxy(int targetPort)
     {
@@ -54,11 +55,31 @@ internal sealed class LoopbackProxy : IDisposable
     /// <summary>Sends on what <see cref="Hold"/> kept, in order, and what comes after.</summary>
     public void Release() => _flowing.TrySetResult();
 
+    /// <summary>Holds what clients send (as <see cref="Hold"/>) from the first chunk that contains <paramref name="marker"/> on, that chunk included.</summary>
+    public void HoldWhenSent(string marker)
+    {
+        MarkerHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _holdMarker = marker;
+    }
+
+    /// <summary>Completes when <see cref="HoldWhenSent"/> began holding.</summary>
+    public TaskCompletionSource MarkerHeld { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Keeps the server's replies from the clients until <see cref="ReleaseReplies"/>; what clients send still flows.</summary>
     public void HoldReplies() => _replying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Hands on the replies <see cref="HoldReplies"/> kept, in order, and what comes after.</summary>
     public void ReleaseReplies() => _replying.TrySetResult();
+
+    private void WatchForMarker(ReadOnlyMemory<byte> sent)
+    {
+        if (_holdMarker is { } marker && System.Text.Encoding.ASCII.GetString(sent.Span).Contains(marker, StringComparison.Ordinal))
+        {
+            _holdMarker = null;
+            Hold();
+            MarkerHeld.TrySetResult();
+        }
+    }
 
     private static TaskCompletionSource Flowing()
     {
@@ -111,8 +132,8 @@ internal sealed class LoopbackProxy : IDisposable
                 _open.Add(server);
             }
 
-            var up = CopyAsync(client.GetStream(), server.GetStream(), () => _flowing);
-            var down = CopyAsync(server.GetStream(), client.GetStream(), () => _replying);
+            var up = CopyAsync(client.GetStream(), server.GetStream(), () => _flowing, WatchForMarker);
+            var down = CopyAsync(server.GetStream(), client.GetStream(), () => _replying, static _ => { });
             await Task.WhenAny(up, down);
             // Either end gone or cut: close both, then let the other direction end too.
             client.Dispose();
@@ -130,12 +151,13 @@ internal sealed class LoopbackProxy : IDisposable
     }
 
     /// <summary>Copies one direction's bytes, each read waiting while the proxy holds that direction.</summary>
-    private static async Task CopyAsync(Stream from, Stream to, Func<TaskCompletionSource> gate)
+    private static async Task CopyAsync(Stream from, Stream to, Func<TaskCompletionSource> gate, Action<ReadOnlyMemory<byte>> watch)
     {
         var buffer = new byte[16 * 1024];
         int read;
         while ((read = await from.ReadAsync(buffer)) > 0)
         {
+            watch(buffer.AsMemory(0, read));
             await gate().Task;
             await to.WriteAsync(buffer.AsMemory(0, read));
         }

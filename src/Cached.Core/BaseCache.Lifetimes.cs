@@ -247,7 +247,10 @@ public abstract partial class BaseCache
             return null;
         }
 
-        return new FillTicket(this, _fences, local, read.Key, read.Namespace, fence);
+        // Every caller that read this miss holds the fence's token: none releases it when its fill does not store.
+        var ticket = new FillTicket(this, _fences, local, read.Key, read.Namespace, fence);
+        ticket.MarkShared();
+        return ticket;
     }
 
     /// <summary><see cref="ICache.MultiTryGet{T}"/> that also returns each entry's remaining time to live.</summary>

@@ -9,8 +9,8 @@ namespace Cached.Redis.Tests;
 /// <summary>
 /// A cached method's miss on two levels over a real redis-server, sync and async: L2's read opens the key's fill in the same round
 /// trip when the key is missing, so a miss sends two commands (the read, the fill) instead of the read, the open and the
-/// fill. The fence that read opened is the one the fill checks: a write that comes after the read still wins, a caller
-/// that waits for the leader leaves that fence in place, and a leader whose body fails releases it. On a standalone
+/// fill. The fence that read opened is the one the fill checks: a write that comes after the read still wins, and a
+/// caller that waits for the leader, or a leader that stores nothing, leaves that fence to the caller that fills. On a standalone
 /// server and on a cluster; races are forced with gates inside the body.
 /// </summary>
 [TestFixture(false)]
@@ -45,11 +45,11 @@ public sealed class MultiLevelFillTests(bool cluster)
     }
 
     /// <summary>A node, as a process of its own would have it: its L1, its connection to L2 (given, so that a test can profile it), its backplane.</summary>
-    private MultiLevelCache Node(IConnectionMultiplexer connection, ReadCounter? reads = null)
+    private MultiLevelCache Node(IConnectionMultiplexer connection, Cached.Plugins.CachePlugin? plugin = null)
     {
         var node = new MultiLevelCache(
             new SimpleMemoryCache(),
-            new RedisCache { Connection = connection, Namespace = _space, Plugins = reads is null ? [] : [reads] },
+            new RedisCache { Connection = connection, Namespace = _space, Plugins = plugin is null ? [] : [plugin] },
             new RedisBackplane(ConnectionString + ",name=cached-backplane"));
         _disposables.Add(node);
         return node;
@@ -210,17 +210,58 @@ public sealed class MultiLevelFillTests(bool cluster)
         Assert.That(await StoredAsync("k"), Is.EqualTo("v"), "the leader's fill stored: its fence was still there");
     }
 
-    [Test]
-    public async Task A_leader_whose_body_fails_releases_the_fence_its_read_opened()
+    /// <summary>Holds the second read of <paramref name="key"/>, once the server has answered it, until <see cref="Open"/> is set.</summary>
+    private sealed class SecondReadGate(string key) : Cached.Plugins.CachePlugin
     {
-        var method = MethodOn(Node(Connection("a")));
+        private int _reads;
+
+        public ManualResetEventSlim Reached { get; } = new();
+
+        public ManualResetEventSlim Open { get; } = new();
+
+        public override void Post(Cached.Plugins.CacheCommandContext context)
+        {
+            if (context.Command == Cached.Plugins.CacheCommand.Get && context.Key == key && Interlocked.Increment(ref _reads) == 2)
+            {
+                Reached.Set();
+                Open.Wait(s_limit);
+            }
+        }
+    }
+
+    [Test]
+    public async Task A_leader_that_stores_nothing_leaves_the_fence_to_the_next_leader_whose_read_shares_it([Values] bool sync)
+    {
+        // A's read opened the fence (token T) and its body fails; B's read of the same miss got T too and boards after A
+        // landed. A's fill, never attempted, must not release T: B leads through it, and its value must be stored. (From
+        // a review of the read that opens fills: A released T, and B's value was refused.)
+        var connection = Connection("a");
+        var gate = new SecondReadGate("k");
+        var method = MethodOn(Node(connection, gate));
         await method.InvokeAsync("warm", 0, static (_, _) => new ValueTask<string>("w"), null, CancellationToken.None);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var a = method.InvokeAsync("k", (started, release), static async (g, ct) =>
+        {
+            g.started.TrySetResult();
+            await g.release.Task.WaitAsync(s_limit, ct);
+            throw new InvalidOperationException("the source failed");
+        }, null, CancellationToken.None).AsTask();
+        await started.Task.WaitAsync(s_limit);
 
-        Assert.That(
-            async () => await method.InvokeAsync("k", 0, static (_, _) => ValueTask.FromException<string>(new InvalidOperationException("the source failed")), null, CancellationToken.None),
-            Throws.InvalidOperationException);
+        var b = sync
+            ? Task.Factory.StartNew(() => method.Invoke("k", 0, static _ => "b"), TaskCreationOptions.LongRunning)
+            : Task.Run(() => method.InvokeAsync("k", 0, static (_, _) => new ValueTask<string>("b"), null, CancellationToken.None).AsTask());
+        Assert.That(gate.Reached.Wait(s_limit), Is.True, "B's read answered, before B boards");
+        release.SetResult();
+        Assert.That(async () => await a.WaitAsync(s_limit), Throws.InvalidOperationException);
 
-        await Eventually(async () => await FenceCountAsync() == 0, "the fence of a fill nobody made is released");
-        Assert.That(await StoredAsync("k"), Is.Null);
+        // A release would have been sent on this connection by now: a round trip on it comes after it.
+        await connection.GetDatabase().PingAsync();
+        gate.Open.Set();
+
+        Assert.That(await b.WaitAsync(s_limit), Is.EqualTo("b"));
+        Assert.That(await StoredAsync("k"), Is.EqualTo("b"), "B's fill stored through the fence A left");
+        Assert.That(await FenceCountAsync(), Is.Zero, "and took the fence away with it");
     }
 }

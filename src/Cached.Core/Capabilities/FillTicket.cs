@@ -54,9 +54,16 @@ public sealed class FillTicket : IDisposable
     internal FillTicket? Companion { get; set; }
 
     /// <summary>
-    /// Closes a fill its opener will not make, leaving the backend's fence as it is. A read that opens fills hands every
-    /// caller that missed the same fence, so the one that leads fills through it: another caller's close must not release
-    /// it under that leader. A fence left so expires by itself (<c>RedisCache.MaxFillDuration</c>).
+    /// Marks a fence that other callers may hold too: one a read opened (<c>MultiLevelCache</c>'s read of a miss), whose
+    /// token every caller that read the miss got, in this process or another. Closing such a fill without storing leaves
+    /// the fence to expire (<c>RedisCache.MaxFillDuration</c>) or to go with the next fill that stores, rather than
+    /// releasing it under a caller that still fills through it.
+    /// </summary>
+    internal void MarkShared() => _attempted = true;
+
+    /// <summary>
+    /// Closes a fill its opener will not make, leaving the backend's fence as it is: the caller that leads fills through
+    /// the same fence (see <see cref="MarkShared"/>).
     /// </summary>
     internal void Forgo()
     {

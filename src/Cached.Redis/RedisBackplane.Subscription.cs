@@ -121,9 +121,10 @@ public sealed partial class RedisBackplane
                 {
                     await owner.PublishAsync(name, new BackplaneMessage(probe.Id, BackplaneAction.Set, null, [], DateTimeOffset.UtcNow)).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is CacheBackendException or RedisException or TimeoutException or ObjectDisposedException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    // Not connected yet, or again: the next probe tries.
+                    // Not connected yet, or again (or disposed meanwhile, which the loop sees): the next probe tries. Nothing
+                    // observes this task, so nothing may escape it.
                 }
 
                 if (await Task.WhenAny(probe.Heard.Task, Task.Delay(pause)).ConfigureAwait(false) == probe.Heard.Task)

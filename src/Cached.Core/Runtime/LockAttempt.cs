@@ -24,9 +24,9 @@ internal static class LockAttempts
 {
     /// <summary>
     /// One attempt. A take that fails after it was sent (a timeout, a connection lost) may still have stored the lock on
-    /// the server: the attempt then releases its own token before it rethrows, so no lock is left that nobody holds for
-    /// the whole lease, which every other process's miss would wait out. The release is a compare-and-delete sent after
-    /// the take on the same connection, so it removes the lock only if the take stored it.
+    /// the server: the attempt then sends the release of its own token before it rethrows, so no lock is left that nobody
+    /// holds for the whole lease, which every other process's miss would wait out. The release is a compare-and-delete
+    /// sent after the take on the same connection, so it removes the lock only if the take stored it.
     /// </summary>
     public static LockAttempt Try(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease)
     {
@@ -36,16 +36,36 @@ internal static class LockAttempts
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            try
-            {
-                locks.ReleaseLock(key, @namespace, token);
-            }
-            catch (Exception)
-            {
-                // Best effort: the lease still ends the lock; the caller must see the attempt's own failure.
-            }
-
+            ReleaseUnwaited(locks, key, @namespace, token);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Sends the release of <paramref name="token"/> without waiting for it: after a timeout the backend is slow or
+    /// gone, and the caller, which goes on without the lock, must not wait a second timeout for a best-effort release.
+    /// The release is sent at once, behind the take on the same connection.
+    /// </summary>
+    private static void ReleaseUnwaited(ILockingCache locks, string key, string? @namespace, string token)
+    {
+        ValueTask<bool> release;
+        try
+        {
+            release = locks.ReleaseLockAsync(key, @namespace, token, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // Best effort: the lease still ends the lock; the caller must see the attempt's own failure.
+            return;
+        }
+
+        if (!release.IsCompleted)
+        {
+            _ = release.AsTask().ContinueWith(static done => _ = done.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else if (release.IsFaulted)
+        {
+            _ = release.AsTask().Exception;
         }
     }
 
@@ -81,17 +101,23 @@ internal static class LockAttempts
         {
             return await AttemptAsync(locks, key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // The caller left: the release is awaited, so that it is sent before the caller's cancellation is seen.
             try
             {
                 await locks.ReleaseLockAsync(key, @namespace, token, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception)
             {
-                // Best effort: the lease still ends the lock; the caller must see the attempt's own failure.
+                // Best effort: the lease still ends the lock; the caller's cancellation is what it must see.
             }
 
+            throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            ReleaseUnwaited(locks, key, @namespace, token);
             throw;
         }
     }

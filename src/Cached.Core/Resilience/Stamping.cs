@@ -54,4 +54,20 @@ internal static class Stamping
 
     /// <summary>Whether <paramref name="stamped"/> is fresh now, on its own clock.</summary>
     public static bool IsFresh<T>(Stamped<T> stamped) => stamped.IsFreshAt(stamped.Clock.GetTimestamp(), out _);
+
+    /// <summary>
+    /// Whether <paramref name="now"/>, read again, is the entry <paramref name="read"/> was: the same stamps and an equal
+    /// value (a write in between stamps anew, or stores no stamp at all).
+    /// </summary>
+    public static bool IsSameEntry<T>(Stamped<T> read, Stamped<T>? now)
+        => now is not null
+            && (ReferenceEquals(read, now)
+                || (now.FreshUntil == read.FreshUntil && now.StaleUntil == read.StaleUntil && now.Throttled == read.Throttled
+                    && EqualityComparer<T>.Default.Equals(now.Value, read.Value)));
+
+    /// <summary>
+    /// Where a last value is read again before fail-safe writes it back: a two-level cache's L2, which every node
+    /// writes, since L1 may still hold a copy another node's write has not reached yet.
+    /// </summary>
+    public static ICache HolderOf(ICache cache) => cache is MultiLevelCache twoLevels ? twoLevels.L2 : cache;
 }

@@ -433,14 +433,4 @@ public sealed partial class CachedMethod<TResult>
             return null;
         }
     }
-
-    /// <summary>The last value, fresh again for the fail-safe throttle, never past the end fail-safe gave it.</summary>
-    private void Throttle(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
-    {
-        var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-        if (throttled is not null && RetainTags(call, ttl) == true)
-        {
-            Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
-        }
-    }
 }

@@ -219,7 +219,7 @@ public sealed partial class CachedMethod<TResult>
             if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping && !call.Cancelled(ex))
             {
                 var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-                if (throttled is not null && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
+                if (throttled is not null && await StillHoldsAsync(call, last).ConfigureAwait(false) && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
                 {
                     await WriteAsync(cache, key, throttled, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
                 }

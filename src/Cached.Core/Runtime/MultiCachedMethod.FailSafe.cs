@@ -184,6 +184,25 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>
+    /// Whether the backend still holds the entry read as <paramref name="cacheKey"/>'s last value: a write between the
+    /// batch read and the fills' open is one their fences cannot see (see <c>CachedMethod.StillHolds</c>). A fault reads
+    /// as no.
+    /// </summary>
+    private bool StillHolds(ICache cache, ReadThroughs host, string cacheKey, Stamped<TValue> stale)
+    {
+        try
+        {
+            return Stamping.HolderOf(cache).TryGet<Stamped<TValue>>(cacheKey, out var now, _options.Namespace, StampsFor(cache, host))
+                && Stamping.IsSameEntry(stale, now?.ForRead());
+        }
+        catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
+        {
+            ReadFailed(cache, ex, [cacheKey]);
+            return false;
+        }
+    }
+
+    /// <summary>
     /// The body failed for keys that all have a last value: the call answers with them, each written back fresh for
     /// the throttle (through its fill, so an invalidation meanwhile still wins), and the failure is logged and counted.
     /// </summary>
@@ -198,7 +217,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var cacheKey = cacheKeyOf(state, key);
             cacheKeys.Add(cacheKey);
             var (throttled, ttl) = Stamping.Throttle(stale, _policy, host.Clock, tags?.Of(cacheKey));
-            if (throttled is not null && fills is not null && !CacheScope.IsWriteSkipped && RetainTags(cache, tags, ttl, new List<KeyValuePair<string, TValue>> { new(cacheKey, stale.Value) }))
+            if (throttled is not null && fills is not null && !CacheScope.IsWriteSkipped && StillHolds(cache, host, cacheKey, stale)
+                && RetainTags(cache, tags, ttl, new List<KeyValuePair<string, TValue>> { new(cacheKey, stale.Value) }))
             {
                 Store(cache, [new KeyValuePair<string, Stamped<TValue>>(cacheKey, throttled)], fills, ttl, StampsFor(cache, host));
             }

@@ -25,6 +25,22 @@ public sealed class MultiLevelResilienceTests
     }
 
     [Test]
+    public async Task A_value_set_with_options_is_a_hit_for_GetOrSet_in_L1([Values] bool async)
+    {
+        // L1 keeps the stamped entry; a read of it as a stamp must adopt it. It was read with L1's own serializer, which
+        // unwrapped the stamp and then refused the plain value: the read failed, and GetOrSet ran its factory.
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        await cache.SetAsync("k", "v1", s_failSafe);
+        Assert.That(cache.IsInL1("k"), Is.True);
+
+        var answer = async
+            ? await cache.GetOrSetAsync("k", _ => new ValueTask<string>("factory"), s_failSafe)
+            : cache.GetOrSet("k", _ => "factory", s_failSafe);
+
+        Assert.That(answer, Is.EqualTo("v1"));
+    }
+
+    [Test]
     public void L1Ttl_bounds_the_copy_without_shortening_the_entry_s_logical_life()
     {
         var time = new FakeTimeProvider();

@@ -1,0 +1,55 @@
+using Cached.Resilience;
+
+namespace Cached.Runtime;
+
+/// <summary>Fail-safe's throttle: a last value written back fresh for a short while, only over the entry it was read from.</summary>
+public sealed partial class CachedMethod<TResult>
+{
+    /// <summary>
+    /// The last value, fresh again for the fail-safe throttle, never past the end fail-safe gave it; only if the backend
+    /// still holds it (<see cref="StillHolds"/>).
+    /// </summary>
+    private void Throttle(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
+    {
+        var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
+        if (throttled is not null && StillHolds(call, last) && RetainTags(call, ttl) == true)
+        {
+            Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
+        }
+    }
+
+    /// <summary>
+    /// Whether the backend still holds the entry this call read as its last value. The fill's fence sees only writes
+    /// after it opened; a write between the call's read and that open would otherwise be overwritten by the older value
+    /// made fresh again. Read again after the fence opened, so a write after this read still moves the fence. A fault
+    /// reads as no: the value is served, not written back.
+    /// </summary>
+    private bool StillHolds(ResilientCall call, Stamped<TResult> last)
+    {
+        try
+        {
+            return Stamping.HolderOf(call.Cache).TryGet<Stamped<TResult>>(call.Key, out var now, _options.Namespace, StampsFor(call.Cache, call.Host))
+                && Stamping.IsSameEntry(last, now?.ForRead());
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            ReadFailed(call.Cache, ex, call.Key);
+            return false;
+        }
+    }
+
+    /// <inheritdoc cref="StillHolds"/>
+    private async ValueTask<bool> StillHoldsAsync(ResilientCall call, Stamped<TResult> last)
+    {
+        try
+        {
+            var now = await Stamping.HolderOf(call.Cache).TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+            return now.Found && Stamping.IsSameEntry(last, now.Value?.ForRead());
+        }
+        catch (Exception ex) when (IsFault(ex, CancellationToken.None))
+        {
+            ReadFailed(call.Cache, ex, call.Key);
+            return false;
+        }
+    }
+}

@@ -34,6 +34,13 @@ public abstract partial class BaseCache
 
                 return result;
             }
+            catch (OperationCanceledException ex)
+            {
+                // A sync command takes no token: a cancellation from the backend is the backend's failure.
+                var mapped = Unasked(ex, request.Command, request.ErrorSubject);
+                CommandObserver.Failed(this, context, mapped);
+                throw mapped;
+            }
             catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
                 CommandObserver.Failed(this, context, mapped);
@@ -266,6 +273,14 @@ public abstract partial class BaseCache
                 $"This {BackendName} of alias '{Alias}' was replaced in Caches (SetConfig, AddInstance or AddCached) and disposed once no command was running on it; get the current instance with Caches.Get(\"{Alias}\").",
                 disposed)
             : MapError(exception, command, subject);
+
+    /// <summary>
+    /// A cancellation of a sync command, which takes no token: it comes from the backend (StackExchange.Redis cancels a
+    /// command when its connection is reset under it), so it is the backend's failure, not one the caller may take for
+    /// its own cancellation. (An async command's cancellations are sorted by its token where it is awaited.)
+    /// </summary>
+    private CacheBackendException Unasked(OperationCanceledException exception, CacheCommand command, string subject)
+        => new($"{BackendName} cancelled a {command} of '{subject}' that its caller did not cancel; its connection was probably reset: {exception.Message}", exception, unreachable: true);
 
     /// <summary>An exception filter that records the failure and never catches, so the exception leaves untouched.</summary>
     private bool Report(Plugins.CacheCommandContext? context, Exception exception)

@@ -24,7 +24,10 @@ internal sealed class GatedCache : BaseCache
         return result;
     }
 
-    protected override CacheResult<object?> GetEntry(string key) => CacheResult<object?>.Miss;
+    /// <summary>What a sync read throws, as a client does whose command failed on its own (a cancellation after a reset).</summary>
+    public Exception? SyncReadFault { get; init; }
+
+    protected override CacheResult<object?> GetEntry(string key) => SyncReadFault is { } fault ? throw fault : CacheResult<object?>.Miss;
 
     protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken) => After(CacheResult<object?>.Miss, cancellationToken);
 

@@ -22,6 +22,20 @@ public sealed class TimeoutTests
     }
 
     [Test]
+    public void A_cancellation_of_a_sync_command_that_nobody_asked_for_is_a_backend_fault()
+    {
+        // StackExchange.Redis's sync call can end in TaskCanceledException when its connection was reset under it (seen
+        // after an outage). A sync command has no caller's token: the caller must not take it for its own cancellation.
+        using var cache = new GatedCache { SyncReadFault = new TaskCanceledException("A task was canceled.") };
+
+        var error = Assert.Throws<CacheBackendException>(() => cache.Get<string>("key"));
+
+        Assert.That(error!.Unreachable, Is.True);
+        Assert.That(error.InnerException, Is.InstanceOf<TaskCanceledException>());
+        Assert.That(error.Message, Does.Contain("Get").And.Contain("key"));
+    }
+
+    [Test]
     public void Every_async_command_is_under_the_timeout()
     {
         using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromMilliseconds(2) };

@@ -108,15 +108,21 @@ public abstract partial class BaseCache
         {
             // A tagged entry whose tag was invalidated is a miss too; its tags are checked only once it is fresh.
             var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
-            return DecodeStamped<T>(key, fresh && (tags is null || ((ITagHost)this).Tags.Check(tags)), value, serializer);
+            return DecodeStamped<T>(key, fresh && (tags is null || ((ITagHost)this).Tags.Check(tags)), payload, value, serializer);
         }
 
         return CacheResult<T>.Hit(FromPayload<T>(key, payload, serializer));
     }
 
-    /// <summary>The value of a stamped entry a plain read found: a hit while it is fresh and its tags are current.</summary>
-    private CacheResult<T> DecodeStamped<T>(string key, bool current, object? value, ISerializer serializer)
-        => current ? CacheResult<T>.Hit(FromPayload<T>(key, value, serializer)) : CacheResult<T>.Miss;
+    /// <summary>
+    /// The value of a stamped entry a plain read found: a hit while it is fresh and its tags are current. A stamped
+    /// reference read as the stamp itself (a two-level cache's L1 copy, read through the two levels by a resilient call)
+    /// is that stamp: its unwrapped value is of another type.
+    /// </summary>
+    private CacheResult<T> DecodeStamped<T>(string key, bool current, object? payload, object? value, ISerializer serializer)
+        => !current ? CacheResult<T>.Miss
+            : payload is T whole ? CacheResult<T>.Hit(whole)
+            : CacheResult<T>.Hit(FromPayload<T>(key, value, serializer));
 
     /// <summary>
     /// <see cref="Decode{T}"/> for an async read from a remote backend: the tags of a tagged entry are read without
@@ -129,7 +135,7 @@ public abstract partial class BaseCache
             && StampFormat.TryUnwrap(entry.Value, out var freshUntil, out var tags, out var value))
         {
             var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
-            return DecodeStamped<T>(key, fresh && await ((ITagHost)this).Tags.CheckAsync(tags!, cancellationToken).ConfigureAwait(false), value, effective);
+            return DecodeStamped<T>(key, fresh && await ((ITagHost)this).Tags.CheckAsync(tags!, cancellationToken).ConfigureAwait(false), entry.Value, value, effective);
         }
 
         return Decode<T>(key, entry, serializer);
@@ -198,7 +204,7 @@ public abstract partial class BaseCache
             if (tagged is not null && next < tagged.Count && tagged[next].Index == i)
             {
                 var entry = tagged[next++];
-                results[i] = DecodeStamped<T>(keys[i], entry.FreshUntil > now && entry.Tags.IsCurrent, entry.Value, serializer);
+                results[i] = DecodeStamped<T>(keys[i], entry.FreshUntil > now && entry.Tags.IsCurrent, entries[i].Value, entry.Value, serializer);
             }
             else if (entries[i].Found)
             {

@@ -45,7 +45,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var space = L1Space(@namespace);
-        if (L1.TryGet(key, out value, space, ForL1(serializer)))
+        if (L1.TryGet(key, out value, space))
         {
             return true;
         }

@@ -69,7 +69,6 @@ internal static class PayloadCodec
 
         if (keepsReferences)
         {
-
             switch (payload)
             {
                 case T typed:

@@ -104,12 +104,14 @@ public abstract partial class BaseCache
         try
         {
             var context = CommandObserver.Begin(this, _plugins, request);
+            var operating = true;
             try
             {
                 var pending = GetEntryAsync(read.FullKey, cancellationToken);
                 if (pending.IsCompletedSuccessfully)
                 {
                     var result = Decode<T>(read.Key, pending.Result, serializer);
+                    operating = false;
                     if (context is not null)
                     {
                         CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
@@ -123,6 +125,12 @@ public abstract partial class BaseCache
                 handedOver = true;
                 var reading = DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, _timeProvider.GetTimestamp(), ReadNeedsTimer(cancellationToken), cancellationToken);
                 return awaitedOnce ? reading : reading.Preserve();
+            }
+            catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+            {
+                var mapped = Unasked(ex, request.Command, request.ErrorSubject);
+                CommandObserver.Failed(this, context, mapped);
+                return ValueTask.FromException<CacheResult<T>>(mapped);
             }
             catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
@@ -153,6 +161,7 @@ public abstract partial class BaseCache
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: see RunReadAsync
     private async ValueTask<CacheResult<T>> DecodeThenEnd<T>(ValueTask<CacheResult<object?>> pending, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, bool timed, CancellationToken cancellationToken)
     {
+        var operating = true;
         try
         {
             CacheResult<object?> entry;
@@ -205,12 +214,19 @@ public abstract partial class BaseCache
                     : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
             }
 
+            operating = false;
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
             }
 
             return result;
+        }
+        catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+        {
+            var mapped = Unasked(ex, CacheCommand.Get, subject);
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
         }
         catch (Exception ex) when (Translate(ex, CacheCommand.Get, subject) is { } mapped)
         {

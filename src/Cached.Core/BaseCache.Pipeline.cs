@@ -24,9 +24,11 @@ public abstract partial class BaseCache
         try
         {
             var context = CommandObserver.Begin(this, _plugins, request);
+            var operating = true;
             try
             {
                 var result = operation(this, state);
+                operating = false;
                 if (context is not null)
                 {
                     CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -34,7 +36,7 @@ public abstract partial class BaseCache
 
                 return result;
             }
-            catch (OperationCanceledException ex)
+            catch (OperationCanceledException ex) when (operating)
             {
                 // A sync command takes no token: a cancellation from the backend is the backend's failure.
                 var mapped = Unasked(ex, request.Command, request.ErrorSubject);
@@ -71,12 +73,14 @@ public abstract partial class BaseCache
         try
         {
             var context = CommandObserver.Begin(this, _plugins, request);
+            var operating = true;
             try
             {
                 var pending = operation(this, state, cancellationToken);
                 if (pending.IsCompletedSuccessfully)
                 {
                     var result = pending.Result;
+                    operating = false;
                     if (context is not null)
                     {
                         CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -88,6 +92,12 @@ public abstract partial class BaseCache
                 // The command goes on after this method returns: Complete counts its end.
                 handedOver = true;
                 return Complete(pending, request.Command, request.ErrorSubject, context, describe, running, cancellationToken);
+            }
+            catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+            {
+                var mapped = Unasked(ex, request.Command, request.ErrorSubject);
+                CommandObserver.Failed(this, context, mapped);
+                return ValueTask.FromException<TResult>(mapped);
             }
             catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
@@ -120,6 +130,7 @@ public abstract partial class BaseCache
     /// </remarks>
     private async ValueTask<TResult> Complete<TResult>(ValueTask<TResult> pending, CacheCommand command, string subject, Plugins.CacheCommandContext? context, Func<TResult, CommandOutcome>? describe, CommandCount? running, CancellationToken cancellationToken)
     {
+        var operating = true;
         try
         {
             TResult result;
@@ -141,12 +152,20 @@ public abstract partial class BaseCache
                     ? await Bounded(pending.AsTask(), command, _timeout, cancellationToken).ConfigureAwait(false)
                     : await pending.ConfigureAwait(false);
             }
+
+            operating = false;
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
             }
 
             return result;
+        }
+        catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+        {
+            var mapped = Unasked(ex, command, subject);
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
         }
         catch (Exception ex) when (Translate(ex, command, subject) is { } mapped)
         {
@@ -275,9 +294,10 @@ public abstract partial class BaseCache
             : MapError(exception, command, subject);
 
     /// <summary>
-    /// A cancellation of a sync command, which takes no token: it comes from the backend (StackExchange.Redis cancels a
-    /// command when its connection is reset under it), so it is the backend's failure, not one the caller may take for
-    /// its own cancellation. (An async command's cancellations are sorted by its token where it is awaited.)
+    /// A cancellation that a command's operation met and its caller did not ask for (a sync command takes no token; an
+    /// async one's token was not cancelled): it comes from the backend (StackExchange.Redis cancels a command when its
+    /// connection is reset under it), so it is the backend's failure, not one the caller may take for its own
+    /// cancellation. What a plugin's hook throws is the plugin's, and passes as it is.
     /// </summary>
     private CacheBackendException Unasked(OperationCanceledException exception, CacheCommand command, string subject)
         => new($"{BackendName} cancelled a {command} of '{subject}' that its caller did not cancel; its connection was probably reset: {exception.Message}", exception, unreachable: true);

@@ -82,6 +82,22 @@ public sealed class UnaskedCancellationTests
         }
     }
 
+    [Test]
+    public async Task On_two_levels_an_L2_write_the_backend_cancels_is_kept_as_in_an_outage()
+    {
+        // Before, the cancellation reached the caller, who never cancelled, and the write was neither applied nor kept.
+        var l2 = new GatedCache();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), l2);
+        var write = cache.SetAsync("k", 1).AsTask();
+        Assert.That(write.IsCompleted, Is.False, "L2 has the write");
+
+        l2.Fail(new TaskCanceledException("A task was canceled."));
+
+        Assert.That(await write, Is.True, "kept for when L2 is back, as a write during an outage is");
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(1));
+        Assert.That(cache.Get<int>("k"), Is.EqualTo(1), "this node reads its own write meanwhile");
+    }
+
     private sealed class CancellingPlugin : CachePlugin
     {
         public override void Post(CacheCommandContext context) => throw new OperationCanceledException("The plugin gave up.");

@@ -215,16 +215,18 @@ internal static partial class Emitter
         }
 
         writer.Filled(hasResult ? $"var __result = {call};" : call + ";");
-        foreach (var invalidation in method.Invalidations)
+        var deletes = method.Invalidations.Select(invalidation => Delete(invalidation, signature, isAsync)).ToList();
+        if (isAsync && deletes.Count > 1)
         {
-            // A [Cached] target's key method in its string form: the runtime deletes by string. A [MultiCached]
-            // target gets the keys and turns each into its cache key as its own calls do.
-            var what = invalidation.Keys is not { } keys
-                ? $"{invalidation.Target.KeyMethod}({string.Join(", ", invalidation.Arguments)})"
-                : InvalidatedKeys(keys);
-            writer.Filled(isAsync
-                ? $"await {invalidation.Target.Field}.InvalidateAsync({what}, {TokenArgument(signature)}).ConfigureAwait(false);"
-                : $"{invalidation.Target.Field}.Invalidate({what});");
+            // All started, then awaited together: in an outage each waits out the timeout, side by side only once.
+            writer.Filled($"await {Runtime}Invalidations.WhenAll({string.Join(", ", deletes)}).ConfigureAwait(false);");
+        }
+        else
+        {
+            foreach (var delete in deletes)
+            {
+                writer.Filled(isAsync ? $"await {delete}.ConfigureAwait(false);" : delete + ";");
+            }
         }
 
         if (method.TagInvalidation is { } tags)
@@ -238,6 +240,20 @@ internal static partial class Emitter
         }
 
         writer.Close();
+    }
+
+    /// <summary>
+    /// One target's delete, as an expression: a [Cached] target's key method in its string form (the runtime deletes
+    /// by string); a [MultiCached] target gets the keys and turns each into its cache key as its own calls do.
+    /// </summary>
+    private static string Delete(InvalidationSpec invalidation, SignatureSpec signature, bool isAsync)
+    {
+        var what = invalidation.Keys is not { } keys
+            ? $"{invalidation.Target.KeyMethod}({string.Join(", ", invalidation.Arguments)})"
+            : InvalidatedKeys(keys);
+        return isAsync
+            ? $"{invalidation.Target.Field}.InvalidateAsync({what}, {TokenArgument(signature)})"
+            : $"{invalidation.Target.Field}.Invalidate({what})";
     }
 
     /// <summary>The keys, state and cache key lambda a [MultiCached] target's <c>Invalidate</c> takes.</summary>

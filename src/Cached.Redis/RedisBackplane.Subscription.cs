@@ -297,7 +297,7 @@ public sealed partial class RedisBackplane
 
     /// <summary>
     /// A probe a subscription publishes on its own channel after a reconnect. Other nodes read it as a change of no keys,
-    /// which changes nothing; its sender id is this probe's own.
+    /// which changes nothing, and neither apply nor count it as a message received; its sender id is this probe's own.
     /// </summary>
     private sealed class Probe
     {

@@ -178,4 +178,16 @@ public sealed class MultiCachedBehaviourTests
         await _service.BySetAsync([1, 2], CancellationToken.None);
         Assert.That(_service.Requests[1], Is.EqualTo(new[] { "1" }));
     }
+
+    [Test]
+    public async Task An_async_invalidator_of_two_methods_drops_the_keys_entries_of_both()
+    {
+        _service.ByArray(["Lisbon", "Oslo"]);
+        _service.ByList(["Lisbon", "Oslo"]);
+
+        await _service.RefreshAsync(["Lisbon"]);
+
+        Assert.That((_cache.Exists("Lisbon"), _cache.Exists("Lisbon", @namespace: "list")), Is.EqualTo((false, false)));
+        Assert.That((_cache.Exists("Oslo"), _cache.Exists("Oslo", @namespace: "list")), Is.EqualTo((true, true)));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cached.Redis.Tests.Infrastructure;
+using Cached.Tests.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using StackExchange.Redis;
 
@@ -206,6 +207,48 @@ public sealed class MultiLevelRedisTests
         Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("v3"));
         await b.SetAsync("k", "v4");
         await Eventually(async () => await a.GetAsync<string>("k") == "v4", "messages reach A again");
+    }
+
+    [Test]
+    public async Task The_probe_a_node_publishes_after_its_reconnect_is_not_counted_as_received_by_the_others()
+    {
+        // B's backplane goes through the proxy: cut and restored, B publishes a probe (a Set of no keys) on the channel
+        // until it hears it. A hears it too, and counts only B's Delete after it as a message received.
+        const string alias = "probe_observer";
+        var space = Space();
+        using var proxy = new LoopbackProxy(SharedRedis.Server.Port);
+        using var recorder = new CachedMeterRecorder(alias);
+        var a = Node(SharedRedis.Server.ConnectionString, space);
+        var b = Node(SharedRedis.Server.ConnectionString, space, backplaneConnection: proxy.ConnectionString);
+        Caches.AddInstance(alias, a);
+        using var listener = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Server.ConnectionString);
+        var probes = 0;
+        await listener.GetSubscriber().SubscribeAsync(RedisChannel.Literal("cached:" + space), (_, value) =>
+        {
+            if (BackplaneMessage.TryParse(((ReadOnlyMemory<byte>)value).Span, out var message) && message.Keys.Count == 0)
+            {
+                Interlocked.Increment(ref probes);
+            }
+        });
+
+        IEnumerable<object?> Received() => recorder.Of("cached.backplane.received").Select(static m => m["cache.action"]);
+
+        try
+        {
+            // Their first reads subscribe them.
+            Assert.That((await a.GetAsync<string>("k"), await b.GetAsync<string>("k")), Is.EqualTo((default(string), default(string))));
+            proxy.Cut();
+            proxy.Restore();
+            await Eventually(() => Task.FromResult(Volatile.Read(ref probes) > 0), "B probes its channel once it is back");
+            await b.DeleteAsync("k");
+
+            await Eventually(() => Task.FromResult(Received().Contains("Delete")), "A receives B's Delete");
+            Assert.That(Received(), Is.EqualTo(new[] { "Delete" }), "what A counted as received");
+        }
+        finally
+        {
+            Caches.Reset();
+        }
     }
 
     [Test]

@@ -81,6 +81,12 @@ public sealed class BackplaneMessage
     public DateTimeOffset Timestamp { get; }
 
     /// <summary>
+    /// A change of keys that names none (a <see cref="BackplaneAction.Clear"/> names none and still clears): nothing to
+    /// apply. The Redis backplane's probe after a reconnect is one, published for its own sake.
+    /// </summary>
+    internal bool ChangesNothing => Action != BackplaneAction.Clear && Keys.Count == 0;
+
+    /// <summary>
     /// The wire form: version (1 byte), action (1), timestamp in Unix milliseconds (8, big-endian), sender (16), then
     /// the namespace and each key as a length-prefixed UTF-8 string (a 7-bit encoded length, the namespace's length
     /// shifted by one so that 0 means none), the key count coming first.

@@ -164,7 +164,8 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     /// <inheritdoc />
     void IBackplaneSubscriber.OnMessage(BackplaneMessage message)
     {
-        if (message.SenderId == InstanceId || Volatile.Read(ref _disposed) != 0)
+        // A message of no keys is neither applied nor counted as received: another node's probe, most often.
+        if (message.SenderId == InstanceId || Volatile.Read(ref _disposed) != 0 || message.ChangesNothing)
         {
             return;
         }

@@ -1,8 +1,8 @@
 namespace Cached.Tests.Commands;
 
 /// <summary>
-/// A backend whose async operations all wait for <see cref="Open"/>: how a slow server looks to BaseCache. Its
-/// store is empty and its sync operations answer at once.
+/// A backend whose async operations all wait for <see cref="Open"/> (or for <see cref="OpensWhenWaiting"/> of them):
+/// how a slow server looks to BaseCache. Its store is empty and its sync operations answer at once.
 /// </summary>
 internal sealed class GatedCache : BaseCache
 {
@@ -18,9 +18,37 @@ internal sealed class GatedCache : BaseCache
 
     protected override bool ClientEnforcesTimeout => EnforcesTimeout;
 
+    /// <summary>How many operations at the gate open it, when they wait there together; 0 (the default): only <see cref="Open"/> does.</summary>
+    public int OpensWhenWaiting { get; init; }
+
+    private int _waiting;
+    private int _mostWaiting;
+
+    /// <summary>The most operations that waited at the gate at one time.</summary>
+    public int MostWaiting => Volatile.Read(ref _mostWaiting);
+
     private async ValueTask<T> After<T>(T result, CancellationToken cancellationToken)
     {
-        await _gate.Task.WaitAsync(cancellationToken);
+        var waiting = Interlocked.Increment(ref _waiting);
+        for (var most = _mostWaiting; waiting > most; most = _mostWaiting)
+        {
+            Interlocked.CompareExchange(ref _mostWaiting, waiting, most);
+        }
+
+        if (waiting == OpensWhenWaiting)
+        {
+            Open();
+        }
+
+        try
+        {
+            await _gate.Task.WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
         return result;
     }
 

@@ -60,4 +60,22 @@ public sealed class MultiLevelObservabilityTests
             Assert.That(recorder.Of("cached.backplane.published").Single()["cache.action"], Is.EqualTo("Set"));
         });
     }
+
+    [Test]
+    public void A_message_of_no_keys_from_another_node_is_not_counted_as_received_and_a_change_of_keys_is()
+    {
+        using var recorder = new CachedMeterRecorder(Alias);
+        var backplane = new MemoryBackplane();
+        Caches.AddInstance(Alias, new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache(), backplane));
+        var cache = (MultiLevelCache)Caches.Get(Alias);
+        cache.Set("k", "v");
+        var now = DateTimeOffset.UtcNow;
+
+        // What RedisBackplane publishes after a reconnect until it hears it: a Set of no keys, from a sender of its own.
+        backplane.Publish(cache.Channel, new BackplaneMessage(Guid.NewGuid(), BackplaneAction.Set, null, [], now));
+        backplane.Publish(cache.Channel, new BackplaneMessage(Guid.NewGuid(), BackplaneAction.Delete, null, ["k"], now));
+
+        Assert.That(recorder.Of("cached.backplane.received").Select(static m => m["cache.action"]), Is.EqualTo(new[] { "Delete" }));
+        Assert.That(cache.IsInL1("k"), Is.False, "the change of keys was applied");
+    }
 }

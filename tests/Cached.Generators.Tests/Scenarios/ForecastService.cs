@@ -85,4 +85,9 @@ public partial class ForecastService(CallCounter calls)
     public partial Task ForgetAsync(int ids, CancellationToken cancellationToken);
 
     private Task ForgetAsyncCore(int ids, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [InvalidateCache(nameof(ByArray), nameof(ByList))]
+    public partial Task RefreshAsync(IEnumerable<string> cities);
+
+    private Task RefreshAsyncCore(IEnumerable<string> cities) => Task.CompletedTask;
 }

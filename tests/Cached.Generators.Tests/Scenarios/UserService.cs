@@ -161,6 +161,16 @@ public partial class UserService(CallCounter calls)
         Source = i => new User(i, i == id ? name : "user" + i);
         return Task.CompletedTask;
     }
+
+    [InvalidateCache(nameof(GetUser), nameof(GetUserAsync), nameof(GetUserValueAsync))]
+    public partial Task ForgetAsync(int id, CancellationToken cancellationToken);
+
+    private Task ForgetAsyncCore(int id, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [InvalidateCache(nameof(GetUser), nameof(GetUserAsync), nameof(GetUserValueAsync))]
+    public partial void Forget(int id);
+
+    private void ForgetCore(int id) { }
 }
 
 /// <summary>Methods with no cache option: they use the "default" alias when configured, else one shared memory cache.</summary>

@@ -69,9 +69,9 @@ namespace Demo
             where T : notnull where TShape : class, global::Demo.IShape, new()
         {
             await ForgetAsyncCore<T, TShape>(value, id).ConfigureAwait(false);
-            await __cached_Echo<T>.Method.InvalidateAsync(__CachedKey_Echo<T>(value), default).ConfigureAwait(false);
-            await __cached_AreaAsync<TShape>.Method.InvalidateAsync(__CachedKey_AreaAsync<TShape>(id),
-                default).ConfigureAwait(false);
+            await global::Cached.Runtime.Invalidations.WhenAll(__cached_Echo<T>.Method.InvalidateAsync(__CachedKey_Echo<
+                T>(value), default), __cached_AreaAsync<TShape>.Method.InvalidateAsync(__CachedKey_AreaAsync<TShape>(
+                id), default)).ConfigureAwait(false);
         }
     }
 }

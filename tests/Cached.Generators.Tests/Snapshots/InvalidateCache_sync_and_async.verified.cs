@@ -43,8 +43,8 @@ namespace Demo
             global::System.Threading.CancellationToken ct)
         {
             var __result = await MoveAsyncCore(id, region, ct).ConfigureAwait(false);
-            await __cached_GetUser.InvalidateAsync(__CachedKey_GetUser(id), ct).ConfigureAwait(false);
-            await __cached_LoadAsync.InvalidateAsync(__CachedKey_LoadAsync(id, region), ct).ConfigureAwait(false);
+            await global::Cached.Runtime.Invalidations.WhenAll(__cached_GetUser.InvalidateAsync(__CachedKey_GetUser(id),
+                ct), __cached_LoadAsync.InvalidateAsync(__CachedKey_LoadAsync(id, region), ct)).ConfigureAwait(false);
             return __result;
         }
 

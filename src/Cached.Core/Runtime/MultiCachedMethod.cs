@@ -192,20 +192,42 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     /// <param name="cacheKeyOf">Turns a key into its cache key.</param>
     /// <param name="cancellationToken">The invalidating method's token. It does not stop the deletes: the method's body
     /// has made its change by then, and an entry left behind would be served stale until its time to live ran out.</param>
+    /// <remarks>Every key's delete is started before any is awaited: in an outage each waits out the cache's timeout,
+    /// side by side only once. The cache keys are all built first, so a key builder that throws deletes nothing.</remarks>
     public async ValueTask InvalidateAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         var cache = CurrentCache;
-        foreach (var cacheKey in CacheKeys(Distinct(keys), state, cacheKeyOf))
+        var cacheKeys = CacheKeys(Distinct(keys), state, cacheKeyOf);
+        var deletes = new Task[cacheKeys.Length];
+        for (var i = 0; i < cacheKeys.Length; i++)
+        {
+            deletes[i] = StartDelete(cache, cacheKeys[i]);
+        }
+
+        for (var i = 0; i < deletes.Length; i++)
         {
             try
             {
-                await cache.DeleteAsync(cacheKey, _options.Namespace, CancellationToken.None).ConfigureAwait(false);
+                await deletes[i].ConfigureAwait(false);
             }
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
-                Log.InvalidateFailed(CachedLogging.Logger, ex, cacheKey, _options.Method, LogAlias);
+                Log.InvalidateFailed(CachedLogging.Logger, ex, cacheKeys[i], _options.Method, LogAlias);
             }
+        }
+    }
+
+    /// <summary>One key's delete, started; what starting it throws comes back in the task, so every delete is awaited.</summary>
+    private Task StartDelete(ICache cache, string cacheKey)
+    {
+        try
+        {
+            return cache.DeleteAsync(cacheKey, _options.Namespace, CancellationToken.None).AsTask();
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
         }
     }
 

@@ -113,17 +113,30 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override CacheResult<object?>[] GetEntries(IReadOnlyList<string> keys)
     {
         var db = Db();
+        var groups = SlotGroups(db.Multiplexer, keys);
         var results = new CacheResult<object?>[keys.Count];
-        foreach (var group in SlotGroups(db.Multiplexer, keys))
+        if (groups.Count == 1)
         {
-            var values = db.StringGet(group.Keys);
-            for (var i = 0; i < values.Length; i++)
-            {
-                results[group.Indexes[i]] = ToResult(values[i]);
-            }
+            Place(results, groups[0], db.StringGet(groups[0].Keys));
+            return results;
+        }
+
+        // On a cluster, one MGET per hash slot, all sent before any is waited for, as the async command does.
+        var values = WaitAll(db, groups.Select(group => db.StringGetAsync(group.Keys)).ToArray());
+        for (var g = 0; g < groups.Count; g++)
+        {
+            Place(results, groups[g], values[g]);
         }
 
         return results;
+    }
+
+    private static void Place(CacheResult<object?>[] results, SlotGroup group, RedisValue[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            results[group.Indexes[i]] = ToResult(values[i]);
+        }
     }
 
     /// <inheritdoc />
@@ -137,10 +150,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         var results = new CacheResult<object?>[keys.Count];
         for (var g = 0; g < groups.Count; g++)
         {
-            for (var i = 0; i < values[g].Length; i++)
-            {
-                results[groups[g].Indexes[i]] = ToResult(values[g][i]);
-            }
+            Place(results, groups[g], values[g]);
         }
 
         return results;
@@ -191,16 +201,16 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override bool SetEntries(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl)
     {
         var db = WriteDb();
-        var ok = true;
-        foreach (var group in SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray()))
+        var groups = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray());
+        if (groups.Count == 1)
         {
-            var moved = MoveFences(db, group);
-            ok &= Fenced(moved, (db, entries, group, ttl), static s => s.ttl is null
+            return Fenced(MoveFences(db, groups[0]), (db, entries, group: groups[0], ttl), static s => s.ttl is null
                 ? s.db.StringSet(Pairs(s.entries, s.group))
                 : SetWithTtl(s.db, s.entries, s.group, s.ttl.Value));
         }
 
-        return ok;
+        // On a cluster, one write per hash slot, all sent before any is waited for, as the async command does.
+        return WaitAll(db, groups.Select(group => WriteGroupAsync(db, entries, group, ttl)).ToArray()).All(static ok => ok);
     }
 
     /// <inheritdoc />
@@ -208,11 +218,15 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     {
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
-            .Select(group => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtlAsync(db, entries, group, ttl.Value)))
+            .Select(group => WriteGroupAsync(db, entries, group, ttl))
             .ToArray();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.All(static ok => ok);
     }
+
+    /// <summary>One hash slot's part of a batch write, after the move of its keys' fences.</summary>
+    private Task<bool> WriteGroupAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan? ttl)
+        => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtlAsync(db, entries, group, ttl.Value));
 
     /// <inheritdoc />
     protected override bool ContainsEntry(string key)

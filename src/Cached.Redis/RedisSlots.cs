@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using StackExchange.Redis;
 using static Cached.Redis.RedisValues;
 
@@ -77,6 +78,35 @@ internal static class RedisSlots
         }
 
         return arguments;
+    }
+
+    /// <summary>
+    /// Waits for the commands of a sync batch, sent together (one per hash slot), as StackExchange.Redis's sync call waits
+    /// for its one: at most the connection's sync timeout in all, and a failure thrown as the client's, not wrapped.
+    /// </summary>
+    internal static T[] WaitAll<T>(IDatabase db, Task<T>[] sent)
+    {
+        var all = Task.WhenAll(sent);
+        var timeout = db.Multiplexer.TimeoutMilliseconds;
+        bool ended;
+        try
+        {
+            ended = all.Wait(timeout);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+            throw;
+        }
+
+        if (!ended)
+        {
+            // The commands go on; whatever they end in is observed, as the caller has left.
+            _ = all.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new TimeoutException($"A batch of {sent.Length} commands, one per hash slot, did not complete within the sync timeout of {timeout} ms.");
+        }
+
+        return all.Result;
     }
 
     /// <summary>The keys of one hash slot and their positions in the caller's list.</summary>

@@ -28,10 +28,17 @@ public static class TagInvalidation
     {
         ArgumentNullException.ThrowIfNull(tags);
         ArgumentNullException.ThrowIfNull(methods);
-        foreach (var cache in DistinctCaches(methods))
+
+        // Every cache's invalidation started before any is awaited: in an outage each waits out its cache's timeout,
+        // side by side only once.
+        var caches = DistinctCaches(methods);
+        var invalidations = new Task[caches.Count];
+        for (var i = 0; i < invalidations.Length; i++)
         {
-            await InvalidateInAsync(cache, tags).ConfigureAwait(false);
+            invalidations[i] = InvalidateInAsync(caches[i], tags).AsTask();
         }
+
+        await Task.WhenAll(invalidations).ConfigureAwait(false);
     }
 
     /// <summary>Invalidates <paramref name="tags"/> in the shared cache of <paramref name="alias"/>.</summary>

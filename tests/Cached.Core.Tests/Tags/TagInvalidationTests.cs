@@ -30,6 +30,23 @@ public sealed class TagInvalidationTests : ResilienceFixture
     }
 
     [Test]
+    public async Task The_caches_of_several_methods_are_invalidated_side_by_side()
+    {
+        // In an outage each cache's invalidation waits out its timeout: one after another, N caches took N timeouts.
+        using var first = new Commands.GatedCache();
+        using var second = new Commands.GatedCache();
+        var a = new CachedMethod<int>(new CachedMethodOptions { Method = "A", CacheFactory = () => first, Tagged = true });
+        var b = new CachedMethod<int>(new CachedMethodOptions { Method = "B", CacheFactory = () => second, Tagged = true });
+
+        var invalidation = TagInvalidation.InvalidateAsync(["t"], [a, b], CancellationToken.None).AsTask();
+
+        Assert.That(second.MostWaiting, Is.GreaterThan(0), "the second cache's invalidation started while the first one's waits");
+        first.Open();
+        second.Open();
+        await invalidation.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
     public async Task The_tags_are_invalidated_even_when_the_method_s_token_was_cancelled_after_its_body([Values] bool byAlias)
     {
         // Regression: the invalidation ran under the token and threw before invalidating; the body's change was made, the entries stayed.

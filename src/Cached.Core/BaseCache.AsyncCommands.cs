@@ -45,7 +45,7 @@ public abstract partial class BaseCache
                     ? cache.AddOrThrowAsync(s.write, s.expiry, ct)
                     : cache.SetEntryAsync(s.write.FullKey, s.write.Namespace, s.write.Payload, s.expiry, ct);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     private async ValueTask<bool> AddOrThrowAsync(PreparedWrite write, TimeSpan? expiry, CancellationToken cancellationToken)
@@ -273,7 +273,7 @@ public abstract partial class BaseCache
             (batch, serializer),
             static (cache, s, ct) => cache.ReadAllAsync<T>(s.batch, s.serializer, ct),
             cancellationToken,
-            Outcomes<T>.Batch).ConfigureAwait(false);
+            Outcomes<T>.Batch, awaitedOnce: true).ConfigureAwait(false);
     }
 
     private async ValueTask<CacheResult<T>[]> ReadAllAsync<T>(PreparedBatch batch, ISerializer? serializer, CancellationToken cancellationToken)
@@ -300,7 +300,7 @@ public abstract partial class BaseCache
                 cache._fences.Move(s.batch.Entries);
                 return s.batch.Entries.Length == 0 ? new ValueTask<bool>(true) : cache.SetEntriesAsync(s.batch.Entries, s.batch.Namespace, s.expiry, ct);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -318,7 +318,7 @@ public abstract partial class BaseCache
             new CommandRequest(CacheCommand.Exists, key, Namespace: read.Namespace, Subject: read.FullKey),
             read,
             static (cache, s, ct) => cache.ContainsEntryAsync(s.FullKey, ct),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -340,7 +340,7 @@ public abstract partial class BaseCache
                 cache._fences.Move(s.target.FullKey);
                 return cache.IncrementEntryAsync(s.target.FullKey, s.target.Namespace, s.delta, ct);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -362,7 +362,7 @@ public abstract partial class BaseCache
                 cache._fences.Move(s.FullKey);
                 return cache.RemoveEntryAsync(s.FullKey, ct);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -383,7 +383,7 @@ public abstract partial class BaseCache
                 cache._fences.MoveAll();
                 return cache.ClearEntriesAsync(ns, ct);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -406,7 +406,7 @@ public abstract partial class BaseCache
                 cache._fences.Move(s.target.FullKey);
                 return cache.ExpireEntryAsync(s.target.FullKey, s.expiry, ct);
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -424,6 +424,6 @@ public abstract partial class BaseCache
             new CommandRequest(CacheCommand.Raw, null, Value: args, Subject: command),
             (command, args),
             static (cache, s, ct) => cache.ExecuteRawAsync(s.command, s.args, ct),
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 }

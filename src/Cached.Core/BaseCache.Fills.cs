@@ -77,10 +77,11 @@ public abstract partial class BaseCache : IFencedFillCache
     /// <summary>
     /// <see cref="IFencedFillCache.TryFillAsync"/> of one ticket on a store shared across processes (not
     /// <see cref="OpensFillsInProcess"/>), as the number of entries stored: 1, or 0 when the fence refused it. A miss's
-    /// leader compares it itself, without the frame that turns it into a <see cref="bool"/>.
+    /// leader compares it itself, without the frame that turns it into a <see cref="bool"/>. Every caller awaits it
+    /// exactly once, so a fill still running completes in a frame from a pool.
     /// </summary>
     internal ValueTask<int> FillSharedAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
-        => FillAsync<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer, cancellationToken);
+        => FillAsync<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer, awaitedOnce: true, cancellationToken);
 
     /// <inheritdoc />
     int IFencedFillCache.TryFillMany<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer)
@@ -93,7 +94,7 @@ public abstract partial class BaseCache : IFencedFillCache
     ValueTask<int> IFencedFillCache.TryFillManyAsync<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fills);
-        return FillAsync(CacheCommand.MultiSet, fills.ToArray(), ttl, serializer, cancellationToken);
+        return FillAsync(CacheCommand.MultiSet, fills.ToArray(), ttl, serializer, awaitedOnce: false, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -180,7 +181,7 @@ public abstract partial class BaseCache : IFencedFillCache
         {
             var remote = Cache.Disabled || batch.FullKeys.Length == 0
                 ? new object?[batch.FullKeys.Length]
-                : await RunAsync(FillRequest(batch), batch, static (cache, b, ct) => cache.OpenFillEntriesAsync(b.FullKeys, b.Namespace, ct), cancellationToken).ConfigureAwait(false);
+                : await RunAsync(FillRequest(batch), batch, static (cache, b, ct) => cache.OpenFillEntriesAsync(b.FullKeys, b.Namespace, ct), cancellationToken, awaitedOnce: true).ConfigureAwait(false);
             return Tickets(batch, locals, remote);
         }
         catch
@@ -254,7 +255,7 @@ public abstract partial class BaseCache : IFencedFillCache
     /// Not an async method: it prepares the batch and hands back the pipeline's own task, so that a miss's fill does not
     /// pay a frame here too. What the preparation throws comes back in the task, as from an async method.
     /// </remarks>
-    private ValueTask<int> FillAsync<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
+    private ValueTask<int> FillAsync<T>(CacheCommand command, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
     {
         try
         {
@@ -279,7 +280,8 @@ public abstract partial class BaseCache : IFencedFillCache
                     return entries.Length == 0 ? new ValueTask<int>(0) : x.cache.FillEntriesAsync(entries, fences, x.batch.Namespace, x.expiry, ct);
                 }, ct),
                 cancellationToken,
-                static stored => new CommandOutcome(stored > 0));
+                static stored => new CommandOutcome(stored > 0),
+                awaitedOnce);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

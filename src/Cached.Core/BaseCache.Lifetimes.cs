@@ -228,7 +228,7 @@ public abstract partial class BaseCache
                     return (result, cache.CopyableLife(entry, result, ttl), opened, fence);
                 },
                 cancellationToken,
-                static read => Outcomes<T>.Read(read.Item1)).ConfigureAwait(false);
+                static read => Outcomes<T>.Read(read.Item1), awaitedOnce: true).ConfigureAwait(false);
             return (result, remaining, Ticket(read, local, opened, fence));
         }
         catch

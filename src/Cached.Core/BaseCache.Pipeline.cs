@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Cached.Pipeline;
 using Cached.Plugins;
 
@@ -65,7 +66,12 @@ public abstract partial class BaseCache
     /// <param name="operation">The backend operation.</param>
     /// <param name="cancellationToken">The caller's token.</param>
     /// <param name="describe">Its outcome for the post hooks; by default the result itself. Called only when observed.</param>
-    private protected ValueTask<TResult> RunAsync<TState, TResult>(in CommandRequest request, TState state, Func<BaseCache, TState, CancellationToken, ValueTask<TResult>> operation, CancellationToken cancellationToken, Func<TResult, CommandOutcome>? describe = null)
+    /// <param name="awaitedOnce">
+    /// Whether the caller is this library awaiting the result exactly once and keeping nothing of it: then an operation
+    /// still running is completed in a frame from a pool. Otherwise the result may reach a caller outside this library,
+    /// who may await it twice, keep it or block on it, and the frame is made a plain task first.
+    /// </param>
+    private protected ValueTask<TResult> RunAsync<TState, TResult>(in CommandRequest request, TState state, Func<BaseCache, TState, CancellationToken, ValueTask<TResult>> operation, CancellationToken cancellationToken, Func<TResult, CommandOutcome>? describe = null, bool awaitedOnce = false)
     {
         var running = _running;
         running?.Enter();
@@ -91,7 +97,8 @@ public abstract partial class BaseCache
 
                 // The command goes on after this method returns: Complete counts its end.
                 handedOver = true;
-                return Complete(pending, request.Command, request.ErrorSubject, context, describe, running, cancellationToken);
+                var completing = Complete(pending, request.Command, request.ErrorSubject, context, describe, running, cancellationToken);
+                return awaitedOnce ? completing : completing.Preserve();
             }
             catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
             {
@@ -128,6 +135,7 @@ public abstract partial class BaseCache
     /// <see cref="TimeoutException"/>; a cancelled token abandons it at once. Backends need not repeat either, and only a
     /// read of one entry whose client enforces the same timeout goes without this timer (<see cref="ReadNeedsTimer"/>).
     /// </remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: see RunAsync's awaitedOnce
     private async ValueTask<TResult> Complete<TResult>(ValueTask<TResult> pending, CacheCommand command, string subject, Plugins.CacheCommandContext? context, Func<TResult, CommandOutcome>? describe, CommandCount? running, CancellationToken cancellationToken)
     {
         var operating = true;

@@ -64,7 +64,7 @@ public abstract partial class BaseCache : ITagHost
                 await ((ITagHost)cache).Tags.InvalidateAsync(n, ct).ConfigureAwait(false);
                 return true;
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 
     /// <summary>

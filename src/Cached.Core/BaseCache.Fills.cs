@@ -41,18 +41,33 @@ public abstract partial class BaseCache : IFencedFillCache
             return OpenLocalFill(key, @namespace);
         }
 
-        return (await OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false))[0];
+        return await OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// <see cref="IFencedFillCache.OpenFillAsync"/> on a store shared across processes (not <see cref="OpensFillsInProcess"/>),
-    /// as the batch of one ticket it opens: a miss's leader, which awaits it anyway, takes the ticket without the
-    /// interface method's async frame (one of about fifteen a miss on Redis paid).
+    /// <see cref="IFencedFillCache.OpenFillAsync"/> on a store shared across processes (not <see cref="OpensFillsInProcess"/>):
+    /// a miss's leader, which awaits it anyway, takes the ticket without the interface method's async frame (one of
+    /// about fifteen a miss on Redis paid). One key, so none of a batch's arrays but the one the backend reads.
     /// </summary>
-    internal ValueTask<FillTicket[]> OpenSharedFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by each caller
+    internal async ValueTask<FillTicket> OpenSharedFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
         Guard.Key(key);
-        return OpenAsync(PrepareKeys([key], @namespace), cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        var read = PrepareKey(key, @namespace);
+        var local = _fences.Open(read.FullKey);
+        try
+        {
+            var remote = Cache.Disabled
+                ? null
+                : await RunAsync(FillRequest(read), read, static (cache, r, ct) => cache.OpenFillEntriesAsync([r.FullKey], r.Namespace, ct), cancellationToken, awaitedOnce: true).ConfigureAwait(false);
+            return new FillTicket(this, _fences, local, key, read.Namespace, remote is null ? null : OneFence(remote));
+        }
+        catch
+        {
+            _fences.Close(local);
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -80,8 +95,48 @@ public abstract partial class BaseCache : IFencedFillCache
     /// leader compares it itself, without the frame that turns it into a <see cref="bool"/>. Every caller awaits it
     /// exactly once, so a fill still running completes in a frame from a pool.
     /// </summary>
+    /// <remarks>
+    /// <see cref="FillAsync{T}"/> for one ticket, in the same steps, without a batch's arrays and their records: a
+    /// miss's fill stores through its key's fence alone (<see cref="FillFences.StoreIfCurrentAsync"/>).
+    /// </remarks>
     internal ValueTask<int> FillSharedAsync<T>(FillTicket ticket, T value, TimeSpan? ttl, ISerializer? serializer, CancellationToken cancellationToken)
-        => FillAsync<T>(CacheCommand.Set, [new(ticket, value)], ttl, serializer, awaitedOnce: true, cancellationToken);
+    {
+        try
+        {
+            var expiry = ResolveTtl(ttl);
+            cancellationToken.ThrowIfCancellationRequested();
+            CheckTicket(ticket);
+            if (Cache.Disabled)
+            {
+                // Caching is switched off: a write answers true, as every write then does.
+                return new ValueTask<int>(1);
+            }
+
+            if (!FillFences.IsCurrent(ticket.Local))
+            {
+                return new ValueTask<int>(0);
+            }
+
+            var entry = new KeyValuePair<string, object?>(ticket.FullKey, ToPayload(ticket.Key, value, serializer ?? Serializer));
+            ticket.MarkAttempted();
+            return RunAsync(
+                new CommandRequest(CacheCommand.Set, ticket.Key, Namespace: ticket.Namespace, Subject: ticket.FullKey, Value: value, Ttl: expiry),
+                (ticket, entry, expiry),
+                static (cache, s, ct) => FillFences.StoreIfCurrentAsync(s.ticket.Local, (cache, s), static (x, ct) =>
+                    x.cache.FillEntriesAsync([x.s.entry], [x.s.ticket.RemoteFence], x.s.ticket.Namespace, x.s.expiry, ct), ct),
+                cancellationToken,
+                static stored => new CommandOutcome(stored > 0),
+                awaitedOnce: true);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<int>(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<int>(ex);
+        }
+    }
 
     /// <inheritdoc />
     int IFencedFillCache.TryFillMany<T>(IEnumerable<KeyValuePair<FillTicket, T>> fills, TimeSpan? ttl, ISerializer? serializer)
@@ -172,7 +227,7 @@ public abstract partial class BaseCache : IFencedFillCache
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the two OpenFill commands
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by OpenFillsAsync
     private async ValueTask<FillTicket[]> OpenAsync(PreparedBatch batch, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -341,6 +396,12 @@ public abstract partial class BaseCache : IFencedFillCache
 
     // Opening a fill is plumbing, unseen by plugins and telemetry, like lock traffic.
     private static CommandRequest FillRequest(PreparedBatch batch) => new(CacheCommand.Get, batch.Keys[0], Subject: batch.FullKeys[0], Observed: false);
+
+    private static CommandRequest FillRequest(PreparedKey read) => new(CacheCommand.Get, read.Key, Subject: read.FullKey, Observed: false);
+
+    /// <summary>The backend's fence of a one-key open, checked as <see cref="Tickets"/> checks a batch's.</summary>
+    private static object? OneFence(object?[] remote)
+        => remote.Length == 1 ? remote[0] : throw new CacheException($"The backend noted {remote.Length} fences for one key.");
 
     private void CheckTicket(FillTicket ticket)
     {

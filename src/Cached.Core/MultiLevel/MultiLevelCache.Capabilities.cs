@@ -72,7 +72,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     {
         // L2 on a shared store (Redis): its ticket without the interface method's frame, as a cached method's leader takes it.
         var ticket = L2 is BaseCache { OpensFillsInProcess: false } shared
-            ? (await shared.OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false))[0]
+            ? await shared.OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false)
             : await PrimaryFills.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
         try
         {

@@ -239,6 +239,26 @@ internal sealed partial class FillFences(bool striped)
     }
 
     /// <summary>
+    /// The one-ticket <see cref="StoreCurrentAsync"/>: runs <paramref name="store"/> if <paramref name="ticket"/> is
+    /// current, every invalidation of its key held off meanwhile; 0 (nothing stored), without running it, when the
+    /// fence moved. A miss's fill, without a batch's gates and flags.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline that runs the fill
+    public static async ValueTask<int> StoreIfCurrentAsync<TState>(Ticket ticket, TState state, Func<TState, CancellationToken, ValueTask<int>> store, CancellationToken cancellationToken)
+    {
+        var fence = ticket.Fence;
+        await fence.EnterAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return IsCurrent(ticket) ? await store(state, cancellationToken).ConfigureAwait(false) : 0;
+        }
+        finally
+        {
+            fence.Exit();
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="store"/> if <paramref name="ticket"/> is current, every invalidation of its key held off
     /// meanwhile; false, without running it, when the fence moved. The one-ticket <see cref="StoreCurrent"/>, for a
     /// store that never waits.

@@ -125,7 +125,7 @@ public sealed partial class CachedMethod<TResult>
                     return LeaderFill.OpenInProcess(own, key, _options.Namespace);
                 }
 
-                return new LeaderFill((await own.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);
+                return new LeaderFill(await own.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));
             }
 
             return new LeaderFill(await fills.OpenFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));

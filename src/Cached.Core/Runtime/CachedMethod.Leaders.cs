@@ -105,7 +105,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 try
                 {
-                    fill = new LeaderFill((await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false))[0]);
+                    fill = new LeaderFill(await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));
                 }
                 catch (Exception ex) when (IsFault(ex, cancellationToken))
                 {

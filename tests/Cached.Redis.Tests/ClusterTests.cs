@@ -79,6 +79,42 @@ public sealed class ClusterTests
         Assert.That(_cache.MultiGet<string>([first, second]), Is.EqualTo(write ? new[] { "1", "2" } : new string?[] { null, null }));
     }
 
+    [Test]
+    public void A_sync_batch_gives_up_at_the_sync_timeout_while_one_slots_primary_is_paused([Values] bool write)
+    {
+        using var impatient = new RedisCache { ConnectionString = SharedRedis.Cluster.ConnectionString, Namespace = "c", Timeout = TimeSpan.FromMilliseconds(300) };
+        var (first, second) = KeysOnTwoPrimaries(out var paused, out _);
+        // Connected to every primary, and the server seen to run scripts, before one is paused.
+        impatient.MultiGet<string>([first, second]);
+        impatient.Set("warm", 1);
+        Admin(paused).Execute("CLIENT", "PAUSE", "3000", "ALL");
+        Exception? failure;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            failure = Assert.Catch(() =>
+            {
+                if (write)
+                {
+                    impatient.MultiSet([KeyValuePair.Create(first, "1"), KeyValuePair.Create(second, "2")]);
+                }
+                else
+                {
+                    impatient.MultiGet<string>([first, second]);
+                }
+            });
+        }
+        finally
+        {
+            waited.Stop();
+            Admin(paused).Execute("CLIENT", "UNPAUSE");
+        }
+
+        Assert.That(failure, Is.InstanceOf<TimeoutException>());
+        Assert.That(failure!.ToString(), Does.Contain("one per hash slot").And.Contain("300 ms"));
+        Assert.That(waited.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2.5)), "it did not wait for the paused primary");
+    }
+
     private (string First, string Second) KeysOnTwoPrimaries(out RedisServer firstOwner, out RedisServer secondOwner)
     {
         var cluster = SharedRedis.Cluster;

@@ -257,6 +257,49 @@ public class PluginReviewTests
         cache.Open();
     }
 
+    // ---- TimingPlugin over commands that complete asynchronously ----
+
+    [Test]
+    public async Task TimingPlugin_measures_an_async_command_until_it_completes_not_until_it_returns()
+    {
+        var clock = new FakeTimeProvider();
+        var timing = new TimingPlugin();
+        var cache = new GatedCache { Plugins = [timing], Timeout = null, TimeProvider = clock };
+
+        var first = cache.GetAsync<string>("k");
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        cache.Open();
+        await first;
+        await cache.GetAsync<string>("k"); // the gate is open: completes at once, on the same clock
+
+        var gets = timing[CacheCommand.Get];
+        Assert.Multiple(() =>
+        {
+            Assert.That(gets.Count, Is.EqualTo(2));
+            Assert.That(gets.Max, Is.EqualTo(TimeSpan.FromMilliseconds(300)));
+            Assert.That(gets.Min, Is.EqualTo(TimeSpan.Zero));
+            Assert.That(gets.Average, Is.EqualTo(TimeSpan.FromMilliseconds(150)));
+        });
+    }
+
+    // ---- a pre hook's exception from the async reads ----
+
+    [Test]
+    public void A_pre_hook_s_exception_comes_back_in_the_task_of_TryGetAsync_as_from_GetAsync()
+    {
+        // BaseCache.AsyncCommands.cs: errors "surface from the returned task, as an async method's do"; GetAsync
+        // (an async method) does so for a pre hook's exception, TryGetAsync throws it from the call.
+        var plugin = new CountingPlugin { OnPre = static _ => throw new InvalidOperationException("refused by plugin") };
+        var cache = new SimpleMemoryCache { Plugins = [plugin] };
+
+        ValueTask<string?> get = default;
+        ValueTask<CacheResult<string>> tryGet = default;
+        Assert.DoesNotThrow(() => get = cache.GetAsync<string>("k"), "GetAsync");
+        Assert.DoesNotThrow(() => tryGet = cache.TryGetAsync<string>("k"), "TryGetAsync");
+        Assert.That(async () => await get, Throws.InvalidOperationException);
+        Assert.That(async () => await tryGet, Throws.InvalidOperationException);
+    }
+
     // ---- cached.sets and fills ----
 
     [Test]

@@ -43,7 +43,7 @@ public abstract partial class BaseCache
                 CommandObserver.Failed(this, context, mapped);
                 throw mapped;
             }
-            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
                 CommandObserver.Failed(this, context, mapped);
                 throw mapped;
@@ -99,7 +99,7 @@ public abstract partial class BaseCache
                 CommandObserver.Failed(this, context, mapped);
                 return ValueTask.FromException<TResult>(mapped);
             }
-            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
                 CommandObserver.Failed(this, context, mapped);
                 return ValueTask.FromException<TResult>(mapped);
@@ -167,7 +167,7 @@ public abstract partial class BaseCache
             CommandObserver.Failed(this, context, mapped);
             throw mapped;
         }
-        catch (Exception ex) when (Translate(ex, command, subject) is { } mapped)
+        catch (Exception ex) when (operating && Translate(ex, command, subject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             throw mapped;

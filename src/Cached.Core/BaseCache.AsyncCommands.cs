@@ -132,7 +132,7 @@ public abstract partial class BaseCache
                 CommandObserver.Failed(this, context, mapped);
                 return ValueTask.FromException<CacheResult<T>>(mapped);
             }
-            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
                 CommandObserver.Failed(this, context, mapped);
                 return ValueTask.FromException<CacheResult<T>>(mapped);
@@ -228,7 +228,7 @@ public abstract partial class BaseCache
             CommandObserver.Failed(this, context, mapped);
             throw mapped;
         }
-        catch (Exception ex) when (Translate(ex, CacheCommand.Get, subject) is { } mapped)
+        catch (Exception ex) when (operating && Translate(ex, CacheCommand.Get, subject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             throw mapped;

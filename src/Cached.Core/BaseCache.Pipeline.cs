@@ -44,7 +44,7 @@ public abstract partial class BaseCache
                 CommandObserver.Failed(this, context, mapped);
                 throw mapped;
             }
-            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
                 CommandObserver.Failed(this, context, mapped);
                 throw mapped;
@@ -106,7 +106,7 @@ public abstract partial class BaseCache
                 CommandObserver.Failed(this, context, mapped);
                 return ValueTask.FromException<TResult>(mapped);
             }
-            catch (Exception ex) when (Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
             {
                 CommandObserver.Failed(this, context, mapped);
                 return ValueTask.FromException<TResult>(mapped);
@@ -175,7 +175,7 @@ public abstract partial class BaseCache
             CommandObserver.Failed(this, context, mapped);
             throw mapped;
         }
-        catch (Exception ex) when (Translate(ex, command, subject) is { } mapped)
+        catch (Exception ex) when (operating && Translate(ex, command, subject) is { } mapped)
         {
             CommandObserver.Failed(this, context, mapped);
             throw mapped;

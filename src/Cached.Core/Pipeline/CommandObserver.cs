@@ -35,17 +35,33 @@ internal static class CommandObserver
         return context;
     }
 
-    /// <summary>Closes a command that succeeded: fills in its outcome, runs every post hook, records telemetry.</summary>
+    /// <summary>Closes a command that succeeded: fills in its outcome, runs every post hook, records telemetry (even when a post hook throws).</summary>
     public static void End(BaseCache cache, ICachePlugin[] plugins, CacheCommandContext context, CommandOutcome outcome)
     {
         context.Elapsed = cache.TimeProvider.GetElapsedTime(context.StartedAt);
         context.Result = outcome.Result;
         context.Hits = outcome.Hits;
-        foreach (var plugin in plugins)
+        try
         {
-            plugin.Post(context);
+            foreach (var plugin in plugins)
+            {
+                plugin.Post(context);
+            }
+        }
+        catch
+        {
+            // The command succeeded even though a post hook threw: it is recorded as such before the hook's exception
+            // (which passes to the caller as it is) reaches the pipeline's filters, so it is not counted as the
+            // command's fault. A catch, not a finally: the filters up the stack run before a finally here would.
+            Completed(cache, context);
+            throw;
         }
 
+        Completed(cache, context);
+    }
+
+    private static void Completed(BaseCache cache, CacheCommandContext context)
+    {
         if (context.Observed)
         {
             context.Observed = false;

@@ -14,7 +14,16 @@ public sealed class HitMissRatioPlugin : CachePlugin
     public long Hits => Interlocked.Read(ref _hits);
 
     /// <summary>Keys not found.</summary>
-    public long Misses => Total - Hits;
+    public long Misses
+    {
+        get
+        {
+            // Hits first: a read adds to total before it adds its hits, so every hit read here is already in the total
+            // read after it, and the difference is never negative.
+            var hits = Hits;
+            return Total - hits;
+        }
+    }
 
     /// <summary>Keys asked for.</summary>
     public long Total => Interlocked.Read(ref _total);
@@ -24,9 +33,10 @@ public sealed class HitMissRatioPlugin : CachePlugin
     {
         get
         {
-            // Read total first: a concurrent read can only add to hits after total, so the ratio never exceeds 1.
+            // Hits first, as in Misses: a read adds to total before it adds its hits, so the ratio never exceeds 1.
+            var hits = Hits;
             var total = Total;
-            return total == 0 ? 0 : Math.Min(1, (double)Hits / total);
+            return total == 0 ? 0 : (double)hits / total;
         }
     }
 

@@ -103,7 +103,12 @@ public abstract partial class BaseCache
         var handedOver = false;
         try
         {
-            var context = CommandObserver.Begin(this, _plugins, request);
+            if (!CommandObserver.TryBegin(this, _plugins, request, out var context, out var refused))
+            {
+                // A pre hook's exception, in the task as from an async method.
+                return ValueTask.FromException<CacheResult<T>>(refused);
+            }
+
             var operating = true;
             try
             {
@@ -124,6 +129,7 @@ public abstract partial class BaseCache
                 // The clock is read only here: an in-process read that completed pays for no timestamp.
                 handedOver = true;
                 var reading = DecodeThenEnd<T>(pending, read.Key, serializer, request.ErrorSubject, context, running, _timeProvider.GetTimestamp(), ReadNeedsTimer(cancellationToken), cancellationToken);
+                CommandObserver.HandOver(context);
                 return awaitedOnce ? reading : reading.Preserve();
             }
             catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)

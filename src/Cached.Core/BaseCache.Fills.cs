@@ -125,7 +125,7 @@ public abstract partial class BaseCache : IFencedFillCache
                 static (cache, s, ct) => FillFences.StoreIfCurrentAsync(s.ticket.Local, (cache, s), static (x, ct) =>
                     x.cache.FillEntriesAsync([x.s.entry], [x.s.ticket.RemoteFence], x.s.ticket.Namespace, x.s.expiry, ct), ct),
                 cancellationToken,
-                static stored => new CommandOutcome(stored > 0),
+                static stored => new CommandOutcome(stored > 0, Stored: stored),
                 awaitedOnce: true);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -303,7 +303,7 @@ public abstract partial class BaseCache : IFencedFillCache
                 var (entries, fences) = x.batch.Current(current);
                 return entries.Length == 0 ? 0 : x.cache.FillEntries(entries, fences, x.batch.Namespace, x.expiry);
             }),
-            static stored => new CommandOutcome(stored > 0));
+            static stored => new CommandOutcome(stored > 0, Stored: stored));
     }
 
     /// <remarks>
@@ -335,7 +335,7 @@ public abstract partial class BaseCache : IFencedFillCache
                     return entries.Length == 0 ? new ValueTask<int>(0) : x.cache.FillEntriesAsync(entries, fences, x.batch.Namespace, x.expiry, ct);
                 }, ct),
                 cancellationToken,
-                static stored => new CommandOutcome(stored > 0),
+                static stored => new CommandOutcome(stored > 0, Stored: stored),
                 awaitedOnce);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

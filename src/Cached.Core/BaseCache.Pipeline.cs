@@ -78,7 +78,12 @@ public abstract partial class BaseCache
         var handedOver = false;
         try
         {
-            var context = CommandObserver.Begin(this, _plugins, request);
+            if (!CommandObserver.TryBegin(this, _plugins, request, out var context, out var refused))
+            {
+                // A pre hook's exception, in the task as from an async method.
+                return ValueTask.FromException<TResult>(refused);
+            }
+
             var operating = true;
             try
             {
@@ -98,6 +103,7 @@ public abstract partial class BaseCache
                 // The command goes on after this method returns: Complete counts its end.
                 handedOver = true;
                 var completing = Complete(pending, request.Command, request.ErrorSubject, context, describe, running, cancellationToken);
+                CommandObserver.HandOver(context);
                 return awaitedOnce ? completing : completing.Preserve();
             }
             catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)

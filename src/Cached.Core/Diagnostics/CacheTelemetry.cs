@@ -86,7 +86,8 @@ internal static class CacheTelemetry
                 s_sets.Add(1, tags);
                 break;
             case CacheCommand.MultiSet when context.Result is true && context.Keys is { Count: > 0 } keys && s_sets.Enabled:
-                s_sets.Add(keys.Count, tags);
+                // A fill stores only the entries no invalidation overtook: those are what it wrote.
+                s_sets.Add(context.Stored >= 0 ? context.Stored : keys.Count, tags);
                 break;
         }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using Cached.Diagnostics;
 using Cached.Plugins;
 
@@ -35,12 +37,47 @@ internal static class CommandObserver
         return context;
     }
 
+    /// <summary>
+    /// <see cref="Begin"/> for a command that is not an async method of its own but hands out a task: what a pre hook
+    /// throws comes back as <paramref name="refused"/>, for the task, as an async method's exception does.
+    /// </summary>
+    public static bool TryBegin(BaseCache cache, ICachePlugin[] plugins, in CommandRequest request, out CacheCommandContext? context, [NotNullWhen(false)] out Exception? refused)
+    {
+        try
+        {
+            context = Begin(cache, plugins, request);
+            refused = null;
+            return true;
+        }
+        catch (Exception ex)
+        {
+            context = null;
+            refused = ex;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Hands a command that goes on asynchronously back to its caller, from a method that is not async itself: the
+    /// caller's current activity is again the one it had before <see cref="Begin"/>. The command's own stays current in
+    /// the frame that ends it, which captured it; left current here, it would be the parent of the caller's next span
+    /// after it ended.
+    /// </summary>
+    public static void HandOver(CacheCommandContext? context)
+    {
+        if (context?.Activity is { } activity && Activity.Current == activity)
+        {
+            Activity.Current = activity.Parent;
+        }
+    }
+
     /// <summary>Closes a command that succeeded: fills in its outcome, runs every post hook, records telemetry (even when a post hook throws).</summary>
     public static void End(BaseCache cache, ICachePlugin[] plugins, CacheCommandContext context, CommandOutcome outcome)
     {
         context.Elapsed = cache.TimeProvider.GetElapsedTime(context.StartedAt);
         context.Result = outcome.Result;
         context.Hits = outcome.Hits;
+        context.Stored = outcome.Stored;
         try
         {
             foreach (var plugin in plugins)

@@ -28,5 +28,8 @@ internal readonly record struct CommandRequest(
     public string ErrorSubject => Subject ?? Key ?? Namespace ?? "*";
 }
 
-/// <summary>What a completed command reports to the post hooks and telemetry: its result and, for reads, its hits.</summary>
-internal readonly record struct CommandOutcome(object? Result, int Hits = 0);
+/// <summary>
+/// What a completed command reports to the post hooks and telemetry: its result; for reads, its hits; for a fill of
+/// several entries, how many it stored (-1: every key it was given, as a batch write stores them all).
+/// </summary>
+internal readonly record struct CommandOutcome(object? Result, int Hits = 0, int Stored = -1);

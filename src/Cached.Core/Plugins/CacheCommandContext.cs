@@ -51,6 +51,9 @@ public sealed class CacheCommandContext
     /// <summary>For reads, how many keys were found (a stored <c>null</c> counts as found). Set before the post hooks run.</summary>
     public int Hits { get; internal set; }
 
+    /// <summary>For telemetry: how many entries a fill of several stored, the refused ones left out; -1 for every key given.</summary>
+    internal int Stored { get; set; } = -1;
+
     /// <summary>How long the backend took, measured between the pre and the post hooks. Set before the post hooks run.</summary>
     public TimeSpan Elapsed { get; internal set; }
 

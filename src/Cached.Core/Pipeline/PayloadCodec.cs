@@ -99,7 +99,15 @@ internal static class PayloadCodec
         }
         catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
         {
-            throw new CacheSerializationException(key, typeof(T), $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}", ex);
+            // On a store that keeps references the serializer carries every type; bytes there were written by a per-call
+            // serializer, so a refusal to read them is about this entry, not the type (a cached method must not stop
+            // using the cache for it).
+            throw new CacheSerializationException(
+                key,
+                typeof(T),
+                $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}",
+                ex,
+                isUnsupportedType: ex is NotSupportedException && !keepsReferences);
         }
     }
 

@@ -74,7 +74,8 @@ internal static class PayloadCodec
                 case T typed:
                     return typed;
                 case null:
-                    return default;
+                    // As the copying serializers do: a stored null is no int, and reading it as 0 would be made-up data.
+                    return default(T) is null ? default : throw new CacheSerializationException(key, typeof(T), $"the key holds null, which a {typeof(T)} cannot hold.");
                 case byte[]:
                     // Written by a per-call serializer: read the bytes through this one (NullSerializer reads text).
                     break;

@@ -7,11 +7,17 @@ public sealed class CacheSerializationException : CacheException
 {
     /// <summary>Creates the exception for <paramref name="key"/> and <paramref name="valueType"/>.</summary>
     public CacheSerializationException(string key, Type valueType, string message, Exception? innerException = null)
+        : this(key, valueType, message, innerException, innerException is NotSupportedException)
+    {
+    }
+
+    /// <summary>Creates the exception, saying whether the type itself is refused whatever the inner exception.</summary>
+    internal CacheSerializationException(string key, Type valueType, string message, Exception? innerException, bool isUnsupportedType)
         : base($"Key '{key}', type {valueType}: {message}", innerException)
     {
         Key = key;
         ValueType = valueType;
-        IsUnsupportedType = innerException is NotSupportedException;
+        IsUnsupportedType = isUnsupportedType;
     }
 
     /// <summary>The key whose value could not be written or read.</summary>

@@ -74,7 +74,8 @@ internal static class PayloadCodec
                 case T typed:
                     return typed;
                 case null:
-                    return default;
+                    // As the copying serializers do: a stored null is no int, and reading it as 0 would be made-up data.
+                    return default(T) is null ? default : throw new CacheSerializationException(key, typeof(T), $"the key holds null, which a {typeof(T)} cannot hold.");
                 case byte[]:
                     // Written by a per-call serializer: read the bytes through this one (NullSerializer reads text).
                     break;
@@ -99,7 +100,15 @@ internal static class PayloadCodec
         }
         catch (Exception ex) when (ex is not CacheException and not OperationCanceledException)
         {
-            throw new CacheSerializationException(key, typeof(T), $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}", ex);
+            // On a store that keeps references the serializer carries every type; bytes there were written by a per-call
+            // serializer, so a refusal to read them is about this entry, not the type (a cached method must not stop
+            // using the cache for it).
+            throw new CacheSerializationException(
+                key,
+                typeof(T),
+                $"the stored payload cannot be read by {serializer.GetType().Name}: {ex.Message}",
+                ex,
+                isUnsupportedType: ex is NotSupportedException && !keepsReferences);
         }
     }
 

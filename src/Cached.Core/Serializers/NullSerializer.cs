@@ -10,6 +10,10 @@ namespace Cached.Serializers;
 /// </summary>
 public sealed class NullSerializer : ISerializer
 {
+    // Throws rather than replacing what UTF-8 cannot hold (a lone surrogate, bytes that are not UTF-8), so a string is
+    // stored and read exactly or not at all, as StringSerializer does.
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>One shared instance; the serializer has no state.</summary>
     public static NullSerializer Instance { get; } = new();
 
@@ -23,7 +27,7 @@ public sealed class NullSerializer : ISerializer
         switch (value)
         {
             case string text:
-                Encoding.UTF8.GetBytes(text, destination);
+                s_utf8.GetBytes(text, destination);
                 break;
             case byte[] bytes:
                 destination.Write(bytes);
@@ -50,7 +54,7 @@ public sealed class NullSerializer : ISerializer
 
         if (typeof(T) == typeof(string) || typeof(T) == typeof(object))
         {
-            return (T)(object)Encoding.UTF8.GetString(payload);
+            return (T)(object)s_utf8.GetString(payload);
         }
 
         throw new NotSupportedException($"NullSerializer reads payloads only as string or byte[], not as {typeof(T)}.");

@@ -210,14 +210,15 @@ public sealed class RedisSerializerReviewTests
     }
 
     [Test]
-    public void A_two_level_cache_over_Redis_answers_the_per_call_serializer_s_value_as_L2_holds_it()
+    public void A_two_level_cache_over_Redis_keeps_the_value_in_L1_while_a_per_call_serializer_shapes_L2s_bytes()
     {
+        // multilevel.md, "What L1 holds": every other node reads L2's bytes; this node's L1 holds the value written.
         var l2 = NewCache(new JsonSerializer());
         using var cache = new MultiLevelCache(new SimpleMemoryCache(), new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString, Namespace = "review" });
 
         cache.Set("greeting", "hello", serializer: Shout);
 
         Assert.That(l2.Get<string>("greeting", serializer: Shout), Is.EqualTo("HELLO"), "what every other node reads");
-        Assert.That(cache.Get<string>("greeting", serializer: Shout), Is.EqualTo("HELLO"));
+        Assert.That(cache.Get<string>("greeting", serializer: Shout), Is.EqualTo("hello"), "this node's L1 copy");
     }
 }

@@ -190,24 +190,45 @@ public sealed class JsonSerializer : ISerializer
             }
             catch (JsonException)
             {
-                // Read as before through a reader, which stops after the first value and retries Python's literals:
-                // only a payload that failed here pays for the second read.
+                // Read again through a reader, which retries Python's literals: only a payload that failed here pays for
+                // the second read.
             }
         }
 
         var reader = new Utf8JsonReader(payload, _readerOptions);
         try
         {
-            return System.Text.Json.JsonSerializer.Deserialize(ref reader, info);
+            return WholePayload(System.Text.Json.JsonSerializer.Deserialize(ref reader, info), ref reader);
         }
         catch (JsonException) when (PythonJson.QuoteNamedLiterals(payload) is { } quoted)
         {
             // Python's json writes NaN and the infinities bare, which Utf8JsonReader refuses: read them as the strings
             // "NaN", "Infinity" and "-Infinity", which the default serializer reads as numbers. Only a payload that
-            // failed is looked at again, so a read that succeeds costs nothing more.
+            // failed is looked at again, so a read that succeeds costs nothing more. A string read that needed this
+            // read a bare literal as its text: no string was stored.
+            if (typeof(T) == typeof(string))
+            {
+                throw new JsonException("The payload is a bare number literal (NaN or an infinity), not a string.");
+            }
+
             var retry = new Utf8JsonReader(quoted, _readerOptions);
-            return System.Text.Json.JsonSerializer.Deserialize(ref retry, info);
+            return WholePayload(System.Text.Json.JsonSerializer.Deserialize(ref retry, info), ref retry);
         }
+    }
+
+    /// <summary>
+    /// The value read, once nothing but whitespace follows it: a payload of two values (<c>10 20</c>) is no value of
+    /// one, as Python's <c>json.loads</c> refuses it ("Extra data"), rather than its first one read as if alone.
+    /// </summary>
+    private static T? WholePayload<T>(T? value, ref Utf8JsonReader reader)
+    {
+        // Past the end of the one value the reader allows, Read answers false, or throws at a second value.
+        if (reader.Read())
+        {
+            throw new JsonException($"The payload holds more after its value, at byte {reader.TokenStartIndex}.");
+        }
+
+        return value;
     }
 
     private JsonTypeInfo<T> TypeInfo<T>()

@@ -243,50 +243,51 @@ public sealed class SerializerReviewTests
     // ---- two levels ----
 
     [Test]
-    public void A_two_level_cache_honours_the_per_call_serializer_as_its_L2_does()
+    public void A_per_call_serializer_on_two_levels_shapes_L2s_bytes_while_L1_holds_the_value()
     {
-        using var single = new SimpleMemoryCache { Serializer = new StringSerializer() };
-        single.Set("greeting", "hello", serializer: Shout);
-
+        // multilevel.md, "What L1 holds": L1 keeps the value written, not what a per-call serializer reads back.
         using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Serializer = new StringSerializer() });
         cache.Set("greeting", "hello", serializer: Shout);
 
-        Assert.That(single.Get<string>("greeting", serializer: Shout), Is.EqualTo("HELLO"));
         Assert.That(cache.L2.Get<string>("greeting", serializer: Shout), Is.EqualTo("HELLO"));
-        Assert.That(cache.Get<string>("greeting", serializer: Shout), Is.EqualTo("HELLO"), "this node answers what every other node reads from L2");
+        Assert.That(cache.Get<string>("greeting", serializer: Shout), Is.EqualTo("hello"), "this node's L1 copy");
     }
 
     [Test]
-    public void A_two_level_cache_with_a_copying_serializer_is_not_changed_by_mutating_the_written_value()
+    public void L1_holds_the_object_written_and_read_unless_it_has_a_copying_serializer([Values] bool copies)
     {
-        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Serializer = new JsonSerializer() });
-        Assert.That(cache.Serializer.StoresReferences, Is.False);
-        var value = new List<int> { 1 };
-        cache.Set("k", value);
+        using var cache = new MultiLevelCache(
+            copies ? new SimpleMemoryCache { Serializer = new JsonSerializer() } : new SimpleMemoryCache(),
+            new SimpleMemoryCache { Serializer = new JsonSerializer() });
+        var written = new List<int> { 1 };
+        cache.Set("written", written);
+        cache.L2.Set("read", new List<int> { 1 });
 
-        value.Add(2);
+        written.Add(2);
+        cache.Get<List<int>>("read")!.Add(2);
 
-        Assert.That(cache.Get<List<int>>("k"), Is.EqualTo(new[] { 1 }), "L2 and every other node hold [1]");
+        var expected = copies ? new[] { 1 } : new[] { 1, 2 };
+        Assert.That(cache.Get<List<int>>("written"), Is.EqualTo(expected), "a value mutated after it was written");
+        Assert.That(cache.Get<List<int>>("read"), Is.EqualTo(expected), "a value mutated after it was read");
+        Assert.That(cache.L2.Get<List<int>>("written"), Is.EqualTo(new[] { 1 }), "L2, and so every other node, holds what was serialized");
     }
 
     [Test]
-    public void A_two_level_cache_with_a_copying_serializer_is_not_changed_by_mutating_a_read_value()
+    public void A_read_as_another_type_answers_as_L1s_store_does([Values] bool copies)
     {
-        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Serializer = new JsonSerializer() });
-        cache.L2.Set("k", new List<int> { 1 });
-
-        cache.Get<List<int>>("k")!.Add(2);
-
-        Assert.That(cache.Get<List<int>>("k"), Is.EqualTo(new[] { 1 }));
-    }
-
-    [Test]
-    public void A_two_level_read_as_another_type_answers_as_its_L2_does()
-    {
-        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Serializer = new JsonSerializer() });
+        using var cache = new MultiLevelCache(
+            copies ? new SimpleMemoryCache { Serializer = new JsonSerializer() } : new SimpleMemoryCache(),
+            new SimpleMemoryCache { Serializer = new JsonSerializer() });
         cache.Set("k", 5);
 
         Assert.That(cache.L2.Get<double>("k"), Is.EqualTo(5.0));
-        Assert.That(cache.Get<double>("k"), Is.EqualTo(5.0), "L1's copy answers as L2 would");
+        if (copies)
+        {
+            Assert.That(cache.Get<double>("k"), Is.EqualTo(5.0), "L1's JSON reads 5 as a double, as L2's does");
+        }
+        else
+        {
+            Assert.That(() => cache.Get<double>("k"), Throws.InstanceOf<CacheSerializationException>(), "L1 holds a boxed int, which is no double");
+        }
     }
 }

@@ -620,12 +620,15 @@ public class SerializerTests
     }
 
     [Test]
-    public void JsonSerializer_still_reads_the_first_value_of_a_payload_with_more_after_it()
+    public void JsonSerializer_refuses_a_payload_with_more_after_its_value_in_one_piece_or_several()
     {
-        // A payload in one piece is read from its span first, which refuses anything after the value; a reader, as
-        // before, stops after the first value, so such a payload (another writer's trailing data) still reads.
+        // A payload in one piece is read from its span first, which refuses anything after the value; the reader that
+        // reads it again (for Python's literals), and reads a payload in pieces, refuses it too, as json.loads does.
         var serializer = new JsonSerializer();
-        Assert.That(serializer.Deserialize<int>(new ReadOnlySequence<byte>("42 43"u8.ToArray())), Is.EqualTo(42));
+        Assert.That(() => serializer.Deserialize<int>(new ReadOnlySequence<byte>("42 43"u8.ToArray())), Throws.InstanceOf<System.Text.Json.JsonException>());
+        Assert.That(() => serializer.Deserialize<int>(Segments.Of("42 "u8.ToArray(), "43"u8.ToArray())), Throws.InstanceOf<System.Text.Json.JsonException>());
+        Assert.That(() => serializer.Deserialize<double>(new ReadOnlySequence<byte>("NaN NaN"u8.ToArray())), Throws.InstanceOf<System.Text.Json.JsonException>());
+        Assert.That(serializer.Deserialize<int>(new ReadOnlySequence<byte>("42 \n"u8.ToArray())), Is.EqualTo(42), "whitespace after the value is no value");
         Assert.That(serializer.Deserialize<double>(new ReadOnlySequence<byte>("NaN"u8.ToArray())), Is.NaN, "Python's bare NaN still reads");
     }
 

@@ -21,8 +21,9 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         => Run(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s) => cache.AddEntry(s.FullKey, s.Namespace, s.Payload, s.Lease));
 
     /// <inheritdoc />
+    /// <remarks>A token cancelled already gives a cancelled task and takes nothing, as every async command does.</remarks>
     ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
+        => cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<bool>(cancellationToken) : RunAsync(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
 
     /// <inheritdoc />
     bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
@@ -38,7 +39,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     /// <inheritdoc />
     ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
+        => cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<bool>(cancellationToken) : RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
 
     private async ValueTask<bool> HoldsLockTokenAsync(string lockKey, CancellationToken cancellationToken)
         => HoldsLockToken(await GetEntryAsync(lockKey, cancellationToken).ConfigureAwait(false));
@@ -61,7 +62,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     /// <inheritdoc />
     ValueTask<object?> IVersionedCache.GetVersionAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Get, key), VersionKey(key, @namespace), static (cache, fullKey, ct) => cache.GetEntryVersionAsync(fullKey, ct), cancellationToken);
+        => cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<object?>(cancellationToken) : RunAsync(LockRequest(CacheCommand.Get, key), VersionKey(key, @namespace), static (cache, fullKey, ct) => cache.GetEntryVersionAsync(fullKey, ct), cancellationToken);
 
     /// <inheritdoc />
     CacheResult<object?> IVersionedCache.SetIfVersion<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl)
@@ -85,6 +86,12 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     {
         RequireConditionalOperations();
         var expiry = ResolveTtl(ttl);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // A caller that already left writes nothing, as every async command of the cache.
+            return ValueTask.FromCanceled<CacheResult<object?>>(cancellationToken);
+        }
+
         var write = PrepareWrite(key, value, @namespace, null);
         return RunAsync(
             new CommandRequest(CacheCommand.Set, key, Namespace: write.Namespace, Subject: write.FullKey, Value: value, Ttl: expiry),

@@ -227,8 +227,9 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     {
         // Every write replaces the entry object, so the entry itself is the version: any change, even to an equal value, is seen.
         var fresh = _store.CreateEntry(payload, @namespace, ttl);
+        // An entry that expired since it was read is a change too (a deleted key), even while it still sits in the store.
         var stored = version is MemoryEntry expected
-            ? _store.TryReplace(key, fresh, expected)
+            ? !expected.IsExpiredAt(_store.Now) && _store.TryReplace(key, fresh, expected)
             : _store.TryAdd(key, fresh)
                 || (_store.TryGet(key, out var current) && current.IsExpiredAt(_store.Now) && _store.TryReplace(key, fresh, current));
         return stored ? CacheResult<object?>.Hit(fresh) : CacheResult<object?>.Miss;

@@ -172,4 +172,255 @@ public sealed class LockTests(CacheBackend backend) : CommandFixture(backend)
 
         Assert.That(Cache.Exists("key"), Is.False);
     }
+
+    // ---- review of the locks: RedLock ----
+
+    [Test]
+    public async Task RedLock_admits_one_holder_at_a_time_under_contention()
+    {
+        var inside = 0;
+        var most = 0;
+        var entries = 0;
+        var notAcquired = 0;
+
+        async Task Contend()
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                await using var held = await RedLock.AcquireAsync(Cache, "key", TimeSpan.FromMinutes(1));
+                if (!held.IsAcquired)
+                {
+                    Interlocked.Increment(ref notAcquired);
+                }
+
+                var now = Interlocked.Increment(ref inside);
+                InterlockedMax(ref most, now);
+                Interlocked.Increment(ref entries);
+                await Task.Yield();
+                Interlocked.Decrement(ref inside);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(Contend))).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.That(entries, Is.EqualTo(30));
+        Assert.That(notAcquired, Is.Zero, "with a lease of a minute, every caller waits for the lock and takes it");
+        Assert.That(most, Is.EqualTo(1), "one holder at a time");
+        Assert.That(Cache.Exists("key-lock"), Is.False);
+    }
+
+    [Test]
+    public async Task A_RedLock_waiter_gets_the_value_its_holder_stored([Values] bool sync)
+    {
+        var holder = await RedLock.AcquireAsync(Cache, "value", s_lease);
+        var waiter = Task.Run(async () =>
+        {
+            if (sync)
+            {
+                using var held = new RedLock(Cache, "value", s_lease);
+                return (held.IsAcquired, Cache.Get<string>("value"));
+            }
+
+            await using var heldAsync = await RedLock.AcquireAsync(Cache, "value", s_lease);
+            return (heldAsync.IsAcquired, await Cache.GetAsync<string>("value"));
+        });
+
+        await Cache.SetAsync("value", "stored by the holder");
+        await holder.DisposeAsync();
+        var (acquired, seen) = await waiter.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.That(acquired, Is.True);
+        Assert.That(seen, Is.EqualTo("stored by the holder"));
+    }
+
+    [Test]
+    public async Task A_RedLock_waiter_cancelled_while_waiting_leaves_nothing_and_the_holder_keeps_the_lock()
+    {
+        await using var holder = await RedLock.AcquireAsync(Cache, "key", s_lease);
+        using var cancel = new CancellationTokenSource();
+        var waiter = RedLock.AcquireAsync(Cache, "key", s_lease, cancellationToken: cancel.Token).AsTask();
+
+        cancel.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await waiter.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.That(Cache.Exists("key-lock"), Is.True, "the holder still holds the lock");
+        await holder.DisposeAsync();
+        Assert.That(Cache.Exists("key-lock"), Is.False, "the holder's token was still there, and the cancelled waiter left no lock behind");
+    }
+
+    [Test]
+    public void A_RedLock_asked_with_a_cancelled_token_takes_nothing()
+    {
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        // As every async command of the cache does (CommandTests' sweep): a cancelled token gives a cancelled task.
+        Assert.CatchAsync<OperationCanceledException>(async () => await RedLock.AcquireAsync(Cache, "key", s_lease, cancellationToken: cancel.Token));
+        Assert.That(Cache.Exists("key-lock"), Is.False, "no lock taken for a caller that had already left");
+    }
+
+    [Test]
+    public async Task An_OptimisticLock_Cas_with_a_cancelled_token_writes_nothing()
+    {
+        Cache.Set("key", "value");
+        await using var lck = await OptimisticLock.AcquireAsync(Cache, "key");
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await lck.CasAsync("mine", cancellationToken: cancel.Token));
+        Assert.That(Cache.Get<string>("key"), Is.EqualTo("value"), "a caller that had already left wrote nothing");
+    }
+
+    [Test]
+    public async Task Disposing_a_RedLock_twice_never_releases_the_next_owner()
+    {
+        var first = new RedLock(Cache, "key", s_lease);
+        first.Dispose();
+        await using var second = await RedLock.AcquireAsync(Cache, "key", s_lease);
+        Assert.That(second.IsAcquired, Is.True);
+
+        first.Dispose();
+        await first.DisposeAsync();
+
+        Assert.That(Cache.Exists("key-lock"), Is.True, "the second owner still holds the lock");
+    }
+
+    [Test]
+    public async Task A_RedLock_given_a_namespace_lives_in_that_namespace_and_excludes_only_there()
+    {
+        var other = NewCache(new CacheOptions { Namespace = "other" });
+        await using var held = await RedLock.AcquireAsync(Cache, "key", s_lease, @namespace: "shared");
+
+        Assert.That(Cache.Exists("key-lock", "shared"), Is.True, "lock key is build_key(key + '-lock', namespace)");
+        Assert.That(Cache.Exists("key-lock"), Is.False, "not in the cache's own namespace");
+
+        await using (var elsewhere = await RedLock.AcquireAsync(Cache, "key", s_lease).AsTask().WaitAsync(TimeSpan.FromSeconds(5)))
+        {
+            Assert.That(elsewhere.IsAcquired, Is.True, "the cache's own namespace is another lock");
+        }
+
+        // Two memory caches are two processes' stores; on a server the other cache shares the lock.
+        var contender = RedLock.AcquireAsync(Backend.Name == "memory" ? Cache : other, "key", s_lease, @namespace: "shared").AsTask();
+        await Task.Delay(200);
+        Assert.That(contender.IsCompleted, Is.False, "another cache naming the same namespace waits for the same lock");
+        await held.DisposeAsync();
+        await using var taken = await contender.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.That(taken.IsAcquired, Is.True);
+    }
+
+    [Test]
+    public async Task RedLocks_on_keys_in_different_slots_are_held_at_once()
+    {
+        // "a" and "b" hash to different cluster slots (15495 and 3300).
+        await using var a = await RedLock.AcquireAsync(Cache, "a", s_lease).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        await using var b = await RedLock.AcquireAsync(Cache, "b", s_lease).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.That(a.IsAcquired && b.IsAcquired, Is.True);
+        await a.DisposeAsync();
+        Assert.That(Cache.Exists("a-lock"), Is.False);
+        Assert.That(Cache.Exists("b-lock"), Is.True);
+    }
+
+    // ---- review of the locks: OptimisticLock ----
+
+    [Test]
+    public void OptimisticLock_loses_when_the_key_was_deleted_since_the_lock([Values] bool sync)
+    {
+        Cache.Set("key", "value");
+        using var lck = new OptimisticLock(Cache, "key");
+        Cache.Delete("key");
+
+        if (sync)
+        {
+            Assert.Throws<OptimisticLockException>(() => lck.Cas("mine"));
+        }
+        else
+        {
+            Assert.ThrowsAsync<OptimisticLockException>(async () => await lck.CasAsync("mine"));
+        }
+
+        Assert.That(Cache.Exists("key"), Is.False, "nothing was written");
+    }
+
+    [Test]
+    public void OptimisticLock_loses_when_the_key_expired_since_the_lock([Values] bool sync)
+    {
+        Cache.Set("key", "value", TimeSpan.FromMilliseconds(300));
+        using var lck = new OptimisticLock(Cache, "key");
+        Backend.Advance(TimeSpan.FromMilliseconds(600));
+
+        if (sync)
+        {
+            Assert.Throws<OptimisticLockException>(() => lck.Cas("mine"));
+        }
+        else
+        {
+            Assert.ThrowsAsync<OptimisticLockException>(async () => await lck.CasAsync("mine"));
+        }
+
+        Assert.That(Cache.Exists("key"), Is.False, "the key expired and nothing was written");
+    }
+
+    [Test]
+    public void OptimisticLock_and_a_write_of_an_equal_value_in_between_is_as_documented()
+    {
+        Cache.Set("key", "value");
+        using var lck = new OptimisticLock(Cache, "key");
+        Cache.Set("key", "value");
+
+        if (Backend.Name == "memory")
+        {
+            // The entry is the version: any write counts as a change.
+            Assert.Throws<OptimisticLockException>(() => lck.Cas("mine"));
+            Assert.That(Cache.Get<string>("key"), Is.EqualTo("value"));
+        }
+        else
+        {
+            // On Redis the stored bytes are compared, as aiocache does.
+            Assert.That(lck.Cas("mine"), Is.True);
+            Assert.That(Cache.Get<string>("key"), Is.EqualTo("mine"));
+        }
+    }
+
+    [Test]
+    public async Task OptimisticLocks_racing_on_one_key_let_exactly_one_writer_win()
+    {
+        Cache.Set("key", 0);
+        var locks = new List<OptimisticLock>();
+        for (var i = 0; i < 6; i++)
+        {
+            locks.Add(await OptimisticLock.AcquireAsync(Cache, "key"));
+        }
+
+        var outcomes = await Task.WhenAll(locks.Select((lck, i) => Task.Run(async () =>
+        {
+            try
+            {
+                return await lck.CasAsync(i + 1);
+            }
+            catch (OptimisticLockException)
+            {
+                return false;
+            }
+        })));
+
+        Assert.That(outcomes.Count(won => won), Is.EqualTo(1));
+        var winner = Array.IndexOf(outcomes, true) + 1;
+        Assert.That(Cache.Get<int>("key"), Is.EqualTo(winner));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
 }

@@ -45,6 +45,24 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         => HoldsLockToken(await GetEntryAsync(lockKey, cancellationToken).ConfigureAwait(false));
 
     /// <summary>
+    /// What the lock key of <paramref name="key"/> holds: nothing, a lock token, or another value. Where
+    /// <see cref="ILockingCache.IsLocked"/> answers false for both a free lock and a value named like one, a lock
+    /// attempt tells them apart: a free lock is taken again, and only another value makes it go on without one.
+    /// </summary>
+    internal LockProbe ProbeLock(string key, string? @namespace)
+        => Run(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey) => ProbeOf(cache.GetEntry(lockKey)));
+
+    /// <inheritdoc cref="ProbeLock"/>
+    internal ValueTask<LockProbe> ProbeLockAsync(string key, string? @namespace, CancellationToken cancellationToken)
+        => RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.ProbeLockEntryAsync(lockKey, ct), cancellationToken, awaitedOnce: true);
+
+    private async ValueTask<LockProbe> ProbeLockEntryAsync(string lockKey, CancellationToken cancellationToken)
+        => ProbeOf(await GetEntryAsync(lockKey, cancellationToken).ConfigureAwait(false));
+
+    private static LockProbe ProbeOf(CacheResult<object?> entry)
+        => !entry.Found ? LockProbe.Free : HoldsLockToken(entry) ? LockProbe.Held : LockProbe.Other;
+
+    /// <summary>
     /// Whether a lock key holds a lock token: a UUID, ours (<c>N</c> format) or Python's (<c>D</c> format). A value
     /// stored under a key that merely ends in <c>-lock</c> is not a lock, so it never makes a lease wait.
     /// </summary>

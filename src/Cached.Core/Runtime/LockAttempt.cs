@@ -15,6 +15,19 @@ internal enum LockAttempt
     NotALock,
 }
 
+/// <summary>What a lock key holds, as <see cref="BaseCache.ProbeLock"/> reads it.</summary>
+internal enum LockProbe
+{
+    /// <summary>Nothing: the lock is free.</summary>
+    Free,
+
+    /// <summary>A lock token: someone holds the lock.</summary>
+    Held,
+
+    /// <summary>A value that is not a lock token.</summary>
+    Other,
+}
+
 /// <summary>
 /// One attempt to take a lock, shared by <see cref="RedLock"/> and the stampede lease. A lock key that holds anything
 /// but a lock token (a value stored under <c>sales-lock</c>) is not a lock: the attempt says so at once, so callers
@@ -69,8 +82,35 @@ internal static class LockAttempts
         }
     }
 
+    // How many times one attempt takes a lock it saw free and found taken again: past that, a lock this busy is Held,
+    // and the caller waits and tries again as for any held lock.
+    private const int FreeRetries = 8;
+
     private static LockAttempt Attempt(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease)
     {
+        if (locks is BaseCache cache)
+        {
+            // A lock released and taken again between two steps of this attempt is busy, not a value named like a lock:
+            // only a value seen there makes the caller go on without the lock.
+            for (var retry = 0; retry < FreeRetries; retry++)
+            {
+                if (locks.TryAcquireLock(key, @namespace, token, lease))
+                {
+                    return LockAttempt.Taken;
+                }
+
+                switch (cache.ProbeLock(key, @namespace))
+                {
+                    case LockProbe.Held:
+                        return LockAttempt.Held;
+                    case LockProbe.Other:
+                        return LockAttempt.NotALock;
+                }
+            }
+
+            return LockAttempt.Held;
+        }
+
         if (locks.TryAcquireLock(key, @namespace, token, lease))
         {
             return LockAttempt.Taken;
@@ -124,6 +164,28 @@ internal static class LockAttempts
 
     private static async ValueTask<LockAttempt> AttemptAsync(ILockingCache locks, string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
     {
+        if (locks is BaseCache cache)
+        {
+            // As in Attempt: a lock seen free is taken again; only a value seen there is no lock.
+            for (var retry = 0; retry < FreeRetries; retry++)
+            {
+                if (await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false))
+                {
+                    return LockAttempt.Taken;
+                }
+
+                switch (await cache.ProbeLockAsync(key, @namespace, cancellationToken).ConfigureAwait(false))
+                {
+                    case LockProbe.Held:
+                        return LockAttempt.Held;
+                    case LockProbe.Other:
+                        return LockAttempt.NotALock;
+                }
+            }
+
+            return LockAttempt.Held;
+        }
+
         if (await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false))
         {
             return LockAttempt.Taken;

@@ -102,4 +102,39 @@ public sealed class RedisResilienceReviewTests
         Assert.That(cache.GetOrSet("after", _ => { calls++; return 6; }, options), Is.EqualTo(5));
         Assert.That(calls, Is.EqualTo(1), "cached again");
     }
+    [Test]
+    public async Task An_eager_refresh_answers_the_current_value_runs_once_and_gives_the_entry_a_new_server_TTL([Values] bool async)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Server.ConnectionString);
+        var db = admin.GetDatabase();
+        await db.KeyDeleteAsync("review:eager");
+        await using var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString, Namespace = "review", TimeProvider = time };
+        var eager = new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(10), FailSafe = TimeSpan.FromSeconds(60), EagerRefresh = 0.5 };
+        await cache.GetOrSetAsync("eager", _ => new ValueTask<int>(1), eager);
+        time.Advance(TimeSpan.FromSeconds(6));
+        var calls = 0;
+        var release = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        for (var i = 0; i < 10; i++)
+        {
+            var hit = async
+                ? await cache.GetOrSetAsync("eager", _ => { Interlocked.Increment(ref calls); return new ValueTask<int>(release.Task); }, eager)
+                : cache.GetOrSet("eager", _ => { Interlocked.Increment(ref calls); return release.Task.GetAwaiter().GetResult(); }, eager);
+            Assert.That(hit, Is.EqualTo(1), "the current value, at once");
+        }
+
+        release.SetResult(2);
+        var deadline = DateTime.UtcNow + s_limit;
+        while (await cache.GetAsync<int>("eager") != 2)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the refreshed value never landed");
+            await Task.Delay(20);
+        }
+
+        Assert.That(calls, Is.EqualTo(1), "one refresh for ten late hits");
+        Assert.That((long)await db.ExecuteAsync("PTTL", "review:eager"), Is.InRange(68_000, 70_000), "a whole new life on the server");
+    }
+
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(10);
 }

@@ -15,13 +15,19 @@ internal readonly struct EntryPolicy
         Lease = lease;
         FailSafe = failSafe;
         FailSafeThrottle = failSafeThrottle ?? CacheEntryOptions.DefaultFailSafeThrottle;
-        SoftTimeout = softTimeout;
-        HardTimeout = hardTimeout;
+        SoftTimeout = Waitable(softTimeout);
+        HardTimeout = Waitable(hardTimeout);
         EagerRefresh = eagerRefresh;
     }
 
+    /// <summary>The longest wait a timer takes (<see cref="Task.WaitAsync(TimeSpan)"/> refuses more): about 49.7 days.</summary>
+    private static readonly TimeSpan s_longestWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     /// <summary>No options: the cache's time to live, nothing else.</summary>
     public static readonly EntryPolicy None;
+
+    /// <summary>A timeout longer than a timer can wait is a wait with no end, not an error at every miss.</summary>
+    private static TimeSpan? Waitable(TimeSpan? timeout) => timeout > s_longestWait ? null : timeout;
 
     /// <summary>The policy of <paramref name="options"/>, by reference (<see cref="None"/> for <c>null</c>).</summary>
     public static ref readonly EntryPolicy Of(CacheEntryOptions? options)

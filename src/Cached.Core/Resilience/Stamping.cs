@@ -16,7 +16,10 @@ internal static class Stamping
         }
 
         var now = StampClock.UnixNow(clock);
-        physicalTtl = fresh + (policy.FailSafe ?? TimeSpan.Zero);
+        // Saturated: a FailSafe of TimeSpan.MaxValue (keep the last value for good), or a huge Ttl with one, must not
+        // overflow the sum; the backends keep a TimeSpan.MaxValue time to live as long as they can.
+        var failSafe = policy.FailSafe ?? TimeSpan.Zero;
+        physicalTtl = failSafe > TimeSpan.MaxValue - fresh ? TimeSpan.MaxValue : fresh + failSafe;
         var refreshAt = policy.EagerRefresh is { } fraction ? StampClock.After(now, fresh * fraction) : long.MaxValue;
         return new Stamped<T>(value, StampClock.After(now, fresh), StampClock.After(now, physicalTtl), refreshAt, clock, tags: tags);
     }

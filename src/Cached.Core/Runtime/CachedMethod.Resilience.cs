@@ -93,7 +93,12 @@ public sealed partial class CachedMethod<TResult>
                     return true;
                 }
 
-                call.Last = stamped;
+                // Only fail-safe keeps a last value to answer with: a call without it that stamps entries (eager
+                // refresh, tags) may find another call's stale entry, which is no answer for its timeouts either.
+                if (policy.FailSafe is not null)
+                {
+                    call.Last = stamped;
+                }
             }
 
             if (tagRead is not null)

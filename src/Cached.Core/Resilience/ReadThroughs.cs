@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using Cached.Pipeline;
 using Cached.Runtime;
 
 namespace Cached.Resilience;
@@ -35,6 +36,13 @@ internal sealed class ReadThroughs
     /// <summary>The core of <c>GetOrSet&lt;<typeparamref name="T"/>&gt;</c> in <paramref name="namespace"/>.</summary>
     public CachedMethod<T> For<T>(string? @namespace)
     {
+        // A namespace that resolves as the cache's own (its name, or "" on a cache without one) is no namespace given:
+        // the same entries, so the same core and the same flight for a key, not a second factory call beside it.
+        if (@namespace is not null && NamespacedKey.Resolve(@namespace, _cache.Namespace) == NamespacedKey.Resolve(null, _cache.Namespace))
+        {
+            @namespace = null;
+        }
+
         if (Volatile.Read(ref _last) is CachedMethod<T> last && string.Equals(last.Namespace, @namespace, StringComparison.Ordinal))
         {
             return last;

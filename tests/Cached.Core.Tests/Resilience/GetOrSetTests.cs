@@ -20,6 +20,29 @@ public sealed class GetOrSetTests : ResilienceFixture
     }
 
     [Test]
+    public async Task Callers_naming_the_cache_s_own_namespace_share_the_flight_of_those_naming_none([Values("main", "")] string own)
+    {
+        // One key as stored, one factory call: "main" (or "", no namespace) on a cache whose namespace it is resolves
+        // to the same entry as no namespace given.
+        using var cache = new SimpleMemoryCache { Namespace = own };
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = 0;
+        async ValueTask<int> Factory(CancellationToken _)
+        {
+            Interlocked.Increment(ref calls);
+            await gate.Task;
+            return 7;
+        }
+
+        var unnamed = cache.GetOrSetAsync("k", Factory).AsTask();
+        var named = cache.GetOrSetAsync("k", Factory, @namespace: own).AsTask();
+        gate.SetResult();
+
+        Assert.That(await Task.WhenAll(unnamed, named), Is.All.EqualTo(7));
+        Assert.That(calls, Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task The_state_overloads_hand_the_state_to_the_factory([Values] bool async)
     {
         var value = async

@@ -71,14 +71,25 @@ internal sealed class LoopbackProxy : IDisposable
     /// <summary>Hands on the replies <see cref="HoldReplies"/> kept, in order, and what comes after.</summary>
     public void ReleaseReplies() => _replying.TrySetResult();
 
-    private void WatchForMarker(ReadOnlyMemory<byte> sent)
+    /// <summary>
+    /// A watch of one connection's sent bytes for <see cref="HoldWhenSent"/>'s marker, across the reads they arrive in:
+    /// a command split over two reads (as a busy machine splits them) still shows the marker, in the read that ends it.
+    /// </summary>
+    private Action<ReadOnlyMemory<byte>> MarkerWatch()
     {
-        if (_holdMarker is { } marker && System.Text.Encoding.ASCII.GetString(sent.Span).Contains(marker, StringComparison.Ordinal))
+        var tail = string.Empty;
+        return sent =>
         {
-            _holdMarker = null;
-            Hold();
-            MarkerHeld.TrySetResult();
-        }
+            var text = tail + System.Text.Encoding.ASCII.GetString(sent.Span);
+            if (_holdMarker is { } marker && text.Contains(marker, StringComparison.Ordinal))
+            {
+                _holdMarker = null;
+                Hold();
+                MarkerHeld.TrySetResult();
+            }
+
+            tail = text.Length > 256 ? text[^256..] : text;
+        };
     }
 
     private static TaskCompletionSource Flowing()
@@ -132,7 +143,7 @@ internal sealed class LoopbackProxy : IDisposable
                 _open.Add(server);
             }
 
-            var up = CopyAsync(client.GetStream(), server.GetStream(), () => _flowing, WatchForMarker);
+            var up = CopyAsync(client.GetStream(), server.GetStream(), () => _flowing, MarkerWatch());
             var down = CopyAsync(server.GetStream(), client.GetStream(), () => _replying, static _ => { });
             await Task.WhenAny(up, down);
             // Either end gone or cut: close both, then let the other direction end too.

@@ -857,6 +857,34 @@ public class PluginTests
         Assert.That((plugin.Hits, plugin.Total), Is.EqualTo((1L, 2L)));
     }
 
+    [Test]
+    public void A_hook_that_throws_stops_the_hooks_after_it_and_reaches_the_caller_as_it_is([Values] bool inPre)
+    {
+        // plugins.md: a pre hook's exception stops the command before it is sent; a post hook's comes after the
+        // command succeeded. Either way the plugins after it are not called, and the exception is the hook's own.
+        var log = new List<string>();
+        var first = new RecordingPlugin("first", log);
+        var throwing = inPre
+            ? new LambdaPlugin(pre: static context => Refuse(context))
+            : new LambdaPlugin(post: static context => Refuse(context));
+        var last = new RecordingPlugin("last", log);
+        using var cache = new SimpleMemoryCache { Plugins = [first, throwing, last] };
+
+        var error = Assert.Throws<InvalidOperationException>(() => cache.Set("k", "v"));
+
+        Assert.That(error!.Message, Is.EqualTo("refused"));
+        Assert.That(log, Is.EqualTo(inPre ? new[] { "first.Pre Set" } : new[] { "first.Pre Set", "last.Pre Set", "first.Post Set" }));
+        Assert.That(cache.Exists("k"), Is.EqualTo(!inPre), "the write is made only when the pre hooks let it through");
+
+        static void Refuse(CacheCommandContext context)
+        {
+            if (context.Command == CacheCommand.Set)
+            {
+                throw new InvalidOperationException("refused");
+            }
+        }
+    }
+
     private sealed class LambdaPlugin(Action<CacheCommandContext>? pre = null, Action<CacheCommandContext>? post = null) : ICachePlugin
     {
         public void Pre(CacheCommandContext context) => pre?.Invoke(context);

@@ -38,7 +38,8 @@ public sealed partial class CachedMethod<TResult>
                     // Someone may have stored the value between our read and our lock.
                     if (TryRead(cache, key, out var stored, out _))
                     {
-                        locks.ReleaseLock(key, _options.Namespace, token);
+                        // A release that fails is logged and survived: the value found is still the answer.
+                        Release(locks, key, token);
                         return (true, stored, null);
                     }
 

@@ -791,6 +791,31 @@ public sealed class CachedMethodConcurrencyTests
     }
 
     [Test]
+    public void A_value_stored_before_the_sync_lease_was_taken_is_answered_even_when_releasing_the_lease_fails()
+    {
+        // Another process stores the value between this caller's miss and its lease; the lease is taken, the value is
+        // read back, and the release of the lease fails: the value found is still the answer, and the body never runs
+        // (the async path releases through ReleaseAsync, which survives a fault).
+        using var cache = new TestBackend { FailReleases = true };
+        var method = MethodOn<string>(cache, lease: 30);
+        var fullKey = cache.BuildKey("k");
+        cache.AfterRead = key =>
+        {
+            if (key == fullKey)
+            {
+                cache.AfterRead = null;
+                cache.Set("k", "stored elsewhere");
+            }
+        };
+        var calls = new Calls();
+
+        var result = method.Invoke("k", calls, static c => c.Increment() > 0 ? "computed here" : "?");
+
+        Assert.That(result, Is.EqualTo("stored elsewhere"));
+        Assert.That(calls.Count, Is.Zero);
+    }
+
+    [Test]
     public void A_sync_lease_shorter_than_the_body_lets_the_waiter_proceed_after_the_lease()
     {
         var gets = new CountingPlugin();

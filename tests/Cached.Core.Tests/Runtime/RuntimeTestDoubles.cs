@@ -105,6 +105,9 @@ internal sealed class TestBackend : BaseCache
     /// <summary>Delete and Clear throw <see cref="Fault"/>.</summary>
     public bool FailDeletes { get; set; }
 
+    /// <summary>A lock's release (the compare-and-delete) throws <see cref="Fault"/>.</summary>
+    public bool FailReleases { get; set; }
+
     /// <summary>Every command throws.</summary>
     public bool FailAll
     {
@@ -286,10 +289,13 @@ internal sealed class TestBackend : BaseCache
     protected override bool SupportsConditionalOperations => true;
 
     protected override bool RemoveEntryIfEquals(string key, object? expected)
-        => _store.TryRemove(new KeyValuePair<string, object?>(key, expected));
+    {
+        Check(FailReleases);
+        return _store.TryRemove(new KeyValuePair<string, object?>(key, expected));
+    }
 
     protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
-        => ValueTask.FromResult(RemoveEntryIfEquals(key, expected));
+        => Async(FailReleases, () => _store.TryRemove(new KeyValuePair<string, object?>(key, expected)));
 
     protected override object? GetEntryVersion(string key) => _store.TryGetValue(key, out var value) ? value : null;
 

@@ -80,6 +80,12 @@ public sealed partial class MultiLevelCache
 
     private async ValueTask<CacheResult<T>> ReadL2Async<T>(string key, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
+        if (_pending.Drops(@namespace, key))
+        {
+            // As in TryGet: a delete of the key this node still waits to send to L2.
+            return CacheResult<T>.Miss;
+        }
+
         var space = L1Space(@namespace);
         using var fill = await OpenL1FillAsync(key, space, cancellationToken).ConfigureAwait(false);
         var (result, remaining) = L2 is BaseCache level
@@ -156,6 +162,7 @@ public sealed partial class MultiLevelCache
             var (read, remaining) = L2 is BaseCache level
                 ? await level.MultiTryGetWithTtlAsync<T>(missing, @namespace, serializer, cancellationToken).ConfigureAwait(false)
                 : ((await L2.MultiTryGetAsync<T>(missing, @namespace, serializer, cancellationToken).ConfigureAwait(false)).ToArray(), new TimeSpan?[missing.Length]);
+            MaskDropped(missing, read, @namespace);
             FillAll(results, positions, missing, read, remaining, fills, space);
         }
         finally

@@ -109,6 +109,12 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
             return (CacheResult<T>.Hit(local!), null);
         }
 
+        if (_pending.Drops(@namespace, key))
+        {
+            // As in TryGet; the leader opens its fill itself.
+            return (CacheResult<T>.Miss, null);
+        }
+
         var copy = OpenL1Fill(key, space);
         try
         {
@@ -141,6 +147,11 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         if (local.Found)
         {
             return (local, null);
+        }
+
+        if (_pending.Drops(@namespace, key))
+        {
+            return (CacheResult<T>.Miss, null);
         }
 
         // L1's fence, open before L2's read: for the copy of a value found, or as the companion of the fill opened.

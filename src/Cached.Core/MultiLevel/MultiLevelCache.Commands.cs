@@ -50,6 +50,12 @@ public sealed partial class MultiLevelCache
             return true;
         }
 
+        if (_pending.Drops(@namespace, key))
+        {
+            // This node deleted the key while L2 was unreachable, and the delete still waits: L2's entry is gone here.
+            return false;
+        }
+
         using var fill = OpenL1Fill(key, space);
         var (result, remaining) = L2 is BaseCache level
             ? level.TryGetWithTtl<T>(key, @namespace, serializer)
@@ -122,6 +128,7 @@ public sealed partial class MultiLevelCache
             var (read, remaining) = L2 is BaseCache level
                 ? level.MultiTryGetWithTtl<T>(missing, @namespace, serializer)
                 : (L2.MultiTryGet<T>(missing, @namespace, serializer).ToArray(), new TimeSpan?[missing.Length]);
+            MaskDropped(missing, read, @namespace);
             FillAll(results, positions, missing, read, remaining, fills, space);
         }
         finally

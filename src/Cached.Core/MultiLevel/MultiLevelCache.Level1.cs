@@ -67,6 +67,21 @@ public sealed partial class MultiLevelCache
     /// </summary>
     private static Serializers.ISerializer? ForL1(Serializers.ISerializer? serializer) => serializer is Resilience.IPayloadAdopter ? serializer : null;
 
+    /// <summary>
+    /// Turns into misses the entries L2 answered for keys this node deleted while L2 was unreachable and whose deletes
+    /// still wait (<see cref="PendingWrites.Drops"/>), before L1 copies anything: L2 still holds them until the deletes land.
+    /// </summary>
+    private void MaskDropped<T>(string[] keys, CacheResult<T>[] read, string? @namespace)
+    {
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (read[i].Found && _pending.Drops(@namespace, keys[i]))
+            {
+                read[i] = CacheResult<T>.Miss;
+            }
+        }
+    }
+
     private void FillAll<T>(CacheResult<T>[] results, int[] positions, string[] missing, CacheResult<T>[] read, TimeSpan?[] remaining, FillTicket?[]? fills, string? space)
     {
         for (var i = 0; i < missing.Length; i++)

@@ -215,8 +215,10 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
             MultiLevelLog.ApplyFailed(CachedLogging.Logger, ex, "flush after lost messages", AliasForLogs);
         }
 
-        // The connection is back: what this node could not send reaches the others now.
+        // The connection is back: what this node could not send reaches the others now, and the writes it kept for L2
+        // are tried at once rather than after their back-off (up to 5 s), during which every node reads L2's old entries.
         _unsent.SendAgain();
+        _pending.RetryNow();
     }
 
     /// <summary>Empties L1 in every namespace this cache put entries in.</summary>

@@ -72,6 +72,55 @@ internal sealed partial class PendingWrites
     /// </summary>
     public bool HoldsUp(string? @namespace, string key) => Volatile.Read(ref _waiting) != 0 && Waits(ClearSlot(@namespace), Slot(@namespace, key));
 
+    /// <summary>
+    /// Whether a waiting write drops L2's entry of the key (a delete of the key, or a clear of its namespace): until it
+    /// lands, a read on this node answers a miss rather than the entry this node dropped, which L2 still holds once it
+    /// answers again. If so, the retry loop tries at once instead of after its back-off.
+    /// </summary>
+    public bool Drops(string? @namespace, string key)
+    {
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            var drops = _bySlot.ContainsKey(ClearSlot(@namespace))
+                || (_bySlot.TryGetValue(Slot(@namespace, key), out var write) && write.Value.Action == BackplaneAction.Delete);
+            if (drops)
+            {
+                AskRetry();
+            }
+
+            return drops;
+        }
+    }
+
+    /// <summary>
+    /// Tells the retry loop to try at once: L2 may answer again (the backplane's connection came back). Nothing when no
+    /// write waits.
+    /// </summary>
+    public void RetryNow()
+    {
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            AskRetry();
+        }
+    }
+
+    /// <summary>Under the gate: the back-off in progress ends, or the next one is skipped.</summary>
+    private void AskRetry()
+    {
+        _retryAsked = true;
+        _retryNow?.TrySetResult();
+    }
+
     private bool Waits(string clearSlot, string? keySlot)
     {
         lock (_gate)
@@ -81,8 +130,7 @@ internal sealed partial class PendingWrites
                 return false;
             }
 
-            _retryAsked = true;
-            _retryNow?.TrySetResult();
+            AskRetry();
             return true;
         }
     }

@@ -538,6 +538,34 @@ public sealed class MultiLevelCacheTests
     }
 
     [Test]
+    public async Task A_key_deleted_while_L2_was_unreachable_reads_as_a_miss_until_the_delete_lands([Values] bool async)
+    {
+        // L2 answers reads again, but the delete still waits (its writes still fail): every read path answers a miss
+        // for the deleted key rather than the entry L2 still holds, and L2's other entries as they are.
+        var outage = new Outage();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache { Plugins = [outage] });
+        cache.Set("gone", "old");
+        cache.Set("kept", "value");
+        outage.Down = true;
+        cache.Delete("gone");
+        Assert.That(cache.PendingWriteCount, Is.EqualTo(1));
+        outage.WritesOnly = true;
+        cache.L1.Clear();
+
+        var single = async ? (await cache.TryGetAsync<string>("gone")).Found : cache.TryGet<string>("gone", out _);
+        var batch = async ? await cache.MultiTryGetAsync<string>(["gone", "kept"]) : cache.MultiTryGet<string>(["gone", "kept"]);
+
+        Assert.That(single, Is.False, "one key");
+        Assert.That(batch.Select(static r => r.Found), Is.EqualTo(new[] { false, true }), "a batch");
+        Assert.That(cache.L1.Exists("gone", cache.L2.Namespace), Is.False, "L1 took no copy of the dropped entry");
+        Assert.That(cache.L2.Get<string>("gone"), Is.EqualTo("old"), "L2 still holds it");
+
+        outage.Down = false;
+        await Waits.Until(() => cache.PendingWriteCount == 0);
+        Assert.That(cache.L2.Exists("gone"), Is.False);
+    }
+
+    [Test]
     public async Task Waiting_writes_keep_the_newest_per_key_and_their_order()
     {
         var outage = new Outage { Down = true };

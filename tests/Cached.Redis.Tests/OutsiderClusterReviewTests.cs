@@ -375,6 +375,42 @@ public sealed class OutsiderClusterReviewTests
         }
     }
 
+    [Test]
+    public async Task A_second_two_level_node_reads_a_tagged_MultiCached_batch_from_every_slot_and_sees_an_invalidation([Values] bool async)
+    {
+        var first = new MultiLevelCache(new SimpleMemoryCache(), Process("node-a"));
+        var second = new MultiLevelCache(new SimpleMemoryCache(), Process("node-b"));
+        try
+        {
+            Caches.AddInstance(OutsiderCatalog.Alias, first);
+            await ReadMany(s_ids, async);
+            Caches.AddInstance(OutsiderCatalog.Alias, second);
+            _catalog.Version = 2;
+            var read = await ReadMany([.. s_ids, 61], async);
+            Assert.That(_catalog.BatchesAsked[^1], Is.EqualTo(new[] { 61 }), "the other node's L2 entries of every slot hit");
+            Assert.That(s_ids.Select(id => read[id]), Is.All.StartWith("v1-"));
+
+            // Without a backplane, tagged entries skip L1 (docs/tags.md), so an invalidation through the first node reaches the second.
+            if (async)
+            {
+                await first.InvalidateTagsAsync(["items"]);
+            }
+            else
+            {
+                first.InvalidateTags("items");
+            }
+
+            _catalog.Version = 3;
+            var after = await ReadMany(s_ids, async);
+            Assert.That(s_ids.Select(id => after[id]), Is.EqualTo(Expected(s_ids)));
+        }
+        finally
+        {
+            first.Dispose();
+            second.Dispose();
+        }
+    }
+
     private IServer Admin(RedisServer node) => _direct.GetServer("127.0.0.1", node.Port);
 
     /// <summary>How many scripts <paramref name="node"/> has run, by EVAL or EVALSHA (<c>INFO commandstats</c>).</summary>

@@ -15,19 +15,6 @@ internal static class Scripts
         """;
 
     /// <summary>
-    /// Reads every key with its remaining life, as GET and PTTL pairs (PTTL: -1 without expiry, -2 when missing): a
-    /// synchronous multi-key read with lifetimes in one round trip per hash slot.
-    /// </summary>
-    public const string GetWithTtls = """
-        local replies = {}
-        for i, key in ipairs(KEYS) do
-            replies[2 * i - 1] = redis.call('get', key)
-            replies[2 * i] = redis.call('pttl', key)
-        end
-        return replies
-        """;
-
-    /// <summary>
     /// Keeps a tag record holding ARGV[1] for at least ARGV[2] milliseconds (0: for ever), never shortening a longer
     /// life. With ARGV[3] = 1 it creates the record if the key is missing; otherwise it extends it only while it still
     /// holds ARGV[1], so a record that went never comes back with an old token. Answers 1 when the key holds ARGV[1].

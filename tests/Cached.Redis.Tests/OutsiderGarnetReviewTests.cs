@@ -198,8 +198,7 @@ public sealed class OutsiderGarnetReviewTests
     public async Task Without_lua_a_two_level_batch_read_works_as_a_plain_MultiGet_does([Values] bool async)
     {
         // docs/redis.md: on Garnet without --lua, reads work (Get, MultiGet, Exists). The async two-level batch read
-        // (GET and PTTL pipelined) does; the sync one is a script (GetWithTtls), which such a server refuses, so the
-        // same read throws. Fails today for the sync call.
+        // (GET and PTTL pipelined) did; the sync one was a script, which such a server refuses, so the same read threw.
         using var plain = GarnetServer.StartOrIgnore(lua: false);
         using var direct = ConnectionMultiplexer.Connect(plain.ConnectionString);
         direct.GetDatabase().StringSet("outsider:there", "1");

@@ -309,10 +309,10 @@ public sealed class OutsiderLevelsReviewTests
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// FAILS today. Node A's batch runs its body (it read version 1); meanwhile node B invalidates key 2 (the source
+    /// Node A's batch runs its body (it read version 1); meanwhile node B invalidates key 2 (the source
     /// changed). L2's fence refuses A's fill of key 2, as docs/reliability.md promises ("an invalidation made by another
-    /// process while the body runs is final"), yet A copies the refused value into its own L1 and serves it: its next
-    /// batch hits L1 for key 2 with the value the invalidation dropped, while L2 holds nothing. The backplane message of
+    /// process while the body runs is final"); A copied the refused value into its own L1 and served it: its next
+    /// batch hit L1 for key 2 with the value the invalidation dropped, while L2 held nothing. The backplane message of
     /// B's delete is held on its way to A (a slow subscriber connection), as it is for a moment in every such race.
     /// </summary>
     [Test]
@@ -362,7 +362,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: the same race through a single-key <c>[Cached]</c> method: L2 says the fill was refused, so A's L1 takes
+    /// the same race through a single-key <c>[Cached]</c> method: L2 says the fill was refused, so A's L1 takes
     /// nothing and A's next call runs the body. The control for the batch test above.
     /// </summary>
     [Test]
@@ -395,7 +395,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: A and B both hold keys 1..3 in L1; A invalidates 2 (an [InvalidateCache] on A's side). B drops its copy
+    /// A and B both hold keys 1..3 in L1; A invalidates 2 (an [InvalidateCache] on A's side). B drops its copy
     /// when the message arrives, and B's next batch calls the body with [2] only, answering 1 and 3 from its L1.
     /// </summary>
     [Test]
@@ -433,7 +433,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: a batch on B whose keys are spread over B's L1 (1, 2), L2 written by A (3) and nowhere (4): one body call
+    /// a batch on B whose keys are spread over B's L1 (1, 2), L2 written by A (3) and nowhere (4): one body call
     /// with [4], and the hits from both levels are merged.
     /// </summary>
     [Test]
@@ -485,7 +485,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: a batch cancelled while it waits at L2's read, at its body, or at its fill ends promptly with an
+    /// a batch cancelled while it waits at L2's read, at its body, or at its fill ends promptly with an
     /// <see cref="OperationCanceledException"/> (L2's replies held, its timeout 5 s away), leaves no copy in L1 that L2
     /// does not hold, and the next batch, on this node or the other, answers what L2 holds or computes afresh.
     /// </summary>
@@ -582,7 +582,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: three nodes (async A, async B, sync C) miss one key at once; A holds the lease while its body waits at a
+    /// three nodes (async A, async B, sync C) miss one key at once; A holds the lease while its body waits at a
     /// gate, B and C are seen polling L2. One body call in all; every node answers its value, and B and C then answer
     /// from their own L1.
     /// </summary>
@@ -619,7 +619,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: the lease holder's body throws (A), or its only caller cancels while the body runs: the waiter on
+    /// the lease holder's body throws (A), or its only caller cancels while the body runs: the waiter on
     /// another node (B, polling) does not wait out the 10 s lease; it runs its own body once and stores its value.
     /// </summary>
     [Test]
@@ -659,7 +659,7 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// PASSES: a sync leader on node A (a thread blocked in its body) and an async waiter on node B: one body call.
+    /// a sync leader on node A (a thread blocked in its body) and an async waiter on node B: one body call.
     /// </summary>
     [Test]
     public async Task A_sync_lease_holder_and_an_async_waiter_on_another_node_make_one_body_call()
@@ -685,11 +685,11 @@ public sealed class OutsiderLevelsReviewTests
     }
 
     /// <summary>
-    /// FAILS today. A read-modify-write under <see cref="RedLock"/> across two nodes of a <see cref="MultiLevelCache"/>:
+    /// A read-modify-write under <see cref="RedLock"/> across two nodes of a <see cref="MultiLevelCache"/>:
     /// B had read the counter (a copy in its L1); A takes the lock, writes 1, releases; B takes the lock and reads the
-    /// counter. B reads its L1 copy, 0, because A's backplane message is slower than A's release (they travel on two
-    /// connections; here A's publish is held on its way for a moment). So a lock held across nodes does not make the
-    /// holder see the last holder's write, and B writes 0 + 1 = 1 over A's 1: an update lost.
+    /// counter. B read its L1 copy, 0, because A's backplane message is slower than A's release (they travel on two
+    /// connections; here A's publish is held on its way for a moment), and wrote 0 + 1 = 1 over A's 1: an update lost.
+    /// Taking the lock now drops the taker's L1 copy of the key.
     /// </summary>
     [Test]
     public async Task A_node_that_takes_a_RedLock_after_another_node_wrote_under_it_reads_that_write()
@@ -728,7 +728,7 @@ public sealed class OutsiderLevelsReviewTests
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// PASSES: a sync <c>[Cached]</c> method on two nodes: B reads what A computed from L2 (no body call) into its L1;
+    /// a sync <c>[Cached]</c> method on two nodes: B reads what A computed from L2 (no body call) into its L1;
     /// a sync <c>[InvalidateCache]</c> on B drops the entry on both nodes and A's next call computes once.
     /// </summary>
     [Test]

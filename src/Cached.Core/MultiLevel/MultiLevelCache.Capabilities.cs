@@ -285,7 +285,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         if (L2 is IFencedFillCache l2)
         {
             stored = l2.TryFillMany(given, ttl, serializer);
-            FillCompanions(l2, given, ttl);
+            FillCompanions(l2, given, stored, ttl);
         }
         else
         {
@@ -306,7 +306,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         if (L2 is IFencedFillCache l2)
         {
             stored = await l2.TryFillManyAsync(given, ttl, serializer, cancellationToken).ConfigureAwait(false);
-            FillCompanions(l2, given, ttl);
+            FillCompanions(l2, given, stored, ttl);
         }
         else
         {
@@ -324,13 +324,43 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     /// <inheritdoc />
     TimeProvider ILockingCache.TimeProvider => (L2 as ILockingCache)?.TimeProvider ?? TimeProvider.System;
 
-    /// <summary>The lease lives in L2, which every node shares; with an L2 that cannot lock, there is no lease.</summary>
+    /// <summary>
+    /// The lease lives in L2, which every node shares; with an L2 that cannot lock, there is no lease. Taking it drops
+    /// this node's L1 copy of the key: the node that held the lock before may have written the key under it, and its
+    /// message may not have come yet, so what is read under the lock comes from L2.
+    /// </summary>
     bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
-        => L2 is not ILockingCache locks || locks.TryAcquireLock(key, @namespace, token, lease);
+    {
+        if (L2 is not ILockingCache locks)
+        {
+            return true;
+        }
+
+        var taken = locks.TryAcquireLock(key, @namespace, token, lease);
+        if (taken)
+        {
+            DropL1(key, L1Space(@namespace));
+        }
+
+        return taken;
+    }
 
     /// <inheritdoc cref="ILockingCache.TryAcquireLock"/>
-    ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
-        => L2 is ILockingCache locks ? locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken) : ValueTask.FromResult(true);
+    async ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        if (L2 is not ILockingCache locks)
+        {
+            return true;
+        }
+
+        var taken = await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
+        if (taken)
+        {
+            DropL1(key, L1Space(@namespace));
+        }
+
+        return taken;
+    }
 
     /// <inheritdoc />
     bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
@@ -370,17 +400,36 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     }
 
     /// <summary>
-    /// Copies into L1 the fills L2 took. L2 does not say which it took, so a ticket L2 no longer holds current is
-    /// skipped; a companion whose key changed since (here, or by a message from another node) is refused, and the key
-    /// is dropped (<see cref="CopyStoredFill"/>).
+    /// Copies into L1 the fills L2 took. L2 tells how many it took, not which: a ticket L2 no longer holds current in this
+    /// process is skipped, and when L2 took fewer than were current, none is copied; a companion whose key changed since
+    /// (here, or by a message from another node) is refused, and the key is dropped (<see cref="CopyStoredFill"/>).
     /// </summary>
-    private void FillCompanions<T>(IFencedFillCache l2, KeyValuePair<FillTicket, T>[] fills, TimeSpan? ttl)
+    private void FillCompanions<T>(IFencedFillCache l2, KeyValuePair<FillTicket, T>[] fills, int stored, TimeSpan? ttl)
     {
+        // L2 answers how many it stored, not which: a fill it refused (another node's invalidation moved the key's fence
+        // in L2 while the body ran) looks current here. When it stored fewer than were current, no copy is taken and the
+        // batch's keys are dropped, so that this node reads them from L2 rather than serve a value L2 refused.
+        var current = 0;
         foreach (var fill in fills)
         {
-            if (fill.Key.Companion is { } companion && l2.IsCurrent(fill.Key))
+            current += l2.IsCurrent(fill.Key) ? 1 : 0;
+        }
+
+        var allTaken = stored >= current;
+        foreach (var fill in fills)
+        {
+            if (fill.Key.Companion is not { } companion)
+            {
+                continue;
+            }
+
+            if (allTaken && l2.IsCurrent(fill.Key))
             {
                 CopyStoredFill(companion, fill.Key.Key, fill.Value, L1Life(ExpiryOf(ttl)), L1Space(fill.Key.Namespace));
+            }
+            else if (!allTaken)
+            {
+                DropL1(fill.Key.Key, L1Space(fill.Key.Namespace));
             }
         }
     }

@@ -8,7 +8,8 @@ namespace Cached.Redis.Tests.Infrastructure;
 /// A Microsoft Garnet server (the <c>garnet-server</c> dotnet tool) on a free loopback port, owned by the tests as
 /// <see cref="RedisServer"/> owns a redis-server: the port reserved with <see cref="PortReservation"/> for the server's
 /// whole life, nothing persisted, the process and its working directory removed at the end. The tool is found through
-/// <c>CACHED_GARNET_SERVER</c> (the executable), else on <c>PATH</c>, else in <c>~/.dotnet/tools</c>. Where it is not
+/// <c>CACHED_GARNET_SERVER</c> (the executable), else on <c>PATH</c>, else in <c>~/.dotnet/tools</c> or
+/// <c>~/.cached-tools</c> (where .ci/run installs it). Where it is not
 /// installed the tests that need it are ignored with the reason, except on CI with <c>CACHED_REQUIRE_GARNET=1</c>,
 /// where they fail.
 /// </summary>
@@ -78,7 +79,8 @@ public sealed class GarnetServer : IDisposable
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var folders = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Append(Path.Combine(home, ".dotnet", "tools"));
+            .Append(Path.Combine(home, ".dotnet", "tools"))
+            .Append(Path.Combine(home, ".cached-tools")); // where .ci/run installs it, so a later plain `dotnet test` finds it too
         foreach (var folder in folders)
         {
             foreach (var name in OperatingSystem.IsWindows() ? new[] { Tool + ".exe", Tool } : [Tool])
@@ -91,7 +93,7 @@ public sealed class GarnetServer : IDisposable
             }
         }
 
-        missing = $"the {Tool} dotnet tool is neither named by CACHED_GARNET_SERVER, nor on PATH, nor in ~/.dotnet/tools.";
+        missing = $"the {Tool} dotnet tool is neither named by CACHED_GARNET_SERVER, nor on PATH, nor in ~/.dotnet/tools or ~/.cached-tools.";
         return null;
     }
 

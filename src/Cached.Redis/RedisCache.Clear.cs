@@ -35,7 +35,7 @@ public sealed partial class RedisCache
             {
                 foreach (var group in SlotGroups(db.Multiplexer, batch))
                 {
-                    db.Execute("UNLINK", group.Keys.Cast<object>().ToArray());
+                    OnSlot(db, group.Keys, group.Keys, static (db, keys) => db.Execute("UNLINK", keys.Cast<object>().ToArray()));
                 }
             }
         }

@@ -50,7 +50,7 @@ public sealed partial class RedisCache
             var (fences, at) = FencesOf(db, group);
             if (fences.Length > 0)
             {
-                var seen = (RedisResult[])db.ScriptEvaluate(Scripts.OpenFences, fences, FenceArguments())!;
+                var seen = (RedisResult[])OnSlot(db, fences, (fences, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.OpenFences, s.fences, s.args))!;
                 Note(opened, at, fences, seen);
             }
         }
@@ -80,7 +80,7 @@ public sealed partial class RedisCache
     {
         var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
         // One script per hash slot, all in flight together.
-        var replies = await Task.WhenAll(fenced.Select(f => db.ScriptEvaluateAsync(Scripts.OpenFences, f.Fences, FenceArguments()))).ConfigureAwait(false);
+        var replies = await Task.WhenAll(fenced.Select(f => OnSlotAsync(db, f.Fences, (f.Fences, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.OpenFences, s.Fences, s.args)))).ConfigureAwait(false);
         var opened = new object?[fullKeys.Length];
         for (var g = 0; g < fenced.Length; g++)
         {
@@ -98,7 +98,7 @@ public sealed partial class RedisCache
         {
             var entry = entries[0];
             return fences[0] is OpenedFence fence
-                ? (int)(long)db.ScriptEvaluate(Scripts.FillIfFenced, [entry.Key, fence.Fence], FillArguments(ttl, fence, entry.Value))
+                ? FillOne(db, entry, fence, ttl)
                 : db.StringSet(entry.Key, ToValue(entry.Value), ttl, When.Always) ? 1 : 0;
         }
 
@@ -108,7 +108,7 @@ public sealed partial class RedisCache
             var fill = FillScript(entries, fences, group, ttl);
             if (fill.Keys.Length > 0)
             {
-                stored += (int)(long)db.ScriptEvaluate(Scripts.FillIfFenced, fill.Keys, fill.Args);
+                stored += (int)(long)OnSlot(db, fill.Keys, fill, static (db, fill) => db.ScriptEvaluate(Scripts.FillIfFenced, fill.Keys, fill.Args));
             }
 
             foreach (var index in fill.Unfenced)
@@ -130,7 +130,7 @@ public sealed partial class RedisCache
             // A cached method's fill: one key, one command, without the batch's grouping and continuations.
             var entry = entries[0];
             return fences[0] is OpenedFence fence
-                ? (int)(long)await db.ScriptEvaluateAsync(Scripts.FillIfFenced, [entry.Key, fence.Fence], FillArguments(ttl, fence, entry.Value)).ConfigureAwait(false)
+                ? (int)(long)await FillOneAsync(db, entry, fence, ttl).ConfigureAwait(false)
                 : await db.StringSetAsync(entry.Key, ToValue(entry.Value), ttl, When.Always).ConfigureAwait(false) ? 1 : 0;
         }
 
@@ -140,7 +140,7 @@ public sealed partial class RedisCache
             var fill = FillScript(entries, fences, group, ttl);
             if (fill.Keys.Length > 0)
             {
-                writes.Add(StoredAsync(db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args)));
+                writes.Add(StoredAsync(OnSlotAsync(db, fill.Keys, fill, static (db, fill) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args))));
             }
 
             foreach (var index in fill.Unfenced)
@@ -150,6 +150,20 @@ public sealed partial class RedisCache
         }
 
         return (await Task.WhenAll(writes).ConfigureAwait(false)).Sum();
+    }
+
+    /// <summary>One fill through its fence: the key and its fence in one script.</summary>
+    private int FillOne(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl)
+    {
+        RedisKey[] keys = [entry.Key, fence.Fence];
+        return (int)(long)OnSlot(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluate(Scripts.FillIfFenced, s.keys, s.args));
+    }
+
+    /// <inheritdoc cref="FillOne"/>
+    private Task<RedisResult> FillOneAsync(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl)
+    {
+        RedisKey[] keys = [entry.Key, fence.Fence];
+        return OnSlotAsync(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, s.keys, s.args));
     }
 
     // Awaited rather than read in a continuation: a failed command then fails the batch with its own exception, which
@@ -228,6 +242,17 @@ public sealed partial class RedisCache
 
         return known == 1;
     }
+
+    /// <summary>
+    /// Sends a command on <paramref name="keys"/> of one hash slot; on a cluster, when they are several, again after each
+    /// TRYAGAIN while the slot moves (<see cref="TryAgain"/>).
+    /// </summary>
+    private T OnSlot<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, T> send)
+        => keys.Length > 1 && IsCluster(db) ? TryAgain.Send(db, state, send) : send(db, state);
+
+    /// <inheritdoc cref="OnSlot"/>
+    private Task<T> OnSlotAsync<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, Task<T>> send)
+        => keys.Length > 1 && IsCluster(db) ? TryAgain.SendAsync(db, state, send) : send(db, state);
 
     /// <summary>The fences of one hash slot's keys, and where each key is in the caller's list; keys that cannot have one are left out.</summary>
     private (RedisKey[] Fences, int[] At) FencesOf(IDatabase db, SlotGroup group)
@@ -386,7 +411,7 @@ public sealed partial class RedisCache
             {
                 foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
                 {
-                    db.ScriptEvaluate(Scripts.MoveFences, group.Keys, FenceArguments());
+                    OnSlot(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.MoveFences, s.Keys, s.args));
                 }
             }
         }
@@ -415,7 +440,7 @@ public sealed partial class RedisCache
         {
             foreach (var group in SlotGroups(db.Multiplexer, fences))
             {
-                await db.ScriptEvaluateAsync(Scripts.MoveFences, group.Keys, FenceArguments()).ConfigureAwait(false);
+                await OnSlotAsync(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.MoveFences, s.Keys, s.args)).ConfigureAwait(false);
             }
         }
     }

@@ -41,7 +41,8 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        return ReadOrOpened(fence, (RedisResult[])db.ScriptEvaluate(Scripts.GetOrOpenFence, [key, fence], FenceArguments())!);
+        RedisKey[] keys = [key, fence];
+        return ReadOrOpened(fence, (RedisResult[])OnSlot(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.GetOrOpenFence, s.keys, s.args))!);
     }
 
     /// <inheritdoc cref="GetEntryWithTtlOrOpenFill(string, string?)"/>
@@ -59,7 +60,8 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        return ReadOrOpened(fence, (RedisResult[])(await db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, [key, fence], FenceArguments()).ConfigureAwait(false))!);
+        RedisKey[] keys = [key, fence];
+        return ReadOrOpened(fence, (RedisResult[])(await OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, s.keys, s.args)).ConfigureAwait(false))!);
     }
 
     /// <summary>What <see cref="Scripts.GetOrOpenFence"/> answered: the value and its life, or the token of the fence it opened.</summary>

@@ -117,12 +117,12 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         var results = new CacheResult<object?>[keys.Count];
         if (groups.Count == 1)
         {
-            Place(results, groups[0], db.StringGet(groups[0].Keys));
+            Place(results, groups[0], OnSlot(db, groups[0].Keys, groups[0].Keys, static (db, keys) => db.StringGet(keys)));
             return results;
         }
 
         // On a cluster, one MGET per hash slot, all sent before any is waited for, as the async command does.
-        var values = WaitAll(db, groups.Select(group => db.StringGetAsync(group.Keys)).ToArray());
+        var values = WaitAll(db, groups.Select(group => OnSlotAsync(db, group.Keys, group.Keys, static (db, keys) => db.StringGetAsync(keys))).ToArray());
         for (var g = 0; g < groups.Count; g++)
         {
             Place(results, groups[g], values[g]);
@@ -145,7 +145,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
         var groups = SlotGroups(db.Multiplexer, keys);
         // One MGET per hash slot, all in flight together.
-        var reads = groups.Select(group => db.StringGetAsync(group.Keys)).ToArray();
+        var reads = groups.Select(group => OnSlotAsync(db, group.Keys, group.Keys, static (db, keys) => db.StringGetAsync(keys))).ToArray();
         var values = await Task.WhenAll(reads).ConfigureAwait(false);
         var results = new CacheResult<object?>[keys.Count];
         for (var g = 0; g < groups.Count; g++)
@@ -204,9 +204,9 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         var groups = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray());
         if (groups.Count == 1)
         {
-            return Fenced(MoveFences(db, groups[0]), (db, entries, group: groups[0], ttl), static s => s.ttl is null
+            return OnSlot(db, groups[0].Keys, (cache: this, entries, group: groups[0], ttl), static (db, s) => Fenced(s.cache.MoveFences(db, s.group), (db, s.entries, s.group, s.ttl), static s => s.ttl is null
                 ? s.db.StringSet(Pairs(s.entries, s.group))
-                : SetWithTtl(s.db, s.entries, s.group, s.ttl.Value));
+                : SetWithTtl(s.db, s.entries, s.group, s.ttl.Value)));
         }
 
         // On a cluster, one write per hash slot, all sent before any is waited for, as the async command does.
@@ -224,9 +224,10 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         return results.All(static ok => ok);
     }
 
-    /// <summary>One hash slot's part of a batch write, after the move of its keys' fences.</summary>
+    /// <summary>One hash slot's part of a batch write, after the move of its keys' fences; both sent again on TRYAGAIN.</summary>
     private Task<bool> WriteGroupAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan? ttl)
-        => FencedAsync(MoveFences(db, group), ttl is null ? db.StringSetAsync(Pairs(entries, group)) : SetWithTtlAsync(db, entries, group, ttl.Value));
+        => OnSlotAsync(db, group.Keys, (cache: this, entries, group, ttl), static (db, s) =>
+            FencedAsync(s.cache.MoveFences(db, s.group), s.ttl is null ? db.StringSetAsync(Pairs(s.entries, s.group)) : SetWithTtlAsync(db, s.entries, s.group, s.ttl.Value)));
 
     /// <inheritdoc />
     protected override bool ContainsEntry(string key)

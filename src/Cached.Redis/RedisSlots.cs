@@ -20,7 +20,10 @@ internal static class RedisSlots
 
         foreach (var group in SlotGroups(db.Multiplexer, keys))
         {
-            await db.ExecuteAsync("UNLINK", group.Keys.Cast<object>().ToArray()).ConfigureAwait(false);
+            // A slot's keys split by a move answer TRYAGAIN (a cluster only groups keys by slot: one key is never asked).
+            await (group.Keys.Length > 1
+                ? TryAgain.SendAsync(db, group.Keys, static (db, keys) => db.ExecuteAsync("UNLINK", keys.Cast<object>().ToArray()))
+                : db.ExecuteAsync("UNLINK", group.Keys.Cast<object>().ToArray())).ConfigureAwait(false);
         }
     }
 

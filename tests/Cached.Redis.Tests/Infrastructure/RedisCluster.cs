@@ -47,35 +47,69 @@ public sealed class RedisCluster : IDisposable
     /// </summary>
     public void MoveSlot(int slot, RedisServer target, bool oldOwnerLearnsFirst = false, Action? whileOnlyOneKnows = null)
     {
-        var source = OwnerOf(slot);
-        if (source == target)
+        if (OwnerOf(slot) == target)
         {
             return;
         }
 
-        var text = slot.ToString(CultureInfo.InvariantCulture);
-        var sourceId = IdOf(source);
-        var targetId = IdOf(target);
-        Cli(target, "cluster", "setslot", text, "importing", sourceId);
-        Cli(source, "cluster", "setslot", text, "migrating", targetId);
-        while (true)
-        {
-            var keys = Cli(source, "cluster", "getkeysinslot", text, "100").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            if (keys.Length == 0)
-            {
-                break;
-            }
+        var move = BeginMove(slot, target);
+        move.MigrateRest();
+        move.Finish(oldOwnerLearnsFirst, whileOnlyOneKnows);
+    }
 
-            Cli(source, ["migrate", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys]);
+    /// <summary>
+    /// Starts moving <paramref name="slot"/> to <paramref name="target"/> as <see cref="MoveSlot"/> does (the target
+    /// imports, the owner migrates) and moves no key yet: the test moves the keys it chooses, so that it holds the slot
+    /// split between the two nodes (where a command on several of its keys gets <c>TRYAGAIN</c>) for as long as it needs.
+    /// </summary>
+    public SlotMove BeginMove(int slot, RedisServer target)
+    {
+        var source = OwnerOf(slot);
+        if (source == target)
+        {
+            throw new ArgumentException($"Slot {slot} is already on the target.", nameof(target));
         }
 
-        var told = 0;
-        foreach (var node in _nodes.OrderBy(n => n == target ? (oldOwnerLearnsFirst ? 1 : 0) : n == source ? (oldOwnerLearnsFirst ? 0 : 1) : 2))
+        var move = new SlotMove(this, slot, source, target);
+        Cli(target, "cluster", "setslot", move.Text, "importing", IdOf(source));
+        Cli(source, "cluster", "setslot", move.Text, "migrating", IdOf(target));
+        return move;
+    }
+
+    /// <summary>A slot on its way from one node to another (<see cref="BeginMove"/>).</summary>
+    public sealed class SlotMove(RedisCluster cluster, int slot, RedisServer source, RedisServer target)
+    {
+        internal string Text { get; } = slot.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>Moves these keys of the slot (as stored) to the target with <c>MIGRATE</c>.</summary>
+        public void Migrate(params string[] keys)
+            => Cli(source, ["migrate", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys]);
+
+        /// <summary>Moves every key of the slot still on the source.</summary>
+        public void MigrateRest()
         {
-            Cli(node, "cluster", "setslot", text, "node", targetId);
-            if (++told == 1)
+            while (Cli(source, "cluster", "getkeysinslot", Text, "100").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } keys)
             {
-                whileOnlyOneKnows?.Invoke();
+                Migrate(keys);
+            }
+        }
+
+        /// <summary>
+        /// Tells every node the new owner: by default the target first, then the old owner, then the rest, as
+        /// <c>redis-cli</c> does; see <see cref="MoveSlot"/> for the arguments. Moves the keys left first.
+        /// </summary>
+        public void Finish(bool oldOwnerLearnsFirst = false, Action? whileOnlyOneKnows = null)
+        {
+            MigrateRest();
+            var targetId = IdOf(target);
+            var told = 0;
+            foreach (var node in cluster._nodes.OrderBy(n => n == target ? (oldOwnerLearnsFirst ? 1 : 0) : n == source ? (oldOwnerLearnsFirst ? 0 : 1) : 2))
+            {
+                Cli(node, "cluster", "setslot", Text, "node", targetId);
+                if (++told == 1)
+                {
+                    whileOnlyOneKnows?.Invoke();
+                }
             }
         }
     }

@@ -125,7 +125,6 @@ public sealed class OutsiderProcessesReviewTests
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// PASSES.
     /// A tagged fail-safe entry that process A holds in L1 stops being served once process B invalidates its tag with
     /// an <c>[InvalidateTags]</c> method: A's next calls compute the new value within the backplane's delivery.
     /// </summary>
@@ -150,7 +149,6 @@ public sealed class OutsiderProcessesReviewTests
     }
 
     /// <summary>
-    /// PASSES.
     /// <c>[MultiCached]</c> with per-key and shared tags: B's invalidation of one key's tag makes A recompute that key
     /// only, and B's invalidation of the shared tag makes A recompute the whole batch.
     /// </summary>
@@ -192,7 +190,6 @@ public sealed class OutsiderProcessesReviewTests
     }
 
     /// <summary>
-    /// PASSES.
     /// A's eager refresh reads the source (version 1), then B invalidates the entry (the source is at version 2) while
     /// the refresh's body still runs. The invalidation is final (docs/multilevel.md: "an invalidation made by another
     /// process while the body runs is final"): the refresh's value is not stored, and both processes then answer
@@ -252,8 +249,8 @@ public sealed class OutsiderProcessesReviewTests
     }
 
     /// <summary>
-    /// FAILS today (all four cases): A's L1 still holds the stale copy, but the read goes on to L2, whose fault turns
-    /// the whole read into a miss without a last value, and the source's exception reaches the caller.
+    /// A's L1 held the stale copy, but the read went on to L2, whose fault turned the whole read into a miss without a
+    /// last value, and the source's exception reached the caller.
     /// A's entry is stale (past its 1 s Ttl, kept 60 s for fail-safe) in A's L1 when A loses Redis and its source
     /// fails: "reads keep coming from L1 for as long as its copies live" (docs/multilevel.md), and the copy lives
     /// Ttl + FailSafe, so fail-safe answers A's last value. Meanwhile B recomputes the key (version 3) into L2. When A's
@@ -299,7 +296,7 @@ public sealed class OutsiderProcessesReviewTests
     }
 
     /// <summary>
-    /// FAILS today: the source's exception propagates.
+    /// The source's exception reached the caller.
     /// The same outage in one process through <c>GetOrSetAsync</c> (no generated method): the stale entry is in L1, L2
     /// is cut, the factory fails; fail-safe answers the last value from L1.
     /// </summary>
@@ -333,7 +330,6 @@ public sealed class OutsiderProcessesReviewTests
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// PASSES.
     /// A stale leased entry, the source failing on both processes: A takes the lease and its body fails; B waits for the
     /// lease. A answers the last value and writes it back fresh for the throttle, so B answers it too without calling
     /// its own failing source ("on Redis the throttle is in the stored entry, so other processes hold off as well").
@@ -366,7 +362,6 @@ public sealed class OutsiderProcessesReviewTests
     }
 
     /// <summary>
-    /// PASSES.
     /// A cold leased key on a process whose Redis is gone: the call fails open (runs its body, answers) promptly, and
     /// does not wait the whole lease.
     /// </summary>
@@ -387,7 +382,6 @@ public sealed class OutsiderProcessesReviewTests
     }
 
     /// <summary>
-    /// PASSES.
     /// A holds the lease of a cold key and its body runs when A loses Redis. B, waiting on that lease, must not wait
     /// past the lease (5 s): it gets a value, and once A's value could not be stored, B's own body runs once.
     /// </summary>

@@ -88,9 +88,19 @@ public sealed partial class MultiLevelCache
 
         var space = L1Space(@namespace);
         using var fill = await OpenL1FillAsync(key, space, cancellationToken).ConfigureAwait(false);
-        var (result, remaining) = L2 is BaseCache level
-            ? await level.TryGetWithTtlAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false)
-            : (await L2.TryGetAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false), null);
+        CacheResult<T> result;
+        TimeSpan? remaining;
+        try
+        {
+            (result, remaining) = L2 is BaseCache level
+                ? await level.TryGetWithTtlAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false)
+                : (await L2.TryGetAsync<T>(key, @namespace, serializer, cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && LastValueInL1<T>(ex, key, space, serializer) is { Found: true } last)
+        {
+            return last;
+        }
+
         if (result.Found)
         {
             FillL1(fill, key, result.Value, remaining, space);

@@ -57,9 +57,20 @@ public sealed partial class MultiLevelCache
         }
 
         using var fill = OpenL1Fill(key, space);
-        var (result, remaining) = L2 is BaseCache level
-            ? level.TryGetWithTtl<T>(key, @namespace, serializer)
-            : (L2.TryGet<T>(key, out var read, @namespace, serializer) ? CacheResult<T>.Hit(read!) : CacheResult<T>.Miss, null);
+        CacheResult<T> result;
+        TimeSpan? remaining;
+        try
+        {
+            (result, remaining) = L2 is BaseCache level
+                ? level.TryGetWithTtl<T>(key, @namespace, serializer)
+                : (L2.TryGet<T>(key, out var read, @namespace, serializer) ? CacheResult<T>.Hit(read!) : CacheResult<T>.Miss, null);
+        }
+        catch (Exception ex) when (LastValueInL1<T>(ex, key, space, serializer) is { Found: true } last)
+        {
+            value = last.Value;
+            return true;
+        }
+
         if (result.Found)
         {
             FillL1(fill, key, result.Value, remaining, space);

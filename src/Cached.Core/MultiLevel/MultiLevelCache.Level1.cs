@@ -68,6 +68,35 @@ public sealed partial class MultiLevelCache
     private static Serializers.ISerializer? ForL1(Serializers.ISerializer? serializer) => serializer is Resilience.IPayloadAdopter ? serializer : null;
 
     /// <summary>
+    /// For a read-through call with fail-safe (its serializer adopts stamps) whose read of L2 failed: the stale entry
+    /// L1 still holds, which a plain read of L1 answers as a miss, so that the call serves it as its last value while L2
+    /// is down. Nothing for any other read, or when L1 holds nothing: the failure then goes on to the caller.
+    /// </summary>
+    private CacheResult<T> LastValueInL1<T>(Exception failure, string key, string? space, Serializers.ISerializer? serializer)
+    {
+        if (serializer is not Resilience.IPayloadAdopter || failure is OperationCanceledException or OutOfMemoryException)
+        {
+            return CacheResult<T>.Miss;
+        }
+
+        try
+        {
+            var last = L1.TryGet<T>(key, out var value, space, serializer) ? CacheResult<T>.Hit(value!) : CacheResult<T>.Miss;
+            if (last.Found)
+            {
+                MultiLevelLog.ServedFromL1(CachedLogging.Logger, failure, key, AliasForLogs);
+            }
+
+            return last;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+            return CacheResult<T>.Miss;
+        }
+    }
+
+    /// <summary>
     /// Turns into misses the entries L2 answered for keys this node deleted while L2 was unreachable and whose deletes
     /// still wait (<see cref="PendingWrites.Drops"/>), before L1 copies anything: L2 still holds them until the deletes land.
     /// </summary>

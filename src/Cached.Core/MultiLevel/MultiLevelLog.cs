@@ -32,6 +32,9 @@ internal static partial class MultiLevelLog
     [LoggerMessage(EventId = 29, Level = LogLevel.Error, Message = "Cache '{Alias}' was disposed with {Count} write(s) still waiting for L2; they are lost.")]
     public static partial void PendingWritesAbandoned(ILogger logger, int count, string alias);
 
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "Cache '{Alias}' could not read key '{Key}' from L2; its stale L1 copy is offered as the last value for fail-safe.")]
+    public static partial void ServedFromL1(ILogger logger, Exception exception, string key, string alias);
+
     [LoggerMessage(EventId = 28, Level = LogLevel.Information, Message = "Cache '{Alias}' wrote {Count} waiting write(s) to L2.")]
     public static partial void PendingWritesDone(ILogger logger, int count, string alias);
 

@@ -25,6 +25,28 @@ public sealed class MultiLevelResilienceTests
     }
 
     [Test]
+    public async Task Fail_safe_serves_the_stale_copy_L1_holds_while_L2_fails_and_the_factory_fails([Values] bool async)
+    {
+        // A plain read of L1 answers a stale stamped copy as a miss, so the read went on to L2; L2's fault then left the
+        // call with no last value, and the factory's exception reached the caller while L1 held the value.
+        var time = new FakeTimeProvider();
+        var l2 = new Cached.Tests.Runtime.TestBackend { TimeProvider = time };
+        using var cache = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = time }, l2);
+        await cache.GetOrSetAsync("k", _ => new ValueTask<string>("v1"), s_failSafe);
+        Assert.That(cache.IsInL1("k"), Is.True);
+        time.Advance(TimeSpan.FromSeconds(11));
+        l2.FailAll = true;
+
+        var answer = async
+            ? await cache.GetOrSetAsync<string>("k", _ => throw new InvalidOperationException("source down"), s_failSafe)
+            : cache.GetOrSet<string>("k", _ => throw new InvalidOperationException("source down"), s_failSafe);
+
+        Assert.That(answer, Is.EqualTo("v1"));
+        Assert.That(() => cache.Get<string>("k"), Throws.InstanceOf<CacheException>(), "a plain read, which has no use for a stale copy, fails as L2 does");
+        Assert.That(() => cache.GetOrSet<string>("gone", _ => throw new InvalidOperationException("source down"), s_failSafe), Throws.InstanceOf<InvalidOperationException>(), "with nothing in L1, the factory's failure goes on");
+    }
+
+    [Test]
     public async Task A_value_set_with_options_is_a_hit_for_GetOrSet_in_L1([Values] bool async)
     {
         // L1 keeps the stamped entry; a read of it as a stamp must adopt it. It was read with L1's own serializer, which

@@ -14,7 +14,9 @@ namespace Cached;
 /// </summary>
 /// <remarks>
 /// On the memory backend the version is the stored entry itself, so any write counts as a change, even one of an
-/// equal value; on Redis it is the stored bytes. On a key that was missing, <see cref="Cas{T}"/> fails if someone
+/// equal value; on Redis it is the stored bytes. On a <see cref="MultiLevelCache"/> the version and the write are L2's:
+/// taking the lock drops the node's L1 copy of the key, so the value read next comes from L2, and a write that took is
+/// published to the other nodes. On a key that was missing, <see cref="Cas{T}"/> fails if someone
 /// created the key meanwhile (aiocache lets it through). Disposing does nothing; it exists for <c>using</c>.
 /// </remarks>
 public sealed class OptimisticLock : IDisposable, IAsyncDisposable
@@ -89,6 +91,11 @@ public sealed class OptimisticLock : IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(cache);
         Guard.Key(key);
-        return cache as IVersionedCache ?? throw new ArgumentException($"OptimisticLock needs a cache that can compare and set ({nameof(IVersionedCache)}), which {cache.GetType()} is not.", nameof(cache));
+        return cache switch
+        {
+            MultiLevelCache { CanCompareAndSet: false } levels => throw new ArgumentException($"OptimisticLock on a MultiLevelCache needs an L2 that can compare and set ({nameof(IVersionedCache)}), which {levels.L2.GetType()} is not.", nameof(cache)),
+            IVersionedCache versioned => versioned,
+            _ => throw new ArgumentException($"OptimisticLock needs a cache that can compare and set ({nameof(IVersionedCache)}), which {cache.GetType()} is not.", nameof(cache)),
+        };
     }
 }

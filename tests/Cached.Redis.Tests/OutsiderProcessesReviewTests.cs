@@ -412,8 +412,8 @@ public sealed class OutsiderProcessesReviewTests
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// FAILS today: <see cref="OptimisticLock"/> refuses a <see cref="MultiLevelCache"/> (ArgumentException: not an
-    /// IVersionedCache), while <see cref="RedLock"/> and the lease work on it.
+    /// <see cref="OptimisticLock"/> refused a <see cref="MultiLevelCache"/> (ArgumentException: not an IVersionedCache),
+    /// while <see cref="RedLock"/> and the lease worked on it.
     /// README: "Locks: RedLock ... and OptimisticLock (check-and-set), on every backend". On a two-level cache (the
     /// usual default alias of a multi-node app) a CAS by A is then seen by B, whose L1 held the old value.
     /// </summary>

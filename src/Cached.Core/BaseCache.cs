@@ -15,7 +15,7 @@ namespace Cached;
 /// A stored payload is either the value itself (when both the serializer and the backend keep references: see
 /// <see cref="ISerializer.StoresReferences"/> and <see cref="StoresReferences"/>) or a <see cref="byte"/> array.
 /// </remarks>
-public abstract partial class BaseCache : ICache, IRetirableCache
+public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInjection.IContainerHeld
 {
     private readonly ICachePlugin[] _plugins = [];
     private ISerializer? _serializer;
@@ -25,6 +25,7 @@ public abstract partial class BaseCache : ICache, IRetirableCache
     private string? _alias;
     private string? _backendName;
     private int _disposeState;
+    private DependencyInjection.ContainerHolds _containerHolds;
     private int _readsBySpan; // 0: not worked out yet, 1: span reads allowed, 2: not
     private CommandCount? _running; // only on a cache Caches made, and only if disposing it stops it serving
     private CommandDeadlines? _deadlines; // made on the first remote command that needs a deadline (BaseCache.Pipeline.cs)
@@ -190,10 +191,14 @@ public abstract partial class BaseCache : ICache, IRetirableCache
     CommandCount? IRetirableCache.CountCommands() => ServesAfterDispose ? null : _running ??= new CommandCount();
 
     /// <summary>Releases the backend's resources. In-process stores stay usable, as aiocache's caches do after <c>close()</c>.</summary>
-    /// <remarks>Disposing twice is harmless: a cache shared by a container and <see cref="Caches"/> may be disposed by both.</remarks>
+    /// <remarks>
+    /// Disposing twice is harmless: a cache shared by a container and <see cref="Caches"/> may be disposed by both. A
+    /// cache that a DI container handed out without owning it (an instance given to <see cref="Caches.AddInstance"/>,
+    /// or one another container made) is disposed by the last of its owner and those containers to dispose it.
+    /// </remarks>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposeState, 1) != 0)
+        if (_containerHolds.TryRelease() || Interlocked.Exchange(ref _disposeState, 1) != 0)
         {
             return;
         }
@@ -206,7 +211,7 @@ public abstract partial class BaseCache : ICache, IRetirableCache
     /// <inheritdoc cref="Dispose()"/>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposeState, 1) != 0)
+        if (_containerHolds.TryRelease() || Interlocked.Exchange(ref _disposeState, 1) != 0)
         {
             return;
         }
@@ -216,6 +221,9 @@ public abstract partial class BaseCache : ICache, IRetirableCache
         Dispose(disposing: false);
         GC.SuppressFinalize(this);
     }
+
+    /// <inheritdoc />
+    void DependencyInjection.IContainerHeld.AddContainerHold() => _containerHolds.Add();
 
     /// <summary>Releases the backend's resources; <paramref name="disposing"/> is false when called from <see cref="DisposeAsync"/> after <see cref="DisposeAsyncCore"/>.</summary>
     protected virtual void Dispose(bool disposing)

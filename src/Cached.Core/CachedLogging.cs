@@ -7,6 +7,7 @@ namespace Cached;
 public static class CachedLogging
 {
     private static ILogger s_logger = NullLogger.Instance;
+    private static ILoggerFactory s_factory = NullLoggerFactory.Instance;
     private static volatile bool s_configured;
 
     /// <summary>The factory Cached's loggers come from; <see cref="NullLoggerFactory"/> until set.</summary>
@@ -16,9 +17,13 @@ public static class CachedLogging
         {
             ArgumentNullException.ThrowIfNull(value);
             s_logger = value.CreateLogger("Cached");
+            s_factory = value;
             s_configured = value is not NullLoggerFactory;
         }
     }
+
+    /// <summary>The factory last set (<see cref="NullLoggerFactory"/> until then), for a container that sets it back.</summary>
+    internal static ILoggerFactory CurrentFactory => s_factory;
 
     /// <summary>
     /// The logger Cached writes to (category <c>Cached</c>); a no-op until <see cref="LoggerFactory"/> is set or

@@ -13,7 +13,7 @@ namespace Cached.Redis.Tests;
 /// <summary>
 /// An outsider's check of the IDistributedCache and HybridCache adapters on a real redis-server, on a RedisCache and
 /// on a MultiLevelCache over it, side by side with Microsoft's own Redis provider; and of two service providers
-/// sharing a RedisCache alias. Tests whose summary starts with FAILS show a bug on the current code.
+/// sharing a RedisCache alias. The test of a second provider found a container disposing a cache it did not own, fixed since.
 /// </summary>
 [NonParallelizable]
 public sealed class OutsiderEcosystemRedisReviewTests
@@ -73,7 +73,7 @@ public sealed class OutsiderEcosystemRedisReviewTests
     // ---------------------------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// FAILS: an application's container has handed out its RedisCache alias; a second provider is built from the same
+    /// An application's container has handed out its RedisCache alias; a second provider is built from the same
     /// services (the common BuildServiceProvider-on-the-side, or a second test host), resolves ICache and is disposed.
     /// The application's RedisCache is disposed with it: its next command throws ObjectDisposedException ("the alias
     /// was replaced"), though nothing replaced it. The second provider's keyed factory returned the application's

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Cached.Capabilities;
+using Cached.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Cached.DependencyInjection;
@@ -13,7 +15,14 @@ namespace Cached.DependencyInjection;
 /// </summary>
 internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
 {
+    // The logger factories of the containers alive in this process that pointed Cached's logs at theirs, oldest first,
+    // and the factory set before the first of them: when a container goes, the logs go back to the newest one still
+    // alive rather than stay with a disposed factory (a provider built on the side, a second test host).
+    private static readonly List<ILoggerFactory> s_liveLoggers = [];
+    private static ILoggerFactory? s_beforeContainers;
+
     private readonly CachedBuilder _builder;
+    private readonly ILoggerFactory? _loggerFactory;
     private readonly List<(string Alias, ICache Cache)> _created = [];
     private readonly List<(string Alias, ICache Cache)> _handedOut = [];
     private int _disposed;
@@ -23,7 +32,17 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
         _builder = builder;
         if (services.GetService<ILoggerFactory>() is { } loggerFactory)
         {
-            CachedLogging.LoggerFactory = loggerFactory;
+            _loggerFactory = loggerFactory;
+            lock (s_liveLoggers)
+            {
+                if (s_liveLoggers.Count == 0)
+                {
+                    s_beforeContainers = CachedLogging.CurrentFactory;
+                }
+
+                s_liveLoggers.Add(loggerFactory);
+                CachedLogging.LoggerFactory = loggerFactory;
+            }
         }
 
         foreach (var (alias, factory) in builder.Factories)
@@ -40,7 +59,17 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
     public ICache Get(string alias)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var cache = Caches.TakeOver(alias, out var takenOver);
+        ICache cache;
+        bool takenOver;
+        try
+        {
+            cache = Caches.TakeOver(alias, out takenOver);
+        }
+        catch (UnknownCacheAliasException) when (_builder.Configs.ContainsKey(alias))
+        {
+            return OwnInstance(alias);
+        }
+
         if (takenOver)
         {
             lock (_handedOut)
@@ -49,7 +78,54 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
             }
         }
 
+        // The container disposes what its factory returns: a hold that its Dispose lets go of, so that the cache is
+        // disposed by the last of its holders, not under another container or the owner of an instance still using it.
+        (cache as IContainerHeld)?.AddContainerHold();
         return cache;
+    }
+
+    /// <summary>Points Cached's logs away from this container's logger factory, if they still go there.</summary>
+    private void StopLogging()
+    {
+        if (_loggerFactory is not { } mine)
+        {
+            return;
+        }
+
+        lock (s_liveLoggers)
+        {
+            s_liveLoggers.RemoveAt(s_liveLoggers.LastIndexOf(mine));
+            if (ReferenceEquals(CachedLogging.CurrentFactory, mine))
+            {
+                CachedLogging.LoggerFactory = s_liveLoggers.Count > 0 ? s_liveLoggers[^1] : s_beforeContainers!;
+            }
+        }
+    }
+
+    /// <summary>
+    /// This container's own instance of one of its aliases that <see cref="Caches"/> no longer has: another container's
+    /// <c>AddCached</c> configured <see cref="Caches"/> since, without it. Made from this container's configuration and
+    /// disposed with it; generated methods, which read <see cref="Caches"/>, do not see it.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "As in Get: aliases from CacheConfig entries are created by reflection by design.")]
+    private ICache OwnInstance(string alias)
+    {
+        lock (_created)
+        {
+            foreach (var (made, cache) in _created)
+            {
+                if (made == alias)
+                {
+                    return cache;
+                }
+            }
+
+            var created = ComponentFactory.CreateCache(_builder.Configs[alias].Clone(), alias);
+            (created as IAliasedCache)?.AssignAlias(alias);
+            _created.Add((alias, created));
+            (created as IContainerHeld)?.AddContainerHold();
+            return created;
+        }
     }
 
     public void Dispose()
@@ -81,6 +157,8 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
         {
             return released;
         }
+
+        StopLogging();
 
         List<(string Alias, ICache Cache)> handedOut;
         lock (_handedOut)

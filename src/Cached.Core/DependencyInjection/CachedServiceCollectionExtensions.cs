@@ -89,7 +89,9 @@ public static class CachedServiceCollectionExtensions
         }
         else
         {
-            services.AddSingleton<ICache>(static provider => provider.GetRequiredKeyedService<ICache>(Caches.DefaultAlias));
+            // Through the registry, not the keyed service: the container disposes this registration's result too, so
+            // it takes a hold of its own.
+            services.AddSingleton<ICache>(static provider => provider.GetRequiredService<CachedRegistry>().Get(Caches.DefaultAlias));
         }
 
         return services;

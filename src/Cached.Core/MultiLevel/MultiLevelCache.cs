@@ -20,7 +20,7 @@ namespace Cached;
 /// lost (after a reconnect), L1 is emptied, so that nothing another node changed meanwhile is served stale.</para>
 /// <para>The cache owns its levels and its backplane and disposes them with itself.</para>
 /// </remarks>
-public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
+public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, DependencyInjection.IContainerHeld
 {
     // After a failed subscribe, the next attempt waits this long: a read must not pay a blocked round trip each time.
     private static readonly TimeSpan s_subscribeRetry = TimeSpan.FromSeconds(5);
@@ -41,6 +41,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     private string? _channel;
     private string? _alias;
     private int _disposed;
+    private DependencyInjection.ContainerHolds _containerHolds;
 
     /// <summary>Creates a two-level cache.</summary>
     /// <param name="l1">The first level, read first (usually a <see cref="SimpleMemoryCache"/>).</param>
@@ -237,12 +238,15 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
     internal string? L1Space(string? @namespace) => @namespace ?? L2.Namespace;
 
     /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>.</summary>
+    /// <inheritdoc />
+    void DependencyInjection.IContainerHeld.AddContainerHold() => _containerHolds.Add();
+
     private void Track(string? space) => _l1Namespaces.TryAdd(space ?? "\0", space);
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="BaseCache.Dispose()"/>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (_containerHolds.TryRelease() || Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
@@ -259,10 +263,10 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber
         }
     }
 
-    /// <inheritdoc />
+    /// <inheritdoc cref="BaseCache.Dispose()"/>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        if (_containerHolds.TryRelease() || Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }

@@ -19,7 +19,7 @@ public sealed class KeyedConsumer([FromKeyedServices("memory_alt")] ICache alter
 }
 
 [NonParallelizable]
-public class AddCachedTests
+public class AddCachedTests : ProcessWideStateFixture
 {
     private const string Json = """
         {
@@ -30,16 +30,6 @@ public class AddCachedTests
           }
         }
         """;
-
-    [SetUp]
-    public void SetUp() => Caches.Reset();
-
-    [TearDown]
-    public void TearDown()
-    {
-        Caches.Reset();
-        CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
-    }
 
     private static ServiceProvider Build(Action<IServiceCollection> configure)
     {

@@ -11,7 +11,6 @@ public sealed partial class RedisCache
 {
     private static readonly TimeSpan s_defaultMaxFill = TimeSpan.FromMinutes(1);
     private readonly TimeSpan _maxFillDuration = s_defaultMaxFill;
-    private int _cluster = -1;
 
     // Set once the server ran a script for this cache. Every write sends its fence move (a script) together with the
     // command, so a server that runs no scripts (Garnet without --lua) would apply the command and then fail the write:
@@ -230,29 +229,6 @@ public sealed partial class RedisCache
 
         return (keys.ToArray(), args.ToArray(), unfenced);
     }
-
-    private bool IsCluster(IDatabase db)
-    {
-        var known = Volatile.Read(ref _cluster);
-        if (known < 0)
-        {
-            known = RedisSlots.IsCluster(db.Multiplexer) ? 1 : 0;
-            Volatile.Write(ref _cluster, known);
-        }
-
-        return known == 1;
-    }
-
-    /// <summary>
-    /// Sends a command on <paramref name="keys"/> of one hash slot; on a cluster, when they are several, again after each
-    /// TRYAGAIN while the slot moves (<see cref="TryAgain"/>).
-    /// </summary>
-    private T OnSlot<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, T> send)
-        => keys.Length > 1 && IsCluster(db) ? TryAgain.Send(db, state, send) : send(db, state);
-
-    /// <inheritdoc cref="OnSlot"/>
-    private Task<T> OnSlotAsync<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, Task<T>> send)
-        => keys.Length > 1 && IsCluster(db) ? TryAgain.SendAsync(db, state, send) : send(db, state);
 
     /// <summary>The fences of one hash slot's keys, and where each key is in the caller's list; keys that cannot have one are left out.</summary>
     private (RedisKey[] Fences, int[] At) FencesOf(IDatabase db, SlotGroup group)

@@ -9,7 +9,7 @@ namespace Cached;
 /// <see cref="SimpleMemoryCache"/>), fenced fills into L2 and then L1, and the stampede lease on L2, which every node
 /// shares.
 /// </summary>
-public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwner, IFencedFillCache, ILockingCache, IAliasedCache
+public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwner, IFencedFillCache, IAliasedCache
 {
     /// <inheritdoc />
     public string? Alias => _alias;
@@ -320,63 +320,6 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
 
     /// <inheritdoc />
     bool IFencedFillCache.IsCurrent(FillTicket ticket) => PrimaryFills.IsCurrent(ticket);
-
-    /// <inheritdoc />
-    TimeProvider ILockingCache.TimeProvider => (L2 as ILockingCache)?.TimeProvider ?? TimeProvider.System;
-
-    /// <summary>
-    /// The lease lives in L2, which every node shares; with an L2 that cannot lock, there is no lease. Taking it drops
-    /// this node's L1 copy of the key: the node that held the lock before may have written the key under it, and its
-    /// message may not have come yet, so what is read under the lock comes from L2.
-    /// </summary>
-    bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
-    {
-        if (L2 is not ILockingCache locks)
-        {
-            return true;
-        }
-
-        var taken = locks.TryAcquireLock(key, @namespace, token, lease);
-        if (taken)
-        {
-            DropL1(key, L1Space(@namespace));
-        }
-
-        return taken;
-    }
-
-    /// <inheritdoc cref="ILockingCache.TryAcquireLock"/>
-    async ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
-    {
-        if (L2 is not ILockingCache locks)
-        {
-            return true;
-        }
-
-        var taken = await locks.TryAcquireLockAsync(key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
-        if (taken)
-        {
-            DropL1(key, L1Space(@namespace));
-        }
-
-        return taken;
-    }
-
-    /// <inheritdoc />
-    bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
-        => L2 is not ILockingCache locks || locks.ReleaseLock(key, @namespace, token);
-
-    /// <inheritdoc />
-    ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
-        => L2 is ILockingCache locks ? locks.ReleaseLockAsync(key, @namespace, token, cancellationToken) : ValueTask.FromResult(true);
-
-    /// <inheritdoc />
-    bool ILockingCache.IsLocked(string key, string? @namespace)
-        => L2 is ILockingCache locks && locks.IsLocked(key, @namespace);
-
-    /// <inheritdoc />
-    ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => L2 is ILockingCache locks ? locks.IsLockedAsync(key, @namespace, cancellationToken) : ValueTask.FromResult(false);
 
     /// <summary>The level whose fences guard a fill: L2 when it has them (the shared truth), else L1.</summary>
     private IFencedFillCache PrimaryFills

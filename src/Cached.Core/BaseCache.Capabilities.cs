@@ -17,15 +17,36 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     void IAliasedCache.AssignAlias(string alias) => Interlocked.CompareExchange(ref _alias, alias, null);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// With caching switched off (<see cref="Cache.Disabled"/>) the lock is taken without touching the backend, as
+    /// aiocache's <c>add</c> answers true then: nothing is stored, so there is nothing to hold another caller off.
+    /// </remarks>
     bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
-        => Run(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s) => cache.AddEntry(s.FullKey, s.Namespace, s.Payload, s.Lease));
+    {
+        var entry = PrepareLock(key, @namespace, token, lease);
+        return Cache.Disabled || Run(LockRequest(CacheCommand.Add, key), entry, static (cache, s) => cache.AddEntry(s.FullKey, s.Namespace, s.Payload, s.Lease));
+    }
 
     /// <inheritdoc />
     /// <remarks>A token cancelled already gives a cancelled task and takes nothing, as every async command does.</remarks>
     ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
-        => cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<bool>(cancellationToken) : RunAsync(LockRequest(CacheCommand.Add, key), PrepareLock(key, @namespace, token, lease), static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        var entry = PrepareLock(key, @namespace, token, lease);
+        return Cache.Disabled
+            ? new ValueTask<bool>(true)
+            : RunAsync(LockRequest(CacheCommand.Add, key), entry, static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
+    }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Sent with caching switched off too: a lock taken while it was on must not be left to block other callers for
+    /// its whole lease (a lock taken while off was never stored, and its release finds nothing).
+    /// </remarks>
     bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
         => Run(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s) => cache.RemoveEntryIfEquals(s.FullKey, s.Payload));
 
@@ -34,12 +55,26 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         => RunAsync(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>With caching switched off, false without touching the backend, as <c>Exists</c> answers then.</remarks>
     bool ILockingCache.IsLocked(string key, string? @namespace)
-        => Run(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey) => HoldsLockToken(cache.GetEntry(lockKey)));
+    {
+        var lockKey = LockKey(key, ResolveNamespace(@namespace));
+        return !Cache.Disabled && Run(LockRequest(CacheCommand.Exists, key), lockKey, static (cache, lockKey) => HoldsLockToken(cache.GetEntry(lockKey)));
+    }
 
     /// <inheritdoc />
     ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<bool>(cancellationToken) : RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        var lockKey = LockKey(key, ResolveNamespace(@namespace));
+        return Cache.Disabled
+            ? new ValueTask<bool>(false)
+            : RunAsync(LockRequest(CacheCommand.Exists, key), lockKey, static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
+    }
 
     private async ValueTask<bool> HoldsLockTokenAsync(string lockKey, CancellationToken cancellationToken)
         => HoldsLockToken(await GetEntryAsync(lockKey, cancellationToken).ConfigureAwait(false));

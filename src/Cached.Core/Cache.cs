@@ -91,8 +91,9 @@ public static class Cache
         foreach (var part in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = part.IndexOf('=', StringComparison.Ordinal);
-            var name = Uri.UnescapeDataString(equals < 0 ? part : part[..equals]);
-            settings[name] = equals < 0 ? string.Empty : Uri.UnescapeDataString(part[(equals + 1)..]);
+            // As Python's parse_qsl, which aiocache reads the query with: a '+' is a space, then %XX escapes.
+            var name = Uri.UnescapeDataString((equals < 0 ? part : part[..equals]).Replace('+', ' '));
+            settings[name] = equals < 0 ? string.Empty : Uri.UnescapeDataString(part[(equals + 1)..].Replace('+', ' '));
         }
 
         if (!string.IsNullOrEmpty(uri.Host))

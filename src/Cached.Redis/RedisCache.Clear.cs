@@ -17,7 +17,7 @@ public sealed partial class RedisCache
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = WriteDb();
-        MoveFencesMatching(db, FencePattern(@namespace));
+        MoveFencesMatching(db, @namespace);
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {
@@ -48,7 +48,7 @@ public sealed partial class RedisCache
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
-        await MoveFencesMatchingAsync(db, FencePattern(@namespace), cancellationToken).ConfigureAwait(false);
+        await MoveFencesMatchingAsync(db, @namespace, cancellationToken).ConfigureAwait(false);
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {

@@ -378,14 +378,22 @@ public sealed partial class RedisCache
         return await command.ConfigureAwait(false);
     }
 
-    /// <summary>Moves every fence of the keys a clear is about to remove (all of them for a whole database), first.</summary>
-    private void MoveFencesMatching(IDatabase db, string pattern)
+    /// <summary>
+    /// Moves every fence of the keys a clear of <paramref name="namespace"/> is about to remove (all of them for a whole
+    /// database), first. Each fence SCAN returns is checked against the namespace's exact prefix, as the keys are:
+    /// Garnet matches case-insensitively, and would move the fences of another namespace spelled in other cases.
+    /// </summary>
+    private void MoveFencesMatching(IDatabase db, string? @namespace)
     {
+        var prefix = ClearPrefix(@namespace);
         foreach (var server in Primaries(db.Multiplexer))
         {
-            foreach (var batch in server.Keys(DatabaseNumber, pattern, pageSize: Scripts.ScanPage).Chunk(Scripts.ScanPage))
+            var fences = server.Keys(DatabaseNumber, FencePattern(@namespace), pageSize: Scripts.ScanPage)
+                .Select(static k => (string)k!)
+                .Where(fence => fence.StartsWith(prefix, StringComparison.Ordinal));
+            foreach (var batch in fences.Chunk(Scripts.ScanPage))
             {
-                foreach (var group in SlotGroups(db.Multiplexer, batch.Select(static k => (string)k!).ToArray()))
+                foreach (var group in SlotGroups(db.Multiplexer, batch))
                 {
                     OnSlot(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.MoveFences, s.Keys, s.args));
                 }
@@ -394,13 +402,19 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc cref="MoveFencesMatching"/>
-    private async Task MoveFencesMatchingAsync(IDatabase db, string pattern, CancellationToken cancellationToken)
+    private async Task MoveFencesMatchingAsync(IDatabase db, string? @namespace, CancellationToken cancellationToken)
     {
+        var prefix = ClearPrefix(@namespace);
         foreach (var server in Primaries(db.Multiplexer))
         {
             var batch = new List<string>(Scripts.ScanPage);
-            await foreach (var key in server.KeysAsync(DatabaseNumber, pattern, pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+            await foreach (var key in server.KeysAsync(DatabaseNumber, FencePattern(@namespace), pageSize: Scripts.ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
+                if (!((string)key!).StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
                 batch.Add(key!);
                 if (batch.Count == Scripts.ScanPage)
                 {

@@ -20,7 +20,7 @@ namespace Cached;
 /// lost (after a reconnect), L1 is emptied, so that nothing another node changed meanwhile is served stale.</para>
 /// <para>The cache owns its levels and its backplane and disposes them with itself.</para>
 /// </remarks>
-public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, DependencyInjection.IContainerHeld
+public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, DependencyInjection.IContainerHeld, IRetirableCache
 {
     // After a failed subscribe, the next attempt waits this long: a read must not pay a blocked round trip each time.
     private static readonly TimeSpan s_subscribeRetry = TimeSpan.FromSeconds(5);
@@ -240,6 +240,13 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>.</summary>
     /// <inheritdoc />
     void DependencyInjection.IContainerHeld.AddContainerHold() => _containerHolds.Add();
+
+    /// <summary>
+    /// L2's commands, for <see cref="Caches"/> retiring a replaced two-level alias: disposing this cache disposes L2
+    /// (its connection), so it waits until no command runs on L2; L1 is in process. Nothing to wait for when L2 keeps
+    /// serving after it is disposed.
+    /// </summary>
+    Pipeline.CommandCount? IRetirableCache.CountCommands() => (L2 as IRetirableCache)?.CountCommands();
 
     private void Track(string? space) => _l1Namespaces.TryAdd(space ?? "\0", space);
 

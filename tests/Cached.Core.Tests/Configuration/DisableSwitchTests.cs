@@ -250,6 +250,29 @@ public class DisableSwitchTests
     }
 
     [Test]
+    public async Task A_lock_is_taken_at_once_without_touching_the_store_and_one_taken_before_is_still_released([Values] bool async)
+    {
+        // As aiocache's add answers true while disabled: a lock held in the store does not hold anyone off, since
+        // nothing is cached. A lock taken while caching was on is released all the same, or it would block for its lease.
+        using var before = new RedLock(_cache, "held", TimeSpan.FromMinutes(1));
+        Assert.That(before.IsAcquired, Is.True);
+        _plugin.Reset();
+        Cache.Disabled = true;
+
+        // Bounded: a lock attempt that asks the store waits out the held lease (a minute).
+        var taking = Task.Run(async () => async ? await RedLock.AcquireAsync(_cache, "held", TimeSpan.FromMinutes(1)) : new RedLock(_cache, "held", TimeSpan.FromMinutes(1)));
+        await using (var off = await taking.WaitAsync(TimeSpan.FromSeconds(10)))
+        {
+            Assert.That(off.IsAcquired, Is.True, "taken at once, though the store holds another lock");
+            Assert.That(_plugin.Calls, Is.Zero, "the store was not asked");
+        }
+
+        before.Dispose();
+        Cache.Disabled = false;
+        Assert.That(_cache.Exists("held-lock"), Is.False, "the lock taken while on was released while off");
+    }
+
+    [Test]
     public void The_switch_applies_to_every_cache_instance()
     {
         var other = new SimpleMemoryCache { Namespace = "other" };

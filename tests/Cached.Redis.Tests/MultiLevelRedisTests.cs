@@ -183,11 +183,15 @@ public sealed class MultiLevelRedisTests
         await b.SetAsync("k", "v2");
         await Eventually(() => Task.FromResult(!InL1(a, "k")), "the backplane works before the cut");
 
-        // Raised after the backplane's own handler, which empties L1 at once: the read below comes after that.
+        // Raised after the backplane's own handler, which empties L1 at once: the read below comes after that. The
+        // client restores the interactive and the subscription connections one after the other, each with its own
+        // event (and flush), in either order: the read waits for both, or a flush for the second drops its copy.
         var restored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var restoredTypes = 0;
         ((RedisBackplane)a.Backplane!).Connection.ConnectionRestored += (_, e) =>
         {
-            if (e.ConnectionType == ConnectionType.Subscription)
+            var type = e.ConnectionType == ConnectionType.Subscription ? 1 : e.ConnectionType == ConnectionType.Interactive ? 2 : 0;
+            if ((Interlocked.Or(ref restoredTypes, type) | type) == 3)
             {
                 restored.TrySetResult();
             }

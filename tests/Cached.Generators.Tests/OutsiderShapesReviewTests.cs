@@ -531,6 +531,50 @@ public sealed class OutsiderShapesReviewTests
     }
 
     [Test]
+    public void A_type_named_with_a_keyword_builds()
+    {
+        var scenario = Build("""
+            namespace Shop;
+            public partial class @event
+            {
+                [Cached] public static partial int Seats(int hall);
+                private static int SeatsCore(int hall) => hall * 100;
+            }
+            public static class Probe
+            {
+                public static string Run() => @event.Seats(3).ToString() + @event.Seats(3);
+            }
+            """);
+
+        Assert.That(Run(scenario), Is.EqualTo("300300"));
+    }
+
+    [Test]
+    public void An_instance_cached_method_of_an_interface_runs_on_the_implementing_instance()
+    {
+        var scenario = Build("""
+            namespace Shop;
+            public partial interface IGreeter
+            {
+                string Name { get; }
+                [Cached(IncludeInstance = true)] public partial string Greet(int times);
+                private string GreetCore(int times) => string.Concat(Enumerable.Repeat("hi " + Name + ";", times));
+            }
+            public sealed record Greeter(string Name) : IGreeter;
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    IGreeter ada = new Greeter("ada"), bob = new Greeter("bob");
+                    return ada.Greet(1) + bob.Greet(1) + ada.Greet(1);
+                }
+            }
+            """);
+
+        Assert.That(Run(scenario), Is.EqualTo("hi ada;hi bob;hi ada;"));
+    }
+
+    [Test]
     public void A_static_cached_method_of_a_generic_interface_with_a_variant_type_parameter_compiles()
     {
         // C# requires every part of a partial interface to repeat the variance of its type parameters (CS1067).

@@ -35,6 +35,9 @@ internal static partial class Emitter
         writer.Line("#nullable enable annotations");
         writer.Line("#nullable disable warnings");
         writer.Line("#pragma warning disable CS1591 // Generated members carry no XML docs.");
+        // The state field and key method of an [Obsolete] method, or of one whose types are obsolete, name those types
+        // outside the method: the user's own declaration carries the attribute, the generated members must not warn.
+        writer.Line("#pragma warning disable CS0612, CS0618 // Obsolete types, as the user's method names them.");
         writer.Line();
         if (type.Namespace is not null)
         {

@@ -14,10 +14,27 @@ internal sealed partial class Parser
     {
         var chain = ContainingChain(type);
         var ns = NamespaceOf(chain[0]);
-        var declarations = chain.Select(static t => new TypeDeclarationSpec(KeywordOf(t), t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}<{string.Join(", ", t.TypeParameters.Select(static p => p.Name))}>")).ToEquatableArray();
+        var declarations = chain.Select(static t => new TypeDeclarationSpec(KeywordOf(t), DeclaredName(t))).ToEquatableArray();
+        // The hint name is a file name: no '@' of an escaped keyword (namespace Shop.@internal), no '`'.
         var fileName = (ns is null ? string.Empty : ns + ".") + string.Join(".", chain.Select(static t => t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}`{t.TypeParameters.Length}"));
-        return new ContainingTypeSpec(ns, declarations, type.ToDisplayString(), fileName.Replace('`', '_') + ".Cached.g.cs", type.IsValueType);
+        return new ContainingTypeSpec(ns, declarations, type.ToDisplayString(), fileName.Replace("@", string.Empty).Replace('`', '_') + ".Cached.g.cs", type.IsValueType);
     }
+
+    /// <summary>
+    /// The type's name as its partial declaration must repeat it: a keyword escaped (<c>@event</c>), and its type
+    /// parameters with their variance (<c>IReader&lt;out T&gt;</c>: partial declarations must agree on it).
+    /// </summary>
+    private static string DeclaredName(INamedTypeSymbol type)
+        => type.TypeParameters.Length == 0
+            ? Identifier(type.Name)
+            : $"{Identifier(type.Name)}<{string.Join(", ", type.TypeParameters.Select(static p => VarianceOf(p) + Identifier(p.Name)))}>";
+
+    private static string VarianceOf(ITypeParameterSymbol parameter) => parameter.Variance switch
+    {
+        VarianceKind.Out => "out ",
+        VarianceKind.In => "in ",
+        _ => string.Empty,
+    };
 
     /// <summary>The type and the types it is nested in, outermost first.</summary>
     private static List<INamedTypeSymbol> ContainingChain(INamedTypeSymbol type)

@@ -37,16 +37,56 @@ public ref struct CacheKeyTemplate
     public void AppendLiteral(string value) => _text.AppendLiteral(value);
 
     /// <summary>Appends a value.</summary>
-    public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
+    public void AppendFormatted<T>(T value)
+    {
+        if (FormatsItself(value))
+        {
+            _text.AppendFormatted(value);
+        }
+        else
+        {
+            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!));
+        }
+    }
 
     /// <summary>Appends a value with a format: <c>{day:D2}</c>.</summary>
-    public void AppendFormatted<T>(T value, string? format) => _text.AppendFormatted(value, format);
+    public void AppendFormatted<T>(T value, string? format)
+    {
+        if (FormatsItself(value))
+        {
+            _text.AppendFormatted(value, format);
+        }
+        else
+        {
+            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!));
+        }
+    }
 
     /// <summary>Appends a value padded to an alignment: <c>{id,5}</c>.</summary>
-    public void AppendFormatted<T>(T value, int alignment) => _text.AppendFormatted(value, alignment);
+    public void AppendFormatted<T>(T value, int alignment)
+    {
+        if (FormatsItself(value))
+        {
+            _text.AppendFormatted(value, alignment);
+        }
+        else
+        {
+            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!), alignment);
+        }
+    }
 
     /// <summary>Appends a value with an alignment and a format: <c>{id,5:D2}</c>.</summary>
-    public void AppendFormatted<T>(T value, int alignment, string? format) => _text.AppendFormatted(value, alignment, format);
+    public void AppendFormatted<T>(T value, int alignment, string? format)
+    {
+        if (FormatsItself(value))
+        {
+            _text.AppendFormatted(value, alignment, format);
+        }
+        else
+        {
+            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!), alignment);
+        }
+    }
 
     /// <summary>Appends a string.</summary>
     public void AppendFormatted(string? value) => _text.AppendFormatted(value);
@@ -59,6 +99,14 @@ public ref struct CacheKeyTemplate
 
     /// <summary>Appends characters padded to an alignment.</summary>
     public void AppendFormatted(ReadOnlySpan<char> value, int alignment) => _text.AppendFormatted(value, alignment);
+
+    /// <summary>
+    /// Whether the handler writes <paramref name="value"/> culture-invariant by itself: an <see cref="IFormattable"/>
+    /// is given the invariant culture, a string and a bool have one text. Anything else it writes with
+    /// <see cref="object.ToString"/> under the caller's culture, so that a tuple's or a record's numbers would differ
+    /// by culture: <see cref="CacheKeyWriter.InvariantText"/> writes those.
+    /// </summary>
+    private static bool FormatsItself<T>(T value) => value is null or IFormattable or string or bool;
 
     /// <summary>
     /// Returns the key where it was written: in the caller's buffer when it fit, so nothing is allocated (a key that

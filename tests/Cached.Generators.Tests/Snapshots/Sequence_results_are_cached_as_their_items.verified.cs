@@ -2,6 +2,7 @@
 #nullable enable annotations
 #nullable disable warnings
 #pragma warning disable CS1591 // Generated members carry no XML docs.
+#pragma warning disable CS0612, CS0618 // Obsolete types, as the user's method names them.
 
 namespace Demo
 {

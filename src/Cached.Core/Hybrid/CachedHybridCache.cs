@@ -209,6 +209,23 @@ public sealed class CachedHybridCache : HybridCache
     /// <summary>The tags a removal names: HybridCache's removal ignores null, empty and blank ones.</summary>
     private static string[] UsableTags(IEnumerable<string?> tags) => tags.Where(static tag => !string.IsNullOrWhiteSpace(tag)).ToArray()!;
 
+    /// <summary>
+    /// The factory's result, or the caller's cancellation as soon as it comes, as from Microsoft's implementation: a
+    /// factory that does not watch its token keeps running, and how it ends is observed.
+    /// </summary>
+    private static ValueTask<T> LeaveWhenCancelled<T>(ValueTask<T> running, CancellationToken cancellationToken)
+    {
+        if (running.IsCompleted || !cancellationToken.CanBeCanceled)
+        {
+            return running;
+        }
+
+        var task = running.AsTask();
+        var left = task.WaitAsync(cancellationToken);
+        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return new ValueTask<T>(left);
+    }
+
     private async ValueTask<T> StepByStepAsync<TState, T>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? entry, HybridLevels levels, CancellationToken cancellationToken)
     {
@@ -230,7 +247,7 @@ public sealed class CachedHybridCache : HybridCache
             return default!;
         }
 
-        var value = await factory(state, cancellationToken).ConfigureAwait(false);
+        var value = await LeaveWhenCancelled(factory(state, cancellationToken), cancellationToken).ConfigureAwait(false);
         try
         {
             await levels.WriteAsync(key, value, entry, cancellationToken).ConfigureAwait(false);

@@ -39,10 +39,12 @@ internal readonly struct HybridLevels
     public bool CallsFactory { get; }
 
     /// <summary>
-    /// Whether the cache's own read-through can serve the call, single flight and all: every read and the distributed
-    /// write allowed, and the factory too. A local write turned off is a zero <see cref="CacheEntryOptions.LocalTtl"/>.
+    /// Whether the cache's own read-through can serve the call, single flight and all: every read and write allowed,
+    /// and the factory too. A call with a level's write turned off goes step by step: its flight would be shared with
+    /// callers that asked for that write (Microsoft's implementation keys its flights by the flags), and its fill made
+    /// under its flags would deny them their copy.
     /// </summary>
-    public bool ReadThroughWhole => CallsFactory && _readLocal && _readDistributed && _writeDistributed && (_two is not null || _writeLocal);
+    public bool ReadThroughWhole => CallsFactory && _readLocal && _readDistributed && _writeDistributed && _writeLocal;
 
     /// <summary>The entry's L1 bound: the requested one, zero when local writes are off, none for a one-level cache.</summary>
     public TimeSpan? LocalTtl(TimeSpan? requested) => _two is null ? null : _writeLocal ? requested : TimeSpan.Zero;
@@ -56,11 +58,18 @@ internal readonly struct HybridLevels
 
         return (_readLocal, _readDistributed) switch
         {
-            (true, true) => _two.TryGetAsync<T>(key, cancellationToken: cancellationToken),
+            // A read through both levels copies an L2 hit into L1: not when local writes are off.
+            (true, true) => _writeLocal ? _two.TryGetAsync<T>(key, cancellationToken: cancellationToken) : LocalThenDistributedAsync<T>(key, cancellationToken),
             (false, true) => _two.L2.TryGetAsync<T>(key, cancellationToken: cancellationToken),
             (true, false) => _two.L1.TryGetAsync<T>(key, _two.L1Space(null), cancellationToken: cancellationToken),
             _ => ValueTask.FromResult(CacheResult<T>.Miss),
         };
+    }
+
+    private async ValueTask<CacheResult<T>> LocalThenDistributedAsync<T>(string key, CancellationToken cancellationToken)
+    {
+        var local = await _two!.L1.TryGetAsync<T>(key, _two.L1Space(null), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return local.Found ? local : await _two.L2.TryGetAsync<T>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask WriteAsync<T>(string key, T value, CacheEntryOptions? entry, CancellationToken cancellationToken)

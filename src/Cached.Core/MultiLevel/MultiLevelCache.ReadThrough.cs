@@ -40,12 +40,35 @@ public sealed partial class MultiLevelCache : IReadThroughHost
         s_callL1Bound.Value = new CallL1Bound(this, bound);
         try
         {
-            return ReadThrough.GetOrSet(this, key, state, factory, options, @namespace);
+            return ReadThrough.GetOrSet(this, key, (state, factory), static (s, ct) => Unbound(s.state, s.factory, ct), options, @namespace);
         }
         finally
         {
             s_callL1Bound.Value = outer;
         }
+    }
+
+    // The factory runs without the call's L1 bound: the calls it makes for other keys are not this call's, and keep
+    // their own (or none). The sync form restores the bound for the fill that follows; the async one needs not, since
+    // an async method's ambient change stays inside it.
+    private static T Unbound<TState, T>(TState state, Func<TState, CancellationToken, T> factory, CancellationToken cancellationToken)
+    {
+        var bound = s_callL1Bound.Value;
+        s_callL1Bound.Value = null;
+        try
+        {
+            return factory(state, cancellationToken);
+        }
+        finally
+        {
+            s_callL1Bound.Value = bound;
+        }
+    }
+
+    private static async ValueTask<T> UnboundAsync<TState, T>(TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CancellationToken cancellationToken)
+    {
+        s_callL1Bound.Value = null;
+        return await factory(state, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -58,7 +81,7 @@ public sealed partial class MultiLevelCache : IReadThroughHost
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
         => options?.LocalTtl is { } bound
-            ? BoundAsync(bound, (key, state, factory, options, @namespace), static (c, a, ct) => ReadThrough.GetOrSetAsync(c, a.key, a.state, a.factory, a.options, a.@namespace, ct), cancellationToken)
+            ? BoundAsync(bound, (key, state, factory, options, @namespace), static (c, a, ct) => ReadThrough.GetOrSetAsync(c, a.key, (a.state, a.factory), static (s, ct) => UnboundAsync(s.state, s.factory, ct), a.options, a.@namespace, ct), cancellationToken)
             : ReadThrough.GetOrSetAsync(this, key, state, factory, options, @namespace, cancellationToken);
 
     /// <inheritdoc />

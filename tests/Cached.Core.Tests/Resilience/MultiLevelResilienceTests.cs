@@ -63,6 +63,23 @@ public sealed class MultiLevelResilienceTests
     }
 
     [Test]
+    public async Task A_LocalTtl_bounds_its_own_entry_not_the_entries_its_factory_reads_through([Values] bool async)
+    {
+        // The bound rides on the call's ambient context; the factory's own calls used to inherit it, and a factory that
+        // read another key through the cache left that key's copy for the outer call's zero.
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        var keepNoCopy = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), LocalTtl = TimeSpan.Zero };
+
+        var answer = async
+            ? await cache.GetOrSetAsync("order:1", async _ => await cache.GetOrSetAsync("customer:7", _ => new ValueTask<int>(70)) + 1, keepNoCopy)
+            : cache.GetOrSet("order:1", _ => cache.GetOrSet("customer:7", _ => 70) + 1, keepNoCopy);
+
+        Assert.That(answer, Is.EqualTo(71));
+        Assert.That(cache.IsInL1("order:1"), Is.False, "the outer entry keeps its bound");
+        Assert.That(cache.IsInL1("customer:7"), Is.True, "the inner entry, read through without options, is copied as any other");
+    }
+
+    [Test]
     public void L1Ttl_bounds_the_copy_without_shortening_the_entry_s_logical_life()
     {
         var time = new FakeTimeProvider();

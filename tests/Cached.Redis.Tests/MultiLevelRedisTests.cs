@@ -21,19 +21,7 @@ public sealed class MultiLevelRedisTests
     [TearDown]
     public async Task DisposeAll()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            try
-            {
-                await disposable.DisposeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
-            {
-                // A server or a connection already gone: nothing left to release.
-            }
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
     }
 
     /// <summary>A node: its own L1, its own connection to L2, its own backplane connection.</summary>

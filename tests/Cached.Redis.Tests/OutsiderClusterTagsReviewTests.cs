@@ -110,19 +110,7 @@ public sealed class OutsiderClusterTagsReviewTests
     public async Task TearDown()
     {
         Caches.Reset();
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            try
-            {
-                await disposable.DisposeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
-            {
-                // A connection already gone.
-            }
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
     }
 
     [OneTimeTearDown]

@@ -1,3 +1,4 @@
+using Cached.Redis.Tests.Infrastructure;
 using System.Diagnostics;
 using Cached.Hybrid;
 using Microsoft.Extensions.Caching.Hybrid;
@@ -30,19 +31,7 @@ public sealed class OutsiderHybridReviewTests
     [TearDown]
     public async Task DisposeAll()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            try
-            {
-                await disposable.DisposeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
-            {
-                // Already gone.
-            }
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
         await _admin.DisposeAsync();
         Caches.Reset();
     }

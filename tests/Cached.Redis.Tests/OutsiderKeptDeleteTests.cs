@@ -20,19 +20,7 @@ public sealed class OutsiderKeptDeleteTests
     [TearDown]
     public async Task DisposeAll()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            try
-            {
-                await disposable.DisposeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
-            {
-                // A connection already gone: nothing left to release.
-            }
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
     }
 
     private MultiLevelCache Node(string connection, string @namespace)

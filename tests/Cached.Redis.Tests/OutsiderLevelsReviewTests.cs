@@ -218,19 +218,7 @@ public sealed class OutsiderLevelsReviewTests
     {
         _source.Open();
         Caches.Reset();
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            try
-            {
-                await disposable.DisposeAsync();
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
-            {
-                // A connection already gone: nothing left to release.
-            }
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
         foreach (var proxy in _proxies)
         {
             proxy.Dispose();

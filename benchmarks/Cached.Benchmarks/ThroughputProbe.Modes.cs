@@ -27,11 +27,15 @@ public static partial class ThroughputProbe
 
         public static Mode Create(Workload workload, Side side, ConnectionMultiplexer connection) => (workload, side) switch
         {
-            (_, Side.Cached) => new CachedMode(workload, connection),
+            (_, Side.Cached) => new CachedMode(workload, connection, given: true),
+            (_, Side.CachedOwnConnection) => new CachedMode(workload, connection, given: false),
             (Workload.Hits, _) => new RawHits(connection),
             (_, Side.SameCommands) => new RawFencedMisses(connection),
             _ => new RawGetSetMisses(connection),
         };
+
+        /// <summary>Whether its commands go over the connection it was given, whose profiler sees them.</summary>
+        public virtual bool SendsOnGivenConnection => true;
 
         /// <summary>Makes one call; <paramref name="sequence"/> differs between any two calls of one caller.</summary>
         public abstract ValueTask CallAsync(long sequence);
@@ -52,17 +56,26 @@ public static partial class ThroughputProbe
 
     }
 
-    /// <summary>The generated method on a <see cref="RedisCache"/> with its default serializer (JSON).</summary>
+    /// <summary>
+    /// The generated method on a <see cref="RedisCache"/> with its default serializer (JSON): on a connection of its own
+    /// to the same server, made from the same configuration string, or on the connection given.
+    /// </summary>
     private sealed class CachedMode : Mode
     {
         private readonly RedisCache _cache;
+        private readonly bool _given;
 
-        public CachedMode(Workload workload, ConnectionMultiplexer connection)
-            : base(workload, Side.Cached, "`[Cached]` `ValueTask<User>` method, `RedisCache`")
+        public CachedMode(Workload workload, ConnectionMultiplexer connection, bool given)
+            : base(workload, given ? Side.Cached : Side.CachedOwnConnection, given
+                ? "`[Cached]` `ValueTask<User>` method, `RedisCache` given the application's multiplexer"
+                : "`[Cached]` `ValueTask<User>` method, `RedisCache` (its own connection, as configured by `Caches.SetConfig`)")
         {
-            _cache = new RedisCache { Connection = connection };
+            _given = given;
+            _cache = given ? new RedisCache { Connection = connection } : new RedisCache { ConnectionString = connection.Configuration };
             Caches.AddInstance(Alias, _cache);
         }
+
+        public override bool SendsOnGivenConnection => _given;
 
         public override async Task PrepareAsync()
         {

@@ -47,6 +47,7 @@ public static partial class ThroughputProbe
     // In the order they run, the rows of RESULTS.md.
     private static readonly (Workload Workload, Side Side)[] s_modes =
     [
+        (Workload.Hits, Side.CachedOwnConnection),
         (Workload.Hits, Side.Cached),
         (Workload.Hits, Side.SameCommands),
         (Workload.Misses, Side.Cached),
@@ -104,8 +105,18 @@ public static partial class ThroughputProbe
     /// <summary>Who makes the calls: the generated method, or StackExchange.Redis by hand.</summary>
     public enum Side
     {
-        /// <summary>The <c>[Cached]</c> method on a <see cref="RedisCache"/>.</summary>
+        /// <summary>
+        /// The <c>[Cached]</c> method on a <see cref="RedisCache"/> given the application's multiplexer
+        /// (<see cref="RedisCache.Connection"/>), whose timeouts the cache does not know: its pipeline's timer bounds each read.
+        /// </summary>
         Cached,
+
+        /// <summary>
+        /// The <c>[Cached]</c> method on a <see cref="RedisCache"/> configured as <c>Caches.SetConfig</c>, appsettings.json
+        /// and URLs configure one: with a connection of its own, whose client bounds a read by the cache's timeout. Hits
+        /// only: what it sends is counted at the server, which also counts the commands inside a miss's scripts.
+        /// </summary>
+        CachedOwnConnection,
 
         /// <summary>StackExchange.Redis sending the commands Cached sends, in the same order.</summary>
         SameCommands,
@@ -210,7 +221,7 @@ public static partial class ThroughputProbe
         {
             var against = row.Side switch
             {
-                Side.Cached => AgainstRaw(measurement, row),
+                Side.Cached or Side.CachedOwnConnection => AgainstRaw(measurement, row),
                 Side.SameCommands => "baseline",
                 _ => string.Empty,
             };
@@ -220,16 +231,16 @@ public static partial class ThroughputProbe
         return text.ToString();
     }
 
-    /// <summary>The Cached row's median over that of <paramref name="side"/> for the same workload; null without both.</summary>
-    public static double? Ratio(Measurement measurement, Workload workload, Side side)
-        => measurement.Find(workload, Side.Cached) is { } cached && measurement.Find(workload, side) is { Median: > 0 } raw
+    /// <summary>The median of the Cached row (<paramref name="cachedSide"/>) over that of <paramref name="side"/> for the same workload; null without both.</summary>
+    public static double? Ratio(Measurement measurement, Workload workload, Side side, Side cachedSide = Side.Cached)
+        => measurement.Find(workload, cachedSide) is { } cached && measurement.Find(workload, side) is { Median: > 0 } raw
             ? cached.Median / raw.Median
             : null;
 
     private static string AgainstRaw(Measurement measurement, Row row)
     {
-        var same = Ratio(measurement, row.Workload, Side.SameCommands);
-        var minimal = Ratio(measurement, row.Workload, Side.GetSet);
+        var same = Ratio(measurement, row.Workload, Side.SameCommands, row.Side);
+        var minimal = Ratio(measurement, row.Workload, Side.GetSet, row.Side);
         var text = same is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.00}x the same commands") : "-";
         return minimal is { } m ? string.Create(CultureInfo.InvariantCulture, $"{text}; {m:0.00}x GET + SET") : text;
     }
@@ -259,6 +270,9 @@ public static partial class ThroughputProbe
             callers[caller] = Task.Run(() => CallAsync(mode, slot, calls, stop, profiled));
         }
 
+        // A mode on a connection of its own, which the profiler above does not see: what the server counted per call, over
+        // the same part of the ramp, across every caller.
+        var serverCount = sample && !mode.SendsOnGivenConnection ? CountAtServerAsync(third, third, calls) : null;
         var sends = string.Empty;
         var rate = 0.0;
         var bytesPerCall = 0.0;
@@ -266,7 +280,11 @@ public static partial class ThroughputProbe
         try
         {
             await Task.Delay(ramp).ConfigureAwait(false);
-            if (sampled is not null)
+            if (serverCount is not null)
+            {
+                sends = await serverCount.ConfigureAwait(false);
+            }
+            else if (sampled is not null)
             {
                 await sampled.Done.Task.ConfigureAwait(false);
                 sends = Describe(sampled.Session.FinishProfiling(), sampled.Calls);
@@ -364,14 +382,50 @@ public static partial class ThroughputProbe
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var command in commands)
         {
-            // A script is one command whether sent as EVAL or by its hash (the client switches once the server knows it).
-            var name = command.Command == "EVALSHA" ? "EVAL" : command.Command;
-            if (Array.IndexOf(s_housekeeping, name) < 0)
-            {
-                counts[name] = counts.GetValueOrDefault(name) + 1;
-            }
+            Count(counts, command.Command, 1);
         }
 
+        return Describe(counts, calls);
+    }
+
+    private static void Count(SortedDictionary<string, long> counts, string command, long times)
+    {
+        // A script is one command whether sent as EVAL or by its hash (the client switches once the server knows it).
+        var name = command == "EVALSHA" ? "EVAL" : command;
+        if (Array.IndexOf(s_housekeeping, name) < 0 && times > 0)
+        {
+            counts[name] = counts.GetValueOrDefault(name) + times;
+        }
+    }
+
+    /// <summary>
+    /// What the server ran per call between <paramref name="wait"/> and <paramref name="wait"/> + <paramref name="window"/>
+    /// from now, over the calls every caller made meanwhile (INFO commandstats, read before and after).
+    /// </summary>
+    private static async Task<string> CountAtServerAsync(TimeSpan wait, TimeSpan window, long[] calls)
+    {
+        using var admin = BenchRedis.Connect(admin: true);
+        await Task.Delay(wait).ConfigureAwait(false);
+        // Each reading waits its turn among the callers' commands: the calls it counts against are those made halfway
+        // through its round trip.
+        var first = Total(calls);
+        var before = BenchRedis.CommandCalls(admin);
+        first = (first + Total(calls)) / 2;
+        await Task.Delay(window).ConfigureAwait(false);
+        var last = Total(calls);
+        var after = BenchRedis.CommandCalls(admin);
+        var made = (last + Total(calls)) / 2 - first;
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (name, total) in after)
+        {
+            Count(counts, name.ToUpperInvariant(), total - before.GetValueOrDefault(name));
+        }
+
+        return Describe(counts, made);
+    }
+
+    private static string Describe(SortedDictionary<string, long> counts, long calls)
+    {
         if (calls == 0 || counts.Count == 0)
         {
             return "none";

@@ -2,7 +2,8 @@ using StackExchange.Redis;
 
 namespace Cached.Redis;
 
-// Where the server is and how to reach it: the connection settings, each checked as it is set.
+// Where the server is and how to reach it: the connection settings, each checked as it is set, and the client
+// configuration made of them.
 public sealed partial class RedisCache
 {
     // Checked when set, so that a bad setting fails where it is given (SetConfig names its path), not at every command.
@@ -60,6 +61,53 @@ public sealed partial class RedisCache
 
     /// <summary>An existing multiplexer to use; the caller keeps ownership and disposes it.</summary>
     public IConnectionMultiplexer? Connection { get; init; }
+
+    // SE.Redis fails a late async command at its next heartbeat, not at its deadline: the beat that keeps that delay
+    // within a tenth of the timeout, when it is not more often than every 250 ms.
+    private TimeSpan? TimeoutBeat => Timeout is { } timeout && timeout / 10 >= TimeSpan.FromMilliseconds(250)
+        ? TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, (timeout / 10).Ticks))
+        : null;
+
+    /// <summary>A backplane on this cache's server: on its connection when it was given one, else on a connection of its own.</summary>
+    public ICacheBackplane CreateBackplane() => Connection is { } connection ? new RedisBackplane(connection) : new RedisBackplane(Options());
+
+    /// <summary>The client configuration this cache connects with: timeouts from <see cref="BaseCache.Timeout"/>, fail-fast while disconnected.</summary>
+    internal ConfigurationOptions Options()
+    {
+        var options = ConnectionString is not null
+            ? ConfigurationOptions.Parse(ConnectionString)
+            : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User, Ssl = Ssl };
+        if (TrustIssuer is not null)
+        {
+            options.TrustIssuer(TrustIssuer);
+        }
+
+        options.AbortOnConnectFail = false;
+        // AllowAdmin stays as the connection string says (off unless allowAdmin=true): Raw("FLUSHALL") from any cache
+        // must not be able to wipe a server.
+        // Commands fail at once while the server is unreachable, instead of queuing until their timeout.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        if (Timeout is { } timeout)
+        {
+            var milliseconds = (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
+            options.SyncTimeout = milliseconds;
+            options.AsyncTimeout = milliseconds;
+        }
+
+        if (TimeoutBeat is { } beat && beat < options.HeartbeatInterval)
+        {
+            options.HeartbeatInterval = beat;
+        }
+
+        // A connect attempt ends within the first command's wait, so that command reports the client's own reason
+        // (refused, authentication failed...) rather than only that the connection is not there yet.
+        if (ConnectionString is null || !ConnectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
+        {
+            options.ConnectTimeout = (int)Math.Max(50, FirstConnectionWait.TotalMilliseconds * 0.75);
+        }
+
+        return options;
+    }
 
     /// <summary>Why StackExchange.Redis cannot use a connection string, or null when it can: it reads it and finds a server.</summary>
     private static string? WhyUnusable(string connectionString)

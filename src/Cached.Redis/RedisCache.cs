@@ -82,12 +82,6 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override string ComposeKey(string key, string @namespace)
         => PlainNamespaces ? string.Concat(@namespace, ":", key) : base.ComposeKey(key, @namespace);
 
-    // SE.Redis fails a late async command at its next heartbeat, not at its deadline: the beat that keeps that delay
-    // within a tenth of the timeout, when it is not more often than every 250 ms.
-    private TimeSpan? TimeoutBeat => Timeout is { } timeout && timeout / 10 >= TimeSpan.FromMilliseconds(250)
-        ? TimeSpan.FromTicks(Math.Min(TimeSpan.TicksPerSecond, (timeout / 10).Ticks))
-        : null;
-
     /// <inheritdoc />
     // Once connected: before, a read may first wait for the connection (FirstConnectionWait), outside the client's timeout.
     protected override bool ClientEnforcesTimeout => Connection is null && TimeoutBeat is not null && _lease is { IsConnected: true };
@@ -100,6 +94,20 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override CacheResult<object?> GetEntry(string key)
     {
         return ToResult(Db().StringGet(key));
+    }
+
+    /// <inheritdoc />
+    protected override bool TryStartEntryRead(string key, out PendingEntryRead read)
+    {
+        // Only once the connection is there: before, GetEntryAsync waits for it (FirstConnectionWait).
+        if (Connection is null && _lease is not { IsConnected: true })
+        {
+            read = default;
+            return false;
+        }
+
+        read = new PendingEntryRead(Db().StringGetAsync(key), static reply => ToResult(((Task<RedisValue>)reply).GetAwaiter().GetResult()));
+        return true;
     }
 
     /// <inheritdoc />
@@ -370,47 +378,6 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         }
 
         base.Dispose(disposing);
-    }
-
-    /// <summary>The client configuration this cache connects with: timeouts from <see cref="BaseCache.Timeout"/>, fail-fast while disconnected.</summary>
-    /// <summary>A backplane on this cache's server: on its connection when it was given one, else on a connection of its own.</summary>
-    public ICacheBackplane CreateBackplane() => Connection is { } connection ? new RedisBackplane(connection) : new RedisBackplane(Options());
-
-    internal ConfigurationOptions Options()
-    {
-        var options = ConnectionString is not null
-            ? ConfigurationOptions.Parse(ConnectionString)
-            : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User, Ssl = Ssl };
-        if (TrustIssuer is not null)
-        {
-            options.TrustIssuer(TrustIssuer);
-        }
-
-        options.AbortOnConnectFail = false;
-        // AllowAdmin stays as the connection string says (off unless allowAdmin=true): Raw("FLUSHALL") from any cache
-        // must not be able to wipe a server.
-        // Commands fail at once while the server is unreachable, instead of queuing until their timeout.
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        if (Timeout is { } timeout)
-        {
-            var milliseconds = (int)Math.Min(int.MaxValue, Math.Ceiling(timeout.TotalMilliseconds));
-            options.SyncTimeout = milliseconds;
-            options.AsyncTimeout = milliseconds;
-        }
-
-        if (TimeoutBeat is { } beat && beat < options.HeartbeatInterval)
-        {
-            options.HeartbeatInterval = beat;
-        }
-
-        // A connect attempt ends within the first command's wait, so that command reports the client's own reason
-        // (refused, authentication failed...) rather than only that the connection is not there yet.
-        if (ConnectionString is null || !ConnectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase))
-        {
-            options.ConnectTimeout = (int)Math.Max(50, FirstConnectionWait.TotalMilliseconds * 0.75);
-        }
-
-        return options;
     }
 
     private IDatabase Db() => (Connection ?? LeaseOf().Get(FirstConnectionWait)).GetDatabase(DatabaseNumber);

@@ -57,7 +57,45 @@ internal sealed class GatedCache : BaseCache
 
     protected override CacheResult<object?> GetEntry(string key) => SyncReadFault is { } fault ? throw fault : CacheResult<object?>.Miss;
 
-    protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken) => After(CacheResult<object?>.Miss, cancellationToken);
+    protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _framedReads);
+        return After(CacheResult<object?>.Miss, cancellationToken);
+    }
+
+    /// <summary>Whether an async read may start as the client's own task (<see cref="BaseCache.TryStartEntryRead"/>), which ends when the gate opens.</summary>
+    public bool StartsClientReads { get; init; }
+
+    /// <summary>What a read started as the client's own task finds once the gate opens: nothing when null.</summary>
+    public object? ClientReadPayload { get; init; }
+
+    private int _framedReads;
+    private int _clientReads;
+
+    /// <summary>How many async reads went through <see cref="GetEntryAsync"/>.</summary>
+    public int FramedReads => Volatile.Read(ref _framedReads);
+
+    /// <summary>How many async reads were started as the client's own task.</summary>
+    public int ClientReads => Volatile.Read(ref _clientReads);
+
+    protected override bool TryStartEntryRead(string key, out PendingEntryRead read)
+    {
+        if (!StartsClientReads)
+        {
+            read = default;
+            return false;
+        }
+
+        Interlocked.Increment(ref _clientReads);
+        read = new PendingEntryRead(ClientReadAsync(), static reply => ((Task<CacheResult<object?>>)reply).GetAwaiter().GetResult());
+        return true;
+    }
+
+    private async Task<CacheResult<object?>> ClientReadAsync()
+    {
+        await _gate.Task;
+        return ClientReadPayload is { } payload ? CacheResult<object?>.Hit(payload) : CacheResult<object?>.Miss;
+    }
 
     protected override CacheResult<object?>[] GetEntries(IReadOnlyList<string> keys) => new CacheResult<object?>[keys.Count];
 

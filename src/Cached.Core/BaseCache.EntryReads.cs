@@ -1,0 +1,195 @@
+using System.Runtime.CompilerServices;
+using Cached.Pipeline;
+using Cached.Plugins;
+using Cached.Resilience;
+using Cached.Serializers;
+
+namespace Cached;
+
+// The async read of one entry: what TryGetAsync and every generated method's read run.
+public abstract partial class BaseCache
+{
+    /// <summary>
+    /// <see cref="RunAsync{TState, TResult}"/> for a read of one entry, with the same steps in the same order: an
+    /// in-process read completes synchronously, without a state machine; a remote one is read, decoded and observed in
+    /// one async frame (<see cref="DecodeThenEnd{T}"/>), under the pipeline's timer when <see cref="ReadNeedsTimer"/>.
+    /// That frame comes from a pool, so the task handed to a caller outside this library, which may await it twice or
+    /// keep it, is made a plain task first unless <paramref name="awaitedOnce"/> (still smaller than a frame of its own).
+    /// </summary>
+    private ValueTask<CacheResult<T>> RunReadAsync<T>(in CommandRequest request, PreparedKey read, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
+    {
+        var running = _running;
+        running?.Enter();
+        var handedOver = false;
+        try
+        {
+            if (!CommandObserver.TryBegin(this, _plugins, request, out var context, out var refused))
+            {
+                // A pre hook's exception, in the task as from an async method.
+                return ValueTask.FromException<CacheResult<T>>(refused);
+            }
+
+            var operating = true;
+            try
+            {
+                // The client's own task is awaited as it is only where no timer of the pipeline's waits on it: a timer's
+                // wait would register a delegate on the task, which costs an allocation per read that the backend's
+                // pooled frame does not.
+                var timed = ReadNeedsTimer(cancellationToken);
+                ValueTask<CacheResult<object?>> pending = default;
+                PendingEntryRead client = default;
+                if (!timed && TryStartEntryRead(read.FullKey, out client))
+                {
+                    if (client.Reply!.IsCompletedSuccessfully)
+                    {
+                        pending = new ValueTask<CacheResult<object?>>(client.ToEntry!(client.Reply));
+                        client = default;
+                    }
+                }
+                else
+                {
+                    pending = GetEntryAsync(read.FullKey, cancellationToken);
+                }
+
+                if (client.Reply is null && pending.IsCompletedSuccessfully)
+                {
+                    var result = Decode<T>(read.Key, pending.Result, serializer);
+                    operating = false;
+                    if (context is not null)
+                    {
+                        CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+                    }
+
+                    return new ValueTask<CacheResult<T>>(result);
+                }
+
+                // The command goes on after this method returns: what is returned counts its end.
+                // The clock is read only here: an in-process read that completed pays for no timestamp.
+                handedOver = true;
+                var reading = DecodeThenEnd<T>(pending, client, read.Key, serializer, request.ErrorSubject, context, running, _timeProvider.GetTimestamp(), timed, cancellationToken);
+                CommandObserver.HandOver(context);
+                return awaitedOnce ? reading : reading.Preserve();
+            }
+            catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+            {
+                var mapped = Unasked(ex, request.Command, request.ErrorSubject);
+                CommandObserver.Failed(this, context, mapped);
+                return ValueTask.FromException<CacheResult<T>>(mapped);
+            }
+            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+            {
+                CommandObserver.Failed(this, context, mapped);
+                return ValueTask.FromException<CacheResult<T>>(mapped);
+            }
+            catch (Exception ex) when (Report(context, ex))
+            {
+                throw;
+            }
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                running?.Exit();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The rest of a remote read of one entry, in one frame: the entry awaited (the client's own task when the backend
+    /// started one, <paramref name="client"/>, else <paramref name="pending"/>; under the pipeline's timer when
+    /// <paramref name="timed"/>: the caller's token, and <see cref="Timeout"/> since <paramref name="started"/> on
+    /// <see cref="TimeProvider"/>), decoded, and <see cref="Complete{TResult}"/>'s ending (post hooks, error mapping,
+    /// count of running commands). A decoding that needs a round trip of its own (the tags of a tagged entry) gets what
+    /// is left of <see cref="Timeout"/>, so the command as a whole keeps its bound either way.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: see RunReadAsync
+    private async ValueTask<CacheResult<T>> DecodeThenEnd<T>(ValueTask<CacheResult<object?>> pending, PendingEntryRead client, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, bool timed, CancellationToken cancellationToken)
+    {
+        var operating = true;
+        try
+        {
+            CacheResult<object?> entry;
+            if (timed && !cancellationToken.CanBeCanceled && Deadlines is { } deadlines)
+            {
+                try
+                {
+                    entry = await deadlines.Watch(pending, DeadlineAfter(started)).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex)
+                {
+                    // The read itself is still awaited by the watch, which observes how it ends.
+                    throw TimeoutOf(CacheCommand.Get, ex);
+                }
+            }
+            else if (timed)
+            {
+                var reading = pending.AsTask();
+                try
+                {
+                    entry = await Deadline(reading, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException ex) when (_timeout is not null)
+                {
+                    throw TimedOut(reading, CacheCommand.Get, ex);
+                }
+            }
+            else if (client.Reply is { } reply)
+            {
+                await reply.ConfigureAwait(false);
+                entry = client.ToEntry!(reply);
+            }
+            else
+            {
+                entry = await pending.ConfigureAwait(false);
+            }
+
+            if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
+            {
+                // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
+                await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            CacheResult<T> result;
+            if (!entry.Found || !StampFormat.IsTagged(entry.Value))
+            {
+                // What DecodeAsync would do, without its frame: only a tagged entry may need a round trip to decode.
+                result = Decode<T>(key, entry, serializer);
+            }
+            else
+            {
+                var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
+                result = decoding.IsCompleted
+                    ? await decoding.ConfigureAwait(false)
+                    : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+            }
+
+            operating = false;
+            if (context is not null)
+            {
+                CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+            }
+
+            return result;
+        }
+        catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+        {
+            var mapped = Unasked(ex, CacheCommand.Get, subject);
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
+        }
+        catch (Exception ex) when (operating && Translate(ex, CacheCommand.Get, subject) is { } mapped)
+        {
+            CommandObserver.Failed(this, context, mapped);
+            throw mapped;
+        }
+        catch (Exception ex) when (Report(context, ex))
+        {
+            throw;
+        }
+        finally
+        {
+            running?.Exit();
+        }
+    }
+}

@@ -86,7 +86,7 @@ public abstract partial class BaseCache
         }
 
         var read = PrepareKey(key, @namespace);
-        return RunReadAsync<T>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, awaitedOnce, cancellationToken);
+        return RunReadAsync<T, AsRead<T>, CacheResult<T>>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, awaitedOnce, default, cancellationToken);
     }
 
     /// <inheritdoc />

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Cached.Pipeline;
 using Cached.Plugins;
 using Cached.Resilience;
+using Cached.Runtime;
 using Cached.Serializers;
 
 namespace Cached;
@@ -10,81 +11,79 @@ namespace Cached;
 public abstract partial class BaseCache
 {
     /// <summary>
+    /// <see cref="TryGetOnceAsync{T}"/> for a cached method, which goes on to its miss, or takes the read's fault, in the
+    /// read's own frame (<paramref name="end"/>): a remote hit costs the caller no frame of its own.
+    /// </summary>
+    internal ValueTask<TOut> ReadThenAsync<T, TEnd, TOut>(string key, string? @namespace, ISerializer? serializer, TEnd end, CancellationToken cancellationToken)
+        where TEnd : struct, IEntryReadEnd<T, TOut>
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<TOut>(cancellationToken);
+        }
+
+        if (Cache.Disabled)
+        {
+            return end.Otherwise(null);
+        }
+
+        PreparedKey read;
+        Exception? refused = null;
+        try
+        {
+            Guard.Key(key);
+            read = PrepareKey(key, @namespace);
+        }
+        catch (Exception ex) when (end.Takes(ex))
+        {
+            read = default;
+            refused = ex;
+        }
+
+        return refused is null
+            ? RunReadAsync<T, TEnd, TOut>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, awaitedOnce: true, end, cancellationToken)
+            : end.Otherwise(refused);
+    }
+
+    /// <summary>
     /// <see cref="RunAsync{TState, TResult}"/> for a read of one entry, with the same steps in the same order: an
     /// in-process read completes synchronously, without a state machine; a remote one is read, decoded and observed in
-    /// one async frame (<see cref="DecodeThenEnd{T}"/>), under the pipeline's timer when <see cref="ReadNeedsTimer"/>.
+    /// one async frame (<see cref="DecodeThenEnd{T, TEnd, TOut}"/>), under the pipeline's timer when <see cref="ReadNeedsTimer"/>.
     /// That frame comes from a pool, so the task handed to a caller outside this library, which may await it twice or
     /// keep it, is made a plain task first unless <paramref name="awaitedOnce"/> (still smaller than a frame of its own).
     /// </summary>
-    private ValueTask<CacheResult<T>> RunReadAsync<T>(in CommandRequest request, PreparedKey read, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
+    /// <remarks>
+    /// <paramref name="end"/> says what the read answers (<see cref="IEntryReadEnd{T, TOut}"/>); it runs after the read
+    /// has ended and been counted, in the read's frame when there is one.
+    /// </remarks>
+    private ValueTask<TOut> RunReadAsync<T, TEnd, TOut>(in CommandRequest request, PreparedKey read, ISerializer? serializer, bool awaitedOnce, TEnd end, CancellationToken cancellationToken)
+        where TEnd : struct, IEntryReadEnd<T, TOut>
     {
         var running = _running;
         running?.Enter();
         var handedOver = false;
+        CacheResult<T> done = default;
+        Exception? failed = null;
         try
         {
             if (!CommandObserver.TryBegin(this, _plugins, request, out var context, out var refused))
             {
                 // A pre hook's exception, in the task as from an async method.
-                return ValueTask.FromException<CacheResult<T>>(refused);
+                failed = refused;
             }
-
-            var operating = true;
-            try
+            else
             {
-                // The client's own task is awaited as it is only where no timer of the pipeline's waits on it: a timer's
-                // wait would register a delegate on the task, which costs an allocation per read that the backend's
-                // pooled frame does not.
-                var timed = ReadNeedsTimer(cancellationToken);
-                ValueTask<CacheResult<object?>> pending = default;
-                PendingEntryRead client = default;
-                if (!timed && TryStartEntryRead(read.FullKey, out client))
+                done = RunRead<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out var reading, cancellationToken);
+                if (handedOver)
                 {
-                    if (client.Reply!.IsCompletedSuccessfully)
-                    {
-                        pending = new ValueTask<CacheResult<object?>>(client.ToEntry!(client.Reply));
-                        client = default;
-                    }
+                    return reading;
                 }
-                else
-                {
-                    pending = GetEntryAsync(read.FullKey, cancellationToken);
-                }
-
-                if (client.Reply is null && pending.IsCompletedSuccessfully)
-                {
-                    var result = Decode<T>(read.Key, pending.Result, serializer);
-                    operating = false;
-                    if (context is not null)
-                    {
-                        CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
-                    }
-
-                    return new ValueTask<CacheResult<T>>(result);
-                }
-
-                // The command goes on after this method returns: what is returned counts its end.
-                // The clock is read only here: an in-process read that completed pays for no timestamp.
-                handedOver = true;
-                var reading = DecodeThenEnd<T>(pending, client, read.Key, serializer, request.ErrorSubject, context, running, _timeProvider.GetTimestamp(), timed, cancellationToken);
-                CommandObserver.HandOver(context);
-                return awaitedOnce ? reading : reading.Preserve();
             }
-            catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
-            {
-                var mapped = Unasked(ex, request.Command, request.ErrorSubject);
-                CommandObserver.Failed(this, context, mapped);
-                return ValueTask.FromException<CacheResult<T>>(mapped);
-            }
-            catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
-            {
-                CommandObserver.Failed(this, context, mapped);
-                return ValueTask.FromException<CacheResult<T>>(mapped);
-            }
-            catch (Exception ex) when (Report(context, ex))
-            {
-                throw;
-            }
+        }
+        catch (Exception ex) when (end.Takes(ex))
+        {
+            // A post hook's exception, which the caller takes.
+            failed = ex;
         }
         finally
         {
@@ -92,6 +91,84 @@ public abstract partial class BaseCache
             {
                 running?.Exit();
             }
+        }
+
+        if (failed is not null)
+        {
+            return end.Takes(failed) ? end.Otherwise(failed) : ValueTask.FromException<TOut>(failed);
+        }
+
+        return done.Found ? new ValueTask<TOut>(end.Found(done.Value)) : end.Otherwise(null);
+    }
+
+    /// <summary>
+    /// The read begun by <see cref="RunReadAsync{T, TEnd, TOut}"/>: its entry when it completed synchronously, or its
+    /// fault mapped (<paramref name="failed"/>), or the frame that ends it (<paramref name="reading"/>, with
+    /// <paramref name="handedOver"/> set).
+    /// </summary>
+    private CacheResult<T> RunRead<T, TEnd, TOut>(in CommandRequest request, PreparedKey read, ISerializer? serializer, bool awaitedOnce, TEnd end, Plugins.CacheCommandContext? context, CommandCount? running, ref bool handedOver, out Exception? failed, out ValueTask<TOut> reading, CancellationToken cancellationToken)
+        where TEnd : struct, IEntryReadEnd<T, TOut>
+    {
+        failed = null;
+        reading = default;
+        var operating = true;
+        try
+        {
+            // The client's own task is awaited as it is only where no timer of the pipeline's waits on it: a timer's
+            // wait would register a delegate on the task, which costs an allocation per read that the backend's
+            // pooled frame does not.
+            var timed = ReadNeedsTimer(cancellationToken);
+            ValueTask<CacheResult<object?>> pending = default;
+            PendingEntryRead client = default;
+            if (!timed && TryStartEntryRead(read.FullKey, out client))
+            {
+                if (client.Reply!.IsCompletedSuccessfully)
+                {
+                    pending = new ValueTask<CacheResult<object?>>(client.ToEntry!(client.Reply));
+                    client = default;
+                }
+            }
+            else
+            {
+                pending = GetEntryAsync(read.FullKey, cancellationToken);
+            }
+
+            if (client.Reply is null && pending.IsCompletedSuccessfully)
+            {
+                var result = Decode<T>(read.Key, pending.Result, serializer);
+                operating = false;
+                if (context is not null)
+                {
+                    CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+                }
+
+                return result;
+            }
+
+            // The command goes on after this method returns: what is returned counts its end.
+            // The clock is read only here: an in-process read that completed pays for no timestamp.
+            handedOver = true;
+            reading = DecodeThenEnd<T, TEnd, TOut>(pending, client, read.Key, serializer, request.ErrorSubject, context, running, _timeProvider.GetTimestamp(), timed, end, cancellationToken);
+            CommandObserver.HandOver(context);
+            reading = awaitedOnce ? reading : reading.Preserve();
+            return default;
+        }
+        catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+        {
+            var mapped = Unasked(ex, request.Command, request.ErrorSubject);
+            CommandObserver.Failed(this, context, mapped);
+            failed = mapped;
+            return default;
+        }
+        catch (Exception ex) when (operating && Translate(ex, request.Command, request.ErrorSubject) is { } mapped)
+        {
+            CommandObserver.Failed(this, context, mapped);
+            failed = mapped;
+            return default;
+        }
+        catch (Exception ex) when (Report(context, ex))
+        {
+            throw;
         }
     }
 
@@ -104,92 +181,107 @@ public abstract partial class BaseCache
     /// is left of <see cref="Timeout"/>, so the command as a whole keeps its bound either way.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once: see RunReadAsync
-    private async ValueTask<CacheResult<T>> DecodeThenEnd<T>(ValueTask<CacheResult<object?>> pending, PendingEntryRead client, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, bool timed, CancellationToken cancellationToken)
+    private async ValueTask<TOut> DecodeThenEnd<T, TEnd, TOut>(ValueTask<CacheResult<object?>> pending, PendingEntryRead client, string key, ISerializer? serializer, string subject, Plugins.CacheCommandContext? context, CommandCount? running, long started, bool timed, TEnd end, CancellationToken cancellationToken)
+        where TEnd : struct, IEntryReadEnd<T, TOut>
     {
-        var operating = true;
+        CacheResult<T> result = default;
+        Exception? taken = null;
         try
         {
-            CacheResult<object?> entry;
-            if (timed && !cancellationToken.CanBeCanceled && Deadlines is { } deadlines)
+            var operating = true;
+            try
             {
-                try
+                CacheResult<object?> entry;
+                if (timed && !cancellationToken.CanBeCanceled && Deadlines is { } deadlines)
                 {
-                    entry = await deadlines.Watch(pending, DeadlineAfter(started)).ConfigureAwait(false);
+                    try
+                    {
+                        entry = await deadlines.Watch(pending, DeadlineAfter(started)).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException ex)
+                    {
+                        // The read itself is still awaited by the watch, which observes how it ends.
+                        throw TimeoutOf(CacheCommand.Get, ex);
+                    }
                 }
-                catch (TimeoutException ex)
+                else if (timed)
                 {
-                    // The read itself is still awaited by the watch, which observes how it ends.
-                    throw TimeoutOf(CacheCommand.Get, ex);
+                    var reading = pending.AsTask();
+                    try
+                    {
+                        entry = await Deadline(reading, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException ex) when (_timeout is not null)
+                    {
+                        throw TimedOut(reading, CacheCommand.Get, ex);
+                    }
                 }
-            }
-            else if (timed)
-            {
-                var reading = pending.AsTask();
-                try
+                else if (client.Reply is { } reply)
                 {
-                    entry = await Deadline(reading, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+                    await reply.ConfigureAwait(false);
+                    entry = client.ToEntry!(reply);
                 }
-                catch (TimeoutException ex) when (_timeout is not null)
+                else
                 {
-                    throw TimedOut(reading, CacheCommand.Get, ex);
+                    entry = await pending.ConfigureAwait(false);
+                }
+
+                if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
+                {
+                    // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
+                    await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+
+                if (!entry.Found || !StampFormat.IsTagged(entry.Value))
+                {
+                    // What DecodeAsync would do, without its frame: only a tagged entry may need a round trip to decode.
+                    result = Decode<T>(key, entry, serializer);
+                }
+                else
+                {
+                    var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
+                    result = decoding.IsCompleted
+                        ? await decoding.ConfigureAwait(false)
+                        : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
+                }
+
+                operating = false;
+                if (context is not null)
+                {
+                    CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
                 }
             }
-            else if (client.Reply is { } reply)
+            catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
             {
-                await reply.ConfigureAwait(false);
-                entry = client.ToEntry!(reply);
+                var mapped = Unasked(ex, CacheCommand.Get, subject);
+                CommandObserver.Failed(this, context, mapped);
+                throw mapped;
             }
-            else
+            catch (Exception ex) when (operating && Translate(ex, CacheCommand.Get, subject) is { } mapped)
             {
-                entry = await pending.ConfigureAwait(false);
+                CommandObserver.Failed(this, context, mapped);
+                throw mapped;
             }
-
-            if (entry.Found && serializer is IDecodeGate { Gate: { IsCompleted: false } gate })
+            catch (Exception ex) when (Report(context, ex))
             {
-                // Tag tokens requested before the entry: their reply is due, and decoding checks the entry with them.
-                await gate.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw;
             }
-
-            CacheResult<T> result;
-            if (!entry.Found || !StampFormat.IsTagged(entry.Value))
+            finally
             {
-                // What DecodeAsync would do, without its frame: only a tagged entry may need a round trip to decode.
-                result = Decode<T>(key, entry, serializer);
+                running?.Exit();
             }
-            else
-            {
-                var decoding = DecodeAsync<T>(key, entry, serializer, cancellationToken);
-                result = decoding.IsCompleted
-                    ? await decoding.ConfigureAwait(false)
-                    : await Bounded(decoding.AsTask(), CacheCommand.Get, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);
-            }
-
-            operating = false;
-            if (context is not null)
-            {
-                CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
-            }
-
-            return result;
         }
-        catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (end.Takes(ex))
         {
-            var mapped = Unasked(ex, CacheCommand.Get, subject);
-            CommandObserver.Failed(this, context, mapped);
-            throw mapped;
+            // The read's fault, mapped and observed, goes on to the caller's own handling of it, in this frame.
+            taken = ex;
         }
-        catch (Exception ex) when (operating && Translate(ex, CacheCommand.Get, subject) is { } mapped)
+
+        if (taken is not null)
         {
-            CommandObserver.Failed(this, context, mapped);
-            throw mapped;
+            return await end.Otherwise(taken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Report(context, ex))
-        {
-            throw;
-        }
-        finally
-        {
-            running?.Exit();
-        }
+
+        return result.Found ? end.Found(result.Value) : await end.Otherwise(null).ConfigureAwait(false);
     }
 }

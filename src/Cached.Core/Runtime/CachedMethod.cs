@@ -274,6 +274,12 @@ public sealed partial class CachedMethod<TResult>
             return ReadOrOpenThenMissAsync(twoLevels, completions, key, state, body, skipWhen, policy.Fill, cancellationToken);
         }
 
+        if (cache is BaseCache ours)
+        {
+            // The miss, or the read's fault, follows in the read's own frame: a remote hit costs no frame of this class.
+            return ours.ReadThenAsync<TResult, MissAfterRead<TState>, TResult>(key, _options.Namespace, serializer: null, new MissAfterRead<TState>(this, cache, key, state, body, skipWhen, completions, policy.Fill, cancellationToken), cancellationToken);
+        }
+
         ValueTask<CacheResult<TResult>> ordinary;
         try
         {

@@ -127,4 +127,47 @@ public sealed class PooledFrameTests
             Assert.That(task.Result, Is.EqualTo("stored"));
         });
     }
+
+    [Test]
+    public void A_remote_hit_completes_through_the_reads_own_frame_with_no_frame_of_the_method_around_it()
+    {
+        // The call's miss, or its fail-open, would follow in that same frame (IEntryReadEnd): a hit pays for one frame.
+        _backend.Set("user:1", "stored");
+        var method = MethodOnBackend();
+
+        var frame = RemoteHit(method);
+
+        var stateMachine = frame.GetType().GetGenericArguments()[^1];
+        Assert.That(stateMachine.Name, Does.Contain("DecodeThenEnd"));
+    }
+
+    [Test]
+    public async Task A_remote_read_that_fails_after_its_wait_fails_open_to_the_body_in_the_reads_frame()
+    {
+        var method = MethodOnBackend();
+        var reply = new TaskCompletionSource();
+        _backend.ReadGate = reply.Task;
+        var bodyCalls = 0;
+
+        var pending = method.InvokeAsync("user:1".AsSpan(), 0, (_, _) => new ValueTask<string>($"body {++bodyCalls}"), null, CancellationToken.None);
+        reply.SetException(new InvalidOperationException("the server went away"));
+
+        Assert.That(await pending, Is.EqualTo("body 1"));
+        Assert.That(bodyCalls, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void A_caller_cancelled_while_its_read_waits_is_cancelled_and_its_body_never_runs()
+    {
+        var method = MethodOnBackend();
+        _backend.ReadGate = new TaskCompletionSource().Task;
+        using var cancellation = new CancellationTokenSource();
+        var bodyCalls = 0;
+
+        var pending = method.InvokeAsync("user:1".AsSpan(), 0, (_, _) => new ValueTask<string>($"body {++bodyCalls}"), null, cancellation.Token);
+        cancellation.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(async () => await pending);
+        Assert.That(bodyCalls, Is.Zero);
+    }
 }

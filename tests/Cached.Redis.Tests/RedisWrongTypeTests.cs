@@ -40,4 +40,28 @@ public sealed class RedisWrongTypeTests
         Assert.Throws<CacheBackendException>(() => cache.Get<string>("list"), "a read of the list is still a backend fault");
         await db.KeyDeleteAsync(key);
     }
+
+    [Test]
+    public async Task Once_connected_an_async_read_awaits_the_clients_task_and_still_maps_its_faults()
+    {
+        // Connected, with a timeout the client bounds itself (5 s): the read is StackExchange.Redis's own task, awaited
+        // with no frame of the cache's (RedisCache.TryStartEntryRead), and must read and fail as any read.
+        using var cache = new RedisCache
+        {
+            ConnectionString = SharedRedis.Server.ConnectionString,
+            Namespace = "wrongtype:" + Guid.NewGuid().ToString("N"),
+            Serializer = new JsonSerializer(),
+        };
+        await cache.SetAsync("present", "value");
+        var key = cache.BuildKey("list");
+        var db = _probe.GetDatabase();
+        await db.ListRightPushAsync(key, "a");
+
+        Assert.That(await cache.GetAsync<string>("present"), Is.EqualTo("value"));
+        Assert.That((await cache.TryGetAsync<string>("absent")).Found, Is.False);
+        var error = Assert.ThrowsAsync<CacheBackendException>(async () => await cache.GetAsync<string>("list"));
+        Assert.That(error!.InnerException, Is.InstanceOf<RedisServerException>());
+        Assert.That(error.InnerException!.Message, Does.Contain("WRONGTYPE"));
+        await db.KeyDeleteAsync(key);
+    }
 }

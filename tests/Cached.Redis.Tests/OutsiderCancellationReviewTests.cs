@@ -782,7 +782,14 @@ public sealed class OutsiderCancellationReviewTests
     [Test]
     public async Task A_read_abandoned_by_its_cancelled_caller_that_later_fails_is_not_an_unobserved_task_exception([Values] bool leased)
     {
-        await CancelAReadThenDropTheConnection(leased);
+        await CancelAReadThenDropTheConnection(leased, holdAt: null);
+        await AssertNoUnobservedExceptions();
+    }
+
+    [Test]
+    public async Task A_lease_take_abandoned_by_its_cancelled_caller_that_later_fails_is_not_an_unobserved_task_exception()
+    {
+        await CancelAReadThenDropTheConnection(leased: true, holdAt: "-lock");
         await AssertNoUnobservedExceptions();
     }
 
@@ -791,7 +798,7 @@ public sealed class OutsiderCancellationReviewTests
     /// the caller abandoned. Everything it made is garbage once it returns (the cache and the proxy are disposed).
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private async Task CancelAReadThenDropTheConnection(bool leased)
+    private async Task CancelAReadThenDropTheConnection(bool leased, string? holdAt)
     {
         using var proxy = new LoopbackProxy(SharedRedis.Server.Port);
         using var cacheA = new RedisCache { ConnectionString = proxy.ConnectionString + ",name=abandon-" + _ns, Namespace = _ns, Timeout = TimeSpan.FromSeconds(10) };
@@ -800,11 +807,24 @@ public sealed class OutsiderCancellationReviewTests
         await cacheA.SetAsync("warm", "x");
         var id = NewId();
 
-        proxy.Hold();
+        if (holdAt is null)
+        {
+            proxy.Hold();
+        }
+        else
+        {
+            proxy.HoldWhenSent(id + holdAt);
+        }
+
         using var cts = new CancellationTokenSource();
         var call = leased ? a.LeasedAsync(id, cts.Token) : a.PlainAsync(id, cts.Token);
+        if (holdAt is not null)
+        {
+            await proxy.MarkerHeld.Task.WaitAsync(s_limit);
+        }
+
         await Task.Delay(200);
-        await AssertCancelsPromptly(call, cts, "during the read");
+        await AssertCancelsPromptly(call, cts, holdAt is null ? "during the read" : "during the lease take");
         proxy.Cut();
         await Until(async () =>
         {

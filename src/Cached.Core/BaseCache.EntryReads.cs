@@ -215,6 +215,11 @@ public abstract partial class BaseCache
                     {
                         throw TimedOut(reading, CacheCommand.Get, ex);
                     }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        Abandon(reading);
+                        throw;
+                    }
                 }
                 else if (client.Reply is { } reply)
                 {

@@ -226,6 +226,11 @@ public abstract partial class BaseCache
         {
             throw TimedOut(task, command, ex);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Abandon(task);
+            throw;
+        }
     }
 
     /// <summary>
@@ -241,9 +246,24 @@ public abstract partial class BaseCache
     /// <summary>What a command whose <see cref="Deadline{TResult}"/> passed throws; the abandoned operation is observed.</summary>
     private TimeoutException TimedOut(Task task, CacheCommand command, TimeoutException ex)
     {
-        // The abandoned operation may still fail later; observe it so it never surfaces as an unobserved exception.
-        _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Abandon(task);
         return TimeoutOf(command, ex);
+    }
+
+    /// <summary>
+    /// Observes an operation its caller stopped waiting for (past the timeout, or by the caller's token): it may still
+    /// fail later, which must never surface as an unobserved task exception.
+    /// </summary>
+    private static void Abandon(Task task)
+    {
+        if (!task.IsCompleted)
+        {
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        else if (task.IsFaulted)
+        {
+            _ = task.Exception;
+        }
     }
 
     /// <summary>The <see cref="TimeoutException"/> a command past <see cref="Timeout"/> throws, naming it.</summary>

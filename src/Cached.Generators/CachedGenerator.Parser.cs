@@ -245,18 +245,23 @@ internal sealed partial class Parser
     private bool CheckParameters()
     {
         var ok = true;
+        var tokens = 0;
         foreach (var parameter in _method.Parameters)
         {
-            var problem = parameter.RefKind switch
-            {
-                RefKind.Ref => "a 'ref' parameter",
-                RefKind.Out => "an 'out' parameter",
-                RefKind.In => "an 'in' parameter",
-                RefKind.RefReadOnlyParameter => "a 'ref readonly' parameter",
-                _ when parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol => "a pointer",
-                _ when parameter.Type.IsRefLikeType => "a ref struct, which cannot outlive the call",
-                _ => null,
-            };
+            // One token cancels a call: the runtime waits, and a flight's body runs, under it. A second one would be
+            // handed the same token in the body and cancel nothing.
+            var secondToken = IsCancellationToken(parameter.Type) && ++tokens > 1;
+            var problem = secondToken ? "a second CancellationToken, and a cached call is cancelled by one token (combine them with CancellationTokenSource.CreateLinkedTokenSource before the call)"
+                : parameter.RefKind switch
+                {
+                    RefKind.Ref => "a 'ref' parameter",
+                    RefKind.Out => "an 'out' parameter",
+                    RefKind.In => "an 'in' parameter",
+                    RefKind.RefReadOnlyParameter => "a 'ref readonly' parameter",
+                    _ when parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol => "a pointer",
+                    _ when parameter.Type.IsRefLikeType => "a ref struct, which cannot outlive the call",
+                    _ => null,
+                };
             if (problem is not null)
             {
                 Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName, problem);

@@ -353,6 +353,22 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void CACHED003_a_second_CancellationToken_on_the_second_token_only()
+    {
+        // The runtime waits, and the body runs, under one token: a second one would cancel nothing.
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Lease = 30)]
+                public partial Task<string> DescribeAsync(int id, CancellationToken requestAborted, [|CancellationToken operation|]);
+                private Task<string> DescribeAsyncCore(int id, CancellationToken requestAborted, CancellationToken operation) => Task.FromResult("x");
+            }
+            """, "CACHED003");
+        Assert.That(message, Does.StartWith("Parameter 'operation' of 'UserService.DescribeAsync' is a second CancellationToken"));
+        Assert.That(message, Does.Contain("CreateLinkedTokenSource"));
+    }
+
+    [Test]
     public void CACHED003_a_pointer_in_an_unsafe_context()
     {
         var message = Single("""

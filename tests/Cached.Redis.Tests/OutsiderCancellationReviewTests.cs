@@ -38,18 +38,6 @@ public partial class CancelReviewA
 
     private Task<string> PlainAsyncCore(int id, CancellationToken ct) => Body(id, ct);
 
-    /// <summary>Two tokens (a request's and an operation's, say): either one cancels the call.</summary>
-    [Cached(Alias = Alias, Key = "two-tokens:{id}", Ttl = 60, Lease = 30)]
-    public partial Task<string> TwoTokensAsync(int id, CancellationToken requestAborted, CancellationToken operation);
-
-    private Task<string> TwoTokensAsyncCore(int id, CancellationToken requestAborted, CancellationToken operation)
-    {
-        SeenOperationToken = operation;
-        return Body(id, requestAborted);
-    }
-
-    public CancellationToken SeenOperationToken { get; private set; }
-
     /// <summary>Fresh for 1 s, kept 10 minutes more; a caller with the last value waits 0.3 s at most.</summary>
     [Cached(Alias = Alias, Key = "stale:{id}", Ttl = 1, Lease = 30, FailSafe = 600, SoftTimeout = 0.3, HardTimeout = 20)]
     public partial Task<string> StaleAsync(int id, CancellationToken ct = default);
@@ -695,36 +683,6 @@ public sealed class OutsiderCancellationReviewTests
 
     // ---------------------------------------------------------------------------------------------------------------
     // More shapes
-
-    [Test]
-    public async Task A_method_with_two_tokens_is_cancelled_by_either_of_them([Values] bool cancelSecond)
-    {
-        var (a, _, cacheA, _) = TwoProcesses();
-        var id = NewId();
-        var started = Gate();
-        var release = Gate<string>();
-        a.Body = async (_, ct) =>
-        {
-            started.TrySetResult();
-            return await release.Task;
-        };
-
-        using var first = new CancellationTokenSource();
-        using var second = new CancellationTokenSource();
-        var call = a.TwoTokensAsync(id, first.Token, second.Token);
-        await started.Task.WaitAsync(s_limit);
-        try
-        {
-            await AssertCancelsPromptly(call, cancelSecond ? second : first, cancelSecond ? "the second token cancelled" : "the first token cancelled");
-            Assert.That(a.SeenOperationToken.IsCancellationRequested || a.SeenOperationToken == second.Token, Is.True, "the body got the operation token it was called with (or one that ends with it)");
-        }
-        finally
-        {
-            release.TrySetResult("done");
-        }
-
-        await Until(async () => !await cacheA.ExistsAsync("two-tokens:" + id + "-lock"), "lease released");
-    }
 
     [Test]
     public async Task FailSafe_with_a_last_value_a_cancelled_caller_gets_its_cancellation_and_the_last_value_is_not_made_fresh()

@@ -141,22 +141,11 @@ internal static class LockAttempts
         {
             return await AttemptAsync(locks, key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // The caller left: the release is awaited, so that it is sent before the caller's cancellation is seen.
-            try
-            {
-                await locks.ReleaseLockAsync(key, @namespace, token, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // Best effort: the lease still ends the lock; the caller's cancellation is what it must see.
-            }
-
-            throw;
-        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // A caller that left by its token leaves at once too: the release is sent before its cancellation is seen,
+            // behind the take on the same connection, but not waited for, since it waits its turn behind that take,
+            // which may be what the caller stopped waiting for.
             ReleaseUnwaited(locks, key, @namespace, token);
             throw;
         }

@@ -1,3 +1,6 @@
+using System.Buffers;
+using Cached.Serializers;
+
 namespace Cached.Resilience;
 
 /// <summary>How the read-through cores stamp values and make a last value fresh again for the fail-safe throttle.</summary>
@@ -60,13 +63,39 @@ internal static class Stamping
 
     /// <summary>
     /// Whether <paramref name="now"/>, read again, is the entry <paramref name="read"/> was: the same stamps and an equal
-    /// value (a write in between stamps anew, or stores no stamp at all).
+    /// value (a write in between stamps anew, or stores no stamp at all). Two reads of one entry from a byte store make
+    /// two objects, which a type without value equality (a class, a record holding a list) tells apart: such values are
+    /// the same when <paramref name="serializer"/>, the one they were read with, writes them alike.
     /// </summary>
-    public static bool IsSameEntry<T>(Stamped<T> read, Stamped<T>? now)
+    public static bool IsSameEntry<T>(Stamped<T> read, Stamped<T>? now, ISerializer serializer)
         => now is not null
             && (ReferenceEquals(read, now)
                 || (now.FreshUntil == read.FreshUntil && now.StaleUntil == read.StaleUntil && now.Throttled == read.Throttled
-                    && EqualityComparer<T>.Default.Equals(now.Value, read.Value)));
+                    && (EqualityComparer<T>.Default.Equals(now.Value, read.Value) || WrittenAlike(serializer, now.Value, read.Value))));
+
+    /// <summary>Whether <paramref name="serializer"/> writes the same bytes for both values; false when it cannot write them.</summary>
+    private static bool WrittenAlike<T>(ISerializer serializer, T? first, T? second)
+    {
+        if (first is null || second is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var a = new ArrayBufferWriter<byte>();
+            serializer.Serialize(a, first);
+            var b = new ArrayBufferWriter<byte>();
+            serializer.Serialize(b, second);
+            return a.WrittenSpan.SequenceEqual(b.WrittenSpan);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A serializer that cannot write the value (an in-process store's, which keeps references): not shown alike,
+            // so the last value is served but not written back, as on any doubt.
+            return false;
+        }
+    }
 
     /// <summary>
     /// Where a last value is read again before fail-safe writes it back: a two-level cache's L2, which every node

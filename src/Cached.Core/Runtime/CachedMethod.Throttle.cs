@@ -28,8 +28,9 @@ public sealed partial class CachedMethod<TResult>
     {
         try
         {
-            return Stamping.HolderOf(call.Cache).TryGet<Stamped<TResult>>(call.Key, out var now, _options.Namespace, StampsFor(call.Cache, call.Host))
-                && Stamping.IsSameEntry(last, now?.ForRead());
+            var stamps = StampsFor(call.Cache, call.Host);
+            return Stamping.HolderOf(call.Cache).TryGet<Stamped<TResult>>(call.Key, out var now, _options.Namespace, stamps)
+                && Stamping.IsSameEntry(last, now?.ForRead(), stamps.Inner);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
@@ -43,8 +44,9 @@ public sealed partial class CachedMethod<TResult>
     {
         try
         {
-            var now = await Stamping.HolderOf(call.Cache).TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false);
-            return now.Found && Stamping.IsSameEntry(last, now.Value?.ForRead());
+            var stamps = StampsFor(call.Cache, call.Host);
+            var now = await Stamping.HolderOf(call.Cache).TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, stamps, CancellationToken.None).ConfigureAwait(false);
+            return now.Found && Stamping.IsSameEntry(last, now.Value?.ForRead(), stamps.Inner);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {

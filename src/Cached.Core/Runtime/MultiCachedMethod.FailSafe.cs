@@ -192,8 +192,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     {
         try
         {
-            return Stamping.HolderOf(cache).TryGet<Stamped<TValue>>(cacheKey, out var now, _options.Namespace, StampsFor(cache, host))
-                && Stamping.IsSameEntry(stale, now?.ForRead());
+            var stamps = StampsFor(cache, host);
+            return Stamping.HolderOf(cache).TryGet<Stamped<TValue>>(cacheKey, out var now, _options.Namespace, stamps)
+                && Stamping.IsSameEntry(stale, now?.ForRead(), stamps.Inner);
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {

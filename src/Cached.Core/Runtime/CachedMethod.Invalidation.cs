@@ -19,8 +19,12 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="Invalidate"/>
     /// <param name="key">The entry's key.</param>
     /// <param name="cancellationToken">The invalidating method's token. It does not stop the delete: the method's body has
-    /// made its change by then, and an entry left behind would be served stale until its time to live ran out.</param>
-    public async ValueTask InvalidateAsync(string key, CancellationToken cancellationToken)
+    /// made its change by then, and an entry left behind would be served stale until its time to live ran out. A caller whose
+    /// token cancels stops waiting for it (an <see cref="OperationCanceledException"/>) while the delete goes on.</param>
+    public ValueTask InvalidateAsync(string key, CancellationToken cancellationToken)
+        => Invalidations.Awaited(DeleteLoggedAsync(key), cancellationToken);
+
+    private async ValueTask DeleteLoggedAsync(string key)
     {
         try
         {

@@ -36,4 +36,14 @@ public static class Invalidations
 
         first?.Throw();
     }
+
+    /// <summary>
+    /// The caller's wait for an invalidation that its token does not stop (the invalidating method's body has made its
+    /// change by then): a caller whose token cancels leaves at once with its cancellation, and the invalidation goes on
+    /// and lands. The invalidation logs its own faults, so what is left behind never throws unobserved.
+    /// </summary>
+    internal static ValueTask Awaited(ValueTask invalidation, CancellationToken cancellationToken)
+        => invalidation.IsCompleted || !cancellationToken.CanBeCanceled
+            ? invalidation
+            : new ValueTask(invalidation.AsTask().WaitAsync(cancellationToken));
 }

@@ -191,10 +191,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     /// <param name="state">The instance, when the key builder needs it.</param>
     /// <param name="cacheKeyOf">Turns a key into its cache key.</param>
     /// <param name="cancellationToken">The invalidating method's token. It does not stop the deletes: the method's body
-    /// has made its change by then, and an entry left behind would be served stale until its time to live ran out.</param>
+    /// has made its change by then, and an entry left behind would be served stale until its time to live ran out. A
+    /// caller whose token cancels stops waiting for them (an <see cref="OperationCanceledException"/>) while they go on.</param>
     /// <remarks>Every key's delete is started before any is awaited: in an outage each waits out the cache's timeout,
     /// side by side only once. The cache keys are all built first, so a key builder that throws deletes nothing.</remarks>
-    public async ValueTask InvalidateAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
+    public ValueTask InvalidateAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, CancellationToken cancellationToken)
+        => Invalidations.Awaited(DeleteAllLoggedAsync(keys, state, cacheKeyOf), cancellationToken);
+
+    private async ValueTask DeleteAllLoggedAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         var cache = CurrentCache;

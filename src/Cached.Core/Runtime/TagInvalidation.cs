@@ -23,8 +23,11 @@ public static class TagInvalidation
     /// <inheritdoc cref="Invalidate(string[], ICachedMethod[])"/>
     /// <param name="tags">The tags.</param>
     /// <param name="methods">The methods whose caches hold them.</param>
-    /// <param name="cancellationToken">The invalidating method's token, which does not stop the invalidation: see <see cref="InvalidateInAsync"/>.</param>
-    public static async ValueTask InvalidateAsync(string[] tags, ICachedMethod[] methods, CancellationToken cancellationToken)
+    /// <param name="cancellationToken">The invalidating method's token, which does not stop the invalidation (see <see cref="InvalidateInAsync"/>) but ends the caller's wait for it.</param>
+    public static ValueTask InvalidateAsync(string[] tags, ICachedMethod[] methods, CancellationToken cancellationToken)
+        => Invalidations.Awaited(InvalidateAllAsync(tags, methods), cancellationToken);
+
+    private static async ValueTask InvalidateAllAsync(string[] tags, ICachedMethod[] methods)
     {
         ArgumentNullException.ThrowIfNull(tags);
         ArgumentNullException.ThrowIfNull(methods);
@@ -55,8 +58,11 @@ public static class TagInvalidation
     /// <inheritdoc cref="Invalidate(string, string[])"/>
     /// <param name="alias">The alias.</param>
     /// <param name="tags">The tags.</param>
-    /// <param name="cancellationToken">The invalidating method's token, which does not stop the invalidation: see <see cref="InvalidateInAsync"/>.</param>
-    public static async ValueTask InvalidateAsync(string alias, string[] tags, CancellationToken cancellationToken)
+    /// <param name="cancellationToken">The invalidating method's token, which does not stop the invalidation (see <see cref="InvalidateInAsync"/>) but ends the caller's wait for it.</param>
+    public static ValueTask InvalidateAsync(string alias, string[] tags, CancellationToken cancellationToken)
+        => Invalidations.Awaited(InvalidateAliasAsync(alias, tags), cancellationToken);
+
+    private static async ValueTask InvalidateAliasAsync(string alias, string[] tags)
     {
         ArgumentNullException.ThrowIfNull(alias);
         ArgumentNullException.ThrowIfNull(tags);

@@ -1,5 +1,6 @@
 using Cached.Runtime;
 using Cached.Tests.Commands;
+using Cached.Tests.DependencyInjection;
 
 namespace Cached.Tests.Runtime;
 
@@ -7,15 +8,9 @@ namespace Cached.Tests.Runtime;
 /// An invalidating method's caller whose token cancels while the invalidation waits on a slow backend: it stops waiting
 /// at once, and the invalidation is not stopped (the backend still has it waiting at its gate).
 /// </summary>
-public sealed class InvalidationCancellationTests
+public sealed class InvalidationCancellationTests : ProcessWideStateFixture
 {
     private const string Alias = "invalidation_cancellation";
-
-    [SetUp]
-    public void SetUp() => Caches.Reset();
-
-    [TearDown]
-    public void TearDown() => Caches.Reset();
 
     [Test]
     public void An_InvalidateCache_caller_that_cancels_leaves_at_once_and_the_delete_goes_on()

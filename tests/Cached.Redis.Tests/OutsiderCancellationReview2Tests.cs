@@ -725,7 +725,9 @@ public sealed class OutsiderCancellationReview2Tests
             Assert.That(await hit!.WaitAsync(s_prompt), Is.EqualTo("v1"));
             await refreshed.Task.WaitAsync(s_limit);
             await Until(async () => await direct.GetAsync<byte[]>("cr2-eagert:" + id) is not null, "tagged entry");
-            Assert.Pass("tagged: covered by the plain case");
+            // Tagged: the hit, the refresh and its stored entry are checked above; the lease take held on the wire is
+            // the plain case's.
+            return;
         }
 
         cts.Cancel();

@@ -161,7 +161,7 @@ internal static partial class Emitter
             _ => "__missing",
         };
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));
-        var keyOf = CacheKeyOf(multi.KeyBuilder, Target(multi.KeyBuilder?.IsStatic ?? true, state), multi.KeyRecord);
+        var keyOf = CacheKeyOf(multi.KeyBuilder, Target(multi.KeyBuilder?.IsStatic ?? true, state), multi.KeyShape);
         var skip = method.SkipWhen is not { } rule
             ? "null"
             : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
@@ -265,21 +265,17 @@ internal static partial class Emitter
         var values = keys.IsSingle ? $"new {keys.KeyType}[] {{ {keys.Parameter} }}" : keys.Parameter;
         var needsInstance = keys.KeyBuilder is { IsStatic: false };
         var state = needsInstance ? "this" : "(object?)null";
-        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, needsInstance ? "__state." : string.Empty, keys.KeyRecord)}";
+        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, needsInstance ? "__state." : string.Empty, keys.KeyShape)}";
     }
 
-    /// <summary>The lambda that turns a multi-cached key into its cache key: the KeyBuilder on <paramref name="target"/>, or the key's text.</summary>
-    private static string CacheKeyOf(MemberCallSpec? builder, string target, RecordTextSpec? record)
+    /// <summary>
+    /// The lambda that turns a multi-cached key into its cache key: the KeyBuilder on <paramref name="target"/>, or the
+    /// key's text, reshaped first when <paramref name="shape"/> says so (a record, a pair).
+    /// </summary>
+    private static string CacheKeyOf(MemberCallSpec? builder, string target, KeyShapeSpec? shape)
         => builder is not null ? $"static (__state, __key) => {target}{builder.Name}(__key)"
-            : record is null ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
-            : $"static (__state, __key) => {Runtime}CacheKeyWriter.Format({RecordKey(record)})";
-
-    /// <summary>A [MultiCached] key of a record type: its members as a tuple (see <see cref="RecordTextSpec"/>).</summary>
-    private static string RecordKey(RecordTextSpec record)
-    {
-        var value = RecordTuple("__key", record.Members);
-        return record.ExactType is { } exact ? $"__key.GetType() == typeof({exact}) ? (object){value} : __key" : $"(object){value}";
-    }
+            : shape is null ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
+            : $"static (__state, __key) => {Runtime}CacheKeyWriter.Format({Reshaped(shape, "__key", "key")})";
 
     /// <summary>
     /// The method's runtime state, one statement: <c>private static readonly CachedMethod&lt;T&gt; __cached_X =

@@ -165,7 +165,7 @@ internal sealed partial class Parser
             builder = new MemberCallSpec(builderName, isStatic);
         }
 
-        return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder, builder is null ? RecordText(keyType) : null);
+        return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder, builder is null ? MultiKeyShape(keyType) : null);
     }
 
     /// <summary>

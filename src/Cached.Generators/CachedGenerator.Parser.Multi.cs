@@ -72,7 +72,7 @@ internal sealed partial class Parser
             ReturnsConcreteDictionary = KnownTypeSymbols.Is(dictionary, _known.Dictionary),
             Conversion = conversion.Value,
             KeyBuilder = builder,
-            KeyRecord = builder is null ? RecordText(elementType) : null,
+            KeyShape = builder is null ? MultiKeyShape(elementType) : null,
         };
     }
 

@@ -5,13 +5,9 @@ using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
 
-/// <summary>Records in a default key: the members their compiler-written text prints, written as a tuple's elements.</summary>
+/// <summary>Records in a default key: the members their compiler-written text prints, written as a tuple's elements (see <see cref="KeyShape"/>).</summary>
 internal sealed partial class Parser
 {
-    /// <summary><see cref="PrintedRecord"/> as a spec, for the key type of a [MultiCached] method without a KeyBuilder.</summary>
-    private RecordTextSpec? RecordText(ITypeSymbol type)
-        => PrintedRecord(type) is { } printed ? new RecordTextSpec(new EquatableArray<string>(printed.Members), printed.ExactType) : null;
-
     /// <summary>
     /// The members a record's compiler-written text prints (public instance fields and public properties with a
     /// getter, base record's first), when generated code can read each of them as that text does; <c>null</c> keeps the
@@ -21,7 +17,7 @@ internal sealed partial class Parser
     /// argument of exactly that type is written member by member, and any other by its own text (a tuple's text never
     /// reads like a quoted one).
     /// </summary>
-    private (string[] Members, string? ExactType)? PrintedRecord(ITypeSymbol type)
+    private (string[] Members, ITypeSymbol[] Types, string? ExactType)? PrintedRecord(ITypeSymbol type)
     {
         if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
         {
@@ -45,6 +41,7 @@ internal sealed partial class Parser
         }
 
         var members = new List<string>();
+        var types = new List<ITypeSymbol>();
         foreach (var level in chain)
         {
             foreach (var member in level.GetMembers())
@@ -67,6 +64,7 @@ internal sealed partial class Parser
                 }
 
                 members.Add(member.Name);
+                types.Add(memberType!);
             }
         }
 
@@ -78,7 +76,7 @@ internal sealed partial class Parser
         var exact = record.IsSealed || record.IsValueType
             ? null
             : record.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-        return (members.Select(static name => Identifier(name)).ToArray(), exact);
+        return (members.Select(static name => Identifier(name)).ToArray(), types.ToArray(), exact);
     }
 
     /// <summary>

@@ -352,16 +352,14 @@ internal sealed partial class Parser
 
     private ParameterSpec ToParameterSpec(IParameterSymbol parameter)
     {
-        var kind = KeyKindOf(parameter.Type);
-        var record = kind == KeyArgumentKind.Value ? PrintedRecord(parameter.Type) : null;
+        var shape = KeyShape(parameter.Type, nested: false);
         return new(
             Identifier(parameter.Name),
             parameter.Type.ToDisplayString(s_typeFormat),
             ParameterModifiers(parameter),
             IsCancellationToken(parameter.Type),
-            record is null ? kind : KeyArgumentKind.Record,
-            record is { } printed ? new EquatableArray<string>(printed.Members) : default,
-            record?.ExactType);
+            shape is null ? KeyKindOf(parameter.Type) : KeyArgumentKind.Shaped,
+            shape);
     }
 
     /// <summary>

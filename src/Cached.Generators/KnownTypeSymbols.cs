@@ -45,6 +45,8 @@ internal sealed class KnownTypeSymbols
         Dictionary = Get(compilation, "System.Collections.Generic.Dictionary`2");
         IDictionary = Get(compilation, "System.Collections.Generic.IDictionary`2");
         IReadOnlyDictionary = Get(compilation, "System.Collections.Generic.IReadOnlyDictionary`2");
+        NonGenericIDictionary = Get(compilation, "System.Collections.IDictionary");
+        KeyValuePair = Get(compilation, "System.Collections.Generic.KeyValuePair`2");
         List = Get(compilation, "System.Collections.Generic.List`1");
         IList = Get(compilation, "System.Collections.Generic.IList`1");
         ICollection = Get(compilation, "System.Collections.Generic.ICollection`1");
@@ -109,6 +111,11 @@ internal sealed class KnownTypeSymbols
     public INamedTypeSymbol? IDictionary { get; }
 
     public INamedTypeSymbol? IReadOnlyDictionary { get; }
+
+    /// <summary><c>System.Collections.IDictionary</c>: what the key writer writes as <c>{k:v}</c> wherever it meets it.</summary>
+    public INamedTypeSymbol? NonGenericIDictionary { get; }
+
+    public INamedTypeSymbol? KeyValuePair { get; }
 
     public INamedTypeSymbol? List { get; }
 

@@ -61,6 +61,10 @@ public ref partial struct CacheKeyWriter
 
                 AppendRaw('}');
                 break;
+            case IEnumerable<KeyValuePair<object?, object?>> entries:
+                // A dictionary as generated code reshapes it (its keys or values reshaped), written as one is above.
+                AppendEntries(entries);
+                break;
             case IEnumerable sequence:
                 AppendRaw('[');
                 var first = true;
@@ -77,6 +81,23 @@ public ref partial struct CacheKeyWriter
                 AppendString(InvariantText(value));
                 break;
         }
+    }
+
+    /// <summary>Writes pairs as <c>{k:v,k:v}</c>, each key and value by the rules in the remarks.</summary>
+    private void AppendEntries<TKey, TValue>(IEnumerable<KeyValuePair<TKey, TValue>> entries)
+    {
+        AppendRaw('{');
+        var first = true;
+        foreach (var (key, value) in entries)
+        {
+            AppendSeparatorUnless(first);
+            first = false;
+            AppendValue(key);
+            AppendRaw(':');
+            AppendValue(value);
+        }
+
+        AppendRaw('}');
     }
 
     private bool TryAppendKnownValue<T>(T value)

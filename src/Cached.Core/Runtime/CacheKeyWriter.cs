@@ -214,19 +214,7 @@ public ref partial struct CacheKeyWriter
             return ref this;
         }
 
-        AppendRaw('{');
-        var first = true;
-        foreach (var (key, value) in values)
-        {
-            AppendSeparatorUnless(first);
-            first = false;
-            AppendValue(key);
-            AppendRaw(':');
-            AppendValue(value);
-        }
-
-        AppendRaw('}');
-
+        AppendEntries(values);
         return ref this;
     }
 

@@ -51,10 +51,11 @@ internal enum KeyArgumentKind
     NullableFormattable,
 
     /// <summary>
-    /// <c>Argument(x is { } r ? (object)(r.A, r.B) : null)</c>: a record whose text is the compiler's, member by member
-    /// as a tuple is, because that text neither quotes nor escapes (<c>null</c> and <c>""</c> read the same).
+    /// <c>Argument(x is { } r ? (object?)(r.A, r.B) : null)</c>: a value the writer would write by an ambiguous text (a
+    /// record whose text is the compiler's, a key-value pair, or a tuple, sequence or dictionary holding one), reshaped
+    /// first as its <see cref="KeyShapeSpec"/> says.
     /// </summary>
-    Record,
+    Shaped,
 }
 
 /// <summary>How the missing keys of a multi-cached method are turned into the keys parameter's type.</summary>
@@ -76,11 +77,10 @@ internal sealed record ContainingTypeSpec(
     bool IsValueType);
 
 /// <summary>
-/// One parameter of a cached method. For <see cref="KeyArgumentKind.Record"/>, <c>RecordMembers</c> names the members
-/// the record's own text prints, in its order, and <c>RecordExactType</c> the record when it is not sealed (only an
-/// argument of exactly that type is written member by member).
+/// One parameter of a cached method. For <see cref="KeyArgumentKind.Shaped"/>, <c>KeyShape</c> says how its value is
+/// reshaped before the key writer writes it.
 /// </summary>
-internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind, EquatableArray<string> RecordMembers = default, string? RecordExactType = null);
+internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind, KeyShapeSpec? KeyShape = null);
 
 /// <summary>
 /// A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate. A generic
@@ -213,16 +213,9 @@ internal sealed record MultiSpec
 
     public required MemberCallSpec? KeyBuilder { get; init; }
 
-    /// <summary>For a key type that is a record with compiler-written text: how its keys are written instead of that text.</summary>
-    public RecordTextSpec? KeyRecord { get; init; }
+    /// <summary>For a key type the key writer would write by an ambiguous text (a record, a pair): how its keys are reshaped first.</summary>
+    public KeyShapeSpec? KeyShape { get; init; }
 }
-
-/// <summary>
-/// A record written by the members its compiler-written text prints, as a tuple's elements, instead of that text,
-/// which neither quotes nor escapes; <see cref="ExactType"/> names a record that is not sealed, whose members are
-/// written only for a value of exactly that type.
-/// </summary>
-internal sealed record RecordTextSpec(EquatableArray<string> Members, string? ExactType);
 
 /// <summary>
 /// What to delete after an [InvalidateCache] method: for a [Cached] target, the entry its key method builds from
@@ -234,7 +227,7 @@ internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<st
 /// The keys an [InvalidateCache] method names for a [MultiCached] target: its parameter of the KeysFrom name, one key
 /// (<see cref="IsSingle"/>) or a collection, and the target's KeyBuilder, if any.
 /// </summary>
-internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder, RecordTextSpec? KeyRecord = null);
+internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder, KeyShapeSpec? KeyShape = null);
 
 /// <summary>
 /// The tags of a [Cached] or [MultiCached] method's entries, or those an [InvalidateTags] method invalidates, built as

@@ -123,6 +123,21 @@ public sealed class CacheKeyWriterTests
     }
 
     [Test]
+    public void Entries_of_objects_are_written_as_a_dictionary_wherever_they_sit()
+    {
+        // Generated code reshapes a dictionary whose keys or values need it (records, pairs) into such entries; met
+        // as an object inside a tuple they must still be written key by key, not by a pair's text "[1, a]".
+        IEnumerable<KeyValuePair<object?, object?>> Entries(string key, string value) => [new(key, value)];
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(((object?)Entries("1, a", "b"), 2));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(({\"1, a\":\"b\"},2))"));
+
+        var other = new CacheKeyWriter(stackalloc char[8], Prefix);
+        other.Argument(((object?)Entries("1", "a, b"), 2));
+        Assert.That(other.Finish(), Is.EqualTo("N.T.M(({\"1\":\"a, b\"},2))"));
+    }
+
+    [Test]
     public void Nullable_memories_and_sequences_of_segments_are_written_by_their_elements_or_as_null()
     {
         var w = new CacheKeyWriter(stackalloc char[8], Prefix);

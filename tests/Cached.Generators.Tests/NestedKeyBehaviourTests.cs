@@ -125,4 +125,16 @@ public sealed class NestedKeyBehaviourTests : ScenarioTests<NestedKeyService>
         Service.ManyEntries([new("a", "b, c")]);
         Assert.That(Calls[nameof(NestedKeyService.ManyEntries)], Is.EqualTo(1), "the second batch is a hit");
     }
+
+    [Test]
+    public void Numbers_of_several_types_given_as_object_keep_apart()
+    {
+        // Regression: 1, 1L and 1.0 were all written "1", and the long and the double got the int's answer.
+        Assert.That(Service.ByObject(1), Is.EqualTo("Int32"));
+        Assert.That(Service.ByObject(1L), Is.EqualTo("Int64"));
+        Assert.That(Service.ByObject(1.0), Is.EqualTo("Double"));
+        Assert.That(Service.ByObject(1), Is.EqualTo("Int32"));
+        Assert.That(Calls[nameof(NestedKeyService.ByObject)], Is.EqualTo(3));
+        Assert.That(Cache.Raw("keys"), Is.EquivalentTo(new[] { Prefix + "ByObject(1)", Prefix + "ByObject(1L)", Prefix + "ByObject(1D)" }));
+    }
 }

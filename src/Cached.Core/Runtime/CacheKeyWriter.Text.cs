@@ -185,10 +185,54 @@ public ref partial struct CacheKeyWriter
         {
             AppendSeparatorUnless(first);
             first = false;
-            AppendValue(item);
+            AppendDeclared(item);
         }
 
         AppendRaw(']');
+    }
+
+    /// <summary>
+    /// A value as its declared type <typeparamref name="T"/> holds it: one declared as <see cref="object"/> (a
+    /// parameter, or an element of a sequence of objects) that holds a number other than an <see cref="int"/> carries
+    /// its type, as a C# literal of it would (<c>1L</c>, <c>1D</c>, <c>1M</c>, <c>(short)1</c>), so that <c>M(1)</c>,
+    /// <c>M(1L)</c> and <c>M(1.0)</c> keep apart. A declared numeric type needs no mark: it holds one type only.
+    /// </summary>
+    private void AppendDeclared<T>(T value)
+    {
+        if (typeof(T) != typeof(object) || value is null || !TryNumberMark(value, out var prefix, out var suffix))
+        {
+            AppendValue(value);
+            return;
+        }
+
+        AppendRaw(prefix);
+        AppendValue(value);
+        AppendRaw(suffix);
+    }
+
+    /// <summary>How C# marks a literal of a boxed number's type: a suffix, or a cast for the types without one; false for an int or anything else.</summary>
+    private static bool TryNumberMark(object value, out string prefix, out string suffix)
+    {
+        (prefix, suffix) = value switch
+        {
+            long => (string.Empty, "L"),
+            uint => (string.Empty, "U"),
+            ulong => (string.Empty, "UL"),
+            float => (string.Empty, "F"),
+            double => (string.Empty, "D"),
+            decimal => (string.Empty, "M"),
+            short => ("(short)", string.Empty),
+            ushort => ("(ushort)", string.Empty),
+            byte => ("(byte)", string.Empty),
+            sbyte => ("(sbyte)", string.Empty),
+            nint => ("(nint)", string.Empty),
+            nuint => ("(nuint)", string.Empty),
+            Half => ("(Half)", string.Empty),
+            Int128 => ("(Int128)", string.Empty),
+            UInt128 => ("(UInt128)", string.Empty),
+            _ => (string.Empty, string.Empty),
+        };
+        return prefix.Length + suffix.Length > 0;
     }
 
     /// <summary>The comma between two elements: written before every element but the first.</summary>

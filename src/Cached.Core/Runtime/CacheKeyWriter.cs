@@ -16,7 +16,8 @@ namespace Cached.Runtime;
 /// <para>The format is unambiguous, so no two different argument lists give one key:</para>
 /// <list type="bullet">
 /// <item><c>null</c> is <c>null</c>; strings are quoted, with <c>\</c> and <c>"</c> escaped (<c>"a\"b"</c>); chars are <c>'c'</c>.</item>
-/// <item>Numbers, <see cref="Guid"/>, <see cref="TimeSpan"/> and enums use their invariant text; <see cref="DateTime"/> and
+/// <item>Numbers, <see cref="Guid"/>, <see cref="TimeSpan"/> and enums use their invariant text (a number other than an
+/// <see cref="int"/> held as <see cref="object"/> is marked with its type as a C# literal is: <c>1L</c>, <c>1D</c>); <see cref="DateTime"/> and
 /// <see cref="DateTimeOffset"/> and <see cref="TimeOnly"/> the round-trip format <c>O</c>; floating point the shortest round-trippable text.</item>
 /// <item>Sequences (arrays, lists, sets...) are <c>[a,b]</c>, tuples <c>(a,b)</c> and dictionaries <c>{k:v}</c>, their
 /// elements rendered by these rules.</item>
@@ -282,7 +283,7 @@ public ref partial struct CacheKeyWriter
         for (var i = 0; i < values.Length; i++)
         {
             AppendSeparatorUnless(i == 0);
-            AppendValue(values[i]);
+            AppendDeclared(values[i]);
         }
 
         AppendRaw(']');
@@ -309,7 +310,7 @@ public ref partial struct CacheKeyWriter
     public ref CacheKeyWriter Argument<T>(T value)
     {
         Separate();
-        AppendValue(value);
+        AppendDeclared(value);
 
         return ref this;
     }
@@ -385,7 +386,9 @@ public ref partial struct CacheKeyWriter
 
         if (value is IFormattable formattable)
         {
-            return formattable.ToString(FormatOf(value), CultureInfo.InvariantCulture);
+            var formatted = formattable.ToString(FormatOf(value), CultureInfo.InvariantCulture);
+            // Keys of type object: 1, 1L and 1D are three keys, marked as in a default key (AppendDeclared).
+            return typeof(T) == typeof(object) && TryNumberMark(value, out var prefix, out var suffix) ? prefix + formatted + suffix : formatted;
         }
 
         if (value is ITuple)

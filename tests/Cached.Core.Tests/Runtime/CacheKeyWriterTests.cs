@@ -123,6 +123,40 @@ public sealed class CacheKeyWriterTests
     }
 
     [Test]
+    public void Numbers_held_as_objects_carry_their_type_so_that_one_of_each_keeps_apart()
+    {
+        // Regression: M(object) with 1, 1L and 1.0 wrote "1" each time, and three calls shared one entry.
+        string Key(object? value)
+        {
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            w.Argument(value);
+            return w.Finish();
+        }
+
+        object?[] values = [1, 1L, 1U, 1UL, 1F, 1D, 1M, (short)1, (ushort)1, (byte)1, (sbyte)1, (nint)1, (nuint)1, (Half)1, (Int128)1, (UInt128)1, "1", '1', null];
+        Assert.That(values.Select(Key).Distinct().Count(), Is.EqualTo(values.Length));
+        Assert.That(Key(1), Is.EqualTo("N.T.M(1)"));
+        Assert.That(Key(1L), Is.EqualTo("N.T.M(1L)"));
+        Assert.That(Key(1.5D), Is.EqualTo("N.T.M(1.5D)"));
+        Assert.That(Key((short)-2), Is.EqualTo("N.T.M((short)-2)"));
+
+        var sequence = new CacheKeyWriter(stackalloc char[8], Prefix);
+        sequence.Sequence(new object[] { 1, 1L }).Sequence(new List<object> { 2D }).Sequence((IEnumerable<object>)[3M]);
+        Assert.That(sequence.Finish(), Is.EqualTo("N.T.M([1,1L],[2D],[3M])"));
+        Assert.That(CacheKeyWriter.Format<object>(1L), Is.Not.EqualTo(CacheKeyWriter.Format<object>(1)));
+    }
+
+    [Test]
+    public void Numbers_of_a_declared_numeric_type_keep_their_plain_text()
+    {
+        // Only a value held as object can be of several types; a long parameter, a tuple's or a list's long cannot.
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Argument(1L).Argument(1.5D).Argument((1L, 2D)).Sequence(new[] { 3L }).Sequence(new List<decimal> { 4M });
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(1,1.5,(1,2),[3],[4])"));
+        Assert.That(CacheKeyWriter.Format(1L), Is.EqualTo("1"));
+    }
+
+    [Test]
     public void Entries_of_objects_are_written_as_a_dictionary_wherever_they_sit()
     {
         // Generated code reshapes a dictionary whose keys or values need it (records, pairs) into such entries; met

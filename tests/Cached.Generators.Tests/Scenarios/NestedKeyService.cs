@@ -68,6 +68,11 @@ public partial class NestedKeyService(CallCounter calls)
 
     private string ByNodeCore(Node node) => Seen(nameof(ByNode), (node.Name ?? "<null>") + (node.Next is null ? string.Empty : "+"));
 
+    [Cached(Alias = UserService.Alias)]
+    public partial string ByObject(object? value);
+
+    private string ByObjectCore(object? value) => Seen(nameof(ByObject), value?.GetType().Name ?? "null");
+
     [MultiCached(KeysFrom = "entries", Alias = UserService.Alias, Namespace = "entries")]
     public partial Dictionary<KeyValuePair<string, string>, string> ManyEntries(List<KeyValuePair<string, string>> entries);
 

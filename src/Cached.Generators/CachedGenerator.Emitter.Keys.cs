@@ -37,8 +37,11 @@ internal static partial class Emitter
                 return close;
             default:
                 var defaultKey = (DefaultKeySpec)key;
+                var shapes = new KeyShapeWriter();
+                var arguments = WrittenArguments(defaultKey, shapes);
+                EmitShapeFunctions(writer, shapes);
                 writer.Filled($"var __key = new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix});");
-                if (WrittenArguments(defaultKey) is { Length: > 0 } arguments)
+                if (arguments.Length > 0)
                 {
                     writer.Filled($"__key{arguments};");
                 }
@@ -64,7 +67,8 @@ internal static partial class Emitter
                 return;
             case DefaultKeySpec defaultKey:
                 var start = $"new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix})";
-                if (WrittenArguments(defaultKey) is not { Length: > 0 } arguments)
+                var shapes = new KeyShapeWriter();
+                if (WrittenArguments(defaultKey, shapes) is not { Length: > 0 } arguments)
                 {
                     writer.ExpressionBodied(declaration, $"{start}.Finish()");
                     return;
@@ -72,6 +76,7 @@ internal static partial class Emitter
 
                 writer.Filled(declaration);
                 writer.Open();
+                EmitShapeFunctions(writer, shapes);
                 writer.Filled($"var __key = {start};");
                 writer.Filled($"return __key{arguments}.Finish();");
                 writer.Close();
@@ -86,62 +91,15 @@ internal static partial class Emitter
     private static string TemplateOnStack(TemplateKeySpec template)
         => $"{Runtime}CacheKeyTemplate.Write(stackalloc char[{KeyBufferLength}], $\"{template.Interpolation}\")";
 
-    /// <summary>The chained calls that write a default key's parts: <c>.Instance(this).Argument(id).Enum(region)</c>.</summary>
-    private static string WrittenArguments(DefaultKeySpec key)
+    /// <summary>
+    /// The chained calls that write a default key's parts: <c>.Instance(this).Argument(id).Enum(region)</c>; the local
+    /// functions their reshaping needs go to <paramref name="shapes"/>.
+    /// </summary>
+    private static string WrittenArguments(DefaultKeySpec key, KeyShapeWriter shapes)
         => (key.IncludeInstance ? ".Instance(this)" : string.Empty)
-            + string.Concat(key.Parameters.Select(static p => p.KeyShape is { } shape
-                ? $".Argument({Reshaped(shape, p.Name, p.Name.TrimStart('@'))})"
+            + string.Concat(key.Parameters.Select(p => p.KeyShape is { } shape
+                ? $".Argument({shapes.Reshaped(shape, p.Name, p.Name.TrimStart('@'))})"
                 : $".{WriterMethod(p.KeyKind)}({p.Name})"));
-
-    /// <summary>
-    /// The expression, of type <c>object?</c>, that reshapes <paramref name="value"/> as <paramref name="shape"/> says:
-    /// <c>o is { } __r_o ? (object?)(__r_o.A, __r_o.B) : null</c>. Its pattern variables and lambda parameters are
-    /// named after <paramref name="name"/> (the parameter's), the outermost <c>__r_name</c>, the ones inside it
-    /// <c>__sN_name</c>, so that none meets another in one key's statement.
-    /// </summary>
-    private static string Reshaped(KeyShapeSpec shape, string value, string name)
-    {
-        var next = 0;
-        return Reshape(shape, value, "__r_" + name, name, ref next);
-    }
-
-    private static string Reshape(KeyShapeSpec shape, string value, string local, string name, ref int next)
-    {
-        switch (shape.Kind)
-        {
-            case KeyShapeKind.Record:
-            case KeyShapeKind.Pair:
-            case KeyShapeKind.Tuple:
-                var members = shape.Kind == KeyShapeKind.Pair ? new[] { "Key", "Value" } : shape.Members.ToArray();
-                var parts = new string[members.Length];
-                for (var i = 0; i < parts.Length; i++)
-                {
-                    parts[i] = Part(shape.Parts[i], $"{local}.{members[i]}", name, ref next);
-                }
-
-                var tuple = TupleOf(parts);
-                return shape.ExactType is { } exact
-                    ? $"{value} is {{ }} {local} && {local}.GetType() == typeof({exact}) ? (object?){tuple} : {value}"
-                    : $"{value} is {{ }} {local} ? (object?){tuple} : null";
-            default:
-                var element = $"__s{++next}_{name}";
-                var written = shape.Kind == KeyShapeKind.Dictionary
-                    ? $"new global::System.Collections.Generic.KeyValuePair<object?, object?>({Part(shape.Parts[0], element + ".Key", name, ref next)}, {Part(shape.Parts[1], element + ".Value", name, ref next)})"
-                    : $"(object?){Part(shape.Parts[0], element, name, ref next)}";
-                return $"{value} is {{ }} {local} ? (object?)global::System.Linq.Enumerable.Select({local}, static {element} => {written}) : null";
-        }
-    }
-
-    /// <summary>A part as it is (<c>r.A</c>), or reshaped in parentheses, its pattern variable numbered next.</summary>
-    private static string Part(KeyShapePart part, string value, string name, ref int next)
-        => part.Shape is { } shape ? $"({Reshape(shape, value, $"__s{++next}_{name}", name, ref next)})" : value;
-
-    /// <summary>
-    /// <c>(a, b)</c>: the parts as one tuple. One part is a one-element tuple too, of <c>object?</c> (a <c>dynamic</c>
-    /// member cannot infer it): <c>(null)</c> for a record holding null, where no record is <c>null</c>.
-    /// </summary>
-    private static string TupleOf(string[] parts)
-        => parts.Length == 1 ? $"global::System.ValueTuple.Create<object?>({parts[0]})" : $"({string.Join(", ", parts)})";
 
     private static bool IsLiteral(string expression)
         => expression.Length >= 2 && expression[0] == '"' && expression[expression.Length - 1] == '"' && !expression.Contains("\" + ");

@@ -275,7 +275,18 @@ internal static partial class Emitter
     private static string CacheKeyOf(MemberCallSpec? builder, string target, KeyShapeSpec? shape)
         => builder is not null ? $"static (__state, __key) => {target}{builder.Name}(__key)"
             : shape is null ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
-            : $"static (__state, __key) => {Runtime}CacheKeyWriter.Format({Reshaped(shape, "__key", "key")})";
+            : ReshapedKeyOf(shape);
+
+    /// <summary>The lambda of a reshaped multi-cached key, with a block for the local functions of a type that recurs.</summary>
+    private static string ReshapedKeyOf(KeyShapeSpec shape)
+    {
+        var shapes = new KeyShapeWriter();
+        var reshaped = shapes.Reshaped(shape, "__key", "key");
+        var functions = string.Join(" ", shapes.Functions);
+        return functions.Length == 0
+            ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format({reshaped})"
+            : $"static (__state, __key) => {{ {functions} return {Runtime}CacheKeyWriter.Format({reshaped}); }}";
+    }
 
     /// <summary>
     /// The method's runtime state, one statement: <c>private static readonly CachedMethod&lt;T&gt; __cached_X =

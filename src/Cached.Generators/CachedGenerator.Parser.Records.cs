@@ -81,15 +81,22 @@ internal sealed partial class Parser
 
     /// <summary>
     /// Whether generated code reads a printed member as the record's text does and the key writer writes it: a getter
-    /// as public as the property (the text reads a private one), no obsolete or experimental mark (a warning, or an
-    /// error, in the user's build), and a type a tuple can hold and a key can write (not a ref struct, a pointer or a
+    /// as public as the property (the text reads a private one), no obsolete or experimental mark on the member or its
+    /// getter (a warning, or an error, in the user's build), and a type a tuple can hold and a key can write (not a ref struct, a pointer or a
     /// memory inside another value, which a key refuses).
     /// </summary>
     private bool CanWrite(ISymbol member, ITypeSymbol type)
         => (member is not IPropertySymbol property || property.GetMethod!.DeclaredAccessibility == Accessibility.Public)
-            && !member.GetAttributes().Any(static a => a.AttributeClass?.Name is "ObsoleteAttribute" or "ExperimentalAttribute")
+            && !IsMarkedForLater(member) && !(member is IPropertySymbol { GetMethod: { } getter } && IsMarkedForLater(getter))
             && !type.IsRefLikeType && type is not (IPointerTypeSymbol or IFunctionPointerTypeSymbol)
             && !IsMemoryOfElements(type) && NestedMemoryOfElements(type, nested: true) is null;
+
+    /// <summary>
+    /// Whether <paramref name="symbol"/> is marked obsolete or experimental: naming it in generated code would warn, or
+    /// fail the user's build (an error-level obsolete mark, an experimental one), where the user's own pragmas do not reach.
+    /// </summary>
+    private static bool IsMarkedForLater(ISymbol symbol)
+        => symbol.GetAttributes().Any(static a => a.AttributeClass?.Name is "ObsoleteAttribute" or "ExperimentalAttribute");
 
     /// <summary>
     /// Whether a record's ToString or PrintMembers is the compiler's: implicitly declared in source, marked

@@ -47,6 +47,7 @@ internal sealed class KnownTypeSymbols
         IReadOnlyDictionary = Get(compilation, "System.Collections.Generic.IReadOnlyDictionary`2");
         NonGenericIDictionary = Get(compilation, "System.Collections.IDictionary");
         KeyValuePair = Get(compilation, "System.Collections.Generic.KeyValuePair`2");
+        IGrouping = Get(compilation, "System.Linq.IGrouping`2");
         List = Get(compilation, "System.Collections.Generic.List`1");
         IList = Get(compilation, "System.Collections.Generic.IList`1");
         ICollection = Get(compilation, "System.Collections.Generic.ICollection`1");
@@ -116,6 +117,8 @@ internal sealed class KnownTypeSymbols
     public INamedTypeSymbol? NonGenericIDictionary { get; }
 
     public INamedTypeSymbol? KeyValuePair { get; }
+
+    public INamedTypeSymbol? IGrouping { get; }
 
     public INamedTypeSymbol? List { get; }
 

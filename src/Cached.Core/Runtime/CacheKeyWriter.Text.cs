@@ -66,15 +66,22 @@ public ref partial struct CacheKeyWriter
                 AppendEntries(entries);
                 break;
             case IEnumerable sequence:
+                if (!TryEnumerate(sequence, out var items))
+                {
+                    AppendRaw("null");
+                    break;
+                }
+
                 AppendRaw('[');
                 var first = true;
-                foreach (var item in sequence)
+                while (items.MoveNext())
                 {
                     AppendSeparatorUnless(first);
                     first = false;
-                    AppendValue(item);
+                    AppendValue(items.Current);
                 }
 
+                (items as IDisposable)?.Dispose();
                 AppendRaw(']');
                 break;
             default:
@@ -179,16 +186,50 @@ public ref partial struct CacheKeyWriter
             return;
         }
 
+        if (!TryEnumerate(values, out var items))
+        {
+            AppendRaw("null");
+            return;
+        }
+
+        using var enumerator = items;
         AppendRaw('[');
         var first = true;
-        foreach (var item in values)
+        while (enumerator.MoveNext())
         {
             AppendSeparatorUnless(first);
             first = false;
-            AppendDeclared(item);
+            AppendDeclared(enumerator.Current);
         }
 
         AppendRaw(']');
+    }
+
+    /// <summary>
+    /// The sequence's enumerator; false for a struct sequence in its default state, which refuses to be enumerated (a
+    /// default <c>ImmutableArray&lt;T&gt;</c>): it holds no array at all, so it is written <c>null</c>, as generated
+    /// code writes one it reshapes.
+    /// </summary>
+    private static bool TryEnumerate(IEnumerable sequence, out IEnumerator items)
+        => TryStart(sequence, static s => s.GetEnumerator(), out items);
+
+    /// <inheritdoc cref="TryEnumerate(IEnumerable, out IEnumerator)"/>
+    private static bool TryEnumerate<T>(IEnumerable<T> sequence, out IEnumerator<T> items)
+        => TryStart(sequence, static s => s.GetEnumerator(), out items);
+
+    private static bool TryStart<TSequence, TEnumerator>(TSequence sequence, Func<TSequence, TEnumerator> start, out TEnumerator items)
+        where TSequence : IEnumerable
+    {
+        try
+        {
+            items = start(sequence);
+            return true;
+        }
+        catch (InvalidOperationException) when (sequence.GetType().IsValueType)
+        {
+            items = default!;
+            return false;
+        }
     }
 
     /// <summary>

@@ -23,6 +23,15 @@ internal enum KeyShapeKind
     /// key and value (<see cref="KeyShapeSpec.Parts"/>[0] and [1]) each in its shape.
     /// </summary>
     Dictionary,
+
+    /// <summary>An <c>IGrouping&lt;K, E&gt;</c>: the tuple <c>(key, elements)</c>, key and element each in its shape.</summary>
+    Grouping,
+
+    /// <summary>
+    /// A type met again inside itself: a call of the local function <see cref="KeyShapeSpec.Function"/> that reshapes
+    /// it, which the outer occurrence of the type declares.
+    /// </summary>
+    Recur,
 }
 
 /// <summary>
@@ -40,11 +49,20 @@ internal enum KeyShapeKind
 /// A record that is not sealed: only a value of exactly that type is reshaped (a derived record prints members the
 /// declared one does not know), any other is written by its own text.
 /// </param>
+/// <param name="Function">
+/// For a type that recurs inside itself, the local function generated code declares to reshape it (taking
+/// <see cref="FunctionType"/>), which its recurrences (<see cref="KeyShapeKind.Recur"/>) call.
+/// </param>
+/// <param name="FunctionType">The parameter type of <see cref="Function"/>: <c>global::Demo.Tree?</c>.</param>
+/// <param name="SkipsDefault">A struct sequence whose default cannot be enumerated (<c>IsDefault</c>): written as <c>null</c>.</param>
 internal sealed record KeyShapeSpec(
     KeyShapeKind Kind,
     EquatableArray<KeyShapePart> Parts,
     EquatableArray<string> Members = default,
-    string? ExactType = null);
+    string? ExactType = null,
+    string? Function = null,
+    string? FunctionType = null,
+    bool SkipsDefault = false);
 
 /// <summary>One part of a <see cref="KeyShapeSpec"/>: its shape, or none when it is written as it is.</summary>
 internal sealed record KeyShapePart(KeyShapeSpec? Shape);

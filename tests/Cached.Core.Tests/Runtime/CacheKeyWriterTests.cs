@@ -157,6 +157,17 @@ public sealed class CacheKeyWriterTests
     }
 
     [Test]
+    public void A_default_immutable_array_is_written_as_null_instead_of_throwing()
+    {
+        // Regression: its enumerator refuses a default instance, and the key threw InvalidOperationException.
+        var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+        w.Sequence((IEnumerable<int>)default(System.Collections.Immutable.ImmutableArray<int>))
+            .Argument((object)default(System.Collections.Immutable.ImmutableArray<int>))
+            .Argument((object)System.Collections.Immutable.ImmutableArray.Create(1, 2));
+        Assert.That(w.Finish(), Is.EqualTo("N.T.M(null,null,[1,2])"));
+    }
+
+    [Test]
     public void Entries_of_objects_are_written_as_a_dictionary_wherever_they_sit()
     {
         // Generated code reshapes a dictionary whose keys or values need it (records, pairs) into such entries; met

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Cached;
+using Cached.Diagnostics;
 using Cached.Redis;
 using Cached.Redis.Tests;
 
@@ -128,6 +130,8 @@ namespace Cached.Redis.Tests
     internal static class ProcessNodeProgram
     {
         private static readonly object s_write = new();
+        private static readonly MeterListener s_meters = new();
+        private static long s_eagerRefreshes;
 
         public static void Event(string text) => Write("* " + text);
 
@@ -150,6 +154,7 @@ namespace Cached.Redis.Tests
                 new RedisCache { ConnectionString = l2 + ",abortConnect=false,name=" + name + "-l2", Namespace = space, Timeout = TimeSpan.FromSeconds(2) },
                 new RedisBackplane(backplane + ",abortConnect=false,name=" + name + "-backplane"));
             Caches.AddInstance(ProcNode.Alias, node);
+            CountEagerRefreshes();
             var service = new ProcNode();
             var running = new ConcurrentDictionary<int, Task>();
             Write("ready " + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
@@ -189,6 +194,23 @@ namespace Cached.Redis.Tests
             Task.WhenAll(running.Values).Wait(TimeSpan.FromSeconds(5));
             node.Dispose();
             return 0;
+        }
+
+        /// <summary>
+        /// Counts the eager refreshes this process starts (<c>cached.resilience.eager_refreshes</c>), for the verb
+        /// <c>refreshes</c>: the counter moves before the hit that started the refresh answers.
+        /// </summary>
+        private static void CountEagerRefreshes()
+        {
+            s_meters.InstrumentPublished = static (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == CachedDiagnostics.MeterName && instrument.Name == "cached.resilience.eager_refreshes")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            s_meters.SetMeasurementEventCallback<long>(static (_, value, _, _) => Interlocked.Add(ref s_eagerRefreshes, value));
+            s_meters.Start();
         }
 
         private static async Task<string> Dispatch(MultiLevelCache node, ProcNode service, string verb, string argument, int id)
@@ -244,6 +266,8 @@ namespace Cached.Redis.Tests
                     return "ok";
                 case "pending":
                     return node.PendingWriteCount.ToString(CultureInfo.InvariantCulture);
+                case "refreshes":
+                    return Interlocked.Read(ref s_eagerRefreshes).ToString(CultureInfo.InvariantCulture);
                 case "cas":
                     // OptimisticLock on the node's two-level cache: take the lock, then check-and-set the argument's value.
                     var cas = argument.Split(' ', 2);

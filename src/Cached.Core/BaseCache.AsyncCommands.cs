@@ -73,7 +73,12 @@ public abstract partial class BaseCache
 
     private ValueTask<CacheResult<T>> TryGetCoreAsync<T>(string key, string? @namespace, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
     {
-        Guard.Key(key);
+        if (Guard.KeyProblem(key) is { } problem)
+        {
+            // In the task, as every other async command's argument error (this method is not async itself).
+            return ValueTask.FromException<CacheResult<T>>(problem);
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             // In the task, as an async method would: a caller starting several calls before awaiting them sees it there.

@@ -327,7 +327,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     protected override bool ExpireEntry(string key, TimeSpan? ttl)
     {
         var db = WriteDb();
-        return Fenced(db, key, (db, key, ttl), static s => s.ttl is null
+        return Fenced(db, key, (db, key, ttl), static s => KeepsForever(s.ttl)
             ? (long)s.db.ScriptEvaluate(Scripts.Persist, [s.key]) == 1
             : s.db.KeyExpire(s.key, s.ttl));
     }
@@ -337,10 +337,17 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     {
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var moved = MoveFence(db, key);
-        return ttl is null
+        return KeepsForever(ttl)
             ? (long)await FencedAsync(moved, db.ScriptEvaluateAsync(Scripts.Persist, [key])).ConfigureAwait(false) == 1
             : await FencedAsync(moved, db.KeyExpireAsync(key, ttl)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Whether an expiry keeps the key for good: none, or <see cref="TimeSpan.MaxValue"/>, which StackExchange.Redis
+    /// sends as <c>PERSIST</c>; that answers 0 for a key that exists but had no expiry, where <c>Expire</c> promises true
+    /// for every key that exists, so both go through the script that answers whether the key exists.
+    /// </summary>
+    private static bool KeepsForever(TimeSpan? ttl) => ttl is null || ttl == TimeSpan.MaxValue;
 
     /// <inheritdoc />
     /// <remarks>One script, one round trip: created if missing, extended but never shortened.</remarks>

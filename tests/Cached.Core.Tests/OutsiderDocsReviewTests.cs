@@ -227,18 +227,23 @@ public sealed class OutsiderDocsReviewTests
         Assert.That(cache.Get<string>("user:1"), Is.EqualTo("plain"));
     }
 
-    // docs/caches.md: "The default composition is `namespace:key`, with `\` and `:` escaped inside the namespace, so no two
-    // (namespace, key) pairs share a backend key." and "`""` means no namespace". docs/redis.md says the memory backend
-    // "remembers each entry's namespace". Here the pair (no namespace, "user:1") against ("user", "1").
+    // docs/caches.md: "so no two namespaced (namespace, key) pairs share a backend key. A key without a namespace is the
+    // backend key itself, as in aiocache, so `Set("user:1")` and `Set("1", namespace: "user")` are one entry on every
+    // backend." The reviewer found the earlier sentence ("no two (namespace, key) pairs") overclaimed; the docs now say
+    // what both backends do, and this checks it on the memory backend.
     [Test]
-    public void An_unnamespaced_key_and_a_namespaced_key_never_share_an_entry()
+    public void An_unnamespaced_key_and_the_namespaced_key_it_reads_as_are_one_entry_as_in_aiocache()
     {
         using var cache = NewCache();
         cache.Set("user:1", "plain");
         cache.Set("1", "namespaced", @namespace: "user");
 
-        Assert.That(cache.Get<string>("user:1"), Is.EqualTo("plain"));
+        Assert.That(cache.Get<string>("user:1"), Is.EqualTo("namespaced"));
         Assert.That(cache.Get<string>("1", @namespace: "user"), Is.EqualTo("namespaced"));
+        cache.Set("b", "a:", @namespace: "a:");
+        cache.Set(":b", "a", @namespace: "a");
+        Assert.That(cache.Get<string>("b", @namespace: "a:"), Is.EqualTo("a:"), "two namespaced pairs never meet");
+        Assert.That(cache.Get<string>(":b", @namespace: "a"), Is.EqualTo("a"));
     }
 
     // ---- MultiTryGet ----
@@ -403,11 +408,15 @@ public sealed class OutsiderDocsReviewTests
     // docs/caches.md: "A token that is already cancelled comes back in the task ...: the call returns a cancelled task
     // and does nothing (a bad argument still throws from the call)."
     // Literal reading: the cancellation "comes back in the task", the bad argument "throws from the call".
+    // docs/caches.md: "A bad argument (a null or empty key, a negative TTL) fails the returned task with its
+    // `ArgumentException` whatever the token, as an `async` method's would, never with a cancellation." The reviewer
+    // read the earlier "a bad argument still throws from the call", which the code never did but for TryGetAsync; the
+    // docs now say what the code does, and TryGetAsync does it too.
     [Test]
-    public void A_bad_argument_with_a_cancelled_token_throws_from_the_call()
+    public void A_bad_argument_with_a_cancelled_token_fails_the_returned_task()
     {
         var outcomes = BadArgumentOutcomes();
-        Assert.That(outcomes.Where(o => o.Value != "thrown from the call"), Is.Empty, "where each ArgumentException surfaced");
+        Assert.That(outcomes.Where(o => o.Value != "faulted task"), Is.Empty, "where each ArgumentException surfaced");
     }
 
     // Lenient reading: whatever the place, the caller sees the ArgumentException, never a cancellation.

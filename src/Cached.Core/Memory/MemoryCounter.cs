@@ -28,13 +28,13 @@ internal static class MemoryCounter
             // on their JSON; past long's range, an overflow.
             case decimal d when d.Scale == 0: { var v = checked(checked((long)d) + delta); return (v, (decimal)v); }
             case BigInteger big: { var v = checked(checked((long)big) + delta); return (v, (BigInteger)v); }
-            case string text when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
+            case string text when IsRedisInteger(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
                 {
                     var v = checked(parsed + delta);
                     return (v, v.ToString(CultureInfo.InvariantCulture));
                 }
 
-            case byte[] bytes when Utf8Parser.TryParse(bytes, out long parsed, out var consumed) && consumed == bytes.Length:
+            case byte[] bytes when IsRedisInteger(bytes) && Utf8Parser.TryParse(bytes, out long parsed, out var consumed) && consumed == bytes.Length:
                 {
                     var v = checked(parsed + delta);
                     return (v, Create(v, asBytes: true));
@@ -43,5 +43,34 @@ internal static class MemoryCounter
             default:
                 throw new CacheValueNotIntegerException(key);
         }
+    }
+
+    /// <summary>
+    /// Whether stored text is an integer in the one form Redis's <c>INCRBY</c> takes: <c>0</c>, or an optional
+    /// <c>-</c> and digits from a non-zero one; no <c>+</c>, no leading zero, no <c>-0</c>, no space. The same stored
+    /// bytes then count, or are refused, alike on both backends (<c>05</c> is not valid JSON either).
+    /// </summary>
+    private static bool IsRedisInteger(ReadOnlySpan<char> text)
+    {
+        var digits = text.StartsWith("-") ? text[1..] : text;
+        return digits.Length is > 0 and <= 19
+            && (digits[0] is >= '1' and <= '9' || (digits.Length == 1 && digits[0] == '0' && text.Length == 1))
+            && !digits.ContainsAnyExceptInRange('0', '9');
+    }
+
+    private static bool IsRedisInteger(byte[] bytes)
+    {
+        if (bytes.Length > 20)
+        {
+            return false;
+        }
+
+        Span<char> text = stackalloc char[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            text[i] = (char)bytes[i];
+        }
+
+        return IsRedisInteger(text);
     }
 }

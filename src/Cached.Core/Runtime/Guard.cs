@@ -14,14 +14,12 @@ internal static class Guard
         }
     }
 
-    [DoesNotReturn]
-    private static void ThrowBadKey(string? key, string? paramName)
-    {
-        if (key is null)
-        {
-            throw new ArgumentNullException(paramName, "A cache key cannot be null.");
-        }
+    /// <summary>The exception a bad key is refused with, for a method that returns it in its task; null for a good key.</summary>
+    public static ArgumentException? KeyProblem(string? key, [CallerArgumentExpression(nameof(key))] string? paramName = null)
+        => key is null ? new ArgumentNullException(paramName, "A cache key cannot be null.")
+            : key.Length == 0 ? new ArgumentException("A cache key cannot be empty.", paramName)
+            : null;
 
-        throw new ArgumentException("A cache key cannot be empty.", paramName);
-    }
+    [DoesNotReturn]
+    private static void ThrowBadKey(string? key, string? paramName) => throw KeyProblem(key, paramName)!;
 }

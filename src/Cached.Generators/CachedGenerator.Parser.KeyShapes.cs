@@ -38,7 +38,10 @@ internal sealed partial class Parser
             type = nullable.TypeArguments[0];
         }
 
-        if (type.SpecialType == SpecialType.System_String || type.TypeKind is TypeKind.TypeParameter or TypeKind.Dynamic or TypeKind.Enum
+        // Primitives, string, object and DateTime are written as they are, and most parameters are one: answered
+        // before any interface is looked through.
+        if (type.SpecialType is >= SpecialType.System_Object and <= SpecialType.System_UIntPtr or SpecialType.System_DateTime
+            || type.TypeKind is TypeKind.TypeParameter or TypeKind.Dynamic or TypeKind.Enum
             || type.IsRefLikeType)
         {
             return null;

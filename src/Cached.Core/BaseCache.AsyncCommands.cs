@@ -54,10 +54,26 @@ public abstract partial class BaseCache
             : throw new KeyExistsException(write.Key);
 
     /// <inheritdoc />
-    public async ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
+    public ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        var result = await TryGetCoreAsync<T>(key, @namespace, serializer, awaitedOnce: true, cancellationToken).ConfigureAwait(false);
-        return result.Found ? result.Value : @default;
+        // The read's own frame answers the value or the default (AsValue), so that post hooks see what the caller gets.
+        if (Guard.KeyProblem(key) is { } problem)
+        {
+            return ValueTask.FromException<T?>(problem);
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<T?>(cancellationToken);
+        }
+
+        if (Cache.Disabled)
+        {
+            return new ValueTask<T?>(@default);
+        }
+
+        var read = PrepareKey(key, @namespace);
+        return RunReadAsync<T, AsValue<T>, T?>(new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey), read, serializer, awaitedOnce: false, new AsValue<T>(@default), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -179,7 +195,8 @@ public abstract partial class BaseCache
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
-            return delta;
+            // aiocache's fake answer under its disable switch, whatever the delta.
+            return 1;
         }
 
         var target = PrepareKey(key, @namespace);

@@ -46,7 +46,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public T? Get<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null)
     {
-        var result = TryGetCore<T>(key, @namespace, serializer);
+        var result = TryGetCore(key, @namespace, serializer, @default);
         return result.Found ? result.Value : @default;
     }
 
@@ -58,7 +58,11 @@ public abstract partial class BaseCache
         return result.Found;
     }
 
-    private CacheResult<T> TryGetCore<T>(string key, string? @namespace, ISerializer? serializer)
+    /// <summary>
+    /// The read of one entry; the post hooks see <paramref name="default"/> as the result of a miss, as aiocache's
+    /// <c>post_get</c> sees the value after default substitution (a default of its own costs a delegate per call).
+    /// </summary>
+    private CacheResult<T> TryGetCore<T>(string key, string? @namespace, ISerializer? serializer, T? @default = default)
     {
         Guard.Key(key);
         if (Cache.Disabled)
@@ -71,8 +75,13 @@ public abstract partial class BaseCache
             new CommandRequest(CacheCommand.Get, key, Namespace: read.Namespace, Subject: read.FullKey),
             (read, serializer),
             static (cache, s) => cache.Decode<T>(s.read.Key, cache.GetEntry(s.read.FullKey), s.serializer),
-            Outcomes<T>.Read);
+            EqualityComparer<T?>.Default.Equals(@default, default) ? Outcomes<T>.Read : ReadOutcomeOr(@default));
     }
+
+    // Its own method, so that a call without a default allocates no closure: the compiler would make one at the entry of
+    // a method whose lambda captures a parameter, whichever branch runs.
+    private static Func<CacheResult<T>, CommandOutcome> ReadOutcomeOr<T>(T? @default)
+        => result => result.Found ? Outcomes<T>.Read(result) : Outcomes<T>.Read(result) with { Result = @default };
 
     /// <inheritdoc />
     public IReadOnlyList<T?> MultiGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null)
@@ -145,7 +154,8 @@ public abstract partial class BaseCache
         Guard.Key(key);
         if (Cache.Disabled)
         {
-            return delta;
+            // aiocache's fake answer under its disable switch, whatever the delta.
+            return 1;
         }
 
         var target = PrepareKey(key, @namespace);

@@ -139,7 +139,7 @@ public abstract partial class BaseCache
                 operating = false;
                 if (context is not null)
                 {
-                    CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+                    CommandObserver.End(this, _plugins, context, end.Outcome(result));
                 }
 
                 return result;
@@ -253,7 +253,7 @@ public abstract partial class BaseCache
                 operating = false;
                 if (context is not null)
                 {
-                    CommandObserver.End(this, _plugins, context, Outcomes<T>.Read(result));
+                    CommandObserver.End(this, _plugins, context, end.Outcome(result));
                 }
             }
             catch (OperationCanceledException ex) when (operating && !cancellationToken.IsCancellationRequested)

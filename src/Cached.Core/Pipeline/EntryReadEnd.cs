@@ -21,6 +21,9 @@ internal interface IEntryReadEnd<T, TOut>
 
     /// <summary>Whether <paramref name="fault"/>, which failed the read, goes to <see cref="Otherwise"/> rather than to the caller.</summary>
     bool Takes(Exception fault);
+
+    /// <summary>What the read reports to the post hooks and telemetry: its result and whether it hit.</summary>
+    CommandOutcome Outcome(CacheResult<T> result);
 }
 
 /// <summary>The read's own answer, as <c>TryGetAsync</c> gives it: every fault goes to the caller.</summary>
@@ -31,4 +34,22 @@ internal readonly struct AsRead<T> : IEntryReadEnd<T, CacheResult<T>>
     public ValueTask<CacheResult<T>> Otherwise(Exception? fault) => new(CacheResult<T>.Miss);
 
     public bool Takes(Exception fault) => false;
+
+    public CommandOutcome Outcome(CacheResult<T> result) => BaseCache.ReadOutcome(result);
+}
+
+/// <summary>
+/// <c>GetAsync</c>'s answer: the value found, else the caller's default, which the post hooks see as the result too
+/// (aiocache's <c>post_get</c> gets the value after default substitution). Every fault goes to the caller.
+/// </summary>
+internal readonly struct AsValue<T>(T? @default) : IEntryReadEnd<T, T?>
+{
+    public T? Found(T? value) => value;
+
+    public ValueTask<T?> Otherwise(Exception? fault) => new(@default);
+
+    public bool Takes(Exception fault) => false;
+
+    public CommandOutcome Outcome(CacheResult<T> result)
+        => result.Found ? BaseCache.ReadOutcome(result) : BaseCache.ReadOutcome(result) with { Result = @default };
 }

@@ -54,7 +54,10 @@ public sealed class CacheCommandContext
     /// <summary>For telemetry: how many entries a fill of several stored, the refused ones left out; -1 for every key given.</summary>
     internal int Stored { get; set; } = -1;
 
-    /// <summary>How long the backend took, measured between the pre and the post hooks. Set before the post hooks run.</summary>
+    /// <summary>
+    /// How long the command took, from before its pre hooks to the end of the backend's work (aiocache's <c>took</c>).
+    /// Set before the post hooks run.
+    /// </summary>
     public TimeSpan Elapsed { get; internal set; }
 
     internal long StartedAt { get; set; }

@@ -40,5 +40,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         public bool Takes(Exception fault) => IsFault(fault, cancellationToken);
+
+        public CommandOutcome Outcome(CacheResult<TResult> result) => BaseCache.ReadOutcome(result);
     }
 }

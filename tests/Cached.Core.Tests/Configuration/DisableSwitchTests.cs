@@ -172,14 +172,14 @@ public class DisableSwitchTests
     }
 
     [Test]
-    public void Increment_answers_the_delta_and_leaves_the_counter()
+    public void Increment_answers_1_as_aiocache_fakes_it_and_leaves_the_counter()
     {
         Seed();
         Cache.Disabled = true;
 
-        Assert.That(_cache.Increment("counter", 3), Is.EqualTo(3));
+        Assert.That(_cache.Increment("counter", 3), Is.EqualTo(1));
         Assert.That(_cache.Increment("new"), Is.EqualTo(1));
-        Assert.That(_cache.Increment("existing", -4), Is.EqualTo(-4), "no CacheValueNotIntegerException while disabled");
+        Assert.That(_cache.Increment("existing", -4), Is.EqualTo(1), "no CacheValueNotIntegerException while disabled");
         Assert.That(_plugin.Calls, Is.Zero);
         AssertStoreUnchanged();
     }
@@ -227,7 +227,7 @@ public class DisableSwitchTests
         Assert.That(await _cache.ExistsAsync("existing"), Is.False);
         Assert.That(await _cache.ExpireAsync("existing", TimeSpan.FromSeconds(1)), Is.False);
         Assert.That(await _cache.DeleteAsync("existing"), Is.Zero);
-        Assert.That(await _cache.IncrementAsync("counter", 7), Is.EqualTo(7));
+        Assert.That(await _cache.IncrementAsync("counter", 7), Is.EqualTo(1));
         Assert.That(await _cache.ClearAsync(), Is.True);
         Assert.That(await _cache.RawAsync("get", ["existing"]), Is.Null);
         Assert.That(await _cache.RawAsync("clear"), Is.Null);

@@ -299,3 +299,78 @@ public sealed class OutsiderNewcomerPackageReviewTests
         return output;
     }
 }
+
+/// <summary>Checks of docs/redis.md's command table against a real redis-server this fixture starts.</summary>
+[NonParallelizable]
+public sealed class OutsiderNewcomerRedisReviewTests
+{
+    private Process? _redis;
+    private int _port;
+
+    [OneTimeSetUp]
+    public void StartRedis()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        _port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--bind", "127.0.0.1", "--port", _port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", "--dir", Path.GetTempPath() })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        _redis = Process.Start(start)!;
+        _redis.OutputDataReceived += (_, _) => { };
+        _redis.ErrorDataReceived += (_, _) => { };
+        _redis.BeginOutputReadLine();
+        _redis.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                client.Connect(System.Net.IPAddress.Loopback, _port);
+                break;
+            }
+            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
+
+    [OneTimeTearDown]
+    public void StopRedis()
+    {
+        if (_redis is { } redis)
+        {
+            try
+            {
+                redis.Kill();
+                redis.WaitForExit(5000);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            redis.Dispose();
+        }
+    }
+
+    // docs/redis.md's command table: "| `Delete` | `DEL` |". The cache sends UNLINK (after its fence script), so
+    // INFO commandstats counts no DEL; an ACL user allowed DEL but not UNLINK cannot delete.
+    [Test]
+    public void Delete_sends_DEL_as_the_command_table_says()
+    {
+        using var cache = new Cached.Redis.RedisCache { ConnectionString = $"127.0.0.1:{_port},allowAdmin=true", Namespace = "newcomer-del" };
+        cache.Set("a", 1);
+        cache.Raw("CONFIG", "RESETSTAT");
+
+        Assert.That(cache.Delete("a"), Is.EqualTo(1));
+        var stats = Convert.ToString(cache.Raw("INFO", "commandstats"), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+
+        Assert.That(stats, Does.Contain("cmdstat_del:"), stats);
+    }
+}

@@ -251,7 +251,11 @@ internal sealed partial class Parser
             // One token cancels a call: the runtime waits, and a flight's body runs, under it. A second one would be
             // handed the same token in the body and cancel nothing.
             var secondToken = IsCancellationToken(parameter.Type) && ++tokens > 1;
+            // Every name generated code declares in the method starts with two underscores (__key, __cached_X, __r_x),
+            // which C# keeps for the implementation: a parameter of such a name could hide one, and the build would
+            // fail inside the generated file with no word of why.
             var problem = secondToken ? "a second CancellationToken, and a cached call is cancelled by one token (combine them with CancellationTokenSource.CreateLinkedTokenSource before the call)"
+                : parameter.Name.StartsWith("__", System.StringComparison.Ordinal) ? "named with two leading underscores, which the generated code keeps for its own names (__key, __cached_" + _method.Name + "): rename it"
                 : parameter.RefKind switch
                 {
                     RefKind.Ref => "a 'ref' parameter",

@@ -34,7 +34,7 @@ internal static class DiagnosticDescriptors
         "CACHED003",
         "Parameter cannot be cached",
         "Parameter '{0}' of '{1}' is {2}: a cached method cannot take it",
-        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer or a ref struct such as Span<T> cannot be kept for another call. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call.");
+        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer or a ref struct such as Span<T> cannot be kept for another call. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
 
     public static readonly DiagnosticDescriptor UnsupportedReturn = Error(
         "CACHED004",

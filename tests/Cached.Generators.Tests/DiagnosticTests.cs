@@ -369,6 +369,22 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void CACHED003_a_parameter_named_with_two_leading_underscores()
+    {
+        // Regression: '__key' hid the generated key local (CS0136 inside the generated file), '__cached_M' the state field.
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial string Describe(int id, [|int __key|]);
+                private string DescribeCore(int id, int __key) => "x";
+            }
+            """, "CACHED003");
+        Assert.That(message, Does.StartWith("Parameter '__key' of 'UserService.Describe' is named with two leading underscores"));
+        Assert.That(message, Does.Contain("__cached_Describe").And.Contain("rename it"));
+    }
+
+    [Test]
     public void CACHED003_a_pointer_in_an_unsafe_context()
     {
         var message = Single("""

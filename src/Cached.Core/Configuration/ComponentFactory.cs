@@ -142,7 +142,7 @@ internal static partial class ComponentFactory
     {
         var type = FindType(name.Trim())
             ?? throw new CacheConfigurationException(path, PackageOf(name.Trim()) is { } package
-                ? $"type '{name}' is in the {package} package, which the application does not reference: add it (dotnet add package {package})."
+                ? $"type '{name}' is in the {package} package, which the application does not reference (add it: dotnet add package {package}), or which trimming removed from a trimmed or NativeAOT application (register the cache as an instance instead, Caches.AddInstance or AddCache(alias, instance), as the IL2026 warning of Caches.Get says)."
                 : $"type '{name}' was not found; give its full name (assembly-qualified if it lives in an assembly that is not loaded yet).");
         if (!expected.IsAssignableFrom(type) || type.IsAbstract)
         {

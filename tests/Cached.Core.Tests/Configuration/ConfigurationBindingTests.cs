@@ -151,7 +151,7 @@ public class ConfigurationBindingTests
     [TestCase("""{ "Cached": { "default": { "Cache": "Cached.SimpleMemoryCache", "Bogus": "1" } } }""", "Cached:default:Bogus", "has no setting 'Bogus'")]
     [TestCase("""{ "Cached": { "default": { "Cache": "Cached.SimpleMemoryCache", "Ttl": "ten" } } }""", "Cached:default:Ttl", "'ten' cannot be read as TimeSpan")]
     [TestCase("""{ "Cached": { "default": { "Cache": "Cached.NoSuchCache" } } }""", "Cached:default:Cache", "'Cached.NoSuchCache' was not found")]
-    [TestCase("""{ "Cached": { "default": { "Cache": "Cached.Redis.RedisCache" } } }""", "Cached:default:Cache", "'Cached.Redis.RedisCache' is in the Cached.Redis package, which the application does not reference: add it (dotnet add package Cached.Redis)")]
+    [TestCase("""{ "Cached": { "default": { "Cache": "Cached.Redis.RedisCache" } } }""", "Cached:default:Cache", "'Cached.Redis.RedisCache' is in the Cached.Redis package, which the application does not reference (add it: dotnet add package Cached.Redis)")]
     [TestCase("""{ "Cached": { "default": { "Cache": "Cached.Redis.RedisCache, Cached.Redis" } } }""", "Cached:default:Cache", "is in the Cached.Redis package")]
     [TestCase("""{ "Cached": { "default": { "Namespace": "x" } } }""", "Cached:default:Cache", "no cache type is given")]
     [TestCase("""{ "Cached": { "default": { "Cache": "Cached.SimpleMemoryCache", "Serializer": { "Class": "Cached.NoSuchSerializer" } } } }""", "Cached:default:Serializer:Class", "was not found")]

@@ -150,7 +150,7 @@ public class FromUrlTests
 
         Assert.That(ex, Is.Not.InstanceOf<InvalidCacheTypeException>());
         Assert.That(ex!.Message, Does.Contain("Cached.Redis.RedisCache"));
-        Assert.That(ex.Message, Does.Contain("add it (dotnet add package Cached.Redis)"));
+        Assert.That(ex.Message, Does.Contain("add it: dotnet add package Cached.Redis"));
     }
 
     [TestCase("not a url")]

@@ -23,6 +23,8 @@ public sealed class KeyShapeGenerationTests
         public sealed record G<T>(T Value, R Inner);
         public sealed record Node(string? Name, Node? Next);
         public sealed record Deep(List<Dictionary<string, (R, KeyValuePair<int, S?>)>> Levels);
+        public sealed record Tree(string? Name, List<Tree> Children, Tree? Parent);
+        public readonly record struct Leaf(string? Name, List<Leaf?> Leaves);
 
         public partial class Service
         {
@@ -54,6 +56,19 @@ public sealed class KeyShapeGenerationTests
             private int PCore(ILookup<string, R> lookup) => 1;
             [Cached] public partial ValueTask<int> Q(Deep deep);
             private ValueTask<int> QCore(Deep deep) => new(1);
+
+            [Cached] public partial Task<int> T1(Tree tree, Tree other, Leaf leaf, CancellationToken ct);
+            private Task<int> T1Core(Tree tree, Tree other, Leaf leaf, CancellationToken ct) => Task.FromResult(1);
+            [Cached] public partial IAsyncEnumerable<int> T2(Tree tree);
+            private async IAsyncEnumerable<int> T2Core(Tree tree) { await Task.Yield(); yield return 1; }
+            [Cached] public partial int T4<T>(List<G<Tree>> trees, T other);
+            private int T4Core<T>(List<G<Tree>> trees, T other) => 1;
+            [InvalidateCache(nameof(T1))] public partial Task DropT1(Tree tree, Tree other, Leaf leaf, CancellationToken ct);
+            private Task DropT1Core(Tree tree, Tree other, Leaf leaf, CancellationToken ct) => Task.CompletedTask;
+            [MultiCached(KeysFrom = "trees")] public partial Dictionary<Tree, int> T3(List<Tree> trees);
+            private Dictionary<Tree, int> T3Core(List<Tree> trees) => trees.ToDictionary(static t => t, static t => 1);
+            [InvalidateCache(nameof(T3))] public partial void DropT3(Tree trees);
+            private void DropT3Core(Tree trees) { }
 
             [MultiCached(KeysFrom = "keys")] public partial Dictionary<(R, int), int> L(List<(R, int)> keys);
             private Dictionary<(R, int), int> LCore(List<(R, int)> keys) => keys.ToDictionary(static k => k, static k => 1);

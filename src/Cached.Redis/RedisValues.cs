@@ -59,4 +59,21 @@ internal static class RedisValues
             ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString,
             version is null ? "1" : "0",
         ];
+
+    /// <summary>
+    /// Whether a stored value is an integer's text in Redis's own form, whatever its size: <c>0</c>, or an optional
+    /// <c>-</c> and digits from a non-zero one (<c>05</c> and <c>-0</c> are not integers to Redis).
+    /// </summary>
+    internal static bool IsIntegerText(RedisValue value)
+    {
+        if (value.IsNull)
+        {
+            return false;
+        }
+
+        var text = ((string?)value).AsSpan();
+        var digits = text.StartsWith("-") ? text[1..] : text;
+        return digits.Length > 0 && !digits.ContainsAnyExceptInRange('0', '9')
+            && (digits[0] != '0' || (digits.Length == 1 && text.Length == 1));
+    }
 }

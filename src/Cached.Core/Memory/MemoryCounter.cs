@@ -30,15 +30,15 @@ internal static class MemoryCounter
             case BigInteger big: { var v = checked(checked((long)big) + delta); return (v, (BigInteger)v); }
             // A string (kept as it is by NullSerializer) becomes the long it counts to, as aiocache's int(v) + delta
             // stores an int: Get<long> reads it back.
-            case string text when IsRedisInteger(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed):
+            case string text when IsRedisInteger(text):
                 {
-                    var v = checked(parsed + delta);
+                    var v = checked(InLongRange(long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed), parsed) + delta);
                     return (v, v);
                 }
 
-            case byte[] bytes when IsRedisInteger(bytes) && Utf8Parser.TryParse(bytes, out long parsed, out var consumed) && consumed == bytes.Length:
+            case byte[] bytes when IsRedisInteger(bytes):
                 {
-                    var v = checked(parsed + delta);
+                    var v = checked(InLongRange(Utf8Parser.TryParse(bytes, out long parsed, out var consumed) && consumed == bytes.Length, parsed) + delta);
                     return (v, Create(v, asBytes: true));
                 }
 
@@ -55,14 +55,14 @@ internal static class MemoryCounter
     private static bool IsRedisInteger(ReadOnlySpan<char> text)
     {
         var digits = text.StartsWith("-") ? text[1..] : text;
-        return digits.Length is > 0 and <= 19
+        return digits.Length is > 0 and <= 40
             && (digits[0] is >= '1' and <= '9' || (digits.Length == 1 && digits[0] == '0' && text.Length == 1))
             && !digits.ContainsAnyExceptInRange('0', '9');
     }
 
     private static bool IsRedisInteger(byte[] bytes)
     {
-        if (bytes.Length > 20)
+        if (bytes.Length > 41)
         {
             return false;
         }
@@ -75,4 +75,8 @@ internal static class MemoryCounter
 
         return IsRedisInteger(text);
     }
+
+    /// <summary>An integer's text that did not parse as a long is past its range: an overflow, as the docs promise, not "not an integer".</summary>
+    private static long InLongRange(bool parsed, long value)
+        => parsed ? value : throw new OverflowException("The stored integer is past the range of a 64-bit counter.");
 }

@@ -125,6 +125,13 @@ public sealed class JsonSerializer : ISerializer
     public void Serialize<T>(IBufferWriter<byte> destination, T value)
     {
         ArgumentNullException.ThrowIfNull(destination);
+        RefuseWhatReadsBackOtherwise<T>();
+        if (value is char c && char.IsSurrogate(c))
+        {
+            // System.Text.Json writes it as U+FFFD: refused, as StringSerializer refuses it, rather than changed.
+            throw new ArgumentException("JsonSerializer cannot store a lone surrogate char: JSON text would replace it with U+FFFD.", nameof(value));
+        }
+
         var writer = RentWriter(destination);
         try
         {
@@ -135,6 +142,24 @@ public sealed class JsonSerializer : ISerializer
         {
             ReturnWriter(writer);
         }
+    }
+
+    /// <summary>
+    /// Refuses, by type, a stack (<see cref="Stack{T}"/>, <see cref="System.Collections.Concurrent.ConcurrentStack{T}"/>):
+    /// System.Text.Json writes it in pop order and reads it back by pushing in that order, so it comes back reversed.
+    /// </summary>
+    private static void RefuseWhatReadsBackOtherwise<T>()
+    {
+        if (ReadsBackReversed<T>.Is)
+        {
+            throw new NotSupportedException($"JsonSerializer does not store a {typeof(T)}: System.Text.Json reads a stack back reversed. Store its items as an array (stack.ToArray(), in pop order) and push them back in reverse.");
+        }
+    }
+
+    private static class ReadsBackReversed<T>
+    {
+        public static readonly bool Is = typeof(T).IsGenericType
+            && (typeof(T).GetGenericTypeDefinition() == typeof(Stack<>) || typeof(T).GetGenericTypeDefinition() == typeof(System.Collections.Concurrent.ConcurrentStack<>));
     }
 
     // A writer per thread, made again only for an instance with other writer options: every store of a remote cache
@@ -179,6 +204,7 @@ public sealed class JsonSerializer : ISerializer
     /// <inheritdoc />
     public T? Deserialize<T>(ReadOnlySequence<byte> payload)
     {
+        RefuseWhatReadsBackOtherwise<T>();
         var info = TypeInfo<T>();
         if (payload.IsSingleSegment)
         {

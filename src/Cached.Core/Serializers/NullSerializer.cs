@@ -40,7 +40,7 @@ public sealed class NullSerializer : ISerializer
                 throw new ArgumentNullException(nameof(value), "NullSerializer cannot write null to a backend that stores bytes; use StringSerializer or JsonSerializer to store null.");
             default:
                 throw new NotSupportedException(
-                    $"NullSerializer can only write strings and byte arrays to a backend that stores bytes, not {value.GetType()}; use JsonSerializer for other values.");
+                    $"NullSerializer can only write strings, byte arrays and ReadOnlyMemory<byte> to a backend that stores bytes, not {value.GetType()}; use JsonSerializer for other values.");
         }
     }
 
@@ -52,11 +52,17 @@ public sealed class NullSerializer : ISerializer
             return (T)(object)payload.ToArray();
         }
 
+        // Written as its bytes above, so read back as them: a value it takes is one it gives back.
+        if (typeof(T) == typeof(ReadOnlyMemory<byte>))
+        {
+            return (T)(object)new ReadOnlyMemory<byte>(payload.ToArray());
+        }
+
         if (typeof(T) == typeof(string) || typeof(T) == typeof(object))
         {
             return (T)(object)s_utf8.GetString(payload);
         }
 
-        throw new NotSupportedException($"NullSerializer reads payloads only as string or byte[], not as {typeof(T)}.");
+        throw new NotSupportedException($"NullSerializer reads payloads only as string, byte[] or ReadOnlyMemory<byte>, not as {typeof(T)}.");
     }
 }

@@ -13,7 +13,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 {
     private StampSerializer<TValue>? _stamps;
 
-    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf)
+    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf)
     {
         var host = ReadThroughs.Of(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
@@ -34,7 +34,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
 
             missing = MergeStamped(wanted, hits, result, out last);
-            if (missing.Count == 0)
+            if (missing.Count == 0 && uncached is null)
             {
                 return result;
             }
@@ -42,16 +42,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 
         var tags = refused ? null : ObserveTags(cache, missing, state, cacheKeyOf, tagsOf);
         var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
+        // A key that can have no entry has no last value either: with one among them a failing body fails the call.
+        var asked = ToCompute(missing, uncached);
         try
         {
             IEnumerable<KeyValuePair<TKey, TValue>>? fresh;
             try
             {
-                fresh = body(state, missing);
+                fresh = body(state, asked);
             }
-            catch (Exception ex) when (Covers(last, missing, host))
+            catch (Exception ex) when (Covers(last, asked, host))
             {
-                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf, tags);
+                ServeLast(cache, host, ex, asked, last!, result, fills, state, cacheKeyOf, tags);
                 return result;
             }
 
@@ -73,7 +75,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         return result;
     }
 
-    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
+    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
     {
         var host = ReadThroughs.Of(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
@@ -94,7 +96,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
 
             missing = MergeStamped(wanted, hits, result, out last);
-            if (missing.Count == 0)
+            if (missing.Count == 0 && uncached is null)
             {
                 return result;
             }
@@ -102,16 +104,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 
         var tags = refused ? null : await ObserveTagsAsync(cache, missing, state, cacheKeyOf, tagsOf, cancellationToken).ConfigureAwait(false);
         var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
+        // A key that can have no entry has no last value either: with one among them a failing body fails the call.
+        var asked = ToCompute(missing, uncached);
         try
         {
             IEnumerable<KeyValuePair<TKey, TValue>>? fresh;
             try
             {
-                fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
+                fresh = await body(state, asked, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (Covers(last, missing, host) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            catch (Exception ex) when (Covers(last, asked, host) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
-                ServeLast(cache, host, ex, missing, last!, result, fills, state, cacheKeyOf, tags);
+                ServeLast(cache, host, ex, asked, last!, result, fills, state, cacheKeyOf, tags);
                 return result;
             }
 
@@ -169,7 +173,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// that ended while the body ran leaves its key with nothing to answer with.
     /// </summary>
     private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing, ReadThroughs host)
-        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(key => last.TryGetValue(key, out var stale) && Stamping.IsKept(stale, host.Clock));
+        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(key => key is not null && last.TryGetValue(key, out var stale) && Stamping.IsKept(stale, host.Clock));
 
     private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore, ObservedTags? tags)
     {

@@ -17,9 +17,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
-        var wanted = Distinct(keys);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
         var cache = CurrentCache;
-        return InvokeFailSafe(wanted, CacheKeys(wanted, state, cacheKeyOf), cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags);
+        return InvokeFailSafe(wanted, cacheKeys, uncached, cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags);
     }
 
     /// <summary>Runs an async multi-cached method whose entries carry the tags <paramref name="tags"/> builds per key (only for the keys the body computes).</summary>
@@ -34,9 +34,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
         }
 
-        var wanted = Distinct(keys);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
         var cache = CurrentCache;
-        return InvokeFailSafeAsync(wanted, CacheKeys(wanted, state, cacheKeyOf), cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags, cancellationToken);
+        return InvokeFailSafeAsync(wanted, cacheKeys, uncached, cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags, cancellationToken);
     }
 
     /// <summary>The hits, each with tags this read may check (see <see cref="TagStamp.ForRead"/>).</summary>

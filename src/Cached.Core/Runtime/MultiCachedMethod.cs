@@ -47,20 +47,19 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
-        var wanted = Distinct(keys);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
         var cache = CurrentCache;
         var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
-        var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
         if (_policy.Stamps)
         {
-            return InvokeFailSafe(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null);
+            return InvokeFailSafe(wanted, cacheKeys, uncached, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null);
         }
 
         var missing = wanted;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
-            if (TryHitAll(wanted, cacheKeys, result))
+            if (uncached is null && TryHitAll(wanted, cacheKeys, result))
             {
                 return result;
             }
@@ -77,7 +76,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
 
             missing = Merge(wanted, hits, result);
-            if (missing.Count == 0)
+            if (missing.Count == 0 && uncached is null)
             {
                 return result;
             }
@@ -86,7 +85,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
         try
         {
-            var fresh = body(state, missing);
+            var fresh = body(state, ToCompute(missing, uncached));
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
@@ -108,20 +107,19 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         cancellationToken.ThrowIfCancellationRequested();
-        var wanted = Distinct(keys);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
         var cache = CurrentCache;
         var refused = _refusal.Refuses(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
-        var cacheKeys = CacheKeys(wanted, state, cacheKeyOf);
         if (_policy.Stamps)
         {
-            return await InvokeFailSafeAsync(wanted, cacheKeys, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null, cancellationToken).ConfigureAwait(false);
+            return await InvokeFailSafeAsync(wanted, cacheKeys, uncached, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null, cancellationToken).ConfigureAwait(false);
         }
 
         var missing = wanted;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
-            if (!cancellationToken.IsCancellationRequested && TryHitAll(wanted, cacheKeys, result))
+            if (uncached is null && !cancellationToken.IsCancellationRequested && TryHitAll(wanted, cacheKeys, result))
             {
                 return result;
             }
@@ -138,7 +136,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
 
             missing = Merge(wanted, hits, result);
-            if (missing.Count == 0)
+            if (missing.Count == 0 && uncached is null)
             {
                 return result;
             }
@@ -147,7 +145,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
         try
         {
-            var fresh = await body(state, missing, cancellationToken).ConfigureAwait(false);
+            var fresh = await body(state, ToCompute(missing, uncached), cancellationToken).ConfigureAwait(false);
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
@@ -173,7 +171,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         var cache = CurrentCache;
-        foreach (var cacheKey in CacheKeys(Distinct(keys), state, cacheKeyOf))
+        foreach (var cacheKey in CacheKeysToDelete(keys, state, cacheKeyOf))
         {
             try
             {
@@ -202,9 +200,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         var cache = CurrentCache;
-        var cacheKeys = CacheKeys(Distinct(keys), state, cacheKeyOf);
-        var deletes = new Task[cacheKeys.Length];
-        for (var i = 0; i < cacheKeys.Length; i++)
+        var cacheKeys = CacheKeysToDelete(keys, state, cacheKeyOf);
+        var deletes = new Task[cacheKeys.Count];
+        for (var i = 0; i < cacheKeys.Count; i++)
         {
             deletes[i] = StartDelete(cache, cacheKeys[i]);
         }
@@ -361,7 +359,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         var cacheKeys = new string[keys.Count];
         for (var i = 0; i < cacheKeys.Length; i++)
         {
-            cacheKeys[i] = cacheKeyOf(state, keys[i]);
+            // A null key is never handed to a key builder: it can have no entry (see IsUncacheable).
+            cacheKeys[i] = keys[i] is null ? string.Empty : cacheKeyOf(state, keys[i]);
         }
 
         return cacheKeys;
@@ -405,7 +404,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             result[key] = value;
             if (skipWhen is null || !skipWhen(state, key, value))
             {
-                toStore.Add(new(cacheKeyOf(state, key), value));
+                var cacheKey = cacheKeyOf(state, key);
+                if (!IsUncacheable(key, cacheKey))
+                {
+                    toStore.Add(new(cacheKey, value));
+                }
             }
         }
 

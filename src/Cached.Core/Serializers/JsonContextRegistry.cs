@@ -50,18 +50,32 @@ internal sealed class JsonContextResolver(JsonContextRegistry registry, bool ref
 
     public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
     {
-        // Before the contexts, whose metadata for these types would write 2.0 as 2. Only the types that hold one of
-        // them lose System.Text.Json's generated fast path, which writes numbers itself: the options have no converter.
-        if (PythonFloatConverter.TypeInfoFor(type, options) is { } floatingPoint)
+        // Before the contexts, whose metadata for these types would write 2.0 as 2, or a BigInteger as its properties.
+        // Only the types that hold one of them lose System.Text.Json's generated fast path, which writes numbers
+        // itself: the options have no converter.
+        if ((PythonFloatConverter.TypeInfoFor(type, options) ?? BigIntegerJsonConverter.TypeInfoFor(type, options)) is { } number)
         {
-            return floatingPoint;
+            return number;
+        }
+
+        // The feature switch comes first: where it is off (trimmed and NativeAOT applications) the compiler drops the
+        // reflection branches, so nothing of DefaultJsonTypeInfoResolver is kept and no reflection can fail at run time.
+        var reflection = System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault && reflectionAllowed;
+        if (ValueTuples.Is(type))
+        {
+            // A tuple's items are fields, which the metadata of a context made with System.Text.Json's defaults skips.
+            return reflection
+                ? TupleInfo(type, options)
+                : throw new NotSupportedException(
+                    $"Cached's JsonSerializer stores a value tuple ({TypeNames.Of(type)}) as a JSON array of its items, which needs "
+                    + "reflection-based serialization, disabled here (a trimmed or NativeAOT application). Store a record instead.");
         }
 
         foreach (IJsonTypeInfoResolver context in registry.Contexts)
         {
             if (context.GetTypeInfo(type, options) is { } info)
             {
-                return info;
+                return reflection ? Checked(info) : info;
             }
         }
 
@@ -70,11 +84,9 @@ internal sealed class JsonContextResolver(JsonContextRegistry registry, bool ref
             return builtIn;
         }
 
-        // The feature switch comes first: where it is off (trimmed and NativeAOT applications) the compiler drops the
-        // reflection branch, so nothing of DefaultJsonTypeInfoResolver is kept and no reflection can fail at run time.
-        if (System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault && reflectionAllowed)
+        if (reflection)
         {
-            return Reflection().GetTypeInfo(type, options);
+            return Reflection().GetTypeInfo(type, options) is { } reflected ? Checked(reflected) : null;
         }
 
         throw new NotSupportedException(
@@ -83,6 +95,14 @@ internal sealed class JsonContextResolver(JsonContextRegistry registry, bool ref
             + $"Add [JsonSerializable(typeof({TypeNames.Of(type)}))] to a JsonSerializerContext in your project (Cached registers it), "
             + "or call Cached.Serializers.JsonContexts.Add(YourContext.Default) for a context of a project without Cached.");
     }
+
+    // Reached only where the application allows reflection-based serialization, as Reflection() below.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only reached when JsonSerializer.IsReflectionEnabledByDefault is true; trimmed and NativeAOT applications have it false unless they opt in to reflection.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above.")]
+    private static JsonTypeInfo TupleInfo(Type type, JsonSerializerOptions options) => ValueTupleShapes.TypeInfoFor(type, options);
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "As TupleInfo.")]
+    private static JsonTypeInfo Checked(JsonTypeInfo info) => DroppedFields.Checked(info);
 
     // Reached only where the application allows reflection-based serialization (checked by the caller, as
     // System.Text.Json's own JsonSerializerOptions.Default does): there the reflection resolver is what it asked for.

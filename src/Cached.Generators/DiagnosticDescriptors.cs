@@ -204,6 +204,12 @@ internal static class DiagnosticDescriptors
         "'{0}' returns {1}: a cached method returns a value it can keep for another call",
         "A result returned by reference ('ref' or 'ref readonly'), a ref struct such as Span<T> or ReadOnlySpan<T>, or a pointer cannot be kept for another call. Return a value instead: a copy, an array or ReadOnlyMemory<T> instead of a span.");
 
+    public static readonly DiagnosticDescriptor ValueTupleNeedsReflection = Warning(
+        "CACHED032",
+        "A value tuple stored as JSON needs reflection",
+        "'{0}' may store its result as JSON ({1}), and '{2}' holds the value tuple '{3}', which JsonSerializer refuses in a trimmed or NativeAOT project, so the method would run uncached: use a record instead",
+        "Cached's JsonSerializer stores a value tuple as a JSON array of its items (Python's form of a tuple), which it can only do by reflection. In a trimmed or NativeAOT project a value tuple is refused, wherever it sits in the value (the result, an element, a member), and the method runs its body every time. A context's metadata cannot help: System.Text.Json's generator skips a tuple's items, which are fields. Use a record (record struct Point(int X, int Y)) instead, or give the method another serializer.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -239,6 +245,7 @@ internal static class DiagnosticDescriptors
         UnsupportedContainingType,
         InstanceWithoutValueToString,
         UnsupportedReturnShape,
+        ValueTupleNeedsReflection,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

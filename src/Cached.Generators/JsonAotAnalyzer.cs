@@ -42,7 +42,13 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
     ];
 
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.JsonMetadataMissing];
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.JsonMetadataMissing, DiagnosticDescriptors.ValueTupleNeedsReflection];
+
+    /// <summary>
+    /// Types Cached.Core's JsonSerializer writes with a converter of its own, before any context, so they need no
+    /// context either (System.Numerics.BigInteger, as its digits).
+    /// </summary>
+    public static ImmutableArray<string> ConvertedTypes { get; } = ["System.Numerics.BigInteger"];
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -92,16 +98,27 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
             // object and type parameters stand for types only known at run time: nothing to judge here.
             var stored = isCached ? StoredResult(ResultType(method, known), known, context.Compilation) : ValueType(method, known);
             if (stored is null || stored.SpecialType == SpecialType.System_Object || ContainsTypeParameter(stored)
-                || coverage.WhyJson(attribute) is not { } why || coverage.Covers(stored))
+                || coverage.WhyJson(attribute) is not { } why)
             {
                 continue;
             }
 
             var location = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? method.Locations.FirstOrDefault();
-            var typeName = stored.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.JsonMetadataMissing, location, method.ContainingType.Name + "." + method.Name, why, typeName));
+            var name = method.ContainingType.Name + "." + method.Name;
+            if (coverage.ValueTupleIn(stored) is { } tuple)
+            {
+                // Refused whatever the contexts hold: reported instead of CACHED021, whose fix would not help.
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ValueTupleNeedsReflection, location, name, why, Display(stored), Display(tuple)));
+            }
+            else if (!coverage.Covers(stored))
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.JsonMetadataMissing, location, name, why, Display(stored)));
+            }
         }
     }
+
+    private static string Display(ITypeSymbol type)
+        => type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
 
     /// <summary>The <c>T</c> of <c>Task&lt;T&gt;</c>/<c>ValueTask&lt;T&gt;</c>, else the return type; null for none.</summary>
     private static ITypeSymbol? ResultType(IMethodSymbol method, KnownTypeSymbols known)

@@ -59,6 +59,37 @@ internal sealed class JsonCoverage
 
     public bool Covers(ITypeSymbol type) => _covered.Value.Contains(type);
 
+    /// <summary>
+    /// The first value tuple <paramref name="type"/> is or holds (as an element, a type argument or a member, as far as
+    /// System.Text.Json would walk), which Cached's JsonSerializer refuses without reflection; null for none.
+    /// </summary>
+    public ITypeSymbol? ValueTupleIn(ITypeSymbol type)
+    {
+        var seen = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+        var pending = new Stack<ITypeSymbol>();
+        pending.Push(type);
+        while (pending.Count > 0)
+        {
+            var next = pending.Pop();
+            if (next is IErrorTypeSymbol || !seen.Add(next))
+            {
+                continue;
+            }
+
+            if (next is INamedTypeSymbol { IsTupleType: true, IsValueType: true })
+            {
+                return next;
+            }
+
+            foreach (var reached in Reached(next, publicOnly: true))
+            {
+                pending.Push(reached);
+            }
+        }
+
+        return null;
+    }
+
     private static INamedTypeSymbol? Named(AttributeData attribute, string name)
         => attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value as INamedTypeSymbol;
 
@@ -66,7 +97,7 @@ internal sealed class JsonCoverage
     {
         var covered = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
         var nullable = _compilation.GetSpecialType(SpecialType.System_Nullable_T);
-        foreach (var name in JsonAotAnalyzer.BuiltInTypes)
+        foreach (var name in JsonAotAnalyzer.BuiltInTypes.Concat(JsonAotAnalyzer.ConvertedTypes))
         {
             if (_compilation.GetTypeByMetadataName(name) is { } builtIn)
             {
@@ -148,7 +179,10 @@ internal sealed class JsonCoverage
     }
 
     /// <summary>The types System.Text.Json's generator may make metadata for because <paramref name="type"/> needs them.</summary>
-    private IEnumerable<ITypeSymbol> Reached(ITypeSymbol type)
+    /// <param name="type">The type.</param>
+    /// <param name="publicOnly">Only the members System.Text.Json writes by default (public ones), where erring on the
+    /// side of more would report what is not there; the coverage walk takes every member, erring on the side of covering.</param>
+    private IEnumerable<ITypeSymbol> Reached(ITypeSymbol type, bool publicOnly = false)
     {
         if (type is IArrayTypeSymbol array)
         {
@@ -184,6 +218,11 @@ internal sealed class JsonCoverage
         {
             foreach (var member in current.GetMembers())
             {
+                if (publicOnly && member.DeclaredAccessibility != Accessibility.Public)
+                {
+                    continue;
+                }
+
                 if (member is IPropertySymbol { IsStatic: false, IsIndexer: false } property)
                 {
                     yield return property.Type;

@@ -315,6 +315,76 @@ public sealed class JsonAotDiagnosticTests
     }
 
     [Test]
+    public void A_big_integer_needs_no_context_Cached_converts_it_itself()
+    {
+        None("""
+            public partial class Numbers
+            {
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial Task<System.Numerics.BigInteger?> Huge();
+                private Task<System.Numerics.BigInteger?> HugeCore() => Task.FromResult<System.Numerics.BigInteger?>(1);
+            }
+            """);
+    }
+
+    [TestCase("(int Count, string Name)", "(int Count, string Name)", "(int Count, string Name)")]
+    [TestCase("(int, string)?", "(int, string)?", "(int, string)")]
+    [TestCase("List<(int, string)>", "List<(int, string)>", "(int, string)")]
+    [TestCase("Holder", "Holder", "(int, string)")]
+    public void A_value_tuple_anywhere_in_the_result_is_reported_even_when_a_context_lists_it(string result, string named, string tuple)
+    {
+        var (diagnostics, marked) = Analyze($$"""
+            public sealed record Holder(string Name, (int, string) Pair);
+            [JsonSerializable(typeof({{result}}))]
+            internal partial class ResultContext : JsonSerializerContext;
+            public partial class Counts
+            {
+                [[|Cached(Serializer = typeof(JsonSerializer))|]]
+                public partial Task<{{result}}> Get();
+                private Task<{{result}}> GetCore() => Task.FromResult<{{result}}>(default!);
+            }
+            """);
+
+        Assert.That(diagnostics, Has.Count.EqualTo(1), () => string.Join(Environment.NewLine, diagnostics));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(diagnostics[0].Id, Is.EqualTo("CACHED032"));
+            Assert.That(diagnostics[0].Severity, Is.EqualTo(DiagnosticSeverity.Warning));
+            Assert.That(diagnostics[0].Location.SourceSpan, Is.EqualTo(marked[0]));
+            Assert.That(diagnostics[0].GetMessage(CultureInfo.InvariantCulture), Is.EqualTo($"'Counts.Get' may store its result as JSON (its Serializer is JsonSerializer), and '{named}' holds the value tuple '{tuple}', which JsonSerializer refuses in a trimmed or NativeAOT project, so the method would run uncached: use a record instead"));
+        }
+    }
+
+    [Test]
+    public void A_value_tuple_a_type_keeps_private_or_a_project_that_is_not_trimmed_is_not_reported()
+    {
+        const string Body = """
+            public sealed class Tally
+            {
+                private (int, int) _scratch;
+                public int Total { get; set; }
+                public void Touch() => _scratch = (1, 2);
+            }
+            [JsonSerializable(typeof(Tally))]
+            internal partial class TallyContext : JsonSerializerContext;
+            public partial class Counts
+            {
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial Task<Tally> Get();
+                private Task<Tally> GetCore() => Task.FromResult(new Tally());
+
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial (int, int) Pair();
+                private (int, int) PairCore() => (1, 2);
+            }
+            """;
+        var (diagnostics, _) = Analyze(Body);
+        Assert.That(diagnostics.Select(static d => d.Id + " " + d.GetMessage(CultureInfo.InvariantCulture)), Has.All.Contains("'Counts.Pair'"), "only the tuple result");
+        Assert.That(diagnostics, Has.Count.EqualTo(1));
+        None(Body, new Dictionary<string, string> { ["build_property.PublishAot"] = "false" });
+    }
+
+    [Test]
     public void A_result_of_a_type_parameter_is_not_judged()
     {
         None("""

@@ -210,6 +210,12 @@ internal static class DiagnosticDescriptors
         "'{0}' may store its result as JSON ({1}), and '{2}' holds the value tuple '{3}', which JsonSerializer refuses in a trimmed or NativeAOT project, so the method would run uncached: use a record instead",
         "Cached's JsonSerializer stores a value tuple as a JSON array of its items (Python's form of a tuple), which it can only do by reflection. In a trimmed or NativeAOT project a value tuple is refused, wherever it sits in the value (the result, an element, a member), and the method runs its body every time. A context's metadata cannot help: System.Text.Json's generator skips a tuple's items, which are fields. Use a record (record struct Point(int X, int Y)) instead, or give the method another serializer.");
 
+    public static readonly DiagnosticDescriptor PublicFieldSkipped = Warning(
+        "CACHED033",
+        "A public field of a value stored as JSON is skipped",
+        "'{0}' may store its result as JSON ({1}), and '{2}' holds '{3}', whose public field '{4}' System.Text.Json skips in a trimmed or NativeAOT project, so it would read back without it: make it a property, or mark it [JsonInclude] (or [JsonIgnore] to leave it out)",
+        "System.Text.Json writes properties, and public fields only when marked [JsonInclude]. Cached's JsonSerializer writes with its own options whatever the context's (so that stored JSON does not depend on which context served a type), so even a context made with IncludeFields = true does not write them. Where reflection is allowed the serializer refuses such a type by type and the method runs uncached; in a trimmed or NativeAOT project, where it cannot look at fields, the value would be stored without them. Make each public field a property, or mark it [JsonInclude] (or [JsonIgnore] to leave it out).");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -246,6 +252,7 @@ internal static class DiagnosticDescriptors
         InstanceWithoutValueToString,
         UnsupportedReturnShape,
         ValueTupleNeedsReflection,
+        PublicFieldSkipped,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -42,7 +42,7 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
     ];
 
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.JsonMetadataMissing, DiagnosticDescriptors.ValueTupleNeedsReflection];
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.JsonMetadataMissing, DiagnosticDescriptors.ValueTupleNeedsReflection, DiagnosticDescriptors.PublicFieldSkipped];
 
     /// <summary>
     /// Types Cached.Core's JsonSerializer writes with a converter of its own, before any context, so they need no
@@ -105,10 +105,14 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
 
             var location = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? method.Locations.FirstOrDefault();
             var name = method.ContainingType.Name + "." + method.Name;
-            if (coverage.ValueTupleIn(stored) is { } tuple)
+            if (coverage.LossIn(stored) is { Field: null } tuple)
             {
                 // Refused whatever the contexts hold: reported instead of CACHED021, whose fix would not help.
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ValueTupleNeedsReflection, location, name, why, Display(stored), Display(tuple)));
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ValueTupleNeedsReflection, location, name, why, Display(stored), Display(tuple.Type)));
+            }
+            else if (coverage.LossIn(stored) is { Field: { } field } holder)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PublicFieldSkipped, location, name, why, Display(stored), Display(holder.Type), field.Name));
             }
             else if (!coverage.Covers(stored))
             {

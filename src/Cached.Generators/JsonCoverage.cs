@@ -60,10 +60,11 @@ internal sealed class JsonCoverage
     public bool Covers(ITypeSymbol type) => _covered.Value.Contains(type);
 
     /// <summary>
-    /// The first value tuple <paramref name="type"/> is or holds (as an element, a type argument or a member, as far as
-    /// System.Text.Json would walk), which Cached's JsonSerializer refuses without reflection; null for none.
+    /// The first part of <paramref name="type"/> (itself, an element, a type argument or a public member, as far as
+    /// System.Text.Json would walk) that Cached's JsonSerializer cannot store without reflection: a value tuple (with
+    /// no field), or a type with a public field System.Text.Json skips (with that field). Null for none.
     /// </summary>
-    public ITypeSymbol? ValueTupleIn(ITypeSymbol type)
+    public (ITypeSymbol Type, IFieldSymbol? Field)? LossIn(ITypeSymbol type)
     {
         var seen = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
         var pending = new Stack<ITypeSymbol>();
@@ -78,12 +79,36 @@ internal sealed class JsonCoverage
 
             if (next is INamedTypeSymbol { IsTupleType: true, IsValueType: true })
             {
-                return next;
+                return (next, null);
+            }
+
+            if (next is INamedTypeSymbol named && !IsFramework(named) && SkippedField(named) is { } field)
+            {
+                return (next, field);
             }
 
             foreach (var reached in Reached(next, publicOnly: true))
             {
                 pending.Push(reached);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A public instance field of <paramref name="type"/> (or a base) that neither [JsonInclude] nor [JsonIgnore] marks.</summary>
+    private static IFieldSymbol? SkippedField(INamedTypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            foreach (var member in current.GetMembers())
+            {
+                if (member is IFieldSymbol { IsStatic: false, IsConst: false, IsImplicitlyDeclared: false, DeclaredAccessibility: Accessibility.Public } field
+                    && !field.GetAttributes().Any(static a => a.AttributeClass is { Name: "JsonIncludeAttribute" or "JsonIgnoreAttribute" } marker
+                        && marker.ContainingNamespace.ToDisplayString() == "System.Text.Json.Serialization"))
+                {
+                    return field;
+                }
             }
         }
 

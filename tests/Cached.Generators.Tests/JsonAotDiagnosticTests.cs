@@ -84,6 +84,15 @@ public sealed class JsonAotDiagnosticTests
         return diagnostic;
     }
 
+    /// <summary>The one diagnostic of <paramref name="body"/>, with the id given, a warning on the span marked <c>[|...|]</c>.</summary>
+    private static Diagnostic OnlyOne(string id, string body)
+    {
+        var (diagnostics, marked) = Analyze(body);
+        Assert.That(diagnostics, Has.Count.EqualTo(1), () => string.Join(Environment.NewLine, diagnostics));
+        Assert.That((diagnostics[0].Id, diagnostics[0].Severity, diagnostics[0].Location.SourceSpan), Is.EqualTo((id, DiagnosticSeverity.Warning, marked[0])));
+        return diagnostics[0];
+    }
+
     private static void None(string body, IReadOnlyDictionary<string, string>? properties = null, bool referencesRedis = false)
     {
         var (diagnostics, _) = Analyze(body, properties, referencesRedis);
@@ -333,7 +342,7 @@ public sealed class JsonAotDiagnosticTests
     [TestCase("Holder", "Holder", "(int, string)")]
     public void A_value_tuple_anywhere_in_the_result_is_reported_even_when_a_context_lists_it(string result, string named, string tuple)
     {
-        var (diagnostics, marked) = Analyze($$"""
+        var diagnostic = OnlyOne("CACHED032", $$"""
             public sealed record Holder(string Name, (int, string) Pair);
             [JsonSerializable(typeof({{result}}))]
             internal partial class ResultContext : JsonSerializerContext;
@@ -345,14 +354,7 @@ public sealed class JsonAotDiagnosticTests
             }
             """);
 
-        Assert.That(diagnostics, Has.Count.EqualTo(1), () => string.Join(Environment.NewLine, diagnostics));
-        using (Assert.EnterMultipleScope())
-        {
-            Assert.That(diagnostics[0].Id, Is.EqualTo("CACHED032"));
-            Assert.That(diagnostics[0].Severity, Is.EqualTo(DiagnosticSeverity.Warning));
-            Assert.That(diagnostics[0].Location.SourceSpan, Is.EqualTo(marked[0]));
-            Assert.That(diagnostics[0].GetMessage(CultureInfo.InvariantCulture), Is.EqualTo($"'Counts.Get' may store its result as JSON (its Serializer is JsonSerializer), and '{named}' holds the value tuple '{tuple}', which JsonSerializer refuses in a trimmed or NativeAOT project, so the method would run uncached: use a record instead"));
-        }
+        Assert.That(diagnostic.GetMessage(CultureInfo.InvariantCulture), Is.EqualTo($"'Counts.Get' may store its result as JSON (its Serializer is JsonSerializer), and '{named}' holds the value tuple '{tuple}', which JsonSerializer refuses in a trimmed or NativeAOT project, so the method would run uncached: use a record instead"));
     }
 
     [Test]
@@ -382,6 +384,49 @@ public sealed class JsonAotDiagnosticTests
         Assert.That(diagnostics.Select(static d => d.Id + " " + d.GetMessage(CultureInfo.InvariantCulture)), Has.All.Contains("'Counts.Pair'"), "only the tuple result");
         Assert.That(diagnostics, Has.Count.EqualTo(1));
         None(Body, new Dictionary<string, string> { ["build_property.PublishAot"] = "false" });
+    }
+
+    [TestCase("Point", "Point", "X")]
+    [TestCase("List<Point>", "Point", "X")]
+    [TestCase("Shape", "Shape", "Sides")]
+    public void A_public_field_json_skips_anywhere_in_the_result_is_reported_even_when_a_context_lists_it(string result, string holder, string field)
+    {
+        var diagnostic = OnlyOne("CACHED033", $$"""
+            public struct Point { public int X; [JsonInclude] public int Y; }
+            public class Shape { public int Sides; [JsonIgnore] public int Scratch; public string Name { get; set; } = ""; }
+            [JsonSourceGenerationOptions(IncludeFields = true)]
+            [JsonSerializable(typeof({{result}}))]
+            internal partial class ResultContext : JsonSerializerContext;
+            public partial class Shapes
+            {
+                [[|Cached(Serializer = typeof(JsonSerializer))|]]
+                public partial Task<{{result}}> Get();
+                private Task<{{result}}> GetCore() => Task.FromResult<{{result}}>(default!);
+            }
+            """);
+
+        Assert.That(diagnostic.GetMessage(CultureInfo.InvariantCulture), Is.EqualTo($"'Shapes.Get' may store its result as JSON (its Serializer is JsonSerializer), and '{result}' holds '{holder}', whose public field '{field}' System.Text.Json skips in a trimmed or NativeAOT project, so it would read back without it: make it a property, or mark it [JsonInclude] (or [JsonIgnore] to leave it out)"));
+    }
+
+    [Test]
+    public void Fields_marked_include_or_ignore_private_fields_and_framework_types_are_not_reported()
+    {
+        None("""
+            public sealed class Marked { [JsonInclude] public int Kept; [JsonIgnore] public int Skipped; private int _own; public int Own => _own; }
+            [JsonSerializable(typeof(Marked))]
+            [JsonSerializable(typeof(KeyValuePair<string, int>))]
+            internal partial class MarkedContext : JsonSerializerContext;
+            public partial class Shapes
+            {
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial Task<Marked> Get();
+                private Task<Marked> GetCore() => Task.FromResult(new Marked());
+
+                [Cached(Serializer = typeof(JsonSerializer))]
+                public partial KeyValuePair<string, int> Pair();
+                private KeyValuePair<string, int> PairCore() => new("a", 1);
+            }
+            """);
     }
 
     [Test]

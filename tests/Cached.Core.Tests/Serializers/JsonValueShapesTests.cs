@@ -33,6 +33,12 @@ public sealed partial class TupleContext : JsonSerializerContext
 {
 }
 
+[JsonSourceGenerationOptions(IncludeFields = true)]
+[JsonSerializable(typeof(FieldPoint))]
+public sealed partial class FieldPointContext : JsonSerializerContext
+{
+}
+
 /// <summary>
 /// Values System.Text.Json's defaults would store as something that reads back otherwise: value tuples (written as
 /// a JSON array, as Python writes a tuple), <see cref="BigInteger"/> (written as its digits), and objects with public
@@ -129,6 +135,28 @@ public sealed class JsonValueShapesTests
         Assert.That(refused.IsUnsupportedType && nested.IsUnsupportedType, Is.True);
         Assert.That(refused.ToString(), Does.Contain("public field 'X'").And.Contain("[JsonInclude]"));
         Assert.That(cache.Exists("p") || cache.Exists("l"), Is.False);
+    }
+
+    [Test]
+    public void A_context_made_with_IncludeFields_does_not_make_fields_stored_as_a_context_supplies_metadata_not_options([Values] bool reflection)
+    {
+        // serializers.md: a context supplies metadata, not its options, so a struct of fields is refused where reflection
+        // can see the fields, and written without them where it cannot (CACHED033 says so at build time there).
+        var registry = new JsonContextRegistry();
+        registry.Add(FieldPointContext.Default);
+        using var cache = NewCache(reflection, registry);
+
+        if (reflection)
+        {
+            var refused = Assert.Throws<CacheSerializationException>(() => cache.Set("p", new FieldPoint { X = 1, Y = 2 }))!;
+            Assert.That(refused.IsUnsupportedType, Is.True);
+            Assert.That(cache.Exists("p"), Is.False);
+        }
+        else
+        {
+            cache.Set("p", new FieldPoint { X = 1, Y = 2 });
+            Assert.That(RawText(cache, "p"), Is.EqualTo("{}"));
+        }
     }
 
     [Test]

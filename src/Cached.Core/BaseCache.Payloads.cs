@@ -41,15 +41,11 @@ public abstract partial class BaseCache
     {
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
+        Runtime.Guard.PairKeys(given, nameof(pairs));
         var keys = new string[given.Length];
         values = new T[given.Length];
         for (var i = 0; i < given.Length; i++)
         {
-            if (string.IsNullOrEmpty(given[i].Key))
-            {
-                throw new ArgumentException($"The key of the pair at index {i} is {(given[i].Key is null ? "null" : "empty")}.", nameof(pairs));
-            }
-
             keys[i] = given[i].Key;
             values[i] = given[i].Value;
         }

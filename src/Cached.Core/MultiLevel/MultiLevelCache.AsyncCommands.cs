@@ -189,6 +189,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
+        Runtime.Guard.PairKeys(given, nameof(pairs));
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, given, cancellationToken).ConfigureAwait(false);

@@ -157,6 +157,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
+        Runtime.Guard.PairKeys(given, nameof(pairs));
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, given);
         if (_pending.ClearWaits(@namespace))

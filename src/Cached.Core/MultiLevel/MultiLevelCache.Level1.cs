@@ -304,11 +304,18 @@ public sealed partial class MultiLevelCache
         }
     }
 
+    /// <summary>
+    /// Empties L1 after a clear of <paramref name="space"/>: every namespace of it, not only that one, because one L2
+    /// entry may have copies under several names in L1. On Redis a key written without a namespace as <c>user:2</c> is
+    /// the entry <c>2</c> of namespace <c>user</c>, which L2's clear of <c>user</c> removes; L1 clears by the namespace
+    /// each entry was written under, so clearing only <c>user</c> there would leave a copy written as <c>user:2</c>.
+    /// </summary>
     internal void ClearL1(string? space)
     {
         try
         {
             L1.Clear(space);
+            FlushL1();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -178,7 +178,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
             switch (message.Action)
             {
                 case BackplaneAction.Clear:
-                    L1.Clear(message.Namespace);
+                    ClearL1(message.Namespace);
                     break;
                 case BackplaneAction.Tags:
                     InvalidateInL1(message.Keys as string[] ?? message.Keys.ToArray());

@@ -20,6 +20,18 @@ internal static class Guard
             : key.Length == 0 ? new ArgumentException("A cache key cannot be empty.", paramName)
             : null;
 
+    /// <summary>Refuses a batch of pairs with a null or empty key among them, naming its index; nothing is written.</summary>
+    public static void PairKeys<T>(KeyValuePair<string, T>[] pairs, [CallerArgumentExpression(nameof(pairs))] string? paramName = null)
+    {
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            if (string.IsNullOrEmpty(pairs[i].Key))
+            {
+                throw new ArgumentException($"The key of the pair at index {i} is {(pairs[i].Key is null ? "null" : "empty")}.", paramName);
+            }
+        }
+    }
+
     [DoesNotReturn]
     private static void ThrowBadKey(string? key, string? paramName) => throw KeyProblem(key, paramName)!;
 }

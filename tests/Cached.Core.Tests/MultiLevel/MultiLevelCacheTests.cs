@@ -431,6 +431,30 @@ public sealed class MultiLevelCacheTests
     }
 
     [Test]
+    public async Task Clear_of_one_namespace_empties_L1_whole_on_every_node_as_an_L2_entry_may_have_copies_under_other_names([Values] bool async)
+    {
+        // multilevel.md, Clear: "L1 is emptied whole, on every node" (on Redis, user:2 without a namespace is 2 in user).
+        using var nodes = new Nodes(new SimpleMemoryCache());
+        nodes.A.Set("2", "v", @namespace: "user");
+        nodes.A.Set("user:2", "w");
+        // The copies each node's L1 may hold, planted so that the test does not depend on when a read copies (a write
+        // through each node first, so that it listens to the backplane).
+        foreach (var node in nodes.All)
+        {
+            node.Set("other", "o");
+            node.L1.Set("2", "v", @namespace: "user");
+            node.L1.Set("user:2", "w");
+        }
+
+        Assert.That(async ? await nodes.A.ClearAsync("user") : nodes.A.Clear("user"), Is.True);
+
+        Assert.That(
+            (nodes.A.L1.Exists("user:2"), nodes.B.L1.Exists("user:2"), nodes.B.L1.Exists("2", "user"), nodes.A.L2.Exists("user:2")),
+            Is.EqualTo((false, false, false, true)),
+            "L1 emptied on both nodes; the memory L2 keeps the entry written without a namespace");
+    }
+
+    [Test]
     public async Task MultiGet_answers_from_L1_and_reads_the_rest_from_L2_in_one_batch([Values] bool async)
     {
         var counter = new CountingPlugin();

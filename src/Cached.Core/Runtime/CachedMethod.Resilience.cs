@@ -166,6 +166,8 @@ public sealed partial class CachedMethod<TResult>
             bool fromFlight;
             if (leader != flight)
             {
+                ThrowIfOwnFlight(leader, key);
+
                 // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the factory.
                 leader.Join(CancellationToken.None);
             }
@@ -236,7 +238,7 @@ public sealed partial class CachedMethod<TResult>
             var tagged = ObserveTags(call);
             fill = OpenFill(cache, key);
             flight.NoteFill(in fill);
-            var result = call.SyncBody!(call.State);
+            var result = RunBody(flight, call.SyncBody!, call.State);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

@@ -133,6 +133,7 @@ public sealed partial class CachedMethod<TResult>
             }
             else
             {
+                ThrowIfOwnFlight(leader, key);
                 waiting = leader.Join(cancellationToken);
             }
 
@@ -205,7 +206,7 @@ public sealed partial class CachedMethod<TResult>
             var tagged = await ObserveTagsAsync(call, token).ConfigureAwait(false);
             fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
             flight.NoteFill(in fill);
-            var result = await call.AsyncBody!(call.State, token).ConfigureAwait(false);
+            var result = await StartBody(flight, call.AsyncBody!, call.State, token).ConfigureAwait(false);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

@@ -143,6 +143,8 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
+                ThrowIfOwnFlight(leader, key);
+
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
                 opened?.Forgo();
                 opened = null;
@@ -379,6 +381,8 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
+                ThrowIfOwnFlight(leader, key);
+
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
                 opened?.Forgo();
                 opened = null;

@@ -37,7 +37,7 @@ public sealed partial class CachedMethod<TResult>
         flight.NoteFill(in fill);
         try
         {
-            return LandLed(cache, key, state, skipWhen, flight, in fill, policy.Fill, RunBody(flight, body, state));
+            return LandLed(cache, key, state, skipWhen, flight, in fill, policy.Fill, RunBody(key, body, state));
         }
         finally
         {
@@ -118,7 +118,7 @@ public sealed partial class CachedMethod<TResult>
             TResult answer;
             try
             {
-                var result = await StartBody(flight, body, state, cancellationToken).ConfigureAwait(false);
+                var result = await StartBody(key, body, state, cancellationToken).ConfigureAwait(false);
                 var current = true;
                 if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
                 {

@@ -9,10 +9,10 @@ namespace Cached.Runtime;
 /// </summary>
 public sealed partial class CachedMethod<TResult>
 {
-    /// <summary>Runs a sync body as <paramref name="flight"/>'s leader, noted for <see cref="ThrowIfOwnFlight"/>.</summary>
-    private static TResult RunBody<TState>(Flight flight, Func<TState, TResult> body, TState state)
+    /// <summary>Runs a sync body as the leader of <paramref name="key"/>'s flight, noted for <see cref="ThrowIfOwnFlight"/>.</summary>
+    private TResult RunBody<TState>(string key, Func<TState, TResult> body, TState state)
     {
-        RunningBodies.Enter(flight);
+        RunningBodies.Enter(this, key);
         try
         {
             return body(state);
@@ -23,10 +23,10 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>Starts an async body as <paramref name="flight"/>'s leader: noted until it returns its task.</summary>
-    private static ValueTask<TResult> StartBody<TState>(Flight flight, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
+    /// <summary>Starts an async body as the leader of <paramref name="key"/>'s flight: noted until it returns its task.</summary>
+    private ValueTask<TResult> StartBody<TState>(string key, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
     {
-        RunningBodies.Enter(flight);
+        RunningBodies.Enter(this, key);
         try
         {
             return body(state, cancellationToken);
@@ -37,42 +37,47 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>Refuses to join <paramref name="leader"/> when this thread is running its body: it would wait for itself.</summary>
-    private void ThrowIfOwnFlight(Flight leader, string key)
+    /// <summary>True when this thread is running this method's body for <paramref name="key"/>: a call for it would wait for itself.</summary>
+    private bool IsOwnKey(ReadOnlySpan<char> key) => RunningBodies.Runs(this, key);
+
+    /// <summary>Refuses to join the flight of <paramref name="key"/> when this thread is running its body.</summary>
+    private void ThrowIfOwnFlight(string key)
     {
-        if (RunningBodies.Runs(leader))
+        if (IsOwnKey(key))
         {
-            throw new InvalidOperationException(
-                $"'{_options.Method}' was called for the key '{key}' from within its own body, which is computing that key: the call "
-                + "would wait for itself forever. Compute the value without calling the cached method (call its Core method), or use another key.");
+            throw OwnKey(key);
         }
     }
+
+    private InvalidOperationException OwnKey(ReadOnlySpan<char> key)
+        => new($"'{_options.Method}' was called for the key '{key}' from within its own body, which is computing that key: the call "
+            + "would wait for itself forever. Compute the value without calling the cached method (call its Core method), or use another key.");
 }
 
-/// <summary>The flights whose bodies run on this thread now, innermost last (see <c>CachedMethod.Reentry.cs</c>).</summary>
+/// <summary>The method and key of each body running on this thread now, innermost last (see <c>CachedMethod.Reentry.cs</c>).</summary>
 internal static class RunningBodies
 {
     [ThreadStatic]
-    private static List<object>? t_flights;
+    private static List<(object Method, string Key)>? t_running;
 
-    public static void Enter(object flight) => (t_flights ??= new List<object>(4)).Add(flight);
+    public static void Enter(object method, string key) => (t_running ??= new List<(object, string)>(4)).Add((method, key));
 
     public static void Exit()
     {
-        var flights = t_flights!;
-        flights.RemoveAt(flights.Count - 1);
+        var running = t_running!;
+        running.RemoveAt(running.Count - 1);
     }
 
-    public static bool Runs(object flight)
+    public static bool Runs(object method, ReadOnlySpan<char> key)
     {
-        if (t_flights is not { Count: > 0 } flights)
+        if (t_running is not { Count: > 0 } running)
         {
             return false;
         }
 
-        foreach (var running in flights)
+        foreach (var (owner, ownKey) in running)
         {
-            if (ReferenceEquals(running, flight))
+            if (ReferenceEquals(owner, method) && key.SequenceEqual(ownKey))
             {
                 return true;
             }

@@ -166,7 +166,7 @@ public sealed partial class CachedMethod<TResult>
             bool fromFlight;
             if (leader != flight)
             {
-                ThrowIfOwnFlight(leader, key);
+                ThrowIfOwnFlight(key);
 
                 // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the factory.
                 leader.Join(CancellationToken.None);
@@ -238,7 +238,8 @@ public sealed partial class CachedMethod<TResult>
             var tagged = ObserveTags(call);
             fill = OpenFill(cache, key);
             flight.NoteFill(in fill);
-            var result = RunBody(flight, call.SyncBody!, call.State);
+            // A refresh runs for nobody's call, over an entry that still answers: a call it makes for its key is a hit.
+            var result = call.Refreshing ? call.SyncBody!(call.State) : RunBody(key, call.SyncBody!, call.State);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

@@ -133,7 +133,7 @@ public sealed partial class CachedMethod<TResult>
             }
             else
             {
-                ThrowIfOwnFlight(leader, key);
+                ThrowIfOwnFlight(key);
                 waiting = leader.Join(cancellationToken);
             }
 
@@ -206,7 +206,10 @@ public sealed partial class CachedMethod<TResult>
             var tagged = await ObserveTagsAsync(call, token).ConfigureAwait(false);
             fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
             flight.NoteFill(in fill);
-            var result = await StartBody(flight, call.AsyncBody!, call.State, token).ConfigureAwait(false);
+            // A refresh runs for nobody's call, over an entry that still answers: a call it makes for its key is a hit.
+            var result = call.Refreshing
+                ? await call.AsyncBody!(call.State, token).ConfigureAwait(false)
+                : await StartBody(key, call.AsyncBody!, call.State, token).ConfigureAwait(false);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

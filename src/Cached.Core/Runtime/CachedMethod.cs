@@ -143,7 +143,7 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                ThrowIfOwnFlight(leader, key);
+                ThrowIfOwnFlight(key);
 
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
                 opened?.Forgo();
@@ -247,6 +247,12 @@ public sealed partial class CachedMethod<TResult>
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<TResult>(cancellationToken);
+        }
+
+        if (IsOwnKey(keySpan))
+        {
+            // Before the read: on a remote cache the read ends on another thread, where the join could no longer tell.
+            return ValueTask.FromException<TResult>(OwnKey(keySpan));
         }
 
         var cache = CurrentCache;
@@ -381,7 +387,7 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                ThrowIfOwnFlight(leader, key);
+                ThrowIfOwnFlight(key);
 
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
                 opened?.Forgo();

@@ -2,14 +2,20 @@ namespace Cached.Runtime;
 
 /// <summary>
 /// A body that calls its own cached method for the key it is computing would join its own flight and wait for itself
-/// forever. Each leader notes its flight while its body runs on this thread (a sync body, or an async one up to its
-/// first await that does not complete at once), and a caller about to join a flight that this thread is computing is
-/// refused instead, with an exception that says so. Such a call made after the body's first real await comes on
-/// another thread's turn and cannot be told from a second caller: it still waits for itself.
+/// forever; such a call is refused with an exception that says so. Only a call that would wait for itself is refused:
+/// <list type="bullet">
+/// <item>An async body is noted in its own flow (an <see cref="AsyncLocal{T}"/> set for the body, which its awaits carry
+/// along and no other caller's code sees, not even a continuation the body runs inline): any call for its key from that
+/// flow, before or after an await, sync or async, is refused. Setting it costs an async miss about 100 to 250 bytes,
+/// depending on how many other async-locals the flow carries.</item>
+/// <item>A sync body is noted on its thread only, which costs no allocation: a sync call for its key on that thread
+/// would block the thread the body needs, so it is refused. An async call there is not judged (it may be another
+/// caller's continuation that the body runs inline, which waits without blocking).</item>
+/// </list>
 /// </summary>
 public sealed partial class CachedMethod<TResult>
 {
-    /// <summary>Runs a sync body as the leader of <paramref name="key"/>'s flight, noted for <see cref="ThrowIfOwnFlight"/>.</summary>
+    /// <summary>Runs a sync body as the leader of <paramref name="key"/>'s flight, noted on this thread.</summary>
     private TResult RunBody<TState>(string key, Func<TState, TResult> body, TState state)
     {
         RunningBodies.Enter(this, key);
@@ -23,27 +29,29 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>Starts an async body as the leader of <paramref name="key"/>'s flight: noted until it returns its task.</summary>
+    /// <summary>Starts an async body as the leader of <paramref name="key"/>'s flight, noted in the body's own flow.</summary>
     private ValueTask<TResult> StartBody<TState>(string key, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
     {
-        RunningBodies.Enter(this, key);
+        var outer = RunningBodies.Current;
+        var caller = RunningBodies.EnterFlow(this, key);
         try
         {
             return body(state, cancellationToken);
         }
         finally
         {
-            RunningBodies.Exit();
+            // The body's awaits captured the flow with the note; this thread goes back to the caller's flow.
+            RunningBodies.ExitFlow(caller, outer);
         }
     }
 
-    /// <summary>True when this thread is running this method's body for <paramref name="key"/>: a call for it would wait for itself.</summary>
-    private bool IsOwnKey(ReadOnlySpan<char> key) => RunningBodies.Runs(this, key);
+    /// <summary>True when a call for <paramref name="key"/> made here would wait for this method's own body (see the type's remarks).</summary>
+    private bool IsOwnKey(ReadOnlySpan<char> key, bool blocks) => RunningBodies.Runs(this, key, blocks);
 
-    /// <summary>Refuses to join the flight of <paramref name="key"/> when this thread is running its body.</summary>
-    private void ThrowIfOwnFlight(string key)
+    /// <summary>Refuses to join the flight of <paramref name="key"/> when the call would wait for its own body.</summary>
+    private void ThrowIfOwnFlight(string key, bool blocks)
     {
-        if (IsOwnKey(key))
+        if (IsOwnKey(key, blocks))
         {
             throw OwnKey(key);
         }
@@ -54,11 +62,16 @@ public sealed partial class CachedMethod<TResult>
             + "would wait for itself forever. Compute the value without calling the cached method (call its Core method), or use another key.");
 }
 
-/// <summary>The method and key of each body running on this thread now, innermost last (see <c>CachedMethod.Reentry.cs</c>).</summary>
+/// <summary>The bodies running now, by method and key: sync ones on this thread, async ones in this flow (see <c>CachedMethod.Reentry.cs</c>).</summary>
 internal static class RunningBodies
 {
     [ThreadStatic]
     private static List<(object Method, string Key)>? t_running;
+
+    private static readonly AsyncLocal<Frame?> s_flow = new();
+
+    /// <summary>The innermost async body of this flow.</summary>
+    public static Frame? Current => s_flow.Value;
 
     public static void Enter(object method, string key) => (t_running ??= new List<(object, string)>(4)).Add((method, key));
 
@@ -68,9 +81,42 @@ internal static class RunningBodies
         running.RemoveAt(running.Count - 1);
     }
 
-    public static bool Runs(object method, ReadOnlySpan<char> key)
+    /// <summary>Notes an async body in the current flow; returns the flow to go back to once it has started.</summary>
+    public static ExecutionContext? EnterFlow(object method, string key)
     {
-        if (t_running is not { Count: > 0 } running)
+        var caller = ExecutionContext.Capture();
+        s_flow.Value = new Frame(method, key, s_flow.Value);
+        return caller;
+    }
+
+    /// <summary>Goes back to the caller's flow: restoring the captured one allocates nothing, where setting the value back would.</summary>
+    public static void ExitFlow(ExecutionContext? caller, Frame? outer)
+    {
+        if (caller is not null)
+        {
+            ExecutionContext.Restore(caller);
+        }
+        else
+        {
+            s_flow.Value = outer;
+        }
+    }
+
+    /// <summary>
+    /// Whether the body of <paramref name="method"/> for <paramref name="key"/> runs in this flow, or, for a call that
+    /// <paramref name="blocks"/> its thread, on this thread.
+    /// </summary>
+    public static bool Runs(object method, ReadOnlySpan<char> key, bool blocks)
+    {
+        for (var frame = s_flow.Value; frame is not null; frame = frame.Outer)
+        {
+            if (ReferenceEquals(frame.Method, method) && key.SequenceEqual(frame.Key))
+            {
+                return true;
+            }
+        }
+
+        if (!blocks || t_running is not { Count: > 0 } running)
         {
             return false;
         }
@@ -85,4 +131,7 @@ internal static class RunningBodies
 
         return false;
     }
+
+    /// <summary>An async body running in this flow, and the one whose flow started it.</summary>
+    internal sealed record Frame(object Method, string Key, Frame? Outer);
 }

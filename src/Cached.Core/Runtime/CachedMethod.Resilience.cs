@@ -166,7 +166,7 @@ public sealed partial class CachedMethod<TResult>
             bool fromFlight;
             if (leader != flight)
             {
-                ThrowIfOwnFlight(key);
+                ThrowIfOwnFlight(key, blocks: true);
 
                 // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the factory.
                 leader.Join(CancellationToken.None);

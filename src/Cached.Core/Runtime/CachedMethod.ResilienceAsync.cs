@@ -133,7 +133,7 @@ public sealed partial class CachedMethod<TResult>
             }
             else
             {
-                ThrowIfOwnFlight(key);
+                ThrowIfOwnFlight(key, blocks: false);
                 waiting = leader.Join(cancellationToken);
             }
 

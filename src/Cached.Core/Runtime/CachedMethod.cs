@@ -143,7 +143,7 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                ThrowIfOwnFlight(key);
+                ThrowIfOwnFlight(key, blocks: true);
 
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
                 opened?.Forgo();
@@ -249,9 +249,9 @@ public sealed partial class CachedMethod<TResult>
             return ValueTask.FromCanceled<TResult>(cancellationToken);
         }
 
-        if (IsOwnKey(keySpan))
+        if (IsOwnKey(keySpan, blocks: false))
         {
-            // Before the read: on a remote cache the read ends on another thread, where the join could no longer tell.
+            // Refused before the read, which on a remote cache would only delay the same refusal at the join.
             return ValueTask.FromException<TResult>(OwnKey(keySpan));
         }
 
@@ -387,7 +387,7 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                ThrowIfOwnFlight(key);
+                ThrowIfOwnFlight(key, blocks: false);
 
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
                 opened?.Forgo();

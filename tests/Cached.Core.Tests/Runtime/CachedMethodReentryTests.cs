@@ -74,6 +74,29 @@ public sealed class CachedMethodReentryTests
     }
 
     [Test]
+    public async Task An_async_body_asking_for_its_own_key_after_an_await_is_refused_too([Values] bool failSafe)
+    {
+        // The body is noted in its own async flow, which its awaits carry to whatever thread goes on with it.
+        var method = MethodFor(failSafe ? Shape.AsyncFailSafe : Shape.Async);
+        var depth = 0;
+        async ValueTask<int> Body(CancellationToken token)
+        {
+            if (++depth > 1)
+            {
+                return 1;
+            }
+
+            await Task.Yield();
+            return await method.InvokeAsync("k", 0, (_, t) => Body(t), skipWhen: null, token) + 1;
+        }
+
+        var failure = await Outcome(() => method.InvokeAsync("k", 0, (_, t) => Body(t), skipWhen: null, CancellationToken.None));
+
+        Assert.That(failure, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(_cache.Exists("k"), Is.False);
+    }
+
+    [Test]
     public async Task A_body_calling_its_own_method_for_other_keys_recurses_as_usual([Values] Shape shape)
     {
         var method = MethodFor(shape);

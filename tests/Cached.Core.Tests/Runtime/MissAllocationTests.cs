@@ -43,7 +43,7 @@ public sealed class MissAllocationTests
     }
 
     [Test]
-    public void An_async_miss_whose_body_completes_at_once_allocates_what_a_sync_miss_does()
+    public void An_async_miss_whose_body_completes_at_once_allocates_what_a_sync_miss_does_and_the_note_of_its_body()
     {
         // The leader's steps run in the calling method and store as the sync path does. Through async methods (the
         // miss, the lead, the fill, the write, each completing at once) this Debug build allocated a state machine
@@ -61,7 +61,9 @@ public sealed class MissAllocationTests
         });
         TestContext.Out.WriteLine($"{sync:F0} B per sync miss, {async:F0} B per async miss");
 
-        Assert.That(async, Is.LessThanOrEqualTo(sync + 16), $"{async:F0} B per async miss against {sync:F0} B per sync miss");
+        // Plus the note of its body in its own flow (CachedMethod.Reentry.cs): an async-local set for the body, a new
+        // execution context and map of the flow's async-locals, about 160 B in this test runner's flow.
+        Assert.That(async, Is.LessThanOrEqualTo(sync + 200), $"{async:F0} B per async miss against {sync:F0} B per sync miss");
         Assert.That(pending, Is.Zero, "every async miss completed at once");
         Assert.That(cache.Get<object>($"user:{next}"), Is.EqualTo(1), "the async miss stored its value");
     }

@@ -105,12 +105,13 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
 
             var location = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken).GetLocation() ?? method.Locations.FirstOrDefault();
             var name = method.ContainingType.Name + "." + method.Name;
-            if (coverage.LossIn(stored) is { Field: null } tuple)
+            // A loss is reported whatever the contexts hold, instead of CACHED021, whose fix would not help.
+            var loss = coverage.LossIn(stored);
+            if (loss is { Field: null } tuple)
             {
-                // Refused whatever the contexts hold: reported instead of CACHED021, whose fix would not help.
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ValueTupleNeedsReflection, location, name, why, Display(stored), Display(tuple.Type)));
             }
-            else if (coverage.LossIn(stored) is { Field: { } field } holder)
+            else if (loss is { Field: { } field } holder)
             {
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PublicFieldSkipped, location, name, why, Display(stored), Display(holder.Type), field.Name));
             }

@@ -36,39 +36,16 @@ public sealed class OutsiderMultiCachedReviewTests
     [TearDown]
     public void ResetCaches() => Caches.Reset();
 
-    private static string[] Problems(GeneratorRunResult run)
-        => run.GeneratorDiagnostics.Concat(run.CompilationProblems).Select(static d => d.ToString()).ToArray();
+    private static string[] Problems(GeneratorRunResult run) => UserScenario.Problems(run);
 
     /// <summary>Generates, compiles (no diagnostic, no warning) and loads the scenario.</summary>
-    private static Assembly Build(params string[] sources)
-    {
-        var run = GeneratorRunner.Run(sources.Select(static s => Usings + s).ToArray());
-        Assert.That(Problems(run), Is.Empty, () => "the user's build with the generated code:\n" + string.Join("\n// ----\n", run.Sources.Values));
-        using var image = new MemoryStream();
-        var emitted = run.Output.Emit(image);
-        Assert.That(emitted.Success, Is.True, () => string.Join("\n", emitted.Diagnostics));
-        return Assembly.Load(image.ToArray());
-    }
-
-    private static MethodInfo Probe(Assembly scenario, string name)
-        => scenario.GetTypes().Single(static t => t.Name == "Probe").GetMethod(name)!;
+    private static Assembly Build(params string[] sources) => UserScenario.Build(Usings, sources);
 
     /// <summary>Runs <c>Probe.Run()</c> of a built scenario.</summary>
-    private static string Run(Assembly scenario)
-    {
-        try
-        {
-            return (string)Probe(scenario, "Run").Invoke(null, null)!;
-        }
-        catch (TargetInvocationException e) when (e.InnerException is { } inner)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
-            throw;
-        }
-    }
+    private static string Run(Assembly scenario) => UserScenario.Run(scenario);
 
     /// <summary>Runs <c>Probe.RunAsync()</c> of a built scenario.</summary>
-    private static Task<string> RunAsync(Assembly scenario) => (Task<string>)Probe(scenario, "RunAsync").Invoke(null, null)!;
+    private static Task<string> RunAsync(Assembly scenario) => UserScenario.RunAsync(scenario);
 
     // ---------------------------------------------------------------- odd keys
 

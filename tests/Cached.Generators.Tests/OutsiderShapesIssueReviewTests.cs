@@ -41,37 +41,16 @@ public sealed class OutsiderShapesIssueReviewTests
 
     // ---------------------------------------------------------------- helpers
 
-    private static string[] Problems(GeneratorRunResult run)
-        => run.GeneratorDiagnostics.Concat(run.CompilationProblems).Select(static d => d.ToString()).ToArray();
+    private static string[] Problems(GeneratorRunResult run) => UserScenario.Problems(run);
 
     /// <summary>Generates, compiles (no diagnostic, no warning) and loads the scenario.</summary>
-    private static Assembly Build(params string[] sources)
-    {
-        var run = GeneratorRunner.Run(sources.Select(static s => Usings + s).ToArray());
-        Assert.That(Problems(run), Is.Empty, () => "the user's build with the generated code:\n" + string.Join("\n// ----\n", run.Sources.Values));
-        using var image = new MemoryStream();
-        var emitted = run.Output.Emit(image);
-        Assert.That(emitted.Success, Is.True, () => string.Join("\n", emitted.Diagnostics));
-        return Assembly.Load(image.ToArray());
-    }
+    private static Assembly Build(params string[] sources) => UserScenario.Build(Usings, sources);
 
-    private static MethodInfo Probe(Assembly scenario, string name)
-        => scenario.GetTypes().Single(static t => t.Name == "Probe").GetMethod(name)!;
+    /// <summary>Runs <c>Probe.Run()</c> of a built scenario.</summary>
+    private static string Run(Assembly scenario) => UserScenario.Run(scenario);
 
-    private static string Run(Assembly scenario)
-    {
-        try
-        {
-            return (string)Probe(scenario, "Run").Invoke(null, null)!;
-        }
-        catch (TargetInvocationException e) when (e.InnerException is { } inner)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
-            throw;
-        }
-    }
-
-    private static Task<string> RunAsync(Assembly scenario) => (Task<string>)Probe(scenario, "RunAsync").Invoke(null, null)!;
+    /// <summary>Runs <c>Probe.RunAsync()</c> of a built scenario.</summary>
+    private static Task<string> RunAsync(Assembly scenario) => UserScenario.RunAsync(scenario);
 
     /// <summary>Runs the generator on one source (with the usings) under the compilation's default options.</summary>
     private static (GeneratorRunResult Run, string Source) Diagnose(string body)

@@ -86,7 +86,7 @@ public sealed partial class CachedMethod<TResult>
     /// writes its outcome and then looks for a task; a passenger makes the task and then looks for an outcome; each
     /// step is a full fence, so at least one of the two sees the other and the task always completes.
     /// </remarks>
-    internal sealed class Flight
+    internal sealed class Flight : RunningBodies.ILedFlight
     {
         // _state: the outcome in its two low bits, then the flight's three marks. The marks share the word so that a
         // flight (one per miss) fits in 72 bytes; as fields of their own they padded it to 80.
@@ -188,6 +188,9 @@ public sealed partial class CachedMethod<TResult>
             get => Has(LandedMark);
             set => Mark(LandedMark, value);
         }
+
+        /// <summary>Whether the flight has an outcome or is off the board: no caller can join it and wait any more.</summary>
+        public bool IsOver => (Volatile.Read(ref _state) & (OutcomeBits | LandedMark)) != Pending;
 
         /// <summary>A caller stopped waiting at a timeout: nobody may observe the outcome, so a failure is logged as background work's.</summary>
         public bool Detached

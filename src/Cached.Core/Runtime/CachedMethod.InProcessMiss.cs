@@ -58,7 +58,7 @@ public sealed partial class CachedMethod<TResult>
 
             fill = OpenFill(cache, key);
             flight.NoteFill(in fill);
-            pending = StartBody(key, body, state, cancellationToken);
+            pending = StartBody(key, flight, body, state, cancellationToken);
         }
         catch (Exception ex)
         {

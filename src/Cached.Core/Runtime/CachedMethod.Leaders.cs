@@ -118,7 +118,7 @@ public sealed partial class CachedMethod<TResult>
             TResult answer;
             try
             {
-                var result = await StartBody(key, body, state, cancellationToken).ConfigureAwait(false);
+                var result = await StartBody(key, flight, body, state, cancellationToken).ConfigureAwait(false);
                 var current = true;
                 if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
                 {

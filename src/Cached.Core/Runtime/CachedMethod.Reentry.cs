@@ -6,7 +6,8 @@ namespace Cached.Runtime;
 /// <list type="bullet">
 /// <item>An async body is noted in its own flow (an <see cref="AsyncLocal{T}"/> set for the body, which its awaits carry
 /// along and no other caller's code sees, not even a continuation the body runs inline): any call for its key from that
-/// flow, before or after an await, sync or async, is refused. Setting it costs an async miss about 100 to 250 bytes,
+/// flow, before or after an await, sync or async, is refused while the body's flight is in the air. Work the body
+/// starts inherits the note, but once the flight is over its calls wait for nobody and go as anyone's. Setting it costs an async miss about 100 to 250 bytes,
 /// depending on how many other async-locals the flow carries.</item>
 /// <item>A sync body is noted on its thread only, which costs no allocation: a sync call for its key on that thread
 /// would block the thread the body needs, so it is refused. An async call there is not judged (it may be another
@@ -29,11 +30,11 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>Starts an async body as the leader of <paramref name="key"/>'s flight, noted in the body's own flow.</summary>
-    private ValueTask<TResult> StartBody<TState>(string key, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
+    /// <summary>Starts an async body as the leader of <paramref name="key"/>'s <paramref name="flight"/>, noted in the body's own flow.</summary>
+    private ValueTask<TResult> StartBody<TState>(string key, Flight flight, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
     {
         var outer = RunningBodies.Current;
-        var caller = RunningBodies.EnterFlow(this, key);
+        var caller = RunningBodies.EnterFlow(this, key, flight);
         try
         {
             return body(state, cancellationToken);
@@ -81,11 +82,11 @@ internal static class RunningBodies
         running.RemoveAt(running.Count - 1);
     }
 
-    /// <summary>Notes an async body in the current flow; returns the flow to go back to once it has started.</summary>
-    public static ExecutionContext? EnterFlow(object method, string key)
+    /// <summary>Notes an async body, the leader of <paramref name="flight"/>, in the current flow; returns the flow to go back to once it has started.</summary>
+    public static ExecutionContext? EnterFlow(object method, string key, ILedFlight flight)
     {
         var caller = ExecutionContext.Capture();
-        s_flow.Value = new Frame(method, key, s_flow.Value);
+        s_flow.Value = new Frame(method, key, flight, s_flow.Value);
         return caller;
     }
 
@@ -110,7 +111,7 @@ internal static class RunningBodies
     {
         for (var frame = s_flow.Value; frame is not null; frame = frame.Outer)
         {
-            if (ReferenceEquals(frame.Method, method) && key.SequenceEqual(frame.Key))
+            if (ReferenceEquals(frame.Method, method) && !frame.Flight.IsOver && key.SequenceEqual(frame.Key))
             {
                 return true;
             }
@@ -132,6 +133,12 @@ internal static class RunningBodies
         return false;
     }
 
-    /// <summary>An async body running in this flow, and the one whose flow started it.</summary>
-    internal sealed record Frame(object Method, string Key, Frame? Outer);
+    /// <summary>The flight an async body leads: once it is over, a call for its key from the body's flow waits for nobody.</summary>
+    internal interface ILedFlight
+    {
+        bool IsOver { get; }
+    }
+
+    /// <summary>An async body running in this flow (or work it started, until its flight is over), and the one whose flow started it.</summary>
+    internal sealed record Frame(object Method, string Key, ILedFlight Flight, Frame? Outer);
 }

@@ -209,7 +209,7 @@ public sealed partial class CachedMethod<TResult>
             // A refresh runs for nobody's call, over an entry that still answers: a call it makes for its key is a hit.
             var result = call.Refreshing
                 ? await call.AsyncBody!(call.State, token).ConfigureAwait(false)
-                : await StartBody(key, call.AsyncBody!, call.State, token).ConfigureAwait(false);
+                : await StartBody(key, flight, call.AsyncBody!, call.State, token).ConfigureAwait(false);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

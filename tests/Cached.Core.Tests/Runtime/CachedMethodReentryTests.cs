@@ -97,6 +97,40 @@ public sealed class CachedMethodReentryTests
     }
 
     [Test]
+    public async Task Work_a_body_started_that_asks_for_its_key_after_the_body_ended_is_answered_not_refused(
+        [Values(Shape.Async, Shape.AsyncWithToken, Shape.AsyncFailSafe)] Shape shape,
+        [Values] bool beforeAnAwait)
+    {
+        // The background task inherits the body's flow, note included; by the time it asks, the body's flight has
+        // landed (and its entry is gone), so its call would wait for nobody: it computes anew.
+        var method = MethodFor(shape);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<int>? background = null;
+        using var source = new CancellationTokenSource();
+        var token = shape == Shape.AsyncWithToken ? source.Token : CancellationToken.None;
+        async ValueTask<int> Body(CancellationToken bodyToken)
+        {
+            if (!beforeAnAwait)
+            {
+                await Task.Yield();
+            }
+
+            background = Task.Run(async () =>
+            {
+                await gate.Task;
+                return await method.InvokeAsync("k", 0, static (_, _) => new ValueTask<int>(-1), skipWhen: null, token);
+            });
+            return 5;
+        }
+
+        Assert.That(await method.InvokeAsync("k", 0, (_, t) => Body(t), skipWhen: null, token), Is.EqualTo(5));
+        _cache.Delete("k");
+        gate.SetResult();
+
+        Assert.That(await background!.WaitAsync(TimeSpan.FromSeconds(20)), Is.EqualTo(-1), "a miss, computed");
+    }
+
+    [Test]
     public async Task A_body_calling_its_own_method_for_other_keys_recurses_as_usual([Values] Shape shape)
     {
         var method = MethodFor(shape);

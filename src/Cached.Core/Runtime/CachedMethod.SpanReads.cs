@@ -36,10 +36,11 @@ public sealed partial class CachedMethod<TResult>
             {
                 // A method that stores stamped entries finds one nearly always: that type test first, and the test
                 // that needs no clock inline, so a resilient hit costs one type test more than a plain one, not three
-                // and a call. A plain entry found there (written by Set) goes on to the plain test below.
+                // and a call; a tagged one adds a field read per tag (an entry kept by reference holds its tags'
+                // versions), not the call. A plain entry found there (written by Set) goes on to the plain test below.
                 if (policy.Stamps && payload is Stamped<TResult> stamped)
                 {
-                    if (coarseTick != 0 && stamped.Tags is null && stamped.IsCertainlyFreshAt(coarseTick))
+                    if (coarseTick != 0 && stamped.IsCertainlyFreshAt(coarseTick) && (stamped.Tags is not { } tags || tags.IsCurrent))
                     {
                         value = stamped.Value;
                         return SpanRead.Hit;

@@ -24,6 +24,9 @@ public abstract partial class BaseCache : IFencedFillCache
         _fences = new FillFences(striped: FencesInProcessOnly);
     }
 
+    /// <summary>The fills open on this cache now: 0 once every ticket is closed (a ticket left open keeps writes checking fences).</summary>
+    internal int OpenFills => _fences.OpenCount;
+
     /// <inheritdoc />
     FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
     {

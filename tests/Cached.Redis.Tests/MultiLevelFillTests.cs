@@ -264,4 +264,33 @@ public sealed class MultiLevelFillTests(bool cluster)
         Assert.That(await StoredAsync("k"), Is.EqualTo("b"), "B's fill stored through the fence A left");
         Assert.That(await FenceCountAsync(), Is.Zero, "and took the fence away with it");
     }
+
+    [Test]
+    public async Task A_body_s_refused_call_for_its_own_key_leaves_no_fill_open()
+    {
+        // The inner call's read opens the key's fill on L2 (a miss) before it finds the body's own flight: refused
+        // there, it must close that ticket, or L2 keeps a fill open for good.
+        var node = Node(Connection("reentry"));
+        var method = MethodOn(node);
+        Exception? refused = null;
+        string Body()
+        {
+            try
+            {
+                _ = method.Invoke("k", 0, static _ => "inner");
+            }
+            catch (InvalidOperationException ex)
+            {
+                refused = ex;
+            }
+
+            return "outer";
+        }
+
+        Assert.That(await Task.Run(() => method.Invoke("k", 0, _ => Body())).WaitAsync(s_limit), Is.EqualTo("outer"));
+
+        Assert.That(refused, Is.InstanceOf<InvalidOperationException>());
+        Assert.That(((BaseCache)node.L2).OpenFills, Is.Zero, "every fill L2 opened is closed");
+        Assert.That(await StoredAsync("k"), Is.EqualTo("outer"));
+    }
 }

@@ -32,6 +32,9 @@ internal sealed partial class FillFences(bool striped)
     private Fence?[]? _stripes;
     private int _open;
 
+    /// <summary>The fills opened and not yet closed.</summary>
+    public int OpenCount => Volatile.Read(ref _open);
+
     /// <summary>Opens a fill of <paramref name="fullKey"/>: its fence as it stands now.</summary>
     public Ticket Open(string fullKey)
     {

@@ -20,6 +20,7 @@ public sealed partial class CachedMethod<TResult>
             var call = new ResilientCall<TState>(cache, host, key, state, policy) { SyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
             _ = Task.Run(() =>
             {
+                RunningBodies.Forget();
                 try
                 {
                     Run(call);
@@ -35,7 +36,7 @@ public sealed partial class CachedMethod<TResult>
     private bool TryBoardRefresh(ICache cache, string key, out ReadThroughs host, out Flight flight)
     {
         host = ReadThroughs.Of(cache);
-        flight = new Flight();
+        flight = new Flight { IsRefresh = true };
         if (CacheScope.IsWriteSkipped || !host.Background.TryEnter())
         {
             return false;
@@ -59,6 +60,7 @@ public sealed partial class CachedMethod<TResult>
             var call = new ResilientCall<TState>(cache, host, key, state, policy) { AsyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
             _ = Task.Run(async () =>
             {
+                RunningBodies.Forget();
                 try
                 {
                     await RunAsync(call, factoryToken: null).ConfigureAwait(false);

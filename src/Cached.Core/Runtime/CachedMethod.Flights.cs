@@ -88,7 +88,7 @@ public sealed partial class CachedMethod<TResult>
     /// </remarks>
     internal sealed class Flight : RunningBodies.ILedFlight
     {
-        // _state: the outcome in its two low bits, then the flight's three marks. The marks share the word so that a
+        // _state: the outcome in its two low bits, then the flight's four marks. The marks share the word so that a
         // flight (one per miss) fits in 72 bytes; as fields of their own they padded it to 80.
         private const int Pending = 0;
         private const int Settling = 1;
@@ -98,6 +98,7 @@ public sealed partial class CachedMethod<TResult>
         private const int StaleMark = 4;
         private const int LandedMark = 8;
         private const int DetachedMark = 16;
+        private const int RefreshMark = 32;
 
         // The leader's fill: a FillTicket, or the fence of a fill in this process with the moves it saw (written first).
         private volatile object? _fill;
@@ -187,6 +188,13 @@ public sealed partial class CachedMethod<TResult>
         {
             get => Has(LandedMark);
             set => Mark(LandedMark, value);
+        }
+
+        /// <summary>An eager refresh's flight (see <see cref="RunningBodies.ILedFlight.IsRefresh"/>); set before its body runs.</summary>
+        public bool IsRefresh
+        {
+            get => Has(RefreshMark);
+            set => Mark(RefreshMark, value);
         }
 
         /// <summary>Whether the flight has an outcome or is off the board: no caller can join it and wait any more.</summary>

@@ -30,7 +30,11 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>Starts an async body as the leader of <paramref name="key"/>'s <paramref name="flight"/>, noted in the body's own flow.</summary>
+    /// <summary>
+    /// Starts an async body as the leader of <paramref name="key"/>'s <paramref name="flight"/>, noted in the body's own
+    /// flow. A refresh's note (<see cref="Flight.IsRefresh"/>) is judged only where a call would join a flight: before
+    /// that its call for its key is usually a hit on the entry it refreshes.
+    /// </summary>
     private ValueTask<TResult> StartBody<TState>(string key, Flight flight, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
     {
         var outer = RunningBodies.Current;
@@ -46,13 +50,16 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    /// <summary>True when a call for <paramref name="key"/> made here would wait for this method's own body (see the type's remarks).</summary>
-    private bool IsOwnKey(ReadOnlySpan<char> key, bool blocks) => RunningBodies.Runs(this, key, blocks);
+    /// <summary>
+    /// True when a call for <paramref name="key"/> made here, before its read, is certain to wait for this method's own
+    /// body (see the type's remarks): a refresh's is not, as the entry it refreshes may still answer.
+    /// </summary>
+    private bool IsOwnKey(ReadOnlySpan<char> key) => RunningBodies.Runs(this, key, blocks: false, joining: false);
 
     /// <summary>Refuses to join the flight of <paramref name="key"/> when the call would wait for its own body.</summary>
     private void ThrowIfOwnFlight(string key, bool blocks)
     {
-        if (IsOwnKey(key, blocks))
+        if (RunningBodies.Runs(this, key, blocks, joining: true))
         {
             throw OwnKey(key);
         }
@@ -104,14 +111,26 @@ internal static class RunningBodies
     }
 
     /// <summary>
-    /// Whether the body of <paramref name="method"/> for <paramref name="key"/> runs in this flow, or, for a call that
-    /// <paramref name="blocks"/> its thread, on this thread.
+    /// Background work (an eager refresh) starts with none of its starter's notes: it waits for nobody's body but its own.
+    /// Set inside the work's own delegate, so the starter's flow keeps its notes.
     /// </summary>
-    public static bool Runs(object method, ReadOnlySpan<char> key, bool blocks)
+    public static void Forget()
+    {
+        if (s_flow.Value is not null)
+        {
+            s_flow.Value = null;
+        }
+    }
+
+    /// <summary>
+    /// Whether the body of <paramref name="method"/> for <paramref name="key"/> runs in this flow, or, for a call that
+    /// <paramref name="blocks"/> its thread, on this thread. A refresh's body counts only for a call <paramref name="joining"/> a flight.
+    /// </summary>
+    public static bool Runs(object method, ReadOnlySpan<char> key, bool blocks, bool joining)
     {
         for (var frame = s_flow.Value; frame is not null; frame = frame.Outer)
         {
-            if (ReferenceEquals(frame.Method, method) && !frame.Flight.IsOver && key.SequenceEqual(frame.Key))
+            if (ReferenceEquals(frame.Method, method) && (joining || !frame.Flight.IsRefresh) && !frame.Flight.IsOver && key.SequenceEqual(frame.Key))
             {
                 return true;
             }
@@ -137,6 +156,9 @@ internal static class RunningBodies
     internal interface ILedFlight
     {
         bool IsOver { get; }
+
+        /// <summary>An eager refresh's flight, over an entry that still answers when it starts.</summary>
+        bool IsRefresh { get; }
     }
 
     /// <summary>An async body running in this flow (or work it started, until its flight is over), and the one whose flow started it.</summary>

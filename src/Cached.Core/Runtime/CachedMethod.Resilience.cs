@@ -238,8 +238,8 @@ public sealed partial class CachedMethod<TResult>
             var tagged = ObserveTags(call);
             fill = OpenFill(cache, key);
             flight.NoteFill(in fill);
-            // A refresh runs for nobody's call, over an entry that still answers: a call it makes for its key is a hit.
-            var result = call.Refreshing ? call.SyncBody!(call.State) : RunBody(key, call.SyncBody!, call.State);
+            // A refresh is noted as a body too: once the entry it refreshes is gone, its call for its key would join its own flight.
+            var result = RunBody(key, call.SyncBody!, call.State);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

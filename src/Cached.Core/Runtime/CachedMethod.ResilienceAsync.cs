@@ -206,10 +206,8 @@ public sealed partial class CachedMethod<TResult>
             var tagged = await ObserveTagsAsync(call, token).ConfigureAwait(false);
             fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
             flight.NoteFill(in fill);
-            // A refresh runs for nobody's call, over an entry that still answers: a call it makes for its key is a hit.
-            var result = call.Refreshing
-                ? await call.AsyncBody!(call.State, token).ConfigureAwait(false)
-                : await StartBody(key, flight, call.AsyncBody!, call.State, token).ConfigureAwait(false);
+            // A refresh is noted as a body too: once the entry it refreshes is gone, its call for its key would join its own flight.
+            var result = await StartBody(key, flight, call.AsyncBody!, call.State, token).ConfigureAwait(false);
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

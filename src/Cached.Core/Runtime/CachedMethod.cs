@@ -143,11 +143,11 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                ThrowIfOwnFlight(key, blocks: true);
-
-                // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
+                // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill
+                // (given up before a refusal too, which must not leave a ticket open).
                 opened?.Forgo();
                 opened = null;
+                ThrowIfOwnFlight(key, blocks: true);
 
                 // The leader runs on its own thread or its own awaits, so blocking here cannot deadlock.
                 TResult shared;
@@ -249,7 +249,7 @@ public sealed partial class CachedMethod<TResult>
             return ValueTask.FromCanceled<TResult>(cancellationToken);
         }
 
-        if (IsOwnKey(keySpan, blocks: false))
+        if (IsOwnKey(keySpan))
         {
             // Refused before the read, which on a remote cache would only delay the same refusal at the join.
             return ValueTask.FromException<TResult>(OwnKey(keySpan));
@@ -387,11 +387,11 @@ public sealed partial class CachedMethod<TResult>
             var leader = Board(key, flight);
             if (leader != flight)
             {
-                ThrowIfOwnFlight(key, blocks: false);
-
-                // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill.
+                // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill
+                // (given up before a refusal too, which must not leave a ticket open).
                 opened?.Forgo();
                 opened = null;
+                ThrowIfOwnFlight(key, blocks: false);
                 TResult shared;
                 var waiting = leader.Join(cancellationToken);
                 try

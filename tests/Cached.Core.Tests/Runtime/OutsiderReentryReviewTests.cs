@@ -1,4 +1,5 @@
 using Cached.Runtime;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cached.Tests.Runtime;
 
@@ -162,6 +163,7 @@ public sealed class OutsiderReentryReviewTests
         Assert.That(refused, Is.InstanceOf<InvalidOperationException>());
         Assert.That(twoLevels.Get<int>("k"), Is.EqualTo(7));
         Assert.That(method.Invoke("k", 0, static _ => -1), Is.EqualTo(7));
+        Assert.That((((BaseCache)twoLevels.L1).OpenFills, ((BaseCache)twoLevels.L2).OpenFills), Is.EqualTo((0, 0)), "the refused call's read left no fill open");
     }
 
     [Test]
@@ -253,19 +255,20 @@ public sealed class OutsiderReentryReviewTests
     }
 
     [Test]
-    public async Task An_async_body_started_under_SuppressFlow_asking_for_its_own_key_after_an_await_fails_instead_of_hanging()
+    public async Task An_async_body_started_under_SuppressFlow_is_refused_before_its_first_await()
     {
+        // With the flow suppressed the body's awaits carry no note (the documented limit): before its first await the
+        // body still runs in the caller's context, where the note is.
         var method = Method();
         var depth = 0;
-        async ValueTask<int> Body(CancellationToken token)
+        ValueTask<int> Body(CancellationToken token)
         {
             if (++depth > 1)
             {
-                return 1;
+                return new ValueTask<int>(1);
             }
 
-            await Task.Delay(10, token);
-            return await method.InvokeAsync("k", 0, (_, t) => Body(t), skipWhen: null, token) + 1;
+            return new ValueTask<int>(method.InvokeAsync("k", 0, (_, t) => Body(t), skipWhen: null, token).AsTask().WaitAsync(s_patience).GetAwaiter().GetResult() + 1);
         }
 
         var (_, failure) = await Outcome(() =>
@@ -285,32 +288,42 @@ public sealed class OutsiderReentryReviewTests
     [Test]
     public async Task An_eager_refresh_started_inside_a_body_may_wait_for_that_body_s_key([Values] bool async)
     {
-        // Key "b" is hot and past its refresh point. The body of "a" reads "b" (a hit, which starts b's refresh in the
-        // background) and goes on for a while without waiting for that refresh. The refresh of "b" asks for "a": it
-        // only has to wait for a's body, which does not wait for it, so it should get a's value.
-        var method = Method(eagerRefresh: 0.5, ttl: 1);
+        // Key "b" is past its refresh point. The body of "a" reads "b" (a hit, which starts b's refresh in the
+        // background) and goes on without waiting for that refresh. The refresh of "b" asks for "a": it only has to
+        // wait for a's body, which does not wait for it, so it gets a's value. The clock is a test's: nothing expires.
+        var time = new FakeTimeProvider();
+        using var timed = new SimpleMemoryCache { TimeProvider = time };
+        var method = Method(eagerRefresh: 0.5, ttl: 10, cache: timed);
+        var refreshCalls = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refreshAsked = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
         var refreshing = false;
+
+        object Ask(Func<int> call)
+        {
+            refreshCalls.TrySetResult();
+            try
+            {
+                return call();
+            }
+            catch (Exception ex)
+            {
+                return ex;
+            }
+        }
 
         int SyncBody(string key)
         {
             if (key == "a")
             {
                 _ = method.Invoke("b", "b", SyncBody);
-                Thread.Sleep(300);
+                refreshCalls.Task.Wait(s_patience);
+                Thread.Sleep(50);
                 return 10;
             }
 
             if (Volatile.Read(ref refreshing))
             {
-                try
-                {
-                    refreshAsked.TrySetResult(method.Invoke("a", "a", SyncBody));
-                }
-                catch (Exception ex)
-                {
-                    refreshAsked.TrySetResult(ex);
-                }
+                refreshAsked.TrySetResult(Ask(() => method.Invoke("a", "a", SyncBody)));
             }
 
             return 20;
@@ -322,20 +335,14 @@ public sealed class OutsiderReentryReviewTests
             if (key == "a")
             {
                 _ = await method.InvokeAsync("b", "b", AsyncBody, skipWhen: null, token);
-                await Task.Delay(300, CancellationToken.None);
+                await refreshCalls.Task.WaitAsync(s_patience, CancellationToken.None);
+                await Task.Delay(50, CancellationToken.None);
                 return 10;
             }
 
             if (Volatile.Read(ref refreshing))
             {
-                try
-                {
-                    refreshAsked.TrySetResult(await method.InvokeAsync("a", "a", AsyncBody, skipWhen: null, CancellationToken.None).AsTask().WaitAsync(s_patience));
-                }
-                catch (Exception ex)
-                {
-                    refreshAsked.TrySetResult(ex);
-                }
+                refreshAsked.TrySetResult(Ask(() => method.InvokeAsync("a", "a", AsyncBody, skipWhen: null, CancellationToken.None).AsTask().WaitAsync(s_patience).GetAwaiter().GetResult()));
             }
 
             return 20;
@@ -346,7 +353,7 @@ public sealed class OutsiderReentryReviewTests
             : Task.Run(() => method.Invoke(key, key, SyncBody));
 
         Assert.That(await Call("b"), Is.EqualTo(20));
-        await Task.Delay(650);
+        time.Advance(TimeSpan.FromSeconds(6));
         Volatile.Write(ref refreshing, true);
 
         var (value, failure) = await Outcome(() => Call("a"));
@@ -358,19 +365,24 @@ public sealed class OutsiderReentryReviewTests
     }
 
     [Test]
-    public async Task An_eager_refresh_whose_body_asks_for_its_own_key_after_the_entry_expired_does_not_hang_the_key([Values] bool async)
+    public async Task An_eager_refresh_whose_body_asks_for_its_own_key_after_the_entry_expired_is_refused_instead_of_hanging([Values] bool async)
     {
-        // A refresh is not noted as a body: its call for its own key is taken to be a hit. Once the entry has expired
-        // it is not, and the call joins the refresh's own flight.
-        var method = Method(eagerRefresh: 0.5, ttl: 1);
+        // A refresh's call for its own key is a hit while the entry lives; once it has expired the call would join the
+        // refresh's own flight and wait for itself.
+        var time = new FakeTimeProvider();
+        using var timed = new SimpleMemoryCache { TimeProvider = time };
+        var method = Method(eagerRefresh: 0.5, ttl: 10, cache: timed);
         var refreshing = 0;
+        var expired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var inner = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        bool IsTheRefresh() => Volatile.Read(ref refreshing) == 1 && Interlocked.Exchange(ref refreshing, 2) == 1;
 
         async ValueTask<int> AsyncBody(int _, CancellationToken token)
         {
-            if (Volatile.Read(ref refreshing) == 1 && Interlocked.Exchange(ref refreshing, 2) == 1)
+            if (IsTheRefresh())
             {
-                await Task.Delay(900, CancellationToken.None);
+                await expired.Task.WaitAsync(s_patience, CancellationToken.None);
                 try
                 {
                     inner.TrySetResult(await method.InvokeAsync("k", 0, static (_, _) => new ValueTask<int>(30), skipWhen: null, CancellationToken.None).AsTask().WaitAsync(s_patience));
@@ -386,12 +398,12 @@ public sealed class OutsiderReentryReviewTests
 
         int SyncBody(int _)
         {
-            if (Volatile.Read(ref refreshing) == 1 && Interlocked.Exchange(ref refreshing, 2) == 1)
+            if (IsTheRefresh())
             {
-                Thread.Sleep(900);
+                expired.Task.Wait(s_patience);
                 try
                 {
-                    // On the refresh's own thread: if this joins the refresh's flight, it blocks for good.
+                    // On the refresh's own thread: if this joined the refresh's flight, it would block for good.
                     inner.TrySetResult(method.Invoke("k", 0, static _ => 30));
                 }
                 catch (Exception ex)
@@ -408,14 +420,14 @@ public sealed class OutsiderReentryReviewTests
             : Task.Run(() => method.Invoke("k", 0, SyncBody));
 
         Assert.That(await Call(), Is.EqualTo(1));
-        await Task.Delay(650);
+        time.Advance(TimeSpan.FromSeconds(6));
         Volatile.Write(ref refreshing, 1);
         Assert.That(await Call(), Is.EqualTo(1), "a hit past the refresh point, which starts the refresh");
+        time.Advance(TimeSpan.FromSeconds(5));
+        expired.SetResult();
 
         var ended = await Task.WhenAny(inner.Task, Task.Delay(TimeSpan.FromSeconds(10)));
         Assert.That(ended, Is.SameAs(inner.Task), "the refresh's call for its own key never ended: it waited for itself");
-        var outcome = await inner.Task;
-
-        Assert.That(outcome, Is.Not.InstanceOf<TimeoutException>(), "the refresh's call for its own key waited for itself");
+        Assert.That(await inner.Task, Is.InstanceOf<InvalidOperationException>(), "refused, as a body's call for its own key is");
     }
 }

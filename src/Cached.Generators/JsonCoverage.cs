@@ -82,9 +82,16 @@ internal sealed class JsonCoverage
                 return (next, null);
             }
 
-            if (next is INamedTypeSymbol named && !IsFramework(named) && SkippedField(named) is { } field)
+            // A framework type is judged only as a struct of fields (Vector3): its others are written by converters.
+            if (next is INamedTypeSymbol named && (!IsFramework(named) || named.IsValueType) && SkippedField(named) is { } field)
             {
                 return (next, field);
+            }
+
+            // A type with a converter of its own is written by it: nothing of its members is judged.
+            if (next is INamedTypeSymbol converted && HasOwnConverter(converted))
+            {
+                continue;
             }
 
             foreach (var reached in Reached(next, publicOnly: true))
@@ -96,16 +103,24 @@ internal sealed class JsonCoverage
         return null;
     }
 
-    /// <summary>A public instance field of <paramref name="type"/> (or a base) that neither [JsonInclude] nor [JsonIgnore] marks.</summary>
+    /// <summary>
+    /// A public instance field of <paramref name="type"/> (or a base) that neither [JsonInclude] nor [JsonIgnore] (with
+    /// its default condition, Always) marks; none for a type with a converter of its own.
+    /// </summary>
     private static IFieldSymbol? SkippedField(INamedTypeSymbol type)
     {
+        if (HasOwnConverter(type))
+        {
+            return null;
+        }
+
         for (var current = type; current is not null; current = current.BaseType)
         {
             foreach (var member in current.GetMembers())
             {
                 if (member is IFieldSymbol { IsStatic: false, IsConst: false, IsImplicitlyDeclared: false, DeclaredAccessibility: Accessibility.Public } field
-                    && !field.GetAttributes().Any(static a => a.AttributeClass is { Name: "JsonIncludeAttribute" or "JsonIgnoreAttribute" } marker
-                        && marker.ContainingNamespace.ToDisplayString() == "System.Text.Json.Serialization"))
+                    && !IsIgnored(field)
+                    && !field.GetAttributes().Any(static a => IsJsonAttribute(a, "JsonIncludeAttribute")))
                 {
                     return field;
                 }
@@ -114,6 +129,21 @@ internal sealed class JsonCoverage
 
         return null;
     }
+
+    /// <summary>Whether System.Text.Json always leaves <paramref name="member"/> out: [JsonIgnore] with no condition, or Always.</summary>
+    private static bool IsIgnored(ISymbol member)
+        => member.GetAttributes().Any(static a => IsJsonAttribute(a, "JsonIgnoreAttribute")
+            && a.NamedArguments.FirstOrDefault(static n => n.Key == "Condition").Value is var condition
+            && (condition.IsNull || condition.Value is null || Equals(condition.Value, JsonIgnoreAlways)));
+
+    // JsonIgnoreCondition.Always.
+    private const int JsonIgnoreAlways = 1;
+
+    private static bool HasOwnConverter(INamedTypeSymbol type)
+        => type.GetAttributes().Any(static a => IsJsonAttribute(a, "JsonConverterAttribute"));
+
+    private static bool IsJsonAttribute(AttributeData attribute, string name)
+        => attribute.AttributeClass is { } marker && marker.Name == name && marker.ContainingNamespace.ToDisplayString() == "System.Text.Json.Serialization";
 
     private static INamedTypeSymbol? Named(AttributeData attribute, string name)
         => attribute.NamedArguments.FirstOrDefault(a => a.Key == name).Value.Value as INamedTypeSymbol;
@@ -243,7 +273,8 @@ internal sealed class JsonCoverage
         {
             foreach (var member in current.GetMembers())
             {
-                if (publicOnly && member.DeclaredAccessibility != Accessibility.Public)
+                // What JSON writes: public members, and none that [JsonIgnore] always leaves out.
+                if (publicOnly && (member.DeclaredAccessibility != Accessibility.Public || IsIgnored(member)))
                 {
                     continue;
                 }

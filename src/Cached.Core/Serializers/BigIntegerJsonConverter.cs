@@ -34,6 +34,15 @@ internal sealed class BigIntegerJsonConverter : JsonConverter<BigInteger>
     public override void Write(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options)
         => writer.WriteRawValue(value.ToString(CultureInfo.InvariantCulture), skipInputValidation: true);
 
+    /// <summary>A dictionary key: its digits, as Python writes an int key (<c>{"10": ...}</c>) and as a <c>long</c> key is written.</summary>
+    public override BigInteger ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        => BigInteger.TryParse(reader.GetString(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new JsonException("The JSON property name could not be read as a BigInteger: it is not a whole number's digits.");
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options)
+        => writer.WritePropertyName(value.ToString(CultureInfo.InvariantCulture));
+
     /// <summary>The metadata of <see cref="BigInteger"/> with this converter; <c>null</c> for any other type.</summary>
     public static JsonTypeInfo? TypeInfoFor(Type type, JsonSerializerOptions options)
         => type == typeof(BigInteger) ? JsonMetadataServices.CreateValueInfo<BigInteger>(options, Instance) : null;

@@ -8,8 +8,10 @@ namespace Cached.Serializers;
 /// <summary>
 /// Refuses, by type, an object whose public fields System.Text.Json would skip: it writes properties only unless a field
 /// is marked <see cref="JsonIncludeAttribute"/> (or the options include fields), so a struct of fields was stored as
-/// <c>{}</c> and read back as its defaults. A field marked <see cref="JsonIgnoreAttribute"/> is left out on purpose and
-/// counts as kept. Checked once per type, where the application allows reflection (which reading the fields needs).
+/// <c>{}</c> and read back as its defaults. A field marked <see cref="JsonIgnoreAttribute"/> (its default condition,
+/// <see cref="JsonIgnoreCondition.Always"/>) is left out on purpose and counts as kept; another condition
+/// (<c>Never</c>, <c>WhenWritingDefault</c>...) only says when a written member is left out, and System.Text.Json
+/// still skips the field. Checked once per type, where the application allows reflection (which reading the fields needs).
 /// </summary>
 internal static class DroppedFields
 {
@@ -24,7 +26,7 @@ internal static class DroppedFields
 
         foreach (var field in info.Type.GetFields(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (field.IsDefined(typeof(JsonIgnoreAttribute), inherit: true) || IsWritten(info, field))
+            if (field.GetCustomAttribute<JsonIgnoreAttribute>(inherit: true) is { Condition: JsonIgnoreCondition.Always } || IsWritten(info, field))
             {
                 continue;
             }
@@ -37,6 +39,10 @@ internal static class DroppedFields
 
         return info;
     }
+
+    /// <summary>A modifier for a caller's own options (<c>new JsonSerializer(options)</c>): the same refusal, wherever the type occurs.</summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Used only by the JsonSerializer(JsonSerializerOptions) constructor, which itself requires unreferenced code.")]
+    public static void Check(JsonTypeInfo info) => Checked(info);
 
     private static bool IsWritten(JsonTypeInfo info, FieldInfo field)
     {

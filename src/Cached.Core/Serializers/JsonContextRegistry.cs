@@ -50,6 +50,9 @@ internal sealed class JsonContextResolver(JsonContextRegistry registry, bool ref
 
     public JsonTypeInfo? GetTypeInfo(Type type, JsonSerializerOptions options)
     {
+        // A stack reads back reversed wherever it occurs: refused inside another value as it is alone.
+        JsonSerializer.RefuseStack(type);
+
         // Before the contexts, whose metadata for these types would write 2.0 as 2, or a BigInteger as its properties.
         // Only the types that hold one of them lose System.Text.Json's generated fast path, which writes numbers
         // itself: the options have no converter.

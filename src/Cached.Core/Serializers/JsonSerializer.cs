@@ -101,9 +101,12 @@ public sealed class JsonSerializer : ISerializer
     {
         ArgumentNullException.ThrowIfNull(options);
         // Options built with `new JsonSerializerOptions()` have no resolver until first used by System.Text.Json itself.
-        _options = options.TypeInfoResolver is null
-            ? new JsonSerializerOptions(options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() }
-            : options;
+        // A copy, whose resolver also refuses a type whose public fields these options skip (a value tuple without
+        // IncludeFields), wherever it occurs, rather than store it as {}.
+        _options = new JsonSerializerOptions(options)
+        {
+            TypeInfoResolver = (options.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(DroppedFields.Check),
+        };
         _writerOptions = WriterOptionsOf(options);
         _readerOptions = ReaderOptionsOf(options);
     }
@@ -152,14 +155,31 @@ public sealed class JsonSerializer : ISerializer
     {
         if (ReadsBackReversed<T>.Is)
         {
-            throw new NotSupportedException($"JsonSerializer does not store a {typeof(T)}: System.Text.Json reads a stack back reversed. Store its items as an array (stack.ToArray(), in pop order) and push them back in reverse.");
+            throw StackRefused(typeof(T));
         }
     }
 
+    /// <summary>Refuses a stack wherever the default serializer meets it: alone (above) or inside another value (its resolver).</summary>
+    internal static void RefuseStack(Type type)
+    {
+        if (IsStack(type))
+        {
+            throw StackRefused(type);
+        }
+    }
+
+    private static bool IsStack(Type type)
+        => type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(Stack<>) || type.GetGenericTypeDefinition() == typeof(System.Collections.Concurrent.ConcurrentStack<>));
+
+    private static NotSupportedException StackRefused(Type type)
+        => new($"JsonSerializer does not store a {TypeNames.Of(type)}: System.Text.Json reads a stack back reversed. Store its items as an array (stack.ToArray(), in pop order) and push them back in reverse.");
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only called where JsonSerializer.IsReflectionEnabledByDefault is true.")]
+    private static void ContextChecked(JsonTypeInfo info) => DroppedFields.Checked(info);
+
     private static class ReadsBackReversed<T>
     {
-        public static readonly bool Is = typeof(T).IsGenericType
-            && (typeof(T).GetGenericTypeDefinition() == typeof(Stack<>) || typeof(T).GetGenericTypeDefinition() == typeof(System.Collections.Concurrent.ConcurrentStack<>));
+        public static readonly bool Is = IsStack(typeof(T));
     }
 
     // A writer per thread, made again only for an instance with other writer options: every store of a remote cache
@@ -271,6 +291,14 @@ public sealed class JsonSerializer : ISerializer
             ? _context.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
                 ?? throw new NotSupportedException($"The JsonSerializerContext {_context.GetType()} has no metadata for {TypeNames.Of(typeof(T))}; add [JsonSerializable(typeof({TypeNames.Of(typeof(T))}))] to it.")
             : (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        if (_context is not null && System.Text.Json.JsonSerializer.IsReflectionEnabledByDefault)
+        {
+            // A context's metadata of a type whose public fields it skips (a value tuple, unless the context includes
+            // fields) would store {}: refused where reflection can tell, as the default serializer refuses it.
+            // Without reflection, the analyzer reports such a type at build time (CACHED032, CACHED033).
+            ContextChecked(resolved);
+        }
+
         LastTypeInfo<T>.Value = resolved;
         return resolved;
     }

@@ -9,9 +9,6 @@ namespace Cached.Generators;
 /// </summary>
 internal static partial class Emitter
 {
-    /// <summary>The stack buffer a key is written into; a longer key moves to a pooled array.</summary>
-    private const int KeyBufferLength = 256;
-
     /// <summary>The expression <see cref="EmitKey"/> returns for a key left in the stack buffer, a span.</summary>
     private const string SpanKey = "__key.Close()";
 
@@ -40,7 +37,7 @@ internal static partial class Emitter
                 var shapes = new KeyShapeWriter();
                 var arguments = WrittenArguments(defaultKey, shapes);
                 EmitShapeFunctions(writer, shapes);
-                writer.Filled($"var __key = new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix});");
+                writer.Filled($"var __key = new {Runtime}CacheKeyWriter(stackalloc char[{defaultKey.BufferLength}], {defaultKey.Prefix});");
                 if (arguments.Length > 0)
                 {
                     writer.Filled($"__key{arguments};");
@@ -66,7 +63,7 @@ internal static partial class Emitter
                 writer.ExpressionBodied(declaration, $"{TemplateOnStack(template)}.Finish()");
                 return;
             case DefaultKeySpec defaultKey:
-                var start = $"new {Runtime}CacheKeyWriter(stackalloc char[{KeyBufferLength}], {defaultKey.Prefix})";
+                var start = $"new {Runtime}CacheKeyWriter(stackalloc char[{defaultKey.BufferLength}], {defaultKey.Prefix})";
                 var shapes = new KeyShapeWriter();
                 if (WrittenArguments(defaultKey, shapes) is not { Length: > 0 } arguments)
                 {
@@ -87,9 +84,9 @@ internal static partial class Emitter
         }
     }
 
-    /// <summary><c>CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}")</c>: invariant text in a stack buffer.</summary>
+    /// <summary><c>CacheKeyTemplate.Write(stackalloc char[16], $"user:{id}")</c>: invariant text in a stack buffer as long as the longest key (<see cref="KeyBuffer"/>).</summary>
     private static string TemplateOnStack(TemplateKeySpec template)
-        => $"{Runtime}CacheKeyTemplate.Write(stackalloc char[{KeyBufferLength}], $\"{template.Interpolation}\")";
+        => $"{Runtime}CacheKeyTemplate.Write(stackalloc char[{template.BufferLength}], $\"{template.Interpolation}\")";
 
     /// <summary>
     /// The chained calls that write a default key's parts: <c>.Instance(this).Argument(id).Enum(region)</c>; the local

@@ -47,7 +47,7 @@ internal sealed partial class Parser
                 CheckKeyNamesTypeParameters(method, key, used);
             }
 
-            return new TemplateKeySpec(interpolation, parameters.Where(p => used.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray());
+            return new TemplateKeySpec(interpolation, parameters.Where(p => used.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray(), KeyBuffer.ForTemplate(key, parameters));
         }
 
         var builder = NamedString(attribute, "KeyBuilder");
@@ -103,7 +103,8 @@ internal sealed partial class Parser
             Report(DiagnosticDescriptors.InstanceWithoutValueToString, ArgumentLocation("IncludeInstance"), MethodName, method.ContainingType.ToDisplayString(s_readableFormat));
         }
 
-        return new DefaultKeySpec(PrefixExpression(method), includeInstance, keyParameters.Select(ToParameterSpec).ToEquatableArray());
+        var prefix = PrefixExpression(method);
+        return new DefaultKeySpec(prefix, includeInstance, keyParameters.Select(ToParameterSpec).ToEquatableArray(), KeyBuffer.ForDefault(prefix, includeInstance, keyParameters));
     }
 
     /// <summary>

@@ -140,8 +140,11 @@ internal sealed record FixedKeySpec(string Key) : KeySpec(EquatableArray<Paramet
     public override bool WritesIntoBuffer => false;
 }
 
-/// <summary><c>Key = "user:{id}"</c>: the body of a C# interpolated string and the parameters it reads.</summary>
-internal sealed record TemplateKeySpec(string Interpolation, EquatableArray<ParameterSpec> Parameters) : KeySpec(Parameters)
+/// <summary>
+/// <c>Key = "user:{id}"</c>: the body of a C# interpolated string and the parameters it reads; the stack buffer it is
+/// written into (<see cref="KeyBuffer"/>).
+/// </summary>
+internal sealed record TemplateKeySpec(string Interpolation, EquatableArray<ParameterSpec> Parameters, int BufferLength = KeyBuffer.Longest) : KeySpec(Parameters)
 {
     public override bool NeedsInstance => false;
 
@@ -156,8 +159,11 @@ internal sealed record BuilderKeySpec(MemberCallSpec Builder, EquatableArray<Par
     public override bool WritesIntoBuffer => false;
 }
 
-/// <summary>The default key <c>Namespace.Type.Method(arg1,arg2)</c>; <see cref="Prefix"/> is a C# expression.</summary>
-internal sealed record DefaultKeySpec(string Prefix, bool IncludeInstance, EquatableArray<ParameterSpec> Parameters) : KeySpec(Parameters)
+/// <summary>
+/// The default key <c>Namespace.Type.Method(arg1,arg2)</c>; <see cref="Prefix"/> is a C# expression. The stack buffer it
+/// is written into: <see cref="KeyBuffer"/>.
+/// </summary>
+internal sealed record DefaultKeySpec(string Prefix, bool IncludeInstance, EquatableArray<ParameterSpec> Parameters, int BufferLength = KeyBuffer.Longest) : KeySpec(Parameters)
 {
     public override bool NeedsInstance => IncludeInstance;
 

@@ -90,3 +90,34 @@ public partial class NestedKeyService(CallCounter calls)
         return result;
     }
 }
+
+/// <summary>[Cached] methods whose keys fill the stack buffer sized for their longest text, to the last character.</summary>
+public partial class BoundedKeyService(CallCounter calls)
+{
+    [Cached(Alias = UserService.Alias, Key = "user:{id}")]
+    public partial int ByInt(int id);
+
+    private int ByIntCore(int id)
+    {
+        calls.Hit(nameof(ByInt));
+        return id;
+    }
+
+    [Cached(Alias = UserService.Alias, Key = "n:{a}:{b}:{c}:{d}:{e}:{f}")]
+    public partial string Wide(long a, double b, decimal c, Guid d, DateTimeOffset e, int? f);
+
+    private string WideCore(long a, double b, decimal c, Guid d, DateTimeOffset e, int? f)
+    {
+        calls.Hit(nameof(Wide));
+        return "w";
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string Default(long a, double b, decimal c, DateTimeOffset d, TimeSpan e, bool? f);
+
+    private string DefaultCore(long a, double b, decimal c, DateTimeOffset d, TimeSpan e, bool? f)
+    {
+        calls.Hit(nameof(Default));
+        return "d";
+    }
+}

@@ -27,7 +27,7 @@ namespace Demo
         public static partial global::System.Threading.Tasks.Task<int> ThriceAsync(this int x,
             global::System.Threading.CancellationToken ct)
         {
-            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"thrice:{x}");
+            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[24], $"thrice:{x}");
             return __cached_ThriceAsync.CallTaskAsync(__key.Close(), x, static (__state, __ct) => ThriceAsyncCore(
                 __state, __ct), null, ct);
         }
@@ -37,7 +37,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public static partial int Twice(this int x)
         {
-            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.NumberExtensions.Twice");
+            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[48], "Demo.NumberExtensions.Twice");
             __key.Argument(x);
             return __cached_Twice.Call(__key.Close(), x, static __state => TwiceCore(__state), null);
         }

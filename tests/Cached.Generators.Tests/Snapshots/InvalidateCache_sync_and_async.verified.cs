@@ -12,11 +12,11 @@ namespace Demo
             new("Demo.Users.GetUser", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_GetUser(int id)
-            => global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Finish();
+            => global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[16], $"user:{id}").Finish();
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.User GetUser(int id)
         {
-            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}");
+            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[16], $"user:{id}");
             return __cached_GetUser.Call(__key.Close(), (self: this, id), static __state => __state.self.GetUserCore(
                 __state.id), null);
         }

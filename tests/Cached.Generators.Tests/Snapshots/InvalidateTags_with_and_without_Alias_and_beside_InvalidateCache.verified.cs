@@ -12,7 +12,7 @@ namespace Demo
             new(new() { Method = "Demo.Users.GetUser", Tagged = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string __CachedKey_GetUser(int id)
-            => global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Finish();
+            => global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[16], $"user:{id}").Finish();
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string[] __CachedTags_GetUser(int id) => new[]
         {
@@ -22,7 +22,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.User GetUser(int id)
         {
-            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}");
+            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[16], $"user:{id}");
             return __cached_GetUser.Invoke(__key.Close(), (self: this, id), static __state => __state.self.GetUserCore(
                 __state.id), null, static __state => __CachedTags_GetUser(__state.id));
         }

@@ -13,7 +13,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial decimal Price(int id)
         {
-            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Pricing.Price[int]");
+            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[40], "Demo.Pricing.Price[int]");
             __key.Argument(id);
             return __cached_Price_0.Call(__key.Close(), (self: this, id), static __state => __state.self.PriceCore(
                 __state.id), null);

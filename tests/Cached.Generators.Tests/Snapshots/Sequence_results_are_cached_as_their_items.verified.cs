@@ -27,7 +27,7 @@ namespace Demo
         public partial global::System.Threading.Tasks.Task<global::System.Collections.Generic.IEnumerable<
             global::Demo.Post>?> PostsAsync(int page, global::System.Threading.CancellationToken ct)
         {
-            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"posts:{page}");
+            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[24], $"posts:{page}");
             var __items = __cached_PostsAsync.InvokeAsync(__key.Close(), (self: this, page),
                 static async (__state, __ct) => global::Cached.Runtime.CachedSequence.ToArray(
                 await __state.self.PostsAsyncCore(__state.page, __ct).ConfigureAwait(false)),
@@ -57,7 +57,7 @@ namespace Demo
         public partial global::System.Collections.Generic.IAsyncEnumerable<global::Demo.Post> Stream(int page,
             global::System.Threading.CancellationToken ct)
         {
-            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"stream:{page}");
+            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[24], $"stream:{page}");
             return global::Cached.Runtime.CachedSequence.Replay(__cached_Stream, __key.Finish(), (self: this, page),
                 static (__state, __ct) => __state.self.StreamCore(__state.page, __ct), static (__state, __result) =>
                 IsEmpty(__result), ct);
@@ -68,7 +68,7 @@ namespace Demo
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Collections.Generic.IEnumerable<string> Tags(int id)
         {
-            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[256], "Demo.Feed.Tags");
+            var __key = new global::Cached.Runtime.CacheKeyWriter(stackalloc char[32], "Demo.Feed.Tags");
             __key.Argument(id);
             return __cached_Tags.Invoke(__key.Close(), (self: this, id), static __state =>
                 global::Cached.Runtime.CachedSequence.ToArray(__state.self.TagsCore(__state.id)), null);

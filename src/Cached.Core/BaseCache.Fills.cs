@@ -27,6 +27,9 @@ public abstract partial class BaseCache : IFencedFillCache
     /// <summary>The fills open on this cache now: 0 once every ticket is closed (a ticket left open keeps writes checking fences).</summary>
     internal int OpenFills => _fences.OpenCount;
 
+    /// <summary>The moves of this cache's fences while a fill was open (<see cref="FillFences.MovesWhileOpen"/>).</summary>
+    internal long FenceMovesWhileOpen => _fences.MovesWhileOpen;
+
     /// <inheritdoc />
     FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
     {

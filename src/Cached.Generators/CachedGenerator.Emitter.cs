@@ -321,6 +321,11 @@ internal static partial class Emitter
             initializers.Add("Tagged = true");
         }
 
+        if (method.Multi is { NullValuesMiss: true })
+        {
+            initializers.Add("NullValuesMiss = true");
+        }
+
         if (options.Namespace is not null)
         {
             initializers.Add($"Namespace = {Literal(options.Namespace)}");

@@ -73,6 +73,9 @@ internal sealed partial class Parser
             Conversion = conversion.Value,
             KeyBuilder = builder,
             KeyShape = builder is null ? MultiKeyShape(elementType) : null,
+            // A single-key method sharing the entries may have stored a null (an unknown id): never a value of a
+            // dictionary whose values cannot be null.
+            NullValuesMiss = valueType is { IsReferenceType: true, NullableAnnotation: NullableAnnotation.NotAnnotated },
         };
     }
 

@@ -31,9 +31,16 @@ internal sealed partial class FillFences(bool striped)
     private readonly ConcurrentDictionary<string, Fence>? _keyed = striped ? null : new(StringComparer.Ordinal);
     private Fence?[]? _stripes;
     private int _open;
+    private long _movesWhileOpen;
 
     /// <summary>The fills opened and not yet closed.</summary>
     public int OpenCount => Volatile.Read(ref _open);
+
+    /// <summary>
+    /// How many moves (writes, deletes, clears of any key) came while a fill was open: unchanged between two readings
+    /// taken while a fill stays open means nothing in this process wrote or dropped a key of this cache in between.
+    /// </summary>
+    public long MovesWhileOpen => Volatile.Read(ref _movesWhileOpen);
 
     /// <summary>Opens a fill of <paramref name="fullKey"/>: its fence as it stands now.</summary>
     public Ticket Open(string fullKey)
@@ -109,6 +116,8 @@ internal sealed partial class FillFences(bool striped)
             return;
         }
 
+        Interlocked.Increment(ref _movesWhileOpen);
+
         // A fence not made yet has no fill pending on it: one opening now reads its moves after this write's store.
         if (_keyed is not null)
         {
@@ -149,6 +158,8 @@ internal sealed partial class FillFences(bool striped)
         {
             return;
         }
+
+        Interlocked.Increment(ref _movesWhileOpen);
 
         var fences = _keyed is not null ? _keyed.Values.ToArray() : Volatile.Read(ref _stripes) ?? [];
         foreach (var fence in fences)

@@ -48,6 +48,14 @@ public sealed class CachedMethodOptions
     /// </summary>
     public bool Tagged { get; init; }
 
+    /// <summary>
+    /// For a <c>[MultiCached]</c> method whose values are a reference type declared non-nullable: a null found under a
+    /// key (stored by a single-key method that shares the entries, for an unknown id) is read as a miss, so the body is
+    /// asked for that key and the result never holds a null value. Generated code sets it; a method whose values may
+    /// be null answers a stored null as a value.
+    /// </summary>
+    public bool NullValuesMiss { get; init; }
+
     /// <summary>How logs name a cache made by <see cref="CacheFactory"/> that has no alias.</summary>
     internal string? CacheName { get; init; }
 

@@ -33,7 +33,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 ReadFailed(cache, ex, cacheKeys);
             }
 
-            missing = MergeStamped(wanted, hits, result, out last);
+            missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, out last);
             if (missing.Count == 0 && uncached is null)
             {
                 return result;
@@ -95,7 +95,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 ReadFailed(cache, ex, cacheKeys);
             }
 
-            missing = MergeStamped(wanted, hits, result, out last);
+            missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, out last);
             if (missing.Count == 0 && uncached is null)
             {
                 return result;
@@ -140,7 +140,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     private StampSerializer<TValue> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TValue>.For(ref _stamps, cache, host.Clock);
 
     /// <summary>Copies the fresh hits into <paramref name="result"/>; a stale one is a miss whose last value is kept.</summary>
-    private static List<TKey> MergeStamped(List<TKey> wanted, IReadOnlyList<CacheResult<Stamped<TValue>>>? hits, Dictionary<TKey, TValue> result, out Dictionary<TKey, Stamped<TValue>>? last)
+    private static List<TKey> MergeStamped(List<TKey> wanted, IReadOnlyList<CacheResult<Stamped<TValue>>>? hits, Dictionary<TKey, TValue> result, bool nullValuesMiss, out Dictionary<TKey, Stamped<TValue>>? last)
     {
         last = null;
         if (hits is null)
@@ -151,7 +151,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var missing = new List<TKey>();
         for (var i = 0; i < wanted.Count; i++)
         {
-            if (hits[i] is { Found: true, Value: { } stamped })
+            if (hits[i] is { Found: true, Value: { } stamped } && !(nullValuesMiss && stamped.Value is null))
             {
                 if (Stamping.IsFresh(stamped))
                 {

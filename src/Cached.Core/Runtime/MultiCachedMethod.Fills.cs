@@ -22,10 +22,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return [];
         }
 
-        var cacheKeys = CacheKeys(missing, state, cacheKeyOf);
+        // One fill per entry: two keys a key builder folds into one cache key share it.
+        var cacheKeys = Unique(CacheKeys(missing, state, cacheKeyOf));
         try
         {
-            return ByKey(fenced.OpenFills(cacheKeys, _options.Namespace));
+            return ByKey(cache, fenced.OpenFills(cacheKeys, _options.Namespace));
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
@@ -46,10 +47,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return [];
         }
 
-        var cacheKeys = CacheKeys(missing, state, cacheKeyOf);
+        var cacheKeys = Unique(CacheKeys(missing, state, cacheKeyOf));
         try
         {
-            return ByKey(await fenced.OpenFillsAsync(cacheKeys, _options.Namespace, cancellationToken).ConfigureAwait(false));
+            return ByKey(cache, await fenced.OpenFillsAsync(cacheKeys, _options.Namespace, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
         {
@@ -62,15 +63,32 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
     }
 
-    private static Dictionary<string, FillTicket> ByKey(IReadOnlyList<FillTicket> tickets)
+    private static string[] Unique(string[] cacheKeys)
+        => cacheKeys.Length < 2 || new HashSet<string>(cacheKeys, StringComparer.Ordinal).Count == cacheKeys.Length
+            ? cacheKeys
+            : cacheKeys.Distinct(StringComparer.Ordinal).ToArray();
+
+    private static Dictionary<string, FillTicket> ByKey(ICache cache, IReadOnlyList<FillTicket> tickets)
     {
-        var fills = new Dictionary<string, FillTicket>(tickets.Count, StringComparer.Ordinal);
+        // Read with the fills open, before the body runs: see OpenedFills.
+        var fills = new OpenedFills(tickets.Count, cache is BaseCache ours ? ours.FenceMovesWhileOpen : null);
         foreach (var ticket in tickets)
         {
             fills[ticket.Key] = ticket;
         }
 
         return fills;
+    }
+
+    /// <summary>
+    /// The fills of the keys asked, and the cache's fence moves when they opened: an entry the body adds beyond the
+    /// keys asked has no fill of its own (it was not known before the body ran), so it is stored only if nothing in
+    /// this process wrote or dropped a key of the cache meanwhile (<see cref="BaseCache.FenceMovesWhileOpen"/>), which
+    /// keeps an invalidation of it while the body ran from being undone.
+    /// </summary>
+    private sealed class OpenedFills(int capacity, long? movesAtOpen) : Dictionary<string, FillTicket>(capacity, StringComparer.Ordinal)
+    {
+        public bool Moved(ICache cache) => movesAtOpen is { } before && cache is BaseCache ours && ours.FenceMovesWhileOpen != before;
     }
 
     /// <summary>
@@ -84,7 +102,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return;
         }
 
-        var (fenced, unfenced) = Split(toStore, fills);
+        var (fenced, unfenced) = Split(cache, toStore, fills);
         try
         {
             if (fenced.Count > 0)
@@ -111,7 +129,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return;
         }
 
-        var (fenced, unfenced) = Split(toStore, fills);
+        var (fenced, unfenced) = Split(cache, toStore, fills);
         try
         {
             if (fenced.Count > 0)
@@ -130,17 +148,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
     }
 
-    private static (List<KeyValuePair<FillTicket, TStored>> Fenced, List<KeyValuePair<string, TStored>> Unfenced) Split<TStored>(List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills)
+    private static (List<KeyValuePair<FillTicket, TStored>> Fenced, List<KeyValuePair<string, TStored>> Unfenced) Split<TStored>(ICache cache, List<KeyValuePair<string, TStored>> toStore, Dictionary<string, FillTicket> fills)
     {
         var fenced = new List<KeyValuePair<FillTicket, TStored>>(fills.Count);
         var unfenced = new List<KeyValuePair<string, TStored>>();
+        var extrasMayBeStale = fills is OpenedFills opened && opened.Moved(cache);
         foreach (var entry in toStore)
         {
             if (fills.TryGetValue(entry.Key, out var fill))
             {
                 fenced.Add(new(fill, entry.Value));
             }
-            else
+            else if (!extrasMayBeStale)
             {
                 unfenced.Add(entry);
             }

@@ -75,7 +75,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
                 ReadFailed(cache, ex, cacheKeys);
             }
 
-            missing = Merge(wanted, hits, result);
+            missing = Merge(wanted, hits, result, _options.NullValuesMiss);
             if (missing.Count == 0 && uncached is null)
             {
                 return result;
@@ -135,7 +135,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
                 ReadFailed(cache, ex, cacheKeys);
             }
 
-            missing = Merge(wanted, hits, result);
+            missing = Merge(wanted, hits, result, _options.NullValuesMiss);
             if (missing.Count == 0 && uncached is null)
             {
                 return result;
@@ -367,7 +367,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     }
 
     /// <summary>Copies the hits into <paramref name="result"/> and returns the keys that missed, in order.</summary>
-    private static List<TKey> Merge(List<TKey> wanted, IReadOnlyList<CacheResult<TValue>>? hits, Dictionary<TKey, TValue> result)
+    private static List<TKey> Merge(List<TKey> wanted, IReadOnlyList<CacheResult<TValue>>? hits, Dictionary<TKey, TValue> result, bool nullValuesMiss)
     {
         if (hits is null)
         {
@@ -377,7 +377,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         var missing = new List<TKey>();
         for (var i = 0; i < wanted.Count; i++)
         {
-            if (hits[i].Found)
+            if (hits[i].Found && !(nullValuesMiss && hits[i].Value is null))
             {
                 result[wanted[i]] = hits[i].Value!;
             }

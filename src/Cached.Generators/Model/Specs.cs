@@ -221,6 +221,9 @@ internal sealed record MultiSpec
 
     /// <summary>For a key type the key writer would write by an ambiguous text (a record, a pair): how its keys are reshaped first.</summary>
     public KeyShapeSpec? KeyShape { get; init; }
+
+    /// <summary>The values are a reference type declared non-nullable: a null found under a key is read as a miss.</summary>
+    public bool NullValuesMiss { get; init; }
 }
 
 /// <summary>

@@ -28,7 +28,8 @@ namespace Demo
         }
 
         private static readonly global::Cached.Runtime.MultiCachedMethod<int, global::Demo.User>
-            __cached_GetUsersAsync = new(new() { Method = "Demo.Users.GetUsersAsync", Tagged = true });
+            __cached_GetUsersAsync =
+            new(new() { Method = "Demo.Users.GetUsersAsync", Tagged = true, NullValuesMiss = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string[] __CachedTags_GetUsersAsync(int ids)
             => new[] { global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{ids}").Finish() };

@@ -9,7 +9,7 @@ namespace Demo
     partial class Users
     {
         private static readonly global::Cached.Runtime.MultiCachedMethod<int, global::Demo.User> __cached_GetUsers =
-            new(new() { Method = "Demo.Users.GetUsers", Tagged = true });
+            new(new() { Method = "Demo.Users.GetUsers", Tagged = true, NullValuesMiss = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string[] __CachedTags_GetUsers(int ids, string region) => new[]
         {
@@ -28,7 +28,8 @@ namespace Demo
         }
 
         private static readonly global::Cached.Runtime.MultiCachedMethod<int, global::Demo.User>
-            __cached_GetUsersAsync = new(new() { Method = "Demo.Users.GetUsersAsync", Tagged = true });
+            __cached_GetUsersAsync =
+            new(new() { Method = "Demo.Users.GetUsersAsync", Tagged = true, NullValuesMiss = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string[] __CachedTags_GetUsersAsync() => new[] { "users" };
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

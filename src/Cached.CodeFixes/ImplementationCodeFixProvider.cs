@@ -176,7 +176,10 @@ public sealed class ImplementationCodeFixProvider : CodeFixProvider
                 parameters = namesake.ParameterList.ReplaceNodes(actual, (original, _) =>
                 {
                     var source = expected[actual.IndexOf(original)];
+                    // A default value the new type may not hold goes: Core is always called with every argument.
                     return original
+                        .WithDefault(null)
+                        .WithIdentifier(original.Default is null ? original.Identifier : original.Identifier.WithTrailingTrivia())
                         .WithType(source.Type?.WithTriviaFrom(original.Type!))
                         .WithModifiers(SyntaxFactory.TokenList(original.Modifiers.Where(static m => !IsRefKind(m))
                             .Concat(source.Modifiers.Where(IsRefKind).Select(static m => m.WithoutTrivia().WithTrailingTrivia(SyntaxFactory.Space)))));
@@ -190,6 +193,22 @@ public sealed class ImplementationCodeFixProvider : CodeFixProvider
             var changed = namesake
                 .WithReturnType(Method.ReturnType.WithTriviaFrom(namesake.ReturnType))
                 .WithParameterList(parameters);
+            if (Method.TypeParameterList is { } typeParameters)
+            {
+                // The expected types name the method's type parameters: the namesake declares them, constraints too.
+                var clauses = Method.ConstraintClauses;
+                if (clauses.Count > 0)
+                {
+                    // What followed the parameter list (the space before "=>" or the line before "{") follows the clauses.
+                    clauses = clauses.Replace(clauses.Last(), clauses.Last().WithoutTrivia().WithTrailingTrivia(changed.ParameterList.CloseParenToken.TrailingTrivia));
+                    changed = changed.WithParameterList(changed.ParameterList.WithCloseParenToken(changed.ParameterList.CloseParenToken.WithTrailingTrivia(SyntaxFactory.Space)));
+                }
+
+                changed = changed
+                    .WithIdentifier(changed.Identifier.WithTrailingTrivia())
+                    .WithTypeParameterList(typeParameters.WithoutTrivia())
+                    .WithConstraintClauses(clauses);
+            }
             return Modifiers.WithStatic(changed, _symbol.IsStatic);
         }
 

@@ -46,15 +46,26 @@ internal static class ImplementationMethod
     public static MethodDeclarationSyntax Stub(MethodDeclarationSyntax cached, string name, SemanticModel model, CancellationToken cancellationToken)
     {
         var exception = SyntaxFactory.ParseTypeName("global::System.NotImplementedException").WithAdditionalAnnotations(Simplifier.Annotation);
-        var body = SyntaxFactory.Block(SyntaxFactory.ThrowStatement(SyntaxFactory.ObjectCreationExpression(exception).WithArgumentList(SyntaxFactory.ArgumentList())));
-        // All of it is new code: the formatter lays it out as the document's settings say.
+        // Laid out here with the file's own line breaks and indentation: the formatter would write its configured line
+        // break, mixing CRLF and LF in one file.
+        var eol = EndOfLine(cached);
+        var indentation = cached.GetLeadingTrivia().LastOrDefault(static t => t.IsKind(SyntaxKind.WhitespaceTrivia));
+        var inner = SyntaxFactory.Whitespace(indentation.ToString() + "    ");
+        var body = SyntaxFactory.Block(
+            SyntaxFactory.Token(SyntaxKind.OpenBraceToken).WithLeadingTrivia(eol, indentation).WithTrailingTrivia(eol),
+            SyntaxFactory.SingletonList<StatementSyntax>(SyntaxFactory.ThrowStatement(
+                SyntaxFactory.Token(SyntaxKind.ThrowKeyword).WithLeadingTrivia(inner).WithTrailingTrivia(SyntaxFactory.Space),
+                SyntaxFactory.ObjectCreationExpression(SyntaxFactory.Token(SyntaxKind.NewKeyword).WithTrailingTrivia(SyntaxFactory.Space), exception, SyntaxFactory.ArgumentList(), null),
+                SyntaxFactory.Token(SyntaxKind.SemicolonToken).WithTrailingTrivia(eol))),
+            SyntaxFactory.Token(SyntaxKind.CloseBraceToken).WithLeadingTrivia(indentation));
         // A generic method's Core keeps its type parameters and constraints: the generated body calls EchoCore<T>(...).
-        return From(cached, name, model, keepAsync: false, cancellationToken)
+        var core = From(cached, name, model, keepAsync: false, cancellationToken);
+        var last = core.ConstraintClauses.Count > 0 ? core.ConstraintClauses.Last().GetLastToken() : core.ParameterList.CloseParenToken;
+        return core.ReplaceToken(last, last.WithTrailingTrivia())
             .WithExpressionBody(null)
             .WithSemicolonToken(default)
             .WithBody(body)
-            .WithTrailingTrivia(cached.GetTrailingTrivia())
-            .WithAdditionalAnnotations(Formatter.Annotation);
+            .WithTrailingTrivia(cached.GetTrailingTrivia());
     }
 
     /// <summary>The header of a method as one line, for titles: <c>private Task&lt;User&gt; GetUserCore(int id)</c>.</summary>
@@ -87,8 +98,11 @@ internal static class ImplementationMethod
 
     private static ParameterSyntax ParameterOf(ParameterSyntax parameter, SemanticModel model, CancellationToken cancellationToken)
     {
+        // Cached's own attributes stay on the partial declaration; a caller-info attribute needs the default value,
+        // which Core does not take (the generated method passes every argument), so it goes with it.
         var cachedAttributes = parameter.AttributeLists.SelectMany(static list => list.Attributes)
-            .Where(attribute => KnownNames.IsInCachedNamespace(model.GetTypeInfo(attribute, cancellationToken).Type ?? (model.GetSymbolInfo(attribute, cancellationToken).Symbol as IMethodSymbol)?.ContainingType))
+            .Where(attribute => KnownNames.IsInCachedNamespace(model.GetTypeInfo(attribute, cancellationToken).Type ?? (model.GetSymbolInfo(attribute, cancellationToken).Symbol as IMethodSymbol)?.ContainingType)
+                || (parameter.Default is not null && IsCallerInfo(attribute)))
             .ToList();
         var result = parameter;
         if (result.Default is not null)
@@ -113,4 +127,34 @@ internal static class ImplementationMethod
             .Where(static list => list.Attributes.Count > 0);
         return result.WithAttributeLists(SyntaxFactory.List(lists)).WithoutLeadingTrivia().WithLeadingTrivia(parameter.GetLeadingTrivia());
     }
+
+    private static bool IsCallerInfo(AttributeSyntax attribute)
+        => LastName(attribute) is "CallerMemberName" or "CallerFilePath" or "CallerLineNumber" or "CallerArgumentExpression";
+
+    private static string LastName(AttributeSyntax attribute)
+    {
+        var name = attribute.Name switch
+        {
+            QualifiedNameSyntax qualified => qualified.Right.Identifier.ValueText,
+            AliasQualifiedNameSyntax alias => alias.Name.Identifier.ValueText,
+            SimpleNameSyntax simple => simple.Identifier.ValueText,
+            _ => attribute.Name.ToString(),
+        };
+        return name.EndsWith("Attribute", System.StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+    }
+
+    /// <summary>The parameters without the attribute named <paramref name="name"/> (with or without its suffix); a list left empty goes.</summary>
+    public static ParameterListSyntax WithoutAttribute(ParameterListSyntax list, string name)
+        => list.ReplaceNodes(list.Parameters, (original, _) =>
+        {
+            if (!original.AttributeLists.SelectMany(static l => l.Attributes).Any(a => LastName(a) == name))
+            {
+                return original;
+            }
+
+            var lists = original.AttributeLists
+                .Select(l => l.WithAttributes(SyntaxFactory.SeparatedList(l.Attributes.Where(a => LastName(a) != name))))
+                .Where(static l => l.Attributes.Count > 0);
+            return original.WithAttributeLists(SyntaxFactory.List(lists)).WithoutLeadingTrivia().WithLeadingTrivia(original.GetLeadingTrivia());
+        });
 }

@@ -70,7 +70,8 @@ public sealed class MethodNotPartialCodeFixProvider : CodeFixProvider
     /// <summary>Adds the fix of one method to <paramref name="edits"/> and returns its title; null when there is none.</summary>
     private static string? Plan(MethodDeclarationSyntax? method, SemanticModel model, MemberEdits edits, CancellationToken cancellationToken)
     {
-        if (method is null || model.GetDeclaredSymbol(method, cancellationToken) is not { } symbol
+        // An explicit interface implementation cannot be partial (nor have a Core of its qualified name).
+        if (method is null || method.ExplicitInterfaceSpecifier is not null || model.GetDeclaredSymbol(method, cancellationToken) is not { } symbol
             || symbol.IsAbstract || symbol.IsExtern || symbol.PartialDefinitionPart is not null)
         {
             return null;
@@ -94,7 +95,7 @@ public sealed class MethodNotPartialCodeFixProvider : CodeFixProvider
         }
         else if (!isPartial)
         {
-            edits.Replace(method, Modifiers.Edit(method, static _ => false, SyntaxKind.PartialKeyword));
+            edits.Replace(method, Modifiers.WithAccessibilityIfRequired(Modifiers.Edit(method, static _ => false, SyntaxKind.PartialKeyword)));
         }
 
         foreach (var type in types)
@@ -119,7 +120,11 @@ public sealed class MethodNotPartialCodeFixProvider : CodeFixProvider
         return partial is null ? "Move " + move : partial + " and move " + move;
     }
 
-    /// <summary>The method as a partial declaration: no body, no <c>async</c> (which needs one), <c>partial</c> last.</summary>
+    /// <summary>
+    /// The method as a partial declaration: no body, no <c>async</c> (which needs one), <c>partial</c> last, and an
+    /// accessibility where C# requires one (a partial method that returns a value: <c>private</c>, what it had). An
+    /// <c>[EnumeratorCancellation]</c> stays with the body, in Core: the generated part is no iterator.
+    /// </summary>
     private static MethodDeclarationSyntax Declaration(MethodDeclarationSyntax method)
     {
         var body = (SyntaxNode?)method.Body ?? method.ExpressionBody!;
@@ -127,8 +132,10 @@ public sealed class MethodNotPartialCodeFixProvider : CodeFixProvider
         var declaration = method.ReplaceToken(beforeBody, beforeBody.WithTrailingTrivia())
             .WithBody(null)
             .WithExpressionBody(null)
-            .WithSemicolonToken(SyntaxFactory.Token(SyntaxKind.SemicolonToken).WithTrailingTrivia(method.GetTrailingTrivia()));
-        return Modifiers.Edit(declaration, static m => m.IsKind(SyntaxKind.AsyncKeyword), SyntaxKind.PartialKeyword);
+            // A comment after the body's closing brace goes with the body, to Core: the declaration keeps the line end.
+            .WithSemicolonToken(SyntaxFactory.Token(SyntaxKind.SemicolonToken).WithTrailingTrivia(method.GetTrailingTrivia().Where(static t => t.IsKind(SyntaxKind.EndOfLineTrivia))));
+        declaration = declaration.WithParameterList(ImplementationMethod.WithoutAttribute(declaration.ParameterList, "EnumeratorCancellation"));
+        return Modifiers.WithAccessibilityIfRequired(Modifiers.Edit(declaration, static m => m.IsKind(SyntaxKind.AsyncKeyword), SyntaxKind.PartialKeyword));
     }
 
     /// <summary>True when a method of that name takes the same parameter types: the moved body would duplicate it.</summary>

@@ -36,6 +36,34 @@ internal static class Modifiers
     }
 
     /// <summary>
+    /// The partial method with <c>private</c> first (what C# takes it to have) when it states no accessibility and must:
+    /// it returns a value or has an <c>out</c> parameter (CS8796, CS8795); a <c>void</c> one is left as it is.
+    /// </summary>
+    public static MethodDeclarationSyntax WithAccessibilityIfRequired(MethodDeclarationSyntax method)
+    {
+        var isVoid = method.ReturnType is PredefinedTypeSyntax { Keyword.RawKind: (int)SyntaxKind.VoidKeyword };
+        if (method.Modifiers.Any(static m => SyntaxFacts.IsAccessibilityModifier(m.Kind()))
+            || (isVoid && !method.ParameterList.Parameters.Any(static p => p.Modifiers.Any(SyntaxKind.OutKeyword))))
+        {
+            return method;
+        }
+
+        var first = method.GetFirstToken();
+        var privateKeyword = SyntaxFactory.Token(SyntaxKind.PrivateKeyword).WithTrailingTrivia(SyntaxFactory.Space);
+        if (method.AttributeLists.Count > 0)
+        {
+            // After the attributes: the first modifier (or the return type) hands its indentation to the keyword.
+            var target = method.Modifiers.Count > 0 ? method.Modifiers[0] : method.ReturnType.GetFirstToken();
+            var keyword = privateKeyword.WithLeadingTrivia(target.LeadingTrivia);
+            var rest = method.ReplaceToken(target, target.WithLeadingTrivia());
+            return rest.WithModifiers(rest.Modifiers.Insert(0, keyword));
+        }
+
+        var moved = method.ReplaceToken(first, first.WithLeadingTrivia());
+        return moved.WithModifiers(moved.Modifiers.Insert(0, privateKeyword.WithLeadingTrivia(first.LeadingTrivia)));
+    }
+
+    /// <summary>
     /// The method made static or not. <c>static</c> goes right after the accessibility modifiers, where C# style puts
     /// it (<c>private static async</c>).
     /// </summary>

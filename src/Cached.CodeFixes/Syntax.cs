@@ -12,9 +12,31 @@ internal static class Syntax
     public static MethodDeclarationSyntax? MethodAt(SyntaxNode root, Diagnostic diagnostic)
         => root.FindToken(diagnostic.Location.SourceSpan.Start).Parent?.AncestorsAndSelf().OfType<MethodDeclarationSyntax>().FirstOrDefault();
 
+    /// <summary>
+    /// Whether C# would take <paramref name="a"/> and <paramref name="b"/> for the same signature (no overload): the
+    /// same parameter types, each method's type parameters matched by position, tuple element names ignored, and a
+    /// <c>ref</c>, <c>out</c> or <c>in</c> parameter only like another such one.
+    /// </summary>
     public static bool SameParameterTypes(IMethodSymbol a, IMethodSymbol b)
         => a.Parameters.Length == b.Parameters.Length
-            && a.Parameters.Zip(b.Parameters, static (x, y) => SymbolEqualityComparer.Default.Equals(x.Type, y.Type)).All(static same => same);
+            && a.TypeParameters.Length == b.TypeParameters.Length
+            && a.Parameters.Zip(b.Parameters, static (x, y) => (x.RefKind == RefKind.None) == (y.RefKind == RefKind.None) && SameType(x.Type, y.Type)).All(static same => same);
+
+    private static bool SameType(ITypeSymbol x, ITypeSymbol y)
+    {
+        switch (x, y)
+        {
+            case (ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } p, ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } q):
+                return p.Ordinal == q.Ordinal;
+            case (IArrayTypeSymbol p, IArrayTypeSymbol q):
+                return p.Rank == q.Rank && SameType(p.ElementType, q.ElementType);
+            case (INamedTypeSymbol { IsGenericType: true } p, INamedTypeSymbol { IsGenericType: true } q):
+                return SymbolEqualityComparer.Default.Equals(p.OriginalDefinition, q.OriginalDefinition)
+                    && p.TypeArguments.Zip(q.TypeArguments, SameType).All(static same => same);
+            default:
+                return SymbolEqualityComparer.Default.Equals(x, y);
+        }
+    }
 
     /// <summary><c>'a'</c>, <c>'a' and 'b'</c>, <c>'a', 'b' and 'c'</c>.</summary>
     public static string JoinNames(IReadOnlyList<string> names)

@@ -160,9 +160,11 @@ public sealed class TemplateParameterCodeFixProvider : CodeFixProvider
                 return null;
             }
 
+            // A hole may name a parameter or, for its name, a type parameter in scope ({T}): parameters come first.
             var candidates = symbol.Parameters
-                .Where(static p => p.Type.ToDisplayString() != "System.Threading.CancellationToken")
+                .Where(static p => p.Type.ToDisplayString() is not ("System.Threading.CancellationToken" or "System.Threading.CancellationToken?"))
                 .Select(static p => p.Name)
+                .Concat(TypeParametersInScope(symbol))
                 .Select((parameter, index) => (parameter, index, distance: EditDistance.Between(name.ToUpperInvariant(), parameter.ToUpperInvariant()), exact: EditDistance.Between(name, parameter)))
                 .OrderBy(static c => c.distance)
                 .ThenBy(static c => c.exact)
@@ -170,6 +172,22 @@ public sealed class TemplateParameterCodeFixProvider : CodeFixProvider
                 .Select(static c => c.parameter)
                 .ToList();
             return new Hole(name, new TextSpan(span.Start + 1 + start, name.Length), candidates);
+        }
+
+        private static IEnumerable<string> TypeParametersInScope(IMethodSymbol method)
+        {
+            foreach (var parameter in method.TypeParameters)
+            {
+                yield return parameter.Name;
+            }
+
+            for (var type = method.ContainingType; type is not null; type = type.ContainingType)
+            {
+                foreach (var parameter in type.TypeParameters)
+                {
+                    yield return parameter.Name;
+                }
+            }
         }
     }
 }

@@ -592,6 +592,19 @@ public sealed class OutsiderJsonShapesReviewRegisteredContextTests
     }
 
     [Test]
+    public void A_JsonInclude_field_is_stored_by_a_serializer_made_from_the_context_and_by_one_with_plain_options()
+    {
+        // The refusal of skipped fields that those serializers now make must not refuse a field the metadata writes.
+        using var fromContext = new SimpleMemoryCache { Serializer = new JsonSerializer(OutsiderIncludedFieldContext.Default) };
+        using var fromOptions = new SimpleMemoryCache { Serializer = new JsonSerializer(new JsonSerializerOptions()) };
+
+        fromContext.Set("f", new IncludedFieldRecord { Kept = 4, Name = "n" });
+        fromOptions.Set("f", new IncludedFieldRecord { Kept = 5, Name = "n" });
+
+        Assert.That((fromContext.Get<IncludedFieldRecord>("f")!.Kept, fromOptions.Get<IncludedFieldRecord>("f")!.Kept), Is.EqualTo((4, 5)));
+    }
+
+    [Test]
     public void A_stack_inside_a_record_does_not_read_back_reversed_without_an_error()
     {
         // A Stack<T> stored alone is refused ("System.Text.Json reads a stack back reversed"); inside another value it

@@ -286,7 +286,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
                 return false;
             }
 
-            if (!SpanPayload<TValue>.TryTake(payload, out var value))
+            // A null the values cannot hold (NullValuesMiss) is a miss: the ordinary path asks the body for it.
+            if (!SpanPayload<TValue>.TryTake(payload, out var value) || (value is null && _options.NullValuesMiss))
             {
                 result.Clear();
                 return false;

@@ -466,6 +466,23 @@ public sealed class OutsiderMultiCachedBatchReviewTests
     }
 
     [Test]
+    public async Task A_null_the_single_key_method_cached_is_a_miss_for_the_batch_also_when_every_key_hits([Values] bool async)
+    {
+        // Regression: the all-hit path of an in-process cache (every key found, no MultiGet) answered the null.
+        var batch = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Outsider.Customers.GetMany", CacheFactory = () => _cache, Ttl = 300, NullValuesMiss = true });
+        var single = new CachedMethod<string?>(new CachedMethodOptions { Method = "Outsider.Customers.Get", CacheFactory = () => _cache, Ttl = 300 });
+        Assert.That(single.Invoke("customer:7", 0, static _ => (string?)null), Is.Null);
+        var asked = new List<int>();
+
+        var many = async
+            ? await batch.InvokeAsync<object>([7], 0, static (_, id) => "customer:" + id, (_, ids, _) => { asked.AddRange(ids); return new ValueTask<IEnumerable<KeyValuePair<int, string>>?>(new Dictionary<int, string>()); }, null, CancellationToken.None).AsTask().WaitAsync(Bound)
+            : batch.Invoke<object>([7], 0, static (_, id) => "customer:" + id, (_, ids) => { asked.AddRange(ids); return new Dictionary<int, string>(); });
+
+        Assert.That(many, Is.Empty);
+        Assert.That(asked, Is.EqualTo(new[] { 7 }), "the body was asked for the key whose entry holds null");
+    }
+
+    [Test]
     public async Task Fail_safe_does_not_answer_last_values_when_the_callers_own_token_cancels_the_body()
     {
         var source = new Source();

@@ -13,7 +13,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 {
     private StampSerializer<TValue>? _stamps;
 
-    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf)
+    private Dictionary<TKey, TValue> InvokeFailSafe<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join)
     {
         var host = ReadThroughs.Of(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
@@ -40,24 +40,30 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
         }
 
-        var tags = refused ? null : ObserveTags(cache, missing, state, cacheKeyOf, tagsOf);
-        var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
-        // A key that can have no entry has no last value either: with one among them a failing body fails the call.
-        var asked = ToCompute(missing, uncached);
+        var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
+        Dictionary<string, FillTicket>? fills = null;
         try
         {
-            IEnumerable<KeyValuePair<TKey, TValue>>? fresh;
+            var tags = refused ? null : ObserveTags(cache, own, state, cacheKeyOf, tagsOf);
+            fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
+            flight?.Opened(fills);
+            // A key that can have no entry has no last value either: with one among them a failing body fails the call.
+            var asked = ToCompute(own, uncached);
+            IEnumerable<KeyValuePair<TKey, TValue>>? fresh = null;
+            var servedLast = false;
             try
             {
-                fresh = body(state, asked);
+                fresh = AsksBody(flight, uncached) ? CallBody(body, state, asked) : null;
             }
             catch (Exception ex) when (Covers(last, asked, host))
             {
                 ServeLast(cache, host, ex, asked, last!, result, fills, state, cacheKeyOf, tags);
-                return result;
+                servedLast = true;
             }
 
-            var toStore = OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), missing, state, cacheKeyOf, tagsOf);
+            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
+            Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
                 var (stamped, ttl) = Stamp(cache, host, toStore, tags);
@@ -70,12 +76,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         finally
         {
             Close(fills);
+            Land(flight, answered: null);
         }
 
-        return result;
+        return flight?.Waits is null ? result : TakeOthers(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf);
     }
 
-    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
+    private async ValueTask<Dictionary<TKey, TValue>> InvokeFailSafeAsync<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, ICache cache, bool refused, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join, CancellationToken cancellationToken)
     {
         var host = ReadThroughs.Of(cache);
         var result = new Dictionary<TKey, TValue>(wanted.Count);
@@ -102,24 +109,30 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
         }
 
-        var tags = refused ? null : await ObserveTagsAsync(cache, missing, state, cacheKeyOf, tagsOf, cancellationToken).ConfigureAwait(false);
-        var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
-        // A key that can have no entry has no last value either: with one among them a failing body fails the call.
-        var asked = ToCompute(missing, uncached);
+        var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
+        Dictionary<string, FillTicket>? fills = null;
         try
         {
-            IEnumerable<KeyValuePair<TKey, TValue>>? fresh;
+            var tags = refused ? null : await ObserveTagsAsync(cache, own, state, cacheKeyOf, tagsOf, cancellationToken).ConfigureAwait(false);
+            fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
+            flight?.Opened(fills);
+            // A key that can have no entry has no last value either: with one among them a failing body fails the call.
+            var asked = ToCompute(own, uncached);
+            IEnumerable<KeyValuePair<TKey, TValue>>? fresh = null;
+            var servedLast = false;
             try
             {
-                fresh = await body(state, asked, cancellationToken).ConfigureAwait(false);
+                fresh = AsksBody(flight, uncached) ? await StartBody(body, state, asked, cancellationToken).ConfigureAwait(false) : null;
             }
             catch (Exception ex) when (Covers(last, asked, host) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
                 ServeLast(cache, host, ex, asked, last!, result, fills, state, cacheKeyOf, tags);
-                return result;
+                servedLast = true;
             }
 
-            var toStore = OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), missing, state, cacheKeyOf, tagsOf);
+            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
+            Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
                 var (stamped, ttl) = Stamp(cache, host, toStore, tags);
@@ -132,9 +145,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         finally
         {
             Close(fills);
+            Land(flight, answered: null);
         }
 
-        return result;
+        return flight?.Waits is null ? result : await TakeOthersAsync(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf, cancellationToken).ConfigureAwait(false);
     }
 
     private StampSerializer<TValue> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TValue>.For(ref _stamps, cache, host.Clock);

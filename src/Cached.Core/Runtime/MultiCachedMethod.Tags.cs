@@ -18,8 +18,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
         var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        var cache = CurrentCache;
-        return InvokeFailSafe(wanted, cacheKeys, uncached, cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags);
+        return Run(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true);
     }
 
     /// <summary>Runs an async multi-cached method whose entries carry the tags <paramref name="tags"/> builds per key (only for the keys the body computes).</summary>
@@ -35,8 +34,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
 
         var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        var cache = CurrentCache;
-        return InvokeFailSafeAsync(wanted, cacheKeys, uncached, cache, _refusal.Refuses(cache), state, cacheKeyOf, body, skipWhen, tags, cancellationToken);
+        return RunAsync(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true, cancellationToken);
     }
 
     /// <summary>The hits, each with tags this read may check (see <see cref="TagStamp.ForRead"/>).</summary>

@@ -48,14 +48,23 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
+        return Run(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true);
+    }
+
+    /// <summary>
+    /// Runs a call for its distinct <paramref name="wanted"/> keys: the stamped path with fail-safe or tags, the plain
+    /// one otherwise. <paramref name="join"/> is false for keys whose other batch failed, which this call computes itself.
+    /// </summary>
+    private Dictionary<TKey, TValue> Run<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join)
+    {
         var cache = CurrentCache;
         var refused = _refusal.Refuses(cache);
-        var result = new Dictionary<TKey, TValue>(wanted.Count);
-        if (_policy.Stamps)
+        if (_policy.Stamps || tagsOf is not null)
         {
-            return InvokeFailSafe(wanted, cacheKeys, uncached, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null);
+            return InvokeFailSafe(wanted, cacheKeys, uncached, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf, join);
         }
 
+        var result = new Dictionary<TKey, TValue>(wanted.Count);
         var missing = wanted;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
@@ -82,11 +91,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
         }
 
-        var fills = refused ? null : OpenFills(cache, missing, state, cacheKeyOf);
+        var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
+        Dictionary<string, FillTicket>? fills = null;
         try
         {
-            var fresh = body(state, ToCompute(missing, uncached));
+            fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
+            flight?.Opened(fills);
+            var fresh = AsksBody(flight, uncached) ? CallBody(body, state, ToCompute(own, uncached)) : null;
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 Store(cache, toStore, fills, _policy.Ttl, serializer: null);
@@ -95,27 +109,38 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         finally
         {
             Close(fills);
+            Land(flight, answered: null);
         }
 
-        return result;
+        return flight?.Waits is null ? result : TakeOthers(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf);
     }
 
     /// <summary>Runs an async multi-cached method.</summary>
     /// <inheritdoc cref="Invoke{TState}(IEnumerable{TKey}?, TState, Func{TState, TKey, string}, Func{TState, List{TKey}, IEnumerable{KeyValuePair{TKey, TValue}}?}, Func{TState, TKey, TValue, bool}?)" path="/param"/>
-    public async ValueTask<Dictionary<TKey, TValue>> InvokeAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, CancellationToken cancellationToken)
+    public ValueTask<Dictionary<TKey, TValue>> InvokeAsync<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
-        cancellationToken.ThrowIfCancellationRequested();
-        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        var cache = CurrentCache;
-        var refused = _refusal.Refuses(cache);
-        var result = new Dictionary<TKey, TValue>(wanted.Count);
-        if (_policy.Stamps)
+        if (cancellationToken.IsCancellationRequested)
         {
-            return await InvokeFailSafeAsync(wanted, cacheKeys, uncached, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf: null, cancellationToken).ConfigureAwait(false);
+            return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
         }
 
+        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
+        return RunAsync(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true, cancellationToken);
+    }
+
+    /// <inheritdoc cref="Run"/>
+    private async ValueTask<Dictionary<TKey, TValue>> RunAsync<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join, CancellationToken cancellationToken)
+    {
+        var cache = CurrentCache;
+        var refused = _refusal.Refuses(cache);
+        if (_policy.Stamps || tagsOf is not null)
+        {
+            return await InvokeFailSafeAsync(wanted, cacheKeys, uncached, cache, refused, state, cacheKeyOf, body, skipWhen, tagsOf, join, cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = new Dictionary<TKey, TValue>(wanted.Count);
         var missing = wanted;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
@@ -142,11 +167,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
         }
 
-        var fills = refused ? null : await OpenFillsAsync(cache, missing, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
+        var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
+        Dictionary<string, FillTicket>? fills = null;
         try
         {
-            var fresh = await body(state, ToCompute(missing, uncached), cancellationToken).ConfigureAwait(false);
+            fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
+            flight?.Opened(fills);
+            var fresh = AsksBody(flight, uncached) ? await StartBody(body, state, ToCompute(own, uncached), cancellationToken).ConfigureAwait(false) : null;
             var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 await StoreAsync(cache, toStore, fills, _policy.Ttl, serializer: null, cancellationToken).ConfigureAwait(false);
@@ -155,9 +185,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         finally
         {
             Close(fills);
+            Land(flight, answered: null);
         }
 
-        return result;
+        return flight?.Waits is null ? result : await TakeOthersAsync(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

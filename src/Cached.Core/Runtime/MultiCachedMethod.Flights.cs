@@ -1,0 +1,370 @@
+using System.Collections.Concurrent;
+using Cached.Capabilities;
+
+namespace Cached.Runtime;
+
+/// <summary>
+/// Single flight across overlapping batches: each missing key is computed by one batch of the method at a time in this
+/// process. A batch leads the keys no other batch is computing and asks its body for those only; for a key another
+/// batch is computing it waits for that batch's answer. Waits cannot form a cycle: a batch lands its flight (hands its
+/// answers to those waiting) as soon as its body has answered, before it stores and before it waits for anyone, and
+/// the calls a batch body makes of its own method join nobody (they would wait for themselves) and compute instead.
+/// A batch whose body failed answers nobody: each batch waiting for it computes those keys itself, so one caller's
+/// failure or cancellation never becomes another's.
+/// </summary>
+public sealed partial class MultiCachedMethod<TKey, TValue>
+{
+    private readonly ConcurrentDictionary<string, BatchFlight> _flying = new(StringComparer.Ordinal);
+    private int _waiting;
+
+    /// <summary>The calls waiting now for another batch's answers (tests use it to know a wait has begun).</summary>
+    internal int WaitingBatches => Volatile.Read(ref _waiting);
+
+    /// <summary>
+    /// Leads the flights of the <paramref name="missing"/> keys no other batch is computing, and joins the others'
+    /// unless <paramref name="join"/> is false or this is the method's own body calling; null without missing keys.
+    /// </summary>
+    private BatchFlight? Lead<TState>(ICache cache, List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, bool join)
+    {
+        if (missing.Count == 0)
+        {
+            return null;
+        }
+
+        var flight = new BatchFlight(cache, missing.Count);
+        // A call that skips reading wants a value computed after it began, not one another batch is computing.
+        join = join && !CacheScope.IsReadSkipped && !BatchBodies.Runs(this);
+        foreach (var key in missing)
+        {
+            Board(flight, key, cacheKeyOf(state, key), cache, join);
+        }
+
+        return flight;
+    }
+
+    /// <summary>
+    /// Boards <paramref name="key"/>: led by <paramref name="flight"/> when no other batch computes it, or when the one
+    /// that does was overtaken by an invalidation in this process (a call never waits for a computation older than a
+    /// change it could see); waited for when joining is allowed; otherwise computed here without taking the board.
+    /// </summary>
+    private void Board(BatchFlight flight, TKey key, string cacheKey, ICache cache, bool join)
+    {
+        while (true)
+        {
+            var other = _flying.GetOrAdd(cacheKey, flight);
+            if (ReferenceEquals(other, flight))
+            {
+                flight.Own(key, cacheKey, registered: true);
+                return;
+            }
+
+            if (other.IsOvertaken(cacheKey))
+            {
+                if (_flying.TryUpdate(cacheKey, flight, other))
+                {
+                    flight.Own(key, cacheKey, registered: true);
+                    return;
+                }
+
+                continue;
+            }
+
+            if (join && ReferenceEquals(other.Cache, cache) && other.TryJoin())
+            {
+                flight.Wait(key, cacheKey, other);
+            }
+            else
+            {
+                // Another cache's flight (the method's cache was replaced), or one already landing: computed here.
+                flight.Own(key, cacheKey, registered: false);
+            }
+
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Whether the body is called: not when other batches compute every missing key, but still with no key at all when
+    /// the caller asked for none (as aiocache calls it).
+    /// </summary>
+    private static bool AsksBody(BatchFlight? flight, UncachedKeys? uncached) => flight is not { Owned.Count: 0 } || uncached is not null;
+
+    /// <summary>Hands this batch's answers (<c>null</c>: its body failed) to the batches waiting for its keys.</summary>
+    private void Land(BatchFlight? flight, Dictionary<TKey, TValue>? answered) => flight?.Land(_flying, answered);
+
+    /// <summary>
+    /// Takes the answers of the batches this one waits for; the keys of one whose body failed are computed here, in a
+    /// call of their own that waits for nobody.
+    /// </summary>
+    private Dictionary<TKey, TValue> TakeOthers<TState>(BatchFlight flight, Dictionary<TKey, TValue> result, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf)
+    {
+        List<TKey>? left = null;
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            foreach (var (key, cacheKey, other) in flight.Waits!)
+            {
+                // The other batch lands before it waits for anyone, so this wait ends with its body.
+                Take(key, cacheKey, other.Answers.GetAwaiter().GetResult(), result, ref left);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
+        return left is null ? result : Merge(result, Run(left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false));
+    }
+
+    /// <inheritdoc cref="TakeOthers"/>
+    private async ValueTask<Dictionary<TKey, TValue>> TakeOthersAsync<TState>(BatchFlight flight, Dictionary<TKey, TValue> result, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
+    {
+        List<TKey>? left = null;
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            foreach (var (key, cacheKey, other) in flight.Waits!)
+            {
+                Take(key, cacheKey, await other.Answers.WaitAsync(cancellationToken).ConfigureAwait(false), result, ref left);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+
+        return left is null ? result : Merge(result, await RunAsync(left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Calls a sync body, noted in this flow while it runs (see <see cref="BatchBodies"/>).</summary>
+    private IEnumerable<KeyValuePair<TKey, TValue>>? CallBody<TState>(Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, TState state, List<TKey> keys)
+    {
+        var outer = BatchBodies.Enter(this);
+        try
+        {
+            return body(state, keys);
+        }
+        finally
+        {
+            BatchBodies.Exit(outer);
+        }
+    }
+
+    /// <summary>Starts an async body, noted in its own flow (its awaits carry the note; the caller's flow does not).</summary>
+    private ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?> StartBody<TState>(Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, TState state, List<TKey> keys, CancellationToken cancellationToken)
+    {
+        var entered = BatchBodies.EnterFlow(this);
+        try
+        {
+            return body(state, keys, cancellationToken);
+        }
+        finally
+        {
+            BatchBodies.ExitFlow(entered);
+        }
+    }
+
+    private static void Take(TKey key, string cacheKey, BatchAnswers? answers, Dictionary<TKey, TValue> result, ref List<TKey>? left)
+    {
+        if (answers is null || answers.Overtaken?.Contains(cacheKey) == true)
+        {
+            (left ??= []).Add(key);
+        }
+        else if (answers.Values.TryGetValue(cacheKey, out var value))
+        {
+            // A key the other body did not return is not answered, as one this batch's body left out.
+            result[key] = value;
+        }
+    }
+
+    private static Dictionary<TKey, TValue> Merge(Dictionary<TKey, TValue> result, Dictionary<TKey, TValue> more)
+    {
+        foreach (var (key, value) in more)
+        {
+            result[key] = value;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The keys one batch computes (some led for other batches too) and the keys it waits for. Only the batch that
+    /// made it writes its lists; other batches only join and read the answers.
+    /// </summary>
+    private sealed class BatchFlight(ICache cache, int capacity)
+    {
+        private readonly List<string> _registered = new(capacity);
+        private TaskCompletionSource<BatchAnswers?>? _answers;
+        private bool _landed;
+        private bool _fillsOpen;
+
+        /// <summary>The cache the keys are computed for.</summary>
+        public ICache Cache { get; } = cache;
+
+        /// <summary>The keys this batch's body computes, and their cache keys.</summary>
+        public List<TKey> Owned { get; } = new(capacity);
+
+        private List<string> OwnedCacheKeys { get; } = new(capacity);
+
+        /// <summary>The keys other batches compute for this one; null when there are none (the usual case).</summary>
+        public List<(TKey Key, string CacheKey, BatchFlight Other)>? Waits { get; private set; }
+
+        /// <summary>The fills the batch opened for its keys, once open: they tell an invalidation that overtook it.</summary>
+        public Dictionary<string, FillTicket>? Fills { get; private set; }
+
+        /// <summary>Whether an invalidation in this process came after the fill of <paramref name="cacheKey"/> opened.</summary>
+        public bool IsOvertaken(string cacheKey)
+            => Volatile.Read(ref _fillsOpen) && Fills is { } fills && fills.TryGetValue(cacheKey, out var fill) && !fill.IsCurrentInProcess;
+
+        /// <summary>Publishes the fills to the batches that look at this flight.</summary>
+        public void Opened(Dictionary<string, FillTicket>? fills)
+        {
+            Fills = fills;
+            Volatile.Write(ref _fillsOpen, true);
+        }
+
+        /// <summary>The answers of the body, by cache key, or null when it failed; only after <see cref="TryJoin"/>.</summary>
+        public Task<BatchAnswers?> Answers => _answers!.Task;
+
+        public void Own(TKey key, string cacheKey, bool registered)
+        {
+            Owned.Add(key);
+            OwnedCacheKeys.Add(cacheKey);
+            if (registered)
+            {
+                _registered.Add(cacheKey);
+            }
+        }
+
+        public void Wait(TKey key, string cacheKey, BatchFlight other) => (Waits ??= []).Add((key, cacheKey, other));
+
+        /// <summary>Asks to be answered; false once the flight has landed (its answer may already be stored).</summary>
+        public bool TryJoin()
+        {
+            lock (this)
+            {
+                if (_landed)
+                {
+                    return false;
+                }
+
+                _answers ??= new TaskCompletionSource<BatchAnswers?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// Ends the flight once: its keys leave the table, then whoever joined gets a copy of the answers (the caller's
+        /// own dictionary is theirs to change), or null when the body failed. Later calls do nothing.
+        /// </summary>
+        public void Land(ConcurrentDictionary<string, BatchFlight> flying, Dictionary<TKey, TValue>? answered)
+        {
+            TaskCompletionSource<BatchAnswers?>? joined;
+            lock (this)
+            {
+                if (_landed)
+                {
+                    return;
+                }
+
+                foreach (var cacheKey in _registered)
+                {
+                    flying.TryRemove(new KeyValuePair<string, BatchFlight>(cacheKey, this));
+                }
+
+                _landed = true;
+                joined = _answers;
+            }
+
+            joined?.TrySetResult(answered is null ? null : Copy(answered));
+        }
+
+        private BatchAnswers Copy(Dictionary<TKey, TValue> answered)
+        {
+            var answers = new BatchAnswers(Owned.Count);
+            for (var i = 0; i < Owned.Count; i++)
+            {
+                var cacheKey = OwnedCacheKeys[i];
+                if (IsOvertaken(cacheKey))
+                {
+                    // Computed before a change of the key that those waiting may have seen: they compute it anew.
+                    (answers.Overtaken ??= new(StringComparer.Ordinal)).Add(cacheKey);
+                }
+                else if (answered.TryGetValue(Owned[i], out var value))
+                {
+                    answers.Values[cacheKey] = value;
+                }
+            }
+
+            return answers;
+        }
+    }
+
+    /// <summary>What a batch answers those waiting for its keys: the values by cache key, and the keys they must compute anew.</summary>
+    private sealed class BatchAnswers(int capacity)
+    {
+        public Dictionary<string, TValue> Values { get; } = new(capacity, StringComparer.Ordinal);
+
+        public HashSet<string>? Overtaken { get; set; }
+    }
+}
+
+/// <summary>The multi-cached methods whose body runs in this flow (or was started from it), so that their own calls join no flight of theirs.</summary>
+internal static class BatchBodies
+{
+    private static readonly AsyncLocal<Note?> s_running = new();
+
+    /// <summary>Whether a body of <paramref name="method"/> runs in this flow.</summary>
+    public static bool Runs(object method)
+    {
+        for (var note = s_running.Value; note is not null; note = note.Outer)
+        {
+            if (ReferenceEquals(note.Method, method))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Notes a body of <paramref name="method"/> in this flow for a sync call; <see cref="Exit"/> sets the note back
+    /// after it, keeping whatever else the body set in the flow, as a sync call does.
+    /// </summary>
+    public static object? Enter(object method)
+    {
+        var outer = s_running.Value;
+        s_running.Value = new Note(method, outer);
+        return outer;
+    }
+
+    public static void Exit(object? outer) => s_running.Value = (Note?)outer;
+
+    /// <summary>Notes an async body of <paramref name="method"/>; returns the flow to go back to once it has started (its awaits carry the note).</summary>
+    public static (ExecutionContext? Caller, object? Outer) EnterFlow(object method)
+    {
+        var caller = ExecutionContext.Capture();
+        return (caller, Enter(method));
+    }
+
+    /// <summary>Goes back to the caller's flow: restoring the captured one allocates nothing, where setting the value back would.</summary>
+    public static void ExitFlow((ExecutionContext? Caller, object? Outer) entered)
+    {
+        if (entered.Caller is not null)
+        {
+            ExecutionContext.Restore(entered.Caller);
+        }
+        else
+        {
+            Exit(entered.Outer);
+        }
+    }
+
+    private sealed class Note(object method, Note? outer)
+    {
+        public object Method { get; } = method;
+
+        public Note? Outer { get; } = outer;
+    }
+}

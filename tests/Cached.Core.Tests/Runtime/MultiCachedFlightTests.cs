@@ -1,0 +1,342 @@
+using System.Collections.Concurrent;
+using Cached.Runtime;
+
+namespace Cached.Tests.Runtime;
+
+/// <summary>
+/// Single flight across overlapping batches of one <see cref="MultiCachedMethod{TKey, TValue}"/>: a key another batch
+/// is computing is waited for, not asked of the body again; the races are forced with gates, not timing.
+/// </summary>
+public sealed class MultiCachedFlightTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    private SimpleMemoryCache _cache = null!;
+
+    [SetUp]
+    public void SetUp() => _cache = new SimpleMemoryCache();
+
+    [TearDown]
+    public void TearDown() => _cache.Dispose();
+
+    /// <summary>A body that records every call's keys and, unless told not to, waits at one gate until <see cref="Release"/>.</summary>
+    private sealed class Source
+    {
+        private readonly ConcurrentQueue<int[]> _calls = new();
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Hold { get; init; } = true;
+
+        /// <summary>A call whose keys include this one throws once past the gate.</summary>
+        public int FailKey { get; init; } = -1;
+
+        /// <summary>A key the body leaves out of its answer.</summary>
+        public int Omit { get; init; } = -1;
+
+        public int[][] Calls => [.. _calls];
+
+        public void Release() => _gate.TrySetResult();
+
+        public async ValueTask<IEnumerable<KeyValuePair<int, string>>?> BodyAsync(List<int> keys, CancellationToken ct)
+        {
+            _calls.Enqueue([.. keys]);
+            if (Hold)
+            {
+                await _gate.Task.WaitAsync(ct);
+            }
+
+            await Task.Yield();
+            return Answer(keys);
+        }
+
+        public IEnumerable<KeyValuePair<int, string>>? Body(List<int> keys)
+        {
+            _calls.Enqueue([.. keys]);
+            if (Hold)
+            {
+                Assert.That(_gate.Task.Wait(Patience), Is.True, "the gate was never opened");
+            }
+
+            return Answer(keys);
+        }
+
+        private Dictionary<int, string> Answer(List<int> keys)
+            => keys.Contains(FailKey)
+                ? throw new InvalidOperationException("database down")
+                : keys.Where(key => key != Omit).ToDictionary(key => key, key => $"v{key}");
+    }
+
+    private MultiCachedMethod<int, string> NewMethod(bool failSafe = false)
+        => new(new CachedMethodOptions
+        {
+            Method = "Tests.Flights.GetMany",
+            CacheFactory = () => _cache,
+            Ttl = 60,
+            FailSafe = failSafe ? 300 : 0,
+        });
+
+    private static ValueTask<Dictionary<int, string>> CallAsync(MultiCachedMethod<int, string> method, Source source, int[] keys, CancellationToken ct = default)
+        => method.InvokeAsync(keys, source, static (_, key) => $"k{key}", static (s, missing, token) => s.BodyAsync(missing, token), null, ct);
+
+    private static Dictionary<int, string> Call(MultiCachedMethod<int, string> method, Source source, int[] keys)
+        => method.Invoke(keys, source, static (_, key) => $"k{key}", static (s, missing) => s.Body(missing));
+
+    private static Dictionary<int, string> Values(params int[] keys) => keys.ToDictionary(key => key, key => $"v{key}");
+
+    [Test]
+    public async Task An_async_batch_waits_for_the_keys_another_batch_is_computing_and_asks_its_body_for_the_rest([Values] bool failSafe)
+    {
+        var method = NewMethod(failSafe);
+        var source = new Source();
+        var first = CallAsync(method, source, [1, 2, 3]).AsTask();
+        await WaitForCalls(source, 1);
+
+        // The second batch leads key 4 before its body is called: its call with [4] alone shows it waits for 2 and 3.
+        var second = CallAsync(method, source, [2, 3, 4]).AsTask();
+        await WaitForCalls(source, 2);
+        source.Release();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2, 3)));
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2, 3, 4)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2, 3 }, new[] { 4 } }));
+        Assert.That(_cache.Get<string>("k4"), Is.EqualTo("v4"));
+    }
+
+    [Test]
+    public async Task A_sync_batch_whose_keys_are_all_in_flight_calls_no_body_and_gets_the_other_batch_answers([Values] bool leaderAsync)
+    {
+        var method = NewMethod();
+        var source = new Source();
+        var first = leaderAsync ? CallAsync(method, source, [1, 2, 3]).AsTask() : Task.Run(() => Call(method, source, [1, 2, 3]));
+        await WaitForCalls(source, 1);
+
+        var second = Task.Run(() => Call(method, source, [2, 3]));
+        await WaitUntil(() => method.WaitingBatches == 1);
+        Assert.That(second.IsCompleted, Is.False);
+        source.Release();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2, 3)));
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2, 3)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2, 3 } }));
+        Assert.That(method.WaitingBatches, Is.Zero);
+    }
+
+    [Test]
+    public async Task When_the_leading_batch_fails_a_waiting_batch_computes_those_keys_itself_and_does_not_get_the_failure([Values] bool failSafe)
+    {
+        var method = NewMethod(failSafe);
+        var source = new Source { FailKey = 1 };
+        var first = CallAsync(method, source, [1, 2]).AsTask();
+        await WaitForCalls(source, 1);
+        var second = CallAsync(method, source, [2, 3]).AsTask();
+        await WaitForCalls(source, 2);
+        source.Release();
+
+        Assert.ThrowsAsync<InvalidOperationException>(() => first.WaitAsync(Patience));
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2, 3)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 3 }, new[] { 2 } }));
+        Assert.That(_cache.Exists("k2"), Is.True, "the waiting batch stores what it computed itself");
+    }
+
+    [Test]
+    public async Task When_the_leading_caller_cancels_a_waiting_batch_is_not_cancelled()
+    {
+        var method = NewMethod();
+        var source = new Source();
+        using var leaderLeaves = new CancellationTokenSource();
+        var first = CallAsync(method, source, [1, 2], leaderLeaves.Token).AsTask();
+        await WaitForCalls(source, 1);
+        var second = CallAsync(method, source, [2]).AsTask();
+        await WaitUntil(() => method.WaitingBatches == 1);
+        leaderLeaves.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(() => first.WaitAsync(Patience));
+        await WaitForCalls(source, 2);
+        source.Release();
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 2 } }));
+    }
+
+    [Test]
+    public async Task A_waiting_batch_that_cancels_leaves_at_once_and_the_leader_still_stores_its_keys()
+    {
+        var method = NewMethod();
+        var source = new Source();
+        var first = CallAsync(method, source, [1, 2]).AsTask();
+        await WaitForCalls(source, 1);
+        using var waiterLeaves = new CancellationTokenSource();
+        var second = CallAsync(method, source, [2], waiterLeaves.Token).AsTask();
+        await WaitUntil(() => method.WaitingBatches == 1);
+        waiterLeaves.Cancel();
+
+        Assert.CatchAsync<OperationCanceledException>(() => second.WaitAsync(Patience));
+        Assert.That(method.WaitingBatches, Is.Zero);
+        Assert.That(first.IsCompleted, Is.False);
+        source.Release();
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        Assert.That(_cache.Get<string>("k2"), Is.EqualTo("v2"));
+    }
+
+    [Test]
+    public async Task A_key_the_leading_body_leaves_out_is_left_out_for_the_waiting_batch_too()
+    {
+        var method = NewMethod();
+        var source = new Source { Omit = 3 };
+        var first = CallAsync(method, source, [2, 3]).AsTask();
+        await WaitForCalls(source, 1);
+        var second = CallAsync(method, source, [3]).AsTask();
+        await WaitUntil(() => method.WaitingBatches == 1);
+        source.Release();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(2)));
+        Assert.That(await second.WaitAsync(Patience), Is.Empty);
+        Assert.That(source.Calls, Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public async Task A_batch_does_not_wait_for_a_key_whose_computation_an_invalidation_overtook_and_computes_it_itself()
+    {
+        var method = NewMethod();
+        var source = new Source();
+        var first = CallAsync(method, source, [1, 2]).AsTask();
+        await WaitForCalls(source, 1);
+        _cache.Delete("k2");
+
+        // Asked for [2] before the first batch lands: it leads key 2 anew rather than wait for the older computation.
+        var second = CallAsync(method, source, [2]).AsTask();
+        await WaitForCalls(source, 2);
+        source.Release();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 2 } }));
+    }
+
+    [Test]
+    public async Task A_batch_waiting_for_a_key_that_is_then_invalidated_computes_that_key_anew([Values] bool sync)
+    {
+        var method = NewMethod();
+        var source = new Source();
+        var first = CallAsync(method, source, [1, 2]).AsTask();
+        await WaitForCalls(source, 1);
+        var second = sync ? Task.Run(() => Call(method, source, [2])) : CallAsync(method, source, [2]).AsTask();
+        await WaitUntil(() => method.WaitingBatches == 1);
+        _cache.Delete("k2");
+        source.Release();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 2 } }), "the answer computed before the change is not handed on");
+        Assert.That(_cache.Get<string>("k2"), Is.EqualTo("v2"), "the second batch stores its own computation");
+    }
+
+    [Test]
+    public async Task A_body_that_calls_its_own_method_for_a_key_it_computes_computes_it_instead_of_waiting_for_itself([Values] bool sync)
+    {
+        var method = NewMethod();
+        var nested = new ConcurrentQueue<int[]>();
+        Dictionary<int, string> Inner(List<int> keys)
+        {
+            nested.Enqueue([.. keys]);
+            return keys.ToDictionary(key => key, key => $"v{key}");
+        }
+
+        Dictionary<int, string> result;
+        if (sync)
+        {
+            result = await Task.Run(() => method.Invoke([1, 2], method, static (_, key) => $"k{key}", (m, keys) =>
+            {
+                var inner = m.Invoke([2], m, static (_, key) => $"k{key}", (_, ks) => Inner(ks));
+                return keys.ToDictionary(key => key, key => inner.TryGetValue(key, out var value) ? value : $"v{key}");
+            })).WaitAsync(Patience);
+        }
+        else
+        {
+            result = await method.InvokeAsync([1, 2], method, static (_, key) => $"k{key}", async (m, keys, ct) =>
+            {
+                await Task.Yield();
+                var inner = await m.InvokeAsync([2], m, static (_, key) => $"k{key}", (_, ks, _) => ValueTask.FromResult<IEnumerable<KeyValuePair<int, string>>?>(Inner(ks)), null, ct);
+                return keys.ToDictionary(key => key, key => inner.TryGetValue(key, out var value) ? value : $"v{key}");
+            }, null, CancellationToken.None).AsTask().WaitAsync(Patience);
+        }
+
+        Assert.That(result, Is.EqualTo(Values(1, 2)));
+        Assert.That(nested, Is.EqualTo(new[] { new[] { 2 } }));
+    }
+
+    [Test]
+    public async Task Once_a_batch_has_landed_a_later_miss_of_its_keys_asks_the_body_again()
+    {
+        var method = NewMethod();
+        var source = new Source { Hold = false };
+        await CallAsync(method, source, [1, 2]);
+        _cache.Clear();
+        Call(method, source, [1, 2]);
+        await CallAsync(method, source, [2, 3]);
+
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 1, 2 }, new[] { 3 } }));
+    }
+
+    [Test]
+    public async Task Inside_SkipRead_a_batch_computes_its_keys_itself_even_while_another_batch_computes_them()
+    {
+        var method = NewMethod();
+        var source = new Source();
+        var first = CallAsync(method, source, [1, 2]).AsTask();
+        await WaitForCalls(source, 1);
+
+        Task<Dictionary<int, string>> fresh;
+        using (CacheScope.SkipRead())
+        {
+            fresh = CallAsync(method, source, [2]).AsTask();
+        }
+
+        await WaitForCalls(source, 2);
+        source.Release();
+        await first.WaitAsync(Patience);
+        Assert.That(await fresh.WaitAsync(Patience), Is.EqualTo(Values(2)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 2 } }));
+    }
+
+    [Test]
+    public async Task Many_overlapping_batches_compute_each_key_once()
+    {
+        var method = NewMethod();
+        var source = new Source();
+        var leader = CallAsync(method, source, [.. Enumerable.Range(0, 50)]).AsTask();
+        await WaitForCalls(source, 1);
+        // Each follower overlaps every batch before it and brings five keys of its own, which its body is asked for.
+        var followers = new List<Task<Dictionary<int, string>>>();
+        for (var i = 0; i < 10; i++)
+        {
+            var keys = Enumerable.Range(5 * i, 55).ToArray();
+            followers.Add(Task.Run(() => CallAsync(method, source, keys).AsTask()));
+            await WaitForCalls(source, i + 2);
+        }
+
+        source.Release();
+        await leader.WaitAsync(Patience);
+        var results = await Task.WhenAll(followers).WaitAsync(Patience);
+        for (var i = 0; i < results.Length; i++)
+        {
+            Assert.That(results[i], Is.EqualTo(Values([.. Enumerable.Range(5 * i, 55)])));
+        }
+
+        var computed = source.Calls.SelectMany(call => call).ToList();
+        Assert.That(computed, Is.Unique, "no key is computed twice");
+        Assert.That(computed, Is.EquivalentTo(Enumerable.Range(0, 100)));
+    }
+
+    /// <summary>Waits until the body has been called <paramref name="count"/> times.</summary>
+    private static Task WaitForCalls(Source source, int count) => WaitUntil(() => source.Calls.Length >= count);
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the condition never held");
+            await Task.Delay(5);
+        }
+    }
+}

@@ -13,7 +13,9 @@ namespace Cached;
 /// fresh (its logical expiry) and the backend keeps it for <see cref="Ttl"/> plus <see cref="FailSafe"/>. Without them
 /// the payload is the plain value every other client (aiocache, pycached) reads. A plain read (<c>Get</c>,
 /// <c>TryGet</c>) of a stamped entry answers its value while it is fresh and a miss after.</para>
-/// <para>Every duration must be positive (or <c>null</c> for unset); <see cref="EagerRefresh"/> lies strictly between 0
+/// <para>Every duration must be positive (or <c>null</c> for unset), except that <see cref="Ttl"/> may also be zero or
+/// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> (no expiry) and the timeouts
+/// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> (no timeout, FusionCache's default); <see cref="EagerRefresh"/> lies strictly between 0
 /// and 1. A bad value throws <see cref="ArgumentOutOfRangeException"/> naming the property when it is set.</para>
 /// </remarks>
 public sealed record CacheEntryOptions
@@ -99,13 +101,14 @@ public sealed record CacheEntryOptions
     /// <summary>
     /// With a last value at hand (see <see cref="FailSafe"/>), a factory slower than this answers the caller with the
     /// last value; the factory finishes in the background and stores its result.
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> is no timeout, as <c>null</c>.
     /// </summary>
     public TimeSpan? SoftTimeout
     {
         get => _softTimeout;
         init
         {
-            _softTimeout = Positive(value, nameof(SoftTimeout));
+            _softTimeout = PositiveOrInfinite(value, nameof(SoftTimeout));
             _policy = ToPolicy();
         }
     }
@@ -113,13 +116,14 @@ public sealed record CacheEntryOptions
     /// <summary>
     /// No caller waits for the factory longer than this: it gets the last value if there is one, else a
     /// <see cref="TimeoutException"/>. The factory's late result is still stored.
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> is no timeout, as <c>null</c>.
     /// </summary>
     public TimeSpan? HardTimeout
     {
         get => _hardTimeout;
         init
         {
-            _hardTimeout = Positive(value, nameof(HardTimeout));
+            _hardTimeout = PositiveOrInfinite(value, nameof(HardTimeout));
             _policy = ToPolicy();
         }
     }
@@ -193,6 +197,9 @@ public sealed record CacheEntryOptions
     internal ref readonly EntryPolicy Policy => ref _policy;
 
     private EntryPolicy ToPolicy() => new(_ttl, _lease, _failSafe, _failSafeThrottle, _softTimeout, _hardTimeout, _eagerRefresh, _tags);
+
+    private static TimeSpan? PositiveOrInfinite(TimeSpan? value, string name)
+        => value == System.Threading.Timeout.InfiniteTimeSpan ? value : Positive(value, name);
 
     private static TimeSpan? Positive(TimeSpan? value, string name)
         => value is { } span && span <= TimeSpan.Zero

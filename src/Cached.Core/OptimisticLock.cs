@@ -26,6 +26,9 @@ public sealed class OptimisticLock : IDisposable, IAsyncDisposable
     private object? _version;
 
     /// <summary>Takes the lock: notes the key's current version.</summary>
+    /// <exception cref="ArgumentException">The cache cannot compare versions (<see cref="IVersionedCache"/>), or the key is empty.</exception>
+    /// <exception cref="NotSupportedException">The cache is one whose backend cannot compare and set (a cache over an
+    /// <c>IDistributedCache</c>, or two levels over one).</exception>
     public OptimisticLock(ICache cache, string key, string? @namespace = null)
         : this(Check(cache, key), key, @namespace)
     {

@@ -31,6 +31,8 @@ public sealed class RedLock : IDisposable, IAsyncDisposable
     /// <summary>Takes the lock, waiting as the remarks describe.</summary>
     /// <exception cref="ArgumentException">The cache cannot hold locks (<see cref="ILockingCache"/>), or the key is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The lease is not positive.</exception>
+    /// <exception cref="NotSupportedException">The cache is one whose backend has no atomic add (a cache over an
+    /// <c>IDistributedCache</c>, or two levels over one): a lock taken as a read then a write would not be one.</exception>
     public RedLock(ICache cache, string key, TimeSpan lease, string? @namespace = null)
         : this(Check(cache, key, lease), key, lease, @namespace, acquire: true)
     {

@@ -1074,7 +1074,8 @@ public sealed class OutsiderResilienceReviewTests
             Assert.That(() => new CacheEntryOptions { FailSafeThrottle = TimeSpan.Zero }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("FailSafeThrottle"));
             Assert.That(() => new CacheEntryOptions { SoftTimeout = TimeSpan.FromTicks(-1) }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("SoftTimeout"));
             Assert.That(() => new CacheEntryOptions { HardTimeout = TimeSpan.Zero }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("HardTimeout"));
-            Assert.That(() => new CacheEntryOptions { HardTimeout = Timeout.InfiniteTimeSpan }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("HardTimeout"));
+            // Infinite is no timeout, as FusionCache's default (FailSafeTests.Infinite_timeouts_are_no_timeouts...).
+            Assert.That(() => new CacheEntryOptions { HardTimeout = Timeout.InfiniteTimeSpan }, Throws.Nothing);
             Assert.That(() => new CacheEntryOptions { Lease = TimeSpan.Zero }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("Lease"));
             Assert.That(() => new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(-5) }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("Ttl"));
             Assert.That(() => new CacheEntryOptions { EagerRefresh = 0 }, Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("EagerRefresh"));

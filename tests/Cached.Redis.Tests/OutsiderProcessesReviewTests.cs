@@ -310,6 +310,10 @@ public sealed class OutsiderProcessesReviewTests
         // body, as fail-safe says, and when L2 is back by the time the body's fill opens, stores its value over B's
         // (begun after B's write returned, so no invalidation is undone). So wait for L2 with a plain read of no entry.
         await Eventually(async () => (await a.Send("get probe")).StartsWith("= ", StringComparison.Ordinal), "A's connection to L2 is back");
+        // The last value A served is fresh again in A's L1 for the throttle (as it would be in L2 with L2 up). B's
+        // write drops it through the backplane, or, when the backplane was cut too, A's reconnect empties L1
+        // (docs/multilevel.md): until then A's copy answers, as any L1 copy does while its node is cut off.
+        await Eventually(async () => await a.Call($"inl1 {key}") == "no", "B's write or A's reconnect dropped A's copy");
         Assert.That(await a.Call($"{method} 2"), Is.EqualTo("v3:2"), "A answers B's value from L2");
         await Eventually(async () => await a.Call("pending") == "0", "A has no write waiting");
 

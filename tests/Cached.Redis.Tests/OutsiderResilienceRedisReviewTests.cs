@@ -197,6 +197,13 @@ public sealed class OutsiderResilienceRedisReviewTests
                 : node.GetOrSet<string>("none", _ => throw new InvalidOperationException("source down"), s_failSafe),
             Throws.TypeOf<InvalidOperationException>());
 
+        // The served copy is fresh again in L1 for the throttle (as it would be in L2 with L2 up): a hit meanwhile.
+        var throttled = async
+            ? await node.GetOrSetAsync("k", _ => new ValueTask<string>("v2"), s_failSafe)
+            : node.GetOrSet("k", _ => "v2", s_failSafe);
+        Assert.That(throttled, Is.EqualTo("v1"));
+        time.Advance(TimeSpan.FromSeconds(6));
+
         var fresh = async
             ? await node.GetOrSetAsync("k", _ => new ValueTask<string>("v2"), s_failSafe)
             : node.GetOrSet("k", _ => "v2", s_failSafe);
@@ -407,7 +414,7 @@ public sealed class OutsiderResilienceRedisReviewTests
     }
 
     [Test]
-    public async Task Two_levels_with_L2_down_the_failing_source_is_called_about_once_per_throttle()
+    public async Task Two_levels_with_L2_down_the_failing_source_is_called_about_once_per_throttle([Values] bool async)
     {
         // resilience.md: "The entry is written back fresh for FailSafeThrottle, so the next calls are hits and a failing
         // source is called about once per throttle"; multilevel.md: with L2 down, the stale L1 copy is answered "as with
@@ -425,12 +432,23 @@ public sealed class OutsiderResilienceRedisReviewTests
             throw new InvalidOperationException("source down");
         }
 
+        string FailingSync(CancellationToken _)
+        {
+            calls++;
+            throw new InvalidOperationException("source down");
+        }
+
         for (var i = 0; i < 5; i++)
         {
-            Assert.That(await node.GetOrSetAsync("k", Failing, s_failSafe), Is.EqualTo("v1"));
+            Assert.That(async ? await node.GetOrSetAsync("k", Failing, s_failSafe) : node.GetOrSet("k", FailingSync, s_failSafe), Is.EqualTo("v1"));
         }
 
         Assert.That(calls, Is.EqualTo(1), "within one 5 s throttle the failing source was called on every request");
+
+        // Past the throttle the source is asked again, once, and the last value still answers.
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.That(async ? await node.GetOrSetAsync("k", Failing, s_failSafe) : node.GetOrSet("k", FailingSync, s_failSafe), Is.EqualTo("v1"));
+        Assert.That(calls, Is.EqualTo(2));
     }
 
     [Test]

@@ -57,6 +57,30 @@ public sealed class RedisResilienceTests
     private static string Fails(CancellationToken _) => throw new InvalidOperationException("source down");
 
     [Test]
+    public async Task A_caller_after_every_caller_of_a_factory_left_runs_its_own_and_the_abandoned_one_does_not_store_over_it([Values] bool withOptions)
+    {
+        var cache = Process("abandoned");
+        var options = withOptions ? s_failSafe : null;
+        using var leaves = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var abandoned = cache.GetOrSetAsync("k", async _ =>
+        {
+            started.TrySetResult();
+            await gate.Task; // ignores its token
+            return "old";
+        }, options, cancellationToken: leaves.Token).AsTask();
+        await started.Task.WaitAsync(s_limit);
+        leaves.Cancel();
+        Assert.CatchAsync<OperationCanceledException>(async () => await abandoned.WaitAsync(s_limit));
+
+        Assert.That(await cache.GetOrSetAsync("k", _ => new ValueTask<string>("new"), options).AsTask().WaitAsync(s_limit), Is.EqualTo("new"));
+        gate.SetResult();
+        await Task.Delay(200);
+        Assert.That(await cache.GetOrSetAsync<string>("k", _ => throw new InvalidOperationException("not a miss"), options), Is.EqualTo("new"));
+    }
+
+    [Test]
     public async Task Without_options_the_payload_stays_the_plain_JSON_value_other_clients_read()
     {
         var cache = Process("a");

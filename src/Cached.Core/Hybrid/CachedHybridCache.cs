@@ -69,14 +69,15 @@ public sealed class CachedHybridCache : HybridCache
         IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(factory);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Before any read or factory, whatever the flags: a call with flags reads and writes step by step.
+            return ValueTask.FromCanceled<T>(cancellationToken);
+        }
+
         if (!CanCache(key))
         {
             // Microsoft's rule: the data still comes, uncached.
-            if (cancellationToken.IsCancellationRequested)
-            {
-                return ValueTask.FromCanceled<T>(cancellationToken);
-            }
-
             return (options?.Flags ?? HybridCacheEntryFlags.None).HasFlag(HybridCacheEntryFlags.DisableUnderlyingData)
                 ? default
                 : factory(state, cancellationToken);

@@ -97,6 +97,38 @@ public sealed partial class MultiLevelCache
     }
 
     /// <summary>
+    /// Fail-safe's throttle while L2 cannot be read: the last value this node's L1 still holds is made fresh again in
+    /// L1 alone, so that this node's calls are hits for the throttle instead of each calling a failing source (L2 is not
+    /// written: it may hold a newer value this node cannot see). Only over the entry the call served
+    /// (<paramref name="holdsLast"/>), through an L1 fill opened before that look, so a change meanwhile wins.
+    /// </summary>
+    internal void ThrottleInL1<T>(string key, string? @namespace, T throttled, TimeSpan? ttl, Serializers.ISerializer serializer, Func<T?, bool> holdsLast)
+    {
+        var space = L1Space(@namespace);
+        var fill = OpenL1Fill(key, space);
+        if (fill is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (L1.TryGet<T>(key, out var now, space, serializer) && holdsLast(now))
+            {
+                FillL1(fill, key, throttled, ExpiryOf(ttl), space);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+        }
+        finally
+        {
+            fill.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Turns into misses the entries L2 answered for keys this node deleted while L2 was unreachable and whose deletes
     /// still wait (<see cref="PendingWrites.Drops"/>), before L1 copies anything: L2 still holds them until the deletes land.
     /// </summary>

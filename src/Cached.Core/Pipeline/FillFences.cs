@@ -389,6 +389,12 @@ internal sealed partial class FillFences(bool striped)
 
     // A move takes the fence's gate: it waits out a fill that is storing right now, so that the store lands before this
     // invalidation does, and the keys a striped fence remembers are written by one party at a time.
+    /// <summary>
+    /// Moves the fence <paramref name="ticket"/> was opened on, for its key: that fill, and any other opened before
+    /// now, will not store (a newer computation of the key has taken over from it).
+    /// </summary>
+    public static void Supersede(Ticket ticket) => MoveUnderGate(ticket.Fence, HashOf(ticket.FullKey));
+
     private static void MoveUnderGate(Fence fence, uint keyHash)
     {
         fence.Enter();

@@ -26,8 +26,8 @@ internal readonly struct EntryPolicy
     /// <summary>No options: the cache's time to live, nothing else.</summary>
     public static readonly EntryPolicy None;
 
-    /// <summary>A timeout longer than a timer can wait is a wait with no end, not an error at every miss.</summary>
-    private static TimeSpan? Waitable(TimeSpan? timeout) => timeout > s_longestWait ? null : timeout;
+    /// <summary>A timeout longer than a timer can wait, or infinite, is a wait with no end, not an error at every miss.</summary>
+    private static TimeSpan? Waitable(TimeSpan? timeout) => timeout > s_longestWait || timeout == Timeout.InfiniteTimeSpan ? null : timeout;
 
     /// <summary>The policy of <paramref name="options"/>, by reference (<see cref="None"/> for <c>null</c>).</summary>
     public static ref readonly EntryPolicy Of(CacheEntryOptions? options)

@@ -11,8 +11,8 @@ public sealed partial class CachedMethod<TResult>
 {
     /// <summary>
     /// Boards the flight of <paramref name="key"/>: the one already under way, or <paramref name="flight"/> as its
-    /// leader. A flight that an invalidation in this process has overtaken takes no new passengers, and neither does
-    /// any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
+    /// leader. A flight that an invalidation in this process has overtaken takes no new passengers, nor does one that
+    /// every caller left (<see cref="Flight.IsAbandoned"/>), nor any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
     /// older than itself that it cannot trust.
     /// </summary>
     private Flight Board(string key, Flight flight)
@@ -25,13 +25,19 @@ public sealed partial class CachedMethod<TResult>
                 return flight;
             }
 
-            if (!CacheScope.IsReadSkipped && !current.IsOvertaken)
+            if (!CacheScope.IsReadSkipped && !current.IsOvertaken && !current.IsAbandoned)
             {
                 return current;
             }
 
             if (_flights.TryUpdate(key, flight, current))
             {
+                if (current.IsAbandoned)
+                {
+                    // Its body may run on although nobody waits for it: it must not store over this newer flight's value.
+                    current.Supersede();
+                }
+
                 return flight;
             }
         }
@@ -121,15 +127,40 @@ public sealed partial class CachedMethod<TResult>
         public CancellationTokenRegistration Lead(CancellationToken token)
             => token.CanBeCanceled ? token.UnsafeRegister(static flight => ((Flight)flight!).Leave(), this) : default;
 
-        /// <summary>A passenger's wait: counted with the leader's (see <see cref="UseFactory"/>) until its own token cancels.</summary>
-        public CancellationTokenRegistration Join(CancellationToken token)
+        /// <summary>
+        /// Whether every caller that waited for the flight has cancelled, which cancelled its body's token: a body that
+        /// ignores it may run on, but the flight takes no new caller (a caller that comes later runs the body anew).
+        /// </summary>
+        public bool IsAbandoned => Volatile.Read(ref _waiting) == 0;
+
+        /// <summary>
+        /// A passenger's wait: counted with the leader's (see <see cref="UseFactory"/>) until its own token cancels.
+        /// False, counting nothing, once the flight is abandoned (<see cref="IsAbandoned"/>).
+        /// </summary>
+        public bool TryJoin(CancellationToken token, out CancellationTokenRegistration wait)
         {
-            Interlocked.Increment(ref _waiting);
-            return Lead(token);
+            var waiting = Volatile.Read(ref _waiting);
+            while (true)
+            {
+                if (waiting == 0)
+                {
+                    wait = default;
+                    return false;
+                }
+
+                var seen = Interlocked.CompareExchange(ref _waiting, waiting + 1, waiting);
+                if (seen == waiting)
+                {
+                    wait = Lead(token);
+                    return true;
+                }
+
+                waiting = seen;
+            }
         }
 
         /// <summary>
-        /// Ends a wait that <see cref="Lead"/> or <see cref="Join"/> began. A wait that its token ended may be over
+        /// Ends a wait that <see cref="Lead"/> or <see cref="TryJoin"/> began. A wait that its token ended may be over
         /// before the token's callback has run (both hang on the token): if the callback can still be taken back, the
         /// caller leaves here instead, so it is never lost.
         /// </summary>
@@ -173,6 +204,23 @@ public sealed partial class CachedMethod<TResult>
                 _fillKey = fill.LocalFence.FullKey;
                 Volatile.Write(ref _fillMoves, fill.LocalFence.Moves);
                 _fill = fill.LocalFence.Fence;
+            }
+        }
+
+        /// <summary>
+        /// Refuses the store of this flight's fill, once a newer flight of its key has taken its place on the board after
+        /// every caller left it: its body may still run, and its value is older than the newer flight's.
+        /// </summary>
+        public void Supersede()
+        {
+            switch (_fill)
+            {
+                case FillTicket ticket:
+                    FillFences.Supersede(ticket.Local);
+                    break;
+                case FillFences.Fence fence:
+                    FillFences.Supersede(new FillFences.Ticket(_fillKey!, fence, Volatile.Read(ref _fillMoves)));
+                    break;
             }
         }
 

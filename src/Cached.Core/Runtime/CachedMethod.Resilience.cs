@@ -169,7 +169,11 @@ public sealed partial class CachedMethod<TResult>
                 ThrowIfOwnFlight(key, blocks: true);
 
                 // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the factory.
-                leader.Join(CancellationToken.None);
+                if (!leader.TryJoin(CancellationToken.None, out _))
+                {
+                    // Every caller left it just now: a new flight.
+                    continue;
+                }
             }
 
             try

@@ -125,6 +125,10 @@ public sealed partial class CachedMethod<TResult>
                 // caller that left at a timeout has not, and keeps it going).
                 var factoryToken = CancellationTokenSource.CreateLinkedTokenSource(call.Host.Background.Stopping);
                 flight.UseFactory(factoryToken);
+                // Once the factory's token cancels, nobody waits for it any more (every caller left, or the cache was
+                // disposed, which ends every caller waiting): the flight ends then, even if the factory ignores its token.
+                // The registration goes with the token source, which the factory's run disposes.
+                factoryToken.Token.UnsafeRegister(static (state, token) => ((Flight)state!).TrySetCanceled(token), flight);
                 waiting = flight.Lead(cancellationToken);
                 call.Flight = flight;
                 call.Seen = seen;
@@ -134,7 +138,11 @@ public sealed partial class CachedMethod<TResult>
             else
             {
                 ThrowIfOwnFlight(key, blocks: false);
-                waiting = leader.Join(cancellationToken);
+                if (!leader.TryJoin(cancellationToken, out waiting))
+                {
+                    // Every caller left it just now: a new flight.
+                    continue;
+                }
             }
 
             try
@@ -226,9 +234,14 @@ public sealed partial class CachedMethod<TResult>
             if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping && !call.Cancelled(ex))
             {
                 var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-                if (throttled is not null && await StillHoldsAsync(call, last).ConfigureAwait(false) && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
+                var (holds, unreadable) = throttled is null ? default : await StillHoldsAsync(call, last).ConfigureAwait(false);
+                if (holds && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
                 {
-                    await WriteAsync(cache, key, throttled, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+                    await WriteAsync(cache, key, throttled!, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+                }
+                else if (unreadable)
+                {
+                    ThrottleInL1(call, last, throttled!, ttl);
                 }
             }
 

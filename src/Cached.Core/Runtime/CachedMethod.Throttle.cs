@@ -12,9 +12,32 @@ public sealed partial class CachedMethod<TResult>
     private void Throttle(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
     {
         var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-        if (throttled is not null && StillHolds(call, last) && RetainTags(call, ttl) == true)
+        if (throttled is null)
+        {
+            return;
+        }
+
+        if (StillHolds(call, last, out var unreadable) && RetainTags(call, ttl) == true)
         {
             Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
+        }
+        else if (unreadable)
+        {
+            ThrottleInL1(call, last, throttled, ttl);
+        }
+    }
+
+    /// <summary>
+    /// The throttle when the backend could not be read back: a two-level cache makes the last value its L1 still holds
+    /// fresh there alone (<see cref="MultiLevelCache.ThrottleInL1"/>), so that a node whose L2 is down calls a failing
+    /// source about once per throttle too. Not for an entry with tags, whose versions L2 keeps.
+    /// </summary>
+    private void ThrottleInL1(ResilientCall call, Stamped<TResult> last, Stamped<TResult> throttled, TimeSpan? ttl)
+    {
+        if (call.Cache is MultiLevelCache levels && call.Observed is null)
+        {
+            var stamps = StampsFor(call.Cache, call.Host);
+            levels.ThrottleInL1(call.Key, _options.Namespace, throttled, ttl, stamps, now => Stamping.IsSameEntry(last, now?.ForRead(), stamps.Inner));
         }
     }
 
@@ -22,10 +45,11 @@ public sealed partial class CachedMethod<TResult>
     /// Whether the backend still holds the entry this call read as its last value. The fill's fence sees only writes
     /// after it opened; a write between the call's read and that open would otherwise be overwritten by the older value
     /// made fresh again. Read again after the fence opened, so a write after this read still moves the fence. A fault
-    /// reads as no: the value is served, not written back.
+    /// reads as no (<paramref name="unreadable"/>): the value is served, not written back there.
     /// </summary>
-    private bool StillHolds(ResilientCall call, Stamped<TResult> last)
+    private bool StillHolds(ResilientCall call, Stamped<TResult> last, out bool unreadable)
     {
+        unreadable = false;
         try
         {
             var stamps = StampsFor(call.Cache, call.Host);
@@ -35,23 +59,24 @@ public sealed partial class CachedMethod<TResult>
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             ReadFailed(call.Cache, ex, call.Key);
+            unreadable = true;
             return false;
         }
     }
 
     /// <inheritdoc cref="StillHolds"/>
-    private async ValueTask<bool> StillHoldsAsync(ResilientCall call, Stamped<TResult> last)
+    private async ValueTask<(bool Holds, bool Unreadable)> StillHoldsAsync(ResilientCall call, Stamped<TResult> last)
     {
         try
         {
             var stamps = StampsFor(call.Cache, call.Host);
             var now = await Stamping.HolderOf(call.Cache).TryGetAsync<Stamped<TResult>>(call.Key, _options.Namespace, stamps, CancellationToken.None).ConfigureAwait(false);
-            return now.Found && Stamping.IsSameEntry(last, now.Value?.ForRead(), stamps.Inner);
+            return (now.Found && Stamping.IsSameEntry(last, now.Value?.ForRead(), stamps.Inner), false);
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
             ReadFailed(call.Cache, ex, call.Key);
-            return false;
+            return (false, true);
         }
     }
 }

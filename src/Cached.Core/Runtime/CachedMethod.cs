@@ -152,7 +152,12 @@ public sealed partial class CachedMethod<TResult>
                 // The leader runs on its own thread or its own awaits, so blocking here cannot deadlock.
                 TResult shared;
                 // Counted for good: this caller cannot cancel, so an async leader that leaves no longer stops the body.
-                leader.Join(CancellationToken.None);
+                if (!leader.TryJoin(CancellationToken.None, out _))
+                {
+                    // Every caller left it just now: a new flight.
+                    continue;
+                }
+
                 try
                 {
                     shared = leader.Task.GetAwaiter().GetResult();
@@ -392,8 +397,13 @@ public sealed partial class CachedMethod<TResult>
                 opened?.Forgo();
                 opened = null;
                 ThrowIfOwnFlight(key, blocks: false);
+                if (!leader.TryJoin(cancellationToken, out var waiting))
+                {
+                    // Every caller left it just now: a new flight.
+                    continue;
+                }
+
                 TResult shared;
-                var waiting = leader.Join(cancellationToken);
                 try
                 {
                     shared = await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

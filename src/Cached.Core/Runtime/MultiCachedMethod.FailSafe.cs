@@ -206,8 +206,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// batch read and the fills' open is one their fences cannot see (see <c>CachedMethod.StillHolds</c>). A fault reads
     /// as no.
     /// </summary>
-    private bool StillHolds(ICache cache, ReadThroughs host, string cacheKey, Stamped<TValue> stale)
+    private bool StillHolds(ICache cache, ReadThroughs host, string cacheKey, Stamped<TValue> stale, out bool unreadable)
     {
+        unreadable = false;
         try
         {
             var stamps = StampsFor(cache, host);
@@ -217,6 +218,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
             ReadFailed(cache, ex, [cacheKey]);
+            unreadable = true;
             return false;
         }
     }
@@ -235,11 +237,25 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             result[key] = stale.Value;
             var cacheKey = cacheKeyOf(state, key);
             cacheKeys.Add(cacheKey);
-            var (throttled, ttl) = Stamping.Throttle(stale, _policy, host.Clock, tags?.Of(cacheKey));
-            if (throttled is not null && fills is not null && !CacheScope.IsWriteSkipped && StillHolds(cache, host, cacheKey, stale)
+            var tagged = tags?.Of(cacheKey);
+            var (throttled, ttl) = Stamping.Throttle(stale, _policy, host.Clock, tagged);
+            if (throttled is null || CacheScope.IsWriteSkipped)
+            {
+                continue;
+            }
+
+            // No fills: they failed to open, as when the backend (a two-level cache's L2) cannot be reached.
+            var unreadable = fills is null;
+            if (!unreadable && StillHolds(cache, host, cacheKey, stale, out unreadable)
                 && RetainTags(cache, tags, ttl, new List<KeyValuePair<string, TValue>> { new(cacheKey, stale.Value) }))
             {
-                Store(cache, [new KeyValuePair<string, Stamped<TValue>>(cacheKey, throttled)], fills, ttl, StampsFor(cache, host));
+                Store(cache, [new KeyValuePair<string, Stamped<TValue>>(cacheKey, throttled)], fills!, ttl, StampsFor(cache, host));
+            }
+            else if (unreadable && tagged is null && cache is MultiLevelCache levels)
+            {
+                // As a single key's throttle does (CachedMethod.ThrottleInL1): fresh again in this node's L1 alone.
+                var stamps = StampsFor(cache, host);
+                levels.ThrottleInL1(cacheKey, _options.Namespace, throttled, ttl, stamps, now => Stamping.IsSameEntry(stale, now?.ForRead(), stamps.Inner));
             }
         }
 

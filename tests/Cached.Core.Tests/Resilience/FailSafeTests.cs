@@ -211,5 +211,29 @@ public sealed class FailSafeTests : ResilienceFixture
         Assert.That(() => new CacheEntryOptions { Ttl = TimeSpan.FromSeconds(-1) }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("Ttl"));
         Assert.That(() => new CacheEntryOptions { Lease = TimeSpan.Zero }, Throws.InstanceOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("Lease"));
         Assert.That(new CacheEntryOptions { Ttl = Timeout.InfiniteTimeSpan }.Ttl, Is.EqualTo(Timeout.InfiniteTimeSpan));
+        Assert.That(new CacheEntryOptions { HardTimeout = Timeout.InfiniteTimeSpan }.HardTimeout, Is.EqualTo(Timeout.InfiniteTimeSpan));
+        Assert.That(new CacheEntryOptions { SoftTimeout = Timeout.InfiniteTimeSpan }.SoftTimeout, Is.EqualTo(Timeout.InfiniteTimeSpan));
+    }
+
+    [Test]
+    public async Task Infinite_timeouts_are_no_timeouts_as_FusionCache_defaults_them([Values] bool async)
+    {
+        var options = s_failSafe with { SoftTimeout = Timeout.InfiniteTimeSpan, HardTimeout = Timeout.InfiniteTimeSpan };
+        await Get(async, () => "v1", options);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        var gate = new ManualResetEventSlim();
+        var call = Task.Run(() => Get(async, () =>
+        {
+            gate.Wait(Limit);
+            return "v2";
+        }, options).AsTask());
+
+        // On the test clock an hour passes while the factory runs: a finite timeout would have answered "v1".
+        await Task.Delay(50);
+        Time.Advance(TimeSpan.FromHours(1));
+        await Task.Delay(50);
+        Assert.That(call.IsCompleted, Is.False, "the caller waits for the factory");
+        gate.Set();
+        Assert.That(await call.WaitAsync(Limit), Is.EqualTo("v2"));
     }
 }

@@ -70,6 +70,29 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
     }
 
     [Test]
+    public async Task On_two_levels_with_L2_down_the_last_values_L1_holds_answer_and_are_fresh_there_for_the_throttle([Values] bool async)
+    {
+        var l2 = new Cached.Tests.Runtime.TestBackend { TimeProvider = Time };
+        using var node = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, l2);
+        var method = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => node, Ttl = 10, FailSafe = 60, FailSafeThrottle = 5 });
+        var source = new Source();
+        await Call(async, method, source, 1, 2);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        l2.FailAll = true;
+        source.Down = true;
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
+        }
+
+        Assert.That(source.Calls, Has.Count.EqualTo(2), "one call to fill, one failing call within the throttle (not one per call)");
+        Time.Advance(TimeSpan.FromSeconds(6));
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
+        Assert.That(source.Calls, Has.Count.EqualTo(3), "past the throttle the source is asked again");
+    }
+
+    [Test]
     public async Task On_two_levels_with_a_backplane_tagged_entries_hit_and_one_tag_s_invalidation_recomputes_only_its_key([Values] bool async, [Values] bool bytesInL2)
     {
         var l2 = new SimpleMemoryCache { TimeProvider = Time, Serializer = bytesInL2 ? new Cached.Serializers.JsonSerializer() : new Cached.Serializers.NullSerializer() };

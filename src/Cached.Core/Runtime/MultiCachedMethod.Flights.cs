@@ -34,9 +34,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var flight = new BatchFlight(cache, missing.Count);
         // A call that skips reading wants a value computed after it began, not one another batch is computing.
         join = join && !CacheScope.IsReadSkipped && !BatchBodies.Runs(this);
-        foreach (var key in missing)
+        try
         {
-            Board(flight, key, cacheKeyOf(state, key), cache, join);
+            foreach (var key in missing)
+            {
+                Board(flight, key, cacheKeyOf(state, key), cache, join);
+            }
+        }
+        catch
+        {
+            // A key builder that throws now (it answered for the read): the keys boarded so far must not wait forever.
+            flight.Land(_flying, answered: null);
+            throw;
         }
 
         return flight;

@@ -265,6 +265,21 @@ public sealed class MultiCachedFlightTests
     }
 
     [Test]
+    public async Task A_key_builder_that_throws_while_keys_board_leaves_no_flight_behind()
+    {
+        var method = NewMethod();
+        var calls = 0;
+        // Answers the read's call for each key, then throws for key 3 when the batch boards its keys.
+        string Flaky(int key) => key == 3 && Interlocked.Increment(ref calls) > 1 ? throw new FormatException("builder") : $"k{key}";
+
+        Assert.ThrowsAsync<FormatException>(async () => await method.InvokeAsync([2, 3], 0, (_, key) => Flaky(key), static (_, keys, _) => ValueTask.FromResult<IEnumerable<KeyValuePair<int, string>>?>(keys.ToDictionary(k => k, k => $"v{k}")), null, CancellationToken.None));
+
+        var source = new Source { Hold = false };
+        Assert.That(await CallAsync(method, source, [2]).AsTask().WaitAsync(Patience), Is.EqualTo(Values(2)), "key 2 boarded before the builder threw, and is free again");
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 2 } }));
+    }
+
+    [Test]
     public async Task Once_a_batch_has_landed_a_later_miss_of_its_keys_asks_the_body_again()
     {
         var method = NewMethod();

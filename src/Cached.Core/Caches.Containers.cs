@@ -9,8 +9,10 @@ public static partial class Caches
     /// <summary>
     /// Replaces the whole configuration with <paramref name="configs"/> and registers <paramref name="instances"/>, for
     /// dependency injection: unlike <see cref="SetConfig(IEnumerable{KeyValuePair{string, CacheConfig}})"/> the
-    /// <c>"default"</c> alias may be missing here, because a factory the container runs later may provide it.
-    /// Returns the configuration's number, for <see cref="RemoveMadeInstance"/>.
+    /// <c>"default"</c> alias may be missing here, because a factory the container runs later may provide it. As
+    /// <c>SetConfig</c> does, it replaces the instances of the aliases it sets and keeps the others (one given to
+    /// <see cref="AddInstance"/>, one another container made). Returns the configuration's number, for
+    /// <see cref="RemoveMadeInstance"/>.
     /// </summary>
     internal static int Configure(IReadOnlyDictionary<string, CacheConfig> configs, IReadOnlyDictionary<string, ICache> instances)
     {
@@ -24,12 +26,14 @@ public static partial class Caches
         lock (s_gate)
         {
             s_config = copy;
-            foreach (var (alias, replaced) in s_instances)
+            foreach (var alias in copy.Keys)
             {
-                Retire(alias, replaced);
+                if (s_instances.TryRemove(alias, out var replaced))
+                {
+                    Retire(alias, replaced);
+                }
             }
 
-            s_instances.Clear();
             foreach (var (alias, cache) in instances)
             {
                 s_made.Remove(cache);
@@ -87,13 +91,18 @@ public static partial class Caches
     /// then drops it without disposing it, and the caller disposes it. A container takes over the instances it hands
     /// out, for they live as long as it does.
     /// </summary>
+    /// <remarks>
+    /// Only an instance made under the caller's own <paramref name="configuration"/> is taken over: one made for another
+    /// container's configuration stays <c>Caches</c>'s (and that container's to take over), so that disposing the first
+    /// container does not take it away from the one whose configuration made it.
+    /// </remarks>
     [RequiresUnreferencedCode(ReflectionWarning)]
-    internal static ICache TakeOver(string alias, out bool takenOver)
+    internal static ICache TakeOver(string alias, int configuration, out bool takenOver)
     {
         lock (s_gate)
         {
             var cache = Get(alias);
-            takenOver = s_made.Remove(cache);
+            takenOver = s_made.TryGetValue(cache, out var madeUnder) && madeUnder == configuration && s_made.Remove(cache);
             return cache;
         }
     }

@@ -16,7 +16,10 @@ internal static class CacheConfigReader
         var aliases = new Dictionary<string, CacheConfig>(StringComparer.Ordinal);
         foreach (var section in configuration.GetChildren())
         {
-            aliases[section.Key] = ReadAlias(section);
+            // Configuration keys are case-insensitive, so "Default" is the section of the alias every cache needs;
+            // other aliases are named as written, as the code names them.
+            var alias = string.Equals(section.Key, Caches.DefaultAlias, StringComparison.OrdinalIgnoreCase) ? Caches.DefaultAlias : section.Key;
+            aliases[alias] = ReadAlias(section);
         }
 
         if (aliases.Count == 0)
@@ -64,9 +67,10 @@ internal static class CacheConfigReader
             {
                 config.Backplane = ReadClass(entry);
             }
-            else
+            else if (Scalar(entry) is { Length: > 0 } value)
             {
-                config[entry.Key] = Scalar(entry);
+                // An empty value is no setting: how a later configuration source takes away one an earlier one gave.
+                config[entry.Key] = value;
             }
         }
 
@@ -91,9 +95,9 @@ internal static class CacheConfigReader
             {
                 config.Class = Scalar(entry);
             }
-            else
+            else if (Scalar(entry) is { Length: > 0 } value)
             {
-                config[entry.Key] = Scalar(entry);
+                config[entry.Key] = value;
             }
         }
 

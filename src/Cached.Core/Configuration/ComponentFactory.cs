@@ -44,6 +44,8 @@ internal static partial class ComponentFactory
             return CreateMultiLevel(config, path);
         }
 
+        RefuseLevels(config, type, path);
+
         var properties = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (config.Serializer is { } serializer)
         {
@@ -77,6 +79,8 @@ internal static partial class ComponentFactory
             return;
         }
 
+        RefuseLevels(config, CacheTypeOf(config, path), path);
+
         ReadSettings(CacheTypeOf(config, path), config.Settings, path);
         if (config.Serializer is { } serializer)
         {
@@ -88,6 +92,19 @@ internal static partial class ComponentFactory
             var pluginPath = $"{path}:Plugins:{i}";
             var plugin = config.Plugins![i] ?? throw new CacheConfigurationException(pluginPath, "the plugin entry is empty.");
             ReadSettings(ClassTypeOf(plugin, typeof(ICachePlugin), pluginPath), plugin.Settings, pluginPath);
+        }
+    }
+
+    /// <summary>
+    /// Levels and a backplane belong to a <see cref="MultiLevelCache"/>: given to any other cache they would be dropped,
+    /// and the application would run on one level without a word, so they are refused as any unknown setting is.
+    /// </summary>
+    private static void RefuseLevels(CacheConfig config, Type type, string path)
+    {
+        var given = config.L1 is not null ? "L1" : config.L2 is not null ? "L2" : config.Backplane is not null ? "Backplane" : null;
+        if (given is not null)
+        {
+            throw new CacheConfigurationException($"{path}:{given}", $"{type} has no setting '{given}': L1, L2 and Backplane are settings of Cached.MultiLevelCache.");
         }
     }
 

@@ -45,12 +45,21 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
             }
         }
 
-        foreach (var (alias, factory) in builder.Factories)
+        try
         {
-            var cache = factory(services)
-                ?? throw new InvalidOperationException($"The factory of cache alias '{alias}' returned null.");
-            _created.Add((alias, cache));
-            Caches.AddInstance(alias, cache);
+            foreach (var (alias, factory) in builder.Factories)
+            {
+                var cache = factory(services)
+                    ?? throw new InvalidOperationException($"The factory of cache alias '{alias}' returned null.");
+                _created.Add((alias, cache));
+                Caches.AddInstance(alias, cache);
+            }
+        }
+        catch
+        {
+            // The container never gets this registry to dispose: the caches made so far and the logs go back now.
+            Dispose();
+            throw;
         }
     }
 
@@ -63,9 +72,9 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
         bool takenOver;
         try
         {
-            cache = Caches.TakeOver(alias, out takenOver);
+            cache = Caches.TakeOver(alias, _builder.Configuration, out takenOver);
         }
-        catch (UnknownCacheAliasException) when (_builder.Configs.ContainsKey(alias))
+        catch (UnknownCacheAliasException) when (_builder.Configs.ContainsKey(alias) || Made(alias))
         {
             return OwnInstance(alias);
         }
@@ -82,6 +91,15 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
         // disposed by the last of its holders, not under another container or the owner of an instance still using it.
         (cache as IContainerHeld)?.AddContainerHold();
         return cache;
+    }
+
+    /// <summary>Whether a factory of this container made the cache of <paramref name="alias"/>.</summary>
+    private bool Made(string alias)
+    {
+        lock (_created)
+        {
+            return _created.Exists(made => made.Alias == alias);
+        }
     }
 
     /// <summary>Points Cached's logs away from this container's logger factory, if they still go there.</summary>

@@ -180,10 +180,10 @@ public sealed partial class CachedMethod<TResult>
             {
                 value = Await(call, leader, out fromFlight);
             }
-            catch (OperationCanceledException) when (leader != flight && leader.Task.IsCanceled)
+            catch (OperationCanceledException) when (leader != flight && leader.Task.IsCanceled && !call.Host.Background.IsStopping)
             {
                 // An async leader (GetOrSetAsync) whose factory stopped by its token before this caller joined; this
-                // caller has none: take over.
+                // caller has none: take over. Not when the cache's dispose ended it: that ends this caller too.
                 continue;
             }
 

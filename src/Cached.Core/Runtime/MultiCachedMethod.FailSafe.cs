@@ -63,7 +63,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
 
             var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
-            Land(flight, result);
+            LandBeforeTags(flight, tags, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
                 var (stamped, ttl) = Stamp(cache, host, toStore, tags);
@@ -71,7 +71,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 {
                     Store(cache, stamped, fills, ttl, StampsFor(cache, host));
                 }
+                else
+                {
+                    flight?.Overtake();
+                }
             }
+
+            Land(flight, result);
         }
         finally
         {
@@ -132,7 +138,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
 
             var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
-            Land(flight, result);
+            LandBeforeTags(flight, tags, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
                 var (stamped, ttl) = Stamp(cache, host, toStore, tags);
@@ -140,7 +146,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 {
                     await StoreAsync(cache, stamped, fills, ttl, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
                 }
+                else
+                {
+                    flight?.Overtake();
+                }
             }
+
+            Land(flight, result);
         }
         finally
         {

@@ -10,7 +10,9 @@ namespace Cached.Runtime;
 /// answers to those waiting) as soon as its body has answered, before it stores and before it waits for anyone, and
 /// the calls a batch body makes of its own method join nobody (they would wait for themselves) and compute instead.
 /// A batch whose body failed answers nobody: each batch waiting for it computes those keys itself, so one caller's
-/// failure or cancellation never becomes another's.
+/// failure or cancellation never becomes another's. (With fail-safe, a body that failed for keys that all have a last
+/// value answers with them, to those waiting too, as the passengers of a one-key flight get them.) Keys an
+/// invalidation overtook (a write or delete of the key, or of a tag, in this process) are computed anew the same way.
 /// </summary>
 public sealed partial class MultiCachedMethod<TKey, TValue>
 {
@@ -100,6 +102,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 
     /// <summary>Hands this batch's answers (<c>null</c>: its body failed) to the batches waiting for its keys.</summary>
     private void Land(BatchFlight? flight, Dictionary<TKey, TValue>? answered) => flight?.Land(_flying, answered);
+
+    /// <summary>
+    /// Lands at once a batch whose entries carry no tags; one with tags lands after it has retained them, which tells
+    /// whether an invalidation of a tag overtook the computation (<see cref="BatchFlight.Overtake"/>).
+    /// </summary>
+    private void LandBeforeTags(BatchFlight? flight, object? tags, Dictionary<TKey, TValue>? answered)
+    {
+        if (tags is null)
+        {
+            Land(flight, answered);
+        }
+    }
 
     /// <summary>
     /// Takes the answers of the batches this one waits for; the keys of one whose body failed are computed here, in a
@@ -206,6 +220,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         private TaskCompletionSource<BatchAnswers?>? _answers;
         private bool _landed;
         private bool _fillsOpen;
+        private bool _tagsMoved;
 
         /// <summary>The cache the keys are computed for.</summary>
         public ICache Cache { get; } = cache;
@@ -224,6 +239,12 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         /// <summary>Whether an invalidation in this process came after the fill of <paramref name="cacheKey"/> opened.</summary>
         public bool IsOvertaken(string cacheKey)
             => Volatile.Read(ref _fillsOpen) && Fills is { } fills && fills.TryGetValue(cacheKey, out var fill) && !fill.IsCurrentInProcess;
+
+        /// <summary>
+        /// Marks every key of the flight as overtaken: an invalidation of one of their tags came while the body ran (the
+        /// tags could not be retained), so those waiting compute the keys anew rather than take these answers.
+        /// </summary>
+        public void Overtake() => _tagsMoved = true;
 
         /// <summary>Publishes the fills to the batches that look at this flight.</summary>
         public void Opened(Dictionary<string, FillTicket>? fills)
@@ -294,7 +315,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             for (var i = 0; i < Owned.Count; i++)
             {
                 var cacheKey = OwnedCacheKeys[i];
-                if (IsOvertaken(cacheKey))
+                if (_tagsMoved || IsOvertaken(cacheKey))
                 {
                     // Computed before a change of the key that those waiting may have seen: they compute it anew.
                     (answers.Overtaken ??= new(StringComparer.Ordinal)).Add(cacheKey);

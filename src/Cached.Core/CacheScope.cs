@@ -8,12 +8,14 @@ namespace Cached;
 /// </code>
 /// </summary>
 /// <remarks>
-/// Dispose every scope. While any scope is open anywhere in the process, hits of generated methods take the ordinary
-/// read (which checks this flow's scope) instead of the allocation-free one: still correct, but slower.
+/// Dispose every scope. A scope applies while it is open: a call started inside it and still running when it is
+/// disposed reads and writes as usual from then on, so await the calls inside the scope. While any scope is open
+/// anywhere in the process, hits of generated methods take the ordinary read (which checks this flow's scopes) instead
+/// of the allocation-free one: still correct, but slower.
 /// </remarks>
 public static class CacheScope
 {
-    private static readonly AsyncLocal<Flags> s_flags = new();
+    private static readonly AsyncLocal<Scope?> s_current = new();
 
     // How many scopes are open anywhere. While none is, the flags are not read: an AsyncLocal read costs more than
     // the rest of a cache hit, and scopes are rare.
@@ -30,11 +32,11 @@ public static class CacheScope
     /// <summary>True while no scope is open anywhere: the calls of every flow read and write as usual.</summary>
     internal static bool NoneOpen => Volatile.Read(ref s_open) == 0;
 
-    /// <summary>True inside a <see cref="SkipRead"/> or <see cref="Bypass"/> scope.</summary>
-    public static bool IsReadSkipped => Volatile.Read(ref s_open) != 0 && (s_flags.Value & Flags.SkipRead) != 0;
+    /// <summary>True inside an open <see cref="SkipRead"/> or <see cref="Bypass"/> scope.</summary>
+    public static bool IsReadSkipped => Volatile.Read(ref s_open) != 0 && (Current & Flags.SkipRead) != 0;
 
-    /// <summary>True inside a <see cref="SkipWrite"/> or <see cref="Bypass"/> scope.</summary>
-    public static bool IsWriteSkipped => Volatile.Read(ref s_open) != 0 && (s_flags.Value & Flags.SkipWrite) != 0;
+    /// <summary>True inside an open <see cref="SkipWrite"/> or <see cref="Bypass"/> scope.</summary>
+    public static bool IsWriteSkipped => Volatile.Read(ref s_open) != 0 && (Current & Flags.SkipWrite) != 0;
 
     /// <summary>Calls inside the scope do not read the cache: the body runs and its result is stored.</summary>
     public static IDisposable SkipRead() => Enter(Flags.SkipRead);
@@ -45,24 +47,52 @@ public static class CacheScope
     /// <summary>Calls inside the scope neither read nor write the cache.</summary>
     public static IDisposable Bypass() => Enter(Flags.SkipRead | Flags.SkipWrite);
 
+    /// <summary>
+    /// The flags of this flow's scopes that are still open. A flow started inside a scope keeps it after the scope's
+    /// own flow disposed it; a disposed scope counts for nobody, so what a call does never depends on whether some
+    /// unrelated scope happens to be open elsewhere (which the count <see cref="s_open"/> would otherwise decide).
+    /// </summary>
+    private static Flags Current
+    {
+        get
+        {
+            var flags = Flags.None;
+            for (var scope = s_current.Value; scope is not null; scope = scope.Outer)
+            {
+                if (!scope.IsDisposed)
+                {
+                    flags |= scope.Flags;
+                }
+            }
+
+            return flags;
+        }
+    }
+
     private static Scope Enter(Flags flags)
     {
         Interlocked.Increment(ref s_open);
-        var previous = s_flags.Value;
-        s_flags.Value = previous | flags;
-        return new Scope(previous);
+        var scope = new Scope(flags, s_current.Value);
+        s_current.Value = scope;
+        return scope;
     }
 
-    private sealed class Scope(Flags previous) : IDisposable
+    private sealed class Scope(Flags flags, Scope? outer) : IDisposable
     {
-        private bool _disposed;
+        private volatile bool _disposed;
+
+        public Flags Flags { get; } = flags;
+
+        public Scope? Outer { get; } = outer;
+
+        public bool IsDisposed => _disposed;
 
         public void Dispose()
         {
             if (!_disposed)
             {
                 _disposed = true;
-                s_flags.Value = previous;
+                s_current.Value = Outer;
                 Interlocked.Decrement(ref s_open);
             }
         }

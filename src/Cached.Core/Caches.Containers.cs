@@ -14,7 +14,11 @@ public static partial class Caches
     /// <see cref="AddInstance"/>, one another container made). Returns the configuration's number, for
     /// <see cref="RemoveMadeInstance"/>.
     /// </summary>
-    internal static int Configure(IReadOnlyDictionary<string, CacheConfig> configs, IReadOnlyDictionary<string, ICache> instances)
+    /// <param name="configs">The aliases given as configuration.</param>
+    /// <param name="instances">The aliases given as instances, the caller's.</param>
+    /// <param name="factoryAliases">The aliases a factory of the container will make: their old instances are replaced
+    /// now too, so that <see cref="Get"/> and generated methods agree until the factory has run.</param>
+    internal static int Configure(IReadOnlyDictionary<string, CacheConfig> configs, IReadOnlyDictionary<string, ICache> instances, IEnumerable<string> factoryAliases)
     {
         var copy = configs.ToDictionary(static pair => pair.Key, static pair => pair.Value.Clone(), StringComparer.Ordinal);
         foreach (var (alias, cache) in instances)
@@ -26,7 +30,7 @@ public static partial class Caches
         lock (s_gate)
         {
             s_config = copy;
-            foreach (var alias in copy.Keys)
+            foreach (var alias in copy.Keys.Concat(factoryAliases))
             {
                 if (s_instances.TryRemove(alias, out var replaced))
                 {
@@ -37,12 +41,33 @@ public static partial class Caches
             foreach (var (alias, cache) in instances)
             {
                 s_made.Remove(cache);
+                Keep(cache);
                 s_instances[alias] = cache;
             }
 
             s_configured = copy.ContainsKey(DefaultAlias);
             Interlocked.Increment(ref s_version);
             return ++s_configuration;
+        }
+    }
+
+    /// <summary>
+    /// Registers a cache a container's factory made, as <see cref="AddInstance"/> does, if the container's
+    /// <paramref name="configuration"/> is still the current one; false, registering nothing, once a later
+    /// <c>AddCached</c> or <c>SetConfig</c> has replaced it (the later configuration stands: the cache serves its
+    /// container alone).
+    /// </summary>
+    internal static bool AddInstanceIfCurrent(string alias, ICache cache, int configuration)
+    {
+        lock (s_gate)
+        {
+            if (s_configuration != configuration)
+            {
+                return false;
+            }
+
+            AddInstance(alias, cache);
+            return true;
         }
     }
 

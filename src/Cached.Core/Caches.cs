@@ -169,8 +169,9 @@ public static partial class Caches
             var recorded = new CacheConfig { Cache = cache.GetType().FullName };
             s_config = new Dictionary<string, CacheConfig>(s_config, StringComparer.Ordinal) { [alias] = recorded };
             s_recordedTypes[alias] = recorded;
-            // Passed in, it is the caller's, even if Get made it.
+            // Passed in, it is the caller's, even if Get made it (and even if a change had just replaced it).
             s_made.Remove(cache);
+            Keep(cache);
             if (s_instances.TryGetValue(alias, out var replaced) && !ReferenceEquals(replaced, cache))
             {
                 Retire(alias, replaced);
@@ -326,6 +327,18 @@ public static partial class Caches
             s_configured = false;
             s_configuration++;
             Interlocked.Increment(ref s_version);
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="cache"/> out of its grace period if a change had replaced it: it is given back as an
+    /// instance of the caller's, which <c>Caches</c> never disposes. Under <c>s_gate</c>.
+    /// </summary>
+    private static void Keep(ICache cache)
+    {
+        if (s_retiring.TryGetValue(cache, out var retired) && retired.TryKeep())
+        {
+            s_retiring.Remove(cache);
         }
     }
 

@@ -15,6 +15,10 @@ internal sealed class RetiredCache
     private readonly Action<RetiredCache> _forget;
     private readonly TaskCompletionSource _disposed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ITimer _grace;
+    private int _state; // Grace, Closing (the grace period is over) or Kept
+    private const int Grace = 0;
+    private const int Closing = 1;
+    private const int Kept = 2;
 
     /// <summary>Starts the grace period of <paramref name="cache"/>; <paramref name="forget"/> is called once it is disposed.</summary>
     public RetiredCache(ICache cache, string alias, CommandCount? running, TimeProvider timeProvider, TimeSpan grace, Action<RetiredCache> forget)
@@ -31,8 +35,30 @@ internal sealed class RetiredCache
     /// <summary>Completes once the cache is disposed.</summary>
     public Task Disposed => _disposed.Task;
 
+    /// <summary>
+    /// Keeps the cache from being disposed: it was given back to <see cref="Caches"/> as an instance of its own
+    /// (<see cref="Caches.AddInstance"/>, <c>AddCache(alias, instance)</c>), which <c>Caches</c> never disposes. False once
+    /// the grace period is over: the cache is then being closed.
+    /// </summary>
+    public bool TryKeep()
+    {
+        if (Interlocked.CompareExchange(ref _state, Kept, Grace) != Grace)
+        {
+            return false;
+        }
+
+        _grace.Dispose();
+        _disposed.TrySetResult();
+        return true;
+    }
+
     private void GraceOver()
     {
+        if (Interlocked.CompareExchange(ref _state, Closing, Grace) != Grace)
+        {
+            return;
+        }
+
         _grace.Dispose();
         // When a command is still running, the last one to end queues the disposal: it must not run on the caller's
         // path, inside the completion of a command of the very connection it closes.

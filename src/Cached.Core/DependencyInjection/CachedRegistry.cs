@@ -25,6 +25,7 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
     private readonly ILoggerFactory? _loggerFactory;
     private readonly List<(string Alias, ICache Cache)> _created = [];
     private readonly List<(string Alias, ICache Cache)> _handedOut = [];
+    private readonly HashSet<string> _ownOnly = new(StringComparer.Ordinal);
     private int _disposed;
 
     public CachedRegistry(IServiceProvider services, CachedBuilder builder)
@@ -52,7 +53,11 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
                 var cache = factory(services)
                     ?? throw new InvalidOperationException($"The factory of cache alias '{alias}' returned null.");
                 _created.Add((alias, cache));
-                Caches.AddInstance(alias, cache);
+                if (!Caches.AddInstanceIfCurrent(alias, cache, builder.Configuration))
+                {
+                    // A later AddCached or SetConfig configured Caches since: this cache serves this container alone.
+                    _ownOnly.Add(alias);
+                }
             }
         }
         catch
@@ -68,6 +73,11 @@ internal sealed class CachedRegistry : IDisposable, IAsyncDisposable
     public ICache Get(string alias)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_ownOnly.Contains(alias))
+        {
+            return OwnInstance(alias);
+        }
+
         ICache cache;
         bool takenOver;
         try

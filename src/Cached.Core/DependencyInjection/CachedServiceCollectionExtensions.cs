@@ -59,7 +59,7 @@ public static class CachedServiceCollectionExtensions
             }
         }
 
-        builder.Configuration = Caches.Configure(builder.Configs, builder.Instances);
+        builder.Configuration = Caches.Configure(builder.Configs, builder.Instances, builder.Factories.Keys);
 
         services.AddSingleton(builder);
         services.TryAddSingleton<CachedRegistry>();

@@ -46,4 +46,32 @@ public sealed class CacheScopeTests
             Assert.That((CacheScope.IsReadSkipped, CacheScope.IsWriteSkipped), Is.EqualTo((false, false)), "disposing twice changes nothing");
         });
     }
+
+    [Test]
+    public async Task A_flow_started_in_a_scope_follows_it_while_it_is_open_and_not_after_whatever_else_is_open([Values] bool anotherScopeOpen)
+    {
+        // The flow a call starts keeps its scope; once the scope is disposed it counts for nobody. Before, the answer
+        // after the dispose depended on whether an unrelated scope was open anywhere in the process.
+        var elsewhere = anotherScopeOpen ? await Task.Run(CacheScope.Bypass) : null;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var disposed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<(bool Before, bool After)> flow;
+        using (CacheScope.SkipWrite())
+        {
+            flow = Task.Run(async () =>
+            {
+                var before = CacheScope.IsWriteSkipped;
+                started.SetResult();
+                await disposed.Task;
+                return (before, CacheScope.IsWriteSkipped);
+            });
+            await started.Task;
+        }
+
+        disposed.SetResult();
+        var (before, after) = await flow.WaitAsync(TimeSpan.FromSeconds(10));
+        elsewhere?.Dispose();
+
+        Assert.That((before, after), Is.EqualTo((true, false)));
+    }
 }

@@ -7,8 +7,8 @@ public static partial class Caches
     internal static bool IsConfigured(string alias) => s_instances.ContainsKey(alias) || s_config.ContainsKey(alias);
 
     /// <summary>
-    /// After <c>SetConfig</c>: names the aliases generated methods use that it lacks, as a warning (and once on standard
-    /// error without a logger). Not an exception: <see cref="Add"/> or <see cref="AddInstance"/> may still follow.
+    /// After <c>SetConfig</c>: names the aliases generated methods use that it lacks, as a warning (event 13). Not an
+    /// exception, nor a line on standard error: <see cref="Add"/> or <see cref="AddInstance"/> may still follow.
     /// </summary>
     private static void WarnOfMissingAliases()
     {
@@ -17,12 +17,8 @@ public static partial class Caches
             return;
         }
 
+        // Logged only: without a logger, an alias still missing is told on standard error by the first call that
+        // needs it (CacheFaults), where an Add or AddInstance right after this would have made a line here a false alarm.
         Runtime.Log.AliasesMissing(CachedLogging.Logger, problem);
-        if (Interlocked.Exchange(ref s_missingAliasesToldOnce, 1) == 0)
-        {
-            Runtime.CacheFaults.WriteToStandardError("Cached: " + problem);
-        }
     }
-
-    private static int s_missingAliasesToldOnce;
 }

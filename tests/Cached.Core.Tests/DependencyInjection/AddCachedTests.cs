@@ -270,6 +270,31 @@ public class AddCachedTests : ProcessWideStateFixture
     }
 
     [Test]
+    public void SetConfig_then_AddInstance_of_the_missing_alias_writes_nothing_to_standard_error()
+    {
+        // A newcomer's check: SetConfig followed by AddInstance (an instance built in code) printed "aliases that are not
+        // configured" for an alias configured a line later. Without a logger, a missing alias is told on standard error
+        // at the first call that needs it (CacheFaults), not when SetConfig runs; SetConfig only logs (event 13).
+        CachedLogging.LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        CachedAliases.Register("redsi", "Shop.Users.GetUser");
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = new() { Cache = "Cached.SimpleMemoryCache" } });
+            Caches.AddInstance("redsi", new SimpleMemoryCache());
+        }
+        finally
+        {
+            Console.SetError(original);
+            CachedAliases.Forget("redsi", "Shop.Users.GetUser");
+        }
+
+        Assert.That(error.ToString(), Is.Empty);
+    }
+
+    [Test]
     public async Task Starting_the_host_registers_factory_made_caches_before_anything_is_resolved()
     {
         TestBackend? made = null;

@@ -24,8 +24,10 @@ public sealed class ThroughputProbeTests
         {
             // One caller: no other miss can store between a miss's read and its fill, so there is no second read.
             Assert.That(measured.Find(Workload.Hits, Side.Cached)!.Sends, Is.EqualTo("1 GET"));
-            // Counted at the server: the cache's own connection is out of the profiler's sight.
-            Assert.That(measured.Find(Workload.Hits, Side.CachedOwnConnection)!.Sends, Is.EqualTo("1 GET"));
+            // Counted at the server: the cache's own connection is out of the profiler's sight. The server's counts are
+            // read by INFO between the callers' commands, so the calls they are divided by are an estimate (those made
+            // halfway through each INFO round trip): one CI run on a loaded machine read "0.99 GET". Within 2%.
+            Assert.That(measured.Find(Workload.Hits, Side.CachedOwnConnection)!.Sends, Does.Match(@"^(1|0\.9[89]|1\.0[12]) GET$"));
             Assert.That(measured.Find(Workload.Hits, Side.SameCommands)!.Sends, Is.EqualTo("1 GET"));
             Assert.That(measured.Find(Workload.Misses, Side.Cached)!.Sends, Is.EqualTo("1 GET + 2 EVAL"));
             Assert.That(measured.Find(Workload.Misses, Side.SameCommands)!.Sends, Is.EqualTo("1 GET + 2 EVAL"));

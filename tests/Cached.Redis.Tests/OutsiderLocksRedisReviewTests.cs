@@ -455,17 +455,19 @@ public sealed class OutsiderLocksRedisReviewTests
     {
         using var cache = Process("olr-d");
         var distributed = cache.AsDistributedCache();
-        await distributed.SetAsync("k", [7], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromMilliseconds(600) });
+        // Redis keeps real time: a 2 s window renewed every 0.7 s leaves 1.3 s for a slow machine at each step (a 0.6 s
+        // window renewed every 0.4 s failed once in CI).
+        await distributed.SetAsync("k", [7], new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(2) });
 
-        await Task.Delay(400);
+        await Task.Delay(700);
         Assert.That(await distributed.GetAsync("k"), Is.Not.Null);
-        await Task.Delay(400);
+        await Task.Delay(700);
         await distributed.RefreshAsync("k");
-        await Task.Delay(400);
+        await Task.Delay(700);
         distributed.Refresh("k");
-        await Task.Delay(400);
-        Assert.That(distributed.Get("k"), Is.EqualTo(new byte[] { 7 }), "1.6 s after the write, 0.4 s after the last refresh");
-        await Task.Delay(900);
+        await Task.Delay(700);
+        Assert.That(distributed.Get("k"), Is.EqualTo(new byte[] { 7 }), "2.8 s after the write, 0.7 s after the last refresh");
+        await Task.Delay(2600);
         Assert.That(await distributed.GetAsync("k"), Is.Null);
     }
 

@@ -114,13 +114,14 @@ public abstract partial class BaseCache
         var operating = true;
         try
         {
-            // The client's own task is awaited as it is only where no timer of the pipeline's waits on it: a timer's
-            // wait would register a delegate on the task, which costs an allocation per read that the backend's
-            // pooled frame does not.
+            // The client's own task is awaited as it is, or watched by the shared deadlines: a timer per command (a
+            // token that can cancel, a test clock) waits on a task, which the backend's pooled frame makes cheaper.
             var timed = ReadNeedsTimer(cancellationToken);
             ValueTask<CacheResult<object?>> pending = default;
             PendingEntryRead client = default;
-            if (!timed && TryStartEntryRead(read.FullKey, out client))
+            // Under the shared deadlines (a timeout, a token that cannot cancel) the client's task is watched as it is
+            // too; only a token or a per-command timer needs the backend's own frame, as a task.
+            if ((!timed || (!cancellationToken.CanBeCanceled && Deadlines is not null)) && TryStartEntryRead(read.FullKey, out client))
             {
                 if (client.Reply!.IsCompletedSuccessfully)
                 {
@@ -172,6 +173,13 @@ public abstract partial class BaseCache
         }
     }
 
+    /// <summary>The entry <paramref name="client"/>'s task becomes, as a task of its own.</summary>
+    private static async Task<CacheResult<object?>> EntryOf(PendingEntryRead client)
+    {
+        await client.Reply!.ConfigureAwait(false);
+        return client.ToEntry!(client.Reply);
+    }
+
     /// <summary>
     /// The rest of a remote read of one entry, in one frame: the entry awaited (the client's own task when the backend
     /// started one, <paramref name="client"/>, else <paramref name="pending"/>; under the pipeline's timer when
@@ -196,7 +204,9 @@ public abstract partial class BaseCache
                 {
                     try
                     {
-                        entry = await deadlines.Watch(pending, DeadlineAfter(started)).ConfigureAwait(false);
+                        entry = client.Reply is { } watched
+                            ? await deadlines.Watch(watched, client.ToEntry!, DeadlineAfter(started)).ConfigureAwait(false)
+                            : await deadlines.Watch(pending, DeadlineAfter(started)).ConfigureAwait(false);
                     }
                     catch (TimeoutException ex)
                     {
@@ -206,7 +216,8 @@ public abstract partial class BaseCache
                 }
                 else if (timed)
                 {
-                    var reading = pending.AsTask();
+                    // The client's task is here only if the timeout changed since the read started (see RunRead).
+                    var reading = client.Reply is null ? pending.AsTask() : EntryOf(client);
                     try
                     {
                         entry = await Deadline(reading, _timeout - _timeProvider.GetElapsedTime(started), cancellationToken).ConfigureAwait(false);

@@ -117,6 +117,34 @@ internal sealed class CommandDeadlines
         return watched;
     }
 
+    /// <summary>
+    /// <see cref="Watch{T}(ValueTask{T}, long)"/> for a client's own task, whose result <paramref name="toResult"/> takes
+    /// once it has ended (<see cref="PendingEntryRead"/>).
+    /// </summary>
+    public ValueTask<T> Watch<T>(Task reply, Func<Task, T> toResult, long deadline)
+    {
+        if (reply.IsCompleted)
+        {
+            try
+            {
+                return new ValueTask<T>(toResult(reply));
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException<T>(ex);
+            }
+        }
+
+        // As above: published as waiting before the timer's mark is read.
+        var watched = Rent<T>().Watch(reply, toResult, deadline);
+        if (!_ticking)
+        {
+            Tick();
+        }
+
+        return watched;
+    }
+
     /// <summary>Called by a <see cref="TimedWait{T}"/> that both its command and its awaiter are done with.</summary>
     internal void Return<T>(TimedWait<T> wait)
     {

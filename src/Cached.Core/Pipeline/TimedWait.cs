@@ -40,6 +40,8 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
     private readonly Action _onEnded;
     private ManualResetValueTaskSourceCore<T> _core;
     private ConfiguredValueTaskAwaitable<T>.ConfiguredValueTaskAwaiter _command;
+    private Task? _reply; // a client's own task, watched instead of _command (see the second Watch)
+    private Func<Task, T>? _toResult;
     private long _state;
     private long _deadline;
     private int _parties;
@@ -54,18 +56,43 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
     /// <summary>Watches <paramref name="pending"/> (not yet complete) until <paramref name="deadline"/>.</summary>
     public ValueTask<T> Watch(ValueTask<T> pending, long deadline)
     {
+        var version = Begin(deadline);
+        _command = pending.ConfigureAwait(false).GetAwaiter();
+        Publish();
+        _command.UnsafeOnCompleted(_onEnded);
+        return new ValueTask<T>(this, version);
+    }
+
+    /// <summary>
+    /// Watches a client's own task (not yet complete) until <paramref name="deadline"/>; <paramref name="toResult"/>
+    /// takes its result once it has ended, as <see cref="PendingEntryRead.ToEntry"/> does. Without an async frame
+    /// between the client's task and this wait, a remote hit under a deadline costs one continuation, not two.
+    /// </summary>
+    public ValueTask<T> Watch(Task reply, Func<Task, T> toResult, long deadline)
+    {
+        var version = Begin(deadline);
+        _reply = reply;
+        _toResult = toResult;
+        Publish();
+        reply.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onEnded);
+        return new ValueTask<T>(this, version);
+    }
+
+    private short Begin(long deadline)
+    {
         _core.Reset();
         _core.RunContinuationsAsynchronously = false;
         _parties = 2;
         _deadline = deadline;
-        _command = pending.ConfigureAwait(false).GetAwaiter();
-        var version = _core.Version;
+        return _core.Version;
+    }
+
+    private void Publish()
+    {
         _commandPending = true;
         // Published last: a sweep that sees this generation waiting also sees its deadline. A full fence: the owner reads
         // its timer's mark next (CommandDeadlines.Watch).
         Interlocked.Exchange(ref _state, ((Volatile.Read(ref _state) & ~StateMask) + Generation) | Waiting);
-        _command.UnsafeOnCompleted(_onEnded);
-        return new ValueTask<T>(this, version);
     }
 
     /// <inheritdoc />
@@ -108,7 +135,7 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
         try
         {
             // Taken exactly once, whatever happens: the command may come from a pool of its own.
-            result = _command.GetResult();
+            result = _reply is { } reply ? _toResult!(reply) : _command.GetResult();
         }
         catch (Exception ex)
         {
@@ -116,6 +143,8 @@ internal sealed class TimedWait<T> : IValueTaskSource<T>, IWatchedWait
         }
 
         _command = default;
+        _reply = null;
+        _toResult = null;
         _commandPending = false;
         var seen = Volatile.Read(ref _state);
         if ((seen & StateMask) == Waiting && Interlocked.CompareExchange(ref _state, (seen & ~StateMask) | Ended, seen) == seen)

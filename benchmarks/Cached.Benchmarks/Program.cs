@@ -8,6 +8,8 @@ using Cached.Benchmarks.Infrastructure;
 // Cached.Benchmarks memory [--entries N] [--out FILE]    bytes per entry of each cache
 // Cached.Benchmarks propagation [--samples N]            two levels on Redis: p50/p99 from a write on one node to
 //                                                        another node reading it, Cached beside FusionCache
+// Cached.Benchmarks latency [--runs N]                   one read on Redis, RedisCache and the raw client call for
+//                                                        call: the mean ratio over N runs (3 by default)
 // Cached.Benchmarks throughput [--seconds N]             64 async callers on Redis, all hits and all misses: ops/s
 //                                                        of a [Cached] method beside StackExchange.Redis by hand
 // Cached.Benchmarks suite --results FILE [--memory FILE] [--redis-benchmark FILE] [--redis-benchmark-single FILE]
@@ -17,6 +19,7 @@ return args.FirstOrDefault() switch
 {
     "memory" => RunMemory(args[1..]),
     "propagation" => await RunPropagation(args[1..]),
+    "latency" => await RunLatency(args[1..]),
     "throughput" => await RunThroughput(args[1..]),
     "suite" => RunSuite(args[1..]),
     _ => RunBenchmarks(args),
@@ -56,6 +59,22 @@ static async Task<int> RunPropagation(string[] args)
 
     var samples = options.TryGetValue("--samples", out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : PropagationProbe.DefaultSamples;
     Console.Write(PropagationProbe.ToMarkdown(await PropagationProbe.MeasureAsync(samples, Console.Out)));
+    return 0;
+}
+
+static async Task<int> RunLatency(string[] args)
+{
+    var options = ProgramOptions.Parse(args, out _);
+    if (BenchRedis.Endpoint is null)
+    {
+        Console.Error.WriteLine(BenchRedis.SkipNotice);
+        return 2;
+    }
+
+    var settings = options.TryGetValue("--runs", out var text)
+        ? LatencyProbe.Settings.Default with { Runs = int.Parse(text, CultureInfo.InvariantCulture) }
+        : LatencyProbe.Settings.Default;
+    Console.Write(LatencyProbe.ToMarkdown(await LatencyProbe.MeasureAsync(settings, Console.Out)));
     return 0;
 }
 
@@ -107,6 +126,7 @@ static int RunSuite(string[] args)
     }
     var probes = redisTypes.Length > 0 && !benchmarkArgs.Contains("Dry", StringComparer.OrdinalIgnoreCase);
     var propagation = probes ? PropagationProbe.MeasureAsync(PropagationProbe.DefaultSamples, Console.Out).GetAwaiter().GetResult() : null;
+    var latency = probes ? LatencyProbe.MeasureAsync(LatencyProbe.Settings.Default, Console.Out).GetAwaiter().GetResult() : null;
     var throughput = probes ? ThroughputProbe.MeasureAsync(ThroughputProbe.Settings.Default, Console.Out).GetAwaiter().GetResult() : null;
     var failed = summaries.SelectMany(static s => s.Reports).Count(static r => !r.Success)
         + summaries.Count(static s => s.HasCriticalValidationErrors);
@@ -122,6 +142,7 @@ static int RunSuite(string[] args)
             : clock.Elapsed,
         CompileCost = File.Exists(results) ? SuiteReport.CompileCostOf(File.ReadAllText(results)) : null,
         Propagation = propagation,
+        Latency = latency,
         Throughput = throughput,
     };
     File.WriteAllText(results, report.Render());

@@ -120,6 +120,7 @@ public sealed partial class SuiteReport
             Line("Not measured in this run (it needs the Redis server).");
         }
 
+        WriteLatency();
         WriteThroughput();
         Line();
         Line("## Redis server ceiling (redis-benchmark)");
@@ -223,19 +224,7 @@ public sealed partial class SuiteReport
         // the gap between our sync and ValueTask hits), so async hits are compared with the peers' async hits.
         WriteFasterThanPeers("`[Cached]` int `ValueTask` hit faster than every peer's async hit", nameof(HitPathBenchmarks.OneArgumentAsync), s_asyncPeers);
 
-        foreach (var (cached, raw, label) in new[]
-        {
-            (nameof(RedisBenchmarks.CacheGet), nameof(RedisBenchmarks.RawGet), "`RedisCache.Get`"),
-            (nameof(RedisBenchmarks.CacheGetAsync), nameof(RedisBenchmarks.RawGetAsync), "`RedisCache.GetAsync`"),
-        })
-        {
-            var ours = Find(nameof(RedisBenchmarks), cached);
-            var theirs = Find(nameof(RedisBenchmarks), raw);
-            Target(
-                $"{label} ≤ 1.1x raw StackExchange.Redis",
-                ours is null || theirs is null ? null : $"{Ratio(ours, theirs)} ± {RatioError(ours, theirs)} ({Time(ours)} vs {Time(theirs)})",
-                ours is not null && theirs is not null && ours.Mean <= 1.1 * theirs.Mean);
-        }
+        WriteRedisReadTargets();
 
         var multi = Find(nameof(MultiCachedRedisBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "Hits=All");
         var singles = Find(nameof(MultiCachedRedisBenchmarks), nameof(MultiCachedBenchmarks.SingleCalls), "Hits=All");

@@ -36,11 +36,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var flight = new BatchFlight(cache, missing.Count);
         // A call that skips reading wants a value computed after it began, not one another batch is computing.
         join = join && !CacheScope.IsReadSkipped && !BatchBodies.Runs(this);
+        // A call that skips writing opens no fills, so nothing would tell those waiting for it that a key was invalidated
+        // while it computed: it computes for itself alone (calls of one key inside SkipWrite still watch their fill).
+        var lead = !CacheScope.IsWriteSkipped;
         try
         {
             foreach (var key in missing)
             {
-                Board(flight, key, cacheKeyOf(state, key), cache, join);
+                Board(flight, key, cacheKeyOf(state, key), cache, join, lead);
             }
         }
         catch
@@ -56,13 +59,28 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// <summary>
     /// Boards <paramref name="key"/>: led by <paramref name="flight"/> when no other batch computes it, or when the one
     /// that does was overtaken by an invalidation in this process (a call never waits for a computation older than a
-    /// change it could see); waited for when joining is allowed; otherwise computed here without taking the board.
+    /// change it could see); waited for when joining is allowed; otherwise computed here without taking the board, as
+    /// every key is by a batch that may not <paramref name="lead"/>.
     /// </summary>
-    private void Board(BatchFlight flight, TKey key, string cacheKey, ICache cache, bool join)
+    private void Board(BatchFlight flight, TKey key, string cacheKey, ICache cache, bool join, bool lead)
     {
         while (true)
         {
-            var other = _flying.GetOrAdd(cacheKey, flight);
+            BatchFlight? other;
+            if (!lead)
+            {
+                other = _flying.TryGetValue(cacheKey, out var flying) && !flying.IsOvertaken(cacheKey) ? flying : null;
+                if (other is null || !join || !ReferenceEquals(other.Cache, cache) || !other.TryJoin())
+                {
+                    flight.Own(key, cacheKey, registered: false);
+                    return;
+                }
+
+                flight.Wait(key, cacheKey, other);
+                return;
+            }
+
+            other = _flying.GetOrAdd(cacheKey, flight);
             if (ReferenceEquals(other, flight))
             {
                 flight.Own(key, cacheKey, registered: true);

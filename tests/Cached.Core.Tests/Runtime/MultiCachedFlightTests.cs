@@ -314,6 +314,40 @@ public sealed class MultiCachedFlightTests
     }
 
     [Test]
+    public async Task A_batch_inside_SkipWrite_is_not_waited_for_so_a_key_deleted_while_it_computes_is_computed_anew([Values] bool deleteMeanwhile)
+    {
+        // Found by a review of decorators.md: a batch inside SkipWrite opened no fills, so nothing told those waiting for
+        // it that a key was deleted (or written) while it computed, and they took its answer. It now computes for itself
+        // alone, as calls of one key inside SkipWrite do not hand a stale answer on either.
+        var method = NewMethod();
+        var source = new Source();
+        // The scope stays open until its call ends (a scope counts only while open), in a flow of its own.
+        var skipping = Task.Run(async () =>
+        {
+            using (CacheScope.SkipWrite())
+            {
+                return await CallAsync(method, source, [1, 2]);
+            }
+        });
+
+        await WaitForCalls(source, 1);
+        if (deleteMeanwhile)
+        {
+            _cache.Delete("k2");
+        }
+
+        var after = CallAsync(method, source, [2, 3]).AsTask();
+        await WaitForCalls(source, 2);
+        source.Release();
+
+        Assert.That(await skipping.WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        Assert.That(await after.WaitAsync(Patience), Is.EqualTo(Values(2, 3)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 2, 3 } }), "the second batch asked its own body for 2");
+        Assert.That(_cache.Exists("k1"), Is.False, "the batch inside SkipWrite stored nothing");
+        Assert.That(_cache.Get<string>("k2"), Is.EqualTo("v2"), "the second batch stored what it computed");
+    }
+
+    [Test]
     public async Task Many_overlapping_batches_compute_each_key_once()
     {
         var method = NewMethod();

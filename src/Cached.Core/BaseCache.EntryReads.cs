@@ -216,7 +216,8 @@ public abstract partial class BaseCache
                 }
                 else if (timed)
                 {
-                    // The client's task is here only if the timeout changed since the read started (see RunRead).
+                    // RunRead keeps the client's task under a timer only where Deadlines is set, which Timeout and the
+                    // TimeProvider (both init-only) decide alike here; should either become settable, the read still ends.
                     var reading = client.Reply is null ? pending.AsTask() : EntryOf(client);
                     try
                     {

@@ -26,7 +26,7 @@ public static class Cache
     /// <summary>
     /// When true, every cache command returns at once without touching the backend, plugins or timeout, and
     /// reports a miss: reads find nothing, writes answer true, <c>Delete</c> 0, <c>Exists</c> and <c>Expire</c>
-    /// false, <c>Increment</c> the delta, <c>Raw</c> null. Starts true when the <c>CACHE_DISABLE</c> environment
+    /// false, <c>Increment</c> 1 (aiocache's answer, whatever the delta), <c>Raw</c> null. Starts true when the <c>CACHE_DISABLE</c> environment
     /// variable is <c>1</c> at startup; tests may set it.
     /// </summary>
     public static bool Disabled

@@ -304,7 +304,10 @@ public static partial class Caches
         }
     }
 
-    /// <summary>pycached's default for the <c>"default"</c> alias: a <see cref="SimpleMemoryCache"/> with a <see cref="Serializers.StringSerializer"/>.</summary>
+    /// <summary>
+    /// The <c>"default"</c> alias's configuration before any is set: a <see cref="SimpleMemoryCache"/> with its own
+    /// default serializer, which keeps references (pycached's default alias adds a string serializer; see <c>DefaultConfig</c>).
+    /// </summary>
     internal static CacheConfig DefaultAliasConfig() => DefaultConfig()[DefaultAlias];
 
     /// <summary>The instance of <paramref name="alias"/> if one exists already (registered or created), without creating one.</summary>

@@ -1,11 +1,12 @@
 using Cached.Plugins;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cached.Tests.Commands;
 
 /// <summary>
 /// A read of one entry that the backend starts as its client's own task (<see cref="BaseCache.TryStartEntryRead"/>):
-/// awaited as it is where the client bounds it, with the backend's frame (<c>GetEntryAsync</c>) wherever a timer of the
-/// pipeline's must wait on it.
+/// awaited as it is where the client bounds it, watched as it is by the cache's shared deadlines, and read through the
+/// backend's frame (<c>GetEntryAsync</c>) wherever a timer per command must wait on it (a token that can cancel, a test clock).
 /// </summary>
 public sealed class ClientReadTests
 {
@@ -63,15 +64,30 @@ public sealed class ClientReadTests
     }
 
     [Test]
-    public async Task A_read_under_the_pipelines_timer_goes_through_the_backends_frame()
+    public async Task A_read_under_the_shared_deadlines_watches_the_clients_own_task()
     {
-        // The timer's wait would hang a delegate on the client's task, an allocation per read: the pooled frame is cheaper.
+        // The cache's one sweeping timer keeps the timeout (the client does not) and watches the client's task itself:
+        // no frame of the backend's between them (it was one, which cost a hit a continuation more).
         using var cache = new GatedCache { Timeout = TimeSpan.FromSeconds(30), StartsClientReads = true, ClientReadPayload = "value"u8.ToArray() };
+
+        var pending = cache.GetAsync<string>("key").AsTask();
+        Assert.That(pending.IsCompleted, Is.False);
+        cache.Open();
+
+        Assert.That(await pending, Is.EqualTo("value"));
+        Assert.That((cache.ClientReads, cache.FramedReads), Is.EqualTo((1, 0)));
+    }
+
+    [Test]
+    public async Task A_read_timed_on_another_clock_goes_through_the_backends_frame()
+    {
+        // A test clock is obeyed by a timer per command, which waits on a task: the backend's pooled frame gives one.
+        using var cache = new GatedCache { Timeout = TimeSpan.FromSeconds(30), StartsClientReads = true, ClientReadPayload = "value"u8.ToArray(), TimeProvider = new FakeTimeProvider() };
 
         var pending = cache.GetAsync<string>("key").AsTask();
         cache.Open();
 
-        Assert.That(await pending, Is.Null);
+        Assert.That(await pending, Is.Null, "the frame's read answers from the gated store, which holds nothing");
         Assert.That((cache.ClientReads, cache.FramedReads), Is.EqualTo((0, 1)));
     }
 

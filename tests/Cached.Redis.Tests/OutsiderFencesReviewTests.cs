@@ -129,6 +129,19 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
 
     private static TaskCompletionSource Gate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>A sync call on a thread of its own, so that the call it makes blocking waits on no pool thread.</summary>
+    private static Task<T> OnOwnThread<T>(Func<T> call)
+        => Task.Factory.StartNew(call, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>A sync <c>GetOrSet</c> of "k" whose factory signals <paramref name="started"/>, then waits for <paramref name="release"/> and answers "old".</summary>
+    private static Task<string> HeldSyncGetOrSet(ICache cache, ManualResetEventSlim started, ManualResetEventSlim release, CacheEntryOptions options)
+        => OnOwnThread(() => cache.GetOrSet("k", _ =>
+        {
+            started.Set();
+            release.Wait(Bound);
+            return "old";
+        }, options));
+
     private static async ValueTask<string> Gated(TaskCompletionSource started, TaskCompletionSource release, string value)
     {
         started.TrySetResult();
@@ -254,16 +267,7 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
         using var release = new ManualResetEventSlim();
         var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(10) };
 
-        var call = Task.Factory.StartNew(
-            () => a.GetOrSet("k", _ =>
-            {
-                started.Set();
-                release.Wait(Bound);
-                return "old";
-            }, options),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
+        var call = HeldSyncGetOrSet(a, started, release, options);
         Assert.That(started.Wait(Bound), Is.True);
         var expected = await ActAsync(b, how, "k");
         release.Set();
@@ -371,15 +375,12 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
                 await Gated(started, release, "");
                 return missing.ToDictionary(static k => k, static k => "old-" + k);
             }, null, CancellationToken.None).AsTask()
-            : Task.Factory.StartNew(
+            : OnOwnThread(
                 () => batchA.Invoke<object>(keys, 0, static (_, k) => k, (_, missing) =>
                 {
                     Gated(started, release, "").AsTask().GetAwaiter().GetResult();
                     return missing.ToDictionary(static k => k, static k => "old-" + k);
-                }),
-                CancellationToken.None,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default);
+                }));
         await started.Task.WaitAsync(Bound);
         Assert.That(await FencesAsync(), Has.Count.EqualTo(keys.Length), "one fence per asked key while the body runs");
         await b.DeleteAsync("a");
@@ -518,7 +519,7 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
 
         Task<string> callA = async
             ? methodA.InvokeAsync("k", 0, (_, _) => Gated(started, release, "old"), null, CancellationToken.None).AsTask()
-            : Task.Factory.StartNew(() => methodA.Invoke("k", 0, _ => Gated(started, release, "old").AsTask().GetAwaiter().GetResult()), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            : OnOwnThread(() => methodA.Invoke("k", 0, _ => Gated(started, release, "old").AsTask().GetAwaiter().GetResult()));
         await started.Task.WaitAsync(Bound);
         var fences = await FencesAsync();
         Assert.That(fences, Has.Count.EqualTo(1));
@@ -566,16 +567,7 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
         using var release = new ManualResetEventSlim();
         var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(10) };
 
-        var call = Task.Factory.StartNew(
-            () => nodeA.GetOrSet("k", _ =>
-            {
-                started.Set();
-                release.Wait(Bound);
-                return "old";
-            }, options),
-            CancellationToken.None,
-            TaskCreationOptions.LongRunning,
-            TaskScheduler.Default);
+        var call = HeldSyncGetOrSet(nodeA, started, release, options);
         Assert.That(started.Wait(Bound), Is.True);
         var expected = await ActAsync(nodeB, how, "k");
         release.Set();
@@ -922,7 +914,7 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
         hold.Arm();
         var read = async
             ? nodeA.GetAsync<string>("k").AsTask()
-            : Task.Factory.StartNew(() => nodeA.Get<string>("k"), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            : OnOwnThread(() => nodeA.Get<string>("k"));
         Assert.That(hold.Entered.Wait(Bound), Is.True, "A's L2 read answered and is held");
         await nodeB.SetAsync("k", "v2");
         await Task.Delay(150); // B's backplane message reaches A while A's read is held
@@ -957,7 +949,7 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
         await startedA.Task.WaitAsync(Bound);
         Task<string> callB = async
             ? b.GetOrSetAsync("k", _ => Gated(startedB, releaseB, "from-b"), options).AsTask()
-            : Task.Factory.StartNew(() => b.GetOrSet("k", _ => Gated(startedB, releaseB, "from-b").AsTask().GetAwaiter().GetResult(), options), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            : OnOwnThread(() => b.GetOrSet("k", _ => Gated(startedB, releaseB, "from-b").AsTask().GetAwaiter().GetResult(), options));
         await startedB.Task.WaitAsync(Bound);
         releaseA.SetResult();
         Assert.That(async () => await callA.WaitAsync(Bound), Throws.InvalidOperationException);

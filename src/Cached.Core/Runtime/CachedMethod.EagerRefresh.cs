@@ -36,13 +36,13 @@ public sealed partial class CachedMethod<TResult>
     private bool TryBoardRefresh(ICache cache, string key, out ReadThroughs host, out Flight flight)
     {
         host = ReadThroughs.Of(cache);
-        flight = new Flight { IsRefresh = true };
+        flight = new Flight(key) { IsRefresh = true };
         if (CacheScope.IsWriteSkipped || !host.Background.TryEnter())
         {
             return false;
         }
 
-        if (!_flights.TryAdd(key, flight))
+        if (!_flights.TryAdd(flight))
         {
             host.Background.Leave();
             return false;

@@ -10,16 +10,16 @@ namespace Cached.Runtime;
 public sealed partial class CachedMethod<TResult>
 {
     /// <summary>
-    /// Boards the flight of <paramref name="key"/>: the one already under way, or <paramref name="flight"/> as its
-    /// leader. A flight that an invalidation in this process has overtaken takes no new passengers, nor does one that
-    /// every caller left (<see cref="Flight.IsAbandoned"/>), nor any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
+    /// Boards the flight of its key: the one already under way, or <paramref name="flight"/> as its leader. A flight
+    /// that an invalidation in this process has overtaken takes no new passengers, nor does one that every caller left
+    /// (<see cref="Flight.IsAbandoned"/>), nor any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
     /// older than itself that it cannot trust.
     /// </summary>
-    private Flight Board(string key, Flight flight)
+    private Flight Board(Flight flight)
     {
         while (true)
         {
-            var current = _flights.GetOrAdd(key, flight);
+            var current = (Flight)_flights.GetOrAdd(flight);
             if (current == flight)
             {
                 return flight;
@@ -30,7 +30,7 @@ public sealed partial class CachedMethod<TResult>
                 return current;
             }
 
-            if (_flights.TryUpdate(key, flight, current))
+            if (_flights.TryReplace(current, flight))
             {
                 if (current.IsAbandoned)
                 {
@@ -44,15 +44,15 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <summary>
-    /// Ends a flight's stay on the board, unless a newer flight of the key has taken its place. Its leader may call
+    /// Ends a flight's stay on the board, unless a newer flight of its key has taken its place. Its leader may call
     /// this twice (before the last look at the fence, and again on the way out); the board is searched once.
     /// </summary>
-    private void Land(string key, Flight flight)
+    private void Land(Flight flight)
     {
         if (!flight.Landed)
         {
             flight.Landed = true;
-            _flights.TryRemove(new KeyValuePair<string, Flight>(key, flight));
+            _flights.TryRemove(flight);
         }
     }
 
@@ -92,10 +92,11 @@ public sealed partial class CachedMethod<TResult>
     /// writes its outcome and then looks for a task; a passenger makes the task and then looks for an outcome; each
     /// step is a full fence, so at least one of the two sees the other and the task always completes.
     /// </remarks>
-    internal sealed class Flight : RunningBodies.ILedFlight
+    internal sealed class Flight(string key) : BoardedFlight(key), RunningBodies.ILedFlight
     {
         // _state: the outcome in its two low bits, then the flight's four marks. The marks share the word so that a
-        // flight (one per miss) fits in 72 bytes; as fields of their own they padded it to 80.
+        // flight (one per miss) fits in 88 bytes, its key and its link on the board included; as fields of their own
+        // they padded it to 96.
         private const int Pending = 0;
         private const int Settling = 1;
         private const int Succeeded = 2;

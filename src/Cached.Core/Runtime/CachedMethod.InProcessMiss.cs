@@ -23,8 +23,8 @@ public sealed partial class CachedMethod<TResult>
             return FlyAsync(cache, key, state, body, skipWhen, seen, policy, opened, cancellationToken);
         }
 
-        var flight = new Flight();
-        if (Board(key, flight) != flight)
+        var flight = new Flight(key);
+        if (Board(flight) != flight)
         {
             // Nothing boarded: FlyAsync boards again and joins the flight in the air, or leads if it has landed.
             return FlyAsync(cache, key, state, body, skipWhen, seen, policy, opened, cancellationToken);
@@ -52,7 +52,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 // A leader that finished between our read and our flight has stored the value: no second call.
                 flight.TrySetResult(stored!);
-                Land(key, flight);
+                Land(flight);
                 return new ValueTask<TResult>(stored!);
             }
 
@@ -161,7 +161,7 @@ public sealed partial class CachedMethod<TResult>
         }
         finally
         {
-            Land(key, flight);
+            Land(flight);
         }
     }
 
@@ -180,7 +180,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
-        Land(key, flight);
+        Land(flight);
         if (!current && TryTakeStandingValue(cache, key, out var standing))
         {
             return standing;

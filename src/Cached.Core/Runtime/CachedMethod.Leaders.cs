@@ -144,7 +144,7 @@ public sealed partial class CachedMethod<TResult>
                 }
 
                 // Off the board before the last look at the fence: a caller that boards later cannot have missed it.
-                Land(key, flight);
+                Land(flight);
                 if (!current && await ReadStandingValueAsync(cache, key).ConfigureAwait(false) is { Found: true } standing)
                 {
                     answer = standing.Value!;
@@ -177,7 +177,7 @@ public sealed partial class CachedMethod<TResult>
         }
         finally
         {
-            Land(key, flight);
+            Land(flight);
         }
     }
 

@@ -145,8 +145,8 @@ public sealed partial class CachedMethod<TResult>
         var startedOver = false;
         while (true)
         {
-            var flight = new Flight();
-            var leader = Board(key, flight);
+            var flight = new Flight(key);
+            var leader = Board(flight);
             if (leader == flight)
             {
                 call.Flight = flight;
@@ -363,7 +363,7 @@ public sealed partial class CachedMethod<TResult>
     private void Finish(ResilientCall call, TResult value, bool current)
     {
         var flight = call.Flight!;
-        Land(call.Key, flight);
+        Land(flight);
         flight.Stale = !current || flight.IsOvertaken || call.TagsOvertaken;
         flight.TrySetResult(value);
     }
@@ -376,7 +376,7 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private bool TryFinishWithStandingValue(ResilientCall call, TResult result)
     {
-        Land(call.Key, call.Flight!);
+        Land(call.Flight!);
         if (CacheScope.IsReadSkipped || !TryReadResilient(call, out var standing, out _, out _))
         {
             return false;
@@ -391,7 +391,7 @@ public sealed partial class CachedMethod<TResult>
     private void SkipRefresh(ResilientCall call)
     {
         var flight = call.Flight!;
-        Land(call.Key, flight);
+        Land(flight);
         // A caller that boarded it found the entry stale: it reads again rather than trust this value.
         flight.Stale = true;
         flight.TrySetResult(call.Current);
@@ -401,7 +401,7 @@ public sealed partial class CachedMethod<TResult>
     private void Failed(ResilientCall call, Exception exception)
     {
         var flight = call.Flight!;
-        Land(call.Key, flight);
+        Land(flight);
         // A factory cancelled through its token (its caller's, or the cache's dispose) did not fail.
         var cancelled = exception is OperationCanceledException && call.FactoryToken.IsCancellationRequested;
         if ((call.Refreshing || flight.Detached) && !cancelled)

@@ -9,7 +9,7 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="TryFinishWithStandingValue"/>
     private async ValueTask<bool> TryFinishWithStandingValueAsync(ResilientCall call, TResult result)
     {
-        Land(call.Key, call.Flight!);
+        Land(call.Flight!);
         if (CacheScope.IsReadSkipped)
         {
             return false;
@@ -116,8 +116,8 @@ public sealed partial class CachedMethod<TResult>
         var startedOver = false;
         while (true)
         {
-            var flight = new Flight();
-            var leader = Board(key, flight);
+            var flight = new Flight(key);
+            var leader = Board(flight);
             CancellationTokenRegistration waiting;
             if (leader == flight)
             {

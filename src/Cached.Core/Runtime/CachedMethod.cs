@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using Cached.Capabilities;
@@ -21,7 +20,7 @@ public sealed partial class CachedMethod<TResult>
 
     private readonly CachedMethodOptions _options;
     private readonly EntryPolicy _policy;
-    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+    private readonly FlightBoard _flights = new();
     private CacheResolver _cache;
     private TypeRefusal _refusal;
 
@@ -139,8 +138,8 @@ public sealed partial class CachedMethod<TResult>
         var startedOver = false;
         while (true)
         {
-            var flight = new Flight();
-            var leader = Board(key, flight);
+            var flight = new Flight(key);
+            var leader = Board(flight);
             if (leader != flight)
             {
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill
@@ -193,7 +192,7 @@ public sealed partial class CachedMethod<TResult>
             }
             finally
             {
-                Land(key, flight);
+                Land(flight);
             }
         }
     }
@@ -388,8 +387,8 @@ public sealed partial class CachedMethod<TResult>
         var startedOver = false;
         while (true)
         {
-            var flight = new Flight();
-            var leader = Board(key, flight);
+            var flight = new Flight(key);
+            var leader = Board(flight);
             if (leader != flight)
             {
                 // The fill this caller's read opened is its leader's to make: the fence stays, for the leader's fill

@@ -13,7 +13,8 @@ public sealed partial class CachedMethod<TResult>
     /// Boards the flight of its key: the one already under way, or <paramref name="flight"/> as its leader. A flight
     /// that an invalidation in this process has overtaken takes no new passengers, nor does one that every caller left
     /// (<see cref="Flight.IsAbandoned"/>), nor any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
-    /// older than itself that it cannot trust.
+    /// older than itself that it cannot trust. The flight it replaces stores nothing afterwards (<see cref="Flight.Supersede"/>),
+    /// so that a body that began earlier, with older data, never overwrites the newer flight's value.
     /// </summary>
     private Flight Board(Flight flight)
     {
@@ -32,12 +33,9 @@ public sealed partial class CachedMethod<TResult>
 
             if (_flights.TryReplace(current, flight))
             {
-                if (current.IsAbandoned)
-                {
-                    // Its body may run on although nobody waits for it: it must not store over this newer flight's value.
-                    current.Supersede();
-                }
-
+                // Its body may run on (nobody waits for it, or a call that skips the read would not wait for it; an
+                // invalidation already refused its fill): it must not store over this newer flight's value.
+                current.Supersede();
                 return flight;
             }
         }
@@ -209,8 +207,9 @@ public sealed partial class CachedMethod<TResult>
         }
 
         /// <summary>
-        /// Refuses the store of this flight's fill, once a newer flight of its key has taken its place on the board after
-        /// every caller left it: its body may still run, and its value is older than the newer flight's.
+        /// Refuses the store of this flight's fill, once a newer flight of its key has taken its place on the board (every
+        /// caller left it, an invalidation overtook it, or a call that skips the read would not join it): its body may
+        /// still run, and its value is older than the newer flight's.
         /// </summary>
         public void Supersede()
         {

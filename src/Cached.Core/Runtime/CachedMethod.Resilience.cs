@@ -312,6 +312,7 @@ public sealed partial class CachedMethod<TResult>
             catch (Exception ex) when (flight.Task.IsFaulted && call.Policy.FailSafe is not null && call.KeptLast is not null)
             {
                 fromFlight = false;
+                ThrottleAfterFailedRefresh(call, flight, ex);
                 return ServeLast(call, ex);
             }
         }

@@ -233,16 +233,7 @@ public sealed partial class CachedMethod<TResult>
             // A factory cancelled through its token did not fail: its last value is not made fresh again.
             if (call.Last is { } last && call.Policy.FailSafe is not null && !call.Host.Background.IsStopping && !call.Cancelled(ex))
             {
-                var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
-                var (holds, unreadable) = throttled is null ? default : await StillHoldsAsync(call, last).ConfigureAwait(false);
-                if (holds && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
-                {
-                    await WriteAsync(cache, key, throttled!, fill, ttl, StampsFor(cache, call.Host), CancellationToken.None).ConfigureAwait(false);
-                }
-                else if (unreadable)
-                {
-                    ThrottleInL1(call, last, throttled!, ttl);
-                }
+                await ThrottleAsync(call, last, fill).ConfigureAwait(false);
             }
 
             Failed(call, ex);
@@ -290,6 +281,7 @@ public sealed partial class CachedMethod<TResult>
             }
             catch (Exception ex) when (flight.Task.IsFaulted && call.Policy.FailSafe is not null && call.KeptLast is not null)
             {
+                await ThrottleAfterFailedRefreshAsync(call, flight, ex).ConfigureAwait(false);
                 return (ServeLast(call, ex), false);
             }
         }

@@ -79,4 +79,62 @@ public sealed partial class CachedMethod<TResult>
             return (false, true);
         }
     }
+
+    /// <summary>
+    /// A caller that waited on an eager refresh whose factory failed, and serves its own last value: the refresh started
+    /// from a fresh hit, so it had no last value to make fresh for the throttle, and this caller does it as a leader
+    /// would (through a fill of its own, over the entry it read alone), so that the failing source is not called again
+    /// by the next call. Not for an entry with tags, whose versions a caller that ran no factory has not observed.
+    /// </summary>
+    private void ThrottleAfterFailedRefresh(ResilientCall call, Flight flight, Exception exception)
+    {
+        if (!flight.IsRefresh || exception is OperationCanceledException || call.Last is not { } last || call.Policy.Tagged || call.Host.Background.IsStopping)
+        {
+            return;
+        }
+
+        var fill = OpenFill(call.Cache, call.Key);
+        try
+        {
+            Throttle(call, last, fill);
+        }
+        finally
+        {
+            fill.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="ThrottleAfterFailedRefresh"/>
+    private async ValueTask ThrottleAfterFailedRefreshAsync(ResilientCall call, Flight flight, Exception exception)
+    {
+        if (!flight.IsRefresh || exception is OperationCanceledException || call.Last is not { } last || call.Policy.Tagged || call.Host.Background.IsStopping)
+        {
+            return;
+        }
+
+        var fill = await OpenFillAsync(call.Cache, call.Key, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await ThrottleAsync(call, last, fill).ConfigureAwait(false);
+        }
+        finally
+        {
+            fill.Dispose();
+        }
+    }
+
+    /// <inheritdoc cref="Throttle"/>
+    private async ValueTask ThrottleAsync(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
+    {
+        var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
+        var (holds, unreadable) = throttled is null ? default : await StillHoldsAsync(call, last).ConfigureAwait(false);
+        if (holds && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
+        {
+            await WriteAsync(call.Cache, call.Key, throttled!, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+        }
+        else if (unreadable)
+        {
+            ThrottleInL1(call, last, throttled!, ttl);
+        }
+    }
 }

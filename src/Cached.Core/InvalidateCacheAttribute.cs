@@ -4,7 +4,8 @@ namespace Cached;
 /// After the implementation returns, deletes the entries of the named <see cref="CachedAttribute"/> methods of the
 /// same type whose key parameters this method has too (matched by name; a mismatch is a compile-time error), and
 /// of the named <see cref="MultiCachedAttribute"/> methods the keys this method's parameter of the same name as their
-/// <see cref="MultiCachedAttribute.KeysFrom"/> holds: one key, or a collection of keys.
+/// <see cref="MultiCachedAttribute.KeysFrom"/> holds: one key, or a collection of keys. A name that is overloaded
+/// invalidates every overload whose key this method can build.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = false, Inherited = false)]
 public sealed class InvalidateCacheAttribute : Attribute

@@ -55,30 +55,30 @@ internal static partial class Emitter
     }
 
     /// <summary>
-    /// An [InvalidateTags] method's invalidation, after its implementation returned: in the alias's cache, or in the
-    /// caches of the type's tagged methods. Nothing when there is neither (CACHED026 said so).
+    /// An [InvalidateTags] method's invalidation, after its implementation returned, as an expression: in the alias's
+    /// cache, or in the caches of the type's tagged methods; for an async method the started invalidation, to await.
+    /// Null when there is neither (CACHED026 said so).
     /// </summary>
-    private static void EmitTagInvalidation(CodeWriter writer, TagInvalidationSpec spec, SignatureSpec signature, bool isAsync)
+    private static string? TagInvalidationCall(TagInvalidationSpec spec, SignatureSpec signature, bool isAsync)
     {
         if (!Invalidates(spec))
         {
-            return;
+            return null;
         }
 
         var tags = $"{spec.Tags.Method}({string.Join(", ", spec.Tags.Parameters.Select(static p => p.Name))})";
         var token = TokenArgument(signature);
         if (spec.Alias is { } alias)
         {
-            writer.Filled(isAsync
-                ? $"await {TagInvalidation}InvalidateAsync({Literal(alias)}, {tags}, {token}).ConfigureAwait(false);"
-                : $"{TagInvalidation}Invalidate({Literal(alias)}, {tags});");
-            return;
+            return isAsync
+                ? $"{TagInvalidation}InvalidateAsync({Literal(alias)}, {tags}, {token})"
+                : $"{TagInvalidation}Invalidate({Literal(alias)}, {tags})";
         }
 
         var methods = string.Join(", ", spec.Methods);
-        writer.Filled(isAsync
-            ? $"await {TagInvalidation}InvalidateAsync({tags}, new {Runtime}ICachedMethod[] {{ {methods} }}, {token}).ConfigureAwait(false);"
-            : $"{TagInvalidation}Invalidate({tags}, {methods});");
+        return isAsync
+            ? $"{TagInvalidation}InvalidateAsync({tags}, new {Runtime}ICachedMethod[] {{ {methods} }}, {token})"
+            : $"{TagInvalidation}Invalidate({tags}, {methods})";
     }
 
     private static bool Invalidates(TagInvalidationSpec spec) => spec.Alias is not null || spec.Methods.Count > 0;

@@ -218,23 +218,25 @@ internal static partial class Emitter
         }
 
         writer.Filled(hasResult ? $"var __result = {call};" : call + ";");
-        var deletes = method.Invalidations.Select(invalidation => Delete(invalidation, signature, isAsync)).ToList();
-        if (isAsync && deletes.Count > 1)
+        // The keys' deletes, then the tags' invalidation.
+        var invalidations = method.Invalidations.Select(invalidation => Delete(invalidation, signature, isAsync)).ToList();
+        if (method.TagInvalidation is { } tags && TagInvalidationCall(tags, signature, isAsync) is { } invalidatesTags)
         {
-            // All started, then awaited together: in an outage each waits out the timeout, side by side only once.
-            writer.Filled($"await {Runtime}Invalidations.WhenAll({string.Join(", ", deletes)}).ConfigureAwait(false);");
+            invalidations.Add(invalidatesTags);
+        }
+
+        if (isAsync && invalidations.Count > 1)
+        {
+            // All started, then awaited together: in an outage each waits out the timeout, side by side only once; and a
+            // caller whose token cancels while one is on its way leaves with every one of them started, each to land.
+            writer.Filled($"await {Runtime}Invalidations.WhenAll({string.Join(", ", invalidations)}).ConfigureAwait(false);");
         }
         else
         {
-            foreach (var delete in deletes)
+            foreach (var invalidation in invalidations)
             {
-                writer.Filled(isAsync ? $"await {delete}.ConfigureAwait(false);" : delete + ";");
+                writer.Filled(isAsync ? $"await {invalidation}.ConfigureAwait(false);" : invalidation + ";");
             }
-        }
-
-        if (method.TagInvalidation is { } tags)
-        {
-            EmitTagInvalidation(writer, tags, signature, isAsync);
         }
 
         if (hasResult)

@@ -32,7 +32,9 @@ internal sealed partial class Parser
                 continue;
             }
 
-            InvalidationSpec? match = null;
+            // Every overload of the name whose keys this method can build: the name covers them all, and an entry of one
+            // left out would be served stale (an entry dropped too many costs one recompute).
+            var matches = new List<InvalidationSpec>();
             (string Name, string Type)? firstMissing = null;
             string? keysProblem = null;
             string? genericProblem = null;
@@ -43,8 +45,7 @@ internal sealed partial class Parser
                     var keys = MatchKeys(target, attribute, ref keysProblem);
                     if (keys is not null)
                     {
-                        match = new InvalidationSpec(NamesOf(target), EquatableArray<string>.Empty, keys);
-                        break;
+                        matches.Add(new InvalidationSpec(NamesOf(target), EquatableArray<string>.Empty, keys));
                     }
 
                     continue;
@@ -65,14 +66,13 @@ internal sealed partial class Parser
 
                 if (arguments is not null)
                 {
-                    match = new InvalidationSpec(NamesOf(target), arguments.ToEquatableArray());
-                    break;
+                    matches.Add(new InvalidationSpec(NamesOf(target), arguments.ToEquatableArray()));
                 }
             }
 
-            if (match is not null)
+            if (matches.Count > 0)
             {
-                specs.Add(match);
+                specs.AddRange(matches);
             }
             else if (firstMissing is null && genericProblem is not null)
             {

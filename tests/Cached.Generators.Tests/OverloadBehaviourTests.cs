@@ -82,4 +82,32 @@ public sealed class OverloadBehaviourTests : ScenarioTests<OverloadService>
 
         Assert.That(Cache.Get<string>(Prefix + "Alone(1)"), Is.EqualTo("alone 1"));
     }
+
+    [Test]
+    public void InvalidateCache_naming_an_overloaded_method_drops_the_entries_of_every_overload_whose_key_it_can_build()
+    {
+        // Found by an outsider review: only the first overload declared whose key could be built was invalidated, so
+        // ForgetFind(1, "eu") dropped Find(1) and left Find(1, "eu") to be served stale.
+        Service.Find(1);
+        Service.Find(1, "eu");
+
+        Service.ForgetFind(1, "eu");
+        Service.Find(1);
+        Service.Find(1, "eu");
+
+        Assert.That((Calls["Find(int)"], Calls["Find(int, string)"]), Is.EqualTo((2, 2)), "both overloads computed anew");
+    }
+
+    [Test]
+    public async Task InvalidateCache_naming_an_overloaded_method_leaves_the_overloads_whose_key_it_cannot_build()
+    {
+        Service.Find(1);
+        Service.Find(1, "eu");
+
+        await Service.ForgetFindAsync(1);
+        Service.Find(1);
+        Service.Find(1, "eu");
+
+        Assert.That((Calls["Find(int)"], Calls["Find(int, string)"]), Is.EqualTo((2, 1)), "Find(1) computed anew, Find(1, \"eu\") hit");
+    }
 }

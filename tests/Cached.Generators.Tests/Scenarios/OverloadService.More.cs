@@ -26,4 +26,36 @@ public partial class OverloadService
         _calls.Hit("Ov(Sku)");
         return "sku " + value;
     }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string Find(int id);
+
+    private string FindCore(int id)
+    {
+        _calls.Hit("Find(int)");
+        return "find " + id;
+    }
+
+    [Cached(Alias = UserService.Alias)]
+    public partial string Find(int id, string region);
+
+    private string FindCore(int id, string region)
+    {
+        _calls.Hit("Find(int, string)");
+        return "find " + id + region;
+    }
+
+    /// <summary>Has the parameters of both overloads of Find: the entries of both are dropped.</summary>
+    [InvalidateCache(nameof(Find))]
+    public partial void ForgetFind(int id, string region);
+
+    private void ForgetFindCore(int id, string region)
+    {
+    }
+
+    /// <summary>Has only the parameters of Find(int): the other overload's entries stay.</summary>
+    [InvalidateCache(nameof(Find))]
+    public partial Task ForgetFindAsync(int id);
+
+    private Task ForgetFindAsyncCore(int id) => Task.CompletedTask;
 }

@@ -54,10 +54,10 @@ namespace Demo
         public async partial global::System.Threading.Tasks.ValueTask DeleteAsync(int id)
         {
             await Remove(id).ConfigureAwait(false);
-            await __cached_GetUser.InvalidateAsync(__CachedKey_GetUser(id), default).ConfigureAwait(false);
-            await global::Cached.Runtime.TagInvalidation.InvalidateAsync(__CachedTags_DeleteAsync(id),
+            await global::Cached.Runtime.Invalidations.WhenAll(__cached_GetUser.InvalidateAsync(__CachedKey_GetUser(id),
+                default), global::Cached.Runtime.TagInvalidation.InvalidateAsync(__CachedTags_DeleteAsync(id),
                 new global::Cached.Runtime.ICachedMethod[] { __cached_GetUser, __cached_GetUsersAsync },
-                default).ConfigureAwait(false);
+                default)).ConfigureAwait(false);
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]

@@ -8,7 +8,7 @@ namespace Cached;
 /// </code>
 /// </summary>
 /// <remarks>
-/// Dispose every scope. A scope applies while it is open: a call started inside it and still running when it is
+/// Dispose every scope. A scope applies while it is open (disposing an outer scope first leaves an inner one open): a call started inside it and still running when it is
 /// disposed reads and writes as usual from then on, so await the calls inside the scope. While any scope is open
 /// anywhere in the process, hits of generated methods take the ordinary read (which checks this flow's scopes) instead
 /// of the allocation-free one: still correct, but slower.
@@ -92,7 +92,20 @@ public static class CacheScope
             if (!_disposed)
             {
                 _disposed = true;
-                s_current.Value = Outer;
+                // Off the top of this flow's scopes, down to the nearest one still open. Disposed out of order (an outer
+                // scope before an inner one still open), it only stops counting (Current skips it): the inner one
+                // applies until it is disposed in turn.
+                if (ReferenceEquals(s_current.Value, this))
+                {
+                    var open = Outer;
+                    while (open is { IsDisposed: true })
+                    {
+                        open = open.Outer;
+                    }
+
+                    s_current.Value = open;
+                }
+
                 Interlocked.Decrement(ref s_open);
             }
         }

@@ -96,7 +96,7 @@ public sealed partial class CachedMethod<TResult>
 
         try
         {
-            return LeaderFill.Open(fills, key, _options.Namespace);
+            return KeepFence(LeaderFill.Open(fills, key, _options.Namespace));
         }
         catch (Exception ex) when (IsFault(ex, CancellationToken.None))
         {
@@ -125,10 +125,10 @@ public sealed partial class CachedMethod<TResult>
                     return LeaderFill.OpenInProcess(own, key, _options.Namespace);
                 }
 
-                return new LeaderFill(await own.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));
+                return KeepFence(new LeaderFill(await own.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false)));
             }
 
-            return new LeaderFill(await fills.OpenFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));
+            return KeepFence(new LeaderFill(await fills.OpenFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false)));
         }
         catch (Exception ex) when (IsFault(ex, cancellationToken))
         {
@@ -196,6 +196,32 @@ public sealed partial class CachedMethod<TResult>
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// A fill opened inside <see cref="CacheScope.SkipWrite"/> (or <see cref="CacheScope.Bypass"/>), whose call will
+    /// store only if its scope is disposed first: it must not release the backend's fence when it closes unused, as a
+    /// fill that never stored does, since another caller's fill of the key shares that fence (and would then be refused).
+    /// </summary>
+    private static LeaderFill KeepFence(LeaderFill fill)
+    {
+        if (CacheScope.IsWriteSkipped)
+        {
+            fill.Ticket?.MarkShared();
+        }
+
+        return fill;
+    }
+
+    /// <inheritdoc cref="KeepFence(LeaderFill)"/>
+    private static FillTicket? KeepFence(FillTicket? opened)
+    {
+        if (CacheScope.IsWriteSkipped)
+        {
+            opened?.MarkShared();
+        }
+
+        return opened;
     }
 
     /// <summary>A read of <paramref name="cache"/> succeeded: the end of its outage, if one is in progress (one volatile read otherwise).</summary>

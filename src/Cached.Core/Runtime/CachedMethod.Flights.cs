@@ -14,10 +14,22 @@ public sealed partial class CachedMethod<TResult>
     /// that an invalidation in this process has overtaken takes no new passengers, nor does one that every caller left
     /// (<see cref="Flight.IsAbandoned"/>), nor any flight for a call that skips the read (<see cref="CacheScope.SkipRead"/>): a call never joins a computation
     /// older than itself that it cannot trust. The flight it replaces stores nothing afterwards (<see cref="Flight.Supersede"/>),
-    /// so that a body that began earlier, with older data, never overwrites the newer flight's value.
+    /// so that a body that began earlier, with older data, never overwrites the newer flight's value; a fill its caller
+    /// opened before boarding is then refused too, and is opened anew (<see cref="FillAfterBoarding"/>). A call that
+    /// stores nothing (<see cref="CacheScope.SkipWrite"/>, <see cref="CacheScope.Bypass"/>) never boards: nobody waits
+    /// for its value, and it replaces nobody's.
     /// </summary>
     private Flight Board(Flight flight)
     {
+        if (CacheScope.IsWriteSkipped)
+        {
+            // A call that stores nothing (SkipWrite, Bypass) leads no flight on the board: a caller that waited for it
+            // would get a value nobody stored. It may join one under way, if it reads; otherwise it computes alone.
+            return !CacheScope.IsReadSkipped && _flights.Find(flight.Key) is Flight current && !current.IsOvertaken && !current.IsAbandoned
+                ? current
+                : flight;
+        }
+
         while (true)
         {
             var current = (Flight)_flights.GetOrAdd(flight);
@@ -33,12 +45,34 @@ public sealed partial class CachedMethod<TResult>
 
             if (_flights.TryReplace(current, flight))
             {
-                // Its body may run on (nobody waits for it, or a call that skips the read would not wait for it; an
-                // invalidation already refused its fill): it must not store over this newer flight's value.
-                current.Supersede();
+                // Its body may run on (nobody waits for it, or a call that skips the read would not wait for it): it
+                // must not store over this newer flight's value, so its key's fence moves. An invalidation overtook an
+                // overtaken one's fill already, and moving the fence again would refuse fills opened since, as
+                // the one a two-level read opened for this very caller.
+                if (!current.IsOvertaken)
+                {
+                    current.Supersede();
+                    flight.MovedFence = true;
+                }
+
                 return flight;
             }
         }
+    }
+
+    /// <summary>
+    /// The fill a leader's read opened before it boarded (a two-level cache's), unless boarding moved the key's fence
+    /// (<see cref="Flight.MovedFence"/>), which refused it: then it is given up, and the leader opens its fill anew.
+    /// </summary>
+    private static FillTicket? FillAfterBoarding(Flight flight, FillTicket? opened)
+    {
+        if (opened is null || !flight.MovedFence)
+        {
+            return opened;
+        }
+
+        opened.Forgo();
+        return null;
     }
 
     /// <summary>
@@ -104,6 +138,7 @@ public sealed partial class CachedMethod<TResult>
         private const int LandedMark = 8;
         private const int DetachedMark = 16;
         private const int RefreshMark = 32;
+        private const int MovedFenceMark = 64;
 
         // The leader's fill: a FillTicket, or the fence of a fill in this process with the moves it saw (written first).
         private volatile object? _fill;
@@ -243,6 +278,13 @@ public sealed partial class CachedMethod<TResult>
         {
             get => Has(RefreshMark);
             set => Mark(RefreshMark, value);
+        }
+
+        /// <summary>Whether boarding it moved its key's fence, as it replaced a flight whose fill could still store; set before it leads.</summary>
+        public bool MovedFence
+        {
+            get => Has(MovedFenceMark);
+            set => Mark(MovedFenceMark, value);
         }
 
         /// <summary>Whether the flight has an outcome or is off the board: no caller can join it and wait any more.</summary>

@@ -34,7 +34,7 @@ public sealed partial class CachedMethod<TResult>
         {
             // The leader's steps wait (the lease, a read, the fill's round trips): LeadAsync awaits each and hands its
             // outcome over itself, without FlyAsync's frame, or any other, around it.
-            return LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, cancellationToken);
+            return LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, FillAfterBoarding(flight, opened), cancellationToken);
         }
 
         // Only a two-level cache's read opens a fill (MultiLevelCache.TryGetOrOpenFillAsync), and its fills are not in

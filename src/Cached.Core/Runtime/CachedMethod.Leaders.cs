@@ -32,7 +32,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         // Opened by this caller's read, in the same round trip (a two-level cache's): the fill is this ticket.
-        var fill = opened is not null ? new LeaderFill(opened) : OpenFill(cache, key);
+        var fill = opened is not null ? new LeaderFill(KeepFence(opened)!) : OpenFill(cache, key);
 
         flight.NoteFill(in fill);
         try
@@ -94,7 +94,7 @@ public sealed partial class CachedMethod<TResult>
             if (opened is not null)
             {
                 // Opened by this caller's read, in the same round trip (a two-level cache's): the fill is this ticket.
-                fill = new LeaderFill(opened);
+                fill = new LeaderFill(KeepFence(opened)!);
                 opened = null;
             }
             else if (shared is null)
@@ -105,7 +105,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 try
                 {
-                    fill = new LeaderFill(await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false));
+                    fill = KeepFence(new LeaderFill(await shared.OpenSharedFillAsync(key, _options.Namespace, cancellationToken).ConfigureAwait(false)));
                 }
                 catch (Exception ex) when (IsFault(ex, cancellationToken))
                 {

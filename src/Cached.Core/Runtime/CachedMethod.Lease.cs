@@ -9,7 +9,8 @@ public sealed partial class CachedMethod<TResult>
     /// Takes the stampede lease, or waits while another process holds it: until the value appears (returned), the
     /// lock is released (taken then), or the lease has run out (the caller goes on without the lock, as aiocache's). A
     /// lock key that holds a value rather than a lock token is no lock: the caller goes on at once without one.
-    /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend.
+    /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend. A call that skips the read
+    /// (<see cref="CacheScope.SkipRead"/>) reads nothing while it waits: it takes the lease (or outlasts it) and runs its body.
     /// </summary>
     private (bool Found, TResult? Value, string? Token) WaitForLease(ICache cache, ILockingCache locks, string key, TimeSpan lease)
     {
@@ -36,7 +37,7 @@ public sealed partial class CachedMethod<TResult>
                 if (attempt == LockAttempt.Taken)
                 {
                     // Someone may have stored the value between our read and our lock.
-                    if (TryRead(cache, key, out var stored, out _))
+                    if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var stored, out _))
                     {
                         // A release that fails is logged and survived: the value found is still the answer.
                         Release(locks, key, token);
@@ -46,7 +47,7 @@ public sealed partial class CachedMethod<TResult>
                     return (false, default, token);
                 }
 
-                if (TryRead(cache, key, out var value, out _))
+                if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var value, out _))
                 {
                     return (true, value, null);
                 }
@@ -89,6 +90,11 @@ public sealed partial class CachedMethod<TResult>
 
                 if (attempt == LockAttempt.Taken)
                 {
+                    if (CacheScope.IsReadSkipped)
+                    {
+                        return (false, default, token);
+                    }
+
                     // From here we own the lock: every way out either hands the token on or releases it.
                     CacheResult<TResult> recheck;
                     try
@@ -115,7 +121,7 @@ public sealed partial class CachedMethod<TResult>
                     return (false, default, token);
                 }
 
-                var read = await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
+                var read = CacheScope.IsReadSkipped ? CacheResult<TResult>.Miss : await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
                 if (read.Found)
                 {
                     return (true, read.Value, null);

@@ -312,7 +312,7 @@ public sealed partial class CachedMethod<TResult>
             catch (Exception ex) when (flight.Task.IsFaulted && call.Policy.FailSafe is not null && call.KeptLast is not null)
             {
                 fromFlight = false;
-                ThrottleAfterFailedRefresh(call, flight, ex);
+                ThrottleAfterFailedRefresh(call, flight);
                 return ServeLast(call, ex);
             }
         }

@@ -281,7 +281,7 @@ public sealed partial class CachedMethod<TResult>
             }
             catch (Exception ex) when (flight.Task.IsFaulted && call.Policy.FailSafe is not null && call.KeptLast is not null)
             {
-                await ThrottleAfterFailedRefreshAsync(call, flight, ex).ConfigureAwait(false);
+                await ThrottleAfterFailedRefreshAsync(call, flight).ConfigureAwait(false);
                 return (ServeLast(call, ex), false);
             }
         }

@@ -11,6 +11,11 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private void Throttle(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
     {
+        if (CacheScope.IsWriteSkipped)
+        {
+            return;
+        }
+
         var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
         if (throttled is null)
         {
@@ -86,9 +91,10 @@ public sealed partial class CachedMethod<TResult>
     /// would (through a fill of its own, over the entry it read alone), so that the failing source is not called again
     /// by the next call. Not for an entry with tags, whose versions a caller that ran no factory has not observed.
     /// </summary>
-    private void ThrottleAfterFailedRefresh(ResilientCall call, Flight flight, Exception exception)
+    private void ThrottleAfterFailedRefresh(ResilientCall call, Flight flight)
     {
-        if (!flight.IsRefresh || exception is OperationCanceledException || call.Last is not { } last || call.Policy.Tagged || call.Host.Background.IsStopping)
+        // The flight failed (a cancelled one hands over instead): an OperationCanceledException here is the factory's own, a timeout.
+        if (!flight.IsRefresh || call.Last is not { } last || call.Policy.Tagged || call.Host.Background.IsStopping || CacheScope.IsWriteSkipped)
         {
             return;
         }
@@ -105,9 +111,10 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <inheritdoc cref="ThrottleAfterFailedRefresh"/>
-    private async ValueTask ThrottleAfterFailedRefreshAsync(ResilientCall call, Flight flight, Exception exception)
+    private async ValueTask ThrottleAfterFailedRefreshAsync(ResilientCall call, Flight flight)
     {
-        if (!flight.IsRefresh || exception is OperationCanceledException || call.Last is not { } last || call.Policy.Tagged || call.Host.Background.IsStopping)
+        // The flight failed (a cancelled one hands over instead): an OperationCanceledException here is the factory's own, a timeout.
+        if (!flight.IsRefresh || call.Last is not { } last || call.Policy.Tagged || call.Host.Background.IsStopping || CacheScope.IsWriteSkipped)
         {
             return;
         }
@@ -126,6 +133,11 @@ public sealed partial class CachedMethod<TResult>
     /// <inheritdoc cref="Throttle"/>
     private async ValueTask ThrottleAsync(ResilientCall call, Stamped<TResult> last, LeaderFill fill)
     {
+        if (CacheScope.IsWriteSkipped)
+        {
+            return;
+        }
+
         var (throttled, ttl) = Stamping.Throttle(last, call.Policy, call.Host.Clock, call.Observed);
         var (holds, unreadable) = throttled is null ? default : await StillHoldsAsync(call, last).ConfigureAwait(false);
         if (holds && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)

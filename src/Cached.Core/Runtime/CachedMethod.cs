@@ -181,7 +181,7 @@ public sealed partial class CachedMethod<TResult>
 
             try
             {
-                var value = Lead(cache, key, state, body, skipWhen, seen, flight, in policy, opened);
+                var value = Lead(cache, key, state, body, skipWhen, seen, flight, in policy, FillAfterBoarding(flight, opened));
                 flight.TrySetResult(value);
                 return value;
             }
@@ -428,6 +428,7 @@ public sealed partial class CachedMethod<TResult>
                 continue;
             }
 
+            opened = FillAfterBoarding(flight, opened);
             return cancellationToken.CanBeCanceled
                 ? await LeadForAllAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, cancellationToken).ConfigureAwait(false)
                 : await LeadAsync(cache, key, state, body, skipWhen, seen, flight, policy, opened, cancellationToken).ConfigureAwait(false);

@@ -18,8 +18,9 @@ internal abstract class BoardedFlight(string key)
 /// <remarks>
 /// Keys spread over stripes by their (randomized) hash; each stripe is a small table of its own, behind its own lock,
 /// that doubles as it fills, so callers of different keys rarely meet and a burst of misses never leaves long chains.
-/// Every operation takes its stripe's lock once, as a <c>ConcurrentDictionary</c>'s add and remove do; a flight is
-/// searched for only while boarding, never on a hit.
+/// Every operation takes its stripe's lock once, as a <c>ConcurrentDictionary</c>'s add and remove do (its lookup of a
+/// key already there takes none, where a caller joining a flight here does); a flight is searched for only on a miss,
+/// never on a hit.
 /// </remarks>
 internal sealed class FlightBoard
 {
@@ -44,6 +45,16 @@ internal sealed class FlightBoard
         lock (stripe)
         {
             return stripe.Find(flight.Key, hash) ?? stripe.Add(flight, hash);
+        }
+    }
+
+    /// <summary>The flight on the board for <paramref name="key"/>, if any.</summary>
+    public BoardedFlight? Find(string key)
+    {
+        var stripe = StripeOf(key, out var hash);
+        lock (stripe)
+        {
+            return stripe.Find(key, hash);
         }
     }
 

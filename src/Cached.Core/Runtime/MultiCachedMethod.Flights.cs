@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Cached.Capabilities;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -34,8 +35,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
 
         var flight = new BatchFlight(cache, missing.Count);
-        // A call that skips reading wants a value computed after it began, not one another batch is computing.
-        join = join && !CacheScope.IsReadSkipped && !BatchBodies.Runs(this);
+        // A call that skips reading wants a value computed after it began, not one another batch is computing: it takes
+        // that key's place on the board, and the older batch does not store the key over it.
+        var forced = CacheScope.IsReadSkipped;
+        join = join && !forced && !BatchBodies.Runs(this);
         // A call that skips writing opens no fills, so nothing would tell those waiting for it that a key was invalidated
         // while it computed: it computes for itself alone (calls of one key inside SkipWrite still watch their fill).
         var lead = !CacheScope.IsWriteSkipped;
@@ -43,7 +46,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         {
             foreach (var key in missing)
             {
-                Board(flight, key, cacheKeyOf(state, key), cache, join, lead);
+                Board(flight, key, cacheKeyOf(state, key), cache, join, lead, forced);
             }
         }
         catch
@@ -60,9 +63,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// Boards <paramref name="key"/>: led by <paramref name="flight"/> when no other batch computes it, or when the one
     /// that does was overtaken by an invalidation in this process (a call never waits for a computation older than a
     /// change it could see); waited for when joining is allowed; otherwise computed here without taking the board, as
-    /// every key is by a batch that may not <paramref name="lead"/>.
+    /// every key is by a batch that may not <paramref name="lead"/>. A <paramref name="forced"/> batch (one that skips the
+    /// read) takes the key's place from the batch computing it, whose fill of the key then stores nothing.
     /// </summary>
-    private void Board(BatchFlight flight, TKey key, string cacheKey, ICache cache, bool join, bool lead)
+    private void Board(BatchFlight flight, TKey key, string cacheKey, ICache cache, bool join, bool lead, bool forced)
     {
         while (true)
         {
@@ -87,10 +91,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 return;
             }
 
-            if (other.IsOvertaken(cacheKey))
+            if (other.IsOvertaken(cacheKey) || (forced && ReferenceEquals(other.Cache, cache)))
             {
                 if (_flying.TryUpdate(cacheKey, flight, other))
                 {
+                    if (forced)
+                    {
+                        // Its body began before this call: what it computed for the key must not overwrite this call's value.
+                        other.Supersede(cacheKey);
+                    }
+
                     flight.Own(key, cacheKey, registered: true);
                     return;
                 }
@@ -257,6 +267,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         /// <summary>Whether an invalidation in this process came after the fill of <paramref name="cacheKey"/> opened.</summary>
         public bool IsOvertaken(string cacheKey)
             => Volatile.Read(ref _fillsOpen) && Fills is { } fills && fills.TryGetValue(cacheKey, out var fill) && !fill.IsCurrentInProcess;
+
+        /// <summary>
+        /// Refuses the store of <paramref name="cacheKey"/>'s fill, once a batch that skips the read has taken the key's
+        /// place: a fill not open yet opens after that batch began, and stores as usual.
+        /// </summary>
+        public void Supersede(string cacheKey)
+        {
+            if (Volatile.Read(ref _fillsOpen) && Fills is { } fills && fills.TryGetValue(cacheKey, out var fill) && fill.IsCurrentInProcess)
+            {
+                FillFences.Supersede(fill.Local);
+            }
+        }
 
         /// <summary>
         /// Marks every key of the flight as overtaken: an invalidation of one of their tags came while the body ran (the

@@ -56,6 +56,19 @@ public sealed partial class CachedMethod<TResult>
     /// </summary>
     private bool IsOwnKey(ReadOnlySpan<char> key) => RunningBodies.Runs(this, key, blocks: false, joining: false);
 
+    /// <summary>
+    /// Refuses a sync call for <paramref name="key"/> made by its own body while a scope is open: such a call may lead
+    /// without ever finding that body's flight to join (a call that skips the read replaces it, one that skips the write
+    /// never boards), and would run the body again inside itself, without end. Judged before boarding.
+    /// </summary>
+    private void ThrowIfOwnKeyInScope(string key)
+    {
+        if (!CacheScope.NoneOpen && RunningBodies.Runs(this, key, blocks: true, joining: false))
+        {
+            throw OwnKey(key);
+        }
+    }
+
     /// <summary>Refuses to join the flight of <paramref name="key"/> when the call would wait for its own body.</summary>
     private void ThrowIfOwnFlight(string key, bool blocks)
     {

@@ -142,6 +142,7 @@ public sealed partial class CachedMethod<TResult>
             seen = faulted ? null : completions;
         }
 
+        ThrowIfOwnKeyInScope(key);
         var startedOver = false;
         while (true)
         {

@@ -135,6 +135,7 @@ public sealed partial class CachedMethod<TResult>
         }
 
         key ??= keySpan.ToString();
+        ThrowIfOwnKeyInScope(key);
         var startedOver = false;
         while (true)
         {

@@ -126,7 +126,7 @@ public sealed partial class CachedMethod<TResult>
     /// </remarks>
     internal sealed class Flight(string key) : BoardedFlight(key), RunningBodies.ILedFlight
     {
-        // _state: the outcome in its two low bits, then the flight's four marks. The marks share the word so that a
+        // _state: the outcome in its two low bits, then the flight's five marks. The marks share the word so that a
         // flight (one per miss) fits in 88 bytes, its key and its link on the board included; as fields of their own
         // they padded it to 96.
         private const int Pending = 0;

@@ -1,3 +1,4 @@
+using System.Collections;
 using System.ComponentModel;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -45,7 +46,7 @@ public ref struct CacheKeyTemplate
         }
         else
         {
-            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!));
+            _text.AppendFormatted(HoleText(value!));
         }
     }
 
@@ -58,7 +59,7 @@ public ref struct CacheKeyTemplate
         }
         else
         {
-            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!));
+            _text.AppendFormatted(HoleText(value!));
         }
     }
 
@@ -71,7 +72,7 @@ public ref struct CacheKeyTemplate
         }
         else
         {
-            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!), alignment);
+            _text.AppendFormatted(HoleText(value!), alignment);
         }
     }
 
@@ -84,7 +85,7 @@ public ref struct CacheKeyTemplate
         }
         else
         {
-            _text.AppendFormatted(CacheKeyWriter.InvariantText(value!), alignment);
+            _text.AppendFormatted(HoleText(value!), alignment);
         }
     }
 
@@ -107,6 +108,14 @@ public ref struct CacheKeyTemplate
     /// by culture: <see cref="CacheKeyWriter.InvariantText"/> writes those.
     /// </summary>
     private static bool FormatsItself<T>(T value) => value is null or IFormattable or string or bool;
+
+    /// <summary>
+    /// The text of a value the handler does not format itself: a collection by its elements, as a default key writes it
+    /// (<c>[1,2]</c>; its own <see cref="object.ToString"/> names only its type, so <c>sum:{ids}</c> would be one key for
+    /// every list), anything else its <see cref="object.ToString"/> under the invariant culture.
+    /// </summary>
+    private static string? HoleText(object value)
+        => value is IEnumerable sequence ? CacheKeyWriter.SequenceText(sequence) : CacheKeyWriter.InvariantText(value);
 
     /// <summary>
     /// Returns the key where it was written: in the caller's buffer when it fit, so nothing is allocated (a key that

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections;
 using System.Globalization;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
@@ -32,8 +33,13 @@ public ref partial struct CacheKeyWriter
             case bool b:
                 AppendRaw(b ? "true" : "false");
                 break;
-            case ISpanFormattable formattable:
+            case ISpanFormattable formattable when IsBareText(formattable):
                 AppendFormattable(formattable, FormatOf(value));
+                break;
+            case IFormattable formattable:
+                // Any other formattable value (a Uri, a type of the application's) is quoted like a string, since
+                // nothing keeps a comma or a bracket out of its text: "a,b" never reads as two arguments.
+                AppendString(formattable.ToString(null, CultureInfo.InvariantCulture));
                 break;
             case ITuple tuple:
                 // Element by element, so that ("a, b", "c") and ("a", "b, c") stay two keys.
@@ -99,9 +105,9 @@ public ref partial struct CacheKeyWriter
         {
             AppendSeparatorUnless(first);
             first = false;
-            AppendValue(key);
+            AppendDeclared(key);
             AppendRaw(':');
-            AppendValue(value);
+            AppendDeclared(value);
         }
 
         AppendRaw('}');
@@ -234,9 +240,13 @@ public ref partial struct CacheKeyWriter
 
     /// <summary>
     /// A value as its declared type <typeparamref name="T"/> holds it: one declared as <see cref="object"/> (a
-    /// parameter, or an element of a sequence of objects) that holds a number other than an <see cref="int"/> carries
-    /// its type, as a C# literal of it would (<c>1L</c>, <c>1D</c>, <c>1M</c>, <c>(short)1</c>), so that <c>M(1)</c>,
-    /// <c>M(1L)</c> and <c>M(1.0)</c> keep apart. A declared numeric type needs no mark: it holds one type only.
+    /// parameter, or an element of a sequence of objects) that holds a number other than an
+    /// <see cref="int"/> carries its type, as a C# literal of it would (<c>1L</c>, <c>1D</c>, <c>1M</c>,
+    /// <c>(short)1</c>), so that <c>M(1)</c>, <c>M(1L)</c> and <c>M(1.0)</c> keep apart; so do the values whose text
+    /// another type shares: an enum (<c>(Ns.Status)Active</c>: two enums may name a member alike, and an undefined
+    /// member's text is its number), a <see cref="BigInteger"/>, a <see cref="TimeOnly"/> (a <see cref="TimeSpan"/>'s
+    /// text) and a <see cref="DateTimeOffset"/> (a local <see cref="DateTime"/>'s). A declared type needs no mark: it
+    /// holds one type only.
     /// </summary>
     private void AppendDeclared<T>(T value)
     {
@@ -251,7 +261,7 @@ public ref partial struct CacheKeyWriter
         AppendRaw(suffix);
     }
 
-    /// <summary>How C# marks a literal of a boxed number's type: a suffix, or a cast for the types without one; false for an int or anything else.</summary>
+    /// <summary>How C# marks a literal of a boxed value's type: a suffix, or a cast for the types without one; false for an int, a string and the rest.</summary>
     private static bool TryNumberMark(object value, out string prefix, out string suffix)
     {
         (prefix, suffix) = value switch
@@ -271,6 +281,10 @@ public ref partial struct CacheKeyWriter
             Half => ("(Half)", string.Empty),
             Int128 => ("(Int128)", string.Empty),
             UInt128 => ("(UInt128)", string.Empty),
+            BigInteger => ("(BigInteger)", string.Empty),
+            TimeOnly => ("(TimeOnly)", string.Empty),
+            DateTimeOffset => ("(DateTimeOffset)", string.Empty),
+            System.Enum => ("(" + value.GetType().FullName + ")", string.Empty),
             _ => (string.Empty, string.Empty),
         };
         return prefix.Length + suffix.Length > 0;
@@ -282,6 +296,27 @@ public ref partial struct CacheKeyWriter
         if (!first)
         {
             AppendRaw(',');
+        }
+    }
+
+    /// <summary>
+    /// A sequence's text by the default key's rules (<c>[1,2]</c>, <c>{k:v}</c>), for a template hole that names a
+    /// collection: its own <see cref="object.ToString"/> names only its type, so every call would share one entry.
+    /// </summary>
+    internal static string SequenceText(IEnumerable sequence)
+    {
+        var writer = default(CacheKeyWriter);
+        try
+        {
+            writer.AppendValue(sequence);
+            return writer._chars[..writer._length].ToString();
+        }
+        finally
+        {
+            if (writer._rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(writer._rented);
+            }
         }
     }
 
@@ -329,6 +364,14 @@ public ref partial struct CacheKeyWriter
                 nameof(value));
         }
     }
+
+    /// <summary>
+    /// Whether a formattable value is written bare: the numbers, dates, times, <see cref="Guid"/> and enums, whose text
+    /// holds no comma, bracket or quote. Any other is quoted.
+    /// </summary>
+    private static bool IsBareText(ISpanFormattable value)
+        => value is System.Enum or int or long or double or decimal or float or Half or short or ushort or byte or sbyte or uint or ulong
+            or nint or nuint or Int128 or UInt128 or BigInteger or Guid or DateTime or DateTimeOffset or DateOnly or TimeOnly or TimeSpan;
 
     private static string? FormatOf<T>(T value) => value switch
     {

@@ -255,7 +255,7 @@ public ref partial struct CacheKeyWriter
             {
                 AppendSeparatorUnless(first);
                 first = false;
-                AppendValue(value);
+                AppendDeclared(value);
             }
         }
 

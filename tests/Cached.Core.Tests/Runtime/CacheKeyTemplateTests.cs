@@ -60,6 +60,20 @@ public sealed class CacheKeyTemplateTests
     }
 
     [Test]
+    public void A_hole_naming_a_collection_writes_its_elements_as_a_default_key_does()
+    {
+        // Regression (review of modern method shapes): "sum:{ids}" wrote "sum:System.Int32[]" for every array, so
+        // Sum(1, 2) and Sum(5) shared one entry, and [InvalidateTags("user:{ids}")] dropped no tag of its elements.
+        int[] ids = [1, 2];
+        var names = new List<string> { "a,b", "c" };
+        var byId = new Dictionary<string, int> { ["k"] = 1 };
+
+        var key = CacheKeyTemplate.Write(stackalloc char[64], $"sum:{ids}:{names}:{byId}:{(int[])[]}").Finish();
+
+        Assert.That(key, Is.EqualTo("sum:[1,2]:[\"a,b\",\"c\"]:{\"k\":1}:[]"));
+    }
+
+    [Test]
     public void A_key_that_fits_is_returned_where_it_was_written()
     {
         Span<char> buffer = stackalloc char[64];

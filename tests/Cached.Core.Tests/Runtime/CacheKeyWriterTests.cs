@@ -6,6 +6,12 @@ namespace Cached.Tests.Runtime;
 /// <summary>A record argument: keys use its (overridden) ToString, quoted.</summary>
 public sealed record Point(int X, int Y);
 
+/// <summary>Two enums that name a member alike.</summary>
+public enum StatusFilter { Active, Closed }
+
+/// <inheritdoc cref="StatusFilter"/>
+public enum RoleFilter { Active, Admin }
+
 /// <summary>The default keys of generated cached methods: exact text per argument type, culture invariance, no collisions.</summary>
 public sealed class CacheKeyWriterTests
 {
@@ -77,7 +83,7 @@ public sealed class CacheKeyWriterTests
         w.Argument<TimeOnly?>(new TimeOnly(9, 0, 45));
         Assert.That(w.Finish(), Is.EqualTo("N.T.M(10:00:00.0000000,10:00:30.0000005,09:00:45.0000000)"));
         Assert.That(CacheKeyWriter.Format(new TimeOnly(9, 0, 45)), Is.EqualTo("09:00:45.0000000"), "a [MultiCached] key");
-        Assert.That(CacheKeyWriter.Format<object>(new TimeOnly(9, 0, 45)), Is.EqualTo("09:00:45.0000000"), "a boxed one");
+        Assert.That(CacheKeyWriter.Format<object>(new TimeOnly(9, 0, 45)), Is.EqualTo("(TimeOnly)09:00:45.0000000"), "a boxed one carries its type: a TimeSpan of the same ticks reads alike");
     }
 
     [Test]
@@ -144,6 +150,63 @@ public sealed class CacheKeyWriterTests
         sequence.Sequence(new object[] { 1, 1L }).Sequence(new List<object> { 2D }).Sequence((IEnumerable<object>)[3M]);
         Assert.That(sequence.Finish(), Is.EqualTo("N.T.M([1,1L],[2D],[3M])"));
         Assert.That(CacheKeyWriter.Format<object>(1L), Is.Not.EqualTo(CacheKeyWriter.Format<object>(1)));
+    }
+
+    [Test]
+    public void Values_held_as_objects_whose_text_another_type_shares_carry_their_type()
+    {
+        // Regression (review of modern method shapes): an object parameter wrote Status.Active and Role.Active both
+        // "Active", an undefined (DayOfWeek)8 and the int 8 both "8", BigInteger 5 and 5 both "5", a TimeOnly and a
+        // TimeSpan of the same ticks one text, a DateTimeOffset a local DateTime's: each pair shared one entry.
+        string Key(object? value)
+        {
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            w.Argument(value);
+            return w.Finish();
+        }
+
+        var local = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Local);
+        object?[] values =
+        [
+            StatusFilter.Active, RoleFilter.Active, (DayOfWeek)8, 8, new System.Numerics.BigInteger(5), 5,
+            TimeSpan.FromTicks(10_000_001), TimeOnly.FromTimeSpan(TimeSpan.FromTicks(10_000_001)), local, new DateTimeOffset(local),
+        ];
+        Assert.That(values.Select(Key).Distinct().Count(), Is.EqualTo(values.Length), string.Join(" ", values.Select(Key)));
+        Assert.That(Key(StatusFilter.Active), Is.EqualTo("N.T.M((Cached.Tests.Runtime.StatusFilter)Active)"));
+        Assert.That(Key((DayOfWeek)8), Is.EqualTo("N.T.M((System.DayOfWeek)8)"));
+        Assert.That(Key(new System.Numerics.BigInteger(5)), Is.EqualTo("N.T.M((BigInteger)5)"));
+
+        // A declared enum needs no mark: it holds one type only.
+        var declared = new CacheKeyWriter(stackalloc char[8], Prefix);
+        declared.Enum(StatusFilter.Active).Sequence(new List<object> { RoleFilter.Active });
+        Assert.That(declared.Finish(), Is.EqualTo("N.T.M(Active,[(Cached.Tests.Runtime.RoleFilter)Active])"));
+    }
+
+    [Test]
+    public void A_formattable_value_that_is_no_number_date_or_enum_is_quoted_so_a_comma_in_it_splits_nothing()
+    {
+        // Regression (review of modern method shapes): a Uri, being ISpanFormattable, was written bare, and a comma is
+        // legal in it: Fetch("http://x/a,http://y/b", "http://z/") and Fetch("http://x/a", "http://y/b,http://z/")
+        // shared one entry, as did a list of one such Uri and a list of two.
+        string Key(params Uri[] uris)
+        {
+            var w = new CacheKeyWriter(stackalloc char[8], Prefix);
+            foreach (var uri in uris)
+            {
+                w.Argument(uri);
+            }
+
+            return w.Finish();
+        }
+
+        Assert.That(Key(new Uri("http://x/a,http://y/b"), new Uri("http://z/")), Is.Not.EqualTo(Key(new Uri("http://x/a"), new Uri("http://y/b,http://z/"))));
+        Assert.That(Key(new Uri("http://x/a")), Is.EqualTo("N.T.M(\"http://x/a\")"));
+
+        var one = new CacheKeyWriter(stackalloc char[8], Prefix);
+        one.Sequence(new List<Uri> { new("http://a/x,http://b/") });
+        var two = new CacheKeyWriter(stackalloc char[8], Prefix);
+        two.Sequence(new List<Uri> { new("http://a/x"), new("http://b/") });
+        Assert.That(one.Finish(), Is.Not.EqualTo(two.Finish()));
     }
 
     [Test]

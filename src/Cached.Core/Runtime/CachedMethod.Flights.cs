@@ -1,5 +1,6 @@
 using Cached.Capabilities;
 using Cached.Pipeline;
+using Cached.Resilience;
 
 namespace Cached.Runtime;
 
@@ -9,6 +10,12 @@ namespace Cached.Runtime;
 /// </summary>
 public sealed partial class CachedMethod<TResult>
 {
+    /// <summary>
+    /// Whether <paramref name="cache"/> is being disposed: the flights it cancelled may stay on the board while bodies
+    /// that ignore their token run on, so a caller that met one cancelled leaves instead of joining it again.
+    /// </summary>
+    private static bool IsStopping(ICache cache) => ReadThroughs.Of(cache).Background.IsStopping;
+
     /// <summary>
     /// Boards the flight of its key: the one already under way, or <paramref name="flight"/> as its leader. A flight
     /// that an invalidation in this process has overtaken takes no new passengers, nor does one that every caller left

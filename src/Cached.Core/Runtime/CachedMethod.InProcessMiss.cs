@@ -46,6 +46,7 @@ public sealed partial class CachedMethod<TResult>
         // ends the call as cancelled, as an async method's would.
         LeaderFill fill = default;
         ValueTask<TResult> pending;
+        RunningBodies.Frame? frame = null;
         try
         {
             if (seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
@@ -58,16 +59,22 @@ public sealed partial class CachedMethod<TResult>
 
             fill = OpenFill(cache, key);
             flight.NoteFill(in fill);
-            pending = StartBody(key, flight, body, state, cancellationToken);
+            pending = StartBody(key, flight, body, state, cancellationToken, out frame);
         }
         catch (Exception ex)
         {
             pending = ValueTask.FromException<TResult>(ex);
         }
 
+        if (!pending.IsCompleted)
+        {
+            return SettleAsync(FinishLeadAsync(pending, frame, cache, key, state, skipWhen, flight, fill, policy), key, flight, cancellationToken);
+        }
+
+        frame?.End();
         if (!pending.IsCompletedSuccessfully)
         {
-            return SettleAsync(FinishLeadAsync(pending, cache, key, state, skipWhen, flight, fill, policy), key, flight, cancellationToken);
+            return SettleAsync(FinishLeadAsync(pending, frame: null, cache, key, state, skipWhen, flight, fill, policy), key, flight, cancellationToken);
         }
 
         TResult result;
@@ -89,11 +96,21 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>The rest of a <see cref="MissAsync"/> leader whose body is still running: its await, then the same steps.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by SettleAsync
-    private async ValueTask<TResult> FinishLeadAsync<TState>(ValueTask<TResult> pending, ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, LeaderFill fill, FillPolicy policy)
+    private async ValueTask<TResult> FinishLeadAsync<TState>(ValueTask<TResult> pending, RunningBodies.Frame? frame, ICache cache, string key, TState state, Func<TState, TResult, bool>? skipWhen, Flight flight, LeaderFill fill, FillPolicy policy)
     {
         try
         {
-            return LandLed(cache, key, state, skipWhen, flight, in fill, policy, await pending.ConfigureAwait(false));
+            TResult result;
+            try
+            {
+                result = await pending.ConfigureAwait(false);
+            }
+            finally
+            {
+                frame?.End();
+            }
+
+            return LandLed(cache, key, state, skipWhen, flight, in fill, policy, result);
         }
         finally
         {

@@ -118,7 +118,17 @@ public sealed partial class CachedMethod<TResult>
             TResult answer;
             try
             {
-                var result = await StartBody(key, flight, body, state, cancellationToken).ConfigureAwait(false);
+                var started = StartBody(key, flight, body, state, cancellationToken, out var frame);
+                TResult result;
+                try
+                {
+                    result = await started.ConfigureAwait(false);
+                }
+                finally
+                {
+                    frame.End();
+                }
+
                 var current = true;
                 if (!CacheScope.IsWriteSkipped && (skipWhen is null || !skipWhen(state, result)))
                 {

@@ -33,12 +33,13 @@ public sealed partial class CachedMethod<TResult>
     /// <summary>
     /// Starts an async body as the leader of <paramref name="key"/>'s <paramref name="flight"/>, noted in the body's own
     /// flow. A refresh's note (<see cref="Flight.IsRefresh"/>) is judged only where a call would join a flight: before
-    /// that its call for its key is usually a hit on the entry it refreshes.
+    /// that its call for its key is usually a hit on the entry it refreshes. The caller ends the note it is handed
+    /// (<see cref="RunningBodies.Frame.End"/>) once the body has returned.
     /// </summary>
-    private ValueTask<TResult> StartBody<TState>(string key, Flight flight, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken)
+    private ValueTask<TResult> StartBody<TState>(string key, Flight flight, Func<TState, CancellationToken, ValueTask<TResult>> body, TState state, CancellationToken cancellationToken, out RunningBodies.Frame frame)
     {
         var outer = RunningBodies.Current;
-        var caller = RunningBodies.EnterFlow(this, key, flight);
+        var caller = RunningBodies.EnterFlow(this, key, flight, out frame);
         try
         {
             return body(state, cancellationToken);
@@ -103,10 +104,10 @@ internal static class RunningBodies
     }
 
     /// <summary>Notes an async body, the leader of <paramref name="flight"/>, in the current flow; returns the flow to go back to once it has started.</summary>
-    public static ExecutionContext? EnterFlow(object method, string key, ILedFlight flight)
+    public static ExecutionContext? EnterFlow(object method, string key, ILedFlight flight, out Frame frame)
     {
         var caller = ExecutionContext.Capture();
-        s_flow.Value = new Frame(method, key, flight, s_flow.Value);
+        s_flow.Value = frame = new Frame(method, key, flight, s_flow.Value);
         return caller;
     }
 
@@ -143,7 +144,7 @@ internal static class RunningBodies
     {
         for (var frame = s_flow.Value; frame is not null; frame = frame.Outer)
         {
-            if (ReferenceEquals(frame.Method, method) && (joining || !frame.Flight.IsRefresh) && !frame.Flight.IsOver && key.SequenceEqual(frame.Key))
+            if (ReferenceEquals(frame.Method, method) && frame.Flight is { } flight && (joining || !flight.IsRefresh) && !flight.IsOver && key.SequenceEqual(frame.Key))
             {
                 return true;
             }
@@ -175,5 +176,24 @@ internal static class RunningBodies
     }
 
     /// <summary>An async body running in this flow (or work it started, until its flight is over), and the one whose flow started it.</summary>
-    internal sealed record Frame(object Method, string Key, ILedFlight Flight, Frame? Outer);
+    internal sealed class Frame(object method, string key, ILedFlight flight, Frame? outer)
+    {
+        private ILedFlight? _flight = flight;
+
+        public object Method { get; } = method;
+
+        public string Key { get; } = key;
+
+        public Frame? Outer { get; } = outer;
+
+        /// <summary>The body's flight while the body runs; none once it has returned.</summary>
+        public ILedFlight? Flight => Volatile.Read(ref _flight);
+
+        /// <summary>
+        /// Lets go of the flight once the body has returned: work the body left behind (a registration, a task still
+        /// running) keeps the flow, and so this note, alive, and must not keep the flight and its value with it. A call
+        /// from that work then waits for nobody, as it would once the flight is over.
+        /// </summary>
+        public void End() => Volatile.Write(ref _flight, null);
+    }
 }

@@ -215,7 +215,17 @@ public sealed partial class CachedMethod<TResult>
             fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
             flight.NoteFill(in fill);
             // A refresh is noted as a body too: once the entry it refreshes is gone, its call for its key would join its own flight.
-            var result = await StartBody(key, flight, call.AsyncBody!, call.State, token).ConfigureAwait(false);
+            var started = StartBody(key, flight, call.AsyncBody!, call.State, token, out var frame);
+            TResult result;
+            try
+            {
+                result = await started.ConfigureAwait(false);
+            }
+            finally
+            {
+                frame.End();
+            }
+
             var current = true;
             if (tagged && ShouldStore(call, result))
             {

@@ -162,10 +162,12 @@ public sealed partial class CachedMethod<TResult>
                 {
                     shared = leader.Task.GetAwaiter().GetResult();
                 }
-                catch (OperationCanceledException) when (leader.Task.IsCanceled)
+                catch (OperationCanceledException) when (leader.Task.IsCanceled && !IsStopping(cache))
                 {
                     // An async leader (GetOrSetAsync shares a key's flight with GetOrSet) whose body stopped by its own
-                    // token before this caller joined. This caller has no token, so the cancellation is not its own: take over.
+                    // token before this caller joined. This caller has no token, so the cancellation is not its own: take
+                    // over. Not when the cache's dispose cancelled it: its body may still run, keeping it on the board,
+                    // and this caller would find it again and again, spinning.
                     continue;
                 }
 
@@ -408,9 +410,10 @@ public sealed partial class CachedMethod<TResult>
                 {
                     shared = await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested && !IsStopping(cache))
                 {
-                    // Every caller that waited for it cancelled, and its body stopped; not ours: take over.
+                    // Every caller that waited for it cancelled, and its body stopped; not ours: take over (not after
+                    // the cache's dispose, as in Invoke).
                     continue;
                 }
                 finally

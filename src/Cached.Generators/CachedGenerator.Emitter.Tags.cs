@@ -12,30 +12,31 @@ internal static partial class Emitter
     private const string TagInvalidation = Runtime + "TagInvalidation.";
 
     /// <summary>
-    /// <c>private static string[] __CachedTags_X(int id) =&gt; new[] { CacheKeyTemplate.Write(stackalloc char[256],
-    /// $"user:{id}").Finish(), "users" };</c>: a template is written as a Key is, invariant, into a stack buffer, then
-    /// to the string the cache keeps; a fixed tag is its literal. Several tags with a template among them take a line each.
+    /// <c>private static string[] __CachedTags_X(int id) =&gt; CacheTagTemplate.Expand($"user:{id}");</c>: a template is
+    /// written as a Key is, invariant, except that a hole naming a collection stands for each element (one tag each); a
+    /// fixed tag is its literal. Several tags with a template among them are joined by <c>CacheTagTemplate.Concat</c>.
     /// </summary>
     private static void EmitTagsMethod(CodeWriter writer, TagsSpec tags, TypeParametersSpec? typeParameters)
     {
         var parameters = string.Join(", ", tags.Parameters.Select(static p => $"{p.Type} {p.Name}"));
-        var values = tags.Tags.Select(static tag => tag is TemplateKeySpec template ? $"{TemplateOnStack(template)}.Finish()" : Literal(((FixedKeySpec)tag).Key)).ToList();
         var declaration = Declaration("private static string[]", tags.Method, parameters, typeParameters);
         writer.Line(s_generatedCode);
-        if (values.Count == 1 || tags.Tags.All(static tag => tag is FixedKeySpec))
+        if (tags.Tags.All(static tag => tag is FixedKeySpec))
         {
-            writer.ExpressionBodied(declaration, $"new[] {{ {string.Join(", ", values)} }}");
+            writer.ExpressionBodied(declaration, $"new[] {{ {string.Join(", ", tags.Tags.Select(static tag => Literal(((FixedKeySpec)tag).Key)))} }}");
             return;
         }
 
-        writer.Filled(declaration + " => new[]");
-        writer.Open();
-        foreach (var value in values)
+        var values = tags.Tags.Select(static tag => tag is TemplateKeySpec template
+            ? $"{Runtime}CacheTagTemplate.Expand($\"{template.Interpolation}\")"
+            : $"new[] {{ {Literal(((FixedKeySpec)tag).Key)} }}").ToList();
+        if (values.Count == 1)
         {
-            writer.Filled(value + ",");
+            writer.ExpressionBodied(declaration, values[0]);
+            return;
         }
 
-        writer.Close("};");
+        writer.ExpressionBodied(declaration, $"{Runtime}CacheTagTemplate.Concat({string.Join(", ", values)})");
     }
 
     /// <summary>

@@ -107,14 +107,14 @@ public ref struct CacheKeyTemplate
     /// <see cref="object.ToString"/> under the caller's culture, so that a tuple's or a record's numbers would differ
     /// by culture: <see cref="CacheKeyWriter.InvariantText"/> writes those.
     /// </summary>
-    private static bool FormatsItself<T>(T value) => value is null or IFormattable or string or bool;
+    internal static bool FormatsItself<T>(T value) => value is null or IFormattable or string or bool;
 
     /// <summary>
     /// The text of a value the handler does not format itself: a collection by its elements, as a default key writes it
     /// (<c>[1,2]</c>; its own <see cref="object.ToString"/> names only its type, so <c>sum:{ids}</c> would be one key for
     /// every list), anything else its <see cref="object.ToString"/> under the invariant culture.
     /// </summary>
-    private static string? HoleText(object value)
+    internal static string? HoleText(object value)
         => value is IEnumerable sequence ? CacheKeyWriter.SequenceText(sequence) : CacheKeyWriter.InvariantText(value);
 
     /// <summary>

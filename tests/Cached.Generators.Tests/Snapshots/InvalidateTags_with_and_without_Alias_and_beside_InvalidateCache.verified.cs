@@ -14,11 +14,8 @@ namespace Demo
         private static string __CachedKey_GetUser(int id)
             => global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[16], $"user:{id}").Finish();
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string[] __CachedTags_GetUser(int id) => new[]
-        {
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Finish(),
-            "users",
-        };
+        private static string[] __CachedTags_GetUser(int id) => global::Cached.Runtime.CacheTagTemplate.Concat(
+            global::Cached.Runtime.CacheTagTemplate.Expand($"user:{id}"), new[] { "users" });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.User GetUser(int id)
         {
@@ -32,7 +29,7 @@ namespace Demo
             new(new() { Method = "Demo.Users.GetUsersAsync", Tagged = true, NullValuesMiss = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string[] __CachedTags_GetUsersAsync(int ids)
-            => new[] { global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{ids}").Finish() };
+            => global::Cached.Runtime.CacheTagTemplate.Expand($"user:{ids}");
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::System.Collections.Generic.Dictionary<int,
             global::Demo.User>> GetUsersAsync(global::System.Collections.Generic.List<int> ids)
@@ -45,11 +42,8 @@ namespace Demo
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string[] __CachedTags_DeleteAsync(int id) => new[]
-        {
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id:D6}").Finish(),
-            "users",
-        };
+        private static string[] __CachedTags_DeleteAsync(int id) => global::Cached.Runtime.CacheTagTemplate.Concat(
+            global::Cached.Runtime.CacheTagTemplate.Expand($"user:{id:D6}"), new[] { "users" });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public async partial global::System.Threading.Tasks.ValueTask DeleteAsync(int id)
         {
@@ -74,7 +68,7 @@ namespace Demo
 
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         private static string[] __CachedTags_Rename(int id)
-            => new[] { global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Finish() };
+            => global::Cached.Runtime.CacheTagTemplate.Expand($"user:{id}");
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial void Rename(int id, string name)
         {

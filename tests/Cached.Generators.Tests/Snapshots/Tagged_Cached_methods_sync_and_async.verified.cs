@@ -22,11 +22,8 @@ namespace Demo
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_GetUser =
             new(new() { Method = "Demo.Users.GetUser", Ttl = 60d, Tagged = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string[] __CachedTags_GetUser(int id) => new[]
-        {
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id}").Finish(),
-            "users",
-        };
+        private static string[] __CachedTags_GetUser(int id) => global::Cached.Runtime.CacheTagTemplate.Concat(
+            global::Cached.Runtime.CacheTagTemplate.Expand($"user:{id}"), new[] { "users" });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::Demo.User GetUser(int id)
         {
@@ -38,12 +35,10 @@ namespace Demo
         private static readonly global::Cached.Runtime.CachedMethod<global::Demo.User> __cached_LoadAsync =
             new(new() { Method = "Demo.Users.LoadAsync", Tagged = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string[] __CachedTags_LoadAsync(int id, string region) => new[]
-        {
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{id:D6}").Finish(),
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"region:{region}").Finish(),
-            "{literal}",
-        };
+        private static string[] __CachedTags_LoadAsync(int id, string region) =>
+            global::Cached.Runtime.CacheTagTemplate.Concat(global::Cached.Runtime.CacheTagTemplate.Expand(
+            $"user:{id:D6}"), global::Cached.Runtime.CacheTagTemplate.Expand($"region:{region}"),
+            new[] { "{literal}" });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Threading.Tasks.Task<global::Demo.User> LoadAsync(int id, string region,
             global::System.Threading.CancellationToken ct)

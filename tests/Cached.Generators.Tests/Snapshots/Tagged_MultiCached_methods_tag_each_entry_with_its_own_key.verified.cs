@@ -11,12 +11,9 @@ namespace Demo
         private static readonly global::Cached.Runtime.MultiCachedMethod<int, global::Demo.User> __cached_GetUsers =
             new(new() { Method = "Demo.Users.GetUsers", Tagged = true, NullValuesMiss = true });
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private static string[] __CachedTags_GetUsers(int ids, string region) => new[]
-        {
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"user:{ids}").Finish(),
-            "users",
-            global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"region:{region}").Finish(),
-        };
+        private static string[] __CachedTags_GetUsers(int ids, string region) =>
+            global::Cached.Runtime.CacheTagTemplate.Concat(global::Cached.Runtime.CacheTagTemplate.Expand(
+            $"user:{ids}"), new[] { "users" }, global::Cached.Runtime.CacheTagTemplate.Expand($"region:{region}"));
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
         public partial global::System.Collections.Generic.Dictionary<int, global::Demo.User> GetUsers(
             global::System.Collections.Generic.List<int> ids, string region)

@@ -27,10 +27,10 @@ internal static partial class Emitter
         writer.Open();
         if (typeParameters?.KeyPrefix is { } prefix)
         {
-            writer.Filled($"public static readonly string Prefix = {prefix};");
+            writer.Filled($"public static readonly string {method.Names.StatePrefix} = {prefix};");
         }
 
-        EmitField(writer, method, fieldType, "Method");
+        EmitField(writer, method, fieldType, method.Names.StateField);
         writer.Close();
     }
 

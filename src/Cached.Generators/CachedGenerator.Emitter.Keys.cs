@@ -96,6 +96,7 @@ internal static partial class Emitter
         => (key.IncludeInstance ? ".Instance(this)" : string.Empty)
             + string.Concat(key.Parameters.Select(p => p.KeyShape is { } shape
                 ? $".Argument({shapes.Reshaped(shape, p.Name, p.Name.TrimStart('@'))})"
+                : p.KeyKind == KeyArgumentKind.Dynamic ? $".Argument((object?){p.Name})"
                 : $".{WriterMethod(p.KeyKind)}({p.Name})"));
 
     private static bool IsLiteral(string expression)

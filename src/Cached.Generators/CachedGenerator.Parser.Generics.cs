@@ -15,12 +15,20 @@ namespace Cached.Generators;
 internal sealed partial class Parser
 {
     /// <summary>
-    /// False, with CACHED015, for the generic shapes that cannot be cached: a [MultiCached] method, whose entries are
-    /// keyed by the key values alone, a type parameter that hides one of the containing type's, and a type parameter
-    /// that allows ref structs, which cannot be stored.
+    /// False, with CACHED015, for the generic shapes that cannot be cached: a [MultiCached] method that is generic or
+    /// in a generic type, whose entries are keyed by the key values alone, a type parameter that hides one of the
+    /// containing type's, and a type parameter that allows ref structs, which cannot be stored.
     /// </summary>
     private bool CheckGeneric()
     {
+        if (_kind == CachedMethodKind.MultiCached && !_method.IsGenericMethod && GenericContainingType() is { } generic)
+        {
+            // Repo<int> and Repo<long> would read each other's entries, and no Namespace (a constant) can tell them apart.
+            Report(DiagnosticDescriptors.GenericMethodUnsupported, _location, MethodName,
+                $"is a [MultiCached] method of the generic type '{generic.ToDisplayString(s_readableFormat)}': its entries are keyed by the key values alone, so its closed types would share them; declare it in a non-generic type, or use a [Cached] method, whose default key names the type arguments");
+            return false;
+        }
+
         if (!_method.IsGenericMethod)
         {
             return true;
@@ -51,6 +59,20 @@ internal sealed partial class Parser
         }
 
         return ok;
+    }
+
+    /// <summary>The method's containing type, or one it is nested in, that is generic; null when none is.</summary>
+    private INamedTypeSymbol? GenericContainingType()
+    {
+        for (var type = _method.ContainingType; type is not null; type = type.ContainingType)
+        {
+            if (type.TypeParameters.Length > 0)
+            {
+                return type;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The <c>allows ref struct</c> of a type parameter's constraint clause, else its clause, else the type parameters.</summary>
@@ -236,12 +258,22 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// CACHED019 for a fixed or template key of a generic method that leaves out one of its type parameters: the
-    /// instantiations (<c>Echo&lt;int&gt;</c>, <c>Echo&lt;string&gt;</c>) would share entries of different types.
+    /// CACHED019 for a fixed or template key of a generic method, or of a method of a generic type, that leaves out one
+    /// of the type parameters: the instantiations (<c>Echo&lt;int&gt;</c>, <c>Echo&lt;string&gt;</c>) or closed types
+    /// (<c>Settings&lt;int&gt;</c>, <c>Settings&lt;long&gt;</c>) would share entries of different types. The default key
+    /// names them all, in its prefix.
     /// </summary>
     private void CheckKeyNamesTypeParameters(IMethodSymbol method, string template, HashSet<string> used)
     {
-        var missing = method.TypeParameters.Select(static p => p.Name).Where(name => !used.Contains(name)).ToList();
+        var chain = new List<INamedTypeSymbol>();
+        for (var type = method.ContainingType; type is not null; type = type.ContainingType)
+        {
+            chain.Insert(0, type);
+        }
+
+        // Outermost first, as they are written: Outer<T>.Inner<U>.Find<V> lists T, U, V.
+        var missing = chain.SelectMany(static t => t.TypeParameters).Concat(method.TypeParameters)
+            .Select(static p => p.Name).Where(name => !used.Contains(name)).Distinct().ToList();
         if (missing.Count == 0)
         {
             return;

@@ -112,7 +112,8 @@ internal sealed partial class Parser
                 return null;
             }
 
-            arguments.Add(Identifier(source.Name));
+            // A dynamic argument would make the key method's call one bound at run time, its result dynamic too.
+            arguments.Add(source.Type.TypeKind == TypeKind.Dynamic ? "(object?)" + Identifier(source.Name) : Identifier(source.Name));
         }
 
         return arguments;
@@ -198,8 +199,28 @@ internal sealed partial class Parser
         }
         var typeParameters = TypeParameterList(method);
         var keyMethod = "__CachedKey_" + method.Name + suffix + typeParameters;
-        return typeParameters.Length == 0
-            ? new GeneratedNames("__cached_" + method.Name + suffix, keyMethod)
-            : new GeneratedNames("__cached_" + method.Name + suffix + typeParameters + ".Method", keyMethod, "__cached_" + method.Name + suffix + typeParameters);
+        if (typeParameters.Length == 0)
+        {
+            return new GeneratedNames("__cached_" + method.Name + suffix, keyMethod);
+        }
+
+        var stateClass = "__cached_" + method.Name + suffix + typeParameters;
+        var field = StateMemberName(method, "Method");
+        return new GeneratedNames(stateClass + "." + field, keyMethod, stateClass, field, StateMemberName(method, "Prefix"));
+    }
+
+    /// <summary>
+    /// A member of a generic method's state class: <paramref name="name"/>, with leading underscores while a type
+    /// parameter of the method is named so. The class is generic in those parameters, and a member named like one of
+    /// them does not build (CS0102).
+    /// </summary>
+    private static string StateMemberName(IMethodSymbol method, string name)
+    {
+        while (method.TypeParameters.Any(p => p.Name == name))
+        {
+            name = "_" + name;
+        }
+
+        return name;
     }
 }

@@ -183,7 +183,10 @@ internal sealed partial class Parser
                 used.Add(name);
             }
 
-            output.Append('{').Append(Identifier(name)).Append(format).Append('}');
+            // A dynamic value goes in as an object: an interpolation hole of a dynamic value makes the call on the
+            // template's handler (a ref struct) one bound at run time, which C# refuses (CS9230).
+            var isDynamic = parameters.Any(p => p.Name == name && p.Type.TypeKind == TypeKind.Dynamic);
+            output.Append('{').Append(isDynamic ? "((object?)" + Identifier(name) + ")" : Identifier(name)).Append(format).Append('}');
             i = end;
         }
 
@@ -244,6 +247,11 @@ internal sealed partial class Parser
     /// <summary>Which CacheKeyWriter method writes a parameter: the one that needs no boxing for its type.</summary>
     private KeyArgumentKind KeyKindOf(ITypeSymbol type)
     {
+        if (type.TypeKind == TypeKind.Dynamic)
+        {
+            return KeyArgumentKind.Dynamic;
+        }
+
         var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } n ? n.TypeArguments[0] : null;
         var inner = nullable ?? type;
         if (IsSequence(type) || IsMemoryOfElements(inner))

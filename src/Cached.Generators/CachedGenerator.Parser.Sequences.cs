@@ -1,5 +1,7 @@
+using System.Linq;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Cached.Generators;
 
@@ -67,6 +69,49 @@ internal sealed partial class Parser
         sequence = new SequenceSpec(isAsync, element.ToDisplayString(s_typeFormat) + "[]" + (nullable ? "?" : string.Empty));
         return true;
     }
+
+    /// <summary>
+    /// CACHED034 for an invalidating method whose body would run after its invalidation: one that returns an async
+    /// stream, or a sequence or enumerator its implementation makes with <c>yield</c>. Such a body runs when the
+    /// caller enumerates the result, after the generated method has returned, so a read in between stores the old
+    /// value again and nothing invalidates after the write. A sequence the implementation builds and returns (a list)
+    /// is done when it returns, and is not refused.
+    /// </summary>
+    private void CheckLazyInvalidation(IMethodSymbol? implementation)
+    {
+        if (!IsInvalidation)
+        {
+            return;
+        }
+
+        var result = _method.ReturnType;
+        string? why = null;
+        if (IsExactly(result, _known.IAsyncEnumerable) || IsExactly(result, _known.IAsyncEnumerator))
+        {
+            why = "an async stream, whose body runs as the caller enumerates it";
+        }
+        else if ((result.SpecialType is SpecialType.System_Collections_IEnumerable or SpecialType.System_Collections_IEnumerator
+            || result.OriginalDefinition.SpecialType is SpecialType.System_Collections_Generic_IEnumerable_T or SpecialType.System_Collections_Generic_IEnumerator_T)
+            && implementation is not null && IsIterator(implementation))
+        {
+            why = $"made by the iterator '{implementation.Name}', whose body runs as the caller enumerates it";
+        }
+
+        if (why is not null)
+        {
+            Report(DiagnosticDescriptors.LazyInvalidation, ReturnTypeLocation, MethodName, result.ToDisplayString(s_readableFormat), why);
+        }
+    }
+
+    /// <summary>
+    /// True when a method's body holds <c>yield</c> (outside its local functions and lambdas). The Roslyn this generator
+    /// builds against has no <c>IMethodSymbol.IsIterator</c>.
+    /// </summary>
+    private static bool IsIterator(IMethodSymbol method)
+        => method.DeclaringSyntaxReferences.Any(static reference => reference.GetSyntax() is MethodDeclarationSyntax declaration
+            && (declaration.Body ?? (SyntaxNode?)declaration.ExpressionBody)?
+                .DescendantNodes(static node => node is not (LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax))
+                .OfType<YieldStatementSyntax>().Any() == true);
 
     /// <summary>Why a result type is read once and cannot be cached: an enumerator or a non-generic IEnumerable; else null.</summary>
     private string? OneShot(ITypeSymbol type)

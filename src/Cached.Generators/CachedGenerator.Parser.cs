@@ -54,7 +54,17 @@ internal sealed partial class Parser
         _semanticModel = context.SemanticModel;
     }
 
-    private string MethodName => _method.ContainingType.Name + "." + _method.Name;
+    /// <summary>
+    /// <c>UserService.GetUser</c>, for messages. A member of a C# 14 extension block is named with the static class
+    /// that holds the block: the block's type has no name.
+    /// </summary>
+    private string MethodName => (IsInExtensionBlock ? _method.ContainingType.ContainingType.Name : _method.ContainingType.Name) + "." + _method.Name;
+
+    /// <summary>
+    /// True for a member of a C# 14 <c>extension(...)</c> block, which the Roslyn this generator builds against does not
+    /// know: its containing type is the only kind of type C# leaves without a name, nested in a static class.
+    /// </summary>
+    private bool IsInExtensionBlock => _method.ContainingType is { Name.Length: 0, ContainingType: not null };
 
     /// <summary>True for the kinds whose method runs its implementation and then invalidates: no key, no options.</summary>
     private bool IsInvalidation => _kind is CachedMethodKind.Invalidate or CachedMethodKind.InvalidateTags;
@@ -83,7 +93,7 @@ internal sealed partial class Parser
             return null;
         }
 
-        if (!CheckPartial() || !CheckContainingType() || !CheckGeneric() || !CheckParameters())
+        if (!CheckExtensionBlock() || !CheckPartial() || !CheckContainingType() || !CheckGeneric() || !CheckParameters())
         {
             return null;
         }
@@ -101,8 +111,15 @@ internal sealed partial class Parser
             CachedMethodKind.Invalidate => AttributeOf(_method, _known.InvalidateTagsAttribute),
             _ => null,
         };
-        var implementation = NamedString("Implementation") ?? (tagsAttribute is null ? null : NamedString(tagsAttribute, "Implementation")) ?? _method.Name + "Core";
-        CheckImplementation(implementation);
+        var implementation = NamedString("Implementation") ?? (tagsAttribute is null ? null : NamedString(tagsAttribute, "Implementation")) ?? SimpleName + "Core";
+        var body = CheckImplementation(implementation);
+        CheckLazyInvalidation(body);
+        if (_method.ExplicitInterfaceImplementations.Length > 0)
+        {
+            // C# refuses a partial explicit implementation (CS0754): there is no body to write, and the compiler says why.
+            return null;
+        }
+
         var options = ParseOptions();
         var parameters = _method.Parameters.Select(ToParameterSpec).ToEquatableArray();
         var names = NamesOf(_method);
@@ -112,7 +129,7 @@ internal sealed partial class Parser
         {
             // A generic method's prefix names its type arguments: its state class makes it once per instantiation.
             keyPrefix = defaultKey.Prefix;
-            key = defaultKey with { Prefix = names.StateClass + ".Prefix" };
+            key = defaultKey with { Prefix = names.StateClass + "." + names.StatePrefix };
         }
 
         var multi = _kind == CachedMethodKind.MultiCached ? ParseMulti(resultType!) : null;
@@ -264,6 +281,8 @@ internal sealed partial class Parser
                     RefKind.RefReadOnlyParameter => "a 'ref readonly' parameter",
                     _ when parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol => "a pointer",
                     _ when parameter.Type.IsRefLikeType => "a ref struct, which cannot outlive the call",
+                    // The containing type's: the method's own is CACHED015, reported before.
+                    _ when parameter.Type is ITypeParameterSymbol { AllowsRefLikeType: true } => $"a '{parameter.Type.Name}', a type parameter that allows ref struct, which cannot outlive the call (remove 'allows ref struct' from '{parameter.Type.ContainingSymbol.ToDisplayString(s_readableFormat)}')",
                     _ => null,
                 };
             if (problem is not null)
@@ -296,6 +315,8 @@ internal sealed partial class Parser
             : _method.ReturnsByRefReadonly ? "by 'ref readonly'"
             : type is IPointerTypeSymbol or IFunctionPointerTypeSymbol ? "a pointer"
             : type.IsRefLikeType ? $"the ref struct '{type.ToDisplayString(s_readableFormat)}', which cannot outlive the call"
+            : type is ITypeParameterSymbol { AllowsRefLikeType: true } ? $"'{type.Name}', a type parameter that allows ref struct, which cannot outlive the call (remove 'allows ref struct' from '{type.ContainingSymbol.ToDisplayString(s_readableFormat)}')"
+            : IsOtherAwaitable(type) ? $"the awaitable '{type.ToDisplayString(s_readableFormat)}', which would be kept unawaited (a faulted one replayed to every caller): return Task<T> or ValueTask<T>"
             : null;
         if (shape is not null)
         {
@@ -321,38 +342,34 @@ internal sealed partial class Parser
         return (null, null);
     }
 
+    /// <summary>
+    /// A type with an instance <c>GetAwaiter()</c> other than Task and ValueTask: its result is taken for a value, and
+    /// neither the cache nor an invalidation would wait for the work it stands for.
+    /// </summary>
+    private bool IsOtherAwaitable(ITypeSymbol type)
+    {
+        if (KnownTypeSymbols.Is(type, _known.Task) || KnownTypeSymbols.Is(type, _known.ValueTask))
+        {
+            return false;
+        }
+
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (current.GetMembers("GetAwaiter").OfType<IMethodSymbol>().Any(static m => !m.IsStatic && m.Parameters.Length == 0))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The result type as a symbol: the <c>T</c> of <c>Task&lt;T&gt;</c> or <c>ValueTask&lt;T&gt;</c>, else the return type.</summary>
     private ITypeSymbol ResultTypeSymbol()
         => _method.ReturnType is INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } named
             && (KnownTypeSymbols.Is(named, _known.TaskOfT) || KnownTypeSymbols.Is(named, _known.ValueTaskOfT))
             ? named.TypeArguments[0]
             : _method.ReturnType;
-
-    private void CheckImplementation(string name)
-    {
-        var namesakes = _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>()
-            .Where(candidate => !SymbolEqualityComparer.Default.Equals(candidate, _method) && !SymbolEqualityComparer.Default.Equals(candidate.PartialDefinitionPart, _method))
-            .ToList();
-        var found = namesakes.Select(candidate => AsCalledBy(candidate, _method)).Any(candidate =>
-            candidate is not null
-            && candidate.IsStatic == _method.IsStatic
-            && SymbolEqualityComparer.Default.Equals(candidate.ReturnType, _method.ReturnType)
-            && candidate.ParameterTypes.Count == _method.Parameters.Length
-            && _method.Parameters.All(p => p.RefKind == candidate.Method.Parameters[p.Ordinal].RefKind && SymbolEqualityComparer.Default.Equals(candidate.ParameterTypes[p.Ordinal], p.Type)));
-        if (!found)
-        {
-            var signature = ImplementationSignature(name);
-            var location = NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation");
-            if (namesakes.Count == 0)
-            {
-                Report(DiagnosticDescriptors.ImplementationMissing, location, MethodName, signature);
-            }
-            else
-            {
-                Report(DiagnosticDescriptors.ImplementationSignatureMismatch, location, MethodName, name, namesakes[0].ToDisplayString(s_signatureFormat), signature);
-            }
-        }
-    }
 
     private ParameterSpec ToParameterSpec(IParameterSymbol parameter)
     {

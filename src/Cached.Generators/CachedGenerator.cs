@@ -5,7 +5,6 @@ using System.Linq;
 using System.Text;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
 namespace Cached.Generators;
@@ -26,6 +25,9 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
         /// locations, so these values are compared by tree and span, not by text alone.
         /// </summary>
         public const string Parsed = "ParsedMethods";
+
+        /// <summary>The attributes found on anything but a method declaration: their diagnostics.</summary>
+        public const string Misplaced = "MisplacedAttributes";
 
         /// <summary>Parsed [Cached] methods: their specs, null for a method with an error.</summary>
         public const string Cached = "CachedMethods";
@@ -97,8 +99,21 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
     private static IncrementalValuesProvider<MethodSpec> Parse(IncrementalGeneratorInitializationContext context, string attribute, CachedMethodKind kind, string step)
     {
         var results = context.SyntaxProvider
-            .ForAttributeWithMetadataName(attribute, static (node, _) => node is MethodDeclarationSyntax, (ctx, ct) => Parser.Parse(ctx, kind, ct))
+            .ForAttributeWithMetadataName(attribute, static (node, _) => Parser.IsMethodDeclaration(node), (ctx, ct) => Parser.Parse(ctx, kind, ct))
             .WithTrackingName(Steps.Parsed);
+
+        // The attribute anywhere else (an accessor, a local function, a lambda, an operator) is only reported.
+        var name = attribute.Substring(attribute.LastIndexOf('.') + 1).Replace("Attribute", string.Empty);
+        var misplaced = context.SyntaxProvider
+            .ForAttributeWithMetadataName(attribute, static (node, _) => !Parser.IsMethodDeclaration(node), (ctx, _) => Parser.Misplaced(ctx, name))
+            .WithTrackingName(Steps.Misplaced);
+        context.RegisterSourceOutput(misplaced, static (spc, diagnostics) =>
+        {
+            foreach (var diagnostic in diagnostics)
+            {
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            }
+        });
 
         context.RegisterSourceOutput(results.Where(static r => r.Diagnostics.Count > 0), static (spc, result) =>
         {

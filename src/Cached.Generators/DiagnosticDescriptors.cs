@@ -21,7 +21,7 @@ internal static class DiagnosticDescriptors
         "CACHED002",
         "Implementation method missing or with another signature",
         "'{0}' needs the method that runs on a miss: add '{1}'",
-        "On a miss the generated method calls '<Name>Core' (or the method named by Implementation) with the same parameters (types and ref kinds), the same return type and the same static-ness. [MultiCached] and [InvalidateCache] methods need one too.");
+        "On a miss the generated method calls '<Name>Core' (or the method named by Implementation) with the same parameters (types and ref kinds), the same return type and the same static-ness; the type declares it, or a base class does where the type can call it. [MultiCached] and [InvalidateCache] methods need one too.");
 
     // The same rule as CACHED002 when a method of that name exists: the message shows what to change, not what to add.
     public static readonly DiagnosticDescriptor ImplementationSignatureMismatch = Error(
@@ -34,7 +34,7 @@ internal static class DiagnosticDescriptors
         "CACHED003",
         "Parameter cannot be cached",
         "Parameter '{0}' of '{1}' is {2}: a cached method cannot take it",
-        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer or a ref struct such as Span<T> cannot be kept for another call. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
+        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer, a ref struct such as Span<T>, or a type parameter of the containing type that 'allows ref struct' cannot be kept for another call. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
 
     public static readonly DiagnosticDescriptor UnsupportedReturn = Error(
         "CACHED004",
@@ -106,7 +106,7 @@ internal static class DiagnosticDescriptors
         "CACHED015",
         "Generic method cannot be cached in this shape",
         "'{0}' {1}",
-        "Generic [Cached] and [InvalidateCache] methods are supported, each instantiation with its own entries. Refused: a generic [MultiCached] method (its entries are keyed by the key values alone, so its instantiations would share them), a type parameter named like one of the containing type's (it hides it), a type parameter that 'allows ref struct' (a ref struct cannot be stored), and an [InvalidateCache] method that names a generic method without declaring its type parameters (same names, at least its constraints).");
+        "Generic [Cached] and [InvalidateCache] methods are supported, each instantiation with its own entries. Refused: a generic [MultiCached] method, or one declared in a generic type (its entries are keyed by the key values alone, so its instantiations, or the closed types Repo<int> and Repo<long>, would share them), a type parameter named like one of the containing type's (it hides it), a type parameter that 'allows ref struct' (a ref struct cannot be stored), and an [InvalidateCache] method that names a generic method without declaring its type parameters (same names, at least its constraints).");
 
     public static readonly DiagnosticDescriptor InvalidTypeOption = Error(
         "CACHED016",
@@ -128,9 +128,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor KeyWithoutTypeParameters = Error(
         "CACHED019",
-        "Key of a generic method must name its type parameters",
+        "Key of a generic method or type must name its type parameters",
         "Key \"{0}\" of '{1}' does not name {2}: its instantiations would share entries; add {3} to the key",
-        "Each instantiation of a generic cached method (Echo<int>, Echo<string>) keeps entries of its own, so a fixed Key or a Key template of a generic method must name every type parameter of the method: {T} writes the type argument's name. A KeyBuilder of a generic method is generic in the same type parameters.");
+        "Each instantiation of a generic cached method (Echo<int>, Echo<string>), and each closed type of a generic containing type (Settings<int>, Settings<long>), keeps entries of its own, so a fixed Key or a Key template must name every type parameter of the method and of its containing types: {T} writes the type argument's name. A KeyBuilder of a generic method is generic in the same type parameters.");
 
     public static readonly DiagnosticDescriptor OneShotSequence = Error(
         "CACHED020",
@@ -190,7 +190,7 @@ internal static class DiagnosticDescriptors
         "CACHED029",
         "Cached method cannot be declared in this type",
         "'{0}' is declared in {1}",
-        "The generator declares the other half of the method's type in a file of its own and keeps the instance for the body: a file-local type is invisible from that file, and an instance method of a ref struct cannot keep its instance. Declare the type without 'file', or make the method static or the type a plain struct.");
+        "The generator declares the other half of the method's type in a file of its own and keeps the instance for the body: a file-local type is invisible from that file, an instance method of a ref struct cannot keep its instance, and a member of a C# 14 extension block has no type the generator can declare. Declare the type without 'file', make the method static or the type a plain struct, or declare a classic extension method (a 'this' parameter) in the static class.");
 
     public static readonly DiagnosticDescriptor InstanceWithoutValueToString = Warning(
         "CACHED030",
@@ -202,7 +202,7 @@ internal static class DiagnosticDescriptors
         "CACHED031",
         "Result cannot be cached",
         "'{0}' returns {1}: a cached method returns a value it can keep for another call",
-        "A result returned by reference ('ref' or 'ref readonly'), a ref struct such as Span<T> or ReadOnlySpan<T>, or a pointer cannot be kept for another call. Return a value instead: a copy, an array or ReadOnlyMemory<T> instead of a span.");
+        "A result returned by reference ('ref' or 'ref readonly'), a ref struct such as Span<T> or ReadOnlySpan<T>, a type parameter of the containing type that 'allows ref struct', or a pointer cannot be kept for another call. Return a value instead: a copy, an array or ReadOnlyMemory<T> instead of a span. An awaitable other than Task<T> and ValueTask<T> (ConfiguredTaskAwaitable<T>, a custom awaitable) would be kept as it is, unawaited, a faulted one replayed to every caller: return Task<T> or ValueTask<T>.");
 
     public static readonly DiagnosticDescriptor ValueTupleNeedsReflection = Warning(
         "CACHED032",
@@ -215,6 +215,18 @@ internal static class DiagnosticDescriptors
         "A public field of a value stored as JSON is skipped",
         "'{0}' may store its result as JSON ({1}), and '{2}' holds '{3}', whose public field '{4}' System.Text.Json skips in a trimmed or NativeAOT project, so it would read back without it: make it a property, or mark it [JsonInclude] (or [JsonIgnore] to leave it out)",
         "System.Text.Json writes properties, and public fields only when marked [JsonInclude]. Cached's JsonSerializer writes with its own options whatever the context's (so that stored JSON does not depend on which context served a type), so even a context made with IncludeFields = true does not write them. Where reflection is allowed the serializer refuses such a type by type and the method runs uncached; in a trimmed or NativeAOT project, where it cannot look at fields, the value would be stored without them. Make each public field a property, or mark it [JsonInclude] (or [JsonIgnore] to leave it out).");
+
+    public static readonly DiagnosticDescriptor LazyInvalidation = Error(
+        "CACHED034",
+        "Invalidating method returns a sequence its body makes lazily",
+        "'{0}' returns '{1}', {2}: it would invalidate before its body ran; return Task, ValueTask or void, or a list or an array the body fills before it returns",
+        "[InvalidateCache] and [InvalidateTags] invalidate after the body returns. The body of an async stream (IAsyncEnumerable<T>), or of an iterator (yield return) returning IEnumerable<T> or IEnumerator<T>, runs only as the caller enumerates the result, after the generated method has invalidated: a read in between stores the old value again, and no invalidation follows the body's writes. Return Task, ValueTask or void, or a list or an array the body fills before it returns, and stream the items from another method.");
+
+    public static readonly DiagnosticDescriptor MisplacedAttribute = Error(
+        "CACHED035",
+        "Cached attribute on something other than a method",
+        "[{0}] is on {1}, whose body Cached does not write, so it would do nothing: put it on a partial method of the type, and call that",
+        "C# lets [Cached], [MultiCached], [InvalidateCache] and [InvalidateTags] stand on anything method-like (AttributeTargets.Method): property, indexer and event accessors, local functions, lambdas and operators. Cached writes the bodies of partial methods only, so anywhere else the code would run uncached, or invalidate nothing. Declare a partial method of the type with the attribute, and call it from the accessor, local function, lambda or operator.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
@@ -253,6 +265,8 @@ internal static class DiagnosticDescriptors
         UnsupportedReturnShape,
         ValueTupleNeedsReflection,
         PublicFieldSkipped,
+        LazyInvalidation,
+        MisplacedAttribute,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -101,6 +101,8 @@ public sealed partial class DiagnosticTests
             .Append("CACHED031")
             .Append("CACHED032") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests)
             .Append("CACHED033") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests)
+            .Append("CACHED034")
+            .Append("CACHED035")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);

@@ -304,12 +304,13 @@ public sealed partial class SnapshotTests
             using Cached;
             public static partial class Outer
             {
-                internal partial struct Inner<TKey, TValue>
+                internal partial struct Inner<TKey>
                     where TKey : notnull
                 {
-                    [Cached(Key = "item:{@class}")]
-                    private partial TValue? Find(TKey @class, params int[] extra);
-                    private TValue? FindCore(TKey @class, params int[] extra) => default;
+                    // A template names every type parameter of the containing types (CACHED019).
+                    [Cached(Key = "item:{TKey}:{@class}")]
+                    private partial TKey? Find(TKey @class, params int[] extra);
+                    private TKey? FindCore(TKey @class, params int[] extra) => default;
                 }
             }
             """);

@@ -35,6 +35,12 @@ internal enum KeyArgumentKind
     /// <summary><c>Argument(x)</c>: overloads and the generic fallback.</summary>
     Value,
 
+    /// <summary>
+    /// <c>Argument((object?)x)</c>: a <c>dynamic</c> value, keyed as an object parameter is. Passed as it is, the call
+    /// on the writer (a ref struct) would be bound at run time, which C# refuses (CS9230).
+    /// </summary>
+    Dynamic,
+
     /// <summary><c>Sequence(x)</c>: arrays and collections.</summary>
     Sequence,
 
@@ -93,8 +99,10 @@ internal sealed record MemberCallSpec(string Name, bool IsStatic);
 /// method the state lives in a nested generic class, <see cref="StateClass"/> (<c>__cached_Echo&lt;T&gt;</c>), so
 /// <see cref="Field"/> is the expression that reads it (<c>__cached_Echo&lt;T&gt;.Method</c>), and
 /// <see cref="KeyMethod"/> carries the type parameters (<c>__CachedKey_Echo&lt;T&gt;</c>), as declared and as called.
+/// <see cref="StateField"/> and <see cref="StatePrefix"/> name the state class's members (<c>Method</c>, <c>Prefix</c>,
+/// with leading underscores when a type parameter of the method has that name).
 /// </summary>
-internal sealed record GeneratedNames(string Field, string KeyMethod, string? StateClass = null);
+internal sealed record GeneratedNames(string Field, string KeyMethod, string? StateClass = null, string StateField = "Method", string StatePrefix = "Prefix");
 
 /// <summary>The method as declared: what the generated body must match.</summary>
 internal sealed record SignatureSpec

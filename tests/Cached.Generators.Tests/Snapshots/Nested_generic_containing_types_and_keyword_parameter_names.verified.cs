@@ -6,14 +6,15 @@
 
 partial class Outer
 {
-    partial struct Inner<TKey, TValue>
+    partial struct Inner<TKey>
     {
-        private static readonly global::Cached.Runtime.CachedMethod<TValue?> __cached_Find =
-            new("Outer.Inner<TKey, TValue>.Find", 0d);
+        private static readonly global::Cached.Runtime.CachedMethod<TKey?> __cached_Find =
+            new("Outer.Inner<TKey>.Find", 0d);
         [global::System.CodeDom.Compiler.GeneratedCode("Cached.Generators", "0.1.0")]
-        private partial TValue? Find(TKey @class, params int[] extra)
+        private partial TKey? Find(TKey @class, params int[] extra)
         {
-            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256], $"item:{@class}");
+            var __key = global::Cached.Runtime.CacheKeyTemplate.Write(stackalloc char[256],
+                $"item:{(global::Cached.Runtime.TypeName<TKey>.Value)}:{@class}");
             return __cached_Find.Call(__key.Close(), (self: this, @class, extra), static __state =>
                 __state.self.FindCore(__state.@class, __state.extra), null);
         }

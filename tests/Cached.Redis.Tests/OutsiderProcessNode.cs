@@ -77,8 +77,11 @@ namespace Cached.Redis.Tests
 
         private Task<string> SafeAsyncCore(int id, CancellationToken ct) => ProcSource.OneAsync("safe", id, ct);
 
-        /// <summary>Fail-safe alone (Ttl 1 s, kept 60 s more), untagged.</summary>
-        [Cached(Alias = Alias, Key = "fsp:{id}", Ttl = 1, FailSafe = 60)]
+        /// <summary>
+        /// Fail-safe alone (Ttl 3 s, kept 60 s more), untagged. Three seconds, not one: the test that uses it reads B's
+        /// entry after A's reconnect (about 0.65 s) and its L1's emptying, which took more than a second under load.
+        /// </summary>
+        [Cached(Alias = Alias, Key = "fsp:{id}", Ttl = 3, FailSafe = 60)]
         public partial Task<string> PlainSafeAsync(int id, CancellationToken ct = default);
 
         private Task<string> PlainSafeAsyncCore(int id, CancellationToken ct) => ProcSource.OneAsync("plain-safe", id, ct);

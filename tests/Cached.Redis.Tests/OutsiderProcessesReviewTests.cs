@@ -251,7 +251,7 @@ public sealed class OutsiderProcessesReviewTests
     /// <summary>
     /// A's L1 held the stale copy, but the read went on to L2, whose fault turned the whole read into a miss without a
     /// last value, and the source's exception reached the caller.
-    /// A's entry is stale (past its 1 s Ttl, kept 60 s for fail-safe) in A's L1 when A loses Redis and its source
+    /// A's entry is stale (past its Ttl, 3 s, kept 60 s for fail-safe) in A's L1 when A loses Redis and its source
     /// fails: "reads keep coming from L1 for as long as its copies live" (docs/multilevel.md), and the copy lives
     /// Ttl + FailSafe, so fail-safe answers A's last value. Meanwhile B recomputes the key (version 3) into L2. When A's
     /// connection comes back, A answers B's value, and L2 keeps it: nothing A did during the outage is replayed over it.
@@ -285,7 +285,7 @@ public sealed class OutsiderProcessesReviewTests
 
         Assert.That(await a.Call($"{method} 2"), Is.EqualTo("v1:2"));
         Assert.That(await a.Call($"inl1 {key}"), Is.EqualTo("yes"));
-        await Task.Delay(TimeSpan.FromMilliseconds(1100)); // stale: past Ttl, inside FailSafe
+        await Task.Delay(TimeSpan.FromMilliseconds(method == "safe" ? 1100 : 3100)); // stale: past Ttl, inside FailSafe
 
         toL2.Cut();
         if (outage == Outage.L2AndBackplane)

@@ -707,7 +707,8 @@ public sealed class OutsiderModernShapesReviewTests
             """);
 
         var templated = "t:2026-01-02:-5:-1,234.50:01/02/2026";
-        var byDefault = "Demo.Keys.Default(01/02/2026,-5,-1.5,(01/02/2026,-1.5,-3),-7,<-1.5; 2>,-01:30:00,2026-01-02T03:04:05.0000000Z,(-1.5,-2),[-1.5],-1.5,-9)";
+        // A Complex, formattable but no number the key writes bare, is quoted like any other formattable struct.
+        var byDefault = "Demo.Keys.Default(01/02/2026,-5,-1.5,(01/02/2026,-1.5,-3),-7,\"<-1.5; 2>\",-01:30:00,2026-01-02T03:04:05.0000000Z,(-1.5,-2),[-1.5],-1.5,-9)";
         Assert.Multiple(() =>
         {
             foreach (var name in new[] { "sv-SE", "th-TH", "ar-SA" })

@@ -42,27 +42,33 @@ public ref partial struct CacheKeyWriter
                 AppendString(formattable.ToString(null, CultureInfo.InvariantCulture));
                 break;
             case ITuple tuple:
-                // Element by element, so that ("a, b", "c") and ("a", "b, c") stay two keys.
+                // Element by element, so that ("a, b", "c") and ("a", "b, c") stay two keys; an item declared as a
+                // reference type (object, an interface) that holds a boxed value carries its mark.
                 AppendRaw('(');
+                var declared = tuple.GetType() is { IsGenericType: true } tupleType ? tupleType.GetGenericArguments() : [];
                 for (var i = 0; i < tuple.Length; i++)
                 {
                     AppendSeparatorUnless(i == 0);
-                    AppendValue(tuple[i]);
+                    AppendHeld(tuple[i], i < 7 && i < declared.Length && !declared[i].IsValueType);
                 }
 
                 AppendRaw(')');
                 break;
             case IDictionary dictionary:
-                // Entry by entry, for the same reason: a pair's own text does not escape its key or its value.
+                // Entry by entry, for the same reason: a pair's own text does not escape its key or its value. Keys or
+                // values of a reference type (object, an interface) that hold a boxed value carry its mark, as a
+                // sequence of object's elements do; a value type's collections are no IEnumerable<object>.
                 AppendRaw('{');
                 var firstEntry = true;
+                var markKeys = dictionary.Keys is IEnumerable<object>;
+                var markValues = dictionary.Values is IEnumerable<object>;
                 foreach (DictionaryEntry entry in dictionary)
                 {
                     AppendSeparatorUnless(firstEntry);
                     firstEntry = false;
-                    AppendValue(entry.Key);
+                    AppendHeld(entry.Key, markKeys);
                     AppendRaw(':');
-                    AppendValue(entry.Value);
+                    AppendHeld(entry.Value, markValues);
                 }
 
                 AppendRaw('}');
@@ -80,11 +86,12 @@ public ref partial struct CacheKeyWriter
 
                 AppendRaw('[');
                 var first = true;
+                var mark = sequence is IEnumerable<object>;
                 while (items.MoveNext())
                 {
                     AppendSeparatorUnless(first);
                     first = false;
-                    AppendValue(items.Current);
+                    AppendHeld(items.Current, mark);
                 }
 
                 (items as IDisposable)?.Dispose();
@@ -93,6 +100,23 @@ public ref partial struct CacheKeyWriter
             default:
                 AppendString(InvariantText(value));
                 break;
+        }
+    }
+
+    /// <summary>
+    /// An element met through a non-generic collection: marked as a value held as <see cref="object"/> is when the
+    /// collection's elements are of a reference type (<paramref name="held"/>, told by <c>IEnumerable&lt;object&gt;</c>,
+    /// which no collection of a value type is), so that <c>[1L]</c> and <c>[1]</c> of an <c>object[]</c> keep apart.
+    /// </summary>
+    private void AppendHeld(object? value, bool held)
+    {
+        if (held)
+        {
+            AppendDeclared(value);
+        }
+        else
+        {
+            AppendValue(value);
         }
     }
 
@@ -216,7 +240,7 @@ public ref partial struct CacheKeyWriter
     /// default <c>ImmutableArray&lt;T&gt;</c>): it holds no array at all, so it is written <c>null</c>, as generated
     /// code writes one it reshapes.
     /// </summary>
-    private static bool TryEnumerate(IEnumerable sequence, out IEnumerator items)
+    internal static bool TryEnumerate(IEnumerable sequence, out IEnumerator items)
         => TryStart(sequence, static s => s.GetEnumerator(), out items);
 
     /// <inheritdoc cref="TryEnumerate(IEnumerable, out IEnumerator)"/>
@@ -284,7 +308,11 @@ public ref partial struct CacheKeyWriter
             BigInteger => ("(BigInteger)", string.Empty),
             TimeOnly => ("(TimeOnly)", string.Empty),
             DateTimeOffset => ("(DateTimeOffset)", string.Empty),
-            System.Enum => ("(" + value.GetType().FullName + ")", string.Empty),
+            // Type.ToString names a generic type's arguments without their assemblies' versions, which FullName would
+            // carry: a key must not change with a runtime's or an application's version.
+            System.Enum => ("(" + value.GetType() + ")", string.Empty),
+            // A quoted formattable (a Uri, a Rune) would read as the string of its text.
+            ISpanFormattable formattable when formattable is not char && !IsBareText(formattable) => ("(" + value.GetType() + ")", string.Empty),
             _ => (string.Empty, string.Empty),
         };
         return prefix.Length + suffix.Length > 0;
@@ -364,6 +392,33 @@ public ref partial struct CacheKeyWriter
                 nameof(value));
         }
     }
+
+    /// <summary>
+    /// A parameter of a formattable struct type: bare when the type is one of <see cref="IsBareText"/>'s (the JIT folds
+    /// the test per type), else quoted like any other formattable value, so that a comma in its text splits nothing.
+    /// </summary>
+    private void AppendDeclaredFormattable<T>(T value)
+        where T : struct, ISpanFormattable
+    {
+        if (IsBareType<T>())
+        {
+            AppendFormattable(value, FormatFor<T>());
+        }
+        else
+        {
+            AppendString(value.ToString(null, CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary><see cref="IsBareText"/> for a declared type, without boxing a value: the JIT folds it per type.</summary>
+    private static bool IsBareType<T>()
+        => typeof(T) == typeof(int) || typeof(T) == typeof(long) || typeof(T) == typeof(double) || typeof(T) == typeof(decimal)
+            || typeof(T) == typeof(float) || typeof(T) == typeof(Half) || typeof(T) == typeof(short) || typeof(T) == typeof(ushort)
+            || typeof(T) == typeof(byte) || typeof(T) == typeof(sbyte) || typeof(T) == typeof(uint) || typeof(T) == typeof(ulong)
+            || typeof(T) == typeof(nint) || typeof(T) == typeof(nuint) || typeof(T) == typeof(Int128) || typeof(T) == typeof(UInt128)
+            || typeof(T) == typeof(BigInteger) || typeof(T) == typeof(Guid) || typeof(T) == typeof(DateTime)
+            || typeof(T) == typeof(DateTimeOffset) || typeof(T) == typeof(DateOnly) || typeof(T) == typeof(TimeOnly)
+            || typeof(T) == typeof(TimeSpan) || typeof(T) == typeof(char) || typeof(T).IsEnum;
 
     /// <summary>
     /// Whether a formattable value is written bare: the numbers, dates, times, <see cref="Guid"/> and enums, whose text

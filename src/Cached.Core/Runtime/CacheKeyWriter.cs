@@ -17,7 +17,9 @@ namespace Cached.Runtime;
 /// <list type="bullet">
 /// <item><c>null</c> is <c>null</c>; strings are quoted, with <c>\</c> and <c>"</c> escaped (<c>"a\"b"</c>); chars are <c>'c'</c>.</item>
 /// <item>Numbers, <see cref="Guid"/>, <see cref="TimeSpan"/> and enums use their invariant text (a number other than an
-/// <see cref="int"/> held as <see cref="object"/> is marked with its type as a C# literal is: <c>1L</c>, <c>1D</c>); <see cref="DateTime"/> and
+/// <see cref="int"/> held as <see cref="object"/> is marked with its type as a C# literal is: <c>1L</c>, <c>1D</c>; an
+/// enum, a <c>BigInteger</c>, a <see cref="TimeOnly"/>, a <see cref="DateTimeOffset"/> and a quoted formattable value
+/// held so are marked with their type name: <c>(Ns.Status)Active</c>); <see cref="DateTime"/> and
 /// <see cref="DateTimeOffset"/> and <see cref="TimeOnly"/> the round-trip format <c>O</c>; floating point the shortest round-trippable text.</item>
 /// <item>Sequences (arrays, lists, sets...) are <c>[a,b]</c>, tuples <c>(a,b)</c> and dictionaries <c>{k:v}</c>, their
 /// elements rendered by these rules.</item>
@@ -133,7 +135,7 @@ public ref partial struct CacheKeyWriter
         where T : struct, ISpanFormattable
     {
         Separate();
-        AppendFormattable(value, FormatFor<T>());
+        AppendDeclaredFormattable(value);
 
         return ref this;
     }
@@ -146,7 +148,7 @@ public ref partial struct CacheKeyWriter
         Separate();
         if (value is { } present)
         {
-            AppendFormattable(present, FormatFor<T>());
+            AppendDeclaredFormattable(present);
         }
         else
         {

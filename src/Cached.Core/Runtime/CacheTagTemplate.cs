@@ -62,9 +62,9 @@ public ref struct CacheTagTemplate
     /// <summary>Appends a value with an alignment and a format: <c>{id,5:D2}</c>.</summary>
     public void AppendFormatted<T>(T value, int alignment, string? format)
     {
-        if (value is IEnumerable elements and not string)
+        if (value is IEnumerable elements and not string && CacheKeyWriter.TryEnumerate(elements, out var items))
         {
-            Branch(elements, alignment, format);
+            Branch(items, alignment, format);
         }
         else if (_tags is null)
         {
@@ -83,18 +83,28 @@ public ref struct CacheTagTemplate
         }
     }
 
-    /// <summary>Every tag so far, once for each element of <paramref name="elements"/>.</summary>
-    private void Branch(IEnumerable elements, int alignment, string? format)
+    /// <summary>
+    /// Every tag so far, once for each element <paramref name="items"/> gives. A collection that cannot be enumerated
+    /// (a default <c>ImmutableArray</c>) is written as a key template writes it, <c>null</c>.
+    /// </summary>
+    private void Branch(IEnumerator items, int alignment, string? format)
     {
         var heads = _tags ?? [_text.ToStringAndClear()];
         var branched = new List<string>();
-        foreach (var element in elements)
+        try
         {
-            var text = TextOf(element, alignment, format);
-            foreach (var head in heads)
+            while (items.MoveNext())
             {
-                branched.Add(head + text);
+                var text = TextOf(items.Current, alignment, format);
+                foreach (var head in heads)
+                {
+                    branched.Add(head + text);
+                }
             }
+        }
+        finally
+        {
+            (items as IDisposable)?.Dispose();
         }
 
         _tags = branched;

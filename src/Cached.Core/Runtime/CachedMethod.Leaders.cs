@@ -118,15 +118,16 @@ public sealed partial class CachedMethod<TResult>
             TResult answer;
             try
             {
-                var started = StartBody(key, flight, body, state, cancellationToken, out var frame);
+                // The note is the body's from the moment it starts, so one that throws at once lets go of it too.
+                RunningBodies.Frame? frame = null;
                 TResult result;
                 try
                 {
-                    result = await started.ConfigureAwait(false);
+                    result = await StartBody(key, flight, body, state, cancellationToken, out frame).ConfigureAwait(false);
                 }
                 finally
                 {
-                    frame.End();
+                    frame?.End();
                 }
 
                 var current = true;

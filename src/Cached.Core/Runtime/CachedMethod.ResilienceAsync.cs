@@ -215,15 +215,16 @@ public sealed partial class CachedMethod<TResult>
             fill = await OpenFillAsync(cache, key, token).ConfigureAwait(false);
             flight.NoteFill(in fill);
             // A refresh is noted as a body too: once the entry it refreshes is gone, its call for its key would join its own flight.
-            var started = StartBody(key, flight, call.AsyncBody!, call.State, token, out var frame);
+            // The note is the body's from the moment it starts, so one that throws at once lets go of it too.
+            RunningBodies.Frame? frame = null;
             TResult result;
             try
             {
-                result = await started.ConfigureAwait(false);
+                result = await StartBody(key, flight, call.AsyncBody!, call.State, token, out frame).ConfigureAwait(false);
             }
             finally
             {
-                frame.End();
+                frame?.End();
             }
 
             var current = true;

@@ -388,12 +388,8 @@ public sealed class OutsiderModernShapesReviewTests
             }
             """;
         var run = Generate(Source);
-        if (run.GeneratorDiagnostics.Any(static d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CACHED", StringComparison.Ordinal)))
-        {
-            Assert.Pass("refused with " + run.GeneratorDiagnostics.First(static d => d.Id.StartsWith("CACHED", StringComparison.Ordinal)).Id);
-        }
-
-        Assert.That(UserScenario.Run(Build(Source)), Is.EqualTo("Int32:1,Int64:1"));
+        // Decided: refused (its keys carry nothing per closed type).
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Does.Contain("CACHED015"));
     }
 
     [Test]
@@ -420,12 +416,8 @@ public sealed class OutsiderModernShapesReviewTests
             """;
         var run = Generate(Source);
         var refused = run.GeneratorDiagnostics.Where(static d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CACHED", StringComparison.Ordinal)).ToArray();
-        if (refused.Length == 2)
-        {
-            Assert.Pass("refused: " + string.Join(", ", refused.Select(static d => d.Id)));
-        }
-
-        Assert.That(UserScenario.Run(Build(Source)), Is.EqualTo("Int32,Int64,Int321,Int641"));
+        // Decided: refused, each key with CACHED019.
+        Assert.That(refused.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED019", "CACHED019" }));
     }
 
     [Test]
@@ -494,10 +486,8 @@ public sealed class OutsiderModernShapesReviewTests
             """;
         var run = Generate(Source);
         var warnings = run.GeneratorDiagnostics.Where(static d => d.Id == "CACHED012").ToArray();
-        if (warnings.Length == 2)
-        {
-            Assert.Pass("warned: " + string.Join("; ", warnings.Select(static d => d.GetMessage(CultureInfo.InvariantCulture))));
-        }
+        // Decided: no warning; a collection in a template hole is written by its elements.
+        Assert.That(warnings, Is.Empty);
 
         Assert.That(UserScenario.Run(Build(Source)), Is.EqualTo("3,5,1,2"), "Sum(1, 2) and Sum(5) share the entry \"sum:System.Int32[]\"");
     }
@@ -533,10 +523,8 @@ public sealed class OutsiderModernShapesReviewTests
             }
             """;
         var run = Generate(Source);
-        if (run.GeneratorDiagnostics.Any(static d => d.Id is "CACHED012" or "CACHED024"))
-        {
-            Assert.Pass("warned");
-        }
+        // Decided: no warning; a collection in a tag hole stands for each element.
+        Assert.That(run.GeneratorDiagnostics.Where(static d => d.Id is "CACHED012" or "CACHED024"), Is.Empty);
 
         Assert.That(UserScenario.Run(Build(Source)), Is.EqualTo("u1v1,u1v2"), "after Rename(1) the entry tagged user:1 misses");
     }
@@ -753,12 +741,8 @@ public sealed class OutsiderModernShapesReviewTests
             }
             """;
         var run = Generate(Source);
-        if (run.GeneratorDiagnostics.Any(static d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CACHED", StringComparison.Ordinal)))
-        {
-            Assert.Pass("refused");
-        }
-
-        Assert.That(UserScenario.RunAsync(Build(Source)).GetAwaiter().GetResult(), Is.EqualTo("boom,1,2"));
+        // Decided: refused, as an awaitable other than Task<T> and ValueTask<T>.
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Does.Contain("CACHED031"));
     }
 
     [TestCase("Method")]
@@ -839,12 +823,8 @@ public sealed class OutsiderModernShapesReviewTests
             }
             """;
         var run = Generate(source);
-        if (run.GeneratorDiagnostics.Any(static d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CACHED", StringComparison.Ordinal)))
-        {
-            Assert.Pass("refused");
-        }
-
-        Assert.That(UserScenario.RunAsync(Build(source)).GetAwaiter().GetResult(), Is.EqualTo("old,old,new"), "after the import has run, Get(1) reads the store again");
+        // Decided: refused; its body would run on enumeration, after the invalidation.
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Does.Contain("CACHED034"));
     }
 
     [Test]

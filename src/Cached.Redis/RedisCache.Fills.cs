@@ -34,62 +34,6 @@ public sealed partial class RedisCache
     private long FenceMilliseconds => (long)Math.Ceiling(_maxFillDuration.TotalMilliseconds);
 
     /// <inheritdoc />
-    /// <remarks>Fences are scripts: a server without them is told apart on the first fill, as on the first write.</remarks>
-    protected override object?[] OpenFillEntries(string[] fullKeys, string? @namespace)
-    {
-        var db = WriteDb();
-        if (fullKeys.Length == 1)
-        {
-            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, db.ScriptEvaluate(Scripts.OpenFences, [fence], FenceArguments())) : null];
-        }
-
-        var opened = new object?[fullKeys.Length];
-        foreach (var group in SlotGroups(db.Multiplexer, fullKeys))
-        {
-            var (fences, at) = FencesOf(db, group);
-            if (fences.Length > 0)
-            {
-                var seen = (RedisResult[])OnSlot(db, fences, (fences, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.OpenFences, s.fences, s.args))!;
-                Note(opened, at, fences, seen);
-            }
-        }
-
-        return opened;
-    }
-
-    /// <inheritdoc />
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline
-    protected override async ValueTask<object?[]> OpenFillEntriesAsync(string[] fullKeys, string? @namespace, CancellationToken cancellationToken)
-    {
-        var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
-        if (fullKeys.Length == 1)
-        {
-            // A cached method's miss: one key, one script, without the batch's grouping.
-            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await db.ScriptEvaluateAsync(Scripts.OpenFences, [fence], FenceArguments()).ConfigureAwait(false)) : null];
-        }
-
-        return await OpenFenceGroupsAsync(db, fullKeys).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The fences of several keys, one script per hash slot. A method of its own: its lambdas capture the database,
-    /// and a capture in <see cref="OpenFillEntriesAsync"/> would cost every one-key fill its closure.
-    /// </summary>
-    private async Task<object?[]> OpenFenceGroupsAsync(IDatabase db, string[] fullKeys)
-    {
-        var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
-        // One script per hash slot, all in flight together.
-        var replies = await Task.WhenAll(fenced.Select(f => OnSlotAsync(db, f.Fences, (f.Fences, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.OpenFences, s.Fences, s.args)))).ConfigureAwait(false);
-        var opened = new object?[fullKeys.Length];
-        for (var g = 0; g < fenced.Length; g++)
-        {
-            Note(opened, fenced[g].At, fenced[g].Fences, (RedisResult[])replies[g]!);
-        }
-
-        return opened;
-    }
-
-    /// <inheritdoc />
     protected override int FillEntries(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl)
     {
         var db = WriteDb();
@@ -154,14 +98,14 @@ public sealed partial class RedisCache
     /// <summary>One fill through its fence: the key and its fence in one script.</summary>
     private int FillOne(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl)
     {
-        RedisKey[] keys = [entry.Key, fence.Fence];
+        RedisKey[] keys = [entry.Key, fence.Fence, RedisFences.HoldersOf(fence.Fence)];
         return (int)(long)OnSlot(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluate(Scripts.FillIfFenced, s.keys, s.args));
     }
 
     /// <inheritdoc cref="FillOne"/>
     private Task<RedisResult> FillOneAsync(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl)
     {
-        RedisKey[] keys = [entry.Key, fence.Fence];
+        RedisKey[] keys = [entry.Key, fence.Fence, RedisFences.HoldersOf(fence.Fence)];
         return OnSlotAsync(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, s.keys, s.args));
     }
 
@@ -171,46 +115,16 @@ public sealed partial class RedisCache
 
     private static async Task<int> StoredAsync(Task<bool> set) => await set.ConfigureAwait(false) ? 1 : 0;
 
-    /// <inheritdoc />
-    /// <remarks>Sent without waiting for the reply: the fence expires by itself if this is lost.</remarks>
-    protected override void ReleaseFillEntry(string fullKey, object? fence)
-    {
-        if (fence is OpenedFence opened)
-        {
-            Db().ScriptEvaluate(Scripts.CompareAndDelete, [opened.Fence], [opened.Seen], CommandFlags.FireAndForget);
-        }
-    }
-
-    /// <summary>What a fill noted when it opened: its fence and the token the fence held.</summary>
-    private sealed record OpenedFence(RedisKey Fence, RedisValue Seen);
-
-    /// <summary>The fence of one key, or null for a key that cannot have one (a cluster key with braces of its own).</summary>
-    private RedisKey? FenceOf(IDatabase db, string fullKey) => RedisFences.Of(fullKey, db.Multiplexer, IsCluster(db));
-
-    /// <summary>The arguments of the scripts that open and move fences: a new token, and how long a fence lives.</summary>
-    private RedisValue[] FenceArguments() => [RedisFences.NewToken(), FenceMilliseconds];
-
-    /// <summary>What the open script answered for one fence (it answers one token per fence).</summary>
-    private static OpenedFence Opened(RedisKey fence, RedisResult reply) => new(fence, (RedisValue)((RedisResult[])reply!)[0]);
-
     /// <summary>The fill script's arguments for one entry: the TTL, the token its fence must still hold, the value.</summary>
     private static RedisValue[] FillArguments(TimeSpan? ttl, OpenedFence fence, object? value) => [TtlArgument(ttl), fence.Seen, ToValue(value)];
 
     /// <summary>The fill script's TTL argument: whole milliseconds, rounded up, or empty for none.</summary>
     private static RedisValue TtlArgument(TimeSpan? ttl) => ttl is { } span ? (long)Math.Ceiling(span.TotalMilliseconds) : RedisValue.EmptyString;
 
-    private static void Note(object?[] opened, int[] at, RedisKey[] fences, RedisResult[] seen)
-    {
-        for (var i = 0; i < at.Length; i++)
-        {
-            opened[at[i]] = new OpenedFence(fences[i], (RedisValue)seen[i]);
-        }
-    }
-
     /// <summary>The fill script's keys and arguments for one hash slot's fenced entries, and the entries without a fence.</summary>
     private static (RedisKey[] Keys, RedisValue[] Args, List<int> Unfenced) FillScript(KeyValuePair<string, object?>[] entries, object?[] fences, SlotGroup group, TimeSpan? ttl)
     {
-        var keys = new List<RedisKey>(group.Indexes.Length * 2);
+        var keys = new List<RedisKey>(group.Indexes.Length * 3);
         var args = new List<RedisValue>(1 + (group.Indexes.Length * 2)) { TtlArgument(ttl) };
         var unfenced = new List<int>();
         foreach (var index in group.Indexes)
@@ -223,29 +137,12 @@ public sealed partial class RedisCache
 
             keys.Add(entries[index].Key);
             keys.Add(fence.Fence);
+            keys.Add(RedisFences.HoldersOf(fence.Fence));
             args.Add(fence.Seen);
             args.Add(ToValue(entries[index].Value));
         }
 
         return (keys.ToArray(), args.ToArray(), unfenced);
-    }
-
-    /// <summary>The fences of one hash slot's keys, and where each key is in the caller's list; keys that cannot have one are left out.</summary>
-    private (RedisKey[] Fences, int[] At) FencesOf(IDatabase db, SlotGroup group)
-    {
-        var cluster = IsCluster(db);
-        var fences = new List<RedisKey>(group.Keys.Length);
-        var at = new List<int>(group.Keys.Length);
-        for (var i = 0; i < group.Keys.Length; i++)
-        {
-            if (RedisFences.Of(group.Keys[i]!, db.Multiplexer, cluster) is { } fence)
-            {
-                fences.Add(fence);
-                at.Add(group.Indexes[i]);
-            }
-        }
-
-        return (fences.ToArray(), at.ToArray());
     }
 
     /// <summary>The database for a write, which moves fences with scripts: on the first, the server is seen to run one.</summary>

@@ -41,7 +41,7 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        RedisKey[] keys = [key, fence];
+        RedisKey[] keys = [key, fence, RedisFences.HoldersOf(fence)];
         return ReadOrOpened(fence, (RedisResult[])OnSlot(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.GetOrOpenFence, s.keys, s.args))!);
     }
 
@@ -60,7 +60,7 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        RedisKey[] keys = [key, fence];
+        RedisKey[] keys = [key, fence, RedisFences.HoldersOf(fence)];
         return ReadOrOpened(fence, (RedisResult[])(await OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, s.keys, s.args)).ConfigureAwait(false))!);
     }
 

@@ -75,19 +75,25 @@ internal static class Scripts
         """;
 
     /// <summary>
-    /// Opens fills: each fence (KEYS) is read, created with the token ARGV[1] if missing, and kept for ARGV[2]
-    /// milliseconds from now. Returns the tokens, one per fence.
+    /// Opens fills: each fence (KEYS[i], i up to half of KEYS) is read, created with the token ARGV[1] if missing, and
+    /// kept for ARGV[2] milliseconds from now; its count of open fills (KEYS[n + i], beside it) goes up by one and lives
+    /// as long. Returns the tokens, one per fence. Fills opened one after another share a fence's token, so a fill that
+    /// closes without storing takes the fence away only when it was the last one open (<see cref="ReleaseFence"/>).
     /// </summary>
     public const string OpenFences = """
+        local n = #KEYS / 2
         local seen = {}
-        for i, fence in ipairs(KEYS) do
-            local token = redis.call('get', fence)
+        for i = 1, n do
+            local token = redis.call('get', KEYS[i])
             if token then
-                redis.call('pexpire', fence, ARGV[2])
+                redis.call('pexpire', KEYS[i], ARGV[2])
+                redis.call('incr', KEYS[n + i])
             else
                 token = ARGV[1]
-                redis.call('set', fence, token, 'PX', ARGV[2])
+                redis.call('set', KEYS[i], token, 'PX', ARGV[2])
+                redis.call('set', KEYS[n + i], 1)
             end
+            redis.call('pexpire', KEYS[n + i], ARGV[2])
             seen[i] = token
         end
         return seen
@@ -96,8 +102,9 @@ internal static class Scripts
     /// <summary>
     /// A read-through's read of one key (KEYS[1]) that opens its fill in the same round trip when the key is missing:
     /// the value and its PTTL when there is one; otherwise false and the token of the key's fence (KEYS[2]), opened as
-    /// <see cref="OpenFences"/> opens it (ARGV[1] the new token, ARGV[2] its life in milliseconds). Read and open are one
-    /// step, so any write that comes after the miss moves the fence the fill will check.
+    /// <see cref="OpenFences"/> opens it, with its count of open fills (KEYS[3]) (ARGV[1] the new token, ARGV[2] its
+    /// life in milliseconds). Read and open are one step, so any write that comes after the miss moves the fence the fill
+    /// will check.
     /// </summary>
     public const string GetOrOpenFence = """
         local value = redis.call('get', KEYS[1])
@@ -107,11 +114,30 @@ internal static class Scripts
         local token = redis.call('get', KEYS[2])
         if token then
             redis.call('pexpire', KEYS[2], ARGV[2])
+            redis.call('incr', KEYS[3])
         else
             token = ARGV[1]
             redis.call('set', KEYS[2], token, 'PX', ARGV[2])
+            redis.call('set', KEYS[3], 1)
         end
+        redis.call('pexpire', KEYS[3], ARGV[2])
         return {false, token}
+        """;
+
+    /// <summary>
+    /// Closes a fill that will not store: its fence (KEYS[1]) loses one open fill (KEYS[2]), and goes, with its count,
+    /// once none is left open, if it still holds the fill's token ARGV[1]; a fence another fill still holds stays for it.
+    /// A fence without a count (opened by a version that kept none) goes as before, on its token alone. Answers 1 when
+    /// the fence went.
+    /// </summary>
+    public const string ReleaseFence = """
+        if redis.call('exists', KEYS[2]) == 1 and redis.call('decr', KEYS[2]) > 0 then
+            return 0
+        end
+        if redis.call('get', KEYS[1]) == ARGV[1] then
+            return redis.call('del', KEYS[1], KEYS[2])
+        end
+        return 0
         """;
 
     /// <summary>
@@ -147,21 +173,22 @@ internal static class Scripts
         """;
 
     /// <summary>
-    /// Stores fills whose fences are unmoved, and removes those fences: nothing is left behind a stored key (a fill of
-    /// it still open elsewhere then does not store, which is safe). KEYS: key, fence, key, fence...; ARGV: PX
-    /// milliseconds or '', then per fill the token its fence held and the value. Returns how many were stored.
+    /// Stores fills whose fences are unmoved, and removes those fences with their counts of open fills: nothing is left
+    /// behind a stored key (a fill of it still open elsewhere then does not store, which is safe: the key holds a value
+    /// computed as late as its own). KEYS: key, fence, count, key, fence, count...; ARGV: PX milliseconds or '', then per
+    /// fill the token its fence held and the value. Returns how many were stored.
     /// </summary>
     public const string FillIfFenced = """
         local stored = 0
-        for i = 1, #KEYS, 2 do
-            local n = (i + 1) / 2
+        for i = 1, #KEYS, 3 do
+            local n = (i + 2) / 3
             if redis.call('get', KEYS[i + 1]) == ARGV[2 * n] then
                 if ARGV[1] ~= '' then
                     redis.call('set', KEYS[i], ARGV[2 * n + 1], 'PX', ARGV[1])
                 else
                     redis.call('set', KEYS[i], ARGV[2 * n + 1])
                 end
-                redis.call('del', KEYS[i + 1])
+                redis.call('del', KEYS[i + 1], KEYS[i + 2])
                 stored = stored + 1
             end
         end

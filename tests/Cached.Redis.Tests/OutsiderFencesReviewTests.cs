@@ -926,12 +926,12 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
     }
 
     [Test]
-    public async Task A_fill_in_A_whose_body_throws_leaves_B_s_concurrent_fill_unstored_and_the_next_caller_computes_again([Values] bool async)
+    public async Task A_fill_in_A_whose_body_throws_leaves_B_s_concurrent_fill_to_store([Values] bool async)
     {
         // Nothing invalidates k: A's body throws, B's returns. Both fills share k's fence (the open script hands an
-        // existing fence's token to the next fill), and a fill that never stores releases it, so B's fill is refused:
-        // redis.md and reliability.md name this limit (extra work, never a stale value). The outsider first expected
-        // B's fill to store; this pins the documented outcome.
+        // existing fence's token to the next fill). A fill that never stores used to release the fence outright, so
+        // B's fill was refused and the next caller computed again; the fence now counts its open fills, and A's
+        // release leaves it to B (redis.md). The outsider expected this from the start.
         var a = Process("a");
         var b = Process("b");
         var startedA = Gate();
@@ -957,10 +957,10 @@ public sealed class OutsiderFencesReviewTests(bool cluster)
         releaseB.SetResult();
 
         Assert.That(await callB.WaitAsync(Bound), Is.EqualTo("from-b"), "B's caller gets B's value");
-        Assert.That(await RawAsync("k"), Is.Null, "B's fill was refused: its shared fence was released by A");
-        Assert.That(await b.GetOrSetAsync("k", _ => new ValueTask<string>("again"), options), Is.EqualTo("again"), "the next caller computes again");
-        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("again"), "and its fill stores");
-        Assert.That(await FencesAsync(), Is.Empty);
+        Assert.That(await a.GetAsync<string>("k"), Is.EqualTo("from-b"), "B's fill stored through the fence A left to it");
+        Assert.That(await b.GetOrSetAsync("k", _ => new ValueTask<string>("again"), options), Is.EqualTo("from-b"), "the next caller hits");
+        Assert.That(await FencesAsync(), Is.Empty, "B's store took the fence away");
+        Assert.That(_direct.GetServers().Where(static s => !s.IsReplica).SelectMany(s => s.Keys(pattern: _space + ":*:holders")), Is.Empty, "with its count of open fills");
     }
 
     // ---- Keys whose braces form no hash tag ----

@@ -200,8 +200,10 @@ public sealed partial class CachedMethod<TResult>
 
     /// <summary>
     /// A fill opened inside <see cref="CacheScope.SkipWrite"/> (or <see cref="CacheScope.Bypass"/>), whose call will
-    /// store only if its scope is disposed first: it must not release the backend's fence when it closes unused, as a
-    /// fill that never stored does, since another caller's fill of the key shares that fence (and would then be refused).
+    /// store only if its scope is disposed first: it leaves the backend's fence to expire when it closes unused, rather
+    /// than release it as a fill that never stored does, since another caller's fill of the key shares that fence. Redis
+    /// now counts the fills open on a fence and releases it only with the last, but a process on an earlier version of
+    /// this library counts nothing, and its fill would then be refused.
     /// </summary>
     private static LeaderFill KeepFence(LeaderFill fill)
     {

@@ -119,7 +119,7 @@ internal static partial class Emitter
         skip += TagsArgument(method.Tags, state, perKey: false);
 
         writer.Line(s_generatedCode);
-        writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
+        writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", Parser.Identifier(signature.Name), ParameterList(signature), signature.TypeParameters?.ForMethod()));
         writer.Open();
         var keyExpression = EmitKey(writer, key, keyAsString);
         // A key in a stack buffer without tags, the common case, goes to the entry point of its own name: one overload
@@ -168,7 +168,7 @@ internal static partial class Emitter
         skip += TagsArgument(method.Tags, state, perKey: true);
 
         writer.Line(s_generatedCode);
-        writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
+        writer.Filled(Declaration($"{signature.Modifiers} partial {signature.ReturnType}", Parser.Identifier(signature.Name), ParameterList(signature), signature.TypeParameters?.ForMethod()));
         writer.Open();
         var keys = multi.KeysParameter;
         if (!isAsync)
@@ -209,7 +209,7 @@ internal static partial class Emitter
         }
 
         writer.Line(s_generatedCode);
-        writer.Filled(Declaration($"{modifiers} partial {signature.ReturnType}", signature.Name, ParameterList(signature), signature.TypeParameters));
+        writer.Filled(Declaration($"{modifiers} partial {signature.ReturnType}", Parser.Identifier(signature.Name), ParameterList(signature), signature.TypeParameters?.ForMethod()));
         writer.Open();
         var call = $"{method.Implementation}({arguments})";
         if (isAsync)

@@ -83,11 +83,26 @@ internal sealed partial class Parser
         return allows?.GetLocation() ?? clause?.GetLocation() ?? _syntax.TypeParameterList?.GetLocation() ?? _location;
     }
 
-    /// <summary>The type parameters and constraint clauses the generated code repeats; null for a method that is not generic.</summary>
-    private static TypeParametersSpec? TypeParametersOf(IMethodSymbol method, string? keyPrefix)
-        => method.IsGenericMethod
-            ? new TypeParametersSpec(TypeParameterList(method), method.TypeParameters.Select(ConstraintClause).Where(static c => c is not null).Select(static c => c!).ToEquatableArray(), keyPrefix)
-            : null;
+    /// <summary>
+    /// The type parameters and constraint clauses the generated code repeats; null for a method that is not generic. An
+    /// override or an explicit interface implementation inherits its constraints and may restate none but <c>class</c>,
+    /// <c>struct</c> and <c>default</c> (CS0460): its own implementation's clauses are the user's, as written, which name
+    /// no type.
+    /// </summary>
+    private TypeParametersSpec? TypeParametersOf(string? keyPrefix)
+    {
+        if (!_method.IsGenericMethod)
+        {
+            return null;
+        }
+
+        // The generated key method and state class are new declarations: they take every constraint, inherited or not.
+        var constraints = _method.TypeParameters.Select(ConstraintClause).Where(static c => c is not null).Select(static c => c!).ToEquatableArray();
+        var own = _method.IsOverride || _method.ExplicitInterfaceImplementations.Length > 0
+            ? _syntax.ConstraintClauses.Select(static c => c.ToString()).ToEquatableArray()
+            : (EquatableArray<string>?)null;
+        return new TypeParametersSpec(TypeParameterList(_method), constraints, keyPrefix, own);
+    }
 
     /// <summary><c>&lt;T, U&gt;</c>, or nothing for a method that is not generic.</summary>
     private static string TypeParameterList(IMethodSymbol method)
@@ -231,6 +246,15 @@ internal sealed partial class Parser
                 }
 
                 return type;
+            case INamedTypeSymbol { IsTupleType: true } tuple:
+                // Constructed again from its elements, which keeps their names: (int Count, string Name) built from the
+                // ValueTuple definition would lose them, and a Core declared with them would not match (CACHED002).
+                var elementTypes = tuple.TupleElements.Select(e => Substitute(e.Type, parameters, arguments)).ToImmutableArray();
+                return _semanticModel.Compilation.CreateTupleTypeSymbol(
+                        elementTypes,
+                        tuple.TupleElements.Select(static e => e.IsExplicitlyNamedTupleElement ? e.Name : null).ToImmutableArray(),
+                        elementNullableAnnotations: elementTypes.Select(static t => t.NullableAnnotation).ToImmutableArray())
+                    .WithNullableAnnotation(tuple.NullableAnnotation);
             case INamedTypeSymbol { IsGenericType: true } named:
                 // A type nested in a generic type (Outer<T>.Inner<U>) is found again in the substituted outer type.
                 var definition = named.ContainingType is { IsGenericType: true } outer

@@ -186,11 +186,47 @@ internal sealed partial class Parser
             // A dynamic value goes in as an object: an interpolation hole of a dynamic value makes the call on the
             // template's handler (a ref struct) one bound at run time, which C# refuses (CS9230).
             var isDynamic = parameters.Any(p => p.Name == name && p.Type.TypeKind == TypeKind.Dynamic);
-            output.Append('{').Append(isDynamic ? "((object?)" + Identifier(name) + ")" : Identifier(name)).Append(format).Append('}');
+            var memory = parameters.FirstOrDefault(p => p.Name == name) is { } named ? MemoryHole(named) : null;
+            output.Append('{').Append(isDynamic ? "((object?)" + Identifier(name) + ")" : memory ?? Identifier(name)).Append(format).Append('}');
             i = end;
         }
 
         return (output.ToString(), used);
+    }
+
+    /// <summary>
+    /// The hole of a memory of elements (<c>Memory&lt;T&gt;</c>, <c>ReadOnlyMemory&lt;T&gt;</c>, <c>ReadOnlySequence&lt;T&gt;</c>
+    /// of anything but <c>char</c>, nullable or not) as an array of its elements, which a hole writes as a collection
+    /// (<c>sum:[1,2]</c>) and a tag hole expands element by element; null for any other parameter. Boxed as it is, a
+    /// memory reached the key writer as a nested value it cannot write, and every call threw.
+    /// </summary>
+    private static string? MemoryHole(IParameterSymbol parameter)
+    {
+        var type = parameter.Type;
+        var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T };
+        if (nullable)
+        {
+            type = ((INamedTypeSymbol)type).TypeArguments[0];
+        }
+
+        if (type is not INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } memory || memory.TypeArguments[0].SpecialType == SpecialType.System_Char)
+        {
+            return null;
+        }
+
+        var name = Identifier(parameter.Name);
+        switch (memory.OriginalDefinition.ToDisplayString())
+        {
+            case "System.Memory<T>":
+            case "System.ReadOnlyMemory<T>":
+                return nullable ? $"{name}?.ToArray()" : $"{name}.ToArray()";
+            case "System.Buffers.ReadOnlySequence<T>":
+                return nullable
+                    ? $"({name}.HasValue ? global::System.Buffers.BuffersExtensions.ToArray({name}.GetValueOrDefault()) : null)"
+                    : $"global::System.Buffers.BuffersExtensions.ToArray({name})";
+            default:
+                return null;
+        }
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ internal sealed partial class Parser
         => string.Join(" ", syntax.Modifiers.Where(static m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(static m => m.Text));
 
     /// <summary>A name as C# code: <c>@class</c> for a keyword.</summary>
-    private static string Identifier(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+    internal static string Identifier(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
     private static string Literal(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
 }

@@ -156,7 +156,7 @@ internal sealed partial class Parser
                 ReturnKind = returnKind.Value,
                 ResultType = resultType ?? string.Empty,
                 Parameters = parameters,
-                TypeParameters = TypeParametersOf(_method, keyPrefix),
+                TypeParameters = TypeParametersOf(keyPrefix),
             },
             Implementation = Called(implementation),
             Names = names,

@@ -138,12 +138,34 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
         => WithUniqueFileNames(specs
             .GroupBy(static s => s.ContainingType)
             .OrderBy(static g => g.Key.FileName, StringComparer.Ordinal)
-            .Select(static g => new TypeSpec(g.Key, g
+            .Select(static g => new TypeSpec(g.Key, WithoutRefusedTargets(g.ToList())
                 .OrderBy(static m => m.Kind)
                 .ThenBy(static m => m.Names.Field, StringComparer.Ordinal)
                 .ThenBy(static m => m.Signature.Name, StringComparer.Ordinal)
                 .ToEquatableArray())))
             .ToImmutableArray();
+
+    /// <summary>
+    /// The methods of one type, each invalidating method keeping only the targets that were generated: a [Cached] or
+    /// [MultiCached] method with an error (CACHED002, say) has no state or key method, and an [InvalidateCache] or
+    /// [InvalidateTags] sibling naming them would add errors inside the generated file to the one already reported.
+    /// </summary>
+    private static IEnumerable<MethodSpec> WithoutRefusedTargets(List<MethodSpec> methods)
+    {
+        var generated = new HashSet<string>(
+            methods.Where(static m => m.Kind is CachedMethodKind.Cached or CachedMethodKind.MultiCached).Select(static m => m.Names.Field),
+            StringComparer.Ordinal);
+        foreach (var method in methods)
+        {
+            var invalidations = method.Invalidations.Where(i => generated.Contains(i.Target.Field)).ToEquatableArray();
+            var tagged = method.TagInvalidation is { } tags
+                ? tags with { Methods = tags.Methods.Where(generated.Contains).ToEquatableArray() }
+                : null;
+            yield return invalidations.Count == method.Invalidations.Count && Equals(tagged, method.TagInvalidation)
+                ? method
+                : method with { Invalidations = invalidations, TagInvalidation = tagged };
+        }
+    }
 
     /// <summary>
     /// The types with file names that differ without regard to case, as the compiler requires of hint names: App.Svc and

@@ -946,19 +946,32 @@ public sealed class OutsiderCombinationsReviewTests
     private static string CasePath(Case c) => "Source" + c.Number.ToString(CultureInfo.InvariantCulture) + ".cs";
 
     private static GeneratorRunResult Generate(IEnumerable<Case> cases)
+        => GenerateSweep(s_cases.Length, cases.ToHashSet(), number => Source(s_cases[number - 1]), allowUnsafe: true);
+
+    /// <summary>
+    /// One compilation of a sweep: the shared source, then each case's own file, a case left out as a comment so that
+    /// every case keeps its file name (its number) from run to run.
+    /// </summary>
+    private static GeneratorRunResult GenerateSweep<TCase>(int count, HashSet<TCase> included, Func<int, string> sourceOf, bool allowUnsafe)
+        where TCase : notnull
     {
-        var list = cases.ToArray();
-        var sources = new string[s_cases.Length + 1];
+        var sources = new string[count + 1];
         sources[0] = SharedSource;
-        foreach (var c in s_cases)
+        for (var number = 1; number <= count; number++)
         {
-            sources[c.Number] = list.Contains(c) ? Source(c) : "// left out\n";
+            sources[number] = included.Any(c => NumberOf(c) == number) ? sourceOf(number) : "// left out\n";
         }
 
         var compilation = GeneratorRunner.Compile(sources);
-        compilation = compilation.WithOptions(compilation.Options.WithAllowUnsafe(true));
+        if (allowUnsafe)
+        {
+            compilation = compilation.WithOptions(compilation.Options.WithAllowUnsafe(true));
+        }
+
         return GeneratorRunner.Run(compilation);
     }
+
+    private static int NumberOf(object c) => c switch { Case one => one.Number, MultiCase multi => multi.Number, _ => 0 };
 
     private static readonly Lazy<GeneratorRunResult> s_all = new(() => Generate(s_cases));
 
@@ -980,21 +993,28 @@ public sealed class OutsiderCombinationsReviewTests
     /// <summary>The cases that build, each with no diagnostic, in a compilation of their own, emitted and loaded.</summary>
     private static readonly Lazy<(Assembly? Assembly, string Failure)> s_built = new(() =>
     {
-        var all = s_all.Value;
+        var broken = BrokenCases(s_all.Value, CaseOfGeneratedFile);
+        return Built(Generate(s_cases.Where(c => !c.ExpectsError && !broken.Contains(c.Number))));
+    });
+
+    /// <summary>The numbers of the cases with an error, in their own file or in a file generated for them.</summary>
+    private static HashSet<int> BrokenCases(GeneratorRunResult all, Func<string, int> caseOfGeneratedFile)
+    {
         var broken = new HashSet<int>();
         foreach (var d in all.GeneratorDiagnostics.Concat(Diagnostics(all)).Where(static d => d.Severity == DiagnosticSeverity.Error))
         {
-            if (d.Location.SourceTree is not { } tree)
+            if (d.Location.SourceTree is { } tree)
             {
-                continue;
+                broken.Add(IsGenerated(d, all) ? caseOfGeneratedFile(tree.FilePath) : CaseOfUserFile(tree.FilePath));
             }
-
-            var number = IsGenerated(d, all) ? CaseOfGeneratedFile(tree.FilePath) : CaseOfUserFile(tree.FilePath);
-            broken.Add(number);
         }
 
-        var building = s_cases.Where(c => !c.ExpectsError && !broken.Contains(c.Number)).ToArray();
-        var run = Generate(building);
+        return broken;
+    }
+
+    /// <summary>The run's compilation emitted and loaded, or why it could not be.</summary>
+    private static (Assembly? Assembly, string Failure) Built(GeneratorRunResult run)
+    {
         var errors = Diagnostics(run).Where(static d => d.Severity == DiagnosticSeverity.Error).ToArray();
         if (errors.Length > 0)
         {
@@ -1004,7 +1024,39 @@ public sealed class OutsiderCombinationsReviewTests
         using var image = new MemoryStream();
         var emitted = run.Output.Emit(image);
         return emitted.Success ? (Assembly.Load(image.ToArray()), "") : (null, string.Join("\n", emitted.Diagnostics.Take(20)));
-    });
+    }
+
+    /// <summary>
+    /// What a whole sweep must not have: a dimension's value in no case, a generator exception, or a diagnostic in a
+    /// generated file that belongs to no case (one shared by the assembly).
+    /// </summary>
+    private static void AssertSweep(Type[] dimensions, IReadOnlyList<int[]> cases, int atLeast, GeneratorRunResult run, Func<string, int> caseOfGeneratedFile)
+    {
+        var missing = new List<string>();
+        for (var d = 0; d < dimensions.Length; d++)
+        {
+            foreach (int value in Enum.GetValues(dimensions[d]))
+            {
+                if (!cases.Any(c => c[d] == value))
+                {
+                    missing.Add(dimensions[d].Name + "." + Enum.GetName(dimensions[d], value));
+                }
+            }
+        }
+
+        var crashes = run.GeneratorDiagnostics.Concat(Diagnostics(run))
+            .Where(static d => d.Id is "CS8785" or "AD0001" || d.GetMessage(CultureInfo.InvariantCulture).Contains("threw an exception", StringComparison.Ordinal))
+            .Select(static d => d.ToString()).ToArray();
+        var shared = Diagnostics(run).Where(d => d.Severity >= DiagnosticSeverity.Warning && IsGenerated(d, run) && caseOfGeneratedFile(d.Location.SourceTree!.FilePath) == 0)
+            .Select(static d => d.ToString()).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(cases, Has.Count.GreaterThan(atLeast), "a pairwise sweep, not a handful of cases");
+            Assert.That(missing, Is.Empty, "every value of every dimension is in some case");
+            Assert.That(crashes, Is.Empty, "no generator exception");
+            Assert.That(shared, Is.Empty, "no diagnostic in a generated file shared by the cases");
+        });
+    }
 
     private static int CaseOfUserFile(string path)
     {
@@ -1034,34 +1086,7 @@ public sealed class OutsiderCombinationsReviewTests
 
     [Test]
     public void The_sweep_covers_every_value_of_every_dimension_and_the_generator_does_not_throw()
-    {
-        var run = s_all.Value;
-        var missing = new List<string>();
-        for (var d = 0; d < s_dimensions.Length; d++)
-        {
-            foreach (int value in Enum.GetValues(s_dimensions[d]))
-            {
-                if (!s_cases.Any(c => c.Values[d] == value))
-                {
-                    missing.Add(s_dimensions[d].Name + "." + Enum.GetName(s_dimensions[d], value));
-                }
-            }
-        }
-
-        var crashes = run.GeneratorDiagnostics.Concat(Diagnostics(run))
-            .Where(static d => d.Id is "CS8785" or "AD0001" || d.GetMessage(CultureInfo.InvariantCulture).Contains("threw an exception", StringComparison.Ordinal))
-            .Select(static d => d.ToString()).ToArray();
-        // Diagnostics in generated files that belong to no case (a file shared by the whole assembly).
-        var shared = Diagnostics(run).Where(d => d.Severity >= DiagnosticSeverity.Warning && IsGenerated(d, run) && CaseOfGeneratedFile(d.Location.SourceTree!.FilePath) == 0)
-            .Select(static d => d.ToString()).ToArray();
-        Assert.Multiple(() =>
-        {
-            Assert.That(s_cases, Has.Length.GreaterThan(150), "a pairwise sweep, not a handful of cases");
-            Assert.That(missing, Is.Empty, "every value of every dimension is in some case");
-            Assert.That(crashes, Is.Empty, "no generator exception");
-            Assert.That(shared, Is.Empty, "no diagnostic in a generated file shared by the cases");
-        });
-    }
+        => AssertSweep(s_dimensions, s_cases.Select(static c => c.Values).ToArray(), 150, s_all.Value, CaseOfGeneratedFile);
 
     [TestCaseSource(nameof(AllCases))]
     public void Each_case_builds_clean_or_gets_its_documented_diagnostic_in_the_users_file(int number)
@@ -1729,17 +1754,7 @@ public sealed class OutsiderCombinationsReviewTests
     }
 
     private static GeneratorRunResult GenerateMulti(IEnumerable<MultiCase> cases)
-    {
-        var list = cases.ToHashSet();
-        var sources = new string[s_multiCases.Length + 1];
-        sources[0] = SharedSource;
-        foreach (var c in s_multiCases)
-        {
-            sources[c.Number] = list.Contains(c) ? MultiSource(c) : "// left out\n";
-        }
-
-        return GeneratorRunner.Run(GeneratorRunner.Compile(sources));
-    }
+        => GenerateSweep(s_multiCases.Length, cases.ToHashSet(), number => MultiSource(s_multiCases[number - 1]), allowUnsafe: false);
 
     private static readonly Lazy<GeneratorRunResult> s_multiAll = new(() => GenerateMulti(s_multiCases));
 
@@ -1751,57 +1766,13 @@ public sealed class OutsiderCombinationsReviewTests
 
     private static readonly Lazy<(Assembly? Assembly, string Failure)> s_multiBuilt = new(() =>
     {
-        var all = s_multiAll.Value;
-        var broken = new HashSet<int>();
-        foreach (var d in all.GeneratorDiagnostics.Concat(Diagnostics(all)).Where(static d => d.Severity == DiagnosticSeverity.Error))
-        {
-            if (d.Location.SourceTree is { } tree)
-            {
-                broken.Add(IsGenerated(d, all) ? MultiCaseOfGeneratedFile(tree.FilePath) : CaseOfUserFile(tree.FilePath));
-            }
-        }
-
-        var run = GenerateMulti(s_multiCases.Where(c => !c.ExpectsError && !broken.Contains(c.Number)));
-        var errors = Diagnostics(run).Where(static d => d.Severity == DiagnosticSeverity.Error).ToArray();
-        if (errors.Length > 0)
-        {
-            return (null, string.Join("\n", errors.Take(20)));
-        }
-
-        using var image = new MemoryStream();
-        var emitted = run.Output.Emit(image);
-        return emitted.Success ? (Assembly.Load(image.ToArray()), "") : (null, string.Join("\n", emitted.Diagnostics.Take(20)));
+        var broken = BrokenCases(s_multiAll.Value, MultiCaseOfGeneratedFile);
+        return Built(GenerateMulti(s_multiCases.Where(c => !c.ExpectsError && !broken.Contains(c.Number))));
     });
 
     [Test]
     public void The_MultiCached_sweep_covers_every_value_of_every_dimension_and_the_generator_does_not_throw()
-    {
-        var run = s_multiAll.Value;
-        var missing = new List<string>();
-        for (var d = 0; d < s_multiDimensions.Length; d++)
-        {
-            foreach (int value in Enum.GetValues(s_multiDimensions[d]))
-            {
-                if (!s_multiCases.Any(c => c.Values[d] == value))
-                {
-                    missing.Add(s_multiDimensions[d].Name + "." + Enum.GetName(s_multiDimensions[d], value));
-                }
-            }
-        }
-
-        var crashes = run.GeneratorDiagnostics.Concat(Diagnostics(run))
-            .Where(static d => d.Id is "CS8785" or "AD0001" || d.GetMessage(CultureInfo.InvariantCulture).Contains("threw an exception", StringComparison.Ordinal))
-            .Select(static d => d.ToString()).ToArray();
-        var shared = Diagnostics(run).Where(d => d.Severity >= DiagnosticSeverity.Warning && IsGenerated(d, run) && MultiCaseOfGeneratedFile(d.Location.SourceTree!.FilePath) == 0)
-            .Select(static d => d.ToString()).ToArray();
-        Assert.Multiple(() =>
-        {
-            Assert.That(s_multiCases, Has.Length.GreaterThan(80), "a pairwise sweep, not a handful of cases");
-            Assert.That(missing, Is.Empty, "every value of every dimension is in some case");
-            Assert.That(crashes, Is.Empty, "no generator exception");
-            Assert.That(shared, Is.Empty, "no diagnostic in a generated file shared by the cases");
-        });
-    }
+        => AssertSweep(s_multiDimensions, s_multiCases.Select(static c => c.Values).ToArray(), 80, s_multiAll.Value, MultiCaseOfGeneratedFile);
 
     [TestCaseSource(nameof(AllMultiCases))]
     public void Each_MultiCached_case_builds_clean_or_gets_its_documented_diagnostic_in_the_users_file(int number)

@@ -163,10 +163,11 @@ public static partial class ThroughputProbe
             }
 
             RedisKey fence = key + ":__cached:fence";
+            RedisKey holders = key + ":__cached:fence:holders";
             var token = s_process + Interlocked.Increment(ref _tokens).ToString(CultureInfo.InvariantCulture);
-            var seen = (RedisResult[])(await _database.ScriptEvaluateAsync(OpenFences, [fence], [token, s_fenceMilliseconds]).ConfigureAwait(false))!;
+            var seen = (RedisResult[])(await _database.ScriptEvaluateAsync(OpenFences, [fence, holders], [token, s_fenceMilliseconds]).ConfigureAwait(false))!;
             var user = Body(id);
-            var stored = (long)await _database.ScriptEvaluateAsync(FillIfFenced, [key, fence], [s_ttlMilliseconds, (RedisValue)seen[0], JsonSerializer.SerializeToUtf8Bytes(user)]).ConfigureAwait(false);
+            var stored = (long)await _database.ScriptEvaluateAsync(FillIfFenced, [key, fence, holders], [s_ttlMilliseconds, (RedisValue)seen[0], JsonSerializer.SerializeToUtf8Bytes(user)]).ConfigureAwait(false);
             var number = Interlocked.Increment(ref _completions);
             var last = Volatile.Read(ref _lastCompletionByStripe[stripe]);
             while (last < number && Interlocked.CompareExchange(ref _lastCompletionByStripe[stripe], number, last) is var was && was != last)

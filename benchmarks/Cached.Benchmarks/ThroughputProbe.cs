@@ -62,16 +62,20 @@ public static partial class ThroughputProbe
     // The client's own commands, which neither side sends per call.
     private static readonly string[] s_housekeeping = ["PING", "ECHO", "INFO", "CLIENT", "CONFIG", "CLUSTER", "SUBSCRIBE", "PSUBSCRIBE", "HELLO", "SENTINEL", "TIME", "UNKNOWN"];
 
-    // The scripts of RedisCache.Fills.cs, copied: the reference sends what Cached sends, not a call into it.
+    // The scripts of src/Cached.Redis/Scripts.cs, copied: the reference sends what Cached sends, not a call into it.
     private const string OpenFences = """
+        local n = #KEYS / 2
         local seen = {}
-        for i, fence in ipairs(KEYS) do
-            local token = redis.call('get', fence)
+        for i = 1, n do
+            local token = redis.call('get', KEYS[i])
             if token then
-                redis.call('pexpire', fence, ARGV[2])
+                redis.call('pexpire', KEYS[i], ARGV[2])
+                redis.call('incr', KEYS[n + i])
+                redis.call('pexpire', KEYS[n + i], ARGV[2])
             else
                 token = ARGV[1]
-                redis.call('set', fence, token, 'PX', ARGV[2])
+                redis.call('set', KEYS[i], token, 'PX', ARGV[2])
+                redis.call('set', KEYS[n + i], 1, 'PX', ARGV[2])
             end
             seen[i] = token
         end
@@ -80,15 +84,15 @@ public static partial class ThroughputProbe
 
     private const string FillIfFenced = """
         local stored = 0
-        for i = 1, #KEYS, 2 do
-            local n = (i + 1) / 2
+        for i = 1, #KEYS, 3 do
+            local n = (i + 2) / 3
             if redis.call('get', KEYS[i + 1]) == ARGV[2 * n] then
                 if ARGV[1] ~= '' then
                     redis.call('set', KEYS[i], ARGV[2 * n + 1], 'PX', ARGV[1])
                 else
                     redis.call('set', KEYS[i], ARGV[2 * n + 1])
                 end
-                redis.call('del', KEYS[i + 1])
+                redis.call('del', KEYS[i + 1], KEYS[i + 2])
                 stored = stored + 1
             end
         end

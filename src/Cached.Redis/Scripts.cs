@@ -88,12 +88,12 @@ internal static class Scripts
             if token then
                 redis.call('pexpire', KEYS[i], ARGV[2])
                 redis.call('incr', KEYS[n + i])
+                redis.call('pexpire', KEYS[n + i], ARGV[2])
             else
                 token = ARGV[1]
                 redis.call('set', KEYS[i], token, 'PX', ARGV[2])
-                redis.call('set', KEYS[n + i], 1)
+                redis.call('set', KEYS[n + i], 1, 'PX', ARGV[2])
             end
-            redis.call('pexpire', KEYS[n + i], ARGV[2])
             seen[i] = token
         end
         return seen
@@ -115,12 +115,12 @@ internal static class Scripts
         if token then
             redis.call('pexpire', KEYS[2], ARGV[2])
             redis.call('incr', KEYS[3])
+            redis.call('pexpire', KEYS[3], ARGV[2])
         else
             token = ARGV[1]
             redis.call('set', KEYS[2], token, 'PX', ARGV[2])
-            redis.call('set', KEYS[3], 1)
+            redis.call('set', KEYS[3], 1, 'PX', ARGV[2])
         end
-        redis.call('pexpire', KEYS[3], ARGV[2])
         return {false, token}
         """;
 

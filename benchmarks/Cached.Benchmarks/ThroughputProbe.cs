@@ -70,13 +70,12 @@ public static partial class ThroughputProbe
             local token = redis.call('get', KEYS[i])
             if token then
                 redis.call('pexpire', KEYS[i], ARGV[2])
-                redis.call('incr', KEYS[n + i])
-                redis.call('pexpire', KEYS[n + i], ARGV[2])
             else
                 token = ARGV[1]
                 redis.call('set', KEYS[i], token, 'PX', ARGV[2])
-                redis.call('set', KEYS[n + i], 1, 'PX', ARGV[2])
             end
+            redis.call('hincrby', KEYS[n + i], token, 1)
+            redis.call('pexpire', KEYS[n + i], ARGV[2])
             seen[i] = token
         end
         return seen

@@ -8,8 +8,8 @@ namespace Cached.Redis;
 /// <see cref="RedisCache.MaxFillDuration"/>. Every write, delete and expiry of the key replaces the token, if the fence
 /// exists, in the same round trip as the command; a clear replaces every fence of what it clears before it removes
 /// anything. The fill then stores only if its fence still holds the token it saw, checked and written in one script.
-/// Fills opened meanwhile share the token; a count beside the fence (<see cref="HoldersOf"/>) says how many are open,
-/// so that one closing without storing takes the fence away only if it was the last.
+/// Fills opened meanwhile share the token; a hash beside the fence (<see cref="HoldersOf"/>) counts the fills open on
+/// each token, so that one closing without storing takes the fence away only if it was the last open on its token.
 /// </summary>
 /// <remarks>
 /// A fence exists only while fills of its key are recent, so writes of keys nobody fills leave nothing behind. On a
@@ -49,8 +49,8 @@ internal static class RedisFences
     }
 
     /// <summary>
-    /// The count of fills open on <paramref name="fence"/>, a key beside it (in its hash slot: it keeps the fence's hash
-    /// tag). It lets a fill that closes without storing leave the fence to the others open on it.
+    /// The counts of fills open on <paramref name="fence"/>, one per token, in a hash beside it (in its hash slot: it keeps
+    /// the fence's hash tag). They let a fill that closes without storing leave the fence to the others open on it.
     /// </summary>
     public static RedisKey HoldersOf(RedisKey fence) => fence.Append(HoldersSuffix);
 

@@ -76,9 +76,11 @@ internal static class Scripts
 
     /// <summary>
     /// Opens fills: each fence (KEYS[i], i up to half of KEYS) is read, created with the token ARGV[1] if missing, and
-    /// kept for ARGV[2] milliseconds from now; its count of open fills (KEYS[n + i], beside it) goes up by one and lives
-    /// as long. Returns the tokens, one per fence. Fills opened one after another share a fence's token, so a fill that
-    /// closes without storing takes the fence away only when it was the last one open (<see cref="ReleaseFence"/>).
+    /// kept for ARGV[2] milliseconds from now; beside it, a hash (KEYS[n + i]) counts the fills open on each token and
+    /// lives as long. Returns the tokens, one per fence. Fills opened one after another share a fence's token, so a fill
+    /// that closes without storing takes the fence away only when it was the last one open on it (<see cref="ReleaseFence"/>).
+    /// The count is per token: once a store, a clear or expiry has removed a fence, a fill of the fence before it counts
+    /// for nothing on the new one.
     /// </summary>
     public const string OpenFences = """
         local n = #KEYS / 2
@@ -87,13 +89,12 @@ internal static class Scripts
             local token = redis.call('get', KEYS[i])
             if token then
                 redis.call('pexpire', KEYS[i], ARGV[2])
-                redis.call('incr', KEYS[n + i])
-                redis.call('pexpire', KEYS[n + i], ARGV[2])
             else
                 token = ARGV[1]
                 redis.call('set', KEYS[i], token, 'PX', ARGV[2])
-                redis.call('set', KEYS[n + i], 1, 'PX', ARGV[2])
             end
+            redis.call('hincrby', KEYS[n + i], token, 1)
+            redis.call('pexpire', KEYS[n + i], ARGV[2])
             seen[i] = token
         end
         return seen
@@ -102,9 +103,8 @@ internal static class Scripts
     /// <summary>
     /// A read-through's read of one key (KEYS[1]) that opens its fill in the same round trip when the key is missing:
     /// the value and its PTTL when there is one; otherwise false and the token of the key's fence (KEYS[2]), opened as
-    /// <see cref="OpenFences"/> opens it, with its count of open fills (KEYS[3]) (ARGV[1] the new token, ARGV[2] its
-    /// life in milliseconds). Read and open are one step, so any write that comes after the miss moves the fence the fill
-    /// will check.
+    /// <see cref="OpenFences"/> opens it, counted in KEYS[3] (ARGV[1] the new token, ARGV[2] its life in milliseconds).
+    /// Read and open are one step, so any write that comes after the miss moves the fence the fill will check.
     /// </summary>
     public const string GetOrOpenFence = """
         local value = redis.call('get', KEYS[1])
@@ -114,28 +114,33 @@ internal static class Scripts
         local token = redis.call('get', KEYS[2])
         if token then
             redis.call('pexpire', KEYS[2], ARGV[2])
-            redis.call('incr', KEYS[3])
-            redis.call('pexpire', KEYS[3], ARGV[2])
         else
             token = ARGV[1]
             redis.call('set', KEYS[2], token, 'PX', ARGV[2])
-            redis.call('set', KEYS[3], 1, 'PX', ARGV[2])
         end
+        redis.call('hincrby', KEYS[3], token, 1)
+        redis.call('pexpire', KEYS[3], ARGV[2])
         return {false, token}
         """;
 
     /// <summary>
-    /// Closes a fill that will not store: its fence (KEYS[1]) loses one open fill (KEYS[2]), and goes, with its count,
-    /// once none is left open, if it still holds the fill's token ARGV[1]; a fence another fill still holds stays for it.
-    /// A fence without a count (opened by a version that kept none) goes as before, on its token alone. Answers 1 when
-    /// the fence went.
+    /// Closes a fill that will not store: the count of fills open on its token ARGV[1] (a field of KEYS[2]) goes down by
+    /// one, and once none is left the fence (KEYS[1]) goes if it still holds that token; a fence another fill still holds
+    /// stays for it. A fill whose token has no count (its fence was stored through, cleared or expired, or was opened by a
+    /// version that kept none) goes by its token alone, as before. Answers 1 when the fence went.
     /// </summary>
     public const string ReleaseFence = """
-        if redis.call('exists', KEYS[2]) == 1 and redis.call('decr', KEYS[2]) > 0 then
-            return 0
+        if redis.call('hexists', KEYS[2], ARGV[1]) == 1 then
+            if redis.call('hincrby', KEYS[2], ARGV[1], -1) > 0 then
+                return 0
+            end
+            redis.call('hdel', KEYS[2], ARGV[1])
+        end
+        if redis.call('hlen', KEYS[2]) == 0 then
+            redis.call('del', KEYS[2])
         end
         if redis.call('get', KEYS[1]) == ARGV[1] then
-            return redis.call('del', KEYS[1], KEYS[2])
+            return redis.call('del', KEYS[1])
         end
         return 0
         """;

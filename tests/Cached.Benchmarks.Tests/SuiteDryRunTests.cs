@@ -70,12 +70,12 @@ public sealed class SuiteDryRunTests
             Assert.That(Note(nameof(MultiCachedRedisBenchmarks), nameof(MultiCachedBenchmarks.SingleCalls), "All"), Is.EqualTo("100 GET"));
             Assert.That(Note(nameof(MultiCachedRedisBenchmarks), nameof(MultiCachedRedisBenchmarks.RawMultiGet), "All"), Is.EqualTo("1 MGET"), "the raw client's row reads the same keys in one MGET");
             // A miss opens its keys' fences (one script) and stores through them (one script), so an invalidation
-            // stays final: for 50 missing keys, the scripts' own GET (fence read, fence check), SET (fence, its count of
-            // open fills, value) and DEL (fence and count, one DEL) inside Redis are counted too, but the client sends
-            // 1 MGET and 2 scripts.
-            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "Half"), Is.EqualTo("100 GET + 1 MGET + 150 SET + 50 DEL + 2 EVAL"));
-            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.SingleCalls), "Half"), Is.EqualTo("200 GET + 150 SET + 50 DEL + 100 EVAL"));
-            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "None"), Is.EqualTo("200 GET + 1 MGET + 300 SET + 100 DEL + 2 EVAL"));
+            // stays final: for 50 missing keys, the scripts' own GET (fence read, fence check), SET (fence, value) and
+            // DEL (fence and its count of open fills, one DEL) inside Redis are counted too, but the client sends 1 MGET
+            // and 2 scripts. (The count's HINCRBY and PEXPIRE are not among the data commands the note lists.)
+            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "Half"), Is.EqualTo("100 GET + 1 MGET + 100 SET + 50 DEL + 2 EVAL"));
+            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.SingleCalls), "Half"), Is.EqualTo("200 GET + 100 SET + 50 DEL + 100 EVAL"));
+            Assert.That(Note(nameof(MultiCachedRedisMissBenchmarks), nameof(MultiCachedBenchmarks.MultiCached), "None"), Is.EqualTo("200 GET + 1 MGET + 200 SET + 100 DEL + 2 EVAL"));
         });
 
         static string? Note(string type, string method, string hits)

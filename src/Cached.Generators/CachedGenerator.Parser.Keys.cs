@@ -116,7 +116,7 @@ internal sealed partial class Parser
     /// A hole whose alignment or format would not compile in the interpolated string goes to <paramref name="malformed"/>
     /// with its text, index, length and what is wrong (an error: the method gets no generated body).
     /// </remarks>
-    private static (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown, System.Action<string, int, int, string>? malformed)
+    private (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown, System.Action<string, int, int, string>? malformed)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var output = new StringBuilder();

@@ -15,7 +15,7 @@ internal sealed partial class Parser
     /// (<c>sum:[1,2]</c>) and a tag hole expands element by element; null for any other parameter. Boxed as it is, a
     /// memory reached the key writer as a nested value it cannot write, and every call threw.
     /// </summary>
-    private static string? MemoryHole(IParameterSymbol parameter)
+    private string? MemoryHole(IParameterSymbol parameter)
     {
         var type = parameter.Type;
         var nullable = type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T };
@@ -24,24 +24,21 @@ internal sealed partial class Parser
             type = ((INamedTypeSymbol)type).TypeArguments[0];
         }
 
-        if (type is not INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } memory || memory.TypeArguments[0].SpecialType == SpecialType.System_Char)
+        if (!IsMemoryOfElements(type))
         {
             return null;
         }
 
         var name = Identifier(parameter.Name);
-        switch (memory.OriginalDefinition.ToDisplayString())
+        if (!KnownTypeSymbols.Is(type.OriginalDefinition, _known.ReadOnlySequence))
         {
-            case "System.Memory<T>":
-            case "System.ReadOnlyMemory<T>":
-                return nullable ? $"{name}?.ToArray()" : $"{name}.ToArray()";
-            case "System.Buffers.ReadOnlySequence<T>":
-                return nullable
-                    ? $"({name}.HasValue ? global::System.Buffers.BuffersExtensions.ToArray({name}.GetValueOrDefault()) : null)"
-                    : $"global::System.Buffers.BuffersExtensions.ToArray({name})";
-            default:
-                return null;
+            return nullable ? $"{name}?.ToArray()" : $"{name}.ToArray()";
         }
+
+        // ToArray of a sequence is an extension method, named in full: the generated file has no using of its own.
+        return nullable
+            ? $"({name}.HasValue ? global::System.Buffers.BuffersExtensions.ToArray({name}.GetValueOrDefault()) : null)"
+            : $"global::System.Buffers.BuffersExtensions.ToArray({name})";
     }
 
     /// <summary>

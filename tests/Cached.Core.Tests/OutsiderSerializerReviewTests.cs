@@ -134,35 +134,4 @@ public sealed class OutsiderSerializerReviewTests : SerializerReviewProbes
         Assert.Throws<OverflowException>(() => cache.Increment("c"));
         Assert.That(cache.Get<long>("c"), Is.EqualTo(long.MaxValue));
     }
-
-    /// <summary>caches.md: "CacheValueNotIntegerException for a value that is not an integer ...; stored text counts only in Redis's own integer form on every backend".
-    /// JSON writes a string as "\"5\"", a double 2.0 as "2.0", a bool as "true"; none is Redis's integer form.</summary>
-    [Test]
-    public void Increment_under_Json_refuses_what_is_not_an_integer_text()
-    {
-        var cache = NewCache(new JsonSerializer());
-        cache.Set("s", "5");
-        cache.Set("d", 2.0);
-        cache.Set("b", true);
-        cache.Set("m", 3m);
-
-        Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("s"));
-        Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("d"));
-        Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("b"));
-        Assert.That(cache.Increment("m"), Is.EqualTo(4));
-        Assert.That(cache.Get<string>("s"), Is.EqualTo("5"));
-    }
-
-    /// <summary>caches.md: "CacheValueNotIntegerException for a value that is not an integer ...; OverflowException past long's range
-    /// (or the stored integer type's), value unchanged" (and "a BigInteger ... is one"). ulong.MaxValue stored as text is an
-    /// integer past long's range, so the docs' answer is OverflowException.</summary>
-    [Test]
-    public void Increment_of_an_integer_past_long_is_an_OverflowException([Values("json", "string")] string kind)
-    {
-        var cache = NewCache(kind == "json" ? new JsonSerializer() : new StringSerializer());
-        cache.Set("c", ulong.MaxValue);
-
-        Assert.Throws<OverflowException>(() => cache.Increment("c"));
-        Assert.That(cache.Get<ulong>("c"), Is.EqualTo(ulong.MaxValue));
-    }
 }

@@ -70,12 +70,12 @@ public sealed partial class RedisCache
                 batch.Add(key!);
                 if (batch.Count == Scripts.ScanPage)
                 {
-                    await UnlinkAsync(db, batch).ConfigureAwait(false);
+                    await UnlinkAsync(db, batch, Timeout, cancellationToken).ConfigureAwait(false);
                     batch.Clear();
                 }
             }
 
-            await UnlinkAsync(db, batch).ConfigureAwait(false);
+            await UnlinkAsync(db, batch, Timeout, cancellationToken).ConfigureAwait(false);
         }
 
         return true;

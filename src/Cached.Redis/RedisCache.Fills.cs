@@ -73,7 +73,7 @@ public sealed partial class RedisCache
             // A cached method's fill: one key, one command, without the batch's grouping and continuations.
             var entry = entries[0];
             return fences[0] is OpenedFence fence
-                ? (int)(long)await FillOneAsync(db, entry, fence, ttl).ConfigureAwait(false)
+                ? (int)(long)await FillOneAsync(db, entry, fence, ttl, cancellationToken).ConfigureAwait(false)
                 : await db.StringSetAsync(entry.Key, ToValue(entry.Value), ttl, When.Always).ConfigureAwait(false) ? 1 : 0;
         }
 
@@ -83,7 +83,7 @@ public sealed partial class RedisCache
             var fill = FillScript(entries, fences, group, ttl);
             if (fill.Keys.Length > 0)
             {
-                writes.Add(StoredAsync(OnSlotAsync(db, fill.Keys, fill, static (db, fill) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args))));
+                writes.Add(StoredAsync(OnSlotAsync(db, fill.Keys, fill, static (db, fill) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args), Timeout, cancellationToken)));
             }
 
             foreach (var index in fill.Unfenced)
@@ -103,10 +103,10 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc cref="FillOne"/>
-    private Task<RedisResult> FillOneAsync(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl)
+    private Task<RedisResult> FillOneAsync(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl, CancellationToken cancellationToken)
     {
         RedisKey[] keys = [entry.Key, fence.Fence, RedisFences.HoldersOf(fence.Fence)];
-        return OnSlotAsync(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, s.keys, s.args));
+        return OnSlotAsync(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, s.keys, s.args), Timeout, cancellationToken);
     }
 
     // Awaited rather than read in a continuation: a failed command then fails the batch with its own exception, which
@@ -315,19 +315,19 @@ public sealed partial class RedisCache
                 batch.Add(key!);
                 if (batch.Count == Scripts.ScanPage)
                 {
-                    await MoveAll(db, batch).ConfigureAwait(false);
+                    await MoveAll(db, batch, cancellationToken).ConfigureAwait(false);
                     batch.Clear();
                 }
             }
 
-            await MoveAll(db, batch).ConfigureAwait(false);
+            await MoveAll(db, batch, cancellationToken).ConfigureAwait(false);
         }
 
-        async Task MoveAll(IDatabase db, List<string> fences)
+        async Task MoveAll(IDatabase db, List<string> fences, CancellationToken cancellationToken)
         {
             foreach (var group in SlotGroups(db.Multiplexer, fences))
             {
-                await OnSlotAsync(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.MoveFences, s.Keys, s.args)).ConfigureAwait(false);
+                await OnSlotAsync(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.MoveFences, s.Keys, s.args), Timeout, cancellationToken).ConfigureAwait(false);
             }
         }
     }

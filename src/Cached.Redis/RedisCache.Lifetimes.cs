@@ -25,7 +25,10 @@ public sealed partial class RedisCache
     /// <remarks>
     /// One script reads the key and, when it is missing, opens its fence (<see cref="Scripts.GetOrOpenFence"/>), once the
     /// server is known to run scripts; before that, and for a cluster key that cannot have a fence, the read and the open
-    /// go separately, as they did.
+    /// go separately, as they did. So they do when the key's slot migrates: the script names the fence and its count,
+    /// keys that rarely exist, and Redis answers TRYAGAIN to a command on a migrating slot that names a missing key, so
+    /// a value that is there would wait out the whole move; a read of one key is redirected instead, and answers at once
+    /// (a miss then opens its fill, which waits for the move as the fill scripts do).
     /// </remarks>
     protected override (CacheResult<object?> Entry, TimeSpan? RemainingTtl, bool Opened, object? Fence) GetEntryWithTtlOrOpenFill(string key, string? @namespace)
     {
@@ -41,8 +44,15 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        RedisKey[] keys = [key, fence, RedisFences.HoldersOf(fence)];
-        return ReadOrOpened(fence, (RedisResult[])OnSlot(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluate(Scripts.GetOrOpenFence, s.keys, s.args))!);
+        try
+        {
+            return ReadOrOpened(fence, (RedisResult[])db.ScriptEvaluate(Scripts.GetOrOpenFence, [key, fence, RedisFences.HoldersOf(fence)], FenceArguments())!);
+        }
+        catch (RedisServerException ex) when (TryAgain.Is(ex))
+        {
+            // The key's slot migrates (see the remarks): the read and the open, apart.
+            return base.GetEntryWithTtlOrOpenFill(key, @namespace);
+        }
     }
 
     /// <inheritdoc cref="GetEntryWithTtlOrOpenFill(string, string?)"/>
@@ -60,8 +70,15 @@ public sealed partial class RedisCache
             return (ToResult(read.Value), read.Expiry, read.Value.IsNull, null);
         }
 
-        RedisKey[] keys = [key, fence, RedisFences.HoldersOf(fence)];
-        return ReadOrOpened(fence, (RedisResult[])(await OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, s.keys, s.args)).ConfigureAwait(false))!);
+        try
+        {
+            return ReadOrOpened(fence, (RedisResult[])(await db.ScriptEvaluateAsync(Scripts.GetOrOpenFence, [key, fence, RedisFences.HoldersOf(fence)], FenceArguments()).ConfigureAwait(false))!);
+        }
+        catch (RedisServerException ex) when (TryAgain.Is(ex))
+        {
+            // The key's slot migrates (see the remarks): the read and the open, apart.
+            return await base.GetEntryWithTtlOrOpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>What <see cref="Scripts.GetOrOpenFence"/> answered: the value and its life, or the token of the fence it opened.</summary>

@@ -27,7 +27,12 @@ public sealed partial class RedisCache
     private T OnSlot<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, T> send)
         => keys.Length > 1 && IsCluster(db) ? TryAgain.Send(db, state, send) : send(db, state);
 
-    /// <inheritdoc cref="OnSlot"/>
-    private Task<T> OnSlotAsync<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, Task<T>> send)
-        => keys.Length > 1 && IsCluster(db) ? TryAgain.SendAsync(db, state, send) : send(db, state);
+    /// <summary>
+    /// <see cref="OnSlot"/> for a command sent without blocking: sent again within <paramref name="timeout"/> too (the
+    /// cache's <see cref="BaseCache.Timeout"/> for an async command, none for a sync one, which the client's
+    /// <c>SyncTimeout</c> bounds), and not once <paramref name="cancellationToken"/> is cancelled: by then the pipeline
+    /// has stopped waiting for it (<see cref="TryAgain.SendAsync"/>).
+    /// </summary>
+    private Task<T> OnSlotAsync<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, Task<T>> send, TimeSpan? timeout, CancellationToken cancellationToken)
+        => keys.Length > 1 && IsCluster(db) ? TryAgain.SendAsync(db, state, send, timeout, cancellationToken) : send(db, state);
 }

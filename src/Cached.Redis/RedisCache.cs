@@ -125,12 +125,12 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         var results = new CacheResult<object?>[keys.Count];
         if (groups.Count == 1)
         {
-            Place(results, groups[0], OnSlot(db, groups[0].Keys, groups[0].Keys, static (db, keys) => db.StringGet(keys)));
+            Place(results, groups[0], ReadSlot(db, groups[0].Keys));
             return results;
         }
 
         // On a cluster, one MGET per hash slot, all sent before any is waited for, as the async command does.
-        var values = WaitAll(db, groups.Select(group => OnSlotAsync(db, group.Keys, group.Keys, static (db, keys) => db.StringGetAsync(keys))).ToArray());
+        var values = WaitAll(db, groups.Select(group => ReadSlotAsync(db, group.Keys)).ToArray());
         for (var g = 0; g < groups.Count; g++)
         {
             Place(results, groups[g], values[g]);
@@ -153,7 +153,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
         var groups = SlotGroups(db.Multiplexer, keys);
         // One MGET per hash slot, all in flight together.
-        var reads = groups.Select(group => OnSlotAsync(db, group.Keys, group.Keys, static (db, keys) => db.StringGetAsync(keys))).ToArray();
+        var reads = groups.Select(group => ReadSlotAsync(db, group.Keys)).ToArray();
         var values = await Task.WhenAll(reads).ConfigureAwait(false);
         var results = new CacheResult<object?>[keys.Count];
         for (var g = 0; g < groups.Count; g++)
@@ -218,7 +218,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         }
 
         // On a cluster, one write per hash slot, all sent before any is waited for, as the async command does.
-        return WaitAll(db, groups.Select(group => WriteGroupAsync(db, entries, group, ttl)).ToArray()).All(static ok => ok);
+        return WaitAll(db, groups.Select(group => WriteGroupAsync(db, entries, group, ttl, timeout: null, CancellationToken.None)).ToArray()).All(static ok => ok);
     }
 
     /// <inheritdoc />
@@ -226,16 +226,16 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     {
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
-            .Select(group => WriteGroupAsync(db, entries, group, ttl))
+            .Select(group => WriteGroupAsync(db, entries, group, ttl, Timeout, cancellationToken))
             .ToArray();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.All(static ok => ok);
     }
 
     /// <summary>One hash slot's part of a batch write, after the move of its keys' fences; both sent again on TRYAGAIN.</summary>
-    private Task<bool> WriteGroupAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan? ttl)
+    private Task<bool> WriteGroupAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan? ttl, TimeSpan? timeout, CancellationToken cancellationToken)
         => OnSlotAsync(db, group.Keys, (cache: this, entries, group, ttl), static (db, s) =>
-            FencedAsync(s.cache.MoveFences(db, s.group), s.ttl is null ? db.StringSetAsync(Pairs(s.entries, s.group)) : SetWithTtlAsync(db, s.entries, s.group, s.ttl.Value)));
+            FencedAsync(s.cache.MoveFences(db, s.group), s.ttl is null ? db.StringSetAsync(Pairs(s.entries, s.group)) : SetWithTtlAsync(db, s.entries, s.group, s.ttl.Value)), timeout, cancellationToken);
 
     /// <inheritdoc />
     protected override bool ContainsEntry(string key)

@@ -4,10 +4,12 @@ namespace Cached.Redis;
 
 /// <summary>
 /// Redis Cluster's TRYAGAIN: the answer to a command on several keys of one hash slot while the slot moves between
-/// primaries (resharding) and its keys are split between the two. The command did nothing, and the server asks the
-/// client to send it again in a moment, once the keys have moved. StackExchange.Redis follows MOVED and ASK by itself,
-/// not TRYAGAIN, so the cache sends such a command again, with a growing pause, until the connection's timeout from the
-/// first attempt has passed; then the last TRYAGAIN fails the call, as it would have at once.
+/// primaries (resharding) and one of its keys is not on the node that answers (moved already, or missing, as it may
+/// have moved). The command did nothing, and the server asks the client to send it again in a moment.
+/// StackExchange.Redis follows MOVED and ASK by itself, not TRYAGAIN, so the cache sends such a command again, with a
+/// growing pause, until the connection's timeout from the first attempt has passed (an async call's own timeout and
+/// token end it sooner); then the last TRYAGAIN fails the call, as it would have at once. Reads do not come here: they
+/// ask their keys one by one instead (RedisCache.SlotReads.cs).
 /// </summary>
 /// <remarks>
 /// Only commands on several keys can get it, and only on a cluster: a command on one key is redirected, never asked to
@@ -40,10 +42,16 @@ internal static class TryAgain
         }
     }
 
-    /// <inheritdoc cref="Send"/>
-    public static async Task<T> SendAsync<TState, T>(IDatabase db, TState state, Func<IDatabase, TState, Task<T>> send, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Sends <paramref name="send"/>, again after each TRYAGAIN, within the connection's timeout and the call's own
+    /// <paramref name="timeout"/> (the cache's <c>Timeout</c>), and never once <paramref name="cancellationToken"/> is
+    /// cancelled: the pipeline stops waiting for an async command at its timeout or its caller's token, and a write sent
+    /// again after that would land after whatever its caller did next (a later write of the same key, say).
+    /// </summary>
+    public static async Task<T> SendAsync<TState, T>(IDatabase db, TState state, Func<IDatabase, TState, Task<T>> send, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var deadline = Environment.TickCount64 + db.Multiplexer.TimeoutMilliseconds;
+        var limit = timeout is { } own ? Math.Min((long)own.TotalMilliseconds, db.Multiplexer.TimeoutMilliseconds) : db.Multiplexer.TimeoutMilliseconds;
+        var deadline = Environment.TickCount64 + limit;
         for (var attempt = 0; ; attempt++)
         {
             try
@@ -53,6 +61,7 @@ internal static class TryAgain
             catch (Exception ex) when (Is(Unwrapped(ex)) && Pause(attempt, deadline) is { } pause)
             {
                 await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
     }

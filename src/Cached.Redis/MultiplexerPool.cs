@@ -161,7 +161,9 @@ internal static class MultiplexerPool
         private CacheBackendException NotConnectedYet(Exception? waited)
         {
             var message = $"Redis at {Endpoints()} is not reachable yet; the client keeps connecting in the background.";
-            return new(message, new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, message, waited!, CommandStatus.WaitingToBeSent));
+            // Unreachable, as a connection that failed is: a two-level cache keeps such a write and retries it (it did not
+            // when this said only "backend fault", and threw).
+            return new(message, new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, message, waited!, CommandStatus.WaitingToBeSent), unreachable: true);
         }
 
         private string Endpoints() => string.Join(",", options.EndPoints.Select(static e => e.ToString()));

@@ -261,7 +261,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
                 ? (long)s.db.Execute("INCRBY", (RedisKey)s.key, s.delta)
                 : s.db.StringIncrement(s.key, s.delta));
         }
-        catch (RedisServerException refused) when (NotAnIntegerOrOutOfRange(refused) && RedisValues.IsIntegerText(db.StringGet(key)))
+        catch (RedisServerException refused) when (NotAnIntegerOrOutOfRange(refused) && RedisValues.OverflowsWith(db.StringGet(key), delta))
         {
             throw PastLong(key, refused);
         }
@@ -281,7 +281,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         catch (RedisServerException refused) when (NotAnIntegerOrOutOfRange(refused))
         {
             // Redis answers one error for both; the stored text tells them apart (a second round trip, on this path only).
-            if (RedisValues.IsIntegerText(await db.StringGetAsync(key).ConfigureAwait(false)))
+            if (RedisValues.OverflowsWith(await db.StringGetAsync(key).ConfigureAwait(false), delta))
             {
                 throw PastLong(key, refused);
             }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Numerics;
 using System.Text;
 using StackExchange.Redis;
 
@@ -64,6 +66,25 @@ internal static class RedisValues
     /// Whether a stored value is an integer's text in Redis's own form, whatever its size: <c>0</c>, or an optional
     /// <c>-</c> and digits from a non-zero one (<c>05</c> and <c>-0</c> are not integers to Redis).
     /// </summary>
+    /// <summary>
+    /// Whether <paramref name="stored"/>, read after Redis refused an increment by <paramref name="delta"/> with its one
+    /// error for "not an integer or out of range", is an integer past 64 bits or one the increment takes past them: only
+    /// then is the refusal an overflow. The read comes after the refusal, so another client may have written meanwhile:
+    /// an integer that the increment keeps in range was not what Redis refused, and the refusal stays "not an integer".
+    /// </summary>
+    internal static bool OverflowsWith(RedisValue stored, long delta)
+    {
+        if (!IsIntegerText(stored))
+        {
+            return false;
+        }
+
+        var value = BigInteger.Parse((string)stored!, CultureInfo.InvariantCulture);
+        return !InLong(value) || !InLong(value + delta);
+
+        static bool InLong(BigInteger number) => number >= long.MinValue && number <= long.MaxValue;
+    }
+
     internal static bool IsIntegerText(RedisValue value)
     {
         if (value.IsNull)

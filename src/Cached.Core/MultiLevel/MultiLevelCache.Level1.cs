@@ -62,8 +62,9 @@ public sealed partial class MultiLevelCache
     }
 
     /// <summary>
-    /// The serializer of a batch read that L1 takes too: one that adopts the references L1 keeps, as a read of stamped
-    /// entries (a fail-safe or tagged [MultiCached] method) passes; any other serializer is for L2's bytes.
+    /// The serializer of a read that L1 takes too: one that adopts the references L1 keeps, as a read of stamped entries
+    /// (a fail-safe, eagerly refreshed or tagged method, <c>GetOrSet</c> with those options) passes; any other serializer
+    /// is for L2's bytes.
     /// </summary>
     private static Serializers.ISerializer? ForL1(Serializers.ISerializer? serializer) => serializer is Resilience.IPayloadAdopter ? serializer : null;
 

@@ -100,7 +100,7 @@ public abstract partial class BaseCache
     /// </summary>
     private CacheResult<T> DecodeFound<T>(string key, object? payload, ISerializer serializer)
     {
-        if (StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value) && serializer is not IPayloadAdopter)
+        if (StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value) && serializer is not IPayloadAdopter { ReadsStale: true })
         {
             // A tagged entry whose tag was invalidated is a miss too; its tags are checked only once it is fresh.
             var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
@@ -127,7 +127,7 @@ public abstract partial class BaseCache
     private async ValueTask<CacheResult<T>> DecodeAsync<T>(string key, CacheResult<object?> entry, ISerializer? serializer, CancellationToken cancellationToken)
     {
         var effective = serializer ?? Serializer;
-        if (entry.Found && effective is not IPayloadAdopter && StampFormat.IsTagged(entry.Value)
+        if (entry.Found && effective is not IPayloadAdopter { ReadsStale: true } && StampFormat.IsTagged(entry.Value)
             && StampFormat.TryUnwrap(entry.Value, out var freshUntil, out var tags, out var value))
         {
             var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
@@ -174,7 +174,7 @@ public abstract partial class BaseCache
         }
 
         List<(int, long, TagStamp, object?)>? tagged = null;
-        if (serializer is IPayloadAdopter)
+        if (serializer is IPayloadAdopter { ReadsStale: true })
         {
             return null;
         }

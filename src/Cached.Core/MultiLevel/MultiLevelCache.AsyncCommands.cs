@@ -61,8 +61,7 @@ public sealed partial class MultiLevelCache
     public ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        // A stamped read adopts a plain copy, as in TryGet.
-        var first = L1.TryGetAsync<T>(key, L1Space(@namespace), ForL1(serializer), cancellationToken);
+        var first = L1.TryGetAsync<T>(key, L1Space(@namespace), FirstLookInL1(serializer), cancellationToken);
         if (!first.IsCompletedSuccessfully)
         {
             return ReadThroughAsync(first, key, @namespace, serializer, cancellationToken);

@@ -45,9 +45,7 @@ public sealed partial class MultiLevelCache
     {
         ThrowIfDisposed();
         var space = L1Space(@namespace);
-        // A stamped read (fail-safe, eager refresh, tags) adopts a plain copy as L2's read adopts a plain value: the
-        // answer must not depend on whether this node holds a copy.
-        if (L1.TryGet(key, out value, space, ForL1(serializer)))
+        if (L1.TryGet(key, out value, space, FirstLookInL1(serializer)))
         {
             return true;
         }

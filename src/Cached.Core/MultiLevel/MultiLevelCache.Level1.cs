@@ -62,11 +62,19 @@ public sealed partial class MultiLevelCache
     }
 
     /// <summary>
-    /// The serializer of a read that L1 takes too: one that adopts the references L1 keeps, as a read of stamped entries
-    /// (a fail-safe, eagerly refreshed or tagged method, <c>GetOrSet</c> with those options) passes; any other serializer
-    /// is for L2's bytes.
+    /// The serializer of a batch read that L1 takes too: one that adopts the references L1 keeps, as a read of stamped
+    /// entries (a fail-safe or tagged [MultiCached] method) passes; any other serializer is for L2's bytes.
     /// </summary>
     private static Serializers.ISerializer? ForL1(Serializers.ISerializer? serializer) => serializer is Resilience.IPayloadAdopter ? serializer : null;
+
+    /// <summary>
+    /// The serializer of a one-key read's first look at L1: a stamped read (fail-safe, eager refresh, tags) adopts a plain
+    /// copy, as L2's read adopts a plain value, so the answer does not depend on whether this node holds a copy; a stale
+    /// stamped copy is still a miss there, which sends the read on to L2 (<see cref="LastValueInL1{T}"/> serves it when L2
+    /// fails). Any other serializer is for L2's bytes.
+    /// </summary>
+    private static Serializers.ISerializer? FirstLookInL1(Serializers.ISerializer? serializer)
+        => serializer is Resilience.IPayloadAdopter stamps ? stamps.FreshOnly : null;
 
     /// <summary>
     /// For a read-through call with fail-safe (its serializer adopts stamps) whose read of L2 failed: the stale entry

@@ -13,6 +13,7 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
 {
     private readonly Tags.TagStore? _localTags = localTags;
     private readonly TokensBeside? _beside = beside;
+    private FreshReads? _freshOnly;
 
     public ISerializer Inner { get; } = inner;
 
@@ -104,6 +105,12 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
         }
     }
 
+    /// <inheritdoc />
+    public bool ReadsStale => true;
+
+    /// <inheritdoc />
+    public ISerializer FreshOnly => _freshOnly ??= new FreshReads(this);
+
     /// <summary>A plain value kept by reference reads as unstamped.</summary>
     public bool TryAdopt(object? payload, out object? adopted)
     {
@@ -129,6 +136,37 @@ internal sealed class StampSerializer<T>(ISerializer inner, TimeProvider clock, 
 internal interface IPayloadAdopter
 {
     bool TryAdopt(object? payload, out object? adopted);
+
+    /// <summary>
+    /// Whether a stamped entry reads as found whatever its age (the reader judges it: a resilient call's last value),
+    /// rather than as a plain read answers it, a miss once it is stale or a tag of it was invalidated.
+    /// </summary>
+    bool ReadsStale { get; }
+
+    /// <summary>
+    /// This serializer for a read that answers stamped entries as a plain read does and still adopts a plain value: a
+    /// two-level cache's first look at L1, after which a stale copy sends the read on to L2 (<see cref="ReadsStale"/>
+    /// false).
+    /// </summary>
+    ISerializer FreshOnly { get; }
+}
+
+/// <summary>A stamp serializer's <see cref="IPayloadAdopter.FreshOnly"/> view: the same encoding and adoption, stale stamps a miss.</summary>
+internal sealed class FreshReads(IPayloadAdopter stamps) : ISerializer, IPayloadAdopter
+{
+    private readonly ISerializer _serializer = (ISerializer)stamps;
+
+    public bool StoresReferences => _serializer.StoresReferences;
+
+    public bool ReadsStale => false;
+
+    public ISerializer FreshOnly => this;
+
+    public void Serialize<TValue>(IBufferWriter<byte> destination, TValue value) => _serializer.Serialize(destination, value);
+
+    public TValue? Deserialize<TValue>(ReadOnlySequence<byte> payload) => _serializer.Deserialize<TValue>(payload);
+
+    public bool TryAdopt(object? payload, out object? adopted) => stamps.TryAdopt(payload, out adopted);
 }
 
 /// <summary>The tag tokens a read-through call is reading beside its entry, from a remote tag store.</summary>

@@ -200,15 +200,41 @@ public abstract partial class BaseCache
         }
 
         var target = PrepareKey(key, @namespace);
-        return await RunAsync(
-            new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
-            (target, delta),
-            static (cache, s, ct) =>
+        try
+        {
+            return await RunAsync(
+                new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
+                (target, delta),
+                static (cache, s, ct) =>
+                {
+                    cache._fences.Move(s.target.FullKey);
+                    return cache.IncrementEntryAsync(s.target.FullKey, s.target.Namespace, s.delta, ct);
+                },
+                cancellationToken, awaitedOnce: true).ConfigureAwait(false);
+        }
+        catch (CacheValueNotIntegerException refused)
+        {
+            if (await HoldsStampedAsync(target.FullKey, cancellationToken).ConfigureAwait(false))
             {
-                cache._fences.Move(s.target.FullKey);
-                return cache.IncrementEntryAsync(s.target.FullKey, s.target.Namespace, s.delta, ct);
-            },
-            cancellationToken, awaitedOnce: true).ConfigureAwait(false);
+                throw CacheValueNotIntegerException.OfStamped(refused.Key, refused);
+            }
+
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="HoldsStamped"/>
+    private async ValueTask<bool> HoldsStampedAsync(string fullKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GetEntryAsync(fullKey, cancellationToken).ConfigureAwait(false) is { Found: true } entry
+                && Resilience.StampFormat.TryUnwrap(entry.Value, out _, out _, out _);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return false;
+        }
     }
 
     /// <inheritdoc />

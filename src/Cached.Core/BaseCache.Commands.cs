@@ -159,14 +159,37 @@ public abstract partial class BaseCache
         }
 
         var target = PrepareKey(key, @namespace);
-        return Run(
-            new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
-            (target, delta),
-            static (cache, s) =>
-            {
-                cache._fences.Move(s.target.FullKey);
-                return cache.IncrementEntry(s.target.FullKey, s.target.Namespace, s.delta);
-            });
+        try
+        {
+            return Run(
+                new CommandRequest(CacheCommand.Increment, key, Namespace: target.Namespace, Subject: target.FullKey, Value: delta),
+                (target, delta),
+                static (cache, s) =>
+                {
+                    cache._fences.Move(s.target.FullKey);
+                    return cache.IncrementEntry(s.target.FullKey, s.target.Namespace, s.delta);
+                });
+        }
+        catch (CacheValueNotIntegerException refused) when (HoldsStamped(target.FullKey))
+        {
+            throw CacheValueNotIntegerException.OfStamped(refused.Key, refused);
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="fullKey"/> holds an entry written with entry options: asked after an increment was refused
+    /// (one more read, on that path only), to say why. A failed look says nothing: the refusal stands as it was.
+    /// </summary>
+    private bool HoldsStamped(string fullKey)
+    {
+        try
+        {
+            return GetEntry(fullKey) is { Found: true } entry && Resilience.StampFormat.TryUnwrap(entry.Value, out _, out _, out _);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return false;
+        }
     }
 
     /// <inheritdoc />

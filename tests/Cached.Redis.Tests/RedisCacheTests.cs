@@ -780,6 +780,28 @@ public sealed class RedisCacheTests
     }
 
     [Test]
+    public void Increment_of_an_integer_written_with_entry_options_is_refused_naming_them([Values] bool tags)
+    {
+        // Its stamp comes before the value in the bytes: no counter, and the refusal said "does not hold an integer" of a
+        // key every read answers 5 for.
+        var cache = NewCache("main");
+        var options = tags
+            ? new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Tags = ["counters"] }
+            : new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), FailSafe = TimeSpan.FromMinutes(5) };
+        cache.Set("hits", 5L, options);
+
+        var sync = Assert.Throws<CacheValueNotIntegerException>(() => cache.Increment("hits"));
+        var async = Assert.ThrowsAsync<CacheValueNotIntegerException>(async () => await cache.IncrementAsync("hits"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(sync!.Message, Does.Contain("written with entry options"));
+            Assert.That(async!.Message, Does.Contain("written with entry options"));
+            Assert.That(sync.Key, Is.EqualTo("main:hits"));
+            Assert.That(cache.Get<long>("hits"), Is.EqualTo(5L), "left as it was");
+        });
+    }
+
+    [Test]
     public void Increment_past_long_MaxValue_throws_OverflowException_and_keeps_the_value()
     {
         var cache = NewCache("main");

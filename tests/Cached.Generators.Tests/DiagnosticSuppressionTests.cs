@@ -147,25 +147,7 @@ public sealed class DiagnosticSuppressionTests
 
     private static void WriteConsumer(string work)
     {
-        var bin = AppContext.BaseDirectory;
-        var references = string.Join(Environment.NewLine, Directory.GetFiles(bin, "Microsoft.Extensions.*.dll")
-            .Append(Path.Combine(bin, "Cached.Core.dll"))
-            .Select(static path => $"    <Reference Include=\"{path}\" />"));
-        File.WriteAllText(Path.Combine(work, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-            {references}
-                <Analyzer Include="{Path.Combine(bin, "Cached.Generators.dll")}" />
-              </ItemGroup>
-            </Project>
-            """);
-        // Outside the repository, so none of its build props or analyzer settings apply.
-        File.WriteAllText(Path.Combine(work, "Directory.Build.props"), "<Project />");
-        File.WriteAllText(Path.Combine(work, "Directory.Packages.props"), "<Project />");
+        ConsumerProject.Write(work, Directory.GetFiles(AppContext.BaseDirectory, "Microsoft.Extensions.*.dll"));
         File.WriteAllText(Path.Combine(work, ".editorconfig"), "root = true\n");
         File.WriteAllText(Path.Combine(work, "Filter.cs"), Filter);
         File.WriteAllText(Path.Combine(work, "Warned.cs"), Service("Warned"));

@@ -1,0 +1,171 @@
+using System.Collections.Immutable;
+using Cached.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// <see cref="ImplementationSuppressor"/>: CA1822 ("can be marked as static") is suppressed on the method a cached
+/// method runs on a miss, which CACHED002 wants an instance method, and on nothing else. CA1822 itself comes from the
+/// SDK's analyzers; <see cref="MarksAsStatic"/> reports it as they do (at the method's name) on the methods a test
+/// names, so that the suppressor is tested on the compilation the generator produced.
+/// </summary>
+public sealed class ImplementationSuppressorTests
+{
+    private const string Source = """
+        using Cached;
+        using System.Threading.Tasks;
+        namespace Demo;
+        public partial class Service
+        {
+            [Cached(Ttl = 10)]
+            public partial int Twice(int x);
+            private int TwiceCore(int x) => x * 2;
+
+            [Cached(Ttl = 10, Implementation = nameof(Compute))]
+            public partial Task<int> NamedAsync(int x);
+            private Task<int> Compute(int x) => Task.FromResult(x);
+
+            [MultiCached(KeysFrom = "ids")]
+            public partial System.Collections.Generic.Dictionary<int, int> Many(System.Collections.Generic.IReadOnlyList<int> ids);
+            private System.Collections.Generic.Dictionary<int, int> ManyCore(System.Collections.Generic.IReadOnlyList<int> ids) => new();
+
+            [InvalidateCache(nameof(Twice))]
+            public partial void Forget(int x);
+            private void ForgetCore(int x) { }
+
+            private int Helper(int x) => x + 1;
+            private int OtherCore(int x) => x - 1;
+        }
+        """;
+
+    [Test]
+    public void CA1822_is_suppressed_on_each_implementation_and_reported_on_other_methods()
+    {
+        var diagnostics = Analyze(Source, "TwiceCore", "Compute", "ManyCore", "ForgetCore", "Helper", "OtherCore");
+
+        var suppressed = diagnostics.Where(static d => d.IsSuppressed).Select(Method).Order().ToArray();
+        var reported = diagnostics.Where(static d => !d.IsSuppressed).Select(Method).Order().ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(suppressed, Is.EqualTo(new[] { "Compute", "ForgetCore", "ManyCore", "TwiceCore" }));
+            Assert.That(reported, Is.EqualTo(new[] { "Helper", "OtherCore" }), "a method no cached method runs keeps CA1822");
+        });
+    }
+
+    [Test]
+    public void CA1822_of_a_static_cached_method_s_static_body_is_not_the_suppressor_s()
+    {
+        // A static body of a static cached method is never reported; one reported anyway is left alone.
+        var diagnostics = Analyze(
+            """
+            using Cached;
+            namespace Demo;
+            public static partial class Pure
+            {
+                [Cached(Ttl = 10)]
+                public static partial int Twice(int x);
+                private static int TwiceCore(int x) => x * 2;
+            }
+            """,
+            "TwiceCore");
+
+        Assert.That(diagnostics.Single().IsSuppressed, Is.False);
+    }
+
+    /// <summary>
+    /// The SDK's own CA1822, raised to a warning by an .editorconfig as a team that builds with the analyzers does: a
+    /// real build reports it on a helper and not on the body of a cached method.
+    /// </summary>
+    [Test]
+    [Category("Build")]
+    public void A_real_build_with_CA1822_as_a_warning_reports_it_on_a_helper_and_not_on_a_body()
+    {
+        var work = Directory.CreateTempSubdirectory("cached-ca1822-").FullName;
+        try
+        {
+            ConsumerProject.Write(work);
+            File.WriteAllText(Path.Combine(work, ".editorconfig"), "root = true\n[*.cs]\ndotnet_diagnostic.CA1822.severity = warning\n");
+            File.WriteAllText(Path.Combine(work, "Service.cs"), Source);
+
+            var output = ProcessRunner.Run(work, "dotnet", ["build", "--disable-build-servers", "--no-incremental", "-nologo"]).Output;
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(output, Does.Contain("warning CA1822: Member 'Helper'"), output);
+                Assert.That(output, Does.Not.Contain("'TwiceCore'"), output);
+                Assert.That(output, Does.Not.Contain("'Compute'"), output);
+                Assert.That(output, Does.Not.Contain("error"), output);
+            });
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Test]
+    public void The_suppression_names_CA1822_and_says_why()
+    {
+        var descriptor = new ImplementationSuppressor().SupportedSuppressions.Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(descriptor.SuppressedDiagnosticId, Is.EqualTo("CA1822"));
+            Assert.That(descriptor.Id, Does.StartWith("CACHED"));
+            Assert.That(descriptor.Justification.ToString(), Does.Contain("CACHED002"));
+        });
+    }
+
+    private static IReadOnlyList<Diagnostic> Analyze(string source, params string[] methods)
+    {
+        var run = GeneratorRunner.Run(source);
+        Assert.That(run.CompilationProblems.Where(static d => d.Severity == DiagnosticSeverity.Error), Is.Empty, "the scenario compiles");
+        return run.Output
+            .WithAnalyzers(
+                [new MarksAsStatic(methods), new ImplementationSuppressor()],
+                new CompilationWithAnalyzersOptions(new AnalyzerOptions([]), onAnalyzerException: null, concurrentAnalysis: false, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: true))
+            .GetAllDiagnosticsAsync().GetAwaiter().GetResult()
+            .Where(static d => d.Id == "CA1822")
+            .ToList();
+    }
+
+    private static string Method(Diagnostic diagnostic)
+        => diagnostic.Location.SourceTree!.GetRoot().FindToken(diagnostic.Location.SourceSpan.Start).ValueText;
+
+    /// <summary>Reports CA1822 at the name of each method it is given, as the SDK's analyzer does for a method that could be static.</summary>
+    // A test double, run only by this test (RS1036 asks analyzer projects for the extended rules, which a test
+    // project is not).
+#pragma warning disable RS1036
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    private sealed class MarksAsStatic(string[] methods) : DiagnosticAnalyzer
+#pragma warning restore RS1036
+    {
+        // The SDK's rule, stood in for: its id is the point (RS1029), and a test double has no releases (RS2008).
+#pragma warning disable RS1029, RS2008
+        private static readonly DiagnosticDescriptor s_rule = new(
+            "CA1822", "Mark members as static", "Member '{0}' does not access instance data and can be marked as static",
+            "Performance", DiagnosticSeverity.Warning, isEnabledByDefault: true);
+#pragma warning restore RS1029, RS2008
+
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [s_rule];
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterSyntaxNodeAction(
+                node =>
+                {
+                    var declaration = (MethodDeclarationSyntax)node.Node;
+                    if (methods.Contains(declaration.Identifier.ValueText) && (declaration.Body is not null || declaration.ExpressionBody is not null))
+                    {
+                        node.ReportDiagnostic(Diagnostic.Create(s_rule, declaration.Identifier.GetLocation(), declaration.Identifier.ValueText));
+                    }
+                },
+                SyntaxKind.MethodDeclaration);
+        }
+    }
+}

@@ -361,7 +361,7 @@ public static partial class Caches
     }
 
     private static CacheConfig ConfigOf(string alias)
-        => s_config.TryGetValue(alias, out var config) ? config : throw new UnknownCacheAliasException(alias);
+        => s_config.TryGetValue(alias, out var config) ? config : throw new UnknownCacheAliasException(alias, ConfiguredAliases());
 
     private static void CheckAlias(string alias, string paramName)
     {

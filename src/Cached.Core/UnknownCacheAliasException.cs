@@ -10,6 +10,16 @@ public sealed class UnknownCacheAliasException : CacheConfigurationException
         Alias = alias;
     }
 
+    /// <summary>
+    /// The exception for <paramref name="alias"/>, its message naming the configured alias it was most likely meant to
+    /// be and the aliases there are (<see cref="Runtime.AliasSuggestions"/>).
+    /// </summary>
+    internal UnknownCacheAliasException(string alias, IReadOnlyCollection<string> configured)
+        : base(alias, $"no configuration for alias '{alias}'.{Runtime.AliasSuggestions.Describe(alias, configured)} {HowToAdd}")
+    {
+        Alias = alias;
+    }
+
     /// <summary>The ways an alias is added, for messages.</summary>
     internal const string HowToAdd = "Add it to the \"Cached\" section of appsettings.json read by services.AddCached(...), with AddCache(alias, ...) in AddCached, or with Caches.SetConfig, Caches.Add or Caches.AddInstance.";
 

@@ -18,7 +18,7 @@ internal sealed class CachedHostedService(IServiceProvider services) : IHostedSe
     {
         _ = services.GetRequiredService<CachedRegistry>();
         RegisterLoadedAliases();
-        if (CachedAliases.DescribeMissing(Caches.IsConfigured) is { } problem)
+        if (CachedAliases.DescribeMissing(Caches.IsConfigured, Caches.ConfiguredAliases()) is { } problem)
         {
             throw new CacheConfigurationException("Cached", problem);
         }

@@ -37,8 +37,11 @@ public static class CachedAliases
             .Select(static pair => (pair.Key, pair.Value.Keys.Order(StringComparer.Ordinal).ToArray()))
             .ToList();
 
-    /// <summary>One sentence naming the missing aliases, their methods and the ways to add them; null when none is missing.</summary>
-    internal static string? DescribeMissing(Func<string, bool> isConfigured)
+    /// <summary>
+    /// One sentence naming the missing aliases, their methods, the configured alias each was most likely meant to be
+    /// among <paramref name="configured"/>, and the ways to add them; null when none is missing.
+    /// </summary>
+    internal static string? DescribeMissing(Func<string, bool> isConfigured, IReadOnlyCollection<string> configured)
     {
         var missing = Missing(isConfigured);
         if (missing.Count == 0)
@@ -46,7 +49,8 @@ public static class CachedAliases
             return null;
         }
 
-        var list = string.Join("; ", missing.Select(static m => $"'{m.Alias}' (used by {string.Join(", ", m.Methods)})"));
+        var list = string.Join("; ", missing.Select(m => $"'{m.Alias}' (used by {string.Join(", ", m.Methods)}"
+            + (AliasSuggestions.Closest(m.Alias, configured) is { } closest ? $"; did you mean '{closest}'?)" : ")")));
         return $"Cached methods use cache aliases that are not configured: {list}. {UnknownCacheAliasException.HowToAdd}";
     }
 }

@@ -182,6 +182,33 @@ public class CachesTests
     }
 
     [Test]
+    public void An_unknown_alias_s_message_names_the_configured_alias_it_was_likely_meant_to_be_and_every_alias()
+    {
+        Caches.SetConfig(new Dictionary<string, CacheConfig> { ["default"] = Memory(), ["redis_alt"] = Memory() });
+        Caches.AddInstance("sessions", new SimpleMemoryCache());
+
+        var typo = Assert.Throws<UnknownCacheAliasException>(() => Caches.Get("redis-alt"));
+        var far = Assert.Throws<UnknownCacheAliasException>(() => Caches.Get("reports"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(typo!.Message, Does.Contain("Did you mean 'redis_alt'?"));
+            Assert.That(typo.Message, Does.Contain("Configured aliases: 'default', 'redis_alt', 'sessions'."));
+            Assert.That(far!.Message, Does.Not.Contain("Did you mean"), "nothing close");
+            Assert.That(far.Message, Does.Contain("Configured aliases: 'default', 'redis_alt', 'sessions'."));
+        });
+    }
+
+    [TestCase("Redis", "redis")]
+    [TestCase("redis-alt", "redis_alt")]
+    [TestCase("sesions", "sessions")]
+    [TestCase("sessoins", "sessions")]
+    [TestCase("cache", null)]
+    [TestCase("rdis", "redis")]
+    [TestCase("ab", null)]
+    public void The_closest_alias_is_the_same_but_for_case_and_separators_or_a_few_edits_away(string alias, string? expected)
+        => Assert.That(Cached.Runtime.AliasSuggestions.Closest(alias, ["default", "redis", "redis_alt", "sessions", "ac"]), Is.EqualTo(expected));
+
+    [Test]
     public void Create_of_an_unknown_alias_throws_naming_the_alias()
     {
         var ex = Assert.Throws<UnknownCacheAliasException>(() => Caches.Create("missing"));

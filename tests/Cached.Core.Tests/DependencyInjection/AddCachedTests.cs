@@ -247,6 +247,26 @@ public class AddCachedTests : ProcessWideStateFixture
     }
 
     [Test]
+    public void Starting_the_host_names_the_configured_alias_a_missing_one_was_likely_meant_to_be()
+    {
+        CachedAliases.Register("redsi", "Shop.Users.GetUser");
+        try
+        {
+            using var host = new HostBuilder()
+                .ConfigureServices(services => services.AddCached(cached => cached.AddCache("redis", new SimpleMemoryCache())))
+                .Build();
+
+            var failure = Assert.ThrowsAsync<CacheConfigurationException>(() => host.StartAsync());
+
+            Assert.That(failure!.Message, Does.Contain("'redsi' (used by Shop.Users.GetUser; did you mean 'redis'?)"));
+        }
+        finally
+        {
+            CachedAliases.Forget("redsi", "Shop.Users.GetUser");
+        }
+    }
+
+    [Test]
     public void SetConfig_without_an_alias_a_generated_method_uses_warns_naming_it()
     {
         var logs = new RecordingLoggerFactory();

@@ -24,7 +24,7 @@ internal static class AliasSuggestions
                 continue;
             }
 
-            var distance = Normalized(candidate) == wanted ? 0 : Distance(alias.ToLowerInvariant(), candidate.ToLowerInvariant());
+            var distance = Normalized(candidate) == wanted ? 0 : EditDistance.Between(alias.ToLowerInvariant(), candidate.ToLowerInvariant());
             if (distance < bestDistance || (distance == bestDistance && string.CompareOrdinal(candidate, best) < 0))
             {
                 best = candidate;
@@ -46,29 +46,4 @@ internal static class AliasSuggestions
 
     private static string Normalized(string alias)
         => string.Concat(alias.Where(static c => c is not ('-' or '_' or '.' or ':'))).ToLowerInvariant();
-
-    /// <summary>Levenshtein distance: insertions, deletions and substitutions.</summary>
-    private static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), substitution);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
-    }
 }

@@ -1,8 +1,11 @@
 using System;
 
-namespace Cached.CodeFixes;
+namespace Cached.Runtime;
 
-/// <summary>Levenshtein distance: the fewest insertions, deletions and substitutions that turn one string into another.</summary>
+/// <summary>
+/// Levenshtein distance: the fewest insertions, deletions and substitutions that turn one string into another. For
+/// "did you mean" in messages (AliasSuggestions) and in the IDE's code fixes, which compile this file too.
+/// </summary>
 internal static class EditDistance
 {
     public static int Between(string a, string b)

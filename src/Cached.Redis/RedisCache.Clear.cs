@@ -47,8 +47,9 @@ public sealed partial class RedisCache
     protected override async ValueTask<bool> ClearEntriesAsync(string? @namespace, CancellationToken cancellationToken)
     {
         RefuseNamespaceClearWithKeyBuilder(@namespace);
+        var deadline = CallDeadline();
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
-        await MoveFencesMatchingAsync(db, @namespace, cancellationToken).ConfigureAwait(false);
+        await MoveFencesMatchingAsync(db, @namespace, deadline, cancellationToken).ConfigureAwait(false);
         var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {
@@ -70,12 +71,14 @@ public sealed partial class RedisCache
                 batch.Add(key!);
                 if (batch.Count == Scripts.ScanPage)
                 {
-                    await UnlinkAsync(db, batch, Timeout, cancellationToken).ConfigureAwait(false);
+                    ThrowIfAbandoned(deadline, cancellationToken);
+                    await UnlinkAsync(db, batch, deadline, cancellationToken).ConfigureAwait(false);
                     batch.Clear();
                 }
             }
 
-            await UnlinkAsync(db, batch, Timeout, cancellationToken).ConfigureAwait(false);
+            ThrowIfAbandoned(deadline, cancellationToken);
+            await UnlinkAsync(db, batch, deadline, cancellationToken).ConfigureAwait(false);
         }
 
         return true;

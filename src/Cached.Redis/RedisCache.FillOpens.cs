@@ -37,25 +37,26 @@ public sealed partial class RedisCache
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline
     protected override async ValueTask<object?[]> OpenFillEntriesAsync(string[] fullKeys, string? @namespace, CancellationToken cancellationToken)
     {
+        var deadline = CallDeadline();
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         if (fullKeys.Length == 1)
         {
             // A cached method's miss: one key, one script, without the batch's grouping.
-            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await OpenOneAsync(db, fence, cancellationToken).ConfigureAwait(false)) : null];
+            return [FenceOf(db, fullKeys[0]) is { } fence ? Opened(fence, await OpenOneAsync(db, fence, deadline, cancellationToken).ConfigureAwait(false)) : null];
         }
 
-        return await OpenFenceGroupsAsync(db, fullKeys, cancellationToken).ConfigureAwait(false);
+        return await OpenFenceGroupsAsync(db, fullKeys, deadline, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// The fences of several keys, one script per hash slot. A method of its own: its lambdas capture the database,
     /// and a capture in <see cref="OpenFillEntriesAsync"/> would cost every one-key fill its closure.
     /// </summary>
-    private async Task<object?[]> OpenFenceGroupsAsync(IDatabase db, string[] fullKeys, CancellationToken cancellationToken)
+    private async Task<object?[]> OpenFenceGroupsAsync(IDatabase db, string[] fullKeys, long? deadline, CancellationToken cancellationToken)
     {
         var fenced = SlotGroups(db.Multiplexer, fullKeys).Select(group => FencesOf(db, group)).Where(static f => f.Fences.Length > 0).ToArray();
         // One script per hash slot, all in flight together.
-        var replies = await Task.WhenAll(fenced.Select(f => WithHolders(f.Fences)).Select(keys => OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.OpenFences, s.keys, s.args), Timeout, cancellationToken))).ConfigureAwait(false);
+        var replies = await Task.WhenAll(fenced.Select(f => WithHolders(f.Fences)).Select(keys => OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.OpenFences, s.keys, s.args), deadline, cancellationToken))).ConfigureAwait(false);
         var opened = new object?[fullKeys.Length];
         for (var g = 0; g < fenced.Length; g++)
         {
@@ -87,10 +88,10 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc cref="OpenOne"/>
-    private Task<RedisResult> OpenOneAsync(IDatabase db, RedisKey fence, CancellationToken cancellationToken)
+    private Task<RedisResult> OpenOneAsync(IDatabase db, RedisKey fence, long? deadline, CancellationToken cancellationToken)
     {
         RedisKey[] keys = [fence, RedisFences.HoldersOf(fence)];
-        return OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.OpenFences, s.keys, s.args), Timeout, cancellationToken);
+        return OnSlotAsync(db, keys, (keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.OpenFences, s.keys, s.args), deadline, cancellationToken);
     }
 
     /// <summary>The open script's keys: the fences, then the count of open fills beside each, in the same order.</summary>

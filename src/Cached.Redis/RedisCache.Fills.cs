@@ -67,13 +67,14 @@ public sealed partial class RedisCache
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // awaited once, by the pipeline
     protected override async ValueTask<int> FillEntriesAsync(KeyValuePair<string, object?>[] entries, object?[] fences, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
     {
+        var deadline = CallDeadline();
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         if (entries.Length == 1)
         {
             // A cached method's fill: one key, one command, without the batch's grouping and continuations.
             var entry = entries[0];
             return fences[0] is OpenedFence fence
-                ? (int)(long)await FillOneAsync(db, entry, fence, ttl, cancellationToken).ConfigureAwait(false)
+                ? (int)(long)await FillOneAsync(db, entry, fence, ttl, deadline, cancellationToken).ConfigureAwait(false)
                 : await db.StringSetAsync(entry.Key, ToValue(entry.Value), ttl, When.Always).ConfigureAwait(false) ? 1 : 0;
         }
 
@@ -83,7 +84,7 @@ public sealed partial class RedisCache
             var fill = FillScript(entries, fences, group, ttl);
             if (fill.Keys.Length > 0)
             {
-                writes.Add(StoredAsync(OnSlotAsync(db, fill.Keys, fill, static (db, fill) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args), Timeout, cancellationToken)));
+                writes.Add(StoredAsync(OnSlotAsync(db, fill.Keys, fill, static (db, fill) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, fill.Keys, fill.Args), deadline, cancellationToken)));
             }
 
             foreach (var index in fill.Unfenced)
@@ -103,10 +104,10 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc cref="FillOne"/>
-    private Task<RedisResult> FillOneAsync(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl, CancellationToken cancellationToken)
+    private Task<RedisResult> FillOneAsync(IDatabase db, KeyValuePair<string, object?> entry, OpenedFence fence, TimeSpan? ttl, long? deadline, CancellationToken cancellationToken)
     {
         RedisKey[] keys = [entry.Key, fence.Fence, RedisFences.HoldersOf(fence.Fence)];
-        return OnSlotAsync(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, s.keys, s.args), Timeout, cancellationToken);
+        return OnSlotAsync(db, keys, (keys, args: FillArguments(ttl, fence, entry.Value)), static (db, s) => db.ScriptEvaluateAsync(Scripts.FillIfFenced, s.keys, s.args), deadline, cancellationToken);
     }
 
     // Awaited rather than read in a continuation: a failed command then fails the batch with its own exception, which
@@ -299,7 +300,7 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc cref="MoveFencesMatching"/>
-    private async Task MoveFencesMatchingAsync(IDatabase db, string? @namespace, CancellationToken cancellationToken)
+    private async Task MoveFencesMatchingAsync(IDatabase db, string? @namespace, long? deadline, CancellationToken cancellationToken)
     {
         var prefix = ClearPrefix(@namespace);
         foreach (var server in Primaries(db.Multiplexer))
@@ -315,19 +316,20 @@ public sealed partial class RedisCache
                 batch.Add(key!);
                 if (batch.Count == Scripts.ScanPage)
                 {
-                    await MoveAll(db, batch, cancellationToken).ConfigureAwait(false);
+                    await MoveAll(db, batch, deadline, cancellationToken).ConfigureAwait(false);
                     batch.Clear();
                 }
             }
 
-            await MoveAll(db, batch, cancellationToken).ConfigureAwait(false);
+            await MoveAll(db, batch, deadline, cancellationToken).ConfigureAwait(false);
         }
 
-        async Task MoveAll(IDatabase db, List<string> fences, CancellationToken cancellationToken)
+        async Task MoveAll(IDatabase db, List<string> fences, long? deadline, CancellationToken cancellationToken)
         {
             foreach (var group in SlotGroups(db.Multiplexer, fences))
             {
-                await OnSlotAsync(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.MoveFences, s.Keys, s.args), Timeout, cancellationToken).ConfigureAwait(false);
+                ThrowIfAbandoned(deadline, cancellationToken);
+                await OnSlotAsync(db, group.Keys, (group.Keys, args: FenceArguments()), static (db, s) => db.ScriptEvaluateAsync(Scripts.MoveFences, s.Keys, s.args), deadline, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -28,13 +28,17 @@ public sealed partial class RedisCache
     }
 
     /// <inheritdoc cref="ReadSlot"/>
-    private static async Task<RedisValue[]> ReadSlotAsync(IDatabase db, RedisKey[] keys)
+    /// <remarks>The client's own task where no TRYAGAIN can come (one key, or a server that is no cluster): no frame.</remarks>
+    private Task<RedisValue[]> ReadSlotAsync(IDatabase db, RedisKey[] keys)
+        => keys.Length > 1 && IsCluster(db) ? ReadSlotOnClusterAsync(db, keys) : db.StringGetAsync(keys);
+
+    private static async Task<RedisValue[]> ReadSlotOnClusterAsync(IDatabase db, RedisKey[] keys)
     {
         try
         {
             return await db.StringGetAsync(keys).ConfigureAwait(false);
         }
-        catch (RedisServerException ex) when (keys.Length > 1 && TryAgain.Is(ex))
+        catch (RedisServerException ex) when (TryAgain.Is(ex))
         {
             return await Task.WhenAll(ReadEach(db, keys)).ConfigureAwait(false);
         }

@@ -28,11 +28,30 @@ public sealed partial class RedisCache
         => keys.Length > 1 && IsCluster(db) ? TryAgain.Send(db, state, send) : send(db, state);
 
     /// <summary>
-    /// <see cref="OnSlot"/> for a command sent without blocking: sent again within <paramref name="timeout"/> too (the
-    /// cache's <see cref="BaseCache.Timeout"/> for an async command, none for a sync one, which the client's
-    /// <c>SyncTimeout</c> bounds), and not once <paramref name="cancellationToken"/> is cancelled: by then the pipeline
-    /// has stopped waiting for it (<see cref="TryAgain.SendAsync"/>).
+    /// <see cref="OnSlot"/> for a command sent without blocking: sent again until <paramref name="deadline"/> too
+    /// (<see cref="CallDeadline"/> for an async call, none for a sync one, which the client's <c>SyncTimeout</c>
+    /// bounds), and not once <paramref name="cancellationToken"/> is cancelled: by then the pipeline has stopped waiting
+    /// for it (<see cref="TryAgain.SendAsync"/>).
     /// </summary>
-    private Task<T> OnSlotAsync<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, Task<T>> send, TimeSpan? timeout, CancellationToken cancellationToken)
-        => keys.Length > 1 && IsCluster(db) ? TryAgain.SendAsync(db, state, send, timeout, cancellationToken) : send(db, state);
+    private Task<T> OnSlotAsync<TState, T>(IDatabase db, RedisKey[] keys, TState state, Func<IDatabase, TState, Task<T>> send, long? deadline, CancellationToken cancellationToken)
+        => keys.Length > 1 && IsCluster(db) ? TryAgain.SendAsync(db, state, send, deadline, cancellationToken) : send(db, state);
+
+    /// <summary>
+    /// When an async call that starts now ends by <see cref="BaseCache.Timeout"/> (an <see cref="Environment.TickCount64"/>
+    /// instant), taken once as the call begins, so that its commands sent one after another share it; null without one.
+    /// </summary>
+    private long? CallDeadline() => Timeout is { } timeout ? Environment.TickCount64 + (long)timeout.TotalMilliseconds : null;
+
+    /// <summary>
+    /// Stops an async call that sends page after page (a clear) once its caller has stopped waiting for it, at its
+    /// <paramref name="deadline"/> or its token: a delete sent after that would remove what the caller wrote next.
+    /// </summary>
+    private static void ThrowIfAbandoned(long? deadline, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (deadline < Environment.TickCount64)
+        {
+            throw new TimeoutException("The clear was still running when its timeout passed; it sends nothing more.");
+        }
+    }
 }

@@ -218,24 +218,25 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         }
 
         // On a cluster, one write per hash slot, all sent before any is waited for, as the async command does.
-        return WaitAll(db, groups.Select(group => WriteGroupAsync(db, entries, group, ttl, timeout: null, CancellationToken.None)).ToArray()).All(static ok => ok);
+        return WaitAll(db, groups.Select(group => WriteGroupAsync(db, entries, group, ttl, deadline: null, CancellationToken.None)).ToArray()).All(static ok => ok);
     }
 
     /// <inheritdoc />
     protected override async ValueTask<bool> SetEntriesAsync(IReadOnlyList<KeyValuePair<string, object?>> entries, string? @namespace, TimeSpan? ttl, CancellationToken cancellationToken)
     {
+        var deadline = CallDeadline();
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         var writes = SlotGroups(db.Multiplexer, entries.Select(static e => e.Key).ToArray())
-            .Select(group => WriteGroupAsync(db, entries, group, ttl, Timeout, cancellationToken))
+            .Select(group => WriteGroupAsync(db, entries, group, ttl, deadline, cancellationToken))
             .ToArray();
         var results = await Task.WhenAll(writes).ConfigureAwait(false);
         return results.All(static ok => ok);
     }
 
     /// <summary>One hash slot's part of a batch write, after the move of its keys' fences; both sent again on TRYAGAIN.</summary>
-    private Task<bool> WriteGroupAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan? ttl, TimeSpan? timeout, CancellationToken cancellationToken)
+    private Task<bool> WriteGroupAsync(IDatabase db, IReadOnlyList<KeyValuePair<string, object?>> entries, SlotGroup group, TimeSpan? ttl, long? deadline, CancellationToken cancellationToken)
         => OnSlotAsync(db, group.Keys, (cache: this, entries, group, ttl), static (db, s) =>
-            FencedAsync(s.cache.MoveFences(db, s.group), s.ttl is null ? db.StringSetAsync(Pairs(s.entries, s.group)) : SetWithTtlAsync(db, s.entries, s.group, s.ttl.Value)), timeout, cancellationToken);
+            FencedAsync(s.cache.MoveFences(db, s.group), s.ttl is null ? db.StringSetAsync(Pairs(s.entries, s.group)) : SetWithTtlAsync(db, s.entries, s.group, s.ttl.Value)), deadline, cancellationToken);
 
     /// <inheritdoc />
     protected override bool ContainsEntry(string key)

@@ -11,11 +11,11 @@ namespace Cached.Redis;
 internal static class RedisSlots
 {
     /// <summary>
-    /// Unlinks <paramref name="keys"/>, one command per hash slot; a slot's command is sent again on TRYAGAIN within
-    /// <paramref name="timeout"/> and not once <paramref name="cancellationToken"/> is cancelled
+    /// Unlinks <paramref name="keys"/>, one command per hash slot; a slot's command is sent again on TRYAGAIN until
+    /// <paramref name="deadline"/> and not once <paramref name="cancellationToken"/> is cancelled
     /// (<see cref="TryAgain.SendAsync"/>): a delete sent after its caller left would remove what it wrote next.
     /// </summary>
-    internal static async Task UnlinkAsync(IDatabase db, List<string> keys, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal static async Task UnlinkAsync(IDatabase db, List<string> keys, long? deadline, CancellationToken cancellationToken)
     {
         // A namespace may have no keys on a primary: UNLINK with no key is an error, so send nothing (aiocache #472).
         if (keys.Count == 0)
@@ -27,7 +27,7 @@ internal static class RedisSlots
         {
             // A slot's keys split by a move answer TRYAGAIN (a cluster only groups keys by slot: one key is never asked).
             await (group.Keys.Length > 1
-                ? TryAgain.SendAsync(db, group.Keys, static (db, keys) => db.ExecuteAsync("UNLINK", keys.Cast<object>().ToArray()), timeout, cancellationToken)
+                ? TryAgain.SendAsync(db, group.Keys, static (db, keys) => db.ExecuteAsync("UNLINK", keys.Cast<object>().ToArray()), deadline, cancellationToken)
                 : db.ExecuteAsync("UNLINK", group.Keys.Cast<object>().ToArray())).ConfigureAwait(false);
         }
     }

@@ -43,15 +43,21 @@ internal static class TryAgain
     }
 
     /// <summary>
-    /// Sends <paramref name="send"/>, again after each TRYAGAIN, within the connection's timeout and the call's own
-    /// <paramref name="timeout"/> (the cache's <c>Timeout</c>), and never once <paramref name="cancellationToken"/> is
-    /// cancelled: the pipeline stops waiting for an async command at its timeout or its caller's token, and a write sent
-    /// again after that would land after whatever its caller did next (a later write of the same key, say).
+    /// Sends <paramref name="send"/>, again after each TRYAGAIN, within the connection's timeout and until
+    /// <paramref name="callDeadline"/> (an <see cref="Environment.TickCount64"/> instant: the cache's <c>Timeout</c> from
+    /// the start of the call, which may send several commands one after another), and never once
+    /// <paramref name="cancellationToken"/> is cancelled: the pipeline stops waiting for an async command at its timeout
+    /// or its caller's token, and a write sent again after that would land after whatever its caller did next (a later
+    /// write of the same key, say).
     /// </summary>
-    public static async Task<T> SendAsync<TState, T>(IDatabase db, TState state, Func<IDatabase, TState, Task<T>> send, TimeSpan? timeout, CancellationToken cancellationToken)
+    public static async Task<T> SendAsync<TState, T>(IDatabase db, TState state, Func<IDatabase, TState, Task<T>> send, long? callDeadline, CancellationToken cancellationToken)
     {
-        var limit = timeout is { } own ? Math.Min((long)own.TotalMilliseconds, db.Multiplexer.TimeoutMilliseconds) : db.Multiplexer.TimeoutMilliseconds;
-        var deadline = Environment.TickCount64 + limit;
+        var deadline = Environment.TickCount64 + db.Multiplexer.TimeoutMilliseconds;
+        if (callDeadline < deadline)
+        {
+            deadline = callDeadline.Value;
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             try

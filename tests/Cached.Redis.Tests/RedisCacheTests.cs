@@ -762,6 +762,38 @@ public sealed class RedisCacheTests
         });
     }
 
+    [Test]
+    public async Task A_ClearAsync_past_its_Timeout_sends_no_more_pages_after_its_caller_was_told()
+    {
+        // 60,000 keys: 120 pages of SCAN and UNLINK, far more than 50 ms of work. The caller gets TimeoutException at
+        // 50 ms; the clear used to go on deleting page after page, behind whatever the caller wrote next.
+        const int Keys = 60_000;
+        var raw = Raw();
+        var batch = raw.CreateBatch();
+        var writes = Enumerable.Range(0, Keys / 1_000)
+            .Select(page => batch.StringSetAsync(Enumerable.Range(page * 1_000, 1_000)
+                .Select(static i => KeyValuePair.Create((RedisKey)$"bulk:k{i}", (RedisValue)"v")).ToArray()))
+            .ToArray();
+        batch.Execute();
+        await Task.WhenAll(writes);
+        using var cache = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString, Timeout = TimeSpan.FromMilliseconds(50) };
+        await cache.ExistsAsync("warm-up"); // connected before the clock starts
+
+        Assert.ThrowsAsync<TimeoutException>(async () => await cache.ClearAsync("bulk"));
+        var left = KeysIn("bulk:*");
+        await Task.Delay(1_000);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(left, Is.GreaterThan(0), "the clear was cut short by its timeout");
+            Assert.That(KeysIn("bulk:*"), Is.EqualTo(left).Within(500), "no page after the timeout (one in flight at most)");
+        });
+        using var untimed = new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString, Timeout = null };
+        untimed.Clear("bulk");
+
+        long KeysIn(string pattern) => AdminServer.Keys(pattern: pattern, pageSize: 5_000).LongCount();
+    }
+
     // ---- Increment ---------------------------------------------------------------------------------------------
 
     [Test]

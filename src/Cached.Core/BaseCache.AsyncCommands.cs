@@ -224,15 +224,23 @@ public abstract partial class BaseCache
     }
 
     /// <inheritdoc cref="HoldsStamped"/>
+    /// <remarks>Bounded by <see cref="Timeout"/>, as a command is: a look that takes longer says nothing.</remarks>
     private async ValueTask<bool> HoldsStampedAsync(string fullKey, CancellationToken cancellationToken)
     {
+        Task<CacheResult<object?>>? look = null;
         try
         {
-            return await GetEntryAsync(fullKey, cancellationToken).ConfigureAwait(false) is { Found: true } entry
-                && Resilience.StampFormat.TryUnwrap(entry.Value, out _, out _, out _);
+            look = GetEntryAsync(fullKey, cancellationToken).AsTask();
+            var entry = await (_timeout is { } timeout ? look.WaitAsync(timeout, cancellationToken) : look).ConfigureAwait(false);
+            return entry.Found && Resilience.StampFormat.TryUnwrap(entry.Value, out _, out _, out _);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            if (look is not null)
+            {
+                Abandon(look);
+            }
+
             return false;
         }
     }

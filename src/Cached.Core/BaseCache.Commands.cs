@@ -170,9 +170,15 @@ public abstract partial class BaseCache
                     return cache.IncrementEntry(s.target.FullKey, s.target.Namespace, s.delta);
                 });
         }
-        catch (CacheValueNotIntegerException refused) when (HoldsStamped(target.FullKey))
+        catch (CacheValueNotIntegerException refused)
         {
-            throw CacheValueNotIntegerException.OfStamped(refused.Key, refused);
+            // Not in a filter: the look is a round trip, which must not run before the command's own finally blocks.
+            if (HoldsStamped(target.FullKey))
+            {
+                throw CacheValueNotIntegerException.OfStamped(refused.Key, refused);
+            }
+
+            throw;
         }
     }
 

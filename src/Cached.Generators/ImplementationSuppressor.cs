@@ -66,7 +66,8 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
             foreach (var attribute in method.GetAttributes())
             {
                 if (attribute.AttributeClass?.ToDisplayString() is { } name && s_attributes.Contains(name)
-                    && string.Equals(ImplementationName(method, attribute), body.Name, StringComparison.Ordinal))
+                    && string.Equals(ImplementationName(method, attribute), body.Name, StringComparison.Ordinal)
+                    && SameParameters(method, body))
                 {
                     return true;
                 }
@@ -74,6 +75,31 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="body"/> takes what <paramref name="method"/> takes (types and ref kinds), as CACHED002
+    /// requires of its implementation: an overload of that name with other parameters is some other method, and keeps
+    /// CA1822.
+    /// </summary>
+    private static bool SameParameters(IMethodSymbol method, IMethodSymbol body)
+    {
+        if (method.Parameters.Length != body.Parameters.Length || method.TypeParameters.Length != body.TypeParameters.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < method.Parameters.Length; i++)
+        {
+            var expected = method.Parameters[i];
+            var actual = body.Parameters[i];
+            if (expected.RefKind != actual.RefKind || expected.Type.ToDisplayString() != actual.Type.ToDisplayString())
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The method's implementation name: the attribute's <c>Implementation</c>, or <c>&lt;Name&gt;Core</c>.</summary>

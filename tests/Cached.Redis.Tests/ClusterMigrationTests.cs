@@ -13,30 +13,13 @@ namespace Cached.Redis.Tests;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class ClusterMigrationTests
+public sealed class ClusterMigrationTests : OwnClusterFixture
 {
-    private RedisCluster _cluster = null!;
-    private ConnectionMultiplexer _direct = null!;
     private RedisCache _cache = null!;
     private int _tag;
 
-    [OneTimeSetUp]
-    public void StartCluster()
-    {
-        // A cluster of its own: moving slots must not disturb the tests that share one.
-        _cluster = new RedisCluster();
-        _direct = ConnectionMultiplexer.Connect(_cluster.ConnectionString + ",allowAdmin=true");
-    }
-
-    [OneTimeTearDown]
-    public void StopCluster()
-    {
-        _direct.Dispose();
-        _cluster.Dispose();
-    }
-
     [SetUp]
-    public void Connect() => _cache = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = "m" };
+    public void Connect() => _cache = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = "m" };
 
     [TearDown]
     public void Disconnect() => _cache.Dispose();
@@ -122,10 +105,10 @@ public sealed class ClusterMigrationTests
     /// </summary>
     private RedisCluster.SlotMove SplitSlotOf(string key, string? moved)
     {
-        var slot = _cluster.SlotOf("m:" + key);
-        var source = _cluster.OwnerOf(slot);
-        var target = _cluster.Nodes[(_cluster.Nodes.ToList().IndexOf(source) + 1) % _cluster.Nodes.Count];
-        var move = _cluster.BeginMove(slot, target);
+        var slot = Cluster.SlotOf("m:" + key);
+        var source = Cluster.OwnerOf(slot);
+        var target = Cluster.Nodes[(Cluster.Nodes.ToList().IndexOf(source) + 1) % Cluster.Nodes.Count];
+        var move = Cluster.BeginMove(slot, target);
         if (moved is not null)
         {
             move.Migrate(moved);
@@ -164,7 +147,7 @@ public sealed class ClusterMigrationTests
 
     /// <summary>How many TRYAGAIN errors the primaries have answered (<c>INFO errorstats</c>).</summary>
     private long TryAgains()
-        => _cluster.Nodes.Sum(node => _direct.GetServer("127.0.0.1", node.Port).Info("errorstats").SelectMany(static section => section)
+        => Cluster.Nodes.Sum(node => Direct.GetServer("127.0.0.1", node.Port).Info("errorstats").SelectMany(static section => section)
             .Where(static pair => pair.Key == "errorstat_TRYAGAIN")
             .Sum(static pair => long.Parse(pair.Value.Split('=')[1], CultureInfo.InvariantCulture)));
 }

@@ -107,15 +107,13 @@ public partial class SlotMovesCatalog
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class OutsiderSlotMovesReviewTests
+public sealed class OutsiderSlotMovesReviewTests : OwnClusterFixture
 {
     private const string Space = "sm";
     private const string FenceSuffix = ":__cached:fence";
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(10);
 
     private readonly List<IAsyncDisposable> _disposables = [];
-    private RedisCluster _cluster = null!;
-    private ConnectionMultiplexer _direct = null!;
     private RedisCache _cache = null!;
     private RedisCluster.SlotMove? _open;
     private int _tag;
@@ -138,26 +136,11 @@ public sealed class OutsiderSlotMovesReviewTests
         MultiSet,
     }
 
-    [OneTimeSetUp]
-    public void StartCluster()
-    {
-        // A cluster of its own: moving slots must not disturb the tests that share one.
-        _cluster = new RedisCluster();
-        _direct = ConnectionMultiplexer.Connect(_cluster.ConnectionString + ",allowAdmin=true");
-    }
-
-    [OneTimeTearDown]
-    public void StopCluster()
-    {
-        _direct.Dispose();
-        _cluster.Dispose();
-    }
-
     [SetUp]
     public void Connect()
     {
         Caches.Reset();
-        _cache = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        _cache = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
     }
 
     [TearDown]
@@ -372,7 +355,7 @@ public sealed class OutsiderSlotMovesReviewTests
             new SimpleMemoryCache(),
             new RedisCache
             {
-                ConnectionString = _cluster.ConnectionString,
+                ConnectionString = Cluster.ConnectionString,
                 Namespace = space,
                 Timeout = TimeSpan.FromSeconds(timeoutSeconds),
             });
@@ -412,7 +395,7 @@ public sealed class OutsiderSlotMovesReviewTests
         [Values] bool async, [Values] bool recordMoves)
     {
         // The tag shares the entry's hash tag, so the record and the entry are in the slot that moves.
-        using var other = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        using var other = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
         var key = NewKey("a");
         var tag = TagBeside(key);
         var record = Space + ":__cached:tag:" + tag;
@@ -443,7 +426,7 @@ public sealed class OutsiderSlotMovesReviewTests
     [Test]
     public async Task A_fill_overtaken_by_a_tag_invalidation_while_its_slot_moves_stores_nothing([Values] bool async)
     {
-        using var other = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        using var other = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
         var key = NewKey("a");
         var tag = TagBeside(key);
         var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Tags = [tag] };
@@ -484,7 +467,7 @@ public sealed class OutsiderSlotMovesReviewTests
         [Values] Command command, [Values] bool async)
     {
         // The command comes from another connection (another process): the fill can learn of it only from the fence.
-        using var other = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        using var other = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
         var key = NewKey("a");
         var neighbour = KeyBeside(key, "b");
         var fence = Stored(key) + FenceSuffix;
@@ -627,7 +610,7 @@ public sealed class OutsiderSlotMovesReviewTests
     [Test]
     public async Task Two_connections_under_a_lease_on_a_key_whose_slot_moves_make_one_body_call_and_store()
     {
-        using var other = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        using var other = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
         var key = NewKey("a");
         var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), Lease = TimeSpan.FromSeconds(8) };
         var calls = 0;
@@ -660,7 +643,7 @@ public sealed class OutsiderSlotMovesReviewTests
     {
         var catalog = new SlotMovesCatalog();
         Caches.AddInstance(SlotMovesCatalog.Alias, _cache);
-        using var other = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        using var other = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
         var first = NewKey("a");
         var second = KeyBeside(first, "b");
         var elsewhere = NewKey("c");
@@ -699,7 +682,7 @@ public sealed class OutsiderSlotMovesReviewTests
     public async Task A_RedLock_released_after_its_key_moved_to_the_new_owner_lets_the_next_holder_in_at_once(
         [Values] bool async)
     {
-        using var other = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = Space };
+        using var other = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = Space };
         var key = NewKey("a");
         var lease = TimeSpan.FromSeconds(8);
         var held = async ? await RedLock.AcquireAsync(_cache, key, lease) : new RedLock(_cache, key, lease);
@@ -737,7 +720,7 @@ public sealed class OutsiderSlotMovesReviewTests
     {
         using var timed = new RedisCache
         {
-            ConnectionString = _cluster.ConnectionString,
+            ConnectionString = Cluster.ConnectionString,
             Namespace = Space,
             Timeout = TimeSpan.FromSeconds(1),
         };
@@ -778,7 +761,7 @@ public sealed class OutsiderSlotMovesReviewTests
         [Values] bool async)
     {
         var space = "cl" + Guid.NewGuid().ToString("N")[..8];
-        using var cache = new RedisCache { ConnectionString = _cluster.ConnectionString, Namespace = space };
+        using var cache = new RedisCache { ConnectionString = Cluster.ConnectionString, Namespace = space };
         var a = NewKey("a");
         var b = KeyBeside(a, "b");
         var c = KeyBeside(a, "c");
@@ -841,7 +824,7 @@ public sealed class OutsiderSlotMovesReviewTests
         [Values("cancelled", "timed out")] string abandonedBy)
     {
         // Timed out: a cache on a connection of the application's own (SyncTimeout 5 s) with a Timeout of its own.
-        using var connection = ConnectionMultiplexer.Connect(_cluster.ConnectionString);
+        using var connection = ConnectionMultiplexer.Connect(Cluster.ConnectionString);
         using var timed = new RedisCache
         {
             Connection = connection,
@@ -893,7 +876,7 @@ public sealed class OutsiderSlotMovesReviewTests
     {
         using var timed = new RedisCache
         {
-            ConnectionString = _cluster.ConnectionString,
+            ConnectionString = Cluster.ConnectionString,
             Namespace = Space,
             Timeout = TimeSpan.FromSeconds(1),
         };
@@ -919,7 +902,7 @@ public sealed class OutsiderSlotMovesReviewTests
 
     // ----- Helpers -----
 
-    private IDatabase Db => _direct.GetDatabase();
+    private IDatabase Db => Direct.GetDatabase();
 
     /// <summary>A key with a hash tag of its own per call, so each test holds a slot of its own half moved.</summary>
     private string NewKey(string name)
@@ -939,8 +922,8 @@ public sealed class OutsiderSlotMovesReviewTests
     {
         var node = new MultiLevelCache(
             new SimpleMemoryCache(),
-            new RedisCache { ConnectionString = $"{_cluster.ConnectionString},name=sm-l2-{name}", Namespace = space },
-            new RedisBackplane($"{_cluster.ConnectionString},name=sm-bp-{name}"));
+            new RedisCache { ConnectionString = $"{Cluster.ConnectionString},name=sm-l2-{name}", Namespace = space },
+            new RedisBackplane($"{Cluster.ConnectionString},name=sm-bp-{name}"));
         _disposables.Add(node);
         return node;
     }
@@ -952,10 +935,10 @@ public sealed class OutsiderSlotMovesReviewTests
     /// <summary>Starts moving the slot of <paramref name="storedKey"/> to the next primary; no key moves yet.</summary>
     private RedisCluster.SlotMove Begin(string storedKey)
     {
-        var slot = _cluster.SlotOf(storedKey);
-        var source = _cluster.OwnerOf(slot);
-        var target = _cluster.Nodes[(_cluster.Nodes.ToList().IndexOf(source) + 1) % _cluster.Nodes.Count];
-        _open = _cluster.BeginMove(slot, target);
+        var slot = Cluster.SlotOf(storedKey);
+        var source = Cluster.OwnerOf(slot);
+        var target = Cluster.Nodes[(Cluster.Nodes.ToList().IndexOf(source) + 1) % Cluster.Nodes.Count];
+        _open = Cluster.BeginMove(slot, target);
         return _open;
     }
 
@@ -1055,7 +1038,7 @@ public sealed class OutsiderSlotMovesReviewTests
 
     /// <summary>How many TRYAGAIN errors the primaries have answered (<c>INFO errorstats</c>).</summary>
     private long TryAgains()
-        => _cluster.Nodes.Sum(node => _direct.GetServer("127.0.0.1", node.Port).Info("errorstats")
+        => Cluster.Nodes.Sum(node => Direct.GetServer("127.0.0.1", node.Port).Info("errorstats")
             .SelectMany(static section => section)
             .Where(static pair => pair.Key == "errorstat_TRYAGAIN")
             .Sum(static pair => long.Parse(pair.Value.Split('=')[1], CultureInfo.InvariantCulture)));

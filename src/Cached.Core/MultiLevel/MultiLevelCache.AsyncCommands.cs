@@ -159,7 +159,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var given = Keys(keys);
         var space = L1Space(@namespace);
-        var results = (await L1.MultiTryGetAsync<T>(given, space, ForL1(serializer), cancellationToken).ConfigureAwait(false)).ToArray();
+        var results = (await L1.MultiTryGetAsync<T>(given, space, FirstLookInL1(serializer), cancellationToken).ConfigureAwait(false)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
         if (missing.Length == 0)
         {
@@ -174,6 +174,13 @@ public sealed partial class MultiLevelCache
                 : ((await L2.MultiTryGetAsync<T>(missing, @namespace, serializer, cancellationToken).ConfigureAwait(false)).ToArray(), new TimeSpan?[missing.Length]);
             MaskDropped(missing, read, @namespace);
             FillAll(results, positions, missing, read, remaining, fills, space);
+        }
+        catch (Exception ex) when (LastValuesInL1<T>(ex, missing, space, serializer) is { } last)
+        {
+            for (var i = 0; i < missing.Length; i++)
+            {
+                results[positions[i]] = last[i];
+            }
         }
         finally
         {

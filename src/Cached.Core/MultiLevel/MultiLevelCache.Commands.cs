@@ -126,7 +126,7 @@ public sealed partial class MultiLevelCache
         ThrowIfDisposed();
         var given = Keys(keys);
         var space = L1Space(@namespace);
-        var results = L1.MultiTryGet<T>(given, space, ForL1(serializer)).ToArray();
+        var results = L1.MultiTryGet<T>(given, space, FirstLookInL1(serializer)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
         if (missing.Length == 0)
         {
@@ -141,6 +141,13 @@ public sealed partial class MultiLevelCache
                 : (L2.MultiTryGet<T>(missing, @namespace, serializer).ToArray(), new TimeSpan?[missing.Length]);
             MaskDropped(missing, read, @namespace);
             FillAll(results, positions, missing, read, remaining, fills, space);
+        }
+        catch (Exception ex) when (LastValuesInL1<T>(ex, missing, space, serializer) is { } last)
+        {
+            for (var i = 0; i < missing.Length; i++)
+            {
+                results[positions[i]] = last[i];
+            }
         }
         finally
         {

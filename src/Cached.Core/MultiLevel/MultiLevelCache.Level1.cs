@@ -62,15 +62,10 @@ public sealed partial class MultiLevelCache
     }
 
     /// <summary>
-    /// The serializer of a batch read that L1 takes too: one that adopts the references L1 keeps, as a read of stamped
-    /// entries (a fail-safe or tagged [MultiCached] method) passes; any other serializer is for L2's bytes.
-    /// </summary>
-    private static Serializers.ISerializer? ForL1(Serializers.ISerializer? serializer) => serializer is Resilience.IPayloadAdopter ? serializer : null;
-
-    /// <summary>
-    /// The serializer of a one-key read's first look at L1: a stamped read (fail-safe, eager refresh, tags) adopts a plain
-    /// copy, as L2's read adopts a plain value, so the answer does not depend on whether this node holds a copy; a stale
-    /// stamped copy is still a miss there, which sends the read on to L2 (<see cref="LastValueInL1{T}"/> serves it when L2
+    /// The serializer of a read's first look at L1, one key or a batch: a stamped read (fail-safe, eager refresh, tags)
+    /// adopts a plain copy, as L2's read adopts a plain value, so the answer does not depend on whether this node holds a
+    /// copy; a stale stamped copy is still a miss there, which sends the read on to L2, where another node may have
+    /// written a fresher value (<see cref="LastValueInL1{T}"/> and <see cref="LastValuesInL1{T}"/> serve the copy when L2
     /// fails). Any other serializer is for L2's bytes.
     /// </summary>
     private static Serializers.ISerializer? FirstLookInL1(Serializers.ISerializer? serializer)
@@ -102,6 +97,40 @@ public sealed partial class MultiLevelCache
         {
             MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
             return CacheResult<T>.Miss;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="LastValueInL1{T}"/> for a batch: the stale entries L1 still holds for the keys whose read of L2 failed,
+    /// when it holds one for every key, so that the call serves them as their last values while L2 is down, as it did
+    /// when L1 answered them all without asking L2. <c>null</c> when a key has none: the failure then goes on to the caller.
+    /// </summary>
+    private CacheResult<T>[]? LastValuesInL1<T>(Exception failure, string[] keys, string? space, Serializers.ISerializer? serializer)
+    {
+        if (serializer is not Resilience.IPayloadAdopter || failure is OperationCanceledException or OutOfMemoryException)
+        {
+            return null;
+        }
+
+        try
+        {
+            var last = L1.MultiTryGet<T>(keys, space, serializer).ToArray();
+            if (Array.Exists(last, static result => !result.Found))
+            {
+                return null;
+            }
+
+            foreach (var key in keys)
+            {
+                MultiLevelLog.ServedFromL1(CachedLogging.Logger, failure, key, AliasForLogs);
+            }
+
+            return last;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, keys[0], AliasForLogs);
+            return null;
         }
     }
 

@@ -70,6 +70,30 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
     }
 
     [Test]
+    public async Task On_two_levels_a_stale_L1_copy_sends_its_key_to_L2_where_a_fresher_value_another_node_wrote_answers([Values] bool async, [Values] bool bytesInL2)
+    {
+        // No backplane: node B's copy outlives A's refresh, as it does while a message is on its way or was lost.
+        var shared = new SimpleMemoryCache { TimeProvider = Time, Serializer = bytesInL2 ? new Cached.Serializers.JsonSerializer() : new Cached.Serializers.NullSerializer() };
+        using var a = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, shared);
+        using var b = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, shared);
+        MultiCachedMethod<int, string> On(ICache node) => new(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => node, Ttl = 10, FailSafe = 60 });
+        var onA = On(a);
+        var onB = On(b);
+        var source = new Source();
+        await Call(async, onA, source, 1, 2);
+        await Call(async, onB, source, 1, 2);
+        Assert.That(source.Calls, Has.Count.EqualTo(1), "B's call hit L2 and copied both entries into its L1");
+
+        Time.Advance(TimeSpan.FromSeconds(11));
+        source.Version = 2;
+        await Call(async, onA, source, 1, 2);
+        Assert.That(source.Calls, Has.Count.EqualTo(2), "A refreshed both stale entries");
+
+        Assert.That(await Call(async, onB, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v2:1", [2] = "v2:2" }));
+        Assert.That(source.Calls, Has.Count.EqualTo(2), "B's stale copies sent the keys on to L2, which held A's fresh values: no body call");
+    }
+
+    [Test]
     public async Task On_two_levels_with_L2_down_the_last_values_L1_holds_answer_and_are_fresh_there_for_the_throttle([Values] bool async)
     {
         var l2 = new Cached.Tests.Runtime.TestBackend { TimeProvider = Time };

@@ -1,5 +1,8 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -36,6 +39,7 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
     /// <inheritdoc />
     public override void ReportSuppressions(SuppressionAnalysisContext context)
     {
+        List<INamedTypeSymbol>? sourceTypes = null;
         foreach (var diagnostic in context.ReportedDiagnostics)
         {
             if (diagnostic.Location.SourceTree is not { } tree)
@@ -46,17 +50,66 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
             var node = tree.GetRoot(context.CancellationToken).FindNode(diagnostic.Location.SourceSpan);
             if (node.FirstAncestorOrSelf<MethodDeclarationSyntax>() is { } declaration
                 && context.GetSemanticModel(tree).GetDeclaredSymbol(declaration, context.CancellationToken) is IMethodSymbol { IsStatic: false } method
-                && IsImplementation(method))
+                && IsImplementation(method, context.Compilation, ref sourceTypes, context.CancellationToken))
             {
                 context.ReportSuppression(Suppression.Create(MarkAsStatic, diagnostic));
             }
         }
     }
 
-    /// <summary>Whether an instance method of its type, marked with one of the attributes, runs <paramref name="body"/> on a miss.</summary>
-    private static bool IsImplementation(IMethodSymbol body)
+    /// <summary>
+    /// Whether an instance method marked with one of the attributes runs <paramref name="body"/> on a miss: one of its own
+    /// type, or of a type deriving from it, which CACHED002 accepts for a body the derived type can see. The base type
+    /// cannot list its derived types, so the project's types are read for them once per run, and only for such a body.
+    /// </summary>
+    private static bool IsImplementation(IMethodSymbol body, Compilation compilation, ref List<INamedTypeSymbol>? sourceTypes, CancellationToken cancellationToken)
     {
-        foreach (var member in body.ContainingType.GetMembers())
+        var owner = body.ContainingType;
+        if (IsImplementationIn(owner, body))
+        {
+            return true;
+        }
+
+        if (body.DeclaredAccessibility == Accessibility.Private || owner.IsSealed || owner.IsStatic)
+        {
+            return false;
+        }
+
+        sourceTypes ??= [.. compilation.GetSymbolsWithName(static _ => true, SymbolFilter.Type, cancellationToken).OfType<INamedTypeSymbol>()];
+        foreach (var type in sourceTypes)
+        {
+            if (AsSeenFrom(type, body) is { } seen && IsImplementationIn(type, seen))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// <paramref name="body"/> as a member of the base type of <paramref name="type"/> that declares it, with that base's
+    /// type arguments (a body taking <c>T</c> in <c>RepositoryBase&lt;T&gt;</c> takes <c>int</c> as seen from a type
+    /// deriving from <c>RepositoryBase&lt;int&gt;</c>); <c>null</c> when <paramref name="type"/> does not derive from it.
+    /// </summary>
+    private static IMethodSymbol? AsSeenFrom(INamedTypeSymbol type, IMethodSymbol body)
+    {
+        for (var baseType = type.BaseType; baseType is not null; baseType = baseType.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(baseType.OriginalDefinition, body.ContainingType.OriginalDefinition))
+            {
+                return baseType.GetMembers(body.Name).OfType<IMethodSymbol>()
+                    .FirstOrDefault(member => SymbolEqualityComparer.Default.Equals(member.OriginalDefinition, body.OriginalDefinition));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether an instance method of <paramref name="type"/>, marked with one of the attributes, runs <paramref name="body"/> on a miss.</summary>
+    private static bool IsImplementationIn(INamedTypeSymbol type, IMethodSymbol body)
+    {
+        foreach (var member in type.GetMembers())
         {
             if (member is not IMethodSymbol { IsStatic: false } method || SymbolEqualityComparer.Default.Equals(method, body))
             {

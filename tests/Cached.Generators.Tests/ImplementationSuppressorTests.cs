@@ -59,6 +59,55 @@ public sealed class ImplementationSuppressorTests
     }
 
     [Test]
+    public void CA1822_is_suppressed_on_a_body_a_base_class_declares_for_a_derived_class_s_cached_method()
+    {
+        // CACHED002 accepts a body the base class declares, protected or more visible; the base cannot list the types
+        // that derive from it, so the suppressor looks for them. A base whose derived types cache nothing keeps CA1822.
+        var diagnostics = Analyze(
+            """
+            using Cached;
+            using System.Threading.Tasks;
+            namespace Demo;
+            public abstract class RepositoryBase
+            {
+                protected int LoadCore(int id) => id;
+                protected Task<int> FetchCore(int id) => Task.FromResult(id);
+                protected int KeepCore(int id) => id;
+            }
+            public abstract class Middle : RepositoryBase { }
+            public partial class Repository : Middle
+            {
+                [Cached(Ttl = 10)]
+                public partial int Load(int id);
+                [Cached(Ttl = 10, Implementation = "FetchCore")]
+                public partial Task<int> ByName(int id);
+            }
+            public class Unrelated
+            {
+                protected int LoadCore(int id) => id;
+            }
+            public abstract class StoreBase<T>
+            {
+                protected T FindCore(T id) => id;
+            }
+            public partial class Store : StoreBase<int>
+            {
+                [Cached(Ttl = 10)]
+                public partial int Find(int id);
+            }
+            """,
+            "LoadCore", "FetchCore", "KeepCore", "FindCore");
+
+        var suppressed = diagnostics.Where(static d => d.IsSuppressed).Select(Where).Order().ToArray();
+        var reported = diagnostics.Where(static d => !d.IsSuppressed).Select(Where).Order().ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(suppressed, Is.EqualTo(new[] { "RepositoryBase.FetchCore", "RepositoryBase.LoadCore", "StoreBase.FindCore" }));
+            Assert.That(reported, Is.EqualTo(new[] { "RepositoryBase.KeepCore", "Unrelated.LoadCore" }));
+        });
+    }
+
+    [Test]
     public void CA1822_of_a_static_cached_method_s_static_body_is_not_the_suppressor_s()
     {
         // A static body of a static cached method is never reported; one reported anyway is left alone.
@@ -138,6 +187,12 @@ public sealed class ImplementationSuppressorTests
 
     private static string Method(Diagnostic diagnostic)
         => diagnostic.Location.SourceTree!.GetRoot().FindToken(diagnostic.Location.SourceSpan.Start).ValueText;
+
+    private static string Where(Diagnostic diagnostic)
+    {
+        var token = diagnostic.Location.SourceTree!.GetRoot().FindToken(diagnostic.Location.SourceSpan.Start);
+        return token.Parent!.FirstAncestorOrSelf<TypeDeclarationSyntax>()!.Identifier.ValueText + "." + token.ValueText;
+    }
 
     /// <summary>Reports CA1822 at the name of each method it is given, as the SDK's analyzer does for a method that could be static.</summary>
     // A test double, run only by this test (RS1036 asks analyzer projects for the extended rules, which a test

@@ -77,6 +77,8 @@ public static partial class Caches
     /// running on it; one you passed to <see cref="AddInstance"/> is left to you.
     /// </summary>
     /// <exception cref="ArgumentException">There is no <c>"default"</c> alias, or an alias or entry is empty.</exception>
+    /// <remarks>The caches are made by reflection from the type names given, as from <c>appsettings.json</c>: a trimmed or NativeAOT application is warned here, and registers instances with <see cref="AddInstance"/> instead.</remarks>
+    [RequiresUnreferencedCode(ReflectionWarning)]
     public static void SetConfig(IEnumerable<KeyValuePair<string, CacheConfig>> config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -187,6 +189,8 @@ public static partial class Caches
     /// Adds or replaces one alias. As in pycached, an instance already created for it keeps being returned by
     /// <see cref="Get"/>; <see cref="Create"/> uses the new configuration.
     /// </summary>
+    /// <remarks>The cache is made by reflection from the type names given: a trimmed or NativeAOT application is warned here, and registers an instance with <see cref="AddInstance"/> instead.</remarks>
+    [RequiresUnreferencedCode(ReflectionWarning)]
     public static void Add(string alias, CacheConfig config)
     {
         CheckAlias(alias, nameof(alias));

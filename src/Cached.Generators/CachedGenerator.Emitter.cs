@@ -338,12 +338,25 @@ internal static partial class Emitter
             initializers.Add($"Alias = {Literal(options.Alias)}");
         }
 
+        var field = name ?? method.Names.Field;
         if (options.CacheType is not null || options.SerializerType is not null || options.PluginTypes.Count > 0)
         {
-            initializers.Add(CacheFactory(options));
+            if (options.FactoryRequiresUnreferencedCode)
+            {
+                // A constructor that warns under trimming would warn here, in a file the user cannot edit: CACHED036
+                // warns at the attribute that chose the type instead, and the creation goes in a method that says so.
+                writer.Line($"[global::System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(\"Trimming\", \"IL2026\", Justification = \"CACHED036\")]");
+                writer.Line($"[global::System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(\"AOT\", \"IL3050\", Justification = \"CACHED036\")]");
+                writer.Filled($"private static global::Cached.ICache {field}Create() => {CacheCreation(options)};");
+                initializers.Add($"CacheFactory = {field}Create");
+            }
+            else
+            {
+                initializers.Add($"CacheFactory = static () => {CacheCreation(options)}");
+            }
         }
 
-        var declaration = $"{(name is null ? "private" : "public")} static readonly {fieldType} {name ?? method.Names.Field}";
+        var declaration = $"{(name is null ? "private" : "public")} static readonly {fieldType} {field}";
         if (method.Kind == CachedMethodKind.Cached && initializers.Count <= 2 && (initializers.Count == 1 || options.Ttl != 0))
         {
             // Only a name and a time to live: the constructor that takes them, cheaper to bind than two objects'
@@ -355,8 +368,8 @@ internal static partial class Emitter
         writer.Filled($"{declaration} = new(new() {{ {string.Join(", ", initializers)} }});");
     }
 
-    /// <summary>The cache a method creates for itself: <c>CacheFactory = static () => new Cache { Serializer = ..., Plugins = ... }</c>.</summary>
-    private static string CacheFactory(CacheOptionsSpec options)
+    /// <summary>The cache a method creates for itself: <c>new Cache { Serializer = ..., Plugins = ... }</c>, its <c>CacheFactory</c>'s result.</summary>
+    private static string CacheCreation(CacheOptionsSpec options)
     {
         var initializers = new List<string>();
         if (options.SerializerType is not null)
@@ -372,8 +385,8 @@ internal static partial class Emitter
 
         var creation = $"new {options.CacheType ?? "global::Cached.SimpleMemoryCache"}";
         return initializers.Count == 0
-            ? $"CacheFactory = static () => {creation}()"
-            : $"CacheFactory = static () => {creation} {{ {string.Join(", ", initializers)} }}";
+            ? $"{creation}()"
+            : $"{creation} {{ {string.Join(", ", initializers)} }}";
     }
 
     /// <summary>The call of the implementation inside the static lambda, reading arguments from the state.</summary>

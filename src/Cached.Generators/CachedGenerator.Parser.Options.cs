@@ -82,6 +82,8 @@ internal sealed partial class Parser
             CacheType = cacheType?.ToDisplayString(s_typeFormat),
             SerializerType = serializerType?.ToDisplayString(s_typeFormat),
             PluginTypes = pluginTypes.Select(static p => p.ToDisplayString(s_typeFormat)).ToEquatableArray(),
+            FactoryRequiresUnreferencedCode = new[] { cacheType, serializerType }.Concat(pluginTypes)
+                .Any(static type => type is not null && TrimmingRequirements.OfCreation(type) is not null),
         };
     }
 

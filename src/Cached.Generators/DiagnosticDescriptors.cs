@@ -228,6 +228,12 @@ internal static class DiagnosticDescriptors
         "[{0}] is on {1}, whose body Cached does not write, so it would do nothing: put it on a partial method of the type, and call that",
         "C# lets [Cached], [MultiCached], [InvalidateCache] and [InvalidateTags] stand on anything method-like (AttributeTargets.Method): property, indexer and event accessors, local functions, lambdas and operators. Cached writes the bodies of partial methods only, so anywhere else the code would run uncached, or invalidate nothing. Declare a partial method of the type with the attribute, and call it from the accessor, local function, lambda or operator.");
 
+    public static readonly DiagnosticDescriptor CreationNeedsUnreferencedCode = Warning(
+        "CACHED036",
+        "A type the generated code creates warns under trimming",
+        "'{0}' names {1} '{2}', whose constructor is marked [{3}]: in this trimmed or NativeAOT project it may fail at run time; give the method a cache alias whose instance the application registers (Caches.AddInstance), or another type",
+        "The generated code creates the Cache, Serializer and Plugins an attribute names, with their public parameterless constructors. When a constructor (or its type) is marked [RequiresUnreferencedCode] or [RequiresDynamicCode], as MessagePackSerializer's is, trimming and NativeAOT warn about the creation; the warning would sit in the generated file, where it cannot be read in context or suppressed, so it is reported here, at the attribute's argument, and the generated creation suppresses its own. Register an instance made for AOT under an alias (Caches.AddInstance) and name the alias, or choose another type.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -267,6 +273,7 @@ internal static class DiagnosticDescriptors
         PublicFieldSkipped,
         LazyInvalidation,
         MisplacedAttribute,
+        CreationNeedsUnreferencedCode,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -42,7 +42,7 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
     ];
 
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.JsonMetadataMissing, DiagnosticDescriptors.ValueTupleNeedsReflection, DiagnosticDescriptors.PublicFieldSkipped];
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.JsonMetadataMissing, DiagnosticDescriptors.ValueTupleNeedsReflection, DiagnosticDescriptors.PublicFieldSkipped, DiagnosticDescriptors.CreationNeedsUnreferencedCode];
 
     /// <summary>
     /// Types Cached.Core's JsonSerializer writes with a converter of its own, before any context, so they need no
@@ -62,7 +62,7 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
             var options = start.Options.AnalyzerConfigOptionsProvider.GlobalOptions;
             bool IsTrue(string property)
                 => options.TryGetValue("build_property." + property, out var value) && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
-            if (!TrimmingProperties.Any(IsTrue) || IsTrue(ReflectionProperty))
+            if (!TrimmingProperties.Any(IsTrue))
             {
                 return;
             }
@@ -73,16 +73,23 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            var coverage = new JsonCoverage(start.Compilation);
+            // With reflection enabled for JSON only the creations are judged (CACHED036): they warn whatever JSON does.
+            var coverage = IsTrue(ReflectionProperty) ? null : new JsonCoverage(start.Compilation);
             start.RegisterSyntaxNodeAction(node => Analyze(node, known, coverage), SyntaxKind.MethodDeclaration);
         });
     }
 
-    private static void Analyze(SyntaxNodeAnalysisContext context, KnownTypeSymbols known, JsonCoverage coverage)
+    private static void Analyze(SyntaxNodeAnalysisContext context, KnownTypeSymbols known, JsonCoverage? coverage)
     {
         if (((MethodDeclarationSyntax)context.Node).AttributeLists.Count == 0
             || context.SemanticModel.GetDeclaredSymbol(context.Node, context.CancellationToken) is not IMethodSymbol method
             || method.PartialDefinitionPart is not null)
+        {
+            return;
+        }
+
+        ReportCreations(context, method, known);
+        if (coverage is null)
         {
             return;
         }
@@ -118,6 +125,40 @@ public sealed class JsonAotAnalyzer : DiagnosticAnalyzer
             else if (!coverage.Covers(stored))
             {
                 context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.JsonMetadataMissing, location, name, why, Display(stored)));
+            }
+        }
+    }
+
+    /// <summary>CACHED036 at each <c>typeof</c> of a Cache, Serializer or Plugins argument whose creation warns under trimming.</summary>
+    private static void ReportCreations(SyntaxNodeAnalysisContext context, IMethodSymbol method, KnownTypeSymbols known)
+    {
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (!KnownTypeSymbols.Is(attribute.AttributeClass, known.CachedAttribute) && !KnownTypeSymbols.Is(attribute.AttributeClass, known.MultiCachedAttribute)
+                && !KnownTypeSymbols.Is(attribute.AttributeClass, known.InvalidateCacheAttribute) && !KnownTypeSymbols.Is(attribute.AttributeClass, known.InvalidateTagsAttribute))
+            {
+                continue;
+            }
+
+            var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken) as AttributeSyntax;
+            foreach (var argument in attribute.NamedArguments)
+            {
+                var types = argument.Key switch
+                {
+                    "Cache" or "Serializer" => [argument.Value],
+                    "Plugins" when argument.Value.Kind == TypedConstantKind.Array => argument.Value.Values,
+                    _ => ImmutableArray<TypedConstant>.Empty,
+                };
+                foreach (var type in types)
+                {
+                    if (type.Value is INamedTypeSymbol named && TrimmingRequirements.OfCreation(named) is { } requirement)
+                    {
+                        var location = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == argument.Key)?.GetLocation()
+                            ?? syntax?.GetLocation() ?? method.Locations.FirstOrDefault();
+                        context.ReportDiagnostic(Diagnostic.Create(
+                            DiagnosticDescriptors.CreationNeedsUnreferencedCode, location, method.ContainingType.Name + "." + method.Name, argument.Key == "Plugins" ? "the plugin" : "the " + argument.Key.ToLowerInvariant(), named.Name, requirement));
+                    }
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Cached.Plugins;
 using Cached.Serializers;
@@ -33,6 +34,15 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     private readonly object _gate = new();
     private MultiplexerPool.Lease? _lease;
     private int _disposed;
+
+    /// <summary>Creates a cache whose server its properties name (<c>Endpoint</c> and <c>Port</c>, <c>ConnectionString</c> or <c>Connection</c>).</summary>
+    // Configuration (Caches.SetConfig, appsettings.json) sets these properties by name, and names the backplane's
+    // constructor that takes a string: a trimmed or NativeAOT application that keeps this type keeps them too.
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(RedisCache))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(RedisBackplane))]
+    public RedisCache()
+    {
+    }
 
     /// <summary>
     /// How long a command waits for the first connection (2 s unless set, and at most 80% of

@@ -16,7 +16,7 @@ namespace Cached.Generators.Tests;
 /// and whose result type no JsonSerializerContext lists is reported on its attribute; nothing is said where JSON is
 /// not at stake, where a context covers the type, or where the project is not trimmed.
 /// </summary>
-public sealed class JsonAotDiagnosticTests
+public sealed partial class JsonAotDiagnosticTests
 {
     private const string Prelude = """
         using System;

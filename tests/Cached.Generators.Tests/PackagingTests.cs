@@ -23,55 +23,23 @@ public sealed class PackagingTests
     /// outlives the test run, keeps the machine busy for the projects still testing, and may hold the output pipes
     /// the test reads to their end.
     /// </summary>
-    private const string NoBuildServers = "--disable-build-servers";
+    private const string NoBuildServers = PackedFeed.NoBuildServers;
 
-    private static readonly string[] s_packages = ["Cached.Core", "Cached.Redis", "Cached.MessagePack"];
-
+    private PackedFeed _feed = null!;
     private string _work = null!;
     private string _version = null!;
 
     [OneTimeSetUp]
     public void PackCachedCore()
     {
-        _work = Directory.CreateTempSubdirectory("cached-packaging-").FullName;
-        _version = "0.0.0-packaging" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
-        var root = RepositoryRoot();
-        foreach (var project in s_packages)
-        {
-            Run(root, "dotnet", "pack", NoBuildServers, Path.Combine("src", project, project + ".csproj"), "-c", "Release", "-o", Path.Combine(_work, "feed"), $"-p:Version={_version}");
-        }
-
-        foreach (var file in Directory.GetFiles(Path.Combine(root, "tests", "Packaging", "Consumer")))
-        {
-            File.Copy(file, Path.Combine(_work, Path.GetFileName(file)));
-        }
-
-        // Outside the repository: none of its build props apply, only the feed and the machine's own sources.
-        File.WriteAllText(Path.Combine(_work, "Directory.Build.props"), "<Project />");
-        File.WriteAllText(Path.Combine(_work, "Directory.Packages.props"), "<Project />");
-        File.WriteAllText(Path.Combine(_work, "nuget.config"), """
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="cached-local" value="feed" />
-              </packageSources>
-            </configuration>
-            """);
+        _feed = PackedFeed.Create("Consumer", "packaging");
+        (_work, _version) = (_feed.Work, _feed.Version);
     }
 
     [OneTimeTearDown]
     public void CleanUp()
     {
-        Directory.Delete(_work, recursive: true);
-        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in s_packages.Select(static p => p.ToLowerInvariant()))
-        {
-            var extracted = Path.Combine(packages, id, _version);
-            if (Directory.Exists(extracted))
-            {
-                Directory.Delete(extracted, recursive: true);
-            }
-        }
+        _feed.Dispose();
     }
 
     [TestCase("Cached.Core")]
@@ -165,26 +133,8 @@ public sealed class PackagingTests
         Assert.That(Run(_work, consumer, port), Does.Contain(NextRedisRun), "a new process reads the entry back");
     }
 
-    private static string Run(string directory, string program, params string[] arguments)
-    {
-        var (exitCode, output) = ProcessRunner.Run(directory, program, arguments);
-        Assert.That(exitCode, Is.EqualTo(0), $"{program} {string.Join(' ', arguments)} failed:\n{output}");
-        return output;
-    }
+    private static string Run(string directory, string program, params string[] arguments) => PackedFeed.Run(directory, program, arguments);
 
-    private static bool OnPath(string program)
-        => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, program)));
+    private static bool OnPath(string program) => PackedFeed.OnPath(program);
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (File.Exists(Path.Combine(dir, "Cached.sln")))
-            {
-                return dir;
-            }
-        }
-
-        throw new InvalidOperationException("Cached.sln was not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -20,6 +20,9 @@ internal static partial class ComponentFactory
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(NullSerializer))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(HitMissRatioPlugin))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(TimingPlugin))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.PublicProperties, typeof(JsonSerializer))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(MultiLevelCache))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicConstructors, typeof(MemoryBackplane))]
     static ComponentFactory()
     {
     }
@@ -126,7 +129,7 @@ internal static partial class ComponentFactory
         {
             var settingPath = $"{path}:{name}";
             var property = FindProperty(type, s_settingAliases.GetValueOrDefault(name, name))
-                ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.");
+                ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.{TrimmingNote(type)}");
             read.Add((property, Convert(text, property.PropertyType, settingPath), settingPath));
         }
 
@@ -153,6 +156,15 @@ internal static partial class ComponentFactory
 
     private static object CreateClass(ClassConfig config, Type expected, string path)
         => Create(ClassTypeOf(config, expected, path), config.Settings, new Dictionary<string, object?>(), path);
+
+    /// <summary>
+    /// In a NativeAOT application, why a member that the type declares may be missing: trimming removed what only
+    /// configuration names. The way out is the one the IL2026 warning of the configuration call gives.
+    /// </summary>
+    private static string TrimmingNote(Type type)
+        => System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
+            ? string.Empty
+            : $" In a trimmed or NativeAOT application trimming removes the members of {type.Name} that only configuration names: register the cache as an instance instead (Caches.AddInstance, or AddCache(alias, instance) with dependency injection), as the IL2026 warning of the configuration call says.";
 
     /// <summary>Finds a type by full name: assembly-qualified, in a loaded assembly, or in an assembly named after its namespace.</summary>
     public static Type ResolveType(string name, Type expected, string path)
@@ -254,7 +266,7 @@ internal static partial class ComponentFactory
         }
         catch (MissingMethodException ex)
         {
-            throw new CacheConfigurationException(path, $"{type} has no public parameterless constructor.", ex);
+            throw new CacheConfigurationException(path, $"{type} has no public parameterless constructor.{TrimmingNote(type)}", ex);
         }
         catch (TargetInvocationException ex) when (ex.InnerException is not null)
         {

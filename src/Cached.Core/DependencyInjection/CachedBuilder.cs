@@ -53,7 +53,12 @@ public sealed class CachedBuilder
     }
 
     /// <summary>Adds an alias built from <paramref name="config"/> on first use; the container disposes it.</summary>
-    public CachedBuilder AddCache(string alias, CacheConfig config)
+    /// <remarks>The cache is made by reflection from the type names given: a trimmed or NativeAOT application is warned here, and adds an instance or a factory instead.</remarks>
+    [RequiresUnreferencedCode("Caches named in configuration are created by reflection from type names; trimmed and NativeAOT applications add instances or factories.")]
+    public CachedBuilder AddCache(string alias, CacheConfig config) => AddConfig(alias, config);
+
+    /// <summary><see cref="AddCache(string, CacheConfig)"/> without its warning, for the default alias's own configuration, whose types Cached keeps through trimming.</summary>
+    internal CachedBuilder AddConfig(string alias, CacheConfig config)
     {
         CheckAlias(alias);
         ArgumentNullException.ThrowIfNull(config);

@@ -45,7 +45,7 @@ public static class CachedServiceCollectionExtensions
         configure(builder);
         if (!builder.Aliases.Contains(Caches.DefaultAlias))
         {
-            builder.AddCache(Caches.DefaultAlias, Caches.DefaultAliasConfig());
+            builder.AddConfig(Caches.DefaultAlias, Caches.DefaultAliasConfig());
         }
 
         // Checked now: such an alias has no keyed registration, so the interface would fail on its first resolve.

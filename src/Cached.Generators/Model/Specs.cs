@@ -204,6 +204,9 @@ internal sealed record CacheOptionsSpec
     public required string? SerializerType { get; init; }
 
     public required EquatableArray<string> PluginTypes { get; init; }
+
+    /// <summary>Whether creating the Cache, Serializer or a plugin needs unreferenced or dynamic code (CACHED036).</summary>
+    public bool FactoryRequiresUnreferencedCode { get; init; }
 }
 
 /// <summary><c>SkipCacheWhen</c>: the predicate and whether it takes the key before the value (multi-cached only).</summary>

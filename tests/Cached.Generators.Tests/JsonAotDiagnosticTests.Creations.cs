@@ -1,0 +1,102 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Cached.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// CACHED036: a Cache, Serializer or plugin type an attribute names for the generated code to create, whose constructor
+/// (or type) is marked [RequiresUnreferencedCode] or [RequiresDynamicCode], is reported at that argument in a trimmed
+/// or NativeAOT project, and the generated creation suppresses the trimming warning it would otherwise carry into a
+/// generated file.
+/// </summary>
+public sealed partial class JsonAotDiagnosticTests
+{
+    private const string Plugins = """
+        public sealed class DynamicPlugin : Cached.Plugins.CachePlugin
+        {
+            [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Emits code.")]
+            public DynamicPlugin() { }
+        }
+        [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Reflects.")]
+        public sealed class ReflectingPlugin : Cached.Plugins.CachePlugin { }
+
+        """;
+
+    private const string WithDynamicPlugin = Plugins + """
+        public partial class Prices
+        {
+            [Cached(Ttl = 10, [|Plugins = new[] { typeof(DynamicPlugin) }|])]
+            public partial int Get(int id);
+            private int GetCore(int id) => id;
+        }
+        """;
+
+    [Test]
+    public void A_plugin_whose_constructor_needs_dynamic_code_is_reported_at_the_Plugins_argument()
+    {
+        var diagnostic = OnlyOne("CACHED036", WithDynamicPlugin);
+
+        Assert.That(diagnostic.GetMessage(CultureInfo.InvariantCulture), Does.Contain("'Prices.Get' names the plugin 'DynamicPlugin', whose constructor is marked [RequiresDynamicCode]"));
+    }
+
+    [Test]
+    public void A_type_marked_RequiresUnreferencedCode_among_plain_plugins_is_reported_once()
+        => OnlyOne("CACHED036", Plugins + """
+            public partial class Prices
+            {
+                [MultiCached(KeysFrom = "ids", [|Plugins = new[] { typeof(global::Cached.Plugins.HitMissRatioPlugin), typeof(ReflectingPlugin) }|])]
+                public partial Dictionary<int, int> GetMany(IReadOnlyList<int> ids);
+                private Dictionary<int, int> GetManyCore(IReadOnlyList<int> ids) => new();
+            }
+            """);
+
+    [Test]
+    public void Nothing_is_reported_in_a_project_that_is_not_trimmed_or_for_plain_types()
+    {
+        None(WithDynamicPlugin, properties: new Dictionary<string, string>());
+        None(Plugins + """
+            public partial class Prices
+            {
+                [Cached(Ttl = 10, Plugins = new[] { typeof(Cached.Plugins.TimingPlugin) }, Serializer = typeof(StringSerializer))]
+                public partial int Get(int id);
+                private int GetCore(int id) => id;
+            }
+            """);
+    }
+
+    [Test]
+    public void With_JSON_by_reflection_allowed_the_creation_is_still_reported()
+    {
+        var (diagnostics, _) = Analyze(WithDynamicPlugin, ImmutableDictionary<string, string>.Empty.Add("build_property.PublishAot", "true").Add("build_property." + JsonAotAnalyzer.ReflectionProperty, "true"));
+
+        Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED036" }));
+    }
+
+    [Test]
+    public void The_generated_creation_is_a_method_that_suppresses_the_trimming_warnings_and_a_plain_one_stays_a_lambda()
+    {
+        var run = GeneratorRunner.Run(Prelude + WithDynamicPlugin.Replace("[|", "").Replace("|]", "") + """
+
+            public partial class Plain
+            {
+                [Cached(Ttl = 10, Plugins = new[] { typeof(global::Cached.Plugins.TimingPlugin) })]
+                public partial int Get(int id);
+                private int GetCore(int id) => id;
+            }
+            """);
+        // The writer wraps long lines: compared with each run of white space as one space.
+        var generated = System.Text.RegularExpressions.Regex.Replace(string.Join("\n", run.Sources.Values), @"\s+", " ");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run.CompilationProblems, Is.Empty);
+            Assert.That(generated, Does.Contain("UnconditionalSuppressMessage(\"Trimming\", \"IL2026\", Justification = \"CACHED036\")"));
+            Assert.That(generated, Does.Contain("UnconditionalSuppressMessage(\"AOT\", \"IL3050\", Justification = \"CACHED036\")"));
+            Assert.That(generated, Does.Contain("private static global::Cached.ICache __cached_GetCreate() => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Demo.DynamicPlugin() } };"));
+            Assert.That(generated, Does.Contain("CacheFactory = __cached_GetCreate });"));
+            Assert.That(generated, Does.Contain("CacheFactory = static () => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Cached.Plugins.TimingPlugin() } }"));
+        });
+    }
+}

@@ -107,7 +107,8 @@ public sealed partial class RedisBackplane : ICacheBackplane
 
     /// <summary>
     /// Whether channels are sharded (<c>SPUBLISH</c>); <c>null</c> (the default) shards them on Redis Cluster and not
-    /// on a single server.
+    /// on a single server, nor on a cluster that cannot list its shard channels (Microsoft Garnet's cluster mode, which
+    /// takes sharded subscriptions but delivers their messages as plain ones, which the client drops).
     /// </summary>
     public bool? Sharded { get; init; }
 
@@ -295,8 +296,9 @@ public sealed partial class RedisBackplane : ICacheBackplane
     }
 
     /// <summary>
-    /// Whether the server is a Redis Cluster, decided once, when a server first answers, so that every later publish
-    /// and subscription agrees (a sharded and a plain channel never hear each other). Until then: no.
+    /// Whether the server is a Redis Cluster whose channels are sharded, decided once, when a server first answers, so
+    /// that every later publish and subscription agrees (a sharded and a plain channel never hear each other). Until
+    /// then: no. Garnet's cluster mode is a cluster without working sharded channels (<see cref="ListsShardChannels"/>): no there too.
     /// </summary>
     private bool IsCluster()
     {
@@ -313,7 +315,7 @@ public sealed partial class RedisBackplane : ICacheBackplane
             if (_multiplexer.GetServer(endpoint) is { IsConnected: true } server)
             {
                 connected = true;
-                cluster |= server.ServerType == ServerType.Cluster;
+                cluster |= server.ServerType == ServerType.Cluster && ListsShardChannels(server);
             }
         }
 
@@ -323,6 +325,31 @@ public sealed partial class RedisBackplane : ICacheBackplane
         }
 
         return Volatile.Read(ref _cluster) == 2;
+    }
+
+    /// <summary>
+    /// Whether the server lists its sharded channels (<c>PUBSUB SHARDCHANNELS</c>), asked once per backplane, when the
+    /// kind of channel is decided: the mark of a server whose sharded channels work. Microsoft Garnet's cluster mode
+    /// does not know the subcommand, and there sharded messages are lost: it takes SSUBSCRIBE and SPUBLISH, and counts
+    /// the subscriber, but pushes the message as a plain "message", which StackExchange.Redis hands to no sharded
+    /// subscription. It forwards a plain PUBLISH across its cluster, so plain channels carry the messages there. A
+    /// server that cannot be asked (a timeout, a lost connection) is taken to have them, as Redis 7 does.
+    /// </summary>
+    private static bool ListsShardChannels(IServer server)
+    {
+        try
+        {
+            server.Execute("PUBSUB", "SHARDCHANNELS");
+            return true;
+        }
+        catch (RedisServerException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return true;
+        }
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)

@@ -12,7 +12,11 @@ internal static class RedisErrors
         // INCRBY on a list, a hash or a set: the key holds something that is not an integer, as ICache.Increment documents.
         RedisServerException server when command == CacheCommand.Increment && server.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)
             => new CacheValueNotIntegerException(key, server),
-        // Timeouts stay TimeoutException (RedisTimeoutException is one); cancellations and our own errors pass as they are.
+        // A command that timed out in the client's backlog never left it: no connection to its server became available
+        // (a dead primary of a cluster that has not failed it over), so the server is unreachable, not slow.
+        RedisTimeoutException { Commandstatus: CommandStatus.WaitingInBacklog } backlog
+            => new CacheBackendException($"Redis is unreachable for '{key}': no connection to its server became available ({backlog.Message})", backlog, unreachable: true),
+        // Other timeouts stay TimeoutException (RedisTimeoutException is one); cancellations and our own errors pass as they are.
         TimeoutException or OperationCanceledException or CacheException or ObjectDisposedException => null,
         RedisServerException server when server.Message.Contains("not an integer", StringComparison.OrdinalIgnoreCase)
             => new CacheValueNotIntegerException(key, server),

@@ -22,12 +22,14 @@ public sealed class GarnetServer : IDisposable
 
     private readonly string _executable;
     private readonly bool _lua;
+    private readonly bool _cluster;
     private readonly LoopbackServer _server;
 
-    private GarnetServer(string executable, bool lua)
+    private GarnetServer(string executable, bool lua, bool cluster)
     {
         _executable = executable;
         _lua = lua;
+        _cluster = cluster;
         _server = new LoopbackServer(Tool, StartInfo);
     }
 
@@ -38,8 +40,9 @@ public sealed class GarnetServer : IDisposable
     /// <summary>
     /// Starts Garnet, with Lua scripting unless <paramref name="lua"/> is false, or ends the calling test (or the
     /// fixture, from a one-time set-up) when the tool is missing: ignored with the reason, failed on a CI that requires it.
+    /// With <paramref name="cluster"/> it starts in cluster mode, owning no slot yet (see <see cref="GarnetCluster"/>).
     /// </summary>
-    public static GarnetServer StartOrIgnore(bool lua = true)
+    public static GarnetServer StartOrIgnore(bool lua = true, bool cluster = false)
     {
         var executable = Find(out var missing);
         if (executable is null)
@@ -53,7 +56,18 @@ public sealed class GarnetServer : IDisposable
             Assert.Ignore("Garnet tests skipped: " + reason);
         }
 
-        return new GarnetServer(executable!, lua);
+        return new GarnetServer(executable!, lua, cluster);
+    }
+
+    /// <summary>Ends the calling test or fixture: ignored with <paramref name="reason"/>, failed on a CI that requires Garnet.</summary>
+    internal static void IgnoreOrFail(string reason)
+    {
+        if (Required)
+        {
+            Assert.Fail("Garnet is required here (CI=true, CACHED_REQUIRE_GARNET=1): " + reason);
+        }
+
+        Assert.Ignore(reason);
     }
 
     /// <summary>Whether a missing Garnet fails the run: only a CI that asks for it.</summary>
@@ -106,6 +120,12 @@ public sealed class GarnetServer : IDisposable
             "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--memory", "256m", "--index", "16m", "--logger-level", "Warning",
         ];
+        if (_cluster)
+        {
+            // Cluster mode opens a storage device for its checkpoints: the native one needs libaio, which a host may lack.
+            arguments = [.. arguments, "--cluster", "--device-type", "RandomAccess", "--checkpointdir", directory];
+        }
+
         foreach (var argument in _lua ? [.. arguments, "--lua"] : arguments)
         {
             start.ArgumentList.Add(argument);
@@ -131,6 +151,13 @@ public sealed class GarnetServer : IDisposable
             }
         }
     }
+
+    /// <summary>Kills the server; <see cref="Start"/> starts it again on the same port and directory.</summary>
+    public void Stop() => _server.Stop();
+
+    public void Start() => _server.Start();
+
+    public bool IsRunning => _server.IsRunning;
 
     public void Dispose() => _server.Dispose();
 }

@@ -37,6 +37,7 @@ public sealed partial class RedisBackplane : ICacheBackplane
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly bool _ownsMultiplexer;
     private readonly object _gate = new();
+    private readonly object _decision = new();
     private readonly List<Subscription> _subscriptions = [];
     private int _disposed;
     private Timer? _subscriptionCheck;
@@ -222,6 +223,12 @@ public sealed partial class RedisBackplane : ICacheBackplane
             this,
             s_subscriptionCheckInterval,
             s_subscriptionCheckInterval);
+        if (_multiplexer.IsConnected)
+        {
+            // On the constructor's thread, which waited for the connection already, rather than on a later write (before
+            // an init-only Sharded is set, so asked even when it will say: one round trip).
+            _ = IsCluster();
+        }
     }
 
     /// <summary>
@@ -298,7 +305,10 @@ public sealed partial class RedisBackplane : ICacheBackplane
     /// <summary>
     /// Whether the server is a Redis Cluster whose channels are sharded, decided once, when a server first answers, so
     /// that every later publish and subscription agrees (a sharded and a plain channel never hear each other). Until
-    /// then: no. Garnet's cluster mode is a cluster without working sharded channels (<see cref="ListsShardChannels"/>): no there too.
+    /// then: no, and a publish fails to be sent again (<see cref="PublishChannelOf"/>). Garnet's cluster mode is a
+    /// cluster without working sharded channels (<see cref="ListsShardChannels"/>): no there too. One caller asks at a
+    /// time, and the constructor asks first when it finds the server connected, so that the question is rarely left to
+    /// a write; once decided, subscriptions made before move to the kind decided.
     /// </summary>
     private bool IsCluster()
     {
@@ -308,47 +318,81 @@ public sealed partial class RedisBackplane : ICacheBackplane
             return decided == 2;
         }
 
-        var connected = false;
-        var cluster = false;
-        foreach (var endpoint in _multiplexer.GetEndPoints())
+        bool cluster;
+        lock (_decision)
         {
-            if (_multiplexer.GetServer(endpoint) is { IsConnected: true } server)
+            decided = Volatile.Read(ref _cluster);
+            if (decided != 0)
             {
-                connected = true;
-                cluster |= server.ServerType == ServerType.Cluster && ListsShardChannels(server);
+                return decided == 2;
             }
+
+            var connected = false;
+            IServer? primary = null;
+            foreach (var endpoint in _multiplexer.GetEndPoints())
+            {
+                if (_multiplexer.GetServer(endpoint) is { IsConnected: true } server)
+                {
+                    connected = true;
+                    primary ??= server.ServerType == ServerType.Cluster && !server.IsReplica ? server : null;
+                }
+            }
+
+            if (!connected || (primary is not null ? ListsShardChannels(primary) : false) is not { } sharded)
+            {
+                // Not known yet (no server, or no answer from one): asked again by the next caller.
+                return false;
+            }
+
+            cluster = sharded;
+            Volatile.Write(ref _cluster, cluster ? 2 : 1);
         }
 
-        if (connected)
+        if (cluster)
         {
-            Interlocked.CompareExchange(ref _cluster, cluster ? 2 : 1, 0);
+            // Subscriptions made while it was not known are plain: they move now, not at the next reconnect.
+            ThreadPool.UnsafeQueueUserWorkItem(static backplane => backplane.FollowDecision(), this, preferLocal: false);
         }
 
-        return Volatile.Read(ref _cluster) == 2;
+        return cluster;
+    }
+
+    private void FollowDecision()
+    {
+        Subscription[] subscriptions;
+        lock (_gate)
+        {
+            subscriptions = [.. _subscriptions];
+        }
+
+        foreach (var subscription in subscriptions)
+        {
+            subscription.Follow(ChannelOf(subscription.Name));
+        }
     }
 
     /// <summary>
-    /// Whether the server lists its sharded channels (<c>PUBSUB SHARDCHANNELS</c>), asked once per backplane, when the
-    /// kind of channel is decided: the mark of a server whose sharded channels work. Microsoft Garnet's cluster mode
-    /// does not know the subcommand, and there sharded messages are lost: it takes SSUBSCRIBE and SPUBLISH, and counts
-    /// the subscriber, but pushes the message as a plain "message", which StackExchange.Redis hands to no sharded
-    /// subscription. It forwards a plain PUBLISH across its cluster, so plain channels carry the messages there. A
-    /// server that cannot be asked (a timeout, a lost connection) is taken to have them, as Redis 7 does.
+    /// Whether a cluster's primary lists its sharded channels (<c>PUBSUB SHARDCHANNELS</c>): the mark of a server whose
+    /// sharded channels work. Redis before 7 has none, and Microsoft Garnet's cluster mode does not know the subcommand
+    /// either; there sharded messages are lost: it takes SSUBSCRIBE and SPUBLISH, and counts the subscriber, but pushes
+    /// the message as a plain "message", which StackExchange.Redis hands to no sharded subscription. It forwards a plain
+    /// PUBLISH across its cluster, so plain channels carry the messages there. <c>null</c> when the server gave no such
+    /// answer (a timeout, a lost connection, a refusal such as an ACL's or a node still loading): not known yet.
     /// </summary>
-    private static bool ListsShardChannels(IServer server)
+    private static bool? ListsShardChannels(IServer server)
     {
         try
         {
             server.Execute("PUBSUB", "SHARDCHANNELS");
             return true;
         }
-        catch (RedisServerException)
+        catch (RedisServerException ex) when (ex.Message.Contains("unknown", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisCommandException or TimeoutException)
         {
-            return true;
+            return null;
         }
     }
 

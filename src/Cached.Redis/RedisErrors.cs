@@ -12,11 +12,10 @@ internal static class RedisErrors
         // INCRBY on a list, a hash or a set: the key holds something that is not an integer, as ICache.Increment documents.
         RedisServerException server when command == CacheCommand.Increment && server.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)
             => new CacheValueNotIntegerException(key, server),
-        // A command that timed out in the client's backlog never left it: no connection to its server became available
-        // (a dead primary of a cluster that has not failed it over), so the server is unreachable, not slow.
-        RedisTimeoutException { Commandstatus: CommandStatus.WaitingInBacklog } backlog
-            => new CacheBackendException($"Redis is unreachable for '{key}': no connection to its server became available ({backlog.Message})", backlog, unreachable: true),
-        // Other timeouts stay TimeoutException (RedisTimeoutException is one); cancellations and our own errors pass as they are.
+        // Timeouts stay TimeoutException (RedisTimeoutException is one), one that waited in the client's backlog too: the
+        // client also queues there while its connection is busy, so it does not prove the server unreachable, and an
+        // unreachable fault would pause the whole cache's writes (CacheFaults), keys of healthy cluster primaries included.
+        // Cancellations and our own errors pass as they are.
         TimeoutException or OperationCanceledException or CacheException or ObjectDisposedException => null,
         RedisServerException server when server.Message.Contains("not an integer", StringComparison.OrdinalIgnoreCase)
             => new CacheValueNotIntegerException(key, server),

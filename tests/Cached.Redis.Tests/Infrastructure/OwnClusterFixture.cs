@@ -24,7 +24,7 @@ public abstract class OwnClusterFixture
     [OneTimeTearDown]
     public void StopCluster()
     {
-        Direct.Dispose();
+        Direct?.Dispose();
         Cluster.Dispose();
     }
 }

@@ -175,7 +175,7 @@ public sealed partial class MultiLevelCache
             MaskDropped(missing, read, @namespace);
             FillAll(results, positions, missing, read, remaining, fills, space);
         }
-        catch (Exception ex) when (LastValuesInL1<T>(ex, missing, space, serializer) is { } last)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && LastValuesInL1<T>(ex, missing, @namespace, space, serializer) is { } last)
         {
             for (var i = 0; i < missing.Length; i++)
             {

@@ -103,9 +103,11 @@ public sealed partial class MultiLevelCache
     /// <summary>
     /// <see cref="LastValueInL1{T}"/> for a batch: the stale entries L1 still holds for the keys whose read of L2 failed,
     /// when it holds one for every key, so that the call serves them as their last values while L2 is down, as it did
-    /// when L1 answered them all without asking L2. <c>null</c> when a key has none: the failure then goes on to the caller.
+    /// when L1 answered them all without asking L2. A key this node deleted while L2 was unreachable, whose delete still
+    /// waits (<see cref="PendingWrites.Drops"/>), is a miss, as a one-key read answers it before asking L2. <c>null</c>
+    /// when another key has none: the failure then goes on to the caller.
     /// </summary>
-    private CacheResult<T>[]? LastValuesInL1<T>(Exception failure, string[] keys, string? space, Serializers.ISerializer? serializer)
+    private CacheResult<T>[]? LastValuesInL1<T>(Exception failure, string[] keys, string? @namespace, string? space, Serializers.ISerializer? serializer)
     {
         if (serializer is not Resilience.IPayloadAdopter || failure is OperationCanceledException or OutOfMemoryException)
         {
@@ -115,14 +117,20 @@ public sealed partial class MultiLevelCache
         try
         {
             var last = L1.MultiTryGet<T>(keys, space, serializer).ToArray();
-            if (Array.Exists(last, static result => !result.Found))
+            for (var i = 0; i < keys.Length; i++)
             {
-                return null;
+                if (!last[i].Found && !_pending.Drops(@namespace, keys[i]))
+                {
+                    return null;
+                }
             }
 
-            foreach (var key in keys)
+            for (var i = 0; i < keys.Length; i++)
             {
-                MultiLevelLog.ServedFromL1(CachedLogging.Logger, failure, key, AliasForLogs);
+                if (last[i].Found)
+                {
+                    MultiLevelLog.ServedFromL1(CachedLogging.Logger, failure, keys[i], AliasForLogs);
+                }
             }
 
             return last;

@@ -94,6 +94,23 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
     }
 
     [Test]
+    public async Task On_two_levels_with_L2_down_a_key_L1_holds_no_copy_of_lets_the_failure_through([Values] bool async)
+    {
+        var l2 = new Cached.Tests.Runtime.TestBackend { TimeProvider = Time };
+        using var node = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = Time }, l2);
+        var method = new MultiCachedMethod<int, string>(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => node, Ttl = 10, FailSafe = 60 });
+        var source = new Source();
+        await Call(async, method, source, 1, 2);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        l2.FailAll = true;
+        source.Down = true;
+
+        // Keys 1 and 2 have stale copies in L1, key 3 none: L1 cannot stand in for L2's whole answer.
+        Assert.That(async () => await Call(async, method, source, 1, 2, 3), Throws.InvalidOperationException.With.Message.EqualTo("source down"));
+        Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }), "with a copy of every key they are the last values");
+    }
+
+    [Test]
     public async Task On_two_levels_with_L2_down_the_last_values_L1_holds_answer_and_are_fresh_there_for_the_throttle([Values] bool async)
     {
         var l2 = new Cached.Tests.Runtime.TestBackend { TimeProvider = Time };

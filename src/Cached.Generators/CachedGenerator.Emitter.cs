@@ -347,8 +347,10 @@ internal static partial class Emitter
                 // warns at the attribute that chose the type instead, and the creation goes in a method that says so.
                 writer.Line($"[global::System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(\"Trimming\", \"IL2026\", Justification = \"CACHED036\")]");
                 writer.Line($"[global::System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(\"AOT\", \"IL3050\", Justification = \"CACHED036\")]");
-                writer.Filled($"private static global::Cached.ICache {field}Create() => {CacheCreation(options)};");
-                initializers.Add($"CacheFactory = {field}Create");
+                // "__Create" after the field's name: no other member of the scheme ends so (a method GetCreate has the
+                // field __cached_GetCreate, which "Create" alone would collide with).
+                writer.Filled($"private static global::Cached.ICache {field}__Create() => {CacheCreation(options)};");
+                initializers.Add($"CacheFactory = {field}__Create");
             }
             else
             {

@@ -67,8 +67,15 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
             .Combine(invalidate.Collect())
             .Combine(invalidateTags.Collect())
             .Select(static (all, _) => all.Left.Left.Left.AddRange(all.Left.Left.Right).AddRange(all.Left.Right).AddRange(all.Right));
+        // In a trimmed or NativeAOT project a creation whose constructor warns is reported at the attribute (CACHED036)
+        // and suppressed where the generated code makes it; elsewhere nothing is suppressed, so a library without those
+        // properties still carries the warning to an application that trims it.
+        var trimmed = context.AnalyzerConfigOptionsProvider
+            .Select(static (provider, _) => JsonAotAnalyzer.TrimmingProperties.Any(property
+                => provider.GlobalOptions.TryGetValue("build_property." + property, out var value) && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase)));
         var types = all
-            .SelectMany(static (specs, _) => GroupByType(specs))
+            .Combine(trimmed)
+            .SelectMany(static (specs, _) => GroupByType(specs.Right ? specs.Left : specs.Left.Select(WithoutSuppression).ToImmutableArray()))
             .WithTrackingName(Steps.Types);
 
         context.RegisterSourceOutput(types, static (spc, type)
@@ -96,6 +103,12 @@ public sealed partial class CachedGenerator : IIncrementalGenerator
     /// <c>#pragma warning disable</c> and .editorconfig severities apply to them; only the specs, compared by value,
     /// go on to the emitter.
     /// </summary>
+    /// <summary>The method with no creation marked for suppression: what a project that does not trim is given.</summary>
+    private static MethodSpec WithoutSuppression(MethodSpec method)
+        => method.Options.FactoryRequiresUnreferencedCode
+            ? method with { Options = method.Options with { FactoryRequiresUnreferencedCode = false } }
+            : method;
+
     private static IncrementalValuesProvider<MethodSpec> Parse(IncrementalGeneratorInitializationContext context, string attribute, CachedMethodKind kind, string step)
     {
         var results = context.SyntaxProvider

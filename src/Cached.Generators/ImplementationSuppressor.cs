@@ -39,6 +39,8 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
     /// <inheritdoc />
     public override void ReportSuppressions(SuppressionAnalysisContext context)
     {
+        // Read at most once per run, and only for a body a base type declares.
+        HashSet<string>? named = null;
         List<INamedTypeSymbol>? sourceTypes = null;
         foreach (var diagnostic in context.ReportedDiagnostics)
         {
@@ -50,7 +52,7 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
             var node = tree.GetRoot(context.CancellationToken).FindNode(diagnostic.Location.SourceSpan);
             if (node.FirstAncestorOrSelf<MethodDeclarationSyntax>() is { } declaration
                 && context.GetSemanticModel(tree).GetDeclaredSymbol(declaration, context.CancellationToken) is IMethodSymbol { IsStatic: false } method
-                && IsImplementation(method, context.Compilation, ref sourceTypes, context.CancellationToken))
+                && IsImplementation(method, context.Compilation, ref named, ref sourceTypes, context.CancellationToken))
             {
                 context.ReportSuppression(Suppression.Create(MarkAsStatic, diagnostic));
             }
@@ -60,9 +62,11 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
     /// <summary>
     /// Whether an instance method marked with one of the attributes runs <paramref name="body"/> on a miss: one of its own
     /// type, or of a type deriving from it, which CACHED002 accepts for a body the derived type can see. The base type
-    /// cannot list its derived types, so the project's types are read for them once per run, and only for such a body.
+    /// cannot list its derived types, so they are looked for only where a derived method can name this body: a method
+    /// named as <c>&lt;Name&gt;Core</c> implies (found by the compilation's name index), or an attribute's
+    /// <c>Implementation</c> naming it (read from the syntax, once per run); only then are the project's types read.
     /// </summary>
-    private static bool IsImplementation(IMethodSymbol body, Compilation compilation, ref List<INamedTypeSymbol>? sourceTypes, CancellationToken cancellationToken)
+    private static bool IsImplementation(IMethodSymbol body, Compilation compilation, ref HashSet<string>? named, ref List<INamedTypeSymbol>? sourceTypes, CancellationToken cancellationToken)
     {
         var owner = body.ContainingType;
         if (IsImplementationIn(owner, body))
@@ -71,6 +75,23 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
         }
 
         if (body.DeclaredAccessibility == Accessibility.Private || owner.IsSealed || owner.IsStatic)
+        {
+            return false;
+        }
+
+        if (body.Name.EndsWith("Core", StringComparison.Ordinal) && body.Name.Length > "Core".Length)
+        {
+            foreach (var candidate in compilation.GetSymbolsWithName(body.Name.Substring(0, body.Name.Length - "Core".Length), SymbolFilter.Member, cancellationToken))
+            {
+                if (candidate.ContainingType is { } type && AsSeenFrom(type, body) is { } seen && IsImplementationIn(type, seen))
+                {
+                    return true;
+                }
+            }
+        }
+
+        named ??= NamedImplementations(compilation);
+        if (!named.Contains(body.Name))
         {
             return false;
         }
@@ -85,6 +106,35 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
         }
 
         return false;
+    }
+
+    /// <summary>Every name an attribute argument <c>Implementation = "X"</c> or <c>Implementation = nameof(X)</c> gives, read from the syntax alone.</summary>
+    private static HashSet<string> NamedImplementations(Compilation compilation)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            foreach (var argument in tree.GetRoot().DescendantNodes().OfType<AttributeArgumentSyntax>())
+            {
+                if (argument.NameEquals?.Name.Identifier.ValueText != "Implementation")
+                {
+                    continue;
+                }
+
+                switch (argument.Expression)
+                {
+                    case LiteralExpressionSyntax literal:
+                        names.Add(literal.Token.ValueText);
+                        break;
+                    case InvocationExpressionSyntax { ArgumentList.Arguments.Count: 1 } invocation:
+                        var named = invocation.ArgumentList.Arguments[0].Expression;
+                        names.Add(named is MemberAccessExpressionSyntax member ? member.Name.Identifier.ValueText : named.ToString());
+                        break;
+                }
+            }
+        }
+
+        return names;
     }
 
     /// <summary>

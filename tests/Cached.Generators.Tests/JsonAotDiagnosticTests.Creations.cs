@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using Cached.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace Cached.Generators.Tests;
 
@@ -74,10 +75,19 @@ public sealed partial class JsonAotDiagnosticTests
         Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED036" }));
     }
 
-    [Test]
-    public void The_generated_creation_is_a_method_that_suppresses_the_trimming_warnings_and_a_plain_one_stays_a_lambda()
+    [TestCase(true)]
+    [TestCase(false)]
+    public void In_a_trimmed_project_the_generated_creation_is_a_method_that_suppresses_the_trimming_warnings_and_elsewhere_a_lambda(bool trimmed)
     {
-        var run = GeneratorRunner.Run(Prelude + WithDynamicPlugin.Replace("[|", "").Replace("|]", "") + """
+        // A method GetCreate beside Get: the creation's name must not collide with its field (__cached_GetCreate).
+        var compilation = GeneratorRunner.Compile(Prelude + WithDynamicPlugin.Replace("[|", "").Replace("|]", "") + """
+
+            public partial class Prices
+            {
+                [Cached(Ttl = 10, Plugins = new[] { typeof(DynamicPlugin) })]
+                public partial int GetCreate(int id);
+                private int GetCreateCore(int id) => id;
+            }
 
             public partial class Plain
             {
@@ -86,17 +96,35 @@ public sealed partial class JsonAotDiagnosticTests
                 private int GetCore(int id) => id;
             }
             """);
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(
+            [new CachedGenerator().AsSourceGenerator()],
+            parseOptions: new CSharpParseOptions(LanguageVersion.Latest),
+            optionsProvider: new BuildProperties(trimmed ? s_aot : ImmutableDictionary<string, string>.Empty));
+        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         // The writer wraps long lines: compared with each run of white space as one space.
-        var generated = System.Text.RegularExpressions.Regex.Replace(string.Join("\n", run.Sources.Values), @"\s+", " ");
+        var generated = System.Text.RegularExpressions.Regex.Replace(
+            string.Join("\n", driver.GetRunResult().Results.SelectMany(static r => r.GeneratedSources).Select(static s => s.SourceText.ToString())), @"\s+", " ");
+        const string Creation = "private static global::Cached.ICache __cached_Get__Create() => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Demo.DynamicPlugin() } };";
+        const string Lambda = "CacheFactory = static () => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Demo.DynamicPlugin() } }";
 
         Assert.Multiple(() =>
         {
-            Assert.That(run.CompilationProblems, Is.Empty);
-            Assert.That(generated, Does.Contain("UnconditionalSuppressMessage(\"Trimming\", \"IL2026\", Justification = \"CACHED036\")"));
-            Assert.That(generated, Does.Contain("UnconditionalSuppressMessage(\"AOT\", \"IL3050\", Justification = \"CACHED036\")"));
-            Assert.That(generated, Does.Contain("private static global::Cached.ICache __cached_GetCreate() => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Demo.DynamicPlugin() } };"));
-            Assert.That(generated, Does.Contain("CacheFactory = __cached_GetCreate });"));
-            Assert.That(generated, Does.Contain("CacheFactory = static () => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Cached.Plugins.TimingPlugin() } }"));
+            Assert.That(output.GetDiagnostics().Where(static d => d.Severity >= DiagnosticSeverity.Warning), Is.Empty);
+            Assert.That(generated, Does.Contain("CacheFactory = static () => new global::Cached.SimpleMemoryCache { Plugins = new global::Cached.Plugins.ICachePlugin[] { new global::Cached.Plugins.TimingPlugin() } }"), "a plain creation stays a lambda");
+            if (trimmed)
+            {
+                Assert.That(generated, Does.Contain("UnconditionalSuppressMessage(\"Trimming\", \"IL2026\", Justification = \"CACHED036\")"));
+                Assert.That(generated, Does.Contain("UnconditionalSuppressMessage(\"AOT\", \"IL3050\", Justification = \"CACHED036\")"));
+                Assert.That(generated, Does.Contain(Creation));
+                Assert.That(generated, Does.Contain("CacheFactory = __cached_Get__Create });"));
+                Assert.That(generated, Does.Contain("CacheFactory = __cached_GetCreate__Create });"));
+            }
+            else
+            {
+                // Nothing suppressed: a library that does not trim carries the warning to the application that does.
+                Assert.That(generated, Does.Not.Contain("UnconditionalSuppressMessage"));
+                Assert.That(generated, Does.Contain(Lambda));
+            }
         });
     }
 }

@@ -158,13 +158,14 @@ internal static partial class ComponentFactory
         => Create(ClassTypeOf(config, expected, path), config.Settings, new Dictionary<string, object?>(), path);
 
     /// <summary>
-    /// In a NativeAOT application, why a member that the type declares may be missing: trimming removed what only
-    /// configuration names. The way out is the one the IL2026 warning of the configuration call gives.
+    /// Why a member the type declares may be missing: trimming removed what only configuration names. Said in a NativeAOT
+    /// application only: a trimmed one that runs on the JIT cannot be told apart at run time from one whose setting has a
+    /// typo, which the note would mislead. The way out is the one the IL2026 warning of the configuration call gives.
     /// </summary>
     private static string TrimmingNote(Type type)
         => System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
             ? string.Empty
-            : $" In a trimmed or NativeAOT application trimming removes the members of {type.Name} that only configuration names: register the cache as an instance instead (Caches.AddInstance, or AddCache(alias, instance) with dependency injection), as the IL2026 warning of the configuration call says.";
+            : $" If this application is trimmed or published with NativeAOT, trimming may have removed the members of {type.Name} that only configuration names: register the cache as an instance instead (Caches.AddInstance, or AddCache(alias, instance) with dependency injection), as the IL2026 warning of the configuration call says.";
 
     /// <summary>Finds a type by full name: assembly-qualified, in a loaded assembly, or in an assembly named after its namespace.</summary>
     public static Type ResolveType(string name, Type expected, string path)

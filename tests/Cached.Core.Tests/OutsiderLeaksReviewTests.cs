@@ -245,6 +245,25 @@ public sealed class OutsiderLeaksReviewTests
         Assert.That(store.Count, Is.LessThanOrEqualTo(2));
     }
 
+    [Test]
+    public async Task GetOrSet_in_many_namespaces_keeps_no_core_per_namespace_once_their_calls_end()
+    {
+        using var cache = new SimpleMemoryCache();
+        cache.GetOrSet("user", _ => "v", null, "warm");
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < 20_000; i++)
+        {
+            var space = "tenant" + i.ToString(CultureInfo.InvariantCulture);
+            Assert.That(cache.GetOrSet("user", _ => "v", null, space), Is.EqualTo("v"));
+            Assert.That(await cache.GetOrSetAsync("count", _ => ValueTask.FromResult(1), null, space), Is.EqualTo(1));
+            cache.Clear(space);
+        }
+
+        var kept = (GC.GetTotalMemory(forceFullCollection: true) - before) / 20_000;
+        TestContext.Out.WriteLine($"bytes kept per namespace: {kept}");
+        Assert.That(kept, Is.LessThan(200), "bytes kept per namespace once its calls ended and it was cleared");
+    }
+
     // ---- 3. disposal and registrations ----
 
     [Test]

@@ -10,12 +10,22 @@ namespace Cached.Resilience;
 /// one per result type and namespace (so its single-flight board and its serializer check are shared by every call of
 /// that shape), the cache's <see cref="BackgroundWork"/> and the clock stamps are read on.
 /// </summary>
+/// <remarks>
+/// The cores of the cache's own namespace are kept for its life. Those of a namespace named in the call are held
+/// weakly: a service that gives each tenant a namespace would otherwise keep a core (and its board of flights) for
+/// every tenant it ever served. A core nobody can reach has no flight anyone could join, since the code that lands a
+/// flight runs on its core, so one made anew for the next call of that namespace loses nothing.
+/// </remarks>
 internal sealed class ReadThroughs
 {
+    private const int FirstSweep = 64;
+
     private static readonly ConditionalWeakTable<ICache, ReadThroughs> s_others = new();
 
     private readonly ICache _cache;
-    private readonly ConcurrentDictionary<(Type Type, string? Namespace), object> _cores = new();
+    private readonly ConcurrentDictionary<Type, object> _cores = new();
+    private readonly ConcurrentDictionary<(Type Type, string Namespace), WeakReference> _namespaced = new();
+    private int _nextSweep = FirstSweep;
     private object? _last;
 
     public ReadThroughs(ICache cache, TimeProvider clock)
@@ -48,15 +58,60 @@ internal sealed class ReadThroughs
             return last;
         }
 
-        var core = (CachedMethod<T>)_cores.GetOrAdd((typeof(T), @namespace), static (shape, cache) => new CachedMethod<T>(new CachedMethodOptions
-        {
-            Method = "GetOrSet<" + TypeName<T>.Value + ">",
-            Namespace = shape.Namespace,
-            CacheFactory = () => cache,
-            CacheName = cache.GetType().Name,
-        }), _cache);
+        var core = @namespace is null
+            ? (CachedMethod<T>)_cores.GetOrAdd(typeof(T), static (_, owner) => owner.Create<T>(null), this)
+            : Namespaced<T>(@namespace);
         Volatile.Write(ref _last, core);
         return core;
+    }
+
+    private CachedMethod<T> Namespaced<T>(string @namespace)
+    {
+        var shape = (typeof(T), @namespace);
+        while (true)
+        {
+            _namespaced.TryGetValue(shape, out var held);
+            if (held?.Target is CachedMethod<T> alive)
+            {
+                return alive;
+            }
+
+            var core = Create<T>(@namespace);
+            var fresh = new WeakReference(core);
+            if (held is null ? _namespaced.TryAdd(shape, fresh) : _namespaced.TryUpdate(shape, fresh, held))
+            {
+                SweepWhenGrown();
+                return core;
+            }
+        }
+    }
+
+    private CachedMethod<T> Create<T>(string? @namespace) => new(new CachedMethodOptions
+    {
+        Method = "GetOrSet<" + TypeName<T>.Value + ">",
+        Namespace = @namespace,
+        CacheFactory = () => _cache,
+        CacheName = _cache.GetType().Name,
+    });
+
+    /// <summary>Drops the records of collected cores once the table has doubled since the last sweep.</summary>
+    private void SweepWhenGrown()
+    {
+        var next = Volatile.Read(ref _nextSweep);
+        if (_namespaced.Count < next || Interlocked.CompareExchange(ref _nextSweep, int.MaxValue, next) != next)
+        {
+            return;
+        }
+
+        foreach (var pair in _namespaced)
+        {
+            if (!pair.Value.IsAlive)
+            {
+                _namespaced.TryRemove(pair);
+            }
+        }
+
+        Volatile.Write(ref _nextSweep, Math.Max(FirstSweep, _namespaced.Count * 2));
     }
 }
 

@@ -231,7 +231,7 @@ public abstract partial class BaseCache
         try
         {
             look = GetEntryAsync(fullKey, cancellationToken).AsTask();
-            var entry = await (_timeout is { } timeout ? look.WaitAsync(timeout, cancellationToken) : look).ConfigureAwait(false);
+            var entry = await (_timeout is { } timeout ? TokenWait.WaitAsync(look, timeout, TimeProvider.System, cancellationToken) : look).ConfigureAwait(false);
             return entry.Found && Resilience.StampFormat.TryUnwrap(entry.Value, out _, out _, out _);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -240,8 +240,8 @@ public abstract partial class BaseCache
     /// </summary>
     private Task<TResult> Deadline<TResult>(Task<TResult> task, TimeSpan? wait, CancellationToken cancellationToken)
         => wait is { } left && _timeout is not null
-            ? task.WaitAsync(left < TimeSpan.Zero ? TimeSpan.Zero : left, _timeProvider, cancellationToken)
-            : task.WaitAsync(cancellationToken);
+            ? TokenWait.WaitAsync(task, left < TimeSpan.Zero ? TimeSpan.Zero : left, _timeProvider, cancellationToken)
+            : TokenWait.WaitAsync(task, cancellationToken);
 
     /// <summary>What a command whose <see cref="Deadline{TResult}"/> passed throws; the abandoned operation is observed.</summary>
     private TimeoutException TimedOut(Task task, CacheCommand command, TimeoutException ex)

@@ -324,6 +324,48 @@ public sealed class OutsiderLeaksReviewTests
         }), Is.False);
     }
 
+    [TestCase(0, false)]
+    [TestCase(0, true)]
+    [TestCase(1, false)]
+    [TestCase(1, true)]
+    [TestCase(2, false)]
+    [TestCase(2, true)]
+    [TestCase(3, false)]
+    [TestCase(3, true)]
+    public async Task A_long_lived_callers_token_carries_no_registration_after_many_calls(int kind, bool remote)
+    {
+        using var store = remote ? new GatedBackend { Yield = true } : (BaseCache)new SimpleMemoryCache();
+        using var source = new CancellationTokenSource();
+        var method = MethodOn(store);
+        var resilient = MethodOn(store, failSafe: 600);
+        var options = new CacheEntryOptions { SoftTimeout = TimeSpan.FromSeconds(5) };
+        for (var i = 0; i < 25_000; i++)
+        {
+            var key = Key(i % 5_000);
+            switch (kind)
+            {
+                case 0:
+                    await method.InvokeAsync(key, 0, static async (_, _) => { await Task.Yield(); return "v"; }, null, source.Token);
+                    break;
+                case 1:
+                    await resilient.InvokeAsync(key, 0, static (_, _) => ValueTask.FromResult("v"), null, source.Token);
+                    break;
+                case 2:
+                    await store.GetOrSetAsync(key, static _ => ValueTask.FromResult("v"), options, cancellationToken: source.Token);
+                    break;
+                default:
+                    await store.SetAsync(key, "v", cancellationToken: source.Token);
+                    await store.GetAsync<string>(key, cancellationToken: source.Token);
+                    break;
+            }
+        }
+
+        var stopping = (CancellationTokenSource)Field(ReadThroughs.Of(store).Background, "_stopping")!;
+        Settle(() => Registrations(source) == 0 && Registrations(stopping) == 0);
+        Assert.That(Registrations(source), Is.Zero, "the caller's token");
+        Assert.That(Registrations(stopping), Is.Zero, "the cache's stopping token");
+    }
+
     // ---- 4. timers ----
 
     [Test]

@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.Runtime;
 using Microsoft.Extensions.Caching.Hybrid;
+using Cached.Pipeline;
 
 namespace Cached.Hybrid;
 
@@ -222,7 +223,7 @@ public sealed class CachedHybridCache : HybridCache
         }
 
         var task = running.AsTask();
-        var left = task.WaitAsync(cancellationToken);
+        var left = TokenWait.WaitAsync(task, cancellationToken);
         _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return new ValueTask<T>(left);
     }

@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.MultiLevel;
 using Cached.Serializers;
+using Cached.Pipeline;
 
 namespace Cached;
 
@@ -379,7 +380,7 @@ public sealed partial class MultiLevelCache
         {
             try
             {
-                return await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return await TokenWait.WaitAsync(pending, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !pending.IsCompleted)
             {

@@ -1,3 +1,5 @@
+using Cached.Pipeline;
+
 namespace Cached.MultiLevel;
 
 internal sealed partial class PendingWrites
@@ -241,7 +243,7 @@ internal sealed partial class PendingWrites
             {
                 try
                 {
-                    await replay.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await TokenWait.WaitAsync(replay, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {

@@ -1,4 +1,5 @@
 using Cached.Serializers;
+using Cached.Pipeline;
 
 namespace Cached.MultiLevel;
 
@@ -374,7 +375,7 @@ internal sealed partial class PendingWrites : IDisposable
     {
         try
         {
-            await wait.WaitAsync(token).ConfigureAwait(false);
+            await TokenWait.WaitAsync(wait, token).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException)

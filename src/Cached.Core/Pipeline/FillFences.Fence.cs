@@ -128,7 +128,7 @@ internal sealed partial class FillFences
             var turn = Waiters.WaitAsync(CancellationToken.None);
             try
             {
-                await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await TokenWait.WaitAsync(turn, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

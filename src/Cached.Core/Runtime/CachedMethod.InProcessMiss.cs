@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using System.Runtime.CompilerServices;
 using Cached.Resilience;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -141,7 +142,7 @@ public sealed partial class CachedMethod<TResult>
             var settling = lead.AsTask();
             try
             {
-                return await settling.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return await TokenWait.WaitAsync(settling, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -1,5 +1,6 @@
 using Cached.Capabilities;
 using Cached.Resilience;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -271,8 +272,8 @@ public sealed partial class CachedMethod<TResult>
             try
             {
                 var value = wait is { } timeout
-                    ? await flight.Task.WaitAsync(timeout - elapsed, call.Host.Clock, cancellationToken).ConfigureAwait(false)
-                    : await flight.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    ? await TokenWait.WaitAsync(flight.Task, timeout - elapsed, call.Host.Clock, cancellationToken).ConfigureAwait(false)
+                    : await TokenWait.WaitAsync(flight.Task, cancellationToken).ConfigureAwait(false);
                 return (value, true);
             }
             catch (TimeoutException) when (wait is not null && !flight.Task.IsFaulted)

@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.Resilience;
 using Cached.Tags;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -119,7 +120,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
     {
         try
         {
-            return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await TokenWait.WaitAsync(read, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

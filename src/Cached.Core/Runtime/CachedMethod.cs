@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using Cached.Capabilities;
 using Cached.Resilience;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -408,7 +409,7 @@ public sealed partial class CachedMethod<TResult>
                 TResult shared;
                 try
                 {
-                    shared = await leader.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    shared = await TokenWait.WaitAsync(leader.Task, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (leader.Task.IsCanceled && !cancellationToken.IsCancellationRequested && !IsStopping(cache))
                 {

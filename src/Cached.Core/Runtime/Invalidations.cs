@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Runtime.ExceptionServices;
+using Cached.Pipeline;
 
 namespace Cached.Runtime;
 
@@ -45,5 +46,5 @@ public static class Invalidations
     internal static ValueTask Awaited(ValueTask invalidation, CancellationToken cancellationToken)
         => invalidation.IsCompleted || !cancellationToken.CanBeCanceled
             ? invalidation
-            : new ValueTask(invalidation.AsTask().WaitAsync(cancellationToken));
+            : new ValueTask(TokenWait.WaitAsync(invalidation.AsTask(), cancellationToken));
 }

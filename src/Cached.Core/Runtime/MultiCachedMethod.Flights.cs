@@ -176,7 +176,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         {
             foreach (var (key, cacheKey, other) in flight.Waits!)
             {
-                Take(key, cacheKey, await other.Answers.WaitAsync(cancellationToken).ConfigureAwait(false), result, ref left);
+                Take(key, cacheKey, await TokenWait.WaitAsync(other.Answers, cancellationToken).ConfigureAwait(false), result, ref left);
             }
         }
         finally

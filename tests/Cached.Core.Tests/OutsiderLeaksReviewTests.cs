@@ -264,6 +264,36 @@ public sealed class OutsiderLeaksReviewTests
         Assert.That(kept, Is.LessThan(200), "bytes kept per namespace once its calls ended and it was cleared");
     }
 
+    [Test]
+    public void A_two_level_cache_used_in_many_namespaces_then_cleared_keeps_no_record_of_them()
+    {
+        var backplane = new MemoryBackplane();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache(), backplane);
+        for (var i = 0; i < 2_000; i++)
+        {
+            var space = "tenant" + i.ToString(CultureInfo.InvariantCulture);
+            cache.Set("user", "v", @namespace: space);
+            Assert.That(cache.Get<string>("user", @namespace: space), Is.EqualTo("v"));
+            cache.Clear(space);
+        }
+
+        Assert.That(((System.Collections.ICollection)Field(cache, "_l1Namespaces")!).Count, Is.LessThanOrEqualTo(16));
+    }
+
+    [Test]
+    public void A_namespace_written_after_a_clear_forgot_the_others_is_still_emptied_by_the_next_clear()
+    {
+        var backplane = new MemoryBackplane();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache(), backplane);
+        cache.Set("user", "v", @namespace: "a");
+        cache.Clear("b");
+        cache.Set("user", "v", @namespace: "a");
+        cache.Set("user", "v", @namespace: "c");
+        Assert.That(cache.IsInL1("user", "a") && cache.IsInL1("user", "c"), Is.True);
+        cache.Clear("d");
+        Assert.That(cache.IsInL1("user", "a") || cache.IsInL1("user", "c"), Is.False, "a clear empties L1 whole");
+    }
+
     // ---- 3. disposal and registrations ----
 
     [Test]

@@ -388,7 +388,6 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     {
         try
         {
-            Track(space);
             if (life is not { Ticks: <= 0 } && ReadyForL1(ref value, life) && WriteThroughL1(ticket, value, life))
             {
                 return true;
@@ -397,6 +396,10 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+        }
+        finally
+        {
+            Track(space);
         }
 
         DropL1(key, space);

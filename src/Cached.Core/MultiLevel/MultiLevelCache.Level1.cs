@@ -45,7 +45,6 @@ public sealed partial class MultiLevelCache
 
         try
         {
-            Track(space);
             if (fill is not null)
             {
                 ((IFencedFillCache)L1).TryFill(fill, value, life);
@@ -58,6 +57,10 @@ public sealed partial class MultiLevelCache
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
+        }
+        finally
+        {
+            Track(space);
         }
     }
 
@@ -251,7 +254,6 @@ public sealed partial class MultiLevelCache
 
             try
             {
-                Track(space);
                 if (write is null)
                 {
                     L1.Set(key, value, life, space);
@@ -265,6 +267,10 @@ public sealed partial class MultiLevelCache
             {
                 MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
                 DropL1(key, space);
+            }
+            finally
+            {
+                Track(space);
             }
         }
     }
@@ -322,7 +328,6 @@ public sealed partial class MultiLevelCache
 
         try
         {
-            Track(space);
             var stored = local.TryWriteThroughAllInProcess(batch, life);
             for (var i = 0; i < pairs.Length; i++)
             {
@@ -342,6 +347,7 @@ public sealed partial class MultiLevelCache
         }
         finally
         {
+            Track(space);
             Close(writes);
         }
 
@@ -360,13 +366,16 @@ public sealed partial class MultiLevelCache
 
         try
         {
-            Track(space);
             L1.Set(key, value, life, space);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             MultiLevelLog.L1WriteFailed(CachedLogging.Logger, ex, key, AliasForLogs);
             DropL1(key, space);
+        }
+        finally
+        {
+            Track(space);
         }
     }
 

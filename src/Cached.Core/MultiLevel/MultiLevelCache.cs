@@ -224,12 +224,28 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
         _pending.RetryNow();
     }
 
-    /// <summary>Empties L1 in every namespace this cache put entries in.</summary>
+    /// <summary>
+    /// Empties L1 in every namespace this cache put entries in, and forgets them: a service with a namespace per tenant
+    /// would otherwise keep every namespace it ever wrote, and empty each of them again on every clear.
+    /// </summary>
+    /// <remarks>
+    /// A namespace is forgotten before it is emptied, and a write records its namespace after it lands in L1 (in a
+    /// <c>finally</c>), so an entry that outlives this clear was written after it and is recorded again.
+    /// </remarks>
     private void FlushL1()
     {
-        foreach (var space in _l1Namespaces.Values)
+        foreach (var recorded in _l1Namespaces)
         {
-            L1.Clear(space);
+            _l1Namespaces.TryRemove(recorded);
+            try
+            {
+                L1.Clear(recorded.Value);
+            }
+            catch
+            {
+                Track(recorded.Value);
+                throw;
+            }
         }
     }
 
@@ -239,7 +255,6 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     /// </summary>
     internal string? L1Space(string? @namespace) => @namespace ?? L2.Namespace;
 
-    /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>.</summary>
     /// <inheritdoc />
     void DependencyInjection.IContainerHeld.AddContainerHold() => _containerHolds.Add();
 
@@ -250,6 +265,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     /// </summary>
     Pipeline.CommandCount? IRetirableCache.CountCommands() => (L2 as IRetirableCache)?.CountCommands();
 
+    /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>: after the write to L1, never before.</summary>
     private void Track(string? space) => _l1Namespaces.TryAdd(space ?? "\0", space);
 
     /// <inheritdoc cref="BaseCache.Dispose()"/>

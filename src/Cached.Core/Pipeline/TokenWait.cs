@@ -28,7 +28,9 @@ internal static class TokenWait
 
     private static async Task<T> Cancellable<T>(Task<T> task, CancellationToken cancellationToken)
     {
-        var cancelled = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed inline by the cancellation, as the runtime's wait is: what the waiter does on the way out (a lock's
+        // release) is done before the caller's Cancel returns.
+        var cancelled = new TaskCompletionSource<T>();
         using (cancellationToken.UnsafeRegister(static (state, token) => ((TaskCompletionSource<T>)state!).TrySetCanceled(token), cancelled))
         {
             var first = await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false);
@@ -39,7 +41,7 @@ internal static class TokenWait
 
     private static async Task Cancellable(Task task, CancellationToken cancellationToken)
     {
-        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = new TaskCompletionSource();
         using (cancellationToken.UnsafeRegister(static (state, token) => ((TaskCompletionSource)state!).TrySetCanceled(token), cancelled))
         {
             var first = await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false);

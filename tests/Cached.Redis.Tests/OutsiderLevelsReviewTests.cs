@@ -257,39 +257,6 @@ public sealed class OutsiderLevelsReviewTests
         return node;
     }
 
-    /// <summary>
-    /// Returns once <paramref name="listener"/> takes L1 copies and hears <paramref name="writer"/>'s writes: a node's
-    /// L1 takes nothing until its subscription is live.
-    /// </summary>
-    private static async Task Joined(MultiLevelCache writer, MultiLevelCache listener)
-    {
-        var waited = Stopwatch.StartNew();
-        for (var round = 0; ; round++)
-        {
-            var key = "joined:" + round;
-            await writer.SetAsync(key, "x", ttl: TimeSpan.FromMinutes(1));
-            if (await listener.GetAsync<string>(key) == "x" && listener.IsInL1(key))
-            {
-                await writer.SetAsync(key, "y", ttl: TimeSpan.FromMinutes(1));
-                await Eventually(() => !listener.IsInL1(key), "the listener hears the writer");
-                return;
-            }
-
-            Assert.That(waited.Elapsed, Is.LessThan(s_limit), "the listener's L1 takes copies");
-            await Task.Delay(10);
-        }
-    }
-
-    private static async Task Eventually(Func<bool> condition, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.That(waited.Elapsed, Is.LessThan(s_limit), what);
-            await Task.Delay(5);
-        }
-    }
-
     private static string V(int version, int id) => LevelsSource.ValueOf(version, id);
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -309,7 +276,7 @@ public sealed class OutsiderLevelsReviewTests
         var toA = Proxy();
         var a = Node(LevelsNodeA.Alias, backplaneVia: toA);
         var b = Node(LevelsNodeB.Alias);
-        await Joined(b, a);
+        await NodeJoins.Joined(b, a);
         var nodeA = new LevelsNodeA();
         var nodeB = new LevelsNodeB();
 
@@ -359,7 +326,7 @@ public sealed class OutsiderLevelsReviewTests
         var toA = Proxy();
         var a = Node(LevelsNodeA.Alias, backplaneVia: toA);
         var b = Node(LevelsNodeB.Alias);
-        await Joined(b, a);
+        await NodeJoins.Joined(b, a);
         var nodeA = new LevelsNodeA();
 
         var gate = _source.Close();
@@ -391,11 +358,11 @@ public sealed class OutsiderLevelsReviewTests
     {
         var a = Node(LevelsNodeB.Alias);
         var b = Node(LevelsNodeA.Alias);
-        await Joined(a, b);
+        await NodeJoins.Joined(a, b);
         var invalidating = new LevelsNodeB();
         var reading = new LevelsNodeA();
         await invalidating.ManyAsync([1, 2, 3], CancellationToken.None);
-        await Joined(a, b); // the messages of the fill have reached b: a copy it takes now stays
+        await NodeJoins.Joined(a, b); // the messages of the fill have reached b: a copy it takes now stays
         var warm = sync ? reading.Many([1, 2, 3]) : await reading.ManyAsync([1, 2, 3], CancellationToken.None);
         Assert.That(warm.Values, Is.EquivalentTo(new[] { V(1, 1), V(1, 2), V(1, 3) }));
         Assert.That(_source.CallsOf("A:many"), Is.Zero, "the second node read L2's entries");
@@ -411,13 +378,13 @@ public sealed class OutsiderLevelsReviewTests
             await invalidating.ForgetAsync([2], CancellationToken.None);
         }
 
-        await Eventually(() => !b.IsInL1("2"), "the other node drops its copy of the invalidated key");
+        await NodeJoins.Eventually(() => !b.IsInL1("2"), "the other node drops its copy of the invalidated key");
         var next = sync ? reading.Many([1, 2, 3]) : await reading.ManyAsync([1, 2, 3], CancellationToken.None);
 
         Assert.That(next, Is.EqualTo(new Dictionary<int, string> { [1] = V(1, 1), [2] = V(2, 2), [3] = V(1, 3) }));
         Assert.That(_source.Calls.Where(call => call.StartsWith("A:", StringComparison.Ordinal)), Is.EqualTo(new[] { "A:many:[2]" }));
         Assert.That(await a.L2.GetAsync<string>("2"), Is.EqualTo(V(2, 2)), "the recomputed entry reached L2");
-        await Eventually(() => !a.IsInL1("2") || a.Get<string>("2") == V(2, 2), "the first node does not keep a copy older than L2's");
+        await NodeJoins.Eventually(() => !a.IsInL1("2") || a.Get<string>("2") == V(2, 2), "the first node does not keep a copy older than L2's");
     }
 
     /// <summary>
@@ -429,12 +396,12 @@ public sealed class OutsiderLevelsReviewTests
     {
         var a = Node(LevelsNodeA.Alias);
         var b = Node(LevelsNodeB.Alias);
-        await Joined(a, b);
+        await NodeJoins.Joined(a, b);
         var nodeA = new LevelsNodeA();
         var nodeB = new LevelsNodeB();
         await nodeB.ManyAsync([1, 2], CancellationToken.None);
         await nodeA.ManyAsync([3], CancellationToken.None);
-        await Joined(a, b); // A's message for 3 has reached B: a copy B takes now stays
+        await NodeJoins.Joined(a, b); // A's message for 3 has reached B: a copy B takes now stays
         Assert.That(b.IsInL1("1") && b.IsInL1("2") && !b.IsInL1("3"), Is.True);
 
         var merged = await nodeB.ManyAsync([4, 3, 2, 1, 3], CancellationToken.None);
@@ -484,7 +451,7 @@ public sealed class OutsiderLevelsReviewTests
         var hooks = new Hooks();
         var a = Node(LevelsNodeA.Alias, l2Via: toL2, l2Plugin: hooks);
         var b = Node(LevelsNodeB.Alias);
-        await Joined(b, a);
+        await NodeJoins.Joined(b, a);
         var nodeA = new LevelsNodeA();
         var nodeB = new LevelsNodeB();
         await nodeA.ManyAsync([1], CancellationToken.None);
@@ -582,8 +549,8 @@ public sealed class OutsiderLevelsReviewTests
         var a = Node(LevelsNodeA.Alias);
         var b = Node(LevelsNodeB.Alias, l2Plugin: readsB);
         var c = Node(LevelsNodeC.Alias, l2Plugin: readsC);
-        await Joined(a, b);
-        await Joined(a, c);
+        await NodeJoins.Joined(a, b);
+        await NodeJoins.Joined(a, c);
 
         var gate = _source.Close();
         var inA = new LevelsNodeA().LeasedAsync(1, CancellationToken.None);
@@ -591,14 +558,14 @@ public sealed class OutsiderLevelsReviewTests
         Assert.That(await a.L2.ExistsAsync("lease:1-lock"), Is.True, "A holds the lease");
         var inB = new LevelsNodeB().LeasedAsync(1, CancellationToken.None);
         var inC = Task.Run(() => new LevelsNodeC().Leased(1));
-        await Eventually(() => Volatile.Read(ref readsB.Count) >= 2 && Volatile.Read(ref readsC.Count) >= 2, "B and C wait on A's lease, polling L2");
+        await NodeJoins.Eventually(() => Volatile.Read(ref readsB.Count) >= 2 && Volatile.Read(ref readsC.Count) >= 2, "B and C wait on A's lease, polling L2");
         gate.SetResult();
 
         var answers = await Task.WhenAll(inA, inB, inC).WaitAsync(s_limit);
         Assert.That(answers, Is.All.EqualTo(V(1, 1)));
         Assert.That(_source.CallsOf(":lease:"), Is.EqualTo(1), string.Join(" ", _source.Calls));
-        await Joined(a, b);
-        await Joined(a, c);
+        await NodeJoins.Joined(a, b);
+        await NodeJoins.Joined(a, c);
         Assert.That(await new LevelsNodeB().LeasedAsync(1, CancellationToken.None), Is.EqualTo(V(1, 1)));
         Assert.That(new LevelsNodeC().Leased(1), Is.EqualTo(V(1, 1)));
         Assert.That(b.IsInL1("lease:1") && c.IsInL1("lease:1"), Is.True, "B and C answer from their own L1 from now on");
@@ -622,7 +589,7 @@ public sealed class OutsiderLevelsReviewTests
         var inA = new LevelsNodeA().LeasedAsync(2, cancel.Token);
         await _source.Entered.Task.WaitAsync(s_limit);
         var inB = new LevelsNodeB().LeasedAsync(2, CancellationToken.None);
-        await Eventually(() => Volatile.Read(ref readsB.Count) >= 2, "B waits on A's lease");
+        await NodeJoins.Eventually(() => Volatile.Read(ref readsB.Count) >= 2, "B waits on A's lease");
 
         var failedAt = Stopwatch.StartNew();
         if (cancelled)
@@ -655,18 +622,18 @@ public sealed class OutsiderLevelsReviewTests
         var readsB = new ReadsOf("lease:3");
         var a = Node(LevelsNodeA.Alias);
         var b = Node(LevelsNodeB.Alias, l2Plugin: readsB);
-        await Joined(a, b);
+        await NodeJoins.Joined(a, b);
 
         var gate = _source.Close();
         var inA = Task.Run(() => new LevelsNodeA().Leased(3));
         await _source.Entered.Task.WaitAsync(s_limit);
         var inB = new LevelsNodeB().LeasedAsync(3, CancellationToken.None);
-        await Eventually(() => Volatile.Read(ref readsB.Count) >= 2, "B waits on A's lease");
+        await NodeJoins.Eventually(() => Volatile.Read(ref readsB.Count) >= 2, "B waits on A's lease");
         gate.SetResult();
 
         Assert.That(await Task.WhenAll(inA, inB).WaitAsync(s_limit), Is.All.EqualTo(V(1, 3)));
         Assert.That(_source.CallsOf(":lease:"), Is.EqualTo(1));
-        await Joined(a, b);
+        await NodeJoins.Joined(a, b);
         Assert.That(await new LevelsNodeB().LeasedAsync(3, CancellationToken.None), Is.EqualTo(V(1, 3)));
         Assert.That(b.IsInL1("lease:3"), Is.True, "B answers from its own L1 from now on");
         Assert.That(_source.CallsOf(":lease:"), Is.EqualTo(1));
@@ -685,7 +652,7 @@ public sealed class OutsiderLevelsReviewTests
         var fromA = Proxy();
         var a = Node(LevelsNodeA.Alias, backplaneVia: fromA);
         var b = Node(LevelsNodeB.Alias);
-        await Joined(a, b);
+        await NodeJoins.Joined(a, b);
         await b.SetAsync("counter", 0, ttl: TimeSpan.FromMinutes(1));
         Assert.That(b.IsInL1("counter"), Is.True);
 
@@ -724,12 +691,12 @@ public sealed class OutsiderLevelsReviewTests
     {
         var a = Node(LevelsNodeA.Alias);
         var b = Node(LevelsNodeB.Alias);
-        await Joined(b, a);
+        await NodeJoins.Joined(b, a);
         var nodeA = new LevelsNodeA();
         var nodeB = new LevelsNodeB();
 
         Assert.That(nodeA.One(5), Is.EqualTo(V(1, 5)));
-        await Joined(a, b); // A's message for its fill has reached B: a copy B takes now stays
+        await NodeJoins.Joined(a, b); // A's message for its fill has reached B: a copy B takes now stays
         Assert.That(nodeB.One(5), Is.EqualTo(V(1, 5)));
         Assert.That(_source.Calls, Is.EqualTo(new[] { "A:one:[5]" }));
         Assert.That(a.IsInL1("one:5") && b.IsInL1("one:5"), Is.True);
@@ -737,7 +704,7 @@ public sealed class OutsiderLevelsReviewTests
         _source.Version = 2;
         nodeB.ForgetOne(5);
         Assert.That(b.IsInL1("one:5"), Is.False, "the invalidating node drops its own copy at once");
-        await Eventually(() => !a.IsInL1("one:5"), "the other node hears the invalidation");
+        await NodeJoins.Eventually(() => !a.IsInL1("one:5"), "the other node hears the invalidation");
         Assert.That(nodeA.One(5), Is.EqualTo(V(2, 5)));
         Assert.That(nodeB.One(5), Is.EqualTo(V(2, 5)));
         Assert.That(_source.Calls, Is.EqualTo(new[] { "A:one:[5]", "A:one:[5]" }));

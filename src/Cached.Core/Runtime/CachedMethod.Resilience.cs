@@ -87,7 +87,7 @@ public sealed partial class CachedMethod<TResult>
 
             if (found && stamped is not null)
             {
-                if (TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out value, out refresh))
+                if (CanAnswer(call, stamped) && TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out value, out refresh))
                 {
                     call.HitThrottled = stamped.Throttled;
                     return true;

@@ -59,7 +59,7 @@ public sealed partial class CachedMethod<TResult>
 
             if (read is { Found: true, Value: { } stamped })
             {
-                if (TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out var value, out var refresh))
+                if (CanAnswer(call, stamped) && TryTakeFresh(stamped, now: 0, coarseTick: 0, readerClock: null, in policy, out var value, out var refresh))
                 {
                     call.HitThrottled = stamped.Throttled;
                     return (true, value, refresh, false);

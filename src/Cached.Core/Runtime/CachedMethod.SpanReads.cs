@@ -37,9 +37,17 @@ public sealed partial class CachedMethod<TResult>
                 // A method that stores stamped entries finds one nearly always: that type test first, and the test
                 // that needs no clock inline, so a resilient hit costs one type test more than a plain one, not three
                 // and a call; a tagged one adds a field read per tag (an entry kept by reference holds its tags'
-                // versions), not the call. A plain entry found there (written by Set) goes on to the plain test below.
+                // versions), not the call. A plain entry found there (written by Set) goes on to the plain test below,
+                // which a tagged method skips: an entry without tags may not answer it (CanAnswer).
                 if (policy.Stamps && payload is Stamped<TResult> stamped)
                 {
+                    if (policy.Tagged && stamped.Tags is null)
+                    {
+                        // Written without tags: only the ordinary read knows whether this call has any (CanAnswer).
+                        value = default!;
+                        return SpanRead.Unsupported;
+                    }
+
                     if (coarseTick != 0 && stamped.IsCertainlyFreshAt(coarseTick) && (stamped.Tags is not { } tags || tags.IsCurrent))
                     {
                         value = stamped.Value;
@@ -51,7 +59,7 @@ public sealed partial class CachedMethod<TResult>
                         return SpanRead.Hit;
                     }
                 }
-                else if (SpanPayload<TResult>.TryTake(payload, out var typed))
+                else if (!policy.Tagged && SpanPayload<TResult>.TryTake(payload, out var typed))
                 {
                     value = typed;
                     return SpanRead.Hit;

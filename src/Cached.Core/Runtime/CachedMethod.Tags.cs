@@ -87,6 +87,14 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
         return store.IsRemote ? store.ReadTokensAsync(names, CancellationToken.None).AsTask() : null;
     }
 
+    /// <summary>
+    /// Whether an entry may answer the call: an entry without tags (a plain <c>Set</c>, or a version of the method from
+    /// before it had tags, still running beside this one in a rolling deploy) cannot be invalidated by the call's tags,
+    /// so for a call that has tags it is a miss, which the call's value, stamped with them, replaces. A call whose tags
+    /// came out empty writes such entries itself, and takes them.
+    /// </summary>
+    private static bool CanAnswer(ResilientCall call, Stamped<TResult> stamped) => stamped.Tags is not null || call.TagNames is null;
+
     /// <summary>Checks the tags of an entry read from bytes against the versions read beside it, or reads them now.</summary>
     private static bool CheckTags(ResilientCall call, TagStamp tags, Task<long[]>? read)
     {

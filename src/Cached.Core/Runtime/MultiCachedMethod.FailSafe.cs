@@ -33,7 +33,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 ReadFailed(cache, ex, cacheKeys);
             }
 
-            missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, out last);
+            missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, state, tagsOf, out last);
             if (missing.Count == 0 && uncached is null)
             {
                 return result;
@@ -108,7 +108,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 ReadFailed(cache, ex, cacheKeys);
             }
 
-            missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, out last);
+            missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, state, tagsOf, out last);
             if (missing.Count == 0 && uncached is null)
             {
                 return result;
@@ -165,8 +165,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
 
     private StampSerializer<TValue> StampsFor(ICache cache, ReadThroughs host) => StampSerializer<TValue>.For(ref _stamps, cache, host.Clock);
 
-    /// <summary>Copies the fresh hits into <paramref name="result"/>; a stale one is a miss whose last value is kept.</summary>
-    private static List<TKey> MergeStamped(List<TKey> wanted, IReadOnlyList<CacheResult<Stamped<TValue>>>? hits, Dictionary<TKey, TValue> result, bool nullValuesMiss, out Dictionary<TKey, Stamped<TValue>>? last)
+    /// <summary>
+    /// Copies the fresh hits into <paramref name="result"/>; a stale one, or an untagged one a tagged key cannot answer
+    /// with (<see cref="CanAnswer"/>), is a miss whose last value is kept.
+    /// </summary>
+    private static List<TKey> MergeStamped<TState>(List<TKey> wanted, IReadOnlyList<CacheResult<Stamped<TValue>>>? hits, Dictionary<TKey, TValue> result, bool nullValuesMiss, TState state, Func<TState, TKey, string[]>? tagsOf, out Dictionary<TKey, Stamped<TValue>>? last)
     {
         last = null;
         if (hits is null)
@@ -179,7 +182,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         {
             if (hits[i] is { Found: true, Value: { } stamped } && !(nullValuesMiss && stamped.Value is null))
             {
-                if (Stamping.IsFresh(stamped))
+                if (Stamping.IsFresh(stamped) && CanAnswer(stamped, wanted[i], state, tagsOf))
                 {
                     result[wanted[i]] = stamped.Value;
                     continue;

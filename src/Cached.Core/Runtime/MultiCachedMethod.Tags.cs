@@ -111,6 +111,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
     }
 
+    /// <summary>
+    /// Whether an entry may answer for <paramref name="key"/>: one without tags (a plain write, or a version of the method
+    /// from before it had tags, still running beside this one in a rolling deploy) cannot be invalidated by the key's
+    /// tags, so it is a miss for a key that has any, and the body's value, stamped with them, replaces it.
+    /// </summary>
+    private static bool CanAnswer<TState>(Stamped<TValue> stamped, TKey key, TState state, Func<TState, TKey, string[]>? tagsOf)
+        => stamped.Tags is not null || tagsOf is null || TagNames.Lenient(tagsOf(state, key)) is null;
+
     /// <summary>Each missing key's tags by its cache key (a template that formats to nothing adds no tag); <c>null</c> when none has any.</summary>
     private static Dictionary<string, TagStamp>? PlanTags<TState>(List<TKey> missing, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, TKey, string[]> tagsOf)
     {

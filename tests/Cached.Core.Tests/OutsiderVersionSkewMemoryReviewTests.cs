@@ -1,0 +1,50 @@
+using Cached.Serializers;
+
+namespace Cached.Tests.Outsider;
+
+/// <summary>
+/// The memory twin of tests/Cached.Redis.Tests/OutsiderVersionSkewReviewTests.cs: a method that gained <c>Tags</c>
+/// finds an entry written without them (a plain <c>Set</c>, or the method before its tags). Such an entry cannot be
+/// invalidated by the tags, so a tagged read takes it as a miss and replaces it, on a cache that keeps references and
+/// on one that keeps bytes alike.
+/// </summary>
+[TestFixture]
+public sealed class OutsiderVersionSkewMemoryReviewTests
+{
+    private static readonly CacheEntryOptions s_tagged = new() { Ttl = TimeSpan.FromMinutes(1), Tags = ["t"] };
+
+    private static readonly CacheEntryOptions s_failSafe = new() { Ttl = TimeSpan.FromMinutes(1), FailSafe = TimeSpan.FromMinutes(10) };
+
+    [Test]
+    public async Task A_tagged_GetOrSet_replaces_an_untagged_entry_that_its_invalidation_could_not_reach([Values] bool bytes, [Values] bool failSafeWriter)
+    {
+        await using var cache = bytes ? new SimpleMemoryCache { Serializer = new JsonSerializer() } : new SimpleMemoryCache();
+        if (failSafeWriter)
+        {
+            cache.GetOrSet("k", _ => "untagged", s_failSafe);
+        }
+        else
+        {
+            cache.Set("k", "untagged");
+        }
+
+        var calls = 0;
+        Assert.That(cache.GetOrSet("k", _ => "tagged" + ++calls, s_tagged), Is.EqualTo("tagged1"));
+        Assert.That(await cache.GetOrSetAsync("k", _ => new ValueTask<string>("tagged" + ++calls), s_tagged), Is.EqualTo("tagged1"));
+
+        cache.InvalidateTags(["t"]);
+
+        Assert.That(cache.GetOrSet("k", _ => "tagged" + ++calls, s_tagged), Is.EqualTo("tagged2"));
+    }
+
+    [Test]
+    public async Task A_GetOrSet_without_tags_still_reads_a_tagged_entry_and_a_plain_one()
+    {
+        await using var cache = new SimpleMemoryCache();
+        cache.Set("plain", "p");
+        cache.GetOrSet("tagged", _ => "t", s_tagged);
+
+        Assert.That(cache.GetOrSet("plain", _ => "computed", s_failSafe), Is.EqualTo("p"));
+        Assert.That(cache.GetOrSet("tagged", _ => "computed", s_failSafe), Is.EqualTo("t"));
+    }
+}

@@ -47,4 +47,23 @@ public sealed class OutsiderVersionSkewMemoryReviewTests
         Assert.That(cache.GetOrSet("plain", _ => "computed", s_failSafe), Is.EqualTo("p"));
         Assert.That(cache.GetOrSet("tagged", _ => "computed", s_failSafe), Is.EqualTo("t"));
     }
+
+    /// <summary>
+    /// Two methods whose keys collide after a key template changed, on a cache that keeps references: the entry holds
+    /// the other method's type. It is a miss the caller's value replaces, not an <see cref="InvalidCastException"/>.
+    /// </summary>
+    [Test]
+    public async Task An_entry_of_another_type_kept_by_reference_is_a_miss_the_value_replaces([Values] bool async, [Values] bool failSafe)
+    {
+        await using var cache = new SimpleMemoryCache();
+        cache.Set("k", 5);
+        var options = failSafe ? s_failSafe : null;
+        var calls = 0;
+        string Read() => async
+            ? cache.GetOrSetAsync("k", _ => new ValueTask<string>("text" + ++calls), options).AsTask().GetAwaiter().GetResult()
+            : cache.GetOrSet("k", _ => "text" + ++calls, options);
+
+        Assert.That(Read(), Is.EqualTo("text1"));
+        Assert.That(Read(), Is.EqualTo("text1"));
+    }
 }

@@ -251,6 +251,15 @@ public partial class SkewV2
         return Task.FromResult(ids.ToDictionary(id => id, id => new SkewProductV2 { Name = "p" + id, Price = "$" + id }));
     }
 
+    [MultiCached(Alias = Alias, KeysFrom = "ids", KeyBuilder = nameof(ManyKey), Ttl = 60, FailSafe = 600)]
+    public partial Dictionary<int, SkewProductV2> ManySafe(IReadOnlyList<int> ids);
+
+    private Dictionary<int, SkewProductV2> ManySafeCore(IReadOnlyList<int> ids)
+    {
+        SkewSource.Count("v2:" + nameof(ManySafe));
+        return ids.ToDictionary(id => id, id => new SkewProductV2 { Name = "p" + id, Price = "$" + id });
+    }
+
     private static SkewProductV2 Product(string method, int id)
     {
         SkewSource.Count("v2:" + method);

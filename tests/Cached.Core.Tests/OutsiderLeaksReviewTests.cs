@@ -204,7 +204,7 @@ public sealed class OutsiderLeaksReviewTests
         var core = ReadThroughs.Of(cache).For<string>(null);
         var background = ReadThroughs.Of(cache).Background;
         var stopping = (CancellationTokenSource)Field(background, "_stopping")!;
-        Settle(() => Flights(core) == 0 && background.Running == 0 && FenceState(cache) == (0, 0) && Registrations(stopping) == 0);
+        await SettleAsync(() => Flights(core) == 0 && background.Running == 0 && FenceState(cache) == (0, 0) && Registrations(stopping) == 0);
         Assert.That(Flights(core), Is.Zero);
         Assert.That(background.Running, Is.Zero);
         Assert.That(Registrations(stopping), Is.Zero, "factory tokens linked to the cache's stopping token");
@@ -391,7 +391,7 @@ public sealed class OutsiderLeaksReviewTests
         }
 
         var stopping = (CancellationTokenSource)Field(ReadThroughs.Of(store).Background, "_stopping")!;
-        Settle(() => Registrations(source) == 0 && Registrations(stopping) == 0);
+        await SettleAsync(() => Registrations(source) == 0 && Registrations(stopping) == 0);
         Assert.That(Registrations(source), Is.Zero, "the caller's token");
         Assert.That(Registrations(stopping), Is.Zero, "the cache's stopping token");
     }

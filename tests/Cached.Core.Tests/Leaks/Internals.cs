@@ -70,6 +70,21 @@ internal static class Internals
         }
     }
 
+    /// <summary>
+    /// <see cref="Settle"/> for a test that ends on an await: each poll awaits a delay, so the test's own thread returns
+    /// to the pool between polls. A completion that ran the test's continuation inline finishes its own work (a wait's
+    /// <see cref="Task.WaitAsync(CancellationToken)"/> lets go of its token registration only after its continuations
+    /// return) once that thread unwinds, which a synchronous poll on that same thread would block for ever.
+    /// </summary>
+    public static async Task SettleAsync(Func<bool> settled)
+    {
+        var until = DateTime.UtcNow.AddSeconds(5);
+        while (!settled() && DateTime.UtcNow < until)
+        {
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>Whether what <paramref name="make"/> made and let go of is still reachable after full collections.</summary>
     public static bool StaysReachable(Func<object> make)
     {

@@ -37,6 +37,27 @@ public sealed class OutsiderVersionSkewMemoryReviewTests
         Assert.That(cache.GetOrSet("k", _ => "tagged" + ++calls, s_tagged), Is.EqualTo("tagged2"));
     }
 
+    /// <summary>
+    /// A tagged call whose factory fails answers with the untagged last value (fail-safe), but must not write it back
+    /// fresh for the throttle under its tags: the copy would look current to every tagged reader, though no invalidation
+    /// of those tags could have reached the value.
+    /// </summary>
+    [Test]
+    public async Task A_tagged_call_that_fails_over_an_untagged_last_value_serves_it_without_making_it_a_tagged_hit([Values] bool async)
+    {
+        await using var cache = new SimpleMemoryCache();
+        cache.GetOrSet("k", _ => "untagged", s_failSafe);
+        var taggedFailSafe = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), FailSafe = TimeSpan.FromMinutes(10), Tags = ["t"] };
+
+        var served = async
+            ? await cache.GetOrSetAsync<string>("k", _ => throw new InvalidOperationException("source down"), taggedFailSafe)
+            : cache.GetOrSet<string>("k", _ => throw new InvalidOperationException("source down"), taggedFailSafe);
+
+        Assert.That(served, Is.EqualTo("untagged"), "the failing call gets the last value");
+        var calls = 0;
+        Assert.That(cache.GetOrSet("k", _ => "tagged" + ++calls, taggedFailSafe), Is.EqualTo("tagged1"), "the next tagged call runs its factory");
+    }
+
     [Test]
     public async Task A_GetOrSet_without_tags_still_reads_a_tagged_entry_and_a_plain_one()
     {

@@ -32,8 +32,9 @@ internal static class Stamping
     /// the backend should keep it; null when that end has passed.
     /// </summary>
     /// <remarks>
-    /// A last value whose tags were invalidated is served to the failing call only: made fresh again it would be
-    /// served to every reader after the invalidation. A copy of a merely expired one carries <paramref name="tags"/>,
+    /// A last value whose tags were invalidated, or written without the tags the call has (which no invalidation of
+    /// them could reach), is served to the failing call only: made fresh again it would be served to every reader
+    /// after the invalidation. A copy of a merely expired one carries <paramref name="tags"/>,
     /// the versions the failed call observed, else its own tags unchecked (a stored stamp must not keep a read's check).
     /// </remarks>
     public static (Stamped<T>? Throttled, TimeSpan? Ttl) Throttle<T>(Stamped<T> last, in EntryPolicy policy, TimeProvider clock, Tags.TagStamp? tags = null)
@@ -41,7 +42,7 @@ internal static class Stamping
         // Against the versions observed for the factory when there are some: the last value's own check may predate
         // an invalidation that came before them, and the copy would carry the newer versions as if computed under them.
         var now = StampClock.UnixNow(clock);
-        if (last.StaleUntil <= now || last.Tags is { IsCurrent: false } || (tags is not null && last.Tags is { } own && !own.SameTokensAs(tags)))
+        if (last.StaleUntil <= now || last.Tags is { IsCurrent: false } || (tags is not null && (last.Tags is not { } own || !own.SameTokensAs(tags))))
         {
             return (null, null);
         }

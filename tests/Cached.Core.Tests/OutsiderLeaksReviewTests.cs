@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Cached.MultiLevel;
 using Cached.Resilience;
 using Cached.Runtime;
@@ -259,9 +260,44 @@ public sealed class OutsiderLeaksReviewTests
             cache.Clear(space);
         }
 
+        // An idle core is held strongly until the next full collection's sweep and collected at the one after it
+        // (ReadThroughs), so a few full collections come first.
+        for (var i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
         var kept = (GC.GetTotalMemory(forceFullCollection: true) - before) / 20_000;
         TestContext.Out.WriteLine($"bytes kept per namespace: {kept}");
         Assert.That(kept, Is.LessThan(200), "bytes kept per namespace once its calls ended and it was cleared");
+    }
+
+    /// <summary>
+    /// The other side of the test above: a tenant whose calls go on keeps its core through full collections, so its
+    /// hits do not make a new core (and its board of flights) after every collection.
+    /// </summary>
+    [Test]
+    public void GetOrSet_in_a_namespace_in_use_keeps_its_core_through_full_collections()
+    {
+        using var cache = new SimpleMemoryCache();
+        var first = CoreOf(cache, "tenantA");
+        for (var round = 0; round < 4; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Assert.That(cache.GetOrSet("user", _ => "v", null, "tenantA"), Is.EqualTo("v"));
+            Assert.That(cache.GetOrSet("user", _ => "v", null, "tenantB"), Is.EqualTo("v"), "the other tenant's call comes last");
+        }
+
+        Assert.That(first.Target, Is.Not.Null.And.SameAs(ReadThroughs.Of(cache).For<string>("tenantA")), "the same core");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference CoreOf(SimpleMemoryCache cache, string @namespace)
+    {
+        cache.GetOrSet("user", _ => "v", null, @namespace);
+        return new WeakReference(ReadThroughs.Of(cache).For<string>(@namespace));
     }
 
     [Test]

@@ -14,7 +14,7 @@ public sealed partial class CachedMethod<TResult>
         {
             // As in LeadAsync: the fill opens after the lease, and one a read opened before it is let go.
             ForgoOpened(ref opened);
-            (var found, var value, token) = WaitForLease(cache, locks, key, lease);
+            (var found, var value, token) = WaitForLease(cache, locks, key, lease, call: null);
             if (found)
             {
                 return value!;
@@ -66,7 +66,7 @@ public sealed partial class CachedMethod<TResult>
                 // The fill opens after the lease, as it always did: a fill opened before another process's lease was
                 // taken would find its fence gone once that process stored.
                 ForgoOpened(ref opened);
-                (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, cancellationToken).ConfigureAwait(false);
+                (var found, var value, token) = await WaitForLeaseAsync(cache, locks, key, lease, call: null, cancellationToken).ConfigureAwait(false);
                 if (found)
                 {
                     flight.TrySetResult(value!);

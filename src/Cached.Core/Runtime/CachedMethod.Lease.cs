@@ -11,8 +11,10 @@ public sealed partial class CachedMethod<TResult>
     /// lock key that holds a value rather than a lock token is no lock: the caller goes on at once without one.
     /// Polling backs off from 5 ms to 100 ms, so waiters never hammer the backend. A call that skips the read
     /// (<see cref="CacheScope.SkipRead"/>) reads nothing while it waits: it takes the lease (or outlasts it) and runs its body.
+    /// A resilient <paramref name="call"/> reads as it read before its miss (<see cref="TryReadResilient"/>), so an entry
+    /// it cannot answer (one without the tags it has, <see cref="CanAnswer"/>) is absent here too, not the value found.
     /// </summary>
-    private (bool Found, TResult? Value, string? Token) WaitForLease(ICache cache, ILockingCache locks, string key, TimeSpan lease)
+    private (bool Found, TResult? Value, string? Token) WaitForLease(ICache cache, ILockingCache locks, string key, TimeSpan lease, ResilientCall? call)
     {
         if (CacheFaults.IsDown(cache))
         {
@@ -37,7 +39,7 @@ public sealed partial class CachedMethod<TResult>
                 if (attempt == LockAttempt.Taken)
                 {
                     // Someone may have stored the value between our read and our lock.
-                    if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var stored, out _))
+                    if (!CacheScope.IsReadSkipped && TryReadWhileLeasing(cache, key, call, out var stored))
                     {
                         // A release that fails is logged and survived: the value found is still the answer.
                         Release(locks, key, token);
@@ -47,7 +49,7 @@ public sealed partial class CachedMethod<TResult>
                     return (false, default, token);
                 }
 
-                if (!CacheScope.IsReadSkipped && TryRead(cache, key, out var value, out _))
+                if (!CacheScope.IsReadSkipped && TryReadWhileLeasing(cache, key, call, out var value))
                 {
                     return (true, value, null);
                 }
@@ -68,7 +70,7 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private async ValueTask<(bool Found, TResult? Value, string? Token)> WaitForLeaseAsync(ICache cache, ILockingCache locks, string key, TimeSpan lease, CancellationToken cancellationToken)
+    private async ValueTask<(bool Found, TResult? Value, string? Token)> WaitForLeaseAsync(ICache cache, ILockingCache locks, string key, TimeSpan lease, ResilientCall? call, CancellationToken cancellationToken)
     {
         if (CacheFaults.IsDown(cache))
         {
@@ -99,7 +101,9 @@ public sealed partial class CachedMethod<TResult>
                     CacheResult<TResult> recheck;
                     try
                     {
-                        recheck = await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
+                        recheck = call is null
+                            ? await StartRead(cache, key, cancellationToken).ConfigureAwait(false)
+                            : await ReadWhileLeasingAsync(call, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (IsFault(ex, cancellationToken))
                     {
@@ -121,7 +125,9 @@ public sealed partial class CachedMethod<TResult>
                     return (false, default, token);
                 }
 
-                var read = CacheScope.IsReadSkipped ? CacheResult<TResult>.Miss : await StartRead(cache, key, cancellationToken).ConfigureAwait(false);
+                var read = CacheScope.IsReadSkipped ? CacheResult<TResult>.Miss
+                    : call is null ? await StartRead(cache, key, cancellationToken).ConfigureAwait(false)
+                    : await ReadWhileLeasingAsync(call, cancellationToken).ConfigureAwait(false);
                 if (read.Found)
                 {
                     return (true, read.Value, null);
@@ -141,6 +147,20 @@ public sealed partial class CachedMethod<TResult>
             LeaseFailed(cache, ex, key);
             return (false, default, null);
         }
+    }
+
+    /// <summary>A read while waiting for the lease: <paramref name="call"/>'s own when it is a resilient call's, else the plain one.</summary>
+    private bool TryReadWhileLeasing(ICache cache, string key, ResilientCall? call, out TResult? value)
+        => call is null ? TryRead(cache, key, out value, out _) : TryReadResilient(call, out value, out _, out _);
+
+    /// <summary>
+    /// <see cref="TryReadWhileLeasing"/> for an async resilient call. A fault is logged and reads as a miss, as in the
+    /// sync twin: under the lock the call then runs its body; while polling, it polls on.
+    /// </summary>
+    private async ValueTask<CacheResult<TResult>> ReadWhileLeasingAsync(ResilientCall call, CancellationToken cancellationToken)
+    {
+        var (found, value, _, _) = await TryReadResilientAsync(call, cancellationToken).ConfigureAwait(false);
+        return found ? CacheResult<TResult>.Hit(value) : CacheResult<TResult>.Miss;
     }
 
     /// <summary>Logs a failed lease, unless a read in it met a serializer that refused the type (logged once).</summary>

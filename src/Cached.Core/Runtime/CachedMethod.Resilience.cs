@@ -226,7 +226,7 @@ public sealed partial class CachedMethod<TResult>
                 }
                 else
                 {
-                    (var found, var value, token) = WaitForLease(cache, locks, key, lease);
+                    (var found, var value, token) = WaitForLease(cache, locks, key, lease, call);
                     if (found)
                     {
                         Finish(call, value!, current: true);
@@ -234,7 +234,7 @@ public sealed partial class CachedMethod<TResult>
                     }
                 }
             }
-            else if (call.Seen is { } before && _completions.MayHaveStored(key, before) && TryRead(cache, key, out var stored, out _))
+            else if (call.Seen is { } before && _completions.MayHaveStored(key, before) && TryReadResilient(call, out var stored, out _, out _))
             {
                 Finish(call, stored!, current: true);
                 return;

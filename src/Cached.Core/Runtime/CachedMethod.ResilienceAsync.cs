@@ -194,7 +194,7 @@ public sealed partial class CachedMethod<TResult>
                 }
                 else
                 {
-                    (var found, var value, lockToken) = await WaitForLeaseAsync(cache, locks, key, lease, token).ConfigureAwait(false);
+                    (var found, var value, lockToken) = await WaitForLeaseAsync(cache, locks, key, lease, call, token).ConfigureAwait(false);
                     if (found)
                     {
                         Finish(call, value!, current: true);
@@ -204,10 +204,10 @@ public sealed partial class CachedMethod<TResult>
             }
             else if (call.Seen is { } before && _completions.MayHaveStored(key, before))
             {
-                var stored = await ReadAsync(cache, key, token).ConfigureAwait(false);
-                if (stored.Found)
+                var (found, stored, _, _) = await TryReadResilientAsync(call, token).ConfigureAwait(false);
+                if (found)
                 {
-                    Finish(call, stored.Value!, current: true);
+                    Finish(call, stored, current: true);
                     return;
                 }
             }

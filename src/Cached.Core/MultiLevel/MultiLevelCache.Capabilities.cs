@@ -388,6 +388,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     {
         try
         {
+            Track(space);
             if (life is not { Ticks: <= 0 } && ReadyForL1(ref value, life) && WriteThroughL1(ticket, value, life))
             {
                 return true;

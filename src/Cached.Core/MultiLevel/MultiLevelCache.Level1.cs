@@ -45,6 +45,7 @@ public sealed partial class MultiLevelCache
 
         try
         {
+            Track(space);
             if (fill is not null)
             {
                 ((IFencedFillCache)L1).TryFill(fill, value, life);
@@ -254,6 +255,7 @@ public sealed partial class MultiLevelCache
 
             try
             {
+                Track(space);
                 if (write is null)
                 {
                     L1.Set(key, value, life, space);
@@ -328,6 +330,7 @@ public sealed partial class MultiLevelCache
 
         try
         {
+            Track(space);
             var stored = local.TryWriteThroughAllInProcess(batch, life);
             for (var i = 0; i < pairs.Length; i++)
             {
@@ -366,6 +369,7 @@ public sealed partial class MultiLevelCache
 
         try
         {
+            Track(space);
             L1.Set(key, value, life, space);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -229,8 +229,9 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     /// would otherwise keep every namespace it ever wrote, and empty each of them again on every clear.
     /// </summary>
     /// <remarks>
-    /// A namespace is forgotten before it is emptied, and a write records its namespace after it lands in L1 (in a
-    /// <c>finally</c>), so an entry that outlives this clear was written after it and is recorded again.
+    /// A namespace is forgotten before it is emptied. A write records its namespace before it writes L1, so a copy that
+    /// lands before this clear empties its namespace is found, and again after (in a <c>finally</c>), so a copy that
+    /// lands after it, whose namespace this clear forgot, is found by the next.
     /// </remarks>
     private void FlushL1()
     {
@@ -266,7 +267,15 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     Pipeline.CommandCount? IRetirableCache.CountCommands() => (L2 as IRetirableCache)?.CountCommands();
 
     /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>: after the write to L1, never before.</summary>
-    private void Track(string? space) => _l1Namespaces.TryAdd(space ?? "\0", space);
+    private void Track(string? space)
+    {
+        // Twice per write (before and after it lands in L1): a lookup first, since adding takes a lock even when present.
+        var recorded = space ?? "\0";
+        if (!_l1Namespaces.ContainsKey(recorded))
+        {
+            _l1Namespaces.TryAdd(recorded, space);
+        }
+    }
 
     /// <inheritdoc cref="BaseCache.Dispose()"/>
     public void Dispose()

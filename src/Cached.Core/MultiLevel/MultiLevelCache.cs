@@ -225,14 +225,11 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     }
 
     /// <summary>
-    /// Empties L1 in every namespace this cache put entries in, and forgets them: a service with a namespace per tenant
-    /// would otherwise keep every namespace it ever wrote, and empty each of them again on every clear.
+    /// Empties L1 in every namespace this cache put entries in, and forgets them (a namespace per tenant would otherwise
+    /// be kept, and emptied again on every clear). A namespace is forgotten before it is emptied; a write records its
+    /// namespace before it writes L1, so a copy that lands before this clear empties it is found, and again after (in a
+    /// <c>finally</c>), so a copy that lands after it, whose namespace this clear forgot, is found by the next.
     /// </summary>
-    /// <remarks>
-    /// A namespace is forgotten before it is emptied. A write records its namespace before it writes L1, so a copy that
-    /// lands before this clear empties its namespace is found, and again after (in a <c>finally</c>), so a copy that
-    /// lands after it, whose namespace this clear forgot, is found by the next.
-    /// </remarks>
     private void FlushL1()
     {
         foreach (var recorded in _l1Namespaces)
@@ -266,10 +263,12 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     /// </summary>
     Pipeline.CommandCount? IRetirableCache.CountCommands() => (L2 as IRetirableCache)?.CountCommands();
 
-    /// <summary>Records a namespace L1 holds entries in, for <see cref="FlushL1"/>: after the write to L1, never before.</summary>
+    /// <summary>
+    /// Records a namespace L1 holds entries in, for <see cref="FlushL1"/>: before each write to L1 and again after it.
+    /// A lookup comes first, since adding takes a lock even when the namespace is there.
+    /// </summary>
     private void Track(string? space)
     {
-        // Twice per write (before and after it lands in L1): a lookup first, since adding takes a lock even when present.
         var recorded = space ?? "\0";
         if (!_l1Namespaces.ContainsKey(recorded))
         {

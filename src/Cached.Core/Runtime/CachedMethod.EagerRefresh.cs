@@ -13,9 +13,9 @@ public sealed partial class CachedMethod<TResult>
     /// Starts one background refresh of a hot key (<see cref="CacheEntryOptions.EagerRefresh"/>): not when the key
     /// already has a flight, nor beyond <see cref="BackgroundWork.Limit"/>. The hit returns at once.
     /// </summary>
-    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, TResult current, in EntryPolicy policy)
+    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, TResult> body, Func<TState, TResult, bool>? skipWhen, long seen, TResult current, in EntryPolicy policy)
     {
-        if (TryBoardRefresh(cache, key, out var host, out var flight))
+        if (TryBoardRefresh(cache, key, seen, current, out var host, out var flight))
         {
             var call = new ResilientCall<TState>(cache, host, key, state, policy) { SyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
             _ = Task.Run(() =>
@@ -33,7 +33,13 @@ public sealed partial class CachedMethod<TResult>
         }
     }
 
-    private bool TryBoardRefresh(ICache cache, string key, out ReadThroughs host, out Flight flight)
+    /// <summary>
+    /// Boards the refresh of a hit that read its entry after <paramref name="seen"/> completions. False when the key
+    /// already has a flight, past the limit, or when a flight of the key stored since that read: it recorded its store
+    /// before it landed, so a refresh boarded after it always sees the record, and the entry it would refresh is fresh
+    /// already. A store of another key of the same stripe skips a refresh that was due: the next late hit starts it.
+    /// </summary>
+    private bool TryBoardRefresh(ICache cache, string key, long seen, TResult current, out ReadThroughs host, out Flight flight)
     {
         host = ReadThroughs.Of(cache);
         flight = new Flight(key) { IsRefresh = true };
@@ -48,14 +54,21 @@ public sealed partial class CachedMethod<TResult>
             return false;
         }
 
+        if (_completions.MayHaveStored(key, seen))
+        {
+            SkipRefresh(flight, current);
+            host.Background.Leave();
+            return false;
+        }
+
         ResilienceTelemetry.EagerRefresh(LogAlias, _options.Method);
         return true;
     }
 
-    /// <inheritdoc cref="StartRefresh{TState}(ICache, string, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, TResult, in EntryPolicy)"/>
-    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, TResult current, in EntryPolicy policy)
+    /// <inheritdoc cref="StartRefresh{TState}(ICache, string, TState, Func{TState, TResult}, Func{TState, TResult, bool}?, long, TResult, in EntryPolicy)"/>
+    private void StartRefresh<TState>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<TResult>> body, Func<TState, TResult, bool>? skipWhen, long seen, TResult current, in EntryPolicy policy)
     {
-        if (TryBoardRefresh(cache, key, out var host, out var flight))
+        if (TryBoardRefresh(cache, key, seen, current, out var host, out var flight))
         {
             var call = new ResilientCall<TState>(cache, host, key, state, policy) { AsyncBody = body, SkipWhen = skipWhen, Flight = flight, Refreshing = true, Current = current };
             _ = Task.Run(async () =>
@@ -71,6 +84,17 @@ public sealed partial class CachedMethod<TResult>
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// A needless refresh's flight ends with <paramref name="current"/>, stale: a caller that boarded it found the
+    /// entry stale, so it reads again rather than trust this value.
+    /// </summary>
+    private void SkipRefresh(Flight flight, TResult current)
+    {
+        Land(flight);
+        flight.Stale = true;
+        flight.TrySetResult(current);
     }
 
     /// <summary>

@@ -133,7 +133,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 if (refresh)
                 {
-                    StartRefresh(cache, key, state, body, skipWhen, hit, in policy);
+                    StartRefresh(cache, key, state, body, skipWhen, completions, hit, in policy);
                 }
 
                 return hit;
@@ -390,14 +390,7 @@ public sealed partial class CachedMethod<TResult>
     }
 
     /// <summary>An eager refresh that another process's lease makes needless: the flight ends with the value at hand.</summary>
-    private void SkipRefresh(ResilientCall call)
-    {
-        var flight = call.Flight!;
-        Land(flight);
-        // A caller that boarded it found the entry stale: it reads again rather than trust this value.
-        flight.Stale = true;
-        flight.TrySetResult(call.Current);
-    }
+    private void SkipRefresh(ResilientCall call) => SkipRefresh(call.Flight!, call.Current);
 
     /// <summary>Ends a flight whose factory threw; failures nobody waits for are logged and counted here.</summary>
     private void Failed(ResilientCall call, Exception exception)

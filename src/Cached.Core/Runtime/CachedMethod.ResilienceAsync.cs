@@ -105,7 +105,7 @@ public sealed partial class CachedMethod<TResult>
             {
                 if (refresh)
                 {
-                    StartRefresh(cache, key, state, body, skipWhen, hit, in policy);
+                    StartRefresh(cache, key, state, body, skipWhen, completions, hit, in policy);
                 }
 
                 return hit;

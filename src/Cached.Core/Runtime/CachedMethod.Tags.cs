@@ -28,7 +28,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, _policy.WithTagSource(tags));
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, completions, hit, _policy.WithTagSource(tags));
         }
 
         return hit;
@@ -57,7 +57,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, _policy.WithTagSource(tags));
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, completions, hit, _policy.WithTagSource(tags));
         }
 
         return new ValueTask<TResult>(hit);

@@ -68,7 +68,7 @@ public sealed partial class CachedMethod<TResult>
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key, state, body, skipWhen, hit, in policy);
+            StartRefresh(CurrentCache, key, state, body, skipWhen, completions, hit, in policy);
         }
 
         return hit;
@@ -90,7 +90,7 @@ public sealed partial class CachedMethod<TResult>
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, in _policy);
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, completions, hit, in _policy);
         }
 
         return hit;
@@ -221,7 +221,7 @@ public sealed partial class CachedMethod<TResult>
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key, state, body, skipWhen, hit, in policy);
+            StartRefresh(CurrentCache, key, state, body, skipWhen, completions, hit, in policy);
         }
 
         return new ValueTask<TResult>(hit);
@@ -243,7 +243,7 @@ public sealed partial class CachedMethod<TResult>
 
         if (refresh)
         {
-            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, hit, in _policy);
+            StartRefresh(CurrentCache, key.ToString(), state, body, skipWhen, completions, hit, in _policy);
         }
 
         return new ValueTask<TResult>(hit);

@@ -244,6 +244,23 @@ public sealed class CachedHybridCacheTests
     }
 
     [Test]
+    public async Task A_tagged_GetOrCreateAsync_does_not_answer_an_untagged_SetAsync_value_that_no_tag_could_remove([Values] bool twoLevels)
+    {
+        using var memory = new SimpleMemoryCache();
+        var hybrid = twoLevels ? _twoLevels.AsHybridCache() : memory.AsHybridCache();
+        await hybrid.SetAsync("k", 1);
+        var calls = 0;
+
+        var tagged = await hybrid.GetOrCreateAsync("k", _ => ValueTask.FromResult(++calls + 1), tags: ["t"]);
+        Assert.That((tagged, calls), Is.EqualTo((2, 1)), "the factory runs and its value replaces the untagged one");
+        Assert.That(await hybrid.GetOrCreateAsync("k", _ => ValueTask.FromResult(-1), tags: ["t"]), Is.EqualTo(2), "then a hit");
+
+        await hybrid.RemoveByTagAsync("t");
+        Assert.That(await hybrid.GetOrCreateAsync("k", _ => ValueTask.FromResult(++calls + 1), tags: ["t"]), Is.EqualTo(3), "reached by its tag");
+        Assert.That(await hybrid.GetOrCreateAsync("k", _ => ValueTask.FromResult(-1)), Is.EqualTo(3), "a call without tags answers the tagged value");
+    }
+
+    [Test]
     public async Task The_tag_star_clears_only_the_cache_namespace()
     {
         using var memory = new SimpleMemoryCache { Namespace = "app" };

@@ -103,12 +103,19 @@ public abstract partial class BaseCache
         if (StampFormat.TryUnwrap(payload, out var freshUntil, out var tags, out var value) && serializer is not IPayloadAdopter { ReadsStale: true })
         {
             // A tagged entry whose tag was invalidated is a miss too; its tags are checked only once it is fresh.
-            var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
+            var fresh = IsFresh(payload, freshUntil, StampClock.UnixNow(TimeProvider));
             return DecodeStamped<T>(key, fresh && (tags is null || ((ITagHost)this).Tags.Check(tags)), payload, value, serializer);
         }
 
         return CacheResult<T>.Hit(FromPayload<T>(key, payload, serializer));
     }
+
+    /// <summary>
+    /// Whether a stamped entry a plain read found is fresh at <paramref name="now"/> (Unix milliseconds). One held by
+    /// reference is checked on its monotonic clock, as a read-through hit checks it, so that a wall-clock jump neither
+    /// expires nor revives it; bytes carry the writer's wall-clock stamp alone.
+    /// </summary>
+    private static bool IsFresh(object? payload, long freshUntil, long now) => payload is IStamped stamped ? stamped.IsFreshNow : freshUntil > now;
 
     /// <summary>
     /// The value of a stamped entry a plain read found: a hit while it is fresh and its tags are current. A stamped
@@ -130,7 +137,7 @@ public abstract partial class BaseCache
         if (entry.Found && effective is not IPayloadAdopter { ReadsStale: true } && StampFormat.IsTagged(entry.Value)
             && StampFormat.TryUnwrap(entry.Value, out var freshUntil, out var tags, out var value))
         {
-            var fresh = freshUntil > StampClock.UnixNow(TimeProvider);
+            var fresh = IsFresh(entry.Value, freshUntil, StampClock.UnixNow(TimeProvider));
             return DecodeStamped<T>(key, fresh && await ((ITagHost)this).Tags.CheckAsync(tags!, cancellationToken).ConfigureAwait(false), entry.Value, value, effective);
         }
 
@@ -200,7 +207,7 @@ public abstract partial class BaseCache
             if (tagged is not null && next < tagged.Count && tagged[next].Index == i)
             {
                 var entry = tagged[next++];
-                results[i] = DecodeStamped<T>(keys[i], entry.FreshUntil > now && entry.Tags.IsCurrent, entries[i].Value, entry.Value, serializer);
+                results[i] = DecodeStamped<T>(keys[i], IsFresh(entries[i].Value, entry.FreshUntil, now) && entry.Tags.IsCurrent, entries[i].Value, entry.Value, serializer);
             }
             else if (entries[i].Found)
             {

@@ -149,6 +149,26 @@ public sealed class OutsiderClockJumpReviewTests
         Assert.That(await Call(async, () => "v" + ++calls, tagged), Is.EqualTo("v2"), "the value computed after the invalidation is a hit");
     }
 
+    [Test]
+    public async Task An_entry_kept_as_bytes_reads_a_jump_as_skew_one_factory_call_forward_no_life_past_Ttl_plus_FailSafe_back([Values] bool async)
+    {
+        // Documented (docs/resilience.md): bytes carry the wall-clock stamp alone, read anew on each read's wall clock.
+        _cache.Dispose();
+        _cache = new SimpleMemoryCache { TimeProvider = _clock, Serializer = new Cached.Serializers.JsonSerializer() };
+        var calls = 0;
+        Assert.That(await Call(async, () => "v" + ++calls, s_failSafe), Is.EqualTo("v1"));
+
+        _clock.Jump(s_jump);
+        Assert.That(await Call(async, () => "v" + ++calls, s_failSafe), Is.EqualTo("v2"), "stale at once after a jump forward past its Ttl");
+        Assert.That(await Call(async, () => "v" + ++calls, s_failSafe), Is.EqualTo("v2"), "the value computed then is fresh: one call, not one per call");
+
+        _clock.Jump(-2 * s_jump);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.That(await Call(async, () => "v" + ++calls, s_failSafe), Is.EqualTo("v2"), "fresh past its Ttl after a jump back");
+        _clock.Advance(TimeSpan.FromMinutes(4) + TimeSpan.FromSeconds(1));
+        Assert.That(await Call(async, () => "v" + ++calls, s_failSafe), Is.EqualTo("v3"), "never past Ttl + FailSafe, the store's monotonic life");
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(4);

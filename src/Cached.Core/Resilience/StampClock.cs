@@ -14,6 +14,16 @@ internal static class StampClock
         => span is { } value ? now + (long)value.TotalMilliseconds : long.MaxValue;
 
     /// <summary>
+    /// The time from now to <paramref name="timestamp"/> of <paramref name="clock"/>, in whole milliseconds (as stamps are
+    /// kept); zero once it has passed.
+    /// </summary>
+    public static TimeSpan Until(long timestamp, TimeProvider clock)
+    {
+        var left = (timestamp - clock.GetTimestamp()) * (1000.0 / clock.TimestampFrequency);
+        return left <= 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Floor(left));
+    }
+
+    /// <summary>
     /// A Unix-millisecond instant as a timestamp of <paramref name="clock"/>, given a reading of both
     /// (<paramref name="nowTimestamp"/>, <paramref name="nowUnix"/>); <see cref="long.MaxValue"/> stays never.
     /// </summary>

@@ -22,6 +22,9 @@ internal interface IStamped
     /// bytes are checked after the read, so those count until then).
     /// </summary>
     bool CountsAsHit { get; }
+
+    /// <summary>Whether the value is fresh now, on its clock's monotonic timestamps (its tags unchecked).</summary>
+    bool IsFreshNow { get; }
 }
 
 /// <summary>
@@ -29,8 +32,9 @@ internal interface IStamped
 /// fresh until <see cref="FreshUntil"/>, due for an eager refresh from <see cref="RefreshAt"/>, kept as a last value
 /// until <see cref="StaleUntil"/>. The three are wall-clock Unix milliseconds, so processes that share a backend agree
 /// on them. A hit compares against the same instants on <see cref="Clock"/>'s timestamp scale instead
-/// (<see cref="FreshUntilTimestamp"/>, <see cref="RefreshAtTimestamp"/>), computed once here: the memory store hands
-/// over the timestamp it read to check the entry's physical expiry, so a stamped hit reads no clock of its own.
+/// (<see cref="FreshUntilTimestamp"/>, <see cref="RefreshAtTimestamp"/>, <see cref="StaleUntilTimestamp"/>), computed
+/// once here: the memory store hands over the timestamp it read to check the entry's physical expiry, so a stamped hit
+/// reads no clock of its own, and a wall-clock jump after the stamp was made or read moves none of its checks.
 /// </summary>
 internal sealed class Stamped<T> : IStamped
 {
@@ -48,6 +52,7 @@ internal sealed class Stamped<T> : IStamped
         var (nowTimestamp, nowUnix) = (clock.GetTimestamp(), StampClock.UnixNow(clock));
         FreshUntilTimestamp = StampClock.ToTimestamp(freshUntil, clock, nowTimestamp, nowUnix);
         RefreshAtTimestamp = StampClock.ToTimestamp(refreshAt, clock, nowTimestamp, nowUnix);
+        StaleUntilTimestamp = StampClock.ToTimestamp(staleUntil, clock, nowTimestamp, nowUnix);
         if (tick != 0)
         {
             var until = Math.Min(FreshUntilTimestamp, RefreshAtTimestamp);
@@ -77,6 +82,9 @@ internal sealed class Stamped<T> : IStamped
 
     public long RefreshAtTimestamp { get; }
 
+    /// <summary><see cref="StaleUntil"/> on <see cref="Clock"/>'s timestamp scale: until then fail-safe keeps the value.</summary>
+    public long StaleUntilTimestamp { get; }
+
     /// <summary>
     /// The <see cref="CoarseClock"/> tick before which the value is certainly fresh and not due for a refresh, so that
     /// a hit can skip the precise clock; 0 when unknown (a clock other than the system's).
@@ -86,6 +94,8 @@ internal sealed class Stamped<T> : IStamped
     public object? BoxedValue => Value;
 
     public bool CountsAsHit => Clock.GetTimestamp() < FreshUntilTimestamp && (Tags is null || Tags.NeedsCheck || Tags.IsCurrent);
+
+    public bool IsFreshNow => Clock.GetTimestamp() < FreshUntilTimestamp;
 
     /// <summary>The entry's tags and the versions it was computed under; an invalidated tag makes it stale.</summary>
     public Tags.TagStamp? Tags { get; }

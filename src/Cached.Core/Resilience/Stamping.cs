@@ -41,23 +41,29 @@ internal static class Stamping
     {
         // Against the versions observed for the factory when there are some: the last value's own check may predate
         // an invalidation that came before them, and the copy would carry the newer versions as if computed under them.
-        var now = StampClock.UnixNow(clock);
-        if (last.StaleUntil <= now || last.Tags is { IsCurrent: false } || (tags is not null && (last.Tags is not { } own || !own.SameTokensAs(tags))))
+        // What is left of the last value's life is measured on the monotonic clock and stamped anew from the wall clock
+        // of now: a wall-clock jump since the value was stamped (or read) must neither give it the time the clock went
+        // back, past Ttl + FailSafe, nor take away the time it went forward. Under a millisecond left is none: a zero
+        // time to live would be no expiry.
+        var left = last.StaleUntil == long.MaxValue ? (TimeSpan?)null : StampClock.Until(last.StaleUntilTimestamp, last.Clock);
+        if (left == TimeSpan.Zero || last.Tags is { IsCurrent: false } || (tags is not null && (last.Tags is not { } own || !own.SameTokensAs(tags))))
         {
             return (null, null);
         }
 
-        var freshUntil = Math.Min(StampClock.After(now, policy.FailSafeThrottle), last.StaleUntil);
-        var ttl = last.StaleUntil == long.MaxValue ? TimeSpan.Zero : TimeSpan.FromMilliseconds(last.StaleUntil - now);
+        var now = StampClock.UnixNow(clock);
+        var staleUntil = StampClock.After(now, left);
+        var freshUntil = Math.Min(StampClock.After(now, policy.FailSafeThrottle), staleUntil);
         // A throttled value is left alone until the throttle ends: no eager refresh.
-        return (new Stamped<T>(last.Value, freshUntil, last.StaleUntil, long.MaxValue, clock, throttled: true, tags ?? last.Tags?.Unshared()), ttl);
+        return (new Stamped<T>(last.Value, freshUntil, staleUntil, long.MaxValue, clock, throttled: true, tags ?? last.Tags?.Unshared()), left ?? TimeSpan.Zero);
     }
 
     /// <summary>
     /// Whether fail-safe still keeps <paramref name="last"/> now: a last value read while kept stops being one when its
     /// window ends, even during the factory run that was to fall back on it.
     /// </summary>
-    public static bool IsKept<T>(Stamped<T> last, TimeProvider clock) => last.StaleUntil > StampClock.UnixNow(clock);
+    /// <remarks>On the monotonic clock, as freshness is: a wall-clock jump since the value was read does not move the end.</remarks>
+    public static bool IsKept<T>(Stamped<T> last) => last.StaleUntilTimestamp > last.Clock.GetTimestamp();
 
     /// <summary>Whether <paramref name="stamped"/> is fresh now, on its own clock.</summary>
     public static bool IsFresh<T>(Stamped<T> stamped) => stamped.IsFreshAt(stamped.Clock.GetTimestamp(), out _);

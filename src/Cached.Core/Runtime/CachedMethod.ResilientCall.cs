@@ -22,7 +22,7 @@ public sealed partial class CachedMethod<TResult>
         /// <see cref="Last"/> while fail-safe's window for it lasts; <c>null</c> once it has ended, which may be while
         /// the factory runs: a fallback is decided when it is needed, not when the entry was read.
         /// </summary>
-        public Stamped<TResult>? KeptLast => Last is { } last && Stamping.IsKept(last, Host.Clock) ? last : null;
+        public Stamped<TResult>? KeptLast => Last is { } last && Stamping.IsKept(last) ? last : null;
 
         /// <summary>Whether the last fresh hit this call read was a throttled last value (fail-safe's, kept fresh for the throttle).</summary>
         public bool HitThrottled { get; set; }

@@ -202,7 +202,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// that ended while the body ran leaves its key with nothing to answer with.
     /// </summary>
     private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing, ReadThroughs host)
-        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(key => key is not null && last.TryGetValue(key, out var stale) && Stamping.IsKept(stale, host.Clock));
+        => _policy.FailSafe is not null && last is not null && missing.TrueForAll(key => key is not null && last.TryGetValue(key, out var stale) && Stamping.IsKept(stale));
 
     private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore, ObservedTags? tags)
     {

@@ -56,7 +56,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             {
                 fresh = AsksBody(flight, uncached) ? CallBody(body, state, asked) : null;
             }
-            catch (Exception ex) when (Covers(last, asked, host))
+            catch (Exception ex) when (Covers(last, asked))
             {
                 ServeLast(cache, host, ex, asked, last!, result, fills, state, cacheKeyOf, tags);
                 servedLast = true;
@@ -131,7 +131,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             {
                 fresh = AsksBody(flight, uncached) ? await StartBody(body, state, asked, cancellationToken).ConfigureAwait(false) : null;
             }
-            catch (Exception ex) when (Covers(last, asked, host) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
+            catch (Exception ex) when (Covers(last, asked) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
                 ServeLast(cache, host, ex, asked, last!, result, fills, state, cacheKeyOf, tags);
                 servedLast = true;
@@ -201,7 +201,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// True when every key the body was asked for has a last value to answer with, still kept by fail-safe now: a window
     /// that ended while the body ran leaves its key with nothing to answer with.
     /// </summary>
-    private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing, ReadThroughs host)
+    private bool Covers(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> missing)
         => _policy.FailSafe is not null && last is not null && missing.TrueForAll(key => key is not null && last.TryGetValue(key, out var stale) && Stamping.IsKept(stale));
 
     private (List<KeyValuePair<string, Stamped<TValue>>> Stamped, TimeSpan? Ttl) Stamp(ICache cache, ReadThroughs host, List<KeyValuePair<string, TValue>> toStore, ObservedTags? tags)

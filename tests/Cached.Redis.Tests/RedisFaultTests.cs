@@ -44,18 +44,7 @@ public sealed class RedisFaultTests
         => ConnectionMultiplexer.Connect($"{server.ConnectionString},allowAdmin=true,name=cached-tests-probe,abortConnect=false,connectTimeout=2000"
             + (password is null ? string.Empty : $",password={password}"));
 
-    private static (T? Result, Exception? Error, TimeSpan Elapsed) Timed<T>(Func<T> action)
-    {
-        var watch = Stopwatch.StartNew();
-        try
-        {
-            return (action(), null, watch.Elapsed);
-        }
-        catch (Exception ex)
-        {
-            return (default, ex, watch.Elapsed);
-        }
-    }
+    private static (T? Result, Exception? Error, TimeSpan Elapsed) Timed<T>(Func<T> action) => Infrastructure.Timed.Call(action);
 
     private static async Task<(T? Result, Exception? Error, TimeSpan Elapsed)> TimedAsync<T>(Func<Task<T>> action)
     {

@@ -8,6 +8,10 @@ namespace Cached.Redis;
 // primary, a whole database by FLUSHDB only in admin mode.
 public sealed partial class RedisCache
 {
+    // Set once the server refused FLUSHDB (an ACL without it, or the command renamed away): later clears go straight to
+    // SCAN and UNLINK instead of paying the refused round trip every time.
+    private volatile bool _flushRefused;
+
     /// <inheritdoc />
     /// <remarks>
     /// A namespace is cleared with SCAN and UNLINK, one page at a time. A whole database is too, unless the connection
@@ -18,12 +22,11 @@ public sealed partial class RedisCache
         RefuseNamespaceClearWithKeyBuilder(@namespace);
         var db = WriteDb();
         MoveFencesMatching(db, @namespace);
-        var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
+        var flush = @namespace is null && !_flushRefused && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {
-            if (flush)
+            if (flush && Flushed(server))
             {
-                server.FlushDatabase(DatabaseNumber);
                 continue;
             }
 
@@ -50,12 +53,11 @@ public sealed partial class RedisCache
         var deadline = CallDeadline();
         var db = await WriteDbAsync(cancellationToken).ConfigureAwait(false);
         await MoveFencesMatchingAsync(db, @namespace, deadline, cancellationToken).ConfigureAwait(false);
-        var flush = @namespace is null && AllowsAdmin(db.Multiplexer);
+        var flush = @namespace is null && !_flushRefused && AllowsAdmin(db.Multiplexer);
         foreach (var server in Primaries(db.Multiplexer))
         {
-            if (flush)
+            if (flush && await FlushedAsync(server).ConfigureAwait(false))
             {
-                await server.FlushDatabaseAsync(DatabaseNumber).ConfigureAwait(false);
                 continue;
             }
 
@@ -83,6 +85,45 @@ public sealed partial class RedisCache
 
         return true;
     }
+
+    /// <summary>
+    /// Runs FLUSHDB, or answers false when the server refuses it, so that the clear goes on by SCAN and UNLINK: managed
+    /// servers often deny it to their users (an ACL without <c>flushdb</c> or <c>@dangerous</c>: NOPERM) or rename it
+    /// away (<c>rename-command FLUSHDB ""</c>: unknown command), and a connection string may disable it in its command
+    /// map, while admin mode (<c>allowAdmin=true</c>) may be on for another reason.
+    /// </summary>
+    private bool Flushed(IServer server)
+    {
+        try
+        {
+            server.FlushDatabase(DatabaseNumber);
+            return true;
+        }
+        catch (Exception refused) when (RefusesFlush(refused))
+        {
+            _flushRefused = true;
+            return false;
+        }
+    }
+
+    /// <inheritdoc cref="Flushed"/>
+    private async ValueTask<bool> FlushedAsync(IServer server)
+    {
+        try
+        {
+            await server.FlushDatabaseAsync(DatabaseNumber).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception refused) when (RefusesFlush(refused))
+        {
+            _flushRefused = true;
+            return false;
+        }
+    }
+
+    private static bool RefusesFlush(Exception refused) => refused is RedisCommandException
+        || (refused is RedisServerException && (refused.Message.StartsWith("NOPERM", StringComparison.Ordinal)
+            || refused.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase)));
 
     private string ClearPattern(string? @namespace) => @namespace is null ? "*" : GlobEscape(ClearPrefix(@namespace)) + "*";
 

@@ -46,18 +46,7 @@ public sealed class RedisFaultTests
 
     private static (T? Result, Exception? Error, TimeSpan Elapsed) Timed<T>(Func<T> action) => Infrastructure.Timed.Call(action);
 
-    private static async Task<(T? Result, Exception? Error, TimeSpan Elapsed)> TimedAsync<T>(Func<Task<T>> action)
-    {
-        var watch = Stopwatch.StartNew();
-        try
-        {
-            return (await action(), null, watch.Elapsed);
-        }
-        catch (Exception ex)
-        {
-            return (default, ex, watch.Elapsed);
-        }
-    }
+    private static Task<(T? Result, Exception? Error, TimeSpan Elapsed)> TimedAsync<T>(Func<Task<T>> action) => Infrastructure.Timed.CallAsync(action);
 
     // ---- timeouts -----------------------------------------------------------------------------------------------
 

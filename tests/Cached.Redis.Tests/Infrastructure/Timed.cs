@@ -17,4 +17,17 @@ internal static class Timed
             return (default, ex, watch.Elapsed);
         }
     }
+
+    public static async Task<(T? Result, Exception? Error, TimeSpan Elapsed)> CallAsync<T>(Func<Task<T>> action)
+    {
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            return (await action(), null, watch.Elapsed);
+        }
+        catch (Exception ex)
+        {
+            return (default, ex, watch.Elapsed);
+        }
+    }
 }

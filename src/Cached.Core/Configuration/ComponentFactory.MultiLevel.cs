@@ -20,7 +20,7 @@ internal static partial class ComponentFactory
         try
         {
             l2 = CreateCache(config.L2!, $"{path}:L2");
-            backplane = config.Backplane is { } backplaneConfig ? CreateBackplane(backplaneConfig, $"{path}:Backplane") : null;
+            backplane = config.Backplane is { } backplaneConfig ? CreateBackplane(backplaneConfig, $"{path}:Backplane", l2) : null;
             var cache = new MultiLevelCache(l1, l2, backplane);
             foreach (var (property, value, settingPath) in ReadSettings(typeof(MultiLevelCache), config.Settings, path))
             {
@@ -67,11 +67,28 @@ internal static partial class ComponentFactory
         }
     }
 
-    private static ICacheBackplane CreateBackplane(ClassConfig config, string path)
+    /// <summary>
+    /// The backplane a <c>Backplane</c> entry names: made from its <c>Configuration</c> string when it gives one, else
+    /// by <paramref name="l2"/> when L2 makes backplanes of that class (a <c>RedisCache</c> makes a <c>RedisBackplane</c>
+    /// with its own endpoint, credentials and TLS trust, which a configuration string cannot carry: its
+    /// <c>TrustIssuer</c>), else with its parameterless constructor.
+    /// </summary>
+    private static ICacheBackplane CreateBackplane(ClassConfig config, string path, ICache l2)
     {
         var type = ClassTypeOf(config, typeof(ICacheBackplane), path);
         object instance;
-        if (config.Settings.TryGetValue(BackplaneConfigurationSetting, out var configuration))
+        if (!config.Settings.ContainsKey(BackplaneConfigurationSetting) && l2 is Capabilities.IBackplaneProvider provider
+            && type.GetConstructor(Type.EmptyTypes) is null)
+        {
+            instance = provider.CreateBackplane();
+            if (!type.IsInstanceOfType(instance))
+            {
+                var made = instance.GetType();
+                ((ICacheBackplane)instance).DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw new CacheConfigurationException($"{path}:{BackplaneConfigurationSetting}", $"{type} needs a configuration string: L2 makes backplanes of {made}.");
+            }
+        }
+        else if (config.Settings.TryGetValue(BackplaneConfigurationSetting, out var configuration))
         {
             var constructor = type.GetConstructor([typeof(string)])
                 ?? throw new CacheConfigurationException($"{path}:{BackplaneConfigurationSetting}", $"{type} has no constructor that takes a configuration string.");

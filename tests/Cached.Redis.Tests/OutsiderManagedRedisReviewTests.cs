@@ -241,12 +241,11 @@ public sealed class OutsiderManagedRedisReviewTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(first.Error, Is.InstanceOf<CacheBackendException>(), $"{first.Error}");
+            Assert.That(first.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("remote certificate is invalid"), $"{first.Error}");
             Assert.That(first.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
             Assert.That(second.Error, Is.InstanceOf<CacheBackendException>(), $"{second.Error}");
             Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)));
         });
-        TestContext.Out.WriteLine(first.Error);
     }
 
     // ---- scripting refused ----------------------------------------------------------------------------------------
@@ -271,7 +270,7 @@ public sealed class OutsiderManagedRedisReviewTests
     }
 
     [Test]
-    public async Task A_generated_method_fails_open_on_a_user_without_scripting_and_logs_each_refused_write_as_a_warning()
+    public async Task A_generated_method_fails_open_on_a_user_without_scripting_and_logs_its_refused_writes_as_warnings()
     {
         var logs = new RecordingLogs();
         CachedLogging.LoggerFactory = logs;
@@ -290,9 +289,10 @@ public sealed class OutsiderManagedRedisReviewTests
             Assert.That(values, Is.EqualTo(new[] { "v1", "v2", "v1", "v2", "v1", "v2" }), "the body's value every time");
             Assert.That(service.Calls, Is.EqualTo(6), "nothing could be stored");
             Assert.That(logs.Exceptions.OfType<CacheBackendException>().Select(static e => e.Message), Has.All.Contains("eval").IgnoreCase);
-            Assert.That(logs.Ids, Has.Member(2), "the refused write is logged");
+            // Measured: two per call, the fill's open (a script) and its store, each at Warning; none at Error.
+            Assert.That(logs.Ids.Count(static id => id == 2), Is.InRange(6, 12), "each call's refused writes are logged, at most twice");
+            Assert.That(logs.Ids.Intersect([6, 12]), Is.Empty, "the Error events of generated methods (uncacheable, unknown alias)");
         });
-        TestContext.Out.WriteLine(string.Join("\n", logs.Messages));
     }
 
     // ---- generated methods and two levels over TLS ---------------------------------------------------------------

@@ -264,6 +264,7 @@ public sealed class OutsiderManagedRedisReviewTests
             Assert.That(noscript.Get<string>("k"), Is.EqualTo("old"), "reads need no script");
             Assert.That(write.Error, Is.InstanceOf<CacheBackendException>().With.Message.Contains("eval").IgnoreCase, $"{write.Error}");
             Assert.That(write.Error?.Message, Does.Contain("NOPERM"));
+            Assert.That(write.Error?.Message, Does.Contain("@scripting"), "the fix an ACL needs is named, not only Garnet's --lua");
             Assert.That(again.Error, Is.InstanceOf<CacheBackendException>());
             Assert.That(_admin.Get<string>("k", @namespace: "app"), Is.EqualTo("old"), "nothing was written or deleted");
         });

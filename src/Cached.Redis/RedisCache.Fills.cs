@@ -205,7 +205,7 @@ public sealed partial class RedisCache
             || refused.Message.StartsWith("NOPERM", StringComparison.Ordinal);
 
     private static CacheBackendException ScriptsRefused(RedisServerException refused) => new(
-        $"The server refused to run a Lua script ({refused.Message}), so nothing was written: every RedisCache write moves its key's fence with a script, in the same round trip (see docs/redis.md). Enable scripting on the server; Garnet needs --lua.",
+        $"The server refused to run a Lua script ({refused.Message}), so nothing was written: every RedisCache write moves its key's fence with a script, in the same round trip (see docs/redis.md). Enable scripting on the server (Garnet needs --lua), and where an ACL refuses it, let the user run EVAL and EVALSHA (+@scripting).",
         refused);
 
     /// <summary>

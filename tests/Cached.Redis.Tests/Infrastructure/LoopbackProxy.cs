@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Cached.Redis.Tests.Infrastructure;
 
@@ -19,7 +20,9 @@ internal sealed class LoopbackProxy : IDisposable
     private volatile bool _cut;
     private volatile TaskCompletionSource _flowing = Flowing();
     private volatile TaskCompletionSource _replying = Flowing();
+    private volatile TaskCompletionSource _markedFlowing = Flowing();
     private volatile string? _holdMarker;
+    private volatile bool _holdOnlyMarked;
 
     public LoopbackProxy(int targetPort)
     {
@@ -52,13 +55,23 @@ internal sealed class LoopbackProxy : IDisposable
     /// <summary>Keeps what clients send through the proxy until <see cref="Release"/>; the server's replies still flow.</summary>
     public void Hold() => _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Sends on what <see cref="Hold"/> kept, in order, and what comes after.</summary>
-    public void Release() => _flowing.TrySetResult();
+    /// <summary>Sends on what <see cref="Hold"/> or <see cref="HoldWhenSent"/> kept, in order, and what comes after.</summary>
+    public void Release()
+    {
+        _flowing.TrySetResult();
+        _markedFlowing.TrySetResult();
+    }
 
-    /// <summary>Holds what clients send (as <see cref="Hold"/>) from the first chunk that contains <paramref name="marker"/> on, that chunk included.</summary>
-    public void HoldWhenSent(string marker)
+    /// <summary>
+    /// Holds what clients send (as <see cref="Hold"/>) from the first chunk that contains <paramref name="marker"/> on,
+    /// that chunk included: on every connection, or with <paramref name="onlyThatConnection"/> on the one that sent it
+    /// while the others flow (a client that reconnects its connections one after the other, each with a handshake to
+    /// finish, reconnects them all).
+    /// </summary>
+    public void HoldWhenSent(string marker, bool onlyThatConnection = false)
     {
         MarkerHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _holdOnlyMarked = onlyThatConnection;
         _holdMarker = marker;
     }
 
@@ -75,7 +88,7 @@ internal sealed class LoopbackProxy : IDisposable
     /// A watch of one connection's sent bytes for <see cref="HoldWhenSent"/>'s marker, across the reads they arrive in:
     /// a command split over two reads (as a busy machine splits them) still shows the marker, in the read that ends it.
     /// </summary>
-    private Action<ReadOnlyMemory<byte>> MarkerWatch()
+    private Action<ReadOnlyMemory<byte>> MarkerWatch(StrongBox<bool> thisConnectionHeld)
     {
         var tail = string.Empty;
         return sent =>
@@ -84,7 +97,16 @@ internal sealed class LoopbackProxy : IDisposable
             if (_holdMarker is { } marker && text.Contains(marker, StringComparison.Ordinal))
             {
                 _holdMarker = null;
-                Hold();
+                if (_holdOnlyMarked)
+                {
+                    _markedFlowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    thisConnectionHeld.Value = true;
+                }
+                else
+                {
+                    Hold();
+                }
+
                 MarkerHeld.TrySetResult();
             }
 
@@ -143,7 +165,9 @@ internal sealed class LoopbackProxy : IDisposable
                 _open.Add(server);
             }
 
-            var up = CopyAsync(client.GetStream(), server.GetStream(), () => _flowing, MarkerWatch());
+            // The gate of what this client sends: every connection's, or its own once it sent a marker held for it alone.
+            var thisConnectionHeld = new StrongBox<bool>();
+            var up = CopyAsync(client.GetStream(), server.GetStream(), () => thisConnectionHeld.Value ? _markedFlowing : _flowing, MarkerWatch(thisConnectionHeld));
             var down = CopyAsync(server.GetStream(), client.GetStream(), () => _replying, static _ => { });
             await Task.WhenAny(up, down);
             // Either end gone or cut: close both, then let the other direction end too.

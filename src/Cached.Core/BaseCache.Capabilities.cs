@@ -54,6 +54,14 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
         => RunAsync(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
 
+    /// <summary>
+    /// <see cref="ILockingCache.ReleaseLockAsync"/> sent even while the circuit breaker is open: the release of a lock
+    /// whose take failed unanswered (the take opened the breaker) must follow that take on its connection, or a take
+    /// the server runs late leaves a lock nobody holds for its whole lease.
+    /// </summary>
+    internal ValueTask<bool> ReleaseLockPastBreakerAsync(string key, string? @namespace, string token)
+        => RunAsync(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), CancellationToken.None);
+
     /// <inheritdoc />
     /// <remarks>With caching switched off, false without touching the backend, as <c>Exists</c> answers then.</remarks>
     bool ILockingCache.IsLocked(string key, string? @namespace)

@@ -111,6 +111,12 @@ public abstract partial class BaseCache
     {
         failed = null;
         reading = default;
+        if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal))
+        {
+            failed = refusal;
+            return default;
+        }
+
         var operating = true;
         try
         {
@@ -138,6 +144,7 @@ public abstract partial class BaseCache
             {
                 var result = Decode<T>(read.Key, pending.Result, serializer);
                 operating = false;
+                _breaker?.Succeeded(BackendName, Alias);
                 if (context is not null)
                 {
                     CommandObserver.End(this, _plugins, context, end.Outcome(result));
@@ -263,6 +270,7 @@ public abstract partial class BaseCache
                 }
 
                 operating = false;
+                _breaker?.Succeeded(BackendName, Alias);
                 if (context is not null)
                 {
                     CommandObserver.End(this, _plugins, context, end.Outcome(result));

@@ -25,11 +25,17 @@ public abstract partial class BaseCache
         try
         {
             var context = CommandObserver.Begin(this, _plugins, request);
+            if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal))
+            {
+                throw refusal;
+            }
+
             var operating = true;
             try
             {
                 var result = operation(this, state);
                 operating = false;
+                _breaker?.Succeeded(BackendName, Alias);
                 if (context is not null)
                 {
                     CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -84,6 +90,11 @@ public abstract partial class BaseCache
                 return ValueTask.FromException<TResult>(refused);
             }
 
+            if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal))
+            {
+                return ValueTask.FromException<TResult>(refusal);
+            }
+
             var operating = true;
             try
             {
@@ -92,6 +103,7 @@ public abstract partial class BaseCache
                 {
                     var result = pending.Result;
                     operating = false;
+                    _breaker?.Succeeded(BackendName, Alias);
                     if (context is not null)
                     {
                         CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -168,6 +180,7 @@ public abstract partial class BaseCache
             }
 
             operating = false;
+            _breaker?.Succeeded(BackendName, Alias);
             if (context is not null)
             {
                 CommandObserver.End(this, _plugins, context, describe is null ? new CommandOutcome(result) : describe(result));
@@ -320,12 +333,55 @@ public abstract partial class BaseCache
     /// <see cref="MapError"/>, except for a cache that <see cref="Caches"/> replaced and then disposed: its
     /// <see cref="ObjectDisposedException"/> says so and how to get the current instance.
     /// </summary>
+    /// <remarks>
+    /// Every fault of a command's backend operation, and of tag records' traffic, passes here, so the circuit breaker
+    /// learns of each one here. (Two best-effort looks that swallow their faults do not: a fill's release and the check
+    /// of a stamped value after a refused increment.)
+    /// </remarks>
     private Exception? Translate(Exception exception, CacheCommand command, string subject)
-        => exception is ObjectDisposedException disposed && _running is { IsClosed: true }
+    {
+        var mapped = exception is ObjectDisposedException disposed && _running is { IsClosed: true }
             ? new ObjectDisposedException(
                 $"This {BackendName} of alias '{Alias}' was replaced in Caches (SetConfig, AddInstance or AddCached) and disposed once no command was running on it; get the current instance with Caches.Get(\"{Alias}\").",
                 disposed)
             : MapError(exception, command, subject);
+        _breaker?.Failed(_timeProvider, mapped ?? exception, BackendName, Alias);
+        return mapped;
+    }
+
+    /// <summary>
+    /// Throws the circuit breaker's refusal for backend traffic beside a command, which may also run inside one (tag
+    /// records): while it is open and no probe is out.
+    /// </summary>
+    private void ThrowIfCircuitOpen(CacheCommand command, string subject)
+    {
+        if (_breaker is { } breaker && breaker.Refuses(_timeProvider, BackendName, Alias, command, subject, out var refusal, besideCommand: true))
+        {
+            throw refusal;
+        }
+    }
+
+    /// <summary><paramref name="result"/>, noting for the circuit breaker that the backend answered.</summary>
+    private T Answered<T>(T result)
+    {
+        _breaker?.Succeeded(BackendName, Alias);
+        return result;
+    }
+
+    /// <summary>
+    /// Whether the circuit breaker (<see cref="CircuitBreakerDuration"/>, set) refuses the command: then its refusal
+    /// is recorded as the command's failure and given to throw, and the backend is not called.
+    /// </summary>
+    private bool CircuitRefuses(in CommandRequest request, Plugins.CacheCommandContext? context, out CacheBackendException refusal)
+    {
+        if (!_breaker!.Refuses(_timeProvider, BackendName, Alias, request.Command, request.ErrorSubject, out refusal))
+        {
+            return false;
+        }
+
+        CommandObserver.Failed(this, context, refusal);
+        return true;
+    }
 
     /// <summary>
     /// A cancellation that a command's operation met and its caller did not ask for (a sync command takes no token; an
@@ -334,7 +390,11 @@ public abstract partial class BaseCache
     /// cancellation. What a plugin's hook throws is the plugin's, and passes as it is.
     /// </summary>
     private CacheBackendException Unasked(OperationCanceledException exception, CacheCommand command, string subject)
-        => new($"{BackendName} cancelled a {command} of '{subject}' that its caller did not cancel; its connection was probably reset: {exception.Message}", exception, unreachable: true);
+    {
+        var unasked = new CacheBackendException($"{BackendName} cancelled a {command} of '{subject}' that its caller did not cancel; its connection was probably reset: {exception.Message}", exception, unreachable: true);
+        _breaker?.Failed(_timeProvider, unasked, BackendName, Alias);
+        return unasked;
+    }
 
     /// <summary>An exception filter that records the failure and never catches, so the exception leaves untouched.</summary>
     private bool Report(Plugins.CacheCommandContext? context, Exception exception)

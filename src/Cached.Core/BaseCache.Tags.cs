@@ -123,9 +123,10 @@ public abstract partial class BaseCache : ITagHost
         public long[] Read(string[] names)
         {
             var keys = Keys(names);
+            cache.ThrowIfCircuitOpen(CacheCommand.MultiGet, keys[0]);
             try
             {
-                return TokensOf(cache.GetEntries(keys));
+                return cache.Answered(TokensOf(cache.GetEntries(keys)));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.MultiGet, keys[0]) is { } mapped)
             {
@@ -136,9 +137,10 @@ public abstract partial class BaseCache : ITagHost
         public async ValueTask<long[]> ReadAsync(string[] names, CancellationToken cancellationToken)
         {
             var keys = Keys(names);
+            cache.ThrowIfCircuitOpen(CacheCommand.MultiGet, keys[0]);
             try
             {
-                return TokensOf(await cache.GetEntriesAsync(keys, cancellationToken).ConfigureAwait(false));
+                return cache.Answered(TokensOf(await cache.GetEntriesAsync(keys, cancellationToken).ConfigureAwait(false)));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.MultiGet, keys[0]) is { } mapped)
             {
@@ -149,9 +151,10 @@ public abstract partial class BaseCache : ITagHost
         public bool Keep(string name, long token, TimeSpan? life, bool create)
         {
             var key = Key(name);
+            cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                return cache.KeepEntry(key, Space, Payload(token), life, create);
+                return cache.Answered(cache.KeepEntry(key, Space, Payload(token), life, create));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {
@@ -162,9 +165,10 @@ public abstract partial class BaseCache : ITagHost
         public async ValueTask<bool> KeepAsync(string name, long token, TimeSpan? life, bool create, CancellationToken cancellationToken)
         {
             var key = Key(name);
+            cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                return await cache.KeepEntryAsync(key, Space, Payload(token), life, create, cancellationToken).ConfigureAwait(false);
+                return cache.Answered(await cache.KeepEntryAsync(key, Space, Payload(token), life, create, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {
@@ -175,9 +179,10 @@ public abstract partial class BaseCache : ITagHost
         public void Replace(string name, long token, TimeSpan life)
         {
             var key = Key(name);
+            cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                cache.ReplaceEntry(key, Space, Payload(token), life);
+                cache.Answered(cache.ReplaceEntry(key, Space, Payload(token), life));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {
@@ -188,9 +193,10 @@ public abstract partial class BaseCache : ITagHost
         public async ValueTask ReplaceAsync(string name, long token, TimeSpan life, CancellationToken cancellationToken)
         {
             var key = Key(name);
+            cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                await cache.ReplaceEntryAsync(key, Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
+                cache.Answered(await cache.ReplaceEntryAsync(key, Space, Payload(token), life, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {

@@ -1,6 +1,7 @@
 using Cached.Capabilities;
 using Cached.Pipeline;
 using Cached.Plugins;
+using Cached.Resilience;
 using Cached.Runtime;
 using Cached.Serializers;
 
@@ -20,6 +21,7 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
     private readonly ICachePlugin[] _plugins = [];
     private ISerializer? _serializer;
     private TimeSpan? _timeout = TimeSpan.FromSeconds(5);
+    private CircuitBreaker? _breaker; // only when CircuitBreakerDuration is set
     private TimeSpan? _ttl;
     private TimeProvider _timeProvider = TimeProvider.System;
     private string? _alias;
@@ -87,6 +89,25 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
         init => _timeout = value is { } t && t != System.Threading.Timeout.InfiniteTimeSpan
             ? (t < TimeSpan.Zero ? throw new ArgumentOutOfRangeException(nameof(Timeout), t, "A timeout cannot be negative.") : t == TimeSpan.Zero ? null : t)
             : null;
+    }
+
+    /// <summary>
+    /// How long the cache's commands fail at once, without reaching the backend, after one failed because the backend
+    /// did not answer (a <see cref="TimeoutException"/>, or a <see cref="CacheBackendException"/> whose
+    /// <see cref="CacheBackendException.Unreachable"/> is true); <c>null</c> (the default) or zero for no circuit
+    /// breaker. Meanwhile commands throw a <see cref="CacheBackendException"/> whose
+    /// <see cref="CacheBackendException.CircuitOpen"/> and <see cref="CacheBackendException.Unreachable"/> are true, so
+    /// a backend that hangs costs one <see cref="Timeout"/> per duration instead of one per command, and cached methods
+    /// and a <see cref="MultiLevelCache"/> go on without it as in any outage. Once the duration has passed, one command
+    /// tries the backend while the others are still refused; its success closes the breaker, its failure opens it again.
+    /// A backend that answered and refused a command does not open it.
+    /// </summary>
+    public TimeSpan? CircuitBreakerDuration
+    {
+        get => _breaker?.Duration;
+        init => _breaker = value is { } d && d != System.Threading.Timeout.InfiniteTimeSpan
+            ? (d < TimeSpan.Zero ? throw new ArgumentOutOfRangeException(nameof(CircuitBreakerDuration), d, "A circuit breaker's duration cannot be negative.") : d == TimeSpan.Zero ? null : new CircuitBreaker(d))
+            : value is null ? null : throw new ArgumentOutOfRangeException(nameof(CircuitBreakerDuration), value, "A circuit breaker cannot stay open forever; give it a duration.");
     }
 
     /// <summary>The time to live of entries written without one; <c>null</c> (the default) or zero for no expiry.</summary>

@@ -28,4 +28,11 @@ public sealed class CacheBackendException : CacheException
     /// <see cref="MultiLevelCache"/> keeps such writes and retries them); false when the backend answered and refused.
     /// </summary>
     public bool Unreachable { get; }
+
+    /// <summary>
+    /// True when the cache did not send the command at all because its circuit breaker is open
+    /// (<see cref="BaseCache.CircuitBreakerDuration"/>): the backend did not answer a command shortly before, which is the
+    /// inner exception. <see cref="Unreachable"/> is then true too.
+    /// </summary>
+    public bool CircuitOpen { get; init; }
 }

@@ -64,7 +64,13 @@ internal static class LockAttempts
         ValueTask<bool> release;
         try
         {
-            release = locks.ReleaseLockAsync(key, @namespace, token, CancellationToken.None);
+            // Past the circuit breaker, which the take's own timeout may just have opened.
+            release = locks switch
+            {
+                BaseCache cache => cache.ReleaseLockPastBreakerAsync(key, @namespace, token),
+                MultiLevelCache { L2: BaseCache l2 } => l2.ReleaseLockPastBreakerAsync(key, @namespace, token),
+                _ => locks.ReleaseLockAsync(key, @namespace, token, CancellationToken.None),
+            };
         }
         catch (Exception)
         {

@@ -42,4 +42,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Problem}")]
     public static partial void AliasesMissing(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "{Backend} '{Alias}' did not answer: its circuit breaker is open, and its commands fail at once for {Duration}, then one goes through to try it.")]
+    public static partial void CircuitOpened(ILogger logger, Exception exception, string backend, string alias, TimeSpan duration);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "{Backend} '{Alias}' answers again: its circuit breaker is closed.")]
+    public static partial void CircuitClosed(ILogger logger, string backend, string alias);
 }

@@ -1,0 +1,124 @@
+using Cached.Plugins;
+using Cached.Runtime;
+
+namespace Cached.Resilience;
+
+/// <summary>
+/// One cache's circuit breaker (<see cref="BaseCache.CircuitBreakerDuration"/>): a command that fails because the
+/// backend did not answer (a <see cref="TimeoutException"/>, or a <see cref="CacheBackendException"/> that says it is
+/// unreachable) opens it, and for the duration every command of the cache fails at once, without reaching the backend,
+/// with a <see cref="CacheBackendException"/> whose <see cref="CacheBackendException.CircuitOpen"/> is true. A backend
+/// that hangs then costs one timeout per duration instead of one per command.
+/// </summary>
+/// <remarks>
+/// Once the duration has passed, one command goes through as a probe while the others are still refused: FusionCache
+/// closes its breaker for everyone instead, and every command that starts before the first of them fails again pays
+/// the whole timeout. Only while a probe is out does an outcome change the state: an answer (a success, or a refusal
+/// such as out of memory) closes the breaker, a fault that says the backend did not answer opens it for another
+/// duration. While it is open and no probe is out, outcomes are of commands sent before it opened, which say nothing
+/// new: a late success would close it on a backend that still hangs, a late timeout would keep it open longer. A probe
+/// that never ends (its caller gave up) lets another one through after the duration.
+/// </remarks>
+internal sealed class CircuitBreaker(TimeSpan duration)
+{
+    // The timestamp (on the cache's TimeProvider) until which commands are refused; 0 while closed. Timestamps of a
+    // real clock are never 0, and a test clock's that would be are moved to 1.
+    private long _openUntil;
+    private int _probing; // 1 from a probe's claim until an outcome closes or opens the breaker again
+    private Exception? _cause;
+
+    /// <summary>How long the breaker stays open after a fault.</summary>
+    public TimeSpan Duration { get; } = duration;
+
+    /// <summary>
+    /// Whether the command must fail at once: true, with the exception to throw, while the breaker is open; false while
+    /// it is closed, and for the one command that goes through as the probe once the duration has passed.
+    /// </summary>
+    /// <param name="clock">The cache's clock.</param>
+    /// <param name="backend">The backend's name, for the message.</param>
+    /// <param name="alias">The cache's alias, for the message.</param>
+    /// <param name="command">The command, for the message.</param>
+    /// <param name="subject">What the command is about, for the message.</param>
+    /// <param name="refusal">What to throw when refused.</param>
+    /// <param name="besideCommand">
+    /// True for backend traffic that may run inside a command, or beside one, where it cannot be told which (tag
+    /// records): it is never the probe, and it goes through while a probe is out, since it may be the probe's own.
+    /// </param>
+    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, bool besideCommand = false)
+    {
+        var until = Volatile.Read(ref _openUntil);
+        if (until == 0 || (besideCommand && Volatile.Read(ref _probing) == 1))
+        {
+            refusal = null!;
+            return false;
+        }
+
+        var now = clock.GetTimestamp();
+        if (!besideCommand && now - until >= 0 && Interlocked.CompareExchange(ref _openUntil, After(clock, now), until) == until)
+        {
+            // The probe: the others are refused until it ends, or for another duration if it never does.
+            Volatile.Write(ref _probing, 1);
+            refusal = null!;
+            return false;
+        }
+
+        var cause = Volatile.Read(ref _cause);
+        var left = clock.GetElapsedTime(now, Math.Max(Volatile.Read(ref _openUntil), now));
+        refusal = new CacheBackendException(
+            $"{backend}{(alias is null ? string.Empty : $" '{alias}'")} did not run {command} of '{subject}': its circuit breaker is open for {Math.Ceiling(left.TotalMilliseconds)} ms more after the backend did not answer{(cause is null ? string.Empty : $" ({cause.GetType().Name}: {cause.Message})")}.",
+            cause,
+            unreachable: true)
+        {
+            CircuitOpen = true,
+        };
+        return true;
+    }
+
+    /// <summary>
+    /// Notes a command's fault: one that says the backend did not answer opens a closed breaker, or one whose probe is
+    /// out, for <see cref="Duration"/>; any other fault is an answer, which closes a breaker whose probe is out.
+    /// </summary>
+    public void Failed(TimeProvider clock, Exception fault, string backend, string? alias)
+    {
+        if (fault is CacheBackendException { CircuitOpen: true })
+        {
+            return;
+        }
+
+        if (fault is not (TimeoutException or CacheBackendException { Unreachable: true }))
+        {
+            Succeeded(backend, alias);
+            return;
+        }
+
+        var until = After(clock, clock.GetTimestamp());
+        if (Interlocked.CompareExchange(ref _openUntil, until, 0) == 0)
+        {
+            Volatile.Write(ref _cause, fault);
+            Log.CircuitOpened(CachedLogging.Logger, fault, backend, alias ?? "(no alias)", Duration);
+        }
+        else if (Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
+        {
+            Volatile.Write(ref _cause, fault);
+            Volatile.Write(ref _openUntil, until);
+        }
+    }
+
+    /// <summary>Notes a command that the backend answered: closes the breaker if its probe is out.</summary>
+    public void Succeeded(string backend, string? alias)
+    {
+        if (Volatile.Read(ref _probing) == 1 && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
+        {
+            Volatile.Write(ref _openUntil, 0);
+            Log.CircuitClosed(CachedLogging.Logger, backend, alias ?? "(no alias)");
+        }
+    }
+
+    private long After(TimeProvider clock, long now)
+    {
+        // Saturated: a duration of years must not wrap around into the past.
+        var ticks = Duration.TotalSeconds * clock.TimestampFrequency;
+        var until = ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+        return until == 0 ? 1 : until;
+    }
+}

@@ -181,6 +181,7 @@ public sealed class OutsiderEcosystemReviewTests : Cached.Tests.DependencyInject
     /// </summary>
     [TestCase("Ttl", "-5", "Cached:default:Ttl")]
     [TestCase("Timeout", "-1", "Cached:default:Timeout")]
+    [TestCase("CircuitBreakerDuration", "-1", "Cached:default:CircuitBreakerDuration")]
     [TestCase("MaxEntries", "0", "Cached:default:MaxEntries")]
     [TestCase("MaxEntries", "-1", "Cached:default:MaxEntries")]
     public void A_setting_that_converts_but_cannot_be_used_fails_on_first_resolve_naming_it(string setting, string value, string path)
@@ -197,6 +198,7 @@ public sealed class OutsiderEcosystemReviewTests : Cached.Tests.DependencyInject
 
     [TestCase("L1Ttl", "-3", "Cached:default:L1Ttl")]
     [TestCase("L2:MaxEntries", "0", "Cached:default:L2:MaxEntries")]
+    [TestCase("L2:CircuitBreakerDuration", "-2", "Cached:default:L2:CircuitBreakerDuration")]
     public void A_two_level_setting_that_cannot_be_used_fails_on_first_resolve_naming_it(string setting, string value, string path)
     {
         var services = new ServiceCollection();

@@ -255,4 +255,36 @@ public sealed class CircuitBreakerRedisTests
             Caches.Reset();
         }
     }
+
+    [Test]
+    public async Task On_two_levels_a_generated_method_logs_L2_s_timeout_and_the_breaker_once_not_each_refusal()
+    {
+        var logs = new RecordingLogs();
+        CachedLogging.LoggerFactory = logs;
+        var node = new MultiLevelCache(new SimpleMemoryCache(), Redis());
+        _disposables.Add(node);
+        Caches.AddInstance(BreakerSvc.Alias, node);
+        try
+        {
+            var svc = new BreakerSvc();
+            await node.SetAsync("warm", "x");
+            _proxy.Hold();
+
+            Assert.That(await svc.OneAsync(1), Is.EqualTo("v1-1"), "L2's read timed out: the body ran");
+            for (var id = 2; id <= 5; id++)
+            {
+                var call = svc.OneAsync(id);
+                Assert.That(call.IsCompleted, Is.True, "L2 refuses at once");
+                Assert.That(await call, Is.EqualTo($"v{id}-{id}"));
+            }
+
+            Assert.That(logs.Ids.Count(static id => id == 1), Is.EqualTo(1), "one read failure logged: the timeout");
+            Assert.That(logs.Ids.Count(static id => id == 14), Is.EqualTo(1), "the breaker opened, once");
+        }
+        finally
+        {
+            Caches.Reset();
+            CachedLogging.LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+        }
+    }
 }

@@ -45,6 +45,12 @@ internal static class CacheFaults
             return false;
         }
 
+        // L2's circuit breaker said so, once, when it opened (event 14): its refusals are not news worth a line per call.
+        if (cache is MultiLevelCache && exception is CacheBackendException { CircuitOpen: true })
+        {
+            return false;
+        }
+
         // A two-level cache has its own outage handling (L1 answers, writes wait for L2), and its L1 hits would end an
         // outage at every call: its faults are logged per call, as any fault that is not an outage.
         if (!IsUnreachable(exception) || cache is MultiLevelCache)

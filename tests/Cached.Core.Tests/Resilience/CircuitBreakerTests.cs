@@ -292,4 +292,19 @@ public sealed class CircuitBreakerTests
             Caches.Reset();
         }
     }
+
+    [Test]
+    public void On_two_levels_a_cached_method_does_not_log_each_refusal_of_L2_s_breaker()
+    {
+        // A two-level cache's faults are logged per call (its L1 keeps answering, so there is no outage to count them
+        // in): the refusals of L2's breaker, announced once when it opened (event 14), would be a warning per call.
+        using var l2 = Hung();
+        using var node = new MultiLevelCache(new SimpleMemoryCache(), l2);
+        TimeOut(l2);
+        var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await l2.GetAsync<string>("k"))!;
+
+        Assert.That(CacheFaults.Note(node, refusal, "two"), Is.False, "not logged");
+        Assert.That(CacheFaults.Note(node, new TimeoutException(), "two"), Is.True, "L2's timeout is, as before");
+        Assert.That(CacheFaults.IsDown(node), Is.False, "and no outage of the two-level cache begins: L1 answers");
+    }
 }

@@ -76,11 +76,14 @@ internal sealed class CircuitBreaker(TimeSpan duration)
 
     /// <summary>
     /// Notes a command's fault: one that says the backend did not answer opens a closed breaker, or one whose probe is
-    /// out, for <see cref="Duration"/>; any other fault is an answer, which closes a breaker whose probe is out.
+    /// out, for <see cref="Duration"/>; any other fault is an answer, which closes a breaker whose probe is out. A
+    /// cancellation that reaches here unmapped (the pipeline makes one its caller did not ask for a
+    /// <see cref="CacheBackendException"/> first) is no answer: it neither opens nor closes the breaker, and a probe its
+    /// caller cancelled is one that never ends.
     /// </summary>
     public void Failed(TimeProvider clock, Exception fault, string backend, string? alias)
     {
-        if (fault is CacheBackendException { CircuitOpen: true })
+        if (fault is CacheBackendException { CircuitOpen: true } or OperationCanceledException)
         {
             return;
         }

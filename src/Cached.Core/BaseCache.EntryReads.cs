@@ -111,12 +111,37 @@ public abstract partial class BaseCache
     {
         failed = null;
         reading = default;
-        if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal))
+        if (_breaker is null || request.PastBreaker)
+        {
+            return RunReadUnguarded<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out reading, cancellationToken);
+        }
+
+        if (CircuitRefuses(request, context, out var refusal, out var probe))
         {
             failed = refusal;
             return default;
         }
 
+        try
+        {
+            return RunReadUnguarded<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out reading, cancellationToken);
+        }
+        finally
+        {
+            if (probe)
+            {
+                // The read's continuation carries the probe in its own flow; the caller's goes on without it.
+                CircuitBreaker.LeaveProbe();
+            }
+        }
+    }
+
+    /// <summary><see cref="RunRead{T, TEnd, TOut}"/> once the circuit breaker, if any, let the read through.</summary>
+    private CacheResult<T> RunReadUnguarded<T, TEnd, TOut>(in CommandRequest request, PreparedKey read, ISerializer? serializer, bool awaitedOnce, TEnd end, Plugins.CacheCommandContext? context, CommandCount? running, ref bool handedOver, out Exception? failed, out ValueTask<TOut> reading, CancellationToken cancellationToken)
+        where TEnd : struct, IEntryReadEnd<T, TOut>
+    {
+        failed = null;
+        reading = default;
         var operating = true;
         try
         {

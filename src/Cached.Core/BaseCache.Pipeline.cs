@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Cached.Pipeline;
 using Cached.Plugins;
+using Cached.Resilience;
 
 namespace Cached;
 
@@ -22,10 +23,11 @@ public abstract partial class BaseCache
     {
         var running = _running;
         running?.Enter();
+        var probe = false;
         try
         {
             var context = CommandObserver.Begin(this, _plugins, request);
-            if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal))
+            if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal, out probe))
             {
                 throw refusal;
             }
@@ -63,6 +65,10 @@ public abstract partial class BaseCache
         finally
         {
             running?.Exit();
+            if (probe)
+            {
+                CircuitBreaker.LeaveProbe();
+            }
         }
     }
 
@@ -82,6 +88,7 @@ public abstract partial class BaseCache
         var running = _running;
         running?.Enter();
         var handedOver = false;
+        var probe = false;
         try
         {
             if (!CommandObserver.TryBegin(this, _plugins, request, out var context, out var refused))
@@ -90,7 +97,7 @@ public abstract partial class BaseCache
                 return ValueTask.FromException<TResult>(refused);
             }
 
-            if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal))
+            if (_breaker is not null && !request.PastBreaker && CircuitRefuses(request, context, out var refusal, out probe))
             {
                 return ValueTask.FromException<TResult>(refusal);
             }
@@ -139,6 +146,12 @@ public abstract partial class BaseCache
             if (!handedOver)
             {
                 running?.Exit();
+            }
+
+            if (probe)
+            {
+                // The operation's continuations carry the probe in their own flow; the caller's goes on without it.
+                CircuitBreaker.LeaveProbe();
             }
         }
     }
@@ -355,7 +368,7 @@ public abstract partial class BaseCache
     /// </summary>
     private void ThrowIfCircuitOpen(CacheCommand command, string subject)
     {
-        if (_breaker is { } breaker && breaker.Refuses(_timeProvider, BackendName, Alias, command, subject, out var refusal, besideCommand: true))
+        if (_breaker is { } breaker && breaker.Refuses(_timeProvider, BackendName, Alias, command, subject, out var refusal, out _, besideCommand: true))
         {
             throw refusal;
         }
@@ -370,11 +383,12 @@ public abstract partial class BaseCache
 
     /// <summary>
     /// Whether the circuit breaker (<see cref="CircuitBreakerDuration"/>, set) refuses the command: then its refusal
-    /// is recorded as the command's failure and given to throw, and the backend is not called.
+    /// is recorded as the command's failure and given to throw, and the backend is not called. When the command is the
+    /// breaker's probe (<paramref name="probe"/>), the caller clears it from its flow once the operation has started.
     /// </summary>
-    private bool CircuitRefuses(in CommandRequest request, Plugins.CacheCommandContext? context, out CacheBackendException refusal)
+    private bool CircuitRefuses(in CommandRequest request, Plugins.CacheCommandContext? context, out CacheBackendException refusal, out bool probe)
     {
-        if (!_breaker!.Refuses(_timeProvider, BackendName, Alias, request.Command, request.ErrorSubject, out refusal))
+        if (!_breaker!.Refuses(_timeProvider, BackendName, Alias, request.Command, request.ErrorSubject, out refusal, out probe))
         {
             return false;
         }

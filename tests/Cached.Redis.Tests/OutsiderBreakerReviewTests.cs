@@ -419,4 +419,53 @@ public sealed class OutsiderBreakerReviewTests
         Assert.That(await svc.OneAsync(1), Is.EqualTo("v1-1"), "a hit again once a probe closed it");
         Assert.That(Calls("get", "mget"), Is.EqualTo(gets + 2), "the read that timed out and the probe");
     }
+
+    [Test]
+    public async Task A_late_timeout_of_a_command_sent_before_it_opened_does_not_swallow_the_probe_s_answer()
+    {
+        // A duration shorter than the timeout: a command sent before the breaker opened can still be waiting when the
+        // probe goes. Docs: "one that times out late does not keep it open longer", and the probe's answer closes it.
+        var cache = OnTestClock();
+        await cache.SetAsync("k", "v");
+        _proxy.Hold();
+        var first = cache.GetAsync<string>("k");
+        _time.Advance(s_timeout / 2);
+        var second = cache.GetAsync<string>("k");
+        _time.Advance(s_timeout / 2);
+        Assert.That(async () => await first, Throws.InstanceOf<TimeoutException>(), "opens it");
+        _time.Advance(s_open);
+        var probe = cache.GetAsync<string>("k");
+        Assert.That(probe.IsCompleted, Is.False, "the probe is out");
+        _time.Advance(s_timeout / 2 - s_open);
+        Assert.That(async () => await second, Throws.InstanceOf<TimeoutException>(), "the late timeout");
+
+        _proxy.Release();
+        Assert.That(await probe, Is.EqualTo("v"), "the server answered the probe");
+        var after = cache.GetAsync<string>("k");
+        Assert.That(after.IsCompleted && after.IsFaulted, Is.False, "closed by the probe's answer, not refused");
+        Assert.That(await after, Is.EqualTo("v"));
+    }
+
+    [Test]
+    public async Task After_a_probe_its_caller_cancelled_a_tagged_call_does_not_wait_on_the_hung_server()
+    {
+        // No probe is at the server any more: its caller gave up. Tag records go through only while a probe is out.
+        var cache = OnTestClock();
+        Caches.AddInstance(BreakerSvc.Alias, cache);
+        var svc = new BreakerSvc();
+        await cache.SetAsync("k", "v");
+        await OpenWithATimeout(cache);
+        _time.Advance(s_open);
+        using var cancel = new CancellationTokenSource();
+        var probe = cache.GetAsync<string>("k", cancellationToken: cancel.Token);
+        await cancel.CancelAsync();
+        Assert.That(async () => await probe, Throws.InstanceOf<OperationCanceledException>());
+
+        var tagged = svc.TaggedAsync(5);
+        var atOnce = tagged.IsCompleted;
+        _proxy.Release();
+        _time.Advance(s_timeout);
+        Assert.That(await tagged, Does.StartWith("t5-"));
+        Assert.That(atOnce, Is.True, "a tagged call while the breaker is open waits on no server");
+    }
 }

@@ -13,19 +13,32 @@ namespace Cached.Resilience;
 /// <remarks>
 /// Once the duration has passed, one command goes through as a probe while the others are still refused: FusionCache
 /// closes its breaker for everyone instead, and every command that starts before the first of them fails again pays
-/// the whole timeout. Only while a probe is out does an outcome change the state: an answer (a success, or a refusal
+/// the whole timeout. Once open, only the probe's own outcome changes the state: an answer (a success, or a refusal
 /// such as out of memory) closes the breaker, a fault that says the backend did not answer opens it for another
-/// duration. While it is open and no probe is out, outcomes are of commands sent before it opened, which say nothing
-/// new: a late success would close it on a backend that still hangs, a late timeout would keep it open longer. A probe
-/// that never ends (its caller gave up) lets another one through after the duration.
+/// duration. Other outcomes are of commands sent before it opened, which say nothing new: a late success would close
+/// it on a backend that still hangs, a late timeout would keep it open longer or take the probe's place. A probe that
+/// never ends (its caller gave up) lets another one through after the duration.
 /// </remarks>
 internal sealed class CircuitBreaker(TimeSpan duration)
 {
     // The timestamp (on the cache's TimeProvider) until which commands are refused; 0 while closed. Timestamps of a
     // real clock are never 0, and a test clock's that would be are moved to 1.
     private long _openUntil;
-    private int _probing; // 1 from a probe's claim until an outcome closes or opens the breaker again
+    private int _probing; // 1 from a probe's claim until its outcome closes or opens the breaker again
     private Exception? _cause;
+
+    // The breaker whose probe the current flow runs: the probe's own outcome, and the backend traffic inside it (tag
+    // records), are told from every other command's by it. The command that claims the probe sets it before its
+    // operation starts, so that the operation's continuations carry it, and clears it in its caller's flow once the
+    // operation has started (LeaveProbe). Under ExecutionContext.SuppressFlow an async probe's outcome goes unseen, and
+    // another probe goes through after the duration.
+    private static readonly AsyncLocal<CircuitBreaker?> s_probe = new();
+
+    /// <summary>Whether the current flow runs this breaker's probe.</summary>
+    private bool InProbe => ReferenceEquals(s_probe.Value, this);
+
+    /// <summary>Clears the probe from the caller's flow once its command's operation has started (or ended).</summary>
+    public static void LeaveProbe() => s_probe.Value = null;
 
     /// <summary>How long the breaker stays open after a fault.</summary>
     public TimeSpan Duration { get; } = duration;
@@ -40,15 +53,19 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     /// <param name="command">The command, for the message.</param>
     /// <param name="subject">What the command is about, for the message.</param>
     /// <param name="refusal">What to throw when refused.</param>
+    /// <param name="probe">True when this command is the probe: its caller calls <see cref="LeaveProbe"/> once its
+    /// operation has started.</param>
     /// <param name="besideCommand">
     /// True for backend traffic that may run inside a command, or beside one, where it cannot be told which (tag
-    /// records): it is never the probe, and it goes through while a probe is out, since it may be the probe's own.
+    /// records): it is never the probe itself, and goes through inside the probe's flow.
     /// </param>
-    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, bool besideCommand = false)
+    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, out bool probe, bool besideCommand = false)
     {
+        probe = false;
         var until = Volatile.Read(ref _openUntil);
-        if (until == 0 || (besideCommand && Volatile.Read(ref _probing) == 1))
+        if (until == 0 || InProbe)
         {
+            // Closed, or inside the probe's own flow (a command or tag records its operation runs).
             refusal = null!;
             return false;
         }
@@ -58,6 +75,8 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         {
             // The probe: the others are refused until it ends, or for another duration if it never does.
             Volatile.Write(ref _probing, 1);
+            s_probe.Value = this;
+            probe = true;
             refusal = null!;
             return false;
         }
@@ -100,17 +119,17 @@ internal sealed class CircuitBreaker(TimeSpan duration)
             Volatile.Write(ref _cause, fault);
             Log.CircuitOpened(CachedLogging.Logger, fault, backend, alias ?? "(no alias)", Duration);
         }
-        else if (Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
+        else if (Volatile.Read(ref _probing) == 1 && InProbe && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
         {
             Volatile.Write(ref _cause, fault);
             Volatile.Write(ref _openUntil, until);
         }
     }
 
-    /// <summary>Notes a command that the backend answered: closes the breaker if its probe is out.</summary>
+    /// <summary>Notes a command that the backend answered: closes the breaker when it is the probe (or runs inside it).</summary>
     public void Succeeded(string backend, string? alias)
     {
-        if (Volatile.Read(ref _probing) == 1 && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
+        if (Volatile.Read(ref _probing) == 1 && InProbe && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
         {
             Volatile.Write(ref _openUntil, 0);
             Log.CircuitClosed(CachedLogging.Logger, backend, alias ?? "(no alias)");

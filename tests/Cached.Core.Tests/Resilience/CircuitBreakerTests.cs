@@ -143,6 +143,28 @@ public sealed class CircuitBreakerTests
     }
 
     [Test]
+    public async Task With_a_duration_shorter_than_the_timeout_a_late_timeout_does_not_take_the_probe_s_place()
+    {
+        // A read sent before the breaker opened times out while the probe is out: it is not the probe's outcome, and the
+        // probe's answer still closes the breaker.
+        using var cache = new GatedCache { TimeProvider = _time, Timeout = TimeSpan.FromSeconds(10), CircuitBreakerDuration = TimeSpan.FromSeconds(1) };
+        var first = cache.GetAsync<string>("a").AsTask();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        var second = cache.GetAsync<string>("b").AsTask();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.That(async () => await first, Throws.InstanceOf<TimeoutException>(), "opens it until 11 s");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var probe = cache.GetAsync<string>("k").AsTask();
+        _time.Advance(TimeSpan.FromSeconds(4));
+        Assert.That(async () => await second, Throws.InstanceOf<TimeoutException>(), "the late timeout, at 15 s");
+
+        cache.Open();
+
+        Assert.That(await probe, Is.Null);
+        Assert.That(await cache.GetAsync<string>("k"), Is.Null, "closed by the probe's answer");
+    }
+
+    [Test]
     public void A_probe_the_backend_answers_with_a_refusal_closes_it()
     {
         using var cache = Hung();

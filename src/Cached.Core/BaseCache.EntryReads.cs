@@ -73,7 +73,10 @@ public abstract partial class BaseCache
             }
             else
             {
-                done = RunRead<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out var reading, cancellationToken);
+                // Without a circuit breaker straight to the read: this is every cached method's hit.
+                done = _breaker is null
+                    ? RunReadUnguarded<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out var reading, cancellationToken)
+                    : RunRead<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out reading, cancellationToken);
                 if (handedOver)
                 {
                     return reading;
@@ -111,7 +114,7 @@ public abstract partial class BaseCache
     {
         failed = null;
         reading = default;
-        if (_breaker is null || request.PastBreaker)
+        if (request.PastBreaker)
         {
             return RunReadUnguarded<T, TEnd, TOut>(request, read, serializer, awaitedOnce, end, context, running, ref handedOver, out failed, out reading, cancellationToken);
         }
@@ -128,10 +131,10 @@ public abstract partial class BaseCache
         }
         finally
         {
-            if (probe)
+            if (probe is not null)
             {
                 // The read's continuation carries the probe in its own flow; the caller's goes on without it.
-                CircuitBreaker.LeaveProbe();
+                CircuitBreaker.LeaveProbe(probe);
             }
         }
     }

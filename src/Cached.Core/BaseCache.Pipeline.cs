@@ -23,7 +23,7 @@ public abstract partial class BaseCache
     {
         var running = _running;
         running?.Enter();
-        var probe = false;
+        CircuitBreaker.Claim? probe = null;
         try
         {
             var context = CommandObserver.Begin(this, _plugins, request);
@@ -65,9 +65,9 @@ public abstract partial class BaseCache
         finally
         {
             running?.Exit();
-            if (probe)
+            if (probe is not null)
             {
-                CircuitBreaker.LeaveProbe();
+                CircuitBreaker.LeaveProbe(probe);
             }
         }
     }
@@ -88,7 +88,7 @@ public abstract partial class BaseCache
         var running = _running;
         running?.Enter();
         var handedOver = false;
-        var probe = false;
+        CircuitBreaker.Claim? probe = null;
         try
         {
             if (!CommandObserver.TryBegin(this, _plugins, request, out var context, out var refused))
@@ -148,10 +148,10 @@ public abstract partial class BaseCache
                 running?.Exit();
             }
 
-            if (probe)
+            if (probe is not null)
             {
                 // The operation's continuations carry the probe in their own flow; the caller's goes on without it.
-                CircuitBreaker.LeaveProbe();
+                CircuitBreaker.LeaveProbe(probe);
             }
         }
     }
@@ -364,7 +364,7 @@ public abstract partial class BaseCache
 
     /// <summary>
     /// Throws the circuit breaker's refusal for backend traffic beside a command, which may also run inside one (tag
-    /// records): while it is open and no probe is out.
+    /// records): while it is open, except inside the probe's own flow.
     /// </summary>
     private void ThrowIfCircuitOpen(CacheCommand command, string subject)
     {
@@ -374,19 +374,12 @@ public abstract partial class BaseCache
         }
     }
 
-    /// <summary><paramref name="result"/>, noting for the circuit breaker that the backend answered.</summary>
-    private T Answered<T>(T result)
-    {
-        _breaker?.Succeeded(BackendName, Alias);
-        return result;
-    }
-
     /// <summary>
     /// Whether the circuit breaker (<see cref="CircuitBreakerDuration"/>, set) refuses the command: then its refusal
     /// is recorded as the command's failure and given to throw, and the backend is not called. When the command is the
-    /// breaker's probe (<paramref name="probe"/>), the caller clears it from its flow once the operation has started.
+    /// breaker's probe (<paramref name="probe"/>, its claim), the caller leaves it once the operation has started.
     /// </summary>
-    private bool CircuitRefuses(in CommandRequest request, Plugins.CacheCommandContext? context, out CacheBackendException refusal, out bool probe)
+    private bool CircuitRefuses(in CommandRequest request, Plugins.CacheCommandContext? context, out CacheBackendException refusal, out CircuitBreaker.Claim? probe)
     {
         if (!_breaker!.Refuses(_timeProvider, BackendName, Alias, request.Command, request.ErrorSubject, out refusal, out probe))
         {

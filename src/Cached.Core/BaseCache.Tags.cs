@@ -126,7 +126,7 @@ public abstract partial class BaseCache : ITagHost
             cache.ThrowIfCircuitOpen(CacheCommand.MultiGet, keys[0]);
             try
             {
-                return cache.Answered(TokensOf(cache.GetEntries(keys)));
+                return TokensOf(cache.GetEntries(keys));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.MultiGet, keys[0]) is { } mapped)
             {
@@ -140,7 +140,7 @@ public abstract partial class BaseCache : ITagHost
             cache.ThrowIfCircuitOpen(CacheCommand.MultiGet, keys[0]);
             try
             {
-                return cache.Answered(TokensOf(await cache.GetEntriesAsync(keys, cancellationToken).ConfigureAwait(false)));
+                return TokensOf(await cache.GetEntriesAsync(keys, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.MultiGet, keys[0]) is { } mapped)
             {
@@ -154,7 +154,7 @@ public abstract partial class BaseCache : ITagHost
             cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                return cache.Answered(cache.KeepEntry(key, Space, Payload(token), life, create));
+                return cache.KeepEntry(key, Space, Payload(token), life, create);
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {
@@ -168,7 +168,7 @@ public abstract partial class BaseCache : ITagHost
             cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                return cache.Answered(await cache.KeepEntryAsync(key, Space, Payload(token), life, create, cancellationToken).ConfigureAwait(false));
+                return await cache.KeepEntryAsync(key, Space, Payload(token), life, create, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {
@@ -182,7 +182,7 @@ public abstract partial class BaseCache : ITagHost
             cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                cache.Answered(cache.ReplaceEntry(key, Space, Payload(token), life));
+                cache.ReplaceEntry(key, Space, Payload(token), life);
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {
@@ -196,7 +196,7 @@ public abstract partial class BaseCache : ITagHost
             cache.ThrowIfCircuitOpen(CacheCommand.Set, key);
             try
             {
-                cache.Answered(await cache.ReplaceEntryAsync(key, Space, Payload(token), life, cancellationToken).ConfigureAwait(false));
+                await cache.ReplaceEntryAsync(key, Space, Payload(token), life, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (cache.Translate(ex, CacheCommand.Set, key) is { } mapped)
             {

@@ -27,18 +27,44 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     private int _probing; // 1 from a probe's claim until its outcome closes or opens the breaker again
     private Exception? _cause;
 
-    // The breaker whose probe the current flow runs: the probe's own outcome, and the backend traffic inside it (tag
-    // records), are told from every other command's by it. The command that claims the probe sets it before its
-    // operation starts, so that the operation's continuations carry it, and clears it in its caller's flow once the
-    // operation has started (LeaveProbe). Under ExecutionContext.SuppressFlow an async probe's outcome goes unseen, and
-    // another probe goes through after the duration.
-    private static readonly AsyncLocal<CircuitBreaker?> s_probe = new();
+    // The probes the current flow runs (a chain: one cache's probe may run another's), each a claim of its own. A
+    // flow is a breaker's probe while it carries the breaker's current claim, which its outcome ends: the flows that
+    // outlive it (the method's miss after a failed probe read, work started from it) are not the probe any more. The
+    // command that claims sets it before its operation starts, so that the operation's continuations carry it, and
+    // restores the caller's flow once the operation has started (LeaveProbe). Under ExecutionContext.SuppressFlow an
+    // async probe's outcome goes unseen, and another probe goes through after the duration.
+    private static readonly AsyncLocal<Claim?> s_probe = new();
 
-    /// <summary>Whether the current flow runs this breaker's probe.</summary>
-    private bool InProbe => ReferenceEquals(s_probe.Value, this);
+    private Claim? _claim; // the probe out now; null when none is
 
-    /// <summary>Clears the probe from the caller's flow once its command's operation has started (or ended).</summary>
-    public static void LeaveProbe() => s_probe.Value = null;
+    /// <summary>One probe's claim, and the claims of the flow it was made in.</summary>
+    public sealed class Claim(CircuitBreaker breaker, Claim? outer)
+    {
+        public CircuitBreaker Breaker { get; } = breaker;
+
+        public Claim? Outer { get; } = outer;
+    }
+
+    /// <summary>Whether the current flow runs this breaker's probe, while its outcome has not landed.</summary>
+    private bool InProbe
+    {
+        get
+        {
+            var current = Volatile.Read(ref _claim);
+            for (var claim = current is null ? null : s_probe.Value; claim is not null; claim = claim.Outer)
+            {
+                if (ReferenceEquals(claim, current))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Gives the caller's flow back the claims it had before <paramref name="claim"/>, once its command's operation has started.</summary>
+    public static void LeaveProbe(Claim claim) => s_probe.Value = claim.Outer;
 
     /// <summary>How long the breaker stays open after a fault.</summary>
     public TimeSpan Duration { get; } = duration;
@@ -53,15 +79,15 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     /// <param name="command">The command, for the message.</param>
     /// <param name="subject">What the command is about, for the message.</param>
     /// <param name="refusal">What to throw when refused.</param>
-    /// <param name="probe">True when this command is the probe: its caller calls <see cref="LeaveProbe"/> once its
-    /// operation has started.</param>
+    /// <param name="probe">This command's claim when it is the probe: its caller calls <see cref="LeaveProbe"/> with it
+    /// once its operation has started.</param>
     /// <param name="besideCommand">
     /// True for backend traffic that may run inside a command, or beside one, where it cannot be told which (tag
     /// records): it is never the probe itself, and goes through inside the probe's flow.
     /// </param>
-    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, out bool probe, bool besideCommand = false)
+    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, out Claim? probe, bool besideCommand = false)
     {
-        probe = false;
+        probe = null;
         var until = Volatile.Read(ref _openUntil);
         if (until == 0 || InProbe)
         {
@@ -74,9 +100,10 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         if (!besideCommand && now - until >= 0 && Interlocked.CompareExchange(ref _openUntil, After(clock, now), until) == until)
         {
             // The probe: the others are refused until it ends, or for another duration if it never does.
+            probe = new Claim(this, s_probe.Value);
+            Volatile.Write(ref _claim, probe);
             Volatile.Write(ref _probing, 1);
-            s_probe.Value = this;
-            probe = true;
+            s_probe.Value = probe;
             refusal = null!;
             return false;
         }
@@ -121,6 +148,7 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         }
         else if (Volatile.Read(ref _probing) == 1 && InProbe && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
         {
+            Volatile.Write(ref _claim, null);
             Volatile.Write(ref _cause, fault);
             Volatile.Write(ref _openUntil, until);
         }
@@ -131,6 +159,7 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     {
         if (Volatile.Read(ref _probing) == 1 && InProbe && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
         {
+            Volatile.Write(ref _claim, null);
             Volatile.Write(ref _openUntil, 0);
             Log.CircuitClosed(CachedLogging.Logger, backend, alias ?? "(no alias)");
         }

@@ -99,7 +99,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
     private static bool CheckTags(ResilientCall call, TagStamp tags, Task<long[]>? read)
     {
         var store = TagStore.Of(call.Cache);
-        if (read is not null)
+        if (read is not null && !RefusedByBreaker(read))
         {
             var tokens = read.GetAwaiter().GetResult();
             call.Prefetched = tokens;
@@ -113,7 +113,7 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
     private static async ValueTask<bool> CheckTagsAsync(ResilientCall call, TagStamp tags, Task<long[]>? read, CancellationToken cancellationToken)
     {
         var store = TagStore.Of(call.Cache);
-        if (read is not null)
+        if (read is not null && !RefusedByBreaker(read))
         {
             var tokens = await AwaitTokens(read, cancellationToken).ConfigureAwait(false);
             call.Prefetched = tokens;
@@ -122,6 +122,14 @@ public sealed partial class CachedMethod<TResult> : ICachedMethod
 
         return await store.CheckAsync(tags, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Whether the versions read beside the entry were refused by the cache's circuit breaker: started before the entry's
+    /// read, they met the breaker open, while that read, the breaker's probe, found the backend answering and closed it.
+    /// They are read again then (the refusal observed), rather than failing a call whose entry came back.
+    /// </summary>
+    private static bool RefusedByBreaker(Task<long[]> read)
+        => read.IsFaulted && read.Exception!.InnerException is CacheBackendException { CircuitOpen: true };
 
     /// <summary>Waits for versions read beside the entry; a caller that leaves by its token lets the read end unobserved.</summary>
     private static async ValueTask<long[]> AwaitTokens(Task<long[]> read, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Cached.Pipeline;
 using Cached.Runtime;
 using Cached.Tests.Commands;
 using Cached.Tests.Runtime;
@@ -162,6 +163,35 @@ public sealed class CircuitBreakerTests
 
         Assert.That(await probe, Is.Null);
         Assert.That(await cache.GetAsync<string>("k"), Is.Null, "closed by the probe's answer");
+    }
+
+    [Test]
+    public async Task After_the_probe_failed_what_its_read_goes_on_to_is_refused_too()
+    {
+        // A cached method's miss runs in its read's flow, after the read: its fill and its write are not the probe once
+        // the probe's read timed out, and must not reach the hung backend.
+        using var cache = Hung();
+        TimeOut(cache);
+        _time.Advance(s_open);
+        var probe = cache.ReadThenAsync<string, ThenReads, Task<string?>>("k", null, null, new ThenReads(cache), CancellationToken.None).AsTask();
+        _time.Advance(s_timeout);
+
+        var next = await probe;
+
+        Refused(next);
+        Assert.That(cache.FramedReads, Is.EqualTo(2), "the read that opened it and the probe");
+    }
+
+    /// <summary>A read's end that sends another command after a miss or a fault, as a cached method's miss does.</summary>
+    private readonly struct ThenReads(BaseCache cache) : IEntryReadEnd<string, Task<string?>>
+    {
+        public Task<string?> Found(string? value) => Task.FromResult(value);
+
+        public ValueTask<Task<string?>> Otherwise(Exception? fault) => new(cache.GetAsync<string>("next").AsTask());
+
+        public bool Takes(Exception fault) => true;
+
+        public CommandOutcome Outcome(CacheResult<string> result) => BaseCache.ReadOutcome(result);
     }
 
     [Test]

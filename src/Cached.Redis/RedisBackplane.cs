@@ -396,12 +396,28 @@ public sealed partial class RedisBackplane : ICacheBackplane
         }
     }
 
+    // The connection types whose loss was logged and whose restoration is still to be: the client also reports a
+    // connection it makes for the first time after the handlers were attached (the subscription connection, made on
+    // the first subscribe, or a first connect slower than the client's start) as restored, which lost nothing.
+    private int _lostTypes;
+
+    private static int TypeBit(ConnectionType type) => type == ConnectionType.Subscription ? 2 : 1;
+
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
-        => RedisLog.ConnectionLost(CachedLogging.Logger, e.EndPoint, e.ConnectionType, e.FailureType);
+    {
+        Interlocked.Or(ref _lostTypes, TypeBit(e.ConnectionType));
+        RedisLog.ConnectionLost(CachedLogging.Logger, e.EndPoint, e.ConnectionType, e.FailureType);
+    }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        RedisLog.ConnectionRestored(CachedLogging.Logger, e.EndPoint, e.ConnectionType);
+        var bit = TypeBit(e.ConnectionType);
+        if ((Interlocked.And(ref _lostTypes, ~bit) & bit) != 0)
+        {
+            RedisLog.ConnectionRestored(CachedLogging.Logger, e.EndPoint, e.ConnectionType);
+        }
+
+        // Whether or not a loss was seen, L1 is emptied and the subscriptions confirmed, as after any gap.
 
         Subscription[] subscriptions;
         lock (_gate)

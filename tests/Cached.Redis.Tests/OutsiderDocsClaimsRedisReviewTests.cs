@@ -110,6 +110,39 @@ public sealed class OutsiderDocsClaimsRedisReviewTests
     // docs/multilevel.md, The backplane, Its own connection or yours: "`new RedisBackplane(multiplexer)` uses yours, with
     // your settings, and leaves it open." (and: "disposing it disposes both levels and the backplane").
     [Test]
+    public async Task A_backplane_whose_first_connection_comes_late_logs_no_restoration_of_what_it_never_lost()
+    {
+        // The client reports a connection it makes for the first time after the backplane attached its handlers (a
+        // server that answers only later) as restored. Nothing was lost: "restored" (42) is logged only after "lost" (41).
+        using var server = new RedisServer();
+        server.Stop();
+        var space = "late" + Guid.NewGuid().ToString("N")[..8];
+        var node = new MultiLevelCache(
+            new SimpleMemoryCache(),
+            new RedisCache { ConnectionString = server.ConnectionString + ",abortConnect=false", Namespace = space, Timeout = TimeSpan.FromSeconds(2) },
+            new RedisBackplane(server.ConnectionString + ",abortConnect=false"));
+        _disposables.Add(node);
+        await node.SetAsync("k", "v"); // subscribes, or defers it until the connection comes
+        server.Start();
+
+        await Eventually(async () =>
+        {
+            try
+            {
+                return await node.L2.GetAsync<string>("k") is not null || await node.L2.SetAsync("k", "v");
+            }
+            catch (CacheBackendException)
+            {
+                return false;
+            }
+        }, "the server answers");
+        await Task.Delay(500); // the client's subscription connection follows its interactive one
+
+        var ids = _logs.Entries.Select(static e => e.Id).ToArray();
+        Assert.That(ids.Contains(42), Is.EqualTo(ids.Contains(41)), $"restored only after lost; logged: {string.Join(", ", ids)}");
+    }
+
+    [Test]
     public async Task A_backplane_on_your_multiplexer_leaves_it_open_when_the_cache_and_the_backplane_are_disposed()
     {
         var mine = await ConnectionMultiplexer.ConnectAsync(SharedRedis.Server.ConnectionString);

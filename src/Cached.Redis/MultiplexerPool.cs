@@ -58,6 +58,9 @@ internal static class MultiplexerPool
         /// <summary>Whether the multiplexer is made: commands then go straight to the client, with no wait for it first.</summary>
         public bool IsConnected => shared.IsConnected;
 
+        /// <summary>The refusal of the connection's login or certificate that no connection has mended since, if any.</summary>
+        public RedisConnectionException? Refusal => shared.Refusal;
+
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
@@ -76,6 +79,7 @@ internal static class MultiplexerPool
     {
         private readonly object _gate = new();
         private Task<ConnectionMultiplexer>? _connecting;
+        private ConnectFailureLog? _failures;
 
         // Once one command has waited out the connection, the others fail at once until it is made.
         private volatile bool _waitedOut;
@@ -86,13 +90,26 @@ internal static class MultiplexerPool
 
         public bool IsConnected => _connecting is { IsCompletedSuccessfully: true };
 
+        public RedisConnectionException? Refusal => _failures?.Refusal;
+
         public ConnectionMultiplexer Get(TimeSpan wait)
         {
-            var connecting = Connecting();
-            if (!connecting.IsCompleted && !((IAsyncResult)connecting).AsyncWaitHandle.WaitOne(_waitedOut ? TimeSpan.Zero : wait))
+            var connecting = Connecting(out var failures);
+            if (!connecting.IsCompleted)
             {
-                _waitedOut = true;
-                throw NotConnectedYet(null);
+                ThrowIfRefused(failures, connecting);
+                if (!_waitedOut)
+                {
+                    // A refused login ends the wait too: the connect goes on, but nothing it tries will change that.
+                    Task.WaitAny([connecting, failures.Refused], wait);
+                    ThrowIfRefused(failures, connecting);
+                }
+
+                if (!connecting.IsCompleted)
+                {
+                    _waitedOut = true;
+                    throw NotConnectedYet(failures);
+                }
             }
 
             return Result(connecting);
@@ -100,21 +117,29 @@ internal static class MultiplexerPool
 
         public async ValueTask<ConnectionMultiplexer> GetAsync(TimeSpan wait, CancellationToken cancellationToken)
         {
-            var connecting = Connecting();
+            var connecting = Connecting(out var failures);
             if (!connecting.IsCompleted)
             {
-                try
+                ThrowIfRefused(failures, connecting);
+                if (!_waitedOut)
                 {
-                    await connecting.WaitAsync(_waitedOut ? TimeSpan.Zero : wait, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        // A refused login ends the wait too: the connect goes on, but nothing it tries will change that.
+                        await Task.WhenAny(connecting, failures.Refused).WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        // Said below, as when an earlier command waited it out.
+                    }
+
+                    ThrowIfRefused(failures, connecting);
                 }
-                catch (TimeoutException ex)
+
+                if (!connecting.IsCompleted)
                 {
                     _waitedOut = true;
-                    throw NotConnectedYet(ex);
-                }
-                catch (Exception) when (connecting.IsFaulted)
-                {
-                    // Reported by Result below.
+                    throw NotConnectedYet(failures);
                 }
             }
 
@@ -132,7 +157,7 @@ internal static class MultiplexerPool
             _ = connecting?.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        private Task<ConnectionMultiplexer> Connecting()
+        private Task<ConnectionMultiplexer> Connecting(out ConnectFailureLog failures)
         {
             lock (_gate)
             {
@@ -140,11 +165,29 @@ internal static class MultiplexerPool
                 if (_connecting is null || _connecting.IsFaulted)
                 {
                     _waitedOut = false;
-                    _connecting = ConnectionMultiplexer.ConnectAsync(options.Clone());
+                    var attempt = options.Clone();
+                    // What the connect meets, heard as the client logs it: a command waiting for it can name it.
+                    _failures = new ConnectFailureLog(attempt.LoggerFactory);
+                    attempt.LoggerFactory = _failures;
+                    _connecting = ConnectAsync(attempt, _failures);
                 }
 
+                failures = _failures!;
                 return _connecting;
             }
+        }
+
+        private static async Task<ConnectionMultiplexer> ConnectAsync(ConfigurationOptions attempt, ConnectFailureLog failures)
+        {
+            var multiplexer = await ConnectionMultiplexer.ConnectAsync(attempt).ConfigureAwait(false);
+            // A connection made mends a refusal (a password or certificate fixed on the server's side): it is not named after.
+            multiplexer.ConnectionRestored += (_, _) => failures.Forget();
+            if (multiplexer.IsConnected)
+            {
+                failures.Forget();
+            }
+
+            return multiplexer;
         }
 
         private ConnectionMultiplexer Result(Task<ConnectionMultiplexer> connecting)
@@ -158,12 +201,29 @@ internal static class MultiplexerPool
             return connecting.Result;
         }
 
-        private CacheBackendException NotConnectedYet(Exception? waited)
+        /// <summary>
+        /// While the connect goes on, a login the server refused fails a command at once, naming the refusal: it is a
+        /// wrong password, user or certificate, which waiting will not mend (the client keeps trying, so a fixed server
+        /// side is picked up).
+        /// </summary>
+        private void ThrowIfRefused(ConnectFailureLog failures, Task<ConnectionMultiplexer> connecting)
         {
-            var message = $"Redis at {Endpoints()} is not reachable yet; the client keeps connecting in the background.";
+            if (!connecting.IsCompleted && failures.Refusal is { } refusal)
+            {
+                var message = $"Redis at {Endpoints()} refused the connection's login ({ConnectFailureLog.Describe(refusal)}). "
+                    + "Check the user, password and TLS settings the cache connects with; the client keeps trying in the background.";
+                throw new CacheBackendException(message, refusal, unreachable: true);
+            }
+        }
+
+        private CacheBackendException NotConnectedYet(ConnectFailureLog failures)
+        {
+            var last = failures.Last;
+            var message = $"Redis at {Endpoints()} is not reachable yet; the client keeps connecting in the background."
+                + (last is null ? string.Empty : $" Its last attempt failed: {ConnectFailureLog.Describe(last)}.");
             // Unreachable, as a connection that failed is: a two-level cache keeps such a write and retries it (it did not
             // when this said only "backend fault", and threw).
-            return new(message, new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, message, waited!, CommandStatus.WaitingToBeSent), unreachable: true);
+            return new(message, last ?? new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, message, null!, CommandStatus.WaitingToBeSent), unreachable: true);
         }
 
         private string Endpoints() => string.Join(",", options.EndPoints.Select(static e => e.ToString()));

@@ -98,7 +98,7 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
 
     /// <inheritdoc />
     protected override Exception? MapError(Exception exception, CacheCommand command, string subject)
-        => RedisErrors.Translate(exception, subject, command);
+        => RedisErrors.Translate(exception, subject, command, Connection is null ? _lease?.Refusal : null);
 
     /// <inheritdoc />
     protected override CacheResult<object?> GetEntry(string key)

@@ -222,9 +222,10 @@ public sealed class OutsiderManagedRedisReviewTests
 
         Assert.Multiple(() =>
         {
-            // Not asserted: that the message names the refused login. It does when the command meets the client's
-            // first attempt (WRONGPASS), but one that meets a reconnect reads "UnableToConnect ... Operation canceled".
+            // The server answers the login WRONGPASS and the client's next handshake command NOAUTH: either names it.
             Assert.That(first.Error, Is.InstanceOf<CacheBackendException>(), $"{first.Error}");
+            Assert.That(first.Error?.Message, Does.Contain("WRONGPASS").Or.Contain("NOAUTH"), $"{first.Error}");
+            Assert.That(second.Error?.Message, Does.Contain("WRONGPASS").Or.Contain("NOAUTH"), $"{second.Error}");
             Assert.That(first.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "at most the connect wait (2 s), not Timeout times retries");
             Assert.That(second.Error, Is.InstanceOf<CacheBackendException>());
             Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)), "the next command fails at once");
@@ -241,9 +242,11 @@ public sealed class OutsiderManagedRedisReviewTests
 
         Assert.Multiple(() =>
         {
-            // The client's reason ("remote certificate is invalid") is in the message only when the command meets the
-            // client's first attempt; one that meets a reconnect reads "Operation canceled" (docs/redis.md, Managed Redis).
+            // The client's reason ("remote certificate is invalid") is named by every command, while the client connects and
+            // after (RedisConnectFailureTests shows the same for a refused login).
             Assert.That(first.Error, Is.InstanceOf<CacheBackendException>().With.Property(nameof(CacheBackendException.Unreachable)).True, $"{first.Error}");
+            Assert.That(first.Error?.Message, Does.Contain("certificate"), $"{first.Error}");
+            Assert.That(second.Error?.Message, Does.Contain("certificate"), $"{second.Error}");
             Assert.That(first.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
             Assert.That(second.Error, Is.InstanceOf<CacheBackendException>(), $"{second.Error}");
             Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)));

@@ -23,6 +23,9 @@ internal sealed class LoopbackProxy : IDisposable
     private volatile TaskCompletionSource _markedFlowing = Flowing();
     private volatile string? _holdMarker;
     private volatile bool _holdOnlyMarked;
+    private volatile TaskCompletionSource _lateFlowing = Flowing();
+    private volatile int _holdAfter = int.MaxValue;
+    private int _accepted;
 
     public LoopbackProxy(int targetPort)
     {
@@ -60,6 +63,17 @@ internal sealed class LoopbackProxy : IDisposable
     {
         _flowing.TrySetResult();
         _markedFlowing.TrySetResult();
+        _lateFlowing.TrySetResult();
+    }
+
+    /// <summary>
+    /// Holds what clients send (as <see cref="Hold"/>) on every connection made after the first <paramref name="count"/>:
+    /// a client's first attempt goes through, and the attempts after it hang, as on a server that stopped answering.
+    /// </summary>
+    public void HoldConnectionsAfter(int count)
+    {
+        _lateFlowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _holdAfter = count;
     }
 
     /// <summary>
@@ -165,9 +179,11 @@ internal sealed class LoopbackProxy : IDisposable
                 _open.Add(server);
             }
 
-            // The gate of what this client sends: every connection's, or its own once it sent a marker held for it alone.
+            // The gate of what this client sends: every connection's, or its own once it sent a marker held for it alone,
+            // or the late connections' (HoldConnectionsAfter).
             var thisConnectionHeld = new StrongBox<bool>();
-            var up = CopyAsync(client.GetStream(), server.GetStream(), () => thisConnectionHeld.Value ? _markedFlowing : _flowing, MarkerWatch(thisConnectionHeld));
+            var late = Interlocked.Increment(ref _accepted) > _holdAfter;
+            var up = CopyAsync(client.GetStream(), server.GetStream(), () => late ? _lateFlowing : thisConnectionHeld.Value ? _markedFlowing : _flowing, MarkerWatch(thisConnectionHeld));
             var down = CopyAsync(server.GetStream(), client.GetStream(), () => _replying, static _ => { });
             await Task.WhenAny(up, down);
             // Either end gone or cut: close both, then let the other direction end too.

@@ -25,4 +25,30 @@ public static class TestDisposables
 
         disposables.Clear();
     }
+
+    /// <inheritdoc cref="DisposeAllAsync"/>
+    public static void DisposeAll(this List<IDisposable> disposables)
+    {
+        foreach (var disposable in Enumerable.Reverse(disposables))
+        {
+            try
+            {
+                disposable.Dispose();
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException or InvalidOperationException)
+            {
+                // A server or a connection already gone.
+            }
+        }
+
+        disposables.Clear();
+    }
+
+    /// <summary>Adds <paramref name="disposable"/> to the list and returns it.</summary>
+    public static T Track<T>(this List<IDisposable> disposables, T disposable)
+        where T : IDisposable
+    {
+        disposables.Add(disposable);
+        return disposable;
+    }
 }

@@ -100,6 +100,43 @@ public sealed class RedisConnectFailureTests
     }
 
     [Test]
+    public async Task A_password_fixed_on_the_servers_side_is_picked_up_by_the_same_cache()
+    {
+        var server = PasswordServer();
+        var cache = Track(new RedisCache { ConnectionString = $"{server.ConnectionString},password=rotated", ConnectWait = s_connectWait, Timeout = s_timeout });
+        var refused = Timed.Call(() => cache.Get<string>("k"));
+
+        // The server's password is rotated to the one the cache was given: the client's retries in the background log in.
+        using (var admin = ConnectionMultiplexer.Connect($"{server.ConnectionString},password=secret,allowAdmin=true,abortConnect=false,connectTimeout=2000"))
+        {
+            admin.GetDatabase().Execute("CONFIG", "SET", "requirepass", "rotated");
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        Exception? last = null;
+        var stored = false;
+        while (!stored && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                stored = await cache.SetAsync("k", "v");
+            }
+            catch (CacheBackendException ex)
+            {
+                last = ex;
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Error?.Message, Does.Contain("NOAUTH"), $"{refused.Error}");
+            Assert.That(stored, Is.True, $"still refused after 30 s: {last}");
+            Assert.That(stored ? cache.Get<string>("k") : null, Is.EqualTo("v"));
+        });
+    }
+
+    [Test]
     public async Task A_server_that_is_not_there_fails_the_first_command_naming_the_refused_connection()
     {
         int port;

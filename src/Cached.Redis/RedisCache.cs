@@ -47,7 +47,9 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <summary>
     /// How long a command waits for the first connection (2 s unless set, and at most 80% of
     /// <see cref="BaseCache.Timeout"/>) before it fails with a <see cref="CacheBackendException"/>; the client keeps
-    /// connecting in the background, and once connected, commands on an unreachable server fail at once.
+    /// connecting in the background, and once connected, commands on an unreachable server fail at once. A login the
+    /// server refused (a wrong password or user, an untrusted certificate) is not waited out: the command fails as soon
+    /// as the client is told, and every error names the refusal.
     /// </summary>
     public TimeSpan ConnectWait { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -121,12 +121,12 @@ public sealed class OutsiderBreakerClusterReviewTests
     }
 
     /// <summary>The first key <c>prefix{i}</c> whose stored key (under the test's namespace) lives on <paramref name="node"/>.</summary>
-    private string KeyOn(RedisServer node, string prefix)
+    private string KeyOn(RedisServer node, string prefix, string stored = "")
     {
         for (var i = 0; ; i++)
         {
             var key = prefix + i.ToString(CultureInfo.InvariantCulture);
-            if (OwnerOf(_cluster.SlotOf($"{_space}:{key}")) == node)
+            if (OwnerOf(_cluster.SlotOf($"{_space}:{key}{stored}")) == node)
             {
                 return key;
             }
@@ -280,6 +280,70 @@ public sealed class OutsiderBreakerClusterReviewTests
 
         Assert.That(node.PendingWriteCount, Is.EqualTo(0));
         Assert.That(Logged(15), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task On_two_levels_a_stale_L1_copy_of_a_healthy_primary_s_key_is_the_last_value_while_it_is_open_and_a_kept_delete_lands()
+    {
+        // docs/resilience.md: "Fail-safe has no last value to serve then ...; on two levels a stale copy in L1 still is
+        // one." The key lives on a primary that answers; the breaker, opened by another primary, refuses it anyway.
+        var l2 = OnTestClock();
+        var node = new MultiLevelCache(new SimpleMemoryCache { TimeProvider = _time }, l2);
+        _disposables.Add(node);
+        var (hung, healthy, gone) = (KeyOn(Hung, "h"), KeyOn(Healthy[0], "g"), KeyOn(Healthy[1], "d"));
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1), FailSafe = TimeSpan.FromHours(1) };
+        Assert.That(await node.GetOrSetAsync(healthy, static _ => ValueTask.FromResult("old"), options), Is.EqualTo("old"));
+        await node.SetAsync(gone, "x");
+        _time.Advance(TimeSpan.FromMinutes(2));
+        await OpenOnTheHungPrimary(l2, hung);
+
+        var stale = node.GetOrSetAsync<string>(healthy, static _ => throw new InvalidOperationException("source down"), options);
+        Assert.That(stale.IsCompleted, Is.True, "no wait: L2 refused at once");
+        Assert.That(await stale, Is.EqualTo("old"), "the stale L1 copy is the last value");
+        Assert.That(() => l2.GetOrSet<string>(healthy, static _ => throw new InvalidOperationException("source down"), options), Throws.InstanceOf<InvalidOperationException>(), "one level: no last value while refused");
+
+        await node.DeleteAsync(gone);
+        Assert.That(node.PendingWriteCount, Is.EqualTo(1), "the refused delete is kept");
+        Assert.That(await node.GetAsync<string>(gone), Is.Null, "read as a miss until it lands");
+
+        _proxy.Release();
+        _time.Advance(s_open);
+        await using var direct = new RedisCache { ConnectionString = ConnectionString, Namespace = _space };
+        var waited = Stopwatch.StartNew();
+        while (await direct.ExistsAsync(gone))
+        {
+            Assert.That(waited.Elapsed, Is.LessThan(s_limit), "the kept delete lands on its healthy primary once the breaker closes");
+            await Task.Delay(20);
+        }
+
+        Assert.That(node.PendingWriteCount, Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task A_lock_held_on_a_healthy_primary_cannot_be_released_while_it_is_open_and_stays_for_its_lease()
+    {
+        // Documented ("every command of that cache ... locks ... fails at once"; the one exception is the release behind
+        // a take that timed out), and the cost on a cluster: the lock's own primary answers, but its owner's release is
+        // refused, the owner cannot try again (the lock counts as released), and every other process waits the lease.
+        var cache = OnTestClock();
+        var other = new RedisCache { ConnectionString = ConnectionString, Namespace = _space };
+        _disposables.Add(other);
+        var hung = KeyOn(Hung, "h");
+        var job = KeyOn(Healthy[0], "job", "-lock");
+        var held = await RedLock.AcquireAsync(cache, job, TimeSpan.FromMinutes(10));
+        Assert.That(held.IsAcquired, Is.True);
+        await OpenOnTheHungPrimary(cache, hung);
+
+        var release = Assert.CatchAsync(async () => await held.DisposeAsync());
+        Assert.That(release, Is.InstanceOf<CacheBackendException>().With.Property(nameof(CacheBackendException.CircuitOpen)).True, "the release is refused, though its primary answers");
+        Assert.That(Cli(Healthy[0], "exists", $"{_space}:{job}-lock").Trim(), Is.EqualTo("1"), "the lock stays");
+
+        _proxy.Release();
+        _time.Advance(s_open);
+        Assert.That(await cache.GetAsync<string>(hung), Is.Null, "the probe closes it");
+        await held.DisposeAsync(); // nothing: the lock counts as released
+        Assert.That(Cli(Healthy[0], "exists", $"{_space}:{job}-lock").Trim(), Is.EqualTo("1"), "nobody holds it, yet it stays for the lease");
+        Assert.That(long.Parse(Cli(Healthy[0], "pttl", $"{_space}:{job}-lock").Trim(), CultureInfo.InvariantCulture), Is.GreaterThan(60_000));
     }
 
     [Test]

@@ -193,6 +193,7 @@ public sealed class OutsiderBreakerHostingReviewTests
             Assert.That(write.IsCompleted, Is.True, "refused on L2 at once, kept");
             await write;
             Assert.That(node.PendingWriteCount, Is.EqualTo(2));
+            Assert.That(_logs.Messages.Where(static m => m.Contains("circuit breaker is open", StringComparison.Ordinal)), Has.Some.Contains("'two"), "event 14 names the alias whose L2 opened");
             Assert.That(Calls("set"), Is.EqualTo(sets), "the held write has not reached the server yet, the refused one never did");
 
             _proxy.Release();
@@ -228,6 +229,24 @@ public sealed class OutsiderBreakerHostingReviewTests
             """)));
         Assert.That(thrown, Is.InstanceOf<CacheConfigurationException>());
         Assert.That(thrown!.Message, Does.Contain("two:CircuitBreakerDuration"));
+    }
+
+    [Test]
+    public async Task A_body_or_factory_that_times_out_or_is_cancelled_on_its_own_does_not_open_it()
+    {
+        // "What opens it: a command that fails because the backend did not answer". A method's body is no command: a
+        // downstream call of its that times out (HttpClient's TaskCanceledException, a TimeoutException) says nothing
+        // of the cache.
+        var cache = OnTestClock();
+        await cache.SetAsync("k", "v");
+        var options = new CacheEntryOptions { Ttl = TimeSpan.FromMinutes(1) };
+        Assert.That(async () => await cache.GetOrSetAsync<string>("a", static _ => throw new TimeoutException("downstream"), options), Throws.InstanceOf<TimeoutException>());
+        Assert.That(async () => await cache.GetOrSetAsync<string>("b", static _ => throw new TaskCanceledException("downstream"), options), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(() => cache.GetOrSet<string>("c", static _ => throw new TimeoutException("downstream"), options), Throws.InstanceOf<TimeoutException>());
+
+        var read = cache.GetAsync<string>("k");
+        Assert.That(await read, Is.EqualTo("v"), "not refused");
+        Assert.That(Logged(14), Is.EqualTo(0));
     }
 
     [Test]

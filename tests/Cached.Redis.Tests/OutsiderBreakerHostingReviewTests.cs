@@ -250,6 +250,33 @@ public sealed class OutsiderBreakerHostingReviewTests
     }
 
     [Test]
+    public async Task A_second_caller_of_a_generated_method_does_not_wait_on_the_first_one_s_probe_and_the_first_one_s_cancellation_closes_nothing()
+    {
+        var cache = OnTestClock();
+        Caches.AddInstance(BreakerHostingSvc.Alias, cache);
+        var svc = new BreakerHostingSvc();
+        Assert.That(await svc.OneAsync(1), Is.EqualTo("o1-1"));
+        await OpenWithATimeout(cache);
+        _time.Advance(s_open);
+
+        using var cancel = new CancellationTokenSource();
+        var probe = svc.OneAsync(1, cancel.Token);
+        Assert.That(probe.IsCompleted, Is.False, "its read is the probe, held");
+        var second = svc.OneAsync(1);
+        Assert.That(second.IsCompleted, Is.True, "the same key's second caller is refused at once and runs the body, not waiting on the probe");
+        Assert.That(await second, Is.EqualTo("o1-2"));
+        await cancel.CancelAsync();
+        Assert.That(async () => await probe, Throws.InstanceOf<OperationCanceledException>());
+        RefusedAtOnce(cache.GetAsync<string>("other"));
+        Assert.That(Logged(15), Is.EqualTo(0), "the caller's cancellation closed nothing");
+
+        _proxy.Release();
+        _time.Advance(s_open);
+        Assert.That(await svc.OneAsync(1), Is.EqualTo("o1-1"), "the next probe finds the entry: the body's value while open was not written");
+        Assert.That((svc.Calls, Logged(14), Logged(15)), Is.EqualTo((2, 1, 1)));
+    }
+
+    [Test]
     public async Task A_call_with_an_already_cancelled_token_after_the_duration_does_not_use_up_the_probe()
     {
         // The probe is "the next command [that] goes through and tries the backend". One whose caller had already

@@ -48,7 +48,7 @@ public partial class BreakerClusterCatalog
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public sealed class OutsiderBreakerClusterReviewTests
+public sealed partial class OutsiderBreakerClusterReviewTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan s_open = TimeSpan.FromSeconds(1);

@@ -343,6 +343,22 @@ public abstract partial class BaseCache
     protected virtual Exception? MapError(Exception exception, CacheCommand command, string subject) => null;
 
     /// <summary>
+    /// The part of the backend that a command about <paramref name="subject"/> reaches, where parts can hang while the
+    /// others answer (a cluster's nodes), or <c>null</c> (the default) for a backend that fails as one. Values are
+    /// compared with <see cref="object.Equals(object?, object?)"/>. The circuit breaker (<see cref="CircuitBreakerDuration"/>)
+    /// takes its probe on the part whose command opened it, so that a part that answers does not close it while
+    /// another still hangs. Asked only of a command that failed and, while the breaker waits for a probe, of the
+    /// commands it would refuse; it must not throw or wait.
+    /// </summary>
+    /// <param name="command">The command.</param>
+    /// <param name="subject">What the command is about, as <see cref="MapError"/> is given it: the backend key (or the
+    /// first of several), the namespace being cleared, or the raw command.</param>
+    protected virtual object? FaultDomainOf(CacheCommand command, string subject) => null;
+
+    /// <summary><see cref="FaultDomainOf"/>, for the circuit breaker.</summary>
+    internal object? FaultDomain(CacheCommand command, string subject) => FaultDomainOf(command, subject);
+
+    /// <summary>
     /// <see cref="MapError"/>, except for a cache that <see cref="Caches"/> replaced and then disposed: its
     /// <see cref="ObjectDisposedException"/> says so and how to get the current instance.
     /// </summary>
@@ -358,7 +374,7 @@ public abstract partial class BaseCache
                 $"This {BackendName} of alias '{Alias}' was replaced in Caches (SetConfig, AddInstance or AddCached) and disposed once no command was running on it; get the current instance with Caches.Get(\"{Alias}\").",
                 disposed)
             : MapError(exception, command, subject);
-        _breaker?.Failed(_timeProvider, mapped ?? exception, BackendName, Alias);
+        _breaker?.Failed(_timeProvider, mapped ?? exception, BackendName, Alias, FaultDomainOf(command, subject));
         return mapped;
     }
 
@@ -381,7 +397,7 @@ public abstract partial class BaseCache
     /// </summary>
     private bool CircuitRefuses(in CommandRequest request, Plugins.CacheCommandContext? context, out CacheBackendException refusal, out CircuitBreaker.Claim? probe)
     {
-        if (!_breaker!.Refuses(_timeProvider, BackendName, Alias, request.Command, request.ErrorSubject, out refusal, out probe))
+        if (!_breaker!.Refuses(_timeProvider, BackendName, Alias, request.Command, request.ErrorSubject, out refusal, out probe, domains: this))
         {
             return false;
         }
@@ -399,7 +415,7 @@ public abstract partial class BaseCache
     private CacheBackendException Unasked(OperationCanceledException exception, CacheCommand command, string subject)
     {
         var unasked = new CacheBackendException($"{BackendName} cancelled a {command} of '{subject}' that its caller did not cancel; its connection was probably reset: {exception.Message}", exception, unreachable: true);
-        _breaker?.Failed(_timeProvider, unasked, BackendName, Alias);
+        _breaker?.Failed(_timeProvider, unasked, BackendName, Alias, FaultDomainOf(command, subject));
         return unasked;
     }
 

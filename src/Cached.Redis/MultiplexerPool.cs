@@ -61,6 +61,9 @@ internal static class MultiplexerPool
         /// <summary>The refusal of the connection's login or certificate that no connection has mended since, if any.</summary>
         public RedisConnectionException? Refusal => shared.Refusal;
 
+        /// <summary>The multiplexer once it is made, without waiting for it; null before.</summary>
+        public ConnectionMultiplexer? Connected => shared.Connected;
+
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
@@ -91,6 +94,8 @@ internal static class MultiplexerPool
         public bool IsConnected => _connecting is { IsCompletedSuccessfully: true };
 
         public RedisConnectionException? Refusal => _failures?.Refusal;
+
+        public ConnectionMultiplexer? Connected => _connecting is { IsCompletedSuccessfully: true } made ? made.Result : null;
 
         public ConnectionMultiplexer Get(TimeSpan wait)
         {

@@ -1,3 +1,4 @@
+using Cached.Plugins;
 using StackExchange.Redis;
 
 namespace Cached.Redis;
@@ -8,12 +9,39 @@ public sealed partial class RedisCache
 {
     private int _cluster = -1;
 
-    private bool IsCluster(IDatabase db)
+    /// <inheritdoc />
+    // On a cluster, the node that serves the key's slot: a primary that hangs opens the circuit breaker, and one that
+    // answers does not close it while the hung one still hangs. Not asked before the connection is made (no command
+    // got far enough to fail on a node), nor of a Clear or a raw command, which reach every node or any.
+    protected override object? FaultDomainOf(CacheCommand command, string subject)
+    {
+        if (command is CacheCommand.Clear or CacheCommand.Raw
+            || (Connection ?? _lease?.Connected) is not { } multiplexer
+            || !IsCluster(multiplexer))
+        {
+            return null;
+        }
+
+        try
+        {
+            // The key's overload (a string alone would be read as host:port).
+            return multiplexer.GetServer((RedisKey)subject, asyncState: null, CommandFlags.None).EndPoint;
+        }
+        catch (RedisException)
+        {
+            // No node known for the slot now (the client re-reads the map): any command may probe.
+            return null;
+        }
+    }
+
+    private bool IsCluster(IDatabase db) => IsCluster(db.Multiplexer);
+
+    private bool IsCluster(IConnectionMultiplexer multiplexer)
     {
         var known = Volatile.Read(ref _cluster);
         if (known < 0)
         {
-            known = RedisSlots.IsCluster(db.Multiplexer) ? 1 : 0;
+            known = RedisSlots.IsCluster(multiplexer) ? 1 : 0;
             Volatile.Write(ref _cluster, known);
         }
 

@@ -18,6 +18,12 @@ namespace Cached.Resilience;
 /// duration. Other outcomes are of commands sent before it opened, which say nothing new: a late success would close
 /// it on a backend that still hangs, a late timeout would keep it open longer or take the probe's place. A probe that
 /// never ends (its caller gave up) lets another one through after the duration.
+/// <para>
+/// A backend made of parts that fail apart (a cluster's nodes: <see cref="BaseCache.FaultDomainOf"/>) has the probe
+/// chosen on the part whose command opened the breaker: a command on a part that answers would close it while that
+/// part still hangs, and every command on it would pay the timeout again. A command on another part becomes the probe
+/// only once a second duration has passed with none on that part.
+/// </para>
 /// </remarks>
 internal sealed class CircuitBreaker(TimeSpan duration)
 {
@@ -26,6 +32,7 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     private long _openUntil;
     private int _probing; // 1 from a probe's claim until its outcome closes or opens the breaker again
     private Exception? _cause;
+    private object? _domain; // the part of the backend whose command opened the breaker (or failed its probe); null for any
 
     // The probes the current flow runs (a chain: one cache's probe may run another's), each a claim of its own. A
     // flow is a breaker's probe while it carries the breaker's current claim, which its outcome ends: the flows that
@@ -85,7 +92,9 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     /// True for backend traffic that may run inside a command, or beside one, where it cannot be told which (tag
     /// records): it is never the probe itself, and goes through inside the probe's flow.
     /// </param>
-    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, out Claim? probe, bool besideCommand = false)
+    /// <param name="domains">The cache, asked which part of its backend the command reaches (<see cref="BaseCache.FaultDomainOf"/>)
+    /// while the breaker waits for a probe on the part that failed.</param>
+    public bool Refuses(TimeProvider clock, string backend, string? alias, CacheCommand command, string subject, out CacheBackendException refusal, out Claim? probe, bool besideCommand = false, BaseCache? domains = null)
     {
         probe = null;
         var until = Volatile.Read(ref _openUntil);
@@ -97,21 +106,33 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         }
 
         var now = clock.GetTimestamp();
-        if (!besideCommand && now - until >= 0 && Interlocked.CompareExchange(ref _openUntil, After(clock, now), until) == until)
+        var waitsForItsPart = false;
+        if (!besideCommand && now - until >= 0)
         {
-            // The probe: the others are refused until it ends, or for another duration if it never does.
-            probe = new Claim(this, s_probe.Value);
-            Volatile.Write(ref _claim, probe);
-            Volatile.Write(ref _probing, 1);
-            s_probe.Value = probe;
-            refusal = null!;
-            return false;
+            // Past the duration: this command probes, unless the breaker waits for a command on the part that failed
+            // and this one reaches another part only (for one more duration at most). One that reaches every part (a
+            // clear) or no known one may probe.
+            waitsForItsPart = Volatile.Read(ref _domain) is { } failed && now - until < DurationTicks(clock)
+                && domains?.FaultDomain(command, subject) is { } part && !Equals(part, failed);
+            if (!waitsForItsPart && Interlocked.CompareExchange(ref _openUntil, After(clock, now), until) == until)
+            {
+                // The probe: the others are refused until it ends, or for another duration if it never does.
+                probe = new Claim(this, s_probe.Value);
+                Volatile.Write(ref _claim, probe);
+                Volatile.Write(ref _probing, 1);
+                s_probe.Value = probe;
+                refusal = null!;
+                return false;
+            }
         }
 
         var cause = Volatile.Read(ref _cause);
         var left = clock.GetElapsedTime(now, Math.Max(Volatile.Read(ref _openUntil), now));
+        var how = waitsForItsPart
+            ? $"is open until a command on {_domain} (which did not answer) tries it, or for {Math.Ceiling((clock.GetElapsedTime(now, until) + Duration).TotalMilliseconds)} ms more"
+            : $"is open for {Math.Ceiling(left.TotalMilliseconds)} ms more";
         refusal = new CacheBackendException(
-            $"{backend}{(alias is null ? string.Empty : $" '{alias}'")} did not run {command} of '{subject}': its circuit breaker is open for {Math.Ceiling(left.TotalMilliseconds)} ms more after the backend did not answer{(cause is null ? string.Empty : $" ({cause.GetType().Name}: {cause.Message})")}.",
+            $"{backend}{(alias is null ? string.Empty : $" '{alias}'")} did not run {command} of '{subject}': its circuit breaker {how} after the backend did not answer{(cause is null ? string.Empty : $" ({cause.GetType().Name}: {cause.Message})")}.",
             cause,
             unreachable: true)
         {
@@ -127,7 +148,12 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     /// <see cref="CacheBackendException"/> first) is no answer: it neither opens nor closes the breaker, and a probe its
     /// caller cancelled is one that never ends.
     /// </summary>
-    public void Failed(TimeProvider clock, Exception fault, string backend, string? alias)
+    /// <param name="clock">The cache's clock.</param>
+    /// <param name="fault">What the command met.</param>
+    /// <param name="backend">The backend's name, for the log.</param>
+    /// <param name="alias">The cache's alias, for the log.</param>
+    /// <param name="domain">The part of the backend the command reached (<see cref="BaseCache.FaultDomainOf"/>), or null.</param>
+    public void Failed(TimeProvider clock, Exception fault, string backend, string? alias, object? domain = null)
     {
         if (fault is CacheBackendException { CircuitOpen: true } or OperationCanceledException)
         {
@@ -143,12 +169,14 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         var until = After(clock, clock.GetTimestamp());
         if (Interlocked.CompareExchange(ref _openUntil, until, 0) == 0)
         {
+            Volatile.Write(ref _domain, domain);
             Volatile.Write(ref _cause, fault);
             Log.CircuitOpened(CachedLogging.Logger, fault, backend, alias ?? "(no alias)", Duration);
         }
         else if (Volatile.Read(ref _probing) == 1 && InProbe && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
         {
             Volatile.Write(ref _claim, null);
+            Volatile.Write(ref _domain, domain);
             Volatile.Write(ref _cause, fault);
             Volatile.Write(ref _openUntil, until);
         }
@@ -164,6 +192,8 @@ internal sealed class CircuitBreaker(TimeSpan duration)
             Log.CircuitClosed(CachedLogging.Logger, backend, alias ?? "(no alias)");
         }
     }
+
+    private double DurationTicks(TimeProvider clock) => Duration.TotalSeconds * clock.TimestampFrequency;
 
     private long After(TimeProvider clock, long now)
     {

@@ -60,8 +60,17 @@ internal sealed class GatedCache : BaseCache
     protected override ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _framedReads);
-        return After(CacheResult<object?>.Miss, cancellationToken);
+        return AnswersAtOnce?.Invoke(key) == true ? new(CacheResult<object?>.Miss) : After(CacheResult<object?>.Miss, cancellationToken);
     }
+
+    /// <summary>The keys whose async reads answer at once, not at the gate: a part of the backend that still answers.</summary>
+    public Func<string, bool>? AnswersAtOnce { get; init; }
+
+    /// <summary>The part of the backend a key is on (<see cref="BaseCache.FaultDomainOf"/>); none for a clear.</summary>
+    public Func<string, object?>? PartOf { get; init; }
+
+    protected override object? FaultDomainOf(Cached.Plugins.CacheCommand command, string subject)
+        => command == Cached.Plugins.CacheCommand.Clear ? null : PartOf?.Invoke(subject);
 
     /// <summary>Whether an async read may start as the client's own task (<see cref="BaseCache.TryStartEntryRead"/>), which ends when the gate opens.</summary>
     public bool StartsClientReads { get; init; }

@@ -45,19 +45,23 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <inheritdoc />
     /// <remarks>
     /// Sent with caching switched off too: a lock taken while it was on must not be left to block other callers for
-    /// its whole lease (a lock taken while off was never stored, and its release finds nothing).
+    /// its whole lease (a lock taken while off was never stored, and its release finds nothing). Sent while the circuit
+    /// breaker is open too, for the same reason (<see cref="ReleaseLockPastBreakerAsync"/>): a release is one command
+    /// per lock, and on a backend that still hangs it costs one timeout, where a refused one left the lock on a server
+    /// that answers (a healthy cluster primary) for its whole lease, its holder unable to try again.
     /// </remarks>
     bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
-        => Run(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s) => cache.RemoveEntryIfEquals(s.FullKey, s.Payload));
+        => Run(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s) => cache.RemoveEntryIfEquals(s.FullKey, s.Payload));
 
     /// <inheritdoc />
+    /// <remarks>Sent while the circuit breaker is open too, as <see cref="ILockingCache.ReleaseLock"/> is.</remarks>
     ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Delete, key), PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
+        => RunAsync(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
 
     /// <summary>
-    /// <see cref="ILockingCache.ReleaseLockAsync"/> sent even while the circuit breaker is open: the release of a lock
-    /// whose take failed unanswered (the take opened the breaker) must follow that take on its connection, or a take
-    /// the server runs late leaves a lock nobody holds for its whole lease.
+    /// <see cref="ILockingCache.ReleaseLockAsync"/> without the caller's token: the release of a lock whose take failed
+    /// unanswered (the take opened the breaker) must follow that take on its connection, or a take the server runs late
+    /// leaves a lock nobody holds for its whole lease.
     /// </summary>
     internal ValueTask<bool> ReleaseLockPastBreakerAsync(string key, string? @namespace, string token)
         => RunAsync(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), CancellationToken.None);

@@ -14,8 +14,8 @@ namespace Cached.Pipeline;
 /// <param name="Ttl">The time to live written with; <c>null</c> for none.</param>
 /// <param name="Observed">False for the internal lock and version traffic, which plugins and telemetry do not see.</param>
 /// <param name="Subject">What an error message names: the backend key (the first of a batch), the raw command.</param>
-/// <param name="PastBreaker">True for a command sent even while the circuit breaker is open: the release of a lock whose
-/// take timed out, which must follow the take on its connection.</param>
+/// <param name="PastBreaker">True for a command sent even while the circuit breaker is open: the release of a lock, which
+/// left undone keeps the lock for its whole lease.</param>
 internal readonly record struct CommandRequest(
     CacheCommand Command,
     string? Key,

@@ -344,19 +344,33 @@ public abstract partial class BaseCache
 
     /// <summary>
     /// The part of the backend that a command about <paramref name="subject"/> reaches, where parts can hang while the
-    /// others answer (a cluster's nodes), or <c>null</c> (the default) for a backend that fails as one. Values are
-    /// compared with <see cref="object.Equals(object?, object?)"/>. The circuit breaker (<see cref="CircuitBreakerDuration"/>)
-    /// takes its probe on the part whose command opened it, so that a part that answers does not close it while
-    /// another still hangs. Asked only of a command that failed and, while the breaker waits for a probe, of the
-    /// commands it would refuse; it must not throw or wait.
+    /// others answer (a cluster's nodes), or <c>null</c> (the default) for a backend that fails as one, and for a command
+    /// that reaches several parts, every one or none known. Values are compared with
+    /// <see cref="object.Equals(object?, object?)"/>. The circuit breaker (<see cref="CircuitBreakerDuration"/>) takes
+    /// its probe on the part whose command opened it, so that a part that answers does not close it while another
+    /// still hangs. Asked only when a fault opens the breaker or fails its probe and, while the breaker waits for a
+    /// probe, of the commands it would refuse; it must not wait, and what it throws counts as <c>null</c>.
     /// </summary>
     /// <param name="command">The command.</param>
     /// <param name="subject">What the command is about, as <see cref="MapError"/> is given it: the backend key (or the
     /// first of several), the namespace being cleared, or the raw command.</param>
     protected virtual object? FaultDomainOf(CacheCommand command, string subject) => null;
 
-    /// <summary><see cref="FaultDomainOf"/>, for the circuit breaker.</summary>
-    internal object? FaultDomain(CacheCommand command, string subject) => FaultDomainOf(command, subject);
+    /// <summary>
+    /// <see cref="FaultDomainOf"/>, for the circuit breaker, which asks it inside exception filters: what it throws
+    /// would be swallowed there and lose the command's own error, so it counts as no known part.
+    /// </summary>
+    internal object? FaultDomain(CacheCommand command, string subject)
+    {
+        try
+        {
+            return FaultDomainOf(command, subject);
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// <see cref="MapError"/>, except for a cache that <see cref="Caches"/> replaced and then disposed: its
@@ -374,7 +388,7 @@ public abstract partial class BaseCache
                 $"This {BackendName} of alias '{Alias}' was replaced in Caches (SetConfig, AddInstance or AddCached) and disposed once no command was running on it; get the current instance with Caches.Get(\"{Alias}\").",
                 disposed)
             : MapError(exception, command, subject);
-        _breaker?.Failed(_timeProvider, mapped ?? exception, BackendName, Alias, FaultDomainOf(command, subject));
+        _breaker?.Failed(_timeProvider, mapped ?? exception, BackendName, Alias, this, command, subject);
         return mapped;
     }
 
@@ -415,7 +429,7 @@ public abstract partial class BaseCache
     private CacheBackendException Unasked(OperationCanceledException exception, CacheCommand command, string subject)
     {
         var unasked = new CacheBackendException($"{BackendName} cancelled a {command} of '{subject}' that its caller did not cancel; its connection was probably reset: {exception.Message}", exception, unreachable: true);
-        _breaker?.Failed(_timeProvider, unasked, BackendName, Alias, FaultDomainOf(command, subject));
+        _breaker?.Failed(_timeProvider, unasked, BackendName, Alias, this, command, subject);
         return unasked;
     }
 

@@ -10,28 +10,29 @@ public sealed partial class RedisCache
     private int _cluster = -1;
 
     /// <inheritdoc />
-    // On a cluster, the node that serves the key's slot: a primary that hangs opens the circuit breaker, and one that
-    // answers does not close it while the hung one still hangs. Not asked before the connection is made (no command
-    // got far enough to fail on a node), nor of a Clear or a raw command, which reach every node or any.
+    // On a cluster, the node that serves the key's slot in the client's last map of the cluster (not the node the client
+    // would send to now: for a slot whose primary is disconnected it picks another): a primary that hangs opens the
+    // circuit breaker, and one that answers does not close it while the hung one still hangs. None for a command on
+    // several nodes or every one (a batch, a clear, tags, a raw command), nor before the client has a connection.
     protected override object? FaultDomainOf(CacheCommand command, string subject)
     {
-        if (command is CacheCommand.Clear or CacheCommand.Raw
-            || (Connection ?? _lease?.Connected) is not { } multiplexer
+        if (command is CacheCommand.Clear or CacheCommand.Raw or CacheCommand.MultiGet or CacheCommand.MultiSet or CacheCommand.InvalidateTags
+            || (Connection ?? _lease?.Connected) is not { IsConnected: true } multiplexer
             || !IsCluster(multiplexer))
         {
             return null;
         }
 
-        try
+        var slot = multiplexer.HashSlot(subject);
+        foreach (var server in multiplexer.GetServers())
         {
-            // The key's overload (a string alone would be read as host:port).
-            return multiplexer.GetServer((RedisKey)subject, asyncState: null, CommandFlags.None).EndPoint;
+            if (server.ClusterConfiguration?.GetBySlot(slot) is { } node)
+            {
+                return node.EndPoint;
+            }
         }
-        catch (RedisException)
-        {
-            // No node known for the slot now (the client re-reads the map): any command may probe.
-            return null;
-        }
+
+        return null;
     }
 
     private bool IsCluster(IDatabase db) => IsCluster(db.Multiplexer);
@@ -42,7 +43,11 @@ public sealed partial class RedisCache
         if (known < 0)
         {
             known = RedisSlots.IsCluster(multiplexer) ? 1 : 0;
-            Volatile.Write(ref _cluster, known);
+            // Kept once a server has answered: before that every server reads as standalone.
+            if (multiplexer.IsConnected)
+            {
+                Volatile.Write(ref _cluster, known);
+            }
         }
 
         return known == 1;

@@ -49,7 +49,8 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// <see cref="BaseCache.Timeout"/>) before it fails with a <see cref="CacheBackendException"/>; the client keeps
     /// connecting in the background, and once connected, commands on an unreachable server fail at once. A login the
     /// server refused (a wrong password or user, an untrusted certificate) is not waited out: the command fails as soon
-    /// as the client is told, and every error names the refusal.
+    /// as the client is told, and every error names the refusal (on the connection the cache makes, not on a given
+    /// <see cref="Connection"/>).
     /// </summary>
     public TimeSpan ConnectWait { get; init; } = TimeSpan.FromSeconds(2);
 

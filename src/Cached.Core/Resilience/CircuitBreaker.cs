@@ -22,7 +22,7 @@ namespace Cached.Resilience;
 /// A backend made of parts that fail apart (a cluster's nodes: <see cref="BaseCache.FaultDomainOf"/>) has the probe
 /// chosen on the part whose command opened the breaker: a command on a part that answers would close it while that
 /// part still hangs, and every command on it would pay the timeout again. A command on another part becomes the probe
-/// only once a second duration has passed with none on that part.
+/// (or on no known part, or on several) only once a second duration has passed with none on that part.
 /// </para>
 /// </remarks>
 internal sealed class CircuitBreaker(TimeSpan duration)
@@ -110,10 +110,10 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         if (!besideCommand && now - until >= 0)
         {
             // Past the duration: this command probes, unless the breaker waits for a command on the part that failed
-            // and this one reaches another part only (for one more duration at most). One that reaches every part (a
-            // clear) or no known one may probe.
+            // and this one is not known to reach it (another part, several, every one, or none known), for one more
+            // duration at most.
             waitsForItsPart = Volatile.Read(ref _domain) is { } failed && now - until < DurationTicks(clock)
-                && domains?.FaultDomain(command, subject) is { } part && !Equals(part, failed);
+                && !Equals(domains?.FaultDomain(command, subject), failed);
             if (!waitsForItsPart && Interlocked.CompareExchange(ref _openUntil, After(clock, now), until) == until)
             {
                 // The probe: the others are refused until it ends, or for another duration if it never does.
@@ -129,7 +129,7 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         var cause = Volatile.Read(ref _cause);
         var left = clock.GetElapsedTime(now, Math.Max(Volatile.Read(ref _openUntil), now));
         var how = waitsForItsPart
-            ? $"is open until a command on {_domain} (which did not answer) tries it, or for {Math.Ceiling((clock.GetElapsedTime(now, until) + Duration).TotalMilliseconds)} ms more"
+            ? $"is open until a command on {Volatile.Read(ref _domain)} (which did not answer) tries it, or for {Math.Ceiling((clock.GetElapsedTime(now, until) + Duration).TotalMilliseconds)} ms more"
             : $"is open for {Math.Ceiling(left.TotalMilliseconds)} ms more";
         refusal = new CacheBackendException(
             $"{backend}{(alias is null ? string.Empty : $" '{alias}'")} did not run {command} of '{subject}': its circuit breaker {how} after the backend did not answer{(cause is null ? string.Empty : $" ({cause.GetType().Name}: {cause.Message})")}.",
@@ -152,8 +152,11 @@ internal sealed class CircuitBreaker(TimeSpan duration)
     /// <param name="fault">What the command met.</param>
     /// <param name="backend">The backend's name, for the log.</param>
     /// <param name="alias">The cache's alias, for the log.</param>
-    /// <param name="domain">The part of the backend the command reached (<see cref="BaseCache.FaultDomainOf"/>), or null.</param>
-    public void Failed(TimeProvider clock, Exception fault, string backend, string? alias, object? domain = null)
+    /// <param name="domains">The cache, asked which part of its backend the command reached (<see cref="BaseCache.FaultDomainOf"/>)
+    /// when the fault opens the breaker or fails its probe.</param>
+    /// <param name="command">The command, for <paramref name="domains"/>.</param>
+    /// <param name="subject">What the command was about, for <paramref name="domains"/>.</param>
+    public void Failed(TimeProvider clock, Exception fault, string backend, string? alias, BaseCache? domains = null, CacheCommand command = default, string subject = "")
     {
         if (fault is CacheBackendException { CircuitOpen: true } or OperationCanceledException)
         {
@@ -169,14 +172,19 @@ internal sealed class CircuitBreaker(TimeSpan duration)
         var until = After(clock, clock.GetTimestamp());
         if (Interlocked.CompareExchange(ref _openUntil, until, 0) == 0)
         {
-            Volatile.Write(ref _domain, domain);
+            Volatile.Write(ref _domain, domains?.FaultDomain(command, subject));
             Volatile.Write(ref _cause, fault);
             Log.CircuitOpened(CachedLogging.Logger, fault, backend, alias ?? "(no alias)", Duration);
         }
         else if (Volatile.Read(ref _probing) == 1 && InProbe && Interlocked.CompareExchange(ref _probing, 0, 1) == 1)
         {
             Volatile.Write(ref _claim, null);
-            Volatile.Write(ref _domain, domain);
+            // A probe on no known part (past the wait for one on the failed part) keeps the part it waited for.
+            if (domains?.FaultDomain(command, subject) is { } part)
+            {
+                Volatile.Write(ref _domain, part);
+            }
+
             Volatile.Write(ref _cause, fault);
             Volatile.Write(ref _openUntil, until);
         }

@@ -47,8 +47,9 @@ internal static class LockAttempts
         {
             return Attempt(locks, key, @namespace, token, lease);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex) when (ex is not (OutOfMemoryException or CacheBackendException { CircuitOpen: true }))
         {
+            // Not after the circuit breaker's refusal: the take never left, and nothing is to reach the backend.
             ReleaseUnwaited(locks, key, @namespace, token);
             throw;
         }
@@ -147,9 +148,9 @@ internal static class LockAttempts
         {
             return await AttemptAsync(locks, key, @namespace, token, lease, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex) when (ex is not (OutOfMemoryException or CacheBackendException { CircuitOpen: true }))
         {
-            // A caller that left by its token leaves at once too: the release is sent before its cancellation is seen,
+            // Not after the circuit breaker's refusal, as in Try. A caller that left by its token leaves at once too: the release is sent before its cancellation is seen,
             // behind the take on the same connection, but not waited for, since it waits its turn behind that take,
             // which may be what the caller stopped waiting for.
             ReleaseUnwaited(locks, key, @namespace, token);

@@ -146,7 +146,16 @@ internal sealed class GatedCache : BaseCache
 
     protected override bool RemoveEntryIfEquals(string key, object? expected) => false;
 
-    protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken) => After(false, cancellationToken);
+    protected override ValueTask<bool> RemoveEntryIfEqualsAsync(string key, object? expected, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _conditionalRemoves);
+        return After(false, cancellationToken);
+    }
+
+    private int _conditionalRemoves;
+
+    /// <summary>How many async compare-and-deletes (a lock's release) reached the backend.</summary>
+    public int ConditionalRemoves => Volatile.Read(ref _conditionalRemoves);
 
     protected override object? GetEntryVersion(string key) => null;
 

@@ -105,17 +105,54 @@ public sealed class CircuitBreakerPartsTests
     }
 
     [Test]
-    public async Task A_command_that_reaches_every_part_may_probe()
+    public async Task A_command_on_no_one_part_such_as_a_clear_probes_only_after_one_more_duration()
     {
         using var cache = TwoParts();
         TimeOut(cache, "a1");
         _time.Advance(s_open);
+        Assert.That(cache.ClearAsync().AsTask().IsCompleted, Is.True, "a clear is not known to reach part A: refused while the breaker waits for a command on it");
 
+        _time.Advance(s_open);
         var clear = cache.ClearAsync().AsTask();
-        Assert.That(clear.IsCompleted, Is.False, "the clear is the probe: it reaches part A too, and waits for it");
+        Assert.That(clear.IsCompleted, Is.False, "after one more duration it is the probe, and waits for the backend");
         cache.Open();
 
         Assert.That(await clear, Is.True);
         Assert.That(await cache.GetAsync<string>("b1"), Is.Null);
+    }
+
+    [Test]
+    public void A_part_the_cache_cannot_tell_counts_as_none_and_the_fault_still_opens_the_breaker()
+    {
+        // What FaultDomainOf throws is asked inside the pipeline's exception filters, where it would be swallowed and
+        // lose the command's own error and the breaker's opening.
+        using var cache = new GatedCache
+        {
+            TimeProvider = _time,
+            Timeout = s_timeout,
+            CircuitBreakerDuration = s_open,
+            Alias = "parts",
+            PartOf = static _ => throw new InvalidOperationException("no node known"),
+        };
+
+        TimeOut(cache, "a1");
+
+        Refused(cache.GetAsync<string>("b1"), "the timeout opened it");
+        Assert.That(Logged(14), Is.EqualTo(1), "and its opening was logged");
+        _time.Advance(s_open);
+        Assert.That(cache.GetAsync<string>("b1").IsCompleted, Is.False, "no part known: any command probes");
+    }
+
+    [Test]
+    public async Task A_lock_take_the_breaker_refuses_sends_no_release()
+    {
+        using var cache = TwoParts();
+        TimeOut(cache, "a1");
+
+        var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await RedLock.AcquireAsync(cache, "b-job", TimeSpan.FromMinutes(1)));
+
+        Assert.That(refusal!.CircuitOpen, Is.True);
+        Assert.That(cache.ConditionalRemoves, Is.Zero, "the take never left: nothing is to reach the backend, its release neither");
+        await Task.CompletedTask;
     }
 }

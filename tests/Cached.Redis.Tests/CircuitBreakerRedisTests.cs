@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cached.Redis.Tests.Infrastructure;
+using static Cached.Redis.Tests.Infrastructure.BreakerChecks;
 using StackExchange.Redis;
 
 namespace Cached.Redis.Tests;
@@ -74,11 +75,7 @@ public sealed class CircuitBreakerRedisTests
     }
 
     /// <summary>How many times the server has run <paramref name="command"/>.</summary>
-    private long Calls(string command)
-    {
-        var line = _admin.GetServer(_server.ConnectionString).Info("commandstats").SelectMany(static s => s).FirstOrDefault(p => p.Key == "cmdstat_" + command).Value;
-        return line is null ? 0 : long.Parse(line.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private long Calls(string command) => CommandCalls(_admin.GetServer(_server.ConnectionString), command);
 
     private static async Task<CacheBackendException> Refused(Func<Task> command)
     {
@@ -101,23 +98,6 @@ public sealed class CircuitBreakerRedisTests
 
         Assert.Fail($"expected {typeof(TException).Name}");
         return null!;
-    }
-
-    /// <summary>Reads until a read is not refused: the first after the duration is the probe, which must succeed.</summary>
-    private static async Task<string?> ProbeUntilClosed(RedisCache cache, string key)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return await cache.GetAsync<string>(key);
-            }
-            catch (CacheBackendException refused) when (refused.CircuitOpen && waited.Elapsed < s_limit)
-            {
-                await Task.Delay(20);
-            }
-        }
     }
 
     [Test]

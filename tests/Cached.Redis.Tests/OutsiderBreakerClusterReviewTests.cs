@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Cached.Redis.Tests.Infrastructure;
+using static Cached.Redis.Tests.Infrastructure.BreakerChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -161,14 +162,6 @@ public sealed partial class OutsiderBreakerClusterReviewTests
     private long HealthyCalls() => Healthy.Sum(DataCalls);
 
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
-
-    private static CacheBackendException RefusedAtOnce<T>(ValueTask<T> call)
-    {
-        Assert.That(call.IsCompleted, Is.True, "refused at once, without waiting for any primary");
-        var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await call)!;
-        Assert.That((refusal.CircuitOpen, refusal.Unreachable), Is.EqualTo((true, true)), refusal.Message);
-        return refusal;
-    }
 
     /// <summary>Holds the first primary and opens the breaker with a read of one of its keys that times out.</summary>
     private async Task OpenOnTheHungPrimary(RedisCache cache, string hungKey)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cached.Redis.Tests.Infrastructure;
+using static Cached.Redis.Tests.Infrastructure.BreakerChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
@@ -74,14 +75,6 @@ public sealed class OutsiderBreakerGarnetReviewTests
     }
 
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
-
-    private static CacheBackendException RefusedAtOnce<T>(ValueTask<T> call)
-    {
-        Assert.That(call.IsCompleted, Is.True, "refused at once, without waiting for Garnet");
-        var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await call)!;
-        Assert.That((refusal.CircuitOpen, refusal.Unreachable), Is.EqualTo((true, true)), refusal.Message);
-        return refusal;
-    }
 
     private async Task OpenWithATimeout(RedisCache cache)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Cached.Redis.Tests.Infrastructure;
+using static Cached.Redis.Tests.Infrastructure.BreakerChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -94,23 +95,9 @@ public sealed class OutsiderBreakerHostingReviewTests
         return cache;
     }
 
-    private long Calls(params string[] commands)
-    {
-        var stats = _admin.GetServer(_server.ConnectionString).Info("commandstats").SelectMany(static s => s).ToArray();
-        return commands.Sum(command => stats.FirstOrDefault(p => p.Key == "cmdstat_" + command).Value is { } line
-            ? long.Parse(line.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture)
-            : 0);
-    }
+    private long Calls(params string[] commands) => CommandCalls(_admin.GetServer(_server.ConnectionString), commands);
 
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
-
-    private static CacheBackendException RefusedAtOnce<T>(ValueTask<T> call)
-    {
-        Assert.That(call.IsCompleted, Is.True, "refused at once, without waiting for the server");
-        var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await call)!;
-        Assert.That((refusal.CircuitOpen, refusal.Unreachable), Is.EqualTo((true, true)), refusal.Message);
-        return refusal;
-    }
 
     private async Task OpenWithATimeout(RedisCache cache)
     {
@@ -120,23 +107,6 @@ public sealed class OutsiderBreakerHostingReviewTests
         _time.Advance(s_timeout);
         Assert.ThrowsAsync<TimeoutException>(async () => await opener);
         RefusedAtOnce(cache.GetAsync<string>("opener"));
-    }
-
-    /// <summary>Reads on the real clock until a read is not refused.</summary>
-    private static async Task<string?> ProbeUntilClosed(ICache cache, string key)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return await cache.GetAsync<string>(key);
-            }
-            catch (Exception down) when (down is TimeoutException or CacheBackendException { Unreachable: true } && waited.Elapsed < s_limit)
-            {
-                await Task.Delay(20);
-            }
-        }
     }
 
     [Test]

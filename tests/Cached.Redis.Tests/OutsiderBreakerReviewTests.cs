@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cached.Redis.Tests.Infrastructure;
+using static Cached.Redis.Tests.Infrastructure.BreakerChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -68,24 +69,9 @@ public sealed class OutsiderBreakerReviewTests
     }
 
     /// <summary>How many times the server has run the commands named.</summary>
-    private long Calls(params string[] commands)
-    {
-        var stats = _admin.GetServer(_server.ConnectionString).Info("commandstats").SelectMany(static s => s).ToArray();
-        return commands.Sum(command => stats.FirstOrDefault(p => p.Key == "cmdstat_" + command).Value is { } line
-            ? long.Parse(line.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture)
-            : 0);
-    }
+    private long Calls(params string[] commands) => CommandCalls(_admin.GetServer(_server.ConnectionString), commands);
 
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
-
-    /// <summary>Asserts the call was refused at once by the breaker.</summary>
-    private static CacheBackendException RefusedAtOnce<T>(ValueTask<T> call)
-    {
-        Assert.That(call.IsCompleted, Is.True, "refused at once, without waiting for the server");
-        var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await call)!;
-        Assert.That((refusal.CircuitOpen, refusal.Unreachable), Is.EqualTo((true, true)), refusal.Message);
-        return refusal;
-    }
 
     /// <summary>Holds the server and opens the breaker with one read that times out on the test clock.</summary>
     private async Task OpenWithATimeout(RedisCache cache)
@@ -96,23 +82,6 @@ public sealed class OutsiderBreakerReviewTests
         _time.Advance(s_timeout);
         Assert.ThrowsAsync<TimeoutException>(async () => await opener);
         RefusedAtOnce(cache.GetAsync<string>("k"));
-    }
-
-    /// <summary>Reads on the real clock until a read is not refused (the first after the duration is the probe).</summary>
-    private static async Task<string?> ProbeUntilClosed(RedisCache cache, string key)
-    {
-        var waited = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return await cache.GetAsync<string>(key);
-            }
-            catch (Exception down) when (down is TimeoutException or CacheBackendException { Unreachable: true } && waited.Elapsed < s_limit)
-            {
-                await Task.Delay(20);
-            }
-        }
     }
 
     [Test]

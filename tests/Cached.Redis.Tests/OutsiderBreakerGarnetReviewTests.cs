@@ -76,15 +76,7 @@ public sealed class OutsiderBreakerGarnetReviewTests
 
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
 
-    private async Task OpenWithATimeout(RedisCache cache)
-    {
-        _proxy.Hold();
-        var opener = cache.GetAsync<string>("opener");
-        Assert.That(opener.IsCompleted, Is.False);
-        _time.Advance(s_timeout);
-        Assert.ThrowsAsync<TimeoutException>(async () => await opener);
-        await Task.Yield();
-    }
+    private Task OpenWithATimeout(RedisCache cache) => BreakerChecks.OpenWithATimeout(cache, _proxy, _time, s_timeout, "opener", thenRefused: false);
 
     [Test]
     public async Task A_hung_Garnet_costs_one_timeout_then_commands_are_refused_without_reaching_it_until_a_probe_closes_it()

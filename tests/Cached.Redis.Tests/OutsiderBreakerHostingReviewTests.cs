@@ -99,15 +99,7 @@ public sealed class OutsiderBreakerHostingReviewTests
 
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
 
-    private async Task OpenWithATimeout(RedisCache cache)
-    {
-        _proxy.Hold();
-        var opener = cache.GetAsync<string>("opener");
-        Assert.That(opener.IsCompleted, Is.False);
-        _time.Advance(s_timeout);
-        Assert.ThrowsAsync<TimeoutException>(async () => await opener);
-        RefusedAtOnce(cache.GetAsync<string>("opener"));
-    }
+    private Task OpenWithATimeout(RedisCache cache) => BreakerChecks.OpenWithATimeout(cache, _proxy, _time, s_timeout, "opener");
 
     [Test]
     public async Task AddCached_from_configuration_gives_the_container_and_generated_methods_one_breaker_in_seconds_snake_case_too()

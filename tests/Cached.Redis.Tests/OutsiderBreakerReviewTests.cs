@@ -74,15 +74,7 @@ public sealed class OutsiderBreakerReviewTests
     private int Logged(int eventId) => _logs.Ids.Count(id => id == eventId);
 
     /// <summary>Holds the server and opens the breaker with one read that times out on the test clock.</summary>
-    private async Task OpenWithATimeout(RedisCache cache)
-    {
-        _proxy.Hold();
-        var opener = cache.GetAsync<string>("k");
-        Assert.That(opener.IsCompleted, Is.False);
-        _time.Advance(s_timeout);
-        Assert.ThrowsAsync<TimeoutException>(async () => await opener);
-        RefusedAtOnce(cache.GetAsync<string>("k"));
-    }
+    private Task OpenWithATimeout(RedisCache cache) => BreakerChecks.OpenWithATimeout(cache, _proxy, _time, s_timeout, "k");
 
     [Test]
     public async Task A_probe_its_caller_cancels_says_nothing_of_the_server_and_leaves_the_breaker_open()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace Cached.Redis.Tests.Infrastructure;
@@ -23,6 +24,27 @@ internal static class BreakerChecks
         var refusal = Assert.ThrowsAsync<CacheBackendException>(async () => await call)!;
         Assert.That((refusal.CircuitOpen, refusal.Unreachable), Is.EqualTo((true, true)), refusal.Message);
         return refusal;
+    }
+
+    /// <summary>
+    /// Holds what the client sends through <paramref name="proxy"/> and opens the breaker with one read of
+    /// <paramref name="key"/> that times out on the test clock; then, unless told not to, checks that the next is refused.
+    /// </summary>
+    public static async Task OpenWithATimeout(RedisCache cache, LoopbackProxy proxy, FakeTimeProvider time, TimeSpan timeout, string key, bool thenRefused = true)
+    {
+        proxy.Hold();
+        var opener = cache.GetAsync<string>(key);
+        Assert.That(opener.IsCompleted, Is.False);
+        time.Advance(timeout);
+        Assert.ThrowsAsync<TimeoutException>(async () => await opener);
+        if (thenRefused)
+        {
+            RefusedAtOnce(cache.GetAsync<string>(key));
+        }
+        else
+        {
+            await Task.Yield();
+        }
     }
 
     /// <summary>Reads on the real clock until a read is not refused (the first after the duration is the probe).</summary>

@@ -24,7 +24,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
     {
         var entry = PrepareLock(key, @namespace, token, lease);
-        return Cache.Disabled || Run(LockRequest(CacheCommand.Add, key), entry, static (cache, s) => cache.AddEntry(s.FullKey, s.Namespace, s.Payload, s.Lease));
+        return Cache.Disabled || Run(LockRequest(CacheCommand.Add, key, entry.FullKey), entry, static (cache, s) => cache.AddEntry(s.FullKey, s.Namespace, s.Payload, s.Lease));
     }
 
     /// <inheritdoc />
@@ -39,7 +39,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         var entry = PrepareLock(key, @namespace, token, lease);
         return Cache.Disabled
             ? new ValueTask<bool>(true)
-            : RunAsync(LockRequest(CacheCommand.Add, key), entry, static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
+            : RunAsync(LockRequest(CacheCommand.Add, key, entry.FullKey), entry, static (cache, s, ct) => cache.AddEntryAsync(s.FullKey, s.Namespace, s.Payload, s.Lease, ct), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -51,12 +51,15 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// that answers (a healthy cluster primary) for its whole lease, its holder unable to try again.
     /// </remarks>
     bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
-        => Run(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s) => cache.RemoveEntryIfEquals(s.FullKey, s.Payload));
+    {
+        var entry = PrepareLock(key, @namespace, token, default);
+        return Run(LockRequest(CacheCommand.Delete, key, entry.FullKey) with { PastBreaker = true }, entry, static (cache, s) => cache.RemoveEntryIfEquals(s.FullKey, s.Payload));
+    }
 
     /// <inheritdoc />
     /// <remarks>Sent while the circuit breaker is open too, as <see cref="ILockingCache.ReleaseLock"/> is.</remarks>
     ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
+        => ReleaseLockEntryAsync(key, @namespace, token, cancellationToken);
 
     /// <summary>
     /// <see cref="ILockingCache.ReleaseLockAsync"/> without the caller's token: the release of a lock whose take failed
@@ -64,14 +67,20 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// leaves a lock nobody holds for its whole lease.
     /// </summary>
     internal ValueTask<bool> ReleaseLockPastBreakerAsync(string key, string? @namespace, string token)
-        => RunAsync(LockRequest(CacheCommand.Delete, key) with { PastBreaker = true }, PrepareLock(key, @namespace, token, default), static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), CancellationToken.None);
+        => ReleaseLockEntryAsync(key, @namespace, token, CancellationToken.None);
+
+    private ValueTask<bool> ReleaseLockEntryAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
+    {
+        var entry = PrepareLock(key, @namespace, token, default);
+        return RunAsync(LockRequest(CacheCommand.Delete, key, entry.FullKey) with { PastBreaker = true }, entry, static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
+    }
 
     /// <inheritdoc />
     /// <remarks>With caching switched off, false without touching the backend, as <c>Exists</c> answers then.</remarks>
     bool ILockingCache.IsLocked(string key, string? @namespace)
     {
         var lockKey = LockKey(key, ResolveNamespace(@namespace));
-        return !Cache.Disabled && Run(LockRequest(CacheCommand.Exists, key), lockKey, static (cache, lockKey) => HoldsLockToken(cache.GetEntry(lockKey)));
+        return !Cache.Disabled && Run(LockRequest(CacheCommand.Exists, key, lockKey), lockKey, static (cache, lockKey) => HoldsLockToken(cache.GetEntry(lockKey)));
     }
 
     /// <inheritdoc />
@@ -85,7 +94,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
         var lockKey = LockKey(key, ResolveNamespace(@namespace));
         return Cache.Disabled
             ? new ValueTask<bool>(false)
-            : RunAsync(LockRequest(CacheCommand.Exists, key), lockKey, static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
+            : RunAsync(LockRequest(CacheCommand.Exists, key, lockKey), lockKey, static (cache, lockKey, ct) => cache.HoldsLockTokenAsync(lockKey, ct), cancellationToken);
     }
 
     private async ValueTask<bool> HoldsLockTokenAsync(string lockKey, CancellationToken cancellationToken)
@@ -97,11 +106,17 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// attempt tells them apart: a free lock is taken again, and only another value makes it go on without one.
     /// </summary>
     internal LockProbe ProbeLock(string key, string? @namespace)
-        => Run(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey) => ProbeOf(cache.GetEntry(lockKey)));
+    {
+        var lockKey = LockKey(key, ResolveNamespace(@namespace));
+        return Run(LockRequest(CacheCommand.Exists, key, lockKey), lockKey, static (cache, lockKey) => ProbeOf(cache.GetEntry(lockKey)));
+    }
 
     /// <inheritdoc cref="ProbeLock"/>
     internal ValueTask<LockProbe> ProbeLockAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => RunAsync(LockRequest(CacheCommand.Exists, key), LockKey(key, ResolveNamespace(@namespace)), static (cache, lockKey, ct) => cache.ProbeLockEntryAsync(lockKey, ct), cancellationToken, awaitedOnce: true);
+    {
+        var lockKey = LockKey(key, ResolveNamespace(@namespace));
+        return RunAsync(LockRequest(CacheCommand.Exists, key, lockKey), lockKey, static (cache, lockKey, ct) => cache.ProbeLockEntryAsync(lockKey, ct), cancellationToken, awaitedOnce: true);
+    }
 
     private async ValueTask<LockProbe> ProbeLockEntryAsync(string lockKey, CancellationToken cancellationToken)
         => ProbeOf(await GetEntryAsync(lockKey, cancellationToken).ConfigureAwait(false));
@@ -123,11 +138,22 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     /// <inheritdoc />
     object? IVersionedCache.GetVersion(string key, string? @namespace)
-        => Run(LockRequest(CacheCommand.Get, key), VersionKey(key, @namespace), static (cache, fullKey) => cache.GetEntryVersion(fullKey));
+    {
+        var fullKey = VersionKey(key, @namespace);
+        return Run(LockRequest(CacheCommand.Get, key, fullKey), fullKey, static (cache, fullKey) => cache.GetEntryVersion(fullKey));
+    }
 
     /// <inheritdoc />
     ValueTask<object?> IVersionedCache.GetVersionAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<object?>(cancellationToken) : RunAsync(LockRequest(CacheCommand.Get, key), VersionKey(key, @namespace), static (cache, fullKey, ct) => cache.GetEntryVersionAsync(fullKey, ct), cancellationToken);
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<object?>(cancellationToken);
+        }
+
+        var fullKey = VersionKey(key, @namespace);
+        return RunAsync(LockRequest(CacheCommand.Get, key, fullKey), fullKey, static (cache, fullKey, ct) => cache.GetEntryVersionAsync(fullKey, ct), cancellationToken);
+    }
 
     /// <inheritdoc />
     CacheResult<object?> IVersionedCache.SetIfVersion<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl)
@@ -170,7 +196,12 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
             static stored => new CommandOutcome(stored.Found));
     }
 
-    private static CommandRequest LockRequest(CacheCommand command, string key) => new(command, key, Observed: false);
+    /// <summary>
+    /// A request of lock or version traffic, about <paramref name="backendKey"/>: the key it reaches (a lock's is
+    /// <c>&lt;key&gt;-lock</c>), which its errors name and whose part of the backend it counts on
+    /// (<see cref="FaultDomainOf"/>); on a cluster a lock key is in another slot than its key.
+    /// </summary>
+    private static CommandRequest LockRequest(CacheCommand command, string key, string backendKey) => new(command, key, Observed: false, Subject: backendKey);
 
     private LockEntry PrepareLock(string key, string? @namespace, string token, TimeSpan lease)
     {

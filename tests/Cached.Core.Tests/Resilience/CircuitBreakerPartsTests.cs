@@ -155,4 +155,29 @@ public sealed class CircuitBreakerPartsTests
         Assert.That(cache.ConditionalRemoves, Is.Zero, "the take never left: nothing is to reach the backend, its release neither");
         await Task.CompletedTask;
     }
+    [Test]
+    public void A_lock_counts_on_the_part_its_lock_key_is_on_not_its_key_s()
+    {
+        // On a cluster a key and its lock key (<key>-lock) are in different slots, so on different nodes as often as not.
+        // Here every lock key is on the part that hangs, and the locked key on the one that answers: a take that times
+        // out failed part A, so a read on part B after the duration is not the probe.
+        using var cache = new GatedCache
+        {
+            TimeProvider = _time,
+            Timeout = s_timeout,
+            CircuitBreakerDuration = s_open,
+            Alias = "parts",
+            PartOf = static key => key.StartsWith('a') || key.EndsWith("-lock", StringComparison.Ordinal) ? "part A" : "part B",
+            AnswersAtOnce = static key => key.StartsWith('b'),
+        };
+        var take = ((Cached.Capabilities.ILockingCache)cache).TryAcquireLockAsync("b-job", null, Guid.NewGuid().ToString("N"), TimeSpan.FromMinutes(1), CancellationToken.None).AsTask();
+        Assert.That(take.IsCompleted, Is.False, "the lock key is on the hung part");
+        _time.Advance(s_timeout);
+        Assert.ThrowsAsync<TimeoutException>(async () => await take);
+
+        _time.Advance(s_open);
+        Refused(cache.GetAsync<string>("b1"), "a read on the locked key's part is not the probe: the lock key's part failed");
+        TimeOut(cache, "a1");
+        Assert.That((Logged(14), Logged(15)), Is.EqualTo((1, 0)), "the probe on part A failed: the same outage");
+    }
 }

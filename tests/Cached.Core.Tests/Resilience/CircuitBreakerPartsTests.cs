@@ -23,13 +23,14 @@ public sealed class CircuitBreakerPartsTests
     [TearDown]
     public void Unlog() => CachedLogging.LoggerFactory = Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
 
-    private GatedCache TwoParts() => new()
+    /// <summary>Keys <c>a…</c> on part A, which hangs, unless <paramref name="partOf"/> says otherwise; keys <c>b…</c> answer at once.</summary>
+    private GatedCache TwoParts(Func<string, object?>? partOf = null) => new()
     {
         TimeProvider = _time,
         Timeout = s_timeout,
         CircuitBreakerDuration = s_open,
         Alias = "parts",
-        PartOf = static key => key.StartsWith('a') ? "part A" : "part B",
+        PartOf = partOf ?? (static key => key.StartsWith('a') ? "part A" : "part B"),
         AnswersAtOnce = static key => key.StartsWith('b'),
     };
 
@@ -161,15 +162,7 @@ public sealed class CircuitBreakerPartsTests
         // On a cluster a key and its lock key (<key>-lock) are in different slots, so on different nodes as often as not.
         // Here every lock key is on the part that hangs, and the locked key on the one that answers: a take that times
         // out failed part A, so a read on part B after the duration is not the probe.
-        using var cache = new GatedCache
-        {
-            TimeProvider = _time,
-            Timeout = s_timeout,
-            CircuitBreakerDuration = s_open,
-            Alias = "parts",
-            PartOf = static key => key.StartsWith('a') || key.EndsWith("-lock", StringComparison.Ordinal) ? "part A" : "part B",
-            AnswersAtOnce = static key => key.StartsWith('b'),
-        };
+        using var cache = TwoParts(partOf: static key => key.StartsWith('a') || key.EndsWith("-lock", StringComparison.Ordinal) ? "part A" : "part B");
         var take = ((Cached.Capabilities.ILockingCache)cache).TryAcquireLockAsync("b-job", null, Guid.NewGuid().ToString("N"), TimeSpan.FromMinutes(1), CancellationToken.None).AsTask();
         Assert.That(take.IsCompleted, Is.False, "the lock key is on the hung part");
         _time.Advance(s_timeout);

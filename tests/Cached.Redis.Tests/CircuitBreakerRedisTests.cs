@@ -41,8 +41,11 @@ public partial class BreakerSvc
 [NonParallelizable]
 public sealed class CircuitBreakerRedisTests
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromMilliseconds(500);
-    private static readonly TimeSpan s_open = TimeSpan.FromSeconds(1);
+    // On the real clock: long enough that a stall of the test process or the server (seconds, on a loaded 2-core CI
+    // machine) neither lets the breaker half-open before a check that it refuses at once, nor times out the probe
+    // that closes it (a second probe would count one more GET).
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_open = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(30);
     private RedisServer _server = null!;
     private LoopbackProxy _proxy = null!;

@@ -54,7 +54,9 @@ public sealed class ClusterTests
         _cache.MultiGet<string>([first, second]);
         _cache.Set("warm", 1);
         var before = Calls(other, command);
-        Admin(paused).Execute("CLIENT", "PAUSE", "2000", "ALL");
+        // 3 s, so that the batch's thread may start, and the check run, a second or two late on a loaded CI machine; not
+        // longer, as the batch waits out the pause within its 5 s timeout (an UNPAUSE would wait for the pause too).
+        Admin(paused).Execute("CLIENT", "PAUSE", "3000", "ALL");
         try
         {
             var batch = Task.Run(() => write
@@ -62,7 +64,7 @@ public sealed class ClusterTests
                 : _cache.MultiGet<string>([first, second]));
 
             var waited = System.Diagnostics.Stopwatch.StartNew();
-            while (Calls(other, command) == before && waited.Elapsed < TimeSpan.FromSeconds(1.5))
+            while (Calls(other, command) == before && waited.Elapsed < TimeSpan.FromSeconds(2.5))
             {
                 Thread.Sleep(10);
             }

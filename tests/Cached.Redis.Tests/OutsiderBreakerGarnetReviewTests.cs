@@ -150,7 +150,8 @@ public sealed class OutsiderBreakerGarnetReviewTests
     [Test]
     public async Task A_killed_Garnet_opens_it_and_a_probe_closes_it_once_it_is_back()
     {
-        var cache = new RedisCache { ConnectionString = _proxy.ConnectionString, Namespace = "gb", Timeout = TimeSpan.FromMilliseconds(500), CircuitBreakerDuration = TimeSpan.FromMilliseconds(300) };
+        // Seconds on the real clock, so that a stall of a loaded CI machine cannot half-open the breaker before the refusal is checked.
+        var cache = new RedisCache { ConnectionString = _proxy.ConnectionString, Namespace = "gb", Timeout = TimeSpan.FromSeconds(2), CircuitBreakerDuration = TimeSpan.FromSeconds(5) };
         _disposables.Add(cache);
         await cache.SetAsync("k", "v");
         _proxy.Cut();

@@ -63,7 +63,9 @@ public sealed class OutsiderBreakerReviewTests
     /// <summary>A cache through the proxy on the real clock (for a killed server, whose client reconnects in real time).</summary>
     private RedisCache OnRealClock()
     {
-        var cache = new RedisCache { ConnectionString = _proxy.ConnectionString, Timeout = TimeSpan.FromMilliseconds(500), CircuitBreakerDuration = TimeSpan.FromMilliseconds(300) };
+        // Seconds, not milliseconds: a stall of a loaded CI machine between the fault and the checks that follow must not
+        // let the breaker half-open first (the next read would then be a probe to the cut server, not a refusal).
+        var cache = new RedisCache { ConnectionString = _proxy.ConnectionString, Timeout = TimeSpan.FromSeconds(2), CircuitBreakerDuration = TimeSpan.FromSeconds(5) };
         _disposables.Add(cache);
         return cache;
     }

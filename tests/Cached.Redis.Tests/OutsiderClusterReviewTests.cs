@@ -355,12 +355,14 @@ public sealed class OutsiderClusterReviewTests
         long Reads() => ReadCalls(other);
         var before = Reads();
 
-        Admin(paused).Execute("CLIENT", "PAUSE", "2000", "ALL");
+        // 3 s, so that the batch's thread may start, and the check run, a second or two late on a loaded CI machine; not
+        // longer, as the batch waits out the pause within its 5 s timeout (an UNPAUSE would wait for the pause too).
+        Admin(paused).Execute("CLIENT", "PAUSE", "3000", "ALL");
         try
         {
             var batch = Task.Run(() => node.MultiGet<int>(["k0", second]));
             var waited = System.Diagnostics.Stopwatch.StartNew();
-            while (Reads() == before && waited.Elapsed < TimeSpan.FromSeconds(1.5))
+            while (Reads() == before && waited.Elapsed < TimeSpan.FromSeconds(2.5))
             {
                 Thread.Sleep(10);
             }

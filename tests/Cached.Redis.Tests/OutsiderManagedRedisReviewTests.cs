@@ -228,7 +228,7 @@ public sealed class OutsiderManagedRedisReviewTests
             Assert.That(second.Error?.Message, Does.Contain("WRONGPASS").Or.Contain("NOAUTH"), $"{second.Error}");
             Assert.That(first.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "at most the connect wait (2 s), not Timeout times retries");
             Assert.That(second.Error, Is.InstanceOf<CacheBackendException>());
-            Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)), "the next command fails at once");
+            Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "the next command fails at once, not after its Timeout (3 s)");
         });
     }
 
@@ -249,7 +249,7 @@ public sealed class OutsiderManagedRedisReviewTests
             Assert.That(second.Error?.Message, Does.Contain("certificate"), $"{second.Error}");
             Assert.That(first.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
             Assert.That(second.Error, Is.InstanceOf<CacheBackendException>(), $"{second.Error}");
-            Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)));
+            Assert.That(second.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "at once, not after its Timeout (3 s)");
         });
     }
 

@@ -95,10 +95,10 @@ public sealed class RedisFaultTests
         Assert.Multiple(() =>
         {
             Assert.That(sync.Error, Is.InstanceOf<TimeoutException>(), $"Get: {sync.Error}");
-            Assert.That(sync.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"Get took {sync.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(sync.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"Get took {sync.Elapsed.TotalMilliseconds:F0} ms");
             Assert.That(sync.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(250)), $"Get waited {sync.Elapsed.TotalMilliseconds:F0} ms");
             Assert.That(async.Error, Is.InstanceOf<TimeoutException>(), $"GetAsync: {async.Error}");
-            Assert.That(async.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"GetAsync took {async.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(async.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"GetAsync took {async.Elapsed.TotalMilliseconds:F0} ms");
         });
 
         // Closing a client sends QUIT and waits for the answer, which a paused server withholds: stop it first.
@@ -124,9 +124,9 @@ public sealed class RedisFaultTests
         Assert.Multiple(() =>
         {
             Assert.That(read.Error, Is.InstanceOf<TimeoutException>().With.Message.Contains("Get"), $"GetAsync: {read.Error}");
-            Assert.That(read.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"GetAsync took {read.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(read.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"GetAsync took {read.Elapsed.TotalMilliseconds:F0} ms");
             Assert.That(write.Error, Is.InstanceOf<TimeoutException>().With.Message.Contains("Set"), $"SetAsync: {write.Error}");
-            Assert.That(write.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"SetAsync took {write.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(write.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"SetAsync took {write.Elapsed.TotalMilliseconds:F0} ms");
             Assert.That(deadlines, Is.Not.Null, "the commands were watched by the cache's timer");
             Assert.That(deadlines!.Watched, Is.EqualTo(2), "the abandoned read and write are still awaited");
         });
@@ -158,11 +158,11 @@ public sealed class RedisFaultTests
         Assert.Multiple(() =>
         {
             Assert.That(set.Error, Is.InstanceOf<TimeoutException>(), $"Set: {set.Error}");
-            Assert.That(set.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"Set took {set.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(set.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"Set took {set.Elapsed.TotalMilliseconds:F0} ms");
             Assert.That(setAsync.Error, Is.InstanceOf<TimeoutException>(), $"SetAsync: {setAsync.Error}");
-            Assert.That(setAsync.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"SetAsync took {setAsync.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(setAsync.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"SetAsync took {setAsync.Elapsed.TotalMilliseconds:F0} ms");
             Assert.That(multiGet.Error, Is.InstanceOf<TimeoutException>(), $"MultiGetAsync: {multiGet.Error}");
-            Assert.That(multiGet.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), $"MultiGetAsync took {multiGet.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.That(multiGet.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), $"MultiGetAsync took {multiGet.Elapsed.TotalMilliseconds:F0} ms");
         });
 
         server.Stop();
@@ -174,7 +174,8 @@ public sealed class RedisFaultTests
     public async Task A_stopped_server_makes_commands_fail_fast_with_CacheBackendException()
     {
         var server = Track(new RedisServer());
-        // The default timeout (5 s): failing within 1 s shows that commands do not wait for it.
+        // The default timeout (5 s): failing within 2.5 s shows that commands do not wait for it (with room for a stall of
+        // a loaded CI machine; they fail in milliseconds).
         var cache = Track(new RedisCache { ConnectionString = server.ConnectionString });
         cache.Set("k", "v");
 
@@ -191,7 +192,7 @@ public sealed class RedisFaultTests
             {
                 Assert.That(outcome.Error, Is.InstanceOf<CacheBackendException>(), $"{name}: {outcome.Error}");
                 Assert.That(outcome.Error?.InnerException, Is.InstanceOf<RedisException>(), $"{name} wraps the client's exception: {outcome.Error?.InnerException}");
-                Assert.That(outcome.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)), $"{name} failed after {outcome.Elapsed.TotalMilliseconds:F0} ms");
+                Assert.That(outcome.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2.5)), $"{name} failed after {outcome.Elapsed.TotalMilliseconds:F0} ms");
             }
         });
     }

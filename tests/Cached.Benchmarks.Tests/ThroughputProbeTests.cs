@@ -26,8 +26,9 @@ public sealed class ThroughputProbeTests
             Assert.That(measured.Find(Workload.Hits, Side.Cached)!.Sends, Is.EqualTo("1 GET"));
             // Counted at the server: the cache's own connection is out of the profiler's sight. The server's counts are
             // read by INFO between the callers' commands, so the calls they are divided by are an estimate (those made
-            // halfway through each INFO round trip): one CI run on a loaded machine read "0.99 GET". Within 2%.
-            Assert.That(measured.Find(Workload.Hits, Side.CachedOwnConnection)!.Sends, Does.Match(@"^(1|0\.9[89]|1\.0[12]) GET$"));
+            // halfway through each INFO round trip): one CI run on a loaded machine read "0.99 GET", and a stall of the INFO
+            // thread over a window this short can move it a few percent more. Within 5%: still one GET a hit, not two.
+            Assert.That(measured.Find(Workload.Hits, Side.CachedOwnConnection)!.Sends, Does.Match(@"^(1|0\.9[5-9]|1\.0[1-5]) GET$"));
             Assert.That(measured.Find(Workload.Hits, Side.SameCommands)!.Sends, Is.EqualTo("1 GET"));
             Assert.That(measured.Find(Workload.Misses, Side.Cached)!.Sends, Is.EqualTo("1 GET + 2 EVAL"));
             Assert.That(measured.Find(Workload.Misses, Side.SameCommands)!.Sends, Is.EqualTo("1 GET + 2 EVAL"));

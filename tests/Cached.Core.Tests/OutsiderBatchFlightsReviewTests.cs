@@ -12,7 +12,8 @@ namespace Cached.Tests;
 [NonParallelizable]
 public sealed class OutsiderBatchFlightsReviewTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(4);
+    // 10 s: every wait on it ends at once when the code is right; a loaded CI machine can stall a few seconds.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private SimpleMemoryCache _cache = null!;
 
@@ -533,7 +534,7 @@ public sealed class OutsiderBatchFlightsReviewTests
 
         Assert.Catch(() => method.Invoke([1, 2], source, Flaky, static (s, missing) => s.Body(missing)));
         var later = Task.Run(() => method.Invoke([1], source, KeyOf, static (s, missing) => s.Body(missing)));
-        Assert.That(await later.WaitAsync(TimeSpan.FromSeconds(2)), Is.EqualTo(Values(1)), "key 1 is not held by a flight that never lands");
+        Assert.That(await later.WaitAsync(Patience), Is.EqualTo(Values(1)), "key 1 is not held by a flight that never lands");
     }
 
     // ================================================================= single-key flights
@@ -632,15 +633,29 @@ public sealed class OutsiderBatchFlightsReviewTests
             return "v";
         }, options).AsTask();
         await started.Task.WaitAsync(Patience);
-        var syncWaiter = Task.Run(() => cache.GetOrSet("d", _ => "sync", options));
+        Exception? syncFailure = null;
+        var syncWaiter = new Thread(() =>
+        {
+            try
+            {
+                cache.GetOrSet("d", _ => "sync", options);
+            }
+            catch (Exception ex)
+            {
+                syncFailure = ex;
+            }
+        }) { IsBackground = true };
+        syncWaiter.Start();
         var asyncWaiter = cache.GetOrSetAsync("d", _ => new ValueTask<string>("async"), options).AsTask();
-        await Task.Delay(100); // let the sync caller board the flight
+        // The sync caller has boarded the flight once its thread blocks there (a fixed wait was outlasted on a loaded machine).
+        Cached.Tests.Runtime.Waits.UntilAllBlocked([syncWaiter], Patience);
         cache.Dispose();
         try
         {
             Assert.CatchAsync<OperationCanceledException>(() => leader.WaitAsync(Patience));
             Assert.CatchAsync<OperationCanceledException>(() => asyncWaiter.WaitAsync(Patience));
-            Assert.CatchAsync<OperationCanceledException>(() => syncWaiter.WaitAsync(TimeSpan.FromSeconds(2)), "the sync caller waiting for the flight ends too");
+            Assert.That(syncWaiter.Join(Patience), Is.True, "the sync caller waiting for the flight ends too");
+            Assert.That(syncFailure, Is.InstanceOf<OperationCanceledException>(), "the sync caller waiting for the flight ends too");
         }
         finally
         {

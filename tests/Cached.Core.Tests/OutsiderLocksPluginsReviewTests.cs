@@ -176,7 +176,7 @@ public sealed class OutsiderLocksPluginsReviewTests
         Assert.That(waiting.IsCompleted, Is.False, "the waiter must wait while the lock is held");
 
         await holder.DisposeAsync();
-        var waiter = await waiting.WaitAsync(TimeSpan.FromSeconds(3));
+        var waiter = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Multiple(() =>
         {
@@ -196,7 +196,7 @@ public sealed class OutsiderLocksPluginsReviewTests
         await Task.Delay(30);
         cts.Cancel();
 
-        Assert.That(async () => await waiting.WaitAsync(TimeSpan.FromSeconds(3)), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(async () => await waiting.WaitAsync(TimeSpan.FromSeconds(10)), Throws.InstanceOf<OperationCanceledException>());
         Assert.That(cache.Exists("k-lock"), Is.True);
         await holder.DisposeAsync();
         Assert.That(cache.Exists("k-lock"), Is.False);
@@ -1332,11 +1332,13 @@ public sealed class OutsiderLocksPluginsReviewTests
         using var cache = new SimpleMemoryCache { TimeProvider = clock };
         using var holder = new RedLock(cache, "k", TimeSpan.FromSeconds(60));
         RedLock? waiter = null;
-        var thread = new Thread(() => waiter = new RedLock(cache, "k", TimeSpan.FromSeconds(1)));
+        var thread = new Thread(() => waiter = new RedLock(cache, "k", TimeSpan.FromSeconds(1))) { IsBackground = true };
         thread.Start();
-        Thread.Sleep(30);
+        // Blocked between its polls, the waiter has read its deadline from the clock: only then is the clock moved (a
+        // fixed 30 ms wait was outlasted on a loaded machine, and a waiter that read the clock after it never gave up).
+        Cached.Tests.Runtime.Waits.UntilAllBlocked([thread], TimeSpan.FromSeconds(10));
         clock.Advance(TimeSpan.FromSeconds(2));
-        Assert.That(thread.Join(TimeSpan.FromSeconds(3)), Is.True, "the waiter gives up after one lease");
+        Assert.That(thread.Join(TimeSpan.FromSeconds(10)), Is.True, "the waiter gives up after one lease");
 
         Assert.That(waiter!.IsAcquired, Is.False);
         waiter.Dispose();

@@ -161,10 +161,32 @@ public sealed class TodayReviewTests
         await started.Task.WaitAsync(Limit);
         time.Advance(TimeSpan.FromSeconds(5)); // expired, still kept: a caller with a last value joins the refresh
 
-        var waiter = async
-            ? cache.GetOrSetAsync("k", Refresh, options).AsTask()
-            : Task.Run(() => cache.GetOrSet("k", ct => Refresh(ct).AsTask().GetAwaiter().GetResult(), options));
-        await Task.Delay(50);
+        Task<int> waiter;
+        if (async)
+        {
+            waiter = cache.GetOrSetAsync("k", Refresh, options).AsTask();
+        }
+        else
+        {
+            // On a thread of its own, which has joined the refresh once it blocks: the gate opens only then (a fixed 50 ms
+            // wait was outlasted on a loaded machine, and a caller that came after the failure led a refresh of its own).
+            var joined = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    joined.TrySetResult(cache.GetOrSet("k", ct => Refresh(ct).AsTask().GetAwaiter().GetResult(), options));
+                }
+                catch (Exception ex)
+                {
+                    joined.TrySetException(ex);
+                }
+            }) { IsBackground = true };
+            thread.Start();
+            Cached.Tests.Runtime.Waits.UntilAllBlocked([thread], Limit);
+            waiter = joined.Task;
+        }
+
         gate.SetResult();
         Assert.That(await waiter.WaitAsync(Limit), Is.EqualTo(1), "the caller that waited on the failed refresh gets its last value");
         Assert.That(refreshCalls, Is.EqualTo(1), "the caller joined the refresh");

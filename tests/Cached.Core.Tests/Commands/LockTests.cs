@@ -41,7 +41,7 @@ public sealed class LockTests(CacheBackend backend) : CommandFixture(backend)
         Assert.That(second.IsCompleted, Is.False, "the second caller waits while the lock is held");
 
         await first.DisposeAsync();
-        await using var acquired = await second.WaitAsync(TimeSpan.FromSeconds(3));
+        await using var acquired = await second.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.That(acquired.IsAcquired, Is.True, "the waiter takes the lock once it is released");
     }
@@ -81,7 +81,7 @@ public sealed class LockTests(CacheBackend backend) : CommandFixture(backend)
             throw new InvalidOperationException("inside");
         });
 
-        await using var again = await RedLock.AcquireAsync(Cache, "key", s_lease).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+        await using var again = await RedLock.AcquireAsync(Cache, "key", s_lease).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
         Assert.That(again.IsAcquired, Is.True);
     }
 

@@ -384,7 +384,7 @@ public sealed class OutsiderProcessesReviewTests
 
         Assert.That(await a.Call("lease 5"), Is.EqualTo("v1:5"));
         Assert.That(await b.Call("lease 5"), Is.EqualTo("v1:5"));
-        await Task.Delay(TimeSpan.FromMilliseconds(1100)); // stale
+        await Task.Delay(TimeSpan.FromMilliseconds(3100)); // stale: past the 3 s Ttl
 
         await Both(nodes, "fail on");
         await a.Call("close");

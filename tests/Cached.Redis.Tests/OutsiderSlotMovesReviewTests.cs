@@ -385,7 +385,7 @@ public sealed class OutsiderSlotMovesReviewTests : OwnClusterFixture
         Assert.Multiple(() =>
         {
             Assert.That(answeredDuringTheMove, Is.True, "a hit in L2 answered while the slot migrates");
-            Assert.That(took, Is.LessThan(TimeSpan.FromMilliseconds(500)), "a hit costs a round trip, not the move");
+            Assert.That(took, Is.LessThan(TimeSpan.FromMilliseconds(1500)), "a hit costs a round trip, not the move (2 s)");
             Assert.That(value, Is.EqualTo("stored"));
             Assert.That(catalog.BodyCalls, Is.Zero, "the value L2 holds is not computed again");
         });
@@ -817,7 +817,7 @@ public sealed class OutsiderSlotMovesReviewTests : OwnClusterFixture
             async () => await Within(call, "the cancelled call"));
         Assert.Multiple(() =>
         {
-            Assert.That(cancelled.Elapsed, Is.LessThan(TimeSpan.FromMilliseconds(500)), "promptly");
+            Assert.That(cancelled.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "promptly, not at the cache's Timeout (5 s)");
             Assert.That(thrown!.CancellationToken, Is.EqualTo(cts.Token), "with the caller's token");
         });
     }

@@ -22,6 +22,7 @@ public sealed class GarnetCompatibilityTests
     private readonly List<IAsyncDisposable> _disposables = [];
     private GarnetServer _garnet = null!;
     private ConnectionMultiplexer _admin = null!;
+    private GarnetWithAdmin? _fixture;
 
     private IDatabase Stored => _admin.GetDatabase();
 
@@ -30,19 +31,13 @@ public sealed class GarnetCompatibilityTests
     [OneTimeSetUp]
     public void StartGarnet()
     {
-        _garnet = GarnetServer.StartOrIgnore();
-        _admin = ConnectionMultiplexer.Connect(_garnet.ConnectionString + ",allowAdmin=true,name=cached-garnet-admin");
-        var info = Server.InfoRaw("server") ?? string.Empty;
-        Assert.That(info, Does.Contain("server_name:garnet"), "the fixture must test Garnet, not a Redis on the port");
-        TestContext.Progress.WriteLine(info.Split('\n').First(static l => l.StartsWith("garnet_version", StringComparison.Ordinal)).Trim());
+        _fixture = GarnetWithAdmin.Start("cached-garnet-admin");
+        (_garnet, _admin) = (_fixture.Garnet, _fixture.Admin);
+        TestContext.Progress.WriteLine(_fixture.Info.Split('\n').First(static l => l.StartsWith("garnet_version", StringComparison.Ordinal)).Trim());
     }
 
     [OneTimeTearDown]
-    public void StopGarnet()
-    {
-        _admin?.Dispose();
-        _garnet?.Dispose();
-    }
+    public void StopGarnet() => _fixture?.Dispose();
 
     [SetUp]
     public void Flush() => Server.FlushAllDatabases();

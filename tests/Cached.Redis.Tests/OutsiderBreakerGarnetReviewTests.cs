@@ -23,6 +23,7 @@ public sealed class OutsiderBreakerGarnetReviewTests
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(20);
     private GarnetServer _garnet = null!;
     private ConnectionMultiplexer _admin = null!;
+    private GarnetWithAdmin? _fixture;
     private LoopbackProxy _proxy = null!;
     private FakeTimeProvider _time = null!;
     private RecordingLogs _logs = null!;
@@ -33,17 +34,12 @@ public sealed class OutsiderBreakerGarnetReviewTests
     [OneTimeSetUp]
     public void StartGarnet()
     {
-        _garnet = GarnetServer.StartOrIgnore();
-        _admin = ConnectionMultiplexer.Connect(_garnet.ConnectionString + ",allowAdmin=true,name=outsider-breaker-garnet-admin");
-        Assert.That(Server.InfoRaw("server"), Does.Contain("server_name:garnet"));
+        _fixture = GarnetWithAdmin.Start("outsider-breaker-garnet-admin");
+        (_garnet, _admin) = (_fixture.Garnet, _fixture.Admin);
     }
 
     [OneTimeTearDown]
-    public void StopGarnet()
-    {
-        _admin?.Dispose();
-        _garnet?.Dispose();
-    }
+    public void StopGarnet() => _fixture?.Dispose();
 
     [SetUp]
     public void Start()

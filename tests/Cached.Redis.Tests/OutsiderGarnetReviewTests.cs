@@ -18,6 +18,7 @@ public sealed class OutsiderGarnetReviewTests
     private readonly List<IDisposable> _disposables = [];
     private GarnetServer _garnet = null!;
     private ConnectionMultiplexer _admin = null!;
+    private GarnetWithAdmin? _fixture;
     private OutsiderCatalog _catalog = null!;
 
     private IServer Server => _admin.GetServer(_admin.GetEndPoints()[0]);
@@ -25,17 +26,12 @@ public sealed class OutsiderGarnetReviewTests
     [OneTimeSetUp]
     public void StartGarnet()
     {
-        _garnet = GarnetServer.StartOrIgnore();
-        _admin = ConnectionMultiplexer.Connect(_garnet.ConnectionString + ",allowAdmin=true,name=outsider-garnet-admin");
-        Assert.That(Server.InfoRaw("server"), Does.Contain("server_name:garnet"));
+        _fixture = GarnetWithAdmin.Start("outsider-garnet-admin");
+        (_garnet, _admin) = (_fixture.Garnet, _fixture.Admin);
     }
 
     [OneTimeTearDown]
-    public void StopGarnet()
-    {
-        _admin?.Dispose();
-        _garnet?.Dispose();
-    }
+    public void StopGarnet() => _fixture?.Dispose();
 
     [SetUp]
     public void SetUp()

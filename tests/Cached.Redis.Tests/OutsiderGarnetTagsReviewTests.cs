@@ -22,23 +22,19 @@ public sealed class OutsiderGarnetTagsReviewTests
     private readonly List<IAsyncDisposable> _disposables = [];
     private GarnetServer _garnet = null!;
     private ConnectionMultiplexer _admin = null!;
+    private GarnetWithAdmin? _fixture;
 
     private IServer Server => _admin.GetServer(_admin.GetEndPoints()[0]);
 
     [OneTimeSetUp]
     public void StartGarnet()
     {
-        _garnet = GarnetServer.StartOrIgnore();
-        _admin = ConnectionMultiplexer.Connect(_garnet.ConnectionString + ",allowAdmin=true,name=outsider-garnet-tags-admin");
-        Assert.That(Server.InfoRaw("server"), Does.Contain("server_name:garnet"));
+        _fixture = GarnetWithAdmin.Start("outsider-garnet-tags-admin");
+        (_garnet, _admin) = (_fixture.Garnet, _fixture.Admin);
     }
 
     [OneTimeTearDown]
-    public void StopGarnet()
-    {
-        _admin?.Dispose();
-        _garnet?.Dispose();
-    }
+    public void StopGarnet() => _fixture?.Dispose();
 
     [SetUp]
     public void SetUp() => Server.FlushAllDatabases();

@@ -153,8 +153,24 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
     /// <summary>The namespace a command runs in: the argument when given, else the cache's; <c>null</c> when that is empty.</summary>
     protected string? ResolveNamespace(string? @namespace) => NamespacedKey.Resolve(@namespace, Namespace);
 
+    /// <summary>
+    /// True when the backend stores keys as UTF-8 (Redis): a key or namespace that UTF-8 cannot hold, one with a lone
+    /// surrogate, is then refused with an <see cref="ArgumentException"/>, since the client would store it under
+    /// U+FFFD, where other keys share its entry. False by default: an in-process store keeps any string apart.
+    /// </summary>
+    protected virtual bool StoresKeysAsUtf8 => false;
+
     private string BuildKeyIn(string key, string? resolvedNamespace)
     {
+        if (StoresKeysAsUtf8)
+        {
+            Guard.Utf8(key, nameof(key));
+            if (resolvedNamespace is not null)
+            {
+                Guard.Utf8(resolvedNamespace, "namespace");
+            }
+        }
+
         if (KeyBuilder is { } builder)
         {
             var built = builder(key, resolvedNamespace);

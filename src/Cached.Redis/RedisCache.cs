@@ -96,6 +96,9 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
         => PlainNamespaces ? string.Concat(@namespace, ":", key) : base.ComposeKey(key, @namespace);
 
     /// <inheritdoc />
+    protected override bool StoresKeysAsUtf8 => true;
+
+    /// <inheritdoc />
     // Once connected: before, a read may first wait for the connection (FirstConnectionWait), outside the client's timeout.
     protected override bool ClientEnforcesTimeout => Connection is null && TimeoutBeat is not null && _lease is { IsConnected: true };
 

@@ -32,6 +32,26 @@ internal static class Guard
         }
     }
 
+    /// <summary>
+    /// Refuses a key (or namespace) with a lone surrogate, which UTF-8 cannot hold: a backend that stores keys as UTF-8
+    /// would store it under U+FFFD, and "s\ud800", "s\udbff" and "s\ufffd" would be one entry.
+    /// </summary>
+    public static void Utf8(string text, string paramName)
+    {
+        var chars = text.AsSpan();
+        var at = chars.IndexOfAnyInRange('\ud800', '\udfff');
+        while (at >= 0 && at < chars.Length)
+        {
+            if (!char.IsHighSurrogate(chars[at]) || at + 1 == chars.Length || !char.IsLowSurrogate(chars[at + 1]))
+            {
+                throw new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.", paramName);
+            }
+
+            var next = chars[(at + 2)..].IndexOfAnyInRange('\ud800', '\udfff');
+            at = next < 0 ? -1 : at + 2 + next;
+        }
+    }
+
     [DoesNotReturn]
     private static void ThrowBadKey(string? key, string? paramName) => throw KeyProblem(key, paramName)!;
 }

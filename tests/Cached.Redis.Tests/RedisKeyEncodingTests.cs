@@ -1,0 +1,74 @@
+using Cached.Redis;
+using Cached.Serializers;
+using StackExchange.Redis;
+
+namespace Cached.Redis.Tests;
+
+/// <summary>
+/// Redis keys are UTF-8: a key or a namespace that UTF-8 cannot hold (a lone surrogate) is refused rather than stored
+/// under the replacement character, where different keys would share one entry.
+/// </summary>
+public sealed class RedisKeyEncodingTests
+{
+    private RedisCache NewCache() => new()
+    {
+        ConnectionString = SharedRedis.Server.ConnectionString,
+        Namespace = "keys:" + Guid.NewGuid().ToString("N"),
+        Serializer = new JsonSerializer(),
+    };
+
+    [Test]
+    public async Task A_key_with_a_lone_surrogate_is_refused_instead_of_sharing_an_entry_with_other_keys()
+    {
+        // Regression (review of the cache surface): "s\ud800", "s\udbff" and "s\ufffd" all became the Redis key
+        // "s\ufffd": three Sets wrote one entry, and each Get read the last value (3, 3, 3 where memory read 1, 2, 3).
+        using var cache = NewCache();
+        cache.Set("s\ufffd", 3);
+
+        var sync = Assert.Throws<ArgumentException>(() => cache.Set("s\ud800", 1));
+        var async = Assert.ThrowsAsync<ArgumentException>(async () => await cache.SetAsync("s\udbff", 2));
+        Assert.That(sync!.ParamName, Is.EqualTo("key"));
+        Assert.That(sync.Message, Does.Contain("UTF-8"));
+        Assert.That(async!.ParamName, Is.EqualTo("key"));
+        Assert.Throws<ArgumentException>(() => cache.Get<int>("s\ud800"));
+        Assert.Throws<ArgumentException>(() => cache.Delete("\udc00s"));
+        Assert.Throws<ArgumentException>(() => cache.MultiGet<int>(["ok", "s\ud800"]));
+        Assert.That(cache.Get<int>("s\ufffd"), Is.EqualTo(3), "the key a refused one would have overwritten is untouched");
+
+        // A surrogate pair is a character like any other.
+        cache.Set("s\ud83d\ude00", 4);
+        Assert.That(cache.Get<int>("s\ud83d\ude00"), Is.EqualTo(4));
+    }
+
+    [Test]
+    public void A_namespace_with_a_lone_surrogate_is_refused()
+    {
+        using var cache = NewCache();
+        var refused = Assert.Throws<ArgumentException>(() => cache.Set("k", 1, @namespace: "ns\ud800"));
+        Assert.That(refused!.ParamName, Is.EqualTo("namespace"));
+        Assert.Throws<ArgumentException>(() => new RedisCache { ConnectionString = SharedRedis.Server.ConnectionString, Namespace = "ns\udfff" }.Get<int>("k"));
+    }
+
+    [Test]
+    public void A_memory_cache_keeps_such_keys_apart_as_before()
+    {
+        using var cache = new SimpleMemoryCache();
+        cache.Set("s\ud800", 1);
+        cache.Set("s\udbff", 2);
+        Assert.That(cache.Get<int>("s\ud800"), Is.EqualTo(1));
+        Assert.That(cache.Get<int>("s\udbff"), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task A_cached_method_whose_key_has_a_lone_surrogate_runs_its_body_uncached_instead_of_reading_another_keys_entry()
+    {
+        using var cache = NewCache();
+        var calls = 0;
+        string Body(string id) => id + ":" + Interlocked.Increment(ref calls);
+
+        Assert.That(await cache.GetOrSetAsync("s\ufffd", _ => ValueTask.FromResult(Body("fffd"))), Is.EqualTo("fffd:1"));
+        var lone = await cache.GetOrSetAsync("s\ud800", _ => ValueTask.FromResult(Body("d800")));
+        Assert.That(lone, Is.EqualTo("d800:2"), "not the entry of s\\ufffd");
+        Assert.That(await cache.GetAsync<string>("s\ufffd"), Is.EqualTo("fffd:1"));
+    }
+}

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Text;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace Cached.Generators;
 
@@ -158,8 +159,7 @@ internal sealed partial class Parser
             var nameEnd = hole.IndexOfAny([':', ',']);
             // "{class}" and "{@class}" both name the parameter @class.
             var name = (nameEnd < 0 ? hole : hole.Substring(0, nameEnd)).Trim().TrimStart('@');
-            // The format is inside a regular interpolated string: its backslashes and quotes are escaped as the text's.
-            var format = nameEnd < 0 ? string.Empty : string.Concat(hole.Substring(nameEnd).Select(EscapeLiteral));
+            var format = nameEnd < 0 ? string.Empty : HoleSuffix(hole.Substring(nameEnd));
             if (nameEnd >= 0 && MalformedHole(hole.Substring(nameEnd)) is { } wrong)
             {
                 malformed?.Invoke("{" + hole + "}", i, end - i + 1, wrong);
@@ -200,22 +200,41 @@ internal sealed partial class Parser
     /// </summary>
     private static string? MalformedHole(string rest)
     {
-        var format = rest;
-        if (rest[0] == ',')
+        var (alignment, format) = SplitHole(rest);
+        if (alignment is not null && !int.TryParse(alignment, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _))
         {
-            var colon = rest.IndexOf(':');
-            var alignment = (colon < 0 ? rest.Substring(1) : rest.Substring(1, colon - 1)).Trim();
-            if (!int.TryParse(alignment, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _))
-            {
-                return alignment.Length == 0 ? "its alignment is missing after the comma" : $"its alignment '{alignment}' is not a whole number";
-            }
-
-            format = colon < 0 ? string.Empty : rest.Substring(colon);
+            return alignment.Length == 0 ? "its alignment is missing after the comma" : $"its alignment '{alignment}' is not a whole number";
         }
 
+        // C# refuses a format that ends in whitespace or a line break (CS8088), even one written as an escape.
         return format.Length == 1 ? "its format is empty after the colon"
             : format.IndexOf('{') >= 0 ? "its format holds a brace (write a literal one as {{)"
+            : format.Length > 1 && (SyntaxFacts.IsWhitespace(format[format.Length - 1]) || SyntaxFacts.IsNewLine(format[format.Length - 1]))
+                ? "its format ends in whitespace or a line break, which C# refuses in a format: remove it"
             : null;
+    }
+
+    /// <summary>
+    /// The part of a well-formed hole after its name as the interpolated string writes it: the alignment trimmed (it
+    /// is C# code there, where an escaped tab or line break would not compile), the format with its backslashes and
+    /// quotes escaped as the text's, since it is inside a regular interpolated string.
+    /// </summary>
+    private static string HoleSuffix(string rest)
+    {
+        var (alignment, format) = SplitHole(rest);
+        return (alignment is null ? string.Empty : "," + alignment) + string.Concat(format.Select(EscapeLiteral));
+    }
+
+    /// <summary>A hole's trimmed alignment (null when it has no comma) and its format with the colon (empty when it has none).</summary>
+    private static (string? Alignment, string Format) SplitHole(string rest)
+    {
+        if (rest[0] != ',')
+        {
+            return (null, rest);
+        }
+
+        var colon = rest.IndexOf(':');
+        return ((colon < 0 ? rest.Substring(1) : rest.Substring(1, colon - 1)).Trim(), colon < 0 ? string.Empty : rest.Substring(colon));
     }
 
     /// <summary>

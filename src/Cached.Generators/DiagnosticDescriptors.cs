@@ -178,7 +178,7 @@ internal static class DiagnosticDescriptors
         "CACHED027",
         "Template hole is malformed",
         "Template \"{0}\" of '{1}' has the hole '{2}': {3}",
-        "A hole of a Key or tag template is {name}, {name,alignment}, {name:format} or {name,alignment:format}: the alignment a whole number (negative to pad on the right), the format not empty and without braces. Write a literal brace as {{ or }}.");
+        "A hole of a Key or tag template is {name}, {name,alignment}, {name:format} or {name,alignment:format}: the alignment a whole number (negative to pad on the right), the format not empty, without braces and not ending in whitespace or a line break. Write a literal brace as {{ or }}.");
 
     public static readonly DiagnosticDescriptor SeveralBodies = Error(
         "CACHED028",

@@ -508,6 +508,9 @@ public sealed partial class DiagnosticTests
     [TestCase("k:[|{id,4:}|]", "{id,4:}", "its format is empty after the colon")]
     [TestCase("k:[|{id:{x}|]", "{id:{x}", "its format holds a brace (write a literal one as {{)")]
     [TestCase("u:[|{id|]", "{id", "it has no closing brace (write a literal one as {{)")]
+    [TestCase("w:[|{id:D2 }|]", "{id:D2 }", TrailingWhitespace)]
+    [TestCase("w:[|{id,4:X }|]", "{id,4:X }", TrailingWhitespace)]
+    [TestCase("w:[|{id: }|]", "{id: }", TrailingWhitespace)]
     [TestCase("user:{id}:[|{name|]", "{name", "it has no closing brace (write a literal one as {{)")]
     public void CACHED027_a_key_template_hole_that_would_not_compile(string key, string hole, string wrong)
     {
@@ -521,6 +524,60 @@ public sealed partial class DiagnosticTests
             """, "CACHED027");
         var template = key.Replace("[|", string.Empty).Replace("|]", string.Empty);
         Assert.That(message, Is.EqualTo($"Template \"{template}\" of 'UserService.GetUser' has the hole '{hole}': {wrong}"));
+    }
+
+    // An escape in the literal moves the hole's text away from its value's: the diagnostic is on the whole literal.
+    [TestCase("w:{id:D2\\t}", "{id:D2\t}")]
+    [TestCase("w:{id:D2\\n}", "{id:D2\n}")]
+    [TestCase("w:{id:D2\\r\\n}", "{id:D2\r\n}")]
+    [TestCase("w:{id:D2\\u00A0}", "{id:D2\u00A0}")]
+    [TestCase("w:{id:D2\\u2028}", "{id:D2\u2028}")]
+    public void CACHED027_a_key_template_hole_whose_format_ends_in_an_escaped_space_or_line_break(string key, string hole)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached(Key = [|"{{key}}"|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED027");
+        Assert.That(message, Does.EndWith($"has the hole '{hole}': {TrailingWhitespace}"));
+    }
+
+    private const string TrailingWhitespace = "its format ends in whitespace or a line break, which C# refuses in a format: remove it";
+
+    [TestCase("[Cached(Tags = [\"t:[|{id:D2 }|]\"])]", "public partial User GetUser(int id);", "private User GetUserCore(int id) => new(id, \"name\");")]
+    [TestCase("[InvalidateTags([|\"t:{id:D2\\n}\"|], Alias = \"m\")]", "public partial void Rename(int id);", "private void RenameCore(int id) { }")]
+    public void CACHED027_a_tag_template_hole_whose_format_ends_in_whitespace(string attribute, string method, string core)
+    {
+        var message = Single($$"""
+            public partial class UserService
+            {
+                {{attribute}}
+                {{method}}
+                {{core}}
+            }
+            """, "CACHED027");
+        Assert.That(message, Does.EndWith(": " + TrailingWhitespace));
+    }
+
+    [Test]
+    public void Whitespace_inside_a_format_or_around_an_alignment_is_not_reported_and_compiles()
+    {
+        // The alignment is C# code in the interpolated string, where an escaped tab or line break would not compile:
+        // it is written trimmed. Whitespace inside or before a format is C#'s to keep.
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Key = "k:{id,\t8}:{id, 4\n:D2}:{id: D 2}:{id:D\n2}", Tags = ["t:{id,\r\n5}"])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.Sources.Single().Value, Does.Contain("$\"k:{id,8}:{id,4:D2}:{id: D 2}:{id:D\\n2}\""));
     }
 
     [Test]

@@ -87,11 +87,34 @@ internal sealed partial class Parser
         };
     }
 
+    /// <summary>
+    /// The most seconds a duration may have: TimeSpan.MaxValue.TotalSeconds, computed as .NET computes it (ticks over
+    /// ticks a second), so that the check is the same whatever runtime the compiler hosts the generator on. The runtime
+    /// turns the option into a TimeSpan with TimeSpan.FromSeconds, which throws beyond it, in the static initializer
+    /// of the method's type: every cached method of the type would throw.
+    /// </summary>
+    private const double MaxDurationSeconds = long.MaxValue / (double)TimeSpan.TicksPerSecond;
+
     private void CheckDuration(string name, double value)
     {
         if (value < 0 || double.IsNaN(value) || double.IsInfinity(value))
         {
-            Report(DiagnosticDescriptors.NegativeDuration, ArgumentLocation(name), MethodName, name, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Report(DiagnosticDescriptors.InvalidDuration, ArgumentLocation(name), MethodName, name, value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "use a positive number of seconds, or 0 for the default");
+        }
+        else if (value > MaxDurationSeconds)
+        {
+            // A huge number is how one writes "forever": the message says what 0 (unset) means for this option instead.
+            var zero = name switch
+            {
+                "Ttl" => "the cache's own Ttl, which is no expiry when the cache has none",
+                "FailSafeThrottle" => "the default, 30 s",
+                "SoftTimeout" or "HardTimeout" => "no timeout",
+                "Lease" => "no lease",
+                _ => "no fail-safe",
+            };
+            Report(DiagnosticDescriptors.InvalidDuration, ArgumentLocation(name), MethodName, name, value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"the most a duration can be is {MaxDurationSeconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} seconds (TimeSpan.MaxValue, about 29,000 years); 0, or leaving {name} unset, means {zero}");
         }
     }
 

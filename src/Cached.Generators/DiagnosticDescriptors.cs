@@ -78,11 +78,11 @@ internal static class DiagnosticDescriptors
         "KeyBuilder of '{0}' names '{1}': add 'string {1}({2})'{3}",
         "KeyBuilder names a method of the type that returns the key as a string and takes the method's parameters without its CancellationToken ([MultiCached]: one key), static when the cached method is.");
 
-    public static readonly DiagnosticDescriptor NegativeDuration = Error(
+    public static readonly DiagnosticDescriptor InvalidDuration = Error(
         "CACHED011",
-        "Durations cannot be negative",
-        "{1} of '{0}' is {2}: use a positive number of seconds, or 0 for the default",
-        "Ttl, Lease, FailSafe, FailSafeThrottle, SoftTimeout and HardTimeout are numbers of seconds: positive, or 0 for the default (the cache's Ttl; none for the others; 30 s for FailSafeThrottle). A negative, infinite or NaN value is refused.");
+        "Durations must be between 0 and TimeSpan.MaxValue",
+        "{1} of '{0}' is {2}: {3}",
+        "Ttl, Lease, FailSafe, FailSafeThrottle, SoftTimeout and HardTimeout are numbers of seconds: positive, or 0 for the default (the cache's Ttl; none for the others; 30 s for FailSafeThrottle). A negative, infinite or NaN value is refused, and so is one beyond TimeSpan.MaxValue (922337203685.4775 seconds), which would throw when the method's type is first used.");
 
     public static readonly DiagnosticDescriptor KeyParameterWithoutValueToString = Warning(
         "CACHED012",
@@ -248,7 +248,7 @@ internal static class DiagnosticDescriptors
         InvalidMultiCachedReturn,
         InvalidSkipCacheWhen,
         InvalidKeyBuilder,
-        NegativeDuration,
+        InvalidDuration,
         KeyParameterWithoutValueToString,
         InvalidateTargetNotFound,
         InvalidateKeyMismatch,

@@ -1015,6 +1015,45 @@ public sealed partial class DiagnosticTests
         Assert.That(message, Is.EqualTo(start + ": use a positive number of seconds, or 0 for the default"));
     }
 
+    [TestCase("Ttl", "1e12", "1000000000000", "the cache's own Ttl, which is no expiry when the cache has none")]
+    [TestCase("Ttl", "double.MaxValue", "1.7976931348623157E+308", "the cache's own Ttl, which is no expiry when the cache has none")]
+    [TestCase("Ttl", "922337203685.478", "922337203685.478", "the cache's own Ttl, which is no expiry when the cache has none")]
+    [TestCase("Lease", "1e300", "1E+300", "no lease")]
+    [TestCase("FailSafe", "1e12", "1000000000000", "no fail-safe")]
+    [TestCase("FailSafeThrottle", "1e12", "1000000000000", "the default, 30 s")]
+    [TestCase("SoftTimeout", "1e12", "1000000000000", "no timeout")]
+    [TestCase("HardTimeout", "1e12", "1000000000000", "no timeout")]
+    public void CACHED011_a_duration_beyond_TimeSpan_MaxValue(string option, string value, string written, string zero)
+    {
+        // Before CACHED011 refused it, the type's static initializer threw an OverflowException from TimeSpan.FromSeconds.
+        // A SoftTimeout comes with a FailSafe, so that CACHED023 stays out of it.
+        var message = Single($$"""
+            public partial class UserService
+            {
+                [Cached({{option}} = [|{{value}}|]{{(option == "SoftTimeout" ? ", FailSafe = 60" : string.Empty)}})]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED011");
+        Assert.That(message, Is.EqualTo($"{option} of 'UserService.GetUser' is {written}: the most a duration can be is 922337203685.4775 seconds (TimeSpan.MaxValue, about 29,000 years); 0, or leaving {option} unset, means {zero}"));
+    }
+
+    [Test]
+    public void CACHED011_takes_the_longest_duration_TimeSpan_holds()
+    {
+        Assert.DoesNotThrow(() => TimeSpan.FromSeconds(922337203685.4775));
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Ttl = 922337203685.4775, Lease = 922337203685.4775)]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
     [Test]
     public void CACHED011_a_negative_Ttl_of_a_MultiCached_method()
     {

@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Runtime.CompilerServices;
 using Cached.Capabilities;
 using Cached.Resilience;
 
@@ -64,7 +66,14 @@ public sealed class CachedMethodOptions
         Seconds(Ttl), Seconds(Lease), Seconds(FailSafe), Seconds(FailSafeThrottle), Seconds(SoftTimeout), Seconds(HardTimeout),
         EagerRefresh > 0 ? EagerRefresh : null, tags: null, tagged: Tagged);
 
-    private static TimeSpan? Seconds(double seconds) => seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
+    /// <summary>
+    /// A positive number of seconds as a TimeSpan, else none. Beyond TimeSpan.MaxValue, TimeSpan.FromSeconds would
+    /// throw an OverflowException that names no option; generated code never gets here with one (CACHED011).
+    /// </summary>
+    private static TimeSpan? Seconds(double seconds, [CallerArgumentExpression(nameof(seconds))] string? option = null)
+        => seconds <= 0 || double.IsNaN(seconds) ? null
+            : seconds <= TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentOutOfRangeException(option, seconds, $"{option} is a number of seconds, at most TimeSpan.MaxValue.TotalSeconds ({TimeSpan.MaxValue.TotalSeconds.ToString(CultureInfo.InvariantCulture)}); 0 for the default.");
 
     /// <summary>
     /// The cache a method with these options uses: its alias, its own cache, else the default one. An alias no

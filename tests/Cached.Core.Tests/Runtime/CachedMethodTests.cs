@@ -946,4 +946,40 @@ public sealed class CachedMethodTests
         Assert.That(result, Is.EqualTo("second"));
         Assert.That(first.CurrentCache, Is.Not.SameAs(second.CurrentCache));
     }
+
+    // ---- durations ----
+
+    [TestCase("Ttl")]
+    [TestCase("Lease")]
+    [TestCase("FailSafe")]
+    [TestCase("FailSafeThrottle")]
+    [TestCase("SoftTimeout")]
+    [TestCase("HardTimeout")]
+    public void A_duration_beyond_TimeSpan_MaxValue_is_refused_with_the_name_of_its_option(string option)
+    {
+        const double TooLong = 1e12;
+        var options = option switch
+        {
+            "Ttl" => new CachedMethodOptions { Method = Method, Ttl = TooLong },
+            "Lease" => new CachedMethodOptions { Method = Method, Lease = TooLong },
+            "FailSafe" => new CachedMethodOptions { Method = Method, FailSafe = TooLong },
+            "FailSafeThrottle" => new CachedMethodOptions { Method = Method, FailSafeThrottle = TooLong },
+            "SoftTimeout" => new CachedMethodOptions { Method = Method, SoftTimeout = TooLong },
+            _ => new CachedMethodOptions { Method = Method, HardTimeout = TooLong },
+        };
+
+        var thrown = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new CachedMethod<string>(options));
+        Assert.That(thrown!.ParamName, Is.EqualTo(option));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _ = new MultiCachedMethod<int, string>(options));
+    }
+
+    [Test]
+    public void The_longest_duration_TimeSpan_holds_is_taken()
+    {
+        var seconds = TimeSpan.MaxValue.TotalSeconds;
+        Assert.DoesNotThrow(() => _ = new CachedMethod<string>(new CachedMethodOptions
+        {
+            Method = Method, Ttl = seconds, Lease = seconds, FailSafe = seconds, FailSafeThrottle = seconds, SoftTimeout = seconds, HardTimeout = seconds,
+        }));
+    }
 }

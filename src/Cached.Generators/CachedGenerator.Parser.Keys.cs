@@ -27,7 +27,12 @@ internal sealed partial class Parser
         {
             if (key.IndexOf('{') < 0 && key.IndexOf('}') < 0)
             {
-                if (report)
+                if (report && key.Length == 0)
+                {
+                    // Known here, and refused by the cache at run time (Guard.Key), where it would look like a cache failure.
+                    Report(DiagnosticDescriptors.EmptyKey, ArgumentLocation("Key"), MethodName);
+                }
+                else if (report)
                 {
                     CheckKeyNamesTypeParameters(method, key, []);
                 }

@@ -234,6 +234,12 @@ internal static class DiagnosticDescriptors
         "'{0}' names {1} '{2}', whose constructor is marked [{3}]: in this trimmed or NativeAOT project it may fail at run time; give the method a cache alias whose instance the application registers (Caches.AddInstance), or another type",
         "The generated code creates the Cache, Serializer and Plugins an attribute names, with their public parameterless constructors. When a constructor (or its type) is marked [RequiresUnreferencedCode] or [RequiresDynamicCode], as MessagePackSerializer's is, trimming and NativeAOT warn about the creation; the warning would sit in the generated file, where it cannot be read in context or suppressed, so it is reported here, at the attribute's argument, and the generated creation suppresses its own. Register an instance made for AOT under an alias (Caches.AddInstance) and name the alias, or choose another type.");
 
+    public static readonly DiagnosticDescriptor EmptyKey = Error(
+        "CACHED037",
+        "Key cannot be empty",
+        "Key of '{0}' is empty: the cache refuses an empty key, so every call would run uncached; give the key some text (\"settings\"), make it a template (\"user:{{id}}\"), or remove Key for the default key",
+        "A fixed Key is the whole cache key of every call. The cache refuses an empty key at run time, so each call would run the method's body uncached and be logged as a failure of the cache. Give Key some text, make it a template that names parameters, or remove it so that the key is made from the method's name and arguments.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -274,6 +280,7 @@ internal static class DiagnosticDescriptors
         LazyInvalidation,
         MisplacedAttribute,
         CreationNeedsUnreferencedCode,
+        EmptyKey,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

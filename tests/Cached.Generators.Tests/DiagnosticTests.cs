@@ -104,6 +104,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED034")
             .Append("CACHED035")
             .Append("CACHED036") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests.Creations)
+            .Append("CACHED037")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);
@@ -1451,5 +1452,73 @@ public sealed partial class DiagnosticTests
             }
             """, "CACHED018");
         Assert.That(message, Does.EndWith("its KeyBuilder 'IdKey' is an instance method: make 'Forget' an instance method"));
+    }
+
+    // ---- CACHED037 ----
+
+    [Test]
+    public void CACHED037_an_empty_fixed_Key()
+    {
+        // Before it was reported, every call ran uncached and was logged as a failure of the cache.
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Key = [|""|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED037");
+        Assert.That(message, Is.EqualTo("Key of 'UserService.GetUser' is empty: the cache refuses an empty key, so every call would run uncached; give the key some text (\"settings\"), make it a template (\"user:{id}\"), or remove Key for the default key"));
+    }
+
+    [Test]
+    public void CACHED037_is_reported_once_and_an_InvalidateCache_method_of_the_target_still_generates()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Key = "")]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+
+                [InvalidateCache(nameof(GetUser))]
+                public partial void Rename(int id);
+                private void RenameCore(int id) { }
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED037" }));
+        Assert.That(run.Sources.Single().Value, Does.Contain("RenameCore(").And.Not.Contain("GetUserCore("));
+        // Only the partial method left without a body: nothing inside the generated file.
+        Assert.That(run.CompilationProblems.Select(static d => d.Id), Is.EqualTo(new[] { "CS8795" }));
+    }
+
+    [Test]
+    public void A_Key_of_spaces_is_a_key_like_any_other()
+    {
+        // The cache refuses only an empty key (Guard.Key).
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Key = " ")]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
+    public void An_empty_KeyBuilder_is_CACHED010()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(KeyBuilder = [|""|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED010");
+        Assert.That(message, Does.StartWith("KeyBuilder of 'UserService.GetUser' names '': add "));
     }
 }

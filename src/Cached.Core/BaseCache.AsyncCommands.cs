@@ -315,7 +315,7 @@ public abstract partial class BaseCache
     public async ValueTask<object?> RawAsync(string command, object?[]? args = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(command);
-        args ??= [];
+        args = PrepareRawArguments(command, args ?? []);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {

@@ -262,7 +262,7 @@ public abstract partial class BaseCache
     public object? Raw(string command, params object?[] args)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(command);
-        args ??= [];
+        args = PrepareRawArguments(command, args ?? []);
         if (Cache.Disabled)
         {
             return null;

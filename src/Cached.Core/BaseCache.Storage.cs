@@ -49,7 +49,21 @@ public abstract partial class BaseCache
     protected abstract bool ExpireEntry(string key, TimeSpan? ttl);
 
     /// <summary>Runs a command of the underlying store as given.</summary>
+    /// <param name="command">The command's name, not blank.</param>
+    /// <param name="args">The arguments <see cref="PrepareRawArguments"/> answered.</param>
     protected abstract object? ExecuteRaw(string command, object?[] args);
+
+    /// <summary>
+    /// Checks <see cref="ICache.Raw"/>'s arguments before the command enters the pipeline, and answers those to send to
+    /// <see cref="ExecuteRaw"/>. A bad argument is the caller's error, not a store fault: refused here, it fails the call
+    /// with its <see cref="ArgumentException"/> (the task of <see cref="ICache.RawAsync"/>, whatever its token), and
+    /// plugins, the circuit breaker and the logs never see it. By default, every argument as given.
+    /// </summary>
+    /// <param name="command">The command's name, not blank.</param>
+    /// <param name="args">The caller's arguments (an empty array for none); the override must not change it.</param>
+    /// <returns>The arguments to send: <paramref name="args"/>, or a new array with some of them converted.</returns>
+    /// <exception cref="ArgumentException">An argument the store cannot take; its <see cref="ArgumentException.ParamName"/> is <c>args</c>.</exception>
+    protected virtual object?[] PrepareRawArguments(string command, object?[] args) => args;
 
     /// <inheritdoc cref="GetEntry"/>
     protected virtual ValueTask<CacheResult<object?>> GetEntryAsync(string key, CancellationToken cancellationToken)

@@ -361,16 +361,22 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     private static long KeepMilliseconds(TimeSpan? ttl) => ttl is { } span ? Math.Max(1, (long)Math.Ceiling(span.TotalMilliseconds)) : 0;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Refuses a null and any type StackExchange.Redis cannot encode (see <see cref="RawArguments"/>): sent, either
+    /// would break the connection every cache of this configuration shares.
+    /// </remarks>
+    protected override object?[] PrepareRawArguments(string command, object?[] args) => RawArguments.Prepare(command, args);
+
+    // The arguments come from PrepareRawArguments: none is null.
+    /// <inheritdoc />
     protected override object? ExecuteRaw(string command, object?[] args)
-    {
-        return FromResult(Db().Execute(command, args.Select(static a => a!).ToArray()));
-    }
+        => FromResult(Db().Execute(command, args!));
 
     /// <inheritdoc />
     protected override async ValueTask<object?> ExecuteRawAsync(string command, object?[] args, CancellationToken cancellationToken)
     {
         var db = await DbAsync(cancellationToken).ConfigureAwait(false);
-        return FromResult(await db.ExecuteAsync(command, args.Select(static a => a!).ToArray()).ConfigureAwait(false));
+        return FromResult(await db.ExecuteAsync(command, args!).ConfigureAwait(false));
     }
 
     /// <summary>Releases this cache's hold on its shared multiplexer (a given <see cref="Connection"/> is left open).</summary>

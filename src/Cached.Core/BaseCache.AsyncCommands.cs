@@ -153,8 +153,7 @@ public abstract partial class BaseCache
     public async ValueTask<bool> MultiSetAsync<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         var expiry = ResolveTtl(ttl);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (PrepareMultiSet(pairs, @namespace, serializer, out var values) is not { } batch)
+        if (PrepareMultiSet(pairs, @namespace, serializer, out var values, cancellationToken) is not { } batch)
         {
             return true;
         }

@@ -36,12 +36,17 @@ public abstract partial class BaseCache
         return new PreparedBatch(keys, built, ns);
     }
 
-    /// <summary>Checks and serializes every pair before anything is written, so a bad pair leaves the store unchanged. Null when caching is off.</summary>
-    private PreparedBatchWrite? PrepareMultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, string? @namespace, ISerializer? serializer, out T[] values)
+    /// <summary>
+    /// Checks and serializes every pair before anything is written, so a bad pair leaves the store unchanged. Null when
+    /// caching is off. The token is checked after the pairs, so that a bad pair fails with its
+    /// <see cref="ArgumentException"/> whatever the token, and before any serialization, so that a cancelled call does no work.
+    /// </summary>
+    private PreparedBatchWrite? PrepareMultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, string? @namespace, ISerializer? serializer, out T[] values, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
         Runtime.Guard.PairKeys(given, nameof(pairs));
+        cancellationToken.ThrowIfCancellationRequested();
         var keys = new string[given.Length];
         values = new T[given.Length];
         for (var i = 0; i < given.Length; i++)

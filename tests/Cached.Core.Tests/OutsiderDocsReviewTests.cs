@@ -443,6 +443,12 @@ public sealed class OutsiderDocsReviewTests
             ("ExpireAsync(negative ttl)", () => AsTask(cache.ExpireAsync("k", negative, cancellationToken: cancelled))),
             ("MultiSetAsync(negative ttl)", () => AsTask(cache.MultiSetAsync(new Dictionary<string, int> { ["k"] = 1 }, negative, cancellationToken: cancelled))),
             ("MultiGetAsync(empty key)", () => AsTask(cache.MultiGetAsync<int>([""], cancellationToken: cancelled))),
+            ("MultiGetAsync(null keys)", () => AsTask(cache.MultiGetAsync<int>(null!, cancellationToken: cancelled))),
+            ("MultiTryGetAsync(null key)", () => AsTask(cache.MultiTryGetAsync<int>([null!], cancellationToken: cancelled))),
+            ("MultiSetAsync(null pairs)", () => AsTask(cache.MultiSetAsync<int>(null!, cancellationToken: cancelled))),
+            ("MultiSetAsync(null key in a pair)", () => AsTask(cache.MultiSetAsync([KeyValuePair.Create<string, int>(null!, 1)], cancellationToken: cancelled))),
+            ("MultiSetAsync(empty key in a pair)", () => AsTask(cache.MultiSetAsync([KeyValuePair.Create("", 1)], cancellationToken: cancelled))),
+            ("RawAsync(blank command)", () => AsTask(cache.RawAsync(" ", cancellationToken: cancelled))),
         };
 
         var outcomes = new Dictionary<string, string>();

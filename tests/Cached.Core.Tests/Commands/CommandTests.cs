@@ -537,6 +537,24 @@ public sealed class CommandTests(CacheBackend backend) : CommandFixture(backend)
         Assert.That(Cache.Exists("m"), Is.False);
     }
 
+    // docs/caches.md: a bad argument fails the task with its ArgumentException whatever the token, never with a cancellation.
+    [Test]
+    public void A_bad_batch_argument_with_a_cancelled_token_fails_the_task_with_its_ArgumentException_and_writes_nothing()
+    {
+        var cancelled = new CancellationToken(canceled: true);
+
+        var nullPairs = Cache.MultiSetAsync<int>(null!, cancellationToken: cancelled).AsTask();
+        var nullKey = Cache.MultiSetAsync([new KeyValuePair<string, int>("m", 1), new KeyValuePair<string, int>(null!, 2)], cancellationToken: cancelled).AsTask();
+        var emptyKey = Cache.MultiSetAsync([new KeyValuePair<string, int>("", 1)], cancellationToken: cancelled).AsTask();
+        var nullKeys = Cache.MultiGetAsync<int>(null!, cancellationToken: cancelled).AsTask();
+
+        Assert.That(Assert.ThrowsAsync<ArgumentNullException>(async () => await nullPairs)!.ParamName, Is.EqualTo("pairs"));
+        Assert.That(Assert.ThrowsAsync<ArgumentException>(async () => await nullKey)!.ParamName, Is.EqualTo("pairs"));
+        Assert.That(Assert.ThrowsAsync<ArgumentException>(async () => await emptyKey)!.ParamName, Is.EqualTo("pairs"));
+        Assert.That(Assert.ThrowsAsync<ArgumentNullException>(async () => await nullKeys)!.ParamName, Is.EqualTo("keys"));
+        Assert.That(Cache.Exists("m"), Is.False);
+    }
+
     [Test]
     public async Task Every_async_command_with_a_cancelled_token_returns_a_cancelled_task_and_writes_nothing()
     {

@@ -91,9 +91,16 @@ public static class Cache
         foreach (var part in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = part.IndexOf('=', StringComparison.Ordinal);
-            // As Python's parse_qsl, which aiocache reads the query with: a '+' is a space, then %XX escapes.
-            var name = Uri.UnescapeDataString((equals < 0 ? part : part[..equals]).Replace('+', ' '));
-            settings[name] = equals < 0 ? string.Empty : Uri.UnescapeDataString(part[(equals + 1)..].Replace('+', ' '));
+            if (equals < 0 || equals == part.Length - 1)
+            {
+                // As Python's parse_qsl, which aiocache reads the query with: a blank value ("timeout=", "timeout") is no
+                // setting, so the cache keeps its default, as "timeout": "" in appsettings does (not "no timeout").
+                continue;
+            }
+
+            // As parse_qsl too: a '+' is a space, then %XX escapes.
+            var name = Uri.UnescapeDataString(part[..equals].Replace('+', ' '));
+            settings[name] = Uri.UnescapeDataString(part[(equals + 1)..].Replace('+', ' '));
         }
 
         if (!string.IsNullOrEmpty(uri.Host))
@@ -101,14 +108,16 @@ public static class Cache
             settings["Endpoint"] = uri.Host;
         }
 
-        if (!uri.IsDefaultPort && uri.Port > 0)
+        if (!uri.IsDefaultPort)
         {
+            // Port 0 too, so that the cache's Port refuses it rather than the URL falling back to the default port.
             settings["Port"] = uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         var colon = uri.UserInfo.IndexOf(':', StringComparison.Ordinal);
-        if (colon >= 0)
+        if (colon >= 0 && colon < uri.UserInfo.Length - 1)
         {
+            // Only a password that is there wins over the query's, as in aiocache ("redis://:@host?password=x" is x).
             settings["Password"] = Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
         }
 

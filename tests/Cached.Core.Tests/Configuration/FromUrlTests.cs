@@ -40,6 +40,20 @@ public class FromUrlTests
         Assert.That(cache.Ttl, Is.EqualTo(TimeSpan.FromSeconds(10)));
     }
 
+    [TestCase("memory://?timeout=")]
+    [TestCase("memory://?timeout")]
+    [TestCase("memory://?timeout=&namespace=")]
+    public void A_query_parameter_with_a_blank_value_is_no_setting_as_parse_qsl_drops_it(string url)
+    {
+        // Regression (review of configuration): "?timeout=" turned the 5 s default off, where aiocache's parse_qsl
+        // drops a blank value and appsettings reads "timeout": "" as no setting.
+        var cache = Cache.FromUrl(url);
+
+        Assert.That(cache.Timeout, Is.EqualTo(new SimpleMemoryCache().Timeout));
+        Assert.That(cache.Timeout, Is.Not.Null);
+        Assert.That(cache.Namespace, Is.Null);
+    }
+
     [Test]
     public void Query_parameters_accept_snake_case_and_escaped_values()
     {

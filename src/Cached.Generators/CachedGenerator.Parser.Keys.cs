@@ -40,6 +40,7 @@ internal sealed partial class Parser
                 return new FixedKeySpec(key.Replace("{{", "{").Replace("}}", "}"));
             }
 
+            var holes = new Dictionary<string, Location>(StringComparer.Ordinal);
             var (interpolation, used) = ParseTemplate(
                 key,
                 method,
@@ -47,10 +48,23 @@ internal sealed partial class Parser
                 !report ? null : (name, index, length) =>
                     Report(DiagnosticDescriptors.UnknownTemplateParameter, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, name, method.ContainingType.Name + "." + method.Name, ParameterNames(parameters), MemberAccessHint(name, parameters, "make this key with a KeyBuilder method")),
                 !report ? null : (hole, index, length, wrong) =>
-                    Report(DiagnosticDescriptors.MalformedTemplateHole, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, MethodName, hole, wrong));
+                    Report(DiagnosticDescriptors.MalformedTemplateHole, TemplateHoleLocation(ArgumentLocation("Key"), index, length), key, MethodName, hole, wrong),
+                !report ? null : (name, index, length) =>
+                {
+                    if (!holes.ContainsKey(name))
+                    {
+                        holes[name] = TemplateHoleLocation(ArgumentLocation("Key"), index, length);
+                    }
+                });
             if (report)
             {
                 CheckKeyNamesTypeParameters(method, key, used);
+                // A hole writes its value's text, a collection's by its elements: the same collisions as a default key.
+                // [CacheKeyIgnore] leaves a parameter out of a default key only; a hole that names it writes it.
+                foreach (var parameter in parameters.Where(p => holes.ContainsKey(p.Name)))
+                {
+                    CheckKeyText(parameter.Type, holes[parameter.Name], $"Parameter '{parameter.Name}' in the Key template", "override ToString, use a record, or set KeyBuilder");
+                }
             }
 
             return new TemplateKeySpec(interpolation, parameters.Where(p => used.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray(), KeyBuffer.ForTemplate(key, parameters));
@@ -80,8 +94,11 @@ internal sealed partial class Parser
         var keyParameters = parameters.Where(p => !HasAttribute(p, _known.CacheKeyIgnoreAttribute)).ToList();
         if (report)
         {
+            // A parameter refused here (CACHED003) has its own error; a warning about its elements would be noise.
+            var refused = new HashSet<IParameterSymbol>(SymbolEqualityComparer.Default);
             foreach (var parameter in keyParameters.Where(static p => p.Type is IArrayTypeSymbol { Rank: > 1 }))
             {
+                refused.Add(parameter);
                 // Its elements alone would not tell a 2x2 array from a 1x4 one.
                 Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName,
                     "a multi-dimensional array, which a default key cannot write: pass a jagged array, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
@@ -91,15 +108,16 @@ internal sealed partial class Parser
             {
                 if (NestedMemoryOfElements(parameter.Type, nested: false) is { } memory)
                 {
+                    refused.Add(parameter);
                     // Its text names only its type and length; the runtime refuses it too (CacheKeyWriter.InvariantText).
                     Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName,
                         $"a type that holds a {memory.ToDisplayString(s_readableFormat)}, which a default key cannot write by its elements: pass it as a parameter of its own, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
                 }
             }
 
-            foreach (var parameter in keyParameters.Where(p => !HasValueToString(p.Type)))
+            foreach (var parameter in keyParameters.Where(p => !refused.Contains(p)))
             {
-                Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, ParameterLocation(parameter), parameter.Name, MethodName, parameter.Type.ToDisplayString(s_readableFormat));
+                CheckKeyText(parameter.Type, ParameterLocation(parameter), $"Parameter '{parameter.Name}'", DefaultKeyFix);
             }
         }
 
@@ -120,9 +138,10 @@ internal sealed partial class Parser
     /// </summary>
     /// <remarks>
     /// A hole whose alignment or format would not compile in the interpolated string goes to <paramref name="malformed"/>
-    /// with its text, index, length and what is wrong (an error: the method gets no generated body).
+    /// with its text, index, length and what is wrong (an error: the method gets no generated body). A hole that names
+    /// a parameter goes to <paramref name="parameterHole"/> with its name, index and length, for a diagnostic about its value.
     /// </remarks>
-    private (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown, System.Action<string, int, int, string>? malformed)
+    private (string Interpolation, HashSet<string> Used) ParseTemplate(string template, IMethodSymbol method, List<IParameterSymbol> parameters, System.Action<string, int, int>? unknown, System.Action<string, int, int, string>? malformed, System.Action<string, int, int>? parameterHole = null)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var output = new StringBuilder();
@@ -186,6 +205,7 @@ internal sealed partial class Parser
             else
             {
                 used.Add(name);
+                parameterHole?.Invoke(name, i, end - i + 1);
             }
 
             // A dynamic value goes in as an object: an interpolation hole of a dynamic value makes the call on the

@@ -62,6 +62,12 @@ internal sealed partial class Parser
 
             builder = new MemberCallSpec(keyBuilder, target.IsStatic);
         }
+        else
+        {
+            // Each key is written by its text (a record, a tuple or a collection part by part), as a default key's
+            // argument is: a key type that keeps object.ToString() would put every key of a batch in one entry.
+            CheckKeyText(parameter.Type, ArgumentLocation("KeysFrom"), $"KeysFrom parameter '{keysFrom}'", "override ToString, use a record, or set KeyBuilder", keys: elementType);
+        }
 
         return new MultiSpec
         {

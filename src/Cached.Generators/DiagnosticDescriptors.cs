@@ -87,8 +87,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor KeyParameterWithoutValueToString = Warning(
         "CACHED012",
         "Key parameter type has no value-based ToString",
-        "Parameter '{0}' of '{1}' has type '{2}', which does not override ToString: different values would share one cache key; override ToString, use a record, mark it [CacheKeyIgnore], or set Key/KeyBuilder",
-        "The default key writes each argument's text. A class or struct that keeps object.ToString() writes its type name, so different values would share one cache entry. Override ToString, use a record, mark the parameter [CacheKeyIgnore], or set Key or KeyBuilder.");
+        "{0} of '{1}' has type '{2}'{3}, which does not override ToString: different values would share one cache key; {4}",
+        "A key writes each argument's text. A class or struct that keeps object.ToString(), or a delegate, writes its type name, so different values would share one cache entry. The same holds for such a type inside a value the key writes part by part: an array's or a sequence's elements, a dictionary's keys and values, a tuple's items, a KeyValuePair, a grouping, or a record's printed members, however deep; for a Key template's hole; and for a [MultiCached] key. Override ToString, use a record, mark the parameter [CacheKeyIgnore], or set Key or KeyBuilder.");
 
     public static readonly DiagnosticDescriptor InvalidateTargetNotFound = Error(
         "CACHED013",

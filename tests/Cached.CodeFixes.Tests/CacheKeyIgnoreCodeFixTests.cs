@@ -184,4 +184,78 @@ public sealed class CacheKeyIgnoreCodeFixTests
                 """,
         }.RunAsync();
     }
+
+    [Test]
+    public async Task A_parameter_whose_elements_have_no_ToString_gets_CacheKeyIgnore()
+    {
+        // CACHED012 for a part of a parameter (a list's elements, a record's member) lies on the parameter too.
+        await new CodeFixTest<CacheKeyIgnoreCodeFixProvider>
+        {
+            TestCode = """
+                using System.Collections.Generic;
+                using Cached;
+
+                namespace Demo;
+
+                public sealed class Filter { }
+
+                public sealed record Query(Filter Filter);
+
+                public partial class UserService
+                {
+                    [Cached]
+                    public partial string GetUsers(int page, {|CACHED012:List<Filter> filters|}, {|CACHED012:Query query|});
+
+                    private string GetUsersCore(int page, List<Filter> filters, Query query) => "page " + page;
+                }
+                """,
+            FixedCode = """
+                using System.Collections.Generic;
+                using Cached;
+
+                namespace Demo;
+
+                public sealed class Filter { }
+
+                public sealed record Query(Filter Filter);
+
+                public partial class UserService
+                {
+                    [Cached]
+                    public partial string GetUsers(int page, [CacheKeyIgnore] List<Filter> filters, [CacheKeyIgnore] Query query);
+
+                    private string GetUsersCore(int page, List<Filter> filters, Query query) => "page " + page;
+                }
+                """,
+        }.RunAsync();
+    }
+
+    [Test]
+    public async Task A_Key_hole_or_a_MultiCached_key_without_ToString_is_offered_no_CacheKeyIgnore()
+    {
+        // There CACHED012 lies on the hole or on KeysFrom, not on a parameter: [CacheKeyIgnore] would not leave a
+        // hole's value out of its template, and a [MultiCached] method cannot do without its keys.
+        const string Source = """
+            using System.Collections.Generic;
+            using Cached;
+
+            namespace Demo;
+
+            public sealed class Filter { }
+
+            public partial class UserService
+            {
+                [Cached(Key = "users:{|CACHED012:{filter}|}")]
+                public partial string GetUsers(Filter filter);
+
+                private string GetUsersCore(Filter filter) => "users";
+
+                [MultiCached(KeysFrom = {|CACHED012:"filters"|})]
+                public partial Dictionary<Filter, string> GetMany(Filter[] filters);
+
+                private Dictionary<Filter, string> GetManyCore(Filter[] filters) => new();
+            }
+            """;
+        await new CodeFixTest<CacheKeyIgnoreCodeFixProvider> { TestCode = Source, FixedCode = Source }.RunAsync();
+    }
 }

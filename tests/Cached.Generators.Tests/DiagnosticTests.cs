@@ -1210,21 +1210,189 @@ public sealed partial class DiagnosticTests
     [TestCase("Filter query", "(Key = \"search\")", TestName = "CACHED012_is_not_reported_with_a_fixed_Key")]
     [TestCase("Filter query, int page", "(Key = \"search:{page}\")", TestName = "CACHED012_is_not_reported_with_a_Key_template")]
     [TestCase("Filter query", "(KeyBuilder = nameof(KeyOf))", TestName = "CACHED012_is_not_reported_with_a_KeyBuilder")]
+    [TestCase("Order query", "", TestName = "CACHED012_is_not_reported_for_a_record_whose_members_have_value_texts")]
+    [TestCase("Tree query", "", TestName = "CACHED012_is_not_reported_for_a_record_that_holds_itself")]
+    [TestCase("List<Tree> query", "", TestName = "CACHED012_is_not_reported_for_a_list_of_a_record_that_holds_itself")]
+    [TestCase("Dictionary<string, Uri> query", "", TestName = "CACHED012_is_not_reported_for_a_dictionary_of_Uris")]
+    [TestCase("(int, string, (Guid, List<long>)) query", "", TestName = "CACHED012_is_not_reported_for_tuples_of_value_texts")]
+    [TestCase("Dictionary<string, object> query", "", TestName = "CACHED012_is_not_reported_for_object_values")]
+    [TestCase("List<IDisposable> query", "", TestName = "CACHED012_is_not_reported_for_interface_elements")]
+    [TestCase("List<Shape> query", "", TestName = "CACHED012_is_not_reported_for_abstract_class_elements")]
+    [TestCase("List<dynamic> query", "", TestName = "CACHED012_is_not_reported_for_dynamic_elements")]
+    [TestCase("[CacheKeyIgnore] List<Plain> query", "", TestName = "CACHED012_is_not_reported_for_a_CacheKeyIgnore_list")]
+    [TestCase("List<Plain> query, int page", "(Key = \"search:{page}\")", TestName = "CACHED012_is_not_reported_for_a_list_no_Key_hole_names")]
+    [TestCase("List<Plain> query", "(KeyBuilder = nameof(KeyOf))", TestName = "CACHED012_is_not_reported_for_a_list_with_a_KeyBuilder")]
+    [TestCase("List<Query> query, (int, string) page", "(Key = \"search:{query}:{page}\")", TestName = "CACHED012_is_not_reported_for_Key_holes_of_value_texts")]
     public void CACHED012_is_not_reported(string parameters, string attributeArguments)
     {
-        var source = Prelude + KeyTypes + $$"""
+        var source = Prelude + KeyTypes + InnerKeyTypes + $$"""
             public partial class SearchService
             {
                 [Cached{{attributeArguments}}]
                 public partial string Search({{parameters}});
                 private string SearchCore({{parameters.Replace("[CacheKeyIgnore] ", string.Empty, StringComparison.Ordinal)}}) => "x";
                 private static string KeyOf(Filter query) => "k" + query.Page;
+                private static string KeyOf(List<Plain> query) => "k" + query.Count;
             }
             """;
         var run = GeneratorRunner.Run(source);
         Assert.That(run.GeneratorDiagnostics.Select(static d => d.ToString()), Is.Empty);
         Assert.That(run.Sources, Has.Count.EqualTo(1));
         Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    private const string InnerKeyTypes = """
+        public sealed class Plain { public int X; }
+        public sealed record Holder(Plain P);
+        public sealed record Tree(string Name, List<Tree> Children);
+        public sealed record Order(int Id, string Customer, List<int> Lines, Dictionary<string, Uri> Links);
+        public abstract class Shape { }
+
+        """;
+
+    private const string Cached012Fix = ", which does not override ToString: different values would share one cache key; override ToString, use a record, mark it [CacheKeyIgnore], or set Key/KeyBuilder";
+
+    [TestCase("Plain[]", "element type", "Plain", TestName = "CACHED012_is_reported_for_the_element_type_of_an_array")]
+    [TestCase("List<Plain>", "element type", "Plain", TestName = "CACHED012_is_reported_for_the_element_type_of_a_list")]
+    [TestCase("IEnumerable<Plain>", "element type", "Plain", TestName = "CACHED012_is_reported_for_the_element_type_of_an_IEnumerable")]
+    [TestCase("HashSet<Plain>?", "element type", "Plain", TestName = "CACHED012_is_reported_for_the_element_type_of_a_nullable_set")]
+    [TestCase("ReadOnlyMemory<Plain>", "element type", "Plain", TestName = "CACHED012_is_reported_for_the_element_type_of_a_memory")]
+    [TestCase("(int, Plain)", "item 2", "Plain", TestName = "CACHED012_is_reported_for_an_item_of_a_tuple")]
+    [TestCase("(int, Plain)?", "item 2", "Plain", TestName = "CACHED012_is_reported_for_an_item_of_a_nullable_tuple")]
+    [TestCase("Tuple<int, int, int, int, int, int, int, Tuple<string, Plain>>", "item 9", "Plain", TestName = "CACHED012_is_reported_for_an_item_of_a_long_reference_tuple")]
+    [TestCase("Dictionary<string, Plain>", "value type", "Plain", TestName = "CACHED012_is_reported_for_the_value_type_of_a_dictionary")]
+    [TestCase("IReadOnlyDictionary<Plain, int>", "key type", "Plain", TestName = "CACHED012_is_reported_for_the_key_type_of_a_dictionary")]
+    [TestCase("KeyValuePair<string, Plain>", "value type", "Plain", TestName = "CACHED012_is_reported_for_the_value_of_a_KeyValuePair")]
+    [TestCase("System.Linq.ILookup<string, Plain>", "element type's element type", "Plain", "ILookup<string, Plain>", TestName = "CACHED012_is_reported_for_the_elements_of_a_lookup")]
+    [TestCase("List<Func<int>>", "element type", "Func<int>", TestName = "CACHED012_is_reported_for_a_delegate_element_type")]
+    [TestCase("Holder", "member P", "Plain", TestName = "CACHED012_is_reported_for_a_printed_member_of_a_record")]
+    [TestCase("List<(int, Holder)>", "element type's item 2's member P", "Plain", TestName = "CACHED012_is_reported_deep_inside_and_says_where")]
+    public void CACHED012_is_reported_for_a_type_without_ToString_inside_a_key_parameter(string type, string where, string inner, string? shown = null)
+    {
+        // Regression: only the parameter's own type was checked, but the key writer writes these values part by part,
+        // so every value of such a part was its type name and different arguments shared one entry, silently.
+        var message = Single(InnerKeyTypes + $$"""
+            public partial class SearchService
+            {
+                [Cached]
+                public partial string Search(int page, [|{{type}} query|], CancellationToken ct);
+                private string SearchCore(int page, {{type}} query, CancellationToken ct) => "x";
+            }
+            """, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Is.EqualTo($"Parameter 'query' of 'SearchService.Search' has type '{shown ?? type}', whose {where} is '{inner}'{Cached012Fix}"));
+    }
+
+    [Test]
+    public void CACHED012_is_reported_once_for_a_parameter_with_several_parts_without_ToString()
+    {
+        var message = Single(InnerKeyTypes + """
+            public partial class SearchService
+            {
+                [Cached]
+                public partial string Search([|(Plain, List<Plain>, Holder) query|]);
+                private string SearchCore((Plain, List<Plain>, Holder) query) => "x";
+            }
+            """, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Does.Contain(", whose item 1 is 'Plain',"));
+    }
+
+    [Test]
+    public void CACHED012_is_reported_on_the_Key_template_hole_that_names_a_parameter_without_ToString()
+    {
+        // A hole writes its value's text (a collection's by its elements): a Plain writes "Demo.Plain" for every call.
+        // Once per parameter, on its first hole; [CacheKeyIgnore] does not keep a hole from writing its parameter.
+        var messages = Messages(Expect(InnerKeyTypes + """
+            public partial class SearchService
+            {
+                [Cached(Key = "tpl:[|{p}|]:{page}:[|{xs,4}|]:{p}")]
+                public partial string Search(Plain p, int page, [CacheKeyIgnore] List<Plain> xs);
+                private string SearchCore(Plain p, int page, List<Plain> xs) => "x";
+            }
+            """, DiagnosticSeverity.Warning, "CACHED012", "CACHED012"));
+        Assert.That(messages, Is.EqualTo(new[]
+        {
+            "Parameter 'p' in the Key template of 'SearchService.Search' has type 'Plain', which does not override ToString: different values would share one cache key; override ToString, use a record, or set KeyBuilder",
+            "Parameter 'xs' in the Key template of 'SearchService.Search' has type 'List<Plain>', whose element type is 'Plain', which does not override ToString: different values would share one cache key; override ToString, use a record, or set KeyBuilder",
+        }));
+    }
+
+    [TestCase("Plain[] ids", "Plain", "Plain[]", "element type", TestName = "CACHED012_is_reported_for_a_MultiCached_key_type_without_ToString")]
+    [TestCase("List<(int, Plain)> ids", "(int, Plain)", "List<(int, Plain)>", "element type's item 2", TestName = "CACHED012_is_reported_for_a_part_of_a_MultiCached_key_type")]
+    [TestCase("HashSet<Holder> ids", "Holder", "HashSet<Holder>", "element type's member P", TestName = "CACHED012_is_reported_for_a_member_of_a_MultiCached_record_key")]
+    public void CACHED012_is_reported_on_KeysFrom_for_a_MultiCached_key_without_ToString(string parameter, string key, string type, string where)
+    {
+        // Regression: a [MultiCached] key type was never checked: every key of a batch was "Demo.Plain", one entry.
+        var inner = where == "element type" ? key : "Plain";
+        var message = Single(InnerKeyTypes + $$"""
+            public partial class SearchService
+            {
+                [MultiCached(KeysFrom = [|"ids"|])]
+                public partial Dictionary<{{key}}, string> Get({{parameter}});
+                private Dictionary<{{key}}, string> GetCore({{parameter}}) => new();
+            }
+            """, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Is.EqualTo($"KeysFrom parameter 'ids' of 'SearchService.Get' has type '{type}', whose {where} is '{inner}', which does not override ToString: different values would share one cache key; override ToString, use a record, or set KeyBuilder"));
+    }
+
+    [Test]
+    public void CACHED012_is_not_reported_for_a_type_parameter_inside_a_list_or_for_MultiCached_keys_with_value_texts()
+    {
+        var source = Prelude + InnerKeyTypes + """
+            public partial class SearchService
+            {
+                [Cached]
+                public partial string Search<T>(List<T> query, Dictionary<string, T> more);
+                private string SearchCore<T>(List<T> query, Dictionary<string, T> more) => "x";
+
+                [MultiCached(KeysFrom = "ids")]
+                public partial Dictionary<string, string> ByName(IEnumerable<string> ids);
+                private Dictionary<string, string> ByNameCore(IEnumerable<string> ids) => new();
+
+                [MultiCached(KeysFrom = "ids")]
+                public partial Dictionary<int, string> ById(int[] ids);
+                private Dictionary<int, string> ByIdCore(int[] ids) => new();
+
+                [MultiCached(KeysFrom = "ids")]
+                public partial Dictionary<Tree, string> ByTree(List<Tree> ids);
+                private Dictionary<Tree, string> ByTreeCore(List<Tree> ids) => new();
+
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(KeyOf))]
+                public partial Dictionary<Plain, string> ByPlain(Plain[] ids);
+                private Dictionary<Plain, string> ByPlainCore(Plain[] ids) => new();
+                private static string KeyOf(Plain plain) => "p" + plain.X;
+            }
+            """;
+        var run = GeneratorRunner.Run(source);
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
+    public void CACHED012_is_not_added_to_the_CACHED003_of_a_multi_dimensional_array()
+        => Single(InnerKeyTypes + """
+            public partial class SearchService
+            {
+                [Cached]
+                public partial string Search([|Plain[,] query|]);
+                private string SearchCore(Plain[,] query) => "x";
+            }
+            """, "CACHED003");
+
+    [Test]
+    public void CACHED012_inside_a_parameter_is_silenced_by_pragma_warning_disable_around_the_method()
+    {
+        var run = GeneratorRunner.Run(Prelude + InnerKeyTypes + """
+            public partial class SearchService
+            {
+            #pragma warning disable CACHED012
+                [Cached]
+                public partial string Search(List<Plain> query);
+            #pragma warning restore CACHED012
+                private string SearchCore(List<Plain> query) => "x";
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics.Single().Id, Is.EqualTo("CACHED012"));
+        Assert.That(run.GeneratorDiagnostics.Single().IsSuppressed, Is.True);
     }
 
     // ---- CACHED013 ----

@@ -1,0 +1,168 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators;
+
+/// <summary>
+/// CACHED012 inside a key's value: the key writer writes arrays, sequences, dictionaries, tuples, pairs, groupings,
+/// memories and the records generated code reshapes part by part, so a part whose type keeps object.ToString() puts
+/// its type name in the key, and different values share one entry, as a parameter of that type would.
+/// </summary>
+internal sealed partial class Parser
+{
+    /// <summary>The fix a CACHED012 message names for a default key's parameter (the message as it was before parts were checked).</summary>
+    private const string DefaultKeyFix = "override ToString, use a record, mark it [CacheKeyIgnore], or set Key/KeyBuilder";
+
+    /// <summary>
+    /// CACHED012 for a key value of <paramref name="type"/> that keeps object.ToString(), or holds a part that does;
+    /// nothing for any other. Once per value: its own type first, else the first part found. <paramref name="keys"/>:
+    /// the element type of <paramref name="type"/> that is each key (a [MultiCached] method's), checked in its stead.
+    /// </summary>
+    private void CheckKeyText(ITypeSymbol type, Location location, string subject, string fix, ITypeSymbol? keys = null)
+    {
+        var problem = keys is null
+            ? TextProblem(type)
+            : TextProblem(keys) is { } inKeys ? (inKeys.Type, "element type" + (inKeys.Where is null ? string.Empty : "'s " + inKeys.Where)) : null;
+        if (problem is { } found)
+        {
+            Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, location, subject, MethodName, type.ToDisplayString(s_readableFormat),
+                found.Where is null ? string.Empty : $", whose {found.Where} is '{found.Type.ToDisplayString(s_readableFormat)}'", fix);
+        }
+    }
+
+    /// <summary>The type of a key value, or of its first part, that keeps object.ToString(), with where that part sits (null: the value itself); else null.</summary>
+    private (ITypeSymbol Type, string? Where)? TextProblem(ITypeSymbol type)
+        => !HasValueToString(type) ? (type, null)
+            : PartWithoutValueToString(type) is { } part ? (part.Type, part.Where)
+            : null;
+
+    /// <summary>
+    /// The first part of a value of <paramref name="type"/> that the key writer writes by a text naming only its type,
+    /// with where it sits (<c>element type's item 2</c>); null when every part it writes apart has a value text or
+    /// cannot be judged. A type met twice is looked into once, so a record that holds itself ends the walk.
+    /// </summary>
+    private (ITypeSymbol Type, string Where)? PartWithoutValueToString(ITypeSymbol type)
+        => PartWithoutValueToString(type, [], new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default));
+
+    private (ITypeSymbol Type, string Where)? PartWithoutValueToString(ITypeSymbol type, List<string> path, HashSet<ITypeSymbol> seen)
+    {
+        // As deep as generated code reshapes: deeper, a value is written by its own text.
+        if (path.Count >= MaxKeyShapeDepth || !seen.Add(type))
+        {
+            return null;
+        }
+
+        foreach (var (part, where) in PartsWrittenApart(type))
+        {
+            path.Add(where);
+            var found = !HasValueToString(part) && !CannotBeJudged(part)
+                ? (part, string.Join("'s ", path))
+                : PartWithoutValueToString(part, path, seen);
+            path.RemoveAt(path.Count - 1);
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A part declared as an abstract class may hold a derived value whose ToString is its own. (A parameter of such a
+    /// type is judged by its declared type, as it always was.) A delegate is never a value text, abstract or not. A
+    /// type the compiler cannot resolve has its own error.
+    /// </summary>
+    private static bool CannotBeJudged(ITypeSymbol type)
+        => type.TypeKind == TypeKind.Error
+            || (type is { IsAbstract: true, TypeKind: TypeKind.Class } && type.SpecialType is not (SpecialType.System_Delegate or SpecialType.System_MulticastDelegate));
+
+    /// <summary>
+    /// The parts a value of <paramref name="type"/> is written by, each with its place, in the order the key writer
+    /// and <see cref="KeyShape"/> look for them: a reshaped record's printed members, a pair's key and value, a
+    /// tuple's items, a grouping's key and elements, a memory's or a sequence's elements (a dictionary's keys and
+    /// values). A value that formats itself is written by its own text, and has no parts here.
+    /// </summary>
+    private IEnumerable<(ITypeSymbol Part, string Where)> PartsWrittenApart(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            type = nullable.TypeArguments[0];
+        }
+
+        if (type.SpecialType != SpecialType.None || type.TypeKind is TypeKind.TypeParameter or TypeKind.Dynamic or TypeKind.Enum
+            || KnownTypeSymbols.Implements(type, _known.IFormattable))
+        {
+            return [];
+        }
+
+        if (PrintedRecord(type) is { } record)
+        {
+            return record.Types.Select((member, i) => (member, "member " + record.Members[i].TrimStart('@')));
+        }
+
+        if (type is INamedTypeSymbol pair && KnownTypeSymbols.Is(pair, _known.KeyValuePair))
+        {
+            return KeyAndValue(pair);
+        }
+
+        if (TupleItems(type) is { } items)
+        {
+            return items.Select(static (item, i) => (item, "item " + (i + 1)));
+        }
+
+        var grouping = KnownTypeSymbols.Is(type, _known.IGrouping) ? (INamedTypeSymbol)type : null;
+        var groupings = type.AllInterfaces.Where(i => KnownTypeSymbols.Is(i, _known.IGrouping)).ToList();
+        if (grouping is not null || groupings.Count == 1)
+        {
+            grouping ??= groupings[0];
+            return [(grouping.TypeArguments[0], "key type"), (grouping.TypeArguments[1], "element type")];
+        }
+
+        if (IsMemoryOfElements(type))
+        {
+            return [(((INamedTypeSymbol)type).TypeArguments[0], "element type")];
+        }
+
+        if (UniqueElementType(type) is not { } element)
+        {
+            return [];
+        }
+
+        return element is INamedTypeSymbol entry && KnownTypeSymbols.Is(entry, _known.KeyValuePair) && IsDictionary(type)
+            ? KeyAndValue(entry)
+            : [(element, "element type")];
+    }
+
+    private static (ITypeSymbol Part, string Where)[] KeyAndValue(INamedTypeSymbol pair)
+        => [(pair.TypeArguments[0], "key type"), (pair.TypeArguments[1], "value type")];
+
+    /// <summary>A value tuple's items, or a <c>System.Tuple</c>'s, whose eighth type argument (<c>Rest</c>) holds the items after the seventh; else null.</summary>
+    private static List<ITypeSymbol>? TupleItems(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { IsTupleType: true } tuple)
+        {
+            return tuple.TupleElements.Select(static e => e.Type).ToList();
+        }
+
+        if (type is not INamedTypeSymbol reference || !IsReferenceTuple(reference))
+        {
+            return null;
+        }
+
+        var items = reference.TypeArguments.ToList();
+        if (items.Count == 8 && TupleItems(items[7]) is { } rest)
+        {
+            items.RemoveAt(7);
+            items.AddRange(rest);
+        }
+
+        return items;
+    }
+
+    /// <summary>A sequence of pairs that is a dictionary (its keys and values are what a message names), not a list of pairs.</summary>
+    private bool IsDictionary(ITypeSymbol type)
+        => new[] { _known.IDictionary, _known.IReadOnlyDictionary, _known.NonGenericIDictionary }
+            .Any(known => KnownTypeSymbols.Is(type, known) || KnownTypeSymbols.Implements(type, known));
+}

@@ -187,13 +187,17 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         return left is null ? result : Merge(result, await RunAsync(left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>Calls a sync body, noted in this flow while it runs (see <see cref="BatchBodies"/>).</summary>
+    /// <summary>
+    /// Calls a sync body, noted in this flow while it runs (see <see cref="BatchBodies"/>), with a list of its own: the
+    /// body may sort, shrink or clear what it is given (a work queue), and the runtime reads its own list again after
+    /// the body returns (to answer the batches waiting on this one, fail-safe's cover, which keys were asked).
+    /// </summary>
     private IEnumerable<KeyValuePair<TKey, TValue>>? CallBody<TState>(Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, TState state, List<TKey> keys)
     {
         var outer = BatchBodies.Enter(this);
         try
         {
-            return body(state, keys);
+            return body(state, [.. keys]);
         }
         finally
         {
@@ -201,13 +205,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
     }
 
-    /// <summary>Starts an async body, noted in its own flow (its awaits carry the note; the caller's flow does not).</summary>
+    /// <summary>Starts an async body, noted in its own flow (its awaits carry the note; the caller's flow does not), with a list of its own as <see cref="CallBody"/>.</summary>
     private ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?> StartBody<TState>(Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, TState state, List<TKey> keys, CancellationToken cancellationToken)
     {
         var entered = BatchBodies.EnterFlow(this);
         try
         {
-            return body(state, keys, cancellationToken);
+            return body(state, [.. keys], cancellationToken);
         }
         finally
         {

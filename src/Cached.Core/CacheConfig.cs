@@ -9,7 +9,8 @@ namespace Cached;
 /// Settings are text, as in <c>appsettings.json</c>, and are converted to the property's type when the cache is
 /// created: numbers and booleans with the invariant culture, enums by name, <see cref="TimeSpan"/> as seconds
 /// (<c>"1.5"</c>) or <c>hh:mm:ss</c>. Names match properties case-insensitively, with pycached's snake_case
-/// accepted (<c>max_entries</c> for <c>MaxEntries</c>, <c>db</c> for <c>Database</c>).
+/// accepted (<c>max_entries</c> for <c>MaxEntries</c>, <c>db</c> for <c>Database</c>). Two settings that name one
+/// property (<c>db</c> and <c>Database</c>) are refused with a <see cref="CacheConfigurationException"/> naming both.
 /// </remarks>
 public sealed class CacheConfig
 {
@@ -41,6 +42,20 @@ public sealed class CacheConfig
     {
         get => _settings.GetValueOrDefault(setting);
         set => _settings[setting] = value;
+    }
+
+    /// <summary>
+    /// Sets <paramref name="setting"/> in place of any other spelling of it (<c>max_entries</c> replaces
+    /// <c>MaxEntries</c>), as an override of <see cref="Caches.Create"/> must, where both kept would be refused.
+    /// </summary>
+    internal void Override(string setting, string? value)
+    {
+        foreach (var other in _settings.Keys.Where(other => Configuration.SettingNames.NameSameProperty(other, setting)).ToList())
+        {
+            _settings.Remove(other);
+        }
+
+        _settings[setting] = value;
     }
 
     /// <summary>Every setting, by property name.</summary>

@@ -269,7 +269,7 @@ public static partial class Caches
                 }
                 else
                 {
-                    config[setting] = value;
+                    config.Override(setting, value);
                 }
             }
         }

@@ -32,12 +32,6 @@ internal static partial class ComponentFactory
         ["Cached.Serializers.MessagePackSerializer"] = "Cached.MessagePack",
     };
 
-    private static readonly Dictionary<string, string> s_settingAliases = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["db"] = "Database",
-        ["host"] = "Endpoint",
-    };
-
     public static ICache CreateCache(CacheConfig config, string alias)
     {
         var path = config.SourcePath ?? alias;
@@ -121,15 +115,24 @@ internal static partial class ComponentFactory
             ? throw new CacheConfigurationException($"{path}:Class", $"no class is given; name a type that implements {expected.Name}.")
             : ResolveType(config.Class, expected, $"{path}:Class");
 
-    /// <summary>Each setting's property and its value read from text: what creating sets, and what validating checks.</summary>
+    /// <summary>
+    /// Each setting's property and its value read from text: what creating sets, and what validating checks. Two
+    /// settings that name one property (<c>host</c> and <c>Endpoint</c>) are refused: they are different keys to the
+    /// configuration, so both arrive, and whichever came last by key order would win, not the source layered last.
+    /// </summary>
     private static List<(PropertyInfo Property, object? Value, string Path)> ReadSettings(Type type, IReadOnlyDictionary<string, string?> settings, string path)
     {
-        var read = new List<(PropertyInfo, object?, string)>(settings.Count);
+        var read = new List<(PropertyInfo Property, object? Value, string Path)>(settings.Count);
         foreach (var (name, text) in settings)
         {
             var settingPath = $"{path}:{name}";
-            var property = FindProperty(type, s_settingAliases.GetValueOrDefault(name, name))
+            var property = FindProperty(type, name)
                 ?? throw new CacheConfigurationException(settingPath, $"{type} has no setting '{name}'.{TrimmingNote(type)}");
+            if (read.Find(earlier => earlier.Property == property) is { Path: { } earlierPath })
+            {
+                throw new CacheConfigurationException(settingPath, $"'{earlierPath}' and '{settingPath}' both set {type.Name}.{property.Name}; keep one of them. A source that overrides another (an environment variable over appsettings.json) must spell the setting as that source does.");
+            }
+
             read.Add((property, Convert(text, property.PropertyType, settingPath), settingPath));
         }
 
@@ -143,7 +146,26 @@ internal static partial class ComponentFactory
             throw new InvalidCacheTypeException(path, $"{type} is not a cache (it does not implement ICache).");
         }
 
-        return (ICache)Create(type, settings, components, path);
+        return (ICache)Create(type, LastSpellingOfEach(settings), components, path);
+    }
+
+    /// <summary>
+    /// A URL's settings with one spelling per property, the last given: its own parts are added after its query, and win
+    /// over it as in aiocache (<c>redis://host/3?db=5</c> is database 3).
+    /// </summary>
+    private static Dictionary<string, string?> LastSpellingOfEach(IReadOnlyDictionary<string, string?> settings)
+    {
+        var names = settings.Keys.ToList();
+        var kept = new Dictionary<string, string?>(settings.Count, StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (!names.Skip(i + 1).Any(later => SettingNames.NameSameProperty(names[i], later)))
+            {
+                kept[names[i]] = settings[names[i]];
+            }
+        }
+
+        return kept;
     }
 
     private static ISerializer CreateSerializer(ClassConfig config, string path)
@@ -291,7 +313,7 @@ internal static partial class ComponentFactory
 
     private static PropertyInfo? FindProperty(Type type, string name)
     {
-        var wanted = name.Replace("_", string.Empty, StringComparison.Ordinal);
+        var wanted = SettingNames.PropertyNameOf(name);
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (property.SetMethod is { IsPublic: true } && property.GetIndexParameters().Length == 0

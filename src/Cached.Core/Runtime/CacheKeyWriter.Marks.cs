@@ -1,7 +1,5 @@
-using System.Collections;
 using System.Globalization;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 
 namespace Cached.Runtime;
 
@@ -9,17 +7,6 @@ namespace Cached.Runtime;
 // CacheKeyWriter): what keeps two values whose texts read alike in two keys.
 public ref partial struct CacheKeyWriter
 {
-    /// <summary>
-    /// Whether the collection being written was held as <see cref="object"/> and holds a value type, so its elements
-    /// carry their marks: read, and cleared, by the <see cref="AppendValue{T}"/> that writes it.
-    /// </summary>
-    private bool TakeMarkElements()
-    {
-        var mark = _markElements;
-        _markElements = false;
-        return mark;
-    }
-
     /// <summary>
     /// An element met through a non-generic collection: marked as a value held as <see cref="object"/> is when the
     /// collection's elements are of a reference type (<paramref name="held"/>, told by <c>IEnumerable&lt;object&gt;</c>,
@@ -44,21 +31,11 @@ public ref partial struct CacheKeyWriter
     /// <c>(short)1</c>), so that <c>M(1)</c>, <c>M(1L)</c> and <c>M(1.0)</c> keep apart; so do the values whose text
     /// another type shares: an enum (<c>(Ns.Status)Active</c>: two enums may name a member alike, and an undefined
     /// member's text is its number), a <see cref="BigInteger"/>, a <see cref="TimeOnly"/> (a <see cref="TimeSpan"/>'s
-    /// text), a <see cref="DateTimeOffset"/> (a local <see cref="DateTime"/>'s), and any value written by its text,
-    /// quoted (a <see cref="Uri"/>, a <c>StringBuilder</c>, a record): <c>(System.Text.StringBuilder)"a"</c> is not the
-    /// string <c>"a"</c>. A collection or a dictionary of a value type held here marks its elements as held, so that
-    /// <c>[1]</c> of ints and <c>[1D]</c> of doubles keep apart. A declared type needs no mark: it holds one type only.
+    /// text) and a <see cref="DateTimeOffset"/> (a local <see cref="DateTime"/>'s). A declared type needs no mark: it
+    /// holds one type only.
     /// </summary>
     private void AppendDeclared<T>(T value)
     {
-        if (typeof(T) == typeof(object) && value is IEnumerable and not string and not IEnumerable<object>)
-        {
-            // A collection of a value type: its elements are written bare, and [1] of ints would be [1] of doubles.
-            _markElements = true;
-            AppendValue(value);
-            return;
-        }
-
         if (typeof(T) != typeof(object) || value is null || !TryNumberMark(value, out var prefix, out var suffix))
         {
             AppendValue(value);
@@ -70,10 +47,7 @@ public ref partial struct CacheKeyWriter
         AppendRaw(suffix);
     }
 
-    /// <summary>
-    /// How C# marks a literal of a boxed value's type: a suffix, or a cast for the types without one (any value written
-    /// by its quoted text too); false for a string, a char, a bool, an int, the other bare values, and composites.
-    /// </summary>
+    /// <summary>How C# marks a literal of a boxed value's type: a suffix, or a cast for the types without one; false for an int, a string and the rest.</summary>
     private static bool TryNumberMark(object value, out string prefix, out string suffix)
     {
         (prefix, suffix) = value switch
@@ -99,13 +73,9 @@ public ref partial struct CacheKeyWriter
             // Type.ToString names a generic type's arguments without their assemblies' versions, which FullName would
             // carry: a key must not change with a runtime's or an application's version.
             System.Enum => ("(" + value.GetType() + ")", string.Empty),
-            // A string, a char, a bool, an int and the bare formattables read as themselves alone; a tuple, a collection
-            // and a dictionary are written element by element, their elements marked where they are held.
-            string or char or bool or ITuple or IEnumerable => (string.Empty, string.Empty),
-            ISpanFormattable formattable when IsBareText(formattable) => (string.Empty, string.Empty),
-            // Any other value is written by its text, quoted as a string is: a quoted formattable (a Uri, a Rune), a
-            // StringBuilder, a record held here, would read as the string of that text.
-            _ => ("(" + value.GetType() + ")", string.Empty),
+            // A quoted formattable (a Uri, a Rune) would read as the string of its text.
+            ISpanFormattable formattable when formattable is not char && !IsBareText(formattable) => ("(" + value.GetType() + ")", string.Empty),
+            _ => (string.Empty, string.Empty),
         };
         return prefix.Length + suffix.Length > 0;
     }

@@ -10,8 +10,6 @@ public ref partial struct CacheKeyWriter
 {
     private void AppendValue<T>(T value)
     {
-        // Taken here, whatever the value is, so that it never reaches a value inside this one.
-        var markHeld = TakeMarkElements();
         // The JIT folds these type tests per T, so common value types are written without boxing.
         if (typeof(T).IsValueType && TryAppendKnownValue(value))
         {
@@ -61,8 +59,8 @@ public ref partial struct CacheKeyWriter
                 // sequence of object's elements do; a value type's collections are no IEnumerable<object>.
                 AppendRaw('{');
                 var firstEntry = true;
-                var markKeys = markHeld || dictionary.Keys is IEnumerable<object>;
-                var markValues = markHeld || dictionary.Values is IEnumerable<object>;
+                var markKeys = dictionary.Keys is IEnumerable<object>;
+                var markValues = dictionary.Values is IEnumerable<object>;
                 foreach (DictionaryEntry entry in dictionary)
                 {
                     AppendSeparatorUnless(firstEntry);
@@ -87,7 +85,7 @@ public ref partial struct CacheKeyWriter
 
                 AppendRaw('[');
                 var first = true;
-                var mark = markHeld || sequence is IEnumerable<object>;
+                var mark = sequence is IEnumerable<object>;
                 while (items.MoveNext())
                 {
                     AppendSeparatorUnless(first);

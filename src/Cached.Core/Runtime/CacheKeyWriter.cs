@@ -22,16 +22,13 @@ namespace Cached.Runtime;
 /// held so are marked with their type name: <c>(Ns.Status)Active</c>); <see cref="DateTime"/> and
 /// <see cref="DateTimeOffset"/> and <see cref="TimeOnly"/> the round-trip format <c>O</c>; floating point the shortest round-trippable text.</item>
 /// <item>Sequences (arrays, lists, sets...) are <c>[a,b]</c>, tuples <c>(a,b)</c> and dictionaries <c>{k:v}</c>, their
-/// elements rendered by these rules (a sequence or dictionary of a value type held as <see cref="object"/> marks its
-/// elements as held: <c>[1D]</c>).</item>
+/// elements rendered by these rules.</item>
 /// <item>Any other value is its <see cref="object.ToString"/>, run under the invariant culture, quoted and escaped like a
-/// string (the generator warns when a type does not override <c>ToString</c>: such keys would collide), and marked with
-/// its type name when held as <see cref="object"/>: <c>(System.Text.StringBuilder)"a"</c>.</item>
+/// string (the generator warns when a type does not override <c>ToString</c>: such keys would collide).</item>
 /// </list>
-/// <para>Two limits, both in docs/decorators.md: a tuple held as <see cref="object"/> writes its items bare
-/// (<c>(1L,1)</c> reads as <c>(1,1)</c>: generated code hands reshaped records over as such tuples, and marking them would
-/// change every record's key), and a value written by its text (a record held as <see cref="object"/> or reached through
-/// a type parameter) escapes only what that text escapes.</para>
+/// <para>Limits, in docs/decorators.md: through <see cref="object"/> (and a type parameter), a value written by its text
+/// reads as the string of that text, a collection, tuple or dictionary of one number type as one of another, and a
+/// record's text escapes nothing.</para>
 /// <para>Everything is culture-invariant and uses no reflection.</para>
 /// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -43,7 +40,6 @@ public ref partial struct CacheKeyWriter
     private char[]? _rented;
     private int _length;
     private bool _hasArgument;
-    private bool _markElements; // see TakeMarkElements
 
     /// <summary>Starts a key <c>prefix(</c> in <paramref name="buffer"/> (grown from the array pool when too small).</summary>
     public CacheKeyWriter(Span<char> buffer, string prefix)
@@ -409,15 +405,7 @@ public ref partial struct CacheKeyWriter
             return writer.Finish()[1..^1]; // without the parentheses of the argument list
         }
 
-        if (value is null)
-        {
-            return "null";
-        }
-
-        // A key of type object holding a StringBuilder, a record or any value written by its text is marked as one held
-        // there in a default key: the string of that text is another key.
-        var written = InvariantText(value) ?? "null";
-        return typeof(T) == typeof(object) && TryNumberMark(value, out var mark, out _) ? mark + written : written;
+        return value is null ? "null" : InvariantText(value) ?? "null";
     }
 
     private void Separate()

@@ -11,48 +11,21 @@ public sealed partial class RedisCache
     private readonly int _port = 6379;
     private readonly int? _database;
     private readonly string? _connectionString;
-    private readonly string? _password;
-    private readonly string? _user;
-    private readonly bool _ssl;
 
-    // The settings a connection string holds itself, given so far: StackExchange.Redis would take the string alone
-    // and drop them without a word (a password lost, another server reached), so they are refused beside one.
-    private readonly ServerSettings _serverSettings;
-
-    [Flags]
-    private enum ServerSettings
-    {
-        None = 0,
-        Endpoint = 1,
-        Port = 2,
-        Password = 4,
-        User = 8,
-        Ssl = 16,
-    }
-
-    /// <summary>The server's host (127.0.0.1 unless set); ignored when <see cref="Connection"/> is set.</summary>
-    /// <exception cref="ArgumentException">Empty or blank, or set beside <see cref="ConnectionString"/>, which names the server itself.</exception>
+    /// <summary>The server's host (127.0.0.1 unless set); ignored when <see cref="ConnectionString"/> or <see cref="Connection"/> is set.</summary>
+    /// <exception cref="ArgumentException">Empty or blank.</exception>
     public string Endpoint
     {
         get => _endpoint;
-        init
-        {
-            _endpoint = !string.IsNullOrWhiteSpace(value) ? value : throw new ArgumentException("An endpoint names a host; it cannot be empty.", nameof(Endpoint));
-            _serverSettings = Given(ServerSettings.Endpoint);
-        }
+        init => _endpoint = !string.IsNullOrWhiteSpace(value) ? value : throw new ArgumentException("An endpoint names a host; it cannot be empty.", nameof(Endpoint));
     }
 
-    /// <summary>The server's port (6379 unless set).</summary>
+    /// <summary>The server's port (6379 unless set); not used when <see cref="ConnectionString"/> or <see cref="Connection"/> is set.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Not from 1 to 65535.</exception>
-    /// <exception cref="ArgumentException">Set beside <see cref="ConnectionString"/>, which names the port itself.</exception>
     public int Port
     {
         get => _port;
-        init
-        {
-            _port = value is > 0 and <= 65535 ? value : throw new ArgumentOutOfRangeException(nameof(Port), value, "A port is from 1 to 65535.");
-            _serverSettings = Given(ServerSettings.Port);
-        }
+        init => _port = value is > 0 and <= 65535 ? value : throw new ArgumentOutOfRangeException(nameof(Port), value, "A port is from 1 to 65535.");
     }
 
     /// <summary>The database number; unset means the connection string's default database, or 0.</summary>
@@ -63,41 +36,14 @@ public sealed partial class RedisCache
         init => _database = value is null or >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(Database), value, "A database number is 0 or more.");
     }
 
-    /// <summary>The password (Redis <c>AUTH</c>); with <see cref="ConnectionString"/>, use its <c>password=</c>.</summary>
-    /// <exception cref="ArgumentException">A password set beside <see cref="ConnectionString"/>.</exception>
-    public string? Password
-    {
-        get => _password;
-        init
-        {
-            _password = value;
-            _serverSettings = value is null ? _serverSettings : Given(ServerSettings.Password);
-        }
-    }
+    /// <summary>The password (Redis <c>AUTH</c>); not used when <see cref="ConnectionString"/> is set: put it into the string (<c>password=...</c>).</summary>
+    public string? Password { get; init; }
 
-    /// <summary>The ACL user name, with <see cref="Password"/>; with <see cref="ConnectionString"/>, use its <c>user=</c>.</summary>
-    /// <exception cref="ArgumentException">A user set beside <see cref="ConnectionString"/>.</exception>
-    public string? User
-    {
-        get => _user;
-        init
-        {
-            _user = value;
-            _serverSettings = value is null ? _serverSettings : Given(ServerSettings.User);
-        }
-    }
+    /// <summary>The ACL user name, with <see cref="Password"/>; not used when <see cref="ConnectionString"/> is set: put it into the string (<c>user=...</c>).</summary>
+    public string? User { get; init; }
 
     /// <summary>Connects over TLS (<c>rediss://</c> URLs set it); with <see cref="ConnectionString"/>, use its <c>ssl=true</c>.</summary>
-    /// <exception cref="ArgumentException">Set (to either value) beside <see cref="ConnectionString"/>.</exception>
-    public bool Ssl
-    {
-        get => _ssl;
-        init
-        {
-            _ssl = value;
-            _serverSettings = Given(ServerSettings.Ssl);
-        }
-    }
+    public bool Ssl { get; init; }
 
     /// <summary>
     /// The path of a CA certificate (PEM or DER) to trust for TLS, for a server whose certificate a private or
@@ -105,30 +51,12 @@ public sealed partial class RedisCache
     /// </summary>
     public string? TrustIssuer { get; init; }
 
-    /// <summary>
-    /// A StackExchange.Redis configuration string (<c>"host1:6379,host2:6379,ssl=true,user=app,password=..."</c>). It
-    /// says alone where and how to connect: <see cref="Endpoint"/>, <see cref="Port"/>, <see cref="Password"/>,
-    /// <see cref="User"/> and <see cref="Ssl"/> cannot be set beside it (their values go into the string instead);
-    /// <see cref="Database"/> and <see cref="TrustIssuer"/> can.
-    /// </summary>
-    /// <exception cref="ArgumentException">StackExchange.Redis cannot read it, it names no server, or one of the settings above is set too.</exception>
+    /// <summary>A StackExchange.Redis configuration string (<c>"host1:6379,host2:6379,ssl=true,user=app,password=..."</c>).</summary>
+    /// <exception cref="ArgumentException">StackExchange.Redis cannot read it, or it names no server.</exception>
     public string? ConnectionString
     {
         get => _connectionString;
-        init
-        {
-            if (value is not null && WhyUnusable(value) is { } why)
-            {
-                throw new ArgumentException(why, nameof(ConnectionString));
-            }
-
-            if (value is not null && _serverSettings != ServerSettings.None)
-            {
-                throw new ArgumentException($"ConnectionString cannot be set beside {_serverSettings}: the connection string alone says where and how to connect, so they would be ignored. Put them into the connection string instead ({InConnectionString(_serverSettings)}), or leave ConnectionString unset.", nameof(ConnectionString));
-            }
-
-            _connectionString = value;
-        }
+        init => _connectionString = value is not null && WhyUnusable(value) is { } why ? throw new ArgumentException(why, nameof(ConnectionString)) : value;
     }
 
     /// <summary>An existing multiplexer to use; the caller keeps ownership and disposes it.</summary>
@@ -146,7 +74,6 @@ public sealed partial class RedisCache
     /// <summary>The client configuration this cache connects with: timeouts from <see cref="BaseCache.Timeout"/>, fail-fast while disconnected.</summary>
     internal ConfigurationOptions Options()
     {
-        // The connection string can stand alone here: the settings it would drop are refused beside it when set.
         var options = ConnectionString is not null
             ? ConfigurationOptions.Parse(ConnectionString)
             : new ConfigurationOptions { EndPoints = { { Endpoint, Port } }, Password = Password, User = User, Ssl = Ssl };
@@ -180,39 +107,6 @@ public sealed partial class RedisCache
         }
 
         return options;
-    }
-
-    /// <summary>The settings given so far with <paramref name="setting"/>; refused when a connection string was given first.</summary>
-    private ServerSettings Given(ServerSettings setting)
-        => _connectionString is null
-            ? _serverSettings | setting
-            : throw new ArgumentException($"{setting} cannot be set beside ConnectionString: the connection string alone says where and how to connect, so {setting} would be ignored. Put it into the connection string instead ({InConnectionString(setting)}), or leave ConnectionString unset.", setting.ToString());
-
-    /// <summary>How the connection string says what <paramref name="settings"/> say, as an example for a message.</summary>
-    private static string InConnectionString(ServerSettings settings)
-    {
-        var parts = new List<string>();
-        if ((settings & (ServerSettings.Endpoint | ServerSettings.Port)) != 0)
-        {
-            parts.Add("host:port first");
-        }
-
-        if ((settings & ServerSettings.User) != 0)
-        {
-            parts.Add("user=...");
-        }
-
-        if ((settings & ServerSettings.Password) != 0)
-        {
-            parts.Add("password=...");
-        }
-
-        if ((settings & ServerSettings.Ssl) != 0)
-        {
-            parts.Add("ssl=true or ssl=false");
-        }
-
-        return string.Join(", ", parts);
     }
 
     /// <summary>Why StackExchange.Redis cannot use a connection string, or null when it can: it reads it and finds a server.</summary>

@@ -127,7 +127,7 @@ public class RedisConfigurationTests
         Assert.That(() => new RedisCache { Endpoint = "" }, Throws.ArgumentException.With.Property("ParamName").EqualTo("Endpoint"));
         Assert.That(() => new RedisCache { ConnectionString = "127.0.0.1:6379,nosuchoption=1" }, Throws.ArgumentException.With.Property("ParamName").EqualTo("ConnectionString").And.Message.Contains("nosuchoption"));
         Assert.That(() => new RedisCache { ConnectionString = "password=only" }, Throws.ArgumentException.With.Property("ParamName").EqualTo("ConnectionString"));
-        Assert.That(new RedisCache { Database = 2, ConnectionString = "127.0.0.1:6380,abortConnect=false" }.Database, Is.EqualTo(2), "usable settings pass");
+        Assert.That(new RedisCache { Port = 6380, Database = 2, ConnectionString = "127.0.0.1:6380,abortConnect=false" }.Port, Is.EqualTo(6380), "usable settings pass");
     }
 
     [Test]

@@ -276,6 +276,7 @@ public abstract partial class BaseCache
         }
 
         var ns = ResolveNamespace(@namespace);
+        RefuseUnstorable(ns);
         return await RunAsync(
             new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
             ns,

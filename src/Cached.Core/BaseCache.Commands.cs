@@ -227,6 +227,7 @@ public abstract partial class BaseCache
         }
 
         var ns = ResolveNamespace(@namespace);
+        RefuseUnstorable(ns);
         return Run(
             new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
             ns,

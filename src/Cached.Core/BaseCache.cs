@@ -160,15 +160,21 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
     /// </summary>
     protected virtual bool StoresKeysAsUtf8 => false;
 
+    /// <summary>Refuses a namespace a store of UTF-8 keys cannot hold (see <see cref="StoresKeysAsUtf8"/>): Clear would look for another.</summary>
+    private void RefuseUnstorable(string? resolvedNamespace)
+    {
+        if (StoresKeysAsUtf8 && resolvedNamespace is not null)
+        {
+            Guard.Utf8(resolvedNamespace, "namespace");
+        }
+    }
+
     private string BuildKeyIn(string key, string? resolvedNamespace)
     {
         if (StoresKeysAsUtf8)
         {
             Guard.Utf8(key, nameof(key));
-            if (resolvedNamespace is not null)
-            {
-                Guard.Utf8(resolvedNamespace, "namespace");
-            }
+            RefuseUnstorable(resolvedNamespace);
         }
 
         if (KeyBuilder is { } builder)
@@ -177,6 +183,12 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
             if (string.IsNullOrEmpty(built))
             {
                 throw new CacheException($"The cache's KeyBuilder returned an empty key for '{key}'.");
+            }
+
+            if (StoresKeysAsUtf8 && Guard.LoneSurrogateAt(built) >= 0)
+            {
+                // The builder's fault, not the caller's: a truncation that split a surrogate pair, say.
+                throw new CacheException($"The cache's KeyBuilder returned '{built}' for '{key}', which holds a lone surrogate that a store of UTF-8 keys cannot hold.");
             }
 
             return built;

@@ -50,6 +50,29 @@ public sealed class RedisKeyEncodingTests
     }
 
     [Test]
+    public async Task Clear_of_a_namespace_with_a_lone_surrogate_is_refused_instead_of_clearing_another()
+    {
+        // Found by a review: Clear("ns\ud800") scanned for the U+FFFD namespace and answered true.
+        using var cache = NewCache();
+        Assert.That(Assert.Throws<ArgumentException>(() => cache.Clear("ns\ud800"))!.ParamName, Is.EqualTo("namespace"));
+        Assert.That(Assert.ThrowsAsync<ArgumentException>(async () => await cache.ClearAsync("ns\udfff"))!.ParamName, Is.EqualTo("namespace"));
+    }
+
+    [Test]
+    public void A_key_builder_that_returns_a_lone_surrogate_fails_the_command_as_a_cache_fault()
+    {
+        // A builder that truncates keys can split a surrogate pair: the builder's fault, not the caller's argument.
+        using var cache = new RedisCache
+        {
+            ConnectionString = SharedRedis.Server.ConnectionString,
+            KeyBuilder = static (key, _) => key[..^1],
+        };
+        Assert.Throws<CacheException>(() => cache.Set("s\ud83d\ude00", 1));
+        cache.Set("ab", 2);
+        Assert.That(cache.Get<int>("ab"), Is.EqualTo(2));
+    }
+
+    [Test]
     public void A_memory_cache_keeps_such_keys_apart_as_before()
     {
         using var cache = new SimpleMemoryCache();

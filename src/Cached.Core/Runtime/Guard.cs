@@ -38,18 +38,30 @@ internal static class Guard
     /// </summary>
     public static void Utf8(string text, string paramName)
     {
+        var at = LoneSurrogateAt(text);
+        if (at >= 0)
+        {
+            throw new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.", paramName);
+        }
+    }
+
+    /// <summary>The index of the first surrogate in <paramref name="text"/> that is not half of a pair, or -1.</summary>
+    public static int LoneSurrogateAt(string text)
+    {
         var chars = text.AsSpan();
         var at = chars.IndexOfAnyInRange('\ud800', '\udfff');
-        while (at >= 0 && at < chars.Length)
+        while (at >= 0)
         {
             if (!char.IsHighSurrogate(chars[at]) || at + 1 == chars.Length || !char.IsLowSurrogate(chars[at + 1]))
             {
-                throw new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.", paramName);
+                return at;
             }
 
             var next = chars[(at + 2)..].IndexOfAnyInRange('\ud800', '\udfff');
             at = next < 0 ? -1 : at + 2 + next;
         }
+
+        return -1;
     }
 
     [DoesNotReturn]

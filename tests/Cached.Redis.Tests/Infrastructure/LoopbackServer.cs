@@ -18,6 +18,14 @@ internal sealed class LoopbackServer : IDisposable
     /// </summary>
     private static readonly TimeSpan s_startLimit = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Every server process running, killed when the test host exits: a fixture whose teardown never ran (a constructor
+    /// that threw after starting a node, a setup that failed) must not leave servers behind after the run.
+    /// </summary>
+    private static readonly ConcurrentDictionary<Process, bool> s_running = new();
+
+    static LoopbackServer() => AppDomain.CurrentDomain.ProcessExit += static (_, _) => KillLeftovers();
+
     private readonly string _name;
     private readonly Func<string, int, ProcessStartInfo> _startInfo;
     private readonly Func<TcpClient, Stream> _open;
@@ -85,6 +93,7 @@ internal sealed class LoopbackServer : IDisposable
             _process.WaitForExit();
         }
 
+        s_running.TryRemove(_process, out _);
         _process.Dispose();
         _process = null;
         if (!WaitUntil(accepting: false))
@@ -120,6 +129,7 @@ internal sealed class LoopbackServer : IDisposable
         start.RedirectStandardError = true;
         var output = new ConcurrentQueue<string>();
         _process = Process.Start(start) ?? throw new InvalidOperationException($"{_name} did not start");
+        s_running[_process] = true;
         _process.OutputDataReceived += (_, e) => Keep(output, e.Data);
         _process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
         _process.BeginOutputReadLine();
@@ -132,6 +142,24 @@ internal sealed class LoopbackServer : IDisposable
         Stop();
         failure = $"{_name} on port {Port} did not start within {s_startLimit.TotalSeconds} s:\n{string.Join('\n', output)}";
         return false;
+    }
+
+    private static void KillLeftovers()
+    {
+        foreach (var process in s_running.Keys)
+        {
+            try
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                // Exited meanwhile: nothing left to stop.
+            }
+        }
     }
 
     private static void Keep(ConcurrentQueue<string> output, string? line)

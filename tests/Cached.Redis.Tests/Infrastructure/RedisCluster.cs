@@ -13,16 +13,25 @@ public sealed class RedisCluster : IDisposable
 
     public RedisCluster()
     {
-        for (var i = 0; i < 3; i++)
+        try
         {
-            _nodes.Add(new RedisServer("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
-        }
+            for (var i = 0; i < 3; i++)
+            {
+                _nodes.Add(new RedisServer("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"));
+            }
 
-        var create = new List<string> { "--cluster", "create" };
-        create.AddRange(_nodes.Select(static n => $"127.0.0.1:{n.Port}"));
-        create.AddRange(["--cluster-replicas", "0", "--cluster-yes"]);
-        RedisCli(create);
-        WaitUntilReady();
+            var create = new List<string> { "--cluster", "create" };
+            create.AddRange(_nodes.Select(static n => $"127.0.0.1:{n.Port}"));
+            create.AddRange(["--cluster-replicas", "0", "--cluster-yes"]);
+            RedisCli(create);
+            WaitUntilReady();
+        }
+        catch
+        {
+            // Nobody gets this cluster to dispose: stop the nodes already started.
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Every node, so the client discovers the topology from any of them.</summary>

@@ -38,14 +38,111 @@ internal sealed partial class Parser
             : null;
 
     /// <summary>
+    /// CACHED012 for a Key template's hole. Its value is written as <c>CacheKeyTemplate</c> writes it: a collection by
+    /// its elements, as a default key writes them, anything else by its own ToString, which generated code does not
+    /// reshape. A record's ToString prints its members and a tuple's its items, each by their own ToString, where a
+    /// collection names only its type: <c>record Filter(string Q, List&lt;int&gt; Ids)</c> in <c>"s:{filter}"</c> would
+    /// be one key for every list of ids.
+    /// </summary>
+    private void CheckHoleText(ITypeSymbol type, Location location, string subject)
+    {
+        var seen = new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default);
+        var part = IsSequence(type) ? PartWithoutValueToString(type, [], seen, inHole: true) : PrintedPartWithoutValueText(type, [], seen);
+        var problem = !HasValueToString(type) ? (type, null)
+            : part is { } inside ? (inside.Type, inside.Where)
+            : ((ITypeSymbol Type, string? Where)?)null;
+        if (problem is { } found)
+        {
+            // A part the key writer itself writes by its type name takes the fixes of any key value; one a value's own
+            // ToString prints (a collection inside a record or a tuple) needs that text replaced.
+            var printed = found.Where is not null && PartWithoutValueToString(type)?.Where != found.Where;
+            var fix = printed
+                ? "give the value a ToString of your own that writes every part (a record's PrintMembers), or set KeyBuilder"
+                : "override ToString, use a record, or set KeyBuilder";
+            Report(DiagnosticDescriptors.KeyParameterWithoutValueToString, location, subject, MethodName, type.ToDisplayString(s_readableFormat),
+                found.Where is null ? string.Empty : $", whose {found.Where} is '{found.Type.ToDisplayString(s_readableFormat)}'", fix);
+        }
+    }
+
+    /// <summary>
+    /// The first part that a value's own ToString prints by a text naming only its type: a record's printed member, a
+    /// tuple's item or a pair's key or value that keeps object.ToString() or is a collection (whose ToString is its type
+    /// name), however deep, with where it sits; null when there is none or it cannot be judged.
+    /// </summary>
+    private (ITypeSymbol Type, string Where)? PrintedPartWithoutValueText(ITypeSymbol type, List<string> path, HashSet<ITypeSymbol> seen)
+    {
+        if (path.Count >= MaxKeyShapeDepth || !seen.Add(type))
+        {
+            return null;
+        }
+
+        foreach (var (part, where) in PartsPrinted(type))
+        {
+            path.Add(where);
+            var found = IsPrintedByTypeName(part)
+                ? (part, string.Join("'s ", path))
+                : PrintedPartWithoutValueText(part, path, seen);
+            path.RemoveAt(path.Count - 1);
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The parts a value's own ToString prints by theirs: a compiler-printed record's members, a tuple's items, a pair's key and value.</summary>
+    private IEnumerable<(ITypeSymbol Part, string Where)> PartsPrinted(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            type = nullable.TypeArguments[0];
+        }
+
+        if (PrintedRecord(type) is { } record)
+        {
+            return record.Types.Select((member, i) => (member, "member " + record.Members[i].TrimStart('@')));
+        }
+
+        if (TupleItems(type) is { } items)
+        {
+            return items.Select(static (item, i) => (item, "item " + (i + 1)));
+        }
+
+        return type is INamedTypeSymbol pair && KnownTypeSymbols.Is(pair, _known.KeyValuePair) ? KeyAndValue(pair) : [];
+    }
+
+    /// <summary>
+    /// Whether a part printed by its own ToString names only its type: a type that keeps object.ToString(), or a
+    /// collection (an array, a list, a dictionary, an immutable array: none prints its elements), unless declared as
+    /// a type that cannot be judged.
+    /// </summary>
+    private bool IsPrintedByTypeName(ITypeSymbol part)
+    {
+        if (part is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable)
+        {
+            part = nullable.TypeArguments[0];
+        }
+
+        return !CannotBeJudged(part) && (!HasValueToString(part) || IsSequence(part));
+    }
+
+    /// <summary>
     /// The first part of a value of <paramref name="type"/> that the key writer writes by a text naming only its type,
     /// with where it sits (<c>element type's item 2</c>); null when every part it writes apart has a value text or
     /// cannot be judged. A type met twice is looked into once, so a record that holds itself ends the walk.
     /// </summary>
     private (ITypeSymbol Type, string Where)? PartWithoutValueToString(ITypeSymbol type)
-        => PartWithoutValueToString(type, [], new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default));
+        => PartWithoutValueToString(type, [], new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default), inHole: false);
 
-    private (ITypeSymbol Type, string Where)? PartWithoutValueToString(ITypeSymbol type, List<string> path, HashSet<ITypeSymbol> seen)
+    /// <summary>
+    /// The walk of <see cref="PartWithoutValueToString(ITypeSymbol)"/>, below <paramref name="path"/>; with
+    /// <paramref name="inHole"/>, in a Key template's hole, where nothing is reshaped: a record among the parts is
+    /// written by its own ToString, so its printed members are looked into as that prints them
+    /// (<see cref="PrintedPartWithoutValueText"/>).
+    /// </summary>
+    private (ITypeSymbol Type, string Where)? PartWithoutValueToString(ITypeSymbol type, List<string> path, HashSet<ITypeSymbol> seen, bool inHole)
     {
         // As deep as generated code reshapes: deeper, a value is written by its own text.
         if (path.Count >= MaxKeyShapeDepth || !seen.Add(type))
@@ -58,7 +155,8 @@ internal sealed partial class Parser
             path.Add(where);
             var found = !HasValueToString(part) && !CannotBeJudged(part)
                 ? (part, string.Join("'s ", path))
-                : PartWithoutValueToString(part, path, seen);
+                : inHole && PrintedRecord(part) is not null ? PrintedPartWithoutValueText(part, path, seen)
+                : PartWithoutValueToString(part, path, seen, inHole);
             path.RemoveAt(path.Count - 1);
             if (found is not null)
             {

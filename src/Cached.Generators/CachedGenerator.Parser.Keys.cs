@@ -59,11 +59,12 @@ internal sealed partial class Parser
             if (report)
             {
                 CheckKeyNamesTypeParameters(method, key, used);
-                // A hole writes its value's text, a collection's by its elements: the same collisions as a default key.
+                // A hole writes its value's text, a collection's by its elements: collisions as a default key's, and a record's or
+                // a tuple's own text naming a collection inside it by its type.
                 // [CacheKeyIgnore] leaves a parameter out of a default key only; a hole that names it writes it.
                 foreach (var parameter in parameters.Where(p => holes.ContainsKey(p.Name)))
                 {
-                    CheckKeyText(parameter.Type, holes[parameter.Name], $"Parameter '{parameter.Name}' in the Key template", "override ToString, use a record, or set KeyBuilder");
+                    CheckHoleText(parameter.Type, holes[parameter.Name], $"Parameter '{parameter.Name}' in the Key template");
                 }
             }
 

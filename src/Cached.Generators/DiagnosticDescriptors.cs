@@ -88,7 +88,7 @@ internal static class DiagnosticDescriptors
         "CACHED012",
         "Key parameter type has no value-based ToString",
         "{0} of '{1}' has type '{2}'{3}, which does not override ToString: different values would share one cache key; {4}",
-        "A key writes each argument's text. A class or struct that keeps object.ToString(), or a delegate, writes its type name, so different values would share one cache entry. The same holds for such a type inside a value the key writes part by part: an array's or a sequence's elements, a dictionary's keys and values, a tuple's items, a KeyValuePair, a grouping, or a record's printed members, however deep; for a Key template's hole; and for a [MultiCached] key. Override ToString, use a record, mark the parameter [CacheKeyIgnore], or set Key or KeyBuilder.");
+        "A key writes each argument's text. A class or struct that keeps object.ToString(), or a delegate, writes its type name, so different values would share one cache entry. The same holds for such a type inside a value the key writes part by part: an array's or a sequence's elements, a dictionary's keys and values, a tuple's items, a KeyValuePair, a grouping, or a record's printed members, however deep; for a Key template's hole, which writes a record or a tuple by its own ToString, so that a collection inside it (printed as its type name) is reported there too; and for a [MultiCached] key. Override ToString, use a record, mark the parameter [CacheKeyIgnore], or set Key or KeyBuilder.");
 
     public static readonly DiagnosticDescriptor InvalidateTargetNotFound = Error(
         "CACHED013",

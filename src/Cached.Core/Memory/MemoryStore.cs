@@ -150,7 +150,7 @@ internal sealed class MemoryStore
     {
         // The coarse clock first: the proof of CoarseClock needs its reading no later than the precise one.
         var tick = CoarseTickFor(ttl);
-        var now = Now;
+        var now = NowIfNeeded(ttl);
         return new MemoryEntry(payload, @namespace, ExpiryFor(ttl, now), now, LiveBeforeTick(ttl, tick));
     }
 
@@ -158,7 +158,7 @@ internal sealed class MemoryStore
     public MemoryEntry WithExpiry(MemoryEntry current, TimeSpan? ttl)
     {
         var tick = CoarseTickFor(ttl);
-        var now = Now;
+        var now = NowIfNeeded(ttl);
         return new MemoryEntry(current.Value, current.Namespace, ExpiryFor(ttl, now), now, LiveBeforeTick(ttl, tick));
     }
 
@@ -188,6 +188,12 @@ internal sealed class MemoryStore
         coarseTick = CoarseClock.Now;
         return !entry.IsCertainlyLiveAt(coarseTick);
     }
+
+    /// <summary>
+    /// The precise clock for a new entry: its expiry, or its first use in a bounded store. An entry with neither keeps
+    /// 0 and a miss saves the clock read (about a twentieth of an in-process miss).
+    /// </summary>
+    private long NowIfNeeded(TimeSpan? ttl) => ttl is null && !TracksUse ? 0 : Now;
 
     private long CoarseTickFor(TimeSpan? ttl)
         => ttl is not null && !TracksUse && ReferenceEquals(_owner.TimeProvider, TimeProvider.System) ? CoarseClock.Now : 0;

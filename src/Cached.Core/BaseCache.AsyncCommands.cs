@@ -26,7 +26,7 @@ public abstract partial class BaseCache
     /// <summary>Add and Set: the same checks and payload, then the backend's add-if-absent (failing on an existing key) or set.</summary>
     private async ValueTask<bool> WriteAsync<T>(CacheCommand command, string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         var expiry = ResolveTtl(ttl);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
@@ -57,7 +57,7 @@ public abstract partial class BaseCache
     public ValueTask<T?> GetAsync<T>(string key, T? @default = default, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
         // The read's own frame answers the value or the default (AsValue), so that post hooks see what the caller gets.
-        if (Guard.KeyProblem(key) is { } problem)
+        if (KeyProblem(key, @namespace) is { } problem)
         {
             return ValueTask.FromException<T?>(problem);
         }
@@ -89,7 +89,7 @@ public abstract partial class BaseCache
 
     private ValueTask<CacheResult<T>> TryGetCoreAsync<T>(string key, string? @namespace, ISerializer? serializer, bool awaitedOnce, CancellationToken cancellationToken)
     {
-        if (Guard.KeyProblem(key) is { } problem)
+        if (KeyProblem(key, @namespace) is { } problem)
         {
             // In the task, as every other async command's argument error (this method is not async itself).
             return ValueTask.FromException<CacheResult<T>>(problem);
@@ -128,6 +128,7 @@ public abstract partial class BaseCache
 
     private async ValueTask<CacheResult<T>[]> MultiTryGetOfAsync<T>(string[] given, string? @namespace, ISerializer? serializer, CancellationToken cancellationToken)
     {
+        CheckNamespace(@namespace);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
@@ -172,7 +173,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public async ValueTask<bool> ExistsAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
@@ -190,7 +191,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public async ValueTask<long> IncrementAsync(string key, long delta = 1, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
@@ -247,7 +248,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public async ValueTask<int> DeleteAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
@@ -269,14 +270,14 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public async ValueTask<bool> ClearAsync(string? @namespace = null, CancellationToken cancellationToken = default)
     {
+        var ns = ResolveNamespace(@namespace);
+        RefuseUnstorable(ns);
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)
         {
             return true;
         }
 
-        var ns = ResolveNamespace(@namespace);
-        RefuseUnstorable(ns);
         return await RunAsync(
             new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
             ns,
@@ -291,7 +292,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public async ValueTask<bool> ExpireAsync(string key, TimeSpan? ttl, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         var expiry = TtlRules.Normalize(ttl, nameof(ttl));
         cancellationToken.ThrowIfCancellationRequested();
         if (Cache.Disabled)

@@ -23,7 +23,7 @@ public abstract partial class BaseCache
     /// <summary>Add and Set: the same checks and payload, then the backend's add-if-absent (failing on an existing key) or set.</summary>
     private bool Write<T>(CacheCommand command, string key, T value, TimeSpan? ttl, string? @namespace, ISerializer? serializer)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         var expiry = ResolveTtl(ttl);
         if (Cache.Disabled)
         {
@@ -64,7 +64,7 @@ public abstract partial class BaseCache
     /// </summary>
     private CacheResult<T> TryGetCore<T>(string key, string? @namespace, ISerializer? serializer, T? @default = default)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         if (Cache.Disabled)
         {
             return CacheResult<T>.Miss;
@@ -103,6 +103,7 @@ public abstract partial class BaseCache
 
     private CacheResult<T>[] MultiTryGetOf<T>(string[] given, string? @namespace, ISerializer? serializer)
     {
+        CheckNamespace(@namespace);
         if (Cache.Disabled)
         {
             return new CacheResult<T>[given.Length];
@@ -138,7 +139,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public bool Exists(string key, string? @namespace = null)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         if (Cache.Disabled)
         {
             return false;
@@ -151,7 +152,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public long Increment(string key, long delta = 1, string? @namespace = null)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         if (Cache.Disabled)
         {
             // aiocache's fake answer under its disable switch, whatever the delta.
@@ -201,7 +202,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public int Delete(string key, string? @namespace = null)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         if (Cache.Disabled)
         {
             return 0;
@@ -221,13 +222,13 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public bool Clear(string? @namespace = null)
     {
+        var ns = ResolveNamespace(@namespace);
+        RefuseUnstorable(ns);
         if (Cache.Disabled)
         {
             return true;
         }
 
-        var ns = ResolveNamespace(@namespace);
-        RefuseUnstorable(ns);
         return Run(
             new CommandRequest(CacheCommand.Clear, null, Namespace: ns),
             ns,
@@ -241,7 +242,7 @@ public abstract partial class BaseCache
     /// <inheritdoc />
     public bool Expire(string key, TimeSpan? ttl, string? @namespace = null)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         var expiry = TtlRules.Normalize(ttl, nameof(ttl));
         if (Cache.Disabled)
         {

@@ -46,6 +46,7 @@ public abstract partial class BaseCache
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
         Runtime.Guard.PairKeys(given, nameof(pairs));
+        CheckNamespace(@namespace);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = new string[given.Length];
         values = new T[given.Length];

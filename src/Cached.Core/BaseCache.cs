@@ -169,6 +169,30 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
         }
     }
 
+    /// <summary>
+    /// A command's check of its key and namespace, with its other argument checks: a null or empty key is refused, and
+    /// on a store of UTF-8 keys (<see cref="StoresKeysAsUtf8"/>) a key or namespace with a lone surrogate too. It runs
+    /// before the token and the disabled switch, so that such a key fails whatever the token, as a null one does.
+    /// <see cref="BuildKeyIn"/> looks again: it also builds the keys of what is not a command (locks, tags, fills).
+    /// </summary>
+    private void CheckKey(string key, string? @namespace)
+    {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            throw problem;
+        }
+    }
+
+    /// <summary>The exception <see cref="CheckKey"/> refuses a key with, for a method that returns it in its task; null for a good key.</summary>
+    private ArgumentException? KeyProblem(string key, string? @namespace)
+        => Guard.KeyProblem(key) ?? (StoresKeysAsUtf8 ? Guard.Utf8Problem(key, nameof(key)) ?? NamespaceProblem(@namespace) : null);
+
+    /// <summary>Refuses a batch's namespace as <see cref="CheckKey"/> refuses a command's, before its token is looked at.</summary>
+    private void CheckNamespace(string? @namespace) => RefuseUnstorable(ResolveNamespace(@namespace));
+
+    private ArgumentException? NamespaceProblem(string? @namespace)
+        => ResolveNamespace(@namespace) is { } resolved ? Guard.Utf8Problem(resolved, nameof(@namespace)) : null;
+
     private string BuildKeyIn(string key, string? resolvedNamespace)
     {
         if (StoresKeysAsUtf8)

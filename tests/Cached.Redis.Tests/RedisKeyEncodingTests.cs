@@ -41,6 +41,21 @@ public sealed class RedisKeyEncodingTests
     }
 
     [Test]
+    public void A_key_or_namespace_with_a_lone_surrogate_is_refused_whatever_the_token()
+    {
+        // docs/caches.md: a bad argument fails the task with its ArgumentException whatever the token; these were
+        // cancelled tasks, the check running where the key is built, after the token's.
+        using var cache = NewCache();
+        var cancelled = new CancellationToken(canceled: true);
+        var key = Assert.ThrowsAsync<ArgumentException>(async () => await cache.SetAsync("s\ud800", 1, cancellationToken: cancelled));
+        var ns = Assert.ThrowsAsync<ArgumentException>(async () => await cache.GetAsync<int>("k", @namespace: "ns\udfff", cancellationToken: cancelled));
+        var clear = Assert.ThrowsAsync<ArgumentException>(async () => await cache.ClearAsync("ns\ud800", cancelled));
+        Assert.That(key!.ParamName, Is.EqualTo("key"));
+        Assert.That(ns!.ParamName, Is.EqualTo("namespace"));
+        Assert.That(clear!.ParamName, Is.EqualTo("namespace"));
+    }
+
+    [Test]
     public void A_namespace_with_a_lone_surrogate_is_refused()
     {
         using var cache = NewCache();

@@ -38,11 +38,17 @@ internal static class Guard
     /// </summary>
     public static void Utf8(string text, string paramName)
     {
-        var at = LoneSurrogateAt(text);
-        if (at >= 0)
+        if (Utf8Problem(text, paramName) is { } problem)
         {
-            throw new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.", paramName);
+            throw problem;
         }
+    }
+
+    /// <summary>The exception <see cref="Utf8"/> refuses <paramref name="text"/> with, for a method that returns it in its task; null when UTF-8 holds it.</summary>
+    public static ArgumentException? Utf8Problem(string text, string paramName)
+    {
+        var at = LoneSurrogateAt(text);
+        return at < 0 ? null : new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.", paramName);
     }
 
     /// <summary>The index of the first surrogate in <paramref name="text"/> that is not half of a pair, or -1.</summary>

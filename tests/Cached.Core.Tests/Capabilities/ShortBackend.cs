@@ -16,6 +16,11 @@ internal sealed class ShortBackend : BaseCache
     /// <summary>What <see cref="MapError"/> turns a fault into; <c>null</c> to let it pass.</summary>
     public Func<Exception, string, Exception?>? Mapping { get; init; }
 
+    /// <summary>Keys are stored as UTF-8, as Redis stores them (<c>StoresKeysAsUtf8</c>): a lone surrogate is refused.</summary>
+    public bool KeysAsUtf8 { get; init; }
+
+    protected override bool StoresKeysAsUtf8 => KeysAsUtf8;
+
     public int SingleReads;
 
     public int SingleWrites;

@@ -1,0 +1,79 @@
+using Cached.Tests.Capabilities;
+
+namespace Cached.Tests.Commands;
+
+/// <summary>
+/// On a store of UTF-8 keys (<c>StoresKeysAsUtf8</c>, as Redis), a key or namespace with a lone surrogate is a bad
+/// argument like a null key (docs/caches.md): it fails the task whatever the token, and inside a batch it names the
+/// batch's parameter and the item's index.
+/// </summary>
+public sealed class Utf8KeyArgumentTests
+{
+    private const string Lone = "s\ud800";
+
+    private static ShortBackend NewCache() => new() { KeysAsUtf8 = true };
+
+    [Test]
+    public void A_lone_surrogate_fails_every_async_command_with_its_ArgumentException_whatever_the_token()
+    {
+        // Regression (review): the check ran where keys are built, after the token's, so these were cancelled tasks.
+        using var cache = NewCache();
+        var cancelled = new CancellationToken(canceled: true);
+        var calls = new (string Name, string Refused, Func<Task> Call)[]
+        {
+            ("AddAsync", "key", () => cache.AddAsync(Lone, 1, cancellationToken: cancelled).AsTask()),
+            ("SetAsync", "key", () => cache.SetAsync(Lone, 1, cancellationToken: cancelled).AsTask()),
+            ("SetAsync(options)", "key", () => cache.SetAsync(Lone, 1, new CacheEntryOptions { FailSafe = TimeSpan.FromMinutes(1) }, cancellationToken: cancelled).AsTask()),
+            ("GetAsync", "key", () => cache.GetAsync<int>(Lone, cancellationToken: cancelled).AsTask()),
+            ("TryGetAsync", "key", () => cache.TryGetAsync<int>(Lone, cancellationToken: cancelled).AsTask()),
+            ("ExistsAsync", "key", () => cache.ExistsAsync(Lone, cancellationToken: cancelled).AsTask()),
+            ("IncrementAsync", "key", () => cache.IncrementAsync(Lone, cancellationToken: cancelled).AsTask()),
+            ("DeleteAsync", "key", () => cache.DeleteAsync(Lone, cancellationToken: cancelled).AsTask()),
+            ("ExpireAsync", "key", () => cache.ExpireAsync(Lone, TimeSpan.FromMinutes(1), cancellationToken: cancelled).AsTask()),
+            ("SetAsync(namespace)", "namespace", () => cache.SetAsync("k", 1, @namespace: Lone, cancellationToken: cancelled).AsTask()),
+            ("GetAsync(namespace)", "namespace", () => cache.GetAsync<int>("k", @namespace: Lone, cancellationToken: cancelled).AsTask()),
+            ("DeleteAsync(namespace)", "namespace", () => cache.DeleteAsync("k", Lone, cancelled).AsTask()),
+            ("MultiGetAsync(namespace)", "namespace", () => cache.MultiGetAsync<int>(["k"], Lone, cancellationToken: cancelled).AsTask()),
+            ("MultiSetAsync(namespace)", "namespace", () => cache.MultiSetAsync([KeyValuePair.Create("k", 1)], @namespace: Lone, cancellationToken: cancelled).AsTask()),
+            ("ClearAsync(namespace)", "namespace", () => cache.ClearAsync(Lone, cancelled).AsTask()),
+        };
+
+        var wrong = new List<string>();
+        foreach (var (name, refused, call) in calls)
+        {
+            var outcome = Outcome(call);
+            if (outcome != "ArgumentException naming " + refused)
+            {
+                wrong.Add($"{name}: {outcome}");
+            }
+        }
+
+        Assert.That(wrong, Is.Empty, "each call should fail its task with the ArgumentException of its argument");
+        Assert.That(cache.SingleWrites, Is.Zero);
+    }
+
+    private static string Outcome(Func<Task> call)
+    {
+        Task task;
+        try
+        {
+            task = call();
+        }
+        catch (Exception ex)
+        {
+            return $"{ex.GetType().Name} thrown from the call";
+        }
+
+        try
+        {
+            task.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+
+        return task.IsCanceled ? "cancelled task"
+            : task.Exception?.InnerException is ArgumentException refused ? $"{refused.GetType().Name} naming {refused.ParamName}"
+            : task.Status.ToString();
+    }
+}

@@ -46,6 +46,14 @@ public abstract partial class BaseCache
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
         Runtime.Guard.PairKeys(given, nameof(pairs));
+        if (StoresKeysAsUtf8)
+        {
+            for (var i = 0; i < given.Length; i++)
+            {
+                Runtime.Guard.Utf8Item(given[i].Key, "key of the pair", i, nameof(pairs));
+            }
+        }
+
         CheckNamespace(@namespace);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = new string[given.Length];
@@ -76,20 +84,28 @@ public abstract partial class BaseCache
 
     private static string? FirstOf(KeyValuePair<string, object?>[] entries) => entries.Length > 0 ? entries[0].Key : null;
 
-    private static string[] MaterializeKeys(IEnumerable<string> keys)
+    private string[] MaterializeKeys(IEnumerable<string> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         return CheckKeys(keys.ToArray());
     }
 
-    /// <summary>Throws if a key of <paramref name="keys"/> is null or empty; otherwise returns it.</summary>
-    private static string[] CheckKeys(string[] keys)
+    /// <summary>
+    /// Throws if a key of <paramref name="keys"/> is null or empty, or one a store of UTF-8 keys cannot hold
+    /// (<see cref="StoresKeysAsUtf8"/>), naming its index; otherwise returns it.
+    /// </summary>
+    private string[] CheckKeys(string[] keys)
     {
         for (var i = 0; i < keys.Length; i++)
         {
             if (string.IsNullOrEmpty(keys[i]))
             {
                 throw new ArgumentException($"The key at index {i} is {(keys[i] is null ? "null" : "empty")}.", nameof(keys));
+            }
+
+            if (StoresKeysAsUtf8)
+            {
+                Runtime.Guard.Utf8Item(keys[i], "key", i, nameof(keys));
             }
         }
 

@@ -32,7 +32,13 @@ public sealed class RedisKeyEncodingTests
         Assert.That(async!.ParamName, Is.EqualTo("key"));
         Assert.Throws<ArgumentException>(() => cache.Get<int>("s\ud800"));
         Assert.Throws<ArgumentException>(() => cache.Delete("\udc00s"));
-        Assert.Throws<ArgumentException>(() => cache.MultiGet<int>(["ok", "s\ud800"]));
+        var batch = Assert.Throws<ArgumentException>(() => cache.MultiGet<int>(["ok", "s\ud800"]));
+        Assert.That(batch!.ParamName, Is.EqualTo("keys"), "the batch's parameter, not its item's");
+        Assert.That(batch.Message, Does.StartWith("The key at index 1 "));
+        var pairs = Assert.ThrowsAsync<ArgumentException>(async () => await cache.MultiSetAsync([KeyValuePair.Create("ok", 1), KeyValuePair.Create("\udc00s", 2)]));
+        Assert.That(pairs!.ParamName, Is.EqualTo("pairs"));
+        Assert.That(pairs.Message, Does.StartWith("The key of the pair at index 1 "));
+        Assert.That(cache.Exists("ok"), Is.False, "nothing of the refused batch is written");
         Assert.That(cache.Get<int>("s\ufffd"), Is.EqualTo(3), "the key a refused one would have overwritten is untouched");
 
         // A surrogate pair is a character like any other.

@@ -48,8 +48,23 @@ internal static class Guard
     public static ArgumentException? Utf8Problem(string text, string paramName)
     {
         var at = LoneSurrogateAt(text);
-        return at < 0 ? null : new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.", paramName);
+        return at < 0 ? null : new ArgumentException($"The {paramName} '{text}' holds a lone surrogate at index {at}, {NotUtf8}", paramName);
     }
+
+    /// <summary>
+    /// Refuses a key of a batch as <see cref="Utf8"/> refuses a key, naming the batch's parameter and the item's index as
+    /// a null or empty key of a batch is named: <paramref name="item"/> is "key" or "key of the pair".
+    /// </summary>
+    public static void Utf8Item(string key, string item, int index, string paramName)
+    {
+        var at = LoneSurrogateAt(key);
+        if (at >= 0)
+        {
+            throw new ArgumentException($"The {item} at index {index} ('{key}') holds a lone surrogate at character {at}, {NotUtf8}", paramName);
+        }
+    }
+
+    private const string NotUtf8 = "which a store of UTF-8 keys cannot hold: it would share its entry with every key that differs only there.";
 
     /// <summary>The index of the first surrogate in <paramref name="text"/> that is not half of a pair, or -1.</summary>
     public static int LoneSurrogateAt(string text)

@@ -1,3 +1,4 @@
+using Cached.Capabilities;
 using Cached.Tests.Capabilities;
 
 namespace Cached.Tests.Commands;
@@ -19,6 +20,8 @@ public sealed class Utf8KeyArgumentTests
         // Regression (review): the check ran where keys are built, after the token's, so these were cancelled tasks.
         using var cache = NewCache();
         var cancelled = new CancellationToken(canceled: true);
+        string[] keys = ["ok", Lone];
+        KeyValuePair<string, int>[] pairs = [KeyValuePair.Create("ok", 1), KeyValuePair.Create(Lone, 2)];
         var calls = new (string Name, string Refused, Func<Task> Call)[]
         {
             ("AddAsync", "key", () => cache.AddAsync(Lone, 1, cancellationToken: cancelled).AsTask()),
@@ -30,6 +33,9 @@ public sealed class Utf8KeyArgumentTests
             ("IncrementAsync", "key", () => cache.IncrementAsync(Lone, cancellationToken: cancelled).AsTask()),
             ("DeleteAsync", "key", () => cache.DeleteAsync(Lone, cancellationToken: cancelled).AsTask()),
             ("ExpireAsync", "key", () => cache.ExpireAsync(Lone, TimeSpan.FromMinutes(1), cancellationToken: cancelled).AsTask()),
+            ("MultiGetAsync", "keys", () => cache.MultiGetAsync<int>(keys, cancellationToken: cancelled).AsTask()),
+            ("MultiTryGetAsync", "keys", () => cache.MultiTryGetAsync<int>(keys, cancellationToken: cancelled).AsTask()),
+            ("MultiSetAsync", "pairs", () => cache.MultiSetAsync(pairs, cancellationToken: cancelled).AsTask()),
             ("SetAsync(namespace)", "namespace", () => cache.SetAsync("k", 1, @namespace: Lone, cancellationToken: cancelled).AsTask()),
             ("GetAsync(namespace)", "namespace", () => cache.GetAsync<int>("k", @namespace: Lone, cancellationToken: cancelled).AsTask()),
             ("DeleteAsync(namespace)", "namespace", () => cache.DeleteAsync("k", Lone, cancelled).AsTask()),
@@ -50,6 +56,37 @@ public sealed class Utf8KeyArgumentTests
 
         Assert.That(wrong, Is.Empty, "each call should fail its task with the ArgumentException of its argument");
         Assert.That(cache.SingleWrites, Is.Zero);
+    }
+
+    [Test]
+    public void A_lone_surrogate_in_a_batch_is_refused_by_the_batchs_parameter_and_the_items_index_and_nothing_is_written()
+    {
+        // Regression (review): the refusal named "key" and not which item of the batch held it.
+        using var cache = NewCache();
+        string[] keys = ["ok", "fine", Lone];
+        KeyValuePair<string, int>[] pairs = [KeyValuePair.Create("ok", 1), KeyValuePair.Create("fine", 2), KeyValuePair.Create(Lone, 3)];
+        var refusals = new (string Name, Func<Task> Call, string Parameter, string Item)[]
+        {
+            ("MultiGet", () => Task.FromResult(cache.MultiGet<int>(keys)), "keys", "The key at index 2 "),
+            ("MultiTryGet", () => Task.FromResult(cache.MultiTryGet<int>(keys)), "keys", "The key at index 2 "),
+            ("MultiSet", () => Task.FromResult(cache.MultiSet(pairs)), "pairs", "The key of the pair at index 2 "),
+            ("MultiGetAsync", () => cache.MultiGetAsync<int>(keys).AsTask(), "keys", "The key at index 2 "),
+            ("MultiTryGetAsync", () => cache.MultiTryGetAsync<int>(keys).AsTask(), "keys", "The key at index 2 "),
+            ("MultiSetAsync", () => cache.MultiSetAsync(pairs).AsTask(), "pairs", "The key of the pair at index 2 "),
+            ("OpenFills", () => Task.FromResult(((IFencedFillCache)cache).OpenFills(keys)), "keys", "The key at index 2 "),
+            ("OpenFillsAsync", () => ((IFencedFillCache)cache).OpenFillsAsync(keys).AsTask(), "keys", "The key at index 2 "),
+        };
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (name, call, parameter, item) in refusals)
+            {
+                var refused = Assert.ThrowsAsync<ArgumentException>(async () => await call(), name);
+                Assert.That(refused!.ParamName, Is.EqualTo(parameter), name);
+                Assert.That(refused.Message, Does.StartWith(item).And.Contain("lone surrogate").And.Contain("UTF-8"), name);
+            }
+        });
+        Assert.That(cache.SingleWrites, Is.Zero, "a batch with a refused key writes none of its pairs");
     }
 
     private static string Outcome(Func<Task> call)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Cached.Generators;
 
@@ -36,6 +37,7 @@ internal sealed partial class Parser
 
         // [InvalidateTags] has an Alias of its own, for its tags: it is read with them.
         var alias = IsInvalidation ? null : NamedString("Alias");
+        CheckAlias(alias, _attributeSyntax, "for the default cache");
         var cacheType = NamedType("Cache");
         var serializerType = NamedType("Serializer");
         var pluginTypes = NamedTypes("Plugins");
@@ -147,6 +149,18 @@ internal sealed partial class Parser
     }
 
     private string? NamedString(string name) => NamedString(_attribute, name);
+
+    /// <summary>
+    /// CACHED038 on an Alias that no configuration can hold: Caches and AddCached refuse one that is empty or white
+    /// space. An empty one would make the generated registration of the assembly's aliases throw as it loads.
+    /// </summary>
+    private void CheckAlias(string? alias, AttributeSyntax? attribute, string withoutAlias)
+    {
+        if (alias is not null && string.IsNullOrWhiteSpace(alias))
+        {
+            Report(DiagnosticDescriptors.BlankAlias, ArgumentLocationIn(attribute, "Alias"), MethodName, alias.Length == 0 ? "empty" : "white space", withoutAlias);
+        }
+    }
 
     private double NamedDouble(string name)
         => NamedValue(_attribute, name).Value is { } value ? Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture) : 0;

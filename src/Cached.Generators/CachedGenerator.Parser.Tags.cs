@@ -54,6 +54,7 @@ internal sealed partial class Parser
 
         var tags = ParseTags(values, syntax, null, keys: null);
         var alias = NamedString(attribute, "Alias");
+        CheckAlias(alias, syntax, "to invalidate in the caches of the type's tagged methods");
         var methods = EquatableArray<string>.Empty;
         if (alias is null)
         {

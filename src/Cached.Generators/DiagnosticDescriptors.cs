@@ -240,6 +240,12 @@ internal static class DiagnosticDescriptors
         "Key of '{0}' is empty: the cache refuses an empty key, so every call would run uncached; give the key some text (\"settings\"), make it a template (\"user:{{id}}\"), or remove Key for the default key",
         "A fixed Key is the whole cache key of every call. The cache refuses an empty key at run time, so each call would run the method's body uncached and be logged as a failure of the cache. Give Key some text, make it a template that names parameters, or remove it so that the key is made from the method's name and arguments.");
 
+    public static readonly DiagnosticDescriptor BlankAlias = Error(
+        "CACHED038",
+        "Alias cannot be empty or white space",
+        "Alias of '{0}' is {1}: no configuration can name such a cache; name a configured alias (\"redis\"), or remove Alias {2}",
+        "An alias names a cache configured with Caches or AddCached, and both refuse an alias that is empty or white space. An empty Alias would make the code that registers the assembly's aliases throw as the assembly loads, so that none of its types could be used; one of white space is never configured, so every call would run uncached. Name a configured alias, or remove Alias.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -281,6 +287,7 @@ internal static class DiagnosticDescriptors
         MisplacedAttribute,
         CreationNeedsUnreferencedCode,
         EmptyKey,
+        BlankAlias,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -1,0 +1,78 @@
+using Cached.Generators.Tests.Infrastructure;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>CACHED038: an Alias no configuration can hold (empty or white space), on each attribute that takes one.</summary>
+public sealed partial class DiagnosticTests
+{
+    // ---- CACHED038 ----
+
+    [Test]
+    public void CACHED038_an_empty_Alias_on_Cached()
+    {
+        // Before it was reported, the generated module initializer registered the alias "", which the runtime refuses:
+        // the assembly threw TypeInitializationException as it loaded.
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Alias = [|""|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED038");
+        Assert.That(message, Is.EqualTo("Alias of 'UserService.GetUser' is empty: no configuration can name such a cache; name a configured alias (\"redis\"), or remove Alias for the default cache"));
+    }
+
+    [Test]
+    public void CACHED038_an_Alias_of_white_space_on_MultiCached()
+    {
+        // Before it was reported, every call ran its body uncached: configuration refuses such an alias, so it never has a cache.
+        var message = Single("""
+            public partial class UserService
+            {
+                [MultiCached(KeysFrom = "ids", Alias = [|"  "|])]
+                public partial Task<Dictionary<int, User>> GetUsers(List<int> ids);
+                private Task<Dictionary<int, User>> GetUsersCore(List<int> ids) => Task.FromResult(new Dictionary<int, User>());
+            }
+            """, "CACHED038");
+        Assert.That(message, Is.EqualTo("Alias of 'UserService.GetUsers' is white space: no configuration can name such a cache; name a configured alias (\"redis\"), or remove Alias for the default cache"));
+    }
+
+    [Test]
+    public void CACHED038_an_empty_Alias_on_InvalidateTags()
+    {
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached(Tags = new[] { "user:{id}" })]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+
+                [InvalidateTags("user:{id}", Alias = [|""|])]
+                public partial void Rename(int id);
+                private void RenameCore(int id) { }
+            }
+            """, "CACHED038");
+        Assert.That(message, Is.EqualTo("Alias of 'UserService.Rename' is empty: no configuration can name such a cache; name a configured alias (\"redis\"), or remove Alias to invalidate in the caches of the type's tagged methods"));
+    }
+
+    [Test]
+    public void CACHED038_leaves_the_alias_out_of_the_registration_the_assembly_runs_as_it_loads()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class UserService
+            {
+                [Cached(Alias = "")]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+
+                [Cached(Alias = "redis")]
+                public partial User GetOther(int id);
+                private User GetOtherCore(int id) => new(id, "name");
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED038" }));
+        var registrations = run.Sources.Single(static s => s.Key.EndsWith("Cached.Aliases.g.cs", StringComparison.Ordinal)).Value;
+        Assert.That(registrations, Does.Contain("Register(\"redis\"").And.Not.Contain("Register(\"\""));
+    }
+}

@@ -29,7 +29,7 @@ public sealed class CachedAttribute : Attribute
     /// <summary>The name of a method of the containing type that builds the key: <c>string Name(&lt;the method's parameters&gt;)</c>, without its <see cref="CancellationToken"/>.</summary>
     public string? KeyBuilder { get; set; }
 
-    /// <summary>The namespace the entries live in.</summary>
+    /// <summary>The namespace the entries live in; <c>""</c> for none, even where the cache has a namespace of its own.</summary>
     public string? Namespace { get; set; }
 
     /// <summary>

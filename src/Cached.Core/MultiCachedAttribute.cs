@@ -20,7 +20,7 @@ public sealed class MultiCachedAttribute : Attribute
     /// <summary>The name of a method <c>string Name(TKey key)</c> that turns a key into a cache key; the key's invariant text when unset.</summary>
     public string? KeyBuilder { get; set; }
 
-    /// <summary>The namespace the entries live in.</summary>
+    /// <summary>The namespace the entries live in; <c>""</c> for none, even where the cache has a namespace of its own.</summary>
     public string? Namespace { get; set; }
 
     /// <summary>A cache configured with <see cref="Caches"/>; its shared instance is used.</summary>

@@ -2,7 +2,10 @@ using Cached.Generators.Tests.Infrastructure;
 
 namespace Cached.Generators.Tests;
 
-/// <summary>CACHED038: an Alias no configuration can hold (empty or white space), on each attribute that takes one.</summary>
+/// <summary>
+/// CACHED038: an Alias no configuration can hold (empty or white space), on each attribute that takes one; and
+/// Namespace = "", which is no misuse: no namespace, even where the alias's cache has one.
+/// </summary>
 public sealed partial class DiagnosticTests
 {
     // ---- CACHED038 ----
@@ -74,5 +77,24 @@ public sealed partial class DiagnosticTests
         Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED038" }));
         var registrations = run.Sources.Single(static s => s.Key.EndsWith("Cached.Aliases.g.cs", StringComparison.Ordinal)).Value;
         Assert.That(registrations, Does.Contain("Register(\"redis\"").And.Not.Contain("Register(\"\""));
+    }
+
+    [TestCase("[Cached(Alias = \"shared\", Namespace = \"\")]", "public partial User GetUser(int id);", "private User GetUserCore(int id) => new(id, \"name\");")]
+    [TestCase("[MultiCached(KeysFrom = \"ids\", Namespace = \"\")]", "public partial Dictionary<int, User> GetUser(List<int> ids);", "private Dictionary<int, User> GetUserCore(List<int> ids) => new();")]
+    public void An_empty_Namespace_is_no_namespace_and_reaches_the_cache_as_written(string attribute, string declaration, string body)
+    {
+        // docs/decorators.md: Namespace = "" means no namespace, even where the cache has one of its own; a command's
+        // namespace "" means the same (docs/caches.md).
+        var run = GeneratorRunner.Run(Prelude + $$"""
+            public partial class UserService
+            {
+                {{attribute}}
+                {{declaration}}
+                {{body}}
+            }
+            """);
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.Sources.Values, Has.Some.Contain("Namespace = \"\""));
     }
 }

@@ -25,7 +25,7 @@ internal static partial class Emitter
             case FixedKeySpec fixedKey:
                 return Literal(fixedKey.Key);
             case BuilderKeySpec builder:
-                return $"{builder.Builder.Name}({string.Join(", ", key.Parameters.Select(static p => p.Name))})";
+                return $"{Call(builder.Builder, instance: null)}({string.Join(", ", key.Parameters.Select(static p => p.Name))})";
             case DefaultKeySpec { IncludeInstance: false, Parameters.Count: 0 } bare when IsLiteral(bare.Prefix):
                 // Nothing to write: the key is the constant "N.Type.Method()".
                 return bare.Prefix.Substring(0, bare.Prefix.Length - 1) + "()\"";

@@ -114,7 +114,7 @@ internal static partial class Emitter
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: null);
         var skip = method.SkipWhen is not { Predicate: var predicate }
             ? "null"
-            : $"static (__state, __result) => {Target(predicate.IsStatic, state)}{predicate.Name}(__result)";
+            : $"static (__state, __result) => {Call(predicate, state)}(__result)";
         // The tags, if any, follow the skip rule: skip is written with them.
         skip += TagsArgument(method.Tags, state, perKey: false);
 
@@ -161,10 +161,10 @@ internal static partial class Emitter
             _ => "__missing",
         };
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));
-        var keyOf = CacheKeyOf(multi.KeyBuilder, Target(multi.KeyBuilder?.IsStatic ?? true, state), multi.KeyShape);
+        var keyOf = CacheKeyOf(multi.KeyBuilder, state, multi.KeyShape);
         var skip = method.SkipWhen is not { } rule
             ? "null"
-            : $"static (__state, __key, __value) => {Target(rule.Predicate.IsStatic, state)}{rule.Predicate.Name}({(rule.PassesKey ? "__key, __value" : "__value")})";
+            : $"static (__state, __key, __value) => {Call(rule.Predicate, state)}({(rule.PassesKey ? "__key, __value" : "__value")})";
         skip += TagsArgument(method.Tags, state, perKey: true);
 
         writer.Line(s_generatedCode);
@@ -211,7 +211,7 @@ internal static partial class Emitter
         writer.Line(s_generatedCode);
         writer.Filled(Declaration($"{modifiers} partial {signature.ReturnType}", Parser.Identifier(signature.Name), ParameterList(signature), signature.TypeParameters?.ForMethod()));
         writer.Open();
-        var call = $"{method.Implementation}({arguments})";
+        var call = $"{Call(method.Implementation, instance: null)}({arguments})";
         if (isAsync)
         {
             call = $"await {call}.ConfigureAwait(false)";
@@ -265,17 +265,17 @@ internal static partial class Emitter
     private static string InvalidatedKeys(InvalidatedKeysSpec keys)
     {
         var values = keys.IsSingle ? $"new {keys.KeyType}[] {{ {keys.Parameter} }}" : keys.Parameter;
-        var needsInstance = keys.KeyBuilder is { IsStatic: false };
-        var state = needsInstance ? "this" : "(object?)null";
-        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, needsInstance ? "__state." : string.Empty, keys.KeyShape)}";
+        var state = keys.KeyBuilder is { IsStatic: false } ? "this" : "(object?)null";
+        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, null, keys.KeyShape)}";
     }
 
     /// <summary>
-    /// The lambda that turns a multi-cached key into its cache key: the KeyBuilder on <paramref name="target"/>, or the
-    /// key's text, reshaped first when <paramref name="shape"/> says so (a record, a pair).
+    /// The lambda that turns a multi-cached key into its cache key: the KeyBuilder (an instance one on the instance in
+    /// <paramref name="state"/>, or the state itself when null), or the key's text, reshaped first when
+    /// <paramref name="shape"/> says so (a record, a pair).
     /// </summary>
-    private static string CacheKeyOf(MemberCallSpec? builder, string target, KeyShapeSpec? shape)
-        => builder is not null ? $"static (__state, __key) => {target}{builder.Name}(__key)"
+    private static string CacheKeyOf(MemberCallSpec? builder, State? state, KeyShapeSpec? shape)
+        => builder is not null ? $"static (__state, __key) => {(state is null ? Call(builder, "__state") : Call(builder, state))}(__key)"
             : shape is null ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
             : ReshapedKeyOf(shape);
 
@@ -403,10 +403,19 @@ internal static partial class Emitter
 
             return parameter.IsCancellationToken && tokenExpression is not null ? tokenExpression : state.Access(parameter.Name);
         });
-        return $"{Target(method.Signature.IsStatic, state)}{method.Implementation}({string.Join(", ", arguments)})";
+        return $"{Call(method.Implementation, state)}({string.Join(", ", arguments)})";
     }
 
-    private static string Target(bool isStatic, State state) => isStatic ? string.Empty : state.Access(State.Instance) + ".";
+    /// <summary>The method as a static lambda reaches it: an instance one through the instance its state holds.</summary>
+    private static string Call(MemberCallSpec method, State state) => Call(method, method.IsStatic ? null : state.Access(State.Instance));
+
+    /// <summary>
+    /// The method as generated code names it: <c>ProductKey</c>, or through <paramref name="instance"/> (an instance
+    /// method, when given), or through its qualifier where the bare name would not reach it
+    /// (<c>global::Demo.Catalog.ProductKey</c>, <c>this.GetUserCore</c>).
+    /// </summary>
+    private static string Call(MemberCallSpec method, string? instance)
+        => (method.IsStatic ? method.Qualifier : instance ?? method.Qualifier) is { } qualifier ? qualifier + "." + method.Name : method.Name;
 
     /// <summary>The method's token for the runtime: its <c>CancellationToken</c> parameter (a nullable one's value, or none), else <c>default</c>.</summary>
     private static string TokenArgument(SignatureSpec signature)

@@ -332,8 +332,8 @@ internal sealed partial class Parser
         => _syntax.TypeParameterList?.Parameters.FirstOrDefault(p => p.Identifier.ValueText == parameter.Name)?.GetLocation()
             ?? _syntax.TypeParameterList?.GetLocation() ?? _location;
 
-    /// <summary>The generic form of a name: <c>EchoCore&lt;T&gt;</c> when the method is generic.</summary>
-    private string Called(string name) => name + TypeParameterList(_method);
+    /// <summary>A name as code, in its generic form when the method is generic: <c>EchoCore&lt;T&gt;</c>, <c>@default</c>.</summary>
+    private string Called(string name) => Identifier(name) + TypeParameterList(_method);
 
     /// <summary>The declaration a missing implementation should have: <c>private T EchoCore&lt;T&gt;(T value) where T : notnull</c>.</summary>
     private string ImplementationSignature(string name)

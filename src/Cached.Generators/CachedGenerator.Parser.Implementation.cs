@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
@@ -40,6 +41,21 @@ internal sealed partial class Parser
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// How generated code in <paramref name="caller"/> names <paramref name="target"/>: by <paramref name="code"/> alone,
+    /// as a person would write the call, unless a parameter or type parameter of the caller is named like it (the name
+    /// would be that parameter: CS0149, CS8820 in a static lambda) or it is static and a base class declares it (a
+    /// method of its name in the caller's type would take the call): then through <c>this</c>, or the type that
+    /// declares it. An instance method called from a static lambda is reached through the instance in its state anyway.
+    /// </summary>
+    private static MemberCallSpec CallOf(IMethodSymbol target, string code, IMethodSymbol caller)
+    {
+        var hidden = caller.Parameters.Any(p => p.Name == target.Name) || caller.TypeParameters.Any(p => p.Name == target.Name);
+        var inherited = target.IsStatic && !SymbolEqualityComparer.Default.Equals(target.ContainingType.OriginalDefinition, caller.ContainingType.OriginalDefinition);
+        var qualifier = !hidden && !inherited ? null : target.IsStatic ? target.ContainingType.ToDisplayString(s_typeFormat) : "this";
+        return new MemberCallSpec(code, target.IsStatic, qualifier);
     }
 
     /// <summary>

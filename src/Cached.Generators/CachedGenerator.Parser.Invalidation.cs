@@ -155,15 +155,16 @@ internal sealed partial class Parser
         if (builderName is not null)
         {
             // A missing builder is the target's own CACHED010; static then, so that only that error shows.
-            var isStatic = target.ContainingType.GetMembers(builderName).OfType<IMethodSymbol>()
-                .FirstOrDefault(candidate => candidate.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, keyType))?.IsStatic ?? true;
-            if (!isStatic && _method.IsStatic)
+            var declared = target.ContainingType.GetMembers(builderName).OfType<IMethodSymbol>()
+                .FirstOrDefault(candidate => candidate.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, keyType));
+            if (declared is { IsStatic: false } && _method.IsStatic)
             {
                 problem ??= $"its KeyBuilder '{builderName}' is an instance method: make '{_method.Name}' an instance method";
                 return null;
             }
 
-            builder = new MemberCallSpec(builderName, isStatic);
+            // The lambda that calls it is in this method, among this method's parameters.
+            builder = declared is null ? new MemberCallSpec(builderName, IsStatic: true) : CallOf(declared, Identifier(builderName), _method);
         }
 
         return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder, builder is null ? MultiKeyShape(keyType) : null);

@@ -89,7 +89,8 @@ internal sealed partial class Parser
             }
 
             // A missing builder has been reported; the spec is dropped with it, so IsStatic only matters for invalidations.
-            return new BuilderKeySpec(new MemberCallSpec(builder + TypeParameterList(method), target?.IsStatic ?? true), parameters.Select(ToParameterSpec).ToEquatableArray());
+            var call = target is null ? new MemberCallSpec(builder, IsStatic: true) : CallOf(target.Method, Identifier(builder) + TypeParameterList(method), method);
+            return new BuilderKeySpec(call, parameters.Select(ToParameterSpec).ToEquatableArray());
         }
 
         var keyParameters = parameters.Where(p => !HasAttribute(p, _known.CacheKeyIgnoreAttribute)).ToList();

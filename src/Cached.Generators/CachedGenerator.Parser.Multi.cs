@@ -60,7 +60,7 @@ internal sealed partial class Parser
                 return null;
             }
 
-            builder = new MemberCallSpec(keyBuilder, target.IsStatic);
+            builder = CallOf(target, Identifier(keyBuilder), _method);
         }
         else
         {
@@ -153,15 +153,15 @@ internal sealed partial class Parser
                 continue;
             }
 
-            var call = declared.Arity == 0 ? name : Called(name);
+            var call = CallOf(declared, declared.Arity == 0 ? Identifier(name) : Called(name), _method);
             if (p.Count == 1 && TakesValue(p[0], valueType))
             {
-                return new SkipRuleSpec(new MemberCallSpec(call, declared.IsStatic), PassesKey: false);
+                return new SkipRuleSpec(call, PassesKey: false);
             }
 
             if (multi is not null && p.Count == 2 && SymbolEqualityComparer.Default.Equals(p[0], keyType) && SymbolEqualityComparer.Default.Equals(p[1], valueType))
             {
-                return new SkipRuleSpec(new MemberCallSpec(call, declared.IsStatic), PassesKey: true);
+                return new SkipRuleSpec(call, PassesKey: true);
             }
         }
 

@@ -158,7 +158,7 @@ internal sealed partial class Parser
                 Parameters = parameters,
                 TypeParameters = TypeParametersOf(keyPrefix),
             },
-            Implementation = Called(implementation),
+            Implementation = CallOf(body!, Called(implementation), _method),
             Names = names,
             Options = options,
             Key = key,

@@ -89,10 +89,13 @@ internal sealed record ContainingTypeSpec(
 internal sealed record ParameterSpec(string Name, string Type, string Modifiers, bool IsCancellationToken, KeyArgumentKind KeyKind, KeyShapeSpec? KeyShape = null);
 
 /// <summary>
-/// A method of the containing type that generated code calls: a key builder or a SkipCacheWhen predicate. A generic
-/// one's <see cref="Name"/> carries the type arguments it is called with: <c>KeyOf&lt;T&gt;</c>.
+/// A user's method that generated code calls: the body, a key builder or a SkipCacheWhen predicate. <see cref="Name"/>
+/// is written as code (<c>@default</c>), a generic one's with the type arguments it is called with
+/// (<c>KeyOf&lt;T&gt;</c>). <see cref="Qualifier"/>, when set, must precede it where no instance does: <c>this</c>, or
+/// for a static method the type that declares it (<c>global::Demo.Repository</c>), because the bare name would not
+/// reach it (a parameter of its name would hide it).
 /// </summary>
-internal sealed record MemberCallSpec(string Name, bool IsStatic);
+internal sealed record MemberCallSpec(string Name, bool IsStatic, string? Qualifier = null);
 
 /// <summary>
 /// The names of a cached method's static state and of its key method; overloads get a stable suffix. For a generic
@@ -278,7 +281,7 @@ internal sealed record MethodSpec
     public required SignatureSpec Signature { get; init; }
 
     /// <summary>The method that runs on a miss: <c>GetUserCore</c> by default; <c>EchoCore&lt;T&gt;</c> for a generic method.</summary>
-    public required string Implementation { get; init; }
+    public required MemberCallSpec Implementation { get; init; }
 
     public required GeneratedNames Names { get; init; }
 

@@ -1,0 +1,197 @@
+using System.Reflection;
+using Cached.Generators.Tests.Infrastructure;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// The methods generated code calls (the body, KeyBuilder, SkipCacheWhen) are the ones the generator checked: a base
+/// class's body is not replaced by an overload of the derived type, a keyword name keeps its <c>@</c>, and a parameter
+/// named like one of them does not hide it.
+/// </summary>
+public sealed class ImplementationCallBehaviourTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Cached;
+
+        """;
+
+    [SetUp]
+    public void FreshDefaultCache()
+    {
+        Caches.Reset();
+        Caches.Get().Clear();
+    }
+
+    [TearDown]
+    public void ResetCaches() => Caches.Reset();
+
+    private static Assembly Build(params string[] sources) => UserScenario.Build(Usings, sources);
+
+    // ---- A body declared by a base class ----
+
+    [Test]
+    public void A_static_base_class_body_runs_though_the_derived_type_declares_an_overload_of_its_name()
+    {
+        var scenario = Build("""
+            namespace Calls;
+            public abstract class MathBase
+            {
+                protected static int TwiceCore(int x) => x * 2;
+            }
+            public partial class Maths : MathBase
+            {
+                [Cached]
+                public static partial int Twice(int x);
+                private static int TwiceCore(long x) => -1;
+            }
+            public static class Probe
+            {
+                public static string Run() => Maths.Twice(21).ToString();
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("42"));
+    }
+
+    // ---- Names the generated code writes ----
+
+    [Test]
+    public void Keyword_names_of_the_body_KeyBuilder_and_SkipCacheWhen_keep_their_at_sign()
+    {
+        // Written without '@', they broke the build inside the generated file (CS1001, CS1525).
+        var scenario = Build("""
+            namespace Calls;
+            public partial class Words
+            {
+                public int Calls;
+
+                [Cached(Implementation = nameof(@default), KeyBuilder = nameof(@checked), SkipCacheWhen = nameof(@is))]
+                public partial int Get(int id);
+                private int @default(int id) { Calls++; return id * 10; }
+                private string @checked(int id) => "word:" + id;
+                private bool @is(int result) => result > 100;
+
+                [MultiCached(KeysFrom = "ids", Implementation = nameof(@default), KeyBuilder = nameof(@unchecked), SkipCacheWhen = nameof(@as))]
+                public static partial Dictionary<int, int> GetMany(List<int> ids);
+                private static Dictionary<int, int> @default(List<int> ids) => ids.ToDictionary(i => i, i => i);
+                private static string @unchecked(int id) => "words:" + id;
+                private static bool @as(int value) => value > 100;
+
+                [InvalidateCache(nameof(Get), Implementation = nameof(@fixed))]
+                public partial void Forget(int id);
+                private void @fixed(int id) => Calls += 1000;
+            }
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    var words = new Words();
+                    var first = words.Get(1) + words.Get(1) + words.Get(20) + words.Get(20);
+                    words.Forget(1);
+                    return first + " " + words.Calls + " " + Caches.Get().Get<int>("word:1") + " " + Words.GetMany([7])[7]
+                        + " " + Caches.Get().Get<int>("words:7");
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("420 1003 0 7 7"));
+    }
+
+    [Test]
+    public void A_parameter_named_like_the_KeyBuilder_or_the_SkipCacheWhen_method_does_not_hide_it()
+    {
+        // The unqualified calls Key(Key, Skip) and Skip(__result) named the parameters (CS0149, CS8820).
+        var scenario = Build("""
+            namespace Calls;
+            public partial class Shadows
+            {
+                [Cached(KeyBuilder = nameof(Key), SkipCacheWhen = nameof(Skip))]
+                public partial int Get(string Key, bool Skip);
+                private static string Key(string Key, bool Skip) => "shadow:" + Key;
+                private static bool Skip(int result) => result < 0;
+                private int GetCore(string Key, bool Skip) => Skip ? -1 : Key.Length;
+
+                [Cached(KeyBuilder = nameof(Name), SkipCacheWhen = nameof(Empty))]
+                public partial int Count(string Name, bool Empty);
+                private string Name(string Name, bool Empty) => "count:" + Name;
+                private bool Empty(int result) => result == 0;
+                private int CountCore(string Name, bool Empty) => Empty ? 0 : Name.Length;
+
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(Of), SkipCacheWhen = nameof(Dropped))]
+                public static partial Dictionary<int, int> GetMany(List<int> ids, int Of, bool Dropped);
+                private static string Of(int id) => "of:" + id;
+                private static bool Dropped(int value) => value < 0;
+                private static Dictionary<int, int> GetManyCore(List<int> ids, int Of, bool Dropped) => ids.ToDictionary(i => i, i => i + Of);
+
+                [InvalidateCache(nameof(GetMany))]
+                public static partial void ForgetMany(List<int> ids, int Of);
+                private static void ForgetManyCore(List<int> ids, int Of) { }
+            }
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    var shadows = new Shadows();
+                    var cache = Caches.Get();
+                    var text = shadows.Get("abc", false) + " " + shadows.Get("x", true) + " " + cache.Get<int>("shadow:abc") + " "
+                        + shadows.Count("ab", false) + " " + cache.Get<int>("count:ab") + " " + Shadows.GetMany([1], 10, false)[1] + " " + cache.Get<int>("of:1");
+                    Shadows.ForgetMany([1], 10);
+                    return text + " " + cache.Exists("of:1");
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("3 -1 3 2 2 11 11 False"));
+    }
+
+    [Test]
+    public void A_parameter_named_like_a_static_body_does_not_hide_it()
+    {
+        var scenario = Build("""
+            namespace Calls;
+            public static partial class Maths
+            {
+                [Cached]
+                public static partial int Twice(int TwiceCore);
+                private static int TwiceCore(int TwiceCore) => TwiceCore * 2;
+
+                [Cached]
+                public static partial Task<int> Half(int HalfCore, CancellationToken ct = default);
+                private static Task<int> HalfCore(int HalfCore, CancellationToken ct) => Task.FromResult(HalfCore / 2);
+
+                [InvalidateCache(nameof(Twice))]
+                public static partial void Forget(int TwiceCore, int ForgetCore);
+                private static void ForgetCore(int TwiceCore, int ForgetCore) { }
+            }
+            public sealed partial class Counter
+            {
+                public int Total;
+
+                [Cached(Key = "total")]
+                public partial int Get();
+                private int GetCore() => Total;
+
+                [InvalidateCache(nameof(Get))]
+                public partial void Add(int AddCore);
+                private void AddCore(int AddCore) => Total += AddCore;
+            }
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    var counter = new Counter();
+                    counter.Add(5);
+                    Maths.Forget(21, 0);
+                    return Maths.Twice(21) + " " + Maths.Half(8).Result + " " + counter.Total;
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("42 4 5"));
+    }
+}

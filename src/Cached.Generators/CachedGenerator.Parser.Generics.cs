@@ -239,7 +239,7 @@ internal sealed partial class Parser
             case ITypeParameterSymbol parameter:
                 for (var i = 0; i < parameters.Count; i++)
                 {
-                    if (SymbolEqualityComparer.Default.Equals(parameters[i], parameter.OriginalDefinition))
+                    if (SymbolEqualityComparer.Default.Equals(parameters[i].OriginalDefinition, parameter.OriginalDefinition))
                     {
                         return arguments[i].WithNullableAnnotation(parameter.NullableAnnotation);
                     }

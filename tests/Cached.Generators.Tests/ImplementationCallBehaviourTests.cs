@@ -58,6 +58,31 @@ public sealed class ImplementationCallBehaviourTests
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("42"));
     }
 
+    [Test]
+    public void A_generic_body_of_a_generic_base_class_is_found()
+    {
+        // Its type parameter, seen through the constructed base (EchoBase<string>), was not matched with the method's:
+        // CACHED002 asked for a body the base already had.
+        var scenario = Build("""
+            namespace Calls;
+            public abstract class EchoBase<TTag>
+            {
+                protected T EchoCore<T>(T value) where T : notnull => value;
+            }
+            public partial class Echoes : EchoBase<string>
+            {
+                [Cached]
+                public partial T Echo<T>(T value) where T : notnull;
+            }
+            public static class Probe
+            {
+                public static string Run() => new Echoes().Echo("a") + " " + new Echoes().Echo(2);
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("a 2"));
+    }
+
     // ---- Names the generated code writes ----
 
     [Test]

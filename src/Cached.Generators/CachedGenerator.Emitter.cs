@@ -97,6 +97,7 @@ internal static partial class Emitter
         var signature = method.Signature;
         var key = method.Key!;
         EmitState(writer, method, $"{Runtime}CachedMethod<{method.Sequence?.StoredType ?? signature.ResultType}>");
+        EmitForwarder(writer, method);
         if (isInvalidated)
         {
             EmitKeyMethod(writer, method.Names.KeyMethod, key, signature.TypeParameters);
@@ -146,6 +147,7 @@ internal static partial class Emitter
         var signature = method.Signature;
         var multi = method.Multi!;
         EmitField(writer, method, $"{Runtime}MultiCachedMethod<{multi.KeyType}, {multi.ValueType}>");
+        EmitForwarder(writer, method);
         if (method.Tags is { } tags)
         {
             EmitTagsMethod(writer, tags, signature.TypeParameters);
@@ -405,17 +407,6 @@ internal static partial class Emitter
         });
         return $"{Call(method.Implementation, state)}({string.Join(", ", arguments)})";
     }
-
-    /// <summary>The method as a static lambda reaches it: an instance one through the instance its state holds.</summary>
-    private static string Call(MemberCallSpec method, State state) => Call(method, method.IsStatic ? null : state.Access(State.Instance));
-
-    /// <summary>
-    /// The method as generated code names it: <c>ProductKey</c>, or through <paramref name="instance"/> (an instance
-    /// method, when given), or through its qualifier where the bare name would not reach it
-    /// (<c>global::Demo.Catalog.ProductKey</c>, <c>this.GetUserCore</c>).
-    /// </summary>
-    private static string Call(MemberCallSpec method, string? instance)
-        => (method.IsStatic ? method.Qualifier : instance ?? method.Qualifier) is { } qualifier ? qualifier + "." + method.Name : method.Name;
 
     /// <summary>The method's token for the runtime: its <c>CancellationToken</c> parameter (a nullable one's value, or none), else <c>default</c>.</summary>
     private static string TokenArgument(SignatureSpec signature)

@@ -1,13 +1,21 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace Cached.Generators;
 
-/// <summary>The method that runs on a miss (<c>&lt;Name&gt;Core</c>, or the one Implementation names): found, or CACHED002.</summary>
+/// <summary>
+/// The method that runs on a miss (<c>&lt;Name&gt;Core</c>, or the one Implementation names): found, or CACHED002; and
+/// called as found, or CACHED039.
+/// </summary>
 internal sealed partial class Parser
 {
+    // A method with the type that declares it, for messages: 'protected int RepositoryBase.GetCore(int id)'.
+    private static readonly SymbolDisplayFormat s_memberFormat = s_signatureFormat.AddMemberOptions(SymbolDisplayMemberOptions.IncludeContainingType);
+
     /// <summary>
     /// The method's name as written in its declaration: an explicit interface implementation's symbol is named
     /// <c>Demo.IStore.Get</c>, and a Core named after that is no method a user can declare.
@@ -30,17 +38,110 @@ internal sealed partial class Parser
         }
 
         var signature = ImplementationSignature(name);
-        var location = NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation");
         if (namesakes.Count == 0)
         {
-            Report(DiagnosticDescriptors.ImplementationMissing, location, MethodName, signature);
+            Report(DiagnosticDescriptors.ImplementationMissing, ImplementationLocation, MethodName, signature);
         }
         else
         {
-            Report(DiagnosticDescriptors.ImplementationSignatureMismatch, location, MethodName, name, namesakes[0].ToDisplayString(s_signatureFormat), signature);
+            Report(DiagnosticDescriptors.ImplementationSignatureMismatch, ImplementationLocation, MethodName, name, namesakes[0].ToDisplayString(s_signatureFormat), signature);
         }
 
         return null;
+    }
+
+    private Location ImplementationLocation => NamedString("Implementation") is null ? _location : ArgumentLocation("Implementation");
+
+    /// <summary>
+    /// How the generated code calls <paramref name="body"/>, checked against the method C# binds that call to: among the
+    /// methods of its name, an applicable one that a more derived type declares hides a base class's, and in one type
+    /// the closer match wins (a [MultiCached] body gets the missing keys as a list). A non-virtual body of a base class
+    /// that such a method hides is reached through <c>base</c>, as the plain call would have reached it: from the
+    /// invalidating method itself, or from a forwarder (<see cref="MethodSpec.BaseImplementation"/>) where the call is
+    /// in a static lambda. Any other is CACHED039, and null.
+    /// </summary>
+    private (MemberCallSpec Call, MemberCallSpec? Base)? ImplementationCall(IMethodSymbol body, string name, GeneratedNames names, MultiSpec? multi, bool tokenFromRuntime)
+    {
+        var call = CallOf(body, Called(name), _method);
+        var others = BoundMethods(call, multi, tokenFromRuntime)
+            .Where(bound => !SymbolEqualityComparer.Default.Equals(bound.OriginalDefinition, body.OriginalDefinition))
+            .ToList();
+        if (others.Count == 0)
+        {
+            return (call, null);
+        }
+
+        if (IsReachableThroughBase(body))
+        {
+            var throughBase = call with { Qualifier = "base" };
+            // Named as the method's key method is, overload suffix and type parameters included: __CachedCore_Get_1<T>.
+            var forwarder = "__CachedCore_" + names.KeyMethod.Substring(KeyMethodPrefix.Length);
+            return IsInvalidation ? (throughBase, null) : (new MemberCallSpec(forwarder, IsStatic: false), throughBase);
+        }
+
+        Report(DiagnosticDescriptors.ImplementationHidden, ImplementationLocation, MethodName, body.ToDisplayString(s_memberFormat),
+            string.Join(" or ", others.Select(static other => $"'{other.ToDisplayString(s_memberFormat)}'")));
+        return null;
+    }
+
+    /// <summary>
+    /// The methods C# binds the generated call to, bound here with arguments of the types the generated code passes:
+    /// one; several when the call is ambiguous or bound at run time (a <c>dynamic</c> argument); none when it cannot tell.
+    /// </summary>
+    private ImmutableArray<ISymbol> BoundMethods(MemberCallSpec call, MultiSpec? multi, bool tokenFromRuntime)
+    {
+        var type = _method.ContainingType.ToDisplayString(s_typeFormat);
+        var receiver = call.IsStatic ? call.Qualifier ?? type : $"default({type})";
+        var arguments = _method.Parameters.Select(p => $"default({ArgumentType(p, multi, tokenFromRuntime)})");
+        var expression = SyntaxFactory.ParseExpression($"{receiver}.{call.Name}({string.Join(", ", arguments)})");
+        // In the method's parameter list: its type parameters are in scope there, and the type's members are accessible.
+        var info = _semanticModel.GetSpeculativeSymbolInfo(_syntax.ParameterList.SpanStart, expression, SpeculativeBindingOption.BindAsExpression);
+        return info.Symbol is { } symbol ? [symbol] : info.CandidateSymbols;
+    }
+
+    /// <summary>The type of what the generated call passes for <paramref name="parameter"/>: the missing keys as the runtime hands them, the runtime's token.</summary>
+    private string ArgumentType(IParameterSymbol parameter, MultiSpec? multi, bool tokenFromRuntime)
+    {
+        if (multi is not null && Identifier(parameter.Name) == multi.KeysParameter)
+        {
+            return multi.Conversion switch
+            {
+                KeysConversion.ToArray => multi.KeyType + "[]",
+                KeysConversion.ToHashSet => $"global::System.Collections.Generic.HashSet<{multi.KeyType}>",
+                _ => $"global::System.Collections.Generic.List<{multi.KeyType}>",
+            };
+        }
+
+        return tokenFromRuntime && IsCancellationToken(parameter.Type) ? "global::System.Threading.CancellationToken" : parameter.Type.ToDisplayString(s_typeFormat);
+    }
+
+    /// <summary>
+    /// True when <c>base.Name(...)</c> in the method's type reaches <paramref name="body"/> as a plain call of it would:
+    /// a method of a base class that no override can replace (not virtual, or a sealed override), with no method of its
+    /// name in a class in between, whose own would take the call. A virtual one called so would skip the override of a
+    /// further derived type.
+    /// </summary>
+    private bool IsReachableThroughBase(IMethodSymbol body)
+    {
+        if (body.IsStatic || body.IsVirtual || body.IsAbstract || (body.IsOverride && !body.IsSealed))
+        {
+            return false;
+        }
+
+        for (var type = _method.ContainingType.BaseType; type is not null; type = type.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, body.ContainingType.OriginalDefinition))
+            {
+                return true;
+            }
+
+            if (!type.GetMembers(body.Name).IsEmpty)
+            {
+                return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -8,6 +8,8 @@ namespace Cached.Generators;
 /// <summary>The targets of an [InvalidateCache] method and the names generated members go by.</summary>
 internal sealed partial class Parser
 {
+    private const string KeyMethodPrefix = "__CachedKey_";
+
     private EquatableArray<InvalidationSpec> ParseInvalidations()
     {
         var targets = _attribute.ConstructorArguments.Length == 1 && _attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array
@@ -178,7 +180,7 @@ internal sealed partial class Parser
     private static bool Clashes(IMethodSymbol method, string suffix)
         => (suffix.Length > 0 && !method.ContainingType.GetMembers(method.Name + suffix).IsEmpty)
             || !method.ContainingType.GetMembers("__cached_" + method.Name + suffix).IsEmpty
-            || !method.ContainingType.GetMembers("__CachedKey_" + method.Name + suffix).IsEmpty;
+            || !method.ContainingType.GetMembers(KeyMethodPrefix + method.Name + suffix).IsEmpty;
 
     /// <summary>
     /// The names of a cached method's static state and key method; overloads get a stable suffix. A generic method's
@@ -199,7 +201,7 @@ internal sealed partial class Parser
             suffix = "_" + suffix;
         }
         var typeParameters = TypeParameterList(method);
-        var keyMethod = "__CachedKey_" + method.Name + suffix + typeParameters;
+        var keyMethod = KeyMethodPrefix + method.Name + suffix + typeParameters;
         if (typeParameters.Length == 0)
         {
             return new GeneratedNames("__cached_" + method.Name + suffix, keyMethod);

@@ -137,8 +137,11 @@ internal sealed partial class Parser
         var invalidations = _kind == CachedMethodKind.Invalidate ? ParseInvalidations() : EquatableArray<InvalidationSpec>.Empty;
         var tags = IsInvalidation ? null : ParseEntryTags(multi, sequence);
         var tagInvalidation = tagsAttribute is null ? null : ParseTagInvalidation(tagsAttribute);
+        // An async body gets the runtime's token; an invalidating method passes its parameters as they are.
+        var tokenFromRuntime = !IsInvalidation && (returnKind is ReturnKind.Task or ReturnKind.ValueTask || sequence is { IsAsync: true });
+        var implementationCall = body is null ? null : ImplementationCall(body, implementation, names, multi, tokenFromRuntime);
 
-        if (HasErrors)
+        if (HasErrors || implementationCall is not { } calls)
         {
             return null;
         }
@@ -158,7 +161,8 @@ internal sealed partial class Parser
                 Parameters = parameters,
                 TypeParameters = TypeParametersOf(keyPrefix),
             },
-            Implementation = CallOf(body!, Called(implementation), _method),
+            Implementation = calls.Call,
+            BaseImplementation = calls.Base,
             Names = names,
             Options = options,
             Key = key,

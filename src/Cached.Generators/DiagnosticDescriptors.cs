@@ -246,6 +246,12 @@ internal static class DiagnosticDescriptors
         "Alias of '{0}' is {1}: no configuration can name such a cache; name a configured alias (\"redis\"), or remove Alias {2}",
         "An alias names a cache configured with Caches or AddCached, and both refuse an alias that is empty or white space. An empty Alias would make the code that registers the assembly's aliases throw as the assembly loads, so that none of its types could be used; one of white space is never configured, so every call would run uncached. Name a configured alias, or remove Alias.");
 
+    public static readonly DiagnosticDescriptor ImplementationHidden = Error(
+        "CACHED039",
+        "Another method of the implementation's name takes the generated call",
+        "'{0}' should run '{1}', but C# binds the generated call to {2} instead: rename that method, or name another method with Implementation",
+        "The generated method calls '<Name>Core' (or the method named by Implementation) by its name, and C# chooses among the methods of that name: an applicable one declared in a more derived type hides a base class's, and in one type the closer match wins (a [MultiCached] body gets the missing keys as a List<TKey>). A base class's method that no override can replace is then called through 'base'; a virtual one cannot be without skipping the overrides of further derived types. Rename the other method, or name another method with Implementation.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -288,6 +294,7 @@ internal static class DiagnosticDescriptors
         CreationNeedsUnreferencedCode,
         EmptyKey,
         BlankAlias,
+        ImplementationHidden,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -106,6 +106,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED036") // reported by JsonAotAnalyzer (JsonAotDiagnosticTests.Creations)
             .Append("CACHED037")
             .Append("CACHED038")
+            .Append("CACHED039")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);

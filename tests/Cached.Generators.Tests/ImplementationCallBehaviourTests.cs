@@ -35,27 +35,43 @@ public sealed class ImplementationCallBehaviourTests
     // ---- A body declared by a base class ----
 
     [Test]
-    public void A_static_base_class_body_runs_though_the_derived_type_declares_an_overload_of_its_name()
+    public void A_base_class_body_runs_though_the_derived_type_declares_an_overload_of_its_name()
     {
+        // The generated call GetCore(id) on a Repo bound to Repo's GetCore(long), applicable to an int: C# then drops the
+        // base's candidates, and the base body, the one the generator had checked, never ran.
         var scenario = Build("""
             namespace Calls;
-            public abstract class MathBase
+            public abstract class RepoBase
             {
-                protected static int TwiceCore(int x) => x * 2;
+                protected int GetCore(int id) => id;
+                protected Task<int> LoadCore(int id, CancellationToken ct) => Task.FromResult(id * 10);
+                protected Dictionary<int, int> GetManyCore(List<int> ids) => ids.ToDictionary(i => i, i => i);
             }
-            public partial class Maths : MathBase
+            public partial class Repo : RepoBase
             {
                 [Cached]
-                public static partial int Twice(int x);
-                private static int TwiceCore(long x) => -1;
+                public partial int Get(int id);
+                private int GetCore(long id) => -1;
+
+                [Cached]
+                public partial Task<int> Load(int id, CancellationToken ct = default);
+                private Task<int> LoadCore(long id, CancellationToken ct) => Task.FromResult(-1);
+
+                [MultiCached(KeysFrom = "ids")]
+                public partial Dictionary<int, int> GetMany(List<int> ids);
+                private Dictionary<int, int> GetManyCore(IEnumerable<int> ids) => ids.ToDictionary(i => i, i => -1);
             }
             public static class Probe
             {
-                public static string Run() => Maths.Twice(21).ToString();
+                public static string Run()
+                {
+                    var repo = new Repo();
+                    return repo.Get(1) + " " + repo.Load(2).Result + " " + repo.GetMany([3])[3];
+                }
             }
             """);
 
-        Assert.That(UserScenario.Run(scenario), Is.EqualTo("42"));
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("1 20 3"));
     }
 
     [Test]
@@ -81,6 +97,129 @@ public sealed class ImplementationCallBehaviourTests
             """);
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("a 2"));
+    }
+
+    [Test]
+    public void A_generic_sealed_override_in_a_base_class_runs_though_the_derived_type_declares_an_overload_of_its_name()
+    {
+        // The forwarder to base.EchoCore<T> is generic as the method is, with its constraints; a sealed override, which
+        // no further override can replace, is called through base as a method that is not virtual.
+        var scenario = Build("""
+            namespace Calls;
+            public abstract class EchoRoot
+            {
+                protected virtual T EchoCore<T>(T value) where T : notnull => default!;
+            }
+            public abstract class EchoBase : EchoRoot
+            {
+                protected sealed override T EchoCore<T>(T value) => value;
+            }
+            public partial class Echoes : EchoBase
+            {
+                [Cached]
+                public partial T Echo<T>(T value) where T : notnull;
+                private T EchoCore<T>(object value) where T : notnull => default!;
+            }
+            public static class Probe
+            {
+                public static string Run() => new Echoes().Echo("a") + " " + new Echoes().Echo(2);
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("a 2"));
+    }
+
+    [Test]
+    public void A_base_class_body_of_an_InvalidateCache_method_runs_though_the_derived_type_declares_an_overload()
+    {
+        var scenario = Build("""
+            namespace Calls;
+            public abstract class StoreBase
+            {
+                public string Log = "";
+                protected void ForgetCore(int id) => Log += "base " + id;
+                protected Task ForgetAsyncCore(int id) { Log += " base async " + id; return Task.CompletedTask; }
+            }
+            public partial class Store : StoreBase
+            {
+                [Cached]
+                public partial int Get(int id);
+                private int GetCore(int id) => id;
+
+                [InvalidateCache(nameof(Get))]
+                public partial void Forget(int id);
+                private void ForgetCore(long id) => Log += "derived " + id;
+
+                [InvalidateCache(nameof(Get))]
+                public partial Task ForgetAsync(int id);
+                private Task ForgetAsyncCore(long id) { Log += " derived async " + id; return Task.CompletedTask; }
+            }
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    var store = new Store();
+                    store.Forget(1);
+                    store.ForgetAsync(2).Wait();
+                    return store.Log;
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("base 1 base async 2"));
+    }
+
+    [Test]
+    public void A_static_base_class_body_runs_though_the_derived_type_declares_an_overload_of_its_name()
+    {
+        var scenario = Build("""
+            namespace Calls;
+            public abstract class MathBase
+            {
+                protected static int TwiceCore(int x) => x * 2;
+            }
+            public partial class Maths : MathBase
+            {
+                [Cached]
+                public static partial int Twice(int x);
+                private static int TwiceCore(long x) => -1;
+            }
+            public static class Probe
+            {
+                public static string Run() => Maths.Twice(21).ToString();
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("42"));
+    }
+
+    [Test]
+    public void A_virtual_base_class_body_an_overload_does_not_hide_is_called_virtually()
+    {
+        // No overload competes: the plain call, which a further-derived override answers.
+        var scenario = Build("""
+            namespace Calls;
+            public abstract class RepoBase
+            {
+                protected virtual int GetCore(int id) => id;
+            }
+            public partial class Repo : RepoBase
+            {
+                [Cached]
+                public partial int Get(int id);
+                private int GetCore(string id) => -1;
+            }
+            public sealed class Special : Repo
+            {
+                protected override int GetCore(int id) => id * 100;
+            }
+            public static class Probe
+            {
+                public static string Run() => new Special().Get(2).ToString();
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("200"));
     }
 
     // ---- Names the generated code writes ----

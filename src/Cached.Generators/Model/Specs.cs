@@ -283,6 +283,12 @@ internal sealed record MethodSpec
     /// <summary>The method that runs on a miss: <c>GetUserCore</c> by default; <c>EchoCore&lt;T&gt;</c> for a generic method.</summary>
     public required MemberCallSpec Implementation { get; init; }
 
+    /// <summary>
+    /// A base class's body that a method of its name in the type would take the plain call from, called through
+    /// <c>base</c> by <see cref="Implementation"/>, a forwarder the emitter writes; null for any other body.
+    /// </summary>
+    public MemberCallSpec? BaseImplementation { get; init; }
+
     public required GeneratedNames Names { get; init; }
 
     public required CacheOptionsSpec Options { get; init; }

@@ -1,0 +1,36 @@
+using System.Linq;
+using Cached.Generators.Model;
+
+namespace Cached.Generators;
+
+/// <summary>How generated code names the user's methods it calls: the body, a KeyBuilder, a SkipCacheWhen predicate.</summary>
+internal static partial class Emitter
+{
+    /// <summary>The method as a static lambda reaches it: an instance one through the instance its state holds.</summary>
+    private static string Call(MemberCallSpec method, State state) => Call(method, method.IsStatic ? null : state.Access(State.Instance));
+
+    /// <summary>
+    /// The method as generated code names it: <c>ProductKey</c>, or through <paramref name="instance"/> (an instance
+    /// method, when given), or through its qualifier where the bare name would not reach it
+    /// (<c>global::Demo.Catalog.ProductKey</c>, <c>this.GetUserCore</c>).
+    /// </summary>
+    private static string Call(MemberCallSpec method, string? instance)
+        => (method.IsStatic ? method.Qualifier : instance ?? method.Qualifier) is { } qualifier ? qualifier + "." + method.Name : method.Name;
+
+    /// <summary>
+    /// The forwarder a static lambda calls for a base class's body that a method of its name in the type would take the
+    /// plain call from: <c>private int __CachedCore_Get(int id) => base.GetCore(id);</c>. Written for such a body only.
+    /// </summary>
+    private static void EmitForwarder(CodeWriter writer, MethodSpec method)
+    {
+        if (method.BaseImplementation is not { } body)
+        {
+            return;
+        }
+
+        var signature = method.Signature;
+        var declaration = Declaration($"private {signature.ReturnType}", method.Implementation.Name, ParameterList(signature), signature.TypeParameters);
+        writer.Line(s_generatedCode);
+        writer.ExpressionBodied(declaration, $"{Call(body, instance: null)}({string.Join(", ", signature.Parameters.Select(static p => p.Name))})");
+    }
+}

@@ -127,7 +127,7 @@ internal sealed partial class Parser
     /// </summary>
     private InvalidatedKeysSpec? MatchKeys(IMethodSymbol target, AttributeData attribute, ref string? problem)
     {
-        var keysFrom = NamedString(attribute, "KeysFrom");
+        var keysFrom = KeysFromName(attribute);
         var keyType = target.Parameters.FirstOrDefault(p => p.Name == keysFrom) is { } targetKeys ? EnumerableElementType(targetKeys.Type) : null;
         if (keyType is null)
         {

@@ -7,9 +7,19 @@ namespace Cached.Generators;
 /// <summary>The keys and dictionary of a [MultiCached] method, and the SkipCacheWhen rule of both cached kinds.</summary>
 internal sealed partial class Parser
 {
+    /// <summary>
+    /// The parameter name KeysFrom gives, as the symbol has it: <c>"@class"</c> names the parameter <c>@class</c>, whose
+    /// name is <c>class</c>, as C# reads an identifier (and as a template's <c>{@class}</c> does).
+    /// </summary>
+    private static string? KeysFromName(AttributeData attribute)
+    {
+        var name = NamedString(attribute, "KeysFrom");
+        return name is not null && name.StartsWith("@", System.StringComparison.Ordinal) ? name.Substring(1) : name;
+    }
+
     private MultiSpec? ParseMulti(string resultType)
     {
-        var keysFrom = NamedString("KeysFrom");
+        var keysFrom = KeysFromName(_attribute);
         if (keysFrom is null)
         {
             Report(DiagnosticDescriptors.InvalidKeysFrom, AttributeLocation, MethodName, "is not set: name the parameter that holds the keys" + KeysParameterCandidates());
@@ -19,7 +29,7 @@ internal sealed partial class Parser
         var parameter = _method.Parameters.FirstOrDefault(p => p.Name == keysFrom);
         if (parameter is null)
         {
-            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{keysFrom}', which is not a parameter" + KeysParameterCandidates());
+            Report(DiagnosticDescriptors.InvalidKeysFrom, ArgumentLocation("KeysFrom"), MethodName, $"names '{NamedString("KeysFrom")}', which is not a parameter" + KeysParameterCandidates());
             return null;
         }
 

@@ -33,7 +33,7 @@ internal sealed partial class Parser
             return null;
         }
 
-        (string? Parameter, string Type)? keys = multi is null ? null : (NamedString("KeysFrom"), multi.KeyType);
+        (string? Parameter, string Type)? keys = multi is null ? null : (KeysFromName(_attribute), multi.KeyType);
         return ParseTags(values, _attributeSyntax, "Tags", keys);
     }
 

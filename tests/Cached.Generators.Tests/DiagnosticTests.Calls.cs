@@ -5,7 +5,7 @@ namespace Cached.Generators.Tests;
 /// <summary>
 /// CACHED039: the generated call of the body would reach another method of its name than the one the generator
 /// checked (an overload of a derived type hides a base class's, a closer match wins in one type), where no exact call
-/// can be generated; and KeysFrom naming a keyword parameter with its '@', which is no misuse.
+/// can be generated; and a KeysFrom written with an '@', as C# writes a keyword parameter's name.
 /// </summary>
 public sealed partial class DiagnosticTests
 {
@@ -126,5 +126,26 @@ public sealed partial class DiagnosticTests
             }
             """);
         Assert.That(UserScenario.Problems(run), Is.Empty);
+    }
+
+    // ---- KeysFrom with an '@' ----
+
+    [Test]
+    public void CACHED007_a_KeysFrom_with_an_at_sign_that_names_no_parameter_is_shown_as_written()
+    {
+        // "@ids" is accepted for a parameter @ids (or ids), as C# reads the name; one that names nothing is reported as written.
+        var message = Single("""
+            public partial class UserService
+            {
+                [MultiCached(KeysFrom = [|"@ids"|])]
+                public partial Dictionary<int, User> GetUsers(List<int> keys);
+                private Dictionary<int, User> GetUsersCore(List<int> keys) => new();
+
+                [MultiCached(KeysFrom = "@ids")]
+                public partial Dictionary<int, User> GetOthers(List<int> ids);
+                private Dictionary<int, User> GetOthersCore(List<int> ids) => new();
+            }
+            """, "CACHED007");
+        Assert.That(message, Is.EqualTo("KeysFrom of 'UserService.GetUsers' names '@ids', which is not a parameter (parameters that can hold the keys: keys)"));
     }
 }

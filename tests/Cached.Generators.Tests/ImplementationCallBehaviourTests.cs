@@ -358,4 +358,34 @@ public sealed class ImplementationCallBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("42 4 5"));
     }
+
+    [Test]
+    public void KeysFrom_names_a_keyword_parameter_with_its_at_sign()
+    {
+        // "@class" was CACHED007 "names '@class', which is not a parameter", while a Key template takes "{@class}".
+        var scenario = Build("""
+            namespace Calls;
+            public static partial class Rooms
+            {
+                [MultiCached(KeysFrom = "@class", Tags = new[] { "room:{@class}" })]
+                public static partial Dictionary<int, string> Get(List<int> @class);
+                private static Dictionary<int, string> GetCore(List<int> @class) => @class.ToDictionary(i => i, i => "room " + i);
+
+                [InvalidateCache(nameof(Get))]
+                public static partial void Forget(int @class);
+                private static void ForgetCore(int @class) { }
+            }
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    var first = Rooms.Get([1, 2])[2];
+                    Rooms.Forget(2);
+                    return first + " " + Caches.Get().Exists("2") + " " + Caches.Get().Exists("1");
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("room 2 False True"));
+    }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
@@ -12,7 +13,10 @@ public sealed partial class CachedGenerator
 {
     public static partial class Steps
     {
-        /// <summary>The project's JsonSerializerContexts, by fully qualified name, sorted and without repeats.</summary>
+        /// <summary>
+        /// The project's JsonSerializerContexts, by fully qualified name, sorted and without repeats; with whether it
+        /// references Cached.Core, and its language version.
+        /// </summary>
         public const string JsonContexts = "JsonContexts";
     }
 
@@ -20,6 +24,10 @@ public sealed partial class CachedGenerator
     {
         var hasRegistry = context.CompilationProvider
             .Select(static (compilation, _) => compilation.GetTypeByMetadataName("Cached.Serializers.JsonContexts") is not null);
+        // The registration is written for the project's language version: any project with a context gets it, cached
+        // methods or none, so it must never fail a build that uses no Cached feature.
+        var version = context.ParseOptionsProvider
+            .Select(static (options, _) => options is CSharpParseOptions parse ? parse.LanguageVersion : LanguageVersion.Latest);
         var contexts = context.SyntaxProvider
             .ForAttributeWithMetadataName(Parser.JsonSerializableAttribute, static (node, _) => node is ClassDeclarationSyntax, Parser.ParseJsonContext)
             .Where(static name => name is not null)
@@ -27,13 +35,17 @@ public sealed partial class CachedGenerator
             // A partial context declared in several files is found once per declaration.
             .Select(static (names, _) => names.Distinct(StringComparer.Ordinal).OrderBy(static n => n, StringComparer.Ordinal).Select(static n => n!).ToEquatableArray())
             .Combine(hasRegistry)
+            .Combine(version)
             .WithTrackingName(Steps.JsonContexts);
 
         context.RegisterSourceOutput(contexts, static (spc, found) =>
         {
-            if (found.Left.Count > 0 && found.Right)
+            // A module initializer needs C# 9, as System.Text.Json's generator does: before it, no context is generated.
+            var ((names, hasRegistry), version) = found;
+            if (names.Count > 0 && hasRegistry && version >= LanguageVersion.CSharp9)
             {
-                spc.AddSource(Emitter.JsonContextsFileName, SourceText.From(Emitter.EmitJsonContextRegistration(found.Left), Encoding.UTF8));
+                var registration = Emitter.EmitJsonContextRegistration(names, fileLocal: version >= LanguageVersion.CSharp11);
+                spc.AddSource(Emitter.JsonContextsFileName, SourceText.From(registration, Encoding.UTF8));
             }
         });
     }

@@ -48,9 +48,13 @@ public sealed class JsonContextRegistrationTests
         => Build([new CachedGenerator().AsSourceGenerator(), SystemTextJsonGenerator.Instance], sources);
 
     private static (Compilation Output, IReadOnlyDictionary<string, string> Cached, IReadOnlyList<Diagnostic> Diagnostics) Build(ISourceGenerator[] generators, params string[] sources)
+        => BuildAt(LanguageVersion.Latest, generators, sources);
+
+    /// <summary>As <see cref="Build(ISourceGenerator[], string[])"/>, in a project whose <c>LangVersion</c> is <paramref name="version"/>.</summary>
+    private static (Compilation Output, IReadOnlyDictionary<string, string> Cached, IReadOnlyList<Diagnostic> Diagnostics) BuildAt(LanguageVersion version, ISourceGenerator[] generators, params string[] sources)
     {
-        var compilation = GeneratorRunner.Compile(sources);
-        GeneratorDriver driver = CSharpGeneratorDriver.Create(generators, parseOptions: s_parseOptions);
+        var compilation = GeneratorRunner.Compile(version, sources);
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(generators, parseOptions: new CSharpParseOptions(version));
         driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var cached = driver.GetRunResult().Results[0].GeneratedSources.ToDictionary(static s => s.HintName, static s => s.SourceText.ToString());
         return (output, cached, diagnostics.Concat(output.GetDiagnostics()).Where(static d => d.Severity >= DiagnosticSeverity.Warning).ToList());
@@ -64,6 +68,31 @@ public sealed class JsonContextRegistrationTests
         Assert.That(diagnostics.Select(static d => d.ToString()), Is.Empty, "with System.Text.Json's generator, the registration compiles without a warning");
         Assert.That(cached.Keys, Is.EqualTo(new[] { "Cached.JsonContexts.g.cs" }));
         Snapshot.Verify(nameof(Every_context_of_the_project_is_registered_when_the_module_loads), cached["Cached.JsonContexts.g.cs"]);
+    }
+
+    [Test]
+    public void Under_LangVersion_9_and_10_the_registration_builds_and_runs_as_the_module_loads([Values(LanguageVersion.CSharp9, LanguageVersion.CSharp10)] LanguageVersion version)
+    {
+        // A project with no cached method at all: before, the registration was a 'file' class (C# 11), and any
+        // [JsonSerializable] context in a project that references Cached.Core failed its build (CS8936).
+        var (output, cached, diagnostics) = BuildAt(version, [new CachedGenerator().AsSourceGenerator(), SystemTextJsonGenerator.Instance], Contexts);
+
+        Assert.That(diagnostics.Select(static d => d.ToString()), Is.Empty, () => cached.GetValueOrDefault("Cached.JsonContexts.g.cs") ?? "(no registration)");
+        using var image = new MemoryStream();
+        Assert.That(output.Emit(image).Success, Is.True);
+        var assembly = System.Reflection.Assembly.Load(image.ToArray());
+        // The module initializer runs when the module is first used.
+        System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(assembly.ManifestModule.ModuleHandle);
+        Assert.That(JsonContexts.Shared.Contexts.Select(static c => c.GetType()).Where(t => t.Assembly == assembly).Select(static t => t.FullName), Is.EquivalentTo(new[] { "Demo.AppJsonContext", "Demo.Outer+NestedContext", "GlobalContext" }));
+    }
+
+    [Test]
+    public void Under_LangVersion_8_no_registration_is_written()
+    {
+        // Module initializers need C# 9, and System.Text.Json's generator does too (SYSLIB1221): no context is completed.
+        var (_, cached, _) = BuildAt(LanguageVersion.CSharp8, [new CachedGenerator().AsSourceGenerator()], Contexts);
+
+        Assert.That(cached, Is.Empty);
     }
 
     [Test]

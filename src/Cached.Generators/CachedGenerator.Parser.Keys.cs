@@ -58,6 +58,7 @@ internal sealed partial class Parser
                 });
             if (report)
             {
+                CheckTemplateLanguage(ArgumentLocation("Key"), "Key template", key, "write the key with a KeyBuilder method");
                 CheckKeyNamesTypeParameters(method, key, used);
                 // A hole writes its value's text, a collection's by its elements: collisions as a default key's, and a record's or
                 // a tuple's own text naming a collection inside it by its type.

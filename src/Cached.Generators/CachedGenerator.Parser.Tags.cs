@@ -118,9 +118,14 @@ internal sealed partial class Parser
             });
             used.UnionWith(names);
             // A template without a hole ("{{literal}}": escaped braces alone) is fixed text after all.
-            tags.Add(names.Count == 0 && ok
-                ? new FixedKeySpec(tag.Replace("{{", "{").Replace("}}", "}"))
-                : new TemplateKeySpec(interpolation, parameters.Where(p => names.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray()));
+            if (names.Count == 0 && ok)
+            {
+                tags.Add(new FixedKeySpec(tag.Replace("{{", "{").Replace("}}", "}")));
+                continue;
+            }
+
+            CheckTemplateLanguage(ElementLocation(attribute, argument, index), "Tag template", tag, "use fixed tags");
+            tags.Add(new TemplateKeySpec(interpolation, parameters.Where(p => names.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray()));
         }
 
         if (!ok)

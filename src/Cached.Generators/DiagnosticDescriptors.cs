@@ -251,6 +251,11 @@ internal static class DiagnosticDescriptors
         "Another method of the implementation's name takes the generated call",
         "'{0}' should run '{1}', but C# binds the generated call to {2} instead: rename that method, or name another method with Implementation",
         "The generated method calls '<Name>Core' (or the method named by Implementation) by its name, and C# chooses among the methods of that name: an applicable one declared in a more derived type hides a base class's, and in one type the closer match wins (a [MultiCached] body gets the missing keys as a List<TKey>). A base class's method that no override can replace is then called through 'base'; a virtual one cannot be without skipping the overrides of further derived types. Rename the other method, or name another method with Implementation.");
+    public static readonly DiagnosticDescriptor TemplateNeedsCSharp10 = Error(
+        "CACHED040",
+        "Key and tag templates need C# 10",
+        "{0} \"{1}\" of '{2}' needs C# 10, and this project builds with C# {3}: the generated code writes a template through an interpolated string handler; set LangVersion to 10 or later, or {4}",
+        "The generated code writes a Key or tag template through an interpolated string handler, which formats it without a string on a hit; handlers came with C# 10, so a project whose LangVersion is 9 cannot compile it. Set LangVersion to 10 or later (the default of every .NET that Cached supports), or use what C# 9 compiles: a fixed Key, a KeyBuilder method or the default key; fixed tags.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
@@ -295,6 +300,7 @@ internal static class DiagnosticDescriptors
         EmptyKey,
         BlankAlias,
         ImplementationHidden,
+        TemplateNeedsCSharp10,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Cached.Generators.Tests.Infrastructure;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
 
 namespace Cached.Generators.Tests;
@@ -49,10 +50,15 @@ public sealed partial class DiagnosticTests
     /// marked span, every marked span with a diagnostic.
     /// </summary>
     private static IReadOnlyList<Diagnostic> Expect(string body, DiagnosticSeverity severity, params string[] ids)
+        => ExpectAt(LanguageVersion.Latest, body, severity, ids);
+
+    /// <inheritdoc cref="Expect"/>
+    /// <remarks>In a project whose <c>LangVersion</c> is <paramref name="version"/>.</remarks>
+    private static IReadOnlyList<Diagnostic> ExpectAt(LanguageVersion version, string body, DiagnosticSeverity severity, params string[] ids)
     {
         var marked = Mark(body);
         var lines = SourceText.From(marked.Source).Lines;
-        var run = GeneratorRunner.Run(marked.Source);
+        var run = GeneratorRunner.Run(version, marked.Source);
         var diagnostics = run.GeneratorDiagnostics.OrderBy(static d => d.Id, StringComparer.Ordinal).ToList();
         Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(ids.OrderBy(static i => i, StringComparer.Ordinal)), () => "diagnostics: " + string.Join(Environment.NewLine, diagnostics));
         var expected = string.Join(" and ", marked.Spans.Select(span => $"'{marked.Source.Substring(span.Start, span.Length)}'"));
@@ -107,6 +113,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED037")
             .Append("CACHED038")
             .Append("CACHED039")
+            .Append("CACHED040")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);

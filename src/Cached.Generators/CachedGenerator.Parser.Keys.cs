@@ -169,7 +169,7 @@ internal sealed partial class Parser
 
             if (c != '{')
             {
-                output.Append(EscapeLiteral(c));
+                output.Append(EscapeLiteral(template, i));
                 continue;
             }
 
@@ -250,7 +250,7 @@ internal sealed partial class Parser
     private static string HoleSuffix(string rest)
     {
         var (alignment, format) = SplitHole(rest);
-        return (alignment is null ? string.Empty : "," + alignment) + string.Concat(format.Select(EscapeLiteral));
+        return (alignment is null ? string.Empty : "," + alignment) + EscapeLiteral(format);
     }
 
     /// <summary>A hole's trimmed alignment (null when it has no comma) and its format with the colon (empty when it has none).</summary>
@@ -280,17 +280,6 @@ internal sealed partial class Parser
     /// <summary>The parameters a template may name, for a message: <c>id, name</c>, or <c>none</c>.</summary>
     private static string ParameterNames(List<IParameterSymbol> parameters)
         => parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(static p => p.Name));
-
-    private static string EscapeLiteral(char c) => c switch
-    {
-        '\\' => "\\\\",
-        '"' => "\\\"",
-        '\n' => "\\n",
-        '\r' => "\\r",
-        '\t' => "\\t",
-        _ when char.IsControl(c) => "\\u" + ((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture),
-        _ => c.ToString(),
-    };
 
     /// <summary>Which CacheKeyWriter method writes a parameter: the one that needs no boxing for its type.</summary>
     private KeyArgumentKind KeyKindOf(ITypeSymbol type)
@@ -417,7 +406,7 @@ internal sealed partial class Parser
         if (method.IsGenericMethod)
         {
             // A generic method's state class makes its prefix once, so it reads as one interpolated string.
-            return "$\"" + string.Concat(parts.Select(static p => string.Concat(p.Text.Select(EscapeLiteral)).Replace("{", "{{").Replace("}", "}}")
+            return "$\"" + string.Concat(parts.Select(static p => EscapeLiteral(p.Text).Replace("{", "{{").Replace("}", "}}")
                 + (p.TypeParameter is null ? string.Empty : $"{{typeof({p.TypeParameter})}}"))) + "\"";
         }
 

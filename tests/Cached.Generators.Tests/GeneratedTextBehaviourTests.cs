@@ -1,0 +1,100 @@
+using Cached.Generators.Tests.Infrastructure;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// The user's text and types as the generated file repeats them: every character C# reads as a line break escaped in
+/// the strings it writes (a key, a tag, a hole's format), and the types of the signature, whatever attributes they
+/// carry, named without an error the user's own <c>#pragma</c> cannot reach. Each scenario is compiled with the
+/// generated code (no diagnostic, no warning), loaded and run.
+/// </summary>
+public sealed class GeneratedTextBehaviourTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using Cached;
+
+        """;
+
+    /// <summary>Unconfigured, the default alias is one in-memory store that Caches.Reset leaves as it is: emptied before and after.</summary>
+    [SetUp]
+    [TearDown]
+    public void EmptyTheDefaultCache()
+    {
+        Caches.Reset();
+        Caches.Get().Clear();
+    }
+
+    [Test]
+    public void Line_separators_and_next_lines_in_keys_tags_and_formats_are_written_as_escapes()
+    {
+        // C# ends a line at U+0085, U+2028 and U+2029 as at \n: copied raw into a regular string, they broke the build
+        // inside the generated file (CS1010, CS1039). The attribute's strings write them as escapes here.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace Shop
+            {
+                public partial class Store
+                {
+                    public static int Calls;
+
+                    [Cached(Key = "k\u2029{x}", Tags = new[] { "t\u2028{x}", "n\u0085{x}", "fixed\u2028tag" })]
+                    public static partial string Get(int x);
+                    private static string GetCore(int x) { Calls++; return "v" + x; }
+
+                    [Cached(Key = "d:{d:HH\u2028mm}")]
+                    public static partial string At(DateTime d);
+                    private static string AtCore(DateTime d) => "at";
+
+                    [Cached(Key = "fixed\u2029key")]
+                    public static partial string Fixed();
+                    private static string FixedCore() => "f";
+
+                    [InvalidateTags("t\u2028{x}")]
+                    public static partial void Forget(int x);
+                    private static void ForgetCore(int x) { }
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        Store.Get(1);
+                        Store.At(new DateTime(2024, 1, 2, 3, 4, 5));
+                        Store.Fixed();
+                        Store.Forget(1);
+                        Store.Get(1);
+                        var keys = (IEnumerable<string>)Caches.Get().Raw("keys")!;
+                        return string.Join("|", keys.Where(static k => !k.StartsWith("__", StringComparison.Ordinal)).OrderBy(static k => k, StringComparer.Ordinal)) + ";" + Store.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("d:03\u202804|fixed\u2029key|k\u20291;2"), "the keys as written, and the tag invalidated by its own text");
+    }
+
+    [Test]
+    public void The_generated_file_holds_no_raw_line_separator_nor_lone_surrogate()
+    {
+        // A lone surrogate compiles, but written to disk (EmitCompilerGeneratedFiles) or into the PDB as UTF-8 it turns
+        // into U+FFFD: the file would not show the key the code builds. A pair (an emoji) stays as it is.
+        var run = GeneratorRunner.Run(Usings + """
+            namespace Shop
+            {
+                public partial class Store
+                {
+                    [Cached(Key = "k\ud800\u2028{x:D\u00852}\U0001F600", Tags = new[] { "t\udc00{x}" })]
+                    public static partial string Get(int x);
+                    private static string GetCore(int x) => "v";
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Problems(run), Is.Empty);
+        var generated = run.Sources.Values.Single();
+        Assert.That(generated, Does.Contain("\\ud800\\u2028").And.Contain("D\\u00852").And.Contain("\U0001F600").And.Contain("t\\udc00"));
+        Assert.That(generated.Where(static c => c is '\u0085' or '\u2028' or '\u2029'), Is.Empty);
+    }
+}

@@ -38,6 +38,12 @@ internal static partial class Emitter
         // The state field and key method of an [Obsolete] method, or of one whose types are obsolete, name those types
         // outside the method: the user's own declaration carries the attribute, the generated members must not warn.
         writer.Line("#pragma warning disable CS0612, CS0618 // Obsolete types, as the user's method names them.");
+        if (spec.Methods.SelectMany(static m => m.ExperimentalIds).Distinct().OrderBy(static id => id, System.StringComparer.Ordinal).ToList() is { Count: > 0 } experimental)
+        {
+            // An experimental type is an error to use that the user's own pragma lifts in their file, not in this one.
+            writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types, as the user's method names them.");
+        }
+
         writer.Line();
         if (type.Namespace is not null)
         {

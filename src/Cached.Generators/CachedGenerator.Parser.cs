@@ -172,6 +172,7 @@ internal sealed partial class Parser
             Sequence = sequence,
             Tags = tags,
             TagInvalidation = tagInvalidation,
+            ExperimentalIds = ExperimentalIds(body, [NamedType("Cache"), NamedType("Serializer"), .. NamedTypes("Plugins")]),
         };
     }
 

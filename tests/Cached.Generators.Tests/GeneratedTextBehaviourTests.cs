@@ -97,4 +97,74 @@ public sealed class GeneratedTextBehaviourTests
         Assert.That(generated, Does.Contain("\\ud800\\u2028").And.Contain("D\\u00852").And.Contain("\U0001F600").And.Contain("t\\udc00"));
         Assert.That(generated.Where(static c => c is '\u0085' or '\u2028' or '\u2029'), Is.Empty);
     }
+
+    [Test]
+    public void Experimental_types_the_signature_and_the_options_name_build_under_the_users_pragma()
+    {
+        // Using an [Experimental] type is an error that '#pragma warning disable <id>' lifts, but the user's pragma
+        // does not reach the generated file: the result type, the state field's CachedMethod<T> and the parameter
+        // failed the build there, each 'error SHOP001'. The generated file now lifts the ids its types carry (and the
+        // body's, which it calls).
+        var scenario = UserScenario.Build(Usings, ["""
+            using System.Diagnostics.CodeAnalysis;
+            using System.Threading.Tasks;
+            namespace Shop
+            {
+                [Experimental("SHOP001")] public sealed record Preview(int Id);
+                [Experimental("SHOP002")] public sealed record Draft(string Name);
+                [Experimental("SHOP003")] public sealed class PreviewPlugin : Cached.Plugins.CachePlugin { }
+                [Experimental("SHOP004")] public interface IShape { }
+                [Experimental("SHOP005")] public enum Mode { Fast }
+                [Experimental("SHOP006")] public static class Outer { public sealed record Inner(int X); }
+            }
+
+            #pragma warning disable SHOP001, SHOP002, SHOP003, SHOP004, SHOP005, SHOP006, SHOP007
+            namespace Shop
+            {
+                public partial class Store
+                {
+                    public static int Calls;
+
+                    [Cached(Plugins = new[] { typeof(PreviewPlugin) })]
+                    public static partial Preview Get(Draft draft);
+                    private static Preview GetCore(Draft draft) { Calls++; return new(1); }
+
+                    [Cached]
+                    public static partial Task<List<Preview[]>> All(Dictionary<int, Draft?> drafts, Mode mode, Outer.Inner inner);
+                    private static Task<List<Preview[]>> AllCore(Dictionary<int, Draft?> drafts, Mode mode, Outer.Inner inner) => Task.FromResult(new List<Preview[]>());
+
+                    [Cached]
+                    public static partial T Echo<T>(T value) where T : IShape;
+                    private static T EchoCore<T>(T value) where T : IShape => value;
+
+                    [MultiCached(KeysFrom = "drafts")]
+                    public static partial Dictionary<Draft, Preview> Many(List<Draft> drafts);
+                    private static Dictionary<Draft, Preview> ManyCore(List<Draft> drafts) => new();
+
+                    [Cached]
+                    public static partial int Count();
+                    [Experimental("SHOP007")] private static int CountCore() => 0;
+
+                    [InvalidateCache(nameof(Get))]
+                    public static partial void Forget(Draft draft);
+                    private static void ForgetCore(Draft draft) { }
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var draft = new Draft("a");
+                        Store.Get(draft);
+                        Store.Get(draft);
+                        Store.Forget(draft);
+                        Store.Get(draft);
+                        return Store.Calls.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("2"), "a hit, then a miss after the invalidation");
+    }
 }

@@ -311,6 +311,9 @@ internal sealed record MethodSpec
 
     /// <summary>The tags an [InvalidateTags] method invalidates; null for a method without the attribute.</summary>
     public TagInvalidationSpec? TagInvalidation { get; init; }
+
+    /// <summary>The [Experimental] ids of the types and members the generated code names for it, which its file lifts.</summary>
+    public EquatableArray<string> ExperimentalIds { get; init; } = EquatableArray<string>.Empty;
 }
 
 /// <summary>An alias a generated method names, and that method's full name, for the start-up check of configuration.</summary>

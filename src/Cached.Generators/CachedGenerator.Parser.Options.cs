@@ -137,15 +137,51 @@ internal sealed partial class Parser
         {
             problem = "does not implement " + interfaceName;
         }
-        else if (!type.InstanceConstructors.Any(static c => c.Parameters.Length == 0 && c.DeclaredAccessibility == Accessibility.Public))
+        else if (type.InstanceConstructors.FirstOrDefault(static c => c.Parameters.Length == 0 && c.DeclaredAccessibility == Accessibility.Public) is not { } constructor)
         {
             problem = "has no public parameterless constructor";
+        }
+        else
+        {
+            problem = NotCreatable(type, constructor);
         }
 
         if (problem is not null)
         {
             Report(DiagnosticDescriptors.InvalidTypeOption, ArgumentLocation(option, type), MethodName, option, type.ToDisplayString(), problem);
         }
+    }
+
+    /// <summary>
+    /// Why the generated code's <c>new T()</c> would not compile for a concrete class with a public parameterless
+    /// constructor, or null: a file-local type (or one nested in it) cannot be named from the generated file, and
+    /// required members cannot be set there unless the constructor sets them.
+    /// </summary>
+    private static string? NotCreatable(INamedTypeSymbol type, IMethodSymbol constructor)
+    {
+        const string WithoutFile = ": the generated code, in a file of its own, cannot name it; declare it without 'file' ('internal' will do)";
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.IsFileLocal)
+            {
+                return (SymbolEqualityComparer.Default.Equals(current, type) ? "is declared 'file'" : $"is declared in the file-local type '{current.Name}'") + WithoutFile;
+            }
+        }
+
+        if (constructor.GetAttributes().Any(static a => a.AttributeClass?.ToDisplayString() == "System.Diagnostics.CodeAnalysis.SetsRequiredMembersAttribute"))
+        {
+            return null;
+        }
+
+        var required = new SortedSet<string>(StringComparer.Ordinal);
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            required.UnionWith(current.GetMembers().Where(static m => m is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true }).Select(static m => $"'{m.Name}'"));
+        }
+
+        return required.Count == 0
+            ? null
+            : $"has required members ({string.Join(", ", required)}) that the generated 'new {type.ToDisplayString()}()' cannot set: drop 'required' (give them defaults), or mark its parameterless constructor [SetsRequiredMembers]";
     }
 
     private string? NamedString(string name) => NamedString(_attribute, name);

@@ -112,7 +112,7 @@ internal static class DiagnosticDescriptors
         "CACHED016",
         "Cache, Serializer or Plugins type cannot be used",
         "{1} of '{0}' is '{2}', which {3}",
-        "A Cache, Serializer or Plugins type must be a concrete class that implements ICache, ISerializer or ICachePlugin, with a public parameterless constructor; with a custom Cache, Serializer and Plugins also need the cache to derive from BaseCache.");
+        "A Cache, Serializer or Plugins type must be a concrete class that implements ICache, ISerializer or ICachePlugin, with a public parameterless constructor; with a custom Cache, Serializer and Plugins also need the cache to derive from BaseCache. The generated code creates it with 'new T()' in a file of its own, so it cannot be file-local, nor have required members unless that constructor is [SetsRequiredMembers].");
 
     public static readonly DiagnosticDescriptor IncludeInstanceOnStatic = Error(
         "CACHED017",

@@ -104,7 +104,7 @@ internal sealed partial class Parser
                 refused.Add(parameter);
                 // Its elements alone would not tell a 2x2 array from a 1x4 one.
                 Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName,
-                    "a multi-dimensional array, which a default key cannot write: pass a jagged array, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
+                    "a multi-dimensional array, which a default key cannot write: pass a jagged array, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]", CachedCannotTake);
             }
 
             foreach (var parameter in keyParameters)
@@ -114,7 +114,7 @@ internal sealed partial class Parser
                     refused.Add(parameter);
                     // Its text names only its type and length; the runtime refuses it too (CacheKeyWriter.InvariantText).
                     Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName,
-                        $"a type that holds a {memory.ToDisplayString(s_readableFormat)}, which a default key cannot write by its elements: pass it as a parameter of its own, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]");
+                        $"a type that holds a {memory.ToDisplayString(s_readableFormat)}, which a default key cannot write by its elements: pass it as a parameter of its own, write the key with Key or KeyBuilder, or mark the parameter [CacheKeyIgnore]", CachedCannotTake);
                 }
             }
 

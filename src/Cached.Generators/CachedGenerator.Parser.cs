@@ -69,6 +69,18 @@ internal sealed partial class Parser
     /// <summary>True for the kinds whose method runs its implementation and then invalidates: no key, no options.</summary>
     private bool IsInvalidation => _kind is CachedMethodKind.Invalidate or CachedMethodKind.InvalidateTags;
 
+    /// <summary>CACHED003's end for a [Cached] or [MultiCached] method's parameter.</summary>
+    private const string CachedCannotTake = "a cached method cannot take it";
+
+    /// <summary>Why a ref struct cannot be a cached method's parameter or result; an invalidating method keeps no value.</summary>
+    private string CannotOutlive => IsInvalidation ? string.Empty : ", which cannot outlive the call";
+
+    /// <summary>
+    /// Why an invalidating method cannot take a 'ref', 'out' or 'in' parameter (the generated one is declared and
+    /// calls its body without them, and C# refuses them on an async method); a cached method's rule needs no reason.
+    /// </summary>
+    private string PassedByValue => IsInvalidation ? ", which the generated method would pass on by value (an async one can take no reference at all)" : string.Empty;
+
     private bool HasErrors
         => _diagnostics.Any(static d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
 
@@ -276,23 +288,23 @@ internal sealed partial class Parser
             // Every name generated code declares in the method starts with two underscores (__key, __cached_X, __r_x),
             // which C# keeps for the implementation: a parameter of such a name could hide one, and the build would
             // fail inside the generated file with no word of why.
-            var problem = secondToken ? "a second CancellationToken, and a cached call is cancelled by one token (combine them with CancellationTokenSource.CreateLinkedTokenSource before the call)"
+            var problem = secondToken ? "a second CancellationToken, and " + (IsInvalidation ? "the generated method waits for its invalidation under one token" : "a cached call is cancelled by one token") + " (combine them with CancellationTokenSource.CreateLinkedTokenSource before the call)"
                 : parameter.Name.StartsWith("__", System.StringComparison.Ordinal) ? "named with two leading underscores, which the generated code keeps for its own names (__key, __cached_" + _method.Name + "): rename it"
                 : parameter.RefKind switch
                 {
-                    RefKind.Ref => "a 'ref' parameter",
-                    RefKind.Out => "an 'out' parameter",
-                    RefKind.In => "an 'in' parameter",
-                    RefKind.RefReadOnlyParameter => "a 'ref readonly' parameter",
+                    RefKind.Ref => "a 'ref' parameter" + PassedByValue,
+                    RefKind.Out => "an 'out' parameter" + PassedByValue,
+                    RefKind.In => "an 'in' parameter" + PassedByValue,
+                    RefKind.RefReadOnlyParameter => "a 'ref readonly' parameter" + PassedByValue,
                     _ when parameter.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol => "a pointer",
-                    _ when parameter.Type.IsRefLikeType => "a ref struct, which cannot outlive the call",
+                    _ when parameter.Type.IsRefLikeType => "a ref struct" + CannotOutlive,
                     // The containing type's: the method's own is CACHED015, reported before.
-                    _ when parameter.Type is ITypeParameterSymbol { AllowsRefLikeType: true } => $"a '{parameter.Type.Name}', a type parameter that allows ref struct, which cannot outlive the call (remove 'allows ref struct' from '{parameter.Type.ContainingSymbol.ToDisplayString(s_readableFormat)}')",
+                    _ when parameter.Type is ITypeParameterSymbol { AllowsRefLikeType: true } => $"a '{parameter.Type.Name}', a type parameter that allows ref struct{CannotOutlive} (remove 'allows ref struct' from '{parameter.Type.ContainingSymbol.ToDisplayString(s_readableFormat)}')",
                     _ => null,
                 };
             if (problem is not null)
             {
-                Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName, problem);
+                Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName, problem, IsInvalidation ? "an invalidating method cannot take it" : CachedCannotTake);
                 ok = false;
             }
         }
@@ -319,13 +331,22 @@ internal sealed partial class Parser
         var shape = _method.ReturnsByRef ? "by 'ref'"
             : _method.ReturnsByRefReadonly ? "by 'ref readonly'"
             : type is IPointerTypeSymbol or IFunctionPointerTypeSymbol ? "a pointer"
-            : type.IsRefLikeType ? $"the ref struct '{type.ToDisplayString(s_readableFormat)}', which cannot outlive the call"
-            : type is ITypeParameterSymbol { AllowsRefLikeType: true } ? $"'{type.Name}', a type parameter that allows ref struct, which cannot outlive the call (remove 'allows ref struct' from '{type.ContainingSymbol.ToDisplayString(s_readableFormat)}')"
-            : IsOtherAwaitable(type) ? $"the awaitable '{type.ToDisplayString(s_readableFormat)}', which would be kept unawaited (a faulted one replayed to every caller): return Task<T> or ValueTask<T>"
+            : type.IsRefLikeType ? $"the ref struct '{type.ToDisplayString(s_readableFormat)}'{CannotOutlive}"
+            : type is ITypeParameterSymbol { AllowsRefLikeType: true } ? $"'{type.Name}', a type parameter that allows ref struct{CannotOutlive} (remove 'allows ref struct' from '{type.ContainingSymbol.ToDisplayString(s_readableFormat)}')"
             : null;
+        var why = IsInvalidation
+            ? "an invalidating method returns its body's result once it has invalidated, holding it meanwhile as a plain value: return a value (a copy, an array or ReadOnlyMemory<T> instead of a span)"
+            : "a cached method returns a value it can keep for another call";
+        if (shape is null && IsOtherAwaitable(type))
+        {
+            (shape, why) = IsInvalidation
+                ? ($"the awaitable '{type.ToDisplayString(s_readableFormat)}', which would not be awaited, so the invalidation would run before the work it stands for: return Task, ValueTask, Task<T> or ValueTask<T>", "an invalidating method invalidates once its body's work is done")
+                : ($"the awaitable '{type.ToDisplayString(s_readableFormat)}', which would be kept unawaited (a faulted one replayed to every caller): return Task<T> or ValueTask<T>", why);
+        }
+
         if (shape is not null)
         {
-            Report(DiagnosticDescriptors.UnsupportedReturnShape, ReturnTypeLocation, MethodName, shape);
+            Report(DiagnosticDescriptors.UnsupportedReturnShape, ReturnTypeLocation, MethodName, shape, why);
             return (null, null);
         }
 

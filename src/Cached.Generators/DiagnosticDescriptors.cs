@@ -33,8 +33,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnsupportedParameter = Error(
         "CACHED003",
         "Parameter cannot be cached",
-        "Parameter '{0}' of '{1}' is {2}: a cached method cannot take it",
-        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer, a ref struct such as Span<T>, or a type parameter of the containing type that 'allows ref struct' cannot be kept for another call. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
+        "Parameter '{0}' of '{1}' is {2}: {3}",
+        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer, a ref struct such as Span<T>, or a type parameter of the containing type that 'allows ref struct' cannot be kept for another call; an [InvalidateCache] or [InvalidateTags] method cannot take them either, as its generated body passes its arguments on by value. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
 
     public static readonly DiagnosticDescriptor UnsupportedReturn = Error(
         "CACHED004",
@@ -201,8 +201,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnsupportedReturnShape = Error(
         "CACHED031",
         "Result cannot be cached",
-        "'{0}' returns {1}: a cached method returns a value it can keep for another call",
-        "A result returned by reference ('ref' or 'ref readonly'), a ref struct such as Span<T> or ReadOnlySpan<T>, a type parameter of the containing type that 'allows ref struct', or a pointer cannot be kept for another call. Return a value instead: a copy, an array or ReadOnlyMemory<T> instead of a span. An awaitable other than Task<T> and ValueTask<T> (ConfiguredTaskAwaitable<T>, a custom awaitable) would be kept as it is, unawaited, a faulted one replayed to every caller: return Task<T> or ValueTask<T>.");
+        "'{0}' returns {1}: {2}",
+        "A result returned by reference ('ref' or 'ref readonly'), a ref struct such as Span<T> or ReadOnlySpan<T>, a type parameter of the containing type that 'allows ref struct', or a pointer cannot be kept for another call; an [InvalidateCache] or [InvalidateTags] method cannot return them either, as its generated body holds its body's result as a plain value while it invalidates. Return a value instead: a copy, an array or ReadOnlyMemory<T> instead of a span. An awaitable other than Task<T> and ValueTask<T> (ConfiguredTaskAwaitable<T>, a custom awaitable) would be kept as it is, unawaited, a faulted one replayed to every caller, and an invalidating method would invalidate before its work ran: return Task<T> or ValueTask<T> (or Task, ValueTask).");
 
     public static readonly DiagnosticDescriptor ValueTupleNeedsReflection = Warning(
         "CACHED032",

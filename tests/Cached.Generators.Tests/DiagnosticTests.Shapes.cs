@@ -179,7 +179,10 @@ public sealed partial class DiagnosticTests
                 private System.Runtime.CompilerServices.{{result}} LoadCore(int id) => {{body}};
             }
             """, "CACHED031");
-        Assert.That(message, Is.EqualTo($"'Loader.Load' returns the awaitable '{result}', which would be kept unawaited (a faulted one replayed to every caller): return Task<T> or ValueTask<T>: a cached method returns a value it can keep for another call"));
+        // An invalidating method keeps no value for another call: its message says what the awaitable would do there.
+        Assert.That(message, Is.EqualTo(attribute == "[Cached]"
+            ? $"'Loader.Load' returns the awaitable '{result}', which would be kept unawaited (a faulted one replayed to every caller): return Task<T> or ValueTask<T>: a cached method returns a value it can keep for another call"
+            : $"'Loader.Load' returns the awaitable '{result}', which would not be awaited, so the invalidation would run before the work it stands for: return Task, ValueTask, Task<T> or ValueTask<T>: an invalidating method invalidates once its body's work is done"));
     }
 
     // ---- CACHED002: explicit implementations and base types ----

@@ -91,7 +91,8 @@ internal sealed partial class Parser
     {
         foreach (var attribute in symbol?.GetAttributes() ?? [])
         {
-            if (attribute.AttributeClass?.ToDisplayString() == ExperimentalAttribute
+            // The name first: most symbols carry attributes (an assembly dozens), and a display string costs an allocation.
+            if (attribute.AttributeClass is { Name: "ExperimentalAttribute" } attributeClass && attributeClass.ToDisplayString() == ExperimentalAttribute
                 && attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string id && SyntaxFacts.IsValidIdentifier(id))
             {
                 ids.Add(id);

@@ -92,6 +92,14 @@ internal sealed partial class Parser
         return null;
     }
 
+    /// <summary>
+    /// Whether a part of a hole's collection, tuple or dictionary is written by its own ToString: a compiler-printed
+    /// record, or a pair (a list of pairs is no dictionary, and the writer does not take a pair apart).
+    /// </summary>
+    private bool IsPrintedWhole(ITypeSymbol part)
+        => PrintedRecord(part) is not null
+            || (part is INamedTypeSymbol pair && KnownTypeSymbols.Is(pair.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T ? pair.TypeArguments[0] : pair, _known.KeyValuePair));
+
     /// <summary>The parts a value's own ToString prints by theirs: a compiler-printed record's members, a tuple's items, a pair's key and value.</summary>
     private IEnumerable<(ITypeSymbol Part, string Where)> PartsPrinted(ITypeSymbol type)
     {
@@ -115,8 +123,9 @@ internal sealed partial class Parser
 
     /// <summary>
     /// Whether a part printed by its own ToString names only its type: a type that keeps object.ToString(), or a
-    /// collection (an array, a list, a dictionary, an immutable array: none prints its elements), unless declared as
-    /// a type that cannot be judged.
+    /// collection that does (an array, a list, a dictionary, an immutable array, a collection interface, whose values
+    /// are such collections in practice; not one with a ToString of its own, as StringValues or JsonArray), unless
+    /// declared as a type that cannot be judged.
     /// </summary>
     private bool IsPrintedByTypeName(ITypeSymbol part)
     {
@@ -125,7 +134,7 @@ internal sealed partial class Parser
             part = nullable.TypeArguments[0];
         }
 
-        return !CannotBeJudged(part) && (!HasValueToString(part) || IsSequence(part));
+        return !CannotBeJudged(part) && (!HasValueToString(part) || (IsSequence(part) && !DeclaresToString(part)));
     }
 
     /// <summary>
@@ -155,7 +164,7 @@ internal sealed partial class Parser
             path.Add(where);
             var found = !HasValueToString(part) && !CannotBeJudged(part)
                 ? (part, string.Join("'s ", path))
-                : inHole && PrintedRecord(part) is not null ? PrintedPartWithoutValueText(part, path, seen)
+                : inHole && IsPrintedWhole(part) ? PrintedPartWithoutValueText(part, path, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default))
                 : PartWithoutValueToString(part, path, seen, inHole);
             path.RemoveAt(path.Count - 1);
             if (found is not null)

@@ -343,6 +343,12 @@ internal sealed partial class Parser
             return true;
         }
 
+        return DeclaresToString(type);
+    }
+
+    /// <summary>Whether <paramref name="type"/> or a base class below object overrides ToString().</summary>
+    private static bool DeclaresToString(ITypeSymbol type)
+    {
         for (var current = type; current is not null && current.SpecialType is not (SpecialType.System_Object or SpecialType.System_ValueType); current = current.BaseType)
         {
             if (current.GetMembers("ToString").OfType<IMethodSymbol>().Any(static m => m.Parameters.Length == 0 && m.IsOverride))

@@ -251,6 +251,7 @@ internal static class DiagnosticDescriptors
         "Another method of the implementation's name takes the generated call",
         "'{0}' should run '{1}', but C# binds the generated call to {2} instead: rename that method, or name another method with Implementation",
         "The generated method calls '<Name>Core' (or the method named by Implementation) by its name, and C# chooses among the methods of that name: an applicable one declared in a more derived type hides a base class's, and in one type the closer match wins (a [MultiCached] body gets the missing keys as a List<TKey>). A base class's method that no override can replace is then called through 'base'; a virtual one cannot be without skipping the overrides of further derived types. Rename the other method, or name another method with Implementation.");
+
     public static readonly DiagnosticDescriptor TemplateNeedsCSharp10 = Error(
         "CACHED040",
         "Key and tag templates need C# 10",

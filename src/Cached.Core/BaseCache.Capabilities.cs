@@ -31,6 +31,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <remarks>A token cancelled already gives a cancelled task and takes nothing, as every async command does.</remarks>
     ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
     {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            return ValueTask.FromException<bool>(problem);
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<bool>(cancellationToken);
@@ -71,6 +76,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     private ValueTask<bool> ReleaseLockEntryAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
     {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            return ValueTask.FromException<bool>(problem);
+        }
+
         var entry = PrepareLock(key, @namespace, token, default);
         return RunAsync(LockRequest(CacheCommand.Delete, key, entry.FullKey) with { PastBreaker = true }, entry, static (cache, s, ct) => cache.RemoveEntryIfEqualsAsync(s.FullKey, s.Payload, ct), cancellationToken);
     }
@@ -79,6 +89,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <remarks>With caching switched off, false without touching the backend, as <c>Exists</c> answers then.</remarks>
     bool ILockingCache.IsLocked(string key, string? @namespace)
     {
+        CheckKey(key, @namespace);
         var lockKey = LockKey(key, ResolveNamespace(@namespace));
         return !Cache.Disabled && Run(LockRequest(CacheCommand.Exists, key, lockKey), lockKey, static (cache, lockKey) => HoldsLockToken(cache.GetEntry(lockKey)));
     }
@@ -86,6 +97,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <inheritdoc />
     ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            return ValueTask.FromException<bool>(problem);
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<bool>(cancellationToken);
@@ -146,6 +162,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <inheritdoc />
     ValueTask<object?> IVersionedCache.GetVersionAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            return ValueTask.FromException<object?>(problem);
+        }
+
         if (cancellationToken.IsCancellationRequested)
         {
             return ValueTask.FromCanceled<object?>(cancellationToken);
@@ -158,6 +179,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <inheritdoc />
     CacheResult<object?> IVersionedCache.SetIfVersion<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl)
     {
+        CheckKey(key, @namespace);
         RequireConditionalOperations();
         var expiry = ResolveTtl(ttl);
         var write = PrepareWrite(key, value, @namespace, null);
@@ -175,6 +197,11 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
     /// <inheritdoc />
     ValueTask<CacheResult<object?>> IVersionedCache.SetIfVersionAsync<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl, CancellationToken cancellationToken)
     {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            return ValueTask.FromException<CacheResult<object?>>(problem);
+        }
+
         RequireConditionalOperations();
         var expiry = ResolveTtl(ttl);
         if (cancellationToken.IsCancellationRequested)
@@ -205,6 +232,8 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     private LockEntry PrepareLock(string key, string? @namespace, string token, TimeSpan lease)
     {
+        // Checked here for the sync methods (the async ones refuse it in their task first): a null key took "-lock".
+        CheckKey(key, @namespace);
         RequireConditionalOperations();
         var ns = ResolveNamespace(@namespace);
         return new LockEntry(LockKey(key, ns), ns, StoresReferences ? token : System.Text.Encoding.UTF8.GetBytes(token), TtlRules.ToWholeMilliseconds(lease));
@@ -212,6 +241,7 @@ public abstract partial class BaseCache : ILockingCache, IVersionedCache, IAlias
 
     private string VersionKey(string key, string? @namespace)
     {
+        CheckKey(key, @namespace);
         RequireConditionalOperations();
         return BuildKey(key, @namespace);
     }

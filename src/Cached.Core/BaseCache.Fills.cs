@@ -33,14 +33,14 @@ public abstract partial class BaseCache : IFencedFillCache
     /// <inheritdoc />
     FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         return FencesInProcessOnly ? OpenLocalFill(key, @namespace) : Open(PrepareKeys([key], @namespace))[0];
     }
 
     /// <inheritdoc />
     async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
-        Guard.Key(key);
+        CheckKey(key, @namespace);
         if (FencesInProcessOnly)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -45,16 +45,7 @@ public abstract partial class BaseCache
     {
         ArgumentNullException.ThrowIfNull(pairs);
         var given = pairs.ToArray();
-        Runtime.Guard.PairKeys(given, nameof(pairs));
-        if (StoresKeysAsUtf8)
-        {
-            for (var i = 0; i < given.Length; i++)
-            {
-                Runtime.Guard.Utf8Item(given[i].Key, "key of the pair", i, nameof(pairs));
-            }
-        }
-
-        CheckNamespace(@namespace);
+        CheckPairs(given, @namespace);
         cancellationToken.ThrowIfCancellationRequested();
         var keys = new string[given.Length];
         values = new T[given.Length];
@@ -80,6 +71,24 @@ public abstract partial class BaseCache
         return new PreparedBatchWrite(keys, entries, ns);
     }
 
+    /// <summary>
+    /// Refuses a batch write's pairs and namespace: a null or empty key, or one a store of UTF-8 keys cannot hold, named
+    /// by its index. Also asked by a cache in front of this one (two levels), before it looks at its token.
+    /// </summary>
+    internal void CheckPairs<T>(KeyValuePair<string, T>[] pairs, string? @namespace)
+    {
+        Runtime.Guard.PairKeys(pairs, nameof(pairs));
+        if (StoresKeysAsUtf8)
+        {
+            for (var i = 0; i < pairs.Length; i++)
+            {
+                Runtime.Guard.Utf8Item(pairs[i].Key, "key of the pair", i, nameof(pairs));
+            }
+        }
+
+        CheckNamespace(@namespace);
+    }
+
     private static string? FirstOf(string[] keys) => keys.Length > 0 ? keys[0] : null;
 
     private static string? FirstOf(KeyValuePair<string, object?>[] entries) => entries.Length > 0 ? entries[0].Key : null;
@@ -92,21 +101,15 @@ public abstract partial class BaseCache
 
     /// <summary>
     /// Throws if a key of <paramref name="keys"/> is null or empty, or one a store of UTF-8 keys cannot hold
-    /// (<see cref="StoresKeysAsUtf8"/>), naming its index; otherwise returns it.
+    /// (<see cref="StoresKeysAsUtf8"/>), naming its index; otherwise returns it. Also asked by a cache in front of this
+    /// one (two levels).
     /// </summary>
-    private string[] CheckKeys(string[] keys)
+    internal string[] CheckKeys(string[] keys)
     {
-        for (var i = 0; i < keys.Length; i++)
+        Runtime.Guard.BatchKeys(keys, nameof(keys));
+        for (var i = 0; StoresKeysAsUtf8 && i < keys.Length; i++)
         {
-            if (string.IsNullOrEmpty(keys[i]))
-            {
-                throw new ArgumentException($"The key at index {i} is {(keys[i] is null ? "null" : "empty")}.", nameof(keys));
-            }
-
-            if (StoresKeysAsUtf8)
-            {
-                Runtime.Guard.Utf8Item(keys[i], "key", i, nameof(keys));
-            }
+            Runtime.Guard.Utf8Item(keys[i], "key", i, nameof(keys));
         }
 
         return keys;

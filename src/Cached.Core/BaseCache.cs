@@ -183,12 +183,16 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
         }
     }
 
-    /// <summary>The exception <see cref="CheckKey"/> refuses a key with, for a method that returns it in its task; null for a good key.</summary>
-    private ArgumentException? KeyProblem(string key, string? @namespace)
+    /// <summary>
+    /// The exception <see cref="CheckKey"/> refuses a key with, for a method that returns it in its task; null for a good
+    /// key. Also asked by a cache in front of this one (two levels), which must refuse what this one would before it looks
+    /// at its token.
+    /// </summary>
+    internal ArgumentException? KeyProblem(string key, string? @namespace)
         => Guard.KeyProblem(key) ?? (StoresKeysAsUtf8 ? Guard.Utf8Problem(key, nameof(key)) ?? NamespaceProblem(@namespace) : null);
 
     /// <summary>Refuses a batch's namespace as <see cref="CheckKey"/> refuses a command's, before its token is looked at.</summary>
-    private void CheckNamespace(string? @namespace) => RefuseUnstorable(ResolveNamespace(@namespace));
+    internal void CheckNamespace(string? @namespace) => RefuseUnstorable(ResolveNamespace(@namespace));
 
     private ArgumentException? NamespaceProblem(string? @namespace)
         => ResolveNamespace(@namespace) is { } resolved ? Guard.Utf8Problem(resolved, nameof(@namespace)) : null;

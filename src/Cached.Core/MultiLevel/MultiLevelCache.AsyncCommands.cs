@@ -11,8 +11,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Add{T}"/>
     public async ValueTask<bool> AddAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        CheckCall(key, @namespace, cancellationToken);
         ThrowIfHeldUp(nameof(Add), key, @namespace);
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
@@ -61,6 +60,11 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="TryGet{T}"/>
     public ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            return ValueTask.FromException<CacheResult<T>>(problem);
+        }
+
         ThrowIfDisposed();
         var first = L1.TryGetAsync<T>(key, L1Space(@namespace), FirstLookInL1(serializer), cancellationToken);
         if (!first.IsCompletedSuccessfully)
@@ -113,8 +117,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Set{T}(string, T, TimeSpan?, string?, ISerializer?)"/>
     public async ValueTask<bool> SetAsync<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        CheckCall(key, @namespace, cancellationToken);
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         if (_pending.ClearWaits(@namespace))
@@ -157,8 +160,8 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="MultiTryGet{T}"/>
     public async ValueTask<IReadOnlyList<CacheResult<T>>> MultiTryGetAsync<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        var given = Keys(keys);
+        var given = CheckBatch(keys, @namespace);
+        cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         var results = (await L1.MultiTryGetAsync<T>(given, space, FirstLookInL1(serializer), cancellationToken).ConfigureAwait(false)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
@@ -194,10 +197,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="MultiSet{T}"/>
     public async ValueTask<bool> MultiSetAsync<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(pairs);
-        var given = pairs.ToArray();
-        Runtime.Guard.PairKeys(given, nameof(pairs));
+        var given = CheckBatch(pairs, @namespace);
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, given, cancellationToken).ConfigureAwait(false);
@@ -236,7 +236,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Exists"/>
     public async ValueTask<bool> ExistsAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace, cancellationToken);
         return await L1.ExistsAsync(key, L1Space(@namespace), cancellationToken).ConfigureAwait(false)
             || await L2.ExistsAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
     }
@@ -244,8 +244,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Increment"/>
     public async ValueTask<long> IncrementAsync(string key, long delta = 1, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        CheckCall(key, @namespace, cancellationToken);
         ThrowIfHeldUp(nameof(Increment), key, @namespace);
         var space = L1Space(@namespace);
         long value;
@@ -267,8 +266,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Delete"/>
     public async ValueTask<int> DeleteAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        CheckCall(key, @namespace, cancellationToken);
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         if (_pending.ClearWaits(@namespace))
@@ -300,7 +298,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Clear"/>
     public async ValueTask<bool> ClearAsync(string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
+        CheckClear(@namespace);
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeClearTurnAsync(@namespace, cancellationToken).ConfigureAwait(false);
@@ -329,8 +327,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="Expire"/>
     public async ValueTask<bool> ExpireAsync(string key, TimeSpan? ttl, string? @namespace = null, CancellationToken cancellationToken = default)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        CheckCall(key, @namespace, cancellationToken);
         var space = L1Space(@namespace);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         if (ExpiryMustFollow(key, @namespace))

@@ -50,6 +50,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     /// <inheritdoc />
     FillTicket IFencedFillCache.OpenFill(string key, string? @namespace)
     {
+        CheckKey(key, @namespace);
         var ticket = PrimaryFills.OpenFill(key, @namespace);
         try
         {
@@ -70,6 +71,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     /// <inheritdoc />
     async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
+        CheckKey(key, @namespace);
         // L2 on a shared store (Redis): its ticket without the interface method's frame, as a cached method's leader takes it.
         var ticket = L2 is BaseCache { OpensFillsInProcess: false } shared
             ? await shared.OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false)
@@ -189,7 +191,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     /// <inheritdoc />
     IReadOnlyList<FillTicket> IFencedFillCache.OpenFills(IEnumerable<string> keys, string? @namespace)
     {
-        var given = Keys(keys);
+        var given = CheckKeys(keys, @namespace);
         var tickets = PrimaryFills.OpenFills(given, @namespace);
         try
         {
@@ -210,7 +212,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     /// <inheritdoc />
     async ValueTask<IReadOnlyList<FillTicket>> IFencedFillCache.OpenFillsAsync(IEnumerable<string> keys, string? @namespace, CancellationToken cancellationToken)
     {
-        var given = Keys(keys);
+        var given = CheckKeys(keys, @namespace);
         var tickets = await PrimaryFills.OpenFillsAsync(given, @namespace, cancellationToken).ConfigureAwait(false);
         try
         {

@@ -14,7 +14,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Add{T}"/>
     public bool Add<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         ThrowIfHeldUp(nameof(Add), key, @namespace);
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
@@ -43,7 +43,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.TryGet{T}"/>
     public bool TryGet<T>(string key, out T? value, string? @namespace = null, ISerializer? serializer = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         var space = L1Space(@namespace);
         if (L1.TryGet(key, out value, space, FirstLookInL1(serializer)))
         {
@@ -84,7 +84,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Set{T}(string, T, TimeSpan?, string?, ISerializer?)"/>
     public bool Set<T>(string key, T value, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, key);
         if (_pending.ClearWaits(@namespace))
@@ -123,8 +123,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.MultiTryGet{T}"/>
     public IReadOnlyList<CacheResult<T>> MultiTryGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null)
     {
-        ThrowIfDisposed();
-        var given = Keys(keys);
+        var given = CheckBatch(keys, @namespace);
         var space = L1Space(@namespace);
         var results = L1.MultiTryGet<T>(given, space, FirstLookInL1(serializer)).ToArray();
         var missing = MissingKeys(given, results, out var positions);
@@ -161,10 +160,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.MultiSet{T}"/>
     public bool MultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
     {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(pairs);
-        var given = pairs.ToArray();
-        Runtime.Guard.PairKeys(given, nameof(pairs));
+        var given = CheckBatch(pairs, @namespace);
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, given);
         if (_pending.ClearWaits(@namespace))
@@ -197,7 +193,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Exists"/>
     public bool Exists(string key, string? @namespace = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         return L1.Exists(key, L1Space(@namespace)) || L2.Exists(key, @namespace);
     }
 
@@ -209,7 +205,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Increment"/>
     public long Increment(string key, long delta = 1, string? @namespace = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         ThrowIfHeldUp(nameof(Increment), key, @namespace);
         var value = L2.Increment(key, delta, @namespace);
         var space = L1Space(@namespace);
@@ -223,7 +219,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Delete"/>
     public int Delete(string key, string? @namespace = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, key);
         if (_pending.ClearWaits(@namespace))
@@ -251,7 +247,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Clear"/>
     public bool Clear(string? @namespace = null)
     {
-        ThrowIfDisposed();
+        CheckClear(@namespace);
         var space = L1Space(@namespace);
         using var turn = _pending.TakeClearTurn(@namespace);
         try
@@ -275,7 +271,7 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="ICache.Expire"/>
     public bool Expire(string key, TimeSpan? ttl, string? @namespace = null)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         var space = L1Space(@namespace);
         using var turn = _pending.TakeTurn(@namespace, key);
         if (ExpiryMustFollow(key, @namespace))

@@ -21,6 +21,7 @@ public sealed partial class MultiLevelCache : ILockingCache, IVersionedCache
     /// </summary>
     bool ILockingCache.TryAcquireLock(string key, string? @namespace, string token, TimeSpan lease)
     {
+        CheckKey(key, @namespace);
         if (L2 is not ILockingCache locks)
         {
             return true;
@@ -38,6 +39,7 @@ public sealed partial class MultiLevelCache : ILockingCache, IVersionedCache
     /// <inheritdoc cref="ILockingCache.TryAcquireLock"/>
     async ValueTask<bool> ILockingCache.TryAcquireLockAsync(string key, string? @namespace, string token, TimeSpan lease, CancellationToken cancellationToken)
     {
+        CheckKey(key, @namespace);
         if (L2 is not ILockingCache locks)
         {
             return true;
@@ -54,24 +56,35 @@ public sealed partial class MultiLevelCache : ILockingCache, IVersionedCache
 
     /// <inheritdoc />
     bool ILockingCache.ReleaseLock(string key, string? @namespace, string token)
-        => L2 is not ILockingCache locks || locks.ReleaseLock(key, @namespace, token);
+    {
+        // Not refused once disposed: a lock taken before must not be left for its whole lease.
+        CheckKey(key, @namespace);
+        return L2 is not ILockingCache locks || locks.ReleaseLock(key, @namespace, token);
+    }
 
     /// <inheritdoc />
     ValueTask<bool> ILockingCache.ReleaseLockAsync(string key, string? @namespace, string token, CancellationToken cancellationToken)
-        => L2 is ILockingCache locks ? locks.ReleaseLockAsync(key, @namespace, token, cancellationToken) : ValueTask.FromResult(true);
+        => KeyProblem(key, @namespace) is { } problem ? ValueTask.FromException<bool>(problem)
+            : L2 is ILockingCache locks ? locks.ReleaseLockAsync(key, @namespace, token, cancellationToken)
+            : ValueTask.FromResult(true);
 
     /// <inheritdoc />
     bool ILockingCache.IsLocked(string key, string? @namespace)
-        => L2 is ILockingCache locks && locks.IsLocked(key, @namespace);
+    {
+        CheckKey(key, @namespace);
+        return L2 is ILockingCache locks && locks.IsLocked(key, @namespace);
+    }
 
     /// <inheritdoc />
     ValueTask<bool> ILockingCache.IsLockedAsync(string key, string? @namespace, CancellationToken cancellationToken)
-        => L2 is ILockingCache locks ? locks.IsLockedAsync(key, @namespace, cancellationToken) : ValueTask.FromResult(false);
+        => KeyProblem(key, @namespace) is { } problem ? ValueTask.FromException<bool>(problem)
+            : L2 is ILockingCache locks ? locks.IsLockedAsync(key, @namespace, cancellationToken)
+            : ValueTask.FromResult(false);
 
     /// <inheritdoc />
     object? IVersionedCache.GetVersion(string key, string? @namespace)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         var version = Versions.GetVersion(key, @namespace);
         DropL1(key, L1Space(@namespace));
         return version;
@@ -80,7 +93,7 @@ public sealed partial class MultiLevelCache : ILockingCache, IVersionedCache
     /// <inheritdoc />
     async ValueTask<object?> IVersionedCache.GetVersionAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace, cancellationToken);
         var version = await Versions.GetVersionAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
         DropL1(key, L1Space(@namespace));
         return version;
@@ -90,7 +103,7 @@ public sealed partial class MultiLevelCache : ILockingCache, IVersionedCache
     /// <remarks>Fails as <see cref="Increment"/> does while a write of the key made during an L2 outage still waits.</remarks>
     CacheResult<object?> IVersionedCache.SetIfVersion<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace);
         ThrowIfHeldUp("A check-and-set", key, @namespace);
         var stored = Versions.SetIfVersion(key, @namespace, version, value, ttl);
         Changed(stored, key, @namespace);
@@ -100,7 +113,7 @@ public sealed partial class MultiLevelCache : ILockingCache, IVersionedCache
     /// <inheritdoc />
     async ValueTask<CacheResult<object?>> IVersionedCache.SetIfVersionAsync<T>(string key, string? @namespace, object? version, T value, TimeSpan? ttl, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
+        CheckCall(key, @namespace, cancellationToken);
         ThrowIfHeldUp("A check-and-set", key, @namespace);
         var stored = await Versions.SetIfVersionAsync(key, @namespace, version, value, ttl, cancellationToken).ConfigureAwait(false);
         Changed(stored, key, @namespace);

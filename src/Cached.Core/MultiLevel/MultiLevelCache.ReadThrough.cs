@@ -73,14 +73,14 @@ public sealed partial class MultiLevelCache : IReadThroughHost
 
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(factory);
-        return GetOrSetAsync(key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
-    }
+        => factory is null
+            ? ValueTask.FromException<T>(ReadThrough.ArgumentProblem(this, key, @namespace, factory)!) // the key's problem first, as the overload it calls would
+            : GetOrSetAsync(key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
-        => options?.LocalTtl is { } bound
+        => ReadThrough.ArgumentProblem(this, key, @namespace, factory) is { } problem ? ValueTask.FromException<T>(problem)
+            : options?.LocalTtl is { } bound
             ? BoundAsync(bound, (key, state, factory, options, @namespace), static (c, a, ct) => ReadThrough.GetOrSetAsync(c, a.key, (a.state, a.factory), static (s, ct) => UnboundAsync(s.state, s.factory, ct), a.options, a.@namespace, ct), cancellationToken)
             : ReadThrough.GetOrSetAsync(this, key, state, factory, options, @namespace, cancellationToken);
 

@@ -14,7 +14,12 @@ internal static class ReadThrough
 
     public static ValueTask<T> GetOrSetAsync<T>(ICache cache, string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, string? @namespace, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(factory);
+        if (factory is null)
+        {
+            // In the task, the key's problem first, as the overload this one calls refuses them.
+            return ValueTask.FromException<T>(ArgumentProblem(cache, key, @namespace, factory)!);
+        }
+
         return GetOrSetAsync(cache, key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
     }
 
@@ -31,14 +36,29 @@ internal static class ReadThrough
 
     public static ValueTask<T> GetOrSetAsync<TState, T>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, string? @namespace, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        ArgumentNullException.ThrowIfNull(factory);
+        // In the task whatever the token, as every async command's bad argument (docs/caches.md).
+        if (ArgumentProblem(cache, key, @namespace, factory) is { } problem)
+        {
+            return ValueTask.FromException<T>(problem);
+        }
+
         ref readonly var policy = ref EntryPolicy.Of(options);
         // A call that goes on after returning runs in a pooled frame (see CachedMethod); the caller of this API may await
         // its task twice or keep it, so it gets a plain task of it, as TryGetAsync's caller does.
         return ReadThroughs.Of(cache).For<T>(@namespace).InvokeAsync(
             key, (State: state, Factory: factory), static (s, ct) => s.Factory(s.State, ct), skipWhen: null, in policy, cancellationToken).Preserve();
     }
+
+    /// <summary>
+    /// A key or namespace <paramref name="cache"/>'s commands refuse (null, empty, or one its store of UTF-8 keys cannot
+    /// hold), or a null factory: what an async call refuses in its task before it looks at its token. Null when all are good.
+    /// </summary>
+    internal static ArgumentException? ArgumentProblem(ICache cache, string key, string? @namespace, object? factory) => cache switch
+    {
+        BaseCache single => single.KeyProblem(key, @namespace),
+        MultiLevelCache levels => levels.KeyProblem(key, @namespace),
+        _ => Runtime.Guard.KeyProblem(key),
+    } ?? (factory is null ? new ArgumentNullException(nameof(factory)) : null);
 
     // Null options are the defaults: Set(key, value, null, ns) binds here since this overload exists, and means what it
     // meant before, a write with the cache's time to live.

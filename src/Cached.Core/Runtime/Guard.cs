@@ -20,6 +20,18 @@ internal static class Guard
             : key.Length == 0 ? new ArgumentException("A cache key cannot be empty.", paramName)
             : null;
 
+    /// <summary>Refuses a batch of keys with a null or empty one among them, naming its index.</summary>
+    public static void BatchKeys(string[] keys, string paramName)
+    {
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (string.IsNullOrEmpty(keys[i]))
+            {
+                throw new ArgumentException($"The key at index {i} is {(keys[i] is null ? "null" : "empty")}.", paramName);
+            }
+        }
+    }
+
     /// <summary>Refuses a batch of pairs with a null or empty key among them, naming its index; nothing is written.</summary>
     public static void PairKeys<T>(KeyValuePair<string, T>[] pairs, [CallerArgumentExpression(nameof(pairs))] string? paramName = null)
     {

@@ -75,7 +75,7 @@ public static class CancelledCalls
     private static string Describe(MethodInfo method)
         => $"{method.Name}({string.Join(", ", method.GetParameters().Select(static p => p.ParameterType.Name))})";
 
-    private static Task AsTask(object? returned) => returned switch
+    internal static Task AsTask(object? returned) => returned switch
     {
         Task task => task,
         ValueTask valueTask => valueTask.AsTask(),
@@ -85,7 +85,7 @@ public static class CancelledCalls
     };
 
     /// <summary>A valid argument for each parameter kind the async surfaces take; a new kind fails loudly.</summary>
-    private static object? ArgumentFor(ParameterInfo parameter, CancellationToken cancelled)
+    internal static object? ArgumentFor(ParameterInfo parameter, CancellationToken cancelled)
     {
         var type = parameter.ParameterType;
         if (type == typeof(CancellationToken))
@@ -137,6 +137,16 @@ public static class CancelledCalls
         if (type == typeof(Func<string, CancellationToken, ValueTask<string>>))
         {
             return (Func<string, CancellationToken, ValueTask<string>>)(static (_, _) => ValueTask.FromResult("made"));
+        }
+
+        if (type == typeof(Func<CancellationToken, string>))
+        {
+            return (Func<CancellationToken, string>)(static _ => "made");
+        }
+
+        if (type == typeof(Func<string, CancellationToken, string>))
+        {
+            return (Func<string, CancellationToken, string>)(static (_, _) => "made");
         }
 
         if (type == typeof(byte[]))

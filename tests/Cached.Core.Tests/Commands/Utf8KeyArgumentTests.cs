@@ -19,6 +19,24 @@ public sealed class Utf8KeyArgumentTests
     {
         // Regression (review): the check ran where keys are built, after the token's, so these were cancelled tasks.
         using var cache = NewCache();
+
+        Assert.That(WrongOutcomes(cache), Is.Empty, "each call should fail its task with the ArgumentException of its argument");
+        Assert.That(cache.SingleWrites, Is.Zero);
+    }
+
+    [Test]
+    public void Two_levels_over_a_store_of_UTF8_keys_refuse_a_lone_surrogate_whatever_the_token()
+    {
+        // Regression: two levels looked at the token first (a cancelled task), and GetOrSetAsync threw from the call.
+        var l2 = NewCache();
+        using var cache = new MultiLevelCache(new SimpleMemoryCache(), l2);
+
+        Assert.That(WrongOutcomes(cache), Is.Empty, "each call should fail its task with the ArgumentException of its argument");
+        Assert.That(l2.SingleWrites, Is.Zero);
+    }
+
+    private static List<string> WrongOutcomes(ICache cache)
+    {
         var cancelled = new CancellationToken(canceled: true);
         string[] keys = ["ok", Lone];
         KeyValuePair<string, int>[] pairs = [KeyValuePair.Create("ok", 1), KeyValuePair.Create(Lone, 2)];
@@ -42,6 +60,14 @@ public sealed class Utf8KeyArgumentTests
             ("MultiGetAsync(namespace)", "namespace", () => cache.MultiGetAsync<int>(["k"], Lone, cancellationToken: cancelled).AsTask()),
             ("MultiSetAsync(namespace)", "namespace", () => cache.MultiSetAsync([KeyValuePair.Create("k", 1)], @namespace: Lone, cancellationToken: cancelled).AsTask()),
             ("ClearAsync(namespace)", "namespace", () => cache.ClearAsync(Lone, cancelled).AsTask()),
+            ("GetOrSetAsync", "key", () => cache.GetOrSetAsync(Lone, static _ => ValueTask.FromResult(1), cancellationToken: cancelled).AsTask()),
+            ("GetOrSetAsync(namespace)", "namespace", () => cache.GetOrSetAsync("k", static _ => ValueTask.FromResult(1), @namespace: Lone, cancellationToken: cancelled).AsTask()),
+            ("OpenFillAsync", "key", () => ((IFencedFillCache)cache).OpenFillAsync(Lone, cancellationToken: cancelled).AsTask()),
+            ("OpenFillsAsync", "keys", () => ((IFencedFillCache)cache).OpenFillsAsync(keys, cancellationToken: cancelled).AsTask()),
+            ("TryAcquireLockAsync", "key", () => ((ILockingCache)cache).TryAcquireLockAsync(Lone, null, "owner", TimeSpan.FromSeconds(1), cancelled).AsTask()),
+            ("IsLockedAsync", "key", () => ((ILockingCache)cache).IsLockedAsync(Lone, null, cancelled).AsTask()),
+            ("GetVersionAsync", "key", () => ((IVersionedCache)cache).GetVersionAsync(Lone, null, cancelled).AsTask()),
+            ("SetIfVersionAsync", "key", () => ((IVersionedCache)cache).SetIfVersionAsync(Lone, null, null, 1, null, cancelled).AsTask()),
         };
 
         var wrong = new List<string>();
@@ -54,8 +80,7 @@ public sealed class Utf8KeyArgumentTests
             }
         }
 
-        Assert.That(wrong, Is.Empty, "each call should fail its task with the ArgumentException of its argument");
-        Assert.That(cache.SingleWrites, Is.Zero);
+        return wrong;
     }
 
     [Test]

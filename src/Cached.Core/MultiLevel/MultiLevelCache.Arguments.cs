@@ -1,0 +1,88 @@
+namespace Cached;
+
+/// <summary>
+/// What two levels refuse before anything else, in the order a single cache does (docs/caches.md): a bad key or
+/// namespace (null, empty, or one either level's store of UTF-8 keys cannot hold), then a disposed cache, then the
+/// caller's token. Each level refuses a bad key too, but only once it is reached: an async command that looked at its
+/// token first answered a bad key with a cancellation, and one that took a write's turn or wrote L1 first did so for a
+/// key L2 then refused.
+/// </summary>
+public sealed partial class MultiLevelCache
+{
+    /// <summary>The exception a command refuses <paramref name="key"/> or <paramref name="namespace"/> with; null when both are good.</summary>
+    internal ArgumentException? KeyProblem(string key, string? @namespace)
+        => Runtime.Guard.KeyProblem(key)
+            ?? (L2 as BaseCache)?.KeyProblem(key, @namespace)
+            ?? (L1 as BaseCache)?.KeyProblem(key, L1Space(@namespace));
+
+    /// <summary>Refuses a bad key or namespace.</summary>
+    private void CheckKey(string key, string? @namespace)
+    {
+        if (KeyProblem(key, @namespace) is { } problem)
+        {
+            throw problem;
+        }
+    }
+
+    /// <summary>Refuses a bad key or namespace, then a disposed cache.</summary>
+    private void CheckCall(string key, string? @namespace)
+    {
+        CheckKey(key, @namespace);
+        ThrowIfDisposed();
+    }
+
+    /// <summary>Refuses a bad key or namespace, then a disposed cache, then a cancelled call.</summary>
+    private void CheckCall(string key, string? @namespace, CancellationToken cancellationToken)
+    {
+        CheckCall(key, @namespace);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Refuses a namespace either level's store cannot hold, then a disposed cache.</summary>
+    private void CheckClear(string? @namespace)
+    {
+        (L2 as BaseCache)?.CheckNamespace(@namespace);
+        (L1 as BaseCache)?.CheckNamespace(L1Space(@namespace));
+        ThrowIfDisposed();
+    }
+
+    /// <summary>A batch's keys, refused as each level refuses them (naming <c>keys</c> and the index), then a disposed cache.</summary>
+    private string[] CheckBatch(IEnumerable<string> keys, string? @namespace)
+    {
+        var given = CheckKeys(keys, @namespace);
+        ThrowIfDisposed();
+        return given;
+    }
+
+    /// <summary>A batch's keys, refused as each level refuses them (naming <c>keys</c> and the index).</summary>
+    private string[] CheckKeys(IEnumerable<string> keys, string? @namespace)
+    {
+        var given = Keys(keys);
+        Runtime.Guard.BatchKeys(given, nameof(keys));
+        if (L2 is BaseCache level)
+        {
+            level.CheckKeys(given);
+            level.CheckNamespace(@namespace);
+        }
+
+        if (L1 is BaseCache near)
+        {
+            near.CheckKeys(given);
+            near.CheckNamespace(L1Space(@namespace));
+        }
+
+        return given;
+    }
+
+    /// <summary>A batch write's pairs, refused as each level refuses them (naming <c>pairs</c> and the index), then a disposed cache.</summary>
+    private KeyValuePair<string, T>[] CheckBatch<T>(IEnumerable<KeyValuePair<string, T>> pairs, string? @namespace)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var given = pairs.ToArray();
+        Runtime.Guard.PairKeys(given, nameof(pairs));
+        (L2 as BaseCache)?.CheckPairs(given, @namespace);
+        (L1 as BaseCache)?.CheckPairs(given, L1Space(@namespace));
+        ThrowIfDisposed();
+        return given;
+    }
+}

@@ -17,7 +17,8 @@ internal sealed partial class Parser
     /// <summary>
     /// The ids, sorted, of the experimental types the method's signature names (the result, the parameters, a generic
     /// method's constraints; their type arguments, elements and containing types, or their assembly), of the types its
-    /// options create (with their constructors), of its containing types, and of the body it calls.
+    /// options create (with their constructors), of its containing types, and of the methods it calls (the body, a
+    /// <c>KeyBuilder</c>, a <c>SkipCacheWhen</c>, and those of the methods an invalidation reaches) and their types.
     /// </summary>
     private EquatableArray<string> ExperimentalIds(IMethodSymbol? body, IEnumerable<INamedTypeSymbol?> created)
     {
@@ -39,6 +40,12 @@ internal sealed partial class Parser
         }
 
         AddExperimentalId(body, ids);
+        foreach (var called in _called)
+        {
+            AddExperimentalId(called, ids);
+            AddExperimentalIds(called.ContainingType, ids, seen);
+        }
+
         return ids.ToEquatableArray();
     }
 

@@ -175,8 +175,10 @@ internal sealed partial class Parser
     /// method of its name in the caller's type would take the call): then through <c>this</c>, or the type that
     /// declares it. An instance method called from a static lambda is reached through the instance in its state anyway.
     /// </summary>
-    private static MemberCallSpec CallOf(IMethodSymbol target, string code, IMethodSymbol caller)
+    private MemberCallSpec CallOf(IMethodSymbol target, string code, IMethodSymbol caller)
     {
+        // Its [Experimental] id, if any, is lifted in the generated file (ExperimentalIds).
+        _called.Add(target.OriginalDefinition);
         var hidden = caller.Parameters.Any(p => p.Name == target.Name) || caller.TypeParameters.Any(p => p.Name == target.Name);
         var inherited = target.IsStatic && !SymbolEqualityComparer.Default.Equals(target.ContainingType.OriginalDefinition, caller.ContainingType.OriginalDefinition);
         var qualifier = !hidden && !inherited ? null : target.IsStatic ? target.ContainingType.ToDisplayString(s_typeFormat) : "this";

@@ -163,15 +163,10 @@ internal sealed partial class Parser
                 continue;
             }
 
-            var call = CallOf(declared, declared.Arity == 0 ? Identifier(name) : Called(name), _method);
-            if (p.Count == 1 && TakesValue(p[0], valueType))
+            var passesKey = multi is not null && p.Count == 2 && SymbolEqualityComparer.Default.Equals(p[0], keyType) && SymbolEqualityComparer.Default.Equals(p[1], valueType);
+            if (passesKey || (p.Count == 1 && TakesValue(p[0], valueType)))
             {
-                return new SkipRuleSpec(call, PassesKey: false);
-            }
-
-            if (multi is not null && p.Count == 2 && SymbolEqualityComparer.Default.Equals(p[0], keyType) && SymbolEqualityComparer.Default.Equals(p[1], valueType))
-            {
-                return new SkipRuleSpec(call, PassesKey: true);
+                return new SkipRuleSpec(CallOf(declared, declared.Arity == 0 ? Identifier(name) : Called(name), _method), passesKey);
             }
         }
 

@@ -38,6 +38,9 @@ internal sealed partial class Parser
     private readonly CachedMethodKind _kind;
     private readonly KnownTypeSymbols _known;
     private readonly List<DiagnosticInfo> _diagnostics = [];
+
+    /// <summary>The user's methods the generated file calls (the body, a KeyBuilder, a SkipCacheWhen), by <see cref="CallOf"/>.</summary>
+    private readonly List<IMethodSymbol> _called = [];
     private readonly Location _location;
     private readonly AttributeSyntax? _attributeSyntax;
     private readonly SemanticModel _semanticModel;

@@ -167,4 +167,55 @@ public sealed class GeneratedTextBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("2"), "a hit, then a miss after the invalidation");
     }
+
+    [Test]
+    public void Experimental_key_builders_and_skip_rules_build_under_the_users_pragma()
+    {
+        // Regression: the ids of the methods the generated file calls besides the body (a KeyBuilder, a SkipCacheWhen,
+        // the KeyBuilder of a [MultiCached] method and of a method an invalidation reaches) were not lifted: each was
+        // 'error SHOP01x' inside the generated file.
+        var scenario = UserScenario.Build(Usings, ["""
+            using System.Diagnostics.CodeAnalysis;
+            namespace Shop
+            {
+                #pragma warning disable SHOP011, SHOP012, SHOP013
+                public partial class Store
+                {
+                    public static int Calls;
+
+                    [Cached(KeyBuilder = nameof(KeyOf), SkipCacheWhen = nameof(IsEmpty))]
+                    public static partial string Get(int id);
+                    private static string GetCore(int id) { Calls++; return id == 0 ? "" : "v" + id; }
+                    [Experimental("SHOP011")] private static string KeyOf(int id) => "item:" + id;
+                    [Experimental("SHOP012")] private static bool IsEmpty(string value) => value.Length == 0;
+
+                    [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(ManyKeyOf))]
+                    public static partial Dictionary<int, string> Many(List<int> ids);
+                    private static Dictionary<int, string> ManyCore(List<int> ids) => ids.ToDictionary(static i => i, static i => "m" + i);
+                    [Experimental("SHOP013")] private static string ManyKeyOf(int id) => "many:" + id;
+
+                    [InvalidateCache(nameof(Get))]
+                    public static partial void Forget(int id);
+                    private static void ForgetCore(int id) { }
+                }
+                #pragma warning restore SHOP011, SHOP012, SHOP013
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        Store.Get(1);
+                        Store.Get(1);
+                        Store.Get(0);
+                        Store.Get(0);
+                        Store.Forget(1);
+                        Store.Get(1);
+                        return Store.Calls.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + Store.Many([1, 2])[2];
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("4 m2"), "a hit; an empty result is not cached; a miss after the invalidation");
+    }
 }

@@ -326,7 +326,15 @@ public abstract partial class BaseCache
         return await RunAsync(
             new CommandRequest(CacheCommand.Raw, null, Value: args, Subject: command),
             (command, args),
-            static (cache, s, ct) => cache.ExecuteRawAsync(s.command, s.args, ct),
+            static (cache, s, ct) =>
+            {
+                if (!cache.RawCommandOnlyReads(s.command))
+                {
+                    cache._fences.MoveAll();
+                }
+
+                return cache.ExecuteRawAsync(s.command, s.args, ct);
+            },
             cancellationToken, awaitedOnce: true).ConfigureAwait(false);
     }
 }

@@ -273,6 +273,14 @@ public abstract partial class BaseCache
         return Run(
             new CommandRequest(CacheCommand.Raw, null, Value: args, Subject: command),
             (command, args),
-            static (cache, s) => cache.ExecuteRaw(s.command, s.args));
+            static (cache, s) =>
+            {
+                if (!cache.RawCommandOnlyReads(s.command))
+                {
+                    cache._fences.MoveAll();
+                }
+
+                return cache.ExecuteRaw(s.command, s.args);
+            });
     }
 }

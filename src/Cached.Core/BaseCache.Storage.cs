@@ -54,6 +54,14 @@ public abstract partial class BaseCache
     protected abstract object? ExecuteRaw(string command, object?[] args);
 
     /// <summary>
+    /// Whether a raw command only reads. Any other raw command may change any key, so before it runs every fill of this
+    /// cache open in this process is refused its store, as a <c>Clear</c> refuses them: a cached method's body that began
+    /// before a raw write never stores its result over it. False unless a backend names its reading commands.
+    /// </summary>
+    /// <param name="command">The command's name as given, not blank.</param>
+    protected virtual bool RawCommandOnlyReads(string command) => false;
+
+    /// <summary>
     /// Checks <see cref="ICache.Raw"/>'s arguments before the command enters the pipeline, and answers those to send to
     /// <see cref="ExecuteRaw"/>. A bad argument is the caller's error, not a store fault: refused here, it fails the call
     /// with its <see cref="ArgumentException"/> (the task of <see cref="ICache.RawAsync"/>, whatever its token), and

@@ -46,13 +46,20 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
         };
     }
 
-    /// <summary>How often expired entries are swept out (one minute unless set).</summary>
+    /// <summary>The longest <see cref="SweepInterval"/>: the longest period a timer takes (about 49.7 days).</summary>
+    private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    /// <summary>
+    /// How often expired entries are swept out (one minute unless set); from 1 ms to about 49.7 days (the longest period
+    /// a timer takes), refused otherwise when set: a timer rounds a shorter period down to none and fires once, and a
+    /// longer one cannot be started.
+    /// </summary>
     public TimeSpan SweepInterval
     {
         get => _store.SweepInterval;
-        init => _store.SweepInterval = value > TimeSpan.Zero
+        init => _store.SweepInterval = value >= TimeSpan.FromMilliseconds(1) && value <= MaxSweepInterval
             ? value
-            : throw new ArgumentOutOfRangeException(nameof(SweepInterval), value, "The sweep interval must be positive.");
+            : throw new ArgumentOutOfRangeException(nameof(SweepInterval), value, $"The sweep interval must be between 1 ms and {MaxSweepInterval} (the longest period a timer takes).");
     }
 
     /// <summary>How many entries the store holds, counting expired ones not yet removed.</summary>
@@ -161,21 +168,8 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     }
 
     /// <inheritdoc />
-    protected override bool ContainsEntry(string key)
-    {
-        if (!_store.TryGet(key, out var entry))
-        {
-            return false;
-        }
-
-        if (entry.ExpiresAt != 0 && entry.IsExpiredAt(_store.Now))
-        {
-            _store.RemoveIfUnchanged(key, entry);
-            return false;
-        }
-
-        return true;
-    }
+    // As a read: an expired entry is removed, and a live one is marked used ("reads count as use" for MaxEntries).
+    protected override bool ContainsEntry(string key) => TryGetLive(key, out _);
 
     /// <inheritdoc />
     protected override long IncrementEntry(string key, string? @namespace, long delta)
@@ -238,7 +232,9 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     /// <inheritdoc />
     protected override bool ClearEntries(string? @namespace)
     {
-        _store.Clear(@namespace);
+        // Set("user:1") and Set("1", namespace: "user") are one entry (docs/caches.md), so Clear("user") removes it
+        // whichever wrote it last; with a KeyBuilder keys have no known prefix, and the namespace written decides.
+        _store.Clear(@namespace, @namespace is null || KeyBuilder is not null ? null : ComposeKey(string.Empty, @namespace));
         return true;
     }
 
@@ -392,11 +388,15 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     }
 #endif
 
+    /// <inheritdoc />
+    protected override bool RawCommandOnlyReads(string command) => MemoryRawCommands.OnlyReads(command);
+
     CacheResult<object?> MemoryRawCommands.ITarget.Read(string key) => GetEntry(key);
 
     bool MemoryRawCommands.ITarget.AddIfAbsent(string key, object? payload) => AddEntry(key, null, payload, null);
 
-    int MemoryRawCommands.ITarget.Remove(string key) => RemoveEntry(key);
+    CacheResult<object?> MemoryRawCommands.ITarget.Take(string key)
+        => _store.TryRemove(key, out var removed) && !removed.IsExpiredAt(_store.Now) ? CacheResult<object?>.Hit(removed.Value) : CacheResult<object?>.Miss;
 
     bool MemoryRawCommands.ITarget.Contains(string key) => ContainsEntry(key);
 }

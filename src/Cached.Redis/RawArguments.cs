@@ -11,6 +11,22 @@ namespace Cached.Redis;
 /// </summary>
 internal static class RawArguments
 {
+    /// <summary>
+    /// Commands that change no key, told apart so that they do not refuse the fills open in this process (every other raw
+    /// command does, as it may change any key). Case-insensitive, as Redis takes command names.
+    /// </summary>
+    private static readonly HashSet<string> s_readingCommands = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "GET", "MGET", "GETRANGE", "STRLEN", "EXISTS", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME", "TYPE", "DUMP", "OBJECT",
+        "HGET", "HMGET", "HGETALL", "HKEYS", "HVALS", "HLEN", "HEXISTS", "HSTRLEN", "HSCAN",
+        "LRANGE", "LLEN", "LINDEX", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SSCAN",
+        "ZRANGE", "ZCARD", "ZSCORE", "ZRANK", "ZCOUNT", "ZRANGEBYSCORE", "ZSCAN", "XRANGE", "XLEN", "BITCOUNT", "GETBIT",
+        "DBSIZE", "KEYS", "SCAN", "RANDOMKEY", "PING", "ECHO", "TIME", "INFO", "LASTSAVE", "ROLE", "MEMORY",
+    };
+
+    /// <summary>Whether a raw command only reads (see <see cref="s_readingCommands"/>).</summary>
+    public static bool OnlyReads(string command) => s_readingCommands.Contains(command);
+
     private const string Sendable =
         "a string, byte[], ReadOnlyMemory<byte>, Memory<byte>, RedisValue, RedisKey, RedisChannel, bool, int, uint, long, " +
         "ulong, float or double (an sbyte, byte, short or ushort is sent as a long, a char as a string)";

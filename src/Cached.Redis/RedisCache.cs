@@ -367,6 +367,14 @@ public sealed partial class RedisCache : BaseCache, Capabilities.IBackplaneProvi
     /// </remarks>
     protected override object?[] PrepareRawArguments(string command, object?[] args) => RawArguments.Prepare(command, args);
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The reading commands of Redis (GET, EXISTS, TTL, SCAN, ...). A raw write refuses the fills open in this process
+    /// only: another process's fill of a key a raw command wrote may still store over it (the typed commands move the
+    /// key's fence on the server; see docs/redis.md, Fences).
+    /// </remarks>
+    protected override bool RawCommandOnlyReads(string command) => RawArguments.OnlyReads(command);
+
     // The arguments come from PrepareRawArguments: none is null.
     /// <inheritdoc />
     protected override object? ExecuteRaw(string command, object?[] args)

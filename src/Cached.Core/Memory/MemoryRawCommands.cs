@@ -15,10 +15,14 @@ internal static class MemoryRawCommands
 
         bool AddIfAbsent(string key, object? payload);
 
-        int Remove(string key);
+        /// <summary>Removes the entry of <paramref name="key"/> and returns it if it was live, in one step: two pops never both get it, and a pop never removes a value written after it read.</summary>
+        CacheResult<object?> Take(string key);
 
         bool Contains(string key);
     }
+
+    /// <summary>Whether <paramref name="command"/> leaves every entry as it is (the others move the cache's fences first).</summary>
+    public static bool OnlyReads(string command) => command.ToLowerInvariant() is "get" or "contains" or "exists" or "keys" or "count" or "len";
 
     public static object? Execute(ITarget target, string command, object?[] args)
     {
@@ -44,9 +48,7 @@ internal static class MemoryRawCommands
             case "pop":
             case "delete":
                 {
-                    var key = Key(command, args, 1);
-                    var entry = target.Read(key);
-                    target.Remove(key);
+                    var entry = target.Take(Key(command, args, 1));
                     return entry.Found ? entry.Value : null;
                 }
 

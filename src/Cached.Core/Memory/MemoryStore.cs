@@ -117,12 +117,18 @@ internal sealed class MemoryStore
         }
     }
 
-    /// <summary>Removes the entries of <paramref name="namespace"/>, or every entry when it is <c>null</c>.</summary>
-    public void Clear(string? @namespace)
+    /// <summary>
+    /// Removes the entries of <paramref name="namespace"/>, or every entry when it is <c>null</c>: those written under it,
+    /// and those whose key starts with <paramref name="prefix"/> (its keys' prefix, when keys are composed by default),
+    /// whoever wrote them, as a Redis clear removes every key of the namespace's prefix.
+    /// </summary>
+    public void Clear(string? @namespace, string? prefix = null)
     {
         foreach (var pair in _entries)
         {
-            if (@namespace is null || string.Equals(pair.Value.Namespace, @namespace, StringComparison.Ordinal))
+            if (@namespace is null
+                || string.Equals(pair.Value.Namespace, @namespace, StringComparison.Ordinal)
+                || (prefix is not null && pair.Key.StartsWith(prefix, StringComparison.Ordinal)))
             {
                 RemoveIfUnchanged(pair.Key, pair.Value);
             }

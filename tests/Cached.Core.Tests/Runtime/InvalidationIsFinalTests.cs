@@ -23,6 +23,11 @@ public sealed class InvalidationIsFinalTests
         Expire,
         MultiSet,
         Add,
+
+        // Raw writes on backend keys (regression: a raw write moved no fence, so the older body stored over it).
+        RawSet,
+        RawPop,
+        RawClear,
     }
 
     private static CachedMethod<string> MethodOn(ICache cache, string? @namespace = "users")
@@ -52,6 +57,16 @@ public sealed class InvalidationIsFinalTests
             case Invalidation.MultiSet:
                 cache.MultiSet([new KeyValuePair<string, string>("k", "newer")], null, "users");
                 return "newer";
+            case Invalidation.RawSet:
+                cache.Raw("set", cache.BuildKey("k", "users"), "newer");
+                return "newer";
+            case Invalidation.RawPop:
+                // Of a key not stored yet: the pop itself must refuse the fill.
+                cache.Raw("pop", cache.BuildKey("k", "users"));
+                return null;
+            case Invalidation.RawClear:
+                cache.Raw("clear");
+                return null;
             default:
                 cache.Add("k", "newer", null, "users");
                 return "newer";
@@ -100,10 +115,27 @@ public sealed class InvalidationIsFinalTests
 
         // A write's value stands in the cache, and the flight hands it to its callers rather than a value it could not
         // store; so does a write whose expiry is yet to come (the clock stands still here).
-        var answer = how == Invalidation.Expire ? "newer" : expected ?? "old";
+        var answer = how is Invalidation.Expire ? "newer" : expected ?? "old";
         Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo(answer), "the caller whose call began before the invalidation gets its result, or the value that overtook it");
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo(expected), "the invalidation stands: the older result was not stored over it");
+    }
+
+    [Test]
+    public async Task A_raw_read_leaves_the_fill_alone([Values("get", "contains", "keys", "count")] string command)
+    {
+        // Only a raw command that may write refuses the fills open: a read would otherwise cost the flight its store.
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn(cache);
+        var body = new GatedBody("value");
+
+        var leader = CallAsync(method, body).AsTask();
+        await body.Started.Task.WaitAsync(s_limit);
+        _ = command is "get" or "contains" ? cache.Raw(command, cache.BuildKey("k", "users")) : cache.Raw(command);
+        body.Release.SetResult();
+
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("value"));
+        Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo("value"));
     }
 
     [Test]

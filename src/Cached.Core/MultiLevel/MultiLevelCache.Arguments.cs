@@ -10,7 +10,7 @@ namespace Cached;
 public sealed partial class MultiLevelCache
 {
     /// <summary>The exception a command refuses <paramref name="key"/> or <paramref name="namespace"/> with; null when both are good.</summary>
-    internal ArgumentException? KeyProblem(string key, string? @namespace)
+    private ArgumentException? KeyProblem(string key, string? @namespace)
         => Runtime.Guard.KeyProblem(key)
             ?? (L2 as BaseCache)?.KeyProblem(key, @namespace)
             ?? (L1 as BaseCache)?.KeyProblem(key, L1Space(@namespace));

@@ -74,12 +74,12 @@ public sealed partial class MultiLevelCache : IReadThroughHost
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
         => factory is null
-            ? ValueTask.FromException<T>(ReadThrough.ArgumentProblem(this, key, @namespace, factory)!) // the key's problem first, as the overload it calls would
+            ? ValueTask.FromException<T>(ReadThrough.ArgumentProblem(key, factory)!) // the key's problem first, as the overload it calls would
             : GetOrSetAsync(key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<T> GetOrSetAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, string? @namespace = null, CancellationToken cancellationToken = default)
-        => ReadThrough.ArgumentProblem(this, key, @namespace, factory) is { } problem ? ValueTask.FromException<T>(problem)
+        => ReadThrough.ArgumentProblem(key, factory) is { } problem ? ValueTask.FromException<T>(problem)
             : options?.LocalTtl is { } bound
             ? BoundAsync(bound, (key, state, factory, options, @namespace), static (c, a, ct) => ReadThrough.GetOrSetAsync(c, a.key, (a.state, a.factory), static (s, ct) => UnboundAsync(s.state, s.factory, ct), a.options, a.@namespace, ct), cancellationToken)
             : ReadThrough.GetOrSetAsync(this, key, state, factory, options, @namespace, cancellationToken);

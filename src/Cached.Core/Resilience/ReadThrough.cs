@@ -17,7 +17,7 @@ internal static class ReadThrough
         if (factory is null)
         {
             // In the task, the key's problem first, as the overload this one calls refuses them.
-            return ValueTask.FromException<T>(ArgumentProblem(cache, key, @namespace, factory)!);
+            return ValueTask.FromException<T>(ArgumentProblem(key, factory)!);
         }
 
         return GetOrSetAsync(cache, key, factory, static (f, ct) => f(ct), options, @namespace, cancellationToken);
@@ -37,7 +37,7 @@ internal static class ReadThrough
     public static ValueTask<T> GetOrSetAsync<TState, T>(ICache cache, string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options, string? @namespace, CancellationToken cancellationToken)
     {
         // In the task whatever the token, as every async command's bad argument (docs/caches.md).
-        if (ArgumentProblem(cache, key, @namespace, factory) is { } problem)
+        if (ArgumentProblem(key, factory) is { } problem)
         {
             return ValueTask.FromException<T>(problem);
         }
@@ -50,15 +50,12 @@ internal static class ReadThrough
     }
 
     /// <summary>
-    /// A key or namespace <paramref name="cache"/>'s commands refuse (null, empty, or one its store of UTF-8 keys cannot
-    /// hold), or a null factory: what an async call refuses in its task before it looks at its token. Null when all are good.
+    /// A null or empty key, or a null factory: what an async call refuses in its task before it looks at its token. Null
+    /// when both are good. A key the store cannot hold (a lone surrogate on Redis) is no argument error here: the call
+    /// runs its factory uncached, as for any key its cache refuses (docs/redis.md).
     /// </summary>
-    internal static ArgumentException? ArgumentProblem(ICache cache, string key, string? @namespace, object? factory) => cache switch
-    {
-        BaseCache single => single.KeyProblem(key, @namespace),
-        MultiLevelCache levels => levels.KeyProblem(key, @namespace),
-        _ => Runtime.Guard.KeyProblem(key),
-    } ?? (factory is null ? new ArgumentNullException(nameof(factory)) : null);
+    internal static ArgumentException? ArgumentProblem(string key, object? factory)
+        => Runtime.Guard.KeyProblem(key) ?? (factory is null ? new ArgumentNullException(nameof(factory)) : null);
 
     // Null options are the defaults: Set(key, value, null, ns) binds here since this overload exists, and means what it
     // meant before, a write with the cache's time to live.

@@ -60,8 +60,6 @@ public sealed class Utf8KeyArgumentTests
             ("MultiGetAsync(namespace)", "namespace", () => cache.MultiGetAsync<int>(["k"], Lone, cancellationToken: cancelled).AsTask()),
             ("MultiSetAsync(namespace)", "namespace", () => cache.MultiSetAsync([KeyValuePair.Create("k", 1)], @namespace: Lone, cancellationToken: cancelled).AsTask()),
             ("ClearAsync(namespace)", "namespace", () => cache.ClearAsync(Lone, cancelled).AsTask()),
-            ("GetOrSetAsync", "key", () => cache.GetOrSetAsync(Lone, static _ => ValueTask.FromResult(1), cancellationToken: cancelled).AsTask()),
-            ("GetOrSetAsync(namespace)", "namespace", () => cache.GetOrSetAsync("k", static _ => ValueTask.FromResult(1), @namespace: Lone, cancellationToken: cancelled).AsTask()),
             ("OpenFillAsync", "key", () => ((IFencedFillCache)cache).OpenFillAsync(Lone, cancellationToken: cancelled).AsTask()),
             ("OpenFillsAsync", "keys", () => ((IFencedFillCache)cache).OpenFillsAsync(keys, cancellationToken: cancelled).AsTask()),
             ("TryAcquireLockAsync", "key", () => ((ILockingCache)cache).TryAcquireLockAsync(Lone, null, "owner", TimeSpan.FromSeconds(1), cancelled).AsTask()),

@@ -3,7 +3,7 @@ using Cached.Generators.Model;
 
 namespace Cached.Generators;
 
-/// <summary>How generated code names the user's methods it calls: the body, a KeyBuilder, a SkipCacheWhen predicate.</summary>
+/// <summary>How generated code names what the user declared: the methods it calls (the body, a KeyBuilder, a SkipCacheWhen predicate) and the types it declares again.</summary>
 internal static partial class Emitter
 {
     /// <summary>The method as a static lambda reaches it: an instance one through the instance its state holds.</summary>
@@ -33,4 +33,13 @@ internal static partial class Emitter
         writer.Line(s_generatedCode);
         writer.ExpressionBodied(declaration, $"{Call(body, instance: null)}({string.Join(", ", signature.Parameters.Select(static p => p.Name))})");
     }
+
+    /// <summary>
+    /// Whether a declaration's name or one of its type parameters is of lowercase ASCII letters only, which C# warns
+    /// about where it is declared (CS8981): variance keywords aside.
+    /// </summary>
+    private static bool NamesLowercaseOnly(string nameWithTypeParameters)
+        => nameWithTypeParameters.Split('<', ',', '>', ' ')
+            .Select(static part => part.TrimStart('@'))
+            .Any(static part => part.Length > 0 && part is not ("in" or "out") && part.All(static c => c is >= 'a' and <= 'z'));
 }

@@ -44,6 +44,12 @@ internal static partial class Emitter
             writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types, as the user's method names them.");
         }
 
+        if (type.Declarations.Any(static d => NamesLowercaseOnly(d.NameWithTypeParameters)))
+        {
+            // A type (or type parameter) named in lowercase letters only warns where it is declared, here too.
+            writer.Line("#pragma warning disable CS8981 // Type names as the user's declaration writes them.");
+        }
+
         writer.Line();
         if (type.Namespace is not null)
         {

@@ -23,7 +23,8 @@ public sealed partial class CachedGenerator
     private static void RegisterJsonContexts(IncrementalGeneratorInitializationContext context)
     {
         var hasRegistry = context.CompilationProvider
-            .Select(static (compilation, _) => compilation.GetTypeByMetadataName("Cached.Serializers.JsonContexts") is not null);
+            // Where global::Cached is not the library (a global type Cached, an extern alias), the file could only fail.
+            .Select(static (compilation, _) => compilation.GetTypeByMetadataName("Cached.Serializers.JsonContexts") is not null && LibraryNamespace.Problem(compilation) is null);
         // The registration is written for the project's language version: any project with a context gets it, cached
         // methods or none, so it must never fail a build that uses no Cached feature.
         var version = context.ParseOptionsProvider

@@ -96,12 +96,19 @@ internal sealed partial class Parser
     /// fail the user's build (an error-level obsolete mark, an experimental one), where the user's own pragmas do not reach.
     /// </summary>
     private static bool IsMarkedForLater(ISymbol symbol)
-        => symbol.GetAttributes().Any(static a => a.AttributeClass?.Name is "ObsoleteAttribute" or "ExperimentalAttribute");
+        => symbol.GetAttributes().Any(static a => IsAttribute(a, "ObsoleteAttribute", "System") || IsAttribute(a, "ExperimentalAttribute", "System.Diagnostics.CodeAnalysis"));
 
     /// <summary>
     /// Whether a record's ToString or PrintMembers is the compiler's: implicitly declared in source, marked
     /// [CompilerGenerated] in a referenced assembly (whose symbols are never implicitly declared).
     /// </summary>
     private static bool IsCompilerWritten(IMethodSymbol method)
-        => method.IsImplicitlyDeclared || method.GetAttributes().Any(static a => a.AttributeClass?.Name == "CompilerGeneratedAttribute");
+        => method.IsImplicitlyDeclared || method.GetAttributes().Any(static a => IsAttribute(a, "CompilerGeneratedAttribute", "System.Runtime.CompilerServices"));
+
+    /// <summary>
+    /// Whether <paramref name="attribute"/> is .NET's <paramref name="name"/> of <paramref name="namespace"/>, not a
+    /// user's attribute of the same name (a user's [Experimental] on a record member once changed its keys).
+    /// </summary>
+    private static bool IsAttribute(AttributeData attribute, string name, string @namespace)
+        => attribute.AttributeClass is { } type && type.Name == name && type.ContainingNamespace?.ToDisplayString() == @namespace;
 }

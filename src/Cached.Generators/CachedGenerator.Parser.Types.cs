@@ -63,8 +63,12 @@ internal sealed partial class Parser
     private static string ModifiersOf(MethodDeclarationSyntax syntax)
         => string.Join(" ", syntax.Modifiers.Where(static m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(static m => m.Text));
 
-    /// <summary>A name as C# code: <c>@class</c> for a keyword.</summary>
-    internal static string Identifier(string name) => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+    /// <summary>
+    /// A name as C# code: <c>@class</c> for a keyword, and <c>@await</c>, which is a keyword inside the async methods and
+    /// lambdas the generated code writes although the user's declaration takes it as a name.
+    /// </summary>
+    internal static string Identifier(string name)
+        => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) == SyntaxKind.AwaitKeyword ? "@" + name : name;
 
     private static string Literal(string text) => SymbolDisplay.FormatLiteral(text, quote: true);
 }

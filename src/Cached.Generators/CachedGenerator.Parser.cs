@@ -108,6 +108,12 @@ internal sealed partial class Parser
             return null;
         }
 
+        if (LibraryNamespace.Problem(_semanticModel.Compilation) is { } hidden)
+        {
+            Report(DiagnosticDescriptors.LibraryNamespaceHidden, _location, MethodName, hidden);
+            return null;
+        }
+
         if (!CheckExtensionBlock() || !CheckPartial() || !CheckContainingType() || !CheckGeneric() || !CheckParameters())
         {
             return null;
@@ -244,6 +250,21 @@ internal sealed partial class Parser
     /// False when another attribute would also write this method's body: each attribute's pipeline parses the method on
     /// its own, so two would write two bodies. The first of the method's attributes in the order below reports it, once.
     /// </summary>
+    /// <summary>Attributes whose generators write the body of the partial method they are on.</summary>
+    private static readonly HashSet<string> s_bodyWritingAttributes =
+    [
+        "System.Text.RegularExpressions.GeneratedRegexAttribute",
+        "Microsoft.Extensions.Logging.LoggerMessageAttribute",
+        "System.Runtime.InteropServices.LibraryImportAttribute",
+        "System.Runtime.InteropServices.JavaScript.JSImportAttribute",
+    ];
+
+    /// <summary>Where a declaration is, as a person finds it: 'Store.cs, line 12'.</summary>
+    private static string Where(ISymbol symbol)
+        => symbol.Locations.FirstOrDefault() is { IsInSource: true } location
+            ? $"{System.IO.Path.GetFileName(location.SourceTree?.FilePath)}, line {location.GetLineSpan().StartLinePosition.Line + 1}"
+            : symbol.ToDisplayString();
+
     private bool CheckOneBody()
     {
         var bodies = new List<(CachedMethodKind Kind, string Name)>();
@@ -266,6 +287,12 @@ internal sealed partial class Parser
             bodies.Add((CachedMethodKind.InvalidateTags, "[InvalidateTags]"));
         }
 
+        // Another generator writes the body of a method with one of these, and a user's own implementing declaration
+        // is a body too: each met the generated one as CS0757 inside a generated file.
+        var others = _method.GetAttributes().Select(static a => a.AttributeClass).Where(static a => a is not null && s_bodyWritingAttributes.Contains(a.ToDisplayString()))
+            .Select(static a => "[" + a!.Name.Substring(0, a.Name.Length - "Attribute".Length) + "]")
+            .Concat(_method.PartialImplementationPart is { } own ? ["a body of its own (" + Where(own) + ")"] : []);
+        bodies.AddRange(others.Select(static other => ((CachedMethodKind)(-1), other)));
         if (bodies.Count < 2)
         {
             return true;
@@ -310,6 +337,14 @@ internal sealed partial class Parser
                 Report(DiagnosticDescriptors.UnsupportedParameter, ParameterLocation(parameter), parameter.Name, MethodName, problem, IsInvalidation ? "an invalidating method cannot take it" : CachedCannotTake);
                 ok = false;
             }
+        }
+
+        foreach (var typeParameter in _method.TypeParameters.Where(static t => t.Name.StartsWith("__", System.StringComparison.Ordinal)))
+        {
+            // A local of the generated body (__key) named like it is CS0412 there.
+            Report(DiagnosticDescriptors.UnsupportedParameter, typeParameter.Locations.FirstOrDefault() ?? _location, typeParameter.Name, MethodName,
+                "a type parameter named with two leading underscores, which the generated code keeps for its own names (__key, __cached_" + _method.Name + ")", "rename it");
+            ok = false;
         }
 
         return ok;

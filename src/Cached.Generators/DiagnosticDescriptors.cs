@@ -34,7 +34,7 @@ internal static class DiagnosticDescriptors
         "CACHED003",
         "Parameter cannot be cached",
         "Parameter '{0}' of '{1}' is {2}: {3}",
-        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer, a ref struct such as Span<T>, or a type parameter of the containing type that 'allows ref struct' cannot be kept for another call; an [InvalidateCache] or [InvalidateTags] method cannot take them either, as its generated body passes its arguments on by value. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
+        "A 'ref', 'out', 'in' or 'ref readonly' parameter, a pointer, a ref struct such as Span<T>, or a type parameter of the containing type that 'allows ref struct' cannot be kept for another call; an [InvalidateCache] or [InvalidateTags] method cannot take them either, as its generated body passes its arguments on by value. Pass a value instead, e.g. an array or ReadOnlyMemory<T> instead of a span. A default key cannot write a multi-dimensional array, or a Memory<T> inside another type (a tuple's element, a list's item): use a jagged array or a memory parameter of its own, a Key template or KeyBuilder, or [CacheKeyIgnore]. A cached method takes at most one CancellationToken, which cancels the call and is the token its body gets: link two tokens into one before the call. A parameter or type parameter name that begins with two underscores is kept for the generated code's own names: rename it.");
 
     public static readonly DiagnosticDescriptor UnsupportedReturn = Error(
         "CACHED004",
@@ -184,7 +184,7 @@ internal static class DiagnosticDescriptors
         "CACHED028",
         "A method can carry one of [Cached], [MultiCached] and [InvalidateCache]",
         "'{0}' carries {1}: each would write the method's body; keep one, and put the other on a method of its own",
-        "[Cached], [MultiCached] and [InvalidateCache] each write the body of the method they are on, so a method carries one of them ([InvalidateTags] goes with [InvalidateCache], whose body then invalidates the tags too, or alone). To cache a method and invalidate entries of others, or to cache one value and a batch, declare a method for each.");
+        "[Cached], [MultiCached] and [InvalidateCache] each write the body of the method they are on, so a method carries one of them ([InvalidateTags] goes with [InvalidateCache], whose body then invalidates the tags too, or alone). To cache a method and invalidate entries of others, or to cache one value and a batch, declare a method for each. The same holds beside another generator's attribute that writes the body ([GeneratedRegex], [LoggerMessage], [LibraryImport], [JSImport]) and beside the method's own implementing declaration: the body a cached method runs on a miss goes into '<Name>Core'.");
 
     public static readonly DiagnosticDescriptor UnsupportedContainingType = Error(
         "CACHED029",
@@ -258,6 +258,12 @@ internal static class DiagnosticDescriptors
         "{0} \"{1}\" of '{2}' needs C# 10, and this project builds with C# {3}: the generated code writes a template through an interpolated string handler; set LangVersion to 10 or later, or {4}",
         "The generated code writes a Key or tag template through an interpolated string handler, which formats it without a string on a hit; handlers came with C# 10, so a project whose LangVersion is 9 cannot compile it. Set LangVersion to 10 or later (the default of every .NET that Cached supports), or use what C# 9 compiles: a fixed Key, a KeyBuilder method or the default key; fixed tags.");
 
+    public static readonly DiagnosticDescriptor LibraryNamespaceHidden = Error(
+        "CACHED041",
+        "The generated code cannot name the Cached namespace",
+        "'{0}' cannot be generated: {1}",
+        "The generated code names the library as global::Cached (global::Cached.Runtime.CachedMethod<T>, ...). A type named Cached in the global namespace, of the project or of a reference, hides that namespace, and a reference to Cached.Core with an extern alias takes it out of the global namespace: either made every generated file fail with CS0117, CS0400 or CS0426. Move the type into a namespace or rename it; reference Cached.Core without an alias, or with 'global' among its aliases (Aliases=\"global,MyAlias\").");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -302,6 +308,7 @@ internal static class DiagnosticDescriptors
         BlankAlias,
         ImplementationHidden,
         TemplateNeedsCSharp10,
+        LibraryNamespaceHidden,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

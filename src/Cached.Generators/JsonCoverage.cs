@@ -294,6 +294,10 @@ internal sealed class JsonCoverage
     private static ITypeSymbol? FirstType(AttributeData attribute)
         => attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as ITypeSymbol : null;
 
+    /// <summary>
+    /// A type of .NET's own assemblies, in its System or Microsoft namespaces. The assembly decides as well as the
+    /// namespace: a project's own types in a namespace named System.MyApp were once taken for .NET's and not judged.
+    /// </summary>
     private static bool IsFramework(INamedTypeSymbol type)
     {
         var root = type.ContainingNamespace;
@@ -302,6 +306,8 @@ internal sealed class JsonCoverage
             root = root.ContainingNamespace;
         }
 
-        return root?.Name is "System" or "Microsoft";
+        return root?.Name is "System" or "Microsoft"
+            && type.ContainingAssembly?.Name is { } assembly
+            && (assembly is "System" or "mscorlib" or "netstandard" || assembly.StartsWith("System.", System.StringComparison.Ordinal) || assembly.StartsWith("Microsoft.", System.StringComparison.Ordinal));
     }
 }

@@ -114,6 +114,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED038")
             .Append("CACHED039")
             .Append("CACHED040")
+            .Append("CACHED041")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);

@@ -40,9 +40,9 @@ public sealed partial class JsonAotDiagnosticTests
     /// given, and returns CACHED021's diagnostics and the spans marked <c>[|...|]</c>.
     /// </summary>
     private static (IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<TextSpan> Marked) Analyze(
-        string body, IReadOnlyDictionary<string, string>? properties = null, bool referencesRedis = false)
+        string body, IReadOnlyDictionary<string, string>? properties = null, bool referencesRedis = false, string prelude = Prelude)
     {
-        var source = Prelude + body;
+        var source = prelude + body;
         var spans = new List<TextSpan>();
         for (var open = source.IndexOf("[|", StringComparison.Ordinal); open >= 0; open = source.IndexOf("[|", open, StringComparison.Ordinal))
         {
@@ -406,6 +406,36 @@ public sealed partial class JsonAotDiagnosticTests
             """);
 
         Assert.That(diagnostic.GetMessage(CultureInfo.InvariantCulture), Is.EqualTo($"'Shapes.Get' may store its result as JSON (its Serializer is JsonSerializer), and '{result}' holds '{holder}', whose public field '{field}' System.Text.Json skips in a trimmed or NativeAOT project, so it would read back without it: make it a property, or mark it [JsonInclude] (or [JsonIgnore] to leave it out)"));
+    }
+
+    [TestCase("System")]
+    [TestCase("Microsoft")]
+    public void A_projects_own_types_in_a_namespace_named_like_the_frameworks_are_judged_as_its_own(string root)
+    {
+        // Regression (outside review): types were taken for .NET's by their namespace's root alone, so a project's
+        // System.MyApp.Line, listed through a context's Order, was reported uncovered (CACHED021, false), and the public
+        // field of its Pub went unreported (CACHED033 missing).
+        var (diagnostics, marked) = Analyze(
+            $$"""
+            namespace {{root}}.MyApp
+            {
+                public class Order { public List<Line> Lines { get; set; } = new(); public Pub? P { get; set; } }
+                public class Line { public int Qty { get; set; } }
+                public class Pub { public int Field; }
+                [JsonSerializable(typeof(Order))] internal partial class Ctx : JsonSerializerContext { }
+                public partial class Svc
+                {
+                    [Cached(Serializer = typeof(JsonSerializer))] public partial Line GetLine(int id);
+                    private Line GetLineCore(int id) => new Line { Qty = id };
+                    [[|Cached(Serializer = typeof(JsonSerializer))|]] public partial Pub GetPub(int id);
+                    private Pub GetPubCore(int id) => new Pub { Field = id };
+                }
+            }
+            """,
+            prelude: Prelude.Replace("namespace Demo;", string.Empty, StringComparison.Ordinal));
+
+        Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED033" }), () => string.Join(Environment.NewLine, diagnostics));
+        Assert.That(diagnostics[0].Location.SourceSpan, Is.EqualTo(marked[0]));
     }
 
     [Test]

@@ -141,6 +141,18 @@ public sealed class JsonContextRegistrationTests
     }
 
     [Test]
+    public void A_project_whose_global_type_Cached_hides_the_library_gets_no_registration_and_builds()
+    {
+        // Regression (outside review): a type named Cached in the global namespace hides global::Cached, and the
+        // registration, written for any project with a context, failed the build with CS0117 in a project that uses no
+        // Cached feature (Cached.Core came through a library).
+        var (_, cached, diagnostics) = Build(Contexts, "public static class Cached { public static int Version => 1; }");
+
+        Assert.That(cached, Is.Empty, "the registration could only fail");
+        Assert.That(diagnostics.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
     public void A_project_without_contexts_gets_no_registration()
     {
         var (_, cached, _) = Build("""

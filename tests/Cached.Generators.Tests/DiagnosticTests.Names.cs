@@ -1,0 +1,120 @@
+using Cached.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// From an outside review of names in a user's project: CACHED041 (global::Cached is not the library), CACHED028 beside
+/// another generator's body or the user's own, CACHED003 for a type parameter with a generated code's name.
+/// </summary>
+public sealed partial class DiagnosticTests
+{
+    // ---- CACHED041 ----
+
+    [Test]
+    public void CACHED041_Cached_Core_referenced_with_an_extern_alias()
+    {
+        // Regression: every generated file failed with CS0400 ('Cached' could not be found in the global namespace).
+        var compilation = GeneratorRunner.Compile("""
+            extern alias CachedLib;
+            using CachedLib::Cached;
+            namespace Demo;
+            public partial class Service
+            {
+                [Cached]
+                public partial int Get(int id);
+                private int GetCore(int id) => id;
+            }
+            """);
+        var library = compilation.References.Single(static r => r.Display?.EndsWith("Cached.Core.dll", StringComparison.Ordinal) == true);
+        var run = GeneratorRunner.Run(compilation.ReplaceReference(library, library.WithAliases(["CachedLib"])));
+
+        var diagnostic = run.GeneratorDiagnostics.Single();
+        Assert.That(diagnostic.Id, Is.EqualTo("CACHED041"));
+        Assert.That(diagnostic.Location.SourceTree?.GetText().ToString(diagnostic.Location.SourceSpan), Is.EqualTo("Get"));
+        Assert.That(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), Does.StartWith("'Service.Get' cannot be generated: Cached.Core is referenced with an extern alias").And.Contain("Aliases=\"global,YourAlias\""));
+        Assert.That(run.Sources.Keys, Has.None.EndsWith("Service.Cached.g.cs"), "no file that could only fail");
+        Assert.That(run.CompilationProblems.Select(static d => d.Id), Has.None.StartsWith("CS04"));
+    }
+
+    [Test]
+    public void CACHED041_is_not_reported_when_global_is_among_the_aliases()
+    {
+        var compilation = GeneratorRunner.Compile("""
+            namespace Demo;
+            public partial class Service
+            {
+                [Cached.Cached]
+                public partial int Get(int id);
+                private int GetCore(int id) => id;
+            }
+            """);
+        var library = compilation.References.Single(static r => r.Display?.EndsWith("Cached.Core.dll", StringComparison.Ordinal) == true);
+        var run = GeneratorRunner.Run(compilation.ReplaceReference(library, library.WithAliases(["global", "CachedLib"])));
+
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    // ---- CACHED028 beside other bodies ----
+
+    [Test]
+    public void CACHED028_a_method_that_also_has_a_body_of_its_own()
+    {
+        // Regression: CS0757 (multiple implementing declarations) inside the generated file, with no word of ours.
+        var run = GeneratorRunner.Run(
+            Prelude + """
+            public partial class UserService
+            {
+                [Cached]
+                public partial int Get(int id);
+                private int GetCore(int id) => id;
+            }
+            """,
+            """
+            namespace Demo;
+            public partial class UserService
+            {
+                public partial int Get(int id) => -id;
+            }
+            """);
+
+        var diagnostic = run.GeneratorDiagnostics.Single();
+        Assert.That(diagnostic.Id, Is.EqualTo("CACHED028"));
+        Assert.That(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("'UserService.Get' carries [Cached] and a body of its own (Source1.cs, line 4): each would write the method's body; keep one, and put the other on a method of its own"));
+        Assert.That(run.Sources.Keys, Has.None.EndsWith("UserService.Cached.g.cs"));
+    }
+
+    [TestCase("[System.Text.RegularExpressions.GeneratedRegex(\"a+\")]", "System.Text.RegularExpressions.Regex", "[GeneratedRegex]")]
+    [TestCase("[System.Runtime.InteropServices.LibraryImport(\"libc\")]", "int", "[LibraryImport]")]
+    public void CACHED028_a_method_another_generator_writes(string attribute, string result, string named)
+    {
+        var message = Single($$"""
+            public static partial class Native
+            {
+                [Cached]
+                {{attribute}}
+                public static partial {{result}} [|Make|]();
+                private static {{result}} MakeCore() => default!;
+            }
+            """, "CACHED028");
+        Assert.That(message, Is.EqualTo($"'Native.Make' carries [Cached] and {named}: each would write the method's body; keep one, and put the other on a method of its own"));
+    }
+
+    // ---- CACHED003 for a type parameter ----
+
+    [Test]
+    public void CACHED003_a_type_parameter_named_like_the_generated_codes_locals()
+    {
+        // Regression: CS0412 inside the generated file, where the local __key met the type parameter.
+        var message = Single("""
+            public partial class UserService
+            {
+                [Cached]
+                public partial T Echo<T, [|__key|]>(T value);
+                private T EchoCore<T, __key>(T value) => value;
+            }
+            """, "CACHED003");
+        Assert.That(message, Is.EqualTo("Parameter '__key' of 'UserService.Echo' is a type parameter named with two leading underscores, which the generated code keeps for its own names (__key, __cached_Echo): rename it"));
+    }
+}

@@ -1,0 +1,137 @@
+using Cached.Generators.Tests.Infrastructure;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// Regressions of an outside review of names and hostile contexts in a user's project (from the packed package): a
+/// user's attributes named like .NET's, identifiers that are keywords only in some places, names the generated code
+/// reserves, and type names the compiler warns about. Each scenario builds with no diagnostic and runs.
+/// </summary>
+public sealed class OutsiderNamesReviewTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+        using Cached;
+
+        """;
+
+    [SetUp]
+    [TearDown]
+    public void EmptyTheDefaultCache()
+    {
+        Caches.Reset();
+        Caches.Get().Clear();
+    }
+
+    [Test]
+    public void A_users_attributes_named_like_the_frameworks_do_not_change_how_a_record_is_keyed()
+    {
+        // Regression: an attribute matched by its name alone: a user's [Flags.Experimental] on a record member sent the
+        // key to the record's printed text (where "1, B = 2" + "3" and "1" + "2, B = 3" print alike), and a user's
+        // [Gen.CompilerGenerated] on a record's own ToString made the generator ignore it (R(1){Tag="b"} got the entry
+        // of R(1){Tag="a"}).
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace Flags { [AttributeUsage(AttributeTargets.All)] public sealed class ExperimentalAttribute : Attribute { } }
+            namespace Gen { [AttributeUsage(AttributeTargets.All)] public sealed class CompilerGeneratedAttribute : Attribute { } }
+            namespace App
+            {
+                public sealed record Pair(string A, [property: Flags.Experimental] string B);
+                public sealed record R(int Id)
+                {
+                    internal string Tag { get; init; } = "";
+                    [Gen.CompilerGenerated] public override string ToString() => $"{Id}:{Tag}";
+                }
+
+                public partial class Svc
+                {
+                    [Cached] public partial string Get(Pair p);
+                    private string GetCore(Pair p) => p.A + "|" + p.B;
+                    [Cached] public partial string Show(R r);
+                    private string ShowCore(R r) => r.ToString();
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var s = new Svc();
+                        return string.Join(" ", s.Get(new Pair("1, B = 2", "3")), s.Get(new Pair("1", "2, B = 3")),
+                            s.Show(new R(1) { Tag = "a" }), s.Show(new R(1) { Tag = "b" }));
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("1, B = 2|3 1|2, B = 3 1:a 1:b"));
+    }
+
+    [Test]
+    public async Task A_parameter_named_await_is_written_with_its_escape()
+    {
+        // Regression: 'await' is an identifier in the user's (not async) declaration, and a keyword in the generated
+        // async lambda and async invalidating method: CS4003 and CS1525 inside the generated file.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace App
+            {
+                public partial class Svc
+                {
+                    public int Calls;
+
+                    [Cached] public partial Task<int> GetAsync(int await);
+                    private Task<int> GetAsyncCore(int await) { Calls++; return Task.FromResult(await * 2); }
+
+                    [InvalidateCache(nameof(GetAsync))] public partial Task ForgetAsync(int await);
+                    private Task ForgetAsyncCore(int await) => Task.CompletedTask;
+                }
+
+                public static class Probe
+                {
+                    public static async Task<string> RunAsync()
+                    {
+                        var s = new Svc();
+                        var first = await s.GetAsync(2);
+                        await s.GetAsync(2);
+                        await s.ForgetAsync(2);
+                        await s.GetAsync(2);
+                        return first + " " + s.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(await UserScenario.RunAsync(scenario), Is.EqualTo("4 2"));
+    }
+
+    [Test]
+    public void A_lowercase_type_name_the_user_allowed_does_not_warn_in_the_generated_file()
+    {
+        // Regression: CS8981 (a type name of lowercase letters only, a warning from warning level 7, the SDK's default
+        // since .NET 7) was reported inside the generated file, which the user's '#pragma warning disable CS8981' cannot
+        // reach; under TreatWarningsAsErrors the build failed.
+        var compilation = GeneratorRunner.Compile(Usings + """
+            namespace App
+            {
+            #pragma warning disable CS8981
+                public partial class svc<t>
+            #pragma warning restore CS8981
+                {
+                    [Cached] public partial int Get(int id);
+                    private int GetCore(int id) => id + 1;
+                }
+
+                public partial class Plain
+                {
+                    [Cached] public partial int Get(int id);
+                    private int GetCore(int id) => id + 1;
+                }
+            }
+            """);
+        var run = GeneratorRunner.Run(compilation.WithOptions(compilation.Options.WithWarningLevel(9999)));
+
+        Assert.That(UserScenario.Problems(run), Is.Empty);
+        Assert.That(run.Sources.Single(static s => s.Key.StartsWith("App.svc", StringComparison.Ordinal)).Value, Does.Contain("#pragma warning disable CS8981"));
+        Assert.That(run.Sources["App.Plain.Cached.g.cs"], Does.Not.Contain("CS8981"), "only where a name needs it");
+    }
+}

@@ -160,6 +160,9 @@ public abstract partial class BaseCache : ICache, IRetirableCache, DependencyInj
     /// </summary>
     protected virtual bool StoresKeysAsUtf8 => false;
 
+    /// <summary><see cref="StoresKeysAsUtf8"/>, for a cache in front of this one (two levels).</summary>
+    internal bool KeysAsUtf8 => StoresKeysAsUtf8;
+
     /// <summary>Refuses a namespace a store of UTF-8 keys cannot hold (see <see cref="StoresKeysAsUtf8"/>): Clear would look for another.</summary>
     private void RefuseUnstorable(string? resolvedNamespace)
     {

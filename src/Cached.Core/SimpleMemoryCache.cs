@@ -133,11 +133,20 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
         var fresh = _store.CreateEntry(payload, @namespace, ttl);
+        return ReferenceEquals(AddOrKeep(key, fresh), fresh);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="fresh"/> unless the key holds a live entry, in one step (compare-and-swap over an expired
+    /// one): the entry that stands, <paramref name="fresh"/> when it was stored.
+    /// </summary>
+    private MemoryEntry AddOrKeep(string key, MemoryEntry fresh)
+    {
         while (true)
         {
             if (_store.TryAdd(key, fresh))
             {
-                return true;
+                return fresh;
             }
 
             if (!_store.TryGet(key, out var current))
@@ -147,12 +156,12 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
 
             if (!current.IsExpiredAt(_store.Now))
             {
-                return false;
+                return current;
             }
 
             if (_store.TryReplace(key, fresh, current))
             {
-                return true;
+                return fresh;
             }
         }
     }
@@ -391,9 +400,17 @@ public sealed class SimpleMemoryCache : BaseCache, ISpanReadableCache, ITimedSpa
     /// <inheritdoc />
     protected override bool RawCommandOnlyReads(string command) => MemoryRawCommands.OnlyReads(command);
 
+    /// <inheritdoc />
+    /// <remarks>Refuses an unknown command or wrong arguments before the command runs, so that it refuses no fill.</remarks>
+    protected override object?[] PrepareRawArguments(string command, object?[] args)
+    {
+        MemoryRawCommands.Check(command, args);
+        return args;
+    }
+
     CacheResult<object?> MemoryRawCommands.ITarget.Read(string key) => GetEntry(key);
 
-    bool MemoryRawCommands.ITarget.AddIfAbsent(string key, object? payload) => AddEntry(key, null, payload, null);
+    object? MemoryRawCommands.ITarget.SetDefault(string key, object? payload) => AddOrKeep(key, _store.CreateEntry(payload, null, null)).Value;
 
     CacheResult<object?> MemoryRawCommands.ITarget.Take(string key)
         => _store.TryRemove(key, out var removed) && !removed.IsExpiredAt(_store.Now) ? CacheResult<object?>.Hit(removed.Value) : CacheResult<object?>.Miss;

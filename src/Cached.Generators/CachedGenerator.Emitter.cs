@@ -44,9 +44,11 @@ internal static partial class Emitter
             writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types, as the user's method names them.");
         }
 
-        if (type.Declarations.Any(static d => NamesLowercaseOnly(d.NameWithTypeParameters)))
+        if (type.Declarations.Any(static d => NamesLowercaseOnly(d.NameWithTypeParameters))
+            || spec.Methods.Any(static m => m.Signature.TypeParameters is { } generic && NamesLowercaseOnly(generic.List)))
         {
-            // A type (or type parameter) named in lowercase letters only warns where it is declared, here too.
+            // A type or type parameter named in lowercase letters only warns where it is declared, here too: a generic
+            // method's type parameters are declared again by its implementation, key method and state class.
             writer.Line("#pragma warning disable CS8981 // Type names as the user's declaration writes them.");
         }
 

@@ -246,10 +246,6 @@ internal sealed partial class Parser
         return false;
     }
 
-    /// <summary>
-    /// False when another attribute would also write this method's body: each attribute's pipeline parses the method on
-    /// its own, so two would write two bodies. The first of the method's attributes in the order below reports it, once.
-    /// </summary>
     /// <summary>Attributes whose generators write the body of the partial method they are on.</summary>
     private static readonly HashSet<string> s_bodyWritingAttributes =
     [
@@ -261,10 +257,13 @@ internal sealed partial class Parser
 
     /// <summary>Where a declaration is, as a person finds it: 'Store.cs, line 12'.</summary>
     private static string Where(ISymbol symbol)
-        => symbol.Locations.FirstOrDefault() is { IsInSource: true } location
-            ? $"{System.IO.Path.GetFileName(location.SourceTree?.FilePath)}, line {location.GetLineSpan().StartLinePosition.Line + 1}"
-            : symbol.ToDisplayString();
+        => symbol.Locations.FirstOrDefault() is { IsInSource: true } location ? LibraryNamespace.Where(location) : symbol.ToDisplayString();
 
+    /// <summary>
+    /// False when another attribute would also write this method's body: each attribute's pipeline parses the method on
+    /// its own, so two would write two bodies. The first of the method's attributes in the order below reports it, once.
+    /// Another generator's attribute, or the method's own implementing declaration, is a second body too.
+    /// </summary>
     private bool CheckOneBody()
     {
         var bodies = new List<(CachedMethodKind Kind, string Name)>();

@@ -295,8 +295,8 @@ internal sealed class JsonCoverage
         => attribute.ConstructorArguments.Length > 0 ? attribute.ConstructorArguments[0].Value as ITypeSymbol : null;
 
     /// <summary>
-    /// A type of .NET's own assemblies, in its System or Microsoft namespaces. The assembly decides as well as the
-    /// namespace: a project's own types in a namespace named System.MyApp were once taken for .NET's and not judged.
+    /// A type of .NET's own assemblies (WPF's WindowsBase and Presentation* among them), in its System or Microsoft
+    /// namespaces. The assembly decides as well as the namespace: a project's own types in a namespace named System.MyApp were once taken for .NET's and not judged.
     /// </summary>
     private static bool IsFramework(INamedTypeSymbol type)
     {
@@ -308,6 +308,8 @@ internal sealed class JsonCoverage
 
         return root?.Name is "System" or "Microsoft"
             && type.ContainingAssembly?.Name is { } assembly
-            && (assembly is "System" or "mscorlib" or "netstandard" || assembly.StartsWith("System.", System.StringComparison.Ordinal) || assembly.StartsWith("Microsoft.", System.StringComparison.Ordinal));
+            && (assembly is "System" or "mscorlib" or "netstandard" or "WindowsBase" or "PresentationCore" or "PresentationFramework" or "ReachFramework"
+                || assembly.StartsWith("System.", System.StringComparison.Ordinal) || assembly.StartsWith("Microsoft.", System.StringComparison.Ordinal)
+                || assembly.StartsWith("UIAutomation", System.StringComparison.Ordinal) || assembly.StartsWith("PresentationFramework.", System.StringComparison.Ordinal));
     }
 }

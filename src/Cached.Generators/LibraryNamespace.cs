@@ -14,17 +14,23 @@ internal static class LibraryNamespace
     public static string? Problem(Compilation compilation)
     {
         var global = compilation.GlobalNamespace;
-        if (global.GetTypeMembers("Cached").FirstOrDefault() is { } type)
+        // Only a type the name reaches hides the namespace: not a generic Cached<T> (the generated code names Cached
+        // without type arguments), a file-local one, or one of a reference that the project cannot see.
+        var hiding = global.GetTypeMembers("Cached", 0)
+            .FirstOrDefault(type => !type.IsFileLocal && compilation.IsSymbolAccessibleWithin(type, compilation.Assembly));
+        if (hiding is not null)
         {
-            var from = type.Locations.FirstOrDefault(static l => l.IsInSource) is { } location
-                ? $"{System.IO.Path.GetFileName(location.SourceTree?.FilePath)}, line {location.GetLineSpan().StartLinePosition.Line + 1}"
-                : $"assembly {type.ContainingAssembly?.Name}";
+            var from = hiding.Locations.FirstOrDefault(static l => l.IsInSource) is { } location ? Where(location) : $"assembly {hiding.ContainingAssembly?.Name}";
             return $"the type 'Cached' in the global namespace ({from}) hides the namespace Cached that the generated code names; move the type into a namespace or rename it";
         }
 
         var library = global.GetNamespaceMembers().FirstOrDefault(static n => n.Name == "Cached");
         return library is not null && library.GetNamespaceMembers().Any(static n => n.Name == "Runtime")
             ? null
-            : "Cached.Core is referenced with an extern alias, so the namespace Cached that the generated code names is not in the global namespace; reference it without an alias, or add 'global' to its aliases (Aliases=\"global,YourAlias\")";
+            : "the namespace Cached that the generated code names is not in the global namespace: Cached.Core is not referenced, or is referenced with an extern alias; reference it without an alias, or add 'global' to its aliases (Aliases=\"global,YourAlias\")";
     }
+
+    /// <summary>Where a declaration is, as a person finds it: 'Store.cs, line 12'.</summary>
+    public static string Where(Location location)
+        => $"{System.IO.Path.GetFileName(location.SourceTree?.FilePath)}, line {location.GetLineSpan().StartLinePosition.Line + 1}";
 }

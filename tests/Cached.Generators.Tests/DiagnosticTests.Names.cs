@@ -32,7 +32,7 @@ public sealed partial class DiagnosticTests
         var diagnostic = run.GeneratorDiagnostics.Single();
         Assert.That(diagnostic.Id, Is.EqualTo("CACHED041"));
         Assert.That(diagnostic.Location.SourceTree?.GetText().ToString(diagnostic.Location.SourceSpan), Is.EqualTo("Get"));
-        Assert.That(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), Does.StartWith("'Service.Get' cannot be generated: Cached.Core is referenced with an extern alias").And.Contain("Aliases=\"global,YourAlias\""));
+        Assert.That(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), Does.StartWith("'Service.Get' cannot be generated: the namespace Cached that the generated code names is not in the global namespace: Cached.Core is not referenced, or is referenced with an extern alias").And.Contain("Aliases=\"global,YourAlias\""));
         Assert.That(run.Sources.Keys, Has.None.EndsWith("Service.Cached.g.cs"), "no file that could only fail");
         Assert.That(run.CompilationProblems.Select(static d => d.Id), Has.None.StartsWith("CS04"));
     }
@@ -54,6 +54,38 @@ public sealed partial class DiagnosticTests
 
         Assert.That(run.GeneratorDiagnostics, Is.Empty);
         Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
+    public void CACHED041_is_not_reported_for_Cached_types_the_name_does_not_reach()
+    {
+        // From the review of the first CACHED041: a generic Cached<T>, a file-local Cached, an internal Cached of a
+        // reference and a namespace of the project's own under Cached leave global::Cached to the library.
+        var reference = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create(
+                "Other",
+                [Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("internal static class Cached { }")],
+                GeneratorRunner.Compile().References,
+                new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
+            .ToMetadataReference();
+        var compilation = GeneratorRunner.Compile(
+            """
+            public static class Cached<T> { public static T? Value; }
+            namespace Cached.App
+            {
+                public partial class Service
+                {
+                    [Cached]
+                    public partial int Get(int id);
+                    private int GetCore(int id) => id;
+                }
+            }
+            """,
+            "file static class Cached { }").AddReferences(reference);
+        var run = GeneratorRunner.Run(compilation);
+
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.Sources.Keys, Has.Some.EndsWith("Service.Cached.g.cs"));
     }
 
     // ---- CACHED028 beside other bodies ----

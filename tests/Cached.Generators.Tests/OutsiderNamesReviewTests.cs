@@ -126,12 +126,21 @@ public sealed class OutsiderNamesReviewTests
                     [Cached] public partial int Get(int id);
                     private int GetCore(int id) => id + 1;
                 }
+
+                public partial class Generic
+                {
+            #pragma warning disable CS8981
+                    [Cached] public partial t Echo<t>(t value);
+                    private t EchoCore<t>(t value) => value;
+            #pragma warning restore CS8981
+                }
             }
             """);
         var run = GeneratorRunner.Run(compilation.WithOptions(compilation.Options.WithWarningLevel(9999)));
 
         Assert.That(UserScenario.Problems(run), Is.Empty);
         Assert.That(run.Sources.Single(static s => s.Key.StartsWith("App.svc", StringComparison.Ordinal)).Value, Does.Contain("#pragma warning disable CS8981"));
+        Assert.That(run.Sources["App.Generic.Cached.g.cs"], Does.Contain("#pragma warning disable CS8981"), "a generic method's type parameters are declared again");
         Assert.That(run.Sources["App.Plain.Cached.g.cs"], Does.Not.Contain("CS8981"), "only where a name needs it");
     }
 }

@@ -143,6 +143,10 @@ public sealed class DistributedCacheBackend : BaseCache
     protected override object? ExecuteRaw(string command, object?[] args)
         => throw Refused("Raw", "it has no commands of its own beyond get, set, refresh and remove");
 
+    /// <inheritdoc />
+    /// <remarks>True: no raw command runs here, so none refuses the fills open in this process.</remarks>
+    protected override bool RawCommandOnlyReads(string command) => true;
+
     /// <summary>Refused: a tag record must be created only where none exists, which <see cref="IDistributedCache"/> cannot do.</summary>
     /// <exception cref="NotSupportedException">Always.</exception>
     protected override bool KeepEntry(string key, string? @namespace, object? payload, TimeSpan? ttl, bool create)

@@ -13,7 +13,8 @@ internal static class MemoryRawCommands
 
         CacheResult<object?> Read(string key);
 
-        bool AddIfAbsent(string key, object? payload);
+        /// <summary>Stores <paramref name="payload"/> unless the key holds a live value, in one step; the value that stands.</summary>
+        object? SetDefault(string key, object? payload);
 
         /// <summary>Removes the entry of <paramref name="key"/> and returns it if it was live, in one step: two pops never both get it, and a pop never removes a value written after it read.</summary>
         CacheResult<object?> Take(string key);
@@ -40,10 +41,7 @@ internal static class MemoryRawCommands
                 return true;
 
             case "setdefault":
-                {
-                    var key = Key(command, args, 2);
-                    return target.AddIfAbsent(key, args[1]) ? args[1] : target.Read(key).Value;
-                }
+                return target.SetDefault(Key(command, args, 2), args[1]);
 
             case "pop":
             case "delete":
@@ -72,9 +70,35 @@ internal static class MemoryRawCommands
                 return true;
 
             default:
-                throw new ArgumentException($"SimpleMemoryCache has no raw command '{command}'; use get, set, setdefault, pop, contains, keys, count or clear.", nameof(command));
+                throw Unknown(command);
         }
     }
+
+    /// <summary>
+    /// Refuses an unknown command, a wrong count of arguments or a key that is not a non-empty string, before the command
+    /// reaches the pipeline (where one that may write would refuse every open fill first, for nothing).
+    /// </summary>
+    public static void Check(string command, object?[] args)
+    {
+        var arity = command.ToLowerInvariant() switch
+        {
+            "get" or "pop" or "delete" or "contains" or "exists" => 1,
+            "set" or "setdefault" => 2,
+            "keys" or "count" or "len" or "clear" => 0,
+            _ => throw Unknown(command),
+        };
+        if (arity == 0)
+        {
+            Arity(command, args, 0);
+        }
+        else
+        {
+            Key(command, args, arity);
+        }
+    }
+
+    private static ArgumentException Unknown(string command)
+        => new($"SimpleMemoryCache has no raw command '{command}'; use get, set, setdefault, pop, contains, keys, count or clear.", nameof(command));
 
     private static string Key(string command, object?[] args, int arity)
     {

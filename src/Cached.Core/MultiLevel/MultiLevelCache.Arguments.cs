@@ -9,11 +9,30 @@ namespace Cached;
 /// </summary>
 public sealed partial class MultiLevelCache
 {
-    /// <summary>The exception a command refuses <paramref name="key"/> or <paramref name="namespace"/> with; null when both are good.</summary>
+    /// <summary>The levels that keep keys as UTF-8, which refuse more than a null or empty key; found at the first call.</summary>
+    private Utf8Levels? _utf8Levels;
+
+    private sealed record Utf8Levels(BaseCache? Near, BaseCache? Far)
+    {
+        public bool Any => Near is not null || Far is not null;
+    }
+
+    /// <summary>
+    /// The exception a command refuses <paramref name="key"/> or <paramref name="namespace"/> with; null when both are
+    /// good. Every read asks it, so a level that keeps keys as they are (memory) costs it nothing past the null check.
+    /// </summary>
     private ArgumentException? KeyProblem(string key, string? @namespace)
-        => Runtime.Guard.KeyProblem(key)
-            ?? (L2 as BaseCache)?.KeyProblem(key, @namespace)
-            ?? (L1 as BaseCache)?.KeyProblem(key, L1Space(@namespace));
+    {
+        if (Runtime.Guard.KeyProblem(key) is { } problem)
+        {
+            return problem;
+        }
+
+        var utf8 = Volatile.Read(ref _utf8Levels) ?? (_utf8Levels = new Utf8Levels(
+            L1 is BaseCache { KeysAsUtf8: true } near ? near : null,
+            L2 is BaseCache { KeysAsUtf8: true } far ? far : null));
+        return utf8.Any ? utf8.Far?.KeyProblem(key, @namespace) ?? utf8.Near?.KeyProblem(key, L1Space(@namespace)) : null;
+    }
 
     /// <summary>Refuses a bad key or namespace.</summary>
     private void CheckKey(string key, string? @namespace)

@@ -139,10 +139,10 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     internal int UnsentMessageCount => _unsent.Count;
 
     /// <summary>
-    /// Whether this node's L1 holds a live copy of the key, which L1 keeps under L2's namespace (so that the default
-    /// namespace and the same one spelled out are one entry). For diagnostics and tests; reads need not ask. It asks
-    /// L1's <c>Exists</c>, which does not look at tags: a tagged copy whose tag was invalidated is still there, and
-    /// every read answers it as a miss.
+    /// Whether this node's L1 holds a live copy of the key, kept under L2's namespace (the default namespace and the
+    /// same one spelled out are one entry). For diagnostics and tests. It asks L1's <c>Exists</c>, which counts as a use
+    /// of the copy on a bounded L1 (<c>MaxEntries</c>) and does not look at tags: a tagged copy whose tag was
+    /// invalidated is still there, and every read answers it as a miss.
     /// </summary>
     public bool IsInL1(string key, string? @namespace = null) => L1.Exists(key, L1Space(@namespace));
 

@@ -43,5 +43,8 @@ internal sealed class UnconfiguredCache : BaseCache
 
     protected override object? ExecuteRaw(string command, object?[] args) => throw Unknown();
 
+    // No raw command runs here, so none refuses the fills open in this process.
+    protected override bool RawCommandOnlyReads(string command) => true;
+
     private UnknownCacheAliasException Unknown() => new(Name);
 }

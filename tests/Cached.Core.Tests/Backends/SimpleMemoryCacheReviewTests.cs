@@ -153,4 +153,44 @@ public sealed class SimpleMemoryCacheReviewTests
         Assert.That(cache.Exists("1", "user"), Is.False);
         Assert.That(cache.Get<string>("user:2"), Is.EqualTo("plain"));
     }
+
+    [Test]
+    public void A_raw_setdefault_returns_the_value_that_stands_even_while_another_thread_pops()
+    {
+        // From the review of the atomic pop: setdefault added if absent, then read in a second step, so a pop between
+        // the two made it return null, which a dict's setdefault never does.
+        const int Keys = 100_000;
+        using var cache = new SimpleMemoryCache();
+        for (var i = 0; i < Keys; i++)
+        {
+            cache.Set("k" + i, "old");
+        }
+
+        var answers = new object?[Keys];
+        using var start = new Barrier(2);
+        var setter = Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                for (var i = 0; i < Keys; i++)
+                {
+                    answers[i] = cache.Raw("setdefault", "k" + i, "default");
+                }
+            },
+            TaskCreationOptions.LongRunning);
+        var popper = Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                for (var i = 0; i < Keys; i++)
+                {
+                    cache.Raw("pop", "k" + i);
+                }
+            },
+            TaskCreationOptions.LongRunning);
+
+        Assert.That(Task.WaitAll([setter, popper], TimeSpan.FromSeconds(60)), Is.True);
+        Assert.That(answers.Count(static a => a is null), Is.Zero, "each setdefault answered the value it kept or found");
+        Assert.That(answers.All(static a => a is "old" or "default"), Is.True);
+    }
 }

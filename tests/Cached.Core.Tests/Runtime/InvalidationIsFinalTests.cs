@@ -139,6 +139,26 @@ public sealed class InvalidationIsFinalTests
     }
 
     [Test]
+    public async Task A_raw_command_refused_for_its_arguments_leaves_the_fill_alone()
+    {
+        // From the review of raw fences: the command and its arguments were checked where the command ran, after every
+        // open fill had been refused, so a misspelt command cost every cached body in flight its store.
+        using var cache = new SimpleMemoryCache();
+        var method = MethodOn(cache);
+        var body = new GatedBody("value");
+
+        var leader = CallAsync(method, body).AsTask();
+        await body.Started.Task.WaitAsync(s_limit);
+        Assert.That(() => cache.Raw("sett", "k", 1), Throws.ArgumentException.With.Property("ParamName").EqualTo("command"));
+        Assert.That(() => cache.Raw("set", "k"), Throws.ArgumentException.With.Property("ParamName").EqualTo("args"));
+        Assert.That(async () => await cache.RawAsync("clear", ["extra"]), Throws.ArgumentException.With.Property("ParamName").EqualTo("args"));
+        body.Release.SetResult();
+
+        Assert.That(await leader.WaitAsync(s_limit), Is.EqualTo("value"));
+        Assert.That(cache.Get<string>("k", null, "users"), Is.EqualTo("value"));
+    }
+
+    [Test]
     public void A_sync_body_overtaken_by_a_delete_does_not_store_its_result()
     {
         using var cache = new SimpleMemoryCache();

@@ -73,29 +73,7 @@ public sealed class SimpleMemoryCacheReviewTests
         }
 
         var answers = new object?[Keys];
-        using var start = new Barrier(2);
-        var popper = Task.Factory.StartNew(
-            () =>
-            {
-                start.SignalAndWait();
-                for (var i = 0; i < Keys; i++)
-                {
-                    answers[i] = cache.Raw("pop", "k" + i);
-                }
-            },
-            TaskCreationOptions.LongRunning);
-        var writer = Task.Factory.StartNew(
-            () =>
-            {
-                start.SignalAndWait();
-                for (var i = 0; i < Keys; i++)
-                {
-                    cache.Set("k" + i, "new");
-                }
-            },
-            TaskCreationOptions.LongRunning);
-
-        Assert.That(Task.WaitAll([popper, writer], TimeSpan.FromSeconds(60)), Is.True);
+        RaceOverKeys(Keys, i => answers[i] = cache.Raw("pop", "k" + i), i => cache.Set("k" + i, "new"));
         var lost = Enumerable.Range(0, Keys).Count(i => !Equals(answers[i], "new") && !Equals(cache.Get<string>("k" + i), "new"));
         Assert.That(lost, Is.Zero, "the newer value is either what the pop returned or still stored");
     }
@@ -167,30 +145,26 @@ public sealed class SimpleMemoryCacheReviewTests
         }
 
         var answers = new object?[Keys];
-        using var start = new Barrier(2);
-        var setter = Task.Factory.StartNew(
-            () =>
-            {
-                start.SignalAndWait();
-                for (var i = 0; i < Keys; i++)
-                {
-                    answers[i] = cache.Raw("setdefault", "k" + i, "default");
-                }
-            },
-            TaskCreationOptions.LongRunning);
-        var popper = Task.Factory.StartNew(
-            () =>
-            {
-                start.SignalAndWait();
-                for (var i = 0; i < Keys; i++)
-                {
-                    cache.Raw("pop", "k" + i);
-                }
-            },
-            TaskCreationOptions.LongRunning);
-
-        Assert.That(Task.WaitAll([setter, popper], TimeSpan.FromSeconds(60)), Is.True);
+        RaceOverKeys(Keys, i => answers[i] = cache.Raw("setdefault", "k" + i, "default"), i => cache.Raw("pop", "k" + i));
         Assert.That(answers.Count(static a => a is null), Is.Zero, "each setdefault answered the value it kept or found");
         Assert.That(answers.All(static a => a is "old" or "default"), Is.True);
+    }
+
+    /// <summary>Two threads started together, each doing its step for every index in order, so that they meet on each key.</summary>
+    private static void RaceOverKeys(int keys, Action<int> first, Action<int> second)
+    {
+        using var start = new Barrier(2);
+        var racers = new[] { first, second }.Select(step => Task.Factory.StartNew(
+            () =>
+            {
+                start.SignalAndWait();
+                for (var i = 0; i < keys; i++)
+                {
+                    step(i);
+                }
+            },
+            TaskCreationOptions.LongRunning)).ToArray();
+
+        Assert.That(Task.WaitAll(racers, TimeSpan.FromSeconds(60)), Is.True);
     }
 }

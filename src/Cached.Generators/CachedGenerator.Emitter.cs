@@ -176,6 +176,7 @@ internal static partial class Emitter
             KeysConversion.ToHashSet => $"{Runtime}MissingKeys.AsSet<{multi.KeyType}>(__missing, {state.Access(multi.KeysParameter)})",
             _ => "__missing",
         };
+        missing = multi.KeysCast is { } cast ? $"({cast}){missing}" : missing;
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));
         var keyOf = CacheKeyOf(multi.KeyBuilder, state, multi.KeyShape);
         var skip = method.SkipWhen is not { } rule

@@ -60,22 +60,29 @@ internal sealed partial class Parser
     /// invalidating method itself, or from a forwarder (<see cref="MethodSpec.BaseImplementation"/>) where the call is
     /// in a static lambda. Any other is CACHED039, and null.
     /// </summary>
-    private (MemberCallSpec Call, MemberCallSpec? Base)? ImplementationCall(IMethodSymbol body, string name, GeneratedNames names, MultiSpec? multi, bool tokenFromRuntime)
+    private (MemberCallSpec Call, MemberCallSpec? Base, MultiSpec? Multi)? ImplementationCall(IMethodSymbol body, string name, GeneratedNames names, MultiSpec? multi, bool tokenFromRuntime)
     {
         var call = CallOf(body, Called(name), _method);
         if (!HasNamesake(body))
         {
             // Nothing else of its name for the call to bind to: the common case, which needs no speculative binding
             // (issue 14 item 9 counts the generator's time per method).
-            return (call, null);
+            return (call, null, multi);
         }
 
-        var others = BoundMethods(call, multi, tokenFromRuntime)
-            .Where(bound => !SymbolEqualityComparer.Default.Equals(bound.OriginalDefinition, body.OriginalDefinition))
-            .ToList();
+        var others = OtherBoundMethods(body, call, multi, tokenFromRuntime);
         if (others.Count == 0)
         {
-            return (call, null);
+            return (call, null, multi);
+        }
+
+        // A [MultiCached] body that takes the keys as another collection (IEnumerable<int>) than the missing keys'
+        // (List<int>), beside an overload that takes theirs: the missing keys cast to the body's type reach the body.
+        if (multi is not null && body.Parameters.FirstOrDefault(p => Identifier(p.Name) == multi.KeysParameter) is { } keys
+            && multi with { KeysCast = keys.Type.ToDisplayString(s_typeFormat) } is var cast
+            && OtherBoundMethods(body, call, cast, tokenFromRuntime).Count == 0)
+        {
+            return (call, null, cast);
         }
 
         if (IsReachableThroughBase(body))
@@ -83,13 +90,19 @@ internal sealed partial class Parser
             var throughBase = call with { Qualifier = "base" };
             // Named as the method's key method is, overload suffix and type parameters included: __CachedCore_Get_1<T>.
             var forwarder = "__CachedCore_" + names.KeyMethod.Substring(KeyMethodPrefix.Length);
-            return IsInvalidation ? (throughBase, null) : (new MemberCallSpec(forwarder, IsStatic: false), throughBase);
+            return IsInvalidation ? (throughBase, null, multi) : (new MemberCallSpec(forwarder, IsStatic: false), throughBase, multi);
         }
 
         Report(DiagnosticDescriptors.ImplementationHidden, ImplementationLocation, MethodName, body.ToDisplayString(s_memberFormat),
             string.Join(" or ", others.Select(static other => $"'{other.ToDisplayString(s_memberFormat)}'")));
         return null;
     }
+
+    /// <summary>The methods other than <paramref name="body"/> that C# binds the generated call to (<see cref="BoundMethods"/>).</summary>
+    private List<ISymbol> OtherBoundMethods(IMethodSymbol body, MemberCallSpec call, MultiSpec? multi, bool tokenFromRuntime)
+        => BoundMethods(call, multi, tokenFromRuntime)
+            .Where(bound => !SymbolEqualityComparer.Default.Equals(bound.OriginalDefinition, body.OriginalDefinition))
+            .ToList();
 
     /// <summary>Whether the method's type or a base class declares another method of <paramref name="body"/>'s name.</summary>
     private bool HasNamesake(IMethodSymbol body)
@@ -128,7 +141,7 @@ internal sealed partial class Parser
     {
         if (multi is not null && Identifier(parameter.Name) == multi.KeysParameter)
         {
-            return multi.Conversion switch
+            return multi.KeysCast ?? multi.Conversion switch
             {
                 KeysConversion.ToArray => multi.KeyType + "[]",
                 KeysConversion.ToHashSet => $"global::System.Collections.Generic.HashSet<{multi.KeyType}>",

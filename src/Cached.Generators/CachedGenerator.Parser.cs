@@ -188,7 +188,7 @@ internal sealed partial class Parser
             Options = options,
             Key = key,
             SkipWhen = skip,
-            Multi = multi,
+            Multi = calls.Multi,
             Invalidations = invalidations,
             Sequence = sequence,
             Tags = tags,

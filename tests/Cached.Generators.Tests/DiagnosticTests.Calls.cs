@@ -72,23 +72,6 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
-    public void CACHED039_a_MultiCached_body_beside_an_overload_that_takes_the_missing_keys_list_better()
-    {
-        // The body gets the missing keys as a List<int>: an overload that takes the list is a better match than the
-        // body of the declared IEnumerable<int>, and ran instead.
-        var message = Single("""
-            public partial class UserService
-            {
-                [MultiCached(KeysFrom = "ids", Implementation = [|nameof(Load)|])]
-                public partial Dictionary<int, User> GetUsers(IEnumerable<int> ids);
-                private Dictionary<int, User> Load(IEnumerable<int> ids) => new();
-                private Dictionary<int, User> Load(List<int> ids) => new();
-            }
-            """, "CACHED039");
-        Assert.That(message, Is.EqualTo("'UserService.GetUsers' should run 'private Dictionary<int, User> UserService.Load(IEnumerable<int> ids)', but C# binds the generated call to 'private Dictionary<int, User> UserService.Load(List<int> ids)' instead: rename that method, or name another method with Implementation"));
-    }
-
-    [Test]
     public void CACHED039_an_InvalidateCache_body_of_a_virtual_base_class_method_hidden_by_an_overload()
     {
         var message = Single("""

@@ -75,6 +75,38 @@ public sealed class ImplementationCallBehaviourTests
     }
 
     [Test]
+    public void A_MultiCached_body_beside_an_overload_that_takes_the_missing_keys_list_is_the_one_called()
+    {
+        // The missing keys are a List<int>, so the overload that takes one was the better match: stop 64 reported it
+        // (CACHED039); the generated call now casts them to the body's IEnumerable<int>, which reaches the body.
+        var scenario = Build("""
+            namespace Calls;
+            public partial class UserService
+            {
+                [MultiCached(KeysFrom = "ids", Implementation = nameof(Load))]
+                public partial Dictionary<int, string> GetUsers(IEnumerable<int> ids);
+                private Dictionary<int, string> Load(IEnumerable<int> ids) => ids.ToDictionary(static i => i, static i => "body " + i);
+                private Dictionary<int, string> Load(List<int> ids) => ids.ToDictionary(static i => i, static i => "overload " + i);
+
+                [MultiCached(KeysFrom = "ids")]
+                public partial Task<Dictionary<int, string>> GetAsync(IEnumerable<int> ids);
+                private Task<Dictionary<int, string>> GetAsyncCore(IEnumerable<int> ids) => Task.FromResult(ids.ToDictionary(static i => i, static i => "body " + i));
+                private Task<Dictionary<int, string>> GetAsyncCore(List<int> ids) => Task.FromResult(ids.ToDictionary(static i => i, static i => "overload " + i));
+            }
+            public static class Probe
+            {
+                public static string Run()
+                {
+                    var service = new UserService();
+                    return service.GetUsers([1])[1] + ", " + service.GetAsync([2]).Result[2];
+                }
+            }
+            """);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("body 1, body 2"));
+    }
+
+    [Test]
     public void A_generic_body_of_a_generic_base_class_is_found()
     {
         // Its type parameter, seen through the constructed base (EchoBase<string>), was not matched with the method's:

@@ -238,6 +238,12 @@ internal sealed record MultiSpec
 
     /// <summary>The values are a reference type declared non-nullable: a null found under a key is read as a miss.</summary>
     public bool NullValuesMiss { get; init; }
+
+    /// <summary>
+    /// The body's keys parameter type, when the missing keys must be cast to it for the call to reach the body: an
+    /// overload of the body's name that takes the missing keys' own collection (<c>List&lt;TKey&gt;</c>) would take it.
+    /// </summary>
+    public string? KeysCast { get; init; }
 }
 
 /// <summary>

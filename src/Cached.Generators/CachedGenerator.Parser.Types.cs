@@ -26,8 +26,15 @@ internal sealed partial class Parser
     /// </summary>
     private static string DeclaredName(INamedTypeSymbol type)
         => type.TypeParameters.Length == 0
-            ? Identifier(type.Name)
-            : $"{Identifier(type.Name)}<{string.Join(", ", type.TypeParameters.Select(static p => VarianceOf(p) + Identifier(p.Name)))}>";
+            ? TypeName(type.Name)
+            : $"{TypeName(type.Name)}<{string.Join(", ", type.TypeParameters.Select(static p => VarianceOf(p) + Identifier(p.Name)))}>";
+
+    /// <summary>
+    /// A declared type's name: escaped when it is any keyword, a contextual one too, which a type may be named only with
+    /// its '@' (<c>partial class @file</c>: bare, 'file' reads as the modifier, CS9056 inside the generated file).
+    /// </summary>
+    private static string TypeName(string name)
+        => SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : Identifier(name);
 
     private static string VarianceOf(ITypeParameterSymbol parameter) => parameter.Variance switch
     {

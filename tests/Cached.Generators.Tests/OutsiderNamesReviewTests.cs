@@ -143,4 +143,40 @@ public sealed class OutsiderNamesReviewTests
         Assert.That(run.Sources["App.Generic.Cached.g.cs"], Does.Contain("#pragma warning disable CS8981"), "a generic method's type parameters are declared again");
         Assert.That(run.Sources["App.Plain.Cached.g.cs"], Does.Not.Contain("CS8981"), "only where a name needs it");
     }
+
+    [Test]
+    public void Types_named_like_contextual_keywords_are_declared_again_with_their_escape()
+    {
+        // Regression: 'partial class file' (the user wrote @file) read as the modifier: CS9056 inside the generated
+        // file; @required and @scoped likewise, and @record warned CS8860.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace App
+            {
+                public partial class @file
+                {
+                    [Cached] public partial int Get(int id);
+                    private int GetCore(int id) => id + 1;
+                }
+
+                public partial class @required
+                {
+                    [Cached] public partial int Get(int id);
+                    private int GetCore(int id) => id + 2;
+                }
+
+                public partial class @scoped
+                {
+                    [Cached] public partial int Get(int id);
+                    private int GetCore(int id) => id + 3;
+                }
+
+                public static class Probe
+                {
+                    public static string Run() => $"{new @file().Get(1)} {new @required().Get(1)} {new @scoped().Get(1)}";
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("2 3 4"));
+    }
 }

@@ -34,6 +34,12 @@ public sealed partial class MultiLevelCache
         return utf8.Any ? utf8.Far?.KeyProblem(key, @namespace) ?? utf8.Near?.KeyProblem(key, L1Space(@namespace)) : null;
     }
 
+    /// <summary>What a method that is not <c>async</c> fails its task with: a bad key or namespace, then a disposed cache.</summary>
+    private Exception? CallProblem(string key, string? @namespace) => (Exception?)KeyProblem(key, @namespace) ?? DisposedProblem();
+
+    /// <summary>The exception a disposed cache refuses a call with, for a method that returns it in its task; null while open.</summary>
+    private ObjectDisposedException? DisposedProblem() => Volatile.Read(ref _disposed) != 0 ? new ObjectDisposedException(GetType().FullName) : null;
+
     /// <summary>Refuses a bad key or namespace.</summary>
     private void CheckKey(string key, string? @namespace)
     {

@@ -60,12 +60,11 @@ public sealed partial class MultiLevelCache
     /// <inheritdoc cref="TryGet{T}"/>
     public ValueTask<CacheResult<T>> TryGetAsync<T>(string key, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
     {
-        if (KeyProblem(key, @namespace) is { } problem)
+        if (CallProblem(key, @namespace) is { } problem)
         {
             return ValueTask.FromException<CacheResult<T>>(problem);
         }
 
-        ThrowIfDisposed();
         var first = L1.TryGetAsync<T>(key, L1Space(@namespace), FirstLookInL1(serializer), cancellationToken);
         if (!first.IsCompletedSuccessfully)
         {
@@ -357,10 +356,7 @@ public sealed partial class MultiLevelCache
 
     /// <inheritdoc cref="Raw"/>
     public ValueTask<object?> RawAsync(string command, object?[]? args = null, CancellationToken cancellationToken = default)
-    {
-        ThrowIfDisposed();
-        return L2.RawAsync(command, args, cancellationToken);
-    }
+        => DisposedProblem() is { } disposed ? ValueTask.FromException<object?>(disposed) : L2.RawAsync(command, args, cancellationToken);
 
     /// <summary>
     /// An L2 write under its caller's token. The write itself is not cancelled: once sent, a remote store may apply it

@@ -24,7 +24,12 @@ public sealed partial class MultiLevelCache : IReadThroughHost
     /// <inheritdoc />
     public T GetOrSet<T>(string key, Func<CancellationToken, T> factory, CacheEntryOptions? options = null, string? @namespace = null)
     {
-        ArgumentNullException.ThrowIfNull(factory);
+        // The key first, as the async twin refuses them.
+        if (ReadThrough.ArgumentProblem(key, factory) is { } problem)
+        {
+            throw problem;
+        }
+
         return GetOrSet(key, factory, static (f, ct) => f(ct), options, @namespace);
     }
 

@@ -322,44 +322,6 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     internal PendingWrites WaitingWrites => _pending;
 
     /// <summary>
-    /// Subscribes to the backplane before L1 first takes an entry (until then L1 holds nothing a message could make
-    /// stale). False while subscribing fails: L1 then takes nothing, and reads go to L2.
-    /// </summary>
-    private bool CanFillL1()
-    {
-        if (Backplane is null || _subscribed)
-        {
-            return true;
-        }
-
-        if (Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt))
-        {
-            return false;
-        }
-
-        lock (_subscribeGate)
-        {
-            if (_subscribed || Environment.TickCount64 < _nextSubscribeAttempt)
-            {
-                return _subscribed;
-            }
-
-            try
-            {
-                _subscription = Backplane.Subscribe(Channel, this);
-                _subscribed = true;
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                Volatile.Write(ref _nextSubscribeAttempt, Environment.TickCount64 + (long)s_subscribeRetry.TotalMilliseconds);
-                MultiLevelLog.SubscribeFailed(CachedLogging.Logger, ex, Channel, AliasForLogs);
-            }
-
-            return _subscribed;
-        }
-    }
-
-    /// <summary>
     /// How long L1 may keep an entry L2 keeps for <paramref name="remaining"/>: the shortest of that, <see cref="L1Ttl"/>
     /// and the running call's <see cref="CacheEntryOptions.LocalTtl"/>; zero when not at all.
     /// </summary>

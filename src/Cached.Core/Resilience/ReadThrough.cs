@@ -8,7 +8,12 @@ internal static class ReadThrough
 {
     public static T GetOrSet<T>(ICache cache, string key, Func<CancellationToken, T> factory, CacheEntryOptions? options, string? @namespace)
     {
-        ArgumentNullException.ThrowIfNull(factory);
+        // The key first, as the async twin refuses them.
+        if (ArgumentProblem(key, factory) is { } problem)
+        {
+            throw problem;
+        }
+
         return GetOrSet(cache, key, factory, static (f, ct) => f(ct), options, @namespace);
     }
 

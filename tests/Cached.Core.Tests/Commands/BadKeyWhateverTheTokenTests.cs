@@ -43,4 +43,44 @@ public sealed class BadKeyWhateverTheTokenTests
 
         Assert.That(swept, Has.Some.Contains(".GetOrSetAsync").And.Some.Contains(".SetAsync"));
     }
+
+    [Test]
+    public void A_disposed_two_level_cache_fails_the_task_of_its_reads_and_raw_commands()
+    {
+        // Regression (outside check of two levels): GetAsync, TryGetAsync and RawAsync, which are not async methods,
+        // threw ObjectDisposedException from the call where every other async command (and a single cache) fails the task.
+        var cache = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        cache.Dispose();
+        var calls = new (string Name, Func<Task> Call)[]
+        {
+            ("GetAsync", () => cache.GetAsync<int>("k").AsTask()),
+            ("TryGetAsync", () => cache.TryGetAsync<int>("k").AsTask()),
+            ("RawAsync", () => cache.RawAsync("get", ["k"]).AsTask()),
+            ("SetAsync", () => cache.SetAsync("k", 1).AsTask()),
+        };
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (name, call) in calls)
+            {
+                Task task = null!;
+                Assert.DoesNotThrow(() => { task = call(); }, name + " returned its task");
+                Assert.That(async () => await task, Throws.TypeOf<ObjectDisposedException>(), name);
+            }
+        });
+    }
+
+    [Test]
+    public void GetOrSet_refuses_a_null_key_before_a_null_factory_as_its_async_twin_does([Values] bool twoLevels)
+    {
+        // Regression (outside check): the sync form named 'factory', the async form 'key'.
+        using var single = new SimpleMemoryCache();
+        using var levels = new MultiLevelCache(new SimpleMemoryCache(), new SimpleMemoryCache());
+        ICache cache = twoLevels ? levels : single;
+
+        var sync = Assert.Throws<ArgumentNullException>(() => cache.GetOrSet<int>(null!, null!));
+        var async = Assert.ThrowsAsync<ArgumentNullException>(async () => await cache.GetOrSetAsync<int>(null!, null!));
+
+        Assert.That((sync!.ParamName, async!.ParamName), Is.EqualTo(("key", "key")));
+    }
 }

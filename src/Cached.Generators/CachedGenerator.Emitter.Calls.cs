@@ -34,6 +34,11 @@ internal static partial class Emitter
         writer.ExpressionBodied(declaration, $"{Call(body, instance: null)}({string.Join(", ", signature.Parameters.Select(static p => p.Name))})");
     }
 
+    /// <summary>Whether the file declares a type or a type parameter (a generic method's too) named in lowercase letters only.</summary>
+    private static bool DeclaresLowercaseNames(TypeSpec spec)
+        => spec.Type.Declarations.Any(static d => NamesLowercaseOnly(d.NameWithTypeParameters))
+            || spec.Methods.Any(static m => m.Signature.TypeParameters is { } generic && NamesLowercaseOnly(generic.List));
+
     /// <summary>
     /// Whether a declaration's name or one of its type parameters is of lowercase ASCII letters only, which C# warns
     /// about where it is declared (CS8981): variance keywords aside.

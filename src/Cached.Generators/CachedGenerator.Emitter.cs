@@ -44,8 +44,7 @@ internal static partial class Emitter
             writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types, as the user's method names them.");
         }
 
-        if (type.Declarations.Any(static d => NamesLowercaseOnly(d.NameWithTypeParameters))
-            || spec.Methods.Any(static m => m.Signature.TypeParameters is { } generic && NamesLowercaseOnly(generic.List)))
+        if (DeclaresLowercaseNames(spec))
         {
             // A type or type parameter named in lowercase letters only warns where it is declared, here too: a generic
             // method's type parameters are declared again by its implementation, key method and state class.

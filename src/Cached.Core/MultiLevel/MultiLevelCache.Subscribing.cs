@@ -7,11 +7,10 @@ public sealed partial class MultiLevelCache
 {
     /// <summary>
     /// Subscribes to the backplane before L1 first takes an entry (until then L1 holds nothing a message could make
-    /// stale). False while subscribing fails: L1 then takes nothing, and reads go to L2. False too for a caller that finds
-    /// another subscribing: it takes nothing into L1 this time rather than wait. Waiting held a thread-pool thread per
-    /// cold caller while the subscription waited for its connection, and on a small machine the starved pool delayed that
-    /// very connection: in an outside check 16 cold callers a node stalled 5-10 s, past the connect wait, and ran their
-    /// bodies uncached.
+    /// stale). False while subscribing fails: L1 then takes nothing, and reads go to L2. A caller that finds another
+    /// subscribing waits for it, so that the first wave of reads fills L1. On a small machine with many cold callers that
+    /// wait holds thread-pool threads while the subscription waits for its connection (an outside check saw 16 cold
+    /// callers a node stall 5-10 s on two cores); not waiting would leave the first wave's copies out of L1.
     /// </summary>
     private bool CanFillL1()
     {
@@ -20,11 +19,12 @@ public sealed partial class MultiLevelCache
             return true;
         }
 
-        if (Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt) || !Monitor.TryEnter(_subscribeGate))
+        if (Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt))
         {
             return false;
         }
 
+        Monitor.Enter(_subscribeGate);
         try
         {
             if (_subscribed || Environment.TickCount64 < _nextSubscribeAttempt)

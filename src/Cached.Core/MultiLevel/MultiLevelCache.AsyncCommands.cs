@@ -13,6 +13,7 @@ public sealed partial class MultiLevelCache
     {
         CheckCall(key, @namespace, cancellationToken);
         ThrowIfHeldUp(nameof(Add), key, @namespace);
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         var space = L1Space(@namespace);
         var write = BeginWrite(key, space);
         bool added;
@@ -118,6 +119,7 @@ public sealed partial class MultiLevelCache
     {
         CheckCall(key, @namespace, cancellationToken);
         var space = L1Space(@namespace);
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         using var turn = await _pending.TakeTurnAsync(@namespace, key, cancellationToken).ConfigureAwait(false);
         if (_pending.ClearWaits(@namespace))
         {
@@ -169,6 +171,7 @@ public sealed partial class MultiLevelCache
             return results;
         }
 
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         var fills = OpenL1Fills(missing, space);
         try
         {
@@ -199,6 +202,7 @@ public sealed partial class MultiLevelCache
         var given = CheckBatch(pairs, @namespace);
         cancellationToken.ThrowIfCancellationRequested();
         var space = L1Space(@namespace);
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         using var turn = await _pending.TakeTurnAsync(@namespace, given, cancellationToken).ConfigureAwait(false);
         if (_pending.ClearWaits(@namespace))
         {

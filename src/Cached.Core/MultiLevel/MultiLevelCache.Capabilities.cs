@@ -72,6 +72,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     async ValueTask<FillTicket> IFencedFillCache.OpenFillAsync(string key, string? @namespace, CancellationToken cancellationToken)
     {
         CheckKey(key, @namespace);
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         // L2 on a shared store (Redis): its ticket without the interface method's frame, as a cached method's leader takes it.
         var ticket = L2 is BaseCache { OpensFillsInProcess: false } shared
             ? await shared.OpenSharedFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false)
@@ -213,6 +214,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
     async ValueTask<IReadOnlyList<FillTicket>> IFencedFillCache.OpenFillsAsync(IEnumerable<string> keys, string? @namespace, CancellationToken cancellationToken)
     {
         var given = CheckKeys(keys, @namespace);
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         var tickets = await PrimaryFills.OpenFillsAsync(given, @namespace, cancellationToken).ConfigureAwait(false);
         try
         {

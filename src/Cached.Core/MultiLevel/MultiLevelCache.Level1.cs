@@ -11,15 +11,6 @@ namespace Cached;
 /// </summary>
 public sealed partial class MultiLevelCache
 {
-    private FillTicket? OpenL1Fill(string key, string? space)
-        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFill(key, space) : null;
-
-    private FillTicket?[]? OpenL1Fills(string[] keys, string? space)
-        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFills(keys, space).ToArray() : null;
-
-    private async ValueTask<FillTicket?> OpenL1FillAsync(string key, string? space, CancellationToken cancellationToken)
-        => CanFillL1() && L1 is IFencedFillCache fills ? await fills.OpenFillAsync(key, space, cancellationToken).ConfigureAwait(false) : null;
-
     private static void Close(FillTicket?[]? fills)
     {
         foreach (var fill in fills ?? [])

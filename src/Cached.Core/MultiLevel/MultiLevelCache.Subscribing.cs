@@ -1,17 +1,49 @@
+using Cached.Capabilities;
 using Cached.MultiLevel;
 
 namespace Cached;
 
-/// <summary>The backplane subscription L1 waits for before it takes its first entry.</summary>
+/// <summary>
+/// The backplane subscription L1 waits for before it takes its first entry (until then L1 holds nothing a message
+/// could make stale). One caller makes each attempt, on its own thread; every other caller waits for that attempt, so
+/// that the first wave of reads fills L1. A synchronous caller blocks while it waits, as it blocks on any round trip; an
+/// asynchronous one awaits the attempt and holds no thread meanwhile (an outside check: when every cold caller blocked,
+/// 16 of them a node on two cores starved the thread pool of the very threads the subscription's connection needed,
+/// and the first reads took 5-10 s, past the connect wait).
+/// </summary>
 public sealed partial class MultiLevelCache
 {
-    /// <summary>
-    /// Subscribes to the backplane before L1 first takes an entry (until then L1 holds nothing a message could make
-    /// stale). False while subscribing fails: L1 then takes nothing, and reads go to L2. A caller that finds another
-    /// subscribing waits for it, so that the first wave of reads fills L1. On a small machine with many cold callers that
-    /// wait holds thread-pool threads while the subscription waits for its connection (an outside check saw 16 cold
-    /// callers a node stall 5-10 s on two cores); not waiting would leave the first wave's copies out of L1.
-    /// </summary>
+    // After a failed subscribe, the next attempt waits this long: a read must not pay a blocked round trip each time.
+    private static readonly TimeSpan s_subscribeRetry = TimeSpan.FromSeconds(5);
+
+    private static readonly Task<bool> s_subscribed = Task.FromResult(true);
+    private static readonly Task<bool> s_notSubscribed = Task.FromResult(false);
+
+    private readonly object _subscribeGate = new();
+    private IDisposable? _subscription;
+    private volatile bool _subscribed;
+    private long _nextSubscribeAttempt;
+
+    // The attempt under way, which callers other than its maker wait for; null between attempts.
+    private Task<bool>? _subscribing;
+
+    private bool SubscribedOrWaitingToRetry
+        => Backplane is null || _subscribed || Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt);
+
+    // L1's fill tickets, opened once L1 may take copies (null before: a fenced L1 then takes nothing).
+    private FillTicket? OpenL1Fill(string key, string? space)
+        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFill(key, space) : null;
+
+    private FillTicket?[]? OpenL1Fills(string[] keys, string? space)
+        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFills(keys, space).ToArray() : null;
+
+    private async ValueTask<FillTicket?> OpenL1FillAsync(string key, string? space, CancellationToken cancellationToken)
+    {
+        await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
+        return CanFillL1() && L1 is IFencedFillCache fills ? await fills.OpenFillAsync(key, space, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    /// <summary>Whether L1 may take a copy: true once subscribed, false while subscribing fails (reads then go to L2).</summary>
     private bool CanFillL1()
     {
         if (Backplane is null || _subscribed)
@@ -24,30 +56,109 @@ public sealed partial class MultiLevelCache
             return false;
         }
 
-        Monitor.Enter(_subscribeGate);
+        var attempt = JoinSubscribing(out var made);
+        return made is not null ? Subscribe(made) : attempt.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Before an asynchronous command opens an L1 fill: makes the subscription, or waits for the attempt under way
+    /// without holding the thread, so that the <see cref="CanFillL1"/> the command reaches next answers at once.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
+    private ValueTask WhenSubscribedAsync(CancellationToken cancellationToken)
+    {
+        if (SubscribedOrWaitingToRetry)
+        {
+            return default;
+        }
+
+        var attempt = JoinSubscribing(out var made);
+        if (made is not null)
+        {
+            Subscribe(made);
+            return default;
+        }
+
+        return attempt.IsCompleted ? default : new ValueTask(attempt.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>The attempt to wait for; or, when none is under way, a new one that the caller makes (<paramref name="made"/>).</summary>
+    private Task<bool> JoinSubscribing(out TaskCompletionSource<bool>? made)
+    {
+        made = null;
+        lock (_subscribeGate)
+        {
+            if (_subscribed)
+            {
+                return s_subscribed;
+            }
+
+            if (_subscribing is { } running)
+            {
+                return running;
+            }
+
+            if (Environment.TickCount64 < _nextSubscribeAttempt)
+            {
+                return s_notSubscribed;
+            }
+
+            // Waiters resume on their own threads, not on the maker's, which goes on with its own command.
+            made = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _subscribing = made.Task;
+            return made.Task;
+        }
+    }
+
+    private bool Subscribe(TaskCompletionSource<bool> attempt)
+    {
+        var subscribed = false;
         try
         {
-            if (_subscribed || Environment.TickCount64 < _nextSubscribeAttempt)
+            var subscription = Backplane!.Subscribe(Channel, this);
+            lock (_subscribeGate)
             {
-                return _subscribed;
+                if (Volatile.Read(ref _disposed) == 0)
+                {
+                    _subscription = subscription;
+                    _subscribed = subscribed = true;
+                }
             }
 
-            try
+            if (!subscribed)
             {
-                _subscription = Backplane.Subscribe(Channel, this);
-                _subscribed = true;
+                // Disposed while subscribing: the cache's disposal found no subscription to end.
+                subscription.Dispose();
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                Volatile.Write(ref _nextSubscribeAttempt, Environment.TickCount64 + (long)s_subscribeRetry.TotalMilliseconds);
-                MultiLevelLog.SubscribeFailed(CachedLogging.Logger, ex, Channel, AliasForLogs);
-            }
-
-            return _subscribed;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Volatile.Write(ref _nextSubscribeAttempt, Environment.TickCount64 + (long)s_subscribeRetry.TotalMilliseconds);
+            MultiLevelLog.SubscribeFailed(CachedLogging.Logger, ex, Channel, AliasForLogs);
         }
         finally
         {
-            Monitor.Exit(_subscribeGate);
+            lock (_subscribeGate)
+            {
+                _subscribing = null;
+            }
+
+            attempt.SetResult(subscribed);
         }
+
+        return subscribed;
+    }
+
+    /// <summary>Ends the subscription when the cache is disposed (one made after that ends itself, see <see cref="Subscribe"/>).</summary>
+    private void EndSubscription()
+    {
+        IDisposable? subscription;
+        lock (_subscribeGate)
+        {
+            subscription = _subscription;
+            _subscription = null;
+        }
+
+        subscription?.Dispose();
     }
 }

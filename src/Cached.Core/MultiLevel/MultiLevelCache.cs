@@ -22,22 +22,15 @@ namespace Cached;
 /// </remarks>
 public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, DependencyInjection.IContainerHeld, IRetirableCache
 {
-    // After a failed subscribe, the next attempt waits this long: a read must not pay a blocked round trip each time.
-    private static readonly TimeSpan s_subscribeRetry = TimeSpan.FromSeconds(5);
-
     // The running call's CacheEntryOptions.LocalTtl. Ambient because the read-through core reaches L1 through this
     // cache's own commands, which take no options; set only around a GetOrSet or Set that names one.
     // The cache is part of the value: a factory that calls another two-level cache must not pass the bound on to it.
     private static readonly AsyncLocal<CallL1Bound?> s_callL1Bound = new();
 
     private readonly PendingWrites _pending;
-    private readonly object _subscribeGate = new();
     private readonly TimeSpan? _l1Ttl;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string?> _l1Namespaces = new(StringComparer.Ordinal);
     private readonly UnsentMessages _unsent;
-    private IDisposable? _subscription;
-    private volatile bool _subscribed;
-    private long _nextSubscribeAttempt;
     private string? _channel;
     private string? _alias;
     private int _disposed;
@@ -287,7 +280,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
         StopBackgroundWork();
         _pending.Dispose();
         _pending.Drained.Wait(TimeSpan.FromSeconds(1));
-        _subscription?.Dispose();
+        EndSubscription();
         L1.Dispose();
         L2.Dispose();
         if (Backplane is not null && OwnsBackplane)
@@ -307,7 +300,7 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
         StopBackgroundWork();
         await _pending.StopAsync().ConfigureAwait(false);
         _pending.Dispose();
-        _subscription?.Dispose();
+        EndSubscription();
         await L1.DisposeAsync().ConfigureAwait(false);
         await L2.DisposeAsync().ConfigureAwait(false);
         if (Backplane is not null && OwnsBackplane)

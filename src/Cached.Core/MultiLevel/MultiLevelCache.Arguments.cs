@@ -17,6 +17,13 @@ public sealed partial class MultiLevelCache
         public bool Any => Near is not null || Far is not null;
     }
 
+    /// <summary>Whether a level keeps keys as UTF-8, so that a key with a lone surrogate can have no entry here.</summary>
+    internal bool KeysAsUtf8 => Utf8.Any;
+
+    private Utf8Levels Utf8 => Volatile.Read(ref _utf8Levels) ?? (_utf8Levels = new Utf8Levels(
+        L1 is BaseCache { KeysAsUtf8: true } near ? near : null,
+        L2 is BaseCache { KeysAsUtf8: true } far ? far : null));
+
     /// <summary>
     /// The exception a command refuses <paramref name="key"/> or <paramref name="namespace"/> with; null when both are
     /// good. Every read asks it, so a level that keeps keys as they are (memory) costs it nothing past the null check.
@@ -28,9 +35,7 @@ public sealed partial class MultiLevelCache
             return problem;
         }
 
-        var utf8 = Volatile.Read(ref _utf8Levels) ?? (_utf8Levels = new Utf8Levels(
-            L1 is BaseCache { KeysAsUtf8: true } near ? near : null,
-            L2 is BaseCache { KeysAsUtf8: true } far ? far : null));
+        var utf8 = Utf8;
         return utf8.Any ? utf8.Far?.KeyProblem(key, @namespace) ?? utf8.Near?.KeyProblem(key, L1Space(@namespace)) : null;
     }
 

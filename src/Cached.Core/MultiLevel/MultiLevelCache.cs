@@ -137,7 +137,12 @@ public sealed partial class MultiLevelCache : ICache, IBackplaneSubscriber, Depe
     /// of the copy on a bounded L1 (<c>MaxEntries</c>) and does not look at tags: a tagged copy whose tag was
     /// invalidated is still there, and every read answers it as a miss.
     /// </summary>
-    public bool IsInL1(string key, string? @namespace = null) => L1.Exists(key, L1Space(@namespace));
+    /// <exception cref="ArgumentException"><paramref name="key"/> is null or empty, or a level cannot hold it or the namespace (as every command refuses them).</exception>
+    public bool IsInL1(string key, string? @namespace = null)
+    {
+        CheckKey(key, @namespace);
+        return L1.Exists(key, L1Space(@namespace));
+    }
 
     /// <inheritdoc />
     public string? Namespace => L2.Namespace;

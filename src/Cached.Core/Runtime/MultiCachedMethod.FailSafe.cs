@@ -62,7 +62,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 servedLast = true;
             }
 
-            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
+            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
             LandBeforeTags(flight, tags, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
@@ -137,7 +137,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 servedLast = true;
             }
 
-            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
+            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
             LandBeforeTags(flight, tags, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {

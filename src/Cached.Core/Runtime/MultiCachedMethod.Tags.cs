@@ -17,7 +17,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
-        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
+        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
         return Run(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true);
     }
 
@@ -33,7 +33,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
         }
 
-        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
+        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
         return RunAsync(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true, cancellationToken);
     }
 

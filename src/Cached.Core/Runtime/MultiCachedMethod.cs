@@ -47,7 +47,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
-        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
+        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
         return Run(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true);
     }
 
@@ -99,7 +99,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
             flight?.Opened(fills);
             var fresh = AsksBody(flight, uncached) ? CallBody(body, state, ToCompute(own, uncached)) : null;
-            var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            var toStore = Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result);
             Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
@@ -126,7 +126,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
         }
 
-        var wanted = Plan(keys, state, cacheKeyOf, out var cacheKeys, out var uncached);
+        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
         return RunAsync(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true, cancellationToken);
     }
 
@@ -175,7 +175,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
             flight?.Opened(fills);
             var fresh = AsksBody(flight, uncached) ? await StartBody(body, state, ToCompute(own, uncached), cancellationToken).ConfigureAwait(false) : null;
-            var toStore = Absorb(fresh, state, cacheKeyOf, skipWhen, result);
+            var toStore = Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result);
             Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
@@ -202,7 +202,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         var cache = CurrentCache;
-        foreach (var cacheKey in CacheKeysToDelete(keys, state, cacheKeyOf))
+        foreach (var cacheKey in CacheKeysToDelete(keys, cache, state, cacheKeyOf))
         {
             try
             {
@@ -231,7 +231,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         var cache = CurrentCache;
-        var cacheKeys = CacheKeysToDelete(keys, state, cacheKeyOf);
+        var cacheKeys = CacheKeysToDelete(keys, cache, state, cacheKeyOf);
         var deletes = new Task[cacheKeys.Count];
         for (var i = 0; i < cacheKeys.Count; i++)
         {
@@ -423,7 +423,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     }
 
     /// <summary>Adds the body's entries to <paramref name="result"/> and returns those to store, keyed by cache key.</summary>
-    private static List<KeyValuePair<string, TValue>> Absorb<TState>(IEnumerable<KeyValuePair<TKey, TValue>>? fresh, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, TKey, TValue, bool>? skipWhen, Dictionary<TKey, TValue> result)
+    private static List<KeyValuePair<string, TValue>> Absorb<TState>(IEnumerable<KeyValuePair<TKey, TValue>>? fresh, ICache cache, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, TKey, TValue, bool>? skipWhen, Dictionary<TKey, TValue> result)
     {
         var toStore = new List<KeyValuePair<string, TValue>>();
         if (fresh is null)
@@ -431,13 +431,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             return toStore;
         }
 
+        var utf8Keys = KeysAsUtf8(cache);
         foreach (var (key, value) in fresh)
         {
             result[key] = value;
             if (skipWhen is null || !skipWhen(state, key, value))
             {
                 var cacheKey = cacheKeyOf(state, key);
-                if (!IsUncacheable(key, cacheKey))
+                if (!IsUncacheable(key, cacheKey, utf8Keys))
                 {
                     toStore.Add(new(cacheKey, value));
                 }

@@ -17,7 +17,7 @@ internal sealed class ShortBackend : BaseCache
     public Func<Exception, string, Exception?>? Mapping { get; init; }
 
     /// <summary>Keys are stored as UTF-8, as Redis stores them (<c>StoresKeysAsUtf8</c>): a lone surrogate is refused.</summary>
-    public bool KeysAsUtf8 { get; init; }
+    public new bool KeysAsUtf8 { get; init; }
 
     protected override bool StoresKeysAsUtf8 => KeysAsUtf8;
 

@@ -1,25 +1,12 @@
 using Cached.Tests.Runtime;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cached.Tests.MultiLevel;
 
 /// <summary>What a two-level cache logs when L2 or the backplane fails: each fault once, with its own event id.</summary>
 [NonParallelizable]
-public sealed class MultiLevelLoggingTests
+public sealed class MultiLevelLoggingTests : RecordedLogsFixture
 {
-    private RecordingLoggerFactory _logs = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _logs = new RecordingLoggerFactory();
-        CachedLogging.LoggerFactory = _logs;
-    }
-
-    [TearDown]
-    public void TearDown() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
-
     [Test]
     public void A_write_kept_for_an_unreachable_L2_is_logged_and_so_is_its_loss_at_dispose()
     {
@@ -31,8 +18,8 @@ public sealed class MultiLevelLoggingTests
 
         cache.Dispose();
 
-        var deferred = _logs.Entries.Where(static e => e.EventId == 25).ToList();
-        var abandoned = _logs.Entries.Single(static e => e.EventId == 29);
+        var deferred = Logs.Entries.Where(static e => e.EventId == 25).ToList();
+        var abandoned = Logs.Entries.Single(static e => e.EventId == 29);
         Assert.That(deferred, Has.Count.EqualTo(2).And.All.Matches<LogEntry>(static e => e.Level == LogLevel.Warning && e.Exception is CacheBackendException));
         Assert.That(abandoned.Level, Is.EqualTo(LogLevel.Error));
         Assert.That(abandoned.Message, Does.Contain("2 write(s) still waiting"));
@@ -46,6 +33,6 @@ public sealed class MultiLevelLoggingTests
 
         cache.Set("k", "v");
 
-        Assert.That(_logs.Entries.Single(static e => e.EventId == 21).Level, Is.EqualTo(LogLevel.Warning));
+        Assert.That(Logs.Entries.Single(static e => e.EventId == 21).Level, Is.EqualTo(LogLevel.Warning));
     }
 }

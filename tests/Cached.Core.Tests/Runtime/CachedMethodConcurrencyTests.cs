@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Cached.Runtime;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Cached.Tests.Runtime;
@@ -12,22 +11,10 @@ namespace Cached.Tests.Runtime;
 /// does, however slow the machine, and one that must is run out by the test. Waiting for another thread (a poll, a
 /// body call) is bounded by <see cref="s_limit"/>, which only ends a wait that would otherwise hang.
 /// </summary>
-public sealed class CachedMethodConcurrencyTests
+public sealed class CachedMethodConcurrencyTests : RecordedLogsFixture
 {
     private const string Method = "Tests.Service.GetReport";
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(5);
-
-    private RecordingLoggerFactory _logs = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _logs = new RecordingLoggerFactory();
-        CachedLogging.LoggerFactory = _logs;
-    }
-
-    [TearDown]
-    public void TearDown() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
 
     private readonly FakeTimeProvider _time = new();
 

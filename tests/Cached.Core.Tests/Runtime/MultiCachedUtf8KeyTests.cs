@@ -1,6 +1,5 @@
 using Cached.Runtime;
 using Cached.Tests.Capabilities;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cached.Tests.Runtime;
 
@@ -10,21 +9,9 @@ namespace Cached.Tests.Runtime;
 /// empty key does, and the other keys of the batch are cached (an outside check: the store refused the whole batch, so
 /// every key ran uncached on every call). A store that holds such keys (memory) caches them as before.
 /// </summary>
-public sealed class MultiCachedUtf8KeyTests
+public sealed class MultiCachedUtf8KeyTests : RecordedLogsFixture
 {
     private const string Lone = "s\ud800";
-
-    private RecordingLoggerFactory _logs = null!;
-
-    [SetUp]
-    public void SetUp()
-    {
-        _logs = new RecordingLoggerFactory();
-        CachedLogging.LoggerFactory = _logs;
-    }
-
-    [TearDown]
-    public void TearDown() => CachedLogging.LoggerFactory = NullLoggerFactory.Instance;
 
     private sealed class Source
     {
@@ -64,7 +51,7 @@ public sealed class MultiCachedUtf8KeyTests
 
         Assert.That(source.Calls, Is.EqualTo(new[] { "a;lone;b", "lone", "c;lone" }));
         Assert.That(store.Exists("a") && store.Exists("b") && store.Exists("c"), Is.True);
-        Assert.That(_logs.Entries.Where(static e => e.Exception is not null).Select(static e => e.Exception!.Message), Is.Empty, "nothing failed");
+        Assert.That(Logs.Entries.Where(static e => e.Exception is not null).Select(static e => e.Exception!.Message), Is.Empty, "nothing failed");
     }
 
     [Test]
@@ -84,7 +71,7 @@ public sealed class MultiCachedUtf8KeyTests
         }
 
         Assert.That(store.Exists("a"), Is.False);
-        Assert.That(_logs.Entries.Where(static e => e.Exception is not null).Select(static e => e.Exception!.Message), Is.Empty);
+        Assert.That(Logs.Entries.Where(static e => e.Exception is not null).Select(static e => e.Exception!.Message), Is.Empty);
     }
 
     [Test]

@@ -32,8 +32,25 @@ public sealed class BoundedKeyBehaviourTests : ScenarioTests<BoundedKeyService>
         Service.Wide(long.MinValue, double.MinValue, decimal.MinValue, guid, s_latest, null);
 
         Assert.That(Calls[nameof(BoundedKeyService.Wide)], Is.EqualTo(2));
-        var expected = string.Create(CultureInfo.InvariantCulture, $"n:{long.MinValue}:{double.MinValue}:{decimal.MinValue}:{guid}:{s_latest}:{int.MinValue}");
+        // A DateTimeOffset hole without a format is written in the round-trip format, its longest text.
+        var expected = string.Create(CultureInfo.InvariantCulture, $"n:{long.MinValue}:{double.MinValue}:{decimal.MinValue}:{guid}:{s_latest:O}:{int.MinValue}");
         Assert.That(Cache.Raw("keys"), Has.Member(expected));
+    }
+
+    [Test]
+    public void A_template_keeps_calls_a_millisecond_apart_apart()
+    {
+        // Regression: "{at}" was written with DateTime's "G" and "{time}" with TimeOnly's "t", so calls a second (or a
+        // minute) apart shared one entry.
+        var at = new DateTime(2026, 12, 2, 9, 30, 15, 100, DateTimeKind.Utc);
+        var time = new TimeOnly(9, 30, 15, 100);
+        Service.Report(at, time);
+        Service.Report(at.AddMilliseconds(1), time);
+        Service.Report(at, time.Add(TimeSpan.FromMilliseconds(1)));
+        Service.Report(at, time);
+
+        Assert.That(Calls[nameof(BoundedKeyService.Report)], Is.EqualTo(3));
+        Assert.That(Cache.Raw("keys"), Has.Member("report:2026-12-02T09:30:15.1000000Z:09:30:15.1000000"));
     }
 
     [Test]

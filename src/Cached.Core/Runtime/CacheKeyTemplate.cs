@@ -37,10 +37,14 @@ public ref struct CacheKeyTemplate
     /// <summary>Appends the template's literal text.</summary>
     public void AppendLiteral(string value) => _text.AppendLiteral(value);
 
-    /// <summary>Appends a value.</summary>
+    /// <summary>Appends a value (a date and time or a time of day in the round-trip format, see <see cref="DefaultFormat"/>).</summary>
     public void AppendFormatted<T>(T value)
     {
-        if (FormatsItself(value))
+        if (DefaultFormat(value) is { } roundTrip)
+        {
+            _text.AppendFormatted(value, roundTrip);
+        }
+        else if (FormatsItself(value))
         {
             _text.AppendFormatted(value);
         }
@@ -66,7 +70,11 @@ public ref struct CacheKeyTemplate
     /// <summary>Appends a value padded to an alignment: <c>{id,5}</c>.</summary>
     public void AppendFormatted<T>(T value, int alignment)
     {
-        if (FormatsItself(value))
+        if (DefaultFormat(value) is { } roundTrip)
+        {
+            _text.AppendFormatted(value, alignment, roundTrip);
+        }
+        else if (FormatsItself(value))
         {
             _text.AppendFormatted(value, alignment);
         }
@@ -108,6 +116,15 @@ public ref struct CacheKeyTemplate
     /// by culture: <see cref="CacheKeyWriter.InvariantText"/> writes those.
     /// </summary>
     internal static bool FormatsItself<T>(T value) => value is null or IFormattable or string or bool;
+
+    /// <summary>
+    /// The format of a hole written without one: <c>O</c>, the round-trip format, for a <see cref="DateTime"/>, a
+    /// <see cref="DateTimeOffset"/> and a <see cref="TimeOnly"/> (held as themselves, nullable or as <c>object</c>), whose
+    /// default texts drop the fraction of a second (<c>G</c>) or the seconds (<c>t</c>), so that two calls a moment
+    /// apart would share an entry; a default key writes them so too. Null for any other value, whose default text is
+    /// exact. The type tests fold away for a value type.
+    /// </summary>
+    internal static string? DefaultFormat<T>(T value) => value is DateTime or DateTimeOffset or TimeOnly ? "O" : null;
 
     /// <summary>
     /// The text of a value the handler does not format itself: a collection by its elements, as a default key writes it

@@ -51,13 +51,13 @@ public ref struct CacheTagTemplate
     }
 
     /// <summary>Appends a value, or each element of a collection.</summary>
-    public void AppendFormatted<T>(T value) => AppendFormatted(value, 0, null);
+    public void AppendFormatted<T>(T value) => AppendFormatted(value, 0, CacheKeyTemplate.DefaultFormat(value));
 
     /// <summary>Appends a value with a format: <c>{day:D2}</c>.</summary>
     public void AppendFormatted<T>(T value, string? format) => AppendFormatted(value, 0, format);
 
     /// <summary>Appends a value padded to an alignment: <c>{id,5}</c>.</summary>
-    public void AppendFormatted<T>(T value, int alignment) => AppendFormatted(value, alignment, null);
+    public void AppendFormatted<T>(T value, int alignment) => AppendFormatted(value, alignment, CacheKeyTemplate.DefaultFormat(value));
 
     /// <summary>Appends a value with an alignment and a format: <c>{id,5:D2}</c>.</summary>
     public void AppendFormatted<T>(T value, int alignment, string? format)
@@ -123,7 +123,8 @@ public ref struct CacheTagTemplate
         var text = new DefaultInterpolatedStringHandler(0, 1, CultureInfo.InvariantCulture);
         if (CacheKeyTemplate.FormatsItself(value))
         {
-            text.AppendFormatted(value, alignment, format);
+            // An element of a collection hole written without a format: a date and time as in a hole of its own.
+            text.AppendFormatted(value, alignment, format ?? CacheKeyTemplate.DefaultFormat(value));
         }
         else
         {

@@ -6,7 +6,9 @@ namespace Cached.Tests.Runtime;
 /// <summary>
 /// Template keys (<c>Key = "user:{id}"</c>) are written by <see cref="CacheKeyTemplate"/> in one call; their text must
 /// stay exactly what <see cref="MemoryExtensions.TryWrite(Span{char}, IFormatProvider?, ref MemoryExtensions.TryWriteInterpolatedStringHandler, out int)"/>
-/// with the invariant culture wrote before, so that entries stored by an earlier version are still found.
+/// with the invariant culture wrote before, so that entries stored by an earlier version are still found; but for a
+/// date and time or a time of day written without a format, which is written in the round-trip format (the invariant
+/// default dropped the fraction of a second, or the seconds, and calls a moment apart shared an entry).
 /// </summary>
 public sealed class CacheKeyTemplateTests
 {
@@ -84,4 +86,29 @@ public sealed class CacheKeyTemplateTests
     }
 
     private static string Invariant(FormattableString text) => FormattableString.Invariant(text);
+
+    [Test]
+    public void A_date_and_time_or_a_time_of_day_without_a_format_is_written_to_the_tick()
+    {
+        // Regression: "{at}" was written with DateTime's "G" (to the second) and TimeOnly's "t" (to the minute), so
+        // Report(12:00:00.100) answered Report(12:00:00.900)'s entry.
+        var at = new DateTime(2026, 12, 2, 9, 30, 15, 123, DateTimeKind.Utc);
+        var later = at.AddMilliseconds(1);
+        var offset = new DateTimeOffset(at.Ticks, TimeSpan.FromHours(2));
+        var time = TimeOnly.FromDateTime(at);
+        DateTime? maybe = at;
+        object boxed = at;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{at}").Finish(), Is.EqualTo("r:2026-12-02T09:30:15.1230000Z"));
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{later}").Finish(), Is.Not.EqualTo(CacheKeyTemplate.Write(stackalloc char[64], $"r:{at}").Finish()));
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{offset}").Finish(), Is.EqualTo("r:2026-12-02T09:30:15.1230000+02:00"));
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{time}").Finish(), Is.EqualTo("r:09:30:15.1230000"));
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{maybe}").Finish(), Is.EqualTo("r:2026-12-02T09:30:15.1230000Z"), "nullable");
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{boxed}").Finish(), Is.EqualTo("r:2026-12-02T09:30:15.1230000Z"), "as object");
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{at,30}").Finish(), Is.EqualTo("r:  2026-12-02T09:30:15.1230000Z"), "aligned");
+            Assert.That(CacheKeyTemplate.Write(stackalloc char[64], $"r:{at:yyyy-MM-dd}").Finish(), Is.EqualTo("r:2026-12-02"), "a format of the template's own stays");
+        });
+    }
 }

@@ -49,4 +49,16 @@ public sealed class CacheTagTemplateTests
         Assert.That(CacheTagTemplate.Concat(CacheTagTemplate.Expand($"user:{ids}"), ["users"]), Is.EqualTo(new[] { "user:1", "user:2", "users" }));
         Assert.That(() => CacheTagTemplate.Concat(null!), Throws.ArgumentNullException);
     }
+
+    [Test]
+    public void A_date_and_time_without_a_format_names_its_tag_to_the_tick_alone_or_in_a_collection()
+    {
+        // Regression: as in key templates, "{at}" was written to the second, so two instants shared a tag.
+        var at = new DateTime(2026, 12, 2, 9, 30, 15, 123, DateTimeKind.Utc);
+        var times = new[] { TimeOnly.FromDateTime(at), TimeOnly.FromDateTime(at.AddMilliseconds(1)) };
+
+        Assert.That(CacheTagTemplate.Expand($"day:{at}"), Is.EqualTo(new[] { "day:2026-12-02T09:30:15.1230000Z" }));
+        Assert.That(CacheTagTemplate.Expand($"at:{times}"), Is.EqualTo(new[] { "at:09:30:15.1230000", "at:09:30:15.1240000" }));
+        Assert.That(CacheTagTemplate.Expand($"day:{at:yyyy-MM-dd}"), Is.EqualTo(new[] { "day:2026-12-02" }));
+    }
 }

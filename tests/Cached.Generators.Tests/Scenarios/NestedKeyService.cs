@@ -120,4 +120,13 @@ public partial class BoundedKeyService(CallCounter calls)
         calls.Hit(nameof(Default));
         return "d";
     }
+
+    [Cached(Alias = UserService.Alias, Key = "report:{at}:{time}")]
+    public partial string Report(DateTime at, TimeOnly time);
+
+    private string ReportCore(DateTime at, TimeOnly time)
+    {
+        calls.Hit(nameof(Report));
+        return "r";
+    }
 }

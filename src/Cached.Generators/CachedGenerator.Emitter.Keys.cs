@@ -30,14 +30,14 @@ internal static partial class Emitter
                 // Nothing to write: the key is the constant "N.Type.Method()".
                 return bare.Prefix.Substring(0, bare.Prefix.Length - 1) + "()\"";
             case TemplateKeySpec template:
-                writer.Filled($"var __key = {TemplateOnStack(template)};");
+                writer.Filled($"{writer.Local($"{Runtime}CacheKeyTemplate")} __key = {TemplateOnStack(template)};");
                 return close;
             default:
                 var defaultKey = (DefaultKeySpec)key;
                 var shapes = new KeyShapeWriter();
                 var arguments = WrittenArguments(defaultKey, shapes);
                 EmitShapeFunctions(writer, shapes);
-                writer.Filled($"var __key = new {Runtime}CacheKeyWriter(stackalloc char[{defaultKey.BufferLength}], {defaultKey.Prefix});");
+                writer.Filled($"{writer.Local($"{Runtime}CacheKeyWriter")} __key = new {Runtime}CacheKeyWriter(stackalloc char[{defaultKey.BufferLength}], {defaultKey.Prefix});");
                 if (arguments.Length > 0)
                 {
                     writer.Filled($"__key{arguments};");
@@ -74,7 +74,7 @@ internal static partial class Emitter
                 writer.Filled(declaration);
                 writer.Open();
                 EmitShapeFunctions(writer, shapes);
-                writer.Filled($"var __key = {start};");
+                writer.Filled($"{writer.Local($"{Runtime}CacheKeyWriter")} __key = {start};");
                 writer.Filled($"return __key{arguments}.Finish();");
                 writer.Close();
                 return;

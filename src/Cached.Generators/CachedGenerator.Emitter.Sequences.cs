@@ -33,7 +33,7 @@ internal static partial class Emitter
         // Only a miss runs the body, so only a miss pays for the async lambda.
         var body = $"static async (__state, __ct) => {Sequences}ToArray(await {call}.ConfigureAwait(false))";
         var adapter = signature.ReturnKind == ReturnKind.Task ? "AsTask" : "AsValueTask";
-        writer.Filled($"var __items = {field}.InvokeAsync({key}, {state.Expression}, {body}, {skip}, {token});");
+        writer.Filled($"{writer.Local($"global::System.Threading.Tasks.ValueTask<{sequence.StoredType}>")} __items = {field}.InvokeAsync({key}, {state.Expression}, {body}, {skip}, {token});");
         return $"{Sequences}{adapter}<{sequence.StoredType}, {signature.ResultType}>(__items)";
     }
 }

@@ -16,6 +16,12 @@ internal sealed class CodeWriter
     private readonly StringBuilder _text = new();
     private int _depth;
 
+    /// <summary>Whether locals name their types, where <c>var</c> would name a user's type of that name.</summary>
+    public bool NamesLocalTypes { get; init; }
+
+    /// <summary>How a local of <paramref name="type"/> is declared: <c>var</c>, or the type where <see cref="NamesLocalTypes"/>.</summary>
+    public string Local(string type) => NamesLocalTypes ? type : "var";
+
     /// <summary>Writes one line at the current depth; an empty line has no indentation.</summary>
     public void Line(string line = "")
     {

@@ -105,6 +105,99 @@ public sealed class OutsiderNamesReviewTests
     }
 
     [Test]
+    public async Task A_type_named_var_in_scope_does_not_change_the_generated_locals()
+    {
+        // Regression (stop 65's names review, left then): the generated locals were declared 'var', which a user's type
+        // named 'var' in the namespace turns into that type: CS0029 inside the generated file, for template and default
+        // keys, an [InvalidateCache] key, a [MultiCached] method declaring an interface, a sequence and an invalidating
+        // method's result.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace App
+            {
+            #pragma warning disable CS8981
+                public sealed class var { }
+            #pragma warning restore CS8981
+
+                public partial class Svc
+                {
+                    public int Calls;
+
+                    [Cached(Key = "u:{id}")] public partial int ByTemplate(int id);
+                    private int ByTemplateCore(int id) { Calls++; return id; }
+
+                    [Cached] public partial int ByDefault(int id, string name);
+                    private int ByDefaultCore(int id, string name) { Calls++; return id + name.Length; }
+
+                    [InvalidateCache(nameof(ByDefault))] public partial Task<int> ForgetAsync(int id, string name);
+                    private Task<int> ForgetAsyncCore(int id, string name) => Task.FromResult(id);
+
+                    [MultiCached(KeysFrom = "ids")] public partial Task<IReadOnlyDictionary<int, string>> ManyAsync(IEnumerable<int> ids);
+                    private Task<IReadOnlyDictionary<int, string>> ManyAsyncCore(IEnumerable<int> ids)
+                    {
+                        Calls++;
+                        Dictionary<int, string> found = new Dictionary<int, string>();
+                        foreach (int id in ids) { found[id] = "v" + id; }
+                        return Task.FromResult<IReadOnlyDictionary<int, string>>(found);
+                    }
+
+                    [Cached] public partial Task<IEnumerable<int>> SeqAsync(int n);
+                    private Task<IEnumerable<int>> SeqAsyncCore(int n) { Calls++; return Task.FromResult<IEnumerable<int>>(new[] { n, n + 1 }); }
+                }
+
+                public static class Probe
+                {
+                    public static async Task<string> RunAsync()
+                    {
+                        Svc s = new Svc();
+                        int a = s.ByTemplate(1) + s.ByTemplate(1);
+                        int b = s.ByDefault(1, "ab") + s.ByDefault(1, "ab");
+                        int forgot = await s.ForgetAsync(1, "ab");
+                        int c = s.ByDefault(1, "ab");
+                        IReadOnlyDictionary<int, string> many = await s.ManyAsync(new[] { 1, 2 });
+                        await s.ManyAsync(new[] { 1, 2 });
+                        IEnumerable<int> seq = await s.SeqAsync(3);
+                        await s.SeqAsync(3);
+                        return string.Join(" ", a, b, forgot, c, many[2], string.Join(",", seq), s.Calls);
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(await UserScenario.RunAsync(scenario), Is.EqualTo("2 6 1 3 v2 3,4 5"));
+    }
+
+    [Test]
+    public void A_global_using_alias_named_var_does_not_change_the_generated_locals()
+    {
+        // As above, through 'global using var = ...;' in another file of the project.
+        var scenario = UserScenario.Build(string.Empty, ["""
+            global using var = System.Text.StringBuilder;
+            """, Usings + """
+            namespace App
+            {
+                public partial class Svc
+                {
+                    public int Calls;
+
+                    [Cached(Key = "u:{id}")] public partial int ByTemplate(int id);
+                    private int ByTemplateCore(int id) { Calls++; return id; }
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        Svc s = new Svc();
+                        return (s.ByTemplate(2) + s.ByTemplate(2)) + " " + s.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("4 1"));
+    }
+
+    [Test]
     public void A_lowercase_type_name_the_user_allowed_does_not_warn_in_the_generated_file()
     {
         // Regression: CS8981 (a type name of lowercase letters only, a warning from warning level 7, the SDK's default

@@ -320,6 +320,12 @@ internal sealed record MethodSpec
 
     /// <summary>The [Experimental] ids of the types and members the generated code names for it, which its file lifts.</summary>
     public EquatableArray<string> ExperimentalIds { get; init; } = EquatableArray<string>.Empty;
+
+    /// <summary>
+    /// Whether <c>var</c> names a type (or an alias) where the method is declared, so that a generated <c>var</c>
+    /// local would be of that type: its file then names each local's type.
+    /// </summary>
+    public bool VarNamesAType { get; init; }
 }
 
 /// <summary>An alias a generated method names, and that method's full name, for the start-up check of configuration.</summary>

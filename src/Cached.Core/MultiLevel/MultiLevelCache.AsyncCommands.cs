@@ -15,7 +15,7 @@ public sealed partial class MultiLevelCache
         ThrowIfHeldUp(nameof(Add), key, @namespace);
         await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
         var space = L1Space(@namespace);
-        var write = BeginWrite(key, space);
+        var write = BeginWrite(key, space, wait: false);
         bool added;
         try
         {
@@ -126,7 +126,7 @@ public sealed partial class MultiLevelCache
             return DeferSet(key, value, ttl, @namespace, serializer, space, cause: null);
         }
 
-        var write = BeginWrite(key, space);
+        var write = BeginWrite(key, space, wait: false);
         try
         {
             await Abandonable(L2.SetAsync(key, value, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, [key], cancellationToken, turn).ConfigureAwait(false);
@@ -172,7 +172,7 @@ public sealed partial class MultiLevelCache
         }
 
         await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
-        var fills = OpenL1Fills(missing, space);
+        var fills = OpenL1Fills(missing, space, wait: false);
         try
         {
             var (read, remaining) = L2 is BaseCache level
@@ -209,7 +209,7 @@ public sealed partial class MultiLevelCache
             return DeferSets(given, ttl, @namespace, serializer, space, cause: null);
         }
 
-        var writes = BeginWrites(given, space);
+        var writes = BeginWrites(given, space, wait: false);
         try
         {
             await Abandonable(L2.MultiSetAsync(given, ttl, @namespace, serializer, CancellationToken.None), BackplaneAction.Set, space, KeysOf(given), cancellationToken, turn).ConfigureAwait(false);

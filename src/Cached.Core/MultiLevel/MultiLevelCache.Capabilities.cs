@@ -79,7 +79,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
             : await PrimaryFills.OpenFillAsync(key, @namespace, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
+            if (L2 is IFencedFillCache && CanFillL1(wait: false) && L1 is IFencedFillCache l1)
             {
                 ticket.Companion = await l1.OpenFillAsync(key, L1Space(@namespace), cancellationToken).ConfigureAwait(false);
             }
@@ -218,7 +218,7 @@ public sealed partial class MultiLevelCache : ISpanReadableCache, ISpanReaderOwn
         var tickets = await PrimaryFills.OpenFillsAsync(given, @namespace, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (L2 is IFencedFillCache && CanFillL1() && L1 is IFencedFillCache l1)
+            if (L2 is IFencedFillCache && CanFillL1(wait: false) && L1 is IFencedFillCache l1)
             {
                 Pair(tickets, await l1.OpenFillsAsync(given, L1Space(@namespace), cancellationToken).ConfigureAwait(false));
             }

@@ -29,7 +29,7 @@ public sealed partial class MultiLevelCache
         }
 
         // Without a ticket a fenced L1 takes nothing: the read began before the backplane was subscribed.
-        if (fill is null && (L1 is IFencedFillCache || !CanFillL1()))
+        if (fill is null && (L1 is IFencedFillCache || !CanFillL1(wait: false)))
         {
             return;
         }
@@ -146,7 +146,8 @@ public sealed partial class MultiLevelCache
     internal void ThrottleInL1<T>(string key, string? @namespace, T throttled, TimeSpan? ttl, Serializers.ISerializer serializer, Func<T?, bool> holdsLast)
     {
         var space = L1Space(@namespace);
-        var fill = OpenL1Fill(key, space);
+        // Reached from async calls too, whose read attempted the subscription already.
+        var fill = OpenL1Fill(key, space, wait: false);
         if (fill is null)
         {
             return;
@@ -200,13 +201,13 @@ public sealed partial class MultiLevelCache
     /// Starts a write of this node: drops L1's copy, which moves the key's fence so that no read or write that began
     /// earlier can put its value in afterwards, and opens the ticket the new value will go in with.
     /// </summary>
-    private FillTicket? BeginWrite(string key, string? space)
+    private FillTicket? BeginWrite(string key, string? space, bool wait = true)
     {
         DropL1(key, space);
-        return OpenL1Fill(key, space);
+        return OpenL1Fill(key, space, wait);
     }
 
-    private FillTicket?[]? BeginWrites<T>(KeyValuePair<string, T>[] pairs, string? space)
+    private FillTicket?[]? BeginWrites<T>(KeyValuePair<string, T>[] pairs, string? space, bool wait = true)
     {
         var keys = KeysOf(pairs);
         foreach (var key in keys)
@@ -214,7 +215,7 @@ public sealed partial class MultiLevelCache
             DropL1(key, space);
         }
 
-        return OpenL1Fills(keys, space);
+        return OpenL1Fills(keys, space, wait);
     }
 
     /// <summary>
@@ -226,7 +227,7 @@ public sealed partial class MultiLevelCache
         using (write)
         {
             var life = L1LifeOfWrite(ttl);
-            if (!stored || (write is null && (L1 is IFencedFillCache || !CanFillL1())))
+            if (!stored || (write is null && (L1 is IFencedFillCache || !CanFillL1(wait: false))))
             {
                 return;
             }

@@ -30,25 +30,37 @@ public sealed partial class MultiLevelCache
     private bool SubscribedOrWaitingToRetry
         => Backplane is null || _subscribed || Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt);
 
-    // L1's fill tickets, opened once L1 may take copies (null before: a fenced L1 then takes nothing).
-    private FillTicket? OpenL1Fill(string key, string? space)
-        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFill(key, space) : null;
+    // L1's fill tickets, opened once L1 may take copies (null before: a fenced L1 then takes nothing). An async command
+    // passes wait: false, having awaited WhenSubscribedAsync already.
+    private FillTicket? OpenL1Fill(string key, string? space, bool wait = true)
+        => CanFillL1(wait) && L1 is IFencedFillCache fills ? fills.OpenFill(key, space) : null;
 
-    private FillTicket?[]? OpenL1Fills(string[] keys, string? space)
-        => CanFillL1() && L1 is IFencedFillCache fills ? fills.OpenFills(keys, space).ToArray() : null;
+    private FillTicket?[]? OpenL1Fills(string[] keys, string? space, bool wait = true)
+        => CanFillL1(wait) && L1 is IFencedFillCache fills ? fills.OpenFills(keys, space).ToArray() : null;
 
     private async ValueTask<FillTicket?> OpenL1FillAsync(string key, string? space, CancellationToken cancellationToken)
     {
         await WhenSubscribedAsync(cancellationToken).ConfigureAwait(false);
-        return CanFillL1() && L1 is IFencedFillCache fills ? await fills.OpenFillAsync(key, space, cancellationToken).ConfigureAwait(false) : null;
+        return CanFillL1(wait: false) && L1 is IFencedFillCache fills ? await fills.OpenFillAsync(key, space, cancellationToken).ConfigureAwait(false) : null;
     }
 
-    /// <summary>Whether L1 may take a copy: true once subscribed, false while subscribing fails (reads then go to L2).</summary>
-    private bool CanFillL1()
+    /// <summary>
+    /// Whether L1 may take a copy: true once subscribed, false while subscribing fails (reads then go to L2). With
+    /// <paramref name="wait"/> false it neither makes an attempt nor waits for one: what an async command asks after it
+    /// awaited <see cref="WhenSubscribedAsync"/> (an await between the two, a write's turn or a round trip, may outlast
+    /// the pause before the next attempt, which the command must not then make or wait for on its thread), and what a
+    /// copy taken without a ticket asks after its command opened its fills.
+    /// </summary>
+    private bool CanFillL1(bool wait = true)
     {
         if (Backplane is null || _subscribed)
         {
             return true;
+        }
+
+        if (!wait)
+        {
+            return false;
         }
 
         if (Environment.TickCount64 < Volatile.Read(ref _nextSubscribeAttempt))
@@ -91,6 +103,12 @@ public sealed partial class MultiLevelCache
             if (_subscribed)
             {
                 return s_subscribed;
+            }
+
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                // A call that passed its disposed check before the cache was disposed: no new subscription to end again.
+                return s_notSubscribed;
             }
 
             if (_subscribing is { } running)

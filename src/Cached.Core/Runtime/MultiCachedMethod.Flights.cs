@@ -164,7 +164,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             Interlocked.Decrement(ref _waiting);
         }
 
-        return left is null ? result : Merge(result, Run(left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false));
+        return left is null ? result : Merge(result, Run(CurrentCache, left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false));
     }
 
     /// <inheritdoc cref="TakeOthers"/>
@@ -184,7 +184,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             Interlocked.Decrement(ref _waiting);
         }
 
-        return left is null ? result : Merge(result, await RunAsync(left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false, cancellationToken).ConfigureAwait(false));
+        return left is null ? result : Merge(result, await RunAsync(CurrentCache, left, CacheKeys(left, state, cacheKeyOf), uncached: null, state, cacheKeyOf, body, skipWhen, tagsOf, join: false, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>

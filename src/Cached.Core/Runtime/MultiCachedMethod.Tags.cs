@@ -17,8 +17,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(tags);
-        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        return Run(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cache, out var cacheKeys, out var uncached);
+        return Run(cache, wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true);
     }
 
     /// <summary>Runs an async multi-cached method whose entries carry the tags <paramref name="tags"/> builds per key (only for the keys the body computes).</summary>
@@ -33,8 +33,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
         }
 
-        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        return RunAsync(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true, cancellationToken);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cache, out var cacheKeys, out var uncached);
+        return RunAsync(cache, wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tags, join: true, cancellationToken);
     }
 
     /// <summary>The hits, each with tags this read may check (see <see cref="TagStamp.ForRead"/>).</summary>

@@ -14,13 +14,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// when every key can (the usual case, which costs one check a key).
     /// </summary>
     /// <param name="keys">The keys as the caller passed them.</param>
-    /// <param name="cache">The cache the call goes to, which decides whether a lone surrogate can be held.</param>
     /// <param name="state">The instance and arguments, for the static lambdas.</param>
     /// <param name="cacheKeyOf">Turns a key into its cache key.</param>
+    /// <param name="cache">The cache the call goes to, resolved once for the plan and the call: it decides whether a lone surrogate can be held.</param>
     /// <param name="cacheKeys">The cache keys of the keys returned.</param>
     /// <param name="uncached">The keys that can have no entry, or null.</param>
-    private static List<TKey> Plan<TState>(IEnumerable<TKey>? keys, ICache cache, TState state, Func<TState, TKey, string> cacheKeyOf, out string[] cacheKeys, out UncachedKeys? uncached)
+    private List<TKey> Plan<TState>(IEnumerable<TKey>? keys, TState state, Func<TState, TKey, string> cacheKeyOf, out ICache cache, out string[] cacheKeys, out UncachedKeys? uncached)
     {
+        cache = CurrentCache;
         var utf8Keys = KeysAsUtf8(cache);
         var wanted = Distinct(keys);
         cacheKeys = CacheKeys(wanted, state, cacheKeyOf);

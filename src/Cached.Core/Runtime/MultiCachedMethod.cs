@@ -47,17 +47,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
     {
         ArgumentNullException.ThrowIfNull(cacheKeyOf);
         ArgumentNullException.ThrowIfNull(body);
-        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        return Run(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cache, out var cacheKeys, out var uncached);
+        return Run(cache, wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true);
     }
 
     /// <summary>
     /// Runs a call for its distinct <paramref name="wanted"/> keys: the stamped path with fail-safe or tags, the plain
     /// one otherwise. <paramref name="join"/> is false for keys whose other batch failed, which this call computes itself.
     /// </summary>
-    private Dictionary<TKey, TValue> Run<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join)
+    private Dictionary<TKey, TValue> Run<TState>(ICache cache, List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, IEnumerable<KeyValuePair<TKey, TValue>>?> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join)
     {
-        var cache = CurrentCache;
         var refused = _refusal.Refuses(cache);
         if (_policy.Stamps || tagsOf is not null)
         {
@@ -126,14 +125,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             return ValueTask.FromCanceled<Dictionary<TKey, TValue>>(cancellationToken);
         }
 
-        var wanted = Plan(keys, CurrentCache, state, cacheKeyOf, out var cacheKeys, out var uncached);
-        return RunAsync(wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true, cancellationToken);
+        var wanted = Plan(keys, state, cacheKeyOf, out var cache, out var cacheKeys, out var uncached);
+        return RunAsync(cache, wanted, cacheKeys, uncached, state, cacheKeyOf, body, skipWhen, tagsOf: null, join: true, cancellationToken);
     }
 
     /// <inheritdoc cref="Run"/>
-    private async ValueTask<Dictionary<TKey, TValue>> RunAsync<TState>(List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join, CancellationToken cancellationToken)
+    private async ValueTask<Dictionary<TKey, TValue>> RunAsync<TState>(ICache cache, List<TKey> wanted, string[] cacheKeys, UncachedKeys? uncached, TState state, Func<TState, TKey, string> cacheKeyOf, Func<TState, List<TKey>, CancellationToken, ValueTask<IEnumerable<KeyValuePair<TKey, TValue>>?>> body, Func<TState, TKey, TValue, bool>? skipWhen, Func<TState, TKey, string[]>? tagsOf, bool join, CancellationToken cancellationToken)
     {
-        var cache = CurrentCache;
         var refused = _refusal.Refuses(cache);
         if (_policy.Stamps || tagsOf is not null)
         {

@@ -27,9 +27,22 @@ internal sealed class ShortBackend : BaseCache
 
     protected override Exception? MapError(Exception exception, Cached.Plugins.CacheCommand command, string subject) => Mapping?.Invoke(exception, subject);
 
+    /// <summary>A read of this key waits at <see cref="ReadGate"/> (after setting <see cref="ReadEntered"/>), for the race tests.</summary>
+    public string? GatedKey { get; init; }
+
+    public ManualResetEventSlim ReadEntered { get; } = new();
+
+    public ManualResetEventSlim ReadGate { get; } = new();
+
     protected override CacheResult<object?> GetEntry(string key)
     {
         Throw();
+        if (GatedKey is not null && key == GatedKey)
+        {
+            ReadEntered.Set();
+            ReadGate.Wait(TimeSpan.FromSeconds(10));
+        }
+
         Interlocked.Increment(ref SingleReads);
         return _store.TryGetValue(key, out var value) ? CacheResult<object?>.Hit(value) : CacheResult<object?>.Miss;
     }

@@ -128,6 +128,40 @@ public sealed class MultiLevelSubscribeTests
         Assert.That((backplane.Made, backplane.Ended), Is.EqualTo((1, 1)));
     }
 
+    [Test]
+    public async Task A_call_that_reaches_L1_after_the_cache_was_disposed_makes_no_new_subscription()
+    {
+        // Regression (review): the subscription made after disposal was ended, but left the cache unsubscribed, so a
+        // call that had passed its disposed check earlier (here held in L1's read) subscribed again, to end it again.
+        var backplane = new GatedBackplane();
+        var l1 = new Cached.Tests.Capabilities.ShortBackend { GatedKey = "w" };
+        var cache = new MultiLevelCache(l1, new SimpleMemoryCache(), backplane) { OwnsBackplane = false };
+        var maker = Task.Factory.StartNew(() => cache.Get<string>("m"), TaskCreationOptions.LongRunning);
+        Assert.That(backplane.Entered.Wait(s_limit), Is.True);
+        var late = Task.Factory.StartNew(() => cache.Get<string>("w"), TaskCreationOptions.LongRunning);
+        Assert.That(l1.ReadEntered.Wait(s_limit), Is.True, "the late call is past its disposed check");
+
+        cache.Dispose();
+        backplane.Release.Set();
+        await Ended(maker);
+        l1.ReadGate.Set();
+        await Ended(late);
+
+        Assert.That((backplane.Made, backplane.Ended), Is.EqualTo((1, 1)));
+    }
+
+    private static async Task Ended(Task call)
+    {
+        try
+        {
+            await call.WaitAsync(s_limit);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The call went on into disposed levels: what it answers is not the point.
+        }
+    }
+
     private static Task<string?> Call(MultiLevelCache cache, AsyncCall call) => call switch
     {
         AsyncCall.GetAsync => cache.GetAsync<string>("k").AsTask(),

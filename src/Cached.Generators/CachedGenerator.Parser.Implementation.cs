@@ -218,4 +218,28 @@ internal sealed partial class Parser
 
         return candidates;
     }
+
+    /// <summary>
+    /// The methods named <paramref name="name"/> a <c>KeyBuilder</c> or <c>SkipCacheWhen</c> of a method of
+    /// <paramref name="type"/> may be: the type's own, then those its base types declare that it can reach, as for the
+    /// body (<see cref="ImplementationCandidates"/>); the generated call finds them too (<see cref="CallOf"/>).
+    /// </summary>
+    private IEnumerable<IMethodSymbol> HelperCandidates(INamedTypeSymbol type, string name)
+    {
+        foreach (var own in type.GetMembers(name).OfType<IMethodSymbol>())
+        {
+            yield return own;
+        }
+
+        for (var current = type.BaseType; current is not null; current = current.BaseType)
+        {
+            foreach (var inherited in current.GetMembers(name).OfType<IMethodSymbol>())
+            {
+                if (inherited.MethodKind == MethodKind.Ordinary && _semanticModel.Compilation.IsSymbolAccessibleWithin(inherited, type))
+                {
+                    yield return inherited;
+                }
+            }
+        }
+    }
 }

@@ -157,7 +157,7 @@ internal sealed partial class Parser
         if (builderName is not null)
         {
             // A missing builder is the target's own CACHED010; static then, so that only that error shows.
-            var declared = target.ContainingType.GetMembers(builderName).OfType<IMethodSymbol>()
+            var declared = HelperCandidates(target.ContainingType, builderName)
                 .FirstOrDefault(candidate => candidate.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, keyType));
             if (declared is { IsStatic: false } && _method.IsStatic)
             {

@@ -77,7 +77,7 @@ internal sealed partial class Parser
         {
             // A generic method's builder is generic in the same type parameters, so that each instantiation can
             // have keys of its own; it is called with them: KeyOf<T>(value).
-            var target = method.ContainingType.GetMembers(builder).OfType<IMethodSymbol>().Select(candidate => AsCalledBy(candidate, method)).FirstOrDefault(candidate =>
+            var target = HelperCandidates(method.ContainingType, builder).Select(candidate => AsCalledBy(candidate, method)).FirstOrDefault(candidate =>
                 candidate is not null
                 && candidate.ReturnType.SpecialType == SpecialType.System_String
                 && (candidate.IsStatic || !method.IsStatic)

@@ -59,7 +59,7 @@ internal sealed partial class Parser
         MemberCallSpec? builder = null;
         if (keyBuilder is not null)
         {
-            var target = _method.ContainingType.GetMembers(keyBuilder).OfType<IMethodSymbol>().FirstOrDefault(candidate =>
+            var target = HelperCandidates(_method.ContainingType, keyBuilder).FirstOrDefault(candidate =>
                 candidate.ReturnType.SpecialType == SpecialType.System_String
                 && (candidate.IsStatic || !_method.IsStatic)
                 && candidate.Parameters.Length == 1
@@ -154,7 +154,7 @@ internal sealed partial class Parser
         // A sequence result is judged by its items: the predicate takes T[] or a type it converts to (IReadOnlyList<T>).
         var valueType = multi is null ? _storedType ?? ResultTypeSymbol() : dictionary?.TypeArguments[1];
         var keyType = multi is null ? null : dictionary?.TypeArguments[0];
-        foreach (var declared in _method.ContainingType.GetMembers(name).OfType<IMethodSymbol>())
+        foreach (var declared in HelperCandidates(_method.ContainingType, name))
         {
             // A generic predicate is called with the method's type arguments: IsEmpty<T>(result).
             var p = declared.Arity == 0 ? declared.Parameters.Select(static p => p.Type).ToList() : AsCalledBy(declared, _method)?.ParameterTypes;

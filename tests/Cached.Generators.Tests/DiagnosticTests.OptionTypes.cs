@@ -34,6 +34,33 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void CACHED016_a_file_local_Cache_type()
+    {
+        // The third option type the generated code creates with 'new T()' (stop 64's note: untested until now).
+        var message = Single("""
+            file sealed class LocalCache : BaseCache
+            {
+                protected override CacheResult<object?> GetEntry(string key) => CacheResult<object?>.Miss;
+                protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl) => true;
+                protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl) => true;
+                protected override bool ContainsEntry(string key) => false;
+                protected override long IncrementEntry(string key, string? @namespace, long delta) => delta;
+                protected override int RemoveEntry(string key) => 0;
+                protected override bool ClearEntries(string? @namespace) => true;
+                protected override bool ExpireEntry(string key, TimeSpan? ttl) => false;
+                protected override object? ExecuteRaw(string command, object?[] args) => null;
+            }
+            public partial class UserService
+            {
+                [Cached(Cache = [|typeof(LocalCache)|])]
+                public partial User GetUser(int id);
+                private User GetUserCore(int id) => new(id, "name");
+            }
+            """, "CACHED016");
+        Assert.That(message, Is.EqualTo("Cache of 'UserService.GetUser' is 'Demo.LocalCache', which is declared 'file': the generated code, in a file of its own, cannot name it; declare it without 'file' ('internal' will do)"));
+    }
+
+    [Test]
     public void CACHED016_a_Plugins_type_nested_in_a_file_local_type()
     {
         var message = Single("""

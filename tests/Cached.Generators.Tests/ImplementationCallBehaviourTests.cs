@@ -5,8 +5,8 @@ namespace Cached.Generators.Tests;
 
 /// <summary>
 /// The methods generated code calls (the body, KeyBuilder, SkipCacheWhen) are the ones the generator checked: a base
-/// class's body is not replaced by an overload of the derived type, a keyword name keeps its <c>@</c>, and a parameter
-/// named like one of them does not hide it.
+/// class's body is not replaced by an overload of the derived type, a base class's KeyBuilder and SkipCacheWhen are
+/// found, a keyword name keeps its <c>@</c>, and a parameter named like one of them does not hide it.
 /// </summary>
 public sealed class ImplementationCallBehaviourTests
 {
@@ -419,5 +419,70 @@ public sealed class ImplementationCallBehaviourTests
             """);
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("room 2 False True"));
+    }
+
+    [Test]
+    public void KeyBuilder_and_SkipCacheWhen_of_a_base_class_are_found_and_called()
+    {
+        // A KeyBuilder or SkipCacheWhen a base class declares that the type can reach, as a <Name>Core may be: they
+        // were looked for in the method's own type alone (CACHED010, CACHED009), for [Cached], [MultiCached] and the
+        // [InvalidateCache] that names a [MultiCached] method.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace App
+            {
+                public abstract class RepositoryBase
+                {
+                    protected static string UserKey(int id) => "user:" + id;
+                    protected string ItemKey(int id) => "item:" + id;
+                    protected bool IsMissing(string value) => value.Length == 0;
+                    protected static string BatchKey(int id) => "batch:" + id;
+                }
+
+                public partial class Users : RepositoryBase
+                {
+                    public int Calls;
+
+                    [Cached(KeyBuilder = nameof(UserKey), SkipCacheWhen = nameof(IsMissing))]
+                    public partial string Get(int id);
+                    private string GetCore(int id) { Calls++; return id == 0 ? "" : "u" + id; }
+
+                    [Cached(KeyBuilder = nameof(ItemKey))]
+                    public partial string Item(int id);
+                    private string ItemCore(int id) { Calls++; return "i" + id; }
+
+                    [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(BatchKey))]
+                    public partial Dictionary<int, string> Many(List<int> ids);
+                    private Dictionary<int, string> ManyCore(List<int> ids)
+                    {
+                        Calls++;
+                        var found = new Dictionary<int, string>();
+                        foreach (var id in ids) { found[id] = "m" + id; }
+                        return found;
+                    }
+
+                    [InvalidateCache(nameof(Many))]
+                    public partial void Forget(int ids);
+                    private void ForgetCore(int ids) { }
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var users = new Users();
+                        users.Get(1); users.Get(1); users.Get(0); users.Get(0);
+                        users.Item(2); users.Item(2);
+                        users.Many([3, 4]); users.Many([3, 4]);
+                        users.Forget(3);
+                        users.Many([3, 4]);
+                        var stored = string.Join(",", new[] { "user:1", "user:0", "item:2", "batch:3", "batch:4" }.Where(key => Caches.Get().Exists(key)));
+                        return users.Calls + " " + stored;
+                    }
+                }
+            }
+            """]);
+
+        // Get(1) once, Get(0) twice (skipped), Item once, Many once, then only key 3 again after Forget(3).
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("6 user:1,item:2,batch:3,batch:4"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -10,6 +11,29 @@ namespace Cached.Generators;
 /// <summary>The containing types as the generated file redeclares them, and the names written into code.</summary>
 internal sealed partial class Parser
 {
+    // Per compilation: whether a using directive anywhere declares an alias named 'var' (boxed, for the table).
+    private static readonly ConditionalWeakTable<Compilation, object> s_varAliases = new();
+    private static readonly object s_true = true;
+    private static readonly object s_false = false;
+
+    /// <summary>
+    /// Whether <c>var</c> names a type or an alias where the method is declared (<see cref="MethodSpec.VarNamesAType"/>).
+    /// The semantic model is asked only in a compilation that declares a type or an alias of that name: its lookup
+    /// costs about as much as the rest of a method's parse.
+    /// </summary>
+    private bool VarNamesAType()
+    {
+        var compilation = _semanticModel.Compilation;
+        return (compilation.ContainsSymbolsWithName("var", SymbolFilter.Type) || (bool)s_varAliases.GetValue(compilation, static c => DeclaresVarAlias(c) ? s_true : s_false))
+            && !_semanticModel.LookupNamespacesAndTypes(_syntax.SpanStart, container: null, name: "var").IsEmpty;
+    }
+
+    private static bool DeclaresVarAlias(Compilation compilation)
+        => compilation.SyntaxTrees.Any(static tree => tree.GetRoot()
+            .DescendantNodes(static node => node is CompilationUnitSyntax or BaseNamespaceDeclarationSyntax)
+            .OfType<UsingDirectiveSyntax>()
+            .Any(static directive => directive.Alias?.Name.Identifier.ValueText == "var"));
+
     private static ContainingTypeSpec ContainingTypeOf(INamedTypeSymbol type)
     {
         var chain = ContainingChain(type);

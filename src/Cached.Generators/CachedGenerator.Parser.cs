@@ -194,7 +194,7 @@ internal sealed partial class Parser
             Tags = tags,
             TagInvalidation = tagInvalidation,
             ExperimentalIds = ExperimentalIds(body, [NamedType("Cache"), NamedType("Serializer"), .. NamedTypes("Plugins")]),
-            VarNamesAType = !_semanticModel.LookupNamespacesAndTypes(_syntax.SpanStart, container: null, name: "var").IsEmpty,
+            VarNamesAType = VarNamesAType(),
         };
     }
 

@@ -40,15 +40,31 @@ internal sealed partial class Parser
     /// <summary>
     /// True for a context of <paramref name="compilation"/> that the generated registration can name and System.Text.Json's
     /// generator completes: partial classes in partial types (SYSLIB1032 otherwise), none generic, reachable from
-    /// outside the type. CACHED021 counts only these, so that it never trusts a context that is not registered.
+    /// outside the type, and none marked [Obsolete] or [Experimental] (itself or a type it is in): naming it would warn or
+    /// fail in the registration file, which every project with a context gets, cached methods or none. CACHED021 counts
+    /// only these, so that it never trusts a context that is not registered.
     /// </summary>
     public static bool IsRegistrable(INamedTypeSymbol type, Compilation compilation)
         => !type.IsAbstract
             && !IsOrInGeneric(type)
+            && !IsOrInOutdated(type)
             && compilation.IsSymbolAccessibleWithin(type, compilation.Assembly)
             && type.DeclaringSyntaxReferences.Length > 0
             && type.DeclaringSyntaxReferences.All(static reference => reference.GetSyntax() is ClassDeclarationSyntax declaration
                 && declaration.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().All(static t => t.Modifiers.Any(SyntaxKind.PartialKeyword)));
+
+    private static bool IsOrInOutdated(INamedTypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.GetAttributes().Any(static a => a.AttributeClass?.ToDisplayString() is "System.ObsoleteAttribute" or "System.Diagnostics.CodeAnalysis.ExperimentalAttribute"))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool IsOrInGeneric(INamedTypeSymbol type)
     {

@@ -87,6 +87,44 @@ public sealed class JsonContextRegistrationTests
     }
 
     [Test]
+    public void An_obsolete_or_experimental_context_is_left_out_and_the_project_builds()
+    {
+        // Regression (outside check of hostile contexts): the registration named such a context, so a project that
+        // references Cached.Core and uses none of it failed its build under TreatWarningsAsErrors (CS0618), or at once
+        // (CS0619 for [Obsolete(error: true)], the experimental id for [Experimental]).
+        var (_, cached, diagnostics) = Build([new CachedGenerator().AsSourceGenerator(), SystemTextJsonGenerator.Instance], Contexts, """
+            using System;
+            using System.Diagnostics.CodeAnalysis;
+            using System.Text.Json.Serialization;
+            namespace Old
+            {
+                [Obsolete("old")]
+                [JsonSerializable(typeof(int))]
+                internal partial class ObsoleteContext : JsonSerializerContext { }
+
+                [Obsolete("gone", true)]
+                [JsonSerializable(typeof(long))]
+                internal partial class GoneContext : JsonSerializerContext { }
+
+                [Experimental("MYEXP01")]
+                [JsonSerializable(typeof(string))]
+                internal partial class ExperimentalContext : JsonSerializerContext { }
+
+                [Obsolete("old")]
+                internal static partial class OldHolder
+                {
+                    [JsonSerializable(typeof(double))]
+                    internal partial class InsideContext : JsonSerializerContext { }
+                }
+            }
+            """);
+
+        Assert.That(diagnostics.Where(static d => d.Location.SourceTree?.FilePath.EndsWith("Cached.JsonContexts.g.cs", StringComparison.Ordinal) == true).Select(static d => d.ToString()), Is.Empty);
+        Assert.That(cached["Cached.JsonContexts.g.cs"], Does.Not.Contain("Old."));
+        Assert.That(Occurrences(cached["Cached.JsonContexts.g.cs"], "AppJsonContext.Default"), Is.EqualTo(1), "the others are still registered");
+    }
+
+    [Test]
     public void Under_LangVersion_8_no_registration_is_written()
     {
         // Module initializers need C# 9, and System.Text.Json's generator does too (SYSLIB1221): no context is completed.

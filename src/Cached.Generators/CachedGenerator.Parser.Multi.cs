@@ -79,6 +79,11 @@ internal sealed partial class Parser
             CheckKeyText(parameter.Type, ArgumentLocation("KeysFrom"), $"KeysFrom parameter '{keysFrom}'", "override ToString, use a record, or set KeyBuilder", keys: elementType);
         }
 
+        foreach (var ignored in _method.Parameters.Where(p => !SymbolEqualityComparer.Default.Equals(p, parameter) && !IsCancellationToken(p.Type) && !HasAttribute(p, _known.CacheKeyIgnoreAttribute)))
+        {
+            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, keysFrom, ignored.Name);
+        }
+
         return new MultiSpec
         {
             KeysParameter = Identifier(keysFrom),

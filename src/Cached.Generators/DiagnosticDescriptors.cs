@@ -264,6 +264,12 @@ internal static class DiagnosticDescriptors
         "'{0}' cannot be generated: {1}",
         "The generated code names the library as global::Cached (global::Cached.Runtime.CachedMethod<T>, ...). A type named Cached in the global namespace, of the project or of a reference, hides that namespace, and a reference to Cached.Core with an extern alias takes it out of the global namespace: either made every generated file fail with CS0117, CS0400 or CS0426. Move the type into a namespace or rename it; reference Cached.Core without an alias, or with 'global' among its aliases (Aliases=\"global,MyAlias\").");
 
+    public static readonly DiagnosticDescriptor MultiKeysIgnoreParameter = Warning(
+        "CACHED042",
+        "A [MultiCached] method's keys ignore a parameter",
+        "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; mark it [CacheKeyIgnore] if its value never changes the result, or give each value a Namespace (or a [Cached] method) of its own",
+        "A [MultiCached] key is the key value alone, as aiocache's multi_cached writes it (the method's other arguments are not part of it, and a KeyBuilder takes the key alone), so ByRegion([1], Region.Us) answers the entry ByRegion([1], Region.Eu) stored. A parameter marked [CacheKeyIgnore] says its value never changes the result; a CancellationToken is never part of a key.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -309,6 +315,7 @@ internal static class DiagnosticDescriptors
         ImplementationHidden,
         TemplateNeedsCSharp10,
         LibraryNamespaceHidden,
+        MultiKeysIgnoreParameter,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -149,4 +149,22 @@ public sealed partial class DiagnosticTests
             """, "CACHED003");
         Assert.That(message, Is.EqualTo("Parameter '__key' of 'UserService.Echo' is a type parameter named with two leading underscores, which the generated code keeps for its own names (__key, __cached_Echo): rename it"));
     }
+
+    [Test]
+    public void CACHED042_a_MultiCached_parameter_that_is_not_part_of_the_keys()
+    {
+        // Regression (outside check of hostile contexts): ByRegion([1], Region.Us) answered the entry that
+        // ByRegion([1], Region.Eu) stored, silently. A token and a [CacheKeyIgnore] parameter are not reported.
+        var diagnostics = Expect("""
+            public enum Region { Eu, Us }
+            public partial class Prices
+            {
+                [MultiCached(KeysFrom = "ids")]
+                public partial Task<Dictionary<int, string>> ByRegionAsync(List<int> ids, [|Region region|], [CacheKeyIgnore] string traceId, CancellationToken ct);
+                private Task<Dictionary<int, string>> ByRegionAsyncCore(List<int> ids, Region region, string traceId, CancellationToken ct) => Task.FromResult(new Dictionary<int, string>());
+            }
+            """, DiagnosticSeverity.Warning, "CACHED042");
+
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegionAsync' are written from 'ids' alone: calls that differ only in 'region' share entries; mark it [CacheKeyIgnore] if its value never changes the result, or give each value a Namespace (or a [Cached] method) of its own"));
+    }
 }

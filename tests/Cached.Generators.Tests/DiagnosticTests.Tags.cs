@@ -57,7 +57,7 @@ public sealed partial class DiagnosticTests
             public partial class UserService
             {
                 [MultiCached(KeysFrom = "ids", Tags = new[] { "user:{ids}", "region:[|{area}|]" })]
-                public partial Dictionary<int, User> GetUsers(List<int> ids, string region);
+                public partial Dictionary<int, User> GetUsers(List<int> ids, [CacheKeyIgnore] string region);
                 private Dictionary<int, User> GetUsersCore(List<int> ids, string region) => new();
             }
             """, "CACHED024");

@@ -319,7 +319,7 @@ public sealed class ImplementationCallBehaviourTests
                 private int CountCore(string Name, bool Empty) => Empty ? 0 : Name.Length;
 
                 [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(Of), SkipCacheWhen = nameof(Dropped))]
-                public static partial Dictionary<int, int> GetMany(List<int> ids, int Of, bool Dropped);
+                public static partial Dictionary<int, int> GetMany(List<int> ids, [CacheKeyIgnore] int Of, [CacheKeyIgnore] bool Dropped);
                 private static string Of(int id) => "of:" + id;
                 private static bool Dropped(int value) => value < 0;
                 private static Dictionary<int, int> GetManyCore(List<int> ids, int Of, bool Dropped) => ids.ToDictionary(i => i, i => i + Of);

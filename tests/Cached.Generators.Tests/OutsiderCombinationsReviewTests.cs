@@ -1794,7 +1794,9 @@ public sealed class OutsiderCombinationsReviewTests
         Assert.Multiple(() =>
         {
             Assert.That(generated, Is.Empty, () => "no error or warning inside the generated file\n" + shown());
-            Assert.That(cached.Select(static d => d.Id), Is.EqualTo(c.ExpectsError ? new[] { "CACHED015" } : Array.Empty<string>()),
+            // An extra parameter that is not [CacheKeyIgnore] is not part of the keys: CACHED042 says so.
+            var expected = (c.ExpectsError ? new[] { "CACHED015" } : []).Concat(c.Extra == MExtra.Other && !c.ExpectsError ? ["CACHED042"] : Array.Empty<string>());
+            Assert.That(cached.Select(static d => d.Id).Order(StringComparer.Ordinal), Is.EqualTo(expected.Order(StringComparer.Ordinal)),
                 () => "the CACHED diagnostics the docs give this shape, in the user's file\n" + shown());
             Assert.That(userProblems.Where(d => !c.ExpectsError || d.Id != "CS8795").Select(static d => d.ToString()), Is.Empty,
                 () => "the user's file builds (beside a CACHED error, only CS8795)\n" + shown());

@@ -44,7 +44,7 @@ public sealed partial class SnapshotTests
             public partial class Users
             {
                 [MultiCached(KeysFrom = "ids", Tags = new[] { "user:{ids}", "users", "region:{region}" })]
-                public partial Dictionary<int, User> GetUsers(List<int> ids, string region);
+                public partial Dictionary<int, User> GetUsers(List<int> ids, [CacheKeyIgnore] string region);
                 private Dictionary<int, User> GetUsersCore(List<int> ids, string region) => new();
 
                 [MultiCached(KeysFrom = "ids", Tags = new[] { "users" })]

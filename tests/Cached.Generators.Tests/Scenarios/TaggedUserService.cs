@@ -26,7 +26,7 @@ public partial class TaggedUserService(CallCounter calls)
     }
 
     [MultiCached(KeysFrom = "ids", Alias = UserService.Alias, Namespace = "tagged", Tags = new[] { "user:{ids}", "region:{region}" })]
-    public partial Dictionary<int, User> GetUsers(List<int> ids, string region);
+    public partial Dictionary<int, User> GetUsers(List<int> ids, [CacheKeyIgnore] string region);
 
     private Dictionary<int, User> GetUsersCore(List<int> ids, string region)
     {

@@ -60,7 +60,7 @@ internal static partial class Emitter
 
         foreach (var declaration in type.Declarations)
         {
-            writer.Line($"partial {declaration.Keyword} {declaration.NameWithTypeParameters}");
+            writer.Line($"{(declaration.IsUnsafe ? "unsafe " : string.Empty)}partial {declaration.Keyword} {declaration.NameWithTypeParameters}");
             writer.Open();
         }
 

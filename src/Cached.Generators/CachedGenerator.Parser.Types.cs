@@ -38,7 +38,7 @@ internal sealed partial class Parser
     {
         var chain = ContainingChain(type);
         var ns = NamespaceOf(chain[0]);
-        var declarations = chain.Select(static t => new TypeDeclarationSpec(KeywordOf(t), DeclaredName(t))).ToEquatableArray();
+        var declarations = chain.Select(static t => new TypeDeclarationSpec(KeywordOf(t), DeclaredName(t), IsDeclaredUnsafe(t))).ToEquatableArray();
         // The hint name is a file name: no '@' of an escaped keyword (namespace Shop.@internal), no '`'.
         var fileName = (ns is null ? string.Empty : ns + ".") + string.Join(".", chain.Select(static t => t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}`{t.TypeParameters.Length}"));
         return new ContainingTypeSpec(ns, declarations, type.ToDisplayString(), fileName.Replace("@", string.Empty).Replace('`', '_') + ".Cached.g.cs", type.IsValueType);
@@ -81,6 +81,14 @@ internal sealed partial class Parser
 
     private static string? NamespaceOf(INamedTypeSymbol type)
         => type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null;
+
+    /// <summary>
+    /// Whether a declaration of the type says <c>unsafe</c>: the user's method may then name pointer types (an array of
+    /// them, ignored by the key) that the generated declaration repeats, which is an error outside an unsafe context
+    /// (CS0214 inside the generated file).
+    /// </summary>
+    private static bool IsDeclaredUnsafe(INamedTypeSymbol type)
+        => type.DeclaringSyntaxReferences.Any(static reference => reference.GetSyntax() is TypeDeclarationSyntax declaration && declaration.Modifiers.Any(SyntaxKind.UnsafeKeyword));
 
     private static string KeywordOf(INamedTypeSymbol type) => type switch
     {

@@ -198,6 +198,34 @@ public sealed class OutsiderNamesReviewTests
     }
 
     [Test]
+    public void An_unsafe_type_is_declared_unsafe_again_so_that_pointer_types_in_its_signatures_build()
+    {
+        // Regression (outside check of hostile contexts): 'unsafe' on the class made its methods' pointer types legal
+        // (an array of pointers, ignored by the key), but the generated declaration of the class was not unsafe:
+        // CS0214 inside the generated file. 'unsafe' on the method itself built.
+        var compilation = GeneratorRunner.Compile(Usings + """
+            namespace App
+            {
+                public unsafe partial class Svc
+                {
+                    [Cached] public partial int TakesPointers([CacheKeyIgnore] int*[] pointers, int x);
+                    private int TakesPointersCore(int*[] pointers, int x) => x + pointers.Length;
+
+                    public partial class Nested
+                    {
+                        [Cached] public partial int Inner([CacheKeyIgnore] int*[] pointers, int x);
+                        private int InnerCore(int*[] pointers, int x) => x;
+                    }
+                }
+            }
+            """);
+        var run = GeneratorRunner.Run(compilation.WithOptions(compilation.Options.WithAllowUnsafe(true)));
+
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.ToString()), Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
     public void A_lowercase_type_name_the_user_allowed_does_not_warn_in_the_generated_file()
     {
         // Regression: CS8981 (a type name of lowercase letters only, a warning from warning level 7, the SDK's default

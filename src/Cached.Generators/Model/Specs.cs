@@ -73,7 +73,8 @@ internal enum KeysConversion
 }
 
 /// <summary>One type that contains the method, outermost first: <c>partial class Outer</c>.</summary>
-internal sealed record TypeDeclarationSpec(string Keyword, string NameWithTypeParameters);
+/// <summary>One containing type as the generated file declares it again; <c>unsafe</c> where the user's declaration is.</summary>
+internal sealed record TypeDeclarationSpec(string Keyword, string NameWithTypeParameters, bool IsUnsafe = false);
 
 internal sealed record ContainingTypeSpec(
     string? Namespace,

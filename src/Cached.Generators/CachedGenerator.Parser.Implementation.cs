@@ -204,20 +204,9 @@ internal sealed partial class Parser
     /// <c>GetCore(id)</c> finds those too, and asking for a private one would have the user hide them.
     /// </summary>
     private List<IMethodSymbol> ImplementationCandidates(string name)
-    {
-        var type = _method.ContainingType;
-        var candidates = type.GetMembers(name).OfType<IMethodSymbol>()
+        => HelperCandidates(_method.ContainingType, name)
             .Where(candidate => !SymbolEqualityComparer.Default.Equals(candidate, _method) && !SymbolEqualityComparer.Default.Equals(candidate.PartialDefinitionPart, _method))
             .ToList();
-        for (var current = type.BaseType; current is not null; current = current.BaseType)
-        {
-            candidates.AddRange(current.GetMembers(name).OfType<IMethodSymbol>()
-                .Where(candidate => candidate.MethodKind == MethodKind.Ordinary
-                    && _semanticModel.Compilation.IsSymbolAccessibleWithin(candidate, type)));
-        }
-
-        return candidates;
-    }
 
     /// <summary>
     /// The methods named <paramref name="name"/> a <c>KeyBuilder</c> or <c>SkipCacheWhen</c> of a method of

@@ -11,7 +11,8 @@ internal static partial class Emitter
 {
     /// <summary>
     /// A method's static state: a field, or for a generic method <c>__cached_Echo&lt;T&gt;</c>, a class holding the
-    /// field <c>Method</c> and, for a default key, the key's <c>Prefix</c> with the type arguments written in, made once.
+    /// field <c>Method</c> and, for a default key, the key's <c>Prefix</c> with the type arguments written in, made once;
+    /// the same class, not generic, when a static initializer of the type may call the method before a field is made.
     /// </summary>
     private static void EmitState(CodeWriter writer, MethodSpec method, string fieldType)
     {

@@ -159,7 +159,7 @@ internal static partial class Emitter
     {
         var signature = method.Signature;
         var multi = method.Multi!;
-        EmitField(writer, method, $"{Runtime}MultiCachedMethod<{multi.KeyType}, {multi.ValueType}>");
+        EmitState(writer, method, $"{Runtime}MultiCachedMethod<{multi.KeyType}, {multi.ValueType}>");
         EmitForwarder(writer, method);
         if (method.Tags is { } tags)
         {

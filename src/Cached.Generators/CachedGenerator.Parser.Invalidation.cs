@@ -184,7 +184,8 @@ internal sealed partial class Parser
 
     /// <summary>
     /// The names of a cached method's static state and key method; overloads get a stable suffix. A generic method's
-    /// state is the field <c>Method</c> of a nested class generic in its type parameters, one per instantiation.
+    /// state is the field <c>Method</c> of a nested class generic in its type parameters, one per instantiation; so is
+    /// the state of a method whose type has a static initializer that may call it (the class is not generic then).
     /// </summary>
     private GeneratedNames NamesOf(IMethodSymbol method)
     {
@@ -204,7 +205,10 @@ internal sealed partial class Parser
         var keyMethod = KeyMethodPrefix + method.Name + suffix + typeParameters;
         if (typeParameters.Length == 0)
         {
-            return new GeneratedNames("__cached_" + method.Name + suffix, keyMethod);
+            var name = "__cached_" + method.Name + suffix;
+            return StaticInitializersMayCall(method.ContainingType)
+                ? new GeneratedNames(name + ".Method", keyMethod, name)
+                : new GeneratedNames(name, keyMethod);
         }
 
         var stateClass = "__cached_" + method.Name + suffix + typeParameters;

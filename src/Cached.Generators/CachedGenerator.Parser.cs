@@ -146,7 +146,7 @@ internal sealed partial class Parser
         var names = NamesOf(_method);
         var key = _kind == CachedMethodKind.Cached ? ParseKey(_method, _attribute, report: true) : null;
         string? keyPrefix = null;
-        if (key is DefaultKeySpec defaultKey && names.StateClass is not null)
+        if (key is DefaultKeySpec defaultKey && _method.IsGenericMethod)
         {
             // A generic method's prefix names its type arguments: its state class makes it once per instantiation.
             keyPrefix = defaultKey.Prefix;

@@ -177,7 +177,7 @@ internal static partial class Emitter
         };
         missing = multi.KeysCast is { } cast ? $"({cast}){missing}" : missing;
         var call = BodyCall(method, state, tokenExpression: isAsync ? "__ct" : null, replaceKeys: (multi.KeysParameter, missing));
-        var keyOf = CacheKeyOf(multi.KeyBuilder, state, multi.KeyShape);
+        var keyOf = CacheKeyOf(multi.KeyBuilder, state, multi.KeyShape, multi.KeyBuilderArguments.Select(state.Access));
         var skip = method.SkipWhen is not { } rule
             ? "null"
             : $"static (__state, __key, __value) => {Call(rule.Predicate, state)}({(rule.PassesKey ? "__key, __value" : "__value")})";
@@ -264,34 +264,12 @@ internal static partial class Emitter
     }
 
     /// <summary>
-    /// One target's delete, as an expression: a [Cached] target's key method in its string form (the runtime deletes
-    /// by string); a [MultiCached] target gets the keys and turns each into its cache key as its own calls do.
-    /// </summary>
-    private static string Delete(InvalidationSpec invalidation, SignatureSpec signature, bool isAsync)
-    {
-        var what = invalidation.Keys is not { } keys
-            ? $"{invalidation.Target.KeyMethod}({string.Join(", ", invalidation.Arguments)})"
-            : InvalidatedKeys(keys);
-        return isAsync
-            ? $"{invalidation.Target.Field}.InvalidateAsync({what}, {TokenArgument(signature)})"
-            : $"{invalidation.Target.Field}.Invalidate({what})";
-    }
-
-    /// <summary>The keys, state and cache key lambda a [MultiCached] target's <c>Invalidate</c> takes.</summary>
-    private static string InvalidatedKeys(InvalidatedKeysSpec keys)
-    {
-        var values = keys.IsSingle ? $"new {keys.KeyType}[] {{ {keys.Parameter} }}" : keys.Parameter;
-        var state = keys.KeyBuilder is { IsStatic: false } ? "this" : "(object?)null";
-        return $"{values}, {state}, {CacheKeyOf(keys.KeyBuilder, null, keys.KeyShape)}";
-    }
-
-    /// <summary>
     /// The lambda that turns a multi-cached key into its cache key: the KeyBuilder (an instance one on the instance in
-    /// <paramref name="state"/>, or the state itself when null), or the key's text, reshaped first when
-    /// <paramref name="shape"/> says so (a record, a pair).
+    /// <paramref name="state"/>, or the state itself when null) with the <paramref name="arguments"/> it takes after
+    /// the key, or the key's text, reshaped first when <paramref name="shape"/> says so (a record, a pair).
     /// </summary>
-    private static string CacheKeyOf(MemberCallSpec? builder, State? state, KeyShapeSpec? shape)
-        => builder is not null ? $"static (__state, __key) => {(state is null ? Call(builder, "__state") : Call(builder, state))}(__key)"
+    private static string CacheKeyOf(MemberCallSpec? builder, State? state, KeyShapeSpec? shape, IEnumerable<string>? arguments = null)
+        => builder is not null ? $"static (__state, __key) => {(state is null ? Call(builder, "__state") : Call(builder, state))}(__key{string.Concat(arguments?.Select(static a => ", " + a) ?? [])})"
             : shape is null ? $"static (__state, __key) => {Runtime}CacheKeyWriter.Format(__key)"
             : ReshapedKeyOf(shape);
 

@@ -128,8 +128,9 @@ internal sealed partial class Parser
     private InvalidatedKeysSpec? MatchKeys(IMethodSymbol target, AttributeData attribute, ref string? problem)
     {
         var keysFrom = KeysFromName(attribute);
-        var keyType = target.Parameters.FirstOrDefault(p => p.Name == keysFrom) is { } targetKeys ? EnumerableElementType(targetKeys.Type) : null;
-        if (keyType is null)
+        var targetKeys = target.Parameters.FirstOrDefault(p => p.Name == keysFrom);
+        var keyType = targetKeys is null ? null : EnumerableElementType(targetKeys.Type);
+        if (targetKeys is null || keyType is null)
         {
             // The target reports its own CACHED007.
             problem ??= "its KeysFrom does not name a collection of keys";
@@ -154,22 +155,39 @@ internal sealed partial class Parser
 
         var builderName = NamedString(attribute, "KeyBuilder");
         MemberCallSpec? builder = null;
+        var builderArguments = new List<string>();
         if (builderName is not null)
         {
             // A missing builder is the target's own CACHED010; static then, so that only that error shows.
-            var declared = HelperCandidates(target.ContainingType, builderName)
-                .FirstOrDefault(candidate => candidate.Parameters.Length == 1 && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, keyType));
+            var declared = MultiKeyBuilders(target, targetKeys, keyType, builderName).FirstOrDefault(candidate => candidate.IsStatic || !target.IsStatic);
             if (declared is { IsStatic: false } && _method.IsStatic)
             {
                 problem ??= $"its KeyBuilder '{builderName}' is an instance method: make '{_method.Name}' an instance method";
                 return null;
             }
 
+            // The builder's other arguments are this method's parameters of the same names and types.
+            foreach (var needed in declared?.Parameters.Skip(1) ?? [])
+            {
+                var targetType = target.Parameters.First(p => p.Name == needed.Name).Type;
+                var argument = _method.Parameters.FirstOrDefault(p => p.Name == needed.Name && SymbolEqualityComparer.IncludeNullability.Equals(p.Type, targetType));
+                if (argument is null)
+                {
+                    problem ??= $"its KeyBuilder '{builderName}' takes '{needed.Name}': add a parameter '{needed.Name}' of type '{targetType.ToDisplayString(s_readableFormat)}'";
+                    return null;
+                }
+
+                builderArguments.Add(Identifier(argument.Name));
+            }
+
             // The lambda that calls it is in this method, among this method's parameters.
             builder = declared is null ? new MemberCallSpec(builderName, IsStatic: true) : CallOf(declared, Identifier(builderName), _method);
         }
 
-        return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder, builder is null ? MultiKeyShape(keyType) : null);
+        return new InvalidatedKeysSpec(Identifier(source.Name), isSingle, keyType.ToDisplayString(s_typeFormat), builder, builder is null ? MultiKeyShape(keyType) : null)
+        {
+            BuilderArguments = builderArguments.ToEquatableArray(),
+        };
     }
 
     /// <summary>

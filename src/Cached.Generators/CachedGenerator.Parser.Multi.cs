@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using Cached.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -57,13 +58,10 @@ internal sealed partial class Parser
 
         var keyBuilder = NamedString("KeyBuilder");
         MemberCallSpec? builder = null;
+        var builderArguments = EquatableArray<string>.Empty;
         if (keyBuilder is not null)
         {
-            var target = HelperCandidates(_method.ContainingType, keyBuilder).FirstOrDefault(candidate =>
-                candidate.ReturnType.SpecialType == SpecialType.System_String
-                && (candidate.IsStatic || !_method.IsStatic)
-                && candidate.Parameters.Length == 1
-                && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, elementType));
+            var target = MultiKeyBuilders(_method, parameter, elementType, keyBuilder).FirstOrDefault(candidate => candidate.IsStatic || !_method.IsStatic);
             if (target is null)
             {
                 Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, keyBuilder, elementType.ToDisplayString(s_readableFormat) + " key", _method.IsStatic ? " (static)" : string.Empty);
@@ -71,6 +69,7 @@ internal sealed partial class Parser
             }
 
             builder = CallOf(target, Identifier(keyBuilder), _method);
+            builderArguments = target.Parameters.Skip(1).Select(static p => Identifier(p.Name)).ToEquatableArray();
         }
         else
         {
@@ -79,9 +78,10 @@ internal sealed partial class Parser
             CheckKeyText(parameter.Type, ArgumentLocation("KeysFrom"), $"KeysFrom parameter '{keysFrom}'", "override ToString, use a record, or set KeyBuilder", keys: elementType);
         }
 
-        foreach (var ignored in _method.Parameters.Where(p => !SymbolEqualityComparer.Default.Equals(p, parameter) && !IsCancellationToken(p.Type) && !HasAttribute(p, _known.CacheKeyIgnoreAttribute)))
+        foreach (var ignored in _method.Parameters.Where(p => !SymbolEqualityComparer.Default.Equals(p, parameter) && !IsCancellationToken(p.Type) && !HasAttribute(p, _known.CacheKeyIgnoreAttribute)
+            && !builderArguments.Contains(Identifier(p.Name))))
         {
-            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, keysFrom, ignored.Name);
+            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, keysFrom, ignored.Name, elementType.ToDisplayString(s_readableFormat), ignored.Type.ToDisplayString(s_readableFormat));
         }
 
         return new MultiSpec
@@ -93,12 +93,29 @@ internal sealed partial class Parser
             ReturnsConcreteDictionary = KnownTypeSymbols.Is(dictionary, _known.Dictionary),
             Conversion = conversion.Value,
             KeyBuilder = builder,
+            KeyBuilderArguments = builderArguments,
             KeyShape = builder is null ? MultiKeyShape(elementType) : null,
             // A single-key method sharing the entries may have stored a null (an unknown id): never a value of a
             // dictionary whose values cannot be null.
             NullValuesMiss = valueType is { IsReferenceType: true, NullableAnnotation: NullableAnnotation.NotAnnotated },
         };
     }
+
+    /// <summary>
+    /// The methods a [MultiCached] <paramref name="target"/>'s KeyBuilder <paramref name="name"/> can be: a string from
+    /// the key, then from any of the target's other parameters, named and typed as the target's (its keys and a token
+    /// aside), as aiocache's key_builder(key, f, *args, **kwargs) reads the call's arguments.
+    /// </summary>
+    private IEnumerable<IMethodSymbol> MultiKeyBuilders(IMethodSymbol target, IParameterSymbol keys, ITypeSymbol keyType, string name)
+        => HelperCandidates(target.ContainingType, name).Where(candidate =>
+            candidate.ReturnType.SpecialType == SpecialType.System_String
+            && candidate.Parameters.Length >= 1
+            && SymbolEqualityComparer.Default.Equals(candidate.Parameters[0].Type, keyType)
+            && candidate.Parameters.Skip(1).All(p => p.RefKind is RefKind.None or RefKind.In && target.Parameters.Any(source =>
+                source.Name == p.Name
+                && !SymbolEqualityComparer.Default.Equals(source, keys)
+                && !IsCancellationToken(source.Type)
+                && SymbolEqualityComparer.Default.Equals(source.Type, p.Type))));
 
     /// <summary>The parameters KeysFrom could name, for a message: " (parameters that can hold the keys: ids)".</summary>
     private string KeysParameterCandidates()

@@ -76,7 +76,7 @@ internal static class DiagnosticDescriptors
         "CACHED010",
         "KeyBuilder must name a method that returns the key",
         "KeyBuilder of '{0}' names '{1}': add 'string {1}({2})'{3}",
-        "KeyBuilder names a method of the type that returns the key as a string and takes the method's parameters without its CancellationToken ([MultiCached]: one key), static when the cached method is.");
+        "KeyBuilder names a method of the type that returns the key as a string and takes the method's parameters without its CancellationToken ([MultiCached]: one key, then any of the method's other parameters, by name and type), static when the cached method is.");
 
     public static readonly DiagnosticDescriptor InvalidDuration = Error(
         "CACHED011",
@@ -124,7 +124,7 @@ internal static class DiagnosticDescriptors
         "CACHED018",
         "InvalidateCache cannot name the keys of a MultiCached target",
         "[InvalidateCache] on '{0}' cannot name the keys of [MultiCached] '{1}': {2}",
-        "An [InvalidateCache] method that names a [MultiCached] method drops the entries of the keys it passes: it needs a parameter with the name of the target's KeysFrom parameter, holding one key or a collection of keys of the target's key type.");
+        "An [InvalidateCache] method that names a [MultiCached] method drops the entries of the keys it passes: it needs a parameter with the name of the target's KeysFrom parameter, holding one key or a collection of keys of the target's key type, and the parameters the target's KeyBuilder takes after the key, of the same names and types.");
 
     public static readonly DiagnosticDescriptor KeyWithoutTypeParameters = Error(
         "CACHED019",
@@ -267,8 +267,8 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor MultiKeysIgnoreParameter = Warning(
         "CACHED042",
         "A [MultiCached] method's keys ignore a parameter",
-        "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; mark it [CacheKeyIgnore] if its value never changes the result, or give each value a Namespace (or a [Cached] method) of its own",
-        "A [MultiCached] key is the key value alone, as aiocache's multi_cached writes it (the method's other arguments are not part of it, and a KeyBuilder takes the key alone), so ByRegion([1], Region.Us) answers the entry ByRegion([1], Region.Eu) stored. A parameter marked [CacheKeyIgnore] says its value never changes the result; a CancellationToken is never part of a key.");
+        "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; pass it to a KeyBuilder after the key ('string KeyOf({3} key, {4} {2})'), or mark it [CacheKeyIgnore] if its value never changes the result",
+        "A [MultiCached] key is the key value alone, as aiocache's multi_cached writes it (the method's other arguments are not part of it unless a KeyBuilder takes them after the key), so ByRegion([1], Region.Us) answers the entry ByRegion([1], Region.Eu) stored. A parameter marked [CacheKeyIgnore] says its value never changes the result; a CancellationToken is never part of a key.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =

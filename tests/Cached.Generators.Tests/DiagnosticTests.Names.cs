@@ -165,6 +165,6 @@ public sealed partial class DiagnosticTests
             }
             """, DiagnosticSeverity.Warning, "CACHED042");
 
-        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegionAsync' are written from 'ids' alone: calls that differ only in 'region' share entries; mark it [CacheKeyIgnore] if its value never changes the result, or give each value a Namespace (or a [Cached] method) of its own"));
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegionAsync' are written from 'ids' alone: calls that differ only in 'region' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int key, Region region)'), or mark it [CacheKeyIgnore] if its value never changes the result"));
     }
 }

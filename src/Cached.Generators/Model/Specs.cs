@@ -234,6 +234,9 @@ internal sealed record MultiSpec
 
     public required MemberCallSpec? KeyBuilder { get; init; }
 
+    /// <summary>The method's parameters the KeyBuilder takes after the key, in its order (<c>region</c>).</summary>
+    public EquatableArray<string> KeyBuilderArguments { get; init; } = EquatableArray<string>.Empty;
+
     /// <summary>For a key type the key writer would write by an ambiguous text (a record, a pair): how its keys are reshaped first.</summary>
     public KeyShapeSpec? KeyShape { get; init; }
 
@@ -255,9 +258,13 @@ internal sealed record InvalidationSpec(GeneratedNames Target, EquatableArray<st
 
 /// <summary>
 /// The keys an [InvalidateCache] method names for a [MultiCached] target: its parameter of the KeysFrom name, one key
-/// (<see cref="IsSingle"/>) or a collection, and the target's KeyBuilder, if any.
+/// (<see cref="IsSingle"/>) or a collection, and the target's KeyBuilder, if any, with the invalidating method's
+/// parameters it takes after the key (<see cref="BuilderArguments"/>, of the same names).
 /// </summary>
-internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder, KeyShapeSpec? KeyShape = null);
+internal sealed record InvalidatedKeysSpec(string Parameter, bool IsSingle, string KeyType, MemberCallSpec? KeyBuilder, KeyShapeSpec? KeyShape = null)
+{
+    public EquatableArray<string> BuilderArguments { get; init; } = EquatableArray<string>.Empty;
+}
 
 /// <summary>
 /// The tags of a [Cached] or [MultiCached] method's entries, or those an [InvalidateTags] method invalidates, built as

@@ -1,0 +1,75 @@
+using Cached.Generators.Tests.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace Cached.Generators.Tests;
+
+/// <summary>
+/// A [MultiCached] KeyBuilder that takes the method's other parameters after the key (CACHED010 when one is not a
+/// parameter of that name and type), the CACHED042 it answers, and the invalidating method that must pass them
+/// (CACHED018).
+/// </summary>
+public sealed partial class DiagnosticTests
+{
+    private const string PricesByRegion = """
+        public enum Region { Eu, Us }
+        public partial class Prices
+        {
+            [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(PriceKey))]
+            public partial Dictionary<int, string> ByRegion(List<int> ids, Region region, int shelf, CancellationToken ct);
+            private Dictionary<int, string> ByRegionCore(List<int> ids, Region region, int shelf, CancellationToken ct) => new();
+
+        """;
+
+    [TestCase("string PriceKey(int id, Region area)", TestName = "CACHED010_a_MultiCached_KeyBuilder_parameter_named_like_no_parameter")]
+    [TestCase("string PriceKey(int id, string region)", TestName = "CACHED010_a_MultiCached_KeyBuilder_parameter_of_another_type")]
+    [TestCase("string PriceKey(int id, List<int> ids)", TestName = "CACHED010_a_MultiCached_KeyBuilder_that_takes_the_keys")]
+    [TestCase("string PriceKey(int id, CancellationToken ct)", TestName = "CACHED010_a_MultiCached_KeyBuilder_that_takes_the_token")]
+    [TestCase("string PriceKey(Region region, int id)", TestName = "CACHED010_a_MultiCached_KeyBuilder_whose_key_is_not_first")]
+    [TestCase("string PriceKey(int id, ref Region region)", TestName = "CACHED010_a_MultiCached_KeyBuilder_with_a_ref_parameter")]
+    public void CACHED010_a_MultiCached_KeyBuilder_whose_other_parameters_are_not_the_methods(string builder)
+    {
+        var message = Single(PricesByRegion.Replace("KeyBuilder = nameof(PriceKey)", "KeyBuilder = [|nameof(PriceKey)|]", StringComparison.Ordinal)
+            + "    private static " + builder + " => \"\";\n}\n", "CACHED010");
+        Assert.That(message, Is.EqualTo("KeyBuilder of 'Prices.ByRegion' names 'PriceKey': add 'string PriceKey(int key)'"));
+    }
+
+    [Test]
+    public void CACHED042_is_not_reported_on_the_parameters_a_MultiCached_KeyBuilder_takes()
+    {
+        var diagnostics = Expect(PricesByRegion.Replace("Region region, int shelf, CancellationToken ct);", "Region region, [|int shelf|], CancellationToken ct);", StringComparison.Ordinal) + """
+                private static string PriceKey(int id, Region region) => region + ":" + id;
+            }
+            """, DiagnosticSeverity.Warning, "CACHED042");
+
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegion' are written from 'ids' alone: calls that differ only in 'shelf' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int key, int shelf)'), or mark it [CacheKeyIgnore] if its value never changes the result"));
+    }
+
+    [Test]
+    public void A_MultiCached_KeyBuilder_may_take_every_other_parameter_in_any_order()
+    {
+        var run = GeneratorRunner.Run(Prelude + PricesByRegion + """
+                private string PriceKey(int id, int shelf, Region region) => region + ":" + shelf + ":" + id;
+
+                [InvalidateCache(nameof(ByRegion))]
+                public partial void Move(int shelf, Region region, int[] ids);
+                private void MoveCore(int shelf, Region region, int[] ids) { }
+            }
+            """);
+
+        Assert.That(run.GeneratorDiagnostics.Concat(run.CompilationProblems).Select(static d => d.ToString()), Is.Empty);
+    }
+
+    [Test]
+    public void CACHED018_the_invalidator_lacks_an_argument_of_the_targets_KeyBuilder()
+    {
+        var message = Single(PricesByRegion + """
+                private static string PriceKey(int id, Region region, int shelf) => region + ":" + shelf + ":" + id;
+
+                [InvalidateCache([|nameof(ByRegion)|])]
+                public partial void Forget(int ids, Region region, long shelf);
+                private void ForgetCore(int ids, Region region, long shelf) { }
+            }
+            """, "CACHED018");
+        Assert.That(message, Is.EqualTo("[InvalidateCache] on 'Prices.Forget' cannot name the keys of [MultiCached] 'ByRegion': its KeyBuilder 'PriceKey' takes 'shelf': add a parameter 'shelf' of type 'int'"));
+    }
+}

@@ -144,10 +144,15 @@ public sealed class StaticInitializerBehaviourTests
                     private static readonly string Suffix = "s" + nameof(Names);
                     private static readonly int[] Sizes = { 1, 2 };
                     private static int Count { get; } = -(1 + 2);
+                    private static readonly string Empty = string.Empty;
+                    public static string Late = null!;
+                    private static readonly int[] None = [];
+                    private static readonly long[] Zero = new long[0];
+                    public static event Action? Changed = null;
 
                     [Cached(Ttl = 60)]
                     public static partial string Get(int id);
-                    private static string GetCore(int id) => Prefix + id + Suffix + Sizes.Length + Count;
+                    private static string GetCore(int id) { Changed?.Invoke(); return Prefix + id + Suffix + Sizes.Length + Count + Empty + None.Length + Zero.Length; }
                 }
             }
             """);
@@ -156,6 +161,36 @@ public sealed class StaticInitializerBehaviourTests
         var generated = string.Join("\n", run.Sources.Values);
         Assert.That(generated, Does.Contain("private static readonly global::Cached.Runtime.CachedMethod<string> __cached_Get ="));
         Assert.That(generated, Does.Not.Contain("class __cached_Get"));
+    }
+
+    [Test]
+    public void A_literal_stored_through_an_implicit_operator_of_the_users_is_code()
+    {
+        // From the review: "USD" becomes a Currency through the user's operator, which calls the cached method.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace Money
+            {
+                public readonly partial struct Currency
+                {
+                    public static int Calls;
+                    public static readonly Currency Usd = "USD";
+                    public static readonly Currency[] Pair = { "EUR", "GBP" };
+                    public string Code { get; init; }
+                    public static implicit operator Currency(string code) => FromCode(code);
+
+                    [Cached(Ttl = 60)]
+                    public static partial Currency FromCode(string code);
+                    private static Currency FromCodeCore(string code) { Calls++; return new Currency { Code = code.ToLowerInvariant() }; }
+                }
+
+                public static class Probe
+                {
+                    public static string Run() => Currency.Usd.Code + " " + Currency.Pair[1].Code + " " + Currency.FromCode("USD").Code + " " + Currency.Calls;
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("usd gbp usd 3"));
     }
 
     [Test]

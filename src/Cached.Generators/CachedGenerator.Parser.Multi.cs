@@ -58,6 +58,7 @@ internal sealed partial class Parser
 
         var keyBuilder = NamedString("KeyBuilder");
         MemberCallSpec? builder = null;
+        IMethodSymbol? builderMethod = null;
         var builderArguments = EquatableArray<string>.Empty;
         if (keyBuilder is not null)
         {
@@ -68,6 +69,7 @@ internal sealed partial class Parser
                 return null;
             }
 
+            builderMethod = target;
             builder = CallOf(target, Identifier(keyBuilder), _method);
             builderArguments = target.Parameters.Skip(1).Select(static p => Identifier(p.Name)).ToEquatableArray();
         }
@@ -81,7 +83,11 @@ internal sealed partial class Parser
         foreach (var ignored in _method.Parameters.Where(p => !SymbolEqualityComparer.Default.Equals(p, parameter) && !IsCancellationToken(p.Type) && !HasAttribute(p, _known.CacheKeyIgnoreAttribute)
             && !builderArguments.Contains(Identifier(p.Name))))
         {
-            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, keysFrom, ignored.Name, elementType.ToDisplayString(s_readableFormat), ignored.Type.ToDisplayString(s_readableFormat));
+            // The builder to write: the one given, with the parameter added, or a new one.
+            var taken = builderMethod?.Parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + Identifier(p.Name))
+                ?? [elementType.ToDisplayString(s_readableFormat) + (ignored.Name == "key" ? " k" : " key")];
+            var suggested = $"string {keyBuilder ?? "KeyOf"}({string.Join(", ", taken.Append(ignored.Type.ToDisplayString(s_readableFormat) + " " + Identifier(ignored.Name)))})";
+            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, keysFrom, Identifier(ignored.Name), suggested);
         }
 
         return new MultiSpec
@@ -104,7 +110,8 @@ internal sealed partial class Parser
     /// <summary>
     /// The methods a [MultiCached] <paramref name="target"/>'s KeyBuilder <paramref name="name"/> can be: a string from
     /// the key, then from any of the target's other parameters, named and typed as the target's (its keys and a token
-    /// aside), as aiocache's key_builder(key, f, *args, **kwargs) reads the call's arguments.
+    /// aside), as aiocache's key_builder(key, f, *args, **kwargs) reads the call's arguments; the overloads that take
+    /// the most come first.
     /// </summary>
     private IEnumerable<IMethodSymbol> MultiKeyBuilders(IMethodSymbol target, IParameterSymbol keys, ITypeSymbol keyType, string name)
         => HelperCandidates(target.ContainingType, name).Where(candidate =>
@@ -115,7 +122,9 @@ internal sealed partial class Parser
                 source.Name == p.Name
                 && !SymbolEqualityComparer.Default.Equals(source, keys)
                 && !IsCancellationToken(source.Type)
-                && SymbolEqualityComparer.Default.Equals(source.Type, p.Type))));
+                && SymbolEqualityComparer.Default.Equals(source.Type, p.Type))))
+            // Of overloads that fit, the one that takes the most: PriceKey(id, region) over PriceKey(id).
+            .OrderByDescending(static candidate => candidate.Parameters.Length);
 
     /// <summary>The parameters KeysFrom could name, for a message: " (parameters that can hold the keys: ids)".</summary>
     private string KeysParameterCandidates()

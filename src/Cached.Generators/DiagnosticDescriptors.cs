@@ -262,12 +262,12 @@ internal static class DiagnosticDescriptors
         "CACHED041",
         "The generated code cannot name the Cached namespace",
         "'{0}' cannot be generated: {1}",
-        "The generated code names the library as global::Cached (global::Cached.Runtime.CachedMethod<T>, ...). A type named Cached in the global namespace, of the project or of a reference, hides that namespace, and a reference to Cached.Core with an extern alias takes it out of the global namespace: either made every generated file fail with CS0117, CS0400 or CS0426. Move the type into a namespace or rename it; reference Cached.Core without an alias, or with 'global' among its aliases (Aliases=\"global,MyAlias\").");
+        "The generated code names the library as global::Cached (global::Cached.Runtime.CachedMethod<T>, ...). A type named Cached in the global namespace, of the project or of a reference, hides that namespace (a type Cached.Runtime hides the library's namespace Cached.Runtime), and a reference to Cached.Core with an extern alias takes it out of the global namespace: either made every generated file fail with CS0117, CS0400 or CS0426. Move the type into a namespace or rename it; reference Cached.Core without an alias, or with 'global' among its aliases (Aliases=\"global,MyAlias\").");
 
     public static readonly DiagnosticDescriptor MultiKeysIgnoreParameter = Warning(
         "CACHED042",
         "A [MultiCached] method's keys ignore a parameter",
-        "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; pass it to a KeyBuilder after the key ('string KeyOf({3} key, {4} {2})'), or mark it [CacheKeyIgnore] if its value never changes the result",
+        "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; pass it to a KeyBuilder after the key ('{3}'), or mark it [CacheKeyIgnore] if its value never changes the result",
         "A [MultiCached] key is the key value alone, as aiocache's multi_cached writes it (the method's other arguments are not part of it unless a KeyBuilder takes them after the key), so ByRegion([1], Region.Us) answers the entry ByRegion([1], Region.Eu) stored. A parameter marked [CacheKeyIgnore] says its value never changes the result; a CancellationToken is never part of a key.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>

@@ -6,7 +6,8 @@ namespace Cached.Generators;
 /// <summary>
 /// Whether <c>global::Cached</c>, which every generated file names, is the library's namespace in a compilation: a type
 /// named <c>Cached</c> in the global namespace hides it (CS0117 inside the generated file, where the user's code only
-/// warns CS0437), and a reference with an extern alias takes it out of the global namespace (CS0400).
+/// warns CS0437), as a type <c>Cached.Runtime</c> hides <c>global::Cached.Runtime</c>, and a reference with an extern
+/// alias takes it out of the global namespace (CS0400).
 /// </summary>
 internal static class LibraryNamespace
 {
@@ -25,9 +26,22 @@ internal static class LibraryNamespace
         }
 
         var library = global.GetNamespaceMembers().FirstOrDefault(static n => n.Name == "Cached");
-        return library is not null && library.GetNamespaceMembers().Any(static n => n.Name == "Runtime")
-            ? null
-            : "the namespace Cached that the generated code names is not in the global namespace: Cached.Core is not referenced, or is referenced with an extern alias; reference it without an alias, or add 'global' to its aliases (Aliases=\"global,YourAlias\")";
+        if (library is null || !library.GetNamespaceMembers().Any(static n => n.Name == "Runtime"))
+        {
+            return "the namespace Cached that the generated code names is not in the global namespace: Cached.Core is not referenced, or is referenced with an extern alias; reference it without an alias, or add 'global' to its aliases (Aliases=\"global,YourAlias\")";
+        }
+
+        // A type Cached.Runtime of the project's hides the library's namespace of that name as a type Cached hides
+        // Cached: CS0426 inside every generated file, CS0437 only in the user's.
+        var shadow = library.GetTypeMembers("Runtime", 0)
+            .FirstOrDefault(type => !type.IsFileLocal && compilation.IsSymbolAccessibleWithin(type, compilation.Assembly));
+        if (shadow is null)
+        {
+            return null;
+        }
+
+        var where = shadow.Locations.FirstOrDefault(static l => l.IsInSource) is { } found ? Where(found) : $"assembly {shadow.ContainingAssembly?.Name}";
+        return $"the type 'Cached.Runtime' ({where}) hides the namespace Cached.Runtime that the generated code names; rename the type or move it out of the namespace Cached";
     }
 
     /// <summary>Where a declaration is, as a person finds it: 'Store.cs, line 12'.</summary>

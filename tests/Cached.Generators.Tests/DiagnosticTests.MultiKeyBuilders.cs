@@ -41,14 +41,46 @@ public sealed partial class DiagnosticTests
             }
             """, DiagnosticSeverity.Warning, "CACHED042");
 
-        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegion' are written from 'ids' alone: calls that differ only in 'shelf' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int key, int shelf)'), or mark it [CacheKeyIgnore] if its value never changes the result"));
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegion' are written from 'ids' alone: calls that differ only in 'shelf' share entries; pass it to a KeyBuilder after the key ('string PriceKey(int id, Region region, int shelf)'), or mark it [CacheKeyIgnore] if its value never changes the result"));
+    }
+
+    [Test]
+    public void CACHED042_suggests_a_builder_whose_key_is_not_named_like_the_parameter()
+    {
+        var diagnostics = Expect("""
+            public partial class Prices
+            {
+                [MultiCached(KeysFrom = "ids")]
+                public partial Dictionary<int, string> Of(List<int> ids, [|string key|], [|int @class|]);
+                private Dictionary<int, string> OfCore(List<int> ids, string key, int @class) => new();
+            }
+            """, DiagnosticSeverity.Warning, "CACHED042", "CACHED042");
+
+        Assert.That(diagnostics.Select(static d => d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(new[]
+        {
+            "The keys of [MultiCached] 'Prices.Of' are written from 'ids' alone: calls that differ only in 'key' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int k, string key)'), or mark it [CacheKeyIgnore] if its value never changes the result",
+            "The keys of [MultiCached] 'Prices.Of' are written from 'ids' alone: calls that differ only in '@class' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int key, int @class)'), or mark it [CacheKeyIgnore] if its value never changes the result",
+        }));
+    }
+
+    [Test]
+    public void Of_two_fitting_KeyBuilder_overloads_the_one_that_takes_more_is_called()
+    {
+        var run = GeneratorRunner.Run(Prelude + PricesByRegion + """
+                private static string PriceKey(int id) => "all:" + id;
+                private static string PriceKey(int id, Region region) => region + ":" + id;
+            }
+            """);
+
+        Assert.That(run.GeneratorDiagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED042" }), "shelf alone");
+        Assert.That(string.Join("\n", run.Sources.Values), Does.Contain("PriceKey(__key, __state.region)"));
     }
 
     [Test]
     public void A_MultiCached_KeyBuilder_may_take_every_other_parameter_in_any_order()
     {
         var run = GeneratorRunner.Run(Prelude + PricesByRegion + """
-                private string PriceKey(int id, int shelf, Region region) => region + ":" + shelf + ":" + id;
+                private static string PriceKey(int id, int shelf, Region region) => region + ":" + shelf + ":" + id;
 
                 [InvalidateCache(nameof(ByRegion))]
                 public partial void Move(int shelf, Region region, int[] ids);

@@ -88,6 +88,32 @@ public sealed partial class DiagnosticTests
         Assert.That(run.Sources.Keys, Has.Some.EndsWith("Service.Cached.g.cs"));
     }
 
+    [Test]
+    public void CACHED041_a_type_of_the_project_named_Cached_Runtime()
+    {
+        const string name = "Runtime";
+        // Regression (outside check of hostile contexts): a class Cached.Runtime failed every generated file with
+        // CS0426 ('CachedMethod<T>' does not exist in the type 'Cached.Runtime'), which the user's own code saw only as CS0437.
+        var run = GeneratorRunner.Run(
+            "namespace Cached { public static class " + name + " { } }",
+            """
+            namespace Demo;
+            public partial class Service
+            {
+                [Cached.Cached(Serializer = typeof(Cached.Serializers.StringSerializer))]
+                public partial string Get(int id);
+                private string GetCore(int id) => "v" + id;
+            }
+            """);
+
+        var diagnostic = run.GeneratorDiagnostics.Single();
+        Assert.That(diagnostic.Id, Is.EqualTo("CACHED041"));
+        Assert.That(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(
+            $"'Service.Get' cannot be generated: the type 'Cached.{name}' (Source0.cs, line 1) hides the namespace Cached.{name} that the generated code names; rename the type or move it out of the namespace Cached"));
+        Assert.That(run.Sources.Keys, Has.None.EndsWith("Service.Cached.g.cs"), "no file that could only fail");
+        Assert.That(run.CompilationProblems.Select(static d => d.Id), Has.None.EqualTo("CS0426"));
+    }
+
     // ---- CACHED028 beside other bodies ----
 
     [Test]

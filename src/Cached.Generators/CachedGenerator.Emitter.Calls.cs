@@ -30,7 +30,7 @@ internal static partial class Emitter
 
         var signature = method.Signature;
         var declaration = Declaration($"private {signature.ReturnType}", method.Implementation.Name, ParameterList(signature), signature.TypeParameters);
-        writer.Line(s_generatedCode);
+        MemberAttributes(writer);
         writer.ExpressionBodied(declaration, $"{Call(body, instance: null)}({string.Join(", ", signature.Parameters.Select(static p => p.Name))})");
     }
 

@@ -23,7 +23,7 @@ internal static partial class Emitter
         }
 
         var typeParameters = method.Signature.TypeParameters;
-        writer.Line(s_generatedCode);
+        MemberAttributes(writer);
         writer.Filled(Declaration("private static class", stateClass, null, typeParameters));
         writer.Open();
         if (typeParameters?.KeyPrefix is { } prefix)

@@ -56,7 +56,7 @@ internal static partial class Emitter
         var modifiers = key.NeedsInstance ? "private" : "private static";
         var parameters = string.Join(", ", key.Parameters.Select(static p => $"{p.Type} {p.Name}"));
         var declaration = Declaration($"{modifiers} string", name, parameters, typeParameters);
-        writer.Line(s_generatedCode);
+        MemberAttributes(writer);
         switch (key)
         {
             case TemplateKeySpec template:

@@ -20,7 +20,7 @@ internal static partial class Emitter
     {
         var parameters = string.Join(", ", tags.Parameters.Select(static p => $"{p.Type} {p.Name}"));
         var declaration = Declaration("private static string[]", tags.Method, parameters, typeParameters);
-        writer.Line(s_generatedCode);
+        MemberAttributes(writer);
         if (tags.Tags.All(static tag => tag is FixedKeySpec))
         {
             writer.ExpressionBodied(declaration, $"new[] {{ {string.Join(", ", tags.Tags.Select(static tag => Literal(((FixedKeySpec)tag).Key)))} }}");

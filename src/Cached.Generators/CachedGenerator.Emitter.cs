@@ -25,6 +25,22 @@ internal static partial class Emitter
     // Declared after Version: static initializers run in the order they are written.
     private static readonly string s_generatedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"Cached.Generators\", \"{Version}\")]";
 
+    /// <summary>A member written beside an <c>[Obsolete]</c> method is <c>[Obsolete]</c> too (<see cref="CodeWriter.Obsolete"/>).</summary>
+    private static void MarkObsolete(CodeWriter writer)
+    {
+        if (writer.Obsolete)
+        {
+            writer.Line("[global::System.Obsolete]");
+        }
+    }
+
+    /// <summary>The attributes of a member written beside the method: <c>[GeneratedCode]</c>, and <c>[Obsolete]</c> where the method is.</summary>
+    private static void MemberAttributes(CodeWriter writer)
+    {
+        MarkObsolete(writer);
+        writer.Line(s_generatedCode);
+    }
+
     public static string Emit(TypeSpec spec)
     {
         var type = spec.Type;
@@ -77,6 +93,7 @@ internal static partial class Emitter
             }
 
             first = false;
+            writer.Obsolete = method.IsObsolete;
             switch (method.Kind)
             {
                 case CachedMethodKind.Cached:
@@ -337,6 +354,7 @@ internal static partial class Emitter
         {
             if (options.FactoryRequiresUnreferencedCode)
             {
+                MarkObsolete(writer);
                 // A constructor that warns under trimming would warn here, in a file the user cannot edit: CACHED036
                 // warns at the attribute that chose the type instead, and the creation goes in a method that says so.
                 writer.Line($"[global::System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(\"Trimming\", \"IL2026\", Justification = \"CACHED036\")]");
@@ -352,6 +370,7 @@ internal static partial class Emitter
             }
         }
 
+        MarkObsolete(writer);
         var declaration = $"{(name is null ? "private" : "public")} static readonly {fieldType} {field}";
         if (method.Kind == CachedMethodKind.Cached && initializers.Count <= 2 && (initializers.Count == 1 || options.Ttl != 0))
         {

@@ -19,6 +19,13 @@ internal sealed class CodeWriter
     /// <summary>Whether locals name their types, where <c>var</c> would name a user's type of that name.</summary>
     public bool NamesLocalTypes { get; init; }
 
+    /// <summary>
+    /// Whether the method being written is <c>[Obsolete]</c>: the members written for it beside it (its state, key and
+    /// tags methods) are marked so too, since they name its types outside it, where an <c>[Obsolete(error: true)]</c>
+    /// type would not build (CS0619, which no pragma lifts).
+    /// </summary>
+    public bool Obsolete { get; set; }
+
     /// <summary>How a local of <paramref name="type"/> is declared: <c>var</c>, or the type where <see cref="NamesLocalTypes"/>.</summary>
     public string Local(string type) => NamesLocalTypes ? type : "var";
 

@@ -218,4 +218,62 @@ public sealed class GeneratedTextBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("4 m2"), "a hit; an empty result is not cached; a miss after the invalidation");
     }
+
+    [Test]
+    public void Types_obsolete_as_errors_in_an_obsolete_method_build_and_the_method_caches()
+    {
+        // Regression (outside check of hostile contexts): the state field, the key method and the tags method named
+        // the [Obsolete(error: true)] types outside the [Obsolete] method, where they are errors (CS0619 in the
+        // generated file, which no pragma lifts). They are [Obsolete] too now.
+        var scenario = UserScenario.Build(Usings, ["""
+            #pragma warning disable CS0612, CS0618
+            namespace Legacy
+            {
+                [Obsolete("use Account", true)]
+                public sealed record OldUser(int Id, string Name);
+
+                [Obsolete("use Region", true)]
+                public enum OldRegion { Eu, Us }
+
+                public partial class Accounts
+                {
+                    public int Calls;
+
+                    [Obsolete("moving to GetAccount")]
+                    [Cached(Ttl = 60, Tags = new[] { "users" })]
+                    public partial OldUser Get(int id, OldRegion region);
+                    [Obsolete("moving to GetAccount")]
+                    private OldUser GetCore(int id, OldRegion region) { Calls++; return new OldUser(id, region + ":" + Calls); }
+
+                    [Obsolete("moving to GetAccount")]
+                    [MultiCached(KeysFrom = "ids", Ttl = 60)]
+                    public partial Dictionary<int, OldUser> GetMany(List<int> ids);
+                    [Obsolete("moving to GetAccount")]
+                    private Dictionary<int, OldUser> GetManyCore(List<int> ids) { Calls++; return ids.ToDictionary(id => id, id => new OldUser(id, "many")); }
+
+                    [Obsolete("moving to GetAccount")]
+                    [InvalidateCache(nameof(Get), nameof(GetMany))]
+                    public partial void Forget(int id, OldRegion region, int ids);
+                    [Obsolete("moving to GetAccount")]
+                    private void ForgetCore(int id, OldRegion region, int ids) { }
+                }
+
+                [Obsolete("moving to GetAccount")]
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var accounts = new Accounts();
+                        var first = accounts.Get(1, OldRegion.Eu).Name;
+                        var hit = accounts.Get(1, OldRegion.Eu).Name;
+                        var many = accounts.GetMany([1, 2])[2].Name + accounts.GetMany([2])[2].Name;
+                        accounts.Forget(1, OldRegion.Eu, 2);
+                        return first + " " + hit + " " + many + " " + accounts.Get(1, OldRegion.Eu).Name + " " + accounts.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("Eu:1 Eu:1 manymany Eu:3 3"));
+    }
 }

@@ -334,6 +334,9 @@ internal sealed record MethodSpec
     /// local would be of that type: its file then names each local's type.
     /// </summary>
     public bool VarNamesAType { get; init; }
+
+    /// <summary>Whether the method is <c>[Obsolete]</c>, so that the members written beside it are too.</summary>
+    public bool IsObsolete { get; init; }
 }
 
 /// <summary>An alias a generated method names, and that method's full name, for the start-up check of configuration.</summary>

@@ -14,7 +14,8 @@ namespace Cached.Generators;
 /// miss (<c>&lt;Name&gt;Core</c>, or the one <c>Implementation</c> names) of an instance method marked [Cached],
 /// [MultiCached], [InvalidateCache] or [InvalidateTags]. The generated body calls it on the instance, and CACHED002
 /// wants it to match the method, instance for instance: a project that treats the analyzers' warnings as errors would
-/// otherwise be told to make it static by one rule and refused by the other.
+/// otherwise be told to make it static by one rule and refused by the other. For the same reason IDE0060 ("remove
+/// unused parameter") is suppressed on that method's parameters, static or not: the generated call passes each one.
 /// </summary>
 [DiagnosticAnalyzer(Microsoft.CodeAnalysis.LanguageNames.CSharp)]
 public sealed class ImplementationSuppressor : DiagnosticSuppressor
@@ -25,6 +26,12 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
         "CA1822",
         "The method is the body of a cached method: its generated implementation calls it on the instance, so it stays an instance method as the cached method is (CACHED002).");
 
+    /// <summary>The suppression of IDE0060 ("remove unused parameter") on a parameter of an implementation method.</summary>
+    public static SuppressionDescriptor UnusedParameter { get; } = new(
+        "CACHEDSPR002",
+        "IDE0060",
+        "The parameter is one the cached method passes on: its generated implementation calls the body with every argument, so the body takes each parameter the cached method takes, used or not (CACHED002).");
+
     private static readonly ImmutableArray<string> s_attributes =
     [
         Parser.CachedAttribute,
@@ -34,7 +41,7 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
     ];
 
     /// <inheritdoc />
-    public override ImmutableArray<SuppressionDescriptor> SupportedSuppressions { get; } = [MarkAsStatic];
+    public override ImmutableArray<SuppressionDescriptor> SupportedSuppressions { get; } = [MarkAsStatic, UnusedParameter];
 
     /// <inheritdoc />
     public override void ReportSuppressions(SuppressionAnalysisContext context)
@@ -50,11 +57,17 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
             }
 
             var node = tree.GetRoot(context.CancellationToken).FindNode(diagnostic.Location.SourceSpan);
-            if (node.FirstAncestorOrSelf<MethodDeclarationSyntax>() is { } declaration
-                && context.GetSemanticModel(tree).GetDeclaredSymbol(declaration, context.CancellationToken) is IMethodSymbol { IsStatic: false } method
+            // CA1822 sits on the method's name, IDE0060 on a parameter of the method itself (not of a lambda or a local
+            // function inside it, which the body is free to change).
+            var (declaration, suppression) = diagnostic.Id == UnusedParameter.SuppressedDiagnosticId
+                ? (node.FirstAncestorOrSelf<ParameterSyntax>()?.Parent?.Parent as MethodDeclarationSyntax, UnusedParameter)
+                : (node.FirstAncestorOrSelf<MethodDeclarationSyntax>(), MarkAsStatic);
+            if (declaration is not null
+                && context.GetSemanticModel(tree).GetDeclaredSymbol(declaration, context.CancellationToken) is IMethodSymbol method
+                && (suppression == UnusedParameter || !method.IsStatic)
                 && IsImplementation(method, context.Compilation, ref named, ref sourceTypes, context.CancellationToken))
             {
-                context.ReportSuppression(Suppression.Create(MarkAsStatic, diagnostic));
+                context.ReportSuppression(Suppression.Create(suppression, diagnostic));
             }
         }
     }
@@ -156,12 +169,15 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
         return null;
     }
 
-    /// <summary>Whether an instance method of <paramref name="type"/>, marked with one of the attributes, runs <paramref name="body"/> on a miss.</summary>
+    /// <summary>
+    /// Whether a method of <paramref name="type"/>, marked with one of the attributes, runs <paramref name="body"/> on a
+    /// miss: static for a static body, an instance method for an instance one, as CACHED002 requires.
+    /// </summary>
     private static bool IsImplementationIn(INamedTypeSymbol type, IMethodSymbol body)
     {
         foreach (var member in type.GetMembers())
         {
-            if (member is not IMethodSymbol { IsStatic: false } method || SymbolEqualityComparer.Default.Equals(method, body))
+            if (member is not IMethodSymbol method || method.IsStatic != body.IsStatic || SymbolEqualityComparer.Default.Equals(method, body))
             {
                 continue;
             }

@@ -13,7 +13,7 @@ namespace Cached.Generators.Tests;
 /// SDK's analyzers; <see cref="MarksAsStatic"/> reports it as they do (at the method's name) on the methods a test
 /// names, so that the suppressor is tested on the compilation the generator produced.
 /// </summary>
-public sealed class ImplementationSuppressorTests
+public sealed partial class ImplementationSuppressorTests
 {
     private const string Source = """
         using Cached;
@@ -165,7 +165,7 @@ public sealed class ImplementationSuppressorTests
     [Test]
     public void The_suppression_names_CA1822_and_says_why()
     {
-        var descriptor = new ImplementationSuppressor().SupportedSuppressions.Single();
+        var descriptor = new ImplementationSuppressor().SupportedSuppressions.Single(static d => d.SuppressedDiagnosticId == "CA1822");
         Assert.Multiple(() =>
         {
             Assert.That(descriptor.SuppressedDiagnosticId, Is.EqualTo("CA1822"));

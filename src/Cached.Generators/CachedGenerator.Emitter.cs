@@ -60,6 +60,12 @@ internal static partial class Emitter
             writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types, as the user's method names them.");
         }
 
+        if (type.NestedInABase)
+        {
+            // The outer type's generated members are private but seen from inside it; each type's code names its own.
+            writer.Line("#pragma warning disable CS0108 // Generated members of a type nested in its base hide the base's.");
+        }
+
         if (DeclaresLowercaseNames(spec))
         {
             // A type or type parameter named in lowercase letters only warns where it is declared, here too: a generic

@@ -41,7 +41,30 @@ internal sealed partial class Parser
         var declarations = chain.Select(static t => new TypeDeclarationSpec(KeywordOf(t), DeclaredName(t), IsDeclaredUnsafe(t))).ToEquatableArray();
         // The hint name is a file name: no '@' of an escaped keyword (namespace Shop.@internal), no '`'.
         var fileName = (ns is null ? string.Empty : ns + ".") + string.Join(".", chain.Select(static t => t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}`{t.TypeParameters.Length}"));
-        return new ContainingTypeSpec(ns, declarations, type.ToDisplayString(), fileName.Replace("@", string.Empty).Replace('`', '_') + ".Cached.g.cs", type.IsValueType);
+        return new ContainingTypeSpec(ns, declarations, type.ToDisplayString(), fileName.Replace("@", string.Empty).Replace('`', '_') + ".Cached.g.cs", type.IsValueType)
+        {
+            NestedInABase = NestedInABase(type),
+        };
+    }
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is nested in a type it derives from, whose private members, generated ones
+    /// included, it sees: its own generated members of the same names hide them (CS0108).
+    /// </summary>
+    private static bool NestedInABase(INamedTypeSymbol type)
+    {
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            for (var baseType = type.BaseType; baseType is not null; baseType = baseType.BaseType)
+            {
+                if (SymbolEqualityComparer.Default.Equals(baseType.OriginalDefinition, outer.OriginalDefinition))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -276,4 +276,55 @@ public sealed class GeneratedTextBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("Eu:1 Eu:1 manymany Eu:3 3"));
     }
+
+    [Test]
+    public void A_class_nested_in_the_class_it_derives_from_caches_a_method_of_the_same_name_on_its_own()
+    {
+        // Regression (outside check of hostile contexts): the nested class's generated state and key method hid the outer
+        // class's private ones, which it can see (CS0108 inside the generated file, an error under TreatWarningsAsErrors).
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace Tree
+            {
+                public partial class Node
+                {
+                    public int Calls;
+
+                    [Cached(Ttl = 60, Tags = new[] { "node:{id}" })]
+                    public partial int Get(int id);
+                    private int GetCore(int id) { Calls++; return id; }
+
+                    [InvalidateCache(nameof(Get))]
+                    public partial void Forget(int id);
+                    private void ForgetCore(int id) { }
+
+                    public partial class Leaf : Node
+                    {
+                        [Cached(Ttl = 60, Tags = new[] { "leaf:{id}" })]
+                        public new partial int Get(int id);
+                        private new int GetCore(int id) { Calls++; return -id; }
+
+                        [InvalidateCache(nameof(Get))]
+                        public new partial void Forget(int id);
+                        private new void ForgetCore(int id) { }
+                    }
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var node = new Node();
+                        var leaf = new Node.Leaf();
+                        var values = node.Get(1) + " " + leaf.Get(1) + " " + node.Get(1) + " " + leaf.Get(1);
+                        leaf.Forget(1);
+                        return values + " " + node.Get(1) + " " + leaf.Get(1) + " " + node.Calls + " " + leaf.Calls;
+                    }
+                }
+            }
+            """]);
+
+        // Each class has entries of its own; the leaf's invalidation drops the leaf's entry alone.
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("1 -1 1 -1 1 -1 1 2"));
+    }
 }
+

@@ -81,7 +81,11 @@ internal sealed record ContainingTypeSpec(
     EquatableArray<TypeDeclarationSpec> Declarations,
     string FullName,
     string FileName,
-    bool IsValueType);
+    bool IsValueType)
+{
+    /// <summary>Whether the type is nested in a type it derives from, whose generated members its own hide.</summary>
+    public bool NestedInABase { get; init; }
+}
 
 /// <summary>
 /// One parameter of a cached method. For <see cref="KeyArgumentKind.Shaped"/>, <c>KeyShape</c> says how its value is

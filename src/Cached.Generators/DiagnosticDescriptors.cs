@@ -270,6 +270,17 @@ internal static class DiagnosticDescriptors
         "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; pass it to a KeyBuilder after the key ('{3}'), or mark it [CacheKeyIgnore] if its value never changes the result",
         "A [MultiCached] key is the key value alone, as aiocache's multi_cached writes it (the method's other arguments are not part of it unless a KeyBuilder takes them after the key), so ByRegion([1], Region.Us) answers the entry ByRegion([1], Region.Eu) stored. A parameter marked [CacheKeyIgnore] says its value never changes the result; a CancellationToken is never part of a key.");
 
+    public static readonly DiagnosticDescriptor SharedFixedKey = new(
+        "CACHED043",
+        "Cached methods share a fixed key in one cache",
+        "[Cached] '{0}' stores its entry under the fixed key '{1}', as {2} does in the same cache: each answers the other's entry; give the keys texts of their own or a Namespace, or the method a cache of its own",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        "Methods without Alias, Cache, Serializer or Plugins share the default alias's cache (aiocache makes a cache per decorated function), and methods of one Alias share its cache, so two [Cached] methods with the same fixed Key and Namespace there read and write one entry: the second method answers the first one's result, of another type perhaps, without running its body.",
+        HelpBase + "cached043",
+        WellKnownDiagnosticTags.CompilationEnd);
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -316,6 +327,7 @@ internal static class DiagnosticDescriptors
         TemplateNeedsCSharp10,
         LibraryNamespaceHidden,
         MultiKeysIgnoreParameter,
+        SharedFixedKey,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -329,8 +329,10 @@ internal sealed partial class Parser
             type = nullable.TypeArguments[0];
         }
 
-        // A delegate writes its type name whatever it points to: every lambda would share one entry.
-        if (type.TypeKind == TypeKind.Delegate || type.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate)
+        // A delegate writes its type name whatever it points to: every lambda would share one entry. So does a type
+        // parameter that only a delegate can fill (where T : Delegate); other type parameters are not judged.
+        if (type.TypeKind == TypeKind.Delegate || type.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate
+            || (type is ITypeParameterSymbol parameter && parameter.ConstraintTypes.Any(static c => c.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate)))
         {
             return false;
         }

@@ -1207,6 +1207,39 @@ public sealed partial class DiagnosticTests
         Assert.That(message, Does.StartWith($"Parameter 'work' of 'SearchService.Run' has type '{shown}', which does not override ToString"));
     }
 
+    [TestCase("Delegate", TestName = "CACHED012_a_type_parameter_constrained_to_Delegate")]
+    [TestCase("MulticastDelegate", TestName = "CACHED012_a_type_parameter_constrained_to_MulticastDelegate")]
+    public void CACHED012_a_type_parameter_that_can_only_be_a_delegate(string constraint)
+    {
+        // Regression (outside check of hostile contexts): T is a delegate whatever its argument, so its text is its type
+        // name and two lambdas of one type shared one entry; type parameters were not judged at all.
+        var message = Single(KeyTypes + $$"""
+            public partial class SearchService
+            {
+                [Cached]
+                public partial int Run<T>([|T work|]) where T : {{constraint}};
+                private int RunCore<T>(T work) where T : {{constraint}} => 1;
+            }
+            """, "CACHED012", DiagnosticSeverity.Warning);
+        Assert.That(message, Does.StartWith("Parameter 'work' of 'SearchService.Run' has type 'T', which does not override ToString"));
+    }
+
+    [Test]
+    public void CACHED012_is_not_reported_for_a_type_parameter_constrained_to_a_class_that_keeps_object_ToString()
+    {
+        // A class of its own may override ToString in a derived type: not judged, as unconstrained type parameters are not.
+        var diagnostics = GeneratorRunner.Run(Prelude + KeyTypes + """
+            public class Shape { }
+            public partial class SearchService
+            {
+                [Cached]
+                public partial int Run<T>(T work) where T : Shape;
+                private int RunCore<T>(T work) where T : Shape => 1;
+            }
+            """).GeneratorDiagnostics;
+        Assert.That(diagnostics, Is.Empty);
+    }
+
     [TestCase("Query query", "", TestName = "CACHED012_is_not_reported_for_a_record")]
     [TestCase("string query", "", TestName = "CACHED012_is_not_reported_for_a_string")]
     [TestCase("int query", "", TestName = "CACHED012_is_not_reported_for_an_int")]

@@ -1,4 +1,5 @@
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -18,6 +19,12 @@ internal sealed partial class Parser
     /// so they count as code.
     /// </summary>
     private static bool StaticInitializersMayCall(INamedTypeSymbol type)
+        // Asked for each method of the type and each method naming one of them: read once per type of a compilation.
+        => (bool)s_staticInitializersMayCall.GetValue(type, static t => ReadStaticInitializers(t) ? s_true : s_false);
+
+    private static readonly ConditionalWeakTable<INamedTypeSymbol, object> s_staticInitializersMayCall = new();
+
+    private static bool ReadStaticInitializers(INamedTypeSymbol type)
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {

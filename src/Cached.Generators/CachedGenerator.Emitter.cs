@@ -57,7 +57,7 @@ internal static partial class Emitter
         if (spec.Methods.SelectMany(static m => m.ExperimentalIds).Distinct().OrderBy(static id => id, System.StringComparer.Ordinal).ToList() is { Count: > 0 } experimental)
         {
             // An experimental type is an error to use that the user's own pragma lifts in their file, not in this one.
-            writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types, as the user's method names them.");
+            writer.Line($"#pragma warning disable {string.Join(", ", experimental)} // Experimental types (and obsolete ones with ids of their own), as the user's method names them.");
         }
 
         if (type.NestedInABase)

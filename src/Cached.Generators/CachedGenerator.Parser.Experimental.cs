@@ -8,7 +8,7 @@ namespace Cached.Generators;
 /// <summary>
 /// The [Experimental] diagnostic ids of what the generated file names: using such a type or member is an error that
 /// only '#pragma warning disable &lt;id&gt;' lifts, and the user's pragma cannot reach the generated file, so the file
-/// lifts the ids itself, as it does CS0612 and CS0618 for obsolete ones.
+/// lifts the ids itself, as it does CS0612 and CS0618 for obsolete ones (and the ids of those that give their own).
 /// </summary>
 internal sealed partial class Parser
 {
@@ -91,8 +91,9 @@ internal sealed partial class Parser
     }
 
     /// <summary>
-    /// The id of the symbol's [Experimental], when a pragma can name it: an id that is no identifier ('SHOP-1') could
-    /// not be lifted by the user's pragma either.
+    /// The id of the symbol's [Experimental], or of its [Obsolete] when it gives one of its own (<c>DiagnosticId =
+    /// "ACME001"</c>, raised instead of CS0618, which the file lifts already), when a pragma can name it: an id that is
+    /// no identifier ('SHOP-1') could not be lifted by the user's pragma either.
     /// </summary>
     private static void AddExperimentalId(ISymbol? symbol, SortedSet<string> ids)
     {
@@ -103,6 +104,11 @@ internal sealed partial class Parser
                 && attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string id && SyntaxFacts.IsValidIdentifier(id))
             {
                 ids.Add(id);
+            }
+            else if (attribute.AttributeClass is { Name: "ObsoleteAttribute" } obsolete && obsolete.ToDisplayString() == "System.ObsoleteAttribute"
+                && attribute.NamedArguments.FirstOrDefault(static a => a.Key == "DiagnosticId").Value.Value is string obsoleteId && SyntaxFacts.IsValidIdentifier(obsoleteId))
+            {
+                ids.Add(obsoleteId);
             }
         }
     }

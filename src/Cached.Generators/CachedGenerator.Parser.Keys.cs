@@ -89,6 +89,11 @@ internal sealed partial class Parser
                 Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, builder, string.Join(", ", parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + p.Name)), method.IsStatic ? " (static)" : string.Empty);
             }
 
+            if (target is not null && report)
+            {
+                ReportNullsRefused(builder, parameters.Zip(target.Method.Parameters, static (source, taken) => (source.Type, taken)));
+            }
+
             // A missing builder has been reported; the spec is dropped with it, so IsStatic only matters for invalidations.
             var call = target is null ? new MemberCallSpec(builder, IsStatic: true) : CallOf(target.Method, Identifier(builder) + TypeParameterList(method), method);
             return new BuilderKeySpec(call, parameters.Select(ToParameterSpec).ToEquatableArray());
@@ -332,7 +337,7 @@ internal sealed partial class Parser
         // A delegate writes its type name whatever it points to: every lambda would share one entry. So does a type
         // parameter that only a delegate can fill (where T : Delegate); other type parameters are not judged.
         if (type.TypeKind == TypeKind.Delegate || type.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate
-            || (type is ITypeParameterSymbol parameter && parameter.ConstraintTypes.Any(static c => c.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate)))
+            || (type is ITypeParameterSymbol parameter && OnlyDelegates(parameter, 0)))
         {
             return false;
         }

@@ -65,11 +65,13 @@ internal sealed partial class Parser
             var target = MultiKeyBuilders(_method, parameter, elementType, keyBuilder).FirstOrDefault(candidate => candidate.IsStatic || !_method.IsStatic);
             if (target is null)
             {
-                Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, keyBuilder, elementType.ToDisplayString(s_readableFormat) + " key", _method.IsStatic ? " (static)" : string.Empty);
+                Report(DiagnosticDescriptors.InvalidKeyBuilder, ArgumentLocation("KeyBuilder"), MethodName, keyBuilder, elementType.ToDisplayString(s_readableFormat) + " key",
+                    (_method.IsStatic ? " (static)" : string.Empty) + WhyNotAKeyBuilder(parameter, elementType, keyBuilder));
                 return null;
             }
 
             builderMethod = target;
+            ReportNullsRefused(keyBuilder, target.Parameters.Skip(1).Select(taken => (_method.Parameters.First(p => p.Name == taken.Name).Type, taken)));
             builder = CallOf(target, Identifier(keyBuilder), _method);
             builderArguments = target.Parameters.Skip(1).Select(static p => Identifier(p.Name)).ToEquatableArray();
         }
@@ -84,10 +86,12 @@ internal sealed partial class Parser
             && !builderArguments.Contains(Identifier(p.Name))))
         {
             // The builder to write: the one given, with the parameter added, or a new one.
-            var taken = builderMethod?.Parameters.Select(static p => p.Type.ToDisplayString(s_readableFormat) + " " + Identifier(p.Name))
+            // The key parameter is not named like the one added (CS0100): "k" then.
+            var taken = builderMethod?.Parameters.Select((p, i) => p.Type.ToDisplayString(s_readableFormat) + " " + (i == 0 && p.Name == ignored.Name ? "k" : Identifier(p.Name)))
                 ?? [elementType.ToDisplayString(s_readableFormat) + (ignored.Name == "key" ? " k" : " key")];
             var suggested = $"string {keyBuilder ?? "KeyOf"}({string.Join(", ", taken.Append(ignored.Type.ToDisplayString(s_readableFormat) + " " + Identifier(ignored.Name)))})";
-            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, keysFrom, Identifier(ignored.Name), suggested);
+            var writtenFrom = builderArguments.Count == 0 ? $"'{keysFrom}' alone" : $"'{keysFrom}' and " + string.Join(", ", builderArguments.Select(static a => "'" + a + "'"));
+            Report(DiagnosticDescriptors.MultiKeysIgnoreParameter, ParameterLocation(ignored), MethodName, writtenFrom, Identifier(ignored.Name), suggested);
         }
 
         return new MultiSpec
@@ -125,6 +129,50 @@ internal sealed partial class Parser
                 && SymbolEqualityComparer.Default.Equals(source.Type, p.Type))))
             // Of overloads that fit, the one that takes the most: PriceKey(id, region) over PriceKey(id).
             .OrderByDescending(static candidate => candidate.Parameters.Length);
+
+    /// <summary>
+    /// CACHED044 for each parameter of a KeyBuilder declared not to hold null that the method passes an argument it
+    /// declares nullable: the generated call, in a file without nullable warnings, would pass the null on unseen.
+    /// </summary>
+    private void ReportNullsRefused(string builder, IEnumerable<(ITypeSymbol Passed, IParameterSymbol Taken)> arguments)
+    {
+        foreach (var (passed, taken) in arguments)
+        {
+            if (passed is { IsReferenceType: true, NullableAnnotation: NullableAnnotation.Annotated } && taken.Type.NullableAnnotation == NullableAnnotation.NotAnnotated)
+            {
+                Report(DiagnosticDescriptors.KeyBuilderRefusesNull, ArgumentLocation("KeyBuilder"), MethodName, builder, taken.Name,
+                    taken.Type.ToDisplayString(s_readableFormat), passed.ToDisplayString(s_readableFormat));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Why a method of the KeyBuilder's name that takes the key first is not one, for CACHED010's message: the first of
+    /// its other parameters that is not a parameter of the method by name and type (" ('page' is 'int?' in the
+    /// method)"); empty when none takes the key first.
+    /// </summary>
+    private string WhyNotAKeyBuilder(IParameterSymbol keys, ITypeSymbol keyType, string name)
+    {
+        foreach (var candidate in HelperCandidates(_method.ContainingType, name).Where(c => c.Parameters.Length > 1 && SymbolEqualityComparer.Default.Equals(c.Parameters[0].Type, keyType)))
+        {
+            foreach (var taken in candidate.Parameters.Skip(1))
+            {
+                var source = _method.Parameters.FirstOrDefault(p => p.Name == taken.Name);
+                var why = source is null ? $"'{taken.Name}' is not a parameter of the method"
+                    : SymbolEqualityComparer.Default.Equals(source, keys) ? $"'{taken.Name}' holds the keys, not one"
+                    : IsCancellationToken(source.Type) ? $"'{taken.Name}' is the method's CancellationToken, which is no part of a key"
+                    : !SymbolEqualityComparer.Default.Equals(source.Type, taken.Type) ? $"'{taken.Name}' is '{source.Type.ToDisplayString(s_readableFormat)}' in the method"
+                    : taken.RefKind is not (RefKind.None or RefKind.In) ? $"'{taken.Name}' is passed by reference"
+                    : null;
+                if (why is not null)
+                {
+                    return $" ({why}; after the key it takes the method's own parameters, by name and type)";
+                }
+            }
+        }
+
+        return string.Empty;
+    }
 
     /// <summary>The parameters KeysFrom could name, for a message: " (parameters that can hold the keys: ids)".</summary>
     private string KeysParameterCandidates()

@@ -267,19 +267,25 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor MultiKeysIgnoreParameter = Warning(
         "CACHED042",
         "A [MultiCached] method's keys ignore a parameter",
-        "The keys of [MultiCached] '{0}' are written from '{1}' alone: calls that differ only in '{2}' share entries; pass it to a KeyBuilder after the key ('{3}'), or mark it [CacheKeyIgnore] if its value never changes the result",
+        "The keys of [MultiCached] '{0}' are written from {1}: calls that differ only in '{2}' share entries; pass it to a KeyBuilder after the key ('{3}'), or mark it [CacheKeyIgnore] if its value never changes the result",
         "A [MultiCached] key is the key value alone, as aiocache's multi_cached writes it (the method's other arguments are not part of it unless a KeyBuilder takes them after the key), so ByRegion([1], Region.Us) answers the entry ByRegion([1], Region.Eu) stored. A parameter marked [CacheKeyIgnore] says its value never changes the result; a CancellationToken is never part of a key.");
 
-    public static readonly DiagnosticDescriptor SharedFixedKey = new(
+    public static readonly DiagnosticDescriptor SharedKeys = new(
         "CACHED043",
-        "Cached methods share a fixed key in one cache",
-        "[Cached] '{0}' stores its entry under the fixed key '{1}', as {2} does in the same cache: each answers the other's entry; give the keys texts of their own or a Namespace, or the method a cache of its own",
+        "Cached methods share keys in one cache",
+        "'{0}' stores {1} under {2} in the same cache as {3}: each reads the other's entries; give the keys texts of their own or a Namespace, or the method a cache of its own",
         Category,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
-        "Methods without Alias, Cache, Serializer or Plugins share the default alias's cache (aiocache makes a cache per decorated function), and methods of one Alias share its cache, so two [Cached] methods with the same fixed Key and Namespace there read and write one entry: the second method answers the first one's result, of another type perhaps, without running its body.",
+        "Methods without Alias, Cache, Serializer or Plugins share the default alias's cache (aiocache makes a cache per decorated function), methods of one Alias share its cache, and methods with Cache = typeof(RedisCache) share the server; so two [Cached] methods with the same fixed Key, or two [MultiCached] methods without a KeyBuilder (whose keys are the key values' text), with the same Namespace there read and write the same entries: one that stores another type answers with the other's value, or cannot read it, instead of running its body. Methods that store the same type (a sync and an async twin) are taken to share on purpose.",
         HelpBase + "cached043",
         WellKnownDiagnosticTags.CompilationEnd);
+
+    public static readonly DiagnosticDescriptor KeyBuilderRefusesNull = Warning(
+        "CACHED044",
+        "A KeyBuilder parameter does not take the null the method may pass",
+        "KeyBuilder '{1}' of '{0}' takes '{2}' as '{3}', where the method's '{2}' is '{4}': a null argument reaches a parameter declared not to hold one; declare it '{4}'",
+        "The generated call passes the method's arguments to its KeyBuilder as they are, in a file without nullable warnings, so the CS8604 a call by hand would raise is not seen: a builder that does not expect null throws (or writes a key of its own for it) when a caller passes one.");
 
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
@@ -327,7 +333,8 @@ internal static class DiagnosticDescriptors
         TemplateNeedsCSharp10,
         LibraryNamespaceHidden,
         MultiKeysIgnoreParameter,
-        SharedFixedKey,
+        SharedKeys,
+        KeyBuilderRefusesNull,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

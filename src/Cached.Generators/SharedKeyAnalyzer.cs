@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
@@ -8,16 +9,21 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Cached.Generators;
 
 /// <summary>
-/// CACHED043: two [Cached] methods of the project with the same fixed <c>Key</c> and <c>Namespace</c> in one cache
-/// (the default alias's, or one <c>Alias</c>'s) share an entry, and the second answers the first one's result without
-/// running its body. An analyzer rather than part of the generator: it compares methods across the whole compilation,
-/// and reports at each method's own <c>Key</c> argument, where <c>#pragma</c> and .editorconfig apply.
+/// CACHED043: cached methods of the project that write the same keys into one store share entries, and one that stores
+/// another type answers with the other's value, or cannot read it: two [Cached] methods with one fixed <c>Key</c>, or two [MultiCached]
+/// methods without a <c>KeyBuilder</c> (their keys are the key values' text), with one <c>Namespace</c> in the default
+/// alias's cache, one <c>Alias</c>'s, or Redis through <c>Cache = typeof(RedisCache)</c> (each method's instance reaches
+/// the same server). An analyzer rather than part of the generator: it compares methods across the whole compilation,
+/// and reports at each method's own attribute argument, where <c>#pragma</c> and .editorconfig apply.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
 {
+    /// <summary>The alias a method without one uses (Caches.DefaultAlias).</summary>
+    private const string DefaultAlias = "default";
+
     /// <inheritdoc />
-    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.SharedFixedKey];
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.SharedKeys];
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)
@@ -28,32 +34,47 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
         context.RegisterCompilationStartAction(static start =>
         {
             var known = KnownTypeSymbols.For(start.Compilation);
-            if (known.CachedAttribute is not { } cachedAttribute)
+            if (known.CachedAttribute is not { } cachedAttribute || known.MultiCachedAttribute is not { } multiCachedAttribute)
             {
                 return;
             }
 
-            var keys = new ConcurrentBag<FixedKey>();
-            start.RegisterSymbolAction(symbol => Collect((IMethodSymbol)symbol.Symbol, cachedAttribute, keys, symbol.CancellationToken), SymbolKind.Method);
-            start.RegisterCompilationEndAction(end =>
-            {
-                foreach (var group in keys.GroupBy(static k => (k.Alias, k.Namespace, k.Key)).Where(static g => g.Select(static k => k.Method).Distinct().Count() > 1))
-                {
-                    foreach (var key in group)
-                    {
-                        var others = group.Where(other => other.Method != key.Method).Select(static other => "'" + other.Method + "'").Distinct().OrderBy(static m => m, System.StringComparer.Ordinal);
-                        end.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.SharedFixedKey, key.Location, key.Method, key.Key, string.Join(", ", others)));
-                    }
-                }
-            });
+            var redis = start.Compilation.GetTypeByMetadataName("Cached.Redis.RedisCache");
+            var keys = new ConcurrentBag<SharedKey>();
+            start.RegisterSymbolAction(symbol => Collect((IMethodSymbol)symbol.Symbol, cachedAttribute, multiCachedAttribute, redis, keys, symbol.CancellationToken), SymbolKind.Method);
+            start.RegisterCompilationEndAction(end => Report(end, keys));
         });
     }
 
-    /// <summary>
-    /// A [Cached] method's fixed key, when its entries live in a shared cache: no <c>Cache</c>, <c>Serializer</c> or
-    /// <c>Plugins</c> (each of which gives the method a cache of its own), and a <c>Key</c> without holes.
-    /// </summary>
-    private static void Collect(IMethodSymbol method, INamedTypeSymbol cachedAttribute, ConcurrentBag<FixedKey> keys, System.Threading.CancellationToken cancellationToken)
+    private static void Report(CompilationAnalysisContext end, IEnumerable<SharedKey> keys)
+    {
+        foreach (var group in keys.GroupBy(static k => (k.Store, k.Namespace, k.Key)))
+        {
+            foreach (var key in group)
+            {
+                // Methods that store one type alike (a sync and an async twin) share their entries on purpose; one that
+                // stores another type reads entries it cannot use, or answers with the other's value.
+                var others = group.Where(other => !SymbolEqualityComparer.Default.Equals(other.Method, key.Method) && other.Stored != key.Stored)
+                    .Select(static other => $"'{Name(other.Method)}' ({other.Stored})").Distinct().OrderBy(static m => m, System.StringComparer.Ordinal).ToList();
+                if (others.Count > 0)
+                {
+                    end.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.SharedKeys, key.Location, Name(key.Method), key.Stored, key.Shown, string.Join(", ", others)));
+                }
+            }
+        }
+    }
+
+    /// <summary>The method as a message names it: its type's full name, and its parameters when its name is overloaded.</summary>
+    private static string Name(IMethodSymbol method)
+    {
+        var name = method.ContainingType.ToDisplayString() + "." + method.Name;
+        return method.ContainingType.GetMembers(method.Name).Length > 1
+            ? name + "(" + string.Join(", ", method.Parameters.Select(static p => p.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat))) + ")"
+            : name;
+    }
+
+    /// <summary>The keys a [Cached] or [MultiCached] method writes, when another method could write them into its store too.</summary>
+    private static void Collect(IMethodSymbol method, INamedTypeSymbol cachedAttribute, INamedTypeSymbol multiCachedAttribute, INamedTypeSymbol? redis, ConcurrentBag<SharedKey> keys, System.Threading.CancellationToken cancellationToken)
     {
         if (method.PartialDefinitionPart is not null)
         {
@@ -62,27 +83,108 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
 
         foreach (var attribute in method.GetAttributes())
         {
-            if (!KnownTypeSymbols.Is(attribute.AttributeClass, cachedAttribute))
+            var isMulti = KnownTypeSymbols.Is(attribute.AttributeClass, multiCachedAttribute);
+            if (!isMulti && !KnownTypeSymbols.Is(attribute.AttributeClass, cachedAttribute))
             {
                 continue;
             }
 
-            var named = attribute.NamedArguments.ToDictionary(static a => a.Key, static a => a.Value);
-            bool Set(string name) => named.TryGetValue(name, out var value) && (value.Kind == TypedConstantKind.Array ? value.Values.Length > 0 : value.Value is not null);
-            if (!named.TryGetValue("Key", out var keyValue) || keyValue.Value is not string key || key.Length == 0
-                || key.IndexOfAny(['{', '}']) >= 0 || Set("Cache") || Set("Serializer") || Set("Plugins"))
+            // A repeated argument (an error of its own) counts once.
+            var named = attribute.NamedArguments.GroupBy(static a => a.Key).ToDictionary(static g => g.Key, static g => g.First().Value);
+            if (Store(named, redis) is not { } store)
             {
                 continue;
+            }
+
+            string key, shown, argument;
+            if (isMulti)
+            {
+                if (named.TryGetValue("KeyBuilder", out var builder) && builder.Value is not null)
+                {
+                    continue;
+                }
+
+                (key, shown, argument) = ("\0keys", "its key values' text (no KeyBuilder)", "KeysFrom");
+            }
+            else if (named.TryGetValue("Key", out var keyValue) && keyValue.Value is string text && FixedKey(text) is { Length: > 0 } fixedKey)
+            {
+                (key, shown, argument) = (fixedKey, "the fixed key '" + fixedKey + "'", "Key");
+            }
+            else
+            {
+                continue;
+            }
+
+            var space = named.TryGetValue("Namespace", out var namespaceValue) ? namespaceValue.Value as string : null;
+            // No namespace and an empty one are the same where the cache has none of its own, as the default alias has.
+            if (space is { Length: 0 } && store == DefaultAlias)
+            {
+                space = null;
             }
 
             var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
-            var argument = syntax?.ArgumentList?.Arguments.FirstOrDefault(static a => a.NameEquals?.Name.Identifier.ValueText == "Key");
-            var location = argument?.Expression.GetLocation() ?? method.Locations.FirstOrDefault() ?? Location.None;
-            var alias = named.TryGetValue("Alias", out var aliasValue) ? aliasValue.Value as string : null;
-            var space = named.TryGetValue("Namespace", out var namespaceValue) ? namespaceValue.Value as string : null;
-            keys.Add(new FixedKey(method.ContainingType.Name + "." + method.Name, alias, space, key, location));
+            var at = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == argument);
+            var location = at?.Expression.GetLocation() ?? syntax?.GetLocation() ?? method.Locations.FirstOrDefault() ?? Location.None;
+            keys.Add(new SharedKey(method, store, space, key, shown, StoredType(method, isMulti), location));
         }
     }
 
-    private sealed record FixedKey(string Method, string? Alias, string? Namespace, string Key, Location Location);
+    /// <summary>
+    /// The store a method's entries go to, when other methods can reach it: its alias (the default one without), or
+    /// Redis for a <c>Cache</c> of that type; null for an in-process cache of the method's own (a <c>Cache</c> of
+    /// another type, or a <c>Serializer</c> or <c>Plugins</c>, which make it a <c>SimpleMemoryCache</c>).
+    /// </summary>
+    private static string? Store(Dictionary<string, TypedConstant> named, INamedTypeSymbol? redis)
+    {
+        bool Set(string name) => named.TryGetValue(name, out var value) && (value.Kind == TypedConstantKind.Array ? value.Values.Length > 0 : value.Value is not null);
+        if (named.TryGetValue("Cache", out var cache) && cache.Value is INamedTypeSymbol type)
+        {
+            for (var current = (INamedTypeSymbol?)type; current is not null; current = current.BaseType)
+            {
+                if (redis is not null && SymbolEqualityComparer.Default.Equals(current, redis))
+                {
+                    return "\0redis";
+                }
+            }
+
+            return null;
+        }
+
+        if (Set("Serializer") || Set("Plugins"))
+        {
+            return null;
+        }
+
+        return named.TryGetValue("Alias", out var alias) && alias.Value is string name ? name : DefaultAlias;
+    }
+
+    /// <summary>A key template's text when it has no hole (<c>{{</c> and <c>}}</c> are its braces); null when it has one.</summary>
+    private static string? FixedKey(string template)
+    {
+        var text = template.Replace("{{", "\u0001").Replace("}}", "\u0002");
+        return text.IndexOfAny(['{', '}']) >= 0 ? null : text.Replace('\u0001', '{').Replace('\u0002', '}');
+    }
+
+    /// <summary>
+    /// The type of what the method stores, as a message shows it: its result (a task's), or a [MultiCached] method's
+    /// dictionary values.
+    /// </summary>
+    private static string StoredType(IMethodSymbol method, bool isMulti)
+    {
+        var type = method.ReturnType;
+        if (type is INamedTypeSymbol { TypeArguments.Length: 1, Name: "Task" or "ValueTask" } task
+            && task.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks")
+        {
+            type = task.TypeArguments[0];
+        }
+
+        if (isMulti && type is INamedTypeSymbol { TypeArguments.Length: 2 } dictionary)
+        {
+            type = dictionary.TypeArguments[1];
+        }
+
+        return type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+    }
+
+    private sealed record SharedKey(IMethodSymbol Method, string Store, string? Namespace, string Key, string Shown, string Stored, Location Location);
 }

@@ -20,17 +20,20 @@ public sealed partial class DiagnosticTests
 
         """;
 
-    [TestCase("string PriceKey(int id, Region area)", TestName = "CACHED010_a_MultiCached_KeyBuilder_parameter_named_like_no_parameter")]
-    [TestCase("string PriceKey(int id, string region)", TestName = "CACHED010_a_MultiCached_KeyBuilder_parameter_of_another_type")]
-    [TestCase("string PriceKey(int id, List<int> ids)", TestName = "CACHED010_a_MultiCached_KeyBuilder_that_takes_the_keys")]
-    [TestCase("string PriceKey(int id, CancellationToken ct)", TestName = "CACHED010_a_MultiCached_KeyBuilder_that_takes_the_token")]
-    [TestCase("string PriceKey(Region region, int id)", TestName = "CACHED010_a_MultiCached_KeyBuilder_whose_key_is_not_first")]
-    [TestCase("string PriceKey(int id, ref Region region)", TestName = "CACHED010_a_MultiCached_KeyBuilder_with_a_ref_parameter")]
-    public void CACHED010_a_MultiCached_KeyBuilder_whose_other_parameters_are_not_the_methods(string builder)
+    private const string After = "; after the key it takes the method's own parameters, by name and type)";
+
+    [TestCase("string PriceKey(int id, Region area)", " ('area' is not a parameter of the method" + After, TestName = "CACHED010_a_MultiCached_KeyBuilder_parameter_named_like_no_parameter")]
+    [TestCase("string PriceKey(int id, string region)", " ('region' is 'Region' in the method" + After, TestName = "CACHED010_a_MultiCached_KeyBuilder_parameter_of_another_type")]
+    [TestCase("string PriceKey(int id, List<int> ids)", " ('ids' holds the keys, not one" + After, TestName = "CACHED010_a_MultiCached_KeyBuilder_that_takes_the_keys")]
+    [TestCase("string PriceKey(int id, CancellationToken ct)", " ('ct' is the method's CancellationToken, which is no part of a key" + After, TestName = "CACHED010_a_MultiCached_KeyBuilder_that_takes_the_token")]
+    [TestCase("string PriceKey(Region region, int id)", "", TestName = "CACHED010_a_MultiCached_KeyBuilder_whose_key_is_not_first")]
+    [TestCase("string PriceKey(int id, ref Region region)", " ('region' is passed by reference" + After, TestName = "CACHED010_a_MultiCached_KeyBuilder_with_a_ref_parameter")]
+    public void CACHED010_a_MultiCached_KeyBuilder_whose_other_parameters_are_not_the_methods(string builder, string why)
     {
+        // The message says which parameter of the builder the method does not pass (outside check: it named none).
         var message = Single(PricesByRegion.Replace("KeyBuilder = nameof(PriceKey)", "KeyBuilder = [|nameof(PriceKey)|]", StringComparison.Ordinal)
             + "    private static " + builder + " => \"\";\n}\n", "CACHED010");
-        Assert.That(message, Is.EqualTo("KeyBuilder of 'Prices.ByRegion' names 'PriceKey': add 'string PriceKey(int key)'"));
+        Assert.That(message, Is.EqualTo("KeyBuilder of 'Prices.ByRegion' names 'PriceKey': add 'string PriceKey(int key)'" + why));
     }
 
     [Test]
@@ -41,7 +44,7 @@ public sealed partial class DiagnosticTests
             }
             """, DiagnosticSeverity.Warning, "CACHED042");
 
-        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegion' are written from 'ids' alone: calls that differ only in 'shelf' share entries; pass it to a KeyBuilder after the key ('string PriceKey(int id, Region region, int shelf)'), or mark it [CacheKeyIgnore] if its value never changes the result"));
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo("The keys of [MultiCached] 'Prices.ByRegion' are written from 'ids' and 'region': calls that differ only in 'shelf' share entries; pass it to a KeyBuilder after the key ('string PriceKey(int id, Region region, int shelf)'), or mark it [CacheKeyIgnore] if its value never changes the result"));
     }
 
     [Test]
@@ -61,6 +64,24 @@ public sealed partial class DiagnosticTests
             "The keys of [MultiCached] 'Prices.Of' are written from 'ids' alone: calls that differ only in 'key' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int k, string key)'), or mark it [CacheKeyIgnore] if its value never changes the result",
             "The keys of [MultiCached] 'Prices.Of' are written from 'ids' alone: calls that differ only in '@class' share entries; pass it to a KeyBuilder after the key ('string KeyOf(int key, int @class)'), or mark it [CacheKeyIgnore] if its value never changes the result",
         }));
+    }
+
+    [Test]
+    public void CACHED042_suggests_a_key_not_named_like_the_parameter_beside_a_given_builder()
+    {
+        // From a review: PriceKey(int region) beside a parameter 'Region region' suggested two parameters named region.
+        var diagnostics = Expect("""
+            public enum Region { Eu, Us }
+            public partial class Prices
+            {
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(PriceKey))]
+                public partial Dictionary<int, string> Of(List<int> ids, [|Region region|]);
+                private Dictionary<int, string> OfCore(List<int> ids, Region region) => new();
+                private static string PriceKey(int region) => "p" + region;
+            }
+            """, DiagnosticSeverity.Warning, "CACHED042");
+
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Does.Contain("('string PriceKey(int k, Region region)')"));
     }
 
     [Test]
@@ -104,4 +125,56 @@ public sealed partial class DiagnosticTests
             """, "CACHED018");
         Assert.That(message, Is.EqualTo("[InvalidateCache] on 'Prices.Forget' cannot name the keys of [MultiCached] 'ByRegion': its KeyBuilder 'PriceKey' takes 'shelf': add a parameter 'shelf' of type 'int'"));
     }
+
+    [Test]
+    public void CACHED044_a_MultiCached_KeyBuilder_parameter_that_does_not_take_the_null_the_method_may_pass()
+    {
+        // Regression (outside check from the packages): the builder threw a NullReferenceException at the first call
+        // with a null currency; the CS8604 of a call by hand is not raised in the generated file.
+        var diagnostics = Expect("""
+            public partial class Prices
+            {
+                [MultiCached(KeysFrom = "ids", KeyBuilder = [|nameof(PriceKey)|])]
+                public partial Dictionary<int, string> Of(List<int> ids, string? currency, string region);
+                private Dictionary<int, string> OfCore(List<int> ids, string? currency, string region) => new();
+                private static string PriceKey(int id, string currency, string region) => currency.Length + region + id;
+            }
+            """, DiagnosticSeverity.Warning, "CACHED044");
+
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(
+            "KeyBuilder 'PriceKey' of 'Prices.Of' takes 'currency' as 'string', where the method's 'currency' is 'string?': a null argument reaches a parameter declared not to hold one; declare it 'string?'"));
+    }
+
+    [Test]
+    public void CACHED044_a_Cached_KeyBuilder_parameter_that_does_not_take_the_null_the_method_may_pass()
+    {
+        var diagnostics = Expect("""
+            public partial class Users
+            {
+                [Cached(KeyBuilder = [|nameof(UserKey)|])]
+                public partial string Find(int id, string? name);
+                private string FindCore(int id, string? name) => "";
+                private static string UserKey(int id, string name) => name + id;
+            }
+            """, DiagnosticSeverity.Warning, "CACHED044");
+
+        Assert.That(diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture), Does.StartWith("KeyBuilder 'UserKey' of 'Users.Find' takes 'name' as 'string'"));
+    }
+
+    [Test]
+    public void CACHED044_is_not_reported_for_a_nullable_builder_parameter_or_a_non_nullable_argument()
+    {
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class Users
+            {
+                [Cached(KeyBuilder = nameof(UserKey))]
+                public partial string Find(int id, string? name, string region);
+                private string FindCore(int id, string? name, string region) => "";
+                private static string UserKey(int id, string? name, string? region) => name + id + region;
+            }
+            """);
+
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+    }
 }
+

@@ -326,5 +326,40 @@ public sealed class GeneratedTextBehaviourTests
         // Each class has entries of its own; the leaf's invalidation drops the leaf's entry alone.
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("1 -1 1 -1 1 -1 1 2"));
     }
+
+    [Test]
+    public void Types_obsolete_with_a_diagnostic_id_of_their_own_build_in_a_method_that_is_not_obsolete()
+    {
+        // From a review: [Obsolete(DiagnosticId = "ACME001")] raises ACME001, not CS0618, which the generated file lifted
+        // alone; the user's pragma around their declaration cannot reach that file.
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace Legacy
+            {
+                [Obsolete("use Account", DiagnosticId = "ACME001")]
+                public sealed record OldUser(int Id);
+
+                public partial class Accounts
+                {
+                    public int Calls;
+            #pragma warning disable ACME001
+                    [Cached(Ttl = 60, Tags = new[] { "user:{id}" })]
+                    public partial OldUser Get(int id, OldUser? hint);
+                    private OldUser GetCore(int id, OldUser? hint) { Calls++; return new OldUser(id); }
+            #pragma warning restore ACME001
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var accounts = new Accounts();
+                        return accounts.Get(1, null).Id + " " + accounts.Get(1, null).Id + " " + accounts.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("1 1 1"));
+    }
 }
 

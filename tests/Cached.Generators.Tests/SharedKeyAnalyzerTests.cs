@@ -6,32 +6,46 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Cached.Generators.Tests;
 
 /// <summary>
-/// CACHED043 (<see cref="SharedKeyAnalyzer"/>): two [Cached] methods with one fixed Key and Namespace in one cache share
-/// an entry, found in the parity sweep of aiocache's semantics (item 89: aiocache makes a cache per decorated function).
-/// The analyzer runs on the compilation with the generated code, as a build runs it.
+/// CACHED043 (<see cref="SharedKeyAnalyzer"/>): cached methods that write the same keys into one store, storing different
+/// types, read each other's entries; found in the parity sweep of aiocache's semantics (item 89: aiocache makes a cache
+/// per decorated function). The analyzer runs on the compilation with the generated code, as a build runs it.
 /// </summary>
 public sealed class SharedKeyAnalyzerTests
 {
     private const string Prelude = """
         using System.Collections.Generic;
+        using System.Threading;
+        using System.Threading.Tasks;
         using Cached;
         using Cached.Serializers;
         namespace Demo;
 
         """;
 
-    private static IReadOnlyList<Diagnostic> Analyze(params string[] sources)
+    private const string Fix = ": each reads the other's entries; give the keys texts of their own or a Namespace, or the method a cache of its own";
+
+    private static IReadOnlyList<Diagnostic> Analyze(params string[] sources) => Analyze(builds: true, sources);
+
+    private static IReadOnlyList<Diagnostic> Analyze(bool builds, params string[] sources)
     {
         var run = GeneratorRunner.Run(sources.Select(static s => Prelude + s).ToArray());
-        Assert.That(UserScenario.Problems(run), Is.Empty, "the scenario builds");
-        return run.Output.WithAnalyzers([new SharedKeyAnalyzer()])
-            .GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult()
+        if (builds)
+        {
+            Assert.That(UserScenario.Problems(run), Is.Empty, "the scenario builds");
+        }
+
+        var analyzed = run.Output.WithAnalyzers([new SharedKeyAnalyzer()]).GetAnalyzerDiagnosticsAsync().GetAwaiter().GetResult();
+        Assert.That(analyzed.Where(static d => d.Id == "AD0001"), Is.Empty, "the analyzer does not fail");
+        return analyzed
             .OrderBy(static d => d.Location.SourceTree?.FilePath, StringComparer.Ordinal).ThenBy(static d => d.Location.SourceSpan.Start)
             .ToList();
     }
 
     private static string Text(Diagnostic diagnostic)
         => diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan);
+
+    private static string[] Messages(IEnumerable<Diagnostic> diagnostics)
+        => diagnostics.Select(static d => d.GetMessage(CultureInfo.InvariantCulture)).ToArray();
 
     [Test]
     public void Two_methods_of_two_types_with_one_fixed_key_in_the_default_cache_are_each_reported_at_their_Key()
@@ -47,39 +61,116 @@ public sealed class SharedKeyAnalyzerTests
             """
             public partial class B
             {
-                [Cached(Ttl = 10, Key = "config")] public partial int Config();
-                private int ConfigCore() => 1;
+                [Cached(Ttl = 10, Key = "config")] public partial Task<int> ConfigAsync();
+                private Task<int> ConfigAsyncCore() => Task.FromResult(1);
             }
             """);
 
         Assert.That(diagnostics.Select(static d => d.Id), Is.EqualTo(new[] { "CACHED043", "CACHED043" }));
         Assert.That(diagnostics.Select(Text), Is.EqualTo(new[] { "\"config\"", "\"config\"" }), "at each Key argument");
         Assert.That(diagnostics.Select(static d => d.Location.Kind), Is.All.EqualTo(LocationKind.SourceFile), "where #pragma applies");
-        Assert.That(diagnostics[0].GetMessage(CultureInfo.InvariantCulture), Is.EqualTo(
-            "[Cached] 'A.Config' stores its entry under the fixed key 'config', as 'B.Config' does in the same cache: each answers the other's entry; give the keys texts of their own or a Namespace, or the method a cache of its own"));
-        Assert.That(diagnostics[0].Severity, Is.EqualTo(DiagnosticSeverity.Warning));
+        Assert.That(diagnostics.Select(static d => d.Severity), Is.All.EqualTo(DiagnosticSeverity.Warning));
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
+        {
+            "'Demo.A.Config' stores string under the fixed key 'config' in the same cache as 'Demo.B.ConfigAsync' (int)" + Fix,
+            "'Demo.B.ConfigAsync' stores int under the fixed key 'config' in the same cache as 'Demo.A.Config' (string)" + Fix,
+        }));
     }
 
     [Test]
-    public void One_Alias_is_one_cache_and_three_methods_are_each_told_of_the_other_two()
+    public void Methods_of_one_Alias_are_told_of_those_that_store_another_type_and_twins_of_one_type_are_not_reported()
     {
         var diagnostics = Analyze("""
             public partial class Settings
             {
                 [Cached(Alias = "main", Key = "k")] public partial int One();
                 private int OneCore() => 1;
-                [Cached(Alias = "main", Key = "k", Ttl = 5)] public partial int Two();
-                private int TwoCore() => 2;
-                [Cached(Alias = "main", Key = "k", Lease = 2)] public partial int Three();
-                private int ThreeCore() => 3;
+                [Cached(Alias = "main", Key = "k", Ttl = 5)] public partial ValueTask<int> OneAsync(CancellationToken ct);
+                private ValueTask<int> OneAsyncCore(CancellationToken ct) => new(1);
+                [Cached(Alias = "main", Key = "k", Lease = 2)] public partial string Three();
+                private string ThreeCore() => "3";
+                [Cached(Key = "twin")] public partial string Twin();
+                private string TwinCore() => "t";
+                [Cached(Key = "twin")] public partial Task<string> TwinAsync();
+                private Task<string> TwinAsyncCore() => Task.FromResult("t");
             }
             """);
 
-        Assert.That(diagnostics.Select(static d => d.GetMessage(CultureInfo.InvariantCulture)), Is.EqualTo(new[]
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
         {
-            "[Cached] 'Settings.One' stores its entry under the fixed key 'k', as 'Settings.Three', 'Settings.Two' does in the same cache: each answers the other's entry; give the keys texts of their own or a Namespace, or the method a cache of its own",
-            "[Cached] 'Settings.Two' stores its entry under the fixed key 'k', as 'Settings.One', 'Settings.Three' does in the same cache: each answers the other's entry; give the keys texts of their own or a Namespace, or the method a cache of its own",
-            "[Cached] 'Settings.Three' stores its entry under the fixed key 'k', as 'Settings.One', 'Settings.Two' does in the same cache: each answers the other's entry; give the keys texts of their own or a Namespace, or the method a cache of its own",
+            "'Demo.Settings.One' stores int under the fixed key 'k' in the same cache as 'Demo.Settings.Three' (string)" + Fix,
+            "'Demo.Settings.OneAsync' stores int under the fixed key 'k' in the same cache as 'Demo.Settings.Three' (string)" + Fix,
+            "'Demo.Settings.Three' stores string under the fixed key 'k' in the same cache as 'Demo.Settings.One' (int), 'Demo.Settings.OneAsync' (int)" + Fix,
+        }));
+    }
+
+    [Test]
+    public void The_default_alias_by_name_an_empty_Namespace_there_escaped_braces_Redis_and_overloads_are_the_same_store()
+    {
+        var diagnostics = Analyze("""
+            public partial class Same
+            {
+                [Cached(Key = "a")] public partial int NoAlias();
+                private int NoAliasCore() => 0;
+                [Cached(Key = "a", Alias = "default", Namespace = "")] public partial string DefaultAlias();
+                private string DefaultAliasCore() => "";
+
+                [Cached(Key = "b{{x}}")] public partial int Braces();
+                private int BracesCore() => 0;
+                [Cached(Key = "b{{x}}")] public partial string BracesAgain();
+                private string BracesAgainCore() => "";
+
+                [Cached(Key = "rates", Cache = typeof(Cached.Redis.RedisCache))] public partial int Rates();
+                private int RatesCore() => 0;
+                [Cached(Key = "rates", Cache = typeof(Cached.Redis.RedisCache))] public partial string RatesText();
+                private string RatesTextCore() => "";
+
+                [Cached(Key = "s")] public partial int Load();
+                private int LoadCore() => 0;
+                [Cached(Key = "s")] public partial string Load(int version);
+                private string LoadCore(int version) => "";
+            }
+            """);
+
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
+        {
+            "'Demo.Same.NoAlias' stores int under the fixed key 'a' in the same cache as 'Demo.Same.DefaultAlias' (string)" + Fix,
+            "'Demo.Same.DefaultAlias' stores string under the fixed key 'a' in the same cache as 'Demo.Same.NoAlias' (int)" + Fix,
+            "'Demo.Same.Braces' stores int under the fixed key 'b{x}' in the same cache as 'Demo.Same.BracesAgain' (string)" + Fix,
+            "'Demo.Same.BracesAgain' stores string under the fixed key 'b{x}' in the same cache as 'Demo.Same.Braces' (int)" + Fix,
+            "'Demo.Same.Rates' stores int under the fixed key 'rates' in the same cache as 'Demo.Same.RatesText' (string)" + Fix,
+            "'Demo.Same.RatesText' stores string under the fixed key 'rates' in the same cache as 'Demo.Same.Rates' (int)" + Fix,
+            "'Demo.Same.Load()' stores int under the fixed key 's' in the same cache as 'Demo.Same.Load(int)' (string)" + Fix,
+            "'Demo.Same.Load(int)' stores string under the fixed key 's' in the same cache as 'Demo.Same.Load()' (int)" + Fix,
+        }));
+    }
+
+    [Test]
+    public void Two_MultiCached_methods_without_a_KeyBuilder_share_their_keys_values()
+    {
+        var diagnostics = Analyze("""
+            public partial class Lookups
+            {
+                [MultiCached(KeysFrom = "ids")] public partial Dictionary<int, string> Users(List<int> ids);
+                private Dictionary<int, string> UsersCore(List<int> ids) => new();
+                [MultiCached(KeysFrom = "ids")] public partial Task<Dictionary<int, decimal>> TotalsAsync(int[] ids);
+                private Task<Dictionary<int, decimal>> TotalsAsyncCore(int[] ids) => Task.FromResult(new Dictionary<int, decimal>());
+                [MultiCached(KeysFrom = "ids")] public partial IReadOnlyDictionary<int, string> UsersAgain(IReadOnlyList<int> ids);
+                private IReadOnlyDictionary<int, string> UsersAgainCore(IReadOnlyList<int> ids) => new Dictionary<int, string>();
+                [MultiCached(KeysFrom = "ids", KeyBuilder = nameof(OrderKey))] public partial Dictionary<int, long> Orders(List<int> ids);
+                private Dictionary<int, long> OrdersCore(List<int> ids) => new();
+                private static string OrderKey(int id) => "order:" + id;
+                [MultiCached(KeysFrom = "ids", Namespace = "stock")] public partial Dictionary<int, long> Stock(List<int> ids);
+                private Dictionary<int, long> StockCore(List<int> ids) => new();
+            }
+            """);
+
+        Assert.That(diagnostics.Select(Text), Is.EqualTo(new[] { "\"ids\"", "\"ids\"", "\"ids\"" }), "at each KeysFrom");
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
+        {
+            "'Demo.Lookups.Users' stores string under its key values' text (no KeyBuilder) in the same cache as 'Demo.Lookups.TotalsAsync' (decimal)" + Fix,
+            "'Demo.Lookups.TotalsAsync' stores decimal under its key values' text (no KeyBuilder) in the same cache as 'Demo.Lookups.Users' (string), 'Demo.Lookups.UsersAgain' (string)" + Fix,
+            "'Demo.Lookups.UsersAgain' stores string under its key values' text (no KeyBuilder) in the same cache as 'Demo.Lookups.TotalsAsync' (decimal)" + Fix,
         }));
     }
 
@@ -91,28 +182,24 @@ public sealed class SharedKeyAnalyzerTests
             {
                 [Cached(Key = "same")] public partial int Plain();
                 private int PlainCore() => 0;
-                [Cached(Key = "other")] public partial int OtherText();
-                private int OtherTextCore() => 0;
-                [Cached(Key = "same", Namespace = "n")] public partial int OtherNamespace();
-                private int OtherNamespaceCore() => 0;
-                [Cached(Key = "same", Namespace = "")] public partial int NoNamespace();
-                private int NoNamespaceCore() => 0;
-                [Cached(Key = "same", Alias = "main")] public partial int OtherAlias();
-                private int OtherAliasCore() => 0;
-                [Cached(Key = "same", Cache = typeof(SimpleMemoryCache))] public partial int OwnCache();
-                private int OwnCacheCore() => 0;
+                [Cached(Key = "other")] public partial string OtherText();
+                private string OtherTextCore() => "";
+                [Cached(Key = "same", Namespace = "n")] public partial string OtherNamespace();
+                private string OtherNamespaceCore() => "";
+                [Cached(Key = "same", Alias = "main")] public partial string OtherAlias();
+                private string OtherAliasCore() => "";
+                [Cached(Key = "same", Cache = typeof(SimpleMemoryCache))] public partial string OwnCache();
+                private string OwnCacheCore() => "";
                 [Cached(Key = "same", Serializer = typeof(StringSerializer))] public partial string OwnSerializer();
                 private string OwnSerializerCore() => "";
-                [Cached(Key = "same:{id}")] public partial int Template(int id);
-                private int TemplateCore(int id) => id;
-                [Cached(Key = "same:{id}")] public partial int TemplateAgain(int id);
-                private int TemplateAgainCore(int id) => id;
-                [Cached] public partial int DefaultKey();
-                private int DefaultKeyCore() => 0;
+                [Cached(Key = "same:{id}")] public partial string Template(int id);
+                private string TemplateCore(int id) => "";
+                [Cached] public partial string DefaultKey();
+                private string DefaultKeyCore() => "";
             }
             """);
 
-        // Two templates alike share entries only for equal arguments, as two default keys never do: not judged.
+        // Templates alike share entries only for equal arguments, and default keys name their method: not judged.
         Assert.That(diagnostics, Is.Empty);
     }
 
@@ -122,16 +209,32 @@ public sealed class SharedKeyAnalyzerTests
         var diagnostics = Analyze("""
             public partial class Shared
             {
-            #pragma warning disable CACHED043 // the same settings on purpose
+            #pragma warning disable CACHED043 // the same entry read as text and as its length, on purpose
                 [Cached(Key = "settings")] public partial string Settings();
-                [Cached(Key = "settings")] public partial string SettingsAgain();
+                [Cached(Key = "settings")] public partial int SettingsLength();
             #pragma warning restore CACHED043
                 private string SettingsCore() => "s";
-                private string SettingsAgainCore() => "s";
+                private int SettingsLengthCore() => 1;
             }
             """);
 
         // Reported without the pragma (the cases above); with it, the build sees nothing.
         Assert.That(diagnostics, Is.Empty);
+    }
+
+    [Test]
+    public void A_repeated_argument_an_error_of_its_own_does_not_fail_the_analyzer()
+    {
+        var diagnostics = Analyze(builds: false, """
+            public partial class Twice
+            {
+                [Cached(Key = "a", Key = "b")] public partial int One();
+                private int OneCore() => 1;
+                [Cached(Key = "a")] public partial string Two();
+                private string TwoCore() => "";
+            }
+            """);
+
+        Assert.That(diagnostics.Select(static d => d.Id), Is.All.EqualTo("CACHED043"));
     }
 }

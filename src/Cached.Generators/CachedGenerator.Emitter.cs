@@ -25,22 +25,6 @@ internal static partial class Emitter
     // Declared after Version: static initializers run in the order they are written.
     private static readonly string s_generatedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"Cached.Generators\", \"{Version}\")]";
 
-    /// <summary>A member written beside an <c>[Obsolete]</c> method is <c>[Obsolete]</c> too (<see cref="CodeWriter.Obsolete"/>).</summary>
-    private static void MarkObsolete(CodeWriter writer)
-    {
-        if (writer.Obsolete)
-        {
-            writer.Line("[global::System.Obsolete]");
-        }
-    }
-
-    /// <summary>The attributes of a member written beside the method: <c>[GeneratedCode]</c>, and <c>[Obsolete]</c> where the method is.</summary>
-    private static void MemberAttributes(CodeWriter writer)
-    {
-        MarkObsolete(writer);
-        writer.Line(s_generatedCode);
-    }
-
     public static string Emit(TypeSpec spec)
     {
         var type = spec.Type;

@@ -32,9 +32,10 @@ internal sealed partial class Parser
     }
 
     /// <summary>Whether only a delegate can fill <paramref name="parameter"/>: constrained to Delegate, directly or through another type parameter.</summary>
-    private static bool OnlyDelegates(ITypeParameterSymbol parameter, int depth)
-        => depth < 8 && parameter.ConstraintTypes.Any(c => c.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate
-            || (c is ITypeParameterSymbol other && OnlyDelegates(other, depth + 1)));
+    private static bool OnlyDelegates(ITypeParameterSymbol parameter)
+        // C# refuses circular constraints (CS0454): the walk ends.
+        => parameter.ConstraintTypes.Any(static c => c.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate
+            || (c is ITypeParameterSymbol other && OnlyDelegates(other)));
 
     /// <summary>The type of a key value, or of its first part, that keeps object.ToString(), with where that part sits (null: the value itself); else null.</summary>
     private (ITypeSymbol Type, string? Where)? TextProblem(ITypeSymbol type)

@@ -337,7 +337,7 @@ internal sealed partial class Parser
         // A delegate writes its type name whatever it points to: every lambda would share one entry. So does a type
         // parameter that only a delegate can fill (where T : Delegate); other type parameters are not judged.
         if (type.TypeKind == TypeKind.Delegate || type.SpecialType is SpecialType.System_Delegate or SpecialType.System_MulticastDelegate
-            || (type is ITypeParameterSymbol parameter && OnlyDelegates(parameter, 0)))
+            || (type is ITypeParameterSymbol parameter && OnlyDelegates(parameter)))
         {
             return false;
         }

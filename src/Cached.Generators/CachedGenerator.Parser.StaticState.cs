@@ -57,11 +57,13 @@ internal sealed partial class Parser
 
     /// <summary>
     /// Whether <paramref name="value"/>, stored in a member of <paramref name="type"/>, runs nothing of the user's:
-    /// <c>null</c> and <c>default</c> anywhere; other constants only into a built-in type (or an array of one), since
-    /// a literal stored into a type of the user's goes through its implicit operator.
+    /// <c>default</c> anywhere, <c>null</c> into a nullable or array type; other constants only into a built-in type (or
+    /// an array of one), since a literal stored into a type of the user's goes through its implicit operator.
     /// </summary>
     private static bool RunsNothing(ExpressionSyntax value, TypeSyntax type)
-        => Unsuppressed(value) is LiteralExpressionSyntax { RawKind: (int)SyntaxKind.NullLiteralExpression or (int)SyntaxKind.DefaultLiteralExpression } or DefaultExpressionSyntax
+        => Unsuppressed(value) is LiteralExpressionSyntax { RawKind: (int)SyntaxKind.DefaultLiteralExpression } or DefaultExpressionSyntax
+            // null into a struct of the user's goes through its operator from a reference type; into T? it does not.
+            || (Unsuppressed(value) is LiteralExpressionSyntax { RawKind: (int)SyntaxKind.NullLiteralExpression } && type is NullableTypeSyntax or ArrayTypeSyntax)
             || (IsBuiltIn(type is ArrayTypeSyntax array ? array.ElementType : type) && RunsNothing(value));
 
     private static bool IsBuiltIn(TypeSyntax type) => type is PredefinedTypeSyntax or NullableTypeSyntax { ElementType: PredefinedTypeSyntax };

@@ -195,7 +195,7 @@ internal sealed partial class Parser
             TagInvalidation = tagInvalidation,
             ExperimentalIds = ExperimentalIds(body, [NamedType("Cache"), NamedType("Serializer"), .. NamedTypes("Plugins")]),
             VarNamesAType = VarNamesAType(),
-            IsObsolete = _method.GetAttributes().Any(static a => a.AttributeClass?.ToDisplayString() == "System.ObsoleteAttribute"),
+            IsObsolete = _method.GetAttributes().Any(static a => IsAttribute(a, "ObsoleteAttribute", "System")),
         };
     }
 

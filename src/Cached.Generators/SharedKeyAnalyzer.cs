@@ -23,6 +23,9 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
     /// <summary>The alias a method without one uses (Caches.DefaultAlias).</summary>
     private const string DefaultAlias = "default";
 
+    /// <summary>The store of methods with <c>Cache = typeof(RedisCache)</c>: each instance reaches the default server.</summary>
+    private const string RedisStore = "\0redis";
+
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = [DiagnosticDescriptors.SharedKeys];
 
@@ -66,11 +69,13 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
             {
                 // Methods that store one type alike (a sync and an async twin) share their entries on purpose; one that
                 // stores another type reads entries it cannot use, or answers with the other's value.
-                var others = group.Where(other => !SymbolEqualityComparer.Default.Equals(other.Method, key.Method) && other.Stored != key.Stored)
-                    .Select(static other => $"'{Name(other.Method)}' ({other.Stored})").Distinct().OrderBy(static m => m, System.StringComparer.Ordinal).ToList();
+                // Types compared as symbols, nullable annotations aside (string? and string are one stored type); shown
+                // with their namespaces, so that two types of one name read apart.
+                var others = group.Where(other => !SymbolEqualityComparer.Default.Equals(other.Method, key.Method) && !SymbolEqualityComparer.Default.Equals(other.Stored, key.Stored))
+                    .Select(static other => $"'{Name(other.Method)}' ({other.Stored.ToDisplayString()})").Distinct().OrderBy(static m => m, System.StringComparer.Ordinal).ToList();
                 if (others.Count > 0)
                 {
-                    end.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.SharedKeys, key.Location, Name(key.Method), key.Stored, key.Shown, string.Join(", ", others)));
+                    end.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.SharedKeys, key.Location, Name(key.Method), key.Stored.ToDisplayString(), key.Shown, string.Join(", ", others)));
                 }
             }
         }
@@ -135,8 +140,9 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
             }
 
             var space = named.TryGetValue("Namespace", out var namespaceValue) ? namespaceValue.Value as string : null;
-            // No namespace and an empty one are the same where the cache has none of its own, as the default alias has.
-            if (space is { Length: 0 } && store == DefaultAlias)
+            // No namespace and an empty one are the same where the cache has none of its own: the default alias
+            // unconfigured, and a RedisCache made with its defaults.
+            if (space is { Length: 0 } && store is DefaultAlias or RedisStore)
             {
                 space = null;
             }
@@ -162,7 +168,7 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
             {
                 if (current.Name == "RedisCache" && SymbolEqualityComparer.Default.Equals(current, redis.Value))
                 {
-                    return "\0redis";
+                    return RedisStore;
                 }
             }
 
@@ -177,18 +183,36 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
         return named.TryGetValue("Alias", out var alias) && alias.Value is string name ? name : DefaultAlias;
     }
 
-    /// <summary>A key template's text when it has no hole (<c>{{</c> and <c>}}</c> are its braces); null when it has one.</summary>
+    /// <summary>
+    /// A key template's text when it has no hole, read as the generator reads a template: <c>{{</c> and <c>}}</c> are a
+    /// brace, a lone <c>}</c> is one too, and a lone <c>{</c> opens a hole (null then).
+    /// </summary>
     private static string? FixedKey(string template)
     {
-        var text = template.Replace("{{", "\u0001").Replace("}}", "\u0002");
-        return text.IndexOfAny(['{', '}']) >= 0 ? null : text.Replace('\u0001', '{').Replace('\u0002', '}');
+        var text = new System.Text.StringBuilder(template.Length);
+        for (var i = 0; i < template.Length; i++)
+        {
+            var c = template[i];
+            if ((c == '{' || c == '}') && i + 1 < template.Length && template[i + 1] == c)
+            {
+                i++;
+            }
+            else if (c == '{')
+            {
+                return null;
+            }
+
+            text.Append(c);
+        }
+
+        return text.ToString();
     }
 
     /// <summary>
     /// The type of what the method stores, as a message shows it: its result (a task's), or a [MultiCached] method's
     /// dictionary values.
     /// </summary>
-    private static string StoredType(IMethodSymbol method, bool isMulti)
+    private static ITypeSymbol StoredType(IMethodSymbol method, bool isMulti)
     {
         var type = method.ReturnType;
         if (type is INamedTypeSymbol { TypeArguments.Length: 1, Name: "Task" or "ValueTask" } task
@@ -202,8 +226,8 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
             type = dictionary.TypeArguments[1];
         }
 
-        return type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+        return type;
     }
 
-    private sealed record SharedKey(IMethodSymbol Method, string Store, string? Namespace, string Key, string Shown, string Stored, Location Location);
+    private sealed record SharedKey(IMethodSymbol Method, string Store, string? Namespace, string Key, string Shown, ITypeSymbol Stored, Location Location);
 }

@@ -146,6 +146,34 @@ public sealed class SharedKeyAnalyzerTests
     }
 
     [Test]
+    public void Types_of_one_name_in_two_namespaces_are_two_types_and_a_nullable_annotation_is_not()
+    {
+        // From the day's last review: types were compared by their short text, so Billing.Config and Shipping.Config
+        // read alike (unreported) and string? and string apart (reported). A lone closing brace is text in a key.
+        var diagnostics = Analyze(
+            """
+            public partial class Settings
+            {
+                [Cached(Key = "cfg}")] public partial Billing.Config ForBilling();
+                private Billing.Config ForBillingCore() => new();
+                [Cached(Key = "cfg}")] public partial Shipping.Config ForShipping();
+                private Shipping.Config ForShippingCore() => new();
+                [Cached(Key = "name")] public partial string? Name();
+                private string? NameCore() => null;
+                [Cached(Key = "name")] public partial Task<string> NameAsync();
+                private Task<string> NameAsyncCore() => Task.FromResult("");
+            }
+            """,
+            "public static class Billing { public sealed class Config { } }\npublic static class Shipping { public sealed class Config { } }");
+
+        Assert.That(Messages(diagnostics), Is.EqualTo(new[]
+        {
+            "'Demo.Settings.ForBilling' stores Demo.Billing.Config under the fixed key 'cfg}' in the same cache as 'Demo.Settings.ForShipping' (Demo.Shipping.Config)" + Fix,
+            "'Demo.Settings.ForShipping' stores Demo.Shipping.Config under the fixed key 'cfg}' in the same cache as 'Demo.Settings.ForBilling' (Demo.Billing.Config)" + Fix,
+        }));
+    }
+
+    [Test]
     public void Two_MultiCached_methods_without_a_KeyBuilder_share_their_keys_values()
     {
         var diagnostics = Analyze("""

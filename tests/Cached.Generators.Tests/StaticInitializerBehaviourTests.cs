@@ -166,7 +166,7 @@ public sealed class StaticInitializerBehaviourTests
     [Test]
     public void A_literal_stored_through_an_implicit_operator_of_the_users_is_code()
     {
-        // From the review: "USD" becomes a Currency through the user's operator, which calls the cached method.
+        // From the reviews: "USD", and null too, become a Currency through the user's operator, which calls the cached method.
         var scenario = UserScenario.Build(Usings, ["""
             namespace Money
             {
@@ -175,8 +175,9 @@ public sealed class StaticInitializerBehaviourTests
                     public static int Calls;
                     public static readonly Currency Usd = "USD";
                     public static readonly Currency[] Pair = { "EUR", "GBP" };
+                    public static readonly Currency None = null;
                     public string Code { get; init; }
-                    public static implicit operator Currency(string code) => FromCode(code);
+                    public static implicit operator Currency(string? code) => FromCode(code ?? "none");
 
                     [Cached(Ttl = 60)]
                     public static partial Currency FromCode(string code);
@@ -185,12 +186,12 @@ public sealed class StaticInitializerBehaviourTests
 
                 public static class Probe
                 {
-                    public static string Run() => Currency.Usd.Code + " " + Currency.Pair[1].Code + " " + Currency.FromCode("USD").Code + " " + Currency.Calls;
+                    public static string Run() => Currency.Usd.Code + " " + Currency.Pair[1].Code + " " + Currency.None.Code + " " + Currency.FromCode("USD").Code + " " + Currency.Calls;
                 }
             }
             """]);
 
-        Assert.That(UserScenario.Run(scenario), Is.EqualTo("usd gbp usd 3"));
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("usd gbp none usd 4"));
     }
 
     [Test]

@@ -65,7 +65,8 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
             if (declaration is not null
                 && context.GetSemanticModel(tree).GetDeclaredSymbol(declaration, context.CancellationToken) is IMethodSymbol method
                 && (suppression == UnusedParameter || !method.IsStatic)
-                && IsImplementation(method, context.Compilation, ref named, ref sourceTypes, context.CancellationToken))
+                && ((suppression == UnusedParameter && IsKeyBuilder(method))
+                    || IsImplementation(method, context.Compilation, ref named, ref sourceTypes, context.CancellationToken)))
             {
                 context.ReportSuppression(Suppression.Create(suppression, diagnostic));
             }
@@ -202,16 +203,19 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
     /// CA1822.
     /// </summary>
     private static bool SameParameters(IMethodSymbol method, IMethodSymbol body)
+        => method.TypeParameters.Length == body.TypeParameters.Length && SameParameters(method.Parameters, body.Parameters);
+
+    private static bool SameParameters(IReadOnlyList<IParameterSymbol> expectedParameters, IReadOnlyList<IParameterSymbol> actualParameters)
     {
-        if (method.Parameters.Length != body.Parameters.Length || method.TypeParameters.Length != body.TypeParameters.Length)
+        if (expectedParameters.Count != actualParameters.Count)
         {
             return false;
         }
 
-        for (var i = 0; i < method.Parameters.Length; i++)
+        for (var i = 0; i < expectedParameters.Count; i++)
         {
-            var expected = method.Parameters[i];
-            var actual = body.Parameters[i];
+            var expected = expectedParameters[i];
+            var actual = actualParameters[i];
             if (expected.RefKind != actual.RefKind || expected.Type.ToDisplayString() != actual.Type.ToDisplayString())
             {
                 return false;
@@ -219,6 +223,34 @@ public sealed class ImplementationSuppressor : DiagnosticSuppressor
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="builder"/> is the <c>KeyBuilder</c> of a [Cached] method of its type, which the generator
+    /// makes take the method's parameters (its CancellationToken aside), used or not. A [MultiCached] builder chooses the
+    /// parameters it takes after the key, so an unused one there is the user's to remove.
+    /// </summary>
+    private static bool IsKeyBuilder(IMethodSymbol builder)
+    {
+        foreach (var member in builder.ContainingType.GetMembers())
+        {
+            if (member is not IMethodSymbol method || SymbolEqualityComparer.Default.Equals(method, builder))
+            {
+                continue;
+            }
+
+            foreach (var attribute in method.GetAttributes())
+            {
+                if (attribute.AttributeClass?.ToDisplayString() == Parser.CachedAttribute
+                    && attribute.NamedArguments.Any(a => a.Key == "KeyBuilder" && a.Value.Value as string == builder.Name)
+                    && SameParameters(method.Parameters.Where(static p => p.Type.ToDisplayString() != "System.Threading.CancellationToken").ToList(), builder.Parameters))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The method's implementation name: the attribute's <c>Implementation</c>, or <c>&lt;Name&gt;Core</c>.</summary>

@@ -11,7 +11,7 @@ public sealed partial class ImplementationSuppressorTests
 {
     [Test]
     [Category("Build")]
-    public void A_real_build_with_IDE0060_as_a_warning_reports_it_on_a_helper_and_a_local_function_but_not_on_a_body()
+    public void A_real_build_with_IDE0060_as_a_warning_reports_it_on_a_helper_and_a_local_function_but_not_on_a_body_or_a_KeyBuilder()
     {
         var work = Directory.CreateTempSubdirectory("cached-ide0060-").FullName;
         try
@@ -45,6 +45,11 @@ public sealed partial class ImplementationSuppressorTests
                         return new() { [ids[0]] = Local(0) };
                     }
 
+                    [Cached(Ttl = 10, KeyBuilder = nameof(PageKey))]
+                    public partial int Page(int page, [CacheKeyIgnore] string unusedByKey, CancellationToken ct);
+                    private int PageCore(int page, string unusedByKey, CancellationToken ct) => page + unusedByKey.Length + (ct.IsCancellationRequested ? 1 : 0);
+                    private static string PageKey(int page, string unusedByKey) => "page:" + page;
+
                     public int Helper(int x, int unusedInHelper) => x + _offset;
                 }
                 """);
@@ -58,6 +63,7 @@ public sealed partial class ImplementationSuppressorTests
                 Assert.That(output, Does.Not.Contain("'traceId'"), output);
                 Assert.That(output, Does.Not.Contain("'ct'"), output);
                 Assert.That(output, Does.Not.Contain("'id'"), output);
+                Assert.That(output, Does.Not.Contain("'unusedByKey'"), "a [Cached] KeyBuilder takes the method's parameters: " + output);
                 Assert.That(output, Does.Not.Contain("error"), output);
             });
         }

@@ -25,9 +25,9 @@ internal sealed partial class Parser
         var key = NamedString(attribute, "Key");
         if (key is not null)
         {
-            if (key.IndexOf('{') < 0 && key.IndexOf('}') < 0)
+            if (FixedTemplates.TextOf(key) is { } text)
             {
-                if (report && key.Length == 0)
+                if (report && text.Length == 0)
                 {
                     // Known here, and refused by the cache at run time (Guard.Key), where it would look like a cache failure.
                     Report(DiagnosticDescriptors.EmptyKey, ArgumentLocation("Key"), MethodName);
@@ -37,7 +37,7 @@ internal sealed partial class Parser
                     CheckKeyNamesTypeParameters(method, key, []);
                 }
 
-                return new FixedKeySpec(key.Replace("{{", "{").Replace("}}", "}"));
+                return new FixedKeySpec(text);
             }
 
             var holes = new Dictionary<string, Location>(StringComparer.Ordinal);

@@ -90,7 +90,7 @@ internal sealed partial class Parser
         {
             var tag = values[i];
             var index = i;
-            if (string.IsNullOrEmpty(tag))
+            if (tag is null || tag.Length == 0)
             {
                 Report(DiagnosticDescriptors.EmptyTag, ElementLocation(attribute, argument, index), MethodName,
                     $"has {(tag is null ? "a null" : "an empty")} tag: give it some text, or remove it");
@@ -98,9 +98,9 @@ internal sealed partial class Parser
                 continue;
             }
 
-            if (tag!.IndexOf('{') < 0 && tag.IndexOf('}') < 0)
+            if (FixedTemplates.TextOf(tag) is { } text)
             {
-                tags.Add(new FixedKeySpec(tag));
+                tags.Add(new FixedKeySpec(text));
                 continue;
             }
 
@@ -117,13 +117,6 @@ internal sealed partial class Parser
                 ok = false;
             });
             used.UnionWith(names);
-            // A template without a hole ("{{literal}}": escaped braces alone) is fixed text after all.
-            if (names.Count == 0 && ok)
-            {
-                tags.Add(new FixedKeySpec(tag.Replace("{{", "{").Replace("}}", "}")));
-                continue;
-            }
-
             CheckTemplateLanguage(ElementLocation(attribute, argument, index), "Tag template", tag, "use fixed tags");
             tags.Add(new TemplateKeySpec(interpolation, parameters.Where(p => names.Contains(p.Name)).Select(ToParameterSpec).ToEquatableArray()));
         }

@@ -108,7 +108,7 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
             }
 
             // Most [Cached] methods have no fixed key: passed by before anything is read into a dictionary.
-            if (!isMulti && !attribute.NamedArguments.Any(static a => a.Key == "Key" && a.Value.Value is string text && FixedKey(text) is { Length: > 0 }))
+            if (!isMulti && !attribute.NamedArguments.Any(static a => a.Key == "Key" && a.Value.Value is string text && FixedTemplates.TextOf(text) is { Length: > 0 }))
             {
                 continue;
             }
@@ -130,7 +130,7 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
 
                 (key, shown, argument) = ("\0keys", "its key values' text (no KeyBuilder)", "KeysFrom");
             }
-            else if (named.TryGetValue("Key", out var keyValue) && keyValue.Value is string text && FixedKey(text) is { Length: > 0 } fixedKey)
+            else if (named.TryGetValue("Key", out var keyValue) && keyValue.Value is string text && FixedTemplates.TextOf(text) is { Length: > 0 } fixedKey)
             {
                 (key, shown, argument) = (fixedKey, "the fixed key '" + fixedKey + "'", "Key");
             }
@@ -181,31 +181,6 @@ public sealed class SharedKeyAnalyzer : DiagnosticAnalyzer
         }
 
         return named.TryGetValue("Alias", out var alias) && alias.Value is string name ? name : DefaultAlias;
-    }
-
-    /// <summary>
-    /// A key template's text when it has no hole, read as the generator reads a template: <c>{{</c> and <c>}}</c> are a
-    /// brace, a lone <c>}</c> is one too, and a lone <c>{</c> opens a hole (null then).
-    /// </summary>
-    private static string? FixedKey(string template)
-    {
-        var text = new System.Text.StringBuilder(template.Length);
-        for (var i = 0; i < template.Length; i++)
-        {
-            var c = template[i];
-            if ((c == '{' || c == '}') && i + 1 < template.Length && template[i + 1] == c)
-            {
-                i++;
-            }
-            else if (c == '{')
-            {
-                return null;
-            }
-
-            text.Append(c);
-        }
-
-        return text.ToString();
     }
 
     /// <summary>

@@ -49,6 +49,34 @@ public sealed partial class DiagnosticTests
     }
 
     [Test]
+    public void A_Key_of_escaped_braces_or_a_lone_closing_brace_is_fixed_text_under_LangVersion_9()
+    {
+        // Regression: a key without a hole but with a brace went the template way, so C# 9 reported CACHED040 for it,
+        // where a tag of the same text was fixed.
+        var run = Infrastructure.GeneratorRunner.Run(LanguageVersion.CSharp9, """
+            using Cached;
+            namespace Demo
+            {
+                public partial class UserService
+                {
+                    [Cached(Key = "b{{x}}", Tags = new[] { "t{{y}}" })]
+                    public partial string GetBraced(int id);
+                    private string GetBracedCore(int id) => "name";
+
+                    [Cached(Key = "c}")]
+                    public partial string GetClosed(int id);
+                    private string GetClosedCore(int id) => "name";
+                }
+            }
+            """);
+
+        Assert.That(run.GeneratorDiagnostics.Concat(run.CompilationProblems).Select(static d => d.ToString()), Is.Empty);
+        var source = run.Sources.Single().Value;
+        Assert.That(source, Does.Contain("\"b{x}\"").And.Contain("\"c}\"").And.Contain("\"t{y}\""));
+        Assert.That(source, Does.Not.Contain("CacheKeyTemplate"), "no template is written");
+    }
+
+    [Test]
     public void Key_and_tag_templates_under_LangVersion_10_build_without_a_diagnostic()
     {
         var run = Infrastructure.GeneratorRunner.Run(LanguageVersion.CSharp10, Prelude + """

@@ -19,7 +19,9 @@ internal static partial class Emitter
 
     /// <summary>
     /// The forwarder a static lambda calls for a base class's body that a method of its name in the type would take the
-    /// plain call from: <c>private int __CachedCore_Get(int id) => base.GetCore(id);</c>. Written for such a body only.
+    /// plain call from: <c>private int __CachedCore_Get(int id) => base.GetCore(id);</c>; and, marked <c>[Obsolete]</c>,
+    /// for a body marked <c>[Obsolete(error: true)]</c> (<see cref="MethodSpec.IsObsoleteForwarder"/>). Written for such
+    /// bodies only.
     /// </summary>
     private static void EmitForwarder(CodeWriter writer, MethodSpec method)
     {
@@ -29,7 +31,13 @@ internal static partial class Emitter
         }
 
         var signature = method.Signature;
-        var declaration = Declaration($"private {signature.ReturnType}", method.Implementation.Name, ParameterList(signature), signature.TypeParameters);
+        var modifiers = method.Implementation.IsStatic ? "private static" : "private";
+        var declaration = Declaration($"{modifiers} {signature.ReturnType}", method.Implementation.Name, ParameterList(signature), signature.TypeParameters);
+        if (method.IsObsoleteForwarder && !writer.Obsolete)
+        {
+            writer.Line("[global::System.Obsolete]");
+        }
+
         MemberAttributes(writer);
         writer.ExpressionBodied(declaration, $"{Call(body, instance: null)}({string.Join(", ", signature.Parameters.Select(static p => p.Name))})");
     }

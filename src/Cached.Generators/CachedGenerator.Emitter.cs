@@ -231,6 +231,7 @@ internal static partial class Emitter
             EmitTagsMethod(writer, tagInvalidation.Tags, signature.TypeParameters);
         }
 
+        EmitForwarder(writer, method);
         writer.Line(s_generatedCode);
         writer.Filled(Declaration($"{modifiers} partial {signature.ReturnType}", Parser.Identifier(signature.Name), ParameterList(signature), signature.TypeParameters?.ForMethod()));
         writer.Open();

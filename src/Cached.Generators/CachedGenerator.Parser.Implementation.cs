@@ -62,6 +62,29 @@ internal sealed partial class Parser
     /// </summary>
     private (MemberCallSpec Call, MemberCallSpec? Base, MultiSpec? Multi)? ImplementationCall(IMethodSymbol body, string name, GeneratedNames names, MultiSpec? multi, bool tokenFromRuntime)
     {
+        var found = BoundImplementationCall(body, name, names, multi, tokenFromRuntime);
+        if (found is not { } bound || !IsObsoleteAsError(body) || bound.Base is not null && !IsInvalidation)
+        {
+            return found;
+        }
+
+        // A body marked [Obsolete(error: true)], to keep callers off it, cannot be called from the generated code
+        // (CS0619 in the generated file: no pragma lifts an error), but can be from a member that is itself obsolete.
+        // The forwarder that calls it is marked [Obsolete] (IsObsoleteForwarder), and the warning a call to that raises
+        // is lifted in the generated file.
+        return (new MemberCallSpec(ForwarderName(names), body.IsStatic), bound.Base ?? bound.Call, bound.Multi);
+    }
+
+    /// <summary><c>[Obsolete(..., error: true)]</c> (or <c>IsError = true</c>, as C# reads it: the second constructor argument).</summary>
+    private static bool IsObsoleteAsError(ISymbol symbol)
+        => symbol.GetAttributes().Any(static a => IsAttribute(a, "ObsoleteAttribute", "System") && a.ConstructorArguments.Length == 2 && a.ConstructorArguments[1].Value is true);
+
+    /// <summary>The forwarder's name, as the method's key method is named, overload suffix and type parameters included: <c>__CachedCore_Get_1&lt;T&gt;</c>.</summary>
+    private static string ForwarderName(GeneratedNames names) => "__CachedCore_" + names.KeyMethod.Substring(KeyMethodPrefix.Length);
+
+    /// <summary>How the generated code calls <paramref name="body"/> (<see cref="ImplementationCall"/>), an obsolete body aside.</summary>
+    private (MemberCallSpec Call, MemberCallSpec? Base, MultiSpec? Multi)? BoundImplementationCall(IMethodSymbol body, string name, GeneratedNames names, MultiSpec? multi, bool tokenFromRuntime)
+    {
         var call = CallOf(body, Called(name), _method);
         if (!HasNamesake(body))
         {
@@ -88,9 +111,7 @@ internal sealed partial class Parser
         if (IsReachableThroughBase(body))
         {
             var throughBase = call with { Qualifier = "base" };
-            // Named as the method's key method is, overload suffix and type parameters included: __CachedCore_Get_1<T>.
-            var forwarder = "__CachedCore_" + names.KeyMethod.Substring(KeyMethodPrefix.Length);
-            return IsInvalidation ? (throughBase, null, multi) : (new MemberCallSpec(forwarder, IsStatic: false), throughBase, multi);
+            return IsInvalidation ? (throughBase, null, multi) : (new MemberCallSpec(ForwarderName(names), IsStatic: false), throughBase, multi);
         }
 
         Report(DiagnosticDescriptors.ImplementationHidden, ImplementationLocation, MethodName, body.ToDisplayString(s_memberFormat),

@@ -184,6 +184,7 @@ internal sealed partial class Parser
             },
             Implementation = calls.Call,
             BaseImplementation = calls.Base,
+            IsObsoleteForwarder = calls.Base is not null && IsObsoleteAsError(body!),
             Names = names,
             Options = options,
             Key = key,

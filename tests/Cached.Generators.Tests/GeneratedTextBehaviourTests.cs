@@ -361,5 +361,77 @@ public sealed class GeneratedTextBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("1 1 1"));
     }
+    [Test]
+    public void Bodies_obsolete_as_errors_to_keep_callers_off_them_are_called_through_an_obsolete_forwarder()
+    {
+        // Regression (a review's note): a <Name>Core marked [Obsolete(error: true)], so that nothing but the cached
+        // method calls it, failed the generated call with CS0619, which no pragma lifts. The generated code calls it
+        // from a forwarder marked [Obsolete], from where C# allows it. Instance and static, sync and async, generic, [Cached],
+        // [MultiCached], an [InvalidateCache] method's own body, and a base class's body that a method of its name hides.
+        var scenario = UserScenario.Build(Usings, ["""
+            using System.Threading;
+            using System.Threading.Tasks;
+
+            namespace Guarded
+            {
+                public class RepositoryBase
+                {
+                    [Obsolete("call Find", error: true)]
+                    protected int FindCore(int id) => id * 100;
+                }
+
+                public partial class Repository : RepositoryBase
+                {
+                    public static int Calls;
+
+                    [Cached(Ttl = 60)]
+                    public partial int Find(int id);
+                    private int FindCore(long id) => -1;
+
+                    [Cached(Ttl = 60)]
+                    public partial string Get(int id);
+                    [Obsolete("call Get", error: true)]
+                    private string GetCore(int id) { Calls++; return "get" + id; }
+
+                    [Cached(Ttl = 60)]
+                    public static partial Task<string> LoadAsync(int id, CancellationToken ct);
+                    [Obsolete("call LoadAsync", true)]
+                    private static Task<string> LoadAsyncCore(int id, CancellationToken ct) { Calls++; return Task.FromResult("load" + id); }
+
+                    [MultiCached(KeysFrom = "ids", Ttl = 60)]
+                    public partial Dictionary<int, string> GetMany(List<int> ids);
+                    [Obsolete("call GetMany", error: true)]
+                    private Dictionary<int, string> GetManyCore(List<int> ids) { Calls++; return ids.ToDictionary(id => id, id => "many" + id); }
+
+                    [Cached(Ttl = 60)]
+                    public partial T Echo<T>(T value);
+                    [Obsolete("call Echo", error: true)]
+                    private T EchoCore<T>(T value) { Calls++; return value; }
+
+                    [InvalidateCache(nameof(Get))]
+                    public partial void Forget(int id);
+                    [Obsolete("call Forget", error: true)]
+                    private void ForgetCore(int id) => Calls += 10;
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var repository = new Repository();
+                        var found = repository.Find(2) + repository.Find(2);
+                        var get = repository.Get(1) + repository.Get(1);
+                        var load = Repository.LoadAsync(1, default).Result + Repository.LoadAsync(1, default).Result;
+                        var many = repository.GetMany([1, 2])[2] + repository.GetMany([2])[2];
+                        var echo = repository.Echo("e") + repository.Echo("e");
+                        repository.Forget(1);
+                        return found + " " + get + " " + load + " " + many + " " + echo + " " + repository.Get(1) + " " + Repository.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("400 get1get1 load1load1 many2many2 ee get1 15"));
+    }
 }
 

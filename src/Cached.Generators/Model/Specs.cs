@@ -307,6 +307,12 @@ internal sealed record MethodSpec
     /// </summary>
     public MemberCallSpec? BaseImplementation { get; init; }
 
+    /// <summary>
+    /// Whether the body is <c>[Obsolete(error: true)]</c>: the forwarder (<see cref="BaseImplementation"/>) is marked
+    /// <c>[Obsolete]</c>, which lets it call the body, and a call to it only warns, which the generated file lifts.
+    /// </summary>
+    public bool IsObsoleteForwarder { get; init; }
+
     public required GeneratedNames Names { get; init; }
 
     public required CacheOptionsSpec Options { get; init; }

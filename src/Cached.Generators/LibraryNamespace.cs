@@ -1,4 +1,5 @@
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 
 namespace Cached.Generators;
@@ -11,8 +12,14 @@ namespace Cached.Generators;
 /// </summary>
 internal static class LibraryNamespace
 {
-    /// <summary>Why <c>global::Cached</c> does not name the library here, or null when it does.</summary>
+    /// <summary>What <see cref="Problem"/> found, per compilation: every cached method asks, and the answer is the compilation's.</summary>
+    private static readonly ConditionalWeakTable<Compilation, Answer> s_answers = new();
+
+    /// <summary>Why <c>global::Cached</c> does not name the library here, or null when it does (read once per compilation).</summary>
     public static string? Problem(Compilation compilation)
+        => s_answers.GetValue(compilation, static compilation => new Answer(Find(compilation))).Text;
+
+    private static string? Find(Compilation compilation)
     {
         var global = compilation.GlobalNamespace;
         // Only a type the name reaches hides the namespace: not a generic Cached<T> (the generated code names Cached
@@ -42,6 +49,11 @@ internal static class LibraryNamespace
 
         var where = shadow.Locations.FirstOrDefault(static l => l.IsInSource) is { } found ? Where(found) : $"assembly {shadow.ContainingAssembly?.Name}";
         return $"the type 'Cached.Runtime' ({where}) hides the namespace Cached.Runtime that the generated code names; rename the type or move it out of the namespace Cached";
+    }
+
+    private sealed class Answer(string? text)
+    {
+        public string? Text { get; } = text;
     }
 
     /// <summary>Where a declaration is, as a person finds it: 'Store.cs, line 12'.</summary>

@@ -75,12 +75,59 @@ internal sealed partial class Parser
         return (new MemberCallSpec(ForwarderName(names), body.IsStatic), bound.Base ?? bound.Call, bound.Multi);
     }
 
-    /// <summary><c>[Obsolete(..., error: true)]</c> (or <c>IsError = true</c>, as C# reads it: the second constructor argument).</summary>
-    private static bool IsObsoleteAsError(ISymbol symbol)
-        => symbol.GetAttributes().Any(static a => IsAttribute(a, "ObsoleteAttribute", "System") && a.ConstructorArguments.Length == 2 && a.ConstructorArguments[1].Value is true);
+    /// <summary>
+    /// Whether a call to <paramref name="method"/> is an error for being obsolete: <c>[Obsolete(..., error: true)]</c>
+    /// on it or on a method it overrides, which C# judges an override's call by (the override need not repeat it).
+    /// </summary>
+    private static bool IsObsoleteAsError(IMethodSymbol method)
+    {
+        for (var current = method; current is not null; current = current.OverriddenMethod)
+        {
+            if (current.GetAttributes().Any(static a => IsAttribute(a, "ObsoleteAttribute", "System") && a.ConstructorArguments.Length == 2 && a.ConstructorArguments[1].Value is true))
+            {
+                return true;
+            }
+        }
 
-    /// <summary>The forwarder's name, as the method's key method is named, overload suffix and type parameters included: <c>__CachedCore_Get_1&lt;T&gt;</c>.</summary>
-    private static string ForwarderName(GeneratedNames names) => "__CachedCore_" + names.KeyMethod.Substring(KeyMethodPrefix.Length);
+        return false;
+    }
+
+    /// <summary>
+    /// The forwarder's name: as the method's key method is named, overload suffix and type parameters included
+    /// (<c>__CachedCore_Get_1&lt;T&gt;</c>); an invalidating method's, which its names do not number among the cached
+    /// overloads of its name, by its own name, its parameters telling it from theirs as they tell the methods apart.
+    /// </summary>
+    private string ForwarderName(GeneratedNames names)
+        => IsInvalidation ? "__CachedCore_" + _method.Name + TypeParameterList(_method) : "__CachedCore_" + names.KeyMethod.Substring(KeyMethodPrefix.Length);
+
+    /// <summary>
+    /// CACHED045 when a <c>KeyBuilder</c> or <c>SkipCacheWhen</c> method (<paramref name="argument"/>) is obsolete as an
+    /// error: the generated code calls it, which C# refuses (CS0619, in the generated file, where no pragma lifts it),
+    /// unless the cached method or a type around it is obsolete too.
+    /// </summary>
+    private void CheckHelperNotObsoleteAsError(IMethodSymbol helper, string argument)
+    {
+        if (!IsObsoleteAsError(helper) || InObsoleteContext(_method))
+        {
+            return;
+        }
+
+        Report(DiagnosticDescriptors.HelperObsoleteAsError, ArgumentLocation(argument), MethodName, argument, helper.Name);
+    }
+
+    /// <summary>Whether <paramref name="symbol"/> or a type that contains it is <c>[Obsolete]</c>, where C# lets obsolete members be called.</summary>
+    private static bool InObsoleteContext(ISymbol symbol)
+    {
+        for (var current = symbol; current is not null; current = current.ContainingType)
+        {
+            if (current.GetAttributes().Any(static a => IsAttribute(a, "ObsoleteAttribute", "System")))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>How the generated code calls <paramref name="body"/> (<see cref="ImplementationCall"/>), an obsolete body aside.</summary>
     private (MemberCallSpec Call, MemberCallSpec? Base, MultiSpec? Multi)? BoundImplementationCall(IMethodSymbol body, string name, GeneratedNames names, MultiSpec? multi, bool tokenFromRuntime)

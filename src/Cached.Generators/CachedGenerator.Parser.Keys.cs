@@ -92,6 +92,7 @@ internal sealed partial class Parser
             if (target is not null && report)
             {
                 ReportNullsRefused(builder, parameters.Zip(target.Method.Parameters, static (source, taken) => (source.Type, taken)));
+                CheckHelperNotObsoleteAsError(target.Method, "KeyBuilder");
             }
 
             // A missing builder has been reported; the spec is dropped with it, so IsStatic only matters for invalidations.

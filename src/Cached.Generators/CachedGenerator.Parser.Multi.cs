@@ -71,6 +71,7 @@ internal sealed partial class Parser
             }
 
             builderMethod = target;
+            CheckHelperNotObsoleteAsError(target, "KeyBuilder");
             ReportNullsRefused(keyBuilder, target.Parameters.Skip(1).Select(taken => (_method.Parameters.First(p => p.Name == taken.Name).Type, taken)));
             builder = CallOf(target, Identifier(keyBuilder), _method);
             builderArguments = target.Parameters.Skip(1).Select(static p => Identifier(p.Name)).ToEquatableArray();
@@ -245,6 +246,7 @@ internal sealed partial class Parser
             var passesKey = multi is not null && p.Count == 2 && SymbolEqualityComparer.Default.Equals(p[0], keyType) && SymbolEqualityComparer.Default.Equals(p[1], valueType);
             if (passesKey || (p.Count == 1 && TakesValue(p[0], valueType)))
             {
+                CheckHelperNotObsoleteAsError(declared, "SkipCacheWhen");
                 return new SkipRuleSpec(CallOf(declared, declared.Arity == 0 ? Identifier(name) : Called(name), _method), passesKey);
             }
         }

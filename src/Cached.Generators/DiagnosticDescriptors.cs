@@ -287,6 +287,12 @@ internal static class DiagnosticDescriptors
         "KeyBuilder '{1}' of '{0}' takes '{2}' as '{3}', where the method's '{2}' is '{4}': a null argument reaches a parameter declared not to hold one; declare it '{4}'",
         "The generated call passes the method's arguments to its KeyBuilder as they are, in a file without nullable warnings, so the CS8604 a call by hand would raise is not seen: a builder that does not expect null throws (or writes a key of its own for it) when a caller passes one.");
 
+    public static readonly DiagnosticDescriptor HelperObsoleteAsError = Error(
+        "CACHED045",
+        "A KeyBuilder or SkipCacheWhen method is obsolete as an error",
+        "The {1} of '{0}', '{2}', is [Obsolete] as an error, and the generated code calls it: C# refuses the call (CS0619); mark it [Obsolete] without error: true, or mark '{0}' [Obsolete] too",
+        "The generated code calls a method's KeyBuilder and SkipCacheWhen method as it calls the method's body. A body obsolete as an error is called through a forwarder marked [Obsolete], from where C# allows the call; a KeyBuilder or SkipCacheWhen method is not, and the error would stand in the generated file, where no pragma lifts it. In an obsolete method, or a method of an obsolete type, the call is allowed.");
+
     /// <summary>Every descriptor, in id order; CACHED002 has two (a method to add, a method to change).</summary>
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } =
     [
@@ -335,6 +341,7 @@ internal static class DiagnosticDescriptors
         MultiKeysIgnoreParameter,
         SharedKeys,
         KeyBuilderRefusesNull,
+        HelperObsoleteAsError,
     ];
 
     // The description is what the IDE shows beside the message (and docs/diagnostics.md says at more length): the

@@ -118,6 +118,7 @@ public sealed partial class DiagnosticTests
             .Append("CACHED042")
             .Append("CACHED043") // reported by SharedKeyAnalyzer (SharedKeyAnalyzerTests)
             .Append("CACHED044")
+            .Append("CACHED045")
             .ToList();
         Assert.That(all.Select(static d => d.Id).Distinct().OrderBy(static id => id, StringComparer.Ordinal), Is.EqualTo(expectedIds));
         Assert.That(all, Is.Unique);

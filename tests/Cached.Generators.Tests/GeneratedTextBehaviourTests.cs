@@ -433,5 +433,60 @@ public sealed class GeneratedTextBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("400 get1get1 load1load1 many2many2 ee get1 15"));
     }
+    [Test]
+    public void An_override_of_a_virtual_obsolete_as_an_error_and_an_invalidating_overload_are_called_through_forwarders()
+    {
+        // Regressions (review): C# judges a call to an override by the virtual it overrides, so an override of an
+        // [Obsolete(error: true)] virtual failed the generated call (CS0619) without a forwarder; and an invalidating
+        // method that shares its name with two [Cached] overloads got a forwarder named __CachedCore_Find_-1 (CS1003).
+        var scenario = UserScenario.Build(Usings, ["""
+            namespace Guarded
+            {
+                public abstract class RepositoryBase
+                {
+                    [Obsolete("call Get", error: true)]
+                    protected virtual string GetCore(int id) => "base";
+                }
+
+                public partial class Repository : RepositoryBase
+                {
+                    public static int Calls;
+
+                    [Cached(Ttl = 60)]
+                    public partial string Get(int id);
+            #pragma warning disable CS0672 // The override is not marked obsolete: the point of the test.
+                    protected override string GetCore(int id) { Calls++; return "derived" + id; }
+            #pragma warning restore CS0672
+
+                    [Cached(Ttl = 60)]
+                    public partial string Find(int id);
+                    private string FindCore(int id) { Calls++; return "find" + id; }
+
+                    [Cached(Ttl = 60)]
+                    public partial string Find(string name);
+                    private string FindCore(string name) => name;
+
+                    [InvalidateCache(nameof(Find))]
+                    public partial void Find(int id, bool refresh);
+                    [Obsolete("call Find", error: true)]
+                    private void FindCore(int id, bool refresh) => Calls += 10;
+                }
+
+                public static class Probe
+                {
+                    public static string Run()
+                    {
+                        var repository = new Repository();
+                        var get = repository.Get(1) + repository.Get(1);
+                        var find = repository.Find(2) + repository.Find(2);
+                        repository.Find(2, true);
+                        return get + " " + find + " " + repository.Find(2) + " " + Repository.Calls;
+                    }
+                }
+            }
+            """]);
+
+        Assert.That(UserScenario.Run(scenario), Is.EqualTo("derived1derived1 find2find2 find2 13"));
+    }
 }
 

@@ -25,12 +25,21 @@ public sealed partial class CachedMethod<TResult>
         if (StillHolds(call, last, out var unreadable) && RetainTags(call, ttl) == true)
         {
             Write(call.Cache, call.Key, throttled, fill, ttl, StampsFor(call.Cache, call.Host));
+            Throttled(call.Key);
         }
         else if (unreadable)
         {
             ThrottleInL1(call, last, throttled, ttl);
+            Throttled(call.Key);
         }
     }
+
+    /// <summary>
+    /// Counts the throttle's write as a store: a caller that read the stale entry before it, and leads a flight of its
+    /// own after this one landed, reads again and finds the last value fresh, rather than calling the failing source
+    /// again within the throttle (<see cref="FillCompletions.MayHaveStored"/>).
+    /// </summary>
+    private void Throttled(string key) => _completions.Record(key);
 
     /// <summary>
     /// The throttle when the backend could not be read back: a two-level cache makes the last value its L1 still holds
@@ -143,10 +152,12 @@ public sealed partial class CachedMethod<TResult>
         if (holds && await RetainTagsAsync(call, ttl).ConfigureAwait(false) == true)
         {
             await WriteAsync(call.Cache, call.Key, throttled!, fill, ttl, StampsFor(call.Cache, call.Host), CancellationToken.None).ConfigureAwait(false);
+            Throttled(call.Key);
         }
         else if (unreadable)
         {
             ThrottleInL1(call, last, throttled!, ttl);
+            Throttled(call.Key);
         }
     }
 }

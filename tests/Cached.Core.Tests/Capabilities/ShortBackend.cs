@@ -34,6 +34,14 @@ internal sealed class ShortBackend : BaseCache
 
     public ManualResetEventSlim ReadGate { get; } = new();
 
+    private string? _heldKey;
+
+    /// <summary>
+    /// The next read of <paramref name="key"/> reads its value, then waits at <see cref="ReadGate"/> (after setting
+    /// <see cref="ReadEntered"/>) before answering it: a caller holding what it read while others write.
+    /// </summary>
+    public void HoldNextReadAfterReading(string key) => Volatile.Write(ref _heldKey, key);
+
     protected override CacheResult<object?> GetEntry(string key)
     {
         Throw();
@@ -44,7 +52,14 @@ internal sealed class ShortBackend : BaseCache
         }
 
         Interlocked.Increment(ref SingleReads);
-        return _store.TryGetValue(key, out var value) ? CacheResult<object?>.Hit(value) : CacheResult<object?>.Miss;
+        var read = _store.TryGetValue(key, out var value) ? CacheResult<object?>.Hit(value) : CacheResult<object?>.Miss;
+        if (Volatile.Read(ref _heldKey) == key && Interlocked.CompareExchange(ref _heldKey, null, key) == key)
+        {
+            ReadEntered.Set();
+            ReadGate.Wait(TimeSpan.FromSeconds(10));
+        }
+
+        return read;
     }
 
     protected override bool AddEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)

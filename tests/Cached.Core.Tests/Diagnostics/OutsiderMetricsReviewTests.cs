@@ -51,7 +51,9 @@ public sealed class OutsiderMetricsReviewTests
 
         // The reads of the level that holds the stale entry: L2 on two levels (L1 keeps no stale copy for a plain read).
         double StaleReads() => recorder.Of("cached.misses").Where(m => !twoLevels || Equals(m["cache.level"], "L2")).Sum(static m => m.Value);
-        var calls = Enumerable.Range(0, Callers).Select(_ => Task.Run(async () => await cache.GetOrSetAsync("k", Failing, options))).ToArray();
+        // Started from this thread: each call has read the stale entry and joined the one flight when it returns. Started
+        // through Task.Run, a caller counted among the reads could join after the failed flight landed and lead its own.
+        var calls = Enumerable.Range(0, Callers).Select(_ => cache.GetOrSetAsync("k", Failing, options).AsTask()).ToArray();
         var waited = Stopwatch.StartNew();
         while (StaleReads() < Callers)
         {

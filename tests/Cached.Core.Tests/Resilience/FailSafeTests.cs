@@ -236,4 +236,38 @@ public sealed class FailSafeTests : ResilienceFixture
         gate.Set();
         Assert.That(await call.WaitAsync(Limit), Is.EqualTo("v2"));
     }
+    [Test]
+    public async Task A_caller_that_read_the_stale_entry_before_the_throttle_and_leads_after_it_does_not_call_the_failing_source([Values] bool async)
+    {
+        // Regression (a flaky CI test, forced here): a caller read the stale entry, the flight of another caller failed
+        // and made the last value fresh for the throttle, and the first caller, leading a flight of its own after that
+        // one had landed, called the failing source again within the throttle. The throttle's write now counts as a
+        // store, so such a caller reads again and finds the throttled value.
+        var backend = new Cached.Tests.Capabilities.ShortBackend { TimeProvider = Time };
+        using var owned = backend;
+        var calls = 0;
+        string Counted(Func<string> factory)
+        {
+            Interlocked.Increment(ref calls);
+            return factory();
+        }
+
+        ValueTask<string> Read(Func<string> factory)
+            => async
+                ? backend.GetOrSetAsync("k", _ => new ValueTask<string>(Counted(factory)), s_failSafe)
+                : new ValueTask<string>(backend.GetOrSet("k", _ => Counted(factory), s_failSafe));
+
+        await Read(() => "v1");
+        Time.Advance(TimeSpan.FromSeconds(11));
+        backend.HoldNextReadAfterReading("k");
+        var held = Task.Run(async () => await Read(Fails));
+        Assert.That(backend.ReadEntered.Wait(Limit), Is.True, "the first caller read the stale entry");
+
+        Assert.That(await Read(Fails), Is.EqualTo("v1"), "the second caller's flight failed: the last value");
+        Assert.That(calls, Is.EqualTo(2), "the first value's call and the failed one");
+        backend.ReadGate.Set();
+
+        Assert.That(await held.WaitAsync(Limit), Is.EqualTo("v1"));
+        Assert.That(calls, Is.EqualTo(2), "the first caller found the throttled value: the source was not called again");
+    }
 }

@@ -966,10 +966,18 @@ public sealed class OutsiderResilienceReviewTests
         Assert.That(extra, Is.Zero, "a refresh beyond the cap is skipped, not queued");
         gate.SetResult();
         await WaitUntil(() => Enumerable.Range(0, cap).All(i => _cache.Get<int>("k" + i) == 2));
-        await Task.Delay(20);
-        Assert.That(await _cache.GetOrSetAsync("k" + cap, _ => new ValueTask<int>(++extra + 1), s_eager), Is.EqualTo(1));
+        // A refresh frees its slot just after it stores: late hits until one is taken (polled rather than after a fixed
+        // wait, which a loaded machine could outlast), each answered with the stale value, or the last with the new one.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref extra) == 0 && _cache.Get<int>("k" + cap) != 2)
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "a late hit took a freed slot");
+            Assert.That(await _cache.GetOrSetAsync("k" + cap, _ => new ValueTask<int>(Interlocked.Increment(ref extra) + 1), s_eager), Is.EqualTo(1).Or.EqualTo(2));
+            await Task.Delay(5);
+        }
+
         await WaitUntil(() => _cache.Get<int>("k" + cap) == 2);
-        Assert.That(extra, Is.EqualTo(1));
+        Assert.That(extra, Is.EqualTo(1), "one refresh: the late hits after it joined it or found the fresh value");
     }
 
     [Test]

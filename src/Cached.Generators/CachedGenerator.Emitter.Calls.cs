@@ -35,7 +35,8 @@ internal static partial class Emitter
         var declaration = Declaration($"{modifiers} {signature.ReturnType}", method.Implementation.Name, ParameterList(signature), signature.TypeParameters);
         if (method.IsObsoleteForwarder && !writer.Obsolete)
         {
-            writer.Line("[global::System.Obsolete]");
+            // With a message: a call of it from the user's code, which only warns, says what to call instead.
+            writer.Line($"[global::System.Obsolete(\"Called by the generated code only: call {Parser.Identifier(signature.Name)}\")]");
         }
 
         MemberAttributes(writer);

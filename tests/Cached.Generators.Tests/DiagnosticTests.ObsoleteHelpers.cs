@@ -90,4 +90,26 @@ public sealed partial class DiagnosticTests
         Assert.That(run.GeneratorDiagnostics, Is.Empty);
         Assert.That(run.CompilationProblems.Select(static d => d.ToString()), Is.Empty);
     }
+    [Test]
+    public void The_forwarder_of_a_body_obsolete_as_an_error_says_what_to_call_instead()
+    {
+        // An outside check: the user's own code can call the forwarder, which only warns; the warning names the method.
+        var run = GeneratorRunner.Run(Prelude + """
+            public partial class Users
+            {
+                [Cached]
+                public partial string Get(int id);
+                [Obsolete("call Get", error: true)]
+                private string GetCore(int id) => "";
+
+                public string Around(int id) => __CachedCore_Get(id);
+            }
+            """);
+
+        Assert.That(run.GeneratorDiagnostics, Is.Empty);
+        Assert.That(run.CompilationProblems.Select(static d => d.GetMessage(System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(new[]
+        {
+            "'Users.__CachedCore_Get(int)' is obsolete: 'Called by the generated code only: call Get'",
+        }));
+    }
 }

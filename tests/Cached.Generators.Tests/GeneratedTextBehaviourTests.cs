@@ -433,6 +433,7 @@ public sealed class GeneratedTextBehaviourTests
 
         Assert.That(UserScenario.Run(scenario), Is.EqualTo("400 get1get1 load1load1 many2many2 ee get1 15"));
     }
+
     [Test]
     public void An_override_of_a_virtual_obsolete_as_an_error_and_an_invalidating_overload_are_called_through_forwarders()
     {

@@ -19,9 +19,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var missing = wanted;
         Dictionary<TKey, Stamped<TValue>>? last = null;
+        long? noted = null;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
+            noted = NoteCompletions(reads: true);
             try
             {
                 hits = ForRead(ReadAll<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host)));
@@ -31,6 +33,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
                 ReadFailed(cache, ex, cacheKeys);
+                noted = null;
             }
 
             missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, state, tagsOf, out last);
@@ -41,10 +44,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
-        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
+            var own = flight is null ? missing : ReadLateStamped(cache, host, flight, noted, result, ref last, state, tagsOf);
             var tags = refused ? null : ObserveTags(cache, own, state, cacheKeyOf, tagsOf);
             fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
             flight?.Opened(fills);
@@ -54,7 +57,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var servedLast = false;
             try
             {
-                fresh = AsksBody(flight, uncached) ? CallBody(body, state, asked) : null;
+                fresh = AsksBody(flight, own, uncached) ? CallBody(body, state, asked) : null;
             }
             catch (Exception ex) when (Covers(last, asked))
             {
@@ -70,6 +73,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 if (RetainTags(cache, tags, ttl, toStore))
                 {
                     Store(cache, stamped, fills, ttl, StampsFor(cache, host));
+                    Stored(toStore);
                 }
                 else
                 {
@@ -81,8 +85,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
         finally
         {
+            Leave(flight);
             Close(fills);
-            Land(flight, answered: null);
         }
 
         return flight?.Waits is null ? result : TakeOthers(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf);
@@ -94,9 +98,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var missing = wanted;
         Dictionary<TKey, Stamped<TValue>>? last = null;
+        long? noted = null;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
+            noted = NoteCompletions(reads: true);
             try
             {
                 hits = ForRead(await ReadAllAsync<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));
@@ -106,6 +112,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
                 ReadFailed(cache, ex, cacheKeys);
+                noted = null;
             }
 
             missing = MergeStamped(wanted, hits, result, _options.NullValuesMiss, state, tagsOf, out last);
@@ -116,10 +123,15 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
-        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
+            var own = missing;
+            if (flight is not null)
+            {
+                (own, last) = await ReadLateStampedAsync(cache, host, flight, noted, result, last, state, tagsOf, cancellationToken).ConfigureAwait(false);
+            }
+
             var tags = refused ? null : await ObserveTagsAsync(cache, own, state, cacheKeyOf, tagsOf, cancellationToken).ConfigureAwait(false);
             fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
             flight?.Opened(fills);
@@ -129,7 +141,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var servedLast = false;
             try
             {
-                fresh = AsksBody(flight, uncached) ? await StartBody(body, state, asked, cancellationToken).ConfigureAwait(false) : null;
+                fresh = AsksBody(flight, own, uncached) ? await StartBody(body, state, asked, cancellationToken).ConfigureAwait(false) : null;
             }
             catch (Exception ex) when (Covers(last, asked) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
@@ -145,6 +157,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 if (await RetainTagsAsync(cache, tags, ttl, toStore).ConfigureAwait(false))
                 {
                     await StoreAsync(cache, stamped, fills, ttl, StampsFor(cache, host), cancellationToken).ConfigureAwait(false);
+                    Stored(toStore);
                 }
                 else
                 {
@@ -156,8 +169,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
         finally
         {
+            Leave(flight);
             Close(fills);
-            Land(flight, answered: null);
         }
 
         return flight?.Waits is null ? result : await TakeOthersAsync(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf, cancellationToken).ConfigureAwait(false);

@@ -10,6 +10,9 @@ namespace Cached.Runtime;
 /// batch is computing it waits for that batch's answer. Waits cannot form a cycle: a batch lands its flight (hands its
 /// answers to those waiting) as soon as its body has answered, before it stores and before it waits for anyone, and
 /// the calls a batch body makes of its own method join nobody (they would wait for themselves) and compute instead.
+/// A landed batch stays on the board until it has stored: a batch whose read missed while it stored takes its answers
+/// at once rather than compute the keys again; one that boards after it left reads the keys again first when a batch
+/// stored a key of theirs since its read began (<see cref="FillCompletions"/>).
 /// A batch whose body failed answers nobody: each batch waiting for it computes those keys itself, so one caller's
 /// failure or cancellation never becomes another's. (With fail-safe, a body that failed for keys that all have a last
 /// value answers with them, to those waiting too, as the passengers of a one-key flight get them.) Keys an
@@ -52,7 +55,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         catch
         {
             // A key builder that throws now (it answered for the read): the keys boarded so far must not wait forever.
-            flight.Land(_flying, answered: null);
+            flight.Leave(_flying);
             throw;
         }
 
@@ -74,13 +77,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             if (!lead)
             {
                 other = _flying.TryGetValue(cacheKey, out var flying) && !flying.IsOvertaken(cacheKey) ? flying : null;
-                if (other is null || !join || !ReferenceEquals(other.Cache, cache) || !other.TryJoin())
+                if (other is null || !join || !ReferenceEquals(other.Cache, cache) || !other.TryJoin(out var joined))
                 {
                     flight.Own(key, cacheKey, registered: false);
                     return;
                 }
 
-                flight.Wait(key, cacheKey, other);
+                flight.Wait(key, cacheKey, joined);
                 return;
             }
 
@@ -108,13 +111,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 continue;
             }
 
-            if (join && ReferenceEquals(other.Cache, cache) && other.TryJoin())
+            if (join && ReferenceEquals(other.Cache, cache) && other.TryJoin(out var answers))
             {
-                flight.Wait(key, cacheKey, other);
+                flight.Wait(key, cacheKey, answers);
             }
             else
             {
-                // Another cache's flight (the method's cache was replaced), or one already landing: computed here.
+                // Another cache's flight (the method's cache was replaced), or one that failed: computed here.
                 flight.Own(key, cacheKey, registered: false);
             }
 
@@ -123,19 +126,25 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>
-    /// Whether the body is called: not when other batches compute every missing key, but still with no key at all when
-    /// the caller asked for none (as aiocache calls it).
+    /// Whether the body is called: not when other batches compute every missing key (or a second read found the rest),
+    /// but still with no key at all when the caller asked for none (as aiocache calls it).
     /// </summary>
-    private static bool AsksBody(BatchFlight? flight, UncachedKeys? uncached) => flight is not { Owned.Count: 0 } || uncached is not null;
+    private static bool AsksBody(BatchFlight? flight, List<TKey> own, UncachedKeys? uncached) => flight is null || own.Count > 0 || uncached is not null;
 
-    /// <summary>Hands this batch's answers (<c>null</c>: its body failed) to the batches waiting for its keys.</summary>
-    private void Land(BatchFlight? flight, Dictionary<TKey, TValue>? answered) => flight?.Land(_flying, answered);
+    /// <summary>Hands this batch's answers to the batches waiting for its keys, and to those that join until it leaves.</summary>
+    private static void Land(BatchFlight? flight, Dictionary<TKey, TValue> answered) => flight?.Land(answered);
+
+    /// <summary>
+    /// Takes the batch's keys off the board, once it has stored (or failed: the batches waiting for it then compute
+    /// its keys themselves). Called before its fills close: until then an invalidation of a key still shows in them.
+    /// </summary>
+    private void Leave(BatchFlight? flight) => flight?.Leave(_flying);
 
     /// <summary>
     /// Lands at once a batch whose entries carry no tags; one with tags lands after it has retained them, which tells
     /// whether an invalidation of a tag overtook the computation (<see cref="BatchFlight.Overtake"/>).
     /// </summary>
-    private void LandBeforeTags(BatchFlight? flight, object? tags, Dictionary<TKey, TValue>? answered)
+    private static void LandBeforeTags(BatchFlight? flight, object? tags, Dictionary<TKey, TValue> answered)
     {
         if (tags is null)
         {
@@ -153,10 +162,10 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         Interlocked.Increment(ref _waiting);
         try
         {
-            foreach (var (key, cacheKey, other) in flight.Waits!)
+            foreach (var (key, cacheKey, answers) in flight.Waits!)
             {
                 // The other batch lands before it waits for anyone, so this wait ends with its body.
-                Take(key, cacheKey, other.Answers.GetAwaiter().GetResult(), result, ref left);
+                Take(key, cacheKey, answers.GetAwaiter().GetResult(), result, ref left);
             }
         }
         finally
@@ -174,9 +183,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         Interlocked.Increment(ref _waiting);
         try
         {
-            foreach (var (key, cacheKey, other) in flight.Waits!)
+            foreach (var (key, cacheKey, answers) in flight.Waits!)
             {
-                Take(key, cacheKey, await TokenWait.WaitAsync(other.Answers, cancellationToken).ConfigureAwait(false), result, ref left);
+                Take(key, cacheKey, await TokenWait.WaitAsync(answers, cancellationToken).ConfigureAwait(false), result, ref left);
             }
         }
         finally
@@ -251,6 +260,9 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         private readonly List<string> _registered = new(capacity);
         private TaskCompletionSource<BatchAnswers?>? _answers;
         private bool _landed;
+        private bool _left;
+        // The batch's own answers from its landing until it leaves: those who join meanwhile get a copy of them.
+        private Dictionary<TKey, TValue>? _landedAnswers;
         private bool _fillsOpen;
         private bool _tagsMoved;
 
@@ -260,10 +272,11 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         /// <summary>The keys this batch's body computes, and their cache keys.</summary>
         public List<TKey> Owned { get; } = new(capacity);
 
-        private List<string> OwnedCacheKeys { get; } = new(capacity);
+        /// <summary>The cache keys of <see cref="Owned"/>, in the same order.</summary>
+        public List<string> OwnedCacheKeys { get; } = new(capacity);
 
-        /// <summary>The keys other batches compute for this one; null when there are none (the usual case).</summary>
-        public List<(TKey Key, string CacheKey, BatchFlight Other)>? Waits { get; private set; }
+        /// <summary>The keys other batches compute for this one, with their answers to come; null when there are none (the usual case).</summary>
+        public List<(TKey Key, string CacheKey, Task<BatchAnswers?> Answers)>? Waits { get; private set; }
 
         /// <summary>The fills the batch opened for its keys, once open: they tell an invalidation that overtook it.</summary>
         public Dictionary<string, FillTicket>? Fills { get; private set; }
@@ -297,9 +310,6 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             Volatile.Write(ref _fillsOpen, true);
         }
 
-        /// <summary>The answers of the body, by cache key, or null when it failed; only after <see cref="TryJoin"/>.</summary>
-        public Task<BatchAnswers?> Answers => _answers!.Task;
-
         public void Own(TKey key, string cacheKey, bool registered)
         {
             Owned.Add(key);
@@ -310,33 +320,69 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
         }
 
-        public void Wait(TKey key, string cacheKey, BatchFlight other) => (Waits ??= []).Add((key, cacheKey, other));
+        public void Wait(TKey key, string cacheKey, Task<BatchAnswers?> answers) => (Waits ??= []).Add((key, cacheKey, answers));
 
-        /// <summary>Asks to be answered; false once the flight has landed (its answer may already be stored).</summary>
-        public bool TryJoin()
+        /// <summary>
+        /// Asks to be answered: the answers to come while the body runs; once it has landed, and until it leaves, a
+        /// copy of them made now, so that a key an invalidation overtook by now is marked for computing anew. False
+        /// once it has left, or when it failed.
+        /// </summary>
+        public bool TryJoin(out Task<BatchAnswers?> answers)
         {
             lock (this)
             {
-                if (_landed)
+                if (_left || (_landed && _landedAnswers is null))
                 {
+                    answers = null!;
                     return false;
                 }
 
+                if (_landed)
+                {
+                    answers = Task.FromResult<BatchAnswers?>(Copy(_landedAnswers!));
+                    return true;
+                }
+
                 _answers ??= new TaskCompletionSource<BatchAnswers?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                answers = _answers.Task;
                 return true;
             }
         }
 
         /// <summary>
-        /// Ends the flight once: its keys leave the table, then whoever joined gets a copy of the answers (the caller's
-        /// own dictionary is theirs to change), or null when the body failed. Later calls do nothing.
+        /// Hands the body's answers to whoever joined (a copy: the caller's own dictionary is theirs to change) and keeps
+        /// them for those who join until <see cref="Leave"/>; the keys stay on the board. Later calls do nothing.
         /// </summary>
-        public void Land(ConcurrentDictionary<string, BatchFlight> flying, Dictionary<TKey, TValue>? answered)
+        public void Land(Dictionary<TKey, TValue> answered)
         {
             TaskCompletionSource<BatchAnswers?>? joined;
+            BatchAnswers? answers;
             lock (this)
             {
                 if (_landed)
+                {
+                    return;
+                }
+
+                _landed = true;
+                _landedAnswers = answered;
+                joined = _answers;
+                answers = joined is null ? null : Copy(answered);
+            }
+
+            joined?.TrySetResult(answers);
+        }
+
+        /// <summary>
+        /// Ends the flight: its keys leave the board, and a flight that never landed (its body failed) answers whoever
+        /// joined with null. Later calls do nothing.
+        /// </summary>
+        public void Leave(ConcurrentDictionary<string, BatchFlight> flying)
+        {
+            TaskCompletionSource<BatchAnswers?>? failed;
+            lock (this)
+            {
+                if (_left)
                 {
                     return;
                 }
@@ -346,11 +392,13 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                     flying.TryRemove(new KeyValuePair<string, BatchFlight>(cacheKey, this));
                 }
 
+                failed = _landed ? null : _answers;
                 _landed = true;
-                joined = _answers;
+                _left = true;
+                _landedAnswers = null;
             }
 
-            joined?.TrySetResult(answered is null ? null : Copy(answered));
+            failed?.TrySetResult(null);
         }
 
         private BatchAnswers Copy(Dictionary<TKey, TValue> answered)

@@ -65,6 +65,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
 
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var missing = wanted;
+        long? noted = null;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             if (uncached is null && TryHitAll(wanted, cacheKeys, result))
@@ -73,6 +74,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
 
             IReadOnlyList<CacheResult<TValue>>? hits = null;
+            noted = NoteCompletions(reads: true);
             try
             {
                 hits = ReadAll<TValue>(cache, cacheKeys, serializer: null);
@@ -81,6 +83,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
             {
                 ReadFailed(cache, ex, cacheKeys);
+                noted = null;
             }
 
             missing = Merge(wanted, hits, result, _options.NullValuesMiss);
@@ -91,24 +94,25 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
-        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
+            var own = flight is null ? missing : ReadLate(cache, flight, noted, result);
             fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
             flight?.Opened(fills);
-            var fresh = AsksBody(flight, uncached) ? CallBody(body, state, ToCompute(own, uncached)) : null;
+            var fresh = AsksBody(flight, own, uncached) ? CallBody(body, state, ToCompute(own, uncached)) : null;
             var toStore = Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result);
             Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 Store(cache, toStore, fills, _policy.Ttl, serializer: null);
+                Stored(toStore);
             }
         }
         finally
         {
+            Leave(flight);
             Close(fills);
-            Land(flight, answered: null);
         }
 
         return flight?.Waits is null ? result : TakeOthers(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf);
@@ -140,6 +144,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
 
         var result = new Dictionary<TKey, TValue>(wanted.Count);
         var missing = wanted;
+        long? noted = null;
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             if (uncached is null && !cancellationToken.IsCancellationRequested && TryHitAll(wanted, cacheKeys, result))
@@ -148,6 +153,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
 
             IReadOnlyList<CacheResult<TValue>>? hits = null;
+            noted = NoteCompletions(reads: true);
             try
             {
                 hits = await ReadAllAsync<TValue>(cache, cacheKeys, serializer: null, cancellationToken).ConfigureAwait(false);
@@ -156,6 +162,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
                 ReadFailed(cache, ex, cacheKeys);
+                noted = null;
             }
 
             missing = Merge(wanted, hits, result, _options.NullValuesMiss);
@@ -166,24 +173,25 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
-        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
+            var own = flight is null ? missing : await ReadLateAsync(cache, flight, noted, result, cancellationToken).ConfigureAwait(false);
             fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
             flight?.Opened(fills);
-            var fresh = AsksBody(flight, uncached) ? await StartBody(body, state, ToCompute(own, uncached), cancellationToken).ConfigureAwait(false) : null;
+            var fresh = AsksBody(flight, own, uncached) ? await StartBody(body, state, ToCompute(own, uncached), cancellationToken).ConfigureAwait(false) : null;
             var toStore = Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result);
             Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
             {
                 await StoreAsync(cache, toStore, fills, _policy.Ttl, serializer: null, cancellationToken).ConfigureAwait(false);
+                Stored(toStore);
             }
         }
         finally
         {
+            Leave(flight);
             Close(fills);
-            Land(flight, answered: null);
         }
 
         return flight?.Waits is null ? result : await TakeOthersAsync(flight, result, state, cacheKeyOf, body, skipWhen, tagsOf, cancellationToken).ConfigureAwait(false);

@@ -42,6 +42,18 @@ internal sealed class ShortBackend : BaseCache
     /// </summary>
     public void HoldNextReadAfterReading(string key) => Volatile.Write(ref _heldKey, key);
 
+    private string? _heldWrite;
+
+    public ManualResetEventSlim WriteEntered { get; } = new();
+
+    public ManualResetEventSlim WriteGate { get; } = new();
+
+    /// <summary>
+    /// The next write of <paramref name="key"/> waits at <see cref="WriteGate"/> (after setting <see cref="WriteEntered"/>)
+    /// before it stores: a caller that has its value and is storing it.
+    /// </summary>
+    public void HoldNextWrite(string key) => Volatile.Write(ref _heldWrite, key);
+
     protected override CacheResult<object?> GetEntry(string key)
     {
         Throw();
@@ -71,6 +83,12 @@ internal sealed class ShortBackend : BaseCache
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
         Throw();
+        if (Volatile.Read(ref _heldWrite) == key && Interlocked.CompareExchange(ref _heldWrite, null, key) == key)
+        {
+            WriteEntered.Set();
+            WriteGate.Wait(TimeSpan.FromSeconds(10));
+        }
+
         Interlocked.Increment(ref SingleWrites);
         _store[key] = payload;
         return true;

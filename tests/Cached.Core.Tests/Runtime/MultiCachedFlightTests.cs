@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Cached.Runtime;
+using Cached.Tests.Capabilities;
 
 namespace Cached.Tests.Runtime;
 
@@ -66,11 +67,11 @@ public sealed class MultiCachedFlightTests
                 : keys.Where(key => key != Omit).ToDictionary(key => key, key => $"v{key}");
     }
 
-    private MultiCachedMethod<int, string> NewMethod(bool failSafe = false)
+    private MultiCachedMethod<int, string> NewMethod(bool failSafe = false, ICache? cache = null)
         => new(new CachedMethodOptions
         {
             Method = "Tests.Flights.GetMany",
-            CacheFactory = () => _cache,
+            CacheFactory = () => cache ?? _cache,
             Ttl = 60,
             FailSafe = failSafe ? 300 : 0,
         });
@@ -290,6 +291,85 @@ public sealed class MultiCachedFlightTests
         await CallAsync(method, source, [2, 3]);
 
         Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 1, 2 }, new[] { 3 } }));
+    }
+
+    [Test]
+    public async Task A_batch_that_misses_while_another_batch_stores_the_key_takes_its_answer_without_waiting_for_the_store([Values] bool sync, [Values] bool failSafe)
+    {
+        using var backend = new ShortBackend();
+        var method = NewMethod(failSafe, backend);
+        var source = new Source { Hold = false };
+        backend.HoldNextWrite("k1");
+        var first = Task.Run(() => CallAsync(method, source, [1, 2]).AsTask());
+        Assert.That(backend.WriteEntered.Wait(Patience), Is.True, "the first batch never stored");
+
+        // The first batch has landed and stores: the second batch's read misses key 1, and the first batch's answer is
+        // what it gets, while that store still waits.
+        var second = sync ? Task.Run(() => Call(method, source, [1])) : CallAsync(method, source, [1]).AsTask();
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(1)));
+        backend.WriteGate.Set();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 } }), "key 1 was computed once");
+        Assert.That(backend.Exists("k1"), Is.True, "the first batch stored key 1");
+    }
+
+    [Test]
+    public async Task A_batch_that_misses_while_another_batch_stores_a_key_an_invalidation_overtook_computes_that_key_itself([Values] bool sync)
+    {
+        using var backend = new ShortBackend();
+        var method = NewMethod(cache: backend);
+        var source = new Source();
+        backend.HoldNextWrite("k2");
+        var first = CallAsync(method, source, [1, 2]).AsTask();
+        await WaitForCalls(source, 1);
+        backend.Delete("k1");
+        source.Release();
+        Assert.That(backend.WriteEntered.Wait(Patience), Is.True, "the first batch never stored");
+
+        // The first batch stores key 2 (not key 1: the delete moved its fence) and is still on the board.
+        var second = sync ? Task.Run(() => Call(method, source, [1])) : CallAsync(method, source, [1]).AsTask();
+        await WaitForCalls(source, 2);
+        backend.WriteGate.Set();
+
+        Assert.That(await first.WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(1)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 1 } }), "the answer computed before the delete is not handed on");
+        Assert.That(backend.Get<string>("k1"), Is.EqualTo("v1"), "the second batch stores its own computation");
+    }
+
+    [Test]
+    public async Task A_batch_whose_read_missed_before_another_batch_stored_the_key_reads_it_again_rather_than_compute_it([Values] bool sync, [Values] bool failSafe)
+    {
+        using var backend = new ShortBackend();
+        var method = NewMethod(failSafe, backend);
+        var source = new Source { Hold = false };
+        // Held after reading key 3, the last of its keys: its read of key 1 has missed by then.
+        backend.HoldNextReadAfterReading("k3");
+        var second = sync ? Task.Run(() => Call(method, source, [1, 3])) : Task.Run(() => CallAsync(method, source, [1, 3]).AsTask());
+        Assert.That(backend.ReadEntered.Wait(Patience), Is.True, "the batch never read");
+
+        // Another batch computes key 1, stores it and leaves the board before this one boards.
+        Assert.That(await CallAsync(method, source, [1, 2]).AsTask().WaitAsync(Patience), Is.EqualTo(Values(1, 2)));
+        backend.ReadGate.Set();
+
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(1, 3)));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 3 } }), "key 1 was computed once");
+    }
+
+    [Test]
+    public async Task A_batch_whose_read_missed_reads_again_only_when_a_batch_stored_a_key_of_its_stripe_since()
+    {
+        using var backend = new ShortBackend();
+        var method = NewMethod(cache: backend);
+        var source = new Source { Hold = false };
+        await CallAsync(method, source, [1, 2]);
+        var reads = backend.SingleReads;
+
+        // Nothing stored since this batch's read began: one read of each key, no second one.
+        Assert.That(await CallAsync(method, source, [3, 4]), Is.EqualTo(Values(3, 4)));
+        Assert.That(backend.SingleReads - reads, Is.EqualTo(2));
+        Assert.That(source.Calls, Is.EqualTo(new[] { new[] { 1, 2 }, new[] { 3, 4 } }));
     }
 
     [Test]

@@ -44,20 +44,21 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
-            var own = flight is null ? missing : ReadLateStamped(cache, host, flight, noted, result, ref last, state, tagsOf);
             var tags = refused ? null : ObserveTags(cache, own, state, cacheKeyOf, tagsOf);
             fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
             flight?.Opened(fills);
+            var compute = ReadLateStamped(cache, host, flight, noted, result, ref last, state, tagsOf) ?? own;
             // A key that can have no entry has no last value either: with one among them a failing body fails the call.
-            var asked = ToCompute(own, uncached);
+            var asked = ToCompute(compute, uncached);
             IEnumerable<KeyValuePair<TKey, TValue>>? fresh = null;
             var servedLast = false;
             try
             {
-                fresh = AsksBody(flight, own, uncached) ? CallBody(body, state, asked) : null;
+                fresh = AsksBody(flight, compute, uncached) ? CallBody(body, state, asked) : null;
             }
             catch (Exception ex) when (Covers(last, asked))
             {
@@ -65,7 +66,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 servedLast = true;
             }
 
-            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
+            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result), compute, state, cacheKeyOf, tagsOf);
             LandBeforeTags(flight, tags, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
@@ -123,25 +124,23 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
-            var own = missing;
-            if (flight is not null)
-            {
-                (own, last) = await ReadLateStampedAsync(cache, host, flight, noted, result, last, state, tagsOf, cancellationToken).ConfigureAwait(false);
-            }
-
             var tags = refused ? null : await ObserveTagsAsync(cache, own, state, cacheKeyOf, tagsOf, cancellationToken).ConfigureAwait(false);
             fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
             flight?.Opened(fills);
+            var (late, lateLast) = await ReadLateStampedAsync(cache, host, flight, noted, result, last, state, tagsOf, cancellationToken).ConfigureAwait(false);
+            var compute = late ?? own;
+            last = lateLast;
             // A key that can have no entry has no last value either: with one among them a failing body fails the call.
-            var asked = ToCompute(own, uncached);
+            var asked = ToCompute(compute, uncached);
             IEnumerable<KeyValuePair<TKey, TValue>>? fresh = null;
             var servedLast = false;
             try
             {
-                fresh = AsksBody(flight, own, uncached) ? await StartBody(body, state, asked, cancellationToken).ConfigureAwait(false) : null;
+                fresh = AsksBody(flight, compute, uncached) ? await StartBody(body, state, asked, cancellationToken).ConfigureAwait(false) : null;
             }
             catch (Exception ex) when (Covers(last, asked) && CachedMethod<TValue>.IsFault(ex, cancellationToken))
             {
@@ -149,7 +148,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 servedLast = true;
             }
 
-            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result), own, state, cacheKeyOf, tagsOf);
+            var toStore = servedLast ? [] : OnlyAsked(Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result), compute, state, cacheKeyOf, tagsOf);
             LandBeforeTags(flight, tags, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null && tags is not { Failed: true })
             {
@@ -278,6 +277,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 && RetainTags(cache, tags, ttl, new List<KeyValuePair<string, TValue>> { new(cacheKey, stale.Value) }))
             {
                 Store(cache, [new KeyValuePair<string, Stamped<TValue>>(cacheKey, throttled)], fills!, ttl, StampsFor(cache, host));
+                // As a single key's throttle: a batch whose read found the stale entry reads it again rather than ask the failing source.
+                _completions.Record(cacheKey);
             }
             else if (unreadable && tagged is null && cache is MultiLevelCache levels)
             {

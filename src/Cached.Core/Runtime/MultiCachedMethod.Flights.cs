@@ -10,9 +10,10 @@ namespace Cached.Runtime;
 /// batch is computing it waits for that batch's answer. Waits cannot form a cycle: a batch lands its flight (hands its
 /// answers to those waiting) as soon as its body has answered, before it stores and before it waits for anyone, and
 /// the calls a batch body makes of its own method join nobody (they would wait for themselves) and compute instead.
-/// A landed batch stays on the board until it has stored: a batch whose read missed while it stored takes its answers
-/// at once rather than compute the keys again; one that boards after it left reads the keys again first when a batch
-/// stored a key of theirs since its read began (<see cref="FillCompletions"/>).
+/// (A batch with tags lands only once it has retained them and stored.) A landed batch stays on the board until it has
+/// stored: a batch whose read missed while it stored takes its answers at once rather than compute the keys again; one
+/// that boards after it left reads the keys again first when a batch stored a key of theirs since its read began
+/// (<see cref="FillCompletions"/>).
 /// A batch whose body failed answers nobody: each batch waiting for it computes those keys itself, so one caller's
 /// failure or cancellation never becomes another's. (With fail-safe, a body that failed for keys that all have a last
 /// value answers with them, to those waiting too, as the passengers of a one-key flight get them.) Keys an
@@ -111,6 +112,12 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 continue;
             }
 
+            if (other.HasLeft)
+            {
+                // It left the board as this call found it: the key is free to lead (or another batch leads it now).
+                continue;
+            }
+
             if (join && ReferenceEquals(other.Cache, cache) && other.TryJoin(out var answers))
             {
                 flight.Wait(key, cacheKey, answers);
@@ -132,7 +139,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     private static bool AsksBody(BatchFlight? flight, List<TKey> own, UncachedKeys? uncached) => flight is null || own.Count > 0 || uncached is not null;
 
     /// <summary>Hands this batch's answers to the batches waiting for its keys, and to those that join until it leaves.</summary>
-    private static void Land(BatchFlight? flight, Dictionary<TKey, TValue> answered) => flight?.Land(answered);
+    private void Land(BatchFlight? flight, Dictionary<TKey, TValue> answered) => flight?.Land(_flying, answered);
 
     /// <summary>
     /// Takes the batch's keys off the board, once it has stored (or failed: the batches waiting for it then compute
@@ -144,7 +151,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     /// Lands at once a batch whose entries carry no tags; one with tags lands after it has retained them, which tells
     /// whether an invalidation of a tag overtook the computation (<see cref="BatchFlight.Overtake"/>).
     /// </summary>
-    private static void LandBeforeTags(BatchFlight? flight, object? tags, Dictionary<TKey, TValue> answered)
+    private void LandBeforeTags(BatchFlight? flight, object? tags, Dictionary<TKey, TValue> answered)
     {
         if (tags is null)
         {
@@ -349,11 +356,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             }
         }
 
+        /// <summary>Whether the flight has left the board (<see cref="Leave"/>): nobody can join it any more.</summary>
+        public bool HasLeft => Volatile.Read(ref _left);
+
         /// <summary>
         /// Hands the body's answers to whoever joined (a copy: the caller's own dictionary is theirs to change) and keeps
-        /// them for those who join until <see cref="Leave"/>; the keys stay on the board. Later calls do nothing.
+        /// them for those who join until <see cref="Leave"/>, the keys staying on the board; on a cache without fenced
+        /// fills, which could not tell those late joiners of an invalidation, it leaves the board at once. Later calls do
+        /// nothing.
         /// </summary>
-        public void Land(Dictionary<TKey, TValue> answered)
+        public void Land(ConcurrentDictionary<string, BatchFlight> flying, Dictionary<TKey, TValue> answered)
         {
             TaskCompletionSource<BatchAnswers?>? joined;
             BatchAnswers? answers;
@@ -365,9 +377,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                 }
 
                 _landed = true;
-                _landedAnswers = answered;
                 joined = _answers;
                 answers = joined is null ? null : Copy(answered);
+                if (Volatile.Read(ref _fillsOpen) && Fills is { Count: > 0 })
+                {
+                    _landedAnswers = answered;
+                }
+                else
+                {
+                    LeaveBoard(flying);
+                }
             }
 
             joined?.TrySetResult(answers);
@@ -387,18 +406,38 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
                     return;
                 }
 
-                foreach (var cacheKey in _registered)
-                {
-                    flying.TryRemove(new KeyValuePair<string, BatchFlight>(cacheKey, this));
-                }
-
                 failed = _landed ? null : _answers;
                 _landed = true;
-                _left = true;
-                _landedAnswers = null;
+                LeaveBoard(flying);
             }
 
             failed?.TrySetResult(null);
+        }
+
+        /// <summary>
+        /// Takes <paramref name="cacheKey"/>, which a second read found stored, off the board: its fill opened before that
+        /// read, so those who joined for it still learn of an invalidation, but a batch that misses it later reads it.
+        /// </summary>
+        public void Unboard(ConcurrentDictionary<string, BatchFlight> flying, string cacheKey)
+        {
+            lock (this)
+            {
+                if (!_left && _registered.Remove(cacheKey))
+                {
+                    flying.TryRemove(new KeyValuePair<string, BatchFlight>(cacheKey, this));
+                }
+            }
+        }
+
+        private void LeaveBoard(ConcurrentDictionary<string, BatchFlight> flying)
+        {
+            foreach (var cacheKey in _registered)
+            {
+                flying.TryRemove(new KeyValuePair<string, BatchFlight>(cacheKey, this));
+            }
+
+            Volatile.Write(ref _left, true);
+            _landedAnswers = null;
         }
 
         private BatchAnswers Copy(Dictionary<TKey, TValue> answered)

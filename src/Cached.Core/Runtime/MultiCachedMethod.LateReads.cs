@@ -58,13 +58,21 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         return true;
     }
 
-    /// <summary>The keys the batch leads less those the second read found (now in <paramref name="result"/>).</summary>
-    private static List<TKey> StillMissing(BatchFlight flight, List<TKey> late, Dictionary<TKey, TValue> result)
+    /// <summary>
+    /// The keys the batch leads less those the second read found (now in <paramref name="result"/>), which leave the
+    /// board: a batch that misses one later reads it rather than wait for this batch's body. Those that joined for one
+    /// still get it from this batch, and still learn of an invalidation: its fill opened before the second read.
+    /// </summary>
+    private List<TKey> StillMissing(BatchFlight flight, List<TKey> late, string[] lateCacheKeys, Dictionary<TKey, TValue> result)
     {
         var found = 0;
-        foreach (var key in late)
+        for (var i = 0; i < late.Count; i++)
         {
-            found += result.ContainsKey(key) ? 1 : 0;
+            if (result.ContainsKey(late[i]))
+            {
+                flight.Unboard(_flying, lateCacheKeys[i]);
+                found++;
+            }
         }
 
         if (found == 0)
@@ -86,14 +94,16 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     }
 
     /// <summary>
-    /// The keys the body computes: those the batch leads, less those a second read found stored by another batch since
-    /// its read began (added to <paramref name="result"/>, where the batches waiting for this one find them too).
+    /// The keys the body computes when a second read was due: those the batch leads, less those the second read found
+    /// stored by another batch since its read began (added to <paramref name="result"/>, where the batches waiting for
+    /// this one find them too); null when no second read was due, the body then computing every key the batch leads.
+    /// Called once the batch's fills are open.
     /// </summary>
-    private List<TKey> ReadLate(ICache cache, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result)
+    private List<TKey>? ReadLate(ICache cache, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result)
     {
         if (!TryLateKeys(flight, noted, out var late, out var cacheKeys))
         {
-            return flight?.Owned ?? [];
+            return null;
         }
 
         try
@@ -105,15 +115,15 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             ReadFailed(cache, ex, cacheKeys);
         }
 
-        return StillMissing(flight!, late, result);
+        return StillMissing(flight!, late, cacheKeys, result);
     }
 
     /// <inheritdoc cref="ReadLate"/>
-    private async ValueTask<List<TKey>> ReadLateAsync(ICache cache, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result, CancellationToken cancellationToken)
+    private async ValueTask<List<TKey>?> ReadLateAsync(ICache cache, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result, CancellationToken cancellationToken)
     {
         if (!TryLateKeys(flight, noted, out var late, out var cacheKeys))
         {
-            return flight?.Owned ?? [];
+            return null;
         }
 
         try
@@ -125,18 +135,18 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             ReadFailed(cache, ex, cacheKeys);
         }
 
-        return StillMissing(flight!, late, result);
+        return StillMissing(flight!, late, cacheKeys, result);
     }
 
     /// <summary>
-    /// <see cref="ReadLate"/> for stamped entries: a fresh one answers, a stale one is a last value for fail-safe
-    /// (newer than the one the first read found, which it replaces).
+    /// <see cref="ReadLate"/> for stamped entries: a fresh one answers; a stale one is the key's last value for
+    /// fail-safe, in place of the one the first read found, and a key the second read finds gone has none.
     /// </summary>
-    private List<TKey> ReadLateStamped<TState>(ICache cache, ReadThroughs host, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result, ref Dictionary<TKey, Stamped<TValue>>? last, TState state, Func<TState, TKey, string[]>? tagsOf)
+    private List<TKey>? ReadLateStamped<TState>(ICache cache, ReadThroughs host, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result, ref Dictionary<TKey, Stamped<TValue>>? last, TState state, Func<TState, TKey, string[]>? tagsOf)
     {
         if (!TryLateKeys(flight, noted, out var late, out var cacheKeys))
         {
-            return flight?.Owned ?? [];
+            return null;
         }
 
         try
@@ -144,22 +154,22 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var hits = ForRead(ReadAll<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host)));
             Tags.TagStore.Of(cache).CheckAll(TagsOf(hits));
             MergeStamped(late, hits, result, _options.NullValuesMiss, state, tagsOf, out var lateLast);
-            KeepLast(ref last, lateLast);
+            last = KeepLast(last, late, lateLast);
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, CancellationToken.None))
         {
             ReadFailed(cache, ex, cacheKeys);
         }
 
-        return StillMissing(flight!, late, result);
+        return StillMissing(flight!, late, cacheKeys, result);
     }
 
     /// <inheritdoc cref="ReadLateStamped"/>
-    private async ValueTask<(List<TKey> Missing, Dictionary<TKey, Stamped<TValue>>? Last)> ReadLateStampedAsync<TState>(ICache cache, ReadThroughs host, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result, Dictionary<TKey, Stamped<TValue>>? last, TState state, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
+    private async ValueTask<(List<TKey>? Missing, Dictionary<TKey, Stamped<TValue>>? Last)> ReadLateStampedAsync<TState>(ICache cache, ReadThroughs host, BatchFlight? flight, long? noted, Dictionary<TKey, TValue> result, Dictionary<TKey, Stamped<TValue>>? last, TState state, Func<TState, TKey, string[]>? tagsOf, CancellationToken cancellationToken)
     {
         if (!TryLateKeys(flight, noted, out var late, out var cacheKeys))
         {
-            return (flight?.Owned ?? [], last);
+            return (null, last);
         }
 
         try
@@ -167,27 +177,31 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
             var hits = ForRead(await ReadAllAsync<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));
             await Tags.TagStore.Of(cache).CheckAllAsync(TagsOf(hits), cancellationToken).ConfigureAwait(false);
             MergeStamped(late, hits, result, _options.NullValuesMiss, state, tagsOf, out var lateLast);
-            KeepLast(ref last, lateLast);
+            last = KeepLast(last, late, lateLast);
         }
         catch (Exception ex) when (CachedMethod<TValue>.IsFault(ex, cancellationToken))
         {
             ReadFailed(cache, ex, cacheKeys);
         }
 
-        return (StillMissing(flight!, late, result), last);
+        return (StillMissing(flight!, late, cacheKeys, result), last);
     }
 
-    private static void KeepLast(ref Dictionary<TKey, Stamped<TValue>>? last, Dictionary<TKey, Stamped<TValue>>? newer)
+    /// <summary>The last values after a second read of <paramref name="late"/>: what it found replaces what the first read found.</summary>
+    private static Dictionary<TKey, Stamped<TValue>>? KeepLast(Dictionary<TKey, Stamped<TValue>>? last, List<TKey> late, Dictionary<TKey, Stamped<TValue>>? found)
     {
-        if (newer is null)
+        foreach (var key in late)
         {
-            return;
+            if (found is not null && found.TryGetValue(key, out var stamped))
+            {
+                (last ??= [])[key] = stamped;
+            }
+            else
+            {
+                last?.Remove(key);
+            }
         }
 
-        last ??= [];
-        foreach (var (key, stamped) in newer)
-        {
-            last[key] = stamped;
-        }
+        return last;
     }
 }

@@ -94,13 +94,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
-            var own = flight is null ? missing : ReadLate(cache, flight, noted, result);
             fills = refused ? null : OpenFills(cache, own, state, cacheKeyOf);
             flight?.Opened(fills);
-            var fresh = AsksBody(flight, own, uncached) ? CallBody(body, state, ToCompute(own, uncached)) : null;
+            var compute = ReadLate(cache, flight, noted, result) ?? own;
+            var fresh = AsksBody(flight, compute, uncached) ? CallBody(body, state, ToCompute(compute, uncached)) : null;
             var toStore = Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result);
             Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)
@@ -173,13 +174,14 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
         }
 
         var flight = refused ? null : Lead(cache, missing, state, cacheKeyOf, join);
+        var own = flight?.Owned ?? missing;
         Dictionary<string, FillTicket>? fills = null;
         try
         {
-            var own = flight is null ? missing : await ReadLateAsync(cache, flight, noted, result, cancellationToken).ConfigureAwait(false);
             fills = refused ? null : await OpenFillsAsync(cache, own, state, cacheKeyOf, cancellationToken).ConfigureAwait(false);
             flight?.Opened(fills);
-            var fresh = AsksBody(flight, own, uncached) ? await StartBody(body, state, ToCompute(own, uncached), cancellationToken).ConfigureAwait(false) : null;
+            var compute = await ReadLateAsync(cache, flight, noted, result, cancellationToken).ConfigureAwait(false) ?? own;
+            var fresh = AsksBody(flight, compute, uncached) ? await StartBody(body, state, ToCompute(compute, uncached), cancellationToken).ConfigureAwait(false) : null;
             var toStore = Absorb(fresh, cache, state, cacheKeyOf, skipWhen, result);
             Land(flight, result);
             if (toStore.Count > 0 && !refused && !CacheScope.IsWriteSkipped && fills is not null)

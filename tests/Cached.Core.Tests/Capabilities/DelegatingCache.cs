@@ -83,7 +83,18 @@ internal sealed class DelegatingCache(SimpleMemoryCache inner) : ICache, ISpanRe
 
     public IReadOnlyList<CacheResult<T>> MultiTryGet<T>(IEnumerable<string> keys, string? @namespace = null, ISerializer? serializer = null) => inner.MultiTryGet<T>(keys, @namespace, serializer);
 
-    public bool MultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null) => inner.MultiSet(pairs, ttl, @namespace, serializer);
+    /// <summary>Runs before the next batch write (sync or async), once: a test holds a store there.</summary>
+    public Action? BeforeNextMultiSet { get => _beforeNextMultiSet; set => _beforeNextMultiSet = value; }
+
+    private Action? _beforeNextMultiSet;
+
+    private void OnMultiSet() => Interlocked.Exchange(ref _beforeNextMultiSet, null)?.Invoke();
+
+    public bool MultiSet<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null)
+    {
+        OnMultiSet();
+        return inner.MultiSet(pairs, ttl, @namespace, serializer);
+    }
 
     public bool Exists(string key, string? @namespace = null) => inner.Exists(key, @namespace);
 
@@ -122,7 +133,10 @@ internal sealed class DelegatingCache(SimpleMemoryCache inner) : ICache, ISpanRe
         => inner.MultiTryGetAsync<T>(keys, @namespace, serializer, cancellationToken);
 
     public ValueTask<bool> MultiSetAsync<T>(IEnumerable<KeyValuePair<string, T>> pairs, TimeSpan? ttl = null, string? @namespace = null, ISerializer? serializer = null, CancellationToken cancellationToken = default)
-        => inner.MultiSetAsync(pairs, ttl, @namespace, serializer, cancellationToken);
+    {
+        OnMultiSet();
+        return inner.MultiSetAsync(pairs, ttl, @namespace, serializer, cancellationToken);
+    }
 
     public ValueTask<bool> ExistsAsync(string key, string? @namespace = null, CancellationToken cancellationToken = default) => inner.ExistsAsync(key, @namespace, cancellationToken);
 

@@ -54,6 +54,9 @@ internal sealed class ShortBackend : BaseCache
     /// </summary>
     public void HoldNextWrite(string key) => Volatile.Write(ref _heldWrite, key);
 
+    /// <summary>Drops <paramref name="key"/> as its time to live would: not a write or delete of the cache, so no fence moves.</summary>
+    public void Evict(string key) => _store.TryRemove(key, out _);
+
     protected override CacheResult<object?> GetEntry(string key)
     {
         Throw();
@@ -65,7 +68,7 @@ internal sealed class ShortBackend : BaseCache
 
         Interlocked.Increment(ref SingleReads);
         var read = _store.TryGetValue(key, out var value) ? CacheResult<object?>.Hit(value) : CacheResult<object?>.Miss;
-        if (Volatile.Read(ref _heldKey) == key && Interlocked.CompareExchange(ref _heldKey, null, key) == key)
+        if (TakeHold(ref _heldKey, key))
         {
             ReadEntered.Set();
             ReadGate.Wait(TimeSpan.FromSeconds(10));
@@ -83,7 +86,7 @@ internal sealed class ShortBackend : BaseCache
     protected override bool SetEntry(string key, string? @namespace, object? payload, TimeSpan? ttl)
     {
         Throw();
-        if (Volatile.Read(ref _heldWrite) == key && Interlocked.CompareExchange(ref _heldWrite, null, key) == key)
+        if (TakeHold(ref _heldWrite, key))
         {
             WriteEntered.Set();
             WriteGate.Wait(TimeSpan.FromSeconds(10));
@@ -126,6 +129,16 @@ internal sealed class ShortBackend : BaseCache
     }
 
     protected override object? ExecuteRaw(string command, object?[] args) => _store.Count;
+
+    /// <summary>
+    /// Whether <paramref name="key"/> is the one held, taking the hold so that only one call waits: the exchange compares
+    /// references, so it names the string it read, not the caller's equal one.
+    /// </summary>
+    private static bool TakeHold(ref string? held, string key)
+    {
+        var seen = Volatile.Read(ref held);
+        return seen == key && ReferenceEquals(Interlocked.CompareExchange(ref held, null, seen), seen);
+    }
 
     private void Throw()
     {

@@ -1,4 +1,5 @@
 using Cached.Runtime;
+using Cached.Tests.Capabilities;
 
 namespace Cached.Tests.Resilience;
 
@@ -46,6 +47,52 @@ public sealed class MultiCachedFailSafeTests : ResilienceFixture
         Assert.That(await Call(async, method, source, 1, 2), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1", [2] = "v1:2" }));
         Assert.That(source.Calls, Has.Count.EqualTo(2), "the second call fell in the throttle");
         Assert.That(Logs.Entries.Count(static e => e.EventId == 7), Is.EqualTo(1));
+    }
+
+    private MultiCachedMethod<int, string> MethodOn(ICache cache)
+        => new(new CachedMethodOptions { Method = "Tests.Prices.GetMany", CacheFactory = () => cache, Ttl = 10, FailSafe = 60, FailSafeThrottle = 5 });
+
+    [Test]
+    public async Task A_batch_that_read_a_stale_entry_another_batch_then_answered_with_reads_the_throttled_entry_rather_than_ask_the_failing_body([Values] bool async)
+    {
+        using var backend = new ShortBackend { TimeProvider = Time };
+        var method = MethodOn(backend);
+        var source = new Source();
+        await Call(async, method, source, 1);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        source.Down = true;
+        backend.HoldNextReadAfterReading("price:1");
+        var held = Task.Run(() => Call(async, method, source, 1).AsTask());
+        Assert.That(backend.ReadEntered.Wait(Limit), Is.True, "the batch never read");
+
+        // Another batch reads the same stale entry; its body fails, and it answers with the last value, written back fresh.
+        Assert.That(await Call(async, method, source, 1), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1" }));
+        backend.ReadGate.Set();
+
+        Assert.That(await held.WaitAsync(Limit), Is.EqualTo(new Dictionary<int, string> { [1] = "v1:1" }));
+        Assert.That(source.Calls, Has.Count.EqualTo(2), "the held batch read the throttled entry again: the failing source was asked once");
+    }
+
+    [Test]
+    public async Task A_batch_whose_second_read_finds_a_key_gone_has_no_last_value_for_it([Values] bool async)
+    {
+        using var backend = new ShortBackend { TimeProvider = Time };
+        var method = MethodOn(backend);
+        var source = new Source();
+        await Call(async, method, source, 1);
+        Time.Advance(TimeSpan.FromSeconds(11));
+        backend.HoldNextReadAfterReading("price:1");
+        var held = Task.Run(() => Call(async, method, source, 1).AsTask());
+        Assert.That(backend.ReadEntered.Wait(Limit), Is.True, "the batch never read");
+
+        // While it holds the stale v1, another batch stores v2 and the key is then deleted: v1 is older than that delete.
+        source.Version = 2;
+        Assert.That(await Call(async, method, source, 1), Is.EqualTo(new Dictionary<int, string> { [1] = "v2:1" }));
+        backend.Delete("price:1");
+        source.Down = true;
+        backend.ReadGate.Set();
+
+        Assert.ThrowsAsync<InvalidOperationException>(async () => await held.WaitAsync(Limit));
     }
 
     [Test]

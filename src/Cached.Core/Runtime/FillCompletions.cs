@@ -1,9 +1,9 @@
 namespace Cached.Runtime;
 
 /// <summary>
-/// The leaders of one method that stored a result, so that a caller whose read missed can tell whether one may have
-/// stored its own key since: then it reads again before it calls the body (a leader that finished between the
-/// caller's read and its flight). A caller notes <see cref="Note"/> before its read and asks
+/// The leaders of one method that stored a result (or, for a multi-cached method, the batches that stored theirs), so
+/// that a caller whose read missed can tell whether one may have stored its own key since: then it reads again before
+/// it calls the body (a leader that finished between the caller's read and its flight). A caller notes <see cref="Note"/> before its read and asks
 /// <see cref="MayHaveStored"/> once it leads.
 /// </summary>
 /// <remarks>
@@ -27,8 +27,30 @@ internal struct FillCompletions
     public void Record(string key)
     {
         var stripes = Volatile.Read(ref _lastByStripe) ?? MakeStripes();
-        var number = Interlocked.Increment(ref _count);
+        Mark(stripes, key, Interlocked.Increment(ref _count));
+    }
 
+    /// <summary>
+    /// Records a batch that stored every key of <paramref name="stored"/>: one completion for them all (one shared
+    /// increment, not one per key), left in each key's stripe.
+    /// </summary>
+    public void RecordAll<T>(List<KeyValuePair<string, T>> stored)
+    {
+        if (stored.Count == 0)
+        {
+            return;
+        }
+
+        var stripes = Volatile.Read(ref _lastByStripe) ?? MakeStripes();
+        var number = Interlocked.Increment(ref _count);
+        foreach (var entry in stored)
+        {
+            Mark(stripes, entry.Key, number);
+        }
+    }
+
+    private static void Mark(long[] stripes, string key, long number)
+    {
         // The highest number wins: two leaders of one stripe may write in either order.
         ref var last = ref stripes[StripeOf(key)];
         var seen = Volatile.Read(ref last);

@@ -17,13 +17,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     private long? NoteCompletions(bool reads) => reads ? _completions.Note() : null;
 
     /// <summary>Records the keys a batch stored, before it leaves the board (a later batch that boards then sees them).</summary>
-    private void Stored<T>(List<KeyValuePair<string, T>> stored)
-    {
-        foreach (var entry in stored)
-        {
-            _completions.Record(entry.Key);
-        }
-    }
+    private void Stored<T>(List<KeyValuePair<string, T>> stored) => _completions.RecordAll(stored);
 
     /// <summary>
     /// The keys this batch leads that another batch may have stored since <paramref name="noted"/>, with their cache

@@ -159,6 +159,38 @@ public sealed class MultiCachedFlightTests
     }
 
     [Test]
+    public async Task A_batch_body_that_ignores_its_cancelled_token_keeps_its_caller_until_it_returns_and_its_answers_are_handed_on_but_not_stored()
+    {
+        // The documented difference from a call of one key (which leaves at once while its body runs on for the others).
+        var method = NewMethod();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = new ConcurrentQueue<int[]>();
+        using var cts = new CancellationTokenSource();
+        var first = method.InvokeAsync([1, 2], calls, static (_, key) => $"k{key}", async (c, keys, _) =>
+        {
+            c.Enqueue([.. keys]);
+            await gate.Task;
+            return keys.ToDictionary(static key => key, static key => $"v{key}");
+        }, null, cts.Token).AsTask();
+        await WaitUntil(() => calls.Count == 1);
+        var second = method.InvokeAsync([2], calls, static (_, key) => $"k{key}", static (c, keys, _) =>
+        {
+            c.Enqueue([.. keys]);
+            return ValueTask.FromResult<IEnumerable<KeyValuePair<int, string>>?>(keys.ToDictionary(static key => key, static key => $"v{key}"));
+        }, null, CancellationToken.None).AsTask();
+        await WaitUntil(() => method.WaitingBatches == 1);
+
+        cts.Cancel();
+        Assert.That(first.IsCompleted, Is.False, "the caller waits for its body, which is held");
+        gate.SetResult();
+
+        Assert.That(() => first.WaitAsync(Patience), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(await second.WaitAsync(Patience), Is.EqualTo(Values(2)));
+        Assert.That(calls, Is.EqualTo(new[] { new[] { 1, 2 } }), "the waiting batch took key 2 from the body that returned");
+        Assert.That(_cache.Exists("k1") || _cache.Exists("k2"), Is.False, "the cancelled caller's batch stored nothing");
+    }
+
+    [Test]
     public async Task A_waiting_batch_that_cancels_leaves_at_once_and_the_leader_still_stores_its_keys()
     {
         var method = NewMethod();

@@ -23,7 +23,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
-            noted = NoteCompletions(reads: true);
+            noted = NoteCompletions();
             try
             {
                 hits = ForRead(ReadAll<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host)));
@@ -103,7 +103,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
         if (wanted.Count > 0 && !refused && !CacheScope.IsReadSkipped)
         {
             IReadOnlyList<CacheResult<Stamped<TValue>>>? hits = null;
-            noted = NoteCompletions(reads: true);
+            noted = NoteCompletions();
             try
             {
                 hits = ForRead(await ReadAllAsync<Stamped<TValue>>(cache, cacheKeys, StampsFor(cache, host), cancellationToken).ConfigureAwait(false));

@@ -13,8 +13,8 @@ public sealed partial class MultiCachedMethod<TKey, TValue>
     // The batches of this method that stored, by the stripe of each key: a mutable struct, never copied.
     private FillCompletions _completions;
 
-    /// <summary>Notes the stores so far, before the batch's read; null when the batch does not read.</summary>
-    private long? NoteCompletions(bool reads) => reads ? _completions.Note() : null;
+    /// <summary>Notes the stores so far, just before the batch's read.</summary>
+    private long NoteCompletions() => _completions.Note();
 
     /// <summary>Records the keys a batch stored, before it leaves the board (a later batch that boards then sees them).</summary>
     private void Stored<T>(List<KeyValuePair<string, T>> stored) => _completions.RecordAll(stored);

@@ -74,7 +74,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
 
             IReadOnlyList<CacheResult<TValue>>? hits = null;
-            noted = NoteCompletions(reads: true);
+            noted = NoteCompletions();
             try
             {
                 hits = ReadAll<TValue>(cache, cacheKeys, serializer: null);
@@ -154,7 +154,7 @@ public sealed partial class MultiCachedMethod<TKey, TValue> : ICachedMethod
             }
 
             IReadOnlyList<CacheResult<TValue>>? hits = null;
-            noted = NoteCompletions(reads: true);
+            noted = NoteCompletions();
             try
             {
                 hits = await ReadAllAsync<TValue>(cache, cacheKeys, serializer: null, cancellationToken).ConfigureAwait(false);
